@@ -1,0 +1,116 @@
+// The one base class of every command: shared flags, configuration loading, the stderr logger, and the
+// single place where an error becomes a one-line message and an exit code (DESIGN.md, "Exit codes").
+import {Command, Flags, type Interfaces} from '@oclif/core';
+
+import {type Config, loadConfig} from '../../src/config/builder.js';
+import {DaemonEyeError, ExitCode, isDaemonEyeError} from '../../src/errors.js';
+import {colourEnabled, type OutputFormat, resolveFormat} from '../../src/output/format.js';
+import {LOG_LEVEL_ORDER, Logger, type LogLevel} from '../../src/output/logger.js';
+
+export type DaemonEyeFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DaemonEyeCommand)['baseFlags'] & T['flags']>;
+export type DaemonEyeArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
+
+export abstract class DaemonEyeCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    config: Flags.string({
+      summary: 'Configuration file, layered over the system and user files.',
+      helpGroup: 'GLOBAL',
+    }),
+    'log-level': Flags.option({
+      summary: 'What is logged to stderr (default: app.log_level).',
+      options: LOG_LEVEL_ORDER,
+      helpGroup: 'GLOBAL',
+    })(),
+    'log-format': Flags.option({
+      summary: 'Log and error format on stderr.',
+      options: ['text', 'json'] as const,
+      helpGroup: 'GLOBAL',
+    })(),
+    verbose: Flags.boolean({summary: 'Debug logging and stack traces.', helpGroup: 'GLOBAL', exclusive: ['quiet']}),
+    quiet: Flags.boolean({summary: 'Log errors only.', helpGroup: 'GLOBAL'}),
+  };
+
+  protected flags!: DaemonEyeFlags<T>;
+  protected args!: DaemonEyeArgs<T>;
+  /** Every positional argument, for commands that take a variable number (`static strict = false`). */
+  protected positional: string[] = [];
+  private currentLogger: Logger | undefined;
+  private loadedConfig: Config | undefined;
+
+  override async init(): Promise<void> {
+    await super.init();
+    const {args, argv, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof DaemonEyeCommand).baseFlags,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    });
+    this.flags = flags as DaemonEyeFlags<T>;
+    this.args = args as DaemonEyeArgs<T>;
+    this.positional = argv.map(String);
+  }
+
+  /** The stderr logger, honouring --verbose, --quiet, --log-level and, once loaded, the configuration. */
+  protected get logger(): Logger {
+    if (this.currentLogger === undefined) {
+      const base = this.flags as {'log-level'?: LogLevel; 'log-format'?: 'text' | 'json'; verbose?: boolean; quiet?: boolean; format?: string} | undefined;
+      const configured = this.loadedConfig?.values.app;
+      const level: LogLevel = base?.verbose === true ? 'debug' : base?.quiet === true ? 'error' : (base?.['log-level'] ?? configured?.log_level ?? 'info');
+      const format = base?.['log-format'] ?? (base?.format === 'json' ? 'json' : (configured?.log_format ?? 'text'));
+      this.currentLogger = new Logger({level, format, colour: colourEnabled(process.stderr)});
+    }
+    return this.currentLogger;
+  }
+
+  /** Load the layered configuration; `cliArgs` maps flag values onto dotted configuration keys. */
+  protected loadConfig(cliArgs: Readonly<Record<string, unknown>> = {}): Config {
+    const flags = this.flags as {config?: string; 'log-level'?: string; 'log-format'?: string};
+    const config = loadConfig({
+      configFile: flags.config,
+      cliArgs: {'app.log_level': flags['log-level'], 'app.log_format': flags['log-format'], ...cliArgs},
+    });
+    this.loadedConfig = config;
+    this.currentLogger = undefined;
+    return config;
+  }
+
+  /** The output format: the flag, else table on a TTY and `pipedDefault` (NDJSON) otherwise. */
+  protected outputFormat(requested: string | undefined, pipedDefault: OutputFormat = 'ndjson'): OutputFormat {
+    return resolveFormat(requested, {isTTY: process.stdout.isTTY === true, pipedDefault});
+  }
+
+  /** Write data to stdout (data only; diagnostics go through the logger). */
+  protected write(text: string): void {
+    if (text !== '') process.stdout.write(text);
+  }
+
+  /** Set the exit code, keeping the stronger one (2 > 1 > 3 > 0 per DESIGN.md precedence). */
+  protected setExitCode(code: ExitCode): void {
+    process.exitCode = strongerExitCode(Number(process.exitCode ?? 0) as ExitCode, code);
+  }
+
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+    // `this.exit()` and oclif's own help/version exits pass through untouched.
+    if (error.constructor.name === 'ExitError') throw error;
+    const verbose = (this.flags as {verbose?: boolean} | undefined)?.verbose === true || process.env.DEBUG !== undefined;
+    const problem = toDaemonEyeError(error);
+    this.logger.reportError(problem, verbose ? (error.stack ?? String(error)) : undefined);
+    process.exitCode = problem.exitCode;
+  }
+}
+
+/** DESIGN.md precedence: 2 (cannot start) over 1 (check said no) over 3 (partial failure) over 0. */
+export function strongerExitCode(a: ExitCode, b: ExitCode): ExitCode {
+  const rank = (code: ExitCode): number => [ExitCode.Success, ExitCode.RuntimeFailure, ExitCode.CheckFailed, ExitCode.UsageOrInput].indexOf(code);
+  return rank(a) >= rank(b) ? a : b;
+}
+
+function toDaemonEyeError(error: Error & {oclif?: {exit?: number}}): DaemonEyeError {
+  if (isDaemonEyeError(error)) return error;
+  // oclif's parse errors (unknown flag, missing argument, bad option) are usage errors: exit 2.
+  if (error.oclif !== undefined || /Parse|Flag|Arg|Validation/.test(error.constructor.name)) {
+    const text = error.message.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('See more help'));
+    return new DaemonEyeError('USAGE', text.join(' ').replace(/\s+/g, ' ').trim(), {hint: 'see --help'});
+  }
+  return new DaemonEyeError('INTERNAL', `internal error: ${error.message}`, {hint: 'run with --verbose and report it', cause: error});
+}

@@ -1,0 +1,47 @@
+import {Args} from '@oclif/core';
+
+import {validateConfigFile, type FileValidation} from '../../src/config/validate-file.js';
+import {formatIssue} from '../../src/config/validator.js';
+import {ExitCode, isDaemonEyeError} from '../../src/errors.js';
+import {renderJson, renderNdjsonLine} from '../../src/output/render.js';
+import {DaemonEyeCommand} from '../_base/base-command.js';
+import {formatFlag} from '../_base/flags.js';
+
+export default class ConfigValidate extends DaemonEyeCommand<typeof ConfigValidate> {
+  static override summary = 'Validate configuration files against the schema.';
+  static override description =
+    'Each FILE is checked on its own. Without FILE, the effective layered configuration is checked. Exit 0 when valid, 1 when any problem is found (all are listed), 2 when a file cannot be opened.';
+  static override examples = ['<%= config.bin %> config validate /etc/daemoneye/config.yaml', '<%= config.bin %> config validate --config ./daemoneye.yaml'];
+  static override strict = false;
+  static override args = {file: Args.string({description: 'Configuration file(s) to check.'})};
+  static override flags = {format: formatFlag(['json', 'ndjson', 'table'] as const)};
+
+  async run(): Promise<void> {
+    const files = this.positional;
+    const results: FileValidation[] = files.length > 0 ? files.map((file) => validateConfigFile(file)) : [this.validateLayers()];
+    const format = this.outputFormat(this.flags.format, 'json');
+    if (format === 'json') this.write(renderJson({valid: results.every((r) => r.valid), files: results}));
+    else if (format === 'ndjson') for (const result of results) this.write(renderNdjsonLine(result));
+    for (const result of results) {
+      if (result.valid) this.logger.info(`${result.file}: valid`);
+      else for (const issue of result.errors) process.stderr.write(`${formatIssue(issue)}\n`);
+    }
+    const invalid = results.filter((r) => !r.valid).length;
+    this.logger.info(`${results.length - invalid} valid, ${invalid} invalid`);
+    if (invalid > 0) this.setExitCode(ExitCode.CheckFailed);
+  }
+
+  /** The layered configuration as a whole: every problem, or valid. */
+  private validateLayers(): FileValidation {
+    try {
+      const config = this.loadConfig();
+      return {file: config.files.join(', ') || '(defaults)', valid: true, errors: []};
+    } catch (error) {
+      if (isDaemonEyeError(error) && (error.code === 'CONFIG_INVALID' || error.code === 'CONFIG_YAML_SYNTAX' || error.code === 'CONFIG_ENV_MISSING')) {
+        const lines = error.details.length > 0 ? error.details : [error.message];
+        return {file: error.file ?? '(layers)', valid: false, errors: lines.map((message) => ({path: '', message}))};
+      }
+      throw error;
+    }
+  }
+}

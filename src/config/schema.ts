@@ -1,0 +1,276 @@
+// The one configuration schema: every key, its type, default and one-line description. Each capability
+// adds its keys here so unknown-key checking keeps working; docs/configuration.md is generated from it.
+import {z} from 'zod';
+
+import {AlertSeveritySchema} from '../models/severity.js';
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export const LOG_FORMATS = ['text', 'json'] as const;
+
+const durationMs = (description: string, fallback: number) => z.int().positive().default(fallback).describe(description);
+
+const AppSchema = z
+  .object({
+    log_level: z.enum(LOG_LEVELS).default('info').describe('What is logged to stderr: error, warn, info or debug'),
+    log_format: z.enum(LOG_FORMATS).default('text').describe('Log and error format on stderr: text or json'),
+    state_dir: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe('Where state lives; null means /var/lib/daemoneye as root, else $XDG_STATE_HOME/daemoneye (or ~/.local/state/daemoneye)'),
+    scan_interval_ms: durationMs('How often scans are scheduled (cron/timer); `health` calls the last run stale after twice this', 300_000),
+  })
+  .strict()
+  .prefault({});
+
+export const DEFAULT_REDACT_FLAGS = [
+  'password',
+  'passwd',
+  'pass',
+  'pwd',
+  'token',
+  'access-token',
+  'auth-token',
+  'api-key',
+  'apikey',
+  'secret',
+  'client-secret',
+  'access-key',
+  'secret-key',
+  'private-key',
+  'auth',
+  'credentials',
+] as const;
+
+/** Tools whose short `-p` (or similar) flag takes a secret, e.g. `mysql -p secret`, `sshpass -p secret`. */
+export const DEFAULT_REDACT_SHORT_FLAGS: Record<string, string[]> = {
+  mysql: ['-p'],
+  mysqldump: ['-p'],
+  mariadb: ['-p'],
+  mysqladmin: ['-p'],
+  sshpass: ['-p'],
+  'redis-cli': ['-a'],
+  psql: [],
+  curl: ['-u'],
+  wget: [],
+  smbclient: ['-U'],
+  htpasswd: ['-b'],
+};
+
+const CollectionSchema = z
+  .object({
+    collector: z
+      .enum(['auto', 'procfs', 'systeminformation'])
+      .default('auto')
+      .describe('Process collector: auto (procfs where /proc exists), procfs or systeminformation'),
+    hash: z.boolean().default(true).describe('Hash each executable (SHA-256)'),
+    hash_max_bytes: z
+      .int()
+      .positive()
+      .default(256 * 1024 * 1024)
+      .describe('Executables larger than this are not hashed'),
+    hash_concurrency: z.int().positive().max(64).default(4).describe('Executables hashed at once'),
+    cpu_sample_ms: z.int().nonnegative().default(0).describe('Measure CPU over this interval instead of since process start (0: since start)'),
+    redaction: z
+      .object({
+        enabled: z.boolean().default(true).describe('Replace secret argument values in command lines with [REDACTED]'),
+        flags: z
+          .array(z.string())
+          .default([...DEFAULT_REDACT_FLAGS])
+          .describe('Long flag names (without dashes) whose value is a secret: `--token X`, `--token=X`'),
+        short_flags: z
+          .record(z.string(), z.array(z.string()))
+          .default(DEFAULT_REDACT_SHORT_FLAGS)
+          .describe('Per tool (basename of argv[0]), short flags whose value is a secret'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
+
+const StorageSchema = z
+  .object({
+    path: z.string().nullable().default(null).describe('Store directory for `--store` without a path; null means <app.state_dir>/store'),
+    retention_days: z.int().positive().nullable().default(30).describe('Snapshot files older than this are pruned after each write (null: keep)'),
+    max_scans: z.int().positive().nullable().default(10_000).describe('At most this many snapshot files are kept (null: no limit)'),
+    max_size_mb: z.int().positive().nullable().default(1024).describe('The store is pruned, oldest first, to stay under this size (null: no limit)'),
+    max_query_mb: z.int().positive().default(512).describe('`query` over a store refuses to load more than this many MB of snapshot files at once'),
+  })
+  .strict()
+  .prefault({});
+
+const NamedListSchema = z
+  .object({
+    values: z.array(z.string()).optional().describe('Inline values'),
+    file: z.string().optional().describe('A file with one value per line (`#` starts a comment)'),
+  })
+  .strict()
+  .refine((list) => (list.values === undefined) !== (list.file === undefined), {message: 'give either values or file, not both or neither'});
+
+const DetectionSchema = z
+  .object({
+    builtin_rules: z.boolean().default(true).describe('Load the rules shipped with DaemonEye'),
+    rules_paths: z.array(z.string()).default([]).describe('Further directories or files of rules'),
+    enabled_rules: z.array(z.string()).default([]).describe('Rule ids switched on even if their file says `enabled: false` (`rules enable`)'),
+    disabled_rules: z.array(z.string()).default([]).describe('Rule ids switched off (`rules disable`)'),
+    rule_timeout_ms: durationMs('A rule running longer than this is killed and reported', 30_000),
+    run_timeout_ms: durationMs('Deadline for the whole detection run; rules not finished by then are reported as not run', 60_000),
+    max_concurrent_rules: z.int().positive().max(64).nullable().default(null).describe('Rule worker threads (null: the number of CPUs)'),
+    lists: z
+      .record(z.string().regex(/^[a-z0-9_]+$/, 'list names are lower-case letters, digits and _'), NamedListSchema)
+      .default({})
+      .describe('Named lists, visible to rules as read-only tables `list_<name>(value)`'),
+  })
+  .strict()
+  .prefault({});
+
+const SinkBase = {
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'sink names are letters, digits, ".", "_" and "-"')
+    .describe('Name used by `detect --sink`'),
+  min_severity: AlertSeveritySchema.default('low').describe('Only alerts at or above this severity go to this sink'),
+};
+
+export const SinkSchema = z.discriminatedUnion('type', [
+  z
+    .object({...SinkBase, type: z.literal('stdout'), format: z.enum(['json', 'ndjson', 'text']).default('ndjson').describe('Default `detect` output format')})
+    .strict(),
+  z
+    .object({
+      ...SinkBase,
+      type: z.literal('file'),
+      path: z.string().describe('NDJSON file the alerts are appended to'),
+      max_bytes: z.int().positive().nullable().default(null).describe('Rotate to `<path>.1` when the file would pass this size (null: never)'),
+      max_files: z.int().positive().default(5).describe('Rotated files kept'),
+    })
+    .strict(),
+  z
+    .object({
+      ...SinkBase,
+      type: z.literal('syslog'),
+      protocol: z.enum(['udp', 'tcp', 'unix']).default('udp').describe('Transport: udp, tcp (RFC 6587 octet counting) or unix'),
+      host: z.string().default('localhost').describe('Syslog host (udp, tcp)'),
+      port: z.int().min(1).max(65535).default(514).describe('Syslog port (udp, tcp)'),
+      socket_path: z.string().default('/dev/log').describe('Unix socket path (unix)'),
+      facility: z
+        .enum([
+          'kern',
+          'user',
+          'mail',
+          'daemon',
+          'auth',
+          'syslog',
+          'lpr',
+          'news',
+          'uucp',
+          'cron',
+          'authpriv',
+          'ftp',
+          'local0',
+          'local1',
+          'local2',
+          'local3',
+          'local4',
+          'local5',
+          'local6',
+          'local7',
+        ])
+        .default('daemon')
+        .describe('Syslog facility'),
+      tag: z.string().default('daemoneye').describe('APP-NAME of the RFC 5424 message'),
+      max_message_bytes: z.int().min(480).default(8192).describe('Longer messages are truncated (never split)'),
+      timeout_ms: durationMs('Connect/send timeout', 5_000),
+    })
+    .strict(),
+  z
+    .object({
+      ...SinkBase,
+      type: z.literal('webhook'),
+      url: z.url({protocol: /^https?$/}).describe('Endpoint the alert JSON is POSTed to'),
+      headers: z.record(z.string(), z.string()).default({}).describe('Extra request headers (values are secrets: redacted wherever shown)'),
+      timeout_ms: durationMs('Timeout of one request', 10_000),
+      retry_attempts: z
+        .int()
+        .nonnegative()
+        .max(10)
+        .default(3)
+        .describe('Retries after the first attempt (exponential backoff with jitter, honours Retry-After)'),
+      format: z.enum(['json', 'splunk_hec']).default('json').describe('Body format: the alert JSON, or the Splunk HEC event envelope'),
+      hmac_secret: z.string().nullable().default(null).describe('When set, `X-DaemonEye-Signature: sha256=<hex>` of the body (a secret)'),
+    })
+    .strict(),
+]);
+export type SinkConfig = z.infer<typeof SinkSchema>;
+
+const DEFAULT_KEY_FIELDS = ['rule_id', 'process_name'];
+
+const AlertingSchema = z
+  .object({
+    deduplication: z
+      .object({
+        enabled: z.boolean().default(false).describe('Suppress an alert whose dedupe key was delivered within the window (across runs)'),
+        window_minutes: z.int().positive().default(60).describe('Suppression window in minutes'),
+        key_fields: z
+          .array(z.string())
+          .min(1)
+          .default(DEFAULT_KEY_FIELDS)
+          .describe('Default dedupe key fields: `rule_id` plus result columns (`process_name` is the process name)'),
+      })
+      .strict()
+      .prefault({}),
+    state_dir: z.string().nullable().default(null).describe('Dedupe state and spool of undelivered alerts; null means <app.state_dir>/alerts'),
+    max_queue_size: z.int().positive().default(10_000).describe('At most this many undelivered alerts are spooled; the oldest are dropped (and counted)'),
+    delivery_timeout_ms: durationMs('Timeout of one delivery to one sink', 30_000),
+    delivery_deadline_ms: durationMs('Deadline for all deliveries of one run; what is not delivered by then is spooled', 20_000),
+    sinks: z.array(SinkSchema).default([]).describe('Where alerts go besides stdout'),
+  })
+  .strict()
+  .prefault({});
+
+const AuditSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('Append an entry to the audit ledger for every command that collects, detects, writes or changes something'),
+    ledger_path: z.string().nullable().default(null).describe('Ledger file; null means <app.state_dir>/audit.ledger'),
+  })
+  .strict()
+  .prefault({});
+
+const CryptoSchema = z
+  .object({
+    private_key_path: z
+      .string()
+      .default('/etc/daemoneye/private.key')
+      .describe('Ed25519 private key (PEM PKCS#8) that signs audit checkpoints; unsigned when absent'),
+    public_key_path: z.string().default('/etc/daemoneye/public.key').describe('Ed25519 public key (PEM SPKI) that verifies checkpoints and signatures'),
+  })
+  .strict()
+  .prefault({});
+
+const TelemetrySchema = z
+  .object({
+    metrics_file: z.string().nullable().default(null).describe('Write Prometheus metrics here after each command (null: off); `--metrics-file` overrides'),
+  })
+  .strict()
+  .prefault({});
+
+export const ConfigSchema = z
+  .object({
+    app: AppSchema,
+    collection: CollectionSchema,
+    storage: StorageSchema,
+    detection: DetectionSchema,
+    alerting: AlertingSchema,
+    audit: AuditSchema,
+    crypto: CryptoSchema,
+    telemetry: TelemetrySchema,
+  })
+  .strict();
+
+export type DaemonEyeConfig = z.infer<typeof ConfigSchema>;
+
+/** The embedded defaults: the schema applied to an empty document. */
+export function embeddedDefaults(): DaemonEyeConfig {
+  return ConfigSchema.parse({});
+}

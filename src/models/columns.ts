@@ -1,0 +1,101 @@
+// Derives SQLite columns and documentation rows from zod object schemas, so a record's shape is
+// declared once (CONVENTIONS.md, "declare the schema once").
+import type {z} from 'zod';
+
+export type SqlType = 'INTEGER' | 'REAL' | 'TEXT';
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly sqlType: SqlType;
+  readonly nullable: boolean;
+  /** JSON-typed fields (arrays, objects) are stored as JSON text. */
+  readonly json: boolean;
+  /** Booleans are stored as 0/1. */
+  readonly boolean: boolean;
+  readonly description: string;
+  /** The type as a reader of the docs sees it (`integer`, `text`, `JSON array of text`, …). */
+  readonly docType: string;
+}
+
+interface Unwrapped {
+  readonly type: z.ZodType;
+  readonly nullable: boolean;
+}
+
+function unwrap(schema: z.ZodType): Unwrapped {
+  let current = schema;
+  let nullable = false;
+  for (;;) {
+    const def = current._zod.def as {type: string; innerType?: z.ZodType};
+    if ((def.type === 'nullable' || def.type === 'optional' || def.type === 'default') && def.innerType !== undefined) {
+      if (def.type !== 'default') nullable = true;
+      current = def.innerType;
+      continue;
+    }
+    return {type: current, nullable};
+  }
+}
+
+/** The column spec of one zod field. */
+export function columnOf(name: string, field: z.ZodType): ColumnSpec {
+  const {type, nullable} = unwrap(field);
+  const def = type._zod.def as {type: string; element?: z.ZodType; values?: unknown[]};
+  const description = field.description ?? type.description ?? '';
+  const base = {name, nullable, description};
+  switch (def.type) {
+    case 'number': {
+      const isInt = (type as unknown as {isInt?: boolean}).isInt === true;
+      return {...base, sqlType: isInt ? 'INTEGER' : 'REAL', json: false, boolean: false, docType: isInt ? 'integer' : 'real'};
+    }
+    case 'boolean':
+      return {...base, sqlType: 'INTEGER', json: false, boolean: true, docType: 'boolean (0/1)'};
+    case 'string':
+    case 'enum':
+    case 'literal':
+      return {...base, sqlType: 'TEXT', json: false, boolean: false, docType: def.type === 'string' ? 'text' : `text (${enumValues(type).join(' \\| ')})`};
+    case 'array':
+      return {...base, sqlType: 'TEXT', json: true, boolean: false, docType: 'JSON array'};
+    default:
+      return {...base, sqlType: 'TEXT', json: true, boolean: false, docType: 'JSON'};
+  }
+}
+
+function enumValues(type: z.ZodType): string[] {
+  const def = type._zod.def as {entries?: Record<string, string>; values?: unknown[]};
+  if (def.entries !== undefined) return Object.values(def.entries);
+  if (def.values !== undefined) return def.values.map(String);
+  return [];
+}
+
+/** Columns of every field of an object schema, in declaration order. */
+export function columnsOf(schema: z.ZodObject): ColumnSpec[] {
+  return Object.entries(schema.shape).map(([name, field]) => columnOf(name, field as z.ZodType));
+}
+
+/** `CREATE TABLE` for a list of columns. */
+export function createTableSql(table: string, columns: readonly ColumnSpec[], primaryKey?: string): string {
+  const lines = columns.map((c) => {
+    const pk = c.name === primaryKey ? ' PRIMARY KEY' : '';
+    const notNull = !c.nullable && pk === '' ? ' NOT NULL' : '';
+    return `  ${c.name} ${c.sqlType}${pk}${notNull}`;
+  });
+  return `CREATE TABLE ${table} (\n${lines.join(',\n')}\n)`;
+}
+
+/** Convert a JavaScript value to what SQLite stores for that column. */
+export function toSqlValue(column: ColumnSpec, value: unknown): string | number | null {
+  if (value === null || value === undefined) return null;
+  if (column.boolean) return value === true ? 1 : 0;
+  if (column.json) return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  if (typeof value === 'bigint') return Number(value);
+  return JSON.stringify(value);
+}
+
+/** Convert what SQLite returned back to the record's JavaScript value. */
+export function fromSqlValue(column: ColumnSpec, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (column.boolean) return value === 1 || value === true;
+  if (column.json && typeof value === 'string') return JSON.parse(value) as unknown;
+  return value;
+}

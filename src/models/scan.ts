@@ -1,0 +1,28 @@
+// Scan metadata: one row per scan in a snapshot file's `scans` table.
+import {z} from 'zod';
+
+import {columnsOf} from './columns.js';
+
+export const COLLECTORS = ['procfs', 'systeminformation'] as const;
+
+export const ScanRecordSchema = z
+  .object({
+    id: z.int().describe('Scan identifier (the `scan_id` of its processes)'),
+    hostname: z.string().describe('Host name'),
+    os: z.string().nullable().describe('Operating system and distribution'),
+    kernel: z.string().nullable().describe('Kernel release'),
+    arch: z.string().nullable().describe('CPU architecture'),
+    boot_time: z.int().nullable().describe('Boot time, epoch milliseconds'),
+    boot_id: z.string().nullable().describe('Boot ID (/proc/sys/kernel/random/boot_id)'),
+    start_time: z.int().describe('When the scan started, epoch milliseconds'),
+    end_time: z.int().describe('When the scan ended, epoch milliseconds'),
+    process_count: z.int().nonnegative().describe('Number of processes recorded'),
+    collector: z.enum(COLLECTORS).describe('Collector that produced the scan'),
+    tool_version: z.string().describe('DaemonEye version that took the scan'),
+    ld_so_preload: z.string().nullable().describe('Content of /etc/ld.so.preload (null when absent or unreadable)'),
+    errors: z.array(z.string()).describe('Problems met during the scan (unreadable files, vanished processes are not errors)'),
+  })
+  .strict();
+export type ScanRecord = z.infer<typeof ScanRecordSchema>;
+
+export const SCAN_TABLE_COLUMNS = columnsOf(ScanRecordSchema);

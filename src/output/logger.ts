@@ -1,0 +1,94 @@
+// Logger: diagnostics to stderr only (stdout carries data). Text or JSON lines, levels, and every
+// message made terminal-safe and stripped of secrets before it is written.
+import {redactUrlCredentials} from '../config/redact.js';
+import type {DaemonEyeError} from '../errors.js';
+import {safeJson, terminalSafe} from './terminal.js';
+
+export const LOG_LEVEL_ORDER = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVEL_ORDER)[number];
+
+export interface LoggerOptions {
+  readonly level: LogLevel;
+  readonly format: 'text' | 'json';
+  readonly write?: (line: string) => void;
+  /** Prefix for text lines. */
+  readonly name?: string;
+  readonly colour?: boolean;
+}
+
+export class Logger {
+  private readonly write: (line: string) => void;
+  private readonly threshold: number;
+  private readonly secrets = new Set<string>();
+
+  constructor(private readonly options: LoggerOptions) {
+    this.write = options.write ?? ((line) => process.stderr.write(line));
+    this.threshold = LOG_LEVEL_ORDER.indexOf(options.level);
+  }
+
+  get level(): LogLevel {
+    return this.options.level;
+  }
+
+  get format(): 'text' | 'json' {
+    return this.options.format;
+  }
+
+  /** Values that must never be printed (tokens, header values); replaced by [REDACTED]. */
+  addSecret(secret: string): void {
+    if (secret.length >= 4) this.secrets.add(secret);
+  }
+
+  enabled(level: LogLevel): boolean {
+    return LOG_LEVEL_ORDER.indexOf(level) <= this.threshold;
+  }
+
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.log('error', message, fields);
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.log('warn', message, fields);
+  }
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.log('info', message, fields);
+  }
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.log('debug', message, fields);
+  }
+
+  /** Text that is about to leave the process, with secrets removed. */
+  scrub(text: string): string {
+    let out = redactUrlCredentials(text);
+    for (const secret of this.secrets) out = out.split(secret).join('[REDACTED]');
+    return out;
+  }
+
+  log(level: LogLevel, message: string, fields: Record<string, unknown> = {}): void {
+    if (!this.enabled(level)) return;
+    if (this.options.format === 'json') {
+      this.write(`${this.scrub(safeJson({time: new Date().toISOString(), level, message, ...fields}))}\n`);
+      return;
+    }
+    const extra = Object.entries(fields)
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .join(' ');
+    const prefix = `${this.options.name ?? 'daemoneye'}: ${level === 'info' ? '' : `${level}: `}`;
+    this.write(`${terminalSafe(this.scrub(`${prefix}${message}${extra === '' ? '' : ` ${extra}`}`))}\n`);
+  }
+
+  /** The one-line error report; JSON as `{"error": {...}}` under the JSON log format. */
+  reportError(error: DaemonEyeError, stack?: string): void {
+    if (this.options.format === 'json') {
+      this.write(`${this.scrub(safeJson({error: error.toJSON()}))}\n`);
+    } else {
+      this.write(`${terminalSafe(this.scrub(`${this.options.name ?? 'daemoneye'}: error: ${error.toOneLine()}`))}\n`);
+      if (this.enabled('debug') || stack !== undefined) {
+        for (const detail of error.details.slice(1)) this.write(`${terminalSafe(this.scrub(`  ${detail}`))}\n`);
+      }
+    }
+    if (stack !== undefined) this.write(`${this.scrub(stack)}\n`);
+  }
+}
+
+/** A logger that drops everything (library default). */
+export const silentLogger = new Logger({level: 'error', format: 'text', write: () => undefined});

@@ -1,0 +1,72 @@
+// Renderers: records to JSON, NDJSON, CSV or a terminal table. Writers take a sink function so the
+// same code serves stdout, files and tests.
+import {safeJson, terminalSafe, truncate} from './terminal.js';
+
+export type Write = (chunk: string) => void;
+
+export function renderJson(value: unknown): string {
+  return `${safeJson(value, 2)}\n`;
+}
+
+export function renderNdjsonLine(record: unknown): string {
+  return `${safeJson(record)}\n`;
+}
+
+/** One CSV field per RFC 4180: quoted when it holds a comma, quote, CR or LF; quotes doubled. */
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export function csvLine(values: readonly unknown[]): string {
+  return `${values.map(csvField).join(',')}\r\n`;
+}
+
+export interface TableColumn<T> {
+  readonly header: string;
+  readonly get: (row: T) => unknown;
+  /** Maximum width; the last column may also be fitted to the terminal. */
+  readonly width?: number;
+  readonly align?: 'left' | 'right';
+}
+
+function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/**
+ * A plain-text table (no borders, like `ps`): cells are made terminal-safe and cut to their column
+ * width; the last column is fitted to `terminalWidth` when given.
+ */
+export function renderTable<T>(rows: readonly T[], columns: readonly TableColumn<T>[], terminalWidth?: number): string {
+  const cells = rows.map((row) => columns.map((column) => terminalSafe(cellText(column.get(row)))));
+  const widths = columns.map((column, index) => {
+    const longest = Math.max(column.header.length, ...cells.map((row) => [...(row[index] ?? '')].length));
+    return column.width === undefined ? longest : Math.min(longest, column.width);
+  });
+  if (terminalWidth !== undefined && widths.length > 0) {
+    const fixed = widths.slice(0, -1).reduce((sum, width) => sum + width + 2, 0);
+    const last = widths.length - 1;
+    widths[last] = Math.max(columns[last]?.header.length ?? 0, Math.min(widths[last] ?? 0, terminalWidth - fixed));
+  }
+  const line = (values: readonly string[]): string =>
+    values
+      .map((value, index) => {
+        const width = widths[index] ?? 0;
+        const cut = truncate(value, width);
+        const pad = ' '.repeat(Math.max(0, width - [...cut].length));
+        if (index === values.length - 1 && columns[index]?.align !== 'right') return cut;
+        return columns[index]?.align === 'right' ? pad + cut : cut + pad;
+      })
+      .join('  ');
+  return [line(columns.map((c) => c.header)), ...cells.map(line)].map((l) => `${l.trimEnd()}\n`).join('');
+}
+
+/** Key/value pairs as aligned lines, for report commands on a terminal. */
+export function renderKeyValues(pairs: readonly (readonly [string, unknown])[]): string {
+  const width = Math.max(0, ...pairs.map(([key]) => key.length));
+  return pairs.map(([key, value]) => `${key.padEnd(width)}  ${terminalSafe(cellText(value))}\n`).join('');
+}

@@ -1,0 +1,34 @@
+import {describe, expect, it} from 'vitest';
+
+import {strongerExitCode} from '../commands/_base/base-command.js';
+import {DaemonEyeError, ERROR_CODES, ExitCode, fileError} from '../src/errors.js';
+
+describe('DaemonEyeError', () => {
+  it('every code has a kind from the seed categories and an exit code from the table', () => {
+    for (const spec of Object.values(ERROR_CODES)) {
+      expect(['configuration', 'database', 'detection', 'alerting', 'crypto', 'validation', 'io']).toContain(spec.kind);
+      expect([1, 2, 3]).toContain(spec.exit);
+    }
+  });
+
+  it('renders one line with file and hint, and JSON with kind and code', () => {
+    const error = new DaemonEyeError('INPUT_CORRUPT', 'not a SQLite database', {file: '/tmp/x.db', hint: 'give a file written by daemoneye scan --output'});
+    expect(error.toOneLine()).toBe('/tmp/x.db: not a SQLite database (give a file written by daemoneye scan --output)');
+    expect(error.toJSON()).toEqual({kind: 'database', code: 'INPUT_CORRUPT', message: error.toOneLine(), file: '/tmp/x.db'});
+    expect(error.exitCode).toBe(ExitCode.UsageOrInput);
+  });
+
+  it('maps file-system errors: reading is an input error, writing a runtime error', () => {
+    const enoent = Object.assign(new Error('x'), {code: 'ENOENT'});
+    expect(fileError(enoent, '/a', 'read').exitCode).toBe(2);
+    expect(fileError(enoent, '/a', 'write').exitCode).toBe(3);
+    expect(fileError(Object.assign(new Error('x'), {code: 'EACCES'}), '/a', 'write').code).toBe('PERMISSION_DENIED');
+  });
+
+  it('exit-code precedence is 2 over 1 over 3 over 0', () => {
+    expect(strongerExitCode(0, 3)).toBe(3);
+    expect(strongerExitCode(3, 1)).toBe(1);
+    expect(strongerExitCode(1, 2)).toBe(2);
+    expect(strongerExitCode(2, 3)).toBe(2);
+  });
+});
