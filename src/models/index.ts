@@ -7,3 +7,4 @@ export * from './rule.js';
 export * from './scan.js';
 export * from './severity.js';
 export * from './schema-doc.js';
+export * from './process-fixture.js';

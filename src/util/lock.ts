@@ -1,0 +1,50 @@
+// Locks for files several runs share (ledger, dedupe state, spool, file sink). Node has no flock, so
+// this uses proper-lockfile: an atomic mkdir of `<file>.lock` whose mtime the holder refreshes; a holder
+// killed with SIGKILL stops refreshing and its lock is taken over once stale (a few seconds), so a
+// crashed run never blocks the next one for long.
+import {mkdirSync} from 'node:fs';
+import {dirname} from 'node:path';
+
+import lockfile from 'proper-lockfile';
+
+import {DaemonEyeError, fileError} from '../errors.js';
+
+export interface LockOptions {
+  /** How long to wait for the lock before giving up. */
+  readonly timeoutMs?: number;
+  /** After this long without a refresh, a lock is taken over. */
+  readonly staleMs?: number;
+}
+
+/** Run `fn` while holding the lock of `path` (the file need not exist). */
+export async function withLock<T>(path: string, fn: () => Promise<T> | T, options: LockOptions = {}): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const staleMs = Math.max(2_000, options.staleMs ?? 3_000);
+  try {
+    mkdirSync(dirname(path), {recursive: true, mode: 0o700});
+  } catch (error) {
+    throw fileError(error, dirname(path), 'create');
+  }
+  const deadline = Date.now() + timeoutMs;
+  let release: (() => Promise<void>) | undefined;
+  while (release === undefined) {
+    try {
+      release = await lockfile.lock(path, {realpath: false, stale: staleMs, update: Math.floor(staleMs / 4)});
+    } catch (error) {
+      const code = (error as {code?: string}).code;
+      if (code !== 'ELOCKED') throw fileError(error, `${path}.lock`, 'lock');
+      if (Date.now() >= deadline) {
+        throw new DaemonEyeError('LOCK_FAILED', `timed out after ${timeoutMs} ms waiting for the lock on ${path}`, {
+          file: path,
+          hint: 'another daemoneye run holds it; retry, or remove the .lock directory if no run is active',
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}

@@ -1,0 +1,41 @@
+// One parser for every time a user types (--since, --until, audit show): ISO 8601, epoch milliseconds,
+// or a duration ago (`90m`, `24h`, `7d`).
+import {DaemonEyeError} from '../errors.js';
+
+const UNIT_MS: Record<string, number> = {ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000};
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
+const EPOCH_MS = /^\d{1,16}$/;
+// A date, optionally with a time and zone: 2024-05-01, 2024-05-01T10:00, 2024-05-01 10:00:00Z, …
+const ISO = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/** Parse a duration such as `90m` into milliseconds; undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (match === null) return undefined;
+  return Math.round(Number(match[1]) * (UNIT_MS[match[2] as string] as number));
+}
+
+/**
+ * A point in time as epoch milliseconds. Durations count back from `now`; dates without a zone are UTC
+ * (a responder comparing hosts in several zones wants one clock).
+ */
+export function parseTime(text: string, now: number = Date.now(), flag = 'time'): number {
+  const value = text.trim();
+  const duration = parseDuration(value);
+  if (duration !== undefined) return now - duration;
+  if (EPOCH_MS.test(value)) return Number(value);
+  if (ISO.test(value)) {
+    const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(value) || !/[T ]/.test(value);
+    const normalised = value.replace(' ', 'T');
+    const ms = Date.parse(hasZone ? (/[T ]/.test(value) ? normalised : `${normalised}T00:00:00Z`) : `${normalised}Z`);
+    if (!Number.isNaN(ms)) return ms;
+  }
+  throw new DaemonEyeError('INVALID_TIME', `${flag}: cannot read "${text}" as a time`, {
+    hint: 'use ISO 8601 (2024-05-01T10:00:00Z), epoch milliseconds, or a duration ago (90m, 24h, 7d)',
+  });
+}
+
+/** RFC 3339 rendering of epoch ms, for humans. */
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,63 @@
+import {existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {afterAll, describe, expect, it} from 'vitest';
+
+import {AtomicFileWriter, removeStaleTempFiles, writeFileAtomic} from '../../src/util/atomic-write.js';
+import {withLock} from '../../src/util/lock.js';
+import {removeDir, tempDir} from '../helpers/cli.js';
+
+const dir = tempDir();
+afterAll(() => removeDir(dir));
+
+describe('atomic writes', () => {
+  it('replaces a file whole and leaves no temp file', () => {
+    const path = join(dir, 'a.json');
+    writeFileSync(path, 'old');
+    writeFileAtomic(path, 'new', {mode: 0o600});
+    expect(readFileSync(path, 'utf8')).toBe('new');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+  });
+
+  it('abort leaves the old file untouched', () => {
+    const path = join(dir, 'b.json');
+    writeFileSync(path, 'keep');
+    const writer = new AtomicFileWriter(path);
+    writer.write('partial');
+    writer.abort();
+    expect(readFileSync(path, 'utf8')).toBe('keep');
+    expect(readdirSync(dir).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+  });
+
+  it('a missing directory is a write error naming the path', () => {
+    expect(() => writeFileAtomic(join(dir, 'nope', 'x'), 'x')).toThrow(/cannot write .*nope\/x/);
+  });
+
+  it('removes stale temp files only', () => {
+    const stale = join(dir, '.tmp-old');
+    writeFileSync(stale, '');
+    utimesSync(stale, new Date(0), new Date(0));
+    writeFileSync(join(dir, '.tmp-fresh'), '');
+    expect(removeStaleTempFiles(dir)).toBe(1);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(join(dir, '.tmp-fresh'))).toBe(true);
+  });
+});
+
+describe('withLock', () => {
+  it('serialises concurrent holders', async () => {
+    const path = join(dir, 'counter');
+    writeFileSync(path, '0');
+    await Promise.all(
+      Array.from({length: 8}, () =>
+        withLock(path, async () => {
+          const value = Number(readFileSync(path, 'utf8'));
+          await new Promise((r) => setTimeout(r, 5));
+          writeFileSync(path, String(value + 1));
+        }),
+      ),
+    );
+    expect(readFileSync(path, 'utf8')).toBe('8');
+  });
+});
