@@ -36,6 +36,8 @@ export interface CollectOptions {
   /** Overrides for tests: the /proc and /etc to read. */
   readonly procRoot?: string;
   readonly etcRoot?: string;
+  /** Test hook, see ProcfsWalkContext.afterStat. */
+  readonly afterStat?: (pid: number) => void;
 }
 
 export interface CollectStats {
@@ -149,6 +151,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
         users: loadUsers(etcRoot),
         redact,
         ...(cpuBaseline === undefined ? {} : {cpuBaseline}),
+        ...(options.afterStat === undefined ? {} : {afterStat: options.afterStat}),
       },
       options.pids,
     );

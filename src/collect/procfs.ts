@@ -59,6 +59,8 @@ export interface ProcfsWalkContext {
   readonly redact: ArgvRedactor | null;
   /** First CPU sample and its time (ms since boot), for `--cpu-sample`. */
   readonly cpuBaseline?: {readonly samples: ReadonlyMap<number, CpuSample>; readonly atUptimeSeconds: number};
+  /** Test hook: runs right after a process's stat was read (tests make a process exit mid-read here). */
+  readonly afterStat?: (pid: number) => void;
 }
 
 export interface ProcfsWalkResult {
@@ -179,6 +181,7 @@ function readProcess(pid: number, context: ProcfsWalkContext): CollectedProcess 
     return null; // gone before we started (or never existed)
   }
   if (stat === null) return null;
+  context.afterStat?.(pid);
   const collectionTime = Date.now();
   const state = new ReadState();
   const status = state.attempt(() => parseStatus(readProcText(`${dir}/status`)));
