@@ -17,7 +17,7 @@ import {
   parseStatus,
   type ProcStat,
 } from './parsers.js';
-import {errorCode, isGone, readProcBytes, readProcText} from './proc-read.js';
+import {errorCode, isGone, readProcText} from './proc-read.js';
 import type {ArgvRedactor} from './redact.js';
 
 /**
@@ -235,7 +235,7 @@ function readProcess(pid: number, context: ProcfsWalkContext): CollectedProcess 
     stdin = fdTarget(`${dir}/fd/0`, state);
     stdout = fdTarget(`${dir}/fd/1`, state);
     stderr = fdTarget(`${dir}/fd/2`, state);
-    const environ = state.attempt(() => readProcBytes(`${dir}/environ`));
+    const environ = state.attempt(() => readProcText(`${dir}/environ`));
     environReadable = environ !== null;
     if (environ !== null) ({ldPreload, ldAudit} = parseLinkerVariables(environ));
   }
