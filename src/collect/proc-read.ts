@@ -1,29 +1,5 @@
-// Small synchronous readers for /proc files. /proc files report size 0, so bytes are read in a loop into
-// one shared buffer; text goes through Node's native UTF-8 file reader.
-import {closeSync, openSync, readFileSync, readSync} from 'node:fs';
-
-const CHUNK = 64 * 1024;
-const shared = Buffer.allocUnsafe(CHUNK);
-
-/** The whole file as bytes (a fresh Buffer). Throws the fs error (code ENOENT, EACCES, ESRCH, …). */
-export function readProcBytes(path: string): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    let length = readSync(fd, shared, 0, CHUNK, null);
-    if (length < CHUNK) return Buffer.from(shared.subarray(0, length));
-    // Large files (long argv, big environments): keep reading into fresh chunks until EOF.
-    const chunks: Buffer[] = [Buffer.from(shared.subarray(0, length))];
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(CHUNK);
-      length = readSync(fd, chunk, 0, CHUNK, null);
-      if (length === 0) break;
-      chunks.push(chunk.subarray(0, length));
-    }
-    return Buffer.concat(chunks);
-  } finally {
-    closeSync(fd);
-  }
-}
+// Synchronous /proc reading helpers: text through Node's native UTF-8 file reader, and fs error codes.
+import {readFileSync} from 'node:fs';
 
 /**
  * The whole file as UTF-8 text (invalid bytes become U+FFFD). readFileSync with an encoding takes Node's
