@@ -165,7 +165,7 @@ function* jsonLinesOf(db: Database, table: ExportTable, where: {sql: string; par
 
 function damaged(path: string, error: unknown): DaemonEyeError {
   if (error instanceof DaemonEyeError) return error;
-  return new DaemonEyeError('INPUT_CORRUPT', `damaged data while reading (${(error as Error).message})`, {
+  return new DaemonEyeError('INPUT_CORRUPT', `damaged data while reading (${(error as Error).message.replace(/\s+/g, ' ').trim()})`, {
     file: path,
     hint: 'it is not a usable DaemonEye snapshot; take a new one with `daemoneye scan --output FILE`',
     cause: error,

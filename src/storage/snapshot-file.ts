@@ -78,7 +78,8 @@ export async function writeSnapshotFile(
 }
 
 function corrupt(path: string, problem: string, cause?: unknown): DaemonEyeError {
-  return new DaemonEyeError('INPUT_CORRUPT', problem, {
+  // SQLite's own messages may span lines; the report is one line.
+  return new DaemonEyeError('INPUT_CORRUPT', problem.replace(/\s+/g, ' ').trim(), {
     file: path,
     hint: 'it is not a usable DaemonEye snapshot; take a new one with `daemoneye scan --output FILE`',
     cause,
