@@ -62,7 +62,12 @@ describe('EventStore over a store directory', () => {
     let out = '';
     const result = await store.exportData({table: 'scans', format: 'ndjson'}, {write: (chunk) => (out += chunk)});
     expect(result.rows).toBe(3);
-    expect(out.trim().split('\n').map((line) => (JSON.parse(line) as {id: number}).id)).toEqual(scans.map((s) => s.id));
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as {id: number}).id),
+    ).toEqual(scans.map((s) => s.id));
   });
 });
 

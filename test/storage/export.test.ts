@@ -35,7 +35,9 @@ const alert: Alert = {
   dedupe_key: 'test-rule:sshd',
 };
 
-async function run(config: Omit<ExportConfig, 'input'> & {input?: string}): Promise<{out: string; result: Awaited<ReturnType<typeof exportData>>; problems: DaemonEyeError[]}> {
+async function run(
+  config: Omit<ExportConfig, 'input'> & {input?: string},
+): Promise<{out: string; result: Awaited<ReturnType<typeof exportData>>; problems: DaemonEyeError[]}> {
   let out = '';
   const problems: DaemonEyeError[] = [];
   const result = await exportData({input: store, ...config}, {write: (chunk) => (out += chunk), onProblem: (p) => problems.push(p)});

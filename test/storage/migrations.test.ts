@@ -31,10 +31,7 @@ async function versionZeroFile(path: string): Promise<{scan: ReturnType<typeof m
     scanColumns.map((c) => toSqlValue(c, (scan as Record<string, unknown>)[c.name])),
   );
   for (const record of processes) {
-    db.run(
-      `INSERT INTO processes VALUES (${PROCESS_RECORD_COLUMNS.map(() => '?').join(', ')})`,
-      processToRow(record).slice(0, PROCESS_RECORD_COLUMNS.length),
-    );
+    db.run(`INSERT INTO processes VALUES (${PROCESS_RECORD_COLUMNS.map(() => '?').join(', ')})`, processToRow(record).slice(0, PROCESS_RECORD_COLUMNS.length));
   }
   writeSnapshotBytes(path, db.export());
   db.close();

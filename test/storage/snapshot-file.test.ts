@@ -57,7 +57,9 @@ describe('snapshot files', () => {
     expect(execFileSync('sqlite3', [path, 'select count(*) from processes'], {encoding: 'utf8'}).trim()).toBe('50');
     expect(execFileSync('sqlite3', [path, 'PRAGMA integrity_check'], {encoding: 'utf8'}).trim()).toBe('ok');
     expect(execFileSync('sqlite3', [path, "select value from meta where key = 'schema_version'"], {encoding: 'utf8'}).trim()).toBe(String(SCHEMA_VERSION));
-    expect(execFileSync('sqlite3', [path, "select cmdline from processes where pid = 100"], {encoding: 'utf8'}).trim()).toBe(processes[0]?.command_line.join(' '));
+    expect(execFileSync('sqlite3', [path, 'select cmdline from processes where pid = 100'], {encoding: 'utf8'}).trim()).toBe(
+      processes[0]?.command_line.join(' '),
+    );
   });
 
   it('replaces an existing file whole', async () => {
