@@ -192,10 +192,15 @@ export class DetectionEngine {
 
   private async runOne(slotIndex: number, task: QueryTask, deadline: Promise<never>): Promise<TaskOutcome> {
     const slot = this.slot(slotIndex);
-    const start = performance.now();
     let timer: NodeJS.Timeout | undefined;
+    let start = performance.now();
+    // The rule's clock starts when its query is sent: worker start-up and snapshot loading are not its time.
+    let armTimer: () => void = () => undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), task.timeoutMs);
+      armTimer = (): void => {
+        start = performance.now();
+        timer = setTimeout(() => resolve('timeout'), task.timeoutMs);
+      };
     });
     const work = (async (): Promise<WorkerResponse> => {
       if (slot.loadedSnapshot !== task.snapshot.id) {
@@ -203,7 +208,9 @@ export class DetectionEngine {
         if (loaded.type === 'failed') return loaded;
         slot.loadedSnapshot = task.snapshot.id;
       }
-      return slot.request({type: 'run', taskId: this.nextTaskId++, sql: task.sql, maxRows: this.maxRows});
+      const response = slot.request({type: 'run', taskId: this.nextTaskId++, sql: task.sql, maxRows: this.maxRows});
+      armTimer();
+      return response;
     })();
     work.catch(() => undefined);
     try {

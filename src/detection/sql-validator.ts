@@ -166,23 +166,27 @@ const UNSUPPORTED: readonly UnsupportedPattern[] = [
     workaround: "use instr(x, 'literal') > 0 or GLOB with [_] / [%] classes",
     test: (t, i) => word(t, i, 'ESCAPE'),
   },
-  {
-    name: 'a string literal ending in a backslash',
-    workaround: "build the trailing backslash from a literal that does not end in one: 'C:' || substr('\\x', 1, 1)",
-    test: (t, i) => t[i]?.kind === 'string' && (t[i]?.text.endsWith("\\'") ?? false),
-  },
 ];
 
 interface Token {
   readonly kind: 'word' | 'string' | 'ident' | 'number' | 'punct';
   readonly text: string;
   readonly upper: string;
+  /** Parenthesis depth the token sits at. */
+  readonly depth: number;
 }
 
 interface Lexed {
   /** Tokens of each statement (split at `;` outside strings and comments), empty statements dropped. */
   readonly statements: Token[][];
   readonly maxDepth: number;
+  /**
+   * The text the parser reads: comments blanked and backslashes inside string literals turned into `/`,
+   * so the parser (which knows MySQL-style `\'` escapes and `#` comments) sees exactly SQLite's tokens.
+   */
+  readonly parserText: string;
+  /** Characters SQLite and the parser would read differently (`#`, backslashes in identifiers). */
+  readonly ambiguous: readonly string[];
 }
 
 /**
@@ -192,22 +196,31 @@ interface Lexed {
  */
 export function lexSql(sql: string): Lexed {
   const statements: Token[][] = [[]];
+  const parserText: string[] = [];
+  const ambiguous: string[] = [];
   let depth = 0;
   let maxDepth = 0;
   let i = 0;
   const push = (kind: Token['kind'], text: string): void => {
-    statements[statements.length - 1]?.push({kind, text, upper: text.toUpperCase()});
+    statements[statements.length - 1]?.push({kind, text, upper: text.toUpperCase(), depth});
   };
   while (i < sql.length) {
     const c = sql[i] as string;
+    const from = i;
     if (/\s/.test(c)) {
       i++;
+      parserText.push(c);
+      continue;
     } else if (c === '-' && sql[i + 1] === '-') {
       const end = sql.indexOf('\n', i);
       i = end === -1 ? sql.length : end + 1;
+      parserText.push(' ');
+      continue;
     } else if (c === '/' && sql[i + 1] === '*') {
       const end = sql.indexOf('*/', i + 2);
       i = end === -1 ? sql.length : end + 2;
+      parserText.push(' ');
+      continue;
     } else if (c === "'" || c === '"' || c === '`' || c === '[') {
       const close = c === '[' ? ']' : c;
       let j = i + 1;
@@ -224,8 +237,12 @@ export function lexSql(sql: string): Lexed {
         j = end + 1;
         break;
       }
-      push(c === "'" ? 'string' : 'ident', sql.slice(i, j));
+      const literal = sql.slice(i, j);
+      push(c === "'" ? 'string' : 'ident', literal);
+      if (c !== "'" && literal.includes('\\')) ambiguous.push(`a backslash in the identifier ${literal}`);
+      parserText.push(c === "'" ? literal.replaceAll('\\', '/') : literal);
       i = j;
+      continue;
     } else if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
       let j = i + 1;
       while (j < sql.length && /[A-Za-z0-9_$\u0080-\uffff]/.test(sql[j] as string)) j++;
@@ -242,12 +259,16 @@ export function lexSql(sql: string): Lexed {
     } else {
       if (c === '(') maxDepth = Math.max(maxDepth, ++depth);
       if (c === ')') depth = Math.max(0, depth - 1);
+      if (c === '#' || c === '\\') ambiguous.push(`the character ${c} outside a string`);
       push('punct', c);
       i++;
     }
+    parserText.push(sql.slice(from, i));
   }
-  return {statements: statements.filter((s) => s.length > 0), maxDepth};
+  return {statements: statements.filter((s) => s.length > 0), maxDepth, parserText: parserText.join(''), ambiguous};
 }
+
+const WRITE_KEYWORDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE']);
 
 type AstNode = Record<string, unknown>;
 
@@ -354,13 +375,20 @@ export class SqlValidator {
       const first = statement[0]?.upper ?? '';
       if (first !== 'SELECT' && first !== 'WITH') {
         errors.push({reason: 'not_read_only', message: `only SELECT or WITH … SELECT is allowed, not ${first}`, statement: first});
+      } else if (first === 'WITH') {
+        // WITH … may end in a write (WITH x AS (…) DELETE …): look at the words outside the CTE bodies.
+        const write = statement.find((t, i) => t.depth === 0 && t.kind === 'word' && WRITE_KEYWORDS.has(t.upper) && !punct(statement, i + 1, '('));
+        if (write !== undefined)
+          errors.push({reason: 'not_read_only', message: `only WITH … SELECT is allowed, not WITH … ${write.upper}`, statement: write.upper});
       }
     }
+    for (const what of lexed.ambiguous)
+      errors.push({reason: 'parse_error', message: `${what} is not allowed: SQLite and the validator would read it differently`});
     if (errors.length > 0) return errors;
     const statement = lexed.statements[0] as Token[];
     let ast: unknown;
     try {
-      ast = this.parser.astify(sql, {database: 'sqlite'});
+      ast = this.parser.astify(lexed.parserText, {database: 'sqlite'});
     } catch (error) {
       if (error instanceof RangeError) return [{reason: 'too_deep', message: 'the query is nested too deeply to analyse'}];
       return [this.parseFailure(statement, error)];
