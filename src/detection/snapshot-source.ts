@@ -1,13 +1,17 @@
 // Where a detection run or a query gets its snapshots: saved input (`--input FILE|DIR`, `--since`, read
 // through src/storage) or a live collection (src/collect). The engine takes snapshot file bytes; this
 // module is the one place that produces them, one scan at a time for detect (memory bounded by one file).
+import {readFileSync} from 'node:fs';
+import {basename} from 'node:path';
+
 import type {Database} from 'sql.js';
 
 import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/index.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
-import {loadSqlJs, selectAll} from '../storage/database.js';
-import {loadLatestScan, loadScansIntoOneDatabase, readSnapshotsInRange} from '../storage/input.js';
+import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../storage/database.js';
+import {loadLatestScan, loadScansIntoOneDatabase, readSnapshotsInRange, type SnapshotInRange} from '../storage/input.js';
+import {parseStoreFileName} from '../storage/store.js';
 import {serializeSnapshot} from '../storage/snapshot-file.js';
 
 export interface SnapshotForDetection {
@@ -51,6 +55,22 @@ async function onlyScan(db: Database, scanId: number): Promise<Uint8Array> {
 }
 
 /**
+ * The snapshot's bytes for the workers. A store file in the current schema holds exactly the one scan that
+ * was loaded, so its bytes are reused (saving an export of the whole database); otherwise the checked,
+ * migrated, restricted copy is exported.
+ */
+function workerBytes(latest: SnapshotInRange): Uint8Array {
+  if (latest.fileSchemaVersion === SCHEMA_VERSION && parseStoreFileName(basename(latest.path)) !== undefined) {
+    try {
+      return new Uint8Array(readFileSync(latest.path));
+    } catch {
+      // Pruned or replaced since it was read: the loaded copy is still good.
+    }
+  }
+  return latest.db.export();
+}
+
+/**
  * For `detect`: the live snapshot; or the latest scan of `--input`; or, with `--since`, every scan in
  * range one at a time (each scan is its own snapshot, so rules joining processes by pid stay per scan).
  */
@@ -65,7 +85,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
     if (since === undefined) {
       const latest = await loadLatestScan(input, problems);
       try {
-        yield {bytes: latest.db.export(), scanIds: latest.scanIds, source: input};
+        yield {bytes: workerBytes(latest), scanIds: latest.scanIds, source: input};
       } finally {
         latest.db.close();
       }
