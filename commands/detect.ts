@@ -58,6 +58,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     else if (format === 'text') for (const alert of report.alerts) this.write(alertLine(alert));
     else if (format === 'table') this.write(alertTable(report.alerts, process.stdout.columns));
     else for (const alert of report.alerts) this.write(renderNdjsonLine(alert));
+    if (report.summary.rules_loaded === 0) this.logger.warn('no rules were loaded: check detection.builtin_rules, detection.rules_paths and --rules');
     const [headline, ...problems] = summaryLines(report);
     this.logger.info(headline ?? '');
     for (const line of problems) this.logger.warn(line);
