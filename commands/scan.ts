@@ -68,9 +68,15 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
     if (format === 'json') this.write(renderJson(processes));
     else if (format === 'csv') this.write(csvLine(PROCESS_TABLE_COLUMN_NAMES) + processes.map((p) => csvLine(processToRow(p))).join(''));
-    else if (format === 'table') this.write(renderProcessTable(processes, process.stdout.columns > 0 ? process.stdout.columns : 80));
+    else if (format === 'table') this.write(renderProcessTable(processes, terminalWidth()));
     else this.write(processes.map((p) => renderNdjsonLine(p)).join(''));
   }
+}
+
+/** The width to fit the table to: the terminal's (80 when it does not say), none when stdout is not a terminal. */
+function terminalWidth(): number | undefined {
+  if (process.stdout.isTTY !== true) return undefined;
+  return process.stdout.columns > 0 ? process.stdout.columns : 80;
 }
 
 /** A progress line on a terminal (stderr) once hashing has taken more than a second; cleared at the end. */
