@@ -51,11 +51,11 @@ describe('daemoneye detect', () => {
   it('a rule past its timeout is killed and reported (exit 3) while the other rules still alert; --fail-on finding gives 1', async () => {
     const slowDir = join(dir, 'slow');
     writeRule(slowDir, 'slow.yaml', SLOW_RULE);
-    const slowEnv = {...env, DAEMONEYE_DETECTION__RULE_TIMEOUT_MS: '1000'};
+    const slowEnv = {...env, DAEMONEYE_DETECTION__RULE_TIMEOUT_MS: '2000'};
     const result = await runCli(['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--rules', slowDir], {env: slowEnv});
     expect(result.code).toBe(3);
     expect(parseNdjson<Alert>(result.stdout).map((a) => a.rule_id)).toEqual(['test-shell-from-web-server', 'test-exec-from-tmp', 'test-deleted-executable']);
-    expect(result.stderr).toMatch(/rule slow-cartesian timed out: killed after 1000 ms/);
+    expect(result.stderr).toMatch(/rule slow-cartesian timed out: killed after 2000 ms/);
     const failOn = await runCli(['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--rules', slowDir, '--fail-on', 'critical'], {env: slowEnv});
     expect(failOn.code).toBe(1);
   });
