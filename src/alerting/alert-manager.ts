@@ -259,3 +259,25 @@ export function deliverRun(
 export function deliverSpool(config: Config, options: DeliverOptions & {logger?: Logger; now?: () => number} = {}): Promise<DeliverySummary> {
   return AlertManager.fromConfig(config, options).deliverSpool(options);
 }
+
+/** An alert as printed with `--show-suppressed`: marked so readers and jq filters can tell. */
+export type PrintedAlert = Alert & {suppressed?: true};
+
+/**
+ * What `detect` prints, in the order found: the alerts deduplication let through and, with
+ * `showSuppressed`, the suppressed ones too, each marked `"suppressed": true`.
+ */
+export function alertsToPrint(found: readonly Alert[], result: DeliveryRunResult, showSuppressed: boolean): PrintedAlert[] {
+  const passed = new Set(result.alerts);
+  const suppressed = new Set(result.suppressedAlerts);
+  return found.flatMap((alert): PrintedAlert[] => {
+    if (passed.has(alert)) return [alert];
+    if (showSuppressed && suppressed.has(alert)) return [{...alert, suppressed: true}];
+    return [];
+  });
+}
+
+/** True when some sink did not take everything meant for it (detect then exits 3 unless --fail-on gives 1). */
+export function deliveryFailed(summary: DeliverySummary): boolean {
+  return summary.deliveries.some((delivery) => !delivery.ok);
+}

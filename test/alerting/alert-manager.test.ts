@@ -5,7 +5,7 @@ import {join} from 'node:path';
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
-import {AlertManager} from '../../src/alerting/alert-manager.js';
+import {AlertManager, alertsToPrint, deliveryFailed} from '../../src/alerting/alert-manager.js';
 import {dedupeStatePath} from '../../src/alerting/dedupe.js';
 import {readSpool, spoolPath} from '../../src/alerting/spool.js';
 import {DaemonEyeError} from '../../src/errors.js';
@@ -52,6 +52,21 @@ describe('deduplication across runs', () => {
     const third = await new AlertManager(config, {logger, now: () => now}).deliver([makeAlert({dedupe_key: 'r:a'}), makeAlert({dedupe_key: 'r:c'})]);
     expect(third.alerts.map((a) => a.dedupe_key)).toEqual(['r:a']);
     expect(third.suppressedAlerts.map((a) => a.dedupe_key)).toEqual(['r:c']);
+  });
+
+  it('tells detect what to print: passed alerts in order, suppressed ones only with --show-suppressed, marked', async () => {
+    const config = managerConfig(join(dir, 'state'), [fileSink()], {deduplication: {enabled: true, window_minutes: 60, key_fields: ['rule_id']}});
+    await new AlertManager(config).deliver([makeAlert({dedupe_key: 'b'})]);
+    const found = [makeAlert({dedupe_key: 'a'}), makeAlert({dedupe_key: 'b'}), makeAlert({dedupe_key: 'c'})];
+    const result = await new AlertManager(config).deliver(found);
+    expect(alertsToPrint(found, result, false).map((a) => a.dedupe_key)).toEqual(['a', 'c']);
+    const shown = alertsToPrint(found, result, true);
+    expect(shown.map((a) => [a.dedupe_key, a.suppressed])).toEqual([
+      ['a', undefined],
+      ['b', true],
+      ['c', undefined],
+    ]);
+    expect(deliveryFailed(result.summary)).toBe(false);
   });
 
   it('suppresses a repeated key within one batch; off by default, writing no state', async () => {

@@ -56,10 +56,15 @@ export class SyslogSink implements AlertSink {
       const {address, family} = await lookup(this.config.host);
       socket = createSocket(family === 6 ? 'udp6' : 'udp4');
       const udp = socket;
+      // A connected socket learns of ICMP port-unreachable (ECONNREFUSED on the next send); errors also
+      // arrive as events, which must never go unhandled.
+      let socketError: Error | undefined;
+      udp.on('error', (error) => (socketError = error));
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
         udp.connect(this.config.port, address, () => resolve());
       });
+      if (socketError !== undefined) throw socketError;
       for (const [index, alert] of alerts.entries()) {
         if (signal.aborted) return {delivered, attempts: 1, status: null, error: `delivery deadline reached while sending to ${this.where()}`};
         const datagram = Buffer.from(this.format(alert), 'utf8');
