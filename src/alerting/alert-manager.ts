@@ -10,7 +10,7 @@ import {isAtLeast} from '../models/severity.js';
 import {type Logger, silentLogger} from '../output/logger.js';
 import {applyDeduplication} from './dedupe.js';
 import {createSink, sinkSecrets} from './sinks/index.js';
-import {readSpool, spooledSinkNames, spoolPath, updateSpool} from './spool.js';
+import {claimSpool, readSpool, settleSpool, spooledSinkNames, spoolPath} from './spool.js';
 import type {AlertSink, DeliverySummary, SinkDelivery} from './types.js';
 
 export type DeduplicationConfig = DaemonEyeConfig['alerting']['deduplication'];
@@ -186,11 +186,16 @@ export class AlertManager {
     const started = performance.now();
     const stateDir = this.config.state_dir;
     const warn = (message: string) => this.logger.warn(`sink ${config.name}: ${message}`);
-    const spooled = readSpool(spoolPath(stateDir, config.name), warn, this.now());
-    const spooledIds = new Set(spooled.map((entry) => entry.alert.id));
-    const fresh = alerts.filter((alert) => isAtLeast(alert.severity, config.min_severity) && !spooledIds.has(alert.id));
+    // Write ahead: this run's alerts enter the spool before any delivery, so a killed run loses none.
+    const {earlier, fresh} = await claimSpool(stateDir, config.name, {
+      add: alerts.filter((alert) => isAtLeast(alert.severity, config.min_severity)),
+      now: this.now(),
+      warn,
+      staleAfterMs: 2 * this.config.delivery_deadline_ms + 60_000,
+      lockTimeoutMs: Math.max(1_000, deadline - this.now()),
+    });
     // Earlier runs' alerts go first: they have waited longest.
-    const queue = [...spooled.map((entry) => entry.alert), ...fresh];
+    const queue = [...earlier.map((entry) => entry.alert), ...fresh];
     let delivered: readonly boolean[] = queue.map(() => false);
     let attempts = 0;
     let status: number | null = null;
@@ -209,37 +214,39 @@ export class AlertManager {
       }
     }
     const deliveredIds = new Set(queue.filter((_, index) => delivered[index] === true).map((alert) => alert.id));
-    const notTaken = queue.filter((alert) => !deliveredIds.has(alert.id));
-    if (notTaken.length > 0 && error === null) error = signal.aborted ? 'delivery deadline reached' : 'not every alert was taken';
+    const notTaken = queue.length - deliveredIds.size;
+    if (notTaken > 0 && error === null) error = signal.aborted ? 'delivery deadline reached' : 'not every alert was taken';
     let pending = 0;
     let dropped = 0;
-    if (spooled.length > 0 || notTaken.length > 0) {
-      ({pending, dropped} = await updateSpool(stateDir, config.name, {
+    if (queue.length > 0) {
+      ({pending, dropped} = await settleSpool(stateDir, config.name, {
+        claimed: new Set(queue.map((alert) => alert.id)),
         delivered: deliveredIds,
-        failedAgain: new Set(spooled.filter((entry) => !deliveredIds.has(entry.alert.id)).map((entry) => entry.alert.id)),
-        add: fresh.filter((alert) => !deliveredIds.has(alert.id)),
         error,
         maxQueueSize: this.config.max_queue_size,
         now: this.now(),
         warn,
-        // The spool must be written even after the deadline: losing alerts is worse than a late exit.
+        // The spool must be settled even after the deadline: losing alerts is worse than a late exit.
         lockTimeoutMs: 30_000,
       }));
+    } else {
+      // Nothing of ours, but report what other runs left pending (e.g. claimed by a live concurrent run).
+      pending = readSpool(spoolPath(stateDir, config.name), warn, this.now()).length;
     }
     const result: SinkDelivery = {
       sink: config.name,
       type: config.type,
-      ok: notTaken.length === 0,
+      ok: notTaken === 0,
       attempts,
       duration_ms: Math.round(performance.now() - started),
       status,
-      error: notTaken.length === 0 ? null : error,
+      error: notTaken === 0 ? null : error,
       delivered: deliveredIds.size,
-      redelivered: spooled.filter((entry) => deliveredIds.has(entry.alert.id)).length,
+      redelivered: earlier.filter((entry) => deliveredIds.has(entry.alert.id)).length,
       pending,
       dropped,
     };
-    if (!result.ok) warn(`${result.error ?? 'delivery failed'}; ${notTaken.length} alert(s) spooled for the next run (${pending} pending)`);
+    if (!result.ok) warn(`${result.error ?? 'delivery failed'}; ${notTaken} alert(s) spooled for the next run (${pending} pending)`);
     if (dropped > 0) warn(`spool full (alerting.max_queue_size ${this.config.max_queue_size}): dropped the ${dropped} oldest alert(s)`);
     if (result.redelivered > 0) this.logger.info(`sink ${config.name}: delivered ${result.redelivered} spooled alert(s) from earlier runs`);
     return result;

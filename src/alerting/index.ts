@@ -19,5 +19,5 @@ export {alertTextLine, renderAlerts, StdoutSink} from './sinks/stdout.js';
 export {SyslogSink} from './sinks/syslog.js';
 export {formatRfc5424, SD_ID, SYSLOG_FACILITIES, SYSLOG_SEVERITY} from './sinks/syslog-format.js';
 export {hmacSignature, SIGNATURE_HEADER, splunkHecEnvelope, WebhookSink} from './sinks/webhook.js';
-export {readSpool, type SpoolEntry, spoolPath, updateSpool} from './spool.js';
+export {claimSpool, readSpool, settleSpool, type SpoolEntry, spoolPath} from './spool.js';
 export type {AlertSink, DeliverySummary, SinkDelivery, SinkSendOptions, SinkSendResult} from './types.js';

@@ -1,7 +1,8 @@
-// The spool: per sink, the alerts it could not take, kept under alerting.state_dir/spool/<sink>.json
-// until a later run (or `alerts deliver`) delivers them. Rewritten atomically under its lock, bounded by
-// max_queue_size (oldest dropped and counted). Delivery is at least once: a spool entry is removed
-// only after its sink took it, so a run killed midway loses nothing (it may resend).
+// The spool: per sink, the alerts it has not taken yet, under alerting.state_dir/spool/<sink>.json.
+// A run writes its alerts here *before* delivering them (claimed by its pid) and removes them once the
+// sink took them, so even a SIGKILLed run loses nothing: its claim goes stale and the next run delivers.
+// Rewritten atomically under its lock, bounded by max_queue_size (oldest dropped and counted).
+// Delivery is at least once: a run killed after the sink took an alert but before settling resends it.
 import {readdirSync, readFileSync, renameSync, rmSync} from 'node:fs';
 import {join} from 'node:path';
 
@@ -15,11 +16,14 @@ const SPOOL_SUFFIX = '.json';
 
 export interface SpoolEntry {
   readonly alert: Alert;
-  /** When the alert first failed to reach the sink, epoch ms. */
+  /** When the alert entered the spool, epoch ms. */
   readonly spooled_at: number;
   /** Runs that tried and failed. */
   readonly attempts: number;
   readonly last_error: string | null;
+  /** The run delivering it right now (pid and since when), null when it waits for the next run. */
+  readonly claimed_by: number | null;
+  readonly claimed_at: number | null;
 }
 
 export function spoolDir(stateDir: string): string {
@@ -81,6 +85,8 @@ export function readSpool(path: string, warn: (message: string) => void, now = D
       spooled_at: typeof record.spooled_at === 'number' ? record.spooled_at : now,
       attempts: typeof record.attempts === 'number' ? record.attempts : 1,
       last_error: typeof record.last_error === 'string' ? record.last_error : null,
+      claimed_by: typeof record.claimed_by === 'number' ? record.claimed_by : null,
+      claimed_at: typeof record.claimed_at === 'number' ? record.claimed_at : null,
     });
   }
   if (invalid > 0) warn(`spool ${path}: ${invalid} entries are not valid alerts and were skipped`);
@@ -95,40 +101,101 @@ function writeSpool(path: string, sink: string, entries: readonly SpoolEntry[]):
   writeFileAtomic(path, `${JSON.stringify({version: SPOOL_VERSION, sink, entries})}\n`, {mode: 0o600});
 }
 
-export interface SpoolUpdate {
-  /** Alert ids the sink took this run: removed from the spool. */
-  readonly delivered: ReadonlySet<string>;
-  /** Alert ids from the spool the sink failed again: their attempt count goes up. */
-  readonly failedAgain: ReadonlySet<string>;
-  /** New alerts the sink did not take: appended. */
-  readonly add: readonly Alert[];
-  readonly error: string | null;
-  readonly maxQueueSize: number;
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return systemErrorCode(error) === 'EPERM';
+  }
+}
+
+interface SpoolIo {
   readonly now: number;
   readonly warn: (message: string) => void;
   readonly lockTimeoutMs?: number;
+  /** The claiming run (default: this process). */
+  readonly pid?: number;
 }
 
-/** Apply one run's outcome to a sink's spool under its lock; returns what is pending and what was dropped. */
-export async function updateSpool(stateDir: string, sink: string, update: SpoolUpdate): Promise<{pending: number; dropped: number}> {
+export interface ClaimOptions extends SpoolIo {
+  /** This run's new alerts for the sink: written ahead, claimed by this run. */
+  readonly add: readonly Alert[];
+  /** A claim older than this is stale even if its pid is alive (pids are reused). */
+  readonly staleAfterMs: number;
+}
+
+export interface Claim {
+  /** Entries of earlier runs this run now delivers, oldest first. */
+  readonly earlier: readonly SpoolEntry[];
+  /** This run's own alerts, as written ahead. */
+  readonly fresh: readonly Alert[];
+}
+
+/**
+ * Before delivering: under the lock, claim every waiting entry (unclaimed, or claimed by a run that is
+ * gone) and write this run's new alerts ahead, claimed too. Entries another live run is delivering are
+ * left to it, so concurrent runs do not send them twice.
+ */
+export async function claimSpool(stateDir: string, sink: string, options: ClaimOptions): Promise<Claim> {
   const path = spoolPath(stateDir, sink);
+  const pid = options.pid ?? process.pid;
   return withLock(
     path,
     () => {
-      // Re-read under the lock: a concurrent run may have changed the spool since this run read it.
-      const current = readSpool(path, update.warn, update.now);
+      const current = readSpool(path, options.warn, options.now);
+      const earlier: SpoolEntry[] = [];
+      const claimed = current.map((entry) => {
+        const held =
+          entry.claimed_by !== null &&
+          entry.claimed_by !== pid &&
+          processAlive(entry.claimed_by) &&
+          options.now - (entry.claimed_at ?? 0) < options.staleAfterMs;
+        if (held) return entry;
+        const mine = {...entry, claimed_by: pid, claimed_at: options.now};
+        earlier.push(mine);
+        return mine;
+      });
       const known = new Set(current.map((entry) => entry.alert.id));
+      const fresh = options.add.filter((alert) => !known.has(alert.id));
+      for (const alert of fresh) claimed.push({alert, spooled_at: options.now, attempts: 0, last_error: null, claimed_by: pid, claimed_at: options.now});
+      if (earlier.length > 0 || fresh.length > 0) writeSpool(path, sink, claimed);
+      return {earlier, fresh};
+    },
+    options.lockTimeoutMs === undefined ? {} : {timeoutMs: options.lockTimeoutMs},
+  );
+}
+
+export interface SettleOptions extends SpoolIo {
+  /** Alert ids this run claimed (earlier and fresh). */
+  readonly claimed: ReadonlySet<string>;
+  /** Of those, the ones the sink took: removed. */
+  readonly delivered: ReadonlySet<string>;
+  readonly error: string | null;
+  readonly maxQueueSize: number;
+}
+
+/** After delivering: remove what the sink took, release the rest for the next run, enforce the bound. */
+export async function settleSpool(stateDir: string, sink: string, options: SettleOptions): Promise<{pending: number; dropped: number}> {
+  const path = spoolPath(stateDir, sink);
+  const pid = options.pid ?? process.pid;
+  return withLock(
+    path,
+    () => {
+      // Re-read under the lock: other runs may have added to the spool meanwhile.
+      const current = readSpool(path, options.warn, options.now);
       const kept = current
-        .filter((entry) => !update.delivered.has(entry.alert.id))
-        .map((entry) => (update.failedAgain.has(entry.alert.id) ? {...entry, attempts: entry.attempts + 1, last_error: update.error} : entry));
-      for (const alert of update.add) {
-        if (!known.has(alert.id)) kept.push({alert, spooled_at: update.now, attempts: 1, last_error: update.error});
-      }
-      const dropped = Math.max(0, kept.length - update.maxQueueSize);
+        .filter((entry) => !(entry.claimed_by === pid && options.delivered.has(entry.alert.id)))
+        .map((entry) =>
+          entry.claimed_by === pid && options.claimed.has(entry.alert.id)
+            ? {...entry, attempts: entry.attempts + 1, last_error: options.error, claimed_by: null, claimed_at: null}
+            : entry,
+        );
+      const dropped = Math.max(0, kept.length - options.maxQueueSize);
       const bounded = dropped > 0 ? kept.slice(dropped) : kept;
       writeSpool(path, sink, bounded);
       return {pending: bounded.length, dropped};
     },
-    update.lockTimeoutMs === undefined ? {} : {timeoutMs: update.lockTimeoutMs},
+    options.lockTimeoutMs === undefined ? {} : {timeoutMs: options.lockTimeoutMs},
   );
 }

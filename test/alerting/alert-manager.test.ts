@@ -224,6 +224,49 @@ describe('delivery, spool and redelivery', () => {
   });
 });
 
+describe('crash safety', () => {
+  it('a run SIGKILLed mid-delivery loses nothing: the next run delivers its written-ahead alerts', async () => {
+    let answer = false;
+    server = await startHttpServer((_req, _index, res) => {
+      if (!answer) return false;
+      res.end();
+    });
+    const stateDir = join(dir, 'state');
+    const config = managerConfig(stateDir, [sink({name: 'siem', type: 'webhook', url: server.url, timeout_ms: 60_000})], {
+      deduplication: {enabled: true, window_minutes: 60, key_fields: ['rule_id']},
+    });
+    const alert = makeAlert();
+    const script = `
+      import {AlertManager} from ${JSON.stringify(join(ROOT, 'dist/src/alerting/alert-manager.js'))};
+      await new AlertManager(${JSON.stringify(config)}).deliver([${JSON.stringify(alert)}]);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['ignore', 'inherit', 'inherit']});
+    const deadline = Date.now() + 30_000;
+    while (server.requests.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(server.requests).toHaveLength(1);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    // The killed run recorded the key (so the alert is suppressed now) and wrote the alert ahead.
+    expect(readSpool(spoolPath(stateDir, 'siem'), () => undefined).map((e) => [e.alert.id, e.claimed_by])).toEqual([[alert.id, child.pid]]);
+
+    answer = true;
+    const next = await new AlertManager(config).deliver([makeAlert({dedupe_key: alert.dedupe_key})]);
+    expect(next.summary).toMatchObject({suppressed: 1, delivered: 1, spooled: 0});
+    expect(next.summary.deliveries[0]).toMatchObject({ok: true, redelivered: 1});
+    expect((JSON.parse(server.requests.at(-1)!.body) as {id: string}).id).toBe(alert.id);
+  });
+
+  it('leaves entries another live run is delivering to it', async () => {
+    const stateDir = join(dir, 'state');
+    const {claimSpool} = await import('../../src/alerting/spool.js');
+    const other = makeAlert();
+    await claimSpool(stateDir, 'file', {add: [other], now: Date.now(), warn: () => undefined, staleAfterMs: 60_000, pid: process.ppid});
+    const result = await new AlertManager(managerConfig(stateDir, [fileSink()])).deliver([makeAlert()]);
+    expect(result.summary.deliveries[0]).toMatchObject({ok: true, delivered: 1, redelivered: 0, pending: 1});
+    expect(lines().map((l) => l.id)).not.toContain(other.id);
+  });
+});
+
 describe('locks', () => {
   it('a SIGKILLed run holding the dedupe lock does not block the next run', async () => {
     const stateDir = join(dir, 'state');
