@@ -2,7 +2,7 @@ import {createHmac} from 'node:crypto';
 
 import {afterEach, describe, expect, it} from 'vitest';
 
-import {hmacSignature, parseRetryAfter, splunkHecEnvelope, WebhookSink} from '../../src/alerting/sinks/webhook.js';
+import {hmacSignature, parseRetryAfter, splunkHecEnvelope, WEBHOOK_CONCURRENCY, WebhookSink} from '../../src/alerting/sinks/webhook.js';
 import type {WebhookSinkConfig} from '../../src/alerting/sinks/webhook.js';
 import {closedPort, makeAlert, sink, startHttpServer, type TestServer} from './helpers.js';
 
@@ -41,17 +41,30 @@ describe('WebhookSink against a real HTTP server', () => {
     expect(hmacSignature('shh-secret', last.body)).toBe(expected);
   });
 
-  it('gives up after retry_attempts and reports the status', async () => {
+  it('gives up after retry_attempts; once the endpoint counts as down, no further alert is tried', async () => {
     server = await startHttpServer((_req, _index, res) => {
       res.statusCode = 503;
       res.end();
     });
-    const result = await new WebhookSink(webhook(server.url, {retry_attempts: 2}), {random: () => 0}).send([makeAlert(), makeAlert()], runOptions());
-    // The endpoint is down: the second alert is not even tried (it goes to the spool).
-    expect(result.delivered).toEqual([false, false]);
-    expect(result.attempts).toBe(3);
+    const alerts = Array.from({length: WEBHOOK_CONCURRENCY + 3}, () => makeAlert());
+    const result = await new WebhookSink(webhook(server.url, {retry_attempts: 2}), {random: () => 0}).send(alerts, runOptions());
+    expect(result.delivered).toEqual(alerts.map(() => false));
+    // Only the alerts already in flight when the first one gave up were tried, each 1 + 2 times.
+    const tried = new Set(server.requests.map((r) => (JSON.parse(r.body) as {id: string}).id));
+    expect(tried.size).toBeLessThanOrEqual(WEBHOOK_CONCURRENCY);
+    expect(tried.size).toBeLessThan(alerts.length);
+    expect(result.attempts).toBe(server.requests.length);
+    expect(result.attempts).toBe(3 * tried.size);
     expect(result.status).toBe(503);
     expect(result.error).toContain('HTTP 503');
+  });
+
+  it('delivers many alerts with a few requests in flight, each exactly once', async () => {
+    server = await startHttpServer(() => undefined);
+    const alerts = Array.from({length: 50}, () => makeAlert());
+    const result = await new WebhookSink(webhook(server.url)).send(alerts, runOptions());
+    expect(result.delivered.every(Boolean)).toBe(true);
+    expect(server.requests.map((r) => (JSON.parse(r.body) as {id: string}).id).sort()).toEqual(alerts.map((a) => a.id).sort());
   });
 
   it('honours Retry-After in seconds on 429', async () => {

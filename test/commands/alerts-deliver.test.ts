@@ -84,7 +84,7 @@ describe('daemoneye alerts deliver', () => {
       expect(up.code).toBe(0);
       const rows = parseNdjson<{sink: string; ok: boolean; delivered: number; redelivered: number; pending: number}>(up.stdout);
       expect(rows.find((r) => r.sink === 'siem')).toMatchObject({ok: true, delivered: 3, redelivered: 3, pending: 0});
-      expect(received.map((r) => r.id)).toEqual(ids);
+      expect(received.map((r) => r.id).sort()).toEqual([...ids].sort());
       expect(received[0]!.auth).toBe('Bearer tok-ABCDEF-98765');
       expect(received[0]!.signature).toMatch(/^sha256=[0-9a-f]{64}$/);
       expect(existsSync(spoolPath(stateDir, 'siem'))).toBe(false);
