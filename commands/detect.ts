@@ -28,6 +28,8 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     'fail-on': Flags.option({summary: 'Exit 1 when an alert is at or above this severity.', options: ALERT_SEVERITIES})(),
     store: Flags.string({summary: 'Save the live snapshot with its alerts in this store directory.'}),
     timeout: Flags.integer({summary: 'Deadline of the whole run in ms (default: detection.run_timeout_ms).', min: 1}),
+    sink: Flags.string({summary: 'Deliver to this configured sink only (repeatable; default: every sink in alerting.sinks).', multiple: true}),
+    'show-suppressed': Flags.boolean({summary: 'Also print alerts that deduplication suppressed, marked "suppressed": true.'}),
   };
 
   async run(): Promise<void> {
@@ -38,6 +40,10 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       });
     }
     const config = this.loadConfig();
+    const {AlertManager, alertsToPrint, deliveryFailed, deliverySummaryLines} = await import('../src/alerting/index.js');
+    // Built before detection so an unknown --sink is a usage error before any work is done.
+    const alerting = AlertManager.fromConfig(config, {logger: this.logger});
+    const stdoutFormat = alerting.stdoutFormat(flags.sink ?? []);
     const since = flags.since === undefined ? undefined : parseTime(flags.since, Date.now(), '--since');
     const report = await detect({
       config: config.values,
@@ -47,14 +53,20 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       ...(flags.timeout === undefined ? {} : {timeoutMs: flags.timeout}),
       ...(flags['fail-on'] === undefined ? {} : {failOn: flags['fail-on']}),
     });
-    const format = this.outputFormat(flags.format);
-    if (format === 'json') this.write(renderJson({alerts: report.alerts, summary: report.summary}));
-    else if (format === 'text') for (const alert of report.alerts) this.write(alertLine(alert));
-    else if (format === 'table') this.write(alertTable(report.alerts, process.stdout.columns));
-    else for (const alert of report.alerts) this.write(renderNdjsonLine(alert));
+    // Deduplication decides what leaves the process (stdout and sinks alike); --fail-on still judges report.alerts.
+    const delivery = await alerting.deliver(report.alerts, {sinkNames: flags.sink ?? []});
+    const printed = alertsToPrint(report.alerts, delivery, flags['show-suppressed']);
+    const marked = printed.map((a) => (a.suppressed === true ? {...a, description: `[suppressed] ${a.description}`} : a));
+    const format = this.outputFormat(flags.format ?? stdoutFormat);
+    if (format === 'json') this.write(renderJson({alerts: printed, summary: {...report.summary, ...delivery.summary}}));
+    else if (format === 'text') for (const alert of marked) this.write(alertLine(alert));
+    else if (format === 'table') this.write(alertTable(marked, process.stdout.columns));
+    else for (const alert of printed) this.write(renderNdjsonLine(alert));
     const [headline, ...problems] = summaryLines(report);
     this.logger.info(headline ?? '');
     for (const line of problems) this.logger.warn(line);
+    for (const line of deliverySummaryLines(delivery.summary)) this.logger.info(line);
+    if (deliveryFailed(delivery.summary)) this.setExitCode(ExitCode.RuntimeFailure);
     const s = report.summary;
     if (s.findings > 0) this.setExitCode(ExitCode.CheckFailed);
     if (s.failed.length + s.timed_out.length + s.not_run.length > 0) this.setExitCode(ExitCode.RuntimeFailure);
