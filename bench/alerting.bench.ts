@@ -110,9 +110,39 @@ export async function run(): Promise<void> {
     const delivering = {label: `alerts deliver (${COUNT} spooled → webhook)`, medianMs: median(samples), minMs: Math.min(...samples), runs: 5};
     report('CLI wall time', [baseline, delivering], baseline);
     process.stdout.write(`added wall time for ${COUNT} alerts delivered in one CLI run: ${(delivering.medianMs - baseline.medianMs).toFixed(0)} ms\n`);
+
+    await detectWithSinks(dir, http.port, udp.port);
   } finally {
     http.child.kill();
     udp.child.kill();
     rmSync(dir, {recursive: true, force: true});
   }
+}
+
+/** detect over a saved snapshot whose rule yields 1,000 alerts: without sinks, then with a webhook, then syslog/udp. */
+async function detectWithSinks(dir: string, httpPort: number, udpPort: number): Promise<void> {
+  const {snapshotFromRows} = await import('../src/detection/fixture-snapshot.js');
+  const snapshot = join(dir, 'detect.db');
+  const rows = Array.from({length: COUNT}, (_, i) => ({pid: 10_000 + i, name: `payload-${i}`, executable_path: `/tmp/payload-${i}`}));
+  writeFileSync(snapshot, await snapshotFromRows(rows));
+  const rules = join(dir, 'rules');
+  mkdirSync(rules, {recursive: true});
+  writeFileSync(
+    join(rules, 'tmp.yaml'),
+    "id: bench-tmp\nname: Executable in /tmp\nversion: 1\nseverity: high\nsql_query: SELECT pid, name FROM processes WHERE executable_path LIKE '/tmp/%'\n",
+  );
+  const configFor = (name: string, sinks: string) => {
+    const path = join(dir, `detect-${name}.yaml`);
+    writeFileSync(path, `detection:\n  builtin_rules: false\nalerting:\n  state_dir: ${join(dir, `detect-state-${name}`)}\n  sinks:\n${sinks}`);
+    return path;
+  };
+  const none = configFor('none', '    []\n');
+  const hook = configFor('hook', `    - {name: hook, type: webhook, url: "http://127.0.0.1:${httpPort}/"}\n`);
+  const sys = configFor('udp', `    - {name: sys, type: syslog, host: 127.0.0.1, port: ${udpPort}}\n`);
+  const args = (config: string) => [BIN, 'detect', '--input', snapshot, '--rules', rules, '--config', config, '--format', 'ndjson'];
+  const baseline = timeCommand(`detect, ${COUNT} alerts, no sinks`, process.execPath, args(none), {runs: 5});
+  const withHook = timeCommand(`detect, ${COUNT} alerts → webhook`, process.execPath, args(hook), {runs: 5});
+  const withUdp = timeCommand(`detect, ${COUNT} alerts → syslog udp`, process.execPath, args(sys), {runs: 5});
+  report('detect with sinks against without', [baseline, withHook, withUdp], baseline);
+  for (const t of [withHook, withUdp]) process.stdout.write(`added by delivery (${t.label}): ${(t.medianMs - baseline.medianMs).toFixed(0)} ms\n`);
 }

@@ -13,11 +13,12 @@ import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
 export default class Detect extends DaemonEyeCommand<typeof Detect> {
   static override summary = 'Run detection rules on a live snapshot or saved input and print alerts.';
   static override description =
-    'Rules run in sandboxed worker threads with a per-rule timeout (detection.rule_timeout_ms) and a run deadline (--timeout). Alerts go to stdout (NDJSON when piped); a run summary goes to stderr. Exit 1 when an alert is at or above --fail-on, 2 when a rule file is invalid or the input unusable, 3 when a rule failed, timed out or did not run.';
+    'Rules run in sandboxed worker threads with a per-rule timeout (detection.rule_timeout_ms) and a run deadline (--timeout). Alerts go to stdout (NDJSON when piped); a run summary goes to stderr. Exit 1 when an alert is at or above --fail-on, 2 when a rule file is invalid or the input unusable, 3 when a rule failed, timed out or did not run, or a sink could not take every alert (those are spooled for the next run; see `alerts deliver`).';
   static override examples = [
     '<%= config.bin %> detect --input snapshot.db',
     '<%= config.bin %> detect --input /var/lib/daemoneye/store --since 24h --fail-on high',
     '<%= config.bin %> detect --rules ./my-rules --rule my-rule-id --format json',
+    '<%= config.bin %> detect --sink siem --show-suppressed',
   ];
   static override flags = {
     format: formatFlag(['json', 'ndjson', 'text', 'table'] as const),
