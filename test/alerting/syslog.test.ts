@@ -1,4 +1,6 @@
+import {createServer} from 'node:net';
 import {hostname} from 'node:os';
+import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
@@ -95,6 +97,26 @@ describe('SyslogSink over UDP and TCP to listeners that parse what arrives', () 
     const result = await new SyslogSink(syslog({protocol: 'tcp', host: '127.0.0.1', port})).send([makeAlert()], runOptions());
     expect(result.delivered).toEqual([false]);
     expect(result.error).toContain('ECONNREFUSED');
+  });
+
+  it('falls back to a stream socket when the unix socket is not a datagram one', async () => {
+    const dir = tempDir('daemoneye-unix-');
+    const received: string[] = [];
+    const server = createServer((connection) => connection.setEncoding('utf8').on('data', (chunk: string) => received.push(chunk)));
+    const socketPath = join(dir, 'stream.sock');
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const alert = makeAlert({severity: 'critical'});
+      const result = await new SyslogSink(syslog({protocol: 'unix', socket_path: socketPath, facility: 'auth'})).send([alert], runOptions());
+      expect(result).toMatchObject({delivered: [true], error: null});
+      const text = await waitFor(() => (received.join('').endsWith('\n') ? received.join('') : undefined), 5_000, 'stream message');
+      const parsed = parseRfc5424(text.trimEnd());
+      expect(parsed).toMatchObject({pri: 4 * 8 + 2, appName: 'daemoneye', procId: String(process.pid), msgId: 'ALERT', sdId: 'daemoneye@32473'});
+      expect(parsed.sd).toMatchObject({rule_id: alert.rule_id, severity: 'critical', alert_id: alert.id});
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      removeDir(dir);
+    }
   });
 
   it('reports a missing unix socket', async () => {
