@@ -4,6 +4,7 @@
 import type {Config} from '../config/builder.js';
 import {ensureStateDir} from '../config/paths.js';
 import type {DaemonEyeConfig, SinkConfig} from '../config/schema.js';
+import {type AlertGenerationOptions, type AlertingRule, generateAlerts, type ResultRow} from '../detection/alerts.js';
 import {DaemonEyeError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
 import {isAtLeast} from '../models/severity.js';
@@ -74,6 +75,14 @@ export class AlertManager {
   stdoutFormat(sinkNames: readonly string[] = []): 'json' | 'ndjson' | 'text' | undefined {
     const stdout = this.selectSinks(sinkNames).find((sink) => sink.type === 'stdout');
     return stdout?.type === 'stdout' ? stdout.format : undefined;
+  }
+
+  /**
+   * The seed's `generate_alert`: a rule's result rows become alerts, one per dedupe key, keyed by
+   * `alerting.deduplication.key_fields` (the detection engine's own generator, so keys always agree).
+   */
+  generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], options: Omit<AlertGenerationOptions, 'keyFields'>): Alert[] {
+    return generateAlerts(rule, rows, {...options, keyFields: this.config.deduplication.key_fields});
   }
 
   /** The seed's `deliver_alert`: one alert through deduplication to every sink. */
@@ -162,7 +171,7 @@ export class AlertManager {
     return out;
   }
 
-  private async deliverToSinks(sinks: readonly SinkConfig[], alerts: readonly Alert[]): Promise<Omit<DeliverySummary, 'suppressed'> & {suppressed: number}> {
+  private async deliverToSinks(sinks: readonly SinkConfig[], alerts: readonly Alert[]): Promise<DeliverySummary> {
     if (sinks.length === 0) return {delivered: 0, suppressed: 0, spooled: 0, dropped: 0, deliveries: []};
     ensureStateDir(this.config.state_dir);
     const deadline = this.now() + this.config.delivery_deadline_ms;

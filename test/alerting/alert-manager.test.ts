@@ -92,6 +92,27 @@ describe('deduplication across runs', () => {
   });
 });
 
+describe('alert generation', () => {
+  it('generates alerts keyed by alerting.deduplication.key_fields, as the detection engine does', () => {
+    const manager = new AlertManager(managerConfig(dir, [], {deduplication: {enabled: true, window_minutes: 60, key_fields: ['rule_id', 'uid']}}));
+    const rule = {id: 'r1', name: 'Rule one', description: null, severity: 'medium' as const};
+    const alerts = manager.generateAlerts(
+      rule,
+      [
+        {pid: 1, name: 'a', uid: 0},
+        {pid: 2, name: 'b', uid: 0},
+        {pid: 3, name: 'c', uid: 1000},
+      ],
+      {scanId: 7, executionTimeMs: 2, now: 5},
+    );
+    expect(alerts.map((a) => [a.dedupe_key, a.affected_processes])).toEqual([
+      ['r1:0', [1, 2]],
+      ['r1:1000', [3]],
+    ]);
+    expect(alerts[0]).toMatchObject({rule_id: 'r1', severity: 'medium', scan_id: 7, alert_time: 5, process_count: 2});
+  });
+});
+
 describe('delivery, spool and redelivery', () => {
   it('spools what a down endpoint could not take and delivers it first on the next run, after the outage', async () => {
     let down = true;
