@@ -126,8 +126,9 @@ export function listNames(sql: string): string[] {
   return [...new Set([...sql.matchAll(/\blist_([a-z0-9_]+)\b/g)].map((match) => match[1] as string))].sort();
 }
 
-const NOW = 1_767_225_600_000;
-const SCAN_ID = NOW * 1000 + 1;
+// The engine's fixture scan id and clock (src/detection/fixture-snapshot.ts), so cases behave the same in both.
+const NOW = 1_700_000_000_000;
+const SCAN_ID = 1;
 
 export function completeRows(rows: readonly Record<string, unknown>[], scanId = SCAN_ID, now = NOW): ProcessRecord[] {
   return rows.map((row) => completeProcessRow(row, {scanId, now}));
@@ -154,7 +155,7 @@ export async function snapshotDatabase(
 ): Promise<Database> {
   const db = await createSnapshotDatabase();
   db.create_function('regexp', (pattern: unknown, text: unknown) => {
-    if (typeof pattern !== 'string' || typeof text !== 'string') return 0;
+    if (typeof pattern !== 'string' || typeof text !== 'string') return null;
     let regex = regexCache.get(pattern);
     if (regex === undefined) {
       regex = new RegExp(pattern);
