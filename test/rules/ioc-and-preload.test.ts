@@ -33,7 +33,9 @@ describe('dynamic-linker-hijack and /etc/ld.so.preload', () => {
     const db = await snapshotDatabase(completeRows(rows), {}, {ld_so_preload: '/usr/local/lib/libprocesshider.so\n'});
     try {
       const result = runRule(db, rule('dynamic-linker-hijack').sql_query);
-      expect(result).toEqual([expect.objectContaining({pid: 1, name: 'systemd', variable: '/etc/ld.so.preload', value: '/usr/local/lib/libprocesshider.so\n'})]);
+      expect(result).toEqual([
+        expect.objectContaining({pid: 1, name: 'systemd', variable: '/etc/ld.so.preload', value: '/usr/local/lib/libprocesshider.so\n'}),
+      ]);
     } finally {
       db.close();
     }
@@ -43,6 +45,8 @@ describe('dynamic-linker-hijack and /etc/ld.so.preload', () => {
     const hijack = rule('dynamic-linker-hijack');
     expect(await flaggedPids(hijack, rows, {}, {ld_so_preload: null})).toEqual([]);
     expect(await flaggedPids(hijack, rows, {}, {ld_so_preload: ' \n\t'})).toEqual([]);
-    expect(await flaggedPids(hijack, rows, {ld_so_preload_allow: ['/opt/agent/lib/libagent.so%']}, {ld_so_preload: '/opt/agent/lib/libagent.so\n'})).toEqual([]);
+    expect(await flaggedPids(hijack, rows, {ld_so_preload_allow: ['/opt/agent/lib/libagent.so%']}, {ld_so_preload: '/opt/agent/lib/libagent.so\n'})).toEqual(
+      [],
+    );
   });
 });
