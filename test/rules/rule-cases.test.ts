@@ -1,12 +1,17 @@
-// Runs every built-in rule's own test cases (must-match and near-miss rows) and checks each rule file's
-// metadata and SQL shape, so CI fails on any miss.
+// Every built-in rule's own test cases (must-match rows and near misses), run by the engine's test runner
+// (the code behind `daemoneye rules test`), plus the stricter metadata the built-in pack promises: ATT&CK
+// tags, references, false positives, a matching case and a near miss, one file per rule under its category.
 import {basename, dirname} from 'node:path';
 
-import {describe, expect, it} from 'vitest';
+import {beforeAll, describe, expect, it} from 'vitest';
 
-import {ALLOWED_FUNCTIONS, completeRows, flaggedPids, loadRuleFiles, runRule, snapshotDatabase, sqlFacts} from './rule-harness.js';
+import {loadConfig} from '../../src/config/index.js';
+import type {RuleCaseResult, RuleTestSummary} from '../../src/detection/rule-tests.js';
+import {testRules, validateRules} from '../../src/detection/rules-admin.js';
+import {RULES_DIR, loadRuleFiles} from './rule-harness.js';
 
 const rules = loadRuleFiles();
+const config = loadConfig({systemConfigPath: null, userConfigPath: null, env: {}}).values;
 
 /** Rules whose matching case needs configured data; their positive cases live in ioc-and-preload.test.ts. */
 const POSITIVE_ELSEWHERE = new Set(['ioc-hash-match']);
@@ -20,32 +25,35 @@ describe('the built-in rule pack', () => {
       expect(basename(dirname(rule.path)), rule.path).toBe(rule.category);
     }
   });
+
+  it('passes the engine validator (`daemoneye rules validate`)', () => {
+    const report = validateRules({config, env: {}}, [RULES_DIR]);
+    expect(report.files.flatMap((file) => file.problems)).toEqual([]);
+    expect(report.files).toHaveLength(rules.length);
+  });
 });
 
-describe.each(rules.map((rule) => [rule.id, rule] as const))('rule %s', (_id, rule) => {
-  it('parses as one SELECT with allow-listed functions and known tables', () => {
-    const {functions, tables} = sqlFacts(rule.sql_query);
-    for (const name of functions) expect(ALLOWED_FUNCTIONS.has(name), `function ${name}`).toBe(true);
-    for (const table of tables) expect(table === 'processes' || table === 'scans' || table.startsWith('list_') || /^[a-z_]+$/.test(table), table).toBe(true);
+describe('every rule case, run by the engine', () => {
+  let summary: RuleTestSummary;
+  beforeAll(async () => {
+    summary = await testRules({config, env: {}, targets: [RULES_DIR]});
   });
 
-  it('tags ATT&CK techniques and returns pid and name for every flagged process', async () => {
+  it('runs every case of every rule', () => {
+    expect(summary.results).toHaveLength(rules.reduce((sum, rule) => sum + rule.tests.length, 0));
+  });
+
+  it.each(rules.map((rule) => [rule.id, rule] as const))('%s: metadata, a matching case, a near miss, and every case passes', (_id, rule) => {
     expect(rule.tags.some((tag) => /^attack\.t\d{4}/.test(tag))).toBe(true);
-    const positive = rule.tests.find((test) => test.expect.length > 0);
-    if (!POSITIVE_ELSEWHERE.has(rule.id)) expect(positive, 'at least one case that must match').toBeDefined();
+    if (!POSITIVE_ELSEWHERE.has(rule.id)) expect(rule.tests.some((test) => test.expect.length > 0)).toBe(true);
     expect(rule.tests.some((test) => test.expect.length === 0 || test.name.startsWith('near miss'))).toBe(true);
-    const db = await snapshotDatabase(completeRows(positive?.processes ?? []));
-    try {
-      for (const row of runRule(db, rule.sql_query)) {
-        expect(typeof row.pid).toBe('number');
-        expect(typeof row.name).toBe('string');
-      }
-    } finally {
-      db.close();
-    }
-  });
-
-  it.each(rule.tests.map((test) => [test.name, test] as const))('case: %s', async (_name, test) => {
-    expect(await flaggedPids(rule, test.processes)).toEqual([...test.expect].sort((a, b) => a - b));
+    const failures = summary.results
+      .filter((result: RuleCaseResult) => result.rule_id === rule.id && !result.passed)
+      .map(
+        (result) =>
+          `${result.case}: expected [${(result.expected ?? []).join(', ')}], got [${result.actual.join(', ')}]${result.error === null ? '' : ` (${result.error})`}`,
+      );
+    expect(failures).toEqual([]);
+    expect(summary.results.filter((result) => result.rule_id === rule.id)).toHaveLength(rule.tests.length);
   });
 });
