@@ -13,9 +13,10 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
     'The same validator and sandbox as detection rules: one SELECT over processes, scans, alerts, list_<name> tables and json_each, allow-listed functions only (docs/rules-sql.md). Refused SQL exits 2; a query past detection.rule_timeout_ms is killed (exit 3).';
   static override examples = [
     `<%= config.bin %> query "SELECT pid, name, cmdline FROM processes WHERE uid = 0" --input snapshot.db`,
+    `<%= config.bin %> query - --input snapshot.db < hunt.sql`,
     `<%= config.bin %> query "SELECT name, count(*) AS n FROM processes GROUP BY name ORDER BY n DESC" --input store/ --since 7d --format csv`,
   ];
-  static override args = {sql: Args.string({description: 'The SQL query.', required: true})};
+  static override args = {sql: Args.string({description: 'The SQL query, or - to read it from stdin.', required: true})};
   static override flags = {
     format: formatFlag(['table', 'json', 'ndjson', 'csv'] as const),
     input: inputFlag,
@@ -25,7 +26,8 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
   async run(): Promise<void> {
     const config = this.loadConfig();
     const since = this.flags.since === undefined ? undefined : parseTime(this.flags.since, Date.now(), '--since');
-    const report = await runQuery({config: config.values, sql: this.args.sql, snapshot: snapshotProvider({input: this.flags.input, since})});
+    const sql = this.args.sql === '-' ? await readSqlFromStdin() : this.args.sql;
+    const report = await runQuery({config: config.values, sql, snapshot: snapshotProvider({input: this.flags.input, since})});
     const format = this.outputFormat(this.flags.format);
     if (format === 'json') this.write(renderJson(report.rows));
     else if (format === 'csv') this.write([csvLine(report.columns), ...report.rows.map((row) => csvLine(report.columns.map((c) => row[c])))].join(''));
@@ -41,4 +43,16 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
     this.logger.info(`${report.row_count} row${report.row_count === 1 ? '' : 's'} in ${report.elapsed_ms} ms from ${report.source}`);
     if (report.truncated) this.logger.warn(`the result was cut at ${report.row_count} rows`);
   }
+}
+
+/** SQL from stdin; reading stops past 4 MiB (the validator refuses anything over its 64 KiB limit anyway). */
+async function readSqlFromStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size > 4 * 1024 * 1024) break;
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
