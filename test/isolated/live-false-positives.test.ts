@@ -2,7 +2,7 @@
 // raise no high or critical alert. It runs alone, after the main suite (vitest.isolated.config.ts), so the
 // suspicious processes of the end-to-end tests are gone; processes that descend from any other test runner
 // still alive on a shared machine (a vitest process) are left out and listed, since they are test fixtures.
-import {readFileSync} from 'node:fs';
+import {readdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
@@ -43,12 +43,14 @@ async function testRunnerDescendants(snapshot: string): Promise<Set<number>> {
 describe('the built-in pack on this live host', () => {
   it('raises no high or critical alert', async () => {
     const env = isolatedEnv(dir);
-    const snapshot = join(dir, 'live.db');
-    const scan = await runCli(['scan', '--output', snapshot, '--format', 'ndjson'], {env, timeoutMs: 120_000});
-    expect(scan.code, scan.stderr).toBe(0);
+    const store = join(dir, 'store');
     const config = join(import.meta.dirname, 'host-tuning.yaml');
-    const detect = await runCli(['detect', '--input', snapshot, '--config', config, '--format', 'json'], {env, timeoutMs: 120_000});
+    // --store keeps the live snapshot the rules ran on, to trace each alerted process's ancestry.
+    const detect = await runCli(['detect', '--store', store, '--config', config, '--format', 'json'], {env, timeoutMs: 120_000});
     expect(detect.code, detect.stderr).toBe(0);
+    const snapshots = readdirSync(store).filter((name) => name.endsWith('.db'));
+    expect(snapshots).toHaveLength(1);
+    const snapshot = join(store, snapshots[0] as string);
     const {alerts, summary} = JSON.parse(detect.stdout) as {alerts: Alert[]; summary: {failed: string[]; timed_out: string[]}};
     expect(summary.failed).toEqual([]);
     expect(summary.timed_out).toEqual([]);
