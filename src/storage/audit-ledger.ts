@@ -1,0 +1,228 @@
+// AuditLedger: the append-only JSON Lines ledger (DESIGN.md, "Audit ledger"). Appends read only the
+// last line (it carries the Merkle frontier), hold the ledger lock, write each record with one write()
+// and fsync it. Readers stream the file, so verifying 100,000 records takes bounded memory.
+import {closeSync, createReadStream, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync} from 'node:fs';
+
+import {blake3Hex} from '../crypto/hash.js';
+import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
+import {writeFileAtomic} from '../util/atomic-write.js';
+import {withLock} from '../util/lock.js';
+import {buildRecord, frontierFromHex, type LedgerRecord, recordShapeProblem, selfCheck, serialiseRecord} from './audit-record.js';
+
+export type {LedgerRecord} from './audit-record.js';
+
+/** What an append needs to know about the end of the file. */
+export interface LedgerTail {
+  /** The last complete record, undefined for an empty ledger. */
+  readonly last: LedgerRecord | undefined;
+  /** Byte offset just after the last complete line. */
+  readonly completeEnd: number;
+  /** Bytes after the last newline: a record torn by a crash mid-append. */
+  readonly tornBytes: number;
+}
+
+export interface NewRecord {
+  readonly type: LedgerRecord['type'];
+  readonly actor: string;
+  readonly action: string;
+  readonly payload: unknown;
+  readonly time?: number;
+}
+
+const NEWLINE = 0x0a;
+
+/** Read the last complete line (and any torn bytes after it) from the end of the file, never the whole file. */
+export function readLedgerTail(path: string): LedgerTail {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if (systemErrorCode(error) === 'ENOENT') return {last: undefined, completeEnd: 0, tornBytes: 0};
+    throw ledgerWriteError(error, path, 'read');
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return {last: undefined, completeEnd: 0, tornBytes: 0};
+    for (let window = 64 * 1024; ; window *= 2) {
+      const start = Math.max(0, size - window);
+      const buffer = Buffer.alloc(size - start);
+      let read = 0;
+      while (read < buffer.length) {
+        const n = readSync(fd, buffer, read, buffer.length - read, start + read);
+        if (n === 0) break;
+        read += n;
+      }
+      const lastNewline = buffer.lastIndexOf(NEWLINE);
+      if (lastNewline === -1 && start > 0) continue;
+      if (lastNewline === -1) return {last: undefined, completeEnd: 0, tornBytes: size};
+      const completeEnd = start + lastNewline + 1;
+      const previousNewline = lastNewline === 0 ? -1 : buffer.lastIndexOf(NEWLINE, lastNewline - 1);
+      if (previousNewline === -1 && start > 0) continue;
+      const line = buffer.subarray(previousNewline + 1, lastNewline).toString('utf8');
+      const lineNumber = previousNewline === -1 && start === 0 ? 1 : undefined;
+      return {last: parseTailRecord(line, path, lineNumber), completeEnd, tornBytes: size - completeEnd};
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseTailRecord(line: string, path: string, lineNumber: number | undefined): LedgerRecord {
+  let value: unknown;
+  let problem: string | undefined;
+  try {
+    value = JSON.parse(line);
+    problem = recordShapeProblem(value) ?? selfCheck(value as LedgerRecord);
+  } catch {
+    problem = 'it is not valid JSON';
+  }
+  if (problem !== undefined) {
+    throw new DaemonEyeError(
+      'LEDGER_TAIL_CORRUPT',
+      `the last record of ${path}${lineNumber === undefined ? '' : ` (line ${lineNumber})`} is damaged: ${problem}`,
+      {
+        file: path,
+        hint: 'nothing was appended; run `daemoneye audit verify` to find the damage, then restore the ledger from a copy',
+      },
+    );
+  }
+  return value as LedgerRecord;
+}
+
+function ledgerWriteError(error: unknown, path: string, action: 'read' | 'write'): DaemonEyeError {
+  if (error instanceof DaemonEyeError && error.code !== 'INPUT_NOT_FOUND' && error.code !== 'INPUT_UNREADABLE') return error;
+  const problem = fileError(error, path, action === 'read' ? 'write' : action);
+  return new DaemonEyeError('LEDGER_WRITE_FAILED', `audit ledger: ${problem.message}`, {
+    file: path,
+    hint: problem.hint ?? 'fix the path or permissions, set audit.ledger_path, or run with --no-audit',
+    cause: error,
+  });
+}
+
+function writeWhole(fd: number, data: Buffer): void {
+  // One write() per record; the loop only continues after a short write, which local files do not do.
+  let offset = 0;
+  while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset);
+}
+
+export interface AppendContext {
+  readonly tail: LedgerRecord | undefined;
+  /** Set when a torn last line was moved aside before this append. */
+  readonly quarantined?: {file: string; bytes: number; blake3: string};
+}
+
+/**
+ * Append records under the ledger lock. `build` sees the current tail and returns the records to add;
+ * a later record may depend on an earlier one of the same call (it is handed back through `append`).
+ */
+export async function appendToLedger<T>(path: string, build: (context: AppendContext, append: (record: NewRecord) => LedgerRecord) => T): Promise<T> {
+  return withLock(path, () => {
+    const tail = readLedgerTail(path);
+    let fd: number;
+    try {
+      fd = openSync(path, 'a', 0o600);
+    } catch (error) {
+      throw ledgerWriteError(error, path, 'write');
+    }
+    try {
+      let quarantined: AppendContext['quarantined'];
+      if (tail.tornBytes > 0) quarantined = quarantineTornTail(path, fd, tail);
+      let previous =
+        tail.last === undefined ? undefined : {seq: tail.last.seq, entry_hash: tail.last.entry_hash, frontier: frontierFromHex(tail.last.frontier)};
+      const append = (fields: NewRecord): LedgerRecord => {
+        const {record, frontier} = buildRecord(previous, {...fields, time: fields.time ?? Date.now()});
+        try {
+          writeWhole(fd, Buffer.from(serialiseRecord(record), 'utf8'));
+          fsyncSync(fd);
+        } catch (error) {
+          throw ledgerWriteError(error, path, 'write');
+        }
+        previous = {seq: record.seq, entry_hash: record.entry_hash, frontier};
+        return record;
+      };
+      return build({tail: tail.last, ...(quarantined === undefined ? {} : {quarantined})}, append);
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+/**
+ * A crash mid-append leaves bytes without a newline. They are copied to `<ledger>.torn-<time>` (nothing is
+ * lost) and cut off, so the next record links to the last complete one; the caller records the move.
+ */
+function quarantineTornTail(path: string, fd: number, tail: LedgerTail): {file: string; bytes: number; blake3: string} {
+  const bytes = Buffer.alloc(tail.tornBytes);
+  const readFd = openSync(path, 'r');
+  try {
+    readSync(readFd, bytes, 0, bytes.length, tail.completeEnd);
+  } finally {
+    closeSync(readFd);
+  }
+  const file = `${path}.torn-${Date.now()}-${process.pid}`;
+  try {
+    writeFileAtomic(file, bytes, {mode: 0o600});
+    ftruncateSync(fd, tail.completeEnd);
+    fsyncSync(fd);
+  } catch (error) {
+    throw ledgerWriteError(error, path, 'write');
+  }
+  return {file, bytes: bytes.length, blake3: blake3Hex(bytes)};
+}
+
+/** One line of the ledger as a reader sees it. */
+export interface LedgerLine {
+  readonly line: number;
+  readonly text: string;
+  /** False only for the last line when the file does not end with a newline (a torn record). */
+  readonly terminated: boolean;
+}
+
+/** Stream the ledger line by line; memory is bounded by the longest line. */
+export async function* readLedgerLines(path: string): AsyncGenerator<LedgerLine> {
+  const stream = createReadStream(path, {highWaterMark: 256 * 1024});
+  let pending: Buffer[] = [];
+  let lineNumber = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let start = 0;
+      for (let index = chunk.indexOf(NEWLINE); index !== -1; index = chunk.indexOf(NEWLINE, start)) {
+        pending.push(chunk.subarray(start, index));
+        lineNumber++;
+        yield {line: lineNumber, text: Buffer.concat(pending).toString('utf8'), terminated: true};
+        pending = [];
+        start = index + 1;
+      }
+      if (start < chunk.length) pending.push(chunk.subarray(start));
+    }
+  } catch (error) {
+    throw fileError(error, path, 'read');
+  }
+  if (pending.length > 0) yield {line: lineNumber + 1, text: Buffer.concat(pending).toString('utf8'), terminated: false};
+}
+
+/** Open check used by readers: a ledger that cannot be opened is an input error (exit 2). */
+export function assertLedgerReadable(path: string): void {
+  try {
+    closeSync(openSync(path, 'r'));
+  } catch (error) {
+    const problem = fileError(error, path, 'read');
+    throw new DaemonEyeError(problem.code, `audit ledger ${problem.message.replace(/^cannot read /, 'cannot be read: ')}`, {
+      file: path,
+      hint: systemErrorCode(error) === 'ENOENT' ? 'nothing has been audited yet, or set --ledger / audit.ledger_path' : (problem.hint ?? 'check the path'),
+      cause: error,
+    });
+  }
+}
+
+/** Parse one streamed line into a record, or say what is wrong with it. */
+export function parseLedgerLine(text: string): {record: LedgerRecord} | {problem: string} {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return {problem: 'not valid JSON'};
+  }
+  const problem = recordShapeProblem(value);
+  return problem === undefined ? {record: value as LedgerRecord} : {problem};
+}
