@@ -180,25 +180,20 @@ export interface LedgerLine {
 
 /** Stream the ledger line by line; memory is bounded by the longest line. */
 export async function* readLedgerLines(path: string): AsyncGenerator<LedgerLine> {
-  const stream = createReadStream(path, {highWaterMark: 256 * 1024});
-  let pending: Buffer[] = [];
+  // A UTF-8 decoding stream keeps multi-byte characters split across chunks intact.
+  const stream = createReadStream(path, {highWaterMark: 256 * 1024, encoding: 'utf8'});
+  let pending = '';
   let lineNumber = 0;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let start = 0;
-      for (let index = chunk.indexOf(NEWLINE); index !== -1; index = chunk.indexOf(NEWLINE, start)) {
-        pending.push(chunk.subarray(start, index));
-        lineNumber++;
-        yield {line: lineNumber, text: Buffer.concat(pending).toString('utf8'), terminated: true};
-        pending = [];
-        start = index + 1;
-      }
-      if (start < chunk.length) pending.push(chunk.subarray(start));
+    for await (const chunk of stream as AsyncIterable<string>) {
+      const parts = (pending + chunk).split('\n');
+      pending = parts.pop() ?? '';
+      for (const text of parts) yield {line: ++lineNumber, text, terminated: true};
     }
   } catch (error) {
     throw fileError(error, path, 'read');
   }
-  if (pending.length > 0) yield {line: lineNumber + 1, text: Buffer.concat(pending).toString('utf8'), terminated: false};
+  if (pending !== '') yield {line: lineNumber + 1, text: pending, terminated: false};
 }
 
 /** Open check used by readers: a ledger that cannot be opened is an input error (exit 2). */

@@ -28,3 +28,19 @@ describe('canonicalJson (RFC 8785)', () => {
     expect(toPlainJson(undefined)).toBeNull();
   });
 });
+
+describe('recordHashInput', () => {
+  it('writes the same bytes as canonicalJson over the seven hashed members', async () => {
+    const {recordHashInput} = await import('../../src/storage/audit-record.js');
+    const fields = {
+      seq: 7,
+      type: 'checkpoint' as const,
+      time: 1,
+      actor: 'a "quoted" \u00e9',
+      action: 'x\ny',
+      payload: {z: [1, {b: 2, a: null}], a: '😀'},
+      prev_hash: 'f'.repeat(64),
+    };
+    expect(recordHashInput(fields)).toBe(canonicalJson(fields));
+  });
+});

@@ -347,6 +347,17 @@ describe('audit ledger: tamper matrix (5 signed runs = records 0..9, line = seq 
     expect(rootOnly.first_problem?.problem).toMatch(/the first 9 records do not match cp.json/);
   });
 
+  it('a checkpoint whose root or tree size does not match the records before it, chain recomputed', async () => {
+    const {ledger, publicKey} = await signedLedger();
+    const records = lines(ledger).map((l) => JSON.parse(l) as LedgerRecord);
+    const wrongRoot = records.map((r) => (r.seq === 9 ? {...r, payload: {...(r.payload as object), root: 'e'.repeat(64)}} : r));
+    writeLines(ledger, rechain(wrongRoot, 9));
+    await expectFirstProblem(ledger, publicKey, 9, 10, /checkpoint 9 does not match the ledger: its root is not the root of the 9 records before it/);
+    const wrongSize = records.map((r) => (r.seq === 5 ? {...r, payload: {...(r.payload as object), tree_size: 4}} : r));
+    writeLines(ledger, rechain(wrongSize, 5));
+    await expectFirstProblem(ledger, publicKey, 5, 6, /it claims 4 records before it/);
+  });
+
   it('rechain helper sanity: an untouched rechain still verifies', async () => {
     const {ledger, publicKey} = await signedLedger();
     const records = lines(ledger).map((l) => JSON.parse(l) as LedgerRecord);
