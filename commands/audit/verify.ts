@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core';
 import {ledgerPathFor, resolvePublicKey, verificationSummary} from '../../src/audit/index.js';
 import {ExitCode} from '../../src/errors.js';
 import {renderJson, renderKeyValues} from '../../src/output/render.js';
+import {terminalSafe} from '../../src/output/terminal.js';
 import {readCheckpointFile} from '../../src/storage/audit-checkpoint.js';
 import {verifyLedger} from '../../src/storage/audit-verify.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
@@ -48,7 +49,7 @@ export default class AuditVerify extends DaemonEyeCommand<typeof AuditVerify> {
           ],
         ]),
       );
-    for (const line of verificationSummary(report)) process.stderr.write(`${this.logger.scrub(line)}\n`);
+    for (const line of verificationSummary(report)) process.stderr.write(`${terminalSafe(this.logger.scrub(line))}\n`);
     if (!report.valid) this.setExitCode(ExitCode.CheckFailed);
   }
 }

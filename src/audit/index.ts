@@ -34,3 +34,11 @@ export function verificationSummary(report: LedgerVerification): string[] {
   for (const warning of report.warnings) lines.push(`warning: ${warning}`);
   return lines;
 }
+
+export {latestCheckpoint, type CheckpointResult} from './checkpoint.js';
+export * from '../storage/audit-checkpoint.js';
+export * from '../storage/audit-ledger.js';
+export * from '../storage/audit-proof.js';
+export * from '../storage/audit-record.js';
+export * from '../storage/audit-show.js';
+export * from '../storage/audit-verify.js';

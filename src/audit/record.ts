@@ -2,13 +2,10 @@
 // ledger and, when a key file exists at crypto.private_key_path, a signed checkpoint over the whole ledger.
 import {existsSync} from 'node:fs';
 import type {Config} from '../config/builder.js';
-import {toPlainJson} from '../crypto/canonical-json.js';
 import {isExposed, type PrivateKey, readPrivateKey} from '../crypto/keys.js';
 import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
 import type {AuditEntry} from '../models/audit.js';
-import {type Checkpoint, signCheckpoint} from '../storage/audit-checkpoint.js';
-import {appendToLedger, type LedgerRecord} from '../storage/audit-ledger.js';
-import {frontierFromHex, rootHex} from '../storage/audit-record.js';
+import {AuditLedger, type LedgerRecord} from '../storage/audit-ledger.js';
 
 export interface RecordAuditOptions {
   /** `--no-audit`: record nothing for this run. */
@@ -59,27 +56,11 @@ export async function recordAudit(config: Config, entry: AuditEntry, options: Re
   } catch (error) {
     keyError = error;
   }
-  const payload = toPlainJson(entry.payload);
-  const result = await appendToLedger(ledger, (context, append) => {
-    if (context.quarantined !== undefined) {
-      warn(`the ledger ended in a torn record (a crash mid-append); its ${context.quarantined.bytes} bytes were moved to ${context.quarantined.file}`);
-      append({type: 'entry', actor: entry.actor, action: 'ledger_torn_record_quarantined', payload: context.quarantined});
-    }
-    const adoptedUnsignedTail = key !== undefined && context.tail !== undefined && context.tail.type !== 'checkpoint';
-    const written = append({type: 'entry', actor: entry.actor, action: entry.action, payload});
-    if (key === undefined) return {ledger, entry: written, checkpoint: null};
-    const checkpoint: Checkpoint = {
-      ...signCheckpoint(key, {tree_size: written.seq + 1, root: rootHex(frontierFromHex(written.frontier)), time: Date.now()}),
-      ...(adoptedUnsignedTail ? {adopted_unsigned_tail: true} : {}),
-    };
-    return {
-      ledger,
-      entry: written,
-      checkpoint: append({type: 'checkpoint', actor: entry.actor, action: 'checkpoint', payload: checkpoint, time: checkpoint.time}),
-    };
-  }).catch((error: unknown) => {
+  const ledgerFile = new AuditLedger(ledger, key === undefined ? {} : {signingKey: key});
+  const appended = await ledgerFile.appendEntry(entry, warn).catch((error: unknown) => {
     throw asLedgerError(error, ledger);
   });
+  const result = {ledger, ...appended};
   if (keyError !== undefined) throw keyError;
   return result;
 }

@@ -1,15 +1,21 @@
 // AuditLedger: the append-only JSON Lines ledger (DESIGN.md, "Audit ledger"). Appends read only the
 // last line (it carries the Merkle frontier), hold the ledger lock, write each record with one write()
 // and fsync it. Readers stream the file, so verifying 100,000 records takes bounded memory.
-import {closeSync, createReadStream, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync} from 'node:fs';
+import {closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync} from 'node:fs';
 
 import {blake3Hex} from '../crypto/hash.js';
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 import {withLock} from '../util/lock.js';
-import {buildRecord, frontierFromHex, type LedgerRecord, recordShapeProblem, selfCheck, serialiseRecord} from './audit-record.js';
+import {toPlainJson} from '../crypto/canonical-json.js';
+import type {PrivateKey, PublicKey} from '../crypto/keys.js';
+import type {AuditEntry} from '../models/audit.js';
+import {type Checkpoint, signCheckpoint} from './audit-checkpoint.js';
+import {buildRecord, frontierFromHex, type LedgerRecord, recordShapeProblem, rootHex, selfCheck, serialiseRecord} from './audit-record.js';
+import {type LedgerVerification, verifyLedger, type VerifyOptions} from './audit-verify.js';
 
 export type {LedgerRecord} from './audit-record.js';
+export {assertLedgerReadable, type LedgerLine, parseLedgerLine, readLedgerLines} from './audit-lines.js';
 
 /** What an append needs to know about the end of the file. */
 export interface LedgerTail {
@@ -170,54 +176,38 @@ function quarantineTornTail(path: string, fd: number, tail: LedgerTail): {file: 
   return {file, bytes: bytes.length, blake3: blake3Hex(bytes)};
 }
 
-/** One line of the ledger as a reader sees it. */
-export interface LedgerLine {
-  readonly line: number;
-  readonly text: string;
-  /** False only for the last line when the file does not end with a newline (a torn record). */
-  readonly terminated: boolean;
-}
+/** The seed's AuditLedger: append entries (with a signed checkpoint when a key is given) and verify the chain. */
+export class AuditLedger {
+  constructor(
+    readonly path: string,
+    private readonly options: {signingKey?: PrivateKey; publicKey?: PublicKey} = {},
+  ) {}
 
-/** Stream the ledger line by line; memory is bounded by the longest line. */
-export async function* readLedgerLines(path: string): AsyncGenerator<LedgerLine> {
-  // A UTF-8 decoding stream keeps multi-byte characters split across chunks intact.
-  const stream = createReadStream(path, {highWaterMark: 256 * 1024, encoding: 'utf8'});
-  let pending = '';
-  let lineNumber = 0;
-  try {
-    for await (const chunk of stream as AsyncIterable<string>) {
-      const parts = (pending + chunk).split('\n');
-      pending = parts.pop() ?? '';
-      for (const text of parts) yield {line: ++lineNumber, text, terminated: true};
-    }
-  } catch (error) {
-    throw fileError(error, path, 'read');
-  }
-  if (pending !== '') yield {line: lineNumber + 1, text: pending, terminated: false};
-}
-
-/** Open check used by readers: a ledger that cannot be opened is an input error (exit 2). */
-export function assertLedgerReadable(path: string): void {
-  try {
-    closeSync(openSync(path, 'r'));
-  } catch (error) {
-    const problem = fileError(error, path, 'read');
-    throw new DaemonEyeError(problem.code, `audit ledger ${problem.message.replace(/^cannot read /, 'cannot be read: ')}`, {
-      file: path,
-      hint: systemErrorCode(error) === 'ENOENT' ? 'nothing has been audited yet, or set --ledger / audit.ledger_path' : (problem.hint ?? 'check the path'),
-      cause: error,
+  /**
+   * Append one entry, then, with a signing key, a checkpoint over the whole ledger; both under one lock
+   * hold. A torn last line is moved aside first and its move recorded (`ledger_torn_record_quarantined`).
+   */
+  async appendEntry(entry: AuditEntry, warn: (message: string) => void = () => undefined): Promise<{entry: LedgerRecord; checkpoint: LedgerRecord | null}> {
+    const key = this.options.signingKey;
+    const payload = toPlainJson(entry.payload);
+    return appendToLedger(this.path, (context, append) => {
+      if (context.quarantined !== undefined) {
+        warn(`the ledger ended in a torn record (a crash mid-append); its ${context.quarantined.bytes} bytes were moved to ${context.quarantined.file}`);
+        append({type: 'entry', actor: entry.actor, action: 'ledger_torn_record_quarantined', payload: context.quarantined});
+      }
+      const adoptedUnsignedTail = key !== undefined && context.tail !== undefined && context.tail.type !== 'checkpoint';
+      const written = append({type: 'entry', actor: entry.actor, action: entry.action, payload});
+      if (key === undefined) return {entry: written, checkpoint: null};
+      const checkpoint: Checkpoint = {
+        ...signCheckpoint(key, {tree_size: written.seq + 1, root: rootHex(frontierFromHex(written.frontier)), time: Date.now()}),
+        ...(adoptedUnsignedTail ? {adopted_unsigned_tail: true} : {}),
+      };
+      return {entry: written, checkpoint: append({type: 'checkpoint', actor: entry.actor, action: 'checkpoint', payload: checkpoint, time: checkpoint.time})};
     });
   }
-}
 
-/** Parse one streamed line into a record, or say what is wrong with it. */
-export function parseLedgerLine(text: string): {record: LedgerRecord} | {problem: string} {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return {problem: 'not valid JSON'};
+  /** Verify every record, the Merkle tree and the latest checkpoint signature (see verifyLedger). */
+  async verifyChain(options: Omit<VerifyOptions, 'publicKey'> = {}): Promise<LedgerVerification> {
+    return verifyLedger(this.path, {...options, ...(this.options.publicKey === undefined ? {} : {publicKey: this.options.publicKey})});
   }
-  const problem = recordShapeProblem(value);
-  return problem === undefined ? {record: value as LedgerRecord} : {problem};
 }

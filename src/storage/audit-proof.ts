@@ -7,7 +7,7 @@ import {inclusionProof, merkleRoot, rootFromInclusionProof} from '../crypto/merk
 import type {PublicKey} from '../crypto/keys.js';
 import {DaemonEyeError, fileError} from '../errors.js';
 import {type Checkpoint, checkpointShapeProblem, checkpointSignatureStatus, type SignatureStatus} from './audit-checkpoint.js';
-import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './audit-ledger.js';
+import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './audit-lines.js';
 import {type LedgerRecord, recordHash, recordLeaf, recordShapeProblem} from './audit-record.js';
 
 export interface InclusionProof {

@@ -4,7 +4,7 @@ import {toHex} from '../crypto/hash.js';
 import {frontierAppend} from '../crypto/merkle.js';
 import type {PublicKey} from '../crypto/keys.js';
 import {type Checkpoint, checkpointShapeProblem, checkpointSignatureStatus, type SignatureStatus} from './audit-checkpoint.js';
-import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './audit-ledger.js';
+import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './audit-lines.js';
 import {recordHash, recordLeaf, rootHex} from './audit-record.js';
 
 export interface LedgerProblem {

@@ -2,10 +2,12 @@ import {execFileSync} from 'node:child_process';
 import {chmodSync, existsSync, readFileSync, readdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest';
 
 import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
 
+// Each test runs the CLI several times; on a loaded 2-core machine one run can take seconds.
+vi.setConfig({testTimeout: 240_000, hookTimeout: 240_000});
 const dir = tempDir();
 afterAll(() => removeDir(dir));
 const env = isolatedEnv(dir, {

@@ -86,3 +86,18 @@ describe('Ed25519 keys and signatures', () => {
     expect(verifyBytes(key.publicKey, message, flipped)).toBe(false);
   });
 });
+
+describe('SignatureManager (the seed API)', () => {
+  it('signs with the private key file and verifies with the public one', async () => {
+    const {SignatureManager} = await import('../../src/crypto/signature-manager.js');
+    const keys = writeKeyPair(join(dir, 'sm', 'private.key'), join(dir, 'sm', 'public.key'));
+    const manager = new SignatureManager({private_key_path: keys.private_key_path, public_key_path: keys.public_key_path});
+    const data = new TextEncoder().encode('important audit data');
+    const signature = manager.sign(data);
+    expect(manager.verify(data, signature)).toBe(true);
+    expect(manager.verify(new TextEncoder().encode('other data'), signature)).toBe(false);
+    expect(manager.keyId).toBe(keys.key_id);
+    const missing = new SignatureManager({private_key_path: join(dir, 'none.key'), public_key_path: join(dir, 'none.pub')});
+    expect(() => missing.sign(data)).toThrow(expect.objectContaining({code: 'KEY_UNREADABLE'}));
+  });
+});

@@ -9,7 +9,7 @@ import {writeKeyPair} from '../../src/crypto/key-files.js';
 import {readPrivateKey, readPublicKey} from '../../src/crypto/keys.js';
 import {latestCheckpoint} from '../../src/audit/checkpoint.js';
 import {signCheckpoint} from '../../src/storage/audit-checkpoint.js';
-import {appendToLedger, readLedgerTail} from '../../src/storage/audit-ledger.js';
+import {appendToLedger, AuditLedger, readLedgerTail} from '../../src/storage/audit-ledger.js';
 import {buildRecord, frontierFromHex, type LedgerRecord, recordHashInput, rootHex, serialiseRecord} from '../../src/storage/audit-record.js';
 import {verifyLedger} from '../../src/storage/audit-verify.js';
 import {toHex} from '../../src/crypto/hash.js';
@@ -363,6 +363,18 @@ describe('audit ledger: tamper matrix (5 signed runs = records 0..9, line = seq 
     const records = lines(ledger).map((l) => JSON.parse(l) as LedgerRecord);
     writeLines(ledger, rechain(records, 0));
     expect((await verifyLedger(ledger, {publicKey, strict: true})).valid).toBe(true);
+  });
+});
+
+describe('AuditLedger (the seed API)', () => {
+  it('appendEntry writes the entry and a signed checkpoint; verifyChain checks them', async () => {
+    const {ledger, keyDir} = setup();
+    const audit = new AuditLedger(ledger, {signingKey: readPrivateKey(join(keyDir, 'private.key')), publicKey: readPublicKey(join(keyDir, 'public.key'))});
+    const first = await audit.appendEntry({actor: 'procmond', action: 'process_collection', payload: {process_count: 150, scan_id: 12345}});
+    expect(first.entry).toMatchObject({seq: 0, action: 'process_collection'});
+    expect(first.checkpoint?.payload).toMatchObject({tree_size: 1, key_id: expect.any(String)});
+    const result = await audit.verifyChain({strict: true});
+    expect(result).toMatchObject({valid: true, records: 2, latest_checkpoint: {signature_status: 'valid'}});
   });
 });
 
