@@ -66,6 +66,8 @@ export const ERROR_CODES = {
   SIGNATURE_INVALID: {kind: 'crypto', exit: 1, summary: 'a signature does not verify'},
   LEDGER_INVALID: {kind: 'crypto', exit: 1, summary: 'the audit ledger failed verification'},
   LEDGER_WRITE_FAILED: {kind: 'io', exit: 3, summary: 'the audit ledger cannot be written'},
+  LEDGER_TAIL_CORRUPT: {kind: 'crypto', exit: 3, summary: 'the last ledger record is damaged, so nothing can be appended to it'},
+  CHECKPOINT_INVALID: {kind: 'crypto', exit: 2, summary: 'a checkpoint or proof file is not in the expected format'},
   // io
   IO_READ_FAILED: {kind: 'io', exit: 3, summary: 'a file cannot be read'},
   IO_WRITE_FAILED: {kind: 'io', exit: 3, summary: 'a file cannot be written'},

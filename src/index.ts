@@ -1,6 +1,8 @@
 // daemoneye-lib: the public API. Everything the CLI does is reachable from here without oclif.
 export * from './alerting/index.js';
+export * from './audit/index.js';
 export * from './config/index.js';
+export * from './crypto/index.js';
 export * from './detection/index.js';
 export * from './errors.js';
 export * from './models/index.js';

@@ -1,6 +1,10 @@
 // The one base class of every command: shared flags, configuration loading, the stderr logger, and the
 // single place where an error becomes a one-line message and an exit code (DESIGN.md, "Exit codes").
+import {userInfo} from 'node:os';
+
 import {Command, Flags, type Interfaces} from '@oclif/core';
+
+import {recordAudit} from '../../src/audit/record.js';
 
 import {type Config, loadConfig} from '../../src/config/builder.js';
 import {DaemonEyeError, ExitCode, isDaemonEyeError} from '../../src/errors.js';
@@ -28,6 +32,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     })(),
     verbose: Flags.boolean({summary: 'Debug logging and stack traces.', helpGroup: 'GLOBAL', exclusive: ['quiet']}),
     quiet: Flags.boolean({summary: 'Log errors only.', helpGroup: 'GLOBAL'}),
+    'no-audit': Flags.boolean({summary: 'Do not record this run in the audit ledger.', helpGroup: 'GLOBAL'}),
   };
 
   protected flags!: DaemonEyeFlags<T>;
@@ -77,6 +82,35 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
   /** The output format: the flag, else table on a TTY and `pipedDefault` (NDJSON) otherwise. */
   protected outputFormat(requested: string | undefined, pipedDefault: OutputFormat = 'ndjson'): OutputFormat {
     return resolveFormat(requested, {isTTY: process.stdout.isTTY === true, pipedDefault});
+  }
+
+  /**
+   * Record what this run did in the audit ledger (and sign a checkpoint when a key exists), honouring
+   * audit.enabled and --no-audit. Call it once, at the end of run(). A ledger or key that fails is
+   * reported and makes the exit code 3 (unless a stronger one is set); the command's output stands.
+   */
+  protected async audit(action: string, payload: unknown): Promise<void> {
+    try {
+      const config = this.loadedConfig ?? this.loadConfig();
+      const noAudit = (this.flags as {'no-audit'?: boolean})['no-audit'] === true;
+      await recordAudit(config, {actor: this.auditActor(), action, payload}, {noAudit, warn: (message) => this.logger.warn(message)});
+    } catch (error) {
+      const problem = toDaemonEyeError(error as Error);
+      this.logger.reportError(problem);
+      this.setExitCode(problem.exitCode === ExitCode.Success ? ExitCode.RuntimeFailure : problem.exitCode);
+    }
+  }
+
+  /** `daemoneye <command id> (user NAME, uid N)`: who acted, as the ledger records it. */
+  private auditActor(): string {
+    const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+    let user: string;
+    try {
+      user = userInfo().username;
+    } catch {
+      user = '?';
+    }
+    return `daemoneye ${(this.id ?? 'unknown').replaceAll(':', ' ')} (user ${user}${uid === undefined ? '' : `, uid ${uid}`})`;
   }
 
   /** Write data to stdout (data only; diagnostics go through the logger). */

@@ -12,6 +12,7 @@ export const AuditEntrySchema = z
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 
 export const AUDIT_RECORD_TYPES = ['entry', 'checkpoint'] as const;
+export type AuditRecordType = (typeof AUDIT_RECORD_TYPES)[number];
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -26,6 +27,7 @@ export const AuditRecordSchema = z
     payload: z.unknown().describe('Details (JSON); for a checkpoint the tree size, root, signature and key id'),
     prev_hash: z.string().regex(HEX64).describe('entry_hash of the previous record (64 zeros for the first)'),
     entry_hash: z.string().regex(HEX64).describe("BLAKE3 of this record's canonical encoding (docs/audit.md)"),
+    frontier: z.array(z.string().regex(HEX64)).describe('Merkle frontier after this record: roots of the perfect subtrees over records 0..seq, left to right'),
   })
   .passthrough();
 export type AuditRecord = z.infer<typeof AuditRecordSchema>;

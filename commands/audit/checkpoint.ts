@@ -1,0 +1,26 @@
+import {Flags} from '@oclif/core';
+
+import {latestCheckpoint} from '../../src/audit/checkpoint.js';
+import {ledgerPathFor} from '../../src/audit/index.js';
+import {renderJson} from '../../src/output/render.js';
+import {DaemonEyeCommand} from '../_base/base-command.js';
+
+export default class AuditCheckpoint extends DaemonEyeCommand<typeof AuditCheckpoint> {
+  static override summary = 'Print the latest signed checkpoint (JSON) to ship off the host.';
+  static override description =
+    'Ship it to a SIEM or CI artefact store; later, `audit verify --checkpoint FILE` proves the ledger still extends it, which catches truncation and rewritten history. Without any signed checkpoint, prints the current unsigned tree head and warns.';
+  static override examples = [
+    '<%= config.bin %> audit checkpoint > checkpoint-$(date +%F).json',
+    '<%= config.bin %> audit verify --checkpoint checkpoint-2024-05-01.json',
+  ];
+  static override flags = {ledger: Flags.string({summary: 'Ledger file (default audit.ledger_path).'})};
+
+  async run(): Promise<void> {
+    const config = this.loadConfig();
+    const result = await latestCheckpoint(ledgerPathFor(config, this.flags.ledger));
+    this.write(renderJson(result.checkpoint));
+    if (result.seq === null)
+      this.logger.warn('no signed checkpoint in the ledger: this is the unsigned tree head (create a key with `daemoneye keys generate`)');
+    else if (result.records_after > 0) this.logger.warn(`${result.records_after} record(s) after checkpoint seq ${result.seq} are not covered by it`);
+  }
+}

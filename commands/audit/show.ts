@@ -1,0 +1,62 @@
+import {Flags} from '@oclif/core';
+
+import {ledgerPathFor} from '../../src/audit/index.js';
+import {AUDIT_RECORD_TYPES} from '../../src/models/audit.js';
+import {renderJson, renderNdjsonLine, renderTable} from '../../src/output/render.js';
+import {readAuditRecords, type ShownRecord} from '../../src/storage/audit-show.js';
+import {formatTime, parseTime} from '../../src/util/time.js';
+import {DaemonEyeCommand} from '../_base/base-command.js';
+import {formatFlag} from '../_base/flags.js';
+
+export default class AuditShow extends DaemonEyeCommand<typeof AuditShow> {
+  static override summary = 'Print audit ledger records.';
+  static override description =
+    'Streams the ledger. It does not verify it: run `audit verify` for that. Lines that are not records are skipped with a warning.';
+  static override examples = ['<%= config.bin %> audit show --since 24h', '<%= config.bin %> audit show --action sign --format json | jq ".[].payload"'];
+  static override flags = {
+    ledger: Flags.string({summary: 'Ledger file (default audit.ledger_path).'}),
+    since: Flags.string({summary: 'Only records from this time on: ISO 8601, epoch ms, or a duration ago (90m, 24h, 7d).'}),
+    until: Flags.string({summary: 'Only records up to this time.'}),
+    action: Flags.string({summary: 'Only records with this action (e.g. scan, sign, checkpoint).'}),
+    type: Flags.option({options: AUDIT_RECORD_TYPES, summary: 'Only entries or only checkpoints.'})(),
+    format: formatFlag(['json', 'ndjson', 'table'] as const),
+  };
+
+  async run(): Promise<void> {
+    const config = this.loadConfig();
+    const now = Date.now();
+    const {since, until, action, type} = this.flags;
+    const filter = {
+      ...(since === undefined ? {} : {since: parseTime(since, now, '--since')}),
+      ...(until === undefined ? {} : {until: parseTime(until, now, '--until')}),
+      ...(action === undefined ? {} : {action}),
+      ...(type === undefined ? {} : {type}),
+    };
+    const format = this.outputFormat(this.flags.format);
+    const records = readAuditRecords(ledgerPathFor(config, this.flags.ledger), filter, (line, problem) =>
+      this.logger.warn(`line ${line} skipped: ${problem} (run \`daemoneye audit verify\`)`),
+    );
+    const rows: ShownRecord[] = [];
+    for await (const record of records) {
+      if (format === 'ndjson') this.write(renderNdjsonLine(record));
+      else rows.push(record);
+    }
+    if (format === 'json') this.write(renderJson(rows));
+    else if (format === 'table') {
+      this.write(
+        renderTable(
+          rows,
+          [
+            {header: 'SEQ', get: (r: ShownRecord) => r.seq, align: 'right' as const},
+            {header: 'TIME', get: (r: ShownRecord) => formatTime(r.time)},
+            {header: 'TYPE', get: (r: ShownRecord) => r.type},
+            {header: 'ACTION', get: (r: ShownRecord) => r.action},
+            {header: 'ACTOR', get: (r: ShownRecord) => r.actor},
+            {header: 'PAYLOAD', get: (r: ShownRecord) => JSON.stringify(r.payload)},
+          ],
+          process.stdout.columns,
+        ),
+      );
+    }
+  }
+}

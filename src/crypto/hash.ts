@@ -1,0 +1,27 @@
+// BLAKE3 (@noble/hashes) helpers for the audit ledger: digests as bytes and lower-case hex.
+import {blake3} from '@noble/hashes/blake3.js';
+
+export const HASH_BYTES = 32;
+export const ZERO_HASH_HEX = '0'.repeat(64);
+
+const encoder = new TextEncoder();
+
+export function blake3Bytes(...parts: (Uint8Array | string)[]): Uint8Array {
+  const hasher = blake3.create();
+  for (const part of parts) hasher.update(typeof part === 'string' ? encoder.encode(part) : part);
+  return hasher.digest();
+}
+
+export function blake3Hex(...parts: (Uint8Array | string)[]): string {
+  return toHex(blake3Bytes(...parts));
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+export function fromHex(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+export const HEX64 = /^[0-9a-f]{64}$/;

@@ -1,0 +1,36 @@
+// `keys generate`: write a new Ed25519 key pair as PEM files, the private one 0600, never over an
+// existing key unless asked (a lost signing key cannot be recovered).
+import {existsSync, mkdirSync} from 'node:fs';
+import {dirname} from 'node:path';
+
+import {DaemonEyeError, fileError} from '../errors.js';
+import {writeFileAtomic} from '../util/atomic-write.js';
+import {generateKeyPair} from './keys.js';
+
+export interface GeneratedKeys {
+  readonly private_key_path: string;
+  readonly public_key_path: string;
+  readonly key_id: string;
+  readonly overwritten: boolean;
+}
+
+export function writeKeyPair(privatePath: string, publicPath: string, options: {force?: boolean} = {}): GeneratedKeys {
+  const existing = [privatePath, publicPath].filter((path) => existsSync(path));
+  if (existing.length > 0 && options.force !== true) {
+    throw new DaemonEyeError('KEY_EXISTS', `${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}`, {
+      file: existing[0],
+      hint: 'give --force to replace the key pair (checkpoints signed with the old key then need the old public key to verify)',
+    });
+  }
+  for (const dir of new Set([dirname(privatePath), dirname(publicPath)])) {
+    try {
+      mkdirSync(dir, {recursive: true, mode: 0o700});
+    } catch (error) {
+      throw fileError(error, dir, 'create');
+    }
+  }
+  const pair = generateKeyPair();
+  writeFileAtomic(privatePath, pair.privatePem, {mode: 0o600});
+  writeFileAtomic(publicPath, pair.publicPem, {mode: 0o644});
+  return {private_key_path: privatePath, public_key_path: publicPath, key_id: pair.keyId, overwritten: existing.length > 0};
+}

@@ -1,0 +1,44 @@
+// `audit show`: stream the ledger's records, filtered by time and action, without the Merkle frontier
+// (which is bookkeeping for appends, not something a reader wants to see).
+import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './audit-lines.js';
+import type {LedgerRecord} from './audit-record.js';
+
+export type ShownRecord = Omit<LedgerRecord, 'frontier'>;
+
+export interface ShowFilter {
+  readonly since?: number;
+  readonly until?: number;
+  readonly action?: string;
+  readonly type?: LedgerRecord['type'];
+}
+
+/** Records matching the filter; a line that is not a record is passed to `onBadLine` and skipped. */
+export async function* readAuditRecords(
+  path: string,
+  filter: ShowFilter = {},
+  onBadLine: (line: number, problem: string) => void = () => undefined,
+): AsyncGenerator<ShownRecord> {
+  assertLedgerReadable(path);
+  for await (const {line, text, terminated} of readLedgerLines(path)) {
+    const parsed = terminated ? parseLedgerLine(text) : {problem: 'torn last record (no newline)'};
+    if ('problem' in parsed) {
+      onBadLine(line, parsed.problem);
+      continue;
+    }
+    const {frontier: _frontier, ...record} = parsed.record;
+    if (filter.since !== undefined && record.time < filter.since) continue;
+    if (filter.until !== undefined && record.time > filter.until) continue;
+    if (filter.action !== undefined && record.action !== filter.action) continue;
+    if (filter.type !== undefined && record.type !== filter.type) continue;
+    yield record;
+  }
+}
+
+/** The latest signed checkpoint record of the ledger, if any. */
+export async function latestSignedCheckpoint(path: string): Promise<ShownRecord | undefined> {
+  let latest: ShownRecord | undefined;
+  for await (const record of readAuditRecords(path, {type: 'checkpoint'})) {
+    if (((record.payload as {signature?: unknown} | null)?.signature ?? null) !== null) latest = record;
+  }
+  return latest;
+}
