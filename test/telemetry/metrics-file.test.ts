@@ -1,0 +1,72 @@
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+import parsePrometheusTextFormat, {type ParsedFamily} from 'parse-prometheus-text-format';
+import {afterAll, describe, expect, it} from 'vitest';
+
+import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
+
+const home = tempDir();
+afterAll(() => removeDir(home));
+const env = isolatedEnv(home, {DAEMONEYE_APP__STATE_DIR: join(home, 'state')});
+
+function families(path: string): Map<string, ParsedFamily> {
+  return new Map(parsePrometheusTextFormat(readFileSync(path, 'utf8')).map((family) => [family.name, family]));
+}
+
+describe('--metrics-file', () => {
+  it('writes a Prometheus text file that a real parser reads, with run-level series labelled by command', async () => {
+    const path = join(home, 'config-show.prom');
+    const before = Date.now() / 1000;
+    const result = await runCli(['config', 'show', '--format', 'json', '--metrics-file', path], {env});
+    expect(result.code).toBe(0);
+    const parsed = families(path);
+    expect(parsed.get('daemoneye_command_exit_code')).toMatchObject({type: 'GAUGE', metrics: [{value: '0', labels: {command: 'config show'}}]});
+    const lastSuccess = Number(parsed.get('daemoneye_last_success_timestamp_seconds')?.metrics[0]?.value);
+    expect(lastSuccess).toBeGreaterThanOrEqual(before - 1);
+    expect(Number(parsed.get('daemoneye_command_duration_seconds')?.metrics[0]?.value)).toBeGreaterThanOrEqual(0);
+    // Atomic: no temp file left beside it.
+    expect(readdirSync(home).filter((name) => name.startsWith('.tmp-'))).toEqual([]);
+  });
+
+  it('holds the health series after a health run', async () => {
+    const path = join(home, 'health.prom');
+    const result = await runCli(['health', '--format', 'json', '--metrics-file', path], {env});
+    expect([0, 1]).toContain(result.code);
+    const statuses = families(path).get('daemoneye_health_component_status');
+    expect(statuses?.type).toBe('GAUGE');
+    expect(statuses?.metrics.map((m) => m.labels?.component).sort()).toEqual(['collector', 'config', 'last_run', 'ledger', 'rules', 'sinks', 'store']);
+  });
+
+  it('is written when the command fails, keeping the previous last success time', async () => {
+    const path = join(home, 'failing.prom');
+    const good = await runCli(['config', 'show', '--format', 'json', '--metrics-file', path], {env});
+    expect(good.code).toBe(0);
+    const previous = families(path).get('daemoneye_last_success_timestamp_seconds')?.metrics[0]?.value;
+    expect(previous).toBeDefined();
+    const bad = join(home, 'bad.yaml');
+    writeFileSync(bad, 'app: [not, a, mapping\n');
+    const failed = await runCli(['config', 'show', '--config', bad, '--format', 'json', '--metrics-file', path], {env});
+    expect(failed.code).toBe(2);
+    const parsed = families(path);
+    expect(parsed.get('daemoneye_command_exit_code')?.metrics[0]?.value).toBe('2');
+    expect(parsed.get('daemoneye_last_success_timestamp_seconds')?.metrics[0]?.value).toBe(previous);
+  });
+
+  it('is taken from telemetry.metrics_file in the configuration', async () => {
+    const path = join(home, 'from-config.prom');
+    const result = await runCli(['config', 'show', '--format', 'json'], {env: {...env, DAEMONEYE_TELEMETRY__METRICS_FILE: path}});
+    expect(result.code).toBe(0);
+    expect(families(path).get('daemoneye_command_exit_code')?.metrics[0]?.labels).toEqual({command: 'config show'});
+  });
+
+  it('fails the run with exit 3 and one line naming the file when it cannot be written', async () => {
+    const dir = join(home, 'missing-dir');
+    const result = await runCli(['config', 'show', '--format', 'json', '--metrics-file', join(dir, 'x.prom')], {env});
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(join(dir, 'x.prom'));
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(dir)).toBe(false);
+    mkdirSync(dir);
+  });
+});
