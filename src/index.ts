@@ -1,0 +1,10 @@
+// daemoneye-lib: the public API. Everything the CLI does is reachable from here without oclif.
+export * from './config/index.js';
+export * from './errors.js';
+export * from './models/index.js';
+export * from './output/index.js';
+export * from './storage/database.js';
+export * from './util/atomic-write.js';
+export * from './util/lock.js';
+export * from './util/time.js';
+export {TOOL_VERSION} from './version.js';
