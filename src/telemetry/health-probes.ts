@@ -126,7 +126,6 @@ function ruleFilesUnder(path: string): string[] {
 
 /** Schema-only rule check: every rule file parses and carries id, name, severity and sql_query. */
 export async function validateRuleFilesSchemaOnly(config: Config): Promise<RulesReport> {
-  const {parse} = await import('yaml');
   const detection = config.values.detection;
   const roots = [...(detection.builtin_rules ? [join(PACKAGE_ROOT, 'rules')] : []), ...detection.rules_paths];
   const invalid: Array<{file: string; message: string}> = [];
@@ -143,6 +142,7 @@ export async function validateRuleFilesSchemaOnly(config: Config): Promise<Rules
     }
     for (const file of files) {
       try {
+        const {parse} = await import('yaml');
         const rule = RuleFileMetadataSchema.safeParse(parse(readFileSync(file, 'utf8')));
         if (!rule.success) {
           invalid.push({file, message: rule.error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`).join('; ')});
