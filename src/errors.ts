@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   INVALID_ARGUMENT: {kind: 'validation', exit: 2, summary: 'a flag or argument value is invalid'},
   INVALID_TIME: {kind: 'validation', exit: 2, summary: 'a time value cannot be parsed'},
   RECORD_INVALID: {kind: 'validation', exit: 2, summary: 'a record does not match its schema'},
+  COLLECTOR_UNAVAILABLE: {kind: 'validation', exit: 2, summary: 'the requested process collector cannot run on this system'},
   // storage / database
   INPUT_NOT_FOUND: {kind: 'database', exit: 2, summary: 'an input file or directory does not exist'},
   INPUT_UNREADABLE: {kind: 'database', exit: 2, summary: 'an input file cannot be read'},

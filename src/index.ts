@@ -3,7 +3,7 @@ export * from './config/index.js';
 export * from './errors.js';
 export * from './models/index.js';
 export * from './output/index.js';
-export * from './storage/database.js';
+export * from './storage/index.js';
 export * from './util/atomic-write.js';
 export * from './util/lock.js';
 export * from './util/time.js';

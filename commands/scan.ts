@@ -1,0 +1,72 @@
+import {Flags} from '@oclif/core';
+
+import {collectOptionsFromConfig, collectSnapshot, type HashProgress} from '../src/collect/index.js';
+import {PROCESS_TABLE_COLUMN_NAMES, processToRow} from '../src/models/process.js';
+import {csvLine, renderJson, renderNdjsonLine} from '../src/output/render.js';
+import {renderProcessTable} from '../src/collect/table.js';
+import {DaemonEyeCommand} from './_base/base-command.js';
+import {formatFlag} from './_base/flags.js';
+
+export default class Scan extends DaemonEyeCommand<typeof Scan> {
+  static override summary = 'Snapshot every running process (or --pid) and print one record per process.';
+  static override description =
+    'Reads /proc directly on Linux (exact argv, exe link, status, namespaces), hashes each distinct executable (SHA-256) and redacts secret arguments. NDJSON when piped, a table on a terminal. Writes nothing but its output.';
+  static override examples = [
+    '<%= config.bin %> scan',
+    "<%= config.bin %> scan | jq 'select(.file_exists == false)'",
+    '<%= config.bin %> scan --pid 1 --pid 4242 --format json',
+    '<%= config.bin %> scan --no-hash --cpu-sample 500',
+  ];
+  static override flags = {
+    format: formatFlag(['json', 'ndjson', 'table', 'csv'] as const),
+    pid: Flags.integer({summary: 'Only this process (repeatable).', multiple: true, min: 0}),
+    hash: Flags.boolean({summary: 'Hash each executable with SHA-256 (default: collection.hash).', allowNo: true}),
+    'hash-max-bytes': Flags.integer({summary: 'Do not hash executables larger than this (default: collection.hash_max_bytes, 256 MiB).', min: 1}),
+    'cpu-sample': Flags.integer({summary: 'Measure CPU over this many milliseconds instead of since each process started.', min: 0, max: 60_000}),
+    collector: Flags.option({summary: 'Process collector (default: collection.collector).', options: ['auto', 'procfs', 'systeminformation'] as const})(),
+    redact: Flags.boolean({summary: 'Redact secret arguments in command lines (default: collection.redaction.enabled).', allowNo: true}),
+  };
+
+  async run(): Promise<void> {
+    const {flags} = this;
+    const config = this.loadConfig({
+      'collection.hash': flags.hash,
+      'collection.hash_max_bytes': flags['hash-max-bytes'],
+      'collection.cpu_sample_ms': flags['cpu-sample'],
+      'collection.collector': flags.collector,
+      'collection.redaction.enabled': flags.redact,
+    });
+    const format = this.outputFormat(flags.format);
+    const progress = hashProgressLine();
+    const snapshot = await collectSnapshot({
+      ...collectOptionsFromConfig(config.values),
+      ...(flags.pid === undefined ? {} : {pids: flags.pid}),
+      ...(process.stderr.isTTY === true && this.logger.enabled('info') ? {onHashProgress: progress.show} : {}),
+    });
+    progress.clear();
+    for (const pid of snapshot.stats.missing_pids) this.logger.warn(`no process with pid ${pid}`);
+    for (const problem of snapshot.scan.errors) this.logger.debug(problem);
+    this.logger.debug('scan timing', {scan_id: snapshot.scan.id, ...snapshot.stats});
+    const {processes} = snapshot;
+    if (format === 'json') this.write(renderJson(processes));
+    else if (format === 'csv') this.write(csvLine(PROCESS_TABLE_COLUMN_NAMES) + processes.map((p) => csvLine(processToRow(p))).join(''));
+    else if (format === 'table') this.write(renderProcessTable(processes, process.stdout.columns > 0 ? process.stdout.columns : 80));
+    else this.write(processes.map((p) => renderNdjsonLine(p)).join(''));
+  }
+}
+
+/** A progress line on a terminal (stderr) once hashing has taken more than a second; cleared at the end. */
+function hashProgressLine(): {show: (progress: HashProgress) => void; clear: () => void} {
+  let shown = false;
+  return {
+    show: (progress) => {
+      if (progress.elapsedMs < 1000) return;
+      shown = true;
+      const mib = (progress.bytes / (1024 * 1024)).toFixed(0);
+      process.stderr.write(`\r\u001b[Khashing executables: ${progress.done}/${progress.total} (${mib} MiB)`);
+    },
+    clear: () => {
+      if (shown) process.stderr.write('\r\u001b[K');
+    },
+  };
+}

@@ -1,0 +1,249 @@
+// collectSnapshot: the one library call behind `scan`, `detect` and `scan --output/--store`: host facts,
+// the process walk, executable hashing and the scan record, with the collector's own timings.
+import {randomInt} from 'node:crypto';
+import {existsSync, readFileSync} from 'node:fs';
+
+import type {DaemonEyeConfig} from '../config/schema.js';
+import {DaemonEyeError} from '../errors.js';
+import type {ProcessRecord} from '../models/process.js';
+import type {ScanRecord} from '../models/scan.js';
+import {TOOL_VERSION} from '../version.js';
+import {HASH_ALGORITHM, type HashJob, type HashProgress, hashExecutables} from './hash.js';
+import {type HostFacts, linuxHostFacts, readUptimeSeconds, systemInformationHostFacts} from './host.js';
+import {parsePasswd} from './parsers.js';
+import {type CollectedProcess, listPids, sampleCpu, walkProcfs} from './procfs.js';
+import {createArgvRedactor, type RedactionOptions} from './redact.js';
+
+export {HASH_ALGORITHM, sha256File} from './hash.js';
+export type {HashProgress} from './hash.js';
+export {createArgvRedactor, type RedactionOptions} from './redact.js';
+
+export type CollectorChoice = 'auto' | 'procfs' | 'systeminformation';
+
+export interface CollectOptions {
+  readonly collector?: CollectorChoice;
+  /** Only these pids (`--pid`); all processes when absent. */
+  readonly pids?: readonly number[];
+  readonly hash?: boolean;
+  readonly hashMaxBytes?: number;
+  readonly hashConcurrency?: number;
+  /** 0: CPU since each process started; otherwise measure over this many milliseconds. */
+  readonly cpuSampleMs?: number;
+  /** null or absent: no redaction. */
+  readonly redaction?: RedactionOptions | null;
+  /** Hashing progress, about every 250 ms while hashing runs. */
+  readonly onHashProgress?: (progress: HashProgress) => void;
+  /** Overrides for tests: the /proc and /etc to read. */
+  readonly procRoot?: string;
+  readonly etcRoot?: string;
+  /** Test hook, see ProcfsWalkContext.afterStat. */
+  readonly afterStat?: (pid: number) => void;
+}
+
+export interface CollectStats {
+  readonly collector: 'procfs' | 'systeminformation';
+  readonly processes: number;
+  /** Listed but exited before they were read completely (dropped). */
+  readonly vanished: number;
+  readonly inaccessible: number;
+  /** `--pid` values with no such process. */
+  readonly missing_pids: number[];
+  /** Time spent reading /proc (or in systeminformation), ms. */
+  readonly walk_ms: number;
+  readonly cpu_sample_ms: number;
+  readonly hash_ms: number;
+  readonly total_ms: number;
+  readonly hashed_files: number;
+  readonly hashed_bytes: number;
+  readonly hash_skipped_too_large: number;
+  readonly hash_failed: number;
+}
+
+export interface Snapshot {
+  readonly scan: ScanRecord;
+  readonly processes: ProcessRecord[];
+  readonly stats: CollectStats;
+}
+
+let lastScanId = 0;
+
+/**
+ * A new scan id: epoch ms × 1000 + a random 0–999 (JavaScript-safe until the year 2255). Two processes
+ * starting a scan in the same millisecond collide with probability 1/1000; within one process ids are
+ * strictly increasing, so they never collide there.
+ */
+export function newScanId(now = Date.now()): number {
+  let id = now * 1000 + randomInt(1000);
+  if (id <= lastScanId) id = lastScanId + 1;
+  lastScanId = id;
+  return id;
+}
+
+/** The collection options a configuration asks for (flags are mapped onto the same keys). */
+export function collectOptionsFromConfig(config: DaemonEyeConfig): CollectOptions {
+  const collection = config.collection;
+  return {
+    collector: collection.collector,
+    hash: collection.hash,
+    hashMaxBytes: collection.hash_max_bytes,
+    hashConcurrency: collection.hash_concurrency,
+    cpuSampleMs: collection.cpu_sample_ms,
+    redaction: collection.redaction.enabled ? {flags: collection.redaction.flags, shortFlags: collection.redaction.short_flags} : null,
+  };
+}
+
+function chooseCollector(choice: CollectorChoice, procRoot: string): 'procfs' | 'systeminformation' {
+  const hasProc = existsSync(`${procRoot}/self/stat`);
+  if (choice === 'procfs' && !hasProc) {
+    throw new DaemonEyeError('COLLECTOR_UNAVAILABLE', `the procfs collector needs ${procRoot}, which this system does not have`, {
+      hint: 'use --collector auto or systeminformation',
+    });
+  }
+  if (choice === 'auto') return hasProc ? 'procfs' : 'systeminformation';
+  return choice;
+}
+
+function loadUsers(etcRoot: string): Map<number, string> {
+  try {
+    return parsePasswd(readFileSync(`${etcRoot}/passwd`, 'utf8'));
+  } catch {
+    return new Map();
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Take a snapshot of the processes on this host. Never throws for an odd process. */
+export async function collectSnapshot(options: CollectOptions = {}): Promise<Snapshot> {
+  const startTime = Date.now();
+  const started = performance.now();
+  const scanId = newScanId(startTime);
+  const procRoot = options.procRoot ?? '/proc';
+  const etcRoot = options.etcRoot ?? '/etc';
+  const collector = chooseCollector(options.collector ?? 'auto', procRoot);
+  const redact = options.redaction === null || options.redaction === undefined ? null : createArgvRedactor(options.redaction);
+  const cpuSampleMs = options.cpuSampleMs ?? 0;
+
+  let host: HostFacts;
+  let collected: CollectedProcess[];
+  let vanished = 0;
+  let missingPids: number[] = [];
+  let walkMs: number;
+  let sampleMs = 0;
+  if (collector === 'procfs') {
+    host = linuxHostFacts(procRoot, etcRoot);
+    let cpuBaseline: {samples: Map<number, {startTicks: number; cpuTicks: number}>; atUptimeSeconds: number} | undefined;
+    if (cpuSampleMs > 0) {
+      const sampleStart = performance.now();
+      const atUptimeSeconds = readUptimeSeconds(procRoot);
+      cpuBaseline = {samples: sampleCpu(options.pids ?? listPids(procRoot), procRoot), atUptimeSeconds};
+      await sleep(cpuSampleMs);
+      sampleMs = performance.now() - sampleStart;
+    }
+    const walkStart = performance.now();
+    const result = walkProcfs(
+      {
+        procRoot,
+        scanId,
+        bootId: host.boot_id,
+        bootTimeMs: host.boot_time ?? 0,
+        uptimeSeconds: readUptimeSeconds(procRoot),
+        users: loadUsers(etcRoot),
+        redact,
+        ...(cpuBaseline === undefined ? {} : {cpuBaseline}),
+        ...(options.afterStat === undefined ? {} : {afterStat: options.afterStat}),
+      },
+      options.pids,
+    );
+    walkMs = performance.now() - walkStart;
+    collected = result.processes;
+    vanished = result.vanished;
+    missingPids = result.missingPids;
+  } else {
+    // Host facts and the process list are independent: ask for both at once.
+    const walkStart = performance.now();
+    const {collectWithSystemInformation} = await import('./sysinfo.js');
+    const [facts, result] = await Promise.all([
+      systemInformationHostFacts(),
+      collectWithSystemInformation({scanId, redact, ...(options.pids === undefined ? {} : {pids: options.pids})}),
+    ]);
+    walkMs = performance.now() - walkStart;
+    host = facts;
+    collected = result.processes;
+    if (options.pids !== undefined) {
+      const seen = new Set(collected.map((p) => p.record.pid));
+      missingPids = [...new Set(options.pids)].filter((pid) => !seen.has(pid));
+    }
+  }
+
+  const hashStart = performance.now();
+  const errors: string[] = [];
+  let hashOutcome: Awaited<ReturnType<typeof hashExecutables>> | undefined;
+  if (options.hash ?? true) {
+    const jobs = new Map<string, HashJob & {readPaths: string[]}>();
+    for (const {image} of collected) {
+      if (image === null) continue;
+      const key = `${image.device}:${image.inode}`;
+      const job = jobs.get(key);
+      if (job === undefined) jobs.set(key, {key, size: image.size, regular: image.regular, readPaths: [image.readPath]});
+      else if (job.readPaths.length < 4) job.readPaths.push(image.readPath);
+    }
+    hashOutcome = await hashExecutables([...jobs.values()], {
+      maxBytes: options.hashMaxBytes ?? 256 * 1024 * 1024,
+      concurrency: options.hashConcurrency ?? 4,
+      ...(options.onHashProgress === undefined ? {} : {onProgress: options.onHashProgress}),
+    });
+    for (const {record, image} of collected) {
+      const hex = image === null ? undefined : hashOutcome.hashes.get(`${image.device}:${image.inode}`);
+      if (hex !== undefined) {
+        record.executable_hash = hex;
+        record.hash_algorithm = HASH_ALGORITHM;
+      }
+    }
+    errors.push(...hashOutcome.errors);
+  }
+  const hashMs = performance.now() - hashStart;
+
+  const processes = collected.map((p) => p.record);
+  const inaccessible = processes.filter((p) => !p.accessible).length;
+  if (inaccessible > 0) {
+    errors.unshift(`${inaccessible} of ${processes.length} processes were partly unreadable (permission denied); run as root for complete records`);
+  }
+  const endTime = Date.now();
+  const scan: ScanRecord = {
+    id: scanId,
+    hostname: host.hostname,
+    os: host.os,
+    kernel: host.kernel,
+    arch: host.arch,
+    boot_time: host.boot_time,
+    boot_id: host.boot_id,
+    start_time: startTime,
+    end_time: endTime,
+    process_count: processes.length,
+    collector,
+    tool_version: TOOL_VERSION,
+    ld_so_preload: host.ld_so_preload,
+    errors,
+  };
+  const round = (ms: number): number => Math.round(ms * 10) / 10;
+  return {
+    scan,
+    processes,
+    stats: {
+      collector,
+      processes: processes.length,
+      vanished,
+      inaccessible,
+      missing_pids: missingPids,
+      walk_ms: round(walkMs),
+      cpu_sample_ms: round(sampleMs),
+      hash_ms: round(hashMs),
+      total_ms: round(performance.now() - started),
+      hashed_files: hashOutcome?.files ?? 0,
+      hashed_bytes: hashOutcome?.bytes ?? 0,
+      hash_skipped_too_large: hashOutcome?.skippedTooLarge ?? 0,
+      hash_failed: hashOutcome?.failed ?? 0,
+    },
+  };
+}

@@ -1,0 +1,254 @@
+// Pure parsers for the /proc files the Linux collector reads: text in, typed values out, no I/O, so each
+// is unit-tested on fixture text (proc(5) is the reference for every field position used here).
+
+/** PF_KTHREAD in the `flags` field of /proc/PID/stat (include/linux/sched.h). */
+export const PF_KTHREAD = 0x00200000;
+
+/** The fields of /proc/PID/stat the collector uses. Ticks are clock ticks (USER_HZ). */
+export interface ProcStat {
+  readonly pid: number;
+  /** `comm`: up to 15 bytes, may contain spaces and parentheses. */
+  readonly comm: string;
+  readonly state: string;
+  readonly ppid: number;
+  readonly processGroup: number;
+  readonly sessionId: number;
+  readonly ttyNr: number;
+  readonly flags: number;
+  readonly utimeTicks: number;
+  readonly stimeTicks: number;
+  readonly nice: number;
+  readonly threads: number;
+  readonly startTicks: number;
+  readonly rssPages: number;
+}
+
+/**
+ * /proc/PID/stat. `comm` sits in parentheses and may itself contain `)` and spaces, so the fields are
+ * split after the LAST `)` of the line. Returns null for text that is not a stat line.
+ */
+export function parseStat(text: string): ProcStat | null {
+  const open = text.indexOf(' (');
+  const close = text.lastIndexOf(')');
+  if (open <= 0 || close < open) return null;
+  const pid = Number(text.slice(0, open));
+  // Fields after comm, numbered as in proc(5): index 0 here is field 3 (state).
+  const rest = text
+    .slice(close + 2)
+    .trimEnd()
+    .split(' ');
+  if (!Number.isInteger(pid) || rest.length < 22) return null;
+  const field = (n: number): number => Number(rest[n - 3]);
+  const stat: ProcStat = {
+    pid,
+    comm: text.slice(open + 2, close),
+    state: rest[0] ?? '',
+    ppid: field(4),
+    processGroup: field(5),
+    sessionId: field(6),
+    ttyNr: field(7),
+    flags: field(9),
+    utimeTicks: field(14),
+    stimeTicks: field(15),
+    nice: field(19),
+    threads: field(20),
+    startTicks: field(22),
+    rssPages: field(24),
+  };
+  return Number.isFinite(stat.ppid) && Number.isFinite(stat.startTicks) ? stat : null;
+}
+
+export function isKernelThread(stat: ProcStat): boolean {
+  // flags is an unsigned 32-bit value; `&` in JS works on int32, which keeps bit 21 intact.
+  return (stat.flags & PF_KTHREAD) !== 0;
+}
+
+/** The fields of /proc/PID/status the collector uses (ids are [real, effective, saved, fs]). */
+export interface ProcStatus {
+  readonly uids: readonly number[] | null;
+  readonly gids: readonly number[] | null;
+  readonly tracerPid: number | null;
+  /** VmRSS in bytes; null when the line is absent (kernel threads, zombies). */
+  readonly rssBytes: number | null;
+}
+
+export function parseStatus(text: string): ProcStatus {
+  let uids: number[] | null = null;
+  let gids: number[] | null = null;
+  let tracerPid: number | null = null;
+  let rssBytes: number | null = null;
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const key = line.slice(0, colon);
+    const value = line.slice(colon + 1).trim();
+    if (key === 'Uid') uids = value.split(/\s+/).map(Number);
+    else if (key === 'Gid') gids = value.split(/\s+/).map(Number);
+    else if (key === 'TracerPid') tracerPid = Number(value);
+    else if (key === 'VmRSS') rssBytes = Number.parseInt(value, 10) * 1024;
+  }
+  return {uids, gids, tracerPid, rssBytes};
+}
+
+/**
+ * /proc/PID/cmdline: argv joined by NUL, with a trailing NUL. Split on NUL exactly (an empty argument
+ * stays an empty string, spaces and newlines stay inside their argument). A process that rewrote its
+ * argv (setproctitle) may leave no trailing NUL; then the text is taken as is.
+ */
+export function parseCmdline(text: string): string[] {
+  if (text === '') return [];
+  const body = text.endsWith('\0') ? text.slice(0, -1) : text;
+  return body.split('\0');
+}
+
+export interface ExeLink {
+  /** The path with any ` (deleted)` marker removed. */
+  readonly path: string;
+  /** The link carried the ` (deleted)` marker (the caller checks whether a file really named so exists). */
+  readonly markedDeleted: boolean;
+  /** An anonymous memory file (`/memfd:name`): fileless execution. */
+  readonly memfd: boolean;
+}
+
+export const DELETED_MARKER = ' (deleted)';
+
+/** The target of /proc/PID/exe. */
+export function parseExeLink(target: string): ExeLink {
+  const markedDeleted = target.endsWith(DELETED_MARKER);
+  const path = markedDeleted ? target.slice(0, -DELETED_MARKER.length) : target;
+  return {path, markedDeleted, memfd: path.startsWith('/memfd:')};
+}
+
+/**
+ * The cgroup path: the v2 unified line (`0::/path`) when it says more than `/`, else the first v1
+ * hierarchy with a specific path (hybrid hosts often leave the unified line at `/`), else `/`.
+ */
+export function parseCgroup(text: string): string | null {
+  let unified: string | null = null;
+  let specificV1: string | null = null;
+  let any: string | null = null;
+  for (const line of text.split('\n')) {
+    const path = cgroupLinePath(line);
+    if (path === null) continue;
+    any ??= path;
+    if (line.startsWith('0::')) unified = path;
+    else if (path !== '/' && specificV1 === null) specificV1 = path;
+  }
+  if (unified !== null && unified !== '/') return unified;
+  return specificV1 ?? unified ?? any;
+}
+
+function cgroupLinePath(line: string): string | null {
+  const firstColon = line.indexOf(':');
+  const secondColon = firstColon < 0 ? -1 : line.indexOf(':', firstColon + 1);
+  return secondColon < 0 ? null : line.slice(secondColon + 1);
+}
+
+// docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>.scope, libpod-<id>.scope (systemd driver) and
+// /docker/<id>, /kubepods/.../<id>, /lxc.payload... (cgroupfs driver): the id is 64 hex digits.
+const CONTAINER_ID = /(?:^|[/-])([0-9a-f]{64})(?:\.scope)?(?:$|\/)/;
+
+/** Container ID from the cgroup file's text (any hierarchy), null when the process is not in a container. */
+export function containerIdFromCgroup(text: string): string | null {
+  for (const line of text.split('\n')) {
+    const path = cgroupLinePath(line);
+    if (path === null) continue;
+    const match = CONTAINER_ID.exec(path);
+    if (match !== null) return match[1] ?? null;
+  }
+  return null;
+}
+
+/** The inode of a namespace link target such as `pid:[4026531836]`. */
+export function parseNamespaceLink(target: string): number | null {
+  const match = /^[a-z_]+:\[(\d+)\]$/.exec(target);
+  return match === null ? null : Number(match[1]);
+}
+
+/**
+ * The controlling terminal from stat's `tty_nr` (device number: major in bits 8–15, minor in bits 0–7 and
+ * 20–31): `pts/N` for pseudo-terminals, `ttyN` / `ttySN` for consoles and serial lines, null for none.
+ */
+export function decodeTtyNr(ttyNr: number): string | null {
+  if (!Number.isInteger(ttyNr) || ttyNr <= 0) return null;
+  const major = (ttyNr >>> 8) & 0xfff;
+  const minor = (ttyNr & 0xff) | ((ttyNr >>> 12) & 0xfff00);
+  if (major >= 136 && major <= 143) return `pts/${(major - 136) * 256 + minor}`;
+  if (major === 4) return minor < 64 ? `tty${minor}` : `ttyS${minor - 64}`;
+  if (major === 5 && minor === 0) return 'tty';
+  if (major === 5 && minor === 1) return 'console';
+  return `tty(${major},${minor})`;
+}
+
+export interface LinkerVariables {
+  readonly ldPreload: string | null;
+  readonly ldAudit: string | null;
+}
+
+const LD_PRELOAD = Buffer.from('LD_PRELOAD=');
+const LD_AUDIT = Buffer.from('LD_AUDIT=');
+
+function environValue(environ: Buffer, name: Buffer): string | null {
+  let from = 0;
+  for (;;) {
+    const at = environ.indexOf(name, from);
+    if (at < 0) return null;
+    // Only a match at the start of an entry counts (not `XLD_PRELOAD=`, not inside another value).
+    if (at === 0 || environ[at - 1] === 0) {
+      const end = environ.indexOf(0, at);
+      return environ.toString('utf8', at + name.length, end < 0 ? environ.length : end);
+    }
+    from = at + 1;
+  }
+}
+
+/**
+ * LD_PRELOAD and LD_AUDIT from /proc/PID/environ (NUL-separated `NAME=value`). Only these two are ever
+ * decoded: the rest of a process's environment (tokens, passwords) is never turned into a string.
+ */
+export function parseLinkerVariables(environ: Buffer): LinkerVariables {
+  return {ldPreload: environValue(environ, LD_PRELOAD), ldAudit: environValue(environ, LD_AUDIT)};
+}
+
+/** uid → user name from /etc/passwd text (the first entry for a uid wins, as getpwuid does). */
+export function parsePasswd(text: string): Map<number, string> {
+  const users = new Map<number, string>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const fields = line.split(':');
+    const uid = Number(fields[2]);
+    const name = fields[0];
+    if (fields.length >= 3 && name !== undefined && name !== '' && Number.isInteger(uid) && !users.has(uid)) users.set(uid, name);
+  }
+  return users;
+}
+
+/** `btime` from /proc/stat: boot time in seconds since the epoch. */
+export function parseBootTimeSeconds(procStat: string): number | null {
+  const match = /^btime (\d+)$/m.exec(procStat);
+  return match === null ? null : Number(match[1]);
+}
+
+/** The first field of /proc/uptime: seconds since boot (two decimals). */
+export function parseUptimeSeconds(text: string): number | null {
+  const value = Number.parseFloat(text);
+  return Number.isFinite(value) ? value : null;
+}
+
+/** PRETTY_NAME (else NAME VERSION_ID) from /etc/os-release. */
+export function parseOsRelease(text: string): string | null {
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (match === null) continue;
+    let value = match[2] ?? '';
+    if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
+    values.set(match[1] ?? '', value);
+  }
+  const pretty = values.get('PRETTY_NAME');
+  if (pretty !== undefined && pretty !== '') return pretty;
+  const name = values.get('NAME');
+  if (name === undefined) return null;
+  const version = values.get('VERSION_ID');
+  return version === undefined ? name : `${name} ${version}`;
+}

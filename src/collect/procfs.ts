@@ -1,0 +1,366 @@
+// The Linux collector: one synchronous pass over /proc/PID/* per process, turning the parsers' output into
+// ProcessRecords. A process that exits mid-read is dropped; a file it may not read nulls its fields only.
+import {createHash, randomUUID} from 'node:crypto';
+import {readdirSync, readlinkSync, statSync, type Stats} from 'node:fs';
+
+import type {LinuxPlatformData, ProcessRecord} from '../models/process.js';
+import {
+  containerIdFromCgroup,
+  decodeTtyNr,
+  isKernelThread,
+  parseCgroup,
+  parseCmdline,
+  parseExeLink,
+  parseLinkerVariables,
+  parseNamespaceLink,
+  parseStat,
+  parseStatus,
+  type ProcStat,
+} from './parsers.js';
+import {errorCode, isGone, readProcBytes, readProcText} from './proc-read.js';
+import type {ArgvRedactor} from './redact.js';
+
+/**
+ * USER_HZ, the unit of the tick fields in /proc/PID/stat. It is part of the kernel's user-space ABI and
+ * 100 on every architecture Node runs on (x86, arm, arm64, ppc, s390, riscv); Node cannot call sysconf.
+ */
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+/** The running image of a process: what executable hashing needs (one hash per device + inode). */
+export interface ExecutableImage {
+  readonly device: number;
+  readonly inode: number;
+  readonly size: number;
+  readonly regular: boolean;
+  /** Where to read it: /proc/PID/exe (works even when the file was deleted). */
+  readonly readPath: string;
+}
+
+export interface CollectedProcess {
+  readonly record: ProcessRecord;
+  readonly platform: LinuxPlatformData;
+  readonly image: ExecutableImage | null;
+}
+
+/** CPU time of a process at a first sample (for `--cpu-sample`). */
+export interface CpuSample {
+  readonly startTicks: number;
+  readonly cpuTicks: number;
+}
+
+export interface ProcfsWalkContext {
+  readonly procRoot: string;
+  readonly scanId: number;
+  readonly bootId: string | null;
+  readonly bootTimeMs: number;
+  /** Seconds since boot when the walk started (for CPU since start). */
+  readonly uptimeSeconds: number;
+  readonly users: ReadonlyMap<number, string>;
+  readonly redact: ArgvRedactor | null;
+  /** First CPU sample and its time (ms since boot), for `--cpu-sample`. */
+  readonly cpuBaseline?: {readonly samples: ReadonlyMap<number, CpuSample>; readonly atUptimeSeconds: number};
+  /** Test hook: runs right after a process's stat was read (tests make a process exit mid-read here). */
+  readonly afterStat?: (pid: number) => void;
+}
+
+export interface ProcfsWalkResult {
+  readonly processes: CollectedProcess[];
+  /** Processes listed but gone before they were read completely. */
+  readonly vanished: number;
+  /** Requested pids (`--pid`) that do not exist. */
+  readonly missingPids: number[];
+}
+
+/** The pids listed in /proc (thread-group leaders only: threads live under /proc/PID/task). */
+export function listPids(procRoot = '/proc'): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync(procRoot)) {
+    const code = name.charCodeAt(0);
+    if (code >= 48 && code <= 57) {
+      const pid = Number(name);
+      if (Number.isInteger(pid)) pids.push(pid);
+    }
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+/** One quick pass over stat only: CPU ticks per pid, the first sample of `--cpu-sample`. */
+export function sampleCpu(pids: readonly number[], procRoot = '/proc'): Map<number, CpuSample> {
+  const samples = new Map<number, CpuSample>();
+  for (const pid of pids) {
+    try {
+      const stat = parseStat(readProcText(`${procRoot}/${pid}/stat`));
+      if (stat !== null) samples.set(pid, {startTicks: stat.startTicks, cpuTicks: stat.utimeTicks + stat.stimeTicks});
+    } catch {
+      // Gone already: it will be gone (or new) in the walk too.
+    }
+  }
+  return samples;
+}
+
+/** Read every listed (or requested) process. Synchronous: per-call overhead of async fs would dominate. */
+export function walkProcfs(context: ProcfsWalkContext, requestedPids?: readonly number[]): ProcfsWalkResult {
+  const pids = requestedPids === undefined ? listPids(context.procRoot) : [...new Set(requestedPids)].sort((a, b) => a - b);
+  const processes: CollectedProcess[] = [];
+  const missingPids: number[] = [];
+  let vanished = 0;
+  // Thousands of expected ENOENT/EACCES errors: capturing a stack trace for each costs more than the read.
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    for (const pid of pids) {
+      const collected = readProcess(pid, context);
+      if (collected !== null) processes.push(collected);
+      else if (requestedPids !== undefined) missingPids.push(pid);
+      else vanished++;
+    }
+    fillParentStartTimes(processes, context);
+  } finally {
+    Error.stackTraceLimit = stackLimit;
+  }
+  return {processes, vanished, missingPids};
+}
+
+function startTimeMs(context: ProcfsWalkContext, startTicks: number): number {
+  return context.bootTimeMs + Math.round((startTicks * 1000) / CLOCK_TICKS_PER_SECOND);
+}
+
+function cpuPercent(context: ProcfsWalkContext, pid: number, stat: ProcStat): number {
+  const cpuTicks = stat.utimeTicks + stat.stimeTicks;
+  const baseline = context.cpuBaseline;
+  const before = baseline?.samples.get(pid);
+  let seconds: number;
+  let ticks: number;
+  if (baseline !== undefined && before !== undefined && before.startTicks === stat.startTicks) {
+    seconds = context.uptimeSeconds - baseline.atUptimeSeconds;
+    ticks = cpuTicks - before.cpuTicks;
+  } else {
+    // Since start (or, with --cpu-sample, a process born during the interval: its whole life is inside it).
+    seconds = context.uptimeSeconds - stat.startTicks / CLOCK_TICKS_PER_SECOND;
+    ticks = cpuTicks;
+  }
+  if (!(seconds > 0) || ticks <= 0) return 0;
+  return Math.round(((ticks / CLOCK_TICKS_PER_SECOND / seconds) * 100 + Number.EPSILON) * 100) / 100;
+}
+
+export function entityId(bootId: string | null, bootTimeMs: number, pid: number, startTicks: number): string {
+  return createHash('sha256')
+    .update(`${bootId ?? `boot-time:${bootTimeMs}`}:${pid}:${startTicks}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** Per-process read state: which files failed and how. */
+class ReadState {
+  accessible = true;
+  sawGone = false;
+
+  /** Run one read; EACCES/EPERM mark the record inaccessible, ENOENT/ESRCH ask for a liveness re-check. */
+  attempt<T>(read: () => T): T | null {
+    try {
+      return read();
+    } catch (error) {
+      const code = errorCode(error);
+      if (isGone(code)) this.sawGone = true;
+      else this.accessible = false;
+      return null;
+    }
+  }
+}
+
+function readLink(path: string): string {
+  return readlinkSync(path);
+}
+
+function readProcess(pid: number, context: ProcfsWalkContext): CollectedProcess | null {
+  const dir = `${context.procRoot}/${pid}`;
+  let stat: ProcStat | null;
+  try {
+    stat = parseStat(readProcText(`${dir}/stat`));
+  } catch {
+    return null; // gone before we started (or never existed)
+  }
+  if (stat === null) return null;
+  context.afterStat?.(pid);
+  const collectionTime = Date.now();
+  const state = new ReadState();
+  const status = state.attempt(() => parseStatus(readProcText(`${dir}/status`)));
+  const rawArgv = state.attempt(() => parseCmdline(readProcText(`${dir}/cmdline`)));
+  const kernelThread = isKernelThread(stat);
+
+  let executablePath: string | null = null;
+  let exeDeleted: boolean | null = null;
+  let exeMemfd: boolean | null = null;
+  let image: Stats | null = null;
+  let pathStat: Stats | null | undefined = null;
+  let fileExists = false;
+  let stdin: string | null = null;
+  let stdout: string | null = null;
+  let stderr: string | null = null;
+  let ldPreload: string | null = null;
+  let ldAudit: string | null = null;
+  let environReadable: boolean | null = null;
+
+  if (!kernelThread) {
+    // Kernel threads have no exe, no fds and no environment: skip those reads.
+    const target = state.attempt(() => readLink(`${dir}/exe`));
+    if (target !== null) {
+      const link = parseExeLink(target);
+      exeMemfd = link.memfd;
+      image = state.attempt(() => statSync(`${dir}/exe`));
+      const root = `${dir}/root`;
+      if (link.memfd) {
+        executablePath = link.path;
+        exeDeleted = link.markedDeleted;
+      } else if (link.markedDeleted) {
+        // Either the file was unlinked, or a file is really named "... (deleted)": only in the second case
+        // does a file with the running image's inode sit at the full target path.
+        const literal = statQuiet(`${root}${target}`);
+        if (literal !== undefined && image !== null && literal.ino === image.ino && literal.dev === image.dev) {
+          executablePath = target;
+          exeDeleted = false;
+          pathStat = literal;
+        } else {
+          executablePath = link.path;
+          exeDeleted = true;
+          pathStat = statQuiet(`${root}${link.path}`);
+        }
+      } else {
+        executablePath = link.path;
+        exeDeleted = false;
+        pathStat = statQuiet(`${root}${link.path}`);
+      }
+      fileExists = exeDeleted === false && !link.memfd;
+    }
+    stdin = fdTarget(`${dir}/fd/0`, state);
+    stdout = fdTarget(`${dir}/fd/1`, state);
+    stderr = fdTarget(`${dir}/fd/2`, state);
+    const environ = state.attempt(() => readProcBytes(`${dir}/environ`));
+    environReadable = environ !== null;
+    if (environ !== null) ({ldPreload, ldAudit} = parseLinkerVariables(environ));
+  }
+  const cwd = state.attempt(() => readLink(`${dir}/cwd`));
+  const cgroupText = state.attempt(() => readProcText(`${dir}/cgroup`));
+  const pidNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/pid`)));
+  const mntNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/mnt`)));
+  const netNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/net`)));
+
+  if (state.sawGone && !stillRunning(dir, stat.startTicks)) return null;
+
+  const uid = status?.uids?.[0] ?? null;
+  const argv = rawArgv ?? [];
+  const pathInode = pathStat === null || pathStat === undefined ? null : pathStat.ino;
+  const platform: LinuxPlatformData = {
+    user_name: uid === null ? null : (context.users.get(uid) ?? null),
+    uid,
+    euid: status?.uids?.[1] ?? null,
+    gid: status?.gids?.[0] ?? null,
+    egid: status?.gids?.[1] ?? null,
+    state: stat.state,
+    threads: stat.threads,
+    nice: stat.nice,
+    tty: decodeTtyNr(stat.ttyNr),
+    session_id: stat.sessionId,
+    process_group: stat.processGroup,
+    cwd,
+    start_ticks: stat.startTicks,
+    parent_start_time: null,
+    kernel_thread: kernelThread,
+    cgroup: cgroupText === null ? null : parseCgroup(cgroupText),
+    container_id: cgroupText === null ? null : containerIdFromCgroup(cgroupText),
+    pid_ns: pidNs,
+    mnt_ns: mntNs,
+    net_ns: netNs,
+    exe_deleted: exeDeleted,
+    exe_memfd: exeMemfd,
+    exe_inode: image?.ino ?? null,
+    exe_device: image?.dev ?? null,
+    exe_path_inode: exeMemfd === true ? null : pathInode,
+    exe_mtime: exeMemfd === true || pathStat === null || pathStat === undefined ? null : Math.trunc(pathStat.mtimeMs),
+    exe_replaced:
+      executablePath === null || exeMemfd === true || image === null
+        ? null
+        : pathStat !== null && pathStat !== undefined && (pathStat.ino !== image.ino || pathStat.dev !== image.dev),
+    exe_size: image?.size ?? null,
+    stdin,
+    stdout,
+    stderr,
+    tracer_pid: status?.tracerPid ?? null,
+    ld_preload: ldPreload,
+    ld_audit: ldAudit,
+    environ_readable: environReadable,
+    entity_id: entityId(context.bootId, context.bootTimeMs, pid, stat.startTicks),
+  };
+  const record: ProcessRecord = {
+    id: randomUUID(),
+    scan_id: context.scanId,
+    collection_time: collectionTime,
+    pid,
+    ppid: stat.ppid,
+    name: stat.comm,
+    executable_path: executablePath,
+    command_line: context.redact === null ? argv : context.redact(argv),
+    start_time: startTimeMs(context, stat.startTicks),
+    cpu_usage: cpuPercent(context, pid, stat),
+    memory_usage: status === null ? Math.max(0, stat.rssPages) * 4096 : (status.rssBytes ?? 0),
+    executable_hash: null,
+    hash_algorithm: null,
+    user_id: uid === null ? null : String(uid),
+    accessible: state.accessible,
+    file_exists: fileExists,
+    platform_data: platform,
+  };
+  const executable: ExecutableImage | null =
+    image === null ? null : {device: image.dev, inode: image.ino, size: image.size, regular: image.isFile(), readPath: `${dir}/exe`};
+  return {record, platform, image: executable};
+}
+
+function statQuiet(path: string): Stats | undefined {
+  try {
+    return statSync(path, {throwIfNoEntry: false});
+  } catch {
+    return undefined; // ENOTDIR, EACCES, ELOOP: no file we can compare with
+  }
+}
+
+function fdTarget(path: string, state: ReadState): string | null {
+  try {
+    return readlinkSync(path);
+  } catch (error) {
+    const code = errorCode(error);
+    // A closed fd is a plain ENOENT and says nothing about the process being gone.
+    if (!isGone(code)) state.accessible = false;
+    return null;
+  }
+}
+
+/** After an ENOENT mid-read: is it the same process (same start ticks), e.g. a zombie, or did it exit? */
+function stillRunning(dir: string, startTicks: number): boolean {
+  try {
+    const again = parseStat(readProcText(`${dir}/stat`));
+    return again !== null && again.startTicks === startTicks && again.state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+function fillParentStartTimes(processes: CollectedProcess[], context: ProcfsWalkContext): void {
+  const startByPid = new Map<number, number | null>();
+  for (const {record} of processes) startByPid.set(record.pid, record.start_time);
+  for (const {record, platform} of processes) {
+    const ppid = record.ppid;
+    if (ppid === null || ppid === 0) continue;
+    let parentStart = startByPid.get(ppid);
+    if (parentStart === undefined) {
+      // Parent not in this snapshot (--pid): read its stat alone.
+      try {
+        const parent = parseStat(readProcText(`${context.procRoot}/${ppid}/stat`));
+        parentStart = parent === null ? null : startTimeMs(context, parent.startTicks);
+      } catch {
+        parentStart = null;
+      }
+      startByPid.set(ppid, parentStart);
+    }
+    (platform as {parent_start_time: number | null}).parent_start_time = parentStart;
+  }
+}

@@ -1,0 +1,137 @@
+// The portable collector: systeminformation's process list (macOS, Windows, or `--collector
+// systeminformation`). It fills what that list has and leaves the rest null; it has no exact argv.
+import {randomUUID} from 'node:crypto';
+import {statSync, type Stats} from 'node:fs';
+
+import type {LinuxPlatformData, ProcessRecord} from '../models/process.js';
+import type {ExecutableImage} from './procfs.js';
+import type {ArgvRedactor} from './redact.js';
+
+const STATE_LETTERS: Record<string, string> = {running: 'R', sleeping: 'S', stopped: 'T', paging: 'W', dead: 'X', zombie: 'Z', blocked: 'D'};
+
+/** Every Linux platform-data key, null: the shape stays the same whatever the collector. */
+function emptyPlatformData(): LinuxPlatformData {
+  return {
+    user_name: null,
+    uid: null,
+    euid: null,
+    gid: null,
+    egid: null,
+    state: null,
+    threads: null,
+    nice: null,
+    tty: null,
+    session_id: null,
+    process_group: null,
+    cwd: null,
+    start_ticks: null,
+    parent_start_time: null,
+    kernel_thread: null,
+    cgroup: null,
+    container_id: null,
+    pid_ns: null,
+    mnt_ns: null,
+    net_ns: null,
+    exe_deleted: null,
+    exe_memfd: null,
+    exe_inode: null,
+    exe_device: null,
+    exe_path_inode: null,
+    exe_mtime: null,
+    exe_replaced: null,
+    exe_size: null,
+    stdin: null,
+    stdout: null,
+    stderr: null,
+    tracer_pid: null,
+    ld_preload: null,
+    ld_audit: null,
+    environ_readable: null,
+    entity_id: null,
+  };
+}
+
+/** systeminformation prints local time as `YYYY-MM-DD HH:MM:SS`. */
+function parseStarted(text: string): number | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text.trim());
+  if (match === null) return null;
+  const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number];
+  const time = new Date(y, mo - 1, d, h, mi, s).getTime();
+  return Number.isFinite(time) ? time : null;
+}
+
+export interface SystemInformationResult {
+  readonly processes: {record: ProcessRecord; platform: LinuxPlatformData; image: ExecutableImage | null}[];
+}
+
+export async function collectWithSystemInformation(options: {
+  scanId: number;
+  pids?: readonly number[];
+  redact: ArgvRedactor | null;
+}): Promise<SystemInformationResult> {
+  const si = await import('systeminformation');
+  const data = await si.processes();
+  const wanted = options.pids === undefined ? null : new Set(options.pids);
+  const processes: SystemInformationResult['processes'] = [];
+  const startByPid = new Map<number, number | null>();
+  for (const entry of data.list) {
+    if (wanted !== null && !wanted.has(entry.pid)) continue;
+    const collectionTime = Date.now();
+    const executablePath = entry.path !== '' && entry.command !== '' ? `${entry.path.replace(/\/$/, '')}/${entry.command}` : null;
+    const image = executablePath === null ? undefined : statQuiet(executablePath);
+    // The list has one command string, not argv: the command and its parameter text, never re-split.
+    const argv = entry.command === '' ? [] : entry.params === '' ? [executablePath ?? entry.command] : [executablePath ?? entry.command, entry.params];
+    const platform: LinuxPlatformData = {
+      ...emptyPlatformData(),
+      user_name: entry.user === '' ? null : entry.user,
+      state: STATE_LETTERS[entry.state] ?? null,
+      nice: Number.isFinite(entry.nice) ? entry.nice : null,
+      tty: entry.tty === '' ? null : entry.tty,
+      exe_inode: image?.ino ?? null,
+      exe_device: image?.dev ?? null,
+      exe_path_inode: image?.ino ?? null,
+      exe_mtime: image === undefined ? null : Math.trunc(image.mtimeMs),
+      exe_size: image?.size ?? null,
+    };
+    const startTime = parseStarted(entry.started);
+    startByPid.set(entry.pid, startTime);
+    processes.push({
+      record: {
+        id: randomUUID(),
+        scan_id: options.scanId,
+        collection_time: collectionTime,
+        pid: entry.pid,
+        ppid: Number.isInteger(entry.parentPid) && entry.parentPid >= 0 ? entry.parentPid : null,
+        name: entry.name,
+        executable_path: executablePath,
+        command_line: options.redact === null ? argv : options.redact(argv),
+        start_time: startTime,
+        cpu_usage: Number.isFinite(entry.cpu) ? entry.cpu : null,
+        memory_usage: Number.isFinite(entry.memRss) ? Math.max(0, Math.round(entry.memRss * 1024)) : null,
+        executable_hash: null,
+        hash_algorithm: null,
+        user_id: null,
+        accessible: true,
+        file_exists: image !== undefined,
+        platform_data: platform,
+      },
+      platform,
+      image:
+        image === undefined || executablePath === null
+          ? null
+          : {device: image.dev, inode: image.ino, size: image.size, regular: image.isFile(), readPath: executablePath},
+    });
+  }
+  for (const {record, platform} of processes) {
+    if (record.ppid !== null) platform.parent_start_time = startByPid.get(record.ppid) ?? null;
+  }
+  return {processes};
+}
+
+function statQuiet(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}

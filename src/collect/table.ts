@@ -1,0 +1,34 @@
+// The human view of a snapshot: a `ps`-like table (pid, user, cpu, memory, name, command line), every
+// cell terminal-safe, the command line cut to the terminal width.
+import type {ProcessRecord} from '../models/process.js';
+import {renderTable, type TableColumn} from '../output/render.js';
+
+function memory(bytes: number | null): string {
+  if (bytes === null) return '';
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)}G`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)}M`;
+  return `${Math.round(bytes / 1024)}K`;
+}
+
+function user(record: ProcessRecord): string {
+  const name = record.platform_data?.user_name;
+  return typeof name === 'string' ? name : (record.user_id ?? '?');
+}
+
+function commandText(record: ProcessRecord): string {
+  // Like ps: a process without argv (kernel threads, zombies) shows its name in brackets.
+  return record.command_line.length === 0 ? `[${record.name}]` : record.command_line.join(' ');
+}
+
+const COLUMNS: readonly TableColumn<ProcessRecord>[] = [
+  {header: 'PID', get: (r) => r.pid, align: 'right'},
+  {header: 'USER', get: user, width: 12},
+  {header: 'CPU%', get: (r) => (r.cpu_usage === null ? '' : r.cpu_usage.toFixed(1)), align: 'right'},
+  {header: 'MEM', get: (r) => memory(r.memory_usage), align: 'right'},
+  {header: 'NAME', get: (r) => r.name, width: 16},
+  {header: 'COMMAND', get: commandText},
+];
+
+export function renderProcessTable(processes: readonly ProcessRecord[], terminalWidth?: number): string {
+  return renderTable(processes, COLUMNS, terminalWidth);
+}

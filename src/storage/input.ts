@@ -1,0 +1,223 @@
+// Reading `--input FILE|DIR`: one snapshot file or a store directory, filtered by a time range. Files
+// are loaded one at a time (memory bounded by the largest file); a corrupt file in a store is reported
+// and skipped, and the caller ends with exit 2. `detect`, `query` and `export` all read through here.
+import {statSync} from 'node:fs';
+
+import type {Database} from 'sql.js';
+
+import {DaemonEyeError, fileError} from '../errors.js';
+import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
+import type {ColumnSpec} from '../models/columns.js';
+import {PROCESS_TABLE_COLUMNS} from '../models/process.js';
+import {SCAN_TABLE_COLUMNS, type ScanRecord} from '../models/scan.js';
+import {formatTime} from '../util/time.js';
+import {createSnapshotDatabase} from './database.js';
+import {type LoadedSnapshot, readScans, readSnapshotFile} from './snapshot-file.js';
+import {listStoreFiles, type StoreFile} from './store.js';
+
+/**
+ * A time range over scan start times, epoch ms, both ends inclusive; either end may be open. A scan is in
+ * range when it started within it; all of its processes and alerts go with it.
+ */
+export interface TimeRange {
+  readonly since?: number;
+  readonly until?: number;
+}
+
+export interface ReadOptions extends TimeRange {
+  /** Only this scan (store files named by this tool are skipped by name). */
+  readonly scanId?: number;
+  /** Called for each file of a store that cannot be used; reading goes on with the other files. */
+  readonly onProblem?: (problem: DaemonEyeError) => void;
+}
+
+/** An opened `--input`: a single snapshot file or a store directory with its listing. */
+export interface SnapshotInput {
+  readonly path: string;
+  readonly kind: 'file' | 'store';
+  /** The files to read, oldest first (for a single file: that file). */
+  readonly files: StoreFile[];
+}
+
+export function inRange(time: number, range: TimeRange): boolean {
+  return (range.since === undefined || time >= range.since) && (range.until === undefined || time <= range.until);
+}
+
+/** Resolve `--input`: a file or a directory (INPUT_NOT_FOUND / INPUT_UNREADABLE otherwise). */
+export function openSnapshotInput(path: string): SnapshotInput {
+  let isDirectory: boolean;
+  let bytes: number;
+  try {
+    const stat = statSync(path);
+    isDirectory = stat.isDirectory();
+    bytes = stat.size;
+  } catch (error) {
+    throw fileError(error, path, 'read');
+  }
+  if (!isDirectory) return {path, kind: 'file', files: [{path, name: path, time: null, scanId: null, bytes}]};
+  return {path, kind: 'store', files: listStoreFiles(path)};
+}
+
+/**
+ * The files of an input whose scans may fall in the range, judged by the time in their names (files
+ * without a tool-made name are always candidates; their scans table decides).
+ */
+export function candidateFiles(input: SnapshotInput, range: TimeRange & {scanId?: number}): StoreFile[] {
+  return input.files.filter(
+    (file) => (file.time === null || inRange(file.time, range)) && (range.scanId === undefined || file.scanId === null || file.scanId === range.scanId),
+  );
+}
+
+/** A loaded snapshot file restricted to the scans in range (`scans` lists only those). */
+export interface SnapshotInRange extends LoadedSnapshot {
+  /** Ids of the scans in range, for `WHERE scan_id IN (...)`. */
+  readonly scanIds: number[];
+}
+
+/**
+ * Yield each snapshot file of `input` (path, or an opened input) that holds scans in the range, one at a
+ * time, checked and migrated. The database is closed when the consumer asks for the next one (or stops),
+ * so never keep it past its iteration. In a store, a file that cannot be used goes to `onProblem` and is
+ * skipped; a single input file that cannot be used throws.
+ */
+export async function* readSnapshotsInRange(input: string | SnapshotInput, options: ReadOptions = {}): AsyncGenerator<SnapshotInRange> {
+  const opened = typeof input === 'string' ? openSnapshotInput(input) : input;
+  for (const file of candidateFiles(opened, options)) {
+    let loaded: LoadedSnapshot;
+    try {
+      loaded = await readSnapshotFile(file.path);
+    } catch (error) {
+      if (opened.kind === 'file' || !(error instanceof DaemonEyeError) || options.onProblem === undefined) throw error;
+      options.onProblem(error);
+      continue;
+    }
+    try {
+      const scans = loaded.scans.filter((scan) => inRange(scan.start_time, options) && (options.scanId === undefined || scan.id === options.scanId));
+      if (scans.length === 0) continue;
+      yield {...loaded, scans, scanIds: scans.map((scan) => scan.id)};
+    } finally {
+      loaded.db.close();
+    }
+  }
+}
+
+/** Keep only the given scans (and their processes and alerts) in an in-memory database. */
+function restrictToScans(db: Database, scanIds: readonly number[]): void {
+  const list = scanIds.map(Number).join(', ');
+  db.exec(
+    `DELETE FROM processes WHERE scan_id NOT IN (${list}); DELETE FROM alerts WHERE scan_id IS NOT NULL AND scan_id NOT IN (${list}); DELETE FROM scans WHERE id NOT IN (${list})`,
+  );
+}
+
+/**
+ * The latest scan of an input (a file's newest scan, or the newest usable file of a store), alone in its
+ * in-memory database: other scans of the same file are removed from the copy. The caller closes `db`.
+ * Unusable newer files of a store go to `onProblem` and the next older one is tried.
+ */
+export async function loadLatestScan(input: string | SnapshotInput, options: ReadOptions = {}): Promise<SnapshotInRange> {
+  const opened = typeof input === 'string' ? openSnapshotInput(input) : input;
+  const files = candidateFiles(opened, options);
+  // Files named by this tool sort by time; unnamed ones (time unknown) are tried last.
+  const ordered = [...files.filter((f) => f.time !== null).reverse(), ...files.filter((f) => f.time === null)];
+  let best: SnapshotInRange | undefined;
+  for (const file of ordered) {
+    if (best !== undefined && file.time !== null && file.time < (best.scans[0] as {start_time: number}).start_time) break;
+    let loaded: LoadedSnapshot;
+    try {
+      loaded = await readSnapshotFile(file.path);
+    } catch (error) {
+      if (opened.kind === 'file' || !(error instanceof DaemonEyeError) || options.onProblem === undefined) throw error;
+      options.onProblem(error);
+      continue;
+    }
+    const latest = loaded.scans.filter((scan) => inRange(scan.start_time, options) && (options.scanId === undefined || scan.id === options.scanId)).at(-1);
+    if (latest === undefined || (best !== undefined && latest.start_time <= (best.scans[0] as {start_time: number}).start_time)) {
+      loaded.db.close();
+      continue;
+    }
+    best?.db.close();
+    if (loaded.scans.length > 1) restrictToScans(loaded.db, [latest.id]);
+    best = {...loaded, scans: [latest], scanIds: [latest.id]};
+  }
+  if (best === undefined) throw noScans(opened, options);
+  return best;
+}
+
+function describeRange(range: TimeRange): string {
+  if (range.since === undefined && range.until === undefined) return '';
+  return ` between ${range.since === undefined ? 'the beginning' : formatTime(range.since)} and ${range.until === undefined ? 'now' : formatTime(range.until)}`;
+}
+
+function noScans(input: SnapshotInput, range: TimeRange): DaemonEyeError {
+  return new DaemonEyeError('INPUT_NOT_FOUND', `no scan${describeRange(range)} in ${input.kind === 'store' ? 'store' : 'snapshot file'} ${input.path}`, {
+    file: input.path,
+    hint: range.since === undefined && range.until === undefined ? 'take one with `daemoneye scan --store DIR`' : 'widen --since/--until',
+  });
+}
+
+function copyTable(from: Database, to: Database, table: string, columns: readonly ColumnSpec[], where: string): void {
+  const names = columns.map((c) => c.name).join(', ');
+  const select = from.prepare(`SELECT ${names} FROM ${table} ${where}`);
+  const insert = to.prepare(`INSERT OR IGNORE INTO ${table} (${names}) VALUES (${columns.map(() => '?').join(', ')})`);
+  to.exec('BEGIN');
+  try {
+    while (select.step()) insert.run(select.get() as (string | number | null)[]);
+    to.exec('COMMIT');
+  } catch (error) {
+    to.exec('ROLLBACK');
+    throw error;
+  } finally {
+    select.free();
+    insert.free();
+  }
+}
+
+/** The result of loading a whole range into one database. */
+export interface MergedSnapshot {
+  readonly db: Database;
+  readonly scans: ScanRecord[];
+  /** The files that contributed scans. */
+  readonly files: string[];
+  /** Total size of the candidate files, bytes. */
+  readonly bytes: number;
+}
+
+/**
+ * Load every scan of the range into ONE in-memory database, so joins and GROUP BY work across scans
+ * (`query` over a store). Refuses with QUERY_TOO_LARGE, naming --since, when the candidate files hold more
+ * than `maxQueryMb` (storage.max_query_mb), before loading anything. The caller closes `db`.
+ */
+export async function loadScansIntoOneDatabase(input: string | SnapshotInput, options: ReadOptions & {maxQueryMb: number}): Promise<MergedSnapshot> {
+  const opened = typeof input === 'string' ? openSnapshotInput(input) : input;
+  const candidates = candidateFiles(opened, options);
+  const bytes = candidates.reduce((sum, file) => sum + file.bytes, 0);
+  const limit = options.maxQueryMb * 1024 * 1024;
+  if (bytes > limit) {
+    throw new DaemonEyeError(
+      'QUERY_TOO_LARGE',
+      `the ${candidates.length} snapshot files${describeRange(options)} in ${opened.path} hold ${(bytes / 1048576).toFixed(1)} MB, more than storage.max_query_mb (${options.maxQueryMb} MB)`,
+      {file: opened.path, hint: 'narrow the time range with --since (and --until), or raise storage.max_query_mb'},
+    );
+  }
+  const merged = await createSnapshotDatabase();
+  const scans: ScanRecord[] = [];
+  const files: string[] = [];
+  try {
+    for await (const snapshot of readSnapshotsInRange(opened, options)) {
+      const list = snapshot.scanIds.join(', ');
+      copyTable(snapshot.db, merged, 'scans', SCAN_TABLE_COLUMNS, `WHERE id IN (${list})`);
+      copyTable(snapshot.db, merged, 'processes', PROCESS_TABLE_COLUMNS, `WHERE scan_id IN (${list})`);
+      copyTable(snapshot.db, merged, 'alerts', ALERT_TABLE_COLUMNS, `WHERE scan_id IN (${list})`);
+      files.push(snapshot.path);
+    }
+    scans.push(...readScans(merged));
+  } catch (error) {
+    merged.close();
+    throw error;
+  }
+  if (scans.length === 0) {
+    merged.close();
+    throw noScans(opened, options);
+  }
+  return {db: merged, scans, files, bytes};
+}

@@ -1,0 +1,96 @@
+// In-memory migrations of older snapshot files: a file written by an older DaemonEye is brought up to
+// SCHEMA_VERSION in the sql.js copy only, so old snapshots stay readable and the input file is never touched.
+import type {Database} from 'sql.js';
+
+import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
+import {type ColumnSpec, createTableSql} from '../models/columns.js';
+import {PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, processToRow, rowToProcess} from '../models/process.js';
+import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
+import {PROCESS_INDEXES, SCHEMA_VERSION} from './database.js';
+
+/** One step of the layout history: turns a database at version `from` into version `from + 1`. */
+export interface SchemaMigration {
+  readonly from: number;
+  readonly description: string;
+  readonly migrate: (db: Database) => void;
+}
+
+function tableExists(db: Database, table: string): boolean {
+  const result = db.exec('SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?', ['table', table]);
+  return result.length > 0 && result[0]!.values.length > 0;
+}
+
+/** The column names a table has (empty when the table does not exist). */
+export function tableColumns(db: Database, table: string): string[] {
+  const result = db.exec(`PRAGMA table_info(${table})`);
+  return result.length === 0 ? [] : result[0]!.values.map((row) => String(row[1]));
+}
+
+/** Add every model column a table lacks; added columns are nullable, as ALTER TABLE requires. */
+function addMissingColumns(db: Database, table: string, columns: readonly ColumnSpec[]): string[] {
+  const present = new Set(tableColumns(db, table));
+  const missing = columns.filter((column) => !present.has(column.name));
+  for (const column of missing) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column.name} ${column.sqlType}`);
+  return missing.map((column) => column.name);
+}
+
+/**
+ * Version 0 (the first file layout) kept only the seed's ProcessRecord fields in `processes`: no `cmdline`,
+ * no flattened platform-data columns, no indexes, and no `alerts` table; `scans` had no `ld_so_preload`.
+ * Version 1 derives those columns from `command_line` and `platform_data`, exactly as a fresh write does.
+ */
+function migrate0to1(db: Database): void {
+  addMissingColumns(db, 'scans', SCAN_TABLE_COLUMNS);
+  const added = addMissingColumns(db, 'processes', PROCESS_TABLE_COLUMNS);
+  if (added.length > 0) {
+    const positions = added.map((name) => PROCESS_TABLE_COLUMNS.findIndex((column) => column.name === name));
+    const update = db.prepare(`UPDATE processes SET ${added.map((name) => `${name} = ?`).join(', ')} WHERE id = ?`);
+    const select = db.prepare(`SELECT ${PROCESS_RECORD_COLUMNS.map((column) => column.name).join(', ')} FROM processes`);
+    const rows: Record<string, unknown>[] = [];
+    try {
+      while (select.step()) rows.push(select.getAsObject());
+    } finally {
+      select.free();
+    }
+    db.exec('BEGIN');
+    try {
+      for (const row of rows) {
+        const values = processToRow(rowToProcess(row));
+        update.run([...positions.map((index) => values[index] ?? null), String(row.id)]);
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    } finally {
+      update.free();
+    }
+  }
+  for (const column of PROCESS_INDEXES) db.exec(`CREATE INDEX IF NOT EXISTS processes_${column} ON processes (${column})`);
+  if (!tableExists(db, 'alerts')) {
+    db.exec(createTableSql('alerts', ALERT_TABLE_COLUMNS, 'id'));
+    db.exec('CREATE INDEX alerts_scan_id ON alerts (scan_id)');
+    db.exec('CREATE INDEX alerts_rule_id ON alerts (rule_id)');
+  }
+}
+
+/** Every migration, oldest first; the last one ends at SCHEMA_VERSION. */
+export const MIGRATIONS: readonly SchemaMigration[] = [
+  {from: 0, description: 'derive cmdline and platform-data columns, add indexes and the alerts table', migrate: migrate0to1},
+];
+
+/**
+ * Bring an in-memory database from `version` to SCHEMA_VERSION; returns the steps applied. The caller has
+ * checked that `version` is not newer than SCHEMA_VERSION.
+ */
+export function migrateInMemory(db: Database, version: number): SchemaMigration[] {
+  const applied: SchemaMigration[] = [];
+  for (let current = version; current < SCHEMA_VERSION; current++) {
+    const step = MIGRATIONS.find((migration) => migration.from === current);
+    if (step === undefined) throw new Error(`no migration from snapshot schema version ${current}`);
+    step.migrate(db);
+    applied.push(step);
+  }
+  if (applied.length > 0) db.run("UPDATE meta SET value = ? WHERE key = 'schema_version'", [String(SCHEMA_VERSION)]);
+  return applied;
+}

@@ -1,0 +1,196 @@
+// Snapshot files: one SQLite 3 database per file, written whole and atomically, read strictly. Reading
+// copies the bytes into sql.js's memory and never writes back, so an input file is never modified.
+import {readFileSync, statSync} from 'node:fs';
+
+import type {Database} from 'sql.js';
+
+import {DaemonEyeError, fileError} from '../errors.js';
+import {ALERT_TABLE_COLUMNS, type Alert} from '../models/alert.js';
+import {fromSqlValue, type ColumnSpec} from '../models/columns.js';
+import {PROCESS_TABLE_COLUMNS, type ProcessRecord} from '../models/process.js';
+import {SCAN_TABLE_COLUMNS, type ScanRecord} from '../models/scan.js';
+import {AtomicFileWriter} from '../util/atomic-write.js';
+import {createSnapshotDatabase, insertAlerts, insertProcesses, insertScan, loadSqlJs, SCHEMA_VERSION} from './database.js';
+import {migrateInMemory, tableColumns} from './migrations.js';
+
+/** Snapshot files hold command lines, which may carry secrets: only the owner may read them. */
+export const SNAPSHOT_FILE_MODE = 0o600;
+
+const SQLITE_MAGIC = 'SQLite format 3\u0000';
+const HEADER_SIZE = 100;
+
+/** A snapshot file loaded into memory, checked and migrated to the current schema. */
+export interface LoadedSnapshot {
+  readonly path: string;
+  readonly db: Database;
+  /** The scans the file holds, oldest first. */
+  readonly scans: ScanRecord[];
+  /** Schema version found in the file (before any in-memory migration). */
+  readonly fileSchemaVersion: number;
+  /** Size of the file in bytes. */
+  readonly bytes: number;
+}
+
+/** What the snapshot file writer wrote. */
+export interface SnapshotWriteResult {
+  readonly path: string;
+  readonly bytes: number;
+  readonly scanIds: number[];
+  readonly processCount: number;
+  readonly alertCount: number;
+}
+
+/** The bytes of a new snapshot database holding the given scans, processes and alerts. */
+export async function serializeSnapshot(
+  scans: ScanRecord | readonly ScanRecord[],
+  processes: readonly ProcessRecord[],
+  alerts: readonly Alert[] = [],
+): Promise<Uint8Array> {
+  const db = await createSnapshotDatabase();
+  try {
+    for (const scan of Array.isArray(scans) ? (scans as readonly ScanRecord[]) : [scans as ScanRecord]) insertScan(db, scan);
+    insertProcesses(db, processes);
+    insertAlerts(db, alerts);
+    return db.export();
+  } finally {
+    db.close();
+  }
+}
+
+/** Write `bytes` to `path` atomically (temp file, fsync, rename): an existing file is replaced only whole. */
+export function writeSnapshotBytes(path: string, bytes: Uint8Array): void {
+  const writer = new AtomicFileWriter(path, {mode: SNAPSHOT_FILE_MODE});
+  writer.write(bytes);
+  writer.commit();
+}
+
+/** Write one snapshot file (`scan --output FILE`). */
+export async function writeSnapshotFile(
+  path: string,
+  scan: ScanRecord | readonly ScanRecord[],
+  processes: readonly ProcessRecord[],
+  alerts: readonly Alert[] = [],
+): Promise<SnapshotWriteResult> {
+  const bytes = await serializeSnapshot(scan, processes, alerts);
+  writeSnapshotBytes(path, bytes);
+  const scans = Array.isArray(scan) ? (scan as readonly ScanRecord[]) : [scan as ScanRecord];
+  return {path, bytes: bytes.length, scanIds: scans.map((s) => s.id), processCount: processes.length, alertCount: alerts.length};
+}
+
+function corrupt(path: string, problem: string, cause?: unknown): DaemonEyeError {
+  // SQLite's own messages may span lines; the report is one line.
+  return new DaemonEyeError('INPUT_CORRUPT', problem.replace(/\s+/g, ' ').trim(), {
+    file: path,
+    hint: 'it is not a usable DaemonEye snapshot; take a new one with `daemoneye scan --output FILE`',
+    cause,
+  });
+}
+
+/** Cheap checks on the raw bytes that catch empty, foreign and truncated files before SQLite sees them. */
+function checkHeader(path: string, bytes: Uint8Array): void {
+  if (bytes.length === 0) throw corrupt(path, 'the file is empty, not a snapshot');
+  const magic = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(16, bytes.length)).toString('latin1');
+  if (bytes.length < 16 || magic !== SQLITE_MAGIC) throw corrupt(path, 'not a SQLite database (wrong file header)');
+  if (bytes.length < HEADER_SIZE) throw corrupt(path, `truncated: ${bytes.length} bytes, shorter than a SQLite header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
+  const rawPageSize = view.getUint16(16);
+  const pageSize = rawPageSize === 1 ? 65_536 : rawPageSize;
+  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) throw corrupt(path, `damaged SQLite header (page size ${rawPageSize})`);
+  if (bytes.length % pageSize !== 0) throw corrupt(path, `truncated: ${bytes.length} bytes is not a whole number of ${pageSize}-byte pages`);
+  // The in-header page count is trustworthy when the "version valid for" field matches the change counter.
+  const pageCount = view.getUint32(28);
+  if (pageCount > 0 && view.getUint32(92) === view.getUint32(24) && bytes.length < pageCount * pageSize) {
+    throw corrupt(path, `truncated: ${bytes.length} bytes, the header says ${pageCount * pageSize}`);
+  }
+}
+
+function readSchemaVersion(path: string, db: Database): number {
+  const columns = tableColumns(db, 'meta');
+  if (columns.length === 0) throw corrupt(path, 'a SQLite database but not a DaemonEye snapshot (no meta table)');
+  if (!columns.includes('key') || !columns.includes('value')) throw corrupt(path, 'the meta table lacks its key and value columns');
+  const result = db.exec("SELECT value FROM meta WHERE key = 'schema_version'");
+  const text = result[0]?.values[0]?.[0];
+  if (text === undefined || text === null) throw corrupt(path, 'no schema_version in the meta table');
+  const version = Number(text);
+  if (!Number.isSafeInteger(version) || version < 0 || String(version) !== String(text).trim()) {
+    throw corrupt(path, `schema_version "${String(text)}" is not a whole number`);
+  }
+  return version;
+}
+
+function checkTable(path: string, db: Database, table: string, columns: readonly ColumnSpec[]): void {
+  const present = new Set(tableColumns(db, table));
+  if (present.size === 0) throw corrupt(path, `the ${table} table is missing`);
+  const missing = columns.filter((column) => !present.has(column.name)).map((column) => column.name);
+  if (missing.length > 0) throw corrupt(path, `the ${table} table lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+}
+
+/** Scans of a loaded snapshot as records, oldest first. */
+export function readScans(db: Database): ScanRecord[] {
+  const statement = db.prepare(`SELECT ${SCAN_TABLE_COLUMNS.map((c) => c.name).join(', ')} FROM scans ORDER BY start_time, id`);
+  const scans: ScanRecord[] = [];
+  try {
+    while (statement.step()) {
+      const row = statement.getAsObject();
+      const scan: Record<string, unknown> = {};
+      for (const column of SCAN_TABLE_COLUMNS) scan[column.name] = fromSqlValue(column, row[column.name]);
+      scans.push(scan as ScanRecord);
+    }
+  } finally {
+    statement.free();
+  }
+  return scans;
+}
+
+/**
+ * Open snapshot bytes as an in-memory database, strictly: the header, the schema version (newer →
+ * INPUT_INCOMPATIBLE, older → migrated in memory), the tables and their columns. Any failure is a
+ * DaemonEyeError (exit 2) naming `path` and the problem.
+ */
+export async function openSnapshotBytes(path: string, bytes: Uint8Array): Promise<LoadedSnapshot> {
+  checkHeader(path, bytes);
+  const SQL = await loadSqlJs();
+  let db: Database;
+  try {
+    db = new SQL.Database(bytes);
+  } catch (error) {
+    throw corrupt(path, `SQLite cannot open it (${(error as Error).message})`, error);
+  }
+  try {
+    // A damaged page would otherwise surface mid-export, after part of the file's rows went out.
+    const check = db.exec('PRAGMA quick_check(1)')[0]?.values[0]?.[0];
+    if (check !== 'ok') throw corrupt(path, `damaged database (SQLite quick_check: ${String(check)})`);
+    const fileSchemaVersion = readSchemaVersion(path, db);
+    if (fileSchemaVersion > SCHEMA_VERSION) {
+      throw new DaemonEyeError('INPUT_INCOMPATIBLE', `snapshot schema version ${fileSchemaVersion} is newer than this DaemonEye reads (${SCHEMA_VERSION})`, {
+        file: path,
+        hint: 'upgrade daemoneye to read it',
+      });
+    }
+    for (const table of ['scans', 'processes']) if (tableColumns(db, table).length === 0) throw corrupt(path, `the ${table} table is missing`);
+    if (fileSchemaVersion < SCHEMA_VERSION) migrateInMemory(db, fileSchemaVersion);
+    checkTable(path, db, 'scans', SCAN_TABLE_COLUMNS);
+    checkTable(path, db, 'processes', PROCESS_TABLE_COLUMNS);
+    checkTable(path, db, 'alerts', ALERT_TABLE_COLUMNS);
+    const scans = readScans(db);
+    return {path, db, scans, fileSchemaVersion, bytes: bytes.length};
+  } catch (error) {
+    db.close();
+    if (error instanceof DaemonEyeError) throw error;
+    throw corrupt(path, `damaged database (${(error as Error).message})`, error);
+  }
+}
+
+/** Read a snapshot file from disk (read-only) and open it strictly; see openSnapshotBytes. */
+export async function readSnapshotFile(path: string): Promise<LoadedSnapshot> {
+  let bytes: Buffer;
+  try {
+    if (statSync(path).isDirectory()) {
+      throw new DaemonEyeError('INPUT_UNREADABLE', 'is a directory, not a snapshot file', {file: path, hint: 'give a snapshot file'});
+    }
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw fileError(error, path, 'read');
+  }
+  return openSnapshotBytes(path, bytes);
+}

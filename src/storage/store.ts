@@ -1,0 +1,305 @@
+// Store directories: one snapshot file per scan, named `scan-<UTC time>-<scan_id>.db`, so concurrent
+// writers never conflict and an append costs the same whatever the history; retention prunes the oldest.
+import {closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs';
+import {randomBytes} from 'node:crypto';
+import {join} from 'node:path';
+
+import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
+import type {Alert} from '../models/alert.js';
+import type {ProcessRecord} from '../models/process.js';
+import type {ScanRecord} from '../models/scan.js';
+import {TEMP_PREFIX} from '../util/atomic-write.js';
+import {serializeSnapshot, SNAPSHOT_FILE_MODE, type SnapshotWriteResult} from './snapshot-file.js';
+
+/** A store directory holds the snapshot files and nothing else: only its owner may list or read it. */
+export const STORE_DIR_MODE = 0o700;
+
+/** A temp file is stale once its writer is gone, or in any case after this long (no write takes an hour). */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
+
+const STORE_FILE = /^scan-(\d{8}T\d{6}(?:\.\d{3})?Z)-(\d+)(?:-\d+)?\.db$/;
+
+/** Where diagnostics of the storage layer go (the CLI passes its stderr logger). */
+export interface StorageLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  debug(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** How much history a store keeps (`storage.retention_days`, `storage.max_scans`, `storage.max_size_mb`); null: no limit. */
+export interface RetentionPolicy {
+  readonly retentionDays: number | null;
+  readonly maxScans: number | null;
+  readonly maxSizeMb: number | null;
+}
+
+/** One snapshot file in a store directory, as its listing sees it. */
+export interface StoreFile {
+  readonly path: string;
+  readonly name: string;
+  /** Scan start time from the file name (epoch ms); null for a `*.db` file not named by this tool. */
+  readonly time: number | null;
+  readonly scanId: number | null;
+  readonly bytes: number;
+}
+
+/** Basic ISO 8601 UTC with milliseconds (`20241231T235959.123Z`): sortable, and no colons in file names. */
+function compactUtc(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '');
+}
+
+function parseCompactUtc(text: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:\.(\d{3}))?Z$/.exec(text);
+  if (m === null) return Number.NaN;
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7] ?? 0));
+}
+
+/** The file name of a scan in a store: `scan-<UTC start time>-<scan_id>.db`. */
+export function storeFileName(scan: Pick<ScanRecord, 'id' | 'start_time'>, suffix = 0): string {
+  return `scan-${compactUtc(scan.start_time)}-${scan.id}${suffix === 0 ? '' : `-${suffix}`}.db`;
+}
+
+/** Time and scan id from a store file name; undefined when the name is not one of ours. */
+export function parseStoreFileName(name: string): {time: number; scanId: number} | undefined {
+  const match = STORE_FILE.exec(name);
+  if (match === null) return undefined;
+  const time = parseCompactUtc(match[1] as string);
+  const scanId = Number(match[2]);
+  if (Number.isNaN(time) || !Number.isSafeInteger(scanId)) return undefined;
+  return {time, scanId};
+}
+
+/** True for a file a store reader takes: `*.db`, not a temp file. */
+export function isSnapshotFileName(name: string): boolean {
+  return name.endsWith('.db') && !name.startsWith(TEMP_PREFIX) && !name.startsWith('.');
+}
+
+/**
+ * The snapshot files of a store directory, oldest first (by the time in the name; files not named by
+ * this tool come first, since their time is only known once opened). Temp files and other names are ignored.
+ */
+export function listStoreFiles(dir: string): StoreFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    throw fileError(error, dir, 'read');
+  }
+  const files: StoreFile[] = [];
+  for (const name of names) {
+    if (!isSnapshotFileName(name)) continue;
+    const path = join(dir, name);
+    let bytes = 0;
+    try {
+      bytes = statSync(path).size;
+    } catch {
+      continue; // pruned by a concurrent writer between readdir and stat
+    }
+    const parsed = parseStoreFileName(name);
+    files.push({path, name, time: parsed?.time ?? null, scanId: parsed?.scanId ?? null, bytes});
+  }
+  return files.sort((a, b) => (a.time ?? -Infinity) - (b.time ?? -Infinity) || a.name.localeCompare(b.name));
+}
+
+/** Whether a process id is running on this host (signal 0 only checks). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return systemErrorCode(error) === 'EPERM';
+  }
+}
+
+/**
+ * Remove temp files a killed writer left in a store: those whose writer pid (in the name) is gone, and any
+ * older than STALE_TEMP_MS. A live writer's temp file is never touched. Returns the names removed.
+ */
+export function removeStaleStoreTemps(dir: string, now = Date.now()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const pid = /-(\d+)-[0-9a-f]+$/.exec(name)?.[1];
+    const path = join(dir, name);
+    try {
+      const old = now - statSync(path).mtimeMs > STALE_TEMP_MS;
+      if (old || (pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid)))) {
+        unlinkSync(path);
+        removed.push(name);
+      }
+    } catch {
+      // removed by another writer meanwhile
+    }
+  }
+  return removed;
+}
+
+/** Create a store directory (0700, parents too) if it does not exist; an existing one keeps its mode. */
+export function ensureStoreDir(dir: string): void {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch (error) {
+    if (systemErrorCode(error) !== 'ENOENT') throw fileError(error, dir, 'create');
+    try {
+      mkdirSync(dir, {recursive: true, mode: STORE_DIR_MODE});
+    } catch (inner) {
+      throw fileError(inner, dir, 'create');
+    }
+    return;
+  }
+  if (!isDirectory) {
+    throw new DaemonEyeError('IO_WRITE_FAILED', 'the store path exists and is not a directory', {
+      file: dir,
+      hint: 'point --store or storage.path at a directory',
+    });
+  }
+}
+
+/**
+ * Publish `bytes` under a new name in `dir` without ever replacing a file: a temp file is written and
+ * fsynced, then hard-linked to its final name (link fails rather than overwrite, unlike rename), so two
+ * runs that picked the same name both keep their snapshot. File systems without hard links fall back to
+ * rename after an existence check.
+ */
+function publishNewFile(dir: string, nameFor: (attempt: number) => string, bytes: Uint8Array): string {
+  const temp = join(dir, `${TEMP_PREFIX}${nameFor(0)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(temp, 'wx', SNAPSHOT_FILE_MODE);
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    for (let attempt = 0; ; attempt++) {
+      const path = join(dir, nameFor(attempt));
+      try {
+        linkSync(temp, path);
+        unlinkSync(temp);
+        return path;
+      } catch (error) {
+        const code = systemErrorCode(error);
+        if (code === 'EEXIST' && attempt < 1000) continue;
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw error;
+        if (existsSync(path)) continue;
+        renameSync(temp, path);
+        return path;
+      }
+    }
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(temp);
+    } catch {
+      // nothing to remove
+    }
+    throw fileError(error, join(dir, nameFor(0)), 'write');
+  } finally {
+    fsyncDirectory(dir);
+  }
+}
+
+function fsyncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // some file systems refuse fsync on a directory; the link is still atomic
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** A snapshot file the retention policy removed, and why. */
+export interface PrunedFile {
+  readonly name: string;
+  readonly reason: 'retention_days' | 'max_scans' | 'max_size_mb';
+}
+
+/**
+ * Apply the retention policy to a store: files older than retention_days, then the oldest beyond
+ * max_scans, then the oldest until the store fits max_size_mb. `keep` (the file just written) is never
+ * removed. Concurrent writers may prune at once: each removes the oldest of what it sees and a file
+ * already gone is skipped, so they converge on the same result.
+ */
+export function applyRetention(dir: string, policy: RetentionPolicy, options: {now?: number; keep?: string; log?: StorageLog} = {}): PrunedFile[] {
+  const now = options.now ?? Date.now();
+  const files = listStoreFiles(dir).filter((file) => file.time !== null);
+  const pruned: PrunedFile[] = [];
+  const remove = (file: StoreFile, reason: PrunedFile['reason']): void => {
+    try {
+      unlinkSync(file.path);
+    } catch (error) {
+      if (systemErrorCode(error) !== 'ENOENT') throw fileError(error, file.path, 'remove');
+    }
+    pruned.push({name: file.name, reason});
+  };
+  let kept = files;
+  if (policy.retentionDays !== null) {
+    const cutoff = now - policy.retentionDays * 86_400_000;
+    for (const file of kept) if ((file.time as number) < cutoff && file.path !== options.keep) remove(file, 'retention_days');
+    kept = kept.filter((file) => !pruned.some((p) => p.name === file.name));
+  }
+  if (policy.maxScans !== null) {
+    while (kept.length > policy.maxScans && kept[0] !== undefined && kept[0].path !== options.keep) remove(kept.shift() as StoreFile, 'max_scans');
+  }
+  if (policy.maxSizeMb !== null) {
+    const limit = policy.maxSizeMb * 1024 * 1024;
+    let total = kept.reduce((sum, file) => sum + file.bytes, 0);
+    while (total > limit && kept[0] !== undefined && kept[0].path !== options.keep) {
+      const oldest = kept.shift() as StoreFile;
+      total -= oldest.bytes;
+      remove(oldest, 'max_size_mb');
+    }
+  }
+  if (pruned.length > 0 && options.log !== undefined) {
+    const reasons = [...new Set(pruned.map((p) => p.reason))].map((reason) => `${reason}=${String(policyValue(policy, reason))}`).join(', ');
+    options.log.info(
+      `store ${dir}: pruned ${pruned.length} old snapshot file${pruned.length > 1 ? 's' : ''} (${reasons}): ${pruned.map((p) => p.name).join(' ')}`,
+    );
+  }
+  return pruned;
+}
+
+function policyValue(policy: RetentionPolicy, reason: PrunedFile['reason']): number | null {
+  return reason === 'retention_days' ? policy.retentionDays : reason === 'max_scans' ? policy.maxScans : policy.maxSizeMb;
+}
+
+/** The retention policy of a configuration's `storage` section. */
+export function retentionFromConfig(storage: {retention_days: number | null; max_scans: number | null; max_size_mb: number | null}): RetentionPolicy {
+  return {retentionDays: storage.retention_days, maxScans: storage.max_scans, maxSizeMb: storage.max_size_mb};
+}
+
+/** What appending a scan to a store did. */
+export interface StoreAppendResult extends SnapshotWriteResult {
+  readonly pruned: PrunedFile[];
+  readonly removedTemps: string[];
+}
+
+/**
+ * Add one scan to a store directory as a new snapshot file (`scan --store DIR`), then prune by the
+ * retention policy. The directory is created (0700) if needed; stale temp files of killed writers are
+ * removed first.
+ */
+export async function appendToStore(
+  dir: string,
+  scan: ScanRecord,
+  processes: readonly ProcessRecord[],
+  options: {alerts?: readonly Alert[]; retention?: RetentionPolicy; log?: StorageLog; now?: number} = {},
+): Promise<StoreAppendResult> {
+  ensureStoreDir(dir);
+  const removedTemps = removeStaleStoreTemps(dir, options.now);
+  if (removedTemps.length > 0) options.log?.debug(`store ${dir}: removed ${removedTemps.length} temp file(s) left by killed writers`);
+  const alerts = options.alerts ?? [];
+  const bytes = await serializeSnapshot(scan, processes, alerts);
+  const path = publishNewFile(dir, (attempt) => storeFileName(scan, attempt), bytes);
+  const pruned = options.retention === undefined ? [] : applyRetention(dir, options.retention, {now: options.now, keep: path, log: options.log});
+  return {path, bytes: bytes.length, scanIds: [scan.id], processCount: processes.length, alertCount: alerts.length, pruned, removedTemps};
+}

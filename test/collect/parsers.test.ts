@@ -1,0 +1,192 @@
+import {describe, expect, it} from 'vitest';
+
+import {
+  containerIdFromCgroup,
+  decodeTtyNr,
+  isKernelThread,
+  parseBootTimeSeconds,
+  parseCgroup,
+  parseCmdline,
+  parseExeLink,
+  parseLinkerVariables,
+  parseNamespaceLink,
+  parseOsRelease,
+  parsePasswd,
+  parseStat,
+  parseStatus,
+  parseUptimeSeconds,
+} from '../../src/collect/parsers.js';
+
+// Fixture lines in the kernel's exact format (fs/proc/array.c), fields after comm as in proc(5).
+const SLEEP_STAT =
+  '4242 (sleep) S 4200 4242 4200 34816 4242 4194304 93 0 0 0 7 3 0 0 20 0 1 0 123456 8630272 224 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n';
+const KTHREADD_STAT =
+  '2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 1 0 0 20 0 1 0 22 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n';
+
+describe('parseStat', () => {
+  it('stat_plain: reads the fields by position', () => {
+    const stat = parseStat(SLEEP_STAT);
+    expect(stat).toEqual({
+      pid: 4242,
+      comm: 'sleep',
+      state: 'S',
+      ppid: 4200,
+      processGroup: 4242,
+      sessionId: 4200,
+      ttyNr: 34816,
+      flags: 4194304,
+      utimeTicks: 7,
+      stimeTicks: 3,
+      nice: 0,
+      threads: 1,
+      startTicks: 123456,
+      rssPages: 224,
+    });
+    expect(isKernelThread(stat!)).toBe(false);
+  });
+
+  it('stat_with_paren_in_comm: splits after the last parenthesis', () => {
+    const stat = parseStat(SLEEP_STAT.replace('(sleep)', '(a) S 1 (b c))'));
+    expect(stat?.comm).toBe('a) S 1 (b c)');
+    expect(stat?.state).toBe('S');
+    expect(stat?.ppid).toBe(4200);
+    expect(stat?.startTicks).toBe(123456);
+  });
+
+  it('stat_with_spaces_in_comm: keeps the spaces', () => {
+    const stat = parseStat(SLEEP_STAT.replace('(sleep)', '(my  evil proc)'));
+    expect(stat?.comm).toBe('my  evil proc');
+    expect(stat?.ppid).toBe(4200);
+  });
+
+  it('stat_empty_comm and stat_comm_with_newline', () => {
+    expect(parseStat(SLEEP_STAT.replace('(sleep)', '()'))?.comm).toBe('');
+    expect(parseStat(SLEEP_STAT.replace('(sleep)', '(a\nb)'))?.comm).toBe('a\nb');
+  });
+
+  it('stat_kernel_thread: PF_KTHREAD in flags', () => {
+    const stat = parseStat(KTHREADD_STAT);
+    expect(stat?.ppid).toBe(0);
+    expect(isKernelThread(stat!)).toBe(true);
+  });
+
+  it('stat_zombie: state Z parses', () => {
+    expect(parseStat(SLEEP_STAT.replace(') S ', ') Z '))?.state).toBe('Z');
+  });
+
+  it('stat_truncated or garbage: null, never a half-filled record', () => {
+    expect(parseStat('')).toBeNull();
+    expect(parseStat('4242 (sleep) S 1 2')).toBeNull();
+    expect(parseStat('not a stat line')).toBeNull();
+  });
+});
+
+describe('parseStatus', () => {
+  it('status_setuid: real, effective ids, tracer and RSS', () => {
+    const text =
+      'Name:\tpasswd\nUmask:\t0022\nState:\tS (sleeping)\nTracerPid:\t977\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\nVmRSS:\t    3400 kB\nThreads:\t1\n';
+    expect(parseStatus(text)).toEqual({uids: [1000, 0, 0, 0], gids: [1000, 1000, 1000, 1000], tracerPid: 977, rssBytes: 3400 * 1024});
+  });
+
+  it('status_kernel_thread: no VmRSS', () => {
+    expect(parseStatus('Name:\tkthreadd\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n').rssBytes).toBeNull();
+  });
+});
+
+describe('parseCmdline', () => {
+  it('cmdline_exact: NUL-split, empty argument and newline kept', () => {
+    expect(parseCmdline('sh\0-c\0echo "a b"\0\0line1\nline2\0ünï€\0')).toEqual(['sh', '-c', 'echo "a b"', '', 'line1\nline2', 'ünï€']);
+  });
+
+  it('cmdline_empty_kernel_thread: no argv', () => {
+    expect(parseCmdline('')).toEqual([]);
+  });
+
+  it('cmdline_setproctitle: no trailing NUL, spaces not re-split', () => {
+    expect(parseCmdline('sshd: alice@pts/0')).toEqual(['sshd: alice@pts/0']);
+  });
+
+  it('cmdline_single_empty_argument', () => {
+    expect(parseCmdline('\0')).toEqual(['']);
+  });
+});
+
+describe('parseExeLink', () => {
+  it('exe_plain', () => {
+    expect(parseExeLink('/usr/bin/sleep')).toEqual({path: '/usr/bin/sleep', markedDeleted: false, memfd: false});
+  });
+  it('exe_deleted: marker stripped', () => {
+    expect(parseExeLink('/tmp/x/sleep (deleted)')).toEqual({path: '/tmp/x/sleep', markedDeleted: true, memfd: false});
+  });
+  it('exe_named_deleted_and_deleted: only the last marker is stripped', () => {
+    expect(parseExeLink('/tmp/x (deleted) (deleted)').path).toBe('/tmp/x (deleted)');
+  });
+  it('exe_memfd', () => {
+    expect(parseExeLink('/memfd:payload (deleted)')).toEqual({path: '/memfd:payload', markedDeleted: true, memfd: true});
+  });
+});
+
+describe('cgroup', () => {
+  const docker = '0::/system.slice/docker-3f4e8a5c7b9d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f.scope\n';
+  const kubepods = '12:memory:/kubepods/burstable/pod1234/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n0::/\n';
+  const crio = '0::/kubepods.slice/kubepods-pod1.slice/crio-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.scope\n';
+  const host = '0::/user.slice/user-1000.slice/session-2.scope\n';
+
+  it('cgroup_v2_docker: path and container id', () => {
+    expect(parseCgroup(docker)).toBe('/system.slice/docker-3f4e8a5c7b9d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f.scope');
+    expect(containerIdFromCgroup(docker)).toBe('3f4e8a5c7b9d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f');
+  });
+  it('cgroup_v1_kubepods: specific v1 path wins over a bare unified /', () => {
+    expect(parseCgroup(kubepods)).toBe('/kubepods/burstable/pod1234/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
+    expect(containerIdFromCgroup(kubepods)).toBe('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
+  });
+  it('cgroup_crio', () => {
+    expect(containerIdFromCgroup(crio)).toBe('a'.repeat(64));
+  });
+  it('cgroup_host: no container', () => {
+    expect(parseCgroup(host)).toBe('/user.slice/user-1000.slice/session-2.scope');
+    expect(containerIdFromCgroup(host)).toBeNull();
+    expect(parseCgroup('0::/\n')).toBe('/');
+    expect(containerIdFromCgroup('4:memory:/process_api/cca80ef6158c5a01836b066c74b3fc2d\n')).toBeNull();
+  });
+});
+
+describe('small parsers', () => {
+  it('namespace links', () => {
+    expect(parseNamespaceLink('pid:[4026531836]')).toBe(4026531836);
+    expect(parseNamespaceLink('garbage')).toBeNull();
+  });
+
+  it('tty_nr decoding', () => {
+    expect(decodeTtyNr(0)).toBeNull();
+    expect(decodeTtyNr(34816)).toBe('pts/0'); // 136:0
+    expect(decodeTtyNr((136 << 8) | 5)).toBe('pts/5');
+    expect(decodeTtyNr((137 << 8) | 2)).toBe('pts/258');
+    expect(decodeTtyNr((136 << 8) | (1 << 20))).toBe('pts/256'); // minor's high bits
+    expect(decodeTtyNr((4 << 8) | 1)).toBe('tty1');
+    expect(decodeTtyNr((4 << 8) | 64)).toBe('ttyS0');
+    expect(decodeTtyNr((5 << 8) | 1)).toBe('console');
+  });
+
+  it('environ_ld_preload: only LD_PRELOAD and LD_AUDIT are decoded', () => {
+    const environ = Buffer.from('HOME=/root\0XLD_PRELOAD=/not/this.so\0SECRET=LD_PRELOAD=/nor/this.so\0LD_PRELOAD=/tmp/evil.so\0LD_AUDIT=/tmp/a.so\0');
+    expect(parseLinkerVariables(environ)).toEqual({ldPreload: '/tmp/evil.so', ldAudit: '/tmp/a.so'});
+    expect(parseLinkerVariables(Buffer.from('LD_PRELOAD=/first.so'))).toEqual({ldPreload: '/first.so', ldAudit: null});
+    expect(parseLinkerVariables(Buffer.alloc(0))).toEqual({ldPreload: null, ldAudit: null});
+  });
+
+  it('passwd: first entry per uid', () => {
+    const users = parsePasswd('root:x:0:0:root:/root:/bin/bash\n# comment\nnobody:x:65534:65534::/:/usr/sbin/nologin\ntoor:x:0:0::/:/bin/sh\nbad line\n');
+    expect(users.get(0)).toBe('root');
+    expect(users.get(65534)).toBe('nobody');
+    expect(users.size).toBe(2);
+  });
+
+  it('boot time, uptime, os-release', () => {
+    expect(parseBootTimeSeconds('cpu  1 2 3\nbtime 1795609596\nprocesses 10\n')).toBe(1795609596);
+    expect(parseBootTimeSeconds('cpu 1\n')).toBeNull();
+    expect(parseUptimeSeconds('1267.33 2400.10\n')).toBe(1267.33);
+    expect(parseOsRelease('NAME="Debian GNU/Linux"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')).toBe('Debian GNU/Linux 12 (bookworm)');
+    expect(parseOsRelease('NAME=Alpine\nVERSION_ID=3.20\n')).toBe('Alpine 3.20');
+  });
+});

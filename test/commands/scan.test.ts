@@ -1,0 +1,165 @@
+// `daemoneye scan` end to end: the built CLI against real processes this file spawns.
+import {createHash} from 'node:crypto';
+import {chmodSync, copyFileSync, readFileSync, realpathSync, unlinkSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import {LinuxPlatformDataSchema, type ProcessRecord, ProcessRecordSchema} from '../../src/models/process.js';
+import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {LiveProcesses, SLEEP, waitForExe} from '../collect/live-processes.js';
+
+const live = new LiveProcesses();
+let home: string;
+let env: NodeJS.ProcessEnv;
+let sleepPid: number;
+let shellPid: number;
+
+beforeAll(async () => {
+  home = tempDir('daemoneye-scan-');
+  chmodSync(home, 0o777); // the unprivileged run writes its state under it
+  env = isolatedEnv(home);
+  const sleeper = live.spawn(SLEEP, ['1000']);
+  sleepPid = sleeper.pid!;
+  const shell = live.spawn('/bin/sh', ['-c', 'sleep 1000; :', 'sh', '--password', 'hunter2', 'https://bob:pa55@db.invalid/x', 'esc\u001b[31mred']);
+  shellPid = shell.pid!;
+  await waitForExe(sleepPid, (target) => target === realpathSync(SLEEP));
+  await waitForExe(shellPid, (target) => !target.includes('node'));
+});
+
+afterAll(() => {
+  live.killAll();
+  removeDir(home);
+});
+
+const records = (stdout: string): ProcessRecord[] => parseNdjson(stdout).map((line) => ProcessRecordSchema.parse(line));
+
+describe('daemoneye scan', () => {
+  it('prints one NDJSON record per process when piped, complete and schema-valid', async () => {
+    const result = await runCli(['scan', '--no-hash'], {env});
+    expect(result.code).toBe(0);
+    const all = records(result.stdout);
+    expect(all.length).toBeGreaterThan(5);
+    const sleeper = all.find((p) => p.pid === sleepPid);
+    expect(sleeper?.command_line).toEqual([SLEEP, '1000']);
+    expect(sleeper?.executable_path).toBe(realpathSync(SLEEP));
+    for (const record of all) LinuxPlatformDataSchema.parse(record.platform_data);
+    expect(new Set(all.map((p) => p.scan_id)).size).toBe(1);
+    expect(result.stderr).toBe('');
+  });
+
+  it('--pid selects processes; --format json is one array; hashes are SHA-256 of the file', async () => {
+    const result = await runCli(['scan', '--pid', String(sleepPid), '--pid', String(shellPid), '--format', 'json'], {env});
+    expect(result.code).toBe(0);
+    const list = (JSON.parse(result.stdout) as unknown[]).map((r) => ProcessRecordSchema.parse(r));
+    expect(list.map((p) => p.pid).sort()).toEqual([sleepPid, shellPid].sort());
+    const sleeper = list.find((p) => p.pid === sleepPid)!;
+    expect(sleeper.executable_hash).toBe(createHash('sha256').update(readFileSync(SLEEP)).digest('hex'));
+    expect(sleeper.hash_algorithm).toBe('sha256');
+  });
+
+  it('redacts secrets by default; --no-redact and the config key turn it off', async () => {
+    const redacted = records((await runCli(['scan', '--pid', String(shellPid), '--no-hash'], {env})).stdout)[0]!;
+    expect(redacted.command_line.slice(3, 6)).toEqual(['sh', '--password', '[REDACTED]']);
+    expect(redacted.command_line[6]).toBe('https://bob:[REDACTED]@db.invalid/x');
+    const plain = records((await runCli(['scan', '--pid', String(shellPid), '--no-hash', '--no-redact'], {env})).stdout)[0]!;
+    expect(plain.command_line.slice(5, 7)).toEqual(['hunter2', 'https://bob:pa55@db.invalid/x']);
+    const config = join(home, 'no-redact.yaml');
+    writeFileSync(config, 'collection:\n  redaction:\n    enabled: false\n');
+    const viaConfig = records((await runCli(['scan', '--pid', String(shellPid), '--no-hash', '--config', config], {env})).stdout)[0]!;
+    expect(viaConfig.command_line[5]).toBe('hunter2');
+  });
+
+  it('the table is terminal-safe and shows the columns; csv has the processes table columns', async () => {
+    const table = await runCli(['scan', '--pid', String(shellPid), '--pid', String(sleepPid), '--no-hash', '--format', 'table'], {env});
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(/^\s*PID\s+USER\s+CPU%\s+MEM\s+NAME\s+COMMAND$/);
+    expect(table.stdout).not.toContain('\u001b');
+    expect(table.stdout).toContain('esc\\x1b[31mred');
+    expect(table.stdout).not.toContain('hunter2');
+    const csv = await runCli(['scan', '--pid', String(sleepPid), '--no-hash', '--format', 'csv'], {env});
+    const [header, row] = csv.stdout.split('\r\n');
+    expect(header).toMatch(/^id,scan_id,collection_time,pid,ppid,name,/);
+    expect(header).toContain(',cmdline,');
+    expect(row).toContain(`${SLEEP} 1000`);
+  });
+
+  it('finds a deleted binary the way `jq select(.file_exists == false)` would', async () => {
+    const path = join(home, 'implant');
+    copyFileSync(SLEEP, path);
+    const child = live.spawn(path, ['1000']);
+    await waitForExe(child.pid!, (target) => target.startsWith(path));
+    unlinkSync(path);
+    const all = records((await runCli(['scan'], {env})).stdout);
+    const gone = all.filter((p) => !p.file_exists && p.executable_path !== null);
+    const implant = gone.find((p) => p.pid === child.pid);
+    expect(implant?.executable_path).toBe(path);
+    expect(implant?.platform_data?.exe_deleted).toBe(true);
+    expect(implant?.executable_hash).toBe(createHash('sha256').update(readFileSync(SLEEP)).digest('hex'));
+  });
+
+  it('a pid that does not exist: a warning, no records, exit 0', async () => {
+    const result = await runCli(['scan', '--pid', '999999999'], {env});
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('no process with pid 999999999');
+  });
+
+  it('--log-level debug reports the collector timings on stderr only', async () => {
+    const result = await runCli(['scan', '--no-hash', '--log-level', 'debug', '--log-format', 'json'], {env});
+    expect(result.code).toBe(0);
+    const timing = result.stderr
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as {message: string; walk_ms?: number; processes?: number})
+      .find((line) => line.message === 'scan timing');
+    expect(timing?.walk_ms).toBeGreaterThan(0);
+    expect(timing?.processes).toBe(parseNdjson(result.stdout).length);
+  });
+
+  it('run unprivileged, it scans root processes as accessible=false records instead of failing', async () => {
+    const result = await runCli(['scan', '--no-hash'], {env, asUser: 65534});
+    expect(result.code).toBe(0);
+    const all = records(result.stdout);
+    const init = all.find((p) => p.pid === 1);
+    expect(init).toBeDefined();
+    expect(init?.accessible).toBe(false);
+    expect(init?.executable_path).toBeNull();
+    expect(init?.user_id).toBe('0');
+    expect(init?.platform_data?.environ_readable).toBe(false);
+    const sleeper = all.find((p) => p.pid === sleepPid);
+    expect(sleeper?.command_line).toEqual([SLEEP, '1000']);
+  });
+
+  it('the systeminformation collector fills what it can', async () => {
+    const result = await runCli(['scan', '--collector', 'systeminformation', '--pid', String(sleepPid), '--format', 'json'], {env});
+    expect(result.code).toBe(0);
+    const [record] = (JSON.parse(result.stdout) as unknown[]).map((r) => ProcessRecordSchema.parse(r));
+    expect(record?.pid).toBe(sleepPid);
+    expect(record?.name).toBe('sleep');
+    expect(record?.user_id).toBeNull();
+    expect(record?.platform_data?.entity_id).toBeNull();
+  });
+
+  it.each([
+    [['--pid', '-1'], /pid/i],
+    [['--pid', 'abc'], /pid/i],
+    [['--hash-max-bytes', '0'], /hash-max-bytes/],
+    [['--cpu-sample', '999999'], /cpu-sample/],
+    [['--format', 'xml'], /format/],
+    [['--collector', 'kernel'], /collector/],
+    [['--bogus'], /bogus/],
+  ])('bad flags %j exit 2 with one line', async (args, message) => {
+    const result = await runCli(['scan', ...args], {env});
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('an invalid collection setting in the environment exits 2 naming the key', async () => {
+    const result = await runCli(['scan'], {env: {...env, DAEMONEYE_COLLECTION__HASH_MAX_BYTES: '-5'}});
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('collection.hash_max_bytes');
+  });
+});

@@ -1,0 +1,69 @@
+import {execFileSync} from 'node:child_process';
+import {join} from 'node:path';
+
+import {afterAll, describe, expect, it} from 'vitest';
+
+import {PROCESS_RECORD_COLUMNS, processToRow, rowToProcess} from '../../src/models/process.js';
+import {SCAN_TABLE_COLUMNS} from '../../src/models/scan.js';
+import {createTableSql, toSqlValue} from '../../src/models/columns.js';
+import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../../src/storage/database.js';
+import {MIGRATIONS} from '../../src/storage/migrations.js';
+import {readSnapshotFile, writeSnapshotBytes} from '../../src/storage/snapshot-file.js';
+import {removeDir, tempDir} from '../helpers/cli.js';
+import {makeProcesses, makeScan, sha256File} from './helpers/snapshots.js';
+
+const dir = tempDir();
+afterAll(() => removeDir(dir));
+
+/** A file in the version-0 layout: record columns only, no cmdline or platform columns, no alerts, no ld_so_preload. */
+async function versionZeroFile(path: string): Promise<{scan: ReturnType<typeof makeScan>; processes: ReturnType<typeof makeProcesses>}> {
+  const scan = makeScan(Date.UTC(2025, 5, 1), 5);
+  const processes = makeProcesses(scan, 5);
+  const SQL = await loadSqlJs();
+  const db = new SQL.Database();
+  const scanColumns = SCAN_TABLE_COLUMNS.filter((c) => c.name !== 'ld_so_preload');
+  db.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)');
+  db.run("INSERT INTO meta VALUES ('schema_version', '0'), ('tool_version', '0.0.1')");
+  db.exec(createTableSql('scans', scanColumns, 'id'));
+  db.exec(createTableSql('processes', PROCESS_RECORD_COLUMNS, 'id'));
+  db.run(
+    `INSERT INTO scans (${scanColumns.map((c) => c.name).join(', ')}) VALUES (${scanColumns.map(() => '?').join(', ')})`,
+    scanColumns.map((c) => toSqlValue(c, (scan as Record<string, unknown>)[c.name])),
+  );
+  for (const record of processes) {
+    db.run(`INSERT INTO processes VALUES (${PROCESS_RECORD_COLUMNS.map(() => '?').join(', ')})`, processToRow(record).slice(0, PROCESS_RECORD_COLUMNS.length));
+  }
+  writeSnapshotBytes(path, db.export());
+  db.close();
+  return {scan, processes};
+}
+
+describe('in-memory migrations', () => {
+  it('has a step from every older version up to the current one', () => {
+    expect(MIGRATIONS.map((m) => m.from)).toEqual(Array.from({length: SCHEMA_VERSION}, (_, i) => i));
+  });
+
+  it('reads a version-0 file as the current schema without touching the file', async () => {
+    const path = join(dir, 'v0.db');
+    const {scan, processes} = await versionZeroFile(path);
+    const before = sha256File(path);
+    const loaded = await readSnapshotFile(path);
+    try {
+      expect(loaded.fileSchemaVersion).toBe(0);
+      expect(loaded.scans).toEqual([{...scan, ld_so_preload: null}]);
+      const rows = selectAll(loaded.db, 'SELECT * FROM processes ORDER BY pid');
+      expect(rows.map(rowToProcess)).toEqual(processes);
+      // Derived columns are filled exactly as a fresh write fills them.
+      expect(rows[0]?.cmdline).toBe(processes[0]?.command_line.join(' '));
+      expect(rows.map((r) => r.uid)).toEqual(processes.map((p) => p.platform_data?.uid));
+      expect(rows[0]?.exe_deleted).toBe(0);
+      expect(selectAll(loaded.db, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual([{value: String(SCHEMA_VERSION)}]);
+      expect(selectAll(loaded.db, 'SELECT count(*) AS n FROM alerts')).toEqual([{n: 0}]);
+      expect(selectAll(loaded.db, "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'processes_pid'")).toHaveLength(1);
+    } finally {
+      loaded.db.close();
+    }
+    expect(sha256File(path)).toBe(before);
+    expect(execFileSync('sqlite3', [path, "select value from meta where key = 'schema_version'"], {encoding: 'utf8'}).trim()).toBe('0');
+  });
+});
