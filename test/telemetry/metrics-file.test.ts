@@ -29,6 +29,23 @@ describe('--metrics-file', () => {
     expect(readdirSync(home).filter((name) => name.startsWith('.tmp-'))).toEqual([]);
   });
 
+  it('holds the collection series after a scan', async () => {
+    const path = join(home, 'scan.prom');
+    const result = await runCli(['scan', '--format', 'ndjson', '--no-hash', '--metrics-file', path], {env});
+    expect(result.code, result.stderr).toBe(0);
+    const scanned = result.stdout.trim().split('\n').length;
+    const parsed = families(path);
+    expect(parsed.get('daemoneye_processes_collected_total')).toMatchObject({type: 'COUNTER', metrics: [{value: String(scanned)}]});
+    expect(parsed.get('daemoneye_active_processes')).toMatchObject({type: 'GAUGE', metrics: [{value: String(scanned)}]});
+    expect(parsed.get('daemoneye_hash_bytes_total')?.metrics[0]?.value).toBe('0');
+    const duration = parsed.get('daemoneye_collection_duration_seconds');
+    expect(duration?.type).toBe('HISTOGRAM');
+    expect(duration?.metrics[0]?.count).toBe('1');
+    expect(Number(duration?.metrics[0]?.sum)).toBeGreaterThan(0);
+    expect(duration?.metrics[0]?.buckets?.['+Inf']).toBe('1');
+    expect(parsed.get('daemoneye_command_exit_code')?.metrics[0]?.labels).toEqual({command: 'scan'});
+  });
+
   it('holds the health series after a health run', async () => {
     const path = join(home, 'health.prom');
     const result = await runCli(['health', '--format', 'json', '--metrics-file', path], {env});

@@ -1,0 +1,55 @@
+// One call per stage that turns a library result into the run's metrics, so a command's wiring is one line:
+// `recordCollectionMetrics(this.metrics, snapshot.stats)`. Inputs are structural: only the facts counted.
+import type {MetricsCollector} from './metrics.js';
+
+export interface CollectionFacts {
+  /** Processes recorded. */
+  readonly processes: number;
+  /** Wall time of the whole collection, milliseconds. */
+  readonly total_ms: number;
+  /** Executable bytes read for hashing. */
+  readonly hashed_bytes: number;
+}
+
+export function recordCollectionMetrics(metrics: MetricsCollector, facts: CollectionFacts): void {
+  metrics.recordHistogram('daemoneye_collection_duration_seconds', facts.total_ms / 1000);
+  metrics.recordCounter('daemoneye_processes_collected_total', facts.processes);
+  metrics.recordGauge('daemoneye_active_processes', facts.processes);
+  metrics.recordCounter('daemoneye_hash_bytes_total', facts.hashed_bytes);
+}
+
+export interface RuleRunFacts {
+  readonly rule_id: string;
+  /** Wall time of the rule, milliseconds (null when it never ran). */
+  readonly duration_ms: number | null;
+  /** False when the rule failed, timed out or was not run before the deadline. */
+  readonly ok: boolean;
+}
+
+export interface DetectionFacts {
+  readonly rules: readonly RuleRunFacts[];
+  readonly alerts: ReadonlyArray<{readonly severity: string}>;
+}
+
+/** Rule durations by rule, failed rules, and alerts by severity (every severity present, 0 when none). */
+export function recordDetectionMetrics(metrics: MetricsCollector, facts: DetectionFacts): void {
+  for (const rule of facts.rules) {
+    if (rule.duration_ms !== null) metrics.recordHistogram('daemoneye_rule_duration_seconds', rule.duration_ms / 1000, {rule: rule.rule_id});
+  }
+  metrics.recordCounter('daemoneye_rules_failed_total', facts.rules.filter((rule) => !rule.ok).length);
+  // Zero-valued series keep dashboards and `absent()` alerts honest on a quiet host.
+  for (const severity of ['low', 'medium', 'high', 'critical']) metrics.recordCounter('daemoneye_alerts_generated_total', 0, {severity});
+  for (const alert of facts.alerts) metrics.recordCounter('daemoneye_alerts_generated_total', 1, {severity: alert.severity});
+}
+
+export interface DeliveryFacts {
+  readonly sink: string;
+  /** e.g. `delivered`, `failed`, `spooled`, `suppressed`. */
+  readonly result: string;
+  readonly count?: number;
+}
+
+export function recordDeliveryMetrics(metrics: MetricsCollector, deliveries: readonly DeliveryFacts[]): void {
+  for (const delivery of deliveries)
+    metrics.recordCounter('daemoneye_alert_deliveries_total', delivery.count ?? 1, {sink: delivery.sink, result: delivery.result});
+}
