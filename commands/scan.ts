@@ -6,17 +6,20 @@ import {csvLine, renderJson, renderNdjsonLine} from '../src/output/render.js';
 import {renderProcessTable} from '../src/collect/table.js';
 import {recordCollectionMetrics} from '../src/telemetry/record.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
-import {formatFlag} from './_base/flags.js';
+import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';
+import {retentionFromConfig, saveScan} from '../src/storage/index.js';
 
 export default class Scan extends DaemonEyeCommand<typeof Scan> {
   static override summary = 'Snapshot every running process (or --pid) and print one record per process.';
   static override description =
-    'Reads /proc directly on Linux (exact argv, exe link, status, namespaces), hashes each distinct executable (SHA-256) and redacts secret arguments. NDJSON when piped, a table on a terminal. Writes nothing but its output.';
+    'Reads /proc directly on Linux (exact argv, exe link, status, namespaces), hashes each distinct executable (SHA-256) and redacts secret arguments. NDJSON when piped, a table on a terminal. Writes nothing but its output, unless --output (one snapshot file) or --store (a new file in a store directory) is given.';
   static override examples = [
     '<%= config.bin %> scan',
     "<%= config.bin %> scan | jq 'select(.file_exists == false)'",
     '<%= config.bin %> scan --pid 1 --pid 4242 --format json',
     '<%= config.bin %> scan --no-hash --cpu-sample 500',
+    '<%= config.bin %> scan --output host-$(date +%s).db > /dev/null',
+    '<%= config.bin %> scan --store > /dev/null',
   ];
   static override flags = {
     format: formatFlag(['json', 'ndjson', 'table', 'csv'] as const),
@@ -26,7 +29,14 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     'cpu-sample': Flags.integer({summary: 'Measure CPU over this many milliseconds instead of since each process started.', min: 0, max: 60_000}),
     collector: Flags.option({summary: 'Process collector (default: collection.collector).', options: ['auto', 'procfs', 'systeminformation'] as const})(),
     redact: Flags.boolean({summary: 'Redact secret arguments in command lines (default: collection.redaction.enabled).', allowNo: true}),
+    output: Flags.string({char: 'o', summary: 'Also save the snapshot as a SQLite file (written atomically, mode 0600).'}),
+    store: storeFlag,
   };
+
+  override async init(): Promise<void> {
+    this.argv = allowBareFlag(this.argv, '--store');
+    await super.init();
+  }
 
   async run(): Promise<void> {
     const {flags} = this;
@@ -50,6 +60,14 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     for (const problem of snapshot.scan.errors) this.logger.debug(problem);
     this.logger.debug('scan timing', {scan_id: snapshot.scan.id, ...snapshot.stats});
     const {processes} = snapshot;
+    const saved = await saveScan(snapshot.scan, processes, {
+      outputPath: flags.output,
+      storeDir: flags.store === undefined ? undefined : flags.store === '' ? config.paths.storeDir : flags.store,
+      retention: retentionFromConfig(config.values.storage),
+      log: this.logger,
+    });
+    if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
+    if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
     if (format === 'json') this.write(renderJson(processes));
     else if (format === 'csv') this.write(csvLine(PROCESS_TABLE_COLUMN_NAMES) + processes.map((p) => csvLine(processToRow(p))).join(''));
     else if (format === 'table') this.write(renderProcessTable(processes, process.stdout.columns > 0 ? process.stdout.columns : 80));

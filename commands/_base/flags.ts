@@ -10,3 +10,16 @@ export const inputFlag = Flags.string({
 
 export const sinceFlag = Flags.string({summary: 'Only scans from this time on: ISO 8601, epoch ms, or a duration ago (90m, 24h, 7d).'});
 export const untilFlag = Flags.string({summary: 'Only scans up to this time: ISO 8601, epoch ms, or a duration ago.'});
+
+export const storeFlag = Flags.string({
+  summary: 'Also add the snapshot to a store directory; without DIR, the configured store (storage.path). Retention applies.',
+  helpValue: '[DIR]',
+});
+
+/**
+ * oclif has no flags with an optional value: rewrite a bare `--store` (last, or followed by another flag)
+ * as `--store=` so that an empty value means "the configured default". Call from a command's init().
+ */
+export function allowBareFlag(argv: readonly string[], flag: string): string[] {
+  return argv.map((arg, index) => (arg === flag && (index === argv.length - 1 || (argv[index + 1] ?? '').startsWith('-')) ? `${flag}=` : arg));
+}

@@ -12,5 +12,6 @@ export * from './event-store.js';
 export * from './export.js';
 export * from './input.js';
 export * from './migrations.js';
+export * from './save.js';
 export * from './snapshot-file.js';
 export * from './store.js';

@@ -55,7 +55,7 @@ describe('concurrent writers', () => {
     expect(names).toHaveLength(8);
     expect(names.every((name) => /^scan-\d{8}T\d{6}\.\d{3}Z-\d+(-\d+)?\.db$/.test(name))).toBe(true);
     for (const file of listStoreFiles(dir)) await expectValid(file.path, 200);
-  });
+  }, 240_000);
 });
 
 describe('a writer killed with SIGKILL', () => {
@@ -70,7 +70,7 @@ describe('a writer killed with SIGKILL', () => {
     const next = writer(['store', dir, '1']);
     expect(await next.done).toBe(0);
     expect(readdirSync(dir).filter((name) => name.startsWith('.tmp-'))).toEqual([]);
-  });
+  }, 120_000);
 
   it('mid-replace leaves the old snapshot file whole or the new one', async () => {
     const dir = join(root, 'killed-file');
@@ -84,5 +84,5 @@ describe('a writer killed with SIGKILL', () => {
     expect([5, 30000]).toContain(count);
     // Whatever temp file the killed writer left is never taken for a snapshot.
     expect(listStoreFiles(dir).map((f) => f.name)).toEqual(['snapshot.db']);
-  });
+  }, 120_000);
 });

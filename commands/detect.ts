@@ -1,0 +1,62 @@
+import {Flags} from '@oclif/core';
+
+import {detect} from '../src/detection/detect.js';
+import {alertLine, alertTable, summaryLines} from '../src/detection/render.js';
+import {snapshotProvider} from '../src/detection/snapshot-source.js';
+import {DaemonEyeError, ExitCode} from '../src/errors.js';
+import {ALERT_SEVERITIES} from '../src/models/severity.js';
+import {renderJson, renderNdjsonLine} from '../src/output/render.js';
+import {parseTime} from '../src/util/time.js';
+import {DaemonEyeCommand} from './_base/base-command.js';
+import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
+
+export default class Detect extends DaemonEyeCommand<typeof Detect> {
+  static override summary = 'Run detection rules on a live snapshot or saved input and print alerts.';
+  static override description =
+    'Rules run in sandboxed worker threads with a per-rule timeout (detection.rule_timeout_ms) and a run deadline (--timeout). Alerts go to stdout (NDJSON when piped); a run summary goes to stderr. Exit 1 when an alert is at or above --fail-on, 2 when a rule file is invalid or the input unusable, 3 when a rule failed, timed out or did not run.';
+  static override examples = [
+    '<%= config.bin %> detect --input snapshot.db',
+    '<%= config.bin %> detect --input /var/lib/daemoneye/store --since 24h --fail-on high',
+    '<%= config.bin %> detect --rules ./my-rules --rule my-rule-id --format json',
+  ];
+  static override flags = {
+    format: formatFlag(['json', 'ndjson', 'text', 'table'] as const),
+    input: inputFlag,
+    since: sinceFlag,
+    rules: Flags.string({summary: 'A further directory or file of rules (repeatable).', multiple: true}),
+    rule: Flags.string({summary: 'Run only this rule id, even if disabled (repeatable).', multiple: true}),
+    'fail-on': Flags.option({summary: 'Exit 1 when an alert is at or above this severity.', options: ALERT_SEVERITIES})(),
+    store: Flags.string({summary: 'Save the live snapshot with its alerts in this store directory.'}),
+    timeout: Flags.integer({summary: 'Deadline of the whole run in ms (default: detection.run_timeout_ms).', min: 1}),
+  };
+
+  async run(): Promise<void> {
+    const {flags} = this;
+    if (flags.store !== undefined && flags.input !== undefined) {
+      throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input (inputs are never modified)', {
+        hint: 'drop one of them',
+      });
+    }
+    const config = this.loadConfig();
+    const since = flags.since === undefined ? undefined : parseTime(flags.since, Date.now(), '--since');
+    const report = await detect({
+      config: config.values,
+      rulesPaths: flags.rules ?? [],
+      ruleIds: flags.rule ?? [],
+      snapshot: snapshotProvider({input: flags.input, since}),
+      ...(flags.timeout === undefined ? {} : {timeoutMs: flags.timeout}),
+      ...(flags['fail-on'] === undefined ? {} : {failOn: flags['fail-on']}),
+    });
+    const format = this.outputFormat(flags.format);
+    if (format === 'json') this.write(renderJson({alerts: report.alerts, summary: report.summary}));
+    else if (format === 'text') for (const alert of report.alerts) this.write(alertLine(alert));
+    else if (format === 'table') this.write(alertTable(report.alerts, process.stdout.columns));
+    else for (const alert of report.alerts) this.write(renderNdjsonLine(alert));
+    const [headline, ...problems] = summaryLines(report);
+    this.logger.info(headline ?? '');
+    for (const line of problems) this.logger.warn(line);
+    const s = report.summary;
+    if (s.findings > 0) this.setExitCode(ExitCode.CheckFailed);
+    if (s.failed.length + s.timed_out.length + s.not_run.length > 0) this.setExitCode(ExitCode.RuntimeFailure);
+  }
+}

@@ -1,0 +1,48 @@
+import {Args, Flags} from '@oclif/core';
+
+import {testRules} from '../../src/detection/rules-admin.js';
+import {failureText, renderJunit} from '../../src/detection/rule-tests.js';
+import {ExitCode} from '../../src/errors.js';
+import {renderJson, renderNdjsonLine} from '../../src/output/render.js';
+import {terminalSafe} from '../../src/output/terminal.js';
+import {DaemonEyeCommand} from '../_base/base-command.js';
+
+export default class RulesTest extends DaemonEyeCommand<typeof RulesTest> {
+  static override summary = "Run rules' test cases, or run rules on data you give.";
+  static override description =
+    'Each TARGET is a rule file, a directory of rules or a rule id; without TARGET, every loaded rule. Each case must flag exactly its expected pids. With --input (a snapshot file, or a JSON/NDJSON/YAML list of process rows) the rules run on that data instead and report what they flag. Prints each case and "N passed, N failed" on stderr; exit 1 when any case fails, 2 when a rule file is invalid.';
+  static override examples = [
+    '<%= config.bin %> rules test',
+    '<%= config.bin %> rules test rules/execution/ --format junit > rules-junit.xml',
+    '<%= config.bin %> rules test my-rule-id --input rows.json',
+  ];
+  static override strict = false;
+  static override args = {target: Args.string({description: 'Rule files, directories or ids.'})};
+  static override flags = {
+    format: Flags.option({options: ['json', 'ndjson', 'junit', 'text'] as const, summary: 'Output format (default: text on a terminal, ndjson when piped).'})(),
+    input: Flags.string({summary: 'A snapshot file or a file of process rows to run the rules on.'}),
+    rules: Flags.string({summary: 'A further directory or file of rules (repeatable).', multiple: true}),
+    timeout: Flags.integer({summary: 'Deadline of the whole test run in ms (default: detection.run_timeout_ms).', min: 1}),
+  };
+
+  async run(): Promise<void> {
+    const config = this.loadConfig();
+    const summary = await testRules({
+      config: config.values,
+      rulesPaths: this.flags.rules ?? [],
+      targets: this.positional,
+      ...(this.flags.input === undefined ? {} : {input: this.flags.input}),
+      ...(this.flags.timeout === undefined ? {} : {timeoutMs: this.flags.timeout}),
+    });
+    const format = this.flags.format ?? (process.stdout.isTTY === true ? 'text' : 'ndjson');
+    if (format === 'json') this.write(renderJson(summary));
+    else if (format === 'ndjson') for (const result of summary.results) this.write(renderNdjsonLine(result));
+    else if (format === 'junit') this.write(renderJunit(summary));
+    for (const r of summary.results) {
+      const found = r.expected === null && r.passed ? ` (flags ${r.actual.length === 0 ? 'nothing' : `pids ${r.actual.join(', ')}`})` : '';
+      process.stderr.write(`${terminalSafe(`${r.passed ? 'PASS' : 'FAIL'} ${r.rule_id}: ${r.case}${found}${r.passed ? '' : `: ${failureText(r)}`}`)}\n`);
+    }
+    process.stderr.write(`${summary.passed} passed, ${summary.failed} failed\n`);
+    if (summary.failed > 0) this.setExitCode(ExitCode.CheckFailed);
+  }
+}

@@ -1,0 +1,33 @@
+import {Args} from '@oclif/core';
+
+import {validateRules} from '../../src/detection/rules-admin.js';
+import {ExitCode} from '../../src/errors.js';
+import {renderJson, renderNdjsonLine} from '../../src/output/render.js';
+import {terminalSafe} from '../../src/output/terminal.js';
+import {DaemonEyeCommand} from '../_base/base-command.js';
+import {formatFlag} from '../_base/flags.js';
+
+export default class RulesValidate extends DaemonEyeCommand<typeof RulesValidate> {
+  static override summary = 'Validate rule files: metadata, SQL and test cases.';
+  static override description =
+    'Each PATH (file or directory) is checked; without PATH, every rule the configuration loads. Problems are printed one per line as file:line:col: key: problem. Exit 0 when all are valid, 1 when any is invalid, 2 when a path cannot be read. CI runs the same check.';
+  static override examples = ['<%= config.bin %> rules validate', '<%= config.bin %> rules validate ./my-rules/shell-from-web.yaml'];
+  static override strict = false;
+  static override args = {path: Args.string({description: 'Rule files or directories.'})};
+  static override flags = {format: formatFlag(['json', 'ndjson', 'table'] as const)};
+
+  async run(): Promise<void> {
+    const config = this.loadConfig();
+    const result = validateRules({config: config.values}, this.positional);
+    const format = this.outputFormat(this.flags.format, 'json');
+    if (format === 'json') this.write(renderJson(result));
+    else if (format === 'ndjson') for (const file of result.files) this.write(renderNdjsonLine(file));
+    for (const file of result.files) {
+      if (file.valid) this.logger.debug(`${file.file}: valid`);
+      else for (const problem of file.problems) process.stderr.write(`${terminalSafe(problem)}\n`);
+    }
+    const invalid = result.files.filter((f) => !f.valid).length;
+    this.logger.info(`${result.files.length - invalid} valid, ${invalid} invalid`);
+    if (invalid > 0) this.setExitCode(ExitCode.CheckFailed);
+  }
+}

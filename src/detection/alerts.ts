@@ -1,0 +1,78 @@
+// Alert generation (the seed's AlertManager.generate_alert): a rule's result rows become alerts, one per
+// dedupe key (rule id plus the values of the rule's group_by columns), in the seed's Alert shape.
+import {randomUUID} from 'node:crypto';
+
+import type {Alert} from '../models/alert.js';
+import type {AlertSeverity} from '../models/severity.js';
+
+/** The seed's default key: `rule_id`, `process_name` (the process's `name`). */
+export const DEFAULT_DEDUPE_KEY_FIELDS = ['rule_id', 'process_name'] as const;
+
+export interface AlertingRule {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string | null;
+  readonly severity: AlertSeverity;
+  /** Result columns that make the dedupe key (besides the rule id); overrides `keyFields`. */
+  readonly group_by?: readonly string[] | undefined;
+}
+
+export type ResultRow = Readonly<Record<string, unknown>>;
+
+export interface AlertGenerationOptions {
+  /** The scan the rows come from; when null, taken from the rows' own `scan_id` column. */
+  readonly scanId: number | null;
+  /** `alerting.deduplication.key_fields` (default: rule_id, process_name). */
+  readonly keyFields?: readonly string[];
+  readonly executionTimeMs: number | null;
+  readonly now?: number;
+}
+
+function keyValue(field: string, rule: AlertingRule, row: ResultRow): string {
+  if (field === 'rule_id') return rule.id;
+  const value = field === 'process_name' && !('process_name' in row) ? row.name : row[field];
+  if (value === null || value === undefined) return '';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value as string | number);
+}
+
+/** The dedupe key of a row: the key fields' values joined with `:` (the rule id always first). */
+export function dedupeKey(rule: AlertingRule, row: ResultRow, keyFields: readonly string[] = DEFAULT_DEDUPE_KEY_FIELDS): string {
+  const fields = rule.group_by === undefined ? keyFields : ['rule_id', ...rule.group_by];
+  const withRule = fields.includes('rule_id') ? fields : ['rule_id', ...fields];
+  return withRule.map((field) => keyValue(field, rule, row)).join(':');
+}
+
+/** Group rows by dedupe key into alerts; every row must carry a numeric `pid`. */
+export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], options: AlertGenerationOptions): Alert[] {
+  const groups = new Map<string, ResultRow[]>();
+  for (const row of rows) {
+    const key = dedupeKey(rule, row, options.keyFields);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [row]);
+    else group.push(row);
+  }
+  const now = options.now ?? Date.now();
+  const alerts: Alert[] = [];
+  for (const [key, group] of groups) {
+    const pids = [...new Set(group.map((row) => Number(row.pid)))];
+    const names = [...new Set(group.map((row) => row.name).filter((name): name is string => typeof name === 'string'))];
+    const scanIds = [...new Set(group.map((row) => row.scan_id).filter((id): id is number => typeof id === 'number'))];
+    const scanId = options.scanId ?? (scanIds.length === 1 ? (scanIds[0] as number) : null);
+    const what = `${pids.length} process${pids.length === 1 ? '' : 'es'}${names.length > 0 ? ` (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''})` : ''}`;
+    alerts.push({
+      id: randomUUID(),
+      alert_time: now,
+      rule_id: rule.id,
+      title: rule.name,
+      description: `${rule.description ?? rule.name}: ${what}`,
+      severity: rule.severity,
+      scan_id: scanId,
+      affected_processes: pids,
+      process_count: pids.length,
+      alert_data: {processes: group},
+      rule_execution_time_ms: options.executionTimeMs === null ? null : Math.round(options.executionTimeMs),
+      dedupe_key: key,
+    });
+  }
+  return alerts;
+}

@@ -1,0 +1,80 @@
+// `rules enable|disable`: switch a rule in `detection.enabled_rules` / `detection.disabled_rules` of one
+// configuration file, editing the YAML document in place so its comments and layout survive, atomically.
+import {existsSync, mkdirSync, readFileSync} from 'node:fs';
+import {dirname} from 'node:path';
+
+import {isMap, isSeq, parseDocument, YAMLMap, YAMLSeq} from 'yaml';
+
+import {DaemonEyeError, fileError} from '../errors.js';
+import {writeFileAtomic} from '../util/atomic-write.js';
+
+export interface RuleSwitchResult {
+  readonly file: string;
+  readonly rule_id: string;
+  readonly enabled: boolean;
+  /** False when the file already said so. */
+  readonly changed: boolean;
+  readonly created: boolean;
+}
+
+function sequenceAt(detection: YAMLMap, key: string, file: string): YAMLSeq {
+  const node = detection.get(key, true);
+  if (node === undefined || node === null) {
+    const seq = new YAMLSeq();
+    detection.set(key, seq);
+    return seq;
+  }
+  if (!isSeq(node)) throw new DaemonEyeError('CONFIG_INVALID', `${file}: detection.${key} must be a list of rule ids`, {file});
+  return node as YAMLSeq;
+}
+
+const values = (seq: YAMLSeq): unknown[] => seq.items.map((item) => (item as {value?: unknown} | null)?.value ?? item);
+
+/** Add `id` to one list and remove it from the other, in `file` (created, with its directory, when missing). */
+export function setRuleEnabled(file: string, id: string, enabled: boolean): RuleSwitchResult {
+  const created = !existsSync(file);
+  let text = '';
+  if (!created) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw fileError(error, file, 'read');
+    }
+  }
+  const doc = parseDocument(text);
+  const first = doc.errors[0];
+  if (first !== undefined) {
+    throw new DaemonEyeError('CONFIG_YAML_SYNTAX', `${file}: invalid YAML: ${first.message.split('\n')[0] ?? ''}`, {file, hint: 'fix the file first'});
+  }
+  if (doc.contents === null || doc.contents === undefined) doc.contents = new YAMLMap() as never;
+  if (!isMap(doc.contents)) throw new DaemonEyeError('CONFIG_INVALID', `${file}: the top level must be a mapping`, {file});
+  const top = doc.contents as unknown as YAMLMap<unknown, unknown>;
+  let detection: unknown = top.get('detection', true);
+  if (detection === undefined || detection === null) {
+    detection = new YAMLMap();
+    top.set('detection', detection);
+  }
+  if (!isMap(detection)) throw new DaemonEyeError('CONFIG_INVALID', `${file}: detection must be a mapping`, {file});
+  const add = sequenceAt(detection as YAMLMap, enabled ? 'enabled_rules' : 'disabled_rules', file);
+  const remove = sequenceAt(detection as YAMLMap, enabled ? 'disabled_rules' : 'enabled_rules', file);
+  let changed = false;
+  if (!values(add).includes(id)) {
+    add.add(id);
+    changed = true;
+  }
+  const index = values(remove).indexOf(id);
+  if (index >= 0) {
+    remove.delete(index);
+    changed = true;
+  }
+  if (remove.items.length === 0) (detection as YAMLMap).delete(enabled ? 'disabled_rules' : 'enabled_rules');
+  if (changed || created) {
+    try {
+      mkdirSync(dirname(file), {recursive: true, mode: 0o700});
+    } catch (error) {
+      throw fileError(error, dirname(file), 'create');
+    }
+    writeFileAtomic(file, doc.toString(), {mode: 0o600});
+  }
+  return {file, rule_id: id, enabled, changed, created};
+}

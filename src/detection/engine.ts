@@ -1,0 +1,258 @@
+// DetectionEngine: runs validated rule SQL in a pool of worker threads. Each worker loads the snapshot once
+// and runs many rules; a rule past its timeout is killed with its worker (terminate), which is replaced,
+// and the whole run has a deadline after which unfinished rules are reported as not run.
+import {cpus} from 'node:os';
+import {join} from 'node:path';
+import {pathToFileURL} from 'node:url';
+import {Worker} from 'node:worker_threads';
+
+import {PACKAGE_ROOT} from '../version.js';
+import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
+
+/** A snapshot as the workers receive it: file bytes plus the named lists (`list_<name>` tables). */
+export interface SnapshotPayload {
+  /** Identifies the snapshot so a worker loads each one once. */
+  readonly id: string;
+  readonly bytes: Uint8Array;
+  readonly lists: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface QueryTask {
+  /** Caller's key (a rule id, or rule id + test case). */
+  readonly key: string;
+  readonly sql: string;
+  readonly timeoutMs: number;
+  readonly snapshot: SnapshotPayload;
+}
+
+export type TaskStatus = 'ok' | 'error' | 'timeout' | 'not_run';
+
+export interface TaskOutcome {
+  readonly key: string;
+  readonly status: TaskStatus;
+  readonly columns: readonly string[];
+  readonly rows: readonly Record<string, string | number | null>[];
+  /** True when the result was cut at `maxRows`. */
+  readonly truncated: boolean;
+  /** Query time inside the worker (ok) or wall time until it was stopped (timeout). */
+  readonly elapsedMs: number;
+  readonly error?: string;
+}
+
+export interface EngineOptions {
+  /** Worker threads (default: the number of CPUs). */
+  readonly workers?: number | null;
+  /** Rows kept per query; more are dropped and the outcome says `truncated`. */
+  readonly maxRows?: number;
+}
+
+export const DEFAULT_MAX_ROWS = 10_000;
+
+/** dist/ holds the compiled worker; from TypeScript sources (tests) use the built copy. */
+function workerUrl(): URL {
+  if (import.meta.url.endsWith('.ts')) return pathToFileURL(join(PACKAGE_ROOT, 'dist', 'src', 'detection', 'rule-worker.js'));
+  return new URL('./rule-worker.js', import.meta.url);
+}
+
+class Deadline extends Error {}
+
+/** One worker thread and the promise of its next message. */
+class WorkerSlot {
+  readonly worker: Worker;
+  loadedSnapshot: string | undefined;
+  private waiting: {resolve: (m: WorkerResponse) => void; reject: (e: Error) => void} | undefined;
+  private readonly ready: Promise<void>;
+  private failure: Error | undefined;
+
+  constructor() {
+    this.worker = new Worker(workerUrl());
+    this.worker.unref();
+    let resolveReady: () => void = () => undefined;
+    let rejectReady: (e: Error) => void = () => undefined;
+    this.ready = new Promise<void>((resolve, reject) => {
+      resolveReady = resolve;
+      rejectReady = reject;
+    });
+    // A rejected ready promise must not become an unhandled rejection when nobody awaits it.
+    this.ready.catch(() => undefined);
+    this.worker.on('message', (message: WorkerResponse) => {
+      if (message.type === 'ready') {
+        resolveReady();
+        return;
+      }
+      if (message.type === 'failed' && message.taskId === null && this.waiting === undefined) {
+        rejectReady(new Error(message.message));
+        return;
+      }
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      waiting?.resolve(message);
+    });
+    const fail = (error: Error): void => {
+      this.failure = error;
+      rejectReady(error);
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      waiting?.reject(error);
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`rule worker exited (${code})`)));
+  }
+
+  async request(message: WorkerRequest): Promise<WorkerResponse> {
+    await this.ready;
+    if (this.failure !== undefined) throw this.failure;
+    return new Promise<WorkerResponse>((resolve, reject) => {
+      this.waiting = {resolve, reject};
+      this.worker.postMessage(message);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    this.worker.on('exit', () => undefined);
+    await this.worker.terminate();
+  }
+}
+
+/** Runs queries in sandbox workers: per-query timeout, run deadline, rows capped. */
+export class DetectionEngine {
+  readonly workerCount: number;
+  readonly maxRows: number;
+  private slots: (WorkerSlot | undefined)[] = [];
+  private nextTaskId = 0;
+  /** Workers started, replaced after a timeout, in this engine's life (reported by the benchmark). */
+  workersStarted = 0;
+
+  constructor(options: EngineOptions = {}) {
+    this.workerCount = Math.max(1, options.workers ?? cpus().length);
+    this.maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
+  }
+
+  /** Start the workers now (sql.js initialises in each), so start-up overlaps collection. Idempotent. */
+  start(): this {
+    while (this.slots.length < this.workerCount) this.slots.push(this.spawn());
+    return this;
+  }
+
+  private slot(index: number): WorkerSlot {
+    let slot = this.slots[index];
+    if (slot === undefined) {
+      slot = this.spawn();
+      this.slots[index] = slot;
+    }
+    return slot;
+  }
+
+  private spawn(): WorkerSlot {
+    this.workersStarted++;
+    return new WorkerSlot();
+  }
+
+  /**
+   * Run every task; outcomes come back in task order. `deadlineMs` bounds the whole run: tasks not
+   * finished by then are `not_run`.
+   */
+  async runTasks(tasks: readonly QueryTask[], options: {deadlineMs?: number} = {}): Promise<TaskOutcome[]> {
+    this.start();
+    const outcomes: (TaskOutcome | undefined)[] = tasks.map(() => undefined);
+    let next = 0;
+    let deadlineHit = false;
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      if (options.deadlineMs !== undefined) {
+        deadlineTimer = setTimeout(() => {
+          deadlineHit = true;
+          reject(new Deadline());
+        }, options.deadlineMs);
+      }
+    });
+    deadline.catch(() => undefined);
+    // Group tasks of the same snapshot so a worker loads each snapshot as rarely as possible.
+    const order = tasks
+      .map((_task, index) => index)
+      .sort((a, b) => (tasks[a] as QueryTask).snapshot.id.localeCompare((tasks[b] as QueryTask).snapshot.id) || a - b);
+    const lane = async (slotIndex: number): Promise<void> => {
+      while (!deadlineHit && next < order.length) {
+        const index = order[next++] as number;
+        const task = tasks[index] as QueryTask;
+        outcomes[index] = await this.runOne(slotIndex, task, deadline);
+      }
+    };
+    try {
+      await Promise.all(this.slots.map((_slot, index) => lane(index)));
+    } finally {
+      if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
+    }
+    return tasks.map(
+      (task, index) =>
+        outcomes[index] ?? {key: task.key, status: 'not_run', columns: [], rows: [], truncated: false, elapsedMs: 0, error: 'the run deadline passed first'},
+    );
+  }
+
+  private async runOne(slotIndex: number, task: QueryTask, deadline: Promise<never>): Promise<TaskOutcome> {
+    const slot = this.slot(slotIndex);
+    let timer: NodeJS.Timeout | undefined;
+    let start = performance.now();
+    // The rule's clock starts when its query is sent: worker start-up and snapshot loading are not its time.
+    let armTimer: () => void = () => undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      armTimer = (): void => {
+        start = performance.now();
+        timer = setTimeout(() => resolve('timeout'), task.timeoutMs);
+      };
+    });
+    const work = (async (): Promise<WorkerResponse> => {
+      if (slot.loadedSnapshot !== task.snapshot.id) {
+        const loaded = await slot.request({type: 'load', snapshotId: task.snapshot.id, bytes: task.snapshot.bytes, lists: task.snapshot.lists});
+        if (loaded.type === 'failed') return loaded;
+        slot.loadedSnapshot = task.snapshot.id;
+      }
+      const response = slot.request({type: 'run', taskId: this.nextTaskId++, sql: task.sql, maxRows: this.maxRows});
+      armTimer();
+      return response;
+    })();
+    work.catch(() => undefined);
+    try {
+      const result = await Promise.race([work, timeout, deadline]);
+      if (result === 'timeout') {
+        await this.replace(slotIndex);
+        return outcome(task, 'timeout', performance.now() - start, `killed after ${task.timeoutMs} ms (rule timeout)`);
+      }
+      if (result.type === 'rows') {
+        const rows = result.rows.map((values) => Object.fromEntries(result.columns.map((column, i) => [column, values[i] ?? null])));
+        return {key: task.key, status: 'ok', columns: result.columns, rows, truncated: result.truncated, elapsedMs: result.elapsedMs};
+      }
+      if (result.type === 'failed') return outcome(task, 'error', performance.now() - start, result.message);
+      return outcome(task, 'error', performance.now() - start, `unexpected worker message ${result.type}`);
+    } catch (error) {
+      if (error instanceof Deadline) {
+        await this.replace(slotIndex, false);
+        return outcome(task, 'not_run', performance.now() - start, 'the run deadline passed first');
+      }
+      // The worker died (out of memory, crash): report it and carry on with a fresh one.
+      await this.replace(slotIndex);
+      return outcome(task, 'error', performance.now() - start, error instanceof Error ? error.message : String(error));
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+
+  /** Kill a slot's worker; its replacement starts now (a timeout mid-run) or when next needed (deadline). */
+  private async replace(slotIndex: number, startNow = true): Promise<void> {
+    const old = this.slots[slotIndex];
+    this.slots[slotIndex] = startNow ? this.spawn() : undefined;
+    await old?.terminate();
+  }
+
+  /** Stop every worker. */
+  async close(): Promise<void> {
+    const slots = this.slots;
+    this.slots = [];
+    await Promise.all(slots.map((slot) => slot?.terminate()));
+  }
+}
+
+function outcome(task: QueryTask, status: TaskStatus, elapsedMs: number, error: string): TaskOutcome {
+  return {key: task.key, status, columns: [], rows: [], truncated: false, elapsedMs, error};
+}

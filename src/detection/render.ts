@@ -1,0 +1,47 @@
+// Human renderings of detection results: one line per alert (`detect --format text`), the alert table,
+// and the run summary written to stderr.
+import type {Alert} from '../models/alert.js';
+import {ALERT_SEVERITIES} from '../models/severity.js';
+import {renderTable} from '../output/render.js';
+import {terminalSafe} from '../output/terminal.js';
+import type {DetectReport} from './detect.js';
+
+export function alertLine(alert: Alert): string {
+  const pids = alert.affected_processes.slice(0, 10).join(', ') + (alert.affected_processes.length > 10 ? ', …' : '');
+  const scan = alert.scan_id === null ? '' : ` scan ${alert.scan_id}`;
+  return `${terminalSafe(`${new Date(alert.alert_time).toISOString()} ${alert.severity.toUpperCase()} ${alert.rule_id}: ${alert.description} [pid ${pids}]${scan}`)}\n`;
+}
+
+export function alertTable(alerts: readonly Alert[], width?: number): string {
+  return renderTable(
+    alerts,
+    [
+      {header: 'SEVERITY', get: (a: Alert) => a.severity},
+      {header: 'RULE', get: (a: Alert) => a.rule_id, width: 40},
+      {header: 'PROCS', get: (a: Alert) => a.process_count, align: 'right'},
+      {header: 'PIDS', get: (a: Alert) => a.affected_processes.join(','), width: 24},
+      {header: 'DESCRIPTION', get: (a: Alert) => a.description},
+    ],
+    width,
+  );
+}
+
+/** The run summary lines (stderr): rules run, failed / timed out / not run ids, alerts by severity. */
+export function summaryLines(report: DetectReport): string[] {
+  const s = report.summary;
+  const lines = [
+    `${s.rules_run} rule${s.rules_run === 1 ? '' : 's'} run on ${s.source} (${s.rules_ok} ok) in ${s.duration_ms} ms; ${s.alert_count} alert${s.alert_count === 1 ? '' : 's'}: ${[
+      ...ALERT_SEVERITIES,
+    ]
+      .reverse()
+      .map((sev) => `${s.alerts_by_severity[sev]} ${sev}`)
+      .join(', ')}`,
+  ];
+  for (const result of report.results) {
+    if (result.status === 'error') lines.push(`rule ${result.rule_id} failed: ${result.error ?? ''}`);
+    if (result.status === 'timeout') lines.push(`rule ${result.rule_id} timed out: ${result.error ?? ''}`);
+  }
+  if (s.not_run.length > 0) lines.push(`rules not run (run deadline): ${s.not_run.join(', ')}`);
+  if (s.truncated.length > 0) lines.push(`rules whose results were cut at the row limit: ${s.truncated.join(', ')}`);
+  return lines.map((line) => terminalSafe(line));
+}

@@ -1,0 +1,209 @@
+// Rule files: one YAML file per rule (or a .sql file with a YAML front-matter comment), parsed and checked
+// with one clear line per problem (`file:line:col: key: problem`). The format is docs/rules-format.md.
+import {readFileSync} from 'node:fs';
+
+import {isMap, isSeq, LineCounter, parseDocument, type Document} from 'yaml';
+import {z} from 'zod';
+
+import {DaemonEyeError, fileError, isDaemonEyeError} from '../errors.js';
+import {completeProcessRow} from '../models/process-fixture.js';
+import {RULE_ID} from '../models/rule.js';
+import {AlertSeveritySchema} from '../models/severity.js';
+import {type SqlValidationError, SqlValidator} from './sql-validator.js';
+
+const TAG = /^[a-z0-9][a-z0-9._-]*$/;
+
+export const RuleTestCaseSchema = z
+  .object({
+    name: z.string().min(1).describe('What the case shows'),
+    processes: z.array(z.record(z.string(), z.unknown())).describe('The whole snapshot of the case: partial process rows (completed with neutral defaults)'),
+    expect: z.array(z.int().nonnegative()).describe('Exactly the pids the rule must flag (empty: it must not fire)'),
+  })
+  .strict();
+export type RuleTestCase = z.infer<typeof RuleTestCaseSchema>;
+
+export const RuleFileSchema = z
+  .object({
+    id: z.string().regex(RULE_ID, 'rule ids are lower-case letters, digits, ".", "_" and "-"'),
+    name: z.string().min(1),
+    description: z.string().nullable().default(null),
+    version: z.int().positive().default(1),
+    severity: AlertSeveritySchema,
+    category: z.string().nullable().default(null),
+    tags: z.array(z.string().regex(TAG, 'tags are lower case, e.g. attack.t1059.004')).default([]),
+    author: z.string().nullable().default(null),
+    enabled: z.boolean().default(true),
+    sql_query: z.string().trim().min(1, 'the SQL query is empty'),
+    references: z.array(z.string()).default([]),
+    false_positives: z.array(z.string()).default([]),
+    group_by: z.array(z.string().min(1)).min(1).optional(),
+    timeout_ms: z.int().positive().optional(),
+    tests: z.array(RuleTestCaseSchema).default([]),
+  })
+  .strict();
+export type RuleFileData = z.infer<typeof RuleFileSchema>;
+
+/** A parsed, schema-valid rule file. */
+export interface RuleDefinition extends RuleFileData {
+  readonly file: string;
+}
+
+export interface RuleFileValidation {
+  readonly file: string;
+  readonly valid: boolean;
+  /** One line per problem: `file:line:col: key: problem`. */
+  readonly problems: readonly string[];
+  /** The SQL refusals, structured (for audit). */
+  readonly sqlErrors: readonly SqlValidationError[];
+  readonly rule?: RuleDefinition;
+}
+
+export const RULE_FILE_EXTENSIONS = ['.yaml', '.yml', '.sql'] as const;
+
+/** `.sql` front matter: a leading comment block opened by a line `/* ---` and closed by a line `--- *\/`. */
+const FRONT_MATTER = /^\s*\/\*\s*---[ \t]*\r?\n([\s\S]*?)\r?\n[ \t]*---\s*\*\/[ \t]*\r?\n?/;
+
+interface RuleSource {
+  readonly yaml: string;
+  /** Lines before the YAML text in the file (front matter in .sql). */
+  readonly yamlLineOffset: number;
+  /** The SQL body of a .sql file (`sql_query` must then not be in the front matter). */
+  readonly sqlBody?: {readonly text: string; readonly line: number};
+}
+
+function splitSource(file: string, text: string): RuleSource {
+  if (!file.endsWith('.sql')) return {yaml: text, yamlLineOffset: 0};
+  const match = FRONT_MATTER.exec(text);
+  if (match === null) {
+    throw new DaemonEyeError(
+      'RULE_INVALID',
+      `${file}:1:1: a .sql rule must start with a YAML front-matter comment: a line "/* ---", the metadata, a line "--- */"`,
+      {
+        file,
+        hint: 'see docs/rules-format.md',
+      },
+    );
+  }
+  const before = text.slice(0, match.index + match[0].length);
+  const headerLines = text.slice(0, match.index + match[0].indexOf(match[1] as string)).split('\n').length - 1;
+  return {yaml: match[1] as string, yamlLineOffset: headerLines, sqlBody: {text: text.slice(before.length), line: before.split('\n').length}};
+}
+
+type YamlPath = readonly (string | number)[];
+
+function locate(doc: Document, counter: LineCounter, path: YamlPath, offset: number): string {
+  for (let length = path.length; length >= 0; length--) {
+    const parent = length <= 1 ? doc.contents : doc.getIn(path.slice(0, length - 1), true);
+    const last = path[length - 1];
+    let position: number | undefined;
+    if (length === 0) position = (doc.contents as {range?: number[]} | null)?.range?.[0];
+    else if (isMap(parent))
+      position = (parent.items.find((item) => (item.key as {value?: unknown} | null)?.value === last)?.key as {range?: number[]} | null)?.range?.[0];
+    else if (isSeq(parent) && typeof last === 'number') position = (parent.items[last] as {range?: number[]} | undefined)?.range?.[0];
+    if (position !== undefined) {
+      const pos = counter.linePos(position);
+      return `${pos.line + offset}:${pos.col}`;
+    }
+  }
+  return `${1 + offset}:1`;
+}
+
+/** The line:col of a key's value (for SQL problems: where the query starts). */
+function locateValue(doc: Document, counter: LineCounter, key: string, offset: number): string {
+  if (isMap(doc.contents)) {
+    const pair = doc.contents.items.find((item) => (item.key as {value?: unknown} | null)?.value === key);
+    const position = (pair?.value as {range?: number[]} | null)?.range?.[0];
+    if (position !== undefined) {
+      const pos = counter.linePos(position);
+      return `${pos.line + offset}:${pos.col}`;
+    }
+  }
+  return locate(doc, counter, [key], offset);
+}
+
+function pathText(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? '(top level)' : path.map(String).join('.');
+}
+
+/** Parse and check one rule file: schema, SQL and test-case rows. Never throws for bad content. */
+export function validateRuleFile(file: string, validator: SqlValidator = new SqlValidator()): RuleFileValidation {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw fileError(error, file, 'read');
+  }
+  return validateRuleText(file, text, validator);
+}
+
+export function validateRuleText(file: string, text: string, validator: SqlValidator = new SqlValidator()): RuleFileValidation {
+  const invalid = (problems: string[], sqlErrors: SqlValidationError[] = []): RuleFileValidation => ({file, valid: false, problems, sqlErrors});
+  let source: RuleSource;
+  try {
+    source = splitSource(file, text);
+  } catch (error) {
+    if (isDaemonEyeError(error)) return invalid([error.message]);
+    throw error;
+  }
+  const counter = new LineCounter();
+  const doc = parseDocument(source.yaml, {lineCounter: counter, prettyErrors: false, uniqueKeys: true});
+  if (doc.errors.length > 0) {
+    return invalid(
+      doc.errors.map((e) => {
+        const pos = counter.linePos(e.pos[0]);
+        return `${file}:${pos.line + source.yamlLineOffset}:${pos.col}: invalid YAML: ${e.message.split('\n')[0] ?? e.message}`;
+      }),
+    );
+  }
+  const data: unknown = doc.toJS({maxAliasCount: 100});
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return invalid([`${file}:${1 + source.yamlLineOffset}:1: (top level): a rule is a mapping of keys (id:, name:, severity:, sql_query:, …)`]);
+  }
+  const record = {...(data as Record<string, unknown>)};
+  const problems: string[] = [];
+  if (source.sqlBody !== undefined) {
+    if ('sql_query' in record)
+      problems.push(
+        `${file}:${locate(doc, counter, ['sql_query'], source.yamlLineOffset)}: sql_query: a .sql rule keeps its SQL after the front matter, not in it`,
+      );
+    record.sql_query = source.sqlBody.text;
+  }
+  const parsed = RuleFileSchema.safeParse(record);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const where = locate(doc, counter, issue.path as YamlPath, source.yamlLineOffset);
+      const message = issue.code === 'invalid_type' && issue.message.includes('received undefined') ? 'required field is missing' : issue.message;
+      problems.push(`${file}:${where}: ${pathText(issue.path)}: ${message}`);
+    }
+    return invalid(problems);
+  }
+  const rule: RuleDefinition = {...parsed.data, file};
+  const sqlWhere = source.sqlBody === undefined ? locateValue(doc, counter, 'sql_query', source.yamlLineOffset) : `${source.sqlBody.line}:1`;
+  const result = validator.validateQuery(rule.sql_query);
+  const sqlErrors = result.valid ? [] : [...result.errors];
+  for (const error of sqlErrors) {
+    problems.push(`${file}:${sqlWhere}: sql_query: ${error.message}${error.workaround === undefined ? '' : ` (workaround: ${error.workaround})`}`);
+  }
+  rule.tests.forEach((testCase, caseIndex) => {
+    const pids = new Set<number>();
+    testCase.processes.forEach((row, rowIndex) => {
+      const path = ['tests', caseIndex, 'processes', rowIndex];
+      try {
+        const record = completeProcessRow(row, {scanId: 1, now: 0});
+        if (pids.has(record.pid))
+          problems.push(`${file}:${locate(doc, counter, path, source.yamlLineOffset)}: ${path.join('.')}: pid ${record.pid} appears twice in this case`);
+        pids.add(record.pid);
+      } catch (error) {
+        if (!isDaemonEyeError(error)) throw error;
+        problems.push(`${file}:${locate(doc, counter, path, source.yamlLineOffset)}: ${path.join('.')}: ${error.toOneLine()}`);
+      }
+    });
+    for (const pid of testCase.expect) {
+      if (!pids.has(pid)) {
+        const path = ['tests', caseIndex, 'expect'];
+        problems.push(`${file}:${locate(doc, counter, path, source.yamlLineOffset)}: ${path.join('.')}: pid ${pid} is not among the case's processes`);
+      }
+    }
+  });
+  return problems.length === 0 ? {file, valid: true, problems, sqlErrors, rule} : {file, valid: false, problems, sqlErrors, rule};
+}

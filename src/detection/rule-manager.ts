@@ -1,0 +1,191 @@
+// RuleManager: finds rule files (built-in pack, the user's rules directory, configured and --rules paths),
+// validates them all before anything runs, applies enable/disable from configuration, loads named lists,
+// and switches rules on or off in a configuration file.
+import {existsSync, readdirSync, statSync} from 'node:fs';
+import {dirname, extname, join, resolve} from 'node:path';
+
+import {userConfigPath} from '../config/paths.js';
+import type {DaemonEyeConfig} from '../config/schema.js';
+import {DaemonEyeError, fileError} from '../errors.js';
+import type {DetectionRule, RuleSourceType} from '../models/rule.js';
+import {TEMP_PREFIX} from '../util/atomic-write.js';
+import {PACKAGE_ROOT} from '../version.js';
+import {type RuleSwitchResult, setRuleEnabled} from './config-edit.js';
+import {LIST_DIR, loadNamedLists, type NamedLists} from './lists.js';
+import {RULE_FILE_EXTENSIONS, type RuleDefinition, type RuleFileValidation, validateRuleFile} from './rule-file.js';
+import {SqlValidator} from './sql-validator.js';
+
+export interface RuleRoot {
+  readonly path: string;
+  readonly sourceType: RuleSourceType;
+}
+
+/** A rule ready to run: the seed's DetectionRule (enabled state after configuration) and its file's extras. */
+export interface LoadedRule {
+  readonly rule: DetectionRule;
+  readonly definition: RuleDefinition;
+}
+
+export interface RuleSet {
+  readonly rules: readonly LoadedRule[];
+  readonly lists: NamedLists;
+  readonly roots: readonly RuleRoot[];
+}
+
+export interface RuleManagerOptions {
+  readonly config: DaemonEyeConfig;
+  /** `--rules DIR|FILE` paths (source type `file`). */
+  readonly extraPaths?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  readonly validator?: SqlValidator;
+  /** Where built-in rules live (tests); default `<package>/rules`. */
+  readonly builtinDir?: string;
+}
+
+export const BUILTIN_RULES_DIR = join(PACKAGE_ROOT, 'rules');
+
+/** `<user config dir>/rules`, e.g. `~/.config/daemoneye/rules`: rules of source type `user`. */
+export function userRulesDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(dirname(userConfigPath(env)), 'rules');
+}
+
+/** Rule files under a directory, recursively, sorted; the `lists/` folder, dot and temp files skipped. */
+export function findRuleFiles(path: string): string[] {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    throw fileError(error, path, 'read');
+  }
+  if (stats.isFile()) return [path];
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, {withFileTypes: true}).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name.startsWith('.') || entry.name.startsWith(TEMP_PREFIX)) continue;
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== LIST_DIR) walk(full);
+      } else if ((RULE_FILE_EXTENSIONS as readonly string[]).includes(extname(entry.name))) {
+        files.push(full);
+      }
+    }
+  };
+  walk(path);
+  return files;
+}
+
+export class RuleManager {
+  readonly validator: SqlValidator;
+
+  constructor(private readonly options: RuleManagerOptions) {
+    this.validator = options.validator ?? new SqlValidator().withReadOnlyMode(true).withTimeout(options.config.detection.rule_timeout_ms);
+  }
+
+  /** The rule directories in load order: builtin, user, configured paths, --rules paths. */
+  roots(): RuleRoot[] {
+    const {detection} = this.options.config;
+    const roots: RuleRoot[] = [];
+    const builtin = this.options.builtinDir ?? BUILTIN_RULES_DIR;
+    if (detection.builtin_rules && existsSync(builtin)) roots.push({path: builtin, sourceType: 'builtin'});
+    const user = userRulesDir(this.options.env);
+    if (existsSync(user)) roots.push({path: user, sourceType: 'user'});
+    for (const path of [...detection.rules_paths, ...(this.options.extraPaths ?? [])]) {
+      if (!existsSync(path)) {
+        throw new DaemonEyeError('INPUT_NOT_FOUND', `rules path ${path} does not exist`, {file: path, hint: 'check --rules and detection.rules_paths'});
+      }
+      roots.push({path: resolve(path), sourceType: 'file'});
+    }
+    return roots;
+  }
+
+  /** Check one file (schema, SQL, test rows). */
+  validateRuleFile(path: string): RuleFileValidation {
+    return validateRuleFile(path, this.validator);
+  }
+
+  /** Validate every file of every root; the results in order. */
+  validateAll(): {root: RuleRoot; result: RuleFileValidation}[] {
+    return this.roots().flatMap((root) => findRuleFiles(root.path).map((file) => ({root, result: this.validateRuleFile(file)})));
+  }
+
+  /**
+   * Load every rule. Any invalid file, or two files with one id, stops here (nothing runs on a half-valid
+   * rule set): RULE_INVALID lists every problem line, RULE_DUPLICATE names both files.
+   */
+  loadRules(): RuleSet {
+    const roots = this.roots();
+    const checked = roots.flatMap((root) => findRuleFiles(root.path).map((file) => ({root, result: this.validateRuleFile(file)})));
+    const invalid = checked.filter((c) => !c.result.valid);
+    if (invalid.length > 0) {
+      const first = invalid[0]?.result;
+      throw new DaemonEyeError('RULE_INVALID', first?.problems[0] ?? `invalid rule file ${first?.file ?? ''}`, {
+        file: first?.file,
+        hint: `${invalid.length} invalid rule file${invalid.length > 1 ? 's' : ''}: fix them or run "daemoneye rules validate"`,
+        details: invalid.flatMap((c) => c.result.problems),
+      });
+    }
+    const byId = new Map<string, LoadedRule>();
+    const {enabled_rules: enabledIds, disabled_rules: disabledIds} = this.options.config.detection;
+    for (const {root, result} of checked) {
+      const definition = result.rule as RuleDefinition;
+      const previous = byId.get(definition.id);
+      if (previous !== undefined) {
+        throw new DaemonEyeError('RULE_DUPLICATE', `rule id ${definition.id} is defined twice: ${previous.definition.file} and ${definition.file}`, {
+          file: definition.file,
+          hint: 'rename one of the ids or drop one of the paths',
+        });
+      }
+      const mtime = Math.round(statSync(definition.file).mtimeMs);
+      const enabled = disabledIds.includes(definition.id) ? false : enabledIds.includes(definition.id) ? true : definition.enabled;
+      byId.set(definition.id, {
+        definition,
+        rule: {
+          id: definition.id,
+          name: definition.name,
+          description: definition.description,
+          version: definition.version,
+          sql_query: definition.sql_query,
+          enabled,
+          severity: definition.severity,
+          category: definition.category,
+          tags: definition.tags,
+          author: definition.author,
+          created_at: mtime,
+          updated_at: mtime,
+          source_type: root.sourceType,
+          source_path: definition.file,
+        },
+      });
+    }
+    const lists = loadNamedLists(
+      this.options.config.detection.lists,
+      roots.map((r) => (statSync(r.path).isDirectory() ? r.path : dirname(r.path))),
+    );
+    return {rules: [...byId.values()], lists, roots};
+  }
+
+  /** The rules a run uses: the given ids (enabled or not; unknown ids are an error), else every enabled rule. */
+  static select(rules: readonly LoadedRule[], ids: readonly string[]): LoadedRule[] {
+    if (ids.length === 0) return rules.filter((r) => r.rule.enabled);
+    const known = new Map(rules.map((r) => [r.rule.id, r]));
+    const missing = ids.filter((id) => !known.has(id));
+    if (missing.length > 0) {
+      throw new DaemonEyeError('RULE_NOT_FOUND', `no rule with id ${missing.join(', ')}`, {hint: 'see "daemoneye rules list"'});
+    }
+    return [...new Set(ids)].map((id) => known.get(id) as LoadedRule);
+  }
+
+  /** Switch a rule on in `configFile` (default: the user configuration file). */
+  enableRule(id: string, configFile?: string): RuleSwitchResult {
+    return this.switchRule(id, true, configFile);
+  }
+
+  disableRule(id: string, configFile?: string): RuleSwitchResult {
+    return this.switchRule(id, false, configFile);
+  }
+
+  private switchRule(id: string, enabled: boolean, configFile: string | undefined): RuleSwitchResult {
+    RuleManager.select(this.loadRules().rules, [id]);
+    return setRuleEnabled(configFile ?? userConfigPath(this.options.env), id, enabled);
+  }
+}

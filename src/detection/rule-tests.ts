@@ -1,0 +1,157 @@
+// `rules test` and RuleManager.testRule: run rules against their own test cases (each case a whole small
+// snapshot; the rule must flag exactly the expected pids) or against data the caller gives.
+import type {DetectionEngine, QueryTask, TaskOutcome} from './engine.js';
+import {snapshotFromRows} from './fixture-snapshot.js';
+import type {NamedLists} from './lists.js';
+import type {LoadedRule} from './rule-manager.js';
+import {resultOf, type RuleExecutionConfig, snapshotPayload} from './run-detection.js';
+import type {SqlValidator} from './sql-validator.js';
+
+export interface RuleCaseResult {
+  readonly rule_id: string;
+  /** The case name, or `input` when the rule ran on given data. */
+  readonly case: string;
+  readonly passed: boolean;
+  /** Expected pids (null when running on given data: there is no expectation). */
+  readonly expected: readonly number[] | null;
+  readonly actual: readonly number[];
+  readonly error: string | null;
+  readonly elapsed_ms: number;
+}
+
+export interface RuleTestSummary {
+  readonly passed: number;
+  readonly failed: number;
+  readonly results: readonly RuleCaseResult[];
+}
+
+export interface RuleTestOptions {
+  readonly engine: DetectionEngine;
+  readonly validator: SqlValidator;
+  readonly lists: NamedLists;
+  readonly ruleTimeoutMs: number;
+  /** Deadline of the whole test run. */
+  readonly timeoutMs: number;
+}
+
+const executionConfig = (options: RuleTestOptions): RuleExecutionConfig => ({
+  scanId: null,
+  timeout: options.timeoutMs,
+  ruleTimeoutMs: options.ruleTimeoutMs,
+  keyFields: ['rule_id'],
+});
+
+function summarise(results: RuleCaseResult[]): RuleTestSummary {
+  const passed = results.filter((r) => r.passed).length;
+  return {passed, failed: results.length - passed, results};
+}
+
+function pidsOf(loaded: LoadedRule, outcome: TaskOutcome, options: RuleTestOptions): {pids: number[]; error: string | null} {
+  const result = resultOf(loaded, outcome, executionConfig(options));
+  if (result.status !== 'ok') return {pids: [], error: result.error};
+  const pids = [...new Set(result.alerts.flatMap((a) => a.affected_processes))].sort((a, b) => a - b);
+  return {pids, error: result.truncated ? 'the result was cut at the row limit' : null};
+}
+
+/** Run each rule's own test cases. A rule without cases fails: every rule must prove what it catches. */
+export async function runRuleTestCases(rules: readonly LoadedRule[], options: RuleTestOptions): Promise<RuleTestSummary> {
+  const tasks: QueryTask[] = [];
+  const expectations: {loaded: LoadedRule; name: string; expect: number[]}[] = [];
+  const results: (RuleCaseResult | undefined)[] = [];
+  for (const loaded of rules) {
+    if (loaded.definition.tests.length === 0) {
+      results.push({
+        rule_id: loaded.rule.id,
+        case: '(no test cases)',
+        passed: false,
+        expected: [],
+        actual: [],
+        error: 'the rule has no test cases',
+        elapsed_ms: 0,
+      });
+      continue;
+    }
+    for (const testCase of loaded.definition.tests) {
+      const bytes = await snapshotFromRows(testCase.processes);
+      const payload = snapshotPayload(bytes, options.lists, [loaded.rule.sql_query], options.validator);
+      tasks.push({
+        key: `${loaded.rule.id}\u0000${testCase.name}`,
+        sql: loaded.rule.sql_query,
+        timeoutMs: loaded.definition.timeout_ms ?? options.ruleTimeoutMs,
+        snapshot: payload,
+      });
+      expectations.push({loaded, name: testCase.name, expect: [...testCase.expect].sort((a, b) => a - b)});
+      results.push(undefined);
+    }
+  }
+  const outcomes = await options.engine.runTasks(tasks, {deadlineMs: options.timeoutMs});
+  let taskIndex = 0;
+  const filled = results.map((existing) => {
+    if (existing !== undefined) return existing;
+    const outcome = outcomes[taskIndex] as TaskOutcome;
+    const {loaded, name, expect} = expectations[taskIndex++] as (typeof expectations)[number];
+    const {pids, error} = pidsOf(loaded, outcome, options);
+    const passed = error === null && pids.length === expect.length && pids.every((pid, i) => pid === expect[i]);
+    return {rule_id: loaded.rule.id, case: name, passed, expected: expect, actual: pids, error, elapsed_ms: Math.round(outcome.elapsedMs)};
+  });
+  return summarise(filled);
+}
+
+/** Run rules on given snapshot bytes (`rules test --input`): passes when the rule runs; reports the pids it flags. */
+export async function runRulesOnSnapshot(rules: readonly LoadedRule[], bytes: Uint8Array, options: RuleTestOptions): Promise<RuleTestSummary> {
+  const payload = snapshotPayload(
+    bytes,
+    options.lists,
+    rules.map((r) => r.rule.sql_query),
+    options.validator,
+  );
+  const tasks = rules.map((r) => ({key: r.rule.id, sql: r.rule.sql_query, timeoutMs: r.definition.timeout_ms ?? options.ruleTimeoutMs, snapshot: payload}));
+  const outcomes = await options.engine.runTasks(tasks, {deadlineMs: options.timeoutMs});
+  return summarise(
+    rules.map((loaded, index) => {
+      const outcome = outcomes[index] as TaskOutcome;
+      const {pids, error} = pidsOf(loaded, outcome, options);
+      return {rule_id: loaded.rule.id, case: 'input', passed: error === null, expected: null, actual: pids, error, elapsed_ms: Math.round(outcome.elapsedMs)};
+    }),
+  );
+}
+
+const xml = (text: string): string =>
+  text
+    .replace(/[^\t\n\r\u0020-\ud7ff\ue000-\ufffd]/gu, '')
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;');
+
+/** JUnit XML (one testsuite per rule, one testcase per case) for CI systems. */
+export function renderJunit(summary: RuleTestSummary): string {
+  const byRule = new Map<string, RuleCaseResult[]>();
+  for (const result of summary.results) byRule.set(result.rule_id, [...(byRule.get(result.rule_id) ?? []), result]);
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="daemoneye rules" tests="${summary.results.length}" failures="${summary.failed}">`,
+  ];
+  for (const [ruleId, cases] of byRule) {
+    const failures = cases.filter((c) => !c.passed).length;
+    const time = cases.reduce((sum, c) => sum + c.elapsed_ms, 0) / 1000;
+    lines.push(`  <testsuite name="${xml(ruleId)}" tests="${cases.length}" failures="${failures}" time="${time.toFixed(3)}">`);
+    for (const c of cases) {
+      const open = `    <testcase classname="${xml(ruleId)}" name="${xml(c.case)}" time="${(c.elapsed_ms / 1000).toFixed(3)}"`;
+      if (c.passed) {
+        lines.push(`${open}/>`);
+      } else {
+        lines.push(`${open}>`, `      <failure message="${xml(failureText(c))}"/>`, '    </testcase>');
+      }
+    }
+    lines.push('  </testsuite>');
+  }
+  lines.push('</testsuites>');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Why a case failed, in one line. */
+export function failureText(result: RuleCaseResult): string {
+  if (result.error !== null) return result.error;
+  return `expected pids [${(result.expected ?? []).join(', ')}], got [${result.actual.join(', ')}]`;
+}

@@ -1,0 +1,80 @@
+// One rule worker thread: loads a snapshot once into its own sql.js database (with the named lists and
+// our functions) and runs rule queries on it one at a time. The parent kills it with terminate() when a
+// rule overruns; nothing here outlives the thread.
+import {parentPort} from 'node:worker_threads';
+
+import type {Database, SqlValue} from 'sql.js';
+
+import {loadSqlJs} from '../storage/database.js';
+import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
+import {registerUdfs} from './udfs.js';
+
+let db: Database | undefined;
+
+function send(message: WorkerResponse): void {
+  parentPort?.postMessage(message);
+}
+
+function jsonSafe(value: SqlValue): string | number | null {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  return value;
+}
+
+async function load(bytes: Uint8Array, lists: Readonly<Record<string, readonly string[]>>): Promise<void> {
+  const SQL = await loadSqlJs();
+  db?.close();
+  db = new SQL.Database(bytes);
+  registerUdfs(db);
+  for (const [name, values] of Object.entries(lists)) {
+    // Names are checked against /^[a-z0-9_]+$/ before they get here; values are bound, never spliced.
+    db.exec(`DROP TABLE IF EXISTS list_${name}; CREATE TABLE list_${name} (value TEXT)`);
+    const insert = db.prepare(`INSERT INTO list_${name} (value) VALUES (?)`);
+    for (const value of values) insert.run([value]);
+    insert.free();
+  }
+  // Belt and braces: the validator already refuses every write, and this copy is private to the thread.
+  db.exec('PRAGMA query_only = 1');
+}
+
+function run(sql: string, maxRows: number): Omit<Extract<WorkerResponse, {type: 'rows'}>, 'type' | 'taskId'> {
+  if (db === undefined) throw new Error('no snapshot loaded');
+  const start = performance.now();
+  // prepare() compiles only the first statement: nothing after it can run.
+  const statement = db.prepare(sql);
+  try {
+    const columns = statement.getColumnNames();
+    const rows: (string | number | null)[][] = [];
+    let truncated = false;
+    while (statement.step()) {
+      if (rows.length >= maxRows) {
+        truncated = true;
+        break;
+      }
+      rows.push(statement.get().map(jsonSafe));
+    }
+    return {columns, rows, truncated, elapsedMs: performance.now() - start};
+  } finally {
+    statement.free();
+  }
+}
+
+parentPort?.on('message', (message: WorkerRequest) => {
+  if (message.type === 'load') {
+    load(message.bytes, message.lists).then(
+      () => send({type: 'loaded', snapshotId: message.snapshotId}),
+      (error: unknown) => send({type: 'failed', taskId: null, message: error instanceof Error ? error.message : String(error)}),
+    );
+    return;
+  }
+  try {
+    send({type: 'rows', taskId: message.taskId, ...run(message.sql, message.maxRows)});
+  } catch (error) {
+    send({type: 'failed', taskId: message.taskId, message: error instanceof Error ? error.message : String(error)});
+  }
+});
+
+// Initialise sql.js right away, so start-up overlaps whatever the parent does meanwhile.
+loadSqlJs().then(
+  () => send({type: 'ready'}),
+  (error: unknown) => send({type: 'failed', taskId: null, message: error instanceof Error ? error.message : String(error)}),
+);

@@ -1,0 +1,207 @@
+// The `rules` commands as library calls: list, validate, test, enable and disable.
+import {existsSync, readFileSync, statSync} from 'node:fs';
+import {dirname, extname} from 'node:path';
+
+import {parse as parseYaml} from 'yaml';
+
+import type {DaemonEyeConfig} from '../config/schema.js';
+import {DaemonEyeError, fileError} from '../errors.js';
+import type {PartialProcessRow} from '../models/process-fixture.js';
+import type {AlertSeverity} from '../models/severity.js';
+import type {RuleSourceType} from '../models/rule.js';
+import type {RuleSwitchResult} from './config-edit.js';
+import {DetectionEngine} from './engine.js';
+import {snapshotFromRows} from './fixture-snapshot.js';
+import {loadNamedLists} from './lists.js';
+import {findRuleFiles, type LoadedRule, RuleManager} from './rule-manager.js';
+import type {RuleDefinition} from './rule-file.js';
+import {runRulesOnSnapshot, runRuleTestCases, type RuleTestSummary} from './rule-tests.js';
+import type {SqlValidationError} from './sql-validator.js';
+
+export interface RulesOptions {
+  readonly config: DaemonEyeConfig;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly rulesPaths?: readonly string[];
+}
+
+const manager = (options: RulesOptions): RuleManager =>
+  new RuleManager({config: options.config, extraPaths: options.rulesPaths ?? [], ...(options.env === undefined ? {} : {env: options.env})});
+
+export interface RuleListing {
+  readonly id: string;
+  readonly name: string;
+  readonly severity: AlertSeverity;
+  readonly category: string | null;
+  readonly tags: readonly string[];
+  readonly enabled: boolean;
+  readonly source_type: RuleSourceType;
+  readonly source_path: string | null;
+}
+
+export function listRules(options: RulesOptions): RuleListing[] {
+  return manager(options)
+    .loadRules()
+    .rules.map(({rule}) => ({
+      id: rule.id,
+      name: rule.name,
+      severity: rule.severity,
+      category: rule.category,
+      tags: rule.tags,
+      enabled: rule.enabled,
+      source_type: rule.source_type,
+      source_path: rule.source_path,
+    }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+export interface RuleFileReport {
+  readonly file: string;
+  readonly valid: boolean;
+  readonly problems: readonly string[];
+  readonly sql_errors: readonly SqlValidationError[];
+}
+
+export interface RulesValidation {
+  readonly valid: boolean;
+  readonly files: readonly RuleFileReport[];
+}
+
+/** Validate the given files/directories, or every rule the configuration loads; duplicate ids are problems too. */
+export function validateRules(options: RulesOptions, paths: readonly string[]): RulesValidation {
+  const rm = manager(options);
+  const files = paths.length > 0 ? paths.flatMap((p) => findRuleFiles(p)) : rm.roots().flatMap((root) => findRuleFiles(root.path));
+  const seen = new Map<string, string>();
+  const reports = files.map((file): RuleFileReport => {
+    const result = rm.validateRuleFile(file);
+    const problems = [...result.problems];
+    if (result.rule !== undefined) {
+      const other = seen.get(result.rule.id);
+      if (other !== undefined) problems.push(`${file}: id: rule id ${result.rule.id} is also defined in ${other}`);
+      else seen.set(result.rule.id, file);
+    }
+    return {file, valid: problems.length === 0, problems, sql_errors: result.sqlErrors};
+  });
+  return {valid: reports.every((r) => r.valid), files: reports};
+}
+
+export interface RulesTestOptions extends RulesOptions {
+  /** Rule files/directories or rule ids; none: every loaded rule. */
+  readonly targets: readonly string[];
+  /** A snapshot file, or a JSON/NDJSON/YAML file of partial process rows, to run the rules on instead of their cases. */
+  readonly input?: string;
+  readonly timeoutMs?: number;
+}
+
+function definitionsToLoaded(definitions: readonly RuleDefinition[]): LoadedRule[] {
+  return definitions.map((definition) => ({
+    definition,
+    rule: {
+      id: definition.id,
+      name: definition.name,
+      description: definition.description,
+      version: definition.version,
+      sql_query: definition.sql_query,
+      enabled: definition.enabled,
+      severity: definition.severity,
+      category: definition.category,
+      tags: definition.tags,
+      author: definition.author,
+      created_at: 0,
+      updated_at: 0,
+      source_type: 'file',
+      source_path: definition.file,
+    },
+  }));
+}
+
+/** Partial process rows from a JSON array, NDJSON or YAML list file. */
+function readRows(path: string, text: string): PartialProcessRow[] {
+  let value: unknown;
+  try {
+    const trimmed = text.trim();
+    if (extname(path) === '.ndjson' || (trimmed.startsWith('{') && trimmed.includes('\n{')))
+      value = trimmed
+        .split(/\r?\n/)
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as unknown);
+    else value = trimmed.startsWith('[') ? (JSON.parse(trimmed) as unknown) : (parseYaml(trimmed) as unknown);
+  } catch (error) {
+    throw new DaemonEyeError('INPUT_CORRUPT', `${path}: cannot read process rows: ${(error as Error).message.split('\n')[0] ?? ''}`, {
+      file: path,
+      hint: 'give a snapshot file, or a JSON array / NDJSON / YAML list of process rows',
+    });
+  }
+  if (!Array.isArray(value) || !value.every((row) => typeof row === 'object' && row !== null && !Array.isArray(row))) {
+    throw new DaemonEyeError('INPUT_CORRUPT', `${path}: expected a list of process rows (objects)`, {file: path});
+  }
+  return value as PartialProcessRow[];
+}
+
+async function inputBytes(path: string): Promise<Uint8Array> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw fileError(error, path, 'read');
+  }
+  if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\u0000') {
+    const {snapshotFromInput} = await import('./snapshot-source.js');
+    return (await snapshotFromInput(path)).bytes;
+  }
+  try {
+    return await snapshotFromRows(readRows(path, bytes.toString('utf8')));
+  } catch (error) {
+    if (error instanceof DaemonEyeError && error.code === 'RECORD_INVALID')
+      throw new DaemonEyeError('INPUT_CORRUPT', `${path}: ${error.message}`, {file: path});
+    throw error;
+  }
+}
+
+/** Run rule test cases (or the rules on given data). Invalid rule files stop it (RULE_INVALID). */
+export async function testRules(options: RulesTestOptions): Promise<RuleTestSummary> {
+  const rm = manager(options);
+  const paths = options.targets.filter((t) => existsSync(t));
+  const ids = options.targets.filter((t) => !existsSync(t));
+  let rules: LoadedRule[];
+  const listDirs = rm.roots().map((r) => r.path);
+  if (paths.length > 0) {
+    const results = paths.flatMap((p) => findRuleFiles(p)).map((file) => rm.validateRuleFile(file));
+    const invalid = results.filter((r) => !r.valid);
+    if (invalid.length > 0) {
+      throw new DaemonEyeError('RULE_INVALID', invalid[0]?.problems[0] ?? 'invalid rule file', {
+        file: invalid[0]?.file,
+        details: invalid.flatMap((r) => r.problems),
+        hint: 'run "daemoneye rules validate" on it',
+      });
+    }
+    rules = definitionsToLoaded(results.map((r) => r.rule as RuleDefinition));
+    listDirs.push(...paths.map((p) => (statSync(p).isDirectory() ? p : dirname(p))));
+  } else {
+    rules = [];
+  }
+  let lists = loadNamedLists(options.config.detection.lists, listDirs);
+  if (ids.length > 0 || paths.length === 0) {
+    const set = rm.loadRules();
+    lists = {...set.lists, ...lists};
+    rules.push(...(ids.length > 0 ? RuleManager.select(set.rules, ids) : set.rules));
+  }
+  const engine = new DetectionEngine({workers: options.config.detection.max_concurrent_rules}).start();
+  try {
+    const testOptions = {
+      engine,
+      validator: rm.validator,
+      lists,
+      ruleTimeoutMs: options.config.detection.rule_timeout_ms,
+      timeoutMs: options.timeoutMs ?? options.config.detection.run_timeout_ms,
+    };
+    if (options.input !== undefined) return await runRulesOnSnapshot(rules, await inputBytes(options.input), testOptions);
+    return await runRuleTestCases(rules, testOptions);
+  } finally {
+    await engine.close();
+  }
+}
+
+export function switchRule(options: RulesOptions & {readonly id: string; readonly enabled: boolean; readonly configFile?: string}): RuleSwitchResult {
+  const rm = manager(options);
+  return options.enabled ? rm.enableRule(options.id, options.configFile) : rm.disableRule(options.id, options.configFile);
+}

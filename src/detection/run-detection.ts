@@ -1,0 +1,143 @@
+// One detection run: validated rules × one snapshot in the worker pool, each rule's rows turned into alerts,
+// and a summary of what ran, failed, timed out or did not run (the seed's DetectionResult per rule).
+import type {Alert} from '../models/alert.js';
+import {ALERT_SEVERITIES, type AlertSeverity, severityRank} from '../models/severity.js';
+import {generateAlerts} from './alerts.js';
+import type {DetectionEngine, QueryTask, SnapshotPayload, TaskOutcome} from './engine.js';
+import {listsForRun, type NamedLists} from './lists.js';
+import type {LoadedRule} from './rule-manager.js';
+import {describeRefusal, type SqlValidator} from './sql-validator.js';
+
+export type RuleRunStatus = 'ok' | 'error' | 'timeout' | 'not_run';
+
+/** The seed's DetectionResult, one per rule of the run. */
+export interface DetectionResult {
+  readonly rule_id: string;
+  readonly status: RuleRunStatus;
+  readonly alerts: readonly Alert[];
+  /** Result rows (before the cap). */
+  readonly row_count: number;
+  /** More rows than the engine keeps (`DEFAULT_MAX_ROWS`): the alerts cover the first ones only. */
+  readonly truncated: boolean;
+  readonly execution_time_ms: number;
+  readonly error: string | null;
+}
+
+export interface DetectionRunSummary {
+  readonly scan_id: number | null;
+  readonly rules_run: number;
+  readonly rules_ok: number;
+  readonly failed: readonly string[];
+  readonly timed_out: readonly string[];
+  readonly not_run: readonly string[];
+  readonly truncated: readonly string[];
+  readonly alert_count: number;
+  readonly alerts_by_severity: Readonly<Record<AlertSeverity, number>>;
+  readonly duration_ms: number;
+}
+
+export interface DetectionRun {
+  readonly results: readonly DetectionResult[];
+  /** Every alert, most severe first, then by rule id. */
+  readonly alerts: readonly Alert[];
+  readonly summary: DetectionRunSummary;
+}
+
+/** The seed's RuleExecutionConfig. */
+export interface RuleExecutionConfig {
+  readonly scanId: number | null;
+  /** Deadline of the whole run (ms). */
+  readonly timeout: number;
+  /** Default per-rule timeout; a rule file's `timeout_ms` overrides it. */
+  readonly ruleTimeoutMs: number;
+  /** `alerting.deduplication.key_fields`. */
+  readonly keyFields: readonly string[];
+  readonly now?: number;
+}
+
+export interface RunDetectionInput {
+  readonly engine: DetectionEngine;
+  readonly validator: SqlValidator;
+  readonly rules: readonly LoadedRule[];
+  readonly lists: NamedLists;
+  readonly snapshot: Uint8Array;
+  readonly config: RuleExecutionConfig;
+}
+
+let snapshotCounter = 0;
+
+/** A snapshot payload with the lists every given SQL needs (undefined names become empty tables). */
+export function snapshotPayload(bytes: Uint8Array, lists: NamedLists, sqls: readonly string[], validator: SqlValidator): SnapshotPayload {
+  const referenced = sqls.flatMap((sql) => validator.referencedLists(sql));
+  return {id: `snapshot-${process.pid}-${++snapshotCounter}`, bytes, lists: listsForRun(lists, referenced)};
+}
+
+/** Turn a finished query into the rule's result: rows without a numeric pid make the rule fail. */
+export function resultOf(loaded: LoadedRule, outcome: TaskOutcome, config: RuleExecutionConfig): DetectionResult {
+  const base = {rule_id: loaded.rule.id, row_count: outcome.rows.length, truncated: outcome.truncated, execution_time_ms: Math.round(outcome.elapsedMs)};
+  if (outcome.status !== 'ok') return {...base, status: outcome.status, alerts: [], error: outcome.error ?? outcome.status};
+  if (outcome.rows.length > 0 && !outcome.columns.includes('pid')) {
+    return {...base, status: 'error', alerts: [], error: `the result has no pid column (columns: ${outcome.columns.join(', ')}); each row must be one process`};
+  }
+  const badRow = outcome.rows.find((row) => typeof row.pid !== 'number');
+  if (badRow !== undefined) return {...base, status: 'error', alerts: [], error: `a result row has a non-numeric pid (${String(badRow.pid)})`};
+  const alerts = generateAlerts({...loaded.rule, group_by: loaded.definition.group_by}, outcome.rows, {
+    scanId: config.scanId,
+    keyFields: config.keyFields,
+    executionTimeMs: outcome.elapsedMs,
+    ...(config.now === undefined ? {} : {now: config.now}),
+  });
+  return {...base, status: 'ok', alerts, error: null};
+}
+
+/** Run every rule over the snapshot; the other rules still run when one fails or times out. */
+export async function runDetection(input: RunDetectionInput): Promise<DetectionRun> {
+  const started = performance.now();
+  const {config, validator} = input;
+  const refused = new Map<string, string>();
+  for (const loaded of input.rules) {
+    const verdict = validator.validateQuery(loaded.rule.sql_query);
+    if (!verdict.valid) refused.set(loaded.rule.id, `SQL refused: ${describeRefusal(verdict.errors)}`);
+  }
+  const runnable = input.rules.filter((r) => !refused.has(r.rule.id));
+  const payload = snapshotPayload(
+    input.snapshot,
+    input.lists,
+    runnable.map((r) => r.rule.sql_query),
+    validator,
+  );
+  const tasks: QueryTask[] = runnable.map((r) => ({
+    key: r.rule.id,
+    sql: r.rule.sql_query,
+    timeoutMs: r.definition.timeout_ms ?? config.ruleTimeoutMs,
+    snapshot: payload,
+  }));
+  const outcomes = await input.engine.runTasks(tasks, {deadlineMs: config.timeout});
+  const byId = new Map(outcomes.map((o) => [o.key, o]));
+  const results: DetectionResult[] = input.rules.map((loaded) => {
+    const why = refused.get(loaded.rule.id);
+    if (why !== undefined) return {rule_id: loaded.rule.id, status: 'error', alerts: [], row_count: 0, truncated: false, execution_time_ms: 0, error: why};
+    return resultOf(loaded, byId.get(loaded.rule.id) as TaskOutcome, config);
+  });
+  const alerts = results
+    .flatMap((r) => r.alerts)
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.rule_id.localeCompare(b.rule_id) || a.dedupe_key.localeCompare(b.dedupe_key));
+  const bySeverity = Object.fromEntries(ALERT_SEVERITIES.map((s) => [s, alerts.filter((a) => a.severity === s).length])) as Record<AlertSeverity, number>;
+  const ids = (status: RuleRunStatus): string[] => results.filter((r) => r.status === status).map((r) => r.rule_id);
+  return {
+    results,
+    alerts,
+    summary: {
+      scan_id: config.scanId,
+      rules_run: results.filter((r) => r.status !== 'not_run').length,
+      rules_ok: results.filter((r) => r.status === 'ok').length,
+      failed: ids('error'),
+      timed_out: ids('timeout'),
+      not_run: ids('not_run'),
+      truncated: results.filter((r) => r.truncated).map((r) => r.rule_id),
+      alert_count: alerts.length,
+      alerts_by_severity: bySeverity,
+      duration_ms: Math.round(performance.now() - started),
+    },
+  };
+}

@@ -1,0 +1,17 @@
+// Messages between the detection engine and its rule workers.
+export type WorkerRequest =
+  | {readonly type: 'load'; readonly snapshotId: string; readonly bytes: Uint8Array; readonly lists: Readonly<Record<string, readonly string[]>>}
+  | {readonly type: 'run'; readonly taskId: number; readonly sql: string; readonly maxRows: number};
+
+export type WorkerResponse =
+  | {readonly type: 'ready'}
+  | {readonly type: 'loaded'; readonly snapshotId: string}
+  | {
+      readonly type: 'rows';
+      readonly taskId: number;
+      readonly columns: string[];
+      readonly rows: (string | number | null)[][];
+      readonly truncated: boolean;
+      readonly elapsedMs: number;
+    }
+  | {readonly type: 'failed'; readonly taskId: number | null; readonly message: string};

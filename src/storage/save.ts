@@ -1,0 +1,36 @@
+// Saving a scan where the user asked (`scan --output FILE`, `scan --store [DIR]`): one call for the
+// command, returning the facts worth logging and auditing.
+import type {Alert} from '../models/alert.js';
+import type {ProcessRecord} from '../models/process.js';
+import type {ScanRecord} from '../models/scan.js';
+import {type SnapshotWriteResult, writeSnapshotFile} from './snapshot-file.js';
+import {appendToStore, type RetentionPolicy, type StorageLog, type StoreAppendResult} from './store.js';
+
+export interface SaveTargets {
+  /** Write one snapshot file here (replaced whole if it exists). */
+  readonly outputPath?: string;
+  /** Add a new snapshot file to this store directory, then apply `retention`. */
+  readonly storeDir?: string;
+  readonly retention?: RetentionPolicy;
+  readonly log?: StorageLog;
+}
+
+export interface SaveResult {
+  readonly output?: SnapshotWriteResult;
+  readonly store?: StoreAppendResult;
+}
+
+/** Save one scan to a snapshot file and/or a store directory. Nothing is written when neither is given. */
+export async function saveScan(
+  scan: ScanRecord,
+  processes: readonly ProcessRecord[],
+  targets: SaveTargets,
+  alerts: readonly Alert[] = [],
+): Promise<SaveResult> {
+  const output = targets.outputPath === undefined ? undefined : await writeSnapshotFile(targets.outputPath, scan, processes, alerts);
+  const store =
+    targets.storeDir === undefined
+      ? undefined
+      : await appendToStore(targets.storeDir, scan, processes, {alerts, retention: targets.retention, log: targets.log});
+  return {...(output === undefined ? {} : {output}), ...(store === undefined ? {} : {store})};
+}

@@ -1,0 +1,87 @@
+import {join} from 'node:path';
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import type {Alert} from '../../src/models/alert.js';
+import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {FIXTURE_RULES, SLOW_RULE, writeFixtureSnapshot, writeRule} from './detection-fixtures.js';
+
+const dir = tempDir();
+const snapshot = join(dir, 'snapshot.db');
+const env = isolatedEnv(join(dir, 'home'), {DAEMONEYE_DETECTION__BUILTIN_RULES: 'false'});
+
+beforeAll(async () => writeFixtureSnapshot(snapshot));
+afterAll(() => removeDir(dir));
+
+describe('daemoneye detect', () => {
+  it('prints one NDJSON alert per dedupe key and a summary on stderr', async () => {
+    const result = await runCli(['detect', '--input', snapshot, '--rules', FIXTURE_RULES], {env});
+    expect(result.code).toBe(0);
+    const alerts = parseNdjson<Alert>(result.stdout);
+    expect(alerts.map((a) => [a.severity, a.rule_id, a.affected_processes, a.dedupe_key, a.scan_id])).toEqual([
+      ['critical', 'test-shell-from-web-server', [11], 'test-shell-from-web-server:bash', 4242],
+      ['high', 'test-exec-from-tmp', [5], 'test-exec-from-tmp:evil', 4242],
+      ['medium', 'test-deleted-executable', [12], 'test-deleted-executable:/usr/bin/gone', 4242],
+    ]);
+    expect(result.stderr).toMatch(/3 rules run on .*snapshot\.db \(3 ok\).*3 alerts: 1 critical, 1 high, 1 medium, 0 low/);
+  });
+
+  it('--fail-on exits 1 on a finding at or above it, 0 below it; --rule picks rules; json and text formats', async () => {
+    const high = await runCli(['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--fail-on', 'high', '--format', 'json'], {env});
+    expect(high.code).toBe(1);
+    const doc = JSON.parse(high.stdout) as {alerts: Alert[]; summary: {findings: number; fail_on: string}};
+    expect(doc.alerts).toHaveLength(3);
+    expect(doc.summary).toMatchObject({findings: 2, fail_on: 'high', rules_run: 3});
+    const only = await runCli(
+      ['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--rule', 'test-deleted-executable', '--fail-on', 'high', '--format', 'text'],
+      {env},
+    );
+    expect(only.code).toBe(0);
+    expect(only.stdout).toMatch(/^\S+ MEDIUM test-deleted-executable: .*\[pid 12\] scan 4242\n$/);
+    const unknown = await runCli(['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--rule', 'nope'], {env});
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no rule with id nope/);
+  });
+
+  it('a rule past its timeout is killed and reported (exit 3) while the other rules still alert; --fail-on finding gives 1', async () => {
+    const slowDir = join(dir, 'slow');
+    writeRule(slowDir, 'slow.yaml', SLOW_RULE);
+    const slowEnv = {...env, DAEMONEYE_DETECTION__RULE_TIMEOUT_MS: '1000'};
+    const result = await runCli(['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--rules', slowDir], {env: slowEnv});
+    expect(result.code).toBe(3);
+    expect(parseNdjson<Alert>(result.stdout).map((a) => a.rule_id)).toEqual(['test-shell-from-web-server', 'test-exec-from-tmp', 'test-deleted-executable']);
+    expect(result.stderr).toMatch(/rule slow-cartesian timed out: killed after 1000 ms/);
+    const failOn = await runCli(['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--rules', slowDir, '--fail-on', 'critical'], {env: slowEnv});
+    expect(failOn.code).toBe(1);
+  });
+
+  it('the run deadline (--timeout) reports unfinished rules as not run (exit 3)', async () => {
+    const slowDir = join(dir, 'slow-deadline');
+    writeRule(slowDir, 'slow.yaml', SLOW_RULE);
+    const result = await runCli(['detect', '--input', snapshot, '--rules', slowDir, '--timeout', '1500', '--format', 'json'], {env});
+    expect(result.code).toBe(3);
+    expect(JSON.parse(result.stdout)).toMatchObject({alerts: [], summary: {not_run: ['slow-cartesian'], rules_run: 0}});
+    expect(result.stderr).toMatch(/rules not run \(run deadline\): slow-cartesian/);
+  });
+
+  it('an invalid rule file stops the run before it starts (exit 2, naming the file)', async () => {
+    const badDir = join(dir, 'bad');
+    const bad = writeRule(badDir, 'bad.yaml', 'id: bad\nname: Bad\nseverity: high\nsql_query: SELECT pid FROM processes; DROP TABLE processes\n');
+    const result = await runCli(['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--rules', badDir], {env});
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`${bad}:4:12: sql_query: exactly one statement is allowed`);
+  });
+
+  it('refuses unusable input and --store with --input (exit 2)', async () => {
+    const corrupt = writeRule(dir, 'corrupt.db', 'not a database');
+    const bad = await runCli(['detect', '--input', corrupt, '--rules', FIXTURE_RULES], {env});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/corrupt\.db/);
+    const missing = await runCli(['detect', '--input', join(dir, 'nope.db'), '--rules', FIXTURE_RULES], {env});
+    expect(missing.code).toBe(2);
+    const store = await runCli(['detect', '--input', snapshot, '--store', join(dir, 'store')], {env});
+    expect(store.code).toBe(2);
+    expect(store.stderr).toMatch(/--store .* cannot be combined with --input/);
+  });
+});

@@ -1,0 +1,130 @@
+import {readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {FIXTURE_RULES, writeFixtureSnapshot, writeRule} from './detection-fixtures.js';
+
+const dir = tempDir();
+const home = join(dir, 'home');
+const env = isolatedEnv(home, {DAEMONEYE_DETECTION__BUILTIN_RULES: 'false'});
+const snapshot = join(dir, 'snapshot.db');
+
+beforeAll(async () => writeFixtureSnapshot(snapshot));
+afterAll(() => removeDir(dir));
+
+describe('daemoneye rules list / enable / disable', () => {
+  it('lists rules with source type, and switches one off and on in the user configuration, keeping comments', async () => {
+    const list = await runCli(['rules', 'list', '--rules', FIXTURE_RULES, '--format', 'json'], {env});
+    expect(list.code).toBe(0);
+    const rules = JSON.parse(list.stdout) as {id: string; enabled: boolean; source_type: string; severity: string; tags: string[]}[];
+    expect(rules.map((r) => [r.id, r.severity, r.enabled, r.source_type])).toEqual([
+      ['test-deleted-executable', 'medium', true, 'file'],
+      ['test-exec-from-tmp', 'high', true, 'file'],
+      ['test-shell-from-web-server', 'critical', true, 'file'],
+    ]);
+    const userConfig = join(home, '.config', 'daemoneye', 'config.yaml');
+    const envWithRules = {...env, DAEMONEYE_DETECTION__RULES_PATHS: `["${FIXTURE_RULES}"]`};
+    const disable = await runCli(['rules', 'disable', 'test-exec-from-tmp'], {env: envWithRules});
+    expect(disable.code).toBe(0);
+    expect(disable.stderr).toMatch(/rule test-exec-from-tmp disabled in .*config\.yaml \(created\)/);
+    writeFileSync(userConfig, `# operator notes\n${readFileSync(userConfig, 'utf8')}`);
+    const after = JSON.parse((await runCli(['rules', 'list', '--format', 'json'], {env: envWithRules})).stdout) as {id: string; enabled: boolean}[];
+    expect(after.find((r) => r.id === 'test-exec-from-tmp')?.enabled).toBe(false);
+    const detect = await runCli(['detect', '--input', snapshot], {env: envWithRules});
+    expect(parseNdjson<{rule_id: string}>(detect.stdout).map((a) => a.rule_id)).not.toContain('test-exec-from-tmp');
+    const enable = await runCli(['rules', 'enable', 'test-exec-from-tmp'], {env: envWithRules});
+    expect(enable.code).toBe(0);
+    const text = readFileSync(userConfig, 'utf8');
+    expect(text).toContain('# operator notes');
+    expect(text).toMatch(/enabled_rules:\n\s+- test-exec-from-tmp/);
+    expect(text).not.toMatch(/disabled_rules/);
+    const unknown = await runCli(['rules', 'enable', 'no-such-rule'], {env: envWithRules});
+    expect(unknown.code).toBe(2);
+  });
+
+  it('rules enable writes the --config file when given', async () => {
+    const file = join(dir, 'explicit.yaml');
+    writeFileSync(file, '# explicit\ndetection:\n  rule_timeout_ms: 5000 # tuned\n');
+    const result = await runCli(['rules', 'disable', 'test-deleted-executable', '--config', file, '--format', 'json'], {
+      env: {...env, DAEMONEYE_DETECTION__RULES_PATHS: `["${FIXTURE_RULES}"]`},
+    });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({file, rule_id: 'test-deleted-executable', enabled: false, changed: true});
+    expect(readFileSync(file, 'utf8')).toBe('# explicit\ndetection:\n  rule_timeout_ms: 5000 # tuned\n  disabled_rules:\n    - test-deleted-executable\n');
+  });
+});
+
+describe('daemoneye rules validate', () => {
+  it('exit 0 for valid rules, 1 with one file:line:col line per problem, 2 for an unreadable path', async () => {
+    const ok = await runCli(['rules', 'validate', FIXTURE_RULES], {env});
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({valid: true});
+    const badDir = join(dir, 'invalid');
+    const bad = writeRule(badDir, 'bad.yaml', 'id: Bad Id\nname: x\nseverity: severe\nsql_query: SELECT nope FROM processes\n');
+    const broken = writeRule(badDir, 'broken.yaml', 'id: b\nname: [\n');
+    const result = await runCli(['rules', 'validate', badDir], {env});
+    expect(result.code).toBe(1);
+    const lines = result.stderr.split('\n').filter((l) => l.startsWith(badDir));
+    expect(lines).toEqual([
+      `${bad}:1:1: id: rule ids are lower-case letters, digits, ".", "_" and "-"`,
+      expect.stringMatching(new RegExp(`^${bad}:3:1: severity: `)),
+      expect.stringMatching(new RegExp(`^${broken}:\\d+:\\d+: invalid YAML: `)),
+    ]);
+    expect(result.stderr).toMatch(/0 valid, 2 invalid/);
+    const missing = await runCli(['rules', 'validate', join(dir, 'nope')], {env});
+    expect(missing.code).toBe(2);
+  });
+});
+
+describe('daemoneye rules test', () => {
+  it('runs every case and closes with N passed, N failed; junit for CI', async () => {
+    const result = await runCli(['rules', 'test', FIXTURE_RULES], {env});
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/PASS test-shell-from-web-server: bash under nginx/);
+    expect(result.stderr.trim().split('\n').at(-1)).toBe('5 passed, 0 failed');
+    expect(parseNdjson(result.stdout)).toHaveLength(5);
+    const junit = await runCli(['rules', 'test', FIXTURE_RULES, '--format', 'junit'], {env});
+    expect(junit.stdout).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="daemoneye rules" tests="5" failures="0">/);
+    expect(junit.stdout).toContain('<testcase classname="test-exec-from-tmp" name="binary in /tmp is flagged"');
+  });
+
+  it('a failing case exits 1 and says what was expected; rule ids select rules', async () => {
+    const failing = writeRule(
+      join(dir, 'failing'),
+      'wrong.yaml',
+      `id: wrong-expectation\nname: Wrong\nseverity: low\nsql_query: SELECT pid FROM processes WHERE name = 'x'\ntests:\n  - name: expects the wrong pid\n    processes: [{pid: 1, name: x}, {pid: 2, name: y}]\n    expect: [2]\n`,
+    );
+    const result = await runCli(['rules', 'test', failing, '--format', 'junit'], {env});
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/FAIL wrong-expectation: expects the wrong pid: expected pids \[2\], got \[1\]/);
+    expect(result.stderr.trim().split('\n').at(-1)).toBe('0 passed, 1 failed');
+    expect(result.stdout).toContain('<failure message="expected pids [2], got [1]"/>');
+    const byId = await runCli(['rules', 'test', 'test-exec-from-tmp', '--rules', FIXTURE_RULES], {env});
+    expect(byId.code).toBe(0);
+    expect(byId.stderr.trim().split('\n').at(-1)).toBe('2 passed, 0 failed');
+  });
+
+  it('runs rules on a given snapshot file or process rows with --input', async () => {
+    const onSnapshot = await runCli(['rules', 'test', 'test-exec-from-tmp', '--rules', FIXTURE_RULES, '--input', snapshot], {env});
+    expect(onSnapshot.code).toBe(0);
+    expect(onSnapshot.stderr).toMatch(/PASS test-exec-from-tmp: input \(flags pids 5\)/);
+    const rows = join(dir, 'rows.json');
+    writeFileSync(
+      rows,
+      JSON.stringify([
+        {pid: 70, name: 'nginx'},
+        {pid: 71, name: 'sh', ppid: 70},
+      ]),
+    );
+    const onRows = await runCli(['rules', 'test', '--rules', FIXTURE_RULES, '--input', rows, '--format', 'json'], {env});
+    expect(onRows.code).toBe(0);
+    const summary = JSON.parse(onRows.stdout) as {results: {rule_id: string; actual: number[]}[]};
+    expect(summary.results.find((r) => r.rule_id === 'test-shell-from-web-server')?.actual).toEqual([71]);
+    const badRows = writeRule(dir, 'bad-rows.json', '[{"pid": 1, "colour": "red"}]');
+    const refused = await runCli(['rules', 'test', '--rules', FIXTURE_RULES, '--input', badRows], {env});
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/bad-rows\.json: unknown process column: colour/);
+  });
+});

@@ -1,0 +1,137 @@
+import {afterAll, describe, expect, it} from 'vitest';
+
+import {DetectionEngine, type QueryTask, type SnapshotPayload} from '../../src/detection/engine.js';
+import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
+import type {LoadedRule} from '../../src/detection/rule-manager.js';
+import {runDetection} from '../../src/detection/run-detection.js';
+import {SqlValidator} from '../../src/detection/sql-validator.js';
+
+const engines: DetectionEngine[] = [];
+afterAll(async () => Promise.all(engines.map((e) => e.close())));
+
+function engine(workers: number, maxRows?: number): DetectionEngine {
+  const created = new DetectionEngine({workers, ...(maxRows === undefined ? {} : {maxRows})});
+  engines.push(created);
+  return created;
+}
+
+async function payload(rows: Record<string, unknown>[], lists: Record<string, string[]> = {}): Promise<SnapshotPayload> {
+  return {id: `t-${Math.random()}`, bytes: await snapshotFromRows(rows), lists};
+}
+
+function rule(id: string, sql: string, extra: Partial<LoadedRule['definition']> = {}): LoadedRule {
+  const definition = {
+    id,
+    name: id,
+    description: null,
+    version: 1,
+    severity: 'high' as const,
+    category: null,
+    tags: [],
+    author: null,
+    enabled: true,
+    sql_query: sql,
+    references: [],
+    false_positives: [],
+    tests: [],
+    file: `${id}.yaml`,
+    ...extra,
+  };
+  return {
+    definition,
+    rule: {...definition, created_at: 0, updated_at: 0, source_type: 'file', source_path: definition.file},
+  };
+}
+
+const ENDLESS_CTE = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS pid FROM c';
+const CARTESIAN = 'SELECT count(*) AS pid FROM processes a, processes b, processes c, processes d, processes e, processes f, processes g';
+const BACKTRACKING = "SELECT pid FROM processes WHERE regexp('^(a+)+$', name)";
+
+describe('DetectionEngine', () => {
+  it('kills runaway rules at their timeout while the other rules still produce alerts', async () => {
+    const rows = [...Array.from({length: 40}, (_, i) => ({pid: 100 + i, name: `${'a'.repeat(28)}!`})), {pid: 7, executable_path: '/tmp/evil'}];
+    const validator = new SqlValidator();
+    for (const sql of [ENDLESS_CTE, CARTESIAN, BACKTRACKING]) expect(validator.validateQuery(sql)).toEqual({valid: true});
+    const e = engine(2);
+    const run = await runDetection({
+      engine: e,
+      validator,
+      rules: [
+        rule('endless-cte', ENDLESS_CTE),
+        rule('cartesian', CARTESIAN),
+        rule('backtracking-regexp', BACKTRACKING),
+        rule('exec-from-tmp', "SELECT pid, name FROM processes WHERE executable_path LIKE '/tmp/%'"),
+        rule('fast-override', 'SELECT pid, name FROM processes WHERE pid = 7', {timeout_ms: 5000}),
+      ],
+      lists: {},
+      snapshot: await snapshotFromRows(rows),
+      config: {scanId: 1, timeout: 60_000, ruleTimeoutMs: 700, keyFields: ['rule_id', 'process_name']},
+    });
+    const byId = Object.fromEntries(run.results.map((r) => [r.rule_id, r]));
+    expect(byId['endless-cte']?.status).toBe('timeout');
+    expect(byId['cartesian']?.status).toBe('timeout');
+    expect(byId['backtracking-regexp']?.status).toBe('timeout');
+    expect(byId['endless-cte']?.error).toMatch(/killed after 700 ms/);
+    expect(byId['exec-from-tmp']?.status).toBe('ok');
+    expect(run.alerts.map((a) => a.rule_id).sort()).toEqual(['exec-from-tmp', 'fast-override']);
+    expect(run.summary.timed_out.sort()).toEqual(['backtracking-regexp', 'cartesian', 'endless-cte']);
+    expect(e.workersStarted).toBeGreaterThanOrEqual(5);
+  });
+
+  it('reports rules past the run deadline as not run', async () => {
+    const snapshot = await payload([{pid: 1}]);
+    const tasks: QueryTask[] = [
+      {key: 'slow-1', sql: ENDLESS_CTE, timeoutMs: 60_000, snapshot},
+      {key: 'slow-2', sql: ENDLESS_CTE, timeoutMs: 60_000, snapshot},
+      {key: 'queued', sql: 'SELECT pid FROM processes', timeoutMs: 60_000, snapshot},
+    ];
+    const outcomes = await engine(2).runTasks(tasks, {deadlineMs: 1500});
+    expect(outcomes.map((o) => o.status)).toEqual(['not_run', 'not_run', 'not_run']);
+    expect(outcomes[2]?.error).toMatch(/deadline/);
+  });
+
+  it('caps result rows, reports SQL errors per rule, and serves named lists', async () => {
+    const snapshot = await payload(
+      Array.from({length: 30}, (_, i) => ({pid: i + 1, name: i % 2 === 0 ? 'nginx' : 'bash'})),
+      {servers: ['nginx']},
+    );
+    const outcomes = await engine(1, 10).runTasks([
+      {key: 'capped', sql: 'SELECT pid FROM processes', timeoutMs: 10_000, snapshot},
+      {key: 'broken', sql: "SELECT pid FROM processes WHERE regexp('(', name)", timeoutMs: 10_000, snapshot},
+      {key: 'listed', sql: 'SELECT count(*) AS n FROM processes WHERE name IN (SELECT value FROM list_servers)', timeoutMs: 10_000, snapshot},
+      {key: 'readonly', sql: 'DELETE FROM processes', timeoutMs: 10_000, snapshot},
+      {key: 'udfs', sql: "SELECT basename('/usr/bin/x') AS b, dirname('/usr/bin/x') AS d, dirname('x') AS e", timeoutMs: 10_000, snapshot},
+    ]);
+    expect(outcomes[0]).toMatchObject({status: 'ok', truncated: true});
+    expect(outcomes[0]?.rows).toHaveLength(10);
+    expect(outcomes[1]).toMatchObject({status: 'error', error: expect.stringMatching(/regular expression/i)});
+    expect(outcomes[2]?.rows).toEqual([{n: 15}]);
+    // Even SQL that skipped the validator cannot write: the worker's copy is query-only.
+    expect(outcomes[3]).toMatchObject({status: 'error', error: expect.stringMatching(/readonly|read-only|query_only|attempt to write/i)});
+    expect(outcomes[4]?.rows).toEqual([{b: 'x', d: '/usr/bin', e: '.'}]);
+  });
+
+  it('fails a rule whose rows carry no pid, and one refused by the validator, without stopping the run', async () => {
+    const run = await runDetection({
+      engine: engine(1),
+      validator: new SqlValidator(),
+      rules: [
+        rule('no-pid', 'SELECT name FROM processes'),
+        rule('refused', 'SELECT readfile(name) AS pid FROM processes'),
+        rule('ok', 'SELECT pid, name FROM processes'),
+      ],
+      lists: {},
+      snapshot: await snapshotFromRows([{pid: 3, name: 'x'}]),
+      config: {scanId: 9, timeout: 30_000, ruleTimeoutMs: 10_000, keyFields: ['rule_id', 'process_name']},
+    });
+    expect(run.results.map((r) => [r.rule_id, r.status])).toEqual([
+      ['no-pid', 'error'],
+      ['refused', 'error'],
+      ['ok', 'ok'],
+    ]);
+    expect(run.results[0]?.error).toMatch(/no pid column/);
+    expect(run.results[1]?.error).toMatch(/SQL refused: forbidden_function/);
+    expect(run.alerts).toHaveLength(1);
+    expect(run.alerts[0]).toMatchObject({rule_id: 'ok', scan_id: 9, dedupe_key: 'ok:x', affected_processes: [3]});
+  });
+});

@@ -1,0 +1,82 @@
+import {writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {afterAll, describe, expect, it} from 'vitest';
+
+import {validateRuleFile, validateRuleText} from '../../src/detection/rule-file.js';
+import {removeDir, ROOT, tempDir} from '../helpers/cli.js';
+
+const dir = tempDir();
+afterAll(() => removeDir(dir));
+
+const GOOD = `id: good-rule
+name: Good rule
+severity: high
+sql_query: SELECT pid, name FROM processes WHERE name = 'x'
+tests:
+  - name: flags x
+    processes: [{pid: 1, name: x}, {pid: 2}]
+    expect: [1]
+`;
+
+describe('rule files', () => {
+  it('reads a YAML rule with defaults', () => {
+    const result = validateRuleText('good.yaml', GOOD);
+    expect(result.problems).toEqual([]);
+    expect(result.rule).toMatchObject({id: 'good-rule', version: 1, enabled: true, tags: [], category: null, description: null});
+  });
+
+  it('reads the fixture rules, including a .sql rule with front matter', () => {
+    const result = validateRuleFile(join(ROOT, 'test/fixtures/rules/defense-evasion/deleted-executable.sql'));
+    expect(result.problems).toEqual([]);
+    expect(result.rule?.sql_query).toMatch(/^SELECT pid, name, executable_path/);
+    expect(result.rule?.group_by).toEqual(['executable_path']);
+  });
+
+  it('malformed YAML: one line naming file, line and column', () => {
+    const result = validateRuleText('bad.yaml', 'id: x\nname: [unclosed\nseverity: high\n');
+    expect(result.valid).toBe(false);
+    expect(result.problems[0]).toMatch(/^bad\.yaml:\d+:\d+: invalid YAML: /);
+  });
+
+  it('missing fields and a bad severity: one line per problem', () => {
+    const result = validateRuleText('missing.yaml', 'id: some-rule\nseverity: severe\n');
+    expect(result.problems).toEqual([
+      'missing.yaml:1:1: name: required field is missing',
+      expect.stringMatching(/^missing\.yaml:2:1: severity: .*"low"\|"medium"\|"high"\|"critical"/),
+      'missing.yaml:1:1: sql_query: required field is missing',
+    ]);
+  });
+
+  it('unknown keys, bad tags and refused SQL are located', () => {
+    const text = `id: r\nname: R\nseverity: low\ntags: [Attack.T1059]\nsql_query: |\n  SELECT pid FROM processes;\n  DROP TABLE processes\n`;
+    const result = validateRuleText('r.yaml', text);
+    expect(result.problems).toEqual([expect.stringMatching(/^r\.yaml:4:8: tags\.0: tags are lower case/)]);
+    const sql = validateRuleText('s.yaml', text.replace('Attack.T1059', 'attack.t1059').replace('name: R', 'name: R\nbogus: 1'));
+    expect(sql.problems).toEqual([expect.stringMatching(/^s\.yaml:\d+:1: \(top level\): Unrecognized key: "bogus"/)]);
+    const refused = validateRuleText('q.yaml', text.replace('Attack.T1059', 'attack.t1059'));
+    expect(refused.problems[0]).toMatch(/^q\.yaml:5:12: sql_query: exactly one statement is allowed/);
+    expect(refused.sqlErrors.map((e) => e.reason)).toContain('multiple_statements');
+  });
+
+  it('test-case rows with unknown columns or pids not in the case are problems', () => {
+    const text = GOOD.replace('{pid: 2}', '{pid: 2, colour: red}').replace('expect: [1]', 'expect: [1, 9]');
+    const result = validateRuleText('t.yaml', text);
+    expect(result.problems).toEqual([
+      expect.stringMatching(/^t\.yaml:7:36: tests\.0\.processes\.1: unknown process column: colour/),
+      expect.stringMatching(/^t\.yaml:8:\d+: tests\.0\.expect: pid 9 is not among the case's processes/),
+    ]);
+  });
+
+  it('a .sql file needs its front matter, and keeps SQL out of it', () => {
+    const bare = join(dir, 'bare.sql');
+    writeFileSync(bare, 'SELECT pid FROM processes\n');
+    expect(validateRuleFile(bare).problems[0]).toMatch(/bare\.sql:1:1: a \.sql rule must start with a YAML front-matter comment/);
+    const twice = join(dir, 'twice.sql');
+    writeFileSync(twice, '/* ---\nid: t\nname: T\nseverity: low\nsql_query: SELECT 1\n--- */\nSELECT pid FROM processes\n');
+    expect(validateRuleFile(twice).problems).toEqual([expect.stringMatching(/twice\.sql:5:1: sql_query: a \.sql rule keeps its SQL after the front matter/)]);
+    const badSql = join(dir, 'bad-sql.sql');
+    writeFileSync(badSql, '/* ---\nid: t\nname: T\nseverity: low\n--- */\nSELECT nope FROM processes\n');
+    expect(validateRuleFile(badSql).problems).toEqual([expect.stringMatching(/bad-sql\.sql:6:1: sql_query: unknown column nope/)]);
+  });
+});

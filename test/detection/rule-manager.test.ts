@@ -1,0 +1,90 @@
+import {cpSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {afterAll, describe, expect, it} from 'vitest';
+
+import {embeddedDefaults} from '../../src/config/schema.js';
+import {setRuleEnabled} from '../../src/detection/config-edit.js';
+import {listsForRun, loadNamedLists, parseListText} from '../../src/detection/lists.js';
+import {RuleManager} from '../../src/detection/rule-manager.js';
+import {isolatedEnv, removeDir, ROOT, tempDir} from '../helpers/cli.js';
+
+const FIXTURES = join(ROOT, 'test/fixtures/rules');
+const dir = tempDir();
+afterAll(() => removeDir(dir));
+
+function config(detection: Record<string, unknown> = {}) {
+  const defaults = embeddedDefaults();
+  return {...defaults, detection: {...defaults.detection, ...detection}};
+}
+
+describe('RuleManager', () => {
+  const env = isolatedEnv(join(dir, 'home'));
+
+  it('loads rules from --rules paths with their lists, skipping built-ins when asked', () => {
+    const manager = new RuleManager({config: config({builtin_rules: false}), extraPaths: [FIXTURES], env});
+    const set = manager.loadRules();
+    expect(set.rules.map((r) => r.rule.id).sort()).toEqual(['test-deleted-executable', 'test-exec-from-tmp', 'test-shell-from-web-server']);
+    expect(set.rules.every((r) => r.rule.source_type === 'file')).toBe(true);
+    expect(set.lists.test_web_servers).toEqual(['nginx', 'apache2', 'httpd']);
+  });
+
+  it('marks rules in the user rules directory as user, applies enabled/disabled ids', () => {
+    const userRules = join(dir, 'home', '.config', 'daemoneye', 'rules');
+    mkdirSync(userRules, {recursive: true});
+    cpSync(join(FIXTURES, 'execution', 'exec-from-tmp.yaml'), join(userRules, 'exec-from-tmp.yaml'));
+    const manager = new RuleManager({config: config({builtin_rules: false, disabled_rules: ['test-exec-from-tmp']}), env});
+    const [loaded] = manager.loadRules().rules;
+    expect(loaded?.rule).toMatchObject({id: 'test-exec-from-tmp', source_type: 'user', enabled: false});
+    expect(RuleManager.select(manager.loadRules().rules, [])).toEqual([]);
+    expect(RuleManager.select(manager.loadRules().rules, ['test-exec-from-tmp'])).toHaveLength(1);
+    expect(() => RuleManager.select(manager.loadRules().rules, ['nope'])).toThrow(/no rule with id nope/);
+    removeDir(userRules);
+  });
+
+  it('refuses duplicate ids naming both files, and invalid files before anything runs', () => {
+    const copy = join(dir, 'dupes');
+    mkdirSync(copy);
+    cpSync(join(FIXTURES, 'execution', 'exec-from-tmp.yaml'), join(copy, 'again.yaml'));
+    const dupes = new RuleManager({config: config({builtin_rules: false}), extraPaths: [FIXTURES, copy], env});
+    expect(() => dupes.loadRules()).toThrow(/rule id test-exec-from-tmp is defined twice: .*exec-from-tmp\.yaml and .*again\.yaml/);
+    writeFileSync(join(copy, 'again.yaml'), 'id: x\nseverity: bad\n');
+    const invalid = new RuleManager({config: config({builtin_rules: false}), extraPaths: [copy], env});
+    expect(() => invalid.loadRules()).toThrow(expect.objectContaining({code: 'RULE_INVALID', exitCode: 2, file: join(copy, 'again.yaml')}));
+  });
+});
+
+describe('named lists', () => {
+  it('parses one value per line with comments, merges sources, and gives undefined lists as empty tables', () => {
+    expect(parseListText('# comment\n a \n\nb\n#c\n')).toEqual(['a', 'b']);
+    const file = join(dir, 'extra.txt');
+    writeFileSync(file, 'httpd\nlighttpd\n');
+    const lists = loadNamedLists({test_web_servers: {file}, tools: {values: ['nc']}}, [FIXTURES]);
+    expect(lists).toEqual({test_web_servers: ['nginx', 'apache2', 'httpd', 'lighttpd'], tools: ['nc']});
+    expect(listsForRun(lists, ['tools', 'missing'])).toMatchObject({missing: [], tools: ['nc']});
+    expect(() => loadNamedLists({x: {file: join(dir, 'nope.txt')}}, [])).toThrow(/nope\.txt/);
+  });
+});
+
+describe('setRuleEnabled', () => {
+  it('creates the file when missing, keeps comments, moves ids between the lists', () => {
+    const file = join(dir, 'cfg', 'config.yaml');
+    expect(setRuleEnabled(file, 'a', false)).toMatchObject({created: true, changed: true});
+    expect(readFileSync(file, 'utf8')).toBe('detection:\n  disabled_rules:\n    - a\n');
+    writeFileSync(file, '# my settings\napp:\n  log_level: warn # keep me\ndetection:\n  disabled_rules: [a, b]\n');
+    expect(setRuleEnabled(file, 'a', true)).toMatchObject({created: false, changed: true});
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('# my settings');
+    expect(text).toContain('log_level: warn # keep me');
+    expect(text).toMatch(/disabled_rules: \[ b \]/);
+    expect(text).toMatch(/enabled_rules:\n\s+- a/);
+    expect(setRuleEnabled(file, 'a', true).changed).toBe(false);
+  });
+
+  it('refuses a file that is not valid YAML, leaving it untouched', () => {
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'detection: [unclosed\n');
+    expect(() => setRuleEnabled(file, 'a', true)).toThrow(expect.objectContaining({code: 'CONFIG_YAML_SYNTAX'}));
+    expect(readFileSync(file, 'utf8')).toBe('detection: [unclosed\n');
+  });
+});
