@@ -6,6 +6,7 @@ import {snapshotProvider} from '../src/detection/snapshot-source.js';
 import {DaemonEyeError, ExitCode} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {renderJson, renderNdjsonLine} from '../src/output/render.js';
+import {recordDetectionMetrics} from '../src/telemetry/record.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
@@ -47,6 +48,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       ...(flags.timeout === undefined ? {} : {timeoutMs: flags.timeout}),
       ...(flags['fail-on'] === undefined ? {} : {failOn: flags['fail-on']}),
     });
+    recordDetectionMetrics(this.metrics, report);
     const format = this.outputFormat(flags.format);
     if (format === 'json') this.write(renderJson({alerts: report.alerts, summary: report.summary}));
     else if (format === 'text') for (const alert of report.alerts) this.write(alertLine(alert));

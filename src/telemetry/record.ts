@@ -18,25 +18,26 @@ export function recordCollectionMetrics(metrics: MetricsCollector, facts: Collec
   metrics.recordCounter('daemoneye_hash_bytes_total', facts.hashed_bytes);
 }
 
+/** One rule of a detection run, as `DetectionResult` (src/detection) reports it. */
 export interface RuleRunFacts {
   readonly rule_id: string;
-  /** Wall time of the rule, milliseconds (null when it never ran). */
-  readonly duration_ms: number | null;
-  /** False when the rule failed, timed out or was not run before the deadline. */
-  readonly ok: boolean;
+  /** `ok`, or why not: `error`, `timeout`, `not_run` (the deadline came first). */
+  readonly status: string;
+  readonly execution_time_ms: number;
 }
 
+/** The detection report (`detect()` returns it): each rule's result and the alerts. */
 export interface DetectionFacts {
-  readonly rules: readonly RuleRunFacts[];
+  readonly results: readonly RuleRunFacts[];
   readonly alerts: ReadonlyArray<{readonly severity: string}>;
 }
 
 /** Rule durations by rule, failed rules, and alerts by severity (every severity present, 0 when none). */
 export function recordDetectionMetrics(metrics: MetricsCollector, facts: DetectionFacts): void {
-  for (const rule of facts.rules) {
-    if (rule.duration_ms !== null) metrics.recordHistogram('daemoneye_rule_duration_seconds', rule.duration_ms / 1000, {rule: rule.rule_id});
+  for (const rule of facts.results) {
+    if (rule.status !== 'not_run') metrics.recordHistogram('daemoneye_rule_duration_seconds', rule.execution_time_ms / 1000, {rule: rule.rule_id});
   }
-  metrics.recordCounter('daemoneye_rules_failed_total', facts.rules.filter((rule) => !rule.ok).length);
+  metrics.recordCounter('daemoneye_rules_failed_total', facts.results.filter((rule) => rule.status !== 'ok').length);
   // Zero-valued series keep dashboards and `absent()` alerts honest on a quiet host.
   for (const severity of ['low', 'medium', 'high', 'critical']) metrics.recordCounter('daemoneye_alerts_generated_total', 0, {severity});
   for (const alert of facts.alerts) metrics.recordCounter('daemoneye_alerts_generated_total', 1, {severity: alert.severity});

@@ -130,6 +130,19 @@ describe('daemoneye health', () => {
     expect(result.report.components.ledger?.reason).toMatch(/prev_hash/);
   });
 
+  it('reports a rule file the detection validator refuses as unhealthy, naming the file', async () => {
+    const {dir, config, env} = setUp('bad-rule');
+    writeFileSync(
+      join(dir, 'rules', 'bad-rule.yaml'),
+      RULE.replace('id: test-rule', 'id: bad-rule').replace(/sql_query: .*/, 'sql_query: DELETE FROM processes'),
+    );
+    const {code, report} = await health(config, env, ['--component', 'rules']);
+    expect(report.components.rules?.status).toBe('unhealthy');
+    expect(report.components.rules?.reason).toContain(join(dir, 'rules', 'bad-rule.yaml'));
+    expect(report.components.rules?.details).toMatchObject({validator: 'rule-manager'});
+    expect(code).toBe(1);
+  });
+
   it('reports a key readable by others as unhealthy', async () => {
     const {dir, config, env} = setUp('loose-key');
     chmodSync(join(dir, 'keys', 'private.key'), 0o644);

@@ -53,7 +53,10 @@ describe('rules check', () => {
       reason: expect.stringContaining('a.yaml: sql_query: required') as unknown,
     });
     expect(checkRules({loaded: 3, enabled: 0, invalid: [], validator: 'rule-manager'}).status).toBe('degraded');
-    expect(checkRules({loaded: 3, enabled: 3, invalid: [], validator: 'rule-manager'})).toMatchObject({status: 'healthy', reason: '3 of 3 rules enabled'});
+    expect(checkRules({loaded: 3, enabled: 3, invalid: [], validator: 'rule-manager'})).toMatchObject({
+      status: 'healthy',
+      reason: '3 of 3 rules enabled, all valid',
+    });
   });
 });
 

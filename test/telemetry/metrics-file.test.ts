@@ -46,6 +46,30 @@ describe('--metrics-file', () => {
     expect(parsed.get('daemoneye_command_exit_code')?.metrics[0]?.labels).toEqual({command: 'scan'});
   });
 
+  it('holds the detection series after a detect run', async () => {
+    const snapshot = join(home, 'snapshot.db');
+    expect((await runCli(['scan', '--no-hash', '--output', snapshot, '--format', 'ndjson'], {env})).code).toBe(0);
+    const rules = join(home, 'rules');
+    mkdirSync(rules, {recursive: true});
+    const rule = (id: string, severity: string, where: string): string =>
+      `id: ${id}\nname: ${id}\ndescription: metrics test\nversion: 1\nseverity: ${severity}\ncategory: test\ntags: []\nauthor: tests\nenabled: true\nsql_query: SELECT pid, name FROM processes WHERE ${where}\ntests:\n  - name: case\n    processes:\n      - {pid: 7, name: x}\n    expect: []\n`;
+    writeFileSync(join(rules, 'every-process.yaml'), rule('every-process', 'high', "pid > 0 AND name <> 'x'"));
+    writeFileSync(join(rules, 'never.yaml'), rule('never', 'low', 'pid < 0'));
+    const path = join(home, 'detect.prom');
+    const result = await runCli(['detect', '--input', snapshot, '--rules', rules, '--format', 'json', '--metrics-file', path], {env});
+    expect(result.code, result.stderr).toBe(0);
+    const alerts = (JSON.parse(result.stdout) as {alerts: unknown[]}).alerts.length;
+    expect(alerts).toBeGreaterThan(0);
+    const parsed = families(path);
+    const bySeverity = Object.fromEntries((parsed.get('daemoneye_alerts_generated_total')?.metrics ?? []).map((m) => [m.labels?.severity, m.value]));
+    expect(bySeverity).toEqual({critical: '0', high: String(alerts), low: '0', medium: '0'});
+    expect(parsed.get('daemoneye_rules_failed_total')).toMatchObject({type: 'COUNTER', metrics: [{value: '0'}]});
+    expect(parsed.get('daemoneye_rule_duration_seconds')?.type).toBe('HISTOGRAM');
+    const text = readFileSync(path, 'utf8');
+    for (const id of ['every-process', 'never']) expect(text).toMatch(new RegExp(`^daemoneye_rule_duration_seconds_count\\{rule="${id}"\\} 1$`, 'm'));
+    expect(parsed.get('daemoneye_last_success_timestamp_seconds')?.metrics[0]?.labels).toEqual({command: 'detect'});
+  });
+
   it('holds the health series after a health run', async () => {
     const path = join(home, 'health.prom');
     const result = await runCli(['health', '--format', 'json', '--metrics-file', path], {env});
