@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core';
 
 import {detect} from '../src/detection/detect.js';
 import {alertLine, alertTable, summaryLines} from '../src/detection/render.js';
-import {snapshotProvider} from '../src/detection/snapshot-source.js';
+import {detectionSnapshots} from '../src/detection/snapshot-source.js';
 import {DaemonEyeError, ExitCode} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {renderJson, renderNdjsonLine} from '../src/output/render.js';
@@ -39,12 +39,18 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       });
     }
     const config = this.loadConfig();
+    // An unusable file in a store is reported and skipped; the run goes on and ends with exit 2.
+    const onProblem = (problem: DaemonEyeError): void => {
+      this.logger.error(problem.toOneLine());
+      this.setExitCode(ExitCode.UsageOrInput);
+    };
     const since = flags.since === undefined ? undefined : parseTime(flags.since, Date.now(), '--since');
     const report = await detect({
       config: config.values,
       rulesPaths: flags.rules ?? [],
       ruleIds: flags.rule ?? [],
-      snapshot: snapshotProvider({input: flags.input, since}),
+      snapshots: detectionSnapshots({config: config.values, input: flags.input, since, onProblem}),
+      ...(flags.store === undefined ? {} : {storeDir: flags.store}),
       ...(flags.timeout === undefined ? {} : {timeoutMs: flags.timeout}),
       ...(flags['fail-on'] === undefined ? {} : {failOn: flags['fail-on']}),
     });
@@ -57,6 +63,8 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     const [headline, ...problems] = summaryLines(report);
     this.logger.info(headline ?? '');
     for (const line of problems) this.logger.warn(line);
+    if (report.stored !== null)
+      this.logger.info(`saved scan ${report.stored.scanIds.join(', ')} with ${report.stored.alertCount} alerts to ${report.stored.path}`);
     const s = report.summary;
     if (s.findings > 0) this.setExitCode(ExitCode.CheckFailed);
     if (s.failed.length + s.timed_out.length + s.not_run.length > 0) this.setExitCode(ExitCode.RuntimeFailure);

@@ -44,7 +44,7 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
         scanId: flags['scan-id'],
         outputPath: flags.output,
       },
-      {write: (chunk) => this.write(chunk), onProblem: (problem) => this.logger.reportError(problem)},
+      {onProblem: (problem) => this.logger.reportError(problem)},
     );
     this.logger.debug(`exported ${result.rows} ${result.table} rows from ${result.filesRead} snapshot file(s)`);
     if (result.problems.length > 0) {

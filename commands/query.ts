@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core';
 
 import {runQuery} from '../src/detection/detect.js';
-import {snapshotProvider} from '../src/detection/snapshot-source.js';
+import {querySnapshot} from '../src/detection/snapshot-source.js';
 import {csvLine, renderJson, renderNdjsonLine, renderTable} from '../src/output/render.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
@@ -27,7 +27,7 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
     const config = this.loadConfig();
     const since = this.flags.since === undefined ? undefined : parseTime(this.flags.since, Date.now(), '--since');
     const sql = this.args.sql === '-' ? await readSqlFromStdin() : this.args.sql;
-    const report = await runQuery({config: config.values, sql, snapshot: snapshotProvider({input: this.flags.input, since})});
+    const report = await runQuery({config: config.values, sql, snapshot: async () => querySnapshot({config: config.values, input: this.flags.input, since})});
     const format = this.outputFormat(this.flags.format);
     if (format === 'json') this.write(renderJson(report.rows));
     else if (format === 'csv') this.write([csvLine(report.columns), ...report.rows.map((row) => csvLine(report.columns.map((c) => row[c])))].join(''));

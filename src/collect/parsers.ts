@@ -73,21 +73,24 @@ export interface ProcStatus {
 }
 
 export function parseStatus(text: string): ProcStatus {
-  let uids: number[] | null = null;
-  let gids: number[] | null = null;
-  let tracerPid: number | null = null;
-  let rssBytes: number | null = null;
-  for (const line of text.split('\n')) {
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const key = line.slice(0, colon);
-    const value = line.slice(colon + 1).trim();
-    if (key === 'Uid') uids = value.split(/\s+/).map(Number);
-    else if (key === 'Gid') gids = value.split(/\s+/).map(Number);
-    else if (key === 'TracerPid') tracerPid = Number(value);
-    else if (key === 'VmRSS') rssBytes = Number.parseInt(value, 10) * 1024;
-  }
-  return {uids, gids, tracerPid, rssBytes};
+  const uids = statusField(text, 'Uid:');
+  const gids = statusField(text, 'Gid:');
+  const tracer = statusField(text, 'TracerPid:');
+  const rss = statusField(text, 'VmRSS:');
+  return {
+    uids: uids === null ? null : uids.split(/\s+/).map(Number),
+    gids: gids === null ? null : gids.split(/\s+/).map(Number),
+    tracerPid: tracer === null ? null : Number(tracer),
+    rssBytes: rss === null ? null : Number.parseInt(rss, 10) * 1024,
+  };
+}
+
+/** The trimmed value of a `Key:` line (looked up directly: status has ~55 lines, we need four). */
+function statusField(text: string, key: string): string | null {
+  const at = text.startsWith(key) ? 0 : text.indexOf(`\n${key}`) + 1;
+  if (at <= 0 && !text.startsWith(key)) return null;
+  const end = text.indexOf('\n', at);
+  return text.slice(at + key.length, end < 0 ? text.length : end).trim();
 }
 
 /**
@@ -185,29 +188,26 @@ export interface LinkerVariables {
   readonly ldAudit: string | null;
 }
 
-const LD_PRELOAD = Buffer.from('LD_PRELOAD=');
-const LD_AUDIT = Buffer.from('LD_AUDIT=');
-
-function environValue(environ: Buffer, name: Buffer): string | null {
+function environValue(environ: string, name: string): string | null {
   let from = 0;
   for (;;) {
     const at = environ.indexOf(name, from);
     if (at < 0) return null;
     // Only a match at the start of an entry counts (not `XLD_PRELOAD=`, not inside another value).
-    if (at === 0 || environ[at - 1] === 0) {
-      const end = environ.indexOf(0, at);
-      return environ.toString('utf8', at + name.length, end < 0 ? environ.length : end);
+    if (at === 0 || environ.charCodeAt(at - 1) === 0) {
+      const end = environ.indexOf('\0', at);
+      return environ.slice(at + name.length, end < 0 ? environ.length : end);
     }
     from = at + 1;
   }
 }
 
 /**
- * LD_PRELOAD and LD_AUDIT from /proc/PID/environ (NUL-separated `NAME=value`). Only these two are ever
- * decoded: the rest of a process's environment (tokens, passwords) is never turned into a string.
+ * LD_PRELOAD and LD_AUDIT from /proc/PID/environ (NUL-separated `NAME=value`). Only these two values are
+ * kept: the rest of a process's environment (tokens, passwords) is never copied anywhere.
  */
-export function parseLinkerVariables(environ: Buffer): LinkerVariables {
-  return {ldPreload: environValue(environ, LD_PRELOAD), ldAudit: environValue(environ, LD_AUDIT)};
+export function parseLinkerVariables(environ: string): LinkerVariables {
+  return {ldPreload: environValue(environ, 'LD_PRELOAD='), ldAudit: environValue(environ, 'LD_AUDIT=')};
 }
 
 /** uid → user name from /etc/passwd text (the first entry for a uid wins, as getpwuid does). */

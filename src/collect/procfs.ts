@@ -1,6 +1,6 @@
 // The Linux collector: one synchronous pass over /proc/PID/* per process, turning the parsers' output into
 // ProcessRecords. A process that exits mid-read is dropped; a file it may not read nulls its fields only.
-import {createHash, randomUUID} from 'node:crypto';
+import * as crypto from 'node:crypto';
 import {readdirSync, readlinkSync, statSync, type Stats} from 'node:fs';
 
 import type {LinuxPlatformData, ProcessRecord} from '../models/process.js';
@@ -17,7 +17,7 @@ import {
   parseStatus,
   type ProcStat,
 } from './parsers.js';
-import {errorCode, isGone, readProcBytes, readProcText} from './proc-read.js';
+import {errorCode, isGone, readProcText} from './proc-read.js';
 import type {ArgvRedactor} from './redact.js';
 
 /**
@@ -104,12 +104,13 @@ export function walkProcfs(context: ProcfsWalkContext, requestedPids?: readonly 
   const processes: CollectedProcess[] = [];
   const missingPids: number[] = [];
   let vanished = 0;
+  const cgroups = new CgroupCache();
   // Thousands of expected ENOENT/EACCES errors: capturing a stack trace for each costs more than the read.
   const stackLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
     for (const pid of pids) {
-      const collected = readProcess(pid, context);
+      const collected = readProcess(pid, context, cgroups);
       if (collected !== null) processes.push(collected);
       else if (requestedPids !== undefined) missingPids.push(pid);
       else vanished++;
@@ -143,11 +144,27 @@ function cpuPercent(context: ProcfsWalkContext, pid: number, stat: ProcStat): nu
   return Math.round(((ticks / CLOCK_TICKS_PER_SECOND / seconds) * 100 + Number.EPSILON) * 100) / 100;
 }
 
+// crypto.hash (Node ≥ 20.12) is a one-shot digest, several times cheaper than a Hash object per process.
+const oneShotHash = (crypto as {hash?: (algorithm: string, data: string, encoding: 'hex') => string}).hash;
+
 export function entityId(bootId: string | null, bootTimeMs: number, pid: number, startTicks: number): string {
-  return createHash('sha256')
-    .update(`${bootId ?? `boot-time:${bootTimeMs}`}:${pid}:${startTicks}`)
-    .digest('hex')
-    .slice(0, 32);
+  const input = `${bootId ?? `boot-time:${bootTimeMs}`}:${pid}:${startTicks}`;
+  const hex = oneShotHash === undefined ? crypto.createHash('sha256').update(input).digest('hex') : oneShotHash('sha256', input, 'hex');
+  return hex.slice(0, 32);
+}
+
+/** Most processes share a few cgroup files: parse each distinct text once per walk. */
+class CgroupCache {
+  private readonly parsed = new Map<string, {cgroup: string | null; containerId: string | null}>();
+
+  get(text: string): {cgroup: string | null; containerId: string | null} {
+    let entry = this.parsed.get(text);
+    if (entry === undefined) {
+      entry = {cgroup: parseCgroup(text), containerId: containerIdFromCgroup(text)};
+      this.parsed.set(text, entry);
+    }
+    return entry;
+  }
 }
 
 /** Per-process read state: which files failed and how. */
@@ -172,7 +189,7 @@ function readLink(path: string): string {
   return readlinkSync(path);
 }
 
-function readProcess(pid: number, context: ProcfsWalkContext): CollectedProcess | null {
+function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCache): CollectedProcess | null {
   const dir = `${context.procRoot}/${pid}`;
   let stat: ProcStat | null;
   try {
@@ -235,12 +252,13 @@ function readProcess(pid: number, context: ProcfsWalkContext): CollectedProcess 
     stdin = fdTarget(`${dir}/fd/0`, state);
     stdout = fdTarget(`${dir}/fd/1`, state);
     stderr = fdTarget(`${dir}/fd/2`, state);
-    const environ = state.attempt(() => readProcBytes(`${dir}/environ`));
+    const environ = state.attempt(() => readProcText(`${dir}/environ`));
     environReadable = environ !== null;
     if (environ !== null) ({ldPreload, ldAudit} = parseLinkerVariables(environ));
   }
   const cwd = state.attempt(() => readLink(`${dir}/cwd`));
   const cgroupText = state.attempt(() => readProcText(`${dir}/cgroup`));
+  const cgroup = cgroupText === null ? null : cgroups.get(cgroupText);
   const pidNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/pid`)));
   const mntNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/mnt`)));
   const netNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/net`)));
@@ -266,8 +284,8 @@ function readProcess(pid: number, context: ProcfsWalkContext): CollectedProcess 
     start_ticks: stat.startTicks,
     parent_start_time: null,
     kernel_thread: kernelThread,
-    cgroup: cgroupText === null ? null : parseCgroup(cgroupText),
-    container_id: cgroupText === null ? null : containerIdFromCgroup(cgroupText),
+    cgroup: cgroup?.cgroup ?? null,
+    container_id: cgroup?.containerId ?? null,
     pid_ns: pidNs,
     mnt_ns: mntNs,
     net_ns: netNs,
@@ -292,7 +310,7 @@ function readProcess(pid: number, context: ProcfsWalkContext): CollectedProcess 
     entity_id: entityId(context.bootId, context.bootTimeMs, pid, stat.startTicks),
   };
   const record: ProcessRecord = {
-    id: randomUUID(),
+    id: crypto.randomUUID(),
     scan_id: context.scanId,
     collection_time: collectionTime,
     pid,

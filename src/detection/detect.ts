@@ -3,15 +3,13 @@
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
-import {type AlertSeverity, isAtLeast} from '../models/severity.js';
+import {ALERT_SEVERITIES, type AlertSeverity, isAtLeast, severityRank} from '../models/severity.js';
+import {appendToStore, retentionFromConfig, type StoreAppendResult} from '../storage/store.js';
 import {DetectionEngine} from './engine.js';
 import {type LoadedRule, RuleManager} from './rule-manager.js';
 import {type DetectionResult, type DetectionRunSummary, runDetection, snapshotPayload} from './run-detection.js';
-import type {SnapshotForDetection} from './snapshot-source.js';
+import type {SnapshotForDetection, SnapshotSource} from './snapshot-source.js';
 import {SqlValidator} from './sql-validator.js';
-
-/** Produces the snapshot once the workers are starting (so collection overlaps their start-up). */
-export type SnapshotProvider = () => Promise<SnapshotForDetection>;
 
 export interface DetectOptions {
   readonly config: DaemonEyeConfig;
@@ -22,70 +20,153 @@ export interface DetectOptions {
   readonly ruleIds?: readonly string[];
   /** `--timeout`: deadline of the run (default detection.run_timeout_ms). */
   readonly timeoutMs?: number;
-  readonly snapshot: SnapshotProvider;
+  readonly snapshots: SnapshotSource;
   /** `--fail-on`. */
   readonly failOn?: AlertSeverity;
+  /** `--store DIR`: save the live snapshot with its alerts there (retention from storage.*). */
+  readonly storeDir?: string;
 }
 
 export interface DetectReport {
   readonly alerts: readonly Alert[];
   readonly results: readonly DetectionResult[];
   readonly summary: DetectionRunSummary & {
+    readonly scan_ids: readonly number[];
     readonly source: string;
     readonly rules_loaded: number;
     readonly fail_on: AlertSeverity | null;
     /** Alerts at or above --fail-on. */
     readonly findings: number;
   };
-  /** The snapshot the rules ran on (for `--store`). */
-  readonly snapshot: SnapshotForDetection;
+  /** The snapshots the rules ran on (bytes dropped; the live collection kept). */
+  readonly snapshots: readonly SnapshotForDetection[];
+  /** The store file written by `--store`. */
+  readonly stored: StoreAppendResult | null;
 }
 
 function engineFor(config: DaemonEyeConfig): DetectionEngine {
   return new DetectionEngine({workers: config.detection.max_concurrent_rules});
 }
 
-/** Run the rules over one snapshot. An invalid rule file throws before anything runs. */
+/** Merge the per-scan results of one rule: the worst status wins, alerts and counts add up. */
+function mergeResults(results: readonly DetectionResult[]): DetectionResult {
+  const first = results[0] as DetectionResult;
+  const status = (['timeout', 'error', 'not_run'] as const).find((s) => results.some((r) => r.status === s)) ?? 'ok';
+  return {
+    rule_id: first.rule_id,
+    status,
+    alerts: results.flatMap((r) => r.alerts),
+    row_count: results.reduce((sum, r) => sum + r.row_count, 0),
+    truncated: results.some((r) => r.truncated),
+    execution_time_ms: results.reduce((sum, r) => sum + r.execution_time_ms, 0),
+    error: results.find((r) => r.error !== null)?.error ?? null,
+  };
+}
+
+/**
+ * Run the rules over each snapshot the source yields (one per scan). An invalid rule file throws before
+ * anything runs; the workers start before the snapshot is taken, so their start-up overlaps collection.
+ */
 export async function detect(options: DetectOptions): Promise<DetectReport> {
+  const started = performance.now();
   const {config} = options;
   const manager = new RuleManager({config, extraPaths: options.rulesPaths ?? [], ...(options.env === undefined ? {} : {env: options.env})});
   const ruleSet = manager.loadRules();
   const rules: LoadedRule[] = RuleManager.select(ruleSet.rules, options.ruleIds ?? []);
   const engine = engineFor(config);
   if (rules.length > 0) engine.start();
+  const deadline = started + (options.timeoutMs ?? config.detection.run_timeout_ms);
+  const perRule = new Map<string, DetectionResult[]>(rules.map((r) => [r.rule.id, []]));
+  const snapshots: SnapshotForDetection[] = [];
   try {
-    const snapshot = await options.snapshot();
-    const scanId = snapshot.scanIds.length === 1 ? (snapshot.scanIds[0] as number) : null;
-    const run = await runDetection({
-      engine,
-      validator: manager.validator,
-      rules,
-      lists: ruleSet.lists,
-      snapshot: snapshot.bytes,
-      config: {
-        scanId,
-        timeout: options.timeoutMs ?? config.detection.run_timeout_ms,
-        ruleTimeoutMs: config.detection.rule_timeout_ms,
-        keyFields: config.alerting.deduplication.key_fields,
-      },
-    });
-    const failOn = options.failOn ?? null;
-    const findings = failOn === null ? 0 : run.alerts.filter((a) => isAtLeast(a.severity, failOn)).length;
-    return {
-      alerts: run.alerts,
-      results: run.results,
-      summary: {...run.summary, source: snapshot.source, rules_loaded: ruleSet.rules.length, fail_on: failOn, findings},
-      snapshot,
-    };
+    for await (const snapshot of options.snapshots()) {
+      const remaining = Math.round(deadline - performance.now());
+      const scanId = snapshot.scanIds.length === 1 ? (snapshot.scanIds[0] as number) : null;
+      const run =
+        remaining <= 0
+          ? undefined
+          : await runDetection({
+              engine,
+              validator: manager.validator,
+              rules,
+              lists: ruleSet.lists,
+              snapshot: snapshot.bytes,
+              config: {scanId, timeout: remaining, ruleTimeoutMs: config.detection.rule_timeout_ms, keyFields: config.alerting.deduplication.key_fields},
+            });
+      for (const loaded of rules) {
+        const result = run?.results.find((r) => r.rule_id === loaded.rule.id) ?? {
+          rule_id: loaded.rule.id,
+          status: 'not_run' as const,
+          alerts: [],
+          row_count: 0,
+          truncated: false,
+          execution_time_ms: 0,
+          error: 'the run deadline passed first',
+        };
+        perRule.get(loaded.rule.id)?.push(result);
+      }
+      // Keep what the report needs, not the bytes (a long range must not pile up in memory).
+      snapshots.push({
+        bytes: new Uint8Array(0),
+        scanIds: snapshot.scanIds,
+        source: snapshot.source,
+        ...(snapshot.live === undefined ? {} : {live: snapshot.live}),
+      });
+    }
   } finally {
     await engine.close();
   }
+  const results = rules.map((r) => mergeResults(perRule.get(r.rule.id) ?? []));
+  const summary = summarise(results, snapshots, Math.round(performance.now() - started));
+  const failOn = options.failOn ?? null;
+  const findings = failOn === null ? 0 : summary.alerts.filter((a) => isAtLeast(a.severity, failOn)).length;
+  let stored: StoreAppendResult | null = null;
+  if (options.storeDir !== undefined) {
+    const live = snapshots[0]?.live;
+    if (live === undefined) throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input', {hint: 'drop one of them'});
+    stored = await appendToStore(options.storeDir, live.scan, live.processes, {alerts: summary.alerts, retention: retentionFromConfig(config.storage)});
+  }
+  return {
+    stored,
+    alerts: summary.alerts,
+    results,
+    summary: {...summary.summary, source: snapshots[0]?.source ?? 'none', rules_loaded: ruleSet.rules.length, fail_on: failOn, findings},
+    snapshots,
+  };
+}
+
+function summarise(
+  results: readonly DetectionResult[],
+  snapshots: readonly SnapshotForDetection[],
+  durationMs: number,
+): {alerts: Alert[]; summary: DetectionRunSummary & {scan_ids: number[]}} {
+  const alerts = results
+    .flatMap((r) => r.alerts)
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.rule_id.localeCompare(b.rule_id) || a.dedupe_key.localeCompare(b.dedupe_key));
+  const ids = (status: DetectionResult['status']): string[] => results.filter((r) => r.status === status).map((r) => r.rule_id);
+  const scanIds = snapshots.flatMap((s) => s.scanIds);
+  return {
+    alerts,
+    summary: {
+      scan_id: scanIds.length === 1 ? (scanIds[0] as number) : null,
+      scan_ids: scanIds,
+      rules_run: results.filter((r) => r.status !== 'not_run').length,
+      rules_ok: results.filter((r) => r.status === 'ok').length,
+      failed: ids('error'),
+      timed_out: ids('timeout'),
+      not_run: ids('not_run'),
+      truncated: results.filter((r) => r.truncated).map((r) => r.rule_id),
+      alert_count: alerts.length,
+      alerts_by_severity: Object.fromEntries(ALERT_SEVERITIES.map((s) => [s, alerts.filter((a) => a.severity === s).length])) as Record<AlertSeverity, number>,
+      duration_ms: durationMs,
+    },
+  };
 }
 
 export interface QueryOptions {
   readonly config: DaemonEyeConfig;
   readonly sql: string;
-  readonly snapshot: SnapshotProvider;
+  readonly snapshot: () => Promise<SnapshotForDetection>;
   /** Rows kept; more are dropped and `truncated` says so. */
   readonly maxRows?: number;
 }

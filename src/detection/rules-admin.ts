@@ -10,6 +10,7 @@ import type {PartialProcessRow} from '../models/process-fixture.js';
 import type {AlertSeverity} from '../models/severity.js';
 import type {RuleSourceType} from '../models/rule.js';
 import type {RuleSwitchResult} from './config-edit.js';
+import {loadLatestScan} from '../storage/input.js';
 import {DetectionEngine} from './engine.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
 import {loadNamedLists} from './lists.js';
@@ -145,8 +146,12 @@ async function inputBytes(path: string): Promise<Uint8Array> {
     throw fileError(error, path, 'read');
   }
   if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\u0000') {
-    const {snapshotFromInput} = await import('./snapshot-source.js');
-    return (await snapshotFromInput(path)).bytes;
+    const latest = await loadLatestScan(path);
+    try {
+      return latest.db.export();
+    } finally {
+      latest.db.close();
+    }
   }
   try {
     return await snapshotFromRows(readRows(path, bytes.toString('utf8')));

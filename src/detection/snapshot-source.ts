@@ -1,78 +1,114 @@
-// Where a detection run or a query gets its snapshot: saved input (`--input FILE|DIR`, `--since`) or a live
-// collection. The engine takes snapshot file bytes; this module is the one place that produces them.
-// MINIMAL READER: until the storage and collect modules land this reads snapshot files and store
-// directories itself (checks, latest file of a store); it is replaced by src/storage once merged.
-import {readdirSync, readFileSync, statSync} from 'node:fs';
-import {join} from 'node:path';
+// Where a detection run or a query gets its snapshots: saved input (`--input FILE|DIR`, `--since`, read
+// through src/storage) or a live collection (src/collect). The engine takes snapshot file bytes; this
+// module is the one place that produces them, one scan at a time for detect (memory bounded by one file).
+import {readFileSync} from 'node:fs';
+import {basename} from 'node:path';
 
-import {DaemonEyeError, fileError} from '../errors.js';
+import type {Database} from 'sql.js';
+
+import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/index.js';
+import type {DaemonEyeConfig} from '../config/schema.js';
+import type {DaemonEyeError} from '../errors.js';
 import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../storage/database.js';
+import {loadLatestScan, loadScansIntoOneDatabase, readSnapshotsInRange, type SnapshotInRange} from '../storage/input.js';
+import {parseStoreFileName} from '../storage/store.js';
+import {serializeSnapshot} from '../storage/snapshot-file.js';
 
 export interface SnapshotForDetection {
   readonly bytes: Uint8Array;
   /** Scans in the snapshot, oldest first. */
   readonly scanIds: readonly number[];
-  /** What was read: a file path, or `live`. */
+  /** What was read: a file or store path, or `live`. */
   readonly source: string;
+  /** The collected snapshot when live (for `detect --store`). */
+  readonly live?: Snapshot;
 }
 
-const SQLITE_MAGIC = 'SQLite format 3\u0000';
+/** Snapshots one after the other (a store over a time range yields one per scan). */
+export type SnapshotSource = () => AsyncGenerator<SnapshotForDetection>;
 
-async function checkedBytes(path: string, bytes: Uint8Array, since: number | undefined): Promise<SnapshotForDetection> {
-  if (Buffer.from(bytes.subarray(0, 16)).toString('latin1') !== SQLITE_MAGIC) {
-    throw new DaemonEyeError('INPUT_CORRUPT', `${path} is not a snapshot file (not an SQLite database)`, {
-      file: path,
-      hint: 'give a file written by `daemoneye scan --output`',
-    });
-  }
+export interface SnapshotSourceOptions {
+  readonly config: DaemonEyeConfig;
+  readonly input?: string | undefined;
+  readonly since?: number | undefined;
+  /** A store file that cannot be used is reported here and skipped. */
+  readonly onProblem?: (problem: DaemonEyeError) => void;
+}
+
+async function live(config: DaemonEyeConfig): Promise<SnapshotForDetection> {
+  const snapshot = await collectSnapshot(collectOptionsFromConfig(config));
+  return {bytes: await serializeSnapshot(snapshot.scan, snapshot.processes), scanIds: [snapshot.scan.id], source: 'live', live: snapshot};
+}
+
+/** A copy of `db` holding only one scan (files with several scans are split so each alert has one scan). */
+async function onlyScan(db: Database, scanId: number): Promise<Uint8Array> {
   const SQL = await loadSqlJs();
-  let db;
+  const copy = new SQL.Database(db.export());
   try {
-    db = new SQL.Database(bytes);
-    const version = Number(selectAll(db, "SELECT value FROM meta WHERE key = 'schema_version'")[0]?.value);
-    if (!Number.isInteger(version)) throw new Error('no schema_version in meta');
-    if (version > SCHEMA_VERSION) {
-      throw new DaemonEyeError('INPUT_INCOMPATIBLE', `${path} has snapshot schema ${version}; this DaemonEye reads up to ${SCHEMA_VERSION}`, {
-        file: path,
-        hint: 'upgrade DaemonEye',
-      });
-    }
-    const scans = selectAll(db, 'SELECT id FROM scans WHERE ? IS NULL OR start_time >= ? ORDER BY start_time', [since ?? null, since ?? null]).map((r) =>
-      Number(r.id),
-    );
-    return {bytes, scanIds: scans, source: path};
-  } catch (error) {
-    if (error instanceof DaemonEyeError) throw error;
-    throw new DaemonEyeError('INPUT_CORRUPT', `${path} is not a valid snapshot file: ${(error as Error).message}`, {file: path, cause: error});
+    copy.run('DELETE FROM processes WHERE scan_id <> ?', [scanId]);
+    copy.run('DELETE FROM alerts WHERE scan_id IS NOT NULL AND scan_id <> ?', [scanId]);
+    copy.run('DELETE FROM scans WHERE id <> ?', [scanId]);
+    return copy.export();
   } finally {
-    db?.close();
+    copy.close();
   }
 }
 
-/** A snapshot file, or the newest snapshot file of a store directory. */
-export async function snapshotFromInput(path: string, options: {since?: number} = {}): Promise<SnapshotForDetection> {
-  let file = path;
-  try {
-    if (statSync(path).isDirectory()) {
-      const names = readdirSync(path)
-        .filter((name) => name.endsWith('.db') && !name.startsWith('.'))
-        .sort();
-      const newest = names.at(-1);
-      if (newest === undefined)
-        throw new DaemonEyeError('INPUT_NOT_FOUND', `no snapshot files in store ${path}`, {file: path, hint: 'take one with `daemoneye scan --store DIR`'});
-      file = join(path, newest);
+/**
+ * The snapshot's bytes for the workers. A store file in the current schema holds exactly the one scan that
+ * was loaded, so its bytes are reused (saving an export of the whole database); otherwise the checked,
+ * migrated, restricted copy is exported.
+ */
+function workerBytes(latest: SnapshotInRange): Uint8Array {
+  if (latest.fileSchemaVersion === SCHEMA_VERSION && parseStoreFileName(basename(latest.path)) !== undefined) {
+    try {
+      return new Uint8Array(readFileSync(latest.path));
+    } catch {
+      // Pruned or replaced since it was read: the loaded copy is still good.
     }
-    return await checkedBytes(file, new Uint8Array(readFileSync(file)), options.since);
-  } catch (error) {
-    throw fileError(error, file, 'read');
   }
+  return latest.db.export();
 }
 
-/** `--input` when given, else a live snapshot. */
-export function snapshotProvider(options: {input?: string | undefined; since?: number | undefined}): () => Promise<SnapshotForDetection> {
-  const {input, since} = options;
-  if (input !== undefined) return () => snapshotFromInput(input, since === undefined ? {} : {since});
-  return () => {
-    throw new DaemonEyeError('USAGE', 'live snapshots are not wired yet in this build', {hint: 'give --input FILE|DIR'});
+/**
+ * For `detect`: the live snapshot; or the latest scan of `--input`; or, with `--since`, every scan in
+ * range one at a time (each scan is its own snapshot, so rules joining processes by pid stay per scan).
+ */
+export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSource {
+  const {config, input, since} = options;
+  const problems = options.onProblem === undefined ? {} : {onProblem: options.onProblem};
+  return async function* () {
+    if (input === undefined) {
+      yield await live(config);
+      return;
+    }
+    if (since === undefined) {
+      const latest = await loadLatestScan(input, problems);
+      try {
+        yield {bytes: workerBytes(latest), scanIds: latest.scanIds, source: input};
+      } finally {
+        latest.db.close();
+      }
+      return;
+    }
+    for await (const file of readSnapshotsInRange(input, {since, ...problems})) {
+      for (const scanId of file.scanIds) {
+        const scansInFile = Number(selectAll(file.db, 'SELECT count(*) AS n FROM scans')[0]?.n);
+        const bytes = scansInFile === 1 ? file.db.export() : await onlyScan(file.db, scanId);
+        yield {bytes, scanIds: [scanId], source: input};
+      }
+    }
   };
+}
+
+/** For `query`: the live snapshot, or every scan of `--input` in range in ONE database (joins across scans). */
+export async function querySnapshot(options: SnapshotSourceOptions): Promise<SnapshotForDetection> {
+  const {config, input, since} = options;
+  if (input === undefined) return live(config);
+  const merged = await loadScansIntoOneDatabase(input, {maxQueryMb: config.storage.max_query_mb, ...(since === undefined ? {} : {since})});
+  try {
+    return {bytes: merged.db.export(), scanIds: merged.scans.map((s) => s.id), source: input};
+  } finally {
+    merged.db.close();
+  }
 }

@@ -51,7 +51,7 @@ export interface ExportResult {
 
 export interface ExportSink {
   /** Where output goes when `outputPath` is not set (the CLI: stdout). */
-  readonly write?: (chunk: string) => void;
+  readonly write?: (chunk: string) => void | Promise<void>;
   readonly onProblem?: (problem: DaemonEyeError) => void;
 }
 
@@ -96,18 +96,45 @@ function whereFor(table: ExportTable, snapshot: SnapshotInRange, config: ExportC
 class ChunkedWriter {
   private parts: string[] = [];
   private size = 0;
-  constructor(private readonly sink: (chunk: string) => void) {}
-  push(text: string): void {
+  constructor(private readonly sink: (chunk: string) => void | Promise<void>) {}
+  /** Returns a promise only when the sink asks the caller to wait (backpressure). */
+  push(text: string): void | Promise<void> {
     this.parts.push(text);
     this.size += text.length;
-    if (this.size >= 1 << 20) this.flush();
+    return this.size >= 1 << 20 ? this.flush() : undefined;
   }
-  flush(): void {
-    if (this.size === 0) return;
-    this.sink(this.parts.join(''));
+  flush(): void | Promise<void> {
+    if (this.size === 0) return undefined;
+    const chunk = this.parts.join('');
     this.parts = [];
     this.size = 0;
+    return this.sink(chunk);
   }
+}
+
+/** Thrown when the reader of stdout went away (`export | head`): the export just stops. */
+class OutputClosed extends Error {}
+
+/**
+ * A writer to stdout that waits when the pipe is full, so a slow reader cannot make the whole export
+ * pile up in memory, and stops when the reader has gone.
+ */
+export function stdoutWriter(stream: NodeJS.WriteStream = process.stdout): (chunk: string) => void | Promise<void> {
+  return (chunk) => {
+    if (stream.destroyed || stream.writableEnded) throw new OutputClosed();
+    if (stream.write(chunk)) return undefined;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        stream.off('drain', done);
+        stream.off('close', done);
+        stream.off('error', done);
+        resolve();
+      };
+      stream.once('drain', done);
+      stream.once('close', done);
+      stream.once('error', done);
+    });
+  };
 }
 
 /** Each row of one table of a loaded snapshot, as its record, in a stable order. */
@@ -194,7 +221,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   const format = config.format ?? 'ndjson';
   const input = openSnapshotInput(config.input);
   const file = config.outputPath === undefined ? undefined : new AtomicFileWriter(config.outputPath, {mode: 0o600});
-  const target = file === undefined ? (sink.write ?? ((chunk: string) => process.stdout.write(chunk))) : (chunk: string) => file.write(chunk);
+  const target = file === undefined ? (sink.write ?? stdoutWriter()) : (chunk: string) => file.write(chunk);
   const out = new ChunkedWriter(target);
   const problems: DaemonEyeError[] = [];
   const readOptions: ReadOptions = {
@@ -220,27 +247,29 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
       try {
         if (format === 'csv') {
           for (const record of recordsOf(snapshot.db, table, where)) {
-            out.push(csvLine(columns.map((c) => record[c.name])));
+            const wait = out.push(csvLine(columns.map((c) => record[c.name])));
+            if (wait !== undefined) await wait;
             rows++;
           }
         } else {
           for (const line of jsonLinesOf(snapshot.db, table, where)) {
-            out.push(format === 'ndjson' ? `${line}\n` : `${rows === 0 ? '\n' : ',\n'}${line}`);
+            const wait = out.push(format === 'ndjson' ? `${line}\n` : `${rows === 0 ? '\n' : ',\n'}${line}`);
+            if (wait !== undefined) await wait;
             rows++;
           }
         }
       } catch (error) {
-        throw damaged(snapshot.path, error);
+        throw error instanceof OutputClosed ? error : damaged(snapshot.path, error);
       }
       // NDJSON consumers see each file's rows as soon as the file is done.
-      out.flush();
+      await out.flush();
     }
     if (format === 'json') out.push(rows === 0 ? ']\n' : '\n]\n');
-    out.flush();
+    await out.flush();
     file?.commit();
   } catch (error) {
     file?.abort();
-    throw error;
+    if (!(error instanceof OutputClosed)) throw error;
   }
   return {table, format, rows, filesRead, scanIds, problems, ...(config.outputPath === undefined ? {} : {outputPath: config.outputPath})};
 }

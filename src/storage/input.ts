@@ -5,7 +5,7 @@ import {statSync} from 'node:fs';
 
 import type {Database} from 'sql.js';
 
-import {DaemonEyeError, fileError} from '../errors.js';
+import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
 import type {ColumnSpec} from '../models/columns.js';
 import {PROCESS_TABLE_COLUMNS} from '../models/process.js';
@@ -41,6 +41,11 @@ export interface SnapshotInput {
 
 export function inRange(time: number, range: TimeRange): boolean {
   return (range.since === undefined || time >= range.since) && (range.until === undefined || time <= range.until);
+}
+
+/** A store file that was listed but is gone when opened: retention of a concurrent writer removed it. */
+function prunedMeanwhile(error: DaemonEyeError): boolean {
+  return error.code === 'INPUT_NOT_FOUND' && systemErrorCode(error.cause) === 'ENOENT';
 }
 
 /** Resolve `--input`: a file or a directory (INPUT_NOT_FOUND / INPUT_UNREADABLE otherwise). */
@@ -88,7 +93,7 @@ export async function* readSnapshotsInRange(input: string | SnapshotInput, optio
       loaded = await readSnapshotFile(file.path);
     } catch (error) {
       if (opened.kind === 'file' || !(error instanceof DaemonEyeError) || options.onProblem === undefined) throw error;
-      options.onProblem(error);
+      if (!prunedMeanwhile(error)) options.onProblem(error);
       continue;
     }
     try {
@@ -127,7 +132,7 @@ export async function loadLatestScan(input: string | SnapshotInput, options: Rea
       loaded = await readSnapshotFile(file.path);
     } catch (error) {
       if (opened.kind === 'file' || !(error instanceof DaemonEyeError) || options.onProblem === undefined) throw error;
-      options.onProblem(error);
+      if (!prunedMeanwhile(error)) options.onProblem(error);
       continue;
     }
     const latest = loaded.scans.filter((scan) => inRange(scan.start_time, options) && (options.scanId === undefined || scan.id === options.scanId)).at(-1);

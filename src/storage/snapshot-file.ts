@@ -1,6 +1,7 @@
 // Snapshot files: one SQLite 3 database per file, written whole and atomically, read strictly. Reading
 // copies the bytes into sql.js's memory and never writes back, so an input file is never modified.
 import {readFileSync, statSync} from 'node:fs';
+import {basename, dirname} from 'node:path';
 
 import type {Database} from 'sql.js';
 
@@ -9,9 +10,10 @@ import {ALERT_TABLE_COLUMNS, type Alert} from '../models/alert.js';
 import {fromSqlValue, type ColumnSpec} from '../models/columns.js';
 import {PROCESS_TABLE_COLUMNS, type ProcessRecord} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS, type ScanRecord} from '../models/scan.js';
-import {AtomicFileWriter} from '../util/atomic-write.js';
+import {AtomicFileWriter, TEMP_PREFIX} from '../util/atomic-write.js';
 import {createSnapshotDatabase, insertAlerts, insertProcesses, insertScan, loadSqlJs, SCHEMA_VERSION} from './database.js';
 import {migrateInMemory, tableColumns} from './migrations.js';
+import {removeStaleStoreTemps} from './store.js';
 
 /** Snapshot files hold command lines, which may carry secrets: only the owner may read them. */
 export const SNAPSHOT_FILE_MODE = 0o600;
@@ -72,6 +74,8 @@ export async function writeSnapshotFile(
   alerts: readonly Alert[] = [],
 ): Promise<SnapshotWriteResult> {
   const bytes = await serializeSnapshot(scan, processes, alerts);
+  // Temp files of earlier writers of this same path that were killed (the directory may be anyone's).
+  removeStaleStoreTemps(dirname(path), Date.now(), `${TEMP_PREFIX}${basename(path)}-`);
   writeSnapshotBytes(path, bytes);
   const scans = Array.isArray(scan) ? (scan as readonly ScanRecord[]) : [scan as ScanRecord];
   return {path, bytes: bytes.length, scanIds: scans.map((s) => s.id), processCount: processes.length, alertCount: alerts.length};

@@ -112,9 +112,10 @@ function processAlive(pid: number): boolean {
 
 /**
  * Remove temp files a killed writer left in a store: those whose writer pid (in the name) is gone, and any
- * older than STALE_TEMP_MS. A live writer's temp file is never touched. Returns the names removed.
+ * older than STALE_TEMP_MS. A live writer's temp file is never touched. `prefix` narrows it to the temp files
+ * of one target (in a directory that is not a store). Returns the names removed.
  */
-export function removeStaleStoreTemps(dir: string, now = Date.now()): string[] {
+export function removeStaleStoreTemps(dir: string, now = Date.now(), prefix = TEMP_PREFIX): string[] {
   const removed: string[] = [];
   let names: string[];
   try {
@@ -123,7 +124,7 @@ export function removeStaleStoreTemps(dir: string, now = Date.now()): string[] {
     return removed;
   }
   for (const name of names) {
-    if (!name.startsWith(TEMP_PREFIX)) continue;
+    if (!name.startsWith(TEMP_PREFIX) || !name.startsWith(prefix)) continue;
     const pid = /-(\d+)-[0-9a-f]+$/.exec(name)?.[1];
     const path = join(dir, name);
     try {

@@ -169,10 +169,10 @@ describe('small parsers', () => {
   });
 
   it('environ_ld_preload: only LD_PRELOAD and LD_AUDIT are decoded', () => {
-    const environ = Buffer.from('HOME=/root\0XLD_PRELOAD=/not/this.so\0SECRET=LD_PRELOAD=/nor/this.so\0LD_PRELOAD=/tmp/evil.so\0LD_AUDIT=/tmp/a.so\0');
+    const environ = 'HOME=/root\0XLD_PRELOAD=/not/this.so\0SECRET=LD_PRELOAD=/nor/this.so\0LD_PRELOAD=/tmp/evil.so\0LD_AUDIT=/tmp/a.so\0';
     expect(parseLinkerVariables(environ)).toEqual({ldPreload: '/tmp/evil.so', ldAudit: '/tmp/a.so'});
-    expect(parseLinkerVariables(Buffer.from('LD_PRELOAD=/first.so'))).toEqual({ldPreload: '/first.so', ldAudit: null});
-    expect(parseLinkerVariables(Buffer.alloc(0))).toEqual({ldPreload: null, ldAudit: null});
+    expect(parseLinkerVariables('LD_PRELOAD=/first.so')).toEqual({ldPreload: '/first.so', ldAudit: null});
+    expect(parseLinkerVariables('')).toEqual({ldPreload: null, ldAudit: null});
   });
 
   it('passwd: first entry per uid', () => {

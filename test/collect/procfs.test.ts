@@ -137,6 +137,25 @@ describe('procfs collector on real processes', () => {
     expect(record.memory_usage!).toBeGreaterThan(1024 * 1024);
   });
 
+  it('fileless execution from a memfd: exe_memfd, no file on disk, still hashed', async () => {
+    // Perl: memfd_create(2) by syscall number (x86_64: 319, arm64: 279), copy sleep into it, exec it.
+    const memfdSyscall = process.arch === 'arm64' ? 279 : 319;
+    const script = `my $name = "payload"; my $fd = syscall(${memfdSyscall}, $name, 0); die "memfd: $!" if $fd < 0;
+      open(my $in, "<:raw", "${SLEEP}") or die; open(my $out, ">&=", $fd) or die "dup: $!"; binmode $out;
+      local $/; my $data = <$in>; print $out $data; close $in; $out->flush;
+      exec {"/proc/self/fd/$fd"} "payload", "1000" or die "exec: $!";`;
+    const child = live.spawn('perl', ['-e', script]);
+    await waitForExe(child.pid!, (target) => target.startsWith('/memfd:'));
+    const record = await snapshotOf(child.pid!);
+    const data = platform(record);
+    expect(record.executable_path).toBe('/memfd:payload');
+    expect(record.file_exists).toBe(false);
+    expect(record.command_line).toEqual(['payload', '1000']);
+    expect(data.exe_memfd).toBe(true);
+    expect(data.exe_path_inode).toBeNull();
+    expect(record.executable_hash).toBe(sha256(SLEEP));
+  });
+
   it('kernel threads: null exe, empty argv, kernel_thread true, parent 2 or 0', async () => {
     const {processes} = await collectSnapshot({hash: false});
     const kernel = processes.filter((p) => platform(p).kernel_thread === true);

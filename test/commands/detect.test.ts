@@ -85,3 +85,32 @@ describe('daemoneye detect', () => {
     expect(store.stderr).toMatch(/--store .* cannot be combined with --input/);
   });
 });
+
+describe('daemoneye detect on a live snapshot', () => {
+  it('finds a process started from a temp dir, saves the scan with its alerts to --store, and reads it back', async () => {
+    const {spawn} = await import('node:child_process');
+    const {copyFileSync} = await import('node:fs');
+    const binDir = tempDir('daemoneye-live-');
+    const copy = join(binDir, 'sleepy-fixture');
+    copyFileSync('/bin/sleep', copy);
+    const child = spawn(copy, ['60'], {stdio: 'ignore'});
+    try {
+      const store = join(dir, 'store');
+      const result = await runCli(['detect', '--rules', FIXTURE_RULES, '--rule', 'test-exec-from-tmp', '--store', store, '--format', 'json'], {env});
+      expect(result.code).toBe(0);
+      const doc = JSON.parse(result.stdout) as {alerts: Alert[]; summary: {source: string; scan_ids: number[]}};
+      const mine = doc.alerts.find((a) => a.affected_processes.includes(child.pid ?? -1));
+      expect(mine).toMatchObject({rule_id: 'test-exec-from-tmp', dedupe_key: 'test-exec-from-tmp:sleepy-fixture', scan_id: doc.summary.scan_ids[0]});
+      expect(doc.summary.source).toBe('live');
+      expect(result.stderr).toMatch(/saved scan \d+ with \d+ alerts to .*store\/scan-.*\.db/);
+      const again = await runCli(['detect', '--input', store, '--since', '1h', '--rules', FIXTURE_RULES, '--rule', 'test-exec-from-tmp'], {env});
+      expect(again.code).toBe(0);
+      expect(parseNdjson<Alert>(again.stdout).some((a) => a.affected_processes.includes(child.pid ?? -1))).toBe(true);
+      const stored = await runCli(['query', 'SELECT rule_id, dedupe_key FROM alerts', '--input', store, '--format', 'json'], {env});
+      expect(JSON.parse(stored.stdout)).toContainEqual({rule_id: 'test-exec-from-tmp', dedupe_key: 'test-exec-from-tmp:sleepy-fixture'});
+    } finally {
+      child.kill('SIGKILL');
+      removeDir(binDir);
+    }
+  });
+});

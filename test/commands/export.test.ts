@@ -1,5 +1,5 @@
 // `daemoneye export` end to end: the built CLI over real snapshot files and stores, good and bad.
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
@@ -8,7 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {SCHEMA_VERSION} from '../../src/storage/database.js';
 import {writeSnapshotFile} from '../../src/storage/snapshot-file.js';
 import {appendToStore, storeFileName} from '../../src/storage/store.js';
-import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {BIN, isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 import {makeProcesses, makeScan} from '../storage/helpers/snapshots.js';
 
 const WRITER = join(import.meta.dirname, '..', 'storage', 'helpers', 'write-snapshot.mjs');
@@ -63,6 +63,18 @@ describe('export', () => {
     expect(parseNdjson(byPid.stdout).map((r) => [r.pid, r.scan_id])).toEqual([[103, scans[2]!.id]]);
     const byName = await cli(['--input', store, '--name', 'sshd', '--format', 'json']);
     expect((JSON.parse(byName.stdout) as {name: string}[]).map((r) => r.name)).toEqual(Array(6).fill('sshd'));
+  });
+
+  it('stops quietly, exit 0, when the reader of stdout goes away (export | head)', async () => {
+    const path = join(home, 'many.db');
+    await writeSnapshotFile(path, scans[0]!, makeProcesses(scans[0]!, 2000));
+    const child = spawn(process.execPath, [BIN, 'export', '--input', path], {env, stdio: ['ignore', 'pipe', 'pipe']});
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
   });
 
   it('writes --output atomically, nothing on stdout', async () => {

@@ -82,7 +82,9 @@ describe('a writer killed with SIGKILL', () => {
     const count = loaded.db.exec('SELECT count(*) FROM processes')[0]?.values[0]?.[0];
     loaded.db.close();
     expect([5, 30000]).toContain(count);
-    // Whatever temp file the killed writer left is never taken for a snapshot.
+    // Whatever temp file the killed writer left is never taken for a snapshot, and the next writer removes it.
     expect(listStoreFiles(dir).map((f) => f.name)).toEqual(['snapshot.db']);
+    expect(await writer(['file', path, '5']).done).toBe(0);
+    expect(readdirSync(dir)).toEqual(['snapshot.db']);
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-import {copyFileSync, writeFileSync} from 'node:fs';
+import {copyFileSync, unlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -66,6 +66,20 @@ describe('reading a store by time range', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]?.toOneLine()).toContain(bad);
     expect(problems[0]?.exitCode).toBe(2);
+  });
+
+  it('skips silently a file pruned between listing and reading', async () => {
+    const dir = join(root, 'pruned');
+    const kept = await appendToStore(dir, scans[0]!, makeProcesses(scans[0]!, 2));
+    const gone = await appendToStore(dir, scans[1]!, makeProcesses(scans[1]!, 2));
+    const input = openSnapshotInput(dir);
+    unlinkSync(gone.path);
+    const problems: DaemonEyeError[] = [];
+    const ids: number[] = [];
+    for await (const snapshot of readSnapshotsInRange(input, {onProblem: (p) => problems.push(p)})) ids.push(...snapshot.scanIds);
+    expect(ids).toEqual([scans[0]?.id]);
+    expect(problems).toEqual([]);
+    expect(kept.path).not.toBe(gone.path);
   });
 
   it('throws for a single corrupt input file', async () => {

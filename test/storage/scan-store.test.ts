@@ -1,7 +1,7 @@
 // `scan --output FILE` and `scan --store [DIR]` end to end: the built CLI writes real snapshot files that
 // `export`, the library and the stock sqlite3 CLI read back.
 import {execFileSync} from 'node:child_process';
-import {existsSync, readdirSync, statSync} from 'node:fs';
+import {chmodSync, existsSync, mkdirSync, readdirSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
@@ -54,6 +54,22 @@ describe('scan --store', () => {
     const loaded = await readSnapshotFile(files[0]!.path);
     expect(loaded.scans[0]?.process_count).toBe(1);
     loaded.db.close();
+  });
+
+  it('into a directory the user may not write: exit 3, one line naming it', async () => {
+    const userHome = tempDir();
+    chmodSync(userHome, 0o777);
+    const rootOnly = join(userHome, 'root-only');
+    mkdirSync(rootOnly, {mode: 0o700});
+    const result = await runCli(['scan', '--no-hash', '--pid', '1', '--store', rootOnly], {
+      env: isolatedEnv(userHome, {DAEMONEYE_APP__STATE_DIR: join(userHome, 'state')}),
+      asUser: 65534,
+    });
+    expect(result.code).toBe(3);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/root-only.*permission denied/);
+    expect(readdirSync(rootOnly)).toEqual([]);
+    removeDir(userHome);
   });
 
   it('8 concurrent runs leave 8 valid files and nothing else', async () => {
