@@ -1,13 +1,14 @@
 import {Flags} from '@oclif/core';
 
-import {collectOptionsFromConfig, collectSnapshot, type HashProgress} from '../src/collect/index.js';
+import {collectOptionsFromConfig, collectSnapshot, type HashProgress, type Snapshot} from '../src/collect/index.js';
+import type {Config} from '../src/config/builder.js';
+import type {SaveResult} from '../src/storage/save.js';
 import {PROCESS_TABLE_COLUMN_NAMES, processToRow} from '../src/models/process.js';
 import {csvLine, renderJson, renderNdjsonLine} from '../src/output/render.js';
 import {renderProcessTable} from '../src/collect/table.js';
 import {recordCollectionMetrics} from '../src/telemetry/record.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';
-import {retentionFromConfig, saveScan} from '../src/storage/index.js';
 
 export default class Scan extends DaemonEyeCommand<typeof Scan> {
   static override summary = 'Snapshot every running process (or --pid) and print one record per process.';
@@ -60,19 +61,32 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     for (const problem of snapshot.scan.errors) this.logger.debug(problem);
     this.logger.debug('scan timing', {scan_id: snapshot.scan.id, ...snapshot.stats});
     const {processes} = snapshot;
-    const saved = await saveScan(snapshot.scan, processes, {
-      outputPath: flags.output,
-      storeDir: flags.store === undefined ? undefined : flags.store === '' ? config.paths.storeDir : flags.store,
-      retention: retentionFromConfig(config.values.storage),
-      log: this.logger,
-    });
+    // The storage layer (sql.js) is loaded only when a snapshot is saved: a plain scan does not pay for it.
+    const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
     if (format === 'json') this.write(renderJson(processes));
     else if (format === 'csv') this.write(csvLine(PROCESS_TABLE_COLUMN_NAMES) + processes.map((p) => csvLine(processToRow(p))).join(''));
-    else if (format === 'table') this.write(renderProcessTable(processes, process.stdout.columns > 0 ? process.stdout.columns : 80));
+    else if (format === 'table') this.write(renderProcessTable(processes, terminalWidth()));
     else this.write(processes.map((p) => renderNdjsonLine(p)).join(''));
   }
+
+  private async save(snapshot: Snapshot, config: Config): Promise<SaveResult> {
+    const {retentionFromConfig, saveScan} = await import('../src/storage/index.js');
+    const {store} = this.flags;
+    return saveScan(snapshot.scan, snapshot.processes, {
+      outputPath: this.flags.output,
+      storeDir: store === undefined ? undefined : store === '' ? config.paths.storeDir : store,
+      retention: retentionFromConfig(config.values.storage),
+      log: this.logger,
+    });
+  }
+}
+
+/** The width to fit the table to: the terminal's (80 when it does not say), none when stdout is not a terminal. */
+function terminalWidth(): number | undefined {
+  if (process.stdout.isTTY !== true) return undefined;
+  return process.stdout.columns > 0 ? process.stdout.columns : 80;
 }
 
 /** A progress line on a terminal (stderr) once hashing has taken more than a second; cleared at the end. */

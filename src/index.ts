@@ -1,5 +1,6 @@
 // daemoneye-lib: the public API. Everything the CLI does is reachable from here without oclif.
 export * from './config/index.js';
+export * from './detection/index.js';
 export * from './errors.js';
 export * from './models/index.js';
 export * from './output/index.js';

@@ -31,6 +31,8 @@ export interface DetectReport {
   readonly alerts: readonly Alert[];
   readonly results: readonly DetectionResult[];
   readonly summary: DetectionRunSummary & {
+    /** Each rule's outcome without its alerts: status, time, rows, error (for audit and `--format json`). */
+    readonly rules: readonly Omit<DetectionResult, 'alerts'>[];
     readonly scan_ids: readonly number[];
     readonly source: string;
     readonly rules_loaded: number;
@@ -130,7 +132,14 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
     stored,
     alerts: summary.alerts,
     results,
-    summary: {...summary.summary, source: snapshots[0]?.source ?? 'none', rules_loaded: ruleSet.rules.length, fail_on: failOn, findings},
+    summary: {
+      ...summary.summary,
+      rules: results.map(({alerts: _alerts, ...rest}) => rest),
+      source: snapshots[0]?.source ?? 'none',
+      rules_loaded: ruleSet.rules.length,
+      fail_on: failOn,
+      findings,
+    },
     snapshots,
   };
 }

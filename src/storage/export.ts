@@ -50,8 +50,8 @@ export interface ExportResult {
 }
 
 export interface ExportSink {
-  /** Where output goes when `outputPath` is not set (the CLI: stdout). */
-  readonly write?: (chunk: string) => void | Promise<void>;
+  /** Where output goes when `outputPath` is not set (default: stdout); return a promise to make the export wait. */
+  readonly write?: (chunk: string) => unknown;
   readonly onProblem?: (problem: DaemonEyeError) => void;
 }
 
@@ -96,7 +96,7 @@ function whereFor(table: ExportTable, snapshot: SnapshotInRange, config: ExportC
 class ChunkedWriter {
   private parts: string[] = [];
   private size = 0;
-  constructor(private readonly sink: (chunk: string) => void | Promise<void>) {}
+  constructor(private readonly sink: (chunk: string) => unknown) {}
   /** Returns a promise only when the sink asks the caller to wait (backpressure). */
   push(text: string): void | Promise<void> {
     this.parts.push(text);
@@ -108,7 +108,8 @@ class ChunkedWriter {
     const chunk = this.parts.join('');
     this.parts = [];
     this.size = 0;
-    return this.sink(chunk);
+    const result = this.sink(chunk);
+    return result instanceof Promise ? (result as Promise<void>) : undefined;
   }
 }
 

@@ -31,7 +31,12 @@ describe('daemoneye detect', () => {
     expect(high.code).toBe(1);
     const doc = JSON.parse(high.stdout) as {alerts: Alert[]; summary: {findings: number; fail_on: string}};
     expect(doc.alerts).toHaveLength(3);
-    expect(doc.summary).toMatchObject({findings: 2, fail_on: 'high', rules_run: 3});
+    expect(doc.summary).toMatchObject({findings: 2, fail_on: 'high', rules_run: 3, scan_ids: [4242]});
+    expect((doc.summary as unknown as {rules: {status: string; row_count: number}[]}).rules.map((r) => [r.status, r.row_count])).toEqual([
+      ['ok', 1],
+      ['ok', 1],
+      ['ok', 1],
+    ]);
     const only = await runCli(
       ['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--rule', 'test-deleted-executable', '--fail-on', 'high', '--format', 'text'],
       {env},
@@ -60,7 +65,10 @@ describe('daemoneye detect', () => {
     writeRule(slowDir, 'slow.yaml', SLOW_RULE);
     const result = await runCli(['detect', '--input', snapshot, '--rules', slowDir, '--timeout', '1500', '--format', 'json'], {env});
     expect(result.code).toBe(3);
-    expect(JSON.parse(result.stdout)).toMatchObject({alerts: [], summary: {not_run: ['slow-cartesian'], rules_run: 0}});
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      alerts: [],
+      summary: {not_run: ['slow-cartesian'], rules_run: 0, rules: [{rule_id: 'slow-cartesian', status: 'not_run', error: 'the run deadline passed first'}]},
+    });
     expect(result.stderr).toMatch(/rules not run \(run deadline\): slow-cartesian/);
   });
 

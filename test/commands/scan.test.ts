@@ -84,6 +84,19 @@ describe('daemoneye scan', () => {
     expect(row).toContain(`${SLEEP} 1000`);
   });
 
+  it('on a terminal the default is the table, fitted to its width', async () => {
+    // script(1) gives the CLI a real pseudo-terminal of 60 columns.
+    const command = `stty cols 60; ${process.execPath} bin/run.js scan --pid ${shellPid} --no-hash`;
+    const {spawnSync} = await import('node:child_process');
+    const result = spawnSync('script', ['-qec', command, '/dev/null'], {cwd: join(import.meta.dirname, '..', '..'), env, encoding: 'utf8'});
+    expect(result.status).toBe(0);
+    const lines = result.stdout.split('\r\n').filter((line) => line !== '');
+    expect(lines[0]).toMatch(/^\s*PID\s+USER\s+CPU%\s+MEM\s+NAME\s+COMMAND$/);
+    expect(lines[1]).toContain('/bin/sh -c');
+    expect(lines[1]).toMatch(/…$/);
+    for (const line of lines) expect([...line].length).toBeLessThanOrEqual(60);
+  });
+
   it('finds a deleted binary the way `jq select(.file_exists == false)` would', async () => {
     const path = join(home, 'implant');
     copyFileSync(SLEEP, path);

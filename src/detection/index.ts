@@ -1,0 +1,16 @@
+// The detection library: SqlValidator, rule files and RuleManager, the sandboxed DetectionEngine, alert
+// generation, rule tests, and the `detect` / `query` / `rules` calls the commands use.
+export * from './alerts.js';
+export * from './config-edit.js';
+export * from './detect.js';
+export * from './engine.js';
+export * from './fixture-snapshot.js';
+export * from './lists.js';
+export * from './rule-file.js';
+export * from './rule-manager.js';
+export * from './rule-tests.js';
+export * from './rules-admin.js';
+export * from './run-detection.js';
+export * from './snapshot-source.js';
+export * from './sql-validator.js';
+export * from './udfs.js';
