@@ -30,10 +30,16 @@ export interface RuleRunFacts {
 export interface DetectionFacts {
   readonly results: readonly RuleRunFacts[];
   readonly alerts: ReadonlyArray<{readonly severity: string}>;
+  /** The snapshots the rules ran on; `live` holds the collection when detect took it itself. */
+  readonly snapshots?: ReadonlyArray<{readonly live?: {readonly stats: CollectionFacts} | undefined}>;
 }
 
-/** Rule durations by rule, failed rules, and alerts by severity (every severity present, 0 when none). */
+/**
+ * Rule durations by rule, failed rules, alerts by severity (every severity present, 0 when none) and, for a
+ * live run, the collection series.
+ */
 export function recordDetectionMetrics(metrics: MetricsCollector, facts: DetectionFacts): void {
+  for (const snapshot of facts.snapshots ?? []) if (snapshot.live !== undefined) recordCollectionMetrics(metrics, snapshot.live.stats);
   for (const rule of facts.results) {
     if (rule.status !== 'not_run') metrics.recordHistogram('daemoneye_rule_duration_seconds', rule.execution_time_ms / 1000, {rule: rule.rule_id});
   }

@@ -70,6 +70,16 @@ describe('--metrics-file', () => {
     expect(parsed.get('daemoneye_last_success_timestamp_seconds')?.metrics[0]?.labels).toEqual({command: 'detect'});
   });
 
+  it('holds the collection series too after a live detect run', async () => {
+    const path = join(home, 'detect-live.prom');
+    const result = await runCli(['detect', '--format', 'json', '--metrics-file', path], {env: {...env, DAEMONEYE_COLLECTION__HASH: 'false'}});
+    expect([0, 1], result.stderr).toContain(result.code);
+    const parsed = families(path);
+    expect(Number(parsed.get('daemoneye_processes_collected_total')?.metrics[0]?.value)).toBeGreaterThan(0);
+    expect(parsed.get('daemoneye_collection_duration_seconds')?.metrics[0]?.count).toBe('1');
+    expect(parsed.get('daemoneye_alerts_generated_total')?.metrics).toHaveLength(4);
+  });
+
   it('holds the health series after a health run', async () => {
     const path = join(home, 'health.prom');
     const result = await runCli(['health', '--format', 'json', '--metrics-file', path], {env});
