@@ -6,7 +6,7 @@ import {detectionSnapshots} from '../src/detection/snapshot-source.js';
 import {DaemonEyeError, ExitCode} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {renderJson, renderNdjsonLine} from '../src/output/render.js';
-import {recordDetectionMetrics} from '../src/telemetry/record.js';
+import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../src/telemetry/record.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
@@ -14,11 +14,12 @@ import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
 export default class Detect extends DaemonEyeCommand<typeof Detect> {
   static override summary = 'Run detection rules on a live snapshot or saved input and print alerts.';
   static override description =
-    'Rules run in sandboxed worker threads with a per-rule timeout (detection.rule_timeout_ms) and a run deadline (--timeout). Alerts go to stdout (NDJSON when piped); a run summary goes to stderr. Exit 1 when an alert is at or above --fail-on, 2 when a rule file is invalid or the input unusable, 3 when a rule failed, timed out or did not run.';
+    'Rules run in sandboxed worker threads with a per-rule timeout (detection.rule_timeout_ms) and a run deadline (--timeout). Alerts go to stdout (NDJSON when piped); a run summary goes to stderr. Exit 1 when an alert is at or above --fail-on, 2 when a rule file is invalid or the input unusable, 3 when a rule failed, timed out or did not run, or a sink could not take every alert (those are spooled for the next run; see `alerts deliver`).';
   static override examples = [
     '<%= config.bin %> detect --input snapshot.db',
     '<%= config.bin %> detect --input /var/lib/daemoneye/store --since 24h --fail-on high',
     '<%= config.bin %> detect --rules ./my-rules --rule my-rule-id --format json',
+    '<%= config.bin %> detect --sink siem --show-suppressed',
   ];
   static override flags = {
     format: formatFlag(['json', 'ndjson', 'text', 'table'] as const),
@@ -29,6 +30,8 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     'fail-on': Flags.option({summary: 'Exit 1 when an alert is at or above this severity.', options: ALERT_SEVERITIES})(),
     store: Flags.string({summary: 'Save the live snapshot with its alerts in this store directory.'}),
     timeout: Flags.integer({summary: 'Deadline of the whole run in ms (default: detection.run_timeout_ms).', min: 1}),
+    sink: Flags.string({summary: 'Deliver to this configured sink only (repeatable; default: every sink in alerting.sinks).', multiple: true}),
+    'show-suppressed': Flags.boolean({summary: 'Also print alerts that deduplication suppressed, marked "suppressed": true.'}),
   };
 
   async run(): Promise<void> {
@@ -39,6 +42,10 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       });
     }
     const config = this.loadConfig();
+    const {AlertManager, alertsToPrint, deliveryFailed, deliverySummaryLines} = await import('../src/alerting/index.js');
+    // Built before detection so an unknown --sink is a usage error before any work is done.
+    const alerting = AlertManager.fromConfig(config, {logger: this.logger});
+    const stdoutFormat = alerting.stdoutFormat(flags.sink ?? []);
     // An unusable file in a store is reported and skipped; the run goes on and ends with exit 2.
     const onProblem = (problem: DaemonEyeError): void => {
       this.logger.error(problem.toOneLine());
@@ -55,14 +62,21 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       ...(flags['fail-on'] === undefined ? {} : {failOn: flags['fail-on']}),
     });
     recordDetectionMetrics(this.metrics, report);
-    const format = this.outputFormat(flags.format);
-    if (format === 'json') this.write(renderJson({alerts: report.alerts, summary: report.summary}));
-    else if (format === 'text') for (const alert of report.alerts) this.write(alertLine(alert));
-    else if (format === 'table') this.write(alertTable(report.alerts, process.stdout.columns));
-    else for (const alert of report.alerts) this.write(renderNdjsonLine(alert));
+    // Deduplication decides what leaves the process (stdout and sinks alike); --fail-on still judges report.alerts.
+    const delivery = await alerting.deliver(report.alerts, {sinkNames: flags.sink ?? []});
+    recordDeliverySummaryMetrics(this.metrics, delivery.summary);
+    const printed = alertsToPrint(report.alerts, delivery, flags['show-suppressed']);
+    const marked = printed.map((a) => (a.suppressed === true ? {...a, description: `[suppressed] ${a.description}`} : a));
+    const format = this.outputFormat(flags.format ?? stdoutFormat);
+    if (format === 'json') this.write(renderJson({alerts: printed, summary: {...report.summary, ...delivery.summary}}));
+    else if (format === 'text') for (const alert of marked) this.write(alertLine(alert));
+    else if (format === 'table') this.write(alertTable(marked, process.stdout.columns));
+    else for (const alert of printed) this.write(renderNdjsonLine(alert));
     const [headline, ...problems] = summaryLines(report);
     this.logger.info(headline ?? '');
     for (const line of problems) this.logger.warn(line);
+    for (const line of deliverySummaryLines(delivery.summary)) this.logger.info(line);
+    if (deliveryFailed(delivery.summary)) this.setExitCode(ExitCode.RuntimeFailure);
     if (report.stored !== null)
       this.logger.info(`saved scan ${report.stored.scanIds.join(', ')} with ${report.stored.alertCount} alerts to ${report.stored.path}`);
     const s = report.summary;

@@ -1,4 +1,5 @@
 // daemoneye-lib: the public API. Everything the CLI does is reachable from here without oclif.
+export * from './alerting/index.js';
 export * from './config/index.js';
 export * from './detection/index.js';
 export * from './errors.js';

@@ -60,3 +60,21 @@ export function recordDeliveryMetrics(metrics: MetricsCollector, deliveries: rea
   for (const delivery of deliveries)
     metrics.recordCounter('daemoneye_alert_deliveries_total', delivery.count ?? 1, {sink: delivery.sink, result: delivery.result});
 }
+
+/** The alerting run summary (`AlertManager.deliver(...).summary`): per sink delivered, spooled and dropped. */
+export interface DeliverySummaryFacts {
+  readonly suppressed: number;
+  readonly deliveries: ReadonlyArray<{readonly sink: string; readonly delivered: number; readonly pending: number; readonly dropped: number}>;
+}
+
+export function recordDeliverySummaryMetrics(metrics: MetricsCollector, summary: DeliverySummaryFacts): void {
+  recordDeliveryMetrics(
+    metrics,
+    summary.deliveries.flatMap((d) => [
+      {sink: d.sink, result: 'delivered', count: d.delivered},
+      {sink: d.sink, result: 'spooled', count: d.pending},
+      {sink: d.sink, result: 'dropped', count: d.dropped},
+    ]),
+  );
+  if (summary.suppressed > 0) recordDeliveryMetrics(metrics, [{sink: 'all', result: 'suppressed', count: summary.suppressed}]);
+}

@@ -2,6 +2,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import {describe, expect, it} from 'vitest';
 
 import {DEFAULT_SECONDS_BUCKETS, escapeLabelValue, MetricsCollector} from '../../src/telemetry/metrics.js';
+import {recordDeliverySummaryMetrics} from '../../src/telemetry/record.js';
 
 describe('MetricsCollector', () => {
   it('exports counters, gauges and labelled series that a real Prometheus parser reads back', () => {
@@ -97,5 +98,17 @@ describe('MetricsCollector', () => {
     metrics.recordGauge('g', Number.POSITIVE_INFINITY, {k: 'inf'});
     metrics.recordGauge('g', Number.NaN, {k: 'nan'});
     expect(metrics.exportMetrics()).toContain('g{k="inf"} +Inf\ng{k="nan"} NaN\n');
+  });
+
+  it('counts deliveries per sink and result from the alerting summary', () => {
+    const metrics = new MetricsCollector();
+    recordDeliverySummaryMetrics(metrics, {suppressed: 2, deliveries: [{sink: 'siem', delivered: 3, pending: 1, dropped: 0}]});
+    const family = parsePrometheusTextFormat(metrics.exportMetrics()).find((f) => f.name === 'daemoneye_alert_deliveries_total');
+    expect(family?.metrics).toEqual([
+      {value: '3', labels: {result: 'delivered', sink: 'siem'}},
+      {value: '0', labels: {result: 'dropped', sink: 'siem'}},
+      {value: '1', labels: {result: 'spooled', sink: 'siem'}},
+      {value: '2', labels: {result: 'suppressed', sink: 'all'}},
+    ]);
   });
 });

@@ -1,0 +1,42 @@
+import {Flags} from '@oclif/core';
+
+import {ExitCode} from '../../src/errors.js';
+import {renderJson, renderNdjsonLine, renderTable} from '../../src/output/render.js';
+import {DaemonEyeCommand} from '../_base/base-command.js';
+import {formatFlag} from '../_base/flags.js';
+
+export default class AlertsDeliver extends DaemonEyeCommand<typeof AlertsDeliver> {
+  static override summary = 'Retry alerts that a sink could not take earlier (the spool).';
+  static override description =
+    'Delivers the spooled alerts of every configured sink (or of each --sink) and reports, per sink, what was delivered and what is still pending. Exit 0 when nothing is pending, 3 when some alerts are still spooled.';
+  static override examples = ['<%= config.bin %> alerts deliver', '<%= config.bin %> alerts deliver --sink siem --format json | jq .spooled'];
+  static override flags = {
+    sink: Flags.string({summary: 'Only this sink (repeatable).', multiple: true}),
+    format: formatFlag(['json', 'ndjson', 'table'] as const),
+  };
+
+  async run(): Promise<void> {
+    const config = this.loadConfig();
+    const format = this.outputFormat(this.flags.format);
+    const {deliverSpool} = await import('../../src/alerting/alert-manager.js');
+    const summary = await deliverSpool(config, {sinkNames: this.flags.sink ?? [], logger: this.logger});
+    if (format === 'json') this.write(renderJson(summary));
+    else if (format === 'ndjson') for (const delivery of summary.deliveries) this.write(renderNdjsonLine(delivery));
+    else {
+      type Row = (typeof summary.deliveries)[number];
+      const columns = [
+        {header: 'SINK', get: (d: Row) => d.sink},
+        {header: 'TYPE', get: (d: Row) => d.type},
+        {header: 'OK', get: (d: Row) => (d.ok ? 'yes' : 'no')},
+        {header: 'DELIVERED', get: (d: Row) => d.delivered, align: 'right' as const},
+        {header: 'PENDING', get: (d: Row) => d.pending, align: 'right' as const},
+        {header: 'DROPPED', get: (d: Row) => d.dropped, align: 'right' as const},
+        {header: 'ERROR', get: (d: Row) => d.error ?? ''},
+      ];
+      this.write(renderTable(summary.deliveries, columns, process.stdout.columns));
+    }
+    const sinks = summary.deliveries.length;
+    this.logger.info(`${summary.delivered} spooled alert(s) delivered, ${summary.spooled} still pending (${sinks} sink(s))`);
+    this.setExitCode(summary.spooled > 0 ? ExitCode.RuntimeFailure : ExitCode.Success);
+  }
+}

@@ -1,0 +1,299 @@
+// AlertManager: what happens to a run's alerts after detection. Deduplication across runs decides what
+// may leave the process; each configured sink then gets the spool of earlier runs first and the new
+// alerts after, all sinks in parallel under one run deadline; whatever a sink did not take is spooled.
+import type {Config} from '../config/builder.js';
+import {ensureStateDir} from '../config/paths.js';
+import type {DaemonEyeConfig, SinkConfig} from '../config/schema.js';
+import {type AlertGenerationOptions, type AlertingRule, generateAlerts, type ResultRow} from '../detection/alerts.js';
+import {DaemonEyeError} from '../errors.js';
+import type {Alert} from '../models/alert.js';
+import {isAtLeast} from '../models/severity.js';
+import {type Logger, silentLogger} from '../output/logger.js';
+import {applyDeduplication} from './dedupe.js';
+import {createSink, sinkSecrets} from './sinks/index.js';
+import {claimSpool, readSpool, settleSpool, spooledSinkNames, spoolPath} from './spool.js';
+import type {AlertSink, DeliverySummary, SinkDelivery} from './types.js';
+
+export type DeduplicationConfig = DaemonEyeConfig['alerting']['deduplication'];
+
+/** The seed's AlertManagerConfig, plus where state lives and the run deadline. */
+export interface AlertManagerConfig {
+  readonly deduplication: DeduplicationConfig;
+  readonly max_queue_size: number;
+  /** Cap on one alert's delivery to one sink, retries included. */
+  readonly delivery_timeout_ms: number;
+  /** Cap on all deliveries of one run; what is not delivered by then is spooled. */
+  readonly delivery_deadline_ms: number;
+  readonly state_dir: string;
+  readonly sinks: readonly SinkConfig[];
+}
+
+export interface AlertManagerOptions {
+  readonly logger?: Logger;
+  readonly now?: () => number;
+  /** Build a sink from its configuration (tests substitute sinks). */
+  readonly createSink?: (config: SinkConfig) => AlertSink;
+}
+
+export interface DeliverOptions {
+  /** Only these sinks (`detect --sink`); all configured sinks when absent or empty. */
+  readonly sinkNames?: readonly string[];
+}
+
+export interface DeliveryRunResult {
+  /** Alerts that may leave the process (print these): everything when deduplication is off. */
+  readonly alerts: readonly Alert[];
+  /** Alerts suppressed by deduplication: not printed (unless --show-suppressed), not sent. */
+  readonly suppressedAlerts: readonly Alert[];
+  readonly summary: DeliverySummary;
+}
+
+export class AlertManager {
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly build: (config: SinkConfig) => AlertSink;
+  private readonly secrets: string[];
+
+  constructor(
+    readonly config: AlertManagerConfig,
+    options: AlertManagerOptions = {},
+  ) {
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+    this.build = options.createSink ?? ((sink) => createSink(sink, {deliveryTimeoutMs: config.delivery_timeout_ms}));
+    this.secrets = config.sinks.flatMap(sinkSecrets).filter((secret) => secret.length > 0);
+    for (const secret of this.secrets) this.logger.addSecret(secret);
+  }
+
+  /** The manager for a loaded configuration (state under alerting.state_dir, default <app.state_dir>/alerts). */
+  static fromConfig(config: Config, options: AlertManagerOptions = {}): AlertManager {
+    const alerting = config.values.alerting;
+    return new AlertManager({...alerting, state_dir: config.paths.alertsDir}, options);
+  }
+
+  /** The output format a configured stdout sink asks for (detect's default), if any. */
+  stdoutFormat(sinkNames: readonly string[] = []): 'json' | 'ndjson' | 'text' | undefined {
+    const stdout = this.selectSinks(sinkNames).find((sink) => sink.type === 'stdout');
+    return stdout?.type === 'stdout' ? stdout.format : undefined;
+  }
+
+  /**
+   * The seed's `generate_alert`: a rule's result rows become alerts, one per dedupe key, keyed by
+   * `alerting.deduplication.key_fields` (the detection engine's own generator, so keys always agree).
+   */
+  generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], options: Omit<AlertGenerationOptions, 'keyFields'>): Alert[] {
+    return generateAlerts(rule, rows, {...options, keyFields: this.config.deduplication.key_fields});
+  }
+
+  /** The seed's `deliver_alert`: one alert through deduplication to every sink. */
+  deliverAlert(alert: Alert, options: DeliverOptions = {}): Promise<DeliveryRunResult> {
+    return this.deliver([alert], options);
+  }
+
+  /** Deduplicate a run's alerts and deliver what passes (plus earlier runs' spool) to the sinks. */
+  async deliver(alerts: readonly Alert[], options: DeliverOptions = {}): Promise<DeliveryRunResult> {
+    const selected = this.selectSinks(options.sinkNames ?? []);
+    let passed: readonly Alert[] = alerts;
+    let suppressed: readonly Alert[] = [];
+    if (this.config.deduplication.enabled && alerts.length > 0) {
+      ensureStateDir(this.config.state_dir);
+      const outcome = await applyDeduplication(this.config.state_dir, alerts, {
+        windowMinutes: this.config.deduplication.window_minutes,
+        now: this.now(),
+        warn: (message) => this.logger.warn(message),
+        lockTimeoutMs: this.config.delivery_deadline_ms,
+      });
+      passed = outcome.passed;
+      suppressed = outcome.suppressed;
+      if (suppressed.length > 0)
+        this.logger.info(`${suppressed.length} alert(s) suppressed: already sent within ${this.config.deduplication.window_minutes} min`);
+    }
+    const summary = await this.deliverToSinks(
+      selected.filter((sink) => sink.type !== 'stdout'),
+      passed,
+    );
+    return {alerts: passed, suppressedAlerts: suppressed, summary: {...summary, suppressed: suppressed.length}};
+  }
+
+  /**
+   * `alerts deliver`: retry every spool (or those of `sinkNames`). Spools of sinks no longer configured
+   * are reported as pending, never silently discarded.
+   */
+  async deliverSpool(options: DeliverOptions = {}): Promise<DeliverySummary> {
+    const names = options.sinkNames ?? [];
+    const selected = this.selectSinks(names).filter((sink) => sink.type !== 'stdout');
+    const summary = await this.deliverToSinks(selected, []);
+    if (names.length > 0) return summary;
+    const configured = new Set(this.config.sinks.map((sink) => sink.name));
+    const orphans: SinkDelivery[] = [];
+    for (const name of spooledSinkNames(this.config.state_dir)) {
+      if (configured.has(name)) continue;
+      const pending = readSpool(spoolPath(this.config.state_dir, name), (message) => this.logger.warn(message)).length;
+      if (pending === 0) continue;
+      const error = `sink "${name}" is no longer configured; configure it again, or remove ${spoolPath(this.config.state_dir, name)} to discard its alerts`;
+      this.logger.warn(error);
+      orphans.push({
+        sink: name,
+        type: 'webhook',
+        ok: false,
+        attempts: 0,
+        duration_ms: 0,
+        status: null,
+        error,
+        delivered: 0,
+        redelivered: 0,
+        pending,
+        dropped: 0,
+      });
+    }
+    return {...summary, spooled: summary.spooled + orphans.reduce((sum, o) => sum + o.pending, 0), deliveries: [...summary.deliveries, ...orphans]};
+  }
+
+  private selectSinks(names: readonly string[]): readonly SinkConfig[] {
+    if (names.length === 0) return this.config.sinks;
+    const byName = new Map(this.config.sinks.map((sink) => [sink.name, sink]));
+    return [...new Set(names)].map((name) => {
+      const sink = byName.get(name);
+      if (sink === undefined) {
+        const known = [...byName.keys()];
+        throw new DaemonEyeError('SINK_UNKNOWN', `no sink named "${name}" is configured`, {
+          hint: known.length === 0 ? 'add one under alerting.sinks in the configuration' : `configured sinks: ${known.join(', ')}`,
+        });
+      }
+      return sink;
+    });
+  }
+
+  private scrub(text: string | null): string | null {
+    if (text === null) return null;
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join('[REDACTED]');
+    return out;
+  }
+
+  private async deliverToSinks(sinks: readonly SinkConfig[], alerts: readonly Alert[]): Promise<DeliverySummary> {
+    if (sinks.length === 0) return {delivered: 0, suppressed: 0, spooled: 0, dropped: 0, deliveries: []};
+    ensureStateDir(this.config.state_dir);
+    const deadline = this.now() + this.config.delivery_deadline_ms;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.config.delivery_deadline_ms);
+    try {
+      const deliveries = await Promise.all(sinks.map((sink) => this.deliverToSink(sink, alerts, controller.signal, deadline)));
+      return {
+        delivered: deliveries.reduce((sum, d) => sum + d.delivered, 0),
+        suppressed: 0,
+        spooled: deliveries.reduce((sum, d) => sum + d.pending, 0),
+        dropped: deliveries.reduce((sum, d) => sum + d.dropped, 0),
+        deliveries,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async deliverToSink(config: SinkConfig, alerts: readonly Alert[], signal: AbortSignal, deadline: number): Promise<SinkDelivery> {
+    const started = performance.now();
+    const stateDir = this.config.state_dir;
+    const warn = (message: string) => this.logger.warn(`sink ${config.name}: ${message}`);
+    // Write ahead: this run's alerts enter the spool before any delivery, so a killed run loses none.
+    const {earlier, fresh} = await claimSpool(stateDir, config.name, {
+      add: alerts.filter((alert) => isAtLeast(alert.severity, config.min_severity)),
+      now: this.now(),
+      warn,
+      staleAfterMs: 2 * this.config.delivery_deadline_ms + 60_000,
+      lockTimeoutMs: Math.max(1_000, deadline - this.now()),
+    });
+    // Earlier runs' alerts go first: they have waited longest.
+    const queue = [...earlier.map((entry) => entry.alert), ...fresh];
+    let delivered: readonly boolean[] = queue.map(() => false);
+    let attempts = 0;
+    let status: number | null = null;
+    let error: string | null = null;
+    if (queue.length > 0) {
+      let sink: AlertSink | undefined;
+      try {
+        sink = this.build(config);
+        const result = await sink.send(queue, {signal, deadline, warn});
+        ({delivered, attempts, status} = result);
+        error = this.scrub(result.error);
+      } catch (caught) {
+        error = this.scrub(caught instanceof DaemonEyeError ? caught.toOneLine() : caught instanceof Error ? caught.message : String(caught));
+      } finally {
+        await sink?.close?.();
+      }
+    }
+    const deliveredIds = new Set(queue.filter((_, index) => delivered[index] === true).map((alert) => alert.id));
+    const notTaken = queue.length - deliveredIds.size;
+    if (notTaken > 0 && error === null) error = signal.aborted ? 'delivery deadline reached' : 'not every alert was taken';
+    let pending = 0;
+    let dropped = 0;
+    if (queue.length > 0) {
+      ({pending, dropped} = await settleSpool(stateDir, config.name, {
+        claimed: new Set(queue.map((alert) => alert.id)),
+        delivered: deliveredIds,
+        error,
+        maxQueueSize: this.config.max_queue_size,
+        now: this.now(),
+        warn,
+        // The spool must be settled even after the deadline: losing alerts is worse than a late exit.
+        lockTimeoutMs: 30_000,
+      }));
+    } else {
+      // Nothing of ours, but report what other runs left pending (e.g. claimed by a live concurrent run).
+      pending = readSpool(spoolPath(stateDir, config.name), warn, this.now()).length;
+    }
+    const result: SinkDelivery = {
+      sink: config.name,
+      type: config.type,
+      ok: notTaken === 0,
+      attempts,
+      duration_ms: Math.round(performance.now() - started),
+      status,
+      error: notTaken === 0 ? null : error,
+      delivered: deliveredIds.size,
+      redelivered: earlier.filter((entry) => deliveredIds.has(entry.alert.id)).length,
+      pending,
+      dropped,
+    };
+    if (!result.ok) warn(`${result.error ?? 'delivery failed'}; ${notTaken} alert(s) spooled for the next run (${pending} pending)`);
+    if (dropped > 0) warn(`spool full (alerting.max_queue_size ${this.config.max_queue_size}): dropped the ${dropped} oldest alert(s)`);
+    if (result.redelivered > 0) this.logger.info(`sink ${config.name}: delivered ${result.redelivered} spooled alert(s) from earlier runs`);
+    return result;
+  }
+}
+
+/** The one call `detect` makes: deduplicate, deliver to the configured (or named) sinks, spool the rest. */
+export function deliverRun(
+  config: Config,
+  alerts: readonly Alert[],
+  options: DeliverOptions & {logger?: Logger; now?: () => number} = {},
+): Promise<DeliveryRunResult> {
+  return AlertManager.fromConfig(config, options).deliver(alerts, options);
+}
+
+/** The call `alerts deliver` makes: retry the spools, report what is still pending. */
+export function deliverSpool(config: Config, options: DeliverOptions & {logger?: Logger; now?: () => number} = {}): Promise<DeliverySummary> {
+  return AlertManager.fromConfig(config, options).deliverSpool(options);
+}
+
+/** An alert as printed with `--show-suppressed`: marked so readers and jq filters can tell. */
+export type PrintedAlert = Alert & {suppressed?: true};
+
+/**
+ * What `detect` prints, in the order found: the alerts deduplication let through and, with
+ * `showSuppressed`, the suppressed ones too, each marked `"suppressed": true`.
+ */
+export function alertsToPrint(found: readonly Alert[], result: DeliveryRunResult, showSuppressed: boolean): PrintedAlert[] {
+  const passed = new Set(result.alerts);
+  const suppressed = new Set(result.suppressedAlerts);
+  return found.flatMap((alert): PrintedAlert[] => {
+    if (passed.has(alert)) return [alert];
+    if (showSuppressed && suppressed.has(alert)) return [{...alert, suppressed: true}];
+    return [];
+  });
+}
+
+/** True when some sink did not take everything meant for it (detect then exits 3 unless --fail-on gives 1). */
+export function deliveryFailed(summary: DeliverySummary): boolean {
+  return summary.deliveries.some((delivery) => !delivery.ok);
+}

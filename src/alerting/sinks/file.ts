@@ -1,0 +1,109 @@
+// FileSink: alerts appended as NDJSON under the file's lock, one write per line, then fsync, so
+// concurrent runs never interleave lines; optional size rotation to <path>.1 … <path>.<max_files>.
+import {closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync} from 'node:fs';
+
+import type {SinkConfig} from '../../config/schema.js';
+import {fileError} from '../../errors.js';
+import type {Alert} from '../../models/alert.js';
+import {renderNdjsonLine} from '../../output/render.js';
+import {withLock} from '../../util/lock.js';
+import type {AlertSink, SinkSendOptions, SinkSendResult} from '../types.js';
+
+export type FileSinkConfig = Extract<SinkConfig, {type: 'file'}>;
+
+function writeWhole(fd: number, data: Buffer, path: string): void {
+  // A regular file takes the whole buffer in one write(2) short of a full disk; loop only for that case.
+  let offset = 0;
+  try {
+    while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset);
+  } catch (error) {
+    throw fileError(error, path, 'write');
+  }
+}
+
+function endsWithNewline(fd: number, size: number): boolean {
+  if (size === 0) return true;
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  return last[0] === 0x0a;
+}
+
+export class FileSink implements AlertSink {
+  readonly type = 'file' as const;
+  readonly name: string;
+
+  constructor(private readonly config: FileSinkConfig) {
+    this.name = config.name;
+  }
+
+  /** path → path.1 → … → path.max_files (the oldest is removed). */
+  private rotate(): void {
+    const {path, max_files: maxFiles} = this.config;
+    rmSync(`${path}.${maxFiles}`, {force: true});
+    for (let index = maxFiles - 1; index >= 1; index--) {
+      if (existsSync(`${path}.${index}`)) renameSync(`${path}.${index}`, `${path}.${index + 1}`);
+    }
+    renameSync(path, `${path}.1`);
+  }
+
+  async send(alerts: readonly Alert[], options: SinkSendOptions): Promise<SinkSendResult> {
+    const delivered = alerts.map(() => false);
+    if (alerts.length === 0) return {delivered, attempts: 0, status: null, error: null};
+    const path = this.config.path;
+    try {
+      await withLock(path, () => this.appendLocked(alerts, delivered, options), {timeoutMs: Math.max(1, options.deadline - Date.now())});
+      return {delivered, attempts: 1, status: null, error: null};
+    } catch (error) {
+      const message = error instanceof Error && 'toOneLine' in error ? (error as {toOneLine(): string}).toOneLine() : String(error);
+      return {delivered, attempts: 1, status: null, error: message};
+    }
+  }
+
+  private appendLocked(alerts: readonly Alert[], delivered: boolean[], options: SinkSendOptions): void {
+    const path = this.config.path;
+    const maxBytes = this.config.max_bytes;
+    let fd: number | undefined;
+    const open = (): number => {
+      try {
+        return openSync(path, 'a+', 0o640);
+      } catch (error) {
+        throw fileError(error, path, 'write');
+      }
+    };
+    try {
+      fd = open();
+      let size = fstatSync(fd).size;
+      let pendingNewline = false;
+      if (!endsWithNewline(fd, size)) {
+        // A run killed mid-append left a torn line: keep it (it is evidence) but start ours on a fresh line.
+        options.warn?.(`${path}: the last line is torn (a run was interrupted while appending); new alerts start on a new line`);
+        pendingNewline = true;
+      }
+      for (const [index, alert] of alerts.entries()) {
+        if (options.signal.aborted) break;
+        const record = renderNdjsonLine(alert);
+        if (maxBytes !== null && size > 0 && size + Buffer.byteLength(record) > maxBytes) {
+          fsyncSync(fd);
+          closeSync(fd);
+          fd = undefined;
+          try {
+            this.rotate();
+          } catch (error) {
+            throw fileError(error, path, 'write');
+          }
+          fd = open();
+          size = 0;
+          pendingNewline = false;
+        }
+        const line = Buffer.from(pendingNewline ? `\n${record}` : record, 'utf8');
+        writeWhole(fd, line, path);
+        pendingNewline = false;
+        size += line.length;
+        delivered[index] = true;
+      }
+      fsyncSync(fd);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+// StdoutSink: alerts as JSON, NDJSON or one human line each. `detect` prints its own alerts; a configured
+// stdout sink only chooses detect's default format, so AlertManager never sends to it (no double print).
+import type {SinkConfig} from '../../config/schema.js';
+import type {Alert} from '../../models/alert.js';
+import {renderJson, renderNdjsonLine} from '../../output/render.js';
+import {terminalSafe} from '../../output/terminal.js';
+import type {AlertSink, SinkSendResult} from '../types.js';
+
+export type StdoutSinkConfig = Extract<SinkConfig, {type: 'stdout'}>;
+export type AlertTextFormat = StdoutSinkConfig['format'];
+
+/** One human line: time, severity, rule, pids, title (terminal-safe). */
+export function alertTextLine(alert: Alert, marker = ''): string {
+  const pids = alert.affected_processes.length === 0 ? '' : ` pids=${alert.affected_processes.join(',')}`;
+  return `${terminalSafe(`${marker}${new Date(alert.alert_time).toISOString()} ${alert.severity.toUpperCase()} ${alert.rule_id}${pids} ${alert.title}`)}\n`;
+}
+
+export function renderAlerts(alerts: readonly Alert[], format: AlertTextFormat): string {
+  if (format === 'json') return renderJson(alerts);
+  if (format === 'ndjson') return alerts.map((alert) => renderNdjsonLine(alert)).join('');
+  return alerts.map((alert) => alertTextLine(alert)).join('');
+}
+
+export class StdoutSink implements AlertSink {
+  readonly type = 'stdout' as const;
+  readonly name: string;
+
+  constructor(
+    private readonly config: StdoutSinkConfig,
+    private readonly write: (text: string) => void = (text) => process.stdout.write(text),
+  ) {
+    this.name = config.name;
+  }
+
+  get format(): AlertTextFormat {
+    return this.config.format;
+  }
+
+  async send(alerts: readonly Alert[]): Promise<SinkSendResult> {
+    this.write(renderAlerts(alerts, this.config.format));
+    return {delivered: alerts.map(() => true), attempts: 1, status: null, error: null};
+  }
+}

@@ -1,0 +1,65 @@
+// The contract between AlertManager and its sinks: a sink takes a batch of alerts and says, per alert,
+// whether it was taken, so what it could not take can be spooled and retried on the next run.
+import type {Alert} from '../models/alert.js';
+
+export interface SinkSendOptions {
+  /** Fires at the run's delivery deadline; a sink stops and reports what it has not sent. */
+  readonly signal: AbortSignal;
+  /** The same deadline as epoch milliseconds, so a sink can tell in advance that a wait would pass it. */
+  readonly deadline: number;
+  /** Where a sink reports something worth a warning that is not a failure (e.g. a torn last line). */
+  readonly warn?: (message: string) => void;
+}
+
+export interface SinkSendResult {
+  /** One flag per input alert, in order: true when the sink took it. */
+  readonly delivered: readonly boolean[];
+  /** Transport attempts made (requests, connections, datagram batches). */
+  readonly attempts: number;
+  /** Last HTTP status seen (webhook), else null. */
+  readonly status: number | null;
+  /** Why something was not delivered (secrets never included), else null. */
+  readonly error: string | null;
+}
+
+/** A pluggable delivery channel (the seed's `AlertSink`). */
+export interface AlertSink {
+  readonly name: string;
+  readonly type: 'stdout' | 'file' | 'syslog' | 'webhook';
+  send(alerts: readonly Alert[], options: SinkSendOptions): Promise<SinkSendResult>;
+  /** Release sockets or handles; called once after the last send. */
+  close?(): Promise<void> | void;
+}
+
+/** Outcome of one sink in one run, as it appears in the run summary. */
+export interface SinkDelivery {
+  readonly sink: string;
+  readonly type: AlertSink['type'];
+  /** True when every alert meant for this sink (spooled ones included) was taken. */
+  readonly ok: boolean;
+  readonly attempts: number;
+  readonly duration_ms: number;
+  readonly status: number | null;
+  readonly error: string | null;
+  /** Alerts the sink took this run (redelivered spool entries included). */
+  readonly delivered: number;
+  /** Of those, how many came from the spool of an earlier run. */
+  readonly redelivered: number;
+  /** Alerts left in this sink's spool after the run. */
+  readonly pending: number;
+  /** Oldest spool entries dropped because the spool was full. */
+  readonly dropped: number;
+}
+
+/** The facts of one delivery run, ready for the summary (`detect --format json` `summary`, audit). */
+export interface DeliverySummary {
+  /** (alert, sink) deliveries that succeeded. */
+  readonly delivered: number;
+  /** Alerts suppressed by deduplication (sent within the window by an earlier run). */
+  readonly suppressed: number;
+  /** Alerts waiting in spools after the run, all sinks together. */
+  readonly spooled: number;
+  /** Spool entries dropped (oldest first) because a spool passed `max_queue_size`. */
+  readonly dropped: number;
+  readonly deliveries: readonly SinkDelivery[];
+}
