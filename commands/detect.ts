@@ -6,6 +6,7 @@ import {detectionSnapshots} from '../src/detection/snapshot-source.js';
 import {DaemonEyeError, ExitCode} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {renderJson, renderNdjsonLine} from '../src/output/render.js';
+import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../src/telemetry/record.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
@@ -60,8 +61,10 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       ...(flags.timeout === undefined ? {} : {timeoutMs: flags.timeout}),
       ...(flags['fail-on'] === undefined ? {} : {failOn: flags['fail-on']}),
     });
+    recordDetectionMetrics(this.metrics, report);
     // Deduplication decides what leaves the process (stdout and sinks alike); --fail-on still judges report.alerts.
     const delivery = await alerting.deliver(report.alerts, {sinkNames: flags.sink ?? []});
+    recordDeliverySummaryMetrics(this.metrics, delivery.summary);
     const printed = alertsToPrint(report.alerts, delivery, flags['show-suppressed']);
     const marked = printed.map((a) => (a.suppressed === true ? {...a, description: `[suppressed] ${a.description}`} : a));
     const format = this.outputFormat(flags.format ?? stdoutFormat);

@@ -6,6 +6,7 @@ import type {SaveResult} from '../src/storage/save.js';
 import {PROCESS_TABLE_COLUMN_NAMES, processToRow} from '../src/models/process.js';
 import {csvLine, renderJson, renderNdjsonLine} from '../src/output/render.js';
 import {renderProcessTable} from '../src/collect/table.js';
+import {recordCollectionMetrics} from '../src/telemetry/record.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';
 
@@ -55,6 +56,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       ...(process.stderr.isTTY === true && this.logger.enabled('info') ? {onHashProgress: progress.show} : {}),
     });
     progress.clear();
+    recordCollectionMetrics(this.metrics, snapshot.stats);
     for (const pid of snapshot.stats.missing_pids) this.logger.warn(`no process with pid ${pid}`);
     for (const problem of snapshot.scan.errors) this.logger.debug(problem);
     this.logger.debug('scan timing', {scan_id: snapshot.scan.id, ...snapshot.stats});

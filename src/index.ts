@@ -12,3 +12,4 @@ export * from './util/atomic-write.js';
 export * from './util/lock.js';
 export * from './util/time.js';
 export {TOOL_VERSION} from './version.js';
+export * from './telemetry/index.js';

@@ -10,6 +10,7 @@ import {type Config, loadConfig} from '../../src/config/builder.js';
 import {DaemonEyeError, ExitCode, isDaemonEyeError} from '../../src/errors.js';
 import {colourEnabled, type OutputFormat, resolveFormat} from '../../src/output/format.js';
 import {LOG_LEVEL_ORDER, Logger, type LogLevel} from '../../src/output/logger.js';
+import {MetricsCollector} from '../../src/telemetry/metrics.js';
 
 export type DaemonEyeFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DaemonEyeCommand)['baseFlags'] & T['flags']>;
 export type DaemonEyeArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
@@ -33,12 +34,19 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     verbose: Flags.boolean({summary: 'Debug logging and stack traces.', helpGroup: 'GLOBAL', exclusive: ['quiet']}),
     quiet: Flags.boolean({summary: 'Log errors only.', helpGroup: 'GLOBAL'}),
     'no-audit': Flags.boolean({summary: 'Do not record this run in the audit ledger.', helpGroup: 'GLOBAL'}),
+    'metrics-file': Flags.string({
+      summary: 'Write Prometheus metrics here when the command ends, even on failure (default: telemetry.metrics_file).',
+      helpGroup: 'GLOBAL',
+    }),
   };
 
   protected flags!: DaemonEyeFlags<T>;
   protected args!: DaemonEyeArgs<T>;
   /** Every positional argument, for commands that take a variable number (`static strict = false`). */
   protected positional: string[] = [];
+  /** Metrics of this run, filled by the command from its library result; written by `--metrics-file`. */
+  protected readonly metrics = new MetricsCollector();
+  private readonly startedAtMs = Date.now();
   private currentLogger: Logger | undefined;
   private loadedConfig: Config | undefined;
 
@@ -121,6 +129,22 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
   /** Set the exit code, keeping the stronger one (2 > 1 > 3 > 0 per DESIGN.md precedence). */
   protected setExitCode(code: ExitCode): void {
     process.exitCode = strongerExitCode(Number(process.exitCode ?? 0) as ExitCode, code);
+  }
+
+  /** Runs after success and failure alike: write the metrics file when one is asked for. */
+  protected override async finally(error: Error | undefined): Promise<void> {
+    await super.finally(error);
+    const path = (this.flags as {'metrics-file'?: string} | undefined)?.['metrics-file'] ?? this.loadedConfig?.values.telemetry.metrics_file ?? undefined;
+    if (path === undefined || path === null) return;
+    const exitError = error as (Error & {oclif?: {exit?: number}}) | undefined;
+    const exitCode = exitError?.constructor.name === 'ExitError' ? (exitError.oclif?.exit ?? 0) : Number(process.exitCode ?? 0);
+    try {
+      const {writeMetricsFile} = await import('../../src/telemetry/metrics-file.js');
+      writeMetricsFile(path, this.metrics, {command: (this.id ?? 'daemoneye').replace(/:/g, ' '), exitCode, startedAtMs: this.startedAtMs});
+    } catch (writeError) {
+      this.logger.reportError(toDaemonEyeError(writeError as Error));
+      this.setExitCode(ExitCode.RuntimeFailure);
+    }
   }
 
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {

@@ -2,13 +2,23 @@
 // environment < command-line flags), with the layer that set each key remembered for `config show`.
 import {readFileSync} from 'node:fs';
 
-import {isMap, isSeq, LineCounter, parseDocument, type Document} from 'yaml';
+import {createRequire} from 'node:module';
+
+import type * as Yaml from 'yaml';
 
 import {DaemonEyeError, systemErrorCode} from '../errors.js';
 import {EnvironmentSubstitutor} from './env-substitutor.js';
 import {type StatePaths, statePaths, SYSTEM_CONFIG_PATH, userConfigPath} from './paths.js';
 import {type DaemonEyeConfig, embeddedDefaults} from './schema.js';
 import {ConfigValidator, formatIssue} from './validator.js';
+
+// yaml takes ≈ 40 ms to load and a run without configuration files never parses YAML: load it on first use
+// (its Node build is CommonJS, so a synchronous require is the same module a static import would give).
+let yamlModule: typeof Yaml | undefined;
+function yaml(): typeof Yaml {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml;
+  return yamlModule;
+}
 
 export const ENV_PREFIX = 'DAEMONEYE_';
 export const DEFAULT_SOURCE = 'default';
@@ -80,6 +90,7 @@ export function readYamlFile(
 }
 
 export function parseYamlConfig(text: string, file: string): {data: Record<string, unknown>; locate: (path: Path) => string | undefined} {
+  const {LineCounter, parseDocument} = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true});
   const [first] = doc.errors;
@@ -101,7 +112,8 @@ export function parseYamlConfig(text: string, file: string): {data: Record<strin
   return {data: value, locate};
 }
 
-function locateIn(doc: Document, lineCounter: LineCounter, path: Path): string | undefined {
+function locateIn(doc: Yaml.Document, lineCounter: Yaml.LineCounter, path: Path): string | undefined {
+  const {isMap, isSeq} = yaml();
   for (let length = path.length; length > 0; length--) {
     const prefix = path.slice(0, length);
     const parent = length === 1 ? doc.contents : doc.getIn(prefix.slice(0, -1), true);
@@ -189,7 +201,7 @@ export class ConfigBuilder {
       const path = name.slice(upper.length).toLowerCase().split('__');
       let value: unknown = raw;
       try {
-        const parsed = parseDocument(raw);
+        const parsed = yaml().parseDocument(raw);
         if (parsed.errors.length === 0) value = parsed.toJS();
       } catch {
         value = raw;

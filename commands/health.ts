@@ -1,0 +1,61 @@
+import {Flags} from '@oclif/core';
+
+import {ExitCode} from '../src/errors.js';
+import {renderJson, renderNdjsonLine, renderTable} from '../src/output/render.js';
+import {terminalSafe} from '../src/output/terminal.js';
+import {
+  type ComponentHealth,
+  HEALTH_COMPONENT_ALIASES,
+  HEALTH_COMPONENTS,
+  HEALTH_STATUSES,
+  HealthMonitor,
+  type HealthState,
+  worseState,
+} from '../src/telemetry/health.js';
+import {DaemonEyeCommand} from './_base/base-command.js';
+import {formatFlag} from './_base/flags.js';
+
+export default class Health extends DaemonEyeCommand<typeof Health> {
+  static override summary = 'Check each component: configuration, /proc access, rules, store, last run, ledger and keys, sinks.';
+  static override description =
+    'Each component is healthy, degraded or unhealthy, with a reason. Exit 0 when all are healthy, 1 when any is degraded or unhealthy. A summary is printed on stderr.';
+  static override examples = [
+    '<%= config.bin %> health',
+    '<%= config.bin %> health --component collector --format json',
+    '<%= config.bin %> health --format ndjson | jq -c \'select(.status != "healthy")\'',
+  ];
+  static override flags = {
+    format: formatFlag(['json', 'ndjson', 'table'] as const),
+    component: Flags.option({
+      summary: 'Check only this component (database is the store).',
+      options: [...HEALTH_COMPONENTS, ...Object.keys(HEALTH_COMPONENT_ALIASES)],
+    })(),
+  };
+
+  async run(): Promise<void> {
+    const monitor = new HealthMonitor({loadConfig: () => this.loadConfig()});
+    const format = this.outputFormat(this.flags.format, 'json');
+    const components: ComponentHealth[] =
+      this.flags.component === undefined ? Object.values((await monitor.checkSystemHealth()).components) : [await monitor.checkComponent(this.flags.component)];
+    const status = components.reduce<HealthState>((worst, c) => worseState(worst, c.status), 'healthy');
+    if (format === 'json') this.write(renderJson({status, checked_at: Date.now(), components: Object.fromEntries(components.map((c) => [c.component, c]))}));
+    else if (format === 'ndjson') for (const component of components) this.write(renderNdjsonLine(component));
+    else
+      this.write(
+        renderTable(
+          components,
+          [
+            {header: 'COMPONENT', get: (c) => c.component},
+            {header: 'STATUS', get: (c) => c.status},
+            {header: 'REASON', get: (c) => c.reason},
+          ],
+          process.stdout.columns,
+        ),
+      );
+    for (const c of components.filter((c) => c.status !== 'healthy')) this.logger.warn(`${c.component}: ${c.status}: ${terminalSafe(c.reason)}`);
+    const bad = components.filter((c) => c.status !== 'healthy').map((c) => c.component);
+    this.logger.info(`health: ${status}${bad.length > 0 ? ` (${bad.join(', ')})` : ` (${components.length} component(s) checked)`}`);
+    for (const c of components) this.metrics.recordGauge('daemoneye_health_component_status', HEALTH_STATUSES.indexOf(c.status), {component: c.component});
+    if (status !== 'healthy') this.setExitCode(ExitCode.CheckFailed);
+  }
+}

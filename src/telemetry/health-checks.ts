@@ -1,0 +1,338 @@
+// The individual health checks: each returns a status with one reason sentence and the facts behind it.
+import {createPrivateKey, createPublicKey, randomBytes} from 'node:crypto';
+import {lookup} from 'node:dns/promises';
+import {accessSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, statfsSync, statSync, unlinkSync} from 'node:fs';
+import {connect} from 'node:net';
+import {dirname, join} from 'node:path';
+
+import type {SinkConfig} from '../config/schema.js';
+import {TEMP_PREFIX} from '../util/atomic-write.js';
+import type {HealthState} from './health.js';
+import type {HealthProbes, RulesReport} from './health-probes.js';
+
+export interface CheckResult {
+  readonly status: HealthState;
+  readonly reason: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+// ---- collector ---------------------------------------------------------------------------------
+
+/** Linux capability bits (include/uapi/linux/capability.h). */
+export const CAPABILITY_BITS = {CAP_DAC_OVERRIDE: 1, CAP_DAC_READ_SEARCH: 2, CAP_SYS_PTRACE: 19} as const;
+
+/** The effective capability set from the `CapEff:` line of /proc/self/status (hex). */
+export function parseEffectiveCapabilities(statusText: string): bigint | undefined {
+  const match = /^CapEff:\s*([0-9a-fA-F]+)\s*$/m.exec(statusText);
+  return match === null ? undefined : BigInt(`0x${match[1]}`);
+}
+
+export function hasCapability(mask: bigint, bit: number): boolean {
+  return (mask >> BigInt(bit)) & 1n ? true : false;
+}
+
+/**
+ * Collection reads other users' /proc/PID/{exe,cwd,environ,fd} (ptrace access: CAP_SYS_PTRACE) and hashes
+ * executables that are not world-readable (CAP_DAC_READ_SEARCH). Root in a container may lack either.
+ */
+export function checkCollector(procRoot: string): CheckResult {
+  if (!existsSync(join(procRoot, 'self'))) {
+    return {
+      status: 'degraded',
+      reason: `no ${procRoot}: processes are listed through systeminformation (no argv arrays, exe paths or uids)`,
+      details: {proc: false},
+    };
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  let capEff: bigint | undefined;
+  try {
+    capEff = parseEffectiveCapabilities(readFileSync(join(procRoot, 'self', 'status'), 'utf8'));
+  } catch {
+    capEff = undefined;
+  }
+  const missing: string[] = [];
+  if (capEff === undefined || !hasCapability(capEff, CAPABILITY_BITS.CAP_SYS_PTRACE)) missing.push('CAP_SYS_PTRACE');
+  if (capEff === undefined || !hasCapability(capEff, CAPABILITY_BITS.CAP_DAC_READ_SEARCH)) missing.push('CAP_DAC_READ_SEARCH');
+  const hidepid = procMountHidesPids(procRoot);
+  const details = {uid, cap_eff: capEff === undefined ? null : capEff.toString(16).padStart(16, '0'), missing_capabilities: missing, hidepid};
+  const problems: string[] = [];
+  if (missing.includes('CAP_SYS_PTRACE')) problems.push("CAP_SYS_PTRACE missing: other users' exe, cwd, environ and fds are unreadable");
+  if (missing.includes('CAP_DAC_READ_SEARCH')) problems.push('CAP_DAC_READ_SEARCH missing: executables that are not world-readable cannot be hashed');
+  if (hidepid) problems.push(`${procRoot} is mounted with hidepid: other users' processes are hidden`);
+  if (problems.length > 0) return {status: 'degraded', reason: `${problems.join('; ')} (run as root or grant the capabilities: see docs/systemd.md)`, details};
+  return {status: 'healthy', reason: uid === 0 ? 'running as root with full /proc access' : 'capabilities give full /proc access', details};
+}
+
+function procMountHidesPids(procRoot: string): boolean {
+  try {
+    const mounts = readFileSync(join(procRoot, 'self', 'mountinfo'), 'utf8');
+    return mounts.split('\n').some((line) => / \/proc /.test(line) && /hidepid=(?:[12]|invisible|noaccess)/.test(line));
+  } catch {
+    return false;
+  }
+}
+
+// ---- rules -------------------------------------------------------------------------------------
+
+export function checkRules(report: RulesReport): CheckResult {
+  const details = {loaded: report.loaded, enabled: report.enabled, invalid: report.invalid, validator: report.validator};
+  if (report.invalid.length > 0) {
+    const first = report.invalid[0] as {file: string; message: string};
+    return {
+      status: 'unhealthy',
+      reason: `${report.invalid.length} invalid rule file(s), first ${first.file}: ${first.message} (run daemoneye rules validate)`,
+      details,
+    };
+  }
+  if (report.enabled === 0) return {status: 'degraded', reason: 'no enabled rules: detect would find nothing', details};
+  return {status: 'healthy', reason: `${report.enabled} of ${report.loaded} rules enabled, all valid`, details};
+}
+
+// ---- store -------------------------------------------------------------------------------------
+
+function nearestExistingDir(path: string): string {
+  let current = path;
+  while (!existsSync(current) && dirname(current) !== current) current = dirname(current);
+  return current;
+}
+
+/** Writable (a real temp file is created and removed) and within storage.max_size_mb. */
+export function checkStore(storeDir: string, maxSizeMb: number | null): CheckResult {
+  if (!existsSync(storeDir)) {
+    const parent = nearestExistingDir(storeDir);
+    try {
+      accessSync(parent, constants.W_OK);
+    } catch {
+      return {
+        status: 'unhealthy',
+        reason: `${storeDir} does not exist and ${parent} is not writable (create it, or set storage.path)`,
+        details: {path: storeDir},
+      };
+    }
+    return {status: 'healthy', reason: `${storeDir} does not exist yet; it will be created on first use`, details: {path: storeDir, exists: false}};
+  }
+  const probe = join(storeDir, `${TEMP_PREFIX}health-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    closeSync(openSync(probe, 'wx', 0o600));
+    unlinkSync(probe);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    return {
+      status: 'unhealthy',
+      reason: `${storeDir} is not writable (${code}): fix its owner or mode, or set storage.path`,
+      details: {path: storeDir, error: code},
+    };
+  }
+  let bytes = 0;
+  let files = 0;
+  for (const entry of readdirSync(storeDir, {withFileTypes: true})) {
+    if (!entry.isFile() || !entry.name.endsWith('.db')) continue;
+    files++;
+    bytes += statSync(join(storeDir, entry.name)).size;
+  }
+  const sizeMb = bytes / (1024 * 1024);
+  let freeBytes: number | null = null;
+  try {
+    const fs = statfsSync(storeDir);
+    freeBytes = fs.bavail * fs.bsize;
+  } catch {
+    freeBytes = null;
+  }
+  const details = {path: storeDir, files, size_mb: Number(sizeMb.toFixed(3)), max_size_mb: maxSizeMb, free_bytes: freeBytes};
+  if (maxSizeMb !== null && sizeMb > maxSizeMb) {
+    return {
+      status: 'degraded',
+      reason: `${storeDir} holds ${sizeMb.toFixed(1)} MB, over storage.max_size_mb ${maxSizeMb} (retention prunes on the next write)`,
+      details,
+    };
+  }
+  return {status: 'healthy', reason: `${storeDir} is writable, ${files} snapshot file(s), ${sizeMb.toFixed(1)} MB`, details};
+}
+
+// ---- last run and ledger ------------------------------------------------------------------------
+
+export async function checkLastRun(
+  auditEnabled: boolean,
+  ledgerPath: string,
+  scanIntervalMs: number,
+  now: number,
+  probes: Pick<HealthProbes, 'lastSuccessfulRun'>,
+): Promise<CheckResult> {
+  const limitMs = 2 * scanIntervalMs;
+  if (!auditEnabled) return {status: 'degraded', reason: 'cannot tell: audit.enabled is false, and the last run is read from the audit ledger', details: {}};
+  if (!existsSync(ledgerPath))
+    return {status: 'unhealthy', reason: `no run recorded: ${ledgerPath} does not exist (has the timer or cron job run?)`, details: {ledger: ledgerPath}};
+  const last = await probes.lastSuccessfulRun(ledgerPath);
+  if (last === undefined) return {status: 'unhealthy', reason: `no successful scan or detect run in ${ledgerPath}`, details: {ledger: ledgerPath}};
+  const ageMs = now - last.time;
+  const details = {
+    ledger: ledgerPath,
+    last_success: last.time,
+    last_success_rfc3339: new Date(last.time).toISOString(),
+    age_ms: ageMs,
+    stale_after_ms: limitMs,
+    action: last.action,
+  };
+  if (ageMs > limitMs) {
+    return {
+      status: 'unhealthy',
+      reason: `last successful run ${new Date(last.time).toISOString()} is ${formatDuration(ageMs)} old, over twice app.scan_interval_ms (${formatDuration(limitMs)})`,
+      details,
+    };
+  }
+  return {status: 'healthy', reason: `last successful run ${formatDuration(Math.max(0, ageMs))} ago (${last.action})`, details};
+}
+
+function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86_400)}d`;
+}
+
+export async function checkLedger(auditEnabled: boolean, ledgerPath: string, probes: Pick<HealthProbes, 'verifyLedger'>): Promise<CheckResult> {
+  if (!auditEnabled) return {status: 'degraded', reason: 'audit.enabled is false: no audit trail is kept', details: {ledger: ledgerPath}};
+  if (!existsSync(ledgerPath))
+    return {status: 'healthy', reason: `no ledger yet at ${ledgerPath} (created by the first run)`, details: {ledger: ledgerPath, exists: false}};
+  const report = await probes.verifyLedger(ledgerPath);
+  const details = {ledger: ledgerPath, ...report};
+  if (!report.valid)
+    return {status: 'unhealthy', reason: `${ledgerPath} fails verification: ${report.problem ?? 'invalid'} (run daemoneye audit verify)`, details};
+  return {
+    status: 'healthy',
+    reason: `ledger verifies (${report.records} records${report.verifier === 'structure-only' ? ', chain links checked' : ''})`,
+    details,
+  };
+}
+
+/** The signing key: present, readable, a private key, and not readable by group or others. */
+export function checkKeys(privateKeyPath: string, publicKeyPath: string): CheckResult {
+  const details: Record<string, unknown> = {private_key: privateKeyPath, public_key: publicKeyPath};
+  if (!existsSync(privateKeyPath)) {
+    return {status: 'degraded', reason: `no signing key at ${privateKeyPath}: checkpoints are unsigned (daemoneye keys generate)`, details};
+  }
+  const stats = statSync(privateKeyPath);
+  details.mode = (stats.mode & 0o777).toString(8).padStart(4, '0');
+  if ((stats.mode & 0o077) !== 0) {
+    return {status: 'unhealthy', reason: `${privateKeyPath} is readable by group or others (mode ${String(details.mode)}): chmod 600 it`, details};
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  if (stats.uid !== uid && stats.uid !== 0) {
+    return {status: 'unhealthy', reason: `${privateKeyPath} is owned by uid ${stats.uid}, neither this user nor root`, details};
+  }
+  try {
+    const key = createPrivateKey(readFileSync(privateKeyPath));
+    if (key.asymmetricKeyType !== 'ed25519')
+      return {status: 'unhealthy', reason: `${privateKeyPath} is a ${String(key.asymmetricKeyType)} key, not Ed25519`, details};
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EACCES' ? 'not readable by this user' : 'not a PEM private key';
+    return {status: 'unhealthy', reason: `${privateKeyPath} is ${why}`, details};
+  }
+  if (existsSync(publicKeyPath)) {
+    try {
+      createPublicKey(readFileSync(publicKeyPath));
+    } catch {
+      return {status: 'unhealthy', reason: `${publicKeyPath} is not a readable PEM public key`, details};
+    }
+  }
+  return {status: 'healthy', reason: `signing key ${privateKeyPath} is readable, mode ${String(details.mode)}`, details};
+}
+
+// ---- sinks -------------------------------------------------------------------------------------
+
+interface SinkProbe {
+  readonly name: string;
+  readonly type: SinkConfig['type'];
+  readonly reachable: boolean;
+  readonly detail: string;
+}
+
+function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({host, port});
+    const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.end();
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+function errorText(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const cause = (error as {cause?: {code?: string; message?: string}}).cause;
+  return cause?.code ?? code ?? cause?.message ?? (error as Error).message;
+}
+
+/** Is the host part of a URL free of credentials (they must never appear in a report)? */
+function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+async function probeSink(sink: SinkConfig, timeoutMs: number): Promise<SinkProbe> {
+  const base = {name: sink.name, type: sink.type};
+  try {
+    switch (sink.type) {
+      case 'stdout':
+        return {...base, reachable: true, detail: 'stdout'};
+      case 'file': {
+        const target = existsSync(sink.path) ? sink.path : dirname(sink.path);
+        accessSync(target, constants.W_OK);
+        return {...base, reachable: true, detail: `${sink.path} is writable`};
+      }
+      case 'syslog':
+        if (sink.protocol === 'unix') {
+          if (!statSync(sink.socket_path).isSocket()) return {...base, reachable: false, detail: `${sink.socket_path} is not a socket`};
+          return {...base, reachable: true, detail: `${sink.socket_path} is a socket`};
+        }
+        if (sink.protocol === 'udp') {
+          // UDP has no handshake: the best a probe can say is that the host resolves.
+          const address = await lookup(sink.host);
+          return {...base, reachable: true, detail: `udp ${sink.host} resolves to ${address.address} (no handshake on udp)`};
+        }
+        await tcpConnect(sink.host, sink.port, Math.min(timeoutMs, sink.timeout_ms));
+        return {...base, reachable: true, detail: `tcp ${sink.host}:${sink.port} accepts connections`};
+      case 'webhook': {
+        // Any HTTP answer (even 405 to HEAD) proves the endpoint is there; no alert is sent.
+        const response = await fetch(sink.url, {method: 'HEAD', signal: AbortSignal.timeout(Math.min(timeoutMs, sink.timeout_ms)), redirect: 'manual'});
+        return {...base, reachable: true, detail: `${safeUrl(sink.url)} answered HTTP ${response.status}`};
+      }
+    }
+  } catch (error) {
+    const where =
+      sink.type === 'webhook'
+        ? safeUrl(sink.url)
+        : sink.type === 'syslog'
+          ? sink.protocol === 'unix'
+            ? sink.socket_path
+            : `${sink.host}:${sink.port}`
+          : sink.type === 'file'
+            ? sink.path
+            : '';
+    return {...base, reachable: false, detail: `${where}: ${errorText(error)}`};
+  }
+}
+
+export async function checkSinks(sinks: readonly SinkConfig[], timeoutMs: number): Promise<CheckResult> {
+  if (sinks.length === 0) return {status: 'healthy', reason: 'no sinks configured (alerts go to stdout only)', details: {sinks: []}};
+  const probes = await Promise.all(sinks.map((sink) => probeSink(sink, timeoutMs)));
+  const down = probes.filter((probe) => !probe.reachable);
+  const details = {sinks: probes};
+  if (down.length === 0) return {status: 'healthy', reason: `${probes.length} sink(s) reachable`, details};
+  const list = down.map((probe) => `${probe.name} (${probe.detail})`).join(', ');
+  // Alerts for an unreachable sink are spooled, not lost: degraded while another sink still works.
+  return {status: down.length === probes.length ? 'unhealthy' : 'degraded', reason: `unreachable: ${list}`, details};
+}

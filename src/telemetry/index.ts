@@ -1,0 +1,7 @@
+// Telemetry: Prometheus metrics of a run and the health of each component.
+export * from './health.js';
+export * from './health-checks.js';
+export * from './health-probes.js';
+export * from './metrics.js';
+export * from './metrics-file.js';
+export * from './record.js';

@@ -1,0 +1,253 @@
+// The operations files in contrib/ are checked with the real tools where they run here (systemd-analyze,
+// rsyslogd -N1); Vector and Fluent Bit are not installable from Debian, so their configurations are checked
+// against the component options their documentation lists (vector.dev/docs/reference/configuration,
+// docs.fluentbit.io/manual/administration/configuring-fluent-bit/yaml).
+import {spawnSync} from 'node:child_process';
+import {copyFileSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {parse} from 'yaml';
+import {afterAll, describe, expect, it} from 'vitest';
+
+import {BIN, removeDir, ROOT, tempDir} from '../helpers/cli.js';
+
+const CONTRIB = join(ROOT, 'contrib');
+const dir = tempDir('daemoneye-contrib-');
+afterAll(() => removeDir(dir));
+
+function run(command: string, args: readonly string[]): {status: number | null; stdout: string; stderr: string} {
+  const result = spawnSync(command, args, {encoding: 'utf8', cwd: dir});
+  return {status: result.status, stdout: result.stdout, stderr: result.stderr};
+}
+
+/** The units with ExecStart pointing at the built CLI (verify checks that the program exists). */
+function installUnits(target: string, edit: (service: string) => string = (s) => s): string {
+  mkdirSync(target, {recursive: true});
+  const service = readFileSync(join(CONTRIB, 'systemd', 'daemoneye-detect.service'), 'utf8').replaceAll('/usr/local/bin/daemoneye', BIN);
+  writeFileSync(join(target, 'daemoneye-detect.service'), edit(service));
+  copyFileSync(join(CONTRIB, 'systemd', 'daemoneye-detect.timer'), join(target, 'daemoneye-detect.timer'));
+  return target;
+}
+
+function unitSettings(text: string): Map<string, string[]> {
+  const settings = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    const match = /^([A-Za-z]+)=(.*)$/.exec(line);
+    if (match !== null) settings.set(match[1] as string, [...(settings.get(match[1] as string) ?? []), match[2] as string]);
+  }
+  return settings;
+}
+
+describe('contrib/systemd', () => {
+  it('passes systemd-analyze verify without a warning', () => {
+    const units = installUnits(join(dir, 'units'));
+    const result = run('systemd-analyze', ['verify', join(units, 'daemoneye-detect.service'), join(units, 'daemoneye-detect.timer')]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('is a check that can fail: an unknown key and a missing program are reported', () => {
+    const units = installUnits(join(dir, 'bad-units'), (s) => s.replace('NoNewPrivileges=yes', 'NoNewPrivilege=yes').replace(BIN, '/nonexistent/daemoneye'));
+    const result = run('systemd-analyze', ['verify', join(units, 'daemoneye-detect.service')]);
+    expect(result.stderr).toMatch(/Unknown key 'NoNewPrivilege'/);
+    expect(result.stderr).toMatch(/nonexistent/);
+  });
+
+  it('is hardened: exposure at most 3.0, only the two capabilities collection needs', () => {
+    const units = installUnits(join(dir, 'units-security'));
+    const result = run('systemd-analyze', ['security', '--offline=yes', join(units, 'daemoneye-detect.service')]);
+    const exposure = Number(/Overall exposure level for daemoneye-detect\.service: ([\d.]+)/.exec(result.stdout)?.[1]);
+    expect(exposure).toBeLessThanOrEqual(3.0);
+    const settings = unitSettings(readFileSync(join(CONTRIB, 'systemd', 'daemoneye-detect.service'), 'utf8'));
+    expect(settings.get('CapabilityBoundingSet')).toEqual(['CAP_SYS_PTRACE CAP_DAC_READ_SEARCH']);
+    expect(settings.get('ProtectSystem')).toEqual(['strict']);
+    expect(settings.get('ReadWritePaths')).toContain('/var/lib/daemoneye');
+    for (const key of ['NoNewPrivileges', 'PrivateTmp']) expect(settings.get(key)).toEqual(['yes']);
+    expect(settings.get('ProtectHome')).toEqual(['read-only']);
+    // Hiding other users' processes would blind the collector.
+    expect(settings.get('ProtectProc')).toEqual(['default']);
+    const timer = unitSettings(readFileSync(join(CONTRIB, 'systemd', 'daemoneye-detect.timer'), 'utf8'));
+    expect(timer.get('Unit')).toEqual(['daemoneye-detect.service']);
+    expect(timer.get('WantedBy')).toEqual(['timers.target']);
+  });
+});
+
+describe('contrib/rsyslog', () => {
+  function check(includeFile: string): {status: number | null; stderr: string} {
+    const work = join(dir, 'rsyslog-work');
+    mkdirSync(work, {recursive: true});
+    const main = join(dir, 'rsyslog-main.conf');
+    // As the stock rsyslog.conf includes it: a work directory set globally, the file included.
+    writeFileSync(main, `global(workDirectory="${work}")\ninclude(file="${includeFile}")\n`);
+    return run('rsyslogd', ['-N1', '-f', main]);
+  }
+
+  it('is accepted by rsyslogd -N1', () => {
+    const result = check(join(CONTRIB, 'rsyslog', '60-daemoneye.conf'));
+    expect(result.stderr).toMatch(/End of config validation run/);
+    expect(result.status).toBe(0);
+  });
+
+  it('is a check that can fail: a misspelt parameter is refused', () => {
+    const bad = join(dir, 'bad.conf');
+    writeFileSync(bad, readFileSync(join(CONTRIB, 'rsyslog', '60-daemoneye.conf'), 'utf8').replace('TCP_Framing=', 'TCP_Frameing='));
+    const result = check(bad);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/TCP_Frameing/);
+  });
+});
+
+type Component = Record<string, unknown> & {type?: string; name?: string; inputs?: string[]; match?: string; tag?: string};
+
+describe('contrib/vector', () => {
+  const config = parse(readFileSync(join(CONTRIB, 'vector', 'daemoneye.yaml'), 'utf8')) as {
+    sources: Record<string, Component>;
+    transforms: Record<string, Component>;
+    sinks: Record<string, Component>;
+  };
+  const documented: Record<string, string[]> = {
+    file: [
+      'type',
+      'include',
+      'exclude',
+      'read_from',
+      'line_delimiter',
+      'data_dir',
+      'fingerprint',
+      'glob_minimum_cooldown_ms',
+      'ignore_older_secs',
+      'max_line_bytes',
+    ],
+    exec: [
+      'type',
+      'command',
+      'mode',
+      'scheduled',
+      'streaming',
+      'decoding',
+      'framing',
+      'environment',
+      'include_stderr',
+      'working_directory',
+      'maximum_buffer_size_bytes',
+    ],
+    remap: ['type', 'inputs', 'source', 'file', 'drop_on_error', 'drop_on_abort', 'reroute_dropped'],
+    filter: ['type', 'inputs', 'condition'],
+    http: [
+      'type',
+      'inputs',
+      'uri',
+      'method',
+      'encoding',
+      'framing',
+      'auth',
+      'buffer',
+      'batch',
+      'compression',
+      'healthcheck',
+      'request',
+      'tls',
+      'payload_prefix',
+      'payload_suffix',
+    ],
+  };
+
+  it('uses only documented component types and options', () => {
+    for (const component of [...Object.values(config.sources), ...Object.values(config.transforms), ...Object.values(config.sinks)]) {
+      const allowed = documented[component.type ?? ''];
+      expect(allowed, `component type ${component.type}`).toBeDefined();
+      for (const key of Object.keys(component)) expect(allowed, `${component.type}.${key}`).toContain(key);
+    }
+    expect(config.sources.daemoneye_alerts_exec?.scheduled).toEqual({exec_interval_secs: 300});
+  });
+
+  it('wires every input to a defined source or transform, reading the file sink and running detect as NDJSON', () => {
+    const producers = new Set([...Object.keys(config.sources), ...Object.keys(config.transforms)]);
+    for (const component of [...Object.values(config.transforms), ...Object.values(config.sinks)]) {
+      for (const input of component.inputs ?? []) expect(producers, input).toContain(input);
+    }
+    expect(config.sources.daemoneye_alerts_file?.include).toEqual(['/var/lib/daemoneye/alerts.ndjson']);
+    expect(config.sources.daemoneye_alerts_exec?.command).toEqual(['/usr/local/bin/daemoneye', 'detect', '--format', 'ndjson']);
+    expect(String(config.transforms.daemoneye_parse?.source)).toContain('parse_json!');
+    expect(String(config.transforms.daemoneye_parse?.source)).toContain('.alert_time');
+  });
+});
+
+describe('contrib/fluent-bit', () => {
+  const config = parse(readFileSync(join(CONTRIB, 'fluent-bit', 'daemoneye.yaml'), 'utf8')) as {
+    service: Record<string, unknown>;
+    parsers: Component[];
+    pipeline: {inputs: Component[]; filters: Component[]; outputs: Component[]};
+  };
+  const documented: Record<string, string[]> = {
+    tail: [
+      'name',
+      'tag',
+      'path',
+      'parser',
+      'db',
+      'read_from_head',
+      'storage.type',
+      'refresh_interval',
+      'rotate_wait',
+      'mem_buf_limit',
+      'skip_long_lines',
+      'path_key',
+      'exclude_path',
+    ],
+    grep: ['name', 'match', 'regex', 'exclude', 'logical_op'],
+    record_modifier: ['name', 'match', 'record', 'remove_key', 'allowlist_key'],
+    http: [
+      'name',
+      'match',
+      'host',
+      'port',
+      'uri',
+      'format',
+      'tls',
+      'tls.verify',
+      'header',
+      'retry_limit',
+      'http_user',
+      'http_passwd',
+      'json_date_key',
+      'json_date_format',
+      'compress',
+    ],
+  };
+
+  it('has the documented sections and plugin options', () => {
+    expect(Object.keys(config).sort()).toEqual(['parsers', 'pipeline', 'service']);
+    for (const key of Object.keys(config.service)) expect(['flush', 'log_level', 'storage.path', 'http_server', 'parsers_file', 'daemon']).toContain(key);
+    for (const plugin of [...config.pipeline.inputs, ...config.pipeline.filters, ...config.pipeline.outputs]) {
+      const allowed = documented[plugin.name ?? ''];
+      expect(allowed, `plugin ${plugin.name}`).toBeDefined();
+      for (const key of Object.keys(plugin)) expect(allowed, `${plugin.name}.${key}`).toContain(key);
+    }
+  });
+
+  it('routes the tailed alerts file through a defined JSON parser to the output', () => {
+    const [tail] = config.pipeline.inputs;
+    expect(tail?.path).toBe('/var/lib/daemoneye/alerts.ndjson');
+    expect(config.parsers.map((p) => p.name)).toContain(tail?.parser);
+    expect(config.parsers.find((p) => p.name === tail?.parser)?.format).toBe('json');
+    for (const plugin of [...config.pipeline.filters, ...config.pipeline.outputs]) expect(plugin.match).toBe(tail?.tag);
+  });
+});
+
+describe('contrib/ci', () => {
+  it('runs rules validate and rules test --format junit in both job files', () => {
+    const github = parse(readFileSync(join(CONTRIB, 'ci', 'github-actions.yml'), 'utf8')) as {jobs: Record<string, {steps: Array<{run?: string}>}>};
+    const runs = Object.values(github.jobs).flatMap((job) => job.steps.map((step) => step.run ?? ''));
+    expect(runs.some((line) => line.startsWith('daemoneye rules validate rules/'))).toBe(true);
+    expect(runs.some((line) => /^daemoneye rules test rules\/ --format junit/.test(line))).toBe(true);
+    const gitlab = parse(readFileSync(join(CONTRIB, 'ci', 'gitlab-ci.yml'), 'utf8')) as Record<
+      string,
+      {script?: string[]; artifacts?: {reports?: {junit?: string}}}
+    >;
+    const job = gitlab['daemoneye-rules'];
+    expect(job?.script?.some((line) => line.startsWith('daemoneye rules validate rules/'))).toBe(true);
+    expect(job?.script?.some((line) => /^daemoneye rules test rules\/ --format junit > rules-junit\.xml$/.test(line))).toBe(true);
+    expect(job?.artifacts?.reports?.junit).toBe('rules-junit.xml');
+  });
+});

@@ -1,0 +1,155 @@
+// "Every command line in the docs is run by a test": each ```sh block of docs/operations/*.md, and each
+// `daemoneye` line of the CI job files in contrib/ci/, is run with bash against the built CLI in a temp
+// environment. A block that uses a command this build does not have yet must be listed in PENDING below,
+// and the list must be exact, so a command that lands makes its blocks run (remove it from PENDING).
+import {spawnSync} from 'node:child_process';
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {parse} from 'yaml';
+import {afterAll, describe, expect, it} from 'vitest';
+
+import {BIN, isolatedEnv, removeDir, ROOT, tempDir} from './helpers/cli.js';
+
+/** Commands the docs use that are not in this build yet (owned by other branches). */
+const PENDING = ['autocomplete'];
+
+const DOCS_DIR = join(ROOT, 'docs', 'operations');
+const CI_DIR = join(ROOT, 'contrib', 'ci');
+
+interface Block {
+  readonly source: string;
+  readonly line: number;
+  readonly script: string;
+  readonly expectedExit: number;
+  /** Directory to run in, relative to the page's work directory. */
+  readonly cwd: string;
+}
+
+/** Fenced blocks whose info string is `sh` (optionally `sh exit=N`). */
+export function extractShellBlocks(markdown: string, source: string): Block[] {
+  const blocks: Block[] = [];
+  const lines = markdown.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```sh(?:\s+(.*))?$/.exec(lines[i] as string);
+    if (open === null) continue;
+    const start = i + 1;
+    let end = start;
+    while (end < lines.length && lines[end] !== '```') end++;
+    const exit = /exit=(\d+)/.exec(open[1] ?? '');
+    blocks.push({source, line: start, script: lines.slice(start, end).join('\n'), expectedExit: exit === null ? 0 : Number(exit[1]), cwd: '.'});
+    i = end;
+  }
+  return blocks;
+}
+
+/** The `daemoneye …` lines of the CI job files (GitHub `run:` steps, GitLab `script:` entries). */
+function ciBlocks(): Block[] {
+  const blocks: Block[] = [];
+  for (const name of readdirSync(CI_DIR).sort()) {
+    const doc = parse(readFileSync(join(CI_DIR, name), 'utf8')) as Record<string, unknown>;
+    const lines: string[] = [];
+    const jobs = (doc.jobs ?? doc) as Record<string, {steps?: Array<{run?: string}>; script?: string[]}>;
+    for (const job of Object.values(jobs)) {
+      if (typeof job !== 'object' || job === null) continue;
+      for (const step of job.steps ?? []) if (typeof step.run === 'string') lines.push(step.run);
+      for (const line of job.script ?? []) lines.push(line);
+    }
+    const commands = lines.filter((line) => line.trimStart().startsWith('daemoneye '));
+    // They run in the rules repository that docs/operations/ci.md builds.
+    blocks.push({source: `contrib/ci/${name}`, line: 0, script: commands.join('\n'), expectedExit: 0, cwd: 'rules-repo'});
+  }
+  return blocks;
+}
+
+const available = new Set<string>([
+  ...Object.keys((JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}).commands),
+  ...pluginCommandIds(),
+]);
+
+function pluginCommandIds(): string[] {
+  const plugins = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {oclif: {plugins?: string[]}}).oclif.plugins ?? [];
+  return plugins.flatMap((plugin) => {
+    const manifest = join(ROOT, 'node_modules', plugin, 'oclif.manifest.json');
+    return existsSync(manifest) ? Object.keys((JSON.parse(readFileSync(manifest, 'utf8')) as {commands: Record<string, unknown>}).commands) : [];
+  });
+}
+
+/** The command ids a script runs (`daemoneye rules test …` → `rules test`); flags alone are not commands. */
+export function commandsIn(script: string): string[] {
+  const found = new Set<string>();
+  for (const match of script.matchAll(/\bdaemoneye\s+([a-z][a-z-]*)(?:\s+([a-z][a-z-]*))?/g)) {
+    const [one, two] = [match[1] as string, match[2]];
+    const pair = two === undefined ? undefined : `${one}:${two}`;
+    found.add(pair !== undefined && (available.has(pair) || PENDING.includes(`${one} ${two}`)) ? `${one} ${two}` : one);
+  }
+  return [...found];
+}
+
+function isAvailable(command: string): boolean {
+  return available.has(command.replace(' ', ':'));
+}
+
+const pages = readdirSync(DOCS_DIR)
+  .filter((name) => name.endsWith('.md'))
+  .sort();
+const pageBlocks = pages.map((page) => ({page, blocks: extractShellBlocks(readFileSync(join(DOCS_DIR, page), 'utf8'), `docs/operations/${page}`)}));
+const ci = ciBlocks();
+const allBlocks = [...pageBlocks.flatMap((p) => p.blocks), ...ci];
+
+const root = tempDir('daemoneye-docs-');
+afterAll(() => removeDir(root));
+
+/** A work directory per page: `contrib/` of the repository, `daemoneye` on the PATH, private state. */
+function workDir(name: string): {dir: string; env: NodeJS.ProcessEnv} {
+  const dir = join(root, name);
+  const binDir = join(dir, '.bin');
+  mkdirSync(binDir, {recursive: true});
+  mkdirSync(join(dir, 'units'));
+  mkdirSync(join(dir, 'home'));
+  symlinkSync(join(ROOT, 'contrib'), join(dir, 'contrib'));
+  const shim = join(binDir, 'daemoneye');
+  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
+  chmodSync(shim, 0o755);
+  const env = isolatedEnv(join(dir, 'home'), {
+    PATH: `${binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    DAEMONEYE_APP__STATE_DIR: join(dir, 'state'),
+    DAEMONEYE_CRYPTO__PRIVATE_KEY_PATH: join(dir, 'keys', 'private.key'),
+    DAEMONEYE_CRYPTO__PUBLIC_KEY_PATH: join(dir, 'keys', 'public.key'),
+    UNIT_DIR: join(dir, 'units'),
+    STATE: join(dir, 'state'),
+  });
+  return {dir, env};
+}
+
+function runBlock(block: Block, dir: string, env: NodeJS.ProcessEnv): {status: number | null; output: string} {
+  const result = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', block.script], {cwd: join(dir, block.cwd), env, encoding: 'utf8', timeout: 120_000});
+  return {status: result.status, output: `${result.stdout}\n${result.stderr}`.slice(-3000)};
+}
+
+describe('command lines in the docs', () => {
+  it('finds the runnable blocks', () => {
+    expect(allBlocks.length).toBeGreaterThan(15);
+    expect(extractShellBlocks('a\n```sh exit=1\nfalse\n```\n```text\nnot run\n```\n', 'x')).toEqual([
+      {source: 'x', line: 2, script: 'false', expectedExit: 1, cwd: '.'},
+    ]);
+  });
+
+  it('uses only commands that exist, except the exact list still pending', () => {
+    const missing = new Set(allBlocks.flatMap((block) => commandsIn(block.script)).filter((command) => !isAvailable(command)));
+    expect([...missing].sort()).toEqual([...PENDING].sort());
+  });
+
+  for (const {page, blocks} of pageBlocks) {
+    const runnable = blocks.filter((block) => commandsIn(block.script).every(isAvailable));
+    const pageCi = page === 'ci.md' ? ci.filter((block) => commandsIn(block.script).every(isAvailable)) : [];
+    if (runnable.length + pageCi.length === 0) continue;
+    it(`runs every available block of docs/operations/${page}`, () => {
+      const {dir, env} = workDir(page.replace(/\.md$/, ''));
+      for (const block of [...runnable, ...pageCi]) {
+        const result = runBlock(block, dir, env);
+        expect(result.status, `${block.source}:${block.line}\n${block.script}\n---\n${result.output}`).toBe(block.expectedExit);
+      }
+    });
+  }
+});
