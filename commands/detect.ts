@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core';
 import {detect} from '../src/detection/detect.js';
 import {alertLine, alertTable, summaryLines} from '../src/detection/render.js';
 import {detectionSnapshots} from '../src/detection/snapshot-source.js';
-import {DaemonEyeError, ExitCode} from '../src/errors.js';
+import {DaemonEyeError, ExitCode, isDaemonEyeError} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {renderJson, renderNdjsonLine} from '../src/output/render.js';
 import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../src/telemetry/record.js';
@@ -52,15 +52,17 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       this.setExitCode(ExitCode.UsageOrInput);
     };
     const since = flags.since === undefined ? undefined : parseTime(flags.since, Date.now(), '--since');
-    const report = await detect({
-      config: config.values,
-      rulesPaths: flags.rules ?? [],
-      ruleIds: flags.rule ?? [],
-      snapshots: detectionSnapshots({config: config.values, input: flags.input, since, onProblem}),
-      ...(flags.store === undefined ? {} : {storeDir: flags.store}),
-      ...(flags.timeout === undefined ? {} : {timeoutMs: flags.timeout}),
-      ...(flags['fail-on'] === undefined ? {} : {failOn: flags['fail-on']}),
-    });
+    const report = await this.refusalsAudited(() =>
+      detect({
+        config: config.values,
+        rulesPaths: flags.rules ?? [],
+        ruleIds: flags.rule ?? [],
+        snapshots: detectionSnapshots({config: config.values, input: flags.input, since, onProblem}),
+        ...(flags.store === undefined ? {} : {storeDir: flags.store}),
+        ...(flags.timeout === undefined ? {} : {timeoutMs: flags.timeout}),
+        ...(flags['fail-on'] === undefined ? {} : {failOn: flags['fail-on']}),
+      }),
+    );
     recordDetectionMetrics(this.metrics, report);
     // Deduplication decides what leaves the process (stdout and sinks alike); --fail-on still judges report.alerts.
     const delivery = await alerting.deliver(report.alerts, {sinkNames: flags.sink ?? []});
@@ -83,5 +85,31 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     const s = report.summary;
     if (s.findings > 0) this.setExitCode(ExitCode.CheckFailed);
     if (s.failed.length + s.timed_out.length + s.not_run.length > 0) this.setExitCode(ExitCode.RuntimeFailure);
+    await this.audit('detection', {
+      scan_ids: s.scan_ids,
+      source: s.source,
+      rules_run: s.rules_run,
+      failed: s.failed,
+      timed_out: s.timed_out,
+      not_run: s.not_run,
+      alerts_by_severity: s.alerts_by_severity,
+      findings: s.findings,
+      deliveries: delivery.summary.deliveries.map(({sink, ok, attempts, delivered, pending, error}) => ({sink, ok, attempts, delivered, pending, error})),
+      suppressed: delivery.summary.suppressed,
+      stored: report.stored?.path ?? null,
+      exit_code: this.currentExitCode,
+    });
+  }
+
+  /** An invalid rule file or refused rule SQL stops the run (exit 2); the refusal is recorded in the ledger first. */
+  private async refusalsAudited<R>(run: () => Promise<R>): Promise<R> {
+    try {
+      return await run();
+    } catch (error) {
+      if (isDaemonEyeError(error) && (error.code === 'RULE_INVALID' || error.code === 'SQL_REFUSED')) {
+        await this.audit('detection_refused', {code: error.code, error: error.toOneLine(), details: error.details});
+      }
+      throw error;
+    }
   }
 }

@@ -51,5 +51,14 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
       this.logger.warn(`${result.problems.length} snapshot file(s) could not be read and were skipped`);
       this.setExitCode(ExitCode.UsageOrInput);
     }
+    await this.audit('export', {
+      input: flags.input ?? config.paths.storeDir,
+      table: result.table,
+      format: result.format,
+      rows: result.rows,
+      scan_ids: result.scanIds,
+      output: result.outputPath ?? null,
+      exit_code: this.currentExitCode,
+    });
   }
 }

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core';
 
 import {runQuery} from '../src/detection/detect.js';
 import {querySnapshot} from '../src/detection/snapshot-source.js';
+import {isDaemonEyeError} from '../src/errors.js';
 import {csvLine, renderJson, renderNdjsonLine, renderTable} from '../src/output/render.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
@@ -27,7 +28,15 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
     const config = this.loadConfig();
     const since = this.flags.since === undefined ? undefined : parseTime(this.flags.since, Date.now(), '--since');
     const sql = this.args.sql === '-' ? await readSqlFromStdin() : this.args.sql;
-    const report = await runQuery({config: config.values, sql, snapshot: async () => querySnapshot({config: config.values, input: this.flags.input, since})});
+    let report: Awaited<ReturnType<typeof runQuery>>;
+    try {
+      report = await runQuery({config: config.values, sql, snapshot: async () => querySnapshot({config: config.values, input: this.flags.input, since})});
+    } catch (error) {
+      // SQL the validator refused is recorded with its reasons: probing the sandbox leaves a trace.
+      if (isDaemonEyeError(error) && error.code === 'SQL_REFUSED')
+        await this.audit('sql_refused', {sql: sql.slice(0, 4096), sql_bytes: sql.length, reasons: error.details});
+      throw error;
+    }
     const format = this.outputFormat(this.flags.format);
     if (format === 'json') this.write(renderJson(report.rows));
     else if (format === 'csv') this.write([csvLine(report.columns), ...report.rows.map((row) => csvLine(report.columns.map((c) => row[c])))].join(''));
@@ -42,6 +51,13 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
     else for (const row of report.rows) this.write(renderNdjsonLine(row));
     this.logger.info(`${report.row_count} row${report.row_count === 1 ? '' : 's'} in ${report.elapsed_ms} ms from ${report.source}`);
     if (report.truncated) this.logger.warn(`the result was cut at ${report.row_count} rows`);
+    await this.audit('query', {
+      sql: sql.slice(0, 4096),
+      rows: report.row_count,
+      source: report.source,
+      scan_ids: report.scan_ids,
+      exit_code: this.currentExitCode,
+    });
   }
 }
 

@@ -69,6 +69,15 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     else if (format === 'csv') this.write(csvLine(PROCESS_TABLE_COLUMN_NAMES) + processes.map((p) => csvLine(processToRow(p))).join(''));
     else if (format === 'table') this.write(renderProcessTable(processes, terminalWidth()));
     else this.write(processes.map((p) => renderNdjsonLine(p)).join(''));
+    await this.audit('process_collection', {
+      scan_id: snapshot.scan.id,
+      process_count: processes.length,
+      collector: snapshot.scan.collector,
+      pids: flags.pid ?? null,
+      output: saved.output?.path ?? null,
+      store_file: saved.store?.path ?? null,
+      exit_code: this.currentExitCode,
+    });
   }
 
   private async save(snapshot: Snapshot, config: Config): Promise<SaveResult> {

@@ -4,8 +4,6 @@ import {userInfo} from 'node:os';
 
 import {Command, Flags, type Interfaces} from '@oclif/core';
 
-import {recordAudit} from '../../src/audit/record.js';
-
 import {type Config, loadConfig} from '../../src/config/builder.js';
 import {DaemonEyeError, ExitCode, isDaemonEyeError} from '../../src/errors.js';
 import {colourEnabled, type OutputFormat, resolveFormat} from '../../src/output/format.js';
@@ -101,12 +99,19 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     try {
       const config = this.loadedConfig ?? this.loadConfig();
       const noAudit = (this.flags as {'no-audit'?: boolean})['no-audit'] === true;
+      // Loaded here, not at the top: the ledger pulls in BLAKE3 and Ed25519, which --help and --version never need.
+      const {recordAudit} = await import('../../src/audit/record.js');
       await recordAudit(config, {actor: this.auditActor(), action, payload}, {noAudit, warn: (message) => this.logger.warn(message)});
     } catch (error) {
       const problem = toDaemonEyeError(error as Error);
       this.logger.reportError(problem);
       this.setExitCode(problem.exitCode === ExitCode.Success ? ExitCode.RuntimeFailure : problem.exitCode);
     }
+  }
+
+  /** The exit code this run will end with so far (recorded in audit payloads: `health` reads it). */
+  protected get currentExitCode(): number {
+    return Number(process.exitCode ?? 0);
   }
 
   /** `daemoneye <command id> (user NAME, uid N)`: who acted, as the ledger records it. */

@@ -38,5 +38,13 @@ export default class AlertsDeliver extends DaemonEyeCommand<typeof AlertsDeliver
     const sinks = summary.deliveries.length;
     this.logger.info(`${summary.delivered} spooled alert(s) delivered, ${summary.spooled} still pending (${sinks} sink(s))`);
     this.setExitCode(summary.spooled > 0 ? ExitCode.RuntimeFailure : ExitCode.Success);
+    const {recordDeliverySummaryMetrics} = await import('../../src/telemetry/record.js');
+    recordDeliverySummaryMetrics(this.metrics, summary);
+    await this.audit('alert_redelivery', {
+      delivered: summary.delivered,
+      pending: summary.spooled,
+      deliveries: summary.deliveries,
+      exit_code: this.currentExitCode,
+    });
   }
 }

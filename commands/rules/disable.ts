@@ -26,5 +26,6 @@ export default class RulesDisable extends DaemonEyeCommand<typeof RulesDisable> 
     });
     if (this.flags.format === 'json') this.write(renderJson(result));
     this.logger.info(`rule ${result.rule_id} ${result.changed ? 'disabled' : 'was already disabled'} in ${result.file}${result.created ? ' (created)' : ''}`);
+    await this.audit('rule_disable', result);
   }
 }

@@ -26,5 +26,6 @@ export default class RulesEnable extends DaemonEyeCommand<typeof RulesEnable> {
     });
     if (this.flags.format === 'json') this.write(renderJson(result));
     this.logger.info(`rule ${result.rule_id} ${result.changed ? 'enabled' : 'was already enabled'} in ${result.file}${result.created ? ' (created)' : ''}`);
+    await this.audit('rule_enable', result);
   }
 }

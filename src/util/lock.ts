@@ -1,6 +1,6 @@
 // Locks for files several runs share (ledger, dedupe state, spool, file sink). Node has no flock, so
 // this uses proper-lockfile: an atomic mkdir of `<file>.lock` whose mtime the holder refreshes; a holder
-// killed with SIGKILL stops refreshing and its lock is taken over once stale (a few seconds), so a
+// killed with SIGKILL stops refreshing and its lock is taken over once stale (five seconds), so a
 // crashed run never blocks the next one for long.
 import {mkdirSync} from 'node:fs';
 import {dirname} from 'node:path';
@@ -19,7 +19,7 @@ export interface LockOptions {
 /** Run `fn` while holding the lock of `path` (the file need not exist). */
 export async function withLock<T>(path: string, fn: () => Promise<T> | T, options: LockOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const staleMs = Math.max(2_000, options.staleMs ?? 3_000);
+  const staleMs = Math.max(2_000, options.staleMs ?? 5_000);
   try {
     mkdirSync(dirname(path), {recursive: true, mode: 0o700});
   } catch (error) {
@@ -29,7 +29,14 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T, option
   let release: (() => Promise<void>) | undefined;
   while (release === undefined) {
     try {
-      release = await lockfile.lock(path, {realpath: false, stale: staleMs, update: Math.floor(staleMs / 4)});
+      release = await lockfile.lock(path, {
+        realpath: false,
+        stale: staleMs,
+        update: Math.floor(staleMs / 4),
+        // proper-lockfile throws from a timer when a refresh comes late (a starved event loop on a loaded
+        // host), which would crash the run mid-write. The work under our locks is short; carry on instead.
+        onCompromised: () => undefined,
+      });
     } catch (error) {
       const code = (error as {code?: string}).code;
       if (code !== 'ELOCKED') throw fileError(error, `${path}.lock`, 'lock');
