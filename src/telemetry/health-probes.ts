@@ -121,8 +121,25 @@ export async function validateRulesWithRuleManager(config: Config): Promise<Rule
   return {loaded: rules.length, enabled: rules.filter(({rule}) => rule.enabled).length, invalid: [], validator: 'rule-manager'};
 }
 
+/**
+ * The audit ledger's own verifier (docs/audit.md): every BLAKE3 hash, link and sequence number and the
+ * Merkle root, streamed; loaded only when health checks the ledger.
+ */
+export async function verifyLedgerWithAuditVerifier(path: string): Promise<LedgerReport> {
+  const {verifyLedger} = await import('../storage/audit-verify.js');
+  const result = await verifyLedger(path);
+  const problem = result.first_problem;
+  return {
+    valid: result.valid,
+    records: result.records,
+    ...(problem === null ? {} : {problem: `line ${problem.line}: ${problem.problem}`, ...(problem.seq === null ? {} : {first_bad_seq: problem.seq})}),
+    unsigned_tail: result.unsigned_tail?.count ?? 0,
+    verifier: 'audit-ledger',
+  };
+}
+
 export const defaultHealthProbes: HealthProbes = {
   validateRules: validateRulesWithRuleManager,
-  verifyLedger: verifyLedgerStructure,
+  verifyLedger: verifyLedgerWithAuditVerifier,
   lastSuccessfulRun: lastSuccessfulRunInLedger,
 };

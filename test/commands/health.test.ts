@@ -1,4 +1,4 @@
-import {createHash, generateKeyPairSync} from 'node:crypto';
+import {generateKeyPairSync} from 'node:crypto';
 import {chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {createServer as createHttpServer, type Server as HttpServer} from 'node:http';
 import {createServer as createTcpServer, type AddressInfo, type Server} from 'node:net';
@@ -6,6 +6,7 @@ import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
+import {buildRecord, serialiseRecord} from '../../src/storage/audit-record.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 
 interface Report {
@@ -22,13 +23,13 @@ const NOBODY = 65534;
  * A ledger of chained records as the audit ledger lays them out (seq, prev_hash → entry_hash). The hashes here
  * are stand-ins: once the AuditLedger is wired into `health`, build this with a real `daemoneye scan` instead.
  */
+/** A real ledger (the audit module's own record builder) whose detect entries carry the given times. */
 function writeLedger(path: string, times: readonly number[]): string[] {
-  let prev = '0'.repeat(64);
-  const lines = times.map((time, seq) => {
-    const body = {seq, type: 'entry', time, actor: 'daemoneye detect', action: 'detect', payload: {exit_code: 0, alerts: 0}, prev_hash: prev};
-    const entry_hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-    prev = entry_hash;
-    return JSON.stringify({...body, entry_hash});
+  let previous: {seq: number; entry_hash: string; frontier: Uint8Array[]} | undefined;
+  const lines = times.map((time) => {
+    const {record, frontier} = buildRecord(previous, {type: 'entry', time, actor: 'daemoneye detect', action: 'detection', payload: {exit_code: 0, alerts: 0}});
+    previous = {seq: record.seq, entry_hash: record.entry_hash, frontier};
+    return serialiseRecord(record).trimEnd();
   });
   writeFileSync(path, lines.map((line) => `${line}\n`).join(''));
   return lines;
@@ -127,7 +128,7 @@ describe('daemoneye health', () => {
     writeFileSync(ledger, `${lines[0]}\n${(lines[1] as string).replace(/"prev_hash":"[0-9a-f]{4}/, '"prev_hash":"ffff')}\n${lines[2]}\n`);
     result = await health(config, env, ['--component', 'ledger']);
     expect(result.report.components.ledger?.status).toBe('unhealthy');
-    expect(result.report.components.ledger?.reason).toMatch(/prev_hash/);
+    expect(result.report.components.ledger?.reason).toMatch(/line 2: entry_hash does not match/);
   });
 
   it('reports a rule file the detection validator refuses as unhealthy, naming the file', async () => {

@@ -43,8 +43,6 @@ export function isolatedEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS
     HOME: home,
     XDG_CONFIG_HOME: join(home, '.config'),
     XDG_STATE_HOME: join(home, '.local', 'state'),
-    // As root the default state dir is /var/lib/daemoneye: keep the ledger and stores of tests out of it.
-    DAEMONEYE_APP__STATE_DIR: join(home, '.local', 'state', 'daemoneye'),
     ...extra,
   };
 }

@@ -88,7 +88,7 @@ describe('last run', () => {
   });
 
   it('counts only completed scan or detect runs', () => {
-    const base = {seq: 0, time: 1, actor: 'daemoneye detect', prev_hash: '0'.repeat(64), entry_hash: '1'.repeat(64)};
+    const base = {seq: 0, time: 1, actor: 'daemoneye detect', prev_hash: '0'.repeat(64), entry_hash: '1'.repeat(64), frontier: []};
     expect(isSuccessfulRun({...base, type: 'entry', action: 'detect', payload: {exit_code: 1}})).toBe(true);
     expect(isSuccessfulRun({...base, type: 'entry', action: 'detect', payload: {exit_code: 3}})).toBe(false);
     expect(isSuccessfulRun({...base, type: 'checkpoint', action: 'checkpoint', payload: {}})).toBe(false);
@@ -106,6 +106,7 @@ describe('last run', () => {
         payload: {},
         prev_hash: '0'.repeat(64),
         entry_hash: 'a'.repeat(64),
+        frontier: [],
       },
       {
         seq: 1,
@@ -116,6 +117,7 @@ describe('last run', () => {
         payload: {exit_code: 3},
         prev_hash: 'a'.repeat(64),
         entry_hash: 'b'.repeat(64),
+        frontier: [],
       },
     ];
     const path = join(dir, 'torn.ledger');
