@@ -294,7 +294,7 @@ describe('locks', () => {
     const stateDir = join(dir, 'state');
     const script = `
       import {withLock} from ${JSON.stringify(join(ROOT, 'dist/src/util/lock.js'))};
-      await withLock(${JSON.stringify(dedupeStatePath(stateDir))}, () => { process.stdout.write('locked\\n'); return new Promise(() => {}); });
+      await withLock(${JSON.stringify(dedupeStatePath(stateDir))}, () => { process.stdout.write('locked\\n'); return new Promise(() => { setInterval(() => {}, 60_000); }); });
     `;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'inherit']});
     await new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
