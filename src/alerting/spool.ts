@@ -10,6 +10,7 @@ import {systemErrorCode} from '../errors.js';
 import {type Alert, AlertSchema} from '../models/alert.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 import {withLock} from '../util/lock.js';
+import {processAlive} from '../util/process.js';
 
 const SPOOL_VERSION = 1;
 const SPOOL_SUFFIX = '.json';
@@ -99,15 +100,6 @@ function writeSpool(path: string, sink: string, entries: readonly SpoolEntry[]):
     return;
   }
   writeFileAtomic(path, `${JSON.stringify({version: SPOOL_VERSION, sink, entries})}\n`, {mode: 0o600});
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return systemErrorCode(error) === 'EPERM';
-  }
 }
 
 interface SpoolIo {

@@ -8,7 +8,8 @@ import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import type {Alert} from '../models/alert.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
-import {TEMP_PREFIX} from '../util/atomic-write.js';
+import {fsyncDirectory, TEMP_PREFIX} from '../util/atomic-write.js';
+import {processAlive} from '../util/process.js';
 import {serializeSnapshot, SNAPSHOT_FILE_MODE, type SnapshotWriteResult} from './snapshot-file.js';
 
 /** A store directory holds the snapshot files and nothing else: only its owner may list or read it. */
@@ -98,16 +99,6 @@ export function listStoreFiles(dir: string): StoreFile[] {
     files.push({path, name, time: parsed?.time ?? null, scanId: parsed?.scanId ?? null, bytes});
   }
   return files.sort((a, b) => (a.time ?? -Infinity) - (b.time ?? -Infinity) || a.name.localeCompare(b.name));
-}
-
-/** Whether a process id is running on this host (signal 0 only checks). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return systemErrorCode(error) === 'EPERM';
-  }
 }
 
 /**
@@ -203,18 +194,6 @@ function publishNewFile(dir: string, nameFor: (attempt: number) => string, bytes
     throw fileError(error, join(dir, nameFor(0)), 'write');
   } finally {
     fsyncDirectory(dir);
-  }
-}
-
-function fsyncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // some file systems refuse fsync on a directory; the link is still atomic
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 

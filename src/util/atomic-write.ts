@@ -12,7 +12,8 @@ function tempPathFor(path: string): string {
   return join(dirname(path), `${TEMP_PREFIX}${basename(path)}-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-function fsyncDirectory(dir: string): void {
+/** fsync a directory so a rename or link in it survives a crash (best effort: some file systems refuse). */
+export function fsyncDirectory(dir: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(dir, 'r');
