@@ -3,11 +3,11 @@
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
-import {ALERT_SEVERITIES, type AlertSeverity, isAtLeast, severityRank} from '../models/severity.js';
+import {type AlertSeverity, isAtLeast} from '../models/severity.js';
 import {appendToStore, retentionFromConfig, type StoreAppendResult} from '../storage/store.js';
 import {DetectionEngine} from './engine.js';
 import {type LoadedRule, RuleManager} from './rule-manager.js';
-import {type DetectionResult, type DetectionRunSummary, runDetection, snapshotPayload} from './run-detection.js';
+import {type DetectionResult, type DetectionRunSummary, runDetection, snapshotPayload, summariseRun} from './run-detection.js';
 import type {SnapshotForDetection, SnapshotSource} from './snapshot-source.js';
 import {SqlValidator} from './sql-validator.js';
 
@@ -149,27 +149,9 @@ function summarise(
   snapshots: readonly SnapshotForDetection[],
   durationMs: number,
 ): {alerts: Alert[]; summary: DetectionRunSummary & {scan_ids: number[]}} {
-  const alerts = results
-    .flatMap((r) => r.alerts)
-    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.rule_id.localeCompare(b.rule_id) || a.dedupe_key.localeCompare(b.dedupe_key));
-  const ids = (status: DetectionResult['status']): string[] => results.filter((r) => r.status === status).map((r) => r.rule_id);
   const scanIds = snapshots.flatMap((s) => s.scanIds);
-  return {
-    alerts,
-    summary: {
-      scan_id: scanIds.length === 1 ? (scanIds[0] as number) : null,
-      scan_ids: scanIds,
-      rules_run: results.filter((r) => r.status !== 'not_run').length,
-      rules_ok: results.filter((r) => r.status === 'ok').length,
-      failed: ids('error'),
-      timed_out: ids('timeout'),
-      not_run: ids('not_run'),
-      truncated: results.filter((r) => r.truncated).map((r) => r.rule_id),
-      alert_count: alerts.length,
-      alerts_by_severity: Object.fromEntries(ALERT_SEVERITIES.map((s) => [s, alerts.filter((a) => a.severity === s).length])) as Record<AlertSeverity, number>,
-      duration_ms: durationMs,
-    },
-  };
+  const {alerts, summary} = summariseRun(results, scanIds.length === 1 ? (scanIds[0] as number) : null, durationMs);
+  return {alerts, summary: {...summary, scan_ids: scanIds}};
 }
 
 export interface QueryOptions {

@@ -119,16 +119,19 @@ export async function runDetection(input: RunDetectionInput): Promise<DetectionR
     if (why !== undefined) return {rule_id: loaded.rule.id, status: 'error', alerts: [], row_count: 0, truncated: false, execution_time_ms: 0, error: why};
     return resultOf(loaded, byId.get(loaded.rule.id) as TaskOutcome, config);
   });
+  return {results, ...summariseRun(results, config.scanId, Math.round(performance.now() - started))};
+}
+
+/** Every alert of a run (most severe first, then by rule id and dedupe key) and the run's summary. */
+export function summariseRun(results: readonly DetectionResult[], scanId: number | null, durationMs: number): {alerts: Alert[]; summary: DetectionRunSummary} {
   const alerts = results
     .flatMap((r) => r.alerts)
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.rule_id.localeCompare(b.rule_id) || a.dedupe_key.localeCompare(b.dedupe_key));
-  const bySeverity = Object.fromEntries(ALERT_SEVERITIES.map((s) => [s, alerts.filter((a) => a.severity === s).length])) as Record<AlertSeverity, number>;
   const ids = (status: RuleRunStatus): string[] => results.filter((r) => r.status === status).map((r) => r.rule_id);
   return {
-    results,
     alerts,
     summary: {
-      scan_id: config.scanId,
+      scan_id: scanId,
       rules_run: results.filter((r) => r.status !== 'not_run').length,
       rules_ok: results.filter((r) => r.status === 'ok').length,
       failed: ids('error'),
@@ -136,8 +139,8 @@ export async function runDetection(input: RunDetectionInput): Promise<DetectionR
       not_run: ids('not_run'),
       truncated: results.filter((r) => r.truncated).map((r) => r.rule_id),
       alert_count: alerts.length,
-      alerts_by_severity: bySeverity,
-      duration_ms: Math.round(performance.now() - started),
+      alerts_by_severity: Object.fromEntries(ALERT_SEVERITIES.map((s) => [s, alerts.filter((a) => a.severity === s).length])) as Record<AlertSeverity, number>,
+      duration_ms: durationMs,
     },
   };
 }
