@@ -294,6 +294,12 @@ export class SqlValidator {
   private timeout = 30_000;
   private readonly tables = knownTables();
   private readonly parser = new Parser();
+  /**
+   * Verdicts by SQL text. A rule is checked when its file is loaded and again before it runs (defence in
+   * depth); parsing is the costly part of `detect`'s start-up, so the second check is a lookup. Builder
+   * methods that change what is allowed clear it.
+   */
+  private readonly verdicts = new Map<string, SqlValidationResult>();
 
   /** Replace the allow-list of functions (names are case-insensitive); forbidden functions cannot be allowed. */
   withAllowedFunctions(names: readonly string[]): this {
@@ -303,6 +309,7 @@ export class SqlValidator {
       throw new DaemonEyeError('INVALID_ARGUMENT', `functions ${forbidden.join(', ')} can never be allowed in rules`, {hint: 'see docs/rules-sql.md'});
     }
     this.allowed = new Set(lower);
+    this.verdicts.clear();
     return this;
   }
 
@@ -333,8 +340,13 @@ export class SqlValidator {
 
   /** Valid, or every problem found (each with a reason code). */
   validateQuery(sql: string): SqlValidationResult {
+    const known = this.verdicts.get(sql);
+    if (known !== undefined) return known;
     const errors = this.collectErrors(sql);
-    return errors.length === 0 ? {valid: true} : {valid: false, errors};
+    const verdict: SqlValidationResult = errors.length === 0 ? {valid: true} : {valid: false, errors};
+    // Only rule-sized texts are kept: a hostile 1 MB query is refused before parsing anyway.
+    if (sql.length <= 65_536) this.verdicts.set(sql, verdict);
+    return verdict;
   }
 
   /** The `list_<name>` tables a (valid) query reads, so the engine can create them. */

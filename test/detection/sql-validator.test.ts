@@ -115,3 +115,14 @@ describe('lexSql', () => {
     expect(lexed.parserText).not.toContain('/*');
   });
 });
+
+describe('SqlValidator verdict cache', () => {
+  it('gives the same verdict again, and forgets it when the allow-list changes', () => {
+    const validator = new SqlValidator();
+    const sql = 'SELECT pid, upper(name) AS n FROM processes';
+    expect(validator.validateQuery(sql)).toEqual({valid: true});
+    expect(validator.validateQuery(sql)).toEqual({valid: true});
+    validator.withAllowedFunctions(['count']);
+    expect(validator.validateQuery(sql).valid).toBe(false);
+  });
+});
