@@ -137,25 +137,7 @@ export class RuleManager {
       }
       const mtime = Math.round(statSync(definition.file).mtimeMs);
       const enabled = disabledIds.includes(definition.id) ? false : enabledIds.includes(definition.id) ? true : definition.enabled;
-      byId.set(definition.id, {
-        definition,
-        rule: {
-          id: definition.id,
-          name: definition.name,
-          description: definition.description,
-          version: definition.version,
-          sql_query: definition.sql_query,
-          enabled,
-          severity: definition.severity,
-          category: definition.category,
-          tags: definition.tags,
-          author: definition.author,
-          created_at: mtime,
-          updated_at: mtime,
-          source_type: root.sourceType,
-          source_path: definition.file,
-        },
-      });
+      byId.set(definition.id, {definition, rule: detectionRuleOf(definition, {enabled, sourceType: root.sourceType, timestamp: mtime})});
     }
     const lists = loadNamedLists(
       this.options.config.detection.lists,
@@ -188,4 +170,24 @@ export class RuleManager {
     RuleManager.select(this.loadRules().rules, [id]);
     return setRuleEnabled(configFile ?? userConfigPath(this.options.env), id, enabled);
   }
+}
+
+/** The seed's DetectionRule for a rule file's definition (timestamps: the file's mtime, or 0 when not known). */
+export function detectionRuleOf(definition: RuleDefinition, options: {enabled: boolean; sourceType: RuleSourceType; timestamp: number}): DetectionRule {
+  return {
+    id: definition.id,
+    name: definition.name,
+    description: definition.description,
+    version: definition.version,
+    sql_query: definition.sql_query,
+    enabled: options.enabled,
+    severity: definition.severity,
+    category: definition.category,
+    tags: definition.tags,
+    author: definition.author,
+    created_at: options.timestamp,
+    updated_at: options.timestamp,
+    source_type: options.sourceType,
+    source_path: definition.file,
+  };
 }

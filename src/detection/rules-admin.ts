@@ -14,7 +14,7 @@ import {loadLatestScan} from '../storage/input.js';
 import {DetectionEngine} from './engine.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
 import {loadNamedLists} from './lists.js';
-import {findRuleFiles, type LoadedRule, RuleManager} from './rule-manager.js';
+import {detectionRuleOf, findRuleFiles, type LoadedRule, RuleManager} from './rule-manager.js';
 import type {RuleDefinition} from './rule-file.js';
 import {runRulesOnSnapshot, runRuleTestCases, type RuleTestSummary} from './rule-tests.js';
 import type {SqlValidationError} from './sql-validator.js';
@@ -94,25 +94,7 @@ export interface RulesTestOptions extends RulesOptions {
 }
 
 function definitionsToLoaded(definitions: readonly RuleDefinition[]): LoadedRule[] {
-  return definitions.map((definition) => ({
-    definition,
-    rule: {
-      id: definition.id,
-      name: definition.name,
-      description: definition.description,
-      version: definition.version,
-      sql_query: definition.sql_query,
-      enabled: definition.enabled,
-      severity: definition.severity,
-      category: definition.category,
-      tags: definition.tags,
-      author: definition.author,
-      created_at: 0,
-      updated_at: 0,
-      source_type: 'file',
-      source_path: definition.file,
-    },
-  }));
+  return definitions.map((definition) => ({definition, rule: detectionRuleOf(definition, {enabled: definition.enabled, sourceType: 'file', timestamp: 0})}));
 }
 
 /** Partial process rows from a JSON array, NDJSON or YAML list file. */
