@@ -5,7 +5,7 @@ import {parentPort} from 'node:worker_threads';
 
 import type {Database, SqlValue} from 'sql.js';
 
-import {loadSqlJs} from '../storage/database.js';
+import {loadSqlJs} from '../storage/sqljs.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 import {registerUdfs} from './udfs.js';
 

@@ -1,31 +1,21 @@
-// The snapshot database: one shared sql.js initialisation per process, the schema (DDL derived from the
-// models), and bulk inserts. Snapshot files, the event store, the detection engine and `query` all
+// The snapshot database: the schema (DDL derived from the models) and bulk inserts, over the sql.js module
+// that sqljs.ts loads once per thread. Snapshot files, the event store, the detection engine and `query` all
 // build on this module, so the tables are defined in exactly one place.
-import type {Database, SqlJsStatic} from 'sql.js';
+import type {Database} from 'sql.js';
 
 import {ALERT_TABLE_COLUMNS, type Alert} from '../models/alert.js';
 import {type ColumnSpec, createTableSql, toSqlValue} from '../models/columns.js';
 import {PROCESS_TABLE_COLUMNS, type ProcessRecord, processToRow} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS, type ScanRecord} from '../models/scan.js';
 import {TOOL_VERSION} from '../version.js';
+import {loadSqlJs} from './sqljs.js';
+
+export {loadSqlJs} from './sqljs.js';
 
 /** Version of the snapshot file layout; bump it (and add a migration) whenever a table changes. */
 export const SCHEMA_VERSION = 1;
 
 export const TABLES = ['meta', 'scans', 'processes', 'alerts'] as const;
-
-let sqlJs: Promise<SqlJsStatic> | undefined;
-
-/** The sql.js module, initialised once per process (≈ 50–75 ms: start it early, await it late). */
-export function loadSqlJs(): Promise<SqlJsStatic> {
-  if (sqlJs === undefined) {
-    sqlJs = import('sql.js').then(async (module) => {
-      const init = (module as unknown as {default: (config?: object) => Promise<SqlJsStatic>}).default;
-      return init();
-    });
-  }
-  return sqlJs;
-}
 
 export const PROCESS_INDEXES = ['pid', 'ppid', 'name', 'executable_hash', 'scan_id'] as const;
 
