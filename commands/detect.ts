@@ -63,6 +63,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
         ...(flags['fail-on'] === undefined ? {} : {failOn: flags['fail-on']}),
       }),
     );
+    this.logger.debug('rules loaded', {rules: report.summary.rules_loaded, from_build_index: report.rulesFromIndex});
     recordDetectionMetrics(this.metrics, report);
     // Deduplication decides what leaves the process (stdout and sinks alike); --fail-on still judges report.alerts.
     const delivery = await alerting.deliver(report.alerts, {sinkNames: flags.sink ?? []});

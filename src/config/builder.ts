@@ -2,23 +2,14 @@
 // environment < command-line flags), with the layer that set each key remembered for `config show`.
 import {readFileSync} from 'node:fs';
 
-import {createRequire} from 'node:module';
-
 import type * as Yaml from 'yaml';
 
 import {DaemonEyeError, systemErrorCode} from '../errors.js';
+import {yaml} from '../util/yaml.js';
 import {EnvironmentSubstitutor} from './env-substitutor.js';
 import {type StatePaths, statePaths, SYSTEM_CONFIG_PATH, userConfigPath} from './paths.js';
 import {type DaemonEyeConfig, embeddedDefaults} from './schema.js';
 import {ConfigValidator, formatIssue} from './validator.js';
-
-// yaml takes ≈ 40 ms to load and a run without configuration files never parses YAML: load it on first use
-// (its Node build is CommonJS, so a synchronous require is the same module a static import would give).
-let yamlModule: typeof Yaml | undefined;
-function yaml(): typeof Yaml {
-  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml;
-  return yamlModule;
-}
 
 export const ENV_PREFIX = 'DAEMONEYE_';
 export const DEFAULT_SOURCE = 'default';

@@ -3,10 +3,11 @@
 import {existsSync, mkdirSync, readFileSync} from 'node:fs';
 import {dirname} from 'node:path';
 
-import {isMap, isSeq, parseDocument, YAMLMap, YAMLSeq} from 'yaml';
+import type {YAMLMap, YAMLSeq} from 'yaml';
 
 import {DaemonEyeError, fileError} from '../errors.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
+import {yaml} from '../util/yaml.js';
 
 export interface RuleSwitchResult {
   readonly file: string;
@@ -20,11 +21,11 @@ export interface RuleSwitchResult {
 function sequenceAt(detection: YAMLMap, key: string, file: string): YAMLSeq {
   const node = detection.get(key, true);
   if (node === undefined || node === null) {
-    const seq = new YAMLSeq();
+    const seq = new (yaml().YAMLSeq)();
     detection.set(key, seq);
     return seq;
   }
-  if (!isSeq(node)) throw new DaemonEyeError('CONFIG_INVALID', `${file}: detection.${key} must be a list of rule ids`, {file});
+  if (!yaml().isSeq(node)) throw new DaemonEyeError('CONFIG_INVALID', `${file}: detection.${key} must be a list of rule ids`, {file});
   return node as YAMLSeq;
 }
 
@@ -41,20 +42,20 @@ export function setRuleEnabled(file: string, id: string, enabled: boolean): Rule
       throw fileError(error, file, 'read');
     }
   }
-  const doc = parseDocument(text);
+  const doc = yaml().parseDocument(text);
   const first = doc.errors[0];
   if (first !== undefined) {
     throw new DaemonEyeError('CONFIG_YAML_SYNTAX', `${file}: invalid YAML: ${first.message.split('\n')[0] ?? ''}`, {file, hint: 'fix the file first'});
   }
-  if (doc.contents === null || doc.contents === undefined) doc.contents = new YAMLMap() as never;
-  if (!isMap(doc.contents)) throw new DaemonEyeError('CONFIG_INVALID', `${file}: the top level must be a mapping`, {file});
+  if (doc.contents === null || doc.contents === undefined) doc.contents = new (yaml().YAMLMap)() as never;
+  if (!yaml().isMap(doc.contents)) throw new DaemonEyeError('CONFIG_INVALID', `${file}: the top level must be a mapping`, {file});
   const top = doc.contents as unknown as YAMLMap<unknown, unknown>;
   let detection: unknown = top.get('detection', true);
   if (detection === undefined || detection === null) {
-    detection = new YAMLMap();
+    detection = new (yaml().YAMLMap)();
     top.set('detection', detection);
   }
-  if (!isMap(detection)) throw new DaemonEyeError('CONFIG_INVALID', `${file}: detection must be a mapping`, {file});
+  if (!yaml().isMap(detection)) throw new DaemonEyeError('CONFIG_INVALID', `${file}: detection must be a mapping`, {file});
   const add = sequenceAt(detection as YAMLMap, enabled ? 'enabled_rules' : 'disabled_rules', file);
   const remove = sequenceAt(detection as YAMLMap, enabled ? 'disabled_rules' : 'enabled_rules', file);
   let changed = false;

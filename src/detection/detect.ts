@@ -44,6 +44,8 @@ export interface DetectReport {
   readonly snapshots: readonly SnapshotForDetection[];
   /** The store file written by `--store`. */
   readonly stored: StoreAppendResult | null;
+  /** Built-in rules taken from the build-time index instead of being parsed (for `--verbose`). */
+  readonly rulesFromIndex: number;
 }
 
 function engineFor(config: DaemonEyeConfig): DetectionEngine {
@@ -130,6 +132,7 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
   }
   return {
     stored,
+    rulesFromIndex: ruleSet.indexed,
     alerts: summary.alerts,
     results,
     summary: {

@@ -2,11 +2,12 @@
 // with one clear line per problem (`file:line:col: key: problem`). The format is docs/rules-format.md.
 import {readFileSync} from 'node:fs';
 
-import {isMap, isSeq, LineCounter, parseDocument, type Document} from 'yaml';
+import type {Document, LineCounter} from 'yaml';
 import {z} from 'zod';
 
 import {DaemonEyeError, fileError, isDaemonEyeError} from '../errors.js';
 import {completeProcessRow} from '../models/process-fixture.js';
+import {yaml} from '../util/yaml.js';
 import {RULE_ID} from '../models/rule.js';
 import {AlertSeveritySchema} from '../models/severity.js';
 import {type SqlValidationError, SqlValidator} from './sql-validator.js';
@@ -97,9 +98,9 @@ function locate(doc: Document, counter: LineCounter, path: YamlPath, offset: num
     const last = path[length - 1];
     let position: number | undefined;
     if (length === 0) position = (doc.contents as {range?: number[]} | null)?.range?.[0];
-    else if (isMap(parent))
+    else if (yaml().isMap(parent))
       position = (parent.items.find((item) => (item.key as {value?: unknown} | null)?.value === last)?.key as {range?: number[]} | null)?.range?.[0];
-    else if (isSeq(parent) && typeof last === 'number') position = (parent.items[last] as {range?: number[]} | undefined)?.range?.[0];
+    else if (yaml().isSeq(parent) && typeof last === 'number') position = (parent.items[last] as {range?: number[]} | undefined)?.range?.[0];
     if (position !== undefined) {
       const pos = counter.linePos(position);
       return `${pos.line + offset}:${pos.col}`;
@@ -110,7 +111,7 @@ function locate(doc: Document, counter: LineCounter, path: YamlPath, offset: num
 
 /** The line:col of a key's value (for SQL problems: where the query starts). */
 function locateValue(doc: Document, counter: LineCounter, key: string, offset: number): string {
-  if (isMap(doc.contents)) {
+  if (yaml().isMap(doc.contents)) {
     const pair = doc.contents.items.find((item) => (item.key as {value?: unknown} | null)?.value === key);
     const position = (pair?.value as {range?: number[]} | null)?.range?.[0];
     if (position !== undefined) {
@@ -145,8 +146,8 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
     if (isDaemonEyeError(error)) return invalid([error.message]);
     throw error;
   }
-  const counter = new LineCounter();
-  const doc = parseDocument(source.yaml, {lineCounter: counter, prettyErrors: false, uniqueKeys: true});
+  const counter = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(source.yaml, {lineCounter: counter, prettyErrors: false, uniqueKeys: true});
   if (doc.errors.length > 0) {
     return invalid(
       doc.errors.map((e) => {

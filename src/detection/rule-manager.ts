@@ -1,19 +1,21 @@
 // RuleManager: finds rule files (built-in pack, the user's rules directory, configured and --rules paths),
 // validates them all before anything runs, applies enable/disable from configuration, loads named lists,
 // and switches rules on or off in a configuration file.
-import {existsSync, readdirSync, statSync} from 'node:fs';
-import {dirname, extname, join, resolve} from 'node:path';
+import {existsSync, readFileSync, statSync} from 'node:fs';
+import {dirname, resolve} from 'node:path';
 
 import {userConfigPath} from '../config/paths.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError, fileError} from '../errors.js';
 import type {DetectionRule, RuleSourceType} from '../models/rule.js';
-import {TEMP_PREFIX} from '../util/atomic-write.js';
-import {PACKAGE_ROOT} from '../version.js';
+import {BUILTIN_INDEX_FILE, readBuiltinIndex, validateBuiltinRuleFile} from './builtin-index.js';
 import {type RuleSwitchResult, setRuleEnabled} from './config-edit.js';
-import {LIST_DIR, loadNamedLists, type NamedLists} from './lists.js';
-import {RULE_FILE_EXTENSIONS, type RuleDefinition, type RuleFileValidation, validateRuleFile} from './rule-file.js';
+import {loadNamedLists, type NamedLists} from './lists.js';
+import {type RuleDefinition, type RuleFileValidation, validateRuleFile} from './rule-file.js';
+import {BUILTIN_RULES_DIR, findRuleFiles, userRulesDir} from './rule-paths.js';
 import {SqlValidator} from './sql-validator.js';
+
+export {BUILTIN_RULES_DIR, findRuleFiles, userRulesDir} from './rule-paths.js';
 
 export interface RuleRoot {
   readonly path: string;
@@ -30,6 +32,8 @@ export interface RuleSet {
   readonly rules: readonly LoadedRule[];
   readonly lists: NamedLists;
   readonly roots: readonly RuleRoot[];
+  /** Built-in rule files taken from the build-time index rather than parsed (see builtin-index.ts). */
+  readonly indexed: number;
 }
 
 export interface RuleManagerOptions {
@@ -40,38 +44,8 @@ export interface RuleManagerOptions {
   readonly validator?: SqlValidator;
   /** Where built-in rules live (tests); default `<package>/rules`. */
   readonly builtinDir?: string;
-}
-
-export const BUILTIN_RULES_DIR = join(PACKAGE_ROOT, 'rules');
-
-/** `<user config dir>/rules`, e.g. `~/.config/daemoneye/rules`: rules of source type `user`. */
-export function userRulesDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(dirname(userConfigPath(env)), 'rules');
-}
-
-/** Rule files under a directory, recursively, sorted; the `lists/` folder, dot and temp files skipped. */
-export function findRuleFiles(path: string): string[] {
-  let stats;
-  try {
-    stats = statSync(path);
-  } catch (error) {
-    throw fileError(error, path, 'read');
-  }
-  if (stats.isFile()) return [path];
-  const files: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, {withFileTypes: true}).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (entry.name.startsWith('.') || entry.name.startsWith(TEMP_PREFIX)) continue;
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (entry.name !== LIST_DIR) walk(full);
-      } else if ((RULE_FILE_EXTENSIONS as readonly string[]).includes(extname(entry.name))) {
-        files.push(full);
-      }
-    }
-  };
-  walk(path);
-  return files;
+  /** The build-time index of the built-in rules (tests); default `dist/builtin-rules.json`, null: none. */
+  readonly builtinIndex?: string | null;
 }
 
 export class RuleManager {
@@ -114,7 +88,22 @@ export class RuleManager {
    */
   loadRules(): RuleSet {
     const roots = this.roots();
-    const checked = roots.flatMap((root) => findRuleFiles(root.path).map((file) => ({root, result: this.validateRuleFile(file)})));
+    const indexPath = this.options.builtinIndex === undefined ? BUILTIN_INDEX_FILE : this.options.builtinIndex;
+    const index = roots.some((r) => r.sourceType === 'builtin') && indexPath !== null ? readBuiltinIndex(indexPath) : undefined;
+    let indexed = 0;
+    const load = (root: RuleRoot, file: string): RuleFileValidation => {
+      if (root.sourceType !== 'builtin') return this.validateRuleFile(file);
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw fileError(error, file, 'read');
+      }
+      const result = validateBuiltinRuleFile(root.path, file, text, index, this.validator);
+      if (result.fromIndex) indexed++;
+      return result;
+    };
+    const checked = roots.flatMap((root) => findRuleFiles(root.path).map((file) => ({root, result: load(root, file)})));
     const invalid = checked.filter((c) => !c.result.valid);
     if (invalid.length > 0) {
       const first = invalid[0]?.result;
@@ -143,7 +132,7 @@ export class RuleManager {
       this.options.config.detection.lists,
       roots.map((r) => (statSync(r.path).isDirectory() ? r.path : dirname(r.path))),
     );
-    return {rules: [...byId.values()], lists, roots};
+    return {rules: [...byId.values()], lists, roots, indexed};
   }
 
   /** The rules a run uses: the given ids (enabled or not; unknown ids are an error), else every enabled rule. */

@@ -1,14 +1,42 @@
 // SqlValidator: the first wall of the rule sandbox. It decides, before any SQL reaches SQLite, that a query is
 // one read-only SELECT over known tables and columns using only allow-listed functions, within size limits.
 // Refusals are structured (`reason` codes) so they can be audited and tested; docs/rules-sql.md explains each.
-import pkg from 'node-sql-parser/build/sqlite.js';
+import {createHash} from 'node:crypto';
+import {readFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import {fileURLToPath} from 'node:url';
+
+import type {Parser as SqlParser} from 'node-sql-parser/build/sqlite.js';
 
 import {DaemonEyeError} from '../errors.js';
 import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
 import {PROCESS_TABLE_COLUMN_NAMES} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
 
-const {Parser} = pkg;
+const require = createRequire(import.meta.url);
+
+/**
+ * node-sql-parser, loaded on the first query that needs parsing: `detect` with only the built-in rules
+ * takes their verdicts from the build-time index (builtin-index.ts) and never pays for it.
+ */
+function newParser(): SqlParser {
+  const {Parser} = require('node-sql-parser/build/sqlite.js') as {Parser: new () => SqlParser};
+  return new Parser();
+}
+
+let codeFingerprint: string | undefined;
+
+/** What a verdict depends on besides the allow-lists: this file's code and the parser's version. */
+function validatorCodeFingerprint(): string {
+  if (codeFingerprint === undefined) {
+    const parserVersion = (JSON.parse(readFileSync(require.resolve('node-sql-parser/package.json'), 'utf8')) as {version: string}).version;
+    codeFingerprint = createHash('sha256')
+      .update(readFileSync(fileURLToPath(import.meta.url)))
+      .update(`\0node-sql-parser@${parserVersion}`)
+      .digest('hex');
+  }
+  return codeFingerprint;
+}
 
 /** Why a query was refused; stable strings, documented in docs/rules-sql.md. */
 export type SqlRefusalReason =
@@ -293,7 +321,8 @@ export class SqlValidator {
   private readOnly = true;
   private timeout = 30_000;
   private readonly tables = knownTables();
-  private readonly parser = new Parser();
+  private parserInstance: SqlParser | undefined;
+  private fingerprintMemo: string | undefined;
   /**
    * Verdicts by SQL text. A rule is checked when its file is loaded and again before it runs (defence in
    * depth); parsing is the costly part of `detect`'s start-up, so the second check is a lookup. Builder
@@ -310,6 +339,7 @@ export class SqlValidator {
     }
     this.allowed = new Set(lower);
     this.verdicts.clear();
+    this.fingerprintMemo = undefined;
     return this;
   }
 
@@ -347,6 +377,37 @@ export class SqlValidator {
     // Only rule-sized texts are kept: a hostile 1 MB query is refused before parsing anyway.
     if (sql.length <= 65_536) this.verdicts.set(sql, verdict);
     return verdict;
+  }
+
+  /**
+   * Identifies what this validator accepts: its code, the parser's version, the function allow-list, the
+   * forbidden functions, the tables and columns, and the limits. Two validators with one fingerprint give
+   * the same verdict on any SQL.
+   */
+  get fingerprint(): string {
+    this.fingerprintMemo ??= createHash('sha256')
+      .update(
+        JSON.stringify({
+          code: validatorCodeFingerprint(),
+          allowed: this.allowedFunctions,
+          forbidden: [...FORBIDDEN_FUNCTIONS.keys()].sort(),
+          tables: [...this.tables].map(([table, columns]) => [table, [...columns].sort()]).sort(),
+          limits: SQL_LIMITS,
+        }),
+      )
+      .digest('hex');
+    return this.fingerprintMemo;
+  }
+
+  /**
+   * Take a "valid" verdict recorded by a validator with the same fingerprint (the build-time index of the
+   * built-in rules), so this SQL is not parsed again. Returns false, and records nothing, on any other
+   * fingerprint: the SQL is then checked in full when it is next validated.
+   */
+  adoptValidVerdict(sql: string, fingerprint: string): boolean {
+    if (fingerprint !== this.fingerprint) return false;
+    this.verdicts.set(sql, {valid: true});
+    return true;
   }
 
   /** The `list_<name>` tables a (valid) query reads, so the engine can create them. */
@@ -400,7 +461,8 @@ export class SqlValidator {
     const statement = lexed.statements[0] as Token[];
     let ast: unknown;
     try {
-      ast = this.parser.astify(lexed.parserText, {database: 'sqlite'});
+      this.parserInstance ??= newParser();
+      ast = this.parserInstance.astify(lexed.parserText, {database: 'sqlite'});
     } catch (error) {
       if (error instanceof RangeError) return [{reason: 'too_deep', message: 'the query is nested too deeply to analyse'}];
       return [this.parseFailure(statement, error)];

