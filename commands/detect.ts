@@ -8,6 +8,7 @@ import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {renderJson, renderNdjsonLine} from '../src/output/render.js';
 import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../src/telemetry/record.js';
 import {parseTime} from '../src/util/time.js';
+import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
 
@@ -41,6 +42,8 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
         hint: 'drop one of them',
       });
     }
+    // A live snapshot is bounded by this host's process table: a short run (see wasm-tiering.ts).
+    if (flags.input === undefined) preferBaselineWasm();
     const config = this.loadConfig();
     const {AlertManager, alertsToPrint, deliveryFailed, deliverySummaryLines} = await import('../src/alerting/index.js');
     // Built before detection so an unknown --sink is a usage error before any work is done.
@@ -64,6 +67,8 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       }),
     );
     this.logger.debug('rules loaded', {rules: report.summary.rules_loaded, from_build_index: report.rulesFromIndex});
+    const liveStats = report.snapshots[0]?.live?.stats;
+    if (liveStats?.hash_cache_problem !== undefined && liveStats.hash_cache_problem !== null) this.logger.warn(liveStats.hash_cache_problem);
     recordDetectionMetrics(this.metrics, report);
     // Deduplication decides what leaves the process (stdout and sinks alike); --fail-on still judges report.alerts.
     const delivery = await alerting.deliver(report.alerts, {sinkNames: flags.sink ?? []});

@@ -8,6 +8,7 @@ import {csvLine, renderJson, renderNdjsonLine} from '../src/output/render.js';
 import {renderProcessTable} from '../src/collect/table.js';
 import {recordCollectionMetrics} from '../src/telemetry/record.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
+import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';
 
 export default class Scan extends DaemonEyeCommand<typeof Scan> {
@@ -26,6 +27,10 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     format: formatFlag(['json', 'ndjson', 'table', 'csv'] as const),
     pid: Flags.integer({summary: 'Only this process (repeatable).', multiple: true, min: 0}),
     hash: Flags.boolean({summary: 'Hash each executable with SHA-256 (default: collection.hash).', allowNo: true}),
+    'hash-cache': Flags.boolean({
+      summary: 'Reuse digests of unchanged executables from <state dir>/hash-cache.json (default: collection.hash_cache).',
+      allowNo: true,
+    }),
     'hash-max-bytes': Flags.integer({summary: 'Do not hash executables larger than this (default: collection.hash_max_bytes, 256 MiB).', min: 1}),
     'cpu-sample': Flags.integer({summary: 'Measure CPU over this many milliseconds instead of since each process started.', min: 0, max: 60_000}),
     collector: Flags.option({summary: 'Process collector (default: collection.collector).', options: ['auto', 'procfs', 'systeminformation'] as const})(),
@@ -41,9 +46,11 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
 
   async run(): Promise<void> {
     const {flags} = this;
+    preferBaselineWasm();
     const config = this.loadConfig({
       'collection.hash': flags.hash,
       'collection.hash_max_bytes': flags['hash-max-bytes'],
+      'collection.hash_cache': flags['hash-cache'],
       'collection.cpu_sample_ms': flags['cpu-sample'],
       'collection.collector': flags.collector,
       'collection.redaction.enabled': flags.redact,
@@ -58,6 +65,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     progress.clear();
     recordCollectionMetrics(this.metrics, snapshot.stats);
     for (const pid of snapshot.stats.missing_pids) this.logger.warn(`no process with pid ${pid}`);
+    if (snapshot.stats.hash_cache_problem !== null) this.logger.warn(snapshot.stats.hash_cache_problem);
     for (const problem of snapshot.scan.errors) this.logger.debug(problem);
     this.logger.debug('scan timing', {scan_id: snapshot.scan.id, ...snapshot.stats});
     const {processes} = snapshot;

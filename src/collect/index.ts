@@ -8,7 +8,11 @@ import {DaemonEyeError} from '../errors.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import {TOOL_VERSION} from '../version.js';
+import {join} from 'node:path';
+
+import {statePaths} from '../config/paths.js';
 import {HASH_ALGORITHM, type HashJob, type HashProgress, hashExecutables} from './hash.js';
+import {HashCache} from './hash-cache.js';
 import {type HostFacts, linuxHostFacts, readUptimeSeconds, systemInformationHostFacts} from './host.js';
 import {parsePasswd} from './parsers.js';
 import {type CollectedProcess, listPids, sampleCpu, walkProcfs} from './procfs.js';
@@ -27,6 +31,8 @@ export interface CollectOptions {
   readonly hash?: boolean;
   readonly hashMaxBytes?: number;
   readonly hashConcurrency?: number;
+  /** The hash cache file (hash-cache.ts); null or absent: every executable is read and hashed. */
+  readonly hashCachePath?: string | null;
   /** 0: CPU since each process started; otherwise measure over this many milliseconds. */
   readonly cpuSampleMs?: number;
   /** null or absent: no redaction. */
@@ -57,6 +63,10 @@ export interface CollectStats {
   readonly hashed_bytes: number;
   readonly hash_skipped_too_large: number;
   readonly hash_failed: number;
+  /** Executables whose digest came from the hash cache instead of being read. */
+  readonly hash_cache_hits: number;
+  /** The hash cache could not be read or saved (the scan itself is complete); null when all went well. */
+  readonly hash_cache_problem: string | null;
 }
 
 export interface Snapshot {
@@ -64,6 +74,9 @@ export interface Snapshot {
   readonly processes: ProcessRecord[];
   readonly stats: CollectStats;
 }
+
+/** The hash cache's file name in the state directory. */
+export const HASH_CACHE_FILE = 'hash-cache.json';
 
 let lastScanId = 0;
 
@@ -87,6 +100,7 @@ export function collectOptionsFromConfig(config: DaemonEyeConfig): CollectOption
     hash: collection.hash,
     hashMaxBytes: collection.hash_max_bytes,
     hashConcurrency: collection.hash_concurrency,
+    hashCachePath: collection.hash && collection.hash_cache ? join(statePaths(config).stateDir, HASH_CACHE_FILE) : null,
     cpuSampleMs: collection.cpu_sample_ms,
     redaction: collection.redaction.enabled ? {flags: collection.redaction.flags, shortFlags: collection.redaction.short_flags} : null,
   };
@@ -179,20 +193,30 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   const hashStart = performance.now();
   const errors: string[] = [];
   let hashOutcome: Awaited<ReturnType<typeof hashExecutables>> | undefined;
+  let cacheProblem: string | null = null;
   if (options.hash ?? true) {
+    const cache = options.hashCachePath === null || options.hashCachePath === undefined ? undefined : HashCache.load(options.hashCachePath);
+    cacheProblem = cache?.loadProblem ?? null;
     const jobs = new Map<string, HashJob & {readPaths: string[]}>();
     for (const {image} of collected) {
       if (image === null) continue;
       const key = `${image.device}:${image.inode}`;
       const job = jobs.get(key);
-      if (job === undefined) jobs.set(key, {key, size: image.size, regular: image.regular, readPaths: [image.readPath]});
+      const identity = {device: image.device, inode: image.inode, size: image.size, mtimeMs: image.mtimeMs, ctimeMs: image.ctimeMs};
+      if (job === undefined) jobs.set(key, {key, size: image.size, regular: image.regular, readPaths: [image.readPath], identity});
       else if (job.readPaths.length < 4) job.readPaths.push(image.readPath);
     }
     hashOutcome = await hashExecutables([...jobs.values()], {
       maxBytes: options.hashMaxBytes ?? 256 * 1024 * 1024,
       concurrency: options.hashConcurrency ?? 4,
       ...(options.onHashProgress === undefined ? {} : {onProgress: options.onHashProgress}),
+      ...(cache === undefined ? {} : {cache}),
     });
+    try {
+      cache?.save();
+    } catch (error) {
+      cacheProblem = `the hash cache was not saved (${(error as Error).message}); the scan is complete: make the state directory writable or set collection.hash_cache: false`;
+    }
     for (const {record, image} of collected) {
       const hex = image === null ? undefined : hashOutcome.hashes.get(`${image.device}:${image.inode}`);
       if (hex !== undefined) {
@@ -244,6 +268,8 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       hashed_bytes: hashOutcome?.bytes ?? 0,
       hash_skipped_too_large: hashOutcome?.skippedTooLarge ?? 0,
       hash_failed: hashOutcome?.failed ?? 0,
+      hash_cache_hits: hashOutcome?.cacheHits ?? 0,
+      hash_cache_problem: cacheProblem,
     },
   };
 }

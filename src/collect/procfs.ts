@@ -32,6 +32,9 @@ export interface ExecutableImage {
   readonly inode: number;
   readonly size: number;
   readonly regular: boolean;
+  /** Modification and change times (ms, with the fraction stat gives): with the rest, the hash cache's key. */
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
   /** Where to read it: /proc/PID/exe (works even when the file was deleted). */
   readonly readPath: string;
 }
@@ -329,7 +332,17 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     platform_data: platform,
   };
   const executable: ExecutableImage | null =
-    image === null ? null : {device: image.dev, inode: image.ino, size: image.size, regular: image.isFile(), readPath: `${dir}/exe`};
+    image === null
+      ? null
+      : {
+          device: image.dev,
+          inode: image.ino,
+          size: image.size,
+          regular: image.isFile(),
+          mtimeMs: image.mtimeMs,
+          ctimeMs: image.ctimeMs,
+          readPath: `${dir}/exe`,
+        };
   return {record, platform, image: executable};
 }
 

@@ -119,7 +119,15 @@ export async function collectWithSystemInformation(options: {
       image:
         image === undefined || executablePath === null
           ? null
-          : {device: image.dev, inode: image.ino, size: image.size, regular: image.isFile(), readPath: executablePath},
+          : {
+              device: image.dev,
+              inode: image.ino,
+              size: image.size,
+              regular: image.isFile(),
+              mtimeMs: image.mtimeMs,
+              ctimeMs: image.ctimeMs,
+              readPath: executablePath,
+            },
     });
   }
   for (const {record, platform} of processes) {

@@ -70,6 +70,12 @@ const CollectionSchema = z
       .default(256 * 1024 * 1024)
       .describe('Executables larger than this are not hashed'),
     hash_concurrency: z.int().positive().max(64).default(4).describe('Executables hashed at once'),
+    hash_cache: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Reuse a digest from <state dir>/hash-cache.json while the executable has the same device, inode, size, mtime and ctime (any write or replacement changes ctime or inode)',
+      ),
     cpu_sample_ms: z.int().nonnegative().default(0).describe('Measure CPU over this interval instead of since process start (0: since start)'),
     redaction: z
       .object({

@@ -1,6 +1,6 @@
 // `daemoneye scan` end to end: the built CLI against real processes this file spawns.
 import {createHash} from 'node:crypto';
-import {chmodSync, copyFileSync, readFileSync, realpathSync, unlinkSync, writeFileSync} from 'node:fs';
+import {chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -167,6 +167,57 @@ describe('daemoneye scan', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(message);
+  });
+
+  it('reuses executable digests from the hash cache; a corrupt cache is one warning and rebuilt; an unwritable one loses nothing', async () => {
+    const state = join(home, 'hash-cache-state');
+    const cacheEnv = {...env, DAEMONEYE_APP__STATE_DIR: state};
+    const scanSleeper = async (
+      args: string[] = [],
+      extra: NodeJS.ProcessEnv = {},
+      asUser?: number,
+      pid = sleepPid,
+    ): Promise<{code: number; record: ProcessRecord | undefined; timing: Record<string, unknown>; stderr: string}> => {
+      const result = await runCli(['scan', '--pid', String(pid), '--verbose', '--log-format', 'json', ...args], {
+        env: {...cacheEnv, ...extra},
+        ...(asUser === undefined ? {} : {asUser}),
+      });
+      const lines = result.stderr
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      return {code: result.code, record: records(result.stdout)[0], timing: lines.find((l) => l.message === 'scan timing') ?? {}, stderr: result.stderr};
+    };
+    const digest = createHash('sha256').update(readFileSync(SLEEP)).digest('hex');
+    const first = await scanSleeper();
+    expect(first.record?.executable_hash).toBe(digest);
+    expect(first.timing).toMatchObject({hashed_files: 1, hash_cache_hits: 0, hash_cache_problem: null});
+    const cacheFile = join(state, 'hash-cache.json');
+    expect(statSync(cacheFile).mode & 0o777).toBe(0o600);
+    const second = await scanSleeper();
+    expect(second.record?.executable_hash).toBe(digest);
+    expect(second.timing).toMatchObject({hashed_files: 0, hashed_bytes: 0, hash_cache_hits: 1});
+    // --no-hash-cache (and collection.hash_cache: false) reads the file again.
+    expect((await scanSleeper(['--no-hash-cache'])).timing).toMatchObject({hashed_files: 1, hash_cache_hits: 0});
+    expect((await scanSleeper([], {DAEMONEYE_COLLECTION__HASH_CACHE: 'false'})).timing).toMatchObject({hashed_files: 1, hash_cache_hits: 0});
+
+    writeFileSync(cacheFile, '{"format": 1, "entries": {"1:2": ');
+    const corrupt = await scanSleeper();
+    expect(corrupt.code).toBe(0);
+    expect(corrupt.record?.executable_hash).toBe(digest);
+    expect(corrupt.stderr).toContain(`the hash cache ${cacheFile} is unusable`);
+    expect((await scanSleeper()).timing).toMatchObject({hash_cache_hits: 1, hash_cache_problem: null});
+
+    // Unprivileged, with a state directory it cannot write: the scan is complete, the warning says what to do.
+    const nobodysSleeper = live.spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', SLEEP, '1000']).pid!;
+    await waitForExe(nobodysSleeper, (target) => target === realpathSync(SLEEP));
+    const readOnly = join(home, 'read-only-state');
+    mkdirSync(readOnly, {mode: 0o755});
+    const denied = await scanSleeper([], {DAEMONEYE_APP__STATE_DIR: readOnly, DAEMONEYE_AUDIT__ENABLED: 'false'}, 65534, nobodysSleeper);
+    expect(denied.code).toBe(0);
+    expect(denied.record?.executable_hash).toBe(digest);
+    expect(denied.stderr).toMatch(/the hash cache was not saved .*set collection\.hash_cache: false/);
+    expect(readdirSync(readOnly)).toEqual([]);
   });
 
   it('an invalid collection setting in the environment exits 2 naming the key', async () => {
