@@ -42,8 +42,8 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
         hint: 'drop one of them',
       });
     }
-    // A live snapshot is bounded by this host's process table: a short run (see wasm-tiering.ts).
-    if (flags.input === undefined) preferBaselineWasm();
+    // One snapshot (live, or the latest scan of --input) is a short run; --since may be many (see wasm-tiering.ts).
+    if (flags.since === undefined) preferBaselineWasm();
     const config = this.loadConfig();
     const {AlertManager, alertsToPrint, deliveryFailed, deliverySummaryLines} = await import('../src/alerting/index.js');
     // Built before detection so an unknown --sink is a usage error before any work is done.

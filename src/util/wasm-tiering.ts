@@ -3,8 +3,8 @@
 // costs more CPU than it saves: measured on 2 cores, a live `detect` over 366 processes took 785 ms with it
 // and 666 ms without, and `detect --input` over 10,000 processes was no slower without it. A long query
 // (a join over 10,000 processes running for seconds) is ≈ 40 % slower on Liftoff code, though. So only the
-// commands whose work is bounded by one host's process table (a live `scan` or `detect`) call this; queries,
-// exports and saved inputs keep V8's default.
+// commands whose work is one snapshot (`scan`, and `detect` on a live host or on one saved scan) call
+// this; `query`, `export` and `detect --since` over many scans keep V8's default.
 import {setFlagsFromString} from 'node:v8';
 
 let applied = false;
