@@ -1,7 +1,7 @@
 // Default places of configuration and state (DESIGN.md, "Where state lives").
 import {mkdirSync} from 'node:fs';
 import {homedir} from 'node:os';
-import {join} from 'node:path';
+import {isAbsolute, join} from 'node:path';
 
 import {fileError} from '../errors.js';
 import type {DaemonEyeConfig} from './schema.js';
@@ -22,8 +22,13 @@ export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'daemoneye', 'config.yaml');
 }
 
-/** `/var/lib/daemoneye` as root, else `$XDG_STATE_HOME/daemoneye` or `~/.local/state/daemoneye`. */
+/**
+ * `$STATE_DIRECTORY` when systemd set it (a unit's `StateDirectory=`; with several, the first), else
+ * `/var/lib/daemoneye` as root, else `$XDG_STATE_HOME/daemoneye` or `~/.local/state/daemoneye`.
+ */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const systemd = env.STATE_DIRECTORY?.split(':')[0];
+  if (systemd !== undefined && isAbsolute(systemd)) return systemd;
   if (isRoot()) return '/var/lib/daemoneye';
   const base = env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : join(home(env), '.local', 'state');
   return join(base, 'daemoneye');

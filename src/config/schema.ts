@@ -17,7 +17,9 @@ const AppSchema = z
       .string()
       .nullable()
       .default(null)
-      .describe('Where state lives; null means /var/lib/daemoneye as root, else $XDG_STATE_HOME/daemoneye (or ~/.local/state/daemoneye)'),
+      .describe(
+        "Where state lives; null means $STATE_DIRECTORY (set by systemd's StateDirectory=), else /var/lib/daemoneye as root, else $XDG_STATE_HOME/daemoneye (or ~/.local/state/daemoneye)",
+      ),
     scan_interval_ms: durationMs('How often scans are scheduled (cron/timer); `health` calls the last run stale after twice this', 300_000),
   })
   .strict()

@@ -3,7 +3,7 @@ import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {ConfigBuilder, EnvironmentSubstitutor, loadConfig, renderConfigDoc, statePaths, validateConfigFile} from '../../src/config/index.js';
+import {ConfigBuilder, defaultStateDir, EnvironmentSubstitutor, loadConfig, renderConfigDoc, statePaths, validateConfigFile} from '../../src/config/index.js';
 import {DaemonEyeError} from '../../src/errors.js';
 import {ROOT, removeDir, tempDir} from '../helpers/cli.js';
 
@@ -97,6 +97,14 @@ describe('ConfigBuilder layers', () => {
       alertsDir: '/srv/de/alerts',
       ledgerPath: '/srv/de/audit.ledger',
     });
+  });
+
+  it("defaults the state directory to systemd's $STATE_DIRECTORY (the first one), below app.state_dir", () => {
+    const defaults = loadConfig({systemConfigPath: null, userConfigPath: null, env: {}, cliArgs: {}}).values;
+    expect(statePaths(defaults, {STATE_DIRECTORY: '/var/lib/daemoneye-unit:/var/lib/other'}).stateDir).toBe('/var/lib/daemoneye-unit');
+    expect(defaultStateDir({STATE_DIRECTORY: 'relative/dir', XDG_STATE_HOME: '/x'})).not.toBe('relative/dir');
+    const configured = loadConfig({systemConfigPath: null, userConfigPath: null, env: {}, cliArgs: {'app.state_dir': '/srv/de'}}).values;
+    expect(statePaths(configured, {STATE_DIRECTORY: '/var/lib/daemoneye-unit'}).stateDir).toBe('/srv/de');
   });
 });
 

@@ -43,6 +43,9 @@ export function isolatedEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS
     HOME: home,
     XDG_CONFIG_HOME: join(home, '.config'),
     XDG_STATE_HOME: join(home, '.local', 'state'),
+    // As root the default state directory is /var/lib/daemoneye: this keeps a test's ledger and caches in `home`
+    // while a state_dir in a test's configuration still wins (it is only the default).
+    STATE_DIRECTORY: join(home, '.local', 'state', 'daemoneye'),
     ...extra,
   };
 }
