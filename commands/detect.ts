@@ -77,8 +77,10 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     const marked = printed.map((a) => (a.suppressed === true ? {...a, description: `[suppressed] ${a.description}`} : a));
     const format = this.outputFormat(flags.format ?? stdoutFormat);
     if (format === 'json') this.write(renderJson({alerts: printed, summary: {...report.summary, ...delivery.summary}}));
-    else if (format === 'text') for (const alert of marked) this.write(alertLine(alert));
-    else if (format === 'table') this.write(alertTable(marked, process.stdout.columns));
+    else if (format === 'text') {
+      const palette = await this.stdoutPalette();
+      for (const alert of marked) this.write(alertLine(alert, palette));
+    } else if (format === 'table') this.write(alertTable(marked, process.stdout.columns, await this.stdoutPalette()));
     else for (const alert of printed) this.write(renderNdjsonLine(alert));
     if (report.summary.rules_loaded === 0) this.logger.warn('no rules were loaded: check detection.builtin_rules, detection.rules_paths and --rules');
     const [headline, ...problems] = summaryLines(report);

@@ -40,18 +40,20 @@ export default class Health extends DaemonEyeCommand<typeof Health> {
     const status = components.reduce<HealthState>((worst, c) => worseState(worst, c.status), 'healthy');
     if (format === 'json') this.write(renderJson({status, checked_at: Date.now(), components: Object.fromEntries(components.map((c) => [c.component, c]))}));
     else if (format === 'ndjson') for (const component of components) this.write(renderNdjsonLine(component));
-    else
+    else {
+      const palette = await this.stdoutPalette();
       this.write(
         renderTable(
           components,
           [
             {header: 'COMPONENT', get: (c) => c.component},
-            {header: 'STATUS', get: (c) => c.status},
+            {header: 'STATUS', get: (c) => c.status, paint: (c) => palette.health(c.status)},
             {header: 'REASON', get: (c) => c.reason},
           ],
           process.stdout.columns,
         ),
       );
+    }
     for (const c of components.filter((c) => c.status !== 'healthy')) this.logger.warn(`${c.component}: ${c.status}: ${terminalSafe(c.reason)}`);
     const bad = components.filter((c) => c.status !== 'healthy').map((c) => c.component);
     this.logger.info(`health: ${status}${bad.length > 0 ? ` (${bad.join(', ')})` : ` (${components.length} component(s) checked)`}`);

@@ -6,7 +6,8 @@ import {Command, Flags, type Interfaces} from '@oclif/core';
 
 import {type Config, loadConfig} from '../../src/config/builder.js';
 import {DaemonEyeError, ExitCode, isDaemonEyeError} from '../../src/errors.js';
-import {colourEnabled, type OutputFormat, resolveFormat} from '../../src/output/format.js';
+import {type Palette, paletteFor, PLAIN} from '../../src/output/colour.js';
+import {type OutputFormat, resolveFormat} from '../../src/output/format.js';
 import {LOG_LEVEL_ORDER, Logger, type LogLevel} from '../../src/output/logger.js';
 import {MetricsCollector} from '../../src/telemetry/metrics.js';
 
@@ -46,10 +47,13 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
   protected readonly metrics = new MetricsCollector();
   private readonly startedAtMs = Date.now();
   private currentLogger: Logger | undefined;
+  private stderrPalette: Palette = PLAIN;
   private loadedConfig: Config | undefined;
 
   override async init(): Promise<void> {
     await super.init();
+    // Before parsing, so even a usage error is coloured on a terminal; no TTY, no chalk loaded.
+    this.stderrPalette = await paletteFor(process.stderr);
     const {args, argv, flags} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof DaemonEyeCommand).baseFlags,
@@ -61,6 +65,11 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     this.positional = argv.map(String);
   }
 
+  /** Colours for stdout (severities, health states): PLAIN unless stdout is a terminal without NO_COLOR. */
+  protected async stdoutPalette(): Promise<Palette> {
+    return paletteFor(process.stdout);
+  }
+
   /** The stderr logger, honouring --verbose, --quiet, --log-level and, once loaded, the configuration. */
   protected get logger(): Logger {
     if (this.currentLogger === undefined) {
@@ -68,7 +77,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
       const configured = this.loadedConfig?.values.app;
       const level: LogLevel = base?.verbose === true ? 'debug' : base?.quiet === true ? 'error' : (base?.['log-level'] ?? configured?.log_level ?? 'info');
       const format = base?.['log-format'] ?? (base?.format === 'json' ? 'json' : (configured?.log_format ?? 'text'));
-      this.currentLogger = new Logger({level, format, colour: colourEnabled(process.stderr)});
+      this.currentLogger = new Logger({level, format, palette: this.stderrPalette});
     }
     return this.currentLogger;
   }

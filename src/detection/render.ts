@@ -2,21 +2,23 @@
 // and the run summary written to stderr.
 import type {Alert} from '../models/alert.js';
 import {ALERT_SEVERITIES} from '../models/severity.js';
+import {type Palette, PLAIN} from '../output/colour.js';
 import {renderTable} from '../output/render.js';
 import {terminalSafe} from '../output/terminal.js';
 import type {DetectReport} from './detect.js';
 
-export function alertLine(alert: Alert): string {
+export function alertLine(alert: Alert, palette: Palette = PLAIN): string {
   const pids = alert.affected_processes.slice(0, 10).join(', ') + (alert.affected_processes.length > 10 ? ', …' : '');
   const scan = alert.scan_id === null ? '' : ` scan ${alert.scan_id}`;
-  return `${terminalSafe(`${new Date(alert.alert_time).toISOString()} ${alert.severity.toUpperCase()} ${alert.rule_id}: ${alert.description} [pid ${pids}]${scan}`)}\n`;
+  const severity = palette.severity(alert.severity)(alert.severity.toUpperCase());
+  return `${new Date(alert.alert_time).toISOString()} ${severity} ${terminalSafe(`${alert.rule_id}: ${alert.description} [pid ${pids}]${scan}`)}\n`;
 }
 
-export function alertTable(alerts: readonly Alert[], width?: number): string {
+export function alertTable(alerts: readonly Alert[], width?: number, palette: Palette = PLAIN): string {
   return renderTable(
     alerts,
     [
-      {header: 'SEVERITY', get: (a: Alert) => a.severity},
+      {header: 'SEVERITY', get: (a: Alert) => a.severity, paint: (a: Alert) => palette.severity(a.severity)},
       {header: 'RULE', get: (a: Alert) => a.rule_id, width: 40},
       {header: 'PROCS', get: (a: Alert) => a.process_count, align: 'right'},
       {header: 'PIDS', get: (a: Alert) => a.affected_processes.join(','), width: 24},

@@ -2,6 +2,7 @@
 // message made terminal-safe and stripped of secrets before it is written.
 import {redactUrlCredentials} from '../config/redact.js';
 import type {DaemonEyeError} from '../errors.js';
+import type {Palette} from './colour.js';
 import {safeJson, terminalSafe} from './terminal.js';
 
 export const LOG_LEVEL_ORDER = ['error', 'warn', 'info', 'debug'] as const;
@@ -13,7 +14,8 @@ export interface LoggerOptions {
   readonly write?: (line: string) => void;
   /** Prefix for text lines. */
   readonly name?: string;
-  readonly colour?: boolean;
+  /** Colours for the level word of text lines (src/output/colour.ts); none when absent. */
+  readonly palette?: Palette;
 }
 
 export class Logger {
@@ -72,8 +74,13 @@ export class Logger {
     const extra = Object.entries(fields)
       .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
       .join(' ');
-    const prefix = `${this.options.name ?? 'daemoneye'}: ${level === 'info' ? '' : `${level}: `}`;
-    this.write(`${terminalSafe(this.scrub(`${prefix}${message}${extra === '' ? '' : ` ${extra}`}`))}\n`);
+    this.write(`${this.prefix(level)}${terminalSafe(this.scrub(`${message}${extra === '' ? '' : ` ${extra}`}`))}\n`);
+  }
+
+  /** `daemoneye: ` and, but for info, the level word (coloured on a terminal). */
+  private prefix(level: LogLevel): string {
+    const paint = this.options.palette?.level(level) ?? ((text: string): string => text);
+    return `${terminalSafe(this.options.name ?? 'daemoneye')}: ${level === 'info' ? '' : `${paint(`${level}:`)} `}`;
   }
 
   /** The one-line error report; JSON as `{"error": {...}}` under the JSON log format. */
@@ -81,7 +88,7 @@ export class Logger {
     if (this.options.format === 'json') {
       this.write(`${this.scrub(safeJson({error: error.toJSON()}))}\n`);
     } else {
-      this.write(`${terminalSafe(this.scrub(`${this.options.name ?? 'daemoneye'}: error: ${error.toOneLine()}`))}\n`);
+      this.write(`${this.prefix('error')}${terminalSafe(this.scrub(error.toOneLine()))}\n`);
       if (this.enabled('debug') || stack !== undefined) {
         for (const detail of error.details.slice(1)) this.write(`${terminalSafe(this.scrub(`  ${detail}`))}\n`);
       }

@@ -29,6 +29,8 @@ export interface TableColumn<T> {
   /** Maximum width; the last column may also be fitted to the terminal. */
   readonly width?: number;
   readonly align?: 'left' | 'right';
+  /** Colour for a cell (src/output/colour.ts), applied to the cut, terminal-safe text after widths are measured. */
+  readonly paint?: (row: T) => (text: string) => string;
 }
 
 function cellText(value: unknown): string {
@@ -52,17 +54,20 @@ export function renderTable<T>(rows: readonly T[], columns: readonly TableColumn
     const last = widths.length - 1;
     widths[last] = Math.max(columns[last]?.header.length ?? 0, Math.min(widths[last] ?? 0, terminalWidth - fixed));
   }
-  const line = (values: readonly string[]): string =>
+  const line = (values: readonly string[], row?: T): string =>
     values
       .map((value, index) => {
         const width = widths[index] ?? 0;
-        const cut = truncate(value, width);
-        const pad = ' '.repeat(Math.max(0, width - [...cut].length));
+        const plain = truncate(value, width);
+        const pad = ' '.repeat(Math.max(0, width - [...plain].length));
+        const paint = row === undefined ? undefined : columns[index]?.paint?.(row);
+        const cut = paint === undefined ? plain : paint(plain);
         if (index === values.length - 1 && columns[index]?.align !== 'right') return cut;
         return columns[index]?.align === 'right' ? pad + cut : cut + pad;
       })
-      .join('  ');
-  return [line(columns.map((c) => c.header)), ...cells.map(line)].map((l) => `${l.trimEnd()}\n`).join('');
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.header)), ...cells.map((cellsOfRow, index) => line(cellsOfRow, rows[index]))].map((l) => `${l}\n`).join('');
 }
 
 /** Key/value pairs as aligned lines, for report commands on a terminal. */

@@ -26,6 +26,28 @@ describe('daemoneye detect', () => {
     expect(result.stderr).toMatch(/3 rules run on .*snapshot\.db \(3 ok\).*3 alerts: 1 critical, 1 high, 1 medium, 0 low/);
   });
 
+  it('on a terminal the severities are coloured, unless NO_COLOR is set; piped output never is', async () => {
+    const {spawnSync} = await import('node:child_process');
+    const onTerminal = (extra: NodeJS.ProcessEnv): string => {
+      // script(1) gives the CLI a real pseudo-terminal.
+      const command = `${process.execPath} bin/run.js detect --input ${snapshot} --rules ${FIXTURE_RULES} --format table`;
+      const result = spawnSync('script', ['-qec', command, '/dev/null'], {
+        cwd: join(import.meta.dirname, '..', '..'),
+        env: {...env, ...extra},
+        encoding: 'utf8',
+      });
+      expect(result.status).toBe(0);
+      return result.stdout;
+    };
+    const coloured = onTerminal({TERM: 'xterm'});
+    expect(coloured).toContain('\u001b[1m\u001b[31mcritical\u001b[39m\u001b[22m');
+    expect(coloured).toContain('\u001b[33mmedium\u001b[39m');
+    expect(onTerminal({TERM: 'xterm', NO_COLOR: '1'})).not.toContain('\u001b[');
+    const piped = await runCli(['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--format', 'table'], {env: {...env, TERM: 'xterm'}});
+    expect(piped.stdout).not.toContain('\u001b');
+    expect(piped.stdout).toMatch(/^critical\s+test-shell-from-web-server/m);
+  });
+
   it('--fail-on exits 1 on a finding at or above it, 0 below it; --rule picks rules; json and text formats', async () => {
     const high = await runCli(['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--fail-on', 'high', '--format', 'json'], {env});
     expect(high.code).toBe(1);
