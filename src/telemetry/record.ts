@@ -9,6 +9,8 @@ export interface CollectionFacts {
   readonly total_ms: number;
   /** Executable bytes read for hashing. */
   readonly hashed_bytes: number;
+  /** Executables whose digest came from the hash cache (not read). */
+  readonly hash_cache_hits: number;
 }
 
 export function recordCollectionMetrics(metrics: MetricsCollector, facts: CollectionFacts): void {
@@ -16,6 +18,7 @@ export function recordCollectionMetrics(metrics: MetricsCollector, facts: Collec
   metrics.recordCounter('daemoneye_processes_collected_total', facts.processes);
   metrics.recordGauge('daemoneye_active_processes', facts.processes);
   metrics.recordCounter('daemoneye_hash_bytes_total', facts.hashed_bytes);
+  metrics.recordCounter('daemoneye_hash_cache_hits_total', facts.hash_cache_hits);
 }
 
 /** One rule of a detection run, as `DetectionResult` (src/detection) reports it. */

@@ -38,6 +38,7 @@ describe('--metrics-file', () => {
     expect(parsed.get('daemoneye_processes_collected_total')).toMatchObject({type: 'COUNTER', metrics: [{value: String(scanned)}]});
     expect(parsed.get('daemoneye_active_processes')).toMatchObject({type: 'GAUGE', metrics: [{value: String(scanned)}]});
     expect(parsed.get('daemoneye_hash_bytes_total')?.metrics[0]?.value).toBe('0');
+    expect(parsed.get('daemoneye_hash_cache_hits_total')).toMatchObject({type: 'COUNTER', metrics: [{value: '0'}]});
     const duration = parsed.get('daemoneye_collection_duration_seconds');
     expect(duration?.type).toBe('HISTOGRAM');
     expect(duration?.metrics[0]?.count).toBe('1');
