@@ -44,8 +44,9 @@ export function isolatedEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS
     XDG_CONFIG_HOME: join(home, '.config'),
     XDG_STATE_HOME: join(home, '.local', 'state'),
     // As root the default state directory is /var/lib/daemoneye: this keeps a test's ledger and caches in `home`
-    // while a state_dir in a test's configuration still wins (it is only the default).
-    STATE_DIRECTORY: join(home, '.local', 'state', 'daemoneye'),
+    // while a state_dir in a test's configuration still wins (it is only the default). runCli drops it for
+    // an unprivileged run, which then uses its own $XDG_STATE_HOME/daemoneye, as another user would.
+    STATE_DIRECTORY: join(home, 'state'),
     ...extra,
   };
 }
@@ -54,9 +55,11 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   const command = options.asUser === undefined ? process.execPath : 'setpriv';
   const prefix = options.asUser === undefined ? [] : [`--reuid=${options.asUser}`, `--regid=${options.asUser}`, '--clear-groups', process.execPath];
   return new Promise((resolvePromise, reject) => {
+    const env = {...(options.env ?? process.env)};
+    if (options.asUser !== undefined) delete env.STATE_DIRECTORY;
     const child = spawn(command, [...prefix, BIN, ...args], {
       cwd: options.cwd ?? ROOT,
-      env: options.env ?? process.env,
+      env,
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 60_000,
     });
