@@ -1,16 +1,15 @@
 // collectSnapshot: the one library call behind `scan`, `detect` and `scan --output/--store`: host facts,
-// the process walk, executable hashing and the scan record, with the collector's own timings.
+// the process walk, executable hashing (through the hash cache) and the scan record, with the collector's own timings.
 import {randomInt} from 'node:crypto';
 import {existsSync, readFileSync} from 'node:fs';
+import {join} from 'node:path';
 
+import {statePaths} from '../config/paths.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import {TOOL_VERSION} from '../version.js';
-import {join} from 'node:path';
-
-import {statePaths} from '../config/paths.js';
 import {HASH_ALGORITHM, type HashJob, type HashProgress, hashExecutables} from './hash.js';
 import {HashCache} from './hash-cache.js';
 import {type HostFacts, linuxHostFacts, readUptimeSeconds, systemInformationHostFacts} from './host.js';
