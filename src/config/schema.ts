@@ -124,7 +124,13 @@ const DetectionSchema = z
     disabled_rules: z.array(z.string()).default([]).describe('Rule ids switched off (`rules disable`)'),
     rule_timeout_ms: durationMs('A rule running longer than this is killed and reported', 30_000),
     run_timeout_ms: durationMs('Deadline for the whole detection run; rules not finished by then are reported as not run', 60_000),
-    max_concurrent_rules: z.int().positive().max(64).nullable().default(null).describe('Rule worker threads (null: the number of CPUs)'),
+    max_concurrent_rules: z
+      .int()
+      .positive()
+      .max(64)
+      .nullable()
+      .default(null)
+      .describe('Most rule worker threads (null: the number of CPUs); a snapshot gets one, plus one per 4 MB of snapshot'),
     lists: z
       .record(z.string().regex(/^[a-z0-9_]+$/, 'list names are lower-case letters, digits and _'), NamedListSchema)
       .default({})

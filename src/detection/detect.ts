@@ -78,7 +78,8 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
   const ruleSet = manager.loadRules();
   const rules: LoadedRule[] = RuleManager.select(ruleSet.rules, options.ruleIds ?? []);
   const engine = engineFor(config);
-  if (rules.length > 0) engine.start();
+  // One worker now; runDetection adds more only for a snapshot big enough to repay them (workersForSnapshot).
+  if (rules.length > 0) engine.start(1);
   const deadline = started + (options.timeoutMs ?? config.detection.run_timeout_ms);
   const perRule = new Map<string, DetectionResult[]>(rules.map((r) => [r.rule.id, []]));
   const snapshots: SnapshotForDetection[] = [];

@@ -3,7 +3,7 @@
 import type {Alert} from '../models/alert.js';
 import {ALERT_SEVERITIES, type AlertSeverity, severityRank} from '../models/severity.js';
 import {generateAlerts} from './alerts.js';
-import type {DetectionEngine, QueryTask, SnapshotPayload, TaskOutcome} from './engine.js';
+import {type DetectionEngine, type QueryTask, type SnapshotPayload, type TaskOutcome, workersForSnapshot} from './engine.js';
 import {listsForRun, type NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
 import {describeRefusal, type SqlValidator} from './sql-validator.js';
@@ -112,7 +112,7 @@ export async function runDetection(input: RunDetectionInput): Promise<DetectionR
     timeoutMs: r.definition.timeout_ms ?? config.ruleTimeoutMs,
     snapshot: payload,
   }));
-  const outcomes = await input.engine.runTasks(tasks, {deadlineMs: config.timeout});
+  const outcomes = await input.engine.runTasks(tasks, {deadlineMs: config.timeout, workers: workersForSnapshot(input.snapshot.length)});
   const byId = new Map(outcomes.map((o) => [o.key, o]));
   const results: DetectionResult[] = input.rules.map((loaded) => {
     const why = refused.get(loaded.rule.id);

@@ -1,6 +1,6 @@
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {DetectionEngine, type QueryTask, type SnapshotPayload} from '../../src/detection/engine.js';
+import {DetectionEngine, type QueryTask, SNAPSHOT_BYTES_PER_EXTRA_WORKER, type SnapshotPayload, workersForSnapshot} from '../../src/detection/engine.js';
 import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import type {LoadedRule} from '../../src/detection/rule-manager.js';
 import {runDetection} from '../../src/detection/run-detection.js';
@@ -75,7 +75,22 @@ describe('DetectionEngine', () => {
     expect(byId['exec-from-tmp']?.status).toBe('ok');
     expect(run.alerts.map((a) => a.rule_id).sort()).toEqual(['exec-from-tmp', 'fast-override']);
     expect([...run.summary.timed_out].sort()).toEqual(['backtracking-regexp', 'cartesian', 'endless-cte']);
-    expect(e.workersStarted).toBeGreaterThanOrEqual(5);
+    // A small snapshot runs on one worker (workersForSnapshot); each of the three timeouts replaced it.
+    expect(e.workersStarted).toBe(4);
+  });
+
+  it('starts one worker for a small snapshot and more, up to its limit, for a big one', async () => {
+    expect(workersForSnapshot(600 * 1024)).toBe(1);
+    expect(workersForSnapshot(SNAPSHOT_BYTES_PER_EXTRA_WORKER)).toBe(2);
+    expect(workersForSnapshot(11 * 1024 * 1024)).toBe(3);
+    const snapshot = await payload([{pid: 1}, {pid: 2}]);
+    const tasks: QueryTask[] = Array.from({length: 6}, (_, i) => ({key: `q${i}`, sql: 'SELECT pid FROM processes', timeoutMs: 10_000, snapshot}));
+    const small = engine(3);
+    expect((await small.runTasks(tasks, {workers: 1})).every((o) => o.status === 'ok' && o.rows.length === 2)).toBe(true);
+    expect(small.workersStarted).toBe(1);
+    const big = engine(2);
+    expect((await big.runTasks(tasks, {workers: 5})).every((o) => o.status === 'ok')).toBe(true);
+    expect(big.workersStarted).toBe(2);
   });
 
   it('reports rules past the run deadline as not run', async () => {
