@@ -220,6 +220,19 @@ describe('daemoneye scan', () => {
     expect(readdirSync(readOnly)).toEqual([]);
   });
 
+  it('three scans saving the hash cache at once leave one whole cache and no temp files', async () => {
+    const state = join(home, 'concurrent-cache-state');
+    const cacheEnv = {...env, DAEMONEYE_APP__STATE_DIR: state};
+    const runs = await Promise.all([1, 2, 3].map(() => runCli(['scan', '--format', 'ndjson'], {env: cacheEnv})));
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const cache = JSON.parse(readFileSync(join(state, 'hash-cache.json'), 'utf8')) as {format: number; entries: Record<string, {sha256: string}>};
+    expect(cache.format).toBe(1);
+    expect(Object.keys(cache.entries).length).toBeGreaterThan(0);
+    expect(readdirSync(state).filter((name) => name.startsWith('.tmp-'))).toEqual([]);
+    const digest = createHash('sha256').update(readFileSync(SLEEP)).digest('hex');
+    expect(Object.values(cache.entries).map((e) => e.sha256)).toContain(digest);
+  });
+
   it('an invalid collection setting in the environment exits 2 naming the key', async () => {
     const result = await runCli(['scan'], {env: {...env, DAEMONEYE_COLLECTION__HASH_MAX_BYTES: '-5'}});
     expect(result.code).toBe(2);
