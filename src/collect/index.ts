@@ -201,8 +201,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       if (image === null) continue;
       const key = `${image.device}:${image.inode}`;
       const job = jobs.get(key);
-      const identity = {device: image.device, inode: image.inode, size: image.size, mtimeMs: image.mtimeMs, ctimeMs: image.ctimeMs};
-      if (job === undefined) jobs.set(key, {key, size: image.size, regular: image.regular, readPaths: [image.readPath], identity});
+      if (job === undefined) jobs.set(key, {key, size: image.size, regular: image.regular, readPaths: [image.readPath], identity: image});
       else if (job.readPaths.length < 4) job.readPaths.push(image.readPath);
     }
     hashOutcome = await hashExecutables([...jobs.values()], {

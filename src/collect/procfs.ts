@@ -17,6 +17,8 @@ import {
   parseStatus,
   type ProcStat,
 } from './parsers.js';
+import {identityOf} from './hash.js';
+import type {FileIdentity} from './hash-cache.js';
 import {errorCode, isGone, readProcText} from './proc-read.js';
 import type {ArgvRedactor} from './redact.js';
 
@@ -26,17 +28,19 @@ import type {ArgvRedactor} from './redact.js';
  */
 export const CLOCK_TICKS_PER_SECOND = 100;
 
-/** The running image of a process: what executable hashing needs (one hash per device + inode). */
-export interface ExecutableImage {
-  readonly device: number;
-  readonly inode: number;
-  readonly size: number;
+/**
+ * The running image of a process: what executable hashing needs (one hash per device + inode). Its file
+ * identity (device, inode, size, mtime, ctime) is also the hash cache's key.
+ */
+export interface ExecutableImage extends FileIdentity {
   readonly regular: boolean;
-  /** Modification and change times (ms, with the fraction stat gives): with the rest, the hash cache's key. */
-  readonly mtimeMs: number;
-  readonly ctimeMs: number;
   /** Where to read it: /proc/PID/exe (works even when the file was deleted). */
   readonly readPath: string;
+}
+
+/** The image as stat saw it. */
+export function executableImage(stats: Stats, readPath: string): ExecutableImage {
+  return {...identityOf(stats), regular: stats.isFile(), readPath};
 }
 
 export interface CollectedProcess {
@@ -331,18 +335,7 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     file_exists: fileExists,
     platform_data: platform,
   };
-  const executable: ExecutableImage | null =
-    image === null
-      ? null
-      : {
-          device: image.dev,
-          inode: image.ino,
-          size: image.size,
-          regular: image.isFile(),
-          mtimeMs: image.mtimeMs,
-          ctimeMs: image.ctimeMs,
-          readPath: `${dir}/exe`,
-        };
+  const executable = image === null ? null : executableImage(image, `${dir}/exe`);
   return {record, platform, image: executable};
 }
 

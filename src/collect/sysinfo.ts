@@ -4,7 +4,7 @@ import {randomUUID} from 'node:crypto';
 import {statSync, type Stats} from 'node:fs';
 
 import type {LinuxPlatformData, ProcessRecord} from '../models/process.js';
-import type {ExecutableImage} from './procfs.js';
+import {type ExecutableImage, executableImage} from './procfs.js';
 import type {ArgvRedactor} from './redact.js';
 
 const STATE_LETTERS: Record<string, string> = {running: 'R', sleeping: 'S', stopped: 'T', paging: 'W', dead: 'X', zombie: 'Z', blocked: 'D'};
@@ -116,18 +116,7 @@ export async function collectWithSystemInformation(options: {
         platform_data: platform,
       },
       platform,
-      image:
-        image === undefined || executablePath === null
-          ? null
-          : {
-              device: image.dev,
-              inode: image.ino,
-              size: image.size,
-              regular: image.isFile(),
-              mtimeMs: image.mtimeMs,
-              ctimeMs: image.ctimeMs,
-              readPath: executablePath,
-            },
+      image: image === undefined || executablePath === null ? null : executableImage(image, executablePath),
     });
   }
   for (const {record, platform} of processes) {
