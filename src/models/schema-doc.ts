@@ -1,7 +1,7 @@
 // docs/schema.md: the tables rules and exports see, generated from the models.
 import type {ColumnSpec} from './columns.js';
 import {ALERT_TABLE_COLUMNS} from './alert.js';
-import {CMDLINE_COLUMN, PLATFORM_DATA_COLUMNS, PROCESS_RECORD_COLUMNS} from './process.js';
+import {DERIVED_PROCESS_COLUMNS, PLATFORM_DATA_COLUMNS, PROCESS_RECORD_COLUMNS} from './process.js';
 import {SCAN_TABLE_COLUMNS} from './scan.js';
 
 function table(columns: readonly ColumnSpec[]): string[] {
@@ -27,9 +27,9 @@ export function renderSchemaDoc(): string {
     '',
     ...table(PROCESS_RECORD_COLUMNS),
     '',
-    'Derived column, for `LIKE` and `instr` in rules:',
+    'Derived columns, for `LIKE`, `instr` and name comparisons in rules:',
     '',
-    ...table([CMDLINE_COLUMN]),
+    ...table(DERIVED_PROCESS_COLUMNS),
     '',
     "The Linux collector's `platform_data` fields, each also a column of its own (null from other collectors):",
     '',
