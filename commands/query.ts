@@ -3,7 +3,7 @@ import {Args} from '@oclif/core';
 import {runQuery} from '../src/detection/detect.js';
 import {querySnapshot} from '../src/detection/snapshot-source.js';
 import {isDaemonEyeError} from '../src/errors.js';
-import {csvLine, renderJson, renderNdjsonLine, renderTable} from '../src/output/render.js';
+import {queryView} from '../src/detection/render.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
@@ -37,18 +37,7 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
         await this.audit('sql_refused', {sql: sql.slice(0, 4096), sql_bytes: sql.length, reasons: error.details});
       throw error;
     }
-    const format = this.outputFormat(this.flags.format);
-    if (format === 'json') this.write(renderJson(report.rows));
-    else if (format === 'csv') this.write([csvLine(report.columns), ...report.rows.map((row) => csvLine(report.columns.map((c) => row[c])))].join(''));
-    else if (format === 'table')
-      this.write(
-        renderTable(
-          report.rows,
-          report.columns.map((c) => ({header: c, get: (row: (typeof report.rows)[number]) => row[c], width: 60})),
-          process.stdout.columns,
-        ),
-      );
-    else for (const row of report.rows) this.write(renderNdjsonLine(row));
+    await this.present(this.flags.format, queryView(report));
     this.logger.info(`${report.row_count} row${report.row_count === 1 ? '' : 's'} in ${report.elapsed_ms} ms from ${report.source}`);
     if (report.truncated) this.logger.warn(`the result was cut at ${report.row_count} rows`);
     await this.audit('query', {

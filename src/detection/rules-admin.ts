@@ -1,4 +1,5 @@
 // The `rules` commands as library calls: list, validate, test, enable and disable.
+import type {View} from '../output/view.js';
 import {existsSync, readFileSync, statSync} from 'node:fs';
 import {dirname, extname} from 'node:path';
 
@@ -16,7 +17,7 @@ import {snapshotFromRows} from './fixture-snapshot.js';
 import {loadNamedLists} from './lists.js';
 import {detectionRuleOf, findRuleFiles, type LoadedRule, RuleManager} from './rule-manager.js';
 import type {RuleDefinition} from './rule-file.js';
-import {runRulesOnSnapshot, runRuleTestCases, type RuleTestSummary} from './rule-tests.js';
+import {renderJunit, runRulesOnSnapshot, runRuleTestCases, type RuleTestSummary} from './rule-tests.js';
 import type {SqlValidationError} from './sql-validator.js';
 
 export interface RulesOptions {
@@ -191,4 +192,39 @@ export async function testRules(options: RulesTestOptions): Promise<RuleTestSumm
 export function switchRule(options: RulesOptions & {readonly id: string; readonly enabled: boolean; readonly configFile?: string}): RuleSwitchResult {
   const rm = manager(options);
   return options.enabled ? rm.enableRule(options.id, options.configFile) : rm.disableRule(options.id, options.configFile);
+}
+
+const RULE_LIST_FIELDS = ['id', 'name', 'severity', 'category', 'tags', 'enabled', 'source_type'] as const;
+
+/** How `rules list` prints: records (NDJSON, JSON), a table, or CSV (tags space-separated). */
+export function ruleListView(rules: readonly RuleListing[]): View<RuleListing> {
+  return {
+    rows: rules,
+    columns: RULE_LIST_FIELDS.map((f) => ({
+      header: f.toUpperCase(),
+      get: (r: RuleListing) => (f === 'tags' ? r.tags.join(' ') : f === 'enabled' ? (r.enabled ? 'yes' : 'no') : r[f]),
+    })),
+    csv: {
+      header: [...RULE_LIST_FIELDS, 'source_path'],
+      values: (r) => [...RULE_LIST_FIELDS.map((f) => (f === 'tags' ? r.tags.join(' ') : r[f])), r.source_path],
+    },
+  };
+}
+
+/** How `rules validate` prints: one record per file (NDJSON, table), or the whole result as JSON. */
+export function ruleValidationView(result: RulesValidation): View<RuleFileReport> {
+  return {
+    rows: result.files,
+    document: result,
+    columns: [
+      {header: 'FILE', get: (f) => f.file},
+      {header: 'VALID', get: (f) => (f.valid ? 'yes' : 'no')},
+      {header: 'PROBLEMS', get: (f) => f.problems.length, align: 'right'},
+    ],
+  };
+}
+
+/** How `rules test` prints: one record per case (NDJSON), the summary (JSON), JUnit XML, or nothing on stdout (`text`: cases go to stderr). */
+export function ruleTestView(summary: RuleTestSummary): View<RuleTestSummary['results'][number]> {
+  return {rows: summary.results, document: summary, text: {text: () => '', junit: () => renderJunit(summary)}};
 }

@@ -58,7 +58,7 @@ describe('daemoneye rules list / enable / disable', () => {
 
 describe('daemoneye rules validate', () => {
   it('exit 0 for valid rules, 1 with one file:line:col line per problem, 2 for an unreadable path', async () => {
-    const ok = await runCli(['rules', 'validate', FIXTURE_RULES], {env});
+    const ok = await runCli(['rules', 'validate', FIXTURE_RULES, '--format', 'json'], {env});
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({valid: true});
     const badDir = join(dir, 'invalid');
