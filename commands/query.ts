@@ -2,7 +2,7 @@ import {Args} from '@oclif/core';
 
 import {runQuery} from '../src/detection/detect.js';
 import {querySnapshot} from '../src/detection/snapshot-source.js';
-import {isDaemonEyeError} from '../src/errors.js';
+import {type DaemonEyeError, ExitCode, isDaemonEyeError} from '../src/errors.js';
 import {queryView} from '../src/detection/render.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
@@ -30,7 +30,16 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
     const sql = this.args.sql === '-' ? await readSqlFromStdin() : this.args.sql;
     let report: Awaited<ReturnType<typeof runQuery>>;
     try {
-      report = await runQuery({config: config.values, sql, snapshot: async () => querySnapshot({config: config.values, input: this.flags.input, since})});
+      // An unusable file in a store is reported and skipped; the query runs on the others and ends with exit 2.
+      const onProblem = (problem: DaemonEyeError): void => {
+        this.logger.reportError(problem);
+        this.setExitCode(ExitCode.UsageOrInput);
+      };
+      report = await runQuery({
+        config: config.values,
+        sql,
+        snapshot: async () => querySnapshot({config: config.values, input: this.flags.input, since, onProblem}),
+      });
     } catch (error) {
       // SQL the validator refused is recorded with its reasons: probing the sandbox leaves a trace.
       if (isDaemonEyeError(error) && error.code === 'SQL_REFUSED')

@@ -10,7 +10,7 @@ import {PROCESS_RECORD_COLUMNS} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
 import {csvLine} from '../output/render.js';
 import {AtomicFileWriter} from '../util/atomic-write.js';
-import {openSnapshotInput, type ReadOptions, readSnapshotsInRange, type SnapshotInRange} from './input.js';
+import {openSnapshotInput, type ReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
 
 export const EXPORT_TABLES = ['processes', 'scans', 'alerts'] as const;
 export type ExportTable = (typeof EXPORT_TABLES)[number];
@@ -241,7 +241,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   try {
     if (format === 'csv') out.push(csvLine(columns.map((c) => c.name)));
     if (format === 'json') out.push('[');
-    for await (const snapshot of readSnapshotsInRange(input, readOptions)) {
+    for await (const snapshot of requireSnapshotsInRange(input, readOptions)) {
       filesRead++;
       scanIds.push(...snapshot.scanIds);
       const where = whereFor(table, snapshot, config);
