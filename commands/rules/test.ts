@@ -38,7 +38,10 @@ export default class RulesTest extends DaemonEyeCommand<typeof RulesTest> {
       const found = r.expected === null && r.passed ? ` (flags ${r.actual.length === 0 ? 'nothing' : `pids ${r.actual.join(', ')}`})` : '';
       process.stderr.write(`${terminalSafe(`${r.passed ? 'PASS' : 'FAIL'} ${r.rule_id}: ${r.case}${found}${r.passed ? '' : `: ${failureText(r)}`}`)}\n`);
     }
-    process.stderr.write(`${summary.passed} passed, ${summary.failed} failed\n`);
+    process.stderr.write(
+      `${summary.passed} passed, ${summary.failed} failed${summary.invalid_files > 0 ? ` (${summary.invalid_files} invalid rule file(s))` : ''}\n`,
+    );
     if (summary.failed > 0) this.setExitCode(ExitCode.CheckFailed);
+    if (summary.invalid_files > 0) this.setExitCode(ExitCode.UsageOrInput);
   }
 }
