@@ -55,11 +55,13 @@ describe('rule files', () => {
     expect(result.problems).toEqual([
       expect.stringMatching(/^r\.yaml:4:8: tags\.0: tags are lower case/),
       expect.stringMatching(/^r\.yaml:5:12: sql_query: exactly one statement is allowed/),
+      expect.stringMatching(/^r\.yaml:5:12: sql_query: only SELECT or WITH … SELECT is allowed, not DROP/),
     ]);
     const sql = validateRuleText('s.yaml', text.replace('Attack.T1059', 'attack.t1059').replace('name: R', 'name: R\nbogus: 1'));
     expect(sql.problems).toEqual([
       expect.stringMatching(/^s\.yaml:\d+:1: \(top level\): Unrecognized key: "bogus"/),
       expect.stringMatching(/^s\.yaml:\d+:12: sql_query: exactly one statement/),
+      expect.stringMatching(/^s\.yaml:\d+:12: sql_query: only SELECT/),
     ]);
     const refused = validateRuleText('q.yaml', text.replace('Attack.T1059', 'attack.t1059'));
     expect(refused.problems[0]).toMatch(/^q\.yaml:5:12: sql_query: exactly one statement is allowed/);
