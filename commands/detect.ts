@@ -1,12 +1,12 @@
 import {Flags} from '@oclif/core';
 
 import {detect} from '../src/detection/detect.js';
-import {alertLine, alertTable, summaryLines} from '../src/detection/render.js';
+import {alertLine, alertTable, summaryLines} from '../src/detection/render-detection.js';
 import {detectionSnapshots} from '../src/detection/snapshot-source.js';
 import {DaemonEyeError, ExitCode, isDaemonEyeError} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {renderJson, renderNdjsonLine} from '../src/output/render.js';
-import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../src/telemetry/record.js';
+import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../src/telemetry/record-metrics.js';
 import {parseTime} from '../src/util/time.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {DaemonEyeCommand} from './_base/base-command.js';

@@ -6,7 +6,7 @@ import type {SaveResult} from '../src/storage/save.js';
 import {PROCESS_TABLE_COLUMN_NAMES, processToRow} from '../src/models/process.js';
 import {csvLine, renderJson, renderNdjsonLine} from '../src/output/render.js';
 import {renderProcessTable} from '../src/collect/table.js';
-import {recordCollectionMetrics} from '../src/telemetry/record.js';
+import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';

@@ -38,7 +38,7 @@ export default class AlertsDeliver extends DaemonEyeCommand<typeof AlertsDeliver
     const sinks = summary.deliveries.length;
     this.logger.info(`${summary.delivered} spooled alert(s) delivered, ${summary.spooled} still pending (${sinks} sink(s))`);
     this.setExitCode(summary.spooled > 0 ? ExitCode.RuntimeFailure : ExitCode.Success);
-    const {recordDeliverySummaryMetrics} = await import('../../src/telemetry/record.js');
+    const {recordDeliverySummaryMetrics} = await import('../../src/telemetry/record-metrics.js');
     recordDeliverySummaryMetrics(this.metrics, summary);
     await this.audit('alert_redelivery', {
       delivered: summary.delivered,
