@@ -30,7 +30,11 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
     const sql = this.args.sql === '-' ? await readSqlFromStdin() : this.args.sql;
     let report: Awaited<ReturnType<typeof runQuery>>;
     try {
-      report = await runQuery({config: config.values, sql, snapshot: async () => querySnapshot({config: config.values, input: this.flags.input, since})});
+      report = await runQuery({
+        config: config.values,
+        sql,
+        snapshot: async (needs) => querySnapshot({config: config.values, input: this.flags.input, since}, needs),
+      });
     } catch (error) {
       // SQL the validator refused is recorded with its reasons: probing the sandbox leaves a trace.
       if (isDaemonEyeError(error) && error.code === 'SQL_REFUSED')

@@ -2,6 +2,7 @@
 // snapshot; the rule must flag exactly the expected pids) or against data the caller gives.
 import type {DetectionEngine, QueryTask, TaskOutcome} from './engine.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
+import {TEST_CASE_TABLES} from './rule-file.js';
 import type {NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
 import {resultOf, type RuleExecutionConfig, snapshotPayload} from './run-detection.js';
@@ -72,7 +73,13 @@ export async function runRuleTestCases(rules: readonly LoadedRule[], options: Ru
       continue;
     }
     for (const testCase of loaded.definition.tests) {
-      const bytes = await snapshotFromRows(testCase.processes);
+      const tables = Object.fromEntries(
+        TEST_CASE_TABLES.flatMap((name) => {
+          const rows = (testCase as Record<string, unknown>)[name] as readonly Record<string, unknown>[] | undefined;
+          return rows === undefined ? [] : [[name, rows]];
+        }),
+      );
+      const bytes = await snapshotFromRows(testCase.processes, {tables});
       const payload = snapshotPayload(bytes, options.lists, [loaded.rule.sql_query], options.validator);
       tasks.push({
         key: `${loaded.rule.id}\u0000${testCase.name}`,

@@ -53,6 +53,7 @@ describe('snapshot database', () => {
       collector: 'procfs',
       tool_version: '0.1.0',
       ld_so_preload: null,
+      tables: ['processes'],
       errors: [],
     });
     const [row] = selectAll(db, 'SELECT * FROM processes');

@@ -8,7 +8,8 @@ import {SCAN_TABLE_COLUMNS} from '../../src/models/scan.js';
 import {createTableSql, toSqlValue} from '../../src/models/columns.js';
 import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../../src/storage/database.js';
 import {MIGRATIONS} from '../../src/storage/migrations.js';
-import {readSnapshotFile, writeSnapshotBytes} from '../../src/storage/snapshot-file.js';
+import {readSnapshotFile, serializeSnapshot, writeSnapshotBytes} from '../../src/storage/snapshot-file.js';
+import {TABLES} from '../../src/models/tables.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 import {makeProcesses, makeScan, sha256File} from './helpers/snapshots.js';
 
@@ -21,7 +22,7 @@ async function versionZeroFile(path: string): Promise<{scan: ReturnType<typeof m
   const processes = makeProcesses(scan, 5);
   const SQL = await loadSqlJs();
   const db = new SQL.Database();
-  const scanColumns = SCAN_TABLE_COLUMNS.filter((c) => c.name !== 'ld_so_preload');
+  const scanColumns = SCAN_TABLE_COLUMNS.filter((c) => c.name !== 'ld_so_preload' && c.name !== 'tables');
   db.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)');
   db.run("INSERT INTO meta VALUES ('schema_version', '0'), ('tool_version', '0.0.1')");
   db.exec(createTableSql('scans', scanColumns, 'id'));
@@ -50,7 +51,7 @@ describe('in-memory migrations', () => {
     const loaded = await readSnapshotFile(path);
     try {
       expect(loaded.fileSchemaVersion).toBe(0);
-      expect(loaded.scans).toEqual([{...scan, ld_so_preload: null}]);
+      expect(loaded.scans).toEqual([{...scan, ld_so_preload: null, tables: ['processes']}]);
       const rows = selectAll(loaded.db, 'SELECT * FROM processes ORDER BY pid');
       expect(rows.map(rowToProcess)).toEqual(processes);
       // Derived columns are filled exactly as a fresh write fills them.
@@ -65,5 +66,31 @@ describe('in-memory migrations', () => {
     }
     expect(sha256File(path)).toBe(before);
     expect(execFileSync('sqlite3', [path, "select value from meta where key = 'schema_version'"], {encoding: 'utf8'}).trim()).toBe('0');
+  });
+
+  it('reads a version-1 file (no scans.tables, no live-response tables): its scans collected processes only', async () => {
+    const path = join(dir, 'v1.db');
+    const scan = makeScan(Date.UTC(2025, 6, 1), 7);
+    const processes = makeProcesses(scan, 4);
+    const SQL = await loadSqlJs();
+    const db = new SQL.Database(await serializeSnapshot(scan, processes));
+    for (const table of TABLES.filter((t) => t.collected && t.name !== 'processes')) db.exec(`DROP TABLE ${table.name}`);
+    db.exec('ALTER TABLE scans DROP COLUMN tables');
+    db.run("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    writeSnapshotBytes(path, db.export());
+    db.close();
+    const before = sha256File(path);
+    const loaded = await readSnapshotFile(path);
+    try {
+      expect(loaded.fileSchemaVersion).toBe(1);
+      expect(loaded.scans).toEqual([{...scan, tables: ['processes']}]);
+      for (const table of TABLES)
+        expect(selectAll(loaded.db, `SELECT count(*) AS n FROM ${table.name}`)[0]?.n, table.name).toBe(
+          table.name === 'processes' ? 4 : table.name === 'scans' ? 1 : 0,
+        );
+    } finally {
+      loaded.db.close();
+    }
+    expect(sha256File(path)).toBe(before);
   });
 });
