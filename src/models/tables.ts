@@ -9,7 +9,7 @@ import type {z} from 'zod';
 
 import {type ColumnSpec, columnsOf, toSqlValue} from './columns.js';
 import {LIVE_TABLE_SCHEMAS, type LiveTableName} from './live-tables.js';
-import {CMDLINE_COLUMN, PLATFORM_DATA_COLUMNS, PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, type ProcessRecord, processToRow} from './process.js';
+import {DERIVED_PROCESS_COLUMNS, PLATFORM_DATA_COLUMNS, PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, type ProcessRecord, processToRow} from './process.js';
 import {SCAN_TABLE_COLUMNS} from './scan.js';
 
 export type SqlRowValue = string | number | null;
@@ -110,7 +110,7 @@ export const PROCESSES_TABLE: TableDefinition = {
   toRow: (row) => processToRow(row as ProcessRecord),
   docSections: [
     {intro: 'One row per process per scan. The first columns are the `ProcessRecord` (the JSON record `scan` prints):', columns: PROCESS_RECORD_COLUMNS},
-    {intro: 'Derived column, for `LIKE` and `instr` in rules:', columns: [CMDLINE_COLUMN]},
+    {intro: 'Derived columns, for `LIKE`, `instr` and name comparisons in rules:', columns: DERIVED_PROCESS_COLUMNS},
     {
       intro: "The Linux collector's `platform_data` fields, each also a column of its own (null from other collectors):",
       columns: PLATFORM_DATA_COLUMNS,
