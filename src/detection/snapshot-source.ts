@@ -11,7 +11,7 @@ import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
 import type {ScanRecord} from '../models/scan.js';
 import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../storage/database.js';
-import {loadLatestScan, loadScansIntoOneDatabase, readSnapshotsInRange, type SnapshotInRange} from '../storage/input.js';
+import {loadLatestScan, loadScansIntoOneDatabase, requireSnapshotsInRange, type SnapshotInRange} from '../storage/input.js';
 import {parseStoreFileName} from '../storage/store.js';
 import {serializeSnapshot} from '../storage/snapshot-file.js';
 import {TABLES} from '../models/tables.js';
@@ -113,7 +113,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
       }
       return;
     }
-    for await (const file of readSnapshotsInRange(input, {since, ...problems})) {
+    for await (const file of requireSnapshotsInRange(input, {since, ...problems})) {
       for (const scanId of file.scanIds) {
         const scansInFile = Number(selectAll(file.db, 'SELECT count(*) AS n FROM scans')[0]?.n);
         const bytes = scansInFile === 1 ? file.db.export() : await onlyScan(file.db, scanId);
@@ -127,7 +127,11 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
 export async function querySnapshot(options: SnapshotSourceOptions, needs: SnapshotNeeds): Promise<SnapshotForDetection> {
   const {config, input, since} = options;
   if (input === undefined) return live(config, needs);
-  const merged = await loadScansIntoOneDatabase(input, {maxQueryMb: config.storage.max_query_mb, ...(since === undefined ? {} : {since})});
+  const merged = await loadScansIntoOneDatabase(input, {
+    maxQueryMb: config.storage.max_query_mb,
+    ...(since === undefined ? {} : {since}),
+    ...(options.onProblem === undefined ? {} : {onProblem: options.onProblem}),
+  });
   try {
     const scanIds = merged.scans.map((s) => s.id);
     return {bytes: merged.db.export(), scanIds, tables: heldTables(merged.scans, scanIds), source: input};
