@@ -288,6 +288,10 @@ describe('live-response tables on real processes', () => {
     expect(report.summary.skipped).toEqual(['temp-dir-library']);
     expect(report.summary.rules.find((r) => r.rule_id === 'temp-dir-library')).toMatchObject({status: 'skipped', missing_tables: ['process_memory_map']});
     expect(detect.stderr).toMatch(/temp-dir-library not run: the snapshot did not collect process_memory_map/);
+    const tested = await runCli(['rules', 'test', 'temp-dir-library', 'history-disabled', '--input', snapshot, '--no-audit'], {env});
+    expect(tested.code).toBe(1);
+    expect(tested.stderr).toMatch(/FAIL temp-dir-library: input: the snapshot did not collect process_memory_map/);
+    expect(tested.stderr).toMatch(/PASS history-disabled/);
     const refused = await runCli(['query', 'SELECT count(*) FROM process_open_files', '--input', snapshot, '--no-audit'], {env});
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/reads process_open_files, which .*no-maps\.db did not collect/);
