@@ -7,6 +7,8 @@ export * from './engine.js';
 export * from './fixture-snapshot.js';
 export * from './lists.js';
 export * from './rule-file.js';
+export * from './rule-format.js';
+export * from './sigma/index.js';
 export * from './rule-manager.js';
 export * from './rule-tests.js';
 export * from './rules-admin.js';

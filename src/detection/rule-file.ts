@@ -1,11 +1,9 @@
 // Rule files: one YAML file per rule (or a .sql file with a YAML front-matter comment), parsed and checked
 // with one clear line per problem (`file:line:col: key: problem`). The format is docs/rules-format.md.
-import {readFileSync} from 'node:fs';
-
 import type {Document, LineCounter} from 'yaml';
 import {z} from 'zod';
 
-import {DaemonEyeError, fileError, isDaemonEyeError} from '../errors.js';
+import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
 import {completeProcessRow} from '../models/process-fixture.js';
 import {yaml} from '../util/yaml.js';
 import {RULE_ID} from '../models/rule.js';
@@ -44,9 +42,18 @@ export const RuleFileSchema = z
   .strict();
 export type RuleFileData = z.infer<typeof RuleFileSchema>;
 
-/** A parsed, schema-valid rule file. */
+/** The rule formats DaemonEye reads (rule-format.ts): its own YAML/.sql files, and Sigma rules. */
+export type RuleFormatName = 'daemoneye' | 'sigma';
+
+/** A parsed, schema-valid rule file, whatever its format. */
 export interface RuleDefinition extends RuleFileData {
   readonly file: string;
+  readonly format: RuleFormatName;
+  /** Sigma's status (stable, test, experimental, deprecated, unsupported); null for DaemonEye rules. */
+  readonly status?: string | null;
+  /** Sigma's date and modified (YYYY-MM-DD or YYYY/MM/DD as written); null when not given. */
+  readonly date?: string | null;
+  readonly modified?: string | null;
 }
 
 export interface RuleFileValidation {
@@ -90,9 +97,9 @@ function splitSource(file: string, text: string): RuleSource {
   return {yaml: match[1] as string, yamlLineOffset: headerLines, sqlBody: {text: text.slice(before.length), line: before.split('\n').length}};
 }
 
-type YamlPath = readonly (string | number)[];
+export type YamlPath = readonly (string | number)[];
 
-function locate(doc: Document, counter: LineCounter, path: YamlPath, offset: number): string {
+export function locate(doc: Document, counter: LineCounter, path: YamlPath, offset: number): string {
   for (let length = path.length; length >= 0; length--) {
     const parent = length <= 1 ? doc.contents : doc.getIn(path.slice(0, length - 1), true);
     const last = path[length - 1];
@@ -122,22 +129,12 @@ function locateValue(doc: Document, counter: LineCounter, key: string, offset: n
   return locate(doc, counter, [key], offset);
 }
 
-function pathText(path: readonly PropertyKey[]): string {
+export function pathText(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(top level)' : path.map(String).join('.');
 }
 
-/** Parse and check one rule file: schema, SQL and test-case rows. Never throws for bad content. */
-export function validateRuleFile(file: string, validator: SqlValidator = new SqlValidator()): RuleFileValidation {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw fileError(error, file, 'read');
-  }
-  return validateRuleText(file, text, validator);
-}
-
-export function validateRuleText(file: string, text: string, validator: SqlValidator = new SqlValidator()): RuleFileValidation {
+/** Parse and check a DaemonEye rule file's text: schema, SQL and test-case rows. Never throws for bad content. */
+export function validateNativeRuleText(file: string, text: string, validator: SqlValidator = new SqlValidator()): RuleFileValidation {
   const invalid = (problems: string[], sqlErrors: SqlValidationError[] = []): RuleFileValidation => ({file, valid: false, problems, sqlErrors});
   let source: RuleSource;
   try {
@@ -178,7 +175,7 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
     }
     return invalid(problems);
   }
-  const rule: RuleDefinition = {...parsed.data, file};
+  const rule: RuleDefinition = {...parsed.data, file, format: 'daemoneye'};
   const sqlWhere = source.sqlBody === undefined ? locateValue(doc, counter, 'sql_query', source.yamlLineOffset) : `${source.sqlBody.line}:1`;
   const result = validator.validateQuery(rule.sql_query);
   const sqlErrors = result.valid ? [] : [...result.errors];

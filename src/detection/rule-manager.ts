@@ -11,7 +11,8 @@ import type {DetectionRule, RuleSourceType} from '../models/rule.js';
 import {BUILTIN_INDEX_FILE, readBuiltinIndex, validateBuiltinRuleFile} from './builtin-index.js';
 import {type RuleSwitchResult, setRuleEnabled} from './config-edit.js';
 import {loadNamedLists, type NamedLists} from './lists.js';
-import {type RuleDefinition, type RuleFileValidation, validateRuleFile} from './rule-file.js';
+import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
+import {validateRuleFile} from './rule-format.js';
 import {BUILTIN_RULES_DIR, findRuleFiles, userRulesDir} from './rule-paths.js';
 import {SqlValidator} from './sql-validator.js';
 

@@ -107,6 +107,8 @@ export const DEFAULT_ALLOWED_FUNCTIONS: readonly string[] = [
   'first_value',
   'last_value',
   'regexp',
+  'regexp_flags',
+  'casefold',
   'basename',
   'dirname',
 ];

@@ -22,7 +22,7 @@ interface RuleDocEntry {
   readonly file: string;
 }
 
-const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low'];
+const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'informational'];
 
 function ruleFiles(dir: string): string[] {
   const files: string[] = [];
