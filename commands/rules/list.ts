@@ -19,7 +19,7 @@ export default class RulesList extends DaemonEyeCommand<typeof RulesList> {
     const config = this.loadConfig();
     const rules = listRules({config: config.values, rulesPaths: this.flags.rules ?? []});
     const format = this.outputFormat(this.flags.format);
-    const fields = ['id', 'name', 'severity', 'category', 'tags', 'enabled', 'source_type'] as const;
+    const fields = ['id', 'name', 'severity', 'category', 'tags', 'enabled', 'source_type', 'format', 'status'] as const;
     if (format === 'json') this.write(renderJson(rules));
     else if (format === 'ndjson') for (const rule of rules) this.write(renderNdjsonLine(rule));
     else if (format === 'csv')
@@ -35,7 +35,7 @@ export default class RulesList extends DaemonEyeCommand<typeof RulesList> {
           rules,
           fields.map((f) => ({
             header: f.toUpperCase(),
-            get: (r: RuleListing) => (f === 'tags' ? r.tags.join(' ') : f === 'enabled' ? (r.enabled ? 'yes' : 'no') : r[f]),
+            get: (r: RuleListing) => (f === 'tags' ? r.tags.join(' ') : f === 'enabled' ? (r.enabled ? 'yes' : 'no') : (r[f] ?? '')),
           })),
           process.stdout.columns,
         ),

@@ -6,6 +6,7 @@ export * from './detect.js';
 export * from './engine.js';
 export * from './fixture-snapshot.js';
 export * from './lists.js';
+export * from './rule-cache.js';
 export * from './rule-file.js';
 export * from './rule-format.js';
 export * from './sigma/index.js';
