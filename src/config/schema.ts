@@ -125,9 +125,7 @@ const DetectionSchema = z
     rule_cache: z
       .boolean()
       .default(true)
-      .describe(
-        'detect reuses the parsed, compiled and validated form of an unchanged rule file outside the built-in pack from <state dir>/rule-cache.json',
-      ),
+      .describe('detect reuses the parsed, compiled and validated form of an unchanged rule file outside the built-in pack from <state dir>/rule-cache.json'),
     rule_timeout_ms: durationMs('A rule running longer than this is killed and reported', 30_000),
     run_timeout_ms: durationMs('Deadline for the whole detection run; rules not finished by then are reported as not run', 60_000),
     max_concurrent_rules: z

@@ -25,7 +25,15 @@ export const RULE_CACHE_MAX_ENTRIES = 4096;
 const MAX_CACHE_FILE_BYTES = 64 * 1024 * 1024;
 
 /** The modules whose code decides what a rule file turns into (the SQL validator has its own fingerprint). */
-const FORMAT_MODULES = ['./rule-file.js', './rule-format.js', './sigma/casefold.js', './sigma/compile.js', './sigma/condition.js', './sigma/fields.js', './sigma/format.js'];
+const FORMAT_MODULES = [
+  './rule-file.js',
+  './rule-format.js',
+  './sigma/casefold.js',
+  './sigma/compile.js',
+  './sigma/condition.js',
+  './sigma/fields.js',
+  './sigma/format.js',
+];
 
 let formatFingerprintMemo: string | undefined;
 
@@ -69,9 +77,15 @@ export class RuleCache {
     try {
       if (statSync(path).size <= MAX_CACHE_FILE_BYTES) {
         const data = JSON.parse(readFileSync(path, 'utf8')) as Partial<CacheFile> | null;
-        if (data?.format === CACHE_FORMAT && data.validator === validator.fingerprint && data.code === ruleFormatFingerprint() && typeof data.files === 'object') {
+        if (
+          data?.format === CACHE_FORMAT &&
+          data.validator === validator.fingerprint &&
+          data.code === ruleFormatFingerprint() &&
+          typeof data.files === 'object'
+        ) {
           for (const [file, entry] of Object.entries(data.files ?? {})) {
-            if (typeof entry?.sha256 === 'string' && typeof entry.definition?.sql_query === 'string' && typeof entry.seen === 'number') entries.set(file, entry);
+            if (typeof entry?.sha256 === 'string' && typeof entry.definition?.sql_query === 'string' && typeof entry.seen === 'number')
+              entries.set(file, entry);
           }
         }
       }

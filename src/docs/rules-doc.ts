@@ -93,7 +93,7 @@ export function renderRulesDoc(rules: readonly RuleDocEntry[] = readBuiltinRules
     '',
     'Severity follows harm and confidence: `critical` is an attacker at work beyond reasonable doubt, `high` is a',
     'strong indicator worth waking someone for, `medium` wants a look today, `low` is context for an investigation,',
-    '`informational` (Sigma\'s level for enrichment rules) raises no alert on a sink by default.',
+    "`informational` (Sigma's level for enrichment rules) raises no alert on a sink by default.",
     '',
     '**Tuning is by data, never by editing a rule.** Each rule with known false positives reads an allow-list, a',
     'named list that is empty by default. Fill it in the configuration:',

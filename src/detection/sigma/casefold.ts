@@ -24,7 +24,6 @@ function foldCodePoint(c: string): string {
   return folded.charCodeAt(0) < 0x80 && c.charCodeAt(0) >= 0x80 ? c : folded;
 }
 
-// eslint-disable-next-line no-control-regex
 const ASCII = /^[\x00-\x7f]*$/;
 
 /** The case fold of `text` (same length in code points). ASCII text is lower-cased by the fast path. */

@@ -7,7 +7,6 @@ import {ConditionError, type ConditionNode, identifierMatches, parseCondition} f
 import {casefold} from './casefold.js';
 import {ROW_ALIAS, SIGMA_LOGSOURCES, SIGMA_PROCESS_CREATION_FIELDS, type SigmaFieldMapping} from './fields.js';
 
-
 /** Why a Sigma rule cannot be compiled, and where (a path into its YAML). */
 export class SigmaCompileError extends Error {
   constructor(
@@ -24,7 +23,8 @@ export const SIGMA_ALLOW_LIST = 'sigma_allow';
 // ---------------------------------------------------------------------------------------------------------
 // Values: Sigma strings with wildcards, as pieces.
 
-type Piece = {readonly kind: 'text'; readonly text: string} | {readonly kind: 'star'} | {readonly kind: 'one'} | {readonly kind: 'class'; readonly chars: string};
+type Piece =
+  {readonly kind: 'text'; readonly text: string} | {readonly kind: 'star'} | {readonly kind: 'one'} | {readonly kind: 'class'; readonly chars: string};
 type Pattern = readonly Piece[];
 
 /**
@@ -157,7 +157,28 @@ const andAll = (parts: readonly string[]): string => joinAll(parts, 'AND');
 // ---------------------------------------------------------------------------------------------------------
 // Field conditions.
 
-const MODIFIERS = new Set(['contains', 'startswith', 'endswith', 'all', 're', 'i', 'm', 's', 'cased', 'exists', 'windash', 'base64', 'base64offset', 'cidr', 'fieldref', 'neq', 'lt', 'lte', 'gt', 'gte']);
+const MODIFIERS = new Set([
+  'contains',
+  'startswith',
+  'endswith',
+  'all',
+  're',
+  'i',
+  'm',
+  's',
+  'cased',
+  'exists',
+  'windash',
+  'base64',
+  'base64offset',
+  'cidr',
+  'fieldref',
+  'neq',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+]);
 
 /** Modifiers of the specification this compiler refuses, with the reason. */
 const REFUSED_MODIFIERS: ReadonlyMap<string, string> = new Map([
@@ -201,7 +222,10 @@ function scalarsOf(value: unknown, path: YamlPath): Scalar[] {
   if (list.length === 0) throw new SigmaCompileError('an empty list of values matches nothing; remove the field or give a value', path);
   return list.map((item, index) => {
     if (item === null || typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') return item;
-    throw new SigmaCompileError('a field value must be a string, a number, a boolean or null, not a list or map', Array.isArray(value) ? [...path, index] : path);
+    throw new SigmaCompileError(
+      'a field value must be a string, a number, a boolean or null, not a list or map',
+      Array.isArray(value) ? [...path, index] : path,
+    );
   });
 }
 
@@ -219,7 +243,8 @@ export function compileFieldCondition(key: string, value: unknown, path: YamlPat
   const has = (m: string): boolean => modifiers.includes(m);
   const values = scalarsOf(value, path);
   const all = has('all');
-  if (all && values.length < 2) throw new SigmaCompileError('modifier all needs a list of two or more values (specification: not allowed on a single value)', path);
+  if (all && values.length < 2)
+    throw new SigmaCompileError('modifier all needs a list of two or more values (specification: not allowed on a single value)', path);
   const combine = all ? andAll : orAll;
 
   if (has('cidr')) throw new SigmaCompileError(`modifier cidr is not supported: ${field} is not an IP address field`, path);
@@ -247,7 +272,8 @@ export function compileFieldCondition(key: string, value: unknown, path: YamlPat
     const op = {lt: '<', lte: '<=', gt: '>', gte: '>='}[numeric[0] ?? ''] ?? (has('neq') ? '<>' : '=');
     const numbers = values.map((v, index) => {
       const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
-      if (!Number.isSafeInteger(n)) throw new SigmaCompileError(`${field} holds whole numbers; ${JSON.stringify(v)} is not one`, values.length > 1 ? [...path, index] : path);
+      if (!Number.isSafeInteger(n))
+        throw new SigmaCompileError(`${field} holds whole numbers; ${JSON.stringify(v)} is not one`, values.length > 1 ? [...path, index] : path);
       return n;
     });
     const parts = numbers.map((n) => `${column} ${op} ${n}`);
@@ -255,7 +281,8 @@ export function compileFieldCondition(key: string, value: unknown, path: YamlPat
   }
 
   const strings = values.map((v, index) => {
-    if (typeof v === 'boolean') throw new SigmaCompileError(`${field} holds text; ${String(v)} is a boolean (quote it to match the word)`, values.length > 1 ? [...path, index] : path);
+    if (typeof v === 'boolean')
+      throw new SigmaCompileError(`${field} holds text; ${String(v)} is a boolean (quote it to match the word)`, values.length > 1 ? [...path, index] : path);
     return String(v);
   });
   const cased = has('cased');
@@ -325,7 +352,9 @@ export function compileFieldCondition(key: string, value: unknown, path: YamlPat
     return pattern;
   });
   // base64offset turns each value into three alternatives: OR within a value.
-  const perValue = has('base64offset') ? chunk(placed, 3).map((alternatives) => orAll(alternatives.map((p) => matchSql(column, p, cased)))) : placed.map((p) => matchSql(column, p, cased));
+  const perValue = has('base64offset')
+    ? chunk(placed, 3).map((alternatives) => orAll(alternatives.map((p) => matchSql(column, p, cased))))
+    : placed.map((p) => matchSql(column, p, cased));
   const matched = has('neq') ? andAll(perValue.map((p) => `NOT (${p})`)) : combine(perValue);
   return `(${column} IS NOT NULL AND ${matched})`;
 }
@@ -415,7 +444,8 @@ export function compileSigmaRule(rule: SigmaRuleSource): SigmaCompilation {
   checkLogsource(rule.logsource);
   const detection = rule.detection;
   if (!isMap(detection)) throw new SigmaCompileError('detection must be a map of search identifiers and a condition', ['detection']);
-  if ('timeframe' in detection) throw new SigmaCompileError('timeframe is not supported: it needs events over time, a snapshot has none', ['detection', 'timeframe']);
+  if ('timeframe' in detection)
+    throw new SigmaCompileError('timeframe is not supported: it needs events over time, a snapshot has none', ['detection', 'timeframe']);
   const context: Context = {usesParent: {value: false}};
   const searches = new Map<string, string>();
   for (const [name, definition] of Object.entries(detection)) {

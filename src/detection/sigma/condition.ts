@@ -94,8 +94,7 @@ export function parseCondition(text: string): ConditionNode {
       pos += 3;
       return {kind: 'of', quantifier: lower === '1' ? 'one' : 'all', pattern: target.text.toLowerCase() === 'them' ? null : target.text};
     }
-    if (/^\d+$/.test(lower) && isWord(tokens[pos + 1], 'of'))
-      throw new ConditionError(`"${token.text} of" is not Sigma: only "1 of" and "all of" are`);
+    if (/^\d+$/.test(lower) && isWord(tokens[pos + 1], 'of')) throw new ConditionError(`"${token.text} of" is not Sigma: only "1 of" and "all of" are`);
     if (KEYWORDS.has(lower)) throw new ConditionError(`"${token.text}" is out of place`);
     if (token.text.includes('*')) throw new ConditionError(`the pattern "${token.text}" needs "1 of" or "all of" before it`);
     pos++;

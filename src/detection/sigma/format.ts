@@ -41,7 +41,7 @@ const SigmaMetadataSchema = z.object({
   modified: dateText.nullable().default(null),
 });
 
-/** ATT&CK tactic tags (Sigma tags appendix), first one found becomes the rule's category. */
+/** ATT&CK tactic tags (Sigma tags appendix; stealth and defense-impairment are ATT&CK v18's split of defense-evasion): the first one found becomes the rule's category. */
 const TACTICS = new Set([
   'reconnaissance',
   'resource-development',
@@ -50,6 +50,8 @@ const TACTICS = new Set([
   'persistence',
   'privilege-escalation',
   'defense-evasion',
+  'stealth',
+  'defense-impairment',
   'credential-access',
   'discovery',
   'lateral-movement',
@@ -99,8 +101,8 @@ export function validateSigmaRuleText(file: string, text: string, validator: Sql
   if (!parsed.success) {
     return invalid(
       parsed.error.issues.map((issue) => {
-        const message = issue.code === 'invalid_type' && issue.message.includes('received undefined') ? 'required field is missing' : issue.message;
-        return `${file}:${where(issue.path as YamlPath)}: ${pathText(issue.path)}: ${message}`;
+        const missing = issue.path.length === 1 && !(String(issue.path[0]) in record);
+        return `${file}:${where(issue.path as YamlPath)}: ${pathText(issue.path)}: ${missing ? 'required field is missing' : issue.message}`;
       }),
     );
   }
