@@ -9,9 +9,7 @@ import {fileURLToPath} from 'node:url';
 import type {Parser as SqlParser} from 'node-sql-parser/build/sqlite.js';
 
 import {DaemonEyeError} from '../errors.js';
-import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
-import {PROCESS_TABLE_COLUMN_NAMES} from '../models/process.js';
-import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
+import {TABLES} from '../models/tables.js';
 
 const require = createRequire(import.meta.url);
 
@@ -135,13 +133,9 @@ const OPERATOR_FUNCTIONS = new Set(['not', 'exists']);
 
 export const JSON_EACH_COLUMNS = ['key', 'value', 'type', 'atom', 'id', 'parent', 'fullkey', 'path'] as const;
 
-/** Tables a query may read, with their columns (derived from the models). */
+/** Tables a query may read, with their columns: every table of the registry (src/models/tables.ts). */
 export function knownTables(): Map<string, ReadonlySet<string>> {
-  return new Map<string, ReadonlySet<string>>([
-    ['processes', new Set(PROCESS_TABLE_COLUMN_NAMES)],
-    ['scans', new Set(SCAN_TABLE_COLUMNS.map((c) => c.name))],
-    ['alerts', new Set(ALERT_TABLE_COLUMNS.map((c) => c.name))],
-  ]);
+  return new Map<string, ReadonlySet<string>>(TABLES.map((table) => [table.name, new Set(table.columns.map((c) => c.name))]));
 }
 
 /** `list_<name>`: a named list (docs/rules-format.md, "Named lists"). */
