@@ -9,7 +9,7 @@
 // running DaemonEye can write.
 import {createHash} from 'node:crypto';
 import {readFileSync, statSync} from 'node:fs';
-import {dirname} from 'node:path';
+import {dirname, extname} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 import {ensureStateDir} from '../config/paths.js';
@@ -41,7 +41,9 @@ let formatFingerprintMemo: string | undefined;
 export function ruleFormatFingerprint(): string {
   if (formatFingerprintMemo === undefined) {
     const hash = createHash('sha256');
-    for (const module of FORMAT_MODULES) hash.update(readFileSync(fileURLToPath(new URL(module, import.meta.url)))).update('\0');
+    // Beside this module: .js when built, .ts when run from source (tests).
+    const extension = extname(fileURLToPath(import.meta.url));
+    for (const module of FORMAT_MODULES) hash.update(readFileSync(fileURLToPath(new URL(module.replace(/\.js$/, extension), import.meta.url)))).update('\0');
     formatFingerprintMemo = hash.digest('hex');
   }
   return formatFingerprintMemo;
