@@ -133,6 +133,36 @@ export function pathText(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(top level)' : path.map(String).join('.');
 }
 
+/**
+ * Problems of a rule's test cases (the `tests:` key, in any rule format): rows that are not process rows, a
+ * pid twice in one case, an expected pid that is not among the case's processes.
+ */
+export function testCaseProblems(file: string, tests: readonly RuleTestCase[], doc: Document, counter: LineCounter, offset: number): string[] {
+  const problems: string[] = [];
+  tests.forEach((testCase, caseIndex) => {
+    const pids = new Set<number>();
+    testCase.processes.forEach((row, rowIndex) => {
+      const path = ['tests', caseIndex, 'processes', rowIndex];
+      try {
+        const record = completeProcessRow(row, {scanId: 1, now: 0});
+        if (pids.has(record.pid))
+          problems.push(`${file}:${locate(doc, counter, path, offset)}: ${path.join('.')}: pid ${record.pid} appears twice in this case`);
+        pids.add(record.pid);
+      } catch (error) {
+        if (!isDaemonEyeError(error)) throw error;
+        problems.push(`${file}:${locate(doc, counter, path, offset)}: ${path.join('.')}: ${error.toOneLine()}`);
+      }
+    });
+    for (const pid of testCase.expect) {
+      if (!pids.has(pid)) {
+        const path = ['tests', caseIndex, 'expect'];
+        problems.push(`${file}:${locate(doc, counter, path, offset)}: ${path.join('.')}: pid ${pid} is not among the case's processes`);
+      }
+    }
+  });
+  return problems;
+}
+
 /** Parse and check a DaemonEye rule file's text: schema, SQL and test-case rows. Never throws for bad content. */
 export function validateNativeRuleText(file: string, text: string, validator: SqlValidator = new SqlValidator()): RuleFileValidation {
   const invalid = (problems: string[], sqlErrors: SqlValidationError[] = []): RuleFileValidation => ({file, valid: false, problems, sqlErrors});
@@ -182,26 +212,6 @@ export function validateNativeRuleText(file: string, text: string, validator: Sq
   for (const error of sqlErrors) {
     problems.push(`${file}:${sqlWhere}: sql_query: ${error.message}${error.workaround === undefined ? '' : ` (workaround: ${error.workaround})`}`);
   }
-  rule.tests.forEach((testCase, caseIndex) => {
-    const pids = new Set<number>();
-    testCase.processes.forEach((row, rowIndex) => {
-      const path = ['tests', caseIndex, 'processes', rowIndex];
-      try {
-        const record = completeProcessRow(row, {scanId: 1, now: 0});
-        if (pids.has(record.pid))
-          problems.push(`${file}:${locate(doc, counter, path, source.yamlLineOffset)}: ${path.join('.')}: pid ${record.pid} appears twice in this case`);
-        pids.add(record.pid);
-      } catch (error) {
-        if (!isDaemonEyeError(error)) throw error;
-        problems.push(`${file}:${locate(doc, counter, path, source.yamlLineOffset)}: ${path.join('.')}: ${error.toOneLine()}`);
-      }
-    });
-    for (const pid of testCase.expect) {
-      if (!pids.has(pid)) {
-        const path = ['tests', caseIndex, 'expect'];
-        problems.push(`${file}:${locate(doc, counter, path, source.yamlLineOffset)}: ${path.join('.')}: pid ${pid} is not among the case's processes`);
-      }
-    }
-  });
+  problems.push(...testCaseProblems(file, rule.tests, doc, counter, source.yamlLineOffset));
   return problems.length === 0 ? {file, valid: true, problems, sqlErrors, rule} : {file, valid: false, problems, sqlErrors, rule};
 }

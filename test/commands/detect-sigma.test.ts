@@ -207,6 +207,30 @@ describe('detect --rules DIR with SigmaHQ rules on a live snapshot', () => {
     expect((JSON.parse(after.stdout) as {id: string; enabled: boolean}[]).find((r) => r.id === 'e2072cab-8c9a-459b-b63c-40ae79e27031')?.enabled).toBe(false);
   });
 
+  it('rules test runs the test cases a Sigma rule carries in a tests: attribute (a near miss included)', async () => {
+    const file = join(dir, 'base64-with-tests.yml');
+    const cases = [
+      'tests:',
+      '  - name: base64 -d',
+      '    processes:',
+      '      - {pid: 100, executable_path: /usr/bin/base64, command_line: [base64, -d]}',
+      '    expect: [100]',
+      '  - name: near miss - encoding, and another tool decoding',
+      '    processes:',
+      '      - {pid: 101, executable_path: /usr/bin/base64, command_line: [base64, --wrap=0]}',
+      '      - {pid: 102, executable_path: /usr/bin/base32, command_line: [base32, -d]}',
+      '    expect: []',
+    ];
+    writeFileSync(file, `${readFileSync(join(LINUX, 'proc_creation_lnx_base64_decode.yml'), 'utf8')}${cases.join('\n')}\n`);
+    const passing = await runCli(['rules', 'test', file, '--no-audit'], {env});
+    expect(passing.code).toBe(0);
+    expect(passing.stderr).toMatch(/2 passed, 0 failed/);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('expect: []', 'expect: [102]'));
+    const failing = await runCli(['rules', 'test', file, '--no-audit'], {env});
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toMatch(/1 passed, 1 failed/);
+  });
+
   it('rules convert prints the SQL; a refused rule is one line on stderr and exit 1', async () => {
     const ok = await runCli(['rules', 'convert', join(LINUX, 'proc_creation_lnx_base64_decode.yml')], {env});
     expect(ok.code).toBe(0);

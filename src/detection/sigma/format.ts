@@ -8,7 +8,7 @@ import {z} from 'zod';
 import {RULE_ID} from '../../models/rule.js';
 import {ALERT_SEVERITIES} from '../../models/severity.js';
 import {yaml} from '../../util/yaml.js';
-import {locate, pathText, type RuleDefinition, type RuleFileValidation, type YamlPath} from '../rule-file.js';
+import {locate, pathText, type RuleDefinition, type RuleFileValidation, RuleTestCaseSchema, testCaseProblems, type YamlPath} from '../rule-file.js';
 import type {SqlValidator} from '../sql-validator.js';
 import {compileSigmaRule, SigmaCompileError} from './compile.js';
 
@@ -39,6 +39,8 @@ const SigmaMetadataSchema = z.object({
   author: z.string().nullable().default(null),
   date: dateText.nullable().default(null),
   modified: dateText.nullable().default(null),
+  /** A custom attribute (the specification allows them): DaemonEye test cases, as in DaemonEye rules. */
+  tests: z.array(RuleTestCaseSchema).default([]),
 });
 
 /** ATT&CK tactic tags (Sigma tags appendix; stealth and defense-impairment are ATT&CK v18's split of defense-evasion): the first one found becomes the rule's category. */
@@ -130,11 +132,13 @@ export function validateSigmaRuleText(file: string, text: string, validator: Sql
     sql_query: sql,
     references: meta.references,
     false_positives: meta.falsepositives,
-    tests: [],
+    tests: meta.tests,
     status: meta.status,
     date: meta.date,
     modified: meta.modified,
   };
+  const caseProblems = testCaseProblems(file, meta.tests, doc, counter as LineCounter, 0);
+  if (caseProblems.length > 0) return {file, valid: false, problems: caseProblems, sqlErrors: [], rule};
   const result = validator.validateQuery(sql);
   if (!result.valid) {
     // The compiler emits only SQL the validator accepts; a refusal here is a compiler fault, reported as such.
