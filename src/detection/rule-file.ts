@@ -137,9 +137,13 @@ export function pathText(path: readonly PropertyKey[]): string {
  * Problems of a rule's test cases (the `tests:` key, in any rule format): rows that are not process rows, a
  * pid twice in one case, an expected pid that is not among the case's processes.
  */
-export function testCaseProblems(file: string, tests: readonly RuleTestCase[], doc: Document, counter: LineCounter, offset: number): string[] {
+export function testCaseProblems(file: string, tests: readonly unknown[], doc: Document, counter: LineCounter, offset: number): string[] {
   const problems: string[] = [];
-  tests.forEach((testCase, caseIndex) => {
+  tests.forEach((candidate, caseIndex) => {
+    // A case the schema refused is reported by the schema; only well-formed cases are checked row by row.
+    const parsed = RuleTestCaseSchema.safeParse(candidate);
+    if (!parsed.success) return;
+    const testCase = parsed.data;
     const pids = new Set<number>();
     testCase.processes.forEach((row, rowIndex) => {
       const path = ['tests', caseIndex, 'processes', rowIndex];
@@ -196,6 +200,7 @@ export function validateNativeRuleText(file: string, text: string, validator: Sq
       );
     record.sql_query = source.sqlBody.text;
   }
+  // Every problem in one pass: metadata, SQL and test cases are checked even when an earlier part is wrong.
   const parsed = RuleFileSchema.safeParse(record);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -203,15 +208,22 @@ export function validateNativeRuleText(file: string, text: string, validator: Sq
       const message = issue.code === 'invalid_type' && issue.message.includes('received undefined') ? 'required field is missing' : issue.message;
       problems.push(`${file}:${where}: ${pathText(issue.path)}: ${message}`);
     }
-    return invalid(problems);
   }
-  const rule: RuleDefinition = {...parsed.data, file, format: 'daemoneye'};
+  const sqlQuery = parsed.success
+    ? parsed.data.sql_query
+    : typeof record.sql_query === 'string' && record.sql_query.trim() !== ''
+      ? record.sql_query
+      : undefined;
   const sqlWhere = source.sqlBody === undefined ? locateValue(doc, counter, 'sql_query', source.yamlLineOffset) : `${source.sqlBody.line}:1`;
-  const result = validator.validateQuery(rule.sql_query);
-  const sqlErrors = result.valid ? [] : [...result.errors];
+  const result = sqlQuery === undefined ? undefined : validator.validateQuery(sqlQuery);
+  const sqlErrors = result === undefined || result.valid ? [] : [...result.errors];
   for (const error of sqlErrors) {
     problems.push(`${file}:${sqlWhere}: sql_query: ${error.message}${error.workaround === undefined ? '' : ` (workaround: ${error.workaround})`}`);
   }
-  problems.push(...testCaseProblems(file, rule.tests, doc, counter, source.yamlLineOffset));
+  // Test cases: those that match the case schema are checked row by row (the schema already reported the others).
+  const cases = parsed.success ? parsed.data.tests : Array.isArray(record.tests) ? (record.tests as unknown[]) : [];
+  problems.push(...testCaseProblems(file, cases, doc, counter, source.yamlLineOffset));
+  if (!parsed.success) return invalid(problems, sqlErrors);
+  const rule: RuleDefinition = {...parsed.data, file, format: 'daemoneye'};
   return problems.length === 0 ? {file, valid: true, problems, sqlErrors, rule} : {file, valid: false, problems, sqlErrors, rule};
 }

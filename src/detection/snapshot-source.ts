@@ -10,7 +10,7 @@ import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../colle
 import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
 import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../storage/database.js';
-import {loadLatestScan, loadScansIntoOneDatabase, readSnapshotsInRange, type SnapshotInRange} from '../storage/input.js';
+import {loadLatestScan, loadScansIntoOneDatabase, requireSnapshotsInRange, type SnapshotInRange} from '../storage/input.js';
 import {parseStoreFileName} from '../storage/store.js';
 import {serializeSnapshot} from '../storage/snapshot-file.js';
 import {TABLES} from '../models/tables.js';
@@ -92,7 +92,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
       }
       return;
     }
-    for await (const file of readSnapshotsInRange(input, {since, ...problems})) {
+    for await (const file of requireSnapshotsInRange(input, {since, ...problems})) {
       for (const scanId of file.scanIds) {
         const scansInFile = Number(selectAll(file.db, 'SELECT count(*) AS n FROM scans')[0]?.n);
         const bytes = scansInFile === 1 ? file.db.export() : await onlyScan(file.db, scanId);
@@ -106,7 +106,11 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
 export async function querySnapshot(options: SnapshotSourceOptions): Promise<SnapshotForDetection> {
   const {config, input, since} = options;
   if (input === undefined) return live(config);
-  const merged = await loadScansIntoOneDatabase(input, {maxQueryMb: config.storage.max_query_mb, ...(since === undefined ? {} : {since})});
+  const merged = await loadScansIntoOneDatabase(input, {
+    maxQueryMb: config.storage.max_query_mb,
+    ...(since === undefined ? {} : {since}),
+    ...(options.onProblem === undefined ? {} : {onProblem: options.onProblem}),
+  });
   try {
     return {bytes: merged.db.export(), scanIds: merged.scans.map((s) => s.id), source: input};
   } finally {
