@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core';
 
-import {latestCheckpoint} from '../../src/audit/checkpoint.js';
-import {ledgerPathFor} from '../../src/audit/index.js';
+import {latestCheckpoint, ledgerPathFor} from '../../src/audit/index.js';
 import {renderJson} from '../../src/output/render.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 

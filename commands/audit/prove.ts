@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core';
 
-import {ledgerPathFor} from '../../src/audit/index.js';
+import {ledgerPathFor, proveInclusion} from '../../src/audit/index.js';
 import {DaemonEyeError} from '../../src/errors.js';
 import {renderJson} from '../../src/output/render.js';
-import {proveInclusion} from '../../src/audit/proof.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 
 export default class AuditProve extends DaemonEyeCommand<typeof AuditProve> {

@@ -1,9 +1,7 @@
 import {Flags} from '@oclif/core';
 
-import {ledgerPathFor} from '../../src/audit/index.js';
-import {AUDIT_RECORD_TYPES} from '../../src/audit/schema.js';
+import {AUDIT_RECORD_TYPES, ledgerPathFor, readAuditRecords, type ShownRecord} from '../../src/audit/index.js';
 import {renderJson, renderNdjsonLine, renderTable} from '../../src/output/render.js';
-import {readAuditRecords, type ShownRecord} from '../../src/audit/show.js';
 import {formatTime, parseTime} from '../../src/util/time.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';

@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core';
 
-import {resolvePublicKey} from '../../src/audit/index.js';
+import {readProofFile, resolvePublicKey, verifyInclusionProof} from '../../src/audit/index.js';
 import {ExitCode} from '../../src/errors.js';
 import {renderJson} from '../../src/output/render.js';
-import {readProofFile, verifyInclusionProof} from '../../src/audit/proof.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 
 export default class AuditVerifyProof extends DaemonEyeCommand<typeof AuditVerifyProof> {

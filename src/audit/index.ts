@@ -1,4 +1,10 @@
-// The audit facade: what commands call (record, verify, prove, show) and how a report reads to a human.
+// The audit module: the tamper-evident ledger and everything about it, in one place. Commands import only
+// this file. Inside: schema.ts (actions and their payloads, the record, checkpoint and proof schemas),
+// ledger-record.ts (hashing and building one record), ledger.ts (appends under a lock, the AuditLedger),
+// ledger-lines.ts (streaming reads), checkpoint-signature.ts (signing checkpoints), verify.ts (the one
+// verifier, used by `audit verify` and `health`), proof.ts (inclusion proofs), show.ts (filtered reads, the
+// last successful run), checkpoint.ts (the latest checkpoint), record-audit.ts (what a command calls at its
+// end) and keys.ts (which key files a command uses).
 import type {Config} from '../config/builder.js';
 import type {LedgerVerification} from './verify.js';
 import {formatTime} from '../util/time.js';
@@ -41,4 +47,5 @@ export * from './ledger.js';
 export * from './proof.js';
 export * from './ledger-record.js';
 export * from './show.js';
+export * from './schema.js';
 export * from './verify.js';

@@ -3,7 +3,8 @@
 import {toHex} from '../crypto/hash.js';
 import {frontierAppend} from '../crypto/merkle.js';
 import type {PublicKey} from '../crypto/keys.js';
-import {type Checkpoint, checkpointShapeProblem, checkpointSignatureStatus, type SignatureStatus} from './checkpoint-signature.js';
+import {checkpointSignatureStatus, type SignatureStatus} from './checkpoint-signature.js';
+import {type Checkpoint, checkpointShapeProblem} from './schema.js';
 import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
 import {recordHash, recordLeaf, rootHex} from './ledger-record.js';
 
