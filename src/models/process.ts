@@ -1,4 +1,4 @@
-// ProcessRecord (the seed's model, field for field) and the platform data the Linux collector fills.
+// ProcessRecord (the reference API's model field for field, docs/api.md) and the platform data the Linux collector fills.
 // The `processes` table is derived from these two schemas: the record's fields, then `cmdline`, then
 // every platform-data field flattened into a column of its own so rules can use them directly.
 import {z} from 'zod';

@@ -1,4 +1,4 @@
-// Alert severities, ordered; lower case on the wire (DESIGN.md, "Conventions").
+// Alert severities, ordered; lower case on the wire (docs/architecture.md, "Conventions").
 import {z} from 'zod';
 
 export const ALERT_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;

@@ -35,7 +35,7 @@ function addMissingColumns(db: Database, table: string, columns: readonly Column
 }
 
 /**
- * Version 0 (the first file layout) kept only the seed's ProcessRecord fields in `processes`: no `cmdline`,
+ * Version 0 (the first file layout) kept only the reference API's ProcessRecord fields in `processes`: no `cmdline`,
  * no flattened platform-data columns, no indexes, and no `alerts` table; `scans` had no `ld_so_preload`.
  * Version 1 derives those columns from `command_line` and `platform_data`, exactly as a fresh write does.
  */
