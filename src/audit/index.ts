@@ -9,8 +9,8 @@ import type {Config} from '../config/builder.js';
 import type {LedgerVerification} from './verify.js';
 import {formatTime} from '../util/time.js';
 
-export {recordAudit, loadSigningKey, type RecordAuditOptions, type RecordAuditResult} from './record-audit.js';
-export {resolvePrivateKey, resolvePublicKey} from './keys.js';
+export {recordAudit, type RecordAuditOptions, type RecordAuditResult} from './record-audit.js';
+export {loadSigningKey, resolvePrivateKey, resolvePublicKey} from './keys.js';
 
 /** `--ledger FILE`, else audit.ledger_path, else <state_dir>/audit.ledger. */
 export function ledgerPathFor(config: Config, flag: string | undefined): string {

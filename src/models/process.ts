@@ -3,9 +3,11 @@
 // every platform-data field flattened into a column of its own so rules can use them directly.
 import {z} from 'zod';
 
+import {HEX64} from '../util/hex.js';
 import {type ColumnSpec, columnOf, columnsOf, fromSqlValue, toSqlValue} from './columns.js';
 
-export const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** A SHA-256 digest as the models store it: 64 lower-case hex digits. */
+export const SHA256_HEX = HEX64;
 
 export const ProcessRecordSchema = z
   .object({

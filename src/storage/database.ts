@@ -52,15 +52,25 @@ export async function createSnapshotDatabase(): Promise<Database> {
 function insertAll<T>(db: Database, table: string, columns: readonly ColumnSpec[], rows: readonly T[], toRow: (row: T) => (string | number | null)[]): void {
   if (rows.length === 0) return;
   const statement = db.prepare(`INSERT INTO ${table} (${columns.map((c) => c.name).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+  try {
+    inTransaction(db, () => {
+      for (const row of rows) statement.run(toRow(row));
+    });
+  } finally {
+    statement.free();
+  }
+}
+
+/** Run `work` in one transaction: committed when it returns, rolled back when it throws (the error is rethrown). */
+export function inTransaction<T>(db: Database, work: () => T): T {
   db.exec('BEGIN');
   try {
-    for (const row of rows) statement.run(toRow(row));
+    const result = work();
     db.exec('COMMIT');
+    return result;
   } catch (error) {
     db.exec('ROLLBACK');
     throw error;
-  } finally {
-    statement.free();
   }
 }
 

@@ -6,7 +6,7 @@ import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
 import {type ColumnSpec, createTableSql} from '../models/columns.js';
 import {PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, processToRow, rowToProcess} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
-import {PROCESS_INDEXES, SCHEMA_VERSION} from './database.js';
+import {inTransaction, PROCESS_INDEXES, SCHEMA_VERSION} from './database.js';
 
 /** One step of the layout history: turns a database at version `from` into version `from + 1`. */
 export interface SchemaMigration {
@@ -52,16 +52,13 @@ function migrate0to1(db: Database): void {
     } finally {
       select.free();
     }
-    db.exec('BEGIN');
     try {
-      for (const row of rows) {
-        const values = processToRow(rowToProcess(row));
-        update.run([...positions.map((index) => values[index] ?? null), String(row.id)]);
-      }
-      db.exec('COMMIT');
-    } catch (error) {
-      db.exec('ROLLBACK');
-      throw error;
+      inTransaction(db, () => {
+        for (const row of rows) {
+          const values = processToRow(rowToProcess(row));
+          update.run([...positions.map((index) => values[index] ?? null), String(row.id)]);
+        }
+      });
     } finally {
       update.free();
     }
