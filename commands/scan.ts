@@ -3,9 +3,7 @@ import {Flags} from '@oclif/core';
 import {collectOptionsFromConfig, collectSnapshot, type HashProgress, type Snapshot} from '../src/collect/index.js';
 import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
-import {PROCESS_TABLE_COLUMN_NAMES, processToRow} from '../src/models/process.js';
-import {csvLine, renderJson, renderNdjsonLine} from '../src/output/render.js';
-import {renderProcessTable} from '../src/collect/table.js';
+import {processView} from '../src/collect/table.js';
 import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
@@ -55,7 +53,6 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       'collection.collector': flags.collector,
       'collection.redaction.enabled': flags.redact,
     });
-    const format = this.outputFormat(flags.format);
     const progress = hashProgressLine();
     const snapshot = await collectSnapshot({
       ...collectOptionsFromConfig(config.values),
@@ -73,10 +70,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
-    if (format === 'json') this.write(renderJson(processes));
-    else if (format === 'csv') this.write(csvLine(PROCESS_TABLE_COLUMN_NAMES) + processes.map((p) => csvLine(processToRow(p))).join(''));
-    else if (format === 'table') this.write(renderProcessTable(processes, terminalWidth()));
-    else this.write(processes.map((p) => renderNdjsonLine(p)).join(''));
+    await this.present(flags.format, processView(processes));
     await this.audit('process_collection', {
       scan_id: snapshot.scan.id,
       process_count: processes.length,
@@ -98,12 +92,6 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       log: this.logger,
     });
   }
-}
-
-/** The width to fit the table to: the terminal's (80 when it does not say), none when stdout is not a terminal. */
-function terminalWidth(): number | undefined {
-  if (process.stdout.isTTY !== true) return undefined;
-  return process.stdout.columns > 0 ? process.stdout.columns : 80;
 }
 
 /** A progress line on a terminal (stderr) once hashing has taken more than a second; cleared at the end. */

@@ -47,5 +47,6 @@ export * from './ledger.js';
 export * from './proof.js';
 export * from './ledger-record.js';
 export * from './show.js';
+export * from './show-view.js';
 export * from './schema.js';
 export * from './verify.js';

@@ -14,9 +14,7 @@ import {fileURLToPath} from 'node:url';
 import type {Parser as SqlParser} from 'node-sql-parser/build/sqlite.js';
 
 import {DaemonEyeError} from '../errors.js';
-import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
-import {PROCESS_TABLE_COLUMN_NAMES} from '../models/process.js';
-import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
+import {TABLES} from '../models/tables.js';
 import {lexSql, type Token} from './sql-lexer.js';
 import {allowedFunctionNames, describePolicy, SQL_POLICY, type SqlLimits, type SqlPolicy} from './sql-policy.js';
 
@@ -143,13 +141,9 @@ const OPERATOR_FUNCTIONS = new Set(['not', 'exists']);
 /** Tables a query may read, by lower-case name, with their lower-case column names. */
 export type TableCatalog = ReadonlyMap<string, ReadonlySet<string>>;
 
-/** The snapshot's tables and columns (derived from the models): the default `tables` of a validator. */
+/** Tables a query may read, with their columns: every table of the registry (src/models/tables.ts). */
 export function knownTables(): TableCatalog {
-  return new Map<string, ReadonlySet<string>>([
-    ['processes', new Set(PROCESS_TABLE_COLUMN_NAMES)],
-    ['scans', new Set(SCAN_TABLE_COLUMNS.map((c) => c.name))],
-    ['alerts', new Set(ALERT_TABLE_COLUMNS.map((c) => c.name))],
-  ]);
+  return new Map<string, ReadonlySet<string>>(TABLES.map((table) => [table.name, new Set(table.columns.map((c) => c.name))]));
 }
 
 /** `list_<name>`: a named list (docs/rules-format.md, "Named lists"). */
