@@ -1,11 +1,11 @@
-// Alert generation (the seed's AlertManager.generate_alert): a rule's result rows become alerts, one per
-// dedupe key (rule id plus the values of the rule's group_by columns), in the seed's Alert shape.
+// Alert generation (AlertManager.generate_alert in the reference API, docs/api.md): a rule's result rows become alerts, one per
+// dedupe key (rule id plus the values of the rule's group_by columns), in the Alert shape of src/models/alert.ts.
 import {randomUUID} from 'node:crypto';
 
 import type {Alert} from '../models/alert.js';
 import type {AlertSeverity} from '../models/severity.js';
 
-/** The seed's default key: `rule_id`, `process_name` (the process's `name`). */
+/** The default dedupe key: `rule_id`, `process_name` (the process's `name`). */
 export const DEFAULT_DEDUPE_KEY_FIELDS = ['rule_id', 'process_name'] as const;
 
 export interface AlertingRule {

@@ -16,7 +16,7 @@ export type ExportTable = string;
 export const EXPORT_FORMATS = ['ndjson', 'json', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** What to export (the seed's ExportConfig, plus the table and filters of `daemoneye export`). */
+/** What to export (the reference API's ExportConfig, plus the table and filters of `daemoneye export`). */
 export interface ExportConfig {
   /** A snapshot file or a store directory. */
   readonly input: string;

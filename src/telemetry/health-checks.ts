@@ -201,7 +201,7 @@ export async function checkLedger(auditEnabled: boolean, ledgerPath: string, pro
     return {status: 'unhealthy', reason: `${ledgerPath} fails verification: ${report.problem ?? 'invalid'} (run daemoneye audit verify)`, details};
   return {
     status: 'healthy',
-    reason: `ledger verifies (${report.records} records${report.verifier === 'structure-only' ? ', chain links checked' : ''})`,
+    reason: `ledger verifies (${report.records} records)`,
     details,
   };
 }
