@@ -5,8 +5,9 @@ import type {Database} from 'sql.js';
 
 import {DaemonEyeError} from '../errors.js';
 import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
-import {type ColumnSpec, fromSqlValue} from '../models/columns.js';
-import {PROCESS_RECORD_COLUMNS} from '../models/process.js';
+import type {ColumnSpec} from '../models/columns.js';
+import {PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS} from '../models/process.js';
+import {csvCells} from '../models/serialise.js';
 import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
 import {csvLine} from '../output/render.js';
 import {AtomicFileWriter} from '../util/atomic-write.js';
@@ -56,14 +57,17 @@ export interface ExportSink {
 }
 
 interface TableSpec {
+  /** The record's fields (JSON, NDJSON). */
   readonly columns: readonly ColumnSpec[];
+  /** The flat table columns (CSV): for processes, every platform-data field in a column of its own, as `scan --format csv`. */
+  readonly csvColumns: readonly ColumnSpec[];
   readonly order: string;
 }
 
 const TABLES: Record<ExportTable, TableSpec> = {
-  processes: {columns: PROCESS_RECORD_COLUMNS, order: 'scan_id, rowid'},
-  scans: {columns: SCAN_TABLE_COLUMNS, order: 'start_time, id'},
-  alerts: {columns: ALERT_TABLE_COLUMNS, order: 'alert_time, rowid'},
+  processes: {columns: PROCESS_RECORD_COLUMNS, csvColumns: PROCESS_TABLE_COLUMNS, order: 'scan_id, rowid'},
+  scans: {columns: SCAN_TABLE_COLUMNS, csvColumns: SCAN_TABLE_COLUMNS, order: 'start_time, id'},
+  alerts: {columns: ALERT_TABLE_COLUMNS, csvColumns: ALERT_TABLE_COLUMNS, order: 'alert_time, rowid'},
 };
 
 function invalid(message: string): DaemonEyeError {
@@ -138,21 +142,13 @@ export function stdoutWriter(stream: NodeJS.WriteStream = process.stdout): (chun
   };
 }
 
-/** Each row of one table of a loaded snapshot, as its record, in a stable order. */
-function* recordsOf(db: Database, table: ExportTable, where: {sql: string; params: (string | number)[]}): Generator<Record<string, unknown>> {
+/** Each row of one table of a loaded snapshot as CSV cells of its flat columns (src/models/serialise.ts), in a stable order. */
+function* csvRowsOf(db: Database, table: ExportTable, where: {sql: string; params: (string | number)[]}): Generator<unknown[]> {
   const spec = TABLES[table];
-  const statement = db.prepare(`SELECT ${spec.columns.map((c) => c.name).join(', ')} FROM ${table} ${where.sql} ORDER BY ${spec.order}`);
+  const statement = db.prepare(`SELECT ${spec.csvColumns.map((c) => c.name).join(', ')} FROM ${table} ${where.sql} ORDER BY ${spec.order}`);
   try {
     statement.bind(where.params);
-    while (statement.step()) {
-      const values = statement.get();
-      const record: Record<string, unknown> = {};
-      for (let i = 0; i < spec.columns.length; i++) {
-        const column = spec.columns[i] as ColumnSpec;
-        record[column.name] = fromSqlValue(column, values[i]);
-      }
-      yield record;
-    }
+    while (statement.step()) yield csvCells(spec.csvColumns, statement.get());
   } finally {
     statement.free();
   }
@@ -234,12 +230,11 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
       sink.onProblem?.(problem);
     },
   };
-  const columns = TABLES[table].columns;
   let rows = 0;
   let filesRead = 0;
   const scanIds: number[] = [];
   try {
-    if (format === 'csv') out.push(csvLine(columns.map((c) => c.name)));
+    if (format === 'csv') out.push(csvLine(TABLES[table].csvColumns.map((c) => c.name)));
     if (format === 'json') out.push('[');
     for await (const snapshot of requireSnapshotsInRange(input, readOptions)) {
       filesRead++;
@@ -247,8 +242,8 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
       const where = whereFor(table, snapshot, config);
       try {
         if (format === 'csv') {
-          for (const record of recordsOf(snapshot.db, table, where)) {
-            const wait = out.push(csvLine(columns.map((c) => record[c.name])));
+          for (const cells of csvRowsOf(snapshot.db, table, where)) {
+            const wait = out.push(csvLine(cells));
             if (wait !== undefined) await wait;
             rows++;
           }
