@@ -5,7 +5,7 @@ import {readFileSync, statSync} from 'node:fs';
 import type * as Yaml from 'yaml';
 
 import {DaemonEyeError, systemErrorCode} from '../errors.js';
-import {yaml} from '../util/yaml.js';
+import {yaml, yamlProblems} from '../util/yaml.js';
 import {EnvironmentSubstitutor} from './env-substitutor.js';
 import {type StatePaths, statePaths, SYSTEM_CONFIG_PATH, userConfigPath} from './paths.js';
 import {type DaemonEyeConfig, embeddedDefaults} from './schema.js';
@@ -98,11 +98,12 @@ export function parseYamlConfig(text: string, file: string): {data: Record<strin
   const {LineCounter, parseDocument} = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true});
-  const [first] = doc.errors;
+  const [first] = yamlProblems(text, doc.errors, lineCounter);
   if (first !== undefined) {
-    const pos = lineCounter.linePos(first.pos[0]);
-    const detail = first.message.split('\n')[0] ?? first.message;
-    throw new DaemonEyeError('CONFIG_YAML_SYNTAX', `${file}:${pos.line}:${pos.col}: invalid YAML: ${detail}`, {file, hint: 'fix the YAML syntax at that line'});
+    throw new DaemonEyeError('CONFIG_YAML_SYNTAX', `${file}:${first.line}:${first.col}: invalid YAML: ${first.message}`, {
+      file,
+      hint: 'fix the YAML syntax at that line',
+    });
   }
   const locate = (path: Path): string | undefined => locateIn(doc, lineCounter, path);
   const value: unknown = doc.toJS({maxAliasCount: 100});
