@@ -3,7 +3,7 @@ import {Args} from '@oclif/core';
 import {runQuery} from '../src/detection/detect.js';
 import {querySnapshot} from '../src/detection/snapshot-source.js';
 import {type DaemonEyeError, ExitCode, isDaemonEyeError} from '../src/errors.js';
-import {queryView} from '../src/detection/render.js';
+import {queryView} from '../src/detection/render-detection.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';

@@ -4,7 +4,7 @@ import {collectOptionsFromConfig, collectSnapshot, type HashProgress, type Snaps
 import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
 import {processView} from '../src/collect/table.js';
-import {recordCollectionMetrics} from '../src/telemetry/record.js';
+import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';

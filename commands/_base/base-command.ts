@@ -138,7 +138,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
       const config = this.loadedConfig ?? this.loadConfig();
       const noAudit = (this.flags as {'no-audit'?: boolean})['no-audit'] === true;
       // Loaded here, not at the top: the ledger pulls in BLAKE3 and Ed25519, which --help and --version never need.
-      const {recordAudit} = await import('../../src/audit/record.js');
+      const {recordAudit} = await import('../../src/audit/record-audit.js');
       await recordAudit(config, {actor: this.auditActor(), action, payload}, {noAudit, warn: (message) => this.logger.warn(message)});
     } catch (error) {
       const problem = toDaemonEyeError(error as Error);

@@ -18,12 +18,12 @@ export default class AlertsDeliver extends DaemonEyeCommand<typeof AlertsDeliver
     const config = this.loadConfig();
     const {deliverSpool} = await import('../../src/alerting/alert-manager.js');
     const summary = await deliverSpool(config, {sinkNames: this.flags.sink ?? [], logger: this.logger});
-    const {deliveryView} = await import('../../src/alerting/render.js');
+    const {deliveryView} = await import('../../src/alerting/render-delivery.js');
     await this.present(this.flags.format, deliveryView(summary));
     const sinks = summary.deliveries.length;
     this.logger.info(`${summary.delivered} spooled alert(s) delivered, ${summary.spooled} still pending (${sinks} sink(s))`);
     this.setExitCode(summary.spooled > 0 ? ExitCode.RuntimeFailure : ExitCode.Success);
-    const {recordDeliverySummaryMetrics} = await import('../../src/telemetry/record.js');
+    const {recordDeliverySummaryMetrics} = await import('../../src/telemetry/record-metrics.js');
     recordDeliverySummaryMetrics(this.metrics, summary);
     await this.audit('alert_redelivery', {
       delivered: summary.delivered,

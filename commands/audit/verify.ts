@@ -4,8 +4,8 @@ import {ledgerPathFor, resolvePublicKey, verificationSummary} from '../../src/au
 import {ExitCode} from '../../src/errors.js';
 import {objectView} from '../../src/output/view.js';
 import {terminalSafe} from '../../src/output/terminal.js';
-import {readCheckpointFile} from '../../src/storage/audit-checkpoint.js';
-import {verifyLedger} from '../../src/storage/audit-verify.js';
+import {readCheckpointFile} from '../../src/audit/checkpoint-signature.js';
+import {verifyLedger} from '../../src/audit/verify.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 

@@ -1,6 +1,6 @@
 // How `audit show` prints ledger records: one record per NDJSON line, a JSON array, or a table.
 import type {View} from '../output/view.js';
-import type {ShownRecord} from '../storage/audit-show.js';
+import type {ShownRecord} from './show.js';
 import {formatTime} from '../util/time.js';
 
 export function auditShowView(records: readonly ShownRecord[]): View<ShownRecord> {

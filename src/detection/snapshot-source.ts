@@ -13,6 +13,7 @@ import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../storage/database.js';
 import {loadLatestScan, loadScansIntoOneDatabase, requireSnapshotsInRange, type SnapshotInRange} from '../storage/input.js';
 import {parseStoreFileName} from '../storage/store.js';
 import {serializeSnapshot} from '../storage/snapshot-file.js';
+import {TABLES} from '../models/tables.js';
 
 export interface SnapshotForDetection {
   readonly bytes: Uint8Array;
@@ -45,9 +46,9 @@ async function onlyScan(db: Database, scanId: number): Promise<Uint8Array> {
   const SQL = await loadSqlJs();
   const copy = new SQL.Database(db.export());
   try {
-    copy.run('DELETE FROM processes WHERE scan_id <> ?', [scanId]);
-    copy.run('DELETE FROM alerts WHERE scan_id IS NOT NULL AND scan_id <> ?', [scanId]);
-    copy.run('DELETE FROM scans WHERE id <> ?', [scanId]);
+    for (const table of TABLES) {
+      if (table.scanColumn !== null) copy.run(`DELETE FROM ${table.name} WHERE ${table.scanColumn} IS NOT NULL AND ${table.scanColumn} <> ?`, [scanId]);
+    }
     return copy.export();
   } finally {
     copy.close();

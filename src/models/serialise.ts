@@ -3,27 +3,14 @@
 // Booleans are true/false (SQLite stores 0/1), JSON columns (command_line, platform_data, affected_processes,
 // alert_data, errors) are arrays and objects (SQLite stores JSON text). CSV cells are the flat table columns
 // with the same booleans and JSON as compact JSON text. docs/schema.md documents the shapes.
-import {ALERT_TABLE_COLUMNS} from './alert.js';
 import {type ColumnSpec, fromSqlValue} from './columns.js';
-import {PROCESS_TABLE_COLUMNS} from './process.js';
-import {SCAN_TABLE_COLUMNS} from './scan.js';
-
-/** The tables of a snapshot and their columns, as declared by their zod schemas (src/models). */
-export const SNAPSHOT_TABLES: Readonly<Record<'processes' | 'scans' | 'alerts', readonly ColumnSpec[]>> = {
-  processes: PROCESS_TABLE_COLUMNS,
-  scans: SCAN_TABLE_COLUMNS,
-  alerts: ALERT_TABLE_COLUMNS,
-};
-export type SnapshotTable = keyof typeof SNAPSHOT_TABLES;
+import {TABLES} from './tables.js';
 
 function byName(columns: readonly ColumnSpec[]): ReadonlyMap<string, ColumnSpec> {
   return new Map(columns.map((c) => [c.name, c]));
 }
 
-const TABLE_COLUMN_MAPS = Object.fromEntries(Object.entries(SNAPSHOT_TABLES).map(([table, columns]) => [table, byName(columns)])) as Record<
-  SnapshotTable,
-  ReadonlyMap<string, ColumnSpec>
->;
+const TABLE_COLUMN_MAPS: ReadonlyMap<string, ReadonlyMap<string, ColumnSpec>> = new Map(TABLES.map((t) => [t.name, byName(t.columns)]));
 
 /**
  * Every column name of every table whose stored form differs from its record form (booleans, JSON). A name
@@ -31,8 +18,7 @@ const TABLE_COLUMN_MAPS = Object.fromEntries(Object.entries(SNAPSHOT_TABLES).map
  * query's result column can be typed by its name alone.
  */
 const TYPED_COLUMNS: ReadonlyMap<string, ColumnSpec> = new Map(
-  Object.values(SNAPSHOT_TABLES)
-    .flat()
+  TABLES.flatMap((t) => t.columns)
     .filter((c) => c.boolean || c.json)
     .map((c) => [c.name, c]),
 );
@@ -52,13 +38,13 @@ function recordValue(column: ColumnSpec | undefined, value: unknown): unknown {
 }
 
 /**
- * A row of table `table` (as SQLite returns it) as its record: booleans true/false, JSON columns parsed.
- * Columns the table does not declare are kept as they are.
+ * A row of table `table` of the registry (src/models/tables.ts), as SQLite returns it, as its record:
+ * booleans true/false, JSON columns parsed. Columns the table does not declare are kept as they are.
  */
-export function serialiseRow(table: SnapshotTable, row: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const columns = TABLE_COLUMN_MAPS[table];
+export function serialiseRow(table: string, row: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const columns = TABLE_COLUMN_MAPS.get(table);
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(row)) out[name] = recordValue(columns.get(name), value);
+  for (const [name, value] of Object.entries(row)) out[name] = recordValue(columns?.get(name), value);
   return out;
 }
 

@@ -1,20 +1,19 @@
-// Export: the rows of one table (processes, scans or alerts) of a snapshot file or store, filtered, as
-// NDJSON, JSON or CSV, streamed file by file to stdout or atomically to a file. Records keep the models'
-// shapes (ProcessRecord, ScanRecord, Alert), so an export reads like the command that produced the data.
+// Export: the rows of one table of the registry (src/models/tables.ts) of a snapshot file or store, filtered,
+// as NDJSON, JSON or CSV, streamed file by file to stdout or atomically to a file. Records keep the models'
+// shapes (ProcessRecord, ScanRecord, Alert, …), so an export reads like the command that produced the data.
 import type {Database} from 'sql.js';
 
 import {DaemonEyeError} from '../errors.js';
-import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
 import type {ColumnSpec} from '../models/columns.js';
-import {PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS} from '../models/process.js';
 import {csvCells} from '../models/serialise.js';
-import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
+import {type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tables.js';
 import {csvLine} from '../output/render.js';
 import {AtomicFileWriter} from '../util/atomic-write.js';
 import {openSnapshotInput, type ReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
 
-export const EXPORT_TABLES = ['processes', 'scans', 'alerts'] as const;
-export type ExportTable = (typeof EXPORT_TABLES)[number];
+/** Every table of the registry can be exported. */
+export const EXPORT_TABLES: readonly string[] = TABLE_NAMES;
+export type ExportTable = string;
 export const EXPORT_FORMATS = ['ndjson', 'json', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
@@ -56,19 +55,13 @@ export interface ExportSink {
   readonly onProblem?: (problem: DaemonEyeError) => void;
 }
 
-interface TableSpec {
-  /** The record's fields (JSON, NDJSON). */
-  readonly columns: readonly ColumnSpec[];
-  /** The flat table columns (CSV): for processes, every platform-data field in a column of its own, as `scan --format csv`. */
-  readonly csvColumns: readonly ColumnSpec[];
-  readonly order: string;
+function specOf(table: ExportTable): TableDefinition {
+  const spec = tableDefinition(table);
+  if (spec === undefined) {
+    throw new DaemonEyeError('INVALID_ARGUMENT', `unknown table ${table}`, {hint: `export one of ${EXPORT_TABLES.join(', ')} (docs/schema.md)`});
+  }
+  return spec;
 }
-
-const TABLES: Record<ExportTable, TableSpec> = {
-  processes: {columns: PROCESS_RECORD_COLUMNS, csvColumns: PROCESS_TABLE_COLUMNS, order: 'scan_id, rowid'},
-  scans: {columns: SCAN_TABLE_COLUMNS, csvColumns: SCAN_TABLE_COLUMNS, order: 'start_time, id'},
-  alerts: {columns: ALERT_TABLE_COLUMNS, csvColumns: ALERT_TABLE_COLUMNS, order: 'alert_time, rowid'},
-};
 
 function invalid(message: string): DaemonEyeError {
   return new DaemonEyeError('INVALID_ARGUMENT', message, {
@@ -79,21 +72,20 @@ function invalid(message: string): DaemonEyeError {
 /** The WHERE clause and parameters for one file's scans in range and the filters. */
 function whereFor(table: ExportTable, snapshot: SnapshotInRange, config: ExportConfig): {sql: string; params: (string | number)[]} {
   const scanList = snapshot.scanIds.map(Number).join(', ');
+  const spec = specOf(table);
   const clauses: string[] = [];
   const params: (string | number)[] = [];
-  if (table === 'scans') clauses.push(`id IN (${scanList})`);
-  else if (table === 'processes') clauses.push(`scan_id IN (${scanList})`);
-  else clauses.push(`scan_id IN (${scanList})`);
+  if (spec.scanColumn !== null) clauses.push(`${spec.scanColumn} IN (${scanList})`);
   if (config.pid !== undefined) {
-    if (table === 'processes') clauses.push('pid = ?');
-    else clauses.push('EXISTS (SELECT 1 FROM json_each(alerts.affected_processes) WHERE value = ?)');
+    if (table === 'alerts') clauses.push('EXISTS (SELECT 1 FROM json_each(alerts.affected_processes) WHERE value = ?)');
+    else clauses.push('pid = ?');
     params.push(config.pid);
   }
   if (config.name !== undefined) {
     clauses.push('name = ?');
     params.push(config.name);
   }
-  return {sql: `WHERE ${clauses.join(' AND ')}`, params};
+  return {sql: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params};
 }
 
 /** Batches small writes into large ones: a 100,000-row export would otherwise make 100,000 writes. */
@@ -142,13 +134,16 @@ export function stdoutWriter(stream: NodeJS.WriteStream = process.stdout): (chun
   };
 }
 
-/** Each row of one table of a loaded snapshot as CSV cells of its flat columns (src/models/serialise.ts), in a stable order. */
+/**
+ * Each row of one table of a loaded snapshot as CSV cells of the table's flat columns (for processes, every
+ * platform-data field in a column of its own, as `scan --format csv` prints them; src/models/serialise.ts).
+ */
 function* csvRowsOf(db: Database, table: ExportTable, where: {sql: string; params: (string | number)[]}): Generator<unknown[]> {
-  const spec = TABLES[table];
-  const statement = db.prepare(`SELECT ${spec.csvColumns.map((c) => c.name).join(', ')} FROM ${table} ${where.sql} ORDER BY ${spec.order}`);
+  const spec = specOf(table);
+  const statement = db.prepare(`SELECT ${spec.columns.map((c) => c.name).join(', ')} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`);
   try {
     statement.bind(where.params);
-    while (statement.step()) yield csvCells(spec.csvColumns, statement.get());
+    while (statement.step()) yield csvCells(spec.columns, statement.get());
   } finally {
     statement.free();
   }
@@ -175,10 +170,10 @@ function jsonObjectSql(columns: readonly ColumnSpec[]): string {
 const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const escapeUnsafe = (c: string): string => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
 
-/** Each row of one table of a loaded snapshot as JSON text, in the same order as recordsOf. */
+/** Each row of one table of a loaded snapshot as JSON text, in the same order as csvRowsOf. */
 function* jsonLinesOf(db: Database, table: ExportTable, where: {sql: string; params: (string | number)[]}): Generator<string> {
-  const spec = TABLES[table];
-  const statement = db.prepare(`SELECT ${jsonObjectSql(spec.columns)} FROM ${table} ${where.sql} ORDER BY ${spec.order}`);
+  const spec = specOf(table);
+  const statement = db.prepare(`SELECT ${jsonObjectSql(spec.recordColumns)} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`);
   try {
     statement.bind(where.params);
     while (statement.step()) yield String(statement.get()[0]).replace(JSON_UNSAFE, escapeUnsafe);
@@ -199,7 +194,8 @@ function damaged(path: string, error: unknown): DaemonEyeError {
 /** Check that the filters make sense for the table (usage errors, exit 2). */
 export function checkExportFilters(config: Pick<ExportConfig, 'table' | 'pid' | 'name' | 'since' | 'until'>): void {
   const table = config.table ?? 'processes';
-  if (table === 'scans' && config.pid !== undefined) throw invalid('--pid does not apply to --table scans');
+  const spec = specOf(table);
+  if (table !== 'alerts' && config.pid !== undefined && !spec.columns.some((c) => c.name === 'pid')) throw invalid(`--pid does not apply to --table ${table}`);
   if (table !== 'processes' && config.name !== undefined) throw invalid(`--name does not apply to --table ${table}`);
   if (config.since !== undefined && config.until !== undefined && config.since > config.until) {
     throw new DaemonEyeError('INVALID_ARGUMENT', '--since is later than --until', {hint: 'swap them'});
@@ -234,7 +230,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   let filesRead = 0;
   const scanIds: number[] = [];
   try {
-    if (format === 'csv') out.push(csvLine(TABLES[table].csvColumns.map((c) => c.name)));
+    if (format === 'csv') out.push(csvLine(specOf(table).columns.map((c) => c.name)));
     if (format === 'json') out.push('[');
     for await (const snapshot of requireSnapshotsInRange(input, readOptions)) {
       filesRead++;

@@ -6,10 +6,9 @@ import {statSync} from 'node:fs';
 import type {Database} from 'sql.js';
 
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
-import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
 import type {ColumnSpec} from '../models/columns.js';
-import {PROCESS_TABLE_COLUMNS} from '../models/process.js';
-import {SCAN_TABLE_COLUMNS, type ScanRecord} from '../models/scan.js';
+import type {ScanRecord} from '../models/scan.js';
+import {TABLES} from '../models/tables.js';
 import {formatTime} from '../util/time.js';
 import {createSnapshotDatabase} from './database.js';
 import {type LoadedSnapshot, readScans, readSnapshotFile} from './snapshot-file.js';
@@ -271,9 +270,9 @@ export async function loadScansIntoOneDatabase(input: string | SnapshotInput, op
   try {
     for await (const snapshot of requireSnapshotsInRange(opened, options)) {
       const list = snapshot.scanIds.join(', ');
-      copyTable(snapshot.db, merged, 'scans', SCAN_TABLE_COLUMNS, `WHERE id IN (${list})`);
-      copyTable(snapshot.db, merged, 'processes', PROCESS_TABLE_COLUMNS, `WHERE scan_id IN (${list})`);
-      copyTable(snapshot.db, merged, 'alerts', ALERT_TABLE_COLUMNS, `WHERE scan_id IN (${list})`);
+      for (const table of TABLES) {
+        if (table.scanColumn !== null) copyTable(snapshot.db, merged, table.name, table.columns, `WHERE ${table.scanColumn} IN (${list})`);
+      }
       files.push(snapshot.path);
     }
     scans.push(...readScans(merged));

@@ -7,7 +7,7 @@ import {dirname, join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
-import {buildRecord, serialiseRecord} from '../../src/storage/audit-record.js';
+import {buildRecord, serialiseRecord} from '../../src/audit/ledger-record.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 
 interface Report {

@@ -1,11 +1,12 @@
 import {describe, expect, it} from 'vitest';
 
-import {csvCells, serialiseResultRow, serialiseRow, SNAPSHOT_TABLES} from '../../src/models/serialise.js';
+import {csvCells, serialiseResultRow, serialiseRow} from '../../src/models/serialise.js';
+import {tableDefinition, TABLES} from '../../src/models/tables.js';
 
 describe('serialise: one shape per field', () => {
   it('a column name means the same kind of value in every table that has it (so result columns are typed by name)', () => {
     const kinds = new Map<string, Set<string>>();
-    for (const columns of Object.values(SNAPSHOT_TABLES))
+    for (const {columns} of TABLES)
       for (const c of columns) kinds.set(c.name, new Set([...(kinds.get(c.name) ?? []), c.boolean ? 'boolean' : c.json ? 'json' : 'plain']));
     const conflicting = [...kinds].filter(([, set]) => set.size > 1 && (set.has('boolean') || set.has('json')));
     expect(conflicting).toEqual([]);
@@ -32,7 +33,7 @@ describe('serialise: one shape per field', () => {
   });
 
   it('CSV cells: booleans true/false, JSON text kept', () => {
-    const columns = SNAPSHOT_TABLES.processes.filter((c) => ['pid', 'file_exists', 'command_line'].includes(c.name));
+    const columns = (tableDefinition('processes')?.columns ?? []).filter((c) => ['pid', 'file_exists', 'command_line'].includes(c.name));
     expect(columns.map((c) => c.name)).toEqual(['pid', 'command_line', 'file_exists']);
     expect(csvCells(columns, [1, '["a"]', 0])).toEqual([1, '["a"]', false]);
   });
