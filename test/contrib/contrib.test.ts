@@ -159,6 +159,59 @@ describe('contrib/rsyslog with a real rsyslogd (stock imuxsock parsing, private 
   });
 });
 
+describe('docs/operations/cron.md', () => {
+  const cron = readFileSync(join(ROOT, 'docs', 'operations', 'cron.md'), 'utf8');
+
+  it('its cron line runs as written once the log directory exists (no metrics file in a directory that may not exist)', () => {
+    const line = /^\*\/5 \* \* \* \* root (.*)$/m.exec(cron)?.[1];
+    expect(line).toBeDefined();
+    expect(line).not.toContain('--metrics-file');
+    const work = join(dir, 'cron');
+    const bin = join(work, 'bin');
+    mkdirSync(bin, {recursive: true});
+    writeFileSync(join(bin, 'daemoneye'), `#!/bin/sh\nexec ${process.execPath} ${BIN} "$@"\n`, {mode: 0o755});
+    const logs = join(work, 'log');
+    const script = (line ?? '').replaceAll('/var/log/daemoneye', logs).replaceAll('/run/daemoneye.cron.lock', join(work, 'cron.lock'));
+    // As the page says: create the log directory first.
+    const install = /`(install -d -m 0750 \/var\/log\/daemoneye)`/.exec(cron)?.[1];
+    expect(install).toBeDefined();
+    const result = spawnSync('sh', ['-c', `${(install ?? '').replace('/var/log/daemoneye', logs)} && ${script}`], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH ?? ''}`,
+        HOME: work,
+        STATE_DIRECTORY: join(work, 'state'),
+        DAEMONEYE_DETECTION__BUILTIN_RULES: 'false',
+      },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(readFileSync(join(logs, 'daemoneye.log'), 'utf8')).toMatch(/rules? run on live/);
+  });
+
+  it('its deduplication snippet is a valid configuration that turns deduplication on', () => {
+    const snippet = /```text\n(alerting:\n[\s\S]*?)```/.exec(cron)?.[1] ?? '';
+    const file = join(dir, 'dedupe.yaml');
+    writeFileSync(file, snippet);
+    const shown = spawnSync(process.execPath, [BIN, 'config', 'show', '--config', file, '--format', 'json'], {
+      encoding: 'utf8',
+      env: {...process.env, HOME: dir},
+    });
+    expect(shown.status, shown.stderr).toBe(0);
+    expect((JSON.parse(shown.stdout) as {alerting: {deduplication: {enabled: boolean}}}).alerting.deduplication.enabled).toBe(true);
+  });
+
+  it('the shipped systemd unit writes no metrics file by default (a missing textfile directory would fail every run)', () => {
+    const unit = readFileSync(join(CONTRIB, 'systemd', 'daemoneye-detect.service'), 'utf8');
+    expect(unit).not.toMatch(/--metrics-file|node-exporter/);
+    const missing = spawnSync(process.execPath, [BIN, 'config', 'show', '--metrics-file', join(dir, 'no', 'such', 'dir', 'm.prom')], {
+      encoding: 'utf8',
+      env: {...process.env, HOME: dir},
+    });
+    expect(missing.status).toBe(3);
+  });
+});
+
 type Component = Record<string, unknown> & {type?: string; name?: string; inputs?: string[]; match?: string; tag?: string};
 
 describe('contrib/vector', () => {
