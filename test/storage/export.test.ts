@@ -1,7 +1,6 @@
 import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
-import {PROCESS_TABLE_COLUMN_NAMES} from '../../src/models/process.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {DaemonEyeError} from '../../src/errors.js';
