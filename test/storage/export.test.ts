@@ -93,7 +93,7 @@ describe('export', () => {
     const [header, ...rest] = out.split('\r\n');
     // The flat `processes` table columns, as `scan --format csv` prints them (src/models/serialise.ts).
     expect(header).toBe(PROCESS_TABLE_COLUMN_NAMES.join(','));
-    expect(header).toMatch(/^id,scan_id,collection_time,pid,ppid,name,executable_path,command_line,.*,platform_data,cmdline,user_name,uid,/);
+    expect(header).toMatch(/^id,scan_id,collection_time,pid,ppid,name,executable_path,command_line,.*,platform_data,cmdline,.*,user_name,uid,/);
     const body = rest.join('\r\n');
     expect(body).toContain('"[""sh"",""-c"",""echo \\""a,b\\""\\nrm -rf /tmp/x""');
     expect(body).toContain(',true,true,');
