@@ -77,3 +77,11 @@ describe('self-contained docs', () => {
     }
   });
 });
+
+describe('the no-high-alert claim', () => {
+  it('names the tuning file the live gate really applies', () => {
+    expect(README).toContain('test/isolated/host-tuning.yaml');
+    const gate = readFileSync(join(ROOT, 'test', 'isolated', 'live-false-positives.test.ts'), 'utf8');
+    expect(gate).toContain("'host-tuning.yaml'");
+  });
+});
