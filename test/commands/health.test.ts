@@ -1,11 +1,12 @@
 import {generateKeyPairSync} from 'node:crypto';
-import {chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {createServer as createHttpServer, type Server as HttpServer} from 'node:http';
 import {createServer as createTcpServer, type AddressInfo, type Server} from 'node:net';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
+import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import {buildRecord, serialiseRecord} from '../../src/audit/ledger-record.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 
@@ -217,6 +218,25 @@ describe('daemoneye health', () => {
       expect(report.components.sinks?.status, report.components.sinks?.reason).toBe('healthy');
       expect(JSON.stringify(report)).toContain('answered HTTP 405');
       expect(code).toBe(0);
+    });
+
+    it('a file sink whose directory does not exist yet is healthy: detect creates it', async () => {
+      const alerts = join(root, 'file-sink', 'not', 'yet', 'alerts.ndjson');
+      const {config, env} = setUp('file-sink', `alerting:\n  sinks:\n    - {name: archive, type: file, path: ${alerts}}\n`);
+      const {code, report} = await health(config, env, ['--component', 'sinks']);
+      expect(report.components.sinks?.status, report.components.sinks?.reason).toBe('healthy');
+      expect(JSON.stringify(report)).toContain('will be created');
+      expect(code).toBe(0);
+      const input = join(root, 'file-sink-input.db');
+      writeFileSync(input, await snapshotFromRows([{pid: 7, name: 'nc'}], {scanId: 77}));
+      const detected = await runCli(['detect', '--config', config, '--input', input], {env});
+      expect(detected.code, detected.stderr).toBe(0);
+      expect(existsSync(dirname(alerts))).toBe(true);
+      // And a directory that cannot be created is still unhealthy.
+      const blocked = join(root, 'file-sink-blocked');
+      writeFileSync(blocked, 'a file, not a directory');
+      const bad = setUp('file-sink-bad', `alerting:\n  sinks:\n    - {name: archive, type: file, path: ${join(blocked, 'sub', 'alerts.ndjson')}}\n`);
+      expect((await health(bad.config, bad.env, ['--component', 'sinks'])).report.components.sinks?.status).toBe('unhealthy');
     });
 
     it('reports a sink on a closed loopback port as unreachable (exit 1), never printing its secrets', async () => {
