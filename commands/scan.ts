@@ -3,10 +3,10 @@ import {Flags} from '@oclif/core';
 import {collectOptionsFromConfig, collectSnapshot, type HashProgress, type Snapshot} from '../src/collect/index.js';
 import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
-import {PROCESS_TABLE_COLUMN_NAMES, processToRow} from '../src/models/process.js';
-import {csvLine, renderJson, renderNdjsonLine} from '../src/output/render.js';
-import {renderProcessTable} from '../src/collect/table.js';
+import {processView} from '../src/collect/table.js';
 import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
+import {DaemonEyeError} from '../src/errors.js';
+import {COLLECTED_TABLE_NAMES} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';
@@ -22,6 +22,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     '<%= config.bin %> scan --no-hash --cpu-sample 500',
     '<%= config.bin %> scan --output host-$(date +%s).db > /dev/null',
     '<%= config.bin %> scan --store > /dev/null',
+    '<%= config.bin %> scan --output ir.db --tables all > /dev/null',
   ];
   static override flags = {
     format: formatFlag(['json', 'ndjson', 'table', 'csv'] as const),
@@ -36,6 +37,9 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     collector: Flags.option({summary: 'Process collector (default: collection.collector).', options: ['auto', 'procfs', 'systeminformation'] as const})(),
     redact: Flags.boolean({summary: 'Redact secret arguments in command lines (default: collection.redaction.enabled).', allowNo: true}),
     output: Flags.string({char: 'o', summary: 'Also save the snapshot as a SQLite file (written atomically, mode 0600).'}),
+    tables: Flags.string({
+      summary: 'Host tables to save with --output/--store: a comma-separated list or `all` (default: collection.tables; processes is always saved).',
+    }),
     store: storeFlag,
   };
 
@@ -55,10 +59,12 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       'collection.collector': flags.collector,
       'collection.redaction.enabled': flags.redact,
     });
-    const format = this.outputFormat(flags.format);
+    const saving = flags.output !== undefined || flags.store !== undefined;
+    if (flags.tables !== undefined && !saving) this.logger.warn('--tables chooses what --output or --store saves; scan prints processes only');
     const progress = hashProgressLine();
     const snapshot = await collectSnapshot({
       ...collectOptionsFromConfig(config.values),
+      tables: saving ? scanTables(flags.tables, config.values.collection.tables) : [],
       ...(flags.pid === undefined ? {} : {pids: flags.pid}),
       ...(process.stderr.isTTY === true && this.logger.enabled('info') ? {onHashProgress: progress.show} : {}),
     });
@@ -73,10 +79,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
-    if (format === 'json') this.write(renderJson(processes));
-    else if (format === 'csv') this.write(csvLine(PROCESS_TABLE_COLUMN_NAMES) + processes.map((p) => csvLine(processToRow(p))).join(''));
-    else if (format === 'table') this.write(renderProcessTable(processes, terminalWidth()));
-    else this.write(processes.map((p) => renderNdjsonLine(p)).join(''));
+    await this.present(flags.format, processView(processes));
     await this.audit('process_collection', {
       scan_id: snapshot.scan.id,
       process_count: processes.length,
@@ -92,6 +95,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const {retentionFromConfig, saveScan} = await import('../src/storage/index.js');
     const {store} = this.flags;
     return saveScan(snapshot.scan, snapshot.processes, {
+      tables: snapshot.tables,
       outputPath: this.flags.output,
       storeDir: store === undefined ? undefined : store === '' ? config.paths.storeDir : store,
       retention: retentionFromConfig(config.values.storage),
@@ -100,10 +104,21 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
   }
 }
 
-/** The width to fit the table to: the terminal's (80 when it does not say), none when stdout is not a terminal. */
-function terminalWidth(): number | undefined {
-  if (process.stdout.isTTY !== true) return undefined;
-  return process.stdout.columns > 0 ? process.stdout.columns : 80;
+/** The tables `--tables LIST|all` names, or the configured ones; unknown names are a usage error. */
+function scanTables(flag: string | undefined, configured: readonly string[]): string[] {
+  if (flag === undefined) return [...configured];
+  const names = flag
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.includes('all')) return [...COLLECTED_TABLE_NAMES];
+  const unknown = names.filter((name) => !COLLECTED_TABLE_NAMES.includes(name));
+  if (unknown.length > 0) {
+    throw new DaemonEyeError('USAGE', `--tables: unknown table${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, {
+      hint: `give a comma-separated list of ${COLLECTED_TABLE_NAMES.join(', ')}, or all`,
+    });
+  }
+  return names;
 }
 
 /** A progress line on a terminal (stderr) once hashing has taken more than a second; cleared at the end. */

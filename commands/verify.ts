@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core';
 import {resolvePublicKey} from '../src/audit/keys.js';
 import {verifyFileSignature} from '../src/crypto/file-signature.js';
 import {DaemonEyeError, ExitCode} from '../src/errors.js';
-import {renderJson, renderKeyValues} from '../src/output/render.js';
+import {objectView} from '../src/output/view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
 
@@ -19,7 +19,7 @@ export default class Verify extends DaemonEyeCommand<typeof Verify> {
   static override flags = {
     signature: Flags.string({char: 's', summary: 'The signature file.', required: true}),
     'public-key': Flags.string({summary: 'Public key (PEM SPKI; default crypto.public_key_path).'}),
-    format: formatFlag(['json', 'table'] as const, 'Output format (default: table on a terminal, json when piped).'),
+    format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 
   async run(): Promise<void> {
@@ -30,8 +30,7 @@ export default class Verify extends DaemonEyeCommand<typeof Verify> {
       throw new DaemonEyeError('INPUT_NOT_FOUND', `public key ${file} does not exist`, {file, hint: 'give --public-key'});
     }
     const result = verifyFileSignature(this.args.file, this.flags.signature, key);
-    if (this.outputFormat(this.flags.format, 'json') === 'json') this.write(renderJson(result));
-    else this.write(renderKeyValues(Object.entries(result)));
+    await this.present(this.flags.format, objectView(result));
     if (result.valid) this.logger.info(`${result.file}: signature valid (key ${result.key_id})`);
     else this.logger.error(`${result.file}: signature INVALID: ${result.reason ?? ''}`);
     if (!result.valid) this.setExitCode(ExitCode.CheckFailed);

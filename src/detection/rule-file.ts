@@ -7,6 +7,7 @@ import {z} from 'zod';
 
 import {DaemonEyeError, fileError, isDaemonEyeError} from '../errors.js';
 import {completeProcessRow} from '../models/process-fixture.js';
+import {COLLECTED_TABLE_NAMES, completeTableRow, tableDefinition} from '../models/tables.js';
 import {yaml} from '../util/yaml.js';
 import {RULE_ID} from '../models/rule.js';
 import {AlertSeveritySchema} from '../models/severity.js';
@@ -14,10 +15,19 @@ import {type SqlValidationError, SqlValidator} from './sql-validator.js';
 
 const TAG = /^[a-z0-9][a-z0-9._-]*$/;
 
+/** The live-response tables a test case may give rows for (every collected table of the registry but processes). */
+export const TEST_CASE_TABLES: readonly string[] = COLLECTED_TABLE_NAMES.filter((name) => name !== 'processes');
+
 export const RuleTestCaseSchema = z
   .object({
     name: z.string().min(1).describe('What the case shows'),
     processes: z.array(z.record(z.string(), z.unknown())).describe('The whole snapshot of the case: partial process rows (completed with neutral defaults)'),
+    ...Object.fromEntries(
+      TEST_CASE_TABLES.map((table) => [
+        table,
+        z.array(z.record(z.string(), z.unknown())).optional().describe(`Partial ${table} rows (completed with the table's fixture defaults; pid required)`),
+      ]),
+    ),
     expect: z.array(z.int().nonnegative()).describe('Exactly the pids the rule must flag (empty: it must not fire)'),
   })
   .strict();
@@ -169,6 +179,7 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
       );
     record.sql_query = source.sqlBody.text;
   }
+  // Every problem in one pass: metadata, SQL and test cases are checked even when an earlier part is wrong.
   const parsed = RuleFileSchema.safeParse(record);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -176,16 +187,24 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
       const message = issue.code === 'invalid_type' && issue.message.includes('received undefined') ? 'required field is missing' : issue.message;
       problems.push(`${file}:${where}: ${pathText(issue.path)}: ${message}`);
     }
-    return invalid(problems);
   }
-  const rule: RuleDefinition = {...parsed.data, file};
+  const sqlQuery = parsed.success
+    ? parsed.data.sql_query
+    : typeof record.sql_query === 'string' && record.sql_query.trim() !== ''
+      ? record.sql_query
+      : undefined;
   const sqlWhere = source.sqlBody === undefined ? locateValue(doc, counter, 'sql_query', source.yamlLineOffset) : `${source.sqlBody.line}:1`;
-  const result = validator.validateQuery(rule.sql_query);
-  const sqlErrors = result.valid ? [] : [...result.errors];
+  const result = sqlQuery === undefined ? undefined : validator.validateQuery(sqlQuery);
+  const sqlErrors = result === undefined || result.valid ? [] : [...result.errors];
   for (const error of sqlErrors) {
     problems.push(`${file}:${sqlWhere}: sql_query: ${error.message}${error.workaround === undefined ? '' : ` (workaround: ${error.workaround})`}`);
   }
-  rule.tests.forEach((testCase, caseIndex) => {
+  // Test cases: those that match the case schema are checked row by row (the schema already reported the others).
+  const cases = parsed.success ? parsed.data.tests : Array.isArray(record.tests) ? record.tests : [];
+  cases.forEach((candidate: unknown, caseIndex: number) => {
+    const caseParsed = RuleTestCaseSchema.safeParse(candidate);
+    if (!caseParsed.success) return;
+    const testCase = caseParsed.data;
     const pids = new Set<number>();
     testCase.processes.forEach((row, rowIndex) => {
       const path = ['tests', caseIndex, 'processes', rowIndex];
@@ -199,6 +218,20 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
         problems.push(`${file}:${locate(doc, counter, path, source.yamlLineOffset)}: ${path.join('.')}: ${error.toOneLine()}`);
       }
     });
+    for (const name of TEST_CASE_TABLES) {
+      const rows = (testCase as Record<string, unknown>)[name] as readonly Record<string, unknown>[] | undefined;
+      const table = tableDefinition(name);
+      if (rows === undefined || table === undefined) continue;
+      rows.forEach((row, rowIndex) => {
+        const path = ['tests', caseIndex, name, rowIndex];
+        try {
+          completeTableRow(table, row, 1);
+        } catch (error) {
+          if (!isDaemonEyeError(error)) throw error;
+          problems.push(`${file}:${locate(doc, counter, path, source.yamlLineOffset)}: ${path.join('.')}: ${error.toOneLine()}`);
+        }
+      });
+    }
     for (const pid of testCase.expect) {
       if (!pids.has(pid)) {
         const path = ['tests', caseIndex, 'expect'];
@@ -206,5 +239,7 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
       }
     }
   });
+  if (!parsed.success) return invalid(problems, sqlErrors);
+  const rule: RuleDefinition = {...parsed.data, file};
   return problems.length === 0 ? {file, valid: true, problems, sqlErrors, rule} : {file, valid: false, problems, sqlErrors, rule};
 }

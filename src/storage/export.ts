@@ -8,7 +8,7 @@ import {type ColumnSpec, fromSqlValue} from '../models/columns.js';
 import {type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tables.js';
 import {csvLine} from '../output/render.js';
 import {AtomicFileWriter} from '../util/atomic-write.js';
-import {openSnapshotInput, type ReadOptions, readSnapshotsInRange, type SnapshotInRange} from './input.js';
+import {openSnapshotInput, type ReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
 
 /** Every table of the registry can be exported. */
 export const EXPORT_TABLES: readonly string[] = TABLE_NAMES;
@@ -237,7 +237,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   try {
     if (format === 'csv') out.push(csvLine(columns.map((c) => c.name)));
     if (format === 'json') out.push('[');
-    for await (const snapshot of readSnapshotsInRange(input, readOptions)) {
+    for await (const snapshot of requireSnapshotsInRange(input, readOptions)) {
       filesRead++;
       scanIds.push(...snapshot.scanIds);
       const where = whereFor(table, snapshot, config);
