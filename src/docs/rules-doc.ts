@@ -1,10 +1,12 @@
 // docs/rules.md: the reference of the built-in rule pack, generated from the rule files under rules/ so the
-// page and the rules cannot disagree (a test compares the committed page with this rendering).
+// page and the rules cannot disagree (a test compares the committed page with this rendering). Files are read
+// through the rule-format seam, so a Sigma rule in the pack is documented like any other.
 import {readdirSync, readFileSync} from 'node:fs';
 import {join, relative} from 'node:path';
 
-import {parse as parseYaml} from 'yaml';
-
+import {findRuleFiles} from '../detection/rule-paths.js';
+import {validateRuleText} from '../detection/rule-format.js';
+import {SqlValidator} from '../detection/sql-validator.js';
 import {PACKAGE_ROOT} from '../version.js';
 
 interface RuleDocEntry {
@@ -20,37 +22,32 @@ interface RuleDocEntry {
   readonly enabled: boolean;
   readonly tests: readonly unknown[];
   readonly file: string;
+  readonly format: string;
 }
 
-const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low'];
+const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'informational'];
 
-function ruleFiles(dir: string): string[] {
-  const files: string[] = [];
-  for (const entry of readdirSync(dir, {withFileTypes: true})) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...ruleFiles(path));
-    else if (entry.name.endsWith('.yaml') || entry.name.endsWith('.yml')) files.push(path);
-  }
-  return files.sort();
-}
-
-/** The built-in rules as the docs need them (the files are validated by `rules validate` and the tests). */
+/** The built-in rules as the docs need them, in any rule format; an invalid file throws (the docs must not describe it). */
 export function readBuiltinRules(rulesDir = join(PACKAGE_ROOT, 'rules')): RuleDocEntry[] {
-  return ruleFiles(rulesDir).map((file) => {
-    const data = parseYaml(readFileSync(file, 'utf8')) as Partial<RuleDocEntry>;
+  const validator = new SqlValidator().withReadOnlyMode(true);
+  return findRuleFiles(rulesDir).map((file) => {
+    const result = validateRuleText(file, readFileSync(file, 'utf8'), validator);
+    if (result.rule === undefined) throw new Error(`cannot document ${file}: ${result.problems.join('; ')}`);
+    const rule = result.rule;
     return {
-      id: String(data.id),
-      name: String(data.name),
-      description: String(data.description ?? '').trim(),
-      severity: String(data.severity),
-      category: String(data.category ?? ''),
-      tags: data.tags ?? [],
-      references: data.references ?? [],
-      false_positives: data.false_positives ?? [],
-      sql_query: String(data.sql_query ?? ''),
-      enabled: data.enabled !== false,
-      tests: data.tests ?? [],
+      id: rule.id,
+      name: rule.name,
+      description: (rule.description ?? '').trim(),
+      severity: rule.severity,
+      category: rule.category ?? '',
+      tags: rule.tags,
+      references: rule.references,
+      false_positives: rule.false_positives,
+      sql_query: rule.sql_query,
+      enabled: rule.enabled,
+      tests: rule.tests,
       file: relative(PACKAGE_ROOT, file),
+      format: rule.format,
     };
   });
 }
@@ -130,7 +127,8 @@ export function renderRulesDoc(rules: readonly RuleDocEntry[] = readBuiltinRules
     'event sources that complement it, is in [detection-limits.md](detection-limits.md).',
     '',
     'Severity follows harm and confidence: `critical` is an attacker at work beyond reasonable doubt, `high` is a',
-    'strong indicator worth waking someone for, `medium` wants a look today, `low` is context for an investigation.',
+    'strong indicator worth waking someone for, `medium` wants a look today, `low` is context for an investigation,',
+    "`informational` (Sigma's level for enrichment rules) raises no alert on a sink by default.",
     '',
     '**Tuning is by data, never by editing a rule.** Each rule with known false positives reads an allow-list, a',
     'named list that is empty by default. Fill it in the configuration:',
@@ -163,7 +161,7 @@ export function renderRulesDoc(rules: readonly RuleDocEntry[] = readBuiltinRules
     lines.push(
       `## ${rule.id}`,
       '',
-      `**${rule.name}** — severity **${rule.severity}**, category \`${rule.category}\`${rule.enabled ? '' : ', disabled by default'}. File: \`${rule.file}\`.`,
+      `**${rule.name}** — severity **${rule.severity}**, category \`${rule.category}\`${rule.enabled ? '' : ', disabled by default'}${rule.format === 'daemoneye' ? '' : `, ${rule.format} format`}. File: \`${rule.file}\`.`,
       '',
       rule.description,
       '',
