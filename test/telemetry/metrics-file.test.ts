@@ -63,7 +63,7 @@ describe('--metrics-file', () => {
     expect(alerts).toBeGreaterThan(0);
     const parsed = families(path);
     const bySeverity = Object.fromEntries((parsed.get('daemoneye_alerts_generated_total')?.metrics ?? []).map((m) => [m.labels?.severity, m.value]));
-    expect(bySeverity).toEqual({critical: '0', high: String(alerts), low: '0', medium: '0'});
+    expect(bySeverity).toEqual({critical: '0', high: String(alerts), low: '0', medium: '0', informational: '0'});
     expect(parsed.get('daemoneye_rules_failed_total')).toMatchObject({type: 'COUNTER', metrics: [{value: '0'}]});
     expect(parsed.get('daemoneye_rule_duration_seconds')?.type).toBe('HISTOGRAM');
     const text = readFileSync(path, 'utf8');
