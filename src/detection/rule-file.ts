@@ -5,6 +5,7 @@ import {z} from 'zod';
 
 import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
 import {completeProcessRow} from '../models/process-fixture.js';
+import {COLLECTED_TABLE_NAMES, completeTableRow, tableDefinition} from '../models/tables.js';
 import {yaml} from '../util/yaml.js';
 import {RULE_ID} from '../models/rule.js';
 import {AlertSeveritySchema} from '../models/severity.js';
@@ -12,10 +13,19 @@ import {type SqlValidationError, SqlValidator} from './sql-validator.js';
 
 const TAG = /^[a-z0-9][a-z0-9._-]*$/;
 
+/** The live-response tables a test case may give rows for (every collected table of the registry but processes). */
+export const TEST_CASE_TABLES: readonly string[] = COLLECTED_TABLE_NAMES.filter((name) => name !== 'processes');
+
 export const RuleTestCaseSchema = z
   .object({
     name: z.string().min(1).describe('What the case shows'),
     processes: z.array(z.record(z.string(), z.unknown())).describe('The whole snapshot of the case: partial process rows (completed with neutral defaults)'),
+    ...Object.fromEntries(
+      TEST_CASE_TABLES.map((table) => [
+        table,
+        z.array(z.record(z.string(), z.unknown())).optional().describe(`Partial ${table} rows (completed with the table's fixture defaults; pid required)`),
+      ]),
+    ),
     expect: z.array(z.int().nonnegative()).describe('Exactly the pids the rule must flag (empty: it must not fire)'),
   })
   .strict();
@@ -134,7 +144,7 @@ export function pathText(path: readonly PropertyKey[]): string {
 }
 
 /**
- * Problems of a rule's test cases (the `tests:` key, in any rule format): rows that are not process rows, a
+ * Problems of a rule's test cases (the `tests:` key, in any rule format): rows that are not rows of their table, a
  * pid twice in one case, an expected pid that is not among the case's processes.
  */
 export function testCaseProblems(file: string, tests: readonly unknown[], doc: Document, counter: LineCounter, offset: number): string[] {
@@ -157,6 +167,20 @@ export function testCaseProblems(file: string, tests: readonly unknown[], doc: D
         problems.push(`${file}:${locate(doc, counter, path, offset)}: ${path.join('.')}: ${error.toOneLine()}`);
       }
     });
+    for (const name of TEST_CASE_TABLES) {
+      const rows = (testCase as Record<string, unknown>)[name] as readonly Record<string, unknown>[] | undefined;
+      const table = tableDefinition(name);
+      if (rows === undefined || table === undefined) continue;
+      rows.forEach((row, rowIndex) => {
+        const path = ['tests', caseIndex, name, rowIndex];
+        try {
+          completeTableRow(table, row, 1);
+        } catch (error) {
+          if (!isDaemonEyeError(error)) throw error;
+          problems.push(`${file}:${locate(doc, counter, path, offset)}: ${path.join('.')}: ${error.toOneLine()}`);
+        }
+      });
+    }
     for (const pid of testCase.expect) {
       if (!pids.has(pid)) {
         const path = ['tests', caseIndex, 'expect'];

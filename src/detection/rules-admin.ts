@@ -12,6 +12,7 @@ import type {AlertSeverity} from '../models/severity.js';
 import type {RuleSourceType} from '../models/rule.js';
 import type {RuleSwitchResult} from './config-edit.js';
 import {loadLatestScan} from '../storage/input.js';
+import {heldTables} from './snapshot-source.js';
 import {DetectionEngine} from './engine.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
 import {loadNamedLists} from './lists.js';
@@ -175,7 +176,8 @@ function readRows(path: string, text: string): PartialProcessRow[] {
   return value as PartialProcessRow[];
 }
 
-async function inputBytes(path: string): Promise<Uint8Array> {
+/** The input's bytes and the host tables it holds (a rows file holds processes only). */
+async function inputBytes(path: string): Promise<{bytes: Uint8Array; tables: readonly string[]}> {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -185,13 +187,13 @@ async function inputBytes(path: string): Promise<Uint8Array> {
   if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\u0000') {
     const latest = await loadLatestScan(path);
     try {
-      return latest.db.export();
+      return {bytes: latest.db.export(), tables: heldTables(latest.scans, latest.scanIds)};
     } finally {
       latest.db.close();
     }
   }
   try {
-    return await snapshotFromRows(readRows(path, bytes.toString('utf8')));
+    return {bytes: await snapshotFromRows(readRows(path, bytes.toString('utf8'))), tables: ['processes']};
   } catch (error) {
     if (error instanceof DaemonEyeError && error.code === 'RECORD_INVALID')
       throw new DaemonEyeError('INPUT_CORRUPT', `${path}: ${error.message}`, {file: path});
@@ -264,7 +266,12 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
       timeoutMs: options.timeoutMs ?? options.config.detection.run_timeout_ms,
     };
     const summary =
-      options.input !== undefined ? await runRulesOnSnapshot(rules, await inputBytes(options.input), testOptions) : await runRuleTestCases(rules, testOptions);
+      options.input !== undefined
+        ? await (async () => {
+            const input = await inputBytes(options.input as string);
+            return runRulesOnSnapshot(rules, input.bytes, testOptions, input.tables);
+          })()
+        : await runRuleTestCases(rules, testOptions);
     return {
       passed: summary.passed,
       failed: summary.failed + invalidCases.length,

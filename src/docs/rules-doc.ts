@@ -1,7 +1,7 @@
 // docs/rules.md: the reference of the built-in rule pack, generated from the rule files under rules/ so the
 // page and the rules cannot disagree (a test compares the committed page with this rendering). Files are read
 // through the rule-format seam, so a Sigma rule in the pack is documented like any other.
-import {readFileSync} from 'node:fs';
+import {readdirSync, readFileSync} from 'node:fs';
 import {join, relative} from 'node:path';
 
 import {findRuleFiles} from '../detection/rule-paths.js';
@@ -52,6 +52,34 @@ export function readBuiltinRules(rulesDir = join(PACKAGE_ROOT, 'rules')): RuleDo
   });
 }
 
+/** A list shipped with the pack (`rules/lists/<name>.txt`): its header comment and its values. */
+export interface SharedListDoc {
+  readonly name: string;
+  readonly comment: string;
+  readonly values: readonly string[];
+}
+
+/** The pack's shared definitions: every `rules/lists/*.txt`, sorted by name. */
+export function readSharedLists(rulesDir = join(PACKAGE_ROOT, 'rules')): SharedListDoc[] {
+  const dir = join(rulesDir, 'lists');
+  let entries: string[];
+  try {
+    entries = readdirSync(dir).filter((entry) => entry.endsWith('.txt') && !entry.startsWith('.'));
+  } catch {
+    return [];
+  }
+  return entries.sort().map((entry) => {
+    const lines = readFileSync(join(dir, entry), 'utf8').split(/\r?\n/);
+    const comment = lines
+      .filter((line) => line.startsWith('#'))
+      .map((line) => line.replace(/^#\s?/, ''))
+      .join('\n')
+      .trim();
+    const values = lines.map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+    return {name: entry.slice(0, -'.txt'.length), comment, values};
+  });
+}
+
 /** Named lists a query reads (`list_<name>` tables). */
 export function tuningLists(sql: string): string[] {
   return [...new Set([...sql.matchAll(/\blist_([a-z0-9_]+)\b/g)].map((match) => match[1] as string))].sort();
@@ -68,7 +96,8 @@ function attackLink(tag: string): string | null {
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
-export function renderRulesDoc(rules: readonly RuleDocEntry[] = readBuiltinRules()): string {
+export function renderRulesDoc(rules: readonly RuleDocEntry[] = readBuiltinRules(), shared: readonly SharedListDoc[] = readSharedLists()): string {
+  const sharedNames = new Set(shared.map((list) => list.name));
   const sorted = [...rules].sort(
     (a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || a.category.localeCompare(b.category) || a.id.localeCompare(b.id),
   );
@@ -79,7 +108,13 @@ export function renderRulesDoc(rules: readonly RuleDocEntry[] = readBuiltinRules
       .join(', ');
   const lists = (rule: RuleDocEntry) =>
     tuningLists(rule.sql_query)
+      .filter((name) => !sharedNames.has(name))
       .map((name) => `\`${name}\``)
+      .join(', ');
+  const sharedOf = (rule: RuleDocEntry) =>
+    tuningLists(rule.sql_query)
+      .filter((name) => sharedNames.has(name))
+      .map((name) => `[\`${name}\`](#list-${name})`)
       .join(', ');
   const lines = [
     '# Built-in detection rules',
@@ -109,6 +144,12 @@ export function renderRulesDoc(rules: readonly RuleDocEntry[] = readBuiltinRules
     '',
     'Switch a rule off with `daemoneye rules disable ID`.',
     '',
+    'Notions several rules share — shells, interpreters, web servers, temp directories, directories that hold no',
+    "programs, the shape of a kernel thread's name — are defined once, as lists shipped with the pack",
+    '(`rules/lists/<name>.txt`, read by rules as `list_<name>`; see [Shared definitions](#shared-definitions)), and the',
+    "executable's base name is the column `exe_name`. Adding a value through `detection.lists.<name>` extends the",
+    'definition for every rule that uses it.',
+    '',
     '## Summary',
     '',
     '| id | name | severity | ATT&CK | tuning lists |',
@@ -126,6 +167,7 @@ export function renderRulesDoc(rules: readonly RuleDocEntry[] = readBuiltinRules
       '',
       `- ATT&CK: ${techniques(rule) || '—'} (tags: ${rule.tags.map((tag) => `\`${tag}\``).join(', ')})`,
       `- Tuning lists: ${lists(rule) || 'none'}`,
+      ...(sharedOf(rule) === '' ? [] : [`- Shared definitions: ${sharedOf(rule)}`]),
       `- Test cases: ${rule.tests.length}`,
       '',
       'False positives:',
@@ -135,6 +177,24 @@ export function renderRulesDoc(rules: readonly RuleDocEntry[] = readBuiltinRules
       'References:',
       '',
       ...rule.references.map((url) => `- <${url}>`),
+      '',
+    );
+  }
+  lines.push('## Shared definitions', '', 'The lists shipped in `rules/lists/`, each with the comment that says what it holds and how it was derived.', '');
+  for (const list of shared) {
+    lines.push(
+      `### list ${list.name}`,
+      '',
+      list.comment,
+      '',
+      `Used by: ${
+        sorted
+          .filter((rule) => tuningLists(rule.sql_query).includes(list.name))
+          .map((rule) => `[\`${rule.id}\`](#${rule.id})`)
+          .join(', ') || 'no built-in rule'
+      }.`,
+      '',
+      `Values: ${list.values.map((value) => `\`${value}\``).join(', ')}`,
       '',
     );
   }
