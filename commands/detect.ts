@@ -32,6 +32,10 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     store: Flags.string({summary: 'Save the live snapshot with its alerts in this store directory.'}),
     timeout: Flags.integer({summary: 'Deadline of the whole run in ms (default: detection.run_timeout_ms).', min: 1}),
     sink: Flags.string({summary: 'Deliver to this configured sink only (repeatable; default: every sink in alerting.sinks).', multiple: true}),
+    'hidden-check': Flags.boolean({
+      summary: 'Live snapshot: also sweep the pid space for processes the /proc listing hides (default: collection.hidden_check).',
+      allowNo: true,
+    }),
     'show-suppressed': Flags.boolean({summary: 'Also print alerts that deduplication suppressed, marked "suppressed": true.'}),
   };
 
@@ -44,7 +48,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     }
     // One snapshot (live, or the latest scan of --input) is a short run; --since may be many (see wasm-tiering.ts).
     if (flags.since === undefined) preferBaselineWasm();
-    const config = this.loadConfig();
+    const config = this.loadConfig({'collection.hidden_check': flags['hidden-check']});
     const {AlertManager, alertsToPrint, deliveryFailed, deliverySummaryLines} = await import('../src/alerting/index.js');
     // Built before detection so an unknown --sink is a usage error before any work is done.
     const alerting = AlertManager.fromConfig(config, {logger: this.logger});

@@ -34,6 +34,10 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     'hash-max-bytes': Flags.integer({summary: 'Do not hash executables larger than this (default: collection.hash_max_bytes, 256 MiB).', min: 1}),
     'cpu-sample': Flags.integer({summary: 'Measure CPU over this many milliseconds instead of since each process started.', min: 0, max: 60_000}),
     collector: Flags.option({summary: 'Process collector (default: collection.collector).', options: ['auto', 'procfs', 'systeminformation'] as const})(),
+    'hidden-check': Flags.boolean({
+      summary: 'Also sweep the pid space (kill(pid, 0)) for processes the /proc listing hides (default: collection.hidden_check).',
+      allowNo: true,
+    }),
     redact: Flags.boolean({summary: 'Redact secret arguments in command lines (default: collection.redaction.enabled).', allowNo: true}),
     output: Flags.string({char: 'o', summary: 'Also save the snapshot as a SQLite file (written atomically, mode 0600).'}),
     store: storeFlag,
@@ -54,6 +58,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       'collection.cpu_sample_ms': flags['cpu-sample'],
       'collection.collector': flags.collector,
       'collection.redaction.enabled': flags.redact,
+      'collection.hidden_check': flags['hidden-check'],
     });
     const format = this.outputFormat(flags.format);
     const progress = hashProgressLine();
@@ -67,6 +72,10 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     for (const pid of snapshot.stats.missing_pids) this.logger.warn(`no process with pid ${pid}`);
     if (snapshot.stats.hash_cache_problem !== null) this.logger.warn(snapshot.stats.hash_cache_problem);
     for (const problem of snapshot.scan.errors) this.logger.debug(problem);
+    for (const p of snapshot.processes) {
+      const hidden = p.platform_data?.hidden;
+      if (hidden !== null && hidden !== undefined) this.logger.warn(`pid ${p.pid} is hidden (${String(hidden)}): ${String(p.platform_data?.hidden_evidence)}`);
+    }
     this.logger.debug('scan timing', {scan_id: snapshot.scan.id, ...snapshot.stats});
     const {processes} = snapshot;
     // The storage layer (sql.js) is loaded only when a snapshot is saved: a plain scan does not pay for it.

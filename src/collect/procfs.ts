@@ -315,6 +315,8 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     ld_audit: ldAudit,
     environ_readable: environReadable,
     entity_id: entityId(context.bootId, context.bootTimeMs, pid, stat.startTicks),
+    hidden: null,
+    hidden_evidence: null,
   };
   const record: ProcessRecord = {
     id: crypto.randomUUID(),

@@ -86,6 +86,8 @@ export function completeProcessRow(partial: PartialProcessRow, options: Complete
     ld_audit: null,
     environ_readable: true,
     entity_id: null,
+    hidden: null,
+    hidden_evidence: null,
   };
   for (const key of PLATFORM_KEYS) if (key in partial) platform[key] = partial[key];
   const record: Record<string, unknown> = {

@@ -7,6 +7,10 @@ import {type ColumnSpec, columnOf, columnsOf, fromSqlValue, toSqlValue} from './
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/** The ways a process can be hidden from a /proc listing (the `hidden` column). */
+export const HIDDEN_KINDS = ['proc_mount', 'unlisted'] as const;
+export type HiddenKind = (typeof HIDDEN_KINDS)[number];
+
 export const ProcessRecordSchema = z
   .object({
     id: z.uuid().describe('Unique identifier of this record (UUID v4)'),
@@ -77,6 +81,16 @@ export const LinuxPlatformDataSchema = z
     ld_audit: z.string().nullable().describe('`LD_AUDIT` from the initial environment, null when unset or unreadable'),
     environ_readable: z.boolean().nullable().describe('Whether the initial environment could be read (needed for `ld_preload`)'),
     entity_id: z.string().nullable().describe('Stable process identity: hex hash of boot id, pid and start ticks'),
+    hidden: z
+      .enum(HIDDEN_KINDS)
+      .nullable()
+      .describe(
+        'Why this process is hidden from a plain /proc listing, null when it is not: `proc_mount`, a mount covers its /proc entry or a file in it (`mount --bind EMPTYDIR /proc/PID`), checked on every scan; `unlisted`, it exists (`kill(pid, 0)`, its /proc entry readable by path) but /proc\'s directory listing leaves it out, found by `scan --hidden-check`',
+      ),
+    hidden_evidence: z
+      .string()
+      .nullable()
+      .describe('What showed it hidden: the covering mounts (from /proc/self/mountinfo), the probes that found it, and the pids of its children; null when not hidden'),
   })
   .strict();
 export type LinuxPlatformData = z.infer<typeof LinuxPlatformDataSchema>;

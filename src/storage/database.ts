@@ -13,7 +13,7 @@ import {loadSqlJs} from './sqljs.js';
 export {loadSqlJs} from './sqljs.js';
 
 /** Version of the snapshot file layout; bump it (and add a migration) whenever a table changes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const TABLES = ['meta', 'scans', 'processes', 'alerts'] as const;
 

@@ -74,9 +74,15 @@ function migrate0to1(db: Database): void {
   }
 }
 
+/** Version 2 added the `hidden` and `hidden_evidence` columns: null (not hidden) for every older row. */
+function migrate1to2(db: Database): void {
+  addMissingColumns(db, 'processes', PROCESS_TABLE_COLUMNS);
+}
+
 /** Every migration, oldest first; the last one ends at SCHEMA_VERSION. */
 export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 0, description: 'derive cmdline and platform-data columns, add indexes and the alerts table', migrate: migrate0to1},
+  {from: 1, description: 'add the hidden and hidden_evidence process columns', migrate: migrate1to2},
 ];
 
 /**
