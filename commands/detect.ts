@@ -4,6 +4,8 @@ import {detect} from '../src/detection/detect.js';
 import {alertLine, alertTable, summaryLines} from '../src/detection/render.js';
 import {detectionSnapshots} from '../src/detection/snapshot-source.js';
 import {DaemonEyeError, ExitCode, isDaemonEyeError} from '../src/errors.js';
+import type {Alert} from '../src/models/alert.js';
+import type {ProcessRecord} from '../src/models/process.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {renderJson, renderNdjsonLine} from '../src/output/render.js';
 import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../src/telemetry/record.js';
@@ -21,9 +23,10 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     '<%= config.bin %> detect --input /var/lib/daemoneye/store --since 24h --fail-on high',
     '<%= config.bin %> detect --rules ./my-rules --rule my-rule-id --format json',
     '<%= config.bin %> detect --sink siem --show-suppressed',
+    '<%= config.bin %> detect --format tree',
   ];
   static override flags = {
-    format: formatFlag(['json', 'ndjson', 'text', 'table'] as const),
+    format: formatFlag(['json', 'ndjson', 'text', 'table', 'tree'] as const),
     input: inputFlag,
     since: sinceFlag,
     rules: Flags.string({summary: 'A further directory or file of rules (repeatable).', multiple: true}),
@@ -47,6 +50,9 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       });
     }
     // One snapshot (live, or the latest scan of --input) is a short run; --since may be many (see wasm-tiering.ts).
+    if (flags.format === 'tree' && flags.since !== undefined) {
+      throw new DaemonEyeError('USAGE', '--format tree draws one scan; --since selects many', {hint: 'drop --since to draw the latest scan of --input'});
+    }
     if (flags.since === undefined) preferBaselineWasm();
     const config = this.loadConfig({'collection.hidden_check': flags['hidden-check']});
     const {AlertManager, alertsToPrint, deliveryFailed, deliverySummaryLines} = await import('../src/alerting/index.js');
@@ -80,7 +86,8 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     const printed = alertsToPrint(report.alerts, delivery, flags['show-suppressed']);
     const marked = printed.map((a) => (a.suppressed === true ? {...a, description: `[suppressed] ${a.description}`} : a));
     const format = this.outputFormat(flags.format ?? stdoutFormat);
-    if (format === 'json') this.write(renderJson({alerts: printed, summary: {...report.summary, ...delivery.summary}}));
+    if (format === 'tree') this.write(await this.tree(report.snapshots[0]?.live?.processes, printed));
+    else if (format === 'json') this.write(renderJson({alerts: printed, summary: {...report.summary, ...delivery.summary}}));
     else if (format === 'text') {
       const palette = await this.stdoutPalette();
       for (const alert of marked) this.write(alertLine(alert, palette));
@@ -111,6 +118,16 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       stored: report.stored?.path ?? null,
       exit_code: this.currentExitCode,
     });
+  }
+
+  /** The snapshot's process tree with the processes these alerts name marked (live, or the latest scan of --input). */
+  private async tree(live: readonly ProcessRecord[] | undefined, alerts: readonly Alert[]): Promise<string> {
+    const {buildProcessTree, loadLatestSavedScan, renderProcessTree} = await import('../src/tree/index.js');
+    const saved = live === undefined && this.flags.input !== undefined ? await loadLatestSavedScan(this.flags.input) : undefined;
+    const processes = live ?? saved?.processes ?? [];
+    const roots = buildProcessTree(processes, {alerts, ...(saved === undefined ? {} : {sockets: saved.sockets})});
+    const width = process.stdout.isTTY === true ? process.stdout.columns || 80 : undefined;
+    return renderProcessTree(roots, {...(width === undefined ? {} : {width}), palette: await this.stdoutPalette()});
   }
 
   /** An invalid rule file or refused rule SQL stops the run (exit 2); the refusal is recorded in the ledger first. */

@@ -3,7 +3,9 @@ import {Flags} from '@oclif/core';
 import {collectOptionsFromConfig, collectSnapshot, type HashProgress, type Snapshot} from '../src/collect/index.js';
 import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
-import {PROCESS_TABLE_COLUMN_NAMES, processToRow} from '../src/models/process.js';
+import {DaemonEyeError} from '../src/errors.js';
+import {PROCESS_TABLE_COLUMN_NAMES, type ProcessRecord, processToRow} from '../src/models/process.js';
+import type {TreeSocket} from '../src/tree/index.js';
 import {csvLine, renderJson, renderNdjsonLine} from '../src/output/render.js';
 import {renderProcessTable} from '../src/collect/table.js';
 import {recordCollectionMetrics} from '../src/telemetry/record.js';
@@ -18,14 +20,18 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
   static override examples = [
     '<%= config.bin %> scan',
     "<%= config.bin %> scan | jq 'select(.file_exists == false)'",
+    '<%= config.bin %> scan --format tree --pid 4242',
+    '<%= config.bin %> scan --tree --format json --input snapshot.db | jq .',
     '<%= config.bin %> scan --pid 1 --pid 4242 --format json',
     '<%= config.bin %> scan --no-hash --cpu-sample 500',
     '<%= config.bin %> scan --output host-$(date +%s).db > /dev/null',
     '<%= config.bin %> scan --store > /dev/null',
   ];
   static override flags = {
-    format: formatFlag(['json', 'ndjson', 'table', 'csv'] as const),
-    pid: Flags.integer({summary: 'Only this process (repeatable).', multiple: true, min: 0}),
+    format: formatFlag(['json', 'ndjson', 'table', 'csv', 'tree'] as const),
+    pid: Flags.integer({summary: 'Only this process (repeatable); with a tree, its subtree and its ancestors.', multiple: true, min: 0}),
+    tree: Flags.boolean({summary: "Nest each process's children under it (`--format json|ndjson`); `--format tree` draws it."}),
+    input: Flags.string({summary: 'Show the latest scan of a snapshot file or store directory instead of taking a live snapshot.'}),
     hash: Flags.boolean({summary: 'Hash each executable with SHA-256 (default: collection.hash).', allowNo: true}),
     'hash-cache': Flags.boolean({
       summary: 'Reuse digests of unchanged executables from <state dir>/hash-cache.json (default: collection.hash_cache).',
@@ -50,6 +56,19 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
 
   async run(): Promise<void> {
     const {flags} = this;
+    const tree = flags.tree || flags.format === 'tree';
+    if (flags.input !== undefined) {
+      if (flags.output !== undefined || flags.store !== undefined) {
+        throw new DaemonEyeError('USAGE', '--input shows a saved scan; --output and --store save a live one', {hint: 'drop one of them'});
+      }
+      this.loadConfig();
+      const {loadLatestSavedScan} = await import('../src/tree/index.js');
+      const saved = await loadLatestSavedScan(flags.input);
+      const processes = tree || flags.pid === undefined ? saved.processes : saved.processes.filter((p) => flags.pid?.includes(p.pid) === true);
+      await this.render(processes, tree, saved.sockets);
+      await this.audit('process_view', {input: flags.input, scan_id: saved.scan.id, process_count: processes.length, exit_code: this.currentExitCode});
+      return;
+    }
     preferBaselineWasm();
     const config = this.loadConfig({
       'collection.hash': flags.hash,
@@ -60,11 +79,11 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       'collection.redaction.enabled': flags.redact,
       'collection.hidden_check': flags['hidden-check'],
     });
-    const format = this.outputFormat(flags.format);
     const progress = hashProgressLine();
     const snapshot = await collectSnapshot({
       ...collectOptionsFromConfig(config.values),
-      ...(flags.pid === undefined ? {} : {pids: flags.pid}),
+      // A tree needs every process to find a --pid's ancestors and descendants.
+      ...(flags.pid === undefined || tree ? {} : {pids: flags.pid}),
       ...(process.stderr.isTTY === true && this.logger.enabled('info') ? {onHashProgress: progress.show} : {}),
     });
     progress.clear();
@@ -82,10 +101,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
-    if (format === 'json') this.write(renderJson(processes));
-    else if (format === 'csv') this.write(csvLine(PROCESS_TABLE_COLUMN_NAMES) + processes.map((p) => csvLine(processToRow(p))).join(''));
-    else if (format === 'table') this.write(renderProcessTable(processes, terminalWidth()));
-    else this.write(processes.map((p) => renderNdjsonLine(p)).join(''));
+    await this.render(processes, tree, new Map());
     await this.audit('process_collection', {
       scan_id: snapshot.scan.id,
       process_count: processes.length,
@@ -95,6 +111,25 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       store_file: saved.store?.path ?? null,
       exit_code: this.currentExitCode,
     });
+  }
+
+  /** Print records in the chosen format; a tree (`--format tree` or `--tree`) nests children, focused on --pid. */
+  private async render(processes: readonly ProcessRecord[], tree: boolean, sockets: ReadonlyMap<number, readonly TreeSocket[]>): Promise<void> {
+    const format = this.outputFormat(this.flags.format);
+    if (tree) {
+      const {buildProcessTree, renderProcessTree} = await import('../src/tree/index.js');
+      const roots = buildProcessTree(processes, {sockets, ...(this.flags.pid === undefined ? {} : {focusPids: this.flags.pid})});
+      for (const pid of this.flags.pid ?? []) if (!processes.some((p) => p.pid === pid)) this.logger.warn(`no process with pid ${pid}`);
+      if (format === 'tree' || format === 'table') this.write(renderProcessTree(roots, {width: terminalWidth(), palette: await this.stdoutPalette()}));
+      else if (format === 'json') this.write(renderJson(roots));
+      else if (format === 'ndjson') this.write(roots.map((r) => renderNdjsonLine(r)).join(''));
+      else throw new DaemonEyeError('USAGE', 'a tree cannot be written as CSV', {hint: 'use --format tree, json or ndjson'});
+      return;
+    }
+    if (format === 'json') this.write(renderJson(processes));
+    else if (format === 'csv') this.write(csvLine(PROCESS_TABLE_COLUMN_NAMES) + processes.map((p) => csvLine(processToRow(p))).join(''));
+    else if (format === 'table') this.write(renderProcessTable(processes, terminalWidth()));
+    else this.write(processes.map((p) => renderNdjsonLine(p)).join(''));
   }
 
   private async save(snapshot: Snapshot, config: Config): Promise<SaveResult> {
