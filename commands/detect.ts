@@ -24,6 +24,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     '<%= config.bin %> detect --rules ./my-rules --rule my-rule-id --format json',
     '<%= config.bin %> detect --sink siem --show-suppressed',
     '<%= config.bin %> detect --format tree',
+    '<%= config.bin %> detect --baseline /var/lib/daemoneye/baseline.db --fail-on medium',
   ];
   static override flags = {
     format: formatFlag(['json', 'ndjson', 'text', 'table', 'tree'] as const),
@@ -35,6 +36,9 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     store: Flags.string({summary: 'Save the live snapshot with its alerts in this store directory.'}),
     timeout: Flags.integer({summary: 'Deadline of the whole run in ms (default: detection.run_timeout_ms).', min: 1}),
     sink: Flags.string({summary: 'Deliver to this configured sink only (repeatable; default: every sink in alerting.sinks).', multiple: true}),
+    baseline: Flags.string({
+      summary: 'A known-good snapshot file or store: its latest scan is given to rules as baseline_<table> (e.g. baseline_processes).',
+    }),
     'hidden-check': Flags.boolean({
       summary: 'Live snapshot: also sweep the pid space for processes the /proc listing hides (default: collection.hidden_check).',
       allowNo: true,
@@ -72,6 +76,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
         ruleIds: flags.rule ?? [],
         snapshots: detectionSnapshots({config: config.values, input: flags.input, since, onProblem}),
         ...(flags.store === undefined ? {} : {storeDir: flags.store}),
+        ...(flags.baseline === undefined ? {} : {baseline: flags.baseline}),
         ...(flags.timeout === undefined ? {} : {timeoutMs: flags.timeout}),
         ...(flags['fail-on'] === undefined ? {} : {failOn: flags['fail-on']}),
       }),
@@ -93,6 +98,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       for (const alert of marked) this.write(alertLine(alert, palette));
     } else if (format === 'table') this.write(alertTable(marked, process.stdout.columns, await this.stdoutPalette()));
     else for (const alert of printed) this.write(renderNdjsonLine(alert));
+    if (report.needBaseline.length > 0) this.logger.info(`rules skipped without --baseline: ${report.needBaseline.join(', ')}`);
     if (report.summary.rules_loaded === 0) this.logger.warn('no rules were loaded: check detection.builtin_rules, detection.rules_paths and --rules');
     const [headline, ...problems] = summaryLines(report);
     this.logger.info(headline ?? '');

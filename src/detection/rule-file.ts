@@ -19,6 +19,10 @@ export const RuleTestCaseSchema = z
     name: z.string().min(1).describe('What the case shows'),
     processes: z.array(z.record(z.string(), z.unknown())).describe('The whole snapshot of the case: partial process rows (completed with neutral defaults)'),
     expect: z.array(z.int().nonnegative()).describe('Exactly the pids the rule must flag (empty: it must not fire)'),
+    baseline_processes: z
+      .array(z.record(z.string(), z.unknown()))
+      .optional()
+      .describe('For rules reading `baseline_*` tables: the baseline snapshot of the case (partial process rows; absent: an empty baseline)'),
   })
   .strict();
 export type RuleTestCase = z.infer<typeof RuleTestCaseSchema>;

@@ -135,11 +135,14 @@ export const JSON_EACH_COLUMNS = ['key', 'value', 'type', 'atom', 'id', 'parent'
 
 /** Tables a query may read, with their columns (derived from the models). */
 export function knownTables(): Map<string, ReadonlySet<string>> {
-  return new Map<string, ReadonlySet<string>>([
+  const tables = new Map<string, ReadonlySet<string>>([
     ['processes', new Set(PROCESS_TABLE_COLUMN_NAMES)],
     ['scans', new Set(SCAN_TABLE_COLUMNS.map((c) => c.name))],
     ['alerts', new Set(ALERT_TABLE_COLUMNS.map((c) => c.name))],
   ]);
+  // `detect --baseline FILE`: each snapshot table of the baseline as `baseline_<table>` (not its alerts).
+  for (const [name, columns] of [...tables]) if (name !== 'alerts') tables.set(`baseline_${name}`, columns);
+  return tables;
 }
 
 /** `list_<name>`: a named list (docs/rules-format.md, "Named lists"). */

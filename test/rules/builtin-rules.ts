@@ -15,6 +15,7 @@ const TestCaseSchema = z
     name: z.string().min(1),
     processes: z.array(z.record(z.string(), z.unknown())).min(1),
     expect: z.array(z.int()),
+    baseline_processes: z.array(z.record(z.string(), z.unknown())).optional(),
   })
   .strict();
 
