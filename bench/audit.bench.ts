@@ -6,9 +6,9 @@ import {join} from 'node:path';
 
 import {writeKeyPair} from '../src/crypto/key-files.js';
 import {readPrivateKey} from '../src/crypto/keys.js';
-import {signCheckpoint} from '../src/storage/audit-checkpoint.js';
-import {appendToLedger} from '../src/storage/audit-ledger.js';
-import {buildRecord, rootHex, serialiseRecord} from '../src/storage/audit-record.js';
+import {signCheckpoint} from '../src/audit/checkpoint-signature.js';
+import {appendToLedger} from '../src/audit/ledger.js';
+import {buildRecord, rootHex, serialiseRecord} from '../src/audit/ledger-record.js';
 import {BIN, median, report, timeCommand, type Timing} from './lib.js';
 
 /** A ledger of `runs` command runs, each an entry plus a signed checkpoint, as the CLI writes them. */

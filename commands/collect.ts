@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 
 import {DaemonEyeError} from '../src/errors.js';
-import {renderJson} from '../src/output/render.js';
+import {objectView} from '../src/output/view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
 
@@ -22,7 +22,7 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
     key: Flags.string({summary: 'Ed25519 private key to sign the manifest (default: crypto.private_key_path when it exists).'}),
     'max-file-bytes': Flags.integer({summary: 'Largest file copied; larger ones are listed as skipped.', default: 256 * 1024 * 1024, min: 1}),
     'max-total-bytes': Flags.integer({summary: 'Largest case; files past it are listed as skipped.', default: 2 * 1024 * 1024 * 1024, min: 1}),
-    format: formatFlag(['json'] as const, 'Output format of the summary (json).'),
+    format: formatFlag(['json', 'ndjson', 'table'] as const, 'Output format of the summary (default: json).'),
   };
 
   async run(): Promise<void> {
@@ -34,7 +34,7 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
     const pids = flags.pid ?? (flags.alerts === undefined ? await pidsFromRule(config.values, flags.rule as string) : pidsFromAlertsFile(flags.alerts));
     const reason = flags.pid !== undefined ? '--pid' : flags.alerts !== undefined ? `--alerts ${flags.alerts}` : `--rule ${flags.rule as string}`;
     const {resolvePrivateKey} = await import('../src/audit/keys.js');
-    const {loadSigningKey} = await import('../src/audit/record.js');
+    const {loadSigningKey} = await import('../src/audit/record-audit.js');
     const key = flags.key === undefined ? loadSigningKey(config, (m) => this.logger.warn(m)) : resolvePrivateKey(config, flags.key, (m) => this.logger.warn(m));
     if (key === undefined)
       this.logger.warn(`no signing key at ${config.values.crypto.private_key_path}: the manifest is not signed (create one with \`daemoneye keys generate\`)`);
@@ -49,8 +49,9 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
       ...(key === undefined ? {} : {key}),
     });
     const {manifest} = result;
-    this.write(
-      renderJson({
+    await this.present(
+      this.flags.format,
+      objectView({
         output: result.output,
         kind: result.kind,
         case_id: manifest.case_id,
@@ -63,6 +64,7 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
         skipped: manifest.skipped,
         bytes: result.bytes,
       }),
+      'json',
     );
     for (const skipped of manifest.skipped) this.logger.warn(`not collected: ${skipped.path} (${skipped.reason})`);
     for (const pid of manifest.not_running) this.logger.warn(`no process with pid ${pid}`);

@@ -1,14 +1,10 @@
 import {Flags} from '@oclif/core';
 
-import {detect} from '../src/detection/detect.js';
-import {alertLine, alertTable, summaryLines} from '../src/detection/render.js';
-import {detectionSnapshots} from '../src/detection/snapshot-source.js';
-import {DaemonEyeError, ExitCode, isDaemonEyeError} from '../src/errors.js';
-import type {Alert} from '../src/models/alert.js';
-import type {ProcessRecord} from '../src/models/process.js';
+import {type DetectRunResult, detectView, runDetect} from '../src/detection/detect-run.js';
+import type {View} from '../src/output/view.js';
+import type {ProcessTreeNode} from '../src/tree/index.js';
+import {DaemonEyeError} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
-import {renderJson, renderNdjsonLine} from '../src/output/render.js';
-import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../src/telemetry/record.js';
 import {parseTime} from '../src/util/time.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
@@ -48,103 +44,39 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
 
   async run(): Promise<void> {
     const {flags} = this;
-    if (flags.store !== undefined && flags.input !== undefined) {
-      throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input (inputs are never modified)', {
-        hint: 'drop one of them',
-      });
-    }
     // One snapshot (live, or the latest scan of --input) is a short run; --since may be many (see wasm-tiering.ts).
     if (flags.format === 'tree' && flags.since !== undefined) {
       throw new DaemonEyeError('USAGE', '--format tree draws one scan; --since selects many', {hint: 'drop --since to draw the latest scan of --input'});
     }
     if (flags.since === undefined) preferBaselineWasm();
     const config = this.loadConfig({'collection.hidden_check': flags['hidden-check']});
-    const {AlertManager, alertsToPrint, deliveryFailed, deliverySummaryLines} = await import('../src/alerting/index.js');
-    // Built before detection so an unknown --sink is a usage error before any work is done.
-    const alerting = AlertManager.fromConfig(config, {logger: this.logger});
-    const stdoutFormat = alerting.stdoutFormat(flags.sink ?? []);
-    // An unusable file in a store is reported and skipped; the run goes on and ends with exit 2.
-    const onProblem = (problem: DaemonEyeError): void => {
-      this.logger.error(problem.toOneLine());
-      this.setExitCode(ExitCode.UsageOrInput);
-    };
-    const since = flags.since === undefined ? undefined : parseTime(flags.since, Date.now(), '--since');
-    const report = await this.refusalsAudited(() =>
-      detect({
-        config: config.values,
-        rulesPaths: flags.rules ?? [],
-        ruleIds: flags.rule ?? [],
-        snapshots: detectionSnapshots({config: config.values, input: flags.input, since, onProblem}),
-        ...(flags.store === undefined ? {} : {storeDir: flags.store}),
-        ...(flags.baseline === undefined ? {} : {baseline: flags.baseline}),
-        ...(flags.timeout === undefined ? {} : {timeoutMs: flags.timeout}),
-        ...(flags['fail-on'] === undefined ? {} : {failOn: flags['fail-on']}),
-      }),
-    );
-    this.logger.debug('rules loaded', {rules: report.summary.rules_loaded, from_build_index: report.rulesFromIndex});
-    const liveStats = report.snapshots[0]?.live?.stats;
-    if (liveStats?.hash_cache_problem !== undefined && liveStats.hash_cache_problem !== null) this.logger.warn(liveStats.hash_cache_problem);
-    recordDetectionMetrics(this.metrics, report);
-    // Deduplication decides what leaves the process (stdout and sinks alike); --fail-on still judges report.alerts.
-    const delivery = await alerting.deliver(report.alerts, {sinkNames: flags.sink ?? []});
-    recordDeliverySummaryMetrics(this.metrics, delivery.summary);
-    const printed = alertsToPrint(report.alerts, delivery, flags['show-suppressed']);
-    const marked = printed.map((a) => (a.suppressed === true ? {...a, description: `[suppressed] ${a.description}`} : a));
-    const format = this.outputFormat(flags.format ?? stdoutFormat);
-    if (format === 'tree') this.write(await this.tree(report.snapshots[0]?.live?.processes, printed));
-    else if (format === 'json') this.write(renderJson({alerts: printed, summary: {...report.summary, ...delivery.summary}}));
-    else if (format === 'text') {
-      const palette = await this.stdoutPalette();
-      for (const alert of marked) this.write(alertLine(alert, palette));
-    } else if (format === 'table') this.write(alertTable(marked, process.stdout.columns, await this.stdoutPalette()));
-    else for (const alert of printed) this.write(renderNdjsonLine(alert));
-    if (report.needBaseline.length > 0) this.logger.info(`rules skipped without --baseline: ${report.needBaseline.join(', ')}`);
-    if (report.summary.rules_loaded === 0) this.logger.warn('no rules were loaded: check detection.builtin_rules, detection.rules_paths and --rules');
-    const [headline, ...problems] = summaryLines(report);
-    this.logger.info(headline ?? '');
-    for (const line of problems) this.logger.warn(line);
-    for (const line of deliverySummaryLines(delivery.summary)) this.logger.info(line);
-    if (deliveryFailed(delivery.summary)) this.setExitCode(ExitCode.RuntimeFailure);
-    if (report.stored !== null)
-      this.logger.info(`saved scan ${report.stored.scanIds.join(', ')} with ${report.stored.alertCount} alerts to ${report.stored.path}`);
-    const s = report.summary;
-    if (s.findings > 0) this.setExitCode(ExitCode.CheckFailed);
-    if (s.failed.length + s.timed_out.length + s.not_run.length > 0) this.setExitCode(ExitCode.RuntimeFailure);
-    await this.audit('detection', {
-      scan_ids: s.scan_ids,
-      source: s.source,
-      rules_run: s.rules_run,
-      failed: s.failed,
-      timed_out: s.timed_out,
-      not_run: s.not_run,
-      alerts_by_severity: s.alerts_by_severity,
-      findings: s.findings,
-      deliveries: delivery.summary.deliveries.map(({sink, ok, attempts, delivered, pending, error}) => ({sink, ok, attempts, delivered, pending, error})),
-      suppressed: delivery.summary.suppressed,
-      stored: report.stored?.path ?? null,
-      exit_code: this.currentExitCode,
+    const result = await runDetect({
+      config,
+      input: flags.input,
+      since: flags.since === undefined ? undefined : parseTime(flags.since, Date.now(), '--since'),
+      rulesPaths: flags.rules ?? [],
+      ruleIds: flags.rule ?? [],
+      storeDir: flags.store,
+      timeoutMs: flags.timeout,
+      failOn: flags['fail-on'],
+      sinkNames: flags.sink ?? [],
+      showSuppressed: flags['show-suppressed'],
+      baseline: flags.baseline,
+      logger: this.logger,
+      metrics: this.metrics,
+      onRefused: (error) => this.audit('detection_refused', {code: error.code, error: error.toOneLine(), details: error.details}),
     });
+    if (flags.format === 'tree') await this.present('tree', await this.tree(result));
+    else await this.present(flags.format ?? result.defaultFormat, detectView(result));
+    this.setExitCode(result.exitCode);
+    await this.audit('detection', {...result.audit, exit_code: this.currentExitCode});
   }
 
-  /** The snapshot's process tree with the processes these alerts name marked (live, or the latest scan of --input). */
-  private async tree(live: readonly ProcessRecord[] | undefined, alerts: readonly Alert[]): Promise<string> {
-    const {buildProcessTree, loadLatestSavedScan, renderProcessTree} = await import('../src/tree/index.js');
+  /** The snapshot's process tree with the processes the printed alerts name marked (live, or the latest scan of --input). */
+  private async tree(result: DetectRunResult): Promise<View<ProcessTreeNode>> {
+    const {buildProcessTree, loadLatestSavedScan, treeView} = await import('../src/tree/index.js');
+    const live = result.report.snapshots[0]?.live?.processes;
     const saved = live === undefined && this.flags.input !== undefined ? await loadLatestSavedScan(this.flags.input) : undefined;
-    const processes = live ?? saved?.processes ?? [];
-    const roots = buildProcessTree(processes, {alerts, ...(saved === undefined ? {} : {sockets: saved.sockets})});
-    const width = process.stdout.isTTY === true ? process.stdout.columns || 80 : undefined;
-    return renderProcessTree(roots, {...(width === undefined ? {} : {width}), palette: await this.stdoutPalette()});
-  }
-
-  /** An invalid rule file or refused rule SQL stops the run (exit 2); the refusal is recorded in the ledger first. */
-  private async refusalsAudited<R>(run: () => Promise<R>): Promise<R> {
-    try {
-      return await run();
-    } catch (error) {
-      if (isDaemonEyeError(error) && (error.code === 'RULE_INVALID' || error.code === 'SQL_REFUSED')) {
-        await this.audit('detection_refused', {code: error.code, error: error.toOneLine(), details: error.details});
-      }
-      throw error;
-    }
+    return treeView(buildProcessTree(live ?? saved?.processes ?? [], {alerts: result.printed, ...(saved === undefined ? {} : {sockets: saved.sockets})}));
   }
 }

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 
 import {ExitCode} from '../src/errors.js';
-import {renderJson, renderNdjsonLine} from '../src/output/render.js';
 import {terminalSafe} from '../src/output/terminal.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
@@ -26,13 +25,10 @@ export default class Diff extends DaemonEyeCommand<typeof Diff> {
 
   async run(): Promise<void> {
     const config = this.loadConfig();
-    const {diffInputs, diffSummaryLine, renderDiffTable} = await import('../src/diff/index.js');
+    const {diffInputs, diffSummaryLine, diffView} = await import('../src/diff/index.js');
     const inputs = [this.args.old, this.args.new].filter((a): a is string => a !== undefined);
     const diff = await diffInputs({inputs, defaultStore: config.paths.storeDir});
-    const format = this.outputFormat(this.flags.format);
-    if (format === 'json') this.write(renderJson(diff));
-    else if (format === 'table') this.write(renderDiffTable(diff, process.stdout.isTTY === true ? process.stdout.columns || 80 : undefined));
-    else this.write(diff.results.map((r) => renderNdjsonLine(r)).join(''));
+    await this.present(this.flags.format, diffView(diff));
     this.logger.info(terminalSafe(diffSummaryLine(diff)));
     if (this.flags['fail-on-change'] && diff.results.length > 0) this.setExitCode(ExitCode.CheckFailed);
     await this.audit('diff', {old: diff.old, new: diff.new, counts: diff.counts, exit_code: this.currentExitCode});

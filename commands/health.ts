@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core';
 
 import {ExitCode} from '../src/errors.js';
-import {renderJson, renderNdjsonLine, renderTable} from '../src/output/render.js';
 import {terminalSafe} from '../src/output/terminal.js';
 import {
   type ComponentHealth,
@@ -10,6 +9,7 @@ import {
   HEALTH_STATUSES,
   HealthMonitor,
   type HealthState,
+  healthView,
   worseState,
 } from '../src/telemetry/health.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
@@ -34,26 +34,10 @@ export default class Health extends DaemonEyeCommand<typeof Health> {
 
   async run(): Promise<void> {
     const monitor = new HealthMonitor({loadConfig: () => this.loadConfig()});
-    const format = this.outputFormat(this.flags.format, 'json');
     const components: ComponentHealth[] =
       this.flags.component === undefined ? Object.values((await monitor.checkSystemHealth()).components) : [await monitor.checkComponent(this.flags.component)];
     const status = components.reduce<HealthState>((worst, c) => worseState(worst, c.status), 'healthy');
-    if (format === 'json') this.write(renderJson({status, checked_at: Date.now(), components: Object.fromEntries(components.map((c) => [c.component, c]))}));
-    else if (format === 'ndjson') for (const component of components) this.write(renderNdjsonLine(component));
-    else {
-      const palette = await this.stdoutPalette();
-      this.write(
-        renderTable(
-          components,
-          [
-            {header: 'COMPONENT', get: (c) => c.component},
-            {header: 'STATUS', get: (c) => c.status, paint: (c) => palette.health(c.status)},
-            {header: 'REASON', get: (c) => c.reason},
-          ],
-          process.stdout.columns,
-        ),
-      );
-    }
+    await this.present(this.flags.format, healthView(components));
     for (const c of components.filter((c) => c.status !== 'healthy')) this.logger.warn(`${c.component}: ${c.status}: ${terminalSafe(c.reason)}`);
     const bad = components.filter((c) => c.status !== 'healthy').map((c) => c.component);
     this.logger.info(`health: ${status}${bad.length > 0 ? ` (${bad.join(', ')})` : ` (${components.length} component(s) checked)`}`);

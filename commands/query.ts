@@ -2,8 +2,8 @@ import {Args} from '@oclif/core';
 
 import {runQuery} from '../src/detection/detect.js';
 import {querySnapshot} from '../src/detection/snapshot-source.js';
-import {isDaemonEyeError} from '../src/errors.js';
-import {csvLine, renderJson, renderNdjsonLine, renderTable} from '../src/output/render.js';
+import {type DaemonEyeError, ExitCode, isDaemonEyeError} from '../src/errors.js';
+import {queryView} from '../src/detection/render-detection.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
@@ -30,25 +30,23 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
     const sql = this.args.sql === '-' ? await readSqlFromStdin() : this.args.sql;
     let report: Awaited<ReturnType<typeof runQuery>>;
     try {
-      report = await runQuery({config: config.values, sql, snapshot: async () => querySnapshot({config: config.values, input: this.flags.input, since})});
+      // An unusable file in a store is reported and skipped; the query runs on the others and ends with exit 2.
+      const onProblem = (problem: DaemonEyeError): void => {
+        this.logger.reportError(problem);
+        this.setExitCode(ExitCode.UsageOrInput);
+      };
+      report = await runQuery({
+        config: config.values,
+        sql,
+        snapshot: async () => querySnapshot({config: config.values, input: this.flags.input, since, onProblem}),
+      });
     } catch (error) {
       // SQL the validator refused is recorded with its reasons: probing the sandbox leaves a trace.
       if (isDaemonEyeError(error) && error.code === 'SQL_REFUSED')
         await this.audit('sql_refused', {sql: sql.slice(0, 4096), sql_bytes: sql.length, reasons: error.details});
       throw error;
     }
-    const format = this.outputFormat(this.flags.format);
-    if (format === 'json') this.write(renderJson(report.rows));
-    else if (format === 'csv') this.write([csvLine(report.columns), ...report.rows.map((row) => csvLine(report.columns.map((c) => row[c])))].join(''));
-    else if (format === 'table')
-      this.write(
-        renderTable(
-          report.rows,
-          report.columns.map((c) => ({header: c, get: (row: (typeof report.rows)[number]) => row[c], width: 60})),
-          process.stdout.columns,
-        ),
-      );
-    else for (const row of report.rows) this.write(renderNdjsonLine(row));
+    await this.present(this.flags.format, queryView(report));
     this.logger.info(`${report.row_count} row${report.row_count === 1 ? '' : 's'} in ${report.elapsed_ms} ms from ${report.source}`);
     if (report.truncated) this.logger.warn(`the result was cut at ${report.row_count} rows`);
     await this.audit('query', {

@@ -4,11 +4,10 @@ import {collectOptionsFromConfig, collectSnapshot, type HashProgress, type Snaps
 import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
 import {DaemonEyeError} from '../src/errors.js';
-import {PROCESS_TABLE_COLUMN_NAMES, type ProcessRecord, processToRow} from '../src/models/process.js';
+import type {ProcessRecord} from '../src/models/process.js';
 import type {TreeSocket} from '../src/tree/index.js';
-import {csvLine, renderJson, renderNdjsonLine} from '../src/output/render.js';
-import {renderProcessTable} from '../src/collect/table.js';
-import {recordCollectionMetrics} from '../src/telemetry/record.js';
+import {processView} from '../src/collect/table.js';
+import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';
@@ -115,21 +114,15 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
 
   /** Print records in the chosen format; a tree (`--format tree` or `--tree`) nests children, focused on --pid. */
   private async render(processes: readonly ProcessRecord[], tree: boolean, sockets: ReadonlyMap<number, readonly TreeSocket[]>): Promise<void> {
-    const format = this.outputFormat(this.flags.format);
-    if (tree) {
-      const {buildProcessTree, renderProcessTree} = await import('../src/tree/index.js');
-      const roots = buildProcessTree(processes, {sockets, ...(this.flags.pid === undefined ? {} : {focusPids: this.flags.pid})});
-      for (const pid of this.flags.pid ?? []) if (!processes.some((p) => p.pid === pid)) this.logger.warn(`no process with pid ${pid}`);
-      if (format === 'tree' || format === 'table') this.write(renderProcessTree(roots, {width: terminalWidth(), palette: await this.stdoutPalette()}));
-      else if (format === 'json') this.write(renderJson(roots));
-      else if (format === 'ndjson') this.write(roots.map((r) => renderNdjsonLine(r)).join(''));
-      else throw new DaemonEyeError('USAGE', 'a tree cannot be written as CSV', {hint: 'use --format tree, json or ndjson'});
+    if (!tree) {
+      await this.present(this.flags.format, processView(processes));
       return;
     }
-    if (format === 'json') this.write(renderJson(processes));
-    else if (format === 'csv') this.write(csvLine(PROCESS_TABLE_COLUMN_NAMES) + processes.map((p) => csvLine(processToRow(p))).join(''));
-    else if (format === 'table') this.write(renderProcessTable(processes, terminalWidth()));
-    else this.write(processes.map((p) => renderNdjsonLine(p)).join(''));
+    if (this.flags.format === 'csv') throw new DaemonEyeError('USAGE', 'a tree cannot be written as CSV', {hint: 'use --format tree, json or ndjson'});
+    const {buildProcessTree, treeView} = await import('../src/tree/index.js');
+    const roots = buildProcessTree(processes, {sockets, ...(this.flags.pid === undefined ? {} : {focusPids: this.flags.pid})});
+    for (const pid of this.flags.pid ?? []) if (!processes.some((p) => p.pid === pid)) this.logger.warn(`no process with pid ${pid}`);
+    await this.present(this.flags.format, treeView(roots));
   }
 
   private async save(snapshot: Snapshot, config: Config): Promise<SaveResult> {
@@ -142,12 +135,6 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       log: this.logger,
     });
   }
-}
-
-/** The width to fit the table to: the terminal's (80 when it does not say), none when stdout is not a terminal. */
-function terminalWidth(): number | undefined {
-  if (process.stdout.isTTY !== true) return undefined;
-  return process.stdout.columns > 0 ? process.stdout.columns : 80;
 }
 
 /** A progress line on a terminal (stderr) once hashing has taken more than a second; cleared at the end. */

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core';
 
 import {resolvePrivateKey} from '../src/audit/keys.js';
 import {assertNotSameFile, signFile} from '../src/crypto/file-signature.js';
-import {renderJson, renderKeyValues} from '../src/output/render.js';
+import {objectView} from '../src/output/view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
 
@@ -19,7 +19,7 @@ export default class Sign extends DaemonEyeCommand<typeof Sign> {
     key: Flags.string({summary: 'Private key (PEM PKCS#8; default crypto.private_key_path).'}),
     output: Flags.string({char: 'o', summary: 'Signature file (default FILE.sig).'}),
     armor: Flags.boolean({summary: 'Write the signature as base64 text instead of raw bytes.'}),
-    format: formatFlag(['json', 'table'] as const, 'Output format (default: table on a terminal, json when piped).'),
+    format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 
   async run(): Promise<void> {
@@ -28,8 +28,7 @@ export default class Sign extends DaemonEyeCommand<typeof Sign> {
     const output = this.flags.output ?? `${this.args.file}.sig`;
     assertNotSameFile(this.args.file, output);
     const result = signFile(this.args.file, key, {output, armor: this.flags.armor});
-    if (this.outputFormat(this.flags.format, 'json') === 'json') this.write(renderJson(result));
-    else this.write(renderKeyValues(Object.entries(result)));
+    await this.present(this.flags.format, objectView(result));
     await this.audit('sign', result);
   }
 }

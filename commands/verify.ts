@@ -4,7 +4,7 @@ import {resolvePublicKey} from '../src/audit/keys.js';
 import {verifyFileSignature} from '../src/crypto/file-signature.js';
 import type {PublicKey} from '../src/crypto/keys.js';
 import {DaemonEyeError, ExitCode} from '../src/errors.js';
-import {renderJson, renderKeyValues} from '../src/output/render.js';
+import {objectView} from '../src/output/view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
 
@@ -21,7 +21,7 @@ export default class Verify extends DaemonEyeCommand<typeof Verify> {
   static override flags = {
     signature: Flags.string({char: 's', summary: 'The signature file (absent: FILE is an evidence bundle).'}),
     'public-key': Flags.string({summary: 'Public key (PEM SPKI; default crypto.public_key_path).'}),
-    format: formatFlag(['json', 'table'] as const, 'Output format (default: table on a terminal, json when piped).'),
+    format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 
   async run(): Promise<void> {
@@ -36,22 +36,24 @@ export default class Verify extends DaemonEyeCommand<typeof Verify> {
       throw new DaemonEyeError('INPUT_NOT_FOUND', `public key ${file} does not exist`, {file, hint: 'give --public-key'});
     }
     const result = verifyFileSignature(this.args.file, this.flags.signature, key);
-    this.report(result, result.valid ? `${result.file}: signature valid (key ${result.key_id})` : `${result.file}: signature INVALID: ${result.reason ?? ''}`);
+    await this.report(
+      result,
+      result.valid ? `${result.file}: signature valid (key ${result.key_id})` : `${result.file}: signature INVALID: ${result.reason ?? ''}`,
+    );
   }
 
   private async verifyBundle(key: PublicKey | undefined): Promise<void> {
     const {verifyEvidenceBundle} = await import('../src/evidence/verify-bundle.js');
     const result = await verifyEvidenceBundle(this.args.file, key);
     for (const problem of result.problems) this.logger.error(`${result.bundle}: ${problem}`);
-    this.report(
+    await this.report(
       result,
       `${result.bundle}: ${result.valid ? `bundle valid, ${result.files_checked} files match the signed manifest (key ${result.key_id ?? '?'})` : 'bundle INVALID'}`,
     );
   }
 
-  private report(result: {valid: boolean} & object, line: string): void {
-    if (this.outputFormat(this.flags.format, 'json') === 'json') this.write(renderJson(result));
-    else this.write(renderKeyValues(Object.entries(result)));
+  private async report(result: {valid: boolean} & object, line: string): Promise<void> {
+    await this.present(this.flags.format, objectView(result));
     if (result.valid) this.logger.info(line);
     else this.logger.error(line);
     if (!result.valid) this.setExitCode(ExitCode.CheckFailed);

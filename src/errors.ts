@@ -14,6 +14,23 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * The exit code of a run where several apply: 2 (could not start: usage or input) over 1 (the check said
+ * no) over 3 (partial runtime failure) over 0. A run that both found something and lost a sink says 1:
+ * the finding is what a scheduler must act on; the sink failure is reported on stderr and spooled.
+ */
+export function strongerExitCode(a: ExitCode, b: ExitCode): ExitCode {
+  return EXIT_PRECEDENCE.indexOf(a) >= EXIT_PRECEDENCE.indexOf(b) ? a : b;
+}
+
+/** Lowest first. */
+const EXIT_PRECEDENCE: readonly ExitCode[] = [ExitCode.Success, ExitCode.RuntimeFailure, ExitCode.CheckFailed, ExitCode.UsageOrInput];
+
+/** The strongest of several exit codes (0 when none). */
+export function combineExitCodes(codes: readonly ExitCode[]): ExitCode {
+  return codes.reduce<ExitCode>((a, b) => strongerExitCode(a, b), ExitCode.Success);
+}
+
 /** The seed's error categories, lower-cased as they appear on the wire. */
 export const ERROR_KINDS = ['configuration', 'database', 'detection', 'alerting', 'crypto', 'validation', 'io'] as const;
 export type DaemonEyeErrorKind = (typeof ERROR_KINDS)[number];

@@ -1,7 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
-import {strongerExitCode} from '../commands/_base/base-command.js';
-import {DaemonEyeError, ERROR_CODES, ExitCode, fileError} from '../src/errors.js';
+import {combineExitCodes, DaemonEyeError, ERROR_CODES, ExitCode, fileError, strongerExitCode} from '../src/errors.js';
 
 describe('DaemonEyeError', () => {
   it('every code has a kind from the seed categories and an exit code from the table', () => {
@@ -30,5 +29,7 @@ describe('DaemonEyeError', () => {
     expect(strongerExitCode(3, 1)).toBe(1);
     expect(strongerExitCode(1, 2)).toBe(2);
     expect(strongerExitCode(2, 3)).toBe(2);
+    expect(combineExitCodes([])).toBe(0);
+    expect(combineExitCodes([3, 1, 0])).toBe(1);
   });
 });

@@ -5,9 +5,10 @@ import {userInfo} from 'node:os';
 import {Command, Flags, type Interfaces} from '@oclif/core';
 
 import {type Config, loadConfig} from '../../src/config/builder.js';
-import {DaemonEyeError, ExitCode, isDaemonEyeError} from '../../src/errors.js';
+import {DaemonEyeError, ExitCode, isDaemonEyeError, strongerExitCode} from '../../src/errors.js';
 import {type Palette, paletteFor, PLAIN} from '../../src/output/colour.js';
 import {type OutputFormat, resolveFormat} from '../../src/output/format.js';
+import {renderView, type View} from '../../src/output/view.js';
 import {LOG_LEVEL_ORDER, Logger, type LogLevel} from '../../src/output/logger.js';
 import {MetricsCollector} from '../../src/telemetry/metrics.js';
 
@@ -94,9 +95,37 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     return config;
   }
 
-  /** The output format: the flag, else table on a TTY and `pipedDefault` (NDJSON) otherwise. */
-  protected outputFormat(requested: string | undefined, pipedDefault: OutputFormat = 'ndjson'): OutputFormat {
-    return resolveFormat(requested, {isTTY: process.stdout.isTTY === true, pipedDefault});
+  /** The output format: the one asked for, else `ttyDefault` (table) on a terminal and NDJSON when piped. */
+  protected outputFormat(requested: string | undefined, ttyDefault: OutputFormat = 'table'): OutputFormat {
+    return resolveFormat(requested, {isTTY: process.stdout.isTTY === true, pipedDefault: 'ndjson', ttyDefault});
+  }
+
+  /**
+   * Print a command's result in the requested format (else table on a terminal, NDJSON when piped): the one
+   * `--format` dispatch of every command (src/output/view.ts). Returns the format used.
+   */
+  protected async present<Row>(requested: string | undefined, view: View<Row>, ttyDefault: OutputFormat = 'table'): Promise<OutputFormat> {
+    const format = this.outputFormat(requested, ttyDefault);
+    const human = format !== 'json' && format !== 'ndjson' && format !== 'csv';
+    const palette = human ? await this.stdoutPalette() : PLAIN;
+    const width = process.stdout.isTTY === true ? (process.stdout.columns > 0 ? process.stdout.columns : 80) : undefined;
+    this.write(renderView(format, view, {width, palette}));
+    return format;
+  }
+
+  /** As present, for rows read one by one: NDJSON lines are written as each row arrives, other formats at the end. */
+  protected async presentStream<Row>(
+    requested: string | undefined,
+    rows: AsyncIterable<Row>,
+    viewOf: (rows: readonly Row[]) => View<Row>,
+  ): Promise<OutputFormat> {
+    const format = this.outputFormat(requested);
+    const kept: Row[] = [];
+    for await (const row of rows) {
+      if (format === 'ndjson') this.write(renderView('ndjson', viewOf([row])));
+      else kept.push(row);
+    }
+    return format === 'ndjson' ? format : this.present(format, viewOf(kept));
   }
 
   /**
@@ -109,7 +138,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
       const config = this.loadedConfig ?? this.loadConfig();
       const noAudit = (this.flags as {'no-audit'?: boolean})['no-audit'] === true;
       // Loaded here, not at the top: the ledger pulls in BLAKE3 and Ed25519, which --help and --version never need.
-      const {recordAudit} = await import('../../src/audit/record.js');
+      const {recordAudit} = await import('../../src/audit/record-audit.js');
       await recordAudit(config, {actor: this.auditActor(), action, payload}, {noAudit, warn: (message) => this.logger.warn(message)});
     } catch (error) {
       const problem = toDaemonEyeError(error as Error);
@@ -169,12 +198,6 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     this.logger.reportError(problem, verbose ? (error.stack ?? String(error)) : undefined);
     process.exitCode = problem.exitCode;
   }
-}
-
-/** DESIGN.md precedence: 2 (cannot start) over 1 (check said no) over 3 (partial failure) over 0. */
-export function strongerExitCode(a: ExitCode, b: ExitCode): ExitCode {
-  const rank = (code: ExitCode): number => [ExitCode.Success, ExitCode.RuntimeFailure, ExitCode.CheckFailed, ExitCode.UsageOrInput].indexOf(code);
-  return rank(a) >= rank(b) ? a : b;
 }
 
 function toDaemonEyeError(error: Error & {oclif?: {exit?: number}}): DaemonEyeError {

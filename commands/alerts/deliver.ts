@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core';
 
 import {ExitCode} from '../../src/errors.js';
-import {renderJson, renderNdjsonLine, renderTable} from '../../src/output/render.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 
@@ -17,28 +16,14 @@ export default class AlertsDeliver extends DaemonEyeCommand<typeof AlertsDeliver
 
   async run(): Promise<void> {
     const config = this.loadConfig();
-    const format = this.outputFormat(this.flags.format);
     const {deliverSpool} = await import('../../src/alerting/alert-manager.js');
     const summary = await deliverSpool(config, {sinkNames: this.flags.sink ?? [], logger: this.logger});
-    if (format === 'json') this.write(renderJson(summary));
-    else if (format === 'ndjson') for (const delivery of summary.deliveries) this.write(renderNdjsonLine(delivery));
-    else {
-      type Row = (typeof summary.deliveries)[number];
-      const columns = [
-        {header: 'SINK', get: (d: Row) => d.sink},
-        {header: 'TYPE', get: (d: Row) => d.type},
-        {header: 'OK', get: (d: Row) => (d.ok ? 'yes' : 'no')},
-        {header: 'DELIVERED', get: (d: Row) => d.delivered, align: 'right' as const},
-        {header: 'PENDING', get: (d: Row) => d.pending, align: 'right' as const},
-        {header: 'DROPPED', get: (d: Row) => d.dropped, align: 'right' as const},
-        {header: 'ERROR', get: (d: Row) => d.error ?? ''},
-      ];
-      this.write(renderTable(summary.deliveries, columns, process.stdout.columns));
-    }
+    const {deliveryView} = await import('../../src/alerting/render-delivery.js');
+    await this.present(this.flags.format, deliveryView(summary));
     const sinks = summary.deliveries.length;
     this.logger.info(`${summary.delivered} spooled alert(s) delivered, ${summary.spooled} still pending (${sinks} sink(s))`);
     this.setExitCode(summary.spooled > 0 ? ExitCode.RuntimeFailure : ExitCode.Success);
-    const {recordDeliverySummaryMetrics} = await import('../../src/telemetry/record.js');
+    const {recordDeliverySummaryMetrics} = await import('../../src/telemetry/record-metrics.js');
     recordDeliverySummaryMetrics(this.metrics, summary);
     await this.audit('alert_redelivery', {
       delivered: summary.delivered,

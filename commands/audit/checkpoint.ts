@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core';
 
 import {latestCheckpoint} from '../../src/audit/checkpoint.js';
 import {ledgerPathFor} from '../../src/audit/index.js';
-import {renderJson} from '../../src/output/render.js';
+import {objectView} from '../../src/output/view.js';
+import {formatFlag} from '../_base/flags.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 
 export default class AuditCheckpoint extends DaemonEyeCommand<typeof AuditCheckpoint> {
@@ -13,12 +14,15 @@ export default class AuditCheckpoint extends DaemonEyeCommand<typeof AuditCheckp
     '<%= config.bin %> audit checkpoint > checkpoint-$(date +%F).json',
     '<%= config.bin %> audit verify --checkpoint checkpoint-2024-05-01.json',
   ];
-  static override flags = {ledger: Flags.string({summary: 'Ledger file (default audit.ledger_path).'})};
+  static override flags = {
+    ledger: Flags.string({summary: 'Ledger file (default audit.ledger_path).'}),
+    format: formatFlag(['json', 'ndjson', 'table'] as const, 'Output format (default: json on a terminal, ndjson when piped).'),
+  };
 
   async run(): Promise<void> {
     const config = this.loadConfig();
     const result = await latestCheckpoint(ledgerPathFor(config, this.flags.ledger));
-    this.write(renderJson(result.checkpoint));
+    await this.present(this.flags.format, objectView(result.checkpoint as object), 'json');
     if (result.seq === null)
       this.logger.warn('no signed checkpoint in the ledger: this is the unsigned tree head (create a key with `daemoneye keys generate`)');
     else if (result.records_after > 0) this.logger.warn(`${result.records_after} record(s) after checkpoint seq ${result.seq} are not covered by it`);

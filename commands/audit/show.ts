@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core';
 
 import {ledgerPathFor} from '../../src/audit/index.js';
-import {AUDIT_RECORD_TYPES} from '../../src/models/audit.js';
-import {renderJson, renderNdjsonLine, renderTable} from '../../src/output/render.js';
-import {readAuditRecords, type ShownRecord} from '../../src/storage/audit-show.js';
-import {formatTime, parseTime} from '../../src/util/time.js';
+import {AUDIT_RECORD_TYPES} from '../../src/audit/schema.js';
+import {auditShowView} from '../../src/audit/show-view.js';
+import {readAuditRecords} from '../../src/audit/show.js';
+import {parseTime} from '../../src/util/time.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 
@@ -32,31 +32,9 @@ export default class AuditShow extends DaemonEyeCommand<typeof AuditShow> {
       ...(action === undefined ? {} : {action}),
       ...(type === undefined ? {} : {type}),
     };
-    const format = this.outputFormat(this.flags.format);
     const records = readAuditRecords(ledgerPathFor(config, this.flags.ledger), filter, (line, problem) =>
       this.logger.warn(`line ${line} skipped: ${problem} (run \`daemoneye audit verify\`)`),
     );
-    const rows: ShownRecord[] = [];
-    for await (const record of records) {
-      if (format === 'ndjson') this.write(renderNdjsonLine(record));
-      else rows.push(record);
-    }
-    if (format === 'json') this.write(renderJson(rows));
-    else if (format === 'table') {
-      this.write(
-        renderTable(
-          rows,
-          [
-            {header: 'SEQ', get: (r: ShownRecord) => r.seq, align: 'right' as const},
-            {header: 'TIME', get: (r: ShownRecord) => formatTime(r.time)},
-            {header: 'TYPE', get: (r: ShownRecord) => r.type},
-            {header: 'ACTION', get: (r: ShownRecord) => r.action},
-            {header: 'ACTOR', get: (r: ShownRecord) => r.actor},
-            {header: 'PAYLOAD', get: (r: ShownRecord) => JSON.stringify(r.payload)},
-          ],
-          process.stdout.columns,
-        ),
-      );
-    }
+    await this.presentStream(this.flags.format, records, auditShowView);
   }
 }

@@ -2,8 +2,9 @@ import {Args, Flags} from '@oclif/core';
 
 import {resolvePublicKey} from '../../src/audit/index.js';
 import {ExitCode} from '../../src/errors.js';
-import {renderJson} from '../../src/output/render.js';
-import {readProofFile, verifyInclusionProof} from '../../src/storage/audit-proof.js';
+import {objectView} from '../../src/output/view.js';
+import {formatFlag} from '../_base/flags.js';
+import {readProofFile, verifyInclusionProof} from '../../src/audit/proof.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 
 export default class AuditVerifyProof extends DaemonEyeCommand<typeof AuditVerifyProof> {
@@ -12,13 +13,16 @@ export default class AuditVerifyProof extends DaemonEyeCommand<typeof AuditVerif
     'Recomputes the record hash, walks the audit path to the root and checks the checkpoint signature. Exit 0 valid, 1 not, 2 when the file cannot be read.';
   static override examples = ['<%= config.bin %> audit verify-proof proof-41.json --public-key public.key'];
   static override args = {file: Args.string({description: 'Proof file (`audit prove` output).', required: true})};
-  static override flags = {'public-key': Flags.string({summary: 'Public key that signed the checkpoint (default crypto.public_key_path).'})};
+  static override flags = {
+    'public-key': Flags.string({summary: 'Public key that signed the checkpoint (default crypto.public_key_path).'}),
+    format: formatFlag(['json', 'ndjson', 'table'] as const, 'Output format (default: json on a terminal, ndjson when piped).'),
+  };
 
   async run(): Promise<void> {
     const config = this.loadConfig();
     const proof = readProofFile(this.args.file);
     const result = verifyInclusionProof(proof, resolvePublicKey(config, this.flags['public-key']));
-    this.write(renderJson(result));
+    await this.present(this.flags.format, objectView(result), 'json');
     if (result.valid) this.logger.info(`record ${result.leaf_index} is in the signed tree of ${result.tree_size} records`);
     else for (const problem of result.problems) this.logger.error(`${this.args.file}: ${problem}`);
     if (!result.valid) this.setExitCode(ExitCode.CheckFailed);

@@ -2,10 +2,10 @@ import {Flags} from '@oclif/core';
 
 import {ledgerPathFor, resolvePublicKey, verificationSummary} from '../../src/audit/index.js';
 import {ExitCode} from '../../src/errors.js';
-import {renderJson, renderKeyValues} from '../../src/output/render.js';
+import {objectView} from '../../src/output/view.js';
 import {terminalSafe} from '../../src/output/terminal.js';
-import {readCheckpointFile} from '../../src/storage/audit-checkpoint.js';
-import {verifyLedger} from '../../src/storage/audit-verify.js';
+import {readCheckpointFile} from '../../src/audit/checkpoint-signature.js';
+import {verifyLedger} from '../../src/audit/verify.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 
@@ -22,7 +22,7 @@ export default class AuditVerify extends DaemonEyeCommand<typeof AuditVerify> {
     'public-key': Flags.string({summary: 'Public key that signed the checkpoints (default crypto.public_key_path).'}),
     checkpoint: Flags.string({summary: 'A checkpoint shipped off the host (`audit checkpoint` output); repeatable.', multiple: true}),
     strict: Flags.boolean({summary: 'Also fail on an unsigned tail or a signature that cannot be checked.'}),
-    format: formatFlag(['json', 'table'] as const, 'Output format (default: table on a terminal, json when piped).'),
+    format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 
   async run(): Promise<void> {
@@ -30,25 +30,21 @@ export default class AuditVerify extends DaemonEyeCommand<typeof AuditVerify> {
     const publicKey = resolvePublicKey(config, this.flags['public-key']);
     const shipped = (this.flags.checkpoint ?? []).map((file) => ({file, checkpoint: readCheckpointFile(file)}));
     const report = await verifyLedger(ledgerPathFor(config, this.flags.ledger), {publicKey, shipped, strict: this.flags.strict});
-    if (this.outputFormat(this.flags.format, 'json') === 'json') this.write(renderJson(report));
-    else
-      this.write(
-        renderKeyValues([
-          ['valid', report.valid],
-          ['records', report.records],
-          ['head_hash', report.head_hash],
-          ['root', report.root],
-          [
-            'latest_checkpoint',
-            report.latest_checkpoint === null ? null : `seq ${report.latest_checkpoint.seq} (${report.latest_checkpoint.signature_status})`,
-          ],
-          ['unsigned_tail', report.unsigned_tail === null ? null : `${report.unsigned_tail.count} from seq ${report.unsigned_tail.from_seq}`],
-          [
-            'first_problem',
-            report.first_problem === null ? null : `seq ${report.first_problem.seq ?? '?'} line ${report.first_problem.line}: ${report.first_problem.problem}`,
-          ],
-        ]),
-      );
+    await this.present(
+      this.flags.format,
+      objectView(report, () => [
+        ['valid', report.valid],
+        ['records', report.records],
+        ['head_hash', report.head_hash],
+        ['root', report.root],
+        ['latest_checkpoint', report.latest_checkpoint === null ? null : `seq ${report.latest_checkpoint.seq} (${report.latest_checkpoint.signature_status})`],
+        ['unsigned_tail', report.unsigned_tail === null ? null : `${report.unsigned_tail.count} from seq ${report.unsigned_tail.from_seq}`],
+        [
+          'first_problem',
+          report.first_problem === null ? null : `seq ${report.first_problem.seq ?? '?'} line ${report.first_problem.line}: ${report.first_problem.problem}`,
+        ],
+      ]),
+    );
     for (const line of verificationSummary(report)) process.stderr.write(`${terminalSafe(this.logger.scrub(line))}\n`);
     if (!report.valid) this.setExitCode(ExitCode.CheckFailed);
   }

@@ -1,9 +1,8 @@
 import {Args} from '@oclif/core';
 
-import {validateConfigFile, type FileValidation} from '../../src/config/validate-file.js';
+import {configValidationView, validateConfigFile, type FileValidation} from '../../src/config/validate-file.js';
 import {formatIssue} from '../../src/config/validator.js';
 import {ExitCode, isDaemonEyeError} from '../../src/errors.js';
-import {renderJson, renderNdjsonLine} from '../../src/output/render.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 
@@ -19,9 +18,7 @@ export default class ConfigValidate extends DaemonEyeCommand<typeof ConfigValida
   async run(): Promise<void> {
     const files = this.positional;
     const results: FileValidation[] = files.length > 0 ? files.map((file) => validateConfigFile(file)) : [this.validateLayers()];
-    const format = this.outputFormat(this.flags.format, 'json');
-    if (format === 'json') this.write(renderJson({valid: results.every((r) => r.valid), files: results}));
-    else if (format === 'ndjson') for (const result of results) this.write(renderNdjsonLine(result));
+    await this.present(this.flags.format, configValidationView(results));
     for (const result of results) {
       if (result.valid) this.logger.info(`${result.file}: valid`);
       else for (const issue of result.errors) process.stderr.write(`${formatIssue(issue)}\n`);

@@ -3,7 +3,7 @@ import {join} from 'node:path';
 import {Flags} from '@oclif/core';
 
 import {writeKeyPair} from '../../src/crypto/key-files.js';
-import {renderJson, renderKeyValues} from '../../src/output/render.js';
+import {objectView} from '../../src/output/view.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 
@@ -19,7 +19,7 @@ export default class KeysGenerate extends DaemonEyeCommand<typeof KeysGenerate> 
   static override flags = {
     dir: Flags.string({summary: 'Write private.key and public.key into this directory instead of the configured paths.'}),
     force: Flags.boolean({summary: 'Replace existing key files.'}),
-    format: formatFlag(['json', 'table'] as const, 'Output format (default: table on a terminal, json when piped).'),
+    format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 
   async run(): Promise<void> {
@@ -28,8 +28,7 @@ export default class KeysGenerate extends DaemonEyeCommand<typeof KeysGenerate> 
     const privatePath = dir === undefined ? config.values.crypto.private_key_path : join(dir, 'private.key');
     const publicPath = dir === undefined ? config.values.crypto.public_key_path : join(dir, 'public.key');
     const result = writeKeyPair(privatePath, publicPath, {force});
-    if (this.outputFormat(this.flags.format, 'json') === 'json') this.write(renderJson(result));
-    else this.write(renderKeyValues(Object.entries(result)));
+    await this.present(this.flags.format, objectView(result));
     this.logger.info(`wrote ${result.private_key_path} (mode 0600) and ${result.public_key_path}; key id ${result.key_id}`);
     await this.audit('keys_generate', result);
   }

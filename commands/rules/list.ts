@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core';
 
-import {listRules, type RuleListing} from '../../src/detection/rules-admin.js';
-import {csvLine, renderJson, renderNdjsonLine, renderTable} from '../../src/output/render.js';
+import {listRules, ruleListView} from '../../src/detection/rules-admin.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 
@@ -18,28 +17,7 @@ export default class RulesList extends DaemonEyeCommand<typeof RulesList> {
   async run(): Promise<void> {
     const config = this.loadConfig();
     const rules = listRules({config: config.values, rulesPaths: this.flags.rules ?? []});
-    const format = this.outputFormat(this.flags.format);
-    const fields = ['id', 'name', 'severity', 'category', 'tags', 'enabled', 'source_type'] as const;
-    if (format === 'json') this.write(renderJson(rules));
-    else if (format === 'ndjson') for (const rule of rules) this.write(renderNdjsonLine(rule));
-    else if (format === 'csv')
-      this.write(
-        [
-          csvLine([...fields, 'source_path']),
-          ...rules.map((r) => csvLine([...fields.map((f) => (f === 'tags' ? r.tags.join(' ') : r[f])), r.source_path])),
-        ].join(''),
-      );
-    else
-      this.write(
-        renderTable(
-          rules,
-          fields.map((f) => ({
-            header: f.toUpperCase(),
-            get: (r: RuleListing) => (f === 'tags' ? r.tags.join(' ') : f === 'enabled' ? (r.enabled ? 'yes' : 'no') : r[f]),
-          })),
-          process.stdout.columns,
-        ),
-      );
+    await this.present(this.flags.format, ruleListView(rules));
     this.logger.info(`${rules.length} rules, ${rules.filter((r) => r.enabled).length} enabled`);
   }
 }

@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core';
 
-import {testRules} from '../../src/detection/rules-admin.js';
-import {failureText, renderJunit} from '../../src/detection/rule-tests.js';
+import {ruleTestView, testRules} from '../../src/detection/rules-admin.js';
+import {failureText} from '../../src/detection/rule-tests.js';
 import {ExitCode} from '../../src/errors.js';
-import {renderJson, renderNdjsonLine} from '../../src/output/render.js';
 import {terminalSafe} from '../../src/output/terminal.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 
@@ -34,15 +33,15 @@ export default class RulesTest extends DaemonEyeCommand<typeof RulesTest> {
       ...(this.flags.input === undefined ? {} : {input: this.flags.input}),
       ...(this.flags.timeout === undefined ? {} : {timeoutMs: this.flags.timeout}),
     });
-    const format = this.flags.format ?? (process.stdout.isTTY === true ? 'text' : 'ndjson');
-    if (format === 'json') this.write(renderJson(summary));
-    else if (format === 'ndjson') for (const result of summary.results) this.write(renderNdjsonLine(result));
-    else if (format === 'junit') this.write(renderJunit(summary));
+    await this.present(this.flags.format, ruleTestView(summary), 'text');
     for (const r of summary.results) {
       const found = r.expected === null && r.passed ? ` (flags ${r.actual.length === 0 ? 'nothing' : `pids ${r.actual.join(', ')}`})` : '';
       process.stderr.write(`${terminalSafe(`${r.passed ? 'PASS' : 'FAIL'} ${r.rule_id}: ${r.case}${found}${r.passed ? '' : `: ${failureText(r)}`}`)}\n`);
     }
-    process.stderr.write(`${summary.passed} passed, ${summary.failed} failed\n`);
+    process.stderr.write(
+      `${summary.passed} passed, ${summary.failed} failed${summary.invalid_files > 0 ? ` (${summary.invalid_files} invalid rule file(s))` : ''}\n`,
+    );
     if (summary.failed > 0) this.setExitCode(ExitCode.CheckFailed);
+    if (summary.invalid_files > 0) this.setExitCode(ExitCode.UsageOrInput);
   }
 }

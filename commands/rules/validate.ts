@@ -1,8 +1,7 @@
 import {Args} from '@oclif/core';
 
-import {validateRules} from '../../src/detection/rules-admin.js';
+import {ruleValidationView, validateRules} from '../../src/detection/rules-admin.js';
 import {ExitCode} from '../../src/errors.js';
-import {renderJson, renderNdjsonLine} from '../../src/output/render.js';
 import {terminalSafe} from '../../src/output/terminal.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
@@ -19,9 +18,7 @@ export default class RulesValidate extends DaemonEyeCommand<typeof RulesValidate
   async run(): Promise<void> {
     const config = this.loadConfig();
     const result = validateRules({config: config.values}, this.positional);
-    const format = this.outputFormat(this.flags.format, 'json');
-    if (format === 'json') this.write(renderJson(result));
-    else if (format === 'ndjson') for (const file of result.files) this.write(renderNdjsonLine(file));
+    await this.present(this.flags.format, ruleValidationView(result));
     for (const file of result.files) {
       if (file.valid) this.logger.debug(`${file.file}: valid`);
       else for (const problem of file.problems) process.stderr.write(`${terminalSafe(problem)}\n`);

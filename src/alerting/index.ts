@@ -14,7 +14,7 @@ export {
 } from './alert-manager.js';
 export {applyDeduplication, DEDUPE_STATE_FILE, dedupeStatePath, readDedupeState} from './dedupe.js';
 export {FileSink} from './sinks/file.js';
-export {deliverySummaryLines} from './render.js';
+export {deliverySummaryLines} from './render-delivery.js';
 export {createSink, sinkSecrets} from './sinks/index.js';
 export {alertTextLine, renderAlerts, StdoutSink} from './sinks/stdout.js';
 export {SyslogSink} from './sinks/syslog.js';

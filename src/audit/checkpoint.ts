@@ -1,9 +1,9 @@
 // `audit checkpoint`: the latest signed checkpoint, to ship off the host. The tail record is read first
 // (a signed run ends with one); only when it is not a checkpoint is the ledger streamed.
-import {type Checkpoint} from '../storage/audit-checkpoint.js';
-import {assertLedgerReadable, readLedgerTail} from '../storage/audit-ledger.js';
-import {frontierFromHex, rootHex} from '../storage/audit-record.js';
-import {latestSignedCheckpoint} from '../storage/audit-show.js';
+import {type Checkpoint} from './checkpoint-signature.js';
+import {assertLedgerReadable, readLedgerTail} from './ledger.js';
+import {frontierFromHex, rootHex} from './ledger-record.js';
+import {latestSignedCheckpoint} from './show.js';
 
 export interface CheckpointResult {
   readonly checkpoint: Checkpoint;

@@ -1,9 +1,9 @@
 // The audit facade: what commands call (record, verify, prove, show) and how a report reads to a human.
 import type {Config} from '../config/builder.js';
-import type {LedgerVerification} from '../storage/audit-verify.js';
+import type {LedgerVerification} from './verify.js';
 import {formatTime} from '../util/time.js';
 
-export {recordAudit, loadSigningKey, type RecordAuditOptions, type RecordAuditResult} from './record.js';
+export {recordAudit, loadSigningKey, type RecordAuditOptions, type RecordAuditResult} from './record-audit.js';
 export {resolvePrivateKey, resolvePublicKey} from './keys.js';
 
 /** `--ledger FILE`, else audit.ledger_path, else <state_dir>/audit.ledger. */
@@ -36,9 +36,9 @@ export function verificationSummary(report: LedgerVerification): string[] {
 }
 
 export {latestCheckpoint, type CheckpointResult} from './checkpoint.js';
-export * from '../storage/audit-checkpoint.js';
-export * from '../storage/audit-ledger.js';
-export * from '../storage/audit-proof.js';
-export * from '../storage/audit-record.js';
-export * from '../storage/audit-show.js';
-export * from '../storage/audit-verify.js';
+export * from './checkpoint-signature.js';
+export * from './ledger.js';
+export * from './proof.js';
+export * from './ledger-record.js';
+export * from './show.js';
+export * from './verify.js';

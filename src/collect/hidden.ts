@@ -100,6 +100,8 @@ export function coveredProcessRecord(
     ld_audit: null,
     environ_readable: null,
     entity_id: null,
+    bytes_escaped: null,
+    live_thread_tid: null,
   };
   const platform: LinuxPlatformData = {...nulls, hidden: kind, hidden_evidence: evidence};
   const record: ProcessRecord = {

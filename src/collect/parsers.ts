@@ -252,3 +252,92 @@ export function parseOsRelease(text: string): string | null {
   const version = values.get('VERSION_ID');
   return version === undefined ? name : `${name} ${version}`;
 }
+
+/**
+ * Length of the well-formed UTF-8 sequence starting at `at`, or 0 when the byte there does not start one
+ * (the Unicode Standard, table 3-7: no overlong forms, no surrogates, nothing above U+10FFFF).
+ */
+function utf8SequenceLength(bytes: Uint8Array, at: number): number {
+  const b0 = bytes[at] as number;
+  if (b0 < 0x80) return 1;
+  const cont = (i: number, lo = 0x80, hi = 0xbf): boolean => {
+    const b = bytes[at + i];
+    return b !== undefined && b >= lo && b <= hi;
+  };
+  if (b0 >= 0xc2 && b0 <= 0xdf) return cont(1) ? 2 : 0;
+  if (b0 === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((b0 >= 0xe1 && b0 <= 0xec) || b0 === 0xee || b0 === 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (b0 === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (b0 === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (b0 >= 0xf1 && b0 <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (b0 === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+const BACKSLASH = 0x5c;
+
+/**
+ * The lossless text form of bytes that are not all UTF-8 (a record with `bytes_escaped: true`): every
+ * well-formed UTF-8 sequence stays as its character, a backslash becomes `\\`, and every other byte becomes
+ * `\xHH` (two lower-case hex digits). `unescapeBytes` gives the exact bytes back. Bytes that are valid
+ * UTF-8 are never passed here, so ordinary records keep their text (and backslashes) unchanged.
+ */
+export function escapeBytes(bytes: Uint8Array): string {
+  let out = '';
+  let runStart = 0;
+  const decoder = new TextDecoder('utf-8');
+  let at = 0;
+  const flush = (end: number): void => {
+    if (end > runStart) out += decoder.decode(bytes.subarray(runStart, end));
+  };
+  while (at < bytes.length) {
+    const b = bytes[at] as number;
+    const length = b === BACKSLASH ? 0 : utf8SequenceLength(bytes, at);
+    if (length > 0) {
+      at += length;
+      continue;
+    }
+    flush(at);
+    out += b === BACKSLASH ? '\\\\' : `\\x${b.toString(16).padStart(2, '0')}`;
+    at++;
+    runStart = at;
+  }
+  flush(at);
+  return out;
+}
+
+/** The exact bytes of a text written by `escapeBytes` (`\\` → a backslash, `\xHH` → that byte). */
+export function unescapeBytes(text: string): Buffer {
+  const parts: Buffer[] = [];
+  let runStart = 0;
+  for (let at = 0; at < text.length; at++) {
+    if (text.charCodeAt(at) !== BACKSLASH) continue;
+    parts.push(Buffer.from(text.slice(runStart, at), 'utf8'));
+    if (text[at + 1] === 'x' && /^[0-9a-f]{2}$/.test(text.slice(at + 2, at + 4))) {
+      parts.push(Buffer.from([Number.parseInt(text.slice(at + 2, at + 4), 16)]));
+      at += 3;
+    } else {
+      parts.push(Buffer.from([BACKSLASH]));
+      if (text[at + 1] === '\\') at += 1;
+    }
+    runStart = at + 1;
+  }
+  parts.push(Buffer.from(text.slice(runStart), 'utf8'));
+  return Buffer.concat(parts);
+}
+
+/** /proc/PID/cmdline as raw arguments (split on NUL exactly, as `parseCmdline` does for text). */
+export function splitCmdlineBytes(bytes: Buffer): Buffer[] {
+  if (bytes.length === 0) return [];
+  const body = bytes[bytes.length - 1] === 0 ? bytes.subarray(0, -1) : bytes;
+  const args: Buffer[] = [];
+  let start = 0;
+  for (;;) {
+    const nul = body.indexOf(0, start);
+    if (nul < 0) break;
+    args.push(body.subarray(start, nul));
+    start = nul + 1;
+  }
+  args.push(body.subarray(start));
+  return args;
+}

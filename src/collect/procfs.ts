@@ -1,7 +1,8 @@
 // The Linux collector: one synchronous pass over /proc/PID/* per process, turning the parsers' output into
 // ProcessRecords. A process that exits mid-read is dropped; a file it may not read nulls its fields only.
 import * as crypto from 'node:crypto';
-import {readdirSync, readlinkSync, statSync, type Stats} from 'node:fs';
+import {isUtf8} from 'node:buffer';
+import {readdirSync, readFileSync, readlinkSync, statSync, type Stats} from 'node:fs';
 
 import type {LinuxPlatformData, ProcessRecord} from '../models/process.js';
 import {
@@ -9,13 +10,14 @@ import {
   decodeTtyNr,
   isKernelThread,
   parseCgroup,
-  parseCmdline,
   parseExeLink,
   parseLinkerVariables,
   parseNamespaceLink,
   parseStat,
   parseStatus,
   type ProcStat,
+  splitCmdlineBytes,
+  escapeBytes,
 } from './parsers.js';
 import {identityOf} from './hash.js';
 import type {FileIdentity} from './hash-cache.js';
@@ -196,11 +198,47 @@ function readLink(path: string): string {
   return readlinkSync(path);
 }
 
+/** A link's target as raw bytes (names on Linux are bytes, not necessarily UTF-8). */
+function readLinkBytes(path: string): Buffer {
+  return readlinkSync(path, {encoding: 'buffer'});
+}
+
+/** Bytes carried in a latin1 string (one char per byte) back to a Buffer, e.g. a path cut out of a link. */
+const latin1Bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+/**
+ * The first thread of the group that is still running, when the main thread has exited (pthread_exit in
+ * main): the leader's /proc/PID entry is then a zombie whose exe, cmdline, cwd and fds read as empty,
+ * while /proc/PID/task/TID/ of any live thread still shows the process's (shared) image, argv and files.
+ */
+function liveThread(dir: string, pid: number): number | null {
+  let tids: string[];
+  try {
+    tids = readdirSync(`${dir}/task`);
+  } catch {
+    return null;
+  }
+  for (const name of tids.sort((a, b) => Number(a) - Number(b))) {
+    const tid = Number(name);
+    if (!Number.isInteger(tid) || tid === pid) continue;
+    try {
+      const stat = parseStat(readProcText(`${dir}/task/${name}/stat`));
+      if (stat !== null && stat.state !== 'Z' && stat.state !== 'X') return tid;
+    } catch {
+      // that thread just exited: try the next
+    }
+  }
+  return null;
+}
+
 function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCache): CollectedProcess | null {
   const dir = `${context.procRoot}/${pid}`;
   let stat: ProcStat | null;
+  let statBytes: Buffer;
   try {
-    stat = parseStat(readProcText(`${dir}/stat`));
+    statBytes = readFileSync(`${dir}/stat`);
+    // latin1 keeps comm's bytes exactly (one char per byte); every other field is ASCII.
+    stat = parseStat(statBytes.toString('latin1'));
   } catch {
     return null; // gone before we started (or never existed)
   }
@@ -208,62 +246,73 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
   context.afterStat?.(pid);
   const collectionTime = Date.now();
   const state = new ReadState();
-  const status = state.attempt(() => parseStatus(readProcText(`${dir}/status`)));
-  const rawArgv = state.attempt(() => parseCmdline(readProcText(`${dir}/cmdline`)));
   const kernelThread = isKernelThread(stat);
+  // A zombie leader with threads still running: read the per-process files through a live thread.
+  const liveTid = !kernelThread && stat.state === 'Z' && stat.threads > 1 ? liveThread(dir, pid) : null;
+  const source = liveTid === null ? dir : `${dir}/task/${liveTid}`;
+  const status = state.attempt(() => parseStatus(readProcText(`${source}/status`)));
+  const cmdlineBytes = state.attempt(() => readFileSync(`${source}/cmdline`));
+  const commBytes = latin1Bytes(stat.comm);
 
-  let executablePath: string | null = null;
+  let exeBytes: Buffer | null = null;
   let exeDeleted: boolean | null = null;
   let exeMemfd: boolean | null = null;
   let image: Stats | null = null;
   let pathStat: Stats | null | undefined = null;
   let fileExists = false;
-  let stdin: string | null = null;
-  let stdout: string | null = null;
-  let stderr: string | null = null;
-  let ldPreload: string | null = null;
-  let ldAudit: string | null = null;
+  let stdin: Buffer | null = null;
+  let stdout: Buffer | null = null;
+  let stderr: Buffer | null = null;
+  let ldPreload: Buffer | null = null;
+  let ldAudit: Buffer | null = null;
   let environReadable: boolean | null = null;
 
   if (!kernelThread) {
-    // Kernel threads have no exe, no fds and no environment: skip those reads.
-    const target = state.attempt(() => readLink(`${dir}/exe`));
-    if (target !== null) {
+    // Kernel threads have no exe, no fds and no environment: skip those reads. Paths stay raw bytes from
+    // the link to the stat, so a name that is not UTF-8 still finds its file.
+    const targetBytes = state.attempt(() => readLinkBytes(`${source}/exe`));
+    if (targetBytes !== null) {
+      const target = targetBytes.toString('latin1');
       const link = parseExeLink(target);
       exeMemfd = link.memfd;
-      image = state.attempt(() => statSync(`${dir}/exe`));
-      const root = `${dir}/root`;
+      image = state.attempt(() => statSync(`${source}/exe`));
+      const root = latin1Bytes(`${source}/root`);
+      const linkPath = latin1Bytes(link.path);
       if (link.memfd) {
-        executablePath = link.path;
+        exeBytes = linkPath;
         exeDeleted = link.markedDeleted;
       } else if (link.markedDeleted) {
         // Either the file was unlinked, or a file is really named "... (deleted)": only in the second case
         // does a file with the running image's inode sit at the full target path.
-        const literal = statQuiet(`${root}${target}`);
+        const literal = statQuiet(Buffer.concat([root, targetBytes]));
         if (literal !== undefined && image !== null && literal.ino === image.ino && literal.dev === image.dev) {
-          executablePath = target;
+          exeBytes = targetBytes;
           exeDeleted = false;
           pathStat = literal;
         } else {
-          executablePath = link.path;
+          exeBytes = linkPath;
           exeDeleted = true;
-          pathStat = statQuiet(`${root}${link.path}`);
+          pathStat = statQuiet(Buffer.concat([root, linkPath]));
         }
       } else {
-        executablePath = link.path;
+        exeBytes = linkPath;
         exeDeleted = false;
-        pathStat = statQuiet(`${root}${link.path}`);
+        pathStat = statQuiet(Buffer.concat([root, linkPath]));
       }
       fileExists = exeDeleted === false && !link.memfd;
     }
-    stdin = fdTarget(`${dir}/fd/0`, state);
-    stdout = fdTarget(`${dir}/fd/1`, state);
-    stderr = fdTarget(`${dir}/fd/2`, state);
-    const environ = state.attempt(() => readProcText(`${dir}/environ`));
+    stdin = fdTarget(`${source}/fd/0`, state);
+    stdout = fdTarget(`${source}/fd/1`, state);
+    stderr = fdTarget(`${source}/fd/2`, state);
+    const environ = state.attempt(() => readFileSync(`${source}/environ`, 'latin1'));
     environReadable = environ !== null;
-    if (environ !== null) ({ldPreload, ldAudit} = parseLinkerVariables(environ));
+    if (environ !== null) {
+      const variables = parseLinkerVariables(environ);
+      ldPreload = variables.ldPreload === null ? null : latin1Bytes(variables.ldPreload);
+      ldAudit = variables.ldAudit === null ? null : latin1Bytes(variables.ldAudit);
+    }
   }
-  const cwd = state.attempt(() => readLink(`${dir}/cwd`));
+  const cwdBytes = state.attempt(() => readLinkBytes(`${source}/cwd`));
   const cgroupText = state.attempt(() => readProcText(`${dir}/cgroup`));
   const cgroup = cgroupText === null ? null : cgroups.get(cgroupText);
   const pidNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/pid`)));
@@ -272,8 +321,16 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
 
   if (state.sawGone && !stillRunning(dir, stat.startTicks)) return null;
 
+  // Text fields: UTF-8 as is, unless one of them is not UTF-8; then all of them take the lossless escape
+  // (escapeBytes), so one flag says how to read every field of the record.
+  const argvBytes = cmdlineBytes === null ? [] : splitCmdlineBytes(cmdlineBytes);
+  const raw = [commBytes, exeBytes, cwdBytes, stdin, stdout, stderr, ldPreload, ldAudit, cmdlineBytes];
+  const bytesEscaped = raw.some((bytes) => bytes !== null && !isUtf8(bytes));
+  const text = (bytes: Buffer | null): string | null => (bytes === null ? null : bytesEscaped ? escapeBytes(bytes) : bytes.toString('utf8'));
+  const executablePath = text(exeBytes);
+  const argv = argvBytes.map((bytes) => text(bytes) as string);
+
   const uid = status?.uids?.[0] ?? null;
-  const argv = rawArgv ?? [];
   const pathInode = pathStat === null || pathStat === undefined ? null : pathStat.ino;
   const platform: LinuxPlatformData = {
     user_name: uid === null ? null : (context.users.get(uid) ?? null),
@@ -287,7 +344,7 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     tty: decodeTtyNr(stat.ttyNr),
     session_id: stat.sessionId,
     process_group: stat.processGroup,
-    cwd,
+    cwd: text(cwdBytes),
     start_ticks: stat.startTicks,
     parent_start_time: null,
     kernel_thread: kernelThread,
@@ -307,14 +364,16 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
         ? null
         : pathStat !== null && pathStat !== undefined && (pathStat.ino !== image.ino || pathStat.dev !== image.dev),
     exe_size: image?.size ?? null,
-    stdin,
-    stdout,
-    stderr,
+    stdin: text(stdin),
+    stdout: text(stdout),
+    stderr: text(stderr),
     tracer_pid: status?.tracerPid ?? null,
-    ld_preload: ldPreload,
-    ld_audit: ldAudit,
+    ld_preload: text(ldPreload),
+    ld_audit: text(ldAudit),
     environ_readable: environReadable,
     entity_id: entityId(context.bootId, context.bootTimeMs, pid, stat.startTicks),
+    bytes_escaped: bytesEscaped,
+    live_thread_tid: liveTid,
     hidden: null,
     hidden_evidence: null,
   };
@@ -324,7 +383,7 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     collection_time: collectionTime,
     pid,
     ppid: stat.ppid,
-    name: stat.comm,
+    name: text(commBytes) as string,
     executable_path: executablePath,
     command_line: context.redact === null ? argv : context.redact(argv),
     start_time: startTimeMs(context, stat.startTicks),
@@ -337,11 +396,11 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     file_exists: fileExists,
     platform_data: platform,
   };
-  const executable = image === null ? null : executableImage(image, `${dir}/exe`);
+  const executable = image === null ? null : executableImage(image, `${source}/exe`);
   return {record, platform, image: executable};
 }
 
-function statQuiet(path: string): Stats | undefined {
+function statQuiet(path: Buffer): Stats | undefined {
   try {
     return statSync(path, {throwIfNoEntry: false});
   } catch {
@@ -349,9 +408,9 @@ function statQuiet(path: string): Stats | undefined {
   }
 }
 
-function fdTarget(path: string, state: ReadState): string | null {
+function fdTarget(path: string, state: ReadState): Buffer | null {
   try {
-    return readlinkSync(path);
+    return readLinkBytes(path);
   } catch (error) {
     const code = errorCode(error);
     // A closed fd is a plain ENOENT and says nothing about the process being gone.

@@ -48,6 +48,8 @@ function emptyPlatformData(): LinuxPlatformData {
     ld_audit: null,
     environ_readable: null,
     entity_id: null,
+    bytes_escaped: null,
+    live_thread_tid: null,
     hidden: null,
     hidden_evidence: null,
   };

@@ -1,7 +1,8 @@
 // The human view of a snapshot: a `ps`-like table (pid, user, cpu, memory, name, command line), every
 // cell terminal-safe, the command line cut to the terminal width.
-import type {ProcessRecord} from '../models/process.js';
+import {PROCESS_TABLE_COLUMN_NAMES, type ProcessRecord, processToRow} from '../models/process.js';
 import {renderTable, type TableColumn} from '../output/render.js';
+import type {View} from '../output/view.js';
 
 function memory(bytes: number | null): string {
   if (bytes === null) return '';
@@ -20,7 +21,8 @@ function commandText(record: ProcessRecord): string {
   return record.command_line.length === 0 ? `[${record.name}]` : record.command_line.join(' ');
 }
 
-const COLUMNS: readonly TableColumn<ProcessRecord>[] = [
+/** The process table's columns (`scan --format table`). */
+export const PROCESS_COLUMNS: readonly TableColumn<ProcessRecord>[] = [
   {header: 'PID', get: (r) => r.pid, align: 'right'},
   {header: 'USER', get: user, width: 12},
   {header: 'CPU%', get: (r) => (r.cpu_usage === null ? '' : r.cpu_usage.toFixed(1)), align: 'right'},
@@ -30,5 +32,14 @@ const COLUMNS: readonly TableColumn<ProcessRecord>[] = [
 ];
 
 export function renderProcessTable(processes: readonly ProcessRecord[], terminalWidth?: number): string {
-  return renderTable(processes, COLUMNS, terminalWidth);
+  return renderTable(processes, PROCESS_COLUMNS, terminalWidth);
+}
+
+/** How `scan` prints processes: records (NDJSON, JSON), the `ps`-like table, or the flat `processes` table as CSV. */
+export function processView(processes: readonly ProcessRecord[]): View<ProcessRecord> {
+  return {
+    rows: processes,
+    columns: PROCESS_COLUMNS,
+    csv: {header: PROCESS_TABLE_COLUMN_NAMES, values: (p) => processToRow(p)},
+  };
 }

@@ -12,5 +12,7 @@ export * from './rule-tests.js';
 export * from './rules-admin.js';
 export * from './run-detection.js';
 export * from './snapshot-source.js';
+export * from './sql-lexer.js';
+export * from './sql-policy.js';
 export * from './sql-validator.js';
 export * from './udfs.js';

@@ -173,6 +173,7 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
       );
     record.sql_query = source.sqlBody.text;
   }
+  // Every problem in one pass: metadata, SQL and test cases are checked even when an earlier part is wrong.
   const parsed = RuleFileSchema.safeParse(record);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -180,16 +181,24 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
       const message = issue.code === 'invalid_type' && issue.message.includes('received undefined') ? 'required field is missing' : issue.message;
       problems.push(`${file}:${where}: ${pathText(issue.path)}: ${message}`);
     }
-    return invalid(problems);
   }
-  const rule: RuleDefinition = {...parsed.data, file};
+  const sqlQuery = parsed.success
+    ? parsed.data.sql_query
+    : typeof record.sql_query === 'string' && record.sql_query.trim() !== ''
+      ? record.sql_query
+      : undefined;
   const sqlWhere = source.sqlBody === undefined ? locateValue(doc, counter, 'sql_query', source.yamlLineOffset) : `${source.sqlBody.line}:1`;
-  const result = validator.validateQuery(rule.sql_query);
-  const sqlErrors = result.valid ? [] : [...result.errors];
+  const result = sqlQuery === undefined ? undefined : validator.validateQuery(sqlQuery);
+  const sqlErrors = result === undefined || result.valid ? [] : [...result.errors];
   for (const error of sqlErrors) {
     problems.push(`${file}:${sqlWhere}: sql_query: ${error.message}${error.workaround === undefined ? '' : ` (workaround: ${error.workaround})`}`);
   }
-  rule.tests.forEach((testCase, caseIndex) => {
+  // Test cases: those that match the case schema are checked row by row (the schema already reported the others).
+  const cases = parsed.success ? parsed.data.tests : Array.isArray(record.tests) ? record.tests : [];
+  cases.forEach((candidate: unknown, caseIndex: number) => {
+    const caseParsed = RuleTestCaseSchema.safeParse(candidate);
+    if (!caseParsed.success) return;
+    const testCase = caseParsed.data;
     const pids = new Set<number>();
     testCase.processes.forEach((row, rowIndex) => {
       const path = ['tests', caseIndex, 'processes', rowIndex];
@@ -210,5 +219,7 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
       }
     }
   });
+  if (!parsed.success) return invalid(problems, sqlErrors);
+  const rule: RuleDefinition = {...parsed.data, file};
   return problems.length === 0 ? {file, valid: true, problems, sqlErrors, rule} : {file, valid: false, problems, sqlErrors, rule};
 }

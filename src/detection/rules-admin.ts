@@ -1,4 +1,5 @@
 // The `rules` commands as library calls: list, validate, test, enable and disable.
+import type {View} from '../output/view.js';
 import {existsSync, readFileSync, statSync} from 'node:fs';
 import {dirname, extname} from 'node:path';
 
@@ -16,7 +17,7 @@ import {snapshotFromRows} from './fixture-snapshot.js';
 import {loadNamedLists} from './lists.js';
 import {detectionRuleOf, findRuleFiles, type LoadedRule, RuleManager} from './rule-manager.js';
 import type {RuleDefinition} from './rule-file.js';
-import {runRulesOnSnapshot, runRuleTestCases, type RuleTestSummary} from './rule-tests.js';
+import {type RuleCaseResult, renderJunit, runRulesOnSnapshot, runRuleTestCases, type RuleTestSummary} from './rule-tests.js';
 import type {SqlValidationError} from './sql-validator.js';
 
 export interface RulesOptions {
@@ -70,7 +71,12 @@ export interface RulesValidation {
 /** Validate the given files/directories, or every rule the configuration loads; duplicate ids are problems too. */
 export function validateRules(options: RulesOptions, paths: readonly string[]): RulesValidation {
   const rm = manager(options);
-  const files = paths.length > 0 ? paths.flatMap((p) => findRuleFiles(p)) : rm.roots().flatMap((root) => findRuleFiles(root.path));
+  const files = paths.length > 0 ? paths.flatMap((p) => ruleFilesIn(p)) : rm.roots().flatMap((root) => findRuleFiles(root.path));
+  if (files.length === 0) {
+    throw new DaemonEyeError('INPUT_NOT_FOUND', 'no rule files to validate: the configuration loads none', {
+      hint: 'give a rules directory, or check detection.builtin_rules and detection.rules_paths',
+    });
+  }
   const seen = new Map<string, string>();
   const reports = files.map((file): RuleFileReport => {
     const result = rm.validateRuleFile(file);
@@ -145,23 +151,50 @@ async function inputBytes(path: string): Promise<Uint8Array> {
 }
 
 /** Run rule test cases (or the rules on given data). Invalid rule files stop it (RULE_INVALID). */
-export async function testRules(options: RulesTestOptions): Promise<RuleTestSummary> {
+/** The case name under which an invalid rule file is reported by `rules test`. */
+export const INVALID_RULE_CASE = 'rule file is valid';
+
+/** A test run's summary; `invalid_files` rule files could not be loaded (each is a failed case in `results`). */
+export type RulesTestSummary = RuleTestSummary & {readonly invalid_files: number};
+
+/**
+ * The rule files of a path the user named: a file, or every rule file under a directory. A directory with
+ * none is refused (INPUT_NOT_FOUND, exit 2): checking nothing must not pass in CI.
+ */
+export function ruleFilesIn(path: string): string[] {
+  const files = findRuleFiles(path);
+  if (files.length === 0) {
+    throw new DaemonEyeError('INPUT_NOT_FOUND', `${path} holds no rule files (*.yaml, *.yml, *.sql)`, {
+      file: path,
+      hint: 'check the path; rules are one YAML (or SQL with front matter) file each',
+    });
+  }
+  return files;
+}
+
+export async function testRules(options: RulesTestOptions): Promise<RulesTestSummary> {
   const rm = manager(options);
   const paths = options.targets.filter((t) => existsSync(t));
   const ids = options.targets.filter((t) => !existsSync(t));
   let rules: LoadedRule[];
   const listDirs = rm.roots().map((r) => r.path);
+  // An invalid rule file is reported as a failed case of its own (`rule file is valid`), so CI keeps every
+  // other rule's results (JUnit included); the command then exits 2.
+  const invalidCases: RuleCaseResult[] = [];
   if (paths.length > 0) {
-    const results = paths.flatMap((p) => findRuleFiles(p)).map((file) => rm.validateRuleFile(file));
-    const invalid = results.filter((r) => !r.valid);
-    if (invalid.length > 0) {
-      throw new DaemonEyeError('RULE_INVALID', invalid[0]?.problems[0] ?? 'invalid rule file', {
-        file: invalid[0]?.file,
-        details: invalid.flatMap((r) => r.problems),
-        hint: 'run "daemoneye rules validate" on it',
+    const results = paths.flatMap((p) => ruleFilesIn(p)).map((file) => rm.validateRuleFile(file));
+    for (const invalid of results.filter((r) => !r.valid)) {
+      invalidCases.push({
+        rule_id: invalid.rule?.id ?? invalid.file,
+        case: INVALID_RULE_CASE,
+        passed: false,
+        expected: null,
+        actual: [],
+        error: `invalid rule file ${invalid.file}: ${invalid.problems.join('; ')}`,
+        elapsed_ms: 0,
       });
     }
-    rules = definitionsToLoaded(results.map((r) => r.rule as RuleDefinition));
+    rules = definitionsToLoaded(results.filter((r) => r.valid).map((r) => r.rule as RuleDefinition));
     listDirs.push(...paths.map((p) => (statSync(p).isDirectory() ? p : dirname(p))));
   } else {
     rules = [];
@@ -181,8 +214,14 @@ export async function testRules(options: RulesTestOptions): Promise<RuleTestSumm
       ruleTimeoutMs: options.config.detection.rule_timeout_ms,
       timeoutMs: options.timeoutMs ?? options.config.detection.run_timeout_ms,
     };
-    if (options.input !== undefined) return await runRulesOnSnapshot(rules, await inputBytes(options.input), testOptions);
-    return await runRuleTestCases(rules, testOptions);
+    const summary =
+      options.input !== undefined ? await runRulesOnSnapshot(rules, await inputBytes(options.input), testOptions) : await runRuleTestCases(rules, testOptions);
+    return {
+      passed: summary.passed,
+      failed: summary.failed + invalidCases.length,
+      invalid_files: invalidCases.length,
+      results: [...invalidCases, ...summary.results],
+    };
   } finally {
     await engine.close();
   }
@@ -191,4 +230,39 @@ export async function testRules(options: RulesTestOptions): Promise<RuleTestSumm
 export function switchRule(options: RulesOptions & {readonly id: string; readonly enabled: boolean; readonly configFile?: string}): RuleSwitchResult {
   const rm = manager(options);
   return options.enabled ? rm.enableRule(options.id, options.configFile) : rm.disableRule(options.id, options.configFile);
+}
+
+const RULE_LIST_FIELDS = ['id', 'name', 'severity', 'category', 'tags', 'enabled', 'source_type'] as const;
+
+/** How `rules list` prints: records (NDJSON, JSON), a table, or CSV (tags space-separated). */
+export function ruleListView(rules: readonly RuleListing[]): View<RuleListing> {
+  return {
+    rows: rules,
+    columns: RULE_LIST_FIELDS.map((f) => ({
+      header: f.toUpperCase(),
+      get: (r: RuleListing) => (f === 'tags' ? r.tags.join(' ') : f === 'enabled' ? (r.enabled ? 'yes' : 'no') : r[f]),
+    })),
+    csv: {
+      header: [...RULE_LIST_FIELDS, 'source_path'],
+      values: (r) => [...RULE_LIST_FIELDS.map((f) => (f === 'tags' ? r.tags.join(' ') : r[f])), r.source_path],
+    },
+  };
+}
+
+/** How `rules validate` prints: one record per file (NDJSON, table), or the whole result as JSON. */
+export function ruleValidationView(result: RulesValidation): View<RuleFileReport> {
+  return {
+    rows: result.files,
+    document: result,
+    columns: [
+      {header: 'FILE', get: (f) => f.file},
+      {header: 'VALID', get: (f) => (f.valid ? 'yes' : 'no')},
+      {header: 'PROBLEMS', get: (f) => f.problems.length, align: 'right'},
+    ],
+  };
+}
+
+/** How `rules test` prints: one record per case (NDJSON), the summary (JSON), JUnit XML, or nothing on stdout (`text`: cases go to stderr). */
+export function ruleTestView(summary: RulesTestSummary): View<RuleTestSummary['results'][number]> {
+  return {rows: summary.results, document: summary, text: {text: () => '', junit: () => renderJunit(summary)}};
 }

@@ -10,9 +10,10 @@ import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../colle
 import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
 import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../storage/database.js';
-import {loadLatestScan, loadScansIntoOneDatabase, readSnapshotsInRange, type SnapshotInRange} from '../storage/input.js';
+import {loadLatestScan, loadScansIntoOneDatabase, requireSnapshotsInRange, type SnapshotInRange} from '../storage/input.js';
 import {parseStoreFileName} from '../storage/store.js';
 import {serializeSnapshot} from '../storage/snapshot-file.js';
+import {TABLES} from '../models/tables.js';
 
 export interface SnapshotForDetection {
   readonly bytes: Uint8Array;
@@ -45,9 +46,9 @@ async function onlyScan(db: Database, scanId: number): Promise<Uint8Array> {
   const SQL = await loadSqlJs();
   const copy = new SQL.Database(db.export());
   try {
-    copy.run('DELETE FROM processes WHERE scan_id <> ?', [scanId]);
-    copy.run('DELETE FROM alerts WHERE scan_id IS NOT NULL AND scan_id <> ?', [scanId]);
-    copy.run('DELETE FROM scans WHERE id <> ?', [scanId]);
+    for (const table of TABLES) {
+      if (table.scanColumn !== null) copy.run(`DELETE FROM ${table.name} WHERE ${table.scanColumn} IS NOT NULL AND ${table.scanColumn} <> ?`, [scanId]);
+    }
     return copy.export();
   } finally {
     copy.close();
@@ -91,7 +92,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
       }
       return;
     }
-    for await (const file of readSnapshotsInRange(input, {since, ...problems})) {
+    for await (const file of requireSnapshotsInRange(input, {since, ...problems})) {
       for (const scanId of file.scanIds) {
         const scansInFile = Number(selectAll(file.db, 'SELECT count(*) AS n FROM scans')[0]?.n);
         const bytes = scansInFile === 1 ? file.db.export() : await onlyScan(file.db, scanId);
@@ -105,7 +106,11 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
 export async function querySnapshot(options: SnapshotSourceOptions): Promise<SnapshotForDetection> {
   const {config, input, since} = options;
   if (input === undefined) return live(config);
-  const merged = await loadScansIntoOneDatabase(input, {maxQueryMb: config.storage.max_query_mb, ...(since === undefined ? {} : {since})});
+  const merged = await loadScansIntoOneDatabase(input, {
+    maxQueryMb: config.storage.max_query_mb,
+    ...(since === undefined ? {} : {since}),
+    ...(options.onProblem === undefined ? {} : {onProblem: options.onProblem}),
+  });
   try {
     return {bytes: merged.db.export(), scanIds: merged.scans.map((s) => s.id), source: input};
   } finally {

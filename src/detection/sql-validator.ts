@@ -1,17 +1,22 @@
 // SqlValidator: the first wall of the rule sandbox. It decides, before any SQL reaches SQLite, that a query is
-// one read-only SELECT over known tables and columns using only allow-listed functions, within size limits.
-// Refusals are structured (`reason` codes) so they can be audited and tested; docs/rules-sql.md explains each.
-import {createHash} from 'node:crypto';
-import {readFileSync} from 'node:fs';
+// one read-only SELECT over known tables and columns using only allowed functions, within size limits.
+// What is allowed is data (sql-policy.ts); the tables and their columns are one input (`tables`); this file
+// is the walk over node-sql-parser's syntax tree, with one visitor per node kind: a kind, or a key of a
+// known kind, that no visitor knows is refused (`unknown_syntax`), so a parser upgrade cannot slip an
+// unchecked subtree past it. Refusals are structured (`reason` codes) so they can be audited and tested;
+// docs/rules-sql.md (generated from the policy) explains each.
+import {createHash, randomUUID} from 'node:crypto';
+import {readdirSync, readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
+import {dirname, extname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 import type {Parser as SqlParser} from 'node-sql-parser/build/sqlite.js';
 
 import {DaemonEyeError} from '../errors.js';
-import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
-import {PROCESS_TABLE_COLUMN_NAMES} from '../models/process.js';
-import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
+import {TABLES} from '../models/tables.js';
+import {lexSql, type Token} from './sql-lexer.js';
+import {allowedFunctionNames, describePolicy, SQL_POLICY, type SqlLimits, type SqlPolicy} from './sql-policy.js';
 
 const require = createRequire(import.meta.url);
 
@@ -19,26 +24,60 @@ const require = createRequire(import.meta.url);
  * node-sql-parser, loaded on the first query that needs parsing: `detect` with only the built-in rules
  * takes their verdicts from the build-time index (builtin-index.ts) and never pays for it.
  */
-function newParser(): SqlParser {
+function newParser(): SqlSyntaxParser {
   const {Parser} = require('node-sql-parser/build/sqlite.js') as {Parser: new () => SqlParser};
   return new Parser();
 }
 
+/** What the validator needs of a parser: node-sql-parser's `astify` (SQLite dialect). */
+export interface SqlSyntaxParser {
+  astify(sql: string, options: {database: string}): unknown;
+}
+
+export interface SqlValidatorOptions {
+  /** What the validator knows of the schema: the tables a query may read and their columns (default: knownTables()). */
+  readonly tables?: TableCatalog;
+  /** What it allows (default: SQL_POLICY). */
+  readonly policy?: SqlPolicy;
+  /**
+   * Another parser than node-sql-parser (tests use one to hand the walk syntax trees the real parser never
+   * makes). Such a validator's fingerprint is its own: no recorded verdict is ever adopted by it.
+   */
+  readonly parser?: SqlSyntaxParser;
+}
+
+/**
+ * The validator's code: every `sql-*` module beside this one (this walk, the lexer, the policy), by file
+ * name. Whatever file joins them is covered without being listed.
+ */
+export function validatorSourceFiles(): string[] {
+  const self = fileURLToPath(import.meta.url);
+  const extension = extname(self);
+  const dir = dirname(self);
+  return readdirSync(dir)
+    .filter((name) => name.startsWith('sql-') && name.endsWith(extension) && !name.endsWith(`.d${extension}`))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
 let codeFingerprint: string | undefined;
 
-/** What a verdict depends on besides the allow-lists: this file's code and the parser's version. */
+/** What a verdict depends on besides the policy and the tables: the validator's code and the parser's version. */
 function validatorCodeFingerprint(): string {
   if (codeFingerprint === undefined) {
     const parserVersion = (JSON.parse(readFileSync(require.resolve('node-sql-parser/package.json'), 'utf8')) as {version: string}).version;
-    codeFingerprint = createHash('sha256')
-      .update(readFileSync(fileURLToPath(import.meta.url)))
-      .update(`\0node-sql-parser@${parserVersion}`)
-      .digest('hex');
+    const hash = createHash('sha256');
+    for (const file of validatorSourceFiles())
+      hash
+        .update(`${file.slice(dirname(file).length + 1)}\0`)
+        .update(readFileSync(file))
+        .update('\0');
+    codeFingerprint = hash.update(`node-sql-parser@${parserVersion}`).digest('hex');
   }
   return codeFingerprint;
 }
 
-/** Why a query was refused; stable strings, documented in docs/rules-sql.md. */
+/** Why a query was refused; stable strings, documented in docs/rules-sql.md (REFUSAL_REASONS). */
 export type SqlRefusalReason =
   | 'empty'
   | 'too_long'
@@ -47,12 +86,33 @@ export type SqlRefusalReason =
   | 'not_read_only'
   | 'parse_error'
   | 'unsupported_syntax'
+  | 'unknown_syntax'
   | 'forbidden_table'
   | 'unknown_table'
   | 'unknown_column'
   | 'forbidden_function'
   | 'unknown_function'
   | 'too_many_joins';
+
+/** What each refusal reason means, for docs/rules-sql.md. */
+export const REFUSAL_REASONS: Readonly<Record<SqlRefusalReason, string>> = {
+  empty: 'no SQL',
+  too_long: `more than ${SQL_POLICY.limits.maxLength / 1024} KiB`,
+  too_deep: `parentheses nested more than ${SQL_POLICY.limits.maxDepth} deep, or an expression too deep to analyse`,
+  multiple_statements: "more than one statement (the message names the hidden one's first word)",
+  not_read_only:
+    'not `SELECT`/`WITH … SELECT` (`PRAGMA`, `ATTACH`, `DETACH`, `INSERT`, `UPDATE`, `DELETE`, `REPLACE`, `CREATE`, `DROP`, `ALTER`, `VACUUM`, `WITH … DELETE`, …)',
+  parse_error:
+    'the parser cannot read it; also `#` outside a string (SQLite reads `#x` as a parameter, the parser as a comment) and backslashes in identifiers',
+  unsupported_syntax: 'valid SQLite the parser cannot read: the message names the construct and the workaround below',
+  unknown_syntax: 'the parser read a construct the validator has no rule for (the message names it); it is refused rather than passed unchecked',
+  forbidden_table: '`sqlite_master`, `sqlite_schema`, `sqlite_*`, `pragma_*`, another schema',
+  unknown_table: 'a table that is not in the list above, a table function other than `json_each`, an alias that does not exist',
+  unknown_column: 'a column the table, CTE or subquery does not have',
+  forbidden_function: 'see Functions',
+  unknown_function: 'see Functions',
+  too_many_joins: `more than ${SQL_POLICY.limits.maxJoins} joins in one \`SELECT\``,
+};
 
 export interface SqlValidationError {
   readonly reason: SqlRefusalReason;
@@ -67,243 +127,44 @@ export interface SqlValidationError {
 
 export type SqlValidationResult = {readonly valid: true} | {readonly valid: false; readonly errors: readonly SqlValidationError[]};
 
-/** The seed's allow-list. */
-export const SEED_ALLOWED_FUNCTIONS = ['count', 'sum', 'avg', 'min', 'max', 'length', 'substr', 'upper', 'lower', 'datetime', 'strftime'] as const;
+/** Every function the default policy allows: SQLite built-ins and DaemonEye's user functions. */
+export const DEFAULT_ALLOWED_FUNCTIONS: readonly string[] = allowedFunctionNames(SQL_POLICY);
 
-/** The seed's list plus the documented safe additions and our registered UDFs (docs/rules-sql.md, "Functions"). */
-export const DEFAULT_ALLOWED_FUNCTIONS: readonly string[] = [
-  ...SEED_ALLOWED_FUNCTIONS,
-  'total',
-  'group_concat',
-  'coalesce',
-  'ifnull',
-  'nullif',
-  'iif',
-  'instr',
-  'trim',
-  'ltrim',
-  'rtrim',
-  'replace',
-  'substring',
-  'like',
-  'glob',
-  'abs',
-  'round',
-  'hex',
-  'typeof',
-  'date',
-  'time',
-  'julianday',
-  'unixepoch',
-  'json_extract',
-  'json_array_length',
-  'json_type',
-  'json_valid',
-  'row_number',
-  'rank',
-  'dense_rank',
-  'lag',
-  'lead',
-  'first_value',
-  'last_value',
-  'regexp',
-  'basename',
-  'dirname',
-];
+/** Functions that can never be allowed, with why (from the policy). */
+export const FORBIDDEN_FUNCTIONS: ReadonlyMap<string, string> = new Map(SQL_POLICY.forbiddenFunctions.map((f) => [f.name, f.why]));
 
-/** Functions that can never be allowed: file access, extensions, huge allocations, engine internals. */
-export const FORBIDDEN_FUNCTIONS: ReadonlyMap<string, string> = new Map([
-  ['load_extension', 'loads native code'],
-  ['readfile', 'reads files'],
-  ['writefile', 'writes files'],
-  ['edit', 'starts an editor'],
-  ['fts3_tokenizer', 'can register native callbacks'],
-  ['randomblob', 'can allocate huge blobs'],
-  ['zeroblob', 'can allocate huge blobs'],
-  ['printf', 'a width argument can allocate huge strings'],
-  ['format', 'a width argument can allocate huge strings'],
-  ['char', 'not needed by rules'],
-  ['sqlite_compileoption_get', 'exposes engine internals'],
-  ['sqlite_compileoption_used', 'exposes engine internals'],
-  ['sqlite_offset', 'exposes engine internals'],
-]);
+export const SQL_LIMITS: SqlLimits = SQL_POLICY.limits;
 
 /** Pseudo-functions the parser emits for operators. */
 const OPERATOR_FUNCTIONS = new Set(['not', 'exists']);
 
-export const JSON_EACH_COLUMNS = ['key', 'value', 'type', 'atom', 'id', 'parent', 'fullkey', 'path'] as const;
+/** Tables a query may read, by lower-case name, with their lower-case column names. */
+export type TableCatalog = ReadonlyMap<string, ReadonlySet<string>>;
 
-/** Tables a query may read, with their columns (derived from the models). */
-export function knownTables(): Map<string, ReadonlySet<string>> {
-  const tables = new Map<string, ReadonlySet<string>>([
-    ['processes', new Set(PROCESS_TABLE_COLUMN_NAMES)],
-    ['scans', new Set(SCAN_TABLE_COLUMNS.map((c) => c.name))],
-    ['alerts', new Set(ALERT_TABLE_COLUMNS.map((c) => c.name))],
-  ]);
-  // `detect --baseline FILE`: each snapshot table of the baseline as `baseline_<table>` (not its alerts).
+/**
+ * Tables a query may read, with their columns: every table of the registry (src/models/tables.ts), and
+ * for `detect --baseline FILE` each of them again as `baseline_<table>` (not the alerts).
+ */
+export function knownTables(): TableCatalog {
+  const tables = new Map<string, ReadonlySet<string>>(TABLES.map((table) => [table.name, new Set(table.columns.map((c) => c.name))]));
   for (const [name, columns] of [...tables]) if (name !== 'alerts') tables.set(`baseline_${name}`, columns);
   return tables;
 }
 
 /** `list_<name>`: a named list (docs/rules-format.md, "Named lists"). */
 export const LIST_TABLE = /^list_([a-z0-9_]+)$/;
-const FORBIDDEN_TABLE = /^(sqlite_|pragma_)/;
 const ROW_ID_COLUMNS = new Set(['rowid', 'oid', '_rowid_']);
 
-export const SQL_LIMITS = {maxLength: 64 * 1024, maxDepth: 64, maxJoins: 8} as const;
-
-/** Syntax SQLite accepts but the parser cannot read, with the workaround (docs/rules-sql.md). */
-interface UnsupportedPattern {
-  readonly name: string;
-  readonly workaround: string;
-  readonly test: (tokens: readonly Token[], index: number) => boolean;
-}
-
-const word = (tokens: readonly Token[], index: number, ...values: string[]): boolean => {
-  const token = tokens[index];
-  return token !== undefined && token.kind === 'word' && values.includes(token.upper);
-};
 const punct = (tokens: readonly Token[], index: number, value: string): boolean => tokens[index]?.kind === 'punct' && tokens[index]?.text === value;
-
-const UNSUPPORTED: readonly UnsupportedPattern[] = [
-  {
-    name: 'OVER () without PARTITION BY',
-    workaround: 'add a constant partition: OVER (PARTITION BY 1 ORDER BY …)',
-    test: (t, i) => word(t, i, 'OVER') && punct(t, i + 1, '(') && !word(t, i + 2, 'PARTITION'),
-  },
-  {
-    name: 'window frames (ROWS/RANGE/GROUPS …)',
-    workaround: 'drop the frame clause, or compute the value with a correlated subquery',
-    test: (t, i) => word(t, i, 'ROWS', 'RANGE', 'GROUPS') && word(t, i + 1, 'BETWEEN', 'UNBOUNDED', 'CURRENT'),
-  },
-  {name: 'NOT GLOB', workaround: "write NOT (x GLOB '…')", test: (t, i) => word(t, i, 'NOT') && word(t, i + 1, 'GLOB')},
-  {
-    name: 'INTERSECT / EXCEPT',
-    workaround: 'use WHERE … IN (SELECT …) for INTERSECT and WHERE … NOT IN (SELECT …) for EXCEPT',
-    test: (t, i) => word(t, i, 'INTERSECT', 'EXCEPT'),
-  },
-  {
-    name: 'FILTER (WHERE …)',
-    workaround: 'move the condition into the aggregate: sum(iif(cond, 1, 0)) or count(CASE WHEN cond THEN 1 END)',
-    test: (t, i) => word(t, i, 'FILTER') && punct(t, i + 1, '('),
-  },
-  {
-    name: 'NULLS FIRST / NULLS LAST',
-    workaround: 'order by (x IS NULL) first: ORDER BY x IS NULL, x',
-    test: (t, i) => word(t, i, 'NULLS') && word(t, i + 1, 'FIRST', 'LAST'),
-  },
-  {
-    name: 'LIKE … ESCAPE',
-    workaround: "use instr(x, 'literal') > 0 or GLOB with [_] / [%] classes",
-    test: (t, i) => word(t, i, 'ESCAPE'),
-  },
-];
-
-interface Token {
-  readonly kind: 'word' | 'string' | 'ident' | 'number' | 'punct';
-  readonly text: string;
-  readonly upper: string;
-  /** Parenthesis depth the token sits at. */
-  readonly depth: number;
-}
-
-interface Lexed {
-  /** Tokens of each statement (split at `;` outside strings and comments), empty statements dropped. */
-  readonly statements: Token[][];
-  readonly maxDepth: number;
-  /**
-   * The text the parser reads: comments blanked and backslashes inside string literals turned into `/`,
-   * so the parser (which knows MySQL-style `\'` escapes and `#` comments) sees exactly SQLite's tokens.
-   */
-  readonly parserText: string;
-  /** Characters SQLite and the parser would read differently (`#`, backslashes in identifiers). */
-  readonly ambiguous: readonly string[];
-}
-
-/**
- * A small lexer with SQLite's rules for strings, quoted identifiers and comments. It runs before the
- * parser: it bounds nesting depth cheaply (a 1,000-deep expression must not reach the recursive parser)
- * and finds statement boundaries the way SQLite does, so nothing can hide behind a comment.
- */
-export function lexSql(sql: string): Lexed {
-  const statements: Token[][] = [[]];
-  const parserText: string[] = [];
-  const ambiguous: string[] = [];
-  let depth = 0;
-  let maxDepth = 0;
-  let i = 0;
-  const push = (kind: Token['kind'], text: string): void => {
-    statements[statements.length - 1]?.push({kind, text, upper: text.toUpperCase(), depth});
-  };
-  while (i < sql.length) {
-    const c = sql[i] as string;
-    const from = i;
-    if (/\s/.test(c)) {
-      i++;
-      parserText.push(c);
-      continue;
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end === -1 ? sql.length : end + 1;
-      parserText.push(' ');
-      continue;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      i = end === -1 ? sql.length : end + 2;
-      parserText.push(' ');
-      continue;
-    } else if (c === "'" || c === '"' || c === '`' || c === '[') {
-      const close = c === '[' ? ']' : c;
-      let j = i + 1;
-      for (;;) {
-        const end = sql.indexOf(close, j);
-        if (end === -1) {
-          j = sql.length;
-          break;
-        }
-        if (close !== ']' && sql[end + 1] === close) {
-          j = end + 2;
-          continue;
-        }
-        j = end + 1;
-        break;
-      }
-      const literal = sql.slice(i, j);
-      push(c === "'" ? 'string' : 'ident', literal);
-      if (c !== "'" && literal.includes('\\')) ambiguous.push(`a backslash in the identifier ${literal}`);
-      parserText.push(c === "'" ? literal.replaceAll('\\', '/') : literal);
-      i = j;
-      continue;
-    } else if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
-      let j = i + 1;
-      while (j < sql.length && /[A-Za-z0-9_$\u0080-\uffff]/.test(sql[j] as string)) j++;
-      push('word', sql.slice(i, j));
-      i = j;
-    } else if (/[0-9]/.test(c)) {
-      let j = i + 1;
-      while (j < sql.length && /[0-9A-Za-z_.]/.test(sql[j] as string)) j++;
-      push('number', sql.slice(i, j));
-      i = j;
-    } else if (c === ';') {
-      statements.push([]);
-      i++;
-    } else {
-      if (c === '(') maxDepth = Math.max(maxDepth, ++depth);
-      if (c === ')') depth = Math.max(0, depth - 1);
-      if (c === '#' || c === '\\') ambiguous.push(`the character ${c} outside a string`);
-      push('punct', c);
-      i++;
-    }
-    parserText.push(sql.slice(from, i));
-  }
-  return {statements: statements.filter((s) => s.length > 0), maxDepth, parserText: parserText.join(''), ambiguous};
-}
 
 const WRITE_KEYWORDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE']);
 
 type AstNode = Record<string, unknown>;
 
 const isNode = (value: unknown): value is AstNode => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Whether a key of a node carries anything: null, undefined, false and [] carry nothing. */
+const present = (value: unknown): boolean => value !== null && value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0);
 
 /** A table source visible in a SELECT: its columns, or null when they cannot be known (accept any). */
 interface Source {
@@ -318,13 +179,97 @@ interface Scope {
   readonly parent: Scope | undefined;
 }
 
-/** Validates rule and query SQL (the seed's `SqlValidator`): builder methods, then `validateQuery`. */
+/**
+ * How the walk handles one kind of expression node (node-sql-parser's `type`): the keys it understands
+ * (besides `type` and `parentheses`) and what it checks and visits. A key outside `keys` that carries
+ * anything refuses the node, as does a kind with no entry.
+ */
+interface ExpressionVisitor {
+  readonly keys: readonly string[];
+  readonly visit?: (walk: SqlValidator, node: AstNode, scope: Scope, errors: SqlValidationError[]) => void;
+}
+
+/** A literal: nothing to check. */
+const literal = (...keys: string[]): ExpressionVisitor => ({keys: ['value', ...keys]});
+
+/** The keys of a SELECT node the walk handles; any other key that carries something refuses the query. */
+const SELECT_KEYS = ['with', 'options', 'distinct', 'columns', 'from', 'where', 'groupby', 'having', 'orderby', 'limit', 'for_update', '_next', 'set_op'];
+const FROM_TABLE_KEYS = ['db', 'table', 'as', 'join', 'on', 'using'];
+const FROM_EXPR_KEYS = ['expr', 'as', 'join', 'on', 'using'];
+
+/**
+ * Validates rule and query SQL (the reference API's `SqlValidator`, docs/api.md): builder methods, then
+ * `validateQuery`. `tables` is what the validator knows of the schema (default: the snapshot's tables from
+ * the models); `policy` is what it allows (default: SQL_POLICY).
+ */
 export class SqlValidator {
-  private allowed = new Set(DEFAULT_ALLOWED_FUNCTIONS);
+  /** One visitor per expression node kind; a kind without one is refused (`unknown_syntax`). */
+  private static readonly expressionVisitors: Readonly<Record<string, ExpressionVisitor>> = {
+    column_ref: {keys: ['table', 'column', 'collate'], visit: (walk, node, scope, errors) => walk.checkColumn(node, scope, errors)},
+    function: {
+      keys: ['name', 'args', 'over'],
+      visit: (walk, node, scope, errors) => {
+        walk.checkFunction(functionName(node), errors);
+        walk.visitExpr(node.args, scope, errors);
+        walk.visitWindow(node.over, scope, errors);
+      },
+    },
+    aggr_func: {
+      keys: ['name', 'args', 'over'],
+      visit: (walk, node, scope, errors) => {
+        walk.checkFunction(String(node.name), errors);
+        if (present(node.args)) {
+          if (isNode(node.args) && walk.knownKeys(node.args, ['expr', 'distinct', 'orderby'], 'aggregate arguments', errors)) {
+            walk.visitExpr(node.args.expr, scope, errors);
+            walk.visitOrderBy(node.args.orderby, scope, errors);
+          } else if (!isNode(node.args)) {
+            walk.unknownSyntax('aggregate arguments', errors);
+          }
+        }
+        walk.visitWindow(node.over, scope, errors);
+      },
+    },
+    binary_expr: {keys: ['operator', 'left', 'right'], visit: (walk, node, scope, errors) => walk.visitChildren(node, ['left', 'right'], scope, errors)},
+    unary_expr: {keys: ['operator', 'expr'], visit: (walk, node, scope, errors) => walk.visitChildren(node, ['expr'], scope, errors)},
+    case: {keys: ['expr', 'args'], visit: (walk, node, scope, errors) => walk.visitChildren(node, ['expr', 'args'], scope, errors)},
+    when: {keys: ['cond', 'result'], visit: (walk, node, scope, errors) => walk.visitChildren(node, ['cond', 'result'], scope, errors)},
+    else: {keys: ['result'], visit: (walk, node, scope, errors) => walk.visitChildren(node, ['result'], scope, errors)},
+    // `target` is the type name: data, not an expression.
+    cast: {keys: ['keyword', 'expr', 'symbol', 'target'], visit: (walk, node, scope, errors) => walk.visitChildren(node, ['expr'], scope, errors)},
+    expr_list: {keys: ['value'], visit: (walk, node, scope, errors) => walk.visitChildren(node, ['value'], scope, errors)},
+    // Not SQLite syntax (SQLite refuses it when the query is prepared), but harmless: accepted as before.
+    interval: {keys: ['expr', 'unit'], visit: (walk, node, scope, errors) => walk.visitChildren(node, ['expr'], scope, errors)},
+    ESCAPE: {keys: ['value'], visit: (walk, node, scope, errors) => walk.visitChildren(node, ['value'], scope, errors)},
+    // String literals may carry `ESCAPE '…'` (visited) and a `COLLATE` suffix (a collation name).
+    single_quote_string: {keys: ['value', 'escape', 'suffix'], visit: (walk, node, scope, errors) => walk.visitChildren(node, ['escape'], scope, errors)},
+    double_quote_string: {keys: ['value', 'escape', 'suffix'], visit: (walk, node, scope, errors) => walk.visitChildren(node, ['escape'], scope, errors)},
+    backticks_quote_string: literal(),
+    string: literal(),
+    number: literal(),
+    bigint: literal(),
+    bool: literal(),
+    null: literal(),
+    star: literal(),
+    hex_string: literal('prefix'),
+    full_hex_string: literal('prefix'),
+    bit_string: literal('prefix'),
+    // Identifiers the parser leaves unresolved (`USING (x)`, quoted names).
+    default: literal(),
+    // Bound parameters (`?`, `:p`, `$p`, `@p`): rules bind none, so SQLite reads them as NULL.
+    origin: literal(),
+    param: literal(),
+    var: {keys: ['name', 'members', 'prefix']},
+  };
+
+  private readonly policy: SqlPolicy;
+  private readonly tables: TableCatalog;
+  private readonly forbidden: ReadonlyMap<string, string>;
+  private allowed: Set<string>;
   private readOnly = true;
   private timeout = 30_000;
-  private readonly tables = knownTables();
-  private parserInstance: SqlParser | undefined;
+  private parserInstance: SqlSyntaxParser | undefined;
+  /** Set when the caller gave its own parser: verdicts then depend on code the fingerprint cannot see. */
+  private readonly customParser: string | undefined;
   private fingerprintMemo: string | undefined;
   /**
    * Verdicts by SQL text. A rule is checked when its file is loaded and again before it runs (defence in
@@ -333,10 +278,19 @@ export class SqlValidator {
    */
   private readonly verdicts = new Map<string, SqlValidationResult>();
 
+  constructor(options: SqlValidatorOptions = {}) {
+    this.policy = options.policy ?? SQL_POLICY;
+    this.parserInstance = options.parser;
+    this.customParser = options.parser === undefined ? undefined : randomUUID();
+    this.tables = options.tables ?? knownTables();
+    this.forbidden = new Map(this.policy.forbiddenFunctions.map((f) => [f.name, f.why]));
+    this.allowed = new Set(allowedFunctionNames(this.policy));
+  }
+
   /** Replace the allow-list of functions (names are case-insensitive); forbidden functions cannot be allowed. */
   withAllowedFunctions(names: readonly string[]): this {
     const lower = names.map((n) => n.toLowerCase());
-    const forbidden = lower.filter((n) => FORBIDDEN_FUNCTIONS.has(n));
+    const forbidden = lower.filter((n) => this.forbidden.has(n));
     if (forbidden.length > 0) {
       throw new DaemonEyeError('INVALID_ARGUMENT', `functions ${forbidden.join(', ')} can never be allowed in rules`, {hint: 'see docs/rules-sql.md'});
     }
@@ -383,19 +337,19 @@ export class SqlValidator {
   }
 
   /**
-   * Identifies what this validator accepts: its code, the parser's version, the function allow-list, the
-   * forbidden functions, the tables and columns, and the limits. Two validators with one fingerprint give
-   * the same verdict on any SQL.
+   * Identifies what this validator accepts: its code (every sql-* module), the parser's version, the
+   * policy (functions, limits, forbidden tables, unsupported syntax), the function allow-list in force and
+   * the tables and columns. Two validators with one fingerprint give the same verdict on any SQL.
    */
   get fingerprint(): string {
     this.fingerprintMemo ??= createHash('sha256')
       .update(
         JSON.stringify({
           code: validatorCodeFingerprint(),
+          parser: this.customParser ?? 'node-sql-parser',
+          policy: describePolicy(this.policy),
           allowed: this.allowedFunctions,
-          forbidden: [...FORBIDDEN_FUNCTIONS.keys()].sort(),
           tables: [...this.tables].map(([table, columns]) => [table, [...columns].sort()]).sort(),
-          limits: SQL_LIMITS,
         }),
       )
       .digest('hex');
@@ -427,14 +381,14 @@ export class SqlValidator {
   }
 
   private collectErrors(sql: string): SqlValidationError[] {
-    if (Buffer.byteLength(sql, 'utf8') > SQL_LIMITS.maxLength) {
-      return [{reason: 'too_long', message: `the query is ${Buffer.byteLength(sql, 'utf8')} bytes; at most ${SQL_LIMITS.maxLength} are allowed`}];
+    if (Buffer.byteLength(sql, 'utf8') > this.policy.limits.maxLength) {
+      return [{reason: 'too_long', message: `the query is ${Buffer.byteLength(sql, 'utf8')} bytes; at most ${this.policy.limits.maxLength} are allowed`}];
     }
     const lexed = lexSql(sql);
     if (lexed.statements.length === 0) return [{reason: 'empty', message: 'the query is empty'}];
     const errors: SqlValidationError[] = [];
-    if (lexed.maxDepth > SQL_LIMITS.maxDepth) {
-      errors.push({reason: 'too_deep', message: `parentheses nest ${lexed.maxDepth} deep; at most ${SQL_LIMITS.maxDepth} are allowed`});
+    if (lexed.maxDepth > this.policy.limits.maxDepth) {
+      errors.push({reason: 'too_deep', message: `parentheses nest ${lexed.maxDepth} deep; at most ${this.policy.limits.maxDepth} are allowed`});
     }
     if (lexed.statements.length > 1) {
       const hidden = lexed.statements
@@ -488,11 +442,11 @@ export class SqlValidator {
 
   private parseFailure(tokens: readonly Token[], error: unknown): SqlValidationError {
     for (let i = 0; i < tokens.length; i++) {
-      for (const pattern of UNSUPPORTED) {
+      for (const pattern of this.policy.unsupportedSyntax) {
         if (pattern.test(tokens, i)) {
           return {
             reason: 'unsupported_syntax',
-            message: `SQLite accepts ${pattern.name}, but the validator's parser cannot read it`,
+            message: `SQLite accepts ${pattern.construct}, but the validator's parser cannot read it`,
             workaround: pattern.workaround,
           };
         }
@@ -507,8 +461,9 @@ export class SqlValidator {
   /** Visit a SELECT (and its UNION chain); returns its output columns, or null when they cannot be known. */
   private visitSelect(node: AstNode, parent: Scope | undefined, errors: SqlValidationError[]): ReadonlySet<string> | null {
     const scope: Scope = {sources: new Map(), aliases: new Set(), ctes: new Map(), parent};
+    if (!this.knownKeys(node, SELECT_KEYS, 'SELECT', errors)) return null;
     for (const cte of asArray(node.with)) {
-      if (!isNode(cte)) continue;
+      if (!isNode(cte) || !this.knownKeys(cte, ['name', 'stmt', 'columns', 'recursive'], 'WITH', errors)) continue;
       const name = identifier(cte.name).toLowerCase();
       const declared = asArray(cte.columns)
         .map((c) => (isNode(c) ? columnName(c) : ''))
@@ -517,33 +472,80 @@ export class SqlValidator {
       scope.ctes.set(name, declared.length > 0 ? new Set(declared) : null);
       const stmt = isNode(cte.stmt) ? cte.stmt : undefined;
       const body = stmt !== undefined && isNode(stmt.ast) ? stmt.ast : stmt;
-      if (body !== undefined) {
-        const output = this.visitSelect(body, scope, errors);
-        if (declared.length === 0) scope.ctes.set(name, output);
+      if (body === undefined) {
+        this.unknownSyntax('a WITH clause without a body', errors);
+        continue;
       }
+      const output = this.visitSelect(body, scope, errors);
+      if (declared.length === 0) scope.ctes.set(name, output);
     }
     const from = asArray(node.from);
     const joins = from.length - 1;
-    if (joins > SQL_LIMITS.maxJoins) {
-      errors.push({reason: 'too_many_joins', message: `${joins} joins in one SELECT; at most ${SQL_LIMITS.maxJoins} are allowed`});
+    if (joins > this.policy.limits.maxJoins) {
+      errors.push({reason: 'too_many_joins', message: `${joins} joins in one SELECT; at most ${this.policy.limits.maxJoins} are allowed`});
     }
-    for (const item of from) if (isNode(item)) this.addSource(item, scope, errors);
     for (const item of from) {
-      if (!isNode(item)) continue;
-      if (item.on !== undefined && item.on !== null) this.visitExpr(item.on, scope, errors);
+      if (isNode(item)) this.addSource(item, scope, errors);
+      else this.unknownSyntax('a FROM item', errors);
     }
-    for (const column of asArray(node.columns)) if (isNode(column) && typeof column.as === 'string') scope.aliases.add(column.as.toLowerCase());
-    for (const key of ['columns', 'where', 'groupby', 'having', 'orderby', 'limit', 'window']) {
-      if (node[key] !== undefined && node[key] !== null) this.visitExpr(node[key], scope, errors);
+    // ON conditions see every source of the FROM clause; USING names columns, checked by SQLite.
+    for (const item of from) if (isNode(item)) this.visitExpr(item.on, scope, errors);
+    const columns = asArray(node.columns);
+    for (const column of columns) if (isNode(column) && typeof column.as === 'string') scope.aliases.add(column.as.toLowerCase());
+    for (const column of columns) {
+      if (isNode(column) && this.knownKeys(column, ['expr', 'as'], 'a result column', errors)) this.visitExpr(column.expr, scope, errors);
+      else if (!isNode(column)) this.unknownSyntax('a result column', errors);
+    }
+    this.visitExpr(node.where, scope, errors);
+    const groupBy = node.groupby;
+    if (isNode(groupBy)) {
+      if (this.knownKeys(groupBy, ['columns', 'modifiers'], 'GROUP BY', errors)) this.visitExpr(groupBy.columns, scope, errors);
+    } else {
+      this.visitExpr(groupBy, scope, errors);
+    }
+    this.visitExpr(node.having, scope, errors);
+    this.visitOrderBy(node.orderby, scope, errors);
+    const limit = node.limit;
+    if (isNode(limit)) {
+      if (this.knownKeys(limit, ['seperator', 'value'], 'LIMIT', errors)) this.visitExpr(limit.value, scope, errors);
+    } else if (present(limit)) {
+      this.unknownSyntax('LIMIT', errors);
     }
     const output = this.outputColumns(node, scope);
     if (isNode(node._next)) this.visitSelect(node._next, parent, errors);
+    else if (present(node._next)) this.unknownSyntax('a compound SELECT', errors);
     return output;
+  }
+
+  /** ORDER BY items (`{expr, type: ASC|DESC}`), in a SELECT, a window or an aggregate. */
+  private visitOrderBy(value: unknown, scope: Scope, errors: SqlValidationError[]): void {
+    for (const item of asArray(value)) {
+      if (isNode(item) && this.knownKeys(item, ['expr', 'type'], 'ORDER BY', errors)) this.visitExpr(item.expr, scope, errors);
+      else if (!isNode(item)) this.unknownSyntax('ORDER BY', errors);
+    }
+  }
+
+  /** A window (`OVER (PARTITION BY … ORDER BY …)`). */
+  private visitWindow(value: unknown, scope: Scope, errors: SqlValidationError[]): void {
+    if (!present(value)) return;
+    if (!isNode(value) || !this.knownKeys(value, ['partitionby', 'orderby'], 'OVER', errors)) {
+      if (!isNode(value)) this.unknownSyntax('OVER', errors);
+      return;
+    }
+    for (const item of asArray(value.partitionby)) {
+      if (isNode(item) && this.knownKeys(item, ['expr', 'as'], 'PARTITION BY', errors)) this.visitExpr(item.expr, scope, errors);
+      else if (!isNode(item)) this.unknownSyntax('PARTITION BY', errors);
+    }
+    this.visitOrderBy(value.orderby, scope, errors);
   }
 
   private addSource(item: AstNode, scope: Scope, errors: SqlValidationError[]): void {
     const alias = typeof item.as === 'string' ? item.as.toLowerCase() : undefined;
+    for (const using of asArray(item.using)) {
+      if (!isNode(using) || using.type !== 'default' || typeof using.value !== 'string') this.unknownSyntax('USING', errors);
+    }
     if (typeof item.table === 'string') {
+      if (!this.knownKeys(item, FROM_TABLE_KEYS, 'a FROM table', errors)) return this.unreadableSource(alias, scope);
       const table = item.table.toLowerCase();
       const db = typeof item.db === 'string' ? item.db.toLowerCase() : null;
       if (db !== null && db !== 'main') {
@@ -552,17 +554,22 @@ export class SqlValidator {
       scope.sources.set(alias ?? table, {name: table, columns: this.tableColumns(table, scope, errors)});
       return;
     }
+    if (!this.knownKeys(item, FROM_EXPR_KEYS, 'a FROM item', errors)) return this.unreadableSource(alias, scope);
     const expr = item.expr;
     if (isNode(expr) && expr.type === 'function') {
+      if (!this.knownKeys(expr, SqlValidator.expressionVisitors.function?.keys ?? [], 'a table-valued function', errors))
+        return this.unreadableSource(alias, scope);
       const name = functionName(expr).toLowerCase();
-      if (name === 'json_each') {
+      const tableFunction = this.policy.tableFunctions.find((f) => f.name === name);
+      if (tableFunction !== undefined) {
         this.visitExpr(expr.args, scope, errors);
-        scope.sources.set(alias ?? name, {name, columns: new Set(JSON_EACH_COLUMNS)});
+        scope.sources.set(alias ?? name, {name, columns: new Set(tableFunction.columns)});
       } else {
-        const why = FORBIDDEN_FUNCTIONS.get(name) ?? (name.startsWith('pragma_') ? 'reads engine internals' : undefined);
+        const why = this.forbidden.get(name) ?? (name.startsWith('pragma_') ? 'reads engine internals' : undefined);
+        const allowed = this.policy.tableFunctions.map((f) => `${f.name}(column)`).join(', ');
         errors.push(
           why === undefined
-            ? {reason: 'unknown_table', message: `table-valued function ${name} is not allowed; only json_each(column) is`, table: name}
+            ? {reason: 'unknown_table', message: `table-valued function ${name} is not allowed; only ${allowed} is`, table: name}
             : {reason: 'forbidden_function', message: `function ${name} is not allowed: ${why}`, function: name},
         );
         scope.sources.set(alias ?? name, {name, columns: null});
@@ -570,11 +577,18 @@ export class SqlValidator {
       return;
     }
     if (isNode(expr) && isNode(expr.ast)) {
+      if (!this.knownKeys(expr, ['ast', 'tableList', 'columnList'], 'a subquery in FROM', errors)) return this.unreadableSource(alias, scope);
       const columns = this.visitSelect(expr.ast, scope.parent, errors);
       scope.sources.set(alias ?? `(subquery ${scope.sources.size})`, {name: alias ?? 'subquery', columns});
       return;
     }
-    this.visitExpr(item, scope, errors);
+    this.unknownSyntax(isNode(expr) && typeof expr.type === 'string' ? `${expr.type} in FROM` : 'a FROM item', errors);
+    this.unreadableSource(alias, scope);
+  }
+
+  /** A FROM item already refused: a source of unknown columns, so its columns are not refused a second time. */
+  private unreadableSource(alias: string | undefined, scope: Scope): void {
+    scope.sources.set(alias ?? `(unreadable ${scope.sources.size})`, {name: 'unreadable', columns: null});
   }
 
   private tableColumns(table: string, scope: Scope, errors: SqlValidationError[]): ReadonlySet<string> | null {
@@ -584,7 +598,7 @@ export class SqlValidator {
     const known = this.tables.get(table);
     if (known !== undefined) return known;
     if (LIST_TABLE.test(table)) return new Set(['value']);
-    if (FORBIDDEN_TABLE.test(table)) {
+    if (this.policy.forbiddenTables.some((pattern) => pattern.test(table))) {
       errors.push({reason: 'forbidden_table', message: `table ${table} is not allowed: it exposes the engine, not the snapshot`, table});
     } else {
       errors.push({
@@ -622,38 +636,57 @@ export class SqlValidator {
     return names;
   }
 
+  /** Visit an expression (or a list of them): one visitor per node kind, subqueries as SELECTs. */
   private visitExpr(value: unknown, scope: Scope, errors: SqlValidationError[]): void {
     if (Array.isArray(value)) {
       for (const item of value) this.visitExpr(item, scope, errors);
       return;
     }
+    // Absent parts, and the plain strings and numbers some literals carry, need no check.
     if (!isNode(value)) return;
     if (isNode(value.ast)) {
       // A subquery in an expression: it sees this query's sources (correlation).
-      this.visitSelect(value.ast, scope, errors);
+      if (this.knownKeys(value, ['ast', 'tableList', 'columnList'], 'a subquery', errors)) this.visitSelect(value.ast, scope, errors);
       return;
     }
     if (value.type === 'select') {
       this.visitSelect(value, scope, errors);
       return;
     }
-    if (value.type === 'column_ref') {
-      this.checkColumn(value, scope, errors);
+    const kind = typeof value.type === 'string' ? value.type : undefined;
+    const visitor = kind === undefined ? undefined : SqlValidator.expressionVisitors[kind];
+    if (visitor === undefined) {
+      this.unknownSyntax(kind === undefined ? `an expression without a kind (keys ${Object.keys(value).join(', ')})` : `the expression kind ${kind}`, errors);
       return;
     }
-    if (value.type === 'function' || value.type === 'aggr_func') this.checkFunction(value, errors);
-    for (const [key, child] of Object.entries(value)) {
-      if (key === 'tableList' || key === 'columnList' || key === 'name') continue;
-      this.visitExpr(child, scope, errors);
-    }
+    if (this.knownKeys(value, visitor.keys, kind ?? '', errors)) visitor.visit?.(this, value, scope, errors);
   }
 
-  private checkFunction(node: AstNode, errors: SqlValidationError[]): void {
-    const name = (node.type === 'aggr_func' ? String(node.name) : functionName(node)).toLowerCase();
-    if (OPERATOR_FUNCTIONS.has(name) || this.allowed.has(name)) return;
-    const why = FORBIDDEN_FUNCTIONS.get(name);
-    if (why !== undefined) errors.push({reason: 'forbidden_function', message: `function ${name} is not allowed: ${why}`, function: name});
-    else errors.push({reason: 'unknown_function', message: `function ${name} is not on the allow-list (docs/rules-sql.md, "Functions")`, function: name});
+  private visitChildren(node: AstNode, keys: readonly string[], scope: Scope, errors: SqlValidationError[]): void {
+    for (const key of keys) this.visitExpr(node[key], scope, errors);
+  }
+
+  /**
+   * Whether every key of `node` that carries something is one the walk understands (`type` and
+   * `parentheses` always are); if not, the query is refused, naming the construct and the key.
+   */
+  private knownKeys(node: AstNode, keys: readonly string[], what: string, errors: SqlValidationError[]): boolean {
+    const unknown = Object.keys(node).filter((key) => key !== 'type' && key !== 'parentheses' && !keys.includes(key) && present(node[key]));
+    if (unknown.length === 0) return true;
+    this.unknownSyntax(`${what} with ${unknown.join(', ')}`, errors);
+    return false;
+  }
+
+  private unknownSyntax(what: string, errors: SqlValidationError[]): void {
+    errors.push({reason: 'unknown_syntax', message: `the validator has no rule for ${what}; it refuses what it cannot check`});
+  }
+
+  private checkFunction(name: string, errors: SqlValidationError[]): void {
+    const lower = name.toLowerCase();
+    if (OPERATOR_FUNCTIONS.has(lower) || this.allowed.has(lower)) return;
+    const why = this.forbidden.get(lower);
+    if (why !== undefined) errors.push({reason: 'forbidden_function', message: `function ${lower} is not allowed: ${why}`, function: lower});
+    else errors.push({reason: 'unknown_function', message: `function ${lower} is not on the allow-list (docs/rules-sql.md, "Functions")`, function: lower});
   }
 
   private checkColumn(node: AstNode, scope: Scope, errors: SqlValidationError[]): void {

@@ -6,7 +6,7 @@ import type {Database} from 'sql.js';
 import {DaemonEyeError} from '../errors.js';
 import {rowToProcess} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
-import {renderTable} from '../output/render.js';
+import type {View} from '../output/view.js';
 import {type DiffResult, type DiffSide, diffSnapshots, type ListeningPort, type SnapshotDiff} from './snapshot-diff.js';
 
 export * from './snapshot-diff.js';
@@ -132,17 +132,20 @@ function detail(result: DiffResult): string {
   }
 }
 
-/** The human table (terminal-safe, cut to `width`): ACTION, WHAT, DETAIL. */
-export function renderDiffTable(diff: SnapshotDiff, width?: number): string {
-  return renderTable(
-    diff.results,
-    [
-      {header: 'ACTION', get: (r) => r.action},
-      {header: 'WHAT', get: (r) => r.name},
+/**
+ * How `diff` prints (src/output/view.ts): one osquery-style result per NDJSON line; `--format json` the
+ * whole diff (`old`, `new`, `results`, `counts`); a table of ACTION, WHAT, DETAIL on a terminal.
+ */
+export function diffView(diff: SnapshotDiff): View<DiffResult> {
+  return {
+    rows: diff.results,
+    document: diff,
+    columns: [
+      {header: 'ACTION', get: (r: DiffResult) => r.action},
+      {header: 'WHAT', get: (r: DiffResult) => r.name},
       {header: 'DETAIL', get: detail},
     ],
-    width,
-  );
+  };
 }
 
 /** One stderr line: what was compared and how much changed. */

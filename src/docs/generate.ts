@@ -1,4 +1,4 @@
-// Writes the generated reference pages (docs/schema.md, docs/configuration.md, docs/rules.md). Run by `npm run docs`;
+// Writes the generated reference pages (docs/schema.md, docs/configuration.md, docs/rules.md, docs/rules-sql.md). Run by `npm run docs`;
 // tests compare the committed pages with what these functions render, so they never drift.
 import {writeFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -6,11 +6,13 @@ import {join} from 'node:path';
 import {renderConfigDoc} from '../config/config-doc.js';
 import {renderSchemaDoc} from '../models/schema-doc.js';
 import {renderRulesDoc} from './rules-doc.js';
+import {renderRulesSqlDoc} from './rules-sql-doc.js';
 
 export const GENERATED_DOCS: Readonly<Record<string, () => string>> = {
   'docs/schema.md': renderSchemaDoc,
   'docs/configuration.md': renderConfigDoc,
   'docs/rules.md': () => renderRulesDoc(),
+  'docs/rules-sql.md': () => renderRulesSqlDoc(),
 };
 
 export function writeGeneratedDocs(root: string): string[] {

@@ -1,6 +1,5 @@
 // The data models: every record that crosses a process boundary, declared once as a zod schema.
 export * from './alert.js';
-export * from './audit.js';
 export * from './columns.js';
 export * from './process.js';
 export * from './rule.js';

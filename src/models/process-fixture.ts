@@ -86,6 +86,8 @@ export function completeProcessRow(partial: PartialProcessRow, options: Complete
     ld_audit: null,
     environ_readable: true,
     entity_id: null,
+    bytes_escaped: false,
+    live_thread_tid: null,
     hidden: null,
     hidden_evidence: null,
   };

@@ -1,5 +1,6 @@
 // ProcessRecord (the seed's model, field for field) and the platform data the Linux collector fills.
-// The `processes` table is derived from these two schemas: the record's fields, then `cmdline`, then
+// The `processes` table is derived from these two schemas: the record's fields, then the derived `cmdline` and
+// `exe_name`, then
 // every platform-data field flattened into a column of its own so rules can use them directly.
 import {z} from 'zod';
 
@@ -81,16 +82,30 @@ export const LinuxPlatformDataSchema = z
     ld_audit: z.string().nullable().describe('`LD_AUDIT` from the initial environment, null when unset or unreadable'),
     environ_readable: z.boolean().nullable().describe('Whether the initial environment could be read (needed for `ld_preload`)'),
     entity_id: z.string().nullable().describe('Stable process identity: hex hash of boot id, pid and start ticks'),
+    bytes_escaped: z
+      .boolean()
+      .nullable()
+      .describe(
+        'True when some of the bytes /proc gave for this process are not UTF-8. Then every text field of the record (`name`, `executable_path`, `command_line`, `cmdline`, `exe_name`, `cwd`, `stdin`, `stdout`, `stderr`, `ld_preload`, `ld_audit`) is escaped losslessly: each byte outside a well-formed UTF-8 sequence is written `\\xHH` (lower-case hex) and a backslash `\\\\`; undo both to get the exact bytes. False: the fields are the bytes as UTF-8, unescaped',
+      ),
+    live_thread_tid: z
+      .int()
+      .nullable()
+      .describe(
+        'Set when the main thread has exited while other threads run (the leader is a zombie, state Z): the TID of the live thread whose /proc/PID/task/TID files gave `executable_path`, `command_line`, `cwd`, fds, environment and the executable hash. Null for an ordinary process',
+      ),
     hidden: z
       .enum(HIDDEN_KINDS)
       .nullable()
       .describe(
-        'Why this process is hidden from a plain /proc listing, null when it is not: `proc_mount`, a mount covers its /proc entry or a file in it (`mount --bind EMPTYDIR /proc/PID`), checked on every scan; `unlisted`, it exists (`kill(pid, 0)`, its /proc entry readable by path) but /proc\'s directory listing leaves it out, found by `scan --hidden-check`',
+        "Why this process is hidden from a plain /proc listing, null when it is not: `proc_mount`, a mount covers its /proc entry or a file in it (`mount --bind EMPTYDIR /proc/PID`), checked on every scan; `unlisted`, it exists (`kill(pid, 0)`, its /proc entry readable by path) but /proc's directory listing leaves it out, found by `scan --hidden-check`",
       ),
     hidden_evidence: z
       .string()
       .nullable()
-      .describe('What showed it hidden: the covering mounts (from /proc/self/mountinfo), the probes that found it, and the pids of its children; null when not hidden'),
+      .describe(
+        'What showed it hidden: the covering mounts (from /proc/self/mountinfo), the probes that found it, and the pids of its children; null when not hidden',
+      ),
   })
   .strict();
 export type LinuxPlatformData = z.infer<typeof LinuxPlatformDataSchema>;
@@ -103,10 +118,30 @@ export const CMDLINE_COLUMN: ColumnSpec = columnOf(
   z.string().describe('argv joined with single spaces (derived from `command_line`, for LIKE and instr)'),
 );
 
+/** `exe_name`: the executable's base name, so rules compare names without string surgery on paths. */
+export const EXE_NAME_COLUMN: ColumnSpec = columnOf(
+  'exe_name',
+  z
+    .string()
+    .nullable()
+    .describe(
+      'Base name of `executable_path` (`/usr/bin/python3.11` → `python3.11`; derived), null when the path is; unlike `name` (comm) the process cannot set it',
+    ),
+);
+
+/** Columns derived from the record's fields (not stored in the JSON record), after its own columns. */
+export const DERIVED_PROCESS_COLUMNS: readonly ColumnSpec[] = [CMDLINE_COLUMN, EXE_NAME_COLUMN];
+
+/** The base name of an executable path (`/memfd:x` → `memfd:x`), null for none. */
+export function exeNameOf(path: string | null): string | null {
+  if (path === null) return null;
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
 export const PLATFORM_DATA_COLUMNS: readonly ColumnSpec[] = columnsOf(LinuxPlatformDataSchema);
 
 /** Every column of the `processes` table, in order. */
-export const PROCESS_TABLE_COLUMNS: readonly ColumnSpec[] = [...PROCESS_RECORD_COLUMNS, CMDLINE_COLUMN, ...PLATFORM_DATA_COLUMNS];
+export const PROCESS_TABLE_COLUMNS: readonly ColumnSpec[] = [...PROCESS_RECORD_COLUMNS, ...DERIVED_PROCESS_COLUMNS, ...PLATFORM_DATA_COLUMNS];
 
 export const PROCESS_TABLE_COLUMN_NAMES: readonly string[] = PROCESS_TABLE_COLUMNS.map((c) => c.name);
 
@@ -116,6 +151,7 @@ export function processToRow(record: ProcessRecord): (string | number | null)[] 
   const source = record as unknown as Record<string, unknown>;
   for (const column of PROCESS_RECORD_COLUMNS) row.push(toSqlValue(column, source[column.name]));
   row.push(record.command_line.join(' '));
+  row.push(exeNameOf(record.executable_path));
   const platform = record.platform_data ?? {};
   for (const column of PLATFORM_DATA_COLUMNS) row.push(toSqlValue(column, platform[column.name]));
   return row;

@@ -1,8 +1,6 @@
-// docs/schema.md: the tables rules and exports see, generated from the models.
+// docs/schema.md: the tables rules and exports see, generated from the table registry (tables.ts).
 import type {ColumnSpec} from './columns.js';
-import {ALERT_TABLE_COLUMNS} from './alert.js';
-import {CMDLINE_COLUMN, PLATFORM_DATA_COLUMNS, PROCESS_RECORD_COLUMNS} from './process.js';
-import {SCAN_TABLE_COLUMNS} from './scan.js';
+import {TABLES} from './tables.js';
 
 function table(columns: readonly ColumnSpec[]): string[] {
   return [
@@ -13,6 +11,7 @@ function table(columns: readonly ColumnSpec[]): string[] {
 }
 
 export function renderSchemaDoc(): string {
+  const sections = TABLES.flatMap((t) => [`## \`${t.name}\``, '', ...t.docSections.flatMap((s) => [s.intro, '', ...table(s.columns), '']), '']);
   return `${[
     '# Data schema',
     '',
@@ -21,30 +20,9 @@ export function renderSchemaDoc(): string {
     'Every record DaemonEye writes (JSON, NDJSON, CSV, snapshot files) uses these snake_case names. Timestamps are',
     'epoch milliseconds, unknown values are `null`, booleans are JSON booleans (0/1 in SQL).',
     '',
-    '## `processes`',
-    '',
-    'One row per process per scan. The first columns are the `ProcessRecord` (the JSON record `scan` prints):',
-    '',
-    ...table(PROCESS_RECORD_COLUMNS),
-    '',
-    'Derived column, for `LIKE` and `instr` in rules:',
-    '',
-    ...table([CMDLINE_COLUMN]),
-    '',
-    "The Linux collector's `platform_data` fields, each also a column of its own (null from other collectors):",
-    '',
-    ...table(PLATFORM_DATA_COLUMNS),
-    '',
-    '## `scans`',
-    '',
-    'One row per scan: host facts and collection results.',
-    '',
-    ...table(SCAN_TABLE_COLUMNS),
-    '',
-    '## `alerts`',
-    '',
-    'Filled by `detect --store`; the same shape `detect` prints.',
-    '',
-    ...table(ALERT_TABLE_COLUMNS),
-  ].join('\n')}\n`;
+    ...sections,
+  ]
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }

@@ -1,5 +1,6 @@
 // Renderers: records to JSON, NDJSON, CSV or a terminal table. Writers take a sink function so the
 // same code serves stdout, files and tests.
+import {type Paint, type Palette, PLAIN} from './colour.js';
 import {safeJson, terminalSafe, truncate} from './terminal.js';
 
 export type Write = (chunk: string) => void;
@@ -30,7 +31,7 @@ export interface TableColumn<T> {
   readonly width?: number;
   readonly align?: 'left' | 'right';
   /** Colour for a cell (src/output/colour.ts), applied to the cut, terminal-safe text after widths are measured. */
-  readonly paint?: (row: T) => (text: string) => string;
+  readonly paint?: (row: T, palette: Palette) => Paint;
 }
 
 function cellText(value: unknown): string {
@@ -43,7 +44,7 @@ function cellText(value: unknown): string {
  * A plain-text table (no borders, like `ps`): cells are made terminal-safe and cut to their column
  * width; the last column is fitted to `terminalWidth` when given.
  */
-export function renderTable<T>(rows: readonly T[], columns: readonly TableColumn<T>[], terminalWidth?: number): string {
+export function renderTable<T>(rows: readonly T[], columns: readonly TableColumn<T>[], terminalWidth?: number, palette: Palette = PLAIN): string {
   const cells = rows.map((row) => columns.map((column) => terminalSafe(cellText(column.get(row)))));
   const widths = columns.map((column, index) => {
     const longest = Math.max(column.header.length, ...cells.map((row) => [...(row[index] ?? '')].length));
@@ -60,7 +61,7 @@ export function renderTable<T>(rows: readonly T[], columns: readonly TableColumn
         const width = widths[index] ?? 0;
         const plain = truncate(value, width);
         const pad = ' '.repeat(Math.max(0, width - [...plain].length));
-        const paint = row === undefined ? undefined : columns[index]?.paint?.(row);
+        const paint = row === undefined ? undefined : columns[index]?.paint?.(row, palette);
         const cut = paint === undefined ? plain : paint(plain);
         if (index === values.length - 1 && columns[index]?.align !== 'right') return cut;
         return columns[index]?.align === 'right' ? pad + cut : cut + pad;

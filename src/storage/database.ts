@@ -3,33 +3,23 @@
 // build on this module, so the tables are defined in exactly one place.
 import type {Database} from 'sql.js';
 
-import {ALERT_TABLE_COLUMNS, type Alert} from '../models/alert.js';
-import {type ColumnSpec, createTableSql, toSqlValue} from '../models/columns.js';
-import {PROCESS_TABLE_COLUMNS, type ProcessRecord, processToRow} from '../models/process.js';
-import {SCAN_TABLE_COLUMNS, type ScanRecord} from '../models/scan.js';
+import type {Alert} from '../models/alert.js';
+import type {ProcessRecord} from '../models/process.js';
+import type {ScanRecord} from '../models/scan.js';
+import {ALERTS_TABLE, PROCESSES_TABLE, SCANS_TABLE, type TableDefinition, TABLES, tableDdl} from '../models/tables.js';
 import {TOOL_VERSION} from '../version.js';
 import {loadSqlJs} from './sqljs.js';
 
 export {loadSqlJs} from './sqljs.js';
 
 /** Version of the snapshot file layout; bump it (and add a migration) whenever a table changes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
-export const TABLES = ['meta', 'scans', 'processes', 'alerts'] as const;
+export const PROCESS_INDEXES = PROCESSES_TABLE.indexes;
 
-export const PROCESS_INDEXES = ['pid', 'ppid', 'name', 'executable_hash', 'scan_id'] as const;
-
-/** The DDL of an empty snapshot database, in order. */
+/** The DDL of an empty snapshot database, in order: `meta`, then every table of the registry (src/models/tables.ts). */
 export function schemaStatements(): string[] {
-  return [
-    'CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)',
-    createTableSql('scans', SCAN_TABLE_COLUMNS, 'id'),
-    createTableSql('processes', PROCESS_TABLE_COLUMNS, 'id'),
-    ...PROCESS_INDEXES.map((column) => `CREATE INDEX processes_${column} ON processes (${column})`),
-    createTableSql('alerts', ALERT_TABLE_COLUMNS, 'id'),
-    'CREATE INDEX alerts_scan_id ON alerts (scan_id)',
-    'CREATE INDEX alerts_rule_id ON alerts (rule_id)',
-  ];
+  return ['CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)', ...TABLES.flatMap(tableDdl)];
 }
 
 /** A new, empty snapshot database with its schema and meta rows. */
@@ -49,12 +39,14 @@ export async function createSnapshotDatabase(): Promise<Database> {
   return db;
 }
 
-function insertAll<T>(db: Database, table: string, columns: readonly ColumnSpec[], rows: readonly T[], toRow: (row: T) => (string | number | null)[]): void {
+/** Insert rows of one registry table in one transaction (each row converted by the table's `toRow`). */
+export function insertRows(db: Database, table: TableDefinition, rows: readonly unknown[]): void {
   if (rows.length === 0) return;
-  const statement = db.prepare(`INSERT INTO ${table} (${columns.map((c) => c.name).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+  const {columns} = table;
+  const statement = db.prepare(`INSERT INTO ${table.name} (${columns.map((c) => c.name).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
   db.exec('BEGIN');
   try {
-    for (const row of rows) statement.run(toRow(row));
+    for (const row of rows) statement.run(table.toRow(row));
     db.exec('COMMIT');
   } catch (error) {
     db.exec('ROLLBACK');
@@ -65,15 +57,15 @@ function insertAll<T>(db: Database, table: string, columns: readonly ColumnSpec[
 }
 
 export function insertProcesses(db: Database, records: readonly ProcessRecord[]): void {
-  insertAll(db, 'processes', PROCESS_TABLE_COLUMNS, records, processToRow);
+  insertRows(db, PROCESSES_TABLE, records);
 }
 
 export function insertScan(db: Database, scan: ScanRecord): void {
-  insertAll(db, 'scans', SCAN_TABLE_COLUMNS, [scan], (s) => SCAN_TABLE_COLUMNS.map((c) => toSqlValue(c, (s as Record<string, unknown>)[c.name])));
+  insertRows(db, SCANS_TABLE, [scan]);
 }
 
 export function insertAlerts(db: Database, alerts: readonly Alert[]): void {
-  insertAll(db, 'alerts', ALERT_TABLE_COLUMNS, alerts, (a) => ALERT_TABLE_COLUMNS.map((c) => toSqlValue(c, (a as Record<string, unknown>)[c.name])));
+  insertRows(db, ALERTS_TABLE, alerts);
 }
 
 /** Rows of a query as plain objects. */

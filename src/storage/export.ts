@@ -1,19 +1,18 @@
-// Export: the rows of one table (processes, scans or alerts) of a snapshot file or store, filtered, as
-// NDJSON, JSON or CSV, streamed file by file to stdout or atomically to a file. Records keep the models'
-// shapes (ProcessRecord, ScanRecord, Alert), so an export reads like the command that produced the data.
+// Export: the rows of one table of the registry (src/models/tables.ts) of a snapshot file or store, filtered,
+// as NDJSON, JSON or CSV, streamed file by file to stdout or atomically to a file. Records keep the models'
+// shapes (ProcessRecord, ScanRecord, Alert, …), so an export reads like the command that produced the data.
 import type {Database} from 'sql.js';
 
 import {DaemonEyeError} from '../errors.js';
-import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
 import {type ColumnSpec, fromSqlValue} from '../models/columns.js';
-import {PROCESS_RECORD_COLUMNS} from '../models/process.js';
-import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
+import {type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tables.js';
 import {csvLine} from '../output/render.js';
 import {AtomicFileWriter} from '../util/atomic-write.js';
-import {openSnapshotInput, type ReadOptions, readSnapshotsInRange, type SnapshotInRange} from './input.js';
+import {openSnapshotInput, type ReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
 
-export const EXPORT_TABLES = ['processes', 'scans', 'alerts'] as const;
-export type ExportTable = (typeof EXPORT_TABLES)[number];
+/** Every table of the registry can be exported. */
+export const EXPORT_TABLES: readonly string[] = TABLE_NAMES;
+export type ExportTable = string;
 export const EXPORT_FORMATS = ['ndjson', 'json', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
@@ -55,16 +54,13 @@ export interface ExportSink {
   readonly onProblem?: (problem: DaemonEyeError) => void;
 }
 
-interface TableSpec {
-  readonly columns: readonly ColumnSpec[];
-  readonly order: string;
+function specOf(table: ExportTable): TableDefinition {
+  const spec = tableDefinition(table);
+  if (spec === undefined) {
+    throw new DaemonEyeError('INVALID_ARGUMENT', `unknown table ${table}`, {hint: `export one of ${EXPORT_TABLES.join(', ')} (docs/schema.md)`});
+  }
+  return spec;
 }
-
-const TABLES: Record<ExportTable, TableSpec> = {
-  processes: {columns: PROCESS_RECORD_COLUMNS, order: 'scan_id, rowid'},
-  scans: {columns: SCAN_TABLE_COLUMNS, order: 'start_time, id'},
-  alerts: {columns: ALERT_TABLE_COLUMNS, order: 'alert_time, rowid'},
-};
 
 function invalid(message: string): DaemonEyeError {
   return new DaemonEyeError('INVALID_ARGUMENT', message, {
@@ -75,21 +71,20 @@ function invalid(message: string): DaemonEyeError {
 /** The WHERE clause and parameters for one file's scans in range and the filters. */
 function whereFor(table: ExportTable, snapshot: SnapshotInRange, config: ExportConfig): {sql: string; params: (string | number)[]} {
   const scanList = snapshot.scanIds.map(Number).join(', ');
+  const spec = specOf(table);
   const clauses: string[] = [];
   const params: (string | number)[] = [];
-  if (table === 'scans') clauses.push(`id IN (${scanList})`);
-  else if (table === 'processes') clauses.push(`scan_id IN (${scanList})`);
-  else clauses.push(`scan_id IN (${scanList})`);
+  if (spec.scanColumn !== null) clauses.push(`${spec.scanColumn} IN (${scanList})`);
   if (config.pid !== undefined) {
-    if (table === 'processes') clauses.push('pid = ?');
-    else clauses.push('EXISTS (SELECT 1 FROM json_each(alerts.affected_processes) WHERE value = ?)');
+    if (table === 'alerts') clauses.push('EXISTS (SELECT 1 FROM json_each(alerts.affected_processes) WHERE value = ?)');
+    else clauses.push('pid = ?');
     params.push(config.pid);
   }
   if (config.name !== undefined) {
     clauses.push('name = ?');
     params.push(config.name);
   }
-  return {sql: `WHERE ${clauses.join(' AND ')}`, params};
+  return {sql: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params};
 }
 
 /** Batches small writes into large ones: a 100,000-row export would otherwise make 100,000 writes. */
@@ -140,15 +135,15 @@ export function stdoutWriter(stream: NodeJS.WriteStream = process.stdout): (chun
 
 /** Each row of one table of a loaded snapshot, as its record, in a stable order. */
 function* recordsOf(db: Database, table: ExportTable, where: {sql: string; params: (string | number)[]}): Generator<Record<string, unknown>> {
-  const spec = TABLES[table];
-  const statement = db.prepare(`SELECT ${spec.columns.map((c) => c.name).join(', ')} FROM ${table} ${where.sql} ORDER BY ${spec.order}`);
+  const spec = specOf(table);
+  const statement = db.prepare(`SELECT ${spec.recordColumns.map((c) => c.name).join(', ')} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`);
   try {
     statement.bind(where.params);
     while (statement.step()) {
       const values = statement.get();
       const record: Record<string, unknown> = {};
-      for (let i = 0; i < spec.columns.length; i++) {
-        const column = spec.columns[i] as ColumnSpec;
+      for (let i = 0; i < spec.recordColumns.length; i++) {
+        const column = spec.recordColumns[i] as ColumnSpec;
         record[column.name] = fromSqlValue(column, values[i]);
       }
       yield record;
@@ -181,8 +176,8 @@ const escapeUnsafe = (c: string): string => `\\u${(c.codePointAt(0) ?? 0).toStri
 
 /** Each row of one table of a loaded snapshot as JSON text, in the same order as recordsOf. */
 function* jsonLinesOf(db: Database, table: ExportTable, where: {sql: string; params: (string | number)[]}): Generator<string> {
-  const spec = TABLES[table];
-  const statement = db.prepare(`SELECT ${jsonObjectSql(spec.columns)} FROM ${table} ${where.sql} ORDER BY ${spec.order}`);
+  const spec = specOf(table);
+  const statement = db.prepare(`SELECT ${jsonObjectSql(spec.recordColumns)} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`);
   try {
     statement.bind(where.params);
     while (statement.step()) yield String(statement.get()[0]).replace(JSON_UNSAFE, escapeUnsafe);
@@ -203,7 +198,8 @@ function damaged(path: string, error: unknown): DaemonEyeError {
 /** Check that the filters make sense for the table (usage errors, exit 2). */
 export function checkExportFilters(config: Pick<ExportConfig, 'table' | 'pid' | 'name' | 'since' | 'until'>): void {
   const table = config.table ?? 'processes';
-  if (table === 'scans' && config.pid !== undefined) throw invalid('--pid does not apply to --table scans');
+  const spec = specOf(table);
+  if (table !== 'alerts' && config.pid !== undefined && !spec.columns.some((c) => c.name === 'pid')) throw invalid(`--pid does not apply to --table ${table}`);
   if (table !== 'processes' && config.name !== undefined) throw invalid(`--name does not apply to --table ${table}`);
   if (config.since !== undefined && config.until !== undefined && config.since > config.until) {
     throw new DaemonEyeError('INVALID_ARGUMENT', '--since is later than --until', {hint: 'swap them'});
@@ -234,14 +230,14 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
       sink.onProblem?.(problem);
     },
   };
-  const columns = TABLES[table].columns;
+  const columns = specOf(table).recordColumns;
   let rows = 0;
   let filesRead = 0;
   const scanIds: number[] = [];
   try {
     if (format === 'csv') out.push(csvLine(columns.map((c) => c.name)));
     if (format === 'json') out.push('[');
-    for await (const snapshot of readSnapshotsInRange(input, readOptions)) {
+    for await (const snapshot of requireSnapshotsInRange(input, readOptions)) {
       filesRead++;
       scanIds.push(...snapshot.scanIds);
       const where = whereFor(table, snapshot, config);

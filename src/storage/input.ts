@@ -6,10 +6,9 @@ import {statSync} from 'node:fs';
 import type {Database} from 'sql.js';
 
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
-import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
 import type {ColumnSpec} from '../models/columns.js';
-import {PROCESS_TABLE_COLUMNS} from '../models/process.js';
-import {SCAN_TABLE_COLUMNS, type ScanRecord} from '../models/scan.js';
+import type {ScanRecord} from '../models/scan.js';
+import {TABLES} from '../models/tables.js';
 import {formatTime} from '../util/time.js';
 import {createSnapshotDatabase} from './database.js';
 import {type LoadedSnapshot, readScans, readSnapshotFile} from './snapshot-file.js';
@@ -46,6 +45,15 @@ export function inRange(time: number, range: TimeRange): boolean {
 /** A store file that was listed but is gone when opened: retention of a concurrent writer removed it. */
 function prunedMeanwhile(error: DaemonEyeError): boolean {
   return error.code === 'INPUT_NOT_FOUND' && systemErrorCode(error.cause) === 'ENOENT';
+}
+
+/** A store file that cannot be used, as reported when it is skipped: the other files are still read. */
+function skippedInStore(error: DaemonEyeError): DaemonEyeError {
+  return new DaemonEyeError(error.code, `${error.message}; skipped, the other files of the store are read`, {
+    ...(error.file === undefined ? {} : {file: error.file}),
+    hint: 'move it out of the store, or delete it',
+    cause: error,
+  });
 }
 
 /** Resolve `--input`: a file or a directory (INPUT_NOT_FOUND / INPUT_UNREADABLE otherwise). */
@@ -93,7 +101,7 @@ export async function* readSnapshotsInRange(input: string | SnapshotInput, optio
       loaded = await readSnapshotFile(file.path);
     } catch (error) {
       if (opened.kind === 'file' || !(error instanceof DaemonEyeError) || options.onProblem === undefined) throw error;
-      if (!prunedMeanwhile(error)) options.onProblem(error);
+      if (!prunedMeanwhile(error)) options.onProblem(skippedInStore(error));
       continue;
     }
     try {
@@ -125,6 +133,7 @@ export async function loadLatestScan(input: string | SnapshotInput, options: Rea
   // Files named by this tool sort by time; unnamed ones (time unknown) are tried last.
   const ordered = [...files.filter((f) => f.time !== null).reverse(), ...files.filter((f) => f.time === null)];
   let best: SnapshotInRange | undefined;
+  let skipped = 0;
   for (const file of ordered) {
     if (best !== undefined && file.time !== null && file.time < (best.scans[0] as {start_time: number}).start_time) break;
     let loaded: LoadedSnapshot;
@@ -132,7 +141,10 @@ export async function loadLatestScan(input: string | SnapshotInput, options: Rea
       loaded = await readSnapshotFile(file.path);
     } catch (error) {
       if (opened.kind === 'file' || !(error instanceof DaemonEyeError) || options.onProblem === undefined) throw error;
-      if (!prunedMeanwhile(error)) options.onProblem(error);
+      if (!prunedMeanwhile(error)) {
+        options.onProblem(skippedInStore(error));
+        skipped++;
+      }
       continue;
     }
     const latest = loaded.scans.filter((scan) => inRange(scan.start_time, options) && (options.scanId === undefined || scan.id === options.scanId)).at(-1);
@@ -144,7 +156,7 @@ export async function loadLatestScan(input: string | SnapshotInput, options: Rea
     if (loaded.scans.length > 1) restrictToScans(loaded.db, [latest.id]);
     best = {...loaded, scans: [latest], scanIds: [latest.id]};
   }
-  if (best === undefined) throw noScans(opened, options);
+  if (best === undefined) throw noScans(opened, options, skipped);
   return best;
 }
 
@@ -153,11 +165,59 @@ function describeRange(range: TimeRange): string {
   return ` between ${range.since === undefined ? 'the beginning' : formatTime(range.since)} and ${range.until === undefined ? 'now' : formatTime(range.until)}`;
 }
 
-function noScans(input: SnapshotInput, range: TimeRange): DaemonEyeError {
-  return new DaemonEyeError('INPUT_NOT_FOUND', `no scan${describeRange(range)} in ${input.kind === 'store' ? 'store' : 'snapshot file'} ${input.path}`, {
-    file: input.path,
-    hint: range.since === undefined && range.until === undefined ? 'take one with `daemoneye scan --store DIR`' : 'widen --since/--until',
-  });
+/**
+ * The refusal when an input has no scan in range (exit 2): a directory with no snapshot files is named as
+ * not a store; unusable files already reported are counted, so the message never suggests a new scan
+ * while files sit there broken.
+ */
+export function noScans(input: SnapshotInput, range: TimeRange & {scanId?: number}, skipped = 0): DaemonEyeError {
+  if (input.kind === 'store' && input.files.length === 0) {
+    return new DaemonEyeError('INPUT_NOT_FOUND', `${input.path} holds no snapshot files (*.db, *.sqlite): it is not a store`, {
+      file: input.path,
+      hint: 'give a store directory (`daemoneye scan --store DIR`) or a snapshot file',
+    });
+  }
+  const scan = range.scanId === undefined ? 'scan' : `scan ${range.scanId}`;
+  const what = skipped > 0 ? `no usable ${scan}` : `no ${scan}`;
+  const unusable = skipped > 0 ? ` (${skipped} unusable file${skipped === 1 ? '' : 's'} skipped, named above)` : '';
+  const hint =
+    skipped > 0
+      ? 'move the unusable files out of the store'
+      : range.since === undefined && range.until === undefined && range.scanId === undefined
+        ? 'take one with `daemoneye scan --store DIR`'
+        : range.scanId === undefined
+          ? 'widen --since/--until'
+          : 'list the scans with `daemoneye export --table scans`';
+  return new DaemonEyeError(
+    'INPUT_NOT_FOUND',
+    `${what}${describeRange(range)} in ${input.kind === 'store' ? 'store' : 'snapshot file'} ${input.path}${unusable}`,
+    {
+      file: input.path,
+      hint,
+    },
+  );
+}
+
+/**
+ * As readSnapshotsInRange, for commands that need at least one scan (`detect --since`, `export`): when
+ * nothing in range could be read, throws noScans (exit 2) instead of yielding nothing.
+ */
+export async function* requireSnapshotsInRange(input: string | SnapshotInput, options: ReadOptions = {}): AsyncGenerator<SnapshotInRange> {
+  const opened = typeof input === 'string' ? openSnapshotInput(input) : input;
+  let skipped = 0;
+  let yielded = 0;
+  const counting: ReadOptions = {
+    ...options,
+    onProblem: (problem) => {
+      skipped++;
+      options.onProblem?.(problem);
+    },
+  };
+  for await (const snapshot of readSnapshotsInRange(opened, options.onProblem === undefined ? options : counting)) {
+    yielded++;
+    yield snapshot;
+  }
+  if (yielded === 0) throw noScans(opened, options, skipped);
 }
 
 function copyTable(from: Database, to: Database, table: string, columns: readonly ColumnSpec[], where: string): void {
@@ -208,21 +268,17 @@ export async function loadScansIntoOneDatabase(input: string | SnapshotInput, op
   const scans: ScanRecord[] = [];
   const files: string[] = [];
   try {
-    for await (const snapshot of readSnapshotsInRange(opened, options)) {
+    for await (const snapshot of requireSnapshotsInRange(opened, options)) {
       const list = snapshot.scanIds.join(', ');
-      copyTable(snapshot.db, merged, 'scans', SCAN_TABLE_COLUMNS, `WHERE id IN (${list})`);
-      copyTable(snapshot.db, merged, 'processes', PROCESS_TABLE_COLUMNS, `WHERE scan_id IN (${list})`);
-      copyTable(snapshot.db, merged, 'alerts', ALERT_TABLE_COLUMNS, `WHERE scan_id IN (${list})`);
+      for (const table of TABLES) {
+        if (table.scanColumn !== null) copyTable(snapshot.db, merged, table.name, table.columns, `WHERE ${table.scanColumn} IN (${list})`);
+      }
       files.push(snapshot.path);
     }
     scans.push(...readScans(merged));
   } catch (error) {
     merged.close();
     throw error;
-  }
-  if (scans.length === 0) {
-    merged.close();
-    throw noScans(opened, options);
   }
   return {db: merged, scans, files, bytes};
 }

@@ -35,37 +35,53 @@ function addMissingColumns(db: Database, table: string, columns: readonly Column
 }
 
 /**
+ * Add every `processes` column the file lacks and fill it from the record's own columns, exactly as a fresh
+ * write derives it (`cmdline` from `command_line`, platform-data columns from `platform_data`, …).
+ */
+function addDerivedProcessColumns(db: Database): void {
+  const added = addMissingColumns(db, 'processes', PROCESS_TABLE_COLUMNS);
+  if (added.length === 0) return;
+  const positions = added.map((name) => PROCESS_TABLE_COLUMNS.findIndex((column) => column.name === name));
+  const update = db.prepare(`UPDATE processes SET ${added.map((name) => `${name} = ?`).join(', ')} WHERE id = ?`);
+  const select = db.prepare(`SELECT ${PROCESS_RECORD_COLUMNS.map((column) => column.name).join(', ')} FROM processes`);
+  const rows: Record<string, unknown>[] = [];
+  try {
+    while (select.step()) rows.push(select.getAsObject());
+  } finally {
+    select.free();
+  }
+  db.exec('BEGIN');
+  try {
+    for (const row of rows) {
+      const values = processToRow(rowToProcess(row));
+      update.run([...positions.map((index) => values[index] ?? null), String(row.id)]);
+    }
+    db.exec('COMMIT');
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  } finally {
+    update.free();
+  }
+}
+
+/**
+ * Version 1 had no `exe_name` (the executable's base name), `bytes_escaped` or `live_thread_tid` columns:
+ * version 2 derives `exe_name` from `executable_path`; the two collector facts are unknown (null) for
+ * processes read by an older collector.
+ */
+function migrate1to2(db: Database): void {
+  addDerivedProcessColumns(db);
+}
+
+/**
  * Version 0 (the first file layout) kept only the seed's ProcessRecord fields in `processes`: no `cmdline`,
  * no flattened platform-data columns, no indexes, and no `alerts` table; `scans` had no `ld_so_preload`.
  * Version 1 derives those columns from `command_line` and `platform_data`, exactly as a fresh write does.
  */
 function migrate0to1(db: Database): void {
   addMissingColumns(db, 'scans', SCAN_TABLE_COLUMNS);
-  const added = addMissingColumns(db, 'processes', PROCESS_TABLE_COLUMNS);
-  if (added.length > 0) {
-    const positions = added.map((name) => PROCESS_TABLE_COLUMNS.findIndex((column) => column.name === name));
-    const update = db.prepare(`UPDATE processes SET ${added.map((name) => `${name} = ?`).join(', ')} WHERE id = ?`);
-    const select = db.prepare(`SELECT ${PROCESS_RECORD_COLUMNS.map((column) => column.name).join(', ')} FROM processes`);
-    const rows: Record<string, unknown>[] = [];
-    try {
-      while (select.step()) rows.push(select.getAsObject());
-    } finally {
-      select.free();
-    }
-    db.exec('BEGIN');
-    try {
-      for (const row of rows) {
-        const values = processToRow(rowToProcess(row));
-        update.run([...positions.map((index) => values[index] ?? null), String(row.id)]);
-      }
-      db.exec('COMMIT');
-    } catch (error) {
-      db.exec('ROLLBACK');
-      throw error;
-    } finally {
-      update.free();
-    }
-  }
+  addDerivedProcessColumns(db);
   for (const column of PROCESS_INDEXES) db.exec(`CREATE INDEX IF NOT EXISTS processes_${column} ON processes (${column})`);
   if (!tableExists(db, 'alerts')) {
     db.exec(createTableSql('alerts', ALERT_TABLE_COLUMNS, 'id'));
@@ -74,15 +90,16 @@ function migrate0to1(db: Database): void {
   }
 }
 
-/** Version 2 added the `hidden` and `hidden_evidence` columns: null (not hidden) for every older row. */
-function migrate1to2(db: Database): void {
+/** Version 3 added the `hidden` and `hidden_evidence` columns: null (not hidden) for every older row. */
+function migrate2to3(db: Database): void {
   addMissingColumns(db, 'processes', PROCESS_TABLE_COLUMNS);
 }
 
 /** Every migration, oldest first; the last one ends at SCHEMA_VERSION. */
 export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 0, description: 'derive cmdline and platform-data columns, add indexes and the alerts table', migrate: migrate0to1},
-  {from: 1, description: 'add the hidden and hidden_evidence process columns', migrate: migrate1to2},
+  {from: 1, description: 'add exe_name (derived), bytes_escaped and live_thread_tid to processes', migrate: migrate1to2},
+  {from: 2, description: 'add the hidden and hidden_evidence process columns', migrate: migrate2to3},
 ];
 
 /**

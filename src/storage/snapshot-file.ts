@@ -6,10 +6,11 @@ import {basename, dirname} from 'node:path';
 import type {Database} from 'sql.js';
 
 import {DaemonEyeError, fileError} from '../errors.js';
-import {ALERT_TABLE_COLUMNS, type Alert} from '../models/alert.js';
+import type {Alert} from '../models/alert.js';
 import {fromSqlValue, type ColumnSpec} from '../models/columns.js';
-import {PROCESS_TABLE_COLUMNS, type ProcessRecord} from '../models/process.js';
+import type {ProcessRecord} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS, type ScanRecord} from '../models/scan.js';
+import {TABLES} from '../models/tables.js';
 import {AtomicFileWriter, TEMP_PREFIX} from '../util/atomic-write.js';
 import {createSnapshotDatabase, insertAlerts, insertProcesses, insertScan, loadSqlJs, SCHEMA_VERSION} from './database.js';
 import {migrateInMemory, tableColumns} from './migrations.js';
@@ -173,9 +174,7 @@ export async function openSnapshotBytes(path: string, bytes: Uint8Array): Promis
     }
     for (const table of ['scans', 'processes']) if (tableColumns(db, table).length === 0) throw corrupt(path, `the ${table} table is missing`);
     if (fileSchemaVersion < SCHEMA_VERSION) migrateInMemory(db, fileSchemaVersion);
-    checkTable(path, db, 'scans', SCAN_TABLE_COLUMNS);
-    checkTable(path, db, 'processes', PROCESS_TABLE_COLUMNS);
-    checkTable(path, db, 'alerts', ALERT_TABLE_COLUMNS);
+    for (const table of TABLES) checkTable(path, db, table.name, table.columns);
     const scans = readScans(db);
     return {path, db, scans, fileSchemaVersion, bytes: bytes.length};
   } catch (error) {

@@ -4,7 +4,7 @@
 import {readFileSync} from 'node:fs';
 
 import type {Config} from '../config/builder.js';
-import {AuditRecordSchema, type AuditRecord} from '../models/audit.js';
+import {AuditRecordSchema, type AuditRecord} from '../audit/schema.js';
 
 export interface RulesReport {
   /** Rules that loaded. */
@@ -126,7 +126,7 @@ export async function validateRulesWithRuleManager(config: Config): Promise<Rule
  * Merkle root, streamed; loaded only when health checks the ledger.
  */
 export async function verifyLedgerWithAuditVerifier(path: string): Promise<LedgerReport> {
-  const {verifyLedger} = await import('../storage/audit-verify.js');
+  const {verifyLedger} = await import('../audit/verify.js');
   const result = await verifyLedger(path);
   const problem = result.first_problem;
   return {

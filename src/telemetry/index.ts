@@ -4,4 +4,4 @@ export * from './health-checks.js';
 export * from './health-probes.js';
 export * from './metrics.js';
 export * from './metrics-file.js';
-export * from './record.js';
+export * from './record-metrics.js';

@@ -6,7 +6,9 @@ import type {ProcessRecord} from '../models/process.js';
 import {rowToProcess} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import type {DaemonEyeError} from '../errors.js';
-import type {TreeSocket} from './process-tree.js';
+import type {Terminal, View} from '../output/view.js';
+import type {ProcessTreeNode, TreeSocket} from './process-tree.js';
+import {renderProcessTree} from './render-tree.js';
 
 export {buildProcessTree, treePids, type ProcessTreeNode, type ProcessTreeOptions, type TreeMark, type TreeSocket} from './process-tree.js';
 export {renderProcessTree, socketText} from './render-tree.js';
@@ -78,4 +80,14 @@ export async function loadLatestSavedScan(input: string, onProblem?: (problem: D
   } finally {
     latest.db.close();
   }
+}
+
+/**
+ * The tree as a View of the one `--format` dispatch (src/output/view.ts): roots as rows (nested JSON and
+ * NDJSON, one root per line), drawn by renderProcessTree for `tree` and on a terminal (`table`).
+ */
+export function treeView(roots: readonly ProcessTreeNode[]): View<ProcessTreeNode> {
+  const draw = (rows: readonly ProcessTreeNode[], terminal: Terminal): string =>
+    renderProcessTree(rows, {...(terminal.width === undefined ? {} : {width: terminal.width}), palette: terminal.palette});
+  return {rows: roots, text: {tree: draw, table: draw}};
 }

@@ -16,6 +16,7 @@ import {
   parseStatus,
   parseUptimeSeconds,
 } from '../../src/collect/parsers.js';
+import {escapeBytes, splitCmdlineBytes, unescapeBytes} from '../../src/collect/parsers.js';
 
 // Fixture lines in the kernel's exact format (fs/proc/array.c), fields after comm as in proc(5).
 const SLEEP_STAT =
@@ -188,5 +189,38 @@ describe('small parsers', () => {
     expect(parseUptimeSeconds('1267.33 2400.10\n')).toBe(1267.33);
     expect(parseOsRelease('NAME="Debian GNU/Linux"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')).toBe('Debian GNU/Linux 12 (bookworm)');
     expect(parseOsRelease('NAME=Alpine\nVERSION_ID=3.20\n')).toBe('Alpine 3.20');
+  });
+});
+
+describe('escapeBytes / unescapeBytes (bytes that are not UTF-8)', () => {
+  const cases: [string, number[], string][] = [
+    ['invalid lead bytes', [0xff, 0xfe, 0x75, 0x70, 0x64], '\\xff\\xfeupd'],
+    ['a backslash is doubled', [0x61, 0x5c, 0x78, 0x66, 0x66, 0xff], 'a\\\\xff\\xff'],
+    ['valid multi-byte characters stay', [...Buffer.from('日本'), 0xc0, 0x80], '日本\\xc0\\x80'],
+    ['a truncated sequence at the end', [0x41, 0xe6, 0x97], 'A\\xe6\\x97'],
+    ['an encoded surrogate is not UTF-8', [0xed, 0xa0, 0x80], '\\xed\\xa0\\x80'],
+    ['above U+10FFFF is not UTF-8', [0xf4, 0x90, 0x80, 0x80], '\\xf4\\x90\\x80\\x80'],
+    ['a four-byte character stays', [...Buffer.from('a😀'), 0x80], 'a😀\\x80'],
+  ];
+  for (const [name, bytes, text] of cases) {
+    it(name, () => {
+      expect(escapeBytes(Buffer.from(bytes))).toBe(text);
+      expect(unescapeBytes(text)).toEqual(Buffer.from(bytes));
+    });
+  }
+
+  it('round-trips every byte value and random byte strings', () => {
+    const all = Buffer.from(Array.from({length: 256}, (_, i) => i));
+    expect(unescapeBytes(escapeBytes(all))).toEqual(all);
+    let seed = 7;
+    for (let n = 0; n < 200; n++) {
+      const bytes = Buffer.from(Array.from({length: 1 + (n % 17)}, () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff));
+      expect(unescapeBytes(escapeBytes(bytes))).toEqual(bytes);
+    }
+  });
+
+  it('splitCmdlineBytes keeps empty arguments and bytes exactly', () => {
+    expect(splitCmdlineBytes(Buffer.from('a\0\0\xff\0', 'latin1')).map((b) => [...b])).toEqual([[0x61], [], [0xff]]);
+    expect(splitCmdlineBytes(Buffer.alloc(0))).toEqual([]);
   });
 });

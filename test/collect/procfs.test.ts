@@ -1,4 +1,5 @@
 // The Linux collector against real processes this test spawns (copies of sleep, shells, node).
+import {execFileSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -6,12 +7,28 @@ import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {collectSnapshot, newScanId} from '../../src/collect/index.js';
+import {escapeBytes, unescapeBytes} from '../../src/collect/parsers.js';
 import {LinuxPlatformDataSchema, type LinuxPlatformData, type ProcessRecord, ProcessRecordSchema} from '../../src/models/process.js';
 import {ScanRecordSchema} from '../../src/models/scan.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 import {firstLine, LiveProcesses, SLEEP, TRUE, waitForExe} from './live-processes.js';
 
 const live = new LiveProcesses();
+const ROOT_CWD = process.cwd();
+/** A program whose main thread exits (pthread_exit) while a second thread sleeps on. */
+const MAIN_THREAD_EXITS_C = `#include <pthread.h>
+#include <unistd.h>
+static void *run(void *arg) { (void)arg; sleep(1000); return 0; }
+int main(void) { pthread_t t; pthread_create(&t, 0, run, 0); pthread_exit(0); }
+`;
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 let dir: string;
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 const platform = (record: ProcessRecord): LinuxPlatformData => LinuxPlatformDataSchema.parse(record.platform_data);
@@ -108,6 +125,54 @@ describe('procfs collector on real processes', () => {
     expect(record.executable_path).toBe(realpathSync(SLEEP));
     expect(record.name).toBe('sleep');
     expect(platform(record).kernel_thread).toBe(false);
+  });
+
+  it('bytes that are not UTF-8 in argv and the executable path: escaped losslessly, flagged, and the file still found', async () => {
+    // `exec -a $'\xff\xfeupd'` on a copy of sleep whose own name holds the same bytes.
+    const nameBytes = Buffer.from([0xff, 0xfe, ...Buffer.from('upd')]);
+    const pathBytes = Buffer.concat([Buffer.from(`${dir}/`), nameBytes]);
+    copyFileSync(SLEEP, pathBytes);
+    const child = live.spawn('/bin/bash', ['-c', `exec -a $'\\xff\\xfeupd\\\\x' $'${dir}/\\xff\\xfeupd' 1000`]);
+    await waitForExe(child.pid!, (target) => target.startsWith(`${dir}/`));
+    const record = await snapshotOf(child.pid!, {redaction: null});
+    const data = platform(record);
+    expect(data.bytes_escaped).toBe(true);
+    expect(record.command_line).toEqual(['\\xff\\xfeupd\\\\x', '1000']);
+    expect(record.executable_path).toBe(`${dir}/\\xff\\xfeupd`);
+    expect(unescapeBytes(record.executable_path!)).toEqual(pathBytes);
+    expect(unescapeBytes(record.command_line[0]!)).toEqual(Buffer.concat([nameBytes, Buffer.from('\\x')]));
+    // Every text field of the record takes the escape, the name (comm, from the file name) too.
+    expect(record.name).toBe('\\xff\\xfeupd');
+    expect(data.cwd).toBe(escapeBytes(Buffer.from(ROOT_CWD)));
+    // Read as bytes, the path finds its file: inode, existence and hash are right.
+    expect(record.file_exists).toBe(true);
+    expect(data.exe_path_inode).toBe(statSync(pathBytes).ino);
+    expect(data.exe_replaced).toBe(false);
+    expect(record.executable_hash).toBe(sha256(SLEEP));
+  });
+
+  it('a process whose main thread exited (pthread_exit in main) is read through a live thread', async () => {
+    const source = join(dir, 'main-exits.c');
+    writeFileSync(source, MAIN_THREAD_EXITS_C);
+    const binary = join(dir, 'main-exits');
+    execFileSync('cc', ['-O2', '-pthread', '-o', binary, source]);
+    const child = live.spawn(binary, ['--beacon', '127.0.0.1'], {cwd: dir, stdio: ['ignore', 'ignore', 'ignore']});
+    const pid = child.pid!;
+    await waitFor(() => readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.startsWith('Z') === true);
+    expect(() => readlinkSync(`/proc/${pid}/exe`)).toThrow();
+    const record = await snapshotOf(pid);
+    const data = platform(record);
+    expect(data.state).toBe('Z');
+    expect(data.live_thread_tid).toBeGreaterThan(pid);
+    expect(record.executable_path).toBe(binary);
+    expect(record.command_line).toEqual([binary, '--beacon', '127.0.0.1']);
+    expect(record.file_exists).toBe(true);
+    expect(record.executable_hash).toBe(sha256(binary));
+    expect(data.cwd).toBe(dir);
+    expect(data.stdin).toBe('/dev/null');
+    expect(data.environ_readable).toBe(true);
+    // An ordinary process is read from its own entry.
+    expect(platform(await snapshotOf(process.pid)).live_thread_tid).toBeNull();
   });
 
   it('our own process: exact argv and exe, uid, cwd, namespaces, ppid and parent start time', async () => {

@@ -6,7 +6,7 @@ import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {buildRecord, serialiseRecord} from '../../src/storage/audit-record.js';
+import {buildRecord, serialiseRecord} from '../../src/audit/ledger-record.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 
 interface Report {

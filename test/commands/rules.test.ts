@@ -58,7 +58,7 @@ describe('daemoneye rules list / enable / disable', () => {
 
 describe('daemoneye rules validate', () => {
   it('exit 0 for valid rules, 1 with one file:line:col line per problem, 2 for an unreadable path', async () => {
-    const ok = await runCli(['rules', 'validate', FIXTURE_RULES], {env});
+    const ok = await runCli(['rules', 'validate', FIXTURE_RULES, '--format', 'json'], {env});
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({valid: true});
     const badDir = join(dir, 'invalid');
@@ -70,6 +70,7 @@ describe('daemoneye rules validate', () => {
     expect(lines).toEqual([
       `${bad}:1:1: id: rule ids are lower-case letters, digits, ".", "_" and "-"`,
       expect.stringMatching(new RegExp(`^${bad}:3:1: severity: `)),
+      expect.stringMatching(new RegExp(`^${bad}:4:\\d+: sql_query: .*nope`)),
       expect.stringMatching(new RegExp(`^${broken}:\\d+:\\d+: invalid YAML: `)),
     ]);
     expect(result.stderr).toMatch(/0 valid, 2 invalid/);
@@ -126,5 +127,70 @@ describe('daemoneye rules test', () => {
     const refused = await runCli(['rules', 'test', '--rules', FIXTURE_RULES, '--input', badRows], {env});
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/bad-rows\.json: unknown process column: colour/);
+  });
+});
+
+describe('rules commands a CI job relies on', () => {
+  it('rules test --format junit with one invalid rule file: the other rules still run, the invalid one is a failed case (exit 2)', async () => {
+    const mixed = join(dir, 'mixed');
+    for (const name of ['a.yaml', 'b.yaml'])
+      writeRule(
+        mixed,
+        name,
+        `id: ok-${name[0]}\nname: Ok\nseverity: low\nsql_query: SELECT pid FROM processes WHERE name = 'x'\ntests:\n  - name: flags x\n    processes: [{pid: 1, name: x}]\n    expect: [1]\n`,
+      );
+    const broken = writeRule(mixed, 'c.yaml', 'id: broken-rule\nname: Broken\nseverity: severe\nsql_query: SELECT pid FROM processes\n');
+    const result = await runCli(['rules', 'test', mixed, '--format', 'junit'], {env});
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/<testsuites name="daemoneye rules" tests="3" failures="1">/);
+    expect(result.stdout).toContain('<testcase classname="ok-a" name="flags x"');
+    expect(result.stdout).toContain('<testcase classname="ok-b" name="flags x"');
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `<testcase classname="${broken}" name="rule file is valid" time="0.000">\\n      <failure message="invalid rule file ${broken}: ${broken}:3:1: severity: `,
+      ),
+    );
+    expect(result.stderr.trim().split('\n').at(-1)).toBe('2 passed, 1 failed (1 invalid rule file(s))');
+  });
+
+  it('rules validate and rules test refuse a directory holding no rules (exit 2), so a typo in CI does not pass', async () => {
+    const empty = join(dir, 'empty-rules');
+    writeRule(empty, 'README.md', '# not a rule\n');
+    for (const command of ['validate', 'test']) {
+      const result = await runCli(['rules', command, empty], {env});
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trim()).toBe(
+        `daemoneye: error: ${empty} holds no rule files (*.yaml, *.yml, *.sql) (check the path; rules are one YAML (or SQL with front matter) file each)`,
+      );
+    }
+  });
+
+  it('rules validate reports metadata, SQL and test-case problems in one pass', async () => {
+    const file = writeRule(
+      join(dir, 'many-problems'),
+      'many.yaml',
+      [
+        'id: Many Problems',
+        'name: Many',
+        'severity: severe',
+        'sql_query: SELECT pid FROM processes WHERE load_extension(name)',
+        'tests:',
+        '  - name: wrong expectation',
+        '    processes: [{pid: 1, name: x}, {pid: 1, name: y}]',
+        '    expect: [9]',
+        '',
+      ].join('\n'),
+    );
+    const result = await runCli(['rules', 'validate', file], {env});
+    expect(result.code).toBe(1);
+    const lines = result.stderr.split('\n').filter((l) => l.startsWith(file));
+    expect(lines).toEqual([
+      expect.stringMatching(new RegExp(`^${file}:1:1: id: `)),
+      expect.stringMatching(new RegExp(`^${file}:3:1: severity: `)),
+      expect.stringMatching(new RegExp(`^${file}:4:\\d+: sql_query: .*load_extension`)),
+      expect.stringMatching(new RegExp(`^${file}:7:\\d+: tests\\.0\\.processes\\.1: pid 1 appears twice in this case`)),
+      expect.stringMatching(new RegExp(`^${file}:8:\\d+: tests\\.0\\.expect: pid 9 is not among the case's processes`)),
+    ]);
   });
 });

@@ -31,7 +31,7 @@ describe('canonicalJson (RFC 8785)', () => {
 
 describe('recordHashInput', () => {
   it('writes the same bytes as canonicalJson over the seven hashed members', async () => {
-    const {recordHashInput} = await import('../../src/storage/audit-record.js');
+    const {recordHashInput} = await import('../../src/audit/ledger-record.js');
     const fields = {
       seq: 7,
       type: 'checkpoint' as const,

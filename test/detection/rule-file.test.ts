@@ -51,9 +51,18 @@ describe('rule files', () => {
   it('unknown keys, bad tags and refused SQL are located', () => {
     const text = `id: r\nname: R\nseverity: low\ntags: [Attack.T1059]\nsql_query: |\n  SELECT pid FROM processes;\n  DROP TABLE processes\n`;
     const result = validateRuleText('r.yaml', text);
-    expect(result.problems).toEqual([expect.stringMatching(/^r\.yaml:4:8: tags\.0: tags are lower case/)]);
+    // Every problem in one pass: the metadata problem does not hide the SQL one.
+    expect(result.problems).toEqual([
+      expect.stringMatching(/^r\.yaml:4:8: tags\.0: tags are lower case/),
+      expect.stringMatching(/^r\.yaml:5:12: sql_query: exactly one statement is allowed/),
+      expect.stringMatching(/^r\.yaml:5:12: sql_query: only SELECT or WITH … SELECT is allowed, not DROP/),
+    ]);
     const sql = validateRuleText('s.yaml', text.replace('Attack.T1059', 'attack.t1059').replace('name: R', 'name: R\nbogus: 1'));
-    expect(sql.problems).toEqual([expect.stringMatching(/^s\.yaml:\d+:1: \(top level\): Unrecognized key: "bogus"/)]);
+    expect(sql.problems).toEqual([
+      expect.stringMatching(/^s\.yaml:\d+:1: \(top level\): Unrecognized key: "bogus"/),
+      expect.stringMatching(/^s\.yaml:\d+:12: sql_query: exactly one statement/),
+      expect.stringMatching(/^s\.yaml:\d+:12: sql_query: only SELECT/),
+    ]);
     const refused = validateRuleText('q.yaml', text.replace('Attack.T1059', 'attack.t1059'));
     expect(refused.problems[0]).toMatch(/^q\.yaml:5:12: sql_query: exactly one statement is allowed/);
     expect(refused.sqlErrors.map((e) => e.reason)).toContain('multiple_statements');

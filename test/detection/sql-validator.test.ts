@@ -1,6 +1,11 @@
 import {describe, expect, it} from 'vitest';
 
-import {DEFAULT_ALLOWED_FUNCTIONS, lexSql, SEED_ALLOWED_FUNCTIONS, SQL_LIMITS, SqlValidator} from '../../src/detection/sql-validator.js';
+import {lexSql} from '../../src/detection/sql-lexer.js';
+import {REFERENCE_API_FUNCTIONS, SQL_POLICY, type SqlPolicy} from '../../src/detection/sql-policy.js';
+import {DEFAULT_ALLOWED_FUNCTIONS, knownTables, SQL_LIMITS, SqlValidator, validatorSourceFiles} from '../../src/detection/sql-validator.js';
+import {registerUdfs} from '../../src/detection/udfs.js';
+import {renderRulesSqlDoc} from '../../src/docs/rules-sql-doc.js';
+import {loadSqlJs} from '../../src/storage/sqljs.js';
 import {HOSTILE_SQL} from './hostile-sql.js';
 
 const validator = new SqlValidator().withReadOnlyMode(true).withTimeout(5000);
@@ -93,11 +98,11 @@ describe('SqlValidator reports', () => {
 });
 
 describe('SqlValidator builder', () => {
-  it('takes the seed allow-list', () => {
-    const seed = new SqlValidator().withAllowedFunctions([...SEED_ALLOWED_FUNCTIONS]);
-    expect(seed.validateQuery('SELECT count(*) AS n, max(pid) AS m FROM processes').valid).toBe(true);
-    expect(seed.validateQuery('SELECT coalesce(name, 1) AS n FROM processes').valid).toBe(false);
-    expect(DEFAULT_ALLOWED_FUNCTIONS).toEqual(expect.arrayContaining([...SEED_ALLOWED_FUNCTIONS, 'regexp', 'basename', 'dirname']));
+  it("takes the reference API's allow-list", () => {
+    const narrow = new SqlValidator().withAllowedFunctions([...REFERENCE_API_FUNCTIONS]);
+    expect(narrow.validateQuery('SELECT count(*) AS n, max(pid) AS m FROM processes').valid).toBe(true);
+    expect(narrow.validateQuery('SELECT coalesce(name, 1) AS n FROM processes').valid).toBe(false);
+    expect(DEFAULT_ALLOWED_FUNCTIONS).toEqual(expect.arrayContaining([...REFERENCE_API_FUNCTIONS, 'regexp', 'basename', 'dirname']));
   });
 
   it('never allows a forbidden function, never runs writable', () => {
@@ -124,5 +129,97 @@ describe('SqlValidator verdict cache', () => {
     expect(validator.validateQuery(sql)).toEqual({valid: true});
     validator.withAllowedFunctions(['count']);
     expect(validator.validateQuery(sql).valid).toBe(false);
+  });
+});
+
+/** A parser that hands the walk a fixed syntax tree, to reach node kinds node-sql-parser never makes today. */
+const fixedTree = (ast: unknown) => ({astify: () => ast});
+const column = (expr: unknown) => ({expr, as: null});
+const selectOf = (columns: unknown[], extra: Record<string, unknown> = {}) => ({
+  type: 'select',
+  columns,
+  from: [{db: null, table: 'processes', as: null}],
+  where: null,
+  ...extra,
+});
+const pidRef = {type: 'column_ref', table: null, column: 'pid'};
+
+describe('SqlValidator walks only syntax it knows', () => {
+  const sql = 'SELECT pid FROM processes';
+
+  it('accepts a tree of known kinds (the control case)', () => {
+    expect(new SqlValidator({parser: fixedTree(selectOf([column(pidRef)]))}).validateQuery(sql)).toEqual({valid: true});
+  });
+
+  it.each([
+    ['an expression kind it has no visitor for', selectOf([column(pidRef), column({type: 'mystery', value: 1})]), /expression kind mystery/],
+    ['an expression without a kind', selectOf([column({value: 1})]), /without a kind/],
+    [
+      'a known kind with a key it does not expect',
+      selectOf([column({type: 'binary_expr', operator: '+', left: pidRef, right: pidRef, hidden: {type: 'function', name: 'load_extension'}})]),
+      /binary_expr with hidden/,
+    ],
+    ['a SELECT with a clause it does not expect', selectOf([column(pidRef)], {into: {type: 'table', value: 'x'}}), /SELECT with into/],
+    ['a FROM item it cannot read', {...selectOf([column(pidRef)]), from: [{expr: {type: 'values', values: []}, as: null}]}, /values in FROM/],
+    [
+      'a window with a frame',
+      selectOf([column({type: 'function', name: 'rank', args: null, over: {partitionby: [], orderby: [], frame: 'rows'}})]),
+      /OVER with frame/,
+    ],
+  ])('refuses %s (unknown_syntax)', (_what, ast, message) => {
+    const result = new SqlValidator({parser: fixedTree(ast)}).validateQuery(sql);
+    expect(result.valid).toBe(false);
+    if (!result.valid) {
+      expect(result.errors.map((e) => e.reason)).toEqual(['unknown_syntax']);
+      expect(result.errors[0]?.message).toMatch(message);
+    }
+  });
+
+  it('never shares verdicts with a validator that has another parser', () => {
+    const custom = new SqlValidator({parser: fixedTree(selectOf([column(pidRef)]))});
+    expect(custom.fingerprint).not.toBe(new SqlValidator().fingerprint);
+  });
+});
+
+describe('SqlValidator policy and tables are inputs', () => {
+  /** A user function the policy does not have: one entry is all it takes. */
+  const casefold = {
+    name: 'casefold',
+    usage: '`casefold(text)`',
+    description: 'Unicode case folding',
+    create: () => (text: unknown) => (text === null || text === undefined ? null : String(text).toLowerCase()),
+  };
+  const extended: SqlPolicy = {...SQL_POLICY, userFunctions: [...SQL_POLICY.userFunctions, casefold]};
+  const sql = "SELECT pid FROM processes WHERE casefold(name) = 'init'";
+
+  it('a user function added to the policy is allowed, registered in the rule database and documented', async () => {
+    expect(new SqlValidator().validateQuery(sql).valid).toBe(false);
+    expect(new SqlValidator({policy: extended}).validateQuery(sql)).toEqual({valid: true});
+    const SQL = await loadSqlJs();
+    const db = new SQL.Database();
+    registerUdfs(db, extended);
+    expect(db.exec("SELECT casefold('ÄBC') AS f, regexp('^a', 'abc') AS r, basename('/usr/bin/x') AS b")[0]?.values).toEqual([['äbc', 1, 'x']]);
+    db.close();
+    expect(renderRulesSqlDoc(extended)).toContain('| `casefold(text)` | Unicode case folding |');
+  });
+
+  it('reads the tables it is given', () => {
+    const sockets = new SqlValidator({tables: new Map([['sockets', new Set(['pid', 'local_port'])]])});
+    expect(sockets.validateQuery('SELECT pid, local_port FROM sockets')).toEqual({valid: true});
+    expect(sockets.validateQuery('SELECT pid FROM processes').valid).toBe(false);
+    expect(sockets.validateQuery('SELECT remote_port AS pid FROM sockets').valid).toBe(false);
+  });
+
+  it('has a fingerprint that covers its code, its policy and its tables', () => {
+    const base = new SqlValidator().fingerprint;
+    expect(new SqlValidator().fingerprint).toBe(base);
+    expect(new SqlValidator({policy: extended}).fingerprint).not.toBe(base);
+    expect(new SqlValidator({policy: {...SQL_POLICY, limits: {...SQL_POLICY.limits, maxJoins: 9}}}).fingerprint).not.toBe(base);
+    expect(new SqlValidator({policy: {...SQL_POLICY, forbiddenFunctions: SQL_POLICY.forbiddenFunctions.slice(1)}}).fingerprint).not.toBe(base);
+    const tables = new Map(knownTables());
+    tables.set('processes', new Set([...(knownTables().get('processes') ?? []), 'extra']));
+    expect(new SqlValidator({tables}).fingerprint).not.toBe(base);
+    expect(new SqlValidator().withAllowedFunctions(['count']).fingerprint).not.toBe(base);
+    expect(validatorSourceFiles().map((file) => file.replace(/^.*[\\/]/, '').replace(/\.[jt]s$/, ''))).toEqual(['sql-lexer', 'sql-policy', 'sql-validator']);
   });
 });

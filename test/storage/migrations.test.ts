@@ -3,7 +3,8 @@ import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {PROCESS_RECORD_COLUMNS, processToRow, rowToProcess} from '../../src/models/process.js';
+import {ALERT_TABLE_COLUMNS} from '../../src/models/alert.js';
+import {PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, processToRow, rowToProcess} from '../../src/models/process.js';
 import {SCAN_TABLE_COLUMNS} from '../../src/models/scan.js';
 import {createTableSql, toSqlValue} from '../../src/models/columns.js';
 import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../../src/storage/database.js';
@@ -65,5 +66,46 @@ describe('in-memory migrations', () => {
     }
     expect(sha256File(path)).toBe(before);
     expect(execFileSync('sqlite3', [path, "select value from meta where key = 'schema_version'"], {encoding: 'utf8'}).trim()).toBe('0');
+  });
+
+  it('reads a version-1 file (no exe_name, bytes_escaped, live_thread_tid) with exe_name derived', async () => {
+    const path = join(dir, 'v1.db');
+    const scan = makeScan(Date.UTC(2025, 6, 1), 3);
+    const processes = makeProcesses(scan, 3).map((p, i) => ({
+      ...p,
+      executable_path: i === 0 ? null : `/usr/lib/tool-${i}/bin/run.${i}`,
+      platform_data: Object.fromEntries(Object.entries(p.platform_data ?? {}).filter(([k]) => k !== 'bytes_escaped' && k !== 'live_thread_tid')),
+    }));
+    const v1Columns = PROCESS_TABLE_COLUMNS.filter((c) => !['exe_name', 'bytes_escaped', 'live_thread_tid'].includes(c.name));
+    const SQL = await loadSqlJs();
+    const db = new SQL.Database();
+    db.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)');
+    db.run("INSERT INTO meta VALUES ('schema_version', '1'), ('tool_version', '0.1.0')");
+    db.exec(createTableSql('scans', SCAN_TABLE_COLUMNS, 'id'));
+    db.exec(createTableSql('processes', v1Columns, 'id'));
+    db.exec(createTableSql('alerts', ALERT_TABLE_COLUMNS, 'id'));
+    db.run(
+      `INSERT INTO scans (${SCAN_TABLE_COLUMNS.map((c) => c.name).join(', ')}) VALUES (${SCAN_TABLE_COLUMNS.map(() => '?').join(', ')})`,
+      SCAN_TABLE_COLUMNS.map((c) => toSqlValue(c, (scan as Record<string, unknown>)[c.name])),
+    );
+    for (const record of processes) {
+      const full = processToRow(record);
+      const values = v1Columns.map((c) => full[PROCESS_TABLE_COLUMNS.indexOf(c)] ?? null);
+      db.run(`INSERT INTO processes (${v1Columns.map((c) => c.name).join(', ')}) VALUES (${v1Columns.map(() => '?').join(', ')})`, values);
+    }
+    writeSnapshotBytes(path, db.export());
+    db.close();
+    const loaded = await readSnapshotFile(path);
+    try {
+      expect(loaded.fileSchemaVersion).toBe(1);
+      const rows = selectAll(loaded.db, 'SELECT exe_name, bytes_escaped, live_thread_tid FROM processes ORDER BY pid');
+      expect(rows).toEqual([
+        {exe_name: null, bytes_escaped: null, live_thread_tid: null},
+        {exe_name: 'run.1', bytes_escaped: null, live_thread_tid: null},
+        {exe_name: 'run.2', bytes_escaped: null, live_thread_tid: null},
+      ]);
+    } finally {
+      loaded.db.close();
+    }
   });
 });

@@ -2,7 +2,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import {describe, expect, it} from 'vitest';
 
 import {DEFAULT_SECONDS_BUCKETS, escapeLabelValue, MetricsCollector} from '../../src/telemetry/metrics.js';
-import {recordDeliverySummaryMetrics} from '../../src/telemetry/record.js';
+import {recordDeliverySummaryMetrics} from '../../src/telemetry/record-metrics.js';
 
 describe('MetricsCollector', () => {
   it('exports counters, gauges and labelled series that a real Prometheus parser reads back', () => {

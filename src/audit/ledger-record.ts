@@ -2,7 +2,7 @@
 import {canonicalJson} from '../crypto/canonical-json.js';
 import {blake3Bytes, fromHex, HEX64, toHex} from '../crypto/hash.js';
 import {frontierAppend, frontierLength, frontierRoot, leafHash} from '../crypto/merkle.js';
-import type {AuditRecordType} from '../models/audit.js';
+import type {AuditRecordType} from './schema.js';
 
 /** A ledger record as stored: the hashed fields, then `entry_hash`, then the Merkle frontier. */
 export interface LedgerRecord {

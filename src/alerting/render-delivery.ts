@@ -1,6 +1,7 @@
 // Human lines for a run's delivery summary (stderr): one per sink, plus suppressed and dropped counts.
 import {terminalSafe} from '../output/terminal.js';
-import type {DeliverySummary} from './types.js';
+import type {View} from '../output/view.js';
+import type {DeliverySummary, SinkDelivery} from './types.js';
 
 export function deliverySummaryLines(summary: DeliverySummary): string[] {
   const lines: string[] = [];
@@ -16,4 +17,21 @@ export function deliverySummaryLines(summary: DeliverySummary): string[] {
     );
   }
   return lines.map((line) => terminalSafe(line));
+}
+
+/** How `alerts deliver` prints its result: one record per sink (NDJSON, table), or the whole summary as JSON. */
+export function deliveryView(summary: DeliverySummary): View<SinkDelivery> {
+  return {
+    rows: summary.deliveries,
+    document: summary,
+    columns: [
+      {header: 'SINK', get: (d) => d.sink},
+      {header: 'TYPE', get: (d) => d.type},
+      {header: 'OK', get: (d) => (d.ok ? 'yes' : 'no')},
+      {header: 'DELIVERED', get: (d) => d.delivered, align: 'right'},
+      {header: 'PENDING', get: (d) => d.pending, align: 'right'},
+      {header: 'DROPPED', get: (d) => d.dropped, align: 'right'},
+      {header: 'ERROR', get: (d) => d.error ?? ''},
+    ],
+  };
 }

@@ -4,8 +4,8 @@ import {existsSync} from 'node:fs';
 import type {Config} from '../config/builder.js';
 import {isExposed, type PrivateKey, readPrivateKey} from '../crypto/keys.js';
 import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
-import type {AuditEntry} from '../models/audit.js';
-import {AuditLedger, type LedgerRecord} from '../storage/audit-ledger.js';
+import type {AuditEntry} from './schema.js';
+import {AuditLedger, type LedgerRecord} from './ledger.js';
 
 export interface RecordAuditOptions {
   /** `--no-audit`: record nothing for this run. */

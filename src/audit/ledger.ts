@@ -9,13 +9,13 @@ import {writeFileAtomic} from '../util/atomic-write.js';
 import {withLock} from '../util/lock.js';
 import {toPlainJson} from '../crypto/canonical-json.js';
 import type {PrivateKey, PublicKey} from '../crypto/keys.js';
-import type {AuditEntry} from '../models/audit.js';
-import {type Checkpoint, signCheckpoint} from './audit-checkpoint.js';
-import {buildRecord, frontierFromHex, type LedgerRecord, recordShapeProblem, rootHex, selfCheck, serialiseRecord} from './audit-record.js';
-import {type LedgerVerification, verifyLedger, type VerifyOptions} from './audit-verify.js';
+import type {AuditEntry} from './schema.js';
+import {type Checkpoint, signCheckpoint} from './checkpoint-signature.js';
+import {buildRecord, frontierFromHex, type LedgerRecord, recordShapeProblem, rootHex, selfCheck, serialiseRecord} from './ledger-record.js';
+import {type LedgerVerification, verifyLedger, type VerifyOptions} from './verify.js';
 
-export type {LedgerRecord} from './audit-record.js';
-export {assertLedgerReadable, type LedgerLine, parseLedgerLine, readLedgerLines} from './audit-lines.js';
+export type {LedgerRecord} from './ledger-record.js';
+export {assertLedgerReadable, type LedgerLine, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
 
 /** What an append needs to know about the end of the file. */
 export interface LedgerTail {

@@ -6,9 +6,9 @@ import {fromHex, HEX64, toHex} from '../crypto/hash.js';
 import {inclusionProof, merkleRoot, rootFromInclusionProof} from '../crypto/merkle.js';
 import type {PublicKey} from '../crypto/keys.js';
 import {DaemonEyeError, fileError} from '../errors.js';
-import {type Checkpoint, checkpointShapeProblem, checkpointSignatureStatus, type SignatureStatus} from './audit-checkpoint.js';
-import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './audit-lines.js';
-import {type LedgerRecord, recordHash, recordLeaf, recordShapeProblem} from './audit-record.js';
+import {type Checkpoint, checkpointShapeProblem, checkpointSignatureStatus, type SignatureStatus} from './checkpoint-signature.js';
+import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
+import {type LedgerRecord, recordHash, recordLeaf, recordShapeProblem} from './ledger-record.js';
 
 export interface InclusionProof {
   readonly version: 1;

@@ -3,17 +3,17 @@ import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {recordAudit} from '../../src/audit/record.js';
+import {recordAudit} from '../../src/audit/record-audit.js';
 import {loadConfig} from '../../src/config/builder.js';
 import {writeKeyPair} from '../../src/crypto/key-files.js';
 import {readPrivateKey, readPublicKey} from '../../src/crypto/keys.js';
 import {latestCheckpoint} from '../../src/audit/checkpoint.js';
-import {signCheckpoint} from '../../src/storage/audit-checkpoint.js';
-import {appendToLedger, AuditLedger, readLedgerTail} from '../../src/storage/audit-ledger.js';
-import {buildRecord, frontierFromHex, type LedgerRecord, recordHashInput, rootHex, serialiseRecord} from '../../src/storage/audit-record.js';
-import {verifyLedger} from '../../src/storage/audit-verify.js';
+import {signCheckpoint} from '../../src/audit/checkpoint-signature.js';
+import {appendToLedger, AuditLedger, readLedgerTail} from '../../src/audit/ledger.js';
+import {buildRecord, frontierFromHex, type LedgerRecord, recordHashInput, rootHex, serialiseRecord} from '../../src/audit/ledger-record.js';
+import {verifyLedger} from '../../src/audit/verify.js';
 import {toHex} from '../../src/crypto/hash.js';
-import {recordHash} from '../../src/storage/audit-record.js';
+import {recordHash} from '../../src/audit/ledger-record.js';
 import {ROOT, removeDir, tempDir} from '../helpers/cli.js';
 
 const dir = tempDir();

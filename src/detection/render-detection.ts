@@ -3,9 +3,10 @@
 import type {Alert} from '../models/alert.js';
 import {ALERT_SEVERITIES} from '../models/severity.js';
 import {type Palette, PLAIN} from '../output/colour.js';
-import {renderTable} from '../output/render.js';
+import {renderTable, type TableColumn} from '../output/render.js';
 import {terminalSafe} from '../output/terminal.js';
-import type {DetectReport} from './detect.js';
+import type {View} from '../output/view.js';
+import type {DetectReport, QueryReport} from './detect.js';
 
 export function alertLine(alert: Alert, palette: Palette = PLAIN): string {
   const pids = alert.affected_processes.slice(0, 10).join(', ') + (alert.affected_processes.length > 10 ? ', …' : '');
@@ -14,18 +15,17 @@ export function alertLine(alert: Alert, palette: Palette = PLAIN): string {
   return `${new Date(alert.alert_time).toISOString()} ${severity} ${terminalSafe(`${alert.rule_id}: ${alert.description} [pid ${pids}]${scan}`)}\n`;
 }
 
+/** The alert table's columns (`detect --format table`). */
+export const ALERT_COLUMNS: readonly TableColumn<Alert>[] = [
+  {header: 'SEVERITY', get: (a) => a.severity, paint: (a, palette) => palette.severity(a.severity)},
+  {header: 'RULE', get: (a) => a.rule_id, width: 40},
+  {header: 'PROCS', get: (a) => a.process_count, align: 'right'},
+  {header: 'PIDS', get: (a) => a.affected_processes.join(','), width: 24},
+  {header: 'DESCRIPTION', get: (a) => a.description},
+];
+
 export function alertTable(alerts: readonly Alert[], width?: number, palette: Palette = PLAIN): string {
-  return renderTable(
-    alerts,
-    [
-      {header: 'SEVERITY', get: (a: Alert) => a.severity, paint: (a: Alert) => palette.severity(a.severity)},
-      {header: 'RULE', get: (a: Alert) => a.rule_id, width: 40},
-      {header: 'PROCS', get: (a: Alert) => a.process_count, align: 'right'},
-      {header: 'PIDS', get: (a: Alert) => a.affected_processes.join(','), width: 24},
-      {header: 'DESCRIPTION', get: (a: Alert) => a.description},
-    ],
-    width,
-  );
+  return renderTable(alerts, ALERT_COLUMNS, width, palette);
 }
 
 /** The run summary lines (stderr): rules run, failed / timed out / not run ids, alerts by severity. */
@@ -46,4 +46,13 @@ export function summaryLines(report: DetectReport): string[] {
   if (s.not_run.length > 0) lines.push(`rules not run (run deadline): ${s.not_run.join(', ')}`);
   if (s.truncated.length > 0) lines.push(`rules whose results were cut at the row limit: ${s.truncated.join(', ')}`);
   return lines.map((line) => terminalSafe(line));
+}
+
+/** How `query` prints its rows: records (NDJSON, JSON), a table or CSV, columns in the query's order. */
+export function queryView(report: QueryReport): View<QueryReport['rows'][number]> {
+  return {
+    rows: report.rows,
+    columns: report.columns.map((c) => ({header: c, get: (row) => row[c], width: 60})),
+    csv: {header: report.columns, values: (row) => report.columns.map((c) => row[c])},
+  };
 }

@@ -1,7 +1,7 @@
 // `audit show`: stream the ledger's records, filtered by time and action, without the Merkle frontier
 // (which is bookkeeping for appends, not something a reader wants to see).
-import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './audit-lines.js';
-import type {LedgerRecord} from './audit-record.js';
+import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
+import type {LedgerRecord} from './ledger-record.js';
 
 export type ShownRecord = Omit<LedgerRecord, 'frontier'>;
 

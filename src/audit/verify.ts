@@ -3,9 +3,9 @@
 import {toHex} from '../crypto/hash.js';
 import {frontierAppend} from '../crypto/merkle.js';
 import type {PublicKey} from '../crypto/keys.js';
-import {type Checkpoint, checkpointShapeProblem, checkpointSignatureStatus, type SignatureStatus} from './audit-checkpoint.js';
-import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './audit-lines.js';
-import {recordHash, recordLeaf, rootHex} from './audit-record.js';
+import {type Checkpoint, checkpointShapeProblem, checkpointSignatureStatus, type SignatureStatus} from './checkpoint-signature.js';
+import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
+import {recordHash, recordLeaf, rootHex} from './ledger-record.js';
 
 export interface LedgerProblem {
   readonly seq: number | null;

@@ -1,0 +1,144 @@
+// `daemoneye detect` as one library call: detection over the chosen snapshots, deduplication and delivery
+// to the sinks, what to print (suppressed alerts marked), the stderr summary and the exit code by the
+// precedence of src/errors.ts. The command parses flags, calls runDetect, renders detectView and audits.
+import type {Config} from '../config/builder.js';
+import {DaemonEyeError, ExitCode, combineExitCodes, isDaemonEyeError} from '../errors.js';
+import type {AlertSeverity} from '../models/severity.js';
+import type {Logger} from '../output/logger.js';
+import type {View} from '../output/view.js';
+import type {MetricsCollector} from '../telemetry/metrics.js';
+import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../telemetry/record-metrics.js';
+import {type DetectReport, detect} from './detect.js';
+import {ALERT_COLUMNS, alertLine} from './render-detection.js';
+import {summaryLines} from './render-detection.js';
+import {detectionSnapshots} from './snapshot-source.js';
+import type {DeliverySummary} from '../alerting/types.js';
+import type {PrintedAlert} from '../alerting/alert-manager.js';
+
+export interface DetectRunOptions {
+  readonly config: Config;
+  /** `--input FILE|DIR`; live snapshot when absent. */
+  readonly input?: string;
+  /** `--since`, epoch ms. */
+  readonly since?: number;
+  readonly rulesPaths?: readonly string[];
+  readonly ruleIds?: readonly string[];
+  readonly storeDir?: string;
+  readonly timeoutMs?: number;
+  readonly failOn?: AlertSeverity;
+  /** `--sink NAME`: deliver to these only (default every configured sink). */
+  readonly sinkNames?: readonly string[];
+  readonly showSuppressed?: boolean;
+  /** `--baseline FILE|DIR`: given to rules as `baseline_<table>` tables. */
+  readonly baseline?: string;
+  readonly logger: Logger;
+  readonly metrics?: MetricsCollector;
+  /** Called before a refused rule file or rule SQL (exit 2) is thrown, so the refusal can be audited first. */
+  readonly onRefused?: (error: DaemonEyeError) => Promise<void>;
+}
+
+export interface DetectRunResult {
+  readonly report: DetectReport;
+  readonly delivery: DeliverySummary;
+  /** What stdout shows: alerts that passed deduplication, and with showSuppressed the suppressed ones marked. */
+  readonly printed: readonly PrintedAlert[];
+  /** The format a configured stdout sink asks for, when no --format is given. */
+  readonly defaultFormat: 'json' | 'ndjson' | 'text' | undefined;
+  /** By precedence: 2 (a store file unusable) over 1 (findings at --fail-on) over 3 (a rule or sink failed). */
+  readonly exitCode: ExitCode;
+  /** The ledger payload of the run (without exit_code, which the command adds once audit problems are known). */
+  readonly audit: Record<string, unknown>;
+}
+
+/**
+ * Run detection and deliver its alerts. Throws DaemonEyeError for usage and input errors (unknown --sink,
+ * --store with --input, no scan in range, invalid rule files: exit 2); an unusable file inside a store is
+ * logged and skipped, and the run ends with exit 2.
+ */
+export async function runDetect(options: DetectRunOptions): Promise<DetectRunResult> {
+  const {config, logger} = options;
+  if (options.storeDir !== undefined && options.input !== undefined) {
+    throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input (inputs are never modified)', {
+      hint: 'drop one of them',
+    });
+  }
+  const {AlertManager, alertsToPrint, deliveryFailed, deliverySummaryLines} = await import('../alerting/index.js');
+  // Built before detection so an unknown --sink is a usage error before any work is done.
+  const alerting = AlertManager.fromConfig(config, {logger});
+  const sinkNames = options.sinkNames ?? [];
+  const defaultFormat = alerting.stdoutFormat([...sinkNames]);
+  const codes: ExitCode[] = [];
+  const onProblem = (problem: DaemonEyeError): void => {
+    logger.error(problem.toOneLine());
+    codes.push(ExitCode.UsageOrInput);
+  };
+  let report: DetectReport;
+  try {
+    report = await detect({
+      config: config.values,
+      rulesPaths: options.rulesPaths ?? [],
+      ruleIds: options.ruleIds ?? [],
+      snapshots: detectionSnapshots({config: config.values, input: options.input, since: options.since, onProblem}),
+      ...(options.storeDir === undefined ? {} : {storeDir: options.storeDir}),
+      ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs}),
+      ...(options.failOn === undefined ? {} : {failOn: options.failOn}),
+      ...(options.baseline === undefined ? {} : {baseline: options.baseline}),
+    });
+  } catch (error) {
+    if (isDaemonEyeError(error) && (error.code === 'RULE_INVALID' || error.code === 'SQL_REFUSED')) await options.onRefused?.(error);
+    throw error;
+  }
+  logger.debug('rules loaded', {rules: report.summary.rules_loaded, from_build_index: report.rulesFromIndex});
+  const liveStats = report.snapshots[0]?.live?.stats;
+  if (liveStats?.hash_cache_problem !== undefined && liveStats.hash_cache_problem !== null) logger.warn(liveStats.hash_cache_problem);
+  if (options.metrics !== undefined) recordDetectionMetrics(options.metrics, report);
+  // Deduplication decides what leaves the process (stdout and sinks alike); --fail-on still judges report.alerts.
+  const delivery = await alerting.deliver(report.alerts, {sinkNames: [...sinkNames]});
+  if (options.metrics !== undefined) recordDeliverySummaryMetrics(options.metrics, delivery.summary);
+  const printed = alertsToPrint(report.alerts, delivery, options.showSuppressed === true);
+
+  if (report.needBaseline.length > 0) logger.info(`rules skipped without --baseline: ${report.needBaseline.join(', ')}`);
+  if (report.summary.rules_loaded === 0) logger.warn('no rules were loaded: check detection.builtin_rules, detection.rules_paths and --rules');
+  const [headline, ...problems] = summaryLines(report);
+  logger.info(headline ?? '');
+  for (const line of problems) logger.warn(line);
+  for (const line of deliverySummaryLines(delivery.summary)) logger.info(line);
+  if (report.stored !== null) logger.info(`saved scan ${report.stored.scanIds.join(', ')} with ${report.stored.alertCount} alerts to ${report.stored.path}`);
+
+  const s = report.summary;
+  if (deliveryFailed(delivery.summary)) codes.push(ExitCode.RuntimeFailure);
+  if (s.findings > 0) codes.push(ExitCode.CheckFailed);
+  if (s.failed.length + s.timed_out.length + s.not_run.length > 0) codes.push(ExitCode.RuntimeFailure);
+  return {
+    report,
+    delivery: delivery.summary,
+    printed,
+    defaultFormat,
+    exitCode: combineExitCodes(codes),
+    audit: {
+      scan_ids: s.scan_ids,
+      source: s.source,
+      rules_run: s.rules_run,
+      failed: s.failed,
+      timed_out: s.timed_out,
+      not_run: s.not_run,
+      alerts_by_severity: s.alerts_by_severity,
+      findings: s.findings,
+      deliveries: delivery.summary.deliveries.map(({sink, ok, attempts, delivered, pending, error}) => ({sink, ok, attempts, delivered, pending, error})),
+      suppressed: delivery.summary.suppressed,
+      stored: report.stored?.path ?? null,
+    },
+  };
+}
+
+/** How `detect` prints its result: NDJSON/JSON alerts (json adds the summary), a line each, or a table. */
+export function detectView(result: DetectRunResult): View<PrintedAlert> {
+  // Human formats say "[suppressed]" in the description; machine formats carry `"suppressed": true`.
+  const marked = (a: PrintedAlert): PrintedAlert => (a.suppressed === true ? {...a, description: `[suppressed] ${a.description}`} : a);
+  return {
+    rows: result.printed,
+    document: {alerts: result.printed, summary: {...result.report.summary, ...result.delivery}},
+    columns: ALERT_COLUMNS.map((column) => ({...column, get: (a: PrintedAlert) => column.get(marked(a))})),
+    text: {text: (rows, terminal) => rows.map((a) => alertLine(marked(a), terminal.palette)).join('')},
+  };
+}

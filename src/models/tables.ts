@@ -1,0 +1,144 @@
+// The table registry: every table of a snapshot database declared once. Storage (DDL, inserts, reads,
+// migrations, store merging), the SQL validator's known tables and columns, docs/schema.md, `export --table`,
+// `query`, rule test cases and live collection all iterate TABLES, so a new table is one declaration here,
+// one collector function (src/collect) and their tests.
+
+import {ALERT_TABLE_COLUMNS} from './alert.js';
+import {type ColumnSpec, toSqlValue} from './columns.js';
+import {DERIVED_PROCESS_COLUMNS, PLATFORM_DATA_COLUMNS, PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, type ProcessRecord, processToRow} from './process.js';
+import {SCAN_TABLE_COLUMNS} from './scan.js';
+
+export type SqlRowValue = string | number | null;
+
+/** One block of docs/schema.md: a lead-in sentence and the columns it describes. */
+export interface TableDocSection {
+  readonly intro: string;
+  readonly columns: readonly ColumnSpec[];
+}
+
+/** A collected table's rows as the collectors produce them: plain objects keyed by column name. */
+export type TableRow = Readonly<Record<string, unknown>>;
+
+export interface TableDefinition {
+  readonly name: string;
+  /** One sentence for docs/schema.md and `export --help`. */
+  readonly description: string;
+  /** Every column of the SQL table, in order (types, nullability and docs come from the zod schema). */
+  readonly columns: readonly ColumnSpec[];
+  /** The record shape `export` prints (default: every column). */
+  readonly recordColumns: readonly ColumnSpec[];
+  readonly primaryKey?: string;
+  /** Columns with an index of their own (`<table>_<column>`). */
+  readonly indexes: readonly string[];
+  /** The column holding the scan id (`id` for `scans`); null for tables not tied to a scan. */
+  readonly scanColumn: 'scan_id' | 'id' | null;
+  /** ORDER BY of `export`. */
+  readonly exportOrder: string;
+  /**
+   * True for the tables a scan collects from the host (`processes` and the live-response tables): a
+   * snapshot records which of them each scan holds (`scans.tables`), and `scan --tables` chooses them.
+   */
+  readonly collected: boolean;
+  /** Collected unless asked for: `processes` always; the others when a rule, a query or `scan --tables` needs them. */
+  readonly alwaysCollected: boolean;
+  /**
+   * Rule test cases and hand-written fixtures: the values a partial row of this table gets for the columns
+   * it leaves out (`scan_id` is always the case's scan). Absent for tables test cases cannot give.
+   */
+  readonly fixtureDefaults?: Readonly<Record<string, unknown>>;
+  /** The row's values in `columns` order. */
+  readonly toRow: (row: unknown) => SqlRowValue[];
+  readonly docSections: readonly TableDocSection[];
+}
+
+function plainToRow(columns: readonly ColumnSpec[]): (row: unknown) => SqlRowValue[] {
+  return (row) => {
+    const source = row as Record<string, unknown>;
+    return columns.map((c) => toSqlValue(c, source[c.name]));
+  };
+}
+
+export const SCANS_TABLE: TableDefinition = {
+  name: 'scans',
+  description: 'One row per scan: host facts, collection results and the tables the scan collected.',
+  columns: SCAN_TABLE_COLUMNS,
+  recordColumns: SCAN_TABLE_COLUMNS,
+  primaryKey: 'id',
+  indexes: [],
+  scanColumn: 'id',
+  exportOrder: 'start_time, id',
+  collected: false,
+  alwaysCollected: false,
+  toRow: plainToRow(SCAN_TABLE_COLUMNS),
+  docSections: [{intro: 'One row per scan: host facts, collection results and the tables the scan collected.', columns: SCAN_TABLE_COLUMNS}],
+};
+
+export const PROCESSES_TABLE: TableDefinition = {
+  name: 'processes',
+  description: 'One row per process per scan.',
+  columns: PROCESS_TABLE_COLUMNS,
+  recordColumns: PROCESS_RECORD_COLUMNS,
+  primaryKey: 'id',
+  indexes: ['pid', 'ppid', 'name', 'executable_hash', 'scan_id'],
+  scanColumn: 'scan_id',
+  exportOrder: 'scan_id, rowid',
+  collected: true,
+  alwaysCollected: true,
+  toRow: (row) => processToRow(row as ProcessRecord),
+  docSections: [
+    {intro: 'One row per process per scan. The first columns are the `ProcessRecord` (the JSON record `scan` prints):', columns: PROCESS_RECORD_COLUMNS},
+    {intro: 'Derived columns, for `LIKE`, `instr` and name comparisons in rules:', columns: DERIVED_PROCESS_COLUMNS},
+    {
+      intro: "The Linux collector's `platform_data` fields, each also a column of its own (null from other collectors):",
+      columns: PLATFORM_DATA_COLUMNS,
+    },
+  ],
+};
+
+export const ALERTS_TABLE: TableDefinition = {
+  name: 'alerts',
+  description: 'Filled by `detect --store`; the same shape `detect` prints.',
+  columns: ALERT_TABLE_COLUMNS,
+  recordColumns: ALERT_TABLE_COLUMNS,
+  primaryKey: 'id',
+  indexes: ['scan_id', 'rule_id'],
+  scanColumn: 'scan_id',
+  exportOrder: 'alert_time, rowid',
+  collected: false,
+  alwaysCollected: false,
+  toRow: plainToRow(ALERT_TABLE_COLUMNS),
+  docSections: [{intro: 'Filled by `detect --store`; the same shape `detect` prints.', columns: ALERT_TABLE_COLUMNS}],
+};
+
+/** Every table, in creation and documentation order. */
+export const TABLES: readonly TableDefinition[] = [PROCESSES_TABLE, SCANS_TABLE, ALERTS_TABLE];
+
+export const TABLE_NAMES: readonly string[] = TABLES.map((t) => t.name);
+
+/** The tables a scan may collect from the host (`scan --tables`), `processes` first. */
+export const COLLECTED_TABLE_NAMES: readonly string[] = TABLES.filter((t) => t.collected).map((t) => t.name);
+
+const BY_NAME = new Map(TABLES.map((t) => [t.name, t]));
+
+/** The definition of a table, or undefined for a name that is not one. */
+export function tableDefinition(name: string): TableDefinition | undefined {
+  return BY_NAME.get(name);
+}
+
+/** The column spec (SQL type, JSON or boolean shape, docs) of one column, or undefined. */
+export function columnSpec(table: string, column: string): ColumnSpec | undefined {
+  return BY_NAME.get(table)?.columns.find((c) => c.name === column);
+}
+
+/** `CREATE TABLE` and `CREATE INDEX` statements of one table. */
+export function tableDdl(table: TableDefinition): string[] {
+  const lines = table.columns.map((c) => {
+    const pk = c.name === table.primaryKey ? ' PRIMARY KEY' : '';
+    const notNull = !c.nullable && pk === '' ? ' NOT NULL' : '';
+    return `  ${c.name} ${c.sqlType}${pk}${notNull}`;
+  });
+  return [
+    `CREATE TABLE ${table.name} (\n${lines.join(',\n')}\n)`,
+    ...table.indexes.map((column) => `CREATE INDEX IF NOT EXISTS ${table.name}_${column} ON ${table.name} (${column})`),
+  ];
+}

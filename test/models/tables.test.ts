@@ -1,0 +1,44 @@
+import {describe, expect, it} from 'vitest';
+
+import {knownTables} from '../../src/detection/sql-validator.js';
+import {renderSchemaDoc} from '../../src/models/schema-doc.js';
+import {columnSpec, TABLES, tableDefinition} from '../../src/models/tables.js';
+import {createSnapshotDatabase, selectAll} from '../../src/storage/database.js';
+import {EXPORT_TABLES} from '../../src/storage/export.js';
+
+describe('the table registry', () => {
+  it('drives the snapshot DDL: every table with every column and its indexes', async () => {
+    const db = await createSnapshotDatabase();
+    try {
+      for (const table of TABLES) {
+        const columns = selectAll(db, `SELECT name FROM pragma_table_info('${table.name}')`).map((r) => r.name);
+        expect(columns, table.name).toEqual(table.columns.map((c) => c.name));
+        const indexes = selectAll(db, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name NOT LIKE 'sqlite_%'`, [table.name]).map(
+          (r) => r.name,
+        );
+        expect(indexes.sort(), table.name).toEqual(table.indexes.map((c) => `${table.name}_${c}`).sort());
+      }
+    } finally {
+      db.close();
+    }
+  });
+
+  it('is what the validator, export and docs/schema.md know', () => {
+    const known = knownTables();
+    expect([...known.keys()].sort()).toEqual(TABLES.map((t) => t.name).sort());
+    for (const table of TABLES) expect([...(known.get(table.name) ?? [])]).toEqual(table.columns.map((c) => c.name));
+    expect([...EXPORT_TABLES].sort()).toEqual(TABLES.map((t) => t.name).sort());
+    const doc = renderSchemaDoc();
+    for (const table of TABLES) {
+      expect(doc).toContain(`## \`${table.name}\``);
+      for (const column of table.columns) expect(doc).toContain(`| \`${column.name}\` |`);
+    }
+  });
+
+  it('exposes each column type (JSON, boolean, SQL type) for output shaping', () => {
+    expect(columnSpec('processes', 'command_line')).toMatchObject({json: true, sqlType: 'TEXT'});
+    expect(columnSpec('processes', 'exe_deleted')).toMatchObject({boolean: true, sqlType: 'INTEGER'});
+    expect(columnSpec('processes', 'nope')).toBeUndefined();
+    expect(tableDefinition('nope')).toBeUndefined();
+  });
+});
