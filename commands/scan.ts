@@ -5,9 +5,10 @@ import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
 import {DaemonEyeError} from '../src/errors.js';
 import type {ProcessRecord} from '../src/models/process.js';
-import type {TreeSocket} from '../src/tree/index.js';
+import {SOCKETS_TABLE, socketsByPid, type TreeSocket} from '../src/tree/index.js';
 import {processView} from '../src/collect/table.js';
 import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
+import {COLLECTED_TABLE_NAMES} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';
@@ -25,6 +26,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     '<%= config.bin %> scan --no-hash --cpu-sample 500',
     '<%= config.bin %> scan --output host-$(date +%s).db > /dev/null',
     '<%= config.bin %> scan --store > /dev/null',
+    '<%= config.bin %> scan --output ir.db --tables all > /dev/null',
   ];
   static override flags = {
     format: formatFlag(['json', 'ndjson', 'table', 'csv', 'tree'] as const),
@@ -45,6 +47,9 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     }),
     redact: Flags.boolean({summary: 'Redact secret arguments in command lines (default: collection.redaction.enabled).', allowNo: true}),
     output: Flags.string({char: 'o', summary: 'Also save the snapshot as a SQLite file (written atomically, mode 0600).'}),
+    tables: Flags.string({
+      summary: 'Host tables to save with --output/--store: a comma-separated list or `all` (default: collection.tables; processes is always saved).',
+    }),
     store: storeFlag,
   };
 
@@ -78,9 +83,13 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       'collection.redaction.enabled': flags.redact,
       'collection.hidden_check': flags['hidden-check'],
     });
+    const saving = flags.output !== undefined || flags.store !== undefined;
+    if (flags.tables !== undefined && !saving) this.logger.warn('--tables chooses what --output or --store saves; scan prints processes only');
     const progress = hashProgressLine();
     const snapshot = await collectSnapshot({
       ...collectOptionsFromConfig(config.values),
+      // A tree shows each process's sockets, so it collects them even when nothing is saved.
+      tables: [...new Set([...(saving ? scanTables(flags.tables, config.values.collection.tables) : []), ...(tree ? [SOCKETS_TABLE] : [])])],
       // A tree needs every process to find a --pid's ancestors and descendants.
       ...(flags.pid === undefined || tree ? {} : {pids: flags.pid}),
       ...(process.stderr.isTTY === true && this.logger.enabled('info') ? {onHashProgress: progress.show} : {}),
@@ -100,7 +109,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
-    await this.render(processes, tree, new Map());
+    await this.render(processes, tree, tree ? socketsByPid(snapshot.tables[SOCKETS_TABLE] ?? []) : new Map());
     await this.audit('process_collection', {
       scan_id: snapshot.scan.id,
       process_count: processes.length,
@@ -129,12 +138,30 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const {retentionFromConfig, saveScan} = await import('../src/storage/index.js');
     const {store} = this.flags;
     return saveScan(snapshot.scan, snapshot.processes, {
+      tables: snapshot.tables,
       outputPath: this.flags.output,
       storeDir: store === undefined ? undefined : store === '' ? config.paths.storeDir : store,
       retention: retentionFromConfig(config.values.storage),
       log: this.logger,
     });
   }
+}
+
+/** The tables `--tables LIST|all` names, or the configured ones; unknown names are a usage error. */
+function scanTables(flag: string | undefined, configured: readonly string[]): string[] {
+  if (flag === undefined) return [...configured];
+  const names = flag
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.includes('all')) return [...COLLECTED_TABLE_NAMES];
+  const unknown = names.filter((name) => !COLLECTED_TABLE_NAMES.includes(name));
+  if (unknown.length > 0) {
+    throw new DaemonEyeError('USAGE', `--tables: unknown table${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, {
+      hint: `give a comma-separated list of ${COLLECTED_TABLE_NAMES.join(', ')}, or all`,
+    });
+  }
+  return names;
 }
 
 /** A progress line on a terminal (stderr) once hashing has taken more than a second; cleared at the end. */

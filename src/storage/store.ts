@@ -10,7 +10,7 @@ import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import {fsyncDirectory, TEMP_PREFIX} from '../util/atomic-write.js';
 import {processAlive} from '../util/process.js';
-import {serializeSnapshot, SNAPSHOT_FILE_MODE, type SnapshotWriteResult} from './snapshot-file.js';
+import {serializeSnapshot, SNAPSHOT_FILE_MODE, type SnapshotWriteResult, type TableRowsByName} from './snapshot-file.js';
 
 /** A store directory holds the snapshot files and nothing else: only its owner may list or read it. */
 export const STORE_DIR_MODE = 0o700;
@@ -272,13 +272,13 @@ export async function appendToStore(
   dir: string,
   scan: ScanRecord,
   processes: readonly ProcessRecord[],
-  options: {alerts?: readonly Alert[]; retention?: RetentionPolicy; log?: StorageLog; now?: number} = {},
+  options: {alerts?: readonly Alert[]; retention?: RetentionPolicy; log?: StorageLog; now?: number; tables?: TableRowsByName} = {},
 ): Promise<StoreAppendResult> {
   ensureStoreDir(dir);
   const removedTemps = removeStaleStoreTemps(dir, options.now);
   if (removedTemps.length > 0) options.log?.debug(`store ${dir}: removed ${removedTemps.length} temp file(s) left by killed writers`);
   const alerts = options.alerts ?? [];
-  const bytes = await serializeSnapshot(scan, processes, alerts);
+  const bytes = await serializeSnapshot(scan, processes, alerts, options.tables);
   const path = publishNewFile(dir, (attempt) => storeFileName(scan, attempt), bytes);
   const pruned = options.retention === undefined ? [] : applyRetention(dir, options.retention, {now: options.now, keep: path, log: options.log});
   return {path, bytes: bytes.length, scanIds: [scan.id], processCount: processes.length, alertCount: alerts.length, pruned, removedTemps};

@@ -36,11 +36,10 @@ function rows(db: Database, sql: string, params: (string | number)[]): Record<st
 const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 const int = (value: unknown): number | null => (typeof value === 'number' ? value : value === null || value === undefined ? null : Number(value));
 
-/** Sockets of one scan by pid; an empty map when the snapshot has no sockets table. */
-export function socketsOfScan(db: Database, scanId: number): Map<number, TreeSocket[]> {
+/** `process_open_sockets` rows (live or read from a snapshot) as tree sockets, by pid, in fd order. */
+export function socketsByPid(rows: readonly Readonly<Record<string, unknown>>[]): Map<number, TreeSocket[]> {
   const byPid = new Map<number, TreeSocket[]>();
-  if (!hasTable(db, SOCKETS_TABLE)) return byPid;
-  for (const row of rows(db, `SELECT * FROM ${SOCKETS_TABLE} WHERE scan_id = ? ORDER BY pid, fd`, [scanId])) {
+  for (const row of [...rows].sort((a, b) => Number(a.pid) - Number(b.pid) || Number(a.fd) - Number(b.fd))) {
     const pid = Number(row.pid);
     const socket: TreeSocket = {
       fd: int(row.fd),
@@ -56,6 +55,12 @@ export function socketsOfScan(db: Database, scanId: number): Map<number, TreeSoc
     byPid.set(pid, [...(byPid.get(pid) ?? []), socket]);
   }
   return byPid;
+}
+
+/** Sockets of one scan by pid; an empty map when the snapshot has no sockets table. */
+export function socketsOfScan(db: Database, scanId: number): Map<number, TreeSocket[]> {
+  if (!hasTable(db, SOCKETS_TABLE)) return new Map();
+  return socketsByPid(rows(db, `SELECT * FROM ${SOCKETS_TABLE} WHERE scan_id = ?`, [scanId]));
 }
 
 /** The processes of one scan of a loaded snapshot, by pid. */
