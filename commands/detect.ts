@@ -1,6 +1,9 @@
 import {Flags} from '@oclif/core';
 
-import {detectView, runDetect} from '../src/detection/detect-run.js';
+import {type DetectRunResult, detectView, runDetect} from '../src/detection/detect-run.js';
+import type {View} from '../src/output/view.js';
+import type {ProcessTreeNode} from '../src/tree/index.js';
+import {DaemonEyeError} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {parseTime} from '../src/util/time.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
@@ -16,9 +19,11 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     '<%= config.bin %> detect --input /var/lib/daemoneye/store --since 24h --fail-on high',
     '<%= config.bin %> detect --rules ./my-rules --rule my-rule-id --format json',
     '<%= config.bin %> detect --sink siem --show-suppressed',
+    '<%= config.bin %> detect --format tree',
+    '<%= config.bin %> detect --baseline /var/lib/daemoneye/baseline.db --fail-on medium',
   ];
   static override flags = {
-    format: formatFlag(['json', 'ndjson', 'text', 'table'] as const),
+    format: formatFlag(['json', 'ndjson', 'text', 'table', 'tree'] as const),
     input: inputFlag,
     since: sinceFlag,
     rules: Flags.string({summary: 'A further directory or file of rules (repeatable).', multiple: true}),
@@ -27,14 +32,24 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     store: Flags.string({summary: 'Save the live snapshot with its alerts in this store directory.'}),
     timeout: Flags.integer({summary: 'Deadline of the whole run in ms (default: detection.run_timeout_ms).', min: 1}),
     sink: Flags.string({summary: 'Deliver to this configured sink only (repeatable; default: every sink in alerting.sinks).', multiple: true}),
+    baseline: Flags.string({
+      summary: 'A known-good snapshot file or store: its latest scan is given to rules as baseline_<table> (e.g. baseline_processes).',
+    }),
+    'hidden-check': Flags.boolean({
+      summary: 'Live snapshot: also sweep the pid space for processes the /proc listing hides (default: collection.hidden_check).',
+      allowNo: true,
+    }),
     'show-suppressed': Flags.boolean({summary: 'Also print alerts that deduplication suppressed, marked "suppressed": true.'}),
   };
 
   async run(): Promise<void> {
     const {flags} = this;
     // One snapshot (live, or the latest scan of --input) is a short run; --since may be many (see wasm-tiering.ts).
+    if (flags.format === 'tree' && flags.since !== undefined) {
+      throw new DaemonEyeError('USAGE', '--format tree draws one scan; --since selects many', {hint: 'drop --since to draw the latest scan of --input'});
+    }
     if (flags.since === undefined) preferBaselineWasm();
-    const config = this.loadConfig();
+    const config = this.loadConfig({'collection.hidden_check': flags['hidden-check']});
     const result = await runDetect({
       config,
       input: flags.input,
@@ -46,12 +61,22 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       failOn: flags['fail-on'],
       sinkNames: flags.sink ?? [],
       showSuppressed: flags['show-suppressed'],
+      baseline: flags.baseline,
       logger: this.logger,
       metrics: this.metrics,
       onRefused: (error) => this.audit('detection_refused', {code: error.code, error: error.toOneLine(), details: error.details}),
     });
-    await this.present(flags.format ?? result.defaultFormat, detectView(result));
+    if (flags.format === 'tree') await this.present('tree', await this.tree(result));
+    else await this.present(flags.format ?? result.defaultFormat, detectView(result));
     this.setExitCode(result.exitCode);
     await this.audit('detection', {...result.audit, exit_code: this.currentExitCode});
+  }
+
+  /** The snapshot's process tree with the processes the printed alerts name marked (live, or the latest scan of --input). */
+  private async tree(result: DetectRunResult): Promise<View<ProcessTreeNode>> {
+    const {buildProcessTree, loadLatestSavedScan, treeView} = await import('../src/tree/index.js');
+    const live = result.report.snapshots[0]?.live?.processes;
+    const saved = live === undefined && this.flags.input !== undefined ? await loadLatestSavedScan(this.flags.input) : undefined;
+    return treeView(buildProcessTree(live ?? saved?.processes ?? [], {alerts: result.printed, ...(saved === undefined ? {} : {sockets: saved.sockets})}));
   }
 }

@@ -3,9 +3,11 @@ import {Flags} from '@oclif/core';
 import {collectOptionsFromConfig, collectSnapshot, type HashProgress, type Snapshot} from '../src/collect/index.js';
 import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
+import {DaemonEyeError} from '../src/errors.js';
+import type {ProcessRecord} from '../src/models/process.js';
+import {SOCKETS_TABLE, socketsByPid, type TreeSocket} from '../src/tree/index.js';
 import {processView} from '../src/collect/table.js';
 import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
-import {DaemonEyeError} from '../src/errors.js';
 import {COLLECTED_TABLE_NAMES} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
@@ -18,6 +20,8 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
   static override examples = [
     '<%= config.bin %> scan',
     "<%= config.bin %> scan | jq 'select(.platform_data.exe_deleted == true and .platform_data.exe_memfd == false)'",
+    '<%= config.bin %> scan --format tree --pid 4242',
+    '<%= config.bin %> scan --tree --format json --input snapshot.db | jq .',
     '<%= config.bin %> scan --pid 1 --pid 4242 --format json',
     '<%= config.bin %> scan --no-hash --cpu-sample 500',
     '<%= config.bin %> scan --output host-$(date +%s).db > /dev/null',
@@ -25,8 +29,10 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     '<%= config.bin %> scan --output ir.db --tables all > /dev/null',
   ];
   static override flags = {
-    format: formatFlag(['json', 'ndjson', 'table', 'csv'] as const),
-    pid: Flags.integer({summary: 'Only this process (repeatable).', multiple: true, min: 0}),
+    format: formatFlag(['json', 'ndjson', 'table', 'csv', 'tree'] as const),
+    pid: Flags.integer({summary: 'Only this process (repeatable); with a tree, its subtree and its ancestors.', multiple: true, min: 0}),
+    tree: Flags.boolean({summary: "Nest each process's children under it (`--format json|ndjson`); `--format tree` draws it."}),
+    input: Flags.string({summary: 'Show the latest scan of a snapshot file or store directory instead of taking a live snapshot.'}),
     hash: Flags.boolean({summary: 'Hash each executable with SHA-256 (default: collection.hash).', allowNo: true}),
     'hash-cache': Flags.boolean({
       summary: 'Reuse digests of unchanged executables from <state dir>/hash-cache.json (default: collection.hash_cache).',
@@ -35,6 +41,10 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     'hash-max-bytes': Flags.integer({summary: 'Do not hash executables larger than this (default: collection.hash_max_bytes, 256 MiB).', min: 1}),
     'cpu-sample': Flags.integer({summary: 'Measure CPU over this many milliseconds instead of since each process started.', min: 0, max: 60_000}),
     collector: Flags.option({summary: 'Process collector (default: collection.collector).', options: ['auto', 'procfs', 'systeminformation'] as const})(),
+    'hidden-check': Flags.boolean({
+      summary: 'Also sweep the pid space (kill(pid, 0)) for processes the /proc listing hides (default: collection.hidden_check).',
+      allowNo: true,
+    }),
     redact: Flags.boolean({summary: 'Redact secret arguments in command lines (default: collection.redaction.enabled).', allowNo: true}),
     output: Flags.string({char: 'o', summary: 'Also save the snapshot as a SQLite file (written atomically, mode 0600).'}),
     tables: Flags.string({
@@ -50,6 +60,19 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
 
   async run(): Promise<void> {
     const {flags} = this;
+    const tree = flags.tree || flags.format === 'tree';
+    if (flags.input !== undefined) {
+      if (flags.output !== undefined || flags.store !== undefined) {
+        throw new DaemonEyeError('USAGE', '--input shows a saved scan; --output and --store save a live one', {hint: 'drop one of them'});
+      }
+      this.loadConfig();
+      const {loadLatestSavedScan} = await import('../src/tree/index.js');
+      const saved = await loadLatestSavedScan(flags.input);
+      const processes = tree || flags.pid === undefined ? saved.processes : saved.processes.filter((p) => flags.pid?.includes(p.pid) === true);
+      await this.render(processes, tree, saved.sockets);
+      await this.audit('process_view', {input: flags.input, scan_id: saved.scan.id, process_count: processes.length, exit_code: this.currentExitCode});
+      return;
+    }
     preferBaselineWasm();
     const config = this.loadConfig({
       'collection.hash': flags.hash,
@@ -58,14 +81,17 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       'collection.cpu_sample_ms': flags['cpu-sample'],
       'collection.collector': flags.collector,
       'collection.redaction.enabled': flags.redact,
+      'collection.hidden_check': flags['hidden-check'],
     });
     const saving = flags.output !== undefined || flags.store !== undefined;
     if (flags.tables !== undefined && !saving) this.logger.warn('--tables chooses what --output or --store saves; scan prints processes only');
     const progress = hashProgressLine();
     const snapshot = await collectSnapshot({
       ...collectOptionsFromConfig(config.values),
-      tables: saving ? scanTables(flags.tables, config.values.collection.tables) : [],
-      ...(flags.pid === undefined ? {} : {pids: flags.pid}),
+      // A tree shows each process's sockets, so it collects them even when nothing is saved.
+      tables: [...new Set([...(saving ? scanTables(flags.tables, config.values.collection.tables) : []), ...(tree ? [SOCKETS_TABLE] : [])])],
+      // A tree needs every process to find a --pid's ancestors and descendants.
+      ...(flags.pid === undefined || tree ? {} : {pids: flags.pid}),
       ...(process.stderr.isTTY === true && this.logger.enabled('info') ? {onHashProgress: progress.show} : {}),
     });
     progress.clear();
@@ -73,13 +99,17 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     for (const pid of snapshot.stats.missing_pids) this.logger.warn(`no process with pid ${pid}`);
     if (snapshot.stats.hash_cache_problem !== null) this.logger.warn(snapshot.stats.hash_cache_problem);
     for (const problem of snapshot.scan.errors) this.logger.debug(problem);
+    for (const p of snapshot.processes) {
+      const hidden = p.platform_data?.hidden;
+      if (hidden !== null && hidden !== undefined) this.logger.warn(`pid ${p.pid} is hidden (${String(hidden)}): ${String(p.platform_data?.hidden_evidence)}`);
+    }
     this.logger.debug('scan timing', {scan_id: snapshot.scan.id, ...snapshot.stats});
     const {processes} = snapshot;
     // The storage layer (sql.js) is loaded only when a snapshot is saved: a plain scan does not pay for it.
     const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
-    await this.present(flags.format, processView(processes));
+    await this.render(processes, tree, tree ? socketsByPid(snapshot.tables[SOCKETS_TABLE] ?? []) : new Map());
     await this.audit('process_collection', {
       scan_id: snapshot.scan.id,
       process_count: processes.length,
@@ -89,6 +119,19 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       store_file: saved.store?.path ?? null,
       exit_code: this.currentExitCode,
     });
+  }
+
+  /** Print records in the chosen format; a tree (`--format tree` or `--tree`) nests children, focused on --pid. */
+  private async render(processes: readonly ProcessRecord[], tree: boolean, sockets: ReadonlyMap<number, readonly TreeSocket[]>): Promise<void> {
+    if (!tree) {
+      await this.present(this.flags.format, processView(processes));
+      return;
+    }
+    if (this.flags.format === 'csv') throw new DaemonEyeError('USAGE', 'a tree cannot be written as CSV', {hint: 'use --format tree, json or ndjson'});
+    const {buildProcessTree, treeView} = await import('../src/tree/index.js');
+    const roots = buildProcessTree(processes, {sockets, ...(this.flags.pid === undefined ? {} : {focusPids: this.flags.pid})});
+    for (const pid of this.flags.pid ?? []) if (!processes.some((p) => p.pid === pid)) this.logger.warn(`no process with pid ${pid}`);
+    await this.present(this.flags.format, treeView(roots));
   }
 
   private async save(snapshot: Snapshot, config: Config): Promise<SaveResult> {

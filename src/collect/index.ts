@@ -1,6 +1,6 @@
 // collectSnapshot: the one library call behind `scan`, `detect` and `scan --output/--store`: host facts,
 // the process walk, executable hashing (through the hash cache) and the scan record, with the collector's own timings.
-import {randomInt} from 'node:crypto';
+import {randomInt, randomUUID} from 'node:crypto';
 import {existsSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 
@@ -14,6 +14,7 @@ import {TOOL_VERSION} from '../version.js';
 import {HASH_ALGORITHM, type HashJob, type HashProgress, hashExecutables} from './hash.js';
 import {HashCache} from './hash-cache.js';
 import {type HostFacts, linuxHostFacts, readUptimeSeconds, systemInformationHostFacts} from './host.js';
+import {findHiddenProcesses} from './hidden.js';
 import {parsePasswd} from './parsers.js';
 import {type CollectedProcess, listPids, sampleCpu, walkProcfs} from './procfs.js';
 import {createArgvRedactor, type RedactionOptions} from './redact.js';
@@ -52,6 +53,11 @@ export interface CollectOptions {
   readonly envVariables?: readonly string[];
   /** Test hook, see ProcfsWalkContext.afterStat. */
   readonly afterStat?: (pid: number) => void;
+  /**
+   * `--hidden-check`: also sweep the pid space with kill(pid, 0) for processes /proc's listing leaves out
+   * (hidden.ts). Mounts over /proc entries are checked on every scan regardless.
+   */
+  readonly hiddenCheck?: boolean;
 }
 
 export interface CollectStats {
@@ -75,6 +81,12 @@ export interface CollectStats {
   readonly hash_cache_hits: number;
   /** The hash cache could not be read or saved (the scan itself is complete); null when all went well. */
   readonly hash_cache_problem: string | null;
+  /** Processes recorded as hidden (`hidden` not null). */
+  readonly hidden: number;
+  /** Pids probed by `--hidden-check` (0 without it). */
+  readonly hidden_check_probed: number;
+  /** Time spent on the hidden-process checks (mountinfo, and the sweep when asked), ms. */
+  readonly hidden_check_ms: number;
   /** Time spent reading the live-response tables, ms (0 when none was asked for). */
   readonly tables_ms: number;
   /** Rows per live-response table collected. */
@@ -118,6 +130,7 @@ export function collectOptionsFromConfig(config: DaemonEyeConfig): CollectOption
     hashConcurrency: collection.hash_concurrency,
     hashCachePath: collection.hash && collection.hash_cache ? join(statePaths(config).stateDir, HASH_CACHE_FILE) : null,
     cpuSampleMs: collection.cpu_sample_ms,
+    hiddenCheck: collection.hidden_check,
     redaction: collection.redaction.enabled ? {flags: collection.redaction.flags, shortFlags: collection.redaction.short_flags} : null,
     envVariables: collection.env_variables,
   };
@@ -161,6 +174,8 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   let missingPids: number[] = [];
   let walkMs: number;
   let sampleMs = 0;
+  let hiddenProbed = 0;
+  let hiddenMs = 0;
   if (collector === 'procfs') {
     host = linuxHostFacts(procRoot, etcRoot);
     let cpuBaseline: {samples: Map<number, {startTicks: number; cpuTicks: number}>; atUptimeSeconds: number} | undefined;
@@ -172,24 +187,33 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       sampleMs = performance.now() - sampleStart;
     }
     const walkStart = performance.now();
-    const result = walkProcfs(
-      {
-        procRoot,
-        scanId,
-        bootId: host.boot_id,
-        bootTimeMs: host.boot_time ?? 0,
-        uptimeSeconds: readUptimeSeconds(procRoot),
-        users: loadUsers(etcRoot),
-        redact,
-        ...(cpuBaseline === undefined ? {} : {cpuBaseline}),
-        ...(options.afterStat === undefined ? {} : {afterStat: options.afterStat}),
-      },
-      options.pids,
-    );
+    const context = {
+      procRoot,
+      scanId,
+      bootId: host.boot_id,
+      bootTimeMs: host.boot_time ?? 0,
+      uptimeSeconds: readUptimeSeconds(procRoot),
+      users: loadUsers(etcRoot),
+      redact,
+      ...(cpuBaseline === undefined ? {} : {cpuBaseline}),
+      ...(options.afterStat === undefined ? {} : {afterStat: options.afterStat}),
+    };
+    const result = walkProcfs(context, options.pids);
     walkMs = performance.now() - walkStart;
     collected = result.processes;
-    vanished = result.vanished;
-    missingPids = result.missingPids;
+    const hiddenStart = performance.now();
+    const hidden = findHiddenProcesses(
+      collected,
+      {procRoot, scanId, pids: options.pids, readByPath: (pids) => walkProcfs(context, pids).processes, newId: () => randomUUID()},
+      options.hiddenCheck === true,
+    );
+    hiddenMs = performance.now() - hiddenStart;
+    hiddenProbed = hidden.probed;
+    collected = [...collected, ...hidden.added].sort((a, b) => a.record.pid - b.record.pid);
+    // A covered entry reads as a process that exited mid-walk (or, with --pid, as no such process).
+    const recovered = new Set(hidden.recovered);
+    vanished = Math.max(0, result.vanished - hidden.recovered.length);
+    missingPids = result.missingPids.filter((pid) => !recovered.has(pid));
   } else {
     // Host facts and the process list are independent: ask for both at once.
     const walkStart = performance.now();
@@ -317,6 +341,9 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       hash_failed: hashOutcome?.failed ?? 0,
       hash_cache_hits: hashOutcome?.cacheHits ?? 0,
       hash_cache_problem: cacheProblem,
+      hidden: processes.filter((p) => p.platform_data?.hidden !== null && p.platform_data?.hidden !== undefined).length,
+      hidden_check_probed: hiddenProbed,
+      hidden_check_ms: round(hiddenMs),
       tables_ms: live?.ms ?? 0,
       table_rows: Object.fromEntries(Object.entries(live?.rows ?? {}).map(([table, rows]) => [table, rows.length])),
       table_unreadable: live?.unreadable ?? {},

@@ -374,6 +374,8 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     entity_id: entityId(context.bootId, context.bootTimeMs, pid, stat.startTicks),
     bytes_escaped: bytesEscaped,
     live_thread_tid: liveTid,
+    hidden: null,
+    hidden_evidence: null,
   };
   const record: ProcessRecord = {
     id: crypto.randomUUID(),

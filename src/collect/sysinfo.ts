@@ -50,6 +50,8 @@ function emptyPlatformData(): LinuxPlatformData {
     entity_id: null,
     bytes_escaped: null,
     live_thread_tid: null,
+    hidden: null,
+    hidden_evidence: null,
   };
 }
 

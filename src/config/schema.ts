@@ -84,6 +84,12 @@ const CollectionSchema = z
         'Reuse a digest from <state dir>/hash-cache.json while the executable has the same device, inode, size, mtime and ctime (any write or replacement changes ctime or inode)',
       ),
     cpu_sample_ms: z.int().nonnegative().default(0).describe('Measure CPU over this interval instead of since process start (0: since start)'),
+    hidden_check: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Also sweep the whole pid space with kill(pid, 0) for processes the /proc listing leaves out (one syscall per pid up to kernel.pid_max: about 0.15 s for 32,768 pids); mounts over /proc entries are checked on every scan regardless',
+      ),
     tables: z
       .array(z.enum(COLLECTED_TABLE_NAMES as [string, ...string[]]))
       .default([...DEFAULT_SCAN_TABLES])

@@ -29,6 +29,8 @@ export interface DetectRunOptions {
   /** `--sink NAME`: deliver to these only (default every configured sink). */
   readonly sinkNames?: readonly string[];
   readonly showSuppressed?: boolean;
+  /** `--baseline FILE|DIR`: given to rules as `baseline_<table>` tables. */
+  readonly baseline?: string;
   readonly logger: Logger;
   readonly metrics?: MetricsCollector;
   /** Called before a refused rule file or rule SQL (exit 2) is thrown, so the refusal can be audited first. */
@@ -94,6 +96,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
       ...(options.storeDir === undefined ? {} : {storeDir: options.storeDir}),
       ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs}),
       ...(options.failOn === undefined ? {} : {failOn: options.failOn}),
+      ...(options.baseline === undefined ? {} : {baseline: options.baseline}),
     });
   } catch (error) {
     if (isDaemonEyeError(error) && (error.code === 'RULE_INVALID' || error.code === 'SQL_REFUSED')) await options.onRefused?.(error);
@@ -108,6 +111,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   if (options.metrics !== undefined) recordDeliverySummaryMetrics(options.metrics, delivery.summary);
   const printed = alertsToPrint(report.alerts, delivery, options.showSuppressed === true);
 
+  if (report.needBaseline.length > 0) logger.info(`rules skipped without --baseline: ${report.needBaseline.join(', ')}`);
   if (report.summary.rules_loaded === 0) logger.warn('no rules were loaded: check detection.builtin_rules, detection.rules_paths and --rules');
   const [headline, ...problems] = summaryLines(report);
   logger.info(headline ?? '');

@@ -9,6 +9,8 @@ import type {Alert} from '../models/alert.js';
 import {serialiseResultRow} from '../models/serialise.js';
 import {type AlertSeverity, isAtLeast} from '../models/severity.js';
 import {appendToStore, retentionFromConfig, type StoreAppendResult} from '../storage/store.js';
+import {loadLatestScan} from '../storage/input.js';
+import {readsBaseline, withBaseline} from './baseline.js';
 import {DetectionEngine} from './engine.js';
 import {RULE_CACHE_FILE} from './rule-cache.js';
 import {type LoadedRule, RuleManager} from './rule-manager.js';
@@ -31,6 +33,8 @@ export interface DetectOptions {
   readonly failOn?: AlertSeverity;
   /** `--store DIR`: save the live snapshot with its alerts there (retention from storage.*). */
   readonly storeDir?: string;
+  /** `--baseline FILE|DIR`: its latest scan is given to rules as `baseline_<table>` tables. */
+  readonly baseline?: string;
 }
 
 export interface DetectReport {
@@ -52,6 +56,8 @@ export interface DetectReport {
   readonly stored: StoreAppendResult | null;
   /** Built-in rules taken from the build-time index instead of being parsed (for `--verbose`). */
   readonly rulesFromIndex: number;
+  /** Rules that read `baseline_*` tables, not run because no `--baseline` was given. */
+  readonly needBaseline: readonly string[];
 }
 
 function engineFor(config: DaemonEyeConfig): DetectionEngine {
@@ -88,7 +94,11 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
     ...(options.env === undefined ? {} : {env: options.env}),
   });
   const ruleSet = manager.loadRules();
-  const rules: LoadedRule[] = RuleManager.select(ruleSet.rules, options.ruleIds ?? []);
+  const selected: LoadedRule[] = RuleManager.select(ruleSet.rules, options.ruleIds ?? []);
+  // Rules about "new since the baseline" are off without one: skipped and named, never failed.
+  const needBaseline = options.baseline === undefined ? selected.filter((r) => readsBaseline(r.rule.sql_query)).map((r) => r.rule.id) : [];
+  const rules = selected.filter((r) => !needBaseline.includes(r.rule.id));
+  const baseline = options.baseline === undefined ? undefined : await loadLatestScan(options.baseline);
   const engine = engineFor(config);
   // One worker now; runDetection adds more only for a snapshot big enough to repay them (workersForSnapshot).
   if (rules.length > 0) engine.start(1);
@@ -111,7 +121,7 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
               validator: manager.validator,
               rules,
               lists: ruleSet.lists,
-              snapshot: snapshot.bytes,
+              snapshot: baseline === undefined ? snapshot.bytes : await withBaseline(snapshot.bytes, baseline.db),
               tables: snapshot.tables,
               config: {scanId, timeout: remaining, ruleTimeoutMs: config.detection.rule_timeout_ms, keyFields: config.alerting.deduplication.key_fields},
             });
@@ -138,6 +148,7 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
     }
   } finally {
     await engine.close();
+    baseline?.db.close();
   }
   const results = rules.map((r) => mergeResults(perRule.get(r.rule.id) ?? []));
   const summary = summarise(results, snapshots, Math.round(performance.now() - started));
@@ -155,6 +166,7 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
   }
   return {
     stored,
+    needBaseline,
     rulesFromIndex: ruleSet.indexed,
     alerts: summary.alerts,
     results,

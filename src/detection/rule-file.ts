@@ -27,6 +27,10 @@ export const RuleTestCaseSchema = z
       ]),
     ),
     expect: z.array(z.int().nonnegative()).describe('Exactly the pids the rule must flag (empty: it must not fire)'),
+    baseline_processes: z
+      .array(z.record(z.string(), z.unknown()))
+      .optional()
+      .describe('For rules reading `baseline_*` tables: the baseline snapshot of the case (partial process rows; absent: an empty baseline)'),
   })
   .strict();
 export type RuleTestCase = z.infer<typeof RuleTestCaseSchema>;

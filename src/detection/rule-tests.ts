@@ -1,6 +1,7 @@
 // `rules test` and RuleManager.testRule: run rules against their own test cases (each case a whole small
 // snapshot; the rule must flag exactly the expected pids) or against data the caller gives.
 import type {DetectionEngine, QueryTask, TaskOutcome} from './engine.js';
+import {readsBaseline, withBaselineBytes} from './baseline.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
 import {TEST_CASE_TABLES} from './rule-file.js';
 import type {NamedLists} from './lists.js';
@@ -79,7 +80,8 @@ export async function runRuleTestCases(rules: readonly LoadedRule[], options: Ru
           return rows === undefined ? [] : [[name, rows]];
         }),
       );
-      const bytes = await snapshotFromRows(testCase.processes, {tables});
+      const own = await snapshotFromRows(testCase.processes, {tables});
+      const bytes = readsBaseline(loaded.rule.sql_query) ? await withBaselineBytes(own, await snapshotFromRows(testCase.baseline_processes ?? [])) : own;
       const payload = snapshotPayload(bytes, options.lists, [loaded.rule.sql_query], options.validator);
       tasks.push({
         key: `${loaded.rule.id}\u0000${testCase.name}`,

@@ -141,9 +141,14 @@ const OPERATOR_FUNCTIONS = new Set(['not', 'exists']);
 /** Tables a query may read, by lower-case name, with their lower-case column names. */
 export type TableCatalog = ReadonlyMap<string, ReadonlySet<string>>;
 
-/** Tables a query may read, with their columns: every table of the registry (src/models/tables.ts). */
+/**
+ * Tables a query may read, with their columns: every table of the registry (src/models/tables.ts), and
+ * for `detect --baseline FILE` each of them again as `baseline_<table>` (not the alerts).
+ */
 export function knownTables(): TableCatalog {
-  return new Map<string, ReadonlySet<string>>(TABLES.map((table) => [table.name, new Set(table.columns.map((c) => c.name))]));
+  const tables = new Map<string, ReadonlySet<string>>(TABLES.map((table) => [table.name, new Set(table.columns.map((c) => c.name))]));
+  for (const [name, columns] of [...tables]) if (name !== 'alerts') tables.set(`baseline_${name}`, columns);
+  return tables;
 }
 
 /** `list_<name>`: a named list (docs/rules-format.md, "Named lists"). */

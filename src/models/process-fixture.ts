@@ -88,6 +88,8 @@ export function completeProcessRow(partial: PartialProcessRow, options: Complete
     entity_id: null,
     bytes_escaped: false,
     live_thread_tid: null,
+    hidden: null,
+    hidden_evidence: null,
   };
   for (const key of PLATFORM_KEYS) if (key in partial) platform[key] = partial[key];
   const record: Record<string, unknown> = {

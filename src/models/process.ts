@@ -10,6 +10,10 @@ import {type ColumnSpec, columnOf, columnsOf, fromSqlValue, toSqlValue} from './
 /** A SHA-256 digest as the models store it: 64 lower-case hex digits. */
 export const SHA256_HEX = HEX64;
 
+/** The ways a process can be hidden from a /proc listing (the `hidden` column). */
+export const HIDDEN_KINDS = ['proc_mount', 'unlisted'] as const;
+export type HiddenKind = (typeof HIDDEN_KINDS)[number];
+
 export const ProcessRecordSchema = z
   .object({
     id: z.uuid().describe('Unique identifier of this record (UUID v4)'),
@@ -91,6 +95,18 @@ export const LinuxPlatformDataSchema = z
       .nullable()
       .describe(
         'Set when the main thread has exited while other threads run (the leader is a zombie, state Z): the TID of the live thread whose /proc/PID/task/TID files gave `executable_path`, `command_line`, `cwd`, fds, environment and the executable hash. Null for an ordinary process',
+      ),
+    hidden: z
+      .enum(HIDDEN_KINDS)
+      .nullable()
+      .describe(
+        "Why this process is hidden from a plain /proc listing, null when it is not: `proc_mount`, a mount covers its /proc entry or a file in it (`mount --bind EMPTYDIR /proc/PID`), checked on every scan; `unlisted`, it exists (`kill(pid, 0)`, its /proc entry readable by path) but /proc's directory listing leaves it out, found by `scan --hidden-check`",
+      ),
+    hidden_evidence: z
+      .string()
+      .nullable()
+      .describe(
+        'What showed it hidden: the covering mounts (from /proc/self/mountinfo), the probes that found it, and the pids of its children; null when not hidden',
       ),
   })
   .strict();

@@ -13,7 +13,7 @@ import {loadSqlJs} from './sqljs.js';
 export {loadSqlJs} from './sqljs.js';
 
 /** Version of the snapshot file layout; bump it (and add a migration) whenever a table changes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const PROCESS_INDEXES = PROCESSES_TABLE.indexes;
 

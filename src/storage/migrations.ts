@@ -105,11 +105,17 @@ function migrate2to3(db: Database): void {
   for (const table of TABLES) if (!tableExists(db, table.name)) db.exec(tableDdl(table).join(';\n'));
 }
 
+/** Version 4 added the `hidden` and `hidden_evidence` columns: null (not hidden) for every older row. */
+function migrate3to4(db: Database): void {
+  addMissingColumns(db, 'processes', PROCESS_TABLE_COLUMNS);
+}
+
 /** Every migration, oldest first; the last one ends at SCHEMA_VERSION. */
 export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 0, description: 'derive cmdline and platform-data columns, add indexes and the alerts table', migrate: migrate0to1},
   {from: 1, description: 'add exe_name (derived), bytes_escaped and live_thread_tid to processes', migrate: migrate1to2},
   {from: 2, description: 'record the tables each scan collected (scans.tables) and add the live-response tables', migrate: migrate2to3},
+  {from: 3, description: 'add the hidden and hidden_evidence process columns', migrate: migrate3to4},
 ];
 
 /**

@@ -1,0 +1,83 @@
+import {Flags} from '@oclif/core';
+
+import {DaemonEyeError} from '../src/errors.js';
+import {objectView} from '../src/output/view.js';
+import {DaemonEyeCommand} from './_base/base-command.js';
+import {formatFlag} from './_base/flags.js';
+
+export default class Collect extends DaemonEyeCommand<typeof Collect> {
+  static override summary = 'Copy evidence of suspect processes (executable, argv, status, maps, fds, redacted environment) into a signed case.';
+  static override description =
+    'For each process: its executable read through /proc/PID/exe (works when the file was deleted from disk), argv, status, stat, maps, mountinfo, cgroup, the fd list and the environment with secret values redacted. A manifest lists every file with its SHA-256 and BLAKE3, the tool version, host, time and this command; it is signed with the Ed25519 key (crypto.private_key_path or --key) and the collection is recorded in the audit ledger. --output DIR creates a case directory, --output FILE.tar.gz an archive; neither is ever written over. Check it later with `daemoneye verify BUNDLE`.';
+  static override examples = [
+    '<%= config.bin %> collect --pid 4242 --output case-4242.tar.gz',
+    '<%= config.bin %> detect --fail-on high > alerts.ndjson; <%= config.bin %> collect --alerts alerts.ndjson --output /srv/cases/$(hostname)-$(date +%s)',
+    '<%= config.bin %> collect --rule deleted-executable --output deleted.tar.gz',
+  ];
+  static override flags = {
+    pid: Flags.integer({summary: 'A process to collect (repeatable).', multiple: true, min: 1}),
+    alerts: Flags.string({summary: 'Collect the processes these alerts name (detect --format ndjson or json output).'}),
+    rule: Flags.string({summary: 'Run this rule on a live snapshot now and collect the processes it flags.'}),
+    output: Flags.string({char: 'o', summary: 'Case directory, or FILE.tar.gz (must not exist).', required: true}),
+    key: Flags.string({summary: 'Ed25519 private key to sign the manifest (default: crypto.private_key_path when it exists).'}),
+    'max-file-bytes': Flags.integer({summary: 'Largest file copied; larger ones are listed as skipped.', default: 256 * 1024 * 1024, min: 1}),
+    'max-total-bytes': Flags.integer({summary: 'Largest case; files past it are listed as skipped.', default: 2 * 1024 * 1024 * 1024, min: 1}),
+    format: formatFlag(['json', 'ndjson', 'table'] as const, 'Output format of the summary (default: json).'),
+  };
+
+  async run(): Promise<void> {
+    const {flags} = this;
+    const config = this.loadConfig();
+    const sources = [flags.pid, flags.alerts, flags.rule].filter((s) => s !== undefined).length;
+    if (sources !== 1) throw new DaemonEyeError('USAGE', 'give exactly one of --pid, --alerts or --rule', {hint: 'see daemoneye collect --help'});
+    const {pidsFromAlertsFile, pidsFromRule} = await import('../src/evidence/targets.js');
+    const pids = flags.pid ?? (flags.alerts === undefined ? await pidsFromRule(config.values, flags.rule as string) : pidsFromAlertsFile(flags.alerts));
+    const reason = flags.pid !== undefined ? '--pid' : flags.alerts !== undefined ? `--alerts ${flags.alerts}` : `--rule ${flags.rule as string}`;
+    const {loadSigningKey, resolvePrivateKey} = await import('../src/audit/keys.js');
+    const key = flags.key === undefined ? loadSigningKey(config, (m) => this.logger.warn(m)) : resolvePrivateKey(config, flags.key, (m) => this.logger.warn(m));
+    if (key === undefined)
+      this.logger.warn(`no signing key at ${config.values.crypto.private_key_path}: the manifest is not signed (create one with \`daemoneye keys generate\`)`);
+    const {collectEvidence} = await import('../src/evidence/collect-evidence.js');
+    const result = await collectEvidence({
+      pids,
+      output: flags.output,
+      maxFileBytes: flags['max-file-bytes'],
+      maxTotalBytes: flags['max-total-bytes'],
+      command: ['daemoneye', 'collect', ...this.argv],
+      reason,
+      ...(key === undefined ? {} : {key}),
+    });
+    const {manifest} = result;
+    await this.present(
+      this.flags.format,
+      objectView({
+        output: result.output,
+        kind: result.kind,
+        case_id: manifest.case_id,
+        manifest_sha256: result.manifest_sha256,
+        signed: result.signed,
+        key_id: result.key_id,
+        pids: manifest.processes.map((p) => p.pid),
+        not_running: manifest.not_running,
+        files: manifest.files.length,
+        skipped: manifest.skipped,
+        bytes: result.bytes,
+      }),
+      'json',
+    );
+    for (const skipped of manifest.skipped) this.logger.warn(`not collected: ${skipped.path} (${skipped.reason})`);
+    for (const pid of manifest.not_running) this.logger.warn(`no process with pid ${pid}`);
+    this.logger.info(`collected ${manifest.files.length} files of ${manifest.processes.length} processes into ${result.output}`);
+    await this.audit('evidence_collection', {
+      output: result.output,
+      case_id: manifest.case_id,
+      manifest_sha256: result.manifest_sha256,
+      signed: result.signed,
+      key_id: result.key_id,
+      pids: manifest.processes.map((p) => p.pid),
+      reason,
+      files: manifest.files.length,
+      exit_code: this.currentExitCode,
+    });
+  }
+}

@@ -1,0 +1,36 @@
+import {Args, Flags} from '@oclif/core';
+
+import {ExitCode} from '../src/errors.js';
+import {terminalSafe} from '../src/output/terminal.js';
+import {DaemonEyeCommand} from './_base/base-command.js';
+import {formatFlag} from './_base/flags.js';
+
+export default class Diff extends DaemonEyeCommand<typeof Diff> {
+  static override summary = 'Show what changed between two scans: processes, new executables, changed hashes, parent → child pairs, listening ports.';
+  static override description =
+    'OLD and NEW are snapshot files or store directories (the latest scan of each); one store alone compares its last two scans; no argument, the configured store. Processes are matched by entity id (boot id, pid, start time). Each change is one osquery-style differential result: {"name", "action": "added"|"removed"|"changed", "columns", …}, NDJSON when piped, a table on a terminal. Listening ports are compared when both scans hold them. Exit 1 with --fail-on-change when anything changed.';
+  static override examples = [
+    '<%= config.bin %> diff baseline.db now.db',
+    '<%= config.bin %> diff /var/lib/daemoneye/store --fail-on-change',
+    '<%= config.bin %> diff known-good.db /var/lib/daemoneye/store | jq -c \'select(.name == "new_executables")\'',
+  ];
+  static override args = {
+    old: Args.string({description: 'The older snapshot file or store (or a store alone: its last two scans).'}),
+    new: Args.string({description: 'The newer snapshot file or store.'}),
+  };
+  static override flags = {
+    format: formatFlag(['json', 'ndjson', 'table'] as const),
+    'fail-on-change': Flags.boolean({summary: 'Exit 1 when anything changed.'}),
+  };
+
+  async run(): Promise<void> {
+    const config = this.loadConfig();
+    const {diffInputs, diffSummaryLine, diffView} = await import('../src/diff/index.js');
+    const inputs = [this.args.old, this.args.new].filter((a): a is string => a !== undefined);
+    const diff = await diffInputs({inputs, defaultStore: config.paths.storeDir});
+    await this.present(this.flags.format, diffView(diff));
+    this.logger.info(terminalSafe(diffSummaryLine(diff)));
+    if (this.flags['fail-on-change'] && diff.results.length > 0) this.setExitCode(ExitCode.CheckFailed);
+    await this.audit('diff', {old: diff.old, new: diff.new, counts: diff.counts, exit_code: this.currentExitCode});
+  }
+}

@@ -1,0 +1,183 @@
+// What changed between two scans (`daemoneye diff OLD NEW`): processes started and stopped (by entity id),
+// executables never seen before, known paths whose content changed, new parent → child pairs, and
+// listening ports opened or closed when both scans hold them. Pure: two scans in, result lines out, each
+// shaped as an osquery differential result (`name`, `action`, `columns`, host and time fields).
+import type {ProcessRecord} from '../models/process.js';
+import type {ScanRecord} from '../models/scan.js';
+
+/** A listening socket as the `listening_ports` table holds it. */
+export interface ListeningPort {
+  readonly pid: number | null;
+  readonly port: number;
+  readonly protocol: string | number | null;
+  readonly family: string | null;
+  readonly address: string | null;
+}
+
+/** One side of a diff: a scan, its processes, and its listening ports (null when the scan holds none). */
+export interface DiffSide {
+  readonly source: string;
+  readonly scan: ScanRecord;
+  readonly processes: readonly ProcessRecord[];
+  readonly listening: readonly ListeningPort[] | null;
+}
+
+/** The kinds of change, as the `name` of each result (osquery's query name). */
+export const DIFF_NAMES = ['processes', 'new_executables', 'executable_hashes', 'parent_child', 'listening_ports'] as const;
+export type DiffName = (typeof DIFF_NAMES)[number];
+export type DiffAction = 'added' | 'removed' | 'changed';
+
+/** One differential result line (osquery's "differential" log format: name, action, columns, host, time). */
+export interface DiffResult {
+  readonly name: DiffName;
+  readonly action: DiffAction;
+  readonly hostIdentifier: string;
+  readonly calendarTime: string;
+  /** Start of the newer scan, epoch seconds. */
+  readonly unixTime: number;
+  readonly epoch: 0;
+  readonly counter: 0;
+  readonly numerics: false;
+  readonly columns: Record<string, string | number | boolean | null | readonly (string | number)[]>;
+}
+
+export interface SnapshotDiff {
+  readonly old: {readonly source: string; readonly scan_id: number; readonly start_time: number; readonly hostname: string};
+  readonly new: {readonly source: string; readonly scan_id: number; readonly start_time: number; readonly hostname: string};
+  readonly results: DiffResult[];
+  /** Counts by `name:action`. */
+  readonly counts: Record<string, number>;
+  /** Whether listening ports were compared (both scans hold them). */
+  readonly compared_listening_ports: boolean;
+}
+
+/** A process's identity across scans: entity id (boot id, pid, start ticks), else pid and start time. */
+export function processKey(record: ProcessRecord): string {
+  const entity = record.platform_data?.entity_id;
+  return typeof entity === 'string' && entity !== '' ? entity : `${record.pid}@${record.start_time ?? '?'}`;
+}
+
+function executableKey(record: ProcessRecord): string {
+  return record.executable_path ?? `[${record.name}]`;
+}
+
+function user(record: ProcessRecord): string | null {
+  const name = record.platform_data?.user_name;
+  return typeof name === 'string' ? name : record.user_id;
+}
+
+function processColumns(record: ProcessRecord): DiffResult['columns'] {
+  return {
+    pid: record.pid,
+    ppid: record.ppid,
+    name: record.name,
+    executable_path: record.executable_path,
+    executable_hash: record.executable_hash,
+    cmdline: record.command_line.join(' '),
+    user: user(record),
+    start_time: record.start_time,
+    entity_id: (record.platform_data?.entity_id as string | null | undefined) ?? null,
+  };
+}
+
+function portKey(port: ListeningPort): string {
+  return `${String(port.protocol ?? '?')}/${port.family ?? '?'}/${port.address ?? '*'}:${port.port}`;
+}
+
+/** Compare two scans; results are ordered by name, then action, then their main column. */
+export function diffSnapshots(before: DiffSide, after: DiffSide): SnapshotDiff {
+  const results: DiffResult[] = [];
+  const host = after.scan.hostname;
+  const unixTime = Math.floor(after.scan.start_time / 1000);
+  const calendarTime = new Date(after.scan.start_time).toUTCString().replace('GMT', 'UTC');
+  const push = (name: DiffName, action: DiffAction, columns: DiffResult['columns']): void => {
+    results.push({name, action, hostIdentifier: host, calendarTime, unixTime, epoch: 0, counter: 0, numerics: false, columns});
+  };
+
+  // Processes by identity.
+  const oldKeys = new Map(before.processes.map((p) => [processKey(p), p]));
+  const newKeys = new Map(after.processes.map((p) => [processKey(p), p]));
+  for (const [key, p] of newKeys) if (!oldKeys.has(key)) push('processes', 'added', processColumns(p));
+  for (const [key, p] of oldKeys) if (!newKeys.has(key)) push('processes', 'removed', processColumns(p));
+
+  // Executables: a path never run before, or a known path now running other content.
+  const oldHashesByPath = new Map<string, Set<string | null>>();
+  for (const p of before.processes) {
+    if (p.executable_path === null) continue;
+    const set = oldHashesByPath.get(p.executable_path) ?? new Set();
+    set.add(p.executable_hash);
+    oldHashesByPath.set(p.executable_path, set);
+  }
+  const newByPathHash = new Map<string, {path: string; hash: string | null; pids: number[]}>();
+  for (const p of after.processes) {
+    if (p.executable_path === null) continue;
+    const key = `${p.executable_path}\u0000${p.executable_hash ?? ''}`;
+    const entry = newByPathHash.get(key) ?? {path: p.executable_path, hash: p.executable_hash, pids: []};
+    entry.pids.push(p.pid);
+    newByPathHash.set(key, entry);
+  }
+  for (const entry of [...newByPathHash.values()].sort((a, b) => a.path.localeCompare(b.path))) {
+    const known = oldHashesByPath.get(entry.path);
+    if (known === undefined) {
+      push('new_executables', 'added', {executable_path: entry.path, executable_hash: entry.hash, pids: entry.pids});
+    } else if (entry.hash !== null && !known.has(entry.hash)) {
+      const oldHashes = [...known].filter((h): h is string => h !== null).sort();
+      // Unhashed on the old side: nothing to compare with.
+      if (oldHashes.length > 0)
+        push('executable_hashes', 'changed', {executable_path: entry.path, old_hashes: oldHashes, executable_hash: entry.hash, pids: entry.pids});
+    }
+  }
+
+  // Parent → child pairs, by executable (a web server that now starts a shell).
+  const pairs = (side: DiffSide): Map<string, {parent: ProcessRecord; child: ProcessRecord}> => {
+    const byPid = new Map(side.processes.map((p) => [p.pid, p]));
+    const out = new Map<string, {parent: ProcessRecord; child: ProcessRecord}>();
+    for (const child of side.processes) {
+      const parent = child.ppid === null ? undefined : byPid.get(child.ppid);
+      if (parent === undefined || parent.pid === child.pid) continue;
+      const key = `${executableKey(parent)}\u0000${executableKey(child)}`;
+      if (!out.has(key)) out.set(key, {parent, child});
+    }
+    return out;
+  };
+  const oldPairs = pairs(before);
+  for (const [key, {parent, child}] of [...pairs(after)].sort(([a], [b]) => a.localeCompare(b))) {
+    if (oldPairs.has(key)) continue;
+    push('parent_child', 'added', {
+      parent_executable: executableKey(parent),
+      child_executable: executableKey(child),
+      parent_pid: parent.pid,
+      child_pid: child.pid,
+      child_cmdline: child.command_line.join(' '),
+    });
+  }
+
+  // Listening ports, only when both scans hold them (otherwise "none" would read as "all closed").
+  const compared = before.listening !== null && after.listening !== null;
+  if (compared) {
+    const names = new Map(after.processes.map((p) => [p.pid, p]));
+    const oldNames = new Map(before.processes.map((p) => [p.pid, p]));
+    const oldPorts = new Map((before.listening ?? []).map((l) => [portKey(l), l]));
+    const newPorts = new Map((after.listening ?? []).map((l) => [portKey(l), l]));
+    const columns = (l: ListeningPort, owners: Map<number, ProcessRecord>): DiffResult['columns'] => {
+      const owner = l.pid === null ? undefined : owners.get(l.pid);
+      return {
+        port: l.port,
+        protocol: l.protocol,
+        family: l.family,
+        address: l.address,
+        pid: l.pid,
+        name: owner?.name ?? null,
+        executable_path: owner?.executable_path ?? null,
+      };
+    };
+    for (const [key, l] of [...newPorts].sort(([a], [b]) => a.localeCompare(b))) if (!oldPorts.has(key)) push('listening_ports', 'added', columns(l, names));
+    for (const [key, l] of [...oldPorts].sort(([a], [b]) => a.localeCompare(b)))
+      if (!newPorts.has(key)) push('listening_ports', 'removed', columns(l, oldNames));
+  }
+
+  const counts: Record<string, number> = {};
+  for (const r of results) counts[`${r.name}:${r.action}`] = (counts[`${r.name}:${r.action}`] ?? 0) + 1;
+  const side = (s: DiffSide) => ({source: s.source, scan_id: s.scan.id, start_time: s.scan.start_time, hostname: s.scan.hostname});
+  return {old: side(before), new: side(after), results, counts, compared_listening_ports: compared};
+}

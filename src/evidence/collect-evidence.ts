@@ -1,0 +1,353 @@
+// `daemoneye collect`: copy what a responder needs about suspect processes into a case directory or a
+// tar.gz, with a manifest (SHA-256 and BLAKE3 of every file, tool version, host, time, the command run)
+// signed with the Ed25519 key, so the evidence can be checked later (`daemoneye verify BUNDLE`).
+//
+// Every byte is read through /proc/PID/…: the executable through the /proc/PID/exe magic link (the
+// running image, even when deleted from disk), never through its path on disk, so no link is followed
+// out of /proc. The case is built in a private staging directory next to the output and renamed into
+// place only when complete: an existing output is never overwritten and a failure leaves nothing behind.
+import {createHash, randomUUID} from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import {hostname as osHostname} from 'node:os';
+import {basename, dirname, join, resolve} from 'node:path';
+
+import {blake3} from '@noble/hashes/blake3.js';
+
+import {REDACTED, redactUrlCredentials} from '../config/redact.js';
+import type {PrivateKey} from '../crypto/keys.js';
+import {signBytes} from '../crypto/keys.js';
+import {DaemonEyeError, fileError} from '../errors.js';
+import {toHex} from '../crypto/hash.js';
+import {TOOL_VERSION} from '../version.js';
+import {EVIDENCE_FORMAT, MANIFEST_FILE, type EvidenceManifest, type ManifestFile, SIGNATURE_FILE} from './manifest.js';
+
+export interface CollectEvidenceOptions {
+  readonly pids: readonly number[];
+  /** A directory (created; must not exist) or a file ending in `.tar.gz` / `.tgz` (must not exist). */
+  readonly output: string;
+  /** Largest file copied (an executable larger than this is listed as skipped), bytes. */
+  readonly maxFileBytes: number;
+  /** Largest case, bytes: files past it are listed as skipped. */
+  readonly maxTotalBytes: number;
+  /** Signs the manifest; absent: the bundle is unsigned and `verify` says so. */
+  readonly key?: PrivateKey;
+  /** The command line that asked for this collection, recorded in the manifest. */
+  readonly command: readonly string[];
+  /** Why these pids (`--pid`, `--alerts FILE`, `--rule ID`), recorded in the manifest. */
+  readonly reason: string;
+  /** Where /proc is (tests). */
+  readonly procRoot?: string;
+}
+
+export interface CollectEvidenceResult {
+  readonly output: string;
+  readonly kind: 'directory' | 'tar.gz';
+  readonly manifest: EvidenceManifest;
+  /** SHA-256 of manifest.json as written (what the audit ledger records). */
+  readonly manifest_sha256: string;
+  readonly signed: boolean;
+  readonly key_id: string | null;
+  readonly bytes: number;
+}
+
+/** Environment variable names whose values are secrets (the same idea as argv and config redaction). */
+const SECRET_ENV = /(secret|password|passwd|pwd$|token|api_?key|credential|auth|session|cookie|private|_key$)/i;
+
+/** `KEY=value` pairs of /proc/PID/environ with secret-looking values replaced by `[REDACTED]`. */
+export function redactEnvironment(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of text.split('\0')) {
+    if (entry === '') continue;
+    const eq = entry.indexOf('=');
+    const key = eq < 0 ? entry : entry.slice(0, eq);
+    const value = eq < 0 ? '' : entry.slice(eq + 1);
+    out[key] = SECRET_ENV.test(key) && value !== '' ? REDACTED : redactUrlCredentials(value);
+  }
+  return out;
+}
+
+function isTarball(path: string): boolean {
+  return path.endsWith('.tar.gz') || path.endsWith('.tgz');
+}
+
+/** Read a whole /proc file (size 0 in stat, so read until EOF), at most `limit` bytes. */
+function readProcBytes(path: string, limit: number): Buffer {
+  const fd = openSync(path, constants.O_RDONLY);
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(65_536);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n <= 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > limit) throw new DaemonEyeError('IO_READ_FAILED', `${path} is larger than ${limit} bytes`, {file: path});
+    }
+    return Buffer.concat(chunks);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+class CaseWriter {
+  readonly files: ManifestFile[] = [];
+  readonly skipped: {path: string; reason: string}[] = [];
+  total = 0;
+
+  constructor(
+    private readonly root: string,
+    readonly maxFileBytes: number,
+    private readonly maxTotalBytes: number,
+  ) {}
+
+  /** Create `relative` (never through a link: O_EXCL|O_NOFOLLOW) and write `data`. */
+  write(relative: string, data: Uint8Array | string): void {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (bytes.length > this.maxFileBytes || this.total + bytes.length > this.maxTotalBytes) {
+      this.skipped.push({path: relative, reason: `${bytes.length} bytes: past --max-file-bytes or --max-total-bytes`});
+      return;
+    }
+    const path = join(this.root, relative);
+    mkdirSync(dirname(path), {recursive: true, mode: 0o700});
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    } finally {
+      closeSync(fd);
+    }
+    this.total += bytes.length;
+    this.files.push({
+      path: relative,
+      bytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      blake3: toHex(blake3(bytes)),
+    });
+  }
+}
+
+/** Start ticks of a process (field 22 of /proc/PID/stat), to tell it from a later one with its pid. */
+function startTicks(procRoot: string, pid: number): string | null {
+  try {
+    const stat = readProcBytes(`${procRoot}/${pid}/stat`, 65_536).toString('utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Copy one process's evidence under `proc-PID/`; what cannot be read is listed in `skipped`, never fatal. */
+function collectProcess(writer: CaseWriter, procRoot: string, pid: number): EvidenceManifest['processes'][number] {
+  const dir = `${procRoot}/${pid}`;
+  const prefix = `proc-${pid}`;
+  const ticksBefore = startTicks(procRoot, pid);
+  const attempt = (relative: string, produce: () => Uint8Array | string): void => {
+    try {
+      writer.write(`${prefix}/${relative}`, produce());
+    } catch (error) {
+      const code = (error as {code?: string}).code;
+      writer.skipped.push({path: `${prefix}/${relative}`, reason: code ?? (error as Error).message});
+    }
+  };
+  let exeLink: string | null = null;
+  try {
+    exeLink = readlinkSync(`${dir}/exe`);
+  } catch {
+    exeLink = null;
+  }
+  // The image through the magic link: works for a binary deleted from disk and never resolves its path.
+  attempt('exe', () => {
+    const fd = openSync(`${dir}/exe`, constants.O_RDONLY);
+    try {
+      const size = fstatSync(fd).size;
+      if (size > writer.maxFileBytes) throw new DaemonEyeError('IO_READ_FAILED', `executable is ${size} bytes, past --max-file-bytes`);
+      const buffer = Buffer.allocUnsafe(size);
+      let offset = 0;
+      while (offset < size) {
+        const n = readSync(fd, buffer, offset, size - offset, offset);
+        if (n <= 0) break;
+        offset += n;
+      }
+      return buffer.subarray(0, offset);
+    } finally {
+      closeSync(fd);
+    }
+  });
+  attempt('cmdline.json', () => {
+    const argv = readProcBytes(`${dir}/cmdline`, 4 * 1024 * 1024)
+      .toString('utf8')
+      .replace(/\0$/, '');
+    return `${JSON.stringify(argv === '' ? [] : argv.split('\0'), null, 2)}\n`;
+  });
+  for (const file of ['status', 'stat', 'maps', 'mountinfo', 'cgroup']) attempt(file, () => readProcBytes(`${dir}/${file}`, 64 * 1024 * 1024));
+  attempt('environ.json', () => `${JSON.stringify(redactEnvironment(readProcBytes(`${dir}/environ`, 4 * 1024 * 1024).toString('utf8')), null, 2)}\n`);
+  attempt('fds.json', () => {
+    const fds: Record<string, string> = {};
+    for (const fd of readdirSync(`${dir}/fd`).sort((a, b) => Number(a) - Number(b))) {
+      try {
+        fds[fd] = readlinkSync(`${dir}/fd/${fd}`);
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return `${JSON.stringify(fds, null, 2)}\n`;
+  });
+  const ticksAfter = startTicks(procRoot, pid);
+  return {
+    pid,
+    start_ticks: ticksBefore,
+    exe_link: exeLink,
+    // The same process from the first read to the last (not exited, pid not reused meanwhile).
+    consistent: ticksBefore !== null && ticksBefore === ticksAfter,
+  };
+}
+
+function bootId(procRoot: string): string | null {
+  try {
+    return readProcBytes(`${procRoot}/sys/kernel/random/boot_id`, 4096).toString('utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Collect evidence for `pids` into `output`. Refuses (INVALID_ARGUMENT, exit 2) when the output exists or
+ * no pid exists; processes that exit meanwhile are recorded with what could be read.
+ */
+export async function collectEvidence(options: CollectEvidenceOptions): Promise<CollectEvidenceResult> {
+  const procRoot = options.procRoot ?? '/proc';
+  const output = resolve(options.output);
+  if (existsSync(output)) {
+    throw new DaemonEyeError('INVALID_ARGUMENT', `${options.output} already exists; evidence is never written over`, {
+      file: options.output,
+      hint: 'choose a new --output',
+    });
+  }
+  const pids = [...new Set(options.pids)].sort((a, b) => a - b);
+  const alive = pids.filter((pid) => existsSync(`${procRoot}/${pid}/stat`));
+  if (alive.length === 0) {
+    throw new DaemonEyeError('INVALID_ARGUMENT', `no process to collect: ${pids.length === 0 ? 'no pid was selected' : `pid ${pids.join(', ')} not running`}`, {
+      hint: 'give --pid of a running process, --alerts FILE or --rule ID',
+    });
+  }
+  const parent = dirname(output);
+  let staging: string;
+  try {
+    staging = mkdtempSync(join(parent, `.tmp-${basename(output)}-`));
+  } catch (error) {
+    throw fileError(error, parent, 'create');
+  }
+  try {
+    const caseRoot = isTarball(output) ? join(staging, basename(output).replace(/\.(tar\.gz|tgz)$/, '')) : staging;
+    if (caseRoot !== staging) mkdirSync(caseRoot, {mode: 0o700});
+    const writer = new CaseWriter(caseRoot, options.maxFileBytes, options.maxTotalBytes);
+    const processes = alive.map((pid) => collectProcess(writer, procRoot, pid));
+    const manifest: EvidenceManifest = {
+      format: EVIDENCE_FORMAT,
+      case_id: randomUUID(),
+      tool: 'daemoneye',
+      tool_version: TOOL_VERSION,
+      created_at: new Date().toISOString(),
+      host: {hostname: osHostname(), boot_id: bootId(procRoot)},
+      command: [...options.command],
+      reason: options.reason,
+      requested_pids: pids,
+      not_running: pids.filter((pid) => !alive.includes(pid)),
+      processes,
+      files: writer.files,
+      skipped: writer.skipped,
+      key_id: options.key?.keyId ?? null,
+    };
+    const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
+    writeNew(join(caseRoot, MANIFEST_FILE), manifestBytes);
+    if (options.key !== undefined) writeNew(join(caseRoot, SIGNATURE_FILE), `${Buffer.from(signBytes(options.key, manifestBytes)).toString('base64')}\n`);
+    let bytes: number;
+    if (isTarball(output)) {
+      const {create} = await import('tar');
+      const archive = join(staging, 'case.tar.gz');
+      // portable: no uid/gid/user names of the collecting host in the archive headers.
+      await create({gzip: true, file: archive, cwd: staging, portable: true}, [basename(caseRoot)]);
+      chmodSync(archive, 0o600); // the case holds environments and argv: owner only, like snapshot files
+      bytes = fstatSize(archive);
+      // link() fails when the output appeared meanwhile: never replace what someone else wrote.
+      linkNoReplace(archive, output);
+    } else {
+      bytes = writer.total + manifestBytes.length;
+      renameNoReplace(staging, output);
+    }
+    return {
+      output,
+      kind: isTarball(output) ? 'tar.gz' : 'directory',
+      manifest,
+      manifest_sha256: createHash('sha256').update(manifestBytes).digest('hex'),
+      signed: options.key !== undefined,
+      key_id: options.key?.keyId ?? null,
+      bytes,
+    };
+  } finally {
+    rmSync(staging, {recursive: true, force: true});
+  }
+}
+
+function writeNew(path: string, data: string | Uint8Array): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fstatSize(path: string): number {
+  const fd = openSync(path, constants.O_RDONLY);
+  try {
+    return fstatSync(fd).size;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function linkNoReplace(from: string, to: string): void {
+  try {
+    // A hard link is created only if `to` does not exist (rename would replace it).
+    linkSync(from, to);
+  } catch (error) {
+    if ((error as {code?: string}).code === 'EEXIST') {
+      throw new DaemonEyeError('INVALID_ARGUMENT', `${to} appeared while collecting; evidence is never written over`, {
+        file: to,
+        hint: 'choose a new --output',
+      });
+    }
+    throw fileError(error, to, 'write');
+  }
+}
+
+function renameNoReplace(from: string, to: string): void {
+  if (existsSync(to))
+    throw new DaemonEyeError('INVALID_ARGUMENT', `${to} appeared while collecting; evidence is never written over`, {file: to, hint: 'choose a new --output'});
+  // Renaming a directory onto an existing empty directory would replace it: checked just above; a
+  // directory created in between makes rename fail with ENOTEMPTY/EEXIST only if it is not empty.
+  try {
+    renameSync(from, to); // the staging dir was made 0700 by mkdtemp: the case keeps that mode
+  } catch (error) {
+    throw fileError(error, to, 'write');
+  }
+  mkdirSync(from, {recursive: true}); // so the caller's cleanup of `from` has something to remove
+}

@@ -1,0 +1,158 @@
+// The process tree of one snapshot (`scan --format tree`, `detect --format tree`): parents and children by
+// ppid, with the marks a responder looks for first (deleted, memfd, replaced, hidden, alerted in this run)
+// and, when the snapshot holds them, each process's sockets. Pure: records in, nested nodes out.
+import type {Alert} from '../models/alert.js';
+import type {ProcessRecord} from '../models/process.js';
+import {type AlertSeverity, ALERT_SEVERITIES} from '../models/severity.js';
+
+/** What a node is marked with. */
+export type TreeMark = 'deleted' | 'memfd' | 'replaced' | 'hidden' | 'alert';
+
+/** A socket as the `process_open_sockets` table holds it (the columns the tree shows). */
+export interface TreeSocket {
+  readonly fd: number | null;
+  readonly family: string | null;
+  readonly protocol: string | number | null;
+  readonly local_address: string | null;
+  readonly local_port: number | null;
+  readonly remote_address: string | null;
+  readonly remote_port: number | null;
+  readonly state: string | null;
+  readonly path: string | null;
+}
+
+/** The alerts of this run that name a process: worst severity first, then the rule ids. */
+export interface TreeAlertMark {
+  readonly severity: AlertSeverity;
+  readonly rules: string[];
+}
+
+export interface ProcessTreeNode {
+  readonly pid: number;
+  readonly ppid: number | null;
+  readonly user: string | null;
+  readonly name: string;
+  readonly executable_path: string | null;
+  readonly command_line: string[];
+  readonly marks: TreeMark[];
+  readonly alert: TreeAlertMark | null;
+  readonly sockets: TreeSocket[];
+  readonly children: ProcessTreeNode[];
+}
+
+export interface ProcessTreeOptions {
+  /** Alerts of the same run (`detect --format tree`): their processes are marked. */
+  readonly alerts?: readonly Alert[];
+  /** `--pid N`: only that process's subtree and the chain of its ancestors. */
+  readonly focusPids?: readonly number[];
+  /** Sockets by pid (the snapshot's `process_open_sockets` rows), when it holds them. */
+  readonly sockets?: ReadonlyMap<number, readonly TreeSocket[]>;
+}
+
+function marksOf(record: ProcessRecord): TreeMark[] {
+  const platform = record.platform_data ?? {};
+  const marks: TreeMark[] = [];
+  if (platform.exe_memfd === true) marks.push('memfd');
+  else if (platform.exe_replaced === true) marks.push('replaced');
+  else if (platform.exe_deleted === true) marks.push('deleted');
+  if (platform.hidden !== null && platform.hidden !== undefined) marks.push('hidden');
+  return marks;
+}
+
+function alertMarks(alerts: readonly Alert[]): Map<number, TreeAlertMark> {
+  const rank = (s: AlertSeverity): number => ALERT_SEVERITIES.indexOf(s);
+  const byPid = new Map<number, {severity: AlertSeverity; rules: Set<string>}>();
+  for (const alert of alerts) {
+    for (const pid of alert.affected_processes) {
+      const mark = byPid.get(pid) ?? {severity: alert.severity, rules: new Set<string>()};
+      if (rank(alert.severity) > rank(mark.severity)) mark.severity = alert.severity;
+      mark.rules.add(alert.rule_id);
+      byPid.set(pid, mark);
+    }
+  }
+  return new Map([...byPid].map(([pid, mark]) => [pid, {severity: mark.severity, rules: [...mark.rules].sort()}]));
+}
+
+/**
+ * The parent of a record in the snapshot, or undefined for a root: no ppid, ppid 0, a parent not in the
+ * snapshot, or a parent that started after its child (the ppid names a reused pid, not the real parent).
+ */
+function parentOf(record: ProcessRecord, byPid: ReadonlyMap<number, ProcessRecord>): ProcessRecord | undefined {
+  if (record.ppid === null || record.ppid === 0 || record.ppid === record.pid) return undefined;
+  const parent = byPid.get(record.ppid);
+  if (parent === undefined) return undefined;
+  if (parent.start_time !== null && record.start_time !== null && parent.start_time > record.start_time) return undefined;
+  return parent;
+}
+
+/**
+ * Build the forest of a snapshot's processes, roots and children ordered by pid. With `focusPids`, only
+ * those processes' subtrees and their ancestors (each ancestor with just the child on the path). A ppid
+ * cycle (impossible in one consistent read, possible in a hand-made file) is broken where it closes.
+ */
+export function buildProcessTree(processes: readonly ProcessRecord[], options: ProcessTreeOptions = {}): ProcessTreeNode[] {
+  const byPid = new Map(processes.map((p) => [p.pid, p]));
+  const alerts = alertMarks(options.alerts ?? []);
+  const childrenOf = new Map<number, ProcessRecord[]>();
+  const roots: ProcessRecord[] = [];
+  for (const record of [...processes].sort((a, b) => a.pid - b.pid)) {
+    const parent = parentOf(record, byPid);
+    if (parent === undefined) roots.push(record);
+    else childrenOf.set(parent.pid, [...(childrenOf.get(parent.pid) ?? []), record]);
+  }
+  // Records on a cycle have a parent but no root above them: make the lowest pid of each cycle a root.
+  const reachable = new Set<number>();
+  const mark = (pid: number): void => {
+    const stack = [pid];
+    while (stack.length > 0) {
+      const next = stack.pop() as number;
+      if (reachable.has(next)) continue;
+      reachable.add(next);
+      for (const child of childrenOf.get(next) ?? []) stack.push(child.pid);
+    }
+  };
+  for (const root of roots) mark(root.pid);
+  for (const record of [...processes].sort((a, b) => a.pid - b.pid)) {
+    if (reachable.has(record.pid)) continue;
+    roots.push(record);
+    const parent = parentOf(record, byPid) as ProcessRecord;
+    childrenOf.set(
+      parent.pid,
+      (childrenOf.get(parent.pid) ?? []).filter((c) => c.pid !== record.pid),
+    );
+    mark(record.pid);
+  }
+  roots.sort((a, b) => a.pid - b.pid);
+
+  const node = (record: ProcessRecord, only?: ReadonlySet<number>, path?: ReadonlySet<number>): ProcessTreeNode => {
+    const platform = record.platform_data ?? {};
+    const user = typeof platform.user_name === 'string' ? platform.user_name : record.user_id;
+    const kids = (childrenOf.get(record.pid) ?? []).filter((c) => only === undefined || path?.has(c.pid) === true || only.has(c.pid));
+    return {
+      pid: record.pid,
+      ppid: record.ppid,
+      user,
+      name: record.name,
+      executable_path: record.executable_path,
+      command_line: record.command_line,
+      marks: [...marksOf(record), ...(alerts.has(record.pid) ? (['alert'] as const) : [])],
+      alert: alerts.get(record.pid) ?? null,
+      sockets: [...(options.sockets?.get(record.pid) ?? [])],
+      // Below a focused process everything is shown; above it, only the path down to it.
+      children: kids.map((c) => (only !== undefined && only.has(c.pid) ? node(c) : node(c, only, path))),
+    };
+  };
+
+  if (options.focusPids === undefined || options.focusPids.length === 0) return roots.map((r) => node(r));
+  const focus = new Set(options.focusPids.filter((pid) => byPid.has(pid)));
+  const path = new Set<number>();
+  for (const pid of focus) {
+    for (let at = byPid.get(pid), guard = 0; at !== undefined && guard < byPid.size; at = parentOf(at, byPid), guard++) path.add(at.pid);
+  }
+  return roots.filter((r) => path.has(r.pid)).map((r) => (focus.has(r.pid) ? node(r) : node(r, focus, path)));
+}
+
+/** Every pid in a forest (for tests and `--pid` checks). */
+export function treePids(nodes: readonly ProcessTreeNode[]): number[] {
+  return nodes.flatMap((n) => [n.pid, ...treePids(n.children)]);
+}

@@ -1,0 +1,65 @@
+// The pstree-like text view of a process forest: one line per process (pid, user, marks, executable,
+// argv), sockets under their process, each line terminal-safe and cut to the terminal width.
+import type {Palette} from '../output/colour.js';
+import {PLAIN} from '../output/colour.js';
+import {terminalSafe, truncate} from '../output/terminal.js';
+import type {ProcessTreeNode, TreeSocket} from './process-tree.js';
+
+function endpoint(address: string | null, port: number | null): string {
+  if (address === null) return '?';
+  const host = address.includes(':') ? `[${address}]` : address;
+  return port === null ? host : `${host}:${port}`;
+}
+
+/** `tcp 127.0.0.1:4444 → 10.0.0.1:80 ESTABLISHED` or `unix /run/x.sock`, for a socket line. */
+export function socketText(socket: TreeSocket): string {
+  const fd = socket.fd === null ? '' : `fd ${socket.fd} `;
+  const protocol = socket.protocol === null ? (socket.family ?? 'socket') : String(socket.protocol).toLowerCase();
+  if (socket.path !== null && socket.path !== '') return `${fd}${protocol} ${socket.path}`;
+  const local = endpoint(socket.local_address, socket.local_port);
+  const remote =
+    socket.remote_address === null || socket.remote_port === 0 || socket.remote_port === null
+      ? ''
+      : ` → ${endpoint(socket.remote_address, socket.remote_port)}`;
+  return `${fd}${protocol} ${local}${remote}${socket.state === null ? '' : ` ${socket.state}`}`;
+}
+
+function label(node: ProcessTreeNode): string {
+  const argv = node.command_line.length === 0 ? `[${node.name}]` : node.command_line.join(' ');
+  const exe = node.executable_path === null || node.executable_path === node.command_line[0] ? '' : `${node.executable_path} `;
+  return `${exe}${argv}`;
+}
+
+function marksText(node: ProcessTreeNode): string {
+  const marks: string[] = node.marks.filter((m) => m !== 'alert');
+  if (node.alert !== null) marks.push(`alert ${node.alert.severity}: ${node.alert.rules.join(', ')}`);
+  return marks.length === 0 ? '' : `[${marks.join('] [')}] `;
+}
+
+/**
+ * The forest as text, like `pstree -p -u -a`: `├─`/`└─` branches, then `PID USER [marks] EXE ARGV`. The
+ * marks come before the executable so that cutting a long argv to `width` never hides them. Every piece
+ * of process-controlled text (name, path, argv, user, socket path) is escaped by terminalSafe.
+ */
+export function renderProcessTree(roots: readonly ProcessTreeNode[], options: {width?: number; palette?: Palette} = {}): string {
+  const palette = options.palette ?? PLAIN;
+  const lines: string[] = [];
+  const emit = (prefix: string, text: string, paint?: (s: string) => string): void => {
+    const safe = terminalSafe(text);
+    const room = options.width === undefined ? undefined : Math.max(8, options.width - [...prefix].length);
+    const cut = room === undefined ? safe : truncate(safe, room);
+    lines.push(`${prefix}${paint === undefined ? cut : paint(cut)}`);
+  };
+  const walk = (node: ProcessTreeNode, lead: string, branch: string): void => {
+    const paint = node.alert === null ? undefined : palette.severity(node.alert.severity);
+    emit(`${lead}${branch}`, `${node.pid} ${node.user ?? '?'} ${marksText(node)}${label(node)}`, paint);
+    const below = lead + (branch === '' ? '' : branch === '└─ ' ? '   ' : '│  ');
+    node.sockets.forEach((socket, index) => {
+      const last = index === node.sockets.length - 1 && node.children.length === 0;
+      emit(`${below}${last ? '└' : '├'}╌ `, `socket ${socketText(socket)}`);
+    });
+    node.children.forEach((child, index) => walk(child, below, index === node.children.length - 1 ? '└─ ' : '├─ '));
+  };
+  for (const root of roots) walk(root, '', '');
+  return lines.map((line) => `${line}\n`).join('');
+}

@@ -1,0 +1,126 @@
+// End to end: a diff between two real scans with one process started and one stopped in between; a store's
+// last two scans; listening ports when both snapshots hold them; detect --baseline with the built-in rule.
+import {execFileSync} from 'node:child_process';
+import {copyFileSync, mkdirSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import type {DiffResult} from '../../src/diff/index.js';
+import type {Alert} from '../../src/models/alert.js';
+import {LiveProcesses, SLEEP} from '../collect/live-processes.js';
+import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
+
+const dir = tempDir();
+const env = isolatedEnv(dir);
+const live = new LiveProcesses();
+const store = join(dir, 'store');
+const before = join(dir, 'before.db');
+const after = join(dir, 'after.db');
+let stopped = 0;
+let started = 0;
+let dropped = '';
+
+beforeAll(async () => {
+  const stopping = live.spawn(SLEEP, ['611']);
+  stopped = stopping.pid!;
+  expect((await runCli(['scan', '--output', before, '--store', store], {env})).code).toBe(0);
+  stopping.kill('SIGKILL');
+  await new Promise((resolve) => stopping.once('exit', resolve));
+  // A program the first scan never saw: a copy of sleep under another name.
+  mkdirSync(join(dir, 'bin'));
+  dropped = join(dir, 'bin', 'implant');
+  copyFileSync(SLEEP, dropped);
+  started = live.spawn(dropped, ['612']).pid!;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect((await runCli(['scan', '--output', after, '--store', store], {env})).code).toBe(0);
+}, 60_000);
+
+afterAll(() => {
+  live.killAll();
+  removeDir(dir);
+});
+
+describe('daemoneye diff', () => {
+  it('OLD NEW: the started process added, the stopped one removed, its executable new, osquery-shaped NDJSON', async () => {
+    const result = await runCli(['diff', before, after], {env});
+    expect(result.code).toBe(0);
+    const lines = parseNdjson<DiffResult>(result.stdout);
+    const added = lines.filter((l) => l.name === 'processes' && l.action === 'added').map((l) => l.columns.pid);
+    const removed = lines.filter((l) => l.name === 'processes' && l.action === 'removed').map((l) => l.columns.pid);
+    expect(added).toContain(started);
+    expect(removed).toContain(stopped);
+    expect(added).not.toContain(stopped);
+    const exe = lines.find((l) => l.name === 'new_executables' && l.columns.executable_path === dropped);
+    expect(exe?.columns.executable_hash).toBe(execFileSync('sha256sum', [SLEEP], {encoding: 'utf8'}).split(' ')[0]);
+    expect(exe).toMatchObject({action: 'added', numerics: false, epoch: 0});
+    expect(typeof exe?.hostIdentifier).toBe('string');
+    expect(result.stderr).toMatch(/processes added, \d+ processes removed/);
+  });
+
+  it('one store: its last two scans, same result; --fail-on-change exits 1', async () => {
+    const result = await runCli(['diff', store, '--fail-on-change', '--format', 'json'], {env});
+    expect(result.code).toBe(1);
+    const diff = JSON.parse(result.stdout) as {results: DiffResult[]};
+    expect(diff.results.some((l) => l.name === 'processes' && l.action === 'added' && l.columns.pid === started)).toBe(true);
+    expect((await runCli(['diff', after, after, '--fail-on-change'], {env})).code).toBe(0);
+  });
+
+  it('listening ports are compared when both snapshots hold a listening_ports table', async () => {
+    const withPorts = (file: string, port: number): string => {
+      const copy = `${file}.ports.db`;
+      copyFileSync(file, copy);
+      execFileSync('sqlite3', [
+        copy,
+        `CREATE TABLE listening_ports (pid INTEGER, port INTEGER, protocol TEXT, family TEXT, address TEXT, socket INTEGER, net_ns INTEGER); INSERT INTO listening_ports VALUES (1, ${port}, 'TCP', 'AF_INET', '0.0.0.0', 99, 1);`,
+      ]);
+      return copy;
+    };
+    const result = await runCli(['diff', withPorts(before, 22), withPorts(after, 4444)], {env});
+    const ports = parseNdjson<DiffResult>(result.stdout).filter((l) => l.name === 'listening_ports');
+    expect(ports.map((l) => [l.action, l.columns.port])).toEqual([
+      ['added', 4444],
+      ['removed', 22],
+    ]);
+    const plain = await runCli(['diff', before, after], {env});
+    expect(plain.stderr).toContain('listening ports not compared');
+  });
+
+  it('bad input: a store with one scan, or three inputs, is exit 2 with one line', async () => {
+    const lonely = join(dir, 'lonely');
+    expect((await runCli(['scan', '--no-hash', '--store', lonely], {env})).code).toBe(0);
+    const one = await runCli(['diff', lonely], {env});
+    expect(one.code).toBe(2);
+    expect(one.stderr).toMatch(/holds 1 scan; a diff needs two/);
+    expect((await runCli(['diff', before, after, after], {env})).code).toBe(2);
+  });
+});
+
+describe('detect --baseline', () => {
+  it('gives rules baseline_processes; the built-in rule flags the root program absent from the baseline', async () => {
+    const result = await runCli(['detect', '--baseline', before, '--rule', 'new-root-executable-since-baseline', '--format', 'ndjson'], {env});
+    const alerts = parseNdjson<Alert>(result.stdout);
+    const pids = alerts.flatMap((a) => a.affected_processes);
+    expect(pids).toContain(started);
+    expect(alerts.find((a) => a.affected_processes.includes(started))?.severity).toBe('medium');
+  });
+
+  it('without --baseline the rule is skipped and named, not failed', async () => {
+    const result = await runCli(['detect', '--rule', 'new-root-executable-since-baseline', '--format', 'ndjson'], {env});
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('rules skipped without --baseline: new-root-executable-since-baseline');
+  });
+
+  it('query-style rules over baseline tables: a user rule reading baseline_processes and baseline_scans', async () => {
+    const rules = join(dir, 'user-rules');
+    mkdirSync(rules);
+    const {writeFileSync} = await import('node:fs');
+    writeFileSync(
+      join(rules, 'new.yaml'),
+      "id: test-new-name\nname: New name\ndescription: d\nversion: 1\nseverity: low\ncategory: execution\ntags: [attack.t1059]\nauthor: t\nenabled: true\nreferences: []\nfalse_positives: []\nsql_query: |\n  SELECT pid FROM processes WHERE name = 'implant' AND name NOT IN (SELECT name FROM baseline_processes) AND (SELECT count(*) FROM baseline_scans) = 1\ntests: []\n",
+    );
+    const result = await runCli(['detect', '--baseline', before, '--rules', rules, '--rule', 'test-new-name', '--format', 'ndjson'], {env});
+    expect(parseNdjson<Alert>(result.stdout).flatMap((a) => a.affected_processes)).toEqual([started]);
+  });
+});
