@@ -280,7 +280,7 @@ describe('live-response tables on real processes', () => {
     const snapshot = join(dir, 'no-maps.db');
     const scan = await runCli(['scan', '--no-hash', '--output', snapshot, '--tables', 'process_envs', '--no-audit'], {env});
     expect(scan.code, scan.stderr).toBe(0);
-    expect(await queryFile(snapshot, 'SELECT tables FROM scans')).toEqual([{tables: '["processes","process_envs"]'}]);
+    expect(await queryFile(snapshot, 'SELECT tables FROM scans')).toEqual([{tables: ['processes', 'process_envs']}]);
     const detect = await runCli(['detect', '--input', snapshot, '--rule', 'temp-dir-library', '--rule', 'history-disabled', '--format', 'json', '--no-audit'], {
       env,
     });
