@@ -2,7 +2,7 @@
 import {Args, type Command} from '@oclif/core';
 
 import {switchRule} from '../../src/detection/rules-admin.js';
-import {renderJson} from '../../src/output/render.js';
+import {objectView} from '../../src/output/view.js';
 import {DaemonEyeCommand} from './base-command.js';
 import {formatFlag} from './flags.js';
 
@@ -18,7 +18,8 @@ export abstract class RuleSwitchCommand<T extends typeof Command> extends Daemon
     const {id} = this.args as {id: string};
     const {format, config: configFile} = this.flags as {format?: string; config?: string};
     const result = switchRule({config: config.values, id, enabled: this.enable, ...(configFile === undefined ? {} : {configFile})});
-    if (format === 'json') this.write(renderJson(result));
+    // Text prints nothing on stdout (the line below goes to stderr); json is the result object.
+    await this.present(format ?? 'text', {...objectView(result), text: {text: () => ''}});
     const word = this.enable ? 'enabled' : 'disabled';
     this.logger.info(`rule ${result.rule_id} ${result.changed ? word : `was already ${word}`} in ${result.file}${result.created ? ' (created)' : ''}`);
     await this.audit(this.enable ? 'rule_enable' : 'rule_disable', result);

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core';
 
 import {convertRules} from '../../src/detection/rules-admin.js';
 import {ExitCode} from '../../src/errors.js';
-import {renderJson, renderNdjsonLine} from '../../src/output/render.js';
+import type {View} from '../../src/output/view.js';
 import {terminalSafe} from '../../src/output/terminal.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
@@ -22,13 +22,15 @@ export default class RulesConvert extends DaemonEyeCommand<typeof RulesConvert> 
   async run(): Promise<void> {
     const config = this.loadConfig();
     const conversions = convertRules({config: config.values}, this.positional);
-    const format = this.flags.format ?? 'text';
-    if (format === 'json') this.write(renderJson(conversions));
-    else if (format === 'ndjson') for (const c of conversions) this.write(renderNdjsonLine(c));
-    else
-      for (const c of conversions) {
-        if (c.sql !== null) this.write(`${terminalSafe(`-- ${c.file}: ${c.id ?? ''}: ${c.name ?? ''}`)}\n${c.sql.trimEnd()};\n\n`);
-      }
+    // SQL for review is text by default, piped or not: it is what a reviewer saves as a .sql file.
+    const view: View<(typeof conversions)[number]> = {
+      rows: conversions,
+      text: {
+        text: (rows) =>
+          rows.map((c) => (c.sql === null ? '' : `${terminalSafe(`-- ${c.file}: ${c.id ?? ''}: ${c.name ?? ''}`)}\n${c.sql.trimEnd()};\n\n`)).join(''),
+      },
+    };
+    await this.present(this.flags.format ?? 'text', view);
     for (const c of conversions) for (const problem of c.problems) process.stderr.write(`${terminalSafe(problem)}\n`);
     const refused = conversions.filter((c) => !c.valid).length;
     this.logger.info(`${conversions.length - refused} converted, ${refused} refused`);

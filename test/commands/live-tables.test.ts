@@ -238,8 +238,8 @@ describe('live-response tables on real processes', () => {
     });
     const injected = rows.filter((r) => r.path === started.libraryPath);
     expect(injected.length).toBeGreaterThan(0);
-    expect(injected.every((r) => r.deleted === 1)).toBe(true);
-    expect(rows.some((r) => r.path === '[stack]' && r.pseudo === 1)).toBe(true);
+    expect(injected.every((r) => r.deleted === true)).toBe(true);
+    expect(rows.some((r) => r.path === '[stack]' && r.pseudo === true)).toBe(true);
   });
 
   it('process_envs and process_open_files', async () => {
@@ -247,10 +247,10 @@ describe('live-response tables on real processes', () => {
       {key: 'HISTFILE', value: '/dev/null'},
     ]);
     expect(await query(`SELECT fd, path, deleted FROM process_open_files WHERE pid = ${started.history} AND fd < 10 ORDER BY fd`)).toEqual([
-      {fd: 0, path: '/dev/null', deleted: 0},
-      {fd: 1, path: '/dev/null', deleted: 0},
-      {fd: 2, path: '/dev/null', deleted: 0},
-      {fd: 3, path: join(dir, 'gone.log'), deleted: 1},
+      {fd: 0, path: '/dev/null', deleted: false},
+      {fd: 1, path: '/dev/null', deleted: false},
+      {fd: 2, path: '/dev/null', deleted: false},
+      {fd: 3, path: join(dir, 'gone.log'), deleted: true},
     ]);
     // (fds past 9 are what the test runner leaks into its children.) Sockets are process_open_sockets' rows, not open files.
     expect((await query(`SELECT fd FROM process_open_files WHERE pid = ${started.onStdio}`)).map((f) => f.fd)).not.toContain(0);
@@ -280,7 +280,7 @@ describe('live-response tables on real processes', () => {
     const snapshot = join(dir, 'no-maps.db');
     const scan = await runCli(['scan', '--no-hash', '--output', snapshot, '--tables', 'process_envs', '--no-audit'], {env});
     expect(scan.code, scan.stderr).toBe(0);
-    expect(await queryFile(snapshot, 'SELECT tables FROM scans')).toEqual([{tables: '["processes","process_envs"]'}]);
+    expect(await queryFile(snapshot, 'SELECT tables FROM scans')).toEqual([{tables: ['processes', 'process_envs']}]);
     const detect = await runCli(['detect', '--input', snapshot, '--rule', 'temp-dir-library', '--rule', 'history-disabled', '--format', 'json', '--no-audit'], {
       env,
     });
