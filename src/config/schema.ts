@@ -137,6 +137,10 @@ const DetectionSchema = z
     rules_paths: z.array(z.string()).default([]).describe('Further directories or files of rules'),
     enabled_rules: z.array(z.string()).default([]).describe('Rule ids switched on even if their file says `enabled: false` (`rules enable`)'),
     disabled_rules: z.array(z.string()).default([]).describe('Rule ids switched off (`rules disable`)'),
+    rule_cache: z
+      .boolean()
+      .default(true)
+      .describe('detect reuses the parsed, compiled and validated form of an unchanged rule file outside the built-in pack from <state dir>/rule-cache.json'),
     rule_timeout_ms: durationMs('A rule running longer than this is killed and reported', 30_000),
     run_timeout_ms: durationMs('Deadline for the whole detection run; rules not finished by then are reported as not run', 60_000),
     max_concurrent_rules: z

@@ -1,11 +1,16 @@
 // `detect` and `query` as library calls: load and validate the rules, start the sandbox workers early,
 // get the snapshot (live or saved), run, and return a result object holding every fact worth auditing.
+import {join} from 'node:path';
+
+import {statePaths} from '../config/paths.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
+import {serialiseResultRow} from '../models/serialise.js';
 import {type AlertSeverity, isAtLeast} from '../models/severity.js';
 import {appendToStore, retentionFromConfig, type StoreAppendResult} from '../storage/store.js';
 import {DetectionEngine} from './engine.js';
+import {RULE_CACHE_FILE} from './rule-cache.js';
 import {type LoadedRule, RuleManager} from './rule-manager.js';
 import {type DetectionResult, type DetectionRunSummary, missingTables, runDetection, snapshotPayload, summariseRun} from './run-detection.js';
 import type {SnapshotForDetection, SnapshotNeeds, SnapshotSource} from './snapshot-source.js';
@@ -76,7 +81,12 @@ function mergeResults(results: readonly DetectionResult[]): DetectionResult {
 export async function detect(options: DetectOptions): Promise<DetectReport> {
   const started = performance.now();
   const {config} = options;
-  const manager = new RuleManager({config, extraPaths: options.rulesPaths ?? [], ...(options.env === undefined ? {} : {env: options.env})});
+  const manager = new RuleManager({
+    config,
+    extraPaths: options.rulesPaths ?? [],
+    ruleCache: config.detection.rule_cache ? join(statePaths(config, options.env).stateDir, RULE_CACHE_FILE) : null,
+    ...(options.env === undefined ? {} : {env: options.env}),
+  });
   const ruleSet = manager.loadRules();
   const rules: LoadedRule[] = RuleManager.select(ruleSet.rules, options.ruleIds ?? []);
   const engine = engineFor(config);
@@ -181,7 +191,8 @@ export interface QueryOptions {
 
 export interface QueryReport {
   readonly columns: readonly string[];
-  readonly rows: readonly Record<string, string | number | null>[];
+  /** Result rows as records: boolean and JSON columns of the snapshot tables in their record shape (src/models/serialise.ts). */
+  readonly rows: readonly Record<string, unknown>[];
   readonly row_count: number;
   readonly truncated: boolean;
   readonly elapsed_ms: number;
@@ -229,7 +240,7 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
     }
     return {
       columns: outcome.columns,
-      rows: outcome.rows,
+      rows: outcome.rows.map((row) => serialiseResultRow(row)),
       row_count: outcome.rows.length,
       truncated: outcome.truncated,
       elapsed_ms: Math.round(outcome.elapsedMs),

@@ -17,7 +17,7 @@ import {DetectionEngine} from './engine.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
 import {loadNamedLists} from './lists.js';
 import {detectionRuleOf, findRuleFiles, type LoadedRule, RuleManager} from './rule-manager.js';
-import type {RuleDefinition} from './rule-file.js';
+import type {RuleDefinition, RuleFormatName} from './rule-file.js';
 import {type RuleCaseResult, renderJunit, runRulesOnSnapshot, runRuleTestCases, type RuleTestSummary} from './rule-tests.js';
 import type {SqlValidationError} from './sql-validator.js';
 
@@ -39,12 +39,22 @@ export interface RuleListing {
   readonly enabled: boolean;
   readonly source_type: RuleSourceType;
   readonly source_path: string | null;
+  /** The rule file's format: `daemoneye` or `sigma` (rule-format.ts). */
+  readonly format: RuleFormatName;
+  readonly description: string | null;
+  readonly author: string | null;
+  readonly references: readonly string[];
+  readonly false_positives: readonly string[];
+  /** Sigma's status, date and modified; null for DaemonEye rules. */
+  readonly status: string | null;
+  readonly date: string | null;
+  readonly modified: string | null;
 }
 
 export function listRules(options: RulesOptions): RuleListing[] {
   return manager(options)
     .loadRules()
-    .rules.map(({rule}) => ({
+    .rules.map(({rule, definition}) => ({
       id: rule.id,
       name: rule.name,
       severity: rule.severity,
@@ -53,6 +63,14 @@ export function listRules(options: RulesOptions): RuleListing[] {
       enabled: rule.enabled,
       source_type: rule.source_type,
       source_path: rule.source_path,
+      format: definition.format,
+      description: definition.description,
+      author: definition.author,
+      references: definition.references,
+      false_positives: definition.false_positives,
+      status: definition.status ?? null,
+      date: definition.date ?? null,
+      modified: definition.modified ?? null,
     }))
     .sort((a, b) => a.id.localeCompare(b.id));
 }
@@ -90,6 +108,37 @@ export function validateRules(options: RulesOptions, paths: readonly string[]): 
     return {file, valid: problems.length === 0, problems, sql_errors: result.sqlErrors};
   });
   return {valid: reports.every((r) => r.valid), files: reports};
+}
+
+export interface RuleConversion {
+  readonly file: string;
+  readonly valid: boolean;
+  readonly format: RuleFormatName | null;
+  readonly id: string | null;
+  readonly name: string | null;
+  /** The SQL the rule runs (for a Sigma rule: what it compiles to); null when the file is invalid. */
+  readonly sql: string | null;
+  readonly problems: readonly string[];
+}
+
+/** `rules convert`: the SQL each rule file (any format) runs, for review; invalid files carry their problems. */
+export function convertRules(options: RulesOptions, paths: readonly string[]): RuleConversion[] {
+  const rm = manager(options);
+  return paths
+    .flatMap((p) => findRuleFiles(p))
+    .map((file) => {
+      const result = rm.validateRuleFile(file);
+      const rule = result.rule;
+      return {
+        file,
+        valid: result.valid,
+        format: rule?.format ?? null,
+        id: rule?.id ?? null,
+        name: rule?.name ?? null,
+        sql: result.valid && rule !== undefined ? rule.sql_query : null,
+        problems: result.problems,
+      };
+    });
 }
 
 export interface RulesTestOptions extends RulesOptions {
@@ -239,7 +288,7 @@ export function switchRule(options: RulesOptions & {readonly id: string; readonl
   return options.enabled ? rm.enableRule(options.id, options.configFile) : rm.disableRule(options.id, options.configFile);
 }
 
-const RULE_LIST_FIELDS = ['id', 'name', 'severity', 'category', 'tags', 'enabled', 'source_type'] as const;
+const RULE_LIST_FIELDS = ['id', 'name', 'severity', 'category', 'tags', 'enabled', 'source_type', 'format', 'status'] as const;
 
 /** How `rules list` prints: records (NDJSON, JSON), a table, or CSV (tags space-separated). */
 export function ruleListView(rules: readonly RuleListing[]): View<RuleListing> {
@@ -247,7 +296,7 @@ export function ruleListView(rules: readonly RuleListing[]): View<RuleListing> {
     rows: rules,
     columns: RULE_LIST_FIELDS.map((f) => ({
       header: f.toUpperCase(),
-      get: (r: RuleListing) => (f === 'tags' ? r.tags.join(' ') : f === 'enabled' ? (r.enabled ? 'yes' : 'no') : r[f]),
+      get: (r: RuleListing) => (f === 'tags' ? r.tags.join(' ') : f === 'enabled' ? (r.enabled ? 'yes' : 'no') : (r[f] ?? '')),
     })),
     csv: {
       header: [...RULE_LIST_FIELDS, 'source_path'],
