@@ -30,6 +30,7 @@ const scan = {
   collector: 'procfs',
   tool_version: '0.1.0',
   ld_so_preload: null,
+  tables: ['processes'],
   errors: [],
 };
 if (mode === 'file') await writeSnapshotFile(target, scan, processes);
