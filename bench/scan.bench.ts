@@ -12,12 +12,12 @@ const SLEEP = '/usr/bin/sleep';
 const FLOOR = join(ROOT, 'bench', 'proc-floor.mjs');
 const SI = join(ROOT, 'bench', 'si-processes.mjs');
 
-function processCount(): number {
+export function processCount(): number {
   return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).length;
 }
 
 /** Start `count` sleeps from one shell in its own process group; resolves once they are all running. */
-async function spawnSleepers(count: number): Promise<ChildProcess> {
+export async function spawnSleepers(count: number): Promise<ChildProcess> {
   const before = processCount();
   const shell = spawn('/bin/sh', ['-c', `i=0; while [ $i -lt ${count} ]; do ${SLEEP} 3600 & i=$((i+1)); done; wait`], {
     detached: true,
@@ -28,7 +28,7 @@ async function spawnSleepers(count: number): Promise<ChildProcess> {
   return shell;
 }
 
-function killGroup(shell: ChildProcess): void {
+export function killGroup(shell: ChildProcess): void {
   if (shell.pid === undefined) return;
   try {
     process.kill(-shell.pid, 'SIGKILL');

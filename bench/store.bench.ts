@@ -28,6 +28,7 @@ function scanAt(time: number, count: number, salt: number): ScanRecord {
     collector: 'procfs',
     tool_version: '0.1.0',
     ld_so_preload: null,
+    tables: ['processes'],
     errors: [],
   };
 }

@@ -11,10 +11,11 @@ import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
 export default class Query extends DaemonEyeCommand<typeof Query> {
   static override summary = 'Run one read-only SQL query over a live or saved snapshot.';
   static override description =
-    'The same validator and sandbox as detection rules: one SELECT over processes, scans, alerts, list_<name> tables and json_each, allow-listed functions only (docs/rules-sql.md). Refused SQL exits 2; a query past detection.rule_timeout_ms is killed (exit 3).';
+    'The same validator and sandbox as detection rules: one SELECT over the snapshot tables (processes, the live-response tables, scans, alerts: docs/schema.md), list_<name> tables and json_each; on the live host only the tables it reads are collected, allow-listed functions only (docs/rules-sql.md). Refused SQL exits 2; a query past detection.rule_timeout_ms is killed (exit 3).';
   static override examples = [
     `<%= config.bin %> query "SELECT pid, name, cmdline FROM processes WHERE uid = 0" --input snapshot.db`,
     `<%= config.bin %> query - --input snapshot.db < hunt.sql`,
+    `<%= config.bin %> query "SELECT p.pid, p.name, s.remote_address, s.remote_port FROM process_open_sockets s JOIN processes p USING (pid) WHERE s.state = 'ESTABLISHED'"`,
     `<%= config.bin %> query "SELECT name, count(*) AS n FROM processes GROUP BY name ORDER BY n DESC" --input store/ --since 7d --format csv`,
   ];
   static override args = {sql: Args.string({description: 'The SQL query, or - to read it from stdin.', required: true})};
@@ -38,7 +39,7 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
       report = await runQuery({
         config: config.values,
         sql,
-        snapshot: async () => querySnapshot({config: config.values, input: this.flags.input, since, onProblem}),
+        snapshot: async (needs) => querySnapshot({config: config.values, input: this.flags.input, since, onProblem}, needs),
       });
     } catch (error) {
       // SQL the validator refused is recorded with its reasons: probing the sandbox leaves a trace.

@@ -5,6 +5,8 @@ import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
 import {processView} from '../src/collect/table.js';
 import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
+import {DaemonEyeError} from '../src/errors.js';
+import {COLLECTED_TABLE_NAMES} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';
@@ -20,6 +22,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     '<%= config.bin %> scan --no-hash --cpu-sample 500',
     '<%= config.bin %> scan --output host-$(date +%s).db > /dev/null',
     '<%= config.bin %> scan --store > /dev/null',
+    '<%= config.bin %> scan --output ir.db --tables all > /dev/null',
   ];
   static override flags = {
     format: formatFlag(['json', 'ndjson', 'table', 'csv'] as const),
@@ -34,6 +37,9 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     collector: Flags.option({summary: 'Process collector (default: collection.collector).', options: ['auto', 'procfs', 'systeminformation'] as const})(),
     redact: Flags.boolean({summary: 'Redact secret arguments in command lines (default: collection.redaction.enabled).', allowNo: true}),
     output: Flags.string({char: 'o', summary: 'Also save the snapshot as a SQLite file (written atomically, mode 0600).'}),
+    tables: Flags.string({
+      summary: 'Host tables to save with --output/--store: a comma-separated list or `all` (default: collection.tables; processes is always saved).',
+    }),
     store: storeFlag,
   };
 
@@ -53,9 +59,12 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       'collection.collector': flags.collector,
       'collection.redaction.enabled': flags.redact,
     });
+    const saving = flags.output !== undefined || flags.store !== undefined;
+    if (flags.tables !== undefined && !saving) this.logger.warn('--tables chooses what --output or --store saves; scan prints processes only');
     const progress = hashProgressLine();
     const snapshot = await collectSnapshot({
       ...collectOptionsFromConfig(config.values),
+      tables: saving ? scanTables(flags.tables, config.values.collection.tables) : [],
       ...(flags.pid === undefined ? {} : {pids: flags.pid}),
       ...(process.stderr.isTTY === true && this.logger.enabled('info') ? {onHashProgress: progress.show} : {}),
     });
@@ -86,12 +95,30 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const {retentionFromConfig, saveScan} = await import('../src/storage/index.js');
     const {store} = this.flags;
     return saveScan(snapshot.scan, snapshot.processes, {
+      tables: snapshot.tables,
       outputPath: this.flags.output,
       storeDir: store === undefined ? undefined : store === '' ? config.paths.storeDir : store,
       retention: retentionFromConfig(config.values.storage),
       log: this.logger,
     });
   }
+}
+
+/** The tables `--tables LIST|all` names, or the configured ones; unknown names are a usage error. */
+function scanTables(flag: string | undefined, configured: readonly string[]): string[] {
+  if (flag === undefined) return [...configured];
+  const names = flag
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.includes('all')) return [...COLLECTED_TABLE_NAMES];
+  const unknown = names.filter((name) => !COLLECTED_TABLE_NAMES.includes(name));
+  if (unknown.length > 0) {
+    throw new DaemonEyeError('USAGE', `--tables: unknown table${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, {
+      hint: `give a comma-separated list of ${COLLECTED_TABLE_NAMES.join(', ')}, or all`,
+    });
+  }
+  return names;
 }
 
 /** A progress line on a terminal (stderr) once hashing has taken more than a second; cleared at the end. */

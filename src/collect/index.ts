@@ -9,6 +9,7 @@ import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
+import type {TableRow} from '../models/tables.js';
 import {TOOL_VERSION} from '../version.js';
 import {HASH_ALGORITHM, type HashJob, type HashProgress, hashExecutables} from './hash.js';
 import {HashCache} from './hash-cache.js';
@@ -16,6 +17,7 @@ import {type HostFacts, linuxHostFacts, readUptimeSeconds, systemInformationHost
 import {parsePasswd} from './parsers.js';
 import {type CollectedProcess, listPids, sampleCpu, walkProcfs} from './procfs.js';
 import {createArgvRedactor, type RedactionOptions} from './redact.js';
+import {collectLiveTables, LIVE_TABLES} from './live-tables.js';
 
 export {HASH_ALGORITHM, sha256File} from './hash.js';
 export type {HashProgress} from './hash.js';
@@ -41,6 +43,13 @@ export interface CollectOptions {
   /** Overrides for tests: the /proc and /etc to read. */
   readonly procRoot?: string;
   readonly etcRoot?: string;
+  /**
+   * The host tables to collect (names from the table registry); `processes` is always collected. Absent:
+   * processes only. The live-response tables need the procfs collector.
+   */
+  readonly tables?: readonly string[];
+  /** Variable names process_envs keeps (collection.env_variables). */
+  readonly envVariables?: readonly string[];
   /** Test hook, see ProcfsWalkContext.afterStat. */
   readonly afterStat?: (pid: number) => void;
 }
@@ -66,11 +75,19 @@ export interface CollectStats {
   readonly hash_cache_hits: number;
   /** The hash cache could not be read or saved (the scan itself is complete); null when all went well. */
   readonly hash_cache_problem: string | null;
+  /** Time spent reading the live-response tables, ms (0 when none was asked for). */
+  readonly tables_ms: number;
+  /** Rows per live-response table collected. */
+  readonly table_rows: Readonly<Record<string, number>>;
+  /** Per live-response table: processes whose files could not be read (permission denied), left out. */
+  readonly table_unreadable: Readonly<Record<string, number>>;
 }
 
 export interface Snapshot {
   readonly scan: ScanRecord;
   readonly processes: ProcessRecord[];
+  /** Rows of the live-response tables collected (`scan.tables` names every table collected). */
+  readonly tables: Readonly<Record<string, readonly TableRow[]>>;
   readonly stats: CollectStats;
 }
 
@@ -102,6 +119,7 @@ export function collectOptionsFromConfig(config: DaemonEyeConfig): CollectOption
     hashCachePath: collection.hash && collection.hash_cache ? join(statePaths(config).stateDir, HASH_CACHE_FILE) : null,
     cpuSampleMs: collection.cpu_sample_ms,
     redaction: collection.redaction.enabled ? {flags: collection.redaction.flags, shortFlags: collection.redaction.short_flags} : null,
+    envVariables: collection.env_variables,
   };
 }
 
@@ -231,6 +249,35 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   if (inaccessible > 0) {
     errors.unshift(`${inaccessible} of ${processes.length} processes were partly unreadable (permission denied); run as root for complete records`);
   }
+
+  const asked = new Set((options.tables ?? []).filter((t) => (LIVE_TABLES as readonly string[]).includes(t)));
+  const unknownTables = (options.tables ?? []).filter((t) => t !== 'processes' && !asked.has(t));
+  if (unknownTables.length > 0) {
+    throw new DaemonEyeError('INVALID_ARGUMENT', `unknown table${unknownTables.length > 1 ? 's' : ''} ${unknownTables.join(', ')}`, {
+      hint: `collect processes or ${LIVE_TABLES.join(', ')} (docs/schema.md)`,
+    });
+  }
+  let live: ReturnType<typeof collectLiveTables> | undefined;
+  if (asked.size > 0 && collector === 'procfs') {
+    const redaction = options.redaction;
+    live = collectLiveTables({
+      procRoot,
+      scanId,
+      processes,
+      tables: asked,
+      env: {
+        names: new Set(options.envVariables ?? []),
+        secretWords: new Set((redaction?.flags ?? []).map((f) => f.replace(/^-+/, '').toLowerCase())),
+        redact: redaction !== null && redaction !== undefined,
+      },
+    });
+    for (const [table, count] of Object.entries(live.unreadable)) {
+      if (count > 0) errors.push(`${table}: ${count} processes could not be read (permission denied) and are left out; run as root for complete tables`);
+    }
+  } else if (asked.size > 0) {
+    errors.push(`${[...asked].join(', ')}: not collected, the ${collector} collector reads only processes`);
+  }
+  const collectedTables = ['processes', ...(live === undefined ? [] : LIVE_TABLES.filter((t) => asked.has(t)))];
   const endTime = Date.now();
   const scan: ScanRecord = {
     id: scanId,
@@ -246,12 +293,14 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     collector,
     tool_version: TOOL_VERSION,
     ld_so_preload: host.ld_so_preload,
+    tables: collectedTables,
     errors,
   };
   const round = (ms: number): number => Math.round(ms * 10) / 10;
   return {
     scan,
     processes,
+    tables: live?.rows ?? {},
     stats: {
       collector,
       processes: processes.length,
@@ -268,6 +317,9 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       hash_failed: hashOutcome?.failed ?? 0,
       hash_cache_hits: hashOutcome?.cacheHits ?? 0,
       hash_cache_problem: cacheProblem,
+      tables_ms: live?.ms ?? 0,
+      table_rows: Object.fromEntries(Object.entries(live?.rows ?? {}).map(([table, rows]) => [table, rows.length])),
+      table_unreadable: live?.unreadable ?? {},
     },
   };
 }

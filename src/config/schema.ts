@@ -2,7 +2,9 @@
 // adds its keys here so unknown-key checking keeps working; docs/configuration.md is generated from it.
 import {z} from 'zod';
 
+import {DEFAULT_ENV_VARIABLES} from '../models/live-tables.js';
 import {AlertSeveritySchema} from '../models/severity.js';
+import {COLLECTED_TABLE_NAMES} from '../models/tables.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export const LOG_FORMATS = ['text', 'json'] as const;
@@ -59,6 +61,9 @@ export const DEFAULT_REDACT_SHORT_FLAGS: Record<string, string[]> = {
   htpasswd: ['-b'],
 };
 
+/** Saved by default: every collected table but the memory maps, which are large (hundreds of rows per process). */
+export const DEFAULT_SCAN_TABLES: readonly string[] = COLLECTED_TABLE_NAMES.filter((t) => t !== 'process_memory_map');
+
 const CollectionSchema = z
   .object({
     collector: z
@@ -79,6 +84,16 @@ const CollectionSchema = z
         'Reuse a digest from <state dir>/hash-cache.json while the executable has the same device, inode, size, mtime and ctime (any write or replacement changes ctime or inode)',
       ),
     cpu_sample_ms: z.int().nonnegative().default(0).describe('Measure CPU over this interval instead of since process start (0: since start)'),
+    tables: z
+      .array(z.enum(COLLECTED_TABLE_NAMES as [string, ...string[]]))
+      .default([...DEFAULT_SCAN_TABLES])
+      .describe(
+        'Tables `scan --output/--store` saves (`scan --tables` overrides; `processes` is always saved). `detect` and `query` on the live host collect exactly the tables their SQL reads',
+      ),
+    env_variables: z
+      .array(z.string().regex(/^[^=\0]+$/, 'a variable name has no = or NUL'))
+      .default([...DEFAULT_ENV_VARIABLES])
+      .describe('Environment variables `process_envs` keeps (exact, case-sensitive names); secret-looking values are redacted as argv is'),
     redaction: z
       .object({
         enabled: z.boolean().default(true).describe('Replace secret argument values in command lines with [REDACTED]'),
@@ -122,6 +137,10 @@ const DetectionSchema = z
     rules_paths: z.array(z.string()).default([]).describe('Further directories or files of rules'),
     enabled_rules: z.array(z.string()).default([]).describe('Rule ids switched on even if their file says `enabled: false` (`rules enable`)'),
     disabled_rules: z.array(z.string()).default([]).describe('Rule ids switched off (`rules disable`)'),
+    rule_cache: z
+      .boolean()
+      .default(true)
+      .describe('detect reuses the parsed, compiled and validated form of an unchanged rule file outside the built-in pack from <state dir>/rule-cache.json'),
     rule_timeout_ms: durationMs('A rule running longer than this is killed and reported', 30_000),
     run_timeout_ms: durationMs('Deadline for the whole detection run; rules not finished by then are reported as not run', 60_000),
     max_concurrent_rules: z

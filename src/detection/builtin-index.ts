@@ -10,12 +10,13 @@ import {join, relative} from 'node:path';
 
 import {writeFileAtomic} from '../util/atomic-write.js';
 import {PACKAGE_ROOT} from '../version.js';
-import {type RuleDefinition, type RuleFileValidation, validateRuleText} from './rule-file.js';
+import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
+import {validateRuleText} from './rule-format.js';
 import {BUILTIN_RULES_DIR, findRuleFiles} from './rule-paths.js';
 import {SqlValidator} from './sql-validator.js';
 
 export const BUILTIN_INDEX_FILE = join(PACKAGE_ROOT, 'dist', 'builtin-rules.json');
-const INDEX_FORMAT = 1;
+const INDEX_FORMAT = 2;
 
 interface IndexEntry {
   readonly sha256: string;

@@ -1,14 +1,19 @@
 // `detect` and `query` as library calls: load and validate the rules, start the sandbox workers early,
 // get the snapshot (live or saved), run, and return a result object holding every fact worth auditing.
+import {join} from 'node:path';
+
+import {statePaths} from '../config/paths.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
 import {type AlertSeverity, isAtLeast} from '../models/severity.js';
 import {appendToStore, retentionFromConfig, type StoreAppendResult} from '../storage/store.js';
 import {DetectionEngine} from './engine.js';
+import {RULE_CACHE_FILE} from './rule-cache.js';
 import {type LoadedRule, RuleManager} from './rule-manager.js';
-import {type DetectionResult, type DetectionRunSummary, runDetection, snapshotPayload, summariseRun} from './run-detection.js';
-import type {SnapshotForDetection, SnapshotSource} from './snapshot-source.js';
+import {type DetectionResult, type DetectionRunSummary, missingTables, runDetection, snapshotPayload, summariseRun} from './run-detection.js';
+import type {SnapshotForDetection, SnapshotNeeds, SnapshotSource} from './snapshot-source.js';
+import {tableDefinition} from '../models/tables.js';
 import {SqlValidator} from './sql-validator.js';
 
 export interface DetectOptions {
@@ -55,7 +60,7 @@ function engineFor(config: DaemonEyeConfig): DetectionEngine {
 /** Merge the per-scan results of one rule: the worst status wins, alerts and counts add up. */
 function mergeResults(results: readonly DetectionResult[]): DetectionResult {
   const first = results[0] as DetectionResult;
-  const status = (['timeout', 'error', 'not_run'] as const).find((s) => results.some((r) => r.status === s)) ?? 'ok';
+  const status = (['timeout', 'error', 'not_run', 'skipped'] as const).find((s) => results.some((r) => r.status === s)) ?? 'ok';
   return {
     rule_id: first.rule_id,
     status,
@@ -64,6 +69,7 @@ function mergeResults(results: readonly DetectionResult[]): DetectionResult {
     truncated: results.some((r) => r.truncated),
     execution_time_ms: results.reduce((sum, r) => sum + r.execution_time_ms, 0),
     error: results.find((r) => r.error !== null)?.error ?? null,
+    missing_tables: [...new Set(results.flatMap((r) => r.missing_tables ?? []))],
   };
 }
 
@@ -74,7 +80,12 @@ function mergeResults(results: readonly DetectionResult[]): DetectionResult {
 export async function detect(options: DetectOptions): Promise<DetectReport> {
   const started = performance.now();
   const {config} = options;
-  const manager = new RuleManager({config, extraPaths: options.rulesPaths ?? [], ...(options.env === undefined ? {} : {env: options.env})});
+  const manager = new RuleManager({
+    config,
+    extraPaths: options.rulesPaths ?? [],
+    ruleCache: config.detection.rule_cache ? join(statePaths(config, options.env).stateDir, RULE_CACHE_FILE) : null,
+    ...(options.env === undefined ? {} : {env: options.env}),
+  });
   const ruleSet = manager.loadRules();
   const rules: LoadedRule[] = RuleManager.select(ruleSet.rules, options.ruleIds ?? []);
   const engine = engineFor(config);
@@ -84,7 +95,11 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
   const perRule = new Map<string, DetectionResult[]>(rules.map((r) => [r.rule.id, []]));
   const snapshots: SnapshotForDetection[] = [];
   try {
-    for await (const snapshot of options.snapshots()) {
+    // A live snapshot collects exactly the host tables the rules read.
+    const tables = [...new Set(rules.flatMap((r) => manager.validator.referencedTables(r.rule.sql_query)))].filter(
+      (table) => tableDefinition(table)?.collected === true,
+    );
+    for await (const snapshot of options.snapshots({tables})) {
       const remaining = Math.round(deadline - performance.now());
       const scanId = snapshot.scanIds.length === 1 ? (snapshot.scanIds[0] as number) : null;
       const run =
@@ -96,6 +111,7 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
               rules,
               lists: ruleSet.lists,
               snapshot: snapshot.bytes,
+              tables: snapshot.tables,
               config: {scanId, timeout: remaining, ruleTimeoutMs: config.detection.rule_timeout_ms, keyFields: config.alerting.deduplication.key_fields},
             });
       for (const loaded of rules) {
@@ -114,6 +130,7 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
       snapshots.push({
         bytes: new Uint8Array(0),
         scanIds: snapshot.scanIds,
+        tables: snapshot.tables,
         source: snapshot.source,
         ...(snapshot.live === undefined ? {} : {live: snapshot.live}),
       });
@@ -129,7 +146,11 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
   if (options.storeDir !== undefined) {
     const live = snapshots[0]?.live;
     if (live === undefined) throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input', {hint: 'drop one of them'});
-    stored = await appendToStore(options.storeDir, live.scan, live.processes, {alerts: summary.alerts, retention: retentionFromConfig(config.storage)});
+    stored = await appendToStore(options.storeDir, live.scan, live.processes, {
+      alerts: summary.alerts,
+      retention: retentionFromConfig(config.storage),
+      tables: live.tables,
+    });
   }
   return {
     stored,
@@ -161,7 +182,8 @@ function summarise(
 export interface QueryOptions {
   readonly config: DaemonEyeConfig;
   readonly sql: string;
-  readonly snapshot: () => Promise<SnapshotForDetection>;
+  /** The snapshot to query; `needs.tables` are the host tables the SQL reads (a live snapshot collects those). */
+  readonly snapshot: (needs: SnapshotNeeds) => Promise<SnapshotForDetection>;
   /** Rows kept; more are dropped and `truncated` says so. */
   readonly maxRows?: number;
 }
@@ -196,7 +218,14 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
   }
   const engine = new DetectionEngine({workers: 1, maxRows: options.maxRows ?? QUERY_MAX_ROWS}).start();
   try {
-    const snapshot = await options.snapshot();
+    const tables = validator.referencedTables(options.sql).filter((table) => tableDefinition(table)?.collected === true);
+    const snapshot = await options.snapshot({tables});
+    const missing = missingTables(validator, options.sql, snapshot.tables);
+    if (missing.length > 0) {
+      throw new DaemonEyeError('INPUT_INCOMPATIBLE', `the query reads ${missing.join(', ')}, which ${snapshot.source} did not collect`, {
+        hint: `save snapshots with \`scan --tables ${missing.join(',')}\` (or \`--tables all\`), or query the live host without --input`,
+      });
+    }
     const payload = snapshotPayload(snapshot.bytes, {}, [options.sql], validator);
     const [outcome] = await engine.runTasks([{key: 'query', sql: options.sql, timeoutMs: validator.timeoutMs, snapshot: payload}], {
       deadlineMs: config.detection.run_timeout_ms,

@@ -42,6 +42,7 @@ export function summaryLines(report: DetectReport): string[] {
   for (const result of report.results) {
     if (result.status === 'error') lines.push(`rule ${result.rule_id} failed: ${result.error ?? ''}`);
     if (result.status === 'timeout') lines.push(`rule ${result.rule_id} timed out: ${result.error ?? ''}`);
+    if (result.status === 'skipped') lines.push(`rule ${result.rule_id} not run: ${result.error ?? ''}`);
   }
   if (s.not_run.length > 0) lines.push(`rules not run (run deadline): ${s.not_run.join(', ')}`);
   if (s.truncated.length > 0) lines.push(`rules whose results were cut at the row limit: ${s.truncated.join(', ')}`);

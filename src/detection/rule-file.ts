@@ -1,12 +1,11 @@
 // Rule files: one YAML file per rule (or a .sql file with a YAML front-matter comment), parsed and checked
 // with one clear line per problem (`file:line:col: key: problem`). The format is docs/rules-format.md.
-import {readFileSync} from 'node:fs';
-
 import type {Document, LineCounter} from 'yaml';
 import {z} from 'zod';
 
-import {DaemonEyeError, fileError, isDaemonEyeError} from '../errors.js';
+import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
 import {completeProcessRow} from '../models/process-fixture.js';
+import {COLLECTED_TABLE_NAMES, completeTableRow, tableDefinition} from '../models/tables.js';
 import {yaml} from '../util/yaml.js';
 import {RULE_ID} from '../models/rule.js';
 import {AlertSeveritySchema} from '../models/severity.js';
@@ -14,10 +13,19 @@ import {type SqlValidationError, SqlValidator} from './sql-validator.js';
 
 const TAG = /^[a-z0-9][a-z0-9._-]*$/;
 
+/** The live-response tables a test case may give rows for (every collected table of the registry but processes). */
+export const TEST_CASE_TABLES: readonly string[] = COLLECTED_TABLE_NAMES.filter((name) => name !== 'processes');
+
 export const RuleTestCaseSchema = z
   .object({
     name: z.string().min(1).describe('What the case shows'),
     processes: z.array(z.record(z.string(), z.unknown())).describe('The whole snapshot of the case: partial process rows (completed with neutral defaults)'),
+    ...Object.fromEntries(
+      TEST_CASE_TABLES.map((table) => [
+        table,
+        z.array(z.record(z.string(), z.unknown())).optional().describe(`Partial ${table} rows (completed with the table's fixture defaults; pid required)`),
+      ]),
+    ),
     expect: z.array(z.int().nonnegative()).describe('Exactly the pids the rule must flag (empty: it must not fire)'),
   })
   .strict();
@@ -44,9 +52,18 @@ export const RuleFileSchema = z
   .strict();
 export type RuleFileData = z.infer<typeof RuleFileSchema>;
 
-/** A parsed, schema-valid rule file. */
+/** The rule formats DaemonEye reads (rule-format.ts): its own YAML/.sql files, and Sigma rules. */
+export type RuleFormatName = 'daemoneye' | 'sigma';
+
+/** A parsed, schema-valid rule file, whatever its format. */
 export interface RuleDefinition extends RuleFileData {
   readonly file: string;
+  readonly format: RuleFormatName;
+  /** Sigma's status (stable, test, experimental, deprecated, unsupported); null for DaemonEye rules. */
+  readonly status?: string | null;
+  /** Sigma's date and modified (YYYY-MM-DD or YYYY/MM/DD as written); null when not given. */
+  readonly date?: string | null;
+  readonly modified?: string | null;
 }
 
 export interface RuleFileValidation {
@@ -90,9 +107,9 @@ function splitSource(file: string, text: string): RuleSource {
   return {yaml: match[1] as string, yamlLineOffset: headerLines, sqlBody: {text: text.slice(before.length), line: before.split('\n').length}};
 }
 
-type YamlPath = readonly (string | number)[];
+export type YamlPath = readonly (string | number)[];
 
-function locate(doc: Document, counter: LineCounter, path: YamlPath, offset: number): string {
+export function locate(doc: Document, counter: LineCounter, path: YamlPath, offset: number): string {
   for (let length = path.length; length >= 0; length--) {
     const parent = length <= 1 ? doc.contents : doc.getIn(path.slice(0, length - 1), true);
     const last = path[length - 1];
@@ -122,22 +139,60 @@ function locateValue(doc: Document, counter: LineCounter, key: string, offset: n
   return locate(doc, counter, [key], offset);
 }
 
-function pathText(path: readonly PropertyKey[]): string {
+export function pathText(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(top level)' : path.map(String).join('.');
 }
 
-/** Parse and check one rule file: schema, SQL and test-case rows. Never throws for bad content. */
-export function validateRuleFile(file: string, validator: SqlValidator = new SqlValidator()): RuleFileValidation {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw fileError(error, file, 'read');
-  }
-  return validateRuleText(file, text, validator);
+/**
+ * Problems of a rule's test cases (the `tests:` key, in any rule format): rows that are not rows of their table, a
+ * pid twice in one case, an expected pid that is not among the case's processes.
+ */
+export function testCaseProblems(file: string, tests: readonly unknown[], doc: Document, counter: LineCounter, offset: number): string[] {
+  const problems: string[] = [];
+  tests.forEach((candidate, caseIndex) => {
+    // A case the schema refused is reported by the schema; only well-formed cases are checked row by row.
+    const parsed = RuleTestCaseSchema.safeParse(candidate);
+    if (!parsed.success) return;
+    const testCase = parsed.data;
+    const pids = new Set<number>();
+    testCase.processes.forEach((row, rowIndex) => {
+      const path = ['tests', caseIndex, 'processes', rowIndex];
+      try {
+        const record = completeProcessRow(row, {scanId: 1, now: 0});
+        if (pids.has(record.pid))
+          problems.push(`${file}:${locate(doc, counter, path, offset)}: ${path.join('.')}: pid ${record.pid} appears twice in this case`);
+        pids.add(record.pid);
+      } catch (error) {
+        if (!isDaemonEyeError(error)) throw error;
+        problems.push(`${file}:${locate(doc, counter, path, offset)}: ${path.join('.')}: ${error.toOneLine()}`);
+      }
+    });
+    for (const name of TEST_CASE_TABLES) {
+      const rows = (testCase as Record<string, unknown>)[name] as readonly Record<string, unknown>[] | undefined;
+      const table = tableDefinition(name);
+      if (rows === undefined || table === undefined) continue;
+      rows.forEach((row, rowIndex) => {
+        const path = ['tests', caseIndex, name, rowIndex];
+        try {
+          completeTableRow(table, row, 1);
+        } catch (error) {
+          if (!isDaemonEyeError(error)) throw error;
+          problems.push(`${file}:${locate(doc, counter, path, offset)}: ${path.join('.')}: ${error.toOneLine()}`);
+        }
+      });
+    }
+    for (const pid of testCase.expect) {
+      if (!pids.has(pid)) {
+        const path = ['tests', caseIndex, 'expect'];
+        problems.push(`${file}:${locate(doc, counter, path, offset)}: ${path.join('.')}: pid ${pid} is not among the case's processes`);
+      }
+    }
+  });
+  return problems;
 }
 
-export function validateRuleText(file: string, text: string, validator: SqlValidator = new SqlValidator()): RuleFileValidation {
+/** Parse and check a DaemonEye rule file's text: schema, SQL and test-case rows. Never throws for bad content. */
+export function validateNativeRuleText(file: string, text: string, validator: SqlValidator = new SqlValidator()): RuleFileValidation {
   const invalid = (problems: string[], sqlErrors: SqlValidationError[] = []): RuleFileValidation => ({file, valid: false, problems, sqlErrors});
   let source: RuleSource;
   try {
@@ -190,32 +245,9 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
     problems.push(`${file}:${sqlWhere}: sql_query: ${error.message}${error.workaround === undefined ? '' : ` (workaround: ${error.workaround})`}`);
   }
   // Test cases: those that match the case schema are checked row by row (the schema already reported the others).
-  const cases = parsed.success ? parsed.data.tests : Array.isArray(record.tests) ? record.tests : [];
-  cases.forEach((candidate: unknown, caseIndex: number) => {
-    const caseParsed = RuleTestCaseSchema.safeParse(candidate);
-    if (!caseParsed.success) return;
-    const testCase = caseParsed.data;
-    const pids = new Set<number>();
-    testCase.processes.forEach((row, rowIndex) => {
-      const path = ['tests', caseIndex, 'processes', rowIndex];
-      try {
-        const record = completeProcessRow(row, {scanId: 1, now: 0});
-        if (pids.has(record.pid))
-          problems.push(`${file}:${locate(doc, counter, path, source.yamlLineOffset)}: ${path.join('.')}: pid ${record.pid} appears twice in this case`);
-        pids.add(record.pid);
-      } catch (error) {
-        if (!isDaemonEyeError(error)) throw error;
-        problems.push(`${file}:${locate(doc, counter, path, source.yamlLineOffset)}: ${path.join('.')}: ${error.toOneLine()}`);
-      }
-    });
-    for (const pid of testCase.expect) {
-      if (!pids.has(pid)) {
-        const path = ['tests', caseIndex, 'expect'];
-        problems.push(`${file}:${locate(doc, counter, path, source.yamlLineOffset)}: ${path.join('.')}: pid ${pid} is not among the case's processes`);
-      }
-    }
-  });
+  const cases = parsed.success ? parsed.data.tests : Array.isArray(record.tests) ? (record.tests as unknown[]) : [];
+  problems.push(...testCaseProblems(file, cases, doc, counter, source.yamlLineOffset));
   if (!parsed.success) return invalid(problems, sqlErrors);
-  const rule: RuleDefinition = {...parsed.data, file};
+  const rule: RuleDefinition = {...parsed.data, file, format: 'daemoneye'};
   return problems.length === 0 ? {file, valid: true, problems, sqlErrors, rule} : {file, valid: false, problems, sqlErrors, rule};
 }

@@ -11,7 +11,9 @@ import type {DetectionRule, RuleSourceType} from '../models/rule.js';
 import {BUILTIN_INDEX_FILE, readBuiltinIndex, validateBuiltinRuleFile} from './builtin-index.js';
 import {type RuleSwitchResult, setRuleEnabled} from './config-edit.js';
 import {loadNamedLists, type NamedLists} from './lists.js';
-import {type RuleDefinition, type RuleFileValidation, validateRuleFile} from './rule-file.js';
+import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
+import {RuleCache} from './rule-cache.js';
+import {validateRuleFile, validateRuleText} from './rule-format.js';
 import {BUILTIN_RULES_DIR, findRuleFiles, userRulesDir} from './rule-paths.js';
 import {SqlValidator} from './sql-validator.js';
 
@@ -46,6 +48,8 @@ export interface RuleManagerOptions {
   readonly builtinDir?: string;
   /** The build-time index of the built-in rules (tests); default `dist/builtin-rules.json`, null: none. */
   readonly builtinIndex?: string | null;
+  /** The rule cache file for the other rules (rule-cache.ts); default null: every file validated in full. */
+  readonly ruleCache?: string | null;
 }
 
 export class RuleManager {
@@ -91,19 +95,28 @@ export class RuleManager {
     const indexPath = this.options.builtinIndex === undefined ? BUILTIN_INDEX_FILE : this.options.builtinIndex;
     const index = roots.some((r) => r.sourceType === 'builtin') && indexPath !== null ? readBuiltinIndex(indexPath) : undefined;
     let indexed = 0;
+    const cache = this.options.ruleCache === undefined || this.options.ruleCache === null ? undefined : RuleCache.load(this.options.ruleCache, this.validator);
     const load = (root: RuleRoot, file: string): RuleFileValidation => {
-      if (root.sourceType !== 'builtin') return this.validateRuleFile(file);
+      if (root.sourceType !== 'builtin' && cache === undefined) return this.validateRuleFile(file);
       let text: string;
       try {
         text = readFileSync(file, 'utf8');
       } catch (error) {
         throw fileError(error, file, 'read');
       }
+      if (cache !== undefined && root.sourceType !== 'builtin') {
+        const cached = cache.lookup(file, text);
+        if (cached !== undefined) return cached;
+        const result = validateRuleText(file, text, this.validator);
+        cache.remember(file, text, result);
+        return result;
+      }
       const result = validateBuiltinRuleFile(root.path, file, text, index, this.validator);
       if (result.fromIndex) indexed++;
       return result;
     };
     const checked = roots.flatMap((root) => findRuleFiles(root.path).map((file) => ({root, result: load(root, file)})));
+    cache?.save();
     const invalid = checked.filter((c) => !c.result.valid);
     if (invalid.length > 0) {
       const first = invalid[0]?.result;

@@ -2,9 +2,10 @@
 // snapshot; the rule must flag exactly the expected pids) or against data the caller gives.
 import type {DetectionEngine, QueryTask, TaskOutcome} from './engine.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
+import {TEST_CASE_TABLES} from './rule-file.js';
 import type {NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
-import {resultOf, type RuleExecutionConfig, snapshotPayload} from './run-detection.js';
+import {missingTables, resultOf, type RuleExecutionConfig, skippedResult, snapshotPayload} from './run-detection.js';
 import type {SqlValidator} from './sql-validator.js';
 
 export interface RuleCaseResult {
@@ -72,7 +73,13 @@ export async function runRuleTestCases(rules: readonly LoadedRule[], options: Ru
       continue;
     }
     for (const testCase of loaded.definition.tests) {
-      const bytes = await snapshotFromRows(testCase.processes);
+      const tables = Object.fromEntries(
+        TEST_CASE_TABLES.flatMap((name) => {
+          const rows = (testCase as Record<string, unknown>)[name] as readonly Record<string, unknown>[] | undefined;
+          return rows === undefined ? [] : [[name, rows]];
+        }),
+      );
+      const bytes = await snapshotFromRows(testCase.processes, {tables});
       const payload = snapshotPayload(bytes, options.lists, [loaded.rule.sql_query], options.validator);
       tasks.push({
         key: `${loaded.rule.id}\u0000${testCase.name}`,
@@ -97,8 +104,17 @@ export async function runRuleTestCases(rules: readonly LoadedRule[], options: Ru
   return summarise(filled);
 }
 
-/** Run rules on given snapshot bytes (`rules test --input`): passes when the rule runs; reports the pids it flags. */
-export async function runRulesOnSnapshot(rules: readonly LoadedRule[], bytes: Uint8Array, options: RuleTestOptions): Promise<RuleTestSummary> {
+/**
+ * Run rules on given snapshot bytes (`rules test --input`): passes when the rule runs; reports the pids it
+ * flags. A rule reading a host table the input did not collect (`tables`) fails naming it, never "no rows".
+ */
+export async function runRulesOnSnapshot(
+  rules: readonly LoadedRule[],
+  bytes: Uint8Array,
+  options: RuleTestOptions,
+  tables?: readonly string[],
+): Promise<RuleTestSummary> {
+  const missing = new Map(rules.map((r) => [r.rule.id, missingTables(options.validator, r.rule.sql_query, tables)]));
   const payload = snapshotPayload(
     bytes,
     options.lists,
@@ -110,6 +126,11 @@ export async function runRulesOnSnapshot(rules: readonly LoadedRule[], bytes: Ui
   return summarise(
     rules.map((loaded, index) => {
       const outcome = outcomes[index] as TaskOutcome;
+      const lacking = missing.get(loaded.rule.id) ?? [];
+      if (lacking.length > 0) {
+        const error = skippedResult(loaded.rule.id, lacking).error;
+        return {rule_id: loaded.rule.id, case: 'input', passed: false, expected: null, actual: [], error, elapsed_ms: 0};
+      }
       const {pids, error} = pidsOf(loaded, outcome, options);
       return {rule_id: loaded.rule.id, case: 'input', passed: error === null, expected: null, actual: pids, error, elapsed_ms: Math.round(outcome.elapsedMs)};
     }),

@@ -12,11 +12,12 @@ import type {AlertSeverity} from '../models/severity.js';
 import type {RuleSourceType} from '../models/rule.js';
 import type {RuleSwitchResult} from './config-edit.js';
 import {loadLatestScan} from '../storage/input.js';
+import {heldTables} from './snapshot-source.js';
 import {DetectionEngine} from './engine.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
 import {loadNamedLists} from './lists.js';
 import {detectionRuleOf, findRuleFiles, type LoadedRule, RuleManager} from './rule-manager.js';
-import type {RuleDefinition} from './rule-file.js';
+import type {RuleDefinition, RuleFormatName} from './rule-file.js';
 import {type RuleCaseResult, renderJunit, runRulesOnSnapshot, runRuleTestCases, type RuleTestSummary} from './rule-tests.js';
 import type {SqlValidationError} from './sql-validator.js';
 
@@ -38,12 +39,22 @@ export interface RuleListing {
   readonly enabled: boolean;
   readonly source_type: RuleSourceType;
   readonly source_path: string | null;
+  /** The rule file's format: `daemoneye` or `sigma` (rule-format.ts). */
+  readonly format: RuleFormatName;
+  readonly description: string | null;
+  readonly author: string | null;
+  readonly references: readonly string[];
+  readonly false_positives: readonly string[];
+  /** Sigma's status, date and modified; null for DaemonEye rules. */
+  readonly status: string | null;
+  readonly date: string | null;
+  readonly modified: string | null;
 }
 
 export function listRules(options: RulesOptions): RuleListing[] {
   return manager(options)
     .loadRules()
-    .rules.map(({rule}) => ({
+    .rules.map(({rule, definition}) => ({
       id: rule.id,
       name: rule.name,
       severity: rule.severity,
@@ -52,6 +63,14 @@ export function listRules(options: RulesOptions): RuleListing[] {
       enabled: rule.enabled,
       source_type: rule.source_type,
       source_path: rule.source_path,
+      format: definition.format,
+      description: definition.description,
+      author: definition.author,
+      references: definition.references,
+      false_positives: definition.false_positives,
+      status: definition.status ?? null,
+      date: definition.date ?? null,
+      modified: definition.modified ?? null,
     }))
     .sort((a, b) => a.id.localeCompare(b.id));
 }
@@ -91,6 +110,37 @@ export function validateRules(options: RulesOptions, paths: readonly string[]): 
   return {valid: reports.every((r) => r.valid), files: reports};
 }
 
+export interface RuleConversion {
+  readonly file: string;
+  readonly valid: boolean;
+  readonly format: RuleFormatName | null;
+  readonly id: string | null;
+  readonly name: string | null;
+  /** The SQL the rule runs (for a Sigma rule: what it compiles to); null when the file is invalid. */
+  readonly sql: string | null;
+  readonly problems: readonly string[];
+}
+
+/** `rules convert`: the SQL each rule file (any format) runs, for review; invalid files carry their problems. */
+export function convertRules(options: RulesOptions, paths: readonly string[]): RuleConversion[] {
+  const rm = manager(options);
+  return paths
+    .flatMap((p) => findRuleFiles(p))
+    .map((file) => {
+      const result = rm.validateRuleFile(file);
+      const rule = result.rule;
+      return {
+        file,
+        valid: result.valid,
+        format: rule?.format ?? null,
+        id: rule?.id ?? null,
+        name: rule?.name ?? null,
+        sql: result.valid && rule !== undefined ? rule.sql_query : null,
+        problems: result.problems,
+      };
+    });
+}
+
 export interface RulesTestOptions extends RulesOptions {
   /** Rule files/directories or rule ids; none: every loaded rule. */
   readonly targets: readonly string[];
@@ -126,7 +176,8 @@ function readRows(path: string, text: string): PartialProcessRow[] {
   return value as PartialProcessRow[];
 }
 
-async function inputBytes(path: string): Promise<Uint8Array> {
+/** The input's bytes and the host tables it holds (a rows file holds processes only). */
+async function inputBytes(path: string): Promise<{bytes: Uint8Array; tables: readonly string[]}> {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -136,13 +187,13 @@ async function inputBytes(path: string): Promise<Uint8Array> {
   if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\u0000') {
     const latest = await loadLatestScan(path);
     try {
-      return latest.db.export();
+      return {bytes: latest.db.export(), tables: heldTables(latest.scans, latest.scanIds)};
     } finally {
       latest.db.close();
     }
   }
   try {
-    return await snapshotFromRows(readRows(path, bytes.toString('utf8')));
+    return {bytes: await snapshotFromRows(readRows(path, bytes.toString('utf8'))), tables: ['processes']};
   } catch (error) {
     if (error instanceof DaemonEyeError && error.code === 'RECORD_INVALID')
       throw new DaemonEyeError('INPUT_CORRUPT', `${path}: ${error.message}`, {file: path});
@@ -215,7 +266,12 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
       timeoutMs: options.timeoutMs ?? options.config.detection.run_timeout_ms,
     };
     const summary =
-      options.input !== undefined ? await runRulesOnSnapshot(rules, await inputBytes(options.input), testOptions) : await runRuleTestCases(rules, testOptions);
+      options.input !== undefined
+        ? await (async () => {
+            const input = await inputBytes(options.input as string);
+            return runRulesOnSnapshot(rules, input.bytes, testOptions, input.tables);
+          })()
+        : await runRuleTestCases(rules, testOptions);
     return {
       passed: summary.passed,
       failed: summary.failed + invalidCases.length,
@@ -232,7 +288,7 @@ export function switchRule(options: RulesOptions & {readonly id: string; readonl
   return options.enabled ? rm.enableRule(options.id, options.configFile) : rm.disableRule(options.id, options.configFile);
 }
 
-const RULE_LIST_FIELDS = ['id', 'name', 'severity', 'category', 'tags', 'enabled', 'source_type'] as const;
+const RULE_LIST_FIELDS = ['id', 'name', 'severity', 'category', 'tags', 'enabled', 'source_type', 'format', 'status'] as const;
 
 /** How `rules list` prints: records (NDJSON, JSON), a table, or CSV (tags space-separated). */
 export function ruleListView(rules: readonly RuleListing[]): View<RuleListing> {
@@ -240,7 +296,7 @@ export function ruleListView(rules: readonly RuleListing[]): View<RuleListing> {
     rows: rules,
     columns: RULE_LIST_FIELDS.map((f) => ({
       header: f.toUpperCase(),
-      get: (r: RuleListing) => (f === 'tags' ? r.tags.join(' ') : f === 'enabled' ? (r.enabled ? 'yes' : 'no') : r[f]),
+      get: (r: RuleListing) => (f === 'tags' ? r.tags.join(' ') : f === 'enabled' ? (r.enabled ? 'yes' : 'no') : (r[f] ?? '')),
     })),
     csv: {
       header: [...RULE_LIST_FIELDS, 'source_path'],

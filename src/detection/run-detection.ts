@@ -7,8 +7,10 @@ import {type DetectionEngine, type QueryTask, type SnapshotPayload, type TaskOut
 import {listsForRun, type NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
 import {describeRefusal, type SqlValidator} from './sql-validator.js';
+import {tableDefinition} from '../models/tables.js';
 
-export type RuleRunStatus = 'ok' | 'error' | 'timeout' | 'not_run';
+/** `skipped`: the rule reads a table its snapshot did not collect (`missing_tables` names them). */
+export type RuleRunStatus = 'ok' | 'error' | 'timeout' | 'not_run' | 'skipped';
 
 /** The reference API's DetectionResult (docs/api.md), one per rule of the run. */
 export interface DetectionResult {
@@ -21,6 +23,8 @@ export interface DetectionResult {
   readonly truncated: boolean;
   readonly execution_time_ms: number;
   readonly error: string | null;
+  /** Tables the rule reads that the snapshot did not collect (status `skipped`); empty otherwise. */
+  readonly missing_tables?: readonly string[];
 }
 
 export interface DetectionRunSummary {
@@ -30,6 +34,8 @@ export interface DetectionRunSummary {
   readonly failed: readonly string[];
   readonly timed_out: readonly string[];
   readonly not_run: readonly string[];
+  /** Rules not run because the snapshot lacks a table they read. */
+  readonly skipped: readonly string[];
   readonly truncated: readonly string[];
   readonly alert_count: number;
   readonly alerts_by_severity: Readonly<Record<AlertSeverity, number>>;
@@ -61,7 +67,29 @@ export interface RunDetectionInput {
   readonly rules: readonly LoadedRule[];
   readonly lists: NamedLists;
   readonly snapshot: Uint8Array;
+  /** The host tables the snapshot holds (`scans.tables`); rules reading another are `skipped`. Absent: all. */
+  readonly tables?: readonly string[];
   readonly config: RuleExecutionConfig;
+}
+
+/** The collected tables `sql` reads that `held` lacks (none when `held` is undefined). */
+export function missingTables(validator: SqlValidator, sql: string, held: readonly string[] | undefined): string[] {
+  if (held === undefined) return [];
+  return validator.referencedTables(sql).filter((table) => tableDefinition(table)?.collected === true && !held.includes(table));
+}
+
+/** The result of a rule whose input lacks tables it reads: reported by name, never a silent "no rows". */
+export function skippedResult(ruleId: string, missing: readonly string[]): DetectionResult {
+  return {
+    rule_id: ruleId,
+    status: 'skipped',
+    alerts: [],
+    row_count: 0,
+    truncated: false,
+    execution_time_ms: 0,
+    error: `the snapshot did not collect ${missing.join(', ')}, which the rule reads (save it with \`scan --tables ${missing.join(',')}\` or \`--tables all\`)`,
+    missing_tables: missing,
+  };
 }
 
 let snapshotCounter = 0;
@@ -99,7 +127,13 @@ export async function runDetection(input: RunDetectionInput): Promise<DetectionR
     const verdict = validator.validateQuery(loaded.rule.sql_query);
     if (!verdict.valid) refused.set(loaded.rule.id, `SQL refused: ${describeRefusal(verdict.errors)}`);
   }
-  const runnable = input.rules.filter((r) => !refused.has(r.rule.id));
+  const skipped = new Map<string, string[]>();
+  for (const loaded of input.rules) {
+    if (refused.has(loaded.rule.id)) continue;
+    const missing = missingTables(validator, loaded.rule.sql_query, input.tables);
+    if (missing.length > 0) skipped.set(loaded.rule.id, missing);
+  }
+  const runnable = input.rules.filter((r) => !refused.has(r.rule.id) && !skipped.has(r.rule.id));
   const payload = snapshotPayload(
     input.snapshot,
     input.lists,
@@ -117,6 +151,8 @@ export async function runDetection(input: RunDetectionInput): Promise<DetectionR
   const results: DetectionResult[] = input.rules.map((loaded) => {
     const why = refused.get(loaded.rule.id);
     if (why !== undefined) return {rule_id: loaded.rule.id, status: 'error', alerts: [], row_count: 0, truncated: false, execution_time_ms: 0, error: why};
+    const missing = skipped.get(loaded.rule.id);
+    if (missing !== undefined) return skippedResult(loaded.rule.id, missing);
     return resultOf(loaded, byId.get(loaded.rule.id) as TaskOutcome, config);
   });
   return {results, ...summariseRun(results, config.scanId, Math.round(performance.now() - started))};
@@ -132,11 +168,12 @@ export function summariseRun(results: readonly DetectionResult[], scanId: number
     alerts,
     summary: {
       scan_id: scanId,
-      rules_run: results.filter((r) => r.status !== 'not_run').length,
+      rules_run: results.filter((r) => r.status !== 'not_run' && r.status !== 'skipped').length,
       rules_ok: results.filter((r) => r.status === 'ok').length,
       failed: ids('error'),
       timed_out: ids('timeout'),
       not_run: ids('not_run'),
+      skipped: ids('skipped'),
       truncated: results.filter((r) => r.truncated).map((r) => r.rule_id),
       alert_count: alerts.length,
       alerts_by_severity: Object.fromEntries(ALERT_SEVERITIES.map((s) => [s, alerts.filter((a) => a.severity === s).length])) as Record<AlertSeverity, number>,

@@ -9,6 +9,7 @@ import type {Database} from 'sql.js';
 import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/index.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
+import type {ScanRecord} from '../models/scan.js';
 import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../storage/database.js';
 import {loadLatestScan, loadScansIntoOneDatabase, requireSnapshotsInRange, type SnapshotInRange} from '../storage/input.js';
 import {parseStoreFileName} from '../storage/store.js';
@@ -19,14 +20,21 @@ export interface SnapshotForDetection {
   readonly bytes: Uint8Array;
   /** Scans in the snapshot, oldest first. */
   readonly scanIds: readonly number[];
+  /** The host tables every scan of the snapshot collected (`scans.tables`); a rule reading another is not run. */
+  readonly tables: readonly string[];
   /** What was read: a file or store path, or `live`. */
   readonly source: string;
   /** The collected snapshot when live (for `detect --store`). */
   readonly live?: Snapshot;
 }
 
+/** What the SQL about to run needs: the registry tables it reads (a live snapshot collects exactly those). */
+export interface SnapshotNeeds {
+  readonly tables: readonly string[];
+}
+
 /** Snapshots one after the other (a store over a time range yields one per scan). */
-export type SnapshotSource = () => AsyncGenerator<SnapshotForDetection>;
+export type SnapshotSource = (needs: SnapshotNeeds) => AsyncGenerator<SnapshotForDetection>;
 
 export interface SnapshotSourceOptions {
   readonly config: DaemonEyeConfig;
@@ -36,9 +44,22 @@ export interface SnapshotSourceOptions {
   readonly onProblem?: (problem: DaemonEyeError) => void;
 }
 
-async function live(config: DaemonEyeConfig): Promise<SnapshotForDetection> {
-  const snapshot = await collectSnapshot(collectOptionsFromConfig(config));
-  return {bytes: await serializeSnapshot(snapshot.scan, snapshot.processes), scanIds: [snapshot.scan.id], source: 'live', live: snapshot};
+/** The tables every one of `scanIds` collected, from their `scans` rows. */
+export function heldTables(scans: readonly ScanRecord[], scanIds: readonly number[]): string[] {
+  const chosen = scans.filter((s) => scanIds.includes(s.id));
+  if (chosen.length === 0) return [];
+  return (chosen[0] as ScanRecord).tables.filter((table) => chosen.every((s) => s.tables.includes(table)));
+}
+
+async function live(config: DaemonEyeConfig, needs: SnapshotNeeds): Promise<SnapshotForDetection> {
+  const snapshot = await collectSnapshot({...collectOptionsFromConfig(config), tables: needs.tables});
+  return {
+    bytes: await serializeSnapshot(snapshot.scan, snapshot.processes, [], snapshot.tables),
+    scanIds: [snapshot.scan.id],
+    tables: snapshot.scan.tables,
+    source: 'live',
+    live: snapshot,
+  };
 }
 
 /** A copy of `db` holding only one scan (files with several scans are split so each alert has one scan). */
@@ -78,15 +99,15 @@ function workerBytes(latest: SnapshotInRange): Uint8Array {
 export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSource {
   const {config, input, since} = options;
   const problems = options.onProblem === undefined ? {} : {onProblem: options.onProblem};
-  return async function* () {
+  return async function* (needs) {
     if (input === undefined) {
-      yield await live(config);
+      yield await live(config, needs);
       return;
     }
     if (since === undefined) {
       const latest = await loadLatestScan(input, problems);
       try {
-        yield {bytes: workerBytes(latest), scanIds: latest.scanIds, source: input};
+        yield {bytes: workerBytes(latest), scanIds: latest.scanIds, tables: heldTables(latest.scans, latest.scanIds), source: input};
       } finally {
         latest.db.close();
       }
@@ -96,23 +117,24 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
       for (const scanId of file.scanIds) {
         const scansInFile = Number(selectAll(file.db, 'SELECT count(*) AS n FROM scans')[0]?.n);
         const bytes = scansInFile === 1 ? file.db.export() : await onlyScan(file.db, scanId);
-        yield {bytes, scanIds: [scanId], source: input};
+        yield {bytes, scanIds: [scanId], tables: heldTables(file.scans, [scanId]), source: input};
       }
     }
   };
 }
 
 /** For `query`: the live snapshot, or every scan of `--input` in range in ONE database (joins across scans). */
-export async function querySnapshot(options: SnapshotSourceOptions): Promise<SnapshotForDetection> {
+export async function querySnapshot(options: SnapshotSourceOptions, needs: SnapshotNeeds): Promise<SnapshotForDetection> {
   const {config, input, since} = options;
-  if (input === undefined) return live(config);
+  if (input === undefined) return live(config, needs);
   const merged = await loadScansIntoOneDatabase(input, {
     maxQueryMb: config.storage.max_query_mb,
     ...(since === undefined ? {} : {since}),
     ...(options.onProblem === undefined ? {} : {onProblem: options.onProblem}),
   });
   try {
-    return {bytes: merged.db.export(), scanIds: merged.scans.map((s) => s.id), source: input};
+    const scanIds = merged.scans.map((s) => s.id);
+    return {bytes: merged.db.export(), scanIds, tables: heldTables(merged.scans, scanIds), source: input};
   } finally {
     merged.db.close();
   }

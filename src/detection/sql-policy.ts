@@ -7,6 +7,7 @@
 // To add a function DaemonEye implements (a user function): add one entry to USER_FUNCTIONS. The
 // validator allows it, every rule database registers it, and `npm run docs` documents it. To allow one of
 // SQLite's built-in functions: add its name to a group of ALLOWED_FUNCTION_GROUPS, with why it is safe.
+import {casefold} from './sigma/casefold.js';
 import type {Token} from './sql-lexer.js';
 
 /** Allowed built-in SQLite functions, grouped by what they are for (one row each in docs/rules-sql.md). */
@@ -110,6 +111,7 @@ export const ALLOWED_FUNCTION_GROUPS: readonly AllowedFunctionGroup[] = [
 ];
 
 const MAX_CACHED_PATTERNS = 256;
+const REGEXP_FLAGS = /^[ims]*$/;
 
 const pathOrNull = (path: unknown): string | null => (path === null || path === undefined ? null : String(path).replace(/\/+$/, ''));
 
@@ -134,6 +136,35 @@ export const USER_FUNCTIONS: readonly UserFunction[] = [
         return regex.test(String(text)) ? 1 : 0;
       };
     },
+  },
+  {
+    name: 'regexp_flags',
+    usage: '`regexp_flags(pattern, flags, text)`',
+    description:
+      "`regexp` with flags, any of `i` (case-insensitive), `m` (`^` and `$` at line breaks), `s` (`.` matches a line break); other flags are an error (`g` and `y` would make matching stateful across rows). What Sigma's `re|i`, `re|m` and `re|s` compile to (docs/sigma.md).",
+    create: () => {
+      const patterns = new Map<string, RegExp>();
+      return (pattern, flags, text) => {
+        if (pattern === null || text === null || pattern === undefined || text === undefined) return null;
+        const flagText = flags === null || flags === undefined ? '' : String(flags);
+        if (!REGEXP_FLAGS.test(flagText)) throw new Error(`regexp_flags: flags are any of i, m, s, not "${flagText}"`);
+        const key = `${flagText}/${String(pattern)}`;
+        let regex = patterns.get(key);
+        if (regex === undefined) {
+          regex = new RegExp(String(pattern), flagText);
+          if (patterns.size >= MAX_CACHED_PATTERNS) patterns.clear();
+          patterns.set(key, regex);
+        }
+        return regex.test(String(text)) ? 1 : 0;
+      };
+    },
+  },
+  {
+    name: 'casefold',
+    usage: '`casefold(text)`',
+    description:
+      "case folding of every script, one code point for one (`casefold('ÉTÉ') = 'été'`), where SQLite's `lower()` and `LIKE` fold ASCII only; a non-ASCII character never folds to an ASCII one. What Sigma's case-insensitive matching compiles to (docs/sigma.md).",
+    create: () => (text) => (text === null || text === undefined ? null : casefold(String(text))),
   },
   {
     name: 'basename',

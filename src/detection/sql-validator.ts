@@ -362,6 +362,25 @@ export class SqlValidator {
     return true;
   }
 
+  /**
+   * The registry tables a (valid) query reads, sorted, so a live run collects exactly those (osquery reads
+   * only the tables a query uses). Taken from the lexer's tokens: a table can only be read where its name
+   * is a word or quoted identifier of the SQL, so this is never less than what the query reads; a column
+   * alias or CTE that shadows a table name only makes a run collect one table more. Works without parsing,
+   * so built-in rules whose verdict comes from the build-time index cost no parse here either.
+   */
+  referencedTables(sql: string): string[] {
+    const names = new Set<string>();
+    for (const statement of lexSql(sql).statements) {
+      for (const token of statement) {
+        if (token.kind !== 'word' && token.kind !== 'ident') continue;
+        const text = (token.kind === 'ident' ? token.text.slice(1, -1) : token.text).toLowerCase();
+        if (this.tables.has(text)) names.add(text);
+      }
+    }
+    return [...names].sort();
+  }
+
   /** The `list_<name>` tables a (valid) query reads, so the engine can create them. */
   referencedLists(sql: string): string[] {
     const names = new Set<string>();

@@ -20,6 +20,11 @@ export const ScanRecordSchema = z
     collector: z.enum(COLLECTORS).describe('Collector that produced the scan'),
     tool_version: z.string().describe('DaemonEye version that took the scan'),
     ld_so_preload: z.string().nullable().describe('Content of /etc/ld.so.preload (null when absent or unreadable)'),
+    tables: z
+      .array(z.string())
+      .describe(
+        'The host tables this scan collected (`processes` and the live-response tables it was asked for); a rule reading another one is reported, not run',
+      ),
     errors: z.array(z.string()).describe('Problems met during the scan (unreadable files, vanished processes are not errors)'),
   })
   .strict();

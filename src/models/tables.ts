@@ -3,8 +3,12 @@
 // `query`, rule test cases and live collection all iterate TABLES, so a new table is one declaration here,
 // one collector function (src/collect) and their tests.
 
+import {DaemonEyeError} from '../errors.js';
 import {ALERT_TABLE_COLUMNS} from './alert.js';
-import {type ColumnSpec, toSqlValue} from './columns.js';
+import type {z} from 'zod';
+
+import {type ColumnSpec, columnsOf, toSqlValue} from './columns.js';
+import {LIVE_TABLE_SCHEMAS, type LiveTableName} from './live-tables.js';
 import {DERIVED_PROCESS_COLUMNS, PLATFORM_DATA_COLUMNS, PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, type ProcessRecord, processToRow} from './process.js';
 import {SCAN_TABLE_COLUMNS} from './scan.js';
 
@@ -55,6 +59,25 @@ function plainToRow(columns: readonly ColumnSpec[]): (row: unknown) => SqlRowVal
   return (row) => {
     const source = row as Record<string, unknown>;
     return columns.map((c) => toSqlValue(c, source[c.name]));
+  };
+}
+
+function liveTable(name: LiveTableName): TableDefinition {
+  const declared = LIVE_TABLE_SCHEMAS[name];
+  const columns = columnsOf(declared.schema as z.ZodObject);
+  return {
+    name,
+    description: declared.description,
+    columns,
+    recordColumns: columns,
+    indexes: declared.indexes,
+    scanColumn: 'scan_id',
+    exportOrder: 'scan_id, rowid',
+    collected: true,
+    alwaysCollected: false,
+    fixtureDefaults: declared.fixtureDefaults,
+    toRow: plainToRow(columns),
+    docSections: [{intro: declared.docIntro, columns}],
   };
 }
 
@@ -111,7 +134,12 @@ export const ALERTS_TABLE: TableDefinition = {
 };
 
 /** Every table, in creation and documentation order. */
-export const TABLES: readonly TableDefinition[] = [PROCESSES_TABLE, SCANS_TABLE, ALERTS_TABLE];
+export const TABLES: readonly TableDefinition[] = [
+  PROCESSES_TABLE,
+  ...(Object.keys(LIVE_TABLE_SCHEMAS) as LiveTableName[]).map(liveTable),
+  SCANS_TABLE,
+  ALERTS_TABLE,
+];
 
 export const TABLE_NAMES: readonly string[] = TABLES.map((t) => t.name);
 
@@ -141,4 +169,21 @@ export function tableDdl(table: TableDefinition): string[] {
     `CREATE TABLE ${table.name} (\n${lines.join(',\n')}\n)`,
     ...table.indexes.map((column) => `CREATE INDEX IF NOT EXISTS ${table.name}_${column} ON ${table.name} (${column})`),
   ];
+}
+
+/**
+ * Complete a partial row of a live-response table (rule test cases, fixtures): the table's fixture
+ * defaults for what it leaves out, `scan_id` from the case. Unknown columns and a missing pid are errors,
+ * so a typo in a test case cannot pass silently.
+ */
+export function completeTableRow(table: TableDefinition, partial: Readonly<Record<string, unknown>>, scanId: number): Record<string, unknown> {
+  const known = new Set(table.columns.map((c) => c.name));
+  const unknown = Object.keys(partial).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    throw new DaemonEyeError('RECORD_INVALID', `unknown ${table.name} column${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, {
+      hint: 'use the column names of docs/schema.md',
+    });
+  }
+  if (known.has('pid') && typeof partial.pid !== 'number') throw new DaemonEyeError('RECORD_INVALID', `every ${table.name} row needs a numeric pid`);
+  return {...table.fixtureDefaults, ...partial, scan_id: scanId};
 }

@@ -31,6 +31,7 @@ export async function paletteFor(stream: {isTTY?: boolean}, env: NodeJS.ProcessE
     high: (t) => chalk.red(t),
     medium: (t) => chalk.yellow(t),
     low: (t) => chalk.cyan(t),
+    informational: (t) => chalk.gray(t),
   };
   const levels: Record<LogLevel, Paint> = {error: (t) => chalk.bold.red(t), warn: (t) => chalk.yellow(t), info: plainPaint, debug: (t) => chalk.gray(t)};
   const states: Record<HealthColourState, Paint> = {healthy: (t) => chalk.green(t), degraded: (t) => chalk.yellow(t), unhealthy: (t) => chalk.bold.red(t)};

@@ -72,6 +72,7 @@ function derivedScan(scanId: number, processes: readonly ProcessRecord[]): ScanR
     collector: process.platform === 'linux' ? 'procfs' : 'systeminformation',
     tool_version: TOOL_VERSION,
     ld_so_preload: null,
+    tables: ['processes'],
     errors: [],
   };
 }

@@ -6,6 +6,7 @@ import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
 import {type ColumnSpec, createTableSql} from '../models/columns.js';
 import {PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, processToRow, rowToProcess} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
+import {TABLES, tableDdl} from '../models/tables.js';
 import {inTransaction, PROCESS_INDEXES, SCHEMA_VERSION} from './database.js';
 
 /** One step of the layout history: turns a database at version `from` into version `from + 1`. */
@@ -77,7 +78,11 @@ function migrate1to2(db: Database): void {
  * Version 1 derives those columns from `command_line` and `platform_data`, exactly as a fresh write does.
  */
 function migrate0to1(db: Database): void {
-  addMissingColumns(db, 'scans', SCAN_TABLE_COLUMNS);
+  addMissingColumns(
+    db,
+    'scans',
+    SCAN_TABLE_COLUMNS.filter((column) => column.name !== 'tables'),
+  );
   addDerivedProcessColumns(db);
   for (const column of PROCESS_INDEXES) db.exec(`CREATE INDEX IF NOT EXISTS processes_${column} ON processes (${column})`);
   if (!tableExists(db, 'alerts')) {
@@ -87,10 +92,24 @@ function migrate0to1(db: Database): void {
   }
 }
 
+/**
+ * Version 2 had no live-response tables and did not record what each scan collected. Version 3 adds
+ * `scans.tables` (an older scan collected `processes` only) and creates every registry table the file
+ * lacks, empty, so a rule reading one is reported as not collected rather than failing on a missing table.
+ */
+function migrate2to3(db: Database): void {
+  if (!tableColumns(db, 'scans').includes('tables')) {
+    db.exec('ALTER TABLE scans ADD COLUMN tables TEXT');
+    db.run('UPDATE scans SET tables = ?', [JSON.stringify(['processes'])]);
+  }
+  for (const table of TABLES) if (!tableExists(db, table.name)) db.exec(tableDdl(table).join(';\n'));
+}
+
 /** Every migration, oldest first; the last one ends at SCHEMA_VERSION. */
 export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 0, description: 'derive cmdline and platform-data columns, add indexes and the alerts table', migrate: migrate0to1},
   {from: 1, description: 'add exe_name (derived), bytes_escaped and live_thread_tid to processes', migrate: migrate1to2},
+  {from: 2, description: 'record the tables each scan collected (scans.tables) and add the live-response tables', migrate: migrate2to3},
 ];
 
 /**

@@ -3,7 +3,7 @@
 import type {Alert} from '../models/alert.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
-import {type SnapshotWriteResult, writeSnapshotFile} from './snapshot-file.js';
+import {type SnapshotWriteResult, type TableRowsByName, writeSnapshotFile} from './snapshot-file.js';
 import {appendToStore, type RetentionPolicy, type StorageLog, type StoreAppendResult} from './store.js';
 
 export interface SaveTargets {
@@ -13,6 +13,8 @@ export interface SaveTargets {
   readonly storeDir?: string;
   readonly retention?: RetentionPolicy;
   readonly log?: StorageLog;
+  /** Rows of the live-response tables the scan collected. */
+  readonly tables?: TableRowsByName;
 }
 
 export interface SaveResult {
@@ -27,10 +29,15 @@ export async function saveScan(
   targets: SaveTargets,
   alerts: readonly Alert[] = [],
 ): Promise<SaveResult> {
-  const output = targets.outputPath === undefined ? undefined : await writeSnapshotFile(targets.outputPath, scan, processes, alerts);
+  const output = targets.outputPath === undefined ? undefined : await writeSnapshotFile(targets.outputPath, scan, processes, alerts, targets.tables);
   const store =
     targets.storeDir === undefined
       ? undefined
-      : await appendToStore(targets.storeDir, scan, processes, {alerts, retention: targets.retention, log: targets.log});
+      : await appendToStore(targets.storeDir, scan, processes, {
+          alerts,
+          retention: targets.retention,
+          log: targets.log,
+          ...(targets.tables === undefined ? {} : {tables: targets.tables}),
+        });
   return {...(output === undefined ? {} : {output}), ...(store === undefined ? {} : {store})};
 }

@@ -10,9 +10,9 @@ import type {Alert} from '../models/alert.js';
 import {fromSqlValue, type ColumnSpec} from '../models/columns.js';
 import type {ProcessRecord} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS, type ScanRecord} from '../models/scan.js';
-import {TABLES} from '../models/tables.js';
+import {type TableRow, TABLES, tableDefinition} from '../models/tables.js';
 import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
-import {createSnapshotDatabase, insertAlerts, insertProcesses, insertScan, loadSqlJs, SCHEMA_VERSION} from './database.js';
+import {createSnapshotDatabase, insertAlerts, insertProcesses, insertRows, insertScan, loadSqlJs, SCHEMA_VERSION} from './database.js';
 import {migrateInMemory, tableColumns} from './migrations.js';
 
 /** Snapshot files hold command lines, which may carry secrets: only the owner may read them. */
@@ -42,16 +42,30 @@ export interface SnapshotWriteResult {
   readonly alertCount: number;
 }
 
-/** The bytes of a new snapshot database holding the given scans, processes and alerts. */
+/** Rows of the live-response tables by table name (collect's `Snapshot.tables`). */
+export type TableRowsByName = Readonly<Record<string, readonly TableRow[]>>;
+
+/** Insert the rows of each named table of the registry; a name that is not a table is a programming error. */
+export function insertTableRows(db: Database, tables: TableRowsByName): void {
+  for (const [name, rows] of Object.entries(tables)) {
+    const table = tableDefinition(name);
+    if (table === undefined) throw new Error(`no table ${name} in the registry`);
+    insertRows(db, table, rows);
+  }
+}
+
+/** The bytes of a new snapshot database holding the given scans, processes, alerts and live-response table rows. */
 export async function serializeSnapshot(
   scans: ScanRecord | readonly ScanRecord[],
   processes: readonly ProcessRecord[],
   alerts: readonly Alert[] = [],
+  tables: TableRowsByName = {},
 ): Promise<Uint8Array> {
   const db = await createSnapshotDatabase();
   try {
     for (const scan of Array.isArray(scans) ? (scans as readonly ScanRecord[]) : [scans as ScanRecord]) insertScan(db, scan);
     insertProcesses(db, processes);
+    insertTableRows(db, tables);
     insertAlerts(db, alerts);
     return db.export();
   } finally {
@@ -72,8 +86,9 @@ export async function writeSnapshotFile(
   scan: ScanRecord | readonly ScanRecord[],
   processes: readonly ProcessRecord[],
   alerts: readonly Alert[] = [],
+  tables: TableRowsByName = {},
 ): Promise<SnapshotWriteResult> {
-  const bytes = await serializeSnapshot(scan, processes, alerts);
+  const bytes = await serializeSnapshot(scan, processes, alerts, tables);
   // Temp files of earlier writers of this same path that were killed (the directory may be anyone's).
   removeStaleTempFiles(dirname(path), {prefix: `${TEMP_PREFIX}${basename(path)}-`});
   writeSnapshotBytes(path, bytes);

@@ -8,7 +8,7 @@ import type {Alert} from '../models/alert.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
-import {serializeSnapshot, SNAPSHOT_FILE_MODE, type SnapshotWriteResult} from './snapshot-file.js';
+import {serializeSnapshot, SNAPSHOT_FILE_MODE, type SnapshotWriteResult, type TableRowsByName} from './snapshot-file.js';
 
 /** A store directory holds the snapshot files and nothing else: only its owner may list or read it. */
 export const STORE_DIR_MODE = 0o700;
@@ -193,13 +193,13 @@ export async function appendToStore(
   dir: string,
   scan: ScanRecord,
   processes: readonly ProcessRecord[],
-  options: {alerts?: readonly Alert[]; retention?: RetentionPolicy; log?: StorageLog; now?: number} = {},
+  options: {alerts?: readonly Alert[]; retention?: RetentionPolicy; log?: StorageLog; now?: number; tables?: TableRowsByName} = {},
 ): Promise<StoreAppendResult> {
   ensureStoreDir(dir);
   const removedTemps = removeStaleTempFiles(dir, options.now === undefined ? {} : {now: options.now});
   if (removedTemps.length > 0) options.log?.debug(`store ${dir}: removed ${removedTemps.length} temp file(s) left by killed writers`);
   const alerts = options.alerts ?? [];
-  const bytes = await serializeSnapshot(scan, processes, alerts);
+  const bytes = await serializeSnapshot(scan, processes, alerts, options.tables);
   // Published under a new name, never replacing one: two runs that picked the same name both keep their scan.
   const writer = new AtomicFileWriter(join(dir, storeFileName(scan, 0)), {mode: SNAPSHOT_FILE_MODE});
   writer.write(bytes);

@@ -1,5 +1,6 @@
 // One call per stage that turns a library result into the run's metrics, so a command's wiring is one line:
 // `recordCollectionMetrics(this.metrics, snapshot.stats)`. Inputs are structural: only the facts counted.
+import {ALERT_SEVERITIES} from '../models/severity.js';
 import type {MetricsCollector} from './metrics.js';
 
 export interface CollectionFacts {
@@ -48,7 +49,7 @@ export function recordDetectionMetrics(metrics: MetricsCollector, facts: Detecti
   }
   metrics.recordCounter('daemoneye_rules_failed_total', facts.results.filter((rule) => rule.status !== 'ok').length);
   // Zero-valued series keep dashboards and `absent()` alerts honest on a quiet host.
-  for (const severity of ['low', 'medium', 'high', 'critical']) metrics.recordCounter('daemoneye_alerts_generated_total', 0, {severity});
+  for (const severity of ALERT_SEVERITIES) metrics.recordCounter('daemoneye_alerts_generated_total', 0, {severity});
   for (const alert of facts.alerts) metrics.recordCounter('daemoneye_alerts_generated_total', 1, {severity: alert.severity});
 }
 

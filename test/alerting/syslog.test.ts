@@ -22,6 +22,8 @@ describe('RFC 5424 formatting', () => {
     expect(priority('daemon', 'high')).toBe(27);
     expect(priority('local0', 'medium')).toBe(132);
     expect(priority('kern', 'low')).toBe(5);
+    // Sigma's informational, below low: syslog's info (6).
+    expect(priority('daemon', 'informational')).toBe(30);
   });
 
   it('escapes ", \\ and ] in SD values and round-trips through a strict parser', () => {

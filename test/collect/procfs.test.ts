@@ -106,7 +106,9 @@ describe('procfs collector on real processes', () => {
     expect(data.exe_inode).toBe(runningInode);
     expect(data.exe_path_inode).toBe(statSync(path).ino);
     expect(data.exe_mtime).toBe(Math.trunc(statSync(path).mtimeMs));
+    // The hash is of the running image (the old file), not of the new file now at the path.
     expect(record.executable_hash).toBe(sha256(SLEEP));
+    expect(record.executable_hash).not.toBe(sha256(path));
   });
 
   it('argv with spaces, quotes, unicode, an empty argument and a newline round-trips exactly', async () => {

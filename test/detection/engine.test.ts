@@ -35,6 +35,7 @@ function rule(id: string, sql: string, extra: Partial<LoadedRule['definition']> 
     false_positives: [],
     tests: [],
     file: `${id}.yaml`,
+    format: 'daemoneye' as const,
     ...extra,
   };
   return {

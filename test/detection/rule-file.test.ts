@@ -3,7 +3,7 @@ import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {validateRuleFile, validateRuleText} from '../../src/detection/rule-file.js';
+import {validateRuleFile, validateRuleText} from '../../src/detection/rule-format.js';
 import {removeDir, ROOT, tempDir} from '../helpers/cli.js';
 
 const dir = tempDir();

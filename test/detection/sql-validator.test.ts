@@ -183,14 +183,14 @@ describe('SqlValidator walks only syntax it knows', () => {
 
 describe('SqlValidator policy and tables are inputs', () => {
   /** A user function the policy does not have: one entry is all it takes. */
-  const casefold = {
-    name: 'casefold',
-    usage: '`casefold(text)`',
-    description: 'Unicode case folding',
-    create: () => (text: unknown) => (text === null || text === undefined ? null : String(text).toLowerCase()),
+  const reverseText = {
+    name: 'reverse_text',
+    usage: '`reverse_text(text)`',
+    description: 'the text backwards',
+    create: () => (text: unknown) => (text === null || text === undefined ? null : [...String(text)].reverse().join('')),
   };
-  const extended: SqlPolicy = {...SQL_POLICY, userFunctions: [...SQL_POLICY.userFunctions, casefold]};
-  const sql = "SELECT pid FROM processes WHERE casefold(name) = 'init'";
+  const extended: SqlPolicy = {...SQL_POLICY, userFunctions: [...SQL_POLICY.userFunctions, reverseText]};
+  const sql = "SELECT pid FROM processes WHERE reverse_text(name) = 'tini'";
 
   it('a user function added to the policy is allowed, registered in the rule database and documented', async () => {
     expect(new SqlValidator().validateQuery(sql).valid).toBe(false);
@@ -198,9 +198,9 @@ describe('SqlValidator policy and tables are inputs', () => {
     const SQL = await loadSqlJs();
     const db = new SQL.Database();
     registerUdfs(db, extended);
-    expect(db.exec("SELECT casefold('ÄBC') AS f, regexp('^a', 'abc') AS r, basename('/usr/bin/x') AS b")[0]?.values).toEqual([['äbc', 1, 'x']]);
+    expect(db.exec("SELECT reverse_text('ÄBC') AS f, regexp('^a', 'abc') AS r, basename('/usr/bin/x') AS b")[0]?.values).toEqual([['CBÄ', 1, 'x']]);
     db.close();
-    expect(renderRulesSqlDoc(extended)).toContain('| `casefold(text)` | Unicode case folding |');
+    expect(renderRulesSqlDoc(extended)).toContain('| `reverse_text(text)` | the text backwards |');
   });
 
   it('reads the tables it is given', () => {

@@ -14,6 +14,11 @@ const TestCaseSchema = z
   .object({
     name: z.string().min(1),
     processes: z.array(z.record(z.string(), z.unknown())).min(1),
+    process_open_sockets: z.array(z.record(z.string(), z.unknown())).optional(),
+    listening_ports: z.array(z.record(z.string(), z.unknown())).optional(),
+    process_memory_map: z.array(z.record(z.string(), z.unknown())).optional(),
+    process_envs: z.array(z.record(z.string(), z.unknown())).optional(),
+    process_open_files: z.array(z.record(z.string(), z.unknown())).optional(),
     expect: z.array(z.int()),
   })
   .strict();

@@ -11,7 +11,11 @@ import type {Alert} from '../../src/models/alert.js';
 import {BUSY_SERVER_FILE, BUSY_SERVER_NOW, renderBusyServer} from '../fixtures/busy-server/generate.js';
 import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
 
-const fixture = JSON.parse(readFileSync(BUSY_SERVER_FILE, 'utf8')) as {now: number; processes: Record<string, unknown>[]};
+const fixture = JSON.parse(readFileSync(BUSY_SERVER_FILE, 'utf8')) as {
+  now: number;
+  processes: Record<string, unknown>[];
+  tables: Record<string, Record<string, unknown>[]>;
+};
 const dir = tempDir();
 afterAll(() => removeDir(dir));
 
@@ -24,7 +28,7 @@ describe('busy-server fixture', () => {
   let output: DetectOutput;
   beforeAll(async () => {
     const snapshot = join(dir, 'busy-server.db');
-    writeFileSync(snapshot, await snapshotFromRows(fixture.processes, {scanId: BUSY_SERVER_NOW * 1000 + 7, now: BUSY_SERVER_NOW}));
+    writeFileSync(snapshot, await snapshotFromRows(fixture.processes, {scanId: BUSY_SERVER_NOW * 1000 + 7, now: BUSY_SERVER_NOW, tables: fixture.tables}));
     const result = await runCli(['detect', '--input', snapshot, '--format', 'json'], {env: isolatedEnv(dir)});
     expect(result.stderr).not.toMatch(/"level":"(error|warn)"/);
     expect(result.code).toBe(0);
@@ -35,6 +39,8 @@ describe('busy-server fixture', () => {
     expect(fixture.now).toBe(BUSY_SERVER_NOW);
     expect(readFileSync(BUSY_SERVER_FILE, 'utf8')).toBe(renderBusyServer());
     expect(fixture.processes.length).toBeGreaterThan(200);
+    expect(fixture.tables.process_open_sockets?.length).toBeGreaterThan(40);
+    expect(fixture.tables.process_memory_map?.length).toBeGreaterThan(500);
   });
 
   it('runs every built-in rule without error', () => {

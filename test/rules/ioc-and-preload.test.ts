@@ -69,6 +69,7 @@ describe('dynamic-linker-hijack and /etc/ld.so.preload', () => {
       collector: 'procfs',
       tool_version: '0.1.0',
       ld_so_preload: ldSoPreload,
+      tables: ['processes'],
       errors: [],
     });
     insertProcesses(

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
+import {TABLE_NAMES} from '../../src/models/tables.js';
 import {createSnapshotDatabase, insertProcesses, insertScan, schemaStatements, selectAll, SCHEMA_VERSION} from '../../src/storage/database.js';
 import {ProcessRecordSchema, rowToProcess} from '../../src/models/index.js';
 
@@ -27,12 +28,7 @@ describe('snapshot database', () => {
   it('creates the schema with meta rows', async () => {
     const db = await createSnapshotDatabase();
     expect(selectAll(db, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual([{value: String(SCHEMA_VERSION)}]);
-    expect(selectAll(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((r) => r.name)).toEqual([
-      'alerts',
-      'meta',
-      'processes',
-      'scans',
-    ]);
+    expect(selectAll(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((r) => r.name)).toEqual(['meta', ...TABLE_NAMES].sort());
     expect(schemaStatements().length).toBeGreaterThan(4);
   });
 
@@ -53,6 +49,7 @@ describe('snapshot database', () => {
       collector: 'procfs',
       tool_version: '0.1.0',
       ld_so_preload: null,
+      tables: ['processes'],
       errors: [],
     });
     const [row] = selectAll(db, 'SELECT * FROM processes');

@@ -9,7 +9,8 @@ import {SCAN_TABLE_COLUMNS} from '../../src/models/scan.js';
 import {createTableSql, toSqlValue} from '../../src/models/columns.js';
 import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../../src/storage/database.js';
 import {MIGRATIONS} from '../../src/storage/migrations.js';
-import {readSnapshotFile, writeSnapshotBytes} from '../../src/storage/snapshot-file.js';
+import {readSnapshotFile, serializeSnapshot, writeSnapshotBytes} from '../../src/storage/snapshot-file.js';
+import {TABLES} from '../../src/models/tables.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 import {makeProcesses, makeScan, sha256File} from './helpers/snapshots.js';
 
@@ -22,7 +23,7 @@ async function versionZeroFile(path: string): Promise<{scan: ReturnType<typeof m
   const processes = makeProcesses(scan, 5);
   const SQL = await loadSqlJs();
   const db = new SQL.Database();
-  const scanColumns = SCAN_TABLE_COLUMNS.filter((c) => c.name !== 'ld_so_preload');
+  const scanColumns = SCAN_TABLE_COLUMNS.filter((c) => c.name !== 'ld_so_preload' && c.name !== 'tables');
   db.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)');
   db.run("INSERT INTO meta VALUES ('schema_version', '0'), ('tool_version', '0.0.1')");
   db.exec(createTableSql('scans', scanColumns, 'id'));
@@ -51,7 +52,7 @@ describe('in-memory migrations', () => {
     const loaded = await readSnapshotFile(path);
     try {
       expect(loaded.fileSchemaVersion).toBe(0);
-      expect(loaded.scans).toEqual([{...scan, ld_so_preload: null}]);
+      expect(loaded.scans).toEqual([{...scan, ld_so_preload: null, tables: ['processes']}]);
       const rows = selectAll(loaded.db, 'SELECT * FROM processes ORDER BY pid');
       expect(rows.map(rowToProcess)).toEqual(processes);
       // Derived columns are filled exactly as a fresh write fills them.
@@ -81,12 +82,13 @@ describe('in-memory migrations', () => {
     const db = new SQL.Database();
     db.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)');
     db.run("INSERT INTO meta VALUES ('schema_version', '1'), ('tool_version', '0.1.0')");
-    db.exec(createTableSql('scans', SCAN_TABLE_COLUMNS, 'id'));
+    const v1Scans = SCAN_TABLE_COLUMNS.filter((c) => c.name !== 'tables');
+    db.exec(createTableSql('scans', v1Scans, 'id'));
     db.exec(createTableSql('processes', v1Columns, 'id'));
     db.exec(createTableSql('alerts', ALERT_TABLE_COLUMNS, 'id'));
     db.run(
-      `INSERT INTO scans (${SCAN_TABLE_COLUMNS.map((c) => c.name).join(', ')}) VALUES (${SCAN_TABLE_COLUMNS.map(() => '?').join(', ')})`,
-      SCAN_TABLE_COLUMNS.map((c) => toSqlValue(c, (scan as Record<string, unknown>)[c.name])),
+      `INSERT INTO scans (${v1Scans.map((c) => c.name).join(', ')}) VALUES (${v1Scans.map(() => '?').join(', ')})`,
+      v1Scans.map((c) => toSqlValue(c, (scan as Record<string, unknown>)[c.name])),
     );
     for (const record of processes) {
       const full = processToRow(record);
@@ -107,5 +109,31 @@ describe('in-memory migrations', () => {
     } finally {
       loaded.db.close();
     }
+  });
+
+  it('reads a version-2 file (no scans.tables, no live-response tables): its scans collected processes only', async () => {
+    const path = join(dir, 'v2.db');
+    const scan = makeScan(Date.UTC(2025, 6, 1), 7);
+    const processes = makeProcesses(scan, 4);
+    const SQL = await loadSqlJs();
+    const db = new SQL.Database(await serializeSnapshot(scan, processes));
+    for (const table of TABLES.filter((t) => t.collected && t.name !== 'processes')) db.exec(`DROP TABLE ${table.name}`);
+    db.exec('ALTER TABLE scans DROP COLUMN tables');
+    db.run("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    writeSnapshotBytes(path, db.export());
+    db.close();
+    const before = sha256File(path);
+    const loaded = await readSnapshotFile(path);
+    try {
+      expect(loaded.fileSchemaVersion).toBe(2);
+      expect(loaded.scans).toEqual([{...scan, tables: ['processes']}]);
+      for (const table of TABLES)
+        expect(selectAll(loaded.db, `SELECT count(*) AS n FROM ${table.name}`)[0]?.n, table.name).toBe(
+          table.name === 'processes' ? 4 : table.name === 'scans' ? 1 : 0,
+        );
+    } finally {
+      loaded.db.close();
+    }
+    expect(sha256File(path)).toBe(before);
   });
 });

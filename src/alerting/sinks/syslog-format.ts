@@ -32,8 +32,8 @@ export const SYSLOG_FACILITIES = {
 } as const;
 export type SyslogFacility = keyof typeof SYSLOG_FACILITIES;
 
-/** Severity to syslog severity (docs/alerting.md, sink table): critical → crit (2), high → err (3), medium → warning (4), low → notice (5). */
-export const SYSLOG_SEVERITY: Record<AlertSeverity, number> = {critical: 2, high: 3, medium: 4, low: 5};
+/** Severity to syslog severity (docs/alerting.md, sink table): critical → crit (2), high → err (3), medium → warning (4), low → notice (5), informational → info (6). */
+export const SYSLOG_SEVERITY: Record<AlertSeverity, number> = {critical: 2, high: 3, medium: 4, low: 5, informational: 6};
 
 /** Keep so many pids in the SD; the rest is summarised by `process_count`. */
 const MAX_SD_PIDS = 64;

@@ -26,6 +26,7 @@ export function makeScan(time: number, processCount: number, salt = 0): ScanReco
     collector: 'procfs',
     tool_version: '0.1.0',
     ld_so_preload: null,
+    tables: ['processes'],
     errors: [],
   };
 }

@@ -1,0 +1,37 @@
+import {Args} from '@oclif/core';
+
+import {convertRules} from '../../src/detection/rules-admin.js';
+import {ExitCode} from '../../src/errors.js';
+import {renderJson, renderNdjsonLine} from '../../src/output/render.js';
+import {terminalSafe} from '../../src/output/terminal.js';
+import {DaemonEyeCommand} from '../_base/base-command.js';
+import {formatFlag} from '../_base/flags.js';
+
+export default class RulesConvert extends DaemonEyeCommand<typeof RulesConvert> {
+  static override summary = 'Print the SQL each rule file runs (a Sigma rule: the SQL it compiles to), for review.';
+  static override description =
+    'Each FILE (or directory) is read in its format (DaemonEye or Sigma, recognised by content) and its SQL printed: as text, one "-- file: id: name" comment and the query per rule, or as JSON/NDJSON objects {file, valid, format, id, name, sql, problems}. A rule that cannot be compiled exactly is refused with one file:line:col line on stderr naming the reason; exit 1 when any is refused, 2 when a path cannot be read.';
+  static override examples = [
+    '<%= config.bin %> rules convert sigma/proc_creation_lnx_base64_decode.yml',
+    "<%= config.bin %> rules convert ./sigma-rules --format json | jq -r '.[] | select(.valid) | .sql'",
+  ];
+  static override strict = false;
+  static override args = {file: Args.string({description: 'Rule files or directories.', required: true})};
+  static override flags = {format: formatFlag(['text', 'json', 'ndjson'] as const, 'Output format (default: text).')};
+
+  async run(): Promise<void> {
+    const config = this.loadConfig();
+    const conversions = convertRules({config: config.values}, this.positional);
+    const format = this.flags.format ?? 'text';
+    if (format === 'json') this.write(renderJson(conversions));
+    else if (format === 'ndjson') for (const c of conversions) this.write(renderNdjsonLine(c));
+    else
+      for (const c of conversions) {
+        if (c.sql !== null) this.write(`${terminalSafe(`-- ${c.file}: ${c.id ?? ''}: ${c.name ?? ''}`)}\n${c.sql.trimEnd()};\n\n`);
+      }
+    for (const c of conversions) for (const problem of c.problems) process.stderr.write(`${terminalSafe(problem)}\n`);
+    const refused = conversions.filter((c) => !c.valid).length;
+    this.logger.info(`${conversions.length - refused} converted, ${refused} refused`);
+    if (refused > 0) this.setExitCode(ExitCode.CheckFailed);
+  }
+}

@@ -1,0 +1,43 @@
+// process_envs: the variables named in collection.env_variables from /proc/PID/environ (the environment the
+// process started with), secret-looking values redacted the way argv is.
+import {REDACTED, redactUrlCredentials} from '../config/redact.js';
+import type {ProcessEnvRow} from '../models/live-tables.js';
+
+export interface EnvSelection {
+  /** Names to keep, exact and case-sensitive as the environment is. */
+  readonly names: ReadonlySet<string>;
+  /**
+   * Secret words (collection.redaction.flags: `password`, `token`, …): a variable whose name has one as a
+   * `_`- or `-`-separated word (`DB_PASSWORD`, `GITHUB_TOKEN`) has its value replaced by `[REDACTED]`.
+   */
+  readonly secretWords: ReadonlySet<string>;
+  /** False: values are kept as read (collection.redaction.enabled: false). */
+  readonly redact: boolean;
+}
+
+function secretName(name: string, words: ReadonlySet<string>): boolean {
+  return name
+    .toLowerCase()
+    .split(/[_-]+/)
+    .some((word) => words.has(word));
+}
+
+/**
+ * Rows of the selected variables of one environ text (NUL-separated `KEY=VALUE`). The first occurrence of a
+ * name wins, as getenv(3) does; entries without `=` are skipped. Credentials in URLs are redacted too.
+ */
+export function parseEnviron(scanId: number, pid: number, environ: string, selection: EnvSelection): ProcessEnvRow[] {
+  const rows: ProcessEnvRow[] = [];
+  const seen = new Set<string>();
+  for (const entry of environ.split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) continue;
+    const key = entry.slice(0, eq);
+    if (!selection.names.has(key) || seen.has(key)) continue;
+    seen.add(key);
+    let value = entry.slice(eq + 1);
+    if (selection.redact) value = secretName(key, selection.secretWords) ? REDACTED : value.includes('://') ? redactUrlCredentials(value) : value;
+    rows.push({scan_id: scanId, pid, key, value});
+  }
+  return rows;
+}

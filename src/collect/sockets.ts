@@ -1,0 +1,329 @@
+// process_open_sockets and listening_ports: the socket inodes each process holds (/proc/PID/fd links
+// `socket:[N]`) joined with the kernel's socket tables of its network namespace (/proc/PID/net/*, proc(5)),
+// each namespace's files read once. The parsers are pure (text in, rows out) and tested on fixture text.
+import {endianness} from 'node:os';
+
+import type {ListeningPortRow, ProcessOpenSocketRow} from '../models/live-tables.js';
+import {errorCode, isGone, readProcText} from './proc-read.js';
+
+/** What the kernel's socket tables say about one socket inode. */
+export interface SocketInfo {
+  readonly inode: number;
+  readonly family: ProcessOpenSocketRow['family'];
+  readonly protocol: number | null;
+  readonly socket_type: ProcessOpenSocketRow['socket_type'];
+  readonly local_address: string | null;
+  readonly local_port: number | null;
+  readonly remote_address: string | null;
+  readonly remote_port: number | null;
+  readonly state: string | null;
+  readonly path: string | null;
+}
+
+/** TCP states by the hex code /proc/net/tcp prints (include/net/tcp_states.h). */
+const TCP_STATES: Readonly<Record<number, string>> = {
+  1: 'ESTABLISHED',
+  2: 'SYN_SENT',
+  3: 'SYN_RECV',
+  4: 'FIN_WAIT1',
+  5: 'FIN_WAIT2',
+  6: 'TIME_WAIT',
+  7: 'CLOSE',
+  8: 'CLOSE_WAIT',
+  9: 'LAST_ACK',
+  10: 'LISTEN',
+  11: 'CLOSING',
+  12: 'NEW_SYN_RECV',
+};
+
+const HOST_LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * The 4 bytes of one 32-bit word as /proc/net prints it: `%08X` of the word read in host byte order, so on
+ * a little-endian host `0100007F` is 127.0.0.1.
+ */
+function wordBytes(hex: string, littleEndian: boolean): number[] {
+  const value = Number.parseInt(hex, 16);
+  const bytes = [(value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
+  return littleEndian ? bytes.reverse() : bytes;
+}
+
+/**
+ * IPv6 text in RFC 5952 form: lower-case hex, leading zeros dropped, the longest run of two or more zero
+ * groups (the first such run on a tie) as `::`, and IPv4-mapped addresses as `::ffff:a.b.c.d` (section 5).
+ */
+export function formatIpv6(bytes: readonly number[]): string {
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    return `::ffff:${bytes.slice(12).join('.')}`;
+  }
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  let bestStart = -1;
+  let bestLength = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength && j - i >= 2) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart === -1) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+}
+
+/** `0100007F:1F90` (IPv4) or 32 hex digits and a port (IPv6) → address text and port number. */
+export function parseInetAddress(text: string, littleEndian = HOST_LITTLE_ENDIAN): {address: string; port: number} | null {
+  const colon = text.indexOf(':');
+  if (colon === -1) return null;
+  const hex = text.slice(0, colon);
+  const port = Number.parseInt(text.slice(colon + 1), 16);
+  if (!Number.isInteger(port) || !/^[0-9A-Fa-f]+$/.test(hex)) return null;
+  if (hex.length === 8) return {address: wordBytes(hex, littleEndian).join('.'), port};
+  if (hex.length === 32) {
+    const bytes: number[] = [];
+    for (let i = 0; i < 32; i += 8) bytes.push(...wordBytes(hex.slice(i, i + 8), littleEndian));
+    return {address: formatIpv6(bytes), port};
+  }
+  return null;
+}
+
+export type InetKind = 'tcp' | 'udp' | 'raw';
+
+/**
+ * /proc/net/{tcp,tcp6,udp,udp6,raw,raw6}: one row per socket after the header line. Fields (proc(5)):
+ * sl, local_address, rem_address, st, tx_queue:rx_queue, tr:tm->when, retrnsmt, uid, timeout, inode. For raw
+ * sockets the local "port" is the IP protocol number. Malformed lines are skipped.
+ */
+export function parseInetSockets(text: string, kind: InetKind, littleEndian = HOST_LITTLE_ENDIAN): SocketInfo[] {
+  const sockets: SocketInfo[] = [];
+  const lines = text.split('\n');
+  for (let i = 1; i < lines.length; i++) {
+    const fields = (lines[i] as string).trim().split(/\s+/);
+    if (fields.length < 10) continue;
+    const local = parseInetAddress(fields[1] as string, littleEndian);
+    const remote = parseInetAddress(fields[2] as string, littleEndian);
+    const stateCode = Number.parseInt(fields[3] as string, 16);
+    const inode = Number(fields[9]);
+    if (local === null || remote === null || !Number.isSafeInteger(inode)) continue;
+    const v6 = (fields[1] as string).indexOf(':') === 32;
+    const state =
+      kind === 'tcp' ? (TCP_STATES[stateCode] ?? null) : stateCode === 1 ? 'ESTABLISHED' : stateCode === 7 ? 'UNCONN' : (TCP_STATES[stateCode] ?? null);
+    sockets.push({
+      inode,
+      family: v6 ? 'AF_INET6' : 'AF_INET',
+      protocol: kind === 'tcp' ? 6 : kind === 'udp' ? 17 : local.port,
+      socket_type: kind === 'tcp' ? 'STREAM' : kind === 'udp' ? 'DGRAM' : 'RAW',
+      local_address: local.address,
+      local_port: kind === 'raw' ? 0 : local.port,
+      remote_address: remote.address,
+      remote_port: kind === 'raw' ? 0 : remote.port,
+      state,
+      path: null,
+    });
+  }
+  return sockets;
+}
+
+const UNIX_TYPES: Readonly<Record<number, SocketInfo['socket_type']>> = {1: 'STREAM', 2: 'DGRAM', 5: 'SEQPACKET'};
+/** __SO_ACCEPTCON in the Flags column: the socket is listening. */
+const SO_ACCEPTCON = 0x10000;
+
+/**
+ * /proc/net/unix: Num, RefCount, Protocol, Flags, Type, St, Inode, Path (absent when unbound; abstract
+ * names begin with `@`; a path may contain spaces). St is SS_UNCONNECTED (1) or SS_CONNECTED (3).
+ */
+export function parseUnixSockets(text: string): SocketInfo[] {
+  const sockets: SocketInfo[] = [];
+  const lines = text.split('\n');
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const match = /^\s*[0-9A-Fa-f]+:\s+([0-9A-Fa-f]+)\s+([0-9A-Fa-f]+)\s+([0-9A-Fa-f]+)\s+([0-9A-Fa-f]+)\s+([0-9A-Fa-f]+)\s+(\d+)(?: (.*))?$/.exec(line);
+    if (match === null) continue;
+    const flags = Number.parseInt(match[3] as string, 16);
+    const type = Number.parseInt(match[4] as string, 16);
+    const st = Number.parseInt(match[5] as string, 16);
+    sockets.push({
+      inode: Number(match[6]),
+      family: 'AF_UNIX',
+      protocol: 0,
+      socket_type: UNIX_TYPES[type] ?? null,
+      local_address: null,
+      local_port: null,
+      remote_address: null,
+      remote_port: null,
+      state: (flags & SO_ACCEPTCON) !== 0 ? 'LISTEN' : st === 3 ? 'ESTABLISHED' : st === 1 ? 'UNCONN' : st === 2 ? 'CONNECTING' : 'DISCONNECTING',
+      path: match[7] === undefined || match[7] === '' ? null : match[7],
+    });
+  }
+  return sockets;
+}
+
+/** /proc/net/packet: sk, RefCnt, Type (SOCK_RAW 3, SOCK_DGRAM 2), Proto (EtherType, hex), Iface (index), R, Rmem, User, Inode. */
+export function parsePacketSockets(text: string): SocketInfo[] {
+  const sockets: SocketInfo[] = [];
+  const lines = text.split('\n');
+  for (let i = 1; i < lines.length; i++) {
+    const fields = (lines[i] as string).trim().split(/\s+/);
+    if (fields.length < 9) continue;
+    const inode = Number(fields[8]);
+    if (!Number.isSafeInteger(inode)) continue;
+    const type = Number(fields[2]);
+    sockets.push({
+      inode,
+      family: 'AF_PACKET',
+      protocol: Number.parseInt(fields[3] as string, 16),
+      socket_type: type === 3 ? 'RAW' : type === 2 ? 'DGRAM' : null,
+      local_address: fields[4] ?? null,
+      local_port: null,
+      remote_address: null,
+      remote_port: null,
+      state: null,
+      path: null,
+    });
+  }
+  return sockets;
+}
+
+/** /proc/net/netlink: sk, Eth (the netlink protocol), Pid, Groups, Rmem, Wmem, Dump, Locks, Drops, Inode. */
+export function parseNetlinkSockets(text: string): SocketInfo[] {
+  const sockets: SocketInfo[] = [];
+  const lines = text.split('\n');
+  for (let i = 1; i < lines.length; i++) {
+    const fields = (lines[i] as string).trim().split(/\s+/);
+    if (fields.length < 10) continue;
+    const inode = Number(fields[9]);
+    if (!Number.isSafeInteger(inode)) continue;
+    sockets.push({
+      inode,
+      family: 'AF_NETLINK',
+      protocol: Number(fields[1]),
+      socket_type: 'DGRAM',
+      local_address: null,
+      local_port: null,
+      remote_address: null,
+      remote_port: null,
+      state: null,
+      path: null,
+    });
+  }
+  return sockets;
+}
+
+/** The socket tables one namespace's /proc/PID/net holds, and the parser of each. */
+export const NET_FILES: readonly {readonly file: string; readonly parse: (text: string) => SocketInfo[]}[] = [
+  {file: 'tcp', parse: (t) => parseInetSockets(t, 'tcp')},
+  {file: 'tcp6', parse: (t) => parseInetSockets(t, 'tcp')},
+  {file: 'udp', parse: (t) => parseInetSockets(t, 'udp')},
+  {file: 'udp6', parse: (t) => parseInetSockets(t, 'udp')},
+  {file: 'raw', parse: (t) => parseInetSockets(t, 'raw')},
+  {file: 'raw6', parse: (t) => parseInetSockets(t, 'raw')},
+  {file: 'unix', parse: parseUnixSockets},
+  {file: 'packet', parse: parsePacketSockets},
+  {file: 'netlink', parse: parseNetlinkSockets},
+];
+
+/** `socket:[12345]` → 12345; anything else → null. */
+export function socketInode(target: string): number | null {
+  if (!target.startsWith('socket:[') || !target.endsWith(']')) return null;
+  const inode = Number(target.slice(8, -1));
+  return Number.isSafeInteger(inode) ? inode : null;
+}
+
+/** Socket inode → what the kernel says about it, with the namespace it was found in. */
+export type SocketIndex = Map<number, SocketInfo & {readonly net_ns: number | null}>;
+
+/**
+ * Read the socket tables of each network namespace once, through the first pid of that namespace that is
+ * still there. Returns the index and how many namespaces could not be read (every pid of it was gone or
+ * unreadable).
+ */
+export function readSocketIndex(procRoot: string, pidsByNamespace: ReadonlyMap<number | null, readonly number[]>): {index: SocketIndex; unreadable: number} {
+  const index: SocketIndex = new Map();
+  let unreadable = 0;
+  for (const [netNs, pids] of pidsByNamespace) {
+    let done = false;
+    for (const pid of pids) {
+      let readAny = false;
+      for (const {file, parse} of NET_FILES) {
+        let text: string;
+        try {
+          text = readProcText(`${procRoot}/${pid}/net/${file}`);
+        } catch (error) {
+          // A file the kernel lacks (no IPv6, no packet sockets) is just empty; a gone pid means try the next.
+          if (isGone(errorCode(error)) && !readAny && file === 'tcp') break;
+          continue;
+        }
+        readAny = true;
+        for (const socket of parse(text)) if (!index.has(socket.inode)) index.set(socket.inode, {...socket, net_ns: netNs});
+      }
+      if (readAny) {
+        done = true;
+        break;
+      }
+    }
+    if (!done) unreadable++;
+  }
+  return {index, unreadable};
+}
+
+/** One process's socket rows from its fd links (fd, `socket:[N]` target) and the index. */
+export function socketRows(
+  scanId: number,
+  pid: number,
+  fds: readonly {fd: number; target: string}[],
+  index: SocketIndex,
+  netNs: number | null,
+): ProcessOpenSocketRow[] {
+  const rows: ProcessOpenSocketRow[] = [];
+  for (const {fd, target} of fds) {
+    const inode = socketInode(target);
+    if (inode === null) continue;
+    const info = index.get(inode);
+    rows.push({
+      scan_id: scanId,
+      pid,
+      fd,
+      socket: inode,
+      family: info?.family ?? null,
+      protocol: info?.protocol ?? null,
+      socket_type: info?.socket_type ?? null,
+      local_address: info?.local_address ?? null,
+      local_port: info?.local_port ?? null,
+      remote_address: info?.remote_address ?? null,
+      remote_port: info?.remote_port ?? null,
+      state: info?.state ?? null,
+      path: info?.path ?? null,
+      net_ns: info?.net_ns ?? netNs,
+    });
+  }
+  return rows;
+}
+
+/** listening_ports from socket rows: TCP in LISTEN, and UDP bound to a port and not connected. */
+export function listeningRows(sockets: readonly ProcessOpenSocketRow[]): ListeningPortRow[] {
+  const rows: ListeningPortRow[] = [];
+  for (const s of sockets) {
+    if (s.family !== 'AF_INET' && s.family !== 'AF_INET6') continue;
+    const listening = (s.protocol === 6 && s.state === 'LISTEN') || (s.protocol === 17 && s.state === 'UNCONN' && (s.local_port ?? 0) > 0);
+    if (!listening || s.socket_type === 'RAW') continue;
+    rows.push({
+      scan_id: s.scan_id,
+      pid: s.pid,
+      fd: s.fd,
+      socket: s.socket,
+      family: s.family,
+      protocol: s.protocol as number,
+      address: s.local_address ?? '',
+      port: s.local_port ?? 0,
+      net_ns: s.net_ns,
+    });
+  }
+  return rows;
+}

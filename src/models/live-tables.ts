@@ -1,0 +1,210 @@
+// The live-response tables (osquery's names and columns where osquery has them): what each process is
+// connected to and listens on, what it maps, part of its environment and its open files. Declared here as
+// zod schemas; tables.ts turns each into a registry entry and src/collect/live-tables.ts fills it.
+import {z} from 'zod';
+
+const scanId = z.int().describe('Scan this row belongs to (`scans.id`, `processes.scan_id`)');
+const pid = z.int().nonnegative().describe('Process ID (join with `processes.pid` of the same scan)');
+
+export const SOCKET_FAMILIES = ['AF_INET', 'AF_INET6', 'AF_UNIX', 'AF_PACKET', 'AF_NETLINK'] as const;
+
+export const ProcessOpenSocketSchema = z
+  .object({
+    scan_id: scanId,
+    pid,
+    fd: z.int().nonnegative().describe('File descriptor number holding the socket'),
+    socket: z.int().nonnegative().describe('Socket inode (the `N` of `socket:[N]`; `ss -e` shows it as `ino:N`)'),
+    family: z
+      .enum(SOCKET_FAMILIES)
+      .nullable()
+      .describe('Address family; null for a family DaemonEye does not decode (vsock, bluetooth, …) or a socket no /proc/net file lists'),
+    protocol: z
+      .int()
+      .nullable()
+      .describe('IP protocol number (6 TCP, 17 UDP, the raw protocol for raw sockets), the EtherType for AF_PACKET, the netlink protocol, 0 for AF_UNIX'),
+    socket_type: z.enum(['STREAM', 'DGRAM', 'RAW', 'SEQPACKET']).nullable().describe('Socket type (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET)'),
+    local_address: z
+      .string()
+      .nullable()
+      .describe('Local IP address (IPv6 in RFC 5952 form, IPv4-mapped as `::ffff:a.b.c.d`); the interface index for AF_PACKET; null otherwise'),
+    local_port: z.int().nullable().describe('Local port (0 when unbound); null for families without ports'),
+    remote_address: z.string().nullable().describe('Remote IP address (`0.0.0.0` or `::` when not connected)'),
+    remote_port: z.int().nullable().describe('Remote port (0 when not connected)'),
+    state: z
+      .string()
+      .nullable()
+      .describe(
+        'TCP state (ESTABLISHED, LISTEN, SYN_SENT, TIME_WAIT, CLOSE_WAIT, …); UNCONN or ESTABLISHED for UDP and raw; LISTEN, ESTABLISHED or UNCONN for AF_UNIX',
+      ),
+    path: z.string().nullable().describe('AF_UNIX: the bound path (abstract names start with `@`); null otherwise'),
+    net_ns: z.int().nullable().describe('Network namespace inode the socket was found in'),
+  })
+  .strict();
+
+export const ListeningPortSchema = z
+  .object({
+    scan_id: scanId,
+    pid,
+    fd: z.int().nonnegative().describe('File descriptor number holding the socket'),
+    socket: z.int().nonnegative().describe('Socket inode'),
+    family: z.enum(['AF_INET', 'AF_INET6']).describe('Address family'),
+    protocol: z.int().describe('6 TCP (a socket in LISTEN), 17 UDP (a bound, unconnected socket)'),
+    address: z.string().describe('Address listened on (`0.0.0.0` or `::` for every address)'),
+    port: z.int().nonnegative().describe('Port listened on'),
+    net_ns: z.int().nullable().describe('Network namespace inode'),
+  })
+  .strict();
+
+export const ProcessMemoryMapSchema = z
+  .object({
+    scan_id: scanId,
+    pid,
+    start: z.string().describe('Start address, `0x` and lower-case hex (64-bit addresses do not fit a JSON number)'),
+    end: z.string().describe('End address (exclusive), `0x` and lower-case hex'),
+    permissions: z.string().describe('`r`, `w`, `x` or `-`, then `p` (private) or `s` (shared), as in /proc/PID/maps'),
+    offset: z.int().nonnegative().describe('Offset into the mapped file, bytes'),
+    device: z.string().describe('Device of the mapped file, `major:minor` in hex (`00:00` for anonymous memory)'),
+    inode: z.int().nonnegative().describe('Inode of the mapped file, 0 for anonymous memory'),
+    path: z
+      .string()
+      .nullable()
+      .describe('Mapped file (without a ` (deleted)` marker), a pseudo path (`[heap]`, `[stack]`, `[vdso]`, …), or null for anonymous memory'),
+    pseudo: z.boolean().describe('The path is a kernel pseudo path in brackets (`[heap]`, `[stack]`, `[vdso]`, `[vvar]`, `[anon:…]`), not a file'),
+    deleted: z.boolean().describe('The mapped file was unlinked after it was mapped (its path ends in ` (deleted)` in /proc/PID/maps)'),
+  })
+  .strict();
+
+export const ProcessEnvSchema = z
+  .object({
+    scan_id: scanId,
+    pid,
+    key: z.string().describe('Variable name (only those named in `collection.env_variables`)'),
+    value: z.string().describe('Value from the initial environment (/proc/PID/environ); secret-looking values are `[REDACTED]`'),
+  })
+  .strict();
+
+export const ProcessOpenFileSchema = z
+  .object({
+    scan_id: scanId,
+    pid,
+    fd: z.int().nonnegative().describe('File descriptor number'),
+    path: z
+      .string()
+      .describe('What the fd points at: a path (without a ` (deleted)` marker), `pipe:[N]`, `anon_inode:[eventfd]`, …; sockets are in `process_open_sockets`'),
+    deleted: z.boolean().describe('The file was unlinked while open (the link ends in ` (deleted)`)'),
+  })
+  .strict();
+
+export type ProcessOpenSocketRow = z.infer<typeof ProcessOpenSocketSchema>;
+export type ListeningPortRow = z.infer<typeof ListeningPortSchema>;
+export type ProcessMemoryMapRow = z.infer<typeof ProcessMemoryMapSchema>;
+export type ProcessEnvRow = z.infer<typeof ProcessEnvSchema>;
+export type ProcessOpenFileRow = z.infer<typeof ProcessOpenFileSchema>;
+
+export interface LiveTableSchema {
+  readonly schema: z.ZodObject;
+  readonly description: string;
+  readonly docIntro: string;
+  readonly indexes: readonly string[];
+  /** Values a rule test case's partial row gets for the columns it leaves out (`scan_id` is the case's). */
+  readonly fixtureDefaults: Readonly<Record<string, unknown>>;
+}
+
+export const LIVE_TABLE_SCHEMAS = {
+  process_open_sockets: {
+    schema: ProcessOpenSocketSchema,
+    description: 'Sockets each process holds open, with addresses, ports and state.',
+    docIntro:
+      "One row per socket file descriptor per process: `/proc/PID/fd` links `socket:[inode]` joined with the network namespace's `/proc/PID/net/{tcp,tcp6,udp,udp6,raw,raw6,unix,packet,netlink}`, each read once per namespace. Collected when a rule or query reads it, or by `scan --tables`.",
+    indexes: ['pid', 'socket'],
+    fixtureDefaults: {
+      fd: 3,
+      socket: 100_000,
+      family: 'AF_INET',
+      protocol: 6,
+      socket_type: 'STREAM',
+      local_address: '10.0.0.5',
+      local_port: 40_000,
+      remote_address: '203.0.113.7',
+      remote_port: 443,
+      state: 'ESTABLISHED',
+      path: null,
+      net_ns: 4026531840,
+    },
+  },
+  listening_ports: {
+    schema: ListeningPortSchema,
+    description: 'TCP sockets in LISTEN and bound, unconnected UDP sockets, with the process holding them.',
+    docIntro:
+      'One row per listening socket per process (a TCP socket in LISTEN, or a UDP socket bound to a port and not connected), derived from `process_open_sockets` in the same scan.',
+    indexes: ['pid', 'port'],
+    fixtureDefaults: {fd: 3, socket: 100_000, family: 'AF_INET', protocol: 6, address: '0.0.0.0', port: 8080, net_ns: 4026531840},
+  },
+  process_memory_map: {
+    schema: ProcessMemoryMapSchema,
+    description: 'Memory regions each process maps: libraries, executables, anonymous memory.',
+    docIntro:
+      'One row per line of `/proc/PID/maps`. Large (hundreds of rows per process): collected only when a rule or query reads it, or by `scan --tables process_memory_map` (or `all`).',
+    indexes: ['pid'],
+    fixtureDefaults: {
+      start: '0x7f0000000000',
+      end: '0x7f0000021000',
+      permissions: 'r-xp',
+      offset: 0,
+      device: '08:01',
+      inode: 1234,
+      path: '/usr/lib/x86_64-linux-gnu/libc.so.6',
+      pseudo: false,
+      deleted: false,
+    },
+  },
+  process_envs: {
+    schema: ProcessEnvSchema,
+    description: "The environment variables named in `collection.env_variables` from each process's initial environment.",
+    docIntro:
+      'One row per variable per process, only for the names in `collection.env_variables` (default: the loader, shell-history, prompt, SSH, sudo and PATH variables defenders look at). Needs root (or the same user) to read `/proc/PID/environ`; unreadable environments are counted, not errors.',
+    indexes: ['pid', 'key'],
+    fixtureDefaults: {key: 'PATH', value: '/usr/local/bin:/usr/bin:/bin'},
+  },
+  process_open_files: {
+    schema: ProcessOpenFileSchema,
+    description: 'File descriptors each process holds that are not sockets: files, devices, pipes, anonymous inodes.',
+    docIntro: 'One row per non-socket file descriptor per process (`/proc/PID/fd`).',
+    indexes: ['pid'],
+    fixtureDefaults: {fd: 3, path: '/var/log/app.log', deleted: false},
+  },
+} as const satisfies Record<string, LiveTableSchema>;
+
+export type LiveTableName = keyof typeof LIVE_TABLE_SCHEMAS;
+
+/**
+ * The environment variables `process_envs` keeps by default: dynamic-linker hijacks (LD_*), shell-history
+ * tampering (HIST*), prompt hooks, where an SSH or sudo session came from, and PATH.
+ */
+export const DEFAULT_ENV_VARIABLES = [
+  'LD_PRELOAD',
+  'LD_LIBRARY_PATH',
+  'LD_AUDIT',
+  'LD_DEBUG',
+  'LD_BIND_NOW',
+  'HISTFILE',
+  'HISTSIZE',
+  'HISTFILESIZE',
+  'HISTCONTROL',
+  'HISTIGNORE',
+  'PROMPT_COMMAND',
+  'BASH_ENV',
+  'ENV',
+  'SSH_CONNECTION',
+  'SSH_CLIENT',
+  'SSH_TTY',
+  'SUDO_USER',
+  'SUDO_UID',
+  'SUDO_COMMAND',
+  'PATH',
+  'PYTHONPATH',
+  'NODE_OPTIONS',
+  'PERL5OPT',
+  'http_proxy',
+  'https_proxy',
+] as const;

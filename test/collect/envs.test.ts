@@ -1,0 +1,46 @@
+import {describe, expect, it} from 'vitest';
+
+import {parseEnviron} from '../../src/collect/envs.js';
+import {openFileRows} from '../../src/collect/open-files.js';
+
+const selection = {
+  names: new Set(['HISTFILE', 'LD_PRELOAD', 'DB_PASSWORD', 'http_proxy', 'PATH']),
+  secretWords: new Set(['password', 'token']),
+  redact: true,
+};
+
+describe('parseEnviron', () => {
+  it('keeps only the named variables, the first occurrence of each, exact case', () => {
+    const environ = 'HOME=/root\0HISTFILE=/dev/null\0histfile=x\0LD_PRELOAD=/tmp/x.so\0HISTFILE=/second\0PATH=/usr/bin:/bin\0junk\0=novalue\0';
+    expect(parseEnviron(1, 9, environ, selection)).toEqual([
+      {scan_id: 1, pid: 9, key: 'HISTFILE', value: '/dev/null'},
+      {scan_id: 1, pid: 9, key: 'LD_PRELOAD', value: '/tmp/x.so'},
+      {scan_id: 1, pid: 9, key: 'PATH', value: '/usr/bin:/bin'},
+    ]);
+  });
+
+  it('redacts secret-named variables and URL credentials, unless redaction is off', () => {
+    const environ = 'DB_PASSWORD=hunter2\0http_proxy=http://bob:s3cret@proxy:3128\0';
+    expect(parseEnviron(1, 9, environ, selection).map((r) => r.value)).toEqual(['[REDACTED]', 'http://bob:[REDACTED]@proxy:3128']);
+    expect(parseEnviron(1, 9, environ, {...selection, redact: false}).map((r) => r.value)).toEqual(['hunter2', 'http://bob:s3cret@proxy:3128']);
+  });
+});
+
+describe('openFileRows', () => {
+  it('lists non-socket fds, with the deleted marker as a column', () => {
+    expect(
+      openFileRows(2, 5, [
+        {fd: 0, target: '/dev/pts/0'},
+        {fd: 3, target: 'socket:[123]'},
+        {fd: 4, target: '/tmp/gone.log (deleted)'},
+        {fd: 5, target: 'pipe:[456]'},
+        {fd: 6, target: 'anon_inode:[eventfd]'},
+      ]),
+    ).toEqual([
+      {scan_id: 2, pid: 5, fd: 0, path: '/dev/pts/0', deleted: false},
+      {scan_id: 2, pid: 5, fd: 4, path: '/tmp/gone.log', deleted: true},
+      {scan_id: 2, pid: 5, fd: 5, path: 'pipe:[456]', deleted: false},
+      {scan_id: 2, pid: 5, fd: 6, path: 'anon_inode:[eventfd]', deleted: false},
+    ]);
+  });
+});

