@@ -7,8 +7,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     disableConsoleIntercept: true,
     pool: 'forks',
-    // Tests that judge the whole live process table run alone (STACK.md: not beside tests that spawn
-    // suspicious processes); they live under test/isolated/ and run in a second pass.
+    // Tests that judge the whole live process table run alone, not beside tests that spawn suspicious
+    // processes (a reverse shell started by one test is a true positive for another); they live under
+    // test/isolated/ and run in a second pass (vitest.isolated.config.ts).
     exclude: ['test/isolated/**', 'node_modules/**'],
   },
 });

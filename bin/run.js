@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Production entry point: runs the compiled commands in dist/.
-import {execute} from '@oclif/core';
+import {dirname} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+import {execute, settings} from '@oclif/core';
 
 // `daemoneye scan | head` closes stdout early: that is not an error.
 process.stdout.on('error', (error) => {
@@ -8,4 +11,8 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
-await execute({dir: import.meta.url});
+// dist/ only: never look for TypeScript sources (oclif does when NODE_ENV is test or development, and warns).
+settings.enableAutoTranspile = false;
+// No user-installed oclif plugins: DaemonEye has none, and looking for them reads
+// ~/.local/share/daemoneye/package.json, which warns when HOME is not readable (e.g. under setpriv).
+await execute({loadOptions: {root: dirname(dirname(fileURLToPath(import.meta.url))), userPlugins: false}});

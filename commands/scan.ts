@@ -19,7 +19,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     'Reads /proc directly on Linux (exact argv, exe link, status, namespaces), hashes each distinct executable (SHA-256) and redacts secret arguments. NDJSON when piped, a table on a terminal. Writes nothing but its output, unless --output (one snapshot file) or --store (a new file in a store directory) is given.';
   static override examples = [
     '<%= config.bin %> scan',
-    "<%= config.bin %> scan | jq 'select(.file_exists == false)'",
+    "<%= config.bin %> scan | jq 'select(.platform_data.exe_deleted == true and .platform_data.exe_memfd == false)'",
     '<%= config.bin %> scan --format tree --pid 4242',
     '<%= config.bin %> scan --tree --format json --input snapshot.db | jq .',
     '<%= config.bin %> scan --pid 1 --pid 4242 --format json',

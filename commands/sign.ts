@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 
-import {resolvePrivateKey} from '../src/audit/keys.js';
+import {resolvePrivateKey} from '../src/audit/index.js';
 import {assertNotSameFile, signFile} from '../src/crypto/file-signature.js';
 import {objectView} from '../src/output/view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';

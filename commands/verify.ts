@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 
-import {resolvePublicKey} from '../src/audit/keys.js';
+import {resolvePublicKey} from '../src/audit/index.js';
 import {verifyFileSignature} from '../src/crypto/file-signature.js';
 import type {PublicKey} from '../src/crypto/keys.js';
 import {DaemonEyeError, ExitCode} from '../src/errors.js';

@@ -1,7 +1,7 @@
-// DaemonEyeError: every failure the library reports, with a kind (the seed's error categories), a
+// DaemonEyeError: every failure the library reports, with a kind (the reference API's error categories, docs/api.md), a
 // stable code, and the exit code the CLI turns it into. The exit-code table lives here and nowhere else.
 
-/** Process exit codes (DESIGN.md, "Exit codes"). */
+/** Process exit codes (docs/architecture.md, "Exit codes"). */
 export const ExitCode = {
   /** Success; nothing at or above `--fail-on`. */
   Success: 0,
@@ -31,7 +31,7 @@ export function combineExitCodes(codes: readonly ExitCode[]): ExitCode {
   return codes.reduce<ExitCode>((a, b) => strongerExitCode(a, b), ExitCode.Success);
 }
 
-/** The seed's error categories, lower-cased as they appear on the wire. */
+/** The reference API's error categories (docs/api.md), lower-cased as they appear on the wire. */
 export const ERROR_KINDS = ['configuration', 'database', 'detection', 'alerting', 'crypto', 'validation', 'io'] as const;
 export type DaemonEyeErrorKind = (typeof ERROR_KINDS)[number];
 

@@ -150,6 +150,7 @@ describe('command lines in the docs', () => {
         const result = runBlock(block, dir, env);
         expect(result.status, `${block.source}:${block.line}\n${block.script}\n---\n${result.output}`).toBe(block.expectedExit);
       }
-    });
+      // A page runs many CLI invocations in sequence (jq.md alone about twenty): give it room on a loaded machine.
+    }, 300_000);
   }
 });

@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest';
 import {combineExitCodes, DaemonEyeError, ERROR_CODES, ExitCode, fileError, strongerExitCode} from '../src/errors.js';
 
 describe('DaemonEyeError', () => {
-  it('every code has a kind from the seed categories and an exit code from the table', () => {
+  it('every code has a kind from the reference API categories and an exit code from the table', () => {
     for (const spec of Object.values(ERROR_CODES)) {
       expect(['configuration', 'database', 'detection', 'alerting', 'crypto', 'validation', 'io']).toContain(spec.kind);
       expect([1, 2, 3]).toContain(spec.exit);

@@ -1,9 +1,10 @@
 // The one base class of every command: shared flags, configuration loading, the stderr logger, and the
-// single place where an error becomes a one-line message and an exit code (DESIGN.md, "Exit codes").
+// single place where an error becomes a one-line message and an exit code (docs/architecture.md, "Exit codes").
 import {userInfo} from 'node:os';
 
 import {Command, Flags, type Interfaces} from '@oclif/core';
 
+import type {AuditAction} from '../../src/audit/index.js';
 import {type Config, loadConfig} from '../../src/config/builder.js';
 import {DaemonEyeError, ExitCode, isDaemonEyeError, strongerExitCode} from '../../src/errors.js';
 import {type Palette, paletteFor, PLAIN} from '../../src/output/colour.js';
@@ -133,7 +134,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
    * audit.enabled and --no-audit. Call it once, at the end of run(). A ledger or key that fails is
    * reported and makes the exit code 3 (unless a stronger one is set); the command's output stands.
    */
-  protected async audit(action: string, payload: unknown): Promise<void> {
+  protected async audit(action: AuditAction, payload: unknown): Promise<void> {
     try {
       const config = this.loadedConfig ?? this.loadConfig();
       const noAudit = (this.flags as {'no-audit'?: boolean})['no-audit'] === true;
@@ -169,7 +170,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     if (text !== '') process.stdout.write(text);
   }
 
-  /** Set the exit code, keeping the stronger one (2 > 1 > 3 > 0 per DESIGN.md precedence). */
+  /** Set the exit code, keeping the stronger one (2 > 1 > 3 > 0: docs/architecture.md, "Exit codes"). */
   protected setExitCode(code: ExitCode): void {
     process.exitCode = strongerExitCode(Number(process.exitCode ?? 0) as ExitCode, code);
   }

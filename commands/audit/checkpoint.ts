@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core';
 
-import {latestCheckpoint} from '../../src/audit/checkpoint.js';
-import {ledgerPathFor} from '../../src/audit/index.js';
+import {latestCheckpoint, ledgerPathFor} from '../../src/audit/index.js';
 import {objectView} from '../../src/output/view.js';
 import {formatFlag} from '../_base/flags.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';

@@ -1,10 +1,9 @@
 import {Args, Flags} from '@oclif/core';
 
-import {ledgerPathFor} from '../../src/audit/index.js';
+import {ledgerPathFor, proveInclusion} from '../../src/audit/index.js';
 import {DaemonEyeError} from '../../src/errors.js';
 import {objectView} from '../../src/output/view.js';
 import {formatFlag} from '../_base/flags.js';
-import {proveInclusion} from '../../src/audit/proof.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 
 export default class AuditProve extends DaemonEyeCommand<typeof AuditProve> {

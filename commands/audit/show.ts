@@ -1,9 +1,6 @@
 import {Flags} from '@oclif/core';
 
-import {ledgerPathFor} from '../../src/audit/index.js';
-import {AUDIT_RECORD_TYPES} from '../../src/audit/schema.js';
-import {auditShowView} from '../../src/audit/show-view.js';
-import {readAuditRecords} from '../../src/audit/show.js';
+import {auditShowView, AUDIT_RECORD_TYPES, ledgerPathFor, readAuditRecords} from '../../src/audit/index.js';
 import {parseTime} from '../../src/util/time.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';

@@ -1,10 +1,9 @@
 import {Args, Flags} from '@oclif/core';
 
-import {resolvePublicKey} from '../../src/audit/index.js';
+import {readProofFile, resolvePublicKey, verifyInclusionProof} from '../../src/audit/index.js';
 import {ExitCode} from '../../src/errors.js';
 import {objectView} from '../../src/output/view.js';
 import {formatFlag} from '../_base/flags.js';
-import {readProofFile, verifyInclusionProof} from '../../src/audit/proof.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 
 export default class AuditVerifyProof extends DaemonEyeCommand<typeof AuditVerifyProof> {

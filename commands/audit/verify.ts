@@ -1,11 +1,9 @@
 import {Flags} from '@oclif/core';
 
-import {ledgerPathFor, resolvePublicKey, verificationSummary} from '../../src/audit/index.js';
+import {ledgerPathFor, readCheckpointFile, resolvePublicKey, verificationSummary, verifyLedger} from '../../src/audit/index.js';
 import {ExitCode} from '../../src/errors.js';
 import {objectView} from '../../src/output/view.js';
 import {terminalSafe} from '../../src/output/terminal.js';
-import {readCheckpointFile} from '../../src/audit/checkpoint-signature.js';
-import {verifyLedger} from '../../src/audit/verify.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 

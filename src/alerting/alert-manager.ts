@@ -16,7 +16,7 @@ import type {AlertSink, DeliverySummary, SinkDelivery} from './types.js';
 
 export type DeduplicationConfig = DaemonEyeConfig['alerting']['deduplication'];
 
-/** The seed's AlertManagerConfig, plus where state lives and the run deadline. */
+/** The reference API's AlertManagerConfig (docs/api.md), plus where state lives and the run deadline. */
 export interface AlertManagerConfig {
   readonly deduplication: DeduplicationConfig;
   readonly max_queue_size: number;
@@ -78,14 +78,14 @@ export class AlertManager {
   }
 
   /**
-   * The seed's `generate_alert`: a rule's result rows become alerts, one per dedupe key, keyed by
+   * The reference API's `generate_alert` (docs/api.md): a rule's result rows become alerts, one per dedupe key, keyed by
    * `alerting.deduplication.key_fields` (the detection engine's own generator, so keys always agree).
    */
   generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], options: Omit<AlertGenerationOptions, 'keyFields'>): Alert[] {
     return generateAlerts(rule, rows, {...options, keyFields: this.config.deduplication.key_fields});
   }
 
-  /** The seed's `deliver_alert`: one alert through deduplication to every sink. */
+  /** The reference API's `deliver_alert` (docs/api.md): one alert through deduplication to every sink. */
   deliverAlert(alert: Alert, options: DeliverOptions = {}): Promise<DeliveryRunResult> {
     return this.deliver([alert], options);
   }

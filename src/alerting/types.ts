@@ -22,7 +22,7 @@ export interface SinkSendResult {
   readonly error: string | null;
 }
 
-/** A pluggable delivery channel (the seed's `AlertSink`). */
+/** A pluggable delivery channel (the reference API's `AlertSink`, docs/api.md). */
 export interface AlertSink {
   readonly name: string;
   readonly type: 'stdout' | 'file' | 'syslog' | 'webhook';

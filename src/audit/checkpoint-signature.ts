@@ -3,20 +3,11 @@
 import {readFileSync} from 'node:fs';
 
 import {canonicalJson} from '../crypto/canonical-json.js';
-import {HEX64} from '../crypto/hash.js';
 import {type PrivateKey, type PublicKey, signBytes, verifyBytes} from '../crypto/keys.js';
 import {DaemonEyeError, fileError} from '../errors.js';
+import {type Checkpoint, checkpointShapeProblem} from './schema.js';
 
-/** A checkpoint as stored in a checkpoint record's payload and as shipped. Unsigned ones have null key and signature. */
-export interface Checkpoint {
-  readonly tree_size: number;
-  readonly root: string;
-  readonly time: number;
-  readonly key_id: string | null;
-  readonly signature: string | null;
-  /** Set when the ledger ended in records appended without a checkpoint before this run (a crash, or a writer without the key). */
-  readonly adopted_unsigned_tail?: boolean;
-}
+export type {Checkpoint} from './schema.js';
 
 export const CHECKPOINT_DOMAIN = 'daemoneye-checkpoint-v1\n';
 
@@ -40,19 +31,6 @@ export function checkpointSignatureStatus(checkpoint: Checkpoint, publicKey: Pub
   if (checkpoint.key_id !== publicKey.keyId) return 'wrong_key';
   const signature = Buffer.from(checkpoint.signature, 'base64');
   return verifyBytes(publicKey.publicKey, checkpointMessage(checkpoint), new Uint8Array(signature)) ? 'valid' : 'invalid';
-}
-
-/** Why a value is not a checkpoint, or undefined. */
-export function checkpointShapeProblem(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
-  const c = value as Record<string, unknown>;
-  if (!Number.isSafeInteger(c.tree_size) || (c.tree_size as number) < 0) return 'tree_size is not a non-negative integer';
-  if (typeof c.root !== 'string' || !HEX64.test(c.root)) return 'root is not 64 lower-case hex digits';
-  if (!Number.isSafeInteger(c.time)) return 'time is not an integer (epoch ms)';
-  if (c.key_id !== null && typeof c.key_id !== 'string') return 'key_id is neither a string nor null';
-  if (c.signature !== null && (typeof c.signature !== 'string' || !/^[A-Za-z0-9+/]+=*$/.test(c.signature))) return 'signature is neither base64 nor null';
-  if ((c.signature === null) !== (c.key_id === null)) return 'key_id and signature must both be set or both be null';
-  return undefined;
 }
 
 /** Read a shipped checkpoint file (the JSON `audit checkpoint` prints). */

@@ -1,6 +1,6 @@
 // `audit checkpoint`: the latest signed checkpoint, to ship off the host. The tail record is read first
 // (a signed run ends with one); only when it is not a checkpoint is the ledger streamed.
-import {type Checkpoint} from './checkpoint-signature.js';
+import type {Checkpoint} from './schema.js';
 import {assertLedgerReadable, readLedgerTail} from './ledger.js';
 import {frontierFromHex, rootHex} from './ledger-record.js';
 import {latestSignedCheckpoint} from './show.js';

@@ -1,10 +1,16 @@
-// The audit facade: what commands call (record, verify, prove, show) and how a report reads to a human.
+// The audit module: the tamper-evident ledger and everything about it, in one place. Commands import only
+// this file. Inside: schema.ts (actions and their payloads, the record, checkpoint and proof schemas),
+// ledger-record.ts (hashing and building one record), ledger.ts (appends under a lock, the AuditLedger),
+// ledger-lines.ts (streaming reads), checkpoint-signature.ts (signing checkpoints), verify.ts (the one
+// verifier, used by `audit verify` and `health`), proof.ts (inclusion proofs), show.ts (filtered reads, the
+// last successful run), checkpoint.ts (the latest checkpoint), record-audit.ts (what a command calls at its
+// end) and keys.ts (which key files a command uses).
 import type {Config} from '../config/builder.js';
 import type {LedgerVerification} from './verify.js';
 import {formatTime} from '../util/time.js';
 
-export {recordAudit, loadSigningKey, type RecordAuditOptions, type RecordAuditResult} from './record-audit.js';
-export {resolvePrivateKey, resolvePublicKey} from './keys.js';
+export {recordAudit, type RecordAuditOptions, type RecordAuditResult} from './record-audit.js';
+export {loadSigningKey, resolvePrivateKey, resolvePublicKey} from './keys.js';
 
 /** `--ledger FILE`, else audit.ledger_path, else <state_dir>/audit.ledger. */
 export function ledgerPathFor(config: Config, flag: string | undefined): string {
@@ -41,4 +47,6 @@ export * from './ledger.js';
 export * from './proof.js';
 export * from './ledger-record.js';
 export * from './show.js';
+export * from './show-view.js';
+export * from './schema.js';
 export * from './verify.js';

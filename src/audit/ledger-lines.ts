@@ -3,7 +3,7 @@
 import {closeSync, createReadStream, openSync} from 'node:fs';
 
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
-import {type LedgerRecord, recordShapeProblem} from './ledger-record.js';
+import {type LedgerRecord, recordShapeProblem} from './schema.js';
 
 /** One line of the ledger as a reader sees it. */
 export interface LedgerLine {

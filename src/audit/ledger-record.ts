@@ -1,22 +1,10 @@
 // One ledger line: building, hashing and checking a chained record (docs/audit.md, "Record hash").
 import {canonicalJson} from '../crypto/canonical-json.js';
-import {blake3Bytes, fromHex, HEX64, toHex} from '../crypto/hash.js';
+import {blake3Bytes, fromHex, HEX64, toHex, ZERO_HASH_HEX} from '../crypto/hash.js';
 import {frontierAppend, frontierLength, frontierRoot, leafHash} from '../crypto/merkle.js';
-import type {AuditRecordType} from './schema.js';
+import {type LedgerRecord} from './schema.js';
 
-/** A ledger record as stored: the hashed fields, then `entry_hash`, then the Merkle frontier. */
-export interface LedgerRecord {
-  readonly seq: number;
-  readonly type: AuditRecordType;
-  readonly time: number;
-  readonly actor: string;
-  readonly action: string;
-  readonly payload: unknown;
-  readonly prev_hash: string;
-  readonly entry_hash: string;
-  /** Roots of the perfect subtrees of the Merkle tree over records 0..seq, left to right (hex). */
-  readonly frontier: readonly string[];
-}
+export type {LedgerRecord} from './schema.js';
 
 export type HashedFields = Pick<LedgerRecord, 'seq' | 'type' | 'time' | 'actor' | 'action' | 'payload' | 'prev_hash'>;
 
@@ -43,7 +31,7 @@ export function buildRecord(
   fields: Pick<LedgerRecord, 'type' | 'time' | 'actor' | 'action' | 'payload'>,
 ): {record: LedgerRecord; frontier: Uint8Array[]} {
   const seq = previous === undefined ? 0 : previous.seq + 1;
-  const hashed: HashedFields = {seq, ...fields, prev_hash: previous?.entry_hash ?? '0'.repeat(64)};
+  const hashed: HashedFields = {seq, ...fields, prev_hash: previous?.entry_hash ?? ZERO_HASH_HEX};
   const entryHash = recordHash(hashed);
   const frontier = frontierAppend(previous?.frontier ?? [], seq, leafHash(entryHash));
   const record: LedgerRecord = {...hashed, entry_hash: toHex(entryHash), frontier: frontier.map(toHex)};
@@ -53,23 +41,6 @@ export function buildRecord(
 export function serialiseRecord(record: LedgerRecord): string {
   const {seq, type, time, actor, action, payload, prev_hash, entry_hash, frontier} = record;
   return `${JSON.stringify({seq, type, time, actor, action, payload, prev_hash, entry_hash, frontier})}\n`;
-}
-
-/** Why a parsed line is not a well-formed record, or undefined when its shape is right. */
-export function recordShapeProblem(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
-  const r = value as Record<string, unknown>;
-  if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 0) return 'seq is not a non-negative integer';
-  if (r.type !== 'entry' && r.type !== 'checkpoint') return 'type is neither "entry" nor "checkpoint"';
-  if (!Number.isSafeInteger(r.time)) return 'time is not an integer (epoch ms)';
-  if (typeof r.actor !== 'string') return 'actor is not a string';
-  if (typeof r.action !== 'string') return 'action is not a string';
-  if (!('payload' in r)) return 'payload is missing';
-  if (typeof r.prev_hash !== 'string' || !HEX64.test(r.prev_hash)) return 'prev_hash is not 64 lower-case hex digits';
-  if (typeof r.entry_hash !== 'string' || !HEX64.test(r.entry_hash)) return 'entry_hash is not 64 lower-case hex digits';
-  // Verifiers compare each frontier hash with the recomputed one; selfCheck tests their form for appends.
-  if (!Array.isArray(r.frontier) || !r.frontier.every((h) => typeof h === 'string')) return 'frontier is not a list of hashes';
-  return undefined;
 }
 
 /** Check a lone record on its own (its hash and frontier shape): what an append trusts of the tail. */

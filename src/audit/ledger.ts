@@ -1,4 +1,4 @@
-// AuditLedger: the append-only JSON Lines ledger (DESIGN.md, "Audit ledger"). Appends read only the
+// AuditLedger: the append-only JSON Lines ledger (docs/audit.md). Appends read only the
 // last line (it carries the Merkle frontier), hold the ledger lock, write each record with one write()
 // and fsync it. Readers stream the file, so verifying 100,000 records takes bounded memory.
 import {closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync} from 'node:fs';
@@ -9,12 +9,12 @@ import {writeFileAtomic} from '../util/atomic-write.js';
 import {withLock} from '../util/lock.js';
 import {toPlainJson} from '../crypto/canonical-json.js';
 import type {PrivateKey, PublicKey} from '../crypto/keys.js';
-import type {AuditEntry} from './schema.js';
 import {type Checkpoint, signCheckpoint} from './checkpoint-signature.js';
-import {buildRecord, frontierFromHex, type LedgerRecord, recordShapeProblem, rootHex, selfCheck, serialiseRecord} from './ledger-record.js';
+import {buildRecord, frontierFromHex, rootHex, selfCheck, serialiseRecord} from './ledger-record.js';
+import {type AuditEntry, auditPayloadProblem, type LedgerRecord, recordShapeProblem} from './schema.js';
 import {type LedgerVerification, verifyLedger, type VerifyOptions} from './verify.js';
 
-export type {LedgerRecord} from './ledger-record.js';
+export type {LedgerRecord} from './schema.js';
 export {assertLedgerReadable, type LedgerLine, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
 
 /** What an append needs to know about the end of the file. */
@@ -176,7 +176,7 @@ function quarantineTornTail(path: string, fd: number, tail: LedgerTail): {file: 
   return {file, bytes: bytes.length, blake3: blake3Hex(bytes)};
 }
 
-/** The seed's AuditLedger: append entries (with a signed checkpoint when a key is given) and verify the chain. */
+/** The reference API's AuditLedger (docs/api.md): append entries (with a signed checkpoint when a key is given) and verify the chain. */
 export class AuditLedger {
   constructor(
     readonly path: string,
@@ -190,6 +190,12 @@ export class AuditLedger {
   async appendEntry(entry: AuditEntry, warn: (message: string) => void = () => undefined): Promise<{entry: LedgerRecord; checkpoint: LedgerRecord | null}> {
     const key = this.options.signingKey;
     const payload = toPlainJson(entry.payload);
+    // A payload that does not fit its action's schema is a bug in the caller: refuse it rather than write a
+    // record that readers (health, audit show filters) would misread.
+    const problem = auditPayloadProblem(entry.action, payload);
+    if (problem !== undefined) {
+      throw new DaemonEyeError('INTERNAL', `the ${entry.action} audit payload does not match its schema: ${problem}`, {file: this.path});
+    }
     return appendToLedger(this.path, (context, append) => {
       if (context.quarantined !== undefined) {
         warn(`the ledger ended in a torn record (a crash mid-append); its ${context.quarantined.bytes} bytes were moved to ${context.quarantined.file}`);

@@ -2,25 +2,16 @@
 // latest signed checkpoint that covers it, and that checkpoint, checkable offline with only the public key.
 import {readFileSync} from 'node:fs';
 
-import {fromHex, HEX64, toHex} from '../crypto/hash.js';
+import {fromHex, toHex} from '../crypto/hash.js';
 import {inclusionProof, merkleRoot, rootFromInclusionProof} from '../crypto/merkle.js';
 import type {PublicKey} from '../crypto/keys.js';
 import {DaemonEyeError, fileError} from '../errors.js';
-import {type Checkpoint, checkpointShapeProblem, checkpointSignatureStatus, type SignatureStatus} from './checkpoint-signature.js';
+import {checkpointSignatureStatus, type SignatureStatus} from './checkpoint-signature.js';
 import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
-import {type LedgerRecord, recordHash, recordLeaf, recordShapeProblem} from './ledger-record.js';
+import {recordHash, recordLeaf} from './ledger-record.js';
+import {type Checkpoint, checkpointShapeProblem, type InclusionProof, type LedgerRecord, proofShapeProblem} from './schema.js';
 
-export interface InclusionProof {
-  readonly version: 1;
-  readonly leaf_index: number;
-  readonly tree_size: number;
-  readonly record: Omit<LedgerRecord, 'frontier'>;
-  readonly leaf_hash: string;
-  readonly audit_path: readonly string[];
-  readonly root: string;
-  /** The signed checkpoint whose tree this proof reaches; null when the record is not yet under one. */
-  readonly checkpoint: Checkpoint | null;
-}
+export type {InclusionProof} from './schema.js';
 
 /** Build the proof of record `seq`. Reads the ledger once and keeps only the 32-byte leaves. */
 export async function proveInclusion(path: string, seq: number): Promise<InclusionProof> {
@@ -115,22 +106,4 @@ export function readProofFile(file: string): InclusionProof {
       hint: 'give the JSON that `daemoneye audit prove` printed',
     });
   return value as InclusionProof;
-}
-
-function proofShapeProblem(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
-  const p = value as Record<string, unknown>;
-  if (p.version !== 1) return 'version is not 1';
-  if (!Number.isSafeInteger(p.leaf_index) || !Number.isSafeInteger(p.tree_size)) return 'leaf_index and tree_size must be integers';
-  if (typeof p.leaf_hash !== 'string' || !HEX64.test(p.leaf_hash) || typeof p.root !== 'string' || !HEX64.test(p.root))
-    return 'leaf_hash and root must be 64 hex digits';
-  if (!Array.isArray(p.audit_path) || !p.audit_path.every((h) => typeof h === 'string' && HEX64.test(h)))
-    return 'audit_path must be a list of 64-hex-digit hashes';
-  const recordProblem = recordShapeProblem({...(p.record as object), frontier: []});
-  if (recordProblem !== undefined) return `record: ${recordProblem}`;
-  if (p.checkpoint !== null) {
-    const checkpointProblem = checkpointShapeProblem(p.checkpoint);
-    if (checkpointProblem !== undefined) return `checkpoint: ${checkpointProblem}`;
-  }
-  return undefined;
 }

@@ -1,10 +1,10 @@
 // recordAudit: the one call every command makes at its end. It appends the command's entry to the
 // ledger and, when a key file exists at crypto.private_key_path, a signed checkpoint over the whole ledger.
-import {existsSync} from 'node:fs';
 import type {Config} from '../config/builder.js';
-import {isExposed, type PrivateKey, readPrivateKey} from '../crypto/keys.js';
+import type {PrivateKey} from '../crypto/keys.js';
 import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
 import type {AuditEntry} from './schema.js';
+import {loadSigningKey} from './keys.js';
 import {AuditLedger, type LedgerRecord} from './ledger.js';
 
 export interface RecordAuditOptions {
@@ -18,25 +18,6 @@ export interface RecordAuditResult {
   readonly ledger: string;
   readonly entry: LedgerRecord;
   readonly checkpoint: LedgerRecord | null;
-}
-
-/** Load the signing key if its file exists; a key file that exists but cannot be used is exit 3. */
-export function loadSigningKey(config: Config, warn: (message: string) => void = () => undefined): PrivateKey | undefined {
-  const file = config.values.crypto.private_key_path;
-  if (!existsSync(file)) return undefined;
-  try {
-    const key = readPrivateKey(file);
-    if (isExposed(file)) warn(`private key ${file} is readable by group or others; run chmod 600 ${file}`);
-    return key;
-  } catch (error) {
-    if (isDaemonEyeError(error) && error.code === 'KEY_UNREADABLE') throw error;
-    const message = isDaemonEyeError(error) ? error.message : String(error);
-    throw new DaemonEyeError('KEY_UNREADABLE', `cannot sign the audit checkpoint: ${message}`, {
-      file,
-      hint: 'fix or replace the key (`daemoneye keys generate --force`), or move it away to run unsigned',
-      cause: error,
-    });
-  }
 }
 
 /**

@@ -1,7 +1,7 @@
 // `audit show`: stream the ledger's records, filtered by time and action, without the Merkle frontier
 // (which is bookkeeping for appends, not something a reader wants to see).
 import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
-import type {LedgerRecord} from './ledger-record.js';
+import {isSuccessfulRun, type LedgerRecord} from './schema.js';
 
 export type ShownRecord = Omit<LedgerRecord, 'frontier'>;
 
@@ -40,5 +40,12 @@ export async function latestSignedCheckpoint(path: string): Promise<ShownRecord 
   for await (const record of readAuditRecords(path, {type: 'checkpoint'})) {
     if (((record.payload as {signature?: unknown} | null)?.signature ?? null) !== null) latest = record;
   }
+  return latest;
+}
+
+/** The latest record of a completed run (isSuccessfulRun), streaming the ledger once; damaged lines are skipped. */
+export async function latestSuccessfulRun(path: string): Promise<ShownRecord | undefined> {
+  let latest: ShownRecord | undefined;
+  for await (const record of readAuditRecords(path, {type: 'entry'})) if (isSuccessfulRun(record)) latest = record;
   return latest;
 }

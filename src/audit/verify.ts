@@ -1,9 +1,10 @@
 // `audit verify`: stream the ledger once, recompute every hash, link, sequence number and the Merkle
 // frontier, check each checkpoint record against the tree, the latest signature, and shipped checkpoints.
-import {toHex} from '../crypto/hash.js';
+import {toHex, ZERO_HASH_HEX} from '../crypto/hash.js';
 import {frontierAppend} from '../crypto/merkle.js';
 import type {PublicKey} from '../crypto/keys.js';
-import {type Checkpoint, checkpointShapeProblem, checkpointSignatureStatus, type SignatureStatus} from './checkpoint-signature.js';
+import {checkpointSignatureStatus, type SignatureStatus} from './checkpoint-signature.js';
+import {type Checkpoint, checkpointShapeProblem} from './schema.js';
 import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
 import {recordHash, recordLeaf, rootHex} from './ledger-record.js';
 
@@ -64,7 +65,7 @@ export async function verifyLedger(path: string, options: VerifyOptions = {}): P
   let count = 0;
   let entries = 0;
   let checkpoints = 0;
-  let prevHash = '0'.repeat(64);
+  let prevHash = ZERO_HASH_HEX;
   let latest: LedgerVerification['latest_checkpoint'] = null;
   let tornTail: LedgerVerification['torn_tail'] = null;
   const shipped = [...(options.shipped ?? [])];

@@ -8,6 +8,7 @@ import {readFileSync, statSync} from 'node:fs';
 import {dirname} from 'node:path';
 
 import {ensureStateDir} from '../config/paths.js';
+import {SHA256_HEX} from '../models/process.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 
 const CACHE_FORMAT = 1;
@@ -52,7 +53,7 @@ function isEntry(value: unknown): value is CacheEntry {
     typeof e.ctime_ms === 'number' &&
     typeof e.seen === 'number' &&
     typeof e.sha256 === 'string' &&
-    /^[0-9a-f]{64}$/.test(e.sha256)
+    SHA256_HEX.test(e.sha256)
   );
 }
 

@@ -1,6 +1,7 @@
 // The human view of a snapshot: a `ps`-like table (pid, user, cpu, memory, name, command line), every
 // cell terminal-safe, the command line cut to the terminal width.
-import {PROCESS_TABLE_COLUMN_NAMES, type ProcessRecord, processToRow} from '../models/process.js';
+import {PROCESS_TABLE_COLUMN_NAMES, PROCESS_TABLE_COLUMNS, type ProcessRecord, processToRow} from '../models/process.js';
+import {csvCells} from '../models/serialise.js';
 import {renderTable, type TableColumn} from '../output/render.js';
 import type {View} from '../output/view.js';
 
@@ -40,6 +41,6 @@ export function processView(processes: readonly ProcessRecord[]): View<ProcessRe
   return {
     rows: processes,
     columns: PROCESS_COLUMNS,
-    csv: {header: PROCESS_TABLE_COLUMN_NAMES, values: (p) => processToRow(p)},
+    csv: {header: PROCESS_TABLE_COLUMN_NAMES, values: (p) => csvCells(PROCESS_TABLE_COLUMNS, processToRow(p))},
   };
 }

@@ -1,11 +1,11 @@
 // ConfigBuilder and Config: layered configuration (defaults < system file < user file < --config <
 // environment < command-line flags), with the layer that set each key remembered for `config show`.
-import {readFileSync} from 'node:fs';
+import {readFileSync, statSync} from 'node:fs';
 
 import type * as Yaml from 'yaml';
 
 import {DaemonEyeError, systemErrorCode} from '../errors.js';
-import {yaml} from '../util/yaml.js';
+import {yaml, yamlProblems} from '../util/yaml.js';
 import {EnvironmentSubstitutor} from './env-substitutor.js';
 import {type StatePaths, statePaths, SYSTEM_CONFIG_PATH, userConfigPath} from './paths.js';
 import {type DaemonEyeConfig, embeddedDefaults} from './schema.js';
@@ -56,6 +56,16 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
   });
 }
 
+/** Whether `file` can be looked at (stat) by this process: false when a directory on its path may not be entered. */
+function visible(file: string): boolean {
+  try {
+    statSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Parse a YAML file into a mapping, with `line:column` errors naming the file. */
 export function readYamlFile(
   file: string,
@@ -67,6 +77,10 @@ export function readYamlFile(
   } catch (error) {
     const code = systemErrorCode(error);
     if (code === 'ENOENT' && options.optional === true) return undefined;
+    // An optional layer behind a directory this user may not enter (HOME still /root under setpriv or sudo -u):
+    // the file cannot even be looked at, so it is not this user's configuration. A file that exists but
+    // cannot be read is still an error: silently ignoring it would run with the wrong settings.
+    if ((code === 'EACCES' || code === 'EPERM') && options.optional === true && !visible(file)) return undefined;
     if (code === 'ENOENT') {
       throw new DaemonEyeError('CONFIG_FILE_MISSING', `configuration file ${file} does not exist`, {file, hint: 'check the --config path'});
     }
@@ -84,11 +98,12 @@ export function parseYamlConfig(text: string, file: string): {data: Record<strin
   const {LineCounter, parseDocument} = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true});
-  const [first] = doc.errors;
+  const [first] = yamlProblems(text, doc.errors, lineCounter);
   if (first !== undefined) {
-    const pos = lineCounter.linePos(first.pos[0]);
-    const detail = first.message.split('\n')[0] ?? first.message;
-    throw new DaemonEyeError('CONFIG_YAML_SYNTAX', `${file}:${pos.line}:${pos.col}: invalid YAML: ${detail}`, {file, hint: 'fix the YAML syntax at that line'});
+    throw new DaemonEyeError('CONFIG_YAML_SYNTAX', `${file}:${first.line}:${first.col}: invalid YAML: ${first.message}`, {
+      file,
+      hint: 'fix the YAML syntax at that line',
+    });
   }
   const locate = (path: Path): string | undefined => locateIn(doc, lineCounter, path);
   const value: unknown = doc.toJS({maxAliasCount: 100});

@@ -1,4 +1,4 @@
-// Default places of configuration and state (DESIGN.md, "Where state lives").
+// Default places of configuration and state (docs/architecture.md, "Where state lives").
 import {mkdirSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {isAbsolute, join} from 'node:path';

@@ -1,8 +1,9 @@
 // BLAKE3 (@noble/hashes) helpers for the audit ledger: digests as bytes and lower-case hex.
 import {blake3} from '@noble/hashes/blake3.js';
 
+export {HEX64, ZERO_HASH_HEX} from '../util/hex.js';
+
 export const HASH_BYTES = 32;
-export const ZERO_HASH_HEX = '0'.repeat(64);
 
 const encoder = new TextEncoder();
 
@@ -23,5 +24,3 @@ export function toHex(bytes: Uint8Array): string {
 export function fromHex(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
-
-export const HEX64 = /^[0-9a-f]{64}$/;

@@ -1,11 +1,11 @@
-// SignatureManager (the seed's Crypto API): Ed25519 signing and verification with the configured key
+// SignatureManager (the reference API's crypto type, docs/api.md): Ed25519 signing and verification with the configured key
 // files, for library users; the CLI commands use the same primitives in keys.ts and file-signature.ts.
 import {existsSync} from 'node:fs';
 
 import {DaemonEyeError} from '../errors.js';
 import {type PrivateKey, type PublicKey, readPrivateKey, readPublicKey, signBytes, verifyBytes} from './keys.js';
 
-/** The seed's `SignatureConfig`: where the PEM key files are. */
+/** The reference API's `SignatureConfig`: where the PEM key files are. */
 export interface SignatureConfig {
   readonly private_key_path: string;
   readonly public_key_path: string;

@@ -1,11 +1,12 @@
-// Alert generation (the seed's AlertManager.generate_alert): a rule's result rows become alerts, one per
-// dedupe key (rule id plus the values of the rule's group_by columns), in the seed's Alert shape.
+// Alert generation (AlertManager.generate_alert in the reference API, docs/api.md): a rule's result rows become alerts, one per
+// dedupe key (rule id plus the values of the rule's group_by columns), in the Alert shape of src/models/alert.ts.
 import {randomUUID} from 'node:crypto';
 
 import type {Alert} from '../models/alert.js';
+import {serialiseResultRow} from '../models/serialise.js';
 import type {AlertSeverity} from '../models/severity.js';
 
-/** The seed's default key: `rule_id`, `process_name` (the process's `name`). */
+/** The default dedupe key: `rule_id`, `process_name` (the process's `name`). */
 export const DEFAULT_DEDUPE_KEY_FIELDS = ['rule_id', 'process_name'] as const;
 
 export interface AlertingRule {
@@ -64,12 +65,13 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
       alert_time: now,
       rule_id: rule.id,
       title: rule.name,
-      description: `${rule.description ?? rule.name}: ${what}`,
+      // A description is a sentence: its closing period would otherwise read ".: 1 process".
+      description: `${(rule.description ?? rule.name).trim().replace(/\.+$/, '')}: ${what}`,
       severity: rule.severity,
       scan_id: scanId,
       affected_processes: pids,
       process_count: pids.length,
-      alert_data: {processes: group},
+      alert_data: {processes: group.map((row) => serialiseResultRow(row))},
       rule_execution_time_ms: options.executionTimeMs === null ? null : Math.round(options.executionTimeMs),
       dedupe_key: key,
     });

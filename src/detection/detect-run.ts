@@ -46,8 +46,22 @@ export interface DetectRunResult {
   readonly defaultFormat: 'json' | 'ndjson' | 'text' | undefined;
   /** By precedence: 2 (a store file unusable) over 1 (findings at --fail-on) over 3 (a rule or sink failed). */
   readonly exitCode: ExitCode;
+  /** How much of a live snapshot the rules could see (zeros for saved input, whose records say it themselves). */
+  readonly visibility: Visibility;
   /** The ledger payload of the run (without exit_code, which the command adds once audit problems are known). */
   readonly audit: Record<string, unknown>;
+}
+
+export interface Visibility {
+  /** Processes in the live snapshot. */
+  readonly processes_scanned: number;
+  /** Of those, records with `accessible: false`: a file needed for them could not be read. */
+  readonly processes_inaccessible: number;
+}
+
+function visibilityOf(report: DetectReport): Visibility {
+  const processes = report.snapshots.flatMap((snapshot) => snapshot.live?.processes ?? []);
+  return {processes_scanned: processes.length, processes_inaccessible: processes.filter((p) => !p.accessible).length};
 }
 
 /**
@@ -105,6 +119,12 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   for (const line of deliverySummaryLines(delivery.summary)) logger.info(line);
   if (report.stored !== null) logger.info(`saved scan ${report.stored.scanIds.join(', ')} with ${report.stored.alertCount} alerts to ${report.stored.path}`);
 
+  const visibility = visibilityOf(report);
+  if (visibility.processes_inaccessible > 0) {
+    logger.warn(
+      `${visibility.processes_inaccessible} of ${visibility.processes_scanned} processes could not be fully read (not root: their executables, fds, environment or cwd are hidden); rules did not see those fields, so this run may miss what they would show. Run as root for complete records.`,
+    );
+  }
   const s = report.summary;
   if (deliveryFailed(delivery.summary)) codes.push(ExitCode.RuntimeFailure);
   if (s.findings > 0) codes.push(ExitCode.CheckFailed);
@@ -115,7 +135,9 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
     printed,
     defaultFormat,
     exitCode: combineExitCodes(codes),
+    visibility,
     audit: {
+      ...visibility,
       scan_ids: s.scan_ids,
       source: s.source,
       rules_run: s.rules_run,
@@ -137,7 +159,7 @@ export function detectView(result: DetectRunResult): View<PrintedAlert> {
   const marked = (a: PrintedAlert): PrintedAlert => (a.suppressed === true ? {...a, description: `[suppressed] ${a.description}`} : a);
   return {
     rows: result.printed,
-    document: {alerts: result.printed, summary: {...result.report.summary, ...result.delivery}},
+    document: {alerts: result.printed, summary: {...result.report.summary, ...result.delivery, ...result.visibility}},
     columns: ALERT_COLUMNS.map((column) => ({...column, get: (a: PrintedAlert) => column.get(marked(a))})),
     text: {text: (rows, terminal) => rows.map((a) => alertLine(marked(a), terminal.palette)).join('')},
   };

@@ -6,6 +6,7 @@ import {statePaths} from '../config/paths.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
+import {serialiseResultRow} from '../models/serialise.js';
 import {type AlertSeverity, isAtLeast} from '../models/severity.js';
 import {appendToStore, retentionFromConfig, type StoreAppendResult} from '../storage/store.js';
 import {loadLatestScan} from '../storage/input.js';
@@ -202,7 +203,8 @@ export interface QueryOptions {
 
 export interface QueryReport {
   readonly columns: readonly string[];
-  readonly rows: readonly Record<string, string | number | null>[];
+  /** Result rows as records: boolean and JSON columns of the snapshot tables in their record shape (src/models/serialise.ts). */
+  readonly rows: readonly Record<string, unknown>[];
   readonly row_count: number;
   readonly truncated: boolean;
   readonly elapsed_ms: number;
@@ -250,7 +252,7 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
     }
     return {
       columns: outcome.columns,
-      rows: outcome.rows,
+      rows: outcome.rows.map((row) => serialiseResultRow(row)),
       row_count: outcome.rows.length,
       truncated: outcome.truncated,
       elapsed_ms: Math.round(outcome.elapsedMs),

@@ -6,7 +6,7 @@ import {z} from 'zod';
 import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
 import {completeProcessRow} from '../models/process-fixture.js';
 import {COLLECTED_TABLE_NAMES, completeTableRow, tableDefinition} from '../models/tables.js';
-import {yaml} from '../util/yaml.js';
+import {yaml, yamlProblems} from '../util/yaml.js';
 import {RULE_ID} from '../models/rule.js';
 import {AlertSeveritySchema} from '../models/severity.js';
 import {type SqlValidationError, SqlValidator} from './sql-validator.js';
@@ -208,12 +208,7 @@ export function validateNativeRuleText(file: string, text: string, validator: Sq
   const counter = new (yaml().LineCounter)();
   const doc = yaml().parseDocument(source.yaml, {lineCounter: counter, prettyErrors: false, uniqueKeys: true});
   if (doc.errors.length > 0) {
-    return invalid(
-      doc.errors.map((e) => {
-        const pos = counter.linePos(e.pos[0]);
-        return `${file}:${pos.line + source.yamlLineOffset}:${pos.col}: invalid YAML: ${e.message.split('\n')[0] ?? e.message}`;
-      }),
-    );
+    return invalid(yamlProblems(source.yaml, doc.errors, counter, source.yamlLineOffset).map((p) => `${file}:${p.line}:${p.col}: invalid YAML: ${p.message}`));
   }
   const data: unknown = doc.toJS({maxAliasCount: 100});
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {

@@ -24,7 +24,7 @@ export interface RuleRoot {
   readonly sourceType: RuleSourceType;
 }
 
-/** A rule ready to run: the seed's DetectionRule (enabled state after configuration) and its file's extras. */
+/** A rule ready to run: the DetectionRule model (src/models/rule.ts; enabled state after configuration) and its file's extras. */
 export interface LoadedRule {
   readonly rule: DetectionRule;
   readonly definition: RuleDefinition;
@@ -174,7 +174,7 @@ export class RuleManager {
   }
 }
 
-/** The seed's DetectionRule for a rule file's definition (timestamps: the file's mtime, or 0 when not known). */
+/** The DetectionRule model for a rule file's definition (timestamps: the file's mtime, or 0 when not known). */
 export function detectionRuleOf(definition: RuleDefinition, options: {enabled: boolean; sourceType: RuleSourceType; timestamp: number}): DetectionRule {
   return {
     id: definition.id,

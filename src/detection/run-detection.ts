@@ -1,5 +1,5 @@
 // One detection run: validated rules × one snapshot in the worker pool, each rule's rows turned into alerts,
-// and a summary of what ran, failed, timed out or did not run (the seed's DetectionResult per rule).
+// and a summary of what ran, failed, timed out or did not run (a DetectionResult per rule, docs/api.md).
 import type {Alert} from '../models/alert.js';
 import {ALERT_SEVERITIES, type AlertSeverity, severityRank} from '../models/severity.js';
 import {generateAlerts} from './alerts.js';
@@ -12,7 +12,7 @@ import {tableDefinition} from '../models/tables.js';
 /** `skipped`: the rule reads a table its snapshot did not collect (`missing_tables` names them). */
 export type RuleRunStatus = 'ok' | 'error' | 'timeout' | 'not_run' | 'skipped';
 
-/** The seed's DetectionResult, one per rule of the run. */
+/** The reference API's DetectionResult (docs/api.md), one per rule of the run. */
 export interface DetectionResult {
   readonly rule_id: string;
   readonly status: RuleRunStatus;
@@ -49,7 +49,7 @@ export interface DetectionRun {
   readonly summary: DetectionRunSummary;
 }
 
-/** The seed's RuleExecutionConfig. */
+/** The reference API's RuleExecutionConfig (docs/api.md). */
 export interface RuleExecutionConfig {
   readonly scanId: number | null;
   /** Deadline of the whole run (ms). */

@@ -1,4 +1,4 @@
-// Alert: the seed's detection result shape, as it leaves the process (stdout, sinks, snapshot files).
+// Alert: the reference API's Alert (docs/api.md), as it leaves the process (stdout, sinks, snapshot files).
 import {z} from 'zod';
 
 import {columnsOf} from './columns.js';

@@ -1,5 +1,5 @@
 // Derives SQLite columns and documentation rows from zod object schemas, so a record's shape is
-// declared once (CONVENTIONS.md, "declare the schema once").
+// declared once (docs/architecture.md, "One home per concept").
 import type {z} from 'zod';
 
 export type SqlType = 'INTEGER' | 'REAL' | 'TEXT';

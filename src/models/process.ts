@@ -1,12 +1,14 @@
-// ProcessRecord (the seed's model, field for field) and the platform data the Linux collector fills.
+// ProcessRecord (the reference API's model field for field, docs/api.md) and the platform data the Linux collector fills.
 // The `processes` table is derived from these two schemas: the record's fields, then the derived `cmdline` and
 // `exe_name`, then
 // every platform-data field flattened into a column of its own so rules can use them directly.
 import {z} from 'zod';
 
+import {HEX64} from '../util/hex.js';
 import {type ColumnSpec, columnOf, columnsOf, fromSqlValue, toSqlValue} from './columns.js';
 
-export const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** A SHA-256 digest as the models store it: 64 lower-case hex digits. */
+export const SHA256_HEX = HEX64;
 
 /** The ways a process can be hidden from a /proc listing (the `hidden` column). */
 export const HIDDEN_KINDS = ['proc_mount', 'unlisted'] as const;

@@ -1,4 +1,4 @@
-// DetectionRule: the seed's rule model. Rule *files* carry more (tests, references): see src/detection.
+// DetectionRule: the reference API's rule model (docs/api.md). Rule *files* carry more (tests, references): see src/detection.
 import {z} from 'zod';
 
 import {AlertSeveritySchema} from './severity.js';

@@ -1,4 +1,4 @@
-// Alert severities, ordered; lower case on the wire (DESIGN.md, "Conventions").
+// Alert severities, ordered; lower case on the wire (docs/architecture.md, "Conventions").
 import {z} from 'zod';
 
 /** Lowest first. `informational` (Sigma's level for enrichment rules) sits below low: by default no sink takes it. */

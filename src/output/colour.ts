@@ -1,7 +1,7 @@
 // Colour, for people at a terminal only. chalk is loaded when colour is on for a stream (a TTY, no NO_COLOR,
-// not TERM=dumb: colourEnabled), so cron runs and pipes never pay for it. chalk ignores NO_COLOR itself
-// (STACK.md): the level is always set here. Colour is applied to text already made terminal-safe, and
-// widths are measured on the plain text, so escapes never misalign a table.
+// not TERM=dumb: colourEnabled), so cron runs and pipes never pay for it. chalk ignores NO_COLOR itself (its
+// own colour detection does not read it): the level is always set here. Colour is applied to text already
+// made terminal-safe, and widths are measured on the plain text, so escapes never misalign a table.
 import type {AlertSeverity} from '../models/severity.js';
 import {colourEnabled} from './format.js';
 import type {LogLevel} from './logger.js';

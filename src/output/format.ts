@@ -1,4 +1,4 @@
-// Output formats and their defaults: table on a TTY, NDJSON when piped (DESIGN.md, "Conventions").
+// Output formats and their defaults: table on a TTY, NDJSON when piped (docs/architecture.md, "Conventions").
 export const OUTPUT_FORMATS = ['json', 'ndjson', 'table', 'csv', 'text', 'junit', 'tree'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 

@@ -54,32 +54,42 @@ export function insertRows(db: Database, table: TableDefinition, rows: readonly 
   const sql = (count: number): string => `INSERT INTO ${table.name} (${columns.map((c) => c.name).join(', ')}) VALUES ${Array(count).fill(tuple).join(', ')}`;
   const batch = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(32_000 / columns.length)));
   const full = rows.length >= batch ? db.prepare(sql(batch)) : undefined;
+  try {
+    inTransaction(db, () => {
+      let index = 0;
+      if (full !== undefined) {
+        for (; index + batch <= rows.length; index += batch) {
+          const values: (string | number | null)[] = [];
+          for (let i = index; i < index + batch; i++) values.push(...table.toRow(rows[i]));
+          full.run(values);
+        }
+      }
+      if (index < rows.length) {
+        const rest = db.prepare(sql(rows.length - index));
+        try {
+          const values: (string | number | null)[] = [];
+          for (let i = index; i < rows.length; i++) values.push(...table.toRow(rows[i]));
+          rest.run(values);
+        } finally {
+          rest.free();
+        }
+      }
+    });
+  } finally {
+    full?.free();
+  }
+}
+
+/** Run `work` in one transaction: committed when it returns, rolled back when it throws (the error is rethrown). */
+export function inTransaction<T>(db: Database, work: () => T): T {
   db.exec('BEGIN');
   try {
-    let index = 0;
-    if (full !== undefined) {
-      for (; index + batch <= rows.length; index += batch) {
-        const values: (string | number | null)[] = [];
-        for (let i = index; i < index + batch; i++) values.push(...table.toRow(rows[i]));
-        full.run(values);
-      }
-    }
-    if (index < rows.length) {
-      const rest = db.prepare(sql(rows.length - index));
-      try {
-        const values: (string | number | null)[] = [];
-        for (let i = index; i < rows.length; i++) values.push(...table.toRow(rows[i]));
-        rest.run(values);
-      } finally {
-        rest.free();
-      }
-    }
+    const result = work();
     db.exec('COMMIT');
+    return result;
   } catch (error) {
     db.exec('ROLLBACK');
     throw error;
-  } finally {
-    full?.free();
   }
 }
 

@@ -1,4 +1,4 @@
-// EventStore: the seed's Storage API over snapshot files. One object for a snapshot file or a store
+// EventStore: the reference API's storage type (docs/api.md) over snapshot files. One object for a snapshot file or a store
 // directory: store processes (a new file per scan in a store), query them with a ProcessQuery, export.
 import {existsSync, statSync} from 'node:fs';
 import {arch, hostname, release} from 'node:os';
@@ -14,7 +14,7 @@ import {readSnapshotsInRange} from './input.js';
 import {readSnapshotFile, type SnapshotWriteResult, writeSnapshotBytes, writeSnapshotFile} from './snapshot-file.js';
 import {appendToStore, type RetentionPolicy, type StorageLog} from './store.js';
 
-/** A filter over processes (the seed's ProcessQuery); each `with*` returns a new query. */
+/** A filter over processes (the reference API's ProcessQuery); each `with*` returns a new query. */
 export class ProcessQuery {
   constructor(
     readonly pid?: number,

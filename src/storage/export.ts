@@ -4,7 +4,8 @@
 import type {Database} from 'sql.js';
 
 import {DaemonEyeError} from '../errors.js';
-import {type ColumnSpec, fromSqlValue} from '../models/columns.js';
+import type {ColumnSpec} from '../models/columns.js';
+import {csvCells} from '../models/serialise.js';
 import {type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tables.js';
 import {csvLine} from '../output/render.js';
 import {AtomicFileWriter} from '../util/atomic-write.js';
@@ -16,7 +17,7 @@ export type ExportTable = string;
 export const EXPORT_FORMATS = ['ndjson', 'json', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** What to export (the seed's ExportConfig, plus the table and filters of `daemoneye export`). */
+/** What to export (the reference API's ExportConfig, plus the table and filters of `daemoneye export`). */
 export interface ExportConfig {
   /** A snapshot file or a store directory. */
   readonly input: string;
@@ -133,21 +134,16 @@ export function stdoutWriter(stream: NodeJS.WriteStream = process.stdout): (chun
   };
 }
 
-/** Each row of one table of a loaded snapshot, as its record, in a stable order. */
-function* recordsOf(db: Database, table: ExportTable, where: {sql: string; params: (string | number)[]}): Generator<Record<string, unknown>> {
+/**
+ * Each row of one table of a loaded snapshot as CSV cells of the table's flat columns (for processes, every
+ * platform-data field in a column of its own, as `scan --format csv` prints them; src/models/serialise.ts).
+ */
+function* csvRowsOf(db: Database, table: ExportTable, where: {sql: string; params: (string | number)[]}): Generator<unknown[]> {
   const spec = specOf(table);
-  const statement = db.prepare(`SELECT ${spec.recordColumns.map((c) => c.name).join(', ')} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`);
+  const statement = db.prepare(`SELECT ${spec.columns.map((c) => c.name).join(', ')} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`);
   try {
     statement.bind(where.params);
-    while (statement.step()) {
-      const values = statement.get();
-      const record: Record<string, unknown> = {};
-      for (let i = 0; i < spec.recordColumns.length; i++) {
-        const column = spec.recordColumns[i] as ColumnSpec;
-        record[column.name] = fromSqlValue(column, values[i]);
-      }
-      yield record;
-    }
+    while (statement.step()) yield csvCells(spec.columns, statement.get());
   } finally {
     statement.free();
   }
@@ -174,7 +170,7 @@ function jsonObjectSql(columns: readonly ColumnSpec[]): string {
 const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const escapeUnsafe = (c: string): string => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
 
-/** Each row of one table of a loaded snapshot as JSON text, in the same order as recordsOf. */
+/** Each row of one table of a loaded snapshot as JSON text, in the same order as csvRowsOf. */
 function* jsonLinesOf(db: Database, table: ExportTable, where: {sql: string; params: (string | number)[]}): Generator<string> {
   const spec = specOf(table);
   const statement = db.prepare(`SELECT ${jsonObjectSql(spec.recordColumns)} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`);
@@ -230,12 +226,11 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
       sink.onProblem?.(problem);
     },
   };
-  const columns = specOf(table).recordColumns;
   let rows = 0;
   let filesRead = 0;
   const scanIds: number[] = [];
   try {
-    if (format === 'csv') out.push(csvLine(columns.map((c) => c.name)));
+    if (format === 'csv') out.push(csvLine(specOf(table).columns.map((c) => c.name)));
     if (format === 'json') out.push('[');
     for await (const snapshot of requireSnapshotsInRange(input, readOptions)) {
       filesRead++;
@@ -243,8 +238,8 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
       const where = whereFor(table, snapshot, config);
       try {
         if (format === 'csv') {
-          for (const record of recordsOf(snapshot.db, table, where)) {
-            const wait = out.push(csvLine(columns.map((c) => record[c.name])));
+          for (const cells of csvRowsOf(snapshot.db, table, where)) {
+            const wait = out.push(csvLine(cells));
             if (wait !== undefined) await wait;
             rows++;
           }

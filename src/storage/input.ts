@@ -10,7 +10,7 @@ import type {ColumnSpec} from '../models/columns.js';
 import type {ScanRecord} from '../models/scan.js';
 import {TABLES} from '../models/tables.js';
 import {formatTime} from '../util/time.js';
-import {createSnapshotDatabase} from './database.js';
+import {createSnapshotDatabase, inTransaction} from './database.js';
 import {type LoadedSnapshot, readScans, readSnapshotFile} from './snapshot-file.js';
 import {listStoreFiles, type StoreFile} from './store.js';
 
@@ -224,13 +224,10 @@ function copyTable(from: Database, to: Database, table: string, columns: readonl
   const names = columns.map((c) => c.name).join(', ');
   const select = from.prepare(`SELECT ${names} FROM ${table} ${where}`);
   const insert = to.prepare(`INSERT OR IGNORE INTO ${table} (${names}) VALUES (${columns.map(() => '?').join(', ')})`);
-  to.exec('BEGIN');
   try {
-    while (select.step()) insert.run(select.get() as (string | number | null)[]);
-    to.exec('COMMIT');
-  } catch (error) {
-    to.exec('ROLLBACK');
-    throw error;
+    inTransaction(to, () => {
+      while (select.step()) insert.run(select.get() as (string | number | null)[]);
+    });
   } finally {
     select.free();
     insert.free();

@@ -7,7 +7,7 @@ import {type ColumnSpec, createTableSql} from '../models/columns.js';
 import {PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, processToRow, rowToProcess} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
 import {TABLES, tableDdl} from '../models/tables.js';
-import {PROCESS_INDEXES, SCHEMA_VERSION} from './database.js';
+import {inTransaction, PROCESS_INDEXES, SCHEMA_VERSION} from './database.js';
 
 /** One step of the layout history: turns a database at version `from` into version `from + 1`. */
 export interface SchemaMigration {
@@ -51,16 +51,13 @@ function addDerivedProcessColumns(db: Database): void {
   } finally {
     select.free();
   }
-  db.exec('BEGIN');
   try {
-    for (const row of rows) {
-      const values = processToRow(rowToProcess(row));
-      update.run([...positions.map((index) => values[index] ?? null), String(row.id)]);
-    }
-    db.exec('COMMIT');
-  } catch (error) {
-    db.exec('ROLLBACK');
-    throw error;
+    inTransaction(db, () => {
+      for (const row of rows) {
+        const values = processToRow(rowToProcess(row));
+        update.run([...positions.map((index) => values[index] ?? null), String(row.id)]);
+      }
+    });
   } finally {
     update.free();
   }
@@ -76,7 +73,7 @@ function migrate1to2(db: Database): void {
 }
 
 /**
- * Version 0 (the first file layout) kept only the seed's ProcessRecord fields in `processes`: no `cmdline`,
+ * Version 0 (the first file layout) kept only the reference API's ProcessRecord fields in `processes`: no `cmdline`,
  * no flattened platform-data columns, no indexes, and no `alerts` table; `scans` had no `ld_so_preload`.
  * Version 1 derives those columns from `command_line` and `platform_data`, exactly as a fresh write does.
  */

@@ -11,10 +11,9 @@ import {fromSqlValue, type ColumnSpec} from '../models/columns.js';
 import type {ProcessRecord} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS, type ScanRecord} from '../models/scan.js';
 import {type TableRow, TABLES, tableDefinition} from '../models/tables.js';
-import {AtomicFileWriter, TEMP_PREFIX} from '../util/atomic-write.js';
+import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
 import {createSnapshotDatabase, insertAlerts, insertProcesses, insertRows, insertScan, loadSqlJs, SCHEMA_VERSION} from './database.js';
 import {migrateInMemory, tableColumns} from './migrations.js';
-import {removeStaleStoreTemps} from './store.js';
 
 /** Snapshot files hold command lines, which may carry secrets: only the owner may read them. */
 export const SNAPSHOT_FILE_MODE = 0o600;
@@ -91,7 +90,7 @@ export async function writeSnapshotFile(
 ): Promise<SnapshotWriteResult> {
   const bytes = await serializeSnapshot(scan, processes, alerts, tables);
   // Temp files of earlier writers of this same path that were killed (the directory may be anyone's).
-  removeStaleStoreTemps(dirname(path), Date.now(), `${TEMP_PREFIX}${basename(path)}-`);
+  removeStaleTempFiles(dirname(path), {prefix: `${TEMP_PREFIX}${basename(path)}-`});
   writeSnapshotBytes(path, bytes);
   const scans = Array.isArray(scan) ? (scan as readonly ScanRecord[]) : [scan as ScanRecord];
   return {path, bytes: bytes.length, scanIds: scans.map((s) => s.id), processCount: processes.length, alertCount: alerts.length};

@@ -1,22 +1,17 @@
 // Store directories: one snapshot file per scan, named `scan-<UTC time>-<scan_id>.db`, so concurrent
 // writers never conflict and an append costs the same whatever the history; retention prunes the oldest.
-import {closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs';
-import {randomBytes} from 'node:crypto';
+import {mkdirSync, readdirSync, statSync, unlinkSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import type {Alert} from '../models/alert.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
-import {fsyncDirectory, TEMP_PREFIX} from '../util/atomic-write.js';
-import {processAlive} from '../util/process.js';
+import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
 import {serializeSnapshot, SNAPSHOT_FILE_MODE, type SnapshotWriteResult, type TableRowsByName} from './snapshot-file.js';
 
 /** A store directory holds the snapshot files and nothing else: only its owner may list or read it. */
 export const STORE_DIR_MODE = 0o700;
-
-/** A temp file is stale once its writer is gone, or in any case after this long (no write takes an hour). */
-export const STALE_TEMP_MS = 60 * 60 * 1000;
 
 const STORE_FILE = /^scan-(\d{8}T\d{6}(?:\.\d{3})?Z)-(\d+)(?:-\d+)?\.db$/;
 
@@ -101,36 +96,6 @@ export function listStoreFiles(dir: string): StoreFile[] {
   return files.sort((a, b) => (a.time ?? -Infinity) - (b.time ?? -Infinity) || a.name.localeCompare(b.name));
 }
 
-/**
- * Remove temp files a killed writer left in a store: those whose writer pid (in the name) is gone, and any
- * older than STALE_TEMP_MS. A live writer's temp file is never touched. `prefix` narrows it to the temp files
- * of one target (in a directory that is not a store). Returns the names removed.
- */
-export function removeStaleStoreTemps(dir: string, now = Date.now(), prefix = TEMP_PREFIX): string[] {
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    if (!name.startsWith(TEMP_PREFIX) || !name.startsWith(prefix)) continue;
-    const pid = /-(\d+)-[0-9a-f]+$/.exec(name)?.[1];
-    const path = join(dir, name);
-    try {
-      const old = now - statSync(path).mtimeMs > STALE_TEMP_MS;
-      if (old || (pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid)))) {
-        unlinkSync(path);
-        removed.push(name);
-      }
-    } catch {
-      // removed by another writer meanwhile
-    }
-  }
-  return removed;
-}
-
 /** Create a store directory (0700, parents too) if it does not exist; an existing one keeps its mode. */
 export function ensureStoreDir(dir: string): void {
   let isDirectory: boolean;
@@ -150,50 +115,6 @@ export function ensureStoreDir(dir: string): void {
       file: dir,
       hint: 'point --store or storage.path at a directory',
     });
-  }
-}
-
-/**
- * Publish `bytes` under a new name in `dir` without ever replacing a file: a temp file is written and
- * fsynced, then hard-linked to its final name (link fails rather than overwrite, unlike rename), so two
- * runs that picked the same name both keep their snapshot. File systems without hard links fall back to
- * rename after an existence check.
- */
-function publishNewFile(dir: string, nameFor: (attempt: number) => string, bytes: Uint8Array): string {
-  const temp = join(dir, `${TEMP_PREFIX}${nameFor(0)}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(temp, 'wx', SNAPSHOT_FILE_MODE);
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    for (let attempt = 0; ; attempt++) {
-      const path = join(dir, nameFor(attempt));
-      try {
-        linkSync(temp, path);
-        unlinkSync(temp);
-        return path;
-      } catch (error) {
-        const code = systemErrorCode(error);
-        if (code === 'EEXIST' && attempt < 1000) continue;
-        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw error;
-        if (existsSync(path)) continue;
-        renameSync(temp, path);
-        return path;
-      }
-    }
-  } catch (error) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(temp);
-    } catch {
-      // nothing to remove
-    }
-    throw fileError(error, join(dir, nameFor(0)), 'write');
-  } finally {
-    fsyncDirectory(dir);
   }
 }
 
@@ -275,11 +196,14 @@ export async function appendToStore(
   options: {alerts?: readonly Alert[]; retention?: RetentionPolicy; log?: StorageLog; now?: number; tables?: TableRowsByName} = {},
 ): Promise<StoreAppendResult> {
   ensureStoreDir(dir);
-  const removedTemps = removeStaleStoreTemps(dir, options.now);
+  const removedTemps = removeStaleTempFiles(dir, options.now === undefined ? {} : {now: options.now});
   if (removedTemps.length > 0) options.log?.debug(`store ${dir}: removed ${removedTemps.length} temp file(s) left by killed writers`);
   const alerts = options.alerts ?? [];
   const bytes = await serializeSnapshot(scan, processes, alerts, options.tables);
-  const path = publishNewFile(dir, (attempt) => storeFileName(scan, attempt), bytes);
+  // Published under a new name, never replacing one: two runs that picked the same name both keep their scan.
+  const writer = new AtomicFileWriter(join(dir, storeFileName(scan, 0)), {mode: SNAPSHOT_FILE_MODE});
+  writer.write(bytes);
+  const path = writer.commitAsNew((attempt) => storeFileName(scan, attempt));
   const pruned = options.retention === undefined ? [] : applyRetention(dir, options.retention, {now: options.now, keep: path, log: options.log});
   return {path, bytes: bytes.length, scanIds: [scan.id], processCount: processes.length, alertCount: alerts.length, pruned, removedTemps};
 }

@@ -201,7 +201,7 @@ export async function checkLedger(auditEnabled: boolean, ledgerPath: string, pro
     return {status: 'unhealthy', reason: `${ledgerPath} fails verification: ${report.problem ?? 'invalid'} (run daemoneye audit verify)`, details};
   return {
     status: 'healthy',
-    reason: `ledger verifies (${report.records} records${report.verifier === 'structure-only' ? ', chain links checked' : ''})`,
+    reason: `ledger verifies (${report.records} records)`,
     details,
   };
 }
@@ -289,9 +289,17 @@ async function probeSink(sink: SinkConfig, timeoutMs: number): Promise<SinkProbe
       case 'stdout':
         return {...base, reachable: true, detail: 'stdout'};
       case 'file': {
-        const target = existsSync(sink.path) ? sink.path : dirname(sink.path);
-        accessSync(target, constants.W_OK);
-        return {...base, reachable: true, detail: `${sink.path} is writable`};
+        if (existsSync(sink.path)) {
+          accessSync(sink.path, constants.W_OK);
+          return {...base, reachable: true, detail: `${sink.path} is writable`};
+        }
+        // detect creates the missing directories (as the file sink does): judge the nearest one that exists.
+        let ancestor = dirname(sink.path);
+        while (!existsSync(ancestor) && dirname(ancestor) !== ancestor) ancestor = dirname(ancestor);
+        if (!statSync(ancestor).isDirectory()) return {...base, reachable: false, detail: `${sink.path}: ${ancestor} is not a directory`};
+        accessSync(ancestor, constants.W_OK);
+        const created = ancestor === dirname(sink.path) ? 'will be created' : `will be created with its directories under ${ancestor}`;
+        return {...base, reachable: true, detail: `${sink.path} ${created} (${ancestor} is writable)`};
       }
       case 'syslog':
         if (sink.protocol === 'unix') {

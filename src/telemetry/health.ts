@@ -11,7 +11,7 @@ export type HealthState = (typeof HEALTH_STATUSES)[number];
 
 export const HEALTH_COMPONENTS = ['config', 'collector', 'rules', 'store', 'last_run', 'ledger', 'sinks'] as const;
 export type HealthComponentName = (typeof HEALTH_COMPONENTS)[number];
-/** The seed calls the store "database"; both names are accepted by `--component`. */
+/** The reference API calls the store "database"; both names are accepted by `--component`. */
 export const HEALTH_COMPONENT_ALIASES: Readonly<Record<string, HealthComponentName>> = {database: 'store'};
 
 export interface ComponentHealth {

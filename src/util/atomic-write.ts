@@ -1,10 +1,13 @@
 // Every file a command writes whole is written atomically: a `.tmp-*` file in the same directory,
-// fsync, rename, fsync of the directory. A crash leaves the old file or the new one, never half of one.
-import {closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs';
+// fsync, rename (or a hard link, to publish under a new name without ever replacing one), fsync of the
+// directory. A crash leaves the old file or the new one, never half of one; the temp files a killed
+// writer leaves behind are swept by removeStaleTempFiles.
+import {closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs';
 import {basename, dirname, join} from 'node:path';
 import {randomBytes} from 'node:crypto';
 
-import {fileError} from '../errors.js';
+import {fileError, systemErrorCode} from '../errors.js';
+import {processAlive} from './process.js';
 
 export const TEMP_PREFIX = '.tmp-';
 
@@ -70,6 +73,44 @@ export class AtomicFileWriter {
     }
   }
 
+  /**
+   * Publish under a name that does not exist yet, never replacing a file: the fsynced temp file is
+   * hard-linked to `nameFor(attempt)` in the target's directory for attempt 0, 1, … (a link fails on an
+   * existing name, unlike rename), so two writers that picked the same name both keep their file. File
+   * systems without hard links fall back to rename after an existence check. Returns the path.
+   */
+  commitAsNew(nameFor: (attempt: number) => string): string {
+    if (this.done || this.fd === undefined) throw new Error('AtomicFileWriter: commit after commit or abort');
+    const dir = dirname(this.path);
+    try {
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+      this.fd = undefined;
+      for (let attempt = 0; ; attempt++) {
+        const path = join(dir, nameFor(attempt));
+        try {
+          linkSync(this.tempPath, path);
+          unlinkSync(this.tempPath);
+          this.done = true;
+          return path;
+        } catch (error) {
+          const code = systemErrorCode(error);
+          if (code === 'EEXIST' && attempt < 1000) continue;
+          if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw error;
+          if (existsSync(path)) continue;
+          renameSync(this.tempPath, path);
+          this.done = true;
+          return path;
+        }
+      }
+    } catch (error) {
+      this.abort();
+      throw fileError(error, this.path, 'write');
+    } finally {
+      fsyncDirectory(dir);
+    }
+  }
+
   abort(): void {
     if (this.done) return;
     this.done = true;
@@ -96,25 +137,37 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, options
   writer.commit();
 }
 
-/** Remove `.tmp-*` files older than `maxAgeMs` left in `dir` by killed writers. Returns how many. */
-export function removeStaleTempFiles(dir: string, maxAgeMs = 60 * 60 * 1000, now = Date.now()): number {
-  let removed = 0;
+/** Temp files older than this are a killed writer's, whatever their pid says (pids are reused). */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/**
+ * Remove the temp files killed writers left in `dir`: those whose writer pid (in the name) is gone, and any
+ * older than STALE_TEMP_MS. A live writer's temp file is never touched. `prefix` narrows the sweep to the
+ * temp files of one target (`.tmp-<name>-`), for a directory that holds other people's files. Returns the
+ * names removed.
+ */
+export function removeStaleTempFiles(dir: string, options: {prefix?: string; now?: number} = {}): string[] {
+  const prefix = options.prefix ?? TEMP_PREFIX;
+  const now = options.now ?? Date.now();
+  const removed: string[] = [];
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
-    return 0;
+    return removed;
   }
   for (const name of names) {
-    if (!name.startsWith(TEMP_PREFIX)) continue;
+    if (!name.startsWith(TEMP_PREFIX) || !name.startsWith(prefix)) continue;
+    const pid = /-(\d+)-[0-9a-f]+$/.exec(name)?.[1];
     const path = join(dir, name);
     try {
-      if (now - statSync(path).mtimeMs > maxAgeMs) {
+      const old = now - statSync(path).mtimeMs > STALE_TEMP_MS;
+      if (old || (pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid)))) {
         unlinkSync(path);
-        removed++;
+        removed.push(name);
       }
     } catch {
-      // gone already, or not ours to remove
+      // removed by another writer meanwhile, or not ours to remove
     }
   }
   return removed;

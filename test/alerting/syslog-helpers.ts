@@ -123,7 +123,7 @@ export async function waitFor<T>(probe: () => T | undefined | false, timeoutMs =
   }
 }
 
-async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
+export async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
   if (kind === 'udp') {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));

@@ -40,8 +40,19 @@ function setup(options: {signed?: boolean} = {}) {
   return {base, config, ledger, publicKey, keyDir};
 }
 
+/** A `scan` run's payload (its collector is named "scan", which the tamper tests edit). */
+const runPayload = (scanId: number, processCount: number) => ({
+  scan_id: scanId,
+  process_count: processCount,
+  collector: 'scan',
+  pids: null,
+  output: null,
+  store_file: null,
+  exit_code: 0,
+});
+
 async function runs(config: ReturnType<typeof setup>['config'], count: number): Promise<void> {
-  for (let i = 0; i < count; i++) await recordAudit(config, {actor: 'daemoneye test', action: 'scan', payload: {scan_id: 1000 + i, process_count: 100 + i}});
+  for (let i = 0; i < count; i++) await recordAudit(config, {actor: 'daemoneye test', action: 'process_collection', payload: runPayload(1000 + i, 100 + i)});
 }
 
 const lines = (file: string): string[] => readFileSync(file, 'utf8').split('\n').slice(0, -1);
@@ -173,16 +184,16 @@ describe('audit ledger: appends', () => {
 
   it('--no-audit and audit.enabled=false write nothing', async () => {
     const {config, ledger} = setup({signed: false});
-    expect(await recordAudit(config, {actor: 'a', action: 'b', payload: null}, {noAudit: true})).toBeUndefined();
+    expect(await recordAudit(config, {actor: 'a', action: 'sign', payload: null}, {noAudit: true})).toBeUndefined();
     const off = loadConfig({env: {}, systemConfigPath: null, userConfigPath: null, cliArgs: {'audit.ledger_path': ledger, 'audit.enabled': false}});
-    expect(await recordAudit(off, {actor: 'a', action: 'b', payload: null})).toBeUndefined();
+    expect(await recordAudit(off, {actor: 'a', action: 'sign', payload: null})).toBeUndefined();
     expect(existsSync(ledger)).toBe(false);
   });
 
   it('tail reading works across its 64 KiB read window', async () => {
     const {config, ledger} = setup({signed: false});
-    await recordAudit(config, {actor: 'a', action: 'big', payload: {blob: 'x'.repeat(200_000)}});
-    await recordAudit(config, {actor: 'a', action: 'big', payload: {blob: 'y'.repeat(100_000)}});
+    await recordAudit(config, {actor: 'a', action: 'sql_refused', payload: {sql: 'x'.repeat(200_000), sql_bytes: 200_000, reasons: []}});
+    await recordAudit(config, {actor: 'a', action: 'sql_refused', payload: {sql: 'y'.repeat(100_000), sql_bytes: 100_000, reasons: []}});
     expect(readLedgerTail(ledger).last?.seq).toBe(1);
     expect((await verifyLedger(ledger)).valid).toBe(true);
   });
@@ -366,11 +377,11 @@ describe('audit ledger: tamper matrix (5 signed runs = records 0..9, line = seq 
   });
 });
 
-describe('AuditLedger (the seed API)', () => {
+describe('AuditLedger (the reference API type)', () => {
   it('appendEntry writes the entry and a signed checkpoint; verifyChain checks them', async () => {
     const {ledger, keyDir} = setup();
     const audit = new AuditLedger(ledger, {signingKey: readPrivateKey(join(keyDir, 'private.key')), publicKey: readPublicKey(join(keyDir, 'public.key'))});
-    const first = await audit.appendEntry({actor: 'procmond', action: 'process_collection', payload: {process_count: 150, scan_id: 12345}});
+    const first = await audit.appendEntry({actor: 'procmond', action: 'process_collection', payload: runPayload(12345, 150)});
     expect(first.entry).toMatchObject({seq: 0, action: 'process_collection'});
     expect(first.checkpoint?.payload).toMatchObject({tree_size: 1, key_id: expect.any(String)});
     const result = await audit.verifyChain({strict: true});

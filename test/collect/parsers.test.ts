@@ -212,9 +212,9 @@ describe('escapeBytes / unescapeBytes (bytes that are not UTF-8)', () => {
   it('round-trips every byte value and random byte strings', () => {
     const all = Buffer.from(Array.from({length: 256}, (_, i) => i));
     expect(unescapeBytes(escapeBytes(all))).toEqual(all);
-    let seed = 7;
+    let prngState = 7;
     for (let n = 0; n < 200; n++) {
-      const bytes = Buffer.from(Array.from({length: 1 + (n % 17)}, () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff));
+      const bytes = Buffer.from(Array.from({length: 1 + (n % 17)}, () => (prngState = (prngState * 1103515245 + 12345) & 0x7fffffff) & 0xff));
       expect(unescapeBytes(escapeBytes(bytes))).toEqual(bytes);
     }
   });

@@ -163,3 +163,29 @@ describe('detect with alert delivery', () => {
     expect(server.requests.length - before).toBe(6);
   });
 });
+
+describe('a UDP syslog sink', () => {
+  it('on a closed loopback port fails (ICMP port unreachable): exit 3, alerts spooled, delivered once something listens', async () => {
+    const {createSocket} = await import('node:dgram');
+    const probe = createSocket('udp4');
+    await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
+    const port = probe.address().port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const cfg = config('udp-closed', `  sinks:\n    - {name: siem, type: syslog, protocol: udp, host: 127.0.0.1, port: ${port}}\n`);
+    const failed = await detect(cfg);
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toMatch(/sink siem \(syslog\): FAILED: syslog udp:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED.*; 0 delivered, 2 pending in the spool/);
+    const listener = createSocket('udp4');
+    const received: string[] = [];
+    listener.on('message', (data) => received.push(data.toString('utf8')));
+    await new Promise<void>((resolve) => listener.bind(port, '127.0.0.1', resolve));
+    try {
+      const retried = await runCli(['alerts', 'deliver', '--config', cfg], {env});
+      expect(retried.code, retried.stderr).toBe(0);
+      expect(retried.stderr).toMatch(/2 spooled alert\(s\) delivered, 0 still pending/);
+      expect(received).toHaveLength(2);
+    } finally {
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
+    }
+  });
+});

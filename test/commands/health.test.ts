@@ -1,11 +1,12 @@
 import {generateKeyPairSync} from 'node:crypto';
-import {chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {createServer as createHttpServer, type Server as HttpServer} from 'node:http';
 import {createServer as createTcpServer, type AddressInfo, type Server} from 'node:net';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
+import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import {buildRecord, serialiseRecord} from '../../src/audit/ledger-record.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 
@@ -19,10 +20,6 @@ afterAll(() => removeDir(root));
 chmodSync(root, 0o755);
 const NOBODY = 65534;
 
-/**
- * A ledger of chained records as the audit ledger lays them out (seq, prev_hash → entry_hash). The hashes here
- * are stand-ins: once the AuditLedger is wired into `health`, build this with a real `daemoneye scan` instead.
- */
 /** A real ledger (the audit module's own record builder) whose detect entries carry the given times. */
 function writeLedger(path: string, times: readonly number[]): string[] {
   let previous: {seq: number; entry_hash: string; frontier: Uint8Array[]} | undefined;
@@ -153,6 +150,31 @@ describe('daemoneye health', () => {
     expect(code).toBe(1);
   });
 
+  it('does not count a refused detect (exit 2) as the last successful run; a completed one counts', async () => {
+    const {dir, config, env, ledger} = setUp('refused-run');
+    rmSync(ledger);
+    const badRules = join(dir, 'bad-rules');
+    mkdirSync(badRules);
+    writeFileSync(
+      join(badRules, 'bad.yaml'),
+      RULE.replace('test-rule', 'bad-rule').replace(/sql_query: .*/, 'sql_query: SELECT pid FROM processes WHERE load_extension(name)'),
+    );
+    const refused = await runCli(['detect', '--config', config, '--rules', badRules, '--format', 'json'], {env});
+    expect(refused.code, refused.stderr).toBe(2);
+    const recorded = readFileSync(ledger, 'utf8');
+    expect(recorded).toContain('"action":"detection_refused"');
+    const {code, report} = await health(config, env, ['--component', 'last_run']);
+    expect(report.components.last_run?.status).toBe('unhealthy');
+    expect(report.components.last_run?.reason).toMatch(/no successful scan or detect run/);
+    expect(code).toBe(1);
+    const completed = await runCli(['detect', '--config', config, '--format', 'json'], {env});
+    expect([0, 1], completed.stderr).toContain(completed.code);
+    const after = await health(config, env, ['--component', 'last_run']);
+    expect(after.report.components.last_run?.status).toBe('healthy');
+    expect(after.report.components.last_run?.details.action).toBe('detection');
+    expect(after.code).toBe(0);
+  });
+
   it('reports a last run older than twice app.scan_interval_ms as stale', async () => {
     const {config, env, ledger} = setUp('stale', '');
     const now = Date.now();
@@ -198,6 +220,25 @@ describe('daemoneye health', () => {
       expect(code).toBe(0);
     });
 
+    it('a file sink whose directory does not exist yet is healthy: detect creates it', async () => {
+      const alerts = join(root, 'file-sink', 'not', 'yet', 'alerts.ndjson');
+      const {config, env} = setUp('file-sink', `alerting:\n  sinks:\n    - {name: archive, type: file, path: ${alerts}}\n`);
+      const {code, report} = await health(config, env, ['--component', 'sinks']);
+      expect(report.components.sinks?.status, report.components.sinks?.reason).toBe('healthy');
+      expect(JSON.stringify(report)).toContain('will be created');
+      expect(code).toBe(0);
+      const input = join(root, 'file-sink-input.db');
+      writeFileSync(input, await snapshotFromRows([{pid: 7, name: 'nc'}], {scanId: 77}));
+      const detected = await runCli(['detect', '--config', config, '--input', input], {env});
+      expect(detected.code, detected.stderr).toBe(0);
+      expect(existsSync(dirname(alerts))).toBe(true);
+      // And a directory that cannot be created is still unhealthy.
+      const blocked = join(root, 'file-sink-blocked');
+      writeFileSync(blocked, 'a file, not a directory');
+      const bad = setUp('file-sink-bad', `alerting:\n  sinks:\n    - {name: archive, type: file, path: ${join(blocked, 'sub', 'alerts.ndjson')}}\n`);
+      expect((await health(bad.config, bad.env, ['--component', 'sinks'])).report.components.sinks?.status).toBe('unhealthy');
+    });
+
     it('reports a sink on a closed loopback port as unreachable (exit 1), never printing its secrets', async () => {
       const {config, env} = setUp('sinks-down', sinksYaml(closedPort, closedPort));
       const result = await runCli(['health', '--config', config, '--component', 'sinks', '--format', 'ndjson'], {env});
@@ -228,7 +269,7 @@ describe('daemoneye health', () => {
     expect(result.stderr).toMatch(/component/);
   });
 
-  it('accepts the seed name database for the store', async () => {
+  it('accepts the reference API name database for the store', async () => {
     const {config, env} = setUp('database-alias');
     const {code, report} = await health(config, env, ['--component', 'database']);
     expect(Object.keys(report.components)).toEqual(['store']);

@@ -194,3 +194,20 @@ describe('rules commands a CI job relies on', () => {
     ]);
   });
 });
+
+describe('YAML with a tab', () => {
+  it('a tab inside a block scalar is one problem that names the tab (rules validate and config validate)', async () => {
+    const rule = writeRule(join(dir, 'tabbed'), 'tab.yaml', 'id: tabbed\nname: T\nseverity: low\nsql_query: |\n  SELECT pid\n\tFROM processes\n');
+    const result = await runCli(['rules', 'validate', rule], {env});
+    expect(result.code).toBe(1);
+    expect(result.stderr.split('\n').filter((l) => l.startsWith(rule))).toEqual([
+      `${rule}:6:1: invalid YAML: a tab in the indentation: YAML indents with spaces only (replace the tab with spaces)`,
+    ]);
+    const config = writeRule(join(dir, 'tabbed'), 'config.yaml', 'detection:\n  lists:\n    admins: |\n      alice\n\t  bob\n');
+    const checked = await runCli(['config', 'validate', config, '--format', 'json'], {env});
+    expect(checked.code).toBe(1);
+    expect(JSON.parse(checked.stdout)).toMatchObject({
+      files: [{errors: [{message: `${config}:5:1: invalid YAML: a tab in the indentation: YAML indents with spaces only (replace the tab with spaces)`}]}],
+    });
+  });
+});

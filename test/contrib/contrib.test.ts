@@ -2,14 +2,16 @@
 // rsyslogd -N1); Vector and Fluent Bit are not installable from Debian, so their configurations are checked
 // against the component options their documentation lists (vector.dev/docs/reference/configuration,
 // docs.fluentbit.io/manual/administration/configuring-fluent-bit/yaml).
-import {spawnSync} from 'node:child_process';
-import {copyFileSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {spawn, spawnSync} from 'node:child_process';
+import {copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {parse} from 'yaml';
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {BIN, removeDir, ROOT, tempDir} from '../helpers/cli.js';
+import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
+import {freePort, RSYSLOGD, tcpListener, waitFor} from '../alerting/syslog-helpers.js';
+import {BIN, isolatedEnv, removeDir, ROOT, runCli, tempDir} from '../helpers/cli.js';
 
 const CONTRIB = join(ROOT, 'contrib');
 const dir = tempDir('daemoneye-contrib-');
@@ -94,6 +96,119 @@ describe('contrib/rsyslog', () => {
     const result = check(bad);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/TCP_Frameing/);
+  });
+});
+
+describe('contrib/rsyslog with a real rsyslogd (stock imuxsock parsing, private socket and work directory)', () => {
+  it.each(['unix', 'udp'] as const)('forwards alerts a detect run sends over %s to the collector, header and structured data intact', async (protocol) => {
+    const work = join(dir, `rsyslog-live-${protocol}`);
+    mkdirSync(work, {recursive: true});
+    const collector = await tcpListener();
+    const socket = join(work, 'log.sock');
+    const udpPort = await freePort('udp');
+    // The shipped file with only what a user must set (the collector's address); the file sink's path too.
+    const shipped = readFileSync(join(CONTRIB, 'rsyslog', '60-daemoneye.conf'), 'utf8')
+      .replaceAll('target="siem.example.internal"', 'target="127.0.0.1"')
+      .replaceAll('port="6514"', `port="${collector.port}"`)
+      .replace('/var/lib/daemoneye/alerts.ndjson', join(work, 'alerts.ndjson'));
+    writeFileSync(join(work, '60-daemoneye.conf'), shipped);
+    // As Debian's rsyslog.conf: imuxsock loaded with its defaults (here on a private socket, not /dev/log), then rsyslog.d included.
+    writeFileSync(
+      join(work, 'rsyslog.conf'),
+      [
+        `global(workDirectory="${work}")`,
+        'module(load="imuxsock" SysSock.Use="off")',
+        `input(type="imuxsock" Socket="${socket}" CreatePath="on")`,
+        'module(load="imudp")',
+        `input(type="imudp" address="127.0.0.1" port="${udpPort}")`,
+        `include(file="${join(work, '60-daemoneye.conf')}")`,
+        `*.* action(type="omfile" file="${join(work, 'everything-else.log')}")`,
+        '',
+      ].join('\n'),
+    );
+    const rsyslogd = spawn(RSYSLOGD, ['-n', '-f', join(work, 'rsyslog.conf'), '-i', join(work, 'rsyslogd.pid')], {stdio: 'ignore'});
+    try {
+      await waitFor(() => existsSync(socket), 15_000, 'rsyslogd socket');
+      const home = join(work, 'home');
+      const snapshot = join(work, 'snapshot.db');
+      writeFileSync(snapshot, await snapshotFromRows([{pid: 4242, name: 'xmrig', executable_path: '/tmp/xmrig'}]));
+      const rules = join(work, 'rules');
+      mkdirSync(rules);
+      writeFileSync(
+        join(rules, 'tmp.yaml'),
+        "id: tmp-exec\nname: Executable in /tmp\nseverity: high\nsql_query: SELECT pid, name FROM processes WHERE executable_path LIKE '/tmp/%'\n",
+      );
+      const sink =
+        protocol === 'unix'
+          ? `{name: local, type: syslog, protocol: unix, socket_path: ${socket}}`
+          : `{name: local, type: syslog, protocol: udp, host: 127.0.0.1, port: ${udpPort}}`;
+      writeFileSync(join(work, 'config.yaml'), `detection:\n  builtin_rules: false\nalerting:\n  sinks:\n    - ${sink}\n`);
+      const result = await runCli(['detect', '--config', join(work, 'config.yaml'), '--input', snapshot, '--rules', rules], {env: isolatedEnv(home)});
+      expect(result.code, result.stderr).toBe(0);
+      await waitFor(() => collector.messages.length > 0, 15_000, 'the forwarded alert');
+      const [message] = collector.messages;
+      // <PRI>1 TIMESTAMP HOST APP-NAME PROCID MSGID [SD] MSG: APP-NAME is daemoneye, not "1".
+      expect(message).toMatch(/^<\d+>1 \S+ \S+ daemoneye \S+ ALERT /);
+      expect(message).toContain('[daemoneye@32473 rule_id="tmp-exec" severity="high"');
+      expect(message).toContain('Executable in /tmp');
+      expect(collector.errors).toEqual([]);
+    } finally {
+      rsyslogd.kill('SIGTERM');
+      await collector.close();
+    }
+  });
+});
+
+describe('docs/operations/cron.md', () => {
+  const cron = readFileSync(join(ROOT, 'docs', 'operations', 'cron.md'), 'utf8');
+
+  it('its cron line runs as written once the log directory exists (no metrics file in a directory that may not exist)', () => {
+    const line = /^\*\/5 \* \* \* \* root (.*)$/m.exec(cron)?.[1];
+    expect(line).toBeDefined();
+    expect(line).not.toContain('--metrics-file');
+    const work = join(dir, 'cron');
+    const bin = join(work, 'bin');
+    mkdirSync(bin, {recursive: true});
+    writeFileSync(join(bin, 'daemoneye'), `#!/bin/sh\nexec ${process.execPath} ${BIN} "$@"\n`, {mode: 0o755});
+    const logs = join(work, 'log');
+    const script = (line ?? '').replaceAll('/var/log/daemoneye', logs).replaceAll('/run/daemoneye.cron.lock', join(work, 'cron.lock'));
+    // As the page says: create the log directory first.
+    const install = /`(install -d -m 0750 \/var\/log\/daemoneye)`/.exec(cron)?.[1];
+    expect(install).toBeDefined();
+    const result = spawnSync('sh', ['-c', `${(install ?? '').replace('/var/log/daemoneye', logs)} && ${script}`], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH ?? ''}`,
+        HOME: work,
+        STATE_DIRECTORY: join(work, 'state'),
+        DAEMONEYE_DETECTION__BUILTIN_RULES: 'false',
+      },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(readFileSync(join(logs, 'daemoneye.log'), 'utf8')).toMatch(/rules? run on live/);
+  });
+
+  it('its deduplication snippet is a valid configuration that turns deduplication on', () => {
+    const snippet = /```text\n(alerting:\n[\s\S]*?)```/.exec(cron)?.[1] ?? '';
+    const file = join(dir, 'dedupe.yaml');
+    writeFileSync(file, snippet);
+    const shown = spawnSync(process.execPath, [BIN, 'config', 'show', '--config', file, '--format', 'json'], {
+      encoding: 'utf8',
+      env: {...process.env, HOME: dir},
+    });
+    expect(shown.status, shown.stderr).toBe(0);
+    expect((JSON.parse(shown.stdout) as {alerting: {deduplication: {enabled: boolean}}}).alerting.deduplication.enabled).toBe(true);
+  });
+
+  it('the shipped systemd unit writes no metrics file by default (a missing textfile directory would fail every run)', () => {
+    const unit = readFileSync(join(CONTRIB, 'systemd', 'daemoneye-detect.service'), 'utf8');
+    expect(unit).not.toMatch(/--metrics-file|node-exporter/);
+    const missing = spawnSync(process.execPath, [BIN, 'config', 'show', '--metrics-file', join(dir, 'no', 'such', 'dir', 'm.prom')], {
+      encoding: 'utf8',
+      env: {...process.env, HOME: dir},
+    });
+    expect(missing.status).toBe(3);
   });
 });
 

@@ -87,7 +87,7 @@ describe('Ed25519 keys and signatures', () => {
   });
 });
 
-describe('SignatureManager (the seed API)', () => {
+describe('SignatureManager (the reference API type)', () => {
   it('signs with the private key file and verifies with the public one', async () => {
     const {SignatureManager} = await import('../../src/crypto/signature-manager.js');
     const keys = writeKeyPair(join(dir, 'sm', 'private.key'), join(dir, 'sm', 'public.key'));

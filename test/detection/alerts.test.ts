@@ -6,7 +6,7 @@ import {AlertSchema} from '../../src/models/alert.js';
 const rule = {id: 'suspicious-processes', name: 'Suspicious processes', description: 'Known bad names', severity: 'critical' as const};
 
 describe('generateAlerts', () => {
-  it('groups rows by rule id and process name into alerts of the seed shape', () => {
+  it('groups rows by rule id and process name into alerts of the reference shape', () => {
     const rows = [
       {pid: 1, name: 'malware.exe'},
       {pid: 2, name: 'malware.exe'},

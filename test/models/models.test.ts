@@ -16,8 +16,8 @@ import {
 } from '../../src/models/index.js';
 import {ROOT} from '../helpers/cli.js';
 
-// The seed's example objects, with a real SHA-256 in place of the elided hash.
-const seedProcess = {
+// The reference API's example objects (docs/api.md), with a real SHA-256 in place of the elided hash.
+const referenceProcess = {
   id: '3f2b8c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f',
   scan_id: 12345,
   collection_time: 1640995200000,
@@ -37,7 +37,7 @@ const seedProcess = {
   platform_data: {thread_count: 25, priority: 'normal'},
 };
 
-const seedAlert = {
+const referenceAlert = {
   id: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
   alert_time: 1640995200000,
   rule_id: 'suspicious-processes',
@@ -58,24 +58,24 @@ const seedAlert = {
 };
 
 describe('models', () => {
-  it('round-trips the seed ProcessRecord through JSON unchanged', () => {
-    const parsed = ProcessRecordSchema.parse(JSON.parse(JSON.stringify(seedProcess)));
-    expect(JSON.parse(JSON.stringify(parsed))).toEqual(seedProcess);
-    expect(Object.keys(parsed)).toEqual(Object.keys(seedProcess));
+  it('round-trips the reference ProcessRecord through JSON unchanged', () => {
+    const parsed = ProcessRecordSchema.parse(JSON.parse(JSON.stringify(referenceProcess)));
+    expect(JSON.parse(JSON.stringify(parsed))).toEqual(referenceProcess);
+    expect(Object.keys(parsed)).toEqual(Object.keys(referenceProcess));
   });
 
-  it('round-trips the seed Alert through JSON unchanged', () => {
-    const parsed = AlertSchema.parse(JSON.parse(JSON.stringify(seedAlert)));
-    expect(JSON.parse(JSON.stringify(parsed))).toEqual(seedAlert);
+  it('round-trips the reference Alert through JSON unchanged', () => {
+    const parsed = AlertSchema.parse(JSON.parse(JSON.stringify(referenceAlert)));
+    expect(JSON.parse(JSON.stringify(parsed))).toEqual(referenceAlert);
   });
 
   it('rejects upper-case severities and unknown fields', () => {
-    expect(AlertSchema.safeParse({...seedAlert, severity: 'High'}).success).toBe(false);
-    expect(ProcessRecordSchema.safeParse({...seedProcess, extra: 1}).success).toBe(false);
-    expect(ProcessRecordSchema.safeParse({...seedProcess, executable_hash: 'a1b2c3d4e5f6...'}).success).toBe(false);
+    expect(AlertSchema.safeParse({...referenceAlert, severity: 'High'}).success).toBe(false);
+    expect(ProcessRecordSchema.safeParse({...referenceProcess, extra: 1}).success).toBe(false);
+    expect(ProcessRecordSchema.safeParse({...referenceProcess, executable_hash: 'a1b2c3d4e5f6...'}).success).toBe(false);
   });
 
-  it('validates a seed-shaped DetectionRule with lower-case source type', () => {
+  it('validates a reference-shaped DetectionRule with lower-case source type', () => {
     const rule = {
       id: 'suspicious-processes',
       name: 'Suspicious processes',
@@ -96,8 +96,8 @@ describe('models', () => {
     expect(DetectionRuleSchema.safeParse({...rule, source_type: 'Builtin'}).success).toBe(false);
   });
 
-  it('derives the processes columns from the schema, seed fields first', () => {
-    expect(PROCESS_TABLE_COLUMN_NAMES.slice(0, 17)).toEqual(Object.keys(seedProcess));
+  it('derives the processes columns from the schema, reference fields first', () => {
+    expect(PROCESS_TABLE_COLUMN_NAMES.slice(0, 17)).toEqual(Object.keys(referenceProcess));
     expect(PROCESS_TABLE_COLUMN_NAMES).toContain('cmdline');
     expect(PROCESS_TABLE_COLUMN_NAMES).toContain('exe_deleted');
     const byName = new Map(PROCESS_TABLE_COLUMNS.map((c) => [c.name, c]));
@@ -113,12 +113,12 @@ describe('models', () => {
   });
 
   it('converts a record to a row and back', () => {
-    const row = processToRow(ProcessRecordSchema.parse(seedProcess));
+    const row = processToRow(ProcessRecordSchema.parse(referenceProcess));
     expect(row).toHaveLength(PROCESS_TABLE_COLUMNS.length);
     const named = Object.fromEntries(PROCESS_TABLE_COLUMN_NAMES.map((name, i) => [name, row[i]]));
     expect(named.cmdline).toBe('chrome --no-sandbox');
     expect(named.accessible).toBe(1);
-    expect(rowToProcess(named)).toEqual(seedProcess);
+    expect(rowToProcess(named)).toEqual(referenceProcess);
   });
 
   it('keeps docs/schema.md in step with the models (run `npm run docs` after changing them)', () => {

@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {DaemonEyeError} from '../../src/errors.js';
 import type {Alert} from '../../src/models/alert.js';
+import {PROCESS_TABLE_COLUMN_NAMES} from '../../src/models/process.js';
 import {completeProcessRow} from '../../src/models/process-fixture.js';
 import {exportData, type ExportConfig} from '../../src/storage/export.js';
 import {writeSnapshotFile} from '../../src/storage/snapshot-file.js';
@@ -90,9 +91,9 @@ describe('export', () => {
   it('writes CSV with a header and RFC 4180 quoting', async () => {
     const {out} = await run({input: single, format: 'csv'});
     const [header, ...rest] = out.split('\r\n');
-    expect(header).toBe(
-      'id,scan_id,collection_time,pid,ppid,name,executable_path,command_line,start_time,cpu_usage,memory_usage,executable_hash,hash_algorithm,user_id,accessible,file_exists,platform_data',
-    );
+    // The flat `processes` table columns, as `scan --format csv` prints them (src/models/serialise.ts).
+    expect(header).toBe(PROCESS_TABLE_COLUMN_NAMES.join(','));
+    expect(header).toMatch(/^id,scan_id,collection_time,pid,ppid,name,executable_path,command_line,.*,platform_data,cmdline,.*,user_name,uid,/);
     const body = rest.join('\r\n');
     expect(body).toContain('"[""sh"",""-c"",""echo \\""a,b\\""\\nrm -rf /tmp/x""');
     expect(body).toContain(',true,true,');

@@ -4,15 +4,8 @@ import {join} from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
 
 import {readSnapshotFile} from '../../src/storage/snapshot-file.js';
-import {
-  appendToStore,
-  applyRetention,
-  listStoreFiles,
-  parseStoreFileName,
-  removeStaleStoreTemps,
-  storeFileName,
-  type StorageLog,
-} from '../../src/storage/store.js';
+import {removeStaleTempFiles} from '../../src/util/atomic-write.js';
+import {appendToStore, applyRetention, listStoreFiles, parseStoreFileName, storeFileName, type StorageLog} from '../../src/storage/store.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 import {makeProcesses, makeScan} from './helpers/snapshots.js';
 
@@ -86,7 +79,7 @@ describe('appending to a store', () => {
     for (const name of [dead, live, oldLive]) writeFileSync(join(dir, name), 'partial');
     const old = (Date.now() - 2 * 3_600_000) / 1000;
     utimesSync(join(dir, oldLive), old, old);
-    expect(removeStaleStoreTemps(dir).sort()).toEqual([dead, oldLive].sort());
+    expect(removeStaleTempFiles(dir).sort()).toEqual([dead, oldLive].sort());
     expect(readdirSync(dir)).toEqual([live]);
   });
 });

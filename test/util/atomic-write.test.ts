@@ -30,6 +30,18 @@ describe('atomic writes', () => {
     expect(readdirSync(dir).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
   });
 
+  it('commitAsNew never replaces a file: it takes the next free name', () => {
+    writeFileSync(join(dir, 'new-0'), 'first');
+    const writer = new AtomicFileWriter(join(dir, 'new-0'), {mode: 0o600});
+    writer.write('second');
+    const path = writer.commitAsNew((attempt) => `new-${attempt}`);
+    expect(path).toBe(join(dir, 'new-1'));
+    expect(readFileSync(join(dir, 'new-0'), 'utf8')).toBe('first');
+    expect(readFileSync(path, 'utf8')).toBe('second');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+  });
+
   it('a missing directory is a write error naming the path', () => {
     expect(() => writeFileAtomic(join(dir, 'nope', 'x'), 'x')).toThrow(/cannot write .*nope\/x/);
   });
@@ -39,7 +51,7 @@ describe('atomic writes', () => {
     writeFileSync(stale, '');
     utimesSync(stale, new Date(0), new Date(0));
     writeFileSync(join(dir, '.tmp-fresh'), '');
-    expect(removeStaleTempFiles(dir)).toBe(1);
+    expect(removeStaleTempFiles(dir)).toEqual(['.tmp-old']);
     expect(existsSync(stale)).toBe(false);
     expect(existsSync(join(dir, '.tmp-fresh'))).toBe(true);
   });

@@ -32,7 +32,7 @@ export const SYSLOG_FACILITIES = {
 } as const;
 export type SyslogFacility = keyof typeof SYSLOG_FACILITIES;
 
-/** critical → crit (2), high → err (3), medium → warning (4), low → notice (5), informational → info (6). */
+/** Severity to syslog severity (docs/alerting.md, sink table): critical → crit (2), high → err (3), medium → warning (4), low → notice (5), informational → info (6). */
 export const SYSLOG_SEVERITY: Record<AlertSeverity, number> = {critical: 2, high: 3, medium: 4, low: 5, informational: 6};
 
 /** Keep so many pids in the SD; the rest is summarised by `process_count`. */

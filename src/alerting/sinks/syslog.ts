@@ -21,6 +21,9 @@ function errorText(error: unknown): string {
   return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
 }
 
+/** How long a UDP send waits for an ICMP port-unreachable answer: a loopback or LAN round trip, a few ms. */
+const UDP_ICMP_WAIT_MS = 50;
+
 export class SyslogSink implements AlertSink {
   readonly type = 'syslog' as const;
   readonly name: string;
@@ -67,13 +70,20 @@ export class SyslogSink implements AlertSink {
       if (socketError !== undefined) throw socketError;
       for (const [index, alert] of alerts.entries()) {
         if (signal.aborted) return {delivered, attempts: 1, status: null, error: `delivery deadline reached while sending to ${this.where()}`};
+        if (socketError !== undefined) throw socketError;
         const datagram = Buffer.from(this.format(alert), 'utf8');
         await new Promise<void>((resolve, reject) => udp.send(datagram, (error) => (error ? reject(error) : resolve())));
         delivered[index] = true;
       }
+      // The ICMP port-unreachable answer to a datagram arrives after send() has returned, as an 'error' event
+      // (ECONNREFUSED): wait one short round trip for it. When it comes, no datagram of the batch was taken
+      // (nothing listens), so every alert is spooled and retried. Silence proves nothing: a host or firewall
+      // that drops datagrams without answering looks like success (docs/alerting.md).
+      await new Promise<void>((resolve) => setTimeout(resolve, UDP_ICMP_WAIT_MS));
+      if (socketError !== undefined) throw socketError;
       return {delivered, attempts: 1, status: null, error: null};
     } catch (error) {
-      return {delivered, attempts: 1, status: null, error: `syslog ${this.where()}: ${errorText(error)}`};
+      return {delivered: alerts.map(() => false), attempts: 1, status: null, error: `syslog ${this.where()}: ${errorText(error)}`};
     } finally {
       socket?.close();
     }

@@ -1,0 +1,87 @@
+// The README's examples, run as written, checking what each claims.
+import {spawn, spawnSync} from 'node:child_process';
+import {copyFileSync, readFileSync, unlinkSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {afterAll, describe, expect, it} from 'vitest';
+
+import {BIN, isolatedEnv, removeDir, ROOT, tempDir} from '../helpers/cli.js';
+
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const home = tempDir();
+afterAll(() => removeDir(home));
+
+describe('README', () => {
+  it('"binaries deleted from disk": the jq recipe finds a process whose binary was deleted, and no kernel thread or memfd', async () => {
+    const line = /^daemoneye scan \| jq '([^']+)'\s+# binaries deleted from disk$/m.exec(README);
+    expect(line).not.toBeNull();
+    const binary = join(home, 'deleted-sleep');
+    copyFileSync('/bin/sleep', binary);
+    const child = spawn(binary, ['120'], {stdio: 'ignore'});
+    try {
+      unlinkSync(binary);
+      const result = spawnSync(
+        'bash',
+        [
+          '-c',
+          `"${process.execPath}" "${BIN}" scan --no-hash | jq -c '${line?.[1] ?? ''} | {pid, name, kernel_thread: .platform_data.kernel_thread, exe_memfd: .platform_data.exe_memfd}'`,
+        ],
+        {
+          encoding: 'utf8',
+          env: isolatedEnv(home),
+        },
+      );
+      expect(result.status, result.stderr).toBe(0);
+      const found = result.stdout
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as {pid: number; kernel_thread: boolean | null; exe_memfd: boolean | null});
+      expect(found.map((p) => p.pid)).toContain(child.pid);
+      expect(found.filter((p) => p.kernel_thread === true || p.exe_memfd === true)).toEqual([]);
+      // The recipe it replaces (`.file_exists == false`) also returns kernel threads: the claim needed the change.
+      const naive = spawnSync(
+        'bash',
+        ['-c', `"${process.execPath}" "${BIN}" scan --no-hash | jq -c 'select(.file_exists == false) | .platform_data.kernel_thread'`],
+        {
+          encoding: 'utf8',
+          env: isolatedEnv(home),
+        },
+      );
+      expect(naive.stdout.split('\n')).toContain('true');
+    } finally {
+      child.kill();
+    }
+  });
+});
+
+describe('installing', () => {
+  it('no page tells users to install from the npm registry (it is not published); the README says how to get daemoneye on the PATH', () => {
+    const pages = [README, ...['install.md', 'systemd.md', 'README.md'].map((p) => readFileSync(join(ROOT, 'docs', 'operations', p), 'utf8'))];
+    for (const page of pages) expect(page).not.toMatch(/npm install -g daemoneye\b|npmjs\.com\/package\/daemoneye/);
+    for (const unit of ['daemoneye-detect.service', 'daemoneye-detect.timer'])
+      expect(readFileSync(join(ROOT, 'contrib', 'systemd', unit), 'utf8')).not.toContain('npmjs.com');
+    expect(README).toContain('`npm link`');
+    expect(README).toMatch(/npm pack && npm install -g \.\/daemoneye-\d+\.\d+\.\d+\.tgz/);
+    // The tarball name the README gives is the one `npm pack` makes for this version.
+    const {version} = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {version: string};
+    expect(README).toContain(`./daemoneye-${version}.tgz`);
+  });
+});
+
+describe('self-contained docs', () => {
+  it('no page speaks of "the seed" or of a report that is not in the repository', () => {
+    const pages = ['README.md', 'docs/alerting.md', 'docs/scan.md'].map((p) => readFileSync(join(ROOT, p), 'utf8'));
+    for (const page of pages) {
+      expect(page).not.toMatch(/\bthe seed'?s?\b/i);
+      expect(page).not.toMatch(/helper's report/);
+    }
+  });
+});
+
+describe('the no-high-alert claim', () => {
+  it('names the tuning file the live gate really applies', () => {
+    expect(README).toContain('test/isolated/host-tuning.yaml');
+    const gate = readFileSync(join(ROOT, 'test', 'isolated', 'live-false-positives.test.ts'), 'utf8');
+    expect(gate).toContain("'host-tuning.yaml'");
+  });
+});
