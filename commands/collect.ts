@@ -33,7 +33,8 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
     const {pidsFromAlertsFile, pidsFromRule} = await import('../src/evidence/targets.js');
     const pids = flags.pid ?? (flags.alerts === undefined ? await pidsFromRule(config.values, flags.rule as string) : pidsFromAlertsFile(flags.alerts));
     const reason = flags.pid !== undefined ? '--pid' : flags.alerts !== undefined ? `--alerts ${flags.alerts}` : `--rule ${flags.rule as string}`;
-    const {loadSigningKey, resolvePrivateKey} = await import('../src/audit/keys.js');
+    const {resolvePrivateKey} = await import('../src/audit/keys.js');
+    const {loadSigningKey} = await import('../src/audit/keys.js');
     const key = flags.key === undefined ? loadSigningKey(config, (m) => this.logger.warn(m)) : resolvePrivateKey(config, flags.key, (m) => this.logger.warn(m));
     if (key === undefined)
       this.logger.warn(`no signing key at ${config.values.crypto.private_key_path}: the manifest is not signed (create one with \`daemoneye keys generate\`)`);

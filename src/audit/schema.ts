@@ -65,20 +65,17 @@ export const AUDIT_ACTION_PAYLOADS = {
   /** `rules enable` / `rules disable`: a configuration file edited. */
   rule_enable: z.looseObject({file: z.string(), rule_id: z.string(), enabled: z.literal(true), changed: z.boolean(), created: z.boolean()}),
   rule_disable: z.looseObject({file: z.string(), rule_id: z.string(), enabled: z.literal(false), changed: z.boolean(), created: z.boolean()}),
-  /** `scan --input`: a saved snapshot shown (a tree or records); nothing was collected. */
+  /** `scan --input`: a saved scan shown (e.g. as a tree). */
   process_view: z.looseObject({input: z.string(), scan_id: z.int(), process_count: z.int().nonnegative(), exit_code: exitCode}),
-  /** `diff`: two snapshots compared. */
-  diff: z.looseObject({old: z.unknown(), new: z.unknown(), counts: z.record(z.string(), z.int().nonnegative()), exit_code: exitCode}),
-  /** `collect`: an evidence bundle written (its manifest digest ties the ledger to the bundle). */
+  /** `diff`: two scans compared. */
+  diff: z.looseObject({old: z.unknown(), new: z.unknown(), counts: z.record(z.string(), z.int()), exit_code: exitCode}),
+  /** `collect`: an evidence bundle written; its manifest's SHA-256 binds the bundle to this record. */
   evidence_collection: z.looseObject({
     output: z.string(),
     case_id: z.string(),
-    manifest_sha256: hex64('manifest_sha256'),
+    manifest_sha256: z.string(),
     signed: z.boolean(),
-    key_id: z.string().nullable(),
     pids: z.array(z.int()),
-    reason: z.string(),
-    files: z.int().nonnegative(),
     exit_code: exitCode,
   }),
   /** Written by the ledger itself: a torn last record (a crash mid-append) was moved aside before this append. */

@@ -35,6 +35,12 @@ function selectRows(db: Database, sql: string, params: (string | number)[]): Rec
 export function listeningPortsOfScan(db: Database, scanId: number): ListeningPort[] | null {
   const columns = tableColumnNames(db, LISTENING_PORTS_TABLE);
   if (columns.length === 0) return null;
+  // Every snapshot has the table; only a scan that collected it (scans.tables) says what was listening.
+  if (tableColumnNames(db, 'scans').includes('tables')) {
+    const listed = selectRows(db, 'SELECT tables FROM scans WHERE id = ?', [scanId])[0]?.tables;
+    const collected = typeof listed === 'string' ? (JSON.parse(listed) as unknown) : null;
+    if (!Array.isArray(collected) || !collected.includes(LISTENING_PORTS_TABLE)) return null;
+  }
   const where = columns.includes('scan_id') ? ' WHERE scan_id = ?' : '';
   return selectRows(db, `SELECT * FROM ${LISTENING_PORTS_TABLE}${where}`, where === '' ? [] : [scanId]).map((row) => ({
     pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
