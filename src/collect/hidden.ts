@@ -5,7 +5,7 @@
 //   exist but that /proc's directory listing leaves out (a readdir-hooking rootkit in the scanner's view).
 import {readdirSync, readFileSync} from 'node:fs';
 
-import type {HiddenKind, LinuxPlatformData, ProcessRecord} from '../models/process.js';
+import {emptyPlatformData, type HiddenKind, type LinuxPlatformData, type ProcessRecord} from '../models/process.js';
 import {describeMount, type MountEntry, mountsOverProcEntries, parseMountinfo} from './mountinfo.js';
 import type {CollectedProcess} from './procfs.js';
 import {errorCode} from './proc-read.js';
@@ -63,47 +63,7 @@ export function coveredProcessRecord(
   evidence: string,
   context: {readonly scanId: number; readonly id: string; readonly now: number},
 ): CollectedProcess {
-  const nulls = {
-    user_name: null,
-    uid: null,
-    euid: null,
-    gid: null,
-    egid: null,
-    state: null,
-    threads: null,
-    nice: null,
-    tty: null,
-    session_id: null,
-    process_group: null,
-    cwd: null,
-    start_ticks: null,
-    parent_start_time: null,
-    kernel_thread: null,
-    cgroup: null,
-    container_id: null,
-    pid_ns: null,
-    mnt_ns: null,
-    net_ns: null,
-    exe_deleted: null,
-    exe_memfd: null,
-    exe_inode: null,
-    exe_device: null,
-    exe_path_inode: null,
-    exe_mtime: null,
-    exe_replaced: null,
-    exe_size: null,
-    stdin: null,
-    stdout: null,
-    stderr: null,
-    tracer_pid: null,
-    ld_preload: null,
-    ld_audit: null,
-    environ_readable: null,
-    entity_id: null,
-    bytes_escaped: null,
-    live_thread_tid: null,
-  };
-  const platform: LinuxPlatformData = {...nulls, hidden: kind, hidden_evidence: evidence};
+  const platform: LinuxPlatformData = {...emptyPlatformData(), hidden: kind, hidden_evidence: evidence};
   const record: ProcessRecord = {
     id: context.id,
     scan_id: context.scanId,

@@ -3,57 +3,11 @@
 import {randomUUID} from 'node:crypto';
 import {statSync, type Stats} from 'node:fs';
 
-import type {LinuxPlatformData, ProcessRecord} from '../models/process.js';
+import {emptyPlatformData, type LinuxPlatformData, type ProcessRecord} from '../models/process.js';
 import {type ExecutableImage, executableImage} from './procfs.js';
 import type {ArgvRedactor} from './redact.js';
 
 const STATE_LETTERS: Record<string, string> = {running: 'R', sleeping: 'S', stopped: 'T', paging: 'W', dead: 'X', zombie: 'Z', blocked: 'D'};
-
-/** Every Linux platform-data key, null: the shape stays the same whatever the collector. */
-function emptyPlatformData(): LinuxPlatformData {
-  return {
-    user_name: null,
-    uid: null,
-    euid: null,
-    gid: null,
-    egid: null,
-    state: null,
-    threads: null,
-    nice: null,
-    tty: null,
-    session_id: null,
-    process_group: null,
-    cwd: null,
-    start_ticks: null,
-    parent_start_time: null,
-    kernel_thread: null,
-    cgroup: null,
-    container_id: null,
-    pid_ns: null,
-    mnt_ns: null,
-    net_ns: null,
-    exe_deleted: null,
-    exe_memfd: null,
-    exe_inode: null,
-    exe_device: null,
-    exe_path_inode: null,
-    exe_mtime: null,
-    exe_replaced: null,
-    exe_size: null,
-    stdin: null,
-    stdout: null,
-    stderr: null,
-    tracer_pid: null,
-    ld_preload: null,
-    ld_audit: null,
-    environ_readable: null,
-    entity_id: null,
-    bytes_escaped: null,
-    live_thread_tid: null,
-    hidden: null,
-    hidden_evidence: null,
-  };
-}
 
 /** systeminformation prints local time as `YYYY-MM-DD HH:MM:SS`. */
 function parseStarted(text: string): number | null {

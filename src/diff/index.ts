@@ -7,6 +7,8 @@ import {DaemonEyeError} from '../errors.js';
 import {rowToProcess} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import type {View} from '../output/view.js';
+import {selectAll} from '../storage/database.js';
+import {tableColumns} from '../storage/migrations.js';
 import {type DiffResult, type DiffSide, diffSnapshots, type ListeningPort, type SnapshotDiff} from './snapshot-diff.js';
 
 export * from './snapshot-diff.js';
@@ -14,35 +16,18 @@ export * from './snapshot-diff.js';
 /** The table of listening sockets (columns as given by the live-response tables). */
 export const LISTENING_PORTS_TABLE = 'listening_ports';
 
-function tableColumnNames(db: Database, table: string): string[] {
-  const result = db.exec(`PRAGMA table_info(${table})`);
-  return (result[0]?.values ?? []).map((row) => String(row[1]));
-}
-
-function selectRows(db: Database, sql: string, params: (string | number)[]): Record<string, unknown>[] {
-  const statement = db.prepare(sql);
-  try {
-    statement.bind(params);
-    const out: Record<string, unknown>[] = [];
-    while (statement.step()) out.push(statement.getAsObject());
-    return out;
-  } finally {
-    statement.free();
-  }
-}
-
 /** Listening ports of one scan, or null when the snapshot has no such table. */
 export function listeningPortsOfScan(db: Database, scanId: number): ListeningPort[] | null {
-  const columns = tableColumnNames(db, LISTENING_PORTS_TABLE);
+  const columns = tableColumns(db, LISTENING_PORTS_TABLE);
   if (columns.length === 0) return null;
   // Every snapshot has the table; only a scan that collected it (scans.tables) says what was listening.
-  if (tableColumnNames(db, 'scans').includes('tables')) {
-    const listed = selectRows(db, 'SELECT tables FROM scans WHERE id = ?', [scanId])[0]?.tables;
+  if (tableColumns(db, 'scans').includes('tables')) {
+    const listed = selectAll(db, 'SELECT tables FROM scans WHERE id = ?', [scanId])[0]?.tables;
     const collected = typeof listed === 'string' ? (JSON.parse(listed) as unknown) : null;
     if (!Array.isArray(collected) || !collected.includes(LISTENING_PORTS_TABLE)) return null;
   }
   const where = columns.includes('scan_id') ? ' WHERE scan_id = ?' : '';
-  return selectRows(db, `SELECT * FROM ${LISTENING_PORTS_TABLE}${where}`, where === '' ? [] : [scanId]).map((row) => ({
+  return selectAll(db, `SELECT * FROM ${LISTENING_PORTS_TABLE}${where}`, where === '' ? [] : [scanId]).map((row) => ({
     pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
     port: Number(row.port),
     protocol: typeof row.protocol === 'number' ? row.protocol : row.protocol === null || row.protocol === undefined ? null : String(row.protocol),
@@ -55,7 +40,7 @@ function sideOf(db: Database, scan: ScanRecord, source: string): DiffSide {
   return {
     source,
     scan,
-    processes: selectRows(db, 'SELECT * FROM processes WHERE scan_id = ? ORDER BY pid', [scan.id]).map(rowToProcess),
+    processes: selectAll(db, 'SELECT * FROM processes WHERE scan_id = ? ORDER BY pid', [scan.id]).map(rowToProcess),
     listening: listeningPortsOfScan(db, scan.id),
   };
 }

@@ -142,6 +142,11 @@ export function exeNameOf(path: string | null): string | null {
 
 export const PLATFORM_DATA_COLUMNS: readonly ColumnSpec[] = columnsOf(LinuxPlatformDataSchema);
 
+/** Every Linux platform-data key, null: a record keeps one shape whatever the collector filled (derived from the schema). */
+export function emptyPlatformData(): LinuxPlatformData {
+  return Object.fromEntries(PLATFORM_DATA_COLUMNS.map((c) => [c.name, null])) as LinuxPlatformData;
+}
+
 /** Every column of the `processes` table, in order. */
 export const PROCESS_TABLE_COLUMNS: readonly ColumnSpec[] = [...PROCESS_RECORD_COLUMNS, ...DERIVED_PROCESS_COLUMNS, ...PLATFORM_DATA_COLUMNS];
 

@@ -7,6 +7,8 @@ import {rowToProcess} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import type {DaemonEyeError} from '../errors.js';
 import type {Terminal, View} from '../output/view.js';
+import {selectAll} from '../storage/database.js';
+import {tableColumns} from '../storage/migrations.js';
 import type {ProcessTreeNode, TreeSocket} from './process-tree.js';
 import {renderProcessTree} from './render-tree.js';
 
@@ -15,23 +17,6 @@ export {renderProcessTree, socketText} from './render-tree.js';
 
 /** The table of per-process sockets (its columns as given by the live-response tables). */
 export const SOCKETS_TABLE = 'process_open_sockets';
-
-function hasTable(db: Database, table: string): boolean {
-  const result = db.exec('SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?', [table]);
-  return result.length > 0 && (result[0]?.values.length ?? 0) > 0;
-}
-
-function rows(db: Database, sql: string, params: (string | number)[]): Record<string, unknown>[] {
-  const statement = db.prepare(sql);
-  try {
-    statement.bind(params);
-    const out: Record<string, unknown>[] = [];
-    while (statement.step()) out.push(statement.getAsObject());
-    return out;
-  } finally {
-    statement.free();
-  }
-}
 
 const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 const int = (value: unknown): number | null => (typeof value === 'number' ? value : value === null || value === undefined ? null : Number(value));
@@ -59,13 +44,14 @@ export function socketsByPid(rows: readonly Readonly<Record<string, unknown>>[])
 
 /** Sockets of one scan by pid; an empty map when the snapshot has no sockets table. */
 export function socketsOfScan(db: Database, scanId: number): Map<number, TreeSocket[]> {
-  if (!hasTable(db, SOCKETS_TABLE)) return new Map();
-  return socketsByPid(rows(db, `SELECT * FROM ${SOCKETS_TABLE} WHERE scan_id = ?`, [scanId]));
+  // An older snapshot migrated in memory has the table; a scan that did not collect it has no rows in it.
+  if (tableColumns(db, SOCKETS_TABLE).length === 0) return new Map();
+  return socketsByPid(selectAll(db, `SELECT * FROM ${SOCKETS_TABLE} WHERE scan_id = ?`, [scanId]));
 }
 
 /** The processes of one scan of a loaded snapshot, by pid. */
 export function processesOfScan(db: Database, scanId: number): ProcessRecord[] {
-  return rows(db, 'SELECT * FROM processes WHERE scan_id = ? ORDER BY pid', [scanId]).map(rowToProcess);
+  return selectAll(db, 'SELECT * FROM processes WHERE scan_id = ? ORDER BY pid', [scanId]).map(rowToProcess);
 }
 
 export interface SavedScan {

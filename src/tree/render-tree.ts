@@ -11,10 +11,25 @@ function endpoint(address: string | null, port: number | null): string {
   return port === null ? host : `${host}:${port}`;
 }
 
+/** IP protocol numbers as `ss` names them (IANA protocol numbers; process_open_sockets stores the number). */
+const IP_PROTOCOL_NAMES: Readonly<Record<number, string>> = {1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmp6', 132: 'sctp', 136: 'udplite'};
+
+/** `tcp`, `udp6`, `unix`, `packet`, `netlink`, `raw`: the socket's kind in one word. */
+function protocolName(socket: TreeSocket): string {
+  const family = socket.family ?? '';
+  if (family === 'AF_INET' || family === 'AF_INET6') {
+    const number = typeof socket.protocol === 'number' ? socket.protocol : Number(socket.protocol);
+    const name = IP_PROTOCOL_NAMES[number] ?? (typeof socket.protocol === 'string' && Number.isNaN(number) ? socket.protocol.toLowerCase() : 'raw');
+    return family === 'AF_INET6' ? `${name}6` : name;
+  }
+  if (family.startsWith('AF_')) return family.slice(3).toLowerCase();
+  return socket.protocol === null ? 'socket' : String(socket.protocol).toLowerCase();
+}
+
 /** `tcp 127.0.0.1:4444 → 10.0.0.1:80 ESTABLISHED` or `unix /run/x.sock`, for a socket line. */
 export function socketText(socket: TreeSocket): string {
   const fd = socket.fd === null ? '' : `fd ${socket.fd} `;
-  const protocol = socket.protocol === null ? (socket.family ?? 'socket') : String(socket.protocol).toLowerCase();
+  const protocol = protocolName(socket);
   if (socket.path !== null && socket.path !== '') return `${fd}${protocol} ${socket.path}`;
   const local = endpoint(socket.local_address, socket.local_port);
   const remote =

@@ -82,6 +82,22 @@ describe('scan --format tree', () => {
     expect(result.stdout).not.toContain(`─ ${children[0]} `);
     expect(result.stdout).toMatch(new RegExp(`${parent} root `));
   });
+
+  it('shows the sockets a saved snapshot holds (scan --tables all): a loopback listener under its process', async () => {
+    const script = "const s = require('net').createServer(); s.listen(0, '127.0.0.1', () => console.log(s.address().port)); setTimeout(() => {}, 600000);";
+    const listener = live.spawn(process.execPath, ['-e', script], {stdio: ['ignore', 'pipe', 'ignore']});
+    const port = await new Promise<number>((resolve) => listener.stdout!.once('data', (chunk: Buffer) => resolve(Number(String(chunk).trim()))));
+    const file = join(dir, 'snap-sockets.db');
+    expect((await runCli(['scan', '--no-hash', '--tables', 'all', '--output', file], {env})).code).toBe(0);
+    const result = await runCli(['scan', '--format', 'tree', '--input', file, '--pid', String(listener.pid)], {env});
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`tcp 127\\.0\\.0\\.1:${port} LISTEN`));
+    // Without the sockets table saved, the same tree shows no socket line.
+    const bare = join(dir, 'snap-bare.db');
+    expect((await runCli(['scan', '--no-hash', '--tables', 'processes', '--output', bare], {env})).code).toBe(0);
+    const plain = await runCli(['scan', '--format', 'tree', '--input', bare, '--pid', String(listener.pid)], {env});
+    expect(plain.stdout).not.toContain(`:${port} LISTEN`);
+  });
 });
 
 describe('detect --format tree', () => {

@@ -94,7 +94,7 @@ describe('renderProcessTree', () => {
           {
             fd: 3,
             family: 'AF_INET',
-            protocol: 'TCP',
+            protocol: 6,
             local_address: '0.0.0.0',
             local_port: 22,
             remote_address: '0.0.0.0',
@@ -105,7 +105,7 @@ describe('renderProcessTree', () => {
           {
             fd: 4,
             family: 'AF_INET6',
-            protocol: 'TCP',
+            protocol: 6,
             local_address: '::1',
             local_port: 22,
             remote_address: '::1',
@@ -118,13 +118,13 @@ describe('renderProcessTree', () => {
     ]);
     const text = renderProcessTree(buildProcessTree(FOREST, {focusPids: [10], sockets}));
     expect(text).toContain(
-      '└─ 10 user /usr/sbin/sshd -D\n   ├╌ socket fd 3 tcp 0.0.0.0:22 LISTEN\n   ├╌ socket fd 4 tcp [::1]:22 → [::1]:5000 ESTABLISHED\n   └─ 20 ',
+      '└─ 10 user /usr/sbin/sshd -D\n   ├╌ socket fd 3 tcp 0.0.0.0:22 LISTEN\n   ├╌ socket fd 4 tcp6 [::1]:22 → [::1]:5000 ESTABLISHED\n   └─ 20 ',
     );
     expect(
       socketText({
         fd: null,
         family: 'AF_UNIX',
-        protocol: null,
+        protocol: 0,
         local_address: null,
         local_port: null,
         remote_address: null,
@@ -132,6 +132,6 @@ describe('renderProcessTree', () => {
         state: null,
         path: '/run/x.sock',
       }),
-    ).toBe('AF_UNIX /run/x.sock');
+    ).toBe('unix /run/x.sock');
   });
 });
