@@ -25,8 +25,11 @@ describe('the table registry', () => {
 
   it('is what the validator, export and docs/schema.md know', () => {
     const known = knownTables();
-    expect([...known.keys()].sort()).toEqual(TABLES.map((t) => t.name).sort());
+    // Every registry table, and each data table again as `baseline_<table>` (detect --baseline) with the same columns.
+    const baseline = TABLES.filter((t) => t.name !== 'alerts').map((t) => `baseline_${t.name}`);
+    expect([...known.keys()].sort()).toEqual([...TABLES.map((t) => t.name), ...baseline].sort());
     for (const table of TABLES) expect([...(known.get(table.name) ?? [])]).toEqual(table.columns.map((c) => c.name));
+    for (const table of TABLES.filter((t) => t.name !== 'alerts')) expect(known.get(`baseline_${table.name}`)).toEqual(known.get(table.name));
     expect([...EXPORT_TABLES].sort()).toEqual(TABLES.map((t) => t.name).sort());
     const doc = renderSchemaDoc();
     for (const table of TABLES) {
