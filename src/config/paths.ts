@@ -1,10 +1,10 @@
 // Default places of configuration and state (docs/architecture.md, "Where state lives").
-import {mkdirSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {isAbsolute, join} from 'node:path';
 
 import {fileError} from '../errors.js';
 import type {DaemonEyeConfig} from './schema.js';
+import {makeDirectory} from '../util/directory.js';
 
 export const SYSTEM_CONFIG_PATH = '/etc/daemoneye/config.yaml';
 
@@ -55,7 +55,7 @@ export function statePaths(config: DaemonEyeConfig, env: NodeJS.ProcessEnv = pro
 /** Create a state directory (mode 0700) on first use. */
 export function ensureStateDir(dir: string): string {
   try {
-    mkdirSync(dir, {recursive: true, mode: 0o700});
+    makeDirectory(dir, 0o700);
   } catch (error) {
     throw fileError(error, dir, 'create');
   }

@@ -1,11 +1,12 @@
 // `keys generate`: write a new Ed25519 key pair as PEM files, the private one 0600, never over an
 // existing key unless asked (a lost signing key cannot be recovered).
-import {existsSync, mkdirSync} from 'node:fs';
+import {existsSync} from 'node:fs';
 import {dirname} from 'node:path';
 
 import {DaemonEyeError, fileError} from '../errors.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 import {generateKeyPair} from './keys.js';
+import {makeDirectory} from '../util/directory.js';
 
 export interface GeneratedKeys {
   readonly private_key_path: string;
@@ -24,7 +25,7 @@ export function writeKeyPair(privatePath: string, publicPath: string, options: {
   }
   for (const dir of new Set([dirname(privatePath), dirname(publicPath)])) {
     try {
-      mkdirSync(dir, {recursive: true, mode: 0o700});
+      makeDirectory(dir, 0o700);
     } catch (error) {
       throw fileError(error, dir, 'create');
     }

@@ -1,6 +1,6 @@
 // `rules enable|disable`: switch a rule in `detection.enabled_rules` / `detection.disabled_rules` of one
 // configuration file, editing the YAML document in place so its comments and layout survive, atomically.
-import {existsSync, mkdirSync, readFileSync} from 'node:fs';
+import {existsSync, readFileSync} from 'node:fs';
 import {dirname} from 'node:path';
 
 import type {YAMLMap, YAMLSeq} from 'yaml';
@@ -8,6 +8,7 @@ import type {YAMLMap, YAMLSeq} from 'yaml';
 import {DaemonEyeError, fileError} from '../errors.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 import {yaml} from '../util/yaml.js';
+import {makeDirectory} from '../util/directory.js';
 
 export interface RuleSwitchResult {
   readonly file: string;
@@ -71,7 +72,7 @@ export function setRuleEnabled(file: string, id: string, enabled: boolean): Rule
   if (remove.items.length === 0) (detection as YAMLMap).delete(enabled ? 'disabled_rules' : 'enabled_rules');
   if (changed || created) {
     try {
-      mkdirSync(dirname(file), {recursive: true, mode: 0o700});
+      makeDirectory(dirname(file), 0o700);
     } catch (error) {
       throw fileError(error, dirname(file), 'create');
     }

@@ -122,7 +122,9 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   const visibility = visibilityOf(report);
   if (visibility.processes_inaccessible > 0) {
     logger.warn(
-      `${visibility.processes_inaccessible} of ${visibility.processes_scanned} processes could not be fully read (not root: their executables, fds, environment or cwd are hidden); rules did not see those fields, so this run may miss what they would show. Run as root for complete records.`,
+      process.getuid?.() === 0
+        ? `${visibility.processes_inaccessible} of ${visibility.processes_scanned} processes could not be fully read even as root (a security module, a container boundary or a mount hid their executables, fds, environment or cwd); rules did not see those fields, so this run may miss what they would show.`
+        : `${visibility.processes_inaccessible} of ${visibility.processes_scanned} processes could not be fully read (not root: their executables, fds, environment or cwd are hidden); rules did not see those fields, so this run may miss what they would show. Run as root for complete records.`,
     );
   }
   const s = report.summary;

@@ -36,6 +36,7 @@ import {DaemonEyeError, fileError} from '../errors.js';
 import {toHex} from '../crypto/hash.js';
 import {TOOL_VERSION} from '../version.js';
 import {EVIDENCE_FORMAT, MANIFEST_FILE, type EvidenceManifest, type ManifestFile, SIGNATURE_FILE} from './manifest.js';
+import {makeDirectory} from '../util/directory.js';
 
 export interface CollectEvidenceOptions {
   readonly pids: readonly number[];
@@ -125,7 +126,7 @@ class CaseWriter {
       return;
     }
     const path = join(this.root, relative);
-    mkdirSync(dirname(path), {recursive: true, mode: 0o700});
+    makeDirectory(dirname(path), 0o700);
     const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
       let offset = 0;
@@ -349,5 +350,5 @@ function renameNoReplace(from: string, to: string): void {
   } catch (error) {
     throw fileError(error, to, 'write');
   }
-  mkdirSync(from, {recursive: true}); // so the caller's cleanup of `from` has something to remove
+  makeDirectory(from); // so the caller's cleanup of `from` has something to remove
 }

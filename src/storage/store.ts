@@ -1,6 +1,6 @@
 // Store directories: one snapshot file per scan, named `scan-<UTC time>-<scan_id>.db`, so concurrent
 // writers never conflict and an append costs the same whatever the history; retention prunes the oldest.
-import {mkdirSync, readdirSync, statSync, unlinkSync} from 'node:fs';
+import {readdirSync, statSync, unlinkSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
@@ -9,6 +9,7 @@ import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
 import {serializeSnapshot, SNAPSHOT_FILE_MODE, type SnapshotWriteResult, type TableRowsByName} from './snapshot-file.js';
+import {makeDirectory} from '../util/directory.js';
 
 /** A store directory holds the snapshot files and nothing else: only its owner may list or read it. */
 export const STORE_DIR_MODE = 0o700;
@@ -104,7 +105,7 @@ export function ensureStoreDir(dir: string): void {
   } catch (error) {
     if (systemErrorCode(error) !== 'ENOENT') throw fileError(error, dir, 'create');
     try {
-      mkdirSync(dir, {recursive: true, mode: STORE_DIR_MODE});
+      makeDirectory(dir, STORE_DIR_MODE);
     } catch (inner) {
       throw fileError(inner, dir, 'create');
     }

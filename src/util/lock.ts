@@ -2,12 +2,12 @@
 // this uses proper-lockfile: an atomic mkdir of `<file>.lock` whose mtime the holder refreshes; a holder
 // killed with SIGKILL stops refreshing and its lock is taken over once stale (five seconds), so a
 // crashed run never blocks the next one for long.
-import {mkdirSync} from 'node:fs';
 import {dirname} from 'node:path';
 
 import lockfile from 'proper-lockfile';
 
 import {DaemonEyeError, fileError} from '../errors.js';
+import {makeDirectory} from './directory.js';
 
 export interface LockOptions {
   /** How long to wait for the lock before giving up. */
@@ -21,7 +21,7 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T, option
   const timeoutMs = options.timeoutMs ?? 30_000;
   const staleMs = Math.max(2_000, options.staleMs ?? 5_000);
   try {
-    mkdirSync(dirname(path), {recursive: true, mode: 0o700});
+    makeDirectory(dirname(path), 0o700);
   } catch (error) {
     throw fileError(error, dirname(path), 'create');
   }

@@ -162,6 +162,15 @@ describe('detect with alert delivery', () => {
     expect(summary.spooled).toBe(0);
     expect(server.requests.length - before).toBe(6);
   });
+
+  // mkdir under /proc answers ENOENT, which sent Node's recursive mkdir into an endless synchronous loop.
+  it('a file sink whose directory cannot be made (under /proc) fails at once: exit 3, one line, alerts spooled', async () => {
+    const cfg = config('proc-sink', ['  sinks:', '    - {name: proc, type: file, path: /proc/daemoneye-no-such/alerts.ndjson}', ''].join('\n'));
+    const result = await detect(cfg, '--format', 'json');
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('cannot create /proc/daemoneye-no-such');
+    expect((JSON.parse(result.stdout) as {summary: {spooled: number}}).summary.spooled).toBe(2);
+  });
 });
 
 describe('a UDP syslog sink', () => {
