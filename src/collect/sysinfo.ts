@@ -37,8 +37,11 @@ export async function collectWithSystemInformation(options: {
     const collectionTime = Date.now();
     const executablePath = entry.path !== '' && entry.command !== '' ? `${entry.path.replace(/\/$/, '')}/${entry.command}` : null;
     const image = executablePath === null ? undefined : statQuiet(executablePath);
-    // The list has one command string, not argv: the command and its parameter text, never re-split.
-    const argv = entry.command === '' ? [] : entry.params === '' ? [executablePath ?? entry.command] : [executablePath ?? entry.command, entry.params];
+    // The list has one command string, not argv: the command and its parameter text, never re-split (but
+    // redacted word by word: a secret is a word of that text, `--password X` or `--token=X`).
+    const command = executablePath ?? entry.command;
+    const params = options.redact === null ? entry.params : redactParameterText(options.redact, command, entry.params);
+    const argv = entry.command === '' ? [] : params === '' ? [command] : [command, params];
     const platform: LinuxPlatformData = {
       ...emptyPlatformData(),
       user_name: entry.user === '' ? null : entry.user,
@@ -62,7 +65,7 @@ export async function collectWithSystemInformation(options: {
         ppid: Number.isInteger(entry.parentPid) && entry.parentPid >= 0 ? entry.parentPid : null,
         name: entry.name,
         executable_path: executablePath,
-        command_line: options.redact === null ? argv : options.redact(argv),
+        command_line: argv,
         start_time: startTime,
         cpu_usage: Number.isFinite(entry.cpu) ? entry.cpu : null,
         memory_usage: Number.isFinite(entry.memRss) ? Math.max(0, Math.round(entry.memRss * 1024)) : null,
@@ -81,6 +84,16 @@ export async function collectWithSystemInformation(options: {
     if (record.ppid !== null) platform.parent_start_time = startByPid.get(record.ppid) ?? null;
   }
   return {processes};
+}
+
+/**
+ * Redact secrets in a parameter string that has no argv boundaries: split on white space to find them,
+ * rejoin with single spaces only when something was redacted (text without secrets keeps its exact spacing).
+ */
+export function redactParameterText(redact: ArgvRedactor, command: string, params: string): string {
+  const words = params.split(/\s+/).filter((word) => word !== '');
+  const redacted = redact([command, ...words]).slice(1);
+  return redacted.every((word, index) => word === words[index]) ? params : redacted.join(' ');
 }
 
 function statQuiet(path: string): Stats | undefined {

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 
 import {createArgvRedactor} from '../../src/collect/redact.js';
+import {redactParameterText} from '../../src/collect/sysinfo.js';
 import {DEFAULT_REDACT_FLAGS, DEFAULT_REDACT_SHORT_FLAGS} from '../../src/config/schema.js';
 
 const redact = createArgvRedactor({flags: DEFAULT_REDACT_FLAGS, shortFlags: DEFAULT_REDACT_SHORT_FLAGS});
@@ -56,5 +57,13 @@ describe('argv redaction', () => {
     const custom = createArgvRedactor({flags: ['vault-code'], shortFlags: {mytool: ['-k']}});
     expect(custom(['x', '--vault-code', 'v', '--password', 'p'])).toEqual(['x', '--vault-code', '[REDACTED]', '--password', 'p']);
     expect(custom(['mytool', '-ksecret'])).toEqual(['mytool', '-k[REDACTED]']);
+  });
+});
+
+describe('a parameter string without argv boundaries (the systeminformation collector)', () => {
+  it('redacts each secret word and keeps text without secrets exactly', () => {
+    expect(redactParameterText(redact, '/usr/bin/app', '--password hunter2  --token=abc --port 80')).toBe('--password [REDACTED] --token=[REDACTED] --port 80');
+    expect(redactParameterText(redact, '/usr/bin/mysql', '-psecret -u root')).toBe('-p[REDACTED] -u root');
+    expect(redactParameterText(redact, '/usr/bin/app', '-c  import time;  time.sleep(3)')).toBe('-c  import time;  time.sleep(3)');
   });
 });

@@ -154,6 +154,16 @@ describe('daemoneye scan', () => {
     expect(record?.platform_data?.entity_id).toBeNull();
   });
 
+  it('the systeminformation collector redacts secrets in its one parameter string', async () => {
+    const child = live.spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)', '--', '--password', 'hunter2', '--token=abc123']);
+    await waitForExe(child.pid!, (target) => target === realpathSync(process.execPath));
+    const result = await runCli(['scan', '--collector', 'systeminformation', '--pid', String(child.pid), '--format', 'json'], {env});
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).not.toContain('hunter2');
+    expect(result.stdout).not.toContain('abc123');
+    expect(result.stdout).toContain('--password [REDACTED]');
+  });
+
   it.each([
     [['--pid', '-1'], /pid/i],
     [['--pid', 'abc'], /pid/i],
