@@ -65,3 +65,14 @@ export function report(title: string, timings: readonly Timing[], baseline?: Tim
     process.stdout.write(`${t.label.padEnd(48)} median ${t.medianMs.toFixed(1).padStart(8)} ms  min ${t.minMs.toFixed(1).padStart(8)} ms${rss}${ratio}\n`);
   }
 }
+
+/** A private state directory and no user configuration, so a benchmark reads and writes nothing of the host's. */
+export function privateEnv(state: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    HOME: state,
+    XDG_CONFIG_HOME: join(state, 'config'),
+    XDG_STATE_HOME: join(state, 'state'),
+    DAEMONEYE_APP__STATE_DIR: join(state, 'state'),
+  };
+}

@@ -12,7 +12,7 @@ import {findRuleFiles} from '../src/detection/rule-paths.js';
 import {validateRuleText} from '../src/detection/rule-format.js';
 import {compileSigmaRule, SigmaCompileError} from '../src/detection/sigma/compile.js';
 import {SqlValidator} from '../src/detection/sql-validator.js';
-import {BIN, median, report, ROOT, timeCommand} from './lib.js';
+import {BIN, median, privateEnv, report, ROOT, timeCommand} from './lib.js';
 
 /** Targets (issue #16): at least 140 of the 144 compile, all compiled within 300 ms, live detect within 2× the pack alone. */
 export const MIN_COMPILED = 140;
@@ -95,14 +95,7 @@ async function benchDetect(compiled: readonly string[], env: NodeJS.ProcessEnv, 
 export async function run(): Promise<void> {
   const compiled = benchCompile(findRuleFiles(FIXTURES));
   const state = mkdtempSync(join(tmpdir(), 'daemoneye-bench-sigma-'));
-  // A private state directory and no user configuration, so the run reads and writes nothing of the host's.
-  const env = {
-    ...process.env,
-    HOME: state,
-    XDG_CONFIG_HOME: join(state, 'config'),
-    XDG_STATE_HOME: join(state, 'state'),
-    DAEMONEYE_APP__STATE_DIR: join(state, 'state'),
-  };
+  const env = privateEnv(state);
   try {
     await benchDetect(compiled, env, state);
   } finally {

@@ -5,7 +5,7 @@ import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:f
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
-import {BIN, ROOT, report, timeCommand, type Timing} from './lib.js';
+import {BIN, privateEnv, ROOT, report, timeCommand, type Timing} from './lib.js';
 
 const MINIMAL_CLI = join(ROOT, 'bench', 'fixtures', 'minimal-cli', 'bin', 'run.js');
 
@@ -85,14 +85,7 @@ function benchDetectOnHost(node: Timing, env: NodeJS.ProcessEnv, state: string, 
 
 export async function run(): Promise<void> {
   const state = mkdtempSync(join(tmpdir(), 'daemoneye-bench-'));
-  // A private state directory and no user configuration, so the run reads and writes nothing of the host's.
-  const env = {
-    ...process.env,
-    HOME: state,
-    XDG_CONFIG_HOME: join(state, 'config'),
-    XDG_STATE_HOME: join(state, 'state'),
-    DAEMONEYE_APP__STATE_DIR: join(state, 'state'),
-  };
+  const env = privateEnv(state);
   try {
     const node = timeCommand('node -e 0', process.execPath, ['-e', '0'], {runs: 10});
     const minimalVersion = timeCommand('minimal oclif CLI --version', process.execPath, [MINIMAL_CLI, '--version'], {runs: 10});

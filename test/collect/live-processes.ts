@@ -1,6 +1,6 @@
 // Real processes for collector tests: spawned, tracked, and killed in afterAll (only the ones we spawned).
 import {type ChildProcess, spawn, type SpawnOptions} from 'node:child_process';
-import {existsSync, readlinkSync} from 'node:fs';
+import {existsSync, readdirSync, readFileSync, readlinkSync} from 'node:fs';
 
 export const SLEEP = existsSync('/usr/bin/sleep') ? '/usr/bin/sleep' : '/bin/sleep';
 export const TRUE = existsSync('/usr/bin/true') ? '/usr/bin/true' : '/bin/true';
@@ -67,4 +67,19 @@ export function firstLine(child: ChildProcess): Promise<string> {
     });
     child.on('exit', () => reject(new Error(`process exited before printing a line: ${text}`)));
   });
+}
+
+/** The pids whose parent is `pid` now (from /proc/N/stat; field 4 follows the `)` that ends comm), ascending. */
+export function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return found.sort((a, b) => a - b);
 }

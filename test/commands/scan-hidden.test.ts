@@ -2,14 +2,14 @@
 // the built-in pack raises them as high. A bind mount over /proc/PID (checked on every scan), and an
 // LD_PRELOAD library that drops a pid from the scanner's own /proc listings (found by --hidden-check).
 import {execFileSync} from 'node:child_process';
-import {mkdirSync, readdirSync, readFileSync} from 'node:fs';
+import {mkdirSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import type {Alert} from '../../src/models/alert.js';
 import type {ProcessRecord} from '../../src/models/process.js';
-import {LiveProcesses, SLEEP} from '../collect/live-processes.js';
+import {childrenOf, LiveProcesses, SLEEP} from '../collect/live-processes.js';
 import {isolatedEnv, parseNdjson, removeDir, ROOT, runCli, tempDir} from '../helpers/cli.js';
 
 const dir = tempDir();
@@ -17,20 +17,6 @@ const env = isolatedEnv(dir);
 const live = new LiveProcesses();
 const mounted: string[] = [];
 const isRoot = process.getuid?.() === 0;
-
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(Number(name));
-    } catch {
-      // gone
-    }
-  }
-  return found;
-}
 
 async function waitFor<T>(probe: () => T | undefined): Promise<T> {
   for (let i = 0; i < 200; i++) {

@@ -1,12 +1,12 @@
 // End to end: the tree of a spawned parent with three children, from a live scan, from a saved snapshot
 // (--input) and from detect with the alerted child marked.
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import type {ProcessTreeNode} from '../../src/tree/index.js';
-import {LiveProcesses, SLEEP} from '../collect/live-processes.js';
+import {childrenOf, LiveProcesses, SLEEP} from '../collect/live-processes.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 
 const dir = tempDir();
@@ -14,20 +14,6 @@ const env = isolatedEnv(dir, {DAEMONEYE_DETECTION__BUILTIN_RULES: 'false'});
 const live = new LiveProcesses();
 let parent = 0;
 let children: number[] = [];
-
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(Number(name));
-    } catch {
-      // gone
-    }
-  }
-  return found.sort((a, b) => a - b);
-}
 
 beforeAll(async () => {
   // Three sleeps under one shell; the last argument tells them apart.
