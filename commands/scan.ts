@@ -8,7 +8,7 @@ import type {ProcessRecord} from '../src/models/process.js';
 import {SOCKETS_TABLE, socketsByPid, type TreeSocket} from '../src/tree/index.js';
 import {processView} from '../src/collect/table.js';
 import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
-import {COLLECTED_TABLE_NAMES} from '../src/models/tables.js';
+import {COLLECTED_TABLE_NAMES, collectedRows} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';
@@ -109,7 +109,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
-    await this.render(processes, tree, tree ? socketsByPid(snapshot.tables[SOCKETS_TABLE] ?? []) : new Map());
+    await this.render(processes, tree, tree ? socketsByPid(collectedRows(snapshot.tables[SOCKETS_TABLE])) : new Map());
     await this.audit('process_collection', {
       scan_id: snapshot.scan.id,
       process_count: processes.length,

@@ -9,7 +9,7 @@ import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
-import type {TableRow} from '../models/tables.js';
+import {type CollectedTable, collectedRowCount} from '../models/tables.js';
 import {TOOL_VERSION} from '../version.js';
 import {HASH_ALGORITHM, type HashJob, type HashProgress, hashExecutables} from './hash.js';
 import {HashCache} from './hash-cache.js';
@@ -98,8 +98,8 @@ export interface CollectStats {
 export interface Snapshot {
   readonly scan: ScanRecord;
   readonly processes: ProcessRecord[];
-  /** Rows of the live-response tables collected (`scan.tables` names every table collected). */
-  readonly tables: Readonly<Record<string, readonly TableRow[]>>;
+  /** The live-response tables collected, as row objects or flat values (`scan.tables` names every table collected). */
+  readonly tables: Readonly<Record<string, CollectedTable>>;
   readonly stats: CollectStats;
 }
 
@@ -345,7 +345,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       hidden_check_probed: hiddenProbed,
       hidden_check_ms: round(hiddenMs),
       tables_ms: live?.ms ?? 0,
-      table_rows: Object.fromEntries(Object.entries(live?.rows ?? {}).map(([table, rows]) => [table, rows.length])),
+      table_rows: Object.fromEntries(Object.entries(live?.rows ?? {}).map(([table, rows]) => [table, collectedRowCount(rows)])),
       table_unreadable: live?.unreadable ?? {},
     },
   };

@@ -3,12 +3,12 @@
 // each network namespace's socket tables once. What cannot be read (another user's process without root)
 // is left out and counted per table, never an abort.
 import type {ProcessRecord} from '../models/process.js';
-import type {TableRow} from '../models/tables.js';
+import type {CollectedTable, TableRow} from '../models/tables.js';
 import {type EnvSelection, parseEnviron} from './envs.js';
 import {type FdLink, readFdLinks} from './fds.js';
-import {parseMaps} from './maps.js';
+import {readMaps} from './maps.js';
 import {openFileRows} from './open-files.js';
-import {errorCode, isGone, readProcText} from './proc-read.js';
+import {readProcTextIfThere} from './proc-read.js';
 import {listeningRows, readSocketIndex, socketRows} from './sockets.js';
 
 /** The tables this module fills (the registry's collected tables other than `processes`). */
@@ -24,7 +24,8 @@ export interface LiveTablesOptions {
 }
 
 export interface LiveTablesResult {
-  readonly rows: Record<string, TableRow[]>;
+  /** Row objects per table; process_memory_map as flat values (tens of thousands of rows). */
+  readonly rows: Record<string, CollectedTable>;
   /** Per table: processes whose files for it could not be read (permission denied). */
   readonly unreadable: Record<string, number>;
   readonly ms: number;
@@ -38,7 +39,7 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
   const unreadable: Record<string, number> = {};
   for (const table of LIVE_TABLES) {
     if (tables.has(table)) {
-      rows[table] = [];
+      if (table !== 'process_memory_map') rows[table] = [];
       unreadable[table] = 0;
     }
   }
@@ -87,26 +88,23 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
         }
       }
       if (tables.has('process_envs')) {
-        const text = readOptional(`${procRoot}/${pid}/environ`);
+        const text = readProcTextIfThere(`${procRoot}/${pid}/environ`);
         if (text === 'unreadable') count('process_envs');
         else if (text !== 'gone') rows.process_envs?.push(...parseEnviron(scanId, pid, text, options.env));
-      }
-      if (tables.has('process_memory_map')) {
-        const text = readOptional(`${procRoot}/${pid}/maps`);
-        if (text === 'unreadable') count('process_memory_map');
-        else if (text !== 'gone') rows.process_memory_map?.push(...parseMaps(scanId, pid, text));
       }
     }
   } finally {
     Error.stackTraceLimit = stackLimit;
   }
-  return {rows, unreadable, ms: Math.round((performance.now() - started) * 10) / 10};
-}
-
-function readOptional(path: string): string | 'unreadable' | 'gone' {
-  try {
-    return readProcText(path);
-  } catch (error) {
-    return isGone(errorCode(error)) ? 'gone' : 'unreadable';
+  const collected: Record<string, CollectedTable> = {...rows};
+  if (tables.has('process_memory_map')) {
+    const maps = readMaps(
+      procRoot,
+      scanId,
+      processes.map((p) => p.pid),
+    );
+    collected.process_memory_map = {values: maps.values, rows: maps.rows};
+    unreadable.process_memory_map = maps.unreadable.length;
   }
+  return {rows: collected, unreadable, ms: Math.round((performance.now() - started) * 10) / 10};
 }

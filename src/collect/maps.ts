@@ -1,38 +1,115 @@
 // process_memory_map: /proc/PID/maps parsed line by line (proc(5)): address range, permissions, offset,
 // device, inode and the mapped path, with the kernel's ` (deleted)` marker and pseudo paths as columns.
+import type {SqlRowValue} from '../models/columns.js';
 import type {ProcessMemoryMapRow} from '../models/live-tables.js';
+import {readProcTextIfThere} from './proc-read.js';
 
 const DELETED = ' (deleted)';
-const LINE = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) (\d+)(?: +(.*))?$/;
+const HEX = /^[0-9a-f]+$/;
+const DEVICE = /^[0-9a-f]+:[0-9a-f]+$/;
+const DIGITS = /^\d+$/;
+
+/** The process_memory_map columns in the registry's order (a test holds the two together). */
+export const MEMORY_MAP_COLUMNS = ['scan_id', 'pid', 'start', 'end', 'permissions', 'offset', 'device', 'inode', 'path', 'pseudo', 'deleted'] as const;
 
 /**
- * Rows of one process's maps text. Addresses stay hex text (`0x…`: 64-bit values exceed JSON numbers);
- * the offset is a number (file offsets stay below 2^53). A path is null for anonymous memory. Malformed
- * lines are skipped.
+ * Append the SQL values of each line of one process's maps text to `into`, row after row in
+ * MEMORY_MAP_COLUMNS order; returns the number of rows appended. A line is
+ * `start-end perms offset major:minor inode [path]` (proc(5)); the path runs to the end of the line and may
+ * hold spaces. Addresses stay hex text (`0x…`: 64-bit values exceed JavaScript numbers); the offset is a
+ * number (file offsets stay below 2^53); the path is null for anonymous memory; `pseudo` and `deleted` are
+ * 0 or 1. Malformed lines are skipped.
+ * Values rather than row objects, cut with indexOf rather than a regular expression over each line: a
+ * host has tens of thousands of these rows and they go straight to SQLite.
  */
-export function parseMaps(scanId: number, pid: number, text: string): ProcessMemoryMapRow[] {
-  const rows: ProcessMemoryMapRow[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const m = LINE.exec(line);
-    if (m === null) continue;
-    let path = m[7] === undefined || m[7] === '' ? null : m[7];
+export function appendMapValues(scanId: number, pid: number, text: string, into: SqlRowValue[]): number {
+  let rows = 0;
+  for (let pos = 0; pos < text.length;) {
+    let eol = text.indexOf('\n', pos);
+    if (eol === -1) eol = text.length;
+    const line = pos;
+    pos = eol + 1;
+    const dash = text.indexOf('-', line);
+    const afterRange = text.indexOf(' ', line);
+    if (dash === -1 || afterRange === -1 || afterRange > eol || dash > afterRange) continue;
+    const afterPermissions = afterRange + 5;
+    const afterOffset = text.indexOf(' ', afterPermissions + 1);
+    if (text.charCodeAt(afterPermissions) !== 32 || afterOffset === -1 || afterOffset > eol) continue;
+    const afterDevice = text.indexOf(' ', afterOffset + 1);
+    if (afterDevice === -1 || afterDevice > eol) continue;
+    let afterInode = text.indexOf(' ', afterDevice + 1);
+    if (afterInode === -1 || afterInode > eol) afterInode = eol;
+    const start = text.slice(line, dash);
+    const end = text.slice(dash + 1, afterRange);
+    const offset = text.slice(afterPermissions + 1, afterOffset);
+    const device = text.slice(afterOffset + 1, afterDevice);
+    const inode = text.slice(afterDevice + 1, afterInode);
+    if (!HEX.test(start) || !HEX.test(end) || !HEX.test(offset) || !DEVICE.test(device) || !DIGITS.test(inode)) continue;
+    let pathStart = afterInode;
+    while (text.charCodeAt(pathStart) === 32) pathStart++;
+    let path: string | null = pathStart < eol ? text.slice(pathStart, eol) : null;
     const pseudo = path !== null && path.startsWith('[') && path.endsWith(']');
     const deleted = path !== null && !pseudo && path.endsWith(DELETED);
     if (deleted && path !== null) path = path.slice(0, -DELETED.length);
-    rows.push({
-      scan_id: scanId,
+    into.push(
+      scanId,
       pid,
-      start: `0x${m[1] as string}`,
-      end: `0x${m[2] as string}`,
-      permissions: m[3] as string,
-      offset: Number.parseInt(m[4] as string, 16),
-      device: m[5] as string,
-      inode: Number(m[6]),
+      `0x${start}`,
+      `0x${end}`,
+      text.slice(afterRange + 1, afterPermissions),
+      Number.parseInt(offset, 16),
+      device,
+      Number(inode),
       path,
-      pseudo,
-      deleted,
-    });
+      pseudo ? 1 : 0,
+      deleted ? 1 : 0,
+    );
+    rows++;
   }
   return rows;
+}
+
+/** The rows of one process's maps text as records (appendMapValues, one object per line). */
+export function parseMaps(scanId: number, pid: number, text: string): ProcessMemoryMapRow[] {
+  const values: SqlRowValue[] = [];
+  const count = appendMapValues(scanId, pid, text, values);
+  const width = MEMORY_MAP_COLUMNS.length;
+  const rows: ProcessMemoryMapRow[] = [];
+  for (let i = 0; i < count; i++) {
+    const row: Record<string, unknown> = {};
+    MEMORY_MAP_COLUMNS.forEach((column, c) => (row[column] = values[i * width + c]));
+    row.pseudo = row.pseudo === 1;
+    row.deleted = row.deleted === 1;
+    rows.push(row as ProcessMemoryMapRow);
+  }
+  return rows;
+}
+
+/** What reading the maps of some processes gave. */
+export interface MapsReading {
+  /** Row after row in MEMORY_MAP_COLUMNS order (appendMapValues). */
+  readonly values: SqlRowValue[];
+  readonly rows: number;
+  /** Pids whose maps could not be read (permission denied: another user's process without root). */
+  readonly unreadable: number[];
+}
+
+/** Read and parse `/proc/PID/maps` of each pid; a process that exited meanwhile is skipped. */
+export function readMaps(procRoot: string, scanId: number, pids: Iterable<number>): MapsReading {
+  const values: SqlRowValue[] = [];
+  const unreadable: number[] = [];
+  let rows = 0;
+  // A refused or vanished file throws; without stack traces the throws cost little.
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    for (const pid of pids) {
+      const text = readProcTextIfThere(`${procRoot}/${pid}/maps`);
+      if (text === 'unreadable') unreadable.push(pid);
+      else if (text !== 'gone') rows += appendMapValues(scanId, pid, text, values);
+    }
+  } finally {
+    Error.stackTraceLimit = stackLimit;
+  }
+  return {values, rows, unreadable};
 }

@@ -18,3 +18,15 @@ export function errorCode(error: unknown): string {
 export function isGone(code: string): boolean {
   return code === 'ENOENT' || code === 'ESRCH';
 }
+
+/**
+ * The whole file as text, or why not: `unreadable` (permission denied and other refusals) or `gone` (the
+ * process exited). For the per-process files a scan may be refused without root.
+ */
+export function readProcTextIfThere(path: string): string | 'unreadable' | 'gone' {
+  try {
+    return readProcText(path);
+  } catch (error) {
+    return isGone(errorCode(error)) ? 'gone' : 'unreadable';
+  }
+}

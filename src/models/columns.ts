@@ -4,6 +4,9 @@ import type {z} from 'zod';
 
 export type SqlType = 'INTEGER' | 'REAL' | 'TEXT';
 
+/** A value as SQLite stores it. */
+export type SqlRowValue = string | number | null;
+
 export interface ColumnSpec {
   readonly name: string;
   readonly sqlType: SqlType;
@@ -83,13 +86,21 @@ export function createTableSql(table: string, columns: readonly ColumnSpec[], pr
 }
 
 /** Convert a JavaScript value to what SQLite stores for that column. */
-export function toSqlValue(column: ColumnSpec, value: unknown): string | number | null {
+export function toSqlValue(column: Pick<ColumnSpec, 'boolean' | 'json'>, value: unknown): SqlRowValue {
   if (value === null || value === undefined) return null;
   if (column.boolean) return value === true ? 1 : 0;
   if (column.json) return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'string') return value;
   if (typeof value === 'bigint') return Number(value);
   return JSON.stringify(value);
+}
+
+/** A function giving a plain record's values in `columns` order, each converted by toSqlValue. */
+export function rowValues(columns: readonly ColumnSpec[]): (row: unknown) => SqlRowValue[] {
+  return (row) => {
+    const source = row as Record<string, unknown>;
+    return columns.map((c) => toSqlValue(c, source[c.name]));
+  };
 }
 
 /** Convert what SQLite returned back to the record's JavaScript value. */

@@ -7,12 +7,12 @@ import {DaemonEyeError} from '../errors.js';
 import {ALERT_TABLE_COLUMNS} from './alert.js';
 import type {z} from 'zod';
 
-import {type ColumnSpec, columnsOf, toSqlValue} from './columns.js';
+import {type ColumnSpec, columnsOf, rowValues, type SqlRowValue} from './columns.js';
 import {LIVE_TABLE_SCHEMAS, type LiveTableName} from './live-tables.js';
 import {DERIVED_PROCESS_COLUMNS, PLATFORM_DATA_COLUMNS, PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, type ProcessRecord, processToRow} from './process.js';
 import {SCAN_TABLE_COLUMNS} from './scan.js';
 
-export type SqlRowValue = string | number | null;
+export type {SqlRowValue} from './columns.js';
 
 /** One block of docs/schema.md: a lead-in sentence and the columns it describes. */
 export interface TableDocSection {
@@ -22,6 +22,35 @@ export interface TableDocSection {
 
 /** A collected table's rows as the collectors produce them: plain objects keyed by column name. */
 export type TableRow = Readonly<Record<string, unknown>>;
+
+/**
+ * A collected table as one flat array of SQL values, row after row in the registry's column order. For
+ * tables of tens of thousands of small rows (memory maps), where an object per row would cost more than
+ * reading the row from /proc.
+ */
+export interface FlatTableRows {
+  readonly values: readonly SqlRowValue[];
+  readonly rows: number;
+}
+
+/** What a collector hands storage for one table: row objects, or flat values. */
+export type CollectedTable = readonly TableRow[] | FlatTableRows;
+
+export function isFlatTableRows(table: CollectedTable): table is FlatTableRows {
+  return !Array.isArray(table);
+}
+
+/** Rows a collected table holds. */
+export function collectedRowCount(table: CollectedTable): number {
+  return isFlatTableRows(table) ? table.rows : table.length;
+}
+
+/** The row objects of a table collected as objects (none when absent); flat values are a programming error here. */
+export function collectedRows(table: CollectedTable | undefined): readonly TableRow[] {
+  if (table === undefined) return [];
+  if (isFlatTableRows(table)) throw new Error('this table was collected as flat values; read it through SQL');
+  return table;
+}
 
 export interface TableDefinition {
   readonly name: string;
@@ -55,13 +84,6 @@ export interface TableDefinition {
   readonly docSections: readonly TableDocSection[];
 }
 
-function plainToRow(columns: readonly ColumnSpec[]): (row: unknown) => SqlRowValue[] {
-  return (row) => {
-    const source = row as Record<string, unknown>;
-    return columns.map((c) => toSqlValue(c, source[c.name]));
-  };
-}
-
 function liveTable(name: LiveTableName): TableDefinition {
   const declared = LIVE_TABLE_SCHEMAS[name];
   const columns = columnsOf(declared.schema as z.ZodObject);
@@ -76,7 +98,7 @@ function liveTable(name: LiveTableName): TableDefinition {
     collected: true,
     alwaysCollected: false,
     fixtureDefaults: declared.fixtureDefaults,
-    toRow: plainToRow(columns),
+    toRow: rowValues(columns),
     docSections: [{intro: declared.docIntro, columns}],
   };
 }
@@ -92,7 +114,7 @@ export const SCANS_TABLE: TableDefinition = {
   exportOrder: 'start_time, id',
   collected: false,
   alwaysCollected: false,
-  toRow: plainToRow(SCAN_TABLE_COLUMNS),
+  toRow: rowValues(SCAN_TABLE_COLUMNS),
   docSections: [{intro: 'One row per scan: host facts, collection results and the tables the scan collected.', columns: SCAN_TABLE_COLUMNS}],
 };
 
@@ -129,7 +151,7 @@ export const ALERTS_TABLE: TableDefinition = {
   exportOrder: 'alert_time, rowid',
   collected: false,
   alwaysCollected: false,
-  toRow: plainToRow(ALERT_TABLE_COLUMNS),
+  toRow: rowValues(ALERT_TABLE_COLUMNS),
   docSections: [{intro: 'Filled by `detect --store`; the same shape `detect` prints.', columns: ALERT_TABLE_COLUMNS}],
 };
 

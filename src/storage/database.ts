@@ -6,10 +6,12 @@ import type {Database} from 'sql.js';
 import type {Alert} from '../models/alert.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
-import {ALERTS_TABLE, PROCESSES_TABLE, SCANS_TABLE, type TableDefinition, TABLES, tableDdl} from '../models/tables.js';
+import {ALERTS_TABLE, PROCESSES_TABLE, SCANS_TABLE, TABLES, tableDdl} from '../models/tables.js';
 import {TOOL_VERSION} from '../version.js';
+import {insertRows} from './bulk-insert.js';
 import {loadSqlJs} from './sqljs.js';
 
+export {inTransaction, insertFlatRows, insertRows} from './bulk-insert.js';
 export {loadSqlJs} from './sqljs.js';
 
 /** Version of the snapshot file layout; bump it (and add a migration) whenever a table changes. */
@@ -37,60 +39,6 @@ export async function createSnapshotDatabase(): Promise<Database> {
   }
   meta.free();
   return db;
-}
-
-/**
- * Rows per INSERT statement: each statement call crosses into the wasm module once, so binding many rows at
- * a time is several times faster for tables of small rows (memory maps: tens of thousands per scan). Kept
- * under SQLite's 32,766 bound parameters for the widest table.
- */
-const ROWS_PER_INSERT = 64;
-
-/** Insert rows of one registry table in one transaction (each row converted by the table's `toRow`). */
-export function insertRows(db: Database, table: TableDefinition, rows: readonly unknown[]): void {
-  if (rows.length === 0) return;
-  const {columns} = table;
-  const tuple = `(${columns.map(() => '?').join(', ')})`;
-  const sql = (count: number): string => `INSERT INTO ${table.name} (${columns.map((c) => c.name).join(', ')}) VALUES ${Array(count).fill(tuple).join(', ')}`;
-  const batch = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(32_000 / columns.length)));
-  const full = rows.length >= batch ? db.prepare(sql(batch)) : undefined;
-  try {
-    inTransaction(db, () => {
-      let index = 0;
-      if (full !== undefined) {
-        for (; index + batch <= rows.length; index += batch) {
-          const values: (string | number | null)[] = [];
-          for (let i = index; i < index + batch; i++) values.push(...table.toRow(rows[i]));
-          full.run(values);
-        }
-      }
-      if (index < rows.length) {
-        const rest = db.prepare(sql(rows.length - index));
-        try {
-          const values: (string | number | null)[] = [];
-          for (let i = index; i < rows.length; i++) values.push(...table.toRow(rows[i]));
-          rest.run(values);
-        } finally {
-          rest.free();
-        }
-      }
-    });
-  } finally {
-    full?.free();
-  }
-}
-
-/** Run `work` in one transaction: committed when it returns, rolled back when it throws (the error is rethrown). */
-export function inTransaction<T>(db: Database, work: () => T): T {
-  db.exec('BEGIN');
-  try {
-    const result = work();
-    db.exec('COMMIT');
-    return result;
-  } catch (error) {
-    db.exec('ROLLBACK');
-    throw error;
-  }
 }
 
 export function insertProcesses(db: Database, records: readonly ProcessRecord[]): void {

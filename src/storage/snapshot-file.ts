@@ -10,9 +10,9 @@ import type {Alert} from '../models/alert.js';
 import {fromSqlValue, type ColumnSpec} from '../models/columns.js';
 import type {ProcessRecord} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS, type ScanRecord} from '../models/scan.js';
-import {type TableRow, TABLES, tableDefinition} from '../models/tables.js';
+import {type CollectedTable, isFlatTableRows, TABLES, tableDefinition} from '../models/tables.js';
 import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
-import {createSnapshotDatabase, insertAlerts, insertProcesses, insertRows, insertScan, loadSqlJs, SCHEMA_VERSION} from './database.js';
+import {createSnapshotDatabase, insertAlerts, insertFlatRows, insertProcesses, insertRows, insertScan, loadSqlJs, SCHEMA_VERSION} from './database.js';
 import {migrateInMemory, tableColumns} from './migrations.js';
 
 /** Snapshot files hold command lines, which may carry secrets: only the owner may read them. */
@@ -42,15 +42,16 @@ export interface SnapshotWriteResult {
   readonly alertCount: number;
 }
 
-/** Rows of the live-response tables by table name (collect's `Snapshot.tables`). */
-export type TableRowsByName = Readonly<Record<string, readonly TableRow[]>>;
+/** The live-response tables by table name, as row objects or flat values (collect's `Snapshot.tables`). */
+export type TableRowsByName = Readonly<Record<string, CollectedTable>>;
 
 /** Insert the rows of each named table of the registry; a name that is not a table is a programming error. */
 export function insertTableRows(db: Database, tables: TableRowsByName): void {
-  for (const [name, rows] of Object.entries(tables)) {
+  for (const [name, collected] of Object.entries(tables)) {
     const table = tableDefinition(name);
     if (table === undefined) throw new Error(`no table ${name} in the registry`);
-    insertRows(db, table, rows);
+    if (isFlatTableRows(collected)) insertFlatRows(db, table, collected.values);
+    else insertRows(db, table, collected);
   }
 }
 

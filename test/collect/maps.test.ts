@@ -1,6 +1,9 @@
+import {readdirSync, readFileSync} from 'node:fs';
+
 import {describe, expect, it} from 'vitest';
 
-import {parseMaps} from '../../src/collect/maps.js';
+import {appendMapValues, MEMORY_MAP_COLUMNS, parseMaps} from '../../src/collect/maps.js';
+import {tableDefinition} from '../../src/models/tables.js';
 
 const MAPS = `55d1c2a4e000-55d1c2a50000 r--p 00000000 08:01 1835013                    /usr/bin/cat
 7f3a1c000000-7f3a1c021000 rw-p 00000000 00:00 0
@@ -45,5 +48,72 @@ describe('parseMaps', () => {
 
   it('skips malformed lines', () => {
     expect(parseMaps(1, 1, 'not a map line\n\n')).toEqual([]);
+  });
+});
+
+describe('appendMapValues', () => {
+  it('gives values in the registry column order of process_memory_map', () => {
+    expect(tableDefinition('process_memory_map')?.columns.map((c) => c.name)).toEqual([...MEMORY_MAP_COLUMNS]);
+  });
+
+  // The format as proc(5) gives it, as an independent oracle for the indexOf cutting. The path is
+  // `[^\n]*`, not `.*`: the kernel escapes only newlines in it, and `.` would not match a carriage return.
+  const ORACLE = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) (\d+)(?: +([^\n]*))?$/;
+  function oracle(text: string): unknown[][] {
+    return text
+      .split('\n')
+      .map((line) => ORACLE.exec(line))
+      .filter((m) => m !== null)
+      .map((m) => {
+        let path = m[7] === undefined || m[7] === '' ? null : m[7];
+        const pseudo = path !== null && path.startsWith('[') && path.endsWith(']');
+        const deleted = path !== null && !pseudo && path.endsWith(' (deleted)');
+        if (deleted && path !== null) path = path.slice(0, -' (deleted)'.length);
+        return [9, 4, `0x${m[1]}`, `0x${m[2]}`, m[3], Number.parseInt(m[4] as string, 16), m[5], Number(m[6]), path, pseudo ? 1 : 0, deleted ? 1 : 0];
+      });
+  }
+  function rowsOf(text: string): unknown[][] {
+    const values: unknown[] = [];
+    const count = appendMapValues(9, 4, text, values as never[]);
+    return Array.from({length: count}, (_, i) => values.slice(i * MEMORY_MAP_COLUMNS.length, (i + 1) * MEMORY_MAP_COLUMNS.length));
+  }
+
+  it('agrees with the proc(5) line format on every readable maps file of this host', () => {
+    let lines = 0;
+    for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+      let text: string;
+      try {
+        text = readFileSync(`/proc/${name}/maps`, 'utf8');
+      } catch {
+        continue;
+      }
+      expect(rowsOf(text)).toEqual(oracle(text));
+      lines += text.split('\n').length;
+    }
+    expect(lines).toBeGreaterThan(10);
+  });
+
+  it('agrees with it on damaged and hostile lines: truncated, mangled, odd spacing, paths with spaces and markers', () => {
+    const lines = MAPS.split('\n').filter((l) => l !== '');
+    const damaged: string[] = [];
+    for (const line of lines) {
+      for (let cut = 0; cut <= line.length; cut += 3) damaged.push(line.slice(0, cut));
+      damaged.push(line.replace(' ', '  '), line.replace('-', ' '), line.replace(/ \d+ /, ' x1 '), line.replace(':', ''), line.toUpperCase(), `${line}\r`);
+    }
+    damaged.push(
+      '7f00-7f01 r-xp 0 00:00 0     /tmp/a (deleted) (deleted)',
+      '7f00-7f01 r-xp 0 00:00 0 [not pseudo',
+      '7f00-7f01 r-xp 0 00:00 0 ',
+      '-',
+      ' ',
+      '\n\n',
+    );
+    const text = damaged.join('\n');
+    expect(rowsOf(text)).toEqual(oracle(text));
+  });
+
+  it('keeps a library whose name holds a carriage return or a Unicode line separator (a line-based reader would drop it)', () => {
+    const text = '7f00-7f01 r-xp 00000000 08:01 77 /tmp/x\r\u2028y.so (deleted)\n';
+    expect(rowsOf(text)).toEqual([[9, 4, '0x7f00', '0x7f01', 'r-xp', 0, '08:01', 77, '/tmp/x\r\u2028y.so', 0, 1]]);
   });
 });

@@ -1,0 +1,84 @@
+// Bulk inserts into a sql.js database. Free of the models (and zod) so a worker thread can insert rows
+// without loading the table registry: memory-map-worker.ts starts on the critical path of a scan.
+import type {Database} from 'sql.js';
+
+import type {SqlRowValue} from '../models/columns.js';
+
+/** What an insert needs of a table (the registry's TableDefinition has it all). */
+export interface InsertTarget {
+  readonly name: string;
+  /** Every column, in the order `toRow` returns their values. */
+  readonly columns: readonly {readonly name: string}[];
+  readonly toRow: (row: unknown) => SqlRowValue[];
+}
+
+/**
+ * Rows per INSERT statement: each statement call crosses into the wasm module once, so binding many rows at
+ * a time is several times faster for tables of small rows (memory maps: tens of thousands per scan). Kept
+ * under SQLite's 32,766 bound parameters for the widest table.
+ */
+const ROWS_PER_INSERT = 64;
+
+/** Insert rows into one table in one transaction, each row converted by the table's `toRow`. */
+export function insertRows(db: Database, table: InsertTarget, rows: readonly unknown[]): void {
+  insertBatches(db, table.name, table.columns, rows.length, (from, to) => {
+    const values: SqlRowValue[] = [];
+    for (let i = from; i < to; i++) values.push(...table.toRow(rows[i]));
+    return values;
+  });
+}
+
+/**
+ * Insert rows given as one flat array of values (row after row, each in `columns` order) in one
+ * transaction: for collectors that produce values directly rather than one object per row.
+ * Throws when the array is not a whole number of rows.
+ */
+export function insertFlatRows(db: Database, table: Pick<InsertTarget, 'name' | 'columns'>, values: readonly SqlRowValue[]): void {
+  const width = table.columns.length;
+  if (values.length % width !== 0) throw new Error(`${values.length} values are not whole rows of ${table.name} (${width} columns)`);
+  insertBatches(db, table.name, table.columns, values.length / width, (from, to) => values.slice(from * width, to * width));
+}
+
+/** The batched INSERT behind insertRows and insertFlatRows: `batchValues(from, to)` gives rows [from, to). */
+function insertBatches(
+  db: Database,
+  name: string,
+  columns: InsertTarget['columns'],
+  rowCount: number,
+  batchValues: (from: number, to: number) => SqlRowValue[],
+): void {
+  if (rowCount === 0) return;
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  const sql = (count: number): string => `INSERT INTO ${name} (${columns.map((c) => c.name).join(', ')}) VALUES ${Array(count).fill(tuple).join(', ')}`;
+  const batch = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(32_000 / columns.length)));
+  const full = rowCount >= batch ? db.prepare(sql(batch)) : undefined;
+  try {
+    inTransaction(db, () => {
+      let index = 0;
+      if (full !== undefined) for (; index + batch <= rowCount; index += batch) full.run(batchValues(index, index + batch));
+      if (index < rowCount) {
+        const rest = db.prepare(sql(rowCount - index));
+        try {
+          rest.run(batchValues(index, rowCount));
+        } finally {
+          rest.free();
+        }
+      }
+    });
+  } finally {
+    full?.free();
+  }
+}
+
+/** Run `work` in one transaction: committed when it returns, rolled back when it throws (the error is rethrown). */
+export function inTransaction<T>(db: Database, work: () => T): T {
+  db.exec('BEGIN');
+  try {
+    const result = work();
+    db.exec('COMMIT');
+    return result;
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+}
