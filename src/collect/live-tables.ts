@@ -2,6 +2,7 @@
 // query or `scan --tables` needs them), each /proc file once: fd links once for sockets and open files,
 // each network namespace's socket tables once. What cannot be read (another user's process without root)
 // is left out and counted per table, never an abort.
+import {LIVE_TABLE_SCHEMAS, type LiveTableName} from '../models/live-tables.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {CollectedTable, TableRow} from '../models/tables.js';
 import {type EnvSelection, parseEnviron} from './envs.js';
@@ -12,7 +13,10 @@ import {readProcTextIfThere} from './proc-read.js';
 import {listeningRows, readSocketIndex, socketRows} from './sockets.js';
 
 /** The tables this module fills (the registry's collected tables other than `processes`). */
-export const LIVE_TABLES = ['process_open_sockets', 'listening_ports', 'process_memory_map', 'process_envs', 'process_open_files'] as const;
+export const LIVE_TABLES = Object.keys(LIVE_TABLE_SCHEMAS) as LiveTableName[];
+
+/** The tables read from /proc/PID/maps (maps.ts), once for both. */
+const MAPS_TABLES: ReadonlySet<string> = new Set(['process_memory_map', 'process_libraries']);
 
 export interface LiveTablesOptions {
   readonly procRoot: string;
@@ -39,7 +43,7 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
   const unreadable: Record<string, number> = {};
   for (const table of LIVE_TABLES) {
     if (tables.has(table)) {
-      if (table !== 'process_memory_map') rows[table] = [];
+      if (!MAPS_TABLES.has(table)) rows[table] = [];
       unreadable[table] = 0;
     }
   }
@@ -97,14 +101,22 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
     Error.stackTraceLimit = stackLimit;
   }
   const collected: Record<string, CollectedTable> = {...rows};
-  if (tables.has('process_memory_map')) {
+  const wanted = {memoryMap: tables.has('process_memory_map'), libraries: tables.has('process_libraries')};
+  if (wanted.memoryMap || wanted.libraries) {
     const maps = readMaps(
       procRoot,
       scanId,
       processes.map((p) => p.pid),
+      wanted,
     );
-    collected.process_memory_map = {values: maps.values, rows: maps.rows};
-    unreadable.process_memory_map = maps.unreadable.length;
+    if (wanted.memoryMap) {
+      collected.process_memory_map = {values: maps.values, rows: maps.rows};
+      unreadable.process_memory_map = maps.unreadable.length;
+    }
+    if (wanted.libraries) {
+      collected.process_libraries = maps.libraries;
+      unreadable.process_libraries = maps.unreadable.length;
+    }
   }
   return {rows: collected, unreadable, ms: Math.round((performance.now() - started) * 10) / 10};
 }

@@ -1,12 +1,12 @@
 // process_memory_map: /proc/PID/maps parsed line by line (proc(5)): address range, permissions, offset,
 // device, inode and the mapped path, with the kernel's ` (deleted)` marker and pseudo paths as columns.
 import type {SqlRowValue} from '../models/columns.js';
-import type {ProcessMemoryMapRow} from '../models/live-tables.js';
+import type {ProcessLibraryRow, ProcessMemoryMapRow} from '../models/live-tables.js';
 import {readProcTextIfThere} from './proc-read.js';
 
 const DELETED = ' (deleted)';
 const HEX = /^[0-9a-f]+$/;
-const DEVICE = /^[0-9a-f]+:[0-9a-f]+$/;
+const DEVICE_NUMBERS = /^[0-9a-f]+:[0-9a-f]+$/;
 const DIGITS = /^\d+$/;
 
 /** The process_memory_map columns in the registry's order (a test holds the two together). */
@@ -44,7 +44,7 @@ export function appendMapValues(scanId: number, pid: number, text: string, into:
     const offset = text.slice(afterPermissions + 1, afterOffset);
     const device = text.slice(afterOffset + 1, afterDevice);
     const inode = text.slice(afterDevice + 1, afterInode);
-    if (!HEX.test(start) || !HEX.test(end) || !HEX.test(offset) || !DEVICE.test(device) || !DIGITS.test(inode)) continue;
+    if (!HEX.test(start) || !HEX.test(end) || !HEX.test(offset) || !DEVICE_NUMBERS.test(device) || !DIGITS.test(inode)) continue;
     let pathStart = afterInode;
     while (text.charCodeAt(pathStart) === 32) pathStart++;
     let path: string | null = pathStart < eol ? text.slice(pathStart, eol) : null;
@@ -87,16 +87,28 @@ export function parseMaps(scanId: number, pid: number, text: string): ProcessMem
 
 /** What reading the maps of some processes gave. */
 export interface MapsReading {
-  /** Row after row in MEMORY_MAP_COLUMNS order (appendMapValues). */
+  /** process_memory_map: row after row in MEMORY_MAP_COLUMNS order (appendMapValues); empty unless asked for. */
   readonly values: SqlRowValue[];
   readonly rows: number;
+  /** process_libraries rows; empty unless asked for. */
+  readonly libraries: ProcessLibraryRow[];
   /** Pids whose maps could not be read (permission denied: another user's process without root). */
   readonly unreadable: number[];
 }
 
-/** Read and parse `/proc/PID/maps` of each pid; a process that exited meanwhile is skipped. */
-export function readMaps(procRoot: string, scanId: number, pids: Iterable<number>): MapsReading {
+/** The tables a maps read fills. */
+export interface MapsWanted {
+  readonly memoryMap: boolean;
+  readonly libraries: boolean;
+}
+
+/**
+ * Read and parse `/proc/PID/maps` of each pid once for both tables that come from it; a process that
+ * exited meanwhile is skipped.
+ */
+export function readMaps(procRoot: string, scanId: number, pids: Iterable<number>, wanted: MapsWanted): MapsReading {
   const values: SqlRowValue[] = [];
+  const libraries: ProcessLibraryRow[] = [];
   const unreadable: number[] = [];
   let rows = 0;
   // A refused or vanished file throws; without stack traces the throws cost little.
@@ -105,11 +117,60 @@ export function readMaps(procRoot: string, scanId: number, pids: Iterable<number
   try {
     for (const pid of pids) {
       const text = readProcTextIfThere(`${procRoot}/${pid}/maps`);
-      if (text === 'unreadable') unreadable.push(pid);
-      else if (text !== 'gone') rows += appendMapValues(scanId, pid, text, values);
+      if (text === 'unreadable') {
+        unreadable.push(pid);
+        continue;
+      }
+      if (text === 'gone') continue;
+      // Without process_memory_map, each process's rows go to a scratch array, dropped once its libraries are found.
+      const into = wanted.memoryMap ? values : [];
+      const first = into.length;
+      const count = appendMapValues(scanId, pid, text, into);
+      if (wanted.memoryMap) rows += count;
+      if (wanted.libraries) appendLibraries(scanId, pid, into, first, count, libraries);
     }
   } finally {
     Error.stackTraceLimit = stackLimit;
   }
-  return {values, rows, unreadable};
+  return {values, rows, libraries, unreadable};
+}
+
+const WIDTH = MEMORY_MAP_COLUMNS.length;
+const START = MEMORY_MAP_COLUMNS.indexOf('start');
+const END = MEMORY_MAP_COLUMNS.indexOf('end');
+const PERMISSIONS = MEMORY_MAP_COLUMNS.indexOf('permissions');
+const DEVICE = MEMORY_MAP_COLUMNS.indexOf('device');
+const INODE = MEMORY_MAP_COLUMNS.indexOf('inode');
+const PATH = MEMORY_MAP_COLUMNS.indexOf('path');
+const DELETED_COLUMN = MEMORY_MAP_COLUMNS.indexOf('deleted');
+
+/** `0x…` addresses as the kernel prints them (no leading zeros past 8 digits): the longer is larger. */
+function addressBelow(a: string, b: string): boolean {
+  return a.length === b.length ? a < b : a.length < b.length;
+}
+
+/**
+ * The process_libraries rows of one process from its `count` memory-map rows at `values[first…]`: one
+ * per file (device, inode, path) with an executable mapping, spanning its executable mappings.
+ */
+function appendLibraries(scanId: number, pid: number, values: readonly SqlRowValue[], first: number, count: number, into: ProcessLibraryRow[]): void {
+  const byFile = new Map<string, {-readonly [K in keyof ProcessLibraryRow]: ProcessLibraryRow[K]}>();
+  for (let row = 0; row < count; row++) {
+    const at = first + row * WIDTH;
+    const inode = values[at + INODE] as number;
+    const path = values[at + PATH] as string | null;
+    if (inode === 0 || path === null || (values[at + PERMISSIONS] as string).charAt(2) !== 'x') continue;
+    const device = values[at + DEVICE] as string;
+    const start = values[at + START] as string;
+    const end = values[at + END] as string;
+    const key = `${device} ${inode} ${path}`;
+    const seen = byFile.get(key);
+    if (seen === undefined) {
+      byFile.set(key, {scan_id: scanId, pid, path, device, inode, start, end, deleted: values[at + DELETED_COLUMN] === 1});
+    } else {
+      if (addressBelow(start, seen.start)) seen.start = start;
+      if (addressBelow(seen.end, end)) seen.end = end;
+    }
+  }
+  for (const library of byFile.values()) into.push(library);
 }

@@ -61,7 +61,10 @@ export const DEFAULT_REDACT_SHORT_FLAGS: Record<string, string[]> = {
   htpasswd: ['-b'],
 };
 
-/** Saved by default: every collected table but the memory maps, which are large (hundreds of rows per process). */
+/**
+ * Saved by default: every collected table but the memory maps, which are large (tens to hundreds of rows per
+ * process); process_libraries, read from the same files, holds what the library rules need.
+ */
 export const DEFAULT_SCAN_TABLES: readonly string[] = COLLECTED_TABLE_NAMES.filter((t) => t !== 'process_memory_map');
 
 const CollectionSchema = z

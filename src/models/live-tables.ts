@@ -74,6 +74,19 @@ export const ProcessMemoryMapSchema = z
   })
   .strict();
 
+export const ProcessLibrarySchema = z
+  .object({
+    scan_id: scanId,
+    pid,
+    path: z.string().describe('The file (without a ` (deleted)` marker): the program itself, the dynamic loader, a shared library, or a memfd (`/memfd:NAME`)'),
+    device: z.string().describe('Device of the file, `major:minor` in hex, as in /proc/PID/maps'),
+    inode: z.int().positive().describe('Inode of the file'),
+    start: z.string().describe("Lowest start address of the file's executable mappings, `0x` and lower-case hex"),
+    end: z.string().describe("Highest end address (exclusive) of the file's executable mappings, `0x` and lower-case hex"),
+    deleted: z.boolean().describe('The file was unlinked after it was mapped (a payload deleted after loading, or a package upgrade that replaced it)'),
+  })
+  .strict();
+
 export const ProcessEnvSchema = z
   .object({
     scan_id: scanId,
@@ -98,6 +111,7 @@ export const ProcessOpenFileSchema = z
 export type ProcessOpenSocketRow = z.infer<typeof ProcessOpenSocketSchema>;
 export type ListeningPortRow = z.infer<typeof ListeningPortSchema>;
 export type ProcessMemoryMapRow = z.infer<typeof ProcessMemoryMapSchema>;
+export type ProcessLibraryRow = z.infer<typeof ProcessLibrarySchema>;
 export type ProcessEnvRow = z.infer<typeof ProcessEnvSchema>;
 export type ProcessOpenFileRow = z.infer<typeof ProcessOpenFileSchema>;
 
@@ -155,6 +169,21 @@ export const LIVE_TABLE_SCHEMAS = {
       inode: 1234,
       path: '/usr/lib/x86_64-linux-gnu/libc.so.6',
       pseudo: false,
+      deleted: false,
+    },
+  },
+  process_libraries: {
+    schema: ProcessLibrarySchema,
+    description: 'Files each process maps executable: its program, the dynamic loader and its shared libraries.',
+    docIntro:
+      'One row per file per process with at least one executable (`x`) mapping in `/proc/PID/maps`: the code a process has loaded, what `lsof` lists as `txt` and `mem` and Sysmon calls an image load. Read from the same `/proc/PID/maps` as `process_memory_map` but tens of times smaller, so rules about loaded libraries read this table. Collected when a rule or query reads it, or by `scan --tables`.',
+    indexes: ['pid'],
+    fixtureDefaults: {
+      path: '/usr/lib/x86_64-linux-gnu/libc.so.6',
+      device: '08:01',
+      inode: 1234,
+      start: '0x7f0000000000',
+      end: '0x7f0000021000',
       deleted: false,
     },
   },

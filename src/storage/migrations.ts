@@ -102,6 +102,11 @@ function migrate2to3(db: Database): void {
     db.exec('ALTER TABLE scans ADD COLUMN tables TEXT');
     db.run('UPDATE scans SET tables = ?', [JSON.stringify(['processes'])]);
   }
+  createMissingTables(db);
+}
+
+/** Create every registry table the file lacks, empty (its scans' `tables` do not name it, so it reads as not collected). */
+function createMissingTables(db: Database): void {
   for (const table of TABLES) if (!tableExists(db, table.name)) db.exec(tableDdl(table).join(';\n'));
 }
 
@@ -110,12 +115,18 @@ function migrate3to4(db: Database): void {
   addMissingColumns(db, 'processes', PROCESS_TABLE_COLUMNS);
 }
 
+/** Version 5 added the `process_libraries` table: empty in an older file, whose scans did not collect it. */
+function migrate4to5(db: Database): void {
+  createMissingTables(db);
+}
+
 /** Every migration, oldest first; the last one ends at SCHEMA_VERSION. */
 export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 0, description: 'derive cmdline and platform-data columns, add indexes and the alerts table', migrate: migrate0to1},
   {from: 1, description: 'add exe_name (derived), bytes_escaped and live_thread_tid to processes', migrate: migrate1to2},
   {from: 2, description: 'record the tables each scan collected (scans.tables) and add the live-response tables', migrate: migrate2to3},
   {from: 3, description: 'add the hidden and hidden_evidence process columns', migrate: migrate3to4},
+  {from: 4, description: 'add the process_libraries table', migrate: migrate4to5},
 ];
 
 /**

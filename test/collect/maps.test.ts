@@ -1,8 +1,10 @@
-import {readdirSync, readFileSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 
-import {describe, expect, it} from 'vitest';
+import {afterAll, describe, expect, it} from 'vitest';
 
-import {appendMapValues, MEMORY_MAP_COLUMNS, parseMaps} from '../../src/collect/maps.js';
+import {appendMapValues, MEMORY_MAP_COLUMNS, parseMaps, readMaps} from '../../src/collect/maps.js';
 import {tableDefinition} from '../../src/models/tables.js';
 
 const MAPS = `55d1c2a4e000-55d1c2a50000 r--p 00000000 08:01 1835013                    /usr/bin/cat
@@ -115,5 +117,46 @@ describe('appendMapValues', () => {
   it('keeps a library whose name holds a carriage return or a Unicode line separator (a line-based reader would drop it)', () => {
     const text = '7f00-7f01 r-xp 00000000 08:01 77 /tmp/x\r\u2028y.so (deleted)\n';
     expect(rowsOf(text)).toEqual([[9, 4, '0x7f00', '0x7f01', 'r-xp', 0, '08:01', 77, '/tmp/x\r\u2028y.so', 0, 1]]);
+  });
+});
+
+describe('readMaps: process_libraries from the same read', () => {
+  const root = mkdtempSync(join(tmpdir(), 'daemoneye-maps-'));
+  afterAll(() => rmSync(root, {recursive: true, force: true}));
+  mkdirSync(join(root, '41'));
+  writeFileSync(
+    join(root, '41', 'maps'),
+    [
+      '55d1c2a4e000-55d1c2a50000 r--p 00000000 08:01 100 /usr/bin/python3.11',
+      '55d1c2a50000-55d1c2a90000 r-xp 00002000 08:01 100 /usr/bin/python3.11',
+      '55d1c2a90000-55d1c2aa0000 r-xp 00042000 08:01 100 /usr/bin/python3.11',
+      '7f3a1c000000-7f3a1c021000 rwxp 00000000 00:00 0',
+      '7f3a1d200000-7f3a1d228000 r-xp 00000000 08:01 555 /tmp/libx.so (deleted)',
+      '7f3a1d300000-7f3a1d328000 r-xp 00000000 08:01 556 /tmp/libx.so',
+      '7f3a1d400000-7f3a1d401000 r-xp 00000000 00:01 2049 /memfd:payload (deleted)',
+      '7f3a1d500000-7f3a1d600000 r--p 00000000 08:01 777 /usr/lib/locale/locale-archive',
+      '7f3a1d600000-7f3a1d602000 rw-s 00000000 00:1a 9 /dev/shm/ring',
+      '7ffd5b3f0000-7ffd5b3f2000 r-xp 00000000 00:00 0 [vdso]',
+      '',
+    ].join('\n'),
+  );
+
+  it('one row per file with an executable mapping: anonymous, pseudo and data-only mappings are left out', () => {
+    const read = readMaps(root, 5, [41, 42], {memoryMap: false, libraries: true});
+    expect(read.values).toEqual([]);
+    expect(read.libraries).toEqual([
+      {scan_id: 5, pid: 41, path: '/usr/bin/python3.11', device: '08:01', inode: 100, start: '0x55d1c2a50000', end: '0x55d1c2aa0000', deleted: false},
+      {scan_id: 5, pid: 41, path: '/tmp/libx.so', device: '08:01', inode: 555, start: '0x7f3a1d200000', end: '0x7f3a1d228000', deleted: true},
+      {scan_id: 5, pid: 41, path: '/tmp/libx.so', device: '08:01', inode: 556, start: '0x7f3a1d300000', end: '0x7f3a1d328000', deleted: false},
+      {scan_id: 5, pid: 41, path: '/memfd:payload', device: '00:01', inode: 2049, start: '0x7f3a1d400000', end: '0x7f3a1d401000', deleted: true},
+    ]);
+  });
+
+  it('both tables from one read; a process that is gone is skipped', () => {
+    const read = readMaps(root, 5, [41, 42], {memoryMap: true, libraries: true});
+    expect(read.rows).toBe(10);
+    expect(read.values).toHaveLength(10 * MEMORY_MAP_COLUMNS.length);
+    expect(read.libraries).toHaveLength(4);
+    expect(read.unreadable).toEqual([]);
   });
 });

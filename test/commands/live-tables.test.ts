@@ -242,6 +242,26 @@ describe('live-response tables on real processes', () => {
     expect(rows.some((r) => r.path === '[stack]' && r.pseudo === true)).toBe(true);
   });
 
+  it('process_libraries is one row per file mapped executable in /proc/PID/maps, spanning its executable mappings', async () => {
+    const rows = await query(`SELECT path, device, inode, start, "end", deleted FROM process_libraries WHERE pid = ${started.library} ORDER BY start`);
+    const expected = new Map<string, {path: string; device: string; inode: number; start: bigint; end: bigint; deleted: boolean}>();
+    for (const line of readFileSync(`/proc/${started.library}/maps`, 'utf8').trim().split('\n')) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) [0-9a-f]+ (\S+) (\d+) +(\/.*)$/.exec(line);
+      if (m === null || m[3]?.[2] !== 'x' || m[5] === '0') continue;
+      const deleted = (m[6] as string).endsWith(' (deleted)');
+      const path = deleted ? (m[6] as string).slice(0, -' (deleted)'.length) : (m[6] as string);
+      const [start, end] = [BigInt(`0x${m[1]}`), BigInt(`0x${m[2]}`)];
+      const key = `${m[4]} ${m[5]} ${path}`;
+      const seen = expected.get(key);
+      if (seen === undefined) expected.set(key, {path, device: m[4] as string, inode: Number(m[5]), start, end, deleted});
+      else [seen.start, seen.end] = [start < seen.start ? start : seen.start, end > seen.end ? end : seen.end];
+    }
+    const hex = (n: bigint): string => `0x${n.toString(16).padStart(8, '0')}`;
+    expect(rows).toEqual([...expected.values()].sort((a, b) => (a.start < b.start ? -1 : 1)).map((e) => ({...e, start: hex(e.start), end: hex(e.end)})));
+    expect(rows.find((r) => r.path === started.libraryPath)).toMatchObject({deleted: true});
+    expect(rows.some((r) => String(r.path).includes('python3'))).toBe(true);
+  });
+
   it('process_envs and process_open_files', async () => {
     expect(await query(`SELECT key, value FROM process_envs WHERE pid = ${started.history} AND key LIKE 'HIST%'`)).toEqual([
       {key: 'HISTFILE', value: '/dev/null'},
@@ -286,11 +306,11 @@ describe('live-response tables on real processes', () => {
     });
     const report = JSON.parse(detect.stdout) as {summary: {skipped: string[]; rules: {rule_id: string; status: string; missing_tables?: string[]}[]}};
     expect(report.summary.skipped).toEqual(['temp-dir-library']);
-    expect(report.summary.rules.find((r) => r.rule_id === 'temp-dir-library')).toMatchObject({status: 'skipped', missing_tables: ['process_memory_map']});
-    expect(detect.stderr).toMatch(/temp-dir-library not run: the snapshot did not collect process_memory_map/);
+    expect(report.summary.rules.find((r) => r.rule_id === 'temp-dir-library')).toMatchObject({status: 'skipped', missing_tables: ['process_libraries']});
+    expect(detect.stderr).toMatch(/temp-dir-library not run: the snapshot did not collect process_libraries/);
     const tested = await runCli(['rules', 'test', 'temp-dir-library', 'history-disabled', '--input', snapshot, '--no-audit'], {env});
     expect(tested.code).toBe(1);
-    expect(tested.stderr).toMatch(/FAIL temp-dir-library: input: the snapshot did not collect process_memory_map/);
+    expect(tested.stderr).toMatch(/FAIL temp-dir-library: input: the snapshot did not collect process_libraries/);
     expect(tested.stderr).toMatch(/PASS history-disabled/);
     const refused = await runCli(['query', 'SELECT count(*) FROM process_open_files', '--input', snapshot, '--no-audit'], {env});
     expect(refused.code).toBe(2);

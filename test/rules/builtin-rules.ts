@@ -17,6 +17,7 @@ const TestCaseSchema = z
     process_open_sockets: z.array(z.record(z.string(), z.unknown())).optional(),
     listening_ports: z.array(z.record(z.string(), z.unknown())).optional(),
     process_memory_map: z.array(z.record(z.string(), z.unknown())).optional(),
+    process_libraries: z.array(z.record(z.string(), z.unknown())).optional(),
     process_envs: z.array(z.record(z.string(), z.unknown())).optional(),
     process_open_files: z.array(z.record(z.string(), z.unknown())).optional(),
     expect: z.array(z.int()),

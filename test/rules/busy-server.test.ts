@@ -41,6 +41,7 @@ describe('busy-server fixture', () => {
     expect(fixture.processes.length).toBeGreaterThan(200);
     expect(fixture.tables.process_open_sockets?.length).toBeGreaterThan(40);
     expect(fixture.tables.process_memory_map?.length).toBeGreaterThan(500);
+    expect(fixture.tables.process_libraries?.length).toBeGreaterThan(400);
   });
 
   it('runs every built-in rule without error', () => {

@@ -136,4 +136,25 @@ describe('in-memory migrations', () => {
     }
     expect(sha256File(path)).toBe(before);
   });
+
+  it('reads a version-4 file (no process_libraries) with the table empty and its scans not claiming it', async () => {
+    const path = join(dir, 'v4.db');
+    const scan = {...makeScan(Date.UTC(2026, 5, 1), 9), tables: ['processes', 'process_envs']};
+    const SQL = await loadSqlJs();
+    const db = new SQL.Database(await serializeSnapshot(scan, makeProcesses(scan, 3)));
+    db.exec('DROP TABLE process_libraries');
+    db.run("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
+    writeSnapshotBytes(path, db.export());
+    db.close();
+    const before = sha256File(path);
+    const loaded = await readSnapshotFile(path);
+    try {
+      expect(loaded.fileSchemaVersion).toBe(4);
+      expect(loaded.scans.map((s) => s.tables)).toEqual([['processes', 'process_envs']]);
+      expect(selectAll(loaded.db, 'SELECT count(*) AS n FROM process_libraries')).toEqual([{n: 0}]);
+    } finally {
+      loaded.db.close();
+    }
+    expect(sha256File(path)).toBe(before);
+  });
 });
