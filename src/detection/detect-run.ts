@@ -53,15 +53,15 @@ export interface DetectRunResult {
 }
 
 export interface Visibility {
-  /** Processes in the live snapshot. */
+  /** Processes the rules ran over: the live snapshot's, or those of every input scan. */
   readonly processes_scanned: number;
-  /** Of those, records with `accessible: false`: a file needed for them could not be read. */
+  /** Of those, records with `accessible: false`: a file needed for them could not be read when collected. */
   readonly processes_inaccessible: number;
 }
 
 function visibilityOf(report: DetectReport): Visibility {
-  const processes = report.snapshots.flatMap((snapshot) => snapshot.live?.processes ?? []);
-  return {processes_scanned: processes.length, processes_inaccessible: processes.filter((p) => !p.accessible).length};
+  const sum = (count: (s: DetectReport['snapshots'][number]) => number): number => report.snapshots.reduce((total, s) => total + count(s), 0);
+  return {processes_scanned: sum((s) => s.processCount), processes_inaccessible: sum((s) => s.inaccessibleCount)};
 }
 
 /**
@@ -120,7 +120,12 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   if (report.stored !== null) logger.info(`saved scan ${report.stored.scanIds.join(', ')} with ${report.stored.alertCount} alerts to ${report.stored.path}`);
 
   const visibility = visibilityOf(report);
-  if (visibility.processes_inaccessible > 0) {
+  const live = report.snapshots.every((snapshot) => snapshot.live !== undefined);
+  if (visibility.processes_inaccessible > 0 && !live) {
+    logger.warn(
+      `${visibility.processes_inaccessible} of ${visibility.processes_scanned} processes in the input were partly unreadable when they were collected; rules did not see those fields, so this run may miss what they would show.`,
+    );
+  } else if (visibility.processes_inaccessible > 0) {
     logger.warn(
       process.getuid?.() === 0
         ? `${visibility.processes_inaccessible} of ${visibility.processes_scanned} processes could not be fully read even as root (a security module, a container boundary or a mount hid their executables, fds, environment or cwd); rules did not see those fields, so this run may miss what they would show.`

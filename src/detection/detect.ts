@@ -143,6 +143,8 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
         scanIds: snapshot.scanIds,
         tables: snapshot.tables,
         source: snapshot.source,
+        processCount: snapshot.processCount,
+        inaccessibleCount: snapshot.inaccessibleCount,
         ...(snapshot.live === undefined ? {} : {live: snapshot.live}),
       });
     }

@@ -24,6 +24,10 @@ export interface SnapshotForDetection {
   readonly tables: readonly string[];
   /** What was read: a file or store path, or `live`. */
   readonly source: string;
+  /** Processes in the snapshot's scans (what the rules run over). */
+  readonly processCount: number;
+  /** Of those, records collected with `accessible: false` (a file needed for them could not be read). */
+  readonly inaccessibleCount: number;
   /** The collected snapshot when live (for `detect --store`). */
   readonly live?: Snapshot;
 }
@@ -58,6 +62,8 @@ async function live(config: DaemonEyeConfig, needs: SnapshotNeeds): Promise<Snap
     scanIds: [snapshot.scan.id],
     tables: snapshot.scan.tables,
     source: 'live',
+    processCount: snapshot.processes.length,
+    inaccessibleCount: snapshot.processes.filter((p) => !p.accessible).length,
     live: snapshot,
   };
 }
@@ -74,6 +80,16 @@ async function onlyScan(db: Database, scanId: number): Promise<Uint8Array> {
   } finally {
     copy.close();
   }
+}
+
+/** How many processes the scans hold, and how many of them were partly unreadable when collected. */
+function processCounts(db: Database, scanIds: readonly number[]): {processCount: number; inaccessibleCount: number} {
+  const [row] = selectAll(
+    db,
+    `SELECT count(*) AS n, coalesce(sum(accessible = 0), 0) AS inaccessible FROM processes WHERE scan_id IN (${scanIds.map(() => '?').join(', ')})`,
+    [...scanIds],
+  );
+  return {processCount: Number(row?.n ?? 0), inaccessibleCount: Number(row?.inaccessible ?? 0)};
 }
 
 /**
@@ -107,7 +123,13 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
     if (since === undefined) {
       const latest = await loadLatestScan(input, problems);
       try {
-        yield {bytes: workerBytes(latest), scanIds: latest.scanIds, tables: heldTables(latest.scans, latest.scanIds), source: input};
+        yield {
+          bytes: workerBytes(latest),
+          scanIds: latest.scanIds,
+          tables: heldTables(latest.scans, latest.scanIds),
+          source: input,
+          ...processCounts(latest.db, latest.scanIds),
+        };
       } finally {
         latest.db.close();
       }
@@ -117,7 +139,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
       for (const scanId of file.scanIds) {
         const scansInFile = Number(selectAll(file.db, 'SELECT count(*) AS n FROM scans')[0]?.n);
         const bytes = scansInFile === 1 ? file.db.export() : await onlyScan(file.db, scanId);
-        yield {bytes, scanIds: [scanId], tables: heldTables(file.scans, [scanId]), source: input};
+        yield {bytes, scanIds: [scanId], tables: heldTables(file.scans, [scanId]), source: input, ...processCounts(file.db, [scanId])};
       }
     }
   };
@@ -134,7 +156,7 @@ export async function querySnapshot(options: SnapshotSourceOptions, needs: Snaps
   });
   try {
     const scanIds = merged.scans.map((s) => s.id);
-    return {bytes: merged.db.export(), scanIds, tables: heldTables(merged.scans, scanIds), source: input};
+    return {bytes: merged.db.export(), scanIds, tables: heldTables(merged.scans, scanIds), source: input, ...processCounts(merged.db, scanIds)};
   } finally {
     merged.db.close();
   }

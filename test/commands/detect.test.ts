@@ -1,7 +1,9 @@
+import {writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
+import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import type {Alert} from '../../src/models/alert.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 import {FIXTURE_RULES, SLOW_RULE, writeFixtureSnapshot, writeRule} from './detection-fixtures.js';
@@ -53,7 +55,8 @@ describe('daemoneye detect', () => {
     expect(high.code).toBe(1);
     const doc = JSON.parse(high.stdout) as {alerts: Alert[]; summary: {findings: number; fail_on: string}};
     expect(doc.alerts).toHaveLength(3);
-    expect(doc.summary).toMatchObject({findings: 2, fail_on: 'high', rules_run: 3, scan_ids: [4242]});
+    // The 35 processes of the saved scan are what the rules ran over (not only a live snapshot's).
+    expect(doc.summary).toMatchObject({findings: 2, fail_on: 'high', rules_run: 3, scan_ids: [4242], processes_scanned: 35, processes_inaccessible: 0});
     expect((doc.summary as unknown as {rules: {status: string; row_count: number}[]}).rules.map((r) => [r.status, r.row_count])).toEqual([
       ['ok', 1],
       ['ok', 1],
@@ -68,6 +71,25 @@ describe('daemoneye detect', () => {
     const unknown = await runCli(['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--rule', 'nope'], {env});
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no rule with id nope/);
+  });
+
+  it("a saved scan with partly unreadable processes says so, about the input rather than this run's privileges", async () => {
+    const partial = join(dir, 'partial.db');
+    writeFileSync(
+      partial,
+      await snapshotFromRows(
+        [
+          {pid: 1, name: 'systemd', ppid: 0, uid: 0},
+          {pid: 2, accessible: false},
+        ],
+        {scanId: 77},
+      ),
+    );
+    const result = await runCli(['detect', '--input', partial, '--rules', FIXTURE_RULES, '--format', 'json'], {env});
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).summary).toMatchObject({processes_scanned: 2, processes_inaccessible: 1});
+    expect(result.stderr).toContain('1 of 2 processes in the input were partly unreadable when they were collected');
+    expect(result.stderr).not.toMatch(/not root|even as root/);
   });
 
   it('a rule past its timeout is killed and reported (exit 3) while the other rules still alert; --fail-on finding gives 1', async () => {
