@@ -68,7 +68,9 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
     );
     for (const skipped of manifest.skipped) this.logger.warn(`not collected: ${skipped.path} (${skipped.reason})`);
     for (const pid of manifest.not_running) this.logger.warn(`no process with pid ${pid}`);
-    this.logger.info(`collected ${manifest.files.length} files of ${manifest.processes.length} processes into ${result.output}`);
+    const files = manifest.files.length;
+    const processes = manifest.processes.length;
+    this.logger.info(`collected ${files} file${files === 1 ? '' : 's'} of ${processes} process${processes === 1 ? '' : 'es'} into ${result.output}`);
     await this.audit('evidence_collection', {
       output: result.output,
       case_id: manifest.case_id,

@@ -21,7 +21,11 @@ export function validateConfigFile(file: string, env: NodeJS.ProcessEnv = proces
     parsed = readYamlFile(file);
   } catch (error) {
     if (isDaemonEyeError(error) && (error.code === 'CONFIG_YAML_SYNTAX' || error.code === 'CONFIG_INVALID')) {
-      return {file, valid: false, errors: [{path: '', message: error.message.replace(`${file}: `, ''), source: file}]};
+      // The reader's message is `FILE: problem` or `FILE:LINE:COL: problem`: file and place become fields.
+      const problem = error.message.startsWith(`${file}:`) ? error.message.slice(file.length + 1).trimStart() : error.message;
+      const at = /^(\d+):(\d+): /.exec(problem);
+      const location = at === null ? {} : {location: `${at[1]}:${at[2]}`};
+      return {file, valid: false, errors: [{path: '', message: at === null ? problem : problem.slice(at[0].length), source: file, ...location}]};
     }
     throw error;
   }

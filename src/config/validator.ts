@@ -15,9 +15,10 @@ export interface ConfigIssue {
   readonly location?: string;
 }
 
+/** `SOURCE[:LINE:COL]: PATH: message`; a problem of the whole document (YAML syntax, not a mapping) has no path. */
 export function formatIssue(issue: ConfigIssue): string {
   const where = issue.source === undefined ? '' : `${issue.source}${issue.location === undefined ? '' : `:${issue.location}`}: `;
-  return `${where}${issue.path === '' ? '(top level)' : issue.path}: ${issue.message}`;
+  return `${where}${issue.path === '' ? '' : `${issue.path}: `}${issue.message}`;
 }
 
 export interface ValidationResult {

@@ -207,7 +207,16 @@ describe('YAML with a tab', () => {
     const checked = await runCli(['config', 'validate', config, '--format', 'json'], {env});
     expect(checked.code).toBe(1);
     expect(JSON.parse(checked.stdout)).toMatchObject({
-      files: [{errors: [{message: `${config}:5:1: invalid YAML: a tab in the indentation: YAML indents with spaces only (replace the tab with spaces)`}]}],
+      files: [
+        {
+          errors: [
+            {message: 'invalid YAML: a tab in the indentation: YAML indents with spaces only (replace the tab with spaces)', source: config, location: '5:1'},
+          ],
+        },
+      ],
     });
+    // The same one line as rules validate: the file named once, then the place.
+    expect(checked.stderr).toContain(`${config}:5:1: invalid YAML: a tab in the indentation`);
+    expect(checked.stderr.split(config)).toHaveLength(2);
   });
 });
