@@ -39,7 +39,7 @@ export default class RulesTest extends DaemonEyeCommand<typeof RulesTest> {
       process.stderr.write(`${terminalSafe(`${r.passed ? 'PASS' : 'FAIL'} ${r.rule_id}: ${r.case}${found}${r.passed ? '' : `: ${failureText(r)}`}`)}\n`);
     }
     process.stderr.write(
-      `${summary.passed} passed, ${summary.failed} failed${summary.invalid_files > 0 ? ` (${summary.invalid_files} invalid rule file(s))` : ''}\n`,
+      `${summary.passed} passed, ${summary.failed} failed${summary.invalid_files > 0 ? ` (${summary.invalid_files} invalid rule file${summary.invalid_files === 1 ? '' : 's'})` : ''}\n`,
     );
     if (summary.failed > 0) this.setExitCode(ExitCode.CheckFailed);
     if (summary.invalid_files > 0) this.setExitCode(ExitCode.UsageOrInput);

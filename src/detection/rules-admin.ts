@@ -241,7 +241,8 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
         passed: false,
         expected: null,
         actual: [],
-        error: `invalid rule file ${invalid.file}: ${invalid.problems.join('; ')}`,
+        // Each problem starts with the file, line and column.
+        error: invalid.problems.join('; '),
         elapsed_ms: 0,
       });
     }
