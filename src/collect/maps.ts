@@ -2,9 +2,10 @@
 // device, inode and the mapped path, with the kernel's ` (deleted)` marker and pseudo paths as columns.
 import type {SqlRowValue} from '../models/columns.js';
 import type {ProcessLibraryRow, ProcessMemoryMapRow} from '../models/live-tables.js';
-import {readProcTextIfThere} from './proc-read.js';
+import {DELETED_MARKER} from './parsers.js';
+import {readProcTextIfThere, sameFileAt} from './proc-read.js';
 
-const DELETED = ' (deleted)';
+const DELETED = DELETED_MARKER;
 const HEX = /^[0-9a-f]+$/;
 const DEVICE_NUMBERS = /^[0-9a-f]+:[0-9a-f]+$/;
 const DIGITS = /^\d+$/;
@@ -126,6 +127,7 @@ export function readMaps(procRoot: string, scanId: number, pids: Iterable<number
       const into = wanted.memoryMap ? values : [];
       const first = into.length;
       const count = appendMapValues(scanId, pid, text, into);
+      keepLiteralNames(procRoot, pid, into, first, count);
       if (wanted.memoryMap) rows += count;
       if (wanted.libraries) appendLibraries(scanId, pid, into, first, count, libraries);
     }
@@ -143,6 +145,37 @@ const DEVICE = MEMORY_MAP_COLUMNS.indexOf('device');
 const INODE = MEMORY_MAP_COLUMNS.indexOf('inode');
 const PATH = MEMORY_MAP_COLUMNS.indexOf('path');
 const DELETED_COLUMN = MEMORY_MAP_COLUMNS.indexOf('deleted');
+
+/** st_dev of a `major:minor` device (hex, as /proc/PID/maps prints it), in glibc's makedev() encoding. */
+export function deviceNumber(device: string): number {
+  const [major = 0, minor = 0] = device.split(':').map((part) => Number.parseInt(part, 16));
+  return (major % 0x1000) * 0x100 + (minor % 0x100) + Math.floor(minor / 0x100) * 0x10_0000 + Math.floor(major / 0x1000) * 2 ** 44;
+}
+
+/**
+ * A mapping marked ` (deleted)` whose file really is named so (the very file, by device and inode, sits at
+ * the full marked path: sameFileAt) gets its full name back and is not deleted. Files that look unlinked
+ * are rare, so this costs one stat each.
+ */
+function keepLiteralNames(procRoot: string, pid: number, values: SqlRowValue[], first: number, count: number): void {
+  const literal = new Map<string, boolean>();
+  for (let row = 0; row < count; row++) {
+    const at = first + row * WIDTH;
+    if (values[at + DELETED_COLUMN] !== 1) continue;
+    const marked = `${values[at + PATH] as string}${DELETED}`;
+    const inode = values[at + INODE] as number;
+    const key = `${inode} ${marked}`;
+    let named = literal.get(key);
+    if (named === undefined) {
+      named = sameFileAt(`${procRoot}/${pid}/root${marked}`, {dev: deviceNumber(values[at + DEVICE] as string), ino: inode}) !== undefined;
+      literal.set(key, named);
+    }
+    if (named) {
+      values[at + PATH] = marked;
+      values[at + DELETED_COLUMN] = 0;
+    }
+  }
+}
 
 /** `0x…` addresses as the kernel prints them (no leading zeros past 8 digits): the longer is larger. */
 function addressBelow(a: string, b: string): boolean {

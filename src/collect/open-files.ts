@@ -2,17 +2,14 @@
 // table), with the kernel's ` (deleted)` marker turned into a column.
 import type {ProcessOpenFileRow} from '../models/live-tables.js';
 import type {FdLink} from './fds.js';
-
-const DELETED = ' (deleted)';
+import {DELETED_MARKER} from './parsers.js';
 
 /** One process's rows from its fd links; `socket:[N]` links are left to process_open_sockets. */
 export function openFileRows(scanId: number, pid: number, fds: readonly FdLink[]): ProcessOpenFileRow[] {
   const rows: ProcessOpenFileRow[] = [];
-  for (const {fd, target} of fds) {
+  for (const {fd, target, deleted} of fds) {
     if (target.startsWith('socket:[')) continue;
-    // Only paths carry the marker; `anon_inode:[…]` and `pipe:[…]` never do.
-    const deleted = target.startsWith('/') && target.endsWith(DELETED);
-    rows.push({scan_id: scanId, pid, fd, path: deleted ? target.slice(0, -DELETED.length) : target, deleted});
+    rows.push({scan_id: scanId, pid, fd, path: deleted ? target.slice(0, -DELETED_MARKER.length) : target, deleted});
   }
   return rows;
 }

@@ -1,5 +1,5 @@
 // Synchronous /proc reading helpers: text through Node's native UTF-8 file reader, and fs error codes.
-import {readFileSync} from 'node:fs';
+import {readFileSync, type Stats, statSync} from 'node:fs';
 
 /**
  * The whole file as UTF-8 text (invalid bytes become U+FFFD). readFileSync with an encoding takes Node's
@@ -29,4 +29,25 @@ export function readProcTextIfThere(path: string): string | 'unreadable' | 'gone
   } catch (error) {
     return isGone(errorCode(error)) ? 'gone' : 'unreadable';
   }
+}
+
+/** The stat of `path` (following links), or undefined when there is no file there we can stat. */
+export function statQuiet(path: string | Buffer): Stats | undefined {
+  try {
+    return statSync(path, {throwIfNoEntry: false});
+  } catch {
+    return undefined; // ENOTDIR, EACCES, ELOOP: no file we can compare with
+  }
+}
+
+/**
+ * The stat of the file at `path` when it is the file `identity` names (same device and inode), else
+ * undefined. The kernel marks an unlinked file by appending ` (deleted)` to its path in /proc links and
+ * maps, and a file may really be named `… (deleted)`: only in that second case does the very file sit at
+ * the full marked path (looked up through `/proc/PID/root`, in the process's own mount namespace). A file
+ * named `x (deleted) (deleted)` that was then unlinked shows the marker twice; its full path holds nothing.
+ */
+export function sameFileAt(path: string | Buffer, identity: {readonly dev: number; readonly ino: number}): Stats | undefined {
+  const found = statQuiet(path);
+  return found !== undefined && found.ino === identity.ino && found.dev === identity.dev ? found : undefined;
 }

@@ -21,7 +21,7 @@ import {
 } from './parsers.js';
 import {identityOf} from './hash.js';
 import type {FileIdentity} from './hash-cache.js';
-import {errorCode, isGone, readProcText} from './proc-read.js';
+import {errorCode, isGone, readProcText, sameFileAt, statQuiet} from './proc-read.js';
 import type {ArgvRedactor} from './redact.js';
 
 /**
@@ -284,8 +284,8 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
       } else if (link.markedDeleted) {
         // Either the file was unlinked, or a file is really named "... (deleted)": only in the second case
         // does a file with the running image's inode sit at the full target path.
-        const literal = statQuiet(Buffer.concat([root, targetBytes]));
-        if (literal !== undefined && image !== null && literal.ino === image.ino && literal.dev === image.dev) {
+        const literal = image === null ? undefined : sameFileAt(Buffer.concat([root, targetBytes]), image);
+        if (literal !== undefined) {
           exeBytes = targetBytes;
           exeDeleted = false;
           pathStat = literal;
@@ -398,14 +398,6 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
   };
   const executable = image === null ? null : executableImage(image, `${source}/exe`);
   return {record, platform, image: executable};
-}
-
-function statQuiet(path: Buffer): Stats | undefined {
-  try {
-    return statSync(path, {throwIfNoEntry: false});
-  } catch {
-    return undefined; // ENOTDIR, EACCES, ELOOP: no file we can compare with
-  }
 }
 
 function fdTarget(path: string, state: ReadState): Buffer | null {

@@ -1,10 +1,10 @@
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {appendMapValues, MEMORY_MAP_COLUMNS, parseMaps, readMaps} from '../../src/collect/maps.js';
+import {appendMapValues, deviceNumber, MEMORY_MAP_COLUMNS, parseMaps, readMaps} from '../../src/collect/maps.js';
 import {tableDefinition} from '../../src/models/tables.js';
 
 const MAPS = `55d1c2a4e000-55d1c2a50000 r--p 00000000 08:01 1835013                    /usr/bin/cat
@@ -158,5 +158,50 @@ describe('readMaps: process_libraries from the same read', () => {
     expect(read.values).toHaveLength(10 * MEMORY_MAP_COLUMNS.length);
     expect(read.libraries).toHaveLength(4);
     expect(read.unreadable).toEqual([]);
+  });
+});
+
+describe('deviceNumber', () => {
+  it("gives stat's st_dev for the device /proc/PID/maps prints", () => {
+    const line = readFileSync('/proc/self/maps', 'utf8')
+      .split('\n')
+      .find((l) => / \d+ +\/\S+$/.test(l) && !l.endsWith(' (deleted)')) as string;
+    const fields = line.split(/\s+/);
+    expect(deviceNumber(fields[3] as string)).toBe(statSync(fields.slice(5).join(' ')).dev);
+  });
+
+  it('encodes majors past 0xfff and minors past 0xff as glibc makedev() does', () => {
+    expect(deviceNumber('fe:00')).toBe(0xfe00);
+    expect(deviceNumber('103:12345')).toBe((0x12345 % 0x100) + 0x103 * 0x100 + Math.floor(0x12345 / 0x100) * 0x10_0000);
+    expect(deviceNumber('1234:00')).toBe((0x1234 % 0x1000) * 0x100 + 2 ** 44);
+  });
+});
+
+describe('readMaps: a file really named "… (deleted)"', () => {
+  const root = mkdtempSync(join(tmpdir(), 'daemoneye-literal-'));
+  afterAll(() => rmSync(root, {recursive: true, force: true}));
+  // /proc/7/root/srv holds "lib (deleted)": the very file a mapping names, and nothing named "gone.so (deleted)".
+  mkdirSync(join(root, '7', 'root', 'srv'), {recursive: true});
+  const literal = join(root, '7', 'root', 'srv', 'lib (deleted)');
+  writeFileSync(literal, 'x');
+  const {dev, ino} = statSync(literal);
+  const device = `${(Math.floor(dev / 0x100) % 0x1000).toString(16)}:${((dev % 0x100) + Math.floor(dev / 0x10_0000) * 0x100).toString(16)}`;
+  writeFileSync(
+    join(root, '7', 'maps'),
+    [
+      `7f0000000000-7f0000001000 r-xp 00000000 ${device} ${ino} /srv/lib (deleted)`,
+      `7f0000001000-7f0000002000 r-xp 00000000 ${device} ${ino + 1} /srv/lib (deleted)`,
+      `7f0000002000-7f0000003000 r-xp 00000000 ${device} ${ino} /srv/gone.so (deleted)`,
+      '',
+    ].join('\n'),
+  );
+
+  it('keeps the full name when that very file (device and inode) sits at the marked path, else it is deleted', () => {
+    const read = readMaps(root, 1, [7], {memoryMap: false, libraries: true});
+    expect(read.libraries.map((l) => [l.path, l.inode, l.deleted])).toEqual([
+      ['/srv/lib (deleted)', ino, false],
+      ['/srv/lib', ino + 1, true],
+      ['/srv/gone.so', ino, true],
+    ]);
   });
 });

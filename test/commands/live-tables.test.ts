@@ -262,6 +262,33 @@ describe('live-response tables on real processes', () => {
     expect(rows.some((r) => String(r.path).includes('python3'))).toBe(true);
   });
 
+  it('a file really named "… (deleted)" is not taken for a deleted one; a deleted file of that name is', async () => {
+    // Loads a library named "liby.so (deleted)" that stays on disk, one named "libz.so (deleted)" that it then
+    // unlinks (the kernel shows it "libz.so (deleted) (deleted)"), and keeps "notes (deleted)" open on fd 3.
+    const literal = join(dir, 'liby.so (deleted)');
+    const unlinked = join(dir, 'libz.so (deleted)');
+    const notes = join(dir, 'notes (deleted)');
+    copyFileSync(someLibrary(), literal);
+    copyFileSync(someLibrary(), unlinked);
+    writeFileSync(notes, 'kept\n');
+    const script = `import ctypes,os,sys,time
+fd=os.open(sys.argv[3], os.O_RDONLY); os.dup2(fd, 3)
+ctypes.CDLL(sys.argv[1]); ctypes.CDLL(sys.argv[2]); os.unlink(sys.argv[2])
+print("loaded",flush=True)
+time.sleep(3600)`;
+    const child = live.spawn('python3', ['-c', script, literal, unlinked, notes], {stdio: ['ignore', 'pipe', 'inherit']});
+    await firstLine(child);
+    const pid = child.pid as number;
+    const libraries = await query(`SELECT path, deleted FROM process_libraries WHERE pid = ${pid} AND path LIKE '${dir}/%' ORDER BY path`);
+    expect(libraries).toEqual([
+      {path: literal, deleted: false},
+      {path: unlinked, deleted: true},
+    ]);
+    const mapped = await query(`SELECT DISTINCT path, deleted FROM process_memory_map WHERE pid = ${pid} AND path LIKE '${dir}/%' ORDER BY path`);
+    expect(mapped).toEqual(libraries);
+    expect(await query(`SELECT path, deleted FROM process_open_files WHERE pid = ${pid} AND fd = 3`)).toEqual([{path: notes, deleted: false}]);
+  });
+
   it('process_envs and process_open_files', async () => {
     expect(await query(`SELECT key, value FROM process_envs WHERE pid = ${started.history} AND key LIKE 'HIST%'`)).toEqual([
       {key: 'HISTFILE', value: '/dev/null'},
