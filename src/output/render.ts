@@ -48,7 +48,8 @@ export function renderTable<T>(rows: readonly T[], columns: readonly TableColumn
   const cells = rows.map((row) => columns.map((column) => terminalSafe(cellText(column.get(row)))));
   const widths = columns.map((column, index) => {
     const longest = Math.max(column.header.length, ...cells.map((row) => [...(row[index] ?? '')].length));
-    return column.width === undefined ? longest : Math.min(longest, column.width);
+    // A column's width caps it on a terminal; written to a file or a pipe, every value is whole.
+    return column.width === undefined || terminalWidth === undefined ? longest : Math.min(longest, column.width);
   });
   if (terminalWidth !== undefined && widths.length > 0) {
     const fixed = widths.slice(0, -1).reduce((sum, width) => sum + width + 2, 0);

@@ -46,6 +46,18 @@ describe('renderers', () => {
     expect(text).not.toContain('\u001b');
   });
 
+  it('caps a column at its width only on a terminal: to a file or pipe every value is whole', () => {
+    const rows = [{path: '/usr/lib/x86_64-linux-gnu/libc.so.6'}, {path: '/tmp/x'}];
+    const columns = [
+      {header: 'PATH', get: (r: {path: string}) => r.path, width: 10},
+      {header: 'N', get: () => 1},
+    ];
+    const piped = renderTable(rows, columns);
+    expect(piped.split('\n')[1]).toMatch(/^\/usr\/lib\/x86_64-linux-gnu\/libc\.so\.6 +1$/);
+    expect(piped).not.toContain('…');
+    expect(renderTable(rows, columns, 80)).toContain('/usr/lib/…  1');
+  });
+
   it('defaults to table on a TTY and NDJSON when piped', () => {
     expect(resolveFormat(undefined, {isTTY: true})).toBe('table');
     expect(resolveFormat(undefined, {isTTY: false})).toBe('ndjson');
