@@ -7,7 +7,7 @@ import {DaemonEyeCommand} from './_base/base-command.js';
 import {sinceFlag, untilFlag} from './_base/flags.js';
 
 export default class Export extends DaemonEyeCommand<typeof Export> {
-  static override summary = 'Export processes, scans or alerts from a snapshot file or store as NDJSON, JSON or CSV.';
+  static override summary = 'Export a table (processes, a live-response table, scans or alerts) from a snapshot file or store as NDJSON, JSON or CSV.';
   static override description =
     'Reads a snapshot file (scan --output) or a store directory (scan --store; default: the configured store), one file at a time. ' +
     '--since/--until select scans by their start time. A corrupt file in a store is reported and skipped; the exit code is then 2.';
@@ -22,7 +22,7 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
     format: Flags.option({options: EXPORT_FORMATS, default: 'ndjson' as const, summary: 'Output format (CSV per RFC 4180, with a header).'})(),
     since: sinceFlag,
     until: untilFlag,
-    pid: Flags.integer({min: 0, summary: 'Only this pid (processes; for alerts: alerts affecting it).'}),
+    pid: Flags.integer({min: 0, summary: 'Only this pid (every table with a pid column; for alerts: alerts affecting it).'}),
     name: Flags.string({summary: 'Only processes with this exact name.'}),
     'scan-id': Flags.integer({min: 0, summary: 'Only this scan.'}),
     output: Flags.string({char: 'o', summary: 'Write to this file (atomically, mode 0600) instead of stdout.'}),
@@ -47,6 +47,12 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
       {onProblem: (problem) => this.logger.reportError(problem)},
     );
     this.logger.debug(`exported ${result.rows} ${result.table} rows from ${result.filesRead} snapshot file(s)`);
+    if (result.scansWithoutTable > 0) {
+      const scans = result.scanIds.length;
+      this.logger.warn(
+        `${result.scansWithoutTable} of ${scans} scan${scans === 1 ? '' : 's'} in range did not collect ${result.table}: none of their rows are here`,
+      );
+    }
     if (result.problems.length > 0) {
       this.logger.warn(`${result.problems.length} snapshot file(s) could not be read and were skipped`);
       this.setExitCode(ExitCode.UsageOrInput);

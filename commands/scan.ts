@@ -150,10 +150,14 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
 /** The tables `--tables LIST|all` names, or the configured ones; unknown names are a usage error. */
 function scanTables(flag: string | undefined, configured: readonly string[]): string[] {
   if (flag === undefined) return [...configured];
+  // Table names are SQL identifiers, which are case-insensitive.
   const names = flag
     .split(',')
-    .map((name) => name.trim())
+    .map((name) => name.trim().toLowerCase())
     .filter((name) => name !== '');
+  if (names.length === 0) {
+    throw new DaemonEyeError('USAGE', '--tables: no table given', {hint: `give a comma-separated list of ${COLLECTED_TABLE_NAMES.join(', ')}, or all`});
+  }
   if (names.includes('all')) return [...COLLECTED_TABLE_NAMES];
   const unknown = names.filter((name) => !COLLECTED_TABLE_NAMES.includes(name));
   if (unknown.length > 0) {

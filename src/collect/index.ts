@@ -155,6 +155,10 @@ function loadUsers(etcRoot: string): Map<number, string> {
   }
 }
 
+/** What to do about records /proc refused: root helps unless the scan already ran as root. */
+const COMPLETE_RECORDS_ADVICE =
+  process.getuid?.() === 0 ? 'even root was refused (a security module, a container boundary or a mount hides them)' : 'run as root for complete records';
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Take a snapshot of the processes on this host. Never throws for an odd process. */
@@ -271,7 +275,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   const processes = collected.map((p) => p.record);
   const inaccessible = processes.filter((p) => !p.accessible).length;
   if (inaccessible > 0) {
-    errors.unshift(`${inaccessible} of ${processes.length} processes were partly unreadable (permission denied); run as root for complete records`);
+    errors.unshift(`${inaccessible} of ${processes.length} processes were partly unreadable (permission denied); ${COMPLETE_RECORDS_ADVICE}`);
   }
 
   const asked = new Set((options.tables ?? []).filter((t) => (LIVE_TABLES as readonly string[]).includes(t)));
@@ -296,7 +300,11 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       },
     });
     for (const [table, count] of Object.entries(live.unreadable)) {
-      if (count > 0) errors.push(`${table}: ${count} processes could not be read (permission denied) and are left out; run as root for complete tables`);
+      if (count > 0) {
+        errors.push(
+          `${table}: ${count} process${count === 1 ? '' : 'es'} could not be read (permission denied) and ${count === 1 ? 'is' : 'are'} left out; ${COMPLETE_RECORDS_ADVICE}`,
+        );
+      }
     }
   } else if (asked.size > 0) {
     errors.push(`${[...asked].join(', ')}: not collected, the ${collector} collector reads only processes`);

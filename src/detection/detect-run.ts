@@ -133,6 +133,14 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
     );
   }
   const s = report.summary;
+  // A rule asked for by name that could not run on any scan is an input error, not a quiet pass.
+  const namedSkipped = (options.ruleIds ?? []).filter((id) => s.skipped.includes(id));
+  if (namedSkipped.length > 0) {
+    logger.error(
+      `${namedSkipped.join(', ')}: asked for with --rule, but ${s.source} did not collect the tables ${namedSkipped.length === 1 ? 'it reads' : 'they read'} (see above)`,
+    );
+    codes.push(ExitCode.UsageOrInput);
+  }
   if (deliveryFailed(delivery.summary)) codes.push(ExitCode.RuntimeFailure);
   if (s.findings > 0) codes.push(ExitCode.CheckFailed);
   if (s.failed.length + s.timed_out.length + s.not_run.length > 0) codes.push(ExitCode.RuntimeFailure);

@@ -64,10 +64,14 @@ function engineFor(config: DaemonEyeConfig): DetectionEngine {
   return new DetectionEngine({workers: config.detection.max_concurrent_rules});
 }
 
-/** Merge the per-scan results of one rule: the worst status wins, alerts and counts add up. */
+/**
+ * Merge the per-scan results of one rule: the worst status of the scans it ran on wins, alerts and counts
+ * add up; `skipped` only when no scan held the tables it reads (`missing_tables` still names what some lacked).
+ */
 function mergeResults(results: readonly DetectionResult[]): DetectionResult {
   const first = results[0] as DetectionResult;
-  const status = (['timeout', 'error', 'not_run', 'skipped'] as const).find((s) => results.some((r) => r.status === s)) ?? 'ok';
+  const ran = results.filter((r) => r.status !== 'skipped');
+  const status = ran.length === 0 ? 'skipped' : ((['timeout', 'error', 'not_run'] as const).find((s) => ran.some((r) => r.status === s)) ?? 'ok');
   return {
     rule_id: first.rule_id,
     status,
@@ -75,7 +79,7 @@ function mergeResults(results: readonly DetectionResult[]): DetectionResult {
     row_count: results.reduce((sum, r) => sum + r.row_count, 0),
     truncated: results.some((r) => r.truncated),
     execution_time_ms: results.reduce((sum, r) => sum + r.execution_time_ms, 0),
-    error: results.find((r) => r.error !== null)?.error ?? null,
+    error: (ran.length === 0 ? results : ran).find((r) => r.error !== null)?.error ?? null,
     missing_tables: [...new Set(results.flatMap((r) => r.missing_tables ?? []))],
   };
 }
@@ -142,6 +146,7 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
         bytes: new Uint8Array(0),
         scanIds: snapshot.scanIds,
         tables: snapshot.tables,
+        scans: snapshot.scans,
         source: snapshot.source,
         processCount: snapshot.processCount,
         inaccessibleCount: snapshot.inaccessibleCount,
@@ -237,11 +242,7 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
     const tables = validator.referencedTables(options.sql).filter((table) => tableDefinition(table)?.collected === true);
     const snapshot = await options.snapshot({tables});
     const missing = missingTables(validator, options.sql, snapshot.tables);
-    if (missing.length > 0) {
-      throw new DaemonEyeError('INPUT_INCOMPATIBLE', `the query reads ${missing.join(', ')}, which ${snapshot.source} did not collect`, {
-        hint: `save snapshots with \`scan --tables ${missing.join(',')}\` (or \`--tables all\`), or query the live host without --input`,
-      });
-    }
+    if (missing.length > 0) throw notCollected(snapshot, missing);
     const payload = snapshotPayload(snapshot.bytes, {}, [options.sql], validator);
     const [outcome] = await engine.runTasks([{key: 'query', sql: options.sql, timeoutMs: validator.timeoutMs, snapshot: payload}], {
       deadlineMs: config.detection.run_timeout_ms,
@@ -264,4 +265,23 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
   } finally {
     await engine.close();
   }
+}
+
+/**
+ * The query reads tables some scans of its input did not collect: which scans (by start time) and what to
+ * do. When later scans hold them, `--since` past the newest scan that lacks one narrows the input to those.
+ */
+function notCollected(snapshot: SnapshotForDetection, missing: readonly string[]): DaemonEyeError {
+  const lacking = snapshot.scans.filter((scan) => missing.some((table) => !scan.tables.includes(table)));
+  const newest = lacking.at(-1);
+  const which =
+    newest === undefined || lacking.length === snapshot.scans.length
+      ? `${snapshot.source} did not collect`
+      : `${lacking.length} of the ${snapshot.scans.length} scans in ${snapshot.source} did not collect (the newest of them taken ${new Date(newest.start_time).toISOString()})`;
+  const later = newest === undefined ? false : snapshot.scans.some((scan) => scan.start_time > newest.start_time);
+  const since = later && newest !== undefined ? `query the later scans with \`--since ${new Date(newest.start_time + 1).toISOString()}\`, or ` : '';
+  return new DaemonEyeError('INPUT_INCOMPATIBLE', `the query reads ${missing.join(', ')}, which ${which}`, {
+    ...(snapshot.source === 'live' ? {} : {file: snapshot.source}),
+    hint: `${since}save snapshots with \`scan --tables ${missing.join(',')}\` (or \`--tables all\`), or query the live host without --input`,
+  });
 }

@@ -31,8 +31,9 @@ export function alertTable(alerts: readonly Alert[], width?: number, palette: Pa
 /** The run summary lines (stderr): rules run, failed / timed out / not run ids, alerts by severity. */
 export function summaryLines(report: DetectReport): string[] {
   const s = report.summary;
+  const skipped = s.skipped.length === 0 ? '' : `, ${s.skipped.length} skipped`;
   const lines = [
-    `${s.rules_run} rule${s.rules_run === 1 ? '' : 's'} run on ${s.source} (${s.rules_ok} ok) in ${s.duration_ms} ms; ${s.alert_count} alert${s.alert_count === 1 ? '' : 's'}: ${[
+    `${s.rules_run} rule${s.rules_run === 1 ? '' : 's'} run on ${s.source} (${s.rules_ok} ok${skipped}) in ${s.duration_ms} ms; ${s.alert_count} alert${s.alert_count === 1 ? '' : 's'}: ${[
       ...ALERT_SEVERITIES,
     ]
       .reverse()
@@ -43,6 +44,9 @@ export function summaryLines(report: DetectReport): string[] {
     if (result.status === 'error') lines.push(`rule ${result.rule_id} failed: ${result.error ?? ''}`);
     if (result.status === 'timeout') lines.push(`rule ${result.rule_id} timed out: ${result.error ?? ''}`);
     if (result.status === 'skipped') lines.push(`rule ${result.rule_id} not run: ${result.error ?? ''}`);
+    else if ((result.missing_tables ?? []).length > 0) {
+      lines.push(`rule ${result.rule_id} ran only on the scans holding ${(result.missing_tables ?? []).join(', ')}: the others did not collect it`);
+    }
   }
   if (s.not_run.length > 0) lines.push(`rules not run (run deadline): ${s.not_run.join(', ')}`);
   if (s.truncated.length > 0) lines.push(`rules whose results were cut at the row limit: ${s.truncated.join(', ')}`);

@@ -22,6 +22,8 @@ export interface SnapshotForDetection {
   readonly scanIds: readonly number[];
   /** The host tables every scan of the snapshot collected (`scans.tables`); a rule reading another is not run. */
   readonly tables: readonly string[];
+  /** The snapshot's scans, oldest first (each with the tables it collected). */
+  readonly scans: readonly ScanRecord[];
   /** What was read: a file or store path, or `live`. */
   readonly source: string;
   /** Processes in the snapshot's scans (what the rules run over). */
@@ -61,6 +63,7 @@ async function live(config: DaemonEyeConfig, needs: SnapshotNeeds): Promise<Snap
     bytes: await serializeSnapshot(snapshot.scan, snapshot.processes, [], snapshot.tables),
     scanIds: [snapshot.scan.id],
     tables: snapshot.scan.tables,
+    scans: [snapshot.scan],
     source: 'live',
     processCount: snapshot.processes.length,
     inaccessibleCount: snapshot.processes.filter((p) => !p.accessible).length,
@@ -127,6 +130,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
           bytes: workerBytes(latest),
           scanIds: latest.scanIds,
           tables: heldTables(latest.scans, latest.scanIds),
+          scans: latest.scans.filter((s) => latest.scanIds.includes(s.id)),
           source: input,
           ...processCounts(latest.db, latest.scanIds),
         };
@@ -139,7 +143,14 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
       for (const scanId of file.scanIds) {
         const scansInFile = Number(selectAll(file.db, 'SELECT count(*) AS n FROM scans')[0]?.n);
         const bytes = scansInFile === 1 ? file.db.export() : await onlyScan(file.db, scanId);
-        yield {bytes, scanIds: [scanId], tables: heldTables(file.scans, [scanId]), source: input, ...processCounts(file.db, [scanId])};
+        yield {
+          bytes,
+          scanIds: [scanId],
+          tables: heldTables(file.scans, [scanId]),
+          scans: file.scans.filter((s) => s.id === scanId),
+          source: input,
+          ...processCounts(file.db, [scanId]),
+        };
       }
     }
   };
@@ -156,7 +167,14 @@ export async function querySnapshot(options: SnapshotSourceOptions, needs: Snaps
   });
   try {
     const scanIds = merged.scans.map((s) => s.id);
-    return {bytes: merged.db.export(), scanIds, tables: heldTables(merged.scans, scanIds), source: input, ...processCounts(merged.db, scanIds)};
+    return {
+      bytes: merged.db.export(),
+      scanIds,
+      tables: heldTables(merged.scans, scanIds),
+      scans: merged.scans,
+      source: input,
+      ...processCounts(merged.db, scanIds),
+    };
   } finally {
     merged.db.close();
   }

@@ -46,6 +46,8 @@ export interface ExportResult {
   readonly scanIds: number[];
   /** Files of a store that could not be used (already passed to onProblem); the CLI exits 2 when any. */
   readonly problems: DaemonEyeError[];
+  /** Scans in range that did not collect the (host) table exported: it has no rows of theirs. */
+  readonly scansWithoutTable: number;
   readonly outputPath?: string;
 }
 
@@ -65,7 +67,7 @@ function specOf(table: ExportTable): TableDefinition {
 
 function invalid(message: string): DaemonEyeError {
   return new DaemonEyeError('INVALID_ARGUMENT', message, {
-    hint: '--pid and --name filter processes (--pid also alerts); --scan-id and times filter every table',
+    hint: '--pid filters every table with a pid column (for alerts: those affecting it), --name filters processes; --scan-id and times filter every table',
   });
 }
 
@@ -229,12 +231,25 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   let rows = 0;
   let filesRead = 0;
   const scanIds: number[] = [];
+  // A host table a scan did not collect is not empty, it is unknown: said, never exported as "no rows".
+  const hostTable = tableDefinition(table)?.collected === true && table !== 'processes';
+  let scansWithoutTable = 0;
   try {
-    if (format === 'csv') out.push(csvLine(specOf(table).columns.map((c) => c.name)));
-    if (format === 'json') out.push('[');
+    // The CSV header and JSON's `[` wait for a scan that holds the table: a refused export prints nothing.
+    let opened = false;
+    const open = (): void => {
+      if (opened) return;
+      opened = true;
+      if (format === 'csv') out.push(csvLine(specOf(table).columns.map((c) => c.name)));
+      if (format === 'json') out.push('[');
+    };
     for await (const snapshot of requireSnapshotsInRange(input, readOptions)) {
       filesRead++;
       scanIds.push(...snapshot.scanIds);
+      const without = hostTable ? snapshot.scans.filter((s) => snapshot.scanIds.includes(s.id) && !s.tables.includes(table)).length : 0;
+      scansWithoutTable += without;
+      if (without === snapshot.scanIds.length) continue;
+      open();
       const where = whereFor(table, snapshot, config);
       try {
         if (format === 'csv') {
@@ -256,6 +271,13 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
       // NDJSON consumers see each file's rows as soon as the file is done.
       await out.flush();
     }
+    if (scanIds.length > 0 && scansWithoutTable === scanIds.length) {
+      throw new DaemonEyeError('INPUT_INCOMPATIBLE', `no scan in range in ${config.input} collected ${table}`, {
+        file: config.input,
+        hint: `save snapshots with \`scan --tables ${table}\` (or \`--tables all\`)`,
+      });
+    }
+    open();
     if (format === 'json') out.push(rows === 0 ? ']\n' : '\n]\n');
     await out.flush();
     file?.commit();
@@ -263,5 +285,5 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
     file?.abort();
     if (!(error instanceof OutputClosed)) throw error;
   }
-  return {table, format, rows, filesRead, scanIds, problems, ...(config.outputPath === undefined ? {} : {outputPath: config.outputPath})};
+  return {table, format, rows, filesRead, scanIds, problems, scansWithoutTable, ...(config.outputPath === undefined ? {} : {outputPath: config.outputPath})};
 }

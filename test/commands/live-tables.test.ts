@@ -335,6 +335,10 @@ time.sleep(3600)`;
     expect(report.summary.skipped).toEqual(['temp-dir-library']);
     expect(report.summary.rules.find((r) => r.rule_id === 'temp-dir-library')).toMatchObject({status: 'skipped', missing_tables: ['process_libraries']});
     expect(detect.stderr).toMatch(/temp-dir-library not run: the snapshot did not collect process_libraries/);
+    expect(detect.stderr).toMatch(/\(1 ok, 1 skipped\)/);
+    // Asked for by name and unable to run: an input error, not a quiet pass.
+    expect(detect.code).toBe(2);
+    expect(detect.stderr).toMatch(/temp-dir-library: asked for with --rule, but .*no-maps\.db did not collect the tables it reads/);
     const tested = await runCli(['rules', 'test', 'temp-dir-library', 'history-disabled', '--input', snapshot, '--no-audit'], {env});
     expect(tested.code).toBe(1);
     expect(tested.stderr).toMatch(/FAIL temp-dir-library: input: the snapshot did not collect process_libraries/);
@@ -342,9 +346,51 @@ time.sleep(3600)`;
     const refused = await runCli(['query', 'SELECT count(*) FROM process_open_files', '--input', snapshot, '--no-audit'], {env});
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/reads process_open_files, which .*no-maps\.db did not collect/);
+    const refusedJson = await runCli(['query', 'SELECT count(*) FROM process_open_files', '--input', snapshot, '--format', 'json', '--no-audit'], {env});
+    expect(JSON.parse(refusedJson.stderr)).toMatchObject({error: {code: 'INPUT_INCOMPATIBLE', file: snapshot}});
+    // export refuses a host table no scan collected, and prints nothing rather than an empty table.
+    for (const format of ['csv', 'json', 'ndjson']) {
+      const exported = await runCli(['export', '--table', 'process_libraries', '--input', snapshot, '--format', format, '--no-audit'], {env});
+      expect(exported.code, format).toBe(2);
+      expect(exported.stdout, format).toBe('');
+      expect(exported.stderr).toMatch(/no scan in range in .*no-maps\.db collected process_libraries/);
+    }
     const bad = await runCli(['scan', '--output', join(dir, 'x.db'), '--tables', 'processes,sockets', '--no-audit'], {env});
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--tables: unknown table sockets/);
+    const empty = await runCli(['scan', '--output', join(dir, 'y.db'), '--tables', ' , ', '--no-audit'], {env});
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/--tables: no table given/);
+    // Table names are SQL identifiers: case does not matter.
+    const upper = await runCli(['scan', '--no-hash', '--output', join(dir, 'upper.db'), '--tables', 'Process_Envs', '--no-audit'], {env});
+    expect(upper.code, upper.stderr).toBe(0);
+    expect(await queryFile(join(dir, 'upper.db'), 'SELECT tables FROM scans')).toEqual([{tables: ['processes', 'process_envs']}]);
+  }, 60_000);
+
+  it('a store whose older scan lacks a table: query says which scans and how to narrow, export warns, detect runs the rule where it can', async () => {
+    const store = join(dir, 'mixed-store');
+    const older = await runCli(['scan', '--no-hash', '--store', store, '--tables', 'processes', '--no-audit'], {env});
+    expect(older.code, older.stderr).toBe(0);
+    const newer = await runCli(['scan', '--no-hash', '--store', store, '--no-audit'], {env});
+    expect(newer.code, newer.stderr).toBe(0);
+    const sql = `SELECT count(*) AS n FROM process_libraries WHERE pid = ${started.library}`;
+    const refused = await runCli(['query', sql, '--input', store, '--no-audit'], {env});
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/reads process_libraries, which 1 of the 2 scans in .*mixed-store did not collect \(the newest of them taken \S+\)/);
+    const since = /--since (\S+)`/.exec(refused.stderr)?.[1];
+    expect(since).toBeDefined();
+    const narrowed = await runCli(['query', sql, '--input', store, '--since', since as string, '--format', 'json', '--no-audit'], {env});
+    expect(narrowed.code, narrowed.stderr).toBe(0);
+    expect(JSON.parse(narrowed.stdout)).toEqual([{n: expect.any(Number)}]);
+    const exported = await runCli(['export', '--table', 'process_libraries', '--input', store, '--pid', String(started.library), '--no-audit'], {env});
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toContain(started.libraryPath);
+    expect(exported.stderr).toMatch(/1 of 2 scans in range did not collect process_libraries/);
+    const detect = await runCli(['detect', '--input', store, '--since', '0', '--rule', 'temp-dir-library', '--format', 'json', '--no-audit'], {env});
+    const report = JSON.parse(detect.stdout) as {summary: {skipped: string[]; rules: {rule_id: string; status: string}[]}};
+    expect(report.summary.skipped).toEqual([]);
+    expect(report.summary.rules).toMatchObject([{rule_id: 'temp-dir-library', status: 'ok'}]);
+    expect(detect.stderr).toMatch(/rule temp-dir-library ran only on the scans holding process_libraries/);
   }, 60_000);
 
   it.runIf(isRoot)(
