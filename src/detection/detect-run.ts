@@ -111,7 +111,6 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   if (options.metrics !== undefined) recordDeliverySummaryMetrics(options.metrics, delivery.summary);
   const printed = alertsToPrint(report.alerts, delivery, options.showSuppressed === true);
 
-  if (report.needBaseline.length > 0) logger.info(`rules skipped without --baseline: ${report.needBaseline.join(', ')}`);
   if (report.summary.rules_loaded === 0) logger.warn('no rules were loaded: check detection.builtin_rules, detection.rules_paths and --rules');
   const [headline, ...problems] = summaryLines(report);
   logger.info(headline ?? '');
@@ -126,19 +125,24 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
       `${visibility.processes_inaccessible} of ${visibility.processes_scanned} processes in the input were partly unreadable when they were collected; rules did not see those fields, so this run may miss what they would show.`,
     );
   } else if (visibility.processes_inaccessible > 0) {
+    // Name a few, so a user can tell their own sandbox's processes from something hiding.
+    const partly = report.snapshots.flatMap((snapshot) => snapshot.live?.processes ?? []).filter((p) => !p.accessible);
+    const named = `${partly
+      .slice(0, 5)
+      .map((p) => `${p.pid} ${p.name}`)
+      .join(', ')}${partly.length > 5 ? ', …' : ''}`;
+    const count = `${visibility.processes_inaccessible} of ${visibility.processes_scanned} processes (${named})`;
     logger.warn(
       process.getuid?.() === 0
-        ? `${visibility.processes_inaccessible} of ${visibility.processes_scanned} processes could not be fully read even as root (a security module, a container boundary or a mount hid their executables, fds, environment or cwd); rules did not see those fields, so this run may miss what they would show.`
-        : `${visibility.processes_inaccessible} of ${visibility.processes_scanned} processes could not be fully read (not root: their executables, fds, environment or cwd are hidden); rules did not see those fields, so this run may miss what they would show. Run as root for complete records.`,
+        ? `${count} could not be fully read even as root (a security module, a container boundary or a mount hid their executables, fds, environment or cwd); rules did not see those fields, so this run may miss what they would show.`
+        : `${count} could not be fully read (not root: their executables, fds, environment or cwd are hidden); rules did not see those fields, so this run may miss what they would show. Run as root for complete records.`,
     );
   }
   const s = report.summary;
   // A rule asked for by name that could not run on any scan is an input error, not a quiet pass.
-  const namedSkipped = (options.ruleIds ?? []).filter((id) => s.skipped.includes(id));
-  if (namedSkipped.length > 0) {
-    logger.error(
-      `${namedSkipped.join(', ')}: asked for with --rule, but ${s.source} did not collect the tables ${namedSkipped.length === 1 ? 'it reads' : 'they read'} (see above)`,
-    );
+  for (const id of (options.ruleIds ?? []).filter((ruleId) => s.skipped.includes(ruleId))) {
+    const why = report.results.find((r) => r.rule_id === id)?.error ?? 'skipped';
+    logger.error(`${id}: asked for with --rule, but it cannot run on ${s.source}: ${why}`);
     codes.push(ExitCode.UsageOrInput);
   }
   if (deliveryFailed(delivery.summary)) codes.push(ExitCode.RuntimeFailure);

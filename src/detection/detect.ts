@@ -56,8 +56,6 @@ export interface DetectReport {
   readonly stored: StoreAppendResult | null;
   /** Built-in rules taken from the build-time index instead of being parsed (for `--verbose`). */
   readonly rulesFromIndex: number;
-  /** Rules that read `baseline_*` tables, not run because no `--baseline` was given. */
-  readonly needBaseline: readonly string[];
 }
 
 function engineFor(config: DaemonEyeConfig): DetectionEngine {
@@ -157,7 +155,21 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
     await engine.close();
     baseline?.db.close();
   }
-  const results = rules.map((r) => mergeResults(perRule.get(r.rule.id) ?? []));
+  // A rule that compares with a baseline is skipped without one: in the results, named, never failed.
+  const results = selected.map((r) =>
+    needBaseline.includes(r.rule.id)
+      ? {
+          rule_id: r.rule.id,
+          status: 'skipped' as const,
+          alerts: [],
+          row_count: 0,
+          truncated: false,
+          execution_time_ms: 0,
+          error: 'it compares with a baseline: give --baseline FILE (a snapshot taken while the host was known good)',
+          missing_tables: [],
+        }
+      : mergeResults(perRule.get(r.rule.id) ?? []),
+  );
   const summary = summarise(results, snapshots, Math.round(performance.now() - started));
   const failOn = options.failOn ?? null;
   const findings = failOn === null ? 0 : summary.alerts.filter((a) => isAtLeast(a.severity, failOn)).length;
@@ -173,7 +185,6 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
   }
   return {
     stored,
-    needBaseline,
     rulesFromIndex: ruleSet.indexed,
     alerts: summary.alerts,
     results,
@@ -277,7 +288,7 @@ function notCollected(snapshot: SnapshotForDetection, missing: readonly string[]
   const which =
     newest === undefined || lacking.length === snapshot.scans.length
       ? `${snapshot.source} did not collect`
-      : `${lacking.length} of the ${snapshot.scans.length} scans in ${snapshot.source} did not collect (the newest of them taken ${new Date(newest.start_time).toISOString()})`;
+      : `${lacking.length} of the ${snapshot.scans.length} scans in ${snapshot.source} did not collect, the newest of them taken ${new Date(newest.start_time).toISOString()}`;
   const later = newest === undefined ? false : snapshot.scans.some((scan) => scan.start_time > newest.start_time);
   const since = later && newest !== undefined ? `query the later scans with \`--since ${new Date(newest.start_time + 1).toISOString()}\`, or ` : '';
   return new DaemonEyeError('INPUT_INCOMPATIBLE', `the query reads ${missing.join(', ')}, which ${which}`, {

@@ -272,7 +272,13 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
       await out.flush();
     }
     if (scanIds.length > 0 && scansWithoutTable === scanIds.length) {
-      throw new DaemonEyeError('INPUT_INCOMPATIBLE', `no scan in range in ${config.input} collected ${table}`, {
+      const ranged = config.since !== undefined || config.until !== undefined || config.scanId !== undefined;
+      const problem = ranged
+        ? `no scan in range in ${config.input} collected ${table}`
+        : scanIds.length === 1
+          ? `${config.input} did not collect ${table}`
+          : `none of the ${scanIds.length} scans in ${config.input} collected ${table}`;
+      throw new DaemonEyeError('INPUT_INCOMPATIBLE', problem, {
         file: config.input,
         hint: `save snapshots with \`scan --tables ${table}\` (or \`--tables all\`)`,
       });

@@ -106,11 +106,18 @@ describe('detect --baseline', () => {
     expect(alerts.find((a) => a.affected_processes.includes(started))?.severity).toBe('medium');
   });
 
-  it('without --baseline the rule is skipped and named, not failed', async () => {
-    const result = await runCli(['detect', '--rule', 'new-root-executable-since-baseline', '--format', 'ndjson'], {env});
-    expect(result.code).toBe(0);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toContain('rules skipped without --baseline: new-root-executable-since-baseline');
+  it('without --baseline the rule is skipped and named, not failed; asked for by name it is an input error', async () => {
+    const all = await runCli(['detect', '--format', 'json'], {env, timeoutMs: 120_000});
+    expect(all.code === 0 || all.code === 1, all.stderr).toBe(true);
+    const summary = (JSON.parse(all.stdout) as {summary: {skipped: string[]; failed: string[]; rules: {rule_id: string; status: string}[]}}).summary;
+    expect(summary.skipped).toContain('new-root-executable-since-baseline');
+    expect(summary.failed).toEqual([]);
+    expect(summary.rules.find((r) => r.rule_id === 'new-root-executable-since-baseline')?.status).toBe('skipped');
+    expect(all.stderr).toContain('rule new-root-executable-since-baseline not run: it compares with a baseline: give --baseline FILE');
+    const named = await runCli(['detect', '--rule', 'new-root-executable-since-baseline', '--format', 'ndjson'], {env});
+    expect(named.code).toBe(2);
+    expect(named.stdout).toBe('');
+    expect(named.stderr).toMatch(/new-root-executable-since-baseline: asked for with --rule, but it cannot run on live: it compares with a baseline/);
   });
 
   it('query-style rules over baseline tables: a user rule reading baseline_processes and baseline_scans', async () => {
