@@ -112,6 +112,8 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   const printed = alertsToPrint(report.alerts, delivery, options.showSuppressed === true);
 
   if (report.summary.rules_loaded === 0) logger.warn('no rules were loaded: check detection.builtin_rules, detection.rules_paths and --rules');
+  const withoutBaseline = report.results.filter((r) => r.status === 'skipped' && (r.missing_tables ?? []).length === 0).map((r) => r.rule_id);
+  if (withoutBaseline.length > 0) logger.info(`rules skipped without --baseline: ${withoutBaseline.join(', ')}`);
   const [headline, ...problems] = summaryLines(report);
   logger.info(headline ?? '');
   for (const line of problems) logger.warn(line);
