@@ -103,15 +103,11 @@ export type InetKind = 'tcp' | 'udp' | 'raw';
  */
 export function parseInetSockets(text: string, kind: InetKind, littleEndian = HOST_LITTLE_ENDIAN): SocketInfo[] {
   const sockets: SocketInfo[] = [];
-  const lines = text.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const fields = (lines[i] as string).trim().split(/\s+/);
-    if (fields.length < 10) continue;
+  for (const {fields, inode} of netTableRows(text, 10, 9)) {
     const local = parseInetAddress(fields[1] as string, littleEndian);
     const remote = parseInetAddress(fields[2] as string, littleEndian);
     const stateCode = Number.parseInt(fields[3] as string, 16);
-    const inode = Number(fields[9]);
-    if (local === null || remote === null || !Number.isSafeInteger(inode)) continue;
+    if (local === null || remote === null) continue;
     const v6 = (fields[1] as string).indexOf(':') === 32;
     const state =
       kind === 'tcp' ? (TCP_STATES[stateCode] ?? null) : stateCode === 1 ? 'ESTABLISHED' : stateCode === 7 ? 'UNCONN' : (TCP_STATES[stateCode] ?? null);
@@ -165,55 +161,50 @@ export function parseUnixSockets(text: string): SocketInfo[] {
   return sockets;
 }
 
+/** The columns a socket of a family without addresses and ports (packet, netlink) leaves empty. */
+const NO_ENDPOINTS = {local_port: null, remote_address: null, remote_port: null, state: null, path: null} as const;
+
 /** /proc/net/packet: sk, RefCnt, Type (SOCK_RAW 3, SOCK_DGRAM 2), Proto (EtherType, hex), Iface (index), R, Rmem, User, Inode. */
 export function parsePacketSockets(text: string): SocketInfo[] {
-  const sockets: SocketInfo[] = [];
-  const lines = text.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const fields = (lines[i] as string).trim().split(/\s+/);
-    if (fields.length < 9) continue;
-    const inode = Number(fields[8]);
-    if (!Number.isSafeInteger(inode)) continue;
+  return netTableRows(text, 9, 8).map(({fields, inode}) => {
     const type = Number(fields[2]);
-    sockets.push({
+    return {
+      ...NO_ENDPOINTS,
       inode,
       family: 'AF_PACKET',
       protocol: Number.parseInt(fields[3] as string, 16),
       socket_type: type === 3 ? 'RAW' : type === 2 ? 'DGRAM' : null,
       local_address: fields[4] ?? null,
-      local_port: null,
-      remote_address: null,
-      remote_port: null,
-      state: null,
-      path: null,
-    });
-  }
-  return sockets;
+    };
+  });
 }
 
 /** /proc/net/netlink: sk, Eth (the netlink protocol), Pid, Groups, Rmem, Wmem, Dump, Locks, Drops, Inode. */
 export function parseNetlinkSockets(text: string): SocketInfo[] {
-  const sockets: SocketInfo[] = [];
+  return netTableRows(text, 10, 9).map(({fields, inode}) => ({
+    ...NO_ENDPOINTS,
+    inode,
+    family: 'AF_NETLINK',
+    protocol: Number(fields[1]),
+    socket_type: 'DGRAM',
+    local_address: null,
+  }));
+}
+
+/**
+ * The rows of a /proc/net socket table: a header line, then whitespace-separated fields; rows with fewer
+ * than `minFields` fields or no integer socket inode in field `inodeField` are skipped (malformed).
+ */
+function netTableRows(text: string, minFields: number, inodeField: number): {readonly fields: readonly string[]; readonly inode: number}[] {
+  const rows: {fields: string[]; inode: number}[] = [];
   const lines = text.split('\n');
   for (let i = 1; i < lines.length; i++) {
     const fields = (lines[i] as string).trim().split(/\s+/);
-    if (fields.length < 10) continue;
-    const inode = Number(fields[9]);
-    if (!Number.isSafeInteger(inode)) continue;
-    sockets.push({
-      inode,
-      family: 'AF_NETLINK',
-      protocol: Number(fields[1]),
-      socket_type: 'DGRAM',
-      local_address: null,
-      local_port: null,
-      remote_address: null,
-      remote_port: null,
-      state: null,
-      path: null,
-    });
+    if (fields.length < minFields) continue;
+    const inode = Number(fields[inodeField]);
+    if (Number.isSafeInteger(inode)) rows.push({fields, inode});
   }
-  return sockets;
+  return rows;
 }
 
 /** The socket tables one namespace's /proc/PID/net holds, and the parser of each. */
