@@ -1,5 +1,6 @@
-// Bulk inserts into a sql.js database. Free of the models (and zod) so a worker thread can insert rows
-// without loading the table registry: memory-map-worker.ts starts on the critical path of a scan.
+// Bulk inserts into a sql.js database, one batched INSERT loop for both shapes collectors hand over: row
+// objects converted by a table's `toRow`, or one flat array of values (tens of thousands of memory-map rows,
+// where an object per row costs more than reading it from /proc).
 import type {Database} from 'sql.js';
 
 import type {SqlRowValue} from '../models/columns.js';
