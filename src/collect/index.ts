@@ -149,7 +149,7 @@ function chooseCollector(choice: CollectorChoice, procRoot: string): 'procfs' | 
 
 function loadUsers(etcRoot: string): Map<number, string> {
   try {
-    return parsePasswd(readFileSync(`${etcRoot}/passwd`, 'utf8'));
+    return parsePasswd(readFileSync(`${etcRoot}/passwd`, 'latin1'));
   } catch {
     return new Map();
   }

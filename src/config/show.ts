@@ -20,9 +20,21 @@ function flatten(value: unknown, prefix: string, out: [string, unknown][]): void
   out.push([prefix, value]);
 }
 
-/** The redacted effective configuration as a nested object. */
+/**
+ * The redacted effective configuration as a nested object: what a run uses, so a path left null in the files
+ * (`app.state_dir`, `storage.path`, `alerting.state_dir`, `audit.ledger_path`: "null means …") shows the
+ * directory or file it resolves to on this host, for this user and environment.
+ */
 export function effectiveConfig(config: Config): DaemonEyeConfig {
-  return redactSecrets(config.values);
+  const values = redactSecrets(config.values);
+  const paths = config.paths;
+  return {
+    ...values,
+    app: {...values.app, state_dir: paths.stateDir},
+    storage: {...values.storage, path: paths.storeDir},
+    alerting: {...values.alerting, state_dir: paths.alertsDir},
+    audit: {...values.audit, ledger_path: paths.ledgerPath},
+  };
 }
 
 /** One entry per leaf key, redacted, with its source layer. */

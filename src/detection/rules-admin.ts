@@ -1,7 +1,7 @@
 // The `rules` commands as library calls: list, validate, test, enable and disable.
 import type {View} from '../output/view.js';
 import {existsSync, readFileSync, statSync} from 'node:fs';
-import {dirname, extname} from 'node:path';
+import {basename, dirname, extname} from 'node:path';
 
 import {parse as parseYaml} from 'yaml';
 
@@ -202,6 +202,21 @@ async function inputBytes(path: string): Promise<{bytes: Uint8Array; tables: rea
 }
 
 /** Run rule test cases (or the rules on given data). Invalid rule files stop it (RULE_INVALID). */
+/**
+ * The id an invalid rule file reports under: its `id:` when the YAML still reads as a mapping with one,
+ * else the file's name without extension (rules/<category>/<id>.yaml by convention).
+ */
+export function ruleIdOfInvalidFile(file: string): string {
+  try {
+    const data = parseYaml(readFileSync(file, 'utf8'), {maxAliasCount: 100}) as unknown;
+    const id = typeof data === 'object' && data !== null ? (data as Record<string, unknown>).id : undefined;
+    if (typeof id === 'string' && id.trim() !== '') return id;
+  } catch {
+    // Unreadable or not YAML: the file name says which rule it is.
+  }
+  return basename(file).replace(/\.(ya?ml|sql)$/i, '');
+}
+
 /** The case name under which an invalid rule file is reported by `rules test`. */
 export const INVALID_RULE_CASE = 'rule file is valid';
 
@@ -235,8 +250,12 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
   if (paths.length > 0) {
     const results = paths.flatMap((p) => ruleFilesIn(p)).map((file) => rm.validateRuleFile(file));
     for (const invalid of results.filter((r) => !r.valid)) {
+      // Named like every other suite: by the rule id, or (unreadable) by the file's stem, which is its id by convention.
+      const firstLine = /:(\d+):\d+:/.exec(invalid.problems[0] ?? '');
       invalidCases.push({
-        rule_id: invalid.rule?.id ?? invalid.file,
+        rule_id: invalid.rule?.id ?? ruleIdOfInvalidFile(invalid.file),
+        file: invalid.file,
+        line: firstLine === null ? null : Number(firstLine[1]),
         case: INVALID_RULE_CASE,
         passed: false,
         expected: null,
