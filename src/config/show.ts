@@ -1,9 +1,8 @@
 // `config show`: the effective configuration, key by key, with the layer that set each one and every
-// secret redacted.
+// secret redacted. How it prints is src/app/config-view.ts.
 import type {Config} from './builder.js';
 import {redactSecrets} from './redact.js';
 import type {DaemonEyeConfig} from './schema.js';
-import type {View} from '../output/view.js';
 
 export interface ConfigEntry {
   readonly key: string;
@@ -42,19 +41,4 @@ export function configEntries(config: Config): ConfigEntry[] {
   const pairs: [string, unknown][] = [];
   flatten(effectiveConfig(config), '', pairs);
   return pairs.map(([key, value]) => ({key, value, source: config.sourceOf(key)}));
-}
-
-/** How `config show` prints: the nested configuration as JSON, or one entry per key (NDJSON, table). */
-export function configView(config: Config, withSources: boolean): View<ConfigEntry> {
-  const entries = configEntries(config);
-  const sources = Object.fromEntries(entries.map((entry) => [entry.key, entry.source]));
-  return {
-    rows: withSources ? entries : entries.map(({key, value}) => ({key, value}) as ConfigEntry),
-    document: withSources ? {config: effectiveConfig(config), sources} : effectiveConfig(config),
-    columns: [
-      {header: 'KEY', get: (e) => e.key},
-      ...(withSources ? [{header: 'SOURCE', get: (e: ConfigEntry) => e.source}] : []),
-      {header: 'VALUE', get: (e) => e.value},
-    ],
-  };
 }
