@@ -1,8 +1,9 @@
 import {Flags} from '@oclif/core';
 
-import {type DetectRunResult, detectView, runDetect} from '../src/detection/detect-run.js';
+import {type DetectRunResult, runDetect} from '../src/app/detect.js';
+import {detectView} from '../src/app/detect-view.js';
 import type {View} from '../src/output/view.js';
-import type {ProcessTreeNode} from '../src/tree/index.js';
+import type {ProcessTreeNode} from '../src/tree/process-tree.js';
 import {DaemonEyeError} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {parseTime} from '../src/util/time.js';
@@ -74,7 +75,11 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
 
   /** The snapshot's process tree with the processes the printed alerts name marked (live, or the latest scan of --input). */
   private async tree(result: DetectRunResult): Promise<View<ProcessTreeNode>> {
-    const {buildProcessTree, loadLatestSavedScan, treeView} = await import('../src/tree/index.js');
+    const [{buildProcessTree}, {loadLatestSavedScan}, {treeView}] = await Promise.all([
+      import('../src/tree/process-tree.js'),
+      import('../src/app/tree.js'),
+      import('../src/tree/tree-view.js'),
+    ]);
     const live = result.report.snapshots[0]?.live?.processes;
     const saved = live === undefined && this.flags.input !== undefined ? await loadLatestSavedScan(this.flags.input) : undefined;
     return treeView(buildProcessTree(live ?? saved?.processes ?? [], {alerts: result.printed, ...(saved === undefined ? {} : {sockets: saved.sockets})}));

@@ -11,7 +11,7 @@ import {snapshotFromRows} from './fixture-snapshot.js';
 import {TEST_CASE_TABLES} from './rule-file.js';
 import type {NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
-import {missingTables, resultOf, type RuleExecutionConfig, skippedResult, snapshotPayload} from './run-detection.js';
+import {missingTables, resultOf, type RuleExecutionConfig, skippedResult, snapshotPayload} from './rules-on-snapshot.js';
 import type {SqlValidator} from './sql-validator.js';
 
 export interface RuleCaseResult {
@@ -133,7 +133,7 @@ export async function runRuleTestCases(rules: readonly LoadedRule[], options: Ru
  * Run rules on given snapshot bytes (`rules test --input`): passes when the rule runs; reports the pids it
  * flags. A rule reading a host table the input did not collect (`tables`) fails naming it, never "no rows".
  */
-export async function runRulesOnSnapshot(
+export async function runRulesOnInput(
   rules: readonly LoadedRule[],
   bytes: Uint8Array,
   options: RuleTestOptions,

@@ -6,7 +6,7 @@ import {basename} from 'node:path';
 
 import type {Database} from 'sql.js';
 
-import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/index.js';
+import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/snapshot.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
 import type {ScanRecord} from '../models/scan.js';

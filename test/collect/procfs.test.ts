@@ -6,7 +6,7 @@ import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {collectSnapshot, newScanId} from '../../src/collect/index.js';
+import {collectSnapshot, newScanId} from '../../src/collect/snapshot.js';
 import {unescapeBytes} from '../../src/collect/text-encoding.js';
 import {LinuxPlatformDataSchema, type LinuxPlatformData, type ProcessRecord, ProcessRecordSchema} from '../../src/models/process.js';
 import {ScanRecordSchema} from '../../src/models/scan.js';

@@ -5,7 +5,7 @@ import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import type {ProcessTreeNode} from '../../src/tree/index.js';
+import type {ProcessTreeNode} from '../../src/tree/process-tree.js';
 import {childrenOf, LiveProcesses, SLEEP} from '../collect/live-processes.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 
