@@ -144,7 +144,7 @@ let serial = 0;
 /** Make the files of one case and run it; resolves once the program holds everything. */
 async function start(c: HostileCase): Promise<Started> {
   const n = ++serial;
-  let cwd = Buffer.from(join(dir, `case-${n}`));
+  let cwd: Buffer = Buffer.from(join(dir, `case-${n}`));
   mkdirSync(cwd);
   for (const part of c.dirs) {
     cwd = cat(cwd, '/', part);
