@@ -3,6 +3,7 @@
 import {hostname} from 'node:os';
 
 import type {Alert} from '../../models/alert.js';
+import {alertEvidence} from '../../models/alert-evidence.js';
 import type {AlertSeverity} from '../../models/severity.js';
 import {terminalSafe} from '../../output/terminal.js';
 
@@ -72,7 +73,7 @@ export interface SyslogFormatOptions {
   readonly procId?: number;
 }
 
-/** The structured-data parameters of an alert (values unescaped). */
+/** The structured-data parameters of an alert (values unescaped); `alert_time` is RFC 3339 UTC with milliseconds. */
 export function alertSdParams(alert: Alert, maxPids = MAX_SD_PIDS): [string, string][] {
   const pids = alert.affected_processes.slice(0, maxPids).join(' ');
   return [
@@ -83,6 +84,9 @@ export function alertSdParams(alert: Alert, maxPids = MAX_SD_PIDS): [string, str
     ['alert_id', alert.id],
     ['dedupe_key', alert.dedupe_key],
     ...(alert.scan_id === null ? [] : ([['scan_id', String(alert.scan_id)]] as [string, string][])),
+    // The alert's own time in every transport: over a Unix socket the header's TIMESTAMP is the moment
+    // util-linux logger wrote the message, not the alert's.
+    ['alert_time', new Date(alert.alert_time).toISOString()],
   ];
 }
 
@@ -90,10 +94,12 @@ export function structuredData(params: readonly [string, string][]): string {
   return `[${SD_ID}${params.map(([name, value]) => ` ${name}="${escapeSdValue(value)}"`).join('')}]`;
 }
 
-/** The human text of an alert: what a SIEM shows in its message column (no control characters). */
+/**
+ * The human text of an alert, what a SIEM shows in its message column (no control characters): the title
+ * and what the alert found (alertEvidence: the process, its executable, the peer or file the rule read).
+ */
 export function alertMessageText(alert: Alert): string {
-  const description = alert.description === '' ? '' : `: ${alert.description}`;
-  return terminalSafe(`${alert.title}${description}`);
+  return terminalSafe(`${alert.title}: ${alertEvidence(alert)}`);
 }
 
 /**

@@ -1,8 +1,10 @@
 // The pstree-like text view of a process forest: one line per process (pid, user, marks, executable,
-// argv), sockets under their process, each line terminal-safe and cut to the terminal width.
+// argv), sockets under their process, each line terminal-safe and cut to the terminal width; and the tree
+// as a View (treeView).
 import type {Palette} from '../output/colour.js';
 import {PLAIN} from '../output/colour.js';
 import {terminalSafe, truncate} from '../output/terminal.js';
+import type {Terminal, View} from '../output/view.js';
 import type {ProcessTreeNode, TreeSocket} from './process-tree.js';
 
 function endpoint(address: string | null, port: number | null): string {
@@ -69,12 +71,25 @@ export function renderProcessTree(roots: readonly ProcessTreeNode[], options: {w
     const paint = node.alert === null ? undefined : palette.severity(node.alert.severity);
     emit(`${lead}${branch}`, `${node.pid} ${node.user ?? '?'} ${marksText(node)}${label(node)}`, paint);
     const below = lead + (branch === '' ? '' : branch === '└─ ' ? '   ' : '│  ');
-    node.sockets.forEach((socket, index) => {
-      const last = index === node.sockets.length - 1 && node.children.length === 0;
-      emit(`${below}${last ? '└' : '├'}╌ `, `socket ${socketText(socket)}`);
+    // Under an alerted process: what each alert found there, and what to run next.
+    const notes = [...(node.alert?.evidence.map((e) => `alert ${e}`) ?? []), ...(node.alert?.next.map((n) => `next: ${n}`) ?? [])];
+    const lines = [...notes, ...node.sockets.map((socket) => `socket ${socketText(socket)}`)];
+    lines.forEach((line, index) => {
+      const last = index === lines.length - 1 && node.children.length === 0;
+      emit(`${below}${last ? '└' : '├'}╌ `, line);
     });
     node.children.forEach((child, index) => walk(child, below, index === node.children.length - 1 ? '└─ ' : '├─ '));
   };
   for (const root of roots) walk(root, '', '');
   return lines.map((line) => `${line}\n`).join('');
+}
+
+/**
+ * The tree as a View of the one `--format` dispatch (src/output/view.ts): roots as rows (nested JSON and
+ * NDJSON, one root per line), drawn by renderProcessTree for `tree` and on a terminal (`table`).
+ */
+export function treeView(roots: readonly ProcessTreeNode[]): View<ProcessTreeNode> {
+  const draw = (rows: readonly ProcessTreeNode[], terminal: Terminal): string =>
+    renderProcessTree(rows, {...(terminal.width === undefined ? {} : {width: terminal.width}), palette: terminal.palette});
+  return {rows: roots, text: {tree: draw, table: draw}};
 }
