@@ -3,7 +3,7 @@
 // module is the one place that produces them, one scan at a time for detect (memory bounded by one file).
 import type {Database} from 'sql.js';
 
-import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/index.js';
+import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/snapshot.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
 import type {ScanRecord} from '../models/scan.js';
@@ -46,6 +46,8 @@ export interface SnapshotSourceOptions {
   readonly onProblem?: (problem: DaemonEyeError) => void;
   /** A file holding objects a snapshot never has (ignored, never run) is reported here. */
   readonly onWarning?: (warning: string) => void;
+  /** A live snapshot also collects these tables, whether or not a rule reads them (what the output shows). */
+  readonly alsoCollect?: readonly string[];
 }
 
 /** The read options of a source: its callbacks and the configured size limit. */
@@ -111,7 +113,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
   const problems = readOptionsOf(options);
   return async function* (needs) {
     if (input === undefined) {
-      yield await live(config, needs);
+      yield await live(config, {tables: [...new Set([...needs.tables, ...(options.alsoCollect ?? [])])]});
       return;
     }
     if (since === undefined) {
