@@ -11,6 +11,7 @@ import {type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tabl
 import {csvLine} from '../output/render.js';
 import {OutputFileWriter} from '../util/output-file.js';
 import {openSnapshotInput, type ReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
+import type {SnapshotLimits} from './snapshot-file.js';
 
 /** Every table of the registry can be exported. */
 export const EXPORT_TABLES: readonly string[] = TABLE_NAMES;
@@ -35,6 +36,8 @@ export interface ExportConfig {
   readonly scanId?: number;
   /** Write here atomically instead of to `write`. */
   readonly outputPath?: string;
+  /** Limits on each file read (`storage.max_snapshot_mb`); the default when absent. */
+  readonly limits?: SnapshotLimits;
 }
 
 /** The facts of an export worth reporting and auditing. */
@@ -58,6 +61,8 @@ export interface ExportSink {
   readonly onProblem?: (problem: DaemonEyeError) => void;
   /** Hears how an `outputPath` that is a link, device or FIFO was written (src/util/output-file.ts). */
   readonly onNote?: (message: string) => void;
+  /** A file holding objects a snapshot never has (ignored, never run) is reported here. */
+  readonly onWarning?: (warning: string) => void;
 }
 
 function specOf(table: ExportTable): TableDefinition {
@@ -233,6 +238,8 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
       problems.push(problem);
       sink.onProblem?.(problem);
     },
+    ...(config.limits === undefined ? {} : {limits: config.limits}),
+    ...(sink.onWarning === undefined ? {} : {onWarning: sink.onWarning}),
   };
   let rows = 0;
   let filesRead = 0;
