@@ -65,10 +65,11 @@ export const HOSTILE_ARGVS: readonly HostileArgv[] = [
     argv: (n) => shell('bash', 'cat ', '/dev/tcp/x ', n),
   },
   {
-    name: "printf '\\x41…' without a pipe",
+    name: 'printf \\x41… without a pipe',
     aim: 'encoded-payload: (\\\\x[0-9a-f]{2}|\\\\[0-7]{3}){4,}[^;&]*\\|',
     program: 'bash',
-    argv: (n) => shell('bash', "printf '", '\\x41', n),
+    // Unquoted, so the script parses (a quote left open would end the shell at once).
+    argv: (n) => shell('bash', 'printf ', '\\x41', n),
   },
   {
     name: '-a -a -a … !',
