@@ -13,6 +13,7 @@ import type {RuleSourceType} from '../models/rule.js';
 import type {RuleSwitchResult} from './config-edit.js';
 import {loadLatestScan} from '../storage/input.js';
 import {heldTables} from './snapshot-source.js';
+import {computeCoverage, type CoverageReport} from './attack-coverage.js';
 import {DetectionEngine} from './engine.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
 import {loadNamedLists} from './lists.js';
@@ -322,4 +323,9 @@ export function ruleValidationView(result: RulesValidation): View<RuleFileReport
 /** How `rules test` prints: one record per case (NDJSON), the summary (JSON), JUnit XML, or nothing on stdout (`text`: cases go to stderr). */
 export function ruleTestView(summary: RulesTestSummary): View<RuleTestSummary['results'][number]> {
   return {rows: summary.results, document: summary, text: {text: () => '', junit: () => renderJunit(summary)}};
+}
+
+/** The ATT&CK coverage of the rules `rules list` would list (enabled ones count), for `rules coverage`. */
+export function rulesCoverage(options: RulesOptions): CoverageReport {
+  return computeCoverage(listRules(options));
 }
