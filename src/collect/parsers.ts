@@ -151,15 +151,49 @@ function cgroupLinePath(line: string): string | null {
 // /docker/<id>, /kubepods/.../<id>, /lxc.payload... (cgroupfs driver): the id is 64 hex digits.
 const CONTAINER_ID = /(?:^|[/-])([0-9a-f]{64})(?:\.scope)?(?:$|\/)/;
 
-/** Container ID from the cgroup file's text (any hierarchy), null when the process is not in a container. */
-export function containerIdFromCgroup(text: string): string | null {
+/** Container runtimes told apart by the cgroup path, in the order they are tried (more specific first). */
+const CONTAINER_RUNTIMES: readonly (readonly [runtime: string, pattern: RegExp])[] = [
+  ['cri-o', /(?:^|\/)crio-(?:conmon-)?[0-9a-f]{64}|\/crio\//],
+  ['containerd', /(?:^|\/)(?:cri-containerd|nerdctl)-[0-9a-f]{64}|\/containerd\//],
+  ['podman', /(?:^|\/)libpod(?:-conmon)?-[0-9a-f]{64}|\/libpod_parent\//],
+  ['docker', /(?:^|\/)docker-[0-9a-f]{64}|(?:^|\/)docker\/[0-9a-f]{64}/],
+  ['kubernetes', /(?:^|\/)kubepods/],
+];
+
+/** A container's identity from the cgroup path: the runtime that made it and its id. */
+export interface ContainerIdentity {
+  /** `docker`, `containerd`, `cri-o`, `podman`, `kubernetes` (a kubepods cgroup whose runtime the path does not name), `lxc`, `systemd-nspawn`, or `unknown`. */
+  readonly runtime: string;
+  /** 64 hex digits for OCI runtimes; the container's name for LXC and systemd-nspawn. */
+  readonly id: string;
+}
+
+/**
+ * The container a process runs in, from its cgroup file's text (any hierarchy), or null on the host. OCI
+ * runtimes name a 64-hex-digit id in the path (systemd driver: `docker-<id>.scope`, `cri-containerd-<id>.scope`,
+ * `crio-<id>.scope`, `libpod-<id>.scope`; cgroupfs driver: `/docker/<id>`, `/kubepods/…/<id>`); LXC puts its
+ * payload under `/lxc.payload.<name>` (or `/lxc/<name>`), systemd-nspawn under `systemd-nspawn@<name>.service`.
+ */
+export function containerFromCgroup(text: string): ContainerIdentity | null {
   for (const line of text.split('\n')) {
     const path = cgroupLinePath(line);
     if (path === null) continue;
     const match = CONTAINER_ID.exec(path);
-    if (match !== null) return match[1] ?? null;
+    if (match !== null) {
+      const runtime = CONTAINER_RUNTIMES.find(([, pattern]) => pattern.test(path))?.[0] ?? 'unknown';
+      return {runtime, id: match[1] ?? ''};
+    }
+    const lxc = /\/lxc(?:\.payload\.|\/)([^/]+)/.exec(path);
+    if (lxc !== null) return {runtime: 'lxc', id: lxc[1] ?? ''};
+    const nspawn = /\/systemd-nspawn@([^/]+)\.service/.exec(path);
+    if (nspawn !== null) return {runtime: 'systemd-nspawn', id: nspawn[1]?.replace(/\\x2d/g, '-') ?? ''};
   }
   return null;
+}
+
+/** Container ID from the cgroup file's text (any hierarchy), null when the process is not in a container. */
+export function containerIdFromCgroup(text: string): string | null {
+  return containerFromCgroup(text)?.id ?? null;
 }
 
 /** The inode of a namespace link target such as `pid:[4026531836]`. */

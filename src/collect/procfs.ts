@@ -2,11 +2,23 @@
 // ProcessRecords. A process that exits mid-read is dropped; a file it may not read nulls its fields only.
 import * as crypto from 'node:crypto';
 import {isUtf8} from 'node:buffer';
-import {readdirSync, readFileSync, readlinkSync, statSync, type Stats} from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 
 import type {LinuxPlatformData, ProcessRecord} from '../models/process.js';
 import {
-  containerIdFromCgroup,
+  containerFromCgroup,
   decodeTtyNr,
   isKernelThread,
   parseCgroup,
@@ -164,12 +176,15 @@ export function entityId(bootId: string | null, bootTimeMs: number, pid: number,
 
 /** Most processes share a few cgroup files: parse each distinct text once per walk. */
 class CgroupCache {
-  private readonly parsed = new Map<string, {cgroup: string | null; containerId: string | null}>();
+  private readonly parsed = new Map<string, {cgroup: string | null; containerId: string | null; containerRuntime: string | null}>();
+  /** /etc/ld.so.preload per mount namespace (null: absent), read through the first process of each namespace. */
+  readonly preloads = new Map<number, Buffer | null>();
 
-  get(text: string): {cgroup: string | null; containerId: string | null} {
+  get(text: string): {cgroup: string | null; containerId: string | null; containerRuntime: string | null} {
     let entry = this.parsed.get(text);
     if (entry === undefined) {
-      entry = {cgroup: parseCgroup(text), containerId: containerIdFromCgroup(text)};
+      const container = containerFromCgroup(text);
+      entry = {cgroup: parseCgroup(text), containerId: container?.id ?? null, containerRuntime: container?.runtime ?? null};
       this.parsed.set(text, entry);
     }
     return entry;
@@ -191,6 +206,47 @@ class ReadState {
       else this.accessible = false;
       return null;
     }
+  }
+}
+
+/** Most of /etc/ld.so.preload a scan keeps (the loader reads a handful of paths). */
+const PRELOAD_MAX_BYTES = 64 * 1024;
+
+/**
+ * `/etc/ld.so.preload` as the process's mount namespace sees it, read through `/proc/PID/root` once per mount
+ * namespace (`cache`): the bytes (at most 64 KiB), or null when the file is absent or the root cannot be read
+ * (another user's process without root; such a failure is not cached, so a readable process of the namespace
+ * still reads it). Symbolic links are not followed: through /proc/PID/root an absolute link would resolve in
+ * the scanner's root, so a container's `/etc/ld.so.preload -> /etc/shadow` would read the host's file. A link
+ * is kept as the text `symlink: TARGET`; a FIFO or device is never opened for reading (O_NONBLOCK, regular files only).
+ */
+function nsLdSoPreload(dir: string, mntNs: number | null, cache: Map<number, Buffer | null>): Buffer | null {
+  if (mntNs !== null && cache.has(mntNs)) return cache.get(mntNs) ?? null;
+  const remember = (content: Buffer | null): Buffer | null => {
+    if (mntNs !== null) cache.set(mntNs, content);
+    return content;
+  };
+  const etc = `${dir}/root/etc`;
+  try {
+    if (!lstatSync(etc).isDirectory()) return remember(null);
+    const path = `${etc}/ld.so.preload`;
+    const info = lstatSync(path);
+    if (info.isSymbolicLink()) return remember(Buffer.concat([Buffer.from('symlink: '), readlinkSync(path, {encoding: 'buffer'})]));
+    if (!info.isFile()) return remember(Buffer.from(`not a regular file (mode ${(info.mode & 0o170000).toString(8)})`));
+    const fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW | fsConstants.O_NOCTTY);
+    try {
+      const opened = fstatSync(fd);
+      // Swapped between the lstat and the open (a race from inside the container): read nothing.
+      if (!opened.isFile() || opened.ino !== info.ino || opened.dev !== info.dev) return null;
+      const buffer = Buffer.alloc(PRELOAD_MAX_BYTES);
+      const length = readSync(fd, buffer, 0, PRELOAD_MAX_BYTES, 0);
+      return remember(buffer.subarray(0, length));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    const code = errorCode(error);
+    return code === 'ENOENT' || code === 'ENOTDIR' ? remember(null) : null;
   }
 }
 
@@ -318,13 +374,14 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
   const pidNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/pid`)));
   const mntNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/mnt`)));
   const netNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/net`)));
+  const nsPreload = kernelThread ? null : nsLdSoPreload(dir, mntNs, cgroups.preloads);
 
   if (state.sawGone && !stillRunning(dir, stat.startTicks)) return null;
 
   // Text fields: UTF-8 as is, unless one of them is not UTF-8; then all of them take the lossless escape
   // (escapeBytes), so one flag says how to read every field of the record.
   const argvBytes = cmdlineBytes === null ? [] : splitCmdlineBytes(cmdlineBytes);
-  const raw = [commBytes, exeBytes, cwdBytes, stdin, stdout, stderr, ldPreload, ldAudit, cmdlineBytes];
+  const raw = [commBytes, exeBytes, cwdBytes, stdin, stdout, stderr, ldPreload, ldAudit, cmdlineBytes, nsPreload];
   const bytesEscaped = raw.some((bytes) => bytes !== null && !isUtf8(bytes));
   const text = (bytes: Buffer | null): string | null => (bytes === null ? null : bytesEscaped ? escapeBytes(bytes) : bytes.toString('utf8'));
   const executablePath = text(exeBytes);
@@ -350,6 +407,7 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     kernel_thread: kernelThread,
     cgroup: cgroup?.cgroup ?? null,
     container_id: cgroup?.containerId ?? null,
+    container_runtime: cgroup?.containerRuntime ?? null,
     pid_ns: pidNs,
     mnt_ns: mntNs,
     net_ns: netNs,
@@ -370,6 +428,7 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     tracer_pid: status?.tracerPid ?? null,
     ld_preload: text(ldPreload),
     ld_audit: text(ldAudit),
+    ns_ld_so_preload: text(nsPreload),
     environ_readable: environReadable,
     entity_id: entityId(context.bootId, context.bootTimeMs, pid, stat.startTicks),
     bytes_escaped: bytesEscaped,

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 
 import {
+  containerFromCgroup,
   containerIdFromCgroup,
   decodeTtyNr,
   isKernelThread,
@@ -143,6 +144,23 @@ describe('cgroup', () => {
   });
   it('cgroup_crio', () => {
     expect(containerIdFromCgroup(crio)).toBe('a'.repeat(64));
+  });
+  it('cgroup_runtime: the runtime of each cgroup layout, the name for LXC and systemd-nspawn', () => {
+    const id = 'b'.repeat(64);
+    const cases: [string, string | null][] = [
+      [docker, 'docker'],
+      [`0::/docker/${id}\n`, 'docker'],
+      [crio, 'cri-o'],
+      [`0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod9.slice/cri-containerd-${id}.scope\n`, 'containerd'],
+      [`0::/system.slice/nerdctl-${id}.scope\n`, 'containerd'],
+      [`0::/machine.slice/libpod-${id}.scope/container\n`, 'podman'],
+      [kubepods, 'kubernetes'],
+      [host, null],
+    ];
+    expect(cases.map(([text]) => containerFromCgroup(text)?.runtime ?? null)).toEqual(cases.map(([, runtime]) => runtime));
+    expect(containerFromCgroup('0::/lxc.payload.web01/init.scope\n')).toEqual({runtime: 'lxc', id: 'web01'});
+    expect(containerFromCgroup('0::/machine.slice/systemd-nspawn@build\\x2dbox.service/payload\n')).toEqual({runtime: 'systemd-nspawn', id: 'build-box'});
+    expect(containerFromCgroup('0::/machine.slice/machine-qemu\\x2d1\\x2dvm.scope/libvirt\n')).toBeNull();
   });
   it('cgroup_host: no container', () => {
     expect(parseCgroup(host)).toBe('/user.slice/user-1000.slice/session-2.scope');
