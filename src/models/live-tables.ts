@@ -240,7 +240,7 @@ export const LIVE_TABLE_SCHEMAS = {
     schema: ProcessEnvSchema,
     description: "The environment variables named in `collection.env_variables` from each process's initial environment.",
     docIntro:
-      'One row per variable per process, only for the names in `collection.env_variables` (default: the loader, shell-history, prompt, SSH, sudo and PATH variables defenders look at). Needs root (or the same user) to read `/proc/PID/environ`; unreadable environments are counted, not errors.',
+      'One row per variable per process, only for the names in `collection.env_variables` (default: the loader, shell-history, prompt, SSH, sudo, pkexec, gconv and PATH variables defenders look at). Needs root (or the same user) to read `/proc/PID/environ`; unreadable environments are counted, not errors.',
     indexes: ['pid', 'key'],
     fixtureDefaults: {key: 'PATH', value: '/usr/local/bin:/usr/bin:/bin'},
   },
@@ -266,7 +266,8 @@ export type LiveTableName = keyof typeof LIVE_TABLE_SCHEMAS;
 
 /**
  * The environment variables `process_envs` keeps by default: dynamic-linker hijacks (LD_*), shell-history
- * tampering (HIST*), prompt hooks, where an SSH or sudo session came from, and PATH.
+ * tampering (HIST*), prompt hooks, where an SSH, sudo or pkexec session came from, the gconv variables of the
+ * pkexec exploit (GCONV_PATH, CHARSET), and PATH.
  */
 export const DEFAULT_ENV_VARIABLES = [
   'LD_PRELOAD',
@@ -288,6 +289,9 @@ export const DEFAULT_ENV_VARIABLES = [
   'SUDO_USER',
   'SUDO_UID',
   'SUDO_COMMAND',
+  'PKEXEC_UID',
+  'GCONV_PATH',
+  'CHARSET',
   'PATH',
   'PYTHONPATH',
   'NODE_OPTIONS',
