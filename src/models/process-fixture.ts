@@ -86,6 +86,7 @@ export function completeProcessRow(partial: PartialProcessRow, options: Complete
     ld_preload: null,
     ld_audit: null,
     ns_ld_so_preload: null,
+    login_shell_listed: null,
     environ_readable: true,
     entity_id: null,
     bytes_escaped: false,

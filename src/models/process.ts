@@ -93,6 +93,12 @@ export const LinuxPlatformDataSchema = z
     tracer_pid: z.int().nullable().describe('PID of the process tracing this one (ptrace), 0 when none'),
     ld_preload: z.string().nullable().describe('`LD_PRELOAD` from the initial environment (readable by root or the owner), null when unset or unreadable'),
     ld_audit: z.string().nullable().describe('`LD_AUDIT` from the initial environment, null when unset or unreadable'),
+    login_shell_listed: z
+      .boolean()
+      .nullable()
+      .describe(
+        'For a login shell (argv[0] starts with `-`): whether its executable is listed in `/etc/shells` of its mount namespace (read through `/proc/PID/root`); null for other processes or when /etc/shells cannot be read',
+      ),
     ns_ld_so_preload: z
       .string()
       .nullable()

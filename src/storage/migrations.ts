@@ -121,7 +121,7 @@ function migrate4to5(db: Database): void {
 }
 
 /**
- * Version 6 added the container_runtime and ns_ld_so_preload process columns, what kind of file each open fd
+ * Version 6 added the container_runtime, ns_ld_so_preload and login_shell_listed process columns, what kind of file each open fd
  * is (process_open_files: type, inode, pty_index, access) and the process_fd_peers table: unknown (null, or no
  * rows) for what an older collector read.
  */
@@ -139,7 +139,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 2, description: 'record the tables each scan collected (scans.tables) and add the live-response tables', migrate: migrate2to3},
   {from: 3, description: 'add the hidden and hidden_evidence process columns', migrate: migrate3to4},
   {from: 4, description: 'add the process_libraries table', migrate: migrate4to5},
-  {from: 5, description: 'add container_runtime, ns_ld_so_preload, open-file types and the process_fd_peers table', migrate: migrate5to6},
+  {from: 5, description: 'add container_runtime, ns_ld_so_preload, login_shell_listed, open-file types and the process_fd_peers table', migrate: migrate5to6},
 ];
 
 /**

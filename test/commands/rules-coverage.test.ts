@@ -39,7 +39,7 @@ describe('rules coverage', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as Row);
     expect(rows).toHaveLength(354);
-    expect(rows.find((row) => row.technique_id === 'T1496')).toMatchObject({status: 'covered', rules: ['crypto-miner']});
+    expect(rows.find((row) => row.technique_id === 'T1496')).toMatchObject({status: 'covered', rules: ['crypto-miner', 'miner-pool-connection']});
     expect(rows.find((row) => row.technique_id === 'T1046')).toMatchObject({status: 'visible', gap: expect.stringContaining('scanners')});
     expect(rows.find((row) => row.technique_id === 'T1568')).toMatchObject({status: 'not_visible', note: expect.stringContaining('DNS')});
     expect(result.stderr).toMatch(/covered \/ \d+ visible to a snapshot \/ 354 Linux techniques/);
@@ -63,7 +63,7 @@ describe('rules coverage', () => {
     expect(layer.techniques.find((t) => t.techniqueID === 'T1046')).toMatchObject({score: 50, comment: 'Rules: port-scanner-seen'});
 
     const config = join(dir, 'config.yaml');
-    writeFileSync(config, 'detection:\n  disabled_rules: [port-scanner-seen, crypto-miner]\n');
+    writeFileSync(config, 'detection:\n  disabled_rules: [port-scanner-seen, crypto-miner, miner-pool-connection]\n');
     const disabled = await runCli(['rules', 'coverage', '--rules', rules, '--config', config, '--format', 'json'], {env});
     expect(disabled.code, disabled.stderr).toBe(0);
     const report = JSON.parse(disabled.stdout) as {counts: {total: number; covered: number; visible: number}; techniques: Row[]};
