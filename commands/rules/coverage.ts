@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 
-import {coverageView} from '../../src/detection/attack-coverage.js';
-import {rulesCoverage} from '../../src/detection/rules-admin.js';
+import {coverageView} from '../../src/app/rules-view.js';
+import {rulesCoverage} from '../../src/app/rules.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 

@@ -1,10 +1,12 @@
 // process_open_files: every file descriptor of a process that is not a socket (sockets have their own
-// table), with the kernel's ` (deleted)` marker turned into a column and what kind of file it is (fd-peers.ts).
+// table), with the kernel's ` (deleted)` marker turned into a column, the path in the one text form, and what
+// kind of file it is (fd-peers.ts).
 import type {ProcessOpenFileRow} from '../models/live-tables.js';
 import type {FdEnd} from './fd-peers.js';
 import {fdFacts} from './fd-peers.js';
 import type {FdLink} from './fds.js';
 import {DELETED_MARKER} from './parsers.js';
+import {escapeLatin1} from './text-encoding.js';
 
 /**
  * One process's rows from its fd links (`socket:[N]` links are left to process_open_sockets), and its pipe,
@@ -22,7 +24,7 @@ export function openFileRows(scanId: number, pid: number, fds: readonly FdLink[]
       scan_id: scanId,
       pid,
       fd,
-      path: deleted ? target.slice(0, -DELETED_MARKER.length) : target,
+      path: escapeLatin1(deleted ? target.slice(0, -DELETED_MARKER.length) : target),
       deleted,
       type: facts.type,
       inode: facts.inode,
