@@ -5,12 +5,14 @@ import {basename, dirname, extname} from 'node:path';
 
 import {parse as parseYaml} from 'yaml';
 
-import {DaemonEyeError, fileError} from '../errors.js';
+import {DaemonEyeError} from '../errors.js';
 import type {PartialProcessRow} from '../models/process-fixture.js';
 import type {AlertSeverity} from '../models/severity.js';
 import type {RuleSourceType} from '../models/rule.js';
 import type {RuleSwitchResult} from '../detection/config-edit.js';
 import {loadLatestScan} from '../storage/input.js';
+import {DEFAULT_SNAPSHOT_LIMITS} from '../storage/snapshot-file.js';
+import {readInputFile} from '../util/read-file.js';
 import {heldTables} from '../detection/snapshot-source.js';
 import {computeCoverage, type CoverageReport} from '../detection/attack-coverage.js';
 import {DetectionEngine} from '../detection/engine.js';
@@ -136,12 +138,8 @@ function readRows(path: string, text: string): PartialProcessRow[] {
 
 /** The input's bytes and the host tables it holds (a rows file holds processes only). */
 async function inputBytes(path: string): Promise<{bytes: Uint8Array; tables: readonly string[]}> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw fileError(error, path, 'read');
-  }
+  // A snapshot file or a rows file, either from another host: a regular file of at most a snapshot's size.
+  const bytes = readInputFile(path, {maxBytes: DEFAULT_SNAPSHOT_LIMITS.maxBytes, what: 'snapshot or rows file', setting: 'storage.max_snapshot_mb'});
   if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\u0000') {
     const latest = await loadLatestScan(path);
     try {

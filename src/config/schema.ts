@@ -128,6 +128,12 @@ const StorageSchema = z
     max_scans: z.int().positive().nullable().default(10_000).describe('At most this many snapshot files are kept (null: no limit)'),
     max_size_mb: z.int().positive().nullable().default(1024).describe('The store is pruned, oldest first, to stay under this size (null: no limit)'),
     max_query_mb: z.int().positive().default(512).describe('`query` over a store refuses to load more than this many MB of snapshot files at once'),
+    max_snapshot_mb: z
+      .int()
+      .positive()
+      .max(16_384)
+      .default(512)
+      .describe('A snapshot file bigger than this is refused unread (`--input`, `--baseline`, each file of a store): sql.js holds 2–3× a file in memory'),
   })
   .strict()
   .prefault({});
