@@ -46,6 +46,7 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
       maxTotalBytes: flags['max-total-bytes'],
       command: ['daemoneye', 'collect', ...this.argv],
       reason,
+      decorations: config.values.collection.decorations,
       ...(key === undefined ? {} : {key}),
     });
     const {manifest} = result;

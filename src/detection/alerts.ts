@@ -3,6 +3,8 @@
 import {randomUUID} from 'node:crypto';
 
 import type {Alert} from '../models/alert.js';
+import {attackOfTags} from '../models/attack.js';
+import type {Host} from '../models/host.js';
 import {serialiseResultRow} from '../models/serialise.js';
 import type {AlertSeverity} from '../models/severity.js';
 
@@ -14,6 +16,8 @@ export interface AlertingRule {
   readonly name: string;
   readonly description: string | null;
   readonly severity: AlertSeverity;
+  /** The rule's tags: its ATT&CK techniques and tactics (`attack.t1059.004`, `attack.execution`) go on each alert. */
+  readonly tags?: readonly string[];
   /** Result columns that make the dedupe key (besides the rule id); overrides `keyFields`. */
   readonly group_by?: readonly string[] | undefined;
 }
@@ -27,6 +31,8 @@ export interface AlertGenerationOptions {
   readonly keyFields?: readonly string[];
   readonly executionTimeMs: number | null;
   readonly now?: number;
+  /** The host of an alert's scan (src/models/host.ts); absent or null: unknown. */
+  readonly hostOf?: (scanId: number | null) => Host | null;
 }
 
 function keyValue(field: string, rule: AlertingRule, row: ResultRow): string {
@@ -54,6 +60,7 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
   }
   const now = options.now ?? Date.now();
   const alerts: Alert[] = [];
+  const attack = attackOfTags(rule.tags ?? []);
   for (const [key, group] of groups) {
     const pids = [...new Set(group.map((row) => Number(row.pid)))];
     const names = [...new Set(group.map((row) => row.name).filter((name): name is string => typeof name === 'string'))];
@@ -74,6 +81,9 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
       alert_data: {processes: group.map((row) => serialiseResultRow(row))},
       rule_execution_time_ms: options.executionTimeMs === null ? null : Math.round(options.executionTimeMs),
       dedupe_key: key,
+      host: options.hostOf?.(scanId) ?? null,
+      attack_techniques: attack.techniques,
+      attack_tactics: attack.tactics,
     });
   }
   return alerts;

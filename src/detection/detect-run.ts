@@ -4,7 +4,10 @@
 import type {Config} from '../config/builder.js';
 import {DaemonEyeError, ExitCode, combineExitCodes, isDaemonEyeError} from '../errors.js';
 import type {AlertSeverity} from '../models/severity.js';
+import {ecsAlertEvent} from '../output/ecs.js';
 import type {Logger} from '../output/logger.js';
+import {ocsfDetectionFinding} from '../output/ocsf.js';
+import {renderNdjsonLine} from '../output/render.js';
 import type {View} from '../output/view.js';
 import type {MetricsCollector} from '../telemetry/metrics.js';
 import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../telemetry/record-metrics.js';
@@ -182,6 +185,10 @@ export function detectView(result: DetectRunResult): View<PrintedAlert> {
     rows: result.printed,
     document: {alerts: result.printed, summary: {...result.report.summary, ...result.delivery, ...result.visibility}},
     columns: ALERT_COLUMNS.map((column) => ({...column, get: (a: PrintedAlert) => column.get(marked(a))})),
-    text: {text: (rows, terminal) => rows.map((a) => alertLine(marked(a), terminal.palette)).join('')},
+    text: {
+      text: (rows, terminal) => rows.map((a) => alertLine(marked(a), terminal.palette)).join(''),
+      ecs: (rows) => rows.map((a) => renderNdjsonLine(ecsAlertEvent(a))).join(''),
+      ocsf: (rows) => rows.map((a) => renderNdjsonLine(ocsfDetectionFinding(a))).join(''),
+    },
   };
 }

@@ -6,6 +6,8 @@ import {statePaths} from '../config/paths.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
+import {type Host, hostOfScan, hostResolver} from '../models/host.js';
+import type {ScanRecord} from '../models/scan.js';
 import {serialiseResultRow} from '../models/serialise.js';
 import {type AlertSeverity, isAtLeast} from '../models/severity.js';
 import {appendToStore, retentionFromConfig, type StoreAppendResult} from '../storage/store.js';
@@ -82,6 +84,14 @@ function mergeResults(results: readonly DetectionResult[]): DetectionResult {
   };
 }
 
+/** The host object of a scan id among `scans` (null for none or an unknown id). */
+function scanHosts(scans: readonly ScanRecord[]): (scanId: number | null) => Host | null {
+  return (scanId) => {
+    const scan = scans.find((s) => s.id === scanId);
+    return scan === undefined ? null : hostOfScan(scan);
+  };
+}
+
 /**
  * Run the rules over each snapshot the source yields (one per scan). An invalid rule file throws before
  * anything runs; the workers start before the snapshot is taken, so their start-up overlaps collection.
@@ -125,7 +135,13 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
               lists: ruleSet.lists,
               snapshot: baseline === undefined ? snapshot.bytes : await withBaseline(snapshot.bytes, baseline.db),
               tables: snapshot.tables,
-              config: {scanId, timeout: remaining, ruleTimeoutMs: config.detection.rule_timeout_ms, keyFields: config.alerting.deduplication.key_fields},
+              config: {
+                scanId,
+                timeout: remaining,
+                ruleTimeoutMs: config.detection.rule_timeout_ms,
+                keyFields: config.alerting.deduplication.key_fields,
+                hostOf: scanHosts(snapshot.scans),
+              },
             });
       for (const loaded of rules) {
         const result = run?.results.find((r) => r.rule_id === loaded.rule.id) ?? {
@@ -221,7 +237,11 @@ export interface QueryOptions {
 
 export interface QueryReport {
   readonly columns: readonly string[];
-  /** Result rows as records: boolean and JSON columns of the snapshot tables in their record shape (src/models/serialise.ts). */
+  /**
+   * Result rows as records: boolean and JSON columns of the snapshot tables in their record shape (src/models/serialise.ts),
+   * each with the `host` it comes from (src/models/host.ts: its `scan_id`'s host, else the input's one host, else null)
+   * unless the query returns a column named `host` itself.
+   */
   readonly rows: readonly Record<string, unknown>[];
   readonly row_count: number;
   readonly truncated: boolean;
@@ -266,7 +286,11 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
     }
     return {
       columns: outcome.columns,
-      rows: outcome.rows.map((row) => serialiseResultRow(row)),
+      rows: withHosts(
+        outcome.rows.map((row) => serialiseResultRow(row)),
+        snapshot.scans,
+        outcome.columns,
+      ),
       row_count: outcome.rows.length,
       truncated: outcome.truncated,
       elapsed_ms: Math.round(outcome.elapsedMs),
@@ -276,6 +300,13 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
   } finally {
     await engine.close();
   }
+}
+
+/** Each row with its `host` (a column the query named `host` wins). */
+function withHosts(rows: Record<string, unknown>[], scans: readonly ScanRecord[], columns: readonly string[]): Record<string, unknown>[] {
+  if (columns.includes('host')) return rows;
+  const hostOf = hostResolver(scans);
+  return rows.map((row) => ({...row, host: hostOf(row)}));
 }
 
 /**

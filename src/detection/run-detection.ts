@@ -3,6 +3,7 @@
 import type {Alert} from '../models/alert.js';
 import {ALERT_SEVERITIES, type AlertSeverity, severityRank} from '../models/severity.js';
 import {generateAlerts} from './alerts.js';
+import type {Host} from '../models/host.js';
 import {type DetectionEngine, type QueryTask, type SnapshotPayload, type TaskOutcome, workersForSnapshot} from './engine.js';
 import {listsForRun, type NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
@@ -59,6 +60,8 @@ export interface RuleExecutionConfig {
   /** `alerting.deduplication.key_fields`. */
   readonly keyFields: readonly string[];
   readonly now?: number;
+  /** The host object of a scan of the snapshot, for the alerts' `host`. */
+  readonly hostOf?: (scanId: number | null) => Host | null;
 }
 
 export interface RunDetectionInput {
@@ -113,6 +116,7 @@ export function resultOf(loaded: LoadedRule, outcome: TaskOutcome, config: RuleE
     scanId: config.scanId,
     keyFields: config.keyFields,
     executionTimeMs: outcome.elapsedMs,
+    ...(config.hostOf === undefined ? {} : {hostOf: config.hostOf}),
     ...(config.now === undefined ? {} : {now: config.now}),
   });
   return {...base, status: 'ok', alerts, error: null};
