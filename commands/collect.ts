@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core';
 
-import {DaemonEyeError} from '../src/errors.js';
 import {objectView} from '../src/output/view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
@@ -27,27 +26,18 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
 
   async run(): Promise<void> {
     const {flags} = this;
-    const config = this.loadConfig();
-    const sources = [flags.pid, flags.alerts, flags.rule].filter((s) => s !== undefined).length;
-    if (sources !== 1) throw new DaemonEyeError('USAGE', 'give exactly one of --pid, --alerts or --rule', {hint: 'see daemoneye collect --help'});
-    const {pidsFromAlertsFile, pidsFromRule} = await import('../src/evidence/targets.js');
-    const pids = flags.pid ?? (flags.alerts === undefined ? await pidsFromRule(config.values, flags.rule as string) : pidsFromAlertsFile(flags.alerts));
-    const reason = flags.pid !== undefined ? '--pid' : flags.alerts !== undefined ? `--alerts ${flags.alerts}` : `--rule ${flags.rule as string}`;
-    const {resolvePrivateKey} = await import('../src/audit/keys.js');
-    const {loadSigningKey} = await import('../src/audit/keys.js');
-    const key = flags.key === undefined ? loadSigningKey(config, (m) => this.logger.warn(m)) : resolvePrivateKey(config, flags.key, (m) => this.logger.warn(m));
-    if (key === undefined)
-      this.logger.warn(`no signing key at ${config.values.crypto.private_key_path}: the manifest is not signed (create one with \`daemoneye keys generate\`)`);
-    const {collectEvidence} = await import('../src/evidence/collect-evidence.js');
-    const result = await collectEvidence({
-      pids,
+    const {collectEvidenceCase} = await import('../src/app/evidence.js');
+    const {result, reason} = await collectEvidenceCase({
+      config: this.loadConfig(),
+      ...(flags.pid === undefined ? {} : {pids: flags.pid}),
+      ...(flags.alerts === undefined ? {} : {alerts: flags.alerts}),
+      ...(flags.rule === undefined ? {} : {rule: flags.rule}),
+      ...(flags.key === undefined ? {} : {keyPath: flags.key}),
       output: flags.output,
       maxFileBytes: flags['max-file-bytes'],
       maxTotalBytes: flags['max-total-bytes'],
       command: ['daemoneye', 'collect', ...this.argv],
-      reason,
-      decorations: config.values.collection.decorations,
-      ...(key === undefined ? {} : {key}),
+      warn: (m) => this.logger.warn(m),
     });
     const {manifest} = result;
     await this.present(

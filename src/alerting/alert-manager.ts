@@ -10,7 +10,7 @@ import type {Alert} from '../models/alert.js';
 import {isAtLeast} from '../models/severity.js';
 import {type Logger, silentLogger} from '../output/logger.js';
 import {applyDeduplication} from './dedupe.js';
-import {createSink, sinkSecrets} from './sinks/index.js';
+import {createSink, sinkSecrets} from './sinks/sink-kinds.js';
 import {claimSpool, readSpool, settleSpool, spooledSinkNames, spoolPath} from './spool.js';
 import type {AlertSink, DeliverySummary, SinkDelivery} from './types.js';
 

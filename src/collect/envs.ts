@@ -2,6 +2,7 @@
 // process started with), secret-looking values redacted the way argv is.
 import {REDACTED, redactUrlCredentials} from '../config/redact.js';
 import type {ProcessEnvRow} from '../models/live-tables.js';
+import {escapeLatin1} from './text-encoding.js';
 
 export interface EnvSelection {
   /** Names to keep, exact and case-sensitive as the environment is. */
@@ -23,8 +24,9 @@ function secretName(name: string, words: ReadonlySet<string>): boolean {
 }
 
 /**
- * Rows of the selected variables of one environ text (NUL-separated `KEY=VALUE`). The first occurrence of a
- * name wins, as getenv(3) does; entries without `=` are skipped. Credentials in URLs are redacted too.
+ * Rows of the selected variables of one environ text (NUL-separated `KEY=VALUE`, bytes read as latin1; names
+ * and values come out in the one text form, escapeBytes). The first occurrence of a name wins, as getenv(3)
+ * does; entries without `=` are skipped. Credentials in URLs are redacted too.
  */
 export function parseEnviron(scanId: number, pid: number, environ: string, selection: EnvSelection): ProcessEnvRow[] {
   const rows: ProcessEnvRow[] = [];
@@ -32,10 +34,10 @@ export function parseEnviron(scanId: number, pid: number, environ: string, selec
   for (const entry of environ.split('\0')) {
     const eq = entry.indexOf('=');
     if (eq <= 0) continue;
-    const key = entry.slice(0, eq);
+    const key = escapeLatin1(entry.slice(0, eq));
     if (!selection.names.has(key) || seen.has(key)) continue;
     seen.add(key);
-    let value = entry.slice(eq + 1);
+    let value = escapeLatin1(entry.slice(eq + 1));
     if (selection.redact) value = secretName(key, selection.secretWords) ? REDACTED : value.includes('://') ? redactUrlCredentials(value) : value;
     rows.push({scan_id: scanId, pid, key, value});
   }

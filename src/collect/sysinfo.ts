@@ -1,11 +1,13 @@
 // The portable collector: systeminformation's process list (macOS, Windows, or `--collector
-// systeminformation`). It fills what that list has and leaves the rest null; it has no exact argv.
+// systeminformation`). It fills what that list has and leaves the rest null; it has no exact argv. Its
+// text takes the one text form of every table (escapeText).
 import {randomUUID} from 'node:crypto';
 import {statSync, type Stats} from 'node:fs';
 
 import {emptyPlatformData, type LinuxPlatformData, type ProcessRecord} from '../models/process.js';
 import {type ExecutableImage, executableImage} from './procfs.js';
 import type {ArgvRedactor} from './redact.js';
+import {escapeText} from './text-encoding.js';
 
 const STATE_LETTERS: Record<string, string> = {running: 'R', sleeping: 'S', stopped: 'T', paging: 'W', dead: 'X', zombie: 'Z', blocked: 'D'};
 
@@ -39,12 +41,13 @@ export async function collectWithSystemInformation(options: {
     const image = executablePath === null ? undefined : statQuiet(executablePath);
     // The list has one command string, not argv: the command and its parameter text, never re-split (but
     // redacted word by word: a secret is a word of that text, `--password X` or `--token=X`).
-    const command = executablePath ?? entry.command;
-    const params = options.redact === null ? entry.params : redactParameterText(options.redact, command, entry.params);
+    const command = escapeText(executablePath ?? entry.command);
+    const paramText = escapeText(entry.params);
+    const params = options.redact === null ? paramText : redactParameterText(options.redact, command, paramText);
     const argv = entry.command === '' ? [] : params === '' ? [command] : [command, params];
     const platform: LinuxPlatformData = {
       ...emptyPlatformData(),
-      user_name: entry.user === '' ? null : entry.user,
+      user_name: entry.user === '' ? null : escapeText(entry.user),
       state: STATE_LETTERS[entry.state] ?? null,
       nice: Number.isFinite(entry.nice) ? entry.nice : null,
       tty: entry.tty === '' ? null : entry.tty,
@@ -63,8 +66,8 @@ export async function collectWithSystemInformation(options: {
         collection_time: collectionTime,
         pid: entry.pid,
         ppid: Number.isInteger(entry.parentPid) && entry.parentPid >= 0 ? entry.parentPid : null,
-        name: entry.name,
-        executable_path: executablePath,
+        name: escapeText(entry.name),
+        executable_path: executablePath === null ? null : escapeText(executablePath),
         command_line: argv,
         start_time: startTime,
         cpu_usage: Number.isFinite(entry.cpu) ? entry.cpu : null,

@@ -1,7 +1,7 @@
 // docs/rules-sql.md: what the rule-SQL validator accepts, generated from its policy (src/detection/sql-policy.ts),
 // its refusal reasons and the tables it knows, so the page and the validator cannot disagree (a test compares the
 // committed page with this rendering).
-import {QUERY_MAX_ROWS} from '../detection/detect.js';
+import {QUERY_MAX_ROWS} from '../detection/query.js';
 import {DEFAULT_MAX_ROWS} from '../detection/engine.js';
 import {SQL_POLICY, type SqlPolicy} from '../detection/sql-policy.js';
 import {knownTables, REFUSAL_REASONS, type TableCatalog} from '../detection/sql-validator.js';
@@ -87,6 +87,36 @@ export function renderRulesSqlDoc(policy: SqlPolicy = SQL_POLICY, tables: TableC
     ...policy.forbiddenFunctions.map((f) => `| ${code(f.name)} | ${cell(f.why)} |`),
     '',
     'Any other function is `unknown_function`.',
+    '',
+    '## Regular expressions',
+    '',
+    "`REGEXP`, `regexp()`, `regexp_flags()` and Sigma's `|re` match with RE2's semantics, in time linear in the",
+    'text whatever the text holds. Process names, argv, paths and environments are written by whoever starts the',
+    "process, and a backtracking engine (JavaScript's RegExp, PCRE) can be held for minutes by one crafted command",
+    'line. The engine is [re2js](https://github.com/le0pard/re2js), a JavaScript port of RE2 (a lazy DFA, falling',
+    'back to an NFA simulation; it never backtracks); docs/performance.md has the measurements that chose it.',
+    '',
+    "The syntax is [RE2's](https://github.com/google/re2/wiki/Syntax). Where it differs from JavaScript, it is",
+    "what Sigma's rules assume, because it agrees with PCRE there:",
+    '',
+    '| construct | DaemonEye (RE2) | JavaScript RegExp | PCRE |',
+    '|---|---|---|---|',
+    '| `.` | any character but `\\n` | also not `\\r`, U+2028, U+2029 | any character but `\\n` |',
+    '| `\\s` | ASCII whitespace `[\\t\\n\\f\\r ]` | every Unicode space, `\\v` | `[\\t\\n\\v\\f\\r ]` |',
+    '| `\\d`, `\\w`, `\\b` | ASCII | ASCII | ASCII |',
+    '| `$` (no `m` flag) | the end of the text | the end of the text | the end, or before a final `\\n` |',
+    '| `^`, `$` with `m` | at `\\n` | at `\\n`, `\\r`, U+2028, U+2029 | at `\\n` |',
+    '| `i` / `(?i)` | Unicode simple case folding (`k` matches the Kelvin sign) | the same with `u` only | ASCII, or Unicode with UTF |',
+    '',
+    'Refused when the rule is validated (reason `invalid_regexp`: the message names the construct, and `rules',
+    'validate` gives the line and column of it in the rule file), because RE2 cannot match them in linear time',
+    'or RE2 does not read them: lookahead `(?=…)` `(?!…)` and lookbehind `(?<=…)` `(?<!…)`, backreferences `\\1`',
+    '`\\k<name>`, atomic groups `(?>…)`, possessive quantifiers `a*+` `a++`, conditionals `(?(…)…)`, recursion',
+    '`(?R)`, comment groups `(?#…)`, the `x` flag; the PCRE-only escapes `\\Z` (write `\\z`), `\\h` (`[ \\t]`), `\\e`',
+    "(`\\x1b`), `\\cX` (`\\xHH`), `\\G`, `\\K`, `\\R`; JavaScript's `\\uHHHH` (write `\\x{HHHH}`). A repetition",
+    "count is at most 1000. A lookaround is usually two conditions: `x REGEXP 'a' AND NOT (x REGEXP 'b')`.",
+    'A pattern that is not a literal (read from a column or a list, or built with `||`) is compiled when the rule',
+    "runs: a bad one is that rule's error.",
     '',
     '## Refusal reasons',
     '',

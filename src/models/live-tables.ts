@@ -21,7 +21,9 @@ export const ProcessOpenSocketSchema = z
     protocol: z
       .int()
       .nullable()
-      .describe('IP protocol number (6 TCP, 17 UDP, the raw protocol for raw sockets), the EtherType for AF_PACKET, the netlink protocol, 0 for AF_UNIX'),
+      .describe(
+        'IP protocol number (6 TCP, 17 UDP, 136 UDP-Lite, 1 or 58 for ICMP "ping" sockets, the raw protocol for raw sockets), the EtherType for AF_PACKET, the netlink protocol, 0 for AF_UNIX',
+      ),
     socket_type: z.enum(['STREAM', 'DGRAM', 'RAW', 'SEQPACKET']).nullable().describe('Socket type (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET)'),
     local_address: z
       .string()
@@ -36,7 +38,12 @@ export const ProcessOpenSocketSchema = z
       .describe(
         'TCP state (ESTABLISHED, LISTEN, SYN_SENT, TIME_WAIT, CLOSE_WAIT, …); UNCONN or ESTABLISHED for UDP and raw; LISTEN, ESTABLISHED or UNCONN for AF_UNIX',
       ),
-    path: z.string().nullable().describe('AF_UNIX: the bound path (abstract names start with `@`); null otherwise'),
+    path: z
+      .string()
+      .nullable()
+      .describe(
+        'AF_UNIX: the bound name as the kernel has it, in the one text form of every table, whole (newlines and all 108 bytes); abstract names start with `@` (and show NUL bytes as `@`); a name bound relative to a directory stays relative; null when unbound, unknown, or another family',
+      ),
     net_ns: z.int().nullable().describe('Network namespace inode the socket was found in'),
   })
   .strict();
@@ -69,7 +76,7 @@ export const ProcessMemoryMapSchema = z
       .string()
       .nullable()
       .describe(
-        "Mapped file (without the kernel's ` (deleted)` marker; a file really named so keeps its name), a pseudo path (`[heap]`, `[stack]`, `[vdso]`, …), or null for anonymous memory",
+        "Mapped file, its exact bytes in the one text form (the kernel's `\\012` is a newline again; without its ` (deleted)` marker; a file really named so keeps its name), a pseudo path (`[heap]`, `[stack]`, `[vdso]`, …), or null for anonymous memory",
       ),
     pseudo: z.boolean().describe('The path is a kernel pseudo path in brackets (`[heap]`, `[stack]`, `[vdso]`, `[vvar]`, `[anon:…]`), not a file'),
     deleted: z
@@ -85,7 +92,7 @@ export const ProcessLibrarySchema = z
     path: z
       .string()
       .describe(
-        "The file (without the kernel's ` (deleted)` marker; a file really named so keeps its name): the program itself, the dynamic loader, a shared library, or a memfd (`/memfd:NAME`)",
+        "The file, in the same text as `process_memory_map.path` (without the kernel's ` (deleted)` marker; a file really named so keeps its name): the program itself, the dynamic loader, a shared library, or a memfd (`/memfd:NAME`)",
       ),
     device: z.string().describe('Device of the file, `major:minor` in hex, as in /proc/PID/maps'),
     inode: z.int().positive().describe('Inode of the file'),
@@ -100,7 +107,9 @@ export const ProcessEnvSchema = z
     scan_id: scanId,
     pid,
     key: z.string().describe('Variable name (only those named in `collection.env_variables`)'),
-    value: z.string().describe('Value from the initial environment (/proc/PID/environ); secret-looking values are `[REDACTED]`'),
+    value: z
+      .string()
+      .describe('Value from the initial environment (/proc/PID/environ), in the one text form of every table; secret-looking values are `[REDACTED]`'),
   })
   .strict();
 
@@ -112,7 +121,7 @@ export const ProcessOpenFileSchema = z
     path: z
       .string()
       .describe(
-        "What the fd points at: a path (without the kernel's ` (deleted)` marker; a file really named so keeps its name), `pipe:[N]`, `anon_inode:[eventfd]`, …; sockets are in `process_open_sockets`",
+        "What the fd points at: a path, its exact bytes in the one text form (without the kernel's ` (deleted)` marker; a file really named so keeps its name), `pipe:[N]`, `anon_inode:[eventfd]`, …; sockets are in `process_open_sockets`",
       ),
     deleted: z.boolean().describe('The file was unlinked while open (the link ends in ` (deleted)`)'),
   })
@@ -139,7 +148,7 @@ export const LIVE_TABLE_SCHEMAS = {
     schema: ProcessOpenSocketSchema,
     description: 'Sockets each process holds open, with addresses, ports and state.',
     docIntro:
-      "One row per socket file descriptor per process: `/proc/PID/fd` links `socket:[inode]` joined with the network namespace's `/proc/PID/net/{tcp,tcp6,udp,udp6,raw,raw6,unix,packet,netlink}`, each read once per namespace. Collected when a rule or query reads it, or by `scan --tables`.",
+      "One row per socket file descriptor per process: `/proc/PID/fd` links `socket:[inode]` joined with the network namespace's `/proc/PID/net/{tcp,tcp6,udp,udp6,raw,raw6,icmp,icmp6,udplite,udplite6,packet,netlink,unix}`, each read once per namespace; `/proc/net/unix`, whose paths a process chooses, is checked against the others so that a path cannot forge a line (docs/scan.md). Collected when a rule or query reads it, or by `scan --tables`.",
     indexes: ['pid', 'socket'],
     fixtureDefaults: {
       fd: 3,

@@ -4,7 +4,7 @@ import {join} from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
 
 import {redactEnvironment} from '../../src/evidence/collect-evidence.js';
-import {pidsFromAlertsFile} from '../../src/evidence/targets.js';
+import {pidsFromAlertsFile} from '../../src/app/evidence.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 
 const dir = tempDir();

@@ -20,10 +20,6 @@ import {type CollectedProcess, listPids, sampleCpu, walkProcfs} from './procfs.j
 import {createArgvRedactor, type RedactionOptions} from './redact.js';
 import {collectLiveTables, LIVE_TABLES} from './live-tables.js';
 
-export {HASH_ALGORITHM, sha256File} from './hash.js';
-export type {HashProgress} from './hash.js';
-export {createArgvRedactor, type RedactionOptions} from './redact.js';
-
 export type CollectorChoice = 'auto' | 'procfs' | 'systeminformation';
 
 export interface CollectOptions {
@@ -152,7 +148,7 @@ function chooseCollector(choice: CollectorChoice, procRoot: string): 'procfs' | 
 
 function loadUsers(etcRoot: string): Map<number, string> {
   try {
-    return parsePasswd(readFileSync(`${etcRoot}/passwd`, 'utf8'));
+    return parsePasswd(readFileSync(`${etcRoot}/passwd`, 'latin1'));
   } catch {
     return new Map();
   }
@@ -309,6 +305,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
         );
       }
     }
+    errors.push(...live.problems);
   } else if (asked.size > 0) {
     errors.push(`${[...asked].join(', ')}: not collected, the ${collector} collector reads only processes`);
   }
