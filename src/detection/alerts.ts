@@ -3,6 +3,7 @@
 import {randomUUID} from 'node:crypto';
 
 import type {Alert} from '../models/alert.js';
+import {boundAlertSize} from '../models/alert-size.js';
 import {attackOfTags} from '../models/attack.js';
 import type {Host} from '../models/host.js';
 import {serialiseResultRow} from '../models/serialise.js';
@@ -33,6 +34,8 @@ export interface AlertGenerationOptions {
   readonly now?: number;
   /** The host of an alert's scan (src/models/host.ts); absent or null: unknown. */
   readonly hostOf?: (scanId: number | null) => Host | null;
+  /** `alerting.max_alert_bytes`: each alert's JSON is bounded to this (boundAlertSize; default 64 KiB). */
+  readonly maxAlertBytes?: number;
 }
 
 function keyValue(field: string, rule: AlertingRule, row: ResultRow): string {
@@ -67,7 +70,7 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
     const scanIds = [...new Set(group.map((row) => row.scan_id).filter((id): id is number => typeof id === 'number'))];
     const scanId = options.scanId ?? (scanIds.length === 1 ? (scanIds[0] as number) : null);
     const what = `${pids.length} process${pids.length === 1 ? '' : 'es'}${names.length > 0 ? ` (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''})` : ''}`;
-    alerts.push({
+    const alert: Alert = {
       id: randomUUID(),
       alert_time: now,
       rule_id: rule.id,
@@ -84,7 +87,9 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
       host: options.hostOf?.(scanId) ?? null,
       attack_techniques: attack.techniques,
       attack_tactics: attack.tactics,
-    });
+    };
+    // A process's argv or environment must not make an alert (a POST, a spool entry, a line) unbounded.
+    alerts.push(boundAlertSize(alert, options.maxAlertBytes));
   }
   return alerts;
 }

@@ -59,6 +59,8 @@ export interface RuleExecutionConfig {
   readonly ruleTimeoutMs: number;
   /** `alerting.deduplication.key_fields`. */
   readonly keyFields: readonly string[];
+  /** `alerting.max_alert_bytes` (default 64 KiB). */
+  readonly maxAlertBytes?: number;
   readonly now?: number;
   /** The host object of a scan of the snapshot, for the alerts' `host`. */
   readonly hostOf?: (scanId: number | null) => Host | null;
@@ -117,6 +119,7 @@ export function resultOf(loaded: LoadedRule, outcome: TaskOutcome, config: RuleE
     keyFields: config.keyFields,
     executionTimeMs: outcome.elapsedMs,
     ...(config.hostOf === undefined ? {} : {hostOf: config.hostOf}),
+    ...(config.maxAlertBytes === undefined ? {} : {maxAlertBytes: config.maxAlertBytes}),
     ...(config.now === undefined ? {} : {now: config.now}),
   });
   return {...base, status: 'ok', alerts, error: null};

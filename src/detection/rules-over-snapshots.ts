@@ -141,6 +141,7 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
                 ruleTimeoutMs: config.detection.rule_timeout_ms,
                 keyFields: config.alerting.deduplication.key_fields,
                 hostOf: scanHosts(snapshot.scans),
+                maxAlertBytes: config.alerting.max_alert_bytes,
               },
             });
       for (const loaded of rules) {
