@@ -190,16 +190,7 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
   const summary = summarise(results, snapshots, Math.round(performance.now() - started));
   const failOn = options.failOn ?? null;
   const findings = failOn === null ? 0 : summary.alerts.filter((a) => isAtLeast(a.severity, failOn)).length;
-  let stored: StoreAppendResult | null = null;
-  if (options.storeDir !== undefined) {
-    const live = snapshots[0]?.live;
-    if (live === undefined) throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input', {hint: 'drop one of them'});
-    stored = await appendToStore(options.storeDir, live.scan, live.processes, {
-      alerts: summary.alerts,
-      retention: retentionFromConfig(config.storage),
-      tables: live.tables,
-    });
-  }
+  const stored = options.storeDir === undefined ? null : await storeLiveSnapshot(snapshots, summary.alerts, options.storeDir, config);
   return {
     stored,
     rulesFromIndex: ruleSet.indexed,
@@ -225,4 +216,19 @@ function summarise(
   const scanIds = snapshots.flatMap((s) => s.scanIds);
   const {alerts, summary} = summariseRun(results, scanIds.length === 1 ? (scanIds[0] as number) : null, durationMs);
   return {alerts, summary: {...summary, scan_ids: scanIds}};
+}
+
+/**
+ * `--store DIR`: save the live snapshot of a run with its alerts in a store (retention from storage.*).
+ * Throws USAGE when the run had no live snapshot, or the store's file error (a full disk, STATE_UNSAFE).
+ */
+export async function storeLiveSnapshot(
+  snapshots: readonly SnapshotForDetection[],
+  alerts: readonly Alert[],
+  storeDir: string,
+  config: DaemonEyeConfig,
+): Promise<StoreAppendResult> {
+  const live = snapshots[0]?.live;
+  if (live === undefined) throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input', {hint: 'drop one of them'});
+  return appendToStore(storeDir, live.scan, live.processes, {alerts: [...alerts], retention: retentionFromConfig(config.storage), tables: live.tables});
 }
