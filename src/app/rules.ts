@@ -11,7 +11,7 @@ import type {AlertSeverity} from '../models/severity.js';
 import type {RuleSourceType} from '../models/rule.js';
 import type {RuleSwitchResult} from '../detection/config-edit.js';
 import {loadLatestScan} from '../storage/input.js';
-import {heldTables} from '../detection/snapshot-source.js';
+import {heldTables} from '../models/scan.js';
 import {DetectionEngine} from '../detection/engine.js';
 import {snapshotFromRows} from '../detection/fixture-snapshot.js';
 import {loadNamedLists} from '../detection/lists.js';

@@ -286,7 +286,6 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     const redaction = options.redaction;
     live = collectLiveTables({
       procRoot,
-      scanId,
       processes,
       tables: asked,
       env: {

@@ -9,12 +9,12 @@ import type {Database} from 'sql.js';
 import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/snapshot.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
-import type {ScanRecord} from '../models/scan.js';
+import {heldTables, type ScanRecord} from '../models/scan.js';
 import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../storage/database.js';
 import {loadLatestScan, loadScansIntoOneDatabase, requireSnapshotsInRange, type SnapshotInRange} from '../storage/input.js';
 import {parseStoreFileName} from '../storage/store.js';
 import {serializeSnapshot} from '../storage/snapshot-file.js';
-import {TABLES} from '../models/tables.js';
+import {keepOnlyScans} from '../storage/table-rows.js';
 
 export interface SnapshotForDetection {
   readonly bytes: Uint8Array;
@@ -50,13 +50,6 @@ export interface SnapshotSourceOptions {
   readonly onProblem?: (problem: DaemonEyeError) => void;
 }
 
-/** The tables every one of `scanIds` collected, from their `scans` rows. */
-export function heldTables(scans: readonly ScanRecord[], scanIds: readonly number[]): string[] {
-  const chosen = scans.filter((s) => scanIds.includes(s.id));
-  if (chosen.length === 0) return [];
-  return (chosen[0] as ScanRecord).tables.filter((table) => chosen.every((s) => s.tables.includes(table)));
-}
-
 async function live(config: DaemonEyeConfig, needs: SnapshotNeeds): Promise<SnapshotForDetection> {
   const snapshot = await collectSnapshot({...collectOptionsFromConfig(config), tables: needs.tables});
   return {
@@ -76,9 +69,7 @@ async function onlyScan(db: Database, scanId: number): Promise<Uint8Array> {
   const SQL = await loadSqlJs();
   const copy = new SQL.Database(db.export());
   try {
-    for (const table of TABLES) {
-      if (table.scanColumn !== null) copy.run(`DELETE FROM ${table.name} WHERE ${table.scanColumn} IS NOT NULL AND ${table.scanColumn} <> ?`, [scanId]);
-    }
+    keepOnlyScans(copy, [scanId]);
     return copy.export();
   } finally {
     copy.close();
@@ -96,12 +87,12 @@ function processCounts(db: Database, scanIds: readonly number[]): {processCount:
 }
 
 /**
- * The snapshot's bytes for the workers. A store file in the current schema holds exactly the one scan that
- * was loaded, so its bytes are reused (saving an export of the whole database); otherwise the checked,
- * migrated, restricted copy is exported.
+ * The snapshot's bytes for the workers. A store file in the current schema with every registry table holds
+ * exactly the one scan that was loaded, so its bytes are reused (saving an export of the whole database);
+ * otherwise the checked, migrated, restricted copy is exported.
  */
 function workerBytes(latest: SnapshotInRange): Uint8Array {
-  if (latest.fileSchemaVersion === SCHEMA_VERSION && parseStoreFileName(basename(latest.path)) !== undefined) {
+  if (latest.fileSchemaVersion === SCHEMA_VERSION && latest.addedTables.length === 0 && parseStoreFileName(basename(latest.path)) !== undefined) {
     try {
       return new Uint8Array(readFileSync(latest.path));
     } catch {
