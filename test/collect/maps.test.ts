@@ -131,12 +131,12 @@ describe('appendMapValues', () => {
 
   it('keeps a library whose name holds a carriage return or a Unicode line separator (a line-based reader would drop it)', () => {
     const text = Buffer.from('7f00-7f01 r-xp 00000000 08:01 77 /tmp/x\r\u2028y.so (deleted)\n', 'utf8').toString('latin1');
-    expect(rowsOf(text)).toEqual([[9, 4, '0x7f00', '0x7f01', 'r-xp', 0, '08:01', 77, '/tmp/x\\x0d\u2028y.so', 0, 1]]);
+    expect(rowsOf(text)).toEqual([[4, '0x7f00', '0x7f01', 'r-xp', 0, '08:01', 77, '/tmp/x\\x0d\u2028y.so', 0, 1]]);
   });
 
   it("decodes the kernel's \\012 to a newline and writes every path in the one text form", () => {
     const line = (path: string): string => `7f00-7f01 r-xp 00000000 08:01 77 ${path}\n`;
-    const path = (raw: string): unknown => rowsOf(Buffer.from(line(raw), 'latin1').toString('latin1'))[0]?.[8];
+    const path = (raw: string): unknown => rowsOf(Buffer.from(line(raw), 'latin1').toString('latin1'))[0]?.[7];
     expect(path('/tmp/a\\012b')).toBe('/tmp/a\nb');
     expect(path('/tmp/\x1b[31m\xff.so')).toBe('/tmp/\\x1b[31m\\xff.so');
     expect(path('/tmp/C:\\x41.so')).toBe('/tmp/C:\\x41.so');
