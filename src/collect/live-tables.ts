@@ -59,8 +59,19 @@ const SOURCES: {readonly [S in LiveTableSource]: (procRoot: string, pid: number)
 
 type SourceOf<T extends LiveTableName> = (typeof LIVE_TABLE_SCHEMAS)[T]['source'];
 
-/** One process's rows of a table: objects without scan_id, or for a `flat` table its values row after row (columns after scan_id). */
-type Rows<T extends LiveTableName> = (typeof LIVE_TABLE_SCHEMAS)[T] extends {readonly flat: true} ? SqlRowValue[] : CollectedRow<LiveTableRow<T>>[];
+/**
+ * One process's rows of a `flat` table: its values row after row (the columns after scan_id) at
+ * `values[start…end)`. They are appended straight into the table's array when the table is kept (no copy
+ * of tens of thousands of values), else into a scratch array.
+ */
+export interface FlatSlice {
+  readonly values: readonly SqlRowValue[];
+  readonly start: number;
+  readonly end: number;
+}
+
+/** One process's rows of a table: objects without scan_id, or a FlatSlice of a `flat` table. */
+type Rows<T extends LiveTableName> = (typeof LIVE_TABLE_SCHEMAS)[T] extends {readonly flat: true} ? FlatSlice : CollectedRow<LiveTableRow<T>>[];
 
 /** What a collector is given for one process. */
 interface ProcessInput<T extends LiveTableName> {
@@ -72,6 +83,8 @@ interface ProcessInput<T extends LiveTableName> {
   /** What the table's `prepare` returned for this scan. */
   readonly prepared: unknown;
   readonly options: LiveTablesOptions;
+  /** A `flat` table's values go here (returned as the FlatSlice appended). */
+  readonly into: SqlRowValue[];
 }
 
 /** How a table's rows are made from its source. */
@@ -109,16 +122,24 @@ const COLLECTORS: {readonly [T in LiveTableName]: TableCollector<T>} = {
   },
   listening_ports: {uses: ['process_open_sockets'], rows: ({rowsOf}) => listeningRows(rowsOf('process_open_sockets'))},
   process_memory_map: {
-    rows: ({process, data}) => {
-      const values: SqlRowValue[] = [];
-      appendMapValues(process.pid, data.text, values, data.access);
-      return values;
+    rows: ({process, data, into}) => {
+      const start = into.length;
+      appendMapValues(process.pid, data.text, into, data.access);
+      return {values: into, start, end: into.length};
     },
   },
-  process_libraries: {uses: ['process_memory_map'], rows: ({process, rowsOf}) => libraryRows(process.pid, rowsOf('process_memory_map'))},
+  process_libraries: {
+    uses: ['process_memory_map'],
+    rows: ({process, rowsOf}) => {
+      const maps = rowsOf('process_memory_map');
+      return libraryRows(process.pid, maps.values, maps.start, maps.end);
+    },
+  },
   process_envs: {rows: ({process, data, options}) => parseEnviron(process.pid, data, options.env)},
   process_open_files: {rows: ({process, data}) => openFileRows(process.pid, data)},
 };
+
+const flat = (table: LiveTableName): boolean => (LIVE_TABLE_SCHEMAS[table] as LiveTableSchema).flat === true;
 
 /** `tables` and every table they use, in registry order. */
 function withUsed(tables: readonly LiveTableName[]): LiveTableName[] {
@@ -169,22 +190,32 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
           continue;
         }
         if (data === 'gone') continue;
-        const made = new Map<LiveTableName, unknown[]>();
+        const made = new Map<LiveTableName, unknown>();
         const rowsOf = <U extends LiveTableName>(table: U): Rows<U> => {
-          let result = made.get(table);
+          let result = made.get(table) as Rows<U> | undefined;
           if (result === undefined) {
             // A table is made from its own source only (`uses` names tables of the same source).
             if (LIVE_TABLE_SCHEMAS[table].source !== source) throw new Error(`${table} is read from ${LIVE_TABLE_SCHEMAS[table].source}, not ${source}`);
             const collector = COLLECTORS[table] as unknown as TableCollector<U>;
-            result = collector.rows({process, data: data as SourceData[SourceOf<U>], rowsOf, prepared: prepared.get(table), options});
+            const into = (flat(table) ? rows.get(table) : undefined) ?? [];
+            result = collector.rows({
+              process,
+              data: data as SourceData[SourceOf<U>],
+              rowsOf,
+              prepared: prepared.get(table),
+              options,
+              into: into as SqlRowValue[],
+            });
             made.set(table, result);
           }
-          return result as Rows<U>;
+          return result;
         };
         for (const table of tables) {
           const into = rows.get(table);
           if (into === undefined) continue;
-          for (const row of rowsOf(table)) into.push(row);
+          const produced = rowsOf(table);
+          // A flat table's values are already in its array.
+          if (!flat(table)) for (const row of produced as unknown[]) into.push(row);
         }
       }
     }
@@ -193,7 +224,7 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
   }
   const collected: Record<string, CollectedTable> = {};
   for (const [table, made] of rows) {
-    if ((LIVE_TABLE_SCHEMAS[table] as LiveTableSchema).flat === true) {
+    if (flat(table)) {
       const width = (tableDefinition(table)?.columns.length ?? 1) - 1;
       collected[table] = {values: made as SqlRowValue[], rows: made.length / width};
     } else collected[table] = made as CollectedTable;

@@ -176,12 +176,13 @@ function addressBelow(a: string, b: string): boolean {
 }
 
 /**
- * The process_libraries rows of one process from its memory-map rows (appendMapValues' values): one per
- * file (device, inode, path) with an executable mapping, spanning its executable mappings.
+ * The process_libraries rows of one process from its memory-map rows (appendMapValues' values at
+ * `values[start…end)`): one per file (device, inode, path) with an executable mapping, spanning its
+ * executable mappings.
  */
-export function libraryRows(pid: number, values: readonly SqlRowValue[]): CollectedRow<ProcessLibraryRow>[] {
+export function libraryRows(pid: number, values: readonly SqlRowValue[], start = 0, end = values.length): CollectedRow<ProcessLibraryRow>[] {
   const byFile = new Map<string, {-readonly [K in keyof CollectedRow<ProcessLibraryRow>]: ProcessLibraryRow[K]}>();
-  for (let at = 0; at < values.length; at += WIDTH) {
+  for (let at = start; at < end; at += WIDTH) {
     const inode = values[at + INODE] as number;
     const path = values[at + PATH] as string | null;
     if (inode === 0 || path === null || (values[at + PERMISSIONS] as string).charAt(2) !== 'x') continue;
