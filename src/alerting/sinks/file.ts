@@ -1,13 +1,14 @@
 // FileSink: alerts appended as NDJSON under the file's lock, one write per line, then fsync, so
 // concurrent runs never interleave lines; optional size rotation to <path>.1 … <path>.<max_files>.
-import {closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync} from 'node:fs';
+import {accessSync, closeSync, constants, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync} from 'node:fs';
+import {dirname} from 'node:path';
 
 import type {SinkConfig} from '../../config/schema.js';
 import {fileError} from '../../errors.js';
 import type {Alert} from '../../models/alert.js';
 import {renderNdjsonLine} from '../../output/render.js';
 import {withLock} from '../../util/lock.js';
-import type {AlertSink, SinkSendOptions, SinkSendResult} from '../types.js';
+import type {AlertSink, SinkKind, SinkProbeResult, SinkSendOptions, SinkSendResult} from '../types.js';
 
 export type FileSinkConfig = Extract<SinkConfig, {type: 'file'}>;
 
@@ -107,3 +108,27 @@ export class FileSink implements AlertSink {
     }
   }
 }
+
+/** Whether the file can be appended to, or created with its directories under the nearest one that exists. */
+function probeFile(config: FileSinkConfig): SinkProbeResult {
+  if (existsSync(config.path)) {
+    accessSync(config.path, constants.W_OK);
+    return {reachable: true, detail: `${config.path} is writable`};
+  }
+  // A run creates the missing directories: judge the nearest one that exists.
+  let ancestor = dirname(config.path);
+  while (!existsSync(ancestor) && dirname(ancestor) !== ancestor) ancestor = dirname(ancestor);
+  if (!statSync(ancestor).isDirectory()) return {reachable: false, detail: `${config.path}: ${ancestor} is not a directory`};
+  accessSync(ancestor, constants.W_OK);
+  const created = ancestor === dirname(config.path) ? 'will be created' : `will be created with its directories under ${ancestor}`;
+  return {reachable: true, detail: `${config.path} ${created} (${ancestor} is writable)`};
+}
+
+/** The file sink kind: no secret in its settings; healthy when the file (or its directory) is writable. */
+export const FILE_SINK: SinkKind<FileSinkConfig> = {
+  type: 'file',
+  create: (config) => new FileSink(config),
+  secrets: () => [],
+  probe: async (config) => probeFile(config),
+  where: (config) => config.path,
+};
