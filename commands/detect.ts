@@ -63,25 +63,37 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       sinkNames: flags.sink ?? [],
       showSuppressed: flags['show-suppressed'],
       baseline: flags.baseline,
+      // The tree shows each process's sockets: a live run collects them even when no rule reads them.
+      alsoCollect: flags.format === 'tree' ? ['process_open_sockets'] : [],
       logger: this.logger,
       metrics: this.metrics,
       onRefused: (error) => this.audit('detection_refused', {code: error.code, error: error.toOneLine(), details: error.details}),
     });
     if (flags.format === 'tree') await this.present('tree', await this.tree(result));
-    else await this.present(flags.format ?? result.defaultFormat, detectView(result));
+    else
+      await this.present(
+        flags.format ?? result.defaultFormat,
+        detectView(result, flags.input === undefined ? {live: true} : {live: false, input: flags.input}),
+      );
     this.setExitCode(result.exitCode);
     await this.audit('detection', {...result.audit, exit_code: this.currentExitCode});
   }
 
   /** The snapshot's process tree with the processes the printed alerts name marked (live, or the latest scan of --input). */
   private async tree(result: DetectRunResult): Promise<View<ProcessTreeNode>> {
-    const [{buildProcessTree}, {loadLatestSavedScan}, {treeView}] = await Promise.all([
+    const [{buildProcessTree, socketsByPid}, {loadLatestSavedScan}, {treeView}, {collectedRows}] = await Promise.all([
       import('../src/tree/process-tree.js'),
       import('../src/app/tree.js'),
       import('../src/tree/tree-view.js'),
+      import('../src/models/tables.js'),
     ]);
-    const live = result.report.snapshots[0]?.live?.processes;
-    const saved = live === undefined && this.flags.input !== undefined ? await loadLatestSavedScan(this.flags.input) : undefined;
-    return treeView(buildProcessTree(live ?? saved?.processes ?? [], {alerts: result.printed, ...(saved === undefined ? {} : {sockets: saved.sockets})}));
+    const live = result.report.snapshots[0]?.live;
+    if (live !== undefined) {
+      const sockets = socketsByPid(collectedRows(live.tables, 'process_open_sockets'));
+      return treeView(buildProcessTree(live.processes, {alerts: result.printed, sockets, origin: {live: true}}));
+    }
+    const saved = this.flags.input === undefined ? undefined : await loadLatestSavedScan(this.flags.input);
+    const origin = {live: false, input: this.flags.input ?? ''} as const;
+    return treeView(buildProcessTree(saved?.processes ?? [], {alerts: result.printed, origin, ...(saved === undefined ? {} : {sockets: saved.sockets})}));
   }
 }

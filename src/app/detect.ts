@@ -30,6 +30,8 @@ export interface DetectRunOptions {
   readonly showSuppressed?: boolean;
   /** `--baseline FILE|DIR`: given to rules as `baseline_<table>` tables. */
   readonly baseline?: string;
+  /** A live snapshot also collects these tables for the output (`--format tree` shows sockets). */
+  readonly alsoCollect?: readonly string[];
   readonly logger: Logger;
   readonly metrics?: MetricsCollector;
   /** Called before a refused rule file or rule SQL (exit 2) is thrown, so the refusal can be audited first. */
@@ -91,7 +93,14 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
       config: config.values,
       rulesPaths: options.rulesPaths ?? [],
       ruleIds: options.ruleIds ?? [],
-      snapshots: detectionSnapshots({config: config.values, input: options.input, since: options.since, onProblem}),
+      snapshots: detectionSnapshots({
+        config: config.values,
+        input: options.input,
+        since: options.since,
+        onProblem,
+        onWarning: (warning) => logger.warn(warning),
+        alsoCollect: options.alsoCollect ?? [],
+      }),
       ...(options.storeDir === undefined ? {} : {storeDir: options.storeDir}),
       ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs}),
       ...(options.failOn === undefined ? {} : {failOn: options.failOn}),
