@@ -9,9 +9,9 @@
 // running DaemonEye can write.
 import {createHash} from 'node:crypto';
 import {readFileSync, statSync} from 'node:fs';
-import {dirname, extname} from 'node:path';
-import {fileURLToPath} from 'node:url';
+import {dirname} from 'node:path';
 
+import {BUILD_INFO} from '../build-info.js';
 import {ensureStateDir} from '../config/paths.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
@@ -24,30 +24,9 @@ export const RULE_CACHE_MAX_ENTRIES = 4096;
 /** A larger file is not a cache this tool wrote: ignore it rather than parse it. */
 const MAX_CACHE_FILE_BYTES = 64 * 1024 * 1024;
 
-/** The modules whose code decides what a rule file turns into (the SQL validator has its own fingerprint). */
-const FORMAT_MODULES = [
-  './regex.js',
-  './rule-file.js',
-  './rule-format.js',
-  './sigma/casefold.js',
-  './sigma/compile.js',
-  './sigma/condition.js',
-  './sigma/fields.js',
-  './sigma/format.js',
-];
-
-let formatFingerprintMemo: string | undefined;
-
-/** SHA-256 over the rule-format modules' code: a new compiler never reuses an old compilation. */
+/** The fingerprint of the rule-format code (src/detection/code-fingerprint.ts): a new compiler never reuses an old compilation. */
 export function ruleFormatFingerprint(): string {
-  if (formatFingerprintMemo === undefined) {
-    const hash = createHash('sha256');
-    // Beside this module: .js when built, .ts when run from source (tests).
-    const extension = extname(fileURLToPath(import.meta.url));
-    for (const module of FORMAT_MODULES) hash.update(readFileSync(fileURLToPath(new URL(module.replace(/\.js$/, extension), import.meta.url)))).update('\0');
-    formatFingerprintMemo = hash.digest('hex');
-  }
-  return formatFingerprintMemo;
+  return BUILD_INFO.ruleFormatCode;
 }
 
 interface CacheEntry {
