@@ -30,7 +30,7 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
     pid: Flags.integer({min: 0, summary: 'Only this pid (every table with a pid column; for alerts: alerts affecting it).'}),
     name: Flags.string({summary: 'Only processes with this exact name.'}),
     'scan-id': Flags.integer({min: 0, summary: 'Only this scan.'}),
-    output: Flags.string({char: 'o', summary: 'Write to this file (atomically, mode 0600) instead of stdout.'}),
+    output: Flags.string({char: 'o', summary: 'Write to this file (atomically, mode 0600; a device or FIFO is written through) instead of stdout.'}),
   };
 
   async run(): Promise<void> {
@@ -50,7 +50,11 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
         outputPath: flags.output,
         limits: snapshotLimitsFromConfig(config.values.storage),
       },
-      {onProblem: (problem) => this.logger.reportError(problem), onWarning: (warning) => this.logger.warn(warning)},
+      {
+        onProblem: (problem) => this.logger.reportError(problem),
+        onWarning: (warning) => this.logger.warn(warning),
+        onNote: (message) => this.logger.info(message),
+      },
     );
     this.logger.debug(`exported ${result.rows} ${result.table} rows from ${result.filesRead} snapshot file(s)`);
     if (result.scansWithoutTable > 0) {
