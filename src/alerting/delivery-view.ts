@@ -13,7 +13,7 @@ export function deliverySummaryLines(summary: DeliverySummary): string[] {
     const lost = d.lost > 0 ? `, ${d.lost} LOST (neither delivered nor saved: the state directory could not be written)` : '';
     const status = d.ok ? 'ok' : `FAILED: ${d.error ?? 'not delivered'}`;
     lines.push(
-      `sink ${d.sink} (${d.type}): ${status}; ${d.delivered} delivered${redelivered}${pending}${dropped}${lost} in ${d.duration_ms} ms, ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`,
+      `sink ${d.sink} (${d.type ?? 'no longer configured'}): ${status}; ${d.delivered} delivered${redelivered}${pending}${dropped}${lost} in ${d.duration_ms} ms, ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`,
     );
   }
   return lines.map((line) => terminalSafe(line));

@@ -1,11 +1,11 @@
 // The `rules` commands as library calls: list, validate, convert, test, enable and disable. Their views
 // are in rules-view.ts.
-import {existsSync, readFileSync, statSync} from 'node:fs';
 import {basename, dirname, extname} from 'node:path';
 
 import {parse as parseYaml} from 'yaml';
 
 import {DaemonEyeError} from '../errors.js';
+import {existsSync, readFileSync, statSync} from '../package-files.js';
 import type {PartialProcessRow} from '../models/process-fixture.js';
 import type {AlertSeverity} from '../models/severity.js';
 import type {RuleSourceType} from '../models/rule.js';
@@ -13,7 +13,7 @@ import type {RuleSwitchResult} from '../detection/config-edit.js';
 import {loadLatestScan} from '../storage/input.js';
 import {DEFAULT_SNAPSHOT_LIMITS} from '../storage/snapshot-file.js';
 import {readInputFile} from '../util/read-file.js';
-import {heldTables} from '../detection/snapshot-source.js';
+import {heldTables} from '../models/scan.js';
 import {computeCoverage, type CoverageReport} from '../detection/attack-coverage.js';
 import {DetectionEngine} from '../detection/engine.js';
 import {snapshotFromRows} from '../detection/fixture-snapshot.js';

@@ -2,10 +2,11 @@
 // `socket:[N]`) joined with the kernel's socket tables of its network namespace (/proc/PID/net/*, proc(5)),
 // each namespace's files read once; /proc/net/unix checked against the others (unix-sockets.ts). The
 // parsers are pure (text in, rows out) and tested on fixture text.
+import {readlinkSync} from 'node:fs';
 import {endianness} from 'node:os';
 
-import type {ListeningPortRow, ProcessOpenSocketRow} from '../models/live-tables.js';
-import type {FdLink} from './fds.js';
+import type {CollectedRow, ListeningPortRow, ProcessOpenSocketRow} from '../models/live-tables.js';
+import {type FdLink, readFdLinks} from './fds.js';
 import {errorCode, isGone, readProcText} from './proc-read.js';
 import {certainInodes, doubtfulInodes, parseUnixTable, resolveUnixTable, type UnixTable, type UnixVerdict} from './unix-sockets.js';
 
@@ -335,19 +336,17 @@ export function fdinfoVerdicts(procRoot: string, tables: SocketTables, fdsOf: Re
 
 /** One process's socket rows from its fd links (fd, `socket:[N]` target) and the index. */
 export function socketRows(
-  scanId: number,
   pid: number,
   fds: readonly {fd: number; target: string}[],
   index: SocketIndex,
   netNs: number | null,
-): ProcessOpenSocketRow[] {
-  const rows: ProcessOpenSocketRow[] = [];
+): CollectedRow<ProcessOpenSocketRow>[] {
+  const rows: CollectedRow<ProcessOpenSocketRow>[] = [];
   for (const {fd, target} of fds) {
     const inode = socketInode(target);
     if (inode === null) continue;
     const info = index.get(inode);
     rows.push({
-      scan_id: scanId,
       pid,
       fd,
       socket: inode,
@@ -367,14 +366,13 @@ export function socketRows(
 }
 
 /** listening_ports from socket rows: TCP in LISTEN, and UDP bound to a port and not connected. */
-export function listeningRows(sockets: readonly ProcessOpenSocketRow[]): ListeningPortRow[] {
-  const rows: ListeningPortRow[] = [];
+export function listeningRows(sockets: readonly CollectedRow<ProcessOpenSocketRow>[]): CollectedRow<ListeningPortRow>[] {
+  const rows: CollectedRow<ListeningPortRow>[] = [];
   for (const s of sockets) {
     if (s.family !== 'AF_INET' && s.family !== 'AF_INET6') continue;
     const listening = (s.protocol === 6 && s.state === 'LISTEN') || (s.protocol === 17 && s.state === 'UNCONN' && (s.local_port ?? 0) > 0);
     if (!listening || s.socket_type === 'RAW') continue;
     rows.push({
-      scan_id: s.scan_id,
       pid: s.pid,
       fd: s.fd,
       socket: s.socket,
@@ -386,4 +384,33 @@ export function listeningRows(sockets: readonly ProcessOpenSocketRow[]): Listeni
     });
   }
   return rows;
+}
+
+/**
+ * The sockets one process holds, by fd number: its network namespace's tables read and its AF_UNIX lines
+ * settled exactly as a scan settles them (readSocketIndex, resolveUnixSockets with the fd's own fdinfo). An fd
+ * whose inode no table lists is absent. Empty when the process is gone or its fds cannot be read.
+ */
+export function socketsOfProcess(procRoot: string, pid: number): Map<number, SocketInfo> {
+  const fds = readFdLinks(procRoot, pid);
+  if (typeof fds === 'string') return new Map();
+  let netNs: number | null = null;
+  try {
+    const inode = /\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/ns/net`))?.[1];
+    netNs = inode === undefined ? null : Number(inode);
+  } catch {
+    netNs = null;
+  }
+  const tables = readSocketIndex(procRoot, new Map([[netNs, [pid]]]));
+  resolveUnixSockets(tables, fdinfoVerdicts(procRoot, tables, new Map([[pid, fds]])));
+  const sockets = new Map<number, SocketInfo>();
+  for (const {fd, target} of fds) {
+    const inode = socketInode(target);
+    const known = inode === null ? undefined : tables.index.get(inode);
+    if (known !== undefined) {
+      const {net_ns: _ns, ...info} = known;
+      sockets.set(fd, info);
+    }
+  }
+  return sockets;
 }

@@ -1,5 +1,8 @@
 // In-memory migrations of older snapshot files: a file written by an older DaemonEye is brought up to
 // SCHEMA_VERSION in the sql.js copy only, so old snapshots stay readable and the input file is never touched.
+// A new table needs no migration: every registry table a file lacks is created empty when it is opened
+// (createMissingTables), and its scans' `tables` do not name it, so it reads as not collected. Migrations
+// are for changes to existing tables (new columns, derived values).
 import type {Database} from 'sql.js';
 
 import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
@@ -84,7 +87,9 @@ function migrate0to1(db: Database): void {
     SCAN_TABLE_COLUMNS.filter((column) => column.name !== 'tables'),
   );
   addDerivedProcessColumns(db);
-  for (const column of PROCESS_INDEXES) db.exec(`CREATE INDEX IF NOT EXISTS processes_${column} ON processes (${column})`);
+  // The version-1 indexes were single columns; a snapshot's current indexes are made when it is read.
+  for (const column of PROCESS_INDEXES.filter((index) => typeof index === 'string'))
+    db.exec(`CREATE INDEX IF NOT EXISTS processes_${column} ON processes (${column})`);
   if (!tableExists(db, 'alerts')) {
     db.exec(createTableSql('alerts', ALERT_TABLE_COLUMNS, 'id'));
     db.exec('CREATE INDEX alerts_scan_id ON alerts (scan_id)');
@@ -105,9 +110,14 @@ function migrate2to3(db: Database): void {
   createMissingTables(db);
 }
 
-/** Create every registry table the file lacks, empty (its scans' `tables` do not name it, so it reads as not collected). */
-function createMissingTables(db: Database): void {
-  for (const table of TABLES) if (!tableExists(db, table.name)) db.exec(tableDdl(table).join(';\n'));
+/**
+ * Create every registry table the file lacks, empty (its scans' `tables` do not name it, so it reads as
+ * not collected); returns their names.
+ */
+export function createMissingTables(db: Database): string[] {
+  const missing = TABLES.filter((table) => !tableExists(db, table.name));
+  for (const table of missing) db.exec(tableDdl(table).join(';\n'));
+  return missing.map((table) => table.name);
 }
 
 /** Version 4 added the `hidden` and `hidden_evidence` columns: null (not hidden) for every older row. */
