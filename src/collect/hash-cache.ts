@@ -4,12 +4,14 @@
 // binary is always hashed again. Hashing the same large binaries (node, dockerd, kubelet: 50–100 MB each) on
 // every cron run is most of a scan's time; osquery keeps a cache on the same principle.
 // The cache is an optimisation only: missing, unreadable, corrupt or foreign files are ignored and rebuilt.
-import {readFileSync, statSync} from 'node:fs';
+import {statSync} from 'node:fs';
 import {dirname} from 'node:path';
 
 import {ensureStateDir} from '../config/paths.js';
 import {SHA256_HEX} from '../models/process.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
+import {parseJson} from '../util/json.js';
+import {readRegularTextFile} from '../util/read-file.js';
 
 const CACHE_FORMAT = 1;
 /** Entries kept, most recently used first; a host runs far fewer distinct executables. */
@@ -79,14 +81,14 @@ export class HashCache {
         cache.dirty = true;
         return cache;
       }
-      text = readFileSync(path, 'utf8');
+      text = readRegularTextFile(path, {maxBytes: MAX_CACHE_FILE_BYTES, what: 'hash cache'});
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
         cache.loadProblem = `the hash cache ${path} could not be read (${(error as Error).message}); every executable was hashed`;
       return cache;
     }
     try {
-      const data = JSON.parse(text) as {format?: unknown; entries?: unknown};
+      const data = parseJson(text) as {format?: unknown; entries?: unknown};
       if (data.format !== CACHE_FORMAT || typeof data.entries !== 'object' || data.entries === null) throw new Error('not a DaemonEye hash cache');
       for (const [key, entry] of Object.entries(data.entries as Record<string, unknown>)) {
         if (/^\d+:\d+$/.test(key) && isEntry(entry)) cache.entries.set(key, {...entry});

@@ -1,6 +1,6 @@
 // `rules enable|disable`: switch a rule in `detection.enabled_rules` / `detection.disabled_rules` of one
 // configuration file, editing the YAML document in place so its comments and layout survive, atomically.
-import {existsSync, readFileSync} from 'node:fs';
+import {existsSync} from 'node:fs';
 import {dirname} from 'node:path';
 
 import type {YAMLMap, YAMLSeq} from 'yaml';
@@ -9,6 +9,7 @@ import {DaemonEyeError, fileError} from '../errors.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 import {yaml} from '../util/yaml.js';
 import {makeDirectory} from '../util/directory.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
 export interface RuleSwitchResult {
   readonly file: string;
@@ -38,7 +39,7 @@ export function setRuleEnabled(file: string, id: string, enabled: boolean): Rule
   let text = '';
   if (!created) {
     try {
-      text = readFileSync(file, 'utf8');
+      text = readRegularTextFile(file, FILE_LIMITS.configuration);
     } catch (error) {
       throw fileError(error, file, 'read');
     }

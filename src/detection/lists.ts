@@ -1,10 +1,11 @@
 // Named lists: allow-lists, IOC hashes and tool names that rules read as `list_<name>(value)` tables, so
 // users tune rules by data. Sources: `detection.lists.<name>` ({values} or {file}) and list files shipped
 // beside the rules (`<rules dir>/lists/<name>.txt`); all sources of a name are merged.
-import {existsSync, readdirSync, readFileSync} from 'node:fs';
+import {existsSync, readdirSync} from 'node:fs';
 import {basename, join} from 'node:path';
 
 import {DaemonEyeError, fileError} from '../errors.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
 export type NamedLists = Record<string, string[]>;
 
@@ -22,7 +23,7 @@ export function parseListText(text: string): string[] {
 
 export function readListFile(file: string): string[] {
   try {
-    return parseListText(readFileSync(file, 'utf8'));
+    return parseListText(readRegularTextFile(file, FILE_LIMITS.list));
   } catch (error) {
     throw fileError(error, file, 'read');
   }

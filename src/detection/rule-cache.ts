@@ -16,6 +16,8 @@ import {ensureStateDir} from '../config/paths.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
 import type {SqlValidator} from './sql-validator.js';
+import {parseJson} from '../util/json.js';
+import {readRegularTextFile} from '../util/read-file.js';
 
 export const RULE_CACHE_FILE = 'rule-cache.json';
 const CACHE_FORMAT = 1;
@@ -79,7 +81,7 @@ export class RuleCache {
     const entries = new Map<string, CacheEntry>();
     try {
       if (statSync(path).size <= MAX_CACHE_FILE_BYTES) {
-        const data = JSON.parse(readFileSync(path, 'utf8')) as Partial<CacheFile> | null;
+        const data = parseJson(readRegularTextFile(path, {maxBytes: MAX_CACHE_FILE_BYTES, what: 'rule cache'})) as Partial<CacheFile> | null;
         if (
           data?.format === CACHE_FORMAT &&
           data.validator === validator.fingerprint &&

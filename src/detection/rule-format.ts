@@ -2,12 +2,12 @@
 // rule files (rules list/validate/test/enable/disable, detect, the build-time index, docs generation) goes
 // through validateRuleText / validateRuleFile here, so a new format is one more entry in RULE_FORMATS.
 // A file's format is decided by its content, not its extension.
-import {readFileSync} from 'node:fs';
 
 import {fileError} from '../errors.js';
 import {type RuleFileValidation, type RuleFormatName, validateNativeRuleText} from './rule-file.js';
 import {looksLikeSigma, validateSigmaRuleText} from './sigma/format.js';
 import {SqlValidator} from './sql-validator.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
 export interface RuleFormat {
   readonly name: RuleFormatName;
@@ -50,7 +50,7 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
 export function validateRuleFile(file: string, validator: SqlValidator = new SqlValidator()): RuleFileValidation {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularTextFile(file, FILE_LIMITS.rule);
   } catch (error) {
     throw fileError(error, file, 'read');
   }

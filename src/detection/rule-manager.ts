@@ -1,7 +1,7 @@
 // RuleManager: finds rule files (built-in pack, the user's rules directory, configured and --rules paths),
 // validates them all before anything runs, applies enable/disable from configuration, loads named lists,
 // and switches rules on or off in a configuration file.
-import {existsSync, readFileSync, statSync} from 'node:fs';
+import {existsSync, statSync} from 'node:fs';
 import {dirname, resolve} from 'node:path';
 
 import {userConfigPath} from '../config/paths.js';
@@ -16,6 +16,7 @@ import {RuleCache} from './rule-cache.js';
 import {validateRuleFile, validateRuleText} from './rule-format.js';
 import {BUILTIN_RULES_DIR, findRuleFiles, userRulesDir} from './rule-paths.js';
 import {SqlValidator} from './sql-validator.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
 export {BUILTIN_RULES_DIR, findRuleFiles, userRulesDir} from './rule-paths.js';
 
@@ -100,7 +101,7 @@ export class RuleManager {
       if (root.sourceType !== 'builtin' && cache === undefined) return this.validateRuleFile(file);
       let text: string;
       try {
-        text = readFileSync(file, 'utf8');
+        text = readRegularTextFile(file, FILE_LIMITS.rule);
       } catch (error) {
         throw fileError(error, file, 'read');
       }

@@ -1,9 +1,9 @@
 // Writes a command's metrics for node_exporter's textfile collector: atomically (the collector never reads
 // half a file), with run-level series labelled by command, keeping the last success time when a run fails.
-import {readFileSync} from 'node:fs';
 
 import {writeFileAtomic} from '../util/atomic-write.js';
 import {escapeLabelValue, MetricsCollector} from './metrics.js';
+import {MIB, readRegularTextFile} from '../util/read-file.js';
 
 export interface CommandRunOutcome {
   /** The command id as typed, e.g. `detect` or `rules test`. */
@@ -28,7 +28,8 @@ export function runSucceeded(exitCode: number): boolean {
 export function previousLastSuccess(path: string, command: string): number | undefined {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // Only a regular file we could have written: a FIFO or a device there must not stall the run.
+    text = readRegularTextFile(path, {maxBytes: 16 * MIB, what: 'metrics file'});
   } catch {
     return undefined;
   }

@@ -9,6 +9,25 @@ import {DaemonEyeError, type ErrorCode, fileError} from '../errors.js';
 /** 1 MiB, for limits written as `n * MIB`. */
 export const MIB = 1024 * 1024;
 
+/**
+ * The size limits of the files DaemonEye reads, by kind (docs/storage.md lists them). Each is far above what
+ * DaemonEye writes or a person edits; snapshot files have their own, configurable limit
+ * (`storage.max_snapshot_mb`).
+ */
+export const FILE_LIMITS = {
+  configuration: {maxBytes: 16 * MIB, what: 'configuration file', code: 'CONFIG_FILE_UNREADABLE'},
+  rule: {maxBytes: 16 * MIB, what: 'rule file'},
+  list: {maxBytes: 256 * MIB, what: 'list file'},
+  key: {maxBytes: 64 * 1024, what: 'key file'},
+  signature: {maxBytes: 64 * 1024, what: 'signature file'},
+  signed: {maxBytes: 1024 * MIB, what: 'file to sign or verify'},
+  checkpoint: {maxBytes: 16 * MIB, what: 'checkpoint file', code: 'CHECKPOINT_INVALID'},
+  proof: {maxBytes: 16 * MIB, what: 'proof file', code: 'CHECKPOINT_INVALID'},
+  alerts: {maxBytes: 256 * MIB, what: 'alerts file'},
+  state: {maxBytes: 256 * MIB, what: 'state file'},
+  manifest: {maxBytes: 64 * MIB, what: 'manifest'},
+} as const satisfies Record<string, ReadFileLimits>;
+
 export interface ReadFileLimits {
   /** At most this many bytes; a bigger file (or one that grows past it while read) is refused. */
   readonly maxBytes: number;
