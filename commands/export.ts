@@ -5,7 +5,7 @@ import {EXPORT_FORMATS, EXPORT_TABLES, exportData} from '../src/storage/export.j
 import {snapshotLimitsFromConfig} from '../src/storage/snapshot-file.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
-import {sinceFlag, untilFlag} from './_base/flags.js';
+import {PID_MAX_LIMIT, sinceFlag, untilFlag} from './_base/flags.js';
 
 export default class Export extends DaemonEyeCommand<typeof Export> {
   static override summary = 'Export a table (processes, a live-response table, scans or alerts) from a snapshot file or store as NDJSON, JSON or CSV.';
@@ -23,9 +23,9 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
     format: Flags.option({options: EXPORT_FORMATS, default: 'ndjson' as const, summary: 'Output format (CSV per RFC 4180, with a header).'})(),
     since: sinceFlag,
     until: untilFlag,
-    pid: Flags.integer({min: 0, summary: 'Only this pid (every table with a pid column; for alerts: alerts affecting it).'}),
+    pid: Flags.integer({min: 0, max: PID_MAX_LIMIT, summary: 'Only this pid (every table with a pid column; for alerts: alerts affecting it).'}),
     name: Flags.string({summary: 'Only processes with this exact name.'}),
-    'scan-id': Flags.integer({min: 0, summary: 'Only this scan.'}),
+    'scan-id': Flags.integer({min: 0, max: Number.MAX_SAFE_INTEGER, summary: 'Only this scan.'}),
     output: Flags.string({char: 'o', summary: 'Write to this file (atomically, mode 0600) instead of stdout.'}),
   };
 

@@ -8,6 +8,7 @@ import {Worker} from 'node:worker_threads';
 
 import {PACKAGE_ROOT} from '../version.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
+import {timerMs} from '../util/time.js';
 
 /** A snapshot as the workers receive it: file bytes plus the named lists (`list_<name>` tables). */
 export interface SnapshotPayload {
@@ -169,6 +170,9 @@ export class DetectionEngine {
    * finished by then are `not_run`. `workers` caps the workers used (at most `workerCount`; default all).
    */
   async runTasks(tasks: readonly QueryTask[], options: {deadlineMs?: number; workers?: number} = {}): Promise<TaskOutcome[]> {
+    // A delay past Node's timers would fire at once and drop every rule: refused, never truncated.
+    if (options.deadlineMs !== undefined) timerMs(options.deadlineMs, 'the run deadline');
+    for (const task of tasks) timerMs(task.timeoutMs, `the timeout of ${task.key}`);
     const lanes = Math.max(1, Math.min(this.workerCount, options.workers ?? this.workerCount));
     this.start(lanes);
     const outcomes: (TaskOutcome | undefined)[] = tasks.map(() => undefined);

@@ -2,6 +2,29 @@
 // or a duration ago (`90m`, `24h`, `7d`).
 import {DaemonEyeError} from '../errors.js';
 
+/**
+ * The longest delay Node's timers take: 2^31 − 1 ms (24.8 days). A longer one is not an error to Node: it
+ * fires after 1 ms, so every timeout, deadline and interval is bounded by this in the configuration schema
+ * and the flags, and checked again where a timer is set (timerMs).
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** The widest range of epoch milliseconds a Date holds (±100,000,000 days). */
+const MAX_EPOCH_MS = 8.64e15;
+
+/**
+ * `ms` when it is a delay a timer can wait (a whole number from 1 to MAX_TIMER_MS); else INVALID_ARGUMENT
+ * naming `what`, never a timer that fires at once.
+ */
+export function timerMs(ms: number, what: string): number {
+  if (!Number.isInteger(ms) || ms < 1 || ms > MAX_TIMER_MS) {
+    throw new DaemonEyeError('INVALID_ARGUMENT', `${what} is ${ms} ms: a timer takes 1 to ${MAX_TIMER_MS} ms (24.8 days)`, {
+      hint: `give ${what} a smaller value`,
+    });
+  }
+  return ms;
+}
+
 const UNIT_MS: Record<string, number> = {ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000};
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 const EPOCH_MS = /^\d{1,16}$/;
@@ -22,8 +45,8 @@ export function parseDuration(text: string): number | undefined {
 export function parseTime(text: string, now: number = Date.now(), flag = 'time'): number {
   const value = text.trim();
   const duration = parseDuration(value);
-  if (duration !== undefined) return now - duration;
-  if (EPOCH_MS.test(value)) return Number(value);
+  if (duration !== undefined) return inDateRange(now - duration, text, flag);
+  if (EPOCH_MS.test(value)) return inDateRange(Number(value), text, flag);
   if (ISO.test(value)) {
     const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(value) || !/[T ]/.test(value);
     const normalised = value.replace(' ', 'T');
@@ -32,6 +55,13 @@ export function parseTime(text: string, now: number = Date.now(), flag = 'time')
   }
   throw new DaemonEyeError('INVALID_TIME', `${flag}: cannot read "${text}" as a time`, {
     hint: 'use ISO 8601 (2024-05-01T10:00:00Z), epoch milliseconds, or a duration ago (90m, 24h, 7d)',
+  });
+}
+
+function inDateRange(ms: number, text: string, flag: string): number {
+  if (Number.isFinite(ms) && Math.abs(ms) <= MAX_EPOCH_MS) return ms;
+  throw new DaemonEyeError('INVALID_TIME', `${flag}: "${text}" is outside the dates a clock can show`, {
+    hint: 'use a date between the years -271821 and 275760, or a shorter duration',
   });
 }
 
