@@ -50,10 +50,13 @@ export function fileKind(stats: Stats): string {
   return 'special file';
 }
 
+/** `a key file`, `an evidence bundle`. */
+const withArticle = (what: string): string => `${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what}`;
+
 /** The refusal of a file that is not a regular one (a symbolic link is judged by what it points at). */
 export function notRegularFile(path: string, stats: Stats, limits: Pick<ReadFileLimits, 'what' | 'code'>): DaemonEyeError {
   const kind = fileKind(stats);
-  return new DaemonEyeError(limits.code ?? 'INPUT_UNREADABLE', `is a ${kind}, not a regular file: a ${limits.what} is never read from one`, {
+  return new DaemonEyeError(limits.code ?? 'INPUT_UNREADABLE', `is a ${kind}, not a regular file: ${withArticle(limits.what)} is never read from one`, {
     file: path,
     hint: `give the path of a regular ${limits.what}`,
   });
@@ -61,7 +64,7 @@ export function notRegularFile(path: string, stats: Stats, limits: Pick<ReadFile
 
 function tooLarge(path: string, bytes: number, limits: ReadFileLimits, grew = false): DaemonEyeError {
   const size = grew ? `grew past ${formatBytes(limits.maxBytes)} while being read` : `is ${formatBytes(bytes)}`;
-  return new DaemonEyeError(limits.code ?? 'INPUT_UNREADABLE', `${size}, more than the ${formatBytes(limits.maxBytes)} a ${limits.what} may have`, {
+  return new DaemonEyeError(limits.code ?? 'INPUT_UNREADABLE', `${size}, more than the ${formatBytes(limits.maxBytes)} ${withArticle(limits.what)} may have`, {
     file: path,
     hint: limits.setting === undefined ? `give a smaller ${limits.what}` : `give a smaller ${limits.what}, or raise ${limits.setting}`,
   });
