@@ -6,11 +6,10 @@ import type {View} from '../src/output/view.js';
 import type {ProcessTreeNode} from '../src/tree/process-tree.js';
 import {DaemonEyeError} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
-import {parseTime} from '../src/util/time.js';
+import {MAX_TIMER_MS, parseTime} from '../src/util/time.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
-import {MAX_TIMER_MS} from '../src/util/time.js';
 
 export default class Detect extends DaemonEyeCommand<typeof Detect> {
   static override summary = 'Run detection rules on a live snapshot or saved input and print alerts.';
@@ -25,14 +24,18 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     '<%= config.bin %> detect --baseline /var/lib/daemoneye/baseline.db --fail-on medium',
   ];
   static override flags = {
-    format: formatFlag(['json', 'ndjson', 'text', 'table', 'tree'] as const),
+    format: formatFlag(['json', 'ndjson', 'text', 'table', 'tree', 'ecs', 'ocsf'] as const),
     input: inputFlag,
     since: sinceFlag,
     rules: Flags.string({summary: 'A further directory or file of rules (repeatable).', multiple: true}),
     rule: Flags.string({summary: 'Run only this rule id, even if disabled (repeatable).', multiple: true}),
     'fail-on': Flags.option({summary: 'Exit 1 when an alert is at or above this severity.', options: ALERT_SEVERITIES})(),
     store: Flags.string({summary: 'Save the live snapshot with its alerts in this store directory.'}),
-    timeout: Flags.integer({summary: 'Deadline of the whole run in ms (default: detection.run_timeout_ms).', min: 1, max: MAX_TIMER_MS}),
+    timeout: Flags.integer({
+      summary: `Deadline of the whole run in ms, at most ${MAX_TIMER_MS} (default: detection.run_timeout_ms).`,
+      min: 1,
+      max: MAX_TIMER_MS,
+    }),
     sink: Flags.string({summary: 'Deliver to this configured sink only (repeatable; default: every sink in alerting.sinks).', multiple: true}),
     baseline: Flags.string({
       summary: 'A known-good snapshot file or store: its latest scan is given to rules as baseline_<table> (e.g. baseline_processes).',

@@ -20,13 +20,17 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
   static override flags = {
     input: Flags.string({summary: 'Snapshot file or store directory (default: storage.path, i.e. <app.state_dir>/store).'}),
     table: Flags.option({options: EXPORT_TABLES, default: 'processes' as const, summary: 'Which records to export.'})(),
-    format: Flags.option({options: EXPORT_FORMATS, default: 'ndjson' as const, summary: 'Output format (CSV per RFC 4180, with a header).'})(),
+    format: Flags.option({
+      options: EXPORT_FORMATS,
+      default: 'ndjson' as const,
+      summary: 'Output format: CSV per RFC 4180 with a header; ecs and ocsf map processes and alerts (docs/formats.md).',
+    })(),
     since: sinceFlag,
     until: untilFlag,
     pid: Flags.integer({min: 0, max: PID_MAX_LIMIT, summary: 'Only this pid (every table with a pid column; for alerts: alerts affecting it).'}),
     name: Flags.string({summary: 'Only processes with this exact name.'}),
     'scan-id': Flags.integer({min: 0, max: Number.MAX_SAFE_INTEGER, summary: 'Only this scan.'}),
-    output: Flags.string({char: 'o', summary: 'Write to this file (atomically, mode 0600) instead of stdout.'}),
+    output: Flags.string({char: 'o', summary: 'Write to this file (atomically, mode 0600; a device or FIFO is written through) instead of stdout.'}),
   };
 
   async run(): Promise<void> {
@@ -46,7 +50,11 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
         outputPath: flags.output,
         limits: snapshotLimitsFromConfig(config.values.storage),
       },
-      {onProblem: (problem) => this.logger.reportError(problem), onWarning: (warning) => this.logger.warn(warning)},
+      {
+        onProblem: (problem) => this.logger.reportError(problem),
+        onWarning: (warning) => this.logger.warn(warning),
+        onNote: (message) => this.logger.info(message),
+      },
     );
     this.logger.debug(`exported ${result.rows} ${result.table} rows from ${result.filesRead} snapshot file(s)`);
     if (result.scansWithoutTable > 0) {

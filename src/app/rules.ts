@@ -12,6 +12,7 @@ import {loadLatestScan} from '../storage/input.js';
 import {DEFAULT_SNAPSHOT_LIMITS} from '../storage/snapshot-file.js';
 import {readInputFile} from '../util/read-file.js';
 import {heldTables} from '../detection/snapshot-source.js';
+import {computeCoverage, type CoverageReport} from '../detection/attack-coverage.js';
 import {DetectionEngine} from '../detection/engine.js';
 import {snapshotFromRows} from '../detection/fixture-snapshot.js';
 import {loadNamedLists} from '../detection/lists.js';
@@ -247,4 +248,9 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
 export function switchRule(options: RulesOptions & {readonly id: string; readonly enabled: boolean; readonly configFile?: string}): RuleSwitchResult {
   const rm = ruleManagerFor(options);
   return options.enabled ? rm.enableRule(options.id, options.configFile) : rm.disableRule(options.id, options.configFile);
+}
+
+/** The ATT&CK coverage of the rules `rules list` would list (enabled ones count), for `rules coverage`. */
+export function rulesCoverage(options: RulesOptions): CoverageReport {
+  return computeCoverage(listRules(options));
 }

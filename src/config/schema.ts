@@ -2,6 +2,7 @@
 // adds its keys here so unknown-key checking keeps working; docs/configuration.md is generated from it.
 import {z} from 'zod';
 
+import {DecorationsSchema} from '../models/host.js';
 import {DEFAULT_ENV_VARIABLES} from '../models/live-tables.js';
 import {AlertSeveritySchema} from '../models/severity.js';
 import {COLLECTED_TABLE_NAMES} from '../models/tables.js';
@@ -10,11 +11,15 @@ import {MAX_TIMER_MS} from '../util/time.js';
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export const LOG_FORMATS = ['text', 'json'] as const;
 
-/** At most what Node's timers take (2^31 − 1 ms, 24.8 days): a longer delay would fire after 1 ms. */
-const timerBound = {message: `at most ${MAX_TIMER_MS} ms (24.8 days): Node's timers take no longer`};
-const durationMs = (description: string, fallback: number) => z.int().positive().max(MAX_TIMER_MS, timerBound).default(fallback).describe(description);
-/** A count or size: a whole number from 1 to `max`. */
+/** A count or size: a whole number from 1 to `max` (a bound past anything meaningful, so no value overflows what reads it). */
 const upTo = (max: number) => z.int().positive().max(max);
+const durationMs = (description: string, fallback: number) =>
+  z
+    .int()
+    .positive()
+    .max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest delay Node's timers take`)
+    .default(fallback)
+    .describe(description);
 
 const AppSchema = z
   .object({
@@ -102,6 +107,9 @@ const CollectionSchema = z
       .describe(
         'Tables `scan --output/--store` saves (`scan --tables` overrides; `processes` is always saved). `detect` and `query` on the live host collect exactly the tables their SQL reads',
       ),
+    decorations: DecorationsSchema.default({}).describe(
+      "Static labels put on every record of this host, in its `host.decorations` (osquery's decorations; ECS `labels`, OCSF `metadata.labels`), e.g. `{env: prod, team: payments}`; `${VAR}` substitution applies",
+    ),
     env_variables: z
       .array(z.string().regex(/^[^=\0]+$/, 'a variable name has no = or NUL'))
       .default([...DEFAULT_ENV_VARIABLES])
@@ -163,7 +171,10 @@ const DetectionSchema = z
       .default(true)
       .describe('detect reuses the parsed, compiled and validated form of an unchanged rule file outside the built-in pack from <state dir>/rule-cache.json'),
     rule_timeout_ms: durationMs('A rule running longer than this is killed and reported', 30_000),
-    run_timeout_ms: durationMs('Deadline for the whole detection run; rules not finished by then are reported as not run', 60_000),
+    run_timeout_ms: durationMs(
+      'Deadline for the whole detection run. Every rule first gets a fair share of it, so no rule can starve the others; a rule still running at the deadline is reported as timed out, one it kept from starting as not run',
+      60_000,
+    ),
     max_concurrent_rules: z
       .int()
       .positive()
@@ -196,6 +207,10 @@ export const SinkSchema = z.discriminatedUnion('type', [
       ...SinkBase,
       type: z.literal('file'),
       path: z.string().describe('NDJSON file the alerts are appended to'),
+      format: z
+        .enum(['ndjson', 'ecs', 'ocsf'])
+        .default('ndjson')
+        .describe('One line per alert: the alert record (ndjson), an ECS alert event (ecs) or an OCSF Detection Finding (ocsf)'),
       max_bytes: upTo(2 ** 50)
         .nullable()
         .default(null)
@@ -259,7 +274,10 @@ export const SinkSchema = z.discriminatedUnion('type', [
         .max(10)
         .default(3)
         .describe('Retries after the first attempt (exponential backoff with jitter, honours Retry-After)'),
-      format: z.enum(['json', 'splunk_hec']).default('json').describe('Body format: the alert JSON, or the Splunk HEC event envelope'),
+      format: z
+        .enum(['json', 'splunk_hec', 'ecs', 'ocsf'])
+        .default('json')
+        .describe('Body format: the alert JSON, the Splunk HEC event envelope, an ECS alert event (ecs) or an OCSF Detection Finding (ocsf)'),
       hmac_secret: z.string().nullable().default(null).describe('When set, `X-DaemonEye-Signature: sha256=<hex>` of the body (a secret)'),
     })
     .strict(),
@@ -284,6 +302,12 @@ const AlertingSchema = z
       .prefault({}),
     state_dir: z.string().nullable().default(null).describe('Dedupe state and spool of undelivered alerts; null means <app.state_dir>/alerts'),
     max_queue_size: upTo(10_000_000).default(10_000).describe('At most this many undelivered alerts are spooled; the oldest are dropped (and counted)'),
+    max_alert_bytes: z
+      .int()
+      .min(4096)
+      .max(16 * 1024 * 1024)
+      .default(65_536)
+      .describe("An alert's JSON is at most this many bytes in every output and sink: longer text in the rule's result rows is cut, marked `…[cut: N bytes]`"),
     delivery_timeout_ms: durationMs('Timeout of one delivery to one sink', 30_000),
     delivery_deadline_ms: durationMs('Deadline for all deliveries of one run; what is not delivered by then is spooled', 20_000),
     sinks: z.array(SinkSchema).default([]).describe('Where alerts go besides stdout'),

@@ -3,6 +3,9 @@
 import {randomUUID} from 'node:crypto';
 
 import type {Alert} from '../models/alert.js';
+import {boundAlertSize} from '../models/alert-size.js';
+import {attackOfTags} from '../models/attack.js';
+import type {Host} from '../models/host.js';
 import {serialiseResultRow} from '../models/serialise.js';
 import type {AlertSeverity} from '../models/severity.js';
 
@@ -14,6 +17,8 @@ export interface AlertingRule {
   readonly name: string;
   readonly description: string | null;
   readonly severity: AlertSeverity;
+  /** The rule's tags: its ATT&CK techniques and tactics (`attack.t1059.004`, `attack.execution`) go on each alert. */
+  readonly tags?: readonly string[];
   /** Result columns that make the dedupe key (besides the rule id); overrides `keyFields`. */
   readonly group_by?: readonly string[] | undefined;
 }
@@ -27,6 +32,10 @@ export interface AlertGenerationOptions {
   readonly keyFields?: readonly string[];
   readonly executionTimeMs: number | null;
   readonly now?: number;
+  /** The host of an alert's scan (src/models/host.ts); absent or null: unknown. */
+  readonly hostOf?: (scanId: number | null) => Host | null;
+  /** `alerting.max_alert_bytes`: each alert's JSON is bounded to this (boundAlertSize; default 64 KiB). */
+  readonly maxAlertBytes?: number;
 }
 
 function keyValue(field: string, rule: AlertingRule, row: ResultRow): string {
@@ -54,13 +63,14 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
   }
   const now = options.now ?? Date.now();
   const alerts: Alert[] = [];
+  const attack = attackOfTags(rule.tags ?? []);
   for (const [key, group] of groups) {
     const pids = [...new Set(group.map((row) => Number(row.pid)))];
     const names = [...new Set(group.map((row) => row.name).filter((name): name is string => typeof name === 'string'))];
     const scanIds = [...new Set(group.map((row) => row.scan_id).filter((id): id is number => typeof id === 'number'))];
     const scanId = options.scanId ?? (scanIds.length === 1 ? (scanIds[0] as number) : null);
     const what = `${pids.length} process${pids.length === 1 ? '' : 'es'}${names.length > 0 ? ` (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''})` : ''}`;
-    alerts.push({
+    const alert: Alert = {
       id: randomUUID(),
       alert_time: now,
       rule_id: rule.id,
@@ -74,7 +84,12 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
       alert_data: {processes: group.map((row) => serialiseResultRow(row))},
       rule_execution_time_ms: options.executionTimeMs === null ? null : Math.round(options.executionTimeMs),
       dedupe_key: key,
-    });
+      host: options.hostOf?.(scanId) ?? null,
+      attack_techniques: attack.techniques,
+      attack_tactics: attack.tactics,
+    };
+    // A process's argv or environment must not make an alert (a POST, a spool entry, a line) unbounded.
+    alerts.push(boundAlertSize(alert, options.maxAlertBytes));
   }
   return alerts;
 }

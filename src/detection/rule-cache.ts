@@ -8,16 +8,14 @@
 // or foreign file is ignored and rebuilt; it lives in the state directory (mode 0700), which only the user
 // running DaemonEye can write.
 import {createHash} from 'node:crypto';
-import {readFileSync, statSync} from 'node:fs';
-import {dirname, extname} from 'node:path';
+import {readFileSync} from 'node:fs';
+import {extname} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
-import {ensureStateDir} from '../config/paths.js';
-import {writeFileAtomic} from '../util/atomic-write.js';
+import {readStateFile, writeStateFile} from '../util/state-file.js';
 import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
 import type {SqlValidator} from './sql-validator.js';
 import {parseJson} from '../util/json.js';
-import {readRegularTextFile} from '../util/read-file.js';
 
 export const RULE_CACHE_FILE = 'rule-cache.json';
 const CACHE_FORMAT = 1;
@@ -80,8 +78,10 @@ export class RuleCache {
   static load(path: string, validator: SqlValidator): RuleCache {
     const entries = new Map<string, CacheEntry>();
     try {
-      if (statSync(path).size <= MAX_CACHE_FILE_BYTES) {
-        const data = parseJson(readRegularTextFile(path, {maxBytes: MAX_CACHE_FILE_BYTES, what: 'rule cache'})) as Partial<CacheFile> | null;
+      // Never through a link, only a file of this user (src/util/state-file.ts): the cache vouches for rules.
+      const text = readStateFile(path, {what: 'rule cache', maxBytes: MAX_CACHE_FILE_BYTES});
+      if (text !== undefined) {
+        const data = parseJson(text.toString('utf8')) as Partial<CacheFile> | null;
         if (
           data?.format === CACHE_FORMAT &&
           data.validator === validator.fingerprint &&
@@ -95,7 +95,7 @@ export class RuleCache {
         }
       }
     } catch {
-      // Missing or corrupt: start empty (rebuilt on save).
+      // Missing, corrupt, too large or not to be trusted: start empty (rebuilt on save).
     }
     return new RuleCache(path, validator, entries);
   }
@@ -124,8 +124,7 @@ export class RuleCache {
     const kept = [...this.entries.entries()].sort((a, b) => b[1].seen - a[1].seen).slice(0, RULE_CACHE_MAX_ENTRIES);
     const data: CacheFile = {format: CACHE_FORMAT, validator: this.validator.fingerprint, code: ruleFormatFingerprint(), files: Object.fromEntries(kept)};
     try {
-      ensureStateDir(dirname(this.path));
-      writeFileAtomic(this.path, `${JSON.stringify(data)}\n`, {mode: 0o600});
+      writeStateFile(this.path, `${JSON.stringify(data)}\n`, {what: 'rule cache'});
       this.changed = false;
     } catch {
       // An optimisation only: a read-only state directory must not fail the run.

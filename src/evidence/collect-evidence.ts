@@ -14,6 +14,7 @@ import {
   existsSync,
   fstatSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -29,7 +30,9 @@ import {basename, dirname, join, resolve} from 'node:path';
 
 import {blake3} from '@noble/hashes/blake3.js';
 
+import {linuxHostFacts} from '../collect/host.js';
 import {REDACTED, redactUrlCredentials} from '../config/redact.js';
+import {type Host, hostOfScan} from '../models/host.js';
 import type {PrivateKey} from '../crypto/keys.js';
 import {signBytes} from '../crypto/keys.js';
 import {DaemonEyeError, fileError} from '../errors.js';
@@ -54,6 +57,8 @@ export interface CollectEvidenceOptions {
   readonly reason: string;
   /** Where /proc is (tests). */
   readonly procRoot?: string;
+  /** `collection.decorations`: the host object's static labels. */
+  readonly decorations?: Readonly<Record<string, string>>;
 }
 
 export interface CollectEvidenceResult {
@@ -220,6 +225,12 @@ function collectProcess(writer: CaseWriter, procRoot: string, pid: number): Evid
   };
 }
 
+/** The host object of the manifest: this host's facts, with /proc's boot id (procRoot may be a test's). */
+function manifestHost(procRoot: string, decorations: Readonly<Record<string, string>>): Host {
+  const facts = linuxHostFacts();
+  return {...hostOfScan({...facts, host_id: facts.machine_id, decorations: {...decorations}}), hostname: osHostname(), boot_id: bootId(procRoot)};
+}
+
 function bootId(procRoot: string): string | null {
   try {
     return readProcBytes(`${procRoot}/sys/kernel/random/boot_id`, 4096).toString('utf8').trim();
@@ -235,10 +246,12 @@ function bootId(procRoot: string): string | null {
 export async function collectEvidence(options: CollectEvidenceOptions): Promise<CollectEvidenceResult> {
   const procRoot = options.procRoot ?? '/proc';
   const output = resolve(options.output);
-  if (existsSync(output)) {
+  // Anything at the name (a dangling link, a device, a FIFO included) is refused: evidence goes to a new name only.
+  const existing = existingKind(output);
+  if (existing !== undefined) {
     throw new DaemonEyeError('INVALID_ARGUMENT', `${options.output} already exists; evidence is never written over`, {
       file: options.output,
-      hint: 'choose a new --output',
+      hint: `it is ${existing}: choose a new --output`,
     });
   }
   const pids = [...new Set(options.pids)].sort((a, b) => a - b);
@@ -266,7 +279,7 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
       tool: 'daemoneye',
       tool_version: TOOL_VERSION,
       created_at: new Date().toISOString(),
-      host: {hostname: osHostname(), boot_id: bootId(procRoot)},
+      host: manifestHost(procRoot, options.decorations ?? {}),
       command: [...options.command],
       reason: options.reason,
       requested_pids: pids,
@@ -340,8 +353,26 @@ function linkNoReplace(from: string, to: string): void {
   }
 }
 
+/** What is at `path` (without following a link), or undefined when nothing is. */
+function existingKind(path: string): string | undefined {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch (error) {
+    if ((error as {code?: string}).code === 'ENOENT') return undefined;
+    throw fileError(error, path, 'write');
+  }
+  if (stat.isSymbolicLink()) return `a symbolic link to ${readlinkSync(path)}`;
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFile()) return 'a file';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isFIFO()) return 'a FIFO';
+  return 'a socket';
+}
+
 function renameNoReplace(from: string, to: string): void {
-  if (existsSync(to))
+  if (existingKind(to) !== undefined)
     throw new DaemonEyeError('INVALID_ARGUMENT', `${to} appeared while collecting; evidence is never written over`, {file: to, hint: 'choose a new --output'});
   // Renaming a directory onto an existing empty directory would replace it: checked just above; a
   // directory created in between makes rename fail with ENOTEMPTY/EEXIST only if it is not empty.

@@ -2,34 +2,20 @@
 // or a duration ago (`90m`, `24h`, `7d`).
 import {DaemonEyeError} from '../errors.js';
 
-/**
- * The longest delay Node's timers take: 2^31 − 1 ms (24.8 days). A longer one is not an error to Node: it
- * fires after 1 ms, so every timeout, deadline and interval is bounded by this in the configuration schema
- * and the flags, and checked again where a timer is set (timerMs).
- */
-export const MAX_TIMER_MS = 2_147_483_647;
-
 /** The widest range of epoch milliseconds a Date holds (±100,000,000 days). */
 const MAX_EPOCH_MS = 8.64e15;
-
-/**
- * `ms` when it is a delay a timer can wait (a whole number from 1 to MAX_TIMER_MS); else INVALID_ARGUMENT
- * naming `what`, never a timer that fires at once.
- */
-export function timerMs(ms: number, what: string): number {
-  if (!Number.isInteger(ms) || ms < 1 || ms > MAX_TIMER_MS) {
-    throw new DaemonEyeError('INVALID_ARGUMENT', `${what} is ${ms} ms: a timer takes 1 to ${MAX_TIMER_MS} ms (24.8 days)`, {
-      hint: `give ${what} a smaller value`,
-    });
-  }
-  return ms;
-}
 
 const UNIT_MS: Record<string, number> = {ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000};
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 const EPOCH_MS = /^\d{1,16}$/;
 // A date, optionally with a time and zone: 2024-05-01, 2024-05-01T10:00, 2024-05-01 10:00:00Z, …
 const ISO = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * The longest delay Node's timers take, 2^31−1 ms (≈ 24.8 days): a longer one silently becomes 1 ms. Every
+ * duration a user gives (timeouts, deadlines) is bounded by it where it is read.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Parse a duration such as `90m` into milliseconds; undefined when it is not one. */
 export function parseDuration(text: string): number | undefined {

@@ -69,9 +69,7 @@ describe('readRegularFile', () => {
     } catch (caught) {
       error = caught as DaemonEyeError;
     }
-    expect(error?.toOneLine()).toBe(
-      `${join(dir, 'big')}: is 2 KiB, more than the 1 KiB a test file may have (give a smaller test file, or raise test.max)`,
-    );
+    expect(error?.toOneLine()).toBe(`${join(dir, 'big')}: is 2 KiB, more than the 1 KiB a test file may have (give a smaller test file, or raise test.max)`);
     writeFileSync(join(dir, 'exact'), Buffer.alloc(1024, 1));
     expect(readRegularFile(join(dir, 'exact'), limits).length).toBe(1024);
   });

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
-import {MAX_TIMER_MS, parseDuration, parseTime, timerMs} from '../../src/util/time.js';
+import {parseDuration, parseTime} from '../../src/util/time.js';
 
 describe('parseTime', () => {
   const now = Date.UTC(2026, 0, 10, 12, 0, 0);
@@ -28,15 +28,5 @@ describe('parseTime', () => {
 
   it('refuses a time outside what a Date holds, instead of failing later', () => {
     expect(() => parseTime('99999999999999d', now, '--since')).toThrow(/--since: "99999999999999d" is outside the dates a clock can show/);
-  });
-});
-
-describe('timerMs', () => {
-  it('takes 1 to 2^31 - 1 ms and refuses the rest (Node would fire a longer timer after 1 ms)', () => {
-    expect(timerMs(1, 'x')).toBe(1);
-    expect(timerMs(MAX_TIMER_MS, 'x')).toBe(2_147_483_647);
-    for (const bad of [0, -1, 1.5, MAX_TIMER_MS + 1, Number.NaN]) {
-      expect(() => timerMs(bad, 'the run deadline')).toThrow(/the run deadline is .* ms: a timer takes 1 to 2147483647 ms/);
-    }
   });
 });
