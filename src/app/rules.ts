@@ -1,16 +1,15 @@
 // The `rules` commands as library calls: list, validate, convert, test, enable and disable. Their views
 // are in rules-view.ts.
-import {existsSync, statSync} from 'node:fs';
 import {basename, dirname, extname} from 'node:path';
 
 import {DaemonEyeError} from '../errors.js';
+import {existsSync, statSync} from '../package-files.js';
 import type {PartialProcessRow} from '../models/process-fixture.js';
 import type {AlertSeverity} from '../models/severity.js';
 import type {RuleSourceType} from '../models/rule.js';
 import type {RuleSwitchResult} from '../detection/config-edit.js';
 import {loadLatestScan} from '../storage/input.js';
 import {DEFAULT_SNAPSHOT_LIMITS} from '../storage/snapshot-file.js';
-import {readInputFile} from '../util/read-file.js';
 import {heldTables} from '../detection/snapshot-source.js';
 import {computeCoverage, type CoverageReport} from '../detection/attack-coverage.js';
 import {DetectionEngine} from '../detection/engine.js';
@@ -21,7 +20,7 @@ import type {RuleDefinition, RuleFormatName} from '../detection/rule-file.js';
 import {type RuleCaseResult, runRulesOnInput, runRuleTestCases, type RuleTestSummary} from '../detection/rule-tests.js';
 import {ruleFilesIn, ruleManagerFor, type RulesOptions} from '../detection/validate-rules.js';
 import {parseJson} from '../util/json.js';
-import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
+import {FILE_LIMITS, readInputFile, readRegularTextFile} from '../util/read-file.js';
 import {parseYamlBounded} from '../util/yaml.js';
 
 export {ruleFilesIn, type RuleFileReport, type RulesOptions, type RulesValidation, validateRules} from '../detection/validate-rules.js';

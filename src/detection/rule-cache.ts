@@ -8,10 +8,7 @@
 // or foreign file is ignored and rebuilt; it lives in the state directory (mode 0700), which only the user
 // running DaemonEye can write.
 import {createHash} from 'node:crypto';
-import {readFileSync} from 'node:fs';
-import {extname} from 'node:path';
-import {fileURLToPath} from 'node:url';
-
+import {BUILD_INFO} from '../build-info.js';
 import {readStateFile, writeStateFile} from '../util/state-file.js';
 import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
 import type {SqlValidator} from './sql-validator.js';
@@ -24,30 +21,9 @@ export const RULE_CACHE_MAX_ENTRIES = 4096;
 /** A larger file is not a cache this tool wrote: ignore it rather than parse it. */
 const MAX_CACHE_FILE_BYTES = 64 * 1024 * 1024;
 
-/** The modules whose code decides what a rule file turns into (the SQL validator has its own fingerprint). */
-const FORMAT_MODULES = [
-  './regex.js',
-  './rule-file.js',
-  './rule-format.js',
-  './sigma/casefold.js',
-  './sigma/compile.js',
-  './sigma/condition.js',
-  './sigma/fields.js',
-  './sigma/format.js',
-];
-
-let formatFingerprintMemo: string | undefined;
-
-/** SHA-256 over the rule-format modules' code: a new compiler never reuses an old compilation. */
+/** The fingerprint of the rule-format code (src/detection/code-fingerprint.ts): a new compiler never reuses an old compilation. */
 export function ruleFormatFingerprint(): string {
-  if (formatFingerprintMemo === undefined) {
-    const hash = createHash('sha256');
-    // Beside this module: .js when built, .ts when run from source (tests).
-    const extension = extname(fileURLToPath(import.meta.url));
-    for (const module of FORMAT_MODULES) hash.update(readFileSync(fileURLToPath(new URL(module.replace(/\.js$/, extension), import.meta.url)))).update('\0');
-    formatFingerprintMemo = hash.digest('hex');
-  }
-  return formatFingerprintMemo;
+  return BUILD_INFO.ruleFormatCode;
 }
 
 interface CacheEntry {

@@ -5,6 +5,7 @@
 import {closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync} from 'node:fs';
 
 import {DaemonEyeError, type ErrorCode, fileError} from '../errors.js';
+import {isEmbeddedFile, readFileSync as readPackageFile} from '../package-files.js';
 
 /** 1 MiB, for limits written as `n * MIB`. */
 export const MIB = 1024 * 1024;
@@ -100,6 +101,8 @@ export function statRegularFile(path: string, limits: ReadFileLimits): Stats {
  * is too large, and the Node system error (ENOENT, EACCES, EISDIR, …) otherwise.
  */
 export function readRegularFile(path: string, limits: ReadFileLimits): Buffer {
+  // The single executable's own files (built-in rules, their lists) are in memory, not on any disk.
+  if (isEmbeddedFile(path)) return readPackageFile(path);
   const before = statRegularFile(path, limits);
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
