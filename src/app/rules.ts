@@ -19,7 +19,8 @@ import {DetectionEngine} from '../detection/engine.js';
 import {snapshotFromRows} from '../detection/fixture-snapshot.js';
 import {loadNamedLists} from '../detection/lists.js';
 import {detectionRuleOf, findRuleFiles, type LoadedRule, RuleManager} from '../detection/rule-manager.js';
-import type {RuleDefinition, RuleFormatName} from '../detection/rule-file.js';
+import type {RuleFormatName} from '../detection/rule-format.js';
+import type {RuleDefinition} from '../detection/rule-source.js';
 import {type RuleCaseResult, runRulesOnInput, runRuleTestCases, type RuleTestSummary} from '../detection/rule-tests.js';
 import {ruleFilesIn, ruleManagerFor, type RulesOptions} from '../detection/validate-rules.js';
 
