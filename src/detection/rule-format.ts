@@ -3,11 +3,11 @@
 // through validateRuleText / validateRuleFile here, so a new format is one more entry in RULE_FORMATS.
 // A file's format is decided by its content, not its extension.
 import {fileError} from '../errors.js';
-import {readFileSync} from '../package-files.js';
 import {validateNativeRuleText} from './rule-file.js';
 import type {RuleFileValidation} from './rule-source.js';
 import {looksLikeSigma, validateSigmaRuleText} from './sigma/format.js';
 import {SqlValidator} from './sql-validator.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
 /** The rule formats DaemonEye reads: the names of RULE_FORMATS (a new format adds its name here and its entry below). */
 export type RuleFormatName = 'daemoneye' | 'sigma';
@@ -56,7 +56,7 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
 export function validateRuleFile(file: string, validator: SqlValidator = new SqlValidator()): RuleFileValidation {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularTextFile(file, FILE_LIMITS.rule);
   } catch (error) {
     throw fileError(error, file, 'read');
   }
