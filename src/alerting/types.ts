@@ -25,7 +25,7 @@ export interface SinkSendResult {
 /** A pluggable delivery channel (the reference API's `AlertSink`, docs/api.md). */
 export interface AlertSink {
   readonly name: string;
-  readonly type: 'stdout' | 'file' | 'syslog' | 'webhook';
+  readonly type: 'stdout' | 'file' | 'syslog' | 'webhook' | 'clickhouse';
   send(alerts: readonly Alert[], options: SinkSendOptions): Promise<SinkSendResult>;
   /** Release sockets or handles; called once after the last send. */
   close?(): Promise<void> | void;

@@ -350,10 +350,16 @@ async function probeSink(sink: SinkConfig, timeoutMs: number): Promise<SinkProbe
         const probe = await new WebhookSink(sink).probe(Math.min(timeoutMs, sink.timeout_ms));
         return {...base, reachable: probe.ok, detail: probe.detail};
       }
+      case 'clickhouse': {
+        // A read of the alerts table with the run's credentials: a refused password or a missing table shows.
+        const {ClickHouseSink} = await import('../alerting/sinks/clickhouse.js');
+        const probe = await new ClickHouseSink(sink).probe(Math.min(timeoutMs, sink.timeout_ms), sink.database);
+        return {...base, reachable: probe.ok, detail: probe.detail};
+      }
     }
   } catch (error) {
     const where =
-      sink.type === 'webhook'
+      sink.type === 'webhook' || sink.type === 'clickhouse'
         ? safeUrl(sink.url)
         : sink.type === 'syslog'
           ? sink.protocol === 'unix'

@@ -1,6 +1,7 @@
 // Every sink kind in one place: how each is built from its configuration and which of its values are secrets.
 import type {SinkConfig} from '../../config/schema.js';
 import type {AlertSink} from '../types.js';
+import {ClickHouseSink} from './clickhouse.js';
 import {FileSink} from './file.js';
 import {StdoutSink} from './stdout.js';
 import {SyslogSink} from './syslog.js';
@@ -21,11 +22,14 @@ export function createSink(config: SinkConfig, options: CreateSinkOptions = {}):
       return new SyslogSink(config);
     case 'webhook':
       return new WebhookSink(config, options.deliveryTimeoutMs === undefined ? {} : {deliveryTimeoutMs: options.deliveryTimeoutMs});
+    case 'clickhouse':
+      return new ClickHouseSink(config, options.deliveryTimeoutMs === undefined ? {} : {deliveryTimeoutMs: options.deliveryTimeoutMs});
   }
 }
 
-/** Values of a sink's configuration that are secrets (header values, HMAC secret), for the logger to redact. */
+/** Values of a sink's configuration that are secrets (header values, HMAC secret, passwords), for the logger to redact. */
 export function sinkSecrets(config: SinkConfig): string[] {
+  if (config.type === 'clickhouse') return new ClickHouseSink(config).secrets();
   if (config.type !== 'webhook') return [];
   const url = new URL(config.url);
   const password = url.password === '' ? [] : [url.password, decodeURIComponent(url.password)];
