@@ -8,7 +8,7 @@ import type {Alert} from '../../models/alert.js';
 import {fleetColumns} from '../../models/fleet-table.js';
 import {ALERTS_TABLE} from '../../models/tables.js';
 import {ClickHouseClient, jsonEachRowLine} from '../../storage/clickhouse.js';
-import type {AlertSink, SinkSendOptions, SinkSendResult} from '../types.js';
+import type {AlertSink, SinkKind, SinkSendOptions, SinkSendResult} from '../types.js';
 
 export type ClickHouseSinkConfig = Extract<SinkConfig, {type: 'clickhouse'}>;
 
@@ -56,3 +56,15 @@ export class ClickHouseSink implements AlertSink {
     }
   }
 }
+
+/** The clickhouse sink kind: probed by a read of its alerts table with the run's credentials. */
+export const CLICKHOUSE_SINK: SinkKind<ClickHouseSinkConfig> = {
+  type: 'clickhouse',
+  create: (config, options) => new ClickHouseSink(config, options.deliveryTimeoutMs === undefined ? {} : {deliveryTimeoutMs: options.deliveryTimeoutMs}),
+  secrets: (config) => new ClickHouseSink(config).secrets(),
+  probe: async (config, timeoutMs) => {
+    const probe = await new ClickHouseSink(config).probe(Math.min(timeoutMs, config.timeout_ms), config.database);
+    return {reachable: probe.ok, detail: probe.detail};
+  },
+  where: (config) => new ClickHouseSink(config).client.shown,
+};
