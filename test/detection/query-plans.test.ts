@@ -117,7 +117,9 @@ export function nestedFullScans(plan: readonly PlanRow[], aliases: Map<string, S
     return aliases.get(target) ?? new Set([target]);
   };
   const big = (row: PlanRow): boolean => ![...tablesOf(row)].every(SMALL);
-  const fullScan = (row: PlanRow): boolean => /^SCAN /.test(row.detail) || /^SEARCH \S+ USING (?:COVERING )?INDEX \S+ \(scan_id=\?\)/.test(row.detail);
+  // A range on the index after scan_id (`scan_id=? AND mnt_ns>?`) may be every row of the scan too.
+  const fullScan = (row: PlanRow): boolean =>
+    /^SCAN /.test(row.detail) || /^SEARCH \S+ USING (?:COVERING )?INDEX \S+ \((?:scan_id=\?|(?:scan_id=\? AND )?\w+[<>]=?\?[^)]*)\)/.test(row.detail);
   const oneRow = (row: PlanRow): boolean =>
     /^SEARCH \S+ USING (?:INTEGER PRIMARY KEY|(?:COVERING )?INDEX \S+) \((?:scan_id=\? AND )?(?:pid|id|rowid)=\?\)/.test(row.detail);
   /** Loops at the level `parent` that run before `id`: the outer loops of whatever sits at `id`. */
@@ -178,6 +180,9 @@ describe('query plans at scale', () => {
     // Per row of a small table (one row per scan), a full scan of the scan is fine.
     const perScan = 'SELECT s.id AS pid FROM scans s WHERE EXISTS (SELECT 1 FROM processes p WHERE p.scan_id = s.id AND p.name LIKE s.hostname)';
     expect(nestedFullScans(planOf(perScan), aliasesOf(perScan))).toEqual([]);
+    // A range of an index after scan_id (`scan_id=? AND mnt_ns>?`) per row of another loop: quadratic like a scan.
+    const range = 'SELECT p.pid FROM processes p JOIN processes h ON h.scan_id = p.scan_id AND h.mnt_ns > p.mnt_ns';
+    expect(nestedFullScans(planOf(range), aliasesOf(range))).toEqual([expect.stringMatching(/\(processes\) for each row of /)]);
     const lists = 'SELECT p.pid FROM processes p WHERE NOT EXISTS (SELECT 1 FROM list_shells a WHERE p.cmdline LIKE a.value)';
     expect(nestedFullScans(planOf(lists), aliasesOf(lists))).toEqual([]);
   });
