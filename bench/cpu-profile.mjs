@@ -69,7 +69,9 @@ function summarise(file) {
 }
 
 const dir = process.argv[2];
-const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .sort();
 const out = {};
 for (const file of files) {
   const {total, parts} = summarise(join(dir, file));

@@ -65,7 +65,13 @@ export function timeCommand(
     }
     if (i > 0) samples.push(elapsed);
   }
-  return {label, medianMs: median(samples), minMs: Math.min(...samples), runs, ...(useTime ? {peakRssMb: peakRssKb / 1024, cpuMs: median(cpuSamples), medianRssMb: median(rssSamples)} : {})};
+  return {
+    label,
+    medianMs: median(samples),
+    minMs: Math.min(...samples),
+    runs,
+    ...(useTime ? {peakRssMb: peakRssKb / 1024, cpuMs: median(cpuSamples), medianRssMb: median(rssSamples)} : {}),
+  };
 }
 
 export function report(title: string, timings: readonly Timing[], baseline?: Timing): void {
