@@ -8,7 +8,7 @@ import type {AlertSeverity} from '../models/severity.js';
 import type {Logger} from '../output/logger.js';
 import type {MetricsCollector} from '../telemetry/metrics.js';
 import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../telemetry/record-metrics.js';
-import {type DetectReport, runRulesOverSnapshots, storeLiveSnapshot} from '../detection/rules-over-snapshots.js';
+import {type DetectReport, type DetectTimings, runRulesOverSnapshots, storeLiveSnapshot} from '../detection/rules-over-snapshots.js';
 import {summaryLines} from '../detection/detection-view.js';
 import {detectionSnapshots} from '../detection/snapshot-source.js';
 import type {DeliverySummary} from '../alerting/types.js';
@@ -57,6 +57,8 @@ export interface DetectRunResult {
   readonly visibility: Visibility;
   /** The ledger payload of the run (without exit_code, which the command adds once audit problems are known). */
   readonly audit: Record<string, unknown>;
+  /** Wall ms of the run's phases; `delivery_ms`: deduplication and the sinks (docs/performance.md). */
+  readonly timings: DetectTimings & {readonly delivery_ms: number};
 }
 
 export interface Visibility {
@@ -122,17 +124,21 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   if (options.metrics !== undefined) recordDetectionMetrics(options.metrics, report);
   // Deduplication decides what leaves the process (stdout and sinks alike); --fail-on still judges report.alerts.
   // The alerts are written ahead for every sink, printed, then delivered; state comes after.
+  const deliveryFrom = performance.now();
   const delivery = await alerting.deliver(report.alerts, {
     sinkNames: [...sinkNames],
     beforeDelivery: (alerts, suppressedAlerts) =>
       options.onPrintable?.(alertsToPrint(report.alerts, {alerts, suppressedAlerts}, options.showSuppressed === true), defaultFormat),
   });
+  const deliveryMs = Math.round(performance.now() - deliveryFrom);
   if (options.metrics !== undefined) recordDeliverySummaryMetrics(options.metrics, delivery.summary);
   const printed = alertsToPrint(report.alerts, delivery, options.showSuppressed === true);
   for (const problem of delivery.summary.state_errors) logger.error(`state was not written: ${problem}`);
   if (delivery.summary.state_errors.length > 0) codes.push(ExitCode.RuntimeFailure);
   let stored: DetectReport['stored'] = null;
+  let storeMs = 0;
   if (options.storeDir !== undefined) {
+    const storeFrom = performance.now();
     try {
       stored = await storeLiveSnapshot(report.snapshots, report.alerts, options.storeDir, config.values);
     } catch (error) {
@@ -140,6 +146,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
       logger.error(`state was not written: --store ${options.storeDir}: ${error.toOneLine()}`);
       codes.push(ExitCode.RuntimeFailure);
     }
+    storeMs = Math.round(performance.now() - storeFrom);
   }
 
   if (report.summary.rules_loaded === 0) logger.warn('no rules were loaded: check detection.builtin_rules, detection.rules_paths and --rules');
@@ -188,6 +195,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
     defaultFormat,
     exitCode: combineExitCodes(codes),
     visibility,
+    timings: {...report.timings, store_ms: storeMs, delivery_ms: deliveryMs},
     audit: {
       ...visibility,
       scan_ids: s.scan_ids,
