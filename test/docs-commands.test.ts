@@ -1,6 +1,7 @@
-// "Every command line in the docs is run by a test": each ```sh block of docs/operations/*.md, and each
-// `daemoneye` line of the CI job files in contrib/ci/, is run with bash against the built CLI in a temp
-// environment. A block that uses a command this build does not have yet must be listed in PENDING below,
+// "Every command line in the docs is run by a test": each ```sh block of docs/operations/*.md, and every
+// command of the CI job files in contrib/ci/ (their install step included: it installs the packed tarball
+// into a private npm prefix, so the CLI it runs is the one installed as written), is run with bash in a
+// temp environment. A block that uses a command this build does not have yet must be listed in PENDING below,
 // and the list must be exact, so a command that lands makes its blocks run (remove it from PENDING).
 import {spawnSync} from 'node:child_process';
 import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
@@ -24,6 +25,8 @@ interface Block {
   readonly expectedExit: number;
   /** Directory to run in, relative to the page's work directory. */
   readonly cwd: string;
+  /** CI job files only: run with a private global npm prefix of this name, its `bin` first on the PATH. */
+  readonly npmPrefix?: string;
 }
 
 /** Fenced blocks whose info string is `sh` (optionally `sh exit=N`). */
@@ -43,21 +46,20 @@ export function extractShellBlocks(markdown: string, source: string): Block[] {
   return blocks;
 }
 
-/** The `daemoneye …` lines of the CI job files (GitHub `run:` steps, GitLab `script:` entries). */
+/** Every command of the CI job files, in order: GitHub `run:` steps, GitLab `before_script:` then `script:`. */
 function ciBlocks(): Block[] {
   const blocks: Block[] = [];
   for (const name of readdirSync(CI_DIR).sort()) {
     const doc = parse(readFileSync(join(CI_DIR, name), 'utf8')) as Record<string, unknown>;
     const lines: string[] = [];
-    const jobs = (doc.jobs ?? doc) as Record<string, {steps?: Array<{run?: string}>; script?: string[]}>;
+    const jobs = (doc.jobs ?? doc) as Record<string, {steps?: Array<{run?: string}>; before_script?: string[]; script?: string[]}>;
     for (const job of Object.values(jobs)) {
       if (typeof job !== 'object' || job === null) continue;
       for (const step of job.steps ?? []) if (typeof step.run === 'string') lines.push(step.run);
-      for (const line of job.script ?? []) lines.push(line);
+      for (const line of [...(job.before_script ?? []), ...(job.script ?? [])]) lines.push(line);
     }
-    const commands = lines.filter((line) => line.trimStart().startsWith('daemoneye '));
-    // They run in the rules repository that docs/operations/ci.md builds.
-    blocks.push({source: `contrib/ci/${name}`, line: 0, script: commands.join('\n'), expectedExit: 0, cwd: 'rules-repo'});
+    // They run in the rules repository that docs/operations/ci.md builds, each installing into its own prefix.
+    blocks.push({source: `contrib/ci/${name}`, line: 0, script: lines.join('\n'), expectedExit: 0, cwd: 'rules-repo', npmPrefix: name});
   }
   return blocks;
 }
@@ -118,12 +120,19 @@ function workDir(name: string): {dir: string; env: NodeJS.ProcessEnv} {
     DAEMONEYE_CRYPTO__PUBLIC_KEY_PATH: join(dir, 'keys', 'public.key'),
     UNIT_DIR: join(dir, 'units'),
     STATE: join(dir, 'state'),
+    CHECKOUT: ROOT,
+    // The user's npm cache: the CI install step fetches the tarball's dependencies through it.
+    npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? '/root', '.npm'),
   });
   return {dir, env};
 }
 
 function runBlock(block: Block, dir: string, env: NodeJS.ProcessEnv): {status: number | null; output: string} {
-  const result = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', block.script], {cwd: join(dir, block.cwd), env, encoding: 'utf8', timeout: 120_000});
+  if (block.npmPrefix !== undefined) {
+    const prefix = join(dir, 'npm-global', block.npmPrefix);
+    env = {...env, npm_config_prefix: prefix, PATH: `${join(prefix, 'bin')}:${env.PATH ?? ''}`};
+  }
+  const result = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', block.script], {cwd: join(dir, block.cwd), env, encoding: 'utf8', timeout: 240_000});
   return {status: result.status, output: `${result.stdout}\n${result.stderr}`.slice(-3000)};
 }
 
@@ -149,8 +158,23 @@ describe('command lines in the docs', () => {
       for (const block of [...runnable, ...pageCi]) {
         const result = runBlock(block, dir, env);
         expect(result.status, `${block.source}:${block.line}\n${block.script}\n---\n${result.output}`).toBe(block.expectedExit);
+        // The CI jobs ran the CLI their install step put in the private prefix, not the checkout's.
+        if (block.npmPrefix !== undefined) expect(existsSync(join(dir, 'npm-global', block.npmPrefix, 'bin', 'daemoneye'))).toBe(true);
       }
       // A page runs many CLI invocations in sequence (jq.md alone about twenty): give it room on a loaded machine.
-    }, 300_000);
+    }, 600_000);
   }
+
+  it('refuses a tampered tarball: the CI install step stops at the checksum', () => {
+    const {dir, env} = workDir('ci-tampered');
+    const [github] = ci;
+    const tools = join(dir, 'rules-repo', 'tools');
+    mkdirSync(tools, {recursive: true});
+    writeFileSync(join(tools, 'daemoneye-0.1.0.tgz'), 'not the tarball that was checked in');
+    writeFileSync(join(tools, 'SHA256SUMS'), `${'0'.repeat(64)}  daemoneye-0.1.0.tgz\n`);
+    const result = runBlock(github as Block, dir, env);
+    expect(result.status).not.toBe(0);
+    expect(result.output).toMatch(/FAILED/);
+    expect(existsSync(join(dir, 'npm-global', (github as Block).npmPrefix as string, 'bin', 'daemoneye'))).toBe(false);
+  });
 });

@@ -8,7 +8,7 @@ import {formatFlag} from '../_base/flags.js';
 export default class AuditShow extends DaemonEyeCommand<typeof AuditShow> {
   static override summary = 'Print audit ledger records.';
   static override description =
-    'Streams the ledger. It does not verify it: run `audit verify` for that. Lines that are not records are skipped with a warning.';
+    'Streams the ledger. It does not verify it: run `audit verify` for that. Lines that are not records are skipped with a warning; a record is shown with its own members only (members its hash does not cover are left out, with a warning).';
   static override examples = ['<%= config.bin %> audit show --since 24h', '<%= config.bin %> audit show --action sign --format json | jq ".[].payload"'];
   static override flags = {
     ledger: Flags.string({summary: 'Ledger file (default audit.ledger_path).'}),
@@ -29,8 +29,12 @@ export default class AuditShow extends DaemonEyeCommand<typeof AuditShow> {
       ...(action === undefined ? {} : {action}),
       ...(type === undefined ? {} : {type}),
     };
-    const records = readAuditRecords(ledgerPathFor(config, this.flags.ledger), filter, (line, problem) =>
-      this.logger.warn(`line ${line} skipped: ${problem} (run \`daemoneye audit verify\`)`),
+    const records = readAuditRecords(
+      ledgerPathFor(config, this.flags.ledger),
+      filter,
+      (line, problem) => this.logger.warn(`line ${line} skipped: ${problem} (run \`daemoneye audit verify\`)`),
+      (line, seq, problem) =>
+        this.logger.warn(`line ${line} (seq ${seq}) is not in canonical form: ${problem}; shown without it (run \`daemoneye audit verify --strict\`)`),
     );
     await this.presentStream(this.flags.format, records, auditShowView);
   }

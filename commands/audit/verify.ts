@@ -10,7 +10,7 @@ import {formatFlag} from '../_base/flags.js';
 export default class AuditVerify extends DaemonEyeCommand<typeof AuditVerify> {
   static override summary = 'Verify the audit ledger: hashes, chain, Merkle root, checkpoint signatures.';
   static override description =
-    'Streams the ledger and recomputes every record hash, link, sequence number and the Merkle tree; checks the latest signed checkpoint with the public key and proves the ledger extends each --checkpoint shipped off the host. Names the first bad record (seq and line). Exit 0 intact, 1 not (or, with --strict, an unsigned tail or an unchecked signature), 2 when a file cannot be opened.';
+    'Streams the ledger and recomputes every record hash, link, sequence number and the Merkle tree; checks the latest signed checkpoint with the public key and proves the ledger extends each --checkpoint shipped off the host. Names the first bad record (seq and line). Exit 0 intact, 1 not (or, with --strict, an unsigned tail, an unchecked signature or a record line not in canonical form), 2 when a file cannot be opened.';
   static override examples = [
     '<%= config.bin %> audit verify',
     '<%= config.bin %> audit verify --public-key /etc/daemoneye/public.key --checkpoint shipped.json --strict',
@@ -19,7 +19,7 @@ export default class AuditVerify extends DaemonEyeCommand<typeof AuditVerify> {
     ledger: Flags.string({summary: 'Ledger file (default audit.ledger_path).'}),
     'public-key': Flags.string({summary: 'Public key that signed the checkpoints (default crypto.public_key_path).'}),
     checkpoint: Flags.string({summary: 'A checkpoint shipped off the host (`audit checkpoint` output); repeatable.', multiple: true}),
-    strict: Flags.boolean({summary: 'Also fail on an unsigned tail or a signature that cannot be checked.'}),
+    strict: Flags.boolean({summary: 'Also fail on an unsigned tail, a signature that cannot be checked, or a record line not in canonical form.'}),
     format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 

@@ -8,7 +8,7 @@ import type {PublicKey} from '../crypto/keys.js';
 import {DaemonEyeError, fileError} from '../errors.js';
 import {checkpointSignatureStatus, type SignatureStatus} from './checkpoint-signature.js';
 import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
-import {recordHash, recordLeaf} from './ledger-record.js';
+import {recordHash, recordLeaf, recordMembers} from './ledger-record.js';
 import {type Checkpoint, checkpointShapeProblem, type InclusionProof, type LedgerRecord, proofShapeProblem} from './schema.js';
 
 export type {InclusionProof} from './schema.js';
@@ -41,7 +41,7 @@ export async function proveInclusion(path: string, seq: number): Promise<Inclusi
   }
   const treeSize = checkpoint?.tree_size ?? leaves.length;
   const tree = leaves.slice(0, treeSize);
-  const {frontier: _frontier, ...record} = target;
+  const {frontier: _frontier, ...record} = recordMembers(target);
   return {
     version: 1,
     leaf_index: seq,

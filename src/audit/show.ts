@@ -1,6 +1,8 @@
 // `audit show`: stream the ledger's records, filtered by time and action, without the Merkle frontier
-// (which is bookkeeping for appends, not something a reader wants to see).
+// (which is bookkeeping for appends, not something a reader wants to see). A record is shown as its own
+// members only: whatever else a line carries (members the hash does not cover) is never displayed as its.
 import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
+import {lineFormProblem, recordMembers} from './ledger-record.js';
 import {isSuccessfulRun, type LedgerRecord} from './schema.js';
 
 export type ShownRecord = Omit<LedgerRecord, 'frontier'>;
@@ -12,11 +14,16 @@ export interface ShowFilter {
   readonly type?: LedgerRecord['type'];
 }
 
-/** Records matching the filter; a line that is not a record is passed to `onBadLine` and skipped. */
+/**
+ * Records matching the filter, each with only its own members (docs/audit.md, "Records"). A line that is not
+ * a record is passed to `onBadLine` and skipped; a record whose line is not in canonical form (extra or
+ * repeated members: lineFormProblem) is passed to `onNoncanonical` and shown without what the hash does not cover.
+ */
 export async function* readAuditRecords(
   path: string,
   filter: ShowFilter = {},
   onBadLine: (line: number, problem: string) => void = () => undefined,
+  onNoncanonical: (line: number, seq: number, problem: string) => void = () => undefined,
 ): AsyncGenerator<ShownRecord> {
   assertLedgerReadable(path);
   for await (const {line, text, terminated} of readLedgerLines(path)) {
@@ -25,7 +32,9 @@ export async function* readAuditRecords(
       onBadLine(line, parsed.problem);
       continue;
     }
-    const {frontier: _frontier, ...record} = parsed.record;
+    const formProblem = lineFormProblem(text, parsed.record);
+    if (formProblem !== undefined) onNoncanonical(line, parsed.record.seq, formProblem);
+    const {frontier: _frontier, ...record} = recordMembers(parsed.record);
     if (filter.since !== undefined && record.time < filter.since) continue;
     if (filter.until !== undefined && record.time > filter.until) continue;
     if (filter.action !== undefined && record.action !== filter.action) continue;

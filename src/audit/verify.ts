@@ -6,7 +6,7 @@ import type {PublicKey} from '../crypto/keys.js';
 import {checkpointSignatureStatus, type SignatureStatus} from './checkpoint-signature.js';
 import {type Checkpoint, checkpointShapeProblem} from './schema.js';
 import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
-import {recordHash, recordLeaf, rootHex} from './ledger-record.js';
+import {lineFormProblem, recordHash, recordLeaf, rootHex} from './ledger-record.js';
 
 export interface LedgerProblem {
   readonly seq: number | null;
@@ -40,6 +40,12 @@ export interface LedgerVerification {
   /** Records after the latest signed checkpoint (or all, when none is signed). */
   readonly unsigned_tail: {from_seq: number; count: number} | null;
   readonly torn_tail: {line: number; bytes: number} | null;
+  /**
+   * Records whose line is not the canonical form DaemonEye writes (an extra member, a repeated one, other
+   * whitespace or encoding): the first of them and how many. `--strict` fails on the first; otherwise each
+   * is a warning, since what the hash covers is intact.
+   */
+  readonly noncanonical: {count: number; first: LedgerProblem} | null;
   readonly first_problem: LedgerProblem | null;
   readonly shipped: readonly ShippedCheckpointResult[];
   readonly warnings: readonly string[];
@@ -54,7 +60,10 @@ export interface VerifyOptions {
 
 export async function verifyLedger(path: string, options: VerifyOptions = {}): Promise<LedgerVerification> {
   assertLedgerReadable(path);
+  const strict = options.strict === true;
   const warnings: string[] = [];
+  let noncanonicalCount = 0;
+  let firstNoncanonical: LedgerProblem | undefined;
   let firstProblem: LedgerProblem | null = null;
   let frontier: Uint8Array[] = [];
   // The same frontier in hex, updated incrementally: only its last element is new after an append.
@@ -96,7 +105,19 @@ export async function verifyLedger(path: string, options: VerifyOptions = {}): P
       fail(record.seq, `seq ${record.seq} where ${count} was expected: ${why}`);
       break;
     }
-    const entryHash = toHex(recordHash(record));
+    const formProblem = lineFormProblem(text, record);
+    if (formProblem !== undefined) {
+      const problem = {seq: record.seq, line, problem: `not in canonical form: ${formProblem}`};
+      noncanonicalCount++;
+      firstNoncanonical ??= problem;
+    }
+    let entryHash: string;
+    try {
+      entryHash = toHex(recordHash(record));
+    } catch (error) {
+      fail(record.seq, `the record cannot be hashed: ${(error as Error).message}`);
+      break;
+    }
     if (entryHash !== record.entry_hash) {
       fail(record.seq, 'entry_hash does not match the record content (the record was edited)');
       break;
@@ -140,6 +161,8 @@ export async function verifyLedger(path: string, options: VerifyOptions = {}): P
 
   const problems: LedgerProblem[] = [];
   const intact = firstProblem === null;
+  // What the hash covers is checked to the end either way; with --strict a line in another form fails too.
+  if (strict && firstNoncanonical !== undefined) problems.push(firstNoncanonical);
   // The signature of the latest checkpoint: it commits to every record before it.
   if (latest !== null && intact && latest.root !== rootHex(latestFrontier)) {
     problems.push({
@@ -188,7 +211,13 @@ export async function verifyLedger(path: string, options: VerifyOptions = {}): P
     if (text !== undefined) problems.push({seq: result.status === 'truncated' ? count : Math.max(0, result.tree_size - 1), line: 0, problem: text});
   }
 
-  const strict = options.strict === true;
+  const noncanonical = firstNoncanonical === undefined ? null : {count: noncanonicalCount, first: firstNoncanonical};
+  if (noncanonical !== null && !strict) {
+    const {count, first} = noncanonical;
+    warnings.push(
+      `${count} record(s) not in canonical form, first seq ${first.seq ?? '?'} (line ${first.line}): ${first.problem.replace(/^not in canonical form: /, '')}; what the hash covers is intact, --strict fails on this`,
+    );
+  }
   const allProblems = firstProblem === null ? problems : [firstProblem as LedgerProblem, ...problems];
   const strictFailure =
     strict && (unsignedTail !== null || latest?.signature_status === 'unchecked' || shippedResults.some((r) => r.signature === 'unchecked'));
@@ -203,6 +232,7 @@ export async function verifyLedger(path: string, options: VerifyOptions = {}): P
     latest_checkpoint: latest,
     unsigned_tail: unsignedTail,
     torn_tail: tornTail,
+    noncanonical,
     first_problem: allProblems[0] ?? null,
     shipped: shippedResults,
     warnings,

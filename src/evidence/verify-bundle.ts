@@ -1,8 +1,10 @@
 // `daemoneye verify BUNDLE`: check an evidence bundle (a case directory or its tar.gz) against its signed
 // manifest, naming every changed, missing or added file. A tar.gz is extracted into a private temp dir
-// first (the `tar` library refuses absolute paths and `..`; links are never followed when checking).
+// first (the `tar` library refuses absolute paths and `..`). Nothing outside the bundle is ever read or
+// even looked up: the manifest may be unsigned or forged, so every path it lists is checked first (relative,
+// no `.`/`..` part, reached through real directories only), and files are opened without following links.
 import {createHash} from 'node:crypto';
-import {lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
+import {closeSync, constants, fstatSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, relative} from 'node:path';
 
@@ -27,7 +29,67 @@ export interface BundleVerification {
   readonly missing: string[];
   /** Files (or links, devices, …) in the bundle that the manifest does not list. */
   readonly added: string[];
+  /** Paths the manifest lists that lead outside the bundle (absolute, `..`, through a link): never read. */
+  readonly refused: string[];
   readonly problems: string[];
+}
+
+/**
+ * Why a path listed in a manifest cannot name a file inside the bundle, or undefined: it must be relative,
+ * `/`-separated, without empty, `.` or `..` parts or NUL bytes (what `collect` writes).
+ */
+export function manifestPathProblem(path: unknown): string | undefined {
+  if (typeof path !== 'string' || path === '') return 'not a path';
+  if (path.startsWith('/')) return 'an absolute path';
+  if (path.includes('\0')) return 'a path with a NUL byte';
+  const parts = path.split('/');
+  if (parts.includes('..')) return 'a path with a ".." part';
+  if (parts.some((part) => part === '' || part === '.')) return 'not a plain relative path (empty or "." part)';
+  return undefined;
+}
+
+/**
+ * Open `root/relative` for reading only if every directory on the way is a real directory inside the bundle
+ * (not a link) and the file itself is a regular file (O_NOFOLLOW). Returns the fd, or why not.
+ */
+function openInside(root: string, relative: string): {fd: number} | {missing: true} | {problem: string} {
+  const parts = relative.split('/');
+  let current = root;
+  for (const [index, part] of parts.slice(0, -1).entries()) {
+    current = join(current, part);
+    let stat;
+    try {
+      stat = lstatSync(current);
+    } catch {
+      return {missing: true};
+    }
+    if (stat.isSymbolicLink()) return {problem: `reached through the link ${parts.slice(0, index + 1).join('/')}`};
+    if (!stat.isDirectory()) return {missing: true};
+  }
+  const path = join(root, relative);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return {problem: 'a link, not a file'};
+    if (code === 'ENOENT' || code === 'ENOTDIR') return {missing: true};
+    return {problem: `cannot be read (${code ?? String(error)})`};
+  }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    return {problem: 'not a regular file'};
+  }
+  return {fd};
+}
+
+/** The whole content of an open file descriptor, then closed. */
+function readFd(fd: number): Buffer {
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Every entry under `root` that is not a directory, relative, `/`-separated (links are listed, not followed). */
@@ -45,7 +107,8 @@ function listEntries(root: string, dir = root): string[] {
 function caseRootOf(extracted: string): string {
   const top = readdirSync(extracted);
   if (top.includes(MANIFEST_FILE)) return extracted;
-  if (top.length === 1 && statSync(join(extracted, top[0] as string)).isDirectory()) return join(extracted, top[0] as string);
+  // lstat: a top-level link to a directory elsewhere is not the case root.
+  if (top.length === 1 && lstatSync(join(extracted, top[0] as string)).isDirectory()) return join(extracted, top[0] as string);
   return extracted;
 }
 
@@ -53,8 +116,16 @@ function caseRootOf(extracted: string): string {
 export function verifyCaseDirectory(root: string, key: PublicKey | undefined, label = root): BundleVerification {
   const problems: string[] = [];
   let manifestBytes: Buffer;
+  const opened = openInside(root, MANIFEST_FILE);
+  if ('problem' in opened) {
+    throw new DaemonEyeError('INPUT_CORRUPT', `${join(label, MANIFEST_FILE)} is ${opened.problem}`, {
+      file: label,
+      hint: 'a bundle written by `daemoneye collect` holds a regular manifest.json; this one was altered',
+    });
+  }
+  if ('missing' in opened) throw fileError(Object.assign(new Error('ENOENT'), {code: 'ENOENT'}), join(label, MANIFEST_FILE), 'read');
   try {
-    manifestBytes = readFileSync(join(root, MANIFEST_FILE));
+    manifestBytes = readFd(opened.fd);
   } catch (error) {
     throw fileError(error, join(label, MANIFEST_FILE), 'read');
   }
@@ -76,10 +147,15 @@ export function verifyCaseDirectory(root: string, key: PublicKey | undefined, la
 
   let signature: BundleVerification['signature'] = 'absent';
   let signatureText: Buffer | undefined;
-  try {
-    signatureText = readFileSync(join(root, SIGNATURE_FILE));
-  } catch {
-    signatureText = undefined;
+  const signatureFile = openInside(root, SIGNATURE_FILE);
+  if ('fd' in signatureFile) {
+    try {
+      signatureText = readFd(signatureFile.fd);
+    } catch {
+      signatureText = undefined;
+    }
+  } else if ('problem' in signatureFile) {
+    problems.push(`${SIGNATURE_FILE} is ${signatureFile.problem}: not read`);
   }
   if (signatureText !== undefined) {
     if (key === undefined) signature = 'no_public_key';
@@ -92,25 +168,34 @@ export function verifyCaseDirectory(root: string, key: PublicKey | undefined, la
   if (signature === 'invalid') problems.push(`${SIGNATURE_FILE} does not verify ${MANIFEST_FILE} with key ${key?.keyId ?? '?'}`);
   if (signature === 'no_public_key') problems.push('no public key to check the signature with (give --public-key)');
 
-  const listed = new Map(manifest.files.map((f) => [f.path, f]));
+  // Every listed path is judged before any file is opened: an unsigned or forged manifest must not make
+  // verify read (or reveal the existence of) anything outside the bundle.
+  const refused: string[] = [];
+  const safe = manifest.files.filter((file) => {
+    const problem = manifestPathProblem((file as {path?: unknown} | null)?.path);
+    if (problem === undefined) return true;
+    const shown = typeof file?.path === 'string' ? file.path : JSON.stringify(file?.path ?? null);
+    refused.push(shown);
+    problems.push(`refused: ${shown} is ${problem}, outside the bundle: not read`);
+    return false;
+  });
+  const listed = new Map(safe.map((f) => [f.path, f]));
   const present = listEntries(root).filter((p) => p !== MANIFEST_FILE && p !== SIGNATURE_FILE);
   const changed: string[] = [];
   const missing: string[] = [];
   const added = present.filter((p) => !listed.has(p));
-  for (const file of manifest.files) {
-    const path = join(root, file.path);
-    let stat;
-    try {
-      stat = lstatSync(path);
-    } catch {
+  for (const file of safe) {
+    const opened = openInside(root, file.path);
+    if ('missing' in opened) {
       missing.push(file.path);
       continue;
     }
-    if (!stat.isFile()) {
-      changed.push(file.path);
+    if ('problem' in opened) {
+      refused.push(file.path);
+      problems.push(`refused: ${file.path} is ${opened.problem}: not read`);
       continue;
     }
-    const bytes = readFileSync(path);
+    const bytes = readFd(opened.fd);
     const same = bytes.length === file.bytes && createHash('sha256').update(bytes).digest('hex') === file.sha256 && toHex(blake3(bytes)) === file.blake3;
     if (!same) changed.push(file.path);
   }
@@ -119,7 +204,7 @@ export function verifyCaseDirectory(root: string, key: PublicKey | undefined, la
   for (const path of added) problems.push(`added: ${path}`);
   return {
     bundle: label,
-    valid: signature === 'valid' && changed.length + missing.length + added.length === 0,
+    valid: signature === 'valid' && changed.length + missing.length + added.length + refused.length === 0,
     signature,
     key_id: key?.keyId ?? null,
     case_id: typeof manifest.case_id === 'string' ? manifest.case_id : null,
@@ -127,6 +212,7 @@ export function verifyCaseDirectory(root: string, key: PublicKey | undefined, la
     changed,
     missing,
     added,
+    refused,
     problems,
   };
 }

@@ -191,8 +191,39 @@ function formatDuration(ms: number): string {
   return `${Math.round(seconds / 86_400)}d`;
 }
 
+/** Below this much free space a run's ledger append (a record, a checkpoint) may not fit. */
+const LEDGER_MIN_FREE_BYTES = 64 * 1024;
+
+/**
+ * Can the next run append to the ledger? The ledger file (when it exists) and its directory must be
+ * writable by this user — access(2), which also answers EROFS on a read-only filesystem — and the
+ * filesystem must have room. Writes nothing. Returns the problem, or null.
+ */
+function ledgerWriteProblem(ledgerPath: string): string | null {
+  const dir = existsSync(ledgerPath) ? dirname(ledgerPath) : nearestExistingDir(dirname(ledgerPath));
+  for (const path of existsSync(ledgerPath) ? [ledgerPath, dir] : [dir]) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      const why = code === 'EROFS' ? 'is on a read-only filesystem' : `is not writable by this user (${code})`;
+      return `${path} ${why}: the next run cannot record itself (remount it read-write, fix its owner or mode, or set app.state_dir)`;
+    }
+  }
+  try {
+    const fs = statfsSync(dir);
+    const free = fs.bavail * fs.bsize;
+    if (free < LEDGER_MIN_FREE_BYTES) return `${dir} has ${free} bytes free: the next run cannot record itself (free space, or set app.state_dir)`;
+  } catch {
+    // statfs unsupported here: access(2) above has already said what it can.
+  }
+  return null;
+}
+
 export async function checkLedger(auditEnabled: boolean, ledgerPath: string, probes: Pick<HealthProbes, 'verifyLedger'>): Promise<CheckResult> {
   if (!auditEnabled) return {status: 'degraded', reason: 'audit.enabled is false: no audit trail is kept', details: {ledger: ledgerPath}};
+  const writeProblem = ledgerWriteProblem(ledgerPath);
+  if (writeProblem !== null) return {status: 'unhealthy', reason: writeProblem, details: {ledger: ledgerPath, writable: false}};
   if (!existsSync(ledgerPath))
     return {status: 'healthy', reason: `no ledger yet at ${ledgerPath} (created by the first run)`, details: {ledger: ledgerPath, exists: false}};
   const report = await probes.verifyLedger(ledgerPath);
@@ -314,9 +345,10 @@ async function probeSink(sink: SinkConfig, timeoutMs: number): Promise<SinkProbe
         await tcpConnect(sink.host, sink.port, Math.min(timeoutMs, sink.timeout_ms));
         return {...base, reachable: true, detail: `tcp ${sink.host}:${sink.port} accepts connections`};
       case 'webhook': {
-        // Any HTTP answer (even 405 to HEAD) proves the endpoint is there; no alert is sent.
-        const response = await fetch(sink.url, {method: 'HEAD', signal: AbortSignal.timeout(Math.min(timeoutMs, sink.timeout_ms)), redirect: 'manual'});
-        return {...base, reachable: true, detail: `${safeUrl(sink.url)} answered HTTP ${response.status}`};
+        // The request a run makes, credentials included, as a HEAD: refused credentials show, no alert is sent.
+        const {WebhookSink} = await import('../alerting/sinks/webhook.js');
+        const probe = await new WebhookSink(sink).probe(Math.min(timeoutMs, sink.timeout_ms));
+        return {...base, reachable: probe.ok, detail: probe.detail};
       }
     }
   } catch (error) {

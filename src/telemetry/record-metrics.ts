@@ -39,7 +39,7 @@ export interface DetectionFacts {
 }
 
 /**
- * Rule durations by rule, failed rules, alerts by severity (every severity present, 0 when none) and, for a
+ * Rule durations by rule, rules failed, timed out, not run and skipped (separate counters), alerts by severity (every severity present, 0 when none) and, for a
  * live run, the collection series.
  */
 export function recordDetectionMetrics(metrics: MetricsCollector, facts: DetectionFacts): void {
@@ -47,7 +47,12 @@ export function recordDetectionMetrics(metrics: MetricsCollector, facts: Detecti
   for (const rule of facts.results) {
     if (rule.status !== 'not_run') metrics.recordHistogram('daemoneye_rule_duration_seconds', rule.execution_time_ms / 1000, {rule: rule.rule_id});
   }
-  metrics.recordCounter('daemoneye_rules_failed_total', facts.results.filter((rule) => rule.status !== 'ok').length);
+  // One series per outcome: a skipped rule (no baseline given, a table the input lacks) is not a failure.
+  const count = (status: string): number => facts.results.filter((rule) => rule.status === status).length;
+  metrics.recordCounter('daemoneye_rules_failed_total', count('error'));
+  metrics.recordCounter('daemoneye_rules_timed_out_total', count('timeout'));
+  metrics.recordCounter('daemoneye_rules_not_run_total', count('not_run'));
+  metrics.recordCounter('daemoneye_rules_skipped_total', count('skipped'));
   // Zero-valued series keep dashboards and `absent()` alerts honest on a quiet host.
   for (const severity of ALERT_SEVERITIES) metrics.recordCounter('daemoneye_alerts_generated_total', 0, {severity});
   for (const alert of facts.alerts) metrics.recordCounter('daemoneye_alerts_generated_total', 1, {severity: alert.severity});

@@ -1,3 +1,4 @@
+import {execFileSync} from 'node:child_process';
 import {generateKeyPairSync} from 'node:crypto';
 import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {createServer as createHttpServer, type Server as HttpServer} from 'node:http';
@@ -248,6 +249,60 @@ describe('daemoneye health', () => {
       expect(sinks?.reason).toContain('hec (http://127.0.0.1');
       expect(result.stdout + result.stderr).not.toContain('secret-token-123');
       expect(result.code).toBe(1);
+    });
+  });
+
+  it('reports the ledger unhealthy on a read-only state directory: the next run could not record itself', async () => {
+    const {dir, config, env} = setUp('read-only-state');
+    const state = join(dir, 'state');
+    const saved = readFileSync(join(state, 'audit.ledger'));
+    // A real read-only filesystem holding a valid ledger (the test runs as root, like CI).
+    rmSync(state, {recursive: true});
+    mkdirSync(state);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', state]);
+    try {
+      writeFileSync(join(state, 'audit.ledger'), saved);
+      execFileSync('mount', ['-o', 'remount,ro', state]);
+      const {code, report} = await health(config, env, ['--component', 'ledger']);
+      expect(report.components.ledger?.status).toBe('unhealthy');
+      expect(report.components.ledger?.reason).toMatch(/read-only filesystem: the next run cannot record itself/);
+      expect(code).toBe(1);
+    } finally {
+      execFileSync('umount', [state]);
+    }
+  });
+
+  describe('a webhook that refuses the configured credentials', () => {
+    let server: HttpServer;
+    const methods: string[] = [];
+    beforeAll(async () => {
+      // 401 unless the run's own Authorization header is sent; 405 to an authorised HEAD, like a POST-only route.
+      server = createHttpServer((request, response) => {
+        methods.push(request.method ?? '');
+        if (request.headers.authorization !== 'Bearer right-token') return void response.writeHead(401).end();
+        response.writeHead(request.method === 'POST' ? 200 : 405).end();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(() => server.close());
+
+    const webhook = (token: string): string =>
+      `alerting:\n  sinks:\n    - name: siem\n      type: webhook\n      url: http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts?tenant=t1\n      headers: {Authorization: Bearer ${token}}\n`;
+
+    it('is unhealthy when every request would be answered 401, and healthy with the right token; no alert is sent', async () => {
+      const wrong = setUp('webhook-401', webhook('wrong-token'));
+      const refused = await runCli(['health', '--config', wrong.config, '--component', 'sinks', '--format', 'json'], {env: wrong.env});
+      const report = JSON.parse(refused.stdout) as Report;
+      expect(report.components.sinks?.status).toBe('unhealthy');
+      expect(report.components.sinks?.reason).toMatch(/refused the configured credentials: HTTP 401/);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout + refused.stderr).not.toMatch(/wrong-token|tenant=t1/);
+      const right = setUp('webhook-ok', webhook('right-token'));
+      const accepted = await health(right.config, right.env, ['--component', 'sinks']);
+      expect(accepted.report.components.sinks?.status, accepted.report.components.sinks?.reason).toBe('healthy');
+      expect(accepted.code).toBe(0);
+      expect(methods.length).toBeGreaterThanOrEqual(2);
+      expect(methods.every((method) => method === 'HEAD')).toBe(true);
     });
   });
 

@@ -365,4 +365,15 @@ describe('contrib/ci', () => {
     expect(job?.script?.some((line) => /^daemoneye rules test rules\/ --format junit > rules-junit\.xml$/.test(line))).toBe(true);
     expect(job?.artifacts?.reports?.junit).toBe('rules-junit.xml');
   });
+
+  it('installs only the checked tarball of this version, never a package by name', () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {version: string}).version;
+    for (const name of ['github-actions.yml', 'gitlab-ci.yml']) {
+      const text = readFileSync(join(CONTRIB, 'ci', name), 'utf8');
+      const installs = [...text.matchAll(/npm install[^\n]*/g)].map((m) => m[0]);
+      expect(installs, name).toEqual([`npm install --global --no-audit --no-fund ./tools/daemoneye-${version}.tgz`]);
+      expect(text.indexOf('sha256sum --check --strict SHA256SUMS'), name).toBeLessThan(text.indexOf('npm install'));
+      expect(text, name).not.toMatch(/npx |npm (i|install) (-g )?daemoneye/);
+    }
+  });
 });

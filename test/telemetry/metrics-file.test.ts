@@ -74,6 +74,30 @@ describe('--metrics-file', () => {
     expect(parsed.get('daemoneye_last_success_timestamp_seconds')?.metrics[0]?.labels).toEqual({command: 'detect'});
   });
 
+  it('counts failed, timed-out, not-run and skipped rules as separate series: a skipped rule is no failure', async () => {
+    const snapshot = join(home, 'snapshot-outcomes.db');
+    expect((await runCli(['scan', '--no-hash', '--output', snapshot, '--format', 'ndjson'], {env})).code).toBe(0);
+    const rules = join(home, 'rules-outcomes');
+    mkdirSync(rules, {recursive: true});
+    // json_extract over a name that is not JSON fails at run time, in the worker: a failed rule.
+    writeFileSync(
+      join(rules, 'breaks.yaml'),
+      "id: breaks\nname: breaks\ndescription: fails at run time\nversion: 1\nseverity: low\ncategory: test\ntags: []\nauthor: tests\nenabled: true\nsql_query: SELECT pid FROM processes WHERE json_extract('{not json', '$.a') IS NOT NULL\n",
+    );
+    const path = join(home, 'detect-outcomes.prom');
+    // The built-in pack stays on: its baseline rule is skipped without --baseline, on every default run.
+    const result = await runCli(['detect', '--input', snapshot, '--rules', rules, '--format', 'json', '--metrics-file', path], {env});
+    const summary = (JSON.parse(result.stdout) as {summary: {failed: string[]; skipped: string[]; timed_out: string[]}}).summary;
+    expect(summary.failed).toEqual(['breaks']);
+    expect(summary.skipped.length).toBeGreaterThan(0);
+    const parsed = families(path);
+    const value = (name: string): string | undefined => parsed.get(name)?.metrics[0]?.value;
+    expect(value('daemoneye_rules_failed_total')).toBe('1');
+    expect(value('daemoneye_rules_skipped_total')).toBe(String(summary.skipped.length));
+    expect(value('daemoneye_rules_timed_out_total')).toBe(String(summary.timed_out.length));
+    expect(value('daemoneye_rules_not_run_total')).toBe('0');
+  });
+
   it('holds the collection series too after a live detect run', async () => {
     const path = join(home, 'detect-live.prom');
     const result = await runCli(['detect', '--format', 'json', '--metrics-file', path], {env: {...env, DAEMONEYE_COLLECTION__HASH: 'false'}});

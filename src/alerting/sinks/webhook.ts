@@ -116,6 +116,46 @@ export class WebhookSink implements AlertSink {
     ];
   }
 
+  /** The headers a request carries: content type, user agent, Basic credentials from the URL, configured ones. */
+  private requestHeaders(): Record<string, string> {
+    return {
+      'content-type': 'application/json',
+      'user-agent': `daemoneye/${TOOL_VERSION}`,
+      ...(this.basicAuth === null ? {} : {authorization: this.basicAuth}),
+      ...this.config.headers,
+    };
+  }
+
+  /**
+   * What `health` asks of this sink: a HEAD to the URL a run POSTs to, with the credentials and headers a
+   * run sends (and the HMAC signature of an empty body), so a server that refuses them says so, yet no
+   * alert is sent. 401/403/407 (credentials refused), 404/410 (no such endpoint) and 5xx are failures;
+   * any other answer, 405 Method Not Allowed included, shows an endpoint that took the credentials.
+   * Never throws: a network error is a failure with its code. `detail` holds no credential or query string.
+   */
+  async probe(timeoutMs: number): Promise<{ok: boolean; detail: string}> {
+    const headers = this.requestHeaders();
+    if (this.config.hmac_secret !== null) headers[SIGNATURE_HEADER] = hmacSignature(this.config.hmac_secret, '');
+    try {
+      const response = await fetch(this.requestUrl, {method: 'HEAD', headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs)});
+      const status = response.status;
+      const refused =
+        status === 401 || status === 403 || status === 407
+          ? 'refused the configured credentials'
+          : status === 404 || status === 410
+            ? 'has no such endpoint'
+            : status >= 500
+              ? 'failed'
+              : null;
+      return refused === null
+        ? {ok: true, detail: `${this.target} answered HTTP ${status} to an authenticated HEAD (no alert sent)`}
+        : {ok: false, detail: `${this.target} ${refused}: HTTP ${status} to an authenticated HEAD`};
+    } catch (error) {
+      const timedOut = (error as {name?: string}).name === 'TimeoutError';
+      return {ok: false, detail: `${this.target}: ${timedOut ? `no answer within ${timeoutMs} ms` : this.clean(describeFetchError(error))}`};
+    }
+  }
+
   async send(alerts: readonly Alert[], options: SinkSendOptions): Promise<SinkSendResult> {
     const delivered = alerts.map(() => false);
     let attempts = 0;
@@ -152,12 +192,7 @@ export class WebhookSink implements AlertSink {
     deadline: number,
   ): Promise<{ok: boolean; attempts: number; status: number | null; error: string | null; permanent: boolean}> {
     const body = webhookBody(alert, this.config.format);
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': `daemoneye/${TOOL_VERSION}`,
-      ...(this.basicAuth === null ? {} : {authorization: this.basicAuth}),
-      ...this.config.headers,
-    };
+    const headers = this.requestHeaders();
     if (this.config.hmac_secret !== null) headers[SIGNATURE_HEADER] = hmacSignature(this.config.hmac_secret, body);
     const budget = this.options.deliveryTimeoutMs === undefined ? runSignal : AbortSignal.any([runSignal, AbortSignal.timeout(this.options.deliveryTimeoutMs)]);
     const started = Date.now();

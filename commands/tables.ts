@@ -1,0 +1,26 @@
+import {Args} from '@oclif/core';
+
+import {columnListView, describeTable, listTables, tableListView} from '../src/detection/table-catalog.js';
+import {DaemonEyeCommand} from './_base/base-command.js';
+import {formatFlag} from './_base/flags.js';
+
+export default class Tables extends DaemonEyeCommand<typeof Tables> {
+  static override summary = 'List the tables a rule or query can read, or the columns of one (as osqueryi .tables and .schema).';
+  static override description =
+    'Without TABLE: every table of a snapshot (processes, the live-response tables, scans, alerts) and each named list as list_<name>. ' +
+    'With TABLE: its columns, their types, nullability and meaning. With detect --baseline every table but alerts is also readable as baseline_<table>. ' +
+    'The same facts as docs/schema.md, from the same declarations.';
+  static override examples = [
+    '<%= config.bin %> tables',
+    '<%= config.bin %> tables process_open_sockets',
+    "<%= config.bin %> tables processes --format json | jq -r '.[] | select(.nullable == false) | .column'",
+  ];
+  static override args = {table: Args.string({description: 'A table name: print its columns.'})};
+  static override flags = {format: formatFlag(['table', 'json', 'ndjson', 'csv'] as const)};
+
+  async run(): Promise<void> {
+    const config = this.loadConfig();
+    if (this.args.table === undefined) await this.present(this.flags.format, tableListView(listTables(config.values)));
+    else await this.present(this.flags.format, columnListView(describeTable(this.args.table, config.values)));
+  }
+}

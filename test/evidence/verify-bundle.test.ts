@@ -1,0 +1,102 @@
+// `daemoneye verify BUNDLE` never reads, nor reveals the existence of, anything outside the bundle: a manifest
+// (unsigned, or signed by anyone) that lists `../`, absolute paths or paths through a link is refused per path
+// before any file is opened, and the report is the same whether the outside target exists or not.
+import {createHash} from 'node:crypto';
+import {mkdirSync, symlinkSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {blake3} from '@noble/hashes/blake3.js';
+import {afterAll, describe, expect, it, vi} from 'vitest';
+
+import {toHex} from '../../src/crypto/hash.js';
+import {manifestPathProblem} from '../../src/evidence/verify-bundle.js';
+import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
+
+vi.setConfig({testTimeout: 120_000});
+const dir = tempDir();
+afterAll(() => removeDir(dir));
+const env = isolatedEnv(dir);
+
+const entry = (path: string, bytes: Buffer) => ({
+  path,
+  bytes: bytes.length,
+  sha256: createHash('sha256').update(bytes).digest('hex'),
+  blake3: toHex(blake3(bytes)),
+});
+
+/** A case directory whose unsigned manifest lists `paths` with the digests of `secret`. */
+function bundle(name: string, paths: readonly string[], secret: Buffer): string {
+  const root = join(dir, name);
+  mkdirSync(root);
+  const manifest = {format: 'daemoneye-evidence/1', case_id: name, files: paths.map((path) => entry(path, secret)), skipped: [], key_id: null};
+  writeFileSync(join(root, 'manifest.json'), JSON.stringify(manifest));
+  return root;
+}
+
+describe('manifestPathProblem', () => {
+  it('accepts what collect writes, refuses everything that could leave the bundle', () => {
+    expect(manifestPathProblem('proc-1/status')).toBeUndefined();
+    expect(manifestPathProblem('cmdline.json')).toBeUndefined();
+    expect(manifestPathProblem('../x')).toMatch(/\.\./);
+    expect(manifestPathProblem('a/../../x')).toMatch(/\.\./);
+    expect(manifestPathProblem('/etc/shadow')).toMatch(/absolute/);
+    expect(manifestPathProblem('a//b')).toMatch(/empty/);
+    expect(manifestPathProblem('./a')).toMatch(/"\."/);
+    expect(manifestPathProblem('a\0b')).toMatch(/NUL/);
+    expect(manifestPathProblem('')).toBe('not a path');
+    expect(manifestPathProblem(42)).toBe('not a path');
+  });
+});
+
+describe('verify BUNDLE: paths outside the bundle are refused before anything is read', () => {
+  const secret = Buffer.from('outside the bundle\n');
+  const outside = join(dir, 'outside');
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'secret.txt'), secret);
+
+  it('`..`, absolute paths, a file link and a directory link: each refused, none read, exit 1', async () => {
+    const root = bundle(
+      'case-traversal',
+      ['../outside/secret.txt', join(outside, 'secret.txt'), 'linked-file', 'linked-dir/secret.txt', 'proc-1/../../outside/secret.txt'],
+      secret,
+    );
+    symlinkSync(join(outside, 'secret.txt'), join(root, 'linked-file'));
+    symlinkSync(outside, join(root, 'linked-dir'));
+    const result = await runCli(['verify', root], {env});
+    expect(result.code, result.stderr).toBe(1);
+    const report = JSON.parse(result.stdout) as {valid: boolean; refused: string[]; changed: string[]; missing: string[]};
+    // The digests match the outside file: before, the first four passed as unchanged files of the bundle.
+    expect(report.refused).toEqual([
+      '../outside/secret.txt',
+      join(outside, 'secret.txt'),
+      'proc-1/../../outside/secret.txt',
+      'linked-file',
+      'linked-dir/secret.txt',
+    ]);
+    expect(report.changed).toEqual([]);
+    expect(report.missing).toEqual([]);
+    expect(result.stderr).toContain('refused: ../outside/secret.txt is a path with a ".." part, outside the bundle: not read');
+    expect(result.stderr).toContain('refused: linked-dir/secret.txt is reached through the link linked-dir: not read');
+    expect(result.stderr).toContain('refused: linked-file is a link, not a file: not read');
+  });
+
+  it('the report does not depend on whether the outside file exists', async () => {
+    const paths = ['../outside/secret.txt', '../outside/no-such-file', '/etc/daemoneye-no-such-file', '/etc/hostname'];
+    const root = bundle('case-probe', paths, secret);
+    const result = await runCli(['verify', root], {env});
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as {refused: string[]; missing: string[]; changed: string[]};
+    expect(report).toMatchObject({refused: paths, missing: [], changed: []});
+  });
+
+  it('a manifest.json that is a link out of the bundle is not read (exit 2, one line)', async () => {
+    const root = join(dir, 'case-manifest-link');
+    mkdirSync(root);
+    const real = bundle('real-manifest', [], secret);
+    symlinkSync(join(real, 'manifest.json'), join(root, 'manifest.json'));
+    const result = await runCli(['verify', root], {env});
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/manifest\.json is a link, not a file/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
