@@ -22,12 +22,16 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
     key: Flags.string({summary: 'Ed25519 private key to sign the manifest (default: crypto.private_key_path when it exists).'}),
     'max-file-bytes': Flags.integer({summary: 'Largest file copied; larger ones are listed as skipped.', default: 256 * 1024 * 1024, min: 1}),
     'max-total-bytes': Flags.integer({summary: 'Largest case; files past it are listed as skipped.', default: 2 * 1024 * 1024 * 1024, min: 1}),
+    redact: Flags.boolean({
+      summary: 'Redact secrets in argv and environments (default: collection.redaction.enabled); --no-redact keeps them, as the manifest says.',
+      allowNo: true,
+    }),
     format: formatFlag(['json', 'ndjson', 'table'] as const, 'Output format of the summary (default: json).'),
   };
 
   async run(): Promise<void> {
     const {flags} = this;
-    const config = this.loadConfig();
+    const config = this.loadConfig(flags.redact === undefined ? {} : {'collection.redaction.enabled': flags.redact});
     const sources = [flags.pid, flags.alerts, flags.rule].filter((s) => s !== undefined).length;
     if (sources !== 1) throw new DaemonEyeError('USAGE', 'give exactly one of --pid, --alerts or --rule', {hint: 'see daemoneye collect --help'});
     const {pidsFromAlertsFile, pidsFromRule} = await import('../src/evidence/targets.js');
@@ -39,7 +43,12 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
     if (key === undefined)
       this.logger.warn(`no signing key at ${config.values.crypto.private_key_path}: the manifest is not signed (create one with \`daemoneye keys generate\`)`);
     const {collectEvidence} = await import('../src/evidence/collect-evidence.js');
+    const {Redactor} = await import('../src/redaction/redact.js');
+    const redaction = config.values.collection.redaction;
+    if (!redaction.enabled)
+      this.logger.warn('--no-redact: argv and environments are copied as the processes had them, secrets included (the manifest says so)');
     const result = await collectEvidence({
+      redactor: redaction.enabled ? new Redactor({words: redaction.flags, shortFlags: redaction.short_flags}) : null,
       pids,
       output: flags.output,
       maxFileBytes: flags['max-file-bytes'],
@@ -63,6 +72,7 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
         files: manifest.files.length,
         skipped: manifest.skipped,
         bytes: result.bytes,
+        redacted: manifest.redaction?.enabled ?? false,
       }),
       'json',
     );
@@ -79,6 +89,7 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
       key_id: result.key_id,
       pids: manifest.processes.map((p) => p.pid),
       reason,
+      redacted: manifest.redaction?.enabled ?? false,
       files: manifest.files.length,
       exit_code: this.currentExitCode,
     });

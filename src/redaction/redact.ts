@@ -20,8 +20,18 @@ import {
 
 export {REDACTED} from './policy.js';
 
+/** Where the policy is described for readers of an evidence manifest or a health report. */
+export const REDACTION_POLICY_DOC = 'docs/redaction.md';
+
 /** The kinds of value the policy knows; a table column, a configuration key or a manifest field has one. */
 export type RedactionKind = 'argv' | 'env' | 'url' | 'text';
+
+/**
+ * The kind of a table column's value (TableDefinition.redaction): an argv array, free text, a URL, or an
+ * environment variable's value whose name is fixed (`{env: 'LD_PRELOAD'}`) or in another column of the row
+ * (`{envNameColumn: 'key'}`).
+ */
+export type ColumnRedaction = 'argv' | 'text' | 'url' | {readonly env: string} | {readonly envNameColumn: string};
 
 export interface RedactionPolicyOptions {
   /** Secret words (default SECRET_WORDS): `collection.redaction.flags`. */
@@ -212,6 +222,11 @@ export class Redactor {
     return false;
   }
 
+  /** Is the value of this URL query (or fragment) parameter a secret? */
+  isSecretQueryKey(key: string): boolean {
+    return this.isSecretName(key) || this.secretQueryKeys.has(key.toLowerCase());
+  }
+
   /** A URL (or a URL-like string that did not parse): the password of its user info, secret query values, token shapes. */
   url(url: string): string {
     return this.tokens(this.urlStructure(url));
@@ -255,7 +270,7 @@ export class Redactor {
       replaceEach(out.slice(query), QUERY_PARAMETER, (match) => {
         const key = match[1] ?? '';
         const value = match[2] ?? '';
-        return value !== '' && value !== REDACTED && (this.isSecretName(key) || this.secretQueryKeys.has(key.toLowerCase())) ? `${key}=${REDACTED}` : null;
+        return value !== '' && value !== REDACTED && this.isSecretQueryKey(key) ? `${key}=${REDACTED}` : null;
       })
     );
   }
@@ -284,7 +299,9 @@ export class Redactor {
     if (out.includes('=') || out.includes(':')) {
       out = replaceEach(out, ASSIGNMENT, (match) => {
         const [, key = '', sep = '', value = ''] = match;
-        return !value.includes(REDACTED) && isAssignment(key, sep, value) && this.isSecretName(key) ? `${key}${sep}${quoted(value)}` : null;
+        return !value.includes(REDACTED) && isAssignment(key, sep, value, lineStartBefore(out, match.index)) && this.isSecretName(key)
+          ? `${key}${sep}${quoted(value)}`
+          : null;
       });
     }
     return this.tokens(out);
@@ -367,9 +384,20 @@ export class Redactor {
       }
       if (word === '--' || word === '-') continue;
       const eq = word.indexOf('=');
+      // A word with white space before any `=` is a script or a parameter text: shell() reads its words.
+      if (/\s/.test(eq < 0 ? word : word.slice(0, eq))) continue;
+      const next = out[i + 1];
+      // The tool's own short flags first: `mysql -psecret` is `-p` and a password, not a flag named `psecret`.
+      if (!word.startsWith('--')) {
+        const short = this.shortFlag(word, next, tool);
+        if (short !== null) {
+          if (short.next) out[++i] = short.word;
+          else out[i] = short.word;
+          continue;
+        }
+      }
       const flag = eq < 0 ? word : word.slice(0, eq);
       const bare = flag.replace(/^-+/, '');
-      const next = out[i + 1];
       if (this.pairFlags.has(bare.toLowerCase()) && flag.startsWith('--')) {
         if (eq >= 0) out[i] = `${flag}=${redactPair(word.slice(eq + 1))}`;
         else if (next !== undefined && !next.startsWith('-')) out[++i] = redactPair(next);
@@ -381,31 +409,25 @@ export class Redactor {
         } else if (next !== undefined && !next.startsWith('--') && next !== '') {
           out[++i] = quoted(next);
         }
-        continue;
-      }
-      for (const short of this.shortFlags.get(tool) ?? []) {
-        if (word === short) {
-          if (next !== undefined) out[++i] = REDACTED;
-          break;
-        }
-        if (word.startsWith(short) && word.length > short.length) {
-          out[i] = `${short}${REDACTED}`;
-          break;
-        }
-      }
-      if (out[i] !== word) continue;
-      for (const short of this.pairShortFlags.get(tool) ?? []) {
-        if (word === short) {
-          if (next !== undefined && !next.startsWith('-')) out[++i] = redactPair(next);
-          break;
-        }
-        if (word.startsWith(short) && word.length > short.length) {
-          out[i] = `${short}${redactPair(word.slice(short.length))}`;
-          break;
-        }
       }
     }
     return out;
+  }
+
+  /**
+   * `word` as one of the tool's secret short flags: the redacted word, or the redacted next word (`next`:
+   * true) when the value is separate; null when it is none of them.
+   */
+  private shortFlag(word: string, next: string | undefined, tool: string): {word: string; next: boolean} | null {
+    for (const short of this.shortFlags.get(tool) ?? []) {
+      if (word === short) return next === undefined ? null : {word: REDACTED, next: true};
+      if (word.startsWith(short)) return {word: `${short}${REDACTED}`, next: false};
+    }
+    for (const short of this.pairShortFlags.get(tool) ?? []) {
+      if (word === short) return next === undefined || next.startsWith('-') ? null : {word: redactPair(next), next: true};
+      if (word.startsWith(short)) return {word: `${short}${redactPair(word.slice(short.length))}`, next: false};
+    }
+    return null;
   }
 }
 
@@ -421,12 +443,24 @@ function matchesAt(parts: readonly string[], at: number, word: readonly string[]
 }
 
 /**
- * `key=value`, `key:value`, `key: value`, `"key": value` are assignments; `path.to.key: message` (the way this
- * tool and many others name a configuration key in a message) is not, unless its value is quoted.
+ * `key=value`, `key:value`, `"key": value`, `key: "value"` are assignments wherever they are; `key: value` only
+ * at the start of a line (a header, a YAML line): elsewhere it is prose (`refused the credentials: HTTP 401`)
+ * or a key named in a message (`sinks.0.hmac_secret: expected string`).
  */
-function isAssignment(key: string, sep: string, value: string): boolean {
+function isAssignment(key: string, sep: string, value: string, atLineStart: boolean): boolean {
   if (sep.includes('=') || !/:[ \t]/.test(sep)) return true;
-  return sep.startsWith('"') || sep.startsWith("'") || value.startsWith('"') || value.startsWith("'") || !key.includes('.');
+  if (sep.startsWith('"') || sep.startsWith("'") || value.startsWith('"') || value.startsWith("'")) return true;
+  return atLineStart && !key.includes('.');
+}
+
+/** Whether only spaces, tabs or an opening quote stand between the start of its line and `index`. */
+function lineStartBefore(text: string, index: number): boolean {
+  for (let i = index - 1; i >= 0 && index - i <= 64; i--) {
+    const char = text[i];
+    if (char === '\n' || char === '\r') return true;
+    if (char !== ' ' && char !== '\t' && char !== '"' && char !== "'") return false;
+  }
+  return index <= 64;
 }
 
 function quoted(secret: string): string {

@@ -80,6 +80,12 @@ export const REDACTION_VECTORS: readonly RedactionVector[] = [
     note: 'a shell script in one argument (`bash -c`)',
   },
   {kind: 'argv', input: ['sh', '-c', 'mysql -phunter2 -h db'], output: ['sh', '-c', `mysql -p${R} -h db`], note: "a tool's short flag inside a script"},
+  {
+    kind: 'argv',
+    input: ['/usr/bin/mysql', '-psecret -u root  --password=x'],
+    output: ['/usr/bin/mysql', `-p${R} -u root  --password=${R}`],
+    note: 'a parameter text (the systeminformation collector has no argv)',
+  },
   {kind: 'argv', input: ['sh', '-c', 'app --token "a b"'], output: ['sh', '-c', `app --token "${R}"`], note: 'a quoted value inside a script'},
   // argv: URLs
   {
@@ -187,7 +193,14 @@ export const REDACTION_VECTORS: readonly RedactionVector[] = [
   },
   {kind: 'text', input: ['password=hunter2 user=bob'], output: [`password=${R} user=bob`], note: '`key=value`'},
   {kind: 'text', input: ['{"client_secret":"abc","id":1}'], output: [`{"client_secret":"${R}","id":1}`], note: 'JSON text'},
-  {kind: 'text', input: ['password: hunter2'], output: [`password: ${R}`], note: '`key: value`'},
+  {kind: 'text', input: ['password: hunter2'], output: [`password: ${R}`], note: '`key: value` starting a line'},
+  {kind: 'text', input: ['config:\n  password: hunter2\n'], output: [`config:\n  password: ${R}\n`], note: 'a YAML line'},
+  {
+    kind: 'text',
+    input: ['http://h/x refused the configured credentials: HTTP 401'],
+    output: ['http://h/x refused the configured credentials: HTTP 401'],
+    note: 'not a secret: `word: value` inside prose',
+  },
   {kind: 'text', input: ['cmd: app --password hunter2'], output: [`cmd: app --password ${R}`], note: 'a flag in a message'},
   {
     kind: 'text',

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 
-import {REDACTED, isSecretPath, redactSecrets, redactUrlCredentials} from '../../src/config/redact.js';
+import {configValueKind, isSecretPath, redactConfigValue, redactSecrets, secretValues} from '../../src/config/redact.js';
+import {REDACTED} from '../../src/redaction/policy.js';
 
 describe('secret redaction', () => {
   it('redacts header values, secrets and URL credentials', () => {
@@ -25,7 +26,33 @@ describe('secret redaction', () => {
     expect(isSecretPath(['app', 'log_level'])).toBe(false);
   });
 
-  it('leaves URLs without credentials alone', () => {
-    expect(redactUrlCredentials('https://host:8088/services/collector')).toBe('https://host:8088/services/collector');
+  it('leaves URLs without credentials alone, and redacts secret query values', () => {
+    expect(redactConfigValue(['alerting', 'sinks', 0, 'url'], 'https://host:8088/services/collector')).toBe('https://host:8088/services/collector');
+    expect(redactConfigValue(['alerting', 'sinks', 0, 'url'], 'https://host/in?token=abc&x=1')).toBe(`https://host/in?token=${REDACTED}&x=1`);
+  });
+
+  it('gives each key a kind: secret, url or text', () => {
+    expect(configValueKind(['alerting', 'sinks', 0, 'headers', 'Authorization'])).toBe('secret');
+    expect(configValueKind(['alerting', 'sinks', 0, 'url'])).toBe('url');
+    expect(configValueKind(['app', 'state_dir'])).toBe('text');
+    // A value of a list named for a secret (redaction.flags is a list of words, not secrets) is text.
+    expect(configValueKind(['collection', 'redaction', 'flags', 0])).toBe('text');
+  });
+
+  it('a secret that is not a string is replaced too', () => {
+    expect(redactSecrets({sink: {hmac_secret: 12345, port: 80}})).toEqual({sink: {hmac_secret: REDACTED, port: 80}});
+  });
+
+  it('lists the secret values a message could quote: headers, tokens after a scheme, URL passwords, query secrets', () => {
+    const values = {
+      alerting: {
+        sinks: [
+          {url: 'https://bob:p%40ss%21@h/x?token=QTOKEN99&page=2', headers: {Authorization: 'Bearer abcdef123'}, hmac_secret: 'hmackey1'},
+          {url: 'not a url'},
+        ],
+      },
+      app: {log_level: 'info'},
+    };
+    expect(new Set(secretValues(values))).toEqual(new Set(['Bearer abcdef123', 'abcdef123', 'hmackey1', 'p%40ss%21', 'p@ss!', 'QTOKEN99']));
   });
 });

@@ -1,4 +1,5 @@
 // Sink construction from configuration.
+import {secretValues} from '../../config/redact.js';
 import type {SinkConfig} from '../../config/schema.js';
 import type {AlertSink} from '../types.js';
 import {FileSink} from './file.js';
@@ -30,15 +31,11 @@ export function createSink(config: SinkConfig, options: CreateSinkOptions = {}):
   }
 }
 
-/** Values of a sink's configuration that are secrets (header values, HMAC secret), for the logger to redact. */
+/**
+ * Values of a sink's configuration that are secrets, for the logger and delivery results to scrub: every
+ * value of a key named for a secret or of a header (and the token after `Bearer `), URL passwords and secret
+ * query values (src/config/redact.ts decides by the redaction policy, so a new sink's secret fields count too).
+ */
 export function sinkSecrets(config: SinkConfig): string[] {
-  if (config.type !== 'webhook') return [];
-  const url = new URL(config.url);
-  const password = url.password === '' ? [] : [url.password, decodeURIComponent(url.password)];
-  // "Bearer TOKEN", "Splunk TOKEN": the token alone is a secret too, wherever it shows up.
-  const headerValues = Object.values(config.headers).flatMap((value) => {
-    const token = /^\S+\s+(\S.*)$/.exec(value)?.[1];
-    return token === undefined ? [value] : [value, token];
-  });
-  return [...headerValues, ...(config.hmac_secret === null ? [] : [config.hmac_secret]), ...password];
+  return secretValues(config);
 }
