@@ -1,10 +1,12 @@
-// Writes the generated reference pages (docs/schema.md, docs/configuration.md, docs/rules.md, docs/rules-sql.md). Run by `npm run docs`;
+// Writes the generated reference pages (docs/schema.md, docs/configuration.md, docs/rules.md, docs/rules-sql.md,
+// docs/redaction.md). Run by `npm run docs`;
 // tests compare the committed pages with what these functions render, so they never drift.
 import {writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {renderConfigDoc} from '../config/config-doc.js';
 import {renderSchemaDoc} from '../models/schema-doc.js';
+import {renderRedactionDoc} from './redaction-doc.js';
 import {renderRulesDoc} from './rules-doc.js';
 import {renderRulesSqlDoc} from './rules-sql-doc.js';
 
@@ -13,6 +15,7 @@ export const GENERATED_DOCS: Readonly<Record<string, () => string>> = {
   'docs/configuration.md': renderConfigDoc,
   'docs/rules.md': () => renderRulesDoc(),
   'docs/rules-sql.md': () => renderRulesSqlDoc(),
+  'docs/redaction.md': renderRedactionDoc,
 };
 
 export function writeGeneratedDocs(root: string): string[] {

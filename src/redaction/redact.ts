@@ -52,11 +52,15 @@ export function nameParts(name: string): string[] {
 
 const URL_START = /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s"'<>`\\]*/g;
 // `key=value`, `key: value`, `"key": "value"`: the key is a run of name characters (scanned from its start
-// only). Groups: 1 key, 2 separator, 3 value.
-const ASSIGNMENT = /(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]{1,128})(["']?[ \t]{0,8}[=:][ \t]{0,8})("[^"\r\n]*"?|'[^'\r\n]*'?|[^\s&;,'"\\<>`]+)/g;
+// only), then its separator. Groups: 1 key, 2 separator. The value is read only after the key proved secret
+// (ASSIGNMENT_VALUE, sticky at the separator's end): reading every value first would read `a=b=c=…` once per `=`.
+const ASSIGNMENT = /(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]{1,128})(["']?[ \t]{0,8}[=:][ \t]{0,8})/g;
+const ASSIGNMENT_VALUE = /"[^"\r\n]*"?|'[^'\r\n]*'?|[^\s&;,'"\\<>`]+/y;
 const FLAG_IN_TEXT = /(?:^|\s)-/;
-// `--password value` inside a longer text (a `bash -c` script, a log line). Groups: 1 flag, 2 separator, 3 value.
-const FLAG_WITH_VALUE = /(?<![A-Za-z0-9_.-])(--?[A-Za-z][A-Za-z0-9_.-]{0,127})([ \t]{1,8})("[^"\r\n]*"?|'[^'\r\n]*'?|[^\s"'`-][^\s"'`]*)/g;
+// `--password value` inside a longer text (a `bash -c` script, a log line). Groups: 1 flag, 2 separator; its
+// value (FLAG_VALUE) is read as ASSIGNMENT's is.
+const FLAG_WITH_VALUE = /(?<![A-Za-z0-9_.-])(--?[A-Za-z][A-Za-z0-9_.-]{0,127})([ \t]{1,8})/g;
+const FLAG_VALUE = /"[^"\r\n]*"?|'[^'\r\n]*'?|[^\s"'`-][^\s"'`]*/y;
 // A URL's query or fragment parameter, right after `?`, `#`, `&` or `;`. Groups: 1 key, 2 value.
 const QUERY_PARAMETER = /(?<=[?#&;])([^=&;#?]{1,128})=([^&;#]*)/g;
 const AUTHORITY_END = /[/?#@]/g;
@@ -87,6 +91,34 @@ function replaceEach(text: string, pattern: RegExp, replace: (match: RegExpExecA
     out ??= [];
     out.push(text.slice(from, match.index), replacement);
     from = match.index + match[0].length;
+  }
+  if (out === null) return text;
+  out.push(text.slice(from));
+  return out.join('');
+}
+
+/**
+ * Each match of the global `names` (group 1 a name, group 2 its separator) that `secret` accepts has the value
+ * after it (the sticky `value` pattern, read there) replaced by [REDACTED], quotes kept. A value is read only
+ * for an accepted name and the scan goes on after it, so no character is read more than a bounded number of
+ * times (`a=b=c=…` is not read once per `=`).
+ */
+function redactValuesAfter(text: string, names: RegExp, value: RegExp, secret: (name: string, sep: string, valueAt: number, text: string) => boolean): string {
+  names.lastIndex = 0;
+  let out: string[] | null = null;
+  let from = 0;
+  for (let match = names.exec(text); match !== null; match = names.exec(text)) {
+    const name = match[1] ?? '';
+    const sep = match[2] ?? '';
+    const at = match.index + match[0].length;
+    if (!secret(name, sep, at, text)) continue;
+    value.lastIndex = at;
+    const found = value.exec(text)?.[0];
+    if (found === undefined || found.includes(REDACTED)) continue;
+    out ??= [];
+    out.push(text.slice(from, at), quoted(found));
+    from = at + found.length;
+    names.lastIndex = from;
   }
   if (out === null) return text;
   out.push(text.slice(from));
@@ -291,18 +323,15 @@ export class Redactor {
     if (text.length < 6 || !this.quickText.test(text)) return text;
     let out = text.includes('://') ? replaceEach(text, URL_START, (match) => this.urlStructure(match[0])) : text;
     if (FLAG_IN_TEXT.test(out)) {
-      out = replaceEach(out, FLAG_WITH_VALUE, (match) => {
-        const [, flag = '', sep = '', value = ''] = match;
-        return !value.includes(REDACTED) && this.isSecretName(flag.replace(/^-+/, '')) ? `${flag}${sep}${quoted(value)}` : null;
-      });
+      out = redactValuesAfter(out, FLAG_WITH_VALUE, FLAG_VALUE, (flag) => this.isSecretName(flag.replace(/^-+/, '')));
     }
     if (out.includes('=') || out.includes(':')) {
-      out = replaceEach(out, ASSIGNMENT, (match) => {
-        const [, key = '', sep = '', value = ''] = match;
-        return !value.includes(REDACTED) && isAssignment(key, sep, value, lineStartBefore(out, match.index)) && this.isSecretName(key)
-          ? `${key}${sep}${quoted(value)}`
-          : null;
-      });
+      out = redactValuesAfter(
+        out,
+        ASSIGNMENT,
+        ASSIGNMENT_VALUE,
+        (key, sep, at, text) => isAssignment(key, sep, text[at] ?? '', lineStartBefore(text, at - key.length - sep.length)) && this.isSecretName(key),
+      );
     }
     return this.tokens(out);
   }
@@ -343,8 +372,12 @@ export class Redactor {
     }
   }
 
-  /** A shell-like string: split into words (quotes kept together) at white space, the words redacted as argv, the spacing kept. */
-  private shell(text: string, tool: string): string {
+  /**
+   * A shell-like string: split into words (a quoted part stays in its word) at white space, the words redacted as
+   * argv, the spacing kept. A quoted word that is itself a command line (`bash -c "mysql -pX"` inside one
+   * argument) is read the same way, two levels deep at most, so the work stays linear in the text.
+   */
+  private shell(text: string, tool: string, depth = 0): string {
     // The word pass changes only flags (words starting with `-`), and only those a word or tool names.
     if (!FLAG_IN_TEXT.test(text) || (!this.quickWords.test(text) && !this.isKnownTool(tool))) return text;
     const pieces = text.match(SHELL_PIECES) ?? [];
@@ -358,6 +391,10 @@ export class Redactor {
     });
     const redacted = this.flagWords(words, tool, 0);
     redacted.forEach((word, index) => {
+      const quote = word[0];
+      if (depth < 2 && (quote === '"' || quote === "'") && word.length > 2 && word.endsWith(quote) && /\s/.test(word)) {
+        word = `${quote}${this.shell(word.slice(1, -1), '', depth + 1)}${quote}`;
+      }
       pieces[at[index] ?? 0] = word;
     });
     return pieces.join('');
@@ -447,9 +484,9 @@ function matchesAt(parts: readonly string[], at: number, word: readonly string[]
  * at the start of a line (a header, a YAML line): elsewhere it is prose (`refused the credentials: HTTP 401`)
  * or a key named in a message (`sinks.0.hmac_secret: expected string`).
  */
-function isAssignment(key: string, sep: string, value: string, atLineStart: boolean): boolean {
+function isAssignment(key: string, sep: string, valueStart: string, atLineStart: boolean): boolean {
   if (sep.includes('=') || !/:[ \t]/.test(sep)) return true;
-  if (sep.startsWith('"') || sep.startsWith("'") || value.startsWith('"') || value.startsWith("'")) return true;
+  if (sep.startsWith('"') || sep.startsWith("'") || valueStart === '"' || valueStart === "'") return true;
   return atLineStart && !key.includes('.');
 }
 

@@ -82,6 +82,12 @@ export const REDACTION_VECTORS: readonly RedactionVector[] = [
   {kind: 'argv', input: ['sh', '-c', 'mysql -phunter2 -h db'], output: ['sh', '-c', `mysql -p${R} -h db`], note: "a tool's short flag inside a script"},
   {
     kind: 'argv',
+    input: ['sudo', 'bash -c "mysql -phunter2 db"'],
+    output: ['sudo', `bash -c "mysql -p${R} db"`],
+    note: 'a script quoted inside a script',
+  },
+  {
+    kind: 'argv',
     input: ['/usr/bin/mysql', '-psecret -u root  --password=x'],
     output: ['/usr/bin/mysql', `-p${R} -u root  --password=${R}`],
     note: 'a parameter text (the systeminformation collector has no argv)',
@@ -192,6 +198,7 @@ export const REDACTION_VECTORS: readonly RedactionVector[] = [
     note: 'a URL in a message',
   },
   {kind: 'text', input: ['password=hunter2 user=bob'], output: [`password=${R} user=bob`], note: '`key=value`'},
+  {kind: 'text', input: ['a.yaml: password=hunter2'], output: [`a.yaml: password=${R}`], note: '`key=value` after a `name: ` in a message'},
   {kind: 'text', input: ['{"client_secret":"abc","id":1}'], output: [`{"client_secret":"${R}","id":1}`], note: 'JSON text'},
   {kind: 'text', input: ['password: hunter2'], output: [`password: ${R}`], note: '`key: value` starting a line'},
   {kind: 'text', input: ['config:\n  password: hunter2\n'], output: [`config:\n  password: ${R}\n`], note: 'a YAML line'},
