@@ -15,4 +15,13 @@ process.stdout.on('error', (error) => {
 settings.enableAutoTranspile = false;
 // No user-installed oclif plugins: DaemonEye has none, and looking for them reads
 // ~/.local/share/daemoneye/package.json, which warns when HOME is not readable (e.g. under setpriv).
-await execute({loadOptions: {root: dirname(dirname(fileURLToPath(import.meta.url))), userPlugins: false}});
+// Global flags may come before the command (`daemoneye --config x.yaml detect`), as git and kubectl take them.
+let args = process.argv.slice(2);
+if (args[0]?.startsWith('--') && args[0] !== '--help' && args[0] !== '--version') {
+  const [{hoistGlobalFlags}, {DaemonEyeCommand}] = await Promise.all([
+    import('../dist/commands/_base/global-flags.js'),
+    import('../dist/commands/_base/base-command.js'),
+  ]);
+  args = hoistGlobalFlags(args, DaemonEyeCommand.baseFlags);
+}
+await execute({args, loadOptions: {root: dirname(dirname(fileURLToPath(import.meta.url))), userPlugins: false}});

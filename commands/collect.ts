@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core';
 
-import {DaemonEyeError} from '../src/errors.js';
 import {objectView} from '../src/output/view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
@@ -8,7 +7,7 @@ import {formatFlag} from './_base/flags.js';
 export default class Collect extends DaemonEyeCommand<typeof Collect> {
   static override summary = 'Copy evidence of suspect processes (executable, argv, status, maps, fds, redacted environment) into a signed case.';
   static override description =
-    'For each process: its executable read through /proc/PID/exe (works when the file was deleted from disk), argv, status, stat, maps, mountinfo, cgroup, the fd list and the environment with secret values redacted. A manifest lists every file with its SHA-256 and BLAKE3, the tool version, host, time and this command; it is signed with the Ed25519 key (crypto.private_key_path or --key) and the collection is recorded in the audit ledger. --output DIR creates a case directory, --output FILE.tar.gz an archive; neither is ever written over. Check it later with `daemoneye verify BUNDLE`.';
+    'For each process: its executable read through /proc/PID/exe (works when the file was deleted from disk), argv, status, stat, maps, mountinfo, cgroup, the fd list and the environment; secrets in argv and environments are redacted (docs/redaction.md) unless --no-redact, and the manifest says which. A manifest lists every file with its SHA-256 and BLAKE3, the tool version, host, time and this command; it is signed with the Ed25519 key (crypto.private_key_path or --key) and the collection is recorded in the audit ledger. --output DIR creates a case directory, --output FILE.tar.gz an archive; neither is ever written over. Check it later with `daemoneye verify BUNDLE`.';
   static override examples = [
     '<%= config.bin %> collect --pid 4242 --output case-4242.tar.gz',
     '<%= config.bin %> detect --fail-on high > alerts.ndjson; <%= config.bin %> collect --alerts alerts.ndjson --output /srv/cases/$(hostname)-$(date +%s)',
@@ -31,31 +30,18 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
 
   async run(): Promise<void> {
     const {flags} = this;
-    const config = this.loadConfig(flags.redact === undefined ? {} : {'collection.redaction.enabled': flags.redact});
-    const sources = [flags.pid, flags.alerts, flags.rule].filter((s) => s !== undefined).length;
-    if (sources !== 1) throw new DaemonEyeError('USAGE', 'give exactly one of --pid, --alerts or --rule', {hint: 'see daemoneye collect --help'});
-    const {pidsFromAlertsFile, pidsFromRule} = await import('../src/evidence/targets.js');
-    const pids = flags.pid ?? (flags.alerts === undefined ? await pidsFromRule(config.values, flags.rule as string) : pidsFromAlertsFile(flags.alerts));
-    const reason = flags.pid !== undefined ? '--pid' : flags.alerts !== undefined ? `--alerts ${flags.alerts}` : `--rule ${flags.rule as string}`;
-    const {resolvePrivateKey} = await import('../src/audit/keys.js');
-    const {loadSigningKey} = await import('../src/audit/keys.js');
-    const key = flags.key === undefined ? loadSigningKey(config, (m) => this.logger.warn(m)) : resolvePrivateKey(config, flags.key, (m) => this.logger.warn(m));
-    if (key === undefined)
-      this.logger.warn(`no signing key at ${config.values.crypto.private_key_path}: the manifest is not signed (create one with \`daemoneye keys generate\`)`);
-    const {collectEvidence} = await import('../src/evidence/collect-evidence.js');
-    const {Redactor} = await import('../src/redaction/redact.js');
-    const redaction = config.values.collection.redaction;
-    if (!redaction.enabled)
-      this.logger.warn('--no-redact: argv and environments are copied as the processes had them, secrets included (the manifest says so)');
-    const result = await collectEvidence({
-      redactor: redaction.enabled ? new Redactor({words: redaction.flags, shortFlags: redaction.short_flags}) : null,
-      pids,
+    const {collectEvidenceCase} = await import('../src/app/evidence.js');
+    const {result, reason} = await collectEvidenceCase({
+      config: this.loadConfig(flags.redact === undefined ? {} : {'collection.redaction.enabled': flags.redact}),
+      ...(flags.pid === undefined ? {} : {pids: flags.pid}),
+      ...(flags.alerts === undefined ? {} : {alerts: flags.alerts}),
+      ...(flags.rule === undefined ? {} : {rule: flags.rule}),
+      ...(flags.key === undefined ? {} : {keyPath: flags.key}),
       output: flags.output,
       maxFileBytes: flags['max-file-bytes'],
       maxTotalBytes: flags['max-total-bytes'],
       command: ['daemoneye', 'collect', ...this.argv],
-      reason,
-      ...(key === undefined ? {} : {key}),
+      warn: (m) => this.logger.warn(m),
     });
     const {manifest} = result;
     await this.present(

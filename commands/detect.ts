@@ -1,8 +1,9 @@
 import {Flags} from '@oclif/core';
 
-import {type DetectRunResult, detectView, runDetect} from '../src/detection/detect-run.js';
+import {type DetectRunResult, runDetect} from '../src/app/detect.js';
+import {detectView} from '../src/app/detect-view.js';
 import type {View} from '../src/output/view.js';
-import type {ProcessTreeNode} from '../src/tree/index.js';
+import type {ProcessTreeNode} from '../src/tree/process-tree.js';
 import {DaemonEyeError} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {parseTime} from '../src/util/time.js';
@@ -62,6 +63,8 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       sinkNames: flags.sink ?? [],
       showSuppressed: flags['show-suppressed'],
       baseline: flags.baseline,
+      // The tree shows each process's sockets: a live run collects them even when no rule reads them.
+      alsoCollect: flags.format === 'tree' ? ['process_open_sockets'] : [],
       logger: this.logger,
       metrics: this.metrics,
       onRefused: (error) => this.audit('detection_refused', {code: error.code, error: error.toOneLine(), details: error.details}),
@@ -74,9 +77,18 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
 
   /** The snapshot's process tree with the processes the printed alerts name marked (live, or the latest scan of --input). */
   private async tree(result: DetectRunResult): Promise<View<ProcessTreeNode>> {
-    const {buildProcessTree, loadLatestSavedScan, treeView} = await import('../src/tree/index.js');
-    const live = result.report.snapshots[0]?.live?.processes;
-    const saved = live === undefined && this.flags.input !== undefined ? await loadLatestSavedScan(this.flags.input) : undefined;
-    return treeView(buildProcessTree(live ?? saved?.processes ?? [], {alerts: result.printed, ...(saved === undefined ? {} : {sockets: saved.sockets})}));
+    const [{buildProcessTree}, {loadLatestSavedScan, socketsByPid}, {treeView}, {collectedRows}] = await Promise.all([
+      import('../src/tree/process-tree.js'),
+      import('../src/app/tree.js'),
+      import('../src/tree/tree-view.js'),
+      import('../src/models/tables.js'),
+    ]);
+    const live = result.report.snapshots[0]?.live;
+    if (live !== undefined) {
+      const sockets = socketsByPid(collectedRows(live.tables.process_open_sockets));
+      return treeView(buildProcessTree(live.processes, {alerts: result.printed, sockets}));
+    }
+    const saved = this.flags.input === undefined ? undefined : await loadLatestSavedScan(this.flags.input);
+    return treeView(buildProcessTree(saved?.processes ?? [], {alerts: result.printed, ...(saved === undefined ? {} : {sockets: saved.sockets})}));
   }
 }

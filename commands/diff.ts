@@ -24,7 +24,7 @@ export default class Diff extends DaemonEyeCommand<typeof Diff> {
 
   async run(): Promise<void> {
     const config = this.loadConfig();
-    const {diffInputs, diffSummaryLine, diffView} = await import('../src/diff/index.js');
+    const [{diffInputs}, {diffSummaryLine, diffView}] = await Promise.all([import('../src/app/diff.js'), import('../src/diff/diff-view.js')]);
     const inputs = [this.args.old, this.args.new].filter((a): a is string => a !== undefined);
     const diff = await diffInputs({inputs, defaultStore: config.paths.storeDir});
     await this.present(this.flags.format, diffView(diff));

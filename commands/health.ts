@@ -8,9 +8,9 @@ import {
   HEALTH_STATUSES,
   HealthMonitor,
   type HealthState,
-  healthView,
   worseState,
 } from '../src/telemetry/health.js';
+import {healthView} from '../src/telemetry/health-view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
 

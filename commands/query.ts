@@ -1,9 +1,9 @@
 import {Args} from '@oclif/core';
 
-import {runQuery} from '../src/detection/detect.js';
+import {runQuery} from '../src/detection/query.js';
 import {querySnapshot} from '../src/detection/snapshot-source.js';
 import {type DaemonEyeError, ExitCode, isDaemonEyeError} from '../src/errors.js';
-import {queryView} from '../src/detection/render-detection.js';
+import {queryView} from '../src/detection/detection-view.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';

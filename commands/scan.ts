@@ -1,12 +1,14 @@
 import {Flags} from '@oclif/core';
 
-import {collectOptionsFromConfig, collectSnapshot, type HashProgress, type Snapshot} from '../src/collect/index.js';
+import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../src/collect/snapshot.js';
+import type {HashProgress} from '../src/collect/hash.js';
 import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
 import {DaemonEyeError} from '../src/errors.js';
 import type {ProcessRecord} from '../src/models/process.js';
-import {SOCKETS_TABLE, socketsByPid, type TreeSocket} from '../src/tree/index.js';
-import {processView} from '../src/collect/table.js';
+import {SOCKETS_TABLE, socketsByPid} from '../src/app/tree.js';
+import type {TreeSocket} from '../src/tree/process-tree.js';
+import {processView} from '../src/collect/process-view.js';
 import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {COLLECTED_TABLE_NAMES, collectedRows} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
@@ -66,7 +68,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
         throw new DaemonEyeError('USAGE', '--input shows a saved scan; --output and --store save a live one', {hint: 'drop one of them'});
       }
       this.loadConfig();
-      const {loadLatestSavedScan} = await import('../src/tree/index.js');
+      const {loadLatestSavedScan} = await import('../src/app/tree.js');
       const saved = await loadLatestSavedScan(flags.input);
       const processes = tree || flags.pid === undefined ? saved.processes : saved.processes.filter((p) => flags.pid?.includes(p.pid) === true);
       await this.render(processes, tree, saved.sockets);
@@ -128,7 +130,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       return;
     }
     if (this.flags.format === 'csv') throw new DaemonEyeError('USAGE', 'a tree cannot be written as CSV', {hint: 'use --format tree, json or ndjson'});
-    const {buildProcessTree, treeView} = await import('../src/tree/index.js');
+    const [{buildProcessTree}, {treeView}] = await Promise.all([import('../src/tree/process-tree.js'), import('../src/tree/tree-view.js')]);
     const roots = buildProcessTree(processes, {sockets, ...(this.flags.pid === undefined ? {} : {focusPids: this.flags.pid})});
     for (const pid of this.flags.pid ?? []) if (!processes.some((p) => p.pid === pid)) this.logger.warn(`no process with pid ${pid}`);
     await this.present(this.flags.format, treeView(roots));

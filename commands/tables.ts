@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core';
 
-import {columnListView, describeTable, listTables, tableListView} from '../src/detection/table-catalog.js';
+import {describeTable, listTables} from '../src/detection/table-catalog.js';
+import {columnListView, tableListView} from '../src/detection/table-catalog-view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
 

@@ -1,5 +1,6 @@
 // daemoneye-lib: the public API. Everything the CLI does is reachable from here without oclif.
 export * from './alerting/index.js';
+export * from './app/index.js';
 export * from './audit/index.js';
 export * from './config/index.js';
 export * from './crypto/index.js';

@@ -1,7 +1,7 @@
 // The shared body of `rules enable` and `rules disable`: they differ only in the state they write.
 import {Args, type Command} from '@oclif/core';
 
-import {switchRule} from '../../src/detection/rules-admin.js';
+import {switchRule} from '../../src/app/rules.js';
 import {objectView} from '../../src/output/view.js';
 import {DaemonEyeCommand} from './base-command.js';
 import {formatFlag} from './flags.js';

@@ -18,7 +18,7 @@ export default class AlertsDeliver extends DaemonEyeCommand<typeof AlertsDeliver
     const config = this.loadConfig();
     const {deliverSpool} = await import('../../src/alerting/alert-manager.js');
     const summary = await deliverSpool(config, {sinkNames: this.flags.sink ?? [], logger: this.logger});
-    const {deliveryView} = await import('../../src/alerting/render-delivery.js');
+    const {deliveryView} = await import('../../src/alerting/delivery-view.js');
     await this.present(this.flags.format, deliveryView(summary));
     const sinks = summary.deliveries.length;
     this.logger.info(`${summary.delivered} spooled alert(s) delivered, ${summary.spooled} still pending (${sinks} sink(s))`);

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 
-import {configView} from '../../src/config/show.js';
+import {configView} from '../../src/app/config-view.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 

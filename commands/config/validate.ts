@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core';
 
-import {configValidationView, validateConfigFile, type FileValidation} from '../../src/config/validate-file.js';
+import {configValidationView} from '../../src/app/config-view.js';
+import {validateConfigFile, type FileValidation} from '../../src/config/validate-file.js';
 import {formatIssue} from '../../src/config/validator.js';
 import {ExitCode, isDaemonEyeError} from '../../src/errors.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';

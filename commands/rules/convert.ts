@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core';
 
-import {convertRules} from '../../src/detection/rules-admin.js';
+import {convertRules} from '../../src/app/rules.js';
 import {ExitCode} from '../../src/errors.js';
 import type {View} from '../../src/output/view.js';
 import {terminalSafe} from '../../src/output/terminal.js';

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core';
 
-import {listRules, ruleListView} from '../../src/detection/rules-admin.js';
+import {listRules} from '../../src/app/rules.js';
+import {ruleListView} from '../../src/app/rules-view.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 
-import {ruleTestView, testRules} from '../../src/detection/rules-admin.js';
+import {testRules} from '../../src/app/rules.js';
+import {ruleTestView} from '../../src/app/rules-view.js';
 import {failureText} from '../../src/detection/rule-tests.js';
 import {ExitCode} from '../../src/errors.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core';
 
-import {ruleValidationView, validateRules} from '../../src/detection/rules-admin.js';
+import {validateRules} from '../../src/app/rules.js';
+import {ruleValidationView} from '../../src/app/rules-view.js';
 import {ExitCode} from '../../src/errors.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';

@@ -11,7 +11,7 @@ import {isAtLeast} from '../models/severity.js';
 import {type Logger, silentLogger} from '../output/logger.js';
 import {applyDeduplication} from './dedupe.js';
 import {Scrubber} from '../redaction/redact.js';
-import {createSink, sinkSecrets} from './sinks/index.js';
+import {createSink, sinkSecrets} from './sinks/sink-kinds.js';
 import {claimSpool, readSpool, settleSpool, spooledSinkNames, spoolPath} from './spool.js';
 import type {AlertSink, DeliverySummary, SinkDelivery} from './types.js';
 

@@ -1,6 +1,6 @@
-// The one way commands and the ledger load key files: a flag's file, else the configured one. A private
-// key that others can read is a warning (the key still works: refusing it would stop the audit trail);
-// an exposed key is reported by `health` as unhealthy.
+// The one way commands and the ledger find their files (the ledger, key files): a flag's file, else the
+// configured one. A private key that others can read is a warning (the key still works: refusing it would
+// stop the audit trail); an exposed key is reported by `health` as unhealthy.
 import {existsSync} from 'node:fs';
 
 import type {Config} from '../config/builder.js';
@@ -55,4 +55,9 @@ export function loadSigningKey(config: Config, warn: (message: string) => void =
       cause: error,
     });
   }
+}
+
+/** `--ledger FILE`, else audit.ledger_path, else <state_dir>/audit.ledger. */
+export function ledgerPathFor(config: Config, flag: string | undefined): string {
+  return flag ?? config.paths.ledgerPath;
 }

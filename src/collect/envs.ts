@@ -2,6 +2,7 @@
 // process started with). Secret values are redacted with every other table by the column's kind
 // (`value`: an environment value named by `key`, src/collect/redact.ts).
 import type {ProcessEnvRow} from '../models/live-tables.js';
+import {escapeLatin1} from './text-encoding.js';
 
 export interface EnvSelection {
   /** Names to keep, exact and case-sensitive as the environment is. */
@@ -9,8 +10,9 @@ export interface EnvSelection {
 }
 
 /**
- * Rows of the selected variables of one environ text (NUL-separated `KEY=VALUE`). The first occurrence of a
- * name wins, as getenv(3) does; entries without `=` are skipped.
+ * Rows of the selected variables of one environ text (NUL-separated `KEY=VALUE`, bytes read as latin1; names
+ * and values come out in the one text form, escapeBytes). The first occurrence of a name wins, as getenv(3)
+ * does; entries without `=` are skipped.
  */
 export function parseEnviron(scanId: number, pid: number, environ: string, selection: EnvSelection): ProcessEnvRow[] {
   const rows: ProcessEnvRow[] = [];
@@ -18,10 +20,10 @@ export function parseEnviron(scanId: number, pid: number, environ: string, selec
   for (const entry of environ.split('\0')) {
     const eq = entry.indexOf('=');
     if (eq <= 0) continue;
-    const key = entry.slice(0, eq);
+    const key = escapeLatin1(entry.slice(0, eq));
     if (!selection.names.has(key) || seen.has(key)) continue;
     seen.add(key);
-    rows.push({scan_id: scanId, pid, key, value: entry.slice(eq + 1)});
+    rows.push({scan_id: scanId, pid, key, value: escapeLatin1(entry.slice(eq + 1))});
   }
   return rows;
 }

@@ -7,7 +7,10 @@ import {errorCode, isGone, sameFileAt, statQuiet} from './proc-read.js';
 
 export interface FdLink {
   readonly fd: number;
-  /** The link text: a path (maybe ending in ` (deleted)`), `socket:[N]`, `pipe:[N]`, `anon_inode:[…]`. */
+  /**
+   * The link's bytes, one latin1 character per byte (a path need not be UTF-8; escapeLatin1 gives its text):
+   * a path (maybe ending in ` (deleted)`), `socket:[N]`, `pipe:[N]`, `anon_inode:[…]`.
+   */
   readonly target: string;
   /**
    * The target ends in the kernel's ` (deleted)` marker and the open file is not a file really named so
@@ -33,7 +36,7 @@ export function readFdLinks(procRoot: string, pid: number): FdLink[] | 'unreadab
   for (const name of names) {
     let target: string;
     try {
-      target = readlinkSync(`${dir}/${name}`);
+      target = readlinkSync(`${dir}/${name}`, {encoding: 'buffer'}).toString('latin1');
     } catch {
       continue; // Closed meanwhile.
     }
@@ -49,5 +52,5 @@ export function readFdLinks(procRoot: string, pid: number): FdLink[] | 'unreadab
 /** The fd's open file (its link followed) is the file at the full marked path in the process's root. */
 function literallyNamed(procRoot: string, pid: number, fdPath: string, target: string): boolean {
   const open = statQuiet(fdPath);
-  return open !== undefined && sameFileAt(`${procRoot}/${pid}/root${target}`, open) !== undefined;
+  return open !== undefined && sameFileAt(Buffer.concat([Buffer.from(`${procRoot}/${pid}/root`), Buffer.from(target, 'latin1')]), open) !== undefined;
 }

@@ -31,7 +31,7 @@ export function pidExists(pid: number): boolean {
 export function readProcEntryMounts(procRoot: string): Map<number, MountEntry[]> {
   let text: string;
   try {
-    text = readFileSync(`${procRoot}/self/mountinfo`, 'utf8');
+    text = readFileSync(`${procRoot}/self/mountinfo`, 'latin1');
   } catch {
     return new Map();
   }

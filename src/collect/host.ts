@@ -4,6 +4,7 @@ import {readFileSync} from 'node:fs';
 import {arch, hostname, machine, release, type as osType, uptime} from 'node:os';
 
 import {parseBootTimeSeconds, parseOsRelease, parseUptimeSeconds} from './parsers.js';
+import {escapeLatin1, escapeText} from './text-encoding.js';
 
 export interface HostFacts {
   readonly hostname: string;
@@ -15,13 +16,15 @@ export interface HostFacts {
   readonly ld_so_preload: string | null;
 }
 
-function readOptional(path: string): string | null {
+function readOptional(path: string, encoding: 'utf8' | 'latin1' = 'utf8'): string | null {
   try {
-    return readFileSync(path, 'utf8');
+    return readFileSync(path, encoding);
   } catch {
     return null;
   }
 }
+
+const escapeOptional = (text: string | null): string | null => (text === null ? null : escapeLatin1(text));
 
 function machineName(): string {
   try {
@@ -39,20 +42,23 @@ export function readUptimeSeconds(procRoot = '/proc'): number {
 
 /**
  * Linux host facts. `boot_time` is /proc/stat's `btime` (whole seconds, fixed for the boot), so that a
- * process gets the same `start_time` in every scan.
+ * process gets the same `start_time` in every scan. The host name, OS name and /etc/ld.so.preload (a
+ * rootkit's file) are in the one text form of every table (escapeBytes).
  */
 export function linuxHostFacts(procRoot = '/proc', etc = '/etc'): HostFacts {
   const stat = readOptional(`${procRoot}/stat`);
   const btime = stat === null ? null : parseBootTimeSeconds(stat);
   const osRelease = readOptional(`${etc}/os-release`) ?? readOptional('/usr/lib/os-release');
+  const preload = readOptional(`${etc}/ld.so.preload`, 'latin1');
+  const os = (osRelease === null ? null : parseOsRelease(osRelease)) ?? osType();
   return {
-    hostname: hostname(),
-    os: (osRelease === null ? null : parseOsRelease(osRelease)) ?? osType(),
+    hostname: escapeText(hostname()),
+    os: escapeText(os),
     kernel: release(),
     arch: machineName(),
     boot_time: btime === null ? Math.round(Date.now() - uptime() * 1000) : btime * 1000,
     boot_id: readOptional(`${procRoot}/sys/kernel/random/boot_id`)?.trim() ?? null,
-    ld_so_preload: readOptional(`${etc}/ld.so.preload`),
+    ld_so_preload: escapeOptional(preload),
   };
 }
 
@@ -63,12 +69,12 @@ export async function systemInformationHostFacts(): Promise<HostFacts> {
   const distro = [info.distro, info.release].filter((part) => part !== '' && part !== 'unknown').join(' ');
   const bootId = process.platform === 'linux' ? (readOptional('/proc/sys/kernel/random/boot_id')?.trim() ?? null) : null;
   return {
-    hostname: info.hostname !== '' ? info.hostname : hostname(),
+    hostname: escapeText(info.hostname !== '' ? info.hostname : hostname()),
     os: distro !== '' ? distro : info.platform,
     kernel: info.kernel !== '' ? info.kernel : release(),
     arch: info.arch !== '' ? info.arch : machineName(),
     boot_time: Math.round(Date.now() - uptime() * 1000),
     boot_id: bootId,
-    ld_so_preload: process.platform === 'linux' ? readOptional('/etc/ld.so.preload') : null,
+    ld_so_preload: process.platform === 'linux' ? escapeOptional(readOptional('/etc/ld.so.preload', 'latin1')) : null,
   };
 }

@@ -92,7 +92,7 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
         }
       }
       if (tables.has('process_envs')) {
-        const text = readProcTextIfThere(`${procRoot}/${pid}/environ`);
+        const text = readProcTextIfThere(`${procRoot}/${pid}/environ`, 'latin1');
         if (text === 'unreadable') count('process_envs');
         else if (text !== 'gone') rows.process_envs?.push(...parseEnviron(scanId, pid, text, options.env));
       }

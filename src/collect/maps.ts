@@ -1,9 +1,13 @@
 // process_memory_map: /proc/PID/maps parsed line by line (proc(5)): address range, permissions, offset,
-// device, inode and the mapped path, with the kernel's ` (deleted)` marker and pseudo paths as columns.
+// device, inode and the mapped path (exact bytes, in the one text form), with the kernel's ` (deleted)`
+// marker and pseudo paths as columns.
+import {readlinkSync} from 'node:fs';
+
 import type {SqlRowValue} from '../models/columns.js';
 import type {ProcessLibraryRow, ProcessMemoryMapRow} from '../models/live-tables.js';
 import {DELETED_MARKER} from './parsers.js';
 import {readProcTextIfThere, sameFileAt} from './proc-read.js';
+import {escapeLatin1} from './text-encoding.js';
 
 const DELETED = DELETED_MARKER;
 const HEX = /^[0-9a-f]+$/;
@@ -14,17 +18,36 @@ const DIGITS = /^\d+$/;
 export const MEMORY_MAP_COLUMNS = ['scan_id', 'pid', 'start', 'end', 'permissions', 'offset', 'device', 'inode', 'path', 'pseudo', 'deleted'] as const;
 
 /**
- * Append the SQL values of each line of one process's maps text to `into`, row after row in
- * MEMORY_MAP_COLUMNS order; returns the number of rows appended. A line is
+ * What a maps text alone cannot say, asked of the files of the process whose maps they are (readMaps gives
+ * one per process); without it the text is taken as the kernel wrote it.
+ */
+export interface MapsFileAccess {
+  /**
+   * The exact bytes of a mapping's path: the link /proc/PID/map_files/START-END (root only), or null. The
+   * maps text escapes a newline in a path as `\012` and leaves a backslash as it is, so a path holding a
+   * backslash may be a newline or the literal text `\012`: the link tells them apart.
+   */
+  exactPath(start: string, end: string): Buffer | null;
+  /** The file of this device (`major:minor`, hex) and inode sits at this full path: it is really named so. */
+  sameFile(path: Buffer, device: string, inode: number): boolean;
+}
+
+/**
+ * Append the SQL values of each line of one process's maps text (bytes read as latin1) to `into`, row after
+ * row in MEMORY_MAP_COLUMNS order; returns the number of rows appended. A line is
  * `start-end perms offset major:minor inode [path]` (proc(5)); the path runs to the end of the line and may
  * hold spaces. Addresses stay hex text (`0x…`: 64-bit values exceed JavaScript numbers); the offset is a
- * number (file offsets stay below 2^53); the path is null for anonymous memory; `pseudo` and `deleted` are
- * 0 or 1. Malformed lines are skipped.
+ * number (file offsets stay below 2^53); the path is null for anonymous memory, else in the one text form
+ * (escapeBytes), its `\012` a newline again (exactly, through `access`, when it holds a backslash); `pseudo`
+ * and `deleted` are 0 or 1. A path ending in the kernel's ` (deleted)` marker is deleted unless `access`
+ * finds the very file at the full marked path (a file really named so keeps its name). Malformed lines are
+ * skipped.
  * Values rather than row objects, cut with indexOf rather than a regular expression over each line: a
  * host has tens of thousands of these rows and they go straight to SQLite.
  */
-export function appendMapValues(scanId: number, pid: number, text: string, into: SqlRowValue[]): number {
+export function appendMapValues(scanId: number, pid: number, text: string, into: SqlRowValue[], access?: MapsFileAccess): number {
   let rows = 0;
+  let literal: Map<string, boolean> | undefined;
   for (let pos = 0; pos < text.length;) {
     let eol = text.indexOf('\n', pos);
     if (eol === -1) eol = text.length;
@@ -50,7 +73,20 @@ export function appendMapValues(scanId: number, pid: number, text: string, into:
     while (text.charCodeAt(pathStart) === 32) pathStart++;
     let path: string | null = pathStart < eol ? text.slice(pathStart, eol) : null;
     const pseudo = path !== null && path.startsWith('[') && path.endsWith(']');
-    const deleted = path !== null && !pseudo && path.endsWith(DELETED);
+    if (path !== null && !pseudo && path.includes('\\')) {
+      path = access?.exactPath(start, end)?.toString('latin1') ?? path.replaceAll('\\012', '\n');
+    }
+    let deleted = path !== null && !pseudo && path.endsWith(DELETED);
+    if (deleted && path !== null && access !== undefined) {
+      literal ??= new Map();
+      const key = `${device} ${inode} ${path}`;
+      let named = literal.get(key);
+      if (named === undefined) {
+        named = access.sameFile(Buffer.from(path, 'latin1'), device, Number(inode));
+        literal.set(key, named);
+      }
+      deleted = !named;
+    }
     if (deleted && path !== null) path = path.slice(0, -DELETED.length);
     into.push(
       scanId,
@@ -61,7 +97,7 @@ export function appendMapValues(scanId: number, pid: number, text: string, into:
       Number.parseInt(offset, 16),
       device,
       Number(inode),
-      path,
+      path === null ? null : escapeLatin1(path),
       pseudo ? 1 : 0,
       deleted ? 1 : 0,
     );
@@ -117,7 +153,7 @@ export function readMaps(procRoot: string, scanId: number, pids: Iterable<number
   Error.stackTraceLimit = 0;
   try {
     for (const pid of pids) {
-      const text = readProcTextIfThere(`${procRoot}/${pid}/maps`);
+      const text = readProcTextIfThere(`${procRoot}/${pid}/maps`, 'latin1');
       if (text === 'unreadable') {
         unreadable.push(pid);
         continue;
@@ -126,8 +162,7 @@ export function readMaps(procRoot: string, scanId: number, pids: Iterable<number
       // Without process_memory_map, each process's rows go to a scratch array, dropped once its libraries are found.
       const into = wanted.memoryMap ? values : [];
       const first = into.length;
-      const count = appendMapValues(scanId, pid, text, into);
-      keepLiteralNames(procRoot, pid, into, first, count);
+      const count = appendMapValues(scanId, pid, text, into, mapsFileAccess(procRoot, pid));
       if (wanted.memoryMap) rows += count;
       if (wanted.libraries) appendLibraries(scanId, pid, into, first, count, libraries);
     }
@@ -153,28 +188,25 @@ export function deviceNumber(device: string): number {
 }
 
 /**
- * A mapping marked ` (deleted)` whose file really is named so (the very file, by device and inode, sits at
- * the full marked path: sameFileAt) gets its full name back and is not deleted. Files that look unlinked
- * are rare, so this costs one stat each.
+ * The files of one process for appendMapValues: map_files links for exact paths, and a file really named
+ * `… (deleted)` when the very file (device and inode, sameFileAt) sits at the full marked path, looked up
+ * through /proc/PID/root (the process's own mount namespace). Files that look unlinked are rare, and paths
+ * with a backslash rarer, so this costs a stat or a readlink now and then.
  */
-function keepLiteralNames(procRoot: string, pid: number, values: SqlRowValue[], first: number, count: number): void {
-  const literal = new Map<string, boolean>();
-  for (let row = 0; row < count; row++) {
-    const at = first + row * WIDTH;
-    if (values[at + DELETED_COLUMN] !== 1) continue;
-    const marked = `${values[at + PATH] as string}${DELETED}`;
-    const inode = values[at + INODE] as number;
-    const key = `${inode} ${marked}`;
-    let named = literal.get(key);
-    if (named === undefined) {
-      named = sameFileAt(`${procRoot}/${pid}/root${marked}`, {dev: deviceNumber(values[at + DEVICE] as string), ino: inode}) !== undefined;
-      literal.set(key, named);
-    }
-    if (named) {
-      values[at + PATH] = marked;
-      values[at + DELETED_COLUMN] = 0;
-    }
-  }
+function mapsFileAccess(procRoot: string, pid: number): MapsFileAccess {
+  return {
+    exactPath(start, end) {
+      try {
+        // map_files entries are named by the addresses without maps' zero padding.
+        return readlinkSync(`${procRoot}/${pid}/map_files/${start.replace(/^0+(?=.)/, '')}-${end.replace(/^0+(?=.)/, '')}`, {encoding: 'buffer'});
+      } catch {
+        return null; // not root, or the mapping is gone: the maps text it is
+      }
+    },
+    sameFile(path, device, inode) {
+      return sameFileAt(Buffer.concat([Buffer.from(`${procRoot}/${pid}/root`), path]), {dev: deviceNumber(device), ino: inode}) !== undefined;
+    },
+  };
 }
 
 /** `0x…` addresses as the kernel prints them (no leading zeros past 8 digits): the longer is larger. */

@@ -1,8 +1,13 @@
 // Pure parser for /proc/PID/mountinfo (proc(5), "/proc/pid/mountinfo"; the kernel writes it in
 // fs/proc_namespace.c show_mountinfo) and the one question the collector asks of it: which mounts sit
 // over a process's /proc entry, the way `mount --bind EMPTYDIR /proc/PID` hides a process from ps.
+import {escapeLatin1} from './text-encoding.js';
 
-/** One line of mountinfo. Paths are decoded (the kernel escapes space, tab, newline and backslash as \ooo). */
+/**
+ * One line of mountinfo, read as latin1 (one character per byte). Paths are decoded: the kernel writes space,
+ * tab, newline and backslash as `\ooo` (so a backslash in the text always starts one), and they are bytes
+ * again here; describeMount gives them in the one text form.
+ */
 export interface MountEntry {
   readonly mountId: number;
   readonly parentId: number;
@@ -45,7 +50,7 @@ export function parseMountinfo(text: string): MountEntry[] {
       root: unescapeOctal(fields[3] as string),
       mountPoint: unescapeOctal(fields[4] as string),
       options: fields[5] as string,
-      fsType: fields[separator + 1] as string,
+      fsType: unescapeOctal(fields[separator + 1] as string),
       source: unescapeOctal(fields[separator + 2] as string),
     });
   }
@@ -72,7 +77,10 @@ export function mountsOverProcEntries(entries: readonly MountEntry[], procMount 
   return byPid;
 }
 
-/** One mount as a reader sees it: `/proc/4242 ← /tmp/empty on /dev/sda1 (ext4, mount 812)`. */
+/**
+ * One mount as a reader sees it: `/proc/4242 covered by /tmp/empty of /dev/sda1 (ext4, mount 812)`, its paths
+ * and names in the one text form (escapeBytes): a FUSE mount's source and mount point are a user's choice.
+ */
 export function describeMount(entry: MountEntry): string {
-  return `${entry.mountPoint} covered by ${entry.root} of ${entry.source} (${entry.fsType}, mount ${entry.mountId})`;
+  return escapeLatin1(`${entry.mountPoint} covered by ${entry.root} of ${entry.source} (${entry.fsType}, mount ${entry.mountId})`);
 }

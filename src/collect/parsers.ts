@@ -1,5 +1,6 @@
 // Pure parsers for the /proc files the Linux collector reads: text in, typed values out, no I/O, so each
 // is unit-tested on fixture text (proc(5) is the reference for every field position used here).
+import {escapeLatin1} from './text-encoding.js';
 
 /** PF_KTHREAD in the `flags` field of /proc/PID/stat (include/linux/sched.h). */
 export const PF_KTHREAD = 0x00200000;
@@ -122,44 +123,103 @@ export function parseExeLink(target: string): ExeLink {
   return {path, markedDeleted, memfd: path.startsWith('/memfd:')};
 }
 
-/**
- * The cgroup path: the v2 unified line (`0::/path`) when it says more than `/`, else the first v1
- * hierarchy with a specific path (hybrid hosts often leave the unified line at `/`), else `/`.
- */
-export function parseCgroup(text: string): string | null {
-  let unified: string | null = null;
-  let specificV1: string | null = null;
-  let any: string | null = null;
-  for (const line of text.split('\n')) {
-    const path = cgroupLinePath(line);
-    if (path === null) continue;
-    any ??= path;
-    if (line.startsWith('0::')) unified = path;
-    else if (path !== '/' && specificV1 === null) specificV1 = path;
-  }
-  if (unified !== null && unified !== '/') return unified;
-  return specificV1 ?? unified ?? any;
+/** What /proc/PID/cgroup says about a process. */
+export interface CgroupInfo {
+  /** The cgroup path (escapeBytes text), null when the file could not be split unambiguously. */
+  readonly cgroup: string | null;
+  /** A container's 64-hex-digit id found in any of its paths, null when there is none. */
+  readonly containerId: string | null;
 }
 
-function cgroupLinePath(line: string): string | null {
-  const firstColon = line.indexOf(':');
-  const secondColon = firstColon < 0 ? -1 : line.indexOf(':', firstColon + 1);
-  return secondColon < 0 ? null : line.slice(secondColon + 1);
+const CGROUP_PREFIX = /^(\d+):([^:\n]*):/;
+
+/**
+ * The line prefixes (`hierarchy-ID:controller-list:`) of a /proc/PID/cgroup text read naively, one per line
+ * that has one, or null when a hierarchy id repeats (a cgroup name with a newline made a line). Every process
+ * of a host has the same prefixes in the same order (one line per mounted hierarchy, the kernel's
+ * proc_cgroup_show), so those of the scanner's own file split everyone else's.
+ */
+export function cgroupPrefixes(text: string): string[] | null {
+  const prefixes: string[] = [];
+  const ids = new Set<string>();
+  for (const line of text.split('\n')) {
+    const match = CGROUP_PREFIX.exec(line);
+    if (match === null) continue;
+    if (ids.has(match[1] as string)) return null;
+    ids.add(match[1] as string);
+    prefixes.push(match[0]);
+  }
+  return prefixes.length === 0 ? null : prefixes;
+}
+
+/**
+ * Every way of reading `text` as the lines of `prefixes` in order, each `PREFIX/path` and the last ending
+ * at the file's final newline (a path always starts with `/`; it may hold any other byte, newlines too).
+ * Stops after `limit` readings: two are enough to know a text is ambiguous.
+ */
+function cgroupReadings(text: string, prefixes: readonly string[], limit = 2): string[][] {
+  const readings: string[][] = [];
+  const first = prefixes[0];
+  if (first === undefined || !text.startsWith(first) || !text.endsWith('\n')) return readings;
+  const walk = (line: number, pathStart: number, paths: string[]): void => {
+    if (readings.length >= limit) return;
+    const next = prefixes[line + 1];
+    if (next === undefined) {
+      const path = text.slice(pathStart, -1);
+      if (path.startsWith('/')) readings.push([...paths, path]);
+      return;
+    }
+    for (let nl = text.indexOf(`\n${next}`, pathStart); nl >= 0; nl = text.indexOf(`\n${next}`, nl + 1)) {
+      const path = text.slice(pathStart, nl);
+      if (path.startsWith('/')) walk(line + 1, nl + 1 + next.length, [...paths, path]);
+      if (readings.length >= limit) return;
+    }
+  };
+  walk(0, first.length, []);
+  return readings;
 }
 
 // docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>.scope, libpod-<id>.scope (systemd driver) and
 // /docker/<id>, /kubepods/.../<id>, /lxc.payload... (cgroupfs driver): the id is 64 hex digits.
 const CONTAINER_ID = /(?:^|[/-])([0-9a-f]{64})(?:\.scope)?(?:$|\/)/;
 
-/** Container ID from the cgroup file's text (any hierarchy), null when the process is not in a container. */
-export function containerIdFromCgroup(text: string): string | null {
-  for (const line of text.split('\n')) {
-    const path = cgroupLinePath(line);
-    if (path === null) continue;
-    const match = CONTAINER_ID.exec(path);
-    if (match !== null) return match[1] ?? null;
+/**
+ * /proc/PID/cgroup (bytes read as latin1): `hierarchy-ID:controller-list:path` per hierarchy, the unified
+ * (v2) hierarchy as `0::path`, last. The kernel prints paths raw, so a cgroup name holding a newline and a
+ * line of its own (`x\n0::/docker-<id>.scope`; a user may name cgroups under their delegated subtree) would
+ * forge a line if the file were split on newlines. It is split on the host's own `prefixes` instead (the
+ * scanner's file, cgroupPrefixes): on a cgroup-v2 host that is the single `0::` line, whose path is
+ * everything up to the final newline, exactly. With several hierarchies (v1 or hybrid) a forged line can
+ * make two readings fit; then the path is unknown (null) and a container id is taken from either reading.
+ * Without prefixes, the file's own are used when no id repeats.
+ *
+ * The path: the unified one when it says more than `/`, else the first v1 hierarchy with a specific path
+ * (hybrid hosts often leave the unified line at `/`), else `/`.
+ */
+export function parseCgroup(text: string, prefixes: readonly string[] | null = null): CgroupInfo {
+  const own = prefixes ?? cgroupPrefixes(text);
+  const readings = own === null ? [] : cgroupReadings(text, own);
+  const containerId = (paths: readonly string[]): string | null => {
+    for (const path of paths) {
+      const match = CONTAINER_ID.exec(path);
+      if (match !== null) return match[1] ?? null;
+    }
+    return null;
+  };
+  if (readings.length !== 1 || own === null) {
+    const ids = readings.map(containerId).filter((id) => id !== null);
+    return {cgroup: null, containerId: ids[0] ?? null};
   }
-  return null;
+  const paths = readings[0] as string[];
+  let unified: string | null = null;
+  let specificV1: string | null = null;
+  own.forEach((prefix, i) => {
+    const path = paths[i] as string;
+    if (prefix === '0::') unified = path;
+    else if (path !== '/' && specificV1 === null) specificV1 = path;
+  });
+  const chosen: string | null = unified !== null && unified !== '/' ? unified : (specificV1 ?? unified ?? paths[0] ?? null);
+  return {cgroup: chosen === null ? null : escapeLatin1(chosen), containerId: containerId(paths)};
 }
 
 /** The inode of a namespace link target such as `pid:[4026531836]`. */
@@ -210,15 +270,18 @@ export function parseLinkerVariables(environ: string): LinkerVariables {
   return {ldPreload: environValue(environ, 'LD_PRELOAD='), ldAudit: environValue(environ, 'LD_AUDIT=')};
 }
 
-/** uid → user name from /etc/passwd text (the first entry for a uid wins, as getpwuid does). */
+/**
+ * uid → user name from /etc/passwd (bytes read as latin1; names in the one text form, escapeBytes). The first
+ * entry for a uid wins, as getpwuid does.
+ */
 export function parsePasswd(text: string): Map<number, string> {
   const users = new Map<number, string>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
     const fields = line.split(':');
-    const uid = Number(fields[2]);
+    const uid = /^\d+$/.test(fields[2] ?? '') ? Number(fields[2]) : Number.NaN;
     const name = fields[0];
-    if (fields.length >= 3 && name !== undefined && name !== '' && Number.isInteger(uid) && !users.has(uid)) users.set(uid, name);
+    if (fields.length >= 3 && name !== undefined && name !== '' && Number.isSafeInteger(uid) && !users.has(uid)) users.set(uid, escapeLatin1(name));
   }
   return users;
 }
@@ -251,79 +314,6 @@ export function parseOsRelease(text: string): string | null {
   if (name === undefined) return null;
   const version = values.get('VERSION_ID');
   return version === undefined ? name : `${name} ${version}`;
-}
-
-/**
- * Length of the well-formed UTF-8 sequence starting at `at`, or 0 when the byte there does not start one
- * (the Unicode Standard, table 3-7: no overlong forms, no surrogates, nothing above U+10FFFF).
- */
-function utf8SequenceLength(bytes: Uint8Array, at: number): number {
-  const b0 = bytes[at] as number;
-  if (b0 < 0x80) return 1;
-  const cont = (i: number, lo = 0x80, hi = 0xbf): boolean => {
-    const b = bytes[at + i];
-    return b !== undefined && b >= lo && b <= hi;
-  };
-  if (b0 >= 0xc2 && b0 <= 0xdf) return cont(1) ? 2 : 0;
-  if (b0 === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
-  if ((b0 >= 0xe1 && b0 <= 0xec) || b0 === 0xee || b0 === 0xef) return cont(1) && cont(2) ? 3 : 0;
-  if (b0 === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
-  if (b0 === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-  if (b0 >= 0xf1 && b0 <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  if (b0 === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
-  return 0;
-}
-
-const BACKSLASH = 0x5c;
-
-/**
- * The lossless text form of bytes that are not all UTF-8 (a record with `bytes_escaped: true`): every
- * well-formed UTF-8 sequence stays as its character, a backslash becomes `\\`, and every other byte becomes
- * `\xHH` (two lower-case hex digits). `unescapeBytes` gives the exact bytes back. Bytes that are valid
- * UTF-8 are never passed here, so ordinary records keep their text (and backslashes) unchanged.
- */
-export function escapeBytes(bytes: Uint8Array): string {
-  let out = '';
-  let runStart = 0;
-  const decoder = new TextDecoder('utf-8');
-  let at = 0;
-  const flush = (end: number): void => {
-    if (end > runStart) out += decoder.decode(bytes.subarray(runStart, end));
-  };
-  while (at < bytes.length) {
-    const b = bytes[at] as number;
-    const length = b === BACKSLASH ? 0 : utf8SequenceLength(bytes, at);
-    if (length > 0) {
-      at += length;
-      continue;
-    }
-    flush(at);
-    out += b === BACKSLASH ? '\\\\' : `\\x${b.toString(16).padStart(2, '0')}`;
-    at++;
-    runStart = at;
-  }
-  flush(at);
-  return out;
-}
-
-/** The exact bytes of a text written by `escapeBytes` (`\\` → a backslash, `\xHH` → that byte). */
-export function unescapeBytes(text: string): Buffer {
-  const parts: Buffer[] = [];
-  let runStart = 0;
-  for (let at = 0; at < text.length; at++) {
-    if (text.charCodeAt(at) !== BACKSLASH) continue;
-    parts.push(Buffer.from(text.slice(runStart, at), 'utf8'));
-    if (text[at + 1] === 'x' && /^[0-9a-f]{2}$/.test(text.slice(at + 2, at + 4))) {
-      parts.push(Buffer.from([Number.parseInt(text.slice(at + 2, at + 4), 16)]));
-      at += 3;
-    } else {
-      parts.push(Buffer.from([BACKSLASH]));
-      if (text[at + 1] === '\\') at += 1;
-    }
-    runStart = at + 1;
-  }
-  parts.push(Buffer.from(text.slice(runStart), 'utf8'));
-  return Buffer.concat(parts);
 }
 
 /** /proc/PID/cmdline as raw arguments (split on NUL exactly, as `parseCmdline` does for text). */

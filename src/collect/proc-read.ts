@@ -2,11 +2,13 @@
 import {readFileSync, type Stats, statSync} from 'node:fs';
 
 /**
- * The whole file as UTF-8 text (invalid bytes become U+FFFD). readFileSync with an encoding takes Node's
- * native one-call path (open, read to EOF, close in C++), measured faster than a JS read loop on /proc.
+ * The whole file as text: UTF-8 (invalid bytes become U+FFFD: only for files whose text is the kernel's
+ * own), or latin1, one character per byte, for files that carry names and paths (escapeLatin1 makes them
+ * the one text form). readFileSync with an encoding takes Node's native one-call path (open, read to EOF,
+ * close in C++), measured faster than a JS read loop on /proc.
  */
-export function readProcText(path: string): string {
-  return readFileSync(path, 'utf8');
+export function readProcText(path: string, encoding: 'utf8' | 'latin1' = 'utf8'): string {
+  return readFileSync(path, encoding);
 }
 
 /** The error code of a thrown fs error (`ENOENT`, `EACCES`, …), or `UNKNOWN`. */
@@ -23,9 +25,9 @@ export function isGone(code: string): boolean {
  * The whole file as text, or why not: `unreadable` (permission denied and other refusals) or `gone` (the
  * process exited). For the per-process files a scan may be refused without root.
  */
-export function readProcTextIfThere(path: string): string | 'unreadable' | 'gone' {
+export function readProcTextIfThere(path: string, encoding: 'utf8' | 'latin1' = 'utf8'): string | 'unreadable' | 'gone' {
   try {
-    return readProcText(path);
+    return readProcText(path, encoding);
   } catch (error) {
     return isGone(errorCode(error)) ? 'gone' : 'unreadable';
   }

@@ -1,12 +1,12 @@
 // The Linux collector: one synchronous pass over /proc/PID/* per process, turning the parsers' output into
 // ProcessRecords. A process that exits mid-read is dropped; a file it may not read nulls its fields only.
 import * as crypto from 'node:crypto';
-import {isUtf8} from 'node:buffer';
 import {readdirSync, readFileSync, readlinkSync, statSync, type Stats} from 'node:fs';
 
 import type {LinuxPlatformData, ProcessRecord} from '../models/process.js';
 import {
-  containerIdFromCgroup,
+  type CgroupInfo,
+  cgroupPrefixes,
   decodeTtyNr,
   isKernelThread,
   parseCgroup,
@@ -17,8 +17,8 @@ import {
   parseStatus,
   type ProcStat,
   splitCmdlineBytes,
-  escapeBytes,
 } from './parsers.js';
+import {escapeBytes, needsEscape} from './text-encoding.js';
 import {identityOf} from './hash.js';
 import type {FileIdentity} from './hash-cache.js';
 import {errorCode, isGone, readProcText, sameFileAt, statQuiet} from './proc-read.js';
@@ -111,7 +111,7 @@ export function walkProcfs(context: ProcfsWalkContext, requestedPids?: readonly 
   const processes: CollectedProcess[] = [];
   const missingPids: number[] = [];
   let vanished = 0;
-  const cgroups = new CgroupCache();
+  const cgroups = new CgroupCache(context.procRoot);
   // Thousands of expected ENOENT/EACCES errors: capturing a stack trace for each costs more than the read.
   const stackLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
@@ -160,14 +160,28 @@ export function entityId(bootId: string | null, bootTimeMs: number, pid: number,
   return hex.slice(0, 32);
 }
 
-/** Most processes share a few cgroup files: parse each distinct text once per walk. */
+/**
+ * Most processes share a few cgroup files: parse each distinct text once per walk, split on the line prefixes
+ * of the scanner's own cgroup file (the same hierarchies, in the same order, for every process: parseCgroup).
+ */
 class CgroupCache {
-  private readonly parsed = new Map<string, {cgroup: string | null; containerId: string | null}>();
+  private readonly parsed = new Map<string, CgroupInfo>();
+  private readonly prefixes: readonly string[] | null;
 
-  get(text: string): {cgroup: string | null; containerId: string | null} {
+  constructor(procRoot: string) {
+    let own: string | null = null;
+    try {
+      own = readFileSync(`${procRoot}/self/cgroup`, 'latin1');
+    } catch {
+      // No /proc/self here (a test's fixture root): each file is split on its own prefixes.
+    }
+    this.prefixes = own === null ? null : cgroupPrefixes(own);
+  }
+
+  get(text: string): CgroupInfo {
     let entry = this.parsed.get(text);
     if (entry === undefined) {
-      entry = {cgroup: parseCgroup(text), containerId: containerIdFromCgroup(text)};
+      entry = parseCgroup(text, this.prefixes);
       this.parsed.set(text, entry);
     }
     return entry;
@@ -311,7 +325,7 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     }
   }
   const cwdBytes = state.attempt(() => readLinkBytes(`${source}/cwd`));
-  const cgroupText = state.attempt(() => readProcText(`${dir}/cgroup`));
+  const cgroupText = state.attempt(() => readFileSync(`${dir}/cgroup`, 'latin1'));
   const cgroup = cgroupText === null ? null : cgroups.get(cgroupText);
   const pidNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/pid`)));
   const mntNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/mnt`)));
@@ -319,12 +333,12 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
 
   if (state.sawGone && !stillRunning(dir, stat.startTicks)) return null;
 
-  // Text fields: UTF-8 as is, unless one of them is not UTF-8; then all of them take the lossless escape
-  // (escapeBytes), so one flag says how to read every field of the record.
+  // Every text field takes the one lossless form (escapeBytes), each on its own: the same bytes are the same
+  // text here and in every other table.
   const argvBytes = cmdlineBytes === null ? [] : splitCmdlineBytes(cmdlineBytes);
-  const raw = [commBytes, exeBytes, cwdBytes, stdin, stdout, stderr, ldPreload, ldAudit, cmdlineBytes];
-  const bytesEscaped = raw.some((bytes) => bytes !== null && !isUtf8(bytes));
-  const text = (bytes: Buffer | null): string | null => (bytes === null ? null : bytesEscaped ? escapeBytes(bytes) : bytes.toString('utf8'));
+  const raw = [commBytes, exeBytes, cwdBytes, stdin, stdout, stderr, ldPreload, ldAudit, ...argvBytes];
+  const bytesEscaped = raw.some((bytes) => bytes !== null && needsEscape(bytes));
+  const text = (bytes: Buffer | null): string | null => (bytes === null ? null : escapeBytes(bytes));
   const executablePath = text(exeBytes);
   const argv = argvBytes.map((bytes) => text(bytes) as string);
 

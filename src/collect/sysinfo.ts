@@ -1,10 +1,12 @@
 // The portable collector: systeminformation's process list (macOS, Windows, or `--collector
-// systeminformation`). It fills what that list has and leaves the rest null; it has no exact argv.
+// systeminformation`). It fills what that list has and leaves the rest null; it has no exact argv. Its
+// text takes the one text form of every table (escapeText).
 import {randomUUID} from 'node:crypto';
 import {statSync, type Stats} from 'node:fs';
 
 import {emptyPlatformData, type LinuxPlatformData, type ProcessRecord} from '../models/process.js';
 import {type ExecutableImage, executableImage} from './procfs.js';
+import {escapeText} from './text-encoding.js';
 
 const STATE_LETTERS: Record<string, string> = {running: 'R', sleeping: 'S', stopped: 'T', paging: 'W', dead: 'X', zombie: 'Z', blocked: 'D'};
 
@@ -34,12 +36,12 @@ export async function collectWithSystemInformation(options: {scanId: number; pid
     const image = executablePath === null ? undefined : statQuiet(executablePath);
     // The list has one command string, not argv: the command and its parameter text, never re-split (the
     // redaction policy reads a text with white space in argv as a command line, word by word).
-    const command = executablePath ?? entry.command;
-    const params = entry.params;
+    const command = escapeText(executablePath ?? entry.command);
+    const params = escapeText(entry.params);
     const argv = entry.command === '' ? [] : params === '' ? [command] : [command, params];
     const platform: LinuxPlatformData = {
       ...emptyPlatformData(),
-      user_name: entry.user === '' ? null : entry.user,
+      user_name: entry.user === '' ? null : escapeText(entry.user),
       state: STATE_LETTERS[entry.state] ?? null,
       nice: Number.isFinite(entry.nice) ? entry.nice : null,
       tty: entry.tty === '' ? null : entry.tty,
@@ -58,8 +60,8 @@ export async function collectWithSystemInformation(options: {scanId: number; pid
         collection_time: collectionTime,
         pid: entry.pid,
         ppid: Number.isInteger(entry.parentPid) && entry.parentPid >= 0 ? entry.parentPid : null,
-        name: entry.name,
-        executable_path: executablePath,
+        name: escapeText(entry.name),
+        executable_path: executablePath === null ? null : escapeText(executablePath),
         command_line: argv,
         start_time: startTime,
         cpu_usage: Number.isFinite(entry.cpu) ? entry.cpu : null,

@@ -1,9 +1,8 @@
 // `config show`: the effective configuration, key by key, with the layer that set each one and every
-// secret redacted.
+// secret redacted. How it prints is src/app/config-view.ts.
 import type {Config} from './builder.js';
 import {redactSecrets} from './redact.js';
 import type {DaemonEyeConfig} from './schema.js';
-import type {View} from '../output/view.js';
 
 export interface ConfigEntry {
   readonly key: string;
@@ -20,9 +19,21 @@ function flatten(value: unknown, prefix: string, out: [string, unknown][]): void
   out.push([prefix, value]);
 }
 
-/** The redacted effective configuration as a nested object. */
+/**
+ * The redacted effective configuration as a nested object: what a run uses, so a path left null in the files
+ * (`app.state_dir`, `storage.path`, `alerting.state_dir`, `audit.ledger_path`: "null means …") shows the
+ * directory or file it resolves to on this host, for this user and environment.
+ */
 export function effectiveConfig(config: Config): DaemonEyeConfig {
-  return redactSecrets(config.values);
+  const values = redactSecrets(config.values);
+  const paths = config.paths;
+  return {
+    ...values,
+    app: {...values.app, state_dir: paths.stateDir},
+    storage: {...values.storage, path: paths.storeDir},
+    alerting: {...values.alerting, state_dir: paths.alertsDir},
+    audit: {...values.audit, ledger_path: paths.ledgerPath},
+  };
 }
 
 /** One entry per leaf key, redacted, with its source layer. */
@@ -30,19 +41,4 @@ export function configEntries(config: Config): ConfigEntry[] {
   const pairs: [string, unknown][] = [];
   flatten(effectiveConfig(config), '', pairs);
   return pairs.map(([key, value]) => ({key, value, source: config.sourceOf(key)}));
-}
-
-/** How `config show` prints: the nested configuration as JSON, or one entry per key (NDJSON, table). */
-export function configView(config: Config, withSources: boolean): View<ConfigEntry> {
-  const entries = configEntries(config);
-  const sources = Object.fromEntries(entries.map((entry) => [entry.key, entry.source]));
-  return {
-    rows: withSources ? entries : entries.map(({key, value}) => ({key, value}) as ConfigEntry),
-    document: withSources ? {config: effectiveConfig(config), sources} : effectiveConfig(config),
-    columns: [
-      {header: 'KEY', get: (e) => e.key},
-      ...(withSources ? [{header: 'SOURCE', get: (e: ConfigEntry) => e.source}] : []),
-      {header: 'VALUE', get: (e) => e.value},
-    ],
-  };
 }

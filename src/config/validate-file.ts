@@ -1,6 +1,6 @@
-// `config validate FILE`: one file checked on its own against the schema, every problem listed.
+// `config validate FILE`: one file checked on its own against the schema, every problem listed. How it
+// prints is src/app/config-view.ts.
 import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
-import type {View} from '../output/view.js';
 import {EnvironmentSubstitutor} from './env-substitutor.js';
 import {readYamlFile} from './builder.js';
 import {type ConfigIssue, ConfigValidator} from './validator.js';
@@ -64,17 +64,4 @@ function substituteCollecting(
     return out;
   }
   return value;
-}
-
-/** How `config validate` prints: one record per file (NDJSON, table), or `{valid, files}` as JSON. */
-export function configValidationView(results: readonly FileValidation[]): View<FileValidation> {
-  return {
-    rows: results,
-    document: {valid: results.every((r) => r.valid), files: results},
-    columns: [
-      {header: 'FILE', get: (f) => f.file},
-      {header: 'VALID', get: (f) => (f.valid ? 'yes' : 'no')},
-      {header: 'PROBLEMS', get: (f) => f.errors.length, align: 'right'},
-    ],
-  };
 }

@@ -1,16 +1,25 @@
 // `rules test` and RuleManager.testRule: run rules against their own test cases (each case a whole small
 // snapshot; the rule must flag exactly the expected pids) or against data the caller gives.
+import {readFileSync} from 'node:fs';
+import {relative, isAbsolute} from 'node:path';
+
+import {LineCounter, parseDocument, isSeq} from 'yaml';
+
 import type {DetectionEngine, QueryTask, TaskOutcome} from './engine.js';
 import {readsBaseline, withBaselineBytes} from './baseline.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
 import {TEST_CASE_TABLES} from './rule-file.js';
 import type {NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
-import {missingTables, resultOf, type RuleExecutionConfig, skippedResult, snapshotPayload} from './run-detection.js';
+import {missingTables, resultOf, type RuleExecutionConfig, skippedResult, snapshotPayload} from './rules-on-snapshot.js';
 import type {SqlValidator} from './sql-validator.js';
 
 export interface RuleCaseResult {
   readonly rule_id: string;
+  /** The rule file, as it was loaded. */
+  readonly file: string;
+  /** 1-based line of the case in the file (of the problem, for an invalid file); null when unknown. */
+  readonly line: number | null;
   /** The case name, or `input` when the rule ran on given data. */
   readonly case: string;
   readonly passed: boolean;
@@ -58,12 +67,15 @@ function pidsOf(loaded: LoadedRule, outcome: TaskOutcome, options: RuleTestOptio
 /** Run each rule's own test cases. A rule without cases fails: every rule must prove what it catches. */
 export async function runRuleTestCases(rules: readonly LoadedRule[], options: RuleTestOptions): Promise<RuleTestSummary> {
   const tasks: QueryTask[] = [];
-  const expectations: {loaded: LoadedRule; name: string; expect: number[]}[] = [];
+  const expectations: {loaded: LoadedRule; name: string; line: number | null; expect: number[]}[] = [];
   const results: (RuleCaseResult | undefined)[] = [];
   for (const loaded of rules) {
+    const file = loaded.definition.file;
     if (loaded.definition.tests.length === 0) {
       results.push({
         rule_id: loaded.rule.id,
+        file,
+        line: null,
         case: '(no test cases)',
         passed: false,
         expected: [],
@@ -73,7 +85,8 @@ export async function runRuleTestCases(rules: readonly LoadedRule[], options: Ru
       });
       continue;
     }
-    for (const testCase of loaded.definition.tests) {
+    const lines = testCaseLines(file);
+    for (const [caseIndex, testCase] of loaded.definition.tests.entries()) {
       const tables = Object.fromEntries(
         TEST_CASE_TABLES.flatMap((name) => {
           const rows = (testCase as Record<string, unknown>)[name] as readonly Record<string, unknown>[] | undefined;
@@ -89,7 +102,7 @@ export async function runRuleTestCases(rules: readonly LoadedRule[], options: Ru
         timeoutMs: loaded.definition.timeout_ms ?? options.ruleTimeoutMs,
         snapshot: payload,
       });
-      expectations.push({loaded, name: testCase.name, expect: [...testCase.expect].sort((a, b) => a - b)});
+      expectations.push({loaded, name: testCase.name, line: lines[caseIndex] ?? null, expect: [...testCase.expect].sort((a, b) => a - b)});
       results.push(undefined);
     }
   }
@@ -98,10 +111,20 @@ export async function runRuleTestCases(rules: readonly LoadedRule[], options: Ru
   const filled = results.map((existing) => {
     if (existing !== undefined) return existing;
     const outcome = outcomes[taskIndex] as TaskOutcome;
-    const {loaded, name, expect} = expectations[taskIndex++] as (typeof expectations)[number];
+    const {loaded, name, line, expect} = expectations[taskIndex++] as (typeof expectations)[number];
     const {pids, error} = pidsOf(loaded, outcome, options);
     const passed = error === null && pids.length === expect.length && pids.every((pid, i) => pid === expect[i]);
-    return {rule_id: loaded.rule.id, case: name, passed, expected: expect, actual: pids, error, elapsed_ms: Math.round(outcome.elapsedMs)};
+    return {
+      rule_id: loaded.rule.id,
+      file: loaded.definition.file,
+      line,
+      case: name,
+      passed,
+      expected: expect,
+      actual: pids,
+      error,
+      elapsed_ms: Math.round(outcome.elapsedMs),
+    };
   });
   return summarise(filled);
 }
@@ -110,7 +133,7 @@ export async function runRuleTestCases(rules: readonly LoadedRule[], options: Ru
  * Run rules on given snapshot bytes (`rules test --input`): passes when the rule runs; reports the pids it
  * flags. A rule reading a host table the input did not collect (`tables`) fails naming it, never "no rows".
  */
-export async function runRulesOnSnapshot(
+export async function runRulesOnInput(
   rules: readonly LoadedRule[],
   bytes: Uint8Array,
   options: RuleTestOptions,
@@ -131,10 +154,30 @@ export async function runRulesOnSnapshot(
       const lacking = missing.get(loaded.rule.id) ?? [];
       if (lacking.length > 0) {
         const error = skippedResult(loaded.rule.id, lacking).error;
-        return {rule_id: loaded.rule.id, case: 'input', passed: false, expected: null, actual: [], error, elapsed_ms: 0};
+        return {
+          rule_id: loaded.rule.id,
+          file: loaded.definition.file,
+          line: null,
+          case: 'input',
+          passed: false,
+          expected: null,
+          actual: [],
+          error,
+          elapsed_ms: 0,
+        };
       }
       const {pids, error} = pidsOf(loaded, outcome, options);
-      return {rule_id: loaded.rule.id, case: 'input', passed: error === null, expected: null, actual: pids, error, elapsed_ms: Math.round(outcome.elapsedMs)};
+      return {
+        rule_id: loaded.rule.id,
+        file: loaded.definition.file,
+        line: null,
+        case: 'input',
+        passed: error === null,
+        expected: null,
+        actual: pids,
+        error,
+        elapsed_ms: Math.round(outcome.elapsedMs),
+      };
     }),
   );
 }
@@ -147,7 +190,37 @@ const xml = (text: string): string =>
     .replaceAll('>', '&gt;')
     .replaceAll('"', '&quot;');
 
-/** JUnit XML (one testsuite per rule, one testcase per case) for CI systems. */
+/**
+ * 1-based line of each item of the rule file's `tests:` list, in order ([] for a file that is not YAML or
+ * has no such list). Read again from the file: the loaded definition keeps values, not positions.
+ */
+export function testCaseLines(file: string): number[] {
+  if (!/\.ya?ml$/i.test(file)) return [];
+  try {
+    const counter = new LineCounter();
+    const doc = parseDocument(readFileSync(file, 'utf8'), {lineCounter: counter});
+    const tests = doc.get('tests', true);
+    if (!isSeq(tests)) return [];
+    return tests.items.map((item) => {
+      const offset = (item as {range?: [number, number, number]}).range?.[0];
+      return offset === undefined ? 0 : counter.linePos(offset).line;
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** A path as CI annotators want it: relative to the working directory (the repository) when inside it. */
+function reportPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+/**
+ * JUnit XML for CI systems (the de-facto schema of Jenkins/Ant JUnit reports, as GitHub and GitLab read
+ * it): one testsuite per rule, named by the rule id, and one testcase per case, each with the `file` (relative
+ * to the working directory when inside it) and `line` annotators need to point at the case.
+ */
 export function renderJunit(summary: RuleTestSummary): string {
   const byRule = new Map<string, RuleCaseResult[]>();
   for (const result of summary.results) byRule.set(result.rule_id, [...(byRule.get(result.rule_id) ?? []), result]);
@@ -158,9 +231,11 @@ export function renderJunit(summary: RuleTestSummary): string {
   for (const [ruleId, cases] of byRule) {
     const failures = cases.filter((c) => !c.passed).length;
     const time = cases.reduce((sum, c) => sum + c.elapsed_ms, 0) / 1000;
-    lines.push(`  <testsuite name="${xml(ruleId)}" tests="${cases.length}" failures="${failures}" time="${time.toFixed(3)}">`);
+    const file = xml(reportPath(cases[0]?.file ?? ''));
+    lines.push(`  <testsuite name="${xml(ruleId)}" tests="${cases.length}" failures="${failures}" time="${time.toFixed(3)}" file="${file}">`);
     for (const c of cases) {
-      const open = `    <testcase classname="${xml(ruleId)}" name="${xml(c.case)}" time="${(c.elapsed_ms / 1000).toFixed(3)}"`;
+      const where = ` file="${xml(reportPath(c.file))}"${c.line === null ? '' : ` line="${c.line}"`}`;
+      const open = `    <testcase classname="${xml(ruleId)}" name="${xml(c.case)}"${where} time="${(c.elapsed_ms / 1000).toFixed(3)}"`;
       if (c.passed) {
         lines.push(`${open}/>`);
       } else {

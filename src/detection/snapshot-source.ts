@@ -6,7 +6,7 @@ import {basename} from 'node:path';
 
 import type {Database} from 'sql.js';
 
-import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/index.js';
+import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/snapshot.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
 import type {ScanRecord} from '../models/scan.js';
@@ -48,6 +48,8 @@ export interface SnapshotSourceOptions {
   readonly since?: number | undefined;
   /** A store file that cannot be used is reported here and skipped. */
   readonly onProblem?: (problem: DaemonEyeError) => void;
+  /** A live snapshot also collects these tables, whether or not a rule reads them (what the output shows). */
+  readonly alsoCollect?: readonly string[];
 }
 
 /** The tables every one of `scanIds` collected, from their `scans` rows. */
@@ -120,7 +122,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
   const problems = options.onProblem === undefined ? {} : {onProblem: options.onProblem};
   return async function* (needs) {
     if (input === undefined) {
-      yield await live(config, needs);
+      yield await live(config, {tables: [...new Set([...needs.tables, ...(options.alsoCollect ?? [])])]});
       return;
     }
     if (since === undefined) {

@@ -1,10 +1,10 @@
 // What a rule or a query can read, as `daemoneye tables [TABLE]` prints it (osqueryi's `.tables` and
 // `.schema`): the tables of the registry with their columns, and the named lists the configuration defines.
-// `sqlite_master` and PRAGMA stay refused by the SQL policy; this is the one way to see the schema.
+// `sqlite_master` and PRAGMA stay refused by the SQL policy; this is the one way to see the schema. How it
+// prints is table-catalog-view.ts.
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import {TABLES} from '../models/tables.js';
-import type {View} from '../output/view.js';
 import {closestMatch} from '../util/closest.js';
 import {loadNamedLists} from './lists.js';
 import {RuleManager} from './rule-manager.js';
@@ -82,35 +82,4 @@ export function describeTable(name: string, config: DaemonEyeConfig, env: NodeJS
   throw new DaemonEyeError('USAGE', `no table ${name}${guess === undefined ? '' : ` (did you mean ${guess}?)`}`, {
     hint: 'run `daemoneye tables` to list them',
   });
-}
-
-/** How `tables` prints the list: a table on a terminal, records otherwise. */
-export function tableListView(tables: readonly TableListing[]): View<TableListing> {
-  return {
-    rows: tables,
-    columns: [
-      {header: 'TABLE', get: (t) => t.name},
-      {header: 'KIND', get: (t) => t.kind},
-      {header: 'COLUMNS', get: (t) => t.columns, align: 'right'},
-      {header: 'DESCRIPTION', get: (t) => t.description},
-    ],
-    csv: {header: ['name', 'kind', 'columns', 'description'], values: (t) => [t.name, t.kind, t.columns, t.description]},
-  };
-}
-
-/** How `tables TABLE` prints the columns. */
-export function columnListView(columns: readonly ColumnListing[]): View<ColumnListing> {
-  return {
-    rows: columns,
-    columns: [
-      {header: 'COLUMN', get: (c) => c.column},
-      {header: 'TYPE', get: (c) => c.doc_type},
-      {header: 'NULL', get: (c) => (c.nullable ? 'yes' : 'no')},
-      {header: 'DESCRIPTION', get: (c) => c.description},
-    ],
-    csv: {
-      header: ['table', 'column', 'type', 'doc_type', 'nullable', 'description'],
-      values: (c) => [c.table, c.column, c.type, c.doc_type, c.nullable, c.description],
-    },
-  };
 }

@@ -1,7 +1,7 @@
 // docs/rules-sql.md: what the rule-SQL validator accepts, generated from its policy (src/detection/sql-policy.ts),
 // its refusal reasons and the tables it knows, so the page and the validator cannot disagree (a test compares the
 // committed page with this rendering).
-import {QUERY_MAX_ROWS} from '../detection/detect.js';
+import {QUERY_MAX_ROWS} from '../detection/query.js';
 import {DEFAULT_MAX_ROWS} from '../detection/engine.js';
 import {SQL_POLICY, type SqlPolicy} from '../detection/sql-policy.js';
 import {knownTables, REFUSAL_REASONS, type TableCatalog} from '../detection/sql-validator.js';

@@ -71,7 +71,7 @@ export const ProcessMemoryMapSchema = z
       .string()
       .nullable()
       .describe(
-        "Mapped file (without the kernel's ` (deleted)` marker; a file really named so keeps its name), a pseudo path (`[heap]`, `[stack]`, `[vdso]`, …), or null for anonymous memory",
+        "Mapped file, its exact bytes in the one text form (the kernel's `\\012` is a newline again; without its ` (deleted)` marker; a file really named so keeps its name), a pseudo path (`[heap]`, `[stack]`, `[vdso]`, …), or null for anonymous memory",
       ),
     pseudo: z.boolean().describe('The path is a kernel pseudo path in brackets (`[heap]`, `[stack]`, `[vdso]`, `[vvar]`, `[anon:…]`), not a file'),
     deleted: z
@@ -87,7 +87,7 @@ export const ProcessLibrarySchema = z
     path: z
       .string()
       .describe(
-        "The file (without the kernel's ` (deleted)` marker; a file really named so keeps its name): the program itself, the dynamic loader, a shared library, or a memfd (`/memfd:NAME`)",
+        "The file, in the same text as `process_memory_map.path` (without the kernel's ` (deleted)` marker; a file really named so keeps its name): the program itself, the dynamic loader, a shared library, or a memfd (`/memfd:NAME`)",
       ),
     device: z.string().describe('Device of the file, `major:minor` in hex, as in /proc/PID/maps'),
     inode: z.int().positive().describe('Inode of the file'),
@@ -102,7 +102,9 @@ export const ProcessEnvSchema = z
     scan_id: scanId,
     pid,
     key: z.string().describe('Variable name (only those named in `collection.env_variables`)'),
-    value: z.string().describe('Value from the initial environment (/proc/PID/environ); secret-looking values are `[REDACTED]`'),
+    value: z
+      .string()
+      .describe('Value from the initial environment (/proc/PID/environ), in the one text form of every table; secret-looking values are `[REDACTED]`'),
   })
   .strict();
 
@@ -114,7 +116,7 @@ export const ProcessOpenFileSchema = z
     path: z
       .string()
       .describe(
-        "What the fd points at: a path (without the kernel's ` (deleted)` marker; a file really named so keeps its name), `pipe:[N]`, `anon_inode:[eventfd]`, …; sockets are in `process_open_sockets`",
+        "What the fd points at: a path, its exact bytes in the one text form (without the kernel's ` (deleted)` marker; a file really named so keeps its name), `pipe:[N]`, `anon_inode:[eventfd]`, …; sockets are in `process_open_sockets`",
       ),
     deleted: z.boolean().describe('The file was unlinked while open (the link ends in ` (deleted)`)'),
   })

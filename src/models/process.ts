@@ -88,7 +88,7 @@ export const LinuxPlatformDataSchema = z
       .boolean()
       .nullable()
       .describe(
-        'True when some of the bytes /proc gave for this process are not UTF-8. Then every text field of the record (`name`, `executable_path`, `command_line`, `cmdline`, `exe_name`, `cwd`, `stdin`, `stdout`, `stderr`, `ld_preload`, `ld_audit`) is escaped losslessly: each byte outside a well-formed UTF-8 sequence is written `\\xHH` (lower-case hex) and a backslash `\\\\`; undo both to get the exact bytes. False: the fields are the bytes as UTF-8, unescaped',
+        'True when some text field of this record (`name`, `executable_path`, `command_line`, `cmdline`, `exe_name`, `cwd`, `stdin`, `stdout`, `stderr`, `ld_preload`, `ld_audit`, `cgroup`) holds an escape: a byte that is not UTF-8 or belongs to a control character is written `\\xHH`, a backslash that would read as the start of such an escape `\\\\` (the one lossless text form of every table, docs/scan.md). False: every text field is its bytes as UTF-8',
       ),
     live_thread_tid: z
       .int()

@@ -19,7 +19,7 @@ export const ScanRecordSchema = z
     process_count: z.int().nonnegative().describe('Number of processes recorded'),
     collector: z.enum(COLLECTORS).describe('Collector that produced the scan'),
     tool_version: z.string().describe('DaemonEye version that took the scan'),
-    ld_so_preload: z.string().nullable().describe('Content of /etc/ld.so.preload (null when absent or unreadable)'),
+    ld_so_preload: z.string().nullable().describe('Content of /etc/ld.so.preload in the one text form of every table (null when absent or unreadable)'),
     tables: z
       .array(z.string())
       .describe(

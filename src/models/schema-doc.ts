@@ -33,6 +33,14 @@ export function renderSchemaDoc(): string {
     '  column of its own, as rules see them); booleans `true`/`false`; JSON columns as compact JSON text.',
     '- SQL (rules and `query`): booleans are 0/1 and JSON columns are JSON text, as SQLite stores them.',
     '',
+    '## Text collected from the host',
+    '',
+    'Names, paths, argv, environment values and the other text a scan reads from the host are bytes, chosen by',
+    'whoever runs the process. Every table writes them in one lossless form, so the same bytes are the same',
+    'text in every table: UTF-8 characters as they are (tab and line feed included); a byte that is not UTF-8,',
+    'or belongs to a control character, as `\\xHH`; a backslash that would read as such an escape as `\\\\`',
+    '([scan.md](scan.md), "Text: one lossless form in every table").',
+    '',
     ...sections,
   ]
     .join('\n')

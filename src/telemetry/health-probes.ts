@@ -48,7 +48,7 @@ export async function lastSuccessfulRunInLedger(path: string): Promise<LastRun |
 /** Every rule file the configuration loads, validated by the detection RuleManager (metadata, SQL, test rows). */
 export async function validateRulesWithRuleManager(config: Config): Promise<RulesReport> {
   // The SQL validator (node-sql-parser) is heavy: loaded only when health checks rules.
-  const [{validateRules}, {RuleManager}] = await Promise.all([import('../detection/rules-admin.js'), import('../detection/rule-manager.js')]);
+  const [{validateRules}, {RuleManager}] = await Promise.all([import('../detection/validate-rules.js'), import('../detection/rule-manager.js')]);
   const validation = validateRules({config: config.values}, []);
   const invalid = validation.files.filter((file) => !file.valid).map((file) => ({file: file.file, message: file.problems[0] ?? 'invalid'}));
   if (invalid.length > 0) return {loaded: validation.files.length - invalid.length, enabled: 0, invalid, validator: 'rule-manager'};

@@ -4,7 +4,6 @@ import type {Config} from '../config/builder.js';
 import {configScrubber} from '../config/redact.js';
 import {Scrubber} from '../redaction/redact.js';
 import {isDaemonEyeError} from '../errors.js';
-import type {View} from '../output/view.js';
 import {checkCollector, checkKeys, checkLastRun, checkLedger, checkRules, checkSinks, checkStore} from './health-checks.js';
 import {defaultHealthProbes, type HealthProbes} from './health-probes.js';
 
@@ -144,18 +143,4 @@ export class HealthMonitor {
     }
     return this.config;
   }
-}
-
-/** How `health` prints its result: one record per component (NDJSON, table), or the whole status as JSON. */
-export function healthView(components: readonly ComponentHealth[], checkedAt: number = Date.now()): View<ComponentHealth> {
-  const status = components.reduce<HealthState>((worst, c) => worseState(worst, c.status), 'healthy');
-  return {
-    rows: components,
-    document: {status, checked_at: checkedAt, components: Object.fromEntries(components.map((c) => [c.component, c]))},
-    columns: [
-      {header: 'COMPONENT', get: (c) => c.component},
-      {header: 'STATUS', get: (c) => c.status, paint: (c, palette) => palette.health(c.status)},
-      {header: 'REASON', get: (c) => c.reason},
-    ],
-  };
 }

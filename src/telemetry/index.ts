@@ -2,6 +2,7 @@
 export * from './health.js';
 export * from './health-checks.js';
 export * from './health-probes.js';
+export * from './health-view.js';
 export * from './metrics.js';
 export * from './metrics-file.js';
 export * from './record-metrics.js';

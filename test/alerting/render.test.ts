@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
-import {deliverySummaryLines} from '../../src/alerting/render-delivery.js';
+import {deliverySummaryLines} from '../../src/alerting/delivery-view.js';
 
 describe('deliverySummaryLines', () => {
   it('says per sink what was delivered, what failed and what is pending, terminal-safe', () => {

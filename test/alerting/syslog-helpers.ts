@@ -3,7 +3,8 @@
 import {spawn, type ChildProcess} from 'node:child_process';
 import {createSocket} from 'node:dgram';
 import {existsSync, readFileSync, writeFileSync} from 'node:fs';
-import {createServer, connect, type AddressInfo} from 'node:net';
+import {createServer, connect, type AddressInfo, type Socket} from 'node:net';
+import {createServer as createTlsServer} from 'node:tls';
 import {join} from 'node:path';
 
 export interface ParsedSyslog {
@@ -77,11 +78,14 @@ export async function udpListener(): Promise<Listener> {
   return {port: socket.address().port, messages, errors: [], close: () => new Promise((resolve) => socket.close(() => resolve()))};
 }
 
-/** A TCP listener that splits the stream by RFC 6587 octet counting ("LEN SP MSG"). */
-export async function tcpListener(): Promise<Listener> {
+/**
+ * A TCP listener that splits the stream by RFC 6587 octet counting ("LEN SP MSG"); with `tls` (a key and
+ * certificate in PEM), a TLS listener as an RFC 5425 syslog collector on port 6514 would be.
+ */
+export async function tcpListener(tls?: {readonly key: string; readonly cert: string}): Promise<Listener> {
   const messages: string[] = [];
   const errors: string[] = [];
-  const server = createServer((socket) => {
+  const onConnection = (socket: Socket): void => {
     let buffer = Buffer.alloc(0);
     socket.on('data', (chunk) => {
       buffer = Buffer.concat([buffer, chunk]);
@@ -103,7 +107,9 @@ export async function tcpListener(): Promise<Listener> {
     socket.on('end', () => {
       if (buffer.length > 0) errors.push(`trailing ${buffer.length} bytes`);
     });
-  });
+  };
+  const server = tls === undefined ? createServer(onConnection) : createTlsServer(tls, onConnection);
+  if (tls !== undefined) server.on('tlsClientError', (error: Error) => errors.push(`tls: ${error.message}`));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,

@@ -19,6 +19,12 @@ describe('parseEnviron', () => {
     const environ = 'DB_PASSWORD=hunter2\0http_proxy=http://bob:s3cret@proxy:3128\0';
     expect(parseEnviron(1, 9, environ, selection).map((r) => r.value)).toEqual(['hunter2', 'http://bob:s3cret@proxy:3128']);
   });
+
+  it('values and names in the one text form: control characters and bytes that are not UTF-8 escaped, newlines kept', () => {
+    // environ read as latin1: one character per byte.
+    const environ = Buffer.from('HISTFILE=/tmp/\x1b]0;x\x07\xff\nnext\0PATH=/a\\x7f:/b\0', 'latin1').toString('latin1');
+    expect(parseEnviron(1, 9, environ, selection).map((r) => r.value)).toEqual(['/tmp/\\x1b]0;x\\x07\\xff\nnext', '/a\\\\x7f:/b']);
+  });
 });
 
 describe('openFileRows', () => {
@@ -32,6 +38,8 @@ describe('openFileRows', () => {
         {fd: 6, target: 'anon_inode:[eventfd]', deleted: false},
         // A file really named so (readFdLinks found that very file at the full path).
         {fd: 7, target: '/srv/notes (deleted)', deleted: false},
+        // Bytes read as latin1: an ESC and a byte that is not UTF-8 take the one text form.
+        {fd: 8, target: '/tmp/\x1b[2J\xff (deleted)', deleted: true},
       ]),
     ).toEqual([
       {scan_id: 2, pid: 5, fd: 0, path: '/dev/pts/0', deleted: false},
@@ -39,6 +47,7 @@ describe('openFileRows', () => {
       {scan_id: 2, pid: 5, fd: 5, path: 'pipe:[456]', deleted: false},
       {scan_id: 2, pid: 5, fd: 6, path: 'anon_inode:[eventfd]', deleted: false},
       {scan_id: 2, pid: 5, fd: 7, path: '/srv/notes (deleted)', deleted: false},
+      {scan_id: 2, pid: 5, fd: 8, path: '/tmp/\\x1b[2J\\xff', deleted: true},
     ]);
   });
 });

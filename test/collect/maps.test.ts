@@ -5,6 +5,7 @@ import {join} from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
 
 import {appendMapValues, deviceNumber, MEMORY_MAP_COLUMNS, parseMaps, readMaps} from '../../src/collect/maps.js';
+import {escapeLatin1} from '../../src/collect/text-encoding.js';
 import {tableDefinition} from '../../src/models/tables.js';
 
 const MAPS = `55d1c2a4e000-55d1c2a50000 r--p 00000000 08:01 1835013                    /usr/bin/cat
@@ -69,9 +70,23 @@ describe('appendMapValues', () => {
       .map((m) => {
         let path = m[7] === undefined || m[7] === '' ? null : m[7];
         const pseudo = path !== null && path.startsWith('[') && path.endsWith(']');
+        // The kernel writes a newline in a path as \012 (and nothing else escaped).
+        if (path !== null && !pseudo) path = path.replaceAll('\\012', '\n');
         const deleted = path !== null && !pseudo && path.endsWith(' (deleted)');
         if (deleted && path !== null) path = path.slice(0, -' (deleted)'.length);
-        return [9, 4, `0x${m[1]}`, `0x${m[2]}`, m[3], Number.parseInt(m[4] as string, 16), m[5], Number(m[6]), path, pseudo ? 1 : 0, deleted ? 1 : 0];
+        return [
+          9,
+          4,
+          `0x${m[1]}`,
+          `0x${m[2]}`,
+          m[3],
+          Number.parseInt(m[4] as string, 16),
+          m[5],
+          Number(m[6]),
+          path === null ? null : escapeLatin1(path),
+          pseudo ? 1 : 0,
+          deleted ? 1 : 0,
+        ];
       });
   }
   function rowsOf(text: string): unknown[][] {
@@ -85,7 +100,7 @@ describe('appendMapValues', () => {
     for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
       let text: string;
       try {
-        text = readFileSync(`/proc/${name}/maps`, 'utf8');
+        text = readFileSync(`/proc/${name}/maps`, 'latin1');
       } catch {
         continue;
       }
@@ -115,8 +130,36 @@ describe('appendMapValues', () => {
   });
 
   it('keeps a library whose name holds a carriage return or a Unicode line separator (a line-based reader would drop it)', () => {
-    const text = '7f00-7f01 r-xp 00000000 08:01 77 /tmp/x\r\u2028y.so (deleted)\n';
-    expect(rowsOf(text)).toEqual([[9, 4, '0x7f00', '0x7f01', 'r-xp', 0, '08:01', 77, '/tmp/x\r\u2028y.so', 0, 1]]);
+    const text = Buffer.from('7f00-7f01 r-xp 00000000 08:01 77 /tmp/x\r\u2028y.so (deleted)\n', 'utf8').toString('latin1');
+    expect(rowsOf(text)).toEqual([[9, 4, '0x7f00', '0x7f01', 'r-xp', 0, '08:01', 77, '/tmp/x\\x0d\u2028y.so', 0, 1]]);
+  });
+
+  it("decodes the kernel's \\012 to a newline and writes every path in the one text form", () => {
+    const line = (path: string): string => `7f00-7f01 r-xp 00000000 08:01 77 ${path}\n`;
+    const path = (raw: string): unknown => rowsOf(Buffer.from(line(raw), 'latin1').toString('latin1'))[0]?.[8];
+    expect(path('/tmp/a\\012b')).toBe('/tmp/a\nb');
+    expect(path('/tmp/\x1b[31m\xff.so')).toBe('/tmp/\\x1b[31m\\xff.so');
+    expect(path('/tmp/C:\\x41.so')).toBe('/tmp/C:\\x41.so');
+    const long = `/tmp/${'d'.repeat(200)}/${'f'.repeat(250)}.so`;
+    expect(path(long)).toBe(long);
+  });
+
+  it("asks the process's map_files link when a path holds a backslash: literal \\012 text and a newline are told apart", () => {
+    const text = '00400000-00401000 r-xp 00000000 08:01 77 /tmp/lit\\012x\n7f00-7f01 r-xp 00000000 08:01 78 /tmp/nl\\012x\n';
+    const asked: string[] = [];
+    const exact: Record<string, string> = {'00400000-00401000': '/tmp/lit\\012x', '7f00-7f01': '/tmp/nl\nx'};
+    const values: unknown[] = [];
+    appendMapValues(1, 2, text, values as never[], {
+      exactPath: (start, end) => {
+        asked.push(`${start}-${end}`);
+        const found = exact[`${start}-${end}`];
+        return found === undefined ? null : Buffer.from(found, 'latin1');
+      },
+      sameFile: () => false,
+    });
+    expect(asked).toEqual(['00400000-00401000', '7f00-7f01']);
+    const width = MEMORY_MAP_COLUMNS.length;
+    expect([values[8], values[width + 8]]).toEqual(['/tmp/lit\\012x', '/tmp/nl\nx']);
   });
 });
 

@@ -34,6 +34,14 @@ describe('parseMountinfo', () => {
     expect(parseMountinfo(MOUNTINFO)[4]?.root).toBe('/fake cmdline');
   });
 
+  it("hostile names (a FUSE mount is a user's choice): octal escapes are bytes again, and described in the one text form", () => {
+    const [entry] = parseMountinfo(Buffer.from('45 23 0:40 /a\\134012 /proc/5\\012x rw - fuse.a\\134x1b src\\377\x1b rw\n', 'latin1').toString('latin1'));
+    expect(entry).toMatchObject({root: '/a\\012', mountPoint: '/proc/5\nx', fsType: 'fuse.a\\x1b', source: 'src\xff\x1b'});
+    // `/proc/5<LF>x` is not the entry of pid 5.
+    expect(mountsOverProcEntries([entry!]).size).toBe(0);
+    expect(describeMount(entry!)).toBe('/proc/5\nx covered by /a\\012 of src\\xff\\x1b (fuse.a\\\\x1b, mount 45)');
+  });
+
   it('mountinfo_no_optional_fields and malformed lines', () => {
     expect(parseMountinfo('1 0 0:1 / / rw - rootfs rootfs rw\nnot a mount\n1 2 3')).toHaveLength(1);
   });

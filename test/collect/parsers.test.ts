@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest';
 
 import {
-  containerIdFromCgroup,
+  cgroupPrefixes,
   decodeTtyNr,
   isKernelThread,
   parseBootTimeSeconds,
@@ -16,7 +16,7 @@ import {
   parseStatus,
   parseUptimeSeconds,
 } from '../../src/collect/parsers.js';
-import {escapeBytes, splitCmdlineBytes, unescapeBytes} from '../../src/collect/parsers.js';
+import {splitCmdlineBytes} from '../../src/collect/parsers.js';
 
 // Fixture lines in the kernel's exact format (fs/proc/array.c), fields after comm as in proc(5).
 const SLEEP_STAT =
@@ -128,27 +128,55 @@ describe('parseExeLink', () => {
 });
 
 describe('cgroup', () => {
-  const docker = '0::/system.slice/docker-3f4e8a5c7b9d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f.scope\n';
+  const id = '3f4e8a5c7b9d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f';
+  const docker = `0::/system.slice/docker-${id}.scope\n`;
   const kubepods = '12:memory:/kubepods/burstable/pod1234/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n0::/\n';
   const crio = '0::/kubepods.slice/kubepods-pod1.slice/crio-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.scope\n';
   const host = '0::/user.slice/user-1000.slice/session-2.scope\n';
 
   it('cgroup_v2_docker: path and container id', () => {
-    expect(parseCgroup(docker)).toBe('/system.slice/docker-3f4e8a5c7b9d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f.scope');
-    expect(containerIdFromCgroup(docker)).toBe('3f4e8a5c7b9d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f');
+    expect(parseCgroup(docker)).toEqual({cgroup: `/system.slice/docker-${id}.scope`, containerId: id});
   });
   it('cgroup_v1_kubepods: specific v1 path wins over a bare unified /', () => {
-    expect(parseCgroup(kubepods)).toBe('/kubepods/burstable/pod1234/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
-    expect(containerIdFromCgroup(kubepods)).toBe('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
+    expect(parseCgroup(kubepods)).toEqual({
+      cgroup: '/kubepods/burstable/pod1234/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+      containerId: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+    });
   });
   it('cgroup_crio', () => {
-    expect(containerIdFromCgroup(crio)).toBe('a'.repeat(64));
+    expect(parseCgroup(crio).containerId).toBe('a'.repeat(64));
   });
   it('cgroup_host: no container', () => {
-    expect(parseCgroup(host)).toBe('/user.slice/user-1000.slice/session-2.scope');
-    expect(containerIdFromCgroup(host)).toBeNull();
-    expect(parseCgroup('0::/\n')).toBe('/');
-    expect(containerIdFromCgroup('4:memory:/process_api/cca80ef6158c5a01836b066c74b3fc2d\n')).toBeNull();
+    expect(parseCgroup(host)).toEqual({cgroup: '/user.slice/user-1000.slice/session-2.scope', containerId: null});
+    expect(parseCgroup('0::/\n')).toEqual({cgroup: '/', containerId: null});
+    expect(parseCgroup('4:memory:/process_api/cca80ef6158c5a01836b066c74b3fc2d\n').containerId).toBeNull();
+  });
+
+  it('a cgroup name with a newline forges no line on a v2 host: the path runs to the final newline', () => {
+    // mkdir $'x\n0::' and then docker-<id>.scope under it, in a subtree the user was delegated.
+    const forged = `0::/user.slice/user-1000.slice/user@1000.service/x\n0::/docker-${id}.scope\n`;
+    expect(parseCgroup(forged, ['0::'])).toEqual({
+      cgroup: `/user.slice/user-1000.slice/user@1000.service/x\n0::/docker-${id}.scope`,
+      containerId: id,
+    });
+    // Without the host's prefixes the repeated id says the file cannot be split: the path is unknown.
+    expect(parseCgroup(forged).cgroup).toBeNull();
+  });
+
+  it('control characters and bytes that are not UTF-8 in a cgroup name take the one text form', () => {
+    expect(parseCgroup('0::/a\x1b[2J\xff\n', ['0::']).cgroup).toBe('/a\\x1b[2J\\xff');
+  });
+
+  it('on a hybrid host a forged line that fits two readings leaves the path unknown', () => {
+    const prefixes = cgroupPrefixes('1:name=systemd:/init.scope\n0::/init.scope\n');
+    expect(prefixes).toEqual(['1:name=systemd:', '0::']);
+    const plain = '1:name=systemd:/user.slice/session-3.scope\n0::/user.slice/session-3.scope\n';
+    expect(parseCgroup(plain, prefixes).cgroup).toBe('/user.slice/session-3.scope');
+    const forged = '1:name=systemd:/u/x\n0::/u/x\n0::/evil\n';
+    expect(parseCgroup(forged, prefixes)).toEqual({cgroup: null, containerId: null});
+    // A file that does not fit the host's prefixes is not guessed at either.
+    expect(parseCgroup('7:cpu:/a\n', prefixes).cgroup).toBeNull();
+    expect(cgroupPrefixes('0::/a\n0::/b\n')).toBeNull();
   });
 });
 
@@ -192,33 +220,7 @@ describe('small parsers', () => {
   });
 });
 
-describe('escapeBytes / unescapeBytes (bytes that are not UTF-8)', () => {
-  const cases: [string, number[], string][] = [
-    ['invalid lead bytes', [0xff, 0xfe, 0x75, 0x70, 0x64], '\\xff\\xfeupd'],
-    ['a backslash is doubled', [0x61, 0x5c, 0x78, 0x66, 0x66, 0xff], 'a\\\\xff\\xff'],
-    ['valid multi-byte characters stay', [...Buffer.from('日本'), 0xc0, 0x80], '日本\\xc0\\x80'],
-    ['a truncated sequence at the end', [0x41, 0xe6, 0x97], 'A\\xe6\\x97'],
-    ['an encoded surrogate is not UTF-8', [0xed, 0xa0, 0x80], '\\xed\\xa0\\x80'],
-    ['above U+10FFFF is not UTF-8', [0xf4, 0x90, 0x80, 0x80], '\\xf4\\x90\\x80\\x80'],
-    ['a four-byte character stays', [...Buffer.from('a😀'), 0x80], 'a😀\\x80'],
-  ];
-  for (const [name, bytes, text] of cases) {
-    it(name, () => {
-      expect(escapeBytes(Buffer.from(bytes))).toBe(text);
-      expect(unescapeBytes(text)).toEqual(Buffer.from(bytes));
-    });
-  }
-
-  it('round-trips every byte value and random byte strings', () => {
-    const all = Buffer.from(Array.from({length: 256}, (_, i) => i));
-    expect(unescapeBytes(escapeBytes(all))).toEqual(all);
-    let prngState = 7;
-    for (let n = 0; n < 200; n++) {
-      const bytes = Buffer.from(Array.from({length: 1 + (n % 17)}, () => (prngState = (prngState * 1103515245 + 12345) & 0x7fffffff) & 0xff));
-      expect(unescapeBytes(escapeBytes(bytes))).toEqual(bytes);
-    }
-  });
-
+describe('splitCmdlineBytes', () => {
   it('splitCmdlineBytes keeps empty arguments and bytes exactly', () => {
     expect(splitCmdlineBytes(Buffer.from('a\0\0\xff\0', 'latin1')).map((b) => [...b])).toEqual([[0x61], [], [0xff]]);
     expect(splitCmdlineBytes(Buffer.alloc(0))).toEqual([]);

@@ -6,8 +6,8 @@ import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {collectSnapshot, newScanId} from '../../src/collect/index.js';
-import {escapeBytes, unescapeBytes} from '../../src/collect/parsers.js';
+import {collectSnapshot, newScanId} from '../../src/collect/snapshot.js';
+import {unescapeBytes} from '../../src/collect/text-encoding.js';
 import {LinuxPlatformDataSchema, type LinuxPlatformData, type ProcessRecord, ProcessRecordSchema} from '../../src/models/process.js';
 import {ScanRecordSchema} from '../../src/models/scan.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
@@ -139,13 +139,15 @@ describe('procfs collector on real processes', () => {
     const record = await snapshotOf(child.pid!, {redaction: null});
     const data = platform(record);
     expect(data.bytes_escaped).toBe(true);
-    expect(record.command_line).toEqual(['\\xff\\xfeupd\\\\x', '1000']);
+    // The trailing backslash stays single: `x` and the end of the text do not read as an escape.
+    expect(record.command_line).toEqual(['\\xff\\xfeupd\\x', '1000']);
     expect(record.executable_path).toBe(`${dir}/\\xff\\xfeupd`);
     expect(unescapeBytes(record.executable_path!)).toEqual(pathBytes);
     expect(unescapeBytes(record.command_line[0]!)).toEqual(Buffer.concat([nameBytes, Buffer.from('\\x')]));
-    // Every text field of the record takes the escape, the name (comm, from the file name) too.
+    // The name (comm, from the file name) takes the same escape; each field is escaped on its own, so the
+    // working directory, all UTF-8, is its plain text.
     expect(record.name).toBe('\\xff\\xfeupd');
-    expect(data.cwd).toBe(escapeBytes(Buffer.from(ROOT_CWD)));
+    expect(data.cwd).toBe(ROOT_CWD);
     // Read as bytes, the path finds its file: inode, existence and hash are right.
     expect(record.file_exists).toBe(true);
     expect(data.exe_path_inode).toBe(statSync(pathBytes).ino);

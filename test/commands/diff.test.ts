@@ -6,7 +6,7 @@ import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import type {DiffResult} from '../../src/diff/index.js';
+import type {DiffResult} from '../../src/diff/snapshot-diff.js';
 import type {Alert} from '../../src/models/alert.js';
 import {LiveProcesses, SLEEP} from '../collect/live-processes.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';

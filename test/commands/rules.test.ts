@@ -143,11 +143,24 @@ describe('rules commands a CI job relies on', () => {
     const result = await runCli(['rules', 'test', mixed, '--format', 'junit'], {env});
     expect(result.code).toBe(2);
     expect(result.stdout).toMatch(/<testsuites name="daemoneye rules" tests="3" failures="1">/);
-    expect(result.stdout).toContain('<testcase classname="ok-a" name="flags x"');
-    expect(result.stdout).toContain('<testcase classname="ok-b" name="flags x"');
+    // Every suite is named by its rule id, the invalid file's too; every case has the file and line CI annotators need.
+    const a = join(mixed, 'a.yaml');
+    expect(result.stdout).toContain(`<testsuite name="ok-a" tests="1" failures="0" time=`);
+    expect(result.stdout).toContain(`<testcase classname="ok-a" name="flags x" file="${a}" line="6"`);
+    expect(result.stdout).toContain(`<testcase classname="ok-b" name="flags x" file="${join(mixed, 'b.yaml')}" line="6"`);
     expect(result.stdout).toMatch(
-      new RegExp(`<testcase classname="${broken}" name="rule file is valid" time="0.000">\\n      <failure message="${broken}:3:1: severity: `),
+      new RegExp(
+        `<testsuite name="broken-rule" tests="1" failures="1" time="0.000" file="${broken}">\\n    <testcase classname="broken-rule" name="rule file is valid" file="${broken}" line="3" time="0.000">\\n      <failure message="${broken}:3:1: severity: `,
+      ),
     );
+    // Run from the repository holding the rules, paths are relative to it (as annotators resolve them).
+    const fromRepo = await runCli(['rules', 'test', 'mixed', '--format', 'junit'], {env, cwd: dir});
+    expect(fromRepo.stdout).toContain('<testcase classname="ok-a" name="flags x" file="mixed/a.yaml" line="6"');
+    // An invalid file whose YAML does not even parse is named by its file stem, the id by convention.
+    const unparsable = join(dir, 'unparsable');
+    writeRule(unparsable, 'half-typed.yaml', 'id: [unclosed\n');
+    const bad = await runCli(['rules', 'test', unparsable, '--format', 'junit'], {env});
+    expect(bad.stdout).toContain('<testsuite name="half-typed"');
     expect(result.stderr.trim().split('\n').at(-1)).toBe('2 passed, 1 failed (1 invalid rule file)');
   });
 

@@ -5,7 +5,7 @@ import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import type {ProcessTreeNode} from '../../src/tree/index.js';
+import type {ProcessTreeNode} from '../../src/tree/process-tree.js';
 import {childrenOf, LiveProcesses, SLEEP} from '../collect/live-processes.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 
@@ -114,5 +114,31 @@ describe('detect --format tree', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`─ ${children[1]} root \\[alert high: test-the-602-sleep\\] ${SLEEP} 602`));
     expect(result.stdout).toMatch(new RegExp(`─ ${children[0]} root ${SLEEP} 601`));
+  });
+});
+
+describe('detect --format tree, live', () => {
+  it('shows the peer of an alerted process connected out, even when no rule reads the sockets table', async () => {
+    // A loopback "attacker" listening, and a process connected to it, as a reverse shell would be.
+    const server =
+      "const s = require('net').createServer(() => {}); s.listen(0, '127.0.0.1', () => console.log(s.address().port)); setTimeout(() => {}, 600000);";
+    const listener = live.spawn(process.execPath, ['-e', server], {stdio: ['ignore', 'pipe', 'ignore']});
+    const port = await new Promise<number>((resolve) => listener.stdout!.once('data', (chunk: Buffer) => resolve(Number(String(chunk).trim()))));
+    const client = `require('net').connect(${port}, '127.0.0.1', () => console.log('up')); setTimeout(() => {}, 600000); // tree-peer-client`;
+    const connected = live.spawn(process.execPath, ['-e', client], {stdio: ['ignore', 'pipe', 'ignore']});
+    await new Promise<void>((resolve) => connected.stdout!.once('data', () => resolve()));
+    const rules = join(dir, 'rules-peer');
+    const {mkdirSync} = await import('node:fs');
+    mkdirSync(rules);
+    writeFileSync(
+      join(rules, 'peer-client.yaml'),
+      `id: test-peer-client\nname: The connected client\nseverity: critical\nsql_query: SELECT pid FROM processes WHERE pid = ${connected.pid}\n`,
+    );
+    const result = await runCli(['detect', '--rules', rules, '--format', 'tree'], {env});
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.split('\n');
+    const at = lines.findIndex((line) => line.includes(`${connected.pid} root [alert critical: test-peer-client]`));
+    expect(at, result.stdout.slice(0, 2000)).toBeGreaterThanOrEqual(0);
+    expect(lines.slice(at + 1, at + 4).join('\n')).toMatch(new RegExp(`tcp 127\\.0\\.0\\.1:\\d+ → 127\\.0\\.0\\.1:${port} ESTABLISHED`));
   });
 });

@@ -10,7 +10,7 @@ import {parse} from 'yaml';
 import {afterAll, describe, expect, it} from 'vitest';
 
 import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
-import {freePort, RSYSLOGD, tcpListener, waitFor} from '../alerting/syslog-helpers.js';
+import {freePort, RSYSLOGD, tcpListener, udpListener, waitFor} from '../alerting/syslog-helpers.js';
 import {BIN, isolatedEnv, removeDir, ROOT, runCli, tempDir} from '../helpers/cli.js';
 
 const CONTRIB = join(ROOT, 'contrib');
@@ -79,8 +79,8 @@ describe('contrib/rsyslog', () => {
     const work = join(dir, 'rsyslog-work');
     mkdirSync(work, {recursive: true});
     const main = join(dir, 'rsyslog-main.conf');
-    // As the stock rsyslog.conf includes it: a work directory set globally, the file included.
-    writeFileSync(main, `global(workDirectory="${work}")\ninclude(file="${includeFile}")\n`);
+    // As the stock rsyslog.conf includes it: a work directory set globally, imuxsock loaded, the file included.
+    writeFileSync(main, `global(workDirectory="${work}")\nmodule(load="imuxsock" SysSock.Use="off")\ninclude(file="${includeFile}")\n`);
     return run('rsyslogd', ['-N1', '-f', main]);
   }
 
@@ -99,17 +99,53 @@ describe('contrib/rsyslog', () => {
   });
 });
 
-describe('contrib/rsyslog with a real rsyslogd (stock imuxsock parsing, private socket and work directory)', () => {
-  it.each(['unix', 'udp'] as const)('forwards alerts a detect run sends over %s to the collector, header and structured data intact', async (protocol) => {
-    const work = join(dir, `rsyslog-live-${protocol}`);
+/** A CA and a server certificate for `siem.example.internal` it signed, made with the openssl CLI. */
+function collectorCertificates(work: string): {ca: string; key: string; cert: string} {
+  const file = (name: string): string => join(work, name);
+  const openssl = (args: string[]): void => {
+    const result = spawnSync('openssl', args, {encoding: 'utf8', cwd: work});
+    if (result.status !== 0) throw new Error(`openssl ${args[0] ?? ''}: ${result.stderr}`);
+  };
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '2', '-subj', '/CN=Test syslog CA']);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=siem.example.internal']);
+  writeFileSync(file('san.ext'), 'subjectAltName=DNS:siem.example.internal\n');
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('server.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    file('san.ext'),
+  ]);
+  return {ca: file('ca.pem'), key: readFileSync(file('server.key'), 'utf8'), cert: readFileSync(file('server.pem'), 'utf8')};
+}
+
+describe('contrib/rsyslog with a real rsyslogd (stock imuxsock parsing, private sockets and work directory)', () => {
+  // Through /dev/log (stock settings) and UDP, to a TLS collector: the client must speak TLS and accept the
+  // collector's certificate for siem.example.internal, signed by the CA the file names.
+  it.each(['dev-log', 'udp'] as const)('forwards alerts a detect run sends via %s to a TLS collector, header and structured data intact', async (route) => {
+    const work = join(dir, `rsyslog-live-${route}`);
     mkdirSync(work, {recursive: true});
-    const collector = await tcpListener();
-    const socket = join(work, 'log.sock');
+    const {ca, key, cert} = collectorCertificates(work);
+    const collector = await tcpListener({key, cert});
+    // A copy of exactly what DaemonEye sent, by a second sink: what the collector must receive where nothing rewrites it.
+    const sent = await udpListener();
+    const devLog = join(work, 'log.sock');
     const udpPort = await freePort('udp');
-    // The shipped file with only what a user must set (the collector's address); the file sink's path too.
+    // The shipped file with only what a user must set (the collector's address and CA), and private paths.
     const shipped = readFileSync(join(CONTRIB, 'rsyslog', '60-daemoneye.conf'), 'utf8')
       .replaceAll('target="siem.example.internal"', 'target="127.0.0.1"')
       .replaceAll('port="6514"', `port="${collector.port}"`)
+      .replaceAll('StreamDriver.CAFile="/etc/ssl/certs/ca-certificates.crt"', `StreamDriver.CAFile="${ca}"`)
       .replace('/var/lib/daemoneye/alerts.ndjson', join(work, 'alerts.ndjson'));
     writeFileSync(join(work, '60-daemoneye.conf'), shipped);
     // As Debian's rsyslog.conf: imuxsock loaded with its defaults (here on a private socket, not /dev/log), then rsyslog.d included.
@@ -118,7 +154,7 @@ describe('contrib/rsyslog with a real rsyslogd (stock imuxsock parsing, private 
       [
         `global(workDirectory="${work}")`,
         'module(load="imuxsock" SysSock.Use="off")',
-        `input(type="imuxsock" Socket="${socket}" CreatePath="on")`,
+        `input(type="imuxsock" Socket="${devLog}" CreatePath="on")`,
         'module(load="imudp")',
         `input(type="imudp" address="127.0.0.1" port="${udpPort}")`,
         `include(file="${join(work, '60-daemoneye.conf')}")`,
@@ -128,7 +164,7 @@ describe('contrib/rsyslog with a real rsyslogd (stock imuxsock parsing, private 
     );
     const rsyslogd = spawn(RSYSLOGD, ['-n', '-f', join(work, 'rsyslog.conf'), '-i', join(work, 'rsyslogd.pid')], {stdio: 'ignore'});
     try {
-      await waitFor(() => existsSync(socket), 15_000, 'rsyslogd socket');
+      await waitFor(() => existsSync(devLog), 15_000, 'rsyslogd socket');
       const home = join(work, 'home');
       const snapshot = join(work, 'snapshot.db');
       writeFileSync(snapshot, await snapshotFromRows([{pid: 4242, name: 'xmrig', executable_path: '/tmp/xmrig'}]));
@@ -139,22 +175,32 @@ describe('contrib/rsyslog with a real rsyslogd (stock imuxsock parsing, private 
         "id: tmp-exec\nname: Executable in /tmp\nseverity: high\nsql_query: SELECT pid, name FROM processes WHERE executable_path LIKE '/tmp/%'\n",
       );
       const sink =
-        protocol === 'unix'
-          ? `{name: local, type: syslog, protocol: unix, socket_path: ${socket}}`
+        route === 'dev-log'
+          ? `{name: local, type: syslog, protocol: unix, socket_path: ${devLog}}`
           : `{name: local, type: syslog, protocol: udp, host: 127.0.0.1, port: ${udpPort}}`;
-      writeFileSync(join(work, 'config.yaml'), `detection:\n  builtin_rules: false\nalerting:\n  sinks:\n    - ${sink}\n`);
+      const copy = `{name: copy, type: syslog, protocol: udp, host: 127.0.0.1, port: ${sent.port}}`;
+      writeFileSync(join(work, 'config.yaml'), `detection:\n  builtin_rules: false\nalerting:\n  sinks:\n    - ${sink}\n    - ${copy}\n`);
       const result = await runCli(['detect', '--config', join(work, 'config.yaml'), '--input', snapshot, '--rules', rules], {env: isolatedEnv(home)});
       expect(result.code, result.stderr).toBe(0);
-      await waitFor(() => collector.messages.length > 0, 15_000, 'the forwarded alert');
+      await waitFor(() => collector.messages.length > 0, 20_000, 'the forwarded alert');
       const [message] = collector.messages;
       // <PRI>1 TIMESTAMP HOST APP-NAME PROCID MSGID [SD] MSG: APP-NAME is daemoneye, not "1".
       expect(message).toMatch(/^<\d+>1 \S+ \S+ daemoneye \S+ ALERT /);
       expect(message).toContain('[daemoneye@32473 rule_id="tmp-exec" severity="high"');
       expect(message).toContain('Executable in /tmp');
+      // Exactly as DaemonEye sent it over UDP; through /dev/log util-linux logger writes the message and stamps
+      // its own time in the header, but the alert's own time is in the structured data either way.
+      await waitFor(() => sent.messages.length > 0, 5_000, 'the copy');
+      const original = sent.messages[0] ?? '';
+      const headerTime = (text: string): string | undefined => /^<\d+>1 (\S+)/.exec(text)?.[1];
+      if (route === 'udp') expect(message).toBe(original);
+      else expect(message?.replace(/^(<\d+>1) \S+/, '$1')).toBe(original.replace(/^(<\d+>1) \S+/, '$1'));
+      expect(message).toContain(`alert_time="${headerTime(original) ?? ''}"`);
       expect(collector.errors).toEqual([]);
     } finally {
       rsyslogd.kill('SIGTERM');
       await collector.close();
+      await sent.close();
     }
   });
 });

@@ -3,7 +3,7 @@ import {afterAll, describe, expect, it} from 'vitest';
 import {DetectionEngine, type QueryTask, SNAPSHOT_BYTES_PER_EXTRA_WORKER, type SnapshotPayload, workersForSnapshot} from '../../src/detection/engine.js';
 import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import type {LoadedRule} from '../../src/detection/rule-manager.js';
-import {runDetection} from '../../src/detection/run-detection.js';
+import {runRulesOnSnapshot} from '../../src/detection/rules-on-snapshot.js';
 import {SqlValidator} from '../../src/detection/sql-validator.js';
 
 const engines: DetectionEngine[] = [];
@@ -54,7 +54,7 @@ describe('DetectionEngine', () => {
     const validator = new SqlValidator();
     for (const sql of [ENDLESS_CTE, CARTESIAN, BACKTRACKING]) expect(validator.validateQuery(sql)).toEqual({valid: true});
     const e = engine(2);
-    const run = await runDetection({
+    const run = await runRulesOnSnapshot({
       engine: e,
       validator,
       rules: [
@@ -128,7 +128,7 @@ describe('DetectionEngine', () => {
   });
 
   it('fails a rule whose rows carry no pid, and one refused by the validator, without stopping the run', async () => {
-    const run = await runDetection({
+    const run = await runRulesOnSnapshot({
       engine: engine(1),
       validator: new SqlValidator(),
       rules: [

@@ -3,9 +3,9 @@ import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
+import {pidsFromAlertsFile} from '../../src/app/evidence.js';
 import {redactArguments, redactEnvironment} from '../../src/evidence/collect-evidence.js';
 import {Redactor} from '../../src/redaction/redact.js';
-import {pidsFromAlertsFile} from '../../src/evidence/targets.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 
 const dir = tempDir();

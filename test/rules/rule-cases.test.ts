@@ -7,7 +7,7 @@ import {beforeAll, describe, expect, it} from 'vitest';
 
 import {loadConfig} from '../../src/config/index.js';
 import type {RuleCaseResult, RuleTestSummary} from '../../src/detection/rule-tests.js';
-import {testRules, validateRules} from '../../src/detection/rules-admin.js';
+import {testRules, validateRules} from '../../src/app/rules.js';
 import {RULES_DIR, loadRuleFiles} from './builtin-rules.js';
 
 const rules = loadRuleFiles();

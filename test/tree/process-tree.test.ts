@@ -2,7 +2,8 @@ import {describe, expect, it} from 'vitest';
 
 import {completeProcessRow, type PartialProcessRow} from '../../src/models/process-fixture.js';
 import type {Alert} from '../../src/models/alert.js';
-import {buildProcessTree, renderProcessTree, socketText, treePids} from '../../src/tree/index.js';
+import {buildProcessTree, treePids} from '../../src/tree/process-tree.js';
+import {renderProcessTree, socketText} from '../../src/tree/tree-view.js';
 
 const at = (rows: PartialProcessRow[]) => rows.map((row) => completeProcessRow(row, {scanId: 1, now: 1_700_000_000_000}));
 

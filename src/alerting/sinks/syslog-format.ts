@@ -72,7 +72,7 @@ export interface SyslogFormatOptions {
   readonly procId?: number;
 }
 
-/** The structured-data parameters of an alert (values unescaped). */
+/** The structured-data parameters of an alert (values unescaped); `alert_time` is RFC 3339 UTC with milliseconds. */
 export function alertSdParams(alert: Alert, maxPids = MAX_SD_PIDS): [string, string][] {
   const pids = alert.affected_processes.slice(0, maxPids).join(' ');
   return [
@@ -83,6 +83,9 @@ export function alertSdParams(alert: Alert, maxPids = MAX_SD_PIDS): [string, str
     ['alert_id', alert.id],
     ['dedupe_key', alert.dedupe_key],
     ...(alert.scan_id === null ? [] : ([['scan_id', String(alert.scan_id)]] as [string, string][])),
+    // The alert's own time in every transport: over a Unix socket the header's TIMESTAMP is the moment
+    // util-linux logger wrote the message, not the alert's.
+    ['alert_time', new Date(alert.alert_time).toISOString()],
   ];
 }
 

@@ -28,6 +28,21 @@ describe('daemoneye config show', () => {
     expect(shown.sources['app.log_level']).toBe('default');
   });
 
+  it('shows the directories and files in use where the configuration leaves a path null', async () => {
+    const state = join(home, 'systemd-state');
+    const result = await runCli(['config', 'show', '--format', 'json'], {env: {...env, STATE_DIRECTORY: state}});
+    const shown = JSON.parse(result.stdout) as {app: {state_dir: string}; storage: {path: string}; alerting: {state_dir: string}; audit: {ledger_path: string}};
+    expect(shown.app.state_dir).toBe(state);
+    expect(shown.storage.path).toBe(join(state, 'store'));
+    expect(shown.alerting.state_dir).toBe(join(state, 'alerts'));
+    expect(shown.audit.ledger_path).toBe(join(state, 'audit.ledger'));
+    // A configured path is shown as configured, and what is derived from the state directory follows it.
+    const configured = await runCli(['config', 'show', '--format', 'ndjson'], {env: {...env, DAEMONEYE_APP__STATE_DIR: '/srv/de'}});
+    const entries = new Map(parseNdjson<{key: string; value: unknown}>(configured.stdout).map((e) => [e.key, e.value]));
+    expect(entries.get('app.state_dir')).toBe('/srv/de');
+    expect(entries.get('audit.ledger_path')).toBe('/srv/de/audit.ledger');
+  });
+
   it('never prints secrets', async () => {
     const config = file(
       'secret.yaml',

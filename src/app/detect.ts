@@ -1,17 +1,16 @@
-// `daemoneye detect` as one library call: detection over the chosen snapshots, deduplication and delivery
-// to the sinks, what to print (suppressed alerts marked), the stderr summary and the exit code by the
-// precedence of src/errors.ts. The command parses flags, calls runDetect, renders detectView and audits.
+// `daemoneye detect` as one library call (the outer stage of the detect chain): the rules over the chosen
+// snapshots (src/detection/rules-over-snapshots.ts), deduplication and delivery to the sinks, what to print
+// (suppressed alerts marked), the stderr summary and the exit code by the precedence of src/errors.ts. The
+// command parses flags, calls runDetect, renders detectView (detect-view.ts) and audits.
 import type {Config} from '../config/builder.js';
 import {DaemonEyeError, ExitCode, combineExitCodes, isDaemonEyeError} from '../errors.js';
 import type {AlertSeverity} from '../models/severity.js';
 import type {Logger} from '../output/logger.js';
-import type {View} from '../output/view.js';
 import type {MetricsCollector} from '../telemetry/metrics.js';
 import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../telemetry/record-metrics.js';
-import {type DetectReport, detect} from './detect.js';
-import {ALERT_COLUMNS, alertLine} from './render-detection.js';
-import {summaryLines} from './render-detection.js';
-import {detectionSnapshots} from './snapshot-source.js';
+import {type DetectReport, runRulesOverSnapshots} from '../detection/rules-over-snapshots.js';
+import {summaryLines} from '../detection/detection-view.js';
+import {detectionSnapshots} from '../detection/snapshot-source.js';
 import type {DeliverySummary} from '../alerting/types.js';
 import type {PrintedAlert} from '../alerting/alert-manager.js';
 
@@ -31,6 +30,8 @@ export interface DetectRunOptions {
   readonly showSuppressed?: boolean;
   /** `--baseline FILE|DIR`: given to rules as `baseline_<table>` tables. */
   readonly baseline?: string;
+  /** A live snapshot also collects these tables for the output (`--format tree` shows sockets). */
+  readonly alsoCollect?: readonly string[];
   readonly logger: Logger;
   readonly metrics?: MetricsCollector;
   /** Called before a refused rule file or rule SQL (exit 2) is thrown, so the refusal can be audited first. */
@@ -88,11 +89,11 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   };
   let report: DetectReport;
   try {
-    report = await detect({
+    report = await runRulesOverSnapshots({
       config: config.values,
       rulesPaths: options.rulesPaths ?? [],
       ruleIds: options.ruleIds ?? [],
-      snapshots: detectionSnapshots({config: config.values, input: options.input, since: options.since, onProblem}),
+      snapshots: detectionSnapshots({config: config.values, input: options.input, since: options.since, onProblem, alsoCollect: options.alsoCollect ?? []}),
       ...(options.storeDir === undefined ? {} : {storeDir: options.storeDir}),
       ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs}),
       ...(options.failOn === undefined ? {} : {failOn: options.failOn}),
@@ -171,17 +172,5 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
       suppressed: delivery.summary.suppressed,
       stored: report.stored?.path ?? null,
     },
-  };
-}
-
-/** How `detect` prints its result: NDJSON/JSON alerts (json adds the summary), a line each, or a table. */
-export function detectView(result: DetectRunResult): View<PrintedAlert> {
-  // Human formats say "[suppressed]" in the description; machine formats carry `"suppressed": true`.
-  const marked = (a: PrintedAlert): PrintedAlert => (a.suppressed === true ? {...a, description: `[suppressed] ${a.description}`} : a);
-  return {
-    rows: result.printed,
-    document: {alerts: result.printed, summary: {...result.report.summary, ...result.delivery, ...result.visibility}},
-    columns: ALERT_COLUMNS.map((column) => ({...column, get: (a: PrintedAlert) => column.get(marked(a))})),
-    text: {text: (rows, terminal) => rows.map((a) => alertLine(marked(a), terminal.palette)).join('')},
   };
 }

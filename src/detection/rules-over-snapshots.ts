@@ -1,12 +1,13 @@
-// `detect` and `query` as library calls: load and validate the rules, start the sandbox workers early,
-// get the snapshot (live or saved), run, and return a result object holding every fact worth auditing.
+// The rules over every snapshot of a run (the middle stage of `detect`): load and validate the rules, start
+// the sandbox workers early, take each snapshot (live or saved, one scan at a time), run the rules on it
+// (rules-on-snapshot.ts), merge the per-scan results, and return a report holding every fact worth auditing.
+// src/app/detect.ts wraps it with delivery, the stderr summary and the exit code.
 import {join} from 'node:path';
 
 import {statePaths} from '../config/paths.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
-import {serialiseResultRow} from '../models/serialise.js';
 import {type AlertSeverity, isAtLeast} from '../models/severity.js';
 import {appendToStore, retentionFromConfig, type StoreAppendResult} from '../storage/store.js';
 import {loadLatestScan} from '../storage/input.js';
@@ -14,10 +15,9 @@ import {readsBaseline, withBaseline} from './baseline.js';
 import {DetectionEngine} from './engine.js';
 import {RULE_CACHE_FILE} from './rule-cache.js';
 import {type LoadedRule, RuleManager} from './rule-manager.js';
-import {type DetectionResult, type DetectionRunSummary, missingTables, runDetection, snapshotPayload, summariseRun} from './run-detection.js';
-import type {SnapshotForDetection, SnapshotNeeds, SnapshotSource} from './snapshot-source.js';
+import {type DetectionResult, type DetectionRunSummary, runRulesOnSnapshot, summariseRun} from './rules-on-snapshot.js';
+import type {SnapshotForDetection, SnapshotSource} from './snapshot-source.js';
 import {tableDefinition} from '../models/tables.js';
-import {SqlValidator} from './sql-validator.js';
 
 export interface DetectOptions {
   readonly config: DaemonEyeConfig;
@@ -86,7 +86,7 @@ function mergeResults(results: readonly DetectionResult[]): DetectionResult {
  * Run the rules over each snapshot the source yields (one per scan). An invalid rule file throws before
  * anything runs; the workers start before the snapshot is taken, so their start-up overlaps collection.
  */
-export async function detect(options: DetectOptions): Promise<DetectReport> {
+export async function runRulesOverSnapshots(options: DetectOptions): Promise<DetectReport> {
   const started = performance.now();
   const {config} = options;
   const manager = new RuleManager({
@@ -102,7 +102,7 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
   const rules = selected.filter((r) => !needBaseline.includes(r.rule.id));
   const baseline = options.baseline === undefined ? undefined : await loadLatestScan(options.baseline);
   const engine = engineFor(config);
-  // One worker now; runDetection adds more only for a snapshot big enough to repay them (workersForSnapshot).
+  // One worker now; runRulesOnSnapshot adds more only for a snapshot big enough to repay them (workersForSnapshot).
   if (rules.length > 0) engine.start(1);
   const deadline = started + (options.timeoutMs ?? config.detection.run_timeout_ms);
   const perRule = new Map<string, DetectionResult[]>(rules.map((r) => [r.rule.id, []]));
@@ -118,7 +118,7 @@ export async function detect(options: DetectOptions): Promise<DetectReport> {
       const run =
         remaining <= 0
           ? undefined
-          : await runDetection({
+          : await runRulesOnSnapshot({
               engine,
               validator: manager.validator,
               rules,
@@ -208,91 +208,4 @@ function summarise(
   const scanIds = snapshots.flatMap((s) => s.scanIds);
   const {alerts, summary} = summariseRun(results, scanIds.length === 1 ? (scanIds[0] as number) : null, durationMs);
   return {alerts, summary: {...summary, scan_ids: scanIds}};
-}
-
-export interface QueryOptions {
-  readonly config: DaemonEyeConfig;
-  readonly sql: string;
-  /** The snapshot to query; `needs.tables` are the host tables the SQL reads (a live snapshot collects those). */
-  readonly snapshot: (needs: SnapshotNeeds) => Promise<SnapshotForDetection>;
-  /** Rows kept; more are dropped and `truncated` says so. */
-  readonly maxRows?: number;
-}
-
-export interface QueryReport {
-  readonly columns: readonly string[];
-  /** Result rows as records: boolean and JSON columns of the snapshot tables in their record shape (src/models/serialise.ts). */
-  readonly rows: readonly Record<string, unknown>[];
-  readonly row_count: number;
-  readonly truncated: boolean;
-  readonly elapsed_ms: number;
-  readonly source: string;
-  readonly scan_ids: readonly number[];
-}
-
-export const QUERY_MAX_ROWS = 100_000;
-
-/** Validate, then run one ad-hoc query in the sandbox. Refused SQL throws SQL_REFUSED (exit 2). */
-export async function runQuery(options: QueryOptions): Promise<QueryReport> {
-  const {config} = options;
-  const validator = new SqlValidator().withReadOnlyMode(true).withTimeout(config.detection.rule_timeout_ms);
-  const verdict = validator.validateQuery(options.sql);
-  if (!verdict.valid) {
-    const first = verdict.errors[0];
-    throw new DaemonEyeError(
-      'SQL_REFUSED',
-      `SQL refused: ${first?.message ?? 'invalid'}${first?.workaround === undefined ? '' : ` (workaround: ${first.workaround})`}`,
-      {
-        hint: 'see docs/rules-sql.md',
-        details: verdict.errors.map((e) => `${e.reason}: ${e.message}`),
-      },
-    );
-  }
-  const engine = new DetectionEngine({workers: 1, maxRows: options.maxRows ?? QUERY_MAX_ROWS}).start();
-  try {
-    const tables = validator.referencedTables(options.sql).filter((table) => tableDefinition(table)?.collected === true);
-    const snapshot = await options.snapshot({tables});
-    const missing = missingTables(validator, options.sql, snapshot.tables);
-    if (missing.length > 0) throw notCollected(snapshot, missing);
-    const payload = snapshotPayload(snapshot.bytes, {}, [options.sql], validator);
-    const [outcome] = await engine.runTasks([{key: 'query', sql: options.sql, timeoutMs: validator.timeoutMs, snapshot: payload}], {
-      deadlineMs: config.detection.run_timeout_ms,
-    });
-    if (outcome === undefined || outcome.status !== 'ok') {
-      const timedOut = outcome?.status === 'timeout' || outcome?.status === 'not_run';
-      throw new DaemonEyeError(timedOut ? 'RULE_TIMEOUT' : 'RULE_FAILED', `query ${timedOut ? 'timed out' : 'failed'}: ${outcome?.error ?? 'no result'}`, {
-        hint: timedOut ? 'narrow the query or raise detection.rule_timeout_ms' : 'fix the query',
-      });
-    }
-    return {
-      columns: outcome.columns,
-      rows: outcome.rows.map((row) => serialiseResultRow(row)),
-      row_count: outcome.rows.length,
-      truncated: outcome.truncated,
-      elapsed_ms: Math.round(outcome.elapsedMs),
-      source: snapshot.source,
-      scan_ids: snapshot.scanIds,
-    };
-  } finally {
-    await engine.close();
-  }
-}
-
-/**
- * The query reads tables some scans of its input did not collect: which scans (by start time) and what to
- * do. When later scans hold them, `--since` past the newest scan that lacks one narrows the input to those.
- */
-function notCollected(snapshot: SnapshotForDetection, missing: readonly string[]): DaemonEyeError {
-  const lacking = snapshot.scans.filter((scan) => missing.some((table) => !scan.tables.includes(table)));
-  const newest = lacking.at(-1);
-  const which =
-    newest === undefined || lacking.length === snapshot.scans.length
-      ? `${snapshot.source} did not collect`
-      : `${lacking.length} of the ${snapshot.scans.length} scans in ${snapshot.source} did not collect, the newest of them taken ${new Date(newest.start_time).toISOString()}`;
-  const later = newest === undefined ? false : snapshot.scans.some((scan) => scan.start_time > newest.start_time);
-  const since = later && newest !== undefined ? `query the later scans with \`--since ${new Date(newest.start_time + 1).toISOString()}\`, or ` : '';
-  return new DaemonEyeError('INPUT_INCOMPATIBLE', `the query reads ${missing.join(', ')}, which ${which}`, {
-    ...(snapshot.source === 'live' ? {} : {file: snapshot.source}),
-    hint: `${since}save snapshots with \`scan --tables ${missing.join(',')}\` (or \`--tables all\`), or query the live host without --input`,
-  });
 }

@@ -1,4 +1,4 @@
-// One detection run: validated rules × one snapshot in the worker pool, each rule's rows turned into alerts,
+// The rules on one snapshot (the inner stage of `detect`): validated rules × one snapshot in the worker pool, each rule's rows turned into alerts,
 // and a summary of what ran, failed, timed out or did not run (a DetectionResult per rule, docs/api.md).
 import type {Alert} from '../models/alert.js';
 import {ALERT_SEVERITIES, type AlertSeverity, severityRank} from '../models/severity.js';
@@ -61,7 +61,7 @@ export interface RuleExecutionConfig {
   readonly now?: number;
 }
 
-export interface RunDetectionInput {
+export interface RulesOnSnapshotInput {
   readonly engine: DetectionEngine;
   readonly validator: SqlValidator;
   readonly rules: readonly LoadedRule[];
@@ -119,7 +119,7 @@ export function resultOf(loaded: LoadedRule, outcome: TaskOutcome, config: RuleE
 }
 
 /** Run every rule over the snapshot; the other rules still run when one fails or times out. */
-export async function runDetection(input: RunDetectionInput): Promise<DetectionRun> {
+export async function runRulesOnSnapshot(input: RulesOnSnapshotInput): Promise<DetectionRun> {
   const started = performance.now();
   const {config, validator} = input;
   const refused = new Map<string, string>();

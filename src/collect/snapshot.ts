@@ -20,10 +20,6 @@ import {type CollectedProcess, listPids, sampleCpu, walkProcfs} from './procfs.j
 import {collectionRedactor, redactCollectedTable, type RedactionOptions} from './redact.js';
 import {collectLiveTables, LIVE_TABLES} from './live-tables.js';
 
-export {HASH_ALGORITHM, sha256File} from './hash.js';
-export type {HashProgress} from './hash.js';
-export {collectionRedactor, redactCollectedTable, redactRow, type RedactionOptions} from './redact.js';
-
 export type CollectorChoice = 'auto' | 'procfs' | 'systeminformation';
 
 export interface CollectOptions {
@@ -149,7 +145,7 @@ function chooseCollector(choice: CollectorChoice, procRoot: string): 'procfs' | 
 
 function loadUsers(etcRoot: string): Map<number, string> {
   try {
-    return parsePasswd(readFileSync(`${etcRoot}/passwd`, 'utf8'));
+    return parsePasswd(readFileSync(`${etcRoot}/passwd`, 'latin1'));
   } catch {
     return new Map();
   }

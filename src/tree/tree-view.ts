@@ -1,8 +1,10 @@
 // The pstree-like text view of a process forest: one line per process (pid, user, marks, executable,
-// argv), sockets under their process, each line terminal-safe and cut to the terminal width.
+// argv), sockets under their process, each line terminal-safe and cut to the terminal width; and the tree
+// as a View (treeView).
 import type {Palette} from '../output/colour.js';
 import {PLAIN} from '../output/colour.js';
 import {terminalSafe, truncate} from '../output/terminal.js';
+import type {Terminal, View} from '../output/view.js';
 import type {ProcessTreeNode, TreeSocket} from './process-tree.js';
 
 function endpoint(address: string | null, port: number | null): string {
@@ -77,4 +79,14 @@ export function renderProcessTree(roots: readonly ProcessTreeNode[], options: {w
   };
   for (const root of roots) walk(root, '', '');
   return lines.map((line) => `${line}\n`).join('');
+}
+
+/**
+ * The tree as a View of the one `--format` dispatch (src/output/view.ts): roots as rows (nested JSON and
+ * NDJSON, one root per line), drawn by renderProcessTree for `tree` and on a terminal (`table`).
+ */
+export function treeView(roots: readonly ProcessTreeNode[]): View<ProcessTreeNode> {
+  const draw = (rows: readonly ProcessTreeNode[], terminal: Terminal): string =>
+    renderProcessTree(rows, {...(terminal.width === undefined ? {} : {width: terminal.width}), palette: terminal.palette});
+  return {rows: roots, text: {tree: draw, table: draw}};
 }

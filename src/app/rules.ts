@@ -1,34 +1,26 @@
-// The `rules` commands as library calls: list, validate, test, enable and disable.
-import type {View} from '../output/view.js';
+// The `rules` commands as library calls: list, validate, convert, test, enable and disable. Their views
+// are in rules-view.ts.
 import {existsSync, readFileSync, statSync} from 'node:fs';
-import {dirname, extname} from 'node:path';
+import {basename, dirname, extname} from 'node:path';
 
 import {parse as parseYaml} from 'yaml';
 
-import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError, fileError} from '../errors.js';
 import type {PartialProcessRow} from '../models/process-fixture.js';
 import type {AlertSeverity} from '../models/severity.js';
 import type {RuleSourceType} from '../models/rule.js';
-import type {RuleSwitchResult} from './config-edit.js';
+import type {RuleSwitchResult} from '../detection/config-edit.js';
 import {loadLatestScan} from '../storage/input.js';
-import {heldTables} from './snapshot-source.js';
-import {DetectionEngine} from './engine.js';
-import {snapshotFromRows} from './fixture-snapshot.js';
-import {loadNamedLists} from './lists.js';
-import {detectionRuleOf, findRuleFiles, type LoadedRule, RuleManager} from './rule-manager.js';
-import type {RuleDefinition, RuleFormatName} from './rule-file.js';
-import {type RuleCaseResult, renderJunit, runRulesOnSnapshot, runRuleTestCases, type RuleTestSummary} from './rule-tests.js';
-import type {SqlValidationError} from './sql-validator.js';
+import {heldTables} from '../detection/snapshot-source.js';
+import {DetectionEngine} from '../detection/engine.js';
+import {snapshotFromRows} from '../detection/fixture-snapshot.js';
+import {loadNamedLists} from '../detection/lists.js';
+import {detectionRuleOf, findRuleFiles, type LoadedRule, RuleManager} from '../detection/rule-manager.js';
+import type {RuleDefinition, RuleFormatName} from '../detection/rule-file.js';
+import {type RuleCaseResult, runRulesOnInput, runRuleTestCases, type RuleTestSummary} from '../detection/rule-tests.js';
+import {ruleFilesIn, ruleManagerFor, type RulesOptions} from '../detection/validate-rules.js';
 
-export interface RulesOptions {
-  readonly config: DaemonEyeConfig;
-  readonly env?: NodeJS.ProcessEnv;
-  readonly rulesPaths?: readonly string[];
-}
-
-const manager = (options: RulesOptions): RuleManager =>
-  new RuleManager({config: options.config, extraPaths: options.rulesPaths ?? [], ...(options.env === undefined ? {} : {env: options.env})});
+export {ruleFilesIn, type RuleFileReport, type RulesOptions, type RulesValidation, validateRules} from '../detection/validate-rules.js';
 
 export interface RuleListing {
   readonly id: string;
@@ -52,7 +44,7 @@ export interface RuleListing {
 }
 
 export function listRules(options: RulesOptions): RuleListing[] {
-  return manager(options)
+  return ruleManagerFor(options)
     .loadRules()
     .rules.map(({rule, definition}) => ({
       id: rule.id,
@@ -75,41 +67,6 @@ export function listRules(options: RulesOptions): RuleListing[] {
     .sort((a, b) => a.id.localeCompare(b.id));
 }
 
-export interface RuleFileReport {
-  readonly file: string;
-  readonly valid: boolean;
-  readonly problems: readonly string[];
-  readonly sql_errors: readonly SqlValidationError[];
-}
-
-export interface RulesValidation {
-  readonly valid: boolean;
-  readonly files: readonly RuleFileReport[];
-}
-
-/** Validate the given files/directories, or every rule the configuration loads; duplicate ids are problems too. */
-export function validateRules(options: RulesOptions, paths: readonly string[]): RulesValidation {
-  const rm = manager(options);
-  const files = paths.length > 0 ? paths.flatMap((p) => ruleFilesIn(p)) : rm.roots().flatMap((root) => findRuleFiles(root.path));
-  if (files.length === 0) {
-    throw new DaemonEyeError('INPUT_NOT_FOUND', 'no rule files to validate: the configuration loads none', {
-      hint: 'give a rules directory, or check detection.builtin_rules and detection.rules_paths',
-    });
-  }
-  const seen = new Map<string, string>();
-  const reports = files.map((file): RuleFileReport => {
-    const result = rm.validateRuleFile(file);
-    const problems = [...result.problems];
-    if (result.rule !== undefined) {
-      const other = seen.get(result.rule.id);
-      if (other !== undefined) problems.push(`${file}: id: rule id ${result.rule.id} is also defined in ${other}`);
-      else seen.set(result.rule.id, file);
-    }
-    return {file, valid: problems.length === 0, problems, sql_errors: result.sqlErrors};
-  });
-  return {valid: reports.every((r) => r.valid), files: reports};
-}
-
 export interface RuleConversion {
   readonly file: string;
   readonly valid: boolean;
@@ -123,7 +80,7 @@ export interface RuleConversion {
 
 /** `rules convert`: the SQL each rule file (any format) runs, for review; invalid files carry their problems. */
 export function convertRules(options: RulesOptions, paths: readonly string[]): RuleConversion[] {
-  const rm = manager(options);
+  const rm = ruleManagerFor(options);
   return paths
     .flatMap((p) => findRuleFiles(p))
     .map((file) => {
@@ -201,30 +158,30 @@ async function inputBytes(path: string): Promise<{bytes: Uint8Array; tables: rea
   }
 }
 
-/** Run rule test cases (or the rules on given data). Invalid rule files stop it (RULE_INVALID). */
+/**
+ * The id an invalid rule file reports under: its `id:` when the YAML still reads as a mapping with one,
+ * else the file's name without extension (rules/<category>/<id>.yaml by convention).
+ */
+export function ruleIdOfInvalidFile(file: string): string {
+  try {
+    const data = parseYaml(readFileSync(file, 'utf8'), {maxAliasCount: 100}) as unknown;
+    const id = typeof data === 'object' && data !== null ? (data as Record<string, unknown>).id : undefined;
+    if (typeof id === 'string' && id.trim() !== '') return id;
+  } catch {
+    // Unreadable or not YAML: the file name says which rule it is.
+  }
+  return basename(file).replace(/\.(ya?ml|sql)$/i, '');
+}
+
 /** The case name under which an invalid rule file is reported by `rules test`. */
 export const INVALID_RULE_CASE = 'rule file is valid';
 
 /** A test run's summary; `invalid_files` rule files could not be loaded (each is a failed case in `results`). */
 export type RulesTestSummary = RuleTestSummary & {readonly invalid_files: number};
 
-/**
- * The rule files of a path the user named: a file, or every rule file under a directory. A directory with
- * none is refused (INPUT_NOT_FOUND, exit 2): checking nothing must not pass in CI.
- */
-export function ruleFilesIn(path: string): string[] {
-  const files = findRuleFiles(path);
-  if (files.length === 0) {
-    throw new DaemonEyeError('INPUT_NOT_FOUND', `${path} holds no rule files (*.yaml, *.yml, *.sql)`, {
-      file: path,
-      hint: 'check the path; rules are one YAML (or SQL with front matter) file each',
-    });
-  }
-  return files;
-}
-
+/** Run rule test cases (or the rules on given data); an invalid rule file is a failed case of its own. */
 export async function testRules(options: RulesTestOptions): Promise<RulesTestSummary> {
-  const rm = manager(options);
+  const rm = ruleManagerFor(options);
   const paths = options.targets.filter((t) => existsSync(t));
   const ids = options.targets.filter((t) => !existsSync(t));
   let rules: LoadedRule[];
@@ -235,8 +192,12 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
   if (paths.length > 0) {
     const results = paths.flatMap((p) => ruleFilesIn(p)).map((file) => rm.validateRuleFile(file));
     for (const invalid of results.filter((r) => !r.valid)) {
+      // Named like every other suite: by the rule id, or (unreadable) by the file's stem, which is its id by convention.
+      const firstLine = /:(\d+):\d+:/.exec(invalid.problems[0] ?? '');
       invalidCases.push({
-        rule_id: invalid.rule?.id ?? invalid.file,
+        rule_id: invalid.rule?.id ?? ruleIdOfInvalidFile(invalid.file),
+        file: invalid.file,
+        line: firstLine === null ? null : Number(firstLine[1]),
         case: INVALID_RULE_CASE,
         passed: false,
         expected: null,
@@ -270,7 +231,7 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
       options.input !== undefined
         ? await (async () => {
             const input = await inputBytes(options.input as string);
-            return runRulesOnSnapshot(rules, input.bytes, testOptions, input.tables);
+            return runRulesOnInput(rules, input.bytes, testOptions, input.tables);
           })()
         : await runRuleTestCases(rules, testOptions);
     return {
@@ -285,41 +246,6 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
 }
 
 export function switchRule(options: RulesOptions & {readonly id: string; readonly enabled: boolean; readonly configFile?: string}): RuleSwitchResult {
-  const rm = manager(options);
+  const rm = ruleManagerFor(options);
   return options.enabled ? rm.enableRule(options.id, options.configFile) : rm.disableRule(options.id, options.configFile);
-}
-
-const RULE_LIST_FIELDS = ['id', 'name', 'severity', 'category', 'tags', 'enabled', 'source_type', 'format', 'status'] as const;
-
-/** How `rules list` prints: records (NDJSON, JSON), a table, or CSV (tags space-separated). */
-export function ruleListView(rules: readonly RuleListing[]): View<RuleListing> {
-  return {
-    rows: rules,
-    columns: RULE_LIST_FIELDS.map((f) => ({
-      header: f.toUpperCase(),
-      get: (r: RuleListing) => (f === 'tags' ? r.tags.join(' ') : f === 'enabled' ? (r.enabled ? 'yes' : 'no') : (r[f] ?? '')),
-    })),
-    csv: {
-      header: [...RULE_LIST_FIELDS, 'source_path'],
-      values: (r) => [...RULE_LIST_FIELDS.map((f) => (f === 'tags' ? r.tags.join(' ') : r[f])), r.source_path],
-    },
-  };
-}
-
-/** How `rules validate` prints: one record per file (NDJSON, table), or the whole result as JSON. */
-export function ruleValidationView(result: RulesValidation): View<RuleFileReport> {
-  return {
-    rows: result.files,
-    document: result,
-    columns: [
-      {header: 'FILE', get: (f) => f.file},
-      {header: 'VALID', get: (f) => (f.valid ? 'yes' : 'no')},
-      {header: 'PROBLEMS', get: (f) => f.problems.length, align: 'right'},
-    ],
-  };
-}
-
-/** How `rules test` prints: one record per case (NDJSON), the summary (JSON), JUnit XML, or nothing on stdout (`text`: cases go to stderr). */
-export function ruleTestView(summary: RulesTestSummary): View<RuleTestSummary['results'][number]> {
-  return {rows: summary.results, document: summary, text: {text: () => '', junit: () => renderJunit(summary)}};
 }

@@ -1,19 +1,15 @@
-// The process tree as a library call: build it from a live snapshot or from the latest scan of a saved
-// input (with its sockets when the snapshot holds a `process_open_sockets` table), then render it.
+// The process tree's use case (`scan --tree`, `detect --tree`): the latest scan of a saved input with its
+// processes and, when the snapshot holds a `process_open_sockets` table, their sockets by pid.
+// src/tree/process-tree.ts builds the forest from them; src/tree/tree-view.ts draws it.
 import type {Database} from 'sql.js';
 
 import type {ProcessRecord} from '../models/process.js';
 import {rowToProcess} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import type {DaemonEyeError} from '../errors.js';
-import type {Terminal, View} from '../output/view.js';
 import {selectAll} from '../storage/database.js';
 import {tableColumns} from '../storage/migrations.js';
-import type {ProcessTreeNode, TreeSocket} from './process-tree.js';
-import {renderProcessTree} from './render-tree.js';
-
-export {buildProcessTree, treePids, type ProcessTreeNode, type ProcessTreeOptions, type TreeMark, type TreeSocket} from './process-tree.js';
-export {renderProcessTree, socketText} from './render-tree.js';
+import type {TreeSocket} from '../tree/process-tree.js';
 
 /** The table of per-process sockets (its columns as given by the live-response tables). */
 export const SOCKETS_TABLE = 'process_open_sockets';
@@ -71,14 +67,4 @@ export async function loadLatestSavedScan(input: string, onProblem?: (problem: D
   } finally {
     latest.db.close();
   }
-}
-
-/**
- * The tree as a View of the one `--format` dispatch (src/output/view.ts): roots as rows (nested JSON and
- * NDJSON, one root per line), drawn by renderProcessTree for `tree` and on a terminal (`table`).
- */
-export function treeView(roots: readonly ProcessTreeNode[]): View<ProcessTreeNode> {
-  const draw = (rows: readonly ProcessTreeNode[], terminal: Terminal): string =>
-    renderProcessTree(rows, {...(terminal.width === undefined ? {} : {width: terminal.width}), palette: terminal.palette});
-  return {rows: roots, text: {tree: draw, table: draw}};
 }

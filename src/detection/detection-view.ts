@@ -1,12 +1,13 @@
-// Human renderings of detection results: one line per alert (`detect --format text`), the alert table,
-// and the run summary written to stderr.
+// Views of detection results: one line per alert (`detect --format text`), the alert table, the run
+// summary written to stderr, and how `query` prints its rows.
 import type {Alert} from '../models/alert.js';
 import {ALERT_SEVERITIES} from '../models/severity.js';
 import {type Palette, PLAIN} from '../output/colour.js';
 import {renderTable, type TableColumn} from '../output/render.js';
 import {terminalSafe} from '../output/terminal.js';
 import type {View} from '../output/view.js';
-import type {DetectReport, QueryReport} from './detect.js';
+import type {QueryReport} from './query.js';
+import type {DetectReport} from './rules-over-snapshots.js';
 
 export function alertLine(alert: Alert, palette: Palette = PLAIN): string {
   const pids = alert.affected_processes.slice(0, 10).join(', ') + (alert.affected_processes.length > 10 ? ', …' : '');
@@ -43,7 +44,7 @@ export function summaryLines(report: DetectReport): string[] {
   for (const result of report.results) {
     if (result.status === 'error') lines.push(`rule ${result.rule_id} failed: ${result.error ?? ''}`);
     if (result.status === 'timeout') lines.push(`rule ${result.rule_id} timed out: ${result.error ?? ''}`);
-    // A rule skipped for want of a table is a warning; one waiting for --baseline is normal (detect-run says it).
+    // A rule skipped for want of a table is a warning; one waiting for --baseline is normal (src/app/detect.ts says it).
     if (result.status === 'skipped' && (result.missing_tables ?? []).length > 0) lines.push(`rule ${result.rule_id} not run: ${result.error ?? ''}`);
     else if (result.status !== 'skipped' && (result.missing_tables ?? []).length > 0) {
       lines.push(`rule ${result.rule_id} ran only on the scans holding ${(result.missing_tables ?? []).join(', ')}: the others did not collect it`);

@@ -1,17 +1,14 @@
 // `daemoneye diff` as a library call: resolve OLD and NEW (two snapshot files or stores: the latest scan of
 // each; or one store: its last two scans), load each scan with its listening ports when it holds them,
-// and compare (snapshot-diff.ts).
+// and compare (src/diff/snapshot-diff.ts). How it prints is src/diff/diff-view.ts.
 import type {Database} from 'sql.js';
 
 import {DaemonEyeError} from '../errors.js';
 import {rowToProcess} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
-import type {View} from '../output/view.js';
 import {selectAll} from '../storage/database.js';
 import {tableColumns} from '../storage/migrations.js';
-import {type DiffResult, type DiffSide, diffSnapshots, type ListeningPort, type SnapshotDiff} from './snapshot-diff.js';
-
-export * from './snapshot-diff.js';
+import {type DiffSide, diffSnapshots, type ListeningPort, type SnapshotDiff} from '../diff/snapshot-diff.js';
 
 /** The table of listening sockets (columns as given by the live-response tables). */
 export const LISTENING_PORTS_TABLE = 'listening_ports';
@@ -104,46 +101,4 @@ export async function diffInputs(options: DiffOptions): Promise<SnapshotDiff> {
   }
   const [older, newer] = await lastTwo(inputs[0] ?? options.defaultStore);
   return diffSnapshots(older, newer);
-}
-
-function detail(result: DiffResult): string {
-  const c = result.columns;
-  const text = (value: unknown): string => (Array.isArray(value) ? value.join(',') : value === null || value === undefined ? '' : String(value));
-  switch (result.name) {
-    case 'processes':
-      return `${text(c.pid)} ${text(c.user)} ${text(c.cmdline) || `[${text(c.name)}]`}`;
-    case 'new_executables':
-      return `${text(c.executable_path)} ${text(c.executable_hash) || '(not hashed)'} pids ${text(c.pids)}`;
-    case 'executable_hashes':
-      return `${text(c.executable_path)} ${text(c.old_hashes)} → ${text(c.executable_hash)} pids ${text(c.pids)}`;
-    case 'parent_child':
-      return `${text(c.parent_executable)} → ${text(c.child_executable)} (pid ${text(c.parent_pid)} → ${text(c.child_pid)})`;
-    case 'listening_ports':
-      return `${text(c.protocol)} ${text(c.address)}:${text(c.port)} ${text(c.executable_path) || text(c.name)} pid ${text(c.pid)}`;
-  }
-}
-
-/**
- * How `diff` prints (src/output/view.ts): one osquery-style result per NDJSON line; `--format json` the
- * whole diff (`old`, `new`, `results`, `counts`); a table of ACTION, WHAT, DETAIL on a terminal.
- */
-export function diffView(diff: SnapshotDiff): View<DiffResult> {
-  return {
-    rows: diff.results,
-    document: diff,
-    columns: [
-      {header: 'ACTION', get: (r: DiffResult) => r.action},
-      {header: 'WHAT', get: (r: DiffResult) => r.name},
-      {header: 'DETAIL', get: detail},
-    ],
-  };
-}
-
-/** One stderr line: what was compared and how much changed. */
-export function diffSummaryLine(diff: SnapshotDiff): string {
-  const counts = Object.entries(diff.counts)
-    .map(([key, n]) => `${n} ${key.replace(':', ' ')}`)
-    .join(', ');
-  const ports = diff.compared_listening_ports ? '' : ' (listening ports not compared: a scan holds none)';
-  return `scan ${diff.old.scan_id} (${diff.old.source}) → scan ${diff.new.scan_id} (${diff.new.source}): ${diff.results.length === 0 ? 'no changes' : counts}${ports}`;
 }

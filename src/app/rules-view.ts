@@ -1,0 +1,40 @@
+// How the `rules` commands print (src/output/view.ts): `rules list`, `rules validate` and `rules test`.
+import {renderJunit, type RuleTestSummary} from '../detection/rule-tests.js';
+import type {RuleFileReport, RulesValidation} from '../detection/validate-rules.js';
+import type {View} from '../output/view.js';
+import type {RuleListing, RulesTestSummary} from './rules.js';
+
+const RULE_LIST_FIELDS = ['id', 'name', 'severity', 'category', 'tags', 'enabled', 'source_type', 'format', 'status'] as const;
+
+/** How `rules list` prints: records (NDJSON, JSON), a table, or CSV (tags space-separated). */
+export function ruleListView(rules: readonly RuleListing[]): View<RuleListing> {
+  return {
+    rows: rules,
+    columns: RULE_LIST_FIELDS.map((f) => ({
+      header: f.toUpperCase(),
+      get: (r: RuleListing) => (f === 'tags' ? r.tags.join(' ') : f === 'enabled' ? (r.enabled ? 'yes' : 'no') : (r[f] ?? '')),
+    })),
+    csv: {
+      header: [...RULE_LIST_FIELDS, 'source_path'],
+      values: (r) => [...RULE_LIST_FIELDS.map((f) => (f === 'tags' ? r.tags.join(' ') : r[f])), r.source_path],
+    },
+  };
+}
+
+/** How `rules validate` prints: one record per file (NDJSON, table), or the whole result as JSON. */
+export function ruleValidationView(result: RulesValidation): View<RuleFileReport> {
+  return {
+    rows: result.files,
+    document: result,
+    columns: [
+      {header: 'FILE', get: (f) => f.file},
+      {header: 'VALID', get: (f) => (f.valid ? 'yes' : 'no')},
+      {header: 'PROBLEMS', get: (f) => f.problems.length, align: 'right'},
+    ],
+  };
+}
+
+/** How `rules test` prints: one record per case (NDJSON), the summary (JSON), JUnit XML, or nothing on stdout (`text`: cases go to stderr). */
+export function ruleTestView(summary: RulesTestSummary): View<RuleTestSummary['results'][number]> {
+  return {rows: summary.results, document: summary, text: {text: () => '', junit: () => renderJunit(summary)}};
+}

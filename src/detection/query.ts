@@ -1,0 +1,97 @@
+// `query` as a library call: validate one ad-hoc SQL statement, take the snapshot (live or saved) holding
+// the tables it reads, and run it in the sandbox; refused SQL and tables the input lacks are errors.
+import type {DaemonEyeConfig} from '../config/schema.js';
+import {DaemonEyeError} from '../errors.js';
+import {serialiseResultRow} from '../models/serialise.js';
+import {tableDefinition} from '../models/tables.js';
+import {DetectionEngine} from './engine.js';
+import {missingTables, snapshotPayload} from './rules-on-snapshot.js';
+import type {SnapshotForDetection, SnapshotNeeds} from './snapshot-source.js';
+import {SqlValidator} from './sql-validator.js';
+
+export interface QueryOptions {
+  readonly config: DaemonEyeConfig;
+  readonly sql: string;
+  /** The snapshot to query; `needs.tables` are the host tables the SQL reads (a live snapshot collects those). */
+  readonly snapshot: (needs: SnapshotNeeds) => Promise<SnapshotForDetection>;
+  /** Rows kept; more are dropped and `truncated` says so. */
+  readonly maxRows?: number;
+}
+
+export interface QueryReport {
+  readonly columns: readonly string[];
+  /** Result rows as records: boolean and JSON columns of the snapshot tables in their record shape (src/models/serialise.ts). */
+  readonly rows: readonly Record<string, unknown>[];
+  readonly row_count: number;
+  readonly truncated: boolean;
+  readonly elapsed_ms: number;
+  readonly source: string;
+  readonly scan_ids: readonly number[];
+}
+
+export const QUERY_MAX_ROWS = 100_000;
+
+/** Validate, then run one ad-hoc query in the sandbox. Refused SQL throws SQL_REFUSED (exit 2). */
+export async function runQuery(options: QueryOptions): Promise<QueryReport> {
+  const {config} = options;
+  const validator = new SqlValidator().withReadOnlyMode(true).withTimeout(config.detection.rule_timeout_ms);
+  const verdict = validator.validateQuery(options.sql);
+  if (!verdict.valid) {
+    const first = verdict.errors[0];
+    throw new DaemonEyeError(
+      'SQL_REFUSED',
+      `SQL refused: ${first?.message ?? 'invalid'}${first?.workaround === undefined ? '' : ` (workaround: ${first.workaround})`}`,
+      {
+        hint: 'see docs/rules-sql.md',
+        details: verdict.errors.map((e) => `${e.reason}: ${e.message}`),
+      },
+    );
+  }
+  const engine = new DetectionEngine({workers: 1, maxRows: options.maxRows ?? QUERY_MAX_ROWS}).start();
+  try {
+    const tables = validator.referencedTables(options.sql).filter((table) => tableDefinition(table)?.collected === true);
+    const snapshot = await options.snapshot({tables});
+    const missing = missingTables(validator, options.sql, snapshot.tables);
+    if (missing.length > 0) throw notCollected(snapshot, missing);
+    const payload = snapshotPayload(snapshot.bytes, {}, [options.sql], validator);
+    const [outcome] = await engine.runTasks([{key: 'query', sql: options.sql, timeoutMs: validator.timeoutMs, snapshot: payload}], {
+      deadlineMs: config.detection.run_timeout_ms,
+    });
+    if (outcome === undefined || outcome.status !== 'ok') {
+      const timedOut = outcome?.status === 'timeout' || outcome?.status === 'not_run';
+      throw new DaemonEyeError(timedOut ? 'RULE_TIMEOUT' : 'RULE_FAILED', `query ${timedOut ? 'timed out' : 'failed'}: ${outcome?.error ?? 'no result'}`, {
+        hint: timedOut ? 'narrow the query or raise detection.rule_timeout_ms' : 'fix the query',
+      });
+    }
+    return {
+      columns: outcome.columns,
+      rows: outcome.rows.map((row) => serialiseResultRow(row)),
+      row_count: outcome.rows.length,
+      truncated: outcome.truncated,
+      elapsed_ms: Math.round(outcome.elapsedMs),
+      source: snapshot.source,
+      scan_ids: snapshot.scanIds,
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
+/**
+ * The query reads tables some scans of its input did not collect: which scans (by start time) and what to
+ * do. When later scans hold them, `--since` past the newest scan that lacks one narrows the input to those.
+ */
+function notCollected(snapshot: SnapshotForDetection, missing: readonly string[]): DaemonEyeError {
+  const lacking = snapshot.scans.filter((scan) => missing.some((table) => !scan.tables.includes(table)));
+  const newest = lacking.at(-1);
+  const which =
+    newest === undefined || lacking.length === snapshot.scans.length
+      ? `${snapshot.source} did not collect`
+      : `${lacking.length} of the ${snapshot.scans.length} scans in ${snapshot.source} did not collect, the newest of them taken ${new Date(newest.start_time).toISOString()}`;
+  const later = newest === undefined ? false : snapshot.scans.some((scan) => scan.start_time > newest.start_time);
+  const since = later && newest !== undefined ? `query the later scans with \`--since ${new Date(newest.start_time + 1).toISOString()}\`, or ` : '';
+  return new DaemonEyeError('INPUT_INCOMPATIBLE', `the query reads ${missing.join(', ')}, which ${which}`, {
+    ...(snapshot.source === 'live' ? {} : {file: snapshot.source}),
+    hint: `${since}save snapshots with \`scan --tables ${missing.join(',')}\` (or \`--tables all\`), or query the live host without --input`,
+  });
+}
