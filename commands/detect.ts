@@ -70,7 +70,11 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       onRefused: (error) => this.audit('detection_refused', {code: error.code, error: error.toOneLine(), details: error.details}),
     });
     if (flags.format === 'tree') await this.present('tree', await this.tree(result));
-    else await this.present(flags.format ?? result.defaultFormat, detectView(result));
+    else
+      await this.present(
+        flags.format ?? result.defaultFormat,
+        detectView(result, flags.input === undefined ? {live: true} : {live: false, input: flags.input}),
+      );
     this.setExitCode(result.exitCode);
     await this.audit('detection', {...result.audit, exit_code: this.currentExitCode});
   }
@@ -86,9 +90,10 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     const live = result.report.snapshots[0]?.live;
     if (live !== undefined) {
       const sockets = socketsByPid(collectedRows(live.tables.process_open_sockets));
-      return treeView(buildProcessTree(live.processes, {alerts: result.printed, sockets}));
+      return treeView(buildProcessTree(live.processes, {alerts: result.printed, sockets, origin: {live: true}}));
     }
     const saved = this.flags.input === undefined ? undefined : await loadLatestSavedScan(this.flags.input);
-    return treeView(buildProcessTree(saved?.processes ?? [], {alerts: result.printed, ...(saved === undefined ? {} : {sockets: saved.sockets})}));
+    const origin = {live: false, input: this.flags.input ?? ''} as const;
+    return treeView(buildProcessTree(saved?.processes ?? [], {alerts: result.printed, origin, ...(saved === undefined ? {} : {sockets: saved.sockets})}));
   }
 }

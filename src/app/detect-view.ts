@@ -1,18 +1,22 @@
 // How `detect` prints its result (src/output/view.ts): alerts as NDJSON/JSON (json adds the summary), a
 // line each, or a table; suppressed alerts marked.
 import type {PrintedAlert} from '../alerting/alert-manager.js';
-import {ALERT_COLUMNS, alertLine} from '../detection/detection-view.js';
+import {alertColumns, alertLine} from '../detection/detection-view.js';
+import type {AlertOrigin} from '../models/alert-evidence.js';
 import type {View} from '../output/view.js';
 import type {DetectRunResult} from './detect.js';
 
-/** How `detect` prints its result: NDJSON/JSON alerts (json adds the summary), a line each, or a table. */
-export function detectView(result: DetectRunResult): View<PrintedAlert> {
+/**
+ * How `detect` prints its result: NDJSON/JSON alerts (json adds the summary), a line each, or a table; the
+ * human formats say what each alert found and what to run next, given where its processes are (`origin`).
+ */
+export function detectView(result: DetectRunResult, origin: AlertOrigin): View<PrintedAlert> {
   // Human formats say "[suppressed]" in the description; machine formats carry `"suppressed": true`.
   const marked = (a: PrintedAlert): PrintedAlert => (a.suppressed === true ? {...a, description: `[suppressed] ${a.description}`} : a);
   return {
     rows: result.printed,
     document: {alerts: result.printed, summary: {...result.report.summary, ...result.delivery, ...result.visibility}},
-    columns: ALERT_COLUMNS.map((column) => ({...column, get: (a: PrintedAlert) => column.get(marked(a))})),
-    text: {text: (rows, terminal) => rows.map((a) => alertLine(marked(a), terminal.palette)).join('')},
+    columns: alertColumns(origin).map((column) => ({...column, get: (a: PrintedAlert) => column.get(marked(a))})),
+    text: {text: (rows, terminal) => rows.map((a) => alertLine(marked(a), terminal.palette, origin)).join('')},
   };
 }

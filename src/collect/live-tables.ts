@@ -10,7 +10,7 @@ import {type FdLink, readFdLinks} from './fds.js';
 import {readMaps} from './maps.js';
 import {openFileRows} from './open-files.js';
 import {readProcTextIfThere} from './proc-read.js';
-import {listeningRows, readSocketIndex, socketRows} from './sockets.js';
+import {fdinfoVerdicts, listeningRows, readSocketIndex, resolveUnixSockets, type SocketTables, socketRows} from './sockets.js';
 
 /** The tables this module fills (the registry's collected tables other than `processes`). */
 export const LIVE_TABLES = Object.keys(LIVE_TABLE_SCHEMAS) as LiveTableName[];
@@ -32,6 +32,8 @@ export interface LiveTablesResult {
   readonly rows: Record<string, CollectedTable>;
   /** Per table: processes whose files for it could not be read (permission denied). */
   readonly unreadable: Record<string, number>;
+  /** What the scan should report besides unreadable files (forged /proc/net/unix lines). */
+  readonly problems: readonly string[];
   readonly ms: number;
 }
 
@@ -52,10 +54,11 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
   const processes = options.processes.filter((p) => p.platform_data?.kernel_thread !== true);
   const netNsOf = (p: ProcessRecord): number | null => (typeof p.platform_data?.net_ns === 'number' ? p.platform_data.net_ns : null);
 
+  const problems: string[] = [];
   const stackLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    let index: ReturnType<typeof readSocketIndex>['index'] | undefined;
+    let sockets: SocketTables | undefined;
     if (wantSockets) {
       const byNs = new Map<number | null, number[]>();
       for (const p of processes) {
@@ -64,16 +67,19 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
         if (list === undefined) byNs.set(ns, [p.pid]);
         else if (list.length < 8) list.push(p.pid);
       }
-      const read = readSocketIndex(procRoot, byNs);
-      index = read.index;
-      if (read.unreadable > 0) {
-        if (tables.has('process_open_sockets')) unreadable.process_open_sockets = (unreadable.process_open_sockets ?? 0) + read.unreadable;
-        if (tables.has('listening_ports')) unreadable.listening_ports = (unreadable.listening_ports ?? 0) + read.unreadable;
+      sockets = readSocketIndex(procRoot, byNs);
+      if (sockets.unreadable > 0) {
+        if (tables.has('process_open_sockets')) unreadable.process_open_sockets = (unreadable.process_open_sockets ?? 0) + sockets.unreadable;
+        if (tables.has('listening_ports')) unreadable.listening_ports = (unreadable.listening_ports ?? 0) + sockets.unreadable;
       }
     }
     const count = (table: string): void => {
       if (unreadable[table] !== undefined) unreadable[table]++;
     };
+    // The fd links of every process first: /proc/net/unix is settled with them (an fd's fdinfo says whether
+    // its socket is AF_UNIX) before any socket row is made.
+    const fdsOf = new Map<number, FdLink[]>();
+    const netNsByPid = new Map(processes.map((p) => [p.pid, netNsOf(p)]));
     for (const process of processes) {
       const pid = process.pid;
       if (wantSockets || wantFiles) {
@@ -83,11 +89,7 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
           count('listening_ports');
           count('process_open_files');
         } else if (fds !== 'gone') {
-          if (wantSockets && index !== undefined) {
-            const sockets = socketRows(scanId, pid, fds, index, netNsOf(process));
-            rows.process_open_sockets?.push(...sockets);
-            rows.listening_ports?.push(...listeningRows(sockets));
-          }
+          if (wantSockets) fdsOf.set(pid, fds);
           if (wantFiles) rows.process_open_files?.push(...openFileRows(scanId, pid, fds));
         }
       }
@@ -95,6 +97,25 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
         const text = readProcTextIfThere(`${procRoot}/${pid}/environ`, 'latin1');
         if (text === 'unreadable') count('process_envs');
         else if (text !== 'gone') rows.process_envs?.push(...parseEnviron(scanId, pid, text, options.env));
+      }
+    }
+    if (sockets !== undefined) {
+      const verdict = fdinfoVerdicts(procRoot, sockets, fdsOf);
+      const {forged, ambiguous} = resolveUnixSockets(sockets, verdict);
+      if (forged > 0) {
+        problems.push(
+          `process_open_sockets: ${forged} line${forged === 1 ? '' : 's'} of /proc/net/unix forged by a socket path holding a newline: dropped, and read as part of that path`,
+        );
+      }
+      if (ambiguous > 0) {
+        problems.push(
+          `process_open_sockets: ${ambiguous} AF_UNIX socket${ambiguous === 1 ? ' is' : 's are'} claimed by two lines of /proc/net/unix that nothing tells apart (a path holding a newline forged one): path and state left empty where they differ`,
+        );
+      }
+      for (const [pid, fds] of fdsOf) {
+        const socketRowsOfPid = socketRows(scanId, pid, fds, sockets.index, netNsByPid.get(pid) ?? null);
+        rows.process_open_sockets?.push(...socketRowsOfPid);
+        rows.listening_ports?.push(...listeningRows(socketRowsOfPid));
       }
     }
   } finally {
@@ -118,5 +139,5 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
       unreadable.process_libraries = maps.unreadable.length;
     }
   }
-  return {rows: collected, unreadable, ms: Math.round((performance.now() - started) * 10) / 10};
+  return {rows: collected, unreadable, problems, ms: Math.round((performance.now() - started) * 10) / 10};
 }

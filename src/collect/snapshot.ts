@@ -290,6 +290,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
         );
       }
     }
+    errors.push(...live.problems);
   } else if (asked.size > 0) {
     errors.push(`${[...asked].join(', ')}: not collected, the ${collector} collector reads only processes`);
   }

@@ -1,10 +1,13 @@
 // process_open_sockets and listening_ports: the socket inodes each process holds (/proc/PID/fd links
 // `socket:[N]`) joined with the kernel's socket tables of its network namespace (/proc/PID/net/*, proc(5)),
-// each namespace's files read once. The parsers are pure (text in, rows out) and tested on fixture text.
+// each namespace's files read once; /proc/net/unix checked against the others (unix-sockets.ts). The
+// parsers are pure (text in, rows out) and tested on fixture text.
 import {endianness} from 'node:os';
 
 import type {ListeningPortRow, ProcessOpenSocketRow} from '../models/live-tables.js';
+import type {FdLink} from './fds.js';
 import {errorCode, isGone, readProcText} from './proc-read.js';
+import {certainInodes, doubtfulInodes, parseUnixTable, resolveUnixTable, type UnixTable, type UnixVerdict} from './unix-sockets.js';
 
 /** What the kernel's socket tables say about one socket inode. */
 export interface SocketInfo {
@@ -94,12 +97,13 @@ export function parseInetAddress(text: string, littleEndian = HOST_LITTLE_ENDIAN
   return null;
 }
 
-export type InetKind = 'tcp' | 'udp' | 'raw';
+export type InetKind = 'tcp' | 'udp' | 'raw' | 'icmp' | 'udplite';
 
 /**
- * /proc/net/{tcp,tcp6,udp,udp6,raw,raw6}: one row per socket after the header line. Fields (proc(5)):
- * sl, local_address, rem_address, st, tx_queue:rx_queue, tr:tm->when, retrnsmt, uid, timeout, inode. For raw
- * sockets the local "port" is the IP protocol number. Malformed lines are skipped.
+ * /proc/net/{tcp,tcp6,udp,udp6,raw,raw6,icmp,icmp6,udplite,udplite6}: one row per socket after the header
+ * line. Fields (proc(5)): sl, local_address, rem_address, st, tx_queue:rx_queue, tr:tm->when, retrnsmt, uid,
+ * timeout, inode. For raw sockets the local "port" is the IP protocol number; for ICMP ("ping") sockets it is
+ * the echo identifier. Malformed lines are skipped.
  */
 export function parseInetSockets(text: string, kind: InetKind, littleEndian = HOST_LITTLE_ENDIAN): SocketInfo[] {
   const sockets: SocketInfo[] = [];
@@ -111,51 +115,18 @@ export function parseInetSockets(text: string, kind: InetKind, littleEndian = HO
     const v6 = (fields[1] as string).indexOf(':') === 32;
     const state =
       kind === 'tcp' ? (TCP_STATES[stateCode] ?? null) : stateCode === 1 ? 'ESTABLISHED' : stateCode === 7 ? 'UNCONN' : (TCP_STATES[stateCode] ?? null);
+    const protocol = {tcp: 6, udp: 17, udplite: 136, icmp: v6 ? 58 : 1, raw: local.port}[kind];
     sockets.push({
       inode,
       family: v6 ? 'AF_INET6' : 'AF_INET',
-      protocol: kind === 'tcp' ? 6 : kind === 'udp' ? 17 : local.port,
-      socket_type: kind === 'tcp' ? 'STREAM' : kind === 'udp' ? 'DGRAM' : 'RAW',
+      protocol,
+      socket_type: kind === 'tcp' ? 'STREAM' : kind === 'raw' ? 'RAW' : 'DGRAM',
       local_address: local.address,
       local_port: kind === 'raw' ? 0 : local.port,
       remote_address: remote.address,
       remote_port: kind === 'raw' ? 0 : remote.port,
       state,
       path: null,
-    });
-  }
-  return sockets;
-}
-
-const UNIX_TYPES: Readonly<Record<number, SocketInfo['socket_type']>> = {1: 'STREAM', 2: 'DGRAM', 5: 'SEQPACKET'};
-/** __SO_ACCEPTCON in the Flags column: the socket is listening. */
-const SO_ACCEPTCON = 0x10000;
-
-/**
- * /proc/net/unix: Num, RefCount, Protocol, Flags, Type, St, Inode, Path (absent when unbound; abstract
- * names begin with `@`; a path may contain spaces). St is SS_UNCONNECTED (1) or SS_CONNECTED (3).
- */
-export function parseUnixSockets(text: string): SocketInfo[] {
-  const sockets: SocketInfo[] = [];
-  const lines = text.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const match = /^\s*[0-9A-Fa-f]+:\s+([0-9A-Fa-f]+)\s+([0-9A-Fa-f]+)\s+([0-9A-Fa-f]+)\s+([0-9A-Fa-f]+)\s+([0-9A-Fa-f]+)\s+(\d+)(?: (.*))?$/.exec(line);
-    if (match === null) continue;
-    const flags = Number.parseInt(match[3] as string, 16);
-    const type = Number.parseInt(match[4] as string, 16);
-    const st = Number.parseInt(match[5] as string, 16);
-    sockets.push({
-      inode: Number(match[6]),
-      family: 'AF_UNIX',
-      protocol: 0,
-      socket_type: UNIX_TYPES[type] ?? null,
-      local_address: null,
-      local_port: null,
-      remote_address: null,
-      remote_port: null,
-      state: (flags & SO_ACCEPTCON) !== 0 ? 'LISTEN' : st === 3 ? 'ESTABLISHED' : st === 1 ? 'UNCONN' : st === 2 ? 'CONNECTING' : 'DISCONNECTING',
-      path: match[7] === undefined || match[7] === '' ? null : match[7],
     });
   }
   return sockets;
@@ -207,7 +178,11 @@ function netTableRows(text: string, minFields: number, inodeField: number): {rea
   return rows;
 }
 
-/** The socket tables one namespace's /proc/PID/net holds, and the parser of each. */
+/**
+ * The socket tables one namespace's /proc/PID/net holds that carry no text a process chose (numbers and
+ * addresses only), and the parser of each. /proc/net/unix, whose paths are a process's choice, is read
+ * apart (unix-sockets.ts) and checked against these.
+ */
 export const NET_FILES: readonly {readonly file: string; readonly parse: (text: string) => SocketInfo[]}[] = [
   {file: 'tcp', parse: (t) => parseInetSockets(t, 'tcp')},
   {file: 'tcp6', parse: (t) => parseInetSockets(t, 'tcp')},
@@ -215,7 +190,10 @@ export const NET_FILES: readonly {readonly file: string; readonly parse: (text: 
   {file: 'udp6', parse: (t) => parseInetSockets(t, 'udp')},
   {file: 'raw', parse: (t) => parseInetSockets(t, 'raw')},
   {file: 'raw6', parse: (t) => parseInetSockets(t, 'raw')},
-  {file: 'unix', parse: parseUnixSockets},
+  {file: 'icmp', parse: (t) => parseInetSockets(t, 'icmp')},
+  {file: 'icmp6', parse: (t) => parseInetSockets(t, 'icmp')},
+  {file: 'udplite', parse: (t) => parseInetSockets(t, 'udplite')},
+  {file: 'udplite6', parse: (t) => parseInetSockets(t, 'udplite')},
   {file: 'packet', parse: parsePacketSockets},
   {file: 'netlink', parse: parseNetlinkSockets},
 ];
@@ -230,29 +208,40 @@ export function socketInode(target: string): number | null {
 /** Socket inode → what the kernel says about it, with the namespace it was found in. */
 export type SocketIndex = Map<number, SocketInfo & {readonly net_ns: number | null}>;
 
+/** What readSocketIndex read: the sockets of the path-free tables, and each namespace's /proc/net/unix. */
+export interface SocketTables {
+  /** Sockets of the path-free tables (NET_FILES); resolveUnixSockets adds the AF_UNIX ones. */
+  readonly index: SocketIndex;
+  readonly unix: readonly {readonly netNs: number | null; readonly table: UnixTable}[];
+  /** Namespaces none of whose pids could be read (gone or refused). */
+  readonly unreadable: number;
+}
+
 /**
  * Read the socket tables of each network namespace once, through the first pid of that namespace that is
- * still there. Returns the index and how many namespaces could not be read (every pid of it was gone or
- * unreadable).
+ * still there: the path-free tables into the index, /proc/net/unix (as bytes) split on the kernel's layout
+ * for resolveUnixSockets.
  */
-export function readSocketIndex(procRoot: string, pidsByNamespace: ReadonlyMap<number | null, readonly number[]>): {index: SocketIndex; unreadable: number} {
+export function readSocketIndex(procRoot: string, pidsByNamespace: ReadonlyMap<number | null, readonly number[]>): SocketTables {
   const index: SocketIndex = new Map();
+  const unix: {netNs: number | null; table: UnixTable}[] = [];
   let unreadable = 0;
   for (const [netNs, pids] of pidsByNamespace) {
     let done = false;
     for (const pid of pids) {
       let readAny = false;
-      for (const {file, parse} of NET_FILES) {
+      for (const {file, parse} of [...NET_FILES, {file: 'unix', parse: null}]) {
         let text: string;
         try {
-          text = readProcText(`${procRoot}/${pid}/net/${file}`);
+          text = readProcText(`${procRoot}/${pid}/net/${file}`, parse === null ? 'latin1' : 'utf8');
         } catch (error) {
           // A file the kernel lacks (no IPv6, no packet sockets) is just empty; a gone pid means try the next.
           if (isGone(errorCode(error)) && !readAny && file === 'tcp') break;
           continue;
         }
         readAny = true;
-        for (const socket of parse(text)) if (!index.has(socket.inode)) index.set(socket.inode, {...socket, net_ns: netNs});
+        if (parse === null) unix.push({netNs, table: parseUnixTable(text)});
+        else for (const socket of parse(text)) if (!index.has(socket.inode)) index.set(socket.inode, {...socket, net_ns: netNs});
       }
       if (readAny) {
         done = true;
@@ -261,7 +250,87 @@ export function readSocketIndex(procRoot: string, pidsByNamespace: ReadonlyMap<n
     }
     if (!done) unreadable++;
   }
-  return {index, unreadable};
+  return {index, unix, unreadable};
+}
+
+/** The inodes whose fdinfo may settle a doubtful /proc/net/unix line (not already settled by the tables). */
+export function unixInodesToVerify(tables: SocketTables): Set<number> {
+  const certain = new Set(tables.unix.flatMap(({table}) => certainInodes(table)));
+  const open = new Set<number>();
+  for (const {table} of tables.unix) {
+    for (const inode of doubtfulInodes(table)) if (!tables.index.has(inode) && !certain.has(inode)) open.add(inode);
+  }
+  return open;
+}
+
+/**
+ * Add each namespace's AF_UNIX sockets to the index (resolveUnixTable): a line proven forged is dropped and
+ * read as part of the path it sits in. `verdict` is the fd's own view of a socket (fdinfo), asked for the
+ * inodes of unixInodesToVerify. Returns how many lines were forged and how many inodes stayed ambiguous.
+ */
+export function resolveUnixSockets(tables: SocketTables, verdict: (inode: number) => UnixVerdict): {forged: number; ambiguous: number} {
+  const certain = new Set(tables.unix.flatMap(({table}) => certainInodes(table)));
+  const listedElsewhere = (inode: number): boolean => {
+    const known = tables.index.get(inode);
+    return known !== undefined && known.family !== 'AF_UNIX';
+  };
+  let forged = 0;
+  let ambiguous = 0;
+  for (const {netNs, table} of tables.unix) {
+    const resolved = resolveUnixTable(table, {listedElsewhere, certain, verdict});
+    forged += resolved.forged;
+    ambiguous += resolved.ambiguous;
+    for (const socket of resolved.sockets) if (!tables.index.has(socket.inode)) tables.index.set(socket.inode, {...socket, net_ns: netNs});
+  }
+  return {forged, ambiguous};
+}
+
+/**
+ * The fd's own word on whether a socket is AF_UNIX: since Linux 5.7 the kernel adds a `scm_fds:` line to
+ * /proc/PID/fdinfo/FD of an AF_UNIX socket and of no other family (unix_show_fdinfo). Asked for the inodes of
+ * unixInodesToVerify through one fd that holds each, after a probe on an AF_UNIX socket no line can have
+ * forged shows that this kernel writes the line; on an older kernel, or without a readable holder, the
+ * answer is `unknown` and the line stands.
+ */
+export function fdinfoVerdicts(procRoot: string, tables: SocketTables, fdsOf: ReadonlyMap<number, readonly FdLink[]>): (inode: number) => UnixVerdict {
+  const wanted = unixInodesToVerify(tables);
+  if (wanted.size === 0) return () => 'unknown';
+  const certain = new Set(tables.unix.flatMap(({table}) => certainInodes(table)));
+  const holders = new Map<number, {path: string; inode: number}>();
+  const probes: {path: string; inode: number}[] = [];
+  for (const [pid, fds] of fdsOf) {
+    for (const {fd, target} of fds) {
+      const inode = socketInode(target);
+      if (inode === null) continue;
+      const at = {path: `${procRoot}/${pid}/fdinfo/${fd}`, inode};
+      if (wanted.has(inode) && !holders.has(inode)) holders.set(inode, at);
+      else if (probes.length < 3 && certain.has(inode) && !tables.index.has(inode)) probes.push(at);
+    }
+  }
+  const says = ({path, inode}: {path: string; inode: number}): UnixVerdict => {
+    let text: string;
+    try {
+      text = readProcText(path);
+    } catch {
+      return 'unknown';
+    }
+    // The fd may have been closed and its number reused since its link was read: `ino:` names the file.
+    const ino = /^ino:\s*(\d+)$/m.exec(text);
+    if (ino !== null && Number(ino[1]) !== inode) return 'unknown';
+    return /^scm_fds:/m.test(text) ? 'unix' : 'other';
+  };
+  const kernelWritesIt = probes.some((probe) => says(probe) === 'unix');
+  const verdicts = new Map<number, UnixVerdict>();
+  return (inode) => {
+    if (!kernelWritesIt) return 'unknown';
+    let verdict = verdicts.get(inode);
+    if (verdict === undefined) {
+      const holder = holders.get(inode);
+      verdict = holder === undefined ? 'unknown' : says(holder);
+      verdicts.set(inode, verdict);
+    }
+    return verdict;
+  };
 }
 
 /** One process's socket rows from its fd links (fd, `socket:[N]` target) and the index. */

@@ -1,6 +1,7 @@
 // Views of detection results: one line per alert (`detect --format text`), the alert table, the run
 // summary written to stderr, and how `query` prints its rows.
 import type {Alert} from '../models/alert.js';
+import {alertEvidence, alertNextSteps, type AlertOrigin} from '../models/alert-evidence.js';
 import {ALERT_SEVERITIES} from '../models/severity.js';
 import {type Palette, PLAIN} from '../output/colour.js';
 import {renderTable, type TableColumn} from '../output/render.js';
@@ -9,24 +10,35 @@ import type {View} from '../output/view.js';
 import type {QueryReport} from './query.js';
 import type {DetectReport} from './rules-over-snapshots.js';
 
-export function alertLine(alert: Alert, palette: Palette = PLAIN): string {
+/**
+ * One alert for a human: `TIME SEVERITY rule: description [pid …] scan S`, then `  evidence: …` (what it
+ * found: alertEvidence) and, given where the processes are, `  next: …` (the command lines to run next).
+ */
+export function alertLine(alert: Alert, palette: Palette = PLAIN, origin?: AlertOrigin): string {
   const pids = alert.affected_processes.slice(0, 10).join(', ') + (alert.affected_processes.length > 10 ? ', …' : '');
   const scan = alert.scan_id === null ? '' : ` scan ${alert.scan_id}`;
   const severity = palette.severity(alert.severity)(alert.severity.toUpperCase());
-  return `${new Date(alert.alert_time).toISOString()} ${severity} ${terminalSafe(`${alert.rule_id}: ${alert.description} [pid ${pids}]${scan}`)}\n`;
+  const next = origin === undefined ? [] : alertNextSteps(alert, origin);
+  return (
+    `${new Date(alert.alert_time).toISOString()} ${severity} ${terminalSafe(`${alert.rule_id}: ${alert.description} [pid ${pids}]${scan}`)}\n` +
+    `  evidence: ${terminalSafe(alertEvidence(alert))}\n` +
+    (next.length === 0 ? '' : `  next: ${terminalSafe(next.join('; '))}\n`)
+  );
 }
 
-/** The alert table's columns (`detect --format table`). */
-export const ALERT_COLUMNS: readonly TableColumn<Alert>[] = [
-  {header: 'SEVERITY', get: (a) => a.severity, paint: (a, palette) => palette.severity(a.severity)},
-  {header: 'RULE', get: (a) => a.rule_id, width: 40},
-  {header: 'PROCS', get: (a) => a.process_count, align: 'right'},
-  {header: 'PIDS', get: (a) => a.affected_processes.join(','), width: 24},
-  {header: 'DESCRIPTION', get: (a) => a.description},
-];
+/** The alert table's columns (`detect --format table`): what each alert found, and, given the origin, what to run next. */
+export function alertColumns(origin?: AlertOrigin): TableColumn<Alert>[] {
+  return [
+    {header: 'SEVERITY', get: (a) => a.severity, paint: (a, palette) => palette.severity(a.severity)},
+    {header: 'RULE', get: (a) => a.rule_id, width: 40},
+    {header: 'PIDS', get: (a) => a.affected_processes.join(','), width: 24},
+    {header: 'EVIDENCE', get: (a) => alertEvidence(a), width: 100},
+    ...(origin === undefined ? [] : [{header: 'NEXT', get: (a: Alert) => alertNextSteps(a, origin)[0] ?? ''}]),
+  ];
+}
 
-export function alertTable(alerts: readonly Alert[], width?: number, palette: Palette = PLAIN): string {
-  return renderTable(alerts, ALERT_COLUMNS, width, palette);
+export function alertTable(alerts: readonly Alert[], width?: number, palette: Palette = PLAIN, origin?: AlertOrigin): string {
+  return renderTable(alerts, alertColumns(origin), width, palette);
 }
 
 /** The run summary lines (stderr): rules run, failed / timed out / not run ids, alerts by severity. */

@@ -26,6 +26,7 @@ const MAX_CACHE_FILE_BYTES = 64 * 1024 * 1024;
 
 /** The modules whose code decides what a rule file turns into (the SQL validator has its own fingerprint). */
 const FORMAT_MODULES = [
+  './regex.js',
   './rule-file.js',
   './rule-format.js',
   './sigma/casefold.js',

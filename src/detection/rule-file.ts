@@ -143,6 +143,37 @@ function locateValue(doc: Document, counter: LineCounter, key: string, offset: n
   return locate(doc, counter, [key], offset);
 }
 
+/**
+ * The line:col in the file of character `offset` of the rule's SQL, where the SQL is written verbatim: the
+ * body of a .sql file, or a literal block scalar (`sql_query: |`), whose lines are the file's lines less
+ * their indentation. Undefined for the other scalar styles (quoted or folded), whose text the YAML rewrote.
+ */
+function locateSqlOffset(doc: Document, counter: LineCounter, source: RuleSource, trimmedOffset: number): string | undefined {
+  // The validator saw the SQL trimmed (the schema trims it): count the leading blanks back in.
+  const leading = (text: string): number => text.length - text.trimStart().length;
+  if (source.sqlBody !== undefined) {
+    const offset = trimmedOffset + leading(source.sqlBody.text);
+    const before = source.sqlBody.text.slice(0, offset);
+    return `${source.sqlBody.line + before.split('\n').length - 1}:${offset - before.lastIndexOf('\n')}`;
+  }
+  if (!yaml().isMap(doc.contents)) return undefined;
+  const value = doc.contents.items.find((item) => (item.key as {value?: unknown} | null)?.value === 'sql_query')?.value as
+    {type?: string; range?: number[]; source?: string} | undefined;
+  const start = value?.range?.[0];
+  if (value?.type !== 'BLOCK_LITERAL' || start === undefined) return undefined;
+  const sql = String((value as {value?: unknown}).value ?? '');
+  const offset = trimmedOffset + leading(sql);
+  const before = sql.slice(0, offset);
+  const sqlLine = before.split('\n').length - 1;
+  const sqlCol = offset - before.lastIndexOf('\n');
+  // The block's text starts on the line after its header (`|`), each line indented alike.
+  const lines = source.yaml.slice(start).split('\n');
+  const line = lines[1 + sqlLine];
+  if (line === undefined) return undefined;
+  const indent = (lines.slice(1).find((l) => l.trim() !== '') ?? '').search(/\S|$/);
+  return `${counter.linePos(start).line + 1 + sqlLine + source.yamlLineOffset}:${indent + sqlCol}`;
+}
+
 export function pathText(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(top level)' : path.map(String).join('.');
 }
@@ -241,7 +272,8 @@ export function validateNativeRuleText(file: string, text: string, validator: Sq
   const result = sqlQuery === undefined ? undefined : validator.validateQuery(sqlQuery);
   const sqlErrors = result === undefined || result.valid ? [] : [...result.errors];
   for (const error of sqlErrors) {
-    problems.push(`${file}:${sqlWhere}: sql_query: ${error.message}${error.workaround === undefined ? '' : ` (workaround: ${error.workaround})`}`);
+    const where = (error.offset === undefined ? undefined : locateSqlOffset(doc, counter, source, error.offset)) ?? sqlWhere;
+    problems.push(`${file}:${where}: sql_query: ${error.message}${error.workaround === undefined ? '' : ` (workaround: ${error.workaround})`}`);
   }
   // Test cases: those that match the case schema are checked row by row (the schema already reported the others).
   const cases = parsed.success ? parsed.data.tests : Array.isArray(record.tests) ? (record.tests as unknown[]) : [];

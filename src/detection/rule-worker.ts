@@ -7,6 +7,7 @@ import type {Database, SqlValue} from 'sql.js';
 
 import {loadSqlJs} from '../storage/sqljs.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
+import {loadRegexEngine} from './regex.js';
 import {registerUdfs} from './udfs.js';
 
 let db: Database | undefined;
@@ -76,8 +77,11 @@ parentPort?.on('message', (message: WorkerRequest) => {
   }
 });
 
-// Initialise sql.js right away, so start-up overlaps whatever the parent does meanwhile.
-loadSqlJs().then(
+// Initialise sql.js right away, so start-up overlaps whatever the parent does meanwhile; the regular-expression
+// engine loads while sql.js's WebAssembly compiles, so the first rule with a pattern does not pay for it.
+const sqlJs = loadSqlJs();
+loadRegexEngine();
+sqlJs.then(
   () => send({type: 'ready'}),
   (error: unknown) => send({type: 'failed', taskId: null, message: error instanceof Error ? error.message : String(error)}),
 );

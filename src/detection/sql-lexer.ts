@@ -7,6 +7,8 @@ export interface Token {
   readonly upper: string;
   /** Parenthesis depth the token sits at. */
   readonly depth: number;
+  /** Index of the token's first character in the SQL text. */
+  readonly offset: number;
 }
 
 export interface Lexed {
@@ -34,8 +36,8 @@ export function lexSql(sql: string): Lexed {
   let depth = 0;
   let maxDepth = 0;
   let i = 0;
-  const push = (kind: Token['kind'], text: string): void => {
-    statements[statements.length - 1]?.push({kind, text, upper: text.toUpperCase(), depth});
+  const push = (kind: Token['kind'], text: string, offset: number): void => {
+    statements[statements.length - 1]?.push({kind, text, upper: text.toUpperCase(), depth, offset});
   };
   while (i < sql.length) {
     const c = sql[i] as string;
@@ -71,7 +73,7 @@ export function lexSql(sql: string): Lexed {
         break;
       }
       const literal = sql.slice(i, j);
-      push(c === "'" ? 'string' : 'ident', literal);
+      push(c === "'" ? 'string' : 'ident', literal, i);
       if (c !== "'" && literal.includes('\\')) ambiguous.push(`a backslash in the identifier ${literal}`);
       parserText.push(c === "'" ? literal.replaceAll('\\', '/') : literal);
       i = j;
@@ -79,12 +81,12 @@ export function lexSql(sql: string): Lexed {
     } else if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
       let j = i + 1;
       while (j < sql.length && /[A-Za-z0-9_$\u0080-\uffff]/.test(sql[j] as string)) j++;
-      push('word', sql.slice(i, j));
+      push('word', sql.slice(i, j), i);
       i = j;
     } else if (/[0-9]/.test(c)) {
       let j = i + 1;
       while (j < sql.length && /[0-9A-Za-z_.]/.test(sql[j] as string)) j++;
-      push('number', sql.slice(i, j));
+      push('number', sql.slice(i, j), i);
       i = j;
     } else if (c === ';') {
       statements.push([]);
@@ -93,7 +95,7 @@ export function lexSql(sql: string): Lexed {
       if (c === '(') maxDepth = Math.max(maxDepth, ++depth);
       if (c === ')') depth = Math.max(0, depth - 1);
       if (c === '#' || c === '\\') ambiguous.push(`the character ${c} outside a string`);
-      push('punct', c);
+      push('punct', c, i);
       i++;
     }
     parserText.push(sql.slice(from, i));

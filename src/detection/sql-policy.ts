@@ -7,6 +7,7 @@
 // To add a function DaemonEye implements (a user function): add one entry to USER_FUNCTIONS. The
 // validator allows it, every rule database registers it, and `npm run docs` documents it. To allow one of
 // SQLite's built-in functions: add its name to a group of ALLOWED_FUNCTION_GROUPS, with why it is safe.
+import {regexCache} from './regex.js';
 import {casefold} from './sigma/casefold.js';
 import type {Token} from './sql-lexer.js';
 
@@ -110,9 +111,6 @@ export const ALLOWED_FUNCTION_GROUPS: readonly AllowedFunctionGroup[] = [
   },
 ];
 
-const MAX_CACHED_PATTERNS = 256;
-const REGEXP_FLAGS = /^[ims]*$/;
-
 const pathOrNull = (path: unknown): string | null => (path === null || path === undefined ? null : String(path).replace(/\/+$/, ''));
 
 export const USER_FUNCTIONS: readonly UserFunction[] = [
@@ -120,20 +118,13 @@ export const USER_FUNCTIONS: readonly UserFunction[] = [
     name: 'regexp',
     usage: '`regexp(pattern, text)` / `text REGEXP pattern`',
     description:
-      'a JavaScript regular expression (no flags), 1 on a match, 0 otherwise, NULL when either side is NULL; a pattern that backtracks without end is stopped by the rule timeout. SQLite has the `REGEXP` operator but no implementation.',
+      'a regular expression in RE2 syntax, matched in time linear in the text (see "Regular expressions" below), 1 on a match anywhere in the text, 0 otherwise, NULL when either side is NULL. SQLite has the `REGEXP` operator but no implementation.',
     create: () => {
-      const patterns = new Map<string, RegExp>();
+      const compiled = regexCache();
       return (pattern, text) => {
         if (pattern === null || text === null || pattern === undefined || text === undefined) return null;
-        const source = String(pattern);
-        let regex = patterns.get(source);
-        if (regex === undefined) {
-          // A bad pattern is the rule author's error: it surfaces as this rule's error, not a crash.
-          regex = new RegExp(source);
-          if (patterns.size >= MAX_CACHED_PATTERNS) patterns.clear();
-          patterns.set(source, regex);
-        }
-        return regex.test(String(text)) ? 1 : 0;
+        // A bad pattern is the rule author's error: it surfaces as this rule's error, not a crash.
+        return compiled(String(pattern)).test(String(text)) ? 1 : 0;
       };
     },
   },
@@ -141,21 +132,13 @@ export const USER_FUNCTIONS: readonly UserFunction[] = [
     name: 'regexp_flags',
     usage: '`regexp_flags(pattern, flags, text)`',
     description:
-      "`regexp` with flags, any of `i` (case-insensitive), `m` (`^` and `$` at line breaks), `s` (`.` matches a line break); other flags are an error (`g` and `y` would make matching stateful across rows). What Sigma's `re|i`, `re|m` and `re|s` compile to (docs/sigma.md).",
+      "`regexp` with flags, any of `i` (case-insensitive, Unicode simple case folding), `m` (`^` and `$` at `\\n`), `s` (`.` matches `\\n` too); other flags are an error (`g` and `y` would make matching stateful across rows). What Sigma's `re|i`, `re|m` and `re|s` compile to (docs/sigma.md).",
     create: () => {
-      const patterns = new Map<string, RegExp>();
+      const compiled = regexCache();
       return (pattern, flags, text) => {
         if (pattern === null || text === null || pattern === undefined || text === undefined) return null;
         const flagText = flags === null || flags === undefined ? '' : String(flags);
-        if (!REGEXP_FLAGS.test(flagText)) throw new Error(`regexp_flags: flags are any of i, m, s, not "${flagText}"`);
-        const key = `${flagText}/${String(pattern)}`;
-        let regex = patterns.get(key);
-        if (regex === undefined) {
-          regex = new RegExp(String(pattern), flagText);
-          if (patterns.size >= MAX_CACHED_PATTERNS) patterns.clear();
-          patterns.set(key, regex);
-        }
-        return regex.test(String(text)) ? 1 : 0;
+        return compiled(String(pattern), flagText).test(String(text)) ? 1 : 0;
       };
     },
   },

@@ -15,6 +15,7 @@ import type {Parser as SqlParser} from 'node-sql-parser/build/sqlite.js';
 
 import {DaemonEyeError} from '../errors.js';
 import {TABLES} from '../models/tables.js';
+import {checkRegex} from './regex.js';
 import {lexSql, type Token} from './sql-lexer.js';
 import {allowedFunctionNames, describePolicy, SQL_POLICY, type SqlLimits, type SqlPolicy} from './sql-policy.js';
 
@@ -47,25 +48,28 @@ export interface SqlValidatorOptions {
 }
 
 /**
- * The validator's code: every `sql-*` module beside this one (this walk, the lexer, the policy), by file
- * name. Whatever file joins them is covered without being listed.
+ * The validator's code: every `sql-*` module beside this one (this walk, the lexer, the policy) and the
+ * regular-expression module whose checks it runs (`regex`), by file name. Whatever `sql-*` file joins them
+ * is covered without being listed.
  */
 export function validatorSourceFiles(): string[] {
   const self = fileURLToPath(import.meta.url);
   const extension = extname(self);
   const dir = dirname(self);
   return readdirSync(dir)
-    .filter((name) => name.startsWith('sql-') && name.endsWith(extension) && !name.endsWith(`.d${extension}`))
+    .filter((name) => (name.startsWith('sql-') || name === `regex${extension}`) && name.endsWith(extension) && !name.endsWith(`.d${extension}`))
     .sort()
     .map((name) => join(dir, name));
 }
 
 let codeFingerprint: string | undefined;
 
-/** What a verdict depends on besides the policy and the tables: the validator's code and the parser's version. */
+/** What a verdict depends on besides the policy and the tables: the validator's code, the parser's and the regular-expression engine's versions. */
 function validatorCodeFingerprint(): string {
   if (codeFingerprint === undefined) {
-    const parserVersion = (JSON.parse(readFileSync(require.resolve('node-sql-parser/package.json'), 'utf8')) as {version: string}).version;
+    const version = (packageJson: string): string => (JSON.parse(readFileSync(packageJson, 'utf8')) as {version: string}).version;
+    // re2js exports no package.json: it sits one directory above the entry point (build/index.cjs).
+    const parserVersion = `${version(require.resolve('node-sql-parser/package.json'))} re2js@${version(join(dirname(require.resolve('re2js')), '..', 'package.json'))}`;
     const hash = createHash('sha256');
     for (const file of validatorSourceFiles())
       hash
@@ -92,7 +96,8 @@ export type SqlRefusalReason =
   | 'unknown_column'
   | 'forbidden_function'
   | 'unknown_function'
-  | 'too_many_joins';
+  | 'too_many_joins'
+  | 'invalid_regexp';
 
 /** What each refusal reason means, for docs/rules-sql.md. */
 export const REFUSAL_REASONS: Readonly<Record<SqlRefusalReason, string>> = {
@@ -112,6 +117,8 @@ export const REFUSAL_REASONS: Readonly<Record<SqlRefusalReason, string>> = {
   forbidden_function: 'see Functions',
   unknown_function: 'see Functions',
   too_many_joins: `more than ${SQL_POLICY.limits.maxJoins} joins in one \`SELECT\``,
+  invalid_regexp:
+    'a pattern literal of `REGEXP`, `regexp()` or `regexp_flags()` the linear-time engine cannot run: a construct RE2 lacks (lookaround, backreferences, atomic groups, possessive quantifiers, conditionals, PCRE-only escapes) or a syntax error; the message names the construct and its place',
 };
 
 export interface SqlValidationError {
@@ -123,6 +130,8 @@ export interface SqlValidationError {
   readonly statement?: string;
   /** For syntax the parser cannot read: what to write instead (docs/rules-sql.md, "Syntax the validator cannot read"). */
   readonly workaround?: string;
+  /** Index in the SQL text of what is refused, when known (the construct inside a pattern literal). */
+  readonly offset?: number;
 }
 
 export type SqlValidationResult = {readonly valid: true} | {readonly valid: false; readonly errors: readonly SqlValidationError[]};
@@ -456,6 +465,7 @@ export class SqlValidator {
       if (error instanceof RangeError) return [{reason: 'too_deep', message: 'the query is nested too deeply to analyse'}];
       throw error;
     }
+    errors.push(...patternErrors(statement));
     return dedupe(errors);
   }
 
@@ -737,6 +747,62 @@ export class SqlValidator {
       ...(scope.sources.size === 1 ? {table: [...scope.sources.values()][0]?.name} : {}),
     });
   }
+}
+
+/** The text of a SQL string literal token (`'it''s'` → `it's`). */
+function stringValue(token: Token): string {
+  return token.text.slice(1, -1).replaceAll("''", "'");
+}
+
+/** Where character `index` of a string literal's value sits in the SQL: after the quote, and after each doubled quote before it. */
+function literalOffset(token: Token, index: number): number {
+  const value = stringValue(token);
+  let quotes = 0;
+  for (let i = value.indexOf("'"); i !== -1 && i < index; i = value.indexOf("'", i + 1)) quotes++;
+  return token.offset + 1 + index + quotes;
+}
+
+/** Operators that bind tighter than REGEXP: a literal followed by one is only part of the pattern. */
+const TIGHTER_THAN_REGEXP = new Set(['|', '*', '/', '%', '+', '-', '<', '>', '&', '~']);
+
+/** The literal at `index` is a whole operand: the next token does not continue the expression. */
+function wholeOperand(tokens: readonly Token[], index: number): boolean {
+  const next = tokens[index + 1];
+  if (next === undefined) return true;
+  if (next.kind === 'punct') return !TIGHTER_THAN_REGEXP.has(next.text);
+  return !(next.kind === 'word' && (next.upper === 'COLLATE' || next.upper === 'ESCAPE'));
+}
+
+/**
+ * Every pattern literal of `x REGEXP 'p'`, `regexp('p', x)` and `regexp_flags('p', 'flags', x)` checked on
+ * the rule workers' engine, so a rule with a pattern RE2 cannot run is refused before it runs, with the
+ * construct named and its place in the SQL. Patterns built at run time (from a column, a list, `||`) are
+ * checked when the rule runs: an error of that rule.
+ */
+function patternErrors(tokens: readonly Token[]): SqlValidationError[] {
+  const errors: SqlValidationError[] = [];
+  const stringAt = (i: number): Token | undefined => (tokens[i]?.kind === 'string' ? tokens[i] : undefined);
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] as Token;
+    if (token.kind !== 'word' || (token.upper !== 'REGEXP' && token.upper !== 'REGEXP_FLAGS')) continue;
+    // `x REGEXP 'p'`, or `regexp('p', …)` / `x REGEXP ('p')` / `regexp_flags('p', 'flags', …)`.
+    const at = stringAt(i + 1) !== undefined ? i + 1 : punct(tokens, i + 1, '(') && stringAt(i + 2) !== undefined ? i + 2 : -1;
+    if (at === -1 || !wholeOperand(tokens, at)) continue;
+    const literal = tokens[at] as Token;
+    let flags = '';
+    if (token.upper === 'REGEXP_FLAGS' && at === i + 2) {
+      const flagToken = punct(tokens, at + 1, ',') ? stringAt(at + 2) : undefined;
+      if (flagToken !== undefined && wholeOperand(tokens, at + 2)) flags = stringValue(flagToken);
+    }
+    const problem = checkRegex(stringValue(literal), flags);
+    if (problem === null) continue;
+    errors.push({
+      reason: 'invalid_regexp',
+      message: `the pattern ${literal.text.length > 80 ? `${literal.text.slice(0, 77)}…'` : literal.text}: ${problem.message}`,
+      offset: problem.index === null ? literal.offset : literalOffset(literal, problem.index),
+    });
+  }
+  return errors;
 }
 
 function asArray(value: unknown): unknown[] {

@@ -23,7 +23,9 @@ export const ProcessOpenSocketSchema = z
     protocol: z
       .int()
       .nullable()
-      .describe('IP protocol number (6 TCP, 17 UDP, the raw protocol for raw sockets), the EtherType for AF_PACKET, the netlink protocol, 0 for AF_UNIX'),
+      .describe(
+        'IP protocol number (6 TCP, 17 UDP, 136 UDP-Lite, 1 or 58 for ICMP "ping" sockets, the raw protocol for raw sockets), the EtherType for AF_PACKET, the netlink protocol, 0 for AF_UNIX',
+      ),
     socket_type: z.enum(['STREAM', 'DGRAM', 'RAW', 'SEQPACKET']).nullable().describe('Socket type (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET)'),
     local_address: z
       .string()
@@ -38,7 +40,12 @@ export const ProcessOpenSocketSchema = z
       .describe(
         'TCP state (ESTABLISHED, LISTEN, SYN_SENT, TIME_WAIT, CLOSE_WAIT, …); UNCONN or ESTABLISHED for UDP and raw; LISTEN, ESTABLISHED or UNCONN for AF_UNIX',
       ),
-    path: z.string().nullable().describe('AF_UNIX: the bound path (abstract names start with `@`); null otherwise'),
+    path: z
+      .string()
+      .nullable()
+      .describe(
+        'AF_UNIX: the bound name as the kernel has it, in the one text form of every table, whole (newlines and all 108 bytes); abstract names start with `@` (and show NUL bytes as `@`); a name bound relative to a directory stays relative; null when unbound, unknown, or another family',
+      ),
     net_ns: z.int().nullable().describe('Network namespace inode the socket was found in'),
   })
   .strict();
@@ -145,7 +152,7 @@ export const LIVE_TABLE_SCHEMAS = {
     schema: ProcessOpenSocketSchema,
     description: 'Sockets each process holds open, with addresses, ports and state.',
     docIntro:
-      "One row per socket file descriptor per process: `/proc/PID/fd` links `socket:[inode]` joined with the network namespace's `/proc/PID/net/{tcp,tcp6,udp,udp6,raw,raw6,unix,packet,netlink}`, each read once per namespace. Collected when a rule or query reads it, or by `scan --tables`.",
+      "One row per socket file descriptor per process: `/proc/PID/fd` links `socket:[inode]` joined with the network namespace's `/proc/PID/net/{tcp,tcp6,udp,udp6,raw,raw6,icmp,icmp6,udplite,udplite6,packet,netlink,unix}`, each read once per namespace; `/proc/net/unix`, whose paths a process chooses, is checked against the others so that a path cannot forge a line (docs/scan.md). Collected when a rule or query reads it, or by `scan --tables`.",
     indexes: ['pid', 'socket'],
     fixtureDefaults: {
       fd: 3,

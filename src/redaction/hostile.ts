@@ -44,6 +44,8 @@ export const HOSTILE_ATOMS: readonly string[] = [
   'PRIVATE KEY',
   'https://',
   'a://',
+  'a://b:',
+  'a://:',
   'https://a@',
   'https://a:b@',
   '@',

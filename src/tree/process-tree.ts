@@ -2,6 +2,7 @@
 // ppid, with the marks a responder looks for first (deleted, memfd, replaced, hidden, alerted in this run)
 // and, when the snapshot holds them, each process's sockets. Pure: records in, nested nodes out.
 import type {Alert} from '../models/alert.js';
+import {alertNextSteps, type AlertOrigin, rowEvidence} from '../models/alert-evidence.js';
 import type {ProcessRecord} from '../models/process.js';
 import {type AlertSeverity, ALERT_SEVERITIES} from '../models/severity.js';
 
@@ -25,6 +26,10 @@ export interface TreeSocket {
 export interface TreeAlertMark {
   readonly severity: AlertSeverity;
   readonly rules: string[];
+  /** What each alert found at this process: `rule: evidence` (alertEvidence of the row naming this pid). */
+  readonly evidence: string[];
+  /** The command lines to run next for this process, when the origin is known. */
+  readonly next: string[];
 }
 
 export interface ProcessTreeNode {
@@ -47,6 +52,8 @@ export interface ProcessTreeOptions {
   readonly focusPids?: readonly number[];
   /** Sockets by pid (the snapshot's `process_open_sockets` rows), when it holds them. */
   readonly sockets?: ReadonlyMap<number, readonly TreeSocket[]>;
+  /** Where the alerted processes are (live, or a saved input): each marked process says what to run next. */
+  readonly origin?: AlertOrigin;
 }
 
 function marksOf(record: ProcessRecord): TreeMark[] {
@@ -59,18 +66,36 @@ function marksOf(record: ProcessRecord): TreeMark[] {
   return marks;
 }
 
-function alertMarks(alerts: readonly Alert[]): Map<number, TreeAlertMark> {
+/** The rule's result row naming `pid` (the alert's first row when none does). */
+function rowOf(alert: Alert, pid: number): Record<string, unknown> | undefined {
+  const rows = (alert.alert_data as {processes?: Record<string, unknown>[]} | null)?.processes ?? [];
+  return rows.find((row) => Number(row.pid) === pid) ?? rows[0];
+}
+
+function alertMarks(alerts: readonly Alert[], origin: AlertOrigin | undefined): Map<number, TreeAlertMark> {
   const rank = (s: AlertSeverity): number => ALERT_SEVERITIES.indexOf(s);
-  const byPid = new Map<number, {severity: AlertSeverity; rules: Set<string>}>();
+  const byPid = new Map<number, {severity: AlertSeverity; rules: Set<string>; evidence: string[]; first: Alert}>();
   for (const alert of alerts) {
     for (const pid of alert.affected_processes) {
-      const mark = byPid.get(pid) ?? {severity: alert.severity, rules: new Set<string>()};
+      const mark = byPid.get(pid) ?? {severity: alert.severity, rules: new Set<string>(), evidence: [], first: alert};
       if (rank(alert.severity) > rank(mark.severity)) mark.severity = alert.severity;
       mark.rules.add(alert.rule_id);
+      const row = rowOf(alert, pid);
+      mark.evidence.push(`${alert.rule_id}: ${row === undefined ? `pid ${pid}` : rowEvidence(row)}`);
       byPid.set(pid, mark);
     }
   }
-  return new Map([...byPid].map(([pid, mark]) => [pid, {severity: mark.severity, rules: [...mark.rules].sort()}]));
+  return new Map(
+    [...byPid].map(([pid, mark]) => [
+      pid,
+      {
+        severity: mark.severity,
+        rules: [...mark.rules].sort(),
+        evidence: mark.evidence,
+        next: origin === undefined ? [] : alertNextSteps({...mark.first, affected_processes: [pid]}, origin),
+      },
+    ]),
+  );
 }
 
 /**
@@ -92,7 +117,7 @@ function parentOf(record: ProcessRecord, byPid: ReadonlyMap<number, ProcessRecor
  */
 export function buildProcessTree(processes: readonly ProcessRecord[], options: ProcessTreeOptions = {}): ProcessTreeNode[] {
   const byPid = new Map(processes.map((p) => [p.pid, p]));
-  const alerts = alertMarks(options.alerts ?? []);
+  const alerts = alertMarks(options.alerts ?? [], options.origin);
   const childrenOf = new Map<number, ProcessRecord[]>();
   const roots: ProcessRecord[] = [];
   for (const record of [...processes].sort((a, b) => a.pid - b.pid)) {

@@ -71,9 +71,12 @@ export function renderProcessTree(roots: readonly ProcessTreeNode[], options: {w
     const paint = node.alert === null ? undefined : palette.severity(node.alert.severity);
     emit(`${lead}${branch}`, `${node.pid} ${node.user ?? '?'} ${marksText(node)}${label(node)}`, paint);
     const below = lead + (branch === '' ? '' : branch === '└─ ' ? '   ' : '│  ');
-    node.sockets.forEach((socket, index) => {
-      const last = index === node.sockets.length - 1 && node.children.length === 0;
-      emit(`${below}${last ? '└' : '├'}╌ `, `socket ${socketText(socket)}`);
+    // Under an alerted process: what each alert found there, and what to run next.
+    const notes = [...(node.alert?.evidence.map((e) => `alert ${e}`) ?? []), ...(node.alert?.next.map((n) => `next: ${n}`) ?? [])];
+    const lines = [...notes, ...node.sockets.map((socket) => `socket ${socketText(socket)}`)];
+    lines.forEach((line, index) => {
+      const last = index === lines.length - 1 && node.children.length === 0;
+      emit(`${below}${last ? '└' : '├'}╌ `, line);
     });
     node.children.forEach((child, index) => walk(child, below, index === node.children.length - 1 ? '└─ ' : '├─ '));
   };

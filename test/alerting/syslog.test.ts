@@ -33,14 +33,18 @@ describe('RFC 5424 formatting', () => {
     expect(parsed).toMatchObject({pri: 27, version: '1', hostname: 'host1', appName: 'daemoneye', procId: '77', msgId: 'ALERT', sdId: 'daemoneye@32473'});
     expect(parsed.sd).toMatchObject({rule_id: 'weird"rule\\id]x', severity: 'high', pids: '1234 5678', dedupe_key: 'k]"\\', alert_id: alert.id});
     expect(parsed.timestamp).toBe(new Date(alert.alert_time).toISOString());
-    expect(parsed.msg).toBe('Suspicious Process Detected: Process with suspicious name detected');
+    expect(parsed.msg).toBe('Suspicious Process Detected: malware.exe[1234]');
   });
 
   it('truncates long messages at a UTF-8 boundary, never splitting a character, within the byte limit', () => {
     expect(truncateUtf8('aé', 2)).toBe('a');
     expect(truncateUtf8('a😀b', 4)).toBe('a');
     expect(truncateUtf8('a😀b', 5)).toBe('a😀');
-    const alert = makeAlert({description: 'ü'.repeat(5000), affected_processes: Array.from({length: 5000}, (_, i) => i + 1), process_count: 5000});
+    const alert = makeAlert({
+      alert_data: {processes: [{pid: 1, name: 'ü'.repeat(5000)}]},
+      affected_processes: Array.from({length: 5000}, (_, i) => i + 1),
+      process_count: 5000,
+    });
     for (const limit of [480, 481, 482, 1000, 2049]) {
       const text = formatRfc5424(alert, {facility: 'daemon', tag: 'daemoneye', maxMessageBytes: limit});
       const bytes = Buffer.from(text, 'utf8');
@@ -80,14 +84,16 @@ describe('SyslogSink over UDP and TCP to listeners that parse what arrives', () 
   it('frames messages with RFC 6587 octet counting over TCP, multi-byte text included', async () => {
     const listener = await tcpListener();
     try {
-      const alerts = [makeAlert({description: 'naïve ünïcode 😀'}), makeAlert({description: 'has 12 spaces and\nnewline'}), makeAlert()];
+      // The message says what was found, from the rule's rows: process-controlled text, multi-byte and newlines included.
+      const row = (name: string) => ({alert_data: {processes: [{pid: 1234, name}]}});
+      const alerts = [makeAlert(row('naïve ünïcode 😀')), makeAlert(row('has 12 spaces and\nnewline')), makeAlert()];
       const result = await new SyslogSink(syslog({protocol: 'tcp', host: '127.0.0.1', port: listener.port})).send(alerts, runOptions());
       expect(result).toMatchObject({delivered: [true, true, true], error: null});
       await waitFor(() => listener.messages.length === 3, 5_000, 'three frames');
       expect(listener.errors).toEqual([]);
       const parsed = listener.messages.map(parseRfc5424);
-      expect(parsed[0]!.msg).toBe('\uFEFFSuspicious Process Detected: naïve ünïcode 😀');
-      expect(parsed[1]!.msg).toBe('Suspicious Process Detected: has 12 spaces and\\nnewline');
+      expect(parsed[0]!.msg).toBe('\uFEFFSuspicious Process Detected: naïve ünïcode 😀[1234]');
+      expect(parsed[1]!.msg).toBe('Suspicious Process Detected: has 12 spaces and\\nnewline[1234]');
       expect(parsed.map((m) => m.sd.alert_id)).toEqual(alerts.map((a) => a.id));
     } finally {
       await listener.close();
@@ -154,6 +160,6 @@ describe('SyslogSink against a real rsyslogd', () => {
     expect(msgId).toBe('ALERT');
     expect(sd).toContain(`[daemoneye@32473 rule_id="rule-${protocol}" severity="medium" pids="1234 5678"`);
     expect(sd).toContain(`dedupe_key="rule-${protocol}:x\\"y\\]"`);
-    expect(msg).toBe('Suspicious Process Detected: Process with suspicious name detected');
+    expect(msg).toBe('Suspicious Process Detected: malware.exe[1234]');
   });
 });

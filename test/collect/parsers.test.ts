@@ -65,6 +65,12 @@ describe('parseStat', () => {
     expect(parseStat(SLEEP_STAT.replace('(sleep)', '(a\nb)'))?.comm).toBe('a\nb');
   });
 
+  it('a comm that mimics the fields after it (15 bytes of `) R 1 1 1 0 -1`) shifts nothing', () => {
+    const stat = parseStat(SLEEP_STAT.replace('(sleep)', '() R 1 1 1 0 -1)'));
+    expect(stat?.comm).toBe(') R 1 1 1 0 -1');
+    expect([stat?.state, stat?.ppid]).toEqual(['S', 4200]);
+  });
+
   it('stat_kernel_thread: PF_KTHREAD in flags', () => {
     const stat = parseStat(KTHREADD_STAT);
     expect(stat?.ppid).toBe(0);
@@ -87,6 +93,12 @@ describe('parseStatus', () => {
     const text =
       'Name:\tpasswd\nUmask:\t0022\nState:\tS (sleeping)\nTracerPid:\t977\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\nVmRSS:\t    3400 kB\nThreads:\t1\n';
     expect(parseStatus(text)).toEqual({uids: [1000, 0, 0, 0], gids: [1000, 1000, 1000, 1000], tracerPid: 977, rssBytes: 3400 * 1024});
+  });
+
+  it('status_hostile_name: the kernel escapes a newline in Name (`\\n`), so a comm of `\\nUid:\\t0…` forges no Uid line', () => {
+    // What /proc/PID/status shows for prctl(PR_SET_NAME, "\nUid:\t0\t0\t0\t0") (measured on Linux 6.18).
+    const text = 'Name:\t\\nUid:\t0\t0\t0\t0\nUmask:\t0022\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n';
+    expect(parseStatus(text).uids).toEqual([1000, 1000, 1000, 1000]);
   });
 
   it('status_kernel_thread: no VmRSS', () => {

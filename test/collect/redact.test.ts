@@ -54,3 +54,35 @@ describe('collected tables are redacted by column kind', () => {
     expect(tableDefinition('process_envs')?.redaction?.value).toEqual({envNameColumn: 'key'});
   });
 });
+
+describe('argv redaction takes time linear in the argv (the attacker writes it)', () => {
+  const fastest = (run: () => void): number => {
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 3; i++) {
+      const start = performance.now();
+      run();
+      best = Math.min(best, performance.now() - start);
+    }
+    return best;
+  };
+  // Arguments shaped for the flag pattern (many separators, secret words between them, no end) and for the
+  // URL-credential scan (letters before ://, a user part without end).
+  const hostile: [string, (n: number) => string[]][] = [
+    ['--a-a-a-…', (n) => ['app', `--${'a-'.repeat(n / 2)}x`]],
+    ['--pass-pass-…', (n) => ['app', `--${'pass-'.repeat(n / 5)}!`]],
+    ['--password_password_…=', (n) => ['app', `--${'password_'.repeat(n / 9)}=`.slice(0, n)]],
+    ['aaaa…://', (n) => ['app', `${'a'.repeat(n)}://`]],
+    ['x://bbbb…:', (n) => ['app', `x://${'b'.repeat(n)}:`]],
+    ['many arguments', (n) => ['app', ...Array.from({length: n / 10}, (_, i) => (i % 2 === 0 ? '--token' : 'a://b:c@d'))]],
+  ];
+  it.each(hostile)('%s', (_name, argv) => {
+    const small = argv(100_000);
+    const big = argv(1_000_000);
+    redact(small);
+    const t1 = Math.max(
+      fastest(() => redact(small)),
+      5,
+    );
+    expect(fastest(() => redact(big)) / t1).toBeLessThan(40);
+  });
+});

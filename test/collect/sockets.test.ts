@@ -7,7 +7,6 @@ import {
   parseInetSockets,
   parseNetlinkSockets,
   parsePacketSockets,
-  parseUnixSockets,
   type SocketIndex,
   socketInode,
   socketRows,
@@ -30,12 +29,6 @@ const UDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when
 `;
 const RAW = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
     1: 00000000:0001 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4001 2 0000000000000000 0
-`;
-const UNIX = `Num       RefCount Protocol Flags    Type St Inode Path
-00000000cda5fad4: 00000002 00000000 00010000 0001 01 5001 /run/dbus/system_bus_socket
-00000000b00472ec: 00000003 00000000 00000000 0001 03 5002
-0000000011111111: 00000002 00000000 00000000 0002 01 5003 @abstract name with spaces
-0000000022222222: 00000002 00000000 00000000 0005 01 5004 /tmp/my sock
 `;
 const PACKET = `sk               RefCnt Type Proto  Iface R Rmem   User   Inode
 0000000012345678 3      3    0003   2     1 0      0      6001
@@ -101,15 +94,6 @@ describe('/proc/net socket tables', () => {
     ]);
   });
 
-  it('reads unix: listening flag, connected state, paths with spaces and abstract names', () => {
-    expect(parseUnixSockets(UNIX).map((r) => [r.inode, r.socket_type, r.state, r.path])).toEqual([
-      [5001, 'STREAM', 'LISTEN', '/run/dbus/system_bus_socket'],
-      [5002, 'STREAM', 'ESTABLISHED', null],
-      [5003, 'DGRAM', 'UNCONN', '@abstract name with spaces'],
-      [5004, 'SEQPACKET', 'UNCONN', '/tmp/my sock'],
-    ]);
-  });
-
   it('reads packet (EtherType, interface index) and netlink sockets', () => {
     expect(parsePacketSockets(PACKET)).toEqual([
       expect.objectContaining({inode: 6001, family: 'AF_PACKET', protocol: 3, socket_type: 'RAW', local_address: '2'}),
@@ -119,7 +103,6 @@ describe('/proc/net socket tables', () => {
 
   it('skips malformed lines instead of failing', () => {
     expect(parseInetSockets('header\ngarbage line\n   0: zz:zz\n', 'tcp', true)).toEqual([]);
-    expect(parseUnixSockets('header\nnot a socket\n')).toEqual([]);
   });
 });
 

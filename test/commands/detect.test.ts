@@ -67,7 +67,12 @@ describe('daemoneye detect', () => {
       {env},
     );
     expect(only.code).toBe(0);
-    expect(only.stdout).toMatch(/^\S+ MEDIUM test-deleted-executable: .*\[pid 12\] scan 4242\n$/);
+    // A line per alert, then what it found (the rule's own row) and, for a saved input, the query to read it again.
+    const [line, evidence, next, ...rest] = only.stdout.split('\n');
+    expect(line).toMatch(/^\S+ MEDIUM test-deleted-executable: .*\[pid 12\] scan 4242$/);
+    expect(evidence).toBe('  evidence: gone[12] exe /usr/bin/gone');
+    expect(next).toBe(`  next: daemoneye query 'SELECT * FROM processes WHERE scan_id = 4242 AND pid IN (12)' --input ${snapshot}`);
+    expect(rest).toEqual(['']);
     const unknown = await runCli(['detect', '--input', snapshot, '--rules', FIXTURE_RULES, '--rule', 'nope'], {env});
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no rule with id nope/);

@@ -139,6 +139,9 @@ describe('detect --format tree, live', () => {
     const lines = result.stdout.split('\n');
     const at = lines.findIndex((line) => line.includes(`${connected.pid} root [alert critical: test-peer-client]`));
     expect(at, result.stdout.slice(0, 2000)).toBeGreaterThanOrEqual(0);
-    expect(lines.slice(at + 1, at + 4).join('\n')).toMatch(new RegExp(`tcp 127\\.0\\.0\\.1:\\d+ → 127\\.0\\.0\\.1:${port} ESTABLISHED`));
+    // Under it: what the alert found, what to run next, then its sockets.
+    expect(lines[at + 1]).toMatch(new RegExp(`alert test-peer-client: pid ${connected.pid}$`));
+    expect(lines[at + 2]).toMatch(new RegExp(`next: daemoneye collect --pid ${connected.pid} --output case-[0-9a-f]{8}\\.tar\\.gz$`));
+    expect(lines.slice(at + 3, at + 8).join('\n')).toMatch(new RegExp(`tcp 127\\.0\\.0\\.1:\\d+ → 127\\.0\\.0\\.1:${port} ESTABLISHED`));
   });
 });

@@ -46,6 +46,7 @@ function rule(id: string, sql: string, extra: Partial<LoadedRule['definition']> 
 
 const ENDLESS_CTE = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS pid FROM c';
 const CARTESIAN = 'SELECT count(*) AS pid FROM processes a, processes b, processes c, processes d, processes e, processes f, processes g';
+// Exponential on a backtracking engine; linear on the rule workers' (RE2).
 const BACKTRACKING = "SELECT pid FROM processes WHERE regexp('^(a+)+$', name)";
 
 describe('DetectionEngine', () => {
@@ -71,13 +72,13 @@ describe('DetectionEngine', () => {
     const byId = Object.fromEntries(run.results.map((r) => [r.rule_id, r]));
     expect(byId['endless-cte']?.status).toBe('timeout');
     expect(byId['cartesian']?.status).toBe('timeout');
-    expect(byId['backtracking-regexp']?.status).toBe('timeout');
+    expect(byId['backtracking-regexp']).toMatchObject({status: 'ok', row_count: 0});
     expect(byId['endless-cte']?.error).toMatch(/killed after 700 ms/);
     expect(byId['exec-from-tmp']?.status).toBe('ok');
     expect(run.alerts.map((a) => a.rule_id).sort()).toEqual(['exec-from-tmp', 'fast-override']);
-    expect([...run.summary.timed_out].sort()).toEqual(['backtracking-regexp', 'cartesian', 'endless-cte']);
-    // A small snapshot runs on one worker (workersForSnapshot); each of the three timeouts replaced it.
-    expect(e.workersStarted).toBe(4);
+    expect([...run.summary.timed_out].sort()).toEqual(['cartesian', 'endless-cte']);
+    // A small snapshot runs on one worker (workersForSnapshot); each of the two timeouts replaced it.
+    expect(e.workersStarted).toBe(3);
   });
 
   it('starts one worker for a small snapshot and more, up to its limit, for a big one', async () => {

@@ -43,4 +43,8 @@ export const HOSTILE_SQL: readonly {readonly name: string; readonly sql: string;
   {name: 'a 1 MB query', sql: `SELECT pid FROM processes WHERE name = '${'x'.repeat(1024 * 1024)}'`, reason: 'too_long'},
   {name: 'expressions nested 1,000 deep', sql: `SELECT ${'('.repeat(1000)}1${')'.repeat(1000)} AS pid`, reason: 'too_deep'},
   {name: 'NOT chain 5,000 long', sql: `SELECT pid FROM processes WHERE ${'NOT '.repeat(5000)}1`, reason: 'too_deep'},
+  {name: 'a lookahead (backtracking only)', sql: "SELECT pid FROM processes WHERE cmdline REGEXP 'curl(?=.*sh)'", reason: 'invalid_regexp'},
+  {name: 'a backreference', sql: "SELECT pid FROM processes WHERE regexp('(a+)\\1', name)", reason: 'invalid_regexp'},
+  {name: 'a possessive quantifier in regexp_flags', sql: "SELECT pid FROM processes WHERE regexp_flags('a++b', 'i', name)", reason: 'invalid_regexp'},
+  {name: 'regexp_flags with the stateful g flag', sql: "SELECT pid FROM processes WHERE regexp_flags('a', 'g', name)", reason: 'invalid_regexp'},
 ];

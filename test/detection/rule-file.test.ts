@@ -33,6 +33,38 @@ describe('rule files', () => {
     expect(result.rule?.group_by).toEqual(['executable_path']);
   });
 
+  it('a pattern the linear-time engine cannot run: the line and column of the construct itself', () => {
+    const yamlRule = [
+      'id: lookaround',
+      'name: Lookaround',
+      'severity: low',
+      'sql_query: |',
+      '  SELECT pid, name',
+      '  FROM processes',
+      "  WHERE cmdline REGEXP 'it''s (?=x)'",
+      "    AND regexp_flags('(a)\\1', 'i', name)",
+      '',
+    ].join('\n');
+    expect(validateRuleText('la.yaml', yamlRule).problems).toEqual([
+      expect.stringMatching(/^la\.yaml:7:31: sql_query: the pattern 'it''s \(\?=x\)': lookahead `\(\?=…\)` at character 6 of the pattern is not supported: /),
+      expect.stringMatching(/^la\.yaml:8:26: sql_query: the pattern '\(a\)\\1': backreference `\\1` at character 4 of the pattern/),
+    ]);
+    const sqlRule = [
+      '/* ---',
+      'id: la2',
+      'name: Lookbehind',
+      'severity: low',
+      '--- */',
+      '',
+      "SELECT pid FROM processes WHERE name REGEXP '\\bfoo(?<!bar)'",
+      '',
+    ].join('\n');
+    expect(validateRuleText('la.sql', sqlRule).problems).toEqual([expect.stringMatching(/^la\.sql:7:51: sql_query: the pattern .* negative lookbehind /)]);
+    // A quoted scalar's text is not the file's: the problem points at the value.
+    const quoted = 'id: q\nname: Q\nseverity: low\nsql_query: "SELECT pid FROM processes WHERE name REGEXP \'a(?=b)\'"\n';
+    expect(validateRuleText('q.yaml', quoted).problems).toEqual([expect.stringMatching(/^q\.yaml:4:12: sql_query: the pattern 'a\(\?=b\)': lookahead/)]);
+  });
+
   it('malformed YAML: one line naming file, line and column', () => {
     const result = validateRuleText('bad.yaml', 'id: x\nname: [unclosed\nseverity: high\n');
     expect(result.valid).toBe(false);

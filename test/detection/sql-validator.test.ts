@@ -51,6 +51,27 @@ describe('SqlValidator accepts ordinary detection SQL', () => {
   });
 });
 
+describe('SqlValidator checks pattern literals on the linear-time engine', () => {
+  it('refuses a construct RE2 lacks with its offset in the SQL, in every call form', () => {
+    const sql =
+      "SELECT pid FROM processes WHERE name REGEXP 'x(?=y)' OR regexp('(a)\\1', name) OR cmdline REGEXP 'it''s a*+' OR regexp_flags('(?<!z)', 'i', name)";
+    const result = validator.validateQuery(sql);
+    expect(result.valid).toBe(false);
+    if (result.valid) return;
+    expect(result.errors.map((e) => [e.reason, sql.slice(e.offset, (e.offset ?? 0) + 3)])).toEqual([
+      ['invalid_regexp', '(?='],
+      ['invalid_regexp', "\\1'"],
+      ['invalid_regexp', "*+'"],
+      ['invalid_regexp', '(?<'],
+    ]);
+  });
+
+  it('leaves patterns built at run time to the rule run, and reads literals that are only part of a pattern as such', () => {
+    expect(validator.validateQuery('SELECT p.pid FROM processes p, list_patterns l WHERE regexp(l.value, p.name)')).toEqual({valid: true});
+    expect(validator.validateQuery("SELECT pid FROM processes WHERE regexp('(?=' || 'x)', name)")).toEqual({valid: true});
+  });
+});
+
 describe('SqlValidator reports', () => {
   it('every error, each with its reason', () => {
     const result = validator.validateQuery('SELECT bogus, load_extension(1), sleep(2) FROM processes WHERE pid IN (SELECT pid FROM nowhere)');
@@ -220,6 +241,11 @@ describe('SqlValidator policy and tables are inputs', () => {
     tables.set('processes', new Set([...(knownTables().get('processes') ?? []), 'extra']));
     expect(new SqlValidator({tables}).fingerprint).not.toBe(base);
     expect(new SqlValidator().withAllowedFunctions(['count']).fingerprint).not.toBe(base);
-    expect(validatorSourceFiles().map((file) => file.replace(/^.*[\\/]/, '').replace(/\.[jt]s$/, ''))).toEqual(['sql-lexer', 'sql-policy', 'sql-validator']);
+    expect(validatorSourceFiles().map((file) => file.replace(/^.*[\\/]/, '').replace(/\.[jt]s$/, ''))).toEqual([
+      'regex',
+      'sql-lexer',
+      'sql-policy',
+      'sql-validator',
+    ]);
   });
 });

@@ -70,6 +70,7 @@ describe('renderProcessTree', () => {
         '├─ 10 user /usr/sbin/sshd -D',
         '│  └─ 20 user /usr/bin/bash -bash',
         '│     ├─ 21 user [deleted] [alert high: r] /tmp/x x',
+        '│     │  └╌ alert r: pid 21',
         '│     └─ 22 user [memfd] /memfd:y y',
         '└─ 30 user /usr/sbin/cron cron',
         '40 user /usr/bin/orphan orphan',

@@ -3,6 +3,7 @@
 import {hostname} from 'node:os';
 
 import type {Alert} from '../../models/alert.js';
+import {alertEvidence} from '../../models/alert-evidence.js';
 import type {AlertSeverity} from '../../models/severity.js';
 import {terminalSafe} from '../../output/terminal.js';
 
@@ -93,10 +94,12 @@ export function structuredData(params: readonly [string, string][]): string {
   return `[${SD_ID}${params.map(([name, value]) => ` ${name}="${escapeSdValue(value)}"`).join('')}]`;
 }
 
-/** The human text of an alert: what a SIEM shows in its message column (no control characters). */
+/**
+ * The human text of an alert, what a SIEM shows in its message column (no control characters): the title
+ * and what the alert found (alertEvidence: the process, its executable, the peer or file the rule read).
+ */
 export function alertMessageText(alert: Alert): string {
-  const description = alert.description === '' ? '' : `: ${alert.description}`;
-  return terminalSafe(`${alert.title}${description}`);
+  return terminalSafe(`${alert.title}: ${alertEvidence(alert)}`);
 }
 
 /**

@@ -3,6 +3,7 @@
 // table, in the SQL the rule validator accepts. What cannot be compiled exactly is refused with the reason
 // and the YAML path it concerns; a rule is never loosened. docs/sigma.md describes the semantics.
 import type {YamlPath} from '../rule-file.js';
+import {checkRegex} from '../regex.js';
 import {ConditionError, type ConditionNode, identifierMatches, parseCondition} from './condition.js';
 import {casefold} from './casefold.js';
 import {ROW_ALIAS, SIGMA_LOGSOURCES, SIGMA_PROCESS_CREATION_FIELDS, type SigmaFieldMapping} from './fields.js';
@@ -292,11 +293,9 @@ export function compileFieldCondition(key: string, value: unknown, path: YamlPat
     const other = modifiers.find((m) => !['re', 'i', 'm', 's', 'all'].includes(m));
     if (other !== undefined) throw new SigmaCompileError(`modifier ${other} cannot be combined with re`, path);
     const parts = strings.map((source, index) => {
-      try {
-        new RegExp(source, flags.join(''));
-      } catch (error) {
-        throw new SigmaCompileError(`invalid regular expression: ${(error as Error).message}`, values.length > 1 ? [...path, index] : path);
-      }
+      // The rule workers match on RE2 (linear time): what it cannot run is refused here, by construct.
+      const problem = checkRegex(source, flags.join(''));
+      if (problem !== null) throw new SigmaCompileError(`regular expression '${source}': ${problem.message}`, values.length > 1 ? [...path, index] : path);
       return flags.length === 0 ? `${column} REGEXP ${sqlString(source)}` : `regexp_flags(${sqlString(source)}, ${sqlString(flags.join(''))}, ${column})`;
     });
     return `(${column} IS NOT NULL AND ${combine(parts)})`;

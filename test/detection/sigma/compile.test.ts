@@ -128,6 +128,13 @@ describe('modifiers (modifiers appendix)', () => {
     expect(await flagged({s: {'CommandLine|re': 'a.b'}, condition: 's'}, re)).toEqual([]);
     expect(await flagged({s: {'CommandLine|re|s': 'a.b'}, condition: 's'}, re)).toEqual([3]);
     expect(refusal({s: {'CommandLine|re': '(unclosed'}, condition: 's'}).message).toMatch(/invalid regular expression/);
+    // RE2 semantics: . matches \r (PCRE agrees), \s is not a no-break space.
+    expect(await flagged({s: {'CommandLine|re': 'a.b'}, condition: 's'}, [proc(4, ['printf', 'a\rb'])])).toEqual([4]);
+    expect(await flagged({s: {'CommandLine|re': 'a\\sb'}, condition: 's'}, [proc(5, ['printf', 'a\u00a0b'])])).toEqual([]);
+    expect(refusal({s: {'CommandLine|re': ['x', 'curl(?=.*\\|\\s*sh)']}, condition: 's'})).toMatchObject({
+      message: expect.stringMatching(/^regular expression 'curl\(\?=\.\*\\\|\\s\*sh\)': lookahead `\(\?=…\)` at character 5 of the pattern is not supported/),
+      path: ['detection', 's', 'CommandLine|re', 1],
+    });
     expect(refusal({s: {'CommandLine|i': 'x'}, condition: 's'}).message).toMatch(/flag of re/);
   });
 
