@@ -50,7 +50,10 @@ export function nameParts(name: string): string[] {
     .filter((part) => part !== '');
 }
 
-const URL_START = /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s"'<>`\\]*/g;
+// What ends a URL in free text (white space, quotes, angle brackets, a backslash).
+const URL_END = /[\s"'<>`\\]/g;
+// `=` anywhere, or a `:` that does not start `://`: without one, no `name=value` or `name: value` can be there.
+const ASSIGNMENT_SIGN = /=|:(?!\/\/)/;
 // `key=value`, `key: value`, `"key": "value"`: the key is a run of name characters (scanned from its start
 // only), then its separator. Groups: 1 key, 2 separator. The value is read only after the key proved secret
 // (ASSIGNMENT_VALUE, sticky at the separator's end): reading every value first would read `a=b=c=…` once per `=`.
@@ -307,6 +310,28 @@ export class Redactor {
     );
   }
 
+  /**
+   * Every URL of a free text through urlStructure: found at each `://` (indexOf, no pattern tried at every
+   * position), its scheme the run of scheme characters before it (at most 32, from a letter), its end the first
+   * white space, quote, angle bracket or backslash.
+   */
+  private urlsIn(text: string): string {
+    const out: string[] = [];
+    let copied = 0;
+    for (let q = text.indexOf('://'); q >= 0; q = text.indexOf('://', q + 3)) {
+      let start = q;
+      while (start > copied && q - start < 32 && isSchemeChar(text.charCodeAt(start - 1))) start--;
+      while (start < q && !isLetter(text.charCodeAt(start))) start++;
+      if (start === q) continue;
+      URL_END.lastIndex = q + 3;
+      const end = URL_END.exec(text)?.index ?? text.length;
+      out.push(text.slice(copied, start), this.urlStructure(text.slice(start, end)));
+      copied = end;
+      q = Math.max(q, end - 3);
+    }
+    return copied === 0 ? text : out.join('') + text.slice(copied);
+  }
+
   private tokens(text: string): string {
     const cased = TOKEN_TRIGGER_CASED.test(text);
     if (!cased && !TOKEN_TRIGGER_UNCASED.test(text)) return text;
@@ -321,11 +346,11 @@ export class Redactor {
    */
   text(text: string): string {
     if (text.length < 6 || !this.quickText.test(text)) return text;
-    let out = text.includes('://') ? replaceEach(text, URL_START, (match) => this.urlStructure(match[0])) : text;
+    let out = text.includes('://') ? this.urlsIn(text) : text;
     if (FLAG_IN_TEXT.test(out)) {
       out = redactValuesAfter(out, FLAG_WITH_VALUE, FLAG_VALUE, (flag) => this.isSecretName(flag.replace(/^-+/, '')));
     }
-    if (out.includes('=') || out.includes(':')) {
+    if (ASSIGNMENT_SIGN.test(out)) {
       out = redactValuesAfter(
         out,
         ASSIGNMENT,
@@ -466,6 +491,15 @@ export class Redactor {
     }
     return null;
   }
+}
+
+function isLetter(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a);
+}
+
+/** A URL scheme's characters: letters, digits, `+`, `.`, `-` (RFC 3986). */
+function isSchemeChar(code: number): boolean {
+  return isLetter(code) || (code >= 0x30 && code <= 0x39) || code === 0x2b || code === 0x2e || code === 0x2d;
 }
 
 /** Space, tab, line feed, vertical tab, form feed, carriage return (what splits shell words). */
