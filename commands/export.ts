@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core';
 
 import {ExitCode} from '../src/errors.js';
 import {EXPORT_FORMATS, EXPORT_TABLES, exportData} from '../src/storage/export.js';
+import {snapshotLimitsFromConfig} from '../src/storage/snapshot-file.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {sinceFlag, untilFlag} from './_base/flags.js';
@@ -43,8 +44,9 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
         name: flags.name,
         scanId: flags['scan-id'],
         outputPath: flags.output,
+        limits: snapshotLimitsFromConfig(config.values.storage),
       },
-      {onProblem: (problem) => this.logger.reportError(problem)},
+      {onProblem: (problem) => this.logger.reportError(problem), onWarning: (warning) => this.logger.warn(warning)},
     );
     this.logger.debug(`exported ${result.rows} ${result.table} rows from ${result.filesRead} snapshot file(s)`);
     if (result.scansWithoutTable > 0) {

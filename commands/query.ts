@@ -39,7 +39,8 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
       report = await runQuery({
         config: config.values,
         sql,
-        snapshot: async (needs) => querySnapshot({config: config.values, input: this.flags.input, since, onProblem}, needs),
+        snapshot: async (needs) =>
+          querySnapshot({config: config.values, input: this.flags.input, since, onProblem, onWarning: (warning) => this.logger.warn(warning)}, needs),
       });
     } catch (error) {
       // SQL the validator refused is recorded with its reasons: probing the sandbox leaves a trace.

@@ -110,7 +110,9 @@ export class AlertManager {
       passed = outcome.passed;
       suppressed = outcome.suppressed;
       if (suppressed.length > 0)
-        this.logger.info(`${suppressed.length} alert(s) suppressed: already sent within ${this.config.deduplication.window_minutes} min`);
+        this.logger.info(
+          `${suppressed.length} alert${suppressed.length === 1 ? '' : 's'} suppressed: already sent within ${this.config.deduplication.window_minutes} min (alerting.deduplication.window_minutes)`,
+        );
     }
     const summary = await this.deliverToSinks(
       selected.filter((sink) => sink.type !== 'stdout'),

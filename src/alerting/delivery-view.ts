@@ -1,12 +1,11 @@
-// Human lines for a run's delivery summary (stderr): one per sink, plus suppressed and dropped counts.
+// Human lines for a run's delivery summary (stderr): one per sink, with its delivered, pending and dropped counts.
 import {terminalSafe} from '../output/terminal.js';
 import type {View} from '../output/view.js';
 import type {DeliverySummary, SinkDelivery} from './types.js';
 
 export function deliverySummaryLines(summary: DeliverySummary): string[] {
+  // Suppressed alerts are said once, by the AlertManager as it suppresses them (with the window).
   const lines: string[] = [];
-  if (summary.suppressed > 0)
-    lines.push(`${summary.suppressed} alert${summary.suppressed === 1 ? '' : 's'} suppressed (already sent within the dedupe window)`);
   for (const d of summary.deliveries) {
     const redelivered = d.redelivered > 0 ? ` (${d.redelivered} from the spool)` : '';
     const pending = d.pending > 0 ? `, ${d.pending} pending in the spool` : '';

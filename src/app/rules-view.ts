@@ -1,6 +1,7 @@
-// How the `rules` commands print (src/output/view.ts): `rules list`, `rules validate` and `rules test`.
+// How the `rules` commands print (src/output/view.ts): `rules list`, `rules validate`, `rules test` and `rules coverage`.
 import {renderJunit, type RuleTestSummary} from '../detection/rule-tests.js';
 import type {RuleFileReport, RulesValidation} from '../detection/validate-rules.js';
+import {navigatorLayer, type CoverageReport, type TechniqueCoverage} from '../detection/attack-coverage.js';
 import type {View} from '../output/view.js';
 import type {RuleListing, RulesTestSummary} from './rules.js';
 
@@ -37,4 +38,24 @@ export function ruleValidationView(result: RulesValidation): View<RuleFileReport
 /** How `rules test` prints: one record per case (NDJSON), the summary (JSON), JUnit XML, or nothing on stdout (`text`: cases go to stderr). */
 export function ruleTestView(summary: RulesTestSummary): View<RuleTestSummary['results'][number]> {
   return {rows: summary.results, document: summary, text: {text: () => '', junit: () => renderJunit(summary)}};
+}
+
+/** How `rules coverage` prints: one row per technique (table, NDJSON, CSV), the whole report (JSON), or a Navigator layer. */
+export function coverageView(report: CoverageReport): View<TechniqueCoverage> {
+  const why = (row: TechniqueCoverage): string => (row.status === 'covered' ? row.rules.join(' ') : (row.gap ?? row.note));
+  return {
+    rows: report.techniques,
+    document: report,
+    columns: [
+      {header: 'TECHNIQUE', get: (row) => row.technique_id},
+      {header: 'NAME', get: (row) => row.name},
+      {header: 'STATUS', get: (row) => row.status},
+      {header: 'RULES OR WHY NOT', get: why},
+    ],
+    csv: {
+      header: ['technique_id', 'name', 'tactics', 'status', 'severity', 'rules', 'note', 'gap'],
+      values: (row) => [row.technique_id, row.name, row.tactics.join(' '), row.status, row.severity, row.rules.join(' '), row.note, row.gap],
+    },
+    text: {navigator: () => `${JSON.stringify(navigatorLayer(report), null, 2)}\n`},
+  };
 }

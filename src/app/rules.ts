@@ -5,13 +5,16 @@ import {basename, dirname, extname} from 'node:path';
 
 import {parse as parseYaml} from 'yaml';
 
-import {DaemonEyeError, fileError} from '../errors.js';
+import {DaemonEyeError} from '../errors.js';
 import type {PartialProcessRow} from '../models/process-fixture.js';
 import type {AlertSeverity} from '../models/severity.js';
 import type {RuleSourceType} from '../models/rule.js';
 import type {RuleSwitchResult} from '../detection/config-edit.js';
 import {loadLatestScan} from '../storage/input.js';
+import {DEFAULT_SNAPSHOT_LIMITS} from '../storage/snapshot-file.js';
+import {readInputFile} from '../util/read-file.js';
 import {heldTables} from '../detection/snapshot-source.js';
+import {computeCoverage, type CoverageReport} from '../detection/attack-coverage.js';
 import {DetectionEngine} from '../detection/engine.js';
 import {snapshotFromRows} from '../detection/fixture-snapshot.js';
 import {loadNamedLists} from '../detection/lists.js';
@@ -135,12 +138,8 @@ function readRows(path: string, text: string): PartialProcessRow[] {
 
 /** The input's bytes and the host tables it holds (a rows file holds processes only). */
 async function inputBytes(path: string): Promise<{bytes: Uint8Array; tables: readonly string[]}> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw fileError(error, path, 'read');
-  }
+  // A snapshot file or a rows file, either from another host: a regular file of at most a snapshot's size.
+  const bytes = readInputFile(path, {maxBytes: DEFAULT_SNAPSHOT_LIMITS.maxBytes, what: 'snapshot or rows file', setting: 'storage.max_snapshot_mb'});
   if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\u0000') {
     const latest = await loadLatestScan(path);
     try {
@@ -248,4 +247,9 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
 export function switchRule(options: RulesOptions & {readonly id: string; readonly enabled: boolean; readonly configFile?: string}): RuleSwitchResult {
   const rm = ruleManagerFor(options);
   return options.enabled ? rm.enableRule(options.id, options.configFile) : rm.disableRule(options.id, options.configFile);
+}
+
+/** The ATT&CK coverage of the rules `rules list` would list (enabled ones count), for `rules coverage`. */
+export function rulesCoverage(options: RulesOptions): CoverageReport {
+  return computeCoverage(listRules(options));
 }

@@ -8,6 +8,7 @@ import type {CollectedTable, TableRow} from '../models/tables.js';
 import {type EnvSelection, parseEnviron} from './envs.js';
 import {type FdLink, readFdLinks} from './fds.js';
 import {readMaps} from './maps.js';
+import {type FdEnd, fdPeerRows} from './fd-peers.js';
 import {openFileRows} from './open-files.js';
 import {readProcTextIfThere} from './proc-read.js';
 import {fdinfoVerdicts, listeningRows, readSocketIndex, resolveUnixSockets, type SocketTables, socketRows} from './sockets.js';
@@ -50,7 +51,9 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
     }
   }
   const wantSockets = tables.has('process_open_sockets') || tables.has('listening_ports');
-  const wantFiles = tables.has('process_open_files');
+  const wantPeers = tables.has('process_fd_peers');
+  const wantFiles = tables.has('process_open_files') || wantPeers;
+  const ends: FdEnd[] = [];
   const processes = options.processes.filter((p) => p.platform_data?.kernel_thread !== true);
   const netNsOf = (p: ProcessRecord): number | null => (typeof p.platform_data?.net_ns === 'number' ? p.platform_data.net_ns : null);
 
@@ -88,9 +91,14 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
           count('process_open_sockets');
           count('listening_ports');
           count('process_open_files');
+          count('process_fd_peers');
         } else if (fds !== 'gone') {
           if (wantSockets) fdsOf.set(pid, fds);
-          if (wantFiles) rows.process_open_files?.push(...openFileRows(scanId, pid, fds));
+          if (wantFiles) {
+            const files = openFileRows(scanId, pid, fds, procRoot);
+            rows.process_open_files?.push(...files.rows);
+            if (wantPeers) ends.push(...files.ends);
+          }
         }
       }
       if (tables.has('process_envs')) {
@@ -121,6 +129,7 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
   } finally {
     Error.stackTraceLimit = stackLimit;
   }
+  if (wantPeers) rows.process_fd_peers = fdPeerRows(scanId, ends);
   const collected: Record<string, CollectedTable> = {...rows};
   const wanted = {memoryMap: tables.has('process_memory_map'), libraries: tables.has('process_libraries')};
   if (wanted.memoryMap || wanted.libraries) {

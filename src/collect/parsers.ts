@@ -127,8 +127,10 @@ export function parseExeLink(target: string): ExeLink {
 export interface CgroupInfo {
   /** The cgroup path (escapeBytes text), null when the file could not be split unambiguously. */
   readonly cgroup: string | null;
-  /** A container's 64-hex-digit id found in any of its paths, null when there is none. */
+  /** A container's id found in any of its paths (64 hex digits, or an LXC or systemd-nspawn name), null when there is none. */
   readonly containerId: string | null;
+  /** The runtime of that container (ContainerIdentity), null when there is none. */
+  readonly containerRuntime: string | null;
 }
 
 const CGROUP_PREFIX = /^(\d+):([^:\n]*):/;
@@ -183,6 +185,45 @@ function cgroupReadings(text: string, prefixes: readonly string[], limit = 2): s
 // /docker/<id>, /kubepods/.../<id>, /lxc.payload... (cgroupfs driver): the id is 64 hex digits.
 const CONTAINER_ID = /(?:^|[/-])([0-9a-f]{64})(?:\.scope)?(?:$|\/)/;
 
+/** Container runtimes told apart by the cgroup path, in the order they are tried (more specific first). */
+const CONTAINER_RUNTIMES: readonly (readonly [runtime: string, pattern: RegExp])[] = [
+  ['cri-o', /(?:^|\/)crio-(?:conmon-)?[0-9a-f]{64}|\/crio\//],
+  ['containerd', /(?:^|\/)(?:cri-containerd|nerdctl)-[0-9a-f]{64}|\/containerd\//],
+  ['podman', /(?:^|\/)libpod(?:-conmon)?-[0-9a-f]{64}|\/libpod_parent\//],
+  ['docker', /(?:^|\/)docker-[0-9a-f]{64}|(?:^|\/)docker\/[0-9a-f]{64}/],
+  ['kubernetes', /(?:^|\/)kubepods/],
+];
+
+/** A container's identity from the cgroup path: the runtime that made it and its id. */
+export interface ContainerIdentity {
+  /** `docker`, `containerd`, `cri-o`, `podman`, `kubernetes` (a kubepods cgroup whose runtime the path does not name), `lxc`, `systemd-nspawn`, or `unknown`. */
+  readonly runtime: string;
+  /** 64 hex digits for OCI runtimes; the container's name for LXC and systemd-nspawn. */
+  readonly id: string;
+}
+
+/**
+ * The container a cgroup path places a process in, or null. OCI runtimes name a 64-hex-digit id in the path
+ * (systemd driver: `docker-<id>.scope`, `cri-containerd-<id>.scope`, `crio-<id>.scope`, `libpod-<id>.scope`;
+ * cgroupfs driver: `/docker/<id>`, `/kubepods/…/<id>`); LXC puts its payload under `/lxc.payload.<name>` (or
+ * `/lxc/<name>`), systemd-nspawn under `systemd-nspawn@<name>.service` (systemd's `\x2d` unescaped).
+ */
+export function containerFromPath(path: string): ContainerIdentity | null {
+  const match = CONTAINER_ID.exec(path);
+  if (match !== null) return {runtime: CONTAINER_RUNTIMES.find(([, pattern]) => pattern.test(path))?.[0] ?? 'unknown', id: match[1] ?? ''};
+  const lxc = /\/lxc(?:\.payload\.|\/)([^/]+)/.exec(path);
+  if (lxc !== null) return {runtime: 'lxc', id: lxc[1] ?? ''};
+  const nspawn = /\/systemd-nspawn@([^/]+)\.service/.exec(path);
+  if (nspawn !== null) return {runtime: 'systemd-nspawn', id: nspawn[1]?.replace(/\\x2d/g, '-') ?? ''};
+  return null;
+}
+
+/** The container of a /proc/PID/cgroup text (parseCgroup), or null on the host. */
+export function containerFromCgroup(text: string): ContainerIdentity | null {
+  const info = parseCgroup(text);
+  return info.containerId === null || info.containerRuntime === null ? null : {runtime: info.containerRuntime, id: info.containerId};
+}
+
 /**
  * /proc/PID/cgroup (bytes read as latin1): `hierarchy-ID:controller-list:path` per hierarchy, the unified
  * (v2) hierarchy as `0::path`, last. The kernel prints paths raw, so a cgroup name holding a newline and a
@@ -199,16 +240,16 @@ const CONTAINER_ID = /(?:^|[/-])([0-9a-f]{64})(?:\.scope)?(?:$|\/)/;
 export function parseCgroup(text: string, prefixes: readonly string[] | null = null): CgroupInfo {
   const own = prefixes ?? cgroupPrefixes(text);
   const readings = own === null ? [] : cgroupReadings(text, own);
-  const containerId = (paths: readonly string[]): string | null => {
+  const container = (paths: readonly string[]): ContainerIdentity | null => {
     for (const path of paths) {
-      const match = CONTAINER_ID.exec(path);
-      if (match !== null) return match[1] ?? null;
+      const found = containerFromPath(path);
+      if (found !== null) return found;
     }
     return null;
   };
   if (readings.length !== 1 || own === null) {
-    const ids = readings.map(containerId).filter((id) => id !== null);
-    return {cgroup: null, containerId: ids[0] ?? null};
+    const found = readings.map(container).find((identity) => identity !== null) ?? null;
+    return {cgroup: null, containerId: found?.id ?? null, containerRuntime: found?.runtime ?? null};
   }
   const paths = readings[0] as string[];
   let unified: string | null = null;
@@ -219,7 +260,8 @@ export function parseCgroup(text: string, prefixes: readonly string[] | null = n
     else if (path !== '/' && specificV1 === null) specificV1 = path;
   });
   const chosen: string | null = unified !== null && unified !== '/' ? unified : (specificV1 ?? unified ?? paths[0] ?? null);
-  return {cgroup: chosen === null ? null : escapeLatin1(chosen), containerId: containerId(paths)};
+  const found = container(paths);
+  return {cgroup: chosen === null ? null : escapeLatin1(chosen), containerId: found?.id ?? null, containerRuntime: found?.runtime ?? null};
 }
 
 /** The inode of a namespace link target such as `pid:[4026531836]`. */

@@ -1,7 +1,19 @@
 // The Linux collector: one synchronous pass over /proc/PID/* per process, turning the parsers' output into
 // ProcessRecords. A process that exits mid-read is dropped; a file it may not read nulls its fields only.
 import * as crypto from 'node:crypto';
-import {readdirSync, readFileSync, readlinkSync, statSync, type Stats} from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 
 import type {LinuxPlatformData, ProcessRecord} from '../models/process.js';
 import {
@@ -167,6 +179,10 @@ export function entityId(bootId: string | null, bootTimeMs: number, pid: number,
 class CgroupCache {
   private readonly parsed = new Map<string, CgroupInfo>();
   private readonly prefixes: readonly string[] | null;
+  /** /etc/ld.so.preload per mount namespace (null: absent), read through the first process of each namespace. */
+  readonly preloads = new Map<number, Buffer | null>();
+  /** /etc/shells per mount namespace (null: absent). */
+  readonly shells = new Map<number, Buffer | null>();
 
   constructor(procRoot: string) {
     let own: string | null = null;
@@ -203,6 +219,47 @@ class ReadState {
       else this.accessible = false;
       return null;
     }
+  }
+}
+
+/** Most of a namespace's /etc/ld.so.preload or /etc/shells a scan reads (the loader reads a handful of paths). */
+const ETC_FILE_MAX_BYTES = 64 * 1024;
+
+/**
+ * `/etc/ld.so.preload` or `/etc/shells` as the process's mount namespace sees it, read through `/proc/PID/root` once
+ * per mount namespace (`cache`): the bytes (at most 64 KiB), or null when the file is absent or the root cannot be read
+ * (another user's process without root; such a failure is not cached, so a readable process of the namespace
+ * still reads it). Symbolic links are not followed: through /proc/PID/root an absolute link would resolve in
+ * the scanner's root, so a container's `/etc/ld.so.preload -> /etc/shadow` would read the host's file. A link
+ * is kept as the text `symlink: TARGET`; a FIFO or device is never opened for reading (O_NONBLOCK, regular files only).
+ */
+function nsEtcFile(dir: string, file: 'ld.so.preload' | 'shells', mntNs: number | null, cache: Map<number, Buffer | null>): Buffer | null {
+  if (mntNs !== null && cache.has(mntNs)) return cache.get(mntNs) ?? null;
+  const remember = (content: Buffer | null): Buffer | null => {
+    if (mntNs !== null) cache.set(mntNs, content);
+    return content;
+  };
+  const etc = `${dir}/root/etc`;
+  try {
+    if (!lstatSync(etc).isDirectory()) return remember(null);
+    const path = `${etc}/${file}`;
+    const info = lstatSync(path);
+    if (info.isSymbolicLink()) return remember(Buffer.concat([Buffer.from('symlink: '), readlinkSync(path, {encoding: 'buffer'})]));
+    if (!info.isFile()) return remember(Buffer.from(`not a regular file (mode ${(info.mode & 0o170000).toString(8)})`));
+    const fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW | fsConstants.O_NOCTTY);
+    try {
+      const opened = fstatSync(fd);
+      // Swapped between the lstat and the open (a race from inside the container): read nothing.
+      if (!opened.isFile() || opened.ino !== info.ino || opened.dev !== info.dev) return null;
+      const buffer = Buffer.alloc(ETC_FILE_MAX_BYTES);
+      const length = readSync(fd, buffer, 0, ETC_FILE_MAX_BYTES, 0);
+      return remember(buffer.subarray(0, length));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    const code = errorCode(error);
+    return code === 'ENOENT' || code === 'ENOTDIR' ? remember(null) : null;
   }
 }
 
@@ -330,13 +387,29 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
   const pidNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/pid`)));
   const mntNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/mnt`)));
   const netNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/net`)));
+  const nsPreload = kernelThread ? null : nsEtcFile(dir, 'ld.so.preload', mntNs, cgroups.preloads);
+  // A login shell (argv[0] starting with '-', as login, sshd and su -l start one) is checked against the
+  // /etc/shells of its own mount namespace: a shell an attacker set for an account is seldom listed there.
+  const argv0 = cmdlineBytes === null ? null : (splitCmdlineBytes(cmdlineBytes)[0] ?? null);
+  const loginShell = argv0 !== null && argv0[0] === 0x2d;
+  const shells = kernelThread || !loginShell ? null : nsEtcFile(dir, 'shells', mntNs, cgroups.shells);
+  const loginShellListed =
+    !loginShell || exeBytes === null
+      ? null
+      : shells === null
+        ? null
+        : shells
+            .toString('latin1')
+            .split('\n')
+            .map((line) => line.trim())
+            .includes(exeBytes.toString('latin1'));
 
   if (state.sawGone && !stillRunning(dir, stat.startTicks)) return null;
 
   // Every text field takes the one lossless form (escapeBytes), each on its own: the same bytes are the same
   // text here and in every other table.
   const argvBytes = cmdlineBytes === null ? [] : splitCmdlineBytes(cmdlineBytes);
-  const raw = [commBytes, exeBytes, cwdBytes, stdin, stdout, stderr, ldPreload, ldAudit, ...argvBytes];
+  const raw = [commBytes, exeBytes, cwdBytes, stdin, stdout, stderr, ldPreload, ldAudit, nsPreload, ...argvBytes];
   const bytesEscaped = raw.some((bytes) => bytes !== null && needsEscape(bytes));
   const text = (bytes: Buffer | null): string | null => (bytes === null ? null : escapeBytes(bytes));
   const executablePath = text(exeBytes);
@@ -362,6 +435,7 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     kernel_thread: kernelThread,
     cgroup: cgroup?.cgroup ?? null,
     container_id: cgroup?.containerId ?? null,
+    container_runtime: cgroup?.containerRuntime ?? null,
     pid_ns: pidNs,
     mnt_ns: mntNs,
     net_ns: netNs,
@@ -382,6 +456,8 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     tracer_pid: status?.tracerPid ?? null,
     ld_preload: text(ldPreload),
     ld_audit: text(ldAudit),
+    ns_ld_so_preload: text(nsPreload),
+    login_shell_listed: loginShellListed,
     environ_readable: environReadable,
     entity_id: entityId(context.bootId, context.bootTimeMs, pid, stat.startTicks),
     bytes_escaped: bytesEscaped,

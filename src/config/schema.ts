@@ -102,6 +102,12 @@ const StorageSchema = z
     max_scans: z.int().positive().nullable().default(10_000).describe('At most this many snapshot files are kept (null: no limit)'),
     max_size_mb: z.int().positive().nullable().default(1024).describe('The store is pruned, oldest first, to stay under this size (null: no limit)'),
     max_query_mb: z.int().positive().default(512).describe('`query` over a store refuses to load more than this many MB of snapshot files at once'),
+    max_snapshot_mb: z
+      .int()
+      .positive()
+      .max(16_384)
+      .default(512)
+      .describe('A snapshot file bigger than this is refused unread (`--input`, `--baseline`, each file of a store): sql.js holds 2–3× a file in memory'),
   })
   .strict()
   .prefault({});
@@ -238,6 +244,12 @@ const AlertingSchema = z
       .prefault({}),
     state_dir: z.string().nullable().default(null).describe('Dedupe state and spool of undelivered alerts; null means <app.state_dir>/alerts'),
     max_queue_size: z.int().positive().default(10_000).describe('At most this many undelivered alerts are spooled; the oldest are dropped (and counted)'),
+    max_alert_bytes: z
+      .int()
+      .min(4096)
+      .max(16 * 1024 * 1024)
+      .default(65_536)
+      .describe("An alert's JSON is at most this many bytes in every output and sink: longer text in the rule's result rows is cut, marked `…[cut: N bytes]`"),
     delivery_timeout_ms: durationMs('Timeout of one delivery to one sink', 30_000),
     delivery_deadline_ms: durationMs('Deadline for all deliveries of one run; what is not delivered by then is spooled', 20_000),
     sinks: z.array(SinkSchema).default([]).describe('Where alerts go besides stdout'),

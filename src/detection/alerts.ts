@@ -3,6 +3,7 @@
 import {randomUUID} from 'node:crypto';
 
 import type {Alert} from '../models/alert.js';
+import {boundAlertSize} from '../models/alert-size.js';
 import {serialiseResultRow} from '../models/serialise.js';
 import type {AlertSeverity} from '../models/severity.js';
 import {DEFAULT_REDACTOR} from '../redaction/redact.js';
@@ -28,6 +29,8 @@ export interface AlertGenerationOptions {
   readonly keyFields?: readonly string[];
   readonly executionTimeMs: number | null;
   readonly now?: number;
+  /** `alerting.max_alert_bytes`: each alert's JSON is bounded to this (boundAlertSize; default 64 KiB). */
+  readonly maxAlertBytes?: number;
 }
 
 function keyValue(field: string, rule: AlertingRule, row: ResultRow): string {
@@ -77,7 +80,7 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
     const scanIds = [...new Set(group.map((row) => row.scan_id).filter((id): id is number => typeof id === 'number'))];
     const scanId = options.scanId ?? (scanIds.length === 1 ? (scanIds[0] as number) : null);
     const what = `${pids.length} process${pids.length === 1 ? '' : 'es'}${names.length > 0 ? ` (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''})` : ''}`;
-    alerts.push({
+    const alert: Alert = {
       id: randomUUID(),
       alert_time: now,
       rule_id: rule.id,
@@ -91,7 +94,9 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
       alert_data: {processes: group.map((row) => redactResultRow(serialiseResultRow(row)))},
       rule_execution_time_ms: options.executionTimeMs === null ? null : Math.round(options.executionTimeMs),
       dedupe_key: key,
-    });
+    };
+    // A process's argv or environment must not make an alert (a POST, a spool entry, a line) unbounded.
+    alerts.push(boundAlertSize(alert, options.maxAlertBytes));
   }
   return alerts;
 }

@@ -58,6 +58,8 @@ export interface RuleExecutionConfig {
   readonly ruleTimeoutMs: number;
   /** `alerting.deduplication.key_fields`. */
   readonly keyFields: readonly string[];
+  /** `alerting.max_alert_bytes` (default 64 KiB). */
+  readonly maxAlertBytes?: number;
   readonly now?: number;
 }
 
@@ -113,6 +115,7 @@ export function resultOf(loaded: LoadedRule, outcome: TaskOutcome, config: RuleE
     scanId: config.scanId,
     keyFields: config.keyFields,
     executionTimeMs: outcome.elapsedMs,
+    ...(config.maxAlertBytes === undefined ? {} : {maxAlertBytes: config.maxAlertBytes}),
     ...(config.now === undefined ? {} : {now: config.now}),
   });
   return {...base, status: 'ok', alerts, error: null};

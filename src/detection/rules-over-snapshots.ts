@@ -125,7 +125,13 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
               lists: ruleSet.lists,
               snapshot: baseline === undefined ? snapshot.bytes : await withBaseline(snapshot.bytes, baseline.db),
               tables: snapshot.tables,
-              config: {scanId, timeout: remaining, ruleTimeoutMs: config.detection.rule_timeout_ms, keyFields: config.alerting.deduplication.key_fields},
+              config: {
+                scanId,
+                timeout: remaining,
+                ruleTimeoutMs: config.detection.rule_timeout_ms,
+                keyFields: config.alerting.deduplication.key_fields,
+                maxAlertBytes: config.alerting.max_alert_bytes,
+              },
             });
       for (const loaded of rules) {
         const result = run?.results.find((r) => r.rule_id === loaded.rule.id) ?? {

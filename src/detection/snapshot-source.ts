@@ -1,19 +1,15 @@
 // Where a detection run or a query gets its snapshots: saved input (`--input FILE|DIR`, `--since`, read
 // through src/storage) or a live collection (src/collect). The engine takes snapshot file bytes; this
 // module is the one place that produces them, one scan at a time for detect (memory bounded by one file).
-import {readFileSync} from 'node:fs';
-import {basename} from 'node:path';
-
 import type {Database} from 'sql.js';
 
 import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/snapshot.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
 import type {ScanRecord} from '../models/scan.js';
-import {loadSqlJs, SCHEMA_VERSION, selectAll} from '../storage/database.js';
-import {loadLatestScan, loadScansIntoOneDatabase, requireSnapshotsInRange, type SnapshotInRange} from '../storage/input.js';
-import {parseStoreFileName} from '../storage/store.js';
-import {serializeSnapshot} from '../storage/snapshot-file.js';
+import {loadSqlJs, selectAll} from '../storage/database.js';
+import {loadLatestScan, loadScansIntoOneDatabase, type ReadOptions, requireSnapshotsInRange} from '../storage/input.js';
+import {serializeSnapshot, snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
 import {TABLES} from '../models/tables.js';
 
 export interface SnapshotForDetection {
@@ -48,8 +44,19 @@ export interface SnapshotSourceOptions {
   readonly since?: number | undefined;
   /** A store file that cannot be used is reported here and skipped. */
   readonly onProblem?: (problem: DaemonEyeError) => void;
+  /** A file holding objects a snapshot never has (ignored, never run) is reported here. */
+  readonly onWarning?: (warning: string) => void;
   /** A live snapshot also collects these tables, whether or not a rule reads them (what the output shows). */
   readonly alsoCollect?: readonly string[];
+}
+
+/** The read options of a source: its callbacks and the configured size limit. */
+function readOptionsOf(options: SnapshotSourceOptions): ReadOptions {
+  return {
+    limits: snapshotLimitsFromConfig(options.config.storage),
+    ...(options.onProblem === undefined ? {} : {onProblem: options.onProblem}),
+    ...(options.onWarning === undefined ? {} : {onWarning: options.onWarning}),
+  };
 }
 
 /** The tables every one of `scanIds` collected, from their `scans` rows. */
@@ -98,28 +105,12 @@ function processCounts(db: Database, scanIds: readonly number[]): {processCount:
 }
 
 /**
- * The snapshot's bytes for the workers. A store file in the current schema holds exactly the one scan that
- * was loaded, so its bytes are reused (saving an export of the whole database); otherwise the checked,
- * migrated, restricted copy is exported.
- */
-function workerBytes(latest: SnapshotInRange): Uint8Array {
-  if (latest.fileSchemaVersion === SCHEMA_VERSION && parseStoreFileName(basename(latest.path)) !== undefined) {
-    try {
-      return new Uint8Array(readFileSync(latest.path));
-    } catch {
-      // Pruned or replaced since it was read: the loaded copy is still good.
-    }
-  }
-  return latest.db.export();
-}
-
-/**
  * For `detect`: the live snapshot; or the latest scan of `--input`; or, with `--since`, every scan in
  * range one at a time (each scan is its own snapshot, so rules joining processes by pid stay per scan).
  */
 export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSource {
   const {config, input, since} = options;
-  const problems = options.onProblem === undefined ? {} : {onProblem: options.onProblem};
+  const problems = readOptionsOf(options);
   return async function* (needs) {
     if (input === undefined) {
       yield await live(config, {tables: [...new Set([...needs.tables, ...(options.alsoCollect ?? [])])]});
@@ -129,7 +120,8 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
       const latest = await loadLatestScan(input, problems);
       try {
         yield {
-          bytes: workerBytes(latest),
+          // The checked copy, never the file: its bytes may hold views and triggers the workers must not see.
+          bytes: latest.db.export(),
           scanIds: latest.scanIds,
           tables: heldTables(latest.scans, latest.scanIds),
           scans: latest.scans.filter((s) => latest.scanIds.includes(s.id)),
@@ -165,7 +157,7 @@ export async function querySnapshot(options: SnapshotSourceOptions, needs: Snaps
   const merged = await loadScansIntoOneDatabase(input, {
     maxQueryMb: config.storage.max_query_mb,
     ...(since === undefined ? {} : {since}),
-    ...(options.onProblem === undefined ? {} : {onProblem: options.onProblem}),
+    ...readOptionsOf(options),
   });
   try {
     const scanIds = merged.scans.map((s) => s.id);

@@ -18,6 +18,12 @@ export interface ColumnSpec {
   readonly description: string;
   /** The type as a reader of the docs sees it (`integer`, `text`, `JSON array of text`, …). */
   readonly docType: string;
+  /** The only values a TEXT column may hold (a zod enum or literal); absent for free text. */
+  readonly enumValues?: readonly string[];
+  /** What a JSON column holds at its top level: an array, an object, or any JSON value. */
+  readonly jsonShape?: 'array' | 'object' | 'any';
+  /** For a JSON array of scalars: the SQLite `json_each` type of every element (`text`, `integer`, `real`). */
+  readonly elementType?: 'text' | 'integer' | 'real';
 }
 
 interface Unwrapped {
@@ -53,14 +59,38 @@ export function columnOf(name: string, field: z.ZodType): ColumnSpec {
     case 'boolean':
       return {...base, sqlType: 'INTEGER', json: false, boolean: true, docType: 'boolean (0/1)'};
     case 'string':
+      return {...base, sqlType: 'TEXT', json: false, boolean: false, docType: 'text'};
     case 'enum':
     case 'literal':
-      return {...base, sqlType: 'TEXT', json: false, boolean: false, docType: def.type === 'string' ? 'text' : `text (${enumValues(type).join(' \\| ')})`};
-    case 'array':
-      return {...base, sqlType: 'TEXT', json: true, boolean: false, docType: 'JSON array'};
+      return {...base, sqlType: 'TEXT', json: false, boolean: false, docType: `text (${enumValues(type).join(' \\| ')})`, enumValues: enumValues(type)};
+    case 'array': {
+      const element = def.element === undefined ? undefined : scalarJsonType(def.element);
+      return {
+        ...base,
+        sqlType: 'TEXT',
+        json: true,
+        boolean: false,
+        docType: 'JSON array',
+        jsonShape: 'array',
+        ...(element === undefined ? {} : {elementType: element}),
+      };
+    }
+    case 'object':
+    case 'record':
+      return {...base, sqlType: 'TEXT', json: true, boolean: false, docType: 'JSON', jsonShape: 'object'};
     default:
-      return {...base, sqlType: 'TEXT', json: true, boolean: false, docType: 'JSON'};
+      return {...base, sqlType: 'TEXT', json: true, boolean: false, docType: 'JSON', jsonShape: 'any'};
   }
+}
+
+/** The `json_each` type every element of an array of this zod type has, when it is a plain scalar. */
+function scalarJsonType(schema: z.ZodType): ColumnSpec['elementType'] {
+  const {type, nullable} = unwrap(schema);
+  if (nullable) return undefined;
+  const def = type._zod.def as {type: string};
+  if (def.type === 'string') return 'text';
+  if (def.type === 'number') return (type as unknown as {isInt?: boolean}).isInt === true ? 'integer' : 'real';
+  return undefined;
 }
 
 function enumValues(type: z.ZodType): string[] {

@@ -9,6 +9,7 @@ const scanId = z.int().describe('Scan this row belongs to (`scans.id`, `processe
 const pid = z.int().nonnegative().describe('Process ID (join with `processes.pid` of the same scan)');
 
 export const SOCKET_FAMILIES = ['AF_INET', 'AF_INET6', 'AF_UNIX', 'AF_PACKET', 'AF_NETLINK'] as const;
+export const OPEN_FILE_TYPES = ['file', 'directory', 'pipe', 'fifo', 'pty_master', 'pty', 'character', 'block', 'anon_inode', 'other'] as const;
 
 export const ProcessOpenSocketSchema = z
   .object({
@@ -126,6 +127,43 @@ export const ProcessOpenFileSchema = z
         "What the fd points at: a path, its exact bytes in the one text form (without the kernel's ` (deleted)` marker; a file really named so keeps its name), `pipe:[N]`, `anon_inode:[eventfd]`, …; sockets are in `process_open_sockets`",
       ),
     deleted: z.boolean().describe('The file was unlinked while open (the link ends in ` (deleted)`)'),
+    type: z
+      .enum(OPEN_FILE_TYPES)
+      .nullable()
+      .describe(
+        'What the fd is: `file`, `directory`, `pipe` (anonymous), `fifo` (a named pipe), `pty_master` (`/dev/ptmx`), `pty` (a `/dev/pts/N` terminal), `character`, `block`, `anon_inode`, `other`; null when it could not be examined',
+      ),
+    inode: z.int().nonnegative().nullable().describe('Inode of the open file (the `N` of `pipe:[N]` for a pipe); null for anonymous inodes or when unknown'),
+    pty_index: z
+      .int()
+      .nonnegative()
+      .nullable()
+      .describe(
+        'For `pty` the terminal number (`/dev/pts/N`); for `pty_master` the number of the terminal it drives (`tty-index` in /proc/PID/fdinfo); null otherwise',
+      ),
+    access: z
+      .enum(['r', 'w', 'rw'])
+      .nullable()
+      .describe(
+        'How a pipe, FIFO or terminal is open (the access mode in /proc/PID/fdinfo): `r` the read end, `w` the write end, `rw` both; null for other types',
+      ),
+  })
+  .strict();
+
+export const ProcessFdPeerSchema = z
+  .object({
+    scan_id: scanId,
+    pid,
+    fd: z.int().nonnegative().describe('File descriptor of `pid` on the pipe, FIFO or terminal'),
+    channel: z.enum(['pipe', 'fifo', 'pty']).describe('What joins the two processes: an anonymous pipe, a named pipe (FIFO), or a pseudo-terminal pair'),
+    channel_id: z
+      .int()
+      .nonnegative()
+      .describe('The pipe or FIFO inode, or the pseudo-terminal number: rows with the same channel and id are one pipe, FIFO or terminal'),
+    access: z.enum(['r', 'w', 'rw']).nullable().describe("`pid`'s end: `r`, `w` or `rw` (a pty side is `rw`)"),
+    peer_pid: z.int().nonnegative().describe('A process holding the other end (the write end of a pipe `pid` reads, the master of the terminal `pid` has, …)'),
+    peer_fd: z.int().nonnegative().describe("The peer's file descriptor on it"),
+    peer_access: z.enum(['r', 'w', 'rw']).nullable().describe("The peer's end"),
   })
   .strict();
 
@@ -135,6 +173,7 @@ export type ProcessMemoryMapRow = z.infer<typeof ProcessMemoryMapSchema>;
 export type ProcessLibraryRow = z.infer<typeof ProcessLibrarySchema>;
 export type ProcessEnvRow = z.infer<typeof ProcessEnvSchema>;
 export type ProcessOpenFileRow = z.infer<typeof ProcessOpenFileSchema>;
+export type ProcessFdPeerRow = z.infer<typeof ProcessFdPeerSchema>;
 
 export interface LiveTableSchema {
   readonly schema: z.ZodObject;
@@ -214,7 +253,7 @@ export const LIVE_TABLE_SCHEMAS = {
     schema: ProcessEnvSchema,
     description: "The environment variables named in `collection.env_variables` from each process's initial environment.",
     docIntro:
-      'One row per variable per process, only for the names in `collection.env_variables` (default: the loader, shell-history, prompt, SSH, sudo and PATH variables defenders look at). Needs root (or the same user) to read `/proc/PID/environ`; unreadable environments are counted, not errors.',
+      'One row per variable per process, only for the names in `collection.env_variables` (default: the loader, shell-history, prompt, SSH, sudo, pkexec, gconv and PATH variables defenders look at). Needs root (or the same user) to read `/proc/PID/environ`; unreadable environments are counted, not errors.',
     indexes: ['pid', 'key'],
     fixtureDefaults: {key: 'PATH', value: '/usr/local/bin:/usr/bin:/bin'},
     redaction: {value: {envNameColumn: 'key'}},
@@ -222,9 +261,18 @@ export const LIVE_TABLE_SCHEMAS = {
   process_open_files: {
     schema: ProcessOpenFileSchema,
     description: 'File descriptors each process holds that are not sockets: files, devices, pipes, anonymous inodes.',
-    docIntro: 'One row per non-socket file descriptor per process (`/proc/PID/fd`).',
+    docIntro:
+      'One row per non-socket file descriptor per process (`/proc/PID/fd`): the link, what kind of file it is (a stat of the open file), and for pipes, FIFOs and terminals the access mode and terminal number from `/proc/PID/fdinfo/FD`.',
     indexes: ['pid'],
-    fixtureDefaults: {fd: 3, path: '/var/log/app.log', deleted: false},
+    fixtureDefaults: {fd: 3, path: '/var/log/app.log', deleted: false, type: 'file', inode: 4242, pty_index: null, access: null},
+  },
+  process_fd_peers: {
+    schema: ProcessFdPeerSchema,
+    description: 'Which processes hold the other end of each pipe, FIFO and pseudo-terminal: the plumbing between processes.',
+    docIntro:
+      "One row per (process, fd, peer) for every pipe, FIFO and pseudo-terminal fd, resolved across all processes of the scan from `process_open_files`' facts: a pipe's or FIFO's peers hold the same inode at the other end (a reader's peers are its writers; an `rw` end pairs with every other), a terminal's peer holds its master (`/dev/ptmx` with the same `tty-index` in the same devpts instance) and the master's peers hold the terminal. So a shell whose stdin is `pipe:[N]` names the process writing into it, and a `/dev/pts/3` shell the relay behind its terminal (`sshd`, `script`, `socat … pty`, python's `pty.spawn`). A channel shared by more than 32 processes (a build's jobserver pipe) lists the first 32 peers by pid. Reads every process's fds, like `process_open_files`.",
+    indexes: ['pid', 'peer_pid'],
+    fixtureDefaults: {fd: 0, channel: 'pipe', channel_id: 90_000, access: 'r', peer_fd: 1, peer_access: 'w'},
   },
 } as const satisfies Record<string, LiveTableSchema>;
 
@@ -232,7 +280,8 @@ export type LiveTableName = keyof typeof LIVE_TABLE_SCHEMAS;
 
 /**
  * The environment variables `process_envs` keeps by default: dynamic-linker hijacks (LD_*), shell-history
- * tampering (HIST*), prompt hooks, where an SSH or sudo session came from, and PATH.
+ * tampering (HIST*), prompt hooks, where an SSH, sudo or pkexec session came from, the gconv variables of the
+ * pkexec exploit (GCONV_PATH, CHARSET), and PATH.
  */
 export const DEFAULT_ENV_VARIABLES = [
   'LD_PRELOAD',
@@ -254,6 +303,9 @@ export const DEFAULT_ENV_VARIABLES = [
   'SUDO_USER',
   'SUDO_UID',
   'SUDO_COMMAND',
+  'PKEXEC_UID',
+  'GCONV_PATH',
+  'CHARSET',
   'PATH',
   'PYTHONPATH',
   'NODE_OPTIONS',

@@ -61,7 +61,18 @@ export const LinuxPlatformDataSchema = z
     parent_start_time: z.int().nullable().describe('Start time of the parent, epoch ms; a parent that started after its child is a reused pid'),
     kernel_thread: z.boolean().nullable().describe('True for kernel threads (PF_KTHREAD)'),
     cgroup: z.string().nullable().describe('cgroup path (v2 unified, else the first hierarchy)'),
-    container_id: z.string().nullable().describe('Container ID parsed from the cgroup (docker, containerd, cri-o, podman), null on the host'),
+    container_id: z
+      .string()
+      .nullable()
+      .describe(
+        'Container ID parsed from the cgroup (64 hex digits for docker, containerd, cri-o, podman; the name for LXC and systemd-nspawn), null on the host',
+      ),
+    container_runtime: z
+      .string()
+      .nullable()
+      .describe(
+        'Runtime of the container, from the cgroup path: `docker`, `containerd`, `cri-o`, `podman`, `kubernetes` (a kubepods cgroup that does not name its runtime), `lxc`, `systemd-nspawn`, `unknown`; null on the host',
+      ),
     pid_ns: z.int().nullable().describe('PID namespace inode'),
     mnt_ns: z.int().nullable().describe('Mount namespace inode'),
     net_ns: z.int().nullable().describe('Network namespace inode'),
@@ -82,6 +93,18 @@ export const LinuxPlatformDataSchema = z
     tracer_pid: z.int().nullable().describe('PID of the process tracing this one (ptrace), 0 when none'),
     ld_preload: z.string().nullable().describe('`LD_PRELOAD` from the initial environment (readable by root or the owner), null when unset or unreadable'),
     ld_audit: z.string().nullable().describe('`LD_AUDIT` from the initial environment, null when unset or unreadable'),
+    login_shell_listed: z
+      .boolean()
+      .nullable()
+      .describe(
+        'For a login shell (argv[0] starts with `-`): whether its executable is listed in `/etc/shells` of its mount namespace (read through `/proc/PID/root`); null for other processes or when /etc/shells cannot be read',
+      ),
+    ns_ld_so_preload: z
+      .string()
+      .nullable()
+      .describe(
+        "Content of `/etc/ld.so.preload` as this process's mount namespace sees it (read through `/proc/PID/root`, once per mount namespace), so a preload rootkit inside a container is seen; null when absent or unreadable",
+      ),
     environ_readable: z.boolean().nullable().describe('Whether the initial environment could be read (needed for `ld_preload`)'),
     entity_id: z.string().nullable().describe('Stable process identity: hex hash of boot id, pid and start ticks'),
     bytes_escaped: z

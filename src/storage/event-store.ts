@@ -11,6 +11,7 @@ import {TOOL_VERSION} from '../version.js';
 import {insertAlerts, insertProcesses, insertScan} from './database.js';
 import {exportData, type ExportConfig, type ExportResult, type ExportSink} from './export.js';
 import {readSnapshotsInRange} from './input.js';
+import {exportAsSnapshotFile} from './snapshot-import.js';
 import {readSnapshotFile, type SnapshotWriteResult, writeSnapshotBytes, writeSnapshotFile} from './snapshot-file.js';
 import {appendToStore, type RetentionPolicy, type StorageLog} from './store.js';
 
@@ -132,7 +133,8 @@ export class EventStore {
       for (const scan of scans) insertScan(existing.db, scan);
       insertProcesses(existing.db, valid);
       insertAlerts(existing.db, extra.alerts ?? []);
-      const bytes = existing.db.export();
+      // Written as a fresh file of the registry's plain tables (the loaded copy's tables are STRICT).
+      const bytes = await exportAsSnapshotFile(existing.db);
       writeSnapshotBytes(this.path, bytes);
       return [{path: this.path, bytes: bytes.length, scanIds: scans.map((s) => s.id), processCount: valid.length, alertCount: extra.alerts?.length ?? 0}];
     } finally {

@@ -10,6 +10,7 @@ import {type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tabl
 import {csvLine} from '../output/render.js';
 import {AtomicFileWriter} from '../util/atomic-write.js';
 import {openSnapshotInput, type ReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
+import type {SnapshotLimits} from './snapshot-file.js';
 
 /** Every table of the registry can be exported. */
 export const EXPORT_TABLES: readonly string[] = TABLE_NAMES;
@@ -34,6 +35,8 @@ export interface ExportConfig {
   readonly scanId?: number;
   /** Write here atomically instead of to `write`. */
   readonly outputPath?: string;
+  /** Limits on each file read (`storage.max_snapshot_mb`); the default when absent. */
+  readonly limits?: SnapshotLimits;
 }
 
 /** The facts of an export worth reporting and auditing. */
@@ -55,6 +58,8 @@ export interface ExportSink {
   /** Where output goes when `outputPath` is not set (default: stdout); return a promise to make the export wait. */
   readonly write?: (chunk: string) => unknown;
   readonly onProblem?: (problem: DaemonEyeError) => void;
+  /** A file holding objects a snapshot never has (ignored, never run) is reported here. */
+  readonly onWarning?: (warning: string) => void;
 }
 
 function specOf(table: ExportTable): TableDefinition {
@@ -227,6 +232,8 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
       problems.push(problem);
       sink.onProblem?.(problem);
     },
+    ...(config.limits === undefined ? {} : {limits: config.limits}),
+    ...(sink.onWarning === undefined ? {} : {onWarning: sink.onWarning}),
   };
   let rows = 0;
   let filesRead = 0;

@@ -11,7 +11,7 @@ import type {ScanRecord} from '../models/scan.js';
 import {TABLES} from '../models/tables.js';
 import {formatTime} from '../util/time.js';
 import {createSnapshotDatabase, inTransaction} from './database.js';
-import {type LoadedSnapshot, readScans, readSnapshotFile} from './snapshot-file.js';
+import {type LoadedSnapshot, readScans, readSnapshotFile, type SnapshotLimits} from './snapshot-file.js';
 import {listStoreFiles, type StoreFile} from './store.js';
 
 /**
@@ -28,6 +28,29 @@ export interface ReadOptions extends TimeRange {
   readonly scanId?: number;
   /** Called for each file of a store that cannot be used; reading goes on with the other files. */
   readonly onProblem?: (problem: DaemonEyeError) => void;
+  /** Called with a one-line warning for each file read that holds objects a snapshot never has (ignoredWarning). */
+  readonly onWarning?: (warning: string) => void;
+  /** Limits on each file read (`storage.max_snapshot_mb`); the default when absent. */
+  readonly limits?: SnapshotLimits;
+}
+
+/**
+ * The warning for a file that holds triggers, views, virtual or extra tables: none of them was read or
+ * run, and a file DaemonEye wrote has none, so someone changed it after it was written.
+ */
+export function ignoredWarning(loaded: Pick<LoadedSnapshot, 'path' | 'ignored'>): string | undefined {
+  if (loaded.ignored.length === 0) return undefined;
+  const shown = loaded.ignored.slice(0, 5).join(', ');
+  const more = loaded.ignored.length > 5 ? ` and ${loaded.ignored.length - 5} more` : '';
+  return `${loaded.path}: holds objects a DaemonEye snapshot never has, left unread and never run: ${shown}${more} (the file was changed after it was written)`;
+}
+
+/** Read one snapshot file of an input with the read options' limits, passing on its warning. */
+async function readInputSnapshot(path: string, options: ReadOptions): Promise<LoadedSnapshot> {
+  const loaded = await readSnapshotFile(path, options.limits);
+  const warning = ignoredWarning(loaded);
+  if (warning !== undefined) options.onWarning?.(warning);
+  return loaded;
 }
 
 /** An opened `--input`: a single snapshot file or a store directory with its listing. */
@@ -98,7 +121,7 @@ export async function* readSnapshotsInRange(input: string | SnapshotInput, optio
   for (const file of candidateFiles(opened, options)) {
     let loaded: LoadedSnapshot;
     try {
-      loaded = await readSnapshotFile(file.path);
+      loaded = await readInputSnapshot(file.path, options);
     } catch (error) {
       if (opened.kind === 'file' || !(error instanceof DaemonEyeError) || options.onProblem === undefined) throw error;
       if (!prunedMeanwhile(error)) options.onProblem(skippedInStore(error));
@@ -138,7 +161,7 @@ export async function loadLatestScan(input: string | SnapshotInput, options: Rea
     if (best !== undefined && file.time !== null && file.time < (best.scans[0] as {start_time: number}).start_time) break;
     let loaded: LoadedSnapshot;
     try {
-      loaded = await readSnapshotFile(file.path);
+      loaded = await readInputSnapshot(file.path, options);
     } catch (error) {
       if (opened.kind === 'file' || !(error instanceof DaemonEyeError) || options.onProblem === undefined) throw error;
       if (!prunedMeanwhile(error)) {

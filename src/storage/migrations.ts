@@ -120,6 +120,18 @@ function migrate4to5(db: Database): void {
   createMissingTables(db);
 }
 
+/**
+ * Version 6 added the container_runtime, ns_ld_so_preload and login_shell_listed process columns, what kind of file each open fd
+ * is (process_open_files: type, inode, pty_index, access) and the process_fd_peers table: unknown (null, or no
+ * rows) for what an older collector read.
+ */
+function migrate5to6(db: Database): void {
+  addMissingColumns(db, 'processes', PROCESS_TABLE_COLUMNS);
+  const files = TABLES.find((table) => table.name === 'process_open_files');
+  if (files !== undefined && tableExists(db, 'process_open_files')) addMissingColumns(db, 'process_open_files', files.columns);
+  createMissingTables(db);
+}
+
 /** Every migration, oldest first; the last one ends at SCHEMA_VERSION. */
 export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 0, description: 'derive cmdline and platform-data columns, add indexes and the alerts table', migrate: migrate0to1},
@@ -127,6 +139,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 2, description: 'record the tables each scan collected (scans.tables) and add the live-response tables', migrate: migrate2to3},
   {from: 3, description: 'add the hidden and hidden_evidence process columns', migrate: migrate3to4},
   {from: 4, description: 'add the process_libraries table', migrate: migrate4to5},
+  {from: 5, description: 'add container_runtime, ns_ld_so_preload, login_shell_listed, open-file types and the process_fd_peers table', migrate: migrate5to6},
 ];
 
 /**

@@ -1,6 +1,7 @@
 // Snapshot files: one SQLite 3 database per file, written whole and atomically, read strictly. Reading
-// copies the bytes into sql.js's memory and never writes back, so an input file is never modified.
-import {readFileSync, statSync} from 'node:fs';
+// takes only a regular file of bounded size, never writes back (an input file is never modified), and
+// runs none of the file's own SQL: snapshot-import.ts copies its tables into a fresh database.
+import {statSync} from 'node:fs';
 import {basename, dirname} from 'node:path';
 
 import type {Database} from 'sql.js';
@@ -9,11 +10,13 @@ import {DaemonEyeError, fileError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
 import {fromSqlValue, type ColumnSpec} from '../models/columns.js';
 import type {ProcessRecord} from '../models/process.js';
-import {SCAN_TABLE_COLUMNS, type ScanRecord} from '../models/scan.js';
-import {type CollectedTable, isFlatTableRows, TABLES, tableDefinition} from '../models/tables.js';
+import {SCAN_TABLE_COLUMNS, type ScanRecord, ScanRecordSchema} from '../models/scan.js';
+import {type CollectedTable, isFlatTableRows, TABLES, tableDdl, tableDefinition} from '../models/tables.js';
 import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
-import {createSnapshotDatabase, insertAlerts, insertFlatRows, insertProcesses, insertRows, insertScan, loadSqlJs, SCHEMA_VERSION} from './database.js';
+import {formatBytes, MIB, readRegularFile} from '../util/read-file.js';
+import {createSnapshotDatabase, insertAlerts, insertFlatRows, insertProcesses, insertRows, insertScan, SCHEMA_VERSION} from './database.js';
 import {migrateInMemory, tableColumns} from './migrations.js';
+import {type ImportedSnapshot, importSnapshot} from './snapshot-import.js';
 
 /** Snapshot files hold command lines, which may carry secrets: only the owner may read them. */
 export const SNAPSHOT_FILE_MODE = 0o600;
@@ -31,6 +34,8 @@ export interface LoadedSnapshot {
   readonly fileSchemaVersion: number;
   /** Size of the file in bytes. */
   readonly bytes: number;
+  /** Objects of the file that were never read nor run: triggers, views, virtual and extra tables (`type name`). */
+  readonly ignored: readonly string[];
 }
 
 /** What the snapshot file writer wrote. */
@@ -124,20 +129,6 @@ function checkHeader(path: string, bytes: Uint8Array): void {
   }
 }
 
-function readSchemaVersion(path: string, db: Database): number {
-  const columns = tableColumns(db, 'meta');
-  if (columns.length === 0) throw corrupt(path, 'a SQLite database but not a DaemonEye snapshot (no meta table)');
-  if (!columns.includes('key') || !columns.includes('value')) throw corrupt(path, 'the meta table lacks its key and value columns');
-  const result = db.exec("SELECT value FROM meta WHERE key = 'schema_version'");
-  const text = result[0]?.values[0]?.[0];
-  if (text === undefined || text === null) throw corrupt(path, 'no schema_version in the meta table');
-  const version = Number(text);
-  if (!Number.isSafeInteger(version) || version < 0 || String(version) !== String(text).trim()) {
-    throw corrupt(path, `schema_version "${String(text)}" is not a whole number`);
-  }
-  return version;
-}
-
 function checkTable(path: string, db: Database, table: string, columns: readonly ColumnSpec[]): void {
   const present = new Set(tableColumns(db, table));
   if (present.size === 0) throw corrupt(path, `the ${table} table is missing`);
@@ -145,8 +136,11 @@ function checkTable(path: string, db: Database, table: string, columns: readonly
   if (missing.length > 0) throw corrupt(path, `the ${table} table lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
 }
 
-/** Scans of a loaded snapshot as records, oldest first. */
-export function readScans(db: Database): ScanRecord[] {
+/**
+ * Scans of a loaded snapshot as records, oldest first. With `path` (a file just read), each row must be a
+ * valid ScanRecord, else the file is refused naming the first bad field.
+ */
+export function readScans(db: Database, path?: string): ScanRecord[] {
   const statement = db.prepare(`SELECT ${SCAN_TABLE_COLUMNS.map((c) => c.name).join(', ')} FROM scans ORDER BY start_time, id`);
   const scans: ScanRecord[] = [];
   try {
@@ -154,6 +148,13 @@ export function readScans(db: Database): ScanRecord[] {
       const row = statement.getAsObject();
       const scan: Record<string, unknown> = {};
       for (const column of SCAN_TABLE_COLUMNS) scan[column.name] = fromSqlValue(column, row[column.name]);
+      if (path !== undefined) {
+        const checked = ScanRecordSchema.safeParse(scan);
+        if (!checked.success) {
+          const issue = checked.error.issues[0];
+          throw corrupt(path, `scan ${String(scan.id)}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+        }
+      }
       scans.push(scan as ScanRecord);
     }
   } finally {
@@ -162,25 +163,42 @@ export function readScans(db: Database): ScanRecord[] {
   return scans;
 }
 
+/** Limits on a snapshot file read from an untrusted source. */
+export interface SnapshotLimits {
+  /** The largest file read, bytes (`storage.max_snapshot_mb`). */
+  readonly maxBytes: number;
+}
+
+/** `storage.max_snapshot_mb` by default: sql.js holds a database in memory at 2–3× its file size. */
+export const DEFAULT_MAX_SNAPSHOT_MB = 512;
+
+export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = {maxBytes: DEFAULT_MAX_SNAPSHOT_MB * MIB};
+
+/** The snapshot limits of a configuration's `storage` section. */
+export function snapshotLimitsFromConfig(storage: {max_snapshot_mb: number}): SnapshotLimits {
+  return {maxBytes: storage.max_snapshot_mb * MIB};
+}
+
 /**
- * Open snapshot bytes as an in-memory database, strictly: the header, the schema version (newer →
- * INPUT_INCOMPATIBLE, older → migrated in memory), the tables and their columns. Any failure is a
- * DaemonEyeError (exit 2) naming `path` and the problem.
+ * Open snapshot bytes as an in-memory database, strictly. The file may come from a compromised host:
+ * none of its SQL runs (snapshot-import.ts copies only the registry's tables, checked value by value, into
+ * a fresh database), then the schema version (newer → INPUT_INCOMPATIBLE, older → migrated in memory),
+ * the tables and their columns, and the scans are checked. Any failure is a DaemonEyeError (exit 2)
+ * naming `path` and the problem; objects of the file that were not imported are listed in `ignored`.
  */
-export async function openSnapshotBytes(path: string, bytes: Uint8Array): Promise<LoadedSnapshot> {
+export async function openSnapshotBytes(path: string, bytes: Uint8Array, limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS): Promise<LoadedSnapshot> {
+  if (bytes.length > limits.maxBytes) throw tooLarge(path, bytes.length, limits);
   checkHeader(path, bytes);
-  const SQL = await loadSqlJs();
-  let db: Database;
+  const refuse = (problem: string, cause?: unknown): DaemonEyeError => corrupt(path, problem, cause);
+  let imported: ImportedSnapshot;
   try {
-    db = new SQL.Database(bytes);
+    imported = await importSnapshot(bytes, refuse, {maxPages: (4 * bytes.length + 16 * MIB) / 4096});
   } catch (error) {
-    throw corrupt(path, `SQLite cannot open it (${(error as Error).message})`, error);
+    if (error instanceof DaemonEyeError) throw error;
+    throw corrupt(path, `damaged database (${(error as Error).message})`, error);
   }
+  const {db, schemaVersion: fileSchemaVersion, ignored} = imported;
   try {
-    // A damaged page would otherwise surface mid-export, after part of the file's rows went out.
-    const check = db.exec('PRAGMA quick_check(1)')[0]?.values[0]?.[0];
-    if (check !== 'ok') throw corrupt(path, `damaged database (SQLite quick_check: ${String(check)})`);
-    const fileSchemaVersion = readSchemaVersion(path, db);
     if (fileSchemaVersion > SCHEMA_VERSION) {
       throw new DaemonEyeError('INPUT_INCOMPATIBLE', `snapshot schema version ${fileSchemaVersion} is newer than this DaemonEye reads (${SCHEMA_VERSION})`, {
         file: path,
@@ -190,8 +208,9 @@ export async function openSnapshotBytes(path: string, bytes: Uint8Array): Promis
     for (const table of ['scans', 'processes']) if (tableColumns(db, table).length === 0) throw corrupt(path, `the ${table} table is missing`);
     if (fileSchemaVersion < SCHEMA_VERSION) migrateInMemory(db, fileSchemaVersion);
     for (const table of TABLES) checkTable(path, db, table.name, table.columns);
-    const scans = readScans(db);
-    return {path, db, scans, fileSchemaVersion, bytes: bytes.length};
+    db.exec(TABLES.flatMap((table) => tableDdl(table).slice(1)).join(';\n'));
+    const scans = readScans(db, path);
+    return {path, db, scans, fileSchemaVersion, bytes: bytes.length, ignored};
   } catch (error) {
     db.close();
     if (error instanceof DaemonEyeError) throw error;
@@ -199,16 +218,26 @@ export async function openSnapshotBytes(path: string, bytes: Uint8Array): Promis
   }
 }
 
-/** Read a snapshot file from disk (read-only) and open it strictly; see openSnapshotBytes. */
-export async function readSnapshotFile(path: string): Promise<LoadedSnapshot> {
+function tooLarge(path: string, bytes: number, limits: SnapshotLimits): DaemonEyeError {
+  return new DaemonEyeError('INPUT_UNREADABLE', `is ${formatBytes(bytes)}, more than the ${formatBytes(limits.maxBytes)} a snapshot file may have`, {
+    file: path,
+    hint: 'raise storage.max_snapshot_mb to read it',
+  });
+}
+
+/**
+ * Read a snapshot file from disk (read-only) and open it strictly; see openSnapshotBytes. Only a regular
+ * file is read (a FIFO, a device or a socket is refused at once), and none bigger than `limits.maxBytes`.
+ */
+export async function readSnapshotFile(path: string, limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS): Promise<LoadedSnapshot> {
   let bytes: Buffer;
   try {
     if (statSync(path).isDirectory()) {
       throw new DaemonEyeError('INPUT_UNREADABLE', 'is a directory, not a snapshot file', {file: path, hint: 'give a snapshot file'});
     }
-    bytes = readFileSync(path);
+    bytes = readRegularFile(path, {maxBytes: limits.maxBytes, what: 'snapshot file', setting: 'storage.max_snapshot_mb'});
   } catch (error) {
     throw fileError(error, path, 'read');
   }
-  return openSnapshotBytes(path, bytes);
+  return openSnapshotBytes(path, bytes, limits);
 }

@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest';
 import {deliverySummaryLines} from '../../src/alerting/delivery-view.js';
 
 describe('deliverySummaryLines', () => {
-  it('says per sink what was delivered, what failed and what is pending, terminal-safe', () => {
+  it('says per sink what was delivered, what failed and what is pending, terminal-safe; suppression is said by the AlertManager, not again here', () => {
     const lines = deliverySummaryLines({
       delivered: 3,
       suppressed: 2,
@@ -27,7 +27,6 @@ describe('deliverySummaryLines', () => {
       ],
     });
     expect(lines).toEqual([
-      '2 alerts suppressed (already sent within the dedupe window)',
       'sink file (file): ok; 3 delivered (1 from the spool) in 3 ms, 1 attempt',
       'sink siem (webhook): FAILED: answered HTTP 503\\x1b[2J; 0 delivered, 4 pending in the spool, 1 dropped (spool full) in 900 ms, 4 attempts',
     ]);

@@ -30,24 +30,30 @@ describe('parseEnviron', () => {
 describe('openFileRows', () => {
   it('lists non-socket fds, with the deleted marker as a column', () => {
     expect(
-      openFileRows(2, 5, [
-        {fd: 0, target: '/dev/pts/0', deleted: false},
-        {fd: 3, target: 'socket:[123]', deleted: false},
-        {fd: 4, target: '/tmp/gone.log (deleted)', deleted: true},
-        {fd: 5, target: 'pipe:[456]', deleted: false},
-        {fd: 6, target: 'anon_inode:[eventfd]', deleted: false},
-        // A file really named so (readFdLinks found that very file at the full path).
-        {fd: 7, target: '/srv/notes (deleted)', deleted: false},
-        // Bytes read as latin1: an ESC and a byte that is not UTF-8 take the one text form.
-        {fd: 8, target: '/tmp/\x1b[2J\xff (deleted)', deleted: true},
-      ]),
+      openFileRows(
+        2,
+        5,
+        [
+          {fd: 0, target: '/dev/pts/0', deleted: false},
+          {fd: 3, target: 'socket:[123]', deleted: false},
+          {fd: 4, target: '/tmp/gone.log (deleted)', deleted: true},
+          {fd: 5, target: 'pipe:[456]', deleted: false},
+          {fd: 6, target: 'anon_inode:[eventfd]', deleted: false},
+          // A file really named so (readFdLinks found that very file at the full path).
+          {fd: 7, target: '/srv/notes (deleted)', deleted: false},
+          // Bytes read as latin1: an ESC and a byte that is not UTF-8 take the one text form.
+          {fd: 8, target: '/tmp/\x1b[2J\xff (deleted)', deleted: true},
+          // A /proc without this process: nothing can be stat'ed, so only the link text says what an fd is.
+        ],
+        '/nonexistent-proc',
+      ).rows,
     ).toEqual([
-      {scan_id: 2, pid: 5, fd: 0, path: '/dev/pts/0', deleted: false},
-      {scan_id: 2, pid: 5, fd: 4, path: '/tmp/gone.log', deleted: true},
-      {scan_id: 2, pid: 5, fd: 5, path: 'pipe:[456]', deleted: false},
-      {scan_id: 2, pid: 5, fd: 6, path: 'anon_inode:[eventfd]', deleted: false},
-      {scan_id: 2, pid: 5, fd: 7, path: '/srv/notes (deleted)', deleted: false},
-      {scan_id: 2, pid: 5, fd: 8, path: '/tmp/\\x1b[2J\\xff', deleted: true},
+      {scan_id: 2, pid: 5, fd: 0, path: '/dev/pts/0', deleted: false, type: null, inode: null, pty_index: null, access: null},
+      {scan_id: 2, pid: 5, fd: 4, path: '/tmp/gone.log', deleted: true, type: null, inode: null, pty_index: null, access: null},
+      {scan_id: 2, pid: 5, fd: 5, path: 'pipe:[456]', deleted: false, type: 'pipe', inode: 456, pty_index: null, access: null},
+      {scan_id: 2, pid: 5, fd: 6, path: 'anon_inode:[eventfd]', deleted: false, type: 'anon_inode', inode: null, pty_index: null, access: null},
+      {scan_id: 2, pid: 5, fd: 7, path: '/srv/notes (deleted)', deleted: false, type: null, inode: null, pty_index: null, access: null},
+      {scan_id: 2, pid: 5, fd: 8, path: '/tmp/\\x1b[2J\\xff', deleted: true, type: null, inode: null, pty_index: null, access: null},
     ]);
   });
 });

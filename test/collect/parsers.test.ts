@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest';
 
 import {
   cgroupPrefixes,
+  containerFromCgroup,
   decodeTtyNr,
   isKernelThread,
   parseBootTimeSeconds,
@@ -147,20 +148,38 @@ describe('cgroup', () => {
   const host = '0::/user.slice/user-1000.slice/session-2.scope\n';
 
   it('cgroup_v2_docker: path and container id', () => {
-    expect(parseCgroup(docker)).toEqual({cgroup: `/system.slice/docker-${id}.scope`, containerId: id});
+    expect(parseCgroup(docker)).toEqual({cgroup: `/system.slice/docker-${id}.scope`, containerId: id, containerRuntime: 'docker'});
   });
   it('cgroup_v1_kubepods: specific v1 path wins over a bare unified /', () => {
     expect(parseCgroup(kubepods)).toEqual({
       cgroup: '/kubepods/burstable/pod1234/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
       containerId: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+      containerRuntime: 'kubernetes',
     });
   });
   it('cgroup_crio', () => {
     expect(parseCgroup(crio).containerId).toBe('a'.repeat(64));
   });
+  it('cgroup_runtime: the runtime of each cgroup layout, the name for LXC and systemd-nspawn', () => {
+    const other = 'b'.repeat(64);
+    const cases: [string, string | null][] = [
+      [docker, 'docker'],
+      [`0::/docker/${other}\n`, 'docker'],
+      [crio, 'cri-o'],
+      [`0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod9.slice/cri-containerd-${other}.scope\n`, 'containerd'],
+      [`0::/system.slice/nerdctl-${other}.scope\n`, 'containerd'],
+      [`0::/machine.slice/libpod-${other}.scope/container\n`, 'podman'],
+      [kubepods, 'kubernetes'],
+      [host, null],
+    ];
+    expect(cases.map(([text]) => containerFromCgroup(text)?.runtime ?? null)).toEqual(cases.map(([, runtime]) => runtime));
+    expect(containerFromCgroup('0::/lxc.payload.web01/init.scope\n')).toEqual({runtime: 'lxc', id: 'web01'});
+    expect(containerFromCgroup('0::/machine.slice/systemd-nspawn@build\\x2dbox.service/payload\n')).toEqual({runtime: 'systemd-nspawn', id: 'build-box'});
+    expect(containerFromCgroup('0::/machine.slice/machine-qemu\\x2d1\\x2dvm.scope/libvirt\n')).toBeNull();
+  });
   it('cgroup_host: no container', () => {
-    expect(parseCgroup(host)).toEqual({cgroup: '/user.slice/user-1000.slice/session-2.scope', containerId: null});
-    expect(parseCgroup('0::/\n')).toEqual({cgroup: '/', containerId: null});
+    expect(parseCgroup(host)).toEqual({cgroup: '/user.slice/user-1000.slice/session-2.scope', containerId: null, containerRuntime: null});
+    expect(parseCgroup('0::/\n')).toEqual({cgroup: '/', containerId: null, containerRuntime: null});
     expect(parseCgroup('4:memory:/process_api/cca80ef6158c5a01836b066c74b3fc2d\n').containerId).toBeNull();
   });
 
@@ -170,6 +189,7 @@ describe('cgroup', () => {
     expect(parseCgroup(forged, ['0::'])).toEqual({
       cgroup: `/user.slice/user-1000.slice/user@1000.service/x\n0::/docker-${id}.scope`,
       containerId: id,
+      containerRuntime: 'docker',
     });
     // Without the host's prefixes the repeated id says the file cannot be split: the path is unknown.
     expect(parseCgroup(forged).cgroup).toBeNull();
@@ -185,7 +205,7 @@ describe('cgroup', () => {
     const plain = '1:name=systemd:/user.slice/session-3.scope\n0::/user.slice/session-3.scope\n';
     expect(parseCgroup(plain, prefixes).cgroup).toBe('/user.slice/session-3.scope');
     const forged = '1:name=systemd:/u/x\n0::/u/x\n0::/evil\n';
-    expect(parseCgroup(forged, prefixes)).toEqual({cgroup: null, containerId: null});
+    expect(parseCgroup(forged, prefixes)).toEqual({cgroup: null, containerId: null, containerRuntime: null});
     // A file that does not fit the host's prefixes is not guessed at either.
     expect(parseCgroup('7:cpu:/a\n', prefixes).cgroup).toBeNull();
     expect(cgroupPrefixes('0::/a\n0::/b\n')).toBeNull();

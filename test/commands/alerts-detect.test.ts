@@ -97,7 +97,10 @@ describe('detect with alert delivery', () => {
     const out = JSON.parse(second.stdout) as {alerts: unknown[]; summary: {suppressed: number; findings: number; alert_count: number}};
     expect(out.alerts).toEqual([]);
     expect(out.summary).toMatchObject({suppressed: 2, findings: 2, alert_count: 2});
-    expect(second.stderr).toContain('2 alerts suppressed');
+    // Said once, with the window that suppressed them.
+    expect(second.stderr.split('\n').filter((line) => /suppressed/.test(line))).toEqual([
+      expect.stringMatching(/2 alerts suppressed: already sent within \d+ min \(alerting\.deduplication\.window_minutes\)/),
+    ]);
 
     const shown = await detect(cfg, '--format', 'ndjson', '--show-suppressed');
     expect(parseNdjson<{suppressed?: boolean}>(shown.stdout).map((a) => a.suppressed)).toEqual([true, true]);
@@ -105,7 +108,7 @@ describe('detect with alert delivery', () => {
     expect(
       text.stdout
         .split('\n')
-        .filter((l) => l !== '')
+        .filter((l) => l !== '' && !l.startsWith('  '))
         .every((l) => l.includes('[suppressed]')),
     ).toBe(true);
     expect(parseNdjson(readFileSync(join(home, 'dedupe.ndjson'), 'utf8'))).toHaveLength(2);
@@ -131,7 +134,8 @@ describe('detect with alert delivery', () => {
     const cfg = config('stdout', ['  sinks:', '    - {name: console, type: stdout, format: text}', ''].join('\n'));
     const result = await detect(cfg);
     expect(result.code).toBe(0);
-    const lines = result.stdout.split('\n').filter((l) => l !== '');
+    // Each alert once: its line, then its evidence and next step, indented.
+    const lines = result.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('  '));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT.* HIGH e2e-exec-from-tmp: /);
   });

@@ -72,7 +72,7 @@ describe('daemoneye diff', () => {
       copyFileSync(file, copy);
       execFileSync('sqlite3', [
         copy,
-        `INSERT INTO listening_ports (scan_id, pid, fd, socket, port, protocol, family, address, net_ns) SELECT id, 1, 3, 99, ${port}, 'TCP', 'AF_INET', '0.0.0.0', 1 FROM scans; UPDATE scans SET tables = '["processes","listening_ports"]';`,
+        `INSERT INTO listening_ports (scan_id, pid, fd, socket, port, protocol, family, address, net_ns) SELECT id, 1, 3, 99, ${port}, 6, 'AF_INET', '0.0.0.0', 1 FROM scans; UPDATE scans SET tables = '["processes","listening_ports"]';`,
       ]);
       return copy;
     };

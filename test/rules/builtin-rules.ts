@@ -20,6 +20,7 @@ const TestCaseSchema = z
     process_libraries: z.array(z.record(z.string(), z.unknown())).optional(),
     process_envs: z.array(z.record(z.string(), z.unknown())).optional(),
     process_open_files: z.array(z.record(z.string(), z.unknown())).optional(),
+    process_fd_peers: z.array(z.record(z.string(), z.unknown())).optional(),
     expect: z.array(z.int()),
     baseline_processes: z.array(z.record(z.string(), z.unknown())).optional(),
   })

@@ -1,0 +1,132 @@
+// Reading a file a flag or the configuration names, which may come from a hostile host: only a regular
+// file is read (a FIFO, a device such as /dev/zero, a socket or a directory is refused before anything
+// blocks or grows), and never more than a stated number of bytes, so no input can hang a run or fill its
+// memory. Every reader of user-named files goes through here; docs/storage.md ("Untrusted files") says why.
+import {closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync} from 'node:fs';
+
+import {DaemonEyeError, type ErrorCode, fileError} from '../errors.js';
+
+/** 1 MiB, for limits written as `n * MIB`. */
+export const MIB = 1024 * 1024;
+
+export interface ReadFileLimits {
+  /** At most this many bytes; a bigger file (or one that grows past it while read) is refused. */
+  readonly maxBytes: number;
+  /** What the file is, in the refusal: `snapshot file`, `configuration file`, `key file`. */
+  readonly what: string;
+  /** The setting or flag that raises `maxBytes`, named in the refusal's hint; omitted when fixed. */
+  readonly setting?: string;
+  /** Error code of a refusal (default INPUT_UNREADABLE, exit 2). */
+  readonly code?: ErrorCode;
+}
+
+/** The kind of a non-regular file, as the refusal names it. */
+export function fileKind(stats: Stats): string {
+  if (stats.isFile()) return 'regular file';
+  if (stats.isDirectory()) return 'directory';
+  if (stats.isFIFO()) return 'FIFO (named pipe)';
+  if (stats.isCharacterDevice()) return 'character device';
+  if (stats.isBlockDevice()) return 'block device';
+  if (stats.isSocket()) return 'socket';
+  return 'special file';
+}
+
+/** The refusal of a file that is not a regular one (a symbolic link is judged by what it points at). */
+export function notRegularFile(path: string, stats: Stats, limits: Pick<ReadFileLimits, 'what' | 'code'>): DaemonEyeError {
+  const kind = fileKind(stats);
+  return new DaemonEyeError(limits.code ?? 'INPUT_UNREADABLE', `is a ${kind}, not a regular file: a ${limits.what} is never read from one`, {
+    file: path,
+    hint: `give the path of a regular ${limits.what}`,
+  });
+}
+
+function tooLarge(path: string, bytes: number, limits: ReadFileLimits, grew = false): DaemonEyeError {
+  const size = grew ? `grew past ${formatBytes(limits.maxBytes)} while being read` : `is ${formatBytes(bytes)}`;
+  return new DaemonEyeError(limits.code ?? 'INPUT_UNREADABLE', `${size}, more than the ${formatBytes(limits.maxBytes)} a ${limits.what} may have`, {
+    file: path,
+    hint: limits.setting === undefined ? `give a smaller ${limits.what}` : `give a smaller ${limits.what}, or raise ${limits.setting}`,
+  });
+}
+
+/** `1.5 MiB`, `512 KiB`, `20 bytes`. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= MIB) return `${Number((bytes / MIB).toFixed(1))} MiB`;
+  if (bytes >= 1024) return `${Number((bytes / 1024).toFixed(1))} KiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * Stat `path` (following symbolic links) and refuse anything but a regular file of at most
+ * `limits.maxBytes`. System errors (ENOENT, EACCES, …) are thrown as Node raised them, for the caller's
+ * own wording; refusals are DaemonEyeErrors.
+ */
+export function statRegularFile(path: string, limits: ReadFileLimits): Stats {
+  const stats = statSync(path);
+  if (!stats.isFile()) throw notRegularFile(path, stats, limits);
+  if (stats.size > limits.maxBytes) throw tooLarge(path, stats.size, limits);
+  return stats;
+}
+
+/**
+ * The bytes of a regular file, at most `limits.maxBytes`. The file is judged by stat before it is opened
+ * (opening a FIFO blocks, opening some devices acts), opened non-blocking and without becoming a
+ * controlling terminal, and judged again by fstat on the open descriptor, which must be the same file:
+ * a file swapped for a FIFO or a device between the two is refused, never read. Reading stops one byte
+ * past the limit, so a file that grows while read cannot fill memory.
+ *
+ * Throws a DaemonEyeError (code `limits.code`, default INPUT_UNREADABLE) for a file that is not regular or
+ * is too large, and the Node system error (ENOENT, EACCES, EISDIR, …) otherwise.
+ */
+export function readRegularFile(path: string, limits: ReadFileLimits): Buffer {
+  const before = statRegularFile(path, limits);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw notRegularFile(path, stats, limits);
+    if (stats.ino !== before.ino || stats.dev !== before.dev) {
+      throw new DaemonEyeError(limits.code ?? 'INPUT_UNREADABLE', 'was replaced by another file while being opened', {
+        file: path,
+        hint: 'run again once nothing is changing it',
+      });
+    }
+    if (stats.size > limits.maxBytes) throw tooLarge(path, stats.size, limits);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // One byte more than fstat's size, so a file that grew since is noticed (and read on, up to the limit).
+    let want = Math.min(limits.maxBytes + 1, stats.size + 1);
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(want);
+      let filled = 0;
+      while (filled < buffer.length) {
+        const n = readSync(fd, buffer, filled, buffer.length - filled, null);
+        if (n === 0) break;
+        filled += n;
+      }
+      chunks.push(buffer.subarray(0, filled));
+      total += filled;
+      if (total > limits.maxBytes) throw tooLarge(path, total, limits, true);
+      if (filled < buffer.length) break;
+      want = Math.min(limits.maxBytes + 1 - total, MIB);
+    }
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A regular file's text (UTF-8), at most `limits.maxBytes`; see readRegularFile. */
+export function readRegularTextFile(path: string, limits: ReadFileLimits): string {
+  return readRegularFile(path, limits).toString('utf8');
+}
+
+/**
+ * As readRegularFile, with system errors turned into DaemonEyeErrors naming the file (fileError: a missing
+ * file is INPUT_NOT_FOUND, an unreadable one INPUT_UNREADABLE, both exit 2).
+ */
+export function readInputFile(path: string, limits: ReadFileLimits): Buffer {
+  try {
+    return readRegularFile(path, limits);
+  } catch (error) {
+    throw fileError(error, path, 'read');
+  }
+}

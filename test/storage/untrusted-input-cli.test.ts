@@ -1,0 +1,126 @@
+// Untrusted input end to end: a FIFO or a link to /dev/zero given to every command that reads snapshot
+// files is refused at once (it used to hang them, growing memory by gigabytes), in a store it is reported
+// and skipped, and a planted view or trigger never runs. Each run is bounded by the harness's timeout: a
+// hang fails the test instead of stalling the suite.
+import {execFileSync} from 'node:child_process';
+import {symlinkSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import {writeSnapshotFile} from '../../src/storage/snapshot-file.js';
+import {appendToStore} from '../../src/storage/store.js';
+import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {HOSTILE_EDITS, plant} from './helpers/hostile.js';
+import {makeProcesses, makeScan} from './helpers/snapshots.js';
+
+const home = tempDir();
+const env = isolatedEnv(home);
+const good = join(home, 'good.db');
+const fifo = join(home, 'pipe.db');
+const zero = join(home, 'zero.db');
+const store = join(home, 'store');
+afterAll(() => removeDir(home));
+
+beforeAll(async () => {
+  const scan = makeScan(Date.UTC(2026, 5, 1), 8);
+  await writeSnapshotFile(good, scan, makeProcesses(scan, 8));
+  execFileSync('mkfifo', [fifo]);
+  symlinkSync('/dev/zero', zero);
+  for (let i = 0; i < 2; i++) {
+    const s = makeScan(Date.UTC(2026, 5, 2, i), 5, i);
+    await appendToStore(store, s, makeProcesses(s, 5));
+  }
+  execFileSync('mkfifo', [join(store, 'scan-20260603T000000.000Z-1780444800000000.db')]);
+  symlinkSync('/dev/zero', join(store, 'scan-20260604T000000.000Z-1780531200000000.db'));
+});
+
+/** Every command that reads a snapshot file, with the file in the place it reads. */
+const READERS: readonly [string, (file: string) => string[]][] = [
+  ['detect --input', (file) => ['detect', '--input', file]],
+  ['detect --baseline', (file) => ['detect', '--input', good, '--baseline', file]],
+  ['query --input', (file) => ['query', 'SELECT count(*) AS n FROM processes', '--input', file]],
+  ['export --input', (file) => ['export', '--input', file]],
+  ['diff OLD NEW', (file) => ['diff', good, file]],
+  ['scan --format tree --input', (file) => ['scan', '--format', 'tree', '--input', file]],
+  ['rules test --input', (file) => ['rules', 'test', 'web-server-shell-spawn', '--input', file]],
+];
+
+const run = (args: string[]) => runCli([...args, '--no-audit'], {env, timeoutMs: 45_000});
+
+describe('a FIFO or a device given as a snapshot file', () => {
+  for (const [name, args] of READERS) {
+    it(`${name}: refused at once, exit 2, one line naming it`, async () => {
+      for (const [file, kind] of [
+        [fifo, 'FIFO (named pipe)'],
+        [zero, 'character device'],
+      ] as const) {
+        const result = await run(args(file));
+        expect(result.code, result.stderr).toBe(2);
+        const what = name === 'rules test --input' ? 'snapshot or rows file' : 'snapshot file';
+        const errors = result.stderr.split('\n').filter((line) => line.includes('error'));
+        expect(errors).toEqual([
+          `daemoneye: error: ${file}: is a ${kind}, not a regular file: a ${what} is never read from one (give the path of a regular ${what})`,
+        ]);
+        expect(result.stderr).not.toMatch(/\n\s+at /);
+      }
+    });
+  }
+
+  it('in a store: each is reported and skipped, the good files are read, exit 2', async () => {
+    const result = await run(['export', '--input', store]);
+    expect(result.code).toBe(2);
+    expect(parseNdjson(result.stdout)).toHaveLength(10);
+    expect(result.stderr).toMatch(/scan-20260603T000000\.000Z-1780444800000000\.db: is a FIFO \(named pipe\), not a regular file.*skipped/);
+    expect(result.stderr).toMatch(/scan-20260604T000000\.000Z-1780531200000000\.db: is a character device, not a regular file.*skipped/);
+  });
+});
+
+describe('a snapshot file with planted SQL', () => {
+  const edit = (name: string) => HOSTILE_EDITS.find((e) => e.name.startsWith(name))!;
+
+  it('a trigger on meta: every command reads the file, warns, and never runs it', async () => {
+    const path = plant(good, join(home, 'trigger.db'), edit('trigger on meta').sql);
+    for (const args of [
+      ['detect', '--input', path],
+      ['export', '--input', path],
+      ['query', 'SELECT count(*) AS n FROM processes', '--input', path],
+    ]) {
+      const result = await run(args);
+      expect(result.code, result.stderr).toBeLessThan(2);
+      expect(result.stderr).toContain(`${path}: holds objects a DaemonEye snapshot never has, left unread and never run: trigger meta_t`);
+    }
+  });
+
+  it('a view named list_shells: every rule still runs', async () => {
+    const path = plant(good, join(home, 'list-view.db'), edit('view named list_shells').sql);
+    const result = await run(['detect', '--input', path, '--format', 'json']);
+    expect(result.code, result.stderr).toBeLessThan(2);
+    const summary = (JSON.parse(result.stdout) as {summary: {failed: unknown[]; rules_run: number; rules_ok: number}}).summary;
+    expect(summary.failed).toEqual([]);
+    expect(summary.rules_ok).toBe(summary.rules_run);
+    expect(summary.rules_run).toBeGreaterThan(20);
+  });
+
+  it('a view named processes: refused, exit 2, one line', async () => {
+    const path = plant(good, join(home, 'view.db'), edit('view named processes').sql);
+    for (const args of [
+      ['detect', '--input', path],
+      ['diff', good, path],
+      ['scan', '--tree', '--input', path],
+    ]) {
+      const result = await run(args);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim()).toBe(
+        `daemoneye: error: ${path}: processes is a view, not a table: a snapshot's tables are never views (it is not a usable DaemonEye snapshot; take a new one with \`daemoneye scan --output FILE\`)`,
+      );
+    }
+  });
+
+  it('JSON nested 900 deep is printed whole, without a stack overflow', async () => {
+    const path = plant(good, join(home, 'deep.db'), edit('JSON nested 900 deep').sql);
+    const result = await run(['export', '--input', path]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(parseNdjson(result.stdout)).toHaveLength(8);
+  });
+});
