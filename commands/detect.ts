@@ -6,7 +6,7 @@ import type {View} from '../src/output/view.js';
 import type {ProcessTreeNode} from '../src/tree/process-tree.js';
 import {DaemonEyeError} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
-import {parseTime} from '../src/util/time.js';
+import {MAX_TIMER_MS, parseTime} from '../src/util/time.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
@@ -31,7 +31,11 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     rule: Flags.string({summary: 'Run only this rule id, even if disabled (repeatable).', multiple: true}),
     'fail-on': Flags.option({summary: 'Exit 1 when an alert is at or above this severity.', options: ALERT_SEVERITIES})(),
     store: Flags.string({summary: 'Save the live snapshot with its alerts in this store directory.'}),
-    timeout: Flags.integer({summary: 'Deadline of the whole run in ms (default: detection.run_timeout_ms).', min: 1}),
+    timeout: Flags.integer({
+      summary: `Deadline of the whole run in ms, at most ${MAX_TIMER_MS} (default: detection.run_timeout_ms).`,
+      min: 1,
+      max: MAX_TIMER_MS,
+    }),
     sink: Flags.string({summary: 'Deliver to this configured sink only (repeatable; default: every sink in alerting.sinks).', multiple: true}),
     baseline: Flags.string({
       summary: 'A known-good snapshot file or store: its latest scan is given to rules as baseline_<table> (e.g. baseline_processes).',

@@ -6,11 +6,18 @@ import {DEFAULT_ENV_VARIABLES} from '../models/live-tables.js';
 import {DEFAULT_SHORT_FLAGS, SECRET_WORDS} from '../redaction/policy.js';
 import {AlertSeveritySchema} from '../models/severity.js';
 import {COLLECTED_TABLE_NAMES} from '../models/tables.js';
+import {MAX_TIMER_MS} from '../util/time.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export const LOG_FORMATS = ['text', 'json'] as const;
 
-const durationMs = (description: string, fallback: number) => z.int().positive().default(fallback).describe(description);
+const durationMs = (description: string, fallback: number) =>
+  z
+    .int()
+    .positive()
+    .max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest delay Node's timers take`)
+    .default(fallback)
+    .describe(description);
 
 const AppSchema = z
   .object({
@@ -131,7 +138,10 @@ const DetectionSchema = z
       .default(true)
       .describe('detect reuses the parsed, compiled and validated form of an unchanged rule file outside the built-in pack from <state dir>/rule-cache.json'),
     rule_timeout_ms: durationMs('A rule running longer than this is killed and reported', 30_000),
-    run_timeout_ms: durationMs('Deadline for the whole detection run; rules not finished by then are reported as not run', 60_000),
+    run_timeout_ms: durationMs(
+      'Deadline for the whole detection run. Every rule first gets a fair share of it, so no rule can starve the others; a rule still running at the deadline is reported as timed out, one it kept from starting as not run',
+      60_000,
+    ),
     max_concurrent_rules: z
       .int()
       .positive()

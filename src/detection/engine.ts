@@ -1,11 +1,13 @@
 // DetectionEngine: runs validated rule SQL in a pool of worker threads. Each worker loads the snapshot once
 // and runs many rules; a rule past its timeout is killed with its worker (terminate), which is replaced,
-// and the whole run has a deadline after which unfinished rules are reported as not run.
+// and the whole run has a deadline. No rule can starve the others: every rule first gets a fair share of
+// the deadline, and only the rules that overran it get the rest of their own timeout afterwards.
 import {cpus} from 'node:os';
 import {join} from 'node:path';
 import {pathToFileURL} from 'node:url';
 import {Worker} from 'node:worker_threads';
 
+import {MAX_TIMER_MS} from '../util/time.js';
 import {PACKAGE_ROOT} from '../version.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 
@@ -165,14 +167,23 @@ export class DetectionEngine {
   }
 
   /**
-   * Run every task; outcomes come back in task order. `deadlineMs` bounds the whole run: tasks not
-   * finished by then are `not_run`. `workers` caps the workers used (at most `workerCount`; default all).
+   * Run every task; outcomes come back in task order. `deadlineMs` bounds the whole run; `workers` caps
+   * the workers used (at most `workerCount`; default all).
+   *
+   * Scheduling, so that no task can starve another (docs/rules-sql.md, "At run time"): when there are more
+   * tasks than workers and a deadline, every task first runs with a budget of its fair share of the
+   * deadline (`firstPassBudget`), at most its own timeout. A task that overruns that share is stopped (its
+   * worker replaced) and queued again; the queued tasks get their whole timeout once every task has had its
+   * first turn, within what is left of the deadline. So a slow or hostile task costs the others at most its
+   * share, and each task that does not finish is reported: `timeout` when it ran (stopped by its own
+   * timeout, or by the deadline while running or waiting for its second turn), `not_run` when the deadline
+   * passed before it started.
    */
   async runTasks(tasks: readonly QueryTask[], options: {deadlineMs?: number; workers?: number} = {}): Promise<TaskOutcome[]> {
     const lanes = Math.max(1, Math.min(this.workerCount, options.workers ?? this.workerCount));
     this.start(lanes);
     const outcomes: (TaskOutcome | undefined)[] = tasks.map(() => undefined);
-    let next = 0;
+    const firstBudget = firstPassBudget(tasks.length, lanes, options.deadlineMs);
     let deadlineHit = false;
     let deadlineTimer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
@@ -180,25 +191,61 @@ export class DetectionEngine {
         deadlineTimer = setTimeout(() => {
           deadlineHit = true;
           reject(new Deadline());
-        }, options.deadlineMs);
+        }, timerDelay(options.deadlineMs));
       }
     });
-    deadline.catch(() => undefined);
+    // Lanes waiting for work (another lane's task may still overrun and be queued again) wake on every change.
+    const waiting: (() => void)[] = [];
+    const wakeAll = (): void => {
+      for (const wake of waiting.splice(0)) wake();
+    };
+    deadline.catch(wakeAll);
     // Group tasks of the same snapshot so a worker loads each snapshot as rarely as possible.
-    const order = tasks
+    const firstPass = tasks
       .map((_task, index) => index)
       .sort((a, b) => (tasks[a] as QueryTask).snapshot.id.localeCompare((tasks[b] as QueryTask).snapshot.id) || a - b);
+    /** Tasks that overran their first-pass share, with the time they ran: their second turn. */
+    const secondPass: {index: number; ranMs: number}[] = [];
+    let running = 0;
     const lane = async (slotIndex: number): Promise<void> => {
-      while (!deadlineHit && next < order.length) {
-        const index = order[next++] as number;
+      while (!deadlineHit) {
+        const first = firstPass.shift();
+        const second = first === undefined ? secondPass.shift() : undefined;
+        if (first === undefined && second === undefined) {
+          // A lane with nothing to do waits while another lane's task may still overrun and be queued again.
+          if (running === 0) break;
+          await new Promise<void>((resolve) => waiting.push(resolve));
+          continue;
+        }
+        const index = (first ?? second?.index) as number;
         const task = tasks[index] as QueryTask;
-        outcomes[index] = await this.runOne(slotIndex, task, deadline);
+        const budget = first !== undefined ? Math.min(task.timeoutMs, firstBudget) : task.timeoutMs;
+        running++;
+        let result: TaskOutcome | 'overran';
+        try {
+          result = await this.runOne(slotIndex, task, budget, deadline, first !== undefined && budget < task.timeoutMs);
+        } finally {
+          running--;
+        }
+        if (result === 'overran') secondPass.push({index, ranMs: budget});
+        else outcomes[index] = second === undefined ? result : withFirstTurn(result, second.ranMs);
+        wakeAll();
       }
+      wakeAll();
     };
     try {
       await Promise.all(Array.from({length: lanes}, (_slot, index) => lane(index)));
     } finally {
       if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
+    }
+    for (const {index, ranMs} of secondPass) {
+      const task = tasks[index] as QueryTask;
+      outcomes[index] = outcome(
+        task,
+        'timeout',
+        ranMs,
+        `stopped after ${ranMs} ms so that every other rule ran first; the run deadline passed before its second turn (its timeout is ${task.timeoutMs} ms)`,
+      );
     }
     return tasks.map(
       (task, index) =>
@@ -206,16 +253,23 @@ export class DetectionEngine {
     );
   }
 
-  private async runOne(slotIndex: number, task: QueryTask, deadline: Promise<never>): Promise<TaskOutcome> {
+  /**
+   * Run one task on a slot's worker within `budgetMs` (timed from when its query is sent). `share`: the
+   * budget is a first-pass share below the task's timeout, so overrunning it returns `overran` (the worker
+   * replaced) rather than a timeout.
+   */
+  private async runOne(slotIndex: number, task: QueryTask, budgetMs: number, deadline: Promise<never>, share: boolean): Promise<TaskOutcome | 'overran'> {
     const slot = this.slot(slotIndex);
     let timer: NodeJS.Timeout | undefined;
     let start = performance.now();
+    let started = false;
     // The rule's clock starts when its query is sent: worker start-up and snapshot loading are not its time.
     let armTimer: () => void = () => undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       armTimer = (): void => {
         start = performance.now();
-        timer = setTimeout(() => resolve('timeout'), task.timeoutMs);
+        started = true;
+        timer = setTimeout(() => resolve('timeout'), timerDelay(budgetMs));
       };
     });
     const work = (async (): Promise<WorkerResponse> => {
@@ -233,6 +287,7 @@ export class DetectionEngine {
       const result = await Promise.race([work, timeout, deadline]);
       if (result === 'timeout') {
         await this.replace(slotIndex);
+        if (share) return 'overran';
         return outcome(task, 'timeout', performance.now() - start, `killed after ${task.timeoutMs} ms (rule timeout)`);
       }
       if (result.type === 'rows') {
@@ -244,7 +299,10 @@ export class DetectionEngine {
     } catch (error) {
       if (error instanceof Deadline) {
         await this.replace(slotIndex, false);
-        return outcome(task, 'not_run', performance.now() - start, 'the run deadline passed first');
+        const ran = performance.now() - start;
+        return started
+          ? outcome(task, 'timeout', ran, `stopped by the run deadline after ${Math.round(ran)} ms (its timeout is ${task.timeoutMs} ms)`)
+          : outcome(task, 'not_run', 0, 'the run deadline passed first');
       }
       // The worker died (out of memory, crash): report it and carry on with a fresh one.
       await this.replace(slotIndex);
@@ -267,6 +325,30 @@ export class DetectionEngine {
     this.slots = [];
     await Promise.all(slots.map((slot) => slot?.terminate()));
   }
+}
+
+/** `ms` as a timer delay: at most MAX_TIMER_MS (≈ 24.8 days, which no run reaches; a longer delay would silently become 1 ms), never below 0. */
+export function timerDelay(ms: number): number {
+  return Math.max(0, Math.min(ms, MAX_TIMER_MS));
+}
+
+/** A task's first-pass budget never goes below this: a share shorter than a worker's restart saves nothing. */
+export const MIN_FIRST_PASS_MS = 1000;
+
+/**
+ * The first-pass budget of each of `tasks` tasks on `lanes` workers within `deadlineMs`: half the deadline
+ * shared out (the other half is left for second turns), at least MIN_FIRST_PASS_MS. Unbounded (each task
+ * runs to its own timeout at once) without a deadline, or when every task has a worker of its own.
+ */
+export function firstPassBudget(tasks: number, lanes: number, deadlineMs: number | undefined): number {
+  if (deadlineMs === undefined || tasks <= lanes) return Number.POSITIVE_INFINITY;
+  return Math.max(MIN_FIRST_PASS_MS, Math.floor((deadlineMs * lanes) / (2 * tasks)));
+}
+
+/** A second-turn outcome that says the task also ran its first-pass share (the time counts both). */
+function withFirstTurn(result: TaskOutcome, firstMs: number): TaskOutcome {
+  if (result.status === 'ok') return result;
+  return {...result, elapsedMs: result.elapsedMs + firstMs};
 }
 
 function outcome(task: QueryTask, status: TaskStatus, elapsedMs: number, error: string): TaskOutcome {

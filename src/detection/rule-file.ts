@@ -6,6 +6,7 @@ import {z} from 'zod';
 import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
 import {completeProcessRow} from '../models/process-fixture.js';
 import {COLLECTED_TABLE_NAMES, completeTableRow, tableDefinition} from '../models/tables.js';
+import {MAX_TIMER_MS} from '../util/time.js';
 import {yaml, yamlProblems} from '../util/yaml.js';
 import {RULE_ID} from '../models/rule.js';
 import {AlertSeveritySchema} from '../models/severity.js';
@@ -50,7 +51,7 @@ export const RuleFileSchema = z
     references: z.array(z.string()).default([]),
     false_positives: z.array(z.string()).default([]),
     group_by: z.array(z.string().min(1)).min(1).optional(),
-    timeout_ms: z.int().positive().optional(),
+    timeout_ms: z.int().positive().max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest delay Node's timers take`).optional(),
     tests: z.array(RuleTestCaseSchema).default([]),
   })
   .strict();

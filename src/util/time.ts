@@ -8,6 +8,12 @@ const EPOCH_MS = /^\d{1,16}$/;
 // A date, optionally with a time and zone: 2024-05-01, 2024-05-01T10:00, 2024-05-01 10:00:00Z, …
 const ISO = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
+/**
+ * The longest delay Node's timers take, 2^31−1 ms (≈ 24.8 days): a longer one silently becomes 1 ms. Every
+ * duration a user gives (timeouts, deadlines) is bounded by it where it is read.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** Parse a duration such as `90m` into milliseconds; undefined when it is not one. */
 export function parseDuration(text: string): number | undefined {
   const match = DURATION.exec(text.trim());

@@ -137,6 +137,15 @@ describe('bad configuration', () => {
     expect(error.details.join('\n')).toMatch(/app.log_level: expected one of "error", "warn", "info", "debug", got string "loud"/);
   });
 
+  it('a timeout past what Node timers take (2^31−1 ms, where it would become 1 ms) is refused, not shortened', () => {
+    const bad = file('timer.yaml', 'detection:\n  rule_timeout_ms: 2147483648\n  run_timeout_ms: 1e12\n');
+    const error = thrown(() => new ConfigBuilder({}).addEmbeddedDefaults().addFile(bad).build());
+    expect(error.details.join('\n')).toMatch(/detection\.rule_timeout_ms: .*at most 2147483647 ms/);
+    expect(error.details.join('\n')).toMatch(/detection\.run_timeout_ms: .*at most 2147483647 ms/);
+    const longest = file('longest.yaml', 'detection:\n  rule_timeout_ms: 2147483647\n');
+    expect(new ConfigBuilder({}).addEmbeddedDefaults().addFile(longest).build().values.detection.rule_timeout_ms).toBe(2147483647);
+  });
+
   it('an environment variable with a wrong value names the variable', () => {
     const error = thrown(() => new ConfigBuilder({DAEMONEYE_APP__LOG_LEVEL: 'loud'}).addEmbeddedDefaults().addEnvironment().build());
     expect(error.message).toContain('env DAEMONEYE_APP__LOG_LEVEL: app.log_level');

@@ -95,16 +95,56 @@ describe('DetectionEngine', () => {
     expect(big.workersStarted).toBe(2);
   });
 
-  it('reports rules past the run deadline as not run', async () => {
+  it('no task starves another: a slow task first gets its fair share, then the rest of its timeout after every other task', async () => {
     const snapshot = await payload([{pid: 1}]);
     const tasks: QueryTask[] = [
       {key: 'slow-1', sql: ENDLESS_CTE, timeoutMs: 60_000, snapshot},
       {key: 'slow-2', sql: ENDLESS_CTE, timeoutMs: 60_000, snapshot},
-      {key: 'queued', sql: 'SELECT pid FROM processes', timeoutMs: 60_000, snapshot},
+      {key: 'slow-3', sql: ENDLESS_CTE, timeoutMs: 60_000, snapshot},
+      ...Array.from({length: 4}, (_, i): QueryTask => ({key: `quick-${i}`, sql: 'SELECT pid FROM processes', timeoutMs: 60_000, snapshot})),
     ];
+    // One worker, three endless tasks first in line, each with a timeout past the deadline: before, the
+    // first ran until the deadline and nothing else ran.
+    const e = engine(1);
+    const outcomes = await e.runTasks(tasks, {deadlineMs: 8000});
+    expect(outcomes.slice(3).map((o) => o.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    for (const slow of outcomes.slice(0, 3)) {
+      expect(slow.status).toBe('timeout');
+      expect(slow.error).toMatch(/stopped by the run deadline|so that every other rule ran first/);
+    }
+    // Each slow task's first turn ended with its worker replaced.
+    expect(e.workersStarted).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a task the deadline kept from starting is not run; one it stopped is timed out', async () => {
+    const snapshot = await payload([{pid: 1}]);
+    const tasks: QueryTask[] = [
+      {key: 'slow-1', sql: ENDLESS_CTE, timeoutMs: 60_000, snapshot},
+      {key: 'slow-2', sql: ENDLESS_CTE, timeoutMs: 60_000, snapshot},
+    ];
+    // As many workers as tasks: no sharing, each runs until the deadline.
     const outcomes = await engine(2).runTasks(tasks, {deadlineMs: 1500});
-    expect(outcomes.map((o) => o.status)).toEqual(['not_run', 'not_run', 'not_run']);
-    expect(outcomes[2]?.error).toMatch(/deadline/);
+    expect(outcomes.map((o) => o.status)).toEqual(['timeout', 'timeout']);
+    expect(outcomes[0]?.error).toMatch(/stopped by the run deadline after \d+ ms \(its timeout is 60000 ms\)/);
+    const queued = await engine(1).runTasks([{key: 'late', sql: 'SELECT pid FROM processes', timeoutMs: 1000, snapshot}], {deadlineMs: 0});
+    expect(queued.map((o) => o.status)).toEqual(['not_run']);
+  });
+
+  it('a timeout or deadline past what Node timers take (2^31−1 ms) is that long, not 1 ms', async () => {
+    const snapshot = await payload([{pid: 1}]);
+    // ≈ 100 ms of work: a 1 ms timer would kill it.
+    const counting = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) SELECT count(*) AS pid FROM c';
+    const outcomes = await engine(1).runTasks(
+      [
+        {key: 'long-timeout', sql: counting, timeoutMs: 2 ** 31, snapshot},
+        {key: 'huge-timeout', sql: counting, timeoutMs: 1e15, snapshot},
+      ],
+      {deadlineMs: 2 ** 40},
+    );
+    expect(outcomes.map((o) => [o.status, o.rows])).toEqual([
+      ['ok', [{pid: 300000}]],
+      ['ok', [{pid: 300000}]],
+    ]);
   });
 
   it('caps result rows, reports SQL errors per rule, and serves named lists', async () => {

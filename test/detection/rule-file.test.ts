@@ -65,6 +65,11 @@ describe('rule files', () => {
     expect(validateRuleText('q.yaml', quoted).problems).toEqual([expect.stringMatching(/^q\.yaml:4:12: sql_query: the pattern 'a\(\?=b\)': lookahead/)]);
   });
 
+  it('a timeout_ms past what Node timers take is refused at its line, not shortened to 1 ms', () => {
+    const result = validateRuleText('t.yaml', GOOD.replace('severity: high\n', 'severity: high\ntimeout_ms: 2147483648\n'));
+    expect(result.problems).toEqual([expect.stringMatching(/^t\.yaml:4:1: timeout_ms: .*at most 2147483647 ms/)]);
+  });
+
   it('malformed YAML: one line naming file, line and column', () => {
     const result = validateRuleText('bad.yaml', 'id: x\nname: [unclosed\nseverity: high\n');
     expect(result.valid).toBe(false);

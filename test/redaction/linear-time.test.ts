@@ -8,7 +8,7 @@ import {describe, expect, it} from 'vitest';
 
 import {DEFAULT_REDACTOR} from '../../src/redaction/redact.js';
 import {HOSTILE_ATOMS, hostileInput, HOSTILE_SHAPES} from '../../src/redaction/hostile.js';
-import {costInReferenceScans} from '../helpers/linear.js';
+import {costInReferenceScans} from '../helpers/linear-time.js';
 
 const SIZE = 32 * 1024;
 const LIMIT = 2000;
