@@ -28,6 +28,9 @@ function alerts(count: number): Alert[] {
     alert_data: {processes: [{pid: 1000 + i, name: `proc-${i}`, cmdline: '/tmp/.x/payload --connect 10.0.0.1'}]},
     rule_execution_time_ms: 3,
     dedupe_key: `bench-rule-${i % 20}:proc-${i}`,
+    host: null,
+    attack_techniques: [],
+    attack_tactics: [],
   }));
 }
 

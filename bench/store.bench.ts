@@ -17,6 +17,7 @@ function scanAt(time: number, count: number, salt: number): ScanRecord {
   return {
     id: time * 1000 + (salt % 1000),
     hostname: 'bench-host',
+    host_id: null,
     os: 'Debian GNU/Linux 12',
     kernel: '6.1.0',
     arch: 'x64',
@@ -28,6 +29,7 @@ function scanAt(time: number, count: number, salt: number): ScanRecord {
     collector: 'procfs',
     tool_version: '0.1.0',
     ld_so_preload: null,
+    decorations: null,
     tables: ['processes'],
     errors: [],
   };

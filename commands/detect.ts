@@ -24,7 +24,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     '<%= config.bin %> detect --baseline /var/lib/daemoneye/baseline.db --fail-on medium',
   ];
   static override flags = {
-    format: formatFlag(['json', 'ndjson', 'text', 'table', 'tree'] as const),
+    format: formatFlag(['json', 'ndjson', 'text', 'table', 'tree', 'ecs', 'ocsf'] as const),
     input: inputFlag,
     since: sinceFlag,
     rules: Flags.string({summary: 'A further directory or file of rules (repeatable).', multiple: true}),

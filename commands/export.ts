@@ -20,7 +20,11 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
   static override flags = {
     input: Flags.string({summary: 'Snapshot file or store directory (default: storage.path, i.e. <app.state_dir>/store).'}),
     table: Flags.option({options: EXPORT_TABLES, default: 'processes' as const, summary: 'Which records to export.'})(),
-    format: Flags.option({options: EXPORT_FORMATS, default: 'ndjson' as const, summary: 'Output format (CSV per RFC 4180, with a header).'})(),
+    format: Flags.option({
+      options: EXPORT_FORMATS,
+      default: 'ndjson' as const,
+      summary: 'Output format: CSV per RFC 4180 with a header; ecs and ocsf map processes and alerts (docs/formats.md).',
+    })(),
     since: sinceFlag,
     until: untilFlag,
     pid: Flags.integer({min: 0, summary: 'Only this pid (every table with a pid column; for alerts: alerts affecting it).'}),

@@ -20,7 +20,7 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
   ];
   static override args = {sql: Args.string({description: 'The SQL query, or - to read it from stdin.', required: true})};
   static override flags = {
-    format: formatFlag(['table', 'json', 'ndjson', 'csv'] as const),
+    format: formatFlag(['table', 'json', 'ndjson', 'csv', 'ecs', 'ocsf'] as const),
     input: inputFlag,
     since: sinceFlag,
   };

@@ -5,6 +5,7 @@ import type {HashProgress} from '../src/collect/hash.js';
 import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
 import {DaemonEyeError} from '../src/errors.js';
+import {type Host, hostOfScan} from '../src/models/host.js';
 import type {ProcessRecord} from '../src/models/process.js';
 import {SOCKETS_TABLE, socketsByPid} from '../src/app/tree.js';
 import type {TreeSocket} from '../src/tree/process-tree.js';
@@ -31,7 +32,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     '<%= config.bin %> scan --output ir.db --tables all > /dev/null',
   ];
   static override flags = {
-    format: formatFlag(['json', 'ndjson', 'table', 'csv', 'tree'] as const),
+    format: formatFlag(['json', 'ndjson', 'table', 'csv', 'tree', 'ecs', 'ocsf'] as const),
     pid: Flags.integer({summary: 'Only this process (repeatable); with a tree, its subtree and its ancestors.', multiple: true, min: 0}),
     tree: Flags.boolean({summary: "Nest each process's children under it (`--format json|ndjson`); `--format tree` draws it."}),
     input: Flags.string({summary: 'Show the latest scan of a snapshot file or store directory instead of taking a live snapshot.'}),
@@ -71,7 +72,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       const {loadLatestSavedScan} = await import('../src/app/tree.js');
       const saved = await loadLatestSavedScan(flags.input);
       const processes = tree || flags.pid === undefined ? saved.processes : saved.processes.filter((p) => flags.pid?.includes(p.pid) === true);
-      await this.render(processes, tree, saved.sockets);
+      await this.render(processes, tree, saved.sockets, hostOfScan(saved.scan));
       await this.audit('process_view', {input: flags.input, scan_id: saved.scan.id, process_count: processes.length, exit_code: this.currentExitCode});
       return;
     }
@@ -111,7 +112,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
-    await this.render(processes, tree, tree ? socketsByPid(collectedRows(snapshot.tables[SOCKETS_TABLE])) : new Map());
+    await this.render(processes, tree, tree ? socketsByPid(collectedRows(snapshot.tables[SOCKETS_TABLE])) : new Map(), hostOfScan(snapshot.scan));
     await this.audit('process_collection', {
       scan_id: snapshot.scan.id,
       process_count: processes.length,
@@ -124,9 +125,9 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
   }
 
   /** Print records in the chosen format; a tree (`--format tree` or `--tree`) nests children, focused on --pid. */
-  private async render(processes: readonly ProcessRecord[], tree: boolean, sockets: ReadonlyMap<number, readonly TreeSocket[]>): Promise<void> {
+  private async render(processes: readonly ProcessRecord[], tree: boolean, sockets: ReadonlyMap<number, readonly TreeSocket[]>, host: Host): Promise<void> {
     if (!tree) {
-      await this.present(this.flags.format, processView(processes));
+      await this.present(this.flags.format, processView(processes, host));
       return;
     }
     if (this.flags.format === 'csv') throw new DaemonEyeError('USAGE', 'a tree cannot be written as CSV', {hint: 'use --format tree, json or ndjson'});

@@ -1,8 +1,11 @@
 // How `detect` prints its result (src/output/view.ts): alerts as NDJSON/JSON (json adds the summary), a
-// line each, or a table; suppressed alerts marked.
+// line each, a table, or ECS alert events / OCSF Detection Findings; suppressed alerts marked.
 import type {PrintedAlert} from '../alerting/alert-manager.js';
 import {alertColumns, alertLine} from '../detection/detection-view.js';
 import type {AlertOrigin} from '../models/alert-evidence.js';
+import {ecsAlertEvent} from '../output/ecs.js';
+import {ocsfDetectionFinding} from '../output/ocsf.js';
+import {renderNdjsonLine} from '../output/render.js';
 import type {View} from '../output/view.js';
 import type {DetectRunResult} from './detect.js';
 
@@ -17,6 +20,10 @@ export function detectView(result: DetectRunResult, origin: AlertOrigin): View<P
     rows: result.printed,
     document: {alerts: result.printed, summary: {...result.report.summary, ...result.delivery, ...result.visibility}},
     columns: alertColumns(origin).map((column) => ({...column, get: (a: PrintedAlert) => column.get(marked(a))})),
-    text: {text: (rows, terminal) => rows.map((a) => alertLine(marked(a), terminal.palette, origin)).join('')},
+    text: {
+      text: (rows, terminal) => rows.map((a) => alertLine(marked(a), terminal.palette, origin)).join(''),
+      ecs: (rows) => rows.map((a) => renderNdjsonLine(ecsAlertEvent(a))).join(''),
+      ocsf: (rows) => rows.map((a) => renderNdjsonLine(ocsfDetectionFinding(a))).join(''),
+    },
   };
 }

@@ -53,6 +53,7 @@ export async function collectEvidenceCase(options: EvidenceCaseOptions): Promise
     maxTotalBytes: options.maxTotalBytes,
     command: options.command,
     reason,
+    decorations: options.config.values.collection.decorations,
     ...(key === undefined ? {} : {key}),
   });
   return {result, reason};

@@ -8,6 +8,8 @@ import {escapeLatin1, escapeText} from './text-encoding.js';
 
 export interface HostFacts {
   readonly hostname: string;
+  /** /etc/machine-id (systemd; D-Bus's copy as fallback), 32 lower-case hex digits; null when absent or malformed. */
+  readonly machine_id: string | null;
   readonly os: string | null;
   readonly kernel: string | null;
   readonly arch: string | null;
@@ -34,6 +36,15 @@ function machineName(): string {
   }
 }
 
+/** The machine id: /etc/machine-id, else /var/lib/dbus/machine-id; null unless 32 hex digits (an empty file is a first boot's). */
+export function readMachineId(etc = '/etc'): string | null {
+  for (const path of [`${etc}/machine-id`, '/var/lib/dbus/machine-id']) {
+    const id = readOptional(path)?.trim().toLowerCase();
+    if (id !== undefined && /^[0-9a-f]{32}$/.test(id)) return id;
+  }
+  return null;
+}
+
 /** Seconds since boot from /proc/uptime (10 ms resolution), else os.uptime(). */
 export function readUptimeSeconds(procRoot = '/proc'): number {
   const text = readOptional(`${procRoot}/uptime`);
@@ -53,6 +64,7 @@ export function linuxHostFacts(procRoot = '/proc', etc = '/etc'): HostFacts {
   const os = (osRelease === null ? null : parseOsRelease(osRelease)) ?? osType();
   return {
     hostname: escapeText(hostname()),
+    machine_id: readMachineId(etc),
     os: escapeText(os),
     kernel: release(),
     arch: machineName(),
@@ -70,6 +82,7 @@ export async function systemInformationHostFacts(): Promise<HostFacts> {
   const bootId = process.platform === 'linux' ? (readOptional('/proc/sys/kernel/random/boot_id')?.trim() ?? null) : null;
   return {
     hostname: escapeText(info.hostname !== '' ? info.hostname : hostname()),
+    machine_id: process.platform === 'linux' ? readMachineId() : null,
     os: distro !== '' ? distro : info.platform,
     kernel: info.kernel !== '' ? info.kernel : release(),
     arch: info.arch !== '' ? info.arch : machineName(),

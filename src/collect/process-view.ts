@@ -1,8 +1,11 @@
 // The human view of a snapshot: a `ps`-like table (pid, user, cpu, memory, name, command line), every
 // cell terminal-safe, the command line cut to the terminal width.
-import {PROCESS_TABLE_COLUMN_NAMES, PROCESS_TABLE_COLUMNS, type ProcessRecord, processToRow} from '../models/process.js';
+import type {Host} from '../models/host.js';
+import {type HostedProcessRecord, PROCESS_TABLE_COLUMN_NAMES, PROCESS_TABLE_COLUMNS, type ProcessRecord, processToRow} from '../models/process.js';
 import {csvCells} from '../models/serialise.js';
-import {renderTable, type TableColumn} from '../output/render.js';
+import {ecsProcessEvent} from '../output/ecs.js';
+import {ocsfEvidenceInfo} from '../output/ocsf.js';
+import {renderNdjsonLine, renderTable, type TableColumn} from '../output/render.js';
 import type {View} from '../output/view.js';
 
 function memory(bytes: number | null): string {
@@ -36,11 +39,22 @@ export function renderProcessTable(processes: readonly ProcessRecord[], terminal
   return renderTable(processes, PROCESS_COLUMNS, terminalWidth);
 }
 
-/** How `scan` prints processes: records (NDJSON, JSON), the `ps`-like table, or the flat `processes` table as CSV. */
-export function processView(processes: readonly ProcessRecord[]): View<ProcessRecord> {
+/**
+ * How `scan` prints processes: records with their `host` (NDJSON, JSON), the `ps`-like table, the flat
+ * `processes` table as CSV with the host columns `host_id` and `hostname` last, or one ECS state event
+ * (`ecs`) or OCSF Live Evidence Info event (`ocsf`) per line.
+ */
+export function processView(processes: readonly ProcessRecord[], host: Host | null): View<HostedProcessRecord> {
   return {
-    rows: processes,
+    rows: processes.map((p) => ({...p, host})),
     columns: PROCESS_COLUMNS,
-    csv: {header: PROCESS_TABLE_COLUMN_NAMES, values: (p) => csvCells(PROCESS_TABLE_COLUMNS, processToRow(p))},
+    csv: {
+      header: [...PROCESS_TABLE_COLUMN_NAMES, 'host_id', 'hostname'],
+      values: (p) => [...csvCells(PROCESS_TABLE_COLUMNS, processToRow(p)), host?.id ?? null, host?.hostname ?? null],
+    },
+    text: {
+      ecs: (rows) => rows.map((p) => renderNdjsonLine(ecsProcessEvent(p, host))).join(''),
+      ocsf: (rows) => rows.map((p) => renderNdjsonLine(ocsfEvidenceInfo(p, host))).join(''),
+    },
   };
 }

@@ -54,6 +54,8 @@ export interface CollectOptions {
    * (hidden.ts). Mounts over /proc entries are checked on every scan regardless.
    */
   readonly hiddenCheck?: boolean;
+  /** Static labels recorded with the scan (`collection.decorations`): the host object's `decorations`. */
+  readonly decorations?: Readonly<Record<string, string>>;
 }
 
 export interface CollectStats {
@@ -129,6 +131,7 @@ export function collectOptionsFromConfig(config: DaemonEyeConfig): CollectOption
     hiddenCheck: collection.hidden_check,
     redaction: collection.redaction.enabled ? {words: collection.redaction.flags, shortFlags: collection.redaction.short_flags} : null,
     envVariables: collection.env_variables,
+    decorations: collection.decorations,
   };
 }
 
@@ -307,6 +310,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   const scan: ScanRecord = {
     id: scanId,
     hostname: host.hostname,
+    host_id: host.machine_id,
     os: host.os,
     kernel: host.kernel,
     arch: host.arch,
@@ -319,6 +323,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     tool_version: TOOL_VERSION,
     ld_so_preload: host.ld_so_preload,
     tables: collectedTables,
+    decorations: {...options.decorations},
     errors,
   };
   const round = (ms: number): number => Math.round(ms * 10) / 10;

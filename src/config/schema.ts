@@ -2,6 +2,7 @@
 // adds its keys here so unknown-key checking keeps working; docs/configuration.md is generated from it.
 import {z} from 'zod';
 
+import {DecorationsSchema} from '../models/host.js';
 import {DEFAULT_ENV_VARIABLES} from '../models/live-tables.js';
 import {DEFAULT_SHORT_FLAGS, SECRET_WORDS} from '../redaction/policy.js';
 import {AlertSeveritySchema} from '../models/severity.js';
@@ -73,6 +74,9 @@ const CollectionSchema = z
       .describe(
         'Tables `scan --output/--store` saves (`scan --tables` overrides; `processes` is always saved). `detect` and `query` on the live host collect exactly the tables their SQL reads',
       ),
+    decorations: DecorationsSchema.default({}).describe(
+      "Static labels put on every record of this host, in its `host.decorations` (osquery's decorations; ECS `labels`, OCSF `metadata.labels`), e.g. `{env: prod, team: payments}`; `${VAR}` substitution applies",
+    ),
     env_variables: z
       .array(z.string().regex(/^[^=\0]+$/, 'a variable name has no = or NUL'))
       .default([...DEFAULT_ENV_VARIABLES])
@@ -174,6 +178,10 @@ export const SinkSchema = z.discriminatedUnion('type', [
       ...SinkBase,
       type: z.literal('file'),
       path: z.string().describe('NDJSON file the alerts are appended to'),
+      format: z
+        .enum(['ndjson', 'ecs', 'ocsf'])
+        .default('ndjson')
+        .describe('One line per alert: the alert record (ndjson), an ECS alert event (ecs) or an OCSF Detection Finding (ocsf)'),
       max_bytes: z.int().positive().nullable().default(null).describe('Rotate to `<path>.1` when the file would pass this size (null: never)'),
       max_files: z.int().positive().default(5).describe('Rotated files kept'),
     })
@@ -229,7 +237,10 @@ export const SinkSchema = z.discriminatedUnion('type', [
         .max(10)
         .default(3)
         .describe('Retries after the first attempt (exponential backoff with jitter, honours Retry-After)'),
-      format: z.enum(['json', 'splunk_hec']).default('json').describe('Body format: the alert JSON, or the Splunk HEC event envelope'),
+      format: z
+        .enum(['json', 'splunk_hec', 'ecs', 'ocsf'])
+        .default('json')
+        .describe('Body format: the alert JSON, the Splunk HEC event envelope, an ECS alert event (ecs) or an OCSF Detection Finding (ocsf)'),
       hmac_secret: z.string().nullable().default(null).describe('When set, `X-DaemonEye-Signature: sha256=<hex>` of the body (a secret)'),
     })
     .strict(),

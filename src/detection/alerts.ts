@@ -4,6 +4,8 @@ import {randomUUID} from 'node:crypto';
 
 import type {Alert} from '../models/alert.js';
 import {boundAlertSize} from '../models/alert-size.js';
+import {attackOfTags} from '../models/attack.js';
+import type {Host} from '../models/host.js';
 import {serialiseResultRow} from '../models/serialise.js';
 import type {AlertSeverity} from '../models/severity.js';
 import {DEFAULT_REDACTOR} from '../redaction/redact.js';
@@ -16,6 +18,8 @@ export interface AlertingRule {
   readonly name: string;
   readonly description: string | null;
   readonly severity: AlertSeverity;
+  /** The rule's tags: its ATT&CK techniques and tactics (`attack.t1059.004`, `attack.execution`) go on each alert. */
+  readonly tags?: readonly string[];
   /** Result columns that make the dedupe key (besides the rule id); overrides `keyFields`. */
   readonly group_by?: readonly string[] | undefined;
 }
@@ -29,6 +33,8 @@ export interface AlertGenerationOptions {
   readonly keyFields?: readonly string[];
   readonly executionTimeMs: number | null;
   readonly now?: number;
+  /** The host of an alert's scan (src/models/host.ts); absent or null: unknown. */
+  readonly hostOf?: (scanId: number | null) => Host | null;
   /** `alerting.max_alert_bytes`: each alert's JSON is bounded to this (boundAlertSize; default 64 KiB). */
   readonly maxAlertBytes?: number;
 }
@@ -74,6 +80,7 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
   }
   const now = options.now ?? Date.now();
   const alerts: Alert[] = [];
+  const attack = attackOfTags(rule.tags ?? []);
   for (const [key, group] of groups) {
     const pids = [...new Set(group.map((row) => Number(row.pid)))];
     const names = [...new Set(group.map((row) => row.name).filter((name): name is string => typeof name === 'string'))];
@@ -94,6 +101,9 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
       alert_data: {processes: group.map((row) => redactResultRow(serialiseResultRow(row)))},
       rule_execution_time_ms: options.executionTimeMs === null ? null : Math.round(options.executionTimeMs),
       dedupe_key: key,
+      host: options.hostOf?.(scanId) ?? null,
+      attack_techniques: attack.techniques,
+      attack_tactics: attack.tactics,
     };
     // A process's argv or environment must not make an alert (a POST, a spool entry, a line) unbounded.
     alerts.push(boundAlertSize(alert, options.maxAlertBytes));

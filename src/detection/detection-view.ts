@@ -1,10 +1,14 @@
 // Views of detection results: one line per alert (`detect --format text`), the alert table, the run
 // summary written to stderr, and how `query` prints its rows.
+import {DaemonEyeError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
 import {alertEvidence, alertNextSteps, type AlertOrigin} from '../models/alert-evidence.js';
+import type {Host} from '../models/host.js';
 import {ALERT_SEVERITIES} from '../models/severity.js';
 import {type Palette, PLAIN} from '../output/colour.js';
-import {renderTable, type TableColumn} from '../output/render.js';
+import {ecsProcessEvent} from '../output/ecs.js';
+import {ocsfEvidenceInfo} from '../output/ocsf.js';
+import {renderNdjsonLine, renderTable, type TableColumn} from '../output/render.js';
 import {terminalSafe} from '../output/terminal.js';
 import type {View} from '../output/view.js';
 import type {QueryReport} from './query.js';
@@ -73,5 +77,23 @@ export function queryView(report: QueryReport): View<QueryReport['rows'][number]
     rows: report.rows,
     columns: report.columns.map((c) => ({header: c, get: (row) => row[c], width: 60})),
     csv: {header: report.columns, values: (row) => report.columns.map((c) => row[c])},
+    text: {
+      ecs: (rows) => rows.map((row) => renderNdjsonLine(processEvent(row, ecsProcessEvent))).join(''),
+      ocsf: (rows) => rows.map((row) => renderNdjsonLine(processEvent(row, ocsfEvidenceInfo))).join(''),
+    },
   };
+}
+
+/** A query row as a process event of ECS or OCSF; a row without a numeric pid cannot be one (exit 2). */
+function processEvent(
+  row: Readonly<Record<string, unknown>>,
+  render: (row: Readonly<Record<string, unknown>>, host: Host | null) => Record<string, unknown> | null,
+): Record<string, unknown> {
+  const event = render(row, (row.host as Host | null | undefined) ?? null);
+  if (event === null) {
+    throw new DaemonEyeError('USAGE', '--format ecs and ocsf print processes: every row needs a numeric pid column', {
+      hint: 'select pid (and name, executable_path, cmdline, … as docs/schema.md names them) from processes, or use --format ndjson',
+    });
+  }
+  return event;
 }

@@ -37,6 +37,7 @@ export async function snapshotFromRecords(
     insertScan(db, {
       id: options.scanId,
       hostname: 'fixture',
+      host_id: null,
       os: null,
       kernel: null,
       arch: null,
@@ -48,6 +49,7 @@ export async function snapshotFromRecords(
       collector: 'procfs',
       tool_version: TOOL_VERSION,
       ld_so_preload: null,
+      decorations: null,
       tables: [...COLLECTED_TABLE_NAMES],
       errors: [],
     });

@@ -2,6 +2,8 @@
 // the tables it reads, and run it in the sandbox; refused SQL and tables the input lacks are errors.
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
+import {hostResolver} from '../models/host.js';
+import type {ScanRecord} from '../models/scan.js';
 import {serialiseResultRow} from '../models/serialise.js';
 import {tableDefinition} from '../models/tables.js';
 import {DetectionEngine} from './engine.js';
@@ -20,7 +22,11 @@ export interface QueryOptions {
 
 export interface QueryReport {
   readonly columns: readonly string[];
-  /** Result rows as records: boolean and JSON columns of the snapshot tables in their record shape (src/models/serialise.ts). */
+  /**
+   * Result rows as records: boolean and JSON columns of the snapshot tables in their record shape (src/models/serialise.ts),
+   * each with the `host` it comes from (src/models/host.ts: its `scan_id`'s host, else the input's one host, else null)
+   * unless the query returns a column named `host` itself.
+   */
   readonly rows: readonly Record<string, unknown>[];
   readonly row_count: number;
   readonly truncated: boolean;
@@ -65,7 +71,11 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
     }
     return {
       columns: outcome.columns,
-      rows: outcome.rows.map((row) => serialiseResultRow(row)),
+      rows: withHosts(
+        outcome.rows.map((row) => serialiseResultRow(row)),
+        snapshot.scans,
+        outcome.columns,
+      ),
       row_count: outcome.rows.length,
       truncated: outcome.truncated,
       elapsed_ms: Math.round(outcome.elapsedMs),
@@ -94,4 +104,11 @@ function notCollected(snapshot: SnapshotForDetection, missing: readonly string[]
     ...(snapshot.source === 'live' ? {} : {file: snapshot.source}),
     hint: `${since}save snapshots with \`scan --tables ${missing.join(',')}\` (or \`--tables all\`), or query the live host without --input`,
   });
+}
+
+/** Each row with its `host` (src/models/host.ts); a column the query named `host` itself wins. */
+function withHosts(rows: Record<string, unknown>[], scans: readonly ScanRecord[], columns: readonly string[]): Record<string, unknown>[] {
+  if (columns.includes('host')) return rows;
+  const hostOf = hostResolver(scans);
+  return rows.map((row) => ({...row, host: hostOf(row)}));
 }

@@ -146,8 +146,9 @@ function locateValue(doc: Document, counter: LineCounter, key: string, offset: n
 
 /**
  * The line:col in the file of character `offset` of the rule's SQL, where the SQL is written verbatim: the
- * body of a .sql file, or a literal block scalar (`sql_query: |`), whose lines are the file's lines less
- * their indentation. Undefined for the other scalar styles (quoted or folded), whose text the YAML rewrote.
+ * body of a .sql file, a literal block scalar (`sql_query: |`), whose lines are the file's lines less
+ * their indentation, or a one-line plain or quoted scalar without escapes. Undefined for the other styles
+ * (folded, escaped), whose text the YAML rewrote.
  */
 function locateSqlOffset(doc: Document, counter: LineCounter, source: RuleSource, trimmedOffset: number): string | undefined {
   // The validator saw the SQL trimmed (the schema trims it): count the leading blanks back in.
@@ -161,8 +162,18 @@ function locateSqlOffset(doc: Document, counter: LineCounter, source: RuleSource
   const value = doc.contents.items.find((item) => (item.key as {value?: unknown} | null)?.value === 'sql_query')?.value as
     {type?: string; range?: number[]; source?: string} | undefined;
   const start = value?.range?.[0];
-  if (value?.type !== 'BLOCK_LITERAL' || start === undefined) return undefined;
+  const end = value?.range?.[1];
+  if (start === undefined) return undefined;
   const sql = String((value as {value?: unknown}).value ?? '');
+  // A one-line plain or quoted scalar whose text is the SQL as written (no escapes): offsets map one to one.
+  if (value?.type === 'PLAIN' || value?.type === 'QUOTE_SINGLE' || value?.type === 'QUOTE_DOUBLE') {
+    const quote = value.type === 'PLAIN' ? 0 : 1;
+    const written = source.yaml.slice(start + quote, (end ?? start) - quote);
+    if (written !== sql || written.includes('\n')) return undefined;
+    const pos = counter.linePos(start + quote + trimmedOffset + leading(sql));
+    return `${pos.line + source.yamlLineOffset}:${pos.col}`;
+  }
+  if (value?.type !== 'BLOCK_LITERAL') return undefined;
   const offset = trimmedOffset + leading(sql);
   const before = sql.slice(0, offset);
   const sqlLine = before.split('\n').length - 1;

@@ -3,6 +3,7 @@
 import type {Alert} from '../models/alert.js';
 import {ALERT_SEVERITIES, type AlertSeverity, severityRank} from '../models/severity.js';
 import {generateAlerts} from './alerts.js';
+import type {Host} from '../models/host.js';
 import {type DetectionEngine, type QueryTask, type SnapshotPayload, type TaskOutcome, workersForSnapshot} from './engine.js';
 import {listsForRun, type NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
@@ -61,6 +62,8 @@ export interface RuleExecutionConfig {
   /** `alerting.max_alert_bytes` (default 64 KiB). */
   readonly maxAlertBytes?: number;
   readonly now?: number;
+  /** The host object of a scan of the snapshot, for the alerts' `host`. */
+  readonly hostOf?: (scanId: number | null) => Host | null;
 }
 
 export interface RulesOnSnapshotInput {
@@ -115,6 +118,7 @@ export function resultOf(loaded: LoadedRule, outcome: TaskOutcome, config: RuleE
     scanId: config.scanId,
     keyFields: config.keyFields,
     executionTimeMs: outcome.elapsedMs,
+    ...(config.hostOf === undefined ? {} : {hostOf: config.hostOf}),
     ...(config.maxAlertBytes === undefined ? {} : {maxAlertBytes: config.maxAlertBytes}),
     ...(config.now === undefined ? {} : {now: config.now}),
   });

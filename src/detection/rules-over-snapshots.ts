@@ -8,6 +8,8 @@ import {statePaths} from '../config/paths.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
+import {type Host, hostOfScan} from '../models/host.js';
+import type {ScanRecord} from '../models/scan.js';
 import {type AlertSeverity, isAtLeast} from '../models/severity.js';
 import {appendToStore, retentionFromConfig, type StoreAppendResult} from '../storage/store.js';
 import {loadLatestScan} from '../storage/input.js';
@@ -82,6 +84,14 @@ function mergeResults(results: readonly DetectionResult[]): DetectionResult {
   };
 }
 
+/** The host object of a scan id among `scans` (null for none or an unknown id). */
+function scanHosts(scans: readonly ScanRecord[]): (scanId: number | null) => Host | null {
+  return (scanId) => {
+    const scan = scans.find((s) => s.id === scanId);
+    return scan === undefined ? null : hostOfScan(scan);
+  };
+}
+
 /**
  * Run the rules over each snapshot the source yields (one per scan). An invalid rule file throws before
  * anything runs; the workers start before the snapshot is taken, so their start-up overlaps collection.
@@ -130,6 +140,7 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
                 timeout: remaining,
                 ruleTimeoutMs: config.detection.rule_timeout_ms,
                 keyFields: config.alerting.deduplication.key_fields,
+                hostOf: scanHosts(snapshot.scans),
                 maxAlertBytes: config.alerting.max_alert_bytes,
               },
             });

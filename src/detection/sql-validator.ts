@@ -15,6 +15,7 @@ import type {Parser as SqlParser} from 'node-sql-parser/build/sqlite.js';
 
 import {DaemonEyeError} from '../errors.js';
 import {TABLES} from '../models/tables.js';
+import {closestMatch} from '../util/closest.js';
 import {checkRegex} from './regex.js';
 import {lexSql, type Token} from './sql-lexer.js';
 import {allowedFunctionNames, describePolicy, SQL_POLICY, type SqlLimits, type SqlPolicy} from './sql-policy.js';
@@ -466,7 +467,7 @@ export class SqlValidator {
       throw error;
     }
     errors.push(...patternErrors(statement));
-    return dedupe(errors);
+    return dedupe(errors).map((error) => withOffset(error, statement));
   }
 
   private parseFailure(tokens: readonly Token[], error: unknown): SqlValidationError {
@@ -482,9 +483,18 @@ export class SqlValidator {
       }
     }
     const detail = error instanceof Error ? error.message : String(error);
-    const location = (error as {location?: {start?: {line?: number; column?: number}}}).location?.start;
+    const location = (error as {location?: {start?: {line?: number; column?: number; offset?: number}}}).location?.start;
     const where = location?.line === undefined ? '' : ` at line ${location.line} column ${location.column ?? 0}`;
-    return {reason: 'parse_error', message: `cannot parse the query${where}: ${detail.split('\n')[0]?.slice(0, 200) ?? ''}`};
+    const offset = location?.offset;
+    // A column named like an SQL keyword (`end`, `offset`) parses as the keyword: say so, and how to quote it.
+    const before = offset === undefined ? undefined : [...tokens].reverse().find((t) => t.offset < offset && t.kind === 'word');
+    const keywordColumn = before !== undefined && KNOWN_COLUMN_NAMES.has(before.text.toLowerCase()) ? before.text : undefined;
+    return {
+      reason: 'parse_error',
+      message: `cannot parse the query${where}: ${detail.split('\n')[0]?.slice(0, 200) ?? ''}`,
+      ...(offset === undefined ? {} : {offset}),
+      ...(keywordColumn === undefined ? {} : {workaround: `${keywordColumn} is an SQL keyword: quote the column as "${keywordColumn}"`}),
+    };
   }
 
   /** Visit a SELECT (and its UNION chain); returns its output columns, or null when they cannot be known. */
@@ -630,9 +640,10 @@ export class SqlValidator {
     if (this.policy.forbiddenTables.some((pattern) => pattern.test(table))) {
       errors.push({reason: 'forbidden_table', message: `table ${table} is not allowed: it exposes the engine, not the snapshot`, table});
     } else {
+      const guess = closestMatch(table, [...this.tables.keys()]);
       errors.push({
         reason: 'unknown_table',
-        message: `unknown table ${table}; rules may read ${[...this.tables.keys()].join(', ')}, list_<name> and their own CTEs`,
+        message: `unknown table ${table}${guess === undefined ? '' : ` (did you mean ${guess}?)`}; rules may read ${[...this.tables.keys()].join(', ')}, list_<name> and their own CTEs`,
         table,
       });
     }
@@ -727,7 +738,13 @@ export class SqlValidator {
         const source = s.sources.get(qualifier);
         if (source === undefined) continue;
         if (source.columns === null || source.columns.has(column) || (ROW_ID_COLUMNS.has(column) && this.tables.has(source.name))) return;
-        errors.push({reason: 'unknown_column', message: `unknown column ${qualifier}.${column} (${source.name})`, table: source.name, column});
+        const guess = closestMatch(column, [...source.columns]);
+        errors.push({
+          reason: 'unknown_column',
+          message: `unknown column ${qualifier}.${column} (${source.name})${guess === undefined ? '' : `; did you mean ${qualifier}.${guess}?`}`,
+          table: source.name,
+          column,
+        });
         return;
       }
       errors.push({reason: 'unknown_table', message: `no table or alias ${qualifier} in this query (in ${qualifier}.${column})`, table: qualifier, column});
@@ -740,13 +757,39 @@ export class SqlValidator {
       if (s.aliases.has(column)) return;
     }
     const tables = [...scope.sources.values()].map((s) => s.name).join(', ');
+    const candidates = [...scope.sources.values()].flatMap((source) => [...(source.columns ?? [])]);
+    const guess = closestMatch(column, [...new Set(candidates)]);
     errors.push({
       reason: 'unknown_column',
-      message: `unknown column ${column}${tables === '' ? '' : ` (tables: ${tables})`}; see docs/schema.md`,
+      message: `unknown column ${column}${tables === '' ? '' : ` (tables: ${tables})`}${guess === undefined ? '' : `; did you mean ${guess}?`}; see docs/schema.md`,
       column,
       ...(scope.sources.size === 1 ? {table: [...scope.sources.values()][0]?.name} : {}),
     });
   }
+}
+
+/** Every column name of every table: a word that parses as a keyword but names a column gets a quoting hint. */
+const KNOWN_COLUMN_NAMES: ReadonlySet<string> = new Set(TABLES.flatMap((t) => t.columns.map((c) => c.name)));
+
+/** An identifier token's name: unquoted, lower case. */
+function identifierName(token: Token): string | undefined {
+  if (token.kind === 'word') return token.text.toLowerCase();
+  if (token.kind === 'ident') return token.text.slice(1, -1).toLowerCase();
+  return undefined;
+}
+
+/**
+ * The error with the offset of what it names (the column, table or function's first use as an identifier),
+ * so a rule file can point at the mistake itself, not at `sql_query:`. Errors that already have one, or
+ * name nothing, are returned as they are.
+ */
+function withOffset(error: SqlValidationError, tokens: readonly Token[]): SqlValidationError {
+  if (error.offset !== undefined) return error;
+  const name = error.reason === 'unknown_column' ? error.column : (error.table ?? error.function ?? error.column);
+  if (name === undefined) return error;
+  const wanted = name.toLowerCase();
+  const at = tokens.find((token) => identifierName(token) === wanted);
+  return at === undefined ? error : {...error, offset: at.offset};
 }
 
 /** The text of a SQL string literal token (`'it''s'` → `it's`). */

@@ -1,4 +1,6 @@
 // How `diff` prints (src/output/view.ts), and its one-line stderr summary.
+import {ocsfProcessLaunch} from '../output/ocsf.js';
+import {renderNdjsonLine} from '../output/render.js';
 import type {View} from '../output/view.js';
 import type {DiffResult, SnapshotDiff} from './snapshot-diff.js';
 
@@ -21,7 +23,8 @@ function detail(result: DiffResult): string {
 
 /**
  * How `diff` prints (src/output/view.ts): one osquery-style result per NDJSON line; `--format json` the
- * whole diff (`old`, `new`, `results`, `counts`); a table of ACTION, WHAT, DETAIL on a terminal.
+ * whole diff (`old`, `new`, `results`, `counts`); a table of ACTION, WHAT, DETAIL on a terminal; `--format ocsf`
+ * one OCSF Process Activity: Launch event per process new since the older scan.
  */
 export function diffView(diff: SnapshotDiff): View<DiffResult> {
   return {
@@ -32,6 +35,15 @@ export function diffView(diff: SnapshotDiff): View<DiffResult> {
       {header: 'WHAT', get: (r: DiffResult) => r.name},
       {header: 'DETAIL', get: detail},
     ],
+    text: {
+      // OCSF has a class for a process new since the other scan (Process Activity: Launch); the other changes
+      // (removed processes, new executables and hashes, ports) have none and are in the NDJSON output.
+      ocsf: (rows) =>
+        rows
+          .filter((r) => r.name === 'processes' && r.action === 'added')
+          .map((r) => renderNdjsonLine(ocsfProcessLaunch(r.columns, r.host, r.unixTime * 1000)))
+          .join(''),
+    },
   };
 }
 

@@ -2,6 +2,7 @@
 // executables never seen before, known paths whose content changed, new parent → child pairs, and
 // listening ports opened or closed when both scans hold them. Pure: two scans in, result lines out, each
 // shaped as an osquery differential result (`name`, `action`, `columns`, host and time fields).
+import {type Host, hostOfScan} from '../models/host.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 
@@ -39,11 +40,15 @@ export interface DiffResult {
   readonly counter: 0;
   readonly numerics: false;
   readonly columns: Record<string, string | number | boolean | null | readonly (string | number)[]>;
+  /** osquery's decorations: the newer scan's `collection.decorations`. */
+  readonly decorations: Readonly<Record<string, string>>;
+  /** The host of the newer scan (src/models/host.ts). */
+  readonly host: Host;
 }
 
 export interface SnapshotDiff {
-  readonly old: {readonly source: string; readonly scan_id: number; readonly start_time: number; readonly hostname: string};
-  readonly new: {readonly source: string; readonly scan_id: number; readonly start_time: number; readonly hostname: string};
+  readonly old: {readonly source: string; readonly scan_id: number; readonly start_time: number; readonly hostname: string; readonly host: Host};
+  readonly new: {readonly source: string; readonly scan_id: number; readonly start_time: number; readonly hostname: string; readonly host: Host};
   readonly results: DiffResult[];
   /** Counts by `name:action`. */
   readonly counts: Record<string, number>;
@@ -88,10 +93,23 @@ function portKey(port: ListeningPort): string {
 export function diffSnapshots(before: DiffSide, after: DiffSide): SnapshotDiff {
   const results: DiffResult[] = [];
   const host = after.scan.hostname;
+  const hostObject = hostOfScan(after.scan);
   const unixTime = Math.floor(after.scan.start_time / 1000);
   const calendarTime = new Date(after.scan.start_time).toUTCString().replace('GMT', 'UTC');
   const push = (name: DiffName, action: DiffAction, columns: DiffResult['columns']): void => {
-    results.push({name, action, hostIdentifier: host, calendarTime, unixTime, epoch: 0, counter: 0, numerics: false, columns});
+    results.push({
+      name,
+      action,
+      hostIdentifier: host,
+      calendarTime,
+      unixTime,
+      epoch: 0,
+      counter: 0,
+      numerics: false,
+      columns,
+      decorations: hostObject.decorations,
+      host: hostObject,
+    });
   };
 
   // Processes by identity.
@@ -178,6 +196,6 @@ export function diffSnapshots(before: DiffSide, after: DiffSide): SnapshotDiff {
 
   const counts: Record<string, number> = {};
   for (const r of results) counts[`${r.name}:${r.action}`] = (counts[`${r.name}:${r.action}`] ?? 0) + 1;
-  const side = (s: DiffSide) => ({source: s.source, scan_id: s.scan.id, start_time: s.scan.start_time, hostname: s.scan.hostname});
+  const side = (s: DiffSide) => ({source: s.source, scan_id: s.scan.id, start_time: s.scan.start_time, hostname: s.scan.hostname, host: hostOfScan(s.scan)});
   return {old: side(before), new: side(after), results, counts, compared_listening_ports: compared};
 }

@@ -29,6 +29,8 @@ import {basename, dirname, join, resolve} from 'node:path';
 
 import {blake3} from '@noble/hashes/blake3.js';
 
+import {linuxHostFacts} from '../collect/host.js';
+import {type Host, hostOfScan} from '../models/host.js';
 import {REDACTION_POLICY_DOC, type Redactor} from '../redaction/redact.js';
 import type {PrivateKey} from '../crypto/keys.js';
 import {signBytes} from '../crypto/keys.js';
@@ -59,6 +61,8 @@ export interface CollectEvidenceOptions {
    * responder chose `--no-redact`, and the manifest says so.
    */
   readonly redactor: Redactor | null;
+  /** `collection.decorations`: the host object's static labels. */
+  readonly decorations?: Readonly<Record<string, string>>;
 }
 
 export interface CollectEvidenceResult {
@@ -246,6 +250,12 @@ function collectProcess(writer: CaseWriter, procRoot: string, pid: number, redac
   };
 }
 
+/** The host object of the manifest: this host's facts, with /proc's boot id (procRoot may be a test's). */
+function manifestHost(procRoot: string, decorations: Readonly<Record<string, string>>): Host {
+  const facts = linuxHostFacts();
+  return {...hostOfScan({...facts, host_id: facts.machine_id, decorations: {...decorations}}), hostname: osHostname(), boot_id: bootId(procRoot)};
+}
+
 function bootId(procRoot: string): string | null {
   try {
     return readProcBytes(`${procRoot}/sys/kernel/random/boot_id`, 4096).toString('utf8').trim();
@@ -293,7 +303,7 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
       tool: 'daemoneye',
       tool_version: TOOL_VERSION,
       created_at: new Date().toISOString(),
-      host: {hostname: osHostname(), boot_id: bootId(procRoot)},
+      host: manifestHost(procRoot, options.decorations ?? {}),
       command: command.argv,
       reason: options.reason,
       requested_pids: pids,

@@ -1,5 +1,6 @@
 // The evidence bundle's manifest (manifest.json) and its detached signature (manifest.sig): the one
 // description of a case that `collect` writes and `verify` checks.
+import type {Host} from '../models/host.js';
 
 export const EVIDENCE_FORMAT = 'daemoneye-evidence/1';
 export const MANIFEST_FILE = 'manifest.json';
@@ -22,7 +23,8 @@ export interface EvidenceManifest {
   readonly tool_version: string;
   /** When the manifest was written, ISO 8601 UTC. */
   readonly created_at: string;
-  readonly host: {readonly hostname: string; readonly boot_id: string | null};
+  /** The host collected from (src/models/host.ts); bundles written before host identity have only hostname and boot_id. */
+  readonly host: Host;
   /** The command line of the collection. */
   readonly command: string[];
   /** How the pids were chosen: `--pid`, `--alerts FILE`, `--rule ID`. */

@@ -2,6 +2,7 @@
 import {z} from 'zod';
 
 import {columnsOf} from './columns.js';
+import {HostSchema} from './host.js';
 import {AlertSeveritySchema} from './severity.js';
 
 export const AlertSchema = z
@@ -18,6 +19,12 @@ export const AlertSchema = z
     alert_data: z.unknown().describe("Additional data (JSON): the rule's result rows under `processes`"),
     rule_execution_time_ms: z.int().nullable().describe('Rule execution time in milliseconds'),
     dedupe_key: z.string().describe('Deduplication key: rule id and key values joined with `:`'),
+    host: HostSchema.nullable().default(null).describe('The host the affected processes run on (null when the input mixes hosts, or in older files)'),
+    attack_techniques: z
+      .array(z.string().regex(/^T\d{4}(\.\d{3})?$/))
+      .default([])
+      .describe('MITRE ATT&CK technique ids of the rule (its `attack.tNNNN` tags), e.g. `T1059.004`'),
+    attack_tactics: z.array(z.string()).default([]).describe('MITRE ATT&CK tactics of the rule (its tactic tags), short names such as `defense-evasion`'),
   })
   .strict();
 export type Alert = z.infer<typeof AlertSchema>;

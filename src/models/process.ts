@@ -5,6 +5,7 @@
 import {z} from 'zod';
 
 import {HEX64} from '../util/hex.js';
+import {HostSchema} from './host.js';
 import {type ColumnSpec, columnOf, columnsOf, fromSqlValue, toSqlValue} from './columns.js';
 
 /** A SHA-256 digest as the models store it: 64 lower-case hex digits. */
@@ -41,6 +42,10 @@ export const ProcessRecordSchema = z
   })
   .strict();
 export type ProcessRecord = z.infer<typeof ProcessRecordSchema>;
+
+/** A process record as `scan` prints it: the record and the `host` it runs on (src/models/host.ts). */
+export const HostedProcessRecordSchema = ProcessRecordSchema.extend({host: HostSchema.nullable()}).strict();
+export type HostedProcessRecord = z.infer<typeof HostedProcessRecordSchema>;
 
 /** What the Linux collector puts in `platform_data`. Every field may be null when unknown or unreadable. */
 export const LinuxPlatformDataSchema = z

@@ -2,6 +2,7 @@
 import {z} from 'zod';
 
 import {columnsOf} from './columns.js';
+import {DecorationsSchema} from './host.js';
 
 export const COLLECTORS = ['procfs', 'systeminformation'] as const;
 
@@ -9,6 +10,10 @@ export const ScanRecordSchema = z
   .object({
     id: z.int().describe('Scan identifier (the `scan_id` of its processes)'),
     hostname: z.string().describe('Host name'),
+    host_id: z
+      .string()
+      .nullable()
+      .describe('Host identifier: the machine id (`/etc/machine-id`), stable across reboots and renames; null when the host has none or the file predates it'),
     os: z.string().nullable().describe('Operating system and distribution'),
     kernel: z.string().nullable().describe('Kernel release'),
     arch: z.string().nullable().describe('CPU architecture'),
@@ -25,6 +30,9 @@ export const ScanRecordSchema = z
       .describe(
         'The host tables this scan collected (`processes` and the live-response tables it was asked for); a rule reading another one is reported, not run',
       ),
+    decorations: DecorationsSchema.nullable().describe(
+      "Static labels configured for this host (`collection.decorations`, osquery's decorations); null in older files",
+    ),
     errors: z.array(z.string()).describe('Problems met during the scan (unreadable files, vanished processes are not errors)'),
   })
   .strict();

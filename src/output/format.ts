@@ -1,5 +1,5 @@
 // Output formats and their defaults: table on a TTY, NDJSON when piped (docs/architecture.md, "Conventions").
-export const OUTPUT_FORMATS = ['json', 'ndjson', 'table', 'csv', 'text', 'junit', 'tree', 'navigator'] as const;
+export const OUTPUT_FORMATS = ['json', 'ndjson', 'table', 'csv', 'text', 'junit', 'tree', 'navigator', 'ecs', 'ocsf'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** The format to use: the one asked for, else table on a terminal, else the piped default. */

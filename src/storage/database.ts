@@ -15,7 +15,7 @@ export {inTransaction, insertFlatRows, insertRows} from './bulk-insert.js';
 export {loadSqlJs} from './sqljs.js';
 
 /** Version of the snapshot file layout; bump it (and add a migration) whenever a table changes. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 export const PROCESS_INDEXES = PROCESSES_TABLE.indexes;
 

@@ -62,6 +62,7 @@ function derivedScan(scanId: number, processes: readonly ProcessRecord[]): ScanR
   return {
     id: scanId,
     hostname: hostname(),
+    host_id: null,
     os: null,
     kernel: release(),
     arch: arch(),
@@ -73,6 +74,7 @@ function derivedScan(scanId: number, processes: readonly ProcessRecord[]): ScanR
     collector: process.platform === 'linux' ? 'procfs' : 'systeminformation',
     tool_version: TOOL_VERSION,
     ld_so_preload: null,
+    decorations: null,
     tables: ['processes'],
     errors: [],
   };

@@ -1,5 +1,6 @@
 // Export: the rows of one table of the registry (src/models/tables.ts) of a snapshot file or store, filtered,
-// as NDJSON, JSON or CSV, streamed file by file to stdout or atomically to a file. Records keep the models'
+// as NDJSON, JSON or CSV, streamed file by file to stdout or atomically to a file, each row with its scan's host
+// (a `host` object; CSV: `host_id`, `hostname` columns). Records keep the models'
 // shapes (ProcessRecord, ScanRecord, Alert, …), so an export reads like the command that produced the data.
 import type {Database} from 'sql.js';
 
@@ -7,7 +8,14 @@ import {DaemonEyeError} from '../errors.js';
 import type {ColumnSpec} from '../models/columns.js';
 import {csvCells} from '../models/serialise.js';
 import {type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tables.js';
+import type {Alert} from '../models/alert.js';
+import {type Host, hostOfScan} from '../models/host.js';
+import {alertDocument} from '../output/alert-formats.js';
+import {ecsProcessEvent} from '../output/ecs.js';
+import {ocsfEvidenceInfo} from '../output/ocsf.js';
+import type {ScanRecord} from '../models/scan.js';
 import {csvLine} from '../output/render.js';
+import {safeJson} from '../output/terminal.js';
 import {AtomicFileWriter} from '../util/atomic-write.js';
 import {openSnapshotInput, type ReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
 import type {SnapshotLimits} from './snapshot-file.js';
@@ -15,7 +23,9 @@ import type {SnapshotLimits} from './snapshot-file.js';
 /** Every table of the registry can be exported. */
 export const EXPORT_TABLES: readonly string[] = TABLE_NAMES;
 export type ExportTable = string;
-export const EXPORT_FORMATS = ['ndjson', 'json', 'csv'] as const;
+export const EXPORT_FORMATS = ['ndjson', 'json', 'csv', 'ecs', 'ocsf'] as const;
+/** The tables `--format ecs` and `--format ocsf` map (process state events / Live Evidence Info; alert events / Detection Findings). */
+export const SCHEMA_EXPORT_TABLES: readonly string[] = ['processes', 'alerts'];
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** What to export (the reference API's ExportConfig, plus the table and filters of `daemoneye export`). */
@@ -145,12 +155,28 @@ export function stdoutWriter(stream: NodeJS.WriteStream = process.stdout): (chun
  * Each row of one table of a loaded snapshot as CSV cells of the table's flat columns (for processes, every
  * platform-data field in a column of its own, as `scan --format csv` prints them; src/models/serialise.ts).
  */
-function* csvRowsOf(db: Database, table: ExportTable, where: {sql: string; params: (string | number)[]}): Generator<unknown[]> {
+function* csvRowsOf(
+  db: Database,
+  table: ExportTable,
+  where: {sql: string; params: (string | number)[]},
+  hosts: Map<number, Host> | null,
+): Generator<unknown[]> {
   const spec = specOf(table);
-  const statement = db.prepare(`SELECT ${spec.columns.map((c) => c.name).join(', ')} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`);
+  const scanColumn = hosts === null ? null : spec.scanColumn;
+  const statement = db.prepare(
+    `SELECT ${spec.columns.map((c) => c.name).join(', ')}${scanColumn === null ? '' : `, ${scanColumn}`} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`,
+  );
   try {
     statement.bind(where.params);
-    while (statement.step()) yield csvCells(spec.columns, statement.get());
+    while (statement.step()) {
+      const row = statement.get();
+      if (scanColumn === null) {
+        yield csvCells(spec.columns, row);
+        continue;
+      }
+      const host = hosts?.get(Number(row[spec.columns.length]));
+      yield [...csvCells(spec.columns, row.slice(0, spec.columns.length)), host?.id ?? null, host?.hostname ?? null];
+    }
   } finally {
     statement.free();
   }
@@ -177,13 +203,41 @@ function jsonObjectSql(columns: readonly ColumnSpec[]): string {
 const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const escapeUnsafe = (c: string): string => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
 
-/** Each row of one table of a loaded snapshot as JSON text, in the same order as csvRowsOf. */
-function* jsonLinesOf(db: Database, table: ExportTable, where: {sql: string; params: (string | number)[]}): Generator<string> {
+/**
+ * Whether export adds the host to each row of a table: every table tied to a scan, but `alerts`, whose rows
+ * carry their own `host` column.
+ */
+export function exportAddsHost(table: ExportTable): boolean {
+  return table !== 'alerts' && specOf(table).scanColumn !== null;
+}
+
+/** The JSON text of each scan's host object (src/models/host.ts), by scan id. */
+function hostJsonByScan(scans: readonly ScanRecord[]): Map<number, string> {
+  return new Map(scans.map((scan) => [scan.id, safeJson(hostOfScan(scan))]));
+}
+
+/**
+ * Each row of one table of a loaded snapshot as JSON text, in the same order as csvRowsOf; with `hosts`,
+ * the row's scan's host object appended as `host` (the text is built once per scan, not per row).
+ */
+function* jsonLinesOf(
+  db: Database,
+  table: ExportTable,
+  where: {sql: string; params: (string | number)[]},
+  hosts: Map<number, string> | null,
+): Generator<string> {
   const spec = specOf(table);
-  const statement = db.prepare(`SELECT ${jsonObjectSql(spec.recordColumns)} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`);
+  const scanColumn = hosts === null ? null : spec.scanColumn;
+  const statement = db.prepare(
+    `SELECT ${jsonObjectSql(spec.recordColumns)}${scanColumn === null ? '' : `, ${scanColumn}`} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`,
+  );
   try {
     statement.bind(where.params);
-    while (statement.step()) yield String(statement.get()[0]).replace(JSON_UNSAFE, escapeUnsafe);
+    while (statement.step()) {
+      const row = statement.get();
+      const line = String(row[0]).replace(JSON_UNSAFE, escapeUnsafe);
+      yield scanColumn === null ? line : `${line.slice(0, -1)},"host":${hosts?.get(Number(row[1])) ?? 'null'}}`;
+    }
   } finally {
     statement.free();
   }
@@ -198,12 +252,24 @@ function damaged(path: string, error: unknown): DaemonEyeError {
   });
 }
 
+/** The ECS or OCSF document of one exported record (a process with its `host`, or an alert). */
+function schemaMapper(table: ExportTable, format: 'ecs' | 'ocsf'): (record: Record<string, unknown>) => unknown {
+  if (table === 'alerts') return (record) => alertDocument(record as unknown as Alert, format);
+  const render = format === 'ecs' ? ecsProcessEvent : ocsfEvidenceInfo;
+  return (record) => render(record, (record.host as Host | null) ?? null);
+}
+
 /** Check that the filters make sense for the table (usage errors, exit 2). */
-export function checkExportFilters(config: Pick<ExportConfig, 'table' | 'pid' | 'name' | 'since' | 'until'>): void {
+export function checkExportFilters(config: Pick<ExportConfig, 'table' | 'pid' | 'name' | 'since' | 'until' | 'format'>): void {
   const table = config.table ?? 'processes';
   const spec = specOf(table);
   if (table !== 'alerts' && config.pid !== undefined && !spec.columns.some((c) => c.name === 'pid')) throw invalid(`--pid does not apply to --table ${table}`);
   if (table !== 'processes' && config.name !== undefined) throw invalid(`--name does not apply to --table ${table}`);
+  if ((config.format === 'ecs' || config.format === 'ocsf') && !SCHEMA_EXPORT_TABLES.includes(table)) {
+    throw new DaemonEyeError('INVALID_ARGUMENT', `--format ${config.format} maps processes and alerts, not --table ${table}`, {
+      hint: `export --table processes or alerts, or ${table} as ndjson, csv or parquet`,
+    });
+  }
   if (config.since !== undefined && config.until !== undefined && config.since > config.until) {
     throw new DaemonEyeError('INVALID_ARGUMENT', '--since is later than --until', {hint: 'swap them'});
   }
@@ -241,13 +307,14 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   // A host table a scan did not collect is not empty, it is unknown: said, never exported as "no rows".
   const hostTable = tableDefinition(table)?.collected === true && table !== 'processes';
   let scansWithoutTable = 0;
+  const addHost = exportAddsHost(table);
   try {
     // The CSV header and JSON's `[` wait for a scan that holds the table: a refused export prints nothing.
     let opened = false;
     const open = (): void => {
       if (opened) return;
       opened = true;
-      if (format === 'csv') out.push(csvLine(specOf(table).columns.map((c) => c.name)));
+      if (format === 'csv') out.push(csvLine([...specOf(table).columns.map((c) => c.name), ...(table === 'scans' || !addHost ? [] : ['host_id', 'hostname'])]));
       if (format === 'json') out.push('[');
     };
     for await (const snapshot of requireSnapshotsInRange(input, readOptions)) {
@@ -260,14 +327,18 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
       const where = whereFor(table, snapshot, config);
       try {
         if (format === 'csv') {
-          for (const cells of csvRowsOf(snapshot.db, table, where)) {
+          // The scans table has its host columns already; other tables get the scan's host_id and hostname.
+          const hosts = !addHost || table === 'scans' ? null : new Map(snapshot.scans.map((scan) => [scan.id, hostOfScan(scan)]));
+          for (const cells of csvRowsOf(snapshot.db, table, where, hosts)) {
             const wait = out.push(csvLine(cells));
             if (wait !== undefined) await wait;
             rows++;
           }
         } else {
-          for (const line of jsonLinesOf(snapshot.db, table, where)) {
-            const wait = out.push(format === 'ndjson' ? `${line}\n` : `${rows === 0 ? '\n' : ',\n'}${line}`);
+          const mapped = format === 'ecs' || format === 'ocsf' ? schemaMapper(table, format) : null;
+          for (const line of jsonLinesOf(snapshot.db, table, where, addHost ? hostJsonByScan(snapshot.scans) : null)) {
+            const text = mapped === null ? line : safeJson(mapped(JSON.parse(line) as Record<string, unknown>));
+            const wait = out.push(format === 'json' ? `${rows === 0 ? '\n' : ',\n'}${text}` : `${text}\n`);
             if (wait !== undefined) await wait;
             rows++;
           }

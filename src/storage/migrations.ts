@@ -132,6 +132,16 @@ function migrate5to6(db: Database): void {
   createMissingTables(db);
 }
 
+/**
+ * Version 7 added host identity and ATT&CK: `scans.host_id` and `scans.decorations` (null: unknown for an
+ * older scan) and `alerts.host`, `alerts.attack_techniques`, `alerts.attack_tactics` (null host; no tags known).
+ */
+function migrate6to7(db: Database): void {
+  addMissingColumns(db, 'scans', SCAN_TABLE_COLUMNS);
+  const added = addMissingColumns(db, 'alerts', ALERT_TABLE_COLUMNS);
+  for (const column of ['attack_techniques', 'attack_tactics']) if (added.includes(column)) db.run(`UPDATE alerts SET ${column} = '[]'`);
+}
+
 /** Every migration, oldest first; the last one ends at SCHEMA_VERSION. */
 export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 0, description: 'derive cmdline and platform-data columns, add indexes and the alerts table', migrate: migrate0to1},
@@ -140,6 +150,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 3, description: 'add the hidden and hidden_evidence process columns', migrate: migrate3to4},
   {from: 4, description: 'add the process_libraries table', migrate: migrate4to5},
   {from: 5, description: 'add container_runtime, ns_ld_so_preload, login_shell_listed, open-file types and the process_fd_peers table', migrate: migrate5to6},
+  {from: 6, description: 'add host identity (scans.host_id, scans.decorations) and alerts.host, attack_techniques, attack_tactics', migrate: migrate6to7},
 ];
 
 /**

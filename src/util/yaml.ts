@@ -19,33 +19,68 @@ export interface YamlProblem {
   readonly message: string;
 }
 
+/** Width of a line's leading spaces. */
+const indentOf = (line: string): number => /^ */.exec(line)?.[0].length ?? 0;
+
 /**
- * The syntax problems of a parsed document, in the words a user needs. A tab in a line's indentation makes
- * the yaml parser report whatever it then trips over ("Block scalar lines must not be less indented…",
- * "Implicit map keys…"), often twice and never naming the tab: such lines get one problem that says so,
- * and the parser's own errors on them are dropped. `lineOffset` shifts lines (front matter in a .sql rule).
+ * What is wrong at `lineNumber` when it is a list item (`- …`) indented unlike the items before it: the
+ * commonest YAML slip, which the parser reports as several unrelated-sounding errors.
+ */
+function misindentedItem(lines: readonly string[], lineNumber: number): string | undefined {
+  const line = lines[lineNumber - 1] ?? '';
+  if (!/^ *- /.test(line)) return undefined;
+  const indent = indentOf(line);
+  for (let i = lineNumber - 2; i >= 0; i--) {
+    const previous = lines[i] ?? '';
+    if (previous.trim() === '' || previous.trimStart().startsWith('#')) continue;
+    if (indentOf(previous) === 0 && !previous.startsWith('-')) return undefined;
+    if (/^ *- /.test(previous) && indentOf(previous) !== indent && Math.abs(indentOf(previous) - indent) <= 3) {
+      return `this list item starts at column ${indent + 1}, the one on line ${i + 1} at column ${indentOf(previous) + 1}: items of one list start at the same column`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The syntax problems of a parsed document, in the words a user needs, one per mistake. One slip (a list
+ * item indented one space off) makes the yaml parser report five or six errors down the same block; only
+ * the first problem of each top-level block (from one unindented key to the next) is kept, so each
+ * mistake is one line. A list item indented unlike the items before it is said so; a tab in a line's
+ * indentation makes the parser report whatever it then trips over ("Block scalar lines must not be less
+ * indented…", "Implicit map keys…"), never naming the tab: such a line's problem says so. `lineOffset`
+ * shifts lines (front matter in a .sql rule).
  */
 export function yamlProblems(text: string, errors: readonly Yaml.YAMLError[], lineCounter: Yaml.LineCounter, lineOffset = 0): YamlProblem[] {
   if (errors.length === 0) return [];
-  const tabLines = new Map<number, number>();
-  text.split('\n').forEach((line, index) => {
-    const indent = /^[ \t]*/.exec(line)?.[0] ?? '';
-    const tab = indent.indexOf('\t');
-    if (tab >= 0 && line.trim() !== '') tabLines.set(index + 1, tab + 1);
+  const lines = text.split('\n');
+  // The first line of the top-level block each line belongs to.
+  const blockOf: number[] = [];
+  let block = 1;
+  lines.forEach((line, index) => {
+    if (/^[^\s#]/.test(line) && !line.startsWith('-')) block = index + 1;
+    blockOf[index + 1] = block;
   });
   const problems: YamlProblem[] = [];
-  const reported = new Set<number>();
-  for (const error of errors) {
-    const pos = lineCounter.linePos(error.pos[0]);
-    const tabCol = tabLines.get(pos.line);
-    if (tabCol !== undefined) {
-      if (!reported.has(pos.line))
-        problems.push({
-          line: pos.line + lineOffset,
-          col: tabCol,
-          message: 'a tab in the indentation: YAML indents with spaces only (replace the tab with spaces)',
-        });
-      reported.add(pos.line);
+  const blocks = new Set<number>();
+  const located = errors.map((error) => ({error, pos: lineCounter.linePos(error.pos[0])})).sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
+  for (const {error, pos} of located) {
+    const where = blockOf[pos.line] ?? pos.line;
+    if (blocks.has(where)) continue;
+    blocks.add(where);
+    const line = lines[pos.line - 1] ?? '';
+    const indent = /^[ \t]*/.exec(line)?.[0] ?? '';
+    const tab = indent.indexOf('\t');
+    if (tab >= 0 && line.trim() !== '') {
+      problems.push({
+        line: pos.line + lineOffset,
+        col: tab + 1,
+        message: 'a tab in the indentation: YAML indents with spaces only (replace the tab with spaces)',
+      });
+      continue;
+    }
+    const item = misindentedItem(lines, pos.line);
+    if (item !== undefined) {
+      problems.push({line: pos.line + lineOffset, col: indentOf(line) + 1, message: item});
       continue;
     }
     problems.push({line: pos.line + lineOffset, col: pos.col, message: error.message.split('\n')[0] ?? error.message});

@@ -7,6 +7,18 @@ import type {AddressInfo} from 'node:net';
 import type {AlertManagerConfig} from '../../src/alerting/alert-manager.js';
 import {type SinkConfig, SinkSchema} from '../../src/config/schema.js';
 import type {Alert} from '../../src/models/alert.js';
+import type {Host} from '../../src/models/host.js';
+
+/** The host of hand-made alerts. */
+export const TEST_HOST: Host = {
+  id: '0123456789abcdef0123456789abcdef',
+  hostname: 'web-01',
+  boot_id: '6e1f7c1a-3b8e-4c52-9d0a-1f2e3d4c5b6a',
+  os: 'Debian GNU/Linux 12 (bookworm)',
+  kernel: '6.1.0-18-amd64',
+  arch: 'x86_64',
+  decorations: {env: 'prod'},
+};
 
 export function makeAlert(overrides: Partial<Alert> = {}): Alert {
   const ruleId = overrides.rule_id ?? 'suspicious-processes';
@@ -23,6 +35,9 @@ export function makeAlert(overrides: Partial<Alert> = {}): Alert {
     alert_data: {processes: [{pid: 1234, name: 'malware.exe'}]},
     rule_execution_time_ms: 15,
     dedupe_key: `${ruleId}:malware.exe`,
+    host: TEST_HOST,
+    attack_techniques: ['T1059.004'],
+    attack_tactics: ['execution'],
     ...overrides,
   };
 }

@@ -157,7 +157,9 @@ async function start(c: HostileCase): Promise<Started> {
   // A short directory for a socket on the file system: its name must fit sun_path's 108 bytes.
   const sockDir = join(dir, `s${n}`);
   mkdirSync(sockDir);
-  const sock = c.sock.abstract ? cat('@', c.sock.name) : cat(sockDir, '/', c.sock.name.length === 0 ? 'n' : c.sock.name);
+  // Abstract names are host-wide: a per-case prefix keeps two cases (or another test) from colliding.
+  const unique = `@ht${process.pid}.${n}:`;
+  const sock = c.sock.abstract ? cat(unique, c.sock.name.subarray(0, 108 - unique.length)) : cat(sockDir, '/', c.sock.name.length === 0 ? 'n' : c.sock.name);
   const link = join(dir, `run-${n}`);
   symlinkSync(exe, link);
   const child = spawn(link, [], {

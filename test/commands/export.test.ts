@@ -35,7 +35,10 @@ describe('export', () => {
     const result = await cli(['--input', path]);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    expect(parseNdjson(result.stdout)).toEqual(printed);
+    const exported = parseNdjson(result.stdout);
+    // Each exported row carries its scan's host; without it, the record is the one the writer printed.
+    expect(exported.every((r) => (r.host as {hostname: string}).hostname === 'test-host')).toBe(true);
+    expect(exported.map(({host: _host, ...record}) => record)).toEqual(printed);
     expect(execFileSync('sqlite3', [path, 'select count(*) from processes'], {encoding: 'utf8'}).trim()).toBe(String(printed.length));
   });
 
@@ -43,14 +46,23 @@ describe('export', () => {
     const result = await runCli(['export', '--since', '2026-11-24T09:00:00Z'], {env: {...env, DAEMONEYE_STORAGE__PATH: store}});
     expect(result.code).toBe(0);
     const records = parseNdjson(result.stdout);
-    expect(records).toEqual([...makeProcesses(scans[1]!, 12), ...makeProcesses(scans[2]!, 12)]);
+    expect(records.map(({host: _host, ...record}) => record)).toEqual([...makeProcesses(scans[1]!, 12), ...makeProcesses(scans[2]!, 12)]);
+    expect(records[0]?.host).toEqual({
+      id: null,
+      hostname: 'test-host',
+      boot_id: scans[1]!.boot_id,
+      os: scans[1]!.os,
+      kernel: scans[1]!.kernel,
+      arch: scans[1]!.arch,
+      decorations: {},
+    });
   });
 
   it('exports scans as CSV and alerts as a JSON array', async () => {
     const csv = await cli(['--input', store, '--table', 'scans', '--format', 'csv', '--until', String(T0)]);
     expect(csv.code).toBe(0);
     const lines = csv.stdout.split('\r\n');
-    expect(lines[0]).toMatch(/^id,hostname,os,/);
+    expect(lines[0]).toMatch(/^id,hostname,host_id,os,/);
     expect(lines[1]).toMatch(new RegExp(`^${scans[0]!.id},test-host,`));
     expect(lines).toHaveLength(3);
     const alerts = await cli(['--input', store, '--table', 'alerts', '--format', 'json']);

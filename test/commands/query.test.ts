@@ -18,7 +18,10 @@ describe('daemoneye query', () => {
     const sql = 'SELECT pid, name, uid FROM processes WHERE pid < 12 ORDER BY pid';
     const ndjson = await runCli(['query', sql, '--input', snapshot], {env});
     expect(ndjson.code).toBe(0);
-    expect(parseNdjson(ndjson.stdout)).toEqual([
+    const rows = parseNdjson(ndjson.stdout);
+    // Each row names its host (the input's one scan's); the query's own columns come first.
+    expect(rows.every((row) => (row.host as {hostname: string}).hostname === 'fixture')).toBe(true);
+    expect(rows.map(({host: _host, ...row}) => row)).toEqual([
       {pid: 1, name: 'systemd', uid: 0},
       {pid: 5, name: 'evil', uid: 1000},
       {pid: 10, name: 'nginx', uid: 1000},
@@ -30,7 +33,7 @@ describe('daemoneye query', () => {
       env,
       input: "SELECT count(*) AS n FROM processes WHERE name LIKE 'a%'",
     });
-    expect(JSON.parse(json.stdout)).toEqual([{n: 30}]);
+    expect((JSON.parse(json.stdout) as Record<string, unknown>[]).map(({host: _host, ...row}) => row)).toEqual([{n: 30}]);
   });
 
   it('a query past detection.rule_timeout_ms is killed (exit 3)', async () => {

@@ -231,3 +231,61 @@ describe('YAML with a tab', () => {
     expect(checked.stderr.split(config)).toHaveLength(2);
   });
 });
+
+describe('rule authoring errors point at the mistake, with a suggestion, one line per mistake', () => {
+  it('a typo in sql_query is reported at its line and column in the file, with the column or table it meant', async () => {
+    const block = writeRule(
+      join(dir, 'authoring'),
+      'block.yaml',
+      ['id: typo-in-block', 'name: Typo', 'severity: high', 'sql_query: |', '  SELECT pid, name', '  FROM processes', "  WHERE nmae = 'nc'", ''].join('\n'),
+    );
+    const plain = writeRule(
+      join(dir, 'authoring'),
+      'plain.yaml',
+      "id: typo-in-plain\nname: Typo\nseverity: high\nsql_query: SELECT pid FROM proceses WHERE name = 'x'\n",
+    );
+    const quoted = writeRule(
+      join(dir, 'authoring'),
+      'quoted.yaml',
+      `id: typo-quoted\nname: Typo\nseverity: high\nsql_query: "SELECT p.pid FROM processes p WHERE p.nmae = 'x'"\n`,
+    );
+    const keyword = writeRule(
+      join(dir, 'authoring'),
+      'keyword.yaml',
+      'id: keyword-column\nname: K\nseverity: high\nsql_query: |\n  SELECT pid, start, end\n  FROM process_memory_map\n',
+    );
+    const result = await runCli(['rules', 'validate', join(dir, 'authoring')], {env});
+    expect(result.code).toBe(1);
+    const lines = result.stderr.split('\n');
+    expect(lines).toContain(`${block}:7:9: sql_query: unknown column nmae (tables: processes); did you mean name?; see docs/schema.md`);
+    expect(lines.find((l) => l.startsWith(plain))).toMatch(new RegExp(`^${plain}:4:28: sql_query: unknown table proceses \\(did you mean processes\\?\\)`));
+    expect(lines).toContain(`${quoted}:4:51: sql_query: unknown column p.nmae (processes); did you mean p.name?`);
+    expect(lines.find((l) => l.startsWith(keyword))).toMatch(/workaround: end is an SQL keyword: quote the column as "end"/);
+  });
+
+  it('a badly indented list item is one problem that says so, not six', async () => {
+    const file = writeRule(
+      join(dir, 'indented'),
+      'indented.yaml',
+      [
+        'id: indented',
+        'name: Indented',
+        'severity: high',
+        "sql_query: SELECT pid, name FROM processes WHERE name = 'nc'",
+        'tests:',
+        '  - name: flags nc',
+        '    processes: [{pid: 1, name: nc}]',
+        '    expect: [1]',
+        ' - name: not sh',
+        '    processes: [{pid: 2, name: sh}]',
+        '    expect: []',
+        '',
+      ].join('\n'),
+    );
+    const result = await runCli(['rules', 'validate', file], {env});
+    expect(result.code).toBe(1);
+    expect(result.stderr.split('\n').filter((l) => l.startsWith(file))).toEqual([
+      `${file}:9:2: invalid YAML: this list item starts at column 2, the one on line 6 at column 3: items of one list start at the same column`,
+    ]);
+  });
+});

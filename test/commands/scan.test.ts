@@ -1,11 +1,12 @@
 // `daemoneye scan` end to end: the built CLI against real processes this file spawns.
 import {createHash} from 'node:crypto';
 import {chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
+import {hostname} from 'node:os';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {LinuxPlatformDataSchema, type ProcessRecord, ProcessRecordSchema} from '../../src/models/process.js';
+import {type HostedProcessRecord, HostedProcessRecordSchema, LinuxPlatformDataSchema} from '../../src/models/process.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 import {LiveProcesses, SLEEP, waitForExe} from '../collect/live-processes.js';
 
@@ -32,7 +33,7 @@ afterAll(() => {
   removeDir(home);
 });
 
-const records = (stdout: string): ProcessRecord[] => parseNdjson(stdout).map((line) => ProcessRecordSchema.parse(line));
+const records = (stdout: string): HostedProcessRecord[] => parseNdjson(stdout).map((line) => HostedProcessRecordSchema.parse(line));
 
 describe('daemoneye scan', () => {
   it('prints one NDJSON record per process when piped, complete and schema-valid', async () => {
@@ -45,13 +46,31 @@ describe('daemoneye scan', () => {
     expect(sleeper?.executable_path).toBe(realpathSync(SLEEP));
     for (const record of all) LinuxPlatformDataSchema.parse(record.platform_data);
     expect(new Set(all.map((p) => p.scan_id)).size).toBe(1);
+    // Every record names its host: the machine id, hostname and boot id of this machine.
+    const machineId = readFileSync('/etc/machine-id', 'utf8').trim();
+    for (const record of all) {
+      expect(record.host?.id).toBe(machineId);
+      expect(record.host?.hostname).toBe(hostname());
+      expect(record.host?.boot_id).toBe(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+    }
     expect(result.stderr).toBe('');
+  });
+
+  it('puts collection.decorations on every record and the host columns last in CSV', async () => {
+    const decorated = {...env, DAEMONEYE_COLLECTION__DECORATIONS: '{"env": "prod", "team": "payments"}'};
+    const result = await runCli(['scan', '--no-hash', '--pid', String(sleepPid)], {env: decorated});
+    expect(result.code, result.stderr).toBe(0);
+    expect(records(result.stdout)[0]?.host?.decorations).toEqual({env: 'prod', team: 'payments'});
+    const csv = await runCli(['scan', '--no-hash', '--pid', String(sleepPid), '--format', 'csv'], {env});
+    const [header, row] = csv.stdout.trim().split('\r\n');
+    expect(header?.endsWith(',host_id,hostname')).toBe(true);
+    expect(row?.endsWith(`,${readFileSync('/etc/machine-id', 'utf8').trim()},${hostname()}`)).toBe(true);
   });
 
   it('--pid selects processes; --format json is one array; hashes are SHA-256 of the file', async () => {
     const result = await runCli(['scan', '--pid', String(sleepPid), '--pid', String(shellPid), '--format', 'json'], {env});
     expect(result.code).toBe(0);
-    const list = (JSON.parse(result.stdout) as unknown[]).map((r) => ProcessRecordSchema.parse(r));
+    const list = (JSON.parse(result.stdout) as unknown[]).map((r) => HostedProcessRecordSchema.parse(r));
     expect(list.map((p) => p.pid).sort()).toEqual([sleepPid, shellPid].sort());
     const sleeper = list.find((p) => p.pid === sleepPid)!;
     expect(sleeper.executable_hash).toBe(createHash('sha256').update(readFileSync(SLEEP)).digest('hex'));
@@ -147,7 +166,7 @@ describe('daemoneye scan', () => {
   it('the systeminformation collector fills what it can', async () => {
     const result = await runCli(['scan', '--collector', 'systeminformation', '--pid', String(sleepPid), '--format', 'json'], {env});
     expect(result.code).toBe(0);
-    const [record] = (JSON.parse(result.stdout) as unknown[]).map((r) => ProcessRecordSchema.parse(r));
+    const [record] = (JSON.parse(result.stdout) as unknown[]).map((r) => HostedProcessRecordSchema.parse(r));
     expect(record?.pid).toBe(sleepPid);
     expect(record?.name).toBe('sleep');
     expect(record?.user_id).toBeNull();
@@ -187,7 +206,7 @@ describe('daemoneye scan', () => {
       extra: NodeJS.ProcessEnv = {},
       asUser?: number,
       pid = sleepPid,
-    ): Promise<{code: number; record: ProcessRecord | undefined; timing: Record<string, unknown>; stderr: string}> => {
+    ): Promise<{code: number; record: HostedProcessRecord | undefined; timing: Record<string, unknown>; stderr: string}> => {
       const result = await runCli(['scan', '--pid', String(pid), '--verbose', '--log-format', 'json', ...args], {
         env: {...cacheEnv, ...extra},
         ...(asUser === undefined ? {} : {asUser}),

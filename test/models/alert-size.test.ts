@@ -17,6 +17,9 @@ function alert(rows: Record<string, unknown>[]): Alert {
     alert_data: {processes: rows},
     rule_execution_time_ms: 1,
     dedupe_key: 'r',
+    host: null,
+    attack_techniques: [],
+    attack_tactics: [],
   };
 }
 

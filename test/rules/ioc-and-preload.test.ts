@@ -58,6 +58,7 @@ describe('dynamic-linker-hijack and /etc/ld.so.preload', () => {
     insertScan(db, {
       id: 5,
       hostname: 'host',
+      host_id: null,
       os: null,
       kernel: null,
       arch: null,
@@ -69,6 +70,7 @@ describe('dynamic-linker-hijack and /etc/ld.so.preload', () => {
       collector: 'procfs',
       tool_version: '0.1.0',
       ld_so_preload: ldSoPreload,
+      decorations: null,
       tables: ['processes'],
       errors: [],
     });

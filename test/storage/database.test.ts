@@ -38,6 +38,7 @@ describe('snapshot database', () => {
     insertScan(db, {
       id: 1,
       hostname: 'h',
+      host_id: null,
       os: null,
       kernel: null,
       arch: null,
@@ -49,6 +50,7 @@ describe('snapshot database', () => {
       collector: 'procfs',
       tool_version: '0.1.0',
       ld_so_preload: null,
+      decorations: null,
       tables: ['processes'],
       errors: [],
     });

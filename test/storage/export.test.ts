@@ -34,6 +34,9 @@ const alert: Alert = {
   alert_data: {processes: [{pid: 101}, {pid: 102}]},
   rule_execution_time_ms: 3,
   dedupe_key: 'test-rule:sshd',
+  host: null,
+  attack_techniques: ['T1059.004'],
+  attack_tactics: ['execution'],
 };
 
 async function run(
@@ -54,11 +57,24 @@ beforeAll(async () => {
   await writeSnapshotFile(single, scans[0]!, [tricky]);
 });
 
+/** A record without the `host` export adds (src/storage/export.ts). */
+const withoutHost = ({host: _host, ...record}: Record<string, unknown>): Record<string, unknown> => record;
+
 describe('export', () => {
   it('writes every process of a store as NDJSON records equal to what was stored', async () => {
     const {out, result} = await run({});
     const records = parseNdjson(out);
-    expect(records).toEqual(scans.flatMap((scan) => makeProcesses(scan, 10)));
+    expect(records.map(withoutHost)).toEqual(scans.flatMap((scan) => makeProcesses(scan, 10)));
+    // Each row carries its scan's host object.
+    expect(records[0]?.host).toEqual({
+      id: null,
+      hostname: 'test-host',
+      boot_id: scans[0]!.boot_id,
+      os: scans[0]!.os,
+      kernel: scans[0]!.kernel,
+      arch: scans[0]!.arch,
+      decorations: {},
+    });
     expect(result).toMatchObject({table: 'processes', format: 'ndjson', rows: 40, filesRead: 4, problems: []});
   });
 
@@ -76,7 +92,7 @@ describe('export', () => {
   });
 
   it('exports scans and alerts in their model shapes', async () => {
-    expect(parseNdjson((await run({table: 'scans'})).out)).toEqual(scans);
+    expect(parseNdjson((await run({table: 'scans'})).out).map(withoutHost)).toEqual(scans);
     expect(parseNdjson((await run({table: 'alerts'})).out)).toEqual([alert]);
     expect(parseNdjson((await run({table: 'alerts', pid: 102})).out)).toEqual([alert]);
     expect(parseNdjson((await run({table: 'alerts', pid: 103})).out)).toEqual([]);
@@ -84,7 +100,7 @@ describe('export', () => {
 
   it('writes one JSON array', async () => {
     const {out} = await run({format: 'json', scanId: scans[2]!.id});
-    expect(JSON.parse(out)).toEqual(makeProcesses(scans[2]!, 10));
+    expect((JSON.parse(out) as Record<string, unknown>[]).map(withoutHost)).toEqual(makeProcesses(scans[2]!, 10));
     expect((await run({format: 'json', pid: 99999})).out).toBe('[]\n');
   });
 
@@ -92,7 +108,7 @@ describe('export', () => {
     const {out} = await run({input: single, format: 'csv'});
     const [header, ...rest] = out.split('\r\n');
     // The flat `processes` table columns, as `scan --format csv` prints them (src/models/serialise.ts).
-    expect(header).toBe(PROCESS_TABLE_COLUMN_NAMES.join(','));
+    expect(header).toBe([...PROCESS_TABLE_COLUMN_NAMES, 'host_id', 'hostname'].join(','));
     expect(header).toMatch(/^id,scan_id,collection_time,pid,ppid,name,executable_path,command_line,.*,platform_data,cmdline,.*,user_name,uid,/);
     const body = rest.join('\r\n');
     expect(body).toContain('"[""sh"",""-c"",""echo \\""a,b\\""\\nrm -rf /tmp/x""');

@@ -1,10 +1,11 @@
-// FileSink: alerts appended as NDJSON under the file's lock, one write per line, then fsync, so
+// FileSink: alerts appended as NDJSON (the alert record, or ECS or OCSF: `format`) under the file's lock, one write per line, then fsync, so
 // concurrent runs never interleave lines; optional size rotation to <path>.1 … <path>.<max_files>.
 import {closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync} from 'node:fs';
 
 import type {SinkConfig} from '../../config/schema.js';
 import {fileError} from '../../errors.js';
 import type {Alert} from '../../models/alert.js';
+import {alertDocument, type AlertSchemaName} from '../../output/alert-formats.js';
 import {renderNdjsonLine} from '../../output/render.js';
 import {withLock} from '../../util/lock.js';
 import type {AlertSink, SinkSendOptions, SinkSendResult} from '../types.js';
@@ -32,8 +33,12 @@ export class FileSink implements AlertSink {
   readonly type = 'file' as const;
   readonly name: string;
 
+  /** The shape of each line: the alert record (`format: ndjson` or unset), ECS or OCSF. */
+  private readonly schema: AlertSchemaName;
+
   constructor(private readonly config: FileSinkConfig) {
     this.name = config.name;
+    this.schema = config.format === 'ecs' || config.format === 'ocsf' ? config.format : 'native';
   }
 
   /** path → path.1 → … → path.max_files (the oldest is removed). */
@@ -81,7 +86,7 @@ export class FileSink implements AlertSink {
       }
       for (const [index, alert] of alerts.entries()) {
         if (options.signal.aborted) break;
-        const record = renderNdjsonLine(alert);
+        const record = renderNdjsonLine(alertDocument(alert, this.schema));
         if (maxBytes !== null && size > 0 && size + Buffer.byteLength(record) > maxBytes) {
           fsyncSync(fd);
           closeSync(fd);

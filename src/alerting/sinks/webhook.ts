@@ -1,4 +1,4 @@
-// WebhookSink: one POST per alert (the alert JSON, or a Splunk HEC event envelope), configured headers,
+// WebhookSink: one POST per alert (the alert JSON, a Splunk HEC event envelope, ECS or OCSF), configured headers,
 // optional HMAC-SHA256 signature of the exact body, retries with exponential backoff and full jitter
 // that honour Retry-After; 4xx answers other than 408 and 429 are not retried (the request itself is wrong).
 import {createHmac} from 'node:crypto';
@@ -6,6 +6,7 @@ import {hostname} from 'node:os';
 
 import type {SinkConfig} from '../../config/schema.js';
 import type {Alert} from '../../models/alert.js';
+import {alertDocument} from '../../output/alert-formats.js';
 import {safeJson} from '../../output/terminal.js';
 import {TOOL_VERSION} from '../../version.js';
 import type {AlertSink, SinkSendOptions, SinkSendResult} from '../types.js';
@@ -26,12 +27,14 @@ export interface WebhookSinkOptions {
 }
 
 /** Splunk HTTP Event Collector envelope: time in seconds, the alert as `event`. */
-export function splunkHecEnvelope(alert: Alert, host = hostname()): Record<string, unknown> {
+export function splunkHecEnvelope(alert: Alert, host = alert.host?.hostname ?? hostname()): Record<string, unknown> {
   return {time: alert.alert_time / 1000, host, source: 'daemoneye', sourcetype: 'daemoneye:alert', event: alert};
 }
 
+/** The request body of one alert: the alert JSON, a Splunk HEC envelope, an ECS alert event or an OCSF Detection Finding. */
 export function webhookBody(alert: Alert, format: WebhookSinkConfig['format']): string {
-  return safeJson(format === 'splunk_hec' ? splunkHecEnvelope(alert) : alert);
+  if (format === 'splunk_hec') return safeJson(splunkHecEnvelope(alert));
+  return safeJson(alertDocument(alert, format === 'ecs' || format === 'ocsf' ? format : 'native'));
 }
 
 export function hmacSignature(secret: string, body: string): string {

@@ -7,7 +7,7 @@ import {z} from 'zod';
 
 import {RULE_ID} from '../../models/rule.js';
 import {ALERT_SEVERITIES} from '../../models/severity.js';
-import {yaml} from '../../util/yaml.js';
+import {yaml, yamlProblems} from '../../util/yaml.js';
 import {locate, pathText, type RuleDefinition, type RuleFileValidation, RuleTestCaseSchema, testCaseProblems, type YamlPath} from '../rule-file.js';
 import type {SqlValidator} from '../sql-validator.js';
 import {compileSigmaRule, SigmaCompileError} from './compile.js';
@@ -88,12 +88,7 @@ export function validateSigmaRuleText(file: string, text: string, validator: Sql
   }
   const doc = docs[0] as Document;
   if (doc.errors.length > 0) {
-    return invalid(
-      doc.errors.map((e) => {
-        const pos = counter.linePos(e.pos[0]);
-        return `${file}:${pos.line}:${pos.col}: invalid YAML: ${e.message.split('\n')[0] ?? e.message}`;
-      }),
-    );
+    return invalid(yamlProblems(text, doc.errors, counter as LineCounter).map((p) => `${file}:${p.line}:${p.col}: invalid YAML: ${p.message}`));
   }
   const where = (path: YamlPath): string => locate(doc, counter as LineCounter, path, 0);
   const data: unknown = doc.toJS({maxAliasCount: 100});

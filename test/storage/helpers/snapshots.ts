@@ -15,6 +15,7 @@ export function makeScan(time: number, processCount: number, salt = 0): ScanReco
   return {
     id: scanIdAt(time, salt),
     hostname: 'test-host',
+    host_id: null,
     os: 'Debian GNU/Linux 12',
     kernel: '6.1.0',
     arch: 'x64',
@@ -26,6 +27,7 @@ export function makeScan(time: number, processCount: number, salt = 0): ScanReco
     collector: 'procfs',
     tool_version: '0.1.0',
     ld_so_preload: null,
+    decorations: null,
     tables: ['processes'],
     errors: [],
   };

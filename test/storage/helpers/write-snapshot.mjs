@@ -19,6 +19,7 @@ const processes = Array.from({length: count}, (_, i) =>
 const scan = {
   id: scanId,
   hostname: 'test-host',
+  host_id: null,
   os: null,
   kernel: null,
   arch: null,
@@ -30,6 +31,7 @@ const scan = {
   collector: 'procfs',
   tool_version: '0.1.0',
   ld_so_preload: null,
+  decorations: null,
   tables: ['processes'],
   errors: [],
 };
