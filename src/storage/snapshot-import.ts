@@ -196,8 +196,9 @@ function columnConstraint(column: ColumnSpec, c: string = column.name): string |
   if (column.enumValues !== undefined) return `${c} COLLATE BINARY IN (${column.enumValues.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ')})`;
   if (!column.json) return undefined;
   const shape = column.jsonShape === 'array' ? `json_type(${c}) = 'array'` : column.jsonShape === 'object' ? `json_type(${c}) = 'object'` : '1';
-  // CASE keeps json_type from ever seeing text json_valid refused (it would raise an error, not say no).
-  return `CASE WHEN json_valid(${c}) THEN ${shape} ELSE 0 END`;
+  // CASE keeps json_type from ever seeing text json_valid refused (it would raise an error, not say no);
+  // NULL passes here (json_valid(NULL) is NULL, which would fall to ELSE 0): NOT NULL is its own constraint.
+  return `CASE WHEN ${c} IS NULL THEN 1 WHEN json_valid(${c}) THEN ${shape} ELSE 0 END`;
 }
 
 /** Every element of the JSON arrays of scalars (argv, the tables a scan collected, …) has the declared type. */
