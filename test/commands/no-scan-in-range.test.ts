@@ -76,7 +76,7 @@ describe('a store holding one junk file', () => {
   it('query reads the other files, names the junk one and exits 2', async () => {
     const result = await runCli(['query', 'SELECT count(*) AS n FROM processes', '--input', junkStore], {env});
     expect(result.code).toBe(2);
-    expect(parseNdjson(result.stdout)).toEqual([{n: 7}]);
+    expect(parseNdjson(result.stdout)).toEqual([{n: 7, host: expect.objectContaining({hostname: 'test-host'})}]);
     const [line, ...more] = oneErrorLine(result.stderr);
     expect(more).toEqual([]);
     expect(line).toContain(join(junkStore, 'broken.db'));
