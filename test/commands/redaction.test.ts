@@ -90,7 +90,8 @@ describe('argv and environment of live processes', () => {
     });
     expect(result.code).toBe(0);
     expect(leaks(result.stdout + result.stderr)).toEqual([]);
-    expect(JSON.parse(result.stdout)).toEqual([
+    const rows = (JSON.parse(result.stdout) as {key: string; value: string}[]).map(({key, value}) => ({key, value}));
+    expect(rows).toEqual([
       {key: 'API_TOKEN', value: '[REDACTED]'},
       {key: 'HISTFILE', value: '/dev/null'},
       {key: 'SUDO_COMMAND', value: '/usr/bin/app --password=[REDACTED] --port 80'},
