@@ -49,7 +49,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       allowNo: true,
     }),
     redact: Flags.boolean({summary: 'Redact secret arguments in command lines (default: collection.redaction.enabled).', allowNo: true}),
-    output: Flags.string({char: 'o', summary: 'Also save the snapshot as a SQLite file (written atomically, mode 0600).'}),
+    output: Flags.string({char: 'o', summary: 'Also save the snapshot as a SQLite file (written atomically, mode 0600; a device or FIFO is written through).'}),
     tables: Flags.string({
       summary: 'Host tables to save with --output/--store: a comma-separated list or `all` (default: collection.tables; processes is always saved).',
     }),
@@ -146,6 +146,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       storeDir: store === undefined ? undefined : store === '' ? config.paths.storeDir : store,
       retention: retentionFromConfig(config.values.storage),
       log: this.logger,
+      note: (message) => this.logger.info(message),
     });
   }
 }

@@ -27,7 +27,7 @@ export default class Sign extends DaemonEyeCommand<typeof Sign> {
     const key = resolvePrivateKey(config, this.flags.key, (message) => this.logger.warn(message));
     const output = this.flags.output ?? `${this.args.file}.sig`;
     assertNotSameFile(this.args.file, output);
-    const result = signFile(this.args.file, key, {output, armor: this.flags.armor});
+    const result = signFile(this.args.file, key, {output, armor: this.flags.armor, note: (message) => this.logger.info(message)});
     await this.present(this.flags.format, objectView(result));
     await this.audit('sign', result);
   }

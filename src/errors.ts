@@ -59,6 +59,11 @@ export const ERROR_CODES = {
   INVALID_TIME: {kind: 'validation', exit: 2, summary: 'a time value cannot be parsed'},
   RECORD_INVALID: {kind: 'validation', exit: 2, summary: 'a record does not match its schema'},
   COLLECTOR_UNAVAILABLE: {kind: 'validation', exit: 2, summary: 'the requested process collector cannot run on this system'},
+  OUTPUT_REFUSED: {
+    kind: 'validation',
+    exit: 2,
+    summary: 'an output path names what a file must not be written over: a directory, socket, block device, or a link not to be followed',
+  },
   // storage / database
   INPUT_NOT_FOUND: {kind: 'database', exit: 2, summary: 'an input file or directory does not exist'},
   INPUT_UNREADABLE: {kind: 'database', exit: 2, summary: 'an input file cannot be read'},
@@ -90,6 +95,7 @@ export const ERROR_CODES = {
   IO_WRITE_FAILED: {kind: 'io', exit: 3, summary: 'a file cannot be written'},
   LOCK_FAILED: {kind: 'io', exit: 3, summary: 'a lock could not be taken in time'},
   PERMISSION_DENIED: {kind: 'io', exit: 3, summary: 'the operating system refused access'},
+  STATE_UNSAFE: {kind: 'io', exit: 3, summary: 'a state file or directory is a link, not owned by this user, or writable by others: not used'},
   INTERNAL: {kind: 'io', exit: 3, summary: 'an unexpected internal error'},
 } as const satisfies Record<string, ErrorCodeSpec>;
 export type ErrorCode = keyof typeof ERROR_CODES;

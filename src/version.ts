@@ -1,20 +1,8 @@
-// The tool's version, read once from package.json (wherever the code runs from: src/ or dist/src/).
-import {existsSync, readFileSync} from 'node:fs';
-import {dirname, join} from 'node:path';
+// The tool's version: a build-time constant (src/build-info.ts, written by `npm run build` from package.json),
+// the same in the npm install and the single executable, and never read from a file at run time. The package
+// root (where built-in rules and the rule index are) is src/package-files.ts's.
+import {BUILD_INFO} from './build-info.js';
 
-function findPackageJson(start: string): string {
-  let dir = start;
-  for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) {
-      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as {name?: string};
-      if (pkg.name === 'daemoneye') return candidate;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('package.json of daemoneye not found');
-    dir = parent;
-  }
-}
+export {PACKAGE_ROOT} from './package-files.js';
 
-export const PACKAGE_ROOT = dirname(findPackageJson(import.meta.dirname));
-export const TOOL_VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {version: string}).version;
+export const TOOL_VERSION: string = BUILD_INFO.version;

@@ -200,10 +200,13 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     const exitCode = exitError?.constructor.name === 'ExitError' ? (exitError.oclif?.exit ?? 0) : Number(process.exitCode ?? 0);
     try {
       const {writeMetricsFile} = await import('../../src/telemetry/metrics-file.js');
-      writeMetricsFile(path, this.metrics, {command: (this.id ?? 'daemoneye').replace(/:/g, ' '), exitCode, startedAtMs: this.startedAtMs});
+      writeMetricsFile(path, this.metrics, {command: (this.id ?? 'daemoneye').replace(/:/g, ' '), exitCode, startedAtMs: this.startedAtMs}, (message) =>
+        this.logger.info(message),
+      );
     } catch (writeError) {
-      this.logger.reportError(toDaemonEyeError(writeError as Error));
-      this.setExitCode(ExitCode.RuntimeFailure);
+      const problem = toDaemonEyeError(writeError as Error);
+      this.logger.reportError(problem);
+      this.setExitCode(problem.exitCode === ExitCode.Success ? ExitCode.RuntimeFailure : problem.exitCode);
     }
   }
 

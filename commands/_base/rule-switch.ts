@@ -21,7 +21,9 @@ export abstract class RuleSwitchCommand<T extends typeof Command> extends Daemon
     // Text prints nothing on stdout (the line below goes to stderr); json is the result object.
     await this.present(format ?? 'text', {...objectView(result), text: {text: () => ''}});
     const word = this.enable ? 'enabled' : 'disabled';
-    this.logger.info(`rule ${result.rule_id} ${result.changed ? word : `was already ${word}`} in ${result.file}${result.created ? ' (created)' : ''}`);
+    const link =
+      result.written === result.file ? '' : ` (a symbolic link to ${result.written}, which was ${result.changed ? 'edited' : 'read'}; the link is kept)`;
+    this.logger.info(`rule ${result.rule_id} ${result.changed ? word : `was already ${word}`} in ${result.file}${link}${result.created ? ' (created)' : ''}`);
     await this.audit(this.enable ? 'rule_enable' : 'rule_disable', result);
   }
 }

@@ -1,12 +1,12 @@
 // Deduplication across runs: `dedupe.json` under alerting.state_dir maps each dedupe key to when it
 // last left the process. The check and the update happen under one lock, so concurrent runs agree on
 // who sends an alert; a corrupt state file is set aside, reported and rebuilt, never fatal.
-import {readFileSync, renameSync} from 'node:fs';
+import {renameSync} from 'node:fs';
 import {join} from 'node:path';
 
-import {systemErrorCode} from '../errors.js';
+import {isDaemonEyeError, systemErrorCode} from '../errors.js';
 import type {Alert} from '../models/alert.js';
-import {writeFileAtomic} from '../util/atomic-write.js';
+import {readStateFile, writeStateFile} from '../util/state-file.js';
 import {withLock} from '../util/lock.js';
 
 export const DEDUPE_STATE_FILE = 'dedupe.json';
@@ -32,9 +32,11 @@ export function dedupeStatePath(stateDir: string): string {
 export function readDedupeState(path: string, warn: (message: string) => void, now = Date.now()): Map<string, number> {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    const bytes = readStateFile(path, {what: 'dedupe state'});
+    if (bytes === undefined) return new Map();
+    text = bytes.toString('utf8');
   } catch (error) {
-    if (systemErrorCode(error) === 'ENOENT') return new Map();
+    if (isDaemonEyeError(error) && error.code === 'STATE_UNSAFE') throw error;
     warn(`cannot read ${path} (${systemErrorCode(error) ?? String(error)}); deduplication starts afresh`);
     return new Map();
   }
@@ -61,7 +63,7 @@ export function readDedupeState(path: string, warn: (message: string) => void, n
 }
 
 function writeDedupeState(path: string, entries: Map<string, number>): void {
-  writeFileAtomic(path, `${JSON.stringify({version: STATE_VERSION, entries: Object.fromEntries(entries)})}\n`, {mode: 0o600});
+  writeStateFile(path, `${JSON.stringify({version: STATE_VERSION, entries: Object.fromEntries(entries)})}\n`, {what: 'dedupe state'});
 }
 
 /**

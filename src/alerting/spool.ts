@@ -3,12 +3,12 @@
 // sink took them, so even a SIGKILLed run loses nothing: its claim goes stale and the next run delivers.
 // Rewritten atomically under its lock, bounded by max_queue_size (oldest dropped and counted).
 // Delivery is at least once: a run killed after the sink took an alert but before settling resends it.
-import {readdirSync, readFileSync, renameSync, rmSync} from 'node:fs';
+import {readdirSync, renameSync, rmSync} from 'node:fs';
 import {join} from 'node:path';
 
-import {systemErrorCode} from '../errors.js';
+import {isDaemonEyeError, systemErrorCode} from '../errors.js';
 import {type Alert, AlertSchema} from '../models/alert.js';
-import {writeFileAtomic} from '../util/atomic-write.js';
+import {readStateFile, writeStateFile} from '../util/state-file.js';
 import {withLock} from '../util/lock.js';
 import {processAlive} from '../util/process.js';
 
@@ -47,13 +47,19 @@ export function spooledSinkNames(stateDir: string): string[] {
   }
 }
 
-/** The entries of a spool file; missing is empty, damaged is moved aside (kept) and reported. */
+/**
+ * The entries of a spool file; missing is empty, damaged is moved aside (kept) and reported. A spool that
+ * is a link, not this user's or writable by others throws STATE_UNSAFE (src/util/state-file.ts): it is
+ * never read, nor written over.
+ */
 export function readSpool(path: string, warn: (message: string) => void, now = Date.now()): SpoolEntry[] {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    const bytes = readStateFile(path, {what: 'spool'});
+    if (bytes === undefined) return [];
+    text = bytes.toString('utf8');
   } catch (error) {
-    if (systemErrorCode(error) === 'ENOENT') return [];
+    if (isDaemonEyeError(error) && error.code === 'STATE_UNSAFE') throw error;
     warn(`cannot read spool ${path} (${systemErrorCode(error) ?? String(error)}); its alerts wait for a later run`);
     return [];
   }
@@ -99,7 +105,7 @@ function writeSpool(path: string, sink: string, entries: readonly SpoolEntry[]):
     rmSync(path, {force: true});
     return;
   }
-  writeFileAtomic(path, `${JSON.stringify({version: SPOOL_VERSION, sink, entries})}\n`, {mode: 0o600});
+  writeStateFile(path, `${JSON.stringify({version: SPOOL_VERSION, sink, entries})}\n`, {what: 'spool'});
 }
 
 interface SpoolIo {

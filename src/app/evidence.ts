@@ -8,6 +8,8 @@ import type {Config} from '../config/builder.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError, fileError} from '../errors.js';
 import {collectEvidence, type CollectEvidenceResult} from '../evidence/collect-evidence.js';
+import type {Alert} from '../models/alert.js';
+import {alertResultRows} from '../models/alert-evidence.js';
 import {Redactor} from '../redaction/redact.js';
 
 export interface EvidenceCaseOptions {
@@ -38,7 +40,12 @@ export async function collectEvidenceCase(options: EvidenceCaseOptions): Promise
   const {config, warn} = options;
   const sources = [options.pids, options.alerts, options.rule].filter((s) => s !== undefined).length;
   if (sources !== 1) throw new DaemonEyeError('USAGE', 'give exactly one of --pid, --alerts or --rule', {hint: 'see daemoneye collect --help'});
-  const pids = options.pids ?? (options.alerts === undefined ? await pidsFromRule(config.values, options.rule as string) : pidsFromAlertsFile(options.alerts));
+  const targets: AlertTargets =
+    options.pids !== undefined
+      ? {pids: [...options.pids], namedFiles: new Map()}
+      : options.alerts === undefined
+        ? await targetsFromRule(config.values, options.rule as string)
+        : targetsFromAlertsFile(options.alerts);
   const reason = options.pids !== undefined ? '--pid' : options.alerts !== undefined ? `--alerts ${options.alerts}` : `--rule ${options.rule as string}`;
   const key = options.keyPath === undefined ? loadSigningKey(config, warn) : resolvePrivateKey(config, options.keyPath, warn);
   if (key === undefined)
@@ -47,7 +54,8 @@ export async function collectEvidenceCase(options: EvidenceCaseOptions): Promise
   if (!redaction.enabled) warn('--no-redact: argv and environments are copied as the processes had them, secrets included (the manifest says so)');
   const result = await collectEvidence({
     redactor: redaction.enabled ? new Redactor({words: redaction.flags, shortFlags: redaction.short_flags}) : null,
-    pids,
+    pids: targets.pids,
+    namedFiles: targets.namedFiles,
     output: options.output,
     maxFileBytes: options.maxFileBytes,
     maxTotalBytes: options.maxTotalBytes,
@@ -59,11 +67,44 @@ export async function collectEvidenceCase(options: EvidenceCaseOptions): Promise
   return {result, reason};
 }
 
+/** The processes alerts name, and per pid the absolute paths in the alerts' result rows (a library, an executable). */
+export interface AlertTargets {
+  readonly pids: number[];
+  readonly namedFiles: ReadonlyMap<number, ReadonlySet<string>>;
+}
+
 /**
- * Pids named by an alerts file: `detect --format ndjson` (one alert per line), `detect --format json`
- * (`{"alerts": [...]}`) or a JSON array of alerts; each alert's `affected_processes`.
+ * Pids and named files of alerts: each alert's `affected_processes`, and every absolute path among the values
+ * of its result rows (`alert_data.processes`), for the row's `pid` (or every affected pid when the row has
+ * none). Throws (with `bad`) on an alert without `affected_processes`.
  */
-export function pidsFromAlertsFile(path: string): number[] {
+export function alertTargets(alerts: readonly unknown[], bad: (why: string) => Error): AlertTargets {
+  const pids = new Set<number>();
+  const namedFiles = new Map<number, Set<string>>();
+  const name = (pid: number, path: string): void => {
+    const files = namedFiles.get(pid) ?? new Set<string>();
+    namedFiles.set(pid, files.add(path));
+  };
+  for (const alert of alerts) {
+    const affected = (alert as {affected_processes?: unknown}).affected_processes;
+    if (!Array.isArray(affected)) throw bad('an alert has no affected_processes');
+    const own = affected.filter((pid): pid is number => Number.isInteger(pid) && (pid as number) > 0);
+    for (const pid of own) pids.add(pid);
+    for (const row of alertResultRows(alert as Pick<Alert, 'alert_data'>)) {
+      const paths = Object.values(row).filter((value): value is string => typeof value === 'string' && value.startsWith('/'));
+      const rowPid = Number.isInteger(row.pid) ? [row.pid as number] : own;
+      for (const pid of rowPid) for (const path of paths) name(pid, path);
+    }
+  }
+  return {pids: [...pids].sort((a, b) => a - b), namedFiles};
+}
+
+/**
+ * Targets named by an alerts file: `detect --format ndjson` (one alert per line), `detect --format json`
+ * (`{"alerts": [...]}`) or a JSON array of alerts (see alertTargets). Unreadable or not alerts: an error
+ * naming the file (exit 2).
+ */
+export function targetsFromAlertsFile(path: string): AlertTargets {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -86,17 +127,11 @@ export function pidsFromAlertsFile(path: string): number[] {
       throw bad(`not JSON or NDJSON (${(error as Error).message})`);
     }
   }
-  const pids = new Set<number>();
-  for (const alert of alerts) {
-    const affected = (alert as {affected_processes?: unknown}).affected_processes;
-    if (!Array.isArray(affected)) throw bad('an alert has no affected_processes');
-    for (const pid of affected) if (Number.isInteger(pid) && (pid as number) > 0) pids.add(pid as number);
-  }
-  return [...pids].sort((a, b) => a - b);
+  return alertTargets(alerts, bad);
 }
 
-/** Pids the rule flags on a live snapshot taken now (the rule runs even if disabled). */
-export async function pidsFromRule(config: DaemonEyeConfig, ruleId: string): Promise<number[]> {
+/** Targets of the rule's alerts on a live snapshot taken now (the rule runs even if disabled). */
+export async function targetsFromRule(config: DaemonEyeConfig, ruleId: string): Promise<AlertTargets> {
   const {runRulesOverSnapshots} = await import('../detection/rules-over-snapshots.js');
   const {detectionSnapshots} = await import('../detection/snapshot-source.js');
   const report = await runRulesOverSnapshots({config, ruleIds: [ruleId], snapshots: detectionSnapshots({config})});
@@ -104,7 +139,7 @@ export async function pidsFromRule(config: DaemonEyeConfig, ruleId: string): Pro
   if (result !== undefined && result.status !== 'ok') {
     throw new DaemonEyeError('RULE_FAILED', `rule ${ruleId} did not run: ${result.error ?? result.status}`, {hint: 'fix the rule, or give --pid'});
   }
-  return [...new Set(report.alerts.flatMap((a) => a.affected_processes))].sort((a, b) => a - b);
+  return alertTargets(report.alerts, (why) => new DaemonEyeError('RULE_FAILED', `rule ${ruleId}: ${why}`));
 }
 
 function alertsOf(document: unknown): unknown[] {

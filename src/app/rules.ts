@@ -1,11 +1,11 @@
 // The `rules` commands as library calls: list, validate, convert, test, enable and disable. Their views
 // are in rules-view.ts.
-import {existsSync, readFileSync, statSync} from 'node:fs';
 import {basename, dirname, extname} from 'node:path';
 
 import {parse as parseYaml} from 'yaml';
 
 import {DaemonEyeError} from '../errors.js';
+import {existsSync, readFileSync, statSync} from '../package-files.js';
 import type {PartialProcessRow} from '../models/process-fixture.js';
 import type {AlertSeverity} from '../models/severity.js';
 import type {RuleSourceType} from '../models/rule.js';

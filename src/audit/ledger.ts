@@ -1,12 +1,14 @@
 // AuditLedger: the append-only JSON Lines ledger (docs/audit.md). Appends read only the
 // last line (it carries the Merkle frontier), hold the ledger lock, write each record with one write()
 // and fsync it. Readers stream the file, so verifying 100,000 records takes bounded memory.
-import {closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync} from 'node:fs';
+import {closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync} from 'node:fs';
 
 import {blake3Hex} from '../crypto/hash.js';
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 import {withLock} from '../util/lock.js';
+import {ensureStateDirectory, openStateFile} from '../util/state-file.js';
+import {dirname} from 'node:path';
 import {toPlainJson} from '../crypto/canonical-json.js';
 import type {PrivateKey, PublicKey} from '../crypto/keys.js';
 import {type Checkpoint, signCheckpoint} from './checkpoint-signature.js';
@@ -37,11 +39,21 @@ export interface NewRecord {
 
 const NEWLINE = 0x0a;
 
-/** Read the last complete line (and any torn bytes after it) from the end of the file, never the whole file. */
-export function readLedgerTail(path: string): LedgerTail {
+/**
+ * Read the last complete line (and any torn bytes after it) from the end of the file, never the whole file.
+ * `forAppend`: the ledger this run writes, so it is opened as state (never through a link, owned by this
+ * user, one name only: src/util/state-file.ts); otherwise any ledger a reader names.
+ */
+export function readLedgerTail(path: string, options: {forAppend?: boolean} = {}): LedgerTail {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    if (options.forAppend === true) {
+      const opened = openStateFile(path, constants.O_RDONLY, LEDGER_STATE);
+      if (opened === undefined) return {last: undefined, completeEnd: 0, tornBytes: 0};
+      fd = opened;
+    } else {
+      fd = openSync(path, 'r');
+    }
   } catch (error) {
     if (systemErrorCode(error) === 'ENOENT') return {last: undefined, completeEnd: 0, tornBytes: 0};
     throw ledgerWriteError(error, path, 'read');
@@ -95,6 +107,9 @@ function parseTailRecord(line: string, path: string, lineNumber: number | undefi
   return value as LedgerRecord;
 }
 
+/** The ledger is state: appended in place, so never a link, this user's, one name only. */
+const LEDGER_STATE = {what: 'audit ledger', singleLink: true, mode: 0o600} as const;
+
 function ledgerWriteError(error: unknown, path: string, action: 'read' | 'write'): DaemonEyeError {
   if (error instanceof DaemonEyeError && error.code !== 'INPUT_NOT_FOUND' && error.code !== 'INPUT_UNREADABLE') return error;
   const problem = fileError(error, path, action === 'read' ? 'write' : action);
@@ -122,11 +137,22 @@ export interface AppendContext {
  * a later record may depend on an earlier one of the same call (it is handed back through `append`).
  */
 export async function appendToLedger<T>(path: string, build: (context: AppendContext, append: (record: NewRecord) => LedgerRecord) => T): Promise<T> {
+  // Its directory is state too: created 0700, this user's, not writable by others (who could swap the file).
+  try {
+    ensureStateDirectory(dirname(path), 'its directory');
+  } catch (error) {
+    const problem = ledgerWriteError(error, dirname(path), 'write');
+    throw new DaemonEyeError(problem.code === 'STATE_UNSAFE' ? 'STATE_UNSAFE' : 'LEDGER_WRITE_FAILED', `audit ledger ${path}: ${problem.message}`, {
+      file: path,
+      ...(problem.hint === undefined ? {} : {hint: problem.hint}),
+      cause: error,
+    });
+  }
   return withLock(path, () => {
-    const tail = readLedgerTail(path);
+    const tail = readLedgerTail(path, {forAppend: true});
     let fd: number;
     try {
-      fd = openSync(path, 'a', 0o600);
+      fd = openStateFile(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, LEDGER_STATE) as number;
     } catch (error) {
       throw ledgerWriteError(error, path, 'write');
     }
@@ -159,9 +185,15 @@ export async function appendToLedger<T>(path: string, build: (context: AppendCon
  */
 function quarantineTornTail(path: string, fd: number, tail: LedgerTail): {file: string; bytes: number; blake3: string} {
   const bytes = Buffer.alloc(tail.tornBytes);
-  const readFd = openSync(path, 'r');
+  let read = 0;
+  // The append descriptor is write-only: read the torn bytes through a second, checked one.
+  const readFd = openStateFile(path, constants.O_RDONLY, LEDGER_STATE) as number;
   try {
-    readSync(readFd, bytes, 0, bytes.length, tail.completeEnd);
+    while (read < bytes.length) {
+      const n = readSync(readFd, bytes, read, bytes.length - read, tail.completeEnd + read);
+      if (n === 0) break;
+      read += n;
+    }
   } finally {
     closeSync(readFd);
   }

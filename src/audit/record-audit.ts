@@ -48,7 +48,7 @@ export async function recordAudit(config: Config, entry: AuditEntry, options: Re
 
 /** Whatever stopped the append (lock, directory, disk), reported as the ledger failing: exit 3. */
 function asLedgerError(error: unknown, ledger: string): DaemonEyeError {
-  if (isDaemonEyeError(error) && (error.code === 'LEDGER_WRITE_FAILED' || error.code === 'LEDGER_TAIL_CORRUPT')) return error;
+  if (isDaemonEyeError(error) && (error.code === 'LEDGER_WRITE_FAILED' || error.code === 'LEDGER_TAIL_CORRUPT' || error.code === 'STATE_UNSAFE')) return error;
   const message = isDaemonEyeError(error) ? error.message : error instanceof Error ? error.message : String(error);
   return new DaemonEyeError('LEDGER_WRITE_FAILED', `cannot append to the audit ledger ${ledger}: ${message}`, {
     file: ledger,

@@ -4,12 +4,9 @@
 // binary is always hashed again. Hashing the same large binaries (node, dockerd, kubelet: 50–100 MB each) on
 // every cron run is most of a scan's time; osquery keeps a cache on the same principle.
 // The cache is an optimisation only: missing, unreadable, corrupt or foreign files are ignored and rebuilt.
-import {readFileSync, statSync} from 'node:fs';
-import {dirname} from 'node:path';
-
-import {ensureStateDir} from '../config/paths.js';
 import {SHA256_HEX} from '../models/process.js';
-import {writeFileAtomic} from '../util/atomic-write.js';
+import {readStateFile, writeStateFile} from '../util/state-file.js';
+import {isDaemonEyeError} from '../errors.js';
 
 const CACHE_FORMAT = 1;
 /** Entries kept, most recently used first; a host runs far fewer distinct executables. */
@@ -74,15 +71,14 @@ export class HashCache {
     const cache = new HashCache(path, options.clock ?? Date.now);
     let text: string;
     try {
-      if (statSync(path).size > MAX_CACHE_FILE_BYTES) {
-        cache.loadProblem = `the hash cache ${path} is larger than ${MAX_CACHE_FILE_BYTES} bytes and was ignored; every executable was hashed and the cache rebuilt`;
-        cache.dirty = true;
-        return cache;
-      }
-      text = readFileSync(path, 'utf8');
+      // Never through a link, only a file of this user (src/util/state-file.ts): a planted cache could vouch for a changed binary.
+      const bytes = readStateFile(path, {what: 'hash cache', maxBytes: MAX_CACHE_FILE_BYTES});
+      if (bytes === undefined) return cache;
+      text = bytes.toString('utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
-        cache.loadProblem = `the hash cache ${path} could not be read (${(error as Error).message}); every executable was hashed`;
+      const problem = isDaemonEyeError(error) ? error.toOneLine() : (error as Error).message;
+      cache.loadProblem = `the hash cache could not be used (${problem}); every executable was hashed and the cache rebuilt`;
+      cache.dirty = true;
       return cache;
     }
     try {
@@ -132,8 +128,7 @@ export class HashCache {
       .filter(([, entry]) => now - entry.seen <= HASH_CACHE_MAX_AGE_MS)
       .sort(([, a], [, b]) => b.seen - a.seen)
       .slice(0, HASH_CACHE_MAX_ENTRIES);
-    ensureStateDir(dirname(this.path));
-    writeFileAtomic(this.path, `${JSON.stringify({format: CACHE_FORMAT, algorithm: 'sha256', entries: Object.fromEntries(kept)})}\n`, {mode: 0o600});
+    writeStateFile(this.path, `${JSON.stringify({format: CACHE_FORMAT, algorithm: 'sha256', entries: Object.fromEntries(kept)})}\n`, {what: 'hash cache'});
     this.dirty = false;
     return true;
   }

@@ -2,10 +2,11 @@
 // `socket:[N]`) joined with the kernel's socket tables of its network namespace (/proc/PID/net/*, proc(5)),
 // each namespace's files read once; /proc/net/unix checked against the others (unix-sockets.ts). The
 // parsers are pure (text in, rows out) and tested on fixture text.
+import {readlinkSync} from 'node:fs';
 import {endianness} from 'node:os';
 
 import type {ListeningPortRow, ProcessOpenSocketRow} from '../models/live-tables.js';
-import type {FdLink} from './fds.js';
+import {type FdLink, readFdLinks} from './fds.js';
 import {errorCode, isGone, readProcText} from './proc-read.js';
 import {certainInodes, doubtfulInodes, parseUnixTable, resolveUnixTable, type UnixTable, type UnixVerdict} from './unix-sockets.js';
 
@@ -386,4 +387,33 @@ export function listeningRows(sockets: readonly ProcessOpenSocketRow[]): Listeni
     });
   }
   return rows;
+}
+
+/**
+ * The sockets one process holds, by fd number: its network namespace's tables read and its AF_UNIX lines
+ * settled exactly as a scan settles them (readSocketIndex, resolveUnixSockets with the fd's own fdinfo). An fd
+ * whose inode no table lists is absent. Empty when the process is gone or its fds cannot be read.
+ */
+export function socketsOfProcess(procRoot: string, pid: number): Map<number, SocketInfo> {
+  const fds = readFdLinks(procRoot, pid);
+  if (typeof fds === 'string') return new Map();
+  let netNs: number | null = null;
+  try {
+    const inode = /\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/ns/net`))?.[1];
+    netNs = inode === undefined ? null : Number(inode);
+  } catch {
+    netNs = null;
+  }
+  const tables = readSocketIndex(procRoot, new Map([[netNs, [pid]]]));
+  resolveUnixSockets(tables, fdinfoVerdicts(procRoot, tables, new Map([[pid, fds]])));
+  const sockets = new Map<number, SocketInfo>();
+  for (const {fd, target} of fds) {
+    const inode = socketInode(target);
+    const known = inode === null ? undefined : tables.index.get(inode);
+    if (known !== undefined) {
+      const {net_ns: _ns, ...info} = known;
+      sockets.set(fd, info);
+    }
+  }
+  return sockets;
 }

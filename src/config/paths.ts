@@ -2,9 +2,8 @@
 import {homedir} from 'node:os';
 import {isAbsolute, join} from 'node:path';
 
-import {fileError} from '../errors.js';
 import type {DaemonEyeConfig} from './schema.js';
-import {makeDirectory} from '../util/directory.js';
+import {ensureStateDirectory} from '../util/state-file.js';
 
 export const SYSTEM_CONFIG_PATH = '/etc/daemoneye/config.yaml';
 
@@ -52,12 +51,11 @@ export function statePaths(config: DaemonEyeConfig, env: NodeJS.ProcessEnv = pro
   };
 }
 
-/** Create a state directory (mode 0700) on first use. */
-export function ensureStateDir(dir: string): string {
-  try {
-    makeDirectory(dir, 0o700);
-  } catch (error) {
-    throw fileError(error, dir, 'create');
-  }
+/**
+ * Create a state directory (mode 0700) on first use, and check it can be trusted (src/util/state-file.ts:
+ * a directory of this user that others cannot write; STATE_UNSAFE otherwise).
+ */
+export function ensureStateDir(dir: string, what = 'state directory'): string {
+  ensureStateDirectory(dir, what);
   return dir;
 }

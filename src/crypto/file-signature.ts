@@ -1,9 +1,10 @@
 // Detached Ed25519 signatures of whole files (`sign` / `verify`): raw 64 bytes as OpenSSL's
-// `pkeyutl -sign -rawin` writes them, or base64 ("armored"). Signature files are written atomically.
+// `pkeyutl -sign -rawin` writes them, or base64 ("armored"). Signature files are written atomically (a
+// device or FIFO named as the output is written through, never replaced: src/util/output-file.ts).
 import {readFileSync} from 'node:fs';
 
 import {DaemonEyeError, fileError} from '../errors.js';
-import {writeFileAtomic} from '../util/atomic-write.js';
+import {writeOutputFile} from '../util/output-file.js';
 import {type PrivateKey, type PublicKey, SIGNATURE_BYTES, signBytes, verifyBytes} from './keys.js';
 
 function readInput(file: string): Buffer {
@@ -22,11 +23,15 @@ export interface SignResult {
   readonly key_id: string;
 }
 
-export function signFile(file: string, key: PrivateKey, options: {output?: string; armor?: boolean} = {}): SignResult {
+export function signFile(file: string, key: PrivateKey, options: {output?: string; armor?: boolean; note?: (message: string) => void} = {}): SignResult {
   const data = readInput(file);
   const signature = Buffer.from(signBytes(key, data));
   const output = options.output ?? `${file}.sig`;
-  writeFileAtomic(output, options.armor === true ? `${signature.toString('base64')}\n` : signature, {mode: 0o644});
+  writeOutputFile(output, options.armor === true ? `${signature.toString('base64')}\n` : signature, {
+    mode: 0o644,
+    what: 'signature output',
+    ...(options.note === undefined ? {} : {note: options.note}),
+  });
   return {file, signature_file: output, armor: options.armor === true, bytes: data.length, key_id: key.keyId};
 }
 

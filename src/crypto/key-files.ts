@@ -1,9 +1,11 @@
 // `keys generate`: write a new Ed25519 key pair as PEM files, the private one 0600, never over an
-// existing key unless asked (a lost signing key cannot be recovered).
-import {existsSync} from 'node:fs';
+// existing key unless asked (a lost signing key cannot be recovered). Key files are state: a symbolic link or
+// anything but a regular file at a key path is refused (STATE_UNSAFE), never followed nor replaced.
+import {lstatSync} from 'node:fs';
 import {dirname} from 'node:path';
 
-import {DaemonEyeError, fileError} from '../errors.js';
+import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
+import {unsafeState} from '../util/state-file.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 import {generateKeyPair} from './keys.js';
 import {makeDirectory} from '../util/directory.js';
@@ -15,8 +17,27 @@ export interface GeneratedKeys {
   readonly overwritten: boolean;
 }
 
+/** Whether a key file exists; a link or non-file at the path is STATE_UNSAFE. */
+function keyFileExists(path: string, what: string): boolean {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch (error) {
+    if (systemErrorCode(error) === 'ENOENT') return false;
+    throw fileError(error, path, 'write');
+  }
+  if (stat.isSymbolicLink()) throw unsafeState(path, 'is a symbolic link', what);
+  if (!stat.isFile()) throw unsafeState(path, 'is not a regular file', what);
+  return true;
+}
+
 export function writeKeyPair(privatePath: string, publicPath: string, options: {force?: boolean} = {}): GeneratedKeys {
-  const existing = [privatePath, publicPath].filter((path) => existsSync(path));
+  const existing = [
+    [privatePath, 'private key'],
+    [publicPath, 'public key'],
+  ]
+    .filter(([path, what]) => keyFileExists(path as string, what as string))
+    .map(([path]) => path as string);
   if (existing.length > 0 && options.force !== true) {
     throw new DaemonEyeError('KEY_EXISTS', `${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}`, {
       file: existing[0],

@@ -3,10 +3,17 @@
 // read a baseline table are skipped, and reported, when no baseline is given (they are "off" without one).
 import type {Database} from 'sql.js';
 
+import {indexColumns, indexName, tableDefinition} from '../models/tables.js';
 import {loadSqlJs} from '../storage/database.js';
 
 /** The prefix of a baseline table: `baseline_processes` is the baseline's `processes`. */
 export const BASELINE_PREFIX = 'baseline_';
+
+/**
+ * Indexes a baseline table gets beside its table's own (the registry's): the columns rules compare a process
+ * with its baseline by, so that comparison is a lookup, not a read of the whole baseline per process.
+ */
+const BASELINE_LOOKUPS: Readonly<Record<string, readonly string[]>> = {processes: ['executable_path']};
 
 /** Tables of a snapshot that are not copied into the baseline (its alerts judge the old run, not the host). */
 const NOT_COPIED = new Set(['meta', 'alerts']);
@@ -53,10 +60,23 @@ export function copyBaselineTables(baseline: Database, target: Database): void {
       if (table.startsWith(BASELINE_PREFIX) || present.has(table)) continue;
       target.exec(`CREATE TABLE ${quoteIdent(BASELINE_PREFIX + table)} (${columnNames(target, table).map(quoteIdent).join(', ')})`);
     }
+    for (const table of dataTables(target)) if (!table.startsWith(BASELINE_PREFIX)) indexBaselineTable(target, table);
     target.exec('COMMIT');
   } catch (error) {
     target.exec('ROLLBACK');
     throw error;
+  }
+}
+
+/** Create the registry's indexes of `table` (and its BASELINE_LOOKUPS) on `baseline_<table>`, for the columns it has. */
+function indexBaselineTable(db: Database, table: string): void {
+  const copy = BASELINE_PREFIX + table;
+  const columns = new Set(columnNames(db, copy));
+  const indexes = [...(tableDefinition(table)?.indexes ?? []), ...(BASELINE_LOOKUPS[table] ?? [])];
+  for (const index of indexes) {
+    const cols = indexColumns(index);
+    if (!cols.every((c) => columns.has(c))) continue;
+    db.exec(`CREATE INDEX IF NOT EXISTS ${quoteIdent(indexName(copy, index))} ON ${quoteIdent(copy)} (${cols.map(quoteIdent).join(', ')})`);
   }
 }
 

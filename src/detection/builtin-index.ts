@@ -5,11 +5,10 @@
 // another build is parsed and validated in full. This spares `detect` the YAML and SQL parsing of the whole
 // pack on every run, the largest share of its start-up.
 import {createHash} from 'node:crypto';
-import {readFileSync} from 'node:fs';
 import {join, relative} from 'node:path';
 
+import {PACKAGE_ROOT, readFileSync} from '../package-files.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
-import {PACKAGE_ROOT} from '../version.js';
 import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
 import {validateRuleText} from './rule-format.js';
 import {BUILTIN_RULES_DIR, findRuleFiles} from './rule-paths.js';

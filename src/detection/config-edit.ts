@@ -1,12 +1,15 @@
 // `rules enable|disable`: switch a rule in `detection.enabled_rules` / `detection.disabled_rules` of one
 // configuration file, editing the YAML document in place so its comments and layout survive, atomically.
-import {existsSync, readFileSync} from 'node:fs';
+// The file is the user's (src/util/output-file.ts): a symbolic link is followed once (if it is this user's
+// or root's) and the file it points to is replaced, keeping its mode, owner and group and the link itself;
+// anything but a regular file is refused.
+import {readFileSync} from 'node:fs';
 import {dirname} from 'node:path';
 
 import type {YAMLMap, YAMLSeq} from 'yaml';
 
 import {DaemonEyeError, fileError} from '../errors.js';
-import {writeFileAtomic} from '../util/atomic-write.js';
+import {resolveOutput, writeOutputFile} from '../util/output-file.js';
 import {yaml} from '../util/yaml.js';
 import {makeDirectory} from '../util/directory.js';
 
@@ -17,6 +20,8 @@ export interface RuleSwitchResult {
   /** False when the file already said so. */
   readonly changed: boolean;
   readonly created: boolean;
+  /** The file really read and written: `file`, or the file a symbolic link at `file` points to. */
+  readonly written: string;
 }
 
 function sequenceAt(detection: YAMLMap, key: string, file: string): YAMLSeq {
@@ -34,11 +39,13 @@ const values = (seq: YAMLSeq): unknown[] => seq.items.map((item) => (item as {va
 
 /** Add `id` to one list and remove it from the other, in `file` (created, with its directory, when missing). */
 export function setRuleEnabled(file: string, id: string, enabled: boolean): RuleSwitchResult {
-  const created = !existsSync(file);
+  const what = 'configuration file';
+  const target = resolveOutput(file, {kinds: ['new', 'file'], what});
+  const created = target.kind === 'new';
   let text = '';
   if (!created) {
     try {
-      text = readFileSync(file, 'utf8');
+      text = readFileSync(target.path, 'utf8');
     } catch (error) {
       throw fileError(error, file, 'read');
     }
@@ -76,7 +83,8 @@ export function setRuleEnabled(file: string, id: string, enabled: boolean): Rule
     } catch (error) {
       throw fileError(error, dirname(file), 'create');
     }
-    writeFileAtomic(file, doc.toString(), {mode: 0o600});
+    // Resolved again as it is written: what it points to is the file replaced, never the link.
+    writeOutputFile(file, doc.toString(), {mode: 0o600, keepOwnership: true, kinds: ['new', 'file'], what});
   }
-  return {file, rule_id: id, enabled, changed, created};
+  return {file, rule_id: id, enabled, changed, created, written: target.path};
 }

@@ -7,8 +7,8 @@ import {join} from 'node:path';
 import {pathToFileURL} from 'node:url';
 import {Worker} from 'node:worker_threads';
 
+import {embeddedAsset, PACKAGE_ROOT} from '../package-files.js';
 import {MAX_TIMER_MS} from '../util/time.js';
-import {PACKAGE_ROOT} from '../version.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 
 /** A snapshot as the workers receive it: file bytes plus the named lists (`list_<name>` tables). */
@@ -62,10 +62,15 @@ export function workersForSnapshot(bytes: number): number {
   return 1 + Math.floor(bytes / SNAPSHOT_BYTES_PER_EXTRA_WORKER);
 }
 
-/** dist/ holds the compiled worker; from TypeScript sources (tests) use the built copy. */
-function workerUrl(): URL {
-  if (import.meta.url.endsWith('.ts')) return pathToFileURL(join(PACKAGE_ROOT, 'dist', 'src', 'detection', 'rule-worker.js'));
-  return new URL('./rule-worker.js', import.meta.url);
+/**
+ * A rule worker thread. The single executable runs its embedded, bundled worker (asset `rule-worker.js`) from
+ * memory; the npm install the compiled file in dist/ (from TypeScript sources, in tests, the built copy).
+ */
+function startWorker(): Worker {
+  const bundled = embeddedAsset('rule-worker.js');
+  if (bundled !== undefined) return new Worker(Buffer.from(bundled).toString('utf8'), {eval: true});
+  if (import.meta.url.endsWith('.ts')) return new Worker(pathToFileURL(join(PACKAGE_ROOT, 'dist', 'src', 'detection', 'rule-worker.js')));
+  return new Worker(new URL('./rule-worker.js', import.meta.url));
 }
 
 class Deadline extends Error {}
@@ -79,7 +84,7 @@ class WorkerSlot {
   private failure: Error | undefined;
 
   constructor() {
-    this.worker = new Worker(workerUrl());
+    this.worker = startWorker();
     this.worker.unref();
     let resolveReady: () => void = () => undefined;
     let rejectReady: (e: Error) => void = () => undefined;

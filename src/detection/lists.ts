@@ -1,10 +1,10 @@
 // Named lists: allow-lists, IOC hashes and tool names that rules read as `list_<name>(value)` tables, so
 // users tune rules by data. Sources: `detection.lists.<name>` ({values} or {file}) and list files shipped
 // beside the rules (`<rules dir>/lists/<name>.txt`); all sources of a name are merged.
-import {existsSync, readdirSync, readFileSync} from 'node:fs';
 import {basename, join} from 'node:path';
 
 import {DaemonEyeError, fileError} from '../errors.js';
+import {existsSync, readdirSync, readFileSync} from '../package-files.js';
 
 export type NamedLists = Record<string, string[]>;
 

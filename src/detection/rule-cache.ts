@@ -8,12 +8,8 @@
 // or foreign file is ignored and rebuilt; it lives in the state directory (mode 0700), which only the user
 // running DaemonEye can write.
 import {createHash} from 'node:crypto';
-import {readFileSync, statSync} from 'node:fs';
-import {dirname, extname} from 'node:path';
-import {fileURLToPath} from 'node:url';
-
-import {ensureStateDir} from '../config/paths.js';
-import {writeFileAtomic} from '../util/atomic-write.js';
+import {BUILD_INFO} from '../build-info.js';
+import {readStateFile, writeStateFile} from '../util/state-file.js';
 import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
 import type {SqlValidator} from './sql-validator.js';
 
@@ -24,30 +20,9 @@ export const RULE_CACHE_MAX_ENTRIES = 4096;
 /** A larger file is not a cache this tool wrote: ignore it rather than parse it. */
 const MAX_CACHE_FILE_BYTES = 64 * 1024 * 1024;
 
-/** The modules whose code decides what a rule file turns into (the SQL validator has its own fingerprint). */
-const FORMAT_MODULES = [
-  './regex.js',
-  './rule-file.js',
-  './rule-format.js',
-  './sigma/casefold.js',
-  './sigma/compile.js',
-  './sigma/condition.js',
-  './sigma/fields.js',
-  './sigma/format.js',
-];
-
-let formatFingerprintMemo: string | undefined;
-
-/** SHA-256 over the rule-format modules' code: a new compiler never reuses an old compilation. */
+/** The fingerprint of the rule-format code (src/detection/code-fingerprint.ts): a new compiler never reuses an old compilation. */
 export function ruleFormatFingerprint(): string {
-  if (formatFingerprintMemo === undefined) {
-    const hash = createHash('sha256');
-    // Beside this module: .js when built, .ts when run from source (tests).
-    const extension = extname(fileURLToPath(import.meta.url));
-    for (const module of FORMAT_MODULES) hash.update(readFileSync(fileURLToPath(new URL(module.replace(/\.js$/, extension), import.meta.url)))).update('\0');
-    formatFingerprintMemo = hash.digest('hex');
-  }
-  return formatFingerprintMemo;
+  return BUILD_INFO.ruleFormatCode;
 }
 
 interface CacheEntry {
@@ -78,8 +53,10 @@ export class RuleCache {
   static load(path: string, validator: SqlValidator): RuleCache {
     const entries = new Map<string, CacheEntry>();
     try {
-      if (statSync(path).size <= MAX_CACHE_FILE_BYTES) {
-        const data = JSON.parse(readFileSync(path, 'utf8')) as Partial<CacheFile> | null;
+      // Never through a link, only a file of this user (src/util/state-file.ts): the cache vouches for rules.
+      const text = readStateFile(path, {what: 'rule cache', maxBytes: MAX_CACHE_FILE_BYTES});
+      if (text !== undefined) {
+        const data = JSON.parse(text.toString('utf8')) as Partial<CacheFile> | null;
         if (
           data?.format === CACHE_FORMAT &&
           data.validator === validator.fingerprint &&
@@ -93,7 +70,7 @@ export class RuleCache {
         }
       }
     } catch {
-      // Missing or corrupt: start empty (rebuilt on save).
+      // Missing, corrupt, too large or not to be trusted: start empty (rebuilt on save).
     }
     return new RuleCache(path, validator, entries);
   }
@@ -122,8 +99,7 @@ export class RuleCache {
     const kept = [...this.entries.entries()].sort((a, b) => b[1].seen - a[1].seen).slice(0, RULE_CACHE_MAX_ENTRIES);
     const data: CacheFile = {format: CACHE_FORMAT, validator: this.validator.fingerprint, code: ruleFormatFingerprint(), files: Object.fromEntries(kept)};
     try {
-      ensureStateDir(dirname(this.path));
-      writeFileAtomic(this.path, `${JSON.stringify(data)}\n`, {mode: 0o600});
+      writeStateFile(this.path, `${JSON.stringify(data)}\n`, {what: 'rule cache'});
       this.changed = false;
     } catch {
       // An optimisation only: a read-only state directory must not fail the run.

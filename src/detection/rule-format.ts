@@ -2,9 +2,8 @@
 // rule files (rules list/validate/test/enable/disable, detect, the build-time index, docs generation) goes
 // through validateRuleText / validateRuleFile here, so a new format is one more entry in RULE_FORMATS.
 // A file's format is decided by its content, not its extension.
-import {readFileSync} from 'node:fs';
-
 import {fileError} from '../errors.js';
+import {readFileSync} from '../package-files.js';
 import {type RuleFileValidation, type RuleFormatName, validateNativeRuleText} from './rule-file.js';
 import {looksLikeSigma, validateSigmaRuleText} from './sigma/format.js';
 import {SqlValidator} from './sql-validator.js';

@@ -1,13 +1,13 @@
 // RuleManager: finds rule files (built-in pack, the user's rules directory, configured and --rules paths),
 // validates them all before anything runs, applies enable/disable from configuration, loads named lists,
 // and switches rules on or off in a configuration file.
-import {existsSync, readFileSync, statSync} from 'node:fs';
 import {dirname, resolve} from 'node:path';
 
 import {userConfigPath} from '../config/paths.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError, fileError} from '../errors.js';
 import type {DetectionRule, RuleSourceType} from '../models/rule.js';
+import {existsSync, readFileSync, statSync} from '../package-files.js';
 import {BUILTIN_INDEX_FILE, readBuiltinIndex, validateBuiltinRuleFile} from './builtin-index.js';
 import {type RuleSwitchResult, setRuleEnabled} from './config-edit.js';
 import {loadNamedLists, type NamedLists} from './lists.js';

@@ -1,11 +1,10 @@
 // Where rule files are: the built-in pack, the user's rules directory, and the rule files under a path.
-import {readdirSync, statSync} from 'node:fs';
 import {dirname, extname, join} from 'node:path';
 
 import {userConfigPath} from '../config/paths.js';
 import {fileError} from '../errors.js';
+import {PACKAGE_ROOT, readdirSync, statSync} from '../package-files.js';
 import {TEMP_PREFIX} from '../util/atomic-write.js';
-import {PACKAGE_ROOT} from '../version.js';
 import {LIST_DIR} from './lists.js';
 import {RULE_FILE_EXTENSIONS} from './rule-file.js';
 

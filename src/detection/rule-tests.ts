@@ -1,10 +1,10 @@
 // `rules test` and RuleManager.testRule: run rules against their own test cases (each case a whole small
 // snapshot; the rule must flag exactly the expected pids) or against data the caller gives.
-import {readFileSync} from 'node:fs';
 import {relative, isAbsolute} from 'node:path';
 
 import {LineCounter, parseDocument, isSeq} from 'yaml';
 
+import {readFileSync} from '../package-files.js';
 import type {DetectionEngine, QueryTask, TaskOutcome} from './engine.js';
 import {readsBaseline, withBaselineBytes} from './baseline.js';
 import {snapshotFromRows} from './fixture-snapshot.js';

@@ -6,13 +6,11 @@
 // unchecked subtree past it. Refusals are structured (`reason` codes) so they can be audited and tested;
 // docs/rules-sql.md (generated from the policy) explains each.
 import {createHash, randomUUID} from 'node:crypto';
-import {readdirSync, readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
-import {dirname, extname, join} from 'node:path';
-import {fileURLToPath} from 'node:url';
 
 import type {Parser as SqlParser} from 'node-sql-parser/build/sqlite.js';
 
+import {BUILD_INFO} from '../build-info.js';
 import {DaemonEyeError} from '../errors.js';
 import {TABLES} from '../models/tables.js';
 import {closestMatch} from '../util/closest.js';
@@ -20,14 +18,12 @@ import {checkRegex} from './regex.js';
 import {lexSql, type Token} from './sql-lexer.js';
 import {allowedFunctionNames, describePolicy, SQL_POLICY, type SqlLimits, type SqlPolicy} from './sql-policy.js';
 
-const require = createRequire(import.meta.url);
-
 /**
  * node-sql-parser, loaded on the first query that needs parsing: `detect` with only the built-in rules
  * takes their verdicts from the build-time index (builtin-index.ts) and never pays for it.
  */
 function newParser(): SqlSyntaxParser {
-  const {Parser} = require('node-sql-parser/build/sqlite.js') as {Parser: new () => SqlParser};
+  const {Parser} = createRequire(import.meta.url)('node-sql-parser/build/sqlite.js') as {Parser: new () => SqlParser};
   return new Parser();
 }
 
@@ -46,40 +42,6 @@ export interface SqlValidatorOptions {
    * makes). Such a validator's fingerprint is its own: no recorded verdict is ever adopted by it.
    */
   readonly parser?: SqlSyntaxParser;
-}
-
-/**
- * The validator's code: every `sql-*` module beside this one (this walk, the lexer, the policy) and the
- * regular-expression module whose checks it runs (`regex`), by file name. Whatever `sql-*` file joins them
- * is covered without being listed.
- */
-export function validatorSourceFiles(): string[] {
-  const self = fileURLToPath(import.meta.url);
-  const extension = extname(self);
-  const dir = dirname(self);
-  return readdirSync(dir)
-    .filter((name) => (name.startsWith('sql-') || name === `regex${extension}`) && name.endsWith(extension) && !name.endsWith(`.d${extension}`))
-    .sort()
-    .map((name) => join(dir, name));
-}
-
-let codeFingerprint: string | undefined;
-
-/** What a verdict depends on besides the policy and the tables: the validator's code, the parser's and the regular-expression engine's versions. */
-function validatorCodeFingerprint(): string {
-  if (codeFingerprint === undefined) {
-    const version = (packageJson: string): string => (JSON.parse(readFileSync(packageJson, 'utf8')) as {version: string}).version;
-    // re2js exports no package.json: it sits one directory above the entry point (build/index.cjs).
-    const parserVersion = `${version(require.resolve('node-sql-parser/package.json'))} re2js@${version(join(dirname(require.resolve('re2js')), '..', 'package.json'))}`;
-    const hash = createHash('sha256');
-    for (const file of validatorSourceFiles())
-      hash
-        .update(`${file.slice(dirname(file).length + 1)}\0`)
-        .update(readFileSync(file))
-        .update('\0');
-    codeFingerprint = hash.update(`node-sql-parser@${parserVersion}`).digest('hex');
-  }
-  return codeFingerprint;
 }
 
 /** Why a query was refused; stable strings, documented in docs/rules-sql.md (REFUSAL_REASONS). */
@@ -355,7 +317,7 @@ export class SqlValidator {
     this.fingerprintMemo ??= createHash('sha256')
       .update(
         JSON.stringify({
-          code: validatorCodeFingerprint(),
+          code: BUILD_INFO.validatorCode,
           parser: this.customParser ?? 'node-sql-parser',
           policy: describePolicy(this.policy),
           allowed: this.allowedFunctions,

@@ -14,6 +14,7 @@ import {
   existsSync,
   fstatSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -30,6 +31,8 @@ import {basename, dirname, join, resolve} from 'node:path';
 import {blake3} from '@noble/hashes/blake3.js';
 
 import {linuxHostFacts} from '../collect/host.js';
+import {parseMaps} from '../collect/maps.js';
+import {socketsOfProcess} from '../collect/sockets.js';
 import {type Host, hostOfScan} from '../models/host.js';
 import {REDACTION_POLICY_DOC, type Redactor} from '../redaction/redact.js';
 import type {PrivateKey} from '../crypto/keys.js';
@@ -63,6 +66,8 @@ export interface CollectEvidenceOptions {
   readonly redactor: Redactor | null;
   /** `collection.decorations`: the host object's static labels. */
   readonly decorations?: Readonly<Record<string, string>>;
+  /** Files each process's alerts name (`--alerts`, `--rule`): copied too when the process maps them. */
+  readonly namedFiles?: ReadonlyMap<number, ReadonlySet<string>>;
 }
 
 export interface CollectEvidenceResult {
@@ -175,8 +180,84 @@ function startTicks(procRoot: string, pid: number): string | null {
   }
 }
 
+/** Package-managed library directories: a file mapped from here is the distribution's, not evidence. */
+const SYSTEM_LIBRARY_DIRS = ['/usr/lib/', '/usr/lib64/', '/usr/lib32/', '/lib/', '/lib64/', '/lib32/', '/usr/libexec/'];
+
+/** One mapped file copied into the case (`mapped.json`). */
+interface MappedFileEntry {
+  readonly path: string;
+  readonly deleted: boolean;
+  /** The mapping it was read through: `/proc/PID/map_files/START-END`. */
+  readonly map_file: string;
+  /** Why it was copied: `deleted`, `memfd`, `named by an alert`, or `outside the system library directories`. */
+  readonly reason: string;
+  /** Where it is in the case; null when it could not be copied (see `skipped`). */
+  readonly copy: string | null;
+}
+
+/** Bytes of a file opened through a /proc magic link (map_files, exe), at most `max`: never resolves its path. */
+function readThroughLink(path: string, max: number): Uint8Array {
+  const fd = openSync(path, constants.O_RDONLY);
+  try {
+    const size = fstatSync(fd).size;
+    if (size > max) throw new DaemonEyeError('IO_READ_FAILED', `${size} bytes, past --max-file-bytes`);
+    const buffer = Buffer.allocUnsafe(size);
+    let offset = 0;
+    while (offset < size) {
+      const n = readSync(fd, buffer, offset, size - offset, offset);
+      if (n <= 0) break;
+      offset += n;
+    }
+    return buffer.subarray(0, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The files a process maps executable that a responder needs and may not find on disk again: deleted ones,
+ * memfds, those outside the package-managed library directories, and those its alerts name. Each is read
+ * through /proc/PID/map_files/START-END (the mapped file itself, deleted or not; needs root), once per path.
+ */
+function mappedFilesToCopy(
+  mapsText: string,
+  pid: number,
+  named: ReadonlySet<string>,
+  exeLink: string | null,
+): {path: string; deleted: boolean; start: string; end: string; reason: string}[] {
+  // The executable itself is already in the case as `exe`.
+  const seen = new Set<string>(exeLink === null ? [] : [exeLink.replace(/ \(deleted\)$/, '')]);
+  const chosen: {path: string; deleted: boolean; start: string; end: string; reason: string}[] = [];
+  for (const row of parseMaps(0, pid, mapsText)) {
+    if (row.path === null || row.pseudo || !row.permissions.includes('x')) continue;
+    // parseMaps already took the kernel's ` (deleted)` off a deleted file's path.
+    if (seen.has(row.path)) continue;
+    seen.add(row.path);
+    const reason = row.path.startsWith('/memfd:')
+      ? 'memfd'
+      : row.deleted
+        ? 'deleted'
+        : named.has(row.path)
+          ? 'named by an alert'
+          : SYSTEM_LIBRARY_DIRS.some((dir) => row.path?.startsWith(dir) === true)
+            ? null
+            : 'outside the system library directories';
+    if (reason === null) continue;
+    // map_files names a mapping by its addresses in plain lower-case hex.
+    const hex = (address: string): string => BigInt(address).toString(16);
+    chosen.push({path: row.path, deleted: row.deleted, start: hex(row.start), end: hex(row.end), reason});
+  }
+  return chosen;
+}
+
 /** Copy one process's evidence under `proc-PID/`; what cannot be read is listed in `skipped`, never fatal. */
-function collectProcess(writer: CaseWriter, procRoot: string, pid: number, redactor: Redactor | null): EvidenceManifest['processes'][number] {
+function collectProcess(
+  writer: CaseWriter,
+  procRoot: string,
+  pid: number,
+  redactor: Redactor | null,
+  named: ReadonlySet<string> = new Set(),
+): EvidenceManifest['processes'][number] {
   const dir = `${procRoot}/${pid}`;
   const prefix = `proc-${pid}`;
   const ticksBefore = startTicks(procRoot, pid);
@@ -195,23 +276,7 @@ function collectProcess(writer: CaseWriter, procRoot: string, pid: number, redac
     exeLink = null;
   }
   // The image through the magic link: works for a binary deleted from disk and never resolves its path.
-  attempt('exe', () => {
-    const fd = openSync(`${dir}/exe`, constants.O_RDONLY);
-    try {
-      const size = fstatSync(fd).size;
-      if (size > writer.maxFileBytes) throw new DaemonEyeError('IO_READ_FAILED', `executable is ${size} bytes, past --max-file-bytes`);
-      const buffer = Buffer.allocUnsafe(size);
-      let offset = 0;
-      while (offset < size) {
-        const n = readSync(fd, buffer, offset, size - offset, offset);
-        if (n <= 0) break;
-        offset += n;
-      }
-      return buffer.subarray(0, offset);
-    } finally {
-      closeSync(fd);
-    }
-  });
+  attempt('exe', () => readThroughLink(`${dir}/exe`, writer.maxFileBytes));
   const redactedFile = (relative: string, values: number): void => {
     if (redactor !== null) writer.redacted.push({path: `${prefix}/${relative}`, values});
   };
@@ -239,6 +304,30 @@ function collectProcess(writer: CaseWriter, procRoot: string, pid: number, redac
       }
     }
     return `${JSON.stringify(fds, null, 2)}\n`;
+  });
+  // Each socket fd resolved to its connection (family, addresses, state, unix path), as process_open_sockets says.
+  attempt('sockets.json', () => `${JSON.stringify(Object.fromEntries(socketsOfProcess(procRoot, pid)), null, 2)}\n`);
+  // The files it maps that may be gone from disk, or that its alerts name: read through map_files.
+  attempt('mapped.json', () => {
+    const entries: MappedFileEntry[] = [];
+    const maps = readProcBytes(`${dir}/maps`, 64 * 1024 * 1024).toString('latin1');
+    mappedFilesToCopy(maps, pid, named, exeLink).forEach((file, index) => {
+      const mapFile = `${file.start}-${file.end}`;
+      const copy = `mapped/${index}-${basename(file.path.replace(/ \(deleted\)$/, ''))
+        .replace(/[^\w.+-]/g, '_')
+        .slice(0, 80)}`;
+      const before = writer.files.length;
+      attempt(copy, () => readThroughLink(`${dir}/map_files/${mapFile}`, writer.maxFileBytes));
+      const copied = writer.files.length > before;
+      entries.push({
+        path: file.path,
+        deleted: file.deleted,
+        map_file: `/proc/${pid}/map_files/${mapFile}`,
+        reason: file.reason,
+        copy: copied ? `${prefix}/${copy}` : null,
+      });
+    });
+    return `${JSON.stringify(entries, null, 2)}\n`;
   });
   const ticksAfter = startTicks(procRoot, pid);
   return {
@@ -271,10 +360,12 @@ function bootId(procRoot: string): string | null {
 export async function collectEvidence(options: CollectEvidenceOptions): Promise<CollectEvidenceResult> {
   const procRoot = options.procRoot ?? '/proc';
   const output = resolve(options.output);
-  if (existsSync(output)) {
+  // Anything at the name (a dangling link, a device, a FIFO included) is refused: evidence goes to a new name only.
+  const existing = existingKind(output);
+  if (existing !== undefined) {
     throw new DaemonEyeError('INVALID_ARGUMENT', `${options.output} already exists; evidence is never written over`, {
       file: options.output,
-      hint: 'choose a new --output',
+      hint: `it is ${existing}: choose a new --output`,
     });
   }
   const pids = [...new Set(options.pids)].sort((a, b) => a - b);
@@ -295,7 +386,7 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
     const caseRoot = isTarball(output) ? join(staging, basename(output).replace(/\.(tar\.gz|tgz)$/, '')) : staging;
     if (caseRoot !== staging) mkdirSync(caseRoot, {mode: 0o700});
     const writer = new CaseWriter(caseRoot, options.maxFileBytes, options.maxTotalBytes);
-    const processes = alive.map((pid) => collectProcess(writer, procRoot, pid, options.redactor));
+    const processes = alive.map((pid) => collectProcess(writer, procRoot, pid, options.redactor, options.namedFiles?.get(pid)));
     const command = redactArguments(options.command, options.redactor);
     const manifest: EvidenceManifest = {
       format: EVIDENCE_FORMAT,
@@ -386,8 +477,26 @@ function linkNoReplace(from: string, to: string): void {
   }
 }
 
+/** What is at `path` (without following a link), or undefined when nothing is. */
+function existingKind(path: string): string | undefined {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch (error) {
+    if ((error as {code?: string}).code === 'ENOENT') return undefined;
+    throw fileError(error, path, 'write');
+  }
+  if (stat.isSymbolicLink()) return `a symbolic link to ${readlinkSync(path)}`;
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFile()) return 'a file';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isFIFO()) return 'a FIFO';
+  return 'a socket';
+}
+
 function renameNoReplace(from: string, to: string): void {
-  if (existsSync(to))
+  if (existingKind(to) !== undefined)
     throw new DaemonEyeError('INVALID_ARGUMENT', `${to} appeared while collecting; evidence is never written over`, {file: to, hint: 'choose a new --output'});
   // Renaming a directory onto an existing empty directory would replace it: checked just above; a
   // directory created in between makes rename fail with ENOTEMPTY/EEXIST only if it is not empty.

@@ -81,7 +81,7 @@ export function rowEvidence(row: Readonly<Record<string, unknown>>): string {
 }
 
 /** The rule's result rows an alert carries (`alert_data.processes`), or none. */
-function resultRows(alert: Alert): Readonly<Record<string, unknown>>[] {
+export function alertResultRows(alert: Pick<Alert, 'alert_data'>): Readonly<Record<string, unknown>>[] {
   const data = alert.alert_data as {processes?: unknown} | null | undefined;
   const rows = data?.processes;
   return Array.isArray(rows) ? rows.filter((row): row is Record<string, unknown> => typeof row === 'object' && row !== null) : [];
@@ -92,7 +92,7 @@ function resultRows(alert: Alert): Readonly<Record<string, unknown>>[] {
  * rows there are; for an alert with no rows, its pids.
  */
 export function alertEvidence(alert: Alert): string {
-  const rows = resultRows(alert);
+  const rows = alertResultRows(alert);
   if (rows.length === 0) return `pid ${alert.affected_processes.join(', ')}`;
   const more = rows.length - 1;
   return `${rowEvidence(rows[0] as Record<string, unknown>)}${more > 0 ? ` (+${more} more row${more === 1 ? '' : 's'})` : ''}`;

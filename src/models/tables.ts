@@ -53,6 +53,19 @@ export function collectedRows(table: CollectedTable | undefined): readonly Table
   return table;
 }
 
+/** An index: one column, or the columns of a composite index in order. */
+export type IndexSpec = string | readonly string[];
+
+/** The columns of an index, in order. */
+export function indexColumns(index: IndexSpec): readonly string[] {
+  return typeof index === 'string' ? [index] : index;
+}
+
+/** An index's name: the table's name and its columns, joined by `_` (`processes_scan_id_pid`). */
+export function indexName(table: string, index: IndexSpec): string {
+  return [table, ...indexColumns(index)].join('_');
+}
+
 export interface TableDefinition {
   readonly name: string;
   /** One sentence for docs/schema.md and `export --help`. */
@@ -62,8 +75,8 @@ export interface TableDefinition {
   /** The record shape `export` prints (default: every column). */
   readonly recordColumns: readonly ColumnSpec[];
   readonly primaryKey?: string;
-  /** Columns with an index of their own (`<table>_<column>`). */
-  readonly indexes: readonly string[];
+  /** The table's indexes: a column (`<table>_<column>`), or the columns of a composite index (`<table>_<a>_<b>`). */
+  readonly indexes: readonly IndexSpec[];
   /** The column holding the scan id (`id` for `scans`); null for tables not tied to a scan. */
   readonly scanColumn: 'scan_id' | 'id' | null;
   /** ORDER BY of `export`. */
@@ -132,7 +145,10 @@ export const PROCESSES_TABLE: TableDefinition = {
   columns: PROCESS_TABLE_COLUMNS,
   recordColumns: PROCESS_RECORD_COLUMNS,
   primaryKey: 'id',
-  indexes: ['pid', 'ppid', 'name', 'executable_hash', 'scan_id'],
+  // (scan_id, pid) and (scan_id, ppid) serve the parent and child joins (a process's parent is the row of its
+  // scan whose pid is its ppid): with scan_id alone SQLite read every row of the scan for each process.
+  // (scan_id, mnt_ns) serves the rules that group processes by mount namespace.
+  indexes: ['pid', 'ppid', 'name', 'executable_hash', ['scan_id', 'pid'], ['scan_id', 'ppid'], ['scan_id', 'mnt_ns']],
   scanColumn: 'scan_id',
   exportOrder: 'scan_id, rowid',
   collected: true,
@@ -199,7 +215,7 @@ export function tableDdl(table: TableDefinition): string[] {
   });
   return [
     `CREATE TABLE ${table.name} (\n${lines.join(',\n')}\n)`,
-    ...table.indexes.map((column) => `CREATE INDEX IF NOT EXISTS ${table.name}_${column} ON ${table.name} (${column})`),
+    ...table.indexes.map((index) => `CREATE INDEX IF NOT EXISTS ${indexName(table.name, index)} ON ${table.name} (${indexColumns(index).join(', ')})`),
   ];
 }
 

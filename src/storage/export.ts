@@ -1,6 +1,7 @@
 // Export: the rows of one table of the registry (src/models/tables.ts) of a snapshot file or store, filtered,
-// as NDJSON, JSON or CSV, streamed file by file to stdout or atomically to a file, each row with its scan's host
-// (a `host` object; CSV: `host_id`, `hostname` columns). Records keep the models'
+// as NDJSON, JSON or CSV, streamed file by file to stdout or atomically to a file (a device or FIFO written
+// through: src/util/output-file.ts), each row with its scan's host (a `host` object; CSV: `host_id`, `hostname`
+// columns). Records keep the models'
 // shapes (ProcessRecord, ScanRecord, Alert, …), so an export reads like the command that produced the data.
 import type {Database} from 'sql.js';
 
@@ -16,7 +17,7 @@ import {ocsfEvidenceInfo} from '../output/ocsf.js';
 import type {ScanRecord} from '../models/scan.js';
 import {csvLine} from '../output/render.js';
 import {safeJson} from '../output/terminal.js';
-import {AtomicFileWriter} from '../util/atomic-write.js';
+import {OutputFileWriter} from '../util/output-file.js';
 import {openSnapshotInput, type ReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
 import type {SnapshotLimits} from './snapshot-file.js';
 
@@ -68,6 +69,8 @@ export interface ExportSink {
   /** Where output goes when `outputPath` is not set (default: stdout); return a promise to make the export wait. */
   readonly write?: (chunk: string) => unknown;
   readonly onProblem?: (problem: DaemonEyeError) => void;
+  /** Hears how an `outputPath` that is a link, device or FIFO was written (src/util/output-file.ts). */
+  readonly onNote?: (message: string) => void;
   /** A file holding objects a snapshot never has (ignored, never run) is reported here. */
   readonly onWarning?: (warning: string) => void;
 }
@@ -286,7 +289,10 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   const table = config.table ?? 'processes';
   const format = config.format ?? 'ndjson';
   const input = openSnapshotInput(config.input);
-  const file = config.outputPath === undefined ? undefined : new AtomicFileWriter(config.outputPath, {mode: 0o600});
+  const file =
+    config.outputPath === undefined
+      ? undefined
+      : new OutputFileWriter(config.outputPath, {mode: 0o600, what: 'export output', ...(sink.onNote === undefined ? {} : {note: sink.onNote})});
   const target = file === undefined ? (sink.write ?? stdoutWriter()) : (chunk: string) => file.write(chunk);
   const out = new ChunkedWriter(target);
   const problems: DaemonEyeError[] = [];

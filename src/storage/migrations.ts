@@ -84,7 +84,9 @@ function migrate0to1(db: Database): void {
     SCAN_TABLE_COLUMNS.filter((column) => column.name !== 'tables'),
   );
   addDerivedProcessColumns(db);
-  for (const column of PROCESS_INDEXES) db.exec(`CREATE INDEX IF NOT EXISTS processes_${column} ON processes (${column})`);
+  // The version-1 indexes were single columns; a snapshot's current indexes are made when it is read.
+  for (const column of PROCESS_INDEXES.filter((index) => typeof index === 'string'))
+    db.exec(`CREATE INDEX IF NOT EXISTS processes_${column} ON processes (${column})`);
   if (!tableExists(db, 'alerts')) {
     db.exec(createTableSql('alerts', ALERT_TABLE_COLUMNS, 'id'));
     db.exec('CREATE INDEX alerts_scan_id ON alerts (scan_id)');

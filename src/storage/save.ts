@@ -15,6 +15,8 @@ export interface SaveTargets {
   readonly log?: StorageLog;
   /** Rows of the live-response tables the scan collected. */
   readonly tables?: TableRowsByName;
+  /** Hears how an output that is a link, device or FIFO was written (src/util/output-file.ts). */
+  readonly note?: (message: string) => void;
 }
 
 export interface SaveResult {
@@ -29,7 +31,8 @@ export async function saveScan(
   targets: SaveTargets,
   alerts: readonly Alert[] = [],
 ): Promise<SaveResult> {
-  const output = targets.outputPath === undefined ? undefined : await writeSnapshotFile(targets.outputPath, scan, processes, alerts, targets.tables);
+  const output =
+    targets.outputPath === undefined ? undefined : await writeSnapshotFile(targets.outputPath, scan, processes, alerts, targets.tables, targets.note);
   const store =
     targets.storeDir === undefined
       ? undefined

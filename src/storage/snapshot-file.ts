@@ -1,6 +1,7 @@
-// Snapshot files: one SQLite 3 database per file, written whole and atomically, read strictly. Reading
-// takes only a regular file of bounded size, never writes back (an input file is never modified), and
-// runs none of the file's own SQL: snapshot-import.ts copies its tables into a fresh database.
+// Snapshot files: one SQLite 3 database per file, written whole and atomically (a device or FIFO named as
+// the output is written through, never replaced: src/util/output-file.ts), read strictly. Reading takes
+// only a regular file of bounded size, never writes back (an input file is never modified), and runs none
+// of the file's own SQL: snapshot-import.ts copies its tables into a fresh database.
 import {statSync} from 'node:fs';
 import {basename, dirname} from 'node:path';
 
@@ -12,7 +13,8 @@ import {fromSqlValue, type ColumnSpec} from '../models/columns.js';
 import type {ProcessRecord} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS, type ScanRecord, ScanRecordSchema} from '../models/scan.js';
 import {type CollectedTable, isFlatTableRows, TABLES, tableDdl, tableDefinition} from '../models/tables.js';
-import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
+import {removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
+import {OutputFileWriter, resolveOutput} from '../util/output-file.js';
 import {formatBytes, MIB, readRegularFile} from '../util/read-file.js';
 import {createSnapshotDatabase, insertAlerts, insertFlatRows, insertProcesses, insertRows, insertScan, SCHEMA_VERSION} from './database.js';
 import {migrateInMemory, tableColumns} from './migrations.js';
@@ -79,9 +81,13 @@ export async function serializeSnapshot(
   }
 }
 
-/** Write `bytes` to `path` atomically (temp file, fsync, rename): an existing file is replaced only whole. */
-export function writeSnapshotBytes(path: string, bytes: Uint8Array): void {
-  const writer = new AtomicFileWriter(path, {mode: SNAPSHOT_FILE_MODE});
+/**
+ * Write `bytes` to the output `path` (src/util/output-file.ts): a file atomically (temp file, fsync, rename:
+ * an existing file is replaced only whole), a device or FIFO written through; `note` hears how a link or
+ * device was handled. Throws OUTPUT_REFUSED for a directory, socket, block device or untrusted link.
+ */
+export function writeSnapshotBytes(path: string, bytes: Uint8Array, note?: (message: string) => void): void {
+  const writer = new OutputFileWriter(path, {mode: SNAPSHOT_FILE_MODE, what: 'snapshot output', ...(note === undefined ? {} : {note})});
   writer.write(bytes);
   writer.commit();
 }
@@ -93,11 +99,14 @@ export async function writeSnapshotFile(
   processes: readonly ProcessRecord[],
   alerts: readonly Alert[] = [],
   tables: TableRowsByName = {},
+  note?: (message: string) => void,
 ): Promise<SnapshotWriteResult> {
+  // Refused before the work of serialising: a directory, socket or block device at the path.
+  const target = resolveOutput(path, {what: 'snapshot output'});
   const bytes = await serializeSnapshot(scan, processes, alerts, tables);
-  // Temp files of earlier writers of this same path that were killed (the directory may be anyone's).
-  removeStaleTempFiles(dirname(path), {prefix: `${TEMP_PREFIX}${basename(path)}-`});
-  writeSnapshotBytes(path, bytes);
+  // Temp files of earlier writers of this same file that were killed (the directory may be anyone's).
+  if (target.kind === 'new' || target.kind === 'file') removeStaleTempFiles(dirname(target.path), {prefix: `${TEMP_PREFIX}${basename(target.path)}-`});
+  writeSnapshotBytes(path, bytes, note);
   const scans = Array.isArray(scan) ? (scan as readonly ScanRecord[]) : [scan as ScanRecord];
   return {path, bytes: bytes.length, scanIds: scans.map((s) => s.id), processCount: processes.length, alertCount: alerts.length};
 }

@@ -8,6 +8,7 @@ import type {Alert} from '../models/alert.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
+import {ensureStateDirectory} from '../util/state-file.js';
 import {serializeSnapshot, SNAPSHOT_FILE_MODE, type SnapshotWriteResult, type TableRowsByName} from './snapshot-file.js';
 import {makeDirectory} from '../util/directory.js';
 
@@ -97,7 +98,10 @@ export function listStoreFiles(dir: string): StoreFile[] {
   return files.sort((a, b) => (a.time ?? -Infinity) - (b.time ?? -Infinity) || a.name.localeCompare(b.name));
 }
 
-/** Create a store directory (0700, parents too) if it does not exist; an existing one keeps its mode. */
+/**
+ * Create a store directory (0700, parents too) if it does not exist; an existing one keeps its mode but must
+ * be a directory of this user that others cannot write (they could plant snapshot files): STATE_UNSAFE.
+ */
 export function ensureStoreDir(dir: string): void {
   let isDirectory: boolean;
   try {
@@ -117,6 +121,7 @@ export function ensureStoreDir(dir: string): void {
       hint: 'point --store or storage.path at a directory',
     });
   }
+  ensureStateDirectory(dir, 'store directory');
 }
 
 /** A snapshot file the retention policy removed, and why. */

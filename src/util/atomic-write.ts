@@ -2,7 +2,7 @@
 // fsync, rename (or a hard link, to publish under a new name without ever replacing one), fsync of the
 // directory. A crash leaves the old file or the new one, never half of one; the temp files a killed
 // writer leaves behind are swept by removeStaleTempFiles.
-import {closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs';
+import {closeSync, existsSync, fchmodSync, fchownSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs';
 import {basename, dirname, join} from 'node:path';
 import {randomBytes} from 'node:crypto';
 
@@ -34,15 +34,31 @@ export class AtomicFileWriter {
   private readonly tempPath: string;
   private done = false;
 
+  /**
+   * `mode` is the new file's mode (before the umask); with `owner`, the file gets exactly `mode` and that
+   * owner and group (as root; others cannot give a file away and keep their own), so a replaced file keeps
+   * who owns it.
+   */
   constructor(
     readonly path: string,
-    options: {mode?: number} = {},
+    options: {mode?: number; owner?: {uid: number; gid: number}} = {},
   ) {
     this.tempPath = tempPathFor(path);
     try {
       this.fd = openSync(this.tempPath, 'wx', options.mode ?? 0o644);
     } catch (error) {
       throw fileError(error, path, 'write');
+    }
+    if (options.owner !== undefined) {
+      try {
+        fchmodSync(this.fd, options.mode ?? 0o644);
+        fchownSync(this.fd, options.owner.uid, options.owner.gid);
+      } catch (error) {
+        if (systemErrorCode(error) !== 'EPERM') {
+          this.abort();
+          throw fileError(error, path, 'write');
+        }
+      }
     }
   }
 

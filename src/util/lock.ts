@@ -1,12 +1,14 @@
 // Locks for files several runs share (ledger, dedupe state, spool, file sink). Node has no flock, so
 // this uses proper-lockfile: an atomic mkdir of `<file>.lock` whose mtime the holder refreshes; a holder
 // killed with SIGKILL stops refreshing and its lock is taken over once stale (five seconds), so a
-// crashed run never blocks the next one for long.
+// crashed run never blocks the next one for long. A `.lock` that is not a real directory (a symbolic link
+// planted there would have its target's times refreshed and be removed through) is refused, never used.
+import {lstatSync} from 'node:fs';
 import {dirname} from 'node:path';
 
 import lockfile from 'proper-lockfile';
 
-import {DaemonEyeError, fileError} from '../errors.js';
+import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import {makeDirectory} from './directory.js';
 
 export interface LockOptions {
@@ -14,6 +16,22 @@ export interface LockOptions {
   readonly timeoutMs?: number;
   /** After this long without a refresh, a lock is taken over. */
   readonly staleMs?: number;
+}
+
+/** A lock path must be absent or a real directory: anything else is STATE_UNSAFE naming it and the fix. */
+function checkLockPath(lock: string): void {
+  try {
+    const stat = lstatSync(lock);
+    if (stat.isDirectory()) return;
+    const what = stat.isSymbolicLink() ? 'a symbolic link' : 'not a directory';
+    throw new DaemonEyeError('STATE_UNSAFE', `lock ${lock} is ${what}: not used`, {
+      file: lock,
+      hint: 'a lock is a directory DaemonEye makes and removes; remove this one (no DaemonEye run made it)',
+    });
+  } catch (error) {
+    if (systemErrorCode(error) === 'ENOENT') return;
+    throw error;
+  }
 }
 
 /** Run `fn` while holding the lock of `path` (the file need not exist). */
@@ -25,6 +43,7 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T, option
   } catch (error) {
     throw fileError(error, dirname(path), 'create');
   }
+  checkLockPath(`${path}.lock`);
   const deadline = Date.now() + timeoutMs;
   let release: (() => Promise<void>) | undefined;
   while (release === undefined) {

@@ -4,6 +4,8 @@
 import {execFileSync} from 'node:child_process';
 import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
 import {createHash} from 'node:crypto';
+import {createServer} from 'node:net';
+import type {AddressInfo} from 'node:net';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -17,6 +19,15 @@ const env = isolatedEnv(dir, {DAEMONEYE_CRYPTO__PRIVATE_KEY_PATH: join(keys, 'pr
 const live = new LiveProcesses();
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 let deletedPid = 0;
+
+/** A system library this test process maps (libc), in a package-managed library directory. */
+function someSystemLibrary(): string {
+  const paths = readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .map((line) => line.slice(line.indexOf('/')))
+    .filter((path) => /^\/(usr\/)?lib[^/]*\/.*\/libc\.so(\.\d+)*$/.test(path));
+  return paths[0] as string;
+}
 let secretPid = 0;
 
 beforeAll(async () => {
@@ -65,11 +76,15 @@ describe('daemoneye collect', () => {
       'environ.json',
       'exe',
       'fds.json',
+      'mapped.json',
       'maps',
       'mountinfo',
+      'sockets.json',
       'stat',
       'status',
     ]);
+    // The deleted executable is the case's `exe`, not copied a second time from its mapping.
+    expect(JSON.parse(readFileSync(join(out, `proc-${deletedPid}`, 'mapped.json'), 'utf8'))).toEqual([]);
     expect(statSync(out).mode & 0o777).toBe(0o700);
     // Verified with the key, and the collection is in the audit ledger with the manifest's digest.
     const verified = await runCli(['verify', out], {env});
@@ -107,6 +122,58 @@ describe('daemoneye collect', () => {
     const result = await runCli(['collect', '--rule', 'deleted-executable-suspicious-dir', '--output', join(dir, 'case-rule')], {env});
     expect(result.code).toBe(0);
     expect((JSON.parse(result.stdout) as {pids: number[]}).pids).toContain(deletedPid);
+  });
+
+  it('the library an alert is about is in the case (deleted from disk too), and each socket fd names its peer', async () => {
+    // A process that maps a library from a scratch directory, deletes it, and connects to a listener here.
+    const server = createServer((socket) => socket.on('error', () => undefined));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const libraryDir = join(dir, 'stage');
+    mkdirSync(libraryDir);
+    const library = join(libraryDir, 'libevil.so');
+    copyFileSync(someSystemLibrary(), library);
+    const originalSha = sha256(readFileSync(library));
+    const script = `import ctypes,os,socket,sys,time
+ctypes.CDLL(sys.argv[1]); os.unlink(sys.argv[1])
+s=socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+print(s.fileno(),flush=True)
+time.sleep(3600)`;
+    const child = live.spawn('python3', ['-c', script, library, String(port)], {stdio: ['ignore', 'pipe', 'inherit']});
+    const fd = Number(await new Promise<string>((resolve) => child.stdout?.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))));
+    const pid = child.pid as number;
+    try {
+      // The alert names a system library the process maps, too: copied because the alert names it.
+      const named = someSystemLibrary();
+      const alerts = join(dir, 'library-alert.ndjson');
+      const alert = {rule_id: 'temp-dir-library', affected_processes: [pid], alert_data: {processes: [{pid, library_path: named}]}};
+      writeFileSync(alerts, `${JSON.stringify(alert)}\n`);
+      const out = join(dir, 'case-library');
+      const result = await runCli(['collect', '--alerts', alerts, '--output', out], {env});
+      expect(result.code, result.stderr).toBe(0);
+      const mapped = JSON.parse(readFileSync(join(out, `proc-${pid}`, 'mapped.json'), 'utf8')) as {
+        path: string;
+        deleted: boolean;
+        reason: string;
+        copy: string | null;
+      }[];
+      const evil = mapped.find((entry) => entry.path.startsWith(library));
+      expect(evil).toMatchObject({deleted: true, reason: 'deleted', copy: expect.stringMatching(new RegExp(`^proc-${pid}/mapped/`))});
+      expect(sha256(readFileSync(join(out, evil?.copy as string)))).toBe(originalSha);
+      const system = mapped.find((entry) => entry.path === named);
+      expect(system).toMatchObject({deleted: false, reason: 'named by an alert'});
+      expect(sha256(readFileSync(join(out, system?.copy as string)))).toBe(sha256(readFileSync(named)));
+      // Only what matters is copied: the system libraries nobody named stay out.
+      expect(mapped.every((entry) => entry.reason !== 'outside the system library directories' || !entry.path.startsWith('/usr/lib/'))).toBe(true);
+      const sockets = JSON.parse(readFileSync(join(out, `proc-${pid}`, 'sockets.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+      expect(sockets[String(fd)]).toMatchObject({family: 'AF_INET', remote_address: '127.0.0.1', remote_port: port, state: 'ESTABLISHED'});
+      // Every copied file is in the signed manifest and verifies.
+      const verified = await runCli(['verify', out], {env});
+      expect(verified.code, verified.stdout).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      server.close();
+    }
   });
 
   it('refuses to write over an existing output (exit 2, untouched), and caps sizes', async () => {

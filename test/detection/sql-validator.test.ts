@@ -1,11 +1,15 @@
+import {join} from 'node:path';
+
 import {describe, expect, it} from 'vitest';
 
 import {lexSql} from '../../src/detection/sql-lexer.js';
 import {REFERENCE_API_FUNCTIONS, SQL_POLICY, type SqlPolicy} from '../../src/detection/sql-policy.js';
-import {DEFAULT_ALLOWED_FUNCTIONS, knownTables, SQL_LIMITS, SqlValidator, validatorSourceFiles} from '../../src/detection/sql-validator.js';
+import {validatorSources} from '../../src/detection/code-fingerprint.js';
+import {DEFAULT_ALLOWED_FUNCTIONS, knownTables, SQL_LIMITS, SqlValidator} from '../../src/detection/sql-validator.js';
 import {registerUdfs} from '../../src/detection/udfs.js';
 import {renderRulesSqlDoc} from '../../src/docs/rules-sql-doc.js';
 import {loadSqlJs} from '../../src/storage/sqljs.js';
+import {ROOT} from '../helpers/cli.js';
 import {HOSTILE_SQL} from './hostile-sql.js';
 
 const validator = new SqlValidator().withReadOnlyMode(true).withTimeout(5000);
@@ -241,11 +245,6 @@ describe('SqlValidator policy and tables are inputs', () => {
     tables.set('processes', new Set([...(knownTables().get('processes') ?? []), 'extra']));
     expect(new SqlValidator({tables}).fingerprint).not.toBe(base);
     expect(new SqlValidator().withAllowedFunctions(['count']).fingerprint).not.toBe(base);
-    expect(validatorSourceFiles().map((file) => file.replace(/^.*[\\/]/, '').replace(/\.[jt]s$/, ''))).toEqual([
-      'regex',
-      'sql-lexer',
-      'sql-policy',
-      'sql-validator',
-    ]);
+    expect(validatorSources(join(ROOT, 'src', 'detection'))).toEqual(['regex.ts', 'sql-lexer.ts', 'sql-policy.ts', 'sql-validator.ts']);
   });
 });

@@ -3,7 +3,7 @@ import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {pidsFromAlertsFile} from '../../src/app/evidence.js';
+import {targetsFromAlertsFile} from '../../src/app/evidence.js';
 import {redactArguments, redactEnvironment} from '../../src/evidence/collect-evidence.js';
 import {Redactor} from '../../src/redaction/redact.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
@@ -54,7 +54,9 @@ describe('redactEnvironment', () => {
   });
 });
 
-describe('pidsFromAlertsFile', () => {
+const pidsFromAlertsFile = (path: string): number[] => targetsFromAlertsFile(path).pids;
+
+describe('targetsFromAlertsFile', () => {
   const write = (name: string, text: string): string => {
     const path = join(dir, name);
     writeFileSync(path, text);
@@ -68,6 +70,21 @@ describe('pidsFromAlertsFile', () => {
     expect(pidsFromAlertsFile(write('a.json', JSON.stringify({alerts: [a, b], summary: {}}, null, 2)))).toEqual([10, 20, 30]);
     expect(pidsFromAlertsFile(write('arr.json', JSON.stringify([b])))).toEqual([10, 20]);
     expect(pidsFromAlertsFile(write('one.ndjson', `${JSON.stringify(a)}\n`))).toEqual([10, 30]);
+  });
+
+  it("names, per pid, the absolute paths in the alerts' result rows (a row without a pid: every affected pid)", () => {
+    const library = {
+      affected_processes: [42],
+      alert_data: {processes: [{pid: 42, name: 'victim', library_path: '/tmp/.x/libevil.so', cmdline: 'victim --run', port: 80}]},
+    };
+    const noPid = {affected_processes: [7, 8], alert_data: {processes: [{executable_path: '/dev/shm/a.out'}]}};
+    const {pids, namedFiles} = targetsFromAlertsFile(write('named.ndjson', `${JSON.stringify(library)}\n${JSON.stringify(noPid)}\n`));
+    expect(pids).toEqual([7, 8, 42]);
+    expect(Object.fromEntries([...namedFiles].map(([pid, files]) => [pid, [...files]]))).toEqual({
+      42: ['/tmp/.x/libevil.so'],
+      7: ['/dev/shm/a.out'],
+      8: ['/dev/shm/a.out'],
+    });
   });
 
   it('bad files name the file and the fix', () => {

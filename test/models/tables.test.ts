@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest';
 
 import {knownTables} from '../../src/detection/sql-validator.js';
 import {renderSchemaDoc} from '../../src/models/schema-doc.js';
-import {columnSpec, TABLES, tableDefinition} from '../../src/models/tables.js';
+import {columnSpec, indexName, TABLES, tableDefinition} from '../../src/models/tables.js';
 import {createSnapshotDatabase, selectAll} from '../../src/storage/database.js';
 import {EXPORT_TABLES} from '../../src/storage/export.js';
 
@@ -16,7 +16,7 @@ describe('the table registry', () => {
         const indexes = selectAll(db, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name NOT LIKE 'sqlite_%'`, [table.name]).map(
           (r) => r.name,
         );
-        expect(indexes.sort(), table.name).toEqual(table.indexes.map((c) => `${table.name}_${c}`).sort());
+        expect(indexes.sort(), table.name).toEqual(table.indexes.map((index) => indexName(table.name, index)).sort());
       }
     } finally {
       db.close();

@@ -1,6 +1,8 @@
 // FileSink: alerts appended as NDJSON (the alert record, or ECS or OCSF: `format`) under the file's lock, one write per line, then fsync, so
 // concurrent runs never interleave lines; optional size rotation to <path>.1 … <path>.<max_files>.
-import {closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync} from 'node:fs';
+// The file is opened as state (src/util/state-file.ts): never through a symbolic link, a regular file of
+// this user with one name only, so a link planted at the path cannot make alerts land in its target.
+import {closeSync, constants, existsSync, fstatSync, fsyncSync, readSync, renameSync, rmSync, writeSync} from 'node:fs';
 
 import type {SinkConfig} from '../../config/schema.js';
 import {fileError} from '../../errors.js';
@@ -8,6 +10,7 @@ import type {Alert} from '../../models/alert.js';
 import {alertDocument, type AlertSchemaName} from '../../output/alert-formats.js';
 import {renderNdjsonLine} from '../../output/render.js';
 import {withLock} from '../../util/lock.js';
+import {openStateFile} from '../../util/state-file.js';
 import type {AlertSink, SinkSendOptions, SinkSendResult} from '../types.js';
 
 export type FileSinkConfig = Extract<SinkConfig, {type: 'file'}>;
@@ -70,7 +73,7 @@ export class FileSink implements AlertSink {
     let fd: number | undefined;
     const open = (): number => {
       try {
-        return openSync(path, 'a+', 0o640);
+        return openStateFile(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, {what: 'file sink', singleLink: true, mode: 0o640}) as number;
       } catch (error) {
         throw fileError(error, path, 'write');
       }

@@ -1,0 +1,199 @@
+// Parquet export: the tables of a snapshot file or store as Apache Parquet files, one per table and scan, in the
+// Hive-style layout data lakes partition by, under a lake's root directory:
+//   DIR/table=<table>/date=<YYYY-MM-DD of the scan's start, UTC>/host_key=<machine id, else host name>/<scan id>.parquet
+// (`host_key`, not `host`: a Hive partition overrides a file column of its name, and alerts have a `host` column)
+// (DuckDB `read_parquet(…, hive_partitioning = true)`, Athena/Trino external tables, ClickHouse `file()`/`s3()`).
+// Rows are in the fleet shape (src/models/fleet-table.ts): every table carries `host_id` and `hostname`, and the
+// host tables `scan_time`. Types are the registry's, mapped exactly: INTEGER → INT64, boolean → BOOLEAN,
+// REAL → DOUBLE, TEXT and JSON text → BYTE_ARRAY STRING (UTF-8); a nullable column is OPTIONAL.
+// The writer is hyparquet-writer (pure JavaScript, snappy compression, Data Page V2); docs/formats.md says why.
+import {existsSync, mkdirSync, statSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+
+import {DaemonEyeError, fileError} from '../errors.js';
+import type {ColumnSpec, SqlRowValue} from '../models/columns.js';
+import {fleetColumns} from '../models/fleet-table.js';
+import type {ScanRecord} from '../models/scan.js';
+import {COLLECTED_TABLE_NAMES, TABLE_NAMES, type TableDefinition, tableDefinition} from '../models/tables.js';
+import {writeFileAtomic} from '../util/atomic-write.js';
+import {fleetRowsOfScan, unscannedAlertCount} from './fleet-rows.js';
+import {type ReadOptions, requireSnapshotsInRange} from './input.js';
+import type {SnapshotLimits} from './snapshot-file.js';
+
+export interface ParquetExportConfig {
+  /** A snapshot file or a store directory. */
+  readonly input: string;
+  /** The lake's root directory (created when missing). */
+  readonly outputDir: string;
+  /** Tables to write (default: every table of the registry). */
+  readonly tables?: readonly string[];
+  /** Scans that started at or after / before this time (epoch ms). */
+  readonly since?: number;
+  readonly until?: number;
+  readonly scanId?: number;
+  readonly limits?: SnapshotLimits;
+  readonly onProblem?: (problem: DaemonEyeError) => void;
+  readonly onWarning?: (warning: string) => void;
+}
+
+export interface ParquetExportResult {
+  /** Files written, relative to the output directory, in the order written. */
+  readonly files: string[];
+  readonly rows: number;
+  readonly filesRead: number;
+  readonly scanIds: number[];
+  /** Files of a store that could not be used (already passed to onProblem); the CLI exits 2 when any. */
+  readonly problems: DaemonEyeError[];
+  /** Alerts without a scan (no host or date to file them under): not written. */
+  readonly unscannedAlerts: number;
+}
+
+/** A partition value safe as one path segment: letters, digits, `.`, `_`, `-`; anything else becomes `_`. */
+export function partitionValue(text: string): string {
+  const safe = text.replace(/[^A-Za-z0-9._-]/g, '_');
+  return safe === '' || safe === '.' || safe === '..' ? '_' : safe;
+}
+
+/** The host partition of a scan: its machine id, else its host name. */
+export function hostPartition(scan: Pick<ScanRecord, 'host_id' | 'hostname'>): string {
+  return partitionValue(scan.host_id ?? scan.hostname);
+}
+
+/** The path of one table's file of one scan, relative to the lake's root (layout in the file header). */
+export function parquetPath(table: string, scan: Pick<ScanRecord, 'id' | 'start_time' | 'host_id' | 'hostname'>): string {
+  const date = new Date(scan.start_time).toISOString().slice(0, 10);
+  return join(`table=${table}`, `date=${date}`, `host_key=${hostPartition(scan)}`, `${scan.id}.parquet`);
+}
+
+export type ParquetType = 'INT64' | 'BOOLEAN' | 'DOUBLE' | 'STRING';
+
+/** The Parquet type of a column: INTEGER → INT64, boolean → BOOLEAN, REAL → DOUBLE, TEXT/JSON → STRING. */
+export function parquetType(column: Pick<ColumnSpec, 'sqlType' | 'boolean'>): ParquetType {
+  if (column.boolean) return 'BOOLEAN';
+  if (column.sqlType === 'INTEGER') return 'INT64';
+  if (column.sqlType === 'REAL') return 'DOUBLE';
+  return 'STRING';
+}
+
+function converter(type: ParquetType): (value: SqlRowValue) => unknown {
+  switch (type) {
+    case 'INT64':
+      return (value) => (value === null ? null : BigInt(Math.trunc(Number(value))));
+    case 'BOOLEAN':
+      return (value) => (value === null ? null : Number(value) !== 0);
+    case 'DOUBLE':
+      return (value) => (value === null ? null : Number(value));
+    case 'STRING':
+      return (value) => (value === null ? null : String(value));
+  }
+}
+
+interface ParquetColumn {
+  name: string;
+  data: unknown[];
+  type: ParquetType;
+  nullable: boolean;
+}
+
+/** One scan's rows of one table as column arrays for the writer. */
+function columnData(db: Parameters<typeof fleetRowsOfScan>[0], spec: TableDefinition, scan: ScanRecord): {columns: ParquetColumn[]; rows: number} {
+  const specs = fleetColumns(spec);
+  const converters = specs.map((c) => converter(parquetType(c)));
+  const data: unknown[][] = specs.map(() => []);
+  let rows = 0;
+  for (const values of fleetRowsOfScan(db, spec, scan)) {
+    for (let i = 0; i < specs.length; i++) (data[i] as unknown[]).push((converters[i] as (value: SqlRowValue) => unknown)(values[i] ?? null));
+    rows++;
+  }
+  return {columns: specs.map((c, i) => ({name: c.name, data: data[i] as unknown[], type: parquetType(c), nullable: c.nullable})), rows};
+}
+
+/** Check the table names (usage errors, exit 2). */
+export function checkParquetTables(tables: readonly string[]): void {
+  const unknown = tables.filter((t) => !TABLE_NAMES.includes(t));
+  if (unknown.length > 0) {
+    throw new DaemonEyeError('INVALID_ARGUMENT', `unknown table ${unknown.join(', ')}`, {hint: `export one of ${TABLE_NAMES.join(', ')} (docs/schema.md)`});
+  }
+}
+
+function createDirectory(path: string): void {
+  if (existsSync(path) && !statSync(path).isDirectory()) {
+    throw new DaemonEyeError('INVALID_ARGUMENT', `${path} is a file, not a directory: Parquet export writes a directory tree`, {
+      file: path,
+      hint: 'give --output a directory (it is created when missing)',
+    });
+  }
+  try {
+    mkdirSync(path, {recursive: true, mode: 0o750});
+  } catch (error) {
+    throw fileError(error, path, 'create');
+  }
+}
+
+/**
+ * Write the tables (default: all) of the scans in range as Parquet files under `outputDir` (layout in the file
+ * header). Each file is written atomically and rewritten whole when exported again, so a repeated export
+ * (cron) is idempotent. A host table a scan did not collect gets no file for that scan (unknown is not
+ * empty), nor does a scan without alerts. Unusable files of a store go to `onProblem` and are skipped; a
+ * single unusable file throws (INPUT_CORRUPT and friends, exit 2); an unwritable directory throws IO errors.
+ */
+export async function exportParquet(config: ParquetExportConfig): Promise<ParquetExportResult> {
+  const tables = config.tables ?? TABLE_NAMES;
+  checkParquetTables(tables);
+  const {parquetWriteBuffer} = await import('hyparquet-writer');
+  const problems: DaemonEyeError[] = [];
+  const readOptions: ReadOptions = {
+    since: config.since,
+    until: config.until,
+    scanId: config.scanId,
+    onProblem: (problem) => {
+      problems.push(problem);
+      config.onProblem?.(problem);
+    },
+    ...(config.limits === undefined ? {} : {limits: config.limits}),
+    ...(config.onWarning === undefined ? {} : {onWarning: config.onWarning}),
+  };
+  const files: string[] = [];
+  const scanIds: number[] = [];
+  let rows = 0;
+  let filesRead = 0;
+  let unscannedAlerts = 0;
+  createDirectory(config.outputDir);
+  for await (const snapshot of requireSnapshotsInRange(config.input, readOptions)) {
+    filesRead++;
+    const scans = snapshot.scans.filter((s) => snapshot.scanIds.includes(s.id));
+    scanIds.push(...scans.map((s) => s.id));
+    for (const table of tables) {
+      const spec = tableDefinition(table) as TableDefinition;
+      if (table === 'alerts') unscannedAlerts += unscannedAlertCount(snapshot.db);
+      for (const scan of scans) {
+        if (COLLECTED_TABLE_NAMES.includes(table) && !scan.tables.includes(table)) continue;
+        let written: {columns: ParquetColumn[]; rows: number};
+        let bytes: ArrayBuffer;
+        try {
+          written = columnData(snapshot.db, spec, scan);
+          bytes = parquetWriteBuffer({
+            columnData: written.columns as Parameters<typeof parquetWriteBuffer>[0]['columnData'],
+            codec: 'SNAPPY',
+            rowGroupSize: 100_000,
+            kvMetadata: [{key: 'daemoneye.table', value: table}],
+          });
+        } catch (error) {
+          throw new DaemonEyeError('INPUT_CORRUPT', `damaged ${table} data while reading (${(error as Error).message.replace(/\s+/g, ' ').trim()})`, {
+            file: snapshot.path,
+            hint: 'it is not a usable DaemonEye snapshot; take a new one with `daemoneye scan --output FILE`',
+            cause: error,
+          });
+        }
+        if (written.rows === 0 && table === 'alerts') continue;
+        const path = parquetPath(table, scan);
+        const target = join(config.outputDir, path);
+        createDirectory(dirname(target));
+        writeFileAtomic(target, new Uint8Array(bytes), {mode: 0o640});
+        files.push(path);
+        rows += written.rows;
+      }
+    }
+  }
+  return {files, rows, filesRead, scanIds, problems, unscannedAlerts};
+}

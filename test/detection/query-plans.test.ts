@@ -1,0 +1,190 @@
+// Bounded cost at scale: SQLite's plan of every built-in rule and of every compiled SigmaHQ rule reads no
+// table of processes (or of their sockets, maps, libraries, …) in full for each row of another: no full scan
+// inside a join or a correlated subquery. A rule that did took 24 s on 6,857 processes (a Sigma rule with
+// ParentImage, planned as processes × processes); anyone can start 20,000 processes.
+import {copyFileSync, mkdirSync} from 'node:fs';
+import {basename, join} from 'node:path';
+
+import type {Database} from 'sql.js';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import {embeddedDefaults} from '../../src/config/schema.js';
+import {copyBaselineTables} from '../../src/detection/baseline.js';
+import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
+import {findRuleFiles} from '../../src/detection/rule-paths.js';
+import {validateRuleFile} from '../../src/detection/rule-format.js';
+import {type LoadedRule, RuleManager} from '../../src/detection/rule-manager.js';
+import {lexSql} from '../../src/detection/sql-lexer.js';
+import {SqlValidator} from '../../src/detection/sql-validator.js';
+import {registerUdfs} from '../../src/detection/udfs.js';
+import {TABLES} from '../../src/models/tables.js';
+import {loadSqlJs} from '../../src/storage/sqljs.js';
+import {isolatedEnv, removeDir, ROOT, tempDir} from '../helpers/cli.js';
+
+const dir = tempDir();
+afterAll(() => removeDir(dir));
+
+/** Tables that stay small whatever the host does: a row per scan, the configured lists, one row's JSON array. */
+const SMALL = (table: string): boolean => table === 'scans' || table === 'baseline_scans' || table.startsWith('list_') || table === 'json_each';
+
+/** Every alias of the SQL with the tables (or subqueries, as `(subquery)`) it may name: `FROM processes p` → p: processes. */
+export function aliasesOf(sql: string): Map<string, Set<string>> {
+  const tokens = lexSql(sql).statements.flat();
+  const known = new Set([...TABLES.map((t) => t.name), ...TABLES.map((t) => `baseline_${t.name}`), 'json_each']);
+  const keywords = new Set([
+    'WHERE',
+    'JOIN',
+    'LEFT',
+    'INNER',
+    'CROSS',
+    'NATURAL',
+    'ON',
+    'USING',
+    'GROUP',
+    'ORDER',
+    'LIMIT',
+    'UNION',
+    'HAVING',
+    'WINDOW',
+    'NOT',
+    'INDEXED',
+  ]);
+  const aliases = new Map<string, Set<string>>();
+  // CTE names: a word followed by `AS (` or by a column list and `AS (`.
+  const ctes = new Set<string>();
+  for (let i = 0; i + 2 < tokens.length; i++) {
+    const name = tokens[i];
+    if (name?.kind === 'word' && tokens[i + 1]?.upper === 'AS' && tokens[i + 2]?.text === '(') ctes.add(name.text.toLowerCase());
+    if (name?.kind === 'word' && tokens[i + 1]?.text === '(' && /^(WITH|,|RECURSIVE)$/i.test(tokens[i - 1]?.text ?? '')) ctes.add(name.text.toLowerCase());
+  }
+  /** Where the argument list of a table function closes: not the end of a subquery. */
+  const functionClose = new Set<number>();
+  const add = (alias: string, table: string): void => {
+    const set = aliases.get(alias) ?? new Set<string>();
+    set.add(table);
+    aliases.set(alias, set);
+  };
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    if (token === undefined || (token.kind !== 'word' && token.kind !== 'punct')) continue;
+    let table: string | undefined;
+    let next = i + 1;
+    if (token.kind === 'word' && (known.has(token.text.toLowerCase()) || /^list_[a-z0-9_]+$/i.test(token.text))) {
+      table = token.text.toLowerCase();
+      add(table, table);
+      // A table function's arguments: json_each(x) a.
+      if (tokens[next]?.text === '(') {
+        let depth = 0;
+        for (; next < tokens.length; next++) {
+          if (tokens[next]?.text === '(') depth++;
+          if (tokens[next]?.text === ')' && --depth === 0) break;
+        }
+        functionClose.add(next);
+        next++;
+      }
+    } else if (token.text === ')' && !functionClose.has(i)) {
+      table = '(subquery)';
+    } else if (token.kind === 'word' && ctes.has(token.text.toLowerCase())) {
+      // A CTE read in FROM: as big as what it selects (a subquery).
+      table = '(subquery)';
+      add(token.text.toLowerCase(), table);
+    }
+    if (table === undefined) continue;
+    if (tokens[next]?.upper === 'AS') next++;
+    const alias = tokens[next];
+    if (alias?.kind === 'word' && !keywords.has(alias.upper)) add(alias.text.toLowerCase(), table);
+  }
+  return aliases;
+}
+
+interface PlanRow {
+  readonly id: number;
+  readonly parent: number;
+  readonly detail: string;
+}
+
+/**
+ * The loops of a plan that read a big table in full once per row of another big table: a `SCAN` (or a
+ * `SEARCH` on `scan_id` alone, which is every row of the scan) of a table that is not SMALL, inside a join
+ * after a loop over a big table, or inside a correlated subquery run for the rows of a big table. A loop
+ * over a big table counts as big unless it looks up one row (`pid=?`, `id=?`, `rowid=?`).
+ */
+export function nestedFullScans(plan: readonly PlanRow[], aliases: Map<string, Set<string>>): string[] {
+  const byId = new Map(plan.map((row) => [row.id, row]));
+  const isLoop = (row: PlanRow): boolean => /^(SCAN|SEARCH) /.test(row.detail) && !row.detail.startsWith('SCAN CONSTANT ROW');
+  const tablesOf = (row: PlanRow): Set<string> => {
+    const target = (/^(?:SCAN|SEARCH) (\S+)/.exec(row.detail)?.[1] ?? '').toLowerCase();
+    return aliases.get(target) ?? new Set([target]);
+  };
+  const big = (row: PlanRow): boolean => ![...tablesOf(row)].every(SMALL);
+  const fullScan = (row: PlanRow): boolean => /^SCAN /.test(row.detail) || /^SEARCH \S+ USING (?:COVERING )?INDEX \S+ \(scan_id=\?\)/.test(row.detail);
+  const oneRow = (row: PlanRow): boolean =>
+    /^SEARCH \S+ USING (?:INTEGER PRIMARY KEY|(?:COVERING )?INDEX \S+) \((?:scan_id=\? AND )?(?:pid|id|rowid)=\?\)/.test(row.detail);
+  /** Loops at the level `parent` that run before `id`: the outer loops of whatever sits at `id`. */
+  const outerLoops = (parent: number, id: number): PlanRow[] => plan.filter((other) => other.parent === parent && other.id < id && isLoop(other));
+  const found: string[] = [];
+  for (const row of plan) {
+    if (!isLoop(row) || !fullScan(row) || !big(row)) continue;
+    const outer: PlanRow[] = [...outerLoops(row.parent, row.id)];
+    for (let up = byId.get(row.parent); up !== undefined; up = byId.get(up.parent)) {
+      // A correlated subquery runs once per row of every loop of the level it sits in.
+      if (up.detail.startsWith('CORRELATED ')) outer.push(...plan.filter((other) => other.parent === up?.parent && isLoop(other)));
+    }
+    const driving = outer.filter((loop) => big(loop) && !oneRow(loop));
+    if (driving.length > 0) found.push(`${row.detail} (${[...tablesOf(row)].join('/')}) for each row of ${driving.map((loop) => loop.detail).join(', ')}`);
+  }
+  return found;
+}
+
+let db: Database;
+let rules: readonly LoadedRule[];
+const validator = new SqlValidator().withReadOnlyMode(true);
+
+beforeAll(async () => {
+  const sigma = join(dir, 'sigma');
+  mkdirSync(sigma);
+  for (const file of findRuleFiles(join(ROOT, 'test', 'fixtures', 'sigma'))) {
+    if (validateRuleFile(file, validator).valid) copyFileSync(file, join(sigma, basename(file)));
+  }
+  rules = new RuleManager({config: embeddedDefaults(), env: isolatedEnv(join(dir, 'home')), extraPaths: [sigma], validator}).loadRules().rules;
+  const SQL = await loadSqlJs();
+  // The snapshot schema as the rule workers get it (the registry's DDL and indexes), with the lists and a baseline.
+  db = new SQL.Database(await snapshotFromRows([{pid: 1}]));
+  registerUdfs(db);
+  for (const name of new Set(rules.flatMap((r) => validator.referencedLists(r.rule.sql_query)))) db.exec(`CREATE TABLE list_${name} (value TEXT)`);
+  // A baseline as `detect --baseline` adds it: every table copied, with its indexes.
+  const baseline = new SQL.Database(await snapshotFromRows([{pid: 1}]));
+  copyBaselineTables(baseline, db);
+  baseline.close();
+});
+
+function planOf(sql: string): PlanRow[] {
+  return (db.exec(`EXPLAIN QUERY PLAN ${sql}`)[0]?.values ?? []).map(([id, parent, , detail]) => ({
+    id: Number(id),
+    parent: Number(parent),
+    detail: String(detail),
+  }));
+}
+
+describe('query plans at scale', () => {
+  it('finds a full scan inside a join and inside a correlated subquery (the check can fail)', () => {
+    // Conditions no index (not even an automatic one) can serve.
+    const join = 'SELECT p.pid FROM processes p JOIN process_memory_map m ON instr(m.path, p.name) > 0';
+    expect(nestedFullScans(planOf(join), aliasesOf(join))).toEqual([
+      expect.stringMatching(/^SCAN \S+ \((processes|process_memory_map)\) for each row of SCAN/),
+    ]);
+    const correlated = 'SELECT p.pid FROM processes p WHERE EXISTS (SELECT 1 FROM processes c WHERE c.name LIKE p.name AND c.pid <> p.pid)';
+    expect(nestedFullScans(planOf(correlated), aliasesOf(correlated))).toEqual([expect.stringMatching(/\(processes\) for each row of /)]);
+    // Per row of a small table (one row per scan), a full scan of the scan is fine.
+    const perScan = 'SELECT s.id AS pid FROM scans s WHERE EXISTS (SELECT 1 FROM processes p WHERE p.scan_id = s.id AND p.name LIKE s.hostname)';
+    expect(nestedFullScans(planOf(perScan), aliasesOf(perScan))).toEqual([]);
+    const lists = 'SELECT p.pid FROM processes p WHERE NOT EXISTS (SELECT 1 FROM list_shells a WHERE p.cmdline LIKE a.value)';
+    expect(nestedFullScans(planOf(lists), aliasesOf(lists))).toEqual([]);
+  });
+
+  it('no built-in rule and no compiled SigmaHQ rule reads a big table in full per row of another', () => {
+    expect(rules.filter((r) => r.definition.format === 'sigma').length).toBeGreaterThanOrEqual(140);
+    const problems = rules.flatMap(({rule}) => nestedFullScans(planOf(rule.sql_query), aliasesOf(rule.sql_query)).map((scan) => `${rule.id}: ${scan}`));
+    expect(problems).toEqual([]);
+  });
+});
