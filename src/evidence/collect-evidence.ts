@@ -171,10 +171,11 @@ class CaseWriter {
 }
 
 /** Start ticks of a process (field 22 of /proc/PID/stat), to tell it from a later one with its pid. */
-function startTicks(procRoot: string, pid: number): string | null {
+function startTicks(procRoot: string, pid: number): number | null {
   try {
     const stat = readProcBytes(`${procRoot}/${pid}/stat`, 65_536).toString('utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const field = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return field === undefined || !/^\d+$/.test(field) ? null : Number(field);
   } catch {
     return null;
   }
@@ -393,7 +394,7 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
       case_id: randomUUID(),
       tool: 'daemoneye',
       tool_version: TOOL_VERSION,
-      created_at: new Date().toISOString(),
+      created_at: Date.now(),
       host: manifestHost(procRoot, options.decorations ?? {}),
       command: command.argv,
       reason: options.reason,

@@ -35,7 +35,9 @@ export interface TreeAlertMark {
 export interface ProcessTreeNode {
   readonly pid: number;
   readonly ppid: number | null;
-  readonly user: string | null;
+  /** Real user id; with user_name, as the field contract names them (src/models/field-contract.ts). */
+  readonly uid: number | null;
+  readonly user_name: string | null;
   readonly name: string;
   readonly executable_path: string | null;
   readonly command_line: string[];
@@ -151,12 +153,12 @@ export function buildProcessTree(processes: readonly ProcessRecord[], options: P
 
   const node = (record: ProcessRecord, only?: ReadonlySet<number>, path?: ReadonlySet<number>): ProcessTreeNode => {
     const platform = record.platform_data ?? {};
-    const user = typeof platform.user_name === 'string' ? platform.user_name : record.user_id;
     const kids = (childrenOf.get(record.pid) ?? []).filter((c) => only === undefined || path?.has(c.pid) === true || only.has(c.pid));
     return {
       pid: record.pid,
       ppid: record.ppid,
-      user,
+      uid: typeof platform.uid === 'number' ? platform.uid : null,
+      user_name: typeof platform.user_name === 'string' ? platform.user_name : null,
       name: record.name,
       executable_path: record.executable_path,
       command_line: record.command_line,

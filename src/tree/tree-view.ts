@@ -69,7 +69,7 @@ export function renderProcessTree(roots: readonly ProcessTreeNode[], options: {w
   };
   const walk = (node: ProcessTreeNode, lead: string, branch: string): void => {
     const paint = node.alert === null ? undefined : palette.severity(node.alert.severity);
-    emit(`${lead}${branch}`, `${node.pid} ${node.user ?? '?'} ${marksText(node)}${label(node)}`, paint);
+    emit(`${lead}${branch}`, `${node.pid} ${node.user_name ?? (node.uid === null ? '?' : String(node.uid))} ${marksText(node)}${label(node)}`, paint);
     const below = lead + (branch === '' ? '' : branch === '└─ ' ? '   ' : '│  ');
     // Under an alerted process: what each alert found there, and what to run next.
     const notes = [...(node.alert?.evidence.map((e) => `alert ${e}`) ?? []), ...(node.alert?.next.map((n) => `next: ${n}`) ?? [])];

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
-import {type DiffSide, diffSnapshots} from '../../src/diff/snapshot-diff.js';
+import {type DiffResult, type DiffSide, diffSnapshots, osqueryDifferential} from '../../src/diff/snapshot-diff.js';
 import {completeProcessRow, type PartialProcessRow} from '../../src/models/process-fixture.js';
 import type {ScanRecord} from '../../src/models/scan.js';
 
@@ -50,7 +50,8 @@ describe('diffSnapshots', () => {
       ['/bin/sh', '/tmp/x'],
       ['/usr/sbin/nginx', '/bin/sh'],
     ]);
-    expect(diff.results[0]).toMatchObject({hostIdentifier: 'web1', unixTime: 2, epoch: 0, counter: 0, numerics: false});
+    expect(diff.results[0]).toMatchObject({collection_time: 2000, host: {hostname: 'web1'}});
+    expect(osqueryDifferential(diff.results[0] as DiffResult)).toMatchObject({hostIdentifier: 'web1', unixTime: 2, epoch: 0, counter: 0, numerics: false});
     expect(diff.counts['new_executables:added']).toBe(2);
     expect(diff.compared_listening_ports).toBe(false);
   });
