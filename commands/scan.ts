@@ -7,8 +7,7 @@ import type {SaveResult} from '../src/storage/save.js';
 import {DaemonEyeError} from '../src/errors.js';
 import {type Host, hostOfScan} from '../src/models/host.js';
 import type {ProcessRecord} from '../src/models/process.js';
-import {SOCKETS_TABLE, socketsByPid} from '../src/app/tree.js';
-import type {TreeSocket} from '../src/tree/process-tree.js';
+import {socketsByPid, type TreeSocket} from '../src/tree/process-tree.js';
 import {processView} from '../src/collect/process-view.js';
 import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {COLLECTED_TABLE_NAMES, collectedRows} from '../src/models/tables.js';
@@ -92,7 +91,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const snapshot = await collectSnapshot({
       ...collectOptionsFromConfig(config.values),
       // A tree shows each process's sockets, so it collects them even when nothing is saved.
-      tables: [...new Set([...(saving ? scanTables(flags.tables, config.values.collection.tables) : []), ...(tree ? [SOCKETS_TABLE] : [])])],
+      tables: [...new Set([...(saving ? scanTables(flags.tables, config.values.collection.tables) : []), ...(tree ? ['process_open_sockets'] : [])])],
       // A tree needs every process to find a --pid's ancestors and descendants.
       ...(flags.pid === undefined || tree ? {} : {pids: flags.pid}),
       ...(process.stderr.isTTY === true && this.logger.enabled('info') ? {onHashProgress: progress.show} : {}),
@@ -112,7 +111,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
-    await this.render(processes, tree, tree ? socketsByPid(collectedRows(snapshot.tables[SOCKETS_TABLE])) : new Map(), hostOfScan(snapshot.scan));
+    await this.render(processes, tree, tree ? socketsByPid(collectedRows(snapshot.tables, 'process_open_sockets')) : new Map(), hostOfScan(snapshot.scan));
     await this.audit('process_collection', {
       scan_id: snapshot.scan.id,
       process_count: processes.length,

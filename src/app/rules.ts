@@ -13,7 +13,7 @@ import type {RuleSwitchResult} from '../detection/config-edit.js';
 import {loadLatestScan} from '../storage/input.js';
 import {DEFAULT_SNAPSHOT_LIMITS} from '../storage/snapshot-file.js';
 import {readInputFile} from '../util/read-file.js';
-import {heldTables} from '../detection/snapshot-source.js';
+import {heldTables} from '../models/scan.js';
 import {computeCoverage, type CoverageReport} from '../detection/attack-coverage.js';
 import {DetectionEngine} from '../detection/engine.js';
 import {snapshotFromRows} from '../detection/fixture-snapshot.js';

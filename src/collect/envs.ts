@@ -1,7 +1,7 @@
 // process_envs: the variables named in collection.env_variables from /proc/PID/environ (the environment the
 // process started with). Secret values are redacted with every other table by the column's kind
 // (`value`: an environment value named by `key`, src/collect/redact.ts).
-import type {ProcessEnvRow} from '../models/live-tables.js';
+import type {CollectedRow, ProcessEnvRow} from '../models/live-tables.js';
 import {escapeLatin1} from './text-encoding.js';
 
 export interface EnvSelection {
@@ -14,8 +14,8 @@ export interface EnvSelection {
  * and values come out in the one text form, escapeBytes). The first occurrence of a name wins, as getenv(3)
  * does; entries without `=` are skipped.
  */
-export function parseEnviron(scanId: number, pid: number, environ: string, selection: EnvSelection): ProcessEnvRow[] {
-  const rows: ProcessEnvRow[] = [];
+export function parseEnviron(pid: number, environ: string, selection: EnvSelection): CollectedRow<ProcessEnvRow>[] {
+  const rows: CollectedRow<ProcessEnvRow>[] = [];
   const seen = new Set<string>();
   for (const entry of environ.split('\0')) {
     const eq = entry.indexOf('=');
@@ -23,7 +23,7 @@ export function parseEnviron(scanId: number, pid: number, environ: string, selec
     const key = escapeLatin1(entry.slice(0, eq));
     if (!selection.names.has(key) || seen.has(key)) continue;
     seen.add(key);
-    rows.push({scan_id: scanId, pid, key, value: escapeLatin1(entry.slice(eq + 1))});
+    rows.push({pid, key, value: escapeLatin1(entry.slice(eq + 1))});
   }
   return rows;
 }

@@ -285,7 +285,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   }
   let live: ReturnType<typeof collectLiveTables> | undefined;
   if (asked.size > 0 && collector === 'procfs') {
-    live = collectLiveTables({procRoot, scanId, processes, tables: asked, env: {names: new Set(options.envVariables ?? [])}});
+    live = collectLiveTables({procRoot, processes, tables: asked, env: {names: new Set(options.envVariables ?? [])}});
     for (const [table, count] of Object.entries(live.unreadable)) {
       if (count > 0) {
         errors.push(

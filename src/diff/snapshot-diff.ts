@@ -3,18 +3,13 @@
 // listening ports opened or closed when both scans hold them. Pure: two scans in, result lines out, each
 // `name`, `action`, `columns` as an osquery differential result, with the time and host in the field
 // contract's names (src/models/field-contract.ts); osqueryDifferential gives osquery's envelope word for word.
+import type {ListeningPortRow} from '../models/live-tables.js';
 import {type Host, hostOfScan} from '../models/host.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 
-/** A listening socket as the `listening_ports` table holds it. */
-export interface ListeningPort {
-  readonly pid: number | null;
-  readonly port: number;
-  readonly protocol: string | number | null;
-  readonly family: string | null;
-  readonly address: string | null;
-}
+/** A listening socket: the columns of its `listening_ports` row the diff compares and shows. */
+export type ListeningPort = Pick<ListeningPortRow, 'pid' | 'port' | 'protocol' | 'family' | 'address'>;
 
 /** One side of a diff: a scan, its processes, and its listening ports (null when the scan holds none). */
 export interface DiffSide {
@@ -196,7 +191,7 @@ export function diffSnapshots(before: DiffSide, after: DiffSide): SnapshotDiff {
     const oldPorts = new Map((before.listening ?? []).map((l) => [portKey(l), l]));
     const newPorts = new Map((after.listening ?? []).map((l) => [portKey(l), l]));
     const columns = (l: ListeningPort, owners: Map<number, ProcessRecord>): DiffResult['columns'] => {
-      const owner = l.pid === null ? undefined : owners.get(l.pid);
+      const owner = owners.get(l.pid);
       return {
         port: l.port,
         protocol: l.protocol,

@@ -229,7 +229,7 @@ function mappedFilesToCopy(
   // The executable itself is already in the case as `exe`.
   const seen = new Set<string>(exeLink === null ? [] : [exeLink.replace(/ \(deleted\)$/, '')]);
   const chosen: {path: string; deleted: boolean; start: string; end: string; reason: string}[] = [];
-  for (const row of parseMaps(0, pid, mapsText)) {
+  for (const row of parseMaps(pid, mapsText)) {
     if (row.path === null || row.pseudo || !row.permissions.includes('x')) continue;
     // parseMaps already took the kernel's ` (deleted)` off a deleted file's path.
     if (seen.has(row.path)) continue;

@@ -3,23 +3,27 @@
 // and, when the snapshot holds them, each process's sockets. Pure: records in, nested nodes out.
 import type {Alert} from '../models/alert.js';
 import {alertNextSteps, type AlertOrigin, rowEvidence} from '../models/alert-evidence.js';
+import type {ProcessOpenSocketRow} from '../models/live-tables.js';
 import type {ProcessRecord} from '../models/process.js';
 import {type AlertSeverity, ALERT_SEVERITIES} from '../models/severity.js';
 
 /** What a node is marked with. */
 export type TreeMark = 'deleted' | 'memfd' | 'replaced' | 'hidden' | 'alert';
 
-/** A socket as the `process_open_sockets` table holds it (the columns the tree shows). */
-export interface TreeSocket {
-  readonly fd: number | null;
-  readonly family: string | null;
-  readonly protocol: string | number | null;
-  readonly local_address: string | null;
-  readonly local_port: number | null;
-  readonly remote_address: string | null;
-  readonly remote_port: number | null;
-  readonly state: string | null;
-  readonly path: string | null;
+/** The columns of a `process_open_sockets` row the tree shows. */
+const TREE_SOCKET_COLUMNS = ['fd', 'family', 'protocol', 'local_address', 'local_port', 'remote_address', 'remote_port', 'state', 'path'] as const;
+
+/** A socket as the tree shows it: those columns of its `process_open_sockets` row. */
+export type TreeSocket = Pick<ProcessOpenSocketRow, (typeof TREE_SOCKET_COLUMNS)[number]>;
+
+/** `process_open_sockets` rows (collected now, or read back from a snapshot) as tree sockets by pid, in fd order. */
+export function socketsByPid(rows: readonly (TreeSocket & Pick<ProcessOpenSocketRow, 'pid'>)[]): Map<number, TreeSocket[]> {
+  const byPid = new Map<number, TreeSocket[]>();
+  for (const row of [...rows].sort((a, b) => a.pid - b.pid || a.fd - b.fd)) {
+    const socket = Object.fromEntries(TREE_SOCKET_COLUMNS.map((column) => [column, row[column]])) as TreeSocket;
+    byPid.set(row.pid, [...(byPid.get(row.pid) ?? []), socket]);
+  }
+  return byPid;
 }
 
 /** The alerts of this run that name a process: worst severity first, then the rule ids. */

@@ -8,22 +8,22 @@ const selection = {names: new Set(['HISTFILE', 'LD_PRELOAD', 'DB_PASSWORD', 'htt
 describe('parseEnviron', () => {
   it('keeps only the named variables, the first occurrence of each, exact case', () => {
     const environ = 'HOME=/root\0HISTFILE=/dev/null\0histfile=x\0LD_PRELOAD=/tmp/x.so\0HISTFILE=/second\0PATH=/usr/bin:/bin\0junk\0=novalue\0';
-    expect(parseEnviron(1, 9, environ, selection)).toEqual([
-      {scan_id: 1, pid: 9, key: 'HISTFILE', value: '/dev/null'},
-      {scan_id: 1, pid: 9, key: 'LD_PRELOAD', value: '/tmp/x.so'},
-      {scan_id: 1, pid: 9, key: 'PATH', value: '/usr/bin:/bin'},
+    expect(parseEnviron(9, environ, selection)).toEqual([
+      {pid: 9, key: 'HISTFILE', value: '/dev/null'},
+      {pid: 9, key: 'LD_PRELOAD', value: '/tmp/x.so'},
+      {pid: 9, key: 'PATH', value: '/usr/bin:/bin'},
     ]);
   });
 
   it('keeps values as read: the registry redacts them by column kind (test/collect/redact.test.ts)', () => {
     const environ = 'DB_PASSWORD=hunter2\0http_proxy=http://bob:s3cret@proxy:3128\0';
-    expect(parseEnviron(1, 9, environ, selection).map((r) => r.value)).toEqual(['hunter2', 'http://bob:s3cret@proxy:3128']);
+    expect(parseEnviron(9, environ, selection).map((r) => r.value)).toEqual(['hunter2', 'http://bob:s3cret@proxy:3128']);
   });
 
   it('values and names in the one text form: control characters and bytes that are not UTF-8 escaped, newlines kept', () => {
     // environ read as latin1: one character per byte.
     const environ = Buffer.from('HISTFILE=/tmp/\x1b]0;x\x07\xff\nnext\0PATH=/a\\x7f:/b\0', 'latin1').toString('latin1');
-    expect(parseEnviron(1, 9, environ, selection).map((r) => r.value)).toEqual(['/tmp/\\x1b]0;x\\x07\\xff\nnext', '/a\\\\x7f:/b']);
+    expect(parseEnviron(9, environ, selection).map((r) => r.value)).toEqual(['/tmp/\\x1b]0;x\\x07\\xff\nnext', '/a\\\\x7f:/b']);
   });
 });
 
@@ -31,7 +31,6 @@ describe('openFileRows', () => {
   it('lists non-socket fds, with the deleted marker as a column', () => {
     expect(
       openFileRows(
-        2,
         5,
         [
           {fd: 0, target: '/dev/pts/0', deleted: false},
@@ -48,12 +47,12 @@ describe('openFileRows', () => {
         '/nonexistent-proc',
       ).rows,
     ).toEqual([
-      {scan_id: 2, pid: 5, fd: 0, path: '/dev/pts/0', deleted: false, type: null, inode: null, pty_index: null, access: null},
-      {scan_id: 2, pid: 5, fd: 4, path: '/tmp/gone.log', deleted: true, type: null, inode: null, pty_index: null, access: null},
-      {scan_id: 2, pid: 5, fd: 5, path: 'pipe:[456]', deleted: false, type: 'pipe', inode: 456, pty_index: null, access: null},
-      {scan_id: 2, pid: 5, fd: 6, path: 'anon_inode:[eventfd]', deleted: false, type: 'anon_inode', inode: null, pty_index: null, access: null},
-      {scan_id: 2, pid: 5, fd: 7, path: '/srv/notes (deleted)', deleted: false, type: null, inode: null, pty_index: null, access: null},
-      {scan_id: 2, pid: 5, fd: 8, path: '/tmp/\\x1b[2J\\xff', deleted: true, type: null, inode: null, pty_index: null, access: null},
+      {pid: 5, fd: 0, path: '/dev/pts/0', deleted: false, type: null, inode: null, pty_index: null, access: null},
+      {pid: 5, fd: 4, path: '/tmp/gone.log', deleted: true, type: null, inode: null, pty_index: null, access: null},
+      {pid: 5, fd: 5, path: 'pipe:[456]', deleted: false, type: 'pipe', inode: 456, pty_index: null, access: null},
+      {pid: 5, fd: 6, path: 'anon_inode:[eventfd]', deleted: false, type: 'anon_inode', inode: null, pty_index: null, access: null},
+      {pid: 5, fd: 7, path: '/srv/notes (deleted)', deleted: false, type: null, inode: null, pty_index: null, access: null},
+      {pid: 5, fd: 8, path: '/tmp/\\x1b[2J\\xff', deleted: true, type: null, inode: null, pty_index: null, access: null},
     ]);
   });
 });

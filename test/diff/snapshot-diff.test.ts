@@ -57,7 +57,7 @@ describe('diffSnapshots', () => {
   });
 
   it('listening ports only when both scans hold them: opened and closed, with the owner', () => {
-    const ports = (list: [number, number][]) => list.map(([pid, port]) => ({pid, port, protocol: 'TCP', family: 'AF_INET', address: '0.0.0.0'}));
+    const ports = (list: [number, number][]) => list.map(([pid, port]) => ({pid, port, protocol: 6, family: 'AF_INET' as const, address: '0.0.0.0'}));
     const before = {...BEFORE, listening: ports([[10, 80]])};
     const after = side(2, [{pid: 10, ppid: 1, name: 'nginx', executable_path: '/usr/sbin/nginx', entity_id: 'e10'}], ports([[10, 4444]]));
     const diff = diffSnapshots(before, after);
