@@ -13,7 +13,7 @@ import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {COLLECTED_TABLE_NAMES, collectedRows} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
-import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';
+import {allowBareFlag, formatFlag, PID_MAX_LIMIT, storeFlag} from './_base/flags.js';
 
 export default class Scan extends DaemonEyeCommand<typeof Scan> {
   static override summary = 'Snapshot every running process (or --pid) and print one record per process.';
@@ -32,7 +32,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
   ];
   static override flags = {
     format: formatFlag(['json', 'ndjson', 'table', 'csv', 'tree', 'ecs', 'ocsf'] as const),
-    pid: Flags.integer({summary: 'Only this process (repeatable); with a tree, its subtree and its ancestors.', multiple: true, min: 0}),
+    pid: Flags.integer({summary: 'Only this process (repeatable); with a tree, its subtree and its ancestors.', multiple: true, min: 0, max: PID_MAX_LIMIT}),
     tree: Flags.boolean({summary: "Nest each process's children under it (`--format json|ndjson`); `--format tree` draws it."}),
     input: Flags.string({summary: 'Show the latest scan of a snapshot file or store directory instead of taking a live snapshot.'}),
     hash: Flags.boolean({summary: 'Hash each executable with SHA-256 (default: collection.hash).', allowNo: true}),
@@ -40,7 +40,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       summary: 'Reuse digests of unchanged executables from <state dir>/hash-cache.json (default: collection.hash_cache).',
       allowNo: true,
     }),
-    'hash-max-bytes': Flags.integer({summary: 'Do not hash executables larger than this (default: collection.hash_max_bytes, 256 MiB).', min: 1}),
+    'hash-max-bytes': Flags.integer({summary: 'Do not hash executables larger than this (default: collection.hash_max_bytes, 256 MiB).', min: 1, max: 2 ** 40}),
     'cpu-sample': Flags.integer({summary: 'Measure CPU over this many milliseconds instead of since each process started.', min: 0, max: 60_000}),
     collector: Flags.option({summary: 'Process collector (default: collection.collector).', options: ['auto', 'procfs', 'systeminformation'] as const})(),
     'hidden-check': Flags.boolean({

@@ -9,6 +9,7 @@ import type {Host} from '../models/host.js';
 import {serialiseResultRow} from '../models/serialise.js';
 import type {AlertSeverity} from '../models/severity.js';
 import {DEFAULT_REDACTOR} from '../redaction/redact.js';
+import {trimEndChar} from '../util/text.js';
 
 /** The default dedupe key: `rule_id`, `process_name` (the process's `name`). */
 export const DEFAULT_DEDUPE_KEY_FIELDS = ['rule_id', 'process_name'] as const;
@@ -53,7 +54,6 @@ export function dedupeKey(rule: AlertingRule, row: ResultRow, keyFields: readonl
   return withRule.map((field) => keyValue(field, rule, row)).join(':');
 }
 
-/** Group rows by dedupe key into alerts; every row must carry a numeric `pid`. */
 /**
  * A result row as an alert carries it to stdout and every sink: its text through the redaction policy (argv
  * columns as argv). A live snapshot is redacted when collected; this covers a saved one taken with
@@ -70,6 +70,7 @@ export function redactResultRow(row: Record<string, unknown>): Record<string, un
   return out;
 }
 
+/** Group rows by dedupe key into alerts; every row must carry a numeric `pid`. */
 export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], options: AlertGenerationOptions): Alert[] {
   const groups = new Map<string, ResultRow[]>();
   for (const row of rows) {
@@ -93,7 +94,7 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
       rule_id: rule.id,
       title: rule.name,
       // A description is a sentence: its closing period would otherwise read ".: 1 process".
-      description: `${(rule.description ?? rule.name).trim().replace(/\.+$/, '')}: ${what}`,
+      description: `${trimEndChar((rule.description ?? rule.name).trim(), '.')}: ${what}`,
       severity: rule.severity,
       scan_id: scanId,
       affected_processes: pids,

@@ -8,6 +8,8 @@ import type {SinkConfig} from '../config/schema.js';
 import {TEMP_PREFIX} from '../util/atomic-write.js';
 import type {HealthState} from './health.js';
 import type {HealthProbes, RulesReport} from './health-probes.js';
+import {FILE_LIMITS, readRegularFile} from '../util/read-file.js';
+import {DaemonEyeError} from '../errors.js';
 
 export interface CheckResult {
   readonly status: HealthState;
@@ -252,17 +254,17 @@ export function checkKeys(privateKeyPath: string, publicKeyPath: string): CheckR
     return {status: 'unhealthy', reason: `${privateKeyPath} is owned by uid ${stats.uid}, neither this user nor root`, details};
   }
   try {
-    const key = createPrivateKey(readFileSync(privateKeyPath));
+    const key = createPrivateKey(readRegularFile(privateKeyPath, FILE_LIMITS.key));
     if (key.asymmetricKeyType !== 'ed25519')
       return {status: 'unhealthy', reason: `${privateKeyPath} is a ${String(key.asymmetricKeyType)} key, not Ed25519`, details};
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' ? 'not readable by this user' : 'not a PEM private key';
+    const why = code === 'EACCES' ? 'not readable by this user' : error instanceof DaemonEyeError ? error.message : 'not a PEM private key';
     return {status: 'unhealthy', reason: `${privateKeyPath} is ${why}`, details};
   }
   if (existsSync(publicKeyPath)) {
     try {
-      createPublicKey(readFileSync(publicKeyPath));
+      createPublicKey(readRegularFile(publicKeyPath, FILE_LIMITS.key));
     } catch {
       return {status: 'unhealthy', reason: `${publicKeyPath} is not a readable PEM public key`, details};
     }
