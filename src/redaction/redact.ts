@@ -42,12 +42,15 @@ export interface RedactionPolicyOptions {
 
 /** The parts of a name, lower case: `--db-password` → db, password; `dbPassword` → db, password; `-Ddb.Password` → ddb, password. */
 export function nameParts(name: string): string[] {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((part) => part !== '');
+  return (
+    name
+      // Zero-width splits (a lookbehind and a lookahead of one or two characters): constant work per position.
+      .replace(/(?<=[a-z0-9])(?=[A-Z])/g, ' ')
+      .replace(/(?<=[A-Z])(?=[A-Z][a-z])/g, ' ')
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter((part) => part !== '')
+  );
 }
 
 // What ends a URL in free text (white space, quotes, angle brackets, a backslash).
