@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core';
 
 import {objectView} from '../src/output/view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
-import {formatFlag} from './_base/flags.js';
+import {formatFlag, PID_MAX_LIMIT} from './_base/flags.js';
 
 export default class Collect extends DaemonEyeCommand<typeof Collect> {
   static override summary = 'Copy evidence of suspect processes (executable, argv, status, maps, fds, redacted environment) into a signed case.';
@@ -14,13 +14,13 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
     '<%= config.bin %> collect --rule deleted-executable --output deleted.tar.gz',
   ];
   static override flags = {
-    pid: Flags.integer({summary: 'A process to collect (repeatable).', multiple: true, min: 1}),
+    pid: Flags.integer({summary: 'A process to collect (repeatable).', multiple: true, min: 1, max: PID_MAX_LIMIT}),
     alerts: Flags.string({summary: 'Collect the processes these alerts name (detect --format ndjson or json output).'}),
     rule: Flags.string({summary: 'Run this rule on a live snapshot now and collect the processes it flags.'}),
     output: Flags.string({char: 'o', summary: 'Case directory, or FILE.tar.gz (must not exist).', required: true}),
     key: Flags.string({summary: 'Ed25519 private key to sign the manifest (default: crypto.private_key_path when it exists).'}),
-    'max-file-bytes': Flags.integer({summary: 'Largest file copied; larger ones are listed as skipped.', default: 256 * 1024 * 1024, min: 1}),
-    'max-total-bytes': Flags.integer({summary: 'Largest case; files past it are listed as skipped.', default: 2 * 1024 * 1024 * 1024, min: 1}),
+    'max-file-bytes': Flags.integer({summary: 'Largest file copied; larger ones are listed as skipped.', default: 256 * 1024 * 1024, min: 1, max: 2 ** 31 - 1}),
+    'max-total-bytes': Flags.integer({summary: 'Largest case; files past it are listed as skipped.', default: 2 * 1024 * 1024 * 1024, min: 1, max: 2 ** 50}),
     format: formatFlag(['json', 'ndjson', 'table'] as const, 'Output format of the summary (default: json).'),
   };
 

@@ -85,7 +85,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
 
   /** The snapshot's process tree with the processes the printed alerts name marked (live, or the latest scan of --input). */
   private async tree(result: DetectRunResult): Promise<View<ProcessTreeNode>> {
-    const [{buildProcessTree}, {loadLatestSavedScan, socketsByPid}, {treeView}, {collectedRows}] = await Promise.all([
+    const [{buildProcessTree, socketsByPid}, {loadLatestSavedScan}, {treeView}, {collectedRows}] = await Promise.all([
       import('../src/tree/process-tree.js'),
       import('../src/app/tree.js'),
       import('../src/tree/tree-view.js'),
@@ -93,7 +93,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     ]);
     const live = result.report.snapshots[0]?.live;
     if (live !== undefined) {
-      const sockets = socketsByPid(collectedRows(live.tables.process_open_sockets));
+      const sockets = socketsByPid(collectedRows(live.tables, 'process_open_sockets'));
       return treeView(buildProcessTree(live.processes, {alerts: result.printed, sockets, origin: {live: true}}));
     }
     const saved = this.flags.input === undefined ? undefined : await loadLatestSavedScan(this.flags.input);

@@ -19,7 +19,7 @@ export default class Diff extends DaemonEyeCommand<typeof Diff> {
     new: Args.string({description: 'The newer snapshot file or store.'}),
   };
   static override flags = {
-    format: formatFlag(['json', 'ndjson', 'table', 'ocsf'] as const),
+    format: formatFlag(['json', 'ndjson', 'table', 'ocsf', 'osquery'] as const),
     'fail-on-change': Flags.boolean({summary: 'Exit 1 when anything changed.'}),
   };
 

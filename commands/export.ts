@@ -6,7 +6,7 @@ import {exportParquet} from '../src/storage/parquet-export.js';
 import {snapshotLimitsFromConfig} from '../src/storage/snapshot-file.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
-import {sinceFlag, untilFlag} from './_base/flags.js';
+import {PID_MAX_LIMIT, sinceFlag, untilFlag} from './_base/flags.js';
 
 export default class Export extends DaemonEyeCommand<typeof Export> {
   static override summary =
@@ -31,9 +31,9 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
     })(),
     since: sinceFlag,
     until: untilFlag,
-    pid: Flags.integer({min: 0, summary: 'Only this pid (every table with a pid column; for alerts: alerts affecting it).'}),
+    pid: Flags.integer({min: 0, max: PID_MAX_LIMIT, summary: 'Only this pid (every table with a pid column; for alerts: alerts affecting it).'}),
     name: Flags.string({summary: 'Only processes with this exact name.'}),
-    'scan-id': Flags.integer({min: 0, summary: 'Only this scan.'}),
+    'scan-id': Flags.integer({min: 0, max: Number.MAX_SAFE_INTEGER, summary: 'Only this scan.'}),
     output: Flags.string({
       char: 'o',
       summary: 'Write to this file (atomically, mode 0600; a device or FIFO is written through) instead of stdout; with --format parquet: the lake directory.',

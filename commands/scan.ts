@@ -7,14 +7,13 @@ import type {SaveResult} from '../src/storage/save.js';
 import {DaemonEyeError} from '../src/errors.js';
 import {type Host, hostOfScan} from '../src/models/host.js';
 import type {ProcessRecord} from '../src/models/process.js';
-import {SOCKETS_TABLE, socketsByPid} from '../src/app/tree.js';
-import type {TreeSocket} from '../src/tree/process-tree.js';
+import {socketsByPid, type TreeSocket} from '../src/tree/process-tree.js';
 import {processView} from '../src/collect/process-view.js';
 import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {COLLECTED_TABLE_NAMES, collectedRows} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
-import {allowBareFlag, formatFlag, storeFlag} from './_base/flags.js';
+import {allowBareFlag, formatFlag, PID_MAX_LIMIT, storeFlag} from './_base/flags.js';
 
 export default class Scan extends DaemonEyeCommand<typeof Scan> {
   static override summary = 'Snapshot every running process (or --pid) and print one record per process.';
@@ -33,7 +32,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
   ];
   static override flags = {
     format: formatFlag(['json', 'ndjson', 'table', 'csv', 'tree', 'ecs', 'ocsf'] as const),
-    pid: Flags.integer({summary: 'Only this process (repeatable); with a tree, its subtree and its ancestors.', multiple: true, min: 0}),
+    pid: Flags.integer({summary: 'Only this process (repeatable); with a tree, its subtree and its ancestors.', multiple: true, min: 0, max: PID_MAX_LIMIT}),
     tree: Flags.boolean({summary: "Nest each process's children under it (`--format json|ndjson`); `--format tree` draws it."}),
     input: Flags.string({summary: 'Show the latest scan of a snapshot file or store directory instead of taking a live snapshot.'}),
     hash: Flags.boolean({summary: 'Hash each executable with SHA-256 (default: collection.hash).', allowNo: true}),
@@ -41,7 +40,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       summary: 'Reuse digests of unchanged executables from <state dir>/hash-cache.json (default: collection.hash_cache).',
       allowNo: true,
     }),
-    'hash-max-bytes': Flags.integer({summary: 'Do not hash executables larger than this (default: collection.hash_max_bytes, 256 MiB).', min: 1}),
+    'hash-max-bytes': Flags.integer({summary: 'Do not hash executables larger than this (default: collection.hash_max_bytes, 256 MiB).', min: 1, max: 2 ** 40}),
     'cpu-sample': Flags.integer({summary: 'Measure CPU over this many milliseconds instead of since each process started.', min: 0, max: 60_000}),
     collector: Flags.option({summary: 'Process collector (default: collection.collector).', options: ['auto', 'procfs', 'systeminformation'] as const})(),
     'hidden-check': Flags.boolean({
@@ -92,7 +91,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const snapshot = await collectSnapshot({
       ...collectOptionsFromConfig(config.values),
       // A tree shows each process's sockets, so it collects them even when nothing is saved.
-      tables: [...new Set([...(saving ? scanTables(flags.tables, config.values.collection.tables) : []), ...(tree ? [SOCKETS_TABLE] : [])])],
+      tables: [...new Set([...(saving ? scanTables(flags.tables, config.values.collection.tables) : []), ...(tree ? ['process_open_sockets'] : [])])],
       // A tree needs every process to find a --pid's ancestors and descendants.
       ...(flags.pid === undefined || tree ? {} : {pids: flags.pid}),
       ...(process.stderr.isTTY === true && this.logger.enabled('info') ? {onHashProgress: progress.show} : {}),
@@ -112,7 +111,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
-    await this.render(processes, tree, tree ? socketsByPid(collectedRows(snapshot.tables[SOCKETS_TABLE])) : new Map(), hostOfScan(snapshot.scan));
+    await this.render(processes, tree, tree ? socketsByPid(collectedRows(snapshot.tables, 'process_open_sockets')) : new Map(), hostOfScan(snapshot.scan));
     await this.audit('process_collection', {
       scan_id: snapshot.scan.id,
       process_count: processes.length,

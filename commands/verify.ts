@@ -21,6 +21,12 @@ export default class Verify extends DaemonEyeCommand<typeof Verify> {
   static override flags = {
     signature: Flags.string({char: 's', summary: 'The signature file (absent: FILE is an evidence bundle).'}),
     'public-key': Flags.string({summary: 'Public key (PEM SPKI; default crypto.public_key_path).'}),
+    'max-bytes': Flags.integer({
+      summary: 'A bundle archive expanding past this many bytes is refused (a decompression bomb); default: 2 GiB and 64 MiB.',
+      min: 1,
+      max: 2 ** 50,
+    }),
+    'max-entries': Flags.integer({summary: 'A bundle archive with more entries than this is refused.', default: 100_000, min: 1, max: 10_000_000}),
     format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 
@@ -43,8 +49,11 @@ export default class Verify extends DaemonEyeCommand<typeof Verify> {
   }
 
   private async verifyBundle(key: PublicKey | undefined): Promise<void> {
-    const {verifyEvidenceBundle} = await import('../src/evidence/verify-bundle.js');
-    const result = await verifyEvidenceBundle(this.args.file, key);
+    const {DEFAULT_BUNDLE_LIMITS, verifyEvidenceBundle} = await import('../src/evidence/verify-bundle.js');
+    const result = await verifyEvidenceBundle(this.args.file, key, {
+      maxBytes: this.flags['max-bytes'] ?? DEFAULT_BUNDLE_LIMITS.maxBytes,
+      maxEntries: this.flags['max-entries'],
+    });
     for (const problem of result.problems) this.logger.error(`${result.bundle}: ${problem}`);
     await this.report(
       result,

@@ -107,6 +107,12 @@ export function readFileSync(path: string, encoding?: 'utf8'): string | Buffer {
   return encoding === undefined ? Buffer.from(entry.text, 'utf8') : entry.text;
 }
 
+/** True when `path` is a file embedded in the single executable: the package's own, read from memory. */
+export function isEmbeddedFile(path: string): boolean {
+  const key = embeddedKey(path);
+  return key !== undefined && embedded().has(key);
+}
+
 /** Like node:fs existsSync. */
 export function existsSync(path: string): boolean {
   const key = embeddedKey(path);

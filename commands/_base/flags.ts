@@ -4,6 +4,9 @@ import {Flags} from '@oclif/core';
 export const formatFlag = <const T extends readonly string[]>(options: T, summary = 'Output format (default: table on a terminal, ndjson when piped).') =>
   Flags.option({options, summary})();
 
+/** The largest pid Linux can give (PID_MAX_LIMIT on 64-bit kernels, 2^22): the bound of every --pid. */
+export const PID_MAX_LIMIT = 4_194_304;
+
 export const inputFlag = Flags.string({
   summary: 'Read a snapshot file or a store directory instead of taking a live snapshot.',
 });

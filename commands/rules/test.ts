@@ -6,6 +6,7 @@ import {failureText} from '../../src/detection/rule-tests.js';
 import {ExitCode} from '../../src/errors.js';
 import {terminalSafe} from '../../src/output/terminal.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
+import {MAX_TIMER_MS} from '../../src/util/time.js';
 
 export default class RulesTest extends DaemonEyeCommand<typeof RulesTest> {
   static override summary = "Run rules' test cases, or run rules on data you give.";
@@ -22,7 +23,7 @@ export default class RulesTest extends DaemonEyeCommand<typeof RulesTest> {
     format: Flags.option({options: ['json', 'ndjson', 'junit', 'text'] as const, summary: 'Output format (default: text on a terminal, ndjson when piped).'})(),
     input: Flags.string({summary: 'A snapshot file or a file of process rows to run the rules on.'}),
     rules: Flags.string({summary: 'A further directory or file of rules (repeatable).', multiple: true}),
-    timeout: Flags.integer({summary: 'Deadline of the whole test run in ms (default: detection.run_timeout_ms).', min: 1}),
+    timeout: Flags.integer({summary: 'Deadline of the whole test run in ms (default: detection.run_timeout_ms).', min: 1, max: MAX_TIMER_MS}),
   };
 
   async run(): Promise<void> {

@@ -136,7 +136,7 @@ export class AlertManager {
       this.logger.warn(error);
       orphans.push({
         sink: name,
-        type: 'webhook',
+        type: null,
         ok: false,
         attempts: 0,
         duration_ms: 0,

@@ -12,7 +12,7 @@ export function deliverySummaryLines(summary: DeliverySummary): string[] {
     const dropped = d.dropped > 0 ? `, ${d.dropped} dropped (spool full)` : '';
     const status = d.ok ? 'ok' : `FAILED: ${d.error ?? 'not delivered'}`;
     lines.push(
-      `sink ${d.sink} (${d.type}): ${status}; ${d.delivered} delivered${redelivered}${pending}${dropped} in ${d.duration_ms} ms, ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`,
+      `sink ${d.sink} (${d.type ?? 'no longer configured'}): ${status}; ${d.delivered} delivered${redelivered}${pending}${dropped} in ${d.duration_ms} ms, ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`,
     );
   }
   return lines.map((line) => terminalSafe(line));

@@ -1,5 +1,8 @@
 // The contract between AlertManager and its sinks: a sink takes a batch of alerts and says, per alert,
-// whether it was taken, so what it could not take can be spooled and retried on the next run.
+// whether it was taken, so what it could not take can be spooled and retried on the next run. A sink kind
+// (SinkKind) is everything about one `type` of sink: how it is built, which of its settings are secrets and
+// how `health` probes it; sinks/sink-kinds.ts holds one per member of the configuration's sink union.
+import type {SinkConfig} from '../config/schema.js';
 import type {Alert} from '../models/alert.js';
 
 export interface SinkSendOptions {
@@ -25,7 +28,7 @@ export interface SinkSendResult {
 /** A pluggable delivery channel (the reference API's `AlertSink`, docs/api.md). */
 export interface AlertSink {
   readonly name: string;
-  readonly type: 'stdout' | 'file' | 'syslog' | 'webhook';
+  readonly type: SinkConfig['type'];
   send(alerts: readonly Alert[], options: SinkSendOptions): Promise<SinkSendResult>;
   /** Release sockets or handles; called once after the last send. */
   close?(): Promise<void> | void;
@@ -34,7 +37,8 @@ export interface AlertSink {
 /** Outcome of one sink in one run, as it appears in the run summary. */
 export interface SinkDelivery {
   readonly sink: string;
-  readonly type: AlertSink['type'];
+  /** The sink's type; null for the spool of a sink no longer configured (its type is not known). */
+  readonly type: SinkConfig['type'] | null;
   /** True when every alert meant for this sink (spooled ones included) was taken. */
   readonly ok: boolean;
   readonly attempts: number;
@@ -62,4 +66,40 @@ export interface DeliverySummary {
   /** Spool entries dropped (oldest first) because a spool passed `max_queue_size`. */
   readonly dropped: number;
   readonly deliveries: readonly SinkDelivery[];
+}
+
+/** What building a sink may be given besides its configuration. */
+export interface CreateSinkOptions {
+  /** alerting.delivery_timeout_ms: the run's delivery deadline (a webhook's retries stop at it). */
+  readonly deliveryTimeoutMs?: number;
+  /** Where a stdout sink writes (tests); default process.stdout. */
+  readonly write?: (text: string) => void;
+}
+
+/** What `health` learns of a sink: whether a run could deliver to it now, and why (no secret in it). */
+export interface SinkProbeResult {
+  readonly reachable: boolean;
+  readonly detail: string;
+}
+
+/**
+ * Everything about one type of sink, in its own module (sinks/<type>.ts). SINK_KINDS (sinks/sink-kinds.ts)
+ * holds one per member of the configuration's sink union, checked by the compiler, so a new sink cannot
+ * leave out construction, its secrets or its probe.
+ */
+export interface SinkKind<C extends SinkConfig> {
+  readonly type: C['type'];
+  create(config: C, options: CreateSinkOptions): AlertSink;
+  /**
+   * The values of its configuration that are secrets (tokens, passwords, signing keys), for the logger and
+   * every delivery result to redact; [] states that it holds none.
+   */
+  secrets(config: C): string[];
+  /**
+   * Whether a run could deliver to it now, without sending an alert (`health`). May throw: the caller
+   * reports the error against `where`.
+   */
+  probe(config: C, timeoutMs: number): Promise<SinkProbeResult>;
+  /** Where it delivers, for a problem line: a path, host:port or URL origin and path, never a credential. */
+  where(config: C): string;
 }

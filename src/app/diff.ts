@@ -4,42 +4,12 @@
 import type {Database} from 'sql.js';
 
 import {DaemonEyeError} from '../errors.js';
-import {rowToProcess} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
-import {selectAll} from '../storage/database.js';
-import {tableColumns} from '../storage/migrations.js';
-import {type DiffSide, diffSnapshots, type ListeningPort, type SnapshotDiff} from '../diff/snapshot-diff.js';
-
-/** The table of listening sockets (columns as given by the live-response tables). */
-export const LISTENING_PORTS_TABLE = 'listening_ports';
-
-/** Listening ports of one scan, or null when the snapshot has no such table. */
-export function listeningPortsOfScan(db: Database, scanId: number): ListeningPort[] | null {
-  const columns = tableColumns(db, LISTENING_PORTS_TABLE);
-  if (columns.length === 0) return null;
-  // Every snapshot has the table; only a scan that collected it (scans.tables) says what was listening.
-  if (tableColumns(db, 'scans').includes('tables')) {
-    const listed = selectAll(db, 'SELECT tables FROM scans WHERE id = ?', [scanId])[0]?.tables;
-    const collected = typeof listed === 'string' ? (JSON.parse(listed) as unknown) : null;
-    if (!Array.isArray(collected) || !collected.includes(LISTENING_PORTS_TABLE)) return null;
-  }
-  const where = columns.includes('scan_id') ? ' WHERE scan_id = ?' : '';
-  return selectAll(db, `SELECT * FROM ${LISTENING_PORTS_TABLE}${where}`, where === '' ? [] : [scanId]).map((row) => ({
-    pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
-    port: Number(row.port),
-    protocol: typeof row.protocol === 'number' ? row.protocol : row.protocol === null || row.protocol === undefined ? null : String(row.protocol),
-    family: row.family === null || row.family === undefined ? null : String(row.family),
-    address: row.address === null || row.address === undefined ? null : String(row.address),
-  }));
-}
+import {readScanProcesses, readTableRows} from '../storage/table-rows.js';
+import {type DiffSide, diffSnapshots, type SnapshotDiff} from '../diff/snapshot-diff.js';
 
 function sideOf(db: Database, scan: ScanRecord, source: string): DiffSide {
-  return {
-    source,
-    scan,
-    processes: selectAll(db, 'SELECT * FROM processes WHERE scan_id = ? ORDER BY pid', [scan.id]).map(rowToProcess),
-    listening: listeningPortsOfScan(db, scan.id),
-  };
+  return {source, scan, processes: readScanProcesses(db, scan.id), listening: readTableRows(db, scan, 'listening_ports')};
 }
 
 /** The latest scan of a snapshot file or store. */

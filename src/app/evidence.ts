@@ -1,13 +1,14 @@
 // `daemoneye collect` as one library call: which processes to copy (given pids, the pids an alerts file
 // names, or the pids a rule flags on a live snapshot now), the signing key, and the evidence case written
 // by src/evidence/collect-evidence.ts. (src/collect/ is the /proc snapshot behind `scan`, not this.)
-import {readFileSync} from 'node:fs';
 
 import {loadSigningKey, resolvePrivateKey} from '../audit/keys.js';
 import type {Config} from '../config/builder.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError, fileError} from '../errors.js';
 import {collectEvidence, type CollectEvidenceResult} from '../evidence/collect-evidence.js';
+import {parseJson} from '../util/json.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 import type {Alert} from '../models/alert.js';
 import {alertResultRows} from '../models/alert-evidence.js';
 
@@ -103,7 +104,7 @@ export function alertTargets(alerts: readonly unknown[], bad: (why: string) => E
 export function targetsFromAlertsFile(path: string): AlertTargets {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularTextFile(path, FILE_LIMITS.alerts);
   } catch (error) {
     throw fileError(error, path, 'read');
   }
@@ -111,14 +112,14 @@ export function targetsFromAlertsFile(path: string): AlertTargets {
     new DaemonEyeError('INPUT_CORRUPT', `${path}: ${why}`, {file: path, hint: 'give the output of `daemoneye detect --format ndjson` or `--format json`'});
   let alerts: unknown[];
   try {
-    alerts = alertsOf(JSON.parse(text) as unknown);
+    alerts = alertsOf(parseJson(text));
   } catch {
     // Not one JSON document: NDJSON, one alert per line.
     try {
       alerts = text
         .split('\n')
         .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as unknown);
+        .map((line) => parseJson(line));
     } catch (error) {
       throw bad(`not JSON or NDJSON (${(error as Error).message})`);
     }

@@ -2,18 +2,15 @@
 // are in rules-view.ts.
 import {basename, dirname, extname} from 'node:path';
 
-import {parse as parseYaml} from 'yaml';
-
 import {DaemonEyeError} from '../errors.js';
-import {existsSync, readFileSync, statSync} from '../package-files.js';
+import {existsSync, statSync} from '../package-files.js';
 import type {PartialProcessRow} from '../models/process-fixture.js';
 import type {AlertSeverity} from '../models/severity.js';
 import type {RuleSourceType} from '../models/rule.js';
 import type {RuleSwitchResult} from '../detection/config-edit.js';
 import {loadLatestScan} from '../storage/input.js';
 import {DEFAULT_SNAPSHOT_LIMITS} from '../storage/snapshot-file.js';
-import {readInputFile} from '../util/read-file.js';
-import {heldTables} from '../detection/snapshot-source.js';
+import {heldTables} from '../models/scan.js';
 import {computeCoverage, type CoverageReport} from '../detection/attack-coverage.js';
 import {DetectionEngine} from '../detection/engine.js';
 import {snapshotFromRows} from '../detection/fixture-snapshot.js';
@@ -22,6 +19,9 @@ import {detectionRuleOf, findRuleFiles, type LoadedRule, RuleManager} from '../d
 import type {RuleDefinition, RuleFormatName} from '../detection/rule-file.js';
 import {type RuleCaseResult, runRulesOnInput, runRuleTestCases, type RuleTestSummary} from '../detection/rule-tests.js';
 import {ruleFilesIn, ruleManagerFor, type RulesOptions} from '../detection/validate-rules.js';
+import {parseJson} from '../util/json.js';
+import {FILE_LIMITS, readInputFile, readRegularTextFile} from '../util/read-file.js';
+import {parseYamlBounded} from '../util/yaml.js';
 
 export {ruleFilesIn, type RuleFileReport, type RulesOptions, type RulesValidation, validateRules} from '../detection/validate-rules.js';
 
@@ -122,8 +122,8 @@ function readRows(path: string, text: string): PartialProcessRow[] {
       value = trimmed
         .split(/\r?\n/)
         .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as unknown);
-    else value = trimmed.startsWith('[') ? (JSON.parse(trimmed) as unknown) : (parseYaml(trimmed) as unknown);
+        .map((l) => parseJson(l));
+    else value = trimmed.startsWith('[') ? parseJson(trimmed) : parseYamlBounded(trimmed);
   } catch (error) {
     throw new DaemonEyeError('INPUT_CORRUPT', `${path}: cannot read process rows: ${(error as Error).message.split('\n')[0] ?? ''}`, {
       file: path,
@@ -163,7 +163,7 @@ async function inputBytes(path: string): Promise<{bytes: Uint8Array; tables: rea
  */
 export function ruleIdOfInvalidFile(file: string): string {
   try {
-    const data = parseYaml(readFileSync(file, 'utf8'), {maxAliasCount: 100}) as unknown;
+    const data = parseYamlBounded(readRegularTextFile(file, FILE_LIMITS.rule));
     const id = typeof data === 'object' && data !== null ? (data as Record<string, unknown>).id : undefined;
     if (typeof id === 'string' && id.trim() !== '') return id;
   } catch {

@@ -1,11 +1,12 @@
 // Signed checkpoints: (tree size, Merkle root, time) signed with Ed25519, stored in the ledger as a
 // record and printed by `audit checkpoint` to be shipped off the host (docs/audit.md, "Checkpoints").
-import {readFileSync} from 'node:fs';
 
 import {canonicalJson} from '../crypto/canonical-json.js';
 import {type PrivateKey, type PublicKey, signBytes, verifyBytes} from '../crypto/keys.js';
 import {DaemonEyeError, fileError} from '../errors.js';
 import {type Checkpoint, checkpointShapeProblem} from './schema.js';
+import {depthNote, parseJson} from '../util/json.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
 export type {Checkpoint} from './schema.js';
 
@@ -37,15 +38,18 @@ export function checkpointSignatureStatus(checkpoint: Checkpoint, publicKey: Pub
 export function readCheckpointFile(file: string): Checkpoint {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularTextFile(file, FILE_LIMITS.checkpoint);
   } catch (error) {
     throw fileError(error, file, 'read');
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
-  } catch {
-    throw new DaemonEyeError('CHECKPOINT_INVALID', `${file} is not JSON`, {file, hint: 'give the JSON that `daemoneye audit checkpoint` printed'});
+    value = parseJson(text);
+  } catch (error) {
+    throw new DaemonEyeError('CHECKPOINT_INVALID', `${file} is not JSON${depthNote(error)}`, {
+      file,
+      hint: 'give the JSON that `daemoneye audit checkpoint` printed',
+    });
   }
   const problem = checkpointShapeProblem(value);
   if (problem !== undefined)

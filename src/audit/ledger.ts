@@ -7,6 +7,7 @@ import {blake3Hex} from '../crypto/hash.js';
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 import {withLock} from '../util/lock.js';
+import {parseJson} from '../util/json.js';
 import {ensureStateDirectory, openStateFile} from '../util/state-file.js';
 import {dirname} from 'node:path';
 import {toPlainJson} from '../crypto/canonical-json.js';
@@ -89,7 +90,7 @@ function parseTailRecord(line: string, path: string, lineNumber: number | undefi
   let value: unknown;
   let problem: string | undefined;
   try {
-    value = JSON.parse(line);
+    value = parseJson(line);
     problem = recordShapeProblem(value) ?? selfCheck(value as LedgerRecord);
   } catch {
     problem = 'it is not valid JSON';

@@ -1,6 +1,5 @@
 // Inclusion proofs (`audit prove` / `audit verify-proof`): one record, its audit path to the root of the
 // latest signed checkpoint that covers it, and that checkpoint, checkable offline with only the public key.
-import {readFileSync} from 'node:fs';
 
 import {fromHex, toHex} from '../crypto/hash.js';
 import {inclusionProof, merkleRoot, rootFromInclusionProof} from '../crypto/merkle.js';
@@ -10,6 +9,8 @@ import {checkpointSignatureStatus, type SignatureStatus} from './checkpoint-sign
 import {assertLedgerReadable, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
 import {recordHash, recordLeaf, recordMembers} from './ledger-record.js';
 import {type Checkpoint, checkpointShapeProblem, type InclusionProof, type LedgerRecord, proofShapeProblem} from './schema.js';
+import {depthNote, parseJson} from '../util/json.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
 export type {InclusionProof} from './schema.js';
 
@@ -93,10 +94,13 @@ export function verifyInclusionProof(proof: InclusionProof, publicKey: PublicKey
 export function readProofFile(file: string): InclusionProof {
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
+    value = parseJson(readRegularTextFile(file, FILE_LIMITS.proof));
   } catch (error) {
     if (error instanceof SyntaxError)
-      throw new DaemonEyeError('CHECKPOINT_INVALID', `${file} is not JSON`, {file, hint: 'give the JSON that `daemoneye audit prove` printed'});
+      throw new DaemonEyeError('CHECKPOINT_INVALID', `${file} is not JSON${depthNote(error)}`, {
+        file,
+        hint: 'give the JSON that `daemoneye audit prove` printed',
+      });
     throw fileError(error, file, 'read');
   }
   const problem = proofShapeProblem(value);

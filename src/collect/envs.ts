@@ -1,7 +1,7 @@
 // process_envs: the variables named in collection.env_variables from /proc/PID/environ (the environment the
 // process started with), secret-looking values redacted the way argv is.
 import {REDACTED, redactUrlCredentials} from '../config/redact.js';
-import type {ProcessEnvRow} from '../models/live-tables.js';
+import type {CollectedRow, ProcessEnvRow} from '../models/live-tables.js';
 import {escapeLatin1} from './text-encoding.js';
 
 export interface EnvSelection {
@@ -28,8 +28,8 @@ function secretName(name: string, words: ReadonlySet<string>): boolean {
  * and values come out in the one text form, escapeBytes). The first occurrence of a name wins, as getenv(3)
  * does; entries without `=` are skipped. Credentials in URLs are redacted too.
  */
-export function parseEnviron(scanId: number, pid: number, environ: string, selection: EnvSelection): ProcessEnvRow[] {
-  const rows: ProcessEnvRow[] = [];
+export function parseEnviron(pid: number, environ: string, selection: EnvSelection): CollectedRow<ProcessEnvRow>[] {
+  const rows: CollectedRow<ProcessEnvRow>[] = [];
   const seen = new Set<string>();
   for (const entry of environ.split('\0')) {
     const eq = entry.indexOf('=');
@@ -39,7 +39,7 @@ export function parseEnviron(scanId: number, pid: number, environ: string, selec
     seen.add(key);
     let value = escapeLatin1(entry.slice(eq + 1));
     if (selection.redact) value = secretName(key, selection.secretWords) ? REDACTED : value.includes('://') ? redactUrlCredentials(value) : value;
-    rows.push({scan_id: scanId, pid, key, value});
+    rows.push({pid, key, value});
   }
   return rows;
 }

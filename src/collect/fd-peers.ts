@@ -4,7 +4,7 @@
 // shell whose stdio's peer holds a network socket.
 import {readFileSync, statSync, type Stats} from 'node:fs';
 
-import type {OPEN_FILE_TYPES, ProcessFdPeerRow} from '../models/live-tables.js';
+import type {CollectedRow, OPEN_FILE_TYPES, ProcessFdPeerRow} from '../models/live-tables.js';
 import type {FdLink} from './fds.js';
 
 export type OpenFileType = (typeof OPEN_FILE_TYPES)[number];
@@ -127,7 +127,7 @@ const facing = (a: FdAccess | null, b: FdAccess | null): boolean => (readsFrom(a
  * face each other, in other processes), terminals by devpts instance and number (a `pty` pairs with the
  * `pty_master`s of its terminal and the reverse). Peers are sorted by pid and capped at MAX_PEERS_PER_CHANNEL.
  */
-export function fdPeerRows(scanId: number, ends: readonly FdEnd[]): ProcessFdPeerRow[] {
+export function fdPeerRows(ends: readonly FdEnd[]): CollectedRow<ProcessFdPeerRow>[] {
   const channels = new Map<string, {channel: 'pipe' | 'fifo' | 'pty'; id: number; ends: FdEnd[]}>();
   const add = (key: string, channel: 'pipe' | 'fifo' | 'pty', id: number, end: FdEnd): void => {
     const entry = channels.get(key);
@@ -140,7 +140,7 @@ export function fdPeerRows(scanId: number, ends: readonly FdEnd[]): ProcessFdPee
     else if (type === 'fifo' && inode !== null) add(`fifo:${device ?? ''}:${inode}`, 'fifo', inode, end);
     else if ((type === 'pty' || type === 'pty_master') && ptyIndex !== null && device !== null) add(`pty:${device}:${ptyIndex}`, 'pty', ptyIndex, end);
   }
-  const rows: ProcessFdPeerRow[] = [];
+  const rows: CollectedRow<ProcessFdPeerRow>[] = [];
   for (const {channel, id, ends: members} of channels.values()) {
     if (members.length < 2) continue;
     const sorted = [...members].sort((a, b) => a.pid - b.pid || a.fd - b.fd);
@@ -152,7 +152,6 @@ export function fdPeerRows(scanId: number, ends: readonly FdEnd[]): ProcessFdPee
         const pairs = channel === 'pty' ? (end.facts.type === 'pty') !== (peer.facts.type === 'pty') : facing(end.facts.access, peer.facts.access);
         if (!pairs) continue;
         rows.push({
-          scan_id: scanId,
           pid: end.pid,
           fd: end.fd,
           channel,

@@ -7,6 +7,7 @@
 import {SHA256_HEX} from '../models/process.js';
 import {readStateFile, writeStateFile} from '../util/state-file.js';
 import {isDaemonEyeError} from '../errors.js';
+import {parseJson} from '../util/json.js';
 
 const CACHE_FORMAT = 1;
 /** Entries kept, most recently used first; a host runs far fewer distinct executables. */
@@ -82,7 +83,7 @@ export class HashCache {
       return cache;
     }
     try {
-      const data = JSON.parse(text) as {format?: unknown; entries?: unknown};
+      const data = parseJson(text) as {format?: unknown; entries?: unknown};
       if (data.format !== CACHE_FORMAT || typeof data.entries !== 'object' || data.entries === null) throw new Error('not a DaemonEye hash cache');
       for (const [key, entry] of Object.entries(data.entries as Record<string, unknown>)) {
         if (/^\d+:\d+$/.test(key) && isEntry(entry)) cache.entries.set(key, {...entry});

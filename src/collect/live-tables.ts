@@ -1,14 +1,20 @@
-// The live-response tables of one scan: after the process walk, read only the tables asked for (a rule, a
-// query or `scan --tables` needs them), each /proc file once: fd links once for sockets and open files,
-// each network namespace's socket tables once. What cannot be read (another user's process without root)
-// is left out and counted per table, never an abort.
-import {LIVE_TABLE_SCHEMAS, type LiveTableName} from '../models/live-tables.js';
+// The live-response tables of one scan, driven by the table registry. After the process walk, the tables
+// asked for (a rule, a query or `scan --tables` needs them) are grouped by the /proc source their registry
+// entry names (LIVE_TABLE_SCHEMAS[table].source), and each source is read once per process for all of its
+// tables: the fd links once for sockets, open files and fd peers, /proc/PID/maps once for memory maps and
+// libraries. COLLECTORS binds each table to the parser that makes its rows; the compiler refuses a registry
+// table without one. A table is made per process, or, when a row depends on other processes (a socket's
+// /proc/net/unix line is settled by every process's fds, a pipe's peers are in other processes), once for
+// the whole scan from what each process gave. What cannot be read (another user's process without root) is
+// left out and counted per table, never an abort. Rows carry no scan_id: storage stamps it.
+import type {SqlRowValue} from '../models/columns.js';
+import {LIVE_TABLE_SCHEMAS, LIVE_TABLE_SOURCES, type LiveTableName, type LiveTableSchema, type LiveTableSource} from '../models/live-tables.js';
 import type {ProcessRecord} from '../models/process.js';
-import type {CollectedTable, TableRow} from '../models/tables.js';
+import {type CollectedTable, tableDefinition} from '../models/tables.js';
 import {type EnvSelection, parseEnviron} from './envs.js';
-import {type FdLink, readFdLinks} from './fds.js';
-import {readMaps} from './maps.js';
 import {type FdEnd, fdPeerRows} from './fd-peers.js';
+import {type FdLink, readFdLinks} from './fds.js';
+import {appendMapValues, libraryRows, type MapsText, readMapsFile} from './maps.js';
 import {openFileRows} from './open-files.js';
 import {readProcTextIfThere} from './proc-read.js';
 import {fdinfoVerdicts, listeningRows, readSocketIndex, resolveUnixSockets, type SocketTables, socketRows} from './sockets.js';
@@ -16,12 +22,8 @@ import {fdinfoVerdicts, listeningRows, readSocketIndex, resolveUnixSockets, type
 /** The tables this module fills (the registry's collected tables other than `processes`). */
 export const LIVE_TABLES = Object.keys(LIVE_TABLE_SCHEMAS) as LiveTableName[];
 
-/** The tables read from /proc/PID/maps (maps.ts), once for both. */
-const MAPS_TABLES: ReadonlySet<string> = new Set(['process_memory_map', 'process_libraries']);
-
 export interface LiveTablesOptions {
   readonly procRoot: string;
-  readonly scanId: number;
   /** The processes of the scan (their pid, net_ns and kernel_thread are used). */
   readonly processes: readonly ProcessRecord[];
   readonly tables: ReadonlySet<string>;
@@ -29,7 +31,7 @@ export interface LiveTablesOptions {
 }
 
 export interface LiveTablesResult {
-  /** Row objects per table; process_memory_map as flat values (tens of thousands of rows). */
+  /** Row objects per table, without scan_id; a `flat` table (process_memory_map) as flat values. */
   readonly rows: Record<string, CollectedTable>;
   /** Per table: processes whose files for it could not be read (permission denied). */
   readonly unreadable: Record<string, number>;
@@ -38,115 +40,245 @@ export interface LiveTablesResult {
   readonly ms: number;
 }
 
-/** Read the requested live tables for every process of the scan. */
+/** What one read of each source gives for one process. */
+interface SourceData {
+  readonly fd: readonly FdLink[];
+  readonly environ: string;
+  readonly maps: MapsText;
+}
+
+/** How each source is read: once per process, for every table that comes from it. */
+const SOURCES: {readonly [S in LiveTableSource]: (procRoot: string, pid: number) => SourceData[S] | 'unreadable' | 'gone'} = {
+  fd: readFdLinks,
+  environ: (procRoot, pid) => readProcTextIfThere(`${procRoot}/${pid}/environ`, 'latin1'),
+  maps: readMapsFile,
+};
+
+/**
+ * One process's values of a `flat` table: row after row (the columns after scan_id) at `values[start…end)`.
+ * They are appended straight into the table's array when the table is kept (no copy of tens of thousands of
+ * values), else into a scratch array.
+ */
+export interface FlatSlice {
+  readonly values: readonly SqlRowValue[];
+  readonly start: number;
+  readonly end: number;
+}
+
+/** What a collector is given for one process. */
+interface ProcessInput<S extends LiveTableSource> {
+  readonly process: ProcessRecord;
+  /** What the table's source gave for this process. */
+  readonly data: SourceData[S];
+  /** What a table of the same source that this one `uses` made for this process (made once per process). */
+  made(table: LiveTableName): unknown;
+  readonly options: LiveTablesOptions;
+  /** A `flat` table's values go here (its `make` returns the FlatSlice it appended). */
+  readonly into: SqlRowValue[];
+}
+
+/** What a whole-scan step is given once every process is read. */
+interface ScanInput {
+  /** What a table made for each process, by pid (this table's own `make`, or one it uses). */
+  madeByPid(table: LiveTableName): ReadonlyMap<number, unknown>;
+  /** Every row of a table this one uses, over the scan. */
+  rowsOf(table: LiveTableName): readonly unknown[];
+  /** What `prepare` returned. */
+  readonly prepared: unknown;
+  readonly options: LiveTablesOptions;
+  readonly problems: string[];
+}
+
+/** How a table's rows are made from its source. */
+interface TableCollector<S extends LiveTableSource> {
+  /** Tables of the same source this one is made from: made for it even when not kept. */
+  readonly uses?: readonly LiveTableName[];
+  /**
+   * Once per scan before the processes (each network namespace's socket tables): its state goes to the
+   * whole-scan step; its unreadable count goes to this table and every table that uses it.
+   */
+  prepare?(options: LiveTablesOptions, processes: readonly ProcessRecord[]): {state: unknown; unreadable: number};
+  /** What this table makes of one process's source (memoized; tables that use it read it through `made`). */
+  make?(input: ProcessInput<S>): unknown;
+  /** This process's rows, from what it made (absent: what it made are its rows). Tables without `scan` only. */
+  rows?(made: unknown): readonly unknown[];
+  /** Once every process is read: the table's rows over the scan (a table whose rows depend on other processes). */
+  scan?(input: ScanInput): readonly unknown[];
+}
+
+const netNsOf = (p: ProcessRecord): number | null => (typeof p.platform_data?.net_ns === 'number' ? p.platform_data.net_ns : null);
+
+/** The socket tables of each network namespace, read through up to 8 of its processes. */
+function socketTablesOf(options: LiveTablesOptions, processes: readonly ProcessRecord[]): {state: SocketTables; unreadable: number} {
+  const byNs = new Map<number | null, number[]>();
+  for (const p of processes) {
+    const ns = netNsOf(p);
+    const list = byNs.get(ns);
+    if (list === undefined) byNs.set(ns, [p.pid]);
+    else if (list.length < 8) list.push(p.pid);
+  }
+  const tables = readSocketIndex(options.procRoot, byNs);
+  return {state: tables, unreadable: tables.unreadable};
+}
+
+/**
+ * process_open_sockets over the scan: /proc/net/unix is settled with every process's fd links (an fd's
+ * fdinfo says whether its socket is AF_UNIX) before any socket row is made.
+ */
+function socketRowsOfScan({madeByPid, prepared, options, problems}: ScanInput): unknown[] {
+  const tables = prepared as SocketTables;
+  const fdsOf = madeByPid('process_open_sockets') as ReadonlyMap<number, readonly FdLink[]>;
+  const {forged, ambiguous} = resolveUnixSockets(tables, fdinfoVerdicts(options.procRoot, tables, fdsOf));
+  if (forged > 0) {
+    problems.push(
+      `process_open_sockets: ${forged} line${forged === 1 ? '' : 's'} of /proc/net/unix forged by a socket path holding a newline: dropped, and read as part of that path`,
+    );
+  }
+  if (ambiguous > 0) {
+    problems.push(
+      `process_open_sockets: ${ambiguous} AF_UNIX socket${ambiguous === 1 ? ' is' : 's are'} claimed by two lines of /proc/net/unix that nothing tells apart (a path holding a newline forged one): path and state left empty where they differ`,
+    );
+  }
+  const netNsByPid = new Map(options.processes.map((p) => [p.pid, netNsOf(p)]));
+  return [...fdsOf].flatMap(([pid, fds]) => socketRows(pid, fds, tables.index, netNsByPid.get(pid) ?? null));
+}
+
+/** Every live table's collector: the one place a table is bound to its parser. */
+const COLLECTORS: {readonly [T in LiveTableName]: TableCollector<(typeof LIVE_TABLE_SCHEMAS)[T]['source']>} = {
+  process_open_sockets: {prepare: socketTablesOf, make: ({data}) => data, scan: socketRowsOfScan},
+  listening_ports: {uses: ['process_open_sockets'], scan: ({rowsOf}) => listeningRows(rowsOf('process_open_sockets') as Parameters<typeof listeningRows>[0])},
+  process_memory_map: {
+    make: ({process, data, into}): FlatSlice => {
+      const start = into.length;
+      appendMapValues(process.pid, data.text, into, data.access);
+      return {values: into, start, end: into.length};
+    },
+  },
+  process_libraries: {
+    uses: ['process_memory_map'],
+    make: ({process, made}) => {
+      const maps = made('process_memory_map') as FlatSlice;
+      return libraryRows(process.pid, maps.values, maps.start, maps.end);
+    },
+  },
+  process_envs: {make: ({process, data, options}) => parseEnviron(process.pid, data, options.env)},
+  process_open_files: {
+    make: ({process, data, options}) => openFileRows(process.pid, data, options.procRoot),
+    rows: (made) => (made as ReturnType<typeof openFileRows>).rows,
+  },
+  process_fd_peers: {
+    uses: ['process_open_files'],
+    scan: ({madeByPid}) => fdPeerRows([...madeByPid('process_open_files').values()].flatMap((made) => (made as {ends: FdEnd[]}).ends)),
+  },
+};
+
+const flat = (table: LiveTableName): boolean => (LIVE_TABLE_SCHEMAS[table] as LiveTableSchema).flat === true;
+const sourceOf = (table: LiveTableName): LiveTableSource => LIVE_TABLE_SCHEMAS[table].source;
+
+/** `tables` and every table they use, in registry order. */
+function withUsed(tables: readonly LiveTableName[]): LiveTableName[] {
+  const needed = new Set<LiveTableName>();
+  const add = (table: LiveTableName): void => {
+    if (needed.has(table)) return;
+    needed.add(table);
+    for (const used of COLLECTORS[table].uses ?? []) add(used);
+  };
+  tables.forEach(add);
+  return LIVE_TABLES.filter((table) => needed.has(table));
+}
+
+/** Read the requested live tables for every process of the scan (kernel threads have none). */
 export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult {
   const started = performance.now();
-  const {procRoot, scanId, tables} = options;
-  const rows: Record<string, TableRow[]> = {};
-  const unreadable: Record<string, number> = {};
-  for (const table of LIVE_TABLES) {
-    if (tables.has(table)) {
-      if (!MAPS_TABLES.has(table)) rows[table] = [];
-      unreadable[table] = 0;
-    }
-  }
-  const wantSockets = tables.has('process_open_sockets') || tables.has('listening_ports');
-  const wantPeers = tables.has('process_fd_peers');
-  const wantFiles = tables.has('process_open_files') || wantPeers;
-  const ends: FdEnd[] = [];
+  const kept = LIVE_TABLES.filter((table) => options.tables.has(table));
+  const needed = withUsed(kept);
   const processes = options.processes.filter((p) => p.platform_data?.kernel_thread !== true);
-  const netNsOf = (p: ProcessRecord): number | null => (typeof p.platform_data?.net_ns === 'number' ? p.platform_data.net_ns : null);
-
+  // Rows of every table needed (kept or used by one kept); flat tables as values.
+  const rows = new Map<LiveTableName, unknown[]>(needed.map((table) => [table, []]));
+  const unreadable: Record<string, number> = Object.fromEntries(kept.map((table) => [table, 0]));
   const problems: string[] = [];
+  /** Kept tables that are `table` or are made from it: an unreadable source of `table` leaves them out too. */
+  const dependents = (table: LiveTableName): LiveTableName[] => kept.filter((t) => withUsed([t]).includes(table));
+  const count = (tables: readonly LiveTableName[], n: number): void => {
+    for (const table of tables) if (unreadable[table] !== undefined) unreadable[table] += n;
+  };
+  // What each process made, kept by pid for the tables a whole-scan step reads.
+  const scanWide = needed.filter((table) => COLLECTORS[table].scan !== undefined);
+  const retained = new Map<LiveTableName, Map<number, unknown>>(
+    withUsed(scanWide)
+      .filter((table) => COLLECTORS[table].make !== undefined)
+      .map((table) => [table, new Map()]),
+  );
+
   const stackLimit = Error.stackTraceLimit;
+  // A refused or vanished file throws; without stack traces the throws cost little.
   Error.stackTraceLimit = 0;
   try {
-    let sockets: SocketTables | undefined;
-    if (wantSockets) {
-      const byNs = new Map<number | null, number[]>();
-      for (const p of processes) {
-        const ns = netNsOf(p);
-        const list = byNs.get(ns);
-        if (list === undefined) byNs.set(ns, [p.pid]);
-        else if (list.length < 8) list.push(p.pid);
-      }
-      sockets = readSocketIndex(procRoot, byNs);
-      if (sockets.unreadable > 0) {
-        if (tables.has('process_open_sockets')) unreadable.process_open_sockets = (unreadable.process_open_sockets ?? 0) + sockets.unreadable;
-        if (tables.has('listening_ports')) unreadable.listening_ports = (unreadable.listening_ports ?? 0) + sockets.unreadable;
-      }
+    const prepared = new Map<LiveTableName, unknown>();
+    for (const table of needed) {
+      const prepare = COLLECTORS[table].prepare;
+      if (prepare === undefined) continue;
+      const {state, unreadable: missed} = prepare(options, processes);
+      prepared.set(table, state);
+      count(dependents(table), missed);
     }
-    const count = (table: string): void => {
-      if (unreadable[table] !== undefined) unreadable[table]++;
-    };
-    // The fd links of every process first: /proc/net/unix is settled with them (an fd's fdinfo says whether
-    // its socket is AF_UNIX) before any socket row is made.
-    const fdsOf = new Map<number, FdLink[]>();
-    const netNsByPid = new Map(processes.map((p) => [p.pid, netNsOf(p)]));
+    const sources = LIVE_TABLE_SOURCES.map((source) => ({
+      source,
+      tables: needed.filter((table) => sourceOf(table) === source && COLLECTORS[table].make !== undefined),
+      all: needed.filter((table) => sourceOf(table) === source),
+    })).filter((group) => group.all.length > 0);
     for (const process of processes) {
-      const pid = process.pid;
-      if (wantSockets || wantFiles) {
-        const fds: FdLink[] | 'unreadable' | 'gone' = readFdLinks(procRoot, pid);
-        if (fds === 'unreadable') {
-          count('process_open_sockets');
-          count('listening_ports');
-          count('process_open_files');
-          count('process_fd_peers');
-        } else if (fds !== 'gone') {
-          if (wantSockets) fdsOf.set(pid, fds);
-          if (wantFiles) {
-            const files = openFileRows(scanId, pid, fds, procRoot);
-            rows.process_open_files?.push(...files.rows);
-            if (wantPeers) ends.push(...files.ends);
-          }
+      for (const {source, tables, all} of sources) {
+        const data = SOURCES[source](options.procRoot, process.pid);
+        if (data === 'unreadable') {
+          count(all, 1);
+          continue;
+        }
+        if (data === 'gone') continue;
+        const made = new Map<LiveTableName, unknown>();
+        const madeBy = (table: LiveTableName): unknown => {
+          if (made.has(table)) return made.get(table);
+          // A table is made from its own source only (`uses` names tables of the same source).
+          if (sourceOf(table) !== source) throw new Error(`${table} is read from ${sourceOf(table)}, not ${source}`);
+          const make = COLLECTORS[table].make as NonNullable<TableCollector<typeof source>['make']>;
+          const into = (flat(table) ? rows.get(table) : undefined) ?? [];
+          const result = make({process, data: data as never, made: madeBy, options, into: into as SqlRowValue[]});
+          made.set(table, result);
+          retained.get(table)?.set(process.pid, result);
+          return result;
+        };
+        for (const table of tables) {
+          const result = madeBy(table);
+          const collector = COLLECTORS[table];
+          // A flat table's values are already in its array; a whole-scan table makes its rows later.
+          if (flat(table) || collector.scan !== undefined) continue;
+          const into = rows.get(table) as unknown[];
+          for (const row of collector.rows === undefined ? (result as readonly unknown[]) : collector.rows(result)) into.push(row);
         }
       }
-      if (tables.has('process_envs')) {
-        const text = readProcTextIfThere(`${procRoot}/${pid}/environ`, 'latin1');
-        if (text === 'unreadable') count('process_envs');
-        else if (text !== 'gone') rows.process_envs?.push(...parseEnviron(scanId, pid, text, options.env));
-      }
     }
-    if (sockets !== undefined) {
-      const verdict = fdinfoVerdicts(procRoot, sockets, fdsOf);
-      const {forged, ambiguous} = resolveUnixSockets(sockets, verdict);
-      if (forged > 0) {
-        problems.push(
-          `process_open_sockets: ${forged} line${forged === 1 ? '' : 's'} of /proc/net/unix forged by a socket path holding a newline: dropped, and read as part of that path`,
-        );
-      }
-      if (ambiguous > 0) {
-        problems.push(
-          `process_open_sockets: ${ambiguous} AF_UNIX socket${ambiguous === 1 ? ' is' : 's are'} claimed by two lines of /proc/net/unix that nothing tells apart (a path holding a newline forged one): path and state left empty where they differ`,
-        );
-      }
-      for (const [pid, fds] of fdsOf) {
-        const socketRowsOfPid = socketRows(scanId, pid, fds, sockets.index, netNsByPid.get(pid) ?? null);
-        rows.process_open_sockets?.push(...socketRowsOfPid);
-        rows.listening_ports?.push(...listeningRows(socketRowsOfPid));
-      }
-    }
+    // Whole-scan tables after the tables they use.
+    const done = new Set<LiveTableName>();
+    const finish = (table: LiveTableName): void => {
+      if (done.has(table)) return;
+      done.add(table);
+      for (const used of COLLECTORS[table].uses ?? []) if (scanWide.includes(used)) finish(used);
+      const scan = COLLECTORS[table].scan as NonNullable<TableCollector<LiveTableSource>['scan']>;
+      const madeByPid = (collector: LiveTableName): ReadonlyMap<number, unknown> => retained.get(collector) ?? new Map();
+      const rowsOf = (used: LiveTableName): readonly unknown[] => rows.get(used) ?? [];
+      rows.set(table, [...scan({madeByPid, rowsOf, prepared: prepared.get(table), options, problems})]);
+    };
+    scanWide.forEach(finish);
   } finally {
     Error.stackTraceLimit = stackLimit;
   }
-  if (wantPeers) rows.process_fd_peers = fdPeerRows(scanId, ends);
-  const collected: Record<string, CollectedTable> = {...rows};
-  const wanted = {memoryMap: tables.has('process_memory_map'), libraries: tables.has('process_libraries')};
-  if (wanted.memoryMap || wanted.libraries) {
-    const maps = readMaps(
-      procRoot,
-      scanId,
-      processes.map((p) => p.pid),
-      wanted,
-    );
-    if (wanted.memoryMap) {
-      collected.process_memory_map = {values: maps.values, rows: maps.rows};
-      unreadable.process_memory_map = maps.unreadable.length;
-    }
-    if (wanted.libraries) {
-      collected.process_libraries = maps.libraries;
-      unreadable.process_libraries = maps.unreadable.length;
-    }
+  const collected: Record<string, CollectedTable> = {};
+  for (const table of kept) {
+    const made = rows.get(table) as unknown[];
+    if (flat(table)) {
+      const width = (tableDefinition(table)?.columns.length ?? 1) - 1;
+      collected[table] = {values: made as SqlRowValue[], rows: made.length / width};
+    } else collected[table] = made as CollectedTable;
   }
   return {rows: collected, unreadable, problems, ms: Math.round((performance.now() - started) * 10) / 10};
 }

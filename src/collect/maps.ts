@@ -4,7 +4,7 @@
 import {readlinkSync} from 'node:fs';
 
 import type {SqlRowValue} from '../models/columns.js';
-import type {ProcessLibraryRow, ProcessMemoryMapRow} from '../models/live-tables.js';
+import type {CollectedRow, ProcessLibraryRow, ProcessMemoryMapRow} from '../models/live-tables.js';
 import {DELETED_MARKER} from './parsers.js';
 import {readProcTextIfThere, sameFileAt} from './proc-read.js';
 import {escapeLatin1} from './text-encoding.js';
@@ -14,8 +14,8 @@ const HEX = /^[0-9a-f]+$/;
 const DEVICE_NUMBERS = /^[0-9a-f]+:[0-9a-f]+$/;
 const DIGITS = /^\d+$/;
 
-/** The process_memory_map columns in the registry's order (a test holds the two together). */
-export const MEMORY_MAP_COLUMNS = ['scan_id', 'pid', 'start', 'end', 'permissions', 'offset', 'device', 'inode', 'path', 'pseudo', 'deleted'] as const;
+/** The process_memory_map columns a collector fills, in the registry's order after `scan_id` (storage stamps that; a test holds the two together). */
+export const MEMORY_MAP_COLUMNS = ['pid', 'start', 'end', 'permissions', 'offset', 'device', 'inode', 'path', 'pseudo', 'deleted'] as const;
 
 /**
  * What a maps text alone cannot say, asked of the files of the process whose maps they are (readMaps gives
@@ -45,7 +45,7 @@ export interface MapsFileAccess {
  * Values rather than row objects, cut with indexOf rather than a regular expression over each line: a
  * host has tens of thousands of these rows and they go straight to SQLite.
  */
-export function appendMapValues(scanId: number, pid: number, text: string, into: SqlRowValue[], access?: MapsFileAccess): number {
+export function appendMapValues(pid: number, text: string, into: SqlRowValue[], access?: MapsFileAccess): number {
   let rows = 0;
   let literal: Map<string, boolean> | undefined;
   for (let pos = 0; pos < text.length;) {
@@ -89,7 +89,6 @@ export function appendMapValues(scanId: number, pid: number, text: string, into:
     }
     if (deleted && path !== null) path = path.slice(0, -DELETED.length);
     into.push(
-      scanId,
       pid,
       `0x${start}`,
       `0x${end}`,
@@ -107,69 +106,31 @@ export function appendMapValues(scanId: number, pid: number, text: string, into:
 }
 
 /** The rows of one process's maps text as records (appendMapValues, one object per line). */
-export function parseMaps(scanId: number, pid: number, text: string): ProcessMemoryMapRow[] {
+export function parseMaps(pid: number, text: string): CollectedRow<ProcessMemoryMapRow>[] {
   const values: SqlRowValue[] = [];
-  const count = appendMapValues(scanId, pid, text, values);
+  const count = appendMapValues(pid, text, values);
   const width = MEMORY_MAP_COLUMNS.length;
-  const rows: ProcessMemoryMapRow[] = [];
+  const rows: CollectedRow<ProcessMemoryMapRow>[] = [];
   for (let i = 0; i < count; i++) {
     const row: Record<string, unknown> = {};
     MEMORY_MAP_COLUMNS.forEach((column, c) => (row[column] = values[i * width + c]));
     row.pseudo = row.pseudo === 1;
     row.deleted = row.deleted === 1;
-    rows.push(row as ProcessMemoryMapRow);
+    rows.push(row as CollectedRow<ProcessMemoryMapRow>);
   }
   return rows;
 }
 
-/** What reading the maps of some processes gave. */
-export interface MapsReading {
-  /** process_memory_map: row after row in MEMORY_MAP_COLUMNS order (appendMapValues); empty unless asked for. */
-  readonly values: SqlRowValue[];
-  readonly rows: number;
-  /** process_libraries rows; empty unless asked for. */
-  readonly libraries: ProcessLibraryRow[];
-  /** Pids whose maps could not be read (permission denied: another user's process without root). */
-  readonly unreadable: number[];
+/** One process's maps text (bytes read as latin1) and the access to its files appendMapValues may need. */
+export interface MapsText {
+  readonly text: string;
+  readonly access: MapsFileAccess;
 }
 
-/** The tables a maps read fills. */
-export interface MapsWanted {
-  readonly memoryMap: boolean;
-  readonly libraries: boolean;
-}
-
-/**
- * Read and parse `/proc/PID/maps` of each pid once for both tables that come from it; a process that
- * exited meanwhile is skipped.
- */
-export function readMaps(procRoot: string, scanId: number, pids: Iterable<number>, wanted: MapsWanted): MapsReading {
-  const values: SqlRowValue[] = [];
-  const libraries: ProcessLibraryRow[] = [];
-  const unreadable: number[] = [];
-  let rows = 0;
-  // A refused or vanished file throws; without stack traces the throws cost little.
-  const stackLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    for (const pid of pids) {
-      const text = readProcTextIfThere(`${procRoot}/${pid}/maps`, 'latin1');
-      if (text === 'unreadable') {
-        unreadable.push(pid);
-        continue;
-      }
-      if (text === 'gone') continue;
-      // Without process_memory_map, each process's rows go to a scratch array, dropped once its libraries are found.
-      const into = wanted.memoryMap ? values : [];
-      const first = into.length;
-      const count = appendMapValues(scanId, pid, text, into, mapsFileAccess(procRoot, pid));
-      if (wanted.memoryMap) rows += count;
-      if (wanted.libraries) appendLibraries(scanId, pid, into, first, count, libraries);
-    }
-  } finally {
-    Error.stackTraceLimit = stackLimit;
-  }
-  return {values, rows, libraries, unreadable};
+/** Read `/proc/PID/maps` once (for every table that comes from it); refused or vanished files say so. */
+export function readMapsFile(procRoot: string, pid: number): MapsText | 'unreadable' | 'gone' {
+  const text = readProcTextIfThere(`${procRoot}/${pid}/maps`, 'latin1');
+  return typeof text === 'string' ? {text, access: mapsFileAccess(procRoot, pid)} : text;
 }
 
 const WIDTH = MEMORY_MAP_COLUMNS.length;
@@ -215,13 +176,13 @@ function addressBelow(a: string, b: string): boolean {
 }
 
 /**
- * The process_libraries rows of one process from its `count` memory-map rows at `values[first…]`: one
- * per file (device, inode, path) with an executable mapping, spanning its executable mappings.
+ * The process_libraries rows of one process from its memory-map rows (appendMapValues' values at
+ * `values[start…end)`): one per file (device, inode, path) with an executable mapping, spanning its
+ * executable mappings.
  */
-function appendLibraries(scanId: number, pid: number, values: readonly SqlRowValue[], first: number, count: number, into: ProcessLibraryRow[]): void {
-  const byFile = new Map<string, {-readonly [K in keyof ProcessLibraryRow]: ProcessLibraryRow[K]}>();
-  for (let row = 0; row < count; row++) {
-    const at = first + row * WIDTH;
+export function libraryRows(pid: number, values: readonly SqlRowValue[], start = 0, end = values.length): CollectedRow<ProcessLibraryRow>[] {
+  const byFile = new Map<string, {-readonly [K in keyof CollectedRow<ProcessLibraryRow>]: ProcessLibraryRow[K]}>();
+  for (let at = start; at < end; at += WIDTH) {
     const inode = values[at + INODE] as number;
     const path = values[at + PATH] as string | null;
     if (inode === 0 || path === null || (values[at + PERMISSIONS] as string).charAt(2) !== 'x') continue;
@@ -231,11 +192,11 @@ function appendLibraries(scanId: number, pid: number, values: readonly SqlRowVal
     const key = `${device} ${inode} ${path}`;
     const seen = byFile.get(key);
     if (seen === undefined) {
-      byFile.set(key, {scan_id: scanId, pid, path, device, inode, start, end, deleted: values[at + DELETED_COLUMN] === 1});
+      byFile.set(key, {pid, path, device, inode, start, end, deleted: values[at + DELETED_COLUMN] === 1});
     } else {
       if (addressBelow(start, seen.start)) seen.start = start;
       if (addressBelow(seen.end, end)) seen.end = end;
     }
   }
-  for (const library of byFile.values()) into.push(library);
+  return [...byFile.values()];
 }

@@ -289,7 +289,6 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     const redaction = options.redaction;
     live = collectLiveTables({
       procRoot,
-      scanId,
       processes,
       tables: asked,
       env: {

@@ -5,7 +5,7 @@
 import {readlinkSync} from 'node:fs';
 import {endianness} from 'node:os';
 
-import type {ListeningPortRow, ProcessOpenSocketRow} from '../models/live-tables.js';
+import type {CollectedRow, ListeningPortRow, ProcessOpenSocketRow} from '../models/live-tables.js';
 import {type FdLink, readFdLinks} from './fds.js';
 import {errorCode, isGone, readProcText} from './proc-read.js';
 import {certainInodes, doubtfulInodes, parseUnixTable, resolveUnixTable, type UnixTable, type UnixVerdict} from './unix-sockets.js';
@@ -336,19 +336,17 @@ export function fdinfoVerdicts(procRoot: string, tables: SocketTables, fdsOf: Re
 
 /** One process's socket rows from its fd links (fd, `socket:[N]` target) and the index. */
 export function socketRows(
-  scanId: number,
   pid: number,
   fds: readonly {fd: number; target: string}[],
   index: SocketIndex,
   netNs: number | null,
-): ProcessOpenSocketRow[] {
-  const rows: ProcessOpenSocketRow[] = [];
+): CollectedRow<ProcessOpenSocketRow>[] {
+  const rows: CollectedRow<ProcessOpenSocketRow>[] = [];
   for (const {fd, target} of fds) {
     const inode = socketInode(target);
     if (inode === null) continue;
     const info = index.get(inode);
     rows.push({
-      scan_id: scanId,
       pid,
       fd,
       socket: inode,
@@ -368,14 +366,13 @@ export function socketRows(
 }
 
 /** listening_ports from socket rows: TCP in LISTEN, and UDP bound to a port and not connected. */
-export function listeningRows(sockets: readonly ProcessOpenSocketRow[]): ListeningPortRow[] {
-  const rows: ListeningPortRow[] = [];
+export function listeningRows(sockets: readonly CollectedRow<ProcessOpenSocketRow>[]): CollectedRow<ListeningPortRow>[] {
+  const rows: CollectedRow<ListeningPortRow>[] = [];
   for (const s of sockets) {
     if (s.family !== 'AF_INET' && s.family !== 'AF_INET6') continue;
     const listening = (s.protocol === 6 && s.state === 'LISTEN') || (s.protocol === 17 && s.state === 'UNCONN' && (s.local_port ?? 0) > 0);
     if (!listening || s.socket_type === 'RAW') continue;
     rows.push({
-      scan_id: s.scan_id,
       pid: s.pid,
       fd: s.fd,
       socket: s.socket,

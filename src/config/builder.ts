@@ -1,12 +1,13 @@
 // ConfigBuilder and Config: layered configuration (defaults < the single executable's defaults < system file < user file < --config <
 // environment < command-line flags), with the layer that set each key remembered for `config show`.
-import {readFileSync, statSync} from 'node:fs';
+import {statSync} from 'node:fs';
 
 import type * as Yaml from 'yaml';
 
-import {DaemonEyeError, systemErrorCode} from '../errors.js';
+import {DaemonEyeError, isDaemonEyeError, systemErrorCode} from '../errors.js';
 import {IS_SINGLE_EXECUTABLE} from '../package-files.js';
-import {yaml, yamlProblems} from '../util/yaml.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
+import {documentToJs, yaml, yamlProblems} from '../util/yaml.js';
 import {EnvironmentSubstitutor} from './env-substitutor.js';
 import {type StatePaths, statePaths, SYSTEM_CONFIG_PATH, userConfigPath} from './paths.js';
 import {type DaemonEyeConfig, embeddedDefaults} from './schema.js';
@@ -87,8 +88,9 @@ export function readYamlFile(
 ): {data: Record<string, unknown>; locate: (path: Path) => string | undefined} | undefined {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularTextFile(file, FILE_LIMITS.configuration);
   } catch (error) {
+    if (isDaemonEyeError(error)) throw error;
     const code = systemErrorCode(error);
     if (code === 'ENOENT' && options.optional === true) return undefined;
     // An optional layer behind a directory this user may not enter (HOME still /root under setpriv or sudo -u):
@@ -120,7 +122,12 @@ export function parseYamlConfig(text: string, file: string): {data: Record<strin
     });
   }
   const locate = (path: Path): string | undefined => locateIn(doc, lineCounter, path);
-  const value: unknown = doc.toJS({maxAliasCount: 100});
+  const converted = documentToJs(doc, lineCounter);
+  if ('problem' in converted) {
+    const {line, col, message} = converted.problem;
+    throw new DaemonEyeError('CONFIG_YAML_SYNTAX', `${file}:${line}:${col}: invalid YAML: ${message}`, {file, hint: 'fix the YAML at that line'});
+  }
+  const value = converted.value;
   if (value === null || value === undefined) return {data: {}, locate};
   if (!isPlainObject(value)) {
     throw new DaemonEyeError(

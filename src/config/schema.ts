@@ -11,6 +11,8 @@ import {MAX_TIMER_MS} from '../util/time.js';
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export const LOG_FORMATS = ['text', 'json'] as const;
 
+/** A count or size: a whole number from 1 to `max` (a bound past anything meaningful, so no value overflows what reads it). */
+const upTo = (max: number) => z.int().positive().max(max);
 const durationMs = (description: string, fallback: number) =>
   z
     .int()
@@ -82,9 +84,7 @@ const CollectionSchema = z
       .default('auto')
       .describe('Process collector: auto (procfs where /proc exists), procfs or systeminformation'),
     hash: z.boolean().default(true).describe('Hash each executable (SHA-256)'),
-    hash_max_bytes: z
-      .int()
-      .positive()
+    hash_max_bytes: upTo(2 ** 40)
       .default(256 * 1024 * 1024)
       .describe('Executables larger than this are not hashed'),
     hash_concurrency: z.int().positive().max(64).default(4).describe('Executables hashed at once'),
@@ -94,7 +94,7 @@ const CollectionSchema = z
       .describe(
         'Reuse a digest from <state dir>/hash-cache.json while the executable has the same device, inode, size, mtime and ctime (any write or replacement changes ctime or inode)',
       ),
-    cpu_sample_ms: z.int().nonnegative().default(0).describe('Measure CPU over this interval instead of since process start (0: since start)'),
+    cpu_sample_ms: z.int().nonnegative().max(60_000).default(0).describe('Measure CPU over this interval instead of since process start (0: since start)'),
     hidden_check: z
       .boolean()
       .default(false)
@@ -135,10 +135,13 @@ const CollectionSchema = z
 const StorageSchema = z
   .object({
     path: z.string().nullable().default(null).describe('Store directory for `--store` without a path; null means <app.state_dir>/store'),
-    retention_days: z.int().positive().nullable().default(30).describe('Snapshot files older than this are pruned after each write (null: keep)'),
-    max_scans: z.int().positive().nullable().default(10_000).describe('At most this many snapshot files are kept (null: no limit)'),
-    max_size_mb: z.int().positive().nullable().default(1024).describe('The store is pruned, oldest first, to stay under this size (null: no limit)'),
-    max_query_mb: z.int().positive().default(512).describe('`query` over a store refuses to load more than this many MB of snapshot files at once'),
+    retention_days: upTo(36_500).nullable().default(30).describe('Snapshot files older than this are pruned after each write (null: keep)'),
+    max_scans: upTo(100_000_000).nullable().default(10_000).describe('At most this many snapshot files are kept (null: no limit)'),
+    max_size_mb: upTo(2 ** 30)
+      .nullable()
+      .default(1024)
+      .describe('The store is pruned, oldest first, to stay under this size (null: no limit)'),
+    max_query_mb: upTo(16_384).default(512).describe('`query` over a store refuses to load more than this many MB of snapshot files at once'),
     max_snapshot_mb: z
       .int()
       .positive()
@@ -208,8 +211,11 @@ export const SinkSchema = z.discriminatedUnion('type', [
         .enum(['ndjson', 'ecs', 'ocsf'])
         .default('ndjson')
         .describe('One line per alert: the alert record (ndjson), an ECS alert event (ecs) or an OCSF Detection Finding (ocsf)'),
-      max_bytes: z.int().positive().nullable().default(null).describe('Rotate to `<path>.1` when the file would pass this size (null: never)'),
-      max_files: z.int().positive().default(5).describe('Rotated files kept'),
+      max_bytes: upTo(2 ** 50)
+        .nullable()
+        .default(null)
+        .describe('Rotate to `<path>.1` when the file would pass this size (null: never)'),
+      max_files: upTo(1_000).default(5).describe('Rotated files kept'),
     })
     .strict(),
   z
@@ -246,7 +252,12 @@ export const SinkSchema = z.discriminatedUnion('type', [
         .default('daemon')
         .describe('Syslog facility'),
       tag: z.string().default('daemoneye').describe('APP-NAME of the RFC 5424 message'),
-      max_message_bytes: z.int().min(480).default(8192).describe('Longer messages are truncated (never split)'),
+      max_message_bytes: z
+        .int()
+        .min(480)
+        .max(16 * 1024 * 1024)
+        .default(8192)
+        .describe('Longer messages are truncated (never split)'),
       timeout_ms: durationMs('Connect/send timeout', 5_000),
     })
     .strict(),
@@ -280,7 +291,7 @@ const AlertingSchema = z
     deduplication: z
       .object({
         enabled: z.boolean().default(false).describe('Suppress an alert whose dedupe key was delivered within the window (across runs)'),
-        window_minutes: z.int().positive().default(60).describe('Suppression window in minutes'),
+        window_minutes: upTo(525_600).default(60).describe('Suppression window in minutes'),
         key_fields: z
           .array(z.string())
           .min(1)
@@ -290,7 +301,7 @@ const AlertingSchema = z
       .strict()
       .prefault({}),
     state_dir: z.string().nullable().default(null).describe('Dedupe state and spool of undelivered alerts; null means <app.state_dir>/alerts'),
-    max_queue_size: z.int().positive().default(10_000).describe('At most this many undelivered alerts are spooled; the oldest are dropped (and counted)'),
+    max_queue_size: upTo(10_000_000).default(10_000).describe('At most this many undelivered alerts are spooled; the oldest are dropped (and counted)'),
     max_alert_bytes: z
       .int()
       .min(4096)

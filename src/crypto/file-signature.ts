@@ -1,18 +1,14 @@
 // Detached Ed25519 signatures of whole files (`sign` / `verify`): raw 64 bytes as OpenSSL's
 // `pkeyutl -sign -rawin` writes them, or base64 ("armored"). Signature files are written atomically (a
 // device or FIFO named as the output is written through, never replaced: src/util/output-file.ts).
-import {readFileSync} from 'node:fs';
-
-import {DaemonEyeError, fileError} from '../errors.js';
+import {DaemonEyeError} from '../errors.js';
 import {writeOutputFile} from '../util/output-file.js';
 import {type PrivateKey, type PublicKey, SIGNATURE_BYTES, signBytes, verifyBytes} from './keys.js';
+import {FILE_LIMITS, readInputFile, type ReadFileLimits} from '../util/read-file.js';
 
-function readInput(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw fileError(error, file, 'read');
-  }
+/** A file to sign or verify, or a signature file: a regular file of bounded size (no FIFO, no device). */
+function readInput(file: string, limits: ReadFileLimits = FILE_LIMITS.signed): Buffer {
+  return readInputFile(file, limits);
 }
 
 export interface SignResult {
@@ -54,7 +50,7 @@ export interface VerifyResult {
 
 export function verifyFileSignature(file: string, signatureFile: string, key: PublicKey): VerifyResult {
   const data = readInput(file);
-  const signature = decodeSignature(readInput(signatureFile));
+  const signature = decodeSignature(readInput(signatureFile, FILE_LIMITS.signature));
   const base = {file, signature_file: signatureFile, key_id: key.keyId};
   if (signature === undefined) return {...base, valid: false, reason: `${signatureFile} is not a 64-byte Ed25519 signature (raw or base64)`};
   const valid = verifyBytes(key.publicKey, data, signature);

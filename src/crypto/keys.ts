@@ -1,13 +1,14 @@
 // Ed25519 key files (PEM PKCS#8 private, PEM SPKI public, as OpenSSL writes them) and the signature
 // primitives. @noble/ed25519 signs and verifies; node:crypto only parses and writes the PEM/DER wrapping.
 import {createPrivateKey, createPublicKey, type KeyObject} from 'node:crypto';
-import {readFileSync, statSync} from 'node:fs';
+import {statSync} from 'node:fs';
 
 import * as ed from '@noble/ed25519';
 import {sha512} from '@noble/hashes/sha2.js';
 
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import {blake3Hex} from './hash.js';
+import {FILE_LIMITS, readRegularFile} from '../util/read-file.js';
 
 ed.hashes.sha512 = sha512;
 
@@ -44,8 +45,9 @@ export function generateKeyPair(): {privatePem: string; publicPem: string; keyId
 
 function readKeyFile(file: string, what: string, missing: 'KEY_UNREADABLE' | 'INPUT_NOT_FOUND'): Buffer {
   try {
-    return readFileSync(file);
+    return readRegularFile(file, FILE_LIMITS.key);
   } catch (error) {
+    if (error instanceof DaemonEyeError) throw error;
     const code = systemErrorCode(error);
     if (code === 'ENOENT' && missing === 'INPUT_NOT_FOUND') throw fileError(error, file, 'read');
     if (code === 'ENOENT')

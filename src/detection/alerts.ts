@@ -8,6 +8,7 @@ import {attackOfTags} from '../models/attack.js';
 import type {Host} from '../models/host.js';
 import {serialiseResultRow} from '../models/serialise.js';
 import type {AlertSeverity} from '../models/severity.js';
+import {trimEndChar} from '../util/text.js';
 
 /** The default dedupe key: `rule_id`, `process_name` (the process's `name`). */
 export const DEFAULT_DEDUPE_KEY_FIELDS = ['rule_id', 'process_name'] as const;
@@ -76,7 +77,7 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
       rule_id: rule.id,
       title: rule.name,
       // A description is a sentence: its closing period would otherwise read ".: 1 process".
-      description: `${(rule.description ?? rule.name).trim().replace(/\.+$/, '')}: ${what}`,
+      description: `${trimEndChar((rule.description ?? rule.name).trim(), '.')}: ${what}`,
       severity: rule.severity,
       scan_id: scanId,
       affected_processes: pids,

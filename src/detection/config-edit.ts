@@ -3,7 +3,6 @@
 // The file is the user's (src/util/output-file.ts): a symbolic link is followed once (if it is this user's
 // or root's) and the file it points to is replaced, keeping its mode, owner and group and the link itself;
 // anything but a regular file is refused.
-import {readFileSync} from 'node:fs';
 import {dirname} from 'node:path';
 
 import type {YAMLMap, YAMLSeq} from 'yaml';
@@ -12,6 +11,7 @@ import {DaemonEyeError, fileError} from '../errors.js';
 import {resolveOutput, writeOutputFile} from '../util/output-file.js';
 import {yaml} from '../util/yaml.js';
 import {makeDirectory} from '../util/directory.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
 export interface RuleSwitchResult {
   readonly file: string;
@@ -45,7 +45,7 @@ export function setRuleEnabled(file: string, id: string, enabled: boolean): Rule
   let text = '';
   if (!created) {
     try {
-      text = readFileSync(target.path, 'utf8');
+      text = readRegularTextFile(target.path, FILE_LIMITS.configuration);
     } catch (error) {
       throw fileError(error, file, 'read');
     }

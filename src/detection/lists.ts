@@ -4,7 +4,8 @@
 import {basename, join} from 'node:path';
 
 import {DaemonEyeError, fileError} from '../errors.js';
-import {existsSync, readdirSync, readFileSync} from '../package-files.js';
+import {existsSync, readdirSync} from '../package-files.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
 export type NamedLists = Record<string, string[]>;
 
@@ -22,7 +23,7 @@ export function parseListText(text: string): string[] {
 
 export function readListFile(file: string): string[] {
   try {
-    return parseListText(readFileSync(file, 'utf8'));
+    return parseListText(readRegularTextFile(file, FILE_LIMITS.list));
   } catch (error) {
     throw fileError(error, file, 'read');
   }

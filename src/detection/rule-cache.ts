@@ -12,6 +12,7 @@ import {BUILD_INFO} from '../build-info.js';
 import {readStateFile, writeStateFile} from '../util/state-file.js';
 import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
 import type {SqlValidator} from './sql-validator.js';
+import {parseJson} from '../util/json.js';
 
 export const RULE_CACHE_FILE = 'rule-cache.json';
 const CACHE_FORMAT = 1;
@@ -56,7 +57,7 @@ export class RuleCache {
       // Never through a link, only a file of this user (src/util/state-file.ts): the cache vouches for rules.
       const text = readStateFile(path, {what: 'rule cache', maxBytes: MAX_CACHE_FILE_BYTES});
       if (text !== undefined) {
-        const data = JSON.parse(text.toString('utf8')) as Partial<CacheFile> | null;
+        const data = parseJson(text.toString('utf8')) as Partial<CacheFile> | null;
         if (
           data?.format === CACHE_FORMAT &&
           data.validator === validator.fingerprint &&

@@ -7,7 +7,7 @@ import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
 import {completeProcessRow} from '../models/process-fixture.js';
 import {COLLECTED_TABLE_NAMES, completeTableRow, tableDefinition} from '../models/tables.js';
 import {MAX_TIMER_MS} from '../util/time.js';
-import {yaml, yamlProblems} from '../util/yaml.js';
+import {documentToJs, yaml, yamlProblems} from '../util/yaml.js';
 import {RULE_ID} from '../models/rule.js';
 import {AlertSeveritySchema} from '../models/severity.js';
 import {type SqlValidationError, SqlValidator} from './sql-validator.js';
@@ -253,7 +253,9 @@ export function validateNativeRuleText(file: string, text: string, validator: Sq
   if (doc.errors.length > 0) {
     return invalid(yamlProblems(source.yaml, doc.errors, counter, source.yamlLineOffset).map((p) => `${file}:${p.line}:${p.col}: invalid YAML: ${p.message}`));
   }
-  const data: unknown = doc.toJS({maxAliasCount: 100});
+  const converted = documentToJs(doc, counter, source.yamlLineOffset);
+  if ('problem' in converted) return invalid([`${file}:${converted.problem.line}:${converted.problem.col}: invalid YAML: ${converted.problem.message}`]);
+  const data = converted.value;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return invalid([`${file}:${1 + source.yamlLineOffset}:1: (top level): a rule is a mapping of keys (id:, name:, severity:, sql_query:, …)`]);
   }

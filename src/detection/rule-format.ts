@@ -3,10 +3,10 @@
 // through validateRuleText / validateRuleFile here, so a new format is one more entry in RULE_FORMATS.
 // A file's format is decided by its content, not its extension.
 import {fileError} from '../errors.js';
-import {readFileSync} from '../package-files.js';
 import {type RuleFileValidation, type RuleFormatName, validateNativeRuleText} from './rule-file.js';
 import {looksLikeSigma, validateSigmaRuleText} from './sigma/format.js';
 import {SqlValidator} from './sql-validator.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
 export interface RuleFormat {
   readonly name: RuleFormatName;
@@ -49,7 +49,7 @@ export function validateRuleText(file: string, text: string, validator: SqlValid
 export function validateRuleFile(file: string, validator: SqlValidator = new SqlValidator()): RuleFileValidation {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularTextFile(file, FILE_LIMITS.rule);
   } catch (error) {
     throw fileError(error, file, 'read');
   }

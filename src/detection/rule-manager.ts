@@ -7,7 +7,7 @@ import {userConfigPath} from '../config/paths.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError, fileError} from '../errors.js';
 import type {DetectionRule, RuleSourceType} from '../models/rule.js';
-import {existsSync, readFileSync, statSync} from '../package-files.js';
+import {existsSync, statSync} from '../package-files.js';
 import {BUILTIN_INDEX_FILE, readBuiltinIndex, validateBuiltinRuleFile} from './builtin-index.js';
 import {type RuleSwitchResult, setRuleEnabled} from './config-edit.js';
 import {loadNamedLists, type NamedLists} from './lists.js';
@@ -16,6 +16,7 @@ import {RuleCache} from './rule-cache.js';
 import {validateRuleFile, validateRuleText} from './rule-format.js';
 import {BUILTIN_RULES_DIR, findRuleFiles, userRulesDir} from './rule-paths.js';
 import {SqlValidator} from './sql-validator.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
 export {BUILTIN_RULES_DIR, findRuleFiles, userRulesDir} from './rule-paths.js';
 
@@ -100,7 +101,7 @@ export class RuleManager {
       if (root.sourceType !== 'builtin' && cache === undefined) return this.validateRuleFile(file);
       let text: string;
       try {
-        text = readFileSync(file, 'utf8');
+        text = readRegularTextFile(file, FILE_LIMITS.rule);
       } catch (error) {
         throw fileError(error, file, 'read');
       }

@@ -4,7 +4,6 @@ import {relative, isAbsolute} from 'node:path';
 
 import {LineCounter, parseDocument, isSeq} from 'yaml';
 
-import {readFileSync} from '../package-files.js';
 import type {DetectionEngine, QueryTask, TaskOutcome} from './engine.js';
 import {readsBaseline, withBaselineBytes} from './baseline.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
@@ -13,6 +12,7 @@ import type {NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
 import {missingTables, resultOf, type RuleExecutionConfig, skippedResult, snapshotPayload} from './rules-on-snapshot.js';
 import type {SqlValidator} from './sql-validator.js';
+import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
 export interface RuleCaseResult {
   readonly rule_id: string;
@@ -198,7 +198,7 @@ export function testCaseLines(file: string): number[] {
   if (!/\.ya?ml$/i.test(file)) return [];
   try {
     const counter = new LineCounter();
-    const doc = parseDocument(readFileSync(file, 'utf8'), {lineCounter: counter});
+    const doc = parseDocument(readRegularTextFile(file, FILE_LIMITS.rule), {lineCounter: counter});
     const tests = doc.get('tests', true);
     if (!isSeq(tests)) return [];
     return tests.items.map((item) => {

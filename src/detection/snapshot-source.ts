@@ -6,11 +6,11 @@ import type {Database} from 'sql.js';
 import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/snapshot.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
-import type {ScanRecord} from '../models/scan.js';
+import {heldTables, type ScanRecord} from '../models/scan.js';
 import {loadSqlJs, selectAll} from '../storage/database.js';
 import {loadLatestScan, loadScansIntoOneDatabase, type ReadOptions, requireSnapshotsInRange} from '../storage/input.js';
 import {serializeSnapshot, snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
-import {TABLES} from '../models/tables.js';
+import {keepOnlyScans} from '../storage/table-rows.js';
 
 export interface SnapshotForDetection {
   readonly bytes: Uint8Array;
@@ -59,13 +59,6 @@ function readOptionsOf(options: SnapshotSourceOptions): ReadOptions {
   };
 }
 
-/** The tables every one of `scanIds` collected, from their `scans` rows. */
-export function heldTables(scans: readonly ScanRecord[], scanIds: readonly number[]): string[] {
-  const chosen = scans.filter((s) => scanIds.includes(s.id));
-  if (chosen.length === 0) return [];
-  return (chosen[0] as ScanRecord).tables.filter((table) => chosen.every((s) => s.tables.includes(table)));
-}
-
 async function live(config: DaemonEyeConfig, needs: SnapshotNeeds): Promise<SnapshotForDetection> {
   const snapshot = await collectSnapshot({...collectOptionsFromConfig(config), tables: needs.tables});
   return {
@@ -85,9 +78,7 @@ async function onlyScan(db: Database, scanId: number): Promise<Uint8Array> {
   const SQL = await loadSqlJs();
   const copy = new SQL.Database(db.export());
   try {
-    for (const table of TABLES) {
-      if (table.scanColumn !== null) copy.run(`DELETE FROM ${table.name} WHERE ${table.scanColumn} IS NOT NULL AND ${table.scanColumn} <> ?`, [scanId]);
-    }
+    keepOnlyScans(copy, [scanId]);
     return copy.export();
   } finally {
     copy.close();

@@ -9,6 +9,7 @@
 // SQLite's built-in functions: add its name to a group of ALLOWED_FUNCTION_GROUPS, with why it is safe.
 import {regexCache} from './regex.js';
 import {casefold} from './sigma/casefold.js';
+import {trimEndChar} from '../util/text.js';
 import type {Token} from './sql-lexer.js';
 
 /** Allowed built-in SQLite functions, grouped by what they are for (one row each in docs/rules-sql.md). */
@@ -111,7 +112,7 @@ export const ALLOWED_FUNCTION_GROUPS: readonly AllowedFunctionGroup[] = [
   },
 ];
 
-const pathOrNull = (path: unknown): string | null => (path === null || path === undefined ? null : String(path).replace(/\/+$/, ''));
+const pathOrNull = (path: unknown): string | null => (path === null || path === undefined ? null : trimEndChar(String(path), '/'));
 
 export const USER_FUNCTIONS: readonly UserFunction[] = [
   {

@@ -2,14 +2,14 @@
 import {ocsfProcessLaunch} from '../output/ocsf.js';
 import {renderNdjsonLine} from '../output/render.js';
 import type {View} from '../output/view.js';
-import type {DiffResult, SnapshotDiff} from './snapshot-diff.js';
+import {type DiffResult, osqueryDifferential, type SnapshotDiff} from './snapshot-diff.js';
 
 function detail(result: DiffResult): string {
   const c = result.columns;
   const text = (value: unknown): string => (Array.isArray(value) ? value.join(',') : value === null || value === undefined ? '' : String(value));
   switch (result.name) {
     case 'processes':
-      return `${text(c.pid)} ${text(c.user)} ${text(c.cmdline) || `[${text(c.name)}]`}`;
+      return `${text(c.pid)} ${text(c.user_name) || text(c.uid)} ${text(c.cmdline) || `[${text(c.name)}]`}`;
     case 'new_executables':
       return `${text(c.executable_path)} ${text(c.executable_hash) || '(not hashed)'} pids ${text(c.pids)}`;
     case 'executable_hashes':
@@ -22,9 +22,11 @@ function detail(result: DiffResult): string {
 }
 
 /**
- * How `diff` prints (src/output/view.ts): one osquery-style result per NDJSON line; `--format json` the
- * whole diff (`old`, `new`, `results`, `counts`); a table of ACTION, WHAT, DETAIL on a terminal; `--format ocsf`
- * one OCSF Process Activity: Launch event per process new since the older scan.
+ * How `diff` prints (src/output/view.ts): one result per NDJSON line (`name`, `action`, `collection_time`,
+ * `scan_id`, `columns`, `host`); `--format json` the whole diff (`old`, `new`, `results`, `counts`); a table of
+ * ACTION, WHAT, DETAIL on a terminal; `--format osquery` each result in osquery's differential log envelope
+ * (hostIdentifier, calendarTime, unixTime in seconds …); `--format ocsf` one OCSF Process Activity: Launch
+ * event per process new since the older scan.
  */
 export function diffView(diff: SnapshotDiff): View<DiffResult> {
   return {
@@ -41,8 +43,9 @@ export function diffView(diff: SnapshotDiff): View<DiffResult> {
       ocsf: (rows) =>
         rows
           .filter((r) => r.name === 'processes' && r.action === 'added')
-          .map((r) => renderNdjsonLine(ocsfProcessLaunch(r.columns, r.host, r.unixTime * 1000)))
+          .map((r) => renderNdjsonLine(ocsfProcessLaunch(r.columns, r.host, r.collection_time)))
           .join(''),
+      osquery: (rows) => rows.map((r) => renderNdjsonLine(osqueryDifferential(r))).join(''),
     },
   };
 }

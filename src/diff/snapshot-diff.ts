@@ -1,19 +1,15 @@
 // What changed between two scans (`daemoneye diff OLD NEW`): processes started and stopped (by entity id),
 // executables never seen before, known paths whose content changed, new parent → child pairs, and
 // listening ports opened or closed when both scans hold them. Pure: two scans in, result lines out, each
-// shaped as an osquery differential result (`name`, `action`, `columns`, host and time fields).
+// `name`, `action`, `columns` as an osquery differential result, with the time and host in the field
+// contract's names (src/models/field-contract.ts); osqueryDifferential gives osquery's envelope word for word.
+import type {ListeningPortRow} from '../models/live-tables.js';
 import {type Host, hostOfScan} from '../models/host.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 
-/** A listening socket as the `listening_ports` table holds it. */
-export interface ListeningPort {
-  readonly pid: number | null;
-  readonly port: number;
-  readonly protocol: string | number | null;
-  readonly family: string | null;
-  readonly address: string | null;
-}
+/** A listening socket: the columns of its `listening_ports` row the diff compares and shows. */
+export type ListeningPort = Pick<ListeningPortRow, 'pid' | 'port' | 'protocol' | 'family' | 'address'>;
 
 /** One side of a diff: a scan, its processes, and its listening ports (null when the scan holds none). */
 export interface DiffSide {
@@ -28,22 +24,48 @@ export const DIFF_NAMES = ['processes', 'new_executables', 'executable_hashes', 
 export type DiffName = (typeof DIFF_NAMES)[number];
 export type DiffAction = 'added' | 'removed' | 'changed';
 
-/** One differential result line (osquery's "differential" log format: name, action, columns, host, time). */
+/** One change: what (`name`), how (`action`), the columns, and when and where (the newer scan). */
 export interface DiffResult {
   readonly name: DiffName;
   readonly action: DiffAction;
+  /** Start of the newer scan, epoch ms. */
+  readonly collection_time: number;
+  /** The newer scan. */
+  readonly scan_id: number;
+  readonly columns: Record<string, string | number | boolean | null | readonly (string | number)[]>;
+  /** The host of the newer scan (src/models/host.ts). */
+  readonly host: Host;
+}
+
+/** A result as osquery's "differential" log line (`diff --format osquery`): its envelope names and units. */
+export interface OsqueryDifferential {
+  readonly name: DiffName;
   readonly hostIdentifier: string;
   readonly calendarTime: string;
-  /** Start of the newer scan, epoch seconds. */
+  /** Epoch seconds, as osquery writes it. */
   readonly unixTime: number;
   readonly epoch: 0;
   readonly counter: 0;
   readonly numerics: false;
-  readonly columns: Record<string, string | number | boolean | null | readonly (string | number)[]>;
-  /** osquery's decorations: the newer scan's `collection.decorations`. */
   readonly decorations: Readonly<Record<string, string>>;
-  /** The host of the newer scan (src/models/host.ts). */
-  readonly host: Host;
+  readonly columns: DiffResult['columns'];
+  readonly action: DiffAction;
+}
+
+/** The osquery differential envelope of a result (osquery's logging format: hostIdentifier, unixTime in seconds …). */
+export function osqueryDifferential(result: DiffResult): OsqueryDifferential {
+  return {
+    name: result.name,
+    hostIdentifier: result.host.hostname,
+    calendarTime: new Date(result.collection_time).toUTCString().replace('GMT', 'UTC'),
+    unixTime: Math.floor(result.collection_time / 1000),
+    epoch: 0,
+    counter: 0,
+    numerics: false,
+    decorations: result.host.decorations,
+    columns: result.columns,
+    action: result.action,
+  };
 }
 
 export interface SnapshotDiff {
@@ -66,9 +88,14 @@ function executableKey(record: ProcessRecord): string {
   return record.executable_path ?? `[${record.name}]`;
 }
 
-function user(record: ProcessRecord): string | null {
+function userName(record: ProcessRecord): string | null {
   const name = record.platform_data?.user_name;
-  return typeof name === 'string' ? name : record.user_id;
+  return typeof name === 'string' ? name : null;
+}
+
+function uid(record: ProcessRecord): number | null {
+  const value = record.platform_data?.uid;
+  return typeof value === 'number' ? value : null;
 }
 
 function processColumns(record: ProcessRecord): DiffResult['columns'] {
@@ -79,7 +106,8 @@ function processColumns(record: ProcessRecord): DiffResult['columns'] {
     executable_path: record.executable_path,
     executable_hash: record.executable_hash,
     cmdline: record.command_line.join(' '),
-    user: user(record),
+    uid: uid(record),
+    user_name: userName(record),
     start_time: record.start_time,
     entity_id: (record.platform_data?.entity_id as string | null | undefined) ?? null,
   };
@@ -92,24 +120,9 @@ function portKey(port: ListeningPort): string {
 /** Compare two scans; results are ordered by name, then action, then their main column. */
 export function diffSnapshots(before: DiffSide, after: DiffSide): SnapshotDiff {
   const results: DiffResult[] = [];
-  const host = after.scan.hostname;
-  const hostObject = hostOfScan(after.scan);
-  const unixTime = Math.floor(after.scan.start_time / 1000);
-  const calendarTime = new Date(after.scan.start_time).toUTCString().replace('GMT', 'UTC');
+  const host = hostOfScan(after.scan);
   const push = (name: DiffName, action: DiffAction, columns: DiffResult['columns']): void => {
-    results.push({
-      name,
-      action,
-      hostIdentifier: host,
-      calendarTime,
-      unixTime,
-      epoch: 0,
-      counter: 0,
-      numerics: false,
-      columns,
-      decorations: hostObject.decorations,
-      host: hostObject,
-    });
+    results.push({name, action, collection_time: after.scan.start_time, scan_id: after.scan.id, columns, host});
   };
 
   // Processes by identity.
@@ -178,7 +191,7 @@ export function diffSnapshots(before: DiffSide, after: DiffSide): SnapshotDiff {
     const oldPorts = new Map((before.listening ?? []).map((l) => [portKey(l), l]));
     const newPorts = new Map((after.listening ?? []).map((l) => [portKey(l), l]));
     const columns = (l: ListeningPort, owners: Map<number, ProcessRecord>): DiffResult['columns'] => {
-      const owner = l.pid === null ? undefined : owners.get(l.pid);
+      const owner = owners.get(l.pid);
       return {
         port: l.port,
         protocol: l.protocol,

@@ -154,10 +154,11 @@ class CaseWriter {
 }
 
 /** Start ticks of a process (field 22 of /proc/PID/stat), to tell it from a later one with its pid. */
-function startTicks(procRoot: string, pid: number): string | null {
+function startTicks(procRoot: string, pid: number): number | null {
   try {
     const stat = readProcBytes(`${procRoot}/${pid}/stat`, 65_536).toString('utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const field = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return field === undefined || !/^\d+$/.test(field) ? null : Number(field);
   } catch {
     return null;
   }
@@ -211,7 +212,7 @@ function mappedFilesToCopy(
   // The executable itself is already in the case as `exe`.
   const seen = new Set<string>(exeLink === null ? [] : [exeLink.replace(/ \(deleted\)$/, '')]);
   const chosen: {path: string; deleted: boolean; start: string; end: string; reason: string}[] = [];
-  for (const row of parseMaps(0, pid, mapsText)) {
+  for (const row of parseMaps(pid, mapsText)) {
     if (row.path === null || row.pseudo || !row.permissions.includes('x')) continue;
     // parseMaps already took the kernel's ` (deleted)` off a deleted file's path.
     if (seen.has(row.path)) continue;
@@ -360,7 +361,7 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
       case_id: randomUUID(),
       tool: 'daemoneye',
       tool_version: TOOL_VERSION,
-      created_at: new Date().toISOString(),
+      created_at: Date.now(),
       host: manifestHost(procRoot, options.decorations ?? {}),
       command: [...options.command],
       reason: options.reason,

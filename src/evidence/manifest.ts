@@ -21,8 +21,8 @@ export interface EvidenceManifest {
   readonly case_id: string;
   readonly tool: 'daemoneye';
   readonly tool_version: string;
-  /** When the manifest was written, ISO 8601 UTC. */
-  readonly created_at: string;
+  /** When the manifest was written, epoch ms. */
+  readonly created_at: number;
   /** The host collected from (src/models/host.ts); bundles written before host identity have only hostname and boot_id. */
   readonly host: Host;
   /** The command line of the collection. */
@@ -35,7 +35,7 @@ export interface EvidenceManifest {
   readonly processes: {
     readonly pid: number;
     /** Field 22 of /proc/PID/stat: with the boot id, the process's identity. */
-    readonly start_ticks: string | null;
+    readonly start_ticks: number | null;
     /** What /proc/PID/exe read (with ` (deleted)` when the file was unlinked). */
     readonly exe_link: string | null;
     /** False when the process exited or its pid was reused while it was being copied. */

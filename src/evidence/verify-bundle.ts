@@ -1,10 +1,26 @@
 // `daemoneye verify BUNDLE`: check an evidence bundle (a case directory or its tar.gz) against its signed
 // manifest, naming every changed, missing or added file. A tar.gz is extracted into a private temp dir
-// first (the `tar` library refuses absolute paths and `..`). Nothing outside the bundle is ever read or
+// first (the `tar` library refuses absolute paths and `..`), within caps on its expanded size and entry
+// count, so a decompression bomb stops early; files are hashed a chunk at a time. Nothing outside the bundle is ever read or
 // even looked up: the manifest may be unsigned or forged, so every path it lists is checked first (relative,
 // no `.`/`..` part, reached through real directories only), and files are opened without following links.
 import {createHash} from 'node:crypto';
-import {closeSync, constants, fstatSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  fstatSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import {Transform} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
 import {tmpdir} from 'node:os';
 import {join, relative} from 'node:path';
 
@@ -14,6 +30,8 @@ import {decodeSignature} from '../crypto/file-signature.js';
 import {toHex} from '../crypto/hash.js';
 import {type PublicKey, verifyBytes} from '../crypto/keys.js';
 import {DaemonEyeError, fileError} from '../errors.js';
+import {parseJson} from '../util/json.js';
+import {FILE_LIMITS, formatBytes, MIB, notRegularFile} from '../util/read-file.js';
 import {EVIDENCE_FORMAT, type EvidenceManifest, MANIFEST_FILE, SIGNATURE_FILE} from './manifest.js';
 
 export interface BundleVerification {
@@ -83,13 +101,39 @@ function openInside(root: string, relative: string): {fd: number} | {missing: tr
   return {fd};
 }
 
-/** The whole content of an open file descriptor, then closed. */
-function readFd(fd: number): Buffer {
+/** The whole content of an open regular file, at most `maxBytes` (a bigger one is refused), then closed. */
+function readFd(fd: number, maxBytes: number, what: string, path: string): Buffer {
   try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) {
+      throw new DaemonEyeError('INPUT_CORRUPT', `${path}: its ${what} is ${formatBytes(size)}, more than ${formatBytes(maxBytes)}`, {
+        file: path,
+        hint: 'a bundle written by `daemoneye collect` has a small one; this one was altered',
+      });
+    }
     return readFileSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Size, SHA-256 and BLAKE3 of an open file, read a chunk at a time (memory stays bounded whatever its size), then closed. */
+function digestFd(fd: number): {bytes: number; sha256: string; blake3: string} {
+  const sha = createHash('sha256');
+  const b3 = blake3.create();
+  const chunk = Buffer.allocUnsafe(1024 * 1024);
+  let bytes = 0;
+  try {
+    for (let n = readSync(fd, chunk, 0, chunk.length, null); n > 0; n = readSync(fd, chunk, 0, chunk.length, null)) {
+      const part = chunk.subarray(0, n);
+      sha.update(part);
+      b3.update(part);
+      bytes += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return {bytes, sha256: sha.digest('hex'), blake3: toHex(b3.digest())};
 }
 
 /** Every entry under `root` that is not a directory, relative, `/`-separated (links are listed, not followed). */
@@ -125,13 +169,13 @@ export function verifyCaseDirectory(root: string, key: PublicKey | undefined, la
   }
   if ('missing' in opened) throw fileError(Object.assign(new Error('ENOENT'), {code: 'ENOENT'}), join(label, MANIFEST_FILE), 'read');
   try {
-    manifestBytes = readFd(opened.fd);
+    manifestBytes = readFd(opened.fd, FILE_LIMITS.manifest.maxBytes, MANIFEST_FILE, label);
   } catch (error) {
     throw fileError(error, join(label, MANIFEST_FILE), 'read');
   }
   let manifest: EvidenceManifest;
   try {
-    manifest = JSON.parse(manifestBytes.toString('utf8')) as EvidenceManifest;
+    manifest = parseJson(manifestBytes.toString('utf8')) as EvidenceManifest;
   } catch (error) {
     throw new DaemonEyeError('INPUT_CORRUPT', `${join(label, MANIFEST_FILE)} is not JSON: ${(error as Error).message}`, {
       file: label,
@@ -150,7 +194,7 @@ export function verifyCaseDirectory(root: string, key: PublicKey | undefined, la
   const signatureFile = openInside(root, SIGNATURE_FILE);
   if ('fd' in signatureFile) {
     try {
-      signatureText = readFd(signatureFile.fd);
+      signatureText = readFd(signatureFile.fd, FILE_LIMITS.signature.maxBytes, SIGNATURE_FILE, label);
     } catch {
       signatureText = undefined;
     }
@@ -195,8 +239,8 @@ export function verifyCaseDirectory(root: string, key: PublicKey | undefined, la
       problems.push(`refused: ${file.path} is ${opened.problem}: not read`);
       continue;
     }
-    const bytes = readFd(opened.fd);
-    const same = bytes.length === file.bytes && createHash('sha256').update(bytes).digest('hex') === file.sha256 && toHex(blake3(bytes)) === file.blake3;
+    const digest = digestFd(opened.fd);
+    const same = digest.bytes === file.bytes && digest.sha256 === file.sha256 && digest.blake3 === file.blake3;
     if (!same) changed.push(file.path);
   }
   for (const path of changed) problems.push(`changed: ${path}`);
@@ -217,8 +261,89 @@ export function verifyCaseDirectory(root: string, key: PublicKey | undefined, la
   };
 }
 
-/** Check a bundle: a case directory, or a `.tar.gz`/`.tgz` of one. */
-export async function verifyEvidenceBundle(path: string, key: PublicKey | undefined): Promise<BundleVerification> {
+/** Caps on a bundle archive: a gzip bomb stops at them, and the partial extraction is removed. */
+export interface BundleLimits {
+  /** Bytes the archive may expand to (tar headers included). */
+  readonly maxBytes: number;
+  /** Entries (files, directories, links) it may hold. */
+  readonly maxEntries: number;
+}
+
+/** `collect`'s largest case (--max-total-bytes, 2 GiB) and room for its manifest; far more entries than a case has. */
+export const DEFAULT_BUNDLE_LIMITS: BundleLimits = {maxBytes: 2 * 1024 * MIB + 64 * MIB, maxEntries: 100_000};
+
+/** Data allowed after a tar archive's end marker: GNU tar pads to a 10 KiB record; collect writes less. */
+const MAX_TRAILING_BYTES = 1024 * 1024;
+
+/**
+ * Extract a tar.gz into `dir`, refusing (INPUT_CORRUPT, naming the archive and the flag that raises the
+ * cap) as soon as it expands past `limits.maxBytes` or holds more than `limits.maxEntries` entries. Only a
+ * regular file is read.
+ */
+async function extractBounded(path: string, dir: string, limits: BundleLimits): Promise<void> {
+  const {x} = await import('tar');
+  const {createGunzip} = await import('node:zlib');
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  const stats = fstatSync(fd);
+  if (!stats.isFile()) {
+    closeSync(fd);
+    throw notRegularFile(path, stats, {what: 'evidence bundle'});
+  }
+  let expanded = 0;
+  let entries = 0;
+  let declared = 0;
+  let over: DaemonEyeError | undefined;
+  const refuse = (problem: string, flag?: string): DaemonEyeError =>
+    new DaemonEyeError('INPUT_CORRUPT', `${path} ${problem}: not an evidence bundle collect wrote, or a decompression bomb`, {
+      file: path,
+      hint: flag === undefined ? 'give the bundle `daemoneye collect` wrote' : `raise ${flag} if it really is one`,
+    });
+  // Bytes after the archive's end marker: the tar parser would keep appending them to one buffer
+  // (quadratic time: 16 MiB of zeros took 27 s), so they are dropped; more than a tar's last record of
+  // padding is not what collect writes.
+  let ended = false;
+  let trailing = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      expanded += chunk.length;
+      if (ended) trailing += chunk.length;
+      if (expanded > limits.maxBytes) over ??= refuse(`expands past ${formatBytes(limits.maxBytes)}`, '--max-bytes');
+      else if (trailing > MAX_TRAILING_BYTES) over ??= refuse(`has more than ${formatBytes(MAX_TRAILING_BYTES)} after the end of its archive`);
+      if (over !== undefined) done(over);
+      else done(null, ended ? undefined : chunk);
+    },
+  });
+  const unpack = x({
+    cwd: dir,
+    strict: true,
+    // Each entry's header says its size: a bomb is refused before its data is written out.
+    filter: (_path, entry) => {
+      declared += 'size' in entry && typeof entry.size === 'number' ? entry.size : 0;
+      if (++entries > limits.maxEntries) over ??= refuse(`holds more than ${limits.maxEntries} entries`, '--max-entries');
+      else if (declared > limits.maxBytes) over ??= refuse(`expands past ${formatBytes(limits.maxBytes)}`, '--max-bytes');
+      if (over === undefined) return true;
+      counter.destroy(over);
+      return false;
+    },
+  });
+  unpack.on('eof', () => {
+    ended = true;
+  });
+  try {
+    await pipeline(createReadStream('', {fd}), createGunzip(), counter, unpack as unknown as NodeJS.WritableStream);
+  } catch (error) {
+    if (over !== undefined) throw over;
+    throw error;
+  }
+  if (over !== undefined) throw over;
+}
+
+/** Check a bundle: a case directory, or a `.tar.gz`/`.tgz` of one (extracted within `limits`). */
+export async function verifyEvidenceBundle(
+  path: string,
+  key: PublicKey | undefined,
+  limits: BundleLimits = DEFAULT_BUNDLE_LIMITS,
+): Promise<BundleVerification> {
   let isDirectory: boolean;
   try {
     isDirectory = statSync(path).isDirectory();
@@ -228,11 +353,11 @@ export async function verifyEvidenceBundle(path: string, key: PublicKey | undefi
   if (isDirectory) return verifyCaseDirectory(path, key);
   const scratch = mkdtempSync(join(tmpdir(), 'daemoneye-verify-'));
   try {
-    const {extract} = await import('tar');
     try {
       // strict: a damaged archive is an error, not a partial extraction; preservePaths stays off.
-      await extract({file: path, cwd: scratch, strict: true});
+      await extractBounded(path, scratch, limits);
     } catch (error) {
+      if (error instanceof DaemonEyeError) throw error;
       throw new DaemonEyeError('INPUT_CORRUPT', `${path} is not a readable tar.gz: ${(error as Error).message}`, {
         file: path,
         hint: 'give the bundle `daemoneye collect` wrote',

@@ -1,6 +1,8 @@
 // The live-response tables (osquery's names and columns where osquery has them): what each process is
-// connected to and listens on, what it maps, part of its environment and its open files. Declared here as
-// zod schemas; tables.ts turns each into a registry entry and src/collect/live-tables.ts fills it.
+// connected to and listens on, what it maps, part of its environment and its open files. Each is one entry
+// of LIVE_TABLE_SCHEMAS: its zod schema, docs, indexes, test-case defaults and the /proc source it is read
+// from. tables.ts turns each into a registry entry; src/collect/live-tables.ts binds each to its collector
+// (one line, checked by the compiler) and fills the tables of each source from one read per process.
 import {z} from 'zod';
 
 const scanId = z.int().describe('Scan this row belongs to (`scans.id`, `processes.scan_id`)');
@@ -173,8 +175,30 @@ export type ProcessEnvRow = z.infer<typeof ProcessEnvSchema>;
 export type ProcessOpenFileRow = z.infer<typeof ProcessOpenFileSchema>;
 export type ProcessFdPeerRow = z.infer<typeof ProcessFdPeerSchema>;
 
+/** A row as a collector makes it: without `scan_id`, which storage stamps when it inserts the scan's rows. */
+export type CollectedRow<Row> = Omit<Row, 'scan_id'>;
+
+/**
+ * The /proc sources live tables are read from. Live collection reads each source once per process for
+ * every table that comes from it (src/collect/live-tables.ts):
+ * - `fd`: the links of /proc/PID/fd (the socket tables join them with each network namespace's
+ *   /proc/PID/net/* tables, read once per namespace);
+ * - `environ`: /proc/PID/environ;
+ * - `maps`: /proc/PID/maps.
+ */
+export const LIVE_TABLE_SOURCES = ['fd', 'environ', 'maps'] as const;
+export type LiveTableSource = (typeof LIVE_TABLE_SOURCES)[number];
+
 export interface LiveTableSchema {
   readonly schema: z.ZodObject;
+  /** Where its rows come from (read once per process with every other table of the same source). */
+  readonly source: LiveTableSource;
+  /**
+   * Collected as one flat array of SQL values (FlatTableRows in tables.ts) rather than an object per row:
+   * for tables of tens of thousands of small rows (memory maps), where an object per row costs more than
+   * reading the row from /proc.
+   */
+  readonly flat?: boolean;
   readonly description: string;
   readonly docIntro: string;
   readonly indexes: readonly string[];
@@ -185,6 +209,7 @@ export interface LiveTableSchema {
 export const LIVE_TABLE_SCHEMAS = {
   process_open_sockets: {
     schema: ProcessOpenSocketSchema,
+    source: 'fd',
     description: 'Sockets each process holds open, with addresses, ports and state.',
     docIntro:
       "One row per socket file descriptor per process: `/proc/PID/fd` links `socket:[inode]` joined with the network namespace's `/proc/PID/net/{tcp,tcp6,udp,udp6,raw,raw6,icmp,icmp6,udplite,udplite6,packet,netlink,unix}`, each read once per namespace; `/proc/net/unix`, whose paths a process chooses, is checked against the others so that a path cannot forge a line (docs/scan.md). Collected when a rule or query reads it, or by `scan --tables`.",
@@ -206,6 +231,7 @@ export const LIVE_TABLE_SCHEMAS = {
   },
   listening_ports: {
     schema: ListeningPortSchema,
+    source: 'fd',
     description: 'TCP sockets in LISTEN and bound, unconnected UDP sockets, with the process holding them.',
     docIntro:
       'One row per listening socket per process (a TCP socket in LISTEN, or a UDP socket bound to a port and not connected), derived from `process_open_sockets` in the same scan.',
@@ -214,6 +240,8 @@ export const LIVE_TABLE_SCHEMAS = {
   },
   process_memory_map: {
     schema: ProcessMemoryMapSchema,
+    source: 'maps',
+    flat: true,
     description: 'Memory regions each process maps: libraries, executables, anonymous memory.',
     docIntro:
       'One row per line of `/proc/PID/maps`. Large (hundreds of rows per process): collected only when a rule or query reads it, or by `scan --tables process_memory_map` (or `all`).',
@@ -232,6 +260,7 @@ export const LIVE_TABLE_SCHEMAS = {
   },
   process_libraries: {
     schema: ProcessLibrarySchema,
+    source: 'maps',
     description: 'Files each process maps executable: its program, the dynamic loader and its shared libraries.',
     docIntro:
       'One row per file per process with at least one executable (`x`) mapping in `/proc/PID/maps`: the code a process has loaded, what `lsof` lists as `txt` and `mem` and Sysmon calls an image load. Read from the same `/proc/PID/maps` as `process_memory_map` but several times smaller (3 rows for a `sleep` against its 37 mappings, 21 against 119 for a python process), so rules about loaded libraries read this table. Collected when a rule or query reads it, or by `scan --tables`.',
@@ -247,6 +276,7 @@ export const LIVE_TABLE_SCHEMAS = {
   },
   process_envs: {
     schema: ProcessEnvSchema,
+    source: 'environ',
     description: "The environment variables named in `collection.env_variables` from each process's initial environment.",
     docIntro:
       'One row per variable per process, only for the names in `collection.env_variables` (default: the loader, shell-history, prompt, SSH, sudo, pkexec, gconv and PATH variables defenders look at). Needs root (or the same user) to read `/proc/PID/environ`; unreadable environments are counted, not errors.',
@@ -255,6 +285,7 @@ export const LIVE_TABLE_SCHEMAS = {
   },
   process_open_files: {
     schema: ProcessOpenFileSchema,
+    source: 'fd',
     description: 'File descriptors each process holds that are not sockets: files, devices, pipes, anonymous inodes.',
     docIntro:
       'One row per non-socket file descriptor per process (`/proc/PID/fd`): the link, what kind of file it is (a stat of the open file), and for pipes, FIFOs and terminals the access mode and terminal number from `/proc/PID/fdinfo/FD`.',
@@ -263,6 +294,7 @@ export const LIVE_TABLE_SCHEMAS = {
   },
   process_fd_peers: {
     schema: ProcessFdPeerSchema,
+    source: 'fd',
     description: 'Which processes hold the other end of each pipe, FIFO and pseudo-terminal: the plumbing between processes.',
     docIntro:
       "One row per (process, fd, peer) for every pipe, FIFO and pseudo-terminal fd, resolved across all processes of the scan from `process_open_files`' facts: a pipe's or FIFO's peers hold the same inode at the other end (a reader's peers are its writers; an `rw` end pairs with every other), a terminal's peer holds its master (`/dev/ptmx` with the same `tty-index` in the same devpts instance) and the master's peers hold the terminal. So a shell whose stdin is `pipe:[N]` names the process writing into it, and a `/dev/pts/3` shell the relay behind its terminal (`sshd`, `script`, `socat … pty`, python's `pty.spawn`). A channel shared by more than 32 processes (a build's jobserver pipe) lists the first 32 peers by pid. Reads every process's fds, like `process_open_files`.",
@@ -272,6 +304,9 @@ export const LIVE_TABLE_SCHEMAS = {
 } as const satisfies Record<string, LiveTableSchema>;
 
 export type LiveTableName = keyof typeof LIVE_TABLE_SCHEMAS;
+
+/** The row type of a live table, as storage holds it (`scan_id` first). */
+export type LiveTableRow<T extends LiveTableName> = z.infer<(typeof LIVE_TABLE_SCHEMAS)[T]['schema']>;
 
 /**
  * The environment variables `process_envs` keeps by default: dynamic-linker hijacks (LD_*), shell-history

@@ -39,3 +39,14 @@ export const ScanRecordSchema = z
 export type ScanRecord = z.infer<typeof ScanRecordSchema>;
 
 export const SCAN_TABLE_COLUMNS = columnsOf(ScanRecordSchema);
+
+/**
+ * The host tables every one of `scanIds` collected, from their `scans` rows (`scans.tables`): the one answer
+ * to "did this scan collect table T". A table the scans did not all collect may hold no rows, or rows of
+ * other scans only, so readers and rules ask this, never "are there rows".
+ */
+export function heldTables(scans: readonly ScanRecord[], scanIds: readonly number[]): string[] {
+  const chosen = scans.filter((s) => scanIds.includes(s.id));
+  if (chosen.length === 0) return [];
+  return (chosen[0] as ScanRecord).tables.filter((table) => chosen.every((s) => s.tables.includes(table)));
+}

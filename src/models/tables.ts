@@ -1,14 +1,15 @@
 // The table registry: every table of a snapshot database declared once. Storage (DDL, inserts, reads,
-// migrations, store merging), the SQL validator's known tables and columns, docs/schema.md, `export --table`,
-// `query`, rule test cases and live collection all iterate TABLES, so a new table is one declaration here,
-// one collector function (src/collect) and their tests.
+// keeping only some scans, store merging), the SQL validator's known tables and columns, docs/schema.md,
+// `export --table`, `query`, rule test cases and live collection all iterate TABLES. A new live-response
+// table is one entry of LIVE_TABLE_SCHEMAS (live-tables.ts), its parser in src/collect bound to it by one
+// line of COLLECTORS (src/collect/live-tables.ts), and their tests (docs/architecture.md, "How to add a table").
 
 import {DaemonEyeError} from '../errors.js';
 import {ALERT_TABLE_COLUMNS} from './alert.js';
 import type {z} from 'zod';
 
-import {type ColumnSpec, columnsOf, rowValues, type SqlRowValue} from './columns.js';
-import {LIVE_TABLE_SCHEMAS, type LiveTableName} from './live-tables.js';
+import {type ColumnSpec, columnsOf, createTableSql, rowValues, type SqlRowValue} from './columns.js';
+import {type CollectedRow, LIVE_TABLE_SCHEMAS, type LiveTableName, type LiveTableRow} from './live-tables.js';
 import {DERIVED_PROCESS_COLUMNS, PLATFORM_DATA_COLUMNS, PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, type ProcessRecord, processToRow} from './process.js';
 import {SCAN_TABLE_COLUMNS} from './scan.js';
 
@@ -45,11 +46,12 @@ export function collectedRowCount(table: CollectedTable): number {
   return isFlatTableRows(table) ? table.rows : table.length;
 }
 
-/** The row objects of a table collected as objects (none when absent); flat values are a programming error here. */
-export function collectedRows(table: CollectedTable | undefined): readonly TableRow[] {
+/** A live table's collected rows (none when it was not collected), typed by its schema; flat values are a programming error here. */
+export function collectedRows<T extends LiveTableName>(tables: Readonly<Record<string, CollectedTable>>, name: T): readonly CollectedRow<LiveTableRow<T>>[] {
+  const table = tables[name];
   if (table === undefined) return [];
-  if (isFlatTableRows(table)) throw new Error('this table was collected as flat values; read it through SQL');
-  return table;
+  if (isFlatTableRows(table)) throw new Error(`${name} was collected as flat values; read it through SQL`);
+  return table as readonly CollectedRow<LiveTableRow<T>>[];
 }
 
 /** An index: one column, or the columns of a composite index in order. */
@@ -116,9 +118,11 @@ function liveTable(name: LiveTableName): TableDefinition {
   };
 }
 
+const SCANS_DESCRIPTION = 'One row per scan: host facts, collection results and the tables the scan collected.';
+
 export const SCANS_TABLE: TableDefinition = {
   name: 'scans',
-  description: 'One row per scan: host facts, collection results and the tables the scan collected.',
+  description: SCANS_DESCRIPTION,
   columns: SCAN_TABLE_COLUMNS,
   recordColumns: SCAN_TABLE_COLUMNS,
   primaryKey: 'id',
@@ -128,7 +132,7 @@ export const SCANS_TABLE: TableDefinition = {
   collected: false,
   alwaysCollected: false,
   toRow: rowValues(SCAN_TABLE_COLUMNS),
-  docSections: [{intro: 'One row per scan: host facts, collection results and the tables the scan collected.', columns: SCAN_TABLE_COLUMNS}],
+  docSections: [{intro: SCANS_DESCRIPTION, columns: SCAN_TABLE_COLUMNS}],
 };
 
 export const PROCESSES_TABLE: TableDefinition = {
@@ -156,9 +160,11 @@ export const PROCESSES_TABLE: TableDefinition = {
   ],
 };
 
+const ALERTS_DESCRIPTION = 'Filled by `detect --store`; the same shape `detect` prints.';
+
 export const ALERTS_TABLE: TableDefinition = {
   name: 'alerts',
-  description: 'Filled by `detect --store`; the same shape `detect` prints.',
+  description: ALERTS_DESCRIPTION,
   columns: ALERT_TABLE_COLUMNS,
   recordColumns: ALERT_TABLE_COLUMNS,
   primaryKey: 'id',
@@ -168,7 +174,7 @@ export const ALERTS_TABLE: TableDefinition = {
   collected: false,
   alwaysCollected: false,
   toRow: rowValues(ALERT_TABLE_COLUMNS),
-  docSections: [{intro: 'Filled by `detect --store`; the same shape `detect` prints.', columns: ALERT_TABLE_COLUMNS}],
+  docSections: [{intro: ALERTS_DESCRIPTION, columns: ALERT_TABLE_COLUMNS}],
 };
 
 /** Every table, in creation and documentation order. */
@@ -198,13 +204,8 @@ export function columnSpec(table: string, column: string): ColumnSpec | undefine
 
 /** `CREATE TABLE` and `CREATE INDEX` statements of one table. */
 export function tableDdl(table: TableDefinition): string[] {
-  const lines = table.columns.map((c) => {
-    const pk = c.name === table.primaryKey ? ' PRIMARY KEY' : '';
-    const notNull = !c.nullable && pk === '' ? ' NOT NULL' : '';
-    return `  ${c.name} ${c.sqlType}${pk}${notNull}`;
-  });
   return [
-    `CREATE TABLE ${table.name} (\n${lines.join(',\n')}\n)`,
+    createTableSql(table.name, table.columns, table.primaryKey),
     ...table.indexes.map((index) => `CREATE INDEX IF NOT EXISTS ${indexName(table.name, index)} ON ${table.name} (${indexColumns(index).join(', ')})`),
   ];
 }

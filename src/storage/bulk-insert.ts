@@ -1,6 +1,7 @@
 // Bulk inserts into a sql.js database, one batched INSERT loop for both shapes collectors hand over: row
 // objects converted by a table's `toRow`, or one flat array of values (tens of thousands of memory-map rows,
-// where an object per row costs more than reading it from /proc).
+// where an object per row costs more than reading it from /proc). Collected rows carry no scan id: the
+// insert stamps it (`stamp`), so a collector never needs to know which snapshot it fills.
 import type {Database} from 'sql.js';
 
 import type {SqlRowValue} from '../models/columns.js';
@@ -20,9 +21,15 @@ export interface InsertTarget {
  */
 const ROWS_PER_INSERT = 64;
 
-/** Insert rows into one table in one transaction, each row converted by the table's `toRow`. */
-export function insertRows(db: Database, table: InsertTarget, rows: readonly unknown[]): void {
-  insertBatches(db, table.name, table.columns, rows.length, (from, to) => {
+/** A column every inserted row gets the same value in (the scan id of a scan's collected rows); a safe integer. */
+export interface Stamp {
+  readonly column: string;
+  readonly value: number;
+}
+
+/** Insert rows into one table in one transaction, each row converted by the table's `toRow` (which then leaves out the stamped column). */
+export function insertRows(db: Database, table: InsertTarget, rows: readonly unknown[], stamp?: Stamp): void {
+  insertBatches(db, table.name, table.columns, rows.length, stamp, (from, to) => {
     const values: SqlRowValue[] = [];
     for (let i = from; i < to; i++) values.push(...table.toRow(rows[i]));
     return values;
@@ -34,10 +41,10 @@ export function insertRows(db: Database, table: InsertTarget, rows: readonly unk
  * transaction: for collectors that produce values directly rather than one object per row.
  * Throws when the array is not a whole number of rows.
  */
-export function insertFlatRows(db: Database, table: Pick<InsertTarget, 'name' | 'columns'>, values: readonly SqlRowValue[]): void {
+export function insertFlatRows(db: Database, table: Pick<InsertTarget, 'name' | 'columns'>, values: readonly SqlRowValue[], stamp?: Stamp): void {
   const width = table.columns.length;
   if (values.length % width !== 0) throw new Error(`${values.length} values are not whole rows of ${table.name} (${width} columns)`);
-  insertBatches(db, table.name, table.columns, values.length / width, (from, to) => values.slice(from * width, to * width));
+  insertBatches(db, table.name, table.columns, values.length / width, stamp, (from, to) => values.slice(from * width, to * width));
 }
 
 /** The batched INSERT behind insertRows and insertFlatRows: `batchValues(from, to)` gives rows [from, to). */
@@ -46,11 +53,15 @@ function insertBatches(
   name: string,
   columns: InsertTarget['columns'],
   rowCount: number,
+  stamp: Stamp | undefined,
   batchValues: (from: number, to: number) => SqlRowValue[],
 ): void {
   if (rowCount === 0) return;
-  const tuple = `(${columns.map(() => '?').join(', ')})`;
-  const sql = (count: number): string => `INSERT INTO ${name} (${columns.map((c) => c.name).join(', ')}) VALUES ${Array(count).fill(tuple).join(', ')}`;
+  if (stamp !== undefined && !Number.isSafeInteger(stamp.value)) throw new Error(`${stamp.column} ${stamp.value} is not an integer`);
+  // The stamp is a literal of the statement, not a bound value per row.
+  const names = [...(stamp === undefined ? [] : [stamp.column]), ...columns.map((c) => c.name)];
+  const tuple = `(${[...(stamp === undefined ? [] : [String(stamp.value)]), ...columns.map(() => '?')].join(', ')})`;
+  const sql = (count: number): string => `INSERT INTO ${name} (${names.join(', ')}) VALUES ${Array(count).fill(tuple).join(', ')}`;
   const batch = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(32_000 / columns.length)));
   const full = rowCount >= batch ? db.prepare(sql(batch)) : undefined;
   try {

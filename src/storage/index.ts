@@ -15,3 +15,4 @@ export * from './migrations.js';
 export * from './save.js';
 export * from './snapshot-file.js';
 export * from './store.js';
+export * from './table-rows.js';

@@ -13,6 +13,7 @@ import {formatTime} from '../util/time.js';
 import {createSnapshotDatabase, inTransaction} from './database.js';
 import {type LoadedSnapshot, readScans, readSnapshotFile, type SnapshotLimits} from './snapshot-file.js';
 import {listStoreFiles, type StoreFile} from './store.js';
+import {keepOnlyScans, scanRowsWhere} from './table-rows.js';
 
 /**
  * A time range over scan start times, epoch ms, both ends inclusive; either end may be open. A scan is in
@@ -137,14 +138,6 @@ export async function* readSnapshotsInRange(input: string | SnapshotInput, optio
   }
 }
 
-/** Keep only the given scans (and their processes and alerts) in an in-memory database. */
-function restrictToScans(db: Database, scanIds: readonly number[]): void {
-  const list = scanIds.map(Number).join(', ');
-  db.exec(
-    `DELETE FROM processes WHERE scan_id NOT IN (${list}); DELETE FROM alerts WHERE scan_id IS NOT NULL AND scan_id NOT IN (${list}); DELETE FROM scans WHERE id NOT IN (${list})`,
-  );
-}
-
 /**
  * The latest scan of an input (a file's newest scan, or the newest usable file of a store), alone in its
  * in-memory database: other scans of the same file are removed from the copy. The caller closes `db`.
@@ -176,7 +169,7 @@ export async function loadLatestScan(input: string | SnapshotInput, options: Rea
       continue;
     }
     best?.db.close();
-    if (loaded.scans.length > 1) restrictToScans(loaded.db, [latest.id]);
+    if (loaded.scans.length > 1) keepOnlyScans(loaded.db, [latest.id]);
     best = {...loaded, scans: [latest], scanIds: [latest.id]};
   }
   if (best === undefined) throw noScans(opened, options, skipped);
@@ -289,9 +282,9 @@ export async function loadScansIntoOneDatabase(input: string | SnapshotInput, op
   const files: string[] = [];
   try {
     for await (const snapshot of requireSnapshotsInRange(opened, options)) {
-      const list = snapshot.scanIds.join(', ');
       for (const table of TABLES) {
-        if (table.scanColumn !== null) copyTable(snapshot.db, merged, table.name, table.columns, `WHERE ${table.scanColumn} IN (${list})`);
+        const where = scanRowsWhere(table, snapshot.scanIds);
+        if (where !== null) copyTable(snapshot.db, merged, table.name, table.columns, where);
       }
       files.push(snapshot.path);
     }

@@ -1,5 +1,8 @@
 // In-memory migrations of older snapshot files: a file written by an older DaemonEye is brought up to
 // SCHEMA_VERSION in the sql.js copy only, so old snapshots stay readable and the input file is never touched.
+// A new table needs no migration: every registry table a file lacks is created empty when it is opened
+// (createMissingTables), and its scans' `tables` do not name it, so it reads as not collected. Migrations
+// are for changes to existing tables (new columns, derived values).
 import type {Database} from 'sql.js';
 
 import {ALERT_TABLE_COLUMNS} from '../models/alert.js';
@@ -107,9 +110,14 @@ function migrate2to3(db: Database): void {
   createMissingTables(db);
 }
 
-/** Create every registry table the file lacks, empty (its scans' `tables` do not name it, so it reads as not collected). */
-function createMissingTables(db: Database): void {
-  for (const table of TABLES) if (!tableExists(db, table.name)) db.exec(tableDdl(table).join(';\n'));
+/**
+ * Create every registry table the file lacks, empty (its scans' `tables` do not name it, so it reads as
+ * not collected); returns their names.
+ */
+export function createMissingTables(db: Database): string[] {
+  const missing = TABLES.filter((table) => !tableExists(db, table.name));
+  for (const table of missing) db.exec(tableDdl(table).join(';\n'));
+  return missing.map((table) => table.name);
 }
 
 /** Version 4 added the `hidden` and `hidden_evidence` columns: null (not hidden) for every older row. */

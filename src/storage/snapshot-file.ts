@@ -9,7 +9,7 @@ import type {Database} from 'sql.js';
 
 import {DaemonEyeError, fileError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
-import {fromSqlValue, type ColumnSpec} from '../models/columns.js';
+import {fromSqlValue, rowValues, type ColumnSpec} from '../models/columns.js';
 import type {ProcessRecord} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS, type ScanRecord, ScanRecordSchema} from '../models/scan.js';
 import {type CollectedTable, isFlatTableRows, TABLES, tableDdl, tableDefinition} from '../models/tables.js';
@@ -17,7 +17,7 @@ import {removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
 import {OutputFileWriter, resolveOutput} from '../util/output-file.js';
 import {formatBytes, MIB, readRegularFile} from '../util/read-file.js';
 import {createSnapshotDatabase, insertAlerts, insertFlatRows, insertProcesses, insertRows, insertScan, SCHEMA_VERSION} from './database.js';
-import {migrateInMemory, tableColumns} from './migrations.js';
+import {createMissingTables, migrateInMemory, tableColumns} from './migrations.js';
 import {type ImportedSnapshot, importSnapshot} from './snapshot-import.js';
 
 /** Snapshot files hold command lines, which may carry secrets: only the owner may read them. */
@@ -34,6 +34,8 @@ export interface LoadedSnapshot {
   readonly scans: ScanRecord[];
   /** Schema version found in the file (before any in-memory migration). */
   readonly fileSchemaVersion: number;
+  /** Registry tables the file lacked, created empty in memory (a table added since the file was written). */
+  readonly addedTables: readonly string[];
   /** Size of the file in bytes. */
   readonly bytes: number;
   /** Objects of the file that were never read nor run: triggers, views, virtual and extra tables (`type name`). */
@@ -49,20 +51,26 @@ export interface SnapshotWriteResult {
   readonly alertCount: number;
 }
 
-/** The live-response tables by table name, as row objects or flat values (collect's `Snapshot.tables`). */
+/** The live-response tables of one scan by table name, as row objects or flat values, without scan ids (collect's `Snapshot.tables`). */
 export type TableRowsByName = Readonly<Record<string, CollectedTable>>;
 
-/** Insert the rows of each named table of the registry; a name that is not a table is a programming error. */
-export function insertTableRows(db: Database, tables: TableRowsByName): void {
+/**
+ * Insert one scan's rows of each named table of the registry, stamping the table's scan column with
+ * `scanId` (collectors leave it out). A name that is not a table, or one not tied to a scan, is a
+ * programming error.
+ */
+export function insertTableRows(db: Database, tables: TableRowsByName, scanId: number): void {
   for (const [name, collected] of Object.entries(tables)) {
     const table = tableDefinition(name);
-    if (table === undefined) throw new Error(`no table ${name} in the registry`);
-    if (isFlatTableRows(collected)) insertFlatRows(db, table, collected.values);
-    else insertRows(db, table, collected);
+    if (table === undefined || table.scanColumn === null) throw new Error(`no table ${name} of scans in the registry`);
+    const columns = table.columns.filter((c) => c.name !== table.scanColumn);
+    const stamp = {column: table.scanColumn, value: scanId};
+    if (isFlatTableRows(collected)) insertFlatRows(db, {name: table.name, columns}, collected.values, stamp);
+    else insertRows(db, {name: table.name, columns, toRow: rowValues(columns)}, collected, stamp);
   }
 }
 
-/** The bytes of a new snapshot database holding the given scans, processes, alerts and live-response table rows. */
+/** The bytes of a new snapshot database holding the given scans, processes and alerts, and the live-response table rows of its one scan. */
 export async function serializeSnapshot(
   scans: ScanRecord | readonly ScanRecord[],
   processes: readonly ProcessRecord[],
@@ -71,9 +79,13 @@ export async function serializeSnapshot(
 ): Promise<Uint8Array> {
   const db = await createSnapshotDatabase();
   try {
-    for (const scan of Array.isArray(scans) ? (scans as readonly ScanRecord[]) : [scans as ScanRecord]) insertScan(db, scan);
+    const all = Array.isArray(scans) ? (scans as readonly ScanRecord[]) : [scans as ScanRecord];
+    for (const scan of all) insertScan(db, scan);
     insertProcesses(db, processes);
-    insertTableRows(db, tables);
+    if (Object.keys(tables).length > 0) {
+      if (all.length !== 1) throw new Error('collected table rows belong to one scan');
+      insertTableRows(db, tables, (all[0] as ScanRecord).id);
+    }
     insertAlerts(db, alerts);
     return db.export();
   } finally {
@@ -216,10 +228,11 @@ export async function openSnapshotBytes(path: string, bytes: Uint8Array, limits:
     }
     for (const table of ['scans', 'processes']) if (tableColumns(db, table).length === 0) throw corrupt(path, `the ${table} table is missing`);
     if (fileSchemaVersion < SCHEMA_VERSION) migrateInMemory(db, fileSchemaVersion);
+    const addedTables = createMissingTables(db);
     for (const table of TABLES) checkTable(path, db, table.name, table.columns);
     db.exec(TABLES.flatMap((table) => tableDdl(table).slice(1)).join(';\n'));
     const scans = readScans(db, path);
-    return {path, db, scans, fileSchemaVersion, bytes: bytes.length, ignored};
+    return {path, db, scans, fileSchemaVersion, addedTables, bytes: bytes.length, ignored};
   } catch (error) {
     db.close();
     if (error instanceof DaemonEyeError) throw error;

@@ -1,14 +1,15 @@
 // The individual health checks: each returns a status with one reason sentence and the facts behind it.
 import {createPrivateKey, createPublicKey, randomBytes} from 'node:crypto';
-import {lookup} from 'node:dns/promises';
 import {accessSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, statfsSync, statSync, unlinkSync} from 'node:fs';
-import {connect} from 'node:net';
 import {dirname, join} from 'node:path';
 
+import {sinkKind} from '../alerting/sinks/sink-kinds.js';
 import type {SinkConfig} from '../config/schema.js';
 import {TEMP_PREFIX} from '../util/atomic-write.js';
 import type {HealthState} from './health.js';
 import type {HealthProbes, RulesReport} from './health-probes.js';
+import {FILE_LIMITS, readRegularFile} from '../util/read-file.js';
+import {DaemonEyeError} from '../errors.js';
 
 export interface CheckResult {
   readonly status: HealthState;
@@ -253,17 +254,17 @@ export function checkKeys(privateKeyPath: string, publicKeyPath: string): CheckR
     return {status: 'unhealthy', reason: `${privateKeyPath} is owned by uid ${stats.uid}, neither this user nor root`, details};
   }
   try {
-    const key = createPrivateKey(readFileSync(privateKeyPath));
+    const key = createPrivateKey(readRegularFile(privateKeyPath, FILE_LIMITS.key));
     if (key.asymmetricKeyType !== 'ed25519')
       return {status: 'unhealthy', reason: `${privateKeyPath} is a ${String(key.asymmetricKeyType)} key, not Ed25519`, details};
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' ? 'not readable by this user' : 'not a PEM private key';
+    const why = code === 'EACCES' ? 'not readable by this user' : error instanceof DaemonEyeError ? error.message : 'not a PEM private key';
     return {status: 'unhealthy', reason: `${privateKeyPath} is ${why}`, details};
   }
   if (existsSync(publicKeyPath)) {
     try {
-      createPublicKey(readFileSync(publicKeyPath));
+      createPublicKey(readRegularFile(publicKeyPath, FILE_LIMITS.key));
     } catch {
       return {status: 'unhealthy', reason: `${publicKeyPath} is not a readable PEM public key`, details};
     }
@@ -280,89 +281,19 @@ interface SinkProbe {
   readonly detail: string;
 }
 
-function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({host, port});
-    const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.end();
-      socket.destroy();
-      resolve();
-    });
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
-
 function errorText(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   const cause = (error as {cause?: {code?: string; message?: string}}).cause;
   return cause?.code ?? code ?? cause?.message ?? (error as Error).message;
 }
 
-/** Is the host part of a URL free of credentials (they must never appear in a report)? */
-function safeUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-  } catch {
-    return '(invalid url)';
-  }
-}
-
+/** Probe one sink through its kind (src/alerting/sinks/): an error is unreachable, reported against where it delivers. */
 async function probeSink(sink: SinkConfig, timeoutMs: number): Promise<SinkProbe> {
-  const base = {name: sink.name, type: sink.type};
+  const kind = sinkKind(sink);
   try {
-    switch (sink.type) {
-      case 'stdout':
-        return {...base, reachable: true, detail: 'stdout'};
-      case 'file': {
-        if (existsSync(sink.path)) {
-          accessSync(sink.path, constants.W_OK);
-          return {...base, reachable: true, detail: `${sink.path} is writable`};
-        }
-        // detect creates the missing directories (as the file sink does): judge the nearest one that exists.
-        let ancestor = dirname(sink.path);
-        while (!existsSync(ancestor) && dirname(ancestor) !== ancestor) ancestor = dirname(ancestor);
-        if (!statSync(ancestor).isDirectory()) return {...base, reachable: false, detail: `${sink.path}: ${ancestor} is not a directory`};
-        accessSync(ancestor, constants.W_OK);
-        const created = ancestor === dirname(sink.path) ? 'will be created' : `will be created with its directories under ${ancestor}`;
-        return {...base, reachable: true, detail: `${sink.path} ${created} (${ancestor} is writable)`};
-      }
-      case 'syslog':
-        if (sink.protocol === 'unix') {
-          if (!statSync(sink.socket_path).isSocket()) return {...base, reachable: false, detail: `${sink.socket_path} is not a socket`};
-          return {...base, reachable: true, detail: `${sink.socket_path} is a socket`};
-        }
-        if (sink.protocol === 'udp') {
-          // UDP has no handshake: the best a probe can say is that the host resolves.
-          const address = await lookup(sink.host);
-          return {...base, reachable: true, detail: `udp ${sink.host} resolves to ${address.address} (no handshake on udp)`};
-        }
-        await tcpConnect(sink.host, sink.port, Math.min(timeoutMs, sink.timeout_ms));
-        return {...base, reachable: true, detail: `tcp ${sink.host}:${sink.port} accepts connections`};
-      case 'webhook': {
-        // The request a run makes, credentials included, as a HEAD: refused credentials show, no alert is sent.
-        const {WebhookSink} = await import('../alerting/sinks/webhook.js');
-        const probe = await new WebhookSink(sink).probe(Math.min(timeoutMs, sink.timeout_ms));
-        return {...base, reachable: probe.ok, detail: probe.detail};
-      }
-    }
+    return {name: sink.name, type: sink.type, ...(await kind.probe(sink, timeoutMs))};
   } catch (error) {
-    const where =
-      sink.type === 'webhook'
-        ? safeUrl(sink.url)
-        : sink.type === 'syslog'
-          ? sink.protocol === 'unix'
-            ? sink.socket_path
-            : `${sink.host}:${sink.port}`
-          : sink.type === 'file'
-            ? sink.path
-            : '';
-    return {...base, reachable: false, detail: `${where}: ${errorText(error)}`};
+    return {name: sink.name, type: sink.type, reachable: false, detail: `${kind.where(sink)}: ${errorText(error)}`};
   }
 }
 

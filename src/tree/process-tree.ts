@@ -3,23 +3,27 @@
 // and, when the snapshot holds them, each process's sockets. Pure: records in, nested nodes out.
 import type {Alert} from '../models/alert.js';
 import {alertNextSteps, type AlertOrigin, rowEvidence} from '../models/alert-evidence.js';
+import type {ProcessOpenSocketRow} from '../models/live-tables.js';
 import type {ProcessRecord} from '../models/process.js';
 import {type AlertSeverity, ALERT_SEVERITIES} from '../models/severity.js';
 
 /** What a node is marked with. */
 export type TreeMark = 'deleted' | 'memfd' | 'replaced' | 'hidden' | 'alert';
 
-/** A socket as the `process_open_sockets` table holds it (the columns the tree shows). */
-export interface TreeSocket {
-  readonly fd: number | null;
-  readonly family: string | null;
-  readonly protocol: string | number | null;
-  readonly local_address: string | null;
-  readonly local_port: number | null;
-  readonly remote_address: string | null;
-  readonly remote_port: number | null;
-  readonly state: string | null;
-  readonly path: string | null;
+/** The columns of a `process_open_sockets` row the tree shows. */
+const TREE_SOCKET_COLUMNS = ['fd', 'family', 'protocol', 'local_address', 'local_port', 'remote_address', 'remote_port', 'state', 'path'] as const;
+
+/** A socket as the tree shows it: those columns of its `process_open_sockets` row. */
+export type TreeSocket = Pick<ProcessOpenSocketRow, (typeof TREE_SOCKET_COLUMNS)[number]>;
+
+/** `process_open_sockets` rows (collected now, or read back from a snapshot) as tree sockets by pid, in fd order. */
+export function socketsByPid(rows: readonly (TreeSocket & Pick<ProcessOpenSocketRow, 'pid'>)[]): Map<number, TreeSocket[]> {
+  const byPid = new Map<number, TreeSocket[]>();
+  for (const row of [...rows].sort((a, b) => a.pid - b.pid || a.fd - b.fd)) {
+    const socket = Object.fromEntries(TREE_SOCKET_COLUMNS.map((column) => [column, row[column]])) as TreeSocket;
+    byPid.set(row.pid, [...(byPid.get(row.pid) ?? []), socket]);
+  }
+  return byPid;
 }
 
 /** The alerts of this run that name a process: worst severity first, then the rule ids. */
@@ -35,7 +39,9 @@ export interface TreeAlertMark {
 export interface ProcessTreeNode {
   readonly pid: number;
   readonly ppid: number | null;
-  readonly user: string | null;
+  /** Real user id; with user_name, as the field contract names them (src/models/field-contract.ts). */
+  readonly uid: number | null;
+  readonly user_name: string | null;
   readonly name: string;
   readonly executable_path: string | null;
   readonly command_line: string[];
@@ -151,12 +157,12 @@ export function buildProcessTree(processes: readonly ProcessRecord[], options: P
 
   const node = (record: ProcessRecord, only?: ReadonlySet<number>, path?: ReadonlySet<number>): ProcessTreeNode => {
     const platform = record.platform_data ?? {};
-    const user = typeof platform.user_name === 'string' ? platform.user_name : record.user_id;
     const kids = (childrenOf.get(record.pid) ?? []).filter((c) => only === undefined || path?.has(c.pid) === true || only.has(c.pid));
     return {
       pid: record.pid,
       ppid: record.ppid,
-      user,
+      uid: typeof platform.uid === 'number' ? platform.uid : null,
+      user_name: typeof platform.user_name === 'string' ? platform.user_name : null,
       name: record.name,
       executable_path: record.executable_path,
       command_line: record.command_line,

@@ -20,8 +20,7 @@ const IP_PROTOCOL_NAMES: Readonly<Record<number, string>> = {1: 'icmp', 6: 'tcp'
 function protocolName(socket: TreeSocket): string {
   const family = socket.family ?? '';
   if (family === 'AF_INET' || family === 'AF_INET6') {
-    const number = typeof socket.protocol === 'number' ? socket.protocol : Number(socket.protocol);
-    const name = IP_PROTOCOL_NAMES[number] ?? (typeof socket.protocol === 'string' && Number.isNaN(number) ? socket.protocol.toLowerCase() : 'raw');
+    const name = (socket.protocol === null ? undefined : IP_PROTOCOL_NAMES[socket.protocol]) ?? 'raw';
     return family === 'AF_INET6' ? `${name}6` : name;
   }
   if (family.startsWith('AF_')) return family.slice(3).toLowerCase();
@@ -30,7 +29,7 @@ function protocolName(socket: TreeSocket): string {
 
 /** `tcp 127.0.0.1:4444 → 10.0.0.1:80 ESTABLISHED` or `unix /run/x.sock`, for a socket line. */
 export function socketText(socket: TreeSocket): string {
-  const fd = socket.fd === null ? '' : `fd ${socket.fd} `;
+  const fd = `fd ${socket.fd} `;
   const protocol = protocolName(socket);
   if (socket.path !== null && socket.path !== '') return `${fd}${protocol} ${socket.path}`;
   const local = endpoint(socket.local_address, socket.local_port);
@@ -69,7 +68,7 @@ export function renderProcessTree(roots: readonly ProcessTreeNode[], options: {w
   };
   const walk = (node: ProcessTreeNode, lead: string, branch: string): void => {
     const paint = node.alert === null ? undefined : palette.severity(node.alert.severity);
-    emit(`${lead}${branch}`, `${node.pid} ${node.user ?? '?'} ${marksText(node)}${label(node)}`, paint);
+    emit(`${lead}${branch}`, `${node.pid} ${node.user_name ?? (node.uid === null ? '?' : String(node.uid))} ${marksText(node)}${label(node)}`, paint);
     const below = lead + (branch === '' ? '' : branch === '└─ ' ? '   ' : '│  ');
     // Under an alerted process: what each alert found there, and what to run next.
     const notes = [...(node.alert?.evidence.map((e) => `alert ${e}`) ?? []), ...(node.alert?.next.map((n) => `next: ${n}`) ?? [])];

@@ -9,6 +9,7 @@ import {closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, real
 
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import {AtomicFileWriter} from './atomic-write.js';
+import {trimEndChar} from './text.js';
 
 /** How an output path is written; `descriptor` is this process's own stdout or stderr, reached through a link like /dev/stdout. */
 export type OutputKind = 'new' | 'file' | 'character device' | 'fifo' | 'descriptor';
@@ -122,7 +123,7 @@ export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds
   const via = link === null ? '' : ` (the symbolic link ${given} points to ${link})`;
   switch (kind) {
     case 'directory':
-      throw refused(given, `${what} ${given} is a directory${via}`, `give a file path, e.g. ${given.replace(/\/+$/, '')}/FILE`);
+      throw refused(given, `${what} ${given} is a directory${via}`, `give a file path, e.g. ${trimEndChar(given, '/')}/FILE`);
     case 'socket':
       throw refused(given, `${what} ${given} is a socket${via}: a file cannot be written to it`, 'give a file path');
     case 'block device':

@@ -5,9 +5,29 @@
 import {closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync} from 'node:fs';
 
 import {DaemonEyeError, type ErrorCode, fileError} from '../errors.js';
+import {isEmbeddedFile, readFileSync as readPackageFile} from '../package-files.js';
 
 /** 1 MiB, for limits written as `n * MIB`. */
 export const MIB = 1024 * 1024;
+
+/**
+ * The size limits of the files DaemonEye reads, by kind (docs/storage.md lists them). Each is far above what
+ * DaemonEye writes or a person edits; snapshot files have their own, configurable limit
+ * (`storage.max_snapshot_mb`).
+ */
+export const FILE_LIMITS = {
+  configuration: {maxBytes: 16 * MIB, what: 'configuration file', code: 'CONFIG_FILE_UNREADABLE'},
+  rule: {maxBytes: 16 * MIB, what: 'rule file'},
+  list: {maxBytes: 256 * MIB, what: 'list file'},
+  key: {maxBytes: 64 * 1024, what: 'key file'},
+  signature: {maxBytes: 64 * 1024, what: 'signature file'},
+  signed: {maxBytes: 1024 * MIB, what: 'file to sign or verify'},
+  checkpoint: {maxBytes: 16 * MIB, what: 'checkpoint file', code: 'CHECKPOINT_INVALID'},
+  proof: {maxBytes: 16 * MIB, what: 'proof file', code: 'CHECKPOINT_INVALID'},
+  alerts: {maxBytes: 256 * MIB, what: 'alerts file'},
+  state: {maxBytes: 256 * MIB, what: 'state file'},
+  manifest: {maxBytes: 64 * MIB, what: 'manifest'},
+} as const satisfies Record<string, ReadFileLimits>;
 
 export interface ReadFileLimits {
   /** At most this many bytes; a bigger file (or one that grows past it while read) is refused. */
@@ -31,10 +51,13 @@ export function fileKind(stats: Stats): string {
   return 'special file';
 }
 
+/** `a key file`, `an evidence bundle`. */
+const withArticle = (what: string): string => `${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what}`;
+
 /** The refusal of a file that is not a regular one (a symbolic link is judged by what it points at). */
 export function notRegularFile(path: string, stats: Stats, limits: Pick<ReadFileLimits, 'what' | 'code'>): DaemonEyeError {
   const kind = fileKind(stats);
-  return new DaemonEyeError(limits.code ?? 'INPUT_UNREADABLE', `is a ${kind}, not a regular file: a ${limits.what} is never read from one`, {
+  return new DaemonEyeError(limits.code ?? 'INPUT_UNREADABLE', `is a ${kind}, not a regular file: ${withArticle(limits.what)} is never read from one`, {
     file: path,
     hint: `give the path of a regular ${limits.what}`,
   });
@@ -42,7 +65,7 @@ export function notRegularFile(path: string, stats: Stats, limits: Pick<ReadFile
 
 function tooLarge(path: string, bytes: number, limits: ReadFileLimits, grew = false): DaemonEyeError {
   const size = grew ? `grew past ${formatBytes(limits.maxBytes)} while being read` : `is ${formatBytes(bytes)}`;
-  return new DaemonEyeError(limits.code ?? 'INPUT_UNREADABLE', `${size}, more than the ${formatBytes(limits.maxBytes)} a ${limits.what} may have`, {
+  return new DaemonEyeError(limits.code ?? 'INPUT_UNREADABLE', `${size}, more than the ${formatBytes(limits.maxBytes)} ${withArticle(limits.what)} may have`, {
     file: path,
     hint: limits.setting === undefined ? `give a smaller ${limits.what}` : `give a smaller ${limits.what}, or raise ${limits.setting}`,
   });
@@ -78,6 +101,8 @@ export function statRegularFile(path: string, limits: ReadFileLimits): Stats {
  * is too large, and the Node system error (ENOENT, EACCES, EISDIR, …) otherwise.
  */
 export function readRegularFile(path: string, limits: ReadFileLimits): Buffer {
+  // The single executable's own files (built-in rules, their lists) are in memory, not on any disk.
+  if (isEmbeddedFile(path)) return readPackageFile(path);
   const before = statRegularFile(path, limits);
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {

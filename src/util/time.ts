@@ -2,6 +2,9 @@
 // or a duration ago (`90m`, `24h`, `7d`).
 import {DaemonEyeError} from '../errors.js';
 
+/** The widest range of epoch milliseconds a Date holds (±100,000,000 days). */
+const MAX_EPOCH_MS = 8.64e15;
+
 const UNIT_MS: Record<string, number> = {ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000};
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 const EPOCH_MS = /^\d{1,16}$/;
@@ -28,8 +31,8 @@ export function parseDuration(text: string): number | undefined {
 export function parseTime(text: string, now: number = Date.now(), flag = 'time'): number {
   const value = text.trim();
   const duration = parseDuration(value);
-  if (duration !== undefined) return now - duration;
-  if (EPOCH_MS.test(value)) return Number(value);
+  if (duration !== undefined) return inDateRange(now - duration, text, flag);
+  if (EPOCH_MS.test(value)) return inDateRange(Number(value), text, flag);
   if (ISO.test(value)) {
     const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(value) || !/[T ]/.test(value);
     const normalised = value.replace(' ', 'T');
@@ -38,6 +41,13 @@ export function parseTime(text: string, now: number = Date.now(), flag = 'time')
   }
   throw new DaemonEyeError('INVALID_TIME', `${flag}: cannot read "${text}" as a time`, {
     hint: 'use ISO 8601 (2024-05-01T10:00:00Z), epoch milliseconds, or a duration ago (90m, 24h, 7d)',
+  });
+}
+
+function inDateRange(ms: number, text: string, flag: string): number {
+  if (Number.isFinite(ms) && Math.abs(ms) <= MAX_EPOCH_MS) return ms;
+  throw new DaemonEyeError('INVALID_TIME', `${flag}: "${text}" is outside the dates a clock can show`, {
+    hint: 'use a date between the years -271821 and 275760, or a shorter duration',
   });
 }
 

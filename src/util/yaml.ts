@@ -87,3 +87,53 @@ export function yamlProblems(text: string, errors: readonly Yaml.YAMLError[], li
   }
   return problems;
 }
+
+/**
+ * How many aliases a YAML document may expand (the yaml library's `maxAliasCount`, counted as it weighs
+ * them). Rule and configuration files rarely use anchors at all; a "billion laughs" of nested aliases
+ * would otherwise expand to gigabytes.
+ */
+export const MAX_YAML_ALIASES = 100;
+
+/**
+ * A parsed document as plain JavaScript, with alias expansion bounded by MAX_YAML_ALIASES. An alias bomb
+ * is a problem at the first alias of the document (1-based line and column, shifted by `lineOffset`), in
+ * words a user can act on, never the library's exception.
+ */
+export function documentToJs(
+  doc: Yaml.Document | Yaml.Document.Parsed,
+  lineCounter: Yaml.LineCounter,
+  lineOffset = 0,
+): {value: unknown} | {problem: YamlProblem} {
+  try {
+    return {value: doc.toJS({maxAliasCount: MAX_YAML_ALIASES})};
+  } catch (error) {
+    if (!(error instanceof ReferenceError) && !/alias/i.test((error as Error).message)) throw error;
+    let offset = 0;
+    yaml().visit(doc, {
+      Alias(_key, node) {
+        offset = node.range?.[0] ?? 0;
+        return yaml().visit.BREAK;
+      },
+    });
+    const pos = lineCounter.linePos(offset);
+    return {
+      problem: {
+        line: pos.line + lineOffset,
+        col: pos.col,
+        message: `aliases expand past ${MAX_YAML_ALIASES} nodes (an alias bomb): write the values out instead of aliasing them`,
+      },
+    };
+  }
+}
+
+/** YAML text as plain JavaScript, aliases bounded; throws an Error whose message is `line:col: problem` for a syntax error or an alias bomb. */
+export function parseYamlBounded(text: string): unknown {
+  const lineCounter = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, {lineCounter, prettyErrors: false});
+  const [first] = yamlProblems(text, doc.errors, lineCounter);
+  if (first !== undefined) throw new Error(`${first.line}:${first.col}: ${first.message}`);
+  const result = documentToJs(doc, lineCounter);
+  if ('problem' in result) throw new Error(`${result.problem.line}:${result.problem.col}: ${result.problem.message}`);
+  return result.value;
+}

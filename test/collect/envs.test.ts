@@ -12,23 +12,23 @@ const selection = {
 describe('parseEnviron', () => {
   it('keeps only the named variables, the first occurrence of each, exact case', () => {
     const environ = 'HOME=/root\0HISTFILE=/dev/null\0histfile=x\0LD_PRELOAD=/tmp/x.so\0HISTFILE=/second\0PATH=/usr/bin:/bin\0junk\0=novalue\0';
-    expect(parseEnviron(1, 9, environ, selection)).toEqual([
-      {scan_id: 1, pid: 9, key: 'HISTFILE', value: '/dev/null'},
-      {scan_id: 1, pid: 9, key: 'LD_PRELOAD', value: '/tmp/x.so'},
-      {scan_id: 1, pid: 9, key: 'PATH', value: '/usr/bin:/bin'},
+    expect(parseEnviron(9, environ, selection)).toEqual([
+      {pid: 9, key: 'HISTFILE', value: '/dev/null'},
+      {pid: 9, key: 'LD_PRELOAD', value: '/tmp/x.so'},
+      {pid: 9, key: 'PATH', value: '/usr/bin:/bin'},
     ]);
   });
 
   it('redacts secret-named variables and URL credentials, unless redaction is off', () => {
     const environ = 'DB_PASSWORD=hunter2\0http_proxy=http://bob:s3cret@proxy:3128\0';
-    expect(parseEnviron(1, 9, environ, selection).map((r) => r.value)).toEqual(['[REDACTED]', 'http://bob:[REDACTED]@proxy:3128']);
-    expect(parseEnviron(1, 9, environ, {...selection, redact: false}).map((r) => r.value)).toEqual(['hunter2', 'http://bob:s3cret@proxy:3128']);
+    expect(parseEnviron(9, environ, selection).map((r) => r.value)).toEqual(['[REDACTED]', 'http://bob:[REDACTED]@proxy:3128']);
+    expect(parseEnviron(9, environ, {...selection, redact: false}).map((r) => r.value)).toEqual(['hunter2', 'http://bob:s3cret@proxy:3128']);
   });
 
   it('values and names in the one text form: control characters and bytes that are not UTF-8 escaped, newlines kept', () => {
     // environ read as latin1: one character per byte.
     const environ = Buffer.from('HISTFILE=/tmp/\x1b]0;x\x07\xff\nnext\0PATH=/a\\x7f:/b\0', 'latin1').toString('latin1');
-    expect(parseEnviron(1, 9, environ, selection).map((r) => r.value)).toEqual(['/tmp/\\x1b]0;x\\x07\\xff\nnext', '/a\\\\x7f:/b']);
+    expect(parseEnviron(9, environ, selection).map((r) => r.value)).toEqual(['/tmp/\\x1b]0;x\\x07\\xff\nnext', '/a\\\\x7f:/b']);
   });
 });
 
@@ -36,7 +36,6 @@ describe('openFileRows', () => {
   it('lists non-socket fds, with the deleted marker as a column', () => {
     expect(
       openFileRows(
-        2,
         5,
         [
           {fd: 0, target: '/dev/pts/0', deleted: false},
@@ -53,12 +52,12 @@ describe('openFileRows', () => {
         '/nonexistent-proc',
       ).rows,
     ).toEqual([
-      {scan_id: 2, pid: 5, fd: 0, path: '/dev/pts/0', deleted: false, type: null, inode: null, pty_index: null, access: null},
-      {scan_id: 2, pid: 5, fd: 4, path: '/tmp/gone.log', deleted: true, type: null, inode: null, pty_index: null, access: null},
-      {scan_id: 2, pid: 5, fd: 5, path: 'pipe:[456]', deleted: false, type: 'pipe', inode: 456, pty_index: null, access: null},
-      {scan_id: 2, pid: 5, fd: 6, path: 'anon_inode:[eventfd]', deleted: false, type: 'anon_inode', inode: null, pty_index: null, access: null},
-      {scan_id: 2, pid: 5, fd: 7, path: '/srv/notes (deleted)', deleted: false, type: null, inode: null, pty_index: null, access: null},
-      {scan_id: 2, pid: 5, fd: 8, path: '/tmp/\\x1b[2J\\xff', deleted: true, type: null, inode: null, pty_index: null, access: null},
+      {pid: 5, fd: 0, path: '/dev/pts/0', deleted: false, type: null, inode: null, pty_index: null, access: null},
+      {pid: 5, fd: 4, path: '/tmp/gone.log', deleted: true, type: null, inode: null, pty_index: null, access: null},
+      {pid: 5, fd: 5, path: 'pipe:[456]', deleted: false, type: 'pipe', inode: 456, pty_index: null, access: null},
+      {pid: 5, fd: 6, path: 'anon_inode:[eventfd]', deleted: false, type: 'anon_inode', inode: null, pty_index: null, access: null},
+      {pid: 5, fd: 7, path: '/srv/notes (deleted)', deleted: false, type: null, inode: null, pty_index: null, access: null},
+      {pid: 5, fd: 8, path: '/tmp/\\x1b[2J\\xff', deleted: true, type: null, inode: null, pty_index: null, access: null},
     ]);
   });
 });

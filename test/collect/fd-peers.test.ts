@@ -30,7 +30,7 @@ describe('parseFdinfo', () => {
 
 describe('fdPeerRows', () => {
   it('pairs the read and write ends of a pipe across processes, never within one', () => {
-    const rows = fdPeerRows(1, [
+    const rows = fdPeerRows([
       end(10, 0, {inode: 5, access: 'r'}),
       end(11, 1, {inode: 5, access: 'w'}),
       end(10, 7, {inode: 5, access: 'w'}),
@@ -44,7 +44,7 @@ describe('fdPeerRows', () => {
   });
 
   it('pairs FIFOs by device and inode, an rw end with every other, and terminals master to slave in one devpts instance', () => {
-    const rows = fdPeerRows(1, [
+    const rows = fdPeerRows([
       end(20, 0, {type: 'fifo', inode: 9, device: 3, access: 'r'}),
       end(21, 1, {type: 'fifo', inode: 9, device: 3, access: 'rw'}),
       end(22, 1, {type: 'fifo', inode: 9, device: 4, access: 'w'}),
@@ -67,7 +67,7 @@ describe('fdPeerRows', () => {
 
   it('lists at most MAX_PEERS_PER_CHANNEL peers per end of a widely shared pipe', () => {
     const ends = Array.from({length: 100}, (_, i) => end(100 + i, 3, {inode: 77, access: i === 0 ? 'r' : 'w'}));
-    const rows = fdPeerRows(1, ends);
+    const rows = fdPeerRows(ends);
     expect(rows.filter((row) => row.pid === 100)).toHaveLength(MAX_PEERS_PER_CHANNEL);
     expect(rows.filter((row) => row.pid === 150)).toEqual([expect.objectContaining({peer_pid: 100})]);
   });
@@ -89,7 +89,7 @@ describe('on real processes', () => {
 
   const ends = (pid: number): FdEnd[] => {
     const links = readFdLinks('/proc', pid);
-    return Array.isArray(links) ? openFileRows(1, pid, links).ends : [];
+    return Array.isArray(links) ? openFileRows(pid, links).ends : [];
   };
   const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -116,7 +116,7 @@ describe('on real processes', () => {
     const scriptShell = below(term.pid ?? 0, /sleep 600|sh -c/)[0] ?? 0;
     const scriptSleep = below(scriptShell, /^sleep 600/)[0] ?? scriptShell;
     const all = [shell, sleep ?? 0, ...cats, term.pid ?? 0, scriptShell, scriptSleep].filter((pid) => pid > 0);
-    const rows = fdPeerRows(1, all.flatMap(ends));
+    const rows = fdPeerRows(all.flatMap(ends));
     const peersOf = (pid: number, fd: number, channel: string) =>
       rows.filter((r) => r.pid === pid && r.fd === fd && r.channel === channel).map((r) => r.peer_pid);
     // sleep writes the pipe a cat reads

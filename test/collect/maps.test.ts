@@ -4,9 +4,11 @@ import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {appendMapValues, deviceNumber, MEMORY_MAP_COLUMNS, parseMaps, readMaps} from '../../src/collect/maps.js';
+import {collectLiveTables} from '../../src/collect/live-tables.js';
+import {appendMapValues, deviceNumber, MEMORY_MAP_COLUMNS, parseMaps} from '../../src/collect/maps.js';
 import {escapeLatin1} from '../../src/collect/text-encoding.js';
-import {tableDefinition} from '../../src/models/tables.js';
+import type {ProcessRecord} from '../../src/models/process.js';
+import {type FlatTableRows, tableDefinition} from '../../src/models/tables.js';
 
 const MAPS = `55d1c2a4e000-55d1c2a50000 r--p 00000000 08:01 1835013                    /usr/bin/cat
 7f3a1c000000-7f3a1c021000 rw-p 00000000 00:00 0
@@ -19,12 +21,11 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsysca
 `;
 
 describe('parseMaps', () => {
-  const rows = parseMaps(3, 77, MAPS);
+  const rows = parseMaps(77, MAPS);
 
   it('reads every line: range as hex text, permissions, offset, device, inode', () => {
     expect(rows).toHaveLength(8);
     expect(rows[0]).toEqual({
-      scan_id: 3,
       pid: 77,
       start: '0x55d1c2a4e000',
       end: '0x55d1c2a50000',
@@ -50,13 +51,13 @@ describe('parseMaps', () => {
   });
 
   it('skips malformed lines', () => {
-    expect(parseMaps(1, 1, 'not a map line\n\n')).toEqual([]);
+    expect(parseMaps(1, 'not a map line\n\n')).toEqual([]);
   });
 });
 
 describe('appendMapValues', () => {
-  it('gives values in the registry column order of process_memory_map', () => {
-    expect(tableDefinition('process_memory_map')?.columns.map((c) => c.name)).toEqual([...MEMORY_MAP_COLUMNS]);
+  it('gives values in the registry column order of process_memory_map after scan_id (which storage stamps)', () => {
+    expect(tableDefinition('process_memory_map')?.columns.map((c) => c.name)).toEqual(['scan_id', ...MEMORY_MAP_COLUMNS]);
   });
 
   // The format as proc(5) gives it, as an independent oracle for the indexOf cutting. The path is
@@ -75,7 +76,6 @@ describe('appendMapValues', () => {
         const deleted = path !== null && !pseudo && path.endsWith(' (deleted)');
         if (deleted && path !== null) path = path.slice(0, -' (deleted)'.length);
         return [
-          9,
           4,
           `0x${m[1]}`,
           `0x${m[2]}`,
@@ -91,7 +91,7 @@ describe('appendMapValues', () => {
   }
   function rowsOf(text: string): unknown[][] {
     const values: unknown[] = [];
-    const count = appendMapValues(9, 4, text, values as never[]);
+    const count = appendMapValues(4, text, values as never[]);
     return Array.from({length: count}, (_, i) => values.slice(i * MEMORY_MAP_COLUMNS.length, (i + 1) * MEMORY_MAP_COLUMNS.length));
   }
 
@@ -131,12 +131,12 @@ describe('appendMapValues', () => {
 
   it('keeps a library whose name holds a carriage return or a Unicode line separator (a line-based reader would drop it)', () => {
     const text = Buffer.from('7f00-7f01 r-xp 00000000 08:01 77 /tmp/x\r\u2028y.so (deleted)\n', 'utf8').toString('latin1');
-    expect(rowsOf(text)).toEqual([[9, 4, '0x7f00', '0x7f01', 'r-xp', 0, '08:01', 77, '/tmp/x\\x0d\u2028y.so', 0, 1]]);
+    expect(rowsOf(text)).toEqual([[4, '0x7f00', '0x7f01', 'r-xp', 0, '08:01', 77, '/tmp/x\\x0d\u2028y.so', 0, 1]]);
   });
 
   it("decodes the kernel's \\012 to a newline and writes every path in the one text form", () => {
     const line = (path: string): string => `7f00-7f01 r-xp 00000000 08:01 77 ${path}\n`;
-    const path = (raw: string): unknown => rowsOf(Buffer.from(line(raw), 'latin1').toString('latin1'))[0]?.[8];
+    const path = (raw: string): unknown => rowsOf(Buffer.from(line(raw), 'latin1').toString('latin1'))[0]?.[7];
     expect(path('/tmp/a\\012b')).toBe('/tmp/a\nb');
     expect(path('/tmp/\x1b[31m\xff.so')).toBe('/tmp/\\x1b[31m\\xff.so');
     expect(path('/tmp/C:\\x41.so')).toBe('/tmp/C:\\x41.so');
@@ -149,7 +149,7 @@ describe('appendMapValues', () => {
     const asked: string[] = [];
     const exact: Record<string, string> = {'00400000-00401000': '/tmp/lit\\012x', '7f00-7f01': '/tmp/nl\nx'};
     const values: unknown[] = [];
-    appendMapValues(1, 2, text, values as never[], {
+    appendMapValues(2, text, values as never[], {
       exactPath: (start, end) => {
         asked.push(`${start}-${end}`);
         const found = exact[`${start}-${end}`];
@@ -159,11 +159,21 @@ describe('appendMapValues', () => {
     });
     expect(asked).toEqual(['00400000-00401000', '7f00-7f01']);
     const width = MEMORY_MAP_COLUMNS.length;
-    expect([values[8], values[width + 8]]).toEqual(['/tmp/lit\\012x', '/tmp/nl\nx']);
+    expect([values[7], values[width + 7]]).toEqual(['/tmp/lit\\012x', '/tmp/nl\nx']);
   });
 });
 
-describe('readMaps: process_libraries from the same read', () => {
+/** The live tables of processes `pids` under a fake /proc, as a scan collects them. */
+function collect(root: string, pids: readonly number[], tables: readonly string[]): ReturnType<typeof collectLiveTables> {
+  return collectLiveTables({
+    procRoot: root,
+    processes: pids.map((pid) => ({pid, platform_data: {kernel_thread: false}}) as unknown as ProcessRecord),
+    tables: new Set(tables),
+    env: {names: new Set(), secretWords: new Set(), redact: true},
+  });
+}
+
+describe('process_libraries and process_memory_map from one read of /proc/PID/maps', () => {
   const root = mkdtempSync(join(tmpdir(), 'daemoneye-maps-'));
   afterAll(() => rmSync(root, {recursive: true, force: true}));
   mkdirSync(join(root, '41'));
@@ -185,22 +195,23 @@ describe('readMaps: process_libraries from the same read', () => {
   );
 
   it('one row per file with an executable mapping: anonymous, pseudo and data-only mappings are left out', () => {
-    const read = readMaps(root, 5, [41, 42], {memoryMap: false, libraries: true});
-    expect(read.values).toEqual([]);
-    expect(read.libraries).toEqual([
-      {scan_id: 5, pid: 41, path: '/usr/bin/python3.11', device: '08:01', inode: 100, start: '0x55d1c2a50000', end: '0x55d1c2aa0000', deleted: false},
-      {scan_id: 5, pid: 41, path: '/tmp/libx.so', device: '08:01', inode: 555, start: '0x7f3a1d200000', end: '0x7f3a1d228000', deleted: true},
-      {scan_id: 5, pid: 41, path: '/tmp/libx.so', device: '08:01', inode: 556, start: '0x7f3a1d300000', end: '0x7f3a1d328000', deleted: false},
-      {scan_id: 5, pid: 41, path: '/memfd:payload', device: '00:01', inode: 2049, start: '0x7f3a1d400000', end: '0x7f3a1d401000', deleted: true},
+    const read = collect(root, [41, 42], ['process_libraries']);
+    expect(read.rows.process_memory_map).toBeUndefined();
+    expect(read.rows.process_libraries).toEqual([
+      {pid: 41, path: '/usr/bin/python3.11', device: '08:01', inode: 100, start: '0x55d1c2a50000', end: '0x55d1c2aa0000', deleted: false},
+      {pid: 41, path: '/tmp/libx.so', device: '08:01', inode: 555, start: '0x7f3a1d200000', end: '0x7f3a1d228000', deleted: true},
+      {pid: 41, path: '/tmp/libx.so', device: '08:01', inode: 556, start: '0x7f3a1d300000', end: '0x7f3a1d328000', deleted: false},
+      {pid: 41, path: '/memfd:payload', device: '00:01', inode: 2049, start: '0x7f3a1d400000', end: '0x7f3a1d401000', deleted: true},
     ]);
   });
 
   it('both tables from one read; a process that is gone is skipped', () => {
-    const read = readMaps(root, 5, [41, 42], {memoryMap: true, libraries: true});
-    expect(read.rows).toBe(10);
-    expect(read.values).toHaveLength(10 * MEMORY_MAP_COLUMNS.length);
-    expect(read.libraries).toHaveLength(4);
-    expect(read.unreadable).toEqual([]);
+    const read = collect(root, [41, 42], ['process_memory_map', 'process_libraries']);
+    const maps = read.rows.process_memory_map as FlatTableRows;
+    expect(maps.rows).toBe(10);
+    expect(maps.values).toHaveLength(10 * MEMORY_MAP_COLUMNS.length);
+    expect(read.rows.process_libraries).toHaveLength(4);
+    expect(read.unreadable).toEqual({process_memory_map: 0, process_libraries: 0});
   });
 });
 
@@ -220,7 +231,7 @@ describe('deviceNumber', () => {
   });
 });
 
-describe('readMaps: a file really named "… (deleted)"', () => {
+describe('process_libraries: a file really named "… (deleted)"', () => {
   const root = mkdtempSync(join(tmpdir(), 'daemoneye-literal-'));
   afterAll(() => rmSync(root, {recursive: true, force: true}));
   // /proc/7/root/srv holds "lib (deleted)": the very file a mapping names, and nothing named "gone.so (deleted)".
@@ -240,8 +251,8 @@ describe('readMaps: a file really named "… (deleted)"', () => {
   );
 
   it('keeps the full name when that very file (device and inode) sits at the marked path, else it is deleted', () => {
-    const read = readMaps(root, 1, [7], {memoryMap: false, libraries: true});
-    expect(read.libraries.map((l) => [l.path, l.inode, l.deleted])).toEqual([
+    const libraries = collect(root, [7], ['process_libraries']).rows.process_libraries as {path: string; inode: number; deleted: boolean}[];
+    expect(libraries.map((l) => [l.path, l.inode, l.deleted])).toEqual([
       ['/srv/lib (deleted)', ino, false],
       ['/srv/lib', ino + 1, true],
       ['/srv/gone.so', ino, true],

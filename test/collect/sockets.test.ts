@@ -115,7 +115,6 @@ describe('joining fds with the index', () => {
     expect(socketInode('socket:[77001]')).toBe(77001);
     expect(socketInode('pipe:[1]')).toBeNull();
     const rows = socketRows(
-      5,
       42,
       [
         {fd: 0, target: '/dev/null'},

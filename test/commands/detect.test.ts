@@ -6,6 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import type {Alert} from '../../src/models/alert.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {COLLECTED_LIVE, library, makeScan, multiScanFile, socket} from '../storage/helpers/snapshots.js';
 import {FIXTURE_RULES, SLOW_RULE, writeFixtureSnapshot, writeRule} from './detection-fixtures.js';
 
 const dir = tempDir();
@@ -174,5 +175,38 @@ describe('daemoneye detect on a live snapshot', () => {
       child.kill('SIGKILL');
       removeDir(binDir);
     }
+  });
+});
+
+describe('a snapshot file holding several scans', () => {
+  // Two scans in one file, each with one listener of its own: the older scan's port 4444, the newer's 8080.
+  const older = {...makeScan(Date.UTC(2026, 11, 1), 2, 1), tables: COLLECTED_LIVE};
+  const newer = {...makeScan(Date.UTC(2026, 11, 1, 0, 1), 2, 2), tables: COLLECTED_LIVE};
+  const twoScans = join(dir, 'two-scans.db');
+  const rules = join(dir, 'socket-rules');
+  beforeAll(async () => {
+    await multiScanFile(twoScans, [
+      {scan: older, tables: {process_open_sockets: [socket(100, 4444)], listening_ports: [], process_libraries: [library(100, '/tmp/old.so', true)]}},
+      {scan: newer, tables: {process_open_sockets: [socket(101, 8080)], listening_ports: [], process_libraries: [library(101, '/usr/lib/new.so', false)]}},
+    ]);
+    const rule = (id: string, sql: string): string =>
+      writeRule(rules, `${id}.yaml`, `id: ${id}\nname: ${id}\nseverity: low\ncategory: test\nsql_query: ${sql}\n`);
+    rule('any-listener', 'SELECT pid FROM process_open_sockets');
+    rule('listener-in-baseline', 'SELECT pid FROM processes WHERE pid IN (SELECT pid FROM baseline_process_open_sockets)');
+  });
+
+  it('--input gives rules the latest scan only: no other scan`s sockets beside it', async () => {
+    const result = await runCli(['detect', '--input', twoScans, '--rules', rules, '--rule', 'any-listener', '--format', 'ndjson'], {env});
+    expect(result.code, result.stderr).toBe(0);
+    expect(parseNdjson<Alert>(result.stdout).map((a) => [a.affected_processes, a.scan_id])).toEqual([[[101], newer.id]]);
+  });
+
+  it('--baseline gives rules the baseline`s latest scan only, in every baseline_ table', async () => {
+    const result = await runCli(
+      ['detect', '--input', twoScans, '--baseline', twoScans, '--rules', rules, '--rule', 'listener-in-baseline', '--format', 'ndjson'],
+      {env},
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(parseNdjson<Alert>(result.stdout).flatMap((a) => a.affected_processes)).toEqual([101]);
   });
 });

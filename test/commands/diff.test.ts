@@ -53,9 +53,32 @@ describe('daemoneye diff', () => {
     expect(added).not.toContain(stopped);
     const exe = lines.find((l) => l.name === 'new_executables' && l.columns.executable_path === dropped);
     expect(exe?.columns.executable_hash).toBe(execFileSync('sha256sum', [SLEEP], {encoding: 'utf8'}).split(' ')[0]);
-    expect(exe).toMatchObject({action: 'added', numerics: false, epoch: 0});
-    expect(typeof exe?.hostIdentifier).toBe('string');
+    expect(exe).toMatchObject({action: 'added', host: {hostname: expect.any(String)}, scan_id: expect.any(Number)});
+    expect(exe?.collection_time).toBeGreaterThan(1e12);
     expect(result.stderr).toMatch(/processes added, \d+ processes removed/);
+  });
+
+  it("--format osquery: osquery's differential envelope word for word, the columns in the field contract", async () => {
+    const result = await runCli(['diff', before, after, '--format', 'osquery'], {env});
+    expect(result.code, result.stderr).toBe(0);
+    const lines = parseNdjson<Record<string, unknown> & {columns: Record<string, unknown>}>(result.stdout);
+    const added = lines.find((l) => l.name === 'processes' && l.action === 'added' && l.columns.pid === started);
+    expect(Object.keys(added ?? {})).toEqual([
+      'name',
+      'hostIdentifier',
+      'calendarTime',
+      'unixTime',
+      'epoch',
+      'counter',
+      'numerics',
+      'decorations',
+      'columns',
+      'action',
+    ]);
+    expect(added?.unixTime).toBeLessThan(1e11);
+    expect(added?.calendarTime).toMatch(/^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} UTC$/);
+    expect(added?.columns).toMatchObject({pid: started, uid: expect.any(Number), user_name: expect.any(String)});
+    expect(added?.columns).not.toHaveProperty('user');
   });
 
   it('one store: its last two scans, same result; --fail-on-change exits 1', async () => {

@@ -112,14 +112,27 @@ interface PlanRow {
 export function nestedFullScans(plan: readonly PlanRow[], aliases: Map<string, Set<string>>): string[] {
   const byId = new Map(plan.map((row) => [row.id, row]));
   const isLoop = (row: PlanRow): boolean => /^(SCAN|SEARCH) /.test(row.detail) && !row.detail.startsWith('SCAN CONSTANT ROW');
-  const tablesOf = (row: PlanRow): Set<string> => {
-    const target = (/^(?:SCAN|SEARCH) (\S+)/.exec(row.detail)?.[1] ?? '').toLowerCase();
-    return aliases.get(target) ?? new Set([target]);
-  };
-  const big = (row: PlanRow): boolean => ![...tablesOf(row)].every(SMALL);
-  const fullScan = (row: PlanRow): boolean => /^SCAN /.test(row.detail) || /^SEARCH \S+ USING (?:COVERING )?INDEX \S+ \(scan_id=\?\)/.test(row.detail);
-  const oneRow = (row: PlanRow): boolean =>
-    /^SEARCH \S+ USING (?:INTEGER PRIMARY KEY|(?:COVERING )?INDEX \S+) \((?:scan_id=\? AND )?(?:pid|id|rowid)=\?\)/.test(row.detail);
+  const targetOf = (row: PlanRow): string => (/^(?:SCAN|SEARCH) (\S+)/.exec(row.detail)?.[1] ?? '').toLowerCase();
+  const tablesOfTarget = (row: PlanRow): Set<string> => aliases.get(targetOf(row)) ?? new Set([targetOf(row)]);
+  const tablesOf = tablesOfTarget;
+  /** Subqueries SQLite materialises (or runs as a co-routine) whose own loops read small tables only: as small. */
+  const smallSubqueries = new Set<string>();
+  for (const node of plan) {
+    const name = /^(?:MATERIALIZE|CO-ROUTINE) (\S+)$/.exec(node.detail)?.[1]?.toLowerCase();
+    const loops = plan.filter((child) => child.parent === node.id && isLoop(child));
+    if (name !== undefined && loops.length > 0 && loops.every((loop) => [...tablesOfTarget(loop)].every(SMALL))) smallSubqueries.add(name);
+  }
+  const big = (row: PlanRow): boolean => !smallSubqueries.has(targetOf(row)) && ![...tablesOf(row)].every(SMALL);
+  /** The constraints of a SEARCH (`scan_id=? AND mnt_ns>?`), empty for a SCAN. */
+  const constraints = (row: PlanRow): string[] =>
+    (/^SEARCH .* \(([^()]*)\)(?: LEFT-JOIN)?$/.exec(row.detail)?.[1] ?? '').split(' AND ').filter((c) => c !== '');
+  /**
+   * A loop that reads part of the scan: an equality on some column besides `scan_id` (`pid=?`, `mnt_ns=?`).
+   * A range (`mnt_ns>?`, `pid>?`) or `scan_id=?` alone may read every row of the scan.
+   */
+  const keyed = (row: PlanRow): boolean => row.detail.includes('INTEGER PRIMARY KEY') || constraints(row).some((c) => /^\w+=\?$/.test(c) && c !== 'scan_id=?');
+  const fullScan = (row: PlanRow): boolean => /^SCAN /.test(row.detail) || (/^SEARCH /.test(row.detail) && !keyed(row));
+  const oneRow = (row: PlanRow): boolean => /^SEARCH /.test(row.detail) && constraints(row).some((c) => /^(?:pid|id|rowid)=\?$/.test(c));
   /** Loops at the level `parent` that run before `id`: the outer loops of whatever sits at `id`. */
   const outerLoops = (parent: number, id: number): PlanRow[] => plan.filter((other) => other.parent === parent && other.id < id && isLoop(other));
   const found: string[] = [];
@@ -175,6 +188,12 @@ describe('query plans at scale', () => {
     ]);
     const correlated = 'SELECT p.pid FROM processes p WHERE EXISTS (SELECT 1 FROM processes c WHERE c.name LIKE p.name AND c.pid <> p.pid)';
     expect(nestedFullScans(planOf(correlated), aliasesOf(correlated))).toEqual([expect.stringMatching(/\(processes\) for each row of /)]);
+    // A range on an index is no lookup: every process of the scan can be in it.
+    const range =
+      'SELECT p.pid FROM processes p JOIN processes h ON h.scan_id = p.scan_id AND h.mnt_ns > 0 AND h.pid = (SELECT min(i.pid) FROM processes i WHERE i.scan_id = p.scan_id)';
+    expect(nestedFullScans(planOf(range), aliasesOf(range))).toContainEqual(
+      expect.stringMatching(/^SEARCH h .*\(scan_id=\? AND mnt_ns>\?\) \(processes\) for each row of /),
+    );
     // Per row of a small table (one row per scan), a full scan of the scan is fine.
     const perScan = 'SELECT s.id AS pid FROM scans s WHERE EXISTS (SELECT 1 FROM processes p WHERE p.scan_id = s.id AND p.name LIKE s.hostname)';
     expect(nestedFullScans(planOf(perScan), aliasesOf(perScan))).toEqual([]);

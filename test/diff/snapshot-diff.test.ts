@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
-import {type DiffSide, diffSnapshots} from '../../src/diff/snapshot-diff.js';
+import {type DiffResult, type DiffSide, diffSnapshots, osqueryDifferential} from '../../src/diff/snapshot-diff.js';
 import {completeProcessRow, type PartialProcessRow} from '../../src/models/process-fixture.js';
 import type {ScanRecord} from '../../src/models/scan.js';
 
@@ -50,13 +50,14 @@ describe('diffSnapshots', () => {
       ['/bin/sh', '/tmp/x'],
       ['/usr/sbin/nginx', '/bin/sh'],
     ]);
-    expect(diff.results[0]).toMatchObject({hostIdentifier: 'web1', unixTime: 2, epoch: 0, counter: 0, numerics: false});
+    expect(diff.results[0]).toMatchObject({collection_time: 2000, host: {hostname: 'web1'}});
+    expect(osqueryDifferential(diff.results[0] as DiffResult)).toMatchObject({hostIdentifier: 'web1', unixTime: 2, epoch: 0, counter: 0, numerics: false});
     expect(diff.counts['new_executables:added']).toBe(2);
     expect(diff.compared_listening_ports).toBe(false);
   });
 
   it('listening ports only when both scans hold them: opened and closed, with the owner', () => {
-    const ports = (list: [number, number][]) => list.map(([pid, port]) => ({pid, port, protocol: 'TCP', family: 'AF_INET', address: '0.0.0.0'}));
+    const ports = (list: [number, number][]) => list.map(([pid, port]) => ({pid, port, protocol: 6, family: 'AF_INET' as const, address: '0.0.0.0'}));
     const before = {...BEFORE, listening: ports([[10, 80]])};
     const after = side(2, [{pid: 10, ppid: 1, name: 'nginx', executable_path: '/usr/sbin/nginx', entity_id: 'e10'}], ports([[10, 4444]]));
     const diff = diffSnapshots(before, after);

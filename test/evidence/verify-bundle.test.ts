@@ -2,7 +2,7 @@
 // (unsigned, or signed by anyone) that lists `../`, absolute paths or paths through a link is refused per path
 // before any file is opened, and the report is the same whether the outside target exists or not.
 import {createHash} from 'node:crypto';
-import {mkdirSync, symlinkSync, writeFileSync} from 'node:fs';
+import {mkdirSync, readdirSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {blake3} from '@noble/hashes/blake3.js';
@@ -11,6 +11,7 @@ import {afterAll, describe, expect, it, vi} from 'vitest';
 import {toHex} from '../../src/crypto/hash.js';
 import {manifestPathProblem} from '../../src/evidence/verify-bundle.js';
 import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {linkToDevZero, makeFifo, writeGzipBomb, writeManyEntries} from '../helpers/hostile-files.js';
 
 vi.setConfig({testTimeout: 120_000});
 const dir = tempDir();
@@ -98,5 +99,56 @@ describe('verify BUNDLE: paths outside the bundle are refused before anything is
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/manifest\.json is a link, not a file/);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('a hostile archive is refused early, and nothing of it is left behind', () => {
+  const scratch = join(dir, 'tmp');
+  mkdirSync(scratch);
+  const run = (args: string[]) => runCli(['verify', ...args, '--no-audit'], {env: {...env, TMPDIR: scratch}, timeoutMs: 60_000});
+  const expectRefused = async (args: string[], line: RegExp) => {
+    const result = await run(args);
+    expect(result.code, result.stderr).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(line);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    // The partial extraction is removed.
+    expect(readdirSync(scratch)).toEqual([]);
+  };
+
+  it('a gzip bomb declaring a 3 GiB entry: refused at its header (it reached 3 GB of memory in 3.5 s)', async () => {
+    const bomb = join(dir, 'declared.tar.gz');
+    writeGzipBomb(bomb);
+    await expectRefused(
+      [bomb],
+      /declared\.tar\.gz expands past 2112 MiB: not an evidence bundle collect wrote, or a decompression bomb \(raise --max-bytes if it really is one\)$/,
+    );
+  });
+
+  it('an entry that lies small, followed by hundreds of MiB of zeros past the end of the archive: refused at 1 MiB of them', async () => {
+    const bomb = join(dir, 'zeros.tar.gz');
+    writeGzipBomb(bomb, {declaredBytes: 100, zeroMembers: 40});
+    await expectRefused([bomb], /zeros\.tar\.gz has more than 1 MiB after the end of its archive: .*\(give the bundle `daemoneye collect` wrote\)$/);
+  });
+
+  it('--max-bytes lowers the cap', async () => {
+    const big = join(dir, 'big.tar.gz');
+    writeGzipBomb(big, {declaredBytes: 8 * 1024 * 1024, zeroMembers: 0});
+    await expectRefused([big, '--max-bytes', String(4 * 1024 * 1024)], /big\.tar\.gz expands past 4 MiB/);
+  });
+
+  it('more entries than --max-entries', async () => {
+    const many = join(dir, 'many.tar.gz');
+    writeManyEntries(many, 300);
+    await expectRefused([many, '--max-entries', '200'], /many\.tar\.gz holds more than 200 entries: .*\(raise --max-entries if it really is one\)$/);
+  });
+
+  it('a FIFO or a link to /dev/zero given as the bundle is refused at once', async () => {
+    await expectRefused(
+      [makeFifo(join(dir, 'pipe.tar.gz'))],
+      /pipe\.tar\.gz: is a FIFO \(named pipe\), not a regular file: an evidence bundle is never read from one/,
+    );
+    await expectRefused([linkToDevZero(join(dir, 'zero.tar.gz'))], /zero\.tar\.gz: is a character device, not a regular file/);
   });
 });

@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest';
 
 import {completeProcessRow, type PartialProcessRow} from '../../src/models/process-fixture.js';
 import type {Alert} from '../../src/models/alert.js';
-import {buildProcessTree, treePids} from '../../src/tree/process-tree.js';
+import {buildProcessTree, treePids, type TreeSocket} from '../../src/tree/process-tree.js';
 import {renderProcessTree, socketText} from '../../src/tree/tree-view.js';
 
 const at = (rows: PartialProcessRow[]) => rows.map((row) => completeProcessRow(row, {scanId: 1, now: 1_700_000_000_000}));
@@ -89,7 +89,7 @@ describe('renderProcessTree', () => {
   });
 
   it('sockets under their process', () => {
-    const sockets = new Map([
+    const sockets = new Map<number, TreeSocket[]>([
       [
         10,
         [
@@ -124,7 +124,7 @@ describe('renderProcessTree', () => {
     );
     expect(
       socketText({
-        fd: null,
+        fd: 5,
         family: 'AF_UNIX',
         protocol: 0,
         local_address: null,
@@ -134,6 +134,6 @@ describe('renderProcessTree', () => {
         state: null,
         path: '/run/x.sock',
       }),
-    ).toBe('unix /run/x.sock');
+    ).toBe('fd 5 unix /run/x.sock');
   });
 });

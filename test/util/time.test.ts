@@ -25,4 +25,8 @@ describe('parseTime', () => {
       expect(() => parseTime(bad, now, '--since')).toThrow(/--since: cannot read/);
     }
   });
+
+  it('refuses a time outside what a Date holds, instead of failing later', () => {
+    expect(() => parseTime('99999999999999d', now, '--since')).toThrow(/--since: "99999999999999d" is outside the dates a clock can show/);
+  });
 });

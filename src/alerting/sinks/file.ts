@@ -2,7 +2,8 @@
 // concurrent runs never interleave lines; optional size rotation to <path>.1 … <path>.<max_files>.
 // The file is opened as state (src/util/state-file.ts): never through a symbolic link, a regular file of
 // this user with one name only, so a link planted at the path cannot make alerts land in its target.
-import {closeSync, constants, existsSync, fstatSync, fsyncSync, readSync, renameSync, rmSync, writeSync} from 'node:fs';
+import {accessSync, closeSync, constants, existsSync, fstatSync, fsyncSync, readSync, renameSync, rmSync, statSync, writeSync} from 'node:fs';
+import {dirname} from 'node:path';
 
 import type {SinkConfig} from '../../config/schema.js';
 import {fileError} from '../../errors.js';
@@ -11,7 +12,7 @@ import {alertDocument, type AlertSchemaName} from '../../output/alert-formats.js
 import {renderNdjsonLine} from '../../output/render.js';
 import {withLock} from '../../util/lock.js';
 import {openStateFile} from '../../util/state-file.js';
-import type {AlertSink, SinkSendOptions, SinkSendResult} from '../types.js';
+import type {AlertSink, SinkKind, SinkProbeResult, SinkSendOptions, SinkSendResult} from '../types.js';
 
 export type FileSinkConfig = Extract<SinkConfig, {type: 'file'}>;
 
@@ -115,3 +116,27 @@ export class FileSink implements AlertSink {
     }
   }
 }
+
+/** Whether the file can be appended to, or created with its directories under the nearest one that exists. */
+function probeFile(config: FileSinkConfig): SinkProbeResult {
+  if (existsSync(config.path)) {
+    accessSync(config.path, constants.W_OK);
+    return {reachable: true, detail: `${config.path} is writable`};
+  }
+  // A run creates the missing directories: judge the nearest one that exists.
+  let ancestor = dirname(config.path);
+  while (!existsSync(ancestor) && dirname(ancestor) !== ancestor) ancestor = dirname(ancestor);
+  if (!statSync(ancestor).isDirectory()) return {reachable: false, detail: `${config.path}: ${ancestor} is not a directory`};
+  accessSync(ancestor, constants.W_OK);
+  const created = ancestor === dirname(config.path) ? 'will be created' : `will be created with its directories under ${ancestor}`;
+  return {reachable: true, detail: `${config.path} ${created} (${ancestor} is writable)`};
+}
+
+/** The file sink kind: no secret in its settings; healthy when the file (or its directory) is writable. */
+export const FILE_SINK: SinkKind<FileSinkConfig> = {
+  type: 'file',
+  create: (config) => new FileSink(config),
+  secrets: () => [],
+  probe: async (config) => probeFile(config),
+  where: (config) => config.path,
+};

@@ -1,38 +1,36 @@
-// Every sink kind in one place: how each is built from its configuration and which of its values are secrets.
+// Every sink kind, one per member of the configuration's sink union (src/config/schema.ts), each declared
+// in its own module with how it is built, which of its settings are secrets and how `health` probes it.
+// The `satisfies` below makes a union member without a complete kind a compile error: a new sink is its
+// configuration member, its module and one line here.
 import type {SinkConfig} from '../../config/schema.js';
-import type {AlertSink} from '../types.js';
-import {FileSink} from './file.js';
-import {StdoutSink} from './stdout.js';
-import {SyslogSink} from './syslog.js';
-import {WebhookSink} from './webhook.js';
+import type {AlertSink, CreateSinkOptions, SinkKind} from '../types.js';
+import {FILE_SINK} from './file.js';
+import {STDOUT_SINK} from './stdout.js';
+import {SYSLOG_SINK} from './syslog.js';
+import {WEBHOOK_SINK} from './webhook.js';
 
-export interface CreateSinkOptions {
-  readonly deliveryTimeoutMs?: number;
-  readonly write?: (text: string) => void;
+export type {CreateSinkOptions} from '../types.js';
+
+export const SINK_KINDS = {
+  stdout: STDOUT_SINK,
+  file: FILE_SINK,
+  syslog: SYSLOG_SINK,
+  webhook: WEBHOOK_SINK,
+} as const satisfies {readonly [T in SinkConfig['type']]: SinkKind<Extract<SinkConfig, {type: T}>>};
+
+/** The kind of a configured sink (typed for its configuration). */
+export function sinkKind<C extends SinkConfig>(config: C): SinkKind<C> {
+  return SINK_KINDS[config.type] as unknown as SinkKind<C>;
 }
 
+/** Build the sink a configuration entry describes. */
 export function createSink(config: SinkConfig, options: CreateSinkOptions = {}): AlertSink {
-  switch (config.type) {
-    case 'stdout':
-      return new StdoutSink(config, options.write);
-    case 'file':
-      return new FileSink(config);
-    case 'syslog':
-      return new SyslogSink(config);
-    case 'webhook':
-      return new WebhookSink(config, options.deliveryTimeoutMs === undefined ? {} : {deliveryTimeoutMs: options.deliveryTimeoutMs});
-  }
+  return sinkKind(config).create(config, options);
 }
 
-/** Values of a sink's configuration that are secrets (header values, HMAC secret), for the logger to redact. */
+/** Values of a sink's configuration that are secrets, for the logger and delivery results to redact (its kind's `secrets`). */
 export function sinkSecrets(config: SinkConfig): string[] {
-  if (config.type !== 'webhook') return [];
-  const url = new URL(config.url);
-  const password = url.password === '' ? [] : [url.password, decodeURIComponent(url.password)];
-  // "Bearer TOKEN", "Splunk TOKEN": the token alone is a secret too, wherever it shows up.
-  const headerValues = Object.values(config.headers).flatMap((value) => {
-    const token = /^\S+\s+(\S.*)$/.exec(value)?.[1];
-    return token === undefined ? [value] : [value, token];
-  });
-  return [...headerValues, ...(config.hmac_secret === null ? [] : [config.hmac_secret]), ...password];
+  return sinkKind(config)
+    .secrets(config)
+    .filter((secret) => secret.length > 0);
 }

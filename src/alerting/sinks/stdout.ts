@@ -4,7 +4,7 @@ import type {SinkConfig} from '../../config/schema.js';
 import type {Alert} from '../../models/alert.js';
 import {renderJson, renderNdjsonLine} from '../../output/render.js';
 import {terminalSafe} from '../../output/terminal.js';
-import type {AlertSink, SinkSendResult} from '../types.js';
+import type {AlertSink, SinkKind, SinkSendResult} from '../types.js';
 
 export type StdoutSinkConfig = Extract<SinkConfig, {type: 'stdout'}>;
 export type AlertTextFormat = StdoutSinkConfig['format'];
@@ -41,3 +41,12 @@ export class StdoutSink implements AlertSink {
     return {delivered: alerts.map(() => true), attempts: 1, status: null, error: null};
   }
 }
+
+/** The stdout sink kind: it only chooses `detect`'s default format, holds no secret, and is always there. */
+export const STDOUT_SINK: SinkKind<StdoutSinkConfig> = {
+  type: 'stdout',
+  create: (config, options) => new StdoutSink(config, options.write),
+  secrets: () => [],
+  probe: async () => ({reachable: true, detail: 'stdout'}),
+  where: () => 'stdout',
+};

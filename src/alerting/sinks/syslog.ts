@@ -4,11 +4,12 @@
 import {spawn} from 'node:child_process';
 import {createSocket} from 'node:dgram';
 import {lookup} from 'node:dns/promises';
+import {statSync} from 'node:fs';
 import {connect} from 'node:net';
 
 import type {SinkConfig} from '../../config/schema.js';
 import type {Alert} from '../../models/alert.js';
-import type {AlertSink, SinkSendOptions, SinkSendResult} from '../types.js';
+import type {AlertSink, SinkKind, SinkProbeResult, SinkSendOptions, SinkSendResult} from '../types.js';
 import {alertMessageText, alertSdParams, escapeSdValue, formatRfc5424, SD_ID, SYSLOG_SEVERITY, truncateUtf8} from './syslog-format.js';
 
 export type SyslogSinkConfig = Extract<SinkConfig, {type: 'syslog'}>;
@@ -174,3 +175,45 @@ export class SyslogSink implements AlertSink {
     });
   }
 }
+
+/** A TCP connection opened and closed: the listener is there. Rejects with the connection error or a timeout. */
+function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({host, port});
+    const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.end();
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/** Whether a run could hand messages to the syslog receiver: a socket there, a host that resolves (UDP), a TCP listener. */
+async function probeSyslog(config: SyslogSinkConfig, timeoutMs: number): Promise<SinkProbeResult> {
+  if (config.protocol === 'unix') {
+    if (!statSync(config.socket_path).isSocket()) return {reachable: false, detail: `${config.socket_path} is not a socket`};
+    return {reachable: true, detail: `${config.socket_path} is a socket`};
+  }
+  if (config.protocol === 'udp') {
+    // UDP has no handshake: the best a probe can say is that the host resolves.
+    const address = await lookup(config.host);
+    return {reachable: true, detail: `udp ${config.host} resolves to ${address.address} (no handshake on udp)`};
+  }
+  await tcpConnect(config.host, config.port, Math.min(timeoutMs, config.timeout_ms));
+  return {reachable: true, detail: `tcp ${config.host}:${config.port} accepts connections`};
+}
+
+/** The syslog sink kind: no secret in its settings. */
+export const SYSLOG_SINK: SinkKind<SyslogSinkConfig> = {
+  type: 'syslog',
+  create: (config) => new SyslogSink(config),
+  secrets: () => [],
+  probe: probeSyslog,
+  where: (config) => (config.protocol === 'unix' ? config.socket_path : `${config.host}:${config.port}`),
+};

@@ -9,7 +9,7 @@ import type {Alert} from '../../models/alert.js';
 import {alertDocument} from '../../output/alert-formats.js';
 import {safeJson} from '../../output/terminal.js';
 import {TOOL_VERSION} from '../../version.js';
-import type {AlertSink, SinkSendOptions, SinkSendResult} from '../types.js';
+import type {AlertSink, SinkKind, SinkSendOptions, SinkSendResult} from '../types.js';
 
 export type WebhookSinkConfig = Extract<SinkConfig, {type: 'webhook'}>;
 
@@ -90,8 +90,8 @@ export class WebhookSink implements AlertSink {
     this.name = config.name;
     this.random = options.random ?? Math.random;
     // Shown in errors: the origin and path, never credentials or a query string (tokens live there too).
+    this.target = webhookTarget(config.url);
     const url = new URL(config.url);
-    this.target = `${url.protocol}//${url.host}${url.pathname}`;
     // fetch refuses URLs with credentials: send them as Basic authentication instead.
     this.basicAuth =
       url.username === '' && url.password === ''
@@ -108,15 +108,6 @@ export class WebhookSink implements AlertSink {
   /** An error text with the URL reduced to origin and path. */
   private clean(text: string): string {
     return text.split(this.config.url).join(this.target).split(this.requestUrl).join(this.target);
-  }
-
-  /** Secrets this sink holds, for the logger to redact. */
-  secrets(): string[] {
-    return [
-      ...Object.values(this.config.headers),
-      ...(this.config.hmac_secret === null ? [] : [this.config.hmac_secret]),
-      ...(this.basicAuth === null ? [] : [this.basicAuth]),
-    ];
   }
 
   /** The headers a request carries: content type, user agent, Basic credentials from the URL, configured ones. */
@@ -257,3 +248,44 @@ export class WebhookSink implements AlertSink {
     }
   }
 }
+
+/** The URL as a report may show it: origin and path, never credentials or a query string (tokens live there too). */
+export function webhookTarget(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+/**
+ * The webhook's secrets: header values (and the token after a scheme word, `Bearer TOKEN`, `Splunk TOKEN`,
+ * wherever it shows up alone), the HMAC secret, the URL's password (as written and decoded) and the Basic
+ * credentials a request builds from it.
+ */
+function webhookSecrets(config: WebhookSinkConfig): string[] {
+  const url = new URL(config.url);
+  const password = url.password === '' ? [] : [url.password, decodeURIComponent(url.password)];
+  const basic =
+    url.username === '' && url.password === ''
+      ? []
+      : [`Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`];
+  const headerValues = Object.values(config.headers).flatMap((value) => {
+    const token = /^\S+\s+(\S.*)$/.exec(value)?.[1];
+    return token === undefined ? [value] : [value, token];
+  });
+  return [...headerValues, ...(config.hmac_secret === null ? [] : [config.hmac_secret]), ...password, ...basic];
+}
+
+/** The webhook sink kind: probed by an authenticated HEAD to the URL a run POSTs to (WebhookSink.probe). */
+export const WEBHOOK_SINK: SinkKind<WebhookSinkConfig> = {
+  type: 'webhook',
+  create: (config, options) => new WebhookSink(config, options.deliveryTimeoutMs === undefined ? {} : {deliveryTimeoutMs: options.deliveryTimeoutMs}),
+  secrets: webhookSecrets,
+  probe: async (config, timeoutMs) => {
+    const probe = await new WebhookSink(config).probe(Math.min(timeoutMs, config.timeout_ms));
+    return {reachable: probe.ok, detail: probe.detail};
+  },
+  where: (config) => webhookTarget(config.url),
+};

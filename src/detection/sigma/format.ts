@@ -7,7 +7,7 @@ import {z} from 'zod';
 
 import {RULE_ID} from '../../models/rule.js';
 import {ALERT_SEVERITIES} from '../../models/severity.js';
-import {yaml, yamlProblems} from '../../util/yaml.js';
+import {documentToJs, yaml, yamlProblems} from '../../util/yaml.js';
 import {locate, pathText, type RuleDefinition, type RuleFileValidation, RuleTestCaseSchema, testCaseProblems, type YamlPath} from '../rule-file.js';
 import type {SqlValidator} from '../sql-validator.js';
 import {compileSigmaRule, SigmaCompileError} from './compile.js';
@@ -91,7 +91,9 @@ export function validateSigmaRuleText(file: string, text: string, validator: Sql
     return invalid(yamlProblems(text, doc.errors, counter as LineCounter).map((p) => `${file}:${p.line}:${p.col}: invalid YAML: ${p.message}`));
   }
   const where = (path: YamlPath): string => locate(doc, counter as LineCounter, path, 0);
-  const data: unknown = doc.toJS({maxAliasCount: 100});
+  const converted = documentToJs(doc, counter);
+  if ('problem' in converted) return invalid([`${file}:${converted.problem.line}:${converted.problem.col}: invalid YAML: ${converted.problem.message}`]);
+  const data = converted.value;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return invalid([`${file}:1:1: (top level): a Sigma rule is a mapping`]);
   const record = data as Record<string, unknown>;
   const parsed = SigmaMetadataSchema.safeParse(record);
