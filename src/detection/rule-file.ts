@@ -7,7 +7,7 @@ import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
 import {completeProcessRow} from '../models/process-fixture.js';
 import {COLLECTED_TABLE_NAMES, completeTableRow, tableDefinition} from '../models/tables.js';
 import {MAX_TIMER_MS} from '../util/time.js';
-import {documentToJs, yaml, yamlProblems} from '../util/yaml.js';
+import {documentToJs, MAX_YAML_DEPTH, yaml, yamlDepthProblem, yamlProblems} from '../util/yaml.js';
 import {RULE_ID} from '../models/rule.js';
 import {AlertSeveritySchema} from '../models/severity.js';
 import {type SqlValidationError, SqlValidator} from './sql-validator.js';
@@ -248,6 +248,8 @@ export function validateNativeRuleText(file: string, text: string, validator: Sq
     if (isDaemonEyeError(error)) return invalid([error.message]);
     throw error;
   }
+  const deep = yamlDepthProblem(source.yaml, MAX_YAML_DEPTH, source.yamlLineOffset);
+  if (deep !== undefined) return invalid([`${file}:${deep.line}:${deep.col}: invalid YAML: ${deep.message}`]);
   const counter = new (yaml().LineCounter)();
   const doc = yaml().parseDocument(source.yaml, {lineCounter: counter, prettyErrors: false, uniqueKeys: true});
   if (doc.errors.length > 0) {
