@@ -1,0 +1,187 @@
+// Cost at scale (anyone can start 20,000 processes): `detect --input` over synthetic snapshots of 1,000,
+// 10,000 and 30,000 processes with the built-in pack and the SigmaHQ fixture rules (time per process, peak
+// memory against the snapshot's size, against a one-rule run on the same file); each rule's own time over
+// 10,000 processes in one sql.js database as a rule worker holds it; and, on the live host brought to
+// SCALE_BENCH_LIVE_PROCESSES plain `sleep`s (default 10,000; 0 skips it), `scan --output` and `detect`
+// against `ps -e` listing the same processes. Ratios and figures from one run; no absolute target is timed.
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process';
+import {copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {basename, join} from 'node:path';
+
+import {embeddedDefaults} from '../src/config/schema.js';
+import {snapshotFromRows} from '../src/detection/fixture-snapshot.js';
+import {listsForRun} from '../src/detection/lists.js';
+import {loadRegexEngine} from '../src/detection/regex.js';
+import {RuleManager} from '../src/detection/rule-manager.js';
+import {findRuleFiles} from '../src/detection/rule-paths.js';
+import {validateRuleFile} from '../src/detection/rule-format.js';
+import {SqlValidator} from '../src/detection/sql-validator.js';
+import {registerUdfs} from '../src/detection/udfs.js';
+import {loadSqlJs} from '../src/storage/sqljs.js';
+import {BUSY_SERVER_FILE, BUSY_SERVER_NOW} from '../test/fixtures/busy-server/generate.js';
+import {BIN, privateEnv, report, ROOT, type Timing, timeCommand} from './lib.js';
+
+/** Targets of the scale work: no rule above this at 10,000 processes; memory within 2× the snapshot. */
+export const RULE_TARGET_MS = 500;
+export const MEMORY_TARGET_RATIO = 2;
+const SIZES = [1_000, 10_000, 30_000] as const;
+const RULES_AT = 10_000;
+
+/** The busy-server fixture (a production host's 247 processes) copied until `count` processes, parent links kept in each copy. */
+async function syntheticSnapshot(count: number): Promise<Uint8Array> {
+  const fixture = JSON.parse(readFileSync(BUSY_SERVER_FILE, 'utf8')) as {processes: Record<string, unknown>[]};
+  const rows: Record<string, unknown>[] = [];
+  for (let copy = 0; rows.length < count; copy++) {
+    const offset = copy * 100_000;
+    for (const row of fixture.processes) {
+      if (rows.length >= count) break;
+      const ppid = row.ppid as number;
+      rows.push({...row, pid: (row.pid as number) + offset, ppid: ppid <= 2 ? ppid : ppid + offset});
+    }
+  }
+  return snapshotFromRows(rows, {scanId: BUSY_SERVER_NOW * 1000 + 1, now: BUSY_SERVER_NOW});
+}
+
+/** The SigmaHQ fixture rules that compile and validate, copied into one directory for `--rules`. */
+function sigmaRules(dir: string, validator: SqlValidator): {dir: string; count: number} {
+  const target = join(dir, 'sigma');
+  mkdirSync(target);
+  let count = 0;
+  for (const file of findRuleFiles(join(ROOT, 'test', 'fixtures', 'sigma'))) {
+    if (!validateRuleFile(file, validator).valid) continue;
+    copyFileSync(file, join(target, basename(file)));
+    count++;
+  }
+  return {dir: target, count};
+}
+
+/** The summary line of one `detect --format json` run: rules that timed out or did not run. */
+function detectSummary(args: readonly string[], env: NodeJS.ProcessEnv): {timedOut: string[]; notRun: string[]; rules: number} {
+  const result = spawnSync(process.execPath, [BIN, ...args, '--format', 'json', '--quiet'], {env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024});
+  const summary = (JSON.parse(result.stdout) as {summary: {timed_out: string[]; not_run: string[]; rules_run: number}}).summary;
+  return {timedOut: summary.timed_out, notRun: summary.not_run, rules: summary.rules_run};
+}
+
+/** Every rule's own time over `bytes`, one at a time in one sql.js database set up as a rule worker sets up its own. */
+async function ruleTimes(bytes: Uint8Array, sigmaDir: string, env: NodeJS.ProcessEnv, validator: SqlValidator): Promise<[string, number][]> {
+  const loaded = new RuleManager({config: embeddedDefaults(), env, extraPaths: [sigmaDir], validator}).loadRules();
+  const SQL = await loadSqlJs();
+  await loadRegexEngine();
+  const db = new SQL.Database(bytes);
+  try {
+    registerUdfs(db);
+    const lists = listsForRun(
+      loaded.lists,
+      loaded.rules.flatMap((r) => validator.referencedLists(r.rule.sql_query)),
+    );
+    for (const [name, values] of Object.entries(lists)) {
+      db.exec(`CREATE TABLE list_${name} (value TEXT)`);
+      const insert = db.prepare(`INSERT INTO list_${name} (value) VALUES (?)`);
+      for (const value of values) insert.run([value]);
+      insert.free();
+    }
+    db.exec(`PRAGMA cache_size = -${Math.ceil((bytes.length * 1.25) / 1024) + 2048}`);
+    const times: [string, number][] = [];
+    for (const {rule} of loaded.rules) {
+      if (!rule.enabled || rule.sql_query.includes('baseline_')) continue;
+      const start = performance.now();
+      const statement = db.prepare(rule.sql_query);
+      while (statement.step());
+      statement.free();
+      times.push([rule.id, performance.now() - start]);
+    }
+    return times.sort((a, b) => b[1] - a[1]);
+  } finally {
+    db.close();
+  }
+}
+
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+async function benchSnapshots(dir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const validator = new SqlValidator().withReadOnlyMode(true);
+  const sigma = sigmaRules(dir, validator);
+  process.stdout.write(`\n## Scale: detect --input over synthetic snapshots, built-in pack + ${sigma.count} SigmaHQ rules\n`);
+  const rows: {count: number; size: number; one: Timing; all: Timing}[] = [];
+  for (const count of SIZES) {
+    const file = join(dir, `host-${count}.db`);
+    const bytes = await syntheticSnapshot(count);
+    writeFileSync(file, bytes);
+    const common = ['detect', '--input', file, '--format', 'json', '--quiet', '--no-audit'];
+    const one = timeCommand(`${count} processes, 1 rule`, process.execPath, [BIN, ...common, '--rule', 'detached-shell'], {runs: 3, env});
+    const all = timeCommand(`${count} processes, pack + Sigma`, process.execPath, [BIN, ...common, '--rules', sigma.dir], {runs: 3, env});
+    report(`${count} processes: snapshot ${mb(bytes.length)}`, [one, all], one);
+    const summary = detectSummary(['detect', '--input', file, '--no-audit', '--rules', sigma.dir], env);
+    process.stdout.write(`${summary.rules} rules; timed out: ${summary.timedOut.join(', ') || 'none'}; not run: ${summary.notRun.join(', ') || 'none'}\n`);
+    rows.push({count, size: bytes.length, one, all});
+    if (count === RULES_AT) {
+      const times = await ruleTimes(bytes, sigma.dir, env, validator);
+      const over = times.filter(([, ms]) => ms > RULE_TARGET_MS);
+      process.stdout.write(
+        `each rule alone over ${count} processes (${times.length} rules, sum ${times.reduce((sum, [, ms]) => sum + ms, 0).toFixed(0)} ms): slowest ${times
+          .slice(0, 5)
+          .map(([id, ms]) => `${id} ${ms.toFixed(0)} ms`)
+          .join(', ')}; above ${RULE_TARGET_MS} ms: ${over.length === 0 ? 'none (met)' : `${over.map(([id]) => id).join(', ')} (MISSED)`}\n`,
+      );
+    }
+  }
+  process.stdout.write('\nprocesses | snapshot | pack + Sigma | per 1,000 processes (above the 1-rule run) | peak RSS | RSS above the 1-rule run / snapshot\n');
+  const first = rows[0];
+  for (const row of rows) {
+    const perThousand = ((row.all.medianMs - row.one.medianMs) / row.count) * 1000;
+    const extraRss = ((row.all.peakRssMb ?? 0) - (row.one.peakRssMb ?? 0)) * 1024 * 1024;
+    const firstPer = first === undefined ? perThousand : ((first.all.medianMs - first.one.medianMs) / first.count) * 1000;
+    process.stdout.write(
+      `${row.count} | ${mb(row.size)} | ${row.all.medianMs.toFixed(0)} ms | ${perThousand.toFixed(0)} ms (${(perThousand / firstPer).toFixed(2)}× at ${first?.count ?? ''}) | ${(row.all.peakRssMb ?? 0).toFixed(0)} MB | ${(extraRss / row.size).toFixed(2)}× (target ≤ ${MEMORY_TARGET_RATIO}×: ${(row.all.peakRssMb ?? 0) * 1024 * 1024 <= MEMORY_TARGET_RATIO * row.size + (row.one.peakRssMb ?? 0) * 1024 * 1024 ? 'met' : 'MISSED'})\n`,
+    );
+  }
+}
+
+const processCount = (): number => readdirSync('/proc').filter((name) => /^\d+$/.test(name)).length;
+
+/** Plain `sleep`s until the host runs `target` processes (spawned in batches so the host keeps up). */
+async function populateHost(target: number): Promise<ChildProcess[]> {
+  const children: ChildProcess[] = [];
+  const extra = Math.max(0, target - processCount());
+  for (let i = 0; i < extra; i++) {
+    children.push(spawn('sleep', ['3600'], {stdio: 'ignore'}));
+    if (i % 500 === 499) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  return children;
+}
+
+async function benchLive(dir: string, env: NodeJS.ProcessEnv, target: number): Promise<void> {
+  const sleepers = await populateHost(target);
+  try {
+    const count = processCount();
+    process.stdout.write(`\n## Scale: the live host at ${count} processes (${sleepers.length} plain sleeps added)\n`);
+    const snapshot = join(dir, 'live.db');
+    const ps = timeCommand('ps -e -o pid,ppid,user,args', 'ps', ['-e', '-o', 'pid,ppid,user,args'], {runs: 3, env});
+    const scan = timeCommand('scan --no-hash --output FILE', process.execPath, [BIN, 'scan', '--no-hash', '--output', snapshot, '--quiet', '--no-audit'], {
+      runs: 3,
+      env,
+    });
+    const detect = timeCommand('detect (live, built-in pack)', process.execPath, [BIN, 'detect', '--format', 'json', '--quiet', '--no-audit'], {runs: 3, env});
+    report(`live host, ${count} processes; snapshot ${mb(statSync(snapshot).size)}`, [ps, scan, detect], ps);
+    const summary = detectSummary(['detect', '--no-audit'], env);
+    process.stdout.write(
+      `live detect: ${summary.rules} rules; timed out: ${summary.timedOut.join(', ') || 'none'}; not run: ${summary.notRun.join(', ') || 'none'}\n`,
+    );
+  } finally {
+    for (const child of sleepers) child.kill('SIGKILL');
+  }
+}
+
+export async function run(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'daemoneye-bench-scale-'));
+  const env = privateEnv(dir);
+  try {
+    await benchSnapshots(dir, env);
+    const live = Number(process.env.SCALE_BENCH_LIVE_PROCESSES ?? 10_000);
+    if (live > 0) await benchLive(dir, env, live);
+  } finally {
+    rmSync(dir, {recursive: true, force: true});
+  }
+}
