@@ -13,7 +13,7 @@ import {BIN, median, report, type Timing, timeCommand} from './lib.js';
 
 const NAMES = ['bash', 'sshd', 'nginx', 'postgres', 'node', 'python3', 'containerd-shim', 'systemd-journal'];
 
-function scanAt(time: number, count: number, salt: number): ScanRecord {
+export function scanAt(time: number, count: number, salt: number): ScanRecord {
   return {
     id: time * 1000 + (salt % 1000),
     hostname: 'bench-host',
@@ -36,7 +36,7 @@ function scanAt(time: number, count: number, salt: number): ScanRecord {
 }
 
 /** Processes with argv of realistic lengths (a few short flags to long JVM/node command lines). */
-function processesOf(scan: ScanRecord, count: number): ProcessRecord[] {
+export function processesOf(scan: ScanRecord, count: number): ProcessRecord[] {
   return Array.from({length: count}, (_, i) => {
     const name = NAMES[i % NAMES.length] as string;
     const extra = i % 10 === 0 ? Array.from({length: 20}, (_, k) => `--option-${k}=/opt/${name}/lib/module-${k}.jar`) : [];
@@ -47,7 +47,7 @@ function processesOf(scan: ScanRecord, count: number): ProcessRecord[] {
   });
 }
 
-function timeInProcess(label: string, runs: number, fn: () => Promise<void> | void): Promise<Timing> {
+export function timeInProcess(label: string, runs: number, fn: () => Promise<void> | void): Promise<Timing> {
   return (async () => {
     const samples: number[] = [];
     for (let i = 0; i <= runs; i++) {

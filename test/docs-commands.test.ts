@@ -11,6 +11,7 @@ import {parse} from 'yaml';
 import {afterAll, describe, expect, it} from 'vitest';
 
 import {BIN, isolatedEnv, removeDir, ROOT, tempDir} from './helpers/cli.js';
+import {CLICKHOUSE_PASSWORD, CLICKHOUSE_USER, startClickHouse} from './helpers/clickhouse.js';
 
 /** Commands the docs use that are not in this build yet (owned by other branches). */
 const PENDING: string[] = [];
@@ -153,13 +154,30 @@ describe('command lines in the docs', () => {
     const runnable = blocks.filter((block) => commandsIn(block.script).every(isAvailable));
     const pageCi = page === 'ci.md' ? ci.filter((block) => commandsIn(block.script).every(isAvailable)) : [];
     if (runnable.length + pageCi.length === 0) continue;
-    it(`runs every available block of docs/operations/${page}`, () => {
-      const {dir, env} = workDir(page.replace(/\.md$/, ''));
-      for (const block of [...runnable, ...pageCi]) {
-        const result = runBlock(block, dir, env);
-        expect(result.status, `${block.source}:${block.line}\n${block.script}\n---\n${result.output}`).toBe(block.expectedExit);
-        // The CI jobs ran the CLI their install step put in the private prefix, not the checkout's.
-        if (block.npmPrefix !== undefined) expect(existsSync(join(dir, 'npm-global', block.npmPrefix, 'bin', 'daemoneye'))).toBe(true);
+    it(`runs every available block of docs/operations/${page}`, async () => {
+      const work = workDir(page.replace(/\.md$/, ''));
+      const {dir} = work;
+      // fleet.md talks to a real ClickHouse: one on loopback, named by the variables the page uses.
+      const clickhouse = page === 'fleet.md' ? await startClickHouse() : undefined;
+      const env =
+        clickhouse === undefined
+          ? work.env
+          : {
+              ...work.env,
+              CLICKHOUSE_URL: clickhouse.url,
+              CLICKHOUSE_TCP_PORT: String(clickhouse.tcpPort),
+              CLICKHOUSE_USER,
+              CLICKHOUSE_PASSWORD,
+            };
+      try {
+        for (const block of [...runnable, ...pageCi]) {
+          const result = runBlock(block, dir, env);
+          expect(result.status, `${block.source}:${block.line}\n${block.script}\n---\n${result.output}`).toBe(block.expectedExit);
+          // The CI jobs ran the CLI their install step put in the private prefix, not the checkout's.
+          if (block.npmPrefix !== undefined) expect(existsSync(join(dir, 'npm-global', block.npmPrefix, 'bin', 'daemoneye'))).toBe(true);
+        }
+      } finally {
+        await clickhouse?.stop();
       }
       // A page runs many CLI invocations in sequence (jq.md alone about twenty): give it room on a loaded machine.
     }, 600_000);

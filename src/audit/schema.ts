@@ -56,6 +56,15 @@ export const AUDIT_ACTION_PAYLOADS = {
     output: path,
     exit_code: exitCode,
   }),
+  /** `ship`: the tables of a snapshot file or store inserted into ClickHouse (the server as origin and path, no credentials). */
+  ship: z.looseObject({
+    input: z.string(),
+    server: z.string(),
+    database: z.string(),
+    rows: z.record(z.string(), z.int().nonnegative()),
+    scan_ids: z.array(z.int()),
+    exit_code: exitCode,
+  }),
   /** `alerts deliver`: spooled alerts retried. */
   alert_redelivery: z.looseObject({delivered: z.int().nonnegative(), pending: z.int().nonnegative(), deliveries: z.array(z.unknown()), exit_code: exitCode}),
   /** `sign`: a detached signature written. */

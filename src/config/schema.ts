@@ -281,6 +281,26 @@ export const SinkSchema = z.discriminatedUnion('type', [
       hmac_secret: z.string().nullable().default(null).describe('When set, `X-DaemonEye-Signature: sha256=<hex>` of the body (a secret)'),
     })
     .strict(),
+  z
+    .object({
+      ...SinkBase,
+      type: z.literal('clickhouse'),
+      url: z.url({protocol: /^https?$/}).describe('The ClickHouse HTTP interface alerts are inserted through, e.g. http://clickhouse:8123/'),
+      database: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a ClickHouse database name: letters, digits and _, not starting with a digit')
+        .default('daemoneye')
+        .describe('Database holding the tables of `daemoneye schema --dialect clickhouse`'),
+      user: z.string().nullable().default(null).describe("ClickHouse user (null: the one in the URL, else ClickHouse's default)"),
+      password: z
+        .string()
+        .nullable()
+        .default(null)
+        .describe('Its password (a secret: redacted wherever shown; write `${VAR}` to take it from the environment)'),
+      timeout_ms: durationMs('Timeout of one request', 10_000),
+      retry_attempts: z.int().nonnegative().max(10).default(3).describe('Retries after the first attempt (exponential backoff with jitter)'),
+    })
+    .strict(),
 ]);
 export type SinkConfig = z.infer<typeof SinkSchema>;
 

@@ -7,7 +7,7 @@ import {LineCounter, parseDocument, isSeq} from 'yaml';
 import type {DetectionEngine, QueryTask, TaskOutcome} from './engine.js';
 import {readsBaseline, withBaselineBytes} from './baseline.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
-import {TEST_CASE_TABLES} from './rule-file.js';
+import {TEST_CASE_TABLES} from './rule-source.js';
 import type {NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
 import {missingTables, resultOf, type RuleExecutionConfig, skippedResult, snapshotPayload} from './rules-on-snapshot.js';

@@ -165,7 +165,7 @@ describe('bad configuration', () => {
   it('a sink of unknown type lists the known types', () => {
     const bad = file('sink.yaml', 'alerting:\n  sinks:\n    - name: x\n      type: pager\n');
     const error = thrown(() => new ConfigBuilder({}).addEmbeddedDefaults().addFile(bad).build());
-    expect(error.message).toContain('alerting.sinks.0.type: type must be one of stdout, file, syslog, webhook, got string "pager"');
+    expect(error.message).toContain('alerting.sinks.0.type: type must be one of stdout, file, syslog, webhook, clickhouse, got string "pager"');
   });
 });
 

@@ -4,6 +4,7 @@
 // configuration member, its module and one line here.
 import type {SinkConfig} from '../../config/schema.js';
 import type {AlertSink, CreateSinkOptions, SinkKind} from '../types.js';
+import {CLICKHOUSE_SINK} from './clickhouse.js';
 import {FILE_SINK} from './file.js';
 import {STDOUT_SINK} from './stdout.js';
 import {SYSLOG_SINK} from './syslog.js';
@@ -16,6 +17,7 @@ export const SINK_KINDS = {
   file: FILE_SINK,
   syslog: SYSLOG_SINK,
   webhook: WEBHOOK_SINK,
+  clickhouse: CLICKHOUSE_SINK,
 } as const satisfies {readonly [T in SinkConfig['type']]: SinkKind<Extract<SinkConfig, {type: T}>>};
 
 /** The kind of a configured sink (typed for its configuration). */

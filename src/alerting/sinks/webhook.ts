@@ -8,14 +8,13 @@ import type {SinkConfig} from '../../config/schema.js';
 import type {Alert} from '../../models/alert.js';
 import {alertDocument} from '../../output/alert-formats.js';
 import {safeJson} from '../../output/terminal.js';
+import {backoffMs, describeFetchError, isRetryableStatus, sleep} from '../../util/http.js';
 import {TOOL_VERSION} from '../../version.js';
 import type {AlertSink, SinkKind, SinkSendOptions, SinkSendResult} from '../types.js';
 
 export type WebhookSinkConfig = Extract<SinkConfig, {type: 'webhook'}>;
 
 export const SIGNATURE_HEADER = 'X-DaemonEye-Signature';
-const BACKOFF_BASE_MS = 200;
-const BACKOFF_CAP_MS = 10_000;
 /** Requests in flight at once per webhook sink. */
 export const WEBHOOK_CONCURRENCY = 4;
 
@@ -48,33 +47,6 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   const date = Date.parse(text);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
-
-/** Which answers are worth retrying: server errors, 408 Request Timeout and 429 Too Many Requests. */
-export function isRetryableStatus(status: number): boolean {
-  return status >= 500 || status === 408 || status === 429;
-}
-
-function describeFetchError(error: unknown): string {
-  const cause = (error as {cause?: {code?: string; message?: string}}).cause;
-  if (cause?.code !== undefined) return cause.code;
-  if (cause?.message !== undefined) return cause.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, {once: true});
-  });
 }
 
 export class WebhookSink implements AlertSink {
@@ -229,7 +201,7 @@ export class WebhookSink implements AlertSink {
       }
       if (attempt > this.config.retry_attempts) return {ok: false, attempts: attempt, status, error, permanent: false};
       // Full jitter: a random delay up to the exponential bound, so many hosts do not retry in lockstep.
-      const backoff = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)) * this.random();
+      const backoff = backoffMs(attempt, this.random);
       const delay = retryAfterMs === null ? backoff : Math.max(retryAfterMs, backoff);
       if (retryAfterMs !== null && Date.now() + retryAfterMs > giveUpAt) {
         // Waiting would only hold the run until its deadline: spool now, the next run honours the wait.

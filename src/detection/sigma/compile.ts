@@ -2,7 +2,7 @@
 // https://github.com/SigmaHQ/sigma-specification) to one SQLite SELECT over the snapshot's `processes`
 // table, in the SQL the rule validator accepts. What cannot be compiled exactly is refused with the reason
 // and the YAML path it concerns; a rule is never loosened. docs/sigma.md describes the semantics.
-import type {YamlPath} from '../rule-file.js';
+import type {YamlPath} from '../rule-source.js';
 import {checkRegex} from '../regex.js';
 import {ConditionError, type ConditionNode, identifierMatches, parseCondition} from './condition.js';
 import {casefold} from './casefold.js';
