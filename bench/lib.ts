@@ -14,6 +14,10 @@ export interface Timing {
   readonly runs: number;
   /** Peak resident set size in MB of the slowest run, when /usr/bin/time is available. */
   readonly peakRssMb?: number;
+  /** Median CPU time (user + system, every thread), ms, when /usr/bin/time is available. */
+  readonly cpuMs?: number;
+  /** Median peak resident set size, MB, when /usr/bin/time is available. */
+  readonly medianRssMb?: number;
 }
 
 export function median(values: readonly number[]): number {
@@ -29,16 +33,18 @@ export function timeCommand(
   label: string,
   command: string,
   args: readonly string[],
-  options: {runs?: number; env?: NodeJS.ProcessEnv; shell?: boolean} = {},
+  options: {runs?: number; env?: NodeJS.ProcessEnv; shell?: boolean; exitCodes?: readonly number[]} = {},
 ): Timing {
   const runs = options.runs ?? 7;
   const samples: number[] = [];
   let peakRssKb = 0;
+  const cpuSamples: number[] = [];
+  const rssSamples: number[] = [];
   const useTime = existsSync(TIME) && options.shell !== true;
   for (let i = 0; i <= runs; i++) {
     const start = process.hrtime.bigint();
     const result = useTime
-      ? spawnSync(TIME, ['-f', '%M', command, ...args], {
+      ? spawnSync(TIME, ['-f', '%M %U %S', command, ...args], {
           env: options.env ?? process.env,
           stdio: ['ignore', 'ignore', 'pipe'],
           encoding: 'utf8',
@@ -46,15 +52,26 @@ export function timeCommand(
         })
       : spawnSync(command, args, {env: options.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', shell: options.shell ?? false});
     const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-    if (result.status !== 0 && result.status !== 1)
+    if (!(options.exitCodes ?? [0, 1]).includes(result.status ?? -1))
       throw new Error(`${label}: ${command} exited ${String(result.status)}: ${String(result.stderr).slice(-500)}`);
     if (useTime) {
       const lines = String(result.stderr).trim().split('\n');
-      peakRssKb = Math.max(peakRssKb, Number(lines[lines.length - 1]) || 0);
+      const [rssKb, user, system] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
+      peakRssKb = Math.max(peakRssKb, rssKb || 0);
+      if (i > 0) {
+        cpuSamples.push(((user ?? 0) + (system ?? 0)) * 1000);
+        rssSamples.push((rssKb ?? 0) / 1024);
+      }
     }
     if (i > 0) samples.push(elapsed);
   }
-  return {label, medianMs: median(samples), minMs: Math.min(...samples), runs, ...(useTime ? {peakRssMb: peakRssKb / 1024} : {})};
+  return {
+    label,
+    medianMs: median(samples),
+    minMs: Math.min(...samples),
+    runs,
+    ...(useTime ? {peakRssMb: peakRssKb / 1024, cpuMs: median(cpuSamples), medianRssMb: median(rssSamples)} : {}),
+  };
 }
 
 export function report(title: string, timings: readonly Timing[], baseline?: Timing): void {

@@ -48,6 +48,8 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
   };
 
   async run(): Promise<void> {
+    // Milliseconds since the process started: Node's start, module loading and oclif's parse of the flags.
+    const startupMs = performance.now();
     const {flags} = this;
     // One snapshot (live, or the latest scan of --input) is a short run; --since may be many (see wasm-tiering.ts).
     if (flags.format === 'tree' && flags.since !== undefined) {
@@ -55,6 +57,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     }
     if (flags.since === undefined) preferBaselineWasm();
     const config = this.loadConfig({'collection.hidden_check': flags['hidden-check']});
+    const configMs = performance.now() - startupMs;
     const result = await runDetect({
       config,
       input: flags.input,
@@ -73,14 +76,28 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       metrics: this.metrics,
       onRefused: (error) => this.audit('detection_refused', {code: error.code, error: error.toOneLine(), details: error.details}),
     });
+    const renderFrom = performance.now();
     if (flags.format === 'tree') await this.present('tree', await this.tree(result));
     else
       await this.present(
         flags.format ?? result.defaultFormat,
         detectView(result, flags.input === undefined ? {live: true} : {live: false, input: flags.input}),
       );
+    const renderMs = performance.now() - renderFrom;
     this.setExitCode(result.exitCode);
+    const auditFrom = performance.now();
     await this.audit('detection', {...result.audit, exit_code: this.currentExitCode});
+    const stats = result.report.snapshots[0]?.live?.stats;
+    // The phases of docs/performance.md, for `--log-level debug` and the benchmarks.
+    this.logger.debug('detect timing', {
+      startup_ms: Math.round(startupMs),
+      config_ms: Math.round(configMs),
+      ...result.timings,
+      ...(stats === undefined ? {} : {walk_ms: stats.walk_ms, hash_ms: stats.hash_ms, tables_ms: stats.tables_ms, processes: stats.processes}),
+      render_ms: Math.round(renderMs),
+      audit_ms: Math.round(performance.now() - auditFrom),
+      total_ms: Math.round(performance.now()),
+    });
   }
 
   /** The snapshot's process tree with the processes the printed alerts name marked (live, or the latest scan of --input). */

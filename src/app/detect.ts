@@ -8,7 +8,7 @@ import type {AlertSeverity} from '../models/severity.js';
 import type {Logger} from '../output/logger.js';
 import type {MetricsCollector} from '../telemetry/metrics.js';
 import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../telemetry/record-metrics.js';
-import {type DetectReport, runRulesOverSnapshots} from '../detection/rules-over-snapshots.js';
+import {type DetectReport, type DetectTimings, runRulesOverSnapshots} from '../detection/rules-over-snapshots.js';
 import {summaryLines} from '../detection/detection-view.js';
 import {detectionSnapshots} from '../detection/snapshot-source.js';
 import type {DeliverySummary} from '../alerting/types.js';
@@ -51,6 +51,8 @@ export interface DetectRunResult {
   readonly visibility: Visibility;
   /** The ledger payload of the run (without exit_code, which the command adds once audit problems are known). */
   readonly audit: Record<string, unknown>;
+  /** Wall ms of the run's phases; `delivery_ms`: deduplication and the sinks (docs/performance.md). */
+  readonly timings: DetectTimings & {readonly delivery_ms: number};
 }
 
 export interface Visibility {
@@ -115,7 +117,9 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   if (liveStats?.hash_cache_problem !== undefined && liveStats.hash_cache_problem !== null) logger.warn(liveStats.hash_cache_problem);
   if (options.metrics !== undefined) recordDetectionMetrics(options.metrics, report);
   // Deduplication decides what leaves the process (stdout and sinks alike); --fail-on still judges report.alerts.
+  const deliveryFrom = performance.now();
   const delivery = await alerting.deliver(report.alerts, {sinkNames: [...sinkNames]});
+  const deliveryMs = Math.round(performance.now() - deliveryFrom);
   if (options.metrics !== undefined) recordDeliverySummaryMetrics(options.metrics, delivery.summary);
   const printed = alertsToPrint(report.alerts, delivery, options.showSuppressed === true);
 
@@ -165,6 +169,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
     defaultFormat,
     exitCode: combineExitCodes(codes),
     visibility,
+    timings: {...report.timings, delivery_ms: deliveryMs},
     audit: {
       ...visibility,
       scan_ids: s.scan_ids,

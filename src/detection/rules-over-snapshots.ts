@@ -58,6 +58,26 @@ export interface DetectReport {
   readonly stored: StoreAppendResult | null;
   /** Built-in rules taken from the build-time index instead of being parsed (for `--verbose`). */
   readonly rulesFromIndex: number;
+  /** Wall ms of the run's phases (docs/performance.md), summed over snapshots; logged at debug level. */
+  readonly timings: DetectTimings;
+}
+
+/** Where a detect run's wall time went, ms: the phases of docs/performance.md. */
+export interface DetectTimings {
+  /** Loading and validating the rules (the build-time index, the rule cache, rule files). */
+  readonly rules_load_ms: number;
+  /** A live snapshot: the /proc walk, hashing and the live tables. */
+  readonly collect_ms: number;
+  /** A live snapshot: building the snapshot database and exporting its bytes. */
+  readonly snapshot_build_ms: number;
+  /** Saved input: reading and checking the file(s). */
+  readonly input_ms: number;
+  /** Rules in the workers, wall: waiting for a worker, loading the snapshot into it, the queries, the alerts. */
+  readonly rules_ms: number;
+  /** Of rules_ms, the queries alone (sum of each rule's time inside its worker). */
+  readonly queries_ms: number;
+  /** `--store`: appending the snapshot and alerts to the store. */
+  readonly store_ms: number;
 }
 
 function engineFor(config: DaemonEyeConfig): DetectionEngine {
@@ -106,6 +126,8 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
     ...(options.env === undefined ? {} : {env: options.env}),
   });
   const ruleSet = manager.loadRules();
+  const rulesLoaded = performance.now();
+  const timings = {rules_load_ms: Math.round(rulesLoaded - started), collect_ms: 0, snapshot_build_ms: 0, input_ms: 0, rules_ms: 0, queries_ms: 0, store_ms: 0};
   const selected: LoadedRule[] = RuleManager.select(ruleSet.rules, options.ruleIds ?? []);
   // Rules about "new since the baseline" are off without one: skipped and named, never failed.
   const needBaseline = options.baseline === undefined ? selected.filter((r) => readsBaseline(r.rule.sql_query)).map((r) => r.rule.id) : [];
@@ -122,7 +144,14 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
     const tables = [...new Set(rules.flatMap((r) => manager.validator.referencedTables(r.rule.sql_query)))].filter(
       (table) => tableDefinition(table)?.collected === true,
     );
+    let waitFrom = performance.now();
     for await (const snapshot of options.snapshots({tables})) {
+      const rulesFrom = performance.now();
+      if (snapshot.timings === undefined) timings.input_ms += Math.round(rulesFrom - waitFrom);
+      else {
+        timings.collect_ms += snapshot.timings.collect_ms;
+        timings.snapshot_build_ms += snapshot.timings.snapshot_build_ms;
+      }
       const remaining = Math.round(deadline - performance.now());
       const scanId = snapshot.scanIds.length === 1 ? (snapshot.scanIds[0] as number) : null;
       const run =
@@ -156,6 +185,8 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
         };
         perRule.get(loaded.rule.id)?.push(result);
       }
+      timings.rules_ms += Math.round(performance.now() - rulesFrom);
+      timings.queries_ms += Math.round(run?.results.reduce((sum, r) => sum + r.execution_time_ms, 0) ?? 0);
       // Keep what the report needs, not the bytes (a long range must not pile up in memory).
       snapshots.push({
         bytes: new Uint8Array(0),
@@ -167,6 +198,7 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
         inaccessibleCount: snapshot.inaccessibleCount,
         ...(snapshot.live === undefined ? {} : {live: snapshot.live}),
       });
+      waitFrom = performance.now();
     }
   } finally {
     await engine.close();
@@ -194,13 +226,16 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
   if (options.storeDir !== undefined) {
     const live = snapshots[0]?.live;
     if (live === undefined) throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input', {hint: 'drop one of them'});
+    const storeFrom = performance.now();
     stored = await appendToStore(options.storeDir, live.scan, live.processes, {
       alerts: summary.alerts,
       retention: retentionFromConfig(config.storage),
       tables: live.tables,
     });
+    timings.store_ms = Math.round(performance.now() - storeFrom);
   }
   return {
+    timings,
     stored,
     rulesFromIndex: ruleSet.indexed,
     alerts: summary.alerts,

@@ -28,6 +28,8 @@ export interface SnapshotForDetection {
   readonly inaccessibleCount: number;
   /** The collected snapshot when live (for `detect --store`). */
   readonly live?: Snapshot;
+  /** When live: wall ms collecting (/proc walk, hashing, live tables) and building the snapshot file. */
+  readonly timings?: {readonly collect_ms: number; readonly snapshot_build_ms: number};
 }
 
 /** What the SQL about to run needs: the registry tables it reads (a live snapshot collects exactly those). */
@@ -60,9 +62,13 @@ function readOptionsOf(options: SnapshotSourceOptions): ReadOptions {
 }
 
 async function live(config: DaemonEyeConfig, needs: SnapshotNeeds): Promise<SnapshotForDetection> {
+  const started = performance.now();
   const snapshot = await collectSnapshot({...collectOptionsFromConfig(config), tables: needs.tables});
+  const collected = performance.now();
+  const bytes = await serializeSnapshot(snapshot.scan, snapshot.processes, [], snapshot.tables);
   return {
-    bytes: await serializeSnapshot(snapshot.scan, snapshot.processes, [], snapshot.tables),
+    bytes,
+    timings: {collect_ms: Math.round(collected - started), snapshot_build_ms: Math.round(performance.now() - collected)},
     scanIds: [snapshot.scan.id],
     tables: snapshot.scan.tables,
     scans: [snapshot.scan],

@@ -15,7 +15,7 @@ import {DaemonEyeError} from '../errors.js';
 import {TABLES} from '../models/tables.js';
 import {closestMatch} from '../util/closest.js';
 import {checkRegex} from './regex.js';
-import {lexSql, type Token} from './sql-lexer.js';
+import {type Lexed, lexSql, type Token} from './sql-lexer.js';
 import {allowedFunctionNames, describePolicy, SQL_POLICY, type SqlLimits, type SqlPolicy} from './sql-policy.js';
 
 /**
@@ -249,6 +249,12 @@ export class SqlValidator {
    * methods that change what is allowed clear it.
    */
   private readonly verdicts = new Map<string, SqlValidationResult>();
+  /**
+   * Tokens by SQL text: a run asks for a rule's tables and lists several times (what to collect, what each
+   * snapshot lacks, which lists to create), and lexing them again each time was ≈ 5 % of a live `detect`'s
+   * main-thread CPU (docs/performance.md). The lexer reads nothing but the text, so this never changes a verdict.
+   */
+  private readonly lexedBySql = new Map<string, Lexed>();
 
   constructor(options: SqlValidatorOptions = {}) {
     this.policy = options.policy ?? SQL_POLICY;
@@ -295,6 +301,16 @@ export class SqlValidator {
 
   get allowedFunctions(): readonly string[] {
     return [...this.allowed].sort();
+  }
+
+  /** The lexer's tokens of `sql`, once per text (rule-sized texts only, like the verdicts). */
+  private lex(sql: string): Lexed {
+    let lexed = this.lexedBySql.get(sql);
+    if (lexed === undefined) {
+      lexed = lexSql(sql);
+      if (sql.length <= 65_536) this.lexedBySql.set(sql, lexed);
+    }
+    return lexed;
   }
 
   /** Valid, or every problem found (each with a reason code). */
@@ -348,7 +364,7 @@ export class SqlValidator {
    */
   referencedTables(sql: string): string[] {
     const names = new Set<string>();
-    for (const statement of lexSql(sql).statements) {
+    for (const statement of this.lex(sql).statements) {
       for (const token of statement) {
         if (token.kind !== 'word' && token.kind !== 'ident') continue;
         const text = (token.kind === 'ident' ? token.text.slice(1, -1) : token.text).toLowerCase();
@@ -361,7 +377,7 @@ export class SqlValidator {
   /** The `list_<name>` tables a (valid) query reads, so the engine can create them. */
   referencedLists(sql: string): string[] {
     const names = new Set<string>();
-    for (const statement of lexSql(sql).statements) {
+    for (const statement of this.lex(sql).statements) {
       for (const token of statement) {
         const text = token.kind === 'ident' ? token.text.slice(1, -1) : token.text;
         const match = LIST_TABLE.exec(text.toLowerCase());
@@ -375,7 +391,7 @@ export class SqlValidator {
     if (Buffer.byteLength(sql, 'utf8') > this.policy.limits.maxLength) {
       return [{reason: 'too_long', message: `the query is ${Buffer.byteLength(sql, 'utf8')} bytes; at most ${this.policy.limits.maxLength} are allowed`}];
     }
-    const lexed = lexSql(sql);
+    const lexed = this.lex(sql);
     if (lexed.statements.length === 0) return [{reason: 'empty', message: 'the query is empty'}];
     const errors: SqlValidationError[] = [];
     if (lexed.maxDepth > this.policy.limits.maxDepth) {

@@ -1,0 +1,172 @@
+// The cron'd live detect (docs/performance.md, "Live detect: targets"): every figure a ratio against a floor
+// measured in the same run. The floor is bare Node plus `ps` (`node -e 0` + `ps -eo pid,ppid,user,etimes,args`).
+// Rows: live detect with the whole pack on the machine's own processes and at ≈ 1,100 (plain sleeps added):
+// wall, CPU and peak memory; live `scan --no-hash` at ≈ 1,100 against `ps`; `detect --input` over a saved
+// ≈ 1,000-process snapshot with the pack and the SigmaHQ Linux rules (CPU); the share of the audit ledger
+// (entry + signed checkpoint) in a detect; and the phase timings detect logs at debug level.
+import {spawnSync} from 'node:child_process';
+import {cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {basename, join} from 'node:path';
+
+import {parse} from 'yaml';
+
+import {findRuleFiles} from '../src/detection/rule-paths.js';
+import {compileSigmaRule} from '../src/detection/sigma/compile.js';
+import {BIN, median, privateEnv, report, ROOT, type Timing, timeCommand} from './lib.js';
+import {killGroup, processCount, spawnSleepers} from './scan.bench.js';
+
+/** Targets (issue: a cron'd detect that costs a fleet nothing). */
+export const TARGETS = {
+  /** Live detect at ≈ 1,100 processes: wall ≤ 4× the floor, CPU ≤ 600 ms, peak RSS ≤ 150 MB. */
+  detectLargeWallRatio: 4,
+  detectLargeCpuMs: 600,
+  detectLargeRssMb: 150,
+  /** Live detect on the machine's own 100–200 processes: wall ≤ 3× the floor. */
+  detectSmallWallRatio: 3,
+  /** Live `scan --no-hash` at ≈ 1,100: ≤ 4× `ps`. */
+  scanRatio: 4,
+  /** `detect --input` over a saved 1,000-process snapshot with the pack and the SigmaHQ rules: CPU ≤ 1 s. */
+  savedSigmaCpuMs: 1000,
+  /** The audit ledger (entry + signed checkpoint): under 5 % of a detect. */
+  ledgerShare: 0.05,
+} as const;
+
+const PS_ARGS = ['-eo', 'pid,ppid,user,etimes,args'];
+const RUNS = Number(process.env.LIVE_DETECT_RUNS ?? 5);
+const SIGMA = join(ROOT, 'test', 'fixtures', 'sigma');
+
+const verdict = (met: boolean): string => (met ? 'met' : 'MISSED');
+const line = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+
+/** The SigmaHQ Linux fixture rules that compile, copied into `dir` (what `detect --rules` loads). */
+function sigmaRules(dir: string): number {
+  mkdirSync(dir, {recursive: true});
+  let count = 0;
+  for (const file of findRuleFiles(SIGMA)) {
+    try {
+      compileSigmaRule(parse(readFileSync(file, 'utf8')) as Parameters<typeof compileSigmaRule>[0]);
+    } catch {
+      continue;
+    }
+    cpSync(file, join(dir, `${count}-${basename(file)}`));
+    count++;
+  }
+  return count;
+}
+
+/** The median of each phase `detect --log-level debug` logs ("detect timing"), over `runs` runs. */
+function phaseTimings(env: NodeJS.ProcessEnv, args: readonly string[], runs: number): Record<string, number> {
+  const samples: Record<string, number[]> = {};
+  for (let i = 0; i < runs; i++) {
+    const result = spawnSync(process.execPath, [BIN, 'detect', ...args, '--format', 'ndjson', '--log-level', 'debug', '--log-format', 'json'], {
+      env,
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const timing = result.stderr.split('\n').find((l) => l.includes('"detect timing"'));
+    if (timing === undefined) throw new Error(`detect logged no timing (exit ${String(result.status)}): ${result.stderr.slice(-400)}`);
+    for (const [key, value] of Object.entries(JSON.parse(timing) as Record<string, unknown>)) {
+      if (typeof value === 'number') (samples[key] ??= []).push(value);
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([key, values]) => [key, median(values)]));
+}
+
+function describe(t: Timing): string {
+  return `${t.medianMs.toFixed(0)} ms wall, ${((t.cpuMs ?? Number.NaN) / 1000).toFixed(2)} CPU-s, ${(t.peakRssMb ?? Number.NaN).toFixed(0)} MB peak`;
+}
+
+/** node -e 0 and ps, then `timings` run in between (so the floor is measured around them, in the same run). */
+function floorAround(measure: () => Timing[]): {node: Timing; ps: Timing; floorMs: number; timings: Timing[]} {
+  const node = timeCommand('node -e 0', process.execPath, ['-e', '0'], {runs: RUNS});
+  const ps = timeCommand(`ps ${PS_ARGS.join(' ')}`, 'ps', PS_ARGS, {runs: RUNS});
+  const timings = measure();
+  return {node, ps, floorMs: node.medianMs + ps.medianMs, timings};
+}
+
+export async function run(): Promise<void> {
+  const state = mkdtempSync(join(tmpdir(), 'daemoneye-bench-live-detect-'));
+  const keyDir = join(state, 'keys');
+  // The default configuration with the audit ledger on and a signing key (kept in the private state, never
+  // the host's): every run appends an entry and a signed checkpoint.
+  const env = {
+    ...privateEnv(state),
+    DAEMONEYE_CRYPTO__PRIVATE_KEY_PATH: join(keyDir, 'private.key'),
+    DAEMONEYE_CRYPTO__PUBLIC_KEY_PATH: join(keyDir, 'public.key'),
+  };
+  try {
+    const keys = spawnSync(process.execPath, [BIN, 'keys', 'generate', '--dir', keyDir, '--format', 'json'], {env, encoding: 'utf8'});
+    if (keys.status !== 0) throw new Error(`keys generate failed: ${keys.stderr}`);
+    const detectArgs = [BIN, 'detect', '--format', 'ndjson'];
+
+    // 1. The machine's own processes.
+    const own = processCount();
+    const small = floorAround(() => [timeCommand('daemoneye detect (live)', process.execPath, detectArgs, {runs: RUNS, env})]);
+    const [detectSmall] = small.timings as [Timing];
+    report(`live detect, this machine's ${own} processes`, [small.node, small.ps, detectSmall], small.node);
+    const smallRatio = detectSmall.medianMs / small.floorMs;
+    line(`floor (node -e 0 + ps): ${small.floorMs.toFixed(0)} ms; detect ${describe(detectSmall)}`);
+    line(`detect / floor = ${smallRatio.toFixed(2)}× (target ≤ ${TARGETS.detectSmallWallRatio}×): ${verdict(smallRatio <= TARGETS.detectSmallWallRatio)}`);
+
+    // 2. ≈ 1,100 processes: plain sleeps added (nothing a rule flags).
+    const sleepers = await spawnSleepers(Math.max(0, 1100 - own));
+    const cleanup = (): void => killGroup(sleepers);
+    process.once('exit', cleanup);
+    try {
+      const count = processCount();
+      const snapshot = join(state, 'snapshot-1k.db');
+      const saved = spawnSync(process.execPath, [BIN, 'scan', '--output', snapshot, '--format', 'ndjson'], {env, stdio: 'ignore'});
+      if (saved.status !== 0) throw new Error(`scan --output failed (exit ${String(saved.status)})`);
+      const sigmaDir = join(state, 'sigma');
+      const sigmaCount = sigmaRules(sigmaDir);
+      const large = floorAround(() => [
+        timeCommand('daemoneye detect (live)', process.execPath, detectArgs, {runs: RUNS, env}),
+        timeCommand('daemoneye detect --no-audit (live)', process.execPath, [...detectArgs, '--no-audit'], {runs: RUNS, env}),
+        timeCommand('daemoneye scan --no-hash', process.execPath, [BIN, 'scan', '--no-hash', '--format', 'ndjson'], {runs: RUNS, env}),
+        timeCommand(
+          `detect --input (saved), pack + ${sigmaCount} Sigma`,
+          process.execPath,
+          [BIN, 'detect', '--input', snapshot, '--rules', sigmaDir, '--format', 'ndjson'],
+          {runs: RUNS, env},
+        ),
+      ]);
+      const [detectLarge, noAudit, scan, savedSigma] = large.timings as [Timing, Timing, Timing, Timing];
+      report(`live detect and scan, ${count} processes`, [large.node, large.ps, ...large.timings], large.node);
+      const largeRatio = detectLarge.medianMs / large.floorMs;
+      line(`floor (node -e 0 + ps): ${large.floorMs.toFixed(0)} ms; detect ${describe(detectLarge)}`);
+      line(`detect / floor = ${largeRatio.toFixed(2)}× (target ≤ ${TARGETS.detectLargeWallRatio}×): ${verdict(largeRatio <= TARGETS.detectLargeWallRatio)}`);
+      line(
+        `detect CPU ${(detectLarge.cpuMs ?? 0).toFixed(0)} ms (target ≤ ${TARGETS.detectLargeCpuMs}): ${verdict((detectLarge.cpuMs ?? 0) <= TARGETS.detectLargeCpuMs)}`,
+      );
+      line(
+        `detect peak RSS ${(detectLarge.peakRssMb ?? 0).toFixed(0)} MB, median ${(detectLarge.medianRssMb ?? 0).toFixed(0)} MB (target ≤ ${TARGETS.detectLargeRssMb}): ${verdict((detectLarge.peakRssMb ?? 0) <= TARGETS.detectLargeRssMb)}`,
+      );
+      const scanRatio = scan.medianMs / large.ps.medianMs;
+      line(`scan --no-hash / ps = ${scanRatio.toFixed(2)}× (target ≤ ${TARGETS.scanRatio}×): ${verdict(scanRatio <= TARGETS.scanRatio)}`);
+      line(
+        `detect --input, pack + ${sigmaCount} Sigma rules: CPU ${(savedSigma.cpuMs ?? 0).toFixed(0)} ms (target ≤ ${TARGETS.savedSigmaCpuMs}): ${verdict((savedSigma.cpuMs ?? 0) <= TARGETS.savedSigmaCpuMs)}`,
+      );
+
+      // 3. Phases (wall, medians) as detect itself logs them; the ledger's share from the same runs.
+      const phases = phaseTimings(env, [], RUNS);
+      line(`\n## live detect phases, ${count} processes (median wall ms of ${RUNS} runs, from "detect timing")`);
+      for (const [key, value] of Object.entries(phases)) line(`${key.padEnd(24)} ${value.toFixed(1)}`);
+      const ledgerShare = (phases.audit_ms ?? 0) / (phases.total_ms ?? 1);
+      const wholeShare = (detectLarge.medianMs - noAudit.medianMs) / detectLarge.medianMs;
+      line(
+        `audit ledger (entry + signed checkpoint): ${(ledgerShare * 100).toFixed(1)} % of the run in-process; ` +
+          `whole-process difference with --no-audit ${(wholeShare * 100).toFixed(1)} % (noisy); target < ${TARGETS.ledgerShare * 100} %: ${verdict(ledgerShare < TARGETS.ledgerShare)}`,
+      );
+    } finally {
+      cleanup();
+      process.removeListener('exit', cleanup);
+      const deadline = Date.now() + 60_000;
+      while (processCount() > own + 50 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    rmSync(state, {recursive: true, force: true});
+  }
+}
