@@ -7,7 +7,7 @@ import type * as Yaml from 'yaml';
 import {DaemonEyeError, isDaemonEyeError, systemErrorCode} from '../errors.js';
 import {IS_SINGLE_EXECUTABLE} from '../package-files.js';
 import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
-import {documentToJs, yaml, yamlProblems} from '../util/yaml.js';
+import {documentToJs, MAX_YAML_ALIASES, yaml, yamlDepthProblem, yamlProblems} from '../util/yaml.js';
 import {EnvironmentSubstitutor} from './env-substitutor.js';
 import {type StatePaths, statePaths, SYSTEM_CONFIG_PATH, userConfigPath} from './paths.js';
 import {type DaemonEyeConfig, embeddedDefaults} from './schema.js';
@@ -112,6 +112,13 @@ export function readYamlFile(
 
 export function parseYamlConfig(text: string, file: string): {data: Record<string, unknown>; locate: (path: Path) => string | undefined} {
   const {LineCounter, parseDocument} = yaml();
+  const deep = yamlDepthProblem(text);
+  if (deep !== undefined) {
+    throw new DaemonEyeError('CONFIG_YAML_SYNTAX', `${file}:${deep.line}:${deep.col}: invalid YAML: ${deep.message}`, {
+      file,
+      hint: 'write the settings out flat, as docs/configuration.md shows',
+    });
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true});
   const [first] = yamlProblems(text, doc.errors, lineCounter);
@@ -237,8 +244,9 @@ export class ConfigBuilder {
       const path = name.slice(upper.length).toLowerCase().split('__');
       let value: unknown = raw;
       try {
-        const parsed = yaml().parseDocument(raw);
-        if (parsed.errors.length === 0) value = parsed.toJS();
+        // An environment value is YAML too, so it has the same bounds as a file: nesting and aliases.
+        const parsed = yamlDepthProblem(raw) === undefined ? yaml().parseDocument(raw) : undefined;
+        if (parsed !== undefined && parsed.errors.length === 0) value = parsed.toJS({maxAliasCount: MAX_YAML_ALIASES});
       } catch {
         value = raw;
       }

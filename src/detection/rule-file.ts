@@ -4,7 +4,7 @@
 import type {Document, LineCounter} from 'yaml';
 
 import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
-import {documentToJs, yaml, yamlProblems} from '../util/yaml.js';
+import {documentToJs, MAX_YAML_DEPTH, yaml, yamlDepthProblem, yamlProblems} from '../util/yaml.js';
 import {locate, pathText, type RuleDefinition, RuleFileSchema, type RuleFileValidation, testCaseProblems, type YamlPath} from './rule-source.js';
 import {type SqlValidationError, SqlValidator} from './sql-validator.js';
 
@@ -102,6 +102,8 @@ export function validateNativeRuleText(file: string, text: string, validator: Sq
     if (isDaemonEyeError(error)) return invalid([error.message]);
     throw error;
   }
+  const deep = yamlDepthProblem(source.yaml, MAX_YAML_DEPTH, source.yamlLineOffset);
+  if (deep !== undefined) return invalid([`${file}:${deep.line}:${deep.col}: invalid YAML: ${deep.message}`]);
   const counter = new (yaml().LineCounter)();
   const doc = yaml().parseDocument(source.yaml, {lineCounter: counter, prettyErrors: false, uniqueKeys: true});
   if (doc.errors.length > 0) {
