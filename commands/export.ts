@@ -120,7 +120,7 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
       onProblem: (problem) => this.logger.reportError(problem),
       onWarning: (warning) => this.logger.warn(warning),
     });
-    if (result.files.length > 0) process.stdout.write(`${result.files.join('\n')}\n`);
+    if (result.files.length > 0) this.write(`${result.files.join('\n')}\n`);
     this.logger.info(`wrote ${result.files.length} Parquet file(s), ${result.rows} rows, under ${flags.output}`);
     if (result.unscannedAlerts > 0) this.logger.warn(`${result.unscannedAlerts} alert(s) tied to no scan have no host or date to file under: not written`);
     if (result.problems.length > 0) {

@@ -13,15 +13,21 @@ export function renderNdjsonLine(record: unknown): string {
   return `${safeJson(record)}\n`;
 }
 
-/** One CSV field per RFC 4180: quoted when it holds a comma, quote, CR or LF; quotes doubled. */
-export function csvField(value: unknown): string {
+/**
+ * One CSV field per RFC 4180: quoted when it holds a comma, quote, CR or LF; quotes doubled. For a terminal
+ * (`terminal`), a CR or LF inside the field is written `\r` / `\n` instead: on a screen a quoted line break
+ * cannot be told from the row's end, so a process could fake rows. Files and pipes keep RFC 4180 exactly.
+ */
+export function csvField(value: unknown, terminal = false): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const raw = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text = terminal ? raw.replace(/[\r\n]/g, (c) => (c === '\r' ? '\\r' : '\\n')) : raw;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-export function csvLine(values: readonly unknown[]): string {
-  return `${values.map(csvField).join(',')}\r\n`;
+/** One CSV record ending in CR LF (RFC 4180); `terminal`: as csvField's. */
+export function csvLine(values: readonly unknown[], terminal = false): string {
+  return `${values.map((value) => csvField(value, terminal)).join(',')}\r\n`;
 }
 
 export interface TableColumn<T> {

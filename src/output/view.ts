@@ -31,6 +31,8 @@ export interface View<Row> {
 export interface Terminal {
   readonly width?: number;
   readonly palette: Palette;
+  /** The output goes to a terminal: CSV cells show a CR or LF as `\r` / `\n` (src/output/render.ts, csvField). */
+  readonly tty?: boolean;
 }
 
 /**
@@ -45,7 +47,7 @@ export function renderView<Row>(format: OutputFormat | string, view: View<Row>, 
       return renderJson(view.document !== undefined ? view.document : view.single === true ? view.rows[0] : view.rows);
     case 'csv':
       if (view.csv === undefined) break;
-      return csvLine(view.csv.header) + view.rows.map((row) => csvLine(view.csv?.values(row) ?? [])).join('');
+      return csvLine(view.csv.header, terminal.tty) + view.rows.map((row) => csvLine(view.csv?.values(row) ?? [], terminal.tty)).join('');
     case 'table':
       if (view.columns !== undefined) return renderTable(view.rows, view.columns, terminal.width, terminal.palette);
       if (view.keyValues !== undefined) return view.rows.map((row) => renderKeyValues(view.keyValues?.(row) ?? [])).join('\n');

@@ -16,7 +16,7 @@ import {ecsProcessEvent} from '../output/ecs.js';
 import {ocsfEvidenceInfo} from '../output/ocsf.js';
 import type {ScanRecord} from '../models/scan.js';
 import {csvLine} from '../output/render.js';
-import {safeJson} from '../output/terminal.js';
+import {escapeJsonText, safeJson, terminalOutput} from '../output/terminal.js';
 import {OutputFileWriter} from '../util/output-file.js';
 import {openSnapshotInput, type ReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
 import type {SnapshotLimits} from './snapshot-file.js';
@@ -68,6 +68,11 @@ export interface ExportResult {
 export interface ExportSink {
   /** Where output goes when `outputPath` is not set (default: stdout); return a promise to make the export wait. */
   readonly write?: (chunk: string) => unknown;
+  /**
+   * The output is read on a terminal (default: when it goes to stdout and stdout is one): every chunk is made
+   * terminal-safe (src/output/terminal.ts, terminalOutput) and a CSV cell shows a CR or LF as `\r` / `\n`.
+   */
+  readonly terminal?: boolean;
   readonly onProblem?: (problem: DaemonEyeError) => void;
   /** Hears how an `outputPath` that is a link, device or FIFO was written (src/util/output-file.ts). */
   readonly onNote?: (message: string) => void;
@@ -202,10 +207,6 @@ function jsonObjectSql(columns: readonly ColumnSpec[]): string {
   return `json_object(${parts.join(', ')})`;
 }
 
-// As safeJson (src/output/terminal.ts): characters JSON leaves raw that a terminal or JS parser may mangle.
-const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const escapeUnsafe = (c: string): string => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
-
 /**
  * Whether export adds the host to each row of a table: every table tied to a scan, but `alerts`, whose rows
  * carry their own `host` column.
@@ -238,7 +239,8 @@ function* jsonLinesOf(
     statement.bind(where.params);
     while (statement.step()) {
       const row = statement.get();
-      const line = String(row[0]).replace(JSON_UNSAFE, escapeUnsafe);
+      // As safeJson: what json_object leaves raw that a terminal or a JavaScript parser may mangle, escaped.
+      const line = escapeJsonText(String(row[0]));
       yield scanColumn === null ? line : `${line.slice(0, -1)},"host":${hosts?.get(Number(row[1])) ?? 'null'}}`;
     }
   } finally {
@@ -293,8 +295,10 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
     config.outputPath === undefined
       ? undefined
       : new OutputFileWriter(config.outputPath, {mode: 0o600, what: 'export output', ...(sink.onNote === undefined ? {} : {note: sink.onNote})});
-  const target = file === undefined ? (sink.write ?? stdoutWriter()) : (chunk: string) => file.write(chunk);
-  const out = new ChunkedWriter(target);
+  const terminal = file === undefined && (sink.terminal ?? (sink.write === undefined && process.stdout.isTTY === true));
+  const write = file === undefined ? (sink.write ?? stdoutWriter()) : (chunk: string) => file.write(chunk);
+  // Chunks end at a row's end (ChunkedWriter joins whole rows), so a CR LF is never split between two.
+  const out = new ChunkedWriter(terminal ? (chunk) => write(terminalOutput(chunk, false)) : write);
   const problems: DaemonEyeError[] = [];
   const readOptions: ReadOptions = {
     since: config.since,
@@ -320,7 +324,8 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
     const open = (): void => {
       if (opened) return;
       opened = true;
-      if (format === 'csv') out.push(csvLine([...specOf(table).columns.map((c) => c.name), ...(table === 'scans' || !addHost ? [] : ['host_id', 'hostname'])]));
+      if (format === 'csv')
+        out.push(csvLine([...specOf(table).columns.map((c) => c.name), ...(table === 'scans' || !addHost ? [] : ['host_id', 'hostname'])], terminal));
       if (format === 'json') out.push('[');
     };
     for await (const snapshot of requireSnapshotsInRange(input, readOptions)) {
@@ -336,7 +341,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
           // The scans table has its host columns already; other tables get the scan's host_id and hostname.
           const hosts = !addHost || table === 'scans' ? null : new Map(snapshot.scans.map((scan) => [scan.id, hostOfScan(scan)]));
           for (const cells of csvRowsOf(snapshot.db, table, where, hosts)) {
-            const wait = out.push(csvLine(cells));
+            const wait = out.push(csvLine(cells, terminal));
             if (wait !== undefined) await wait;
             rows++;
           }

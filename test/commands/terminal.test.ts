@@ -1,13 +1,13 @@
 // Nothing the tool prints can drive the terminal it prints to: every output format and every message, run on a
 // real pseudo-terminal (test/helpers/pty.ts) against processes, files and rules whose names and arguments hold
 // ESC sequences (CSI, OSC), BEL, CR, backspace, C1 controls and bidi overrides.
-import {copyFileSync, mkdirSync, writeFileSync} from 'node:fs';
+import {copyFileSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {LiveProcesses, SLEEP, waitForExe} from '../collect/live-processes.js';
-import {isolatedEnv, removeDir, tempDir} from '../helpers/cli.js';
+import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
 import {runCliInPty, unsafeCharacters} from '../helpers/pty.js';
 
 // OSC 0 (window title), BEL, CR (overwrite the line), backspace, CSI 2J (clear screen), C1 CSI, RLO.
@@ -18,6 +18,12 @@ const env = isolatedEnv(join(dir, 'home'), {TERM: 'xterm-256color', NO_COLOR: '1
 const colourEnv = {...isolatedEnv(join(dir, 'home')), TERM: 'xterm-256color'};
 let commPid = 0;
 let argvPid = 0;
+let hiddenPid = 0;
+// Invisible and direction-changing characters (a zero-width space in a name, a right-to-left mark, a tag
+// character, a variation selector, the Arabic letter mark, a BOM) and CR LF / LF inside one argument, which in
+// CSV would start a fake row. `José` must stay readable.
+const HIDDEN = ['ss\u200bhd', '\u200fRTL\u200e', 'tag\u{e0041}\u{e0001}', 'vs\ufe0f', 'alm\u061c', '\ufeffbom', 'José'];
+const FAKE_ROWS = ['x\r\nFAKEROW,1,2', 'y\nFAKELF,3'];
 
 beforeAll(async () => {
   // comm comes from the executable's name (its first 15 bytes), argv[0] from the exec call.
@@ -32,8 +38,11 @@ beforeAll(async () => {
     '\u001b[31mred\u001b[0m',
     `\u001b]52;c;${Buffer.from('rm -rf ~').toString('base64')}\u0007`,
   ]);
+  const byHidden = live.spawn('/bin/sh', ['-c', 'sleep 1000; :', 'sh', ...HIDDEN, ...FAKE_ROWS]);
   commPid = byName.pid ?? 0;
   argvPid = byArgs.pid ?? 0;
+  hiddenPid = byHidden.pid ?? 0;
+  await waitForExe(hiddenPid, () => true);
   await waitForExe(commPid, (target) => target.includes('PWNED'));
   await waitForExe(argvPid, () => true);
   // A rule that flags them (detect's formats) and a rule file whose name and SQL comment hold the same.
@@ -90,6 +99,72 @@ describe('every output format on a terminal is free of control characters', () =
   it('rules list --format csv and rules convert (a rule file is user text)', async () => {
     await expectSafe(['rules', 'list', '--rules', join(dir, 'rules'), '--format', 'csv']);
     await expectSafe(['rules', 'convert', join(dir, 'rules', 'evil.yaml')]);
+  });
+});
+
+describe('invisible characters, and line breaks inside a CSV cell, on a terminal', () => {
+  /** No line of the terminal starts with what an argument put after its CR LF or LF: no fake row. */
+  function expectNoFakeRow(output: string): void {
+    expect(output.split('\n').filter((line) => /^(?:FAKEROW|FAKELF)/.test(line))).toEqual([]);
+  }
+
+  for (const format of ['table', 'tree', 'csv', 'json', 'ndjson']) {
+    it(`scan --format ${format}: zero-width, bidi marks, tags and variation selectors are shown escaped`, async () => {
+      const output = await expectSafe(['scan', '--pid', String(hiddenPid), '--no-hash', '--format', format], {mustShow: /ss\\u200bhd/});
+      // JSON writes a character past U+FFFF as its escaped surrogate pair; the other formats as \u{…}.
+      const tag = format === 'json' || format === 'ndjson' ? '\\udb40\\udc41' : '\\u{e0041}';
+      for (const shown of ['\\u200f', '\\u200e', tag, '\\ufe0f', '\\u061c', '\\ufeff']) expect(output, shown).toContain(shown);
+      expect(output).toContain('José');
+      expectNoFakeRow(output);
+    });
+  }
+
+  // The collector writes a CR of argv as `\x0d` (the lossless text encoding) but keeps LF; a query can make a
+  // raw CR LF (json_extract of "\r\n").
+  const queryCrLf = (): string => `SELECT json_extract('["x\\r\\nFAKEROW,1,2"]', '$[0]') AS v, cmdline FROM processes WHERE pid = ${hiddenPid}`;
+
+  it('scan and query --format csv on a terminal: a CR LF or LF in a cell is shown as \\r\\n / \\n, never a new row', async () => {
+    const scan = await expectSafe(['scan', '--pid', String(hiddenPid), '--no-hash', '--format', 'csv'], {mustShow: /x\\x0d\\nFAKEROW,1,2 y\\nFAKELF,3/});
+    expectNoFakeRow(scan);
+    const query = await expectSafe(['query', queryCrLf(), '--format', 'csv'], {mustShow: /^"x\\r\\nFAKEROW,1,2",/m});
+    expectNoFakeRow(query);
+  });
+
+  it('piped, CSV keeps RFC 4180: the CR LF and LF stay inside the quoted cell', async () => {
+    const scan = await runCli(['scan', '--pid', String(hiddenPid), '--no-hash', '--format', 'csv'], {env});
+    expect(scan.code).toBe(0);
+    expect(scan.stdout).toMatch(/,"[^"]*x\\x0d\nFAKEROW,1,2 y\nFAKELF,3",/);
+    expect(scan.stdout).toContain('ss\u200bhd');
+    const query = await runCli(['query', queryCrLf(), '--format', 'csv', '--no-audit'], {env});
+    expect(query.stdout).toMatch(/^v,cmdline\r\n"x\r\nFAKEROW,1,2",".*FAKELF,3"\r\n$/s);
+  });
+
+  describe('export of a saved snapshot', () => {
+    const snapshot = join(dir, 'hidden.db');
+    beforeAll(async () => {
+      const saved = await runCli(
+        ['scan', '--pid', String(hiddenPid), '--pid', String(argvPid), '--pid', String(commPid), '--no-hash', '--output', snapshot, '--format', 'json'],
+        {env},
+      );
+      expect(saved.code, saved.stderr).toBe(0);
+    });
+
+    for (const format of ['csv', 'ndjson', 'json', 'ecs', 'ocsf']) {
+      it(`export --format ${format} on a terminal`, async () => {
+        const output = await expectSafe(['export', '--input', snapshot, '--format', format, '--no-audit'], {mustShow: /ss\\u200bhd/});
+        expect(output).toMatch(/\\x1b|\\u001b/);
+        expectNoFakeRow(output);
+      });
+    }
+
+    it('export --format csv to a file and to a pipe: RFC 4180, the cell as the process had it', async () => {
+      const file = join(dir, 'hidden.csv');
+      const written = await runCli(['export', '--input', snapshot, '--format', 'csv', '--output', file, '--no-audit'], {env});
+      expect(written.code, written.stderr).toBe(0);
+      const piped = await runCli(['export', '--input', snapshot, '--format', 'csv', '--no-audit'], {env});
+      expect(piped.stdout).toBe(readFileSync(file, 'utf8'));
+      expect(piped.stdout).toMatch(/,"[^"]*x\\x0d\nFAKEROW,1,2 y\nFAKELF,3",/);
+    });
   });
 });
 

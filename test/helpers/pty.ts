@@ -31,8 +31,10 @@ export function runCliInPty(args: readonly string[], env: NodeJS.ProcessEnv, opt
 }
 
 // What must never reach a terminal: ESC (but for the palette's own colours), the other C0 controls but LF and
-// tab, DEL and C1 controls, the line/paragraph separators, bidi overrides and isolates.
-const UNSAFE = /\u001b(?!\[(?:0|1|2|22|31|32|33|36|39|90)m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// tab, DEL and C1 controls, every format character (bidi marks, overrides and isolates, zero-width characters,
+// tags), lone surrogates, the line/paragraph separators, and every default-ignorable (invisible) code point.
+const UNSAFE =
+  /\u001b(?!\[(?:0|1|2|22|31|32|33|36|39|90)m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f]|[\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu;
 
 /** The control characters in terminal output that the tool did not put there for colour (none when safe). */
 export function unsafeCharacters(output: string): string[] {

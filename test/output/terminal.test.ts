@@ -15,6 +15,52 @@ describe('terminal safety', () => {
     expect(terminalSafe('日本語 ok')).toBe('日本語 ok');
   });
 
+  // One case per kind of the policy (src/output/terminal.ts, TERMINAL_UNSAFE_CLASS): each shown, not acted on or hidden.
+  const INVISIBLE: readonly (readonly [string, string])[] = [
+    ['\u200e', '\\u200e'], // LEFT-TO-RIGHT MARK
+    ['\u200f', '\\u200f'], // RIGHT-TO-LEFT MARK
+    ['\u061c', '\\u061c'], // ARABIC LETTER MARK
+    ['\u200b', '\\u200b'], // ZERO WIDTH SPACE
+    ['\u200c', '\\u200c'], // ZERO WIDTH NON-JOINER
+    ['\u200d', '\\u200d'], // ZERO WIDTH JOINER
+    ['\u2060', '\\u2060'], // WORD JOINER
+    ['\ufeff', '\\ufeff'], // BYTE ORDER MARK
+    ['\u00ad', '\\xad'], // SOFT HYPHEN
+    ['\u2064', '\\u2064'], // INVISIBLE PLUS
+    ['\ufff9', '\\ufff9'], // INTERLINEAR ANNOTATION ANCHOR
+    ['\u{e0041}', '\\u{e0041}'], // TAG LATIN CAPITAL LETTER A
+    ['\u{e0001}', '\\u{e0001}'], // LANGUAGE TAG
+    ['\ufe0f', '\\ufe0f'], // VARIATION SELECTOR-16
+    ['\u{e0100}', '\\u{e0100}'], // VARIATION SELECTOR-17
+    ['\u3164', '\\u3164'], // HANGUL FILLER
+    ['\u034f', '\\u034f'], // COMBINING GRAPHEME JOINER
+    ['\u180e', '\\u180e'], // MONGOLIAN VOWEL SEPARATOR
+    ['\u2066', '\\u2066'], // LEFT-TO-RIGHT ISOLATE
+    ['\u2029', '\\u2029'], // PARAGRAPH SEPARATOR
+    ['\ud800', '\\ud800'], // a lone surrogate
+  ];
+
+  it('makes bidi marks, zero-width, format, tag, variation-selector and filler characters visible', () => {
+    for (const [char, shown] of INVISIBLE) {
+      expect(terminalSafe(`ss${char}hd`), shown).toBe(`ss${shown}hd`);
+      expect(terminalOutput(`ss${char}hd\n`, true), shown).toBe(`ss${shown}hd\n`);
+    }
+  });
+
+  it('keeps the letters, marks and symbols of every script readable', () => {
+    for (const text of ['José Müller', 'Jose\u0301', 'журнал', '進程 ok', 'עברית', 'العربية', 'ß→∑ €', 'naïve café'])
+      expect(terminalSafe(text), text).toBe(text);
+  });
+
+  it('JSON: every character of the policy escaped, the value the same once parsed', () => {
+    for (const [char] of INVISIBLE) {
+      const text = safeJson({name: `a${char}b\u0085`});
+      expect(terminalOutput(text, false), JSON.stringify(char)).toBe(text);
+      expect(text).toMatch(/^[\x20-\x7e]+$/);
+      expect(JSON.parse(text)).toEqual({name: `a${char}b\u0085`});
+    }
+  });
+
   it('keeps JSON valid while escaping what JSON.stringify leaves raw', () => {
     const text = safeJson({name: 'a\u009bb\u2028c\u001b'});
     expect(text).toBe('{"name":"a\\u009bb\\u2028c\\u001b"}');
@@ -67,6 +113,11 @@ describe('the logger', () => {
 describe('renderers', () => {
   it('quotes CSV per RFC 4180', () => {
     expect(csvLine(['a', 'b,c', 'say "hi"', 'x\ny', null, 3, ['z']])).toBe('a,"b,c","say ""hi""","x\ny",,3,"[""z""]"\r\n');
+    expect(csvLine(['x\r\ny', 'p\rq'])).toBe('"x\r\ny","p\rq"\r\n');
+  });
+
+  it('CSV for a terminal: a CR or LF in a cell is shown as \\r / \\n, so no cell can end a row', () => {
+    expect(csvLine(['x\r\ny', 'p\rq', 'a\nb,c', 'plain'], true)).toBe('x\\r\\ny,p\\rq,"a\\nb,c",plain\r\n');
   });
 
   it('renders a table with safe, fitted cells', () => {
