@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core';
 
 import {ExitCode} from '../src/errors.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
-import {formatFlag} from './_base/flags.js';
+import {formatFlag, readerRedaction, redactFlag} from './_base/flags.js';
 
 export default class Diff extends DaemonEyeCommand<typeof Diff> {
   static override summary = 'Show what changed between two scans: processes, new executables, changed hashes, parent → child pairs, listening ports.';
@@ -20,13 +20,14 @@ export default class Diff extends DaemonEyeCommand<typeof Diff> {
   static override flags = {
     format: formatFlag(['json', 'ndjson', 'table', 'ocsf', 'osquery'] as const),
     'fail-on-change': Flags.boolean({summary: 'Exit 1 when anything changed.'}),
+    redact: redactFlag,
   };
 
   async run(): Promise<void> {
-    const config = this.loadConfig();
+    const config = this.loadConfig({'collection.redaction.enabled': this.flags.redact});
     const [{diffInputs}, {diffSummaryLine, diffView}] = await Promise.all([import('../src/app/diff.js'), import('../src/diff/diff-view.js')]);
     const inputs = [this.args.old, this.args.new].filter((a): a is string => a !== undefined);
-    const diff = await diffInputs({inputs, defaultStore: config.paths.storeDir});
+    const diff = await diffInputs({inputs, defaultStore: config.paths.storeDir, redaction: readerRedaction(config, (message) => this.logger.warn(message))});
     await this.present(this.flags.format, diffView(diff));
     this.logger.info(diffSummaryLine(diff));
     if (this.flags['fail-on-change'] && diff.results.length > 0) this.setExitCode(ExitCode.CheckFailed);

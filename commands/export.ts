@@ -6,7 +6,7 @@ import {exportParquet} from '../src/storage/parquet-export.js';
 import {snapshotLimitsFromConfig} from '../src/storage/snapshot-file.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
-import {PID_MAX_LIMIT, sinceFlag, untilFlag} from './_base/flags.js';
+import {PID_MAX_LIMIT, readerRedaction, redactFlag, sinceFlag, untilFlag} from './_base/flags.js';
 
 export default class Export extends DaemonEyeCommand<typeof Export> {
   static override summary =
@@ -38,6 +38,7 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
       char: 'o',
       summary: 'Write to this file (atomically, mode 0600; a device or FIFO is written through) instead of stdout; with --format parquet: the lake directory.',
     }),
+    redact: redactFlag,
   };
 
   async run(): Promise<void> {
@@ -45,7 +46,7 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
       await this.runParquet();
       return;
     }
-    const config = this.loadConfig();
+    const config = this.loadConfig({'collection.redaction.enabled': this.flags.redact});
     const now = Date.now();
     const {flags} = this;
     const format = flags.format as (typeof EXPORT_FORMATS)[number];
@@ -61,6 +62,7 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
         scanId: flags['scan-id'],
         outputPath: flags.output,
         limits: snapshotLimitsFromConfig(config.values.storage),
+        redaction: readerRedaction(config, (message) => this.logger.warn(message)),
       },
       {
         onProblem: (problem) => this.logger.reportError(problem),
@@ -92,7 +94,7 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
 
   /** `--format parquet`: the lake layout under --output; prints each file written (relative to it), one a line. */
   private async runParquet(): Promise<void> {
-    const config = this.loadConfig();
+    const config = this.loadConfig({'collection.redaction.enabled': this.flags.redact});
     const now = Date.now();
     const {flags} = this;
     if (flags.output === undefined) {
@@ -117,6 +119,7 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
       until: flags.until === undefined ? undefined : parseTime(flags.until, now, '--until'),
       scanId: flags['scan-id'],
       limits: snapshotLimitsFromConfig(config.values.storage),
+      redaction: readerRedaction(config, (message) => this.logger.warn(message)),
       onProblem: (problem) => this.logger.reportError(problem),
       onWarning: (warning) => this.logger.warn(warning),
     });

@@ -6,7 +6,7 @@ import {type DaemonEyeError, ExitCode, isDaemonEyeError} from '../src/errors.js'
 import {queryView} from '../src/detection/detection-view.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
-import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
+import {formatFlag, inputFlag, readerRedaction, redactFlag, sinceFlag} from './_base/flags.js';
 
 export default class Query extends DaemonEyeCommand<typeof Query> {
   static override summary = 'Run one read-only SQL query over a live or saved snapshot.';
@@ -23,10 +23,12 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
     format: formatFlag(['table', 'json', 'ndjson', 'csv', 'ecs', 'ocsf'] as const),
     input: inputFlag,
     since: sinceFlag,
+    redact: redactFlag,
   };
 
   async run(): Promise<void> {
-    const config = this.loadConfig();
+    const config = this.loadConfig({'collection.redaction.enabled': this.flags.redact});
+    readerRedaction(config, (message) => this.logger.warn(message));
     const since = this.flags.since === undefined ? undefined : parseTime(this.flags.since, Date.now(), '--since');
     const sql = this.args.sql === '-' ? await readSqlFromStdin() : this.args.sql;
     let report: Awaited<ReturnType<typeof runQuery>>;

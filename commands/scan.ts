@@ -13,7 +13,7 @@ import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {COLLECTED_TABLE_NAMES, collectedRows} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
-import {allowBareFlag, formatFlag, PID_MAX_LIMIT, storeFlag} from './_base/flags.js';
+import {allowBareFlag, formatFlag, PID_MAX_LIMIT, readerRedaction, redactFlag, storeFlag} from './_base/flags.js';
 
 export default class Scan extends DaemonEyeCommand<typeof Scan> {
   static override summary = 'Snapshot every running process (or --pid) and print one record per process.';
@@ -47,7 +47,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       summary: 'Also sweep the pid space (kill(pid, 0)) for processes the /proc listing hides (default: collection.hidden_check).',
       allowNo: true,
     }),
-    redact: Flags.boolean({summary: 'Redact secret arguments in command lines (default: collection.redaction.enabled).', allowNo: true}),
+    redact: redactFlag,
     output: Flags.string({char: 'o', summary: 'Also save the snapshot as a SQLite file (written atomically, mode 0600; a device or FIFO is written through).'}),
     tables: Flags.string({
       summary: 'Host tables to save with --output/--store: a comma-separated list or `all` (default: collection.tables; processes is always saved).',
@@ -67,9 +67,13 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       if (flags.output !== undefined || flags.store !== undefined) {
         throw new DaemonEyeError('USAGE', '--input shows a saved scan; --output and --store save a live one', {hint: 'drop one of them'});
       }
-      this.loadConfig();
+      const config = this.loadConfig({'collection.redaction.enabled': flags.redact});
       const {loadLatestSavedScan} = await import('../src/app/tree.js');
-      const saved = await loadLatestSavedScan(flags.input);
+      const saved = await loadLatestSavedScan(
+        flags.input,
+        undefined,
+        readerRedaction(config, (message) => this.logger.warn(message)),
+      );
       const processes = tree || flags.pid === undefined ? saved.processes : saved.processes.filter((p) => flags.pid?.includes(p.pid) === true);
       await this.render(processes, tree, saved.sockets, hostOfScan(saved.scan));
       await this.audit('process_view', {input: flags.input, scan_id: saved.scan.id, process_count: processes.length, exit_code: this.currentExitCode});
@@ -85,6 +89,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       'collection.redaction.enabled': flags.redact,
       'collection.hidden_check': flags['hidden-check'],
     });
+    readerRedaction(config, (message) => this.logger.warn(message));
     const saving = flags.output !== undefined || flags.store !== undefined;
     if (flags.tables !== undefined && !saving) this.logger.warn('--tables chooses what --output or --store saves; scan prints processes only');
     const progress = hashProgressLine();

@@ -8,7 +8,7 @@ import {safeJson} from '../src/output/terminal.js';
 import {snapshotLimitsFromConfig} from '../src/storage/snapshot-file.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
-import {sinceFlag, untilFlag} from './_base/flags.js';
+import {readerRedaction, redactFlag, sinceFlag, untilFlag} from './_base/flags.js';
 
 export default class Ship extends DaemonEyeCommand<typeof Ship> {
   static override summary = 'Insert the tables of a snapshot file or store into ClickHouse, the fleet engine, through the configured clickhouse sink.';
@@ -27,10 +27,11 @@ export default class Ship extends DaemonEyeCommand<typeof Ship> {
     until: untilFlag,
     'scan-id': Flags.integer({min: 0, summary: 'Only this scan.'}),
     sink: Flags.string({summary: 'The clickhouse sink to ship through (default: the only one configured).'}),
+    redact: redactFlag,
   };
 
   async run(): Promise<void> {
-    const config = this.loadConfig();
+    const config = this.loadConfig({'collection.redaction.enabled': this.flags.redact});
     const now = Date.now();
     const {flags} = this;
     for (const secret of config.values.alerting.sinks.flatMap(sinkSecrets)) this.logger.addSecret(secret);
@@ -42,6 +43,7 @@ export default class Ship extends DaemonEyeCommand<typeof Ship> {
       until: flags.until === undefined ? undefined : parseTime(flags.until, now, '--until'),
       scanId: flags['scan-id'],
       limits: snapshotLimitsFromConfig(config.values.storage),
+      redaction: readerRedaction(config, (message) => this.logger.warn(message)),
       sinks: config.values.alerting.sinks,
       ...(flags.sink === undefined ? {} : {sinkName: flags.sink}),
       onProblem: (problem) => this.logger.reportError(problem),

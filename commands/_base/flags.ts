@@ -1,6 +1,9 @@
 // Flag definitions shared by several commands, so each reads the same everywhere.
 import {Flags} from '@oclif/core';
 
+import type {Config} from '../../src/config/builder.js';
+import {READ_REDACTION_OFF, readRedaction, type ReadRedaction} from '../../src/storage/redact-snapshot.js';
+
 export const formatFlag = <const T extends readonly string[]>(options: T, summary = 'Output format (default: table on a terminal, ndjson when piped).') =>
   Flags.option({options, summary})();
 
@@ -18,6 +21,20 @@ export const storeFlag = Flags.string({
   summary: 'Also add the snapshot to a store directory; without DIR, the configured store (storage.path). Retention applies.',
   helpValue: '[DIR]',
 });
+
+/** `--redact/--no-redact` of a command that reads saved snapshots (mapped onto collection.redaction.enabled). */
+export const redactFlag = Flags.boolean({
+  summary:
+    'Redact secrets in argv and environment values, also those a snapshot saved with --no-redact holds (default: collection.redaction.enabled); --no-redact shows them as stored.',
+  allowNo: true,
+});
+
+/** The redaction a reading command applies under its configuration (docs/redaction.md); said on stderr when off. */
+export function readerRedaction(config: Config, warn: (message: string) => void): ReadRedaction {
+  const redaction = readRedaction(config.values.collection.redaction);
+  if (redaction === false) warn(READ_REDACTION_OFF);
+  return redaction;
+}
 
 /**
  * oclif has no flags with an optional value: rewrite a bare `--store` (last, or followed by another flag)

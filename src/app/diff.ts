@@ -5,6 +5,7 @@ import type {Database} from 'sql.js';
 
 import {DaemonEyeError} from '../errors.js';
 import type {ScanRecord} from '../models/scan.js';
+import type {ReadRedaction} from '../storage/redact-snapshot.js';
 import {readScanProcesses, readTableRows} from '../storage/table-rows.js';
 import {type DiffSide, diffSnapshots, type SnapshotDiff} from '../diff/snapshot-diff.js';
 
@@ -13,9 +14,9 @@ function sideOf(db: Database, scan: ScanRecord, source: string): DiffSide {
 }
 
 /** The latest scan of a snapshot file or store. */
-async function latestSide(path: string): Promise<DiffSide> {
+async function latestSide(path: string, redaction: ReadRedaction | undefined): Promise<DiffSide> {
   const {loadLatestScan} = await import('../storage/input.js');
-  const latest = await loadLatestScan(path);
+  const latest = await loadLatestScan(path, redaction === undefined ? {} : {redaction});
   try {
     return sideOf(latest.db, latest.scans[0] as ScanRecord, path);
   } finally {
@@ -24,16 +25,15 @@ async function latestSide(path: string): Promise<DiffSide> {
 }
 
 /** The last two scans of a store directory (or of a file holding several), older first. */
-async function lastTwo(path: string): Promise<[DiffSide, DiffSide]> {
-  const {openSnapshotInput} = await import('../storage/input.js');
-  const {readSnapshotFile} = await import('../storage/snapshot-file.js');
+async function lastTwo(path: string, redaction: ReadRedaction | undefined): Promise<[DiffSide, DiffSide]> {
+  const {openSnapshotInput, readInputSnapshot} = await import('../storage/input.js');
   const input = openSnapshotInput(path);
   const sides: DiffSide[] = [];
   // Newest files first; files without a tool-made name (time unknown) after them.
   const files = [...input.files.filter((f) => f.time !== null).reverse(), ...input.files.filter((f) => f.time === null)];
   for (const file of files) {
     if (sides.length >= 2) break;
-    const loaded = await readSnapshotFile(file.path);
+    const loaded = await readInputSnapshot(file.path, redaction === undefined ? {} : {redaction});
     try {
       for (const scan of [...loaded.scans].reverse()) {
         if (sides.length >= 2) break;
@@ -57,6 +57,8 @@ export interface DiffOptions {
   /** OLD and NEW, or one store (its last two scans); none: `defaultStore`. */
   readonly inputs: readonly string[];
   readonly defaultStore: string;
+  /** The redaction policy applied to both sides (src/storage/redact-snapshot.ts): default policy when absent; false: as stored. */
+  readonly redaction?: ReadRedaction;
 }
 
 /** Resolve the inputs and compare. Usage errors (three inputs) and unusable files throw (exit 2). */
@@ -65,10 +67,10 @@ export async function diffInputs(options: DiffOptions): Promise<SnapshotDiff> {
   if (inputs.length > 2)
     throw new DaemonEyeError('USAGE', `diff takes OLD and NEW (or one store), not ${inputs.length} inputs`, {hint: 'see daemoneye diff --help'});
   if (inputs.length === 2) {
-    const before = await latestSide(inputs[0] as string);
-    const after = await latestSide(inputs[1] as string);
+    const before = await latestSide(inputs[0] as string, options.redaction);
+    const after = await latestSide(inputs[1] as string, options.redaction);
     return diffSnapshots(before, after);
   }
-  const [older, newer] = await lastTwo(inputs[0] ?? options.defaultStore);
+  const [older, newer] = await lastTwo(inputs[0] ?? options.defaultStore, options.redaction);
   return diffSnapshots(older, newer);
 }

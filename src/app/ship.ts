@@ -9,6 +9,7 @@ import {COLLECTED_TABLE_NAMES, TABLE_NAMES, TABLES, type TableDefinition, tableD
 import {ClickHouseClient, clickhouseSchema, isAuthenticationCode, jsonEachRowLine} from '../storage/clickhouse.js';
 import {fleetRowsOfScan} from '../storage/fleet-rows.js';
 import {type ReadOptions, requireSnapshotsInRange} from '../storage/input.js';
+import type {ReadRedaction} from '../storage/redact-snapshot.js';
 import type {SnapshotLimits} from '../storage/snapshot-file.js';
 import {formatTime} from '../util/time.js';
 
@@ -23,6 +24,8 @@ export interface ShipConfig {
   readonly until?: number;
   readonly scanId?: number;
   readonly limits?: SnapshotLimits;
+  /** The redaction policy applied to what is read (src/storage/redact-snapshot.ts): default policy when absent; false shows data as stored. */
+  readonly redaction?: ReadRedaction;
   /** The configured sinks; the `clickhouse` one named `sinkName` (or the only one) is the server. */
   readonly sinks: readonly SinkConfig[];
   readonly sinkName?: string;
@@ -83,6 +86,7 @@ export async function shipToClickHouse(config: ShipConfig): Promise<ShipResult> 
       config.onProblem?.(problem);
     },
     ...(config.limits === undefined ? {} : {limits: config.limits}),
+    ...(config.redaction === undefined ? {} : {redaction: config.redaction}),
     ...(config.onWarning === undefined ? {} : {onWarning: config.onWarning}),
   };
   const rows: Record<string, number> = Object.fromEntries(tables.map((t) => [t, 0]));

@@ -4,6 +4,7 @@
 import type {DaemonEyeError} from '../errors.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
+import type {ReadRedaction} from '../storage/redact-snapshot.js';
 import {readScanProcesses, readTableRows} from '../storage/table-rows.js';
 import {socketsByPid, type TreeSocket} from '../tree/process-tree.js';
 
@@ -14,10 +15,13 @@ export interface SavedScan {
   readonly path: string;
 }
 
-/** The latest scan of `--input` (a snapshot file or store directory), with its sockets when it holds them. */
-export async function loadLatestSavedScan(input: string, onProblem?: (problem: DaemonEyeError) => void): Promise<SavedScan> {
+/**
+ * The latest scan of `--input` (a snapshot file or store directory), with its sockets when it holds them; its
+ * secret columns redacted by `redaction` (default: the default policy; false: as stored).
+ */
+export async function loadLatestSavedScan(input: string, onProblem?: (problem: DaemonEyeError) => void, redaction?: ReadRedaction): Promise<SavedScan> {
   const {loadLatestScan} = await import('../storage/input.js');
-  const latest = await loadLatestScan(input, onProblem === undefined ? {} : {onProblem});
+  const latest = await loadLatestScan(input, {...(onProblem === undefined ? {} : {onProblem}), ...(redaction === undefined ? {} : {redaction})});
   try {
     const scan = latest.scans[0] as ScanRecord;
     const sockets = socketsByPid(readTableRows(latest.db, scan, 'process_open_sockets') ?? []);

@@ -9,6 +9,7 @@ import type {DaemonEyeError} from '../errors.js';
 import {heldTables, type ScanRecord} from '../models/scan.js';
 import {loadSqlJs, selectAll} from '../storage/database.js';
 import {loadLatestScan, loadScansIntoOneDatabase, type ReadOptions, requireSnapshotsInRange} from '../storage/input.js';
+import {readRedaction} from '../storage/redact-snapshot.js';
 import {serializeSnapshot, snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
 import {keepOnlyScans} from '../storage/table-rows.js';
 
@@ -52,10 +53,11 @@ export interface SnapshotSourceOptions {
   readonly alsoCollect?: readonly string[];
 }
 
-/** The read options of a source: its callbacks and the configured size limit. */
+/** The read options of a source: its callbacks, the configured size limit and redaction (`collection.redaction`). */
 function readOptionsOf(options: SnapshotSourceOptions): ReadOptions {
   return {
     limits: snapshotLimitsFromConfig(options.config.storage),
+    redaction: readRedaction(options.config.collection.redaction),
     ...(options.onProblem === undefined ? {} : {onProblem: options.onProblem}),
     ...(options.onWarning === undefined ? {} : {onWarning: options.onWarning}),
   };

@@ -19,6 +19,7 @@ import {csvLine} from '../output/render.js';
 import {escapeJsonText, safeJson, terminalOutput} from '../output/terminal.js';
 import {OutputFileWriter} from '../util/output-file.js';
 import {openSnapshotInput, type ReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
+import type {ReadRedaction} from './redact-snapshot.js';
 import type {SnapshotLimits} from './snapshot-file.js';
 
 /** Every table of the registry can be exported. */
@@ -48,6 +49,8 @@ export interface ExportConfig {
   readonly outputPath?: string;
   /** Limits on each file read (`storage.max_snapshot_mb`); the default when absent. */
   readonly limits?: SnapshotLimits;
+  /** The redaction policy applied to what is read (src/storage/redact-snapshot.ts): default policy when absent; false shows data as stored. */
+  readonly redaction?: ReadRedaction;
 }
 
 /** The facts of an export worth reporting and auditing. */
@@ -309,6 +312,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
       sink.onProblem?.(problem);
     },
     ...(config.limits === undefined ? {} : {limits: config.limits}),
+    ...(config.redaction === undefined ? {} : {redaction: config.redaction}),
     ...(sink.onWarning === undefined ? {} : {onWarning: sink.onWarning}),
   };
   let rows = 0;

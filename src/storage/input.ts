@@ -11,6 +11,7 @@ import type {ScanRecord} from '../models/scan.js';
 import {TABLES} from '../models/tables.js';
 import {formatTime} from '../util/time.js';
 import {createSnapshotDatabase, inTransaction} from './database.js';
+import {DEFAULT_READ_REDACTION, type ReadRedaction, redactSnapshotDatabase} from './redact-snapshot.js';
 import {type LoadedSnapshot, readScans, readSnapshotFile, type SnapshotLimits} from './snapshot-file.js';
 import {listStoreFiles, type StoreFile} from './store.js';
 import {keepOnlyScans, scanRowsWhere} from './table-rows.js';
@@ -33,6 +34,11 @@ export interface ReadOptions extends TimeRange {
   readonly onWarning?: (warning: string) => void;
   /** Limits on each file read (`storage.max_snapshot_mb`); the default when absent. */
   readonly limits?: SnapshotLimits;
+  /**
+   * The redaction policy applied to each file read, by column kind (src/storage/redact-snapshot.ts): the
+   * default policy when absent; `false` (`--no-redact`) shows the data as stored.
+   */
+  readonly redaction?: ReadRedaction;
 }
 
 /**
@@ -46,11 +52,20 @@ export function ignoredWarning(loaded: Pick<LoadedSnapshot, 'path' | 'ignored'>)
   return `${loaded.path}: holds objects a DaemonEye snapshot never has, left unread and never run: ${shown}${more} (the file was changed after it was written)`;
 }
 
-/** Read one snapshot file of an input with the read options' limits, passing on its warning. */
-async function readInputSnapshot(path: string, options: ReadOptions): Promise<LoadedSnapshot> {
+/**
+ * Read one snapshot file of an input with the read options' limits, passing on its warning, its secret columns
+ * redacted by the read options' policy (every reader of `--input` reads through here).
+ */
+export async function readInputSnapshot(path: string, options: ReadOptions): Promise<LoadedSnapshot> {
   const loaded = await readSnapshotFile(path, options.limits);
   const warning = ignoredWarning(loaded);
   if (warning !== undefined) options.onWarning?.(warning);
+  try {
+    redactSnapshotDatabase(loaded.db, options.redaction ?? DEFAULT_READ_REDACTION);
+  } catch (error) {
+    loaded.db.close();
+    throw error;
+  }
   return loaded;
 }
 

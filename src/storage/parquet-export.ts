@@ -18,6 +18,7 @@ import {COLLECTED_TABLE_NAMES, TABLE_NAMES, type TableDefinition, tableDefinitio
 import {writeFileAtomic} from '../util/atomic-write.js';
 import {fleetRowsOfScan, unscannedAlertCount} from './fleet-rows.js';
 import {type ReadOptions, requireSnapshotsInRange} from './input.js';
+import type {ReadRedaction} from './redact-snapshot.js';
 import type {SnapshotLimits} from './snapshot-file.js';
 
 export interface ParquetExportConfig {
@@ -32,6 +33,8 @@ export interface ParquetExportConfig {
   readonly until?: number;
   readonly scanId?: number;
   readonly limits?: SnapshotLimits;
+  /** The redaction policy applied to what is read (src/storage/redact-snapshot.ts): default policy when absent; false shows data as stored. */
+  readonly redaction?: ReadRedaction;
   readonly onProblem?: (problem: DaemonEyeError) => void;
   readonly onWarning?: (warning: string) => void;
 }
@@ -151,6 +154,7 @@ export async function exportParquet(config: ParquetExportConfig): Promise<Parque
       config.onProblem?.(problem);
     },
     ...(config.limits === undefined ? {} : {limits: config.limits}),
+    ...(config.redaction === undefined ? {} : {redaction: config.redaction}),
     ...(config.onWarning === undefined ? {} : {onWarning: config.onWarning}),
   };
   const files: string[] = [];

@@ -1,11 +1,13 @@
 // Secrets stay secret, end to end: real processes with secrets in argv and environment, a real HTTP endpoint,
 // configuration files with credentials, run through bin/run.js; no password, token or key may appear in any
 // output, report, log line, error message or evidence bundle (docs/redaction.md).
+import {execFileSync} from 'node:child_process';
 import {createServer, type Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
+import {parquetReadObjects} from 'hyparquet';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {LiveProcesses, SLEEP, waitForExe} from '../collect/live-processes.js';
@@ -198,5 +200,79 @@ describe('configuration, health, logs and errors', () => {
       expect(result.stderr).toContain('[REDACTED]');
       expect(leaks(result.stderr + result.stdout)).toEqual([]);
     }
+  });
+});
+
+describe('a snapshot saved with --no-redact, read back: every reader redacts by column kind unless told --no-redact', () => {
+  const raw = join(dir, 'raw-read.db');
+  const old = join(dir, 'old-read.db');
+  const lake = join(dir, 'lake');
+  const envs = {...env, DAEMONEYE_COLLECTION__ENV_VARIABLES: '[SUDO_COMMAND, API_TOKEN, HISTFILE]'};
+  const processes = (): string => `SELECT pid, cmdline, command_line FROM processes WHERE pid IN (${argvPid}, ${envPid})`;
+
+  beforeAll(async () => {
+    const saved = await runCli(
+      ['scan', '--pid', String(argvPid), '--pid', String(envPid), '--no-hash', '--no-redact', '--tables', 'processes,process_envs', '--output', raw],
+      {
+        env: envs,
+      },
+    );
+    expect(saved.code, saved.stderr).toBe(0);
+    expect(saved.stderr).toContain('redaction is off');
+    // The file holds the secrets (else nothing below could fail): argv and environment values as read.
+    const stored = execFileSync('sqlite3', [raw, 'SELECT cmdline FROM processes; SELECT value FROM process_envs;'], {encoding: 'utf8'});
+    expect(leaks(stored).sort()).toEqual([...SECRETS].sort());
+    // An older scan without the two processes: `diff old raw` shows them added, with their columns.
+    expect((await runCli(['scan', '--pid', '1', '--no-hash', '--output', old], {env})).code).toBe(0);
+  });
+
+  // One reader per code path: export's json and ocsf share ndjson's and ecs's reading, `scan --input --format
+  // tree` shares `scan --input`'s (the tree of `detect --input` is another command's).
+  const readers: readonly (readonly [string, () => string[]])[] = [
+    ['query processes', () => ['query', processes(), '--input', raw, '--format', 'json']],
+    ['query process_envs', () => ['query', `SELECT key, value FROM process_envs`, '--input', raw, '--format', 'csv']],
+    ...(['ndjson', 'csv', 'ecs'] as const).map((format) => [`export --format ${format}`, () => ['export', '--input', raw, '--format', format]] as const),
+    ['export --table process_envs', () => ['export', '--input', raw, '--table', 'process_envs', '--format', 'ndjson']],
+    ['diff', () => ['diff', old, raw, '--format', 'json']],
+    ['scan --input', () => ['scan', '--input', raw, '--format', 'json']],
+    ['detect --input --format tree', () => ['detect', '--input', raw, '--rules', join(dir, 'no-rules'), '--format', 'tree']],
+  ];
+
+  for (const [name, args] of readers) {
+    it(`${name}: no secret, [REDACTED] in its place; with --no-redact the stored values, and a warning`, async () => {
+      mkdirSync(join(dir, 'no-rules'), {recursive: true});
+      const result = await runCli([...args(), '--no-audit'], {env});
+      expect(result.code, result.stderr).toBe(0);
+      expect(leaks(result.stdout + result.stderr)).toEqual([]);
+      expect(result.stdout).toContain('REDACTED');
+      expect(result.stderr).not.toContain('redaction is off');
+      if (name.startsWith('detect')) return;
+      const shown = await runCli([...args(), '--no-audit', '--no-redact'], {env});
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toMatch(name.includes('envs') ? /envtok3/ : /hunter2/);
+      expect(shown.stderr).toContain('redaction is off (--no-redact');
+    });
+  }
+
+  it('export --format parquet: the lake holds no secret; --no-redact writes them as stored', async () => {
+    const result = await runCli(['export', '--input', raw, '--format', 'parquet', '--output', lake, '--no-audit'], {env});
+    expect(result.code, result.stderr).toBe(0);
+    const values = async (root: string): Promise<string> => {
+      const files = result.stdout.split('\n').filter((line) => line !== '');
+      let text = '';
+      for (const file of files) {
+        const bytes = readFileSync(join(root, file));
+        const rows = await parquetReadObjects({file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)});
+        text += JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'bigint' ? Number(value) : value));
+      }
+      return text;
+    };
+    const redacted = await values(lake);
+    expect(leaks(redacted)).toEqual([]);
+    expect(redacted).toContain('--password=[REDACTED]');
+    const asStored = join(dir, 'lake-raw');
+    const shown = await runCli(['export', '--input', raw, '--format', 'parquet', '--output', asStored, '--no-audit', '--no-redact'], {env});
+    expect(shown.stderr).toContain('redaction is off');
+    expect(await values(asStored)).toContain('hunter2');
   });
 });

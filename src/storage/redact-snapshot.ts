@@ -1,0 +1,128 @@
+// Reading a saved snapshot applies the redaction policy again, by the same column kinds collection uses
+// (TableDefinition.redaction, src/collect/redact.ts): a file saved with `scan --no-redact`, by an older version
+// with a smaller policy, or by hand, shows no secret to `query`, `export`, `diff`, `scan --input`, `detect
+// --input` or `ship` unless the reading command is told `--no-redact` too (docs/redaction.md, "Where").
+//
+// Cost: one pass over the declared columns of each table (for `processes`: argv, `ld_preload`, `ld_audit`),
+// linear like the policy; a row is read whole and written back only when the policy changed one of its values.
+import type {Database} from 'sql.js';
+
+import {redactRow} from '../collect/redact.js';
+import {fromSqlValue} from '../models/columns.js';
+import {TABLES, type TableDefinition} from '../models/tables.js';
+import {DEFAULT_REDACTOR, type ColumnRedaction, Redactor} from '../redaction/redact.js';
+import {inTransaction} from './database.js';
+
+/** How a reader treats saved data: the policy to apply (a Redactor), or `false` to show it as stored. */
+export type ReadRedaction = Redactor | false;
+
+/** The default of every reader: the policy with its default words and tool flags. */
+export const DEFAULT_READ_REDACTION: ReadRedaction = DEFAULT_REDACTOR;
+
+/** The one warning of a reader told not to redact (stderr), as `collect --no-redact` warns. */
+export const READ_REDACTION_OFF =
+  'redaction is off (--no-redact or collection.redaction.enabled: false): argv and environment values are shown as read or stored, secrets included';
+
+/**
+ * What a reader applies under the configuration's `collection.redaction` (with `--redact/--no-redact` mapped
+ * onto `enabled`): its words and tool flags, or false when redaction is off.
+ */
+export function readRedaction(redaction: {
+  readonly enabled: boolean;
+  readonly flags: readonly string[];
+  readonly short_flags: Readonly<Record<string, readonly string[]>>;
+}): ReadRedaction {
+  return redaction.enabled ? new Redactor({words: redaction.flags, shortFlags: redaction.short_flags}) : false;
+}
+
+/** A column the check reads for one declared redaction: the column itself, or for `holder.key` the flat `key` column when the table has one. */
+interface Probe {
+  /** The SQL column read. */
+  readonly column: string;
+  /** Where its value goes in the probe row: `column`, or `holder` (an object holding `key`). */
+  readonly holder?: string;
+  readonly key?: string;
+}
+
+function probesOf(table: TableDefinition, redaction: Readonly<Record<string, ColumnRedaction>>): Probe[] {
+  const names = new Set(table.columns.map((c) => c.name));
+  const probes: Probe[] = [];
+  for (const [column, kind] of Object.entries(redaction)) {
+    const dot = column.indexOf('.');
+    if (dot < 0) {
+      probes.push({column});
+      if (typeof kind === 'object' && 'envNameColumn' in kind) probes.push({column: kind.envNameColumn});
+      continue;
+    }
+    const holder = column.slice(0, dot);
+    const key = column.slice(dot + 1);
+    // A JSON column's key that is also a column of its own (platform_data.ld_preload → ld_preload) is read there:
+    // no JSON object is parsed for a row that holds no secret.
+    probes.push(names.has(key) ? {column: key, holder, key} : {column: holder});
+  }
+  return probes.filter((probe, index) => probes.findIndex((p) => p.column === probe.column) === index);
+}
+
+/** Rowids of the rows of `table` one of whose declared values the policy would change. */
+function rowsToRedact(db: Database, table: TableDefinition, redaction: Readonly<Record<string, ColumnRedaction>>, redactor: Redactor): number[] {
+  const probes = probesOf(table, redaction);
+  const specs = new Map(table.columns.map((c) => [c.name, c]));
+  const statement = db.prepare(`SELECT rowid, ${probes.map((p) => p.column).join(', ')} FROM ${table.name}`);
+  const found: number[] = [];
+  try {
+    while (statement.step()) {
+      const values = statement.get();
+      const row: Record<string, unknown> = {};
+      probes.forEach((probe, index) => {
+        const raw = values[index + 1];
+        const spec = specs.get(probe.column);
+        const value = spec === undefined ? raw : fromSqlValue(spec, raw);
+        if (probe.holder === undefined) row[probe.column] = value;
+        else row[probe.holder] = {...((row[probe.holder] as object | undefined) ?? {}), [probe.key as string]: value};
+      });
+      const before = JSON.stringify(row);
+      redactRow(row, redaction, redactor);
+      if (JSON.stringify(row) !== before) found.push(Number(values[0]));
+    }
+  } finally {
+    statement.free();
+  }
+  return found;
+}
+
+/** Rewrite one row: read as its record, redacted by the table's column kinds, written back with its derived columns. */
+function redactStoredRow(db: Database, table: TableDefinition, rowid: number, redaction: Readonly<Record<string, ColumnRedaction>>, redactor: Redactor): void {
+  const read = db.prepare(`SELECT ${table.recordColumns.map((c) => c.name).join(', ')} FROM ${table.name} WHERE rowid = ?`);
+  let record: Record<string, unknown>;
+  try {
+    read.bind([rowid]);
+    if (!read.step()) return;
+    const values = read.get();
+    record = Object.fromEntries(table.recordColumns.map((c, index) => [c.name, fromSqlValue(c, values[index])]));
+  } finally {
+    read.free();
+  }
+  redactRow(record, redaction, redactor);
+  const row = table.toRow(record);
+  db.run(`UPDATE ${table.name} SET ${table.columns.map((c) => `${c.name} = ?`).join(', ')} WHERE rowid = ?`, [...row, rowid]);
+}
+
+/**
+ * Apply the policy to every table of a loaded snapshot database that declares secret columns, in place (the
+ * in-memory copy; the file is never written). Returns the number of rows changed. `false`: nothing is done.
+ */
+export function redactSnapshotDatabase(db: Database, redaction: ReadRedaction = DEFAULT_READ_REDACTION): number {
+  if (redaction === false) return 0;
+  let changed = 0;
+  for (const table of TABLES) {
+    const columns = table.redaction;
+    if (columns === undefined) continue;
+    const rowids = rowsToRedact(db, table, columns, redaction);
+    if (rowids.length === 0) continue;
+    inTransaction(db, () => {
+      for (const rowid of rowids) redactStoredRow(db, table, rowid, columns, redaction);
+    });
+    changed += rowids.length;
+  }
+  return changed;
+}
