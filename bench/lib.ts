@@ -33,7 +33,7 @@ export function timeCommand(
   label: string,
   command: string,
   args: readonly string[],
-  options: {runs?: number; env?: NodeJS.ProcessEnv; shell?: boolean} = {},
+  options: {runs?: number; env?: NodeJS.ProcessEnv; shell?: boolean; exitCodes?: readonly number[]} = {},
 ): Timing {
   const runs = options.runs ?? 7;
   const samples: number[] = [];
@@ -52,7 +52,7 @@ export function timeCommand(
         })
       : spawnSync(command, args, {env: options.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', shell: options.shell ?? false});
     const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-    if (result.status !== 0 && result.status !== 1)
+    if (!(options.exitCodes ?? [0, 1]).includes(result.status ?? -1))
       throw new Error(`${label}: ${command} exited ${String(result.status)}: ${String(result.stderr).slice(-500)}`);
     if (useTime) {
       const lines = String(result.stderr).trim().split('\n');

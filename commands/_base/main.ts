@@ -40,7 +40,10 @@ function pluginOf(entry: IndexedPlugin, root: string, isRoot: boolean): Interfac
       if (opts?.must === true) throw new Error(`command ${id} not found in ${name}`);
       return undefined as unknown as CommandClass;
     }
-    return commandClassOf(await load(), id);
+    // As oclif's own plugin loader does: the class learns its id (this.id in the command: metrics, ledger).
+    const command = commandClassOf(await load(), id);
+    command.id = id;
+    return command;
   };
   const commands = Object.entries(entry.manifest.commands).map(([id, cached]): Command.Loadable => ({
     ...cached,

@@ -1,12 +1,13 @@
-// ConfigBuilder and Config: layered configuration (defaults < system file < user file < --config <
+// ConfigBuilder and Config: layered configuration (defaults < the single executable's defaults < system file < user file < --config <
 // environment < command-line flags), with the layer that set each key remembered for `config show`.
 import {statSync} from 'node:fs';
 
 import type * as Yaml from 'yaml';
 
 import {DaemonEyeError, isDaemonEyeError, systemErrorCode} from '../errors.js';
+import {IS_SINGLE_EXECUTABLE} from '../package-files.js';
 import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
-import {documentToJs, yaml, yamlProblems} from '../util/yaml.js';
+import {documentToJs, MAX_YAML_ALIASES, yaml, yamlDepthProblem, yamlProblems} from '../util/yaml.js';
 import {EnvironmentSubstitutor} from './env-substitutor.js';
 import {type StatePaths, statePaths, SYSTEM_CONFIG_PATH, userConfigPath} from './paths.js';
 import {type DaemonEyeConfig, embeddedDefaults} from './schema.js';
@@ -14,6 +15,19 @@ import {ConfigValidator, formatIssue} from './validator.js';
 
 export const ENV_PREFIX = 'DAEMONEYE_';
 export const DEFAULT_SOURCE = 'default';
+export const SINGLE_EXECUTABLE_SOURCE = 'single executable';
+
+/**
+ * What the single executable changes of the defaults: everything the tool would write on its own into its
+ * state directory (the audit ledger, the executable-hash cache, the rule cache) is off, since on a suspect
+ * host every write is evidence overwritten. A configuration file, DAEMONEYE_* variable or flag turns any of
+ * them back on (docs/single-executable.md).
+ */
+export const SINGLE_EXECUTABLE_DEFAULTS = {
+  audit: {enabled: false},
+  collection: {hash_cache: false},
+  detection: {rule_cache: false},
+} as const;
 
 type Path = readonly (string | number)[];
 
@@ -98,6 +112,13 @@ export function readYamlFile(
 
 export function parseYamlConfig(text: string, file: string): {data: Record<string, unknown>; locate: (path: Path) => string | undefined} {
   const {LineCounter, parseDocument} = yaml();
+  const deep = yamlDepthProblem(text);
+  if (deep !== undefined) {
+    throw new DaemonEyeError('CONFIG_YAML_SYNTAX', `${file}:${deep.line}:${deep.col}: invalid YAML: ${deep.message}`, {
+      file,
+      hint: 'write the settings out flat, as docs/configuration.md shows',
+    });
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true});
   const [first] = yamlProblems(text, doc.errors, lineCounter);
@@ -195,6 +216,15 @@ export class ConfigBuilder {
     return this;
   }
 
+  /**
+   * The single executable's defaults (SINGLE_EXECUTABLE_DEFAULTS), above the embedded ones: a responder's
+   * binary writes nothing on the host on its own. No layer when running from the npm install.
+   */
+  addSingleExecutableDefaults(): this {
+    if (IS_SINGLE_EXECUTABLE) this.layers.push({label: SINGLE_EXECUTABLE_SOURCE, data: structuredClone(SINGLE_EXECUTABLE_DEFAULTS) as Record<string, unknown>});
+    return this;
+  }
+
   /** A YAML file; `optional` files may be missing, but never unreadable or malformed. */
   addFile(file: string, options: {optional?: boolean} = {}): this {
     const parsed = readYamlFile(file, options);
@@ -214,8 +244,9 @@ export class ConfigBuilder {
       const path = name.slice(upper.length).toLowerCase().split('__');
       let value: unknown = raw;
       try {
-        const parsed = yaml().parseDocument(raw);
-        if (parsed.errors.length === 0) value = parsed.toJS();
+        // An environment value is YAML too, so it has the same bounds as a file: nesting and aliases.
+        const parsed = yamlDepthProblem(raw) === undefined ? yaml().parseDocument(raw) : undefined;
+        if (parsed !== undefined && parsed.errors.length === 0) value = parsed.toJS({maxAliasCount: MAX_YAML_ALIASES});
       } catch {
         value = raw;
       }
@@ -289,7 +320,7 @@ export interface LoadConfigOptions {
 /** The standard layering every command uses. */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env;
-  const builder = new ConfigBuilder(env).addEmbeddedDefaults();
+  const builder = new ConfigBuilder(env).addEmbeddedDefaults().addSingleExecutableDefaults();
   const system = options.systemConfigPath === undefined ? SYSTEM_CONFIG_PATH : options.systemConfigPath;
   if (system !== null) builder.addFile(system, {optional: true});
   const user = options.userConfigPath === undefined ? userConfigPath(env) : options.userConfigPath;

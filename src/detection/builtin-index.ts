@@ -9,7 +9,7 @@ import {join, relative} from 'node:path';
 
 import {PACKAGE_ROOT, readFileSync} from '../package-files.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
-import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
+import type {RuleDefinition, RuleFileValidation} from './rule-source.js';
 import {validateRuleText} from './rule-format.js';
 import {BUILTIN_RULES_DIR, findRuleFiles} from './rule-paths.js';
 import {SqlValidator} from './sql-validator.js';

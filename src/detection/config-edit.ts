@@ -9,7 +9,7 @@ import type {YAMLMap, YAMLSeq} from 'yaml';
 
 import {DaemonEyeError, fileError} from '../errors.js';
 import {resolveOutput, writeOutputFile} from '../util/output-file.js';
-import {yaml} from '../util/yaml.js';
+import {yaml, yamlDepthProblem} from '../util/yaml.js';
 import {makeDirectory} from '../util/directory.js';
 import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 
@@ -50,6 +50,9 @@ export function setRuleEnabled(file: string, id: string, enabled: boolean): Rule
       throw fileError(error, file, 'read');
     }
   }
+  const deep = yamlDepthProblem(text);
+  if (deep !== undefined)
+    throw new DaemonEyeError('CONFIG_YAML_SYNTAX', `${file}:${deep.line}:${deep.col}: invalid YAML: ${deep.message}`, {file, hint: 'fix the file first'});
   const doc = yaml().parseDocument(text);
   const first = doc.errors[0];
   if (first !== undefined) {

@@ -9,6 +9,7 @@ export * from './lists.js';
 export * from './rule-cache.js';
 export * from './rule-file.js';
 export * from './rule-format.js';
+export * from './rule-source.js';
 export * from './sigma/index.js';
 export * from './rule-manager.js';
 export * from './rule-tests.js';

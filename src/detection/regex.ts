@@ -14,6 +14,8 @@ import {createRequire} from 'node:module';
 
 import type {RE2JS as Re2js} from 're2js';
 
+import {requiredLiterals} from './regex-literals.js';
+
 // Loaded on first use (≈ 15–60 ms): commands that never match a pattern do not pay for it.
 let engine: typeof Re2js | undefined;
 function re2js(): typeof Re2js {
@@ -194,7 +196,10 @@ export function compileRegex(pattern: string, flags = ''): LinearRegex {
   } catch (error) {
     throw new RegexError(findUnsupported(pattern) ?? engineProblem(pattern, error));
   }
-  return {source: pattern, flags, test: (text) => compiled.test(text)};
+  // Most rows hold none of a pattern's required literals: `includes` rules them out ≈ 50× faster than the engine.
+  const literals = requiredLiterals(pattern, flags);
+  if (literals === null) return {source: pattern, flags, test: (text) => compiled.test(text)};
+  return {source: pattern, flags, test: (text) => literals.some((literal) => text.includes(literal)) && compiled.test(text)};
 }
 
 /**

@@ -10,7 +10,7 @@
 import {createHash} from 'node:crypto';
 import {BUILD_INFO} from '../build-info.js';
 import {readStateFile, writeStateFile} from '../util/state-file.js';
-import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
+import type {RuleDefinition, RuleFileValidation} from './rule-source.js';
 import type {SqlValidator} from './sql-validator.js';
 import {parseJson} from '../util/json.js';
 

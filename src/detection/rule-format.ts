@@ -3,10 +3,14 @@
 // through validateRuleText / validateRuleFile here, so a new format is one more entry in RULE_FORMATS.
 // A file's format is decided by its content, not its extension.
 import {fileError} from '../errors.js';
-import {type RuleFileValidation, type RuleFormatName, validateNativeRuleText} from './rule-file.js';
+import {validateNativeRuleText} from './rule-file.js';
+import type {RuleFileValidation} from './rule-source.js';
 import {looksLikeSigma, validateSigmaRuleText} from './sigma/format.js';
 import {SqlValidator} from './sql-validator.js';
 import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
+
+/** The rule formats DaemonEye reads: the names of RULE_FORMATS (a new format adds its name here and its entry below). */
+export type RuleFormatName = 'daemoneye' | 'sigma';
 
 export interface RuleFormat {
   readonly name: RuleFormatName;
@@ -18,22 +22,25 @@ export interface RuleFormat {
   validate(file: string, text: string, validator: SqlValidator): RuleFileValidation;
 }
 
-export const SIGMA_FORMAT: RuleFormat = {
+export const SIGMA_FORMAT = {
   name: 'sigma',
   description: 'Sigma rule (logsource product linux, category process_creation), compiled to SQL (docs/sigma.md)',
   recognises: (file, text) => !file.endsWith('.sql') && looksLikeSigma(text),
   validate: validateSigmaRuleText,
-};
+} satisfies RuleFormat;
 
-export const NATIVE_FORMAT: RuleFormat = {
+export const NATIVE_FORMAT = {
   name: 'daemoneye',
   description: 'DaemonEye rule: YAML with sql_query, or .sql with YAML front matter (docs/rules-format.md)',
   recognises: () => true,
   validate: validateNativeRuleText,
-};
+} satisfies RuleFormat;
 
 /** In the order they are tried: the first that recognises a file reads it (the native format takes the rest). */
 export const RULE_FORMATS: readonly RuleFormat[] = [SIGMA_FORMAT, NATIVE_FORMAT];
+
+// Every RuleFormatName has its format (a name without one, or a format under another's name, does not compile).
+({sigma: SIGMA_FORMAT, daemoneye: NATIVE_FORMAT}) satisfies {readonly [N in RuleFormatName]: RuleFormat & {readonly name: N}};
 
 /** The format that reads this file. */
 export function ruleFormatOf(file: string, text: string): RuleFormat {

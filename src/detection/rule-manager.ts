@@ -11,7 +11,7 @@ import {existsSync, statSync} from '../package-files.js';
 import {BUILTIN_INDEX_FILE, readBuiltinIndex, validateBuiltinRuleFile} from './builtin-index.js';
 import {type RuleSwitchResult, setRuleEnabled} from './config-edit.js';
 import {loadNamedLists, type NamedLists} from './lists.js';
-import type {RuleDefinition, RuleFileValidation} from './rule-file.js';
+import type {RuleDefinition, RuleFileValidation} from './rule-source.js';
 import {RuleCache} from './rule-cache.js';
 import {validateRuleFile, validateRuleText} from './rule-format.js';
 import {BUILTIN_RULES_DIR, findRuleFiles, userRulesDir} from './rule-paths.js';

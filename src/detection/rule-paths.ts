@@ -6,7 +6,7 @@ import {fileError} from '../errors.js';
 import {PACKAGE_ROOT, readdirSync, statSync} from '../package-files.js';
 import {TEMP_PREFIX} from '../util/atomic-write.js';
 import {LIST_DIR} from './lists.js';
-import {RULE_FILE_EXTENSIONS} from './rule-file.js';
+import {RULE_FILE_EXTENSIONS} from './rule-source.js';
 
 export const BUILTIN_RULES_DIR = join(PACKAGE_ROOT, 'rules');
 

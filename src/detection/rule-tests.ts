@@ -7,12 +7,13 @@ import {LineCounter, parseDocument, isSeq} from 'yaml';
 import type {DetectionEngine, QueryTask, TaskOutcome} from './engine.js';
 import {readsBaseline, withBaselineBytes} from './baseline.js';
 import {snapshotFromRows} from './fixture-snapshot.js';
-import {TEST_CASE_TABLES} from './rule-file.js';
+import {TEST_CASE_TABLES} from './rule-source.js';
 import type {NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
 import {missingTables, resultOf, type RuleExecutionConfig, skippedResult, snapshotPayload} from './rules-on-snapshot.js';
 import type {SqlValidator} from './sql-validator.js';
 import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
+import {yamlDepthProblem} from '../util/yaml.js';
 
 export interface RuleCaseResult {
   readonly rule_id: string;
@@ -198,7 +199,9 @@ export function testCaseLines(file: string): number[] {
   if (!/\.ya?ml$/i.test(file)) return [];
   try {
     const counter = new LineCounter();
-    const doc = parseDocument(readRegularTextFile(file, FILE_LIMITS.rule), {lineCounter: counter});
+    const text = readRegularTextFile(file, FILE_LIMITS.rule);
+    if (yamlDepthProblem(text) !== undefined) return [];
+    const doc = parseDocument(text, {lineCounter: counter});
     const tests = doc.get('tests', true);
     if (!isSeq(tests)) return [];
     return tests.items.map((item) => {

@@ -129,6 +129,8 @@ export function documentToJs(
 
 /** YAML text as plain JavaScript, aliases bounded; throws an Error whose message is `line:col: problem` for a syntax error or an alias bomb. */
 export function parseYamlBounded(text: string): unknown {
+  const deep = yamlDepthProblem(text);
+  if (deep !== undefined) throw new Error(`${deep.line}:${deep.col}: ${deep.message}`);
   const lineCounter = new (yaml().LineCounter)();
   const doc = yaml().parseDocument(text, {lineCounter, prettyErrors: false});
   const [first] = yamlProblems(text, doc.errors, lineCounter);
@@ -136,4 +138,61 @@ export function parseYamlBounded(text: string): unknown {
   const result = documentToJs(doc, lineCounter);
   if ('problem' in result) throw new Error(`${result.problem.line}:${result.problem.col}: ${result.problem.message}`);
   return result.value;
+}
+
+/**
+ * How deep a YAML document may nest (block and flow collections together): far more than any rule or
+ * configuration file needs (about 8). The yaml library parses recursively: 100,000 nested `[` took seconds
+ * and ended in "Maximum call stack size exceeded".
+ */
+export const MAX_YAML_DEPTH = 64;
+
+/**
+ * The first place `text` nests deeper than `maxDepth`, found with the yaml library's lexer (iterative,
+ * linear, stopping there) before the recursive parser sees the text; undefined when it does not. Block
+ * depth is the stack of indentations above a line plus its compact indicators (`- - x`), flow depth the
+ * open `[`/`{`; brackets inside quoted or block scalars and comments are text, not nesting. The count may
+ * be one level more than the document's (an indented line's first `- `), never fewer.
+ */
+export function yamlDepthProblem(text: string, maxDepth = MAX_YAML_DEPTH, lineOffset = 0): YamlProblem | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  let inline = 0;
+  let lineStart = true;
+  let line = 1;
+  let col = 1;
+  for (const token of new (yaml().Lexer)().lex(text)) {
+    // Control tokens (document and scalar markers) are one character below U+0020 and take no room.
+    const control = token.length === 1 && token.charCodeAt(0) < 0x20 && token !== '\n' && token !== '\t';
+    if (!control) {
+      if (token === '\n') lineStart = true;
+      else if (lineStart && flow === 0) {
+        lineStart = false;
+        inline = 0;
+        const indent = /^ */.exec(token)?.[0].length ?? 0;
+        if (token.trim() === '' || !token.startsWith(' ')) {
+          // An indentation token (or none: column 0): the stack of enclosing indentations.
+          while (indents.length > 0 && (indents.at(-1) as number) > indent) indents.pop();
+          if (indents.length === 0 || (indents.at(-1) as number) < indent) indents.push(indent);
+        }
+      }
+      if (token === '[' || token === '{') flow++;
+      else if ((token === ']' || token === '}') && flow > 0) flow--;
+      else if ((token === '-' || token === '?') && flow === 0) inline++;
+      if (indents.length + inline + flow > maxDepth) {
+        return {
+          line: line + lineOffset,
+          col,
+          message: `nested deeper than ${maxDepth} levels (a depth bomb): a rule or configuration file is never so deep`,
+        };
+      }
+      for (let i = 0; i < token.length; i++) {
+        if (token.charCodeAt(i) === 0x0a) {
+          line++;
+          col = 1;
+        } else col++;
+      }
+    }
+  }
+  return undefined;
 }

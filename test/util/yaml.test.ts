@@ -1,6 +1,9 @@
+import {readdirSync, readFileSync} from 'node:fs';
+import {join} from 'node:path';
+
 import {describe, expect, it} from 'vitest';
 
-import {documentToJs, MAX_YAML_ALIASES, parseYamlBounded, yaml, yamlProblems} from '../../src/util/yaml.js';
+import {documentToJs, MAX_YAML_ALIASES, MAX_YAML_DEPTH, parseYamlBounded, yaml, yamlDepthProblem, yamlProblems} from '../../src/util/yaml.js';
 import {ALIAS_BOMB} from '../helpers/hostile-files.js';
 
 function problems(text: string): ReturnType<typeof yamlProblems> {
@@ -52,5 +55,37 @@ describe('bounded YAML', () => {
       },
     });
     expect(() => parseYamlBounded(ALIAS_BOMB)).toThrow(/^2:8: aliases expand past 100 nodes/);
+  });
+});
+
+describe('yamlDepthProblem', () => {
+  it('counts block indentation, compact items and flow brackets together', () => {
+    const text = 'a:\n  b:\n    c: [1, {d: [2]}]\n';
+    expect(yamlDepthProblem(text, 6)).toBeUndefined();
+    expect(yamlDepthProblem(text, 5)).toMatchObject({line: 3, col: 16});
+    // An indented line's own indentation and its first item count as two levels: never fewer than there are.
+    expect(yamlDepthProblem('x:\n  - - - y\n', 5)).toBeUndefined();
+    expect(yamlDepthProblem('x:\n  - - - y\n', 4)).toMatchObject({line: 2, col: 7});
+  });
+
+  it('does not count brackets in quoted or block scalars and comments', () => {
+    const text = `q: "${'['.repeat(100)}"\nb: |\n  ${'{'.repeat(100)}\nc: 1 # ${'['.repeat(100)}\n`;
+    expect(yamlDepthProblem(text, 2)).toBeUndefined();
+  });
+
+  it('stops at the first level past the limit, whatever follows', () => {
+    const bomb = `id: x\nname: ${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}\n`;
+    expect(yamlDepthProblem(bomb)).toEqual({
+      line: 2,
+      col: 70,
+      message: `nested deeper than ${MAX_YAML_DEPTH} levels (a depth bomb): a rule or configuration file is never so deep`,
+    });
+    expect(() => parseYamlBounded(bomb)).toThrow(/^2:70: nested deeper than 64 levels/);
+  });
+
+  it('leaves every built-in rule alone', () => {
+    for (const file of readdirSync('rules', {recursive: true, encoding: 'utf8'}).filter((f) => f.endsWith('.yaml'))) {
+      expect(yamlDepthProblem(readFileSync(join('rules', file), 'utf8')), file).toBeUndefined();
+    }
   });
 });

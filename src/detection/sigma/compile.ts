@@ -1,11 +1,14 @@
 // The Sigma compiler: a Sigma rule's detection (Sigma rules specification v2 and its modifiers appendix,
 // https://github.com/SigmaHQ/sigma-specification) to one SQLite SELECT over the snapshot's `processes`
 // table, in the SQL the rule validator accepts. What cannot be compiled exactly is refused with the reason
-// and the YAML path it concerns; a rule is never loosened. docs/sigma.md describes the semantics.
-import type {YamlPath} from '../rule-file.js';
+// and the YAML path it concerns; a rule is never loosened. docs/sigma.md describes the semantics. Stages:
+// values as patterns (pattern.ts), modifiers applied here, SQL rendering (sql.ts), the field mapping
+// (fields.ts).
+import type {YamlPath} from '../rule-source.js';
 import {checkRegex} from '../regex.js';
 import {ConditionError, type ConditionNode, identifierMatches, parseCondition} from './condition.js';
-import {casefold} from './casefold.js';
+import {base64, base64Offsets, hasWildcards, parseSigmaString, type Pattern, type Piece, plainText, windash} from './pattern.js';
+import {andAll, matchSql, orAll, sqlString} from './sql.js';
 import {ROW_ALIAS, SIGMA_LOGSOURCES, SIGMA_PROCESS_CREATION_FIELDS, type SigmaFieldMapping} from './fields.js';
 
 /** Why a Sigma rule cannot be compiled, and where (a path into its YAML). */
@@ -20,140 +23,6 @@ export class SigmaCompileError extends Error {
 
 /** The list every compiled rule reads to skip allowed processes (docs/sigma.md, "Tuning"). */
 export const SIGMA_ALLOW_LIST = 'sigma_allow';
-
-// ---------------------------------------------------------------------------------------------------------
-// Values: Sigma strings with wildcards, as pieces.
-
-type Piece =
-  {readonly kind: 'text'; readonly text: string} | {readonly kind: 'star'} | {readonly kind: 'one'} | {readonly kind: 'class'; readonly chars: string};
-type Pattern = readonly Piece[];
-
-/**
- * A Sigma string as pieces: `*` any run, `?` one character, `\*` `\?` `\\` the plain character, a `\`
- * before anything else a plain backslash (specification, "Escape Character").
- */
-export function parseSigmaString(value: string): Piece[] {
-  const pieces: Piece[] = [];
-  const text = (t: string): void => {
-    const last = pieces[pieces.length - 1];
-    if (last?.kind === 'text') pieces[pieces.length - 1] = {kind: 'text', text: last.text + t};
-    else pieces.push({kind: 'text', text: t});
-  };
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i] as string;
-    if (c === '\\') {
-      const next = value[i + 1];
-      if (next === '*' || next === '?' || next === '\\') {
-        text(next);
-        i++;
-      } else text('\\');
-    } else if (c === '*') pieces.push({kind: 'star'});
-    else if (c === '?') pieces.push({kind: 'one'});
-    else text(c);
-  }
-  return pieces;
-}
-
-const hasWildcards = (pattern: Pattern): boolean => pattern.some((p) => p.kind !== 'text');
-const plainText = (pattern: Pattern): string => pattern.map((p) => (p.kind === 'text' ? p.text : '')).join('');
-
-/** Characters `windash` makes interchangeable (modifiers appendix, "windash"). */
-const DASHES = ['-', '/', '\u2013', '\u2014', '\u2015'];
-
-function windash(pattern: Pattern): Piece[] {
-  const out: Piece[] = [];
-  for (const piece of pattern) {
-    if (piece.kind !== 'text') {
-      out.push(piece);
-      continue;
-    }
-    let run = '';
-    for (const c of piece.text) {
-      if (DASHES.includes(c)) {
-        if (run !== '') out.push({kind: 'text', text: run});
-        run = '';
-        out.push({kind: 'class', chars: DASHES.join('')});
-      } else run += c;
-    }
-    if (run !== '') out.push({kind: 'text', text: run});
-  }
-  return out;
-}
-
-const base64 = (bytes: Buffer): string => bytes.toString('base64');
-
-/** `base64offset`: the three encodings of the value at byte offsets 0, 1 and 2, minus the unstable edges. */
-function base64Offsets(text: string): string[] {
-  const value = Buffer.from(text, 'utf8');
-  const out: string[] = [];
-  for (let shift = 0; shift < 3; shift++) {
-    const encoded = base64(Buffer.concat([Buffer.alloc(shift), value]));
-    const start = [0, 2, 3][shift] as number;
-    const end = [0, 3, 2][(value.length + shift) % 3] as number;
-    out.push(encoded.slice(start, encoded.length - end));
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// SQL rendering.
-
-const sqlString = (text: string): string => `'${text.replace(/'/g, "''")}'`;
-
-/** GLOB pattern text: `*` `?` `[` as one-character classes, Sigma wildcards as GLOB's. */
-function globOf(pattern: Pattern): string {
-  return pattern
-    .map((piece) => {
-      switch (piece.kind) {
-        case 'star':
-          return '*';
-        case 'one':
-          return '?';
-        case 'class':
-          // `-` first in a class is a plain character for GLOB.
-          return `[${piece.chars}]`;
-        case 'text':
-          return piece.text.replace(/[*?[]/g, (c) => `[${c}]`);
-      }
-    })
-    .join('');
-}
-
-const foldPattern = (pattern: Pattern): Piece[] => pattern.map((p) => (p.kind === 'text' ? {kind: 'text', text: casefold(p.text)} : p));
-
-/** Characters outside ASCII that have no case (the windash dashes): lower() and casefold() agree on them. */
-const CASELESS = new Set(DASHES);
-
-/**
- * Whether SQLite's ASCII-only lower() folds a field exactly as casefold() does for this (folded) pattern:
- * true when every character the pattern names is ASCII or caseless, since casefold() never turns a
- * non-ASCII character into an ASCII one (casefold.ts).
- */
-function lowerSuffices(pattern: Pattern): boolean {
-  const chars = pattern.flatMap((p) => (p.kind === 'text' ? [...p.text] : p.kind === 'class' ? [...p.chars] : []));
-  return chars.every((c) => c.charCodeAt(0) < 0x80 || CASELESS.has(c));
-}
-
-function matchSql(column: string, pattern: Pattern, cased: boolean): string {
-  const folded = cased ? pattern : foldPattern(pattern);
-  const subject = cased ? column : lowerSuffices(folded) ? `lower(${column})` : `casefold(${column})`;
-  if (!hasWildcards(folded)) return `${subject} = ${sqlString(plainText(folded))}`;
-  return `${subject} GLOB ${sqlString(globOf(folded))}`;
-}
-
-/** Operands per parenthesised group: SQLite parses `a OR b OR …` into a tree as deep as the list (at most 1,000). */
-const GROUP = 64;
-
-function joinAll(parts: readonly string[], operator: 'OR' | 'AND'): string {
-  if (parts.length === 1) return parts[0] as string;
-  if (parts.length <= GROUP) return `(${parts.join(` ${operator} `)})`;
-  // Long lists (hundreds of package names) become groups of groups: depth grows with the logarithm.
-  const groups: string[] = [];
-  for (let i = 0; i < parts.length; i += GROUP) groups.push(joinAll(parts.slice(i, i + GROUP), operator));
-  return joinAll(groups, operator);
-}
-const orAll = (parts: readonly string[]): string => joinAll(parts, 'OR');
-const andAll = (parts: readonly string[]): string => joinAll(parts, 'AND');
 
 // ---------------------------------------------------------------------------------------------------------
 // Field conditions.

@@ -7,8 +7,8 @@ import {z} from 'zod';
 
 import {RULE_ID} from '../../models/rule.js';
 import {ALERT_SEVERITIES} from '../../models/severity.js';
-import {documentToJs, yaml, yamlProblems} from '../../util/yaml.js';
-import {locate, pathText, type RuleDefinition, type RuleFileValidation, RuleTestCaseSchema, testCaseProblems, type YamlPath} from '../rule-file.js';
+import {documentToJs, yaml, yamlDepthProblem, yamlProblems} from '../../util/yaml.js';
+import {locate, pathText, type RuleDefinition, type RuleFileValidation, RuleTestCaseSchema, testCaseProblems, type YamlPath} from '../rule-source.js';
 import type {SqlValidator} from '../sql-validator.js';
 import {compileSigmaRule, SigmaCompileError} from './compile.js';
 
@@ -80,6 +80,8 @@ const normaliseTag = (tag: string): string => tag.trim().toLowerCase().replace(/
  */
 export function validateSigmaRuleText(file: string, text: string, validator: SqlValidator): RuleFileValidation {
   const invalid = (problems: string[]): RuleFileValidation => ({file, valid: false, problems, sqlErrors: []});
+  const deep = yamlDepthProblem(text);
+  if (deep !== undefined) return invalid([`${file}:${deep.line}:${deep.col}: invalid YAML: ${deep.message}`]);
   const counter = new (yaml().LineCounter)();
   const docs = yaml().parseAllDocuments(text, {lineCounter: counter, prettyErrors: false, uniqueKeys: true});
   if (!Array.isArray(docs)) return invalid([`${file}:1:1: (top level): not YAML`]);

@@ -7,7 +7,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {snapshotFromRows} from '../../../src/detection/fixture-snapshot.js';
 import {casefold} from '../../../src/detection/sigma/casefold.js';
-import {compileSigmaRule, parseSigmaString, SigmaCompileError} from '../../../src/detection/sigma/compile.js';
+import {compileSigmaRule, SigmaCompileError} from '../../../src/detection/sigma/compile.js';
+import {parseSigmaString} from '../../../src/detection/sigma/pattern.js';
 import {SqlValidator} from '../../../src/detection/sql-validator.js';
 import {registerUdfs} from '../../../src/detection/udfs.js';
 import type {PartialProcessRow} from '../../../src/models/process-fixture.js';
