@@ -7,7 +7,7 @@ import {formatFlag, PID_MAX_LIMIT} from './_base/flags.js';
 export default class Collect extends DaemonEyeCommand<typeof Collect> {
   static override summary = 'Copy evidence of suspect processes (executable, argv, status, maps, fds, redacted environment) into a signed case.';
   static override description =
-    'For each process: its executable read through /proc/PID/exe (works when the file was deleted from disk), argv, status, stat, maps, mountinfo, cgroup, the fd list and the environment with secret values redacted. A manifest lists every file with its SHA-256 and BLAKE3, the tool version, host, time and this command; it is signed with the Ed25519 key (crypto.private_key_path or --key) and the collection is recorded in the audit ledger. --output DIR creates a case directory, --output FILE.tar.gz an archive; neither is ever written over. Check it later with `daemoneye verify BUNDLE`.';
+    'For each process: its executable read through /proc/PID/exe (works when the file was deleted from disk), argv, status, stat, maps, mountinfo, cgroup, the fd list and the environment; secrets in argv and environments are redacted (docs/redaction.md) unless --no-redact, and the manifest says which. A manifest lists every file with its SHA-256 and BLAKE3, the tool version, host, time and this command; it is signed with the Ed25519 key (crypto.private_key_path or --key) and the collection is recorded in the audit ledger. --output DIR creates a case directory, --output FILE.tar.gz an archive; neither is ever written over. Check it later with `daemoneye verify BUNDLE`.';
   static override examples = [
     '<%= config.bin %> collect --pid 4242 --output case-4242.tar.gz',
     '<%= config.bin %> detect --fail-on high > alerts.ndjson; <%= config.bin %> collect --alerts alerts.ndjson --output /srv/cases/$(hostname)-$(date +%s)',
@@ -21,6 +21,10 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
     key: Flags.string({summary: 'Ed25519 private key to sign the manifest (default: crypto.private_key_path when it exists).'}),
     'max-file-bytes': Flags.integer({summary: 'Largest file copied; larger ones are listed as skipped.', default: 256 * 1024 * 1024, min: 1, max: 2 ** 31 - 1}),
     'max-total-bytes': Flags.integer({summary: 'Largest case; files past it are listed as skipped.', default: 2 * 1024 * 1024 * 1024, min: 1, max: 2 ** 50}),
+    redact: Flags.boolean({
+      summary: 'Redact secrets in argv and environments (default: collection.redaction.enabled); --no-redact keeps them, as the manifest says.',
+      allowNo: true,
+    }),
     format: formatFlag(['json', 'ndjson', 'table'] as const, 'Output format of the summary (default: json).'),
   };
 
@@ -28,7 +32,7 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
     const {flags} = this;
     const {collectEvidenceCase} = await import('../src/app/evidence.js');
     const {result, reason} = await collectEvidenceCase({
-      config: this.loadConfig(),
+      config: this.loadConfig(flags.redact === undefined ? {} : {'collection.redaction.enabled': flags.redact}),
       ...(flags.pid === undefined ? {} : {pids: flags.pid}),
       ...(flags.alerts === undefined ? {} : {alerts: flags.alerts}),
       ...(flags.rule === undefined ? {} : {rule: flags.rule}),
@@ -54,6 +58,7 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
         files: manifest.files.length,
         skipped: manifest.skipped,
         bytes: result.bytes,
+        redacted: manifest.redaction?.enabled ?? false,
       }),
       'json',
     );
@@ -70,6 +75,7 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
       key_id: result.key_id,
       pids: manifest.processes.map((p) => p.pid),
       reason,
+      redacted: manifest.redaction?.enabled ?? false,
       files: manifest.files.length,
       exit_code: this.currentExitCode,
     });

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 
 import {ExitCode} from '../src/errors.js';
-import {terminalSafe} from '../src/output/terminal.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
 
@@ -29,7 +28,7 @@ export default class Diff extends DaemonEyeCommand<typeof Diff> {
     const inputs = [this.args.old, this.args.new].filter((a): a is string => a !== undefined);
     const diff = await diffInputs({inputs, defaultStore: config.paths.storeDir});
     await this.present(this.flags.format, diffView(diff));
-    this.logger.info(terminalSafe(diffSummaryLine(diff)));
+    this.logger.info(diffSummaryLine(diff));
     if (this.flags['fail-on-change'] && diff.results.length > 0) this.setExitCode(ExitCode.CheckFailed);
     await this.audit('diff', {old: diff.old, new: diff.new, counts: diff.counts, exit_code: this.currentExitCode});
   }

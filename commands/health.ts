@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core';
 
 import {ExitCode} from '../src/errors.js';
-import {terminalSafe} from '../src/output/terminal.js';
 import {
   type ComponentHealth,
   HEALTH_COMPONENT_ALIASES,
@@ -38,7 +37,7 @@ export default class Health extends DaemonEyeCommand<typeof Health> {
       this.flags.component === undefined ? Object.values((await monitor.checkSystemHealth()).components) : [await monitor.checkComponent(this.flags.component)];
     const status = components.reduce<HealthState>((worst, c) => worseState(worst, c.status), 'healthy');
     await this.present(this.flags.format, healthView(components));
-    for (const c of components.filter((c) => c.status !== 'healthy')) this.logger.warn(`${c.component}: ${c.status}: ${terminalSafe(c.reason)}`);
+    for (const c of components.filter((c) => c.status !== 'healthy')) this.logger.warn(`${c.component}: ${c.status}: ${c.reason}`);
     const bad = components.filter((c) => c.status !== 'healthy').map((c) => c.component);
     this.logger.info(`health: ${status}${bad.length > 0 ? ` (${bad.join(', ')})` : ` (${components.length} component(s) checked)`}`);
     for (const c of components) this.metrics.recordGauge('daemoneye_health_component_status', HEALTH_STATUSES.indexOf(c.status), {component: c.component});

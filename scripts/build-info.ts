@@ -7,7 +7,7 @@ import {readFileSync, writeFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {dirname, join} from 'node:path';
 
-import {RULE_FORMAT_SOURCES, sourcesFingerprint, validatorSources} from '../src/detection/code-fingerprint.js';
+import {ruleFormatSources, sourcesFingerprint, validatorSources} from '../src/detection/code-fingerprint.js';
 
 const root = join(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);
@@ -19,7 +19,7 @@ const parsers = `node-sql-parser@${versionOf(require.resolve('node-sql-parser/pa
 const info = {
   version: versionOf(join(root, 'package.json')),
   validatorCode: sourcesFingerprint(detection, validatorSources(detection), parsers),
-  ruleFormatCode: sourcesFingerprint(detection, RULE_FORMAT_SOURCES),
+  ruleFormatCode: sourcesFingerprint(detection, ruleFormatSources(detection)),
 };
 
 const target = join(root, 'src', 'build-info.ts');

@@ -6,9 +6,11 @@ import {Command, Flags, type Interfaces} from '@oclif/core';
 
 import type {AuditAction} from '../../src/audit/index.js';
 import {type Config, loadConfig} from '../../src/config/builder.js';
+import {secretValues} from '../../src/config/redact.js';
 import {DaemonEyeError, ExitCode, isDaemonEyeError, strongerExitCode} from '../../src/errors.js';
 import {type Palette, paletteFor, PLAIN} from '../../src/output/colour.js';
-import {type OutputFormat, resolveFormat} from '../../src/output/format.js';
+import {colourEnabled, type OutputFormat, resolveFormat} from '../../src/output/format.js';
+import {terminalOutput} from '../../src/output/terminal.js';
 import {renderView, type View} from '../../src/output/view.js';
 import {LOG_LEVEL_ORDER, Logger, type LogLevel} from '../../src/output/logger.js';
 import {MetricsCollector} from '../../src/telemetry/metrics.js';
@@ -80,6 +82,8 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
       const level: LogLevel = base?.verbose === true ? 'debug' : base?.quiet === true ? 'error' : (base?.['log-level'] ?? configured?.log_level ?? 'info');
       const format = base?.['log-format'] ?? (base?.format === 'json' ? 'json' : (configured?.log_format ?? 'text'));
       this.currentLogger = new Logger({level, format, palette: this.stderrPalette});
+      // Every secret value of the configuration is scrubbed from whatever the logger writes, quoted or not.
+      if (this.loadedConfig !== undefined) for (const secret of secretValues(this.loadedConfig.values)) this.currentLogger.addSecret(secret);
     }
     return this.currentLogger;
   }
@@ -165,9 +169,21 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     return `daemoneye ${(this.id ?? 'unknown').replaceAll(':', ' ')} (user ${user}${uid === undefined ? '' : `, uid ${uid}`})`;
   }
 
-  /** Write data to stdout (data only; diagnostics go through the logger). */
+  /**
+   * Write data to stdout (data only; diagnostics go through the logger). On a terminal, every format is made
+   * terminal-safe as a whole (terminalOutput): what a renderer left of process-controlled text cannot drive it.
+   */
   protected write(text: string): void {
-    if (text !== '') process.stdout.write(text);
+    if (text === '') return;
+    process.stdout.write(process.stdout.isTTY === true ? terminalOutput(text, colourEnabled(process.stdout)) : text);
+  }
+
+  /**
+   * A report line on stderr (a problem of a checked file, a test result, a verification step): secrets
+   * scrubbed and control characters made visible, like every log line, without the log prefix.
+   */
+  protected reportLine(line: string): void {
+    this.logger.report(line);
   }
 
   /** Set the exit code, keeping the stronger one (2 > 1 > 3 > 0: docs/architecture.md, "Exit codes"). */

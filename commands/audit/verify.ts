@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core';
 import {ledgerPathFor, readCheckpointFile, resolvePublicKey, verificationSummary, verifyLedger} from '../../src/audit/index.js';
 import {ExitCode} from '../../src/errors.js';
 import {objectView} from '../../src/output/view.js';
-import {terminalSafe} from '../../src/output/terminal.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 
@@ -43,7 +42,7 @@ export default class AuditVerify extends DaemonEyeCommand<typeof AuditVerify> {
         ],
       ]),
     );
-    for (const line of verificationSummary(report)) process.stderr.write(`${terminalSafe(this.logger.scrub(line))}\n`);
+    for (const line of verificationSummary(report)) this.reportLine(line);
     if (!report.valid) this.setExitCode(ExitCode.CheckFailed);
   }
 }

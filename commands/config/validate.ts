@@ -22,7 +22,7 @@ export default class ConfigValidate extends DaemonEyeCommand<typeof ConfigValida
     await this.present(this.flags.format, configValidationView(results));
     for (const result of results) {
       if (result.valid) this.logger.info(`${result.file}: valid`);
-      else for (const issue of result.errors) process.stderr.write(`${formatIssue(issue)}\n`);
+      else for (const issue of result.errors) this.reportLine(formatIssue(issue));
     }
     const invalid = results.filter((r) => !r.valid).length;
     this.logger.info(`${results.length - invalid} valid, ${invalid} invalid`);

@@ -31,7 +31,7 @@ export default class RulesConvert extends DaemonEyeCommand<typeof RulesConvert> 
       },
     };
     await this.present(this.flags.format ?? 'text', view);
-    for (const c of conversions) for (const problem of c.problems) process.stderr.write(`${terminalSafe(problem)}\n`);
+    for (const c of conversions) for (const problem of c.problems) this.reportLine(problem);
     const refused = conversions.filter((c) => !c.valid).length;
     this.logger.info(`${conversions.length - refused} converted, ${refused} refused`);
     if (refused > 0) this.setExitCode(ExitCode.CheckFailed);

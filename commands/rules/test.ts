@@ -4,7 +4,6 @@ import {testRules} from '../../src/app/rules.js';
 import {ruleTestView} from '../../src/app/rules-view.js';
 import {failureText} from '../../src/detection/rule-tests.js';
 import {ExitCode} from '../../src/errors.js';
-import {terminalSafe} from '../../src/output/terminal.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {MAX_TIMER_MS} from '../../src/util/time.js';
 
@@ -38,10 +37,10 @@ export default class RulesTest extends DaemonEyeCommand<typeof RulesTest> {
     await this.present(this.flags.format, ruleTestView(summary), 'text');
     for (const r of summary.results) {
       const found = r.expected === null && r.passed ? ` (flags ${r.actual.length === 0 ? 'nothing' : `pids ${r.actual.join(', ')}`})` : '';
-      process.stderr.write(`${terminalSafe(`${r.passed ? 'PASS' : 'FAIL'} ${r.rule_id}: ${r.case}${found}${r.passed ? '' : `: ${failureText(r)}`}`)}\n`);
+      this.reportLine(`${r.passed ? 'PASS' : 'FAIL'} ${r.rule_id}: ${r.case}${found}${r.passed ? '' : `: ${failureText(r)}`}`);
     }
-    process.stderr.write(
-      `${summary.passed} passed, ${summary.failed} failed${summary.invalid_files > 0 ? ` (${summary.invalid_files} invalid rule file${summary.invalid_files === 1 ? '' : 's'})` : ''}\n`,
+    this.reportLine(
+      `${summary.passed} passed, ${summary.failed} failed${summary.invalid_files > 0 ? ` (${summary.invalid_files} invalid rule file${summary.invalid_files === 1 ? '' : 's'})` : ''}`,
     );
     if (summary.failed > 0) this.setExitCode(ExitCode.CheckFailed);
     if (summary.invalid_files > 0) this.setExitCode(ExitCode.UsageOrInput);

@@ -3,7 +3,6 @@ import {Args} from '@oclif/core';
 import {validateRules} from '../../src/app/rules.js';
 import {ruleValidationView} from '../../src/app/rules-view.js';
 import {ExitCode} from '../../src/errors.js';
-import {terminalSafe} from '../../src/output/terminal.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
 
@@ -22,7 +21,7 @@ export default class RulesValidate extends DaemonEyeCommand<typeof RulesValidate
     await this.present(this.flags.format, ruleValidationView(result));
     for (const file of result.files) {
       if (file.valid) this.logger.debug(`${file.file}: valid`);
-      else for (const problem of file.problems) process.stderr.write(`${terminalSafe(problem)}\n`);
+      else for (const problem of file.problems) this.reportLine(problem);
     }
     const invalid = result.files.filter((f) => !f.valid).length;
     this.logger.info(`${result.files.length - invalid} valid, ${invalid} invalid`);

@@ -10,6 +10,7 @@ import type {Alert} from '../models/alert.js';
 import {isAtLeast} from '../models/severity.js';
 import {type Logger, silentLogger} from '../output/logger.js';
 import {applyDeduplication} from './dedupe.js';
+import {Scrubber} from '../redaction/redact.js';
 import {createSink, sinkSecrets} from './sinks/sink-kinds.js';
 import {claimSpool, readSpool, settleSpool, spooledSinkNames, spoolPath} from './spool.js';
 import type {AlertSink, DeliverySummary, SinkDelivery} from './types.js';
@@ -52,7 +53,8 @@ export class AlertManager {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly build: (config: SinkConfig) => AlertSink;
-  private readonly secrets: string[];
+  /** This run's sink secrets and the redaction policy, over every error text a delivery result carries. */
+  private readonly scrubber = new Scrubber();
 
   constructor(
     readonly config: AlertManagerConfig,
@@ -61,8 +63,10 @@ export class AlertManager {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.build = options.createSink ?? ((sink) => createSink(sink, {deliveryTimeoutMs: config.delivery_timeout_ms}));
-    this.secrets = config.sinks.flatMap(sinkSecrets).filter((secret) => secret.length > 0);
-    for (const secret of this.secrets) this.logger.addSecret(secret);
+    for (const secret of config.sinks.flatMap(sinkSecrets)) {
+      this.scrubber.add(secret);
+      this.logger.addSecret(secret);
+    }
   }
 
   /** The manager for a loaded configuration (state under alerting.state_dir, default <app.state_dir>/alerts). */
@@ -167,10 +171,7 @@ export class AlertManager {
   }
 
   private scrub(text: string | null): string | null {
-    if (text === null) return null;
-    let out = text;
-    for (const secret of this.secrets) out = out.split(secret).join('[REDACTED]');
-    return out;
+    return text === null ? null : this.scrubber.text(text);
   }
 
   private async deliverToSinks(sinks: readonly SinkConfig[], alerts: readonly Alert[]): Promise<DeliverySummary> {

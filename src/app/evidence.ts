@@ -11,6 +11,7 @@ import {parseJson} from '../util/json.js';
 import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 import type {Alert} from '../models/alert.js';
 import {alertResultRows} from '../models/alert-evidence.js';
+import {Redactor} from '../redaction/redact.js';
 
 export interface EvidenceCaseOptions {
   readonly config: Config;
@@ -50,7 +51,10 @@ export async function collectEvidenceCase(options: EvidenceCaseOptions): Promise
   const key = options.keyPath === undefined ? loadSigningKey(config, warn) : resolvePrivateKey(config, options.keyPath, warn);
   if (key === undefined)
     warn(`no signing key at ${config.values.crypto.private_key_path}: the manifest is not signed (create one with \`daemoneye keys generate\`)`);
+  const redaction = config.values.collection.redaction;
+  if (!redaction.enabled) warn('--no-redact: argv and environments are copied as the processes had them, secrets included (the manifest says so)');
   const result = await collectEvidence({
+    redactor: redaction.enabled ? new Redactor({words: redaction.flags, shortFlags: redaction.short_flags}) : null,
     pids: targets.pids,
     namedFiles: targets.namedFiles,
     output: options.output,

@@ -34,7 +34,6 @@ import {escapeBytes, needsEscape} from './text-encoding.js';
 import {identityOf} from './hash.js';
 import type {FileIdentity} from './hash-cache.js';
 import {errorCode, isGone, readProcText, sameFileAt, statQuiet} from './proc-read.js';
-import type {ArgvRedactor} from './redact.js';
 
 /**
  * USER_HZ, the unit of the tick fields in /proc/PID/stat. It is part of the kernel's user-space ABI and
@@ -77,7 +76,6 @@ export interface ProcfsWalkContext {
   /** Seconds since boot when the walk started (for CPU since start). */
   readonly uptimeSeconds: number;
   readonly users: ReadonlyMap<number, string>;
-  readonly redact: ArgvRedactor | null;
   /** First CPU sample and its time (ms since boot), for `--cpu-sample`. */
   readonly cpuBaseline?: {readonly samples: ReadonlyMap<number, CpuSample>; readonly atUptimeSeconds: number};
   /** Test hook: runs right after a process's stat was read (tests make a process exit mid-read here). */
@@ -475,7 +473,8 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     ppid: stat.ppid,
     name: text(commBytes) as string,
     executable_path: executablePath,
-    command_line: context.redact === null ? argv : context.redact(argv),
+    // Redacted with every other table by its columns' kinds (collect/redact.ts), after the walk.
+    command_line: argv,
     start_time: startTimeMs(context, stat.startTicks),
     cpu_usage: cpuPercent(context, pid, stat),
     memory_usage: status === null ? Math.max(0, stat.rssPages) * 4096 : (status.rssBytes ?? 0),

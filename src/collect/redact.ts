@@ -1,67 +1,61 @@
-// Secret redaction in argv: values of secret-bearing flags and URL passwords become `[REDACTED]` in
-// place, so the record still shows that a secret was passed (detection sees the flag) but not the secret.
-import {REDACTED, redactUrlCredentials} from '../config/redact.js';
+// Every collected table passes through the redaction policy (src/redaction) by the kind of each of its columns,
+// as the table registry declares them (TableDefinition.redaction): argv, environment values, URLs, free text.
+// One place, after every collector and before anything stores, evaluates or prints a row, so a new collector or
+// table is redacted by declaring its columns' kinds, never by remembering to call a function.
+import {isFlatTableRows, type CollectedTable, type TableDefinition, type TableRow} from '../models/tables.js';
+import {type ColumnRedaction, Redactor, type RedactionPolicyOptions} from '../redaction/redact.js';
 
-export interface RedactionOptions {
-  /** Long flag names without dashes (`password`, `token`): `--password X`, `--password=X`, `--db-password=X`. */
-  readonly flags: readonly string[];
-  /** Per tool (basename of argv[0]), short flags whose value is a secret: `mysql -pX`, `mysql -p X`. */
-  readonly shortFlags: Readonly<Record<string, readonly string[]>>;
+export type {RedactionPolicyOptions as RedactionOptions} from '../redaction/redact.js';
+
+/** A compiled policy for one scan (collection.redaction: its words and tool flags). */
+export function collectionRedactor(options: RedactionPolicyOptions): Redactor {
+  return new Redactor(options);
 }
 
-/** A compiled redactor: build it once per scan, apply it to every argv. */
-export type ArgvRedactor = (argv: readonly string[]) => string[];
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** One value of a column of `kind`; `column` reads another column of its row (an environment value's name). */
+function redactValue(value: unknown, kind: ColumnRedaction, column: (name: string) => unknown, redactor: Redactor): unknown {
+  if (kind === 'argv') return Array.isArray(value) ? redactor.argv(value.map(String)) : typeof value === 'string' ? redactor.value('argv', value) : value;
+  if (typeof value !== 'string') return value;
+  if (kind === 'text' || kind === 'url') return redactor.value(kind, value);
+  return redactor.env('env' in kind ? kind.env : String(column(kind.envNameColumn) ?? ''), value);
 }
 
-function toolName(argv0: string): string {
-  const base = argv0.slice(argv0.lastIndexOf('/') + 1);
-  return base.startsWith('-') ? base.slice(1) : base;
+/** Redact one row object in place: each declared column (a dotted name reaches into a JSON object column). */
+export function redactRow(row: Record<string, unknown>, columns: Readonly<Record<string, ColumnRedaction>>, redactor: Redactor): void {
+  for (const [column, kind] of Object.entries(columns)) {
+    const dot = column.indexOf('.');
+    if (dot < 0) {
+      if (row[column] !== undefined && row[column] !== null) row[column] = redactValue(row[column], kind, (name) => row[name], redactor);
+      continue;
+    }
+    const holder = row[column.slice(0, dot)];
+    if (holder === null || typeof holder !== 'object' || Array.isArray(holder)) continue;
+    const inner = holder as Record<string, unknown>;
+    const key = column.slice(dot + 1);
+    if (inner[key] !== undefined && inner[key] !== null) inner[key] = redactValue(inner[key], kind, (name) => inner[name], redactor);
+  }
 }
 
-export function createArgvRedactor(options: RedactionOptions): ArgvRedactor {
-  const names = options.flags.filter((name) => name !== '').map((name) => escapeRegExp(name.replace(/^-+/, '')));
-  // `--name`, `-name` or a compound ending in it (`--db-password`, `--mysql_password`), not `--no-name`.
-  const flagPattern = names.length === 0 ? null : new RegExp(`^(--?(?!no-)(?:[a-z0-9]+[-_])*(?:${names.join('|')}))(=.*)?$`, 'i');
-  const shortFlags = new Map(Object.entries(options.shortFlags).map(([tool, flags]) => [tool, flags.filter((flag) => /^-[^-]/.test(flag))]));
-
-  return (argv) => {
-    const out = argv.slice();
-    const tool = argv.length > 0 ? toolName(argv[0] ?? '') : '';
-    const toolFlags = shortFlags.get(tool) ?? [];
-    if (out.length > 0 && (out[0] ?? '').includes('://')) out[0] = redactUrlCredentials(out[0] ?? '');
-    for (let i = 1; i < out.length; i++) {
-      const arg = out[i] ?? '';
-      if (arg.includes('://')) out[i] = redactUrlCredentials(arg);
-      if (!arg.startsWith('-') || arg === '--') {
-        continue;
-      }
-      const long = flagPattern?.exec(arg);
-      if (long !== null && long !== undefined) {
-        if (long[2] !== undefined) {
-          out[i] = `${long[1]}=${REDACTED}`;
-        } else if (i + 1 < out.length && !(out[i + 1] ?? '').startsWith('--')) {
-          out[i + 1] = REDACTED;
-          i++;
-        }
-        continue;
-      }
-      for (const flag of toolFlags) {
-        if (arg === flag) {
-          if (i + 1 < out.length) {
-            out[i + 1] = REDACTED;
-            i++;
-          }
-          break;
-        }
-        if (arg.startsWith(flag) && arg.length > flag.length) {
-          out[i] = `${flag}${REDACTED}`;
-          break;
-        }
+/**
+ * Redact a collected table in place by its definition's column kinds: row objects, or flat values (column
+ * by column in the definition's order). A table without secret columns is left as it is, at no cost.
+ */
+export function redactCollectedTable(definition: TableDefinition, table: CollectedTable | readonly object[], redactor: Redactor): void {
+  const columns = definition.redaction;
+  if (columns === undefined) return;
+  if (isFlatTableRows(table as CollectedTable)) {
+    const flat = table as {values: unknown[]; rows: number};
+    const width = definition.columns.length;
+    const names = definition.columns.map((c) => c.name);
+    for (const [column, kind] of Object.entries(columns)) {
+      const index = names.indexOf(column);
+      if (index < 0) continue;
+      for (let row = 0; row < flat.rows; row++) {
+        const column = (name: string): unknown => flat.values[row * width + names.indexOf(name)];
+        flat.values[row * width + index] = redactValue(flat.values[row * width + index], kind, column, redactor);
       }
     }
-    return out;
-  };
+    return;
+  }
+  for (const row of table as readonly TableRow[]) redactRow(row as Record<string, unknown>, columns, redactor);
 }

@@ -9,7 +9,7 @@ import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
-import {type CollectedTable, collectedRowCount} from '../models/tables.js';
+import {type CollectedTable, collectedRowCount, PROCESSES_TABLE, tableDefinition} from '../models/tables.js';
 import {TOOL_VERSION} from '../version.js';
 import {HASH_ALGORITHM, type HashJob, type HashProgress, hashExecutables} from './hash.js';
 import {HashCache} from './hash-cache.js';
@@ -17,7 +17,7 @@ import {type HostFacts, linuxHostFacts, readUptimeSeconds, systemInformationHost
 import {findHiddenProcesses} from './hidden.js';
 import {parsePasswd} from './parsers.js';
 import {type CollectedProcess, listPids, sampleCpu, walkProcfs} from './procfs.js';
-import {createArgvRedactor, type RedactionOptions} from './redact.js';
+import {collectionRedactor, redactCollectedTable, type RedactionOptions} from './redact.js';
 import {collectLiveTables, LIVE_TABLES} from './live-tables.js';
 
 export type CollectorChoice = 'auto' | 'procfs' | 'systeminformation';
@@ -129,7 +129,7 @@ export function collectOptionsFromConfig(config: DaemonEyeConfig): CollectOption
     hashCachePath: collection.hash && collection.hash_cache ? join(statePaths(config).stateDir, HASH_CACHE_FILE) : null,
     cpuSampleMs: collection.cpu_sample_ms,
     hiddenCheck: collection.hidden_check,
-    redaction: collection.redaction.enabled ? {flags: collection.redaction.flags, shortFlags: collection.redaction.short_flags} : null,
+    redaction: collection.redaction.enabled ? {words: collection.redaction.flags, shortFlags: collection.redaction.short_flags} : null,
     envVariables: collection.env_variables,
     decorations: collection.decorations,
   };
@@ -168,7 +168,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   const procRoot = options.procRoot ?? '/proc';
   const etcRoot = options.etcRoot ?? '/etc';
   const collector = chooseCollector(options.collector ?? 'auto', procRoot);
-  const redact = options.redaction === null || options.redaction === undefined ? null : createArgvRedactor(options.redaction);
+  const redactor = options.redaction === null || options.redaction === undefined ? null : collectionRedactor(options.redaction);
   const cpuSampleMs = options.cpuSampleMs ?? 0;
 
   let host: HostFacts;
@@ -197,7 +197,6 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       bootTimeMs: host.boot_time ?? 0,
       uptimeSeconds: readUptimeSeconds(procRoot),
       users: loadUsers(etcRoot),
-      redact,
       ...(cpuBaseline === undefined ? {} : {cpuBaseline}),
       ...(options.afterStat === undefined ? {} : {afterStat: options.afterStat}),
     };
@@ -223,7 +222,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     const {collectWithSystemInformation} = await import('./sysinfo.js');
     const [facts, result] = await Promise.all([
       systemInformationHostFacts(),
-      collectWithSystemInformation({scanId, redact, ...(options.pids === undefined ? {} : {pids: options.pids})}),
+      collectWithSystemInformation({scanId, ...(options.pids === undefined ? {} : {pids: options.pids})}),
     ]);
     walkMs = performance.now() - walkStart;
     host = facts;
@@ -286,17 +285,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   }
   let live: ReturnType<typeof collectLiveTables> | undefined;
   if (asked.size > 0 && collector === 'procfs') {
-    const redaction = options.redaction;
-    live = collectLiveTables({
-      procRoot,
-      processes,
-      tables: asked,
-      env: {
-        names: new Set(options.envVariables ?? []),
-        secretWords: new Set((redaction?.flags ?? []).map((f) => f.replace(/^-+/, '').toLowerCase())),
-        redact: redaction !== null && redaction !== undefined,
-      },
-    });
+    live = collectLiveTables({procRoot, processes, tables: asked, env: {names: new Set(options.envVariables ?? [])}});
     for (const [table, count] of Object.entries(live.unreadable)) {
       if (count > 0) {
         errors.push(
@@ -307,6 +296,14 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     errors.push(...live.problems);
   } else if (asked.size > 0) {
     errors.push(`${[...asked].join(', ')}: not collected, the ${collector} collector reads only processes`);
+  }
+  // Every table through the redaction policy by its columns' kinds, before anything stores or prints a row.
+  if (redactor !== null) {
+    redactCollectedTable(PROCESSES_TABLE, processes, redactor);
+    for (const [table, rows] of Object.entries(live?.rows ?? {})) {
+      const definition = tableDefinition(table);
+      if (definition !== undefined) redactCollectedTable(definition, rows, redactor);
+    }
   }
   const collectedTables = ['processes', ...(live === undefined ? [] : LIVE_TABLES.filter((t) => asked.has(t)))];
   const endTime = Date.now();

@@ -6,7 +6,6 @@ import {statSync, type Stats} from 'node:fs';
 
 import {emptyPlatformData, type LinuxPlatformData, type ProcessRecord} from '../models/process.js';
 import {type ExecutableImage, executableImage} from './procfs.js';
-import type {ArgvRedactor} from './redact.js';
 import {escapeText} from './text-encoding.js';
 
 const STATE_LETTERS: Record<string, string> = {running: 'R', sleeping: 'S', stopped: 'T', paging: 'W', dead: 'X', zombie: 'Z', blocked: 'D'};
@@ -24,11 +23,7 @@ export interface SystemInformationResult {
   readonly processes: {record: ProcessRecord; platform: LinuxPlatformData; image: ExecutableImage | null}[];
 }
 
-export async function collectWithSystemInformation(options: {
-  scanId: number;
-  pids?: readonly number[];
-  redact: ArgvRedactor | null;
-}): Promise<SystemInformationResult> {
+export async function collectWithSystemInformation(options: {scanId: number; pids?: readonly number[]}): Promise<SystemInformationResult> {
   const si = await import('systeminformation');
   const data = await si.processes();
   const wanted = options.pids === undefined ? null : new Set(options.pids);
@@ -39,11 +34,10 @@ export async function collectWithSystemInformation(options: {
     const collectionTime = Date.now();
     const executablePath = entry.path !== '' && entry.command !== '' ? `${entry.path.replace(/\/$/, '')}/${entry.command}` : null;
     const image = executablePath === null ? undefined : statQuiet(executablePath);
-    // The list has one command string, not argv: the command and its parameter text, never re-split (but
-    // redacted word by word: a secret is a word of that text, `--password X` or `--token=X`).
+    // The list has one command string, not argv: the command and its parameter text, never re-split (the
+    // redaction policy reads a text with white space in argv as a command line, word by word).
     const command = escapeText(executablePath ?? entry.command);
-    const paramText = escapeText(entry.params);
-    const params = options.redact === null ? paramText : redactParameterText(options.redact, command, paramText);
+    const params = escapeText(entry.params);
     const argv = entry.command === '' ? [] : params === '' ? [command] : [command, params];
     const platform: LinuxPlatformData = {
       ...emptyPlatformData(),
@@ -87,16 +81,6 @@ export async function collectWithSystemInformation(options: {
     if (record.ppid !== null) platform.parent_start_time = startByPid.get(record.ppid) ?? null;
   }
   return {processes};
-}
-
-/**
- * Redact secrets in a parameter string that has no argv boundaries: split on white space to find them,
- * rejoin with single spaces only when something was redacted (text without secrets keeps its exact spacing).
- */
-export function redactParameterText(redact: ArgvRedactor, command: string, params: string): string {
-  const words = params.split(/\s+/).filter((word) => word !== '');
-  const redacted = redact([command, ...words]).slice(1);
-  return redacted.every((word, index) => word === words[index]) ? params : redacted.join(' ');
 }
 
 function statQuiet(path: string): Stats | undefined {

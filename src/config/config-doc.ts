@@ -26,7 +26,7 @@ export function renderConfigDoc(): string {
     'without a default is an error. Substitution happens after parsing, so a value can never inject YAML.',
     '',
     '`daemoneye config show --sources` prints the effective value of every key and the layer that set it,',
-    'with secrets (header values, HMAC secrets, passwords in URLs) redacted.',
+    'with secrets (header values, HMAC secrets, passwords and tokens in URLs) redacted ([redaction.md](redaction.md)).',
     '',
     '| key | type | default | description |',
     '|---|---|---|---|',

@@ -1,77 +1,89 @@
-// Secrets in configuration (webhook headers, HMAC secrets, credentials in URLs) never reach stdout or logs.
-export const REDACTED = '[REDACTED]';
+// Secrets in configuration (webhook headers, HMAC secrets, credentials and tokens in URLs) never reach stdout,
+// logs or reports. Each configuration key has a kind under the redaction policy (src/redaction): a secret
+// (its name says so, or it is a header value) is replaced whole, a URL keeps all but its credentials, any
+// other string is free text. secretValues() lists the secret values themselves, so a message that quotes one
+// (an error of a library, a server's answer) is scrubbed too.
+import {REDACTED, DEFAULT_REDACTOR, type RedactionKind, Scrubber} from '../redaction/redact.js';
 
-const SECRET_KEY = /(secret|password|passwd|token|api_?key|credential)/i;
+export {REDACTED} from '../redaction/redact.js';
 
-/** True when the value at this dotted path is a secret. */
+/** True when the value at this dotted path is a secret: every header value, and keys named for a secret. */
 export function isSecretPath(path: readonly (string | number)[]): boolean {
   const last = String(path[path.length - 1] ?? '');
   // Every header value is treated as a secret: Authorization, Splunk tokens, API keys.
   if (path.length >= 2 && path[path.length - 2] === 'headers') return true;
-  return SECRET_KEY.test(last);
+  return typeof path[path.length - 1] === 'string' && DEFAULT_REDACTOR.isSecretName(last);
 }
 
-const isSchemeChar = (c: number): boolean =>
-  (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2e || c === 0x2d;
-const isLetter = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
-/** JavaScript's `\s`: ASCII and Unicode spaces, line terminators and the BOM. */
-const isSpace = (c: number): boolean =>
-  (c >= 0x09 && c <= 0x0d) ||
-  c === 0x20 ||
-  c === 0xa0 ||
-  c === 0x1680 ||
-  (c >= 0x2000 && c <= 0x200a) ||
-  c === 0x2028 ||
-  c === 0x2029 ||
-  c === 0x202f ||
-  c === 0x205f ||
-  c === 0x3000 ||
-  c === 0xfeff;
-const SLASH = 0x2f;
-const COLON = 0x3a;
-const AT = 0x40;
-
-/**
- * `https://user:pass@host/` becomes `https://user:[REDACTED]@host/`: every `scheme://user:password@` (scheme
- * `[a-z][a-z0-9+.-]*`, user without `/`, whitespace, `:`, `@`; password without `/`, whitespace, `@`) has its
- * password replaced. A scan in time linear in `text`, since argv and environments are the attacker's text:
- * the regular expression this replaces took quadratic time (1.8 s for 16 KB of letters before a `://`).
- */
-export function redactUrlCredentials(text: string): string {
-  const out: string[] = [];
-  let copied = 0;
-  for (let q = text.indexOf('://'); q !== -1; q = text.indexOf('://', q + 1)) {
-    // The scheme: the run of scheme characters before `://`, from its first letter (it must not start before what was copied).
-    let start = q;
-    while (start > copied && isSchemeChar(text.charCodeAt(start - 1))) start--;
-    while (start < q && !isLetter(text.charCodeAt(start))) start++;
-    if (start === q) continue;
-    // user `:` password `@`, each a run of allowed characters (neither run can hold the character that ends it).
-    let i = q + 3;
-    for (let c = text.charCodeAt(i); i < text.length && c !== SLASH && c !== COLON && c !== AT && !isSpace(c); c = text.charCodeAt(++i));
-    if (text.charCodeAt(i) !== COLON) continue;
-    const colon = i++;
-    for (let c = text.charCodeAt(i); i < text.length && c !== SLASH && c !== AT && !isSpace(c); c = text.charCodeAt(++i));
-    if (text.charCodeAt(i) !== AT) continue;
-    out.push(text.slice(copied, colon + 1), REDACTED);
-    copied = i;
-    q = i;
-  }
-  return copied === 0 ? text : out.join('') + text.slice(copied);
+/** The redaction kind of the value at a configuration path: `secret` (replaced whole), `url` or free `text`. */
+export function configValueKind(path: readonly (string | number)[]): 'secret' | Extract<RedactionKind, 'url' | 'text'> {
+  if (isSecretPath(path)) return 'secret';
+  const last = String(path[path.length - 1] ?? '').toLowerCase();
+  return last === 'url' || last.endsWith('_url') || last === 'endpoint' ? 'url' : 'text';
 }
 
-/** A deep copy with every secret value replaced. */
+/** A value found at `path` as it may be shown: a secret's replaced, a URL's credentials and a text's secrets redacted. */
+export function redactConfigValue(path: readonly (string | number)[], value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const kind = configValueKind(path);
+  if (kind === 'secret') return value === '' ? value : REDACTED;
+  return DEFAULT_REDACTOR.value(kind, value);
+}
+
+/** A deep copy with every secret value replaced (by the kind of its key). */
 export function redactSecrets<T>(value: T, path: (string | number)[] = []): T {
-  if (typeof value === 'string') {
-    return (isSecretPath(path) ? REDACTED : redactUrlCredentials(value)) as T;
-  }
   if (Array.isArray(value)) return value.map((item, index) => redactSecrets(item, [...path, index])) as T;
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      out[key] = item !== null && typeof item !== 'object' && isSecretPath([...path, key]) ? REDACTED : redactSecrets(item, [...path, key]);
-    }
+    for (const [key, item] of Object.entries(value)) out[key] = redactSecrets(item, [...path, key]);
     return out as T;
   }
-  return value;
+  if (value !== null && value !== undefined && typeof value !== 'string' && path.length > 0 && isSecretPath(path)) return REDACTED as T;
+  return redactConfigValue(path, value) as T;
+}
+
+/**
+ * The secret values a configuration holds, as they could appear in a message: values at secret paths (and the
+ * token after a header's scheme word, `Bearer TOKEN`), URL passwords (raw and decoded) and the values of
+ * secret query parameters. Values shorter than 4 characters are left out (Scrubber ignores them).
+ */
+export function secretValues(values: unknown, path: (string | number)[] = []): string[] {
+  if (Array.isArray(values)) return values.flatMap((item, index) => secretValues(item, [...path, index]));
+  if (values !== null && typeof values === 'object') return Object.entries(values).flatMap(([key, item]) => secretValues(item, [...path, key]));
+  if (typeof values !== 'string' || values === '') return [];
+  const kind = configValueKind(path);
+  if (kind === 'secret') {
+    const token = /^\S+\s+(\S.*)$/.exec(values)?.[1];
+    return token === undefined ? [values] : [values, token];
+  }
+  if (kind !== 'url') return [];
+  return urlSecrets(values);
+}
+
+function urlSecrets(url: string): string[] {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  if (parsed.password !== '') out.push(parsed.password, safeDecode(parsed.password));
+  for (const [key, value] of parsed.searchParams) if (value !== '' && DEFAULT_REDACTOR.isSecretQueryKey(key)) out.push(value, encodeURIComponent(value));
+  return [...new Set(out)].filter((secret) => secret.length >= 4);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** A Scrubber that knows this configuration's secret values. */
+export function configScrubber(values: unknown): Scrubber {
+  const scrubber = new Scrubber();
+  for (const secret of secretValues(values)) scrubber.add(secret);
+  return scrubber;
 }

@@ -4,6 +4,7 @@ import {z} from 'zod';
 
 import {DecorationsSchema} from '../models/host.js';
 import {DEFAULT_ENV_VARIABLES} from '../models/live-tables.js';
+import {DEFAULT_SHORT_FLAGS, SECRET_WORDS} from '../redaction/policy.js';
 import {AlertSeveritySchema} from '../models/severity.js';
 import {COLLECTED_TABLE_NAMES} from '../models/tables.js';
 import {MAX_TIMER_MS} from '../util/time.js';
@@ -36,40 +37,6 @@ const AppSchema = z
   })
   .strict()
   .prefault({});
-
-export const DEFAULT_REDACT_FLAGS = [
-  'password',
-  'passwd',
-  'pass',
-  'pwd',
-  'token',
-  'access-token',
-  'auth-token',
-  'api-key',
-  'apikey',
-  'secret',
-  'client-secret',
-  'access-key',
-  'secret-key',
-  'private-key',
-  'auth',
-  'credentials',
-] as const;
-
-/** Tools whose short `-p` (or similar) flag takes a secret, e.g. `mysql -p secret`, `sshpass -p secret`. */
-export const DEFAULT_REDACT_SHORT_FLAGS: Record<string, string[]> = {
-  mysql: ['-p'],
-  mysqldump: ['-p'],
-  mariadb: ['-p'],
-  mysqladmin: ['-p'],
-  sshpass: ['-p'],
-  'redis-cli': ['-a'],
-  psql: [],
-  curl: ['-u'],
-  wget: [],
-  smbclient: ['-U'],
-  htpasswd: ['-b'],
-};
 
 /**
  * Saved by default: every collected table but the memory maps, which are large (tens to hundreds of rows per
@@ -116,15 +83,22 @@ const CollectionSchema = z
       .describe('Environment variables `process_envs` keeps (exact, case-sensitive names); secret-looking values are redacted as argv is'),
     redaction: z
       .object({
-        enabled: z.boolean().default(true).describe('Replace secret argument values in command lines with [REDACTED]'),
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Redact secrets in collected data (argv, environment values) and evidence bundles (`scan --no-redact`, `collect --no-redact` override); logs, errors, reports and `config show` are always redacted (docs/redaction.md)',
+          ),
         flags: z
           .array(z.string())
-          .default([...DEFAULT_REDACT_FLAGS])
-          .describe('Long flag names (without dashes) whose value is a secret: `--token X`, `--token=X`'),
+          .default([...SECRET_WORDS])
+          .describe(
+            'Secret words: a flag, environment variable, URL query key or `name=value` with one as a part of its name has its value redacted (`--db-password X`, `DB_PASSWORD`, `?access_token=`); this list replaces the default',
+          ),
         short_flags: z
           .record(z.string(), z.array(z.string()))
-          .default(DEFAULT_REDACT_SHORT_FLAGS)
-          .describe('Per tool (basename of argv[0]), short flags whose value is a secret'),
+          .default(Object.fromEntries(Object.entries(DEFAULT_SHORT_FLAGS).map(([tool, flags]) => [tool, [...flags]])))
+          .describe('Per tool (basename of argv[0]), short flags whose value is a secret (`mysql -pX`); this map replaces the default'),
       })
       .strict()
       .prefault({}),

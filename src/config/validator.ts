@@ -2,6 +2,7 @@
 // its key path, where it came from, and (for unknown keys) the key that was probably meant.
 import type {z} from 'zod';
 
+import {redactConfigValue} from './redact.js';
 import {ConfigSchema, type DaemonEyeConfig} from './schema.js';
 import {schemaAt, shapeOf, unionTypes} from './schema-walk.js';
 
@@ -104,7 +105,9 @@ export class ConfigValidator {
   }
 
   private message(issue: z.core.$ZodIssue, raw: unknown, path: readonly (string | number)[]): string {
-    const actual = valueAt(raw, path);
+    // A message quotes the value it refuses: as `config show` would show it (a secret's never, a URL's without
+    // its credentials), so an invalid webhook URL does not print its password.
+    const actual = redactConfigValue(path, valueAt(raw, path));
     switch (issue.code) {
       case 'invalid_type':
         return `expected ${issue.expected === 'int' ? 'an integer' : issue.expected}, got ${describeValue(actual)}`;

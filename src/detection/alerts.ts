@@ -8,6 +8,7 @@ import {attackOfTags} from '../models/attack.js';
 import type {Host} from '../models/host.js';
 import {serialiseResultRow} from '../models/serialise.js';
 import type {AlertSeverity} from '../models/severity.js';
+import {DEFAULT_REDACTOR} from '../redaction/redact.js';
 import {trimEndChar} from '../util/text.js';
 
 /** The default dedupe key: `rule_id`, `process_name` (the process's `name`). */
@@ -53,6 +54,22 @@ export function dedupeKey(rule: AlertingRule, row: ResultRow, keyFields: readonl
   return withRule.map((field) => keyValue(field, rule, row)).join(':');
 }
 
+/**
+ * A result row as an alert carries it to stdout and every sink: its text through the redaction policy (argv
+ * columns as argv). A live snapshot is redacted when collected; this covers a saved one taken with
+ * `--no-redact` and values a rule computes, so an alert never ships a secret to a remote sink.
+ */
+export function redactResultRow(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(row)) {
+    const argv = name === 'cmdline' || name === 'command_line';
+    if (typeof value === 'string') out[name] = DEFAULT_REDACTOR.value(argv ? 'argv' : 'text', value);
+    else if (argv && Array.isArray(value) && value.every((item) => typeof item === 'string')) out[name] = DEFAULT_REDACTOR.argv(value);
+    else out[name] = value;
+  }
+  return out;
+}
+
 /** Group rows by dedupe key into alerts; every row must carry a numeric `pid`. */
 export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], options: AlertGenerationOptions): Alert[] {
   const groups = new Map<string, ResultRow[]>();
@@ -82,7 +99,7 @@ export function generateAlerts(rule: AlertingRule, rows: readonly ResultRow[], o
       scan_id: scanId,
       affected_processes: pids,
       process_count: pids.length,
-      alert_data: {processes: group.map((row) => serialiseResultRow(row))},
+      alert_data: {processes: group.map((row) => redactResultRow(serialiseResultRow(row)))},
       rule_execution_time_ms: options.executionTimeMs === null ? null : Math.round(options.executionTimeMs),
       dedupe_key: key,
       host: options.hostOf?.(scanId) ?? null,

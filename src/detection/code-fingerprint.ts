@@ -8,19 +8,31 @@
 // text both builds share.
 import {createHash} from 'node:crypto';
 import {readdirSync, readFileSync} from 'node:fs';
-import {join} from 'node:path';
+import {dirname, join, relative, sep} from 'node:path';
 
-/** The rule-format modules, relative to src/detection/ (the SQL validator has its own fingerprint). */
-export const RULE_FORMAT_SOURCES: readonly string[] = [
-  'regex.ts',
-  'rule-file.ts',
-  'rule-format.ts',
-  'sigma/casefold.ts',
-  'sigma/compile.ts',
-  'sigma/condition.ts',
-  'sigma/fields.ts',
-  'sigma/format.ts',
-];
+/**
+ * The rule-format modules of `detectionDir` (src/detection/), relative to it, sorted: rule-format.ts (the
+ * seam every rule format goes through) and every module of the directory it imports at run time, transitively
+ * (`import type` left out: types compile to nothing). So a format module that is added, split or moved is
+ * covered without being listed.
+ */
+export function ruleFormatSources(detectionDir: string): string[] {
+  const found = new Set<string>();
+  const queue = ['rule-format.ts'];
+  while (queue.length > 0) {
+    const name = queue.shift() as string;
+    if (found.has(name)) continue;
+    found.add(name);
+    const text = readFileSync(join(detectionDir, name), 'utf8');
+    for (const match of text.matchAll(/^(?:import|export)\s(?!type\s)[^'";]*'(\.{1,2}\/[^']+)\.js';/gm)) {
+      const target = relative(detectionDir, join(detectionDir, dirname(name), `${match[1] as string}.ts`))
+        .split(sep)
+        .join('/');
+      if (!target.startsWith('..')) queue.push(target);
+    }
+  }
+  return [...found].sort();
+}
 
 /**
  * The validator's modules in `detectionDir` (src/detection/): every `sql-*.ts` beside the validator (the walk,

@@ -33,8 +33,8 @@ import {blake3} from '@noble/hashes/blake3.js';
 import {linuxHostFacts} from '../collect/host.js';
 import {parseMaps} from '../collect/maps.js';
 import {socketsOfProcess} from '../collect/sockets.js';
-import {REDACTED, redactUrlCredentials} from '../config/redact.js';
 import {type Host, hostOfScan} from '../models/host.js';
+import {REDACTION_POLICY_DOC, type Redactor} from '../redaction/redact.js';
 import type {PrivateKey} from '../crypto/keys.js';
 import {signBytes} from '../crypto/keys.js';
 import {DaemonEyeError, fileError} from '../errors.js';
@@ -59,6 +59,11 @@ export interface CollectEvidenceOptions {
   readonly reason: string;
   /** Where /proc is (tests). */
   readonly procRoot?: string;
+  /**
+   * The redaction policy for argv and environment (the files that carry secrets by nature); null: the
+   * responder chose `--no-redact`, and the manifest says so.
+   */
+  readonly redactor: Redactor | null;
   /** `collection.decorations`: the host object's static labels. */
   readonly decorations?: Readonly<Record<string, string>>;
   /** Files each process's alerts name (`--alerts`, `--rule`): copied too when the process maps them. */
@@ -76,20 +81,30 @@ export interface CollectEvidenceResult {
   readonly bytes: number;
 }
 
-/** Environment variable names whose values are secrets (the same idea as argv and config redaction). */
-const SECRET_ENV = /(secret|password|passwd|pwd$|token|api_?key|credential|auth|session|cookie|private|_key$)/i;
-
-/** `KEY=value` pairs of /proc/PID/environ with secret-looking values replaced by `[REDACTED]`. */
-export function redactEnvironment(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * `KEY=value` pairs of /proc/PID/environ (entries without `=` keep an empty value), each value through the
+ * redaction policy as an environment value of its name; `redacted` counts the values that changed.
+ */
+export function redactEnvironment(text: string, redactor: Redactor | null): {environment: Record<string, string>; redacted: number} {
+  const environment: Record<string, string> = {};
+  let redacted = 0;
   for (const entry of text.split('\0')) {
     if (entry === '') continue;
     const eq = entry.indexOf('=');
     const key = eq < 0 ? entry : entry.slice(0, eq);
     const value = eq < 0 ? '' : entry.slice(eq + 1);
-    out[key] = SECRET_ENV.test(key) && value !== '' ? REDACTED : redactUrlCredentials(value);
+    const shown = redactor === null ? value : redactor.env(key, value);
+    if (shown !== value) redacted++;
+    environment[key] = shown;
   }
-  return out;
+  return {environment, redacted};
+}
+
+/** argv through the policy; `redacted` counts the arguments that changed. */
+export function redactArguments(argv: readonly string[], redactor: Redactor | null): {argv: string[]; redacted: number} {
+  if (redactor === null) return {argv: [...argv], redacted: 0};
+  const out = redactor.argv(argv);
+  return {argv: out, redacted: out.filter((arg, index) => arg !== argv[index]).length};
 }
 
 function isTarball(path: string): boolean {
@@ -119,6 +134,8 @@ function readProcBytes(path: string, limit: number): Buffer {
 class CaseWriter {
   readonly files: ManifestFile[] = [];
   readonly skipped: {path: string; reason: string}[] = [];
+  /** Files written through the redaction policy, with the number of values it replaced in each. */
+  readonly redacted: {path: string; values: number}[] = [];
   total = 0;
 
   constructor(
@@ -235,7 +252,13 @@ function mappedFilesToCopy(
 }
 
 /** Copy one process's evidence under `proc-PID/`; what cannot be read is listed in `skipped`, never fatal. */
-function collectProcess(writer: CaseWriter, procRoot: string, pid: number, named: ReadonlySet<string> = new Set()): EvidenceManifest['processes'][number] {
+function collectProcess(
+  writer: CaseWriter,
+  procRoot: string,
+  pid: number,
+  redactor: Redactor | null,
+  named: ReadonlySet<string> = new Set(),
+): EvidenceManifest['processes'][number] {
   const dir = `${procRoot}/${pid}`;
   const prefix = `proc-${pid}`;
   const ticksBefore = startTicks(procRoot, pid);
@@ -255,14 +278,23 @@ function collectProcess(writer: CaseWriter, procRoot: string, pid: number, named
   }
   // The image through the magic link: works for a binary deleted from disk and never resolves its path.
   attempt('exe', () => readThroughLink(`${dir}/exe`, writer.maxFileBytes));
+  const redactedFile = (relative: string, values: number): void => {
+    if (redactor !== null) writer.redacted.push({path: `${prefix}/${relative}`, values});
+  };
   attempt('cmdline.json', () => {
-    const argv = readProcBytes(`${dir}/cmdline`, 4 * 1024 * 1024)
+    const text = readProcBytes(`${dir}/cmdline`, 4 * 1024 * 1024)
       .toString('utf8')
       .replace(/\0$/, '');
-    return `${JSON.stringify(argv === '' ? [] : argv.split('\0'), null, 2)}\n`;
+    const {argv, redacted} = redactArguments(text === '' ? [] : text.split('\0'), redactor);
+    redactedFile('cmdline.json', redacted);
+    return `${JSON.stringify(argv, null, 2)}\n`;
   });
   for (const file of ['status', 'stat', 'maps', 'mountinfo', 'cgroup']) attempt(file, () => readProcBytes(`${dir}/${file}`, 64 * 1024 * 1024));
-  attempt('environ.json', () => `${JSON.stringify(redactEnvironment(readProcBytes(`${dir}/environ`, 4 * 1024 * 1024).toString('utf8')), null, 2)}\n`);
+  attempt('environ.json', () => {
+    const {environment, redacted} = redactEnvironment(readProcBytes(`${dir}/environ`, 4 * 1024 * 1024).toString('utf8'), redactor);
+    redactedFile('environ.json', redacted);
+    return `${JSON.stringify(environment, null, 2)}\n`;
+  });
   attempt('fds.json', () => {
     const fds: Record<string, string> = {};
     for (const fd of readdirSync(`${dir}/fd`).sort((a, b) => Number(a) - Number(b))) {
@@ -355,7 +387,8 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
     const caseRoot = isTarball(output) ? join(staging, basename(output).replace(/\.(tar\.gz|tgz)$/, '')) : staging;
     if (caseRoot !== staging) mkdirSync(caseRoot, {mode: 0o700});
     const writer = new CaseWriter(caseRoot, options.maxFileBytes, options.maxTotalBytes);
-    const processes = alive.map((pid) => collectProcess(writer, procRoot, pid, options.namedFiles?.get(pid)));
+    const processes = alive.map((pid) => collectProcess(writer, procRoot, pid, options.redactor, options.namedFiles?.get(pid)));
+    const command = redactArguments(options.command, options.redactor);
     const manifest: EvidenceManifest = {
       format: EVIDENCE_FORMAT,
       case_id: randomUUID(),
@@ -363,13 +396,22 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
       tool_version: TOOL_VERSION,
       created_at: Date.now(),
       host: manifestHost(procRoot, options.decorations ?? {}),
-      command: [...options.command],
+      command: command.argv,
       reason: options.reason,
       requested_pids: pids,
       not_running: pids.filter((pid) => !alive.includes(pid)),
       processes,
       files: writer.files,
       skipped: writer.skipped,
+      redaction:
+        options.redactor === null
+          ? {enabled: false, policy: REDACTION_POLICY_DOC, files: [], note: 'collected with --no-redact: argv and environments are as each process had them'}
+          : {
+              enabled: true,
+              policy: REDACTION_POLICY_DOC,
+              files: writer.redacted,
+              note: `argv (cmdline.json), environments (environ.json) and this manifest's command (${command.redacted} value${command.redacted === 1 ? '' : 's'}) went through the policy; every other file is an exact copy`,
+            },
       key_id: options.key?.keyId ?? null,
     };
     const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');

@@ -44,6 +44,18 @@ export interface EvidenceManifest {
   readonly files: ManifestFile[];
   /** Files not copied and why (unreadable, past a size cap). */
   readonly skipped: {readonly path: string; readonly reason: string}[];
+  /**
+   * What was redacted: `enabled` false when the responder chose `collect --no-redact` (argv and environments
+   * are then as the processes had them). `files` lists each file written through the redaction policy with the
+   * number of values it replaced; every file not listed is an exact copy. Absent in bundles of older versions.
+   */
+  readonly redaction?: {
+    readonly enabled: boolean;
+    /** Where the policy is described (docs/redaction.md of this tool's version). */
+    readonly policy: string;
+    readonly files: readonly {readonly path: string; readonly values: number}[];
+    readonly note: string;
+  };
   /** Key id of the signing key; null when unsigned. */
   readonly key_id: string | null;
 }

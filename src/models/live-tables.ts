@@ -5,6 +5,8 @@
 // (one line, checked by the compiler) and fills the tables of each source from one read per process.
 import {z} from 'zod';
 
+import type {ColumnRedaction} from '../redaction/redact.js';
+
 const scanId = z.int().describe('Scan this row belongs to (`scans.id`, `processes.scan_id`)');
 const pid = z.int().nonnegative().describe('Process ID (join with `processes.pid` of the same scan)');
 
@@ -204,6 +206,8 @@ export interface LiveTableSchema {
   readonly indexes: readonly string[];
   /** Values a rule test case's partial row gets for the columns it leaves out (`scan_id` is the case's). */
   readonly fixtureDefaults: Readonly<Record<string, unknown>>;
+  /** Columns that may hold a secret and their kind (TableDefinition.redaction). */
+  readonly redaction?: Readonly<Record<string, ColumnRedaction>>;
 }
 
 export const LIVE_TABLE_SCHEMAS = {
@@ -282,6 +286,7 @@ export const LIVE_TABLE_SCHEMAS = {
       'One row per variable per process, only for the names in `collection.env_variables` (default: the loader, shell-history, prompt, SSH, sudo, pkexec, gconv and PATH variables defenders look at). Needs root (or the same user) to read `/proc/PID/environ`; unreadable environments are counted, not errors.',
     indexes: ['pid', 'key'],
     fixtureDefaults: {key: 'PATH', value: '/usr/local/bin:/usr/bin:/bin'},
+    redaction: {value: {envNameColumn: 'key'}},
   },
   process_open_files: {
     schema: ProcessOpenFileSchema,

@@ -5,6 +5,7 @@
 // line of COLLECTORS (src/collect/live-tables.ts), and their tests (docs/architecture.md, "How to add a table").
 
 import {DaemonEyeError} from '../errors.js';
+import type {ColumnRedaction} from '../redaction/redact.js';
 import {ALERT_TABLE_COLUMNS} from './alert.js';
 import type {z} from 'zod';
 
@@ -94,6 +95,12 @@ export interface TableDefinition {
    * it leaves out (`scan_id` is always the case's scan). Absent for tables test cases cannot give.
    */
   readonly fixtureDefaults?: Readonly<Record<string, unknown>>;
+  /**
+   * The columns whose values may hold a secret, and their kind under the redaction policy (src/redaction):
+   * a collector's rows pass through it before anything stores or prints them (src/collect/redact.ts). A
+   * dotted name reaches into a JSON column (`platform_data.ld_preload`).
+   */
+  readonly redaction?: Readonly<Record<string, ColumnRedaction>>;
   /** The row's values in `columns` order. */
   readonly toRow: (row: unknown) => SqlRowValue[];
   readonly docSections: readonly TableDocSection[];
@@ -113,6 +120,7 @@ function liveTable(name: LiveTableName): TableDefinition {
     collected: true,
     alwaysCollected: false,
     fixtureDefaults: declared.fixtureDefaults,
+    ...('redaction' in declared ? {redaction: declared.redaction} : {}),
     toRow: rowValues(columns),
     docSections: [{intro: declared.docIntro, columns}],
   };
@@ -149,6 +157,8 @@ export const PROCESSES_TABLE: TableDefinition = {
   exportOrder: 'scan_id, rowid',
   collected: true,
   alwaysCollected: true,
+  // `cmdline` is derived from `command_line` after redaction; `name` (comm, 15 bytes) holds no secret of a known shape.
+  redaction: {command_line: 'argv', 'platform_data.ld_preload': {env: 'LD_PRELOAD'}, 'platform_data.ld_audit': {env: 'LD_AUDIT'}},
   toRow: (row) => processToRow(row as ProcessRecord),
   docSections: [
     {intro: 'One row per process per scan. The first columns are the `ProcessRecord` (the JSON record `scan` prints):', columns: PROCESS_RECORD_COLUMNS},

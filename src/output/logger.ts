@@ -1,6 +1,7 @@
 // Logger: diagnostics to stderr only (stdout carries data). Text or JSON lines, levels, and every
-// message made terminal-safe and stripped of secrets before it is written.
-import {redactUrlCredentials} from '../config/redact.js';
+// message made terminal-safe and stripped of secrets (the known ones and what the redaction policy finds,
+// src/redaction) before it is written.
+import {Scrubber} from '../redaction/redact.js';
 import type {DaemonEyeError} from '../errors.js';
 import type {Palette} from './colour.js';
 import {safeJson, terminalSafe} from './terminal.js';
@@ -21,7 +22,7 @@ export interface LoggerOptions {
 export class Logger {
   private readonly write: (line: string) => void;
   private readonly threshold: number;
-  private readonly secrets = new Set<string>();
+  private readonly scrubber = new Scrubber();
 
   constructor(private readonly options: LoggerOptions) {
     this.write = options.write ?? ((line) => process.stderr.write(line));
@@ -38,7 +39,7 @@ export class Logger {
 
   /** Values that must never be printed (tokens, header values); replaced by [REDACTED]. */
   addSecret(secret: string): void {
-    if (secret.length >= 4) this.secrets.add(secret);
+    this.scrubber.add(secret);
   }
 
   enabled(level: LogLevel): boolean {
@@ -60,21 +61,30 @@ export class Logger {
 
   /** Text that is about to leave the process, with secrets removed. */
   scrub(text: string): string {
-    let out = redactUrlCredentials(text);
-    for (const secret of this.secrets) out = out.split(secret).join('[REDACTED]');
-    return out;
+    return this.scrubber.text(text);
+  }
+
+  /** A JSON-like value about to leave the process, every string (keys too) scrubbed. */
+  scrubValue<T>(value: T): T {
+    return this.scrubber.value(value);
   }
 
   log(level: LogLevel, message: string, fields: Record<string, unknown> = {}): void {
     if (!this.enabled(level)) return;
     if (this.options.format === 'json') {
-      this.write(`${this.scrub(safeJson({time: new Date().toISOString(), level, message, ...fields}))}\n`);
+      // Scrubbed before serialising: a secret inside a JSON string is escaped there and would not match.
+      this.write(`${safeJson({time: new Date().toISOString(), level, ...this.scrubValue({message, ...fields})})}\n`);
       return;
     }
     const extra = Object.entries(fields)
       .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
       .join(' ');
     this.write(`${this.prefix(level)}${terminalSafe(this.scrub(`${message}${extra === '' ? '' : ` ${extra}`}`))}\n`);
+  }
+
+  /** A report line (no prefix, any level): a checked file's problem, a test result; scrubbed and terminal-safe. */
+  report(line: string): void {
+    this.write(`${terminalSafe(this.scrub(line))}\n`);
   }
 
   /** `daemoneye: ` and, but for info, the level word (coloured on a terminal). */
@@ -86,14 +96,20 @@ export class Logger {
   /** The one-line error report; JSON as `{"error": {...}}` under the JSON log format. */
   reportError(error: DaemonEyeError, stack?: string): void {
     if (this.options.format === 'json') {
-      this.write(`${this.scrub(safeJson({error: error.toJSON()}))}\n`);
+      this.write(`${safeJson({error: this.scrubValue(error.toJSON())})}\n`);
     } else {
       this.write(`${this.prefix('error')}${terminalSafe(this.scrub(error.toOneLine()))}\n`);
       if (this.enabled('debug') || stack !== undefined) {
         for (const detail of error.details.slice(1)) this.write(`${terminalSafe(this.scrub(`  ${detail}`))}\n`);
       }
     }
-    if (stack !== undefined) this.write(`${this.scrub(stack)}\n`);
+    if (stack !== undefined)
+      this.write(
+        `${stack
+          .split('\n')
+          .map((line) => terminalSafe(this.scrub(line)))
+          .join('\n')}\n`,
+      );
   }
 }
 

@@ -1,6 +1,8 @@
 // HealthMonitor: checks each component an unattended DaemonEye run depends on (configuration, /proc access,
 // rules, store, last successful run, ledger and keys, sinks) and reports healthy, degraded or unhealthy with a reason.
 import type {Config} from '../config/builder.js';
+import {configScrubber} from '../config/redact.js';
+import {Scrubber} from '../redaction/redact.js';
 import {isDaemonEyeError} from '../errors.js';
 import {checkCollector, checkKeys, checkLastRun, checkLedger, checkRules, checkSinks, checkStore} from './health-checks.js';
 import {defaultHealthProbes, type HealthProbes} from './health-probes.js';
@@ -70,8 +72,18 @@ export class HealthMonitor {
     return {status: results.reduce<HealthState>((worst, r) => worseState(worst, r.status), 'healthy'), checked_at: this.now(), components};
   }
 
-  /** One component by name (`database` is the store). */
+  /**
+   * One component by name (`database` is the store). Its reason and details are scrubbed of secrets (the
+   * configuration's own values and whatever the redaction policy finds) before they leave the monitor: a
+   * probe's error, a server's answer or a configuration message may quote a URL, a header or a token.
+   */
   async checkComponent(name: string): Promise<ComponentHealth> {
+    const result = await this.checkUnscrubbed(name);
+    const scrubber = this.config === undefined ? new Scrubber() : configScrubber(this.config.values);
+    return {...result, reason: scrubber.text(result.reason), details: scrubber.value(result.details)};
+  }
+
+  private async checkUnscrubbed(name: string): Promise<ComponentHealth> {
     const component = resolveComponentName(name);
     if (component === undefined) throw new Error(`unknown health component ${name}`);
     const config = this.configOrError();

@@ -3,11 +3,7 @@ import {describe, expect, it} from 'vitest';
 import {parseEnviron} from '../../src/collect/envs.js';
 import {openFileRows} from '../../src/collect/open-files.js';
 
-const selection = {
-  names: new Set(['HISTFILE', 'LD_PRELOAD', 'DB_PASSWORD', 'http_proxy', 'PATH']),
-  secretWords: new Set(['password', 'token']),
-  redact: true,
-};
+const selection = {names: new Set(['HISTFILE', 'LD_PRELOAD', 'DB_PASSWORD', 'http_proxy', 'PATH'])};
 
 describe('parseEnviron', () => {
   it('keeps only the named variables, the first occurrence of each, exact case', () => {
@@ -19,10 +15,9 @@ describe('parseEnviron', () => {
     ]);
   });
 
-  it('redacts secret-named variables and URL credentials, unless redaction is off', () => {
+  it('keeps values as read: the registry redacts them by column kind (test/collect/redact.test.ts)', () => {
     const environ = 'DB_PASSWORD=hunter2\0http_proxy=http://bob:s3cret@proxy:3128\0';
-    expect(parseEnviron(9, environ, selection).map((r) => r.value)).toEqual(['[REDACTED]', 'http://bob:[REDACTED]@proxy:3128']);
-    expect(parseEnviron(9, environ, {...selection, redact: false}).map((r) => r.value)).toEqual(['hunter2', 'http://bob:s3cret@proxy:3128']);
+    expect(parseEnviron(9, environ, selection).map((r) => r.value)).toEqual(['hunter2', 'http://bob:s3cret@proxy:3128']);
   });
 
   it('values and names in the one text form: control characters and bytes that are not UTF-8 escaped, newlines kept', () => {

@@ -169,7 +169,7 @@ function collect(root: string, pids: readonly number[], tables: readonly string[
     procRoot: root,
     processes: pids.map((pid) => ({pid, platform_data: {kernel_thread: false}}) as unknown as ProcessRecord),
     tables: new Set(tables),
-    env: {names: new Set(), secretWords: new Set(), redact: true},
+    env: {names: new Set()},
   });
 }
 

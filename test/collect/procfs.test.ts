@@ -312,7 +312,7 @@ describe('procfs collector on real processes', () => {
   it('redacts secret arguments by default only when asked (the library takes the rules as given)', async () => {
     const child = live.spawn('/bin/sh', ['-c', 'sleep 1000; :', 'sh', '--password', 'hunter2', '--token=abc']);
     await waitForExe(child.pid!, (target) => !target.includes('node'));
-    const options = {flags: ['password', 'token'], shortFlags: {}};
+    const options = {words: ['password', 'token'], shortFlags: {}};
     const redacted = await snapshotOf(child.pid!, {redaction: options});
     expect(redacted.command_line.slice(3)).toEqual(['sh', '--password', '[REDACTED]', '--token=[REDACTED]']);
     const plain = await snapshotOf(child.pid!, {redaction: null});

@@ -1,75 +1,63 @@
 import {describe, expect, it} from 'vitest';
 
-import {createArgvRedactor} from '../../src/collect/redact.js';
-import {redactParameterText} from '../../src/collect/sysinfo.js';
-import {DEFAULT_REDACT_FLAGS, DEFAULT_REDACT_SHORT_FLAGS} from '../../src/config/schema.js';
+import {collectionRedactor, redactCollectedTable} from '../../src/collect/redact.js';
+import {PROCESSES_TABLE, TABLES, tableDefinition} from '../../src/models/tables.js';
+import {REDACTED} from '../../src/redaction/policy.js';
 import {expectLinearTime} from '../helpers/linear-time.js';
 
-const redact = createArgvRedactor({flags: DEFAULT_REDACT_FLAGS, shortFlags: DEFAULT_REDACT_SHORT_FLAGS});
+const redactor = collectionRedactor({});
 
-describe('argv redaction', () => {
-  it('long flag with a separate value', () => {
-    expect(redact(['app', '--password', 'hunter2', '--port', '80'])).toEqual(['app', '--password', '[REDACTED]', '--port', '80']);
+describe('collected tables are redacted by column kind', () => {
+  it('processes: argv, and the loader variables of platform_data', () => {
+    const record = {
+      pid: 1,
+      name: 'mysql',
+      command_line: ['mysql', '-phunter2', 'https://u:pw@db/x'],
+      platform_data: {ld_preload: 'TOKEN=abcdef /lib/x.so', ld_audit: null, cwd: '/root'},
+    };
+    redactCollectedTable(PROCESSES_TABLE, [record], redactor);
+    expect(record.command_line).toEqual(['mysql', `-p${REDACTED}`, `https://u:${REDACTED}@db/x`]);
+    expect(record.platform_data).toEqual({ld_preload: `TOKEN=${REDACTED} /lib/x.so`, ld_audit: null, cwd: '/root'});
   });
 
-  it('long flag with =value, any case, compound names', () => {
-    expect(redact(['app', '--token=abc123'])).toEqual(['app', '--token=[REDACTED]']);
-    expect(redact(['app', '--API-KEY=k'])).toEqual(['app', '--API-KEY=[REDACTED]']);
-    expect(redact(['app', '--db-password', 's3cret', '--mysql_password=x'])).toEqual(['app', '--db-password', '[REDACTED]', '--mysql_password=[REDACTED]']);
-    expect(redact(['app', '-password=x'])).toEqual(['app', '-password=[REDACTED]']);
+  it('process_envs: a value by the name in its key column; SUDO_COMMAND as a command line', () => {
+    const rows = [
+      {scan_id: 1, pid: 2, key: 'DB_PASSWORD', value: 'hunter2'},
+      {scan_id: 1, pid: 2, key: 'SUDO_COMMAND', value: '/usr/bin/app --password=hunter2 --port 80'},
+      {scan_id: 1, pid: 2, key: 'http_proxy', value: 'http://bob:s3cret@proxy:3128'},
+      {scan_id: 1, pid: 2, key: 'HISTFILE', value: '/dev/null'},
+    ];
+    redactCollectedTable(tableDefinition('process_envs')!, rows, redactor);
+    expect(rows.map((r) => r.value)).toEqual([REDACTED, `/usr/bin/app --password=${REDACTED} --port 80`, `http://bob:${REDACTED}@proxy:3128`, '/dev/null']);
   });
 
-  it('leaves look-alikes alone', () => {
-    const argv = ['app', '--no-password', 'file', '--bypass', 'x', '--passwordless', '--tokens-file', 'f'];
-    expect(redact(argv)).toEqual(argv);
+  it('flat rows (a table collected as one array of values) by column position', () => {
+    const definition = tableDefinition('process_envs')!;
+    const names = definition.columns.map((c) => c.name);
+    const row = (key: string, value: string): unknown[] => names.map((n) => ({scan_id: 1, pid: 3, key, value})[n as 'key'] ?? null);
+    const flat = {values: [...row('API_TOKEN', 'abc'), ...row('PATH', '/bin')], rows: 2};
+    redactCollectedTable(definition, flat as never, redactor);
+    expect(flat.values[names.indexOf('value')]).toBe(REDACTED);
+    expect(flat.values[names.length + names.indexOf('value')]).toBe('/bin');
   });
 
-  it('a flag followed by another long flag is a boolean: nothing to redact', () => {
-    expect(redact(['mongod', '--auth', '--port', '27017'])).toEqual(['mongod', '--auth', '--port', '27017']);
-  });
-
-  it('a flag at the end has no value', () => {
-    expect(redact(['app', '--password'])).toEqual(['app', '--password']);
-  });
-
-  it('tool-specific short flags: attached and separate', () => {
-    expect(redact(['mysql', '-uroot', '-phunter2', 'db'])).toEqual(['mysql', '-uroot', '-p[REDACTED]', 'db']);
-    expect(redact(['/usr/bin/mysql', '-p', 'hunter2'])).toEqual(['/usr/bin/mysql', '-p', '[REDACTED]']);
-    expect(redact(['sshpass', '-p', 'pw', 'ssh', 'host'])).toEqual(['sshpass', '-p', '[REDACTED]', 'ssh', 'host']);
-    expect(redact(['redis-cli', '-a', 'pw'])).toEqual(['redis-cli', '-a', '[REDACTED]']);
-    // -p means something else for other tools.
-    expect(redact(['ssh', '-p', '2222', 'host'])).toEqual(['ssh', '-p', '2222', 'host']);
-  });
-
-  it('user:pass@ in URLs, anywhere in argv', () => {
-    expect(redact(['git', 'clone', 'https://alice:tok3n@example.com/repo.git'])).toEqual(['git', 'clone', 'https://alice:[REDACTED]@example.com/repo.git']);
-    expect(redact(['psql', 'postgres://app:pw@db:5432/x'])).toEqual(['psql', 'postgres://app:[REDACTED]@db:5432/x']);
-    expect(redact(['curl', 'https://example.com/'])).toEqual(['curl', 'https://example.com/']);
-  });
-
-  it('is pure: the input is not modified, the length never changes', () => {
-    const argv = ['app', '--password', 'x'];
-    const out = redact(argv);
-    expect(argv).toEqual(['app', '--password', 'x']);
-    expect(out).toHaveLength(3);
-  });
-
-  it('a configured list replaces the defaults', () => {
-    const custom = createArgvRedactor({flags: ['vault-code'], shortFlags: {mytool: ['-k']}});
-    expect(custom(['x', '--vault-code', 'v', '--password', 'p'])).toEqual(['x', '--vault-code', '[REDACTED]', '--password', 'p']);
-    expect(custom(['mytool', '-ksecret'])).toEqual(['mytool', '-k[REDACTED]']);
-  });
-});
-
-describe('a parameter string without argv boundaries (the systeminformation collector)', () => {
-  it('redacts each secret word and keeps text without secrets exactly', () => {
-    expect(redactParameterText(redact, '/usr/bin/app', '--password hunter2  --token=abc --port 80')).toBe('--password [REDACTED] --token=[REDACTED] --port 80');
-    expect(redactParameterText(redact, '/usr/bin/mysql', '-psecret -u root')).toBe('-p[REDACTED] -u root');
-    expect(redactParameterText(redact, '/usr/bin/app', '-c  import time;  time.sleep(3)')).toBe('-c  import time;  time.sleep(3)');
+  it('every declared column exists in its table, and every column a table stores argv or environment values in is declared', () => {
+    for (const table of TABLES) {
+      for (const column of Object.keys(table.redaction ?? {})) {
+        const top = column.split('.')[0] ?? '';
+        expect(
+          table.columns.some((c) => c.name === top || c.name === column.split('.').pop()),
+          `${table.name}.${column}`,
+        ).toBe(true);
+      }
+    }
+    expect(PROCESSES_TABLE.redaction?.command_line).toBe('argv');
+    expect(tableDefinition('process_envs')?.redaction?.value).toEqual({envNameColumn: 'key'});
   });
 });
 
 describe('argv redaction takes time linear in the argv (the attacker writes it)', () => {
+  const redact = (argv: readonly string[]): string[] => redactor.argv(argv);
   // Arguments shaped for the flag pattern (many separators, secret words between them, no end) and for the
   // URL-credential scan (letters before ://, a user part without end).
   const hostile: [string, (n: number) => string[]][] = [

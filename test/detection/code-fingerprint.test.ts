@@ -6,7 +6,7 @@ import {join} from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
 
 import {BUILD_INFO} from '../../src/build-info.js';
-import {RULE_FORMAT_SOURCES, sourcesFingerprint, validatorSources} from '../../src/detection/code-fingerprint.js';
+import {ruleFormatSources, sourcesFingerprint, validatorSources} from '../../src/detection/code-fingerprint.js';
 import {ruleFormatFingerprint} from '../../src/detection/rule-cache.js';
 import {SqlValidator} from '../../src/detection/sql-validator.js';
 import {TOOL_VERSION} from '../../src/version.js';
@@ -18,8 +18,12 @@ afterAll(() => removeDir(dir));
 
 describe('build-time fingerprints', () => {
   it('are the fingerprints of the current sources, and the version is package.json’s', () => {
-    expect(BUILD_INFO.ruleFormatCode).toBe(sourcesFingerprint(detection, RULE_FORMAT_SOURCES));
+    expect(BUILD_INFO.ruleFormatCode).toBe(sourcesFingerprint(detection, ruleFormatSources(detection)));
     expect(ruleFormatFingerprint()).toBe(BUILD_INFO.ruleFormatCode);
+    // Found by following rule-format.ts's run-time imports: the shared contract and every Sigma module.
+    expect(ruleFormatSources(detection)).toEqual(
+      expect.arrayContaining(['rule-format.ts', 'rule-file.ts', 'rule-source.ts', 'sigma/compile.ts', 'sigma/format.ts', 'regex.ts']),
+    );
     expect(TOOL_VERSION).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {version: string}).version);
     expect(BUILD_INFO.validatorCode).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -36,17 +40,17 @@ describe('build-time fingerprints', () => {
     const file = join(copy, 'sql-policy.ts');
     writeFileSync(file, `${readFileSync(file, 'utf8')} `);
     expect(sourcesFingerprint(copy, validatorSources(copy), 'node-sql-parser@1')).not.toBe(withExtra);
-    const format = sourcesFingerprint(copy, RULE_FORMAT_SOURCES);
+    const format = sourcesFingerprint(copy, ruleFormatSources(copy));
     const sigma = join(copy, 'sigma', 'compile.ts');
     writeFileSync(sigma, `${readFileSync(sigma, 'utf8')}\n`);
-    expect(sourcesFingerprint(copy, RULE_FORMAT_SOURCES)).not.toBe(format);
+    expect(sourcesFingerprint(copy, ruleFormatSources(copy))).not.toBe(format);
   });
 
   it('a missing source file fails the build rather than fingerprinting less code', () => {
     const copy = join(dir, 'missing');
     mkdirSync(copy);
     copyFileSync(join(detection, 'regex.ts'), join(copy, 'regex.ts'));
-    expect(() => sourcesFingerprint(copy, RULE_FORMAT_SOURCES)).toThrow(/ENOENT/);
+    expect(() => sourcesFingerprint(copy, ruleFormatSources(copy))).toThrow(/ENOENT/);
   });
 
   it('the validator fingerprint is made of the constant, not of code read at run time', () => {

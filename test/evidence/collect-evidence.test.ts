@@ -3,8 +3,9 @@ import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {redactEnvironment} from '../../src/evidence/collect-evidence.js';
 import {targetsFromAlertsFile} from '../../src/app/evidence.js';
+import {redactArguments, redactEnvironment} from '../../src/evidence/collect-evidence.js';
+import {Redactor} from '../../src/redaction/redact.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 
 const dir = tempDir();
@@ -23,16 +24,33 @@ describe('redactEnvironment', () => {
       'NOEQUALS',
       '',
     ].join('\0');
-    expect(redactEnvironment(text)).toEqual({
-      PATH: '/usr/bin',
-      AWS_SECRET_ACCESS_KEY: '[REDACTED]',
-      GITHUB_TOKEN: '[REDACTED]',
-      PGPASSWORD: '[REDACTED]',
-      SSH_AUTH_SOCK: '[REDACTED]',
-      EMPTY_TOKEN: '',
-      URL: 'https://u:[REDACTED]@h/',
-      NOEQUALS: '',
+    expect(redactEnvironment(text, new Redactor())).toEqual({
+      environment: {
+        PATH: '/usr/bin',
+        AWS_SECRET_ACCESS_KEY: '[REDACTED]',
+        GITHUB_TOKEN: '[REDACTED]',
+        PGPASSWORD: '[REDACTED]',
+        SSH_AUTH_SOCK: '/tmp/s',
+        EMPTY_TOKEN: '',
+        URL: 'https://u:[REDACTED]@h/',
+        NOEQUALS: '',
+      },
+      redacted: 4,
     });
+  });
+
+  it('environ_sudo_command: a command line in a variable is redacted as argv; --no-redact keeps everything', () => {
+    const text = 'SUDO_COMMAND=/usr/bin/mysql -phunter2 --password=x\0';
+    expect(redactEnvironment(text, new Redactor()).environment.SUDO_COMMAND).toBe('/usr/bin/mysql -p[REDACTED] --password=[REDACTED]');
+    expect(redactEnvironment(text, null)).toEqual({environment: {SUDO_COMMAND: '/usr/bin/mysql -phunter2 --password=x'}, redacted: 0});
+  });
+
+  it('cmdline_secrets: argv through the policy, with the count of arguments changed', () => {
+    expect(redactArguments(['curl', '-H', 'Authorization: Bearer abc123', '--user', 'u:p'], new Redactor())).toEqual({
+      argv: ['curl', '-H', 'Authorization: Bearer [REDACTED]', '--user', 'u:[REDACTED]'],
+      redacted: 2,
+    });
+    expect(redactArguments(['curl', '--user', 'u:p'], null).redacted).toBe(0);
   });
 });
 

@@ -34,3 +34,33 @@ export function expectLinearTime(work: (n: number) => () => void, size: number, 
   for (let attempt = 0; attempt < 3 && best >= factor * 4; attempt++) best = Math.min(best, growth(work, size, factor));
   expect(best).toBeLessThan(factor * 4);
 }
+
+// The other way to judge linear time without absolute times, for many inputs at one size: the cost of a run as a
+// number of linear reference scans of the same input, timed in the same process. A busy machine and a large
+// input's cache misses slow both alike; a quadratic pattern costs thousands of scans of a large input.
+
+const REFERENCE_PATTERN = /[\s=:@]/g;
+
+/** One linear pass over the input: a lower-cased copy and a count of the characters the rules split at. */
+function reference(input: string): number {
+  REFERENCE_PATTERN.lastIndex = 0;
+  let count = 0;
+  while (REFERENCE_PATTERN.exec(input) !== null) count++;
+  return input.toLowerCase().length + count;
+}
+
+function fastestOf(run: () => unknown, runs: number): number {
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    run();
+    best = Math.min(best, performance.now() - start);
+  }
+  return Math.max(best, 0.001);
+}
+
+/** How many reference scans of `input` one `run()` costs. */
+export function costInReferenceScans(run: () => unknown, input: string, runs = 2): number {
+  run();
+  return fastestOf(run, runs) / fastestOf(() => reference(input), runs);
+}

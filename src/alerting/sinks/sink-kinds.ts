@@ -2,6 +2,7 @@
 // in its own module with how it is built, which of its settings are secrets and how `health` probes it.
 // The `satisfies` below makes a union member without a complete kind a compile error: a new sink is its
 // configuration member, its module and one line here.
+import {secretValues} from '../../config/redact.js';
 import type {SinkConfig} from '../../config/schema.js';
 import type {AlertSink, CreateSinkOptions, SinkKind} from '../types.js';
 import {CLICKHOUSE_SINK} from './clickhouse.js';
@@ -30,9 +31,12 @@ export function createSink(config: SinkConfig, options: CreateSinkOptions = {}):
   return sinkKind(config).create(config, options);
 }
 
-/** Values of a sink's configuration that are secrets, for the logger and delivery results to redact (its kind's `secrets`). */
+/**
+ * Values of a sink's configuration that are secrets, for the logger and delivery results to redact: those its
+ * kind declares (`secrets`) and every value the redaction policy finds by name (a key named for a secret, a
+ * header, the token after `Bearer `, URL passwords and secret query values: src/config/redact.ts), so a new
+ * sink's secret field counts even where its kind forgot it.
+ */
 export function sinkSecrets(config: SinkConfig): string[] {
-  return sinkKind(config)
-    .secrets(config)
-    .filter((secret) => secret.length > 0);
+  return [...new Set([...sinkKind(config).secrets(config), ...secretValues(config)])].filter((secret) => secret.length > 0);
 }
