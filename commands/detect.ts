@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 
 import {type DetectRunResult, runDetect} from '../src/app/detect.js';
-import {detectView} from '../src/app/detect-view.js';
+import {alertsView, detectView} from '../src/app/detect-view.js';
 import type {View} from '../src/output/view.js';
 import type {ProcessTreeNode} from '../src/tree/process-tree.js';
 import {DaemonEyeError} from '../src/errors.js';
@@ -58,6 +58,10 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     if (flags.since === undefined) preferBaselineWasm();
     const config = this.loadConfig({'collection.hidden_check': flags['hidden-check']});
     const configMs = performance.now() - startupMs;
+    const origin = flags.input === undefined ? ({live: true} as const) : ({live: false, input: flags.input} as const);
+    // Line formats are printed before the first delivery to a sink (a kill or a slow sink cannot cost
+    // stdout its alerts); json and table need the run's summary, tree the snapshot: they come at the end.
+    let printedEarly = false;
     const result = await runDetect({
       config,
       input: flags.input,
@@ -75,14 +79,17 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       logger: this.logger,
       metrics: this.metrics,
       onRefused: (error) => this.audit('detection_refused', {code: error.code, error: error.toOneLine(), details: error.details}),
+      onPrintable: async (printed, defaultFormat) => {
+        if (flags.format === 'tree') return;
+        const format = this.outputFormat(flags.format ?? defaultFormat);
+        if (format === 'json' || format === 'table') return;
+        await this.present(format, alertsView(printed, origin));
+        printedEarly = true;
+      },
     });
     const renderFrom = performance.now();
     if (flags.format === 'tree') await this.present('tree', await this.tree(result));
-    else
-      await this.present(
-        flags.format ?? result.defaultFormat,
-        detectView(result, flags.input === undefined ? {live: true} : {live: false, input: flags.input}),
-      );
+    else if (!printedEarly) await this.present(flags.format ?? result.defaultFormat, detectView(result, origin));
     const renderMs = performance.now() - renderFrom;
     this.setExitCode(result.exitCode);
     const auditFrom = performance.now();

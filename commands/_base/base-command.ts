@@ -114,7 +114,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     const human = format !== 'json' && format !== 'ndjson' && format !== 'csv';
     const palette = human ? await this.stdoutPalette() : PLAIN;
     const width = process.stdout.isTTY === true ? (process.stdout.columns > 0 ? process.stdout.columns : 80) : undefined;
-    this.write(renderView(format, view, {width, palette}));
+    this.write(renderView(format, view, {width, palette}), palette !== PLAIN);
     return format;
   }
 
@@ -172,10 +172,12 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
   /**
    * Write data to stdout (data only; diagnostics go through the logger). On a terminal, every format is made
    * terminal-safe as a whole (terminalOutput): what a renderer left of process-controlled text cannot drive it.
+   * `painted`: the renderer coloured the text with the palette, whose colours alone are kept (never in CSV or
+   * JSON, whose every escape sequence came from the data).
    */
-  protected write(text: string): void {
+  protected write(text: string, painted = false): void {
     if (text === '') return;
-    process.stdout.write(process.stdout.isTTY === true ? terminalOutput(text, colourEnabled(process.stdout)) : text);
+    process.stdout.write(process.stdout.isTTY === true ? terminalOutput(text, painted && colourEnabled(process.stdout)) : text);
   }
 
   /**

@@ -7,7 +7,7 @@ import {formatFlag} from '../_base/flags.js';
 export default class AlertsDeliver extends DaemonEyeCommand<typeof AlertsDeliver> {
   static override summary = 'Retry alerts that a sink could not take earlier (the spool).';
   static override description =
-    'Delivers the spooled alerts of every configured sink (or of each --sink) and reports, per sink, what was delivered and what is still pending. Exit 0 when nothing is pending, 3 when some alerts are still spooled.';
+    'Delivers the spooled alerts of every configured sink (or of each --sink) and reports, per sink, what was delivered and what is still pending. Alerts of runs killed before they reached the spools (their run journals) are delivered too. Exit 0 when nothing is pending, 3 when some alerts are still spooled or the spool could not be written.';
   static override examples = ['<%= config.bin %> alerts deliver', '<%= config.bin %> alerts deliver --sink siem --format json | jq .spooled'];
   static override flags = {
     sink: Flags.string({summary: 'Only this sink (repeatable).', multiple: true}),
@@ -22,7 +22,8 @@ export default class AlertsDeliver extends DaemonEyeCommand<typeof AlertsDeliver
     await this.present(this.flags.format, deliveryView(summary));
     const sinks = summary.deliveries.length;
     this.logger.info(`${summary.delivered} spooled alert(s) delivered, ${summary.spooled} still pending (${sinks} sink(s))`);
-    this.setExitCode(summary.spooled > 0 ? ExitCode.RuntimeFailure : ExitCode.Success);
+    for (const problem of summary.state_errors) this.logger.error(`state was not written: ${problem}`);
+    this.setExitCode(summary.spooled > 0 || summary.state_errors.length > 0 ? ExitCode.RuntimeFailure : ExitCode.Success);
     const {recordDeliverySummaryMetrics} = await import('../../src/telemetry/record-metrics.js');
     recordDeliverySummaryMetrics(this.metrics, summary);
     await this.audit('alert_redelivery', {

@@ -1,18 +1,32 @@
 // AlertManager: what happens to a run's alerts after detection. Deduplication across runs decides what
-// may leave the process; each configured sink then gets the spool of earlier runs first and the new
-// alerts after, all sinks in parallel under one run deadline; whatever a sink did not take is spooled.
+// may leave the process; the run's alerts are then written ahead for every sink (one run journal, then each
+// sink's spool) before the first delivery to any; each sink then gets the spool of earlier runs first and
+// the new alerts after, all sinks in parallel under one run deadline; what a sink took leaves its spool.
+// State that cannot be written (a full or read-only disk, an unsafe file) never stops a delivery: it is
+// said in the summary's state_errors, and what could be neither delivered nor saved is counted as lost.
 import type {Config} from '../config/builder.js';
 import {ensureStateDir} from '../config/paths.js';
 import type {DaemonEyeConfig, SinkConfig} from '../config/schema.js';
 import {type AlertGenerationOptions, type AlertingRule, generateAlerts, type ResultRow} from '../detection/alerts.js';
-import {DaemonEyeError} from '../errors.js';
+import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
 import {isAtLeast} from '../models/severity.js';
 import {type Logger, silentLogger} from '../output/logger.js';
 import {applyDeduplication} from './dedupe.js';
 import {Scrubber} from '../redaction/redact.js';
 import {createSink, sinkSecrets} from './sinks/sink-kinds.js';
-import {claimSpool, readSpool, settleSpool, spooledSinkNames, spoolPath} from './spool.js';
+import {
+  type Claim,
+  claimSpool,
+  readSpool,
+  recoverJournals,
+  removeJournal,
+  settleJournal,
+  settleSpool,
+  spooledSinkNames,
+  spoolPath,
+  writeJournal,
+} from './spool.js';
 import type {AlertSink, DeliverySummary, SinkDelivery} from './types.js';
 
 export type DeduplicationConfig = DaemonEyeConfig['alerting']['deduplication'];
@@ -39,6 +53,20 @@ export interface AlertManagerOptions {
 export interface DeliverOptions {
   /** Only these sinks (`detect --sink`); all configured sinks when absent or empty. */
   readonly sinkNames?: readonly string[];
+  /**
+   * Called once the run's alerts are written ahead (or could not be) and before the first delivery, with
+   * the alerts that passed deduplication and those it suppressed: `detect` prints them here.
+   */
+  readonly beforeDelivery?: (passed: readonly Alert[], suppressed: readonly Alert[]) => Promise<void> | void;
+}
+
+const describe = (error: unknown): string => (isDaemonEyeError(error) ? error.toOneLine() : error instanceof Error ? error.message : String(error));
+
+/** One sink's part of a run: its new alerts, and its spool claim when the spool could take it. */
+interface SinkPlan {
+  readonly config: SinkConfig;
+  readonly fresh: readonly Alert[];
+  readonly claim: Claim | undefined;
 }
 
 export interface DeliveryRunResult {
@@ -94,30 +122,52 @@ export class AlertManager {
     return this.deliver([alert], options);
   }
 
-  /** Deduplicate a run's alerts and deliver what passes (plus earlier runs' spool) to the sinks. */
+  /**
+   * Deduplicate a run's alerts, write what passes ahead for every selected sink, then deliver it (after
+   * earlier runs' spool) to each. Never throws for state it cannot write (see DeliverySummary.state_errors);
+   * throws SINK_UNKNOWN for an unknown sink name.
+   */
   async deliver(alerts: readonly Alert[], options: DeliverOptions = {}): Promise<DeliveryRunResult> {
-    const selected = this.selectSinks(options.sinkNames ?? []);
+    const sinks = this.selectSinks(options.sinkNames ?? []).filter((sink) => sink.type !== 'stdout');
+    const stateDir = this.config.state_dir;
+    const problems: string[] = [];
+    let journal: string | undefined;
+    // Write ahead: one atomic journal of every alert for every sink, so a kill at any later moment leaves
+    // each alert delivered or recoverable for each sink.
+    const writeAhead = (passed: readonly Alert[]): void => {
+      if (passed.length === 0 || sinks.length === 0) return;
+      const perSink = new Map(sinks.map((sink) => [sink.name, passed.filter((alert) => isAtLeast(alert.severity, sink.min_severity))]));
+      try {
+        journal = writeJournal(stateDir, perSink, {now: this.now()});
+      } catch (error) {
+        problems.push(describe(error));
+      }
+    };
     let passed: readonly Alert[] = alerts;
     let suppressed: readonly Alert[] = [];
     if (this.config.deduplication.enabled && alerts.length > 0) {
-      ensureStateDir(this.config.state_dir);
-      const outcome = await applyDeduplication(this.config.state_dir, alerts, {
+      const outcome = await applyDeduplication(stateDir, alerts, {
         windowMinutes: this.config.deduplication.window_minutes,
         now: this.now(),
         warn: (message) => this.logger.warn(message),
         lockTimeoutMs: this.config.delivery_deadline_ms,
+        beforeRecord: writeAhead,
       });
       passed = outcome.passed;
       suppressed = outcome.suppressed;
+      problems.push(...outcome.problems);
       if (suppressed.length > 0)
         this.logger.info(
           `${suppressed.length} alert${suppressed.length === 1 ? '' : 's'} suppressed: already sent within ${this.config.deduplication.window_minutes} min (alerting.deduplication.window_minutes)`,
         );
+    } else {
+      writeAhead(alerts);
     }
-    const summary = await this.deliverToSinks(
-      selected.filter((sink) => sink.type !== 'stdout'),
-      passed,
-    );
+    const summary = await this.deliverToSinks(sinks, passed, {
+      journal,
+      problems,
+      beforeDelivery: async () => options.beforeDelivery?.(passed, suppressed),
+    });
     return {alerts: passed, suppressedAlerts: suppressed, summary: {...summary, suppressed: suppressed.length}};
   }
 
@@ -128,7 +178,9 @@ export class AlertManager {
   async deliverSpool(options: DeliverOptions = {}): Promise<DeliverySummary> {
     const names = options.sinkNames ?? [];
     const selected = this.selectSinks(names).filter((sink) => sink.type !== 'stdout');
-    const summary = await this.deliverToSinks(selected, []);
+    // Retrying the spools is writing them: a state directory that cannot be written fails the command.
+    if (selected.length > 0) ensureStateDir(this.config.state_dir);
+    const summary = await this.deliverToSinks(selected, [], {journal: undefined, problems: []});
     if (names.length > 0) return summary;
     const configured = new Set(this.config.sinks.map((sink) => sink.name));
     const orphans: SinkDelivery[] = [];
@@ -150,6 +202,7 @@ export class AlertManager {
         redelivered: 0,
         pending,
         dropped: 0,
+        lost: 0,
       });
     }
     return {...summary, spooled: summary.spooled + orphans.reduce((sum, o) => sum + o.pending, 0), deliveries: [...summary.deliveries, ...orphans]};
@@ -174,40 +227,99 @@ export class AlertManager {
     return text === null ? null : this.scrubber.text(text);
   }
 
-  private async deliverToSinks(sinks: readonly SinkConfig[], alerts: readonly Alert[]): Promise<DeliverySummary> {
-    if (sinks.length === 0) return {delivered: 0, suppressed: 0, spooled: 0, dropped: 0, deliveries: []};
-    ensureStateDir(this.config.state_dir);
+  private async deliverToSinks(
+    sinks: readonly SinkConfig[],
+    alerts: readonly Alert[],
+    run: {journal: string | undefined; problems: string[]; beforeDelivery?: () => Promise<void>},
+  ): Promise<DeliverySummary> {
+    const stateDir = this.config.state_dir;
+    const {problems} = run;
+    const staleAfterMs = 2 * this.config.delivery_deadline_ms + 60_000;
     const deadline = this.now() + this.config.delivery_deadline_ms;
+    const lockTimeoutMs = (): number => Math.max(1_000, deadline - this.now());
+    const warn = (message: string) => this.logger.warn(message);
+    if (sinks.length > 0) {
+      // Runs killed before their alerts reached the spools left journals: their alerts go out with this run.
+      const recovery = await recoverJournals(stateDir, {now: this.now(), warn, staleAfterMs, lockTimeoutMs: lockTimeoutMs()});
+      problems.push(...recovery.problems);
+      if (recovery.folded > 0) this.logger.info(`recovered the alerts of ${recovery.folded} interrupted run(s) from their journals`);
+    }
+    // Every sink's spool takes this run's alerts before the first delivery to any sink.
+    const plans = await Promise.all(
+      sinks.map(async (config): Promise<SinkPlan> => {
+        const fresh = alerts.filter((alert) => isAtLeast(alert.severity, config.min_severity));
+        try {
+          const claim = await claimSpool(stateDir, config.name, {
+            add: fresh,
+            now: this.now(),
+            warn: (message) => this.logger.warn(`sink ${config.name}: ${message}`),
+            staleAfterMs,
+            lockTimeoutMs: lockTimeoutMs(),
+          });
+          return {config, fresh, claim};
+        } catch (error) {
+          problems.push(describe(error));
+          return {config, fresh, claim: undefined};
+        }
+      }),
+    );
+    const allClaimed = plans.every((plan) => plan.claim !== undefined);
+    if (run.journal !== undefined && allClaimed) {
+      try {
+        removeJournal(run.journal);
+      } catch (error) {
+        problems.push(describe(error));
+      }
+    }
+    await run.beforeDelivery?.();
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.config.delivery_deadline_ms);
+    const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - this.now()));
+    let deliveries: SinkDelivery[];
+    let notTakenBySink: Map<string, readonly Alert[]>;
     try {
-      const deliveries = await Promise.all(sinks.map((sink) => this.deliverToSink(sink, alerts, controller.signal, deadline)));
-      return {
-        delivered: deliveries.reduce((sum, d) => sum + d.delivered, 0),
-        suppressed: 0,
-        spooled: deliveries.reduce((sum, d) => sum + d.pending, 0),
-        dropped: deliveries.reduce((sum, d) => sum + d.dropped, 0),
-        deliveries,
-      };
+      const outcomes = await Promise.all(plans.map((plan) => this.deliverToSink(plan, controller.signal, deadline, run.journal !== undefined, problems)));
+      deliveries = outcomes.map((o) => o.delivery);
+      notTakenBySink = new Map(
+        plans.flatMap((plan, index) => (plan.claim === undefined ? [[plan.config.name, outcomes[index]?.notTakenFresh ?? []] as const] : [])),
+      );
     } finally {
       clearTimeout(timer);
     }
+    // A sink whose spool could not take its alerts keeps them in the journal (what it did not take).
+    if (run.journal !== undefined && !allClaimed) {
+      try {
+        settleJournal(run.journal, notTakenBySink, {now: this.now()});
+      } catch (error) {
+        problems.push(describe(error));
+      }
+    }
+    const stateErrors = [...new Set(problems)].map((problem) => this.scrub(problem) ?? problem);
+    return {
+      delivered: deliveries.reduce((sum, d) => sum + d.delivered, 0),
+      suppressed: 0,
+      spooled: deliveries.reduce((sum, d) => sum + d.pending, 0),
+      dropped: deliveries.reduce((sum, d) => sum + d.dropped, 0),
+      lost: deliveries.reduce((sum, d) => sum + d.lost, 0),
+      state_errors: stateErrors,
+      deliveries,
+    };
   }
 
-  private async deliverToSink(config: SinkConfig, alerts: readonly Alert[], signal: AbortSignal, deadline: number): Promise<SinkDelivery> {
+  private async deliverToSink(
+    plan: SinkPlan,
+    signal: AbortSignal,
+    deadline: number,
+    journaled: boolean,
+    problems: string[],
+  ): Promise<{delivery: SinkDelivery; notTakenFresh: readonly Alert[]}> {
+    const {config, claim} = plan;
     const started = performance.now();
     const stateDir = this.config.state_dir;
     const warn = (message: string) => this.logger.warn(`sink ${config.name}: ${message}`);
-    // Write ahead: this run's alerts enter the spool before any delivery, so a killed run loses none.
-    const {earlier, fresh} = await claimSpool(stateDir, config.name, {
-      add: alerts.filter((alert) => isAtLeast(alert.severity, config.min_severity)),
-      now: this.now(),
-      warn,
-      staleAfterMs: 2 * this.config.delivery_deadline_ms + 60_000,
-      lockTimeoutMs: Math.max(1_000, deadline - this.now()),
-    });
-    // Earlier runs' alerts go first: they have waited longest.
-    const queue = [...earlier.map((entry) => entry.alert), ...fresh];
+    // Earlier runs' alerts go first: they have waited longest. Without a claim the spool is not touched:
+    // only this run's alerts go out.
+    const earlier = claim?.earlier ?? [];
+    const queue = claim === undefined ? [...plan.fresh] : [...earlier.map((entry) => entry.alert), ...claim.fresh];
     let delivered: readonly boolean[] = queue.map(() => false);
     let attempts = 0;
     let status: number | null = null;
@@ -220,32 +332,55 @@ export class AlertManager {
         ({delivered, attempts, status} = result);
         error = this.scrub(result.error);
       } catch (caught) {
-        error = this.scrub(caught instanceof DaemonEyeError ? caught.toOneLine() : caught instanceof Error ? caught.message : String(caught));
+        error = this.scrub(describe(caught));
       } finally {
         await sink?.close?.();
       }
     }
     const deliveredIds = new Set(queue.filter((_, index) => delivered[index] === true).map((alert) => alert.id));
+    const notTakenFresh = plan.fresh.filter((alert) => !deliveredIds.has(alert.id));
     const notTaken = queue.length - deliveredIds.size;
     if (notTaken > 0 && error === null) error = signal.aborted ? 'delivery deadline reached' : 'not every alert was taken';
     let pending = 0;
     let dropped = 0;
-    if (queue.length > 0) {
-      ({pending, dropped} = await settleSpool(stateDir, config.name, {
-        claimed: new Set(queue.map((alert) => alert.id)),
-        delivered: deliveredIds,
-        error,
-        maxQueueSize: this.config.max_queue_size,
-        now: this.now(),
-        warn,
-        // The spool must be settled even after the deadline: losing alerts is worse than a late exit.
-        lockTimeoutMs: 30_000,
-      }));
+    let lost = 0;
+    if (claim === undefined) {
+      // The run journal (when it could be written) keeps what the sink did not take; otherwise it is lost.
+      // What earlier runs spooled stays there, untouched, for a run that can write the spool.
+      if (journaled) pending = notTakenFresh.length;
+      else lost = notTakenFresh.length;
+      try {
+        pending += readSpool(spoolPath(stateDir, config.name), () => undefined, this.now()).length;
+      } catch {
+        // said already: the claim failed on the same file
+      }
+    } else if (queue.length > 0) {
+      try {
+        ({pending, dropped} = await settleSpool(stateDir, config.name, {
+          claimed: new Set(queue.map((alert) => alert.id)),
+          delivered: deliveredIds,
+          error,
+          maxQueueSize: this.config.max_queue_size,
+          now: this.now(),
+          warn,
+          // The spool must be settled even after the deadline: losing alerts is worse than a late exit.
+          lockTimeoutMs: 30_000,
+        }));
+      } catch (settleError) {
+        // The claimed entries stay in the spool, claimed by this run: once it ends they are free again and
+        // sent once more (at least once), so nothing is lost.
+        problems.push(describe(settleError));
+        pending = notTaken;
+      }
     } else {
       // Nothing of ours, but report what other runs left pending (e.g. claimed by a live concurrent run).
-      pending = readSpool(spoolPath(stateDir, config.name), warn, this.now()).length;
+      try {
+        pending = readSpool(spoolPath(stateDir, config.name), warn, this.now()).length;
+      } catch (readError) {
+        problems.push(describe(readError));
+      }
     }
-    const result: SinkDelivery = {
+    const delivery: SinkDelivery = {
       sink: config.name,
       type: config.type,
       ok: notTaken === 0,
@@ -257,11 +392,20 @@ export class AlertManager {
       redelivered: earlier.filter((entry) => deliveredIds.has(entry.alert.id)).length,
       pending,
       dropped,
+      lost,
     };
-    if (!result.ok) warn(`${result.error ?? 'delivery failed'}; ${notTaken} alert(s) spooled for the next run (${pending} pending)`);
+    if (!delivery.ok) {
+      const kept =
+        lost > 0
+          ? `${lost} alert(s) could be neither delivered nor saved for a later run (the state directory could not be written): lost`
+          : claim === undefined
+            ? `${notTakenFresh.length} alert(s) kept in the run journal for the next run`
+            : `${notTaken} alert(s) spooled for the next run (${pending} pending)`;
+      warn(`${delivery.error ?? 'delivery failed'}; ${kept}`);
+    }
     if (dropped > 0) warn(`spool full (alerting.max_queue_size ${this.config.max_queue_size}): dropped the ${dropped} oldest alert(s)`);
-    if (result.redelivered > 0) this.logger.info(`sink ${config.name}: delivered ${result.redelivered} spooled alert(s) from earlier runs`);
-    return result;
+    if (delivery.redelivered > 0) this.logger.info(`sink ${config.name}: delivered ${delivery.redelivered} spooled alert(s) from earlier runs`);
+    return {delivery, notTakenFresh};
   }
 }
 
@@ -286,7 +430,11 @@ export type PrintedAlert = Alert & {suppressed?: true};
  * What `detect` prints, in the order found: the alerts deduplication let through and, with
  * `showSuppressed`, the suppressed ones too, each marked `"suppressed": true`.
  */
-export function alertsToPrint(found: readonly Alert[], result: DeliveryRunResult, showSuppressed: boolean): PrintedAlert[] {
+export function alertsToPrint(
+  found: readonly Alert[],
+  result: Pick<DeliveryRunResult, 'alerts' | 'suppressedAlerts'>,
+  showSuppressed: boolean,
+): PrintedAlert[] {
   const passed = new Set(result.alerts);
   const suppressed = new Set(result.suppressedAlerts);
   return found.flatMap((alert): PrintedAlert[] => {

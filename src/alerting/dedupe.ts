@@ -17,11 +17,19 @@ export interface DedupeOptions {
   readonly now: number;
   readonly warn: (message: string) => void;
   readonly lockTimeoutMs?: number;
+  /**
+   * Called with the alerts that pass once they are decided, before their keys are recorded as sent (still
+   * under the lock): the caller writes them ahead there, so a key is never recorded for an alert that was
+   * not saved first. It must not throw.
+   */
+  readonly beforeRecord?: (passed: readonly Alert[]) => void;
 }
 
 export interface DedupeOutcome {
   readonly passed: Alert[];
   readonly suppressed: Alert[];
+  /** Why the state could not be locked, read or written (the decision then stands on what could be read). */
+  readonly problems: string[];
 }
 
 export function dedupeStatePath(stateDir: string): string {
@@ -66,33 +74,66 @@ function writeDedupeState(path: string, entries: Map<string, number>): void {
   writeStateFile(path, `${JSON.stringify({version: STATE_VERSION, entries: Object.fromEntries(entries)})}\n`, {what: 'dedupe state'});
 }
 
+const describe = (error: unknown): string => (isDaemonEyeError(error) ? error.toOneLine() : error instanceof Error ? error.message : String(error));
+
 /**
  * Split alerts into those that may leave the process and those whose dedupe key left within the window
- * (in an earlier run, or earlier in this batch). Passed keys are recorded as sent now: a passed alert is
- * printed, delivered or spooled, so it is never lost and must not be sent twice.
+ * (in an earlier run, or earlier in this batch). Passed keys are recorded as sent now, after `beforeRecord`
+ * wrote them ahead: a passed alert is printed, delivered or spooled, so it is never lost and must not be
+ * sent twice. State that cannot be locked, read or written (a full or read-only disk, STATE_UNSAFE) never
+ * stops alerts: the decision is made on what could be read (nothing: every alert passes), nothing is
+ * recorded, and `problems` says why.
  */
 export async function applyDeduplication(stateDir: string, alerts: readonly Alert[], options: DedupeOptions): Promise<DedupeOutcome> {
   const path = dedupeStatePath(stateDir);
   const windowMs = options.windowMinutes * 60_000;
-  return withLock(
-    path,
-    () => {
-      const entries = readDedupeState(path, options.warn, options.now);
-      for (const [key, time] of entries) if (options.now - time >= windowMs || time > options.now + windowMs) entries.delete(key);
-      const passed: Alert[] = [];
-      const suppressed: Alert[] = [];
-      for (const alert of alerts) {
-        const last = entries.get(alert.dedupe_key);
-        if (last !== undefined && options.now - last < windowMs) {
-          suppressed.push(alert);
-        } else {
-          passed.push(alert);
-          entries.set(alert.dedupe_key, options.now);
-        }
+  const decide = (entries: Map<string, number>): {passed: Alert[]; suppressed: Alert[]} => {
+    for (const [key, time] of entries) if (options.now - time >= windowMs || time > options.now + windowMs) entries.delete(key);
+    const passed: Alert[] = [];
+    const suppressed: Alert[] = [];
+    for (const alert of alerts) {
+      const last = entries.get(alert.dedupe_key);
+      if (last !== undefined && options.now - last < windowMs) {
+        suppressed.push(alert);
+      } else {
+        passed.push(alert);
+        entries.set(alert.dedupe_key, options.now);
       }
-      writeDedupeState(path, entries);
-      return {passed, suppressed};
-    },
-    options.lockTimeoutMs === undefined ? {} : {timeoutMs: options.lockTimeoutMs},
-  );
+    }
+    return {passed, suppressed};
+  };
+  let decided = false;
+  try {
+    return await withLock(
+      path,
+      () => {
+        const entries = readDedupeState(path, options.warn, options.now);
+        const outcome = decide(entries);
+        decided = true;
+        options.beforeRecord?.(outcome.passed);
+        const problems: string[] = [];
+        try {
+          writeDedupeState(path, entries);
+        } catch (error) {
+          problems.push(describe(error));
+        }
+        return {...outcome, problems};
+      },
+      options.lockTimeoutMs === undefined ? {} : {timeoutMs: options.lockTimeoutMs},
+    );
+  } catch (error) {
+    if (decided) throw error;
+    // No lock (a full or read-only disk, a lock held too long) or an unsafe state file: decide on what can
+    // be read without the lock, record nothing.
+    const problems = [describe(error)];
+    let entries = new Map<string, number>();
+    try {
+      entries = readDedupeState(path, options.warn, options.now);
+    } catch (inner) {
+      if (!problems.includes(describe(inner))) problems.push(describe(inner));
+    }
+    const outcome = decide(entries);
+    options.beforeRecord?.(outcome.passed);
+    return {...outcome, problems};
+  }
 }

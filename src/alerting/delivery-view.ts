@@ -10,9 +10,10 @@ export function deliverySummaryLines(summary: DeliverySummary): string[] {
     const redelivered = d.redelivered > 0 ? ` (${d.redelivered} from the spool)` : '';
     const pending = d.pending > 0 ? `, ${d.pending} pending in the spool` : '';
     const dropped = d.dropped > 0 ? `, ${d.dropped} dropped (spool full)` : '';
+    const lost = d.lost > 0 ? `, ${d.lost} LOST (neither delivered nor saved: the state directory could not be written)` : '';
     const status = d.ok ? 'ok' : `FAILED: ${d.error ?? 'not delivered'}`;
     lines.push(
-      `sink ${d.sink} (${d.type ?? 'no longer configured'}): ${status}; ${d.delivered} delivered${redelivered}${pending}${dropped} in ${d.duration_ms} ms, ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`,
+      `sink ${d.sink} (${d.type ?? 'no longer configured'}): ${status}; ${d.delivered} delivered${redelivered}${pending}${dropped}${lost} in ${d.duration_ms} ms, ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`,
     );
   }
   return lines.map((line) => terminalSafe(line));
@@ -30,6 +31,7 @@ export function deliveryView(summary: DeliverySummary): View<SinkDelivery> {
       {header: 'DELIVERED', get: (d) => d.delivered, align: 'right'},
       {header: 'PENDING', get: (d) => d.pending, align: 'right'},
       {header: 'DROPPED', get: (d) => d.dropped, align: 'right'},
+      {header: 'LOST', get: (d) => d.lost, align: 'right'},
       {header: 'ERROR', get: (d) => d.error ?? ''},
     ],
   };

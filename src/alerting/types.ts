@@ -53,6 +53,11 @@ export interface SinkDelivery {
   readonly pending: number;
   /** Oldest spool entries dropped because the spool was full. */
   readonly dropped: number;
+  /**
+   * This run's alerts the sink did not take that could not be saved either (the spool and the run journal
+   * could not be written: a full or read-only disk): said, never hidden.
+   */
+  readonly lost: number;
 }
 
 /** The facts of one delivery run, ready for the summary (`detect --format json` `summary`, audit). */
@@ -65,6 +70,13 @@ export interface DeliverySummary {
   readonly spooled: number;
   /** Spool entries dropped (oldest first) because a spool passed `max_queue_size`. */
   readonly dropped: number;
+  /** Alerts neither delivered nor saved for a later run, all sinks together (see SinkDelivery.lost). */
+  readonly lost: number;
+  /**
+   * Why state of the run was not written (deduplication state, run journal, spool), one line each; empty
+   * when everything was. Alerts are printed and delivered all the same; the run exits 3.
+   */
+  readonly state_errors: readonly string[];
   readonly deliveries: readonly SinkDelivery[];
 }
 

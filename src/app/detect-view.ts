@@ -14,11 +14,22 @@ import type {DetectRunResult} from './detect.js';
  * human formats say what each alert found and what to run next, given where its processes are (`origin`).
  */
 export function detectView(result: DetectRunResult, origin: AlertOrigin): View<PrintedAlert> {
+  return {
+    ...alertsView(result.printed, origin),
+    document: {alerts: result.printed, summary: {...result.report.summary, ...result.delivery, ...result.visibility}},
+  };
+}
+
+/**
+ * The alerts alone, before the run's summary is known: what `detect` prints in a line format (NDJSON, text,
+ * ECS, OCSF) before it delivers to the sinks. The JSON document is `{alerts}`.
+ */
+export function alertsView(printed: readonly PrintedAlert[], origin: AlertOrigin): View<PrintedAlert> {
   // Human formats say "[suppressed]" in the description; machine formats carry `"suppressed": true`.
   const marked = (a: PrintedAlert): PrintedAlert => (a.suppressed === true ? {...a, description: `[suppressed] ${a.description}`} : a);
   return {
-    rows: result.printed,
-    document: {alerts: result.printed, summary: {...result.report.summary, ...result.delivery, ...result.visibility}},
+    rows: printed,
+    document: {alerts: printed},
     columns: alertColumns(origin).map((column) => ({...column, get: (a: PrintedAlert) => column.get(marked(a))})),
     text: {
       text: (rows, terminal) => rows.map((a) => alertLine(marked(a), terminal.palette, origin)).join(''),

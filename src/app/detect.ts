@@ -8,7 +8,7 @@ import type {AlertSeverity} from '../models/severity.js';
 import type {Logger} from '../output/logger.js';
 import type {MetricsCollector} from '../telemetry/metrics.js';
 import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../telemetry/record-metrics.js';
-import {type DetectReport, type DetectTimings, runRulesOverSnapshots} from '../detection/rules-over-snapshots.js';
+import {type DetectReport, type DetectTimings, runRulesOverSnapshots, storeLiveSnapshot} from '../detection/rules-over-snapshots.js';
 import {summaryLines} from '../detection/detection-view.js';
 import {detectionSnapshots} from '../detection/snapshot-source.js';
 import type {DeliverySummary} from '../alerting/types.js';
@@ -36,6 +36,12 @@ export interface DetectRunOptions {
   readonly metrics?: MetricsCollector;
   /** Called before a refused rule file or rule SQL (exit 2) is thrown, so the refusal can be audited first. */
   readonly onRefused?: (error: DaemonEyeError) => Promise<void>;
+  /**
+   * Called with what stdout shows once the alerts are written ahead and before the first delivery to a
+   * sink or any other state is written (the command prints line formats here), with the stdout sink's
+   * format for when no --format is given.
+   */
+  readonly onPrintable?: (printed: readonly PrintedAlert[], defaultFormat: 'json' | 'ndjson' | 'text' | undefined) => Promise<void> | void;
 }
 
 export interface DetectRunResult {
@@ -91,6 +97,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   };
   let report: DetectReport;
   try {
+    // --store is written after delivery (below): a full store disk must not cost the alerts.
     report = await runRulesOverSnapshots({
       config: config.values,
       rulesPaths: options.rulesPaths ?? [],
@@ -103,7 +110,6 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
         onWarning: (warning) => logger.warn(warning),
         alsoCollect: options.alsoCollect ?? [],
       }),
-      ...(options.storeDir === undefined ? {} : {storeDir: options.storeDir}),
       ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs}),
       ...(options.failOn === undefined ? {} : {failOn: options.failOn}),
       ...(options.baseline === undefined ? {} : {baseline: options.baseline}),
@@ -117,11 +123,31 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   if (liveStats?.hash_cache_problem !== undefined && liveStats.hash_cache_problem !== null) logger.warn(liveStats.hash_cache_problem);
   if (options.metrics !== undefined) recordDetectionMetrics(options.metrics, report);
   // Deduplication decides what leaves the process (stdout and sinks alike); --fail-on still judges report.alerts.
+  // The alerts are written ahead for every sink, printed, then delivered; state comes after.
   const deliveryFrom = performance.now();
-  const delivery = await alerting.deliver(report.alerts, {sinkNames: [...sinkNames]});
+  const delivery = await alerting.deliver(report.alerts, {
+    sinkNames: [...sinkNames],
+    beforeDelivery: (alerts, suppressedAlerts) =>
+      options.onPrintable?.(alertsToPrint(report.alerts, {alerts, suppressedAlerts}, options.showSuppressed === true), defaultFormat),
+  });
   const deliveryMs = Math.round(performance.now() - deliveryFrom);
   if (options.metrics !== undefined) recordDeliverySummaryMetrics(options.metrics, delivery.summary);
   const printed = alertsToPrint(report.alerts, delivery, options.showSuppressed === true);
+  for (const problem of delivery.summary.state_errors) logger.error(`state was not written: ${problem}`);
+  if (delivery.summary.state_errors.length > 0) codes.push(ExitCode.RuntimeFailure);
+  let stored: DetectReport['stored'] = null;
+  let storeMs = 0;
+  if (options.storeDir !== undefined) {
+    const storeFrom = performance.now();
+    try {
+      stored = await storeLiveSnapshot(report.snapshots, report.alerts, options.storeDir, config.values);
+    } catch (error) {
+      if (!isDaemonEyeError(error) || error.exitCode === ExitCode.UsageOrInput) throw error;
+      logger.error(`state was not written: --store ${options.storeDir}: ${error.toOneLine()}`);
+      codes.push(ExitCode.RuntimeFailure);
+    }
+    storeMs = Math.round(performance.now() - storeFrom);
+  }
 
   if (report.summary.rules_loaded === 0) logger.warn('no rules were loaded: check detection.builtin_rules, detection.rules_paths and --rules');
   const withoutBaseline = report.results.filter((r) => r.status === 'skipped' && (r.missing_tables ?? []).length === 0).map((r) => r.rule_id);
@@ -130,7 +156,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   logger.info(headline ?? '');
   for (const line of problems) logger.warn(line);
   for (const line of deliverySummaryLines(delivery.summary)) logger.info(line);
-  if (report.stored !== null) logger.info(`saved scan ${report.stored.scanIds.join(', ')} with ${report.stored.alertCount} alerts to ${report.stored.path}`);
+  if (stored !== null) logger.info(`saved scan ${stored.scanIds.join(', ')} with ${stored.alertCount} alerts to ${stored.path}`);
 
   const visibility = visibilityOf(report);
   const live = report.snapshots.every((snapshot) => snapshot.live !== undefined);
@@ -163,13 +189,13 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   if (s.findings > 0) codes.push(ExitCode.CheckFailed);
   if (s.failed.length + s.timed_out.length + s.not_run.length > 0) codes.push(ExitCode.RuntimeFailure);
   return {
-    report,
+    report: {...report, stored},
     delivery: delivery.summary,
     printed,
     defaultFormat,
     exitCode: combineExitCodes(codes),
     visibility,
-    timings: {...report.timings, delivery_ms: deliveryMs},
+    timings: {...report.timings, store_ms: storeMs, delivery_ms: deliveryMs},
     audit: {
       ...visibility,
       scan_ids: s.scan_ids,
@@ -182,7 +208,9 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
       findings: s.findings,
       deliveries: delivery.summary.deliveries.map(({sink, ok, attempts, delivered, pending, error}) => ({sink, ok, attempts, delivered, pending, error})),
       suppressed: delivery.summary.suppressed,
-      stored: report.stored?.path ?? null,
+      stored: stored?.path ?? null,
+      state_errors: delivery.summary.state_errors,
+      lost: delivery.summary.lost,
     },
   };
 }

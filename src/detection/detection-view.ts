@@ -30,14 +30,16 @@ export function alertLine(alert: Alert, palette: Palette = PLAIN, origin?: Alert
   );
 }
 
-/** The alert table's columns (`detect --format table`): what each alert found, and, given the origin, what to run next. */
+/** The alert table's columns (`detect --format table`): given the origin, what to run next, and what each alert found. */
 export function alertColumns(origin?: AlertOrigin): TableColumn<Alert>[] {
   return [
     {header: 'SEVERITY', get: (a) => a.severity, paint: (a, palette) => palette.severity(a.severity)},
     {header: 'RULE', get: (a) => a.rule_id, width: 40},
     {header: 'PIDS', get: (a) => a.affected_processes.join(','), width: 24},
+    // NEXT before EVIDENCE: a command is only useful whole, so on a narrow terminal the evidence (last, fitted
+    // to the width) is the column that gets cut.
+    ...(origin === undefined ? [] : [{header: 'NEXT', get: (a: Alert) => alertNextSteps(a, origin)[0] ?? '', width: 100}]),
     {header: 'EVIDENCE', get: (a) => alertEvidence(a), width: 100},
-    ...(origin === undefined ? [] : [{header: 'NEXT', get: (a: Alert) => alertNextSteps(a, origin)[0] ?? ''}]),
   ];
 }
 

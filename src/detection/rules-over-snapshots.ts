@@ -224,15 +224,8 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
   const findings = failOn === null ? 0 : summary.alerts.filter((a) => isAtLeast(a.severity, failOn)).length;
   let stored: StoreAppendResult | null = null;
   if (options.storeDir !== undefined) {
-    const live = snapshots[0]?.live;
-    if (live === undefined) throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input', {hint: 'drop one of them'});
     const storeFrom = performance.now();
-    const {appendToStore, retentionFromConfig} = await import('../storage/store.js');
-    stored = await appendToStore(options.storeDir, live.scan, live.processes, {
-      alerts: summary.alerts,
-      retention: retentionFromConfig(config.storage),
-      tables: live.tables,
-    });
+    stored = await storeLiveSnapshot(snapshots, summary.alerts, options.storeDir, config);
     timings.store_ms = Math.round(performance.now() - storeFrom);
   }
   return {
@@ -261,4 +254,20 @@ function summarise(
   const scanIds = snapshots.flatMap((s) => s.scanIds);
   const {alerts, summary} = summariseRun(results, scanIds.length === 1 ? (scanIds[0] as number) : null, durationMs);
   return {alerts, summary: {...summary, scan_ids: scanIds}};
+}
+
+/**
+ * `--store DIR`: save the live snapshot of a run with its alerts in a store (retention from storage.*).
+ * Throws USAGE when the run had no live snapshot, or the store's file error (a full disk, STATE_UNSAFE).
+ */
+export async function storeLiveSnapshot(
+  snapshots: readonly SnapshotForDetection[],
+  alerts: readonly Alert[],
+  storeDir: string,
+  config: DaemonEyeConfig,
+): Promise<StoreAppendResult> {
+  const live = snapshots[0]?.live;
+  if (live === undefined) throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input', {hint: 'drop one of them'});
+  const {appendToStore, retentionFromConfig} = await import('../storage/store.js');
+  return appendToStore(storeDir, live.scan, live.processes, {alerts: [...alerts], retention: retentionFromConfig(config.storage), tables: live.tables});
 }

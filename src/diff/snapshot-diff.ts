@@ -46,7 +46,8 @@ export interface OsqueryDifferential {
   readonly unixTime: number;
   readonly epoch: 0;
   readonly counter: 0;
-  readonly numerics: false;
+  /** True: numbers are JSON numbers (osquery's --logger_numerics), as the columns hold them. */
+  readonly numerics: true;
   readonly decorations: Readonly<Record<string, string>>;
   readonly columns: DiffResult['columns'];
   readonly action: DiffAction;
@@ -61,7 +62,7 @@ export function osqueryDifferential(result: DiffResult): OsqueryDifferential {
     unixTime: Math.floor(result.collection_time / 1000),
     epoch: 0,
     counter: 0,
-    numerics: false,
+    numerics: true,
     decorations: result.host.decorations,
     columns: result.columns,
     action: result.action,

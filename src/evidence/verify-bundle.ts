@@ -22,6 +22,7 @@ import {
 import {Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {tmpdir} from 'node:os';
+import {createGunzip} from 'node:zlib';
 import {join, relative} from 'node:path';
 
 import {blake3} from '@noble/hashes/blake3.js';
@@ -282,7 +283,6 @@ const MAX_TRAILING_BYTES = 1024 * 1024;
  */
 async function extractBounded(path: string, dir: string, limits: BundleLimits): Promise<void> {
   const {x} = await import('tar');
-  const {createGunzip} = await import('node:zlib');
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   const stats = fstatSync(fd);
   if (!stats.isFile()) {

@@ -116,7 +116,9 @@ export function alertNextSteps(alert: Alert, origin: AlertOrigin): string[] {
   if (pids.length === 0) return [];
   const pidFlags = pids.map((pid) => `--pid ${pid}`).join(' ');
   if (origin.live) {
-    return [`daemoneye collect ${pidFlags} --output case-${alert.id.slice(0, 8)}.tar.gz`, `daemoneye scan --format tree ${pidFlags}`];
+    // One case per alert, and per process when a view suggests one line per pid (the tree): never the same name twice.
+    const output = `case-${alert.id.slice(0, 8)}${pids.length === 1 ? `-${pids[0]}` : ''}.tar.gz`;
+    return [`daemoneye collect ${pidFlags} --output ${output}`, `daemoneye scan --format tree ${pidFlags}`];
   }
   const where = alert.scan_id === null ? '' : `scan_id = ${alert.scan_id} AND `;
   const sql = `SELECT * FROM processes WHERE ${where}pid IN (${pids.join(', ')})`;

@@ -203,7 +203,7 @@ describe.skipIf(!root)('symbolic links at an output path: resolved once, checked
     expect(result.stderr).toContain(`(a symbolic link to ${real}, which was edited; the link is kept)`);
     const device = await runCli(['rules', 'disable', 'deleted-executable', '--config', join(scratch, 'null')], {env});
     expect(device.code).toBe(2);
-    expect(device.stderr).toContain('is a character device, not a file');
+    expect(device.stderr).toContain('is a character device, not a regular file');
   });
 
   it('collect --output refuses a dangling link like any existing name (exit 2)', async () => {

@@ -141,7 +141,7 @@ describe('detect --format tree, live', () => {
     expect(at, result.stdout.slice(0, 2000)).toBeGreaterThanOrEqual(0);
     // Under it: what the alert found, what to run next, then its sockets.
     expect(lines[at + 1]).toMatch(new RegExp(`alert test-peer-client: pid ${connected.pid}$`));
-    expect(lines[at + 2]).toMatch(new RegExp(`next: daemoneye collect --pid ${connected.pid} --output case-[0-9a-f]{8}\\.tar\\.gz$`));
+    expect(lines[at + 2]).toMatch(new RegExp(`next: daemoneye collect --pid ${connected.pid} --output case-[0-9a-f]{8}-${connected.pid}\\.tar\\.gz$`));
     expect(lines.slice(at + 3, at + 8).join('\n')).toMatch(new RegExp(`tcp 127\\.0\\.0\\.1:\\d+ → 127\\.0\\.0\\.1:${port} ESTABLISHED`));
   });
 });

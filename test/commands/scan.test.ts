@@ -130,11 +130,13 @@ describe('daemoneye scan', () => {
     expect(implant?.executable_hash).toBe(createHash('sha256').update(readFileSync(SLEEP)).digest('hex'));
   });
 
-  it('a pid that does not exist: a warning, no records, exit 0', async () => {
-    const result = await runCli(['scan', '--pid', '999999999'], {env});
+  it('a pid that does not exist: a warning, no records, exit 0; one no kernel can have: exit 2', async () => {
+    // Below PID_MAX_LIMIT (4,194,304), so a possible pid; no process here has it.
+    const result = await runCli(['scan', '--pid', '4194300'], {env});
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain('no process with pid 999999999');
+    expect(result.stderr).toContain('no process with pid 4194300');
+    expect((await runCli(['scan', '--pid', '999999999'], {env})).code).toBe(2);
   });
 
   it('--log-level debug reports the collector timings on stderr only', async () => {

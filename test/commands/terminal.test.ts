@@ -24,7 +24,14 @@ beforeAll(async () => {
   const evilSleep = join(dir, EVIL);
   copyFileSync(SLEEP, evilSleep);
   const byName = live.spawn(evilSleep, ['1000'], {argv0: `${EVIL}-argv0`});
-  const byArgs = live.spawn('/bin/sh', ['-c', 'sleep 1000; :', 'sh', `--name=${EVIL}`, `\u001b]52;c;${Buffer.from('rm -rf ~').toString('base64')}\u0007`]);
+  const byArgs = live.spawn('/bin/sh', [
+    '-c',
+    'sleep 1000; :',
+    'sh',
+    `--name=${EVIL}`,
+    '\u001b[31mred\u001b[0m',
+    `\u001b]52;c;${Buffer.from('rm -rf ~').toString('base64')}\u0007`,
+  ]);
   commPid = byName.pid ?? 0;
   argvPid = byArgs.pid ?? 0;
   await waitForExe(commPid, (target) => target.includes('PWNED'));
@@ -60,6 +67,13 @@ describe('every output format on a terminal is free of control characters', () =
   it('scan on a terminal with colour on: only the palette reaches it', async () => {
     await expectSafe(['scan', '--pid', String(commPid), '--no-hash'], {colour: true});
   });
+
+  for (const format of ['csv', 'json', 'ndjson']) {
+    it(`scan --format ${format} with colour on: not even a palette colour from argv passes`, async () => {
+      const output = await expectSafe(['scan', '--pid', String(argvPid), '--no-hash', '--format', format], {colour: true});
+      expect(output).not.toContain('\u001b[31m');
+    });
+  }
 
   for (const format of ['table', 'csv', 'json', 'ndjson']) {
     it(`query --format ${format}`, async () => {

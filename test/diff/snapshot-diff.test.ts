@@ -51,7 +51,7 @@ describe('diffSnapshots', () => {
       ['/usr/sbin/nginx', '/bin/sh'],
     ]);
     expect(diff.results[0]).toMatchObject({collection_time: 2000, host: {hostname: 'web1'}});
-    expect(osqueryDifferential(diff.results[0] as DiffResult)).toMatchObject({hostIdentifier: 'web1', unixTime: 2, epoch: 0, counter: 0, numerics: false});
+    expect(osqueryDifferential(diff.results[0] as DiffResult)).toMatchObject({hostIdentifier: 'web1', unixTime: 2, epoch: 0, counter: 0, numerics: true});
     expect(diff.counts['new_executables:added']).toBe(2);
     expect(diff.compared_listening_ports).toBe(false);
   });

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 
 import type {Alert} from '../../src/models/alert.js';
+import {alertTable} from '../../src/detection/detection-view.js';
 import {alertEvidence, alertNextSteps, rowEvidence} from '../../src/models/alert-evidence.js';
 
 function alert(rows: Record<string, unknown>[], extra: Partial<Alert> = {}): Alert {
@@ -81,5 +82,20 @@ describe('alertNextSteps', () => {
     expect(alertNextSteps(alert([{pid: 3}]), {live: false, input: "/cases/it's here.db"})).toEqual([
       `daemoneye query 'SELECT * FROM processes WHERE scan_id = 42 AND pid IN (3)' --input '/cases/it'\\''s here.db'`,
     ]);
+  });
+});
+
+describe('the alert table on a terminal', () => {
+  it('keeps the next command whole at 160 columns; the evidence is what gets cut', () => {
+    const row = {pid: 12161, name: 'bash', executable_path: '/usr/bin/bash', cmdline: `bash -c ${'x'.repeat(300)}`};
+    const table = alertTable([alert([row], {rule_id: 'reverse-shell-command-line'})], 160, undefined, {live: true});
+    const line = table.split('\n')[1] ?? '';
+    expect(line).toContain('daemoneye collect --pid 12161 --output case-7cebab7d-12161.tar.gz');
+    expect([...line].length).toBeLessThanOrEqual(160);
+    expect(line).toContain('bash[12161]');
+  });
+
+  it('one pid of a multi-pid alert gets its own case name', () => {
+    expect(alertNextSteps(alert([{pid: 8}]), {live: true})[0]).toBe('daemoneye collect --pid 8 --output case-7cebab7d-8.tar.gz');
   });
 });
