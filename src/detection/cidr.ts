@@ -14,8 +14,8 @@ function addressBits(address: string, family: 'ipv4' | 'ipv6'): bigint {
   if (family === 'ipv4') return address.split('.').reduce((n, octet) => (n << 8n) | BigInt(Number(octet)), 0n);
   let text = address;
   // An embedded IPv4 tail (`::ffff:1.2.3.4`) as two groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)?.[1];
-  if (v4 !== undefined) {
+  const v4 = text.slice(text.lastIndexOf(':') + 1);
+  if (v4.includes('.')) {
     const n = addressBits(v4, 'ipv4');
     text = `${text.slice(0, -v4.length)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
   }
