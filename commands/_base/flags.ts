@@ -2,7 +2,7 @@
 import {Flags} from '@oclif/core';
 
 import type {Config} from '../../src/config/builder.js';
-import {READ_REDACTION_OFF, readRedaction, type ReadRedaction} from '../../src/storage/redact-snapshot.js';
+import {READ_REDACTION_OFF, readRedaction, type ReadRedaction} from '../../src/redaction/redact.js';
 
 export const formatFlag = <const T extends readonly string[]>(options: T, summary = 'Output format (default: table on a terminal, ndjson when piped).') =>
   Flags.option({options, summary})();

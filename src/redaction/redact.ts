@@ -558,6 +558,25 @@ function toolName(argv0: string): string {
 /** The default policy, compiled once. */
 export const DEFAULT_REDACTOR = new Redactor();
 
+/** How a reader of saved snapshots treats their data: the policy to apply (a Redactor), or `false` to show it as stored. */
+export type ReadRedaction = Redactor | false;
+
+/**
+ * What a reader applies under the configuration's `collection.redaction` (with `--redact/--no-redact` mapped
+ * onto `enabled`): its words and tool flags, or false when redaction is off (src/storage/redact-snapshot.ts).
+ */
+export function readRedaction(redaction: {
+  readonly enabled: boolean;
+  readonly flags: readonly string[];
+  readonly short_flags: Readonly<Record<string, readonly string[]>>;
+}): ReadRedaction {
+  return redaction.enabled ? new Redactor({words: redaction.flags, shortFlags: redaction.short_flags}) : false;
+}
+
+/** The one warning of a reader told not to redact (stderr), as `collect --no-redact` warns. */
+export const READ_REDACTION_OFF =
+  'redaction is off (--no-redact or collection.redaction.enabled: false): argv and environment values are shown as read or stored, secrets included';
+
 /** Free text under the default policy. */
 export function redactText(text: string): string {
   return DEFAULT_REDACTOR.text(text);

@@ -10,30 +10,13 @@ import type {Database} from 'sql.js';
 import {redactRow} from '../collect/redact.js';
 import {fromSqlValue} from '../models/columns.js';
 import {TABLES, type TableDefinition} from '../models/tables.js';
-import {DEFAULT_REDACTOR, type ColumnRedaction, Redactor} from '../redaction/redact.js';
+import {DEFAULT_REDACTOR, type ColumnRedaction, type ReadRedaction, type Redactor} from '../redaction/redact.js';
 import {inTransaction} from './database.js';
 
-/** How a reader treats saved data: the policy to apply (a Redactor), or `false` to show it as stored. */
-export type ReadRedaction = Redactor | false;
+export {READ_REDACTION_OFF, readRedaction, type ReadRedaction} from '../redaction/redact.js';
 
 /** The default of every reader: the policy with its default words and tool flags. */
 export const DEFAULT_READ_REDACTION: ReadRedaction = DEFAULT_REDACTOR;
-
-/** The one warning of a reader told not to redact (stderr), as `collect --no-redact` warns. */
-export const READ_REDACTION_OFF =
-  'redaction is off (--no-redact or collection.redaction.enabled: false): argv and environment values are shown as read or stored, secrets included';
-
-/**
- * What a reader applies under the configuration's `collection.redaction` (with `--redact/--no-redact` mapped
- * onto `enabled`): its words and tool flags, or false when redaction is off.
- */
-export function readRedaction(redaction: {
-  readonly enabled: boolean;
-  readonly flags: readonly string[];
-  readonly short_flags: Readonly<Record<string, readonly string[]>>;
-}): ReadRedaction {
-  return redaction.enabled ? new Redactor({words: redaction.flags, shortFlags: redaction.short_flags}) : false;
-}
 
 /** A column the check reads for one declared redaction: the column itself, or for `holder.key` the flat `key` column when the table has one. */
 interface Probe {
