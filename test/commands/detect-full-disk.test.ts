@@ -12,11 +12,14 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import {closedPort, startHttpServer, type TestServer} from '../alerting/helpers.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {tmpExecRule, tmpProcesses} from './detection-fixtures.js';
 
 const root = process.getuid?.() === 0;
 const home = tempDir();
 const env = isolatedEnv(home);
 const rules = join(home, 'rules');
+// The three processes of the saved input that the rule flags.
+const KNOWN = ['miner', 'dropper', 'stager'];
 const snapshot = join(home, 'snapshot.db');
 const mounts: string[] = [];
 let server: TestServer;
@@ -42,28 +45,8 @@ function tmpfs(name: string, size: string, fill: boolean): string {
 
 beforeAll(async () => {
   mkdirSync(rules);
-  writeFileSync(
-    join(rules, 'tmp-exec.yaml'),
-    [
-      'id: disk-exec-from-tmp',
-      'name: Executable running from /tmp',
-      'description: A process whose executable lives under /tmp',
-      'version: 1',
-      'severity: high',
-      'sql_query: |',
-      "  SELECT pid, name, executable_path FROM processes WHERE executable_path LIKE '/tmp/%'",
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(
-    snapshot,
-    await snapshotFromRows([
-      {pid: 100, name: 'miner', executable_path: '/tmp/miner'},
-      {pid: 101, name: 'dropper', executable_path: '/tmp/dropper'},
-      {pid: 102, name: 'stager', executable_path: '/tmp/stager'},
-      {pid: 103, name: 'bash', executable_path: '/usr/bin/bash'},
-    ]),
-  );
+  writeFileSync(join(rules, 'tmp-exec.yaml'), tmpExecRule('disk-exec-from-tmp'));
+  writeFileSync(snapshot, await snapshotFromRows([...tmpProcesses(KNOWN), {pid: 103, name: 'bash', executable_path: '/usr/bin/bash'}]));
   server = await startHttpServer(() => undefined);
 });
 afterAll(async () => {
@@ -158,15 +141,7 @@ describe.skipIf(!root)('detect with the state directory on a full or read-only f
     // Deduplication still reads its state: the three alerts of the first run are suppressed; a new process
     // is a new alert, printed and delivered.
     const second = join(home, 'snapshot-2.db');
-    writeFileSync(
-      second,
-      await snapshotFromRows([
-        {pid: 100, name: 'miner', executable_path: '/tmp/miner'},
-        {pid: 101, name: 'dropper', executable_path: '/tmp/dropper'},
-        {pid: 102, name: 'stager', executable_path: '/tmp/stager'},
-        {pid: 104, name: 'implant', executable_path: '/tmp/implant'},
-      ]),
-    );
+    writeFileSync(second, await snapshotFromRows([...tmpProcesses(KNOWN), ...tmpProcesses(['implant'], 104)]));
     const before = server.requests.length;
     const result = await runCli(['detect', '--config', config.path, '--input', second, '--rules', rules, '--format', 'json', '--show-suppressed'], {env});
     expect(result.stderr).toMatch(/read-only file system/);

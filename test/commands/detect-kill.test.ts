@@ -12,6 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import {startHttpServer, type TestServer} from '../alerting/helpers.js';
 import {BIN, ROOT, isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {tmpExecRule, tmpProcesses} from './detection-fixtures.js';
 
 const KILLS = 32;
 const PER_RUN = 6;
@@ -28,19 +29,7 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   mkdirSync(rules);
-  writeFileSync(
-    join(rules, 'tmp-exec.yaml'),
-    [
-      'id: kill-exec-from-tmp',
-      'name: Executable running from /tmp',
-      'description: A process whose executable lives under /tmp',
-      'version: 1',
-      'severity: high',
-      'sql_query: |',
-      "  SELECT pid, name, executable_path FROM processes WHERE executable_path LIKE '/tmp/%'",
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(join(rules, 'tmp-exec.yaml'), tmpExecRule('kill-exec-from-tmp'));
   // Both endpoints take a little while per alert, so kills land mid-delivery as well as before and after.
   hook = await startHttpServer((_request, _index, response) => {
     setTimeout(() => response.end(), Math.floor(Math.random() * 25));
@@ -81,7 +70,10 @@ function configFile(): string {
 /** A snapshot whose PER_RUN processes run from /tmp under names of their own (new dedupe keys each run). */
 async function snapshotFor(run: number): Promise<string> {
   const path = join(home, `snapshot-${run}.db`);
-  const rows = Array.from({length: PER_RUN}, (_, k) => ({pid: 1000 + k, name: `implant-${run}-${k}`, executable_path: `/tmp/implant-${run}-${k}`}));
+  const rows = tmpProcesses(
+    Array.from({length: PER_RUN}, (_, k) => `implant-${run}-${k}`),
+    1000,
+  );
   writeFileSync(path, await snapshotFromRows([...rows, {pid: 1, name: 'init', executable_path: '/sbin/init'}]));
   return path;
 }

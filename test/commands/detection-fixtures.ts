@@ -32,3 +32,22 @@ name: Slow cartesian rule
 severity: low
 sql_query: SELECT count(*) AS pid FROM processes a, processes b, processes c, processes d, processes e, processes f, processes g
 `;
+
+/** A rule (YAML, severity high) flagging every process whose executable lives under /tmp, with its own `id`. */
+export function tmpExecRule(id: string): string {
+  return [
+    `id: ${id}`,
+    'name: Executable running from /tmp',
+    'description: A process whose executable lives under /tmp',
+    'version: 1',
+    'severity: high',
+    'sql_query: |',
+    "  SELECT pid, name, executable_path FROM processes WHERE executable_path LIKE '/tmp/%'",
+    '',
+  ].join('\n');
+}
+
+/** Processes running from /tmp (`/tmp/<name>`), pids from `firstPid` on: each one alert of tmpExecRule. */
+export function tmpProcesses(names: readonly string[], firstPid = 100): {pid: number; name: string; executable_path: string}[] {
+  return names.map((name, index) => ({pid: firstPid + index, name, executable_path: `/tmp/${name}`}));
+}

@@ -3,27 +3,9 @@ import {describe, expect, it} from 'vitest';
 import type {Alert} from '../../src/models/alert.js';
 import {alertTable} from '../../src/detection/detection-view.js';
 import {alertEvidence, alertNextSteps, rowEvidence} from '../../src/models/alert-evidence.js';
+import {alertOfRows} from '../helpers/alerts.js';
 
-function alert(rows: Record<string, unknown>[], extra: Partial<Alert> = {}): Alert {
-  return {
-    id: '7cebab7d-0000-4000-8000-000000000000',
-    alert_time: 0,
-    rule_id: 'r',
-    title: 't',
-    description: 'd',
-    severity: 'high',
-    scan_id: 42,
-    affected_processes: rows.map((row) => Number(row.pid)),
-    process_count: rows.length,
-    alert_data: {processes: rows},
-    rule_execution_time_ms: 1,
-    dedupe_key: 'r',
-    host: null,
-    attack_techniques: [],
-    attack_tactics: [],
-    ...extra,
-  };
-}
+const alert = alertOfRows;
 
 describe('rowEvidence', () => {
   it('names the process, its user and executable, then the peer of a socket row and the command line', () => {

@@ -2,26 +2,9 @@ import {describe, expect, it} from 'vitest';
 
 import type {Alert} from '../../src/models/alert.js';
 import {boundAlertSize, cutMarker} from '../../src/models/alert-size.js';
+import {alertOfRows} from '../helpers/alerts.js';
 
-function alert(rows: Record<string, unknown>[]): Alert {
-  return {
-    id: '7cebab7d-0000-4000-8000-000000000000',
-    alert_time: 0,
-    rule_id: 'r',
-    title: 't',
-    description: 'd',
-    severity: 'high',
-    scan_id: 1,
-    affected_processes: rows.map((row) => Number(row.pid)),
-    process_count: rows.length,
-    alert_data: {processes: rows},
-    rule_execution_time_ms: 1,
-    dedupe_key: 'r',
-    host: null,
-    attack_techniques: [],
-    attack_tactics: [],
-  };
-}
+const alert = alertOfRows;
 
 const size = (a: Alert): number => Buffer.byteLength(JSON.stringify(a), 'utf8');
 

