@@ -1,6 +1,5 @@
 import {describe, expect, it} from 'vitest';
 
-import type {Alert} from '../../src/models/alert.js';
 import {alertTable} from '../../src/detection/detection-view.js';
 import {alertEvidence, alertNextSteps, rowEvidence} from '../../src/models/alert-evidence.js';
 import {alertOfRows} from '../helpers/alerts.js';
