@@ -87,7 +87,7 @@ const CollectionSchema = z
           .boolean()
           .default(true)
           .describe(
-            'Redact secrets in collected data (argv, environment values) and evidence bundles (`scan --no-redact`, `collect --no-redact` override); logs, errors, reports and `config show` are always redacted (docs/redaction.md)',
+            "Redact secrets in collected data (argv, environment values), in saved snapshots as `query`, `export`, `diff`, `scan --input` and `ship` read them back, and in evidence bundles (each command's `--no-redact` overrides, with a warning); logs, errors, reports, alerts and `config show` are always redacted (docs/redaction.md)",
           ),
         flags: z
           .array(z.string())
