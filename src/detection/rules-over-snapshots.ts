@@ -11,8 +11,8 @@ import type {Alert} from '../models/alert.js';
 import {type Host, hostOfScan} from '../models/host.js';
 import type {ScanRecord} from '../models/scan.js';
 import {type AlertSeverity, isAtLeast} from '../models/severity.js';
-import {appendToStore, retentionFromConfig, type StoreAppendResult} from '../storage/store.js';
-import {loadLatestScan} from '../storage/input.js';
+// The store and saved-input modules are imported only by runs that use them (--store, --baseline).
+import type {StoreAppendResult} from '../storage/store.js';
 import {readsBaseline, withBaseline} from './baseline.js';
 import {DetectionEngine} from './engine.js';
 import {RULE_CACHE_FILE} from './rule-cache.js';
@@ -132,7 +132,7 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
   // Rules about "new since the baseline" are off without one: skipped and named, never failed.
   const needBaseline = options.baseline === undefined ? selected.filter((r) => readsBaseline(r.rule.sql_query)).map((r) => r.rule.id) : [];
   const rules = selected.filter((r) => !needBaseline.includes(r.rule.id));
-  const baseline = options.baseline === undefined ? undefined : await loadLatestScan(options.baseline);
+  const baseline = options.baseline === undefined ? undefined : await (await import('../storage/input.js')).loadLatestScan(options.baseline);
   const engine = engineFor(config);
   // One worker now; runRulesOnSnapshot adds more only for a snapshot big enough to repay them (workersForSnapshot).
   if (rules.length > 0) engine.start(1);
@@ -268,5 +268,6 @@ export async function storeLiveSnapshot(
 ): Promise<StoreAppendResult> {
   const live = snapshots[0]?.live;
   if (live === undefined) throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input', {hint: 'drop one of them'});
+  const {appendToStore, retentionFromConfig} = await import('../storage/store.js');
   return appendToStore(storeDir, live.scan, live.processes, {alerts: [...alerts], retention: retentionFromConfig(config.storage), tables: live.tables});
 }

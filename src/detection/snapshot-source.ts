@@ -8,7 +8,8 @@ import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
 import {heldTables, type ScanRecord} from '../models/scan.js';
 import {loadSqlJs, selectAll} from '../storage/database.js';
-import {loadLatestScan, loadScansIntoOneDatabase, type ReadOptions, requireSnapshotsInRange} from '../storage/input.js';
+// storage/input.js (and the store listing it uses) is imported only when a run reads saved input: a live run never needs it.
+import type {ReadOptions} from '../storage/input.js';
 import {serializeSnapshot, snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
 import {keepOnlyScans} from '../storage/table-rows.js';
 
@@ -114,6 +115,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
       return;
     }
     if (since === undefined) {
+      const {loadLatestScan} = await import('../storage/input.js');
       const latest = await loadLatestScan(input, problems);
       try {
         yield {
@@ -130,6 +132,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
       }
       return;
     }
+    const {requireSnapshotsInRange} = await import('../storage/input.js');
     for await (const file of requireSnapshotsInRange(input, {since, ...problems})) {
       for (const scanId of file.scanIds) {
         const scansInFile = Number(selectAll(file.db, 'SELECT count(*) AS n FROM scans')[0]?.n);
@@ -151,6 +154,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
 export async function querySnapshot(options: SnapshotSourceOptions, needs: SnapshotNeeds): Promise<SnapshotForDetection> {
   const {config, input, since} = options;
   if (input === undefined) return live(config, needs);
+  const {loadScansIntoOneDatabase} = await import('../storage/input.js');
   const merged = await loadScansIntoOneDatabase(input, {
     maxQueryMb: config.storage.max_query_mb,
     ...(since === undefined ? {} : {since}),

@@ -7,6 +7,7 @@
 // To add a function DaemonEye implements (a user function): add one entry to USER_FUNCTIONS. The
 // validator allows it, every rule database registers it, and `npm run docs` documents it. To allow one of
 // SQLite's built-in functions: add its name to a group of ALLOWED_FUNCTION_GROUPS, with why it is safe.
+import {cidrMatcher, parseCidr} from './cidr.js';
 import {regexCache} from './regex.js';
 import {casefold} from './sigma/casefold.js';
 import {trimEndChar} from '../util/text.js';
@@ -149,6 +150,27 @@ export const USER_FUNCTIONS: readonly UserFunction[] = [
     description:
       "case folding of every script, one code point for one (`casefold('ÉTÉ') = 'été'`), where SQLite's `lower()` and `LIKE` fold ASCII only; a non-ASCII character never folds to an ASCII one. What Sigma's case-insensitive matching compiles to (docs/sigma.md).",
     create: () => (text) => (text === null || text === undefined ? null : casefold(String(text))),
+  },
+  {
+    name: 'cidr_match',
+    usage: '`cidr_match(network, address)`',
+    description:
+      "1 when the IP address is in the network given in CIDR notation (`cidr_match('10.0.0.0/8', remote_address)`; IPv4 or IPv6; an IPv4-mapped IPv6 address `::ffff:a.b.c.d` is in the IPv4 networks its IPv4 address is in), 0 when it is not or the text is no IP address, NULL when either side is NULL; a network that is not one (`10.0.0.1/8` has host bits set) is the rule's error. What Sigma's `cidr` modifier compiles to (docs/sigma.md).",
+    create: () => {
+      const networks = new Map<string, (address: string) => boolean>();
+      return (network, address) => {
+        if (network === null || address === null || network === undefined || address === undefined) return null;
+        const text = String(network);
+        let matcher = networks.get(text);
+        if (matcher === undefined) {
+          const parsed = parseCidr(text);
+          if (typeof parsed === 'string') throw new Error(`cidr_match: ${parsed}`);
+          matcher = cidrMatcher(parsed);
+          if (networks.size < 1024) networks.set(text, matcher);
+        }
+        return matcher(String(address)) ? 1 : 0;
+      };
+    },
   },
   {
     name: 'basename',
