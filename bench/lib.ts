@@ -84,7 +84,9 @@ export function report(title: string, timings: readonly Timing[], baseline?: Tim
       t.cpuMs === undefined
         ? ''
         : `  cpu ${t.cpuMs.toFixed(1)} ms${baseline?.cpuMs === undefined || t === baseline ? '' : ` (${(t.cpuMs / baseline.cpuMs).toFixed(2)}× cpu)`}`;
-    process.stdout.write(`${t.label.padEnd(48)} median ${t.medianMs.toFixed(1).padStart(8)} ms  min ${t.minMs.toFixed(1).padStart(8)} ms${rss}${ratio}${cpu}\n`);
+    process.stdout.write(
+      `${t.label.padEnd(48)} median ${t.medianMs.toFixed(1).padStart(8)} ms  min ${t.minMs.toFixed(1).padStart(8)} ms${rss}${ratio}${cpu}\n`,
+    );
   }
 }
 
