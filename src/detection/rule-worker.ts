@@ -1,10 +1,12 @@
-// One rule worker thread: loads a snapshot once into its own sql.js database (with the named lists and
-// our functions) and runs rule queries on it one at a time. The parent kills it with terminate() when a
+// One rule worker thread: loads a snapshot once into its own sql.js database (from a file's bytes, or built
+// from a live snapshot's rows: storage/snapshot-build.ts), with the named lists and our functions, and runs
+// rule queries on it one at a time. The parent kills it with terminate() when a
 // rule overruns; nothing here outlives the thread.
 import {parentPort} from 'node:worker_threads';
 
 import type {Database, SqlValue} from 'sql.js';
 
+import {buildSnapshotDatabase, isSnapshotBuild, type SnapshotContent} from '../storage/snapshot-build.js';
 import {loadSqlJs} from '../storage/sqljs.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 import {loadRegexEngine} from './regex.js';
@@ -21,10 +23,12 @@ function jsonSafe(value: SqlValue): string | number | null {
   return value;
 }
 
-async function load(bytes: Uint8Array, lists: Readonly<Record<string, readonly string[]>>): Promise<void> {
+async function load(content: SnapshotContent, lists: Readonly<Record<string, readonly string[]>>): Promise<void> {
   const SQL = await loadSqlJs();
   db?.close();
-  db = new SQL.Database(bytes);
+  db = undefined;
+  // A live snapshot comes as rows and is built here, in the thread's own sql.js: the main thread never holds it as a database.
+  db = isSnapshotBuild(content) ? buildSnapshotDatabase(SQL, content) : new SQL.Database(content);
   registerUdfs(db);
   for (const [name, values] of Object.entries(lists)) {
     // Names are checked against /^[a-z0-9_]+$/ before they get here; values are bound, never spliced.
@@ -35,7 +39,8 @@ async function load(bytes: Uint8Array, lists: Readonly<Record<string, readonly s
   }
   // SQLite's default 2 MB page cache makes every scan of a bigger snapshot re-read its pages through the
   // in-memory file system; a cache as large as the snapshot keeps them after the first rule touched them.
-  db.exec(`PRAGMA cache_size = -${Math.min(512 * 1024, Math.ceil((bytes.length * 1.25) / 1024) + 2048)}`);
+  const bytes = Number(db.exec('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')[0]?.values[0]?.[0] ?? 0);
+  db.exec(`PRAGMA cache_size = -${Math.min(512 * 1024, Math.ceil((bytes * 1.25) / 1024) + 2048)}`);
   // Belt and braces: the validator already refuses every write, and this copy is private to the thread.
   db.exec('PRAGMA query_only = 1');
 }
@@ -64,7 +69,7 @@ function run(sql: string, maxRows: number): Omit<Extract<WorkerResponse, {type: 
 
 parentPort?.on('message', (message: WorkerRequest) => {
   if (message.type === 'load') {
-    load(message.bytes, message.lists).then(
+    load(message.content, message.lists).then(
       () => send({type: 'loaded', snapshotId: message.snapshotId}),
       (error: unknown) => send({type: 'failed', taskId: null, message: error instanceof Error ? error.message : String(error)}),
     );

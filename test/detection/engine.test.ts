@@ -93,6 +93,10 @@ describe('DetectionEngine', () => {
     const big = engine(2);
     expect((await big.runTasks(tasks, {workers: 5})).every((o) => o.status === 'ok')).toBe(true);
     expect(big.workersStarted).toBe(2);
+    // Never more workers than tasks: a lone query starts one, whatever the snapshot's size allows.
+    const lone = engine(2);
+    expect((await lone.runTasks(tasks.slice(0, 1), {workers: 2}))[0]?.status).toBe('ok');
+    expect(lone.workersStarted).toBe(1);
   });
 
   it('no task starves another: a slow task first gets its fair share, then the rest of its timeout after every other task', async () => {
