@@ -9,7 +9,7 @@ import {Worker} from 'node:worker_threads';
 
 import {embeddedAsset, PACKAGE_ROOT} from '../package-files.js';
 import {MAX_TIMER_MS} from '../util/time.js';
-import type {SnapshotBuild} from '../storage/snapshot-build.js';
+import type {SnapshotBuild, SnapshotContent} from '../storage/snapshot-build.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 
 /**
@@ -145,6 +145,8 @@ export class DetectionEngine {
   private nextTaskId = 0;
   /** Workers started, replaced after a timeout, in this engine's life (reported by the benchmark). */
   workersStarted = 0;
+  /** The file bytes a worker exported after building the latest SnapshotBuild: what later workers load instead. */
+  private built: {readonly id: string; readonly bytes: Uint8Array} | undefined;
 
   constructor(options: EngineOptions = {}) {
     this.workerCount = Math.max(1, options.workers ?? cpus().length);
@@ -283,9 +285,9 @@ export class DetectionEngine {
     });
     const work = (async (): Promise<WorkerResponse> => {
       if (slot.loadedSnapshot !== task.snapshot.id) {
-        const content = 'bytes' in task.snapshot ? task.snapshot.bytes : task.snapshot.build;
-        const loaded = await slot.request({type: 'load', snapshotId: task.snapshot.id, content, lists: task.snapshot.lists});
+        const loaded = await slot.request({type: 'load', snapshotId: task.snapshot.id, content: this.contentOf(task.snapshot), lists: task.snapshot.lists});
         if (loaded.type === 'failed') return loaded;
+        if (loaded.type === 'loaded' && loaded.bytes !== undefined) this.built = {id: task.snapshot.id, bytes: loaded.bytes};
         slot.loadedSnapshot = task.snapshot.id;
       }
       const response = slot.request({type: 'run', taskId: this.nextTaskId++, sql: task.sql, maxRows: this.maxRows});
@@ -322,6 +324,12 @@ export class DetectionEngine {
     }
   }
 
+  /** What a worker loads for a payload: its bytes, or those a worker built from its rows, or the rows to build from. */
+  private contentOf(snapshot: SnapshotPayload): SnapshotContent {
+    if ('bytes' in snapshot) return snapshot.bytes;
+    return this.built?.id === snapshot.id ? this.built.bytes : snapshot.build;
+  }
+
   /** Kill a slot's worker; its replacement starts now (a timeout mid-run) or when next needed (deadline). */
   private async replace(slotIndex: number, startNow = true): Promise<void> {
     const old = this.slots[slotIndex];
@@ -333,6 +341,7 @@ export class DetectionEngine {
   async close(): Promise<void> {
     const slots = this.slots;
     this.slots = [];
+    this.built = undefined;
     await Promise.all(slots.map((slot) => slot?.terminate()));
   }
 }

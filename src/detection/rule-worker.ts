@@ -14,8 +14,8 @@ import {registerUdfs} from './udfs.js';
 
 let db: Database | undefined;
 
-function send(message: WorkerResponse): void {
-  parentPort?.postMessage(message);
+function send(message: WorkerResponse, transfer: ArrayBuffer[] = []): void {
+  parentPort?.postMessage(message, transfer);
 }
 
 function jsonSafe(value: SqlValue): string | number | null {
@@ -23,12 +23,19 @@ function jsonSafe(value: SqlValue): string | number | null {
   return value;
 }
 
-async function load(content: SnapshotContent, lists: Readonly<Record<string, readonly string[]>>): Promise<void> {
+/** Load a snapshot; a build is built here and its file's bytes returned (before the lists are added). */
+async function load(content: SnapshotContent, lists: Readonly<Record<string, readonly string[]>>): Promise<Uint8Array | undefined> {
   const SQL = await loadSqlJs();
   db?.close();
   db = undefined;
-  // A live snapshot comes as rows and is built here, in the thread's own sql.js: the main thread never holds it as a database.
-  db = isSnapshotBuild(content) ? buildSnapshotDatabase(SQL, content) : new SQL.Database(content);
+  // A live snapshot comes as rows and is built here, in the thread's own sql.js: the main thread never holds
+  // it as a database. The exported bytes let a replacement worker (after a timeout) load it as a file
+  // instead of inserting every row again.
+  let built: Uint8Array | undefined;
+  if (isSnapshotBuild(content)) {
+    db = buildSnapshotDatabase(SQL, content);
+    built = db.export();
+  } else db = new SQL.Database(content);
   registerUdfs(db);
   for (const [name, values] of Object.entries(lists)) {
     // Names are checked against /^[a-z0-9_]+$/ before they get here; values are bound, never spliced.
@@ -43,6 +50,7 @@ async function load(content: SnapshotContent, lists: Readonly<Record<string, rea
   db.exec(`PRAGMA cache_size = -${Math.min(512 * 1024, Math.ceil((bytes * 1.25) / 1024) + 2048)}`);
   // Belt and braces: the validator already refuses every write, and this copy is private to the thread.
   db.exec('PRAGMA query_only = 1');
+  return built;
 }
 
 function run(sql: string, maxRows: number): Omit<Extract<WorkerResponse, {type: 'rows'}>, 'type' | 'taskId'> {
@@ -70,7 +78,8 @@ function run(sql: string, maxRows: number): Omit<Extract<WorkerResponse, {type: 
 parentPort?.on('message', (message: WorkerRequest) => {
   if (message.type === 'load') {
     load(message.content, message.lists).then(
-      () => send({type: 'loaded', snapshotId: message.snapshotId}),
+      (bytes) =>
+        bytes === undefined ? send({type: 'loaded', snapshotId: message.snapshotId}) : send({type: 'loaded', snapshotId: message.snapshotId, bytes}, [bytes.buffer as ArrayBuffer]),
       (error: unknown) => send({type: 'failed', taskId: null, message: error instanceof Error ? error.message : String(error)}),
     );
     return;

@@ -13,7 +13,8 @@ export type WorkerRequest =
 
 export type WorkerResponse =
   | {readonly type: 'ready'}
-  | {readonly type: 'loaded'; readonly snapshotId: string}
+  /** `bytes`: the database the worker built from a SnapshotBuild, exported, for any later worker to load as a file. */
+  | {readonly type: 'loaded'; readonly snapshotId: string; readonly bytes?: Uint8Array}
   | {
       readonly type: 'rows';
       readonly taskId: number;
