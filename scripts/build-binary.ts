@@ -170,7 +170,7 @@ main(process.argv.slice(2), COMMAND_INDEX).catch((error) => {
   rmSync(binary, {force: true});
   copyFileSync(process.execPath, binary);
   chmodSync(binary, 0o755);
-  const {inject} = (await import('postject')) as {inject: (file: string, name: string, data: Buffer, options: {sentinelFuse: string}) => Promise<void>};
+  const {inject} = await import('postject');
   // postject logs its progress with console.log; the build's output is its own summary.
   const log = console.log;
   console.log = () => undefined;

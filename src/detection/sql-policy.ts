@@ -7,6 +7,7 @@
 // To add a function DaemonEye implements (a user function): add one entry to USER_FUNCTIONS. The
 // validator allows it, every rule database registers it, and `npm run docs` documents it. To allow one of
 // SQLite's built-in functions: add its name to a group of ALLOWED_FUNCTION_GROUPS, with why it is safe.
+import {cidrMatcher, parseCidr} from './cidr.js';
 import {regexCache} from './regex.js';
 import {casefold} from './sigma/casefold.js';
 import {trimEndChar} from '../util/text.js';
@@ -36,6 +37,12 @@ export interface UserFunction {
    * becomes the calling rule's error.
    */
   readonly create: () => (...args: unknown[]) => number | string | Uint8Array | null;
+  /**
+   * The function returns a number or NULL and is deterministic: a text argument of several kilobytes (an
+   * attacker's argv) is decoded once per rule database and reused, with the result for the same other
+   * arguments (udfs.ts).
+   */
+  readonly longText?: boolean;
 }
 
 /** A function no configuration can allow, and why. */
@@ -117,6 +124,7 @@ const pathOrNull = (path: unknown): string | null => (path === null || path === 
 export const USER_FUNCTIONS: readonly UserFunction[] = [
   {
     name: 'regexp',
+    longText: true,
     usage: '`regexp(pattern, text)` / `text REGEXP pattern`',
     description:
       'a regular expression in RE2 syntax, matched in time linear in the text (see "Regular expressions" below), 1 on a match anywhere in the text, 0 otherwise, NULL when either side is NULL. SQLite has the `REGEXP` operator but no implementation.',
@@ -131,6 +139,7 @@ export const USER_FUNCTIONS: readonly UserFunction[] = [
   },
   {
     name: 'regexp_flags',
+    longText: true,
     usage: '`regexp_flags(pattern, flags, text)`',
     description:
       "`regexp` with flags, any of `i` (case-insensitive, Unicode simple case folding), `m` (`^` and `$` at `\\n`), `s` (`.` matches `\\n` too); other flags are an error (`g` and `y` would make matching stateful across rows). What Sigma's `re|i`, `re|m` and `re|s` compile to (docs/sigma.md).",
@@ -149,6 +158,27 @@ export const USER_FUNCTIONS: readonly UserFunction[] = [
     description:
       "case folding of every script, one code point for one (`casefold('ÉTÉ') = 'été'`), where SQLite's `lower()` and `LIKE` fold ASCII only; a non-ASCII character never folds to an ASCII one. What Sigma's case-insensitive matching compiles to (docs/sigma.md).",
     create: () => (text) => (text === null || text === undefined ? null : casefold(String(text))),
+  },
+  {
+    name: 'cidr_match',
+    usage: '`cidr_match(network, address)`',
+    description:
+      "1 when the IP address is in the network given in CIDR notation (`cidr_match('10.0.0.0/8', remote_address)`; IPv4 or IPv6; an IPv4-mapped IPv6 address `::ffff:a.b.c.d` is in the IPv4 networks its IPv4 address is in), 0 when it is not or the text is no IP address, NULL when either side is NULL; a network that is not one (`10.0.0.1/8` has host bits set) is the rule's error. What Sigma's `cidr` modifier compiles to (docs/sigma.md).",
+    create: () => {
+      const networks = new Map<string, (address: string) => boolean>();
+      return (network, address) => {
+        if (network === null || address === null || network === undefined || address === undefined) return null;
+        const text = String(network);
+        let matcher = networks.get(text);
+        if (matcher === undefined) {
+          const parsed = parseCidr(text);
+          if (typeof parsed === 'string') throw new Error(`cidr_match: ${parsed}`);
+          matcher = cidrMatcher(parsed);
+          if (networks.size < 1024) networks.set(text, matcher);
+        }
+        return matcher(String(address)) ? 1 : 0;
+      };
+    },
   },
   {
     name: 'basename',

@@ -1,15 +1,17 @@
 // The Sigma compiler: a Sigma rule's detection (Sigma rules specification v2 and its modifiers appendix,
-// https://github.com/SigmaHQ/sigma-specification) to one SQLite SELECT over the snapshot's `processes`
-// table, in the SQL the rule validator accepts. What cannot be compiled exactly is refused with the reason
-// and the YAML path it concerns; a rule is never loosened. docs/sigma.md describes the semantics. Stages:
-// values as patterns (pattern.ts), modifiers applied here, SQL rendering (sql.ts), the field mapping
-// (fields.ts).
+// https://github.com/SigmaHQ/sigma-specification) to one SQLite SELECT over the snapshot table its
+// logsource maps to, in the SQL the rule validator accepts. What cannot be compiled exactly is refused with
+// the reason and the YAML path it concerns; a rule is never loosened. docs/sigma.md describes the
+// semantics. Stages: the logsource mapping (fields.ts: table, joins, fields), values as patterns
+// (pattern.ts), the modifier registry (modifiers.ts: checked and applied here), SQL rendering (sql.ts).
 import type {YamlPath} from '../rule-source.js';
+import {parseCidr} from '../cidr.js';
 import {checkRegex} from '../regex.js';
 import {ConditionError, type ConditionNode, identifierMatches, parseCondition} from './condition.js';
-import {base64, base64Offsets, hasWildcards, parseSigmaString, type Pattern, type Piece, plainText, windash} from './pattern.js';
+import {parseSigmaString, type Pattern} from './pattern.js';
 import {andAll, matchSql, orAll, sqlString} from './sql.js';
-import {ROW_ALIAS, SIGMA_LOGSOURCES, SIGMA_PROCESS_CREATION_FIELDS, type SigmaFieldMapping} from './fields.js';
+import {SIGMA_LOGSOURCES, type SigmaFieldMapping, type SigmaFieldType, type SigmaLogsourceMapping} from './fields.js';
+import {isRefused, place, type SigmaMatcher, sigmaModifier, SigmaModifierError, type SigmaModifierEntry} from './modifiers.js';
 
 /** Why a Sigma rule cannot be compiled, and where (a path into its YAML). */
 export class SigmaCompileError extends Error {
@@ -25,64 +27,29 @@ export class SigmaCompileError extends Error {
 export const SIGMA_ALLOW_LIST = 'sigma_allow';
 
 // ---------------------------------------------------------------------------------------------------------
-// Field conditions.
-
-const MODIFIERS = new Set([
-  'contains',
-  'startswith',
-  'endswith',
-  'all',
-  're',
-  'i',
-  'm',
-  's',
-  'cased',
-  'exists',
-  'windash',
-  'base64',
-  'base64offset',
-  'cidr',
-  'fieldref',
-  'neq',
-  'lt',
-  'lte',
-  'gt',
-  'gte',
-]);
-
-/** Modifiers of the specification this compiler refuses, with the reason. */
-const REFUSED_MODIFIERS: ReadonlyMap<string, string> = new Map([
-  ['utf16le', 'process command lines are never UTF-16'],
-  ['utf16be', 'process command lines are never UTF-16'],
-  ['utf16', 'process command lines are never UTF-16'],
-  ['wide', 'process command lines are never UTF-16'],
-  ['expand', 'placeholders need a value list: match the field against a named list in a DaemonEye rule instead'],
-  ['minute', 'time modifiers need event timestamps a process_creation field does not hold'],
-  ['hour', 'time modifiers need event timestamps a process_creation field does not hold'],
-  ['day', 'time modifiers need event timestamps a process_creation field does not hold'],
-  ['week', 'time modifiers need event timestamps a process_creation field does not hold'],
-  ['month', 'time modifiers need event timestamps a process_creation field does not hold'],
-  ['year', 'time modifiers need event timestamps a process_creation field does not hold'],
-]);
+// Field conditions: check the modifiers against the registry (modifiers.ts), pick the matcher, render.
 
 interface Context {
-  readonly usesParent: {value: boolean};
+  readonly logsource: SigmaLogsourceMapping;
+  /** The row aliases the rule's fields read (a `whenUsed` join is added only for these). */
+  readonly rows: Set<string>;
 }
 
+const logsourceName = (l: SigmaLogsourceMapping): string => `${l.product} ${l.category}`;
+
+function mappingOf(field: string, path: YamlPath, context: Context): SigmaFieldMapping {
+  const {logsource} = context;
+  const mapping = logsource.fields[field];
+  if (mapping !== undefined) return mapping;
+  const reason = logsource.unanswerable[field];
+  if (reason !== undefined) throw new SigmaCompileError(`field ${field} is not supported for ${logsourceName(logsource)}: ${reason}`, path);
+  throw new SigmaCompileError(`field ${field} has no mapping for ${logsourceName(logsource)} (mapped: ${Object.keys(logsource.fields).join(', ')})`, path);
+}
+
+/** The SQL of a mapped field's value, noting the row it reads. */
 function columnOf(mapping: SigmaFieldMapping, context: Context): string {
-  if (mapping.row === 'parent') context.usesParent.value = true;
-  return `${ROW_ALIAS[mapping.row]}.${mapping.column}`;
-}
-
-function mappingOf(field: string, path: YamlPath): SigmaFieldMapping {
-  const mapping = SIGMA_PROCESS_CREATION_FIELDS[field];
-  if (mapping === undefined) {
-    throw new SigmaCompileError(
-      `field ${field} has no mapping for linux process_creation (mapped: ${Object.keys(SIGMA_PROCESS_CREATION_FIELDS).join(', ')})`,
-      path,
-    );
-  }
-  return mapping;
+  context.rows.add(mapping.row);
+  return mapping.sql.replaceAll('{row}', mapping.row);
 }
 
 type Scalar = string | number | boolean | null;
@@ -99,138 +66,160 @@ function scalarsOf(value: unknown, path: YamlPath): Scalar[] {
   });
 }
 
+/** The registry entries of a key's modifiers; throws for a refused or unknown one, or one written twice (a transform may repeat: base64|base64 encodes twice). */
+function modifiersOf(names: readonly string[], path: YamlPath): SigmaModifierEntry[] {
+  return names.map((name, index) => {
+    const modifier = sigmaModifier(name);
+    if (modifier === undefined) throw new SigmaCompileError(`modifier ${name} is not a Sigma modifier`, path);
+    if (isRefused(modifier)) throw new SigmaCompileError(`modifier ${name} is not supported: ${modifier.refused}`, path);
+    if (modifier.role !== 'transform' && names.indexOf(name) !== index) throw new SigmaCompileError(`modifier ${name} is written twice`, path);
+    return modifier;
+  });
+}
+
+/** A modifier that cannot apply to the field's type, with the refusal's wording for that type. */
+function typeProblem(modifier: SigmaModifierEntry, field: string, type: SigmaFieldType): string {
+  if (modifier.matcher === 'cidr') return `modifier cidr is not supported: ${field} is not an IP address field`;
+  if (modifier.matcher === 'compare') return `modifier ${modifier.name} needs a numeric field; ${field} is text`;
+  return type === 'integer' ? `modifier ${modifier.name} does not apply to ${field}, a number` : `modifier ${modifier.name} does not apply to ${field}`;
+}
+
+/** A modifier that cannot go with the matcher, with the refusal's wording for that matcher. */
+function comboProblem(modifier: SigmaModifierEntry, matcher: SigmaMatcher, field: string): string {
+  if (modifier.role === 'flag') return `modifier ${modifier.name} is a flag of re and needs re before it`;
+  if (matcher === 'compare') return `modifier ${modifier.name} does not apply to ${field}, a number`;
+  return `modifier ${modifier.name} cannot be combined with ${matcher === 'regex' ? 're' : matcher}`;
+}
+
+const SQL_COMPARE: Readonly<Record<string, string>> = {lt: '<', lte: '<=', gt: '>', gte: '>='};
+
 /** One `Field|mod|mod: value(s)` entry of a selection, as a SQL predicate (true or false, never NULL). */
-export function compileFieldCondition(key: string, value: unknown, path: YamlPath, context: Context = {usesParent: {value: false}}): string {
-  const [field = '', ...modifiers] = key.split('|');
+function compileFieldCondition(key: string, value: unknown, path: YamlPath, context: Context): string {
+  const [field = '', ...names] = key.split('|');
   if (field === '') throw new SigmaCompileError('a key with modifiers but no field is a keyword search, which needs whole events: not supported', path);
-  for (const modifier of modifiers) {
-    const refused = REFUSED_MODIFIERS.get(modifier);
-    if (refused !== undefined) throw new SigmaCompileError(`modifier ${modifier} is not supported: ${refused}`, path);
-    if (!MODIFIERS.has(modifier)) throw new SigmaCompileError(`modifier ${modifier} is not a Sigma modifier`, path);
-  }
-  const mapping = mappingOf(field, path);
+  const modifiers = modifiersOf(names, path);
+  const mapping = mappingOf(field, path, context);
   const column = columnOf(mapping, context);
-  const has = (m: string): boolean => modifiers.includes(m);
+  const has = (name: string): boolean => names.includes(name);
   const values = scalarsOf(value, path);
+  const at = (index: number): YamlPath => (values.length > 1 ? [...path, index] : path);
   const all = has('all');
   if (all && values.length < 2)
     throw new SigmaCompileError('modifier all needs a list of two or more values (specification: not allowed on a single value)', path);
   const combine = all ? andAll : orAll;
+  const negated = has('neq');
+  const present = (matched: string): string => `(${column} IS NOT NULL AND ${matched})`;
 
-  if (has('cidr')) throw new SigmaCompileError(`modifier cidr is not supported: ${field} is not an IP address field`, path);
+  const misfit = modifiers.find((m) => !m.fields.includes(mapping.type));
+  if (misfit !== undefined) throw new SigmaCompileError(typeProblem(misfit, field, mapping.type), path);
 
   if (has('exists')) {
     if (modifiers.length !== 1 || values.length !== 1 || typeof values[0] !== 'boolean')
       throw new SigmaCompileError('modifier exists takes true or false and no other modifier', path);
     return values[0] ? `${column} IS NOT NULL` : `${column} IS NULL`;
   }
-
-  const nulls = values.filter((v) => v === null);
-  if (nulls.length > 0) {
+  if (values.some((v) => v === null)) {
     if (values.length > 1 || modifiers.length > 0)
       throw new SigmaCompileError('null stands alone: not in a list and without modifiers (specification, "Special Field Values")', path);
     return `${column} IS NULL`;
   }
 
-  const numeric = ['lt', 'lte', 'gt', 'gte'].filter(has);
-  if (mapping.type === 'integer' || numeric.length > 0) {
-    if (mapping.type !== 'integer') throw new SigmaCompileError(`modifier ${numeric[0] ?? ''} needs a numeric field; ${field} is text`, path);
-    const allowed = new Set(['all', 'neq', 'lt', 'lte', 'gt', 'gte']);
-    const other = modifiers.find((m) => !allowed.has(m));
-    if (other !== undefined) throw new SigmaCompileError(`modifier ${other} does not apply to ${field}, a number`, path);
-    if (numeric.length > 1 || (numeric.length === 1 && has('neq'))) throw new SigmaCompileError('give one comparison modifier per field', path);
-    const op = {lt: '<', lte: '<=', gt: '>', gte: '>='}[numeric[0] ?? ''] ?? (has('neq') ? '<>' : '=');
-    const numbers = values.map((v, index) => {
+  // The matcher: the one a modifier selects, else a pattern (text) or an equality (numbers).
+  const selecting = modifiers.filter((m) => m.role === 'matcher');
+  if (selecting.length > 1) {
+    const [first, second] = selecting as [SigmaModifierEntry, SigmaModifierEntry];
+    throw new SigmaCompileError(
+      first.matcher === 'compare' && second.matcher === 'compare'
+        ? 'give one comparison modifier per field'
+        : `modifier ${second.name} cannot be combined with ${first.name}`,
+      path,
+    );
+  }
+  const matcher: SigmaMatcher = selecting[0]?.matcher ?? (mapping.type === 'integer' ? 'compare' : 'pattern');
+  const stray = modifiers.find((m) => m.role !== 'matcher' && !(m.with ?? []).includes(matcher));
+  if (stray !== undefined) throw new SigmaCompileError(comboProblem(stray, matcher, field), path);
+
+  if (matcher === 'compare') {
+    if (selecting.length === 1 && negated) throw new SigmaCompileError('give one comparison modifier per field', path);
+    const op = SQL_COMPARE[selecting[0]?.name ?? ''] ?? (negated ? '<>' : '=');
+    const parts = values.map((v, index) => {
       const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
-      if (!Number.isSafeInteger(n))
-        throw new SigmaCompileError(`${field} holds whole numbers; ${JSON.stringify(v)} is not one`, values.length > 1 ? [...path, index] : path);
-      return n;
+      if (!Number.isSafeInteger(n)) throw new SigmaCompileError(`${field} holds whole numbers; ${JSON.stringify(v)} is not one`, at(index));
+      return `${column} ${op} ${n}`;
     });
-    const parts = numbers.map((n) => `${column} ${op} ${n}`);
-    return `(${column} IS NOT NULL AND ${has('neq') ? andAll(parts) : combine(parts)})`;
+    return present(negated ? andAll(parts) : combine(parts));
   }
 
   const strings = values.map((v, index) => {
-    if (typeof v === 'boolean')
-      throw new SigmaCompileError(`${field} holds text; ${String(v)} is a boolean (quote it to match the word)`, values.length > 1 ? [...path, index] : path);
+    if (typeof v === 'boolean') throw new SigmaCompileError(`${field} holds text; ${String(v)} is a boolean (quote it to match the word)`, at(index));
     return String(v);
   });
   const cased = has('cased');
+  const positions = modifiers.filter((m) => m.role === 'position');
+  if (positions.length > 1) throw new SigmaCompileError(`modifiers ${positions.map((m) => m.name).join(' and ')} cannot be combined`, path);
+  const position = positions[0]?.position;
 
-  if (has('re')) {
-    const flags = ['i', 'm', 's'].filter(has);
-    const other = modifiers.find((m) => !['re', 'i', 'm', 's', 'all'].includes(m));
-    if (other !== undefined) throw new SigmaCompileError(`modifier ${other} cannot be combined with re`, path);
-    const parts = strings.map((source, index) => {
-      // The rule workers match on RE2 (linear time): what it cannot run is refused here, by construct.
-      const problem = checkRegex(source, flags.join(''));
-      if (problem !== null) throw new SigmaCompileError(`regular expression '${source}': ${problem.message}`, values.length > 1 ? [...path, index] : path);
-      return flags.length === 0 ? `${column} REGEXP ${sqlString(source)}` : `regexp_flags(${sqlString(source)}, ${sqlString(flags.join(''))}, ${column})`;
-    });
-    return `(${column} IS NOT NULL AND ${combine(parts)})`;
-  }
-  const stray = ['i', 'm', 's'].find(has);
-  if (stray !== undefined) throw new SigmaCompileError(`modifier ${stray} is a flag of re and needs re before it`, path);
-
-  const position = ['contains', 'startswith', 'endswith'].filter(has);
-  if (position.length > 1) throw new SigmaCompileError(`modifiers ${position.join(' and ')} cannot be combined`, path);
-
-  if (has('fieldref')) {
-    const other = modifiers.find((m) => !['fieldref', 'contains', 'startswith', 'endswith', 'cased', 'all', 'neq'].includes(m));
-    if (other !== undefined) throw new SigmaCompileError(`modifier ${other} cannot be combined with fieldref`, path);
-    const parts = strings.map((name, index) => {
-      const target = mappingOf(name, values.length > 1 ? [...path, index] : path);
-      if (target.type !== 'text') throw new SigmaCompileError(`fieldref to ${name}, a number, is not supported on text field ${field}`, path);
-      const other = columnOf(target, context);
-      const a = cased ? column : `casefold(${column})`;
-      const b = cased ? other : `casefold(${other})`;
-      const compare =
-        position[0] === 'contains'
-          ? `instr(${a}, ${b}) > 0`
-          : position[0] === 'startswith'
-            ? `substr(${a}, 1, length(${b})) = ${b}`
-            : position[0] === 'endswith'
-              ? `(length(${a}) >= length(${b}) AND substr(${a}, length(${a}) - length(${b}) + 1) = ${b})`
-              : `${a} = ${b}`;
-      return `(${other} IS NOT NULL AND ${has('neq') ? `NOT (${compare})` : compare})`;
-    });
-    return `(${column} IS NOT NULL AND ${has('neq') ? andAll(parts) : combine(parts)})`;
-  }
-
-  // Transformations in the order written, then the position modifiers (which add wildcards).
-  let patterns: Pattern[] = strings.map((s) => parseSigmaString(s));
-  for (const modifier of modifiers) {
-    if (modifier === 'base64' || modifier === 'base64offset') {
-      patterns = patterns.flatMap((pattern) => {
-        if (hasWildcards(pattern)) throw new SigmaCompileError(`modifier ${modifier} cannot encode a value with wildcards (* or ?)`, path);
-        const encoded = modifier === 'base64' ? [base64(Buffer.from(plainText(pattern), 'utf8'))] : base64Offsets(plainText(pattern));
-        return encoded.map((text): Pattern => [{kind: 'text', text}]);
+  switch (matcher) {
+    case 'regex': {
+      const flags = ['i', 'm', 's'].filter(has).join('');
+      const parts = strings.map((source, index) => {
+        // The rule workers match on RE2 (linear time): what it cannot run is refused here, by construct.
+        const problem = checkRegex(source, flags);
+        if (problem !== null) throw new SigmaCompileError(`regular expression '${source}': ${problem.message}`, at(index));
+        return flags === '' ? `${column} REGEXP ${sqlString(source)}` : `regexp_flags(${sqlString(source)}, ${sqlString(flags)}, ${column})`;
       });
-      if (modifier === 'base64offset' && all)
-        throw new SigmaCompileError('modifier all with base64offset is not supported: each value becomes three alternatives', path);
-    } else if (modifier === 'windash') patterns = patterns.map(windash);
+      return present(combine(parts));
+    }
+    case 'cidr': {
+      const parts = strings.map((text, index) => {
+        const network = parseCidr(text);
+        if (typeof network === 'string') throw new SigmaCompileError(`modifier cidr: ${network}`, at(index));
+        return `cidr_match(${sqlString(text)}, ${column}) = 1`;
+      });
+      return present(negated ? andAll(parts.map((p) => `NOT (${p})`)) : combine(parts));
+    }
+    case 'fieldref': {
+      const parts = strings.map((name, index) => {
+        const target = mappingOf(name, at(index), context);
+        if (target.type === 'integer') throw new SigmaCompileError(`fieldref to ${name}, a number, is not supported on text field ${field}`, path);
+        const other = columnOf(target, context);
+        const a = cased ? column : `casefold(${column})`;
+        const b = cased ? other : `casefold(${other})`;
+        const compare =
+          position === 'contains'
+            ? `instr(${a}, ${b}) > 0`
+            : position === 'startswith'
+              ? `substr(${a}, 1, length(${b})) = ${b}`
+              : position === 'endswith'
+                ? `(length(${a}) >= length(${b}) AND substr(${a}, length(${a}) - length(${b}) + 1) = ${b})`
+                : `${a} = ${b}`;
+        return `(${other} IS NOT NULL AND ${negated ? `NOT (${compare})` : compare})`;
+      });
+      return present(negated ? andAll(parts) : combine(parts));
+    }
+    case 'exists':
+    case 'pattern':
+      break;
   }
-  const placed = patterns.map((pattern): Pattern => {
-    const star: Piece = {kind: 'star'};
-    const startsWithStar = pattern[0]?.kind === 'star';
-    const endsWithStar = pattern[pattern.length - 1]?.kind === 'star';
-    if (position[0] === 'contains') return [...(startsWithStar ? [] : [star]), ...pattern, ...(endsWithStar ? [] : [star])];
-    if (position[0] === 'startswith') return [...pattern, ...(endsWithStar ? [] : [star])];
-    if (position[0] === 'endswith') return [...(startsWithStar ? [] : [star]), ...pattern];
-    return pattern;
-  });
-  // base64offset turns each value into three alternatives: OR within a value.
-  const perValue = has('base64offset')
-    ? chunk(placed, 3).map((alternatives) => orAll(alternatives.map((p) => matchSql(column, p, cased))))
-    : placed.map((p) => matchSql(column, p, cased));
-  const matched = has('neq') ? andAll(perValue.map((p) => `NOT (${p})`)) : combine(perValue);
-  return `(${column} IS NOT NULL AND ${matched})`;
-}
 
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
+  // Transformations in the order written (each value to its alternatives), then the position's wildcards.
+  const offsets = has('base64offset');
+  if (offsets && all) throw new SigmaCompileError('modifier all with base64offset is not supported: each value becomes three alternatives', path);
+  const perValue = strings.map((text) => {
+    let alternatives: Pattern[] = [parseSigmaString(text)];
+    for (const modifier of modifiers) {
+      const transform = modifier.transform;
+      if (transform === undefined) continue;
+      try {
+        alternatives = alternatives.flatMap((pattern) => transform(pattern));
+      } catch (error) {
+        if (error instanceof SigmaModifierError) throw new SigmaCompileError(error.message, path);
+        throw error;
+      }
+    }
+    return orAll(alternatives.map((pattern) => matchSql(column, place(pattern, position), cased)));
+  });
+  return present(negated ? andAll(perValue.map((p) => `NOT (${p})`)) : combine(perValue));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -280,17 +269,18 @@ export interface SigmaRuleSource {
   readonly detection: unknown;
 }
 
-/** The compiled query, and whether it reads the parent row. */
+/** The compiled query, and the logsource mapping it was compiled with. */
 export interface SigmaCompilation {
   readonly sql: string;
-  readonly usesParent: boolean;
+  readonly logsource: SigmaLogsourceMapping;
 }
 
-function checkLogsource(logsource: unknown): void {
+/** The mapping of a rule's logsource (product and category; a `service` is refused). Throws SigmaCompileError. */
+function logsourceOf(logsource: unknown): SigmaLogsourceMapping {
   if (!isMap(logsource)) throw new SigmaCompileError('logsource must be a map (product:, category:)', ['logsource']);
   const {product, category, service} = logsource;
-  const supported = SIGMA_LOGSOURCES.some((s) => s.product === product && s.category === category);
-  if (!supported || service !== undefined) {
+  const mapping = SIGMA_LOGSOURCES.find((s) => s.product === product && s.category === category);
+  if (mapping === undefined || service !== undefined) {
     const what = Object.entries(logsource)
       .filter(([key]) => ['product', 'category', 'service'].includes(key))
       .map(([key, v]) => `${key} ${String(v)}`)
@@ -300,21 +290,23 @@ function checkLogsource(logsource: unknown): void {
       ['logsource'],
     );
   }
+  return mapping;
 }
 
 /**
- * Compile a Sigma rule's detection to one SELECT over `processes` (alias p; its parent row, when a Parent*
- * field is used, LEFT JOINed as `parent` on ppid within the same scan). Kernel threads are left out: they are
- * never created by exec, so no process_creation event describes them. Every compiled rule also skips the
- * processes its entries in the named list `sigma_allow` allow. Throws SigmaCompileError.
+ * Compile a Sigma rule's detection to one SELECT over its logsource's table (fields.ts): for
+ * process_creation the `processes` row (alias p; its parent, when a Parent* field is used, LEFT JOINed as
+ * `parent` on ppid within the same scan), for network_connection each socket with a peer (alias s) joined to
+ * its process. Kernel threads are left out: no exec creates them and they hold no sockets. Every compiled
+ * rule also skips the processes its entries in the named list `sigma_allow` allow. Throws SigmaCompileError.
  */
 export function compileSigmaRule(rule: SigmaRuleSource): SigmaCompilation {
-  checkLogsource(rule.logsource);
+  const logsource = logsourceOf(rule.logsource);
   const detection = rule.detection;
   if (!isMap(detection)) throw new SigmaCompileError('detection must be a map of search identifiers and a condition', ['detection']);
   if ('timeframe' in detection)
     throw new SigmaCompileError('timeframe is not supported: it needs events over time, a snapshot has none', ['detection', 'timeframe']);
-  const context: Context = {usesParent: {value: false}};
+  const context: Context = {logsource, rows: new Set()};
   const searches = new Map<string, string>();
   for (const [name, definition] of Object.entries(detection)) {
     if (name === 'condition') continue;
@@ -336,19 +328,18 @@ export function compileSigmaRule(rule: SigmaRuleSource): SigmaCompilation {
     return compileCondition(tree, searches, path);
   });
   const condition = orAll(compiled);
-  const usesParent = context.usesParent.value;
+  const joins = logsource.joins.filter((join) => !join.whenUsed || context.rows.has(join.alias));
   const id = sqlString(`${rule.id}:`);
-  const columns = ['p.pid', 'p.ppid', 'p.name', 'p.executable_path', 'p.cmdline', 'p.user_name', 'p.cwd'];
-  if (usesParent) columns.push('parent.executable_path AS parent_executable_path', 'parent.cmdline AS parent_cmdline');
+  const process = logsource.process;
   const sql = [
-    `SELECT ${columns.join(', ')}`,
-    'FROM processes AS p',
-    ...(usesParent ? ['LEFT JOIN processes AS parent ON parent.pid = p.ppid AND parent.scan_id = p.scan_id'] : []),
-    'WHERE coalesce(p.kernel_thread, 0) = 0',
+    `SELECT ${[...logsource.columns, ...joins.flatMap((join) => join.columns)].join(', ')}`,
+    `FROM ${logsource.from.table} AS ${logsource.from.alias}`,
+    ...joins.map((join) => `${join.kind} ${join.table} AS ${join.alias} ON ${join.on}`),
+    `WHERE ${logsource.where.join(' AND ')}`,
     `  AND ${condition}`,
     `  AND NOT EXISTS (SELECT 1 FROM list_${SIGMA_ALLOW_LIST} a`,
     `    WHERE (substr(a.value, 1, ${[...`${rule.id}:`].length}) = ${id} OR substr(a.value, 1, 2) = '*:')`,
-    `      AND p.cmdline LIKE substr(a.value, instr(a.value, ':') + 1))`,
+    `      AND ${process}.cmdline LIKE substr(a.value, instr(a.value, ':') + 1))`,
   ].join('\n');
-  return {sql, usesParent};
+  return {sql, logsource};
 }

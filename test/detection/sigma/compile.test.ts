@@ -5,9 +5,10 @@
 import type {Database} from 'sql.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {snapshotFromRows} from '../../../src/detection/fixture-snapshot.js';
+import {type PartialTableRows, snapshotFromRows} from '../../../src/detection/fixture-snapshot.js';
 import {casefold} from '../../../src/detection/sigma/casefold.js';
 import {compileSigmaRule, SigmaCompileError} from '../../../src/detection/sigma/compile.js';
+import {SIGMA_MODIFIERS} from '../../../src/detection/sigma/modifiers.js';
 import {parseSigmaString} from '../../../src/detection/sigma/pattern.js';
 import {SqlValidator} from '../../../src/detection/sql-validator.js';
 import {registerUdfs} from '../../../src/detection/udfs.js';
@@ -25,20 +26,28 @@ afterAll(() => {
   for (const db of open) db.close();
 });
 
-/** The pids a detection flags among the rows (`allow`: entries of the list sigma_allow). */
-async function flagged(detection: Record<string, unknown>, rows: readonly PartialProcessRow[], allow: readonly string[] = []): Promise<number[]> {
-  const {sql} = compileSigmaRule({id: ID, logsource: {product: 'linux', category: 'process_creation'}, detection});
+const PROCESS_CREATION = {product: 'linux', category: 'process_creation'};
+
+/** The pids a detection flags among the rows (`allow`: entries of the list sigma_allow; `tables`: live-response rows). */
+async function flagged(
+  detection: Record<string, unknown>,
+  rows: readonly PartialProcessRow[],
+  allow: readonly string[] = [],
+  logsource: Record<string, string> = PROCESS_CREATION,
+  tables: PartialTableRows = {},
+): Promise<number[]> {
+  const {sql} = compileSigmaRule({id: ID, logsource, detection});
   const verdict = validator.validateQuery(sql);
   expect(verdict.valid ? [] : verdict.errors).toEqual([]);
   const SQL = await loadSqlJs();
-  const db = new SQL.Database(await snapshotFromRows(rows));
+  const db = new SQL.Database(await snapshotFromRows(rows, {tables}));
   open.push(db);
   registerUdfs(db);
   db.exec('CREATE TABLE list_sigma_allow (value TEXT)');
   for (const value of allow) db.run('INSERT INTO list_sigma_allow VALUES (?)', [value]);
   const result = db.exec(sql);
   const pidColumn = result[0]?.columns.indexOf('pid') ?? 0;
-  return (result[0]?.values ?? []).map((row) => Number(row[pidColumn])).sort((a, b) => a - b);
+  return [...new Set((result[0]?.values ?? []).map((row) => Number(row[pidColumn])))].sort((a, b) => a - b);
 }
 
 const proc = (pid: number, cmd: string[], extra: Record<string, unknown> = {}): PartialProcessRow => ({
@@ -48,7 +57,7 @@ const proc = (pid: number, cmd: string[], extra: Record<string, unknown> = {}): 
   ...extra,
 });
 
-function refusal(detection: unknown, logsource: unknown = {product: 'linux', category: 'process_creation'}): SigmaCompileError {
+function refusal(detection: unknown, logsource: unknown = PROCESS_CREATION): SigmaCompileError {
   try {
     compileSigmaRule({id: ID, logsource, detection});
   } catch (error) {
@@ -273,5 +282,130 @@ describe('long value lists', () => {
     const values = Array.from({length: 900}, (_, i) => `pkg-${i}@1.0.${i}`);
     const rows = [proc(1, ['npm', 'install', 'pkg-899@1.0.899']), proc(2, ['npm', 'install', 'pkg-900@1.0.900'])];
     expect(await flagged({s: {'CommandLine|contains': values}, condition: 's'}, rows)).toEqual([1]);
+  });
+});
+
+describe('the modifier registry', () => {
+  it('names every modifier of the specification once: implemented, or refused with the reason', () => {
+    const names = SIGMA_MODIFIERS.map((m) => m.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of ['contains', 'startswith', 'endswith', 'all', 'cased', 'neq', 'windash', 'base64', 'base64offset', 're', 'i', 'm', 's']) {
+      expect(names).toContain(name);
+    }
+    for (const name of ['exists', 'fieldref', 'cidr', 'lt', 'lte', 'gt', 'gte', 'utf16le', 'utf16be', 'utf16', 'wide', 'expand', 'minute', 'year']) {
+      expect(names).toContain(name);
+    }
+    for (const modifier of SIGMA_MODIFIERS) {
+      if ('refused' in modifier) expect(refusal({s: {[`CommandLine|${modifier.name}`]: 'x'}, condition: 's'}).message).toContain(modifier.refused);
+    }
+  });
+
+  it('refuses a modifier written twice, except a transform (base64|base64 encodes twice)', async () => {
+    expect(refusal({s: {'CommandLine|contains|contains': 'x'}, condition: 's'}).message).toMatch(/modifier contains is written twice/);
+    expect(refusal({s: {'ProcessId|gt|gt': 1}, condition: 's'}).message).toMatch(/written twice/);
+    // base64("base64(hi)") = base64("aGk=") = "YUdrPQ=="
+    const rows = [proc(1, ['echo', 'YUdrPQ==']), proc(2, ['echo', 'aGk='])];
+    expect(await flagged({s: {'CommandLine|base64|base64|contains': 'hi'}, condition: 's'}, rows)).toEqual([1]);
+  });
+
+  it("base64offset keeps each value's three alternatives together (OR), whatever the other transforms", async () => {
+    // Two values: each must match by one of its own three encodings.
+    const rows = [
+      proc(1, ['echo', Buffer.from('xxhello').toString('base64')]),
+      proc(2, ['echo', Buffer.from('xworld').toString('base64')]),
+      proc(3, ['echo', 'nothing']),
+    ];
+    expect(await flagged({s: {'CommandLine|base64offset|contains': ['hello', 'world']}, condition: 's'}, rows)).toEqual([1, 2]);
+  });
+});
+
+describe('logsource network_connection: each socket with a peer, joined to its process', () => {
+  const NET = {product: 'linux', category: 'network_connection'};
+  const procs = [
+    proc(10, ['/usr/bin/bash', '-i'], {executable_path: '/usr/bin/bash'}),
+    proc(11, ['/usr/bin/curl', 'x'], {executable_path: '/usr/bin/curl'}),
+    proc(12, ['/usr/sbin/sshd', '-D'], {executable_path: '/usr/sbin/sshd'}),
+  ];
+  const sockets = [
+    {pid: 10, fd: 3, socket: 1, remote_address: '198.51.100.7', remote_port: 4444, local_port: 51000},
+    {pid: 11, fd: 4, socket: 2, family: 'AF_INET6', local_address: '::ffff:10.9.9.5', remote_address: '::ffff:10.1.2.3', remote_port: 443, local_port: 52000},
+    {
+      pid: 11,
+      fd: 5,
+      socket: 3,
+      family: 'AF_INET6',
+      local_address: 'fe80::1',
+      remote_address: 'fe80::2',
+      remote_port: 53,
+      local_port: 53000,
+      protocol: 17,
+      socket_type: 'DGRAM',
+    },
+    // sshd: its listener, and a connection it accepted (local port 22 is a listening port of the namespace).
+    {pid: 12, fd: 3, socket: 4, local_address: '0.0.0.0', local_port: 22, remote_address: '0.0.0.0', remote_port: 0, state: 'LISTEN'},
+    {pid: 12, fd: 4, socket: 5, local_port: 22, remote_address: '203.0.113.9', remote_port: 60000},
+    // AF_UNIX is not a network connection.
+    {
+      pid: 10,
+      fd: 6,
+      socket: 6,
+      family: 'AF_UNIX',
+      protocol: 0,
+      local_address: null,
+      local_port: null,
+      remote_address: null,
+      remote_port: null,
+      path: '/run/x.sock',
+    },
+  ];
+  const listening = [{pid: 12, fd: 3, socket: 4, family: 'AF_INET', protocol: 6, address: '0.0.0.0', port: 22}];
+  const tables: PartialTableRows = {process_open_sockets: sockets, listening_ports: listening};
+  const net = (detection: Record<string, unknown>) => flagged(detection, procs, [], NET, tables);
+
+  it('DestinationIp and SourceIp read IPv4-mapped addresses as IPv4; DestinationPort and Protocol', async () => {
+    expect(await net({s: {DestinationIp: '10.1.2.3'}, condition: 's'})).toEqual([11]);
+    expect(await net({s: {'SourceIp|startswith': '10.9.'}, condition: 's'})).toEqual([11]);
+    expect(await net({s: {DestinationPort: [4444, 22]}, condition: 's'})).toEqual([10]);
+    expect(await net({s: {Protocol: 'udp'}, condition: 's'})).toEqual([11]);
+    expect(await net({s: {DestinationIsIpv6: 'true'}, condition: 's'})).toEqual([11]);
+    // A listening socket has no peer: no event (sshd's listener on 22 has remote port 0).
+    expect(await net({s: {SourcePort: 22, DestinationPort: 0}, condition: 's'})).toEqual([]);
+  });
+
+  it('Image and CommandLine come from the process holding the socket', async () => {
+    expect(await net({s: {'Image|endswith': '/bin/bash'}, condition: 's'})).toEqual([10]);
+    expect(await net({s: {'Image|endswith': '/bin/bash'}, f: {DestinationIp: ['127.0.0.1', '0.0.0.0']}, condition: 's and not f'})).toEqual([10]);
+  });
+
+  it('cidr: IPv4 and IPv6 networks, IPv4-mapped addresses, neq; a bad network is refused when loaded', async () => {
+    expect(await net({s: {'DestinationIp|cidr': '10.0.0.0/8'}, condition: 's'})).toEqual([11]);
+    expect(await net({s: {'DestinationIp|cidr': ['fe80::/10', '198.51.100.0/24']}, condition: 's'})).toEqual([10, 11]);
+    expect(await net({s: {'DestinationIp|cidr': '10.0.0.0/9'}, condition: 's'})).toEqual([11]);
+    expect(await net({s: {'DestinationIp|cidr': '10.128.0.0/9'}, condition: 's'})).toEqual([]);
+    expect(await net({s: {'DestinationIp|cidr|neq': ['10.0.0.0/8', 'fe80::/10']}, condition: 's'})).toEqual([10, 12]);
+    const bad = (value: string) => refusal({s: {'DestinationIp|cidr': value}, condition: 's'}, NET).message;
+    expect(bad('10.0.0.1/8')).toMatch(/host bits set/);
+    expect(bad('10.0.0.0/33')).toMatch(/prefix length must be 0 to 32/);
+    expect(bad('example.com/8')).toMatch(/not an IP network/);
+    expect(refusal({s: {'DestinationPort|cidr': '10.0.0.0/8'}, condition: 's'}, NET).message).toMatch(/DestinationPort is not an IP address field/);
+  });
+
+  it("Initiated: 'false' for a connection on a port a listener of the namespace holds, 'true' otherwise", async () => {
+    expect(await net({s: {Initiated: 'false'}, condition: 's'})).toEqual([12]);
+    expect(await net({s: {Initiated: 'true'}, condition: 's'})).toEqual([10, 11]);
+    // The same port listened on in another network namespace says nothing about this one.
+    const elsewhere: PartialTableRows = {process_open_sockets: sockets, listening_ports: [{...listening[0], net_ns: 1}]};
+    expect(await flagged({s: {Initiated: 'true', DestinationPort: 60000}, condition: 's'}, procs, [], NET, elsewhere)).toEqual([12]);
+  });
+
+  it('refuses by name the fields a socket cannot give, and the process_creation-only fields elsewhere', () => {
+    expect(refusal({s: {'DestinationHostname|endswith': '.ngrok.com'}, condition: 's'}, NET).message).toMatch(
+      /field DestinationHostname is not supported for linux network_connection: a socket holds the peer address, not the host name/,
+    );
+    expect(refusal({s: {DestinationPortName: 'https'}, condition: 's'}, NET).message).toMatch(/port names are a lookup/);
+    expect(refusal({s: {DestinationIp: '10.0.0.1'}, condition: 's'}).message).toMatch(/field DestinationIp has no mapping for linux process_creation/);
+    expect(refusal({s: {Image: 'x'}, condition: 's'}, {product: 'linux', category: 'file_event'}).message).toMatch(
+      /logsource product linux, category file_event is not supported: a snapshot answers product linux, category process_creation; product linux, category network_connection/,
+    );
   });
 });
