@@ -79,7 +79,9 @@ parentPort?.on('message', (message: WorkerRequest) => {
   if (message.type === 'load') {
     load(message.content, message.lists).then(
       (bytes) =>
-        bytes === undefined ? send({type: 'loaded', snapshotId: message.snapshotId}) : send({type: 'loaded', snapshotId: message.snapshotId, bytes}, [bytes.buffer as ArrayBuffer]),
+        bytes === undefined
+          ? send({type: 'loaded', snapshotId: message.snapshotId})
+          : send({type: 'loaded', snapshotId: message.snapshotId, bytes}, [bytes.buffer as ArrayBuffer]),
       (error: unknown) => send({type: 'failed', taskId: null, message: error instanceof Error ? error.message : String(error)}),
     );
     return;
