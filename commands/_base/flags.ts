@@ -22,13 +22,6 @@ export const storeFlag = Flags.string({
   helpValue: '[DIR]',
 });
 
-/** `--redact/--no-redact` of a command that reads saved snapshots (mapped onto collection.redaction.enabled). */
-export const redactFlag = Flags.boolean({
-  summary:
-    'Redact secrets in argv and environment values, also those a snapshot saved with --no-redact holds (default: collection.redaction.enabled); --no-redact shows them as stored.',
-  allowNo: true,
-});
-
 /** The redaction a reading command applies under its configuration (docs/redaction.md); said on stderr when off. */
 export function readerRedaction(config: Config, warn: (message: string) => void): ReadRedaction {
   const redaction = readRedaction(config.values.collection.redaction);
