@@ -59,6 +59,7 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
         skipped: manifest.skipped,
         bytes: result.bytes,
         redacted: manifest.redaction?.enabled ?? false,
+        host: manifest.host,
       }),
       'json',
     );
