@@ -59,7 +59,7 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
     const snapshot = await options.snapshot({tables});
     const missing = missingTables(validator, options.sql, snapshot.tables);
     if (missing.length > 0) throw notCollected(snapshot, missing);
-    const payload = snapshotPayload(snapshot.bytes, {}, [options.sql], validator);
+    const payload = snapshotPayload(snapshot.content, {}, [options.sql], validator);
     const [outcome] = await engine.runTasks([{key: 'query', sql: options.sql, timeoutMs: validator.timeoutMs, snapshot: payload}], {
       deadlineMs: config.detection.run_timeout_ms,
     });
