@@ -8,6 +8,7 @@ import type {Database, SqlValue} from 'sql.js';
 import {loadSqlJs} from '../storage/sqljs.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 import {loadRegexEngine} from './regex.js';
+import {createRuleViews} from './rule-predicates.js';
 import {registerUdfs} from './udfs.js';
 
 let db: Database | undefined;
@@ -33,6 +34,7 @@ async function load(bytes: Uint8Array, lists: Readonly<Record<string, readonly s
     for (const value of values) insert.run([value]);
     insert.free();
   }
+  createRuleViews(db, lists);
   // SQLite's default 2 MB page cache makes every scan of a bigger snapshot re-read its pages through the
   // in-memory file system; a cache as large as the snapshot keeps them after the first rule touched them.
   db.exec(`PRAGMA cache_size = -${Math.min(512 * 1024, Math.ceil((bytes.length * 1.25) / 1024) + 2048)}`);
