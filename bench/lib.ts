@@ -79,7 +79,14 @@ export function report(title: string, timings: readonly Timing[], baseline?: Tim
   for (const t of timings) {
     const ratio = baseline === undefined || t === baseline ? '' : `  ${(t.medianMs / baseline.medianMs).toFixed(2)}× ${baseline.label}`;
     const rss = t.peakRssMb === undefined ? '' : `  peak RSS ${t.peakRssMb.toFixed(1)} MB`;
-    process.stdout.write(`${t.label.padEnd(48)} median ${t.medianMs.toFixed(1).padStart(8)} ms  min ${t.minMs.toFixed(1).padStart(8)} ms${rss}${ratio}\n`);
+    // CPU time (median, user + system) is less sensitive to a loaded machine than wall time: its ratio too.
+    const cpu =
+      t.cpuMs === undefined
+        ? ''
+        : `  cpu ${t.cpuMs.toFixed(1)} ms${baseline?.cpuMs === undefined || t === baseline ? '' : ` (${(t.cpuMs / baseline.cpuMs).toFixed(2)}× cpu)`}`;
+    process.stdout.write(
+      `${t.label.padEnd(48)} median ${t.medianMs.toFixed(1).padStart(8)} ms  min ${t.minMs.toFixed(1).padStart(8)} ms${rss}${ratio}${cpu}\n`,
+    );
   }
 }
 

@@ -4,7 +4,8 @@
 // binary's ratio to `node bin/run.js`. Both run with the same configuration: the binary's defaults (no
 // ledger, no hash cache, no rule cache; the npm install is given the same through DAEMONEYE_* variables), a
 // private state directory, no user configuration. Also reported: the binary's size, and gzipped (gzip's
-// default level, as the release tarball is packed).
+// default level, as the release tarball is packed). A run that exits non-zero stops the benchmark: a fast
+// failure is no figure.
 import {spawnSync} from 'node:child_process';
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -53,8 +54,8 @@ export async function run(): Promise<void> {
     if (written.status !== 0) throw new Error(`scan --output ${snapshot}: exit ${String(written.status)}: ${written.stderr}`);
     const ratios: string[] = [];
     for (const {what, args, runs} of pairs) {
-      const npm: Timing = timeCommand(`npm install: daemoneye ${what}`, process.execPath, [BIN, ...args], {runs, env});
-      const sea: Timing = timeCommand(`binary: daemoneye ${what}`, binary, args, {runs, env});
+      const npm: Timing = timeCommand(`npm install: daemoneye ${what}`, process.execPath, [BIN, ...args], {runs, env, exitCodes: [0]});
+      const sea: Timing = timeCommand(`binary: daemoneye ${what}`, binary, args, {runs, env, exitCodes: [0]});
       report(`single executable against the npm install: ${what}`, [npm, sea], npm);
       ratios.push(`${what} ${(sea.medianMs / npm.medianMs).toFixed(2)}×`);
     }

@@ -50,12 +50,18 @@ export function processesOf(scan: ScanRecord, count: number): ProcessRecord[] {
 export function timeInProcess(label: string, runs: number, fn: () => Promise<void> | void): Promise<Timing> {
   return (async () => {
     const samples: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i <= runs; i++) {
       const start = process.hrtime.bigint();
+      const startCpu = process.cpuUsage();
       await fn();
-      if (i > 0) samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+      const used = process.cpuUsage(startCpu);
+      if (i > 0) {
+        samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+        cpu.push((used.user + used.system) / 1000);
+      }
     }
-    return {label, medianMs: median(samples), minMs: Math.min(...samples), runs};
+    return {label, medianMs: median(samples), minMs: Math.min(...samples), runs, cpuMs: median(cpu)};
   })();
 }
 

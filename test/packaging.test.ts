@@ -48,6 +48,8 @@ describe('npm package', () => {
   it('holds the manifest, the compiled commands, the built-in rules, the docs and contrib/, and no tests', () => {
     expect(packedFiles).toContain('oclif.manifest.json');
     expect(packedFiles).toContain('bin/run.js');
+    // Development mode runs the TypeScript sources, which the package does not hold.
+    expect(packedFiles).not.toContain('bin/dev.js');
     for (const id of manifestCommands) expect(packedFiles).toContain(`dist/commands/${id.replaceAll(':', '/')}.js`);
     for (const file of [...filesUnder(join(ROOT, 'rules')), ...filesUnder(join(ROOT, 'contrib')), 'docs/operations/systemd.md'])
       expect(packedFiles).toContain(file);

@@ -5,9 +5,9 @@
 // lists it reads, and docs/rules-sql.md is generated from this list. SQLite flattens the view into the
 // query that reads it, so a join on it plans with the (scan_id, pid) indexes of `processes`, and a predicate
 // a query does not name costs nothing. Where a rule keeps a subquery over the view whole (`SELECT q.*` not
-// flattened), every predicate is computed for each row: so list membership is a Set lookup and a list of
-// GLOB patterns one linear-time regular expression (regex.ts), through two functions only the view calls
-// (rules cannot: the validator does not allow them).
+// flattened), every predicate is computed for each row: so a list of GLOB patterns is one linear-time
+// regular expression (regex.ts), through a function only the view calls (rules cannot: the validator does
+// not allow it).
 import type {Database} from 'sql.js';
 
 import {regexCache} from './regex.js';
@@ -30,8 +30,7 @@ export const PROCESS_TRAITS_VIEW = 'process_traits';
 /** The executable's lower-case base name, or the process name (comm) when the path is unknown. */
 const BASE_NAME = 'lower(coalesce(p.exe_name, p.name))';
 
-/** The functions the view calls: 1 when the text is a value of the named list / matches one of its GLOB patterns. */
-const LIST_HAS = 'daemoneye_list_has';
+/** The function the view calls: 1 when one of the texts matches one of the named list's GLOB patterns. */
 const LIST_GLOB = 'daemoneye_list_glob';
 
 export const RULE_PREDICATES: readonly RulePredicate[] = [
@@ -56,7 +55,7 @@ export const RULE_PREDICATES: readonly RulePredicate[] = [
   },
   {
     name: 'is_interpreter',
-    sql: `(${LIST_GLOB}('interpreters', ${BASE_NAME}) OR ${LIST_GLOB}('interpreters', lower(p.name)))`,
+    sql: `${LIST_GLOB}('interpreters', ${BASE_NAME}, lower(p.name))`,
     description:
       "a script interpreter that runs code given on its command line: the executable's base name (`exe_name`, or `name` when the path is unknown) or the process name matches a GLOB pattern of the list `interpreters` (`python[0-9]*`)",
     lists: ['interpreters'],
@@ -109,7 +108,7 @@ export function globRegexSource(glob: string): string | null {
 }
 
 /**
- * Create `process_traits` in a rule database, with the two functions it calls over `lists` (the named lists
+ * Create `process_traits` in a rule database, with the function it calls over `lists` (the named lists
  * loaded for the database's queries: SqlValidator.referencedLists gives the view's lists to every query that
  * reads it). A query reading the view when a list it needs was not loaded is an error, never an empty list.
  */
@@ -119,21 +118,10 @@ export function createRuleViews(db: Database, lists: Readonly<Record<string, rea
     if (values === undefined) throw new Error(`${PROCESS_TRAITS_VIEW}: the list ${name} is not loaded`);
     return values;
   };
-  const sets = new Map<string, ReadonlySet<string>>();
-  db.create_function(LIST_HAS, (name: unknown, text: unknown) => {
-    if (text === null || text === undefined) return 0;
-    const key = String(name);
-    let set = sets.get(key);
-    if (set === undefined) {
-      set = new Set(listOf(key));
-      sets.set(key, set);
-    }
-    return set.has(String(text)) ? 1 : 0;
-  });
   const compiled = regexCache(16);
   const sources = new Map<string, string | null>();
-  db.create_function(LIST_GLOB, (name: unknown, text: unknown) => {
-    if (text === null || text === undefined) return 0;
+  // One call per row for both names (the base name and the process name, usually the same text).
+  db.create_function(LIST_GLOB, (name: unknown, text: unknown, other: unknown) => {
     const key = String(name);
     let source = sources.get(key);
     if (source === undefined) {
@@ -141,7 +129,10 @@ export function createRuleViews(db: Database, lists: Readonly<Record<string, rea
       source = parts.length === 0 ? null : `^(?:${parts.join('|')})$`;
       sources.set(key, source);
     }
-    return source !== null && compiled(source, 's').test(String(text)) ? 1 : 0;
+    if (source === null) return 0;
+    const regex = compiled(source, 's');
+    const matches = (value: unknown): boolean => value !== null && value !== undefined && regex.test(String(value));
+    return matches(text) || (other !== text && matches(other)) ? 1 : 0;
   });
   db.exec(`DROP VIEW IF EXISTS temp.${PROCESS_TRAITS_VIEW}; ${PROCESS_TRAITS_SQL}`);
 }

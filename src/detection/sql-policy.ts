@@ -37,6 +37,12 @@ export interface UserFunction {
    * becomes the calling rule's error.
    */
   readonly create: () => (...args: unknown[]) => number | string | Uint8Array | null;
+  /**
+   * The function returns a number or NULL and is deterministic: a text argument of several kilobytes (an
+   * attacker's argv) is decoded once per rule database and reused, with the result for the same other
+   * arguments (udfs.ts).
+   */
+  readonly longText?: boolean;
 }
 
 /** A function no configuration can allow, and why. */
@@ -118,6 +124,7 @@ const pathOrNull = (path: unknown): string | null => (path === null || path === 
 export const USER_FUNCTIONS: readonly UserFunction[] = [
   {
     name: 'regexp',
+    longText: true,
     usage: '`regexp(pattern, text)` / `text REGEXP pattern`',
     description:
       'a regular expression in RE2 syntax, matched in time linear in the text (see "Regular expressions" below), 1 on a match anywhere in the text, 0 otherwise, NULL when either side is NULL. SQLite has the `REGEXP` operator but no implementation.',
@@ -132,6 +139,7 @@ export const USER_FUNCTIONS: readonly UserFunction[] = [
   },
   {
     name: 'regexp_flags',
+    longText: true,
     usage: '`regexp_flags(pattern, flags, text)`',
     description:
       "`regexp` with flags, any of `i` (case-insensitive, Unicode simple case folding), `m` (`^` and `$` at `\\n`), `s` (`.` matches `\\n` too); other flags are an error (`g` and `y` would make matching stateful across rows). What Sigma's `re|i`, `re|m` and `re|s` compile to (docs/sigma.md).",

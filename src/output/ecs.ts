@@ -51,14 +51,31 @@ export function ecsProcess(p: ProcessFacts): Record<string, unknown> {
   });
 }
 
+const ECS_META = Object.freeze({version: ECS_VERSION});
+const AGENT = Object.freeze({type: 'daemoneye', name: 'daemoneye', version: TOOL_VERSION});
+/** `host.*` and `labels` of each host object, built once per host, not once per rendered process. */
+const HOST_PARTS = new WeakMap<Host, {host: Record<string, unknown>; labels: Record<string, string> | null}>();
+
+function hostParts(host: Host): {host: Record<string, unknown>; labels: Record<string, string> | null} {
+  let parts = HOST_PARTS.get(host);
+  if (parts === undefined) {
+    parts = Object.freeze({
+      host: Object.freeze(ecsHost(host)),
+      labels: Object.keys(host.decorations).length === 0 ? null : Object.freeze({...host.decorations}),
+    });
+    HOST_PARTS.set(host, parts);
+  }
+  return parts;
+}
+
+/** The members every document starts with: `@timestamp`, `ecs`, `agent`, and the host's `host` and `labels`. */
 function base(host: Host | null, timestamp: number): Record<string, unknown> {
-  return compact({
-    '@timestamp': new Date(timestamp).toISOString(),
-    ecs: {version: ECS_VERSION},
-    agent: {type: 'daemoneye', name: 'daemoneye', version: TOOL_VERSION},
-    host: host === null ? null : ecsHost(host),
-    labels: host === null || Object.keys(host.decorations).length === 0 ? null : {...host.decorations},
-  });
+  const out: Record<string, unknown> = {'@timestamp': new Date(timestamp).toISOString(), ecs: ECS_META, agent: AGENT};
+  if (host === null) return out;
+  const parts = hostParts(host);
+  out.host = parts.host;
+  if (parts.labels !== null) out.labels = parts.labels;
+  return out;
 }
 
 /**
@@ -68,12 +85,14 @@ function base(host: Host | null, timestamp: number): Record<string, unknown> {
 export function ecsProcessEvent(row: Readonly<Record<string, unknown>>, host: Host | null, now = Date.now()): Record<string, unknown> | null {
   const facts = processFacts(row);
   if (facts === null) return null;
-  return {
-    ...base(host, facts.collectedAt ?? now),
-    event: compact({kind: 'state', category: ['process'], type: ['info'], module: 'daemoneye', dataset: 'daemoneye.process', id: facts.recordId}),
-    process: ecsProcess(facts),
-    ...(facts.containerId === null ? {} : {container: {id: facts.containerId}}),
-  };
+  const event = base(host, facts.collectedAt ?? now);
+  event.event =
+    facts.recordId === null
+      ? {kind: 'state', category: ['process'], type: ['info'], module: 'daemoneye', dataset: 'daemoneye.process'}
+      : {kind: 'state', category: ['process'], type: ['info'], module: 'daemoneye', dataset: 'daemoneye.process', id: facts.recordId};
+  event.process = ecsProcess(facts);
+  if (facts.containerId !== null) event.container = {id: facts.containerId};
+  return event;
 }
 
 /** `threat.*`: the framework, techniques (a sub-technique under its parent) and tactics; null when the rule has none. */

@@ -45,6 +45,41 @@ function argvOf(value: unknown): string[] | null {
   return null;
 }
 
+/** The platform-data fields processFacts reads (nested under `platform_data` in a record, flat in a row). */
+const PLATFORM_FACT_FIELDS = [
+  'entity_id',
+  'uid',
+  'user_name',
+  'euid',
+  'gid',
+  'cwd',
+  'session_id',
+  'process_group',
+  'container_id',
+  'tty',
+  'exe_deleted',
+] as const;
+
+/**
+ * The columns of the `processes` table processFacts reads: an export mapping rows to ECS or OCSF selects only
+ * these, as a flat row, instead of parsing each whole record (src/storage/export.ts).
+ */
+export const PROCESS_FACT_COLUMNS: readonly string[] = [
+  'id',
+  'collection_time',
+  'pid',
+  'ppid',
+  'name',
+  'executable_path',
+  'command_line',
+  'cmdline',
+  'start_time',
+  'executable_hash',
+  'user_id',
+  'file_exists',
+  ...PLATFORM_FACT_FIELDS,
+];
+
 /**
  * The process facts of a record or row (see the file header); null when it has no numeric `pid`. A column
  * the row lacks is null. Shapes: `{pid, name, …, platform_data: {uid, …}}` or `{pid, name, …, uid, …}`.
@@ -52,10 +87,12 @@ function argvOf(value: unknown): string[] | null {
 export function processFacts(row: Readonly<Record<string, unknown>>): ProcessFacts | null {
   const pid = num(row.pid);
   if (pid === null) return null;
-  const platform = row.platform_data !== null && typeof row.platform_data === 'object' ? (row.platform_data as Record<string, unknown>) : {};
-  const field = (name: string): unknown => (name in row ? row[name] : platform[name]);
+  const nested = row.platform_data !== null && typeof row.platform_data === 'object' ? (row.platform_data as Record<string, unknown>) : null;
+  // A flat row's own column wins over platform_data's member of the same name.
+  const get = nested === null ? (name: string): unknown => row[name] : (name: string): unknown => (name in row ? row[name] : nested[name]);
   const args = argvOf(row.command_line);
   const commandLine = str(row.cmdline) ?? (args === null ? null : args.join(' '));
+  const exists = row.file_exists;
   return {
     pid,
     ppid: num(row.ppid),
@@ -65,31 +102,39 @@ export function processFacts(row: Readonly<Record<string, unknown>>): ProcessFac
     commandLine: commandLine === '' ? null : commandLine,
     start: num(row.start_time),
     sha256: str(row.executable_hash),
-    entityId: str(field('entity_id')),
-    uid: str(row.user_id) ?? str(field('uid')),
-    userName: str(field('user_name')),
-    euid: str(field('euid')),
-    gid: str(field('gid')),
-    cwd: str(field('cwd')),
-    sessionId: num(field('session_id')),
-    processGroup: num(field('process_group')),
-    containerId: str(field('container_id')),
-    tty: str(field('tty')),
+    entityId: str(get('entity_id')),
+    uid: str(row.user_id) ?? str(get('uid')),
+    userName: str(get('user_name')),
+    euid: str(get('euid')),
+    gid: str(get('gid')),
+    cwd: str(get('cwd')),
+    sessionId: num(get('session_id')),
+    processGroup: num(get('process_group')),
+    containerId: str(get('container_id')),
+    tty: str(get('tty')),
     collectedAt: num(row.collection_time),
     recordId: str(row.id),
-    fileDeleted: row.file_exists === undefined ? bool(field('exe_deleted')) : bool(row.file_exists) === null ? null : !bool(row.file_exists),
+    fileDeleted: exists === undefined ? bool(get('exe_deleted')) : bool(exists) === null ? null : !bool(exists),
   };
 }
 
 /** An object without its null, undefined and empty-object members (ECS and OCSF leave unknowns out). */
 export function compact<T extends Record<string, unknown>>(value: T): Partial<T> {
+  // A for…in loop over the object literals the renderers build (no Object.entries arrays): this runs several
+  // times per rendered process, so it is most of the cost of ECS/OCSF output (bench/fleet.bench.ts).
   const out: Record<string, unknown> = {};
-  for (const [key, member] of Object.entries(value)) {
+  for (const key in value) {
+    const member = value[key];
     if (member === null || member === undefined) continue;
-    if (typeof member === 'object' && !Array.isArray(member) && Object.keys(member).length === 0) continue;
+    if (typeof member === 'object' && !Array.isArray(member) && isEmpty(member)) continue;
     out[key] = member;
   }
   return out as Partial<T>;
+}
+
+function isEmpty(value: object): boolean {
+  for (const key in value) if (Object.hasOwn(value, key)) return false;
+  return true;
 }
 
 /** Epoch ms as RFC 3339 UTC, null for none. */

@@ -13,6 +13,7 @@ import type {Alert} from '../models/alert.js';
 import {type Host, hostOfScan} from '../models/host.js';
 import {alertDocument} from '../output/alert-formats.js';
 import {ecsProcessEvent} from '../output/ecs.js';
+import {PROCESS_FACT_COLUMNS} from '../output/process-facts.js';
 import {ocsfEvidenceInfo} from '../output/ocsf.js';
 import type {ScanRecord} from '../models/scan.js';
 import {csvLine} from '../output/render.js';
@@ -220,6 +221,32 @@ function hostJsonByScan(scans: readonly ScanRecord[]): Map<number, string> {
 }
 
 /**
+ * Each row of one table of a loaded snapshot as its record's JSON text (raw: not yet made terminal-safe), in
+ * the same order as csvRowsOf, with the row's scan id when `withScan` (else null).
+ */
+function* recordJsonOf(
+  db: Database,
+  table: ExportTable,
+  where: {sql: string; params: (string | number)[]},
+  withScan: boolean,
+): Generator<[string, number | null]> {
+  const spec = specOf(table);
+  const scanColumn = withScan ? spec.scanColumn : null;
+  const statement = db.prepare(
+    `SELECT ${jsonObjectSql(spec.recordColumns)}${scanColumn === null ? '' : `, ${scanColumn}`} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`,
+  );
+  try {
+    statement.bind(where.params);
+    while (statement.step()) {
+      const row = statement.get();
+      yield [String(row[0]), scanColumn === null ? null : Number(row[1])];
+    }
+  } finally {
+    statement.free();
+  }
+}
+
+/**
  * Each row of one table of a loaded snapshot as JSON text, in the same order as csvRowsOf; with `hosts`,
  * the row's scan's host object appended as `host` (the text is built once per scan, not per row).
  */
@@ -229,17 +256,40 @@ function* jsonLinesOf(
   where: {sql: string; params: (string | number)[]},
   hosts: Map<number, string> | null,
 ): Generator<string> {
+  for (const [text, scanId] of recordJsonOf(db, table, where, hosts !== null)) {
+    const line = text.replace(JSON_UNSAFE, escapeUnsafe);
+    yield scanId === null ? line : `${line.slice(0, -1)},"host":${hosts?.get(scanId) ?? 'null'}}`;
+  }
+}
+
+/**
+ * Each row of one table as its ECS or OCSF document's JSON text. A process is mapped with its scan's host
+ * object, one object per scan (not parsed again per row), so the renderers build the host's fields once.
+ */
+function* schemaLinesOf(
+  db: Database,
+  table: ExportTable,
+  where: {sql: string; params: (string | number)[]},
+  format: 'ecs' | 'ocsf',
+  scans: readonly ScanRecord[],
+): Generator<string> {
+  if (table === 'alerts') {
+    for (const [text] of recordJsonOf(db, table, where, false)) yield safeJson(alertDocument(JSON.parse(text) as Alert, format));
+    return;
+  }
+  // A process: only the columns the mapping reads, as a flat row (processFacts), with its scan's host.
+  const render = format === 'ecs' ? ecsProcessEvent : ocsfEvidenceInfo;
+  const hosts = new Map(scans.map((scan) => [scan.id, hostOfScan(scan)]));
   const spec = specOf(table);
-  const scanColumn = hosts === null ? null : spec.scanColumn;
-  const statement = db.prepare(
-    `SELECT ${jsonObjectSql(spec.recordColumns)}${scanColumn === null ? '' : `, ${scanColumn}`} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`,
-  );
+  const columns = PROCESS_FACT_COLUMNS.filter((name) => spec.columns.some((c) => c.name === name));
+  const statement = db.prepare(`SELECT ${spec.scanColumn}, ${columns.join(', ')} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`);
   try {
     statement.bind(where.params);
     while (statement.step()) {
-      const row = statement.get();
-      const line = String(row[0]).replace(JSON_UNSAFE, escapeUnsafe);
-      yield scanColumn === null ? line : `${line.slice(0, -1)},"host":${hosts?.get(Number(row[1])) ?? 'null'}}`;
+      const values = statement.get();
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < columns.length; i++) row[columns[i] as string] = values[i + 1];
+      yield safeJson(render(row, hosts.get(Number(values[0])) ?? null));
     }
   } finally {
     statement.free();
@@ -253,13 +303,6 @@ function damaged(path: string, error: unknown): DaemonEyeError {
     hint: 'it is not a usable DaemonEye snapshot; take a new one with `daemoneye scan --output FILE`',
     cause: error,
   });
-}
-
-/** The ECS or OCSF document of one exported record (a process with its `host`, or an alert). */
-function schemaMapper(table: ExportTable, format: 'ecs' | 'ocsf'): (record: Record<string, unknown>) => unknown {
-  if (table === 'alerts') return (record) => alertDocument(record as unknown as Alert, format);
-  const render = format === 'ecs' ? ecsProcessEvent : ocsfEvidenceInfo;
-  return (record) => render(record, (record.host as Host | null) ?? null);
 }
 
 /** Check that the filters make sense for the table (usage errors, exit 2). */
@@ -341,9 +384,11 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
             rows++;
           }
         } else {
-          const mapped = format === 'ecs' || format === 'ocsf' ? schemaMapper(table, format) : null;
-          for (const line of jsonLinesOf(snapshot.db, table, where, addHost ? hostJsonByScan(snapshot.scans) : null)) {
-            const text = mapped === null ? line : safeJson(mapped(JSON.parse(line) as Record<string, unknown>));
+          const lines =
+            format === 'ecs' || format === 'ocsf'
+              ? schemaLinesOf(snapshot.db, table, where, format, snapshot.scans)
+              : jsonLinesOf(snapshot.db, table, where, addHost ? hostJsonByScan(snapshot.scans) : null);
+          for (const text of lines) {
             const wait = out.push(format === 'json' ? `${rows === 0 ? '\n' : ',\n'}${text}` : `${text}\n`);
             if (wait !== undefined) await wait;
             rows++;

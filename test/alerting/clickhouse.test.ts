@@ -1,10 +1,10 @@
 // ClickHouse as the fleet's engine, end to end against a real clickhouse-server on loopback: the DDL of
-// `schema --dialect clickhouse` creates every table with the exact types; `ship` inserts a real scan's tables
+// `schema --dialect clickhouse` creates every table with the exact types (there, and in current ClickHouse
+// in-process, chdb); `ship` inserts a real scan's tables
 // (every row equal to the snapshot's, with its host); the `clickhouse` sink inserts alerts from `detect`, spools
 // them when the server is down and delivers them later; refused credentials and a schema mismatch are named,
 // exit 3, and the password never shows.
-import {execFileSync} from 'node:child_process';
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -14,23 +14,8 @@ import {TABLES, tableDefinition} from '../../src/models/tables.js';
 import {clickhouseMessage, clickhouseType} from '../../src/storage/clickhouse.js';
 import {CLICKHOUSE_PASSWORD, CLICKHOUSE_USER, type ClickHouseServer, startClickHouse} from '../helpers/clickhouse.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {chdb, ddlStatements, sqliteJson as sqliteOf, writeInitRule} from '../helpers/fleet.js';
 import {closedPort} from './helpers.js';
-
-const RULE = `id: test-clickhouse-init
-name: The init process
-description: pid 1, for ClickHouse tests
-version: 1
-severity: high
-category: execution
-tags: [attack.t1059.004, attack.execution]
-author: DaemonEye tests
-enabled: true
-references: []
-false_positives: []
-sql_query: |
-  SELECT pid, name, executable_path, scan_id FROM processes WHERE pid = 1
-tests: []
-`;
 
 const home = tempDir();
 const env = isolatedEnv(home, {CH_PASSWORD: CLICKHOUSE_PASSWORD});
@@ -61,12 +46,11 @@ function configFile(name: string, url: string, password = '${CH_PASSWORD}'): str
 }
 
 const json = async (sql: string): Promise<Record<string, unknown>[]> => parseNdjson(await server.query(`${sql} FORMAT JSONEachRow`));
-const sqliteJson = (sql: string): Record<string, unknown>[] => JSON.parse(execFileSync('sqlite3', ['-json', snapshot, sql], {encoding: 'utf8'}) || '[]');
+const sqliteJson = (sql: string): Record<string, unknown>[] => sqliteOf(snapshot, sql);
 
 beforeAll(async () => {
   server = await startClickHouse();
-  mkdirSync(rules);
-  writeFileSync(join(rules, 'init.yaml'), RULE);
+  writeInitRule(rules, 'test-clickhouse-init');
   const scan = await runCli(['scan', '--tables', 'all', '--output', snapshot], {env});
   expect(scan.code, scan.stderr).toBe(0);
 }, 120_000);
@@ -79,14 +63,35 @@ describe('schema --dialect clickhouse', () => {
   it('creates every table of the registry in a real ClickHouse, each column with its exact type', async () => {
     const ddl = await runCli(['schema', '--dialect', 'clickhouse'], {env});
     expect(ddl.code, ddl.stderr).toBe(0);
-    for (const statement of ddl.stdout.split(';\n').filter((s) => s.trim() !== '')) await server.query(statement);
-    expect((await server.query('SHOW TABLES FROM daemoneye')).trim().split('\n').sort()).toEqual(TABLES.map((t) => t.name).sort());
-    for (const table of TABLES) {
-      const described = await json(`DESCRIBE TABLE daemoneye.${table.name}`);
-      expect(
-        described.map((c) => [c.name, c.type]),
-        table.name,
-      ).toEqual(fleetColumns(table).map((c) => [c.name, clickhouseType(c)]));
+    // Debian's 18.16 (the oldest the DDL keeps to) and current ClickHouse (chdb) alike.
+    const current = chdb();
+    try {
+      const engines: [string, (sql: string) => Promise<Record<string, unknown>[]>][] = [
+        ['clickhouse-server 18.16', json],
+        [`chdb ${current.version}`, async (sql) => current.query(sql)],
+      ];
+      for (const [engine, query] of engines) {
+        for (const statement of ddlStatements(ddl.stdout)) await query(statement);
+        expect((await query('SHOW TABLES FROM daemoneye')).map((t) => t.name).sort(), engine).toEqual(TABLES.map((t) => t.name).sort());
+        for (const table of TABLES) {
+          // Each column's exact type, and (where DESCRIBE shows comments: not 18.16) its description.
+          const described = await query(`DESCRIBE TABLE daemoneye.${table.name}`);
+          const comments = described.some((c) => 'comment' in c);
+          expect(
+            described.map((c) => [c.name, c.type, ...(comments ? [c.comment] : [])]),
+            `${engine}: ${table.name}`,
+          ).toEqual(fleetColumns(table).map((c) => [c.name, clickhouseType(c), ...(comments ? [c.description] : [])]));
+        }
+        // Partitioned by day, ordered by host and time, as the DDL says.
+        const [engineOf] = await query(`SELECT engine, partition_key, sorting_key FROM system.tables WHERE database = 'daemoneye' AND name = 'processes'`);
+        expect(engineOf, engine).toEqual({
+          engine: 'MergeTree',
+          partition_key: 'toDate(toDateTime(intDiv(scan_time, 1000)))',
+          sorting_key: 'hostname, scan_time',
+        });
+      }
+    } finally {
+      current.close();
     }
     expect(ddl.stdout).toMatch(/ENGINE = MergeTree\nPARTITION BY toDate\(toDateTime\(intDiv\(scan_time, 1000\)\)\)\nORDER BY \(hostname, scan_time\)/);
     const sqlite = await runCli(['schema', '--dialect', 'sqlite'], {env});

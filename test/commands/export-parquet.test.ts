@@ -1,33 +1,18 @@
 // `daemoneye export --format parquet` end to end: real scans of this host (every table) and a detect run with
-// alerts, written as a Parquet lake, read back with two real readers (hyparquet, and DuckDB with Hive
-// partitioning) and compared value by value with the snapshot file itself (sqlite3); bad inputs refused.
-import {execFileSync} from 'node:child_process';
+// alerts, written as a Parquet lake, read back with three real readers (hyparquet; DuckDB with Hive
+// partitioning; current ClickHouse in-process, chdb, into the tables of `schema --dialect clickhouse`) and
+// compared value by value with the snapshot file itself (sqlite3); bad inputs refused.
 import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
-import {DuckDBInstance} from '@duckdb/node-api';
 import {parquetMetadata, parquetReadObjects, parquetSchema} from 'hyparquet';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {fleetColumns} from '../../src/models/fleet-table.js';
-import {TABLE_NAMES, tableDefinition} from '../../src/models/tables.js';
+import {TABLE_NAMES, TABLES, tableDefinition} from '../../src/models/tables.js';
+import {clickhouseType} from '../../src/storage/clickhouse.js';
 import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
-
-const RULE = `id: test-parquet-init
-name: The init process
-description: pid 1, for Parquet tests
-version: 1
-severity: high
-category: execution
-tags: [attack.t1059.004, attack.execution]
-author: DaemonEye tests
-enabled: true
-references: []
-false_positives: []
-sql_query: |
-  SELECT pid, name, executable_path, scan_id FROM processes WHERE pid = 1
-tests: []
-`;
+import {chdb, ddlStatements, duckdb, parquetReadType, sqliteJson, writeInitRule} from '../helpers/fleet.js';
 
 const home = tempDir();
 const env = isolatedEnv(home, {DAEMONEYE_COLLECTION__DECORATIONS: '{"env": "ci"}'});
@@ -38,18 +23,12 @@ const machineId = readFileSync('/etc/machine-id', 'utf8').trim();
 afterAll(() => removeDir(home));
 
 beforeAll(async () => {
-  mkdirSync(rules);
-  writeFileSync(join(rules, 'init.yaml'), RULE);
+  writeInitRule(rules, 'test-parquet-init');
   const scan = await runCli(['scan', '--tables', 'all', '--output', snapshot], {env});
   expect(scan.code, scan.stderr).toBe(0);
   const detect = await runCli(['detect', '--rules', rules, '--rule', 'test-parquet-init', '--store', store], {env});
   expect(detect.code, detect.stderr).toBe(0);
 }, 120_000);
-
-const sqliteJson = (file: string, sql: string): Record<string, unknown>[] => {
-  const out = execFileSync('sqlite3', ['-json', file, sql], {encoding: 'utf8', maxBuffer: 1 << 28});
-  return out.trim() === '' ? [] : (JSON.parse(out) as Record<string, unknown>[]);
-};
 
 const readParquet = async (path: string): Promise<Record<string, unknown>[]> => {
   const bytes = readFileSync(path);
@@ -111,8 +90,7 @@ describe('export --format parquet', () => {
     const result = await runCli(['export', '--input', store, '--format', 'parquet', '--output', lake], {env});
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^table=alerts\/date=\d{4}-\d\d-\d\d\/host_key=[0-9a-f]{32}\/\d+\.parquet$/m);
-    const duck = await (await DuckDBInstance.create(':memory:')).connect();
-    const query = async (sql: string): Promise<Record<string, unknown>[]> => (await duck.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+    const {query} = await duckdb();
     const alerts = await query(
       `SELECT host_key, date, rule_id, attack_techniques, host_id, json_extract_string(host, '$.decorations.env') AS env
        FROM read_parquet('${lake}/table=alerts/*/*/*.parquet', hive_partitioning = true)`,
@@ -132,6 +110,55 @@ describe('export --format parquet', () => {
     const again = await runCli(['export', '--input', store, '--format', 'parquet', '--output', lake], {env});
     expect(again.stdout).toBe(result.stdout);
     expect((await query(`SELECT count(*) AS n FROM read_parquet('${lake}/table=processes/*/*/*.parquet')`))[0]).toEqual({n: String(expected)});
+  }, 120_000);
+
+  it('current ClickHouse (chdb) reads every file with the types of `schema --dialect clickhouse`, into its tables, row for row', async () => {
+    const lake = join(home, 'chdb-lake');
+    const result = await runCli(['export', '--input', snapshot, '--format', 'parquet', '--output', lake], {env});
+    expect(result.code, result.stderr).toBe(0);
+    const ddl = await runCli(['schema', '--dialect', 'clickhouse'], {env});
+    expect(ddl.code, ddl.stderr).toBe(0);
+    const engine = chdb();
+    try {
+      for (const statement of ddlStatements(ddl.stdout)) engine.query(statement);
+      const files = result.stdout.trim().split('\n');
+      for (const table of TABLES.filter((t) => files.some((f) => f.startsWith(`table=${t.name}/`)))) {
+        const glob = `${lake}/table=${table.name}/*/*/*.parquet`;
+        // The file's own schema, as ClickHouse infers it, is the DDL's column for column (booleans read as Bool),
+        // and ClickHouse sees the lake's Hive partitions as columns, as DuckDB does.
+        const described = engine.query(`DESCRIBE file('${glob}', Parquet)`);
+        const columns = fleetColumns(table);
+        expect(
+          described.map((c) => [c.name, c.type]),
+          table.name,
+        ).toEqual([
+          ...columns.map((c) => [c.name, parquetReadType(clickhouseType(c))]),
+          ['date', 'Date'],
+          ['host_key', 'LowCardinality(String)'],
+          ['table', 'LowCardinality(String)'],
+        ]);
+        const names = columns.map((c) => c.name).join(', ');
+        engine.query(`INSERT INTO daemoneye.${table.name} (${names}) SELECT ${names} FROM file('${glob}', Parquet)`);
+        const count = Number(sqliteJson(snapshot, `SELECT count(*) AS n FROM ${table.name}`)[0]?.n);
+        expect(Number(engine.query(`SELECT count() AS n FROM daemoneye.${table.name}`)[0]?.n), table.name).toBe(count);
+      }
+      // Row for row, exact (floats included): what ClickHouse holds is the snapshot's, with its host and time.
+      const spec = tableDefinition('processes')!;
+      const [scan] = sqliteJson(snapshot, 'SELECT start_time, hostname FROM scans');
+      const rows = engine.query('SELECT * FROM daemoneye.processes ORDER BY pid');
+      const expected = sqliteJson(snapshot, 'SELECT * FROM processes ORDER BY pid');
+      expect(rows).toHaveLength(expected.length);
+      rows.forEach((row, i) => {
+        const {host_id: hostId, hostname, scan_time: scanTime, ...own} = row;
+        const normal = Object.fromEntries(
+          spec.columns.map((c) => [c.name, c.sqlType === 'INTEGER' && typeof own[c.name] === 'string' ? Number(own[c.name]) : own[c.name]]),
+        );
+        expect(normal, `processes row ${i}`).toEqual(expected[i]);
+        expect([hostId, hostname, Number(scanTime)]).toEqual([machineId, scan?.hostname, scan?.start_time]);
+      });
+    } finally {
+      engine.close();
+    }
   }, 120_000);
 
   it('refuses bad input with one line and the right exit code, writing nothing', async () => {

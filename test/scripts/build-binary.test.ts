@@ -2,11 +2,11 @@
 // scripts/release.ts), the one file copied into an empty directory and run under an empty environment whose
 // PATH holds no `node`, against processes this test spawns and a snapshot file both builds read. Outputs must
 // equal the npm install's (bin/run.js) on the same snapshot; the binary must write nothing on its own (its
-// directory and HOME stay as they were); every command of the manifest runs from it; the release tarball
-// verifies with OpenSSL, sha256sum and the tool's own `verify`.
-import {execFileSync, spawn, type ChildProcess} from 'node:child_process';
-import {copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync} from 'node:fs';
-import {join} from 'node:path';
+// directory and HOME stay as they were); every command of the manifest runs from it; the README's responder
+// recipe runs as written (build machine: key, signed release; host: OpenSSL, sha256sum, detect).
+import {execFileSync, spawn, spawnSync, type ChildProcess} from 'node:child_process';
+import {copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
+import {dirname, join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
@@ -112,16 +112,12 @@ describe('the single executable, alone in an empty directory with no node on PAT
   );
 
   it(
-    'scans and detects the spawned suspect live, and queries it',
+    'scans the spawned suspect live and queries it (live detect: the README recipe below)',
     async () => {
       const pid = String(suspect.pid);
       const scan = await runBinary(['scan', '--pid', pid, '--format', 'ndjson']);
       expect(scan.code).toBe(0);
       expect(parseNdjson(scan.stdout)).toEqual([expect.objectContaining({pid: suspect.pid, name: 'beacon'})]);
-      const detect = await runBinary(['detect', '--rule', 'temp-dir-execution', '--format', 'ndjson']);
-      expect(detect.code, detect.stderr).toBe(0);
-      const flagged = parseNdjson<{rule_id: string; affected_processes: number[]}>(detect.stdout).filter((a) => a.affected_processes.includes(Number(pid)));
-      expect(flagged.map((a) => a.rule_id)).toEqual(['temp-dir-execution']);
       const query = await runBinary(['query', `select pid, name from processes where pid = ${pid}`, '--format', 'ndjson']);
       expect(query.code, query.stderr).toBe(0);
       expect(parseNdjson(query.stdout)).toEqual([expect.objectContaining({pid: suspect.pid, name: 'beacon'})]);
@@ -130,16 +126,29 @@ describe('the single executable, alone in an empty directory with no node on PAT
   );
 
   it(
-    'gives the npm install’s outputs on the same snapshot file (detect, query, export, diff, tables, rules)',
+    'gives the npm install’s outputs on the same snapshot file (detect, query, export, diff, tables, rules); both take every built-in rule from the build-time index',
     async () => {
       const snapshot = join(out, 'snapshot.db');
       expect((await runBinary(['scan', '--output', snapshot, '--format', 'ndjson'])).code).toBe(0);
       const same = async (args: string[], normalise: (stdout: string) => unknown = (s) => s): Promise<void> => {
-        const [fromBinary, fromNpm] = [await runBinary(args), await runNpm(args)];
+        const [fromBinary, fromNpm] = await Promise.all([runBinary(args), runNpm(args)]);
         expect(fromBinary.code, `${args.join(' ')}: ${fromBinary.stderr}`).toBe(fromNpm.code);
         expect(normalise(fromBinary.stdout), args.join(' ')).toEqual(normalise(fromNpm.stdout));
       };
-      await same(['detect', '--input', snapshot, '--format', 'ndjson'], stableAlerts);
+      // detect, with its debug log: both builds take every built-in rule from the build-time index, re-validating none.
+      const detect = ['detect', '--input', snapshot, '--format', 'ndjson', '--log-level', 'debug', '--log-format', 'json'];
+      const [detectBinary, detectNpm] = await Promise.all([runBinary(detect), runNpm(detect)]);
+      expect([detectBinary.code, detectNpm.code], detectBinary.stderr).toEqual([0, 0]);
+      expect(stableAlerts(detectBinary.stdout)).toEqual(stableAlerts(detectNpm.stdout));
+      for (const {stderr} of [detectBinary, detectNpm]) {
+        const loaded = stderr
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as {message: string; rules?: number; from_build_index?: number})
+          .find((entry) => entry.message === 'rules loaded');
+        expect(loaded?.rules).toBeGreaterThan(20);
+        expect(loaded?.from_build_index).toBe(loaded?.rules);
+      }
       await same(['query', '--input', snapshot, 'select pid, ppid, name, executable_path, cmdline from processes order by pid', '--format', 'ndjson']);
       await same(['export', '--input', snapshot, '--table', 'processes', '--format', 'csv']);
       await same(['diff', snapshot, snapshot, '--format', 'json']);
@@ -149,25 +158,6 @@ describe('the single executable, alone in an empty directory with no node on PAT
       await same(['rules', 'test', 'temp-dir-execution', 'reverse-shell-command-line', '--format', 'ndjson'], (s) =>
         parseNdjson(s).map((r) => [r.rule_id, r.case, r.passed]),
       );
-    },
-    RUNS_TIMEOUT_MS,
-  );
-
-  it(
-    'takes every built-in rule from the build-time index, re-validating none, as the npm install does',
-    async () => {
-      const snapshot = join(out, 'snapshot.db');
-      for (const run of [runBinary, runNpm]) {
-        const result = await run(['detect', '--input', snapshot, '--format', 'ndjson', '--log-level', 'debug', '--log-format', 'json']);
-        expect(result.code, result.stderr).toBe(0);
-        const loaded = result.stderr
-          .split('\n')
-          .filter((line) => line.startsWith('{'))
-          .map((line) => JSON.parse(line) as {message: string; rules?: number; from_build_index?: number})
-          .find((entry) => entry.message === 'rules loaded');
-        expect(loaded?.rules).toBeGreaterThan(20);
-        expect(loaded?.from_build_index).toBe(loaded?.rules);
-      }
     },
     RUNS_TIMEOUT_MS,
   );
@@ -224,7 +214,7 @@ describe('the single executable, alone in an empty directory with no node on PAT
     'refuses bad input in one line with the npm install’s exit code',
     async () => {
       for (const args of [['detect', '--input', join(out, 'missing.db')], ['scna'], ['query', 'delete from processes']]) {
-        const [fromBinary, fromNpm] = [await runBinary(args), await runNpm(args)];
+        const [fromBinary, fromNpm] = await Promise.all([runBinary(args), runNpm(args)]);
         expect(fromBinary.code, args.join(' ')).toBe(fromNpm.code);
         expect(fromBinary.code).toBe(2);
         expect(fromBinary.stderr.trim().split('\n')).toHaveLength(1);
@@ -244,58 +234,109 @@ describe('the single executable, alone in an empty directory with no node on PAT
   );
 });
 
-describe('the release artefact', () => {
+/** The sh blocks of a page's section headed `heading`. */
+function shellBlocks(page: string, heading: string): string[] {
+  const text = readFileSync(join(ROOT, page), 'utf8');
+  const section = text.slice(text.indexOf(heading) + heading.length);
+  const end = section.indexOf('\n## ');
+  return [...section.slice(0, end === -1 ? undefined : end).matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string);
+}
+
+/** The README's responder recipe: its two sh blocks, the build machine's and the host's (docs/single-executable.md repeats them). */
+function readmeRecipe(): {build: string; host: string} {
+  const blocks = shellBlocks('README.md', '## Single executable for incident responders');
+  expect(blocks).toHaveLength(2);
+  expect(shellBlocks('docs/single-executable.md', '## Responder recipe')).toEqual(blocks);
+  return {build: blocks[0] as string, host: blocks[1] as string};
+}
+
+describe('the README’s responder recipe, run as written', () => {
   it(
-    'holds the binary, SHA256SUMS and its signature, made by the binary, checked by OpenSSL, sha256sum and verify',
+    'builds and signs the release on a build machine; on a host without node the tarball verifies and the binary detects the suspect',
     async () => {
-      const keys = join(dir, 'release-keys');
-      expect((await runBinary(['keys', 'generate', '--dir', keys, '--format', 'json'])).code).toBe(0);
+      const recipe = readmeRecipe();
+      // The build machine: a checkout (this one, by symlinks) with node and npm. `npm ci` and `npm run build` were
+      // done by the suite's setup, and `npm run release` is `npm run build && tsx scripts/release.ts`: the npm
+      // stand-in runs that script on the binary built above instead of building a second one.
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {scripts: Record<string, string>};
+      expect(pkg.scripts.release).toBe('npm run build && tsx scripts/release.ts');
+      const checkout = join(dir, 'checkout');
+      const tools = join(dir, 'build-tools');
+      mkdirSync(checkout);
+      mkdirSync(tools);
+      for (const entry of ['bin', 'dist', 'node_modules', 'package.json', 'rules', 'scripts']) symlinkSync(join(ROOT, entry), join(checkout, entry));
       const tsx = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-      execFileSync(
-        process.execPath,
-        [tsx, join(ROOT, 'scripts', 'release.ts'), '--key', join(keys, 'private.key'), '--out', join(dir, 'release'), '--binary', binary],
-        {
-          cwd: ROOT,
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
+      writeFileSync(
+        join(tools, 'npm'),
+        `#!/bin/sh
+case "$*" in
+  ci|'run build') exit 0 ;;
+  'run release -- '*) shift 3; exec "${process.execPath}" "${tsx}" "${join(ROOT, 'scripts', 'release.ts')}" "$@" --out "$PWD/release" --binary "${binary}" ;;
+  *) echo "npm stand-in: not part of the recipe: $*" >&2; exit 97 ;;
+esac
+`,
+        {mode: 0o755},
       );
-      const unpacked = join(dir, 'unpacked');
-      mkdirSync(unpacked);
-      execFileSync('tar', ['-xzf', join(dir, 'release', `daemoneye-${TOOL_VERSION}-linux-x64.tar.gz`), '-C', unpacked]);
-      expect(tree(unpacked)).toEqual(['SHA256SUMS', 'SHA256SUMS.sig', 'daemoneye-linux-x64']);
-      const env = responderEnv();
-      const check = (command: string, args: string[]): string => execFileSync(command, args, {cwd: unpacked, env, encoding: 'utf8'});
-      expect(
-        check('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', join(keys, 'public.key'), '-rawin', '-in', 'SHA256SUMS', '-sigfile', 'SHA256SUMS.sig']),
-      ).toContain('Signature Verified Successfully');
-      expect(check('sha256sum', ['-c', 'SHA256SUMS'])).toBe('daemoneye-linux-x64: OK\n');
+      const buildEnv = isolatedEnv(join(dir, 'build-home'), {PATH: `${tools}:${dirname(process.execPath)}:/usr/bin:/bin`});
+      const built = spawnSync('/bin/sh', ['-e', '-c', recipe.build], {cwd: checkout, env: buildEnv, encoding: 'utf8', timeout: 120_000});
+      expect(built.status, built.stderr).toBe(0);
+      const tarball = `daemoneye-${TOOL_VERSION}-linux-x64.tar.gz`;
+      expect(recipe.build + recipe.host).toContain(tarball);
+
+      // The host: the tarball and the public key carried into an empty directory; no node on the PATH.
+      const host = join(dir, 'host');
+      mkdirSync(host);
+      copyFileSync(join(checkout, 'release', tarball), join(host, tarball));
+      copyFileSync(join(checkout, 'release-key', 'public.key'), join(host, 'public.key'));
+      const ran = spawnSync('/bin/sh', ['-e', '-c', recipe.host], {cwd: host, env: responderEnv(), encoding: 'utf8', timeout: 120_000});
+      expect(ran.status, ran.stderr).toBe(0);
+      expect(ran.stdout).toContain('Signature Verified Successfully');
+      expect(ran.stdout).toContain('daemoneye-linux-x64: OK');
+      expect(ran.stdout).toContain('temp-dir-execution');
+      expect(ran.stdout).toContain(String(suspect.pid));
+      // Only what tar unpacked: the binary wrote nothing beside itself.
+      expect(tree(host)).toEqual(['SHA256SUMS', 'SHA256SUMS.sig', 'daemoneye-linux-x64', 'public.key', tarball].sort());
+
+      // The binary's own verify agrees; a tampered SHA256SUMS fails the signature, a tampered binary the checksum.
       const verify = await runBinary([
         'verify',
-        join(unpacked, 'SHA256SUMS'),
+        join(host, 'SHA256SUMS'),
         '-s',
-        join(unpacked, 'SHA256SUMS.sig'),
+        join(host, 'SHA256SUMS.sig'),
         '--public-key',
-        join(keys, 'public.key'),
+        join(host, 'public.key'),
         '--format',
         'json',
       ]);
       expect(JSON.parse(verify.stdout)).toMatchObject({valid: true});
-      // A tampered binary fails the checksum; a tampered SHA256SUMS fails the signature.
-      cpSync(join(unpacked, 'SHA256SUMS'), join(out, 'SHA256SUMS.tampered'));
+      cpSync(join(host, 'SHA256SUMS'), join(out, 'SHA256SUMS.tampered'));
       execFileSync('/bin/sh', ['-c', `printf x >> "${join(out, 'SHA256SUMS.tampered')}"`]);
       const tampered = await runBinary([
         'verify',
         join(out, 'SHA256SUMS.tampered'),
         '-s',
-        join(unpacked, 'SHA256SUMS.sig'),
+        join(host, 'SHA256SUMS.sig'),
         '--public-key',
-        join(keys, 'public.key'),
+        join(host, 'public.key'),
         '--format',
         'json',
       ]);
       expect(tampered.code).not.toBe(0);
-      execFileSync('/bin/sh', ['-c', `printf x >> "${join(unpacked, 'daemoneye-linux-x64')}"`]);
-      expect(() => check('sha256sum', ['-c', 'SHA256SUMS'])).toThrow();
+      // A tarball whose binary was swapped, its signed SHA256SUMS kept: the recipe stops before running it.
+      const forged = join(dir, 'forged');
+      mkdirSync(forged);
+      for (const file of ['SHA256SUMS', 'SHA256SUMS.sig', 'daemoneye-linux-x64']) copyFileSync(join(host, file), join(forged, file));
+      execFileSync('/bin/sh', ['-c', 'printf x >> daemoneye-linux-x64 && tar -cf - SHA256SUMS SHA256SUMS.sig daemoneye-linux-x64 | gzip -1 > forged.tar.gz'], {
+        cwd: forged,
+      });
+      const victim = join(dir, 'victim');
+      mkdirSync(victim);
+      copyFileSync(join(forged, 'forged.tar.gz'), join(victim, tarball));
+      copyFileSync(join(host, 'public.key'), join(victim, 'public.key'));
+      const rerun = spawnSync('/bin/sh', ['-e', '-c', recipe.host], {cwd: victim, env: responderEnv(), encoding: 'utf8', timeout: 120_000});
+      expect(rerun.status).not.toBe(0);
+      expect(rerun.stdout).toContain('Signature Verified Successfully');
+      expect(rerun.stdout).toContain('daemoneye-linux-x64: FAILED');
     },
     RUNS_TIMEOUT_MS,
   );
