@@ -1,8 +1,11 @@
 import {Flags} from '@oclif/core';
 
+import {ExitCode} from '../src/errors.js';
 import {objectView} from '../src/output/view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
+import {configFlags} from './_base/config-flags.js';
 import {formatFlag, PID_MAX_LIMIT} from './_base/flags.js';
+import {type CommandOutcome, shown} from './_base/outcome.js';
 
 export default class Collect extends DaemonEyeCommand<typeof Collect> {
   static override summary = 'Copy evidence of suspect processes (executable, argv, status, maps, fds, redacted environment) into a signed case.';
@@ -21,18 +24,15 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
     key: Flags.string({summary: 'Ed25519 private key to sign the manifest (default: crypto.private_key_path when it exists).'}),
     'max-file-bytes': Flags.integer({summary: 'Largest file copied; larger ones are listed as skipped.', default: 256 * 1024 * 1024, min: 1, max: 2 ** 31 - 1}),
     'max-total-bytes': Flags.integer({summary: 'Largest case; files past it are listed as skipped.', default: 2 * 1024 * 1024 * 1024, min: 1, max: 2 ** 50}),
-    redact: Flags.boolean({
-      summary: 'Redact secrets in argv and environments (default: collection.redaction.enabled); --no-redact keeps them, as the manifest says.',
-      allowNo: true,
-    }),
+    ...configFlags('redact'),
     format: formatFlag(['json', 'ndjson', 'table'] as const, 'Output format of the summary (default: json).'),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const {flags} = this;
     const {collectEvidenceCase} = await import('../src/app/evidence.js');
     const {result, reason} = await collectEvidenceCase({
-      config: this.loadConfig(flags.redact === undefined ? {} : {'collection.redaction.enabled': flags.redact}),
+      config: this.loadConfig(),
       ...(flags.pid === undefined ? {} : {pids: flags.pid}),
       ...(flags.alerts === undefined ? {} : {alerts: flags.alerts}),
       ...(flags.rule === undefined ? {} : {rule: flags.rule}),
@@ -44,40 +44,44 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
       warn: (m) => this.logger.warn(m),
     });
     const {manifest} = result;
-    await this.present(
-      this.flags.format,
-      objectView({
-        output: result.output,
-        kind: result.kind,
-        case_id: manifest.case_id,
-        manifest_sha256: result.manifest_sha256,
-        signed: result.signed,
-        key_id: result.key_id,
-        pids: manifest.processes.map((p) => p.pid),
-        not_running: manifest.not_running,
-        files: manifest.files.length,
-        skipped: manifest.skipped,
-        bytes: result.bytes,
-        redacted: manifest.redaction?.enabled ?? false,
-      }),
-      'json',
-    );
-    for (const skipped of manifest.skipped) this.logger.warn(`not collected: ${skipped.path} (${skipped.reason})`);
-    for (const pid of manifest.not_running) this.logger.warn(`no process with pid ${pid}`);
-    const files = manifest.files.length;
-    const processes = manifest.processes.length;
-    this.logger.info(`collected ${files} file${files === 1 ? '' : 's'} of ${processes} process${processes === 1 ? '' : 'es'} into ${result.output}`);
-    await this.audit('evidence_collection', {
+    const view = objectView({
       output: result.output,
+      kind: result.kind,
       case_id: manifest.case_id,
       manifest_sha256: result.manifest_sha256,
       signed: result.signed,
       key_id: result.key_id,
       pids: manifest.processes.map((p) => p.pid),
-      reason,
-      redacted: manifest.redaction?.enabled ?? false,
+      not_running: manifest.not_running,
       files: manifest.files.length,
-      exit_code: this.currentExitCode,
+      skipped: manifest.skipped,
+      bytes: result.bytes,
+      redacted: manifest.redaction?.enabled ?? false,
     });
+    const files = manifest.files.length;
+    const processes = manifest.processes.length;
+    return {
+      output: shown(view, this.flags.format, 'json'),
+      report: [
+        ...manifest.skipped.map((skipped) => ({warn: `not collected: ${skipped.path} (${skipped.reason})`})),
+        ...manifest.not_running.map((pid) => ({warn: `no process with pid ${pid}`})),
+        {info: `collected ${files} file${files === 1 ? '' : 's'} of ${processes} process${processes === 1 ? '' : 'es'} into ${result.output}`},
+      ],
+      exitCode: ExitCode.Success,
+      audit: {
+        action: 'evidence_collection',
+        payload: {
+          output: result.output,
+          case_id: manifest.case_id,
+          manifest_sha256: result.manifest_sha256,
+          signed: result.signed,
+          key_id: result.key_id,
+          pids: manifest.processes.map((p) => p.pid),
+          reason,
+          redacted: manifest.redaction?.enabled ?? false,
+          files: manifest.files.length,
+        },
+      },
+    };
   }
 }

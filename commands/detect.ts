@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 
-import {type DetectRunResult, runDetect} from '../src/app/detect.js';
+import {type DetectRunResult, isDetectionRefusal, runDetect} from '../src/app/detect.js';
 import {alertsView, detectView} from '../src/app/detect-view.js';
 import type {View} from '../src/output/view.js';
 import type {ProcessTreeNode} from '../src/tree/process-tree.js';
@@ -9,7 +9,9 @@ import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {MAX_TIMER_MS, parseTime} from '../src/util/time.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
+import {configFlags} from './_base/config-flags.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
+import {type CommandOutcome, shown} from './_base/outcome.js';
 
 export default class Detect extends DaemonEyeCommand<typeof Detect> {
   static override summary = 'Run detection rules on a live snapshot or saved input and print alerts.';
@@ -40,14 +42,11 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     baseline: Flags.string({
       summary: 'A known-good snapshot file or store: its latest scan is given to rules as baseline_<table> (e.g. baseline_processes).',
     }),
-    'hidden-check': Flags.boolean({
-      summary: 'Live snapshot: also sweep the pid space for processes the /proc listing hides (default: collection.hidden_check).',
-      allowNo: true,
-    }),
+    ...configFlags('hidden-check'),
     'show-suppressed': Flags.boolean({summary: 'Also print alerts that deduplication suppressed, marked "suppressed": true.'}),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     // Milliseconds since the process started: Node's start, module loading and oclif's parse of the flags.
     const startupMs = performance.now();
     const {flags} = this;
@@ -56,55 +55,67 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       throw new DaemonEyeError('USAGE', '--format tree draws one scan; --since selects many', {hint: 'drop --since to draw the latest scan of --input'});
     }
     if (flags.since === undefined) preferBaselineWasm();
-    const config = this.loadConfig({'collection.hidden_check': flags['hidden-check']});
+    const config = this.loadConfig();
     const configMs = performance.now() - startupMs;
     const origin = flags.input === undefined ? ({live: true} as const) : ({live: false, input: flags.input} as const);
     // Line formats are printed before the first delivery to a sink (a kill or a slow sink cannot cost
     // stdout its alerts); json and table need the run's summary, tree the snapshot: they come at the end.
     let printedEarly = false;
-    const result = await runDetect({
-      config,
-      input: flags.input,
-      since: flags.since === undefined ? undefined : parseTime(flags.since, Date.now(), '--since'),
-      rulesPaths: flags.rules ?? [],
-      ruleIds: flags.rule ?? [],
-      storeDir: flags.store,
-      timeoutMs: flags.timeout,
-      failOn: flags['fail-on'],
-      sinkNames: flags.sink ?? [],
-      showSuppressed: flags['show-suppressed'],
-      baseline: flags.baseline,
-      // The tree shows each process's sockets: a live run collects them even when no rule reads them.
-      alsoCollect: flags.format === 'tree' ? ['process_open_sockets'] : [],
-      logger: this.logger,
-      metrics: this.metrics,
-      onRefused: (error) => this.audit('detection_refused', {code: error.code, error: error.toOneLine(), details: error.details}),
-      onPrintable: async (printed, defaultFormat) => {
-        if (flags.format === 'tree') return;
-        const format = this.outputFormat(flags.format ?? defaultFormat);
-        if (format === 'json' || format === 'table') return;
-        await this.present(format, alertsView(printed, origin));
-        printedEarly = true;
-      },
-    });
-    const renderFrom = performance.now();
-    if (flags.format === 'tree') await this.present('tree', await this.tree(result));
-    else if (!printedEarly) await this.present(flags.format ?? result.defaultFormat, detectView(result, origin));
-    const renderMs = performance.now() - renderFrom;
-    this.setExitCode(result.exitCode);
-    const auditFrom = performance.now();
-    await this.audit('detection', {...result.audit, exit_code: this.currentExitCode});
+    let result: DetectRunResult;
+    try {
+      result = await runDetect({
+        config,
+        input: flags.input,
+        since: flags.since === undefined ? undefined : parseTime(flags.since, Date.now(), '--since'),
+        rulesPaths: flags.rules ?? [],
+        ruleIds: flags.rule ?? [],
+        storeDir: flags.store,
+        timeoutMs: flags.timeout,
+        failOn: flags['fail-on'],
+        sinkNames: flags.sink ?? [],
+        showSuppressed: flags['show-suppressed'],
+        baseline: flags.baseline,
+        // The tree shows each process's sockets: a live run collects them even when no rule reads them.
+        alsoCollect: flags.format === 'tree' ? ['process_open_sockets'] : [],
+        logger: this.logger,
+        metrics: this.metrics,
+        onPrintable: async (printed, defaultFormat) => {
+          if (flags.format === 'tree') return;
+          const format = this.outputFormat(flags.format ?? defaultFormat);
+          if (format === 'json' || format === 'table') return;
+          await this.present(format, alertsView(printed, origin));
+          printedEarly = true;
+        },
+      });
+    } catch (error) {
+      // A refused rule file or rule SQL is recorded under its own action, then reported (exit 2).
+      if (isDetectionRefusal(error)) {
+        return {refused: error, audit: {action: 'detection_refused', payload: {code: error.code, error: error.toOneLine(), details: error.details}}};
+      }
+      throw error;
+    }
     const stats = result.report.snapshots[0]?.live?.stats;
-    // The phases of docs/performance.md, for `--log-level debug` and the benchmarks.
-    this.logger.debug('detect timing', {
-      startup_ms: Math.round(startupMs),
-      config_ms: Math.round(configMs),
-      ...result.timings,
-      ...(stats === undefined ? {} : {walk_ms: stats.walk_ms, hash_ms: stats.hash_ms, tables_ms: stats.tables_ms, processes: stats.processes}),
-      render_ms: Math.round(renderMs),
-      audit_ms: Math.round(performance.now() - auditFrom),
-      total_ms: Math.round(performance.now()),
-    });
+    return {
+      // The tree is drawn from the snapshot (built here, before the base presents it); line formats were printed already.
+      output:
+        flags.format === 'tree'
+          ? shown(await this.tree(result), 'tree')
+          : printedEarly
+            ? null
+            : shown(detectView(result, origin), flags.format ?? result.defaultFormat),
+      exitCode: result.exitCode,
+      audit: {action: 'detection', payload: result.audit},
+      // The phases of docs/performance.md, for `--log-level debug` and the benchmarks (the base adds render, audit and total).
+      timing: {
+        message: 'detect timing',
+        fields: {
+          startup_ms: Math.round(startupMs),
+          config_ms: Math.round(configMs),
+          ...result.timings,
+          ...(stats === undefined ? {} : {walk_ms: stats.walk_ms, hash_ms: stats.hash_ms, tables_ms: stats.tables_ms, processes: stats.processes}),
+        },
+      },
+    };
   }
 
   /** The snapshot's process tree with the processes the printed alerts name marked (live, or the latest scan of --input). */

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core';
 import {ExitCode} from '../src/errors.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
+import {type CommandOutcome, shown} from './_base/outcome.js';
 
 export default class Diff extends DaemonEyeCommand<typeof Diff> {
   static override summary = 'Show what changed between two scans: processes, new executables, changed hashes, parent → child pairs, listening ports.';
@@ -22,14 +23,16 @@ export default class Diff extends DaemonEyeCommand<typeof Diff> {
     'fail-on-change': Flags.boolean({summary: 'Exit 1 when anything changed.'}),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const [{diffInputs}, {diffSummaryLine, diffView}] = await Promise.all([import('../src/app/diff.js'), import('../src/diff/diff-view.js')]);
     const inputs = [this.args.old, this.args.new].filter((a): a is string => a !== undefined);
     const diff = await diffInputs({inputs, defaultStore: config.paths.storeDir});
-    await this.present(this.flags.format, diffView(diff));
-    this.logger.info(diffSummaryLine(diff));
-    if (this.flags['fail-on-change'] && diff.results.length > 0) this.setExitCode(ExitCode.CheckFailed);
-    await this.audit('diff', {old: diff.old, new: diff.new, counts: diff.counts, exit_code: this.currentExitCode});
+    return {
+      output: shown(diffView(diff), this.flags.format),
+      report: [{info: diffSummaryLine(diff)}],
+      exitCode: this.flags['fail-on-change'] && diff.results.length > 0 ? ExitCode.CheckFailed : ExitCode.Success,
+      audit: {action: 'diff', payload: {old: diff.old, new: diff.new, counts: diff.counts}},
+    };
   }
 }

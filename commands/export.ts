@@ -7,6 +7,7 @@ import {snapshotLimitsFromConfig} from '../src/storage/snapshot-file.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {PID_MAX_LIMIT, sinceFlag, untilFlag} from './_base/flags.js';
+import {type CommandOutcome, type ReportLine, text} from './_base/outcome.js';
 
 export default class Export extends DaemonEyeCommand<typeof Export> {
   static override summary =
@@ -40,11 +41,8 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
     }),
   };
 
-  async run(): Promise<void> {
-    if (this.flags.format === 'parquet') {
-      await this.runParquet();
-      return;
-    }
+  protected async execute(): Promise<CommandOutcome> {
+    if (this.flags.format === 'parquet') return this.parquet();
     const config = this.loadConfig();
     const now = Date.now();
     const {flags} = this;
@@ -68,30 +66,37 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
         onNote: (message) => this.logger.info(message),
       },
     );
-    this.logger.debug(`exported ${result.rows} ${result.table} rows from ${result.filesRead} snapshot file(s)`);
-    if (result.scansWithoutTable > 0) {
-      const scans = result.scanIds.length;
-      this.logger.warn(
-        `${result.scansWithoutTable} of ${scans} scan${scans === 1 ? '' : 's'} in range did not collect ${result.table}: none of their rows are here`,
-      );
-    }
-    if (result.problems.length > 0) {
-      this.logger.warn(`${result.problems.length} snapshot file(s) could not be read and were skipped`);
-      this.setExitCode(ExitCode.UsageOrInput);
-    }
-    await this.audit('export', {
-      input: flags.input ?? config.paths.storeDir,
-      table: result.table,
-      format: result.format,
-      rows: result.rows,
-      scan_ids: result.scanIds,
-      output: result.outputPath ?? null,
-      exit_code: this.currentExitCode,
-    });
+    const scans = result.scanIds.length;
+    return {
+      output: null,
+      report: [
+        {debug: `exported ${result.rows} ${result.table} rows from ${result.filesRead} snapshot file(s)`},
+        ...(result.scansWithoutTable > 0
+          ? [
+              {
+                warn: `${result.scansWithoutTable} of ${scans} scan${scans === 1 ? '' : 's'} in range did not collect ${result.table}: none of their rows are here`,
+              },
+            ]
+          : []),
+        ...skippedFiles(result.problems.length),
+      ],
+      exitCode: result.problems.length > 0 ? ExitCode.UsageOrInput : ExitCode.Success,
+      audit: {
+        action: 'export',
+        payload: {
+          input: flags.input ?? config.paths.storeDir,
+          table: result.table,
+          format: result.format,
+          rows: result.rows,
+          scan_ids: result.scanIds,
+          output: result.outputPath ?? null,
+        },
+      },
+    };
   }
 
   /** `--format parquet`: the lake layout under --output; prints each file written (relative to it), one a line. */
-  private async runParquet(): Promise<void> {
+  private async parquet(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const now = Date.now();
     const {flags} = this;
@@ -120,21 +125,23 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
       onProblem: (problem) => this.logger.reportError(problem),
       onWarning: (warning) => this.logger.warn(warning),
     });
-    if (result.files.length > 0) process.stdout.write(`${result.files.join('\n')}\n`);
-    this.logger.info(`wrote ${result.files.length} Parquet file(s), ${result.rows} rows, under ${flags.output}`);
-    if (result.unscannedAlerts > 0) this.logger.warn(`${result.unscannedAlerts} alert(s) tied to no scan have no host or date to file under: not written`);
-    if (result.problems.length > 0) {
-      this.logger.warn(`${result.problems.length} snapshot file(s) could not be read and were skipped`);
-      this.setExitCode(ExitCode.UsageOrInput);
-    }
-    await this.audit('export', {
-      input,
-      table: flags.table ?? 'all',
-      format: 'parquet',
-      rows: result.rows,
-      scan_ids: result.scanIds,
-      output: flags.output,
-      exit_code: this.currentExitCode,
-    });
+    return {
+      output: result.files.length > 0 ? text(`${result.files.join('\n')}\n`) : null,
+      report: [
+        {info: `wrote ${result.files.length} Parquet file(s), ${result.rows} rows, under ${flags.output}`},
+        ...(result.unscannedAlerts > 0 ? [{warn: `${result.unscannedAlerts} alert(s) tied to no scan have no host or date to file under: not written`}] : []),
+        ...skippedFiles(result.problems.length),
+      ],
+      exitCode: result.problems.length > 0 ? ExitCode.UsageOrInput : ExitCode.Success,
+      audit: {
+        action: 'export',
+        payload: {input, table: flags.table ?? 'all', format: 'parquet', rows: result.rows, scan_ids: result.scanIds, output: flags.output},
+      },
+    };
   }
+}
+
+/** The warning that `count` snapshot files of a store were skipped (each was reported as it was read). */
+function skippedFiles(count: number): ReportLine[] {
+  return count > 0 ? [{warn: `${count} snapshot file(s) could not be read and were skipped`}] : [];
 }

@@ -13,6 +13,7 @@ import {
 import {healthView} from '../src/telemetry/health-view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
+import {type CommandOutcome, shown} from './_base/outcome.js';
 
 export default class Health extends DaemonEyeCommand<typeof Health> {
   static override summary = 'Check each component: configuration, /proc access, rules, store, last run, ledger and keys, sinks.';
@@ -31,16 +32,22 @@ export default class Health extends DaemonEyeCommand<typeof Health> {
     })(),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const monitor = new HealthMonitor({loadConfig: () => this.loadConfig()});
     const components: ComponentHealth[] =
       this.flags.component === undefined ? Object.values((await monitor.checkSystemHealth()).components) : [await monitor.checkComponent(this.flags.component)];
     const status = components.reduce<HealthState>((worst, c) => worseState(worst, c.status), 'healthy');
-    await this.present(this.flags.format, healthView(components));
-    for (const c of components.filter((c) => c.status !== 'healthy')) this.logger.warn(`${c.component}: ${c.status}: ${c.reason}`);
-    const bad = components.filter((c) => c.status !== 'healthy').map((c) => c.component);
-    this.logger.info(`health: ${status}${bad.length > 0 ? ` (${bad.join(', ')})` : ` (${components.length} component(s) checked)`}`);
     for (const c of components) this.metrics.recordGauge('daemoneye_health_component_status', HEALTH_STATUSES.indexOf(c.status), {component: c.component});
-    if (status !== 'healthy') this.setExitCode(ExitCode.CheckFailed);
+    const unhealthy = components.filter((c) => c.status !== 'healthy');
+    const bad = unhealthy.map((c) => c.component);
+    return {
+      output: shown(healthView(components), this.flags.format),
+      report: [
+        ...unhealthy.map((c) => ({warn: `${c.component}: ${c.status}: ${c.reason}`})),
+        {info: `health: ${status}${bad.length > 0 ? ` (${bad.join(', ')})` : ` (${components.length} component(s) checked)`}`},
+      ],
+      exitCode: status === 'healthy' ? ExitCode.Success : ExitCode.CheckFailed,
+      audit: null,
+    };
   }
 }

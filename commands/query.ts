@@ -7,6 +7,7 @@ import {queryView} from '../src/detection/detection-view.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
+import {type CommandOutcome, shown} from './_base/outcome.js';
 
 export default class Query extends DaemonEyeCommand<typeof Query> {
   static override summary = 'Run one read-only SQL query over a live or saved snapshot.';
@@ -25,16 +26,17 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
     since: sinceFlag,
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const since = this.flags.since === undefined ? undefined : parseTime(this.flags.since, Date.now(), '--since');
     const sql = this.args.sql === '-' ? await readSqlFromStdin() : this.args.sql;
     let report: Awaited<ReturnType<typeof runQuery>>;
+    // An unusable file in a store is reported and skipped; the query runs on the others and ends with exit 2.
+    let skipped = 0;
     try {
-      // An unusable file in a store is reported and skipped; the query runs on the others and ends with exit 2.
       const onProblem = (problem: DaemonEyeError): void => {
         this.logger.reportError(problem);
-        this.setExitCode(ExitCode.UsageOrInput);
+        skipped += 1;
       };
       report = await runQuery({
         config: config.values,
@@ -44,20 +46,20 @@ export default class Query extends DaemonEyeCommand<typeof Query> {
       });
     } catch (error) {
       // SQL the validator refused is recorded with its reasons: probing the sandbox leaves a trace.
-      if (isDaemonEyeError(error) && error.code === 'SQL_REFUSED')
-        await this.audit('sql_refused', {sql: sql.slice(0, 4096), sql_bytes: sql.length, reasons: error.details});
+      if (isDaemonEyeError(error) && error.code === 'SQL_REFUSED') {
+        return {refused: error, audit: {action: 'sql_refused', payload: {sql: sql.slice(0, 4096), sql_bytes: sql.length, reasons: error.details}}};
+      }
       throw error;
     }
-    await this.present(this.flags.format, queryView(report));
-    this.logger.info(`${report.row_count} row${report.row_count === 1 ? '' : 's'} in ${report.elapsed_ms} ms from ${report.source}`);
-    if (report.truncated) this.logger.warn(`the result was cut at ${report.row_count} rows`);
-    await this.audit('query', {
-      sql: sql.slice(0, 4096),
-      rows: report.row_count,
-      source: report.source,
-      scan_ids: report.scan_ids,
-      exit_code: this.currentExitCode,
-    });
+    return {
+      output: shown(queryView(report), this.flags.format),
+      report: [
+        {info: `${report.row_count} row${report.row_count === 1 ? '' : 's'} in ${report.elapsed_ms} ms from ${report.source}`},
+        ...(report.truncated ? [{warn: `the result was cut at ${report.row_count} rows`}] : []),
+      ],
+      exitCode: skipped > 0 ? ExitCode.UsageOrInput : ExitCode.Success,
+      audit: {action: 'query', payload: {sql: sql.slice(0, 4096), rows: report.row_count, source: report.source, scan_ids: report.scan_ids}},
+    };
   }
 }
 

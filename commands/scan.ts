@@ -4,7 +4,7 @@ import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../src/c
 import type {HashProgress} from '../src/collect/hash.js';
 import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
-import {DaemonEyeError} from '../src/errors.js';
+import {DaemonEyeError, ExitCode} from '../src/errors.js';
 import {type Host, hostOfScan} from '../src/models/host.js';
 import type {ProcessRecord} from '../src/models/process.js';
 import {socketsByPid, type TreeSocket} from '../src/tree/process-tree.js';
@@ -13,7 +13,10 @@ import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {COLLECTED_TABLE_NAMES, collectedRows} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
+import {configFlags} from './_base/config-flags.js';
 import {allowBareFlag, formatFlag, PID_MAX_LIMIT, storeFlag} from './_base/flags.js';
+import {type CommandOutcome, type Output, shown} from './_base/outcome.js';
+import type {Logger} from '../src/output/logger.js';
 
 export default class Scan extends DaemonEyeCommand<typeof Scan> {
   static override summary = 'Snapshot every running process (or --pid) and print one record per process.';
@@ -35,19 +38,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     pid: Flags.integer({summary: 'Only this process (repeatable); with a tree, its subtree and its ancestors.', multiple: true, min: 0, max: PID_MAX_LIMIT}),
     tree: Flags.boolean({summary: "Nest each process's children under it (`--format json|ndjson`); `--format tree` draws it."}),
     input: Flags.string({summary: 'Show the latest scan of a snapshot file or store directory instead of taking a live snapshot.'}),
-    hash: Flags.boolean({summary: 'Hash each executable with SHA-256 (default: collection.hash).', allowNo: true}),
-    'hash-cache': Flags.boolean({
-      summary: 'Reuse digests of unchanged executables from <state dir>/hash-cache.json (default: collection.hash_cache).',
-      allowNo: true,
-    }),
-    'hash-max-bytes': Flags.integer({summary: 'Do not hash executables larger than this (default: collection.hash_max_bytes, 256 MiB).', min: 1, max: 2 ** 40}),
-    'cpu-sample': Flags.integer({summary: 'Measure CPU over this many milliseconds instead of since each process started.', min: 0, max: 60_000}),
-    collector: Flags.option({summary: 'Process collector (default: collection.collector).', options: ['auto', 'procfs', 'systeminformation'] as const})(),
-    'hidden-check': Flags.boolean({
-      summary: 'Also sweep the pid space (kill(pid, 0)) for processes the /proc listing hides (default: collection.hidden_check).',
-      allowNo: true,
-    }),
-    redact: Flags.boolean({summary: 'Redact secret arguments in command lines (default: collection.redaction.enabled).', allowNo: true}),
+    ...configFlags('hash', 'hash-cache', 'hash-max-bytes', 'cpu-sample', 'collector', 'hidden-check', 'redact'),
     output: Flags.string({char: 'o', summary: 'Also save the snapshot as a SQLite file (written atomically, mode 0600; a device or FIFO is written through).'}),
     tables: Flags.string({
       summary: 'Host tables to save with --output/--store: a comma-separated list or `all` (default: collection.tables; processes is always saved).',
@@ -60,7 +51,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     await super.init();
   }
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const {flags} = this;
     const tree = flags.tree || flags.format === 'tree';
     if (flags.input !== undefined) {
@@ -71,23 +62,17 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       const {loadLatestSavedScan} = await import('../src/app/tree.js');
       const saved = await loadLatestSavedScan(flags.input);
       const processes = tree || flags.pid === undefined ? saved.processes : saved.processes.filter((p) => flags.pid?.includes(p.pid) === true);
-      await this.render(processes, tree, saved.sockets, hostOfScan(saved.scan));
-      await this.audit('process_view', {input: flags.input, scan_id: saved.scan.id, process_count: processes.length, exit_code: this.currentExitCode});
-      return;
+      return {
+        output: await this.view(processes, tree, saved.sockets, hostOfScan(saved.scan)),
+        exitCode: ExitCode.Success,
+        audit: {action: 'process_view', payload: {input: flags.input, scan_id: saved.scan.id, process_count: processes.length}},
+      };
     }
     preferBaselineWasm();
-    const config = this.loadConfig({
-      'collection.hash': flags.hash,
-      'collection.hash_max_bytes': flags['hash-max-bytes'],
-      'collection.hash_cache': flags['hash-cache'],
-      'collection.cpu_sample_ms': flags['cpu-sample'],
-      'collection.collector': flags.collector,
-      'collection.redaction.enabled': flags.redact,
-      'collection.hidden_check': flags['hidden-check'],
-    });
+    const config = this.loadConfig();
     const saving = flags.output !== undefined || flags.store !== undefined;
     if (flags.tables !== undefined && !saving) this.logger.warn('--tables chooses what --output or --store saves; scan prints processes only');
-    const progress = hashProgressLine();
+    const progress = hashProgressLine(this.logger);
     const snapshot = await collectSnapshot({
       ...collectOptionsFromConfig(config.values),
       // A tree shows each process's sockets, so it collects them even when nothing is saved.
@@ -111,29 +96,36 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
-    await this.render(processes, tree, tree ? socketsByPid(collectedRows(snapshot.tables, 'process_open_sockets')) : new Map(), hostOfScan(snapshot.scan));
-    await this.audit('process_collection', {
-      scan_id: snapshot.scan.id,
-      process_count: processes.length,
-      collector: snapshot.scan.collector,
-      pids: flags.pid ?? null,
-      output: saved.output?.path ?? null,
-      store_file: saved.store?.path ?? null,
-      exit_code: this.currentExitCode,
-    });
+    return {
+      output: await this.view(
+        processes,
+        tree,
+        tree ? socketsByPid(collectedRows(snapshot.tables, 'process_open_sockets')) : new Map(),
+        hostOfScan(snapshot.scan),
+      ),
+      exitCode: ExitCode.Success,
+      audit: {
+        action: 'process_collection',
+        payload: {
+          scan_id: snapshot.scan.id,
+          process_count: processes.length,
+          collector: snapshot.scan.collector,
+          pids: flags.pid ?? null,
+          output: saved.output?.path ?? null,
+          store_file: saved.store?.path ?? null,
+        },
+      },
+    };
   }
 
-  /** Print records in the chosen format; a tree (`--format tree` or `--tree`) nests children, focused on --pid. */
-  private async render(processes: readonly ProcessRecord[], tree: boolean, sockets: ReadonlyMap<number, readonly TreeSocket[]>, host: Host): Promise<void> {
-    if (!tree) {
-      await this.present(this.flags.format, processView(processes, host));
-      return;
-    }
+  /** The records in the chosen format; a tree (`--format tree` or `--tree`) nests children, focused on --pid. */
+  private async view(processes: readonly ProcessRecord[], tree: boolean, sockets: ReadonlyMap<number, readonly TreeSocket[]>, host: Host): Promise<Output> {
+    if (!tree) return shown(processView(processes, host), this.flags.format);
     if (this.flags.format === 'csv') throw new DaemonEyeError('USAGE', 'a tree cannot be written as CSV', {hint: 'use --format tree, json or ndjson'});
     const [{buildProcessTree}, {treeView}] = await Promise.all([import('../src/tree/process-tree.js'), import('../src/tree/tree-view.js')]);
     const roots = buildProcessTree(processes, {sockets, ...(this.flags.pid === undefined ? {} : {focusPids: this.flags.pid})});
     for (const pid of this.flags.pid ?? []) if (!processes.some((p) => p.pid === pid)) this.logger.warn(`no process with pid ${pid}`);
-    await this.present(this.flags.format, treeView(roots));
+    return shown(treeView(roots), this.flags.format);
   }
 
   private async save(snapshot: Snapshot, config: Config): Promise<SaveResult> {
@@ -172,17 +164,17 @@ function scanTables(flag: string | undefined, configured: readonly string[]): st
 }
 
 /** A progress line on a terminal (stderr) once hashing has taken more than a second; cleared at the end. */
-function hashProgressLine(): {show: (progress: HashProgress) => void; clear: () => void} {
+function hashProgressLine(logger: Logger): {show: (progress: HashProgress) => void; clear: () => void} {
   let shown = false;
   return {
     show: (progress) => {
       if (progress.elapsedMs < 1000) return;
       shown = true;
       const mib = (progress.bytes / (1024 * 1024)).toFixed(0);
-      process.stderr.write(`\r\u001b[Khashing executables: ${progress.done}/${progress.total} (${mib} MiB)`);
+      logger.progress(`hashing executables: ${progress.done}/${progress.total} (${mib} MiB)`);
     },
     clear: () => {
-      if (shown) process.stderr.write('\r\u001b[K');
+      if (shown) logger.progress('');
     },
   };
 }

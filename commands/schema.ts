@@ -1,7 +1,9 @@
 import {Flags} from '@oclif/core';
 
 import {tableSchema} from '../src/app/ship.js';
+import {ExitCode} from '../src/errors.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
+import {type CommandOutcome, text} from './_base/outcome.js';
 
 export default class Schema extends DaemonEyeCommand<typeof Schema> {
   static override summary =
@@ -20,7 +22,7 @@ export default class Schema extends DaemonEyeCommand<typeof Schema> {
     database: Flags.string({default: 'daemoneye', summary: 'ClickHouse database the tables go in.'}),
   };
 
-  async run(): Promise<void> {
-    process.stdout.write(`${tableSchema(this.flags.dialect, this.flags.database).join(';\n\n')};\n`);
+  protected async execute(): Promise<CommandOutcome> {
+    return {output: text(`${tableSchema(this.flags.dialect, this.flags.database).join(';\n\n')};\n`), exitCode: ExitCode.Success, audit: null};
   }
 }

@@ -9,6 +9,7 @@ import {snapshotLimitsFromConfig} from '../src/storage/snapshot-file.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {sinceFlag, untilFlag} from './_base/flags.js';
+import {type CommandOutcome, text} from './_base/outcome.js';
 
 export default class Ship extends DaemonEyeCommand<typeof Ship> {
   static override summary = 'Insert the tables of a snapshot file or store into ClickHouse, the fleet engine, through the configured clickhouse sink.';
@@ -29,7 +30,7 @@ export default class Ship extends DaemonEyeCommand<typeof Ship> {
     sink: Flags.string({summary: 'The clickhouse sink to ship through (default: the only one configured).'}),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const now = Date.now();
     const {flags} = this;
@@ -47,18 +48,12 @@ export default class Ship extends DaemonEyeCommand<typeof Ship> {
       onProblem: (problem) => this.logger.reportError(problem),
       onWarning: (warning) => this.logger.warn(warning),
     });
-    process.stdout.write(`${safeJson({server: result.server, database: result.database, rows: result.rows, scan_ids: result.scanIds})}\n`);
-    if (result.problems.length > 0) {
-      this.logger.warn(`${result.problems.length} snapshot file(s) could not be read and were skipped`);
-      this.setExitCode(ExitCode.UsageOrInput);
-    }
-    await this.audit('ship', {
-      input,
-      server: result.server,
-      database: result.database,
-      rows: result.rows,
-      scan_ids: result.scanIds,
-      exit_code: this.currentExitCode,
-    });
+    const skipped = result.problems.length > 0;
+    return {
+      output: text(`${safeJson({server: result.server, database: result.database, rows: result.rows, scan_ids: result.scanIds})}\n`),
+      report: skipped ? [{warn: `${result.problems.length} snapshot file(s) could not be read and were skipped`}] : [],
+      exitCode: skipped ? ExitCode.UsageOrInput : ExitCode.Success,
+      audit: {action: 'ship', payload: {input, server: result.server, database: result.database, rows: result.rows, scan_ids: result.scanIds}},
+    };
   }
 }

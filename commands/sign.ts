@@ -2,9 +2,11 @@ import {Args, Flags} from '@oclif/core';
 
 import {resolvePrivateKey} from '../src/audit/index.js';
 import {assertNotSameFile, signFile} from '../src/crypto/file-signature.js';
+import {ExitCode} from '../src/errors.js';
 import {objectView} from '../src/output/view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
+import {type CommandOutcome, shown} from './_base/outcome.js';
 
 export default class Sign extends DaemonEyeCommand<typeof Sign> {
   static override summary = 'Write a detached Ed25519 signature of a file.';
@@ -22,13 +24,12 @@ export default class Sign extends DaemonEyeCommand<typeof Sign> {
     format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const key = resolvePrivateKey(config, this.flags.key, (message) => this.logger.warn(message));
     const output = this.flags.output ?? `${this.args.file}.sig`;
     assertNotSameFile(this.args.file, output);
     const result = signFile(this.args.file, key, {output, armor: this.flags.armor, note: (message) => this.logger.info(message)});
-    await this.present(this.flags.format, objectView(result));
-    await this.audit('sign', result);
+    return {output: shown(objectView(result), this.flags.format), exitCode: ExitCode.Success, audit: {action: 'sign', payload: result}};
   }
 }

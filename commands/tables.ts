@@ -2,8 +2,10 @@ import {Args} from '@oclif/core';
 
 import {describeTable, listTables} from '../src/detection/table-catalog.js';
 import {columnListView, tableListView} from '../src/detection/table-catalog-view.js';
+import {ExitCode} from '../src/errors.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
+import {type CommandOutcome, shown} from './_base/outcome.js';
 
 export default class Tables extends DaemonEyeCommand<typeof Tables> {
   static override summary = 'List the tables a rule or query can read, or the columns of one (as osqueryi .tables and .schema).';
@@ -19,9 +21,12 @@ export default class Tables extends DaemonEyeCommand<typeof Tables> {
   static override args = {table: Args.string({description: 'A table name: print its columns.'})};
   static override flags = {format: formatFlag(['table', 'json', 'ndjson', 'csv'] as const)};
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
-    if (this.args.table === undefined) await this.present(this.flags.format, tableListView(listTables(config.values)));
-    else await this.present(this.flags.format, columnListView(describeTable(this.args.table, config.values)));
+    const view =
+      this.args.table === undefined
+        ? shown(tableListView(listTables(config.values)), this.flags.format)
+        : shown(columnListView(describeTable(this.args.table, config.values)), this.flags.format);
+    return {output: view, exitCode: ExitCode.Success, audit: null};
   }
 }

@@ -7,6 +7,7 @@ import {DaemonEyeError, ExitCode} from '../src/errors.js';
 import {objectView} from '../src/output/view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
+import {type CommandOutcome, type ReportLine, shown} from './_base/outcome.js';
 
 export default class Verify extends DaemonEyeCommand<typeof Verify> {
   static override summary = 'Check a detached Ed25519 signature of a file, or an evidence bundle written by `collect`.';
@@ -30,41 +31,42 @@ export default class Verify extends DaemonEyeCommand<typeof Verify> {
     format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
-    if (this.flags.signature === undefined) {
-      await this.verifyBundle(resolvePublicKey(config, this.flags['public-key']));
-      return;
-    }
+    if (this.flags.signature === undefined) return this.verifyBundle(resolvePublicKey(config, this.flags['public-key']));
     const key = resolvePublicKey(config, this.flags['public-key']);
     if (key === undefined) {
       const file = config.values.crypto.public_key_path;
       throw new DaemonEyeError('INPUT_NOT_FOUND', `public key ${file} does not exist`, {file, hint: 'give --public-key'});
     }
     const result = verifyFileSignature(this.args.file, this.flags.signature, key);
-    await this.report(
+    return this.outcome(
       result,
+      [],
       result.valid ? `${result.file}: signature valid (key ${result.key_id})` : `${result.file}: signature INVALID: ${result.reason ?? ''}`,
     );
   }
 
-  private async verifyBundle(key: PublicKey | undefined): Promise<void> {
+  private async verifyBundle(key: PublicKey | undefined): Promise<CommandOutcome> {
     const {DEFAULT_BUNDLE_LIMITS, verifyEvidenceBundle} = await import('../src/evidence/verify-bundle.js');
     const result = await verifyEvidenceBundle(this.args.file, key, {
       maxBytes: this.flags['max-bytes'] ?? DEFAULT_BUNDLE_LIMITS.maxBytes,
       maxEntries: this.flags['max-entries'],
     });
-    for (const problem of result.problems) this.logger.error(`${result.bundle}: ${problem}`);
-    await this.report(
+    return this.outcome(
       result,
+      result.problems.map((problem) => ({error: `${result.bundle}: ${problem}`})),
       `${result.bundle}: ${result.valid ? `bundle valid, ${result.files_checked} files match the signed manifest (key ${result.key_id ?? '?'})` : 'bundle INVALID'}`,
     );
   }
 
-  private async report(result: {valid: boolean} & object, line: string): Promise<void> {
-    await this.present(this.flags.format, objectView(result));
-    if (result.valid) this.logger.info(line);
-    else this.logger.error(line);
-    if (!result.valid) this.setExitCode(ExitCode.CheckFailed);
+  /** The result printed, then its problems and the verdict line on stderr; exit 1 when not valid. */
+  private outcome(result: {valid: boolean} & object, problems: readonly ReportLine[], line: string): CommandOutcome {
+    return {
+      output: shown(objectView(result), this.flags.format),
+      report: [...problems, result.valid ? {info: line} : {error: line}],
+      exitCode: result.valid ? ExitCode.Success : ExitCode.CheckFailed,
+      audit: null,
+    };
   }
 }

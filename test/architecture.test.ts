@@ -170,3 +170,65 @@ describe('views', () => {
     expect(misplaced).toEqual([]);
   });
 });
+
+/**
+ * What a command file (commands/, but for the shared base in commands/_base/) may not do itself: the base
+ * command presents a command's outcome, sets the exit code and appends to the audit ledger, and stdout and
+ * stderr are written by the base and its logger only (docs/architecture.md, "How to add a command").
+ */
+const COMMAND_RULES: readonly {readonly pattern: RegExp; readonly problem: string}[] = [
+  {pattern: /\bprocess\.exit\b/, problem: 'calls process.exit: return the exit code in the outcome'},
+  {pattern: /\bprocess\.exitCode\b/, problem: 'sets process.exitCode: return the exit code in the outcome'},
+  {pattern: /\bthis\.exit\(/, problem: 'calls this.exit: return the exit code in the outcome'},
+  {pattern: /\bsetExitCode\(/, problem: 'sets the exit code: return it in the outcome'},
+  {pattern: /\bthis\.audit\(|\brecordAudit\(/, problem: 'appends to the audit ledger: return the audit decision in the outcome'},
+  {pattern: /\bprocess\.(?:stdout|stderr)\.write\(/, problem: 'writes to stdout or stderr itself: return the output, use the report lines or the logger'},
+  {pattern: /^\s+(?:public\s+|override\s+)*(?:async\s+)?run\(\)/m, problem: 'defines run(): implement execute() and return the outcome'},
+];
+
+/** A command file's breaches of COMMAND_RULES, and flags declared by hand under the name of a configuration flag. */
+export function commandViolations(files: ReadonlyMap<string, string>, configFlagNames: readonly string[]): Violation[] {
+  const problems: Violation[] = [];
+  for (const [file, text] of files) {
+    if (!file.startsWith('commands/') || file.startsWith('commands/_base/')) continue;
+    for (const rule of COMMAND_RULES) if (rule.pattern.test(text)) problems.push({file, problem: rule.problem});
+    for (const name of configFlagNames) {
+      if (new RegExp(`^\\s+'?${name}'?: Flags\\.`, 'm').test(text)) {
+        problems.push({file, problem: `declares --${name} by hand: take configFlags('${name}') (commands/_base/config-flags.ts)`});
+      }
+    }
+  }
+  return problems;
+}
+
+describe('commands', () => {
+  it('return their outcome: none writes stdout or stderr, sets the exit code, audits or defines run() itself', async () => {
+    const {CONFIG_FLAGS} = await import('../commands/_base/config-flags.js');
+    expect(commandViolations(sources, Object.keys(CONFIG_FLAGS))).toEqual([]);
+  });
+
+  it('take a flag that overrides configuration from its one declaration, whose key the schema describes', async () => {
+    const {CONFIG_FLAGS, configSummary} = await import('../commands/_base/config-flags.js');
+    for (const {key, flag} of Object.values(CONFIG_FLAGS)) expect((flag as {summary?: string}).summary).toBe(configSummary(key));
+    expect(() => configSummary('collection.no_such_key')).toThrow(/not a described key/);
+  });
+
+  it('are told apart from a command that does the base command’s work', () => {
+    const files = new Map([
+      ['commands/good.ts', 'protected async execute(): Promise<CommandOutcome> {\n    return {output: null, exitCode: ExitCode.Success, audit: null};\n  }\n'],
+      ['commands/_base/base-command.ts', 'async run(): Promise<void> {\n process.exitCode = 1; process.stdout.write(x);\n'],
+      [
+        'commands/bad.ts',
+        "  async run(): Promise<void> {\n    process.stdout.write('x');\n    this.setExitCode(1);\n    await this.audit('sign', {});\n    process.exit(2);\n  }\n  static flags = {\n    redact: Flags.boolean({allowNo: true}),\n  };\n",
+      ],
+    ]);
+    expect(commandViolations(files, ['redact', 'hash']).map((v) => `${v.file}: ${v.problem}`)).toEqual([
+      'commands/bad.ts: calls process.exit: return the exit code in the outcome',
+      'commands/bad.ts: sets the exit code: return it in the outcome',
+      'commands/bad.ts: appends to the audit ledger: return the audit decision in the outcome',
+      'commands/bad.ts: writes to stdout or stderr itself: return the output, use the report lines or the logger',
+      'commands/bad.ts: defines run(): implement execute() and return the outcome',
+      "commands/bad.ts: declares --redact by hand: take configFlags('redact') (commands/_base/config-flags.ts)",
+    ]);
+  });
+});

@@ -1,10 +1,10 @@
 // The one base class of every command: shared flags, configuration loading, the stderr logger, and the
-// single place where an error becomes a one-line message and an exit code (docs/architecture.md, "Exit codes").
+// single place where an outcome is presented (output, stderr report, exit code, audit entry: outcome.ts) and
+// where an error becomes a one-line message and an exit code (docs/architecture.md, "Exit codes").
 import {userInfo} from 'node:os';
 
 import {Command, Flags, type Interfaces} from '@oclif/core';
 
-import type {AuditAction} from '../../src/audit/index.js';
 import {type Config, loadConfig} from '../../src/config/builder.js';
 import {secretValues} from '../../src/config/redact.js';
 import {DaemonEyeError, ExitCode, isDaemonEyeError, strongerExitCode} from '../../src/errors.js';
@@ -12,11 +12,16 @@ import {type Palette, paletteFor, PLAIN} from '../../src/output/colour.js';
 import {colourEnabled, type OutputFormat, resolveFormat} from '../../src/output/format.js';
 import {terminalOutput} from '../../src/output/terminal.js';
 import {renderView, type View} from '../../src/output/view.js';
-import {LOG_LEVEL_ORDER, Logger, type LogLevel} from '../../src/output/logger.js';
+import {Logger, type LogLevel} from '../../src/output/logger.js';
 import {MetricsCollector} from '../../src/telemetry/metrics.js';
+import {applyConfigFlags, configFlags} from './config-flags.js';
+import type {AuditDecision, CommandOutcome, Output, ReportLine} from './outcome.js';
 
 export type DaemonEyeFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DaemonEyeCommand)['baseFlags'] & T['flags']>;
 export type DaemonEyeArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
+
+/** The base flags' values, typed once (before parsing, and for a usage error, none is set). */
+export type BaseFlagValues = Partial<Interfaces.InferredFlags<(typeof DaemonEyeCommand)['baseFlags']>>;
 
 export abstract class DaemonEyeCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
@@ -24,27 +29,19 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
       summary: 'Configuration file, layered over the system and user files.',
       helpGroup: 'GLOBAL',
     }),
-    'log-level': Flags.option({
-      summary: 'What is logged to stderr (default: app.log_level).',
-      options: LOG_LEVEL_ORDER,
-      helpGroup: 'GLOBAL',
-    })(),
-    'log-format': Flags.option({
-      summary: 'Log and error format on stderr.',
-      options: ['text', 'json'] as const,
-      helpGroup: 'GLOBAL',
-    })(),
+    ...configFlags('log-level', 'log-format'),
     verbose: Flags.boolean({summary: 'Debug logging and stack traces.', helpGroup: 'GLOBAL', exclusive: ['quiet']}),
     quiet: Flags.boolean({summary: 'Log errors only.', helpGroup: 'GLOBAL'}),
     'no-audit': Flags.boolean({summary: 'Do not record this run in the audit ledger.', helpGroup: 'GLOBAL'}),
-    'metrics-file': Flags.string({
-      summary: 'Write Prometheus metrics here when the command ends, even on failure (default: telemetry.metrics_file).',
-      helpGroup: 'GLOBAL',
-    }),
+    ...configFlags('metrics-file'),
   };
 
   protected flags!: DaemonEyeFlags<T>;
   protected args!: DaemonEyeArgs<T>;
+  /** The base flags of this run, typed; empty until parsed. */
+  private base: BaseFlagValues = {};
+  /** The `--format` asked for, if the command has one (JSON output makes JSON logs). */
+  private requestedFormat: string | undefined;
   /** Every positional argument, for commands that take a variable number (`static strict = false`). */
   protected positional: string[] = [];
   /** Metrics of this run, filled by the command from its library result; written by `--metrics-file`. */
@@ -67,6 +64,48 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     this.flags = flags as DaemonEyeFlags<T>;
     this.args = args as DaemonEyeArgs<T>;
     this.positional = argv.map(String);
+    const parsed: BaseFlagValues & {format?: unknown} = flags;
+    this.base = parsed;
+    this.requestedFormat = typeof parsed.format === 'string' ? parsed.format : undefined;
+  }
+
+  /** The command's work: flags → one call into src/ → its outcome (outcome.ts), which `run` presents. */
+  protected abstract execute(): Promise<CommandOutcome>;
+
+  /**
+   * Run the command and present its outcome, the same for every command: print the output, write the report
+   * lines, keep the stronger exit code, append the audit entry with `exit_code` stamped. A refusal appends its
+   * entry, then is thrown to `catch` like any error.
+   */
+  async run(): Promise<void> {
+    const outcome = await this.execute();
+    if ('refused' in outcome) {
+      await this.record(outcome.audit, outcome.refused.exitCode);
+      throw outcome.refused;
+    }
+    const renderFrom = performance.now();
+    await this.print(outcome.output);
+    const renderMs = performance.now() - renderFrom;
+    for (const line of outcome.report ?? []) this.reportLine(line);
+    this.setExitCode(outcome.exitCode);
+    const auditFrom = performance.now();
+    await this.record(outcome.audit, this.currentExitCode);
+    if (outcome.timing !== undefined) {
+      this.logger.debug(outcome.timing.message, {
+        ...outcome.timing.fields,
+        render_ms: Math.round(renderMs),
+        audit_ms: Math.round(performance.now() - auditFrom),
+        total_ms: Math.round(performance.now()),
+      });
+    }
+  }
+
+  /** Print an outcome's output (nothing for null). */
+  private async print(output: Output | null): Promise<void> {
+    if (output === null) return;
+    if (output.kind === 'view') await this.present(output.format, output.view, output.ttyDefault);
+    else if (output.kind === 'stream') await this.presentStream(output.format, output.rows, output.viewOf);
+    else this.write(output.text);
   }
 
   /** Colours for stdout (severities, health states): PLAIN unless stdout is a terminal without NO_COLOR. */
@@ -77,10 +116,10 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
   /** The stderr logger, honouring --verbose, --quiet, --log-level and, once loaded, the configuration. */
   protected get logger(): Logger {
     if (this.currentLogger === undefined) {
-      const base = this.flags as {'log-level'?: LogLevel; 'log-format'?: 'text' | 'json'; verbose?: boolean; quiet?: boolean; format?: string} | undefined;
+      const {base} = this;
       const configured = this.loadedConfig?.values.app;
-      const level: LogLevel = base?.verbose === true ? 'debug' : base?.quiet === true ? 'error' : (base?.['log-level'] ?? configured?.log_level ?? 'info');
-      const format = base?.['log-format'] ?? (base?.format === 'json' ? 'json' : (configured?.log_format ?? 'text'));
+      const level: LogLevel = base.verbose === true ? 'debug' : base.quiet === true ? 'error' : (base['log-level'] ?? configured?.log_level ?? 'info');
+      const format = base['log-format'] ?? (this.requestedFormat === 'json' ? 'json' : (configured?.log_format ?? 'text'));
       this.currentLogger = new Logger({level, format, palette: this.stderrPalette});
       // Every secret value of the configuration is scrubbed from whatever the logger writes, quoted or not.
       if (this.loadedConfig !== undefined) for (const secret of secretValues(this.loadedConfig.values)) this.currentLogger.addSecret(secret);
@@ -88,12 +127,14 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     return this.currentLogger;
   }
 
-  /** Load the layered configuration; `cliArgs` maps flag values onto dotted configuration keys. */
-  protected loadConfig(cliArgs: Readonly<Record<string, unknown>> = {}): Config {
-    const flags = this.flags as {config?: string; 'log-level'?: string; 'log-format'?: string};
+  /**
+   * Load the layered configuration, with every configuration flag the command declares (config-flags.ts) and
+   * was given laid over it.
+   */
+  protected loadConfig(): Config {
     const config = loadConfig({
-      configFile: flags.config,
-      cliArgs: {'app.log_level': flags['log-level'], 'app.log_format': flags['log-format'], ...cliArgs},
+      configFile: this.base.config,
+      cliArgs: applyConfigFlags({...this.ctor.baseFlags, ...this.ctor.flags}, {...this.base, ...this.flags}),
     });
     this.loadedConfig = config;
     this.currentLogger = undefined;
@@ -119,7 +160,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
   }
 
   /** As present, for rows read one by one: NDJSON lines are written as each row arrives, other formats at the end. */
-  protected async presentStream<Row>(
+  private async presentStream<Row>(
     requested: string | undefined,
     rows: AsyncIterable<Row>,
     viewOf: (rows: readonly Row[]) => View<Row>,
@@ -134,14 +175,17 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
   }
 
   /**
-   * Record what this run did in the audit ledger (and sign a checkpoint when a key exists), honouring
-   * audit.enabled and --no-audit. Call it once, at the end of run(). A ledger or key that fails is
-   * reported and makes the exit code 3 (unless a stronger one is set); the command's output stands.
+   * Append an outcome's audit entry to the ledger with `exit_code` stamped (and sign a checkpoint when a key
+   * exists), honouring audit.enabled and --no-audit; nothing for null. A ledger or key that fails is reported
+   * and makes the exit code 3 (unless a stronger one is set); the command's output stands.
    */
-  protected async audit(action: AuditAction, payload: unknown): Promise<void> {
+  private async record(decision: AuditDecision, exitCode: number): Promise<void> {
+    if (decision === null) return;
+    const {action} = decision;
+    const payload = {...decision.payload, exit_code: exitCode};
     try {
       const config = this.loadedConfig ?? this.loadConfig();
-      const noAudit = (this.flags as {'no-audit'?: boolean})['no-audit'] === true;
+      const noAudit = this.base['no-audit'] === true;
       // Loaded here, not at the top: the ledger pulls in BLAKE3 and Ed25519, which --help and --version never need.
       const {recordAudit} = await import('../../src/audit/record-audit.js');
       await recordAudit(config, {actor: this.auditActor(), action, payload}, {noAudit, warn: (message) => this.logger.warn(message)});
@@ -153,7 +197,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
   }
 
   /** The exit code this run will end with so far (recorded in audit payloads: `health` reads it). */
-  protected get currentExitCode(): number {
+  private get currentExitCode(): number {
     return Number(process.exitCode ?? 0);
   }
 
@@ -175,28 +219,33 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
    * `painted`: the renderer coloured the text with the palette, whose colours alone are kept (never in CSV or
    * JSON, whose every escape sequence came from the data).
    */
-  protected write(text: string, painted = false): void {
+  private write(text: string, painted = false): void {
     if (text === '') return;
     process.stdout.write(process.stdout.isTTY === true ? terminalOutput(text, painted && colourEnabled(process.stdout)) : text);
   }
 
   /**
-   * A report line on stderr (a problem of a checked file, a test result, a verification step): secrets
-   * scrubbed and control characters made visible, like every log line, without the log prefix.
+   * A line of an outcome's report on stderr: a bare report line (a problem of a checked file, a test result, a
+   * verification step) without the log prefix, or a log line at its level; secrets scrubbed and control
+   * characters made visible either way.
    */
-  protected reportLine(line: string): void {
-    this.logger.report(line);
+  private reportLine(line: ReportLine): void {
+    if (typeof line === 'string') this.logger.report(line);
+    else if ('error' in line) this.logger.error(line.error);
+    else if ('warn' in line) this.logger.warn(line.warn);
+    else if ('info' in line) this.logger.info(line.info);
+    else this.logger.debug(line.debug);
   }
 
   /** Set the exit code, keeping the stronger one (2 > 1 > 3 > 0: docs/architecture.md, "Exit codes"). */
-  protected setExitCode(code: ExitCode): void {
+  private setExitCode(code: ExitCode): void {
     process.exitCode = strongerExitCode(Number(process.exitCode ?? 0) as ExitCode, code);
   }
 
   /** Runs after success and failure alike: write the metrics file when one is asked for. */
   protected override async finally(error: Error | undefined): Promise<void> {
     await super.finally(error);
-    const path = (this.flags as {'metrics-file'?: string} | undefined)?.['metrics-file'] ?? this.loadedConfig?.values.telemetry.metrics_file ?? undefined;
+    const path = this.base['metrics-file'] ?? this.loadedConfig?.values.telemetry.metrics_file ?? undefined;
     if (path === undefined || path === null) return;
     const exitError = error as (Error & {oclif?: {exit?: number}}) | undefined;
     const exitCode = exitError?.constructor.name === 'ExitError' ? (exitError.oclif?.exit ?? 0) : Number(process.exitCode ?? 0);
@@ -215,7 +264,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
     // `this.exit()` and oclif's own help/version exits pass through untouched.
     if (error.constructor.name === 'ExitError') throw error;
-    const verbose = (this.flags as {verbose?: boolean} | undefined)?.verbose === true || process.env.DEBUG !== undefined;
+    const verbose = this.base.verbose === true || process.env.DEBUG !== undefined;
     const problem = toDaemonEyeError(error);
     this.logger.reportError(problem, verbose ? (error.stack ?? String(error)) : undefined);
     process.exitCode = problem.exitCode;

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core';
 import {ExitCode} from '../../src/errors.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, shown} from '../_base/outcome.js';
 
 export default class AlertsDeliver extends DaemonEyeCommand<typeof AlertsDeliver> {
   static override summary = 'Retry alerts that a sink could not take earlier (the spool).';
@@ -14,23 +15,22 @@ export default class AlertsDeliver extends DaemonEyeCommand<typeof AlertsDeliver
     format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const {deliverSpool} = await import('../../src/alerting/alert-manager.js');
     const summary = await deliverSpool(config, {sinkNames: this.flags.sink ?? [], logger: this.logger});
     const {deliveryView} = await import('../../src/alerting/delivery-view.js');
-    await this.present(this.flags.format, deliveryView(summary));
-    const sinks = summary.deliveries.length;
-    this.logger.info(`${summary.delivered} spooled alert(s) delivered, ${summary.spooled} still pending (${sinks} sink(s))`);
-    for (const problem of summary.state_errors) this.logger.error(`state was not written: ${problem}`);
-    this.setExitCode(summary.spooled > 0 || summary.state_errors.length > 0 ? ExitCode.RuntimeFailure : ExitCode.Success);
     const {recordDeliverySummaryMetrics} = await import('../../src/telemetry/record-metrics.js');
     recordDeliverySummaryMetrics(this.metrics, summary);
-    await this.audit('alert_redelivery', {
-      delivered: summary.delivered,
-      pending: summary.spooled,
-      deliveries: summary.deliveries,
-      exit_code: this.currentExitCode,
-    });
+    const sinks = summary.deliveries.length;
+    return {
+      output: shown(deliveryView(summary), this.flags.format),
+      report: [
+        {info: `${summary.delivered} spooled alert(s) delivered, ${summary.spooled} still pending (${sinks} sink(s))`},
+        ...summary.state_errors.map((problem) => ({error: `state was not written: ${problem}`})),
+      ],
+      exitCode: summary.spooled > 0 || summary.state_errors.length > 0 ? ExitCode.RuntimeFailure : ExitCode.Success,
+      audit: {action: 'alert_redelivery', payload: {delivered: summary.delivered, pending: summary.spooled, deliveries: summary.deliveries}},
+    };
   }
 }

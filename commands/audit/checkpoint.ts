@@ -1,8 +1,10 @@
 import {Flags} from '@oclif/core';
 
 import {latestCheckpoint, ledgerPathFor} from '../../src/audit/index.js';
+import {ExitCode} from '../../src/errors.js';
 import {objectView} from '../../src/output/view.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, shown} from '../_base/outcome.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 
 export default class AuditCheckpoint extends DaemonEyeCommand<typeof AuditCheckpoint> {
@@ -18,12 +20,19 @@ export default class AuditCheckpoint extends DaemonEyeCommand<typeof AuditCheckp
     format: formatFlag(['json', 'ndjson', 'table'] as const, 'Output format (default: json on a terminal, ndjson when piped).'),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const result = await latestCheckpoint(ledgerPathFor(config, this.flags.ledger));
-    await this.present(this.flags.format, objectView(result.checkpoint as object), 'json');
-    if (result.seq === null)
-      this.logger.warn('no signed checkpoint in the ledger: this is the unsigned tree head (create a key with `daemoneye keys generate`)');
-    else if (result.records_after > 0) this.logger.warn(`${result.records_after} record(s) after checkpoint seq ${result.seq} are not covered by it`);
+    return {
+      output: shown(objectView(result.checkpoint as object), this.flags.format, 'json'),
+      report:
+        result.seq === null
+          ? [{warn: 'no signed checkpoint in the ledger: this is the unsigned tree head (create a key with `daemoneye keys generate`)'}]
+          : result.records_after > 0
+            ? [{warn: `${result.records_after} record(s) after checkpoint seq ${result.seq} are not covered by it`}]
+            : [],
+      exitCode: ExitCode.Success,
+      audit: null,
+    };
   }
 }

@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core';
 
 import {ledgerPathFor, proveInclusion} from '../../src/audit/index.js';
-import {DaemonEyeError} from '../../src/errors.js';
+import {DaemonEyeError, ExitCode} from '../../src/errors.js';
 import {objectView} from '../../src/output/view.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, shown} from '../_base/outcome.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 
 export default class AuditProve extends DaemonEyeCommand<typeof AuditProve> {
@@ -17,12 +18,16 @@ export default class AuditProve extends DaemonEyeCommand<typeof AuditProve> {
     format: formatFlag(['json', 'ndjson', 'table'] as const, 'Output format (default: json on a terminal, ndjson when piped).'),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     if (!/^\d{1,15}$/.test(this.args.seq))
       throw new DaemonEyeError('INVALID_ARGUMENT', `SEQ must be a record number, not "${this.args.seq}"`, {hint: 'see `daemoneye audit show`'});
     const proof = await proveInclusion(ledgerPathFor(config, this.flags.ledger), Number(this.args.seq));
-    await this.present(this.flags.format, objectView(proof), 'json');
-    if (proof.checkpoint === null) this.logger.warn(`record ${proof.leaf_index} is not yet under a signed checkpoint: the proof's root is unsigned`);
+    return {
+      output: shown(objectView(proof), this.flags.format, 'json'),
+      report: proof.checkpoint === null ? [{warn: `record ${proof.leaf_index} is not yet under a signed checkpoint: the proof's root is unsigned`}] : [],
+      exitCode: ExitCode.Success,
+      audit: null,
+    };
   }
 }

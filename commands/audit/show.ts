@@ -1,9 +1,11 @@
 import {Flags} from '@oclif/core';
 
 import {auditShowView, AUDIT_RECORD_TYPES, ledgerPathFor, readAuditRecords} from '../../src/audit/index.js';
+import {ExitCode} from '../../src/errors.js';
 import {parseTime} from '../../src/util/time.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, streamed} from '../_base/outcome.js';
 
 export default class AuditShow extends DaemonEyeCommand<typeof AuditShow> {
   static override summary = 'Print audit ledger records.';
@@ -19,7 +21,7 @@ export default class AuditShow extends DaemonEyeCommand<typeof AuditShow> {
     format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const now = Date.now();
     const {since, until, action, type} = this.flags;
@@ -36,6 +38,6 @@ export default class AuditShow extends DaemonEyeCommand<typeof AuditShow> {
       (line, seq, problem) =>
         this.logger.warn(`line ${line} (seq ${seq}) is not in canonical form: ${problem}; shown without it (run \`daemoneye audit verify --strict\`)`),
     );
-    await this.presentStream(this.flags.format, records, auditShowView);
+    return {output: streamed(records, auditShowView, this.flags.format), exitCode: ExitCode.Success, audit: null};
   }
 }

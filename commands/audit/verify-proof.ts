@@ -4,6 +4,7 @@ import {readProofFile, resolvePublicKey, verifyInclusionProof} from '../../src/a
 import {ExitCode} from '../../src/errors.js';
 import {objectView} from '../../src/output/view.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, shown} from '../_base/outcome.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 
 export default class AuditVerifyProof extends DaemonEyeCommand<typeof AuditVerifyProof> {
@@ -17,13 +18,17 @@ export default class AuditVerifyProof extends DaemonEyeCommand<typeof AuditVerif
     format: formatFlag(['json', 'ndjson', 'table'] as const, 'Output format (default: json on a terminal, ndjson when piped).'),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const proof = readProofFile(this.args.file);
     const result = verifyInclusionProof(proof, resolvePublicKey(config, this.flags['public-key']));
-    await this.present(this.flags.format, objectView(result), 'json');
-    if (result.valid) this.logger.info(`record ${result.leaf_index} is in the signed tree of ${result.tree_size} records`);
-    else for (const problem of result.problems) this.logger.error(`${this.args.file}: ${problem}`);
-    if (!result.valid) this.setExitCode(ExitCode.CheckFailed);
+    return {
+      output: shown(objectView(result), this.flags.format, 'json'),
+      report: result.valid
+        ? [{info: `record ${result.leaf_index} is in the signed tree of ${result.tree_size} records`}]
+        : result.problems.map((problem) => ({error: `${this.args.file}: ${problem}`})),
+      exitCode: result.valid ? ExitCode.Success : ExitCode.CheckFailed,
+      audit: null,
+    };
   }
 }

@@ -5,6 +5,7 @@ import {ExitCode} from '../../src/errors.js';
 import {objectView} from '../../src/output/view.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, shown} from '../_base/outcome.js';
 
 export default class AuditVerify extends DaemonEyeCommand<typeof AuditVerify> {
   static override summary = 'Verify the audit ledger: hashes, chain, Merkle root, checkpoint signatures.';
@@ -22,27 +23,28 @@ export default class AuditVerify extends DaemonEyeCommand<typeof AuditVerify> {
     format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const publicKey = resolvePublicKey(config, this.flags['public-key']);
     const shipped = (this.flags.checkpoint ?? []).map((file) => ({file, checkpoint: readCheckpointFile(file)}));
     const report = await verifyLedger(ledgerPathFor(config, this.flags.ledger), {publicKey, shipped, strict: this.flags.strict});
-    await this.present(
-      this.flags.format,
-      objectView(report, () => [
-        ['valid', report.valid],
-        ['records', report.records],
-        ['head_hash', report.head_hash],
-        ['root', report.root],
-        ['latest_checkpoint', report.latest_checkpoint === null ? null : `seq ${report.latest_checkpoint.seq} (${report.latest_checkpoint.signature_status})`],
-        ['unsigned_tail', report.unsigned_tail === null ? null : `${report.unsigned_tail.count} from seq ${report.unsigned_tail.from_seq}`],
-        [
-          'first_problem',
-          report.first_problem === null ? null : `seq ${report.first_problem.seq ?? '?'} line ${report.first_problem.line}: ${report.first_problem.problem}`,
-        ],
-      ]),
-    );
-    for (const line of verificationSummary(report)) this.reportLine(line);
-    if (!report.valid) this.setExitCode(ExitCode.CheckFailed);
+    const view = objectView(report, () => [
+      ['valid', report.valid],
+      ['records', report.records],
+      ['head_hash', report.head_hash],
+      ['root', report.root],
+      ['latest_checkpoint', report.latest_checkpoint === null ? null : `seq ${report.latest_checkpoint.seq} (${report.latest_checkpoint.signature_status})`],
+      ['unsigned_tail', report.unsigned_tail === null ? null : `${report.unsigned_tail.count} from seq ${report.unsigned_tail.from_seq}`],
+      [
+        'first_problem',
+        report.first_problem === null ? null : `seq ${report.first_problem.seq ?? '?'} line ${report.first_problem.line}: ${report.first_problem.problem}`,
+      ],
+    ]);
+    return {
+      output: shown(view, this.flags.format),
+      report: verificationSummary(report),
+      exitCode: report.valid ? ExitCode.Success : ExitCode.CheckFailed,
+      audit: null,
+    };
   }
 }

@@ -1,8 +1,10 @@
 import {Flags} from '@oclif/core';
 
 import {configView} from '../../src/app/config-view.js';
+import {ExitCode} from '../../src/errors.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, shown} from '../_base/outcome.js';
 
 export default class ConfigShow extends DaemonEyeCommand<typeof ConfigShow> {
   static override summary = 'Print the effective configuration, secrets redacted.';
@@ -18,8 +20,8 @@ export default class ConfigShow extends DaemonEyeCommand<typeof ConfigShow> {
     sources: Flags.boolean({summary: 'Show which layer set each key.'}),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
-    await this.present(this.flags.format, configView(config, this.flags.sources));
+    return {output: shown(configView(config, this.flags.sources), this.flags.format), exitCode: ExitCode.Success, audit: null};
   }
 }

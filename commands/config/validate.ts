@@ -6,6 +6,7 @@ import {formatIssue} from '../../src/config/validator.js';
 import {ExitCode, isDaemonEyeError} from '../../src/errors.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, type ReportLine, shown} from '../_base/outcome.js';
 
 export default class ConfigValidate extends DaemonEyeCommand<typeof ConfigValidate> {
   static override summary = 'Validate configuration files against the schema.';
@@ -16,17 +17,19 @@ export default class ConfigValidate extends DaemonEyeCommand<typeof ConfigValida
   static override args = {file: Args.string({description: 'Configuration file(s) to check.'})};
   static override flags = {format: formatFlag(['json', 'ndjson', 'table'] as const)};
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const files = this.positional;
     const results: FileValidation[] = files.length > 0 ? files.map((file) => validateConfigFile(file)) : [this.validateLayers()];
-    await this.present(this.flags.format, configValidationView(results));
-    for (const result of results) {
-      if (result.valid) this.logger.info(`${result.file}: valid`);
-      else for (const issue of result.errors) this.reportLine(formatIssue(issue));
-    }
     const invalid = results.filter((r) => !r.valid).length;
-    this.logger.info(`${results.length - invalid} valid, ${invalid} invalid`);
-    if (invalid > 0) this.setExitCode(ExitCode.CheckFailed);
+    return {
+      output: shown(configValidationView(results), this.flags.format),
+      report: [
+        ...results.flatMap((result): ReportLine[] => (result.valid ? [{info: `${result.file}: valid`}] : result.errors.map((issue) => formatIssue(issue)))),
+        {info: `${results.length - invalid} valid, ${invalid} invalid`},
+      ],
+      exitCode: invalid > 0 ? ExitCode.CheckFailed : ExitCode.Success,
+      audit: null,
+    };
   }
 
   /** The layered configuration as a whole: every problem, or valid. */

@@ -3,9 +3,11 @@ import {join} from 'node:path';
 import {Flags} from '@oclif/core';
 
 import {writeKeyPair} from '../../src/crypto/key-files.js';
+import {ExitCode} from '../../src/errors.js';
 import {objectView} from '../../src/output/view.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, shown} from '../_base/outcome.js';
 
 export default class KeysGenerate extends DaemonEyeCommand<typeof KeysGenerate> {
   static override summary = 'Generate an Ed25519 key pair (PEM) for audit checkpoints and file signatures.';
@@ -22,14 +24,17 @@ export default class KeysGenerate extends DaemonEyeCommand<typeof KeysGenerate> 
     format: formatFlag(['json', 'ndjson', 'table'] as const),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const {dir, force} = this.flags;
     const privatePath = dir === undefined ? config.values.crypto.private_key_path : join(dir, 'private.key');
     const publicPath = dir === undefined ? config.values.crypto.public_key_path : join(dir, 'public.key');
     const result = writeKeyPair(privatePath, publicPath, {force});
-    await this.present(this.flags.format, objectView(result));
-    this.logger.info(`wrote ${result.private_key_path} (mode 0600) and ${result.public_key_path}; key id ${result.key_id}`);
-    await this.audit('keys_generate', result);
+    return {
+      output: shown(objectView(result), this.flags.format),
+      report: [{info: `wrote ${result.private_key_path} (mode 0600) and ${result.public_key_path}; key id ${result.key_id}`}],
+      exitCode: ExitCode.Success,
+      audit: {action: 'keys_generate', payload: result},
+    };
   }
 }

@@ -6,6 +6,7 @@ import type {View} from '../../src/output/view.js';
 import {terminalSafe} from '../../src/output/terminal.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, shown} from '../_base/outcome.js';
 
 export default class RulesConvert extends DaemonEyeCommand<typeof RulesConvert> {
   static override summary = 'Print the SQL each rule file runs (a Sigma rule: the SQL it compiles to), for review.';
@@ -19,7 +20,7 @@ export default class RulesConvert extends DaemonEyeCommand<typeof RulesConvert> 
   static override args = {file: Args.string({description: 'Rule files or directories.', required: true})};
   static override flags = {format: formatFlag(['text', 'json', 'ndjson'] as const, 'Output format (default: text).')};
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const conversions = convertRules({config: config.values}, this.positional);
     // SQL for review is text by default, piped or not: it is what a reviewer saves as a .sql file.
@@ -30,10 +31,12 @@ export default class RulesConvert extends DaemonEyeCommand<typeof RulesConvert> 
           rows.map((c) => (c.sql === null ? '' : `${terminalSafe(`-- ${c.file}: ${c.id ?? ''}: ${c.name ?? ''}`)}\n${c.sql.trimEnd()};\n\n`)).join(''),
       },
     };
-    await this.present(this.flags.format ?? 'text', view);
-    for (const c of conversions) for (const problem of c.problems) this.reportLine(problem);
     const refused = conversions.filter((c) => !c.valid).length;
-    this.logger.info(`${conversions.length - refused} converted, ${refused} refused`);
-    if (refused > 0) this.setExitCode(ExitCode.CheckFailed);
+    return {
+      output: shown(view, this.flags.format ?? 'text'),
+      report: [...conversions.flatMap((c) => c.problems), {info: `${conversions.length - refused} converted, ${refused} refused`}],
+      exitCode: refused > 0 ? ExitCode.CheckFailed : ExitCode.Success,
+      audit: null,
+    };
   }
 }

@@ -2,8 +2,10 @@ import {Flags} from '@oclif/core';
 
 import {coverageView} from '../../src/app/rules-view.js';
 import {rulesCoverage} from '../../src/app/rules.js';
+import {ExitCode} from '../../src/errors.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, shown} from '../_base/outcome.js';
 
 export default class RulesCoverage extends DaemonEyeCommand<typeof RulesCoverage> {
   static override summary = 'Map the enabled rules onto ATT&CK: covered, visible to a snapshot, or not visible, per Linux technique.';
@@ -19,10 +21,14 @@ export default class RulesCoverage extends DaemonEyeCommand<typeof RulesCoverage
     rules: Flags.string({summary: 'A further directory or file of rules (repeatable).', multiple: true}),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const report = rulesCoverage({config: config.values, rulesPaths: this.flags.rules ?? []});
-    await this.present(this.flags.format, coverageView(report));
-    this.logger.info(`${report.counts.covered} covered / ${report.counts.visible} visible to a snapshot / ${report.counts.total} Linux techniques`);
+    return {
+      output: shown(coverageView(report), this.flags.format),
+      report: [{info: `${report.counts.covered} covered / ${report.counts.visible} visible to a snapshot / ${report.counts.total} Linux techniques`}],
+      exitCode: ExitCode.Success,
+      audit: null,
+    };
   }
 }

@@ -1,6 +1,6 @@
 import {RuleSwitchCommand} from '../_base/rule-switch.js';
 
-export default class RulesDisable extends RuleSwitchCommand<typeof RulesDisable> {
+export default class RulesDisable extends RuleSwitchCommand {
   static override summary = 'Disable a rule in the configuration file.';
   static override description =
     'Writes detection.disabled_rules (and removes the id from detection.enabled_rules) in the --config file, else the user configuration file (created when missing), atomically and keeping its comments.';

@@ -2,8 +2,10 @@ import {Flags} from '@oclif/core';
 
 import {listRules} from '../../src/app/rules.js';
 import {ruleListView} from '../../src/app/rules-view.js';
+import {ExitCode} from '../../src/errors.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, shown} from '../_base/outcome.js';
 
 export default class RulesList extends DaemonEyeCommand<typeof RulesList> {
   static override summary = 'List the detection rules and whether each is enabled.';
@@ -15,10 +17,14 @@ export default class RulesList extends DaemonEyeCommand<typeof RulesList> {
     rules: Flags.string({summary: 'A further directory or file of rules (repeatable).', multiple: true}),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const rules = listRules({config: config.values, rulesPaths: this.flags.rules ?? []});
-    await this.present(this.flags.format, ruleListView(rules));
-    this.logger.info(`${rules.length} rules, ${rules.filter((r) => r.enabled).length} enabled`);
+    return {
+      output: shown(ruleListView(rules), this.flags.format),
+      report: [{info: `${rules.length} rules, ${rules.filter((r) => r.enabled).length} enabled`}],
+      exitCode: ExitCode.Success,
+      audit: null,
+    };
   }
 }

@@ -5,6 +5,7 @@ import {ruleTestView} from '../../src/app/rules-view.js';
 import {failureText} from '../../src/detection/rule-tests.js';
 import {ExitCode} from '../../src/errors.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
+import {type CommandOutcome, shown} from '../_base/outcome.js';
 import {MAX_TIMER_MS} from '../../src/util/time.js';
 
 export default class RulesTest extends DaemonEyeCommand<typeof RulesTest> {
@@ -25,7 +26,7 @@ export default class RulesTest extends DaemonEyeCommand<typeof RulesTest> {
     timeout: Flags.integer({summary: 'Deadline of the whole test run in ms (default: detection.run_timeout_ms).', min: 1, max: MAX_TIMER_MS}),
   };
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const summary = await testRules({
       config: config.values,
@@ -34,15 +35,16 @@ export default class RulesTest extends DaemonEyeCommand<typeof RulesTest> {
       ...(this.flags.input === undefined ? {} : {input: this.flags.input}),
       ...(this.flags.timeout === undefined ? {} : {timeoutMs: this.flags.timeout}),
     });
-    await this.present(this.flags.format, ruleTestView(summary), 'text');
-    for (const r of summary.results) {
+    const results = summary.results.map((r) => {
       const found = r.expected === null && r.passed ? ` (flags ${r.actual.length === 0 ? 'nothing' : `pids ${r.actual.join(', ')}`})` : '';
-      this.reportLine(`${r.passed ? 'PASS' : 'FAIL'} ${r.rule_id}: ${r.case}${found}${r.passed ? '' : `: ${failureText(r)}`}`);
-    }
-    this.reportLine(
-      `${summary.passed} passed, ${summary.failed} failed${summary.invalid_files > 0 ? ` (${summary.invalid_files} invalid rule file${summary.invalid_files === 1 ? '' : 's'})` : ''}`,
-    );
-    if (summary.failed > 0) this.setExitCode(ExitCode.CheckFailed);
-    if (summary.invalid_files > 0) this.setExitCode(ExitCode.UsageOrInput);
+      return `${r.passed ? 'PASS' : 'FAIL'} ${r.rule_id}: ${r.case}${found}${r.passed ? '' : `: ${failureText(r)}`}`;
+    });
+    const invalid = summary.invalid_files > 0 ? ` (${summary.invalid_files} invalid rule file${summary.invalid_files === 1 ? '' : 's'})` : '';
+    return {
+      output: shown(ruleTestView(summary), this.flags.format, 'text'),
+      report: [...results, `${summary.passed} passed, ${summary.failed} failed${invalid}`],
+      exitCode: summary.invalid_files > 0 ? ExitCode.UsageOrInput : summary.failed > 0 ? ExitCode.CheckFailed : ExitCode.Success,
+      audit: null,
+    };
   }
 }

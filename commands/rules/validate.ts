@@ -5,6 +5,7 @@ import {ruleValidationView} from '../../src/app/rules-view.js';
 import {ExitCode} from '../../src/errors.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
+import {type CommandOutcome, type ReportLine, shown} from '../_base/outcome.js';
 
 export default class RulesValidate extends DaemonEyeCommand<typeof RulesValidate> {
   static override summary = 'Validate rule files: metadata, SQL and test cases.';
@@ -15,16 +16,18 @@ export default class RulesValidate extends DaemonEyeCommand<typeof RulesValidate
   static override args = {path: Args.string({description: 'Rule files or directories.'})};
   static override flags = {format: formatFlag(['json', 'ndjson', 'table'] as const)};
 
-  async run(): Promise<void> {
+  protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
     const result = validateRules({config: config.values}, this.positional);
-    await this.present(this.flags.format, ruleValidationView(result));
-    for (const file of result.files) {
-      if (file.valid) this.logger.debug(`${file.file}: valid`);
-      else for (const problem of file.problems) this.reportLine(problem);
-    }
     const invalid = result.files.filter((f) => !f.valid).length;
-    this.logger.info(`${result.files.length - invalid} valid, ${invalid} invalid`);
-    if (invalid > 0) this.setExitCode(ExitCode.CheckFailed);
+    return {
+      output: shown(ruleValidationView(result), this.flags.format),
+      report: [
+        ...result.files.flatMap((file): ReportLine[] => (file.valid ? [{debug: `${file.file}: valid`}] : [...file.problems])),
+        {info: `${result.files.length - invalid} valid, ${invalid} invalid`},
+      ],
+      exitCode: invalid > 0 ? ExitCode.CheckFailed : ExitCode.Success,
+      audit: null,
+    };
   }
 }

@@ -34,8 +34,6 @@ export interface DetectRunOptions {
   readonly alsoCollect?: readonly string[];
   readonly logger: Logger;
   readonly metrics?: MetricsCollector;
-  /** Called before a refused rule file or rule SQL (exit 2) is thrown, so the refusal can be audited first. */
-  readonly onRefused?: (error: DaemonEyeError) => Promise<void>;
   /**
    * Called with what stdout shows once the alerts are written ahead and before the first delivery to a
    * sink or any other state is written (the command prints line formats here), with the stdout sink's
@@ -55,8 +53,8 @@ export interface DetectRunResult {
   readonly exitCode: ExitCode;
   /** How much of a live snapshot the rules could see (zeros for saved input, whose records say it themselves). */
   readonly visibility: Visibility;
-  /** The ledger payload of the run (without exit_code, which the command adds once audit problems are known). */
-  readonly audit: Record<string, unknown>;
+  /** The ledger payload of the run (without exit_code, which the command's base stamps once audit problems are known). */
+  readonly audit: ReturnType<typeof detectionAudit>;
   /** Wall ms of the run's phases; `delivery_ms`: deduplication and the sinks (docs/performance.md). */
   readonly timings: DetectTimings & {readonly delivery_ms: number};
 }
@@ -71,6 +69,14 @@ export interface Visibility {
 function visibilityOf(report: DetectReport): Visibility {
   const sum = (count: (s: DetectReport['snapshots'][number]) => number): number => report.snapshots.reduce((total, s) => total + count(s), 0);
   return {processes_scanned: sum((s) => s.processCount), processes_inaccessible: sum((s) => s.inaccessibleCount)};
+}
+
+/**
+ * Whether a failure of runDetect is a refusal to run (an invalid rule file, rule SQL the validator refused:
+ * exit 2), which the ledger records as `detection_refused` rather than as a run.
+ */
+export function isDetectionRefusal(error: unknown): error is DaemonEyeError {
+  return isDaemonEyeError(error) && (error.code === 'RULE_INVALID' || error.code === 'SQL_REFUSED');
 }
 
 /**
@@ -95,29 +101,23 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
     logger.error(problem.toOneLine());
     codes.push(ExitCode.UsageOrInput);
   };
-  let report: DetectReport;
-  try {
-    // --store is written after delivery (below): a full store disk must not cost the alerts.
-    report = await runRulesOverSnapshots({
+  // --store is written after delivery (below): a full store disk must not cost the alerts.
+  const report: DetectReport = await runRulesOverSnapshots({
+    config: config.values,
+    rulesPaths: options.rulesPaths ?? [],
+    ruleIds: options.ruleIds ?? [],
+    snapshots: detectionSnapshots({
       config: config.values,
-      rulesPaths: options.rulesPaths ?? [],
-      ruleIds: options.ruleIds ?? [],
-      snapshots: detectionSnapshots({
-        config: config.values,
-        input: options.input,
-        since: options.since,
-        onProblem,
-        onWarning: (warning) => logger.warn(warning),
-        alsoCollect: options.alsoCollect ?? [],
-      }),
-      ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs}),
-      ...(options.failOn === undefined ? {} : {failOn: options.failOn}),
-      ...(options.baseline === undefined ? {} : {baseline: options.baseline}),
-    });
-  } catch (error) {
-    if (isDaemonEyeError(error) && (error.code === 'RULE_INVALID' || error.code === 'SQL_REFUSED')) await options.onRefused?.(error);
-    throw error;
-  }
+      input: options.input,
+      since: options.since,
+      onProblem,
+      onWarning: (warning) => logger.warn(warning),
+      alsoCollect: options.alsoCollect ?? [],
+    }),
+    ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs}),
+    ...(options.failOn === undefined ? {} : {failOn: options.failOn}),
+    ...(options.baseline === undefined ? {} : {baseline: options.baseline}),
+  });
   logger.debug('rules loaded', {rules: report.summary.rules_loaded, from_build_index: report.rulesFromIndex});
   const liveStats = report.snapshots[0]?.live?.stats;
   if (liveStats?.hash_cache_problem !== undefined && liveStats.hash_cache_problem !== null) logger.warn(liveStats.hash_cache_problem);
@@ -196,21 +196,26 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
     exitCode: combineExitCodes(codes),
     visibility,
     timings: {...report.timings, store_ms: storeMs, delivery_ms: deliveryMs},
-    audit: {
-      ...visibility,
-      scan_ids: s.scan_ids,
-      source: s.source,
-      rules_run: s.rules_run,
-      failed: s.failed,
-      timed_out: s.timed_out,
-      not_run: s.not_run,
-      alerts_by_severity: s.alerts_by_severity,
-      findings: s.findings,
-      deliveries: delivery.summary.deliveries.map(({sink, ok, attempts, delivered, pending, error}) => ({sink, ok, attempts, delivered, pending, error})),
-      suppressed: delivery.summary.suppressed,
-      stored: stored?.path ?? null,
-      state_errors: delivery.summary.state_errors,
-      lost: delivery.summary.lost,
-    },
+    audit: detectionAudit(report.summary, visibility, delivery.summary, stored?.path ?? null),
+  };
+}
+
+/** The ledger payload of a run (the `detection` action of src/audit/schema.ts), without exit_code: the command's base stamps it. */
+function detectionAudit(s: DetectReport['summary'], visibility: Visibility, delivery: DeliverySummary, stored: string | null) {
+  return {
+    ...visibility,
+    scan_ids: s.scan_ids,
+    source: s.source,
+    rules_run: s.rules_run,
+    failed: s.failed,
+    timed_out: s.timed_out,
+    not_run: s.not_run,
+    alerts_by_severity: s.alerts_by_severity,
+    findings: s.findings,
+    deliveries: delivery.deliveries.map(({sink, ok, attempts, delivered, pending, error}) => ({sink, ok, attempts, delivered, pending, error})),
+    suppressed: delivery.suppressed,
+    stored,
+    state_errors: delivery.state_errors,
+    lost: delivery.lost,
   };
 }

@@ -10,8 +10,9 @@ const exitCode = z.int().min(0).max(3).describe('The exit code the command ended
 const path = z.string().nullable();
 
 /**
- * What each action's payload holds. The entries that record a scheduled run (`process_collection`,
- * `detection`) carry the exit code they ended with, which `health` reads; a refusal has its own action
+ * What each action's payload holds. Every entry a command records carries the exit code it ended with
+ * (`exit_code`, stamped by the base command: commands/_base/outcome.ts); `health` reads it on the entries that
+ * record a scheduled run (`process_collection`, `detection`). A refusal has its own action
  * (`detection_refused`, `sql_refused`) and never counts as a run.
  */
 export const AUDIT_ACTION_PAYLOADS = {
@@ -41,11 +42,11 @@ export const AUDIT_ACTION_PAYLOADS = {
     exit_code: exitCode,
   }),
   /** `detect` refused to run: an invalid rule file or refused rule SQL (exit 2). */
-  detection_refused: z.looseObject({code: z.string(), error: z.string(), details: z.unknown()}),
+  detection_refused: z.looseObject({code: z.string(), error: z.string(), details: z.unknown(), exit_code: exitCode}),
   /** `query`: one read-only query ran. */
   query: z.looseObject({sql: z.string(), rows: z.int().nonnegative(), source: z.string(), scan_ids: z.array(z.int()), exit_code: exitCode}),
   /** `query` SQL the validator refused (probing the sandbox leaves a trace). */
-  sql_refused: z.looseObject({sql: z.string(), sql_bytes: z.int().nonnegative(), reasons: z.unknown()}),
+  sql_refused: z.looseObject({sql: z.string(), sql_bytes: z.int().nonnegative(), reasons: z.unknown(), exit_code: exitCode}),
   /** `export`: rows written out of a snapshot file or store. */
   export: z.looseObject({
     input: z.string(),
@@ -68,12 +69,39 @@ export const AUDIT_ACTION_PAYLOADS = {
   /** `alerts deliver`: spooled alerts retried. */
   alert_redelivery: z.looseObject({delivered: z.int().nonnegative(), pending: z.int().nonnegative(), deliveries: z.array(z.unknown()), exit_code: exitCode}),
   /** `sign`: a detached signature written. */
-  sign: z.looseObject({file: z.string(), signature_file: z.string(), armor: z.boolean(), bytes: z.int().nonnegative(), key_id: z.string()}),
+  sign: z.looseObject({
+    file: z.string(),
+    signature_file: z.string(),
+    armor: z.boolean(),
+    bytes: z.int().nonnegative(),
+    key_id: z.string(),
+    exit_code: exitCode,
+  }),
   /** `keys generate`: a key pair written. */
-  keys_generate: z.looseObject({private_key_path: z.string(), public_key_path: z.string(), key_id: z.string(), overwritten: z.boolean()}),
+  keys_generate: z.looseObject({
+    private_key_path: z.string(),
+    public_key_path: z.string(),
+    key_id: z.string(),
+    overwritten: z.boolean(),
+    exit_code: exitCode,
+  }),
   /** `rules enable` / `rules disable`: a configuration file edited. */
-  rule_enable: z.looseObject({file: z.string(), rule_id: z.string(), enabled: z.literal(true), changed: z.boolean(), created: z.boolean()}),
-  rule_disable: z.looseObject({file: z.string(), rule_id: z.string(), enabled: z.literal(false), changed: z.boolean(), created: z.boolean()}),
+  rule_enable: z.looseObject({
+    file: z.string(),
+    rule_id: z.string(),
+    enabled: z.literal(true),
+    changed: z.boolean(),
+    created: z.boolean(),
+    exit_code: exitCode,
+  }),
+  rule_disable: z.looseObject({
+    file: z.string(),
+    rule_id: z.string(),
+    enabled: z.literal(false),
+    changed: z.boolean(),
+    created: z.boolean(),
+    exit_code: exitCode,
+  }),
   /** `scan --input`: a saved scan shown (e.g. as a tree). */
   process_view: z.looseObject({input: z.string(), scan_id: z.int(), process_count: z.int().nonnegative(), exit_code: exitCode}),
   /** `diff`: two scans compared. */
@@ -84,7 +112,11 @@ export const AUDIT_ACTION_PAYLOADS = {
     case_id: z.string(),
     manifest_sha256: z.string(),
     signed: z.boolean(),
+    key_id: z.string().nullable(),
     pids: z.array(z.int()),
+    reason: z.string().describe('What chose the processes: `--pid`, `--alerts FILE` or `--rule ID`'),
+    redacted: z.boolean(),
+    files: z.int().nonnegative(),
     exit_code: exitCode,
   }),
   /** Written by the ledger itself: a torn last record (a crash mid-append) was moved aside before this append. */

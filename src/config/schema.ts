@@ -330,7 +330,7 @@ const CryptoSchema = z
 
 const TelemetrySchema = z
   .object({
-    metrics_file: z.string().nullable().default(null).describe('Write Prometheus metrics here after each command (null: off); `--metrics-file` overrides'),
+    metrics_file: z.string().nullable().default(null).describe('Write Prometheus metrics here when each command ends, even on failure (null: off)'),
   })
   .strict()
   .prefault({});

@@ -9,15 +9,18 @@ import {Worker} from 'node:worker_threads';
 
 import {embeddedAsset, PACKAGE_ROOT} from '../package-files.js';
 import {MAX_TIMER_MS} from '../util/time.js';
+import type {SnapshotBuild, SnapshotContent} from '../storage/snapshot-build.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 
-/** A snapshot as the workers receive it: file bytes plus the named lists (`list_<name>` tables). */
-export interface SnapshotPayload {
+/**
+ * A snapshot as the workers receive it: a snapshot file's bytes, or a live snapshot's rows that each worker
+ * builds its database from (storage/snapshot-build.ts), plus the named lists (`list_<name>` tables).
+ */
+export type SnapshotPayload = {
   /** Identifies the snapshot so a worker loads each one once. */
   readonly id: string;
-  readonly bytes: Uint8Array;
   readonly lists: Readonly<Record<string, readonly string[]>>;
-}
+} & ({readonly bytes: Uint8Array} | {readonly build: SnapshotBuild});
 
 export interface QueryTask {
   /** Caller's key (a rule id, or rule id + test case). */
@@ -142,6 +145,8 @@ export class DetectionEngine {
   private nextTaskId = 0;
   /** Workers started, replaced after a timeout, in this engine's life (reported by the benchmark). */
   workersStarted = 0;
+  /** The file bytes a worker exported after building the latest SnapshotBuild: what later workers load instead. */
+  private built: {readonly id: string; readonly bytes: Uint8Array} | undefined;
 
   constructor(options: EngineOptions = {}) {
     this.workerCount = Math.max(1, options.workers ?? cpus().length);
@@ -173,7 +178,8 @@ export class DetectionEngine {
 
   /**
    * Run every task; outcomes come back in task order. `deadlineMs` bounds the whole run; `workers` caps
-   * the workers used (at most `workerCount`; default all).
+   * the workers used (at most `workerCount`, and never more than there are tasks: a worker is a Node
+   * environment with its own sql.js, too dear to start for nothing; default all).
    *
    * Scheduling, so that no task can starve another (docs/rules-sql.md, "At run time"): when there are more
    * tasks than workers and a deadline, every task first runs with a budget of its fair share of the
@@ -185,7 +191,7 @@ export class DetectionEngine {
    * passed before it started.
    */
   async runTasks(tasks: readonly QueryTask[], options: {deadlineMs?: number; workers?: number} = {}): Promise<TaskOutcome[]> {
-    const lanes = Math.max(1, Math.min(this.workerCount, options.workers ?? this.workerCount));
+    const lanes = Math.max(1, Math.min(this.workerCount, options.workers ?? this.workerCount, tasks.length));
     this.start(lanes);
     const outcomes: (TaskOutcome | undefined)[] = tasks.map(() => undefined);
     const firstBudget = firstPassBudget(tasks.length, lanes, options.deadlineMs);
@@ -279,8 +285,9 @@ export class DetectionEngine {
     });
     const work = (async (): Promise<WorkerResponse> => {
       if (slot.loadedSnapshot !== task.snapshot.id) {
-        const loaded = await slot.request({type: 'load', snapshotId: task.snapshot.id, bytes: task.snapshot.bytes, lists: task.snapshot.lists});
+        const loaded = await slot.request({type: 'load', snapshotId: task.snapshot.id, content: this.contentOf(task.snapshot), lists: task.snapshot.lists});
         if (loaded.type === 'failed') return loaded;
+        if (loaded.type === 'loaded' && loaded.bytes !== undefined) this.built = {id: task.snapshot.id, bytes: loaded.bytes};
         slot.loadedSnapshot = task.snapshot.id;
       }
       const response = slot.request({type: 'run', taskId: this.nextTaskId++, sql: task.sql, maxRows: this.maxRows});
@@ -317,6 +324,12 @@ export class DetectionEngine {
     }
   }
 
+  /** What a worker loads for a payload: its bytes, or those a worker built from its rows, or the rows to build from. */
+  private contentOf(snapshot: SnapshotPayload): SnapshotContent {
+    if ('bytes' in snapshot) return snapshot.bytes;
+    return this.built?.id === snapshot.id ? this.built.bytes : snapshot.build;
+  }
+
   /** Kill a slot's worker; its replacement starts now (a timeout mid-run) or when next needed (deadline). */
   private async replace(slotIndex: number, startNow = true): Promise<void> {
     const old = this.slots[slotIndex];
@@ -328,6 +341,7 @@ export class DetectionEngine {
   async close(): Promise<void> {
     const slots = this.slots;
     this.slots = [];
+    this.built = undefined;
     await Promise.all(slots.map((slot) => slot?.terminate()));
   }
 }

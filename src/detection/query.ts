@@ -64,7 +64,7 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
     if (missing.length > 0) throw notCollected(snapshot, missing);
     // The named lists rules read (shipped beside the rules, user and configured): `list_shells` and the
     // shared predicates of process_traits answer in a query as they do in a rule.
-    const payload = snapshotPayload(snapshot.bytes, namedLists(config, options.env ?? process.env), [options.sql], validator);
+    const payload = snapshotPayload(snapshot.content, namedLists(config, options.env ?? process.env), [options.sql], validator);
     const [outcome] = await engine.runTasks([{key: 'query', sql: options.sql, timeoutMs: validator.timeoutMs, snapshot: payload}], {
       deadlineMs: config.detection.run_timeout_ms,
     });

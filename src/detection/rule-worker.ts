@@ -1,10 +1,12 @@
-// One rule worker thread: loads a snapshot once into its own sql.js database (with the named lists and
-// our functions) and runs rule queries on it one at a time. The parent kills it with terminate() when a
+// One rule worker thread: loads a snapshot once into its own sql.js database (from a file's bytes, or built
+// from a live snapshot's rows: storage/snapshot-build.ts), with the named lists and our functions, and runs
+// rule queries on it one at a time. The parent kills it with terminate() when a
 // rule overruns; nothing here outlives the thread.
 import {parentPort} from 'node:worker_threads';
 
 import type {Database, SqlValue} from 'sql.js';
 
+import {buildSnapshotDatabase, isSnapshotBuild, type SnapshotContent} from '../storage/snapshot-build.js';
 import {loadSqlJs} from '../storage/sqljs.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 import {loadRegexEngine} from './regex.js';
@@ -13,8 +15,8 @@ import {registerUdfs} from './udfs.js';
 
 let db: Database | undefined;
 
-function send(message: WorkerResponse): void {
-  parentPort?.postMessage(message);
+function send(message: WorkerResponse, transfer: ArrayBuffer[] = []): void {
+  parentPort?.postMessage(message, transfer);
 }
 
 function jsonSafe(value: SqlValue): string | number | null {
@@ -22,10 +24,19 @@ function jsonSafe(value: SqlValue): string | number | null {
   return value;
 }
 
-async function load(bytes: Uint8Array, lists: Readonly<Record<string, readonly string[]>>): Promise<void> {
+/** Load a snapshot; a build is built here and its file's bytes returned (before the lists are added). */
+async function load(content: SnapshotContent, lists: Readonly<Record<string, readonly string[]>>): Promise<Uint8Array | undefined> {
   const SQL = await loadSqlJs();
   db?.close();
-  db = new SQL.Database(bytes);
+  db = undefined;
+  // A live snapshot comes as rows and is built here, in the thread's own sql.js: the main thread never holds
+  // it as a database. The exported bytes let a replacement worker (after a timeout) load it as a file
+  // instead of inserting every row again.
+  let built: Uint8Array | undefined;
+  if (isSnapshotBuild(content)) {
+    db = buildSnapshotDatabase(SQL, content);
+    built = db.export();
+  } else db = new SQL.Database(content);
   registerUdfs(db);
   for (const [name, values] of Object.entries(lists)) {
     // Names are checked against /^[a-z0-9_]+$/ before they get here; values are bound, never spliced.
@@ -37,9 +48,11 @@ async function load(bytes: Uint8Array, lists: Readonly<Record<string, readonly s
   createRuleViews(db, lists);
   // SQLite's default 2 MB page cache makes every scan of a bigger snapshot re-read its pages through the
   // in-memory file system; a cache as large as the snapshot keeps them after the first rule touched them.
-  db.exec(`PRAGMA cache_size = -${Math.min(512 * 1024, Math.ceil((bytes.length * 1.25) / 1024) + 2048)}`);
+  const bytes = Number(db.exec('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')[0]?.values[0]?.[0] ?? 0);
+  db.exec(`PRAGMA cache_size = -${Math.min(512 * 1024, Math.ceil((bytes * 1.25) / 1024) + 2048)}`);
   // Belt and braces: the validator already refuses every write, and this copy is private to the thread.
   db.exec('PRAGMA query_only = 1');
+  return built;
 }
 
 function run(sql: string, maxRows: number): Omit<Extract<WorkerResponse, {type: 'rows'}>, 'type' | 'taskId'> {
@@ -66,8 +79,11 @@ function run(sql: string, maxRows: number): Omit<Extract<WorkerResponse, {type: 
 
 parentPort?.on('message', (message: WorkerRequest) => {
   if (message.type === 'load') {
-    load(message.bytes, message.lists).then(
-      () => send({type: 'loaded', snapshotId: message.snapshotId}),
+    load(message.content, message.lists).then(
+      (bytes) =>
+        bytes === undefined
+          ? send({type: 'loaded', snapshotId: message.snapshotId})
+          : send({type: 'loaded', snapshotId: message.snapshotId, bytes}, [bytes.buffer as ArrayBuffer]),
       (error: unknown) => send({type: 'failed', taskId: null, message: error instanceof Error ? error.message : String(error)}),
     );
     return;

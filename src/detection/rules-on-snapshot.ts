@@ -7,6 +7,7 @@ import type {Host} from '../models/host.js';
 import {type DetectionEngine, type QueryTask, type SnapshotPayload, type TaskOutcome, workersForSnapshot} from './engine.js';
 import {listsForRun, type NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
+import {estimatedSnapshotBytes, isSnapshotBuild, type SnapshotContent} from '../storage/snapshot-build.js';
 import {describeRefusal, type SqlValidator} from './sql-validator.js';
 import {tableDefinition} from '../models/tables.js';
 
@@ -71,7 +72,8 @@ export interface RulesOnSnapshotInput {
   readonly validator: SqlValidator;
   readonly rules: readonly LoadedRule[];
   readonly lists: NamedLists;
-  readonly snapshot: Uint8Array;
+  /** A snapshot file's bytes, or a live snapshot's rows (each worker builds its database from them). */
+  readonly snapshot: SnapshotContent;
   /** The host tables the snapshot holds (`scans.tables`); rules reading another are `skipped`. Absent: all. */
   readonly tables?: readonly string[];
   readonly config: RuleExecutionConfig;
@@ -100,9 +102,15 @@ export function skippedResult(ruleId: string, missing: readonly string[]): Detec
 let snapshotCounter = 0;
 
 /** A snapshot payload with the lists every given SQL needs (undefined names become empty tables). */
-export function snapshotPayload(bytes: Uint8Array, lists: NamedLists, sqls: readonly string[], validator: SqlValidator): SnapshotPayload {
+export function snapshotPayload(content: SnapshotContent, lists: NamedLists, sqls: readonly string[], validator: SqlValidator): SnapshotPayload {
   const referenced = sqls.flatMap((sql) => validator.referencedLists(sql));
-  return {id: `snapshot-${process.pid}-${++snapshotCounter}`, bytes, lists: listsForRun(lists, referenced)};
+  const id = `snapshot-${process.pid}-${++snapshotCounter}`;
+  return isSnapshotBuild(content) ? {id, build: content, lists: listsForRun(lists, referenced)} : {id, bytes: content, lists: listsForRun(lists, referenced)};
+}
+
+/** The size of a snapshot in bytes (estimated for a build): what decides how many workers it is worth. */
+export function snapshotSize(content: SnapshotContent): number {
+  return isSnapshotBuild(content) ? estimatedSnapshotBytes(content) : content.length;
 }
 
 /** Turn a finished query into the rule's result: rows without a numeric pid make the rule fail. */
@@ -153,7 +161,7 @@ export async function runRulesOnSnapshot(input: RulesOnSnapshotInput): Promise<D
     timeoutMs: r.definition.timeout_ms ?? config.ruleTimeoutMs,
     snapshot: payload,
   }));
-  const outcomes = await input.engine.runTasks(tasks, {deadlineMs: config.timeout, workers: workersForSnapshot(input.snapshot.length)});
+  const outcomes = await input.engine.runTasks(tasks, {deadlineMs: config.timeout, workers: workersForSnapshot(snapshotSize(input.snapshot))});
   const byId = new Map(outcomes.map((o) => [o.key, o]));
   const results: DetectionResult[] = input.rules.map((loaded) => {
     const why = refused.get(loaded.rule.id);

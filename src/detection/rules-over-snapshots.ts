@@ -12,6 +12,7 @@ import {type Host, hostOfScan} from '../models/host.js';
 import type {ScanRecord} from '../models/scan.js';
 import {type AlertSeverity, isAtLeast} from '../models/severity.js';
 // The store and saved-input modules are imported only by runs that use them (--store, --baseline).
+import {snapshotBytes} from '../storage/snapshot-build.js';
 import type {StoreAppendResult} from '../storage/store.js';
 import {readsBaseline, withBaseline} from './baseline.js';
 import {DetectionEngine} from './engine.js';
@@ -162,7 +163,7 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
               validator: manager.validator,
               rules,
               lists: ruleSet.lists,
-              snapshot: baseline === undefined ? snapshot.bytes : await withBaseline(snapshot.bytes, baseline.db),
+              snapshot: baseline === undefined ? snapshot.content : await withBaseline(await snapshotBytes(snapshot.content), baseline.db),
               tables: snapshot.tables,
               config: {
                 scanId,
@@ -187,9 +188,9 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
       }
       timings.rules_ms += Math.round(performance.now() - rulesFrom);
       timings.queries_ms += Math.round(run?.results.reduce((sum, r) => sum + r.execution_time_ms, 0) ?? 0);
-      // Keep what the report needs, not the bytes (a long range must not pile up in memory).
+      // Keep what the report needs, not the snapshot content (a long range must not pile up in memory).
       snapshots.push({
-        bytes: new Uint8Array(0),
+        content: new Uint8Array(0),
         scanIds: snapshot.scanIds,
         tables: snapshot.tables,
         scans: snapshot.scans,

@@ -10,11 +10,13 @@ import {heldTables, type ScanRecord} from '../models/scan.js';
 import {loadSqlJs, selectAll} from '../storage/database.js';
 // storage/input.js (and the store listing it uses) is imported only when a run reads saved input: a live run never needs it.
 import type {ReadOptions} from '../storage/input.js';
-import {serializeSnapshot, snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
+import type {SnapshotContent} from '../storage/snapshot-build.js';
+import {snapshotBuild, snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
 import {keepOnlyScans} from '../storage/table-rows.js';
 
 export interface SnapshotForDetection {
-  readonly bytes: Uint8Array;
+  /** A saved snapshot's bytes; a live snapshot's rows, which each rule worker builds its database from (the main thread never needs sql.js for it). */
+  readonly content: SnapshotContent;
   /** Scans in the snapshot, oldest first. */
   readonly scanIds: readonly number[];
   /** The host tables every scan of the snapshot collected (`scans.tables`); a rule reading another is not run. */
@@ -29,7 +31,7 @@ export interface SnapshotForDetection {
   readonly inaccessibleCount: number;
   /** The collected snapshot when live (for `detect --store`). */
   readonly live?: Snapshot;
-  /** When live: wall ms collecting (/proc walk, hashing, live tables) and building the snapshot file. */
+  /** When live: wall ms collecting (/proc walk, hashing, live tables) and turning the records into the snapshot's rows. */
   readonly timings?: {readonly collect_ms: number; readonly snapshot_build_ms: number};
 }
 
@@ -66,9 +68,9 @@ async function live(config: DaemonEyeConfig, needs: SnapshotNeeds): Promise<Snap
   const started = performance.now();
   const snapshot = await collectSnapshot({...collectOptionsFromConfig(config), tables: needs.tables});
   const collected = performance.now();
-  const bytes = await serializeSnapshot(snapshot.scan, snapshot.processes, [], snapshot.tables);
+  const content = snapshotBuild(snapshot.scan, snapshot.processes, [], snapshot.tables);
   return {
-    bytes,
+    content,
     timings: {collect_ms: Math.round(collected - started), snapshot_build_ms: Math.round(performance.now() - collected)},
     scanIds: [snapshot.scan.id],
     tables: snapshot.scan.tables,
@@ -120,7 +122,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
       try {
         yield {
           // The checked copy, never the file: its bytes may hold views and triggers the workers must not see.
-          bytes: latest.db.export(),
+          content: latest.db.export(),
           scanIds: latest.scanIds,
           tables: heldTables(latest.scans, latest.scanIds),
           scans: latest.scans.filter((s) => latest.scanIds.includes(s.id)),
@@ -138,7 +140,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
         const scansInFile = Number(selectAll(file.db, 'SELECT count(*) AS n FROM scans')[0]?.n);
         const bytes = scansInFile === 1 ? file.db.export() : await onlyScan(file.db, scanId);
         yield {
-          bytes,
+          content: bytes,
           scanIds: [scanId],
           tables: heldTables(file.scans, [scanId]),
           scans: file.scans.filter((s) => s.id === scanId),
@@ -163,7 +165,7 @@ export async function querySnapshot(options: SnapshotSourceOptions, needs: Snaps
   try {
     const scanIds = merged.scans.map((s) => s.id);
     return {
-      bytes: merged.db.export(),
+      content: merged.db.export(),
       scanIds,
       tables: heldTables(merged.scans, scanIds),
       scans: merged.scans,

@@ -1,11 +1,20 @@
 // Messages between the detection engine and its rule workers.
+import type {SnapshotContent} from '../storage/snapshot-build.js';
+
 export type WorkerRequest =
-  | {readonly type: 'load'; readonly snapshotId: string; readonly bytes: Uint8Array; readonly lists: Readonly<Record<string, readonly string[]>>}
+  | {
+      readonly type: 'load';
+      readonly snapshotId: string;
+      /** The snapshot file's bytes, or the rows to build its database from (a live snapshot). */
+      readonly content: SnapshotContent;
+      readonly lists: Readonly<Record<string, readonly string[]>>;
+    }
   | {readonly type: 'run'; readonly taskId: number; readonly sql: string; readonly maxRows: number};
 
 export type WorkerResponse =
   | {readonly type: 'ready'}
-  | {readonly type: 'loaded'; readonly snapshotId: string}
+  /** `bytes`: the database the worker built from a SnapshotBuild, exported, for any later worker to load as a file. */
+  | {readonly type: 'loaded'; readonly snapshotId: string; readonly bytes?: Uint8Array}
   | {
       readonly type: 'rows';
       readonly taskId: number;

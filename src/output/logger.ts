@@ -87,6 +87,14 @@ export class Logger {
     this.write(`${terminalSafe(this.scrub(line))}\n`);
   }
 
+  /**
+   * A progress line on a terminal's stderr, drawn over the last one (carriage return, erase line) without a
+   * newline; `progress('')` clears it. Scrubbed and terminal-safe like every line.
+   */
+  progress(line: string): void {
+    this.write(`\r\u001b[K${terminalSafe(this.scrub(line))}`);
+  }
+
   /** `daemoneye: ` and, but for info, the level word (coloured on a terminal). */
   private prefix(level: LogLevel): string {
     const paint = this.options.palette?.level(level) ?? ((text: string): string => text);

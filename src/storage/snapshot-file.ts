@@ -9,15 +9,27 @@ import type {Database} from 'sql.js';
 
 import {DaemonEyeError, fileError} from '../errors.js';
 import type {Alert} from '../models/alert.js';
-import {fromSqlValue, rowValues, type ColumnSpec} from '../models/columns.js';
+import {fromSqlValue, rowValues, type ColumnSpec, type SqlRowValue} from '../models/columns.js';
 import type {ProcessRecord} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS, type ScanRecord, ScanRecordSchema} from '../models/scan.js';
-import {type CollectedTable, isFlatTableRows, TABLES, tableDdl, tableDefinition} from '../models/tables.js';
+import {
+  ALERTS_TABLE,
+  type CollectedTable,
+  isFlatTableRows,
+  PROCESSES_TABLE,
+  SCANS_TABLE,
+  TABLES,
+  type TableDefinition,
+  tableDdl,
+  tableDefinition,
+} from '../models/tables.js';
 import {removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
 import {OutputFileWriter, resolveOutput} from '../util/output-file.js';
 import {formatBytes, MIB, readRegularFile} from '../util/read-file.js';
-import {createSnapshotDatabase, insertAlerts, insertFlatRows, insertProcesses, insertRows, insertScan, SCHEMA_VERSION} from './database.js';
+import {TOOL_VERSION} from '../version.js';
+import {insertFlatRows, SCHEMA_VERSION, schemaStatements} from './database.js';
 import {createMissingTables, migrateInMemory, tableColumns} from './migrations.js';
+import {type SnapshotBuild, type SnapshotBuildTable, snapshotBytes} from './snapshot-build.js';
 import {type ImportedSnapshot, importSnapshot} from './snapshot-import.js';
 
 /** Snapshot files hold command lines, which may carry secrets: only the owner may read them. */
@@ -60,14 +72,55 @@ export type TableRowsByName = Readonly<Record<string, CollectedTable>>;
  * programming error.
  */
 export function insertTableRows(db: Database, tables: TableRowsByName, scanId: number): void {
-  for (const [name, collected] of Object.entries(tables)) {
+  for (const table of tableRowsBuild(tables, scanId)) {
+    insertFlatRows(db, {name: table.name, columns: table.columns.map((name) => ({name}))}, table.values, table.stamp);
+  }
+}
+
+/** One scan's rows of each named table of the registry as flat values, stamped with `scanId` (see insertTableRows). */
+function tableRowsBuild(tables: TableRowsByName, scanId: number): SnapshotBuildTable[] {
+  return Object.entries(tables).map(([name, collected]) => {
     const table = tableDefinition(name);
     if (table === undefined || table.scanColumn === null) throw new Error(`no table ${name} of scans in the registry`);
     const columns = table.columns.filter((c) => c.name !== table.scanColumn);
     const stamp = {column: table.scanColumn, value: scanId};
-    if (isFlatTableRows(collected)) insertFlatRows(db, {name: table.name, columns}, collected.values, stamp);
-    else insertRows(db, {name: table.name, columns, toRow: rowValues(columns)}, collected, stamp);
+    if (isFlatTableRows(collected)) return {name: table.name, columns: columns.map((c) => c.name), values: collected.values, stamp};
+    const toRow = rowValues(columns);
+    const values: SqlRowValue[] = [];
+    for (const row of collected) for (const value of toRow(row)) values.push(value);
+    return {name: table.name, columns: columns.map((c) => c.name), values, stamp};
+  });
+}
+
+/**
+ * A new snapshot database holding the given scans, processes and alerts, and the live-response table rows of
+ * its one scan, as a SnapshotBuild (snapshot-build.ts): the schema, the meta rows, and each table's rows as
+ * flat values in the registry's column order. A rule worker builds its database from it; serializeSnapshot
+ * writes files from it. Throws when table rows come with more or fewer than one scan.
+ */
+export function snapshotBuild(
+  scans: ScanRecord | readonly ScanRecord[],
+  processes: readonly ProcessRecord[],
+  alerts: readonly Alert[] = [],
+  tables: TableRowsByName = {},
+): SnapshotBuild {
+  const all = Array.isArray(scans) ? (scans as readonly ScanRecord[]) : [scans as ScanRecord];
+  const rows = (table: TableDefinition, records: readonly unknown[]): SnapshotBuildTable => {
+    const values: SqlRowValue[] = [];
+    for (const record of records) for (const value of table.toRow(record)) values.push(value);
+    return {name: table.name, columns: table.columns.map((c) => c.name), values};
+  };
+  const built: SnapshotBuildTable[] = [
+    {name: 'meta', columns: ['key', 'value'], values: ['schema_version', String(SCHEMA_VERSION), 'tool_version', TOOL_VERSION, 'created', String(Date.now())]},
+    ...all.map((scan) => rows(SCANS_TABLE, [scan])),
+    rows(PROCESSES_TABLE, processes),
+  ];
+  if (Object.keys(tables).length > 0) {
+    if (all.length !== 1) throw new Error('collected table rows belong to one scan');
+    built.push(...tableRowsBuild(tables, (all[0] as ScanRecord).id));
   }
+  if (alerts.length > 0) built.push(rows(ALERTS_TABLE, alerts));
+  return {schema: schemaStatements(), tables: built};
 }
 
 /** The bytes of a new snapshot database holding the given scans, processes and alerts, and the live-response table rows of its one scan. */
@@ -77,20 +130,7 @@ export async function serializeSnapshot(
   alerts: readonly Alert[] = [],
   tables: TableRowsByName = {},
 ): Promise<Uint8Array> {
-  const db = await createSnapshotDatabase();
-  try {
-    const all = Array.isArray(scans) ? (scans as readonly ScanRecord[]) : [scans as ScanRecord];
-    for (const scan of all) insertScan(db, scan);
-    insertProcesses(db, processes);
-    if (Object.keys(tables).length > 0) {
-      if (all.length !== 1) throw new Error('collected table rows belong to one scan');
-      insertTableRows(db, tables, (all[0] as ScanRecord).id);
-    }
-    insertAlerts(db, alerts);
-    return db.export();
-  } finally {
-    db.close();
-  }
+  return snapshotBytes(snapshotBuild(scans, processes, alerts, tables));
 }
 
 /**

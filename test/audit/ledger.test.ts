@@ -192,8 +192,8 @@ describe('audit ledger: appends', () => {
 
   it('tail reading works across its 64 KiB read window', async () => {
     const {config, ledger} = setup({signed: false});
-    await recordAudit(config, {actor: 'a', action: 'sql_refused', payload: {sql: 'x'.repeat(200_000), sql_bytes: 200_000, reasons: []}});
-    await recordAudit(config, {actor: 'a', action: 'sql_refused', payload: {sql: 'y'.repeat(100_000), sql_bytes: 100_000, reasons: []}});
+    await recordAudit(config, {actor: 'a', action: 'sql_refused', payload: {sql: 'x'.repeat(200_000), sql_bytes: 200_000, reasons: [], exit_code: 2}});
+    await recordAudit(config, {actor: 'a', action: 'sql_refused', payload: {sql: 'y'.repeat(100_000), sql_bytes: 100_000, reasons: [], exit_code: 2}});
     expect(readLedgerTail(ledger).last?.seq).toBe(1);
     expect((await verifyLedger(ledger)).valid).toBe(true);
   });

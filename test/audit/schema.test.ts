@@ -8,9 +8,13 @@ describe('audit actions', () => {
   it('each action has its payload schema, and a payload that does not fit is named', () => {
     expect(AUDIT_ACTIONS).toEqual(Object.keys(AUDIT_ACTION_PAYLOADS));
     expect(AUDIT_ACTIONS).toEqual(expect.arrayContaining(['process_collection', 'detection', 'detection_refused', 'query', 'sql_refused']));
-    expect(auditPayloadProblem('sql_refused', {sql: 'SELECT 1', sql_bytes: 8, reasons: []})).toBeUndefined();
-    expect(auditPayloadProblem('sql_refused', {sql: 'SELECT 1'})).toMatch(/sql_bytes/);
-    expect(auditPayloadProblem('rule_enable', {file: 'f', rule_id: 'r', enabled: false, changed: true, created: false})).toMatch(/enabled/);
+    expect(auditPayloadProblem('sql_refused', {sql: 'SELECT 1', sql_bytes: 8, reasons: [], exit_code: 2})).toBeUndefined();
+    expect(auditPayloadProblem('sql_refused', {sql: 'SELECT 1', exit_code: 2})).toMatch(/sql_bytes/);
+    expect(auditPayloadProblem('rule_enable', {file: 'f', rule_id: 'r', enabled: false, changed: true, created: false, exit_code: 0})).toMatch(/enabled/);
+    // Every action a command records carries the exit code it ended with (the base command stamps it).
+    for (const action of AUDIT_ACTIONS.filter((a) => a !== 'ledger_torn_record_quarantined')) {
+      expect(Object.keys(AUDIT_ACTION_PAYLOADS[action].shape), action).toContain('exit_code');
+    }
   });
 
   it('counts as a successful run only a scan or detect entry that ended with exit 0 or 1', () => {

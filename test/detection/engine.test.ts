@@ -5,6 +5,8 @@ import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import type {LoadedRule} from '../../src/detection/rule-manager.js';
 import {runRulesOnSnapshot} from '../../src/detection/rules-on-snapshot.js';
 import {SqlValidator} from '../../src/detection/sql-validator.js';
+import {snapshotBuild} from '../../src/storage/snapshot-file.js';
+import {makeProcesses, makeScan} from '../storage/helpers/snapshots.js';
 
 const engines: DetectionEngine[] = [];
 afterAll(async () => Promise.all(engines.map((e) => e.close())));
@@ -93,6 +95,42 @@ describe('DetectionEngine', () => {
     const big = engine(2);
     expect((await big.runTasks(tasks, {workers: 5})).every((o) => o.status === 'ok')).toBe(true);
     expect(big.workersStarted).toBe(2);
+    // Never more workers than tasks: a lone query starts one, whatever the snapshot's size allows.
+    const lone = engine(2);
+    expect((await lone.runTasks(tasks.slice(0, 1), {workers: 2}))[0]?.status).toBe('ok');
+    expect(lone.workersStarted).toBe(1);
+  });
+
+  it('builds a snapshot given as rows inside the worker, and a worker replacing one killed at its timeout has it too', async () => {
+    const scan = makeScan(Date.UTC(2026, 11, 1), 3, 1);
+    const processes = makeProcesses(scan, 3);
+    const snapshot: SnapshotPayload = {id: `rows-${Math.random()}`, build: snapshotBuild(scan, processes), lists: {}};
+    const everyPid = 'SELECT pid, name FROM processes ORDER BY pid';
+    const e = engine(1);
+    const outcomes = await e.runTasks([
+      {key: 'first', sql: everyPid, timeoutMs: 10_000, snapshot},
+      {key: 'endless', sql: ENDLESS_CTE, timeoutMs: 1000, snapshot},
+      {key: 'after', sql: everyPid, timeoutMs: 10_000, snapshot},
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['ok', 'timeout', 'ok']);
+    const expected = processes.map((p) => ({pid: p.pid, name: p.name}));
+    expect(outcomes[0]?.rows).toEqual(expected);
+    expect(outcomes[2]?.rows).toEqual(expected);
+    expect(e.workersStarted).toBe(2);
+    // A build that is not whole rows fails every task that needs it, each with the reason.
+    const broken: SnapshotPayload = {
+      id: `broken-${Math.random()}`,
+      build: {
+        schema: ['CREATE TABLE processes (pid INTEGER)'],
+        tables: [
+          {name: 'processes', columns: ['pid'], values: []},
+          {name: 'processes', columns: ['pid', 'x'], values: [1]},
+        ],
+      },
+      lists: {},
+    };
+    const [failed] = await engine(1).runTasks([{key: 'broken', sql: everyPid, timeoutMs: 10_000, snapshot: broken}]);
+    expect(failed).toMatchObject({status: 'error', error: expect.stringMatching(/not whole rows of processes/)});
   });
 
   it('no task starves another: a slow task first gets its fair share, then the rest of its timeout after every other task', async () => {

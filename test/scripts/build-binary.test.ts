@@ -292,8 +292,12 @@ esac
       expect(ran.status, ran.stderr).toBe(0);
       expect(ran.stdout).toContain('Signature Verified Successfully');
       expect(ran.stdout).toContain('daemoneye-linux-x64: OK');
-      expect(ran.stdout).toContain('temp-dir-execution');
-      expect(ran.stdout).toContain(String(suspect.pid));
+      // detect's stdout is a pipe here, so NDJSON alerts follow the two checks' lines.
+      const alerts = ran.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as {rule_id: string; affected_processes: number[]});
+      expect(alerts.filter((a) => a.affected_processes.includes(suspect.pid as number)).map((a) => a.rule_id)).toContain('temp-dir-execution');
       // Only what tar unpacked: the binary wrote nothing beside itself.
       expect(tree(host)).toEqual(['SHA256SUMS', 'SHA256SUMS.sig', 'daemoneye-linux-x64', 'public.key', tarball].sort());
 
