@@ -10,12 +10,12 @@ import {heldTables, type ScanRecord} from '../models/scan.js';
 import {loadSqlJs, selectAll} from '../storage/database.js';
 // storage/input.js (and the store listing it uses) is imported only when a run reads saved input: a live run never needs it.
 import type {ReadOptions} from '../storage/input.js';
-import type {SnapshotContent} from '../storage/snapshot-build.js';
+import {type SnapshotContent, snapshotBytes} from '../storage/snapshot-build.js';
 import {snapshotBuild, snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
 import {keepOnlyScans} from '../storage/table-rows.js';
 
 export interface SnapshotForDetection {
-  /** A saved snapshot's bytes; a live snapshot's rows, which each rule worker builds its database from (the main thread never needs sql.js for it). */
+  /** The snapshot file's bytes (or rows a rule worker builds its database from: storage/snapshot-build.ts). */
   readonly content: SnapshotContent;
   /** Scans in the snapshot, oldest first. */
   readonly scanIds: readonly number[];
@@ -31,7 +31,7 @@ export interface SnapshotForDetection {
   readonly inaccessibleCount: number;
   /** The collected snapshot when live (for `detect --store`). */
   readonly live?: Snapshot;
-  /** When live: wall ms collecting (/proc walk, hashing, live tables) and turning the records into the snapshot's rows. */
+  /** When live: wall ms collecting (/proc walk, hashing, live tables) and building the snapshot file. */
   readonly timings?: {readonly collect_ms: number; readonly snapshot_build_ms: number};
 }
 
@@ -68,7 +68,10 @@ async function live(config: DaemonEyeConfig, needs: SnapshotNeeds): Promise<Snap
   const started = performance.now();
   const snapshot = await collectSnapshot({...collectOptionsFromConfig(config), tables: needs.tables});
   const collected = performance.now();
-  const content = snapshotBuild(snapshot.scan, snapshot.processes, [], snapshot.tables);
+  // Built here, in this thread's sql.js, and handed to the workers as bytes. Handing them the rows to build
+  // from instead (a SnapshotBuild) kept sql.js off this thread but cost as much CPU and more memory: the rows
+  // are copied into the worker by structured clone (docs/performance.md, "Building the snapshot twice").
+  const content = await snapshotBytes(snapshotBuild(snapshot.scan, snapshot.processes, [], snapshot.tables));
   return {
     content,
     timings: {collect_ms: Math.round(collected - started), snapshot_build_ms: Math.round(performance.now() - collected)},
