@@ -57,6 +57,7 @@ export default class Collect extends DaemonEyeCommand<typeof Collect> {
       skipped: manifest.skipped,
       bytes: result.bytes,
       redacted: manifest.redaction?.enabled ?? false,
+      host: manifest.host,
     });
     const files = manifest.files.length;
     const processes = manifest.processes.length;

@@ -123,7 +123,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     if (!tree) return shown(processView(processes, host), this.flags.format);
     if (this.flags.format === 'csv') throw new DaemonEyeError('USAGE', 'a tree cannot be written as CSV', {hint: 'use --format tree, json or ndjson'});
     const [{buildProcessTree}, {treeView}] = await Promise.all([import('../src/tree/process-tree.js'), import('../src/tree/tree-view.js')]);
-    const roots = buildProcessTree(processes, {sockets, ...(this.flags.pid === undefined ? {} : {focusPids: this.flags.pid})});
+    const roots = buildProcessTree(processes, {sockets, host, ...(this.flags.pid === undefined ? {} : {focusPids: this.flags.pid})});
     for (const pid of this.flags.pid ?? []) if (!processes.some((p) => p.pid === pid)) this.logger.warn(`no process with pid ${pid}`);
     return shown(treeView(roots), this.flags.format);
   }

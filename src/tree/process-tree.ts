@@ -3,6 +3,7 @@
 // and, when the snapshot holds them, each process's sockets. Pure: records in, nested nodes out.
 import type {Alert} from '../models/alert.js';
 import {alertNextSteps, type AlertOrigin, rowEvidence} from '../models/alert-evidence.js';
+import type {Host} from '../models/host.js';
 import type {ProcessOpenSocketRow} from '../models/live-tables.js';
 import type {ProcessRecord} from '../models/process.js';
 import {type AlertSeverity, ALERT_SEVERITIES} from '../models/severity.js';
@@ -48,6 +49,8 @@ export interface ProcessTreeNode {
   readonly marks: TreeMark[];
   readonly alert: TreeAlertMark | null;
   readonly sockets: TreeSocket[];
+  /** The host of the scan the process was read in (src/models/host.ts), as on every record; null when unknown. */
+  readonly host: Host | null;
   readonly children: ProcessTreeNode[];
 }
 
@@ -60,6 +63,8 @@ export interface ProcessTreeOptions {
   readonly sockets?: ReadonlyMap<number, readonly TreeSocket[]>;
   /** Where the alerted processes are (live, or a saved input): each marked process says what to run next. */
   readonly origin?: AlertOrigin;
+  /** The host of the scan (every node names it). */
+  readonly host?: Host | null;
 }
 
 function marksOf(record: ProcessRecord): TreeMark[] {
@@ -169,6 +174,7 @@ export function buildProcessTree(processes: readonly ProcessRecord[], options: P
       marks: [...marksOf(record), ...(alerts.has(record.pid) ? (['alert'] as const) : [])],
       alert: alerts.get(record.pid) ?? null,
       sockets: [...(options.sockets?.get(record.pid) ?? [])],
+      host: options.host ?? null,
       // Below a focused process everything is shown; above it, only the path down to it.
       children: kids.map((c) => (only !== undefined && only.has(c.pid) ? node(c) : node(c, only, path))),
     };

@@ -148,6 +148,40 @@ describe('the field contract', () => {
     expectContract('audit show', await run(['audit', 'show', '--format', 'ndjson']));
   });
 
+  it('every record that leaves the tool names its host: scan (tree nodes too), detect and its sinks, query, export, diff, collect', async () => {
+    const [scan] = (await run(['query', 'SELECT host_id, hostname FROM scans', '--input', snapshot])) as {host_id: string; hostname: string}[];
+    expect(scan?.host_id).toMatch(/^[0-9a-f]{32}$/);
+    const problems: string[] = [];
+    /** A record names the host by a `host` object, or (a `scans` row) by its own host_id and hostname. */
+    const check = (what: string, record: unknown, path = '$'): void => {
+      const r = record as {host?: {id?: unknown; hostname?: unknown} | null; host_id?: unknown; hostname?: unknown; children?: unknown[]};
+      const named = r.host !== undefined ? [r.host?.id, r.host?.hostname] : [r.host_id, r.hostname];
+      if (named[0] !== scan?.host_id || named[1] !== scan?.hostname) problems.push(`${what} ${path}: names ${JSON.stringify(named)}`);
+      r.children?.forEach((child, i) => check(what, child, `${path}.children[${i}]`));
+    };
+    const all = (what: string, records: readonly unknown[]): void => {
+      expect(records.length, `${what}: no records`).toBeGreaterThan(0);
+      records.forEach((record, i) => check(what, record, `[${i}]`));
+    };
+    all('scan --input', await run(['scan', '--input', snapshot, '--format', 'ndjson']));
+    all('scan --tree json', (await run(['scan', '--tree', '--input', snapshot, '--format', 'json']))[0] as unknown[]);
+    all('scan --tree ndjson', await run(['scan', '--tree', '--input', snapshot, '--format', 'ndjson']));
+    all('detect --input', await run(['detect', '--input', snapshot, '--format', 'ndjson']));
+    all('file sink', parseNdjson(readFileSync(fileSink, 'utf8')));
+    all(
+      'webhook',
+      bodies.flatMap((body) => ((body as {alerts?: unknown[]}).alerts ?? [body]) as unknown[]),
+    );
+    all('query', await run(['query', 'SELECT pid, name FROM processes LIMIT 20', '--input', snapshot]));
+    for (const table of ['processes', 'scans', 'process_open_sockets', 'process_envs', 'process_libraries', 'process_open_files', 'process_memory_map']) {
+      all(`export --table ${table}`, (await run(['export', '--input', snapshot, '--table', table])).slice(0, 200));
+    }
+    all('diff', await run(['diff', older, snapshot]));
+    all('collect', await run(['collect', '--pid', String(process.pid), '--output', join(home, 'host-case')]));
+    all('manifest.json', [JSON.parse(readFileSync(join(home, 'host-case', 'manifest.json'), 'utf8')) as unknown]);
+    expect(problems.slice(0, 10)).toEqual([]);
+  }, 240_000);
+
   it('the walker finds each kind of break: a time in seconds, a string pid, a retired name', () => {
     expect(contractViolations({alert_time: 1796094115, pid: '42', columns: {user: 'root'}, decorations: {user: 'x'}})).toEqual([
       '$.alert_time: 1796094115 looks like seconds, the contract says epoch ms',
