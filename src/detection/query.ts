@@ -10,6 +10,7 @@ import {DetectionEngine} from './engine.js';
 import {missingTables, snapshotPayload} from './rules-on-snapshot.js';
 import type {SnapshotForDetection, SnapshotNeeds} from './snapshot-source.js';
 import {SqlValidator} from './sql-validator.js';
+import {namedLists} from './table-catalog.js';
 
 export interface QueryOptions {
   readonly config: DaemonEyeConfig;
@@ -18,6 +19,8 @@ export interface QueryOptions {
   readonly snapshot: (needs: SnapshotNeeds) => Promise<SnapshotForDetection>;
   /** Rows kept; more are dropped and `truncated` says so. */
   readonly maxRows?: number;
+  /** The environment the user rules directory is found from (default: the process's). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface QueryReport {
@@ -59,7 +62,9 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
     const snapshot = await options.snapshot({tables});
     const missing = missingTables(validator, options.sql, snapshot.tables);
     if (missing.length > 0) throw notCollected(snapshot, missing);
-    const payload = snapshotPayload(snapshot.content, {}, [options.sql], validator);
+    // The named lists rules read (shipped beside the rules, user and configured): `list_shells` and the
+    // shared predicates of process_traits answer in a query as they do in a rule.
+    const payload = snapshotPayload(snapshot.content, namedLists(config, options.env ?? process.env), [options.sql], validator);
     const [outcome] = await engine.runTasks([{key: 'query', sql: options.sql, timeoutMs: validator.timeoutMs, snapshot: payload}], {
       deadlineMs: config.detection.run_timeout_ms,
     });

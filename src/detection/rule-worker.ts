@@ -10,6 +10,7 @@ import {buildSnapshotDatabase, isSnapshotBuild, type SnapshotContent} from '../s
 import {loadSqlJs} from '../storage/sqljs.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 import {loadRegexEngine} from './regex.js';
+import {createRuleViews} from './rule-predicates.js';
 import {registerUdfs} from './udfs.js';
 
 let db: Database | undefined;
@@ -44,6 +45,7 @@ async function load(content: SnapshotContent, lists: Readonly<Record<string, rea
     for (const value of values) insert.run([value]);
     insert.free();
   }
+  createRuleViews(db, lists);
   // SQLite's default 2 MB page cache makes every scan of a bigger snapshot re-read its pages through the
   // in-memory file system; a cache as large as the snapshot keeps them after the first rule touched them.
   const bytes = Number(db.exec('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')[0]?.values[0]?.[0] ?? 0);

@@ -15,6 +15,7 @@ import {DaemonEyeError} from '../errors.js';
 import {TABLES} from '../models/tables.js';
 import {closestMatch} from '../util/closest.js';
 import {checkRegex} from './regex.js';
+import {PREDICATE_COLUMNS, PREDICATE_LISTS, PROCESS_TRAITS_VIEW} from './rule-predicates.js';
 import {type Lexed, lexSql, type Token} from './sql-lexer.js';
 import {allowedFunctionNames, describePolicy, SQL_POLICY, type SqlLimits, type SqlPolicy} from './sql-policy.js';
 
@@ -120,6 +121,8 @@ export type TableCatalog = ReadonlyMap<string, ReadonlySet<string>>;
 export function knownTables(): TableCatalog {
   const tables = new Map<string, ReadonlySet<string>>(TABLES.map((table) => [table.name, new Set(table.columns.map((c) => c.name))]));
   for (const [name, columns] of [...tables]) if (name !== 'alerts') tables.set(`baseline_${name}`, columns);
+  // The shared predicates' view (rule-predicates.ts): every column of processes plus one per predicate.
+  tables.set(PROCESS_TRAITS_VIEW, new Set([...(tables.get('processes') ?? []), ...PREDICATE_COLUMNS]));
   return tables;
 }
 
@@ -382,6 +385,9 @@ export class SqlValidator {
         const text = token.kind === 'ident' ? token.text.slice(1, -1) : token.text;
         const match = LIST_TABLE.exec(text.toLowerCase());
         if (match !== null && (token.kind === 'word' || token.kind === 'ident')) names.add(match[1] as string);
+        // The shared predicates' view reads its lists for the query.
+        if ((token.kind === 'word' || token.kind === 'ident') && text.toLowerCase() === PROCESS_TRAITS_VIEW)
+          for (const list of PREDICATE_LISTS) names.add(list);
       }
     }
     return [...names].sort();

@@ -36,8 +36,8 @@ export interface ColumnListing {
 
 const LIST_DESCRIPTION = 'Named list (detection.lists, or lists/<name>.txt beside the rules): one value per row';
 
-/** The named lists this configuration defines (shipped, user and configured), by name. */
-function namedLists(config: DaemonEyeConfig, env: NodeJS.ProcessEnv): Record<string, string[]> {
+/** The named lists this configuration defines (shipped, user and configured), by name: what rules and `query` read. */
+export function namedLists(config: DaemonEyeConfig, env: NodeJS.ProcessEnv): Record<string, string[]> {
   const roots = new RuleManager({config, env}).roots().map((root) => root.path);
   return loadNamedLists(config.detection.lists, roots);
 }

@@ -4,6 +4,7 @@
 import {QUERY_MAX_ROWS} from '../detection/query.js';
 import {DEFAULT_MAX_ROWS} from '../detection/engine.js';
 import {SQL_POLICY, type SqlPolicy} from '../detection/sql-policy.js';
+import {PROCESS_TRAITS_VIEW, RULE_PREDICATES} from '../detection/rule-predicates.js';
 import {knownTables, REFUSAL_REASONS, type TableCatalog} from '../detection/sql-validator.js';
 
 const code = (text: string): string => `\`${text}\``;
@@ -34,7 +35,7 @@ export function renderRulesSqlDoc(policy: SqlPolicy = SQL_POLICY, tables: TableC
     "  alert's `alert_data.processes`; `name` (or a `process_name` column) feeds the default dedupe key.",
     `- **Tables**: ${tableNames} (columns: [schema.md](schema.md)), the named lists`,
     `  \`list_<name>(value)\` ([rules-format.md](rules-format.md#named-lists)), ${tableFunctions} and the query's own`,
-    `  CTE names. There are no views. Tables matching ${policy.forbiddenTables.map((p) => code(p.source)).join(', ')} (\`sqlite_master\`,`,
+    `  CTE names. One view, \`${PROCESS_TRAITS_VIEW}\` (the shared predicates, below). Tables matching ${policy.forbiddenTables.map((p) => code(p.source)).join(', ')} (\`sqlite_master\`,`,
     '  `sqlite_schema`, `pragma_*` table functions) and any other schema (`temp.`, `aux.`) are refused.',
     '- **Columns** are checked against the tables: an unknown column of a known table is refused, as is an',
     '  unknown column of a CTE or a subquery in `FROM` whose output columns can be named (`AS` aliases,',
@@ -68,6 +69,19 @@ export function renderRulesSqlDoc(policy: SqlPolicy = SQL_POLICY, tables: TableC
     '  code is unchanged unless the rule was asked for with `--rule`: then 2). Over several scans a rule runs on',
     '  those holding its tables (status `ok`, `missing_tables` naming what the others lacked). `query` and',
     '  `export` refuse with exit 2 naming the table: data that was not collected never reads as "no rows".',
+    '',
+    '## Shared predicates: the view `process_traits`',
+    '',
+    'Tests most rules need are declared once, as 0/1 columns of the view `process_traits`: every column of',
+    '`processes` plus the columns below (`src/detection/rule-predicates.ts`). Read it instead of `processes` to use',
+    'them: `SELECT p.pid, p.name FROM process_traits p WHERE p.is_user_process AND p.is_shell`. It is the same rows',
+    'as `processes`; SQLite flattens it into the query, so joins on it use the `(scan_id, pid)` indexes, and a',
+    'column a query does not name is never computed. The named lists it reads (`shells`, `interpreters`) are',
+    'tuned like any list ([rules-format.md](rules-format.md#named-lists)); they change every rule that uses the predicate.',
+    '',
+    '| column | true when | lists |',
+    '|---|---|---|',
+    ...RULE_PREDICATES.map((p) => `| ${code(p.name)} | ${cell(p.description)} | ${p.lists.map((l) => code(l)).join(', ') || '—'} |`),
     '',
     '## Functions',
     '',

@@ -16,6 +16,7 @@ import {validateRuleFile} from '../../src/detection/rule-format.js';
 import {type LoadedRule, RuleManager} from '../../src/detection/rule-manager.js';
 import {lexSql} from '../../src/detection/sql-lexer.js';
 import {SqlValidator} from '../../src/detection/sql-validator.js';
+import {createRuleViews, PROCESS_TRAITS_VIEW} from '../../src/detection/rule-predicates.js';
 import {registerUdfs} from '../../src/detection/udfs.js';
 import {TABLES} from '../../src/models/tables.js';
 import {loadSqlJs} from '../../src/storage/sqljs.js';
@@ -30,7 +31,8 @@ const SMALL = (table: string): boolean => table === 'scans' || table === 'baseli
 /** Every alias of the SQL with the tables (or subqueries, as `(subquery)`) it may name: `FROM processes p` → p: processes. */
 export function aliasesOf(sql: string): Map<string, Set<string>> {
   const tokens = lexSql(sql).statements.flat();
-  const known = new Set([...TABLES.map((t) => t.name), ...TABLES.map((t) => `baseline_${t.name}`), 'json_each']);
+  // process_traits, the shared predicates' view, is processes with more columns (flattened into the query).
+  const known = new Set([...TABLES.map((t) => t.name), ...TABLES.map((t) => `baseline_${t.name}`), 'json_each', PROCESS_TRAITS_VIEW]);
   const keywords = new Set([
     'WHERE',
     'JOIN',
@@ -164,7 +166,9 @@ beforeAll(async () => {
   // The snapshot schema as the rule workers get it (the registry's DDL and indexes), with the lists and a baseline.
   db = new SQL.Database(await snapshotFromRows([{pid: 1}]));
   registerUdfs(db);
-  for (const name of new Set(rules.flatMap((r) => validator.referencedLists(r.rule.sql_query)))) db.exec(`CREATE TABLE list_${name} (value TEXT)`);
+  const lists = [...new Set(rules.flatMap((r) => validator.referencedLists(r.rule.sql_query)))];
+  for (const name of lists) db.exec(`CREATE TABLE list_${name} (value TEXT)`);
+  createRuleViews(db, Object.fromEntries(lists.map((name) => [name, []])));
   // A baseline as `detect --baseline` adds it: every table copied, with its indexes.
   const baseline = new SQL.Database(await snapshotFromRows([{pid: 1}]));
   copyBaselineTables(baseline, db);

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
+import {PREDICATE_COLUMNS, PROCESS_TRAITS_VIEW} from '../../src/detection/rule-predicates.js';
 import {knownTables} from '../../src/detection/sql-validator.js';
 import {renderSchemaDoc} from '../../src/models/schema-doc.js';
 import {columnSpec, indexName, TABLES, tableDefinition} from '../../src/models/tables.js';
@@ -27,7 +28,9 @@ describe('the table registry', () => {
     const known = knownTables();
     // Every registry table, and each data table again as `baseline_<table>` (detect --baseline) with the same columns.
     const baseline = TABLES.filter((t) => t.name !== 'alerts').map((t) => `baseline_${t.name}`);
-    expect([...known.keys()].sort()).toEqual([...TABLES.map((t) => t.name), ...baseline].sort());
+    // Plus the shared predicates' view: processes' columns and the predicates (src/detection/rule-predicates.ts).
+    expect([...known.keys()].sort()).toEqual([...TABLES.map((t) => t.name), ...baseline, PROCESS_TRAITS_VIEW].sort());
+    expect([...(known.get(PROCESS_TRAITS_VIEW) ?? [])]).toEqual([...(known.get('processes') ?? []), ...PREDICATE_COLUMNS]);
     for (const table of TABLES) expect([...(known.get(table.name) ?? [])]).toEqual(table.columns.map((c) => c.name));
     for (const table of TABLES.filter((t) => t.name !== 'alerts')) expect(known.get(`baseline_${table.name}`)).toEqual(known.get(table.name));
     expect([...EXPORT_TABLES].sort()).toEqual(TABLES.map((t) => t.name).sort());
