@@ -11,7 +11,7 @@ import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import type {Alert} from '../../src/models/alert.js';
-import {isolatedEnv, parseNdjson, removeDir, ROOT, runCli, tempDir} from '../helpers/cli.js';
+import {isolatedEnv, killGroups, parseNdjson, removeDir, ROOT, runCli, tempDir} from '../helpers/cli.js';
 
 const NETWORK = join(ROOT, 'test', 'fixtures', 'sigma', 'rules', 'linux', 'network_connection');
 const REVERSE_SHELL = '83dcd9f6-9ca8-4af7-a16e-a1c7a6b51871';
@@ -101,13 +101,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(() => {
-  for (const child of children) {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  killGroups(children);
   removeDir(dir);
 });
 

@@ -11,7 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {parse} from 'yaml';
 
 import type {Alert} from '../../src/models/alert.js';
-import {isolatedEnv, parseNdjson, removeDir, ROOT, runCli, tempDir} from '../helpers/cli.js';
+import {isolatedEnv, killGroups, parseNdjson, removeDir, ROOT, runCli, tempDir} from '../helpers/cli.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'sigma');
 const LINUX = join(FIXTURES, 'rules', 'linux', 'process_creation');
@@ -155,13 +155,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(() => {
-  for (const child of children) {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  killGroups(children);
   rmSync(bin, {recursive: true, force: true});
   removeDir(dir);
 });

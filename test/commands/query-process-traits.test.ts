@@ -6,7 +6,7 @@ import {existsSync} from 'node:fs';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {isolatedEnv, killGroups, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 
 const dir = tempDir('daemoneye-traits-');
 const env = isolatedEnv(dir);
@@ -21,13 +21,7 @@ const start = (command: string, args: string[]): Promise<number> =>
   });
 
 afterAll(() => {
-  for (const child of children) {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  killGroups(children);
   removeDir(dir);
 });
 

@@ -80,3 +80,14 @@ export function parseNdjson<T = Record<string, unknown>>(text: string): T[] {
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as T);
 }
+
+/** SIGKILL the process group of each child a test started detached (its shells' children too); gone ones are skipped. */
+export function killGroups(children: Iterable<{readonly pid?: number | undefined}>): void {
+  for (const child of children) {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}

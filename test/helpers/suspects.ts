@@ -2,6 +2,7 @@
 // group, no terminal), a bash reverse shell to a loopback listener among them, all ended together.
 import {type ChildProcess, spawn} from 'node:child_process';
 import {createServer, type Server, type Socket} from 'node:net';
+import {killGroups} from './cli.js';
 
 export interface StartOptions {
   /** argv[0] as `exec -a` sets it. */
@@ -57,12 +58,6 @@ export class SuspectProcesses {
   stopAll(): void {
     for (const socket of this.sockets) socket.destroy();
     this.server?.close();
-    for (const child of this.children) {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killGroups(this.children);
   }
 }
