@@ -19,7 +19,7 @@ import type {ScanRecord} from '../models/scan.js';
 import {csvLine} from '../output/render.js';
 import {escapeJsonText, safeJson, TERMINAL_TEXT, terminalOutput} from '../output/terminal.js';
 import {OutputFileWriter} from '../util/output-file.js';
-import {openSnapshotInput, type ReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
+import {openSnapshotInput, rangeReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
 import type {ReadRedaction} from './redact-snapshot.js';
 import type {SnapshotLimits} from './snapshot-file.js';
 
@@ -353,18 +353,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   // Chunks end at a row's end (ChunkedWriter joins whole rows), so a CR LF is never split between two.
   const out = new ChunkedWriter(terminal && file === undefined ? (chunk) => write(terminalOutput(chunk, false)) : write);
   const problems: DaemonEyeError[] = [];
-  const readOptions: ReadOptions = {
-    since: config.since,
-    until: config.until,
-    scanId: config.scanId,
-    onProblem: (problem) => {
-      problems.push(problem);
-      sink.onProblem?.(problem);
-    },
-    ...(config.limits === undefined ? {} : {limits: config.limits}),
-    ...(config.redaction === undefined ? {} : {redaction: config.redaction}),
-    ...(sink.onWarning === undefined ? {} : {onWarning: sink.onWarning}),
-  };
+  const readOptions = rangeReadOptions({...config, onProblem: sink.onProblem, onWarning: sink.onWarning}, problems);
   let rows = 0;
   let filesRead = 0;
   const scanIds: number[] = [];
