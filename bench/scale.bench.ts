@@ -206,7 +206,19 @@ async function benchLive(dir: string, env: NodeJS.ProcessEnv, target: number): P
     const summary = detectSummary(['detect', '--no-audit'], env);
     process.stdout.write(`live detect: ${summary.rules} rules; timed out: ${some(summary.timedOut)}; not run: ${some(summary.notRun)}\n`);
   } finally {
-    for (const child of sleepers) child.kill('SIGKILL');
+    // Wait until every sleep is gone (reaped): a benchmark run next would otherwise see thousands of them.
+    await Promise.all(
+      sleepers.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) resolve();
+            else {
+              child.once('exit', () => resolve());
+              child.kill('SIGKILL');
+            }
+          }),
+      ),
+    );
   }
 }
 
