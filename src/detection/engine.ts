@@ -89,6 +89,8 @@ class Deadline extends Error {}
 /** A lane's runner: a worker thread, or the in-process lane. */
 interface RuleSlot {
   loadedSnapshot: string | undefined;
+  /** Milliseconds from start to ready (a worker: sql.js and the regex engine loaded); undefined until then or when nothing starts. */
+  readonly readyMs: number | undefined;
   load(snapshotId: string, content: SnapshotContent, lists: Readonly<Record<string, readonly string[]>>): Promise<WorkerResponse>;
   /** Run a query; `limitMs` is enforced by the in-process lane itself (a worker is stopped by the engine's timer). */
   run(taskId: number, sql: string, maxRows: number, limitMs: number): Promise<WorkerResponse> | WorkerResponse;
@@ -102,8 +104,11 @@ class WorkerSlot implements RuleSlot {
   private waiting: {resolve: (m: WorkerResponse) => void; reject: (e: Error) => void} | undefined;
   private readonly ready: Promise<void>;
   private failure: Error | undefined;
+  /** Milliseconds from start to ready (sql.js and the regex engine loaded); undefined until then. */
+  readyMs: number | undefined;
 
   constructor() {
+    const started = performance.now();
     this.worker = startWorker();
     this.worker.unref();
     let resolveReady: () => void = () => undefined;
@@ -116,6 +121,7 @@ class WorkerSlot implements RuleSlot {
     this.ready.catch(() => undefined);
     this.worker.on('message', (message: WorkerResponse) => {
       if (message.type === 'ready') {
+        this.readyMs = performance.now() - started;
         resolveReady();
         return;
       }
@@ -177,6 +183,8 @@ export class DetectionEngine {
   workersStarted = 0;
   /** The file bytes a worker exported after building the latest SnapshotBuild: what later workers load instead. */
   private built: {readonly id: string; readonly bytes: Uint8Array} | undefined;
+  /** Per snapshot id, the longest a worker took to start and load it: what replacing a stopped worker costs. */
+  private readonly restartMs = new Map<string, number>();
 
   constructor(options: EngineOptions = {}) {
     this.workerCount = Math.max(1, options.workers ?? cpus().length);
@@ -220,9 +228,10 @@ export class DetectionEngine {
    * environment with its own sql.js, too dear to start for nothing; default all).
    *
    * Scheduling, so that no task can starve another (docs/rules-sql.md, "At run time"): when there are more
-   * tasks than workers and a deadline, every task first runs with a budget of its fair share of the
-   * deadline (`firstPassBudget`), at most its own timeout. A task that overruns that share is stopped (its
-   * worker replaced) and queued again; the queued tasks get their whole timeout once every task has had its
+   * tasks than workers and a deadline, every task first runs with a budget of its fair share of what is
+   * left of the deadline (`firstPassBudget`, worked out when its query is sent, so the share grows as quick
+   * tasks finish, and never below what replacing a worker costs where the share allows), at most its own
+   * timeout. A task that overruns that share is stopped (its worker replaced) and queued again; the queued tasks get their whole timeout once every task has had its
    * first turn, within what is left of the deadline. So a slow or hostile task costs the others at most its
    * share, and each task that does not finish is reported: `timeout` when it ran (stopped by its own
    * timeout, or by the deadline while running or waiting for its second turn), `not_run` when the deadline
@@ -235,7 +244,7 @@ export class DetectionEngine {
     if (!inProcess) this.start(lanes);
     const deadlineAt = options.deadlineMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + options.deadlineMs;
     const outcomes: (TaskOutcome | undefined)[] = tasks.map(() => undefined);
-    const firstBudget = firstPassBudget(tasks.length, lanes, options.deadlineMs);
+    const startedAt = performance.now();
     let deadlineHit = false;
     let deadlineTimer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
@@ -271,15 +280,21 @@ export class DetectionEngine {
         }
         const index = (first ?? second?.index) as number;
         const task = tasks[index] as QueryTask;
-        const budget = first !== undefined ? Math.min(task.timeoutMs, firstBudget) : task.timeoutMs;
+        // Worked out when the query is sent (after the worker loaded the snapshot): the tasks then waiting
+        // share what is left of the deadline.
+        const budgetOf = (): number => {
+          if (first === undefined) return task.timeoutMs;
+          const left = options.deadlineMs === undefined ? undefined : options.deadlineMs - (performance.now() - startedAt);
+          return Math.min(task.timeoutMs, firstPassBudget(firstPass.length + 1, lanes, left, this.restartMs.get(task.snapshot.id) ?? 0));
+        };
         running++;
-        let result: TaskOutcome | 'overran';
+        let result: TaskOutcome | {overranMs: number};
         try {
-          result = await this.runOne({slotIndex, inProcess, deadlineAt}, task, budget, deadline, first !== undefined && budget < task.timeoutMs);
+          result = await this.runOne({slotIndex, inProcess, deadlineAt}, task, budgetOf, deadline, first !== undefined);
         } finally {
           running--;
         }
-        if (result === 'overran') secondPass.push({index, ranMs: budget});
+        if ('overranMs' in result) secondPass.push({index, ranMs: result.overranMs});
         else outcomes[index] = second === undefined ? result : withFirstTurn(result, second.ranMs);
         wakeAll();
       }
@@ -306,45 +321,51 @@ export class DetectionEngine {
   }
 
   /**
-   * Run one task on a lane within `budgetMs` (timed from when its query is sent). `share`: the budget is a
-   * first-pass share below the task's timeout, so overrunning it returns `overran` (the lane replaced) rather
-   * than a timeout. The in-process lane blocks this thread while a query runs, so no timer fires meanwhile: it
-   * is given the budget, or what is left before `deadlineAt` when that is shorter, and stops the query itself.
+   * Run one task on a slot's worker within `budgetOf()` ms (worked out and timed from when its query is
+   * sent). `share`: a first turn, so a budget below the task's timeout is a first-pass share, and overrunning
+   * it returns `overranMs` (the worker replaced) rather than a timeout. The in-process lane blocks this thread
+   * while a query runs, so no timer fires meanwhile: it is given the budget, or what is left before
+   * `deadlineAt` when that is shorter, and stops the query itself.
    */
   private async runOne(
     lane: {slotIndex: number; inProcess: boolean; deadlineAt: number},
     task: QueryTask,
-    budgetMs: number,
+    budgetOf: () => number,
     deadline: Promise<never>,
     share: boolean,
-  ): Promise<TaskOutcome | 'overran'> {
+  ): Promise<TaskOutcome | {overranMs: number}> {
     const {slotIndex, inProcess, deadlineAt} = lane;
     const slot = this.slot(slotIndex, inProcess);
     let timer: NodeJS.Timeout | undefined;
     let start = performance.now();
     let started = false;
+    let budgetMs = task.timeoutMs;
     // The rule's clock starts when its query is sent: worker start-up and snapshot loading are not its time.
     let armTimer: () => void = () => undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       armTimer = (): void => {
         start = performance.now();
         started = true;
+        budgetMs = budgetOf();
         timer = setTimeout(() => resolve('timeout'), timerDelay(budgetMs));
       };
     });
     let byDeadline = false;
     const work = (async (): Promise<WorkerResponse> => {
       if (slot.loadedSnapshot !== task.snapshot.id) {
+        const loadStart = performance.now();
         const loaded = await slot.load(task.snapshot.id, this.contentOf(task.snapshot), task.snapshot.lists);
         if (loaded.type === 'failed') return loaded;
         if (loaded.type === 'loaded' && loaded.bytes !== undefined) this.built = {id: task.snapshot.id, bytes: loaded.bytes};
         slot.loadedSnapshot = task.snapshot.id;
+        const restart = (slot.readyMs ?? 0) + (performance.now() - loadStart);
+        this.restartMs.set(task.snapshot.id, Math.max(restart, this.restartMs.get(task.snapshot.id) ?? 0));
       }
       const left = deadlineAt - performance.now();
       // The in-process lane may have kept the deadline's timer from firing: past it, nothing more starts.
       if (left <= 0) throw new Deadline();
-      byDeadline = left < budgetMs;
       armTimer();
+      byDeadline = left < budgetMs;
       return slot.run(this.nextTaskId++, task.sql, this.maxRows, Math.min(budgetMs, left));
     })();
     work.catch(() => undefined);
@@ -353,7 +374,7 @@ export class DetectionEngine {
       if (result !== 'timeout' && result.type === 'stopped' && byDeadline) throw new Deadline();
       if (result === 'timeout' || result.type === 'stopped') {
         await this.replace(slotIndex, true, inProcess);
-        if (share) return 'overran';
+        if (share && budgetMs < task.timeoutMs) return {overranMs: budgetMs};
         return outcome(task, 'timeout', performance.now() - start, `killed after ${task.timeoutMs} ms (rule timeout)`);
       }
       if (result.type === 'rows') {
@@ -384,12 +405,10 @@ export class DetectionEngine {
     return this.built?.id === snapshot.id ? this.built.bytes : snapshot.build;
   }
 
-  /**
-   * Kill a slot's worker; its replacement starts now (a timeout mid-run) or when next needed (deadline). The
-   * in-process lane is dropped with its sql.js instance; the next task makes a new one.
-   */
+  /** Kill a slot's worker; its replacement starts now (a timeout mid-run) or when next needed (deadline). */
   private async replace(slotIndex: number, startNow = true, inProcess = false): Promise<void> {
     if (inProcess) {
+      // The in-process lane is dropped with its sql.js instance; the next task makes a new one.
       const spent = this.inProcess;
       this.inProcess = undefined;
       await spent?.terminate();
@@ -405,6 +424,7 @@ export class DetectionEngine {
     const slots = this.slots;
     this.slots = [];
     this.built = undefined;
+    this.restartMs.clear();
     await this.replace(0, false, true);
     await Promise.all(slots.map((slot) => slot?.terminate()));
   }
@@ -419,13 +439,26 @@ export function timerDelay(ms: number): number {
 export const MIN_FIRST_PASS_MS = 1000;
 
 /**
- * The first-pass budget of each of `tasks` tasks on `lanes` workers within `deadlineMs`: half the deadline
- * shared out (the other half is left for second turns), at least MIN_FIRST_PASS_MS. Unbounded (each task
- * runs to its own timeout at once) without a deadline, or when every task has a worker of its own.
+ * Stopping a task wastes what it ran plus a restart (a new worker, sql.js, the snapshot loaded again and its
+ * page cache cold), and the task runs again from the start later: so a share is at least this many restarts,
+ * where the deadline allows it. On a loaded machine a restart is slow, and so is every rule: with a fixed
+ * 1 s share, 10,000 live processes under load had rule after rule stopped, each restart making the next
+ * rules slower, until the deadline cut nine of them.
  */
-export function firstPassBudget(tasks: number, lanes: number, deadlineMs: number | undefined): number {
-  if (deadlineMs === undefined || tasks <= lanes) return Number.POSITIVE_INFINITY;
-  return Math.max(MIN_FIRST_PASS_MS, Math.floor((deadlineMs * lanes) / (2 * tasks)));
+export const RESTARTS_PER_SHARE = 3;
+
+/**
+ * The first-pass budget of a task sent when `tasks` tasks (itself included) still wait for a first turn on
+ * `lanes` workers and `leftMs` of the deadline remain: half of what is left shared out (the other half is
+ * kept for second turns), raised towards RESTARTS_PER_SHARE × `restartMs` (what replacing a worker costs:
+ * its start and its snapshot's load, measured) but never past the whole of its share; at least
+ * MIN_FIRST_PASS_MS. Unbounded (each task runs to its own timeout at once) without a deadline, or when
+ * every task has a worker of its own.
+ */
+export function firstPassBudget(tasks: number, lanes: number, leftMs: number | undefined, restartMs = 0): number {
+  if (leftMs === undefined || tasks <= lanes) return Number.POSITIVE_INFINITY;
+  const whole = (Math.max(0, leftMs) * lanes) / tasks;
+  return Math.max(MIN_FIRST_PASS_MS, Math.floor(Math.max(whole / 2, Math.min(RESTARTS_PER_SHARE * restartMs, whole))));
 }
 
 /** A second-turn outcome that says the task also ran its first-pass share (the time counts both). */

@@ -44,6 +44,8 @@ export function runWithin<T>(work: () => T, limitMs: number): T | 'stopped' {
 /** One in-process lane: what a worker slot is to the engine (load a snapshot, run a query), on this thread. */
 export class InProcessSlot {
   loadedSnapshot: string | undefined;
+  /** Nothing starts apart from loading: making the sql.js instance is part of the first load's time. */
+  readonly readyMs: number | undefined = undefined;
   private instance: Promise<SqlJsInstance> | undefined;
   private db: Database | undefined;
   /** A query was stopped mid-run: the instance is never used again. */

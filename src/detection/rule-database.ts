@@ -1,14 +1,44 @@
-// The database rules run on, wherever they run (a rule worker thread, or the main thread's own sql.js
-// instance for a small snapshot): a private copy of the snapshot (from a file's bytes, or built from a live
-// snapshot's rows: storage/snapshot-build.ts) with the named lists, our functions and the shared rule views,
-// read-only; and one rule query on it, its rows capped. Imports only what a worker may load (no models, no zod).
+// A snapshot database made ready for rule queries, wherever rules run (a rule worker thread, or the main
+// thread's own sql.js instance for a small snapshot: in-process-lane.ts): our SQL functions, the named lists
+// as `list_<name>` tables, the `process_traits` view, a page cache as large as the snapshot, and read-only;
+// and one rule query on it, its rows capped. One place, so the worker (rule-worker.ts), the in-process lane
+// and the benchmarks that time rules in-process set up the same database. Imports only what a worker may
+// load (no models, no zod).
 import type {Database, SqlJsStatic, SqlValue} from 'sql.js';
 
 import {buildSnapshotDatabase, isSnapshotBuild, type SnapshotContent} from '../storage/snapshot-build.js';
 import type {SqlJsInstance} from '../storage/sqljs.js';
 import {createRuleViews} from './rule-predicates.js';
-import {registerUdfs} from './udfs.js';
 import {SQL_POLICY} from './sql-policy.js';
+import {registerUdfs} from './udfs.js';
+
+/** The page cache never grows past this (KiB): 512 MiB. */
+const MAX_CACHE_KIB = 512 * 1024;
+
+/**
+ * Prepare `db` (a snapshot just loaded or built) for rule queries: register the functions, create one table
+ * per named list (`lists`: name → values; names are checked against /^[a-z0-9_]+$/ before they get here,
+ * values are bound, never spliced), create the rule views, size the page cache to the snapshot and make the
+ * connection read-only. `instance`: the sql.js instance `db` belongs to, for the rule functions' direct reads
+ * of its memory (default this thread's loadSqlJs module). Throws what sql.js throws (a list a view needs and
+ * `lists` lacks: rule-predicates.ts).
+ */
+export function prepareRuleDatabase(db: Database, lists: Readonly<Record<string, readonly string[]>>, instance?: SqlJsInstance): void {
+  registerUdfs(db, SQL_POLICY, instance);
+  for (const [name, values] of Object.entries(lists)) {
+    db.exec(`DROP TABLE IF EXISTS list_${name}; CREATE TABLE list_${name} (value TEXT)`);
+    const insert = db.prepare(`INSERT INTO list_${name} (value) VALUES (?)`);
+    for (const value of values) insert.run([value]);
+    insert.free();
+  }
+  createRuleViews(db, lists);
+  // SQLite's default 2 MB page cache makes every scan of a bigger snapshot re-read its pages through the
+  // in-memory file system; a cache as large as the snapshot keeps them after the first rule touched them.
+  const bytes = Number(db.exec('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')[0]?.values[0]?.[0] ?? 0);
+  db.exec(`PRAGMA cache_size = -${Math.min(MAX_CACHE_KIB, Math.ceil((bytes * 1.25) / 1024) + 2048)}`);
+  // Belt and braces: the validator already refuses every write, and this copy is private to the rules.
+  db.exec('PRAGMA query_only = 1');
+}
 
 /** A rule database, and the file's bytes when it was built from rows (for a later worker to load as a file). */
 export interface OpenedRuleDatabase {
@@ -17,9 +47,8 @@ export interface OpenedRuleDatabase {
 }
 
 /**
- * Open `content` as a rule database in `SQL` (`instance`: the sql.js instance SQL belongs to, for the rule
- * functions' direct reads of its memory; default this thread's loadSqlJs module). A build is built here and its
- * file's bytes returned (before the lists are added).
+ * Open `content` as a rule database in `SQL` (prepareRuleDatabase; `instance` as there). A build is built
+ * here and its file's bytes returned (before the lists are added).
  */
 export function openRuleDatabase(
   SQL: SqlJsStatic,
@@ -34,21 +63,7 @@ export function openRuleDatabase(
     built = db.export();
   } else db = new SQL.Database(content);
   try {
-    registerUdfs(db, SQL_POLICY, instance);
-    for (const [name, values] of Object.entries(lists)) {
-      // Names are checked against /^[a-z0-9_]+$/ before they get here; values are bound, never spliced.
-      db.exec(`DROP TABLE IF EXISTS list_${name}; CREATE TABLE list_${name} (value TEXT)`);
-      const insert = db.prepare(`INSERT INTO list_${name} (value) VALUES (?)`);
-      for (const value of values) insert.run([value]);
-      insert.free();
-    }
-    createRuleViews(db, lists);
-    // SQLite's default 2 MB page cache makes every scan of a bigger snapshot re-read its pages through the
-    // in-memory file system; a cache as large as the snapshot keeps them after the first rule touched them.
-    const bytes = Number(db.exec('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')[0]?.values[0]?.[0] ?? 0);
-    db.exec(`PRAGMA cache_size = -${Math.min(512 * 1024, Math.ceil((bytes * 1.25) / 1024) + 2048)}`);
-    // Belt and braces: the validator already refuses every write, and this copy is private to the rules.
-    db.exec('PRAGMA query_only = 1');
+    prepareRuleDatabase(db, lists, instance);
   } catch (error) {
     db.close();
     throw error;
