@@ -101,13 +101,18 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
+    // `--output /dev/stdout`: stdout holds the database, and rows after it would corrupt it.
+    if (saved.output?.descriptor === 1) this.logger.info('the snapshot went to stdout: the rows are not printed');
     return {
-      output: await this.view(
-        processes,
-        tree,
-        tree ? socketsByPid(collectedRows(snapshot.tables, 'process_open_sockets')) : new Map(),
-        hostOfScan(snapshot.scan),
-      ),
+      output:
+        saved.output?.descriptor === 1
+          ? null
+          : await this.view(
+              processes,
+              tree,
+              tree ? socketsByPid(collectedRows(snapshot.tables, 'process_open_sockets')) : new Map(),
+              hostOfScan(snapshot.scan),
+            ),
       exitCode: ExitCode.Success,
       audit: {
         action: 'process_collection',

@@ -8,7 +8,7 @@ import {fleetColumns} from '../models/fleet-table.js';
 import {COLLECTED_TABLE_NAMES, TABLE_NAMES, TABLES, type TableDefinition, tableDefinition, tableDdl} from '../models/tables.js';
 import {ClickHouseClient, clickhouseSchema, isAuthenticationCode, jsonEachRowLine} from '../storage/clickhouse.js';
 import {fleetRowsOfScan} from '../storage/fleet-rows.js';
-import {type ReadOptions, requireSnapshotsInRange} from '../storage/input.js';
+import {rangeReadOptions, requireSnapshotsInRange} from '../storage/input.js';
 import type {ReadRedaction} from '../storage/redact-snapshot.js';
 import type {SnapshotLimits} from '../storage/snapshot-file.js';
 import {formatTime} from '../util/time.js';
@@ -77,18 +77,7 @@ export async function shipToClickHouse(config: ShipConfig): Promise<ShipResult> 
   const sink = clickhouseSink(config.sinks, config.sinkName);
   const client = new ClickHouseClient(sink);
   const problems: DaemonEyeError[] = [];
-  const readOptions: ReadOptions = {
-    since: config.since,
-    until: config.until,
-    scanId: config.scanId,
-    onProblem: (problem) => {
-      problems.push(problem);
-      config.onProblem?.(problem);
-    },
-    ...(config.limits === undefined ? {} : {limits: config.limits}),
-    ...(config.redaction === undefined ? {} : {redaction: config.redaction}),
-    ...(config.onWarning === undefined ? {} : {onWarning: config.onWarning}),
-  };
+  const readOptions = rangeReadOptions(config, problems);
   const rows: Record<string, number> = Object.fromEntries(tables.map((t) => [t, 0]));
   const scanIds: number[] = [];
   let filesRead = 0;

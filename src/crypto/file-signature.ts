@@ -26,6 +26,8 @@ export function signFile(file: string, key: PrivateKey, options: {output?: strin
   writeOutputFile(output, options.armor === true ? `${signature.toString('base64')}\n` : signature, {
     mode: 0o644,
     what: 'signature output',
+    // Base64 holds nothing a terminal acts on; the raw 64 bytes are binary.
+    content: options.armor === true ? {type: 'text', escape: (text) => text} : {type: 'binary', name: 'a raw Ed25519 signature'},
     ...(options.note === undefined ? {} : {note: options.note}),
   });
   return {file, signature_file: output, armor: options.armor === true, bytes: data.length, key_id: key.keyId};

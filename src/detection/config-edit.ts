@@ -8,6 +8,7 @@ import {dirname} from 'node:path';
 import type {YAMLMap, YAMLSeq} from 'yaml';
 
 import {DaemonEyeError, fileError} from '../errors.js';
+import {TERMINAL_TEXT} from '../output/terminal.js';
 import {resolveOutput, writeOutputFile} from '../util/output-file.js';
 import {yaml, yamlDepthProblem} from '../util/yaml.js';
 import {makeDirectory} from '../util/directory.js';
@@ -87,7 +88,7 @@ export function setRuleEnabled(file: string, id: string, enabled: boolean): Rule
       throw fileError(error, dirname(file), 'create');
     }
     // Resolved again as it is written: what it points to is the file replaced, never the link.
-    writeOutputFile(file, doc.toString(), {mode: 0o600, keepOwnership: true, kinds: ['new', 'file'], what});
+    writeOutputFile(file, doc.toString(), {content: TERMINAL_TEXT, mode: 0o600, keepOwnership: true, kinds: ['new', 'file'], what});
   }
   return {file, rule_id: id, enabled, changed, created, written: target.path};
 }

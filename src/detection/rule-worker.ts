@@ -10,8 +10,7 @@ import {buildSnapshotDatabase, isSnapshotBuild, type SnapshotContent} from '../s
 import {loadSqlJs} from '../storage/sqljs.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 import {loadRegexEngine} from './regex.js';
-import {createRuleViews} from './rule-predicates.js';
-import {registerUdfs} from './udfs.js';
+import {prepareRuleDatabase} from './rule-database.js';
 
 let db: Database | undefined;
 
@@ -37,21 +36,7 @@ async function load(content: SnapshotContent, lists: Readonly<Record<string, rea
     db = buildSnapshotDatabase(SQL, content);
     built = db.export();
   } else db = new SQL.Database(content);
-  registerUdfs(db);
-  for (const [name, values] of Object.entries(lists)) {
-    // Names are checked against /^[a-z0-9_]+$/ before they get here; values are bound, never spliced.
-    db.exec(`DROP TABLE IF EXISTS list_${name}; CREATE TABLE list_${name} (value TEXT)`);
-    const insert = db.prepare(`INSERT INTO list_${name} (value) VALUES (?)`);
-    for (const value of values) insert.run([value]);
-    insert.free();
-  }
-  createRuleViews(db, lists);
-  // SQLite's default 2 MB page cache makes every scan of a bigger snapshot re-read its pages through the
-  // in-memory file system; a cache as large as the snapshot keeps them after the first rule touched them.
-  const bytes = Number(db.exec('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')[0]?.values[0]?.[0] ?? 0);
-  db.exec(`PRAGMA cache_size = -${Math.min(512 * 1024, Math.ceil((bytes * 1.25) / 1024) + 2048)}`);
-  // Belt and braces: the validator already refuses every write, and this copy is private to the thread.
-  db.exec('PRAGMA query_only = 1');
+  prepareRuleDatabase(db, lists);
   return built;
 }
 

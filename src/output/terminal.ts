@@ -3,6 +3,8 @@
 // interpreted or hidden. One definition (TERMINAL_UNSAFE_CLASS) serves every format and every message:
 // per value (terminalSafe), a whole rendered text (terminalOutput) and JSON text (safeJson).
 
+import type {OutputContent} from '../util/output-file.js';
+
 /**
  * What a terminal never receives raw, as the body of a Unicode regular-expression class (docs/redaction.md,
  * "Terminals"):
@@ -34,6 +36,9 @@ function escapeChar(char: string): string {
   if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
   return code <= 0xffff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\u{${code.toString(16)}}`;
 }
+
+/** Text content of a file the user named (src/util/output-file.ts): escaped as terminalOutput does, when the path turns out to be a terminal. */
+export const TERMINAL_TEXT: OutputContent = {type: 'text', escape: (text) => terminalOutput(text, false)};
 
 /** Replace every character of TERMINAL_UNSAFE_CLASS (and thereby every escape sequence's ESC) with a visible escape. */
 export function terminalSafe(text: string): string {

@@ -17,10 +17,10 @@ import {PROCESS_FACT_COLUMNS} from '../output/process-facts.js';
 import {ocsfEvidenceInfo} from '../output/ocsf.js';
 import type {ScanRecord} from '../models/scan.js';
 import {csvLine} from '../output/render.js';
-import {escapeJsonText, safeJson, terminalOutput} from '../output/terminal.js';
+import {escapeJsonText, safeJson, TERMINAL_TEXT, terminalOutput} from '../output/terminal.js';
 import {TimeSlicer} from '../util/interrupt.js';
 import {OutputFileWriter} from '../util/output-file.js';
-import {openSnapshotInput, type ReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
+import {openSnapshotInput, rangeReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
 import type {ReadRedaction} from './redact-snapshot.js';
 import type {SnapshotLimits} from './snapshot-file.js';
 
@@ -345,24 +345,20 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   const file =
     config.outputPath === undefined
       ? undefined
-      : new OutputFileWriter(config.outputPath, {mode: 0o600, what: 'export output', ...(sink.onNote === undefined ? {} : {note: sink.onNote})});
-  const terminal = file === undefined && (sink.terminal ?? (sink.write === undefined && process.stdout.isTTY === true));
+      : new OutputFileWriter(config.outputPath, {
+          content: TERMINAL_TEXT,
+          mode: 0o600,
+          what: 'export output',
+          ...(sink.onNote === undefined ? {} : {note: sink.onNote}),
+        });
+  // Where the bytes land decides, not the flag: `--output /dev/stdout` or `/dev/tty` is a terminal too (the
+  // file writer then escapes each chunk itself; CSV needs to know before a cell is quoted).
+  const terminal = file === undefined ? (sink.terminal ?? (sink.write === undefined && process.stdout.isTTY === true)) : file.terminal;
   const write = file === undefined ? (sink.write ?? stdoutWriter()) : (chunk: string) => file.write(chunk);
   // Chunks end at a row's end (ChunkedWriter joins whole rows), so a CR LF is never split between two.
-  const out = new ChunkedWriter(terminal ? (chunk) => write(terminalOutput(chunk, false)) : write);
+  const out = new ChunkedWriter(terminal && file === undefined ? (chunk) => write(terminalOutput(chunk, false)) : write);
   const problems: DaemonEyeError[] = [];
-  const readOptions: ReadOptions = {
-    since: config.since,
-    until: config.until,
-    scanId: config.scanId,
-    onProblem: (problem) => {
-      problems.push(problem);
-      sink.onProblem?.(problem);
-    },
-    ...(config.limits === undefined ? {} : {limits: config.limits}),
-    ...(config.redaction === undefined ? {} : {redaction: config.redaction}),
-    ...(sink.onWarning === undefined ? {} : {onWarning: sink.onWarning}),
-  };
+  const readOptions = rangeReadOptions({...config, onProblem: sink.onProblem, onWarning: sink.onWarning}, problems);
   // Writing to a file never waits: the slicer gives a signal its turn (src/util/interrupt.ts).
   const slicer = new TimeSlicer();
   let rows = 0;

@@ -42,6 +42,35 @@ export interface ReadOptions extends TimeRange {
   readonly redaction?: ReadRedaction;
 }
 
+/** What a range read of a store is told: the scan range and the hooks and limits a command passes on. */
+export interface RangeReadRequest extends TimeRange {
+  readonly scanId?: number;
+  readonly limits?: SnapshotLimits;
+  readonly redaction?: ReadRedaction;
+  readonly onProblem?: (problem: DaemonEyeError) => void;
+  readonly onWarning?: (warning: string) => void;
+}
+
+/**
+ * The read options of a range read (export, Parquet export, ship) from a request, with every unusable file
+ * also collected into `problems` (the caller reports how many files it skipped). Options left undefined
+ * stay absent, so the readers' defaults apply.
+ */
+export function rangeReadOptions(request: RangeReadRequest, problems: DaemonEyeError[]): ReadOptions {
+  return {
+    since: request.since,
+    until: request.until,
+    scanId: request.scanId,
+    onProblem: (problem) => {
+      problems.push(problem);
+      request.onProblem?.(problem);
+    },
+    ...(request.limits === undefined ? {} : {limits: request.limits}),
+    ...(request.redaction === undefined ? {} : {redaction: request.redaction}),
+    ...(request.onWarning === undefined ? {} : {onWarning: request.onWarning}),
+  };
+}
+
 /**
  * The warning for a file that holds triggers, views, virtual or extra tables: none of them was read or
  * run, and a file DaemonEye wrote has none, so someone changed it after it was written.

@@ -17,7 +17,7 @@ import type {ScanRecord} from '../models/scan.js';
 import {COLLECTED_TABLE_NAMES, TABLE_NAMES, type TableDefinition, tableDefinition} from '../models/tables.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 import {fleetRowsOfScan, unscannedAlertCount} from './fleet-rows.js';
-import {type ReadOptions, requireSnapshotsInRange} from './input.js';
+import {rangeReadOptions, requireSnapshotsInRange} from './input.js';
 import type {ReadRedaction} from './redact-snapshot.js';
 import type {SnapshotLimits} from './snapshot-file.js';
 
@@ -145,18 +145,7 @@ export async function exportParquet(config: ParquetExportConfig): Promise<Parque
   checkParquetTables(tables);
   const {parquetWriteBuffer} = await import('hyparquet-writer');
   const problems: DaemonEyeError[] = [];
-  const readOptions: ReadOptions = {
-    since: config.since,
-    until: config.until,
-    scanId: config.scanId,
-    onProblem: (problem) => {
-      problems.push(problem);
-      config.onProblem?.(problem);
-    },
-    ...(config.limits === undefined ? {} : {limits: config.limits}),
-    ...(config.redaction === undefined ? {} : {redaction: config.redaction}),
-    ...(config.onWarning === undefined ? {} : {onWarning: config.onWarning}),
-  };
+  const readOptions = rangeReadOptions(config, problems);
   const files: string[] = [];
   const scanIds: number[] = [];
   let rows = 0;

@@ -25,7 +25,7 @@ import {
 } from '../models/tables.js';
 import {removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
 import {TimeSlicer} from '../util/interrupt.js';
-import {OutputFileWriter, resolveOutput} from '../util/output-file.js';
+import {type OutputContent, OutputFileWriter, resolveOutput} from '../util/output-file.js';
 import {formatBytes, MIB, readRegularFile} from '../util/read-file.js';
 import {TOOL_VERSION} from '../version.js';
 import {insertFlatRows, SCHEMA_VERSION, schemaStatements} from './database.js';
@@ -62,6 +62,8 @@ export interface SnapshotWriteResult {
   readonly scanIds: number[];
   readonly processCount: number;
   readonly alertCount: number;
+  /** The standard descriptor the file went to (`--output /dev/stdout`: 1), when it was one. */
+  readonly descriptor?: number;
 }
 
 /** The live-response tables of one scan by table name, as row objects or flat values, without scan ids (collect's `Snapshot.tables`). */
@@ -134,13 +136,21 @@ export async function serializeSnapshot(
   return snapshotBytes(snapshotBuild(scans, processes, alerts, tables));
 }
 
+/** A snapshot is a SQLite database: binary, never written to a terminal. */
+const SNAPSHOT_CONTENT: OutputContent = {type: 'binary', name: 'a SQLite snapshot'};
+
 /**
  * Write `bytes` to the output `path` (src/util/output-file.ts): a file atomically (temp file, fsync, rename:
  * an existing file is replaced only whole), a device or FIFO written through; `note` hears how a link or
  * device was handled. Throws OUTPUT_REFUSED for a directory, socket, block device or untrusted link.
  */
 export function writeSnapshotBytes(path: string, bytes: Uint8Array, note?: (message: string) => void): void {
-  const writer = new OutputFileWriter(path, {mode: SNAPSHOT_FILE_MODE, what: 'snapshot output', ...(note === undefined ? {} : {note})});
+  const writer = new OutputFileWriter(path, {
+    content: SNAPSHOT_CONTENT,
+    mode: SNAPSHOT_FILE_MODE,
+    what: 'snapshot output',
+    ...(note === undefined ? {} : {note}),
+  });
   writer.write(bytes);
   writer.commit();
 }
@@ -154,14 +164,34 @@ export async function writeSnapshotFile(
   tables: TableRowsByName = {},
   note?: (message: string) => void,
 ): Promise<SnapshotWriteResult> {
-  // Refused before the work of serialising: a directory, socket or block device at the path.
+  // Refused before the work of serialising: a directory, socket, block device or terminal at the path.
   const target = resolveOutput(path, {what: 'snapshot output'});
-  const bytes = await serializeSnapshot(scan, processes, alerts, tables);
   // Temp files of earlier writers of this same file that were killed (the directory may be anyone's).
   if (target.kind === 'new' || target.kind === 'file') removeStaleTempFiles(dirname(target.path), {prefix: `${TEMP_PREFIX}${basename(target.path)}-`});
-  writeSnapshotBytes(path, bytes, note);
+  const writer = new OutputFileWriter(path, {
+    content: SNAPSHOT_CONTENT,
+    mode: SNAPSHOT_FILE_MODE,
+    what: 'snapshot output',
+    ...(note === undefined ? {} : {note}),
+  });
+  let bytes: Uint8Array;
+  try {
+    bytes = await serializeSnapshot(scan, processes, alerts, tables);
+    writer.write(bytes);
+    writer.commit();
+  } catch (error) {
+    writer.abort();
+    throw error;
+  }
   const scans = Array.isArray(scan) ? (scan as readonly ScanRecord[]) : [scan as ScanRecord];
-  return {path, bytes: bytes.length, scanIds: scans.map((s) => s.id), processCount: processes.length, alertCount: alerts.length};
+  return {
+    path,
+    bytes: bytes.length,
+    scanIds: scans.map((s) => s.id),
+    processCount: processes.length,
+    alertCount: alerts.length,
+    ...(writer.target.fd === undefined ? {} : {descriptor: writer.target.fd}),
+  };
 }
 
 function corrupt(path: string, problem: string, cause?: unknown): DaemonEyeError {

@@ -3,6 +3,7 @@
 // series labelled by command, keeping the last success time when a run fails.
 import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs';
 
+import {TERMINAL_TEXT} from '../output/terminal.js';
 import {OutputFileWriter} from '../util/output-file.js';
 import {escapeLabelValue, MetricsCollector} from './metrics.js';
 
@@ -68,7 +69,7 @@ export function previousLastSuccess(path: string, command: string): number | und
  */
 export function writeMetricsFile(path: string, metrics: MetricsCollector, outcome: CommandRunOutcome, note?: (message: string) => void): void {
   // Resolved (and refused) before anything is read from it.
-  const writer = new OutputFileWriter(path, {mode: 0o644, what: 'metrics file', ...(note === undefined ? {} : {note})});
+  const writer = new OutputFileWriter(path, {content: TERMINAL_TEXT, mode: 0o644, what: 'metrics file', ...(note === undefined ? {} : {note})});
   const ended = outcome.endedAtMs ?? Date.now();
   const labels = {command: outcome.command};
   metrics.recordGauge('daemoneye_command_duration_seconds', (ended - outcome.startedAtMs) / 1000, labels);

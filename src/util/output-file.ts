@@ -3,15 +3,36 @@
 // replacement (temp file, fsync, rename) is only for a regular file or a new name. A character device or a
 // FIFO is written through (`/dev/null` discards, `/dev/full` is ENOSPC, a FIFO feeds its reader), never
 // replaced by a file; a directory, a socket and a block device are refused. A symbolic link is resolved
-// once, checked (it must belong to this user or root) and reported; the link itself is kept. The policy, per
-// kind, is the table in docs/operations/guarantees.md.
-import {closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, type Stats, statSync, writeSync} from 'node:fs';
+// once, checked (it must belong to this user or root) and reported; the link itself is kept. A path that leads
+// to one of this process's own open descriptors (`/dev/stdout`, `/proc/self/fd/N`, or the very file stdout is
+// appended to) is written to that descriptor, never replaced. Bytes bound for a terminal are escaped (text)
+// or refused (binary), wherever the terminal was reached from. Kernel interfaces (/proc, /sys and friends)
+// are refused. The policy, per kind, is the table in docs/operations/guarantees.md.
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  type Stats,
+  statfsSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import {isatty} from 'node:tty';
+import {basename, dirname, isAbsolute, join, resolve} from 'node:path';
 
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import {AtomicFileWriter} from './atomic-write.js';
 import {trimEndChar} from './text.js';
 
-/** How an output path is written; `descriptor` is this process's own stdout or stderr, reached through a link like /dev/stdout. */
+/**
+ * How an output path is written; `descriptor` is one of this process's own open descriptors (stdout reached
+ * through /dev/stdout or /proc/self/fd/1, or the file stdout is appended to), written to as it is.
+ */
 export type OutputKind = 'new' | 'file' | 'character device' | 'fifo' | 'descriptor';
 
 export interface OutputTarget {
@@ -24,11 +45,20 @@ export interface OutputTarget {
   readonly link: string | null;
   /** The regular file about to be replaced (its mode and owner), null for anything else. */
   readonly existing: Stats | null;
-  /** For `descriptor`: the open descriptor (1 or 2) the link leads to, written to directly and never closed. */
+  /** For `descriptor`: the open descriptor the path leads to, written to directly (at its offset, or appended) and never closed. */
   readonly fd?: number;
 }
 
+/**
+ * What is written, so that bytes bound for a terminal are handled by where they land, not by the flag that
+ * named the path: text is passed through `escape` (the terminal policy of src/output/terminal.ts) on a
+ * terminal; binary (a SQLite snapshot, a raw signature) is refused there, as gzip refuses to.
+ */
+export type OutputContent = {readonly type: 'text'; readonly escape: (text: string) => string} | {readonly type: 'binary'; readonly name: string};
+
 export interface OutputOptions {
+  /** Text (escaped on a terminal) or binary (refused on one). */
+  readonly content: OutputContent;
   /** Mode of a new or replaced regular file (default 0600). */
   readonly mode?: number;
   /** Replace a regular file keeping its mode and (as root) its owner and group: for files people edit, like configuration. */
@@ -37,7 +67,7 @@ export interface OutputOptions {
   readonly kinds?: readonly OutputKind[];
   /** What the file is, for messages (default "output"). */
   readonly what?: string;
-  /** Told how the path was resolved when that is not a plain file (a link followed, a device written through). */
+  /** Told, once the write succeeded, how the path was resolved when that is not a plain file (a link followed, a device written through). */
   readonly note?: (message: string) => void;
 }
 
@@ -57,9 +87,17 @@ function kindOf(stat: Stats): OutputKind | 'directory' | 'socket' | 'block devic
 
 const euid = (): number => process.geteuid?.() ?? 0;
 
-/** 1 or 2 when `stat` is the very file, pipe, socket or terminal this process has open as stdout or stderr. */
-function ownDescriptor(stat: Stats): number | undefined {
-  for (const fd of [1, 2]) {
+/** The descriptors a path is matched against by what it is: stdout first, then stderr, then stdin. */
+const STANDARD_DESCRIPTORS = [1, 2, 0] as const;
+
+/**
+ * The standard descriptor (1, 2 or 0) that is the very regular file `stat` describes (`--output log >> log`):
+ * replacing it would cut the descriptor off. A device or FIFO named by its path is opened again instead, as
+ * the same /dev/null serves as stdin and as an output.
+ */
+function standardDescriptor(stat: Stats): number | undefined {
+  if (!stat.isFile()) return undefined;
+  for (const fd of STANDARD_DESCRIPTORS) {
     try {
       const own = fstatSync(fd);
       if (own.dev === stat.dev && own.ino === stat.ino) return fd;
@@ -70,6 +108,104 @@ function ownDescriptor(stat: Stats): number | undefined {
   return undefined;
 }
 
+// This process's own descriptor directories as /proc shows them (its pid there may differ from process.pid
+// when /proc belongs to another pid namespace): /proc/PID/fd and /proc/PID/task/TID/fd.
+let ownFdDirectory: RegExp | undefined;
+function isOwnFdDirectory(dir: string): boolean {
+  if (ownFdDirectory === undefined) {
+    let self: string;
+    try {
+      self = realpathSync.native('/proc/self');
+    } catch {
+      self = `/proc/${process.pid}`;
+    }
+    ownFdDirectory = new RegExp(`^${self.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:/task/\\d+)?/fd$`);
+  }
+  return ownFdDirectory.test(dir);
+}
+
+/** Where a link chain went: an own descriptor it names, or another process's /proc entry it passed through. */
+interface Chain {
+  readonly fd?: number;
+  readonly foreignProc?: string;
+}
+
+// Another process's descriptor directories, and a process's own directory (whose `exe` is its program).
+const PROC_FD_DIRECTORY = /^\/proc\/\d+(?:\/task\/\d+)?\/(?:fd|map_files)$/;
+const PROC_DIRECTORY = /^\/proc\/\d+(?:\/task\/\d+)?$/;
+
+/**
+ * Follow the link at `given` hop by hop (as the kernel will) and say whether a hop is an entry of this
+ * process's own descriptor directory (`/proc/self/fd/N`, `/dev/fd/N`, `/dev/stdout`: descriptor N) or of
+ * another process's (`/proc/PID/fd/N`, `/proc/PID/cwd` …: its open file, which must not be replaced).
+ */
+function followChain(given: string): Chain {
+  let path = resolve(given);
+  for (let hop = 0; hop < 40; hop++) {
+    let dir: string;
+    try {
+      dir = realpathSync.native(dirname(path));
+    } catch {
+      return {};
+    }
+    const name = basename(path);
+    if (isOwnFdDirectory(dir)) return /^\d+$/.test(name) ? {fd: Number(name)} : {};
+    if (PROC_FD_DIRECTORY.test(dir) || (PROC_DIRECTORY.test(dir) && name === 'exe')) return {foreignProc: join(dir, name)};
+    let stat: Stats;
+    try {
+      stat = lstatSync(path);
+    } catch {
+      return {};
+    }
+    if (!stat.isSymbolicLink()) return {};
+    const target = readlinkSync(path);
+    path = isAbsolute(target) ? target : join(dir, target);
+  }
+  return {};
+}
+
+/** Whether descriptor `fd` of this process was opened for writing (its flags in /proc/self/fdinfo). */
+function openForWriting(fd: number): boolean {
+  try {
+    const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    if (flags === null) return true;
+    return (Number.parseInt(flags[1] as string, 8) & 0o3) !== constants.O_RDONLY;
+  } catch {
+    return true; // no /proc: the write itself will say
+  }
+}
+
+const DESCRIPTOR_NAMES: Readonly<Record<number, string>> = {0: 'stdin', 1: 'stdout', 2: 'stderr'};
+const descriptorName = (fd: number): string => DESCRIPTOR_NAMES[fd] ?? `file descriptor ${fd}`;
+
+// File systems that are kernel interfaces, not storage (statfs f_type, linux/magic.h): a name there is a
+// switch or a counter, never a place for a file.
+const KERNEL_FILESYSTEMS: ReadonlyMap<number, string> = new Map([
+  [0x9fa0, '/proc'],
+  [0x62656572, 'sysfs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0xcafe4a11, 'bpf'],
+  [0x62656570, 'configfs'],
+  [0x6165676c, 'pstore'],
+  [0xde5e81e4, 'efivarfs'],
+  [0x42494e4d, 'binfmt_misc'],
+  [0x67596969, 'rpc_pipefs'],
+  [0x6e736673, 'nsfs'],
+]);
+
+/** The kernel file system `path` (a file, or the directory a new file would go in) is on, or undefined. */
+function kernelFilesystem(path: string): string | undefined {
+  try {
+    return KERNEL_FILESYSTEMS.get(Number(statfsSync(path).type));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Wait `ms` without returning to the event loop (a full pipe being drained by its reader). */
 function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -77,8 +213,10 @@ function pause(ms: number): void {
 
 /**
  * Decide where and how an output path is written, without writing. Throws OUTPUT_REFUSED (exit 2) for a
- * directory, a socket, a block device, a kind `kinds` leaves out, a dangling link, or a link owned by
- * another user (it could point anywhere: the Linux `protected_symlinks` idea, applied everywhere).
+ * directory, a socket, a block device, a kind `kinds` leaves out, a dangling link, a link owned by another
+ * user (it could point anywhere: the Linux `protected_symlinks` idea, applied everywhere), a path on a kernel
+ * file system (/proc, /sys …), another process's open file reached through /proc/PID/fd, and a descriptor of
+ * this process that is not open for writing.
  */
 export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds' | 'what'> = {}): OutputTarget {
   const what = options.what ?? 'output';
@@ -86,11 +224,14 @@ export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds
   try {
     stat = lstatSync(given);
   } catch (error) {
-    if (systemErrorCode(error) === 'ENOENT') return {given, path: given, kind: 'new', link: null, existing: null};
-    throw fileError(error, given, 'write');
+    if (systemErrorCode(error) !== 'ENOENT') throw fileError(error, given, 'write');
+    const kernel = kernelFilesystem(dirname(resolve(given)));
+    if (kernel !== undefined) throw onKernelFilesystem(given, what, kernel);
+    return {given, path: given, kind: 'new', link: null, existing: null};
   }
   let link: string | null = null;
   let path = given;
+  let chain: Chain = {};
   if (stat.isSymbolicLink()) {
     link = readlinkSync(given);
     if (stat.uid !== euid() && stat.uid !== 0) {
@@ -109,15 +250,20 @@ export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds
       if (code === 'ELOOP') throw refused(given, `${what} ${given} is a symbolic link that loops`, 'give another path');
       throw fileError(error, given, 'write');
     }
-    // A regular file is replaced where it really is, so the link keeps pointing at it. Anything else is opened
-    // through the link itself: the kernel resolves /proc/self/fd/N to the very pipe or terminal it names.
-    if (stat.isFile()) path = realpathSync.native(given);
-    // This process's own stdout or stderr (a link to /dev/stdout, /proc/self/fd/1): written to as it is, since
-    // a socket (what a supervisor often gives) cannot be opened again by name.
-    else {
-      const fd = ownDescriptor(stat);
-      if (fd !== undefined) return {given, path: given, kind: 'descriptor', link, existing: null, fd};
+    chain = followChain(given);
+  }
+  // One of this process's own descriptors, named (/dev/stdout, /proc/self/fd/N) or by what it is (the file
+  // stdout is appended to, the terminal it is): written to as it is open, at its offset or appended, since
+  // replacing its file would lose what it holds and a socket cannot be opened again by name.
+  const fd = chain.fd ?? standardDescriptor(stat);
+  if (fd !== undefined) {
+    if (!openForWriting(fd)) {
+      throw refused(given, `${what} ${given} is this process's ${descriptorName(fd)}, open for reading only`, 'give another path');
     }
+    if (options.kinds !== undefined && !options.kinds.includes('descriptor')) {
+      throw refused(given, `${what} ${given} is this process's own ${descriptorName(fd)}, not a file`, 'give the path of a regular file');
+    }
+    return {given, path: given, kind: 'descriptor', link, existing: null, fd};
   }
   const kind = kindOf(stat);
   const via = link === null ? '' : ` (the symbolic link ${given} points to ${link})`;
@@ -131,18 +277,37 @@ export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds
     case 'other':
       throw refused(given, `${what} ${given} is not a file${via}`, 'give a file path');
   }
+  if (kind === 'file') {
+    // Another process's open file (a daemon's log reached through /proc/PID/fd/N): replacing it would cut the
+    // process off from its own file.
+    if (chain.foreignProc !== undefined) {
+      throw refused(given, `${what} ${given} leads through ${chain.foreignProc}, another process's open file: it is not replaced`, "give the file's own path");
+    }
+    const kernel = kernelFilesystem(given);
+    if (kernel !== undefined) throw onKernelFilesystem(given, what, kernel);
+    // A regular file is replaced where it really is, so a link keeps pointing at it.
+    if (link !== null) path = realpathSync.native(given);
+  }
   if (options.kinds !== undefined && !options.kinds.includes(kind)) {
     throw refused(given, `${what} ${given} is a ${kind}${via}, not a file`, 'give the path of a regular file');
   }
   return {given, path, kind, link, existing: kind === 'file' ? stat : null};
 }
 
+function onKernelFilesystem(given: string, what: string, kernel: string): DaemonEyeError {
+  return refused(given, `${what} ${given} is on ${kernel}, a kernel interface, not a place for files`, 'give a file path on a disk');
+}
+
 /** The line that tells the user how an output was written, when it was not simply a file at the given path. */
 export function describeOutput(target: OutputTarget, what = 'output'): string | undefined {
   if (target.link !== null && target.kind === 'file')
     return `${what} ${target.given} is a symbolic link to ${target.path}: replaced ${target.path}, the link is kept`;
-  if (target.kind === 'descriptor')
-    return `${what} ${target.given} is a symbolic link to ${target.link ?? '?'}, this process's own ${target.fd === 2 ? 'stderr' : 'stdout'}: written to it`;
+  if (target.kind === 'descriptor') {
+    const own = `this process's own ${descriptorName(target.fd ?? 1)}`;
+    return target.link === null
+      ? `${what} ${target.given} is ${own}: written to it, not replaced`
+      : `${what} ${target.given} is a symbolic link to ${target.link}, ${own}: written to it`;
+  }
   if (target.link !== null) return `${what} ${target.given} is a symbolic link to ${target.link} (a ${target.kind}): written through it`;
   if (target.kind === 'character device' || target.kind === 'fifo') return `${what} ${target.given} is a ${target.kind}: written through, not replaced`;
   return undefined;
@@ -187,32 +352,67 @@ function openThrough(target: OutputTarget): number {
   return fd;
 }
 
+/** The refusal of binary bytes bound for a terminal (one line, like gzip's). */
+function binaryToTerminal(target: OutputTarget, what: string, name: string): DaemonEyeError {
+  const via = target.link === null ? '' : ` (through the symbolic link to ${target.link})`;
+  return refused(
+    target.given,
+    `${what} ${target.given} is a terminal${via}: ${name} is binary and is not written to a terminal`,
+    'give a file path, or redirect stdout to a file',
+  );
+}
+
+/** A failed write through a device, FIFO or descriptor: ENOSPC there is the device's answer, not a full disk. */
+function writeThroughError(error: unknown, target: OutputTarget): DaemonEyeError {
+  const failure = fileError(error, target.given, 'write');
+  if (systemErrorCode(error) !== 'ENOSPC') return failure;
+  return new DaemonEyeError('IO_WRITE_FAILED', failure.message, {
+    file: target.given,
+    hint: `give a file path; this ${target.kind} takes no more bytes, as /dev/full never does`,
+    cause: error,
+  });
+}
+
 /**
  * A file the user named, written in pieces: `write()` as often as needed, then `commit()`; `abort()` on
  * failure. A regular file or a new name is published atomically at `commit()` (nothing half-written, the
- * old file kept until then); a device or FIFO is written through as the bytes come (abort cannot take them
- * back). Throws OUTPUT_REFUSED from the constructor for what resolveOutput refuses.
+ * old file kept until then); a device, FIFO or own descriptor is written through as the bytes come (abort
+ * cannot take them back). When the bytes land on a terminal (`terminal`), text is escaped by its content's
+ * `escape` and binary is refused from the constructor. Throws OUTPUT_REFUSED from the constructor for what
+ * resolveOutput refuses. How a link or device was handled is told to `note` once `commit()` succeeded, so a
+ * refusal or a failed write is one line.
  */
 export class OutputFileWriter {
   readonly target: OutputTarget;
+  /** Whether the bytes land on a terminal (a TTY reached by any path: /dev/stdout, /dev/tty, /dev/pts/N …). */
+  readonly terminal: boolean;
   private readonly atomic: AtomicFileWriter | undefined;
   private fd: number | undefined;
+  private readonly escape: ((text: string) => string) | undefined;
+  private readonly done: (() => void) | undefined;
 
-  constructor(given: string, options: OutputOptions = {}) {
+  constructor(given: string, options: OutputOptions) {
     this.target = resolveOutput(given, options);
-    const note = describeOutput(this.target, options.what);
-    if (note !== undefined) options.note?.(note);
+    const what = options.what ?? 'output';
+    const note = describeOutput(this.target, what);
+    this.done = note === undefined || options.note === undefined ? undefined : () => options.note?.(note);
     if (this.target.kind === 'new' || this.target.kind === 'file') {
       const existing = options.keepOwnership === true ? this.target.existing : null;
       this.atomic = new AtomicFileWriter(this.target.path, {
         mode: existing === null ? (options.mode ?? 0o600) : existing.mode & 0o7777,
         ...(existing === null ? {} : {owner: {uid: existing.uid, gid: existing.gid}}),
       });
-    } else if (this.target.kind === 'descriptor') {
-      this.fd = this.target.fd;
-    } else {
-      this.fd = openThrough(this.target);
+      this.terminal = false;
+      return;
     }
+    const fd = this.target.kind === 'descriptor' ? (this.target.fd as number) : openThrough(this.target);
+    this.terminal = isatty(fd);
+    if (this.terminal && options.content.type === 'binary') {
+      if (this.target.kind !== 'descriptor') closeSync(fd);
+      throw binaryToTerminal(this.target, what, options.content.name);
+    }
+    this.fd = fd;
+    if (this.terminal && options.content.type === 'text') this.escape = options.content.escape;
   }
 
   write(chunk: string | Uint8Array): void {
@@ -221,11 +421,13 @@ export class OutputFileWriter {
       return;
     }
     if (this.fd === undefined) throw new Error('OutputFileWriter: write after commit or abort');
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    const text = this.escape === undefined ? chunk : this.escape(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    const buffer = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     try {
       let offset = 0;
       while (offset < buffer.length) {
         try {
+          // No position: at the descriptor's offset, or at the end when it was opened to append (`>> log`).
           offset += writeSync(this.fd, buffer, offset, buffer.length - offset);
         } catch (error) {
           // A descriptor Node made non-blocking (stdout) says EAGAIN while its reader catches up.
@@ -235,16 +437,14 @@ export class OutputFileWriter {
       }
     } catch (error) {
       this.abort();
-      throw fileError(error, this.target.given, 'write');
+      throw writeThroughError(error, this.target);
     }
   }
 
   commit(): void {
-    if (this.atomic !== undefined) {
-      this.atomic.commit();
-      return;
-    }
-    this.close();
+    if (this.atomic !== undefined) this.atomic.commit();
+    else this.close();
+    this.done?.();
   }
 
   abort(): void {
@@ -255,7 +455,7 @@ export class OutputFileWriter {
   private close(): void {
     if (this.fd === undefined) return;
     if (this.target.kind === 'descriptor') {
-      this.fd = undefined; // stdout and stderr stay open
+      this.fd = undefined; // the process's own descriptors stay open
       return;
     }
     try {
@@ -267,7 +467,7 @@ export class OutputFileWriter {
 }
 
 /** Write a whole file the user named (see OutputFileWriter); returns where and how it went. */
-export function writeOutputFile(given: string, data: string | Uint8Array, options: OutputOptions = {}): OutputTarget {
+export function writeOutputFile(given: string, data: string | Uint8Array, options: OutputOptions): OutputTarget {
   const writer = new OutputFileWriter(given, options);
   writer.write(data);
   writer.commit();

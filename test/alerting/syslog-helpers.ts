@@ -6,6 +6,7 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import {createServer, connect, type AddressInfo, type Socket} from 'node:net';
 import {createServer as createTlsServer} from 'node:tls';
 import {join} from 'node:path';
+import {waitFor} from '../helpers/wait.js';
 
 export interface ParsedSyslog {
   readonly pri: number;
@@ -119,16 +120,6 @@ export async function tcpListener(tls?: {readonly key: string; readonly cert: st
   };
 }
 
-export async function waitFor<T>(probe: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 export async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
   if (kind === 'udp') {
     const socket = createSocket('udp4');
@@ -185,8 +176,8 @@ export async function startRsyslog(dir: string): Promise<Rsyslog> {
       if (child.exitCode !== null) throw new Error(`rsyslogd exited ${child.exitCode}: ${stderr}`);
       return existsSync(socketPath);
     },
-    15_000,
     'rsyslogd socket',
+    15_000,
   );
   // rsyslog opens its TCP listener a moment after the socket: wait until it accepts connections.
   for (let i = 0; i < 100; i++) {

@@ -8,7 +8,8 @@ import {SyslogSink, type SyslogSinkConfig} from '../../src/alerting/sinks/syslog
 import {escapeSdValue, formatRfc5424, priority, truncateUtf8} from '../../src/alerting/sinks/syslog-format.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 import {closedPort, makeAlert, sink} from './helpers.js';
-import {parseRfc5424, type Rsyslog, startRsyslog, tcpListener, udpListener, waitFor} from './syslog-helpers.js';
+import {parseRfc5424, type Rsyslog, startRsyslog, tcpListener, udpListener} from './syslog-helpers.js';
+import {waitFor} from '../helpers/wait.js';
 
 function syslog(extra: Record<string, unknown>): SyslogSinkConfig {
   return sink({name: 'syslog', type: 'syslog', ...extra}) as SyslogSinkConfig;
@@ -71,7 +72,7 @@ describe('SyslogSink over UDP and TCP to listeners that parse what arrives', () 
       const alerts = [makeAlert({severity: 'critical'}), makeAlert({severity: 'low'})];
       const result = await new SyslogSink(syslog({host: '127.0.0.1', port: listener.port, facility: 'local3', tag: 'de'})).send(alerts, runOptions());
       expect(result).toMatchObject({delivered: [true, true], error: null});
-      await waitFor(() => listener.messages.length === 2, 5_000, 'two datagrams');
+      await waitFor(() => listener.messages.length === 2, 'two datagrams', 5_000);
       const parsed = listener.messages.map(parseRfc5424);
       expect(parsed.map((m) => m.pri)).toEqual([19 * 8 + 2, 19 * 8 + 5]);
       expect(parsed[0]).toMatchObject({appName: 'de', hostname: hostname(), procId: String(process.pid), msgId: 'ALERT'});
@@ -89,7 +90,7 @@ describe('SyslogSink over UDP and TCP to listeners that parse what arrives', () 
       const alerts = [makeAlert(row('naïve ünïcode 😀')), makeAlert(row('has 12 spaces and\nnewline')), makeAlert()];
       const result = await new SyslogSink(syslog({protocol: 'tcp', host: '127.0.0.1', port: listener.port})).send(alerts, runOptions());
       expect(result).toMatchObject({delivered: [true, true, true], error: null});
-      await waitFor(() => listener.messages.length === 3, 5_000, 'three frames');
+      await waitFor(() => listener.messages.length === 3, 'three frames', 5_000);
       expect(listener.errors).toEqual([]);
       const parsed = listener.messages.map(parseRfc5424);
       expect(parsed[0]!.msg).toBe('\uFEFFSuspicious Process Detected: naïve ünïcode 😀[1234]');
@@ -117,7 +118,7 @@ describe('SyslogSink over UDP and TCP to listeners that parse what arrives', () 
       const alert = makeAlert({severity: 'critical'});
       const result = await new SyslogSink(syslog({protocol: 'unix', socket_path: socketPath, facility: 'auth'})).send([alert], runOptions());
       expect(result).toMatchObject({delivered: [true], error: null});
-      const text = await waitFor(() => (received.join('').endsWith('\n') ? received.join('') : undefined), 5_000, 'stream message');
+      const text = await waitFor(() => (received.join('').endsWith('\n') ? received.join('') : undefined), 'stream message', 5_000);
       const parsed = parseRfc5424(text.trimEnd());
       expect(parsed).toMatchObject({pri: 4 * 8 + 2, appName: 'daemoneye', procId: String(process.pid), msgId: 'ALERT', sdId: 'daemoneye@32473'});
       expect(parsed.sd).toMatchObject({rule_id: alert.rule_id, severity: 'critical', alert_id: alert.id});
@@ -151,7 +152,7 @@ describe('SyslogSink against a real rsyslogd', () => {
     const config = syslog({protocol, host: '127.0.0.1', port: protocol === 'udp' ? rsyslog.udpPort : rsyslog.tcpPort, socket_path: rsyslog.socketPath});
     const result = await new SyslogSink(config).send([alert], runOptions());
     expect(result).toMatchObject({delivered: [true], error: null});
-    const line = await waitFor(() => rsyslog.lines().find((l) => l.includes(alert.id)), 10_000, `rsyslog line for ${protocol}`);
+    const line = await waitFor(() => rsyslog.lines().find((l) => l.includes(alert.id)), `rsyslog line for ${protocol}`, 10_000);
     const [pri, host, app, procId, msgId, sd, msg] = line.split('|');
     expect(pri).toBe(String(3 * 8 + 4));
     expect(host).toBe(hostname());

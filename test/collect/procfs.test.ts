@@ -12,6 +12,7 @@ import {LinuxPlatformDataSchema, type LinuxPlatformData, type ProcessRecord, Pro
 import {ScanRecordSchema} from '../../src/models/scan.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 import {firstLine, LiveProcesses, SLEEP, TRUE, waitForExe} from './live-processes.js';
+import {waitFor} from '../helpers/wait.js';
 
 const live = new LiveProcesses();
 const ROOT_CWD = process.cwd();
@@ -22,13 +23,6 @@ static void *run(void *arg) { (void)arg; sleep(1000); return 0; }
 int main(void) { pthread_t t; pthread_create(&t, 0, run, 0); pthread_exit(0); }
 `;
 
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 let dir: string;
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 const platform = (record: ProcessRecord): LinuxPlatformData => LinuxPlatformDataSchema.parse(record.platform_data);
@@ -162,7 +156,7 @@ describe('procfs collector on real processes', () => {
     execFileSync('cc', ['-O2', '-pthread', '-o', binary, source]);
     const child = live.spawn(binary, ['--beacon', '127.0.0.1'], {cwd: dir, stdio: ['ignore', 'ignore', 'ignore']});
     const pid = child.pid!;
-    await waitFor(() => readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.startsWith('Z') === true);
+    await waitFor(() => readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.startsWith('Z') === true, 'zombie state');
     expect(() => readlinkSync(`/proc/${pid}/exe`)).toThrow();
     const record = await snapshotOf(pid);
     const data = platform(record);

@@ -12,6 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import type {Alert} from '../../src/models/alert.js';
 import {isolatedEnv, killGroups, parseNdjson, removeDir, ROOT, runCli, tempDir} from '../helpers/cli.js';
+import {waitFor} from '../helpers/wait.js';
 
 const NETWORK = join(ROOT, 'test', 'fixtures', 'sigma', 'rules', 'linux', 'network_connection');
 const REVERSE_SHELL = '83dcd9f6-9ca8-4af7-a16e-a1c7a6b51871';
@@ -51,16 +52,6 @@ function holdsSocket(pid: number): boolean {
   }
 }
 
-async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not in time`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 beforeAll(async () => {
   const rulesDir = join(dir, 'rules');
   mkdirSync(rulesDir);
@@ -90,9 +81,9 @@ beforeAll(async () => {
   ].join('; ');
   const namespace = spawn('unshare', ['-n', '/bin/sh', '-c', script.replaceAll('&;', '&')], {detached: true, stdio: 'ignore'});
   children.push(namespace);
-  for (const name of ['server', 'out4444', 'loop4444', 'out8080', 'from2222']) pids[name] = await waitFor(() => pidWith(`${tag}-${name}`), name);
+  for (const name of ['server', 'out4444', 'loop4444', 'out8080', 'from2222']) pids[name] = await waitFor(() => pidWith(`${tag}-${name}`), name, 20_000);
   for (const name of ['out4444', 'loop4444', 'out8080', 'from2222'])
-    await waitFor(() => (holdsSocket(pids[name] as number) ? true : undefined), `${name} connected`);
+    await waitFor(() => (holdsSocket(pids[name] as number) ? true : undefined), `${name} connected`, 20_000);
   expect(existsSync(ready)).toBe(true);
 
   const result = await runCli(['detect', '--rules', rulesDir, '--format', 'ndjson', '--no-audit'], {env, timeoutMs: 120_000});

@@ -13,6 +13,7 @@ import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest';
 
 import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import {BIN, isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {runCliInPty, unsafeCharacters} from '../helpers/pty.js';
 
 vi.setConfig({testTimeout: 120_000, hookTimeout: 120_000});
 const root = process.getuid?.() === 0;
@@ -20,6 +21,7 @@ const home = tempDir();
 const scratch = join(home, 'scratch');
 const env = isolatedEnv(home);
 const input = join(home, 'input.db');
+const hostile = join(home, 'hostile.db');
 let socketServer: Server;
 
 /** A character device made in the scratch directory: null (1,3), zero (1,5) or full (1,7). */
@@ -54,6 +56,7 @@ const scan = (output: string, ...more: string[]) => runCli(['scan', '--no-hash',
 beforeAll(async () => {
   mkdirSync(scratch);
   writeFileSync(input, await snapshotFromRows([{pid: 100, name: 'miner', executable_path: '/tmp/miner'}]));
+  writeFileSync(hostile, await snapshotFromRows([{pid: 100, name: 'ev\u001b]0;pwned\u0007il', executable_path: '/tmp/\u001b[2J\u202ex'}]));
   if (!root) return;
   device('null', 3);
   device('zero', 5);
@@ -94,6 +97,8 @@ describe.skipIf(!root)('devices, FIFOs, sockets and directories at an output pat
     ]) {
       expect(result.code, result.stderr).toBe(3);
       expect(result.stderr).toContain(`cannot write ${full}: no space left on device`);
+      // One line, naming the file and the fix: no "written through" notice before the error.
+      expect(result.stderr.trim().split('\n'), result.stderr).toEqual([expect.stringContaining('give a file path')]);
       expect(kind(full)).toBe(`char ${FULL_RDEV}`);
     }
   });
@@ -122,6 +127,7 @@ describe.skipIf(!root)('devices, FIFOs, sockets and directories at an output pat
     const alone = await scan(fifo);
     expect(alone.code).toBe(3);
     expect(alone.stderr).toContain(`no process is reading the FIFO ${fifo}`);
+    expect(alone.stderr.trim().split('\n'), alone.stderr).toHaveLength(1);
     expect(kind(fifo)).toBe('fifo');
   });
 
@@ -213,5 +219,133 @@ describe.skipIf(!root)('symbolic links at an output path: resolved once, checked
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/already exists; evidence is never written over \(it is a symbolic link to .*case-target/);
     expect(() => lstatSync(join(home, 'case-target'))).toThrow();
+  });
+});
+
+/** Run `command` under sh with the CLI as `de` (a function), in the home directory. */
+function sh(command: string): {code: number; stdout: string; stderr: string} {
+  const script = `de() { "${process.execPath}" "${BIN}" "$@"; }\ncd "${home}"\n${command}`;
+  try {
+    const stdout = execFileSync('sh', ['-c', script], {env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
+    return {code: 0, stdout, stderr: ''};
+  } catch (error) {
+    const e = error as {status: number; stdout: string; stderr: string};
+    return {code: e.status, stdout: e.stdout, stderr: e.stderr};
+  }
+}
+
+describe.skipIf(!root)('an output that is one of our own descriptors is written to it, never replaced', () => {
+  it('stdout appended to a log (>> log), the output a link to /proc/self/fd/1, /dev/stdout or the log itself: appended, the log keeps its content, inode and mode', async () => {
+    const log = join(home, 'run.log');
+    const link = join(scratch, 'fd1-link');
+    symlinkSync('/proc/self/fd/1', link);
+    writeFileSync(log, 'earlier line\n');
+    chmodSync(log, 0o644);
+    const inode = statSync(log).ino;
+    for (const output of [link, '/dev/stdout', '/proc/self/fd/1', log]) {
+      for (const command of [
+        `de export --input "${input}" --output "${output}" >> "${log}"`,
+        `de config show --format json --metrics-file "${output}" >> "${log}"`,
+        `de sign "${input}" --key "${join(home, 'keys', 'private.key')}" --armor -o "${output}" --format json >> "${log}"`,
+      ]) {
+        const before = readFileSync(log, 'utf8');
+        const result = sh(command);
+        expect(result.code, `${command}: ${result.stderr}`).toBe(0);
+        const after = readFileSync(log, 'utf8');
+        expect(after.startsWith(before), command).toBe(true);
+        expect(after.length, command).toBeGreaterThan(before.length);
+        expect(statSync(log).ino, command).toBe(inode);
+        expect(statSync(log).mode & 0o777, command).toBe(0o644);
+      }
+    }
+    expect(readFileSync(log, 'utf8')).toMatch(/^earlier line\n\{"id":/);
+    expect(readFileSync(log, 'utf8')).toContain('daemoneye_command_exit_code{command="config show"} 0');
+    expect(kind(link)).toBe('link');
+  });
+
+  it('scan --output /dev/stdout > FILE: FILE is the snapshot alone (the rows are not printed after it)', async () => {
+    const db = join(home, 'stdout.db');
+    writeFileSync(db, '');
+    const inode = statSync(db).ino;
+    const result = sh(`de scan --no-hash --pid 1 --output /dev/stdout > "${db}"`);
+    expect(result.code, result.stderr).toBe(0);
+    // Written through stdout, not renamed over the file the shell opened (whose rows would then go nowhere).
+    expect(statSync(db).ino).toBe(inode);
+    const read = await runCli(['query', '--input', db, '--format', 'json', 'SELECT pid FROM processes'], {env});
+    expect(read.code, read.stderr).toBe(0);
+    expect(JSON.parse(read.stdout)).toMatchObject([{pid: 1}]);
+  });
+
+  it('an own descriptor open for reading only (stdin < FILE) is refused, the file kept; /dev/null as stdin and output is fine', async () => {
+    const file = join(home, 'stdin.txt');
+    writeFileSync(file, 'kept\n');
+    const result = sh(`de export --input "${input}" --output "${file}" < "${file}"`);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(`${file} is this process's stdin, open for reading only`)]);
+    expect(readFileSync(file, 'utf8')).toBe('kept\n');
+    expect(sh(`de export --input "${input}" --output /dev/null < /dev/null`).code).toBe(0);
+  });
+
+  it("another process's open file reached through /proc/PID/fd/N is refused, not replaced", async () => {
+    const log = join(home, 'daemon.log');
+    writeFileSync(log, 'daemon says hello\n');
+    const daemon = spawn('sleep', ['30'], {stdio: ['ignore', 'ignore', 'ignore']});
+    try {
+      // A process holding the log open for append, as a daemon holds its log.
+      const holder = spawn('sh', ['-c', `exec sleep 30 >> "${log}"`], {stdio: 'ignore'});
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const output = `/proc/${holder.pid}/fd/1`;
+      const result = await runCli(['export', '--input', input, '--output', output], {env});
+      holder.kill('SIGKILL');
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining("another process's open file: it is not replaced")]);
+      expect(readFileSync(log, 'utf8')).toBe('daemon says hello\n');
+    } finally {
+      daemon.kill('SIGKILL');
+    }
+  });
+
+  it('a path on /proc or /sys is refused in one line (exit 2), new or existing', async () => {
+    for (const [path, where] of [
+      ['/proc/self/daemoneye-out', '/proc'],
+      ['/proc/sys/kernel/hostname', '/proc'],
+      ['/sys/kernel/daemoneye-out', 'sysfs'],
+    ] as const) {
+      const hostname = readFileSync('/proc/sys/kernel/hostname', 'utf8');
+      for (const result of [await runCli(['export', '--input', input, '--output', path], {env}), await scan(path)]) {
+        expect(result.code, result.stderr).toBe(2);
+        expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(`${path} is on ${where}, a kernel interface`)]);
+      }
+      expect(readFileSync('/proc/sys/kernel/hostname', 'utf8')).toBe(hostname);
+    }
+  });
+});
+
+describe.skipIf(!root)('where the bytes land decides: a terminal reached by any path', () => {
+  it('export --output /dev/stdout, /proc/self/fd/1 or /dev/tty on a terminal escapes control characters, in CSV too', async () => {
+    for (const [output, format] of [
+      ['/dev/stdout', 'ndjson'],
+      ['/proc/self/fd/1', 'csv'],
+      ['/dev/tty', 'csv'],
+    ] as const) {
+      const result = await runCliInPty(['export', '--input', hostile, '--format', format, '--output', output], env);
+      expect(result.code, result.output).toBe(0);
+      expect(result.output).toContain('pwned');
+      expect(unsafeCharacters(result.output), `${output} ${format}`).toEqual([]);
+    }
+  });
+
+  it('scan --output /dev/stdout and sign -o /dev/tty (binary) on a terminal are refused in one line (exit 2)', async () => {
+    for (const args of [
+      ['scan', '--no-hash', '--pid', '1', '--output', '/dev/stdout'],
+      ['sign', input, '--key', join(home, 'keys', 'private.key'), '-o', '/dev/tty'],
+    ]) {
+      const result = await runCliInPty(args, env);
+      expect(result.code, result.output).toBe(2);
+      const lines = result.output.trim().split('\n');
+      expect(lines, result.output).toHaveLength(1);
+      expect(lines[0]).toMatch(/is a terminal.*is binary and is not written to a terminal.*give a file path/);
+      expect(result.output).not.toContain('SQLite format 3');
+    }
   });
 });

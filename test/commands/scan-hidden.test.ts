@@ -11,6 +11,7 @@ import type {Alert} from '../../src/models/alert.js';
 import type {ProcessRecord} from '../../src/models/process.js';
 import {childrenOf, LiveProcesses, SLEEP} from '../collect/live-processes.js';
 import {isolatedEnv, parseNdjson, removeDir, ROOT, runCli, tempDir} from '../helpers/cli.js';
+import {waitFor} from '../helpers/wait.js';
 
 const dir = tempDir();
 const env = isolatedEnv(dir);
@@ -18,22 +19,13 @@ const live = new LiveProcesses();
 const mounted: string[] = [];
 const isRoot = process.getuid?.() === 0;
 
-async function waitFor<T>(probe: () => T | undefined): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('timed out');
-}
-
 let parentPid = 0;
 let childPid = 0;
 
 beforeAll(async () => {
   // A shell with one child; `; :` keeps sh from exec'ing sleep, so the sleep's ppid names the shell.
   parentPid = live.spawn('/bin/sh', ['-c', `${SLEEP} 600; :`]).pid!;
-  childPid = await waitFor(() => childrenOf(parentPid)[0]);
+  childPid = await waitFor(() => childrenOf(parentPid)[0], "the shell's child", 5_000);
   live.track(childPid);
 });
 

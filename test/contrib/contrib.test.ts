@@ -10,8 +10,9 @@ import {parse} from 'yaml';
 import {afterAll, describe, expect, it} from 'vitest';
 
 import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
-import {freePort, RSYSLOGD, tcpListener, udpListener, waitFor} from '../alerting/syslog-helpers.js';
+import {freePort, RSYSLOGD, tcpListener, udpListener} from '../alerting/syslog-helpers.js';
 import {BIN, isolatedEnv, removeDir, ROOT, runCli, tempDir} from '../helpers/cli.js';
+import {waitFor} from '../helpers/wait.js';
 
 const CONTRIB = join(ROOT, 'contrib');
 const dir = tempDir('daemoneye-contrib-');
@@ -164,7 +165,7 @@ describe('contrib/rsyslog with a real rsyslogd (stock imuxsock parsing, private 
     );
     const rsyslogd = spawn(RSYSLOGD, ['-n', '-f', join(work, 'rsyslog.conf'), '-i', join(work, 'rsyslogd.pid')], {stdio: 'ignore'});
     try {
-      await waitFor(() => existsSync(devLog), 15_000, 'rsyslogd socket');
+      await waitFor(() => existsSync(devLog), 'rsyslogd socket', 15_000);
       const home = join(work, 'home');
       const snapshot = join(work, 'snapshot.db');
       writeFileSync(snapshot, await snapshotFromRows([{pid: 4242, name: 'xmrig', executable_path: '/tmp/xmrig'}]));
@@ -182,7 +183,7 @@ describe('contrib/rsyslog with a real rsyslogd (stock imuxsock parsing, private 
       writeFileSync(join(work, 'config.yaml'), `detection:\n  builtin_rules: false\nalerting:\n  sinks:\n    - ${sink}\n    - ${copy}\n`);
       const result = await runCli(['detect', '--config', join(work, 'config.yaml'), '--input', snapshot, '--rules', rules], {env: isolatedEnv(home)});
       expect(result.code, result.stderr).toBe(0);
-      await waitFor(() => collector.messages.length > 0, 20_000, 'the forwarded alert');
+      await waitFor(() => collector.messages.length > 0, 'the forwarded alert', 20_000);
       const [message] = collector.messages;
       // <PRI>1 TIMESTAMP HOST APP-NAME PROCID MSGID [SD] MSG: APP-NAME is daemoneye, not "1".
       expect(message).toMatch(/^<\d+>1 \S+ \S+ daemoneye \S+ ALERT /);
@@ -190,7 +191,7 @@ describe('contrib/rsyslog with a real rsyslogd (stock imuxsock parsing, private 
       expect(message).toContain('Executable in /tmp');
       // Exactly as DaemonEye sent it over UDP; through /dev/log util-linux logger writes the message and stamps
       // its own time in the header, but the alert's own time is in the structured data either way.
-      await waitFor(() => sent.messages.length > 0, 5_000, 'the copy');
+      await waitFor(() => sent.messages.length > 0, 'the copy', 5_000);
       const original = sent.messages[0] ?? '';
       const headerTime = (text: string): string | undefined => /^<\d+>1 (\S+)/.exec(text)?.[1];
       if (route === 'udp') expect(message).toBe(original);

@@ -117,12 +117,17 @@ export function nestedFullScans(plan: readonly PlanRow[], aliases: Map<string, S
   const targetOf = (row: PlanRow): string => (/^(?:SCAN|SEARCH) (\S+)/.exec(row.detail)?.[1] ?? '').toLowerCase();
   const tablesOfTarget = (row: PlanRow): Set<string> => aliases.get(targetOf(row)) ?? new Set([targetOf(row)]);
   const tablesOf = tablesOfTarget;
-  /** Subqueries SQLite materialises (or runs as a co-routine) whose own loops read small tables only: as small. */
+  /**
+   * Subqueries SQLite materialises (or runs as a co-routine) whose own loops read small tables only, or that
+   * read no table at all (`SELECT expr AS k`: one constant row): as small.
+   */
   const smallSubqueries = new Set<string>();
   for (const node of plan) {
     const name = /^(?:MATERIALIZE|CO-ROUTINE) (\S+)$/.exec(node.detail)?.[1]?.toLowerCase();
-    const loops = plan.filter((child) => child.parent === node.id && isLoop(child));
-    if (name !== undefined && loops.length > 0 && loops.every((loop) => [...tablesOfTarget(loop)].every(SMALL))) smallSubqueries.add(name);
+    const children = plan.filter((child) => child.parent === node.id);
+    const loops = children.filter(isLoop);
+    const constantRow = loops.length === 0 && children.some((child) => child.detail.startsWith('SCAN CONSTANT ROW'));
+    if (name !== undefined && (constantRow || (loops.length > 0 && loops.every((loop) => [...tablesOfTarget(loop)].every(SMALL))))) smallSubqueries.add(name);
   }
   const big = (row: PlanRow): boolean => !smallSubqueries.has(targetOf(row)) && ![...tablesOf(row)].every(SMALL);
   /** The constraints of a SEARCH (`scan_id=? AND mnt_ns>?`), empty for a SCAN. */
@@ -203,6 +208,13 @@ describe('query plans at scale', () => {
     expect(nestedFullScans(planOf(perScan), aliasesOf(perScan))).toEqual([]);
     const lists = 'SELECT p.pid FROM processes p WHERE NOT EXISTS (SELECT 1 FROM list_shells a WHERE p.cmdline LIKE a.value)';
     expect(nestedFullScans(planOf(lists), aliasesOf(lists))).toEqual([]);
+    // A one-row subquery without a table (a text computed once per row) is small; one over processes is not.
+    const constant =
+      "SELECT p.pid FROM processes p WHERE EXISTS (SELECT 1 FROM (SELECT lower(p.cmdline) || ' ' AS k LIMIT -1 OFFSET 0) t WHERE EXISTS (SELECT 1 FROM list_shells s WHERE glob(s.value, t.k)))";
+    expect(nestedFullScans(planOf(constant), aliasesOf(constant))).toEqual([]);
+    const overProcesses =
+      'SELECT p.pid FROM processes p WHERE EXISTS (SELECT 1 FROM (SELECT c.cmdline AS k FROM processes c WHERE c.name LIKE p.name LIMIT -1 OFFSET 0) t WHERE t.k <> p.cmdline)';
+    expect(nestedFullScans(planOf(overProcesses), aliasesOf(overProcesses))).not.toEqual([]);
   });
 
   it('no built-in rule and no compiled SigmaHQ rule reads a big table in full per row of another', () => {

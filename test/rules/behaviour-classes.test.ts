@@ -11,6 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import type {Alert} from '../../src/models/alert.js';
 import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {waitFor} from '../helpers/wait.js';
 
 const dir = tempDir('daemoneye-classes-');
 const env = isolatedEnv(dir);
@@ -74,16 +75,6 @@ function pidsWith(marker: string, exeSuffix?: string): number[] {
   return found.sort((a, b) => a - b);
 }
 
-async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not in time`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const HELPER_C = `#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -134,6 +125,7 @@ beforeAll(async () => {
   pids.relayShell = await waitFor(
     () => pidsWith('/bin/sh -i').find((pid) => readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.split(' ')[1] === String(pids.relay)),
     'relayed shell',
+    20_000,
   );
 
   // 2. A setuid-root backdoor run by nobody that turns itself into a root shell: the root sh's parent runs as 65534.
@@ -150,6 +142,7 @@ beforeAll(async () => {
           readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.split(' ')[1] === String(pids.unprivParent),
       ),
     'root shell',
+    20_000,
   );
 
   // 3. A podman-named container cgroup (libpod-<id>.scope) holding a process that nsenter put in the host's mount namespace.
@@ -199,8 +192,8 @@ beforeAll(async () => {
     '-c',
     `ip link set lo up; ip addr add 192.0.2.10/32 dev lo; ${node} -e "${pool}" & sleep 1; ${node} -e "${miner}" ${tag}-miner & sleep 600 | ${beacon} 192.0.2.10 8443 & wait`,
   ]);
-  pids.miner = await waitFor(() => pidsWith(`${tag}-miner`, node.split('/').pop())[0], 'miner');
-  pids.beacon = await waitFor(() => pidsWith('192.0.2.10 8443', '/nc')[0], 'beacon');
+  pids.miner = await waitFor(() => pidsWith(`${tag}-miner`, node.split('/').pop())[0], 'miner', 20_000);
+  pids.beacon = await waitFor(() => pidsWith('192.0.2.10 8443', '/nc')[0], 'beacon', 20_000);
 
   // 10. ssh -D (a SOCKS proxy) run by nobody, to a loopback listener that never answers.
   const sshPort = await silentServer();
@@ -238,7 +231,7 @@ beforeAll(async () => {
     '-c',
     `mount --bind ${etc} /etc && exec ${helper} idle ${tag}-preload`,
   ]);
-  pids.preloaded = await waitFor(() => pidsWith(`${tag}-preload`, '/helper')[0], 'preloaded helper');
+  pids.preloaded = await waitFor(() => pidsWith(`${tag}-preload`, '/helper')[0], 'preloaded helper', 20_000);
 
   // 13. su, an authentication program, started with a library from a temp directory preloaded.
   pids.su = await start('/usr/bin/su', ['-s', '/bin/sh', 'nobody', '-c', `sleep 600; true # ${tag}-su`], {env: {...process.env, LD_PRELOAD: hook}});

@@ -10,6 +10,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import type {Alert} from '../../src/models/alert.js';
 import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {waitFor} from '../helpers/wait.js';
 
 const dir = tempDir('daemoneye-field-');
 const env = isolatedEnv(dir);
@@ -52,14 +53,6 @@ async function silentServer(): Promise<{port: number; connected: Promise<void>}>
     });
   });
   return {port, connected: connection};
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not in time`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 const exeOf = (pid: number): string => {
@@ -194,18 +187,18 @@ beforeAll(async () => {
   ]);
 
   // Wait until each process has become what it is meant to be.
-  await waitFor(() => exeOf(pids.kstrp) === copies.defunct, 'defunct');
-  await waitFor(() => exeOf(pids.etc) === copies.etc && exeOf(pids.pidFile) === copies.run, 'no-program copies');
-  await waitFor(() => pids.awk > 0 && exeOf(pids.awk) === '/usr/bin/gawk', 'gawk');
-  for (const name of ['braces', 'ifs', 'xxd', 'printf', 'evalDecoded']) await waitFor(() => runsSleep(pids[name] as number), `${name} payload`);
-  await waitFor(() => stateOf(pids.mainExited) === 'Z', 'main thread exit');
-  await waitFor(() => exeOf(pids.nonUtf8) === '/usr/bin/sleep', 'non-UTF-8 argv[0]');
-  await waitFor(() => childrenOf(pids.zombieParent).some((pid) => stateOf(pid) === 'Z'), 'zombie');
+  await waitFor(() => exeOf(pids.kstrp) === copies.defunct, 'defunct', 15_000);
+  await waitFor(() => exeOf(pids.etc) === copies.etc && exeOf(pids.pidFile) === copies.run, 'no-program copies', 15_000);
+  await waitFor(() => pids.awk > 0 && exeOf(pids.awk) === '/usr/bin/gawk', 'gawk', 15_000);
+  for (const name of ['braces', 'ifs', 'xxd', 'printf', 'evalDecoded']) await waitFor(() => runsSleep(pids[name] as number), `${name} payload`, 15_000);
+  await waitFor(() => stateOf(pids.mainExited) === 'Z', 'main thread exit', 15_000);
+  await waitFor(() => exeOf(pids.nonUtf8) === '/usr/bin/sleep', 'non-UTF-8 argv[0]', 15_000);
+  await waitFor(() => childrenOf(pids.zombieParent).some((pid) => stateOf(pid) === 'Z'), 'zombie', 15_000);
   await waitFor(() => childrenOf(pids.jenkins).length > 0, 'jenkins build step', 60_000);
-  await waitFor(() => exeOf(pids.runcMemfd).startsWith('/memfd:runc_cloned'), 'runc memfd');
+  await waitFor(() => exeOf(pids.runcMemfd).startsWith('/memfd:runc_cloned'), 'runc memfd', 15_000);
   pids.zombie = childrenOf(pids.zombieParent).find((pid) => stateOf(pid) === 'Z') ?? 0;
   pids.jenkinsStep = childrenOf(pids.jenkins)[0] ?? 0;
-  await waitFor(() => exeOf(pids.jenkinsStep).endsWith('sh') || exeOf(pids.jenkinsStep).endsWith('dash'), 'jenkins step shell');
+  await waitFor(() => exeOf(pids.jenkinsStep).endsWith('sh') || exeOf(pids.jenkinsStep).endsWith('dash'), 'jenkins step shell', 15_000);
 
   const detect = await runCli(['detect', '--format', 'json'], {env, timeoutMs: 180_000});
   expect(detect.code, detect.stderr).toBe(0);

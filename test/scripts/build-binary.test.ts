@@ -302,29 +302,13 @@ esac
       expect(tree(host)).toEqual(['SHA256SUMS', 'SHA256SUMS.sig', 'daemoneye-linux-x64', 'public.key', tarball].sort());
 
       // The binary's own verify agrees; a tampered SHA256SUMS fails the signature, a tampered binary the checksum.
-      const verify = await runBinary([
-        'verify',
-        join(host, 'SHA256SUMS'),
-        '-s',
-        join(host, 'SHA256SUMS.sig'),
-        '--public-key',
-        join(host, 'public.key'),
-        '--format',
-        'json',
-      ]);
+      const verifySums = (sums: string) =>
+        runBinary(['verify', sums, '-s', join(host, 'SHA256SUMS.sig'), '--public-key', join(host, 'public.key'), '--format', 'json']);
+      const verify = await verifySums(join(host, 'SHA256SUMS'));
       expect(JSON.parse(verify.stdout)).toMatchObject({valid: true});
       cpSync(join(host, 'SHA256SUMS'), join(out, 'SHA256SUMS.tampered'));
       execFileSync('/bin/sh', ['-c', `printf x >> "${join(out, 'SHA256SUMS.tampered')}"`]);
-      const tampered = await runBinary([
-        'verify',
-        join(out, 'SHA256SUMS.tampered'),
-        '-s',
-        join(host, 'SHA256SUMS.sig'),
-        '--public-key',
-        join(host, 'public.key'),
-        '--format',
-        'json',
-      ]);
+      const tampered = await verifySums(join(out, 'SHA256SUMS.tampered'));
       expect(tampered.code).not.toBe(0);
       // A tarball whose binary was swapped, its signed SHA256SUMS kept: the recipe stops before running it.
       const forged = join(dir, 'forged');
