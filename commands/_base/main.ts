@@ -9,6 +9,7 @@ import {restoreEngineCheck} from './engine-check.js';
 import {type Command, Config, execute, type Interfaces, settings} from '@oclif/core';
 
 import {PACKAGE_ROOT} from '../../src/package-files.js';
+import {installInterruptHandlers} from '../../src/util/interrupt.js';
 
 type Module = Record<string, unknown>;
 
@@ -118,6 +119,8 @@ function installHooks(index: CommandIndex): void {
  */
 export async function main(argv: readonly string[], index: CommandIndex, root = PACKAGE_ROOT): Promise<void> {
   restoreEngineCheck();
+  // SIGTERM, SIGINT and SIGHUP end a run at once, its temp files and locks removed (src/util/interrupt.ts).
+  installInterruptHandlers();
   // `daemoneye scan | head` closes stdout early: that is not an error.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
