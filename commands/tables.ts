@@ -10,7 +10,7 @@ import {type CommandOutcome, shown} from './_base/outcome.js';
 export default class Tables extends DaemonEyeCommand<typeof Tables> {
   static override summary = 'List the tables a rule or query can read, or the columns of one (as osqueryi .tables and .schema).';
   static override description =
-    'Without TABLE: every table of a snapshot (processes, the live-response tables, scans, alerts) and each named list as list_<name>. ' +
+    'Without TABLE: every table of a snapshot (processes, the live-response tables, scans, alerts), the view process_traits (processes with the shared rule predicates) and each named list as list_<name>. ' +
     'With TABLE: its columns, their types, nullability and meaning. With detect --baseline every table but alerts is also readable as baseline_<table>. ' +
     'The same facts as docs/schema.md, from the same declarations.';
   static override examples = [

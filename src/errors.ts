@@ -15,6 +15,13 @@ export const ExitCode = {
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /**
+ * A run ended by one of these signals (src/util/interrupt.ts) removes its temp files and locks, then ends
+ * by that same signal, as a process without a handler would: its parent sees the signal (a service manager
+ * a clean stop) and a shell shows this status, 128 + the signal's number. It is never an ExitCode.
+ */
+export const SIGNAL_EXIT_STATUS = {SIGHUP: 129, SIGINT: 130, SIGTERM: 143} as const;
+
+/**
  * The exit code of a run where several apply: 2 (could not start: usage or input) over 1 (the check said
  * no) over 3 (partial runtime failure) over 0. A run that both found something and lost a sink says 1:
  * the finding is what a scheduler must act on; the sink failure is reported on stderr and spooled.

@@ -9,8 +9,8 @@ import type {ReadRedaction} from '../storage/redact-snapshot.js';
 import {readScanProcesses, readTableRows} from '../storage/table-rows.js';
 import {type DiffSide, diffSnapshots, type SnapshotDiff} from '../diff/snapshot-diff.js';
 
-function sideOf(db: Database, scan: ScanRecord, source: string): DiffSide {
-  return {source, scan, processes: readScanProcesses(db, scan.id), listening: readTableRows(db, scan, 'listening_ports')};
+async function sideOf(db: Database, scan: ScanRecord, source: string): Promise<DiffSide> {
+  return {source, scan, processes: await readScanProcesses(db, scan.id), listening: await readTableRows(db, scan, 'listening_ports')};
 }
 
 /** The latest scan of a snapshot file or store. */
@@ -18,7 +18,7 @@ async function latestSide(path: string, redaction: ReadRedaction | undefined): P
   const {loadLatestScan} = await import('../storage/input.js');
   const latest = await loadLatestScan(path, redaction === undefined ? {} : {redaction});
   try {
-    return sideOf(latest.db, latest.scans[0] as ScanRecord, path);
+    return await sideOf(latest.db, latest.scans[0] as ScanRecord, path);
   } finally {
     latest.db.close();
   }
@@ -37,7 +37,7 @@ async function lastTwo(path: string, redaction: ReadRedaction | undefined): Prom
     try {
       for (const scan of [...loaded.scans].reverse()) {
         if (sides.length >= 2) break;
-        sides.push(sideOf(loaded.db, scan, file.path));
+        sides.push(await sideOf(loaded.db, scan, file.path));
       }
     } finally {
       loaded.db.close();

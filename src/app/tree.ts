@@ -24,8 +24,8 @@ export async function loadLatestSavedScan(input: string, onProblem?: (problem: D
   const latest = await loadLatestScan(input, {...(onProblem === undefined ? {} : {onProblem}), ...(redaction === undefined ? {} : {redaction})});
   try {
     const scan = latest.scans[0] as ScanRecord;
-    const sockets = socketsByPid(readTableRows(latest.db, scan, 'process_open_sockets') ?? []);
-    return {scan, processes: readScanProcesses(latest.db, scan.id), sockets, path: latest.path};
+    const sockets = socketsByPid((await readTableRows(latest.db, scan, 'process_open_sockets')) ?? []);
+    return {scan, processes: await readScanProcesses(latest.db, scan.id), sockets, path: latest.path};
   } finally {
     latest.db.close();
   }

@@ -85,8 +85,11 @@ class WorkerSlot {
   private waiting: {resolve: (m: WorkerResponse) => void; reject: (e: Error) => void} | undefined;
   private readonly ready: Promise<void>;
   private failure: Error | undefined;
+  /** Milliseconds from start to ready (sql.js and the regex engine loaded); undefined until then. */
+  readyMs: number | undefined;
 
   constructor() {
+    const started = performance.now();
     this.worker = startWorker();
     this.worker.unref();
     let resolveReady: () => void = () => undefined;
@@ -99,6 +102,7 @@ class WorkerSlot {
     this.ready.catch(() => undefined);
     this.worker.on('message', (message: WorkerResponse) => {
       if (message.type === 'ready') {
+        this.readyMs = performance.now() - started;
         resolveReady();
         return;
       }
@@ -147,6 +151,8 @@ export class DetectionEngine {
   workersStarted = 0;
   /** The file bytes a worker exported after building the latest SnapshotBuild: what later workers load instead. */
   private built: {readonly id: string; readonly bytes: Uint8Array} | undefined;
+  /** Per snapshot id, the longest a worker took to start and load it: what replacing a stopped worker costs. */
+  private readonly restartMs = new Map<string, number>();
 
   constructor(options: EngineOptions = {}) {
     this.workerCount = Math.max(1, options.workers ?? cpus().length);
@@ -182,9 +188,10 @@ export class DetectionEngine {
    * environment with its own sql.js, too dear to start for nothing; default all).
    *
    * Scheduling, so that no task can starve another (docs/rules-sql.md, "At run time"): when there are more
-   * tasks than workers and a deadline, every task first runs with a budget of its fair share of the
-   * deadline (`firstPassBudget`), at most its own timeout. A task that overruns that share is stopped (its
-   * worker replaced) and queued again; the queued tasks get their whole timeout once every task has had its
+   * tasks than workers and a deadline, every task first runs with a budget of its fair share of what is
+   * left of the deadline (`firstPassBudget`, worked out when its query is sent, so the share grows as quick
+   * tasks finish, and never below what replacing a worker costs where the share allows), at most its own
+   * timeout. A task that overruns that share is stopped (its worker replaced) and queued again; the queued tasks get their whole timeout once every task has had its
    * first turn, within what is left of the deadline. So a slow or hostile task costs the others at most its
    * share, and each task that does not finish is reported: `timeout` when it ran (stopped by its own
    * timeout, or by the deadline while running or waiting for its second turn), `not_run` when the deadline
@@ -194,7 +201,7 @@ export class DetectionEngine {
     const lanes = Math.max(1, Math.min(this.workerCount, options.workers ?? this.workerCount, tasks.length));
     this.start(lanes);
     const outcomes: (TaskOutcome | undefined)[] = tasks.map(() => undefined);
-    const firstBudget = firstPassBudget(tasks.length, lanes, options.deadlineMs);
+    const startedAt = performance.now();
     let deadlineHit = false;
     let deadlineTimer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
@@ -230,15 +237,21 @@ export class DetectionEngine {
         }
         const index = (first ?? second?.index) as number;
         const task = tasks[index] as QueryTask;
-        const budget = first !== undefined ? Math.min(task.timeoutMs, firstBudget) : task.timeoutMs;
+        // Worked out when the query is sent (after the worker loaded the snapshot): the tasks then waiting
+        // share what is left of the deadline.
+        const budgetOf = (): number => {
+          if (first === undefined) return task.timeoutMs;
+          const left = options.deadlineMs === undefined ? undefined : options.deadlineMs - (performance.now() - startedAt);
+          return Math.min(task.timeoutMs, firstPassBudget(firstPass.length + 1, lanes, left, this.restartMs.get(task.snapshot.id) ?? 0));
+        };
         running++;
-        let result: TaskOutcome | 'overran';
+        let result: TaskOutcome | {overranMs: number};
         try {
-          result = await this.runOne(slotIndex, task, budget, deadline, first !== undefined && budget < task.timeoutMs);
+          result = await this.runOne(slotIndex, task, budgetOf, deadline, first !== undefined);
         } finally {
           running--;
         }
-        if (result === 'overran') secondPass.push({index, ranMs: budget});
+        if ('overranMs' in result) secondPass.push({index, ranMs: result.overranMs});
         else outcomes[index] = second === undefined ? result : withFirstTurn(result, second.ranMs);
         wakeAll();
       }
@@ -265,30 +278,41 @@ export class DetectionEngine {
   }
 
   /**
-   * Run one task on a slot's worker within `budgetMs` (timed from when its query is sent). `share`: the
-   * budget is a first-pass share below the task's timeout, so overrunning it returns `overran` (the worker
-   * replaced) rather than a timeout.
+   * Run one task on a slot's worker within `budgetOf()` ms (worked out and timed from when its query is
+   * sent). `share`: a first turn, so a budget below the task's timeout is a first-pass share, and overrunning
+   * it returns `overranMs` (the worker replaced) rather than a timeout.
    */
-  private async runOne(slotIndex: number, task: QueryTask, budgetMs: number, deadline: Promise<never>, share: boolean): Promise<TaskOutcome | 'overran'> {
+  private async runOne(
+    slotIndex: number,
+    task: QueryTask,
+    budgetOf: () => number,
+    deadline: Promise<never>,
+    share: boolean,
+  ): Promise<TaskOutcome | {overranMs: number}> {
     const slot = this.slot(slotIndex);
     let timer: NodeJS.Timeout | undefined;
     let start = performance.now();
     let started = false;
+    let budgetMs = task.timeoutMs;
     // The rule's clock starts when its query is sent: worker start-up and snapshot loading are not its time.
     let armTimer: () => void = () => undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       armTimer = (): void => {
         start = performance.now();
         started = true;
+        budgetMs = budgetOf();
         timer = setTimeout(() => resolve('timeout'), timerDelay(budgetMs));
       };
     });
     const work = (async (): Promise<WorkerResponse> => {
       if (slot.loadedSnapshot !== task.snapshot.id) {
+        const loadStart = performance.now();
         const loaded = await slot.request({type: 'load', snapshotId: task.snapshot.id, content: this.contentOf(task.snapshot), lists: task.snapshot.lists});
         if (loaded.type === 'failed') return loaded;
         if (loaded.type === 'loaded' && loaded.bytes !== undefined) this.built = {id: task.snapshot.id, bytes: loaded.bytes};
         slot.loadedSnapshot = task.snapshot.id;
+        const restart = (slot.readyMs ?? 0) + (performance.now() - loadStart);
+        this.restartMs.set(task.snapshot.id, Math.max(restart, this.restartMs.get(task.snapshot.id) ?? 0));
       }
       const response = slot.request({type: 'run', taskId: this.nextTaskId++, sql: task.sql, maxRows: this.maxRows});
       armTimer();
@@ -299,7 +323,7 @@ export class DetectionEngine {
       const result = await Promise.race([work, timeout, deadline]);
       if (result === 'timeout') {
         await this.replace(slotIndex);
-        if (share) return 'overran';
+        if (share && budgetMs < task.timeoutMs) return {overranMs: budgetMs};
         return outcome(task, 'timeout', performance.now() - start, `killed after ${task.timeoutMs} ms (rule timeout)`);
       }
       if (result.type === 'rows') {
@@ -342,6 +366,7 @@ export class DetectionEngine {
     const slots = this.slots;
     this.slots = [];
     this.built = undefined;
+    this.restartMs.clear();
     await Promise.all(slots.map((slot) => slot?.terminate()));
   }
 }
@@ -355,13 +380,26 @@ export function timerDelay(ms: number): number {
 export const MIN_FIRST_PASS_MS = 1000;
 
 /**
- * The first-pass budget of each of `tasks` tasks on `lanes` workers within `deadlineMs`: half the deadline
- * shared out (the other half is left for second turns), at least MIN_FIRST_PASS_MS. Unbounded (each task
- * runs to its own timeout at once) without a deadline, or when every task has a worker of its own.
+ * Stopping a task wastes what it ran plus a restart (a new worker, sql.js, the snapshot loaded again and its
+ * page cache cold), and the task runs again from the start later: so a share is at least this many restarts,
+ * where the deadline allows it. On a loaded machine a restart is slow, and so is every rule: with a fixed
+ * 1 s share, 10,000 live processes under load had rule after rule stopped, each restart making the next
+ * rules slower, until the deadline cut nine of them.
  */
-export function firstPassBudget(tasks: number, lanes: number, deadlineMs: number | undefined): number {
-  if (deadlineMs === undefined || tasks <= lanes) return Number.POSITIVE_INFINITY;
-  return Math.max(MIN_FIRST_PASS_MS, Math.floor((deadlineMs * lanes) / (2 * tasks)));
+export const RESTARTS_PER_SHARE = 3;
+
+/**
+ * The first-pass budget of a task sent when `tasks` tasks (itself included) still wait for a first turn on
+ * `lanes` workers and `leftMs` of the deadline remain: half of what is left shared out (the other half is
+ * kept for second turns), raised towards RESTARTS_PER_SHARE × `restartMs` (what replacing a worker costs:
+ * its start and its snapshot's load, measured) but never past the whole of its share; at least
+ * MIN_FIRST_PASS_MS. Unbounded (each task runs to its own timeout at once) without a deadline, or when
+ * every task has a worker of its own.
+ */
+export function firstPassBudget(tasks: number, lanes: number, leftMs: number | undefined, restartMs = 0): number {
+  if (leftMs === undefined || tasks <= lanes) return Number.POSITIVE_INFINITY;
+  const whole = (Math.max(0, leftMs) * lanes) / tasks;
+  return Math.max(MIN_FIRST_PASS_MS, Math.floor(Math.max(whole / 2, Math.min(RESTARTS_PER_SHARE * restartMs, whole))));
 }
 
 /** A second-turn outcome that says the task also ran its first-pass share (the time counts both). */

@@ -42,6 +42,7 @@ import {toHex} from '../crypto/hash.js';
 import {TOOL_VERSION} from '../version.js';
 import {EVIDENCE_FORMAT, MANIFEST_FILE, type EvidenceManifest, type ManifestFile, SIGNATURE_FILE} from './manifest.js';
 import {makeDirectory} from '../util/directory.js';
+import {onInterrupt} from '../util/interrupt.js';
 
 export interface CollectEvidenceOptions {
   readonly pids: readonly number[];
@@ -383,6 +384,7 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
   } catch (error) {
     throw fileError(error, parent, 'create');
   }
+  const forget = onInterrupt(() => rmSync(staging, {recursive: true, force: true}));
   try {
     const caseRoot = isTarball(output) ? join(staging, basename(output).replace(/\.(tar\.gz|tgz)$/, '')) : staging;
     if (caseRoot !== staging) mkdirSync(caseRoot, {mode: 0o700});
@@ -441,6 +443,7 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
       bytes,
     };
   } finally {
+    forget();
     rmSync(staging, {recursive: true, force: true});
   }
 }

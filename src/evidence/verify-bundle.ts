@@ -31,6 +31,7 @@ import {decodeSignature} from '../crypto/file-signature.js';
 import {toHex} from '../crypto/hash.js';
 import {type PublicKey, verifyBytes} from '../crypto/keys.js';
 import {DaemonEyeError, fileError} from '../errors.js';
+import {onInterrupt} from '../util/interrupt.js';
 import {parseJson} from '../util/json.js';
 import {FILE_LIMITS, formatBytes, MIB, notRegularFile} from '../util/read-file.js';
 import {EVIDENCE_FORMAT, type EvidenceManifest, MANIFEST_FILE, SIGNATURE_FILE} from './manifest.js';
@@ -352,6 +353,7 @@ export async function verifyEvidenceBundle(
   }
   if (isDirectory) return verifyCaseDirectory(path, key);
   const scratch = mkdtempSync(join(tmpdir(), 'daemoneye-verify-'));
+  const forget = onInterrupt(() => rmSync(scratch, {recursive: true, force: true}));
   try {
     try {
       // strict: a damaged archive is an error, not a partial extraction; preservePaths stays off.
@@ -365,6 +367,7 @@ export async function verifyEvidenceBundle(
     }
     return verifyCaseDirectory(caseRootOf(scratch), key, path);
   } finally {
+    forget();
     rmSync(scratch, {recursive: true, force: true});
   }
 }

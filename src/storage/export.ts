@@ -3,7 +3,7 @@
 // through: src/util/output-file.ts), each row with its scan's host (a `host` object; CSV: `host_id`, `hostname`
 // columns). Records keep the models'
 // shapes (ProcessRecord, ScanRecord, Alert, …), so an export reads like the command that produced the data.
-import type {Database} from 'sql.js';
+import type {Database, SqlValue} from 'sql.js';
 
 import {DaemonEyeError} from '../errors.js';
 import type {ColumnSpec} from '../models/columns.js';
@@ -18,6 +18,7 @@ import {ocsfEvidenceInfo} from '../output/ocsf.js';
 import type {ScanRecord} from '../models/scan.js';
 import {csvLine} from '../output/render.js';
 import {escapeJsonText, safeJson, TERMINAL_TEXT, terminalOutput} from '../output/terminal.js';
+import {TimeSlicer} from '../util/interrupt.js';
 import {OutputFileWriter} from '../util/output-file.js';
 import {openSnapshotInput, rangeReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
 import type {ReadRedaction} from './redact-snapshot.js';
@@ -175,22 +176,42 @@ function* csvRowsOf(
 ): Generator<unknown[]> {
   const spec = specOf(table);
   const scanColumn = hosts === null ? null : spec.scanColumn;
-  const statement = db.prepare(
-    `SELECT ${spec.columns.map((c) => c.name).join(', ')}${scanColumn === null ? '' : `, ${scanColumn}`} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`,
-  );
-  try {
-    statement.bind(where.params);
-    while (statement.step()) {
-      const row = statement.get();
-      if (scanColumn === null) {
-        yield csvCells(spec.columns, row);
-        continue;
-      }
-      const host = hosts?.get(Number(row[spec.columns.length]));
-      yield [...csvCells(spec.columns, row.slice(0, spec.columns.length)), host?.id ?? null, host?.hostname ?? null];
+  for (const row of inExportOrder(db, table, `${spec.columns.map((c) => c.name).join(', ')}${scanColumn === null ? '' : `, ${scanColumn}`}`, where)) {
+    if (scanColumn === null) {
+      yield csvCells(spec.columns, row);
+      continue;
     }
+    const host = hosts?.get(Number(row[spec.columns.length]));
+    yield [...csvCells(spec.columns, row.slice(0, spec.columns.length)), host?.id ?? null, host?.hostname ?? null];
+  }
+}
+
+/** Rows fetched per statement once their order is known. */
+const ROWS_PER_FETCH = 256;
+
+/**
+ * The rows of `table` matching `where`, as `select`'s values, in the table's export order. SQLite sorts
+ * only the rowids (as decimal text: 64-bit), then the rows are fetched a few at a time, so the first row
+ * never waits for a sort of every row's whole values, and the caller can give the event loop a turn
+ * between rows (a signal is handled while a large table is exported).
+ */
+function* inExportOrder(db: Database, table: ExportTable, select: string, where: {sql: string; params: (string | number)[]}): Generator<SqlValue[]> {
+  const order = specOf(table).exportOrder;
+  const rowids: string[] = [];
+  const ids = db.prepare(`SELECT CAST(rowid AS TEXT) FROM ${table} ${where.sql} ORDER BY ${order}`);
+  try {
+    ids.bind(where.params);
+    while (ids.step()) rowids.push(String(ids.get()[0]));
   } finally {
-    statement.free();
+    ids.free();
+  }
+  for (let from = 0; from < rowids.length; from += ROWS_PER_FETCH) {
+    const statement = db.prepare(`SELECT ${select} FROM ${table} WHERE rowid IN (${rowids.slice(from, from + ROWS_PER_FETCH).join(', ')}) ORDER BY ${order}`);
+    try {
+      while (statement.step()) yield statement.get();
+    } finally {
+      statement.free();
+    }
   }
 }
 
@@ -236,17 +257,8 @@ function* recordJsonOf(
 ): Generator<[string, number | null]> {
   const spec = specOf(table);
   const scanColumn = withScan ? spec.scanColumn : null;
-  const statement = db.prepare(
-    `SELECT ${jsonObjectSql(spec.recordColumns)}${scanColumn === null ? '' : `, ${scanColumn}`} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`,
-  );
-  try {
-    statement.bind(where.params);
-    while (statement.step()) {
-      const row = statement.get();
-      yield [String(row[0]), scanColumn === null ? null : Number(row[1])];
-    }
-  } finally {
-    statement.free();
+  for (const row of inExportOrder(db, table, `${jsonObjectSql(spec.recordColumns)}${scanColumn === null ? '' : `, ${scanColumn}`}`, where)) {
+    yield [String(row[0]), scanColumn === null ? null : Number(row[1])];
   }
 }
 
@@ -287,17 +299,10 @@ function* schemaLinesOf(
   const hosts = new Map(scans.map((scan) => [scan.id, hostOfScan(scan)]));
   const spec = specOf(table);
   const columns = PROCESS_FACT_COLUMNS.filter((name) => spec.columns.some((c) => c.name === name));
-  const statement = db.prepare(`SELECT ${spec.scanColumn}, ${columns.join(', ')} FROM ${table} ${where.sql} ORDER BY ${spec.exportOrder}`);
-  try {
-    statement.bind(where.params);
-    while (statement.step()) {
-      const values = statement.get();
-      const row: Record<string, unknown> = {};
-      for (let i = 0; i < columns.length; i++) row[columns[i] as string] = values[i + 1];
-      yield safeJson(render(row, hosts.get(Number(values[0])) ?? null));
-    }
-  } finally {
-    statement.free();
+  for (const values of inExportOrder(db, table, `${spec.scanColumn}, ${columns.join(', ')}`, where)) {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) row[columns[i] as string] = values[i + 1];
+    yield safeJson(render(row, hosts.get(Number(values[0])) ?? null));
   }
 }
 
@@ -354,6 +359,8 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   const out = new ChunkedWriter(terminal && file === undefined ? (chunk) => write(terminalOutput(chunk, false)) : write);
   const problems: DaemonEyeError[] = [];
   const readOptions = rangeReadOptions({...config, onProblem: sink.onProblem, onWarning: sink.onWarning}, problems);
+  // Writing to a file never waits: the slicer gives a signal its turn (src/util/interrupt.ts).
+  const slicer = new TimeSlicer();
   let rows = 0;
   let filesRead = 0;
   const scanIds: number[] = [];
@@ -386,6 +393,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
           for (const cells of csvRowsOf(snapshot.db, table, where, hosts)) {
             const wait = out.push(csvLine(cells, terminal));
             if (wait !== undefined) await wait;
+            else if (slicer.due()) await slicer.pause();
             rows++;
           }
         } else {
@@ -396,6 +404,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
           for (const text of lines) {
             const wait = out.push(format === 'json' ? `${rows === 0 ? '\n' : ',\n'}${text}` : `${text}\n`);
             if (wait !== undefined) await wait;
+            else if (slicer.due()) await slicer.pause();
             rows++;
           }
         }

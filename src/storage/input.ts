@@ -9,8 +9,9 @@ import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import type {ColumnSpec} from '../models/columns.js';
 import type {ScanRecord} from '../models/scan.js';
 import {TABLES} from '../models/tables.js';
+import {TimeSlicer} from '../util/interrupt.js';
 import {formatTime} from '../util/time.js';
-import {createSnapshotDatabase, inTransaction} from './database.js';
+import {createSnapshotDatabase} from './database.js';
 import {DEFAULT_READ_REDACTION, type ReadRedaction, redactSnapshotDatabase} from './redact-snapshot.js';
 import {type LoadedSnapshot, readScans, readSnapshotFile, type SnapshotLimits} from './snapshot-file.js';
 import {listStoreFiles, type StoreFile} from './store.js';
@@ -90,7 +91,7 @@ export async function readInputSnapshot(path: string, options: ReadOptions): Pro
   const warning = ignoredWarning(loaded);
   if (warning !== undefined) options.onWarning?.(warning);
   try {
-    redactSnapshotDatabase(loaded.db, options.redaction ?? DEFAULT_READ_REDACTION);
+    await redactSnapshotDatabase(loaded.db, options.redaction ?? DEFAULT_READ_REDACTION);
   } catch (error) {
     loaded.db.close();
     throw error;
@@ -280,14 +281,23 @@ export async function* requireSnapshotsInRange(input: string | SnapshotInput, op
   if (yielded === 0) throw noScans(opened, options, skipped);
 }
 
-function copyTable(from: Database, to: Database, table: string, columns: readonly ColumnSpec[], where: string): void {
+/** Copy rows in one transaction, a slice at a time (a signal is handled meanwhile); nothing else uses `to`. */
+async function copyTable(from: Database, to: Database, table: string, columns: readonly ColumnSpec[], where: string, slicer: TimeSlicer): Promise<void> {
   const names = columns.map((c) => c.name).join(', ');
   const select = from.prepare(`SELECT ${names} FROM ${table} ${where}`);
   const insert = to.prepare(`INSERT OR IGNORE INTO ${table} (${names}) VALUES (${columns.map(() => '?').join(', ')})`);
   try {
-    inTransaction(to, () => {
-      while (select.step()) insert.run(select.get() as (string | number | null)[]);
-    });
+    to.exec('BEGIN');
+    try {
+      while (select.step()) {
+        insert.run(select.get() as (string | number | null)[]);
+        if (slicer.due()) await slicer.pause();
+      }
+      to.exec('COMMIT');
+    } catch (error) {
+      to.exec('ROLLBACK');
+      throw error;
+    }
   } finally {
     select.free();
     insert.free();
@@ -322,13 +332,14 @@ export async function loadScansIntoOneDatabase(input: string | SnapshotInput, op
     );
   }
   const merged = await createSnapshotDatabase();
+  const slicer = new TimeSlicer();
   const scans: ScanRecord[] = [];
   const files: string[] = [];
   try {
     for await (const snapshot of requireSnapshotsInRange(opened, options)) {
       for (const table of TABLES) {
         const where = scanRowsWhere(table, snapshot.scanIds);
-        if (where !== null) copyTable(snapshot.db, merged, table.name, table.columns, where);
+        if (where !== null) await copyTable(snapshot.db, merged, table.name, table.columns, where, slicer);
       }
       files.push(snapshot.path);
     }

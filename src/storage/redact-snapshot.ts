@@ -11,7 +11,7 @@ import {redactRow} from '../collect/redact.js';
 import {fromSqlValue} from '../models/columns.js';
 import {TABLES, type TableDefinition} from '../models/tables.js';
 import {DEFAULT_REDACTOR, type ColumnRedaction, type ReadRedaction, type Redactor} from '../redaction/redact.js';
-import {inTransaction} from './database.js';
+import {TimeSlicer} from '../util/interrupt.js';
 
 export {READ_REDACTION_OFF, readRedaction, type ReadRedaction} from '../redaction/redact.js';
 
@@ -46,14 +46,24 @@ function probesOf(table: TableDefinition, redaction: Readonly<Record<string, Col
   return probes.filter((probe, index) => probes.findIndex((p) => p.column === probe.column) === index);
 }
 
-/** Rowids of the rows of `table` one of whose declared values the policy would change. */
-function rowsToRedact(db: Database, table: TableDefinition, redaction: Readonly<Record<string, ColumnRedaction>>, redactor: Redactor): number[] {
+/**
+ * Rowids of the rows of `table` one of whose declared values the policy would change, as SQLite's decimal
+ * text: a file's rowids are 64-bit, and one past 2^53 would round as a JavaScript number and miss its row.
+ */
+async function rowsToRedact(
+  db: Database,
+  table: TableDefinition,
+  redaction: Readonly<Record<string, ColumnRedaction>>,
+  redactor: Redactor,
+  slicer: TimeSlicer,
+): Promise<string[]> {
   const probes = probesOf(table, redaction);
   const specs = new Map(table.columns.map((c) => [c.name, c]));
-  const statement = db.prepare(`SELECT rowid, ${probes.map((p) => p.column).join(', ')} FROM ${table.name}`);
-  const found: number[] = [];
+  const statement = db.prepare(`SELECT CAST(rowid AS TEXT), ${probes.map((p) => p.column).join(', ')} FROM ${table.name}`);
+  const found: string[] = [];
   try {
     while (statement.step()) {
+      if (slicer.due()) await slicer.pause();
       const values = statement.get();
       const row: Record<string, unknown> = {};
       probes.forEach((probe, index) => {
@@ -65,7 +75,7 @@ function rowsToRedact(db: Database, table: TableDefinition, redaction: Readonly<
       });
       const before = JSON.stringify(row);
       redactRow(row, redaction, redactor);
-      if (JSON.stringify(row) !== before) found.push(Number(values[0]));
+      if (JSON.stringify(row) !== before) found.push(String(values[0]));
     }
   } finally {
     statement.free();
@@ -74,7 +84,7 @@ function rowsToRedact(db: Database, table: TableDefinition, redaction: Readonly<
 }
 
 /** Rewrite one row: read as its record, redacted by the table's column kinds, written back with its derived columns. */
-function redactStoredRow(db: Database, table: TableDefinition, rowid: number, redaction: Readonly<Record<string, ColumnRedaction>>, redactor: Redactor): void {
+function redactStoredRow(db: Database, table: TableDefinition, rowid: string, redaction: Readonly<Record<string, ColumnRedaction>>, redactor: Redactor): void {
   const read = db.prepare(`SELECT ${table.recordColumns.map((c) => c.name).join(', ')} FROM ${table.name} WHERE rowid = ?`);
   let record: Record<string, unknown>;
   try {
@@ -93,18 +103,29 @@ function redactStoredRow(db: Database, table: TableDefinition, rowid: number, re
 /**
  * Apply the policy to every table of a loaded snapshot database that declares secret columns, in place (the
  * in-memory copy; the file is never written). Returns the number of rows changed. `false`: nothing is done.
+ * Runs a slice at a time (src/util/interrupt.ts), so a signal is handled while a large file is redacted;
+ * nothing else may use `db` meanwhile.
  */
-export function redactSnapshotDatabase(db: Database, redaction: ReadRedaction = DEFAULT_READ_REDACTION): number {
+export async function redactSnapshotDatabase(db: Database, redaction: ReadRedaction = DEFAULT_READ_REDACTION): Promise<number> {
   if (redaction === false) return 0;
+  const slicer = new TimeSlicer();
   let changed = 0;
   for (const table of TABLES) {
     const columns = table.redaction;
     if (columns === undefined) continue;
-    const rowids = rowsToRedact(db, table, columns, redaction);
+    const rowids = await rowsToRedact(db, table, columns, redaction, slicer);
     if (rowids.length === 0) continue;
-    inTransaction(db, () => {
-      for (const rowid of rowids) redactStoredRow(db, table, rowid, columns, redaction);
-    });
+    db.exec('BEGIN');
+    try {
+      for (const rowid of rowids) {
+        redactStoredRow(db, table, rowid, columns, redaction);
+        if (slicer.due()) await slicer.pause();
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
     changed += rowids.length;
   }
   return changed;

@@ -24,6 +24,7 @@ import {
   tableDefinition,
 } from '../models/tables.js';
 import {removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
+import {TimeSlicer} from '../util/interrupt.js';
 import {type OutputContent, OutputFileWriter, resolveOutput} from '../util/output-file.js';
 import {formatBytes, MIB, readRegularFile} from '../util/read-file.js';
 import {TOOL_VERSION} from '../version.js';
@@ -232,8 +233,22 @@ function checkTable(path: string, db: Database, table: string, columns: readonly
  * valid ScanRecord, else the file is refused naming the first bad field.
  */
 export function readScans(db: Database, path?: string): ScanRecord[] {
-  const statement = db.prepare(`SELECT ${SCAN_TABLE_COLUMNS.map((c) => c.name).join(', ')} FROM scans ORDER BY start_time, id`);
+  return [...scanRows(db, path)];
+}
+
+/** readScans a slice at a time, giving the event loop a turn between slices (a file may hold any number of scans). */
+async function readScansSliced(db: Database, path: string): Promise<ScanRecord[]> {
+  const slicer = new TimeSlicer();
   const scans: ScanRecord[] = [];
+  for (const scan of scanRows(db, path)) {
+    scans.push(scan);
+    if (slicer.due()) await slicer.pause();
+  }
+  return scans;
+}
+
+function* scanRows(db: Database, path?: string): Generator<ScanRecord> {
+  const statement = db.prepare(`SELECT ${SCAN_TABLE_COLUMNS.map((c) => c.name).join(', ')} FROM scans ORDER BY start_time, id`);
   try {
     while (statement.step()) {
       const row = statement.getAsObject();
@@ -246,12 +261,11 @@ export function readScans(db: Database, path?: string): ScanRecord[] {
           throw corrupt(path, `scan ${String(scan.id)}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
         }
       }
-      scans.push(scan as ScanRecord);
+      yield scan as ScanRecord;
     }
   } finally {
     statement.free();
   }
-  return scans;
 }
 
 /** Limits on a snapshot file read from an untrusted source. */
@@ -300,8 +314,12 @@ export async function openSnapshotBytes(path: string, bytes: Uint8Array, limits:
     if (fileSchemaVersion < SCHEMA_VERSION) migrateInMemory(db, fileSchemaVersion);
     const addedTables = createMissingTables(db);
     for (const table of TABLES) checkTable(path, db, table.name, table.columns);
-    db.exec(TABLES.flatMap((table) => tableDdl(table).slice(1)).join(';\n'));
-    const scans = readScans(db, path);
+    // The indexes, one statement at a time with a turn of the event loop between them (a signal is handled).
+    for (const statement of TABLES.flatMap((table) => tableDdl(table).slice(1))) {
+      db.exec(statement);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const scans = await readScansSliced(db, path);
     return {path, db, scans, fileSchemaVersion, addedTables, bytes: bytes.length, ignored};
   } catch (error) {
     db.close();

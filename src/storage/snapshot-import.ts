@@ -5,6 +5,8 @@
 // registry's column types as it is copied. Views, triggers, virtual tables, indexes and extra tables of
 // the file are never used: a view named like a table, a trigger on `meta` or a planted `list_*` view has
 // nothing to act on, and a forged index cannot hide a row (indexes are rebuilt from the copied rows).
+import {performance} from 'node:perf_hooks';
+
 import type {Database} from 'sql.js';
 
 import {DaemonEyeError} from '../errors.js';
@@ -141,34 +143,42 @@ function probeColumns(db: Database, table: TableDefinition, columns: readonly Co
   }
 }
 
-/** Rows copied per statement: between two, a SIGTERM or SIGINT is handled (sql.js cannot be interrupted). */
-const ROWS_PER_COPY = 20_000;
+/**
+ * The time one copy statement aims at: between two, a SIGTERM or SIGINT is handled (sql.js cannot be
+ * interrupted), so the rows per statement follow the time the last statement took, whatever a row holds.
+ */
+const COPY_SLICE_MS = 50;
+const FIRST_COPY_ROWS = 256;
+const MAX_COPY_ROWS = 200_000;
 
 /**
- * Copy a table's rows, in rowid order and keeping their rowids, a slice at a time, yielding to the event
- * loop between slices so a signal ends the run promptly even while a large file is imported. Each slice
- * starts after the largest rowid copied so far, all in SQL (rowids are 64-bit: a JavaScript number would
- * round them). `fileColumns` are the file's own column names: the rowid is reached under a name none of
- * them shadows.
+ * Copy a table's rows, in rowid order and keeping their rowids, a slice at a time, checking the elements of
+ * each slice's JSON arrays (checkElements) and yielding to the event loop between slices so a signal ends
+ * the run promptly even while a large file is imported. Each slice starts after the largest rowid copied so
+ * far, written into the SQL as SQLite's own decimal text (rowids are 64-bit: a JavaScript number would round
+ * them). `fileColumns` are the file's own column names: the rowid is reached under a name none of them shadows.
  */
 async function copyRows(db: Database, table: TableDefinition, columns: readonly ColumnSpec[], fileColumns: readonly string[], refuse: Refuse): Promise<void> {
   const rowid = ['rowid', '_rowid_', 'oid'].find((name) => !fileColumns.includes(name));
   if (rowid === undefined) throw refuse(`the ${table.name} table has columns named rowid, _rowid_ and oid: a snapshot never has them`);
   const names = columns.map((column) => column.name).join(', ');
-  const slice = (where: string): string =>
-    `INSERT INTO main.${table.name} (rowid, ${names}) SELECT ${rowid}, ${names} FROM ${UNTRUSTED}.${quote(table.name)} NOT INDEXED
-     ${where} ORDER BY ${rowid} LIMIT ${ROWS_PER_COPY}`;
-  // A plain comparison (no OR) lets SQLite seek to the slice's first rowid instead of scanning from the start.
-  db.run(slice(''));
-  if (db.getRowsModified() < ROWS_PER_COPY) return;
-  const next = db.prepare(slice(`WHERE ${rowid} > (SELECT max(rowid) FROM main.${table.name})`));
-  try {
-    do {
-      await new Promise((resolve) => setImmediate(resolve));
-      next.run();
-    } while (db.getRowsModified() === ROWS_PER_COPY);
-  } finally {
-    next.free();
+  let after: string | undefined;
+  let limit = FIRST_COPY_ROWS;
+  for (;;) {
+    const started = performance.now();
+    // A plain comparison (no OR) lets SQLite seek to the slice's first rowid instead of scanning from the start.
+    db.run(
+      `INSERT INTO main.${table.name} (rowid, ${names}) SELECT ${rowid}, ${names} FROM ${UNTRUSTED}.${quote(table.name)} NOT INDEXED
+       ${after === undefined ? '' : `WHERE ${rowid} > ${after}`} ORDER BY ${rowid} LIMIT ${limit}`,
+    );
+    const copied = db.getRowsModified();
+    checkElements(db, table, columns, refuse, after);
+    if (copied < limit) return;
+    after = String(db.exec(`SELECT CAST(max(rowid) AS TEXT) FROM main.${table.name}`)[0]?.values[0]?.[0]);
+    if (!/^-?\d+$/.test(after)) throw new Error(`the largest rowid copied is not an integer (${after})`);
+    const elapsed = Math.max(1, performance.now() - started);
+    limit = Math.max(1, Math.min(MAX_COPY_ROWS, 2 * limit, Math.round((limit * COPY_SLICE_MS) / elapsed)));
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
@@ -201,13 +211,17 @@ function columnConstraint(column: ColumnSpec, c: string = column.name): string |
   return `CASE WHEN ${c} IS NULL THEN 1 WHEN json_valid(${c}) THEN ${shape} ELSE 0 END`;
 }
 
-/** Every element of the JSON arrays of scalars (argv, the tables a scan collected, …) has the declared type. */
-function checkElements(db: Database, table: TableDefinition, columns: readonly ColumnSpec[], refuse: Refuse): void {
+/**
+ * Every element of the JSON arrays of scalars (argv, the tables a scan collected, …) has the declared type,
+ * in the rows after rowid `after` (SQLite's decimal text; all rows when undefined).
+ */
+function checkElements(db: Database, table: TableDefinition, columns: readonly ColumnSpec[], refuse: Refuse, after?: string): void {
   for (const column of columns) {
     if (column.elementType === undefined) continue;
     const types = column.elementType === 'real' ? "'real', 'integer'" : `'${column.elementType}'`;
+    const rows = after === undefined ? '' : `rowid > ${after} AND`;
     const bad = Number(
-      db.exec(`SELECT count(*) FROM main.${table.name} WHERE EXISTS (SELECT 1 FROM json_each(${column.name}) WHERE type NOT IN (${types}))`)[0]
+      db.exec(`SELECT count(*) FROM main.${table.name} WHERE ${rows} EXISTS (SELECT 1 FROM json_each(${column.name}) WHERE type NOT IN (${types}))`)[0]
         ?.values[0]?.[0] ?? 0,
     );
     if (bad > 0) throw refuse(`${table.name}.${column.name}: ${bad} value${bad > 1 ? 's are' : ' is'} not ${expected(column)}`);
@@ -273,7 +287,6 @@ export async function importSnapshot(bytes: Uint8Array, refuse: Refuse, options:
         probeColumns(db, table, columns, refuse);
         throw refuse(`the ${table.name} table cannot be copied (${(error as Error).message})`, error);
       }
-      checkElements(db, table, columns, refuse);
     }
     db.exec(`DETACH ${UNTRUSTED}`);
     const copied = new Set(['meta', ...plan.map(({table}) => table.name)]);

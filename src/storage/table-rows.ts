@@ -2,14 +2,14 @@
 // table with a scan column, the live-response tables included), keeping only some scans' rows, and one
 // scan's processes or rows of a live table read back in their declared types (fromSqlValue), so no reader
 // decodes SQL values by hand or copies a row shape.
-import type {Database} from 'sql.js';
+import type {Database, SqlValue} from 'sql.js';
 
 import {fromSqlValue} from '../models/columns.js';
-import {type ProcessRecord, rowToProcess} from '../models/process.js';
+import {PROCESS_RECORD_COLUMNS, type ProcessRecord, rowToProcess} from '../models/process.js';
 import type {LiveTableName, LiveTableRow} from '../models/live-tables.js';
 import {heldTables, type ScanRecord} from '../models/scan.js';
 import {TABLES, type TableDefinition, tableDefinition} from '../models/tables.js';
-import {selectAll} from './database.js';
+import {TimeSlicer} from '../util/interrupt.js';
 import {tableColumns} from './migrations.js';
 
 /** The scan ids as a SQL list of integers (they come from `scans.id`, but are checked, never trusted). */
@@ -49,27 +49,41 @@ export function keepOnlyScans(db: Database, scanIds: readonly number[]): void {
  * values through fromSqlValue), in the order they were collected; null when the scan did not collect the
  * table (heldTables), which is not the same as collecting it and finding nothing.
  */
-export function readTableRows<T extends LiveTableName>(db: Database, scan: ScanRecord, table: T): LiveTableRow<T>[] | null {
+export async function readTableRows<T extends LiveTableName>(db: Database, scan: ScanRecord, table: T): Promise<LiveTableRow<T>[] | null> {
   if (!heldTables([scan], [scan.id]).includes(table)) return null;
   const definition = tableDefinition(table) as TableDefinition;
   const columns = definition.columns;
-  const statement = db.prepare(`SELECT ${columns.map((c) => c.name).join(', ')} FROM ${table} WHERE ${definition.scanColumn} = ? ORDER BY rowid`);
-  try {
-    statement.bind([scan.id]);
-    const rows: LiveTableRow<T>[] = [];
-    while (statement.step()) {
-      const values = statement.get();
-      const row: Record<string, unknown> = {};
-      columns.forEach((column, i) => (row[column.name] = fromSqlValue(column, values[i])));
-      rows.push(row as LiveTableRow<T>);
-    }
-    return rows;
-  } finally {
-    statement.free();
-  }
+  return sliced(db, `SELECT ${columns.map((c) => c.name).join(', ')} FROM ${table} WHERE ${definition.scanColumn} = ? ORDER BY rowid`, [scan.id], (values) => {
+    const row: Record<string, unknown> = {};
+    columns.forEach((column, i) => (row[column.name] = fromSqlValue(column, values[i])));
+    return row as LiveTableRow<T>;
+  });
 }
 
 /** The processes of one scan of a loaded snapshot, by pid. */
-export function readScanProcesses(db: Database, scanId: number): ProcessRecord[] {
-  return selectAll(db, 'SELECT * FROM processes WHERE scan_id = ? ORDER BY pid', [scanId]).map(rowToProcess);
+export async function readScanProcesses(db: Database, scanId: number): Promise<ProcessRecord[]> {
+  const columns = PROCESS_RECORD_COLUMNS.map((c) => c.name);
+  return sliced(db, `SELECT ${columns.join(', ')} FROM processes WHERE scan_id = ? ORDER BY pid`, [scanId], (values) =>
+    rowToProcess(Object.fromEntries(columns.map((name, i) => [name, values[i]]))),
+  );
+}
+
+/**
+ * Every row of a query turned into a value by `make`, a slice at a time (src/util/interrupt.ts): a file may
+ * hold any number of rows, and a signal is handled meanwhile. Nothing else may use `db` until it resolves.
+ */
+async function sliced<T>(db: Database, sql: string, params: (string | number)[], make: (values: SqlValue[]) => T): Promise<T[]> {
+  const slicer = new TimeSlicer();
+  const statement = db.prepare(sql);
+  try {
+    statement.bind(params);
+    const out: T[] = [];
+    while (statement.step()) {
+      out.push(make(statement.get()));
+      if (slicer.due()) await slicer.pause();
+    }
+    return out;
+  } finally {
+    statement.free();
+  }
 }

@@ -1,12 +1,14 @@
 // Every file a command writes whole is written atomically: a `.tmp-*` file in the same directory,
 // fsync, rename (or a hard link, to publish under a new name without ever replacing one), fsync of the
-// directory. A crash leaves the old file or the new one, never half of one; the temp files a killed
-// writer leaves behind are swept by removeStaleTempFiles.
+// directory. A crash leaves the old file or the new one, never half of one; a run ended by a signal
+// removes its temp files (src/util/interrupt.ts), and the temp files a killed writer leaves behind are
+// swept by removeStaleTempFiles.
 import {closeSync, existsSync, fchmodSync, fchownSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs';
 import {basename, dirname, join} from 'node:path';
 import {randomBytes} from 'node:crypto';
 
 import {fileError, systemErrorCode} from '../errors.js';
+import {onInterrupt} from './interrupt.js';
 import {processAlive} from './process.js';
 
 export const TEMP_PREFIX = '.tmp-';
@@ -33,6 +35,7 @@ export class AtomicFileWriter {
   private fd: number | undefined;
   private readonly tempPath: string;
   private done = false;
+  private readonly forget: () => void;
 
   /**
    * `mode` is the new file's mode (before the umask); with `owner`, the file gets exactly `mode` and that
@@ -49,6 +52,8 @@ export class AtomicFileWriter {
     } catch (error) {
       throw fileError(error, path, 'write');
     }
+    // A signal before commit or abort removes the temp file, as abort would.
+    this.forget = onInterrupt(() => this.abort());
     if (options.owner !== undefined) {
       try {
         fchmodSync(this.fd, options.mode ?? 0o644);
@@ -82,6 +87,7 @@ export class AtomicFileWriter {
       this.fd = undefined;
       renameSync(this.tempPath, this.path);
       this.done = true;
+      this.forget();
       fsyncDirectory(dirname(this.path));
     } catch (error) {
       this.abort();
@@ -108,6 +114,7 @@ export class AtomicFileWriter {
           linkSync(this.tempPath, path);
           unlinkSync(this.tempPath);
           this.done = true;
+          this.forget();
           return path;
         } catch (error) {
           const code = systemErrorCode(error);
@@ -116,6 +123,7 @@ export class AtomicFileWriter {
           if (existsSync(path)) continue;
           renameSync(this.tempPath, path);
           this.done = true;
+          this.forget();
           return path;
         }
       }
@@ -130,6 +138,7 @@ export class AtomicFileWriter {
   abort(): void {
     if (this.done) return;
     this.done = true;
+    this.forget();
     if (this.fd !== undefined) {
       try {
         closeSync(this.fd);

@@ -3,13 +3,14 @@
 // killed with SIGKILL stops refreshing and its lock is taken over once stale (five seconds), so a
 // crashed run never blocks the next one for long. A `.lock` that is not a real directory (a symbolic link
 // planted there would have its target's times refreshed and be removed through) is refused, never used.
-import {lstatSync} from 'node:fs';
+import {lstatSync, rmdirSync} from 'node:fs';
 import {dirname} from 'node:path';
 
 import lockfile from 'proper-lockfile';
 
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import {makeDirectory} from './directory.js';
+import {onInterrupt} from './interrupt.js';
 
 export interface LockOptions {
   /** How long to wait for the lock before giving up. */
@@ -68,9 +69,12 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T, option
       await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50));
     }
   }
+  // A run ended by a signal removes its lock directory, so the next run need not wait for it to go stale.
+  const forget = onInterrupt(() => rmdirSync(`${path}.lock`));
   try {
     return await fn();
   } finally {
+    forget();
     await release().catch(() => undefined);
   }
 }

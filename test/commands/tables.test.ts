@@ -34,8 +34,13 @@ describe('daemoneye tables', () => {
     const result = await runCli(['tables', '--format', 'ndjson'], {env});
     expect(result.code, result.stderr).toBe(0);
     const tables = parseNdjson<TableRow>(result.stdout);
-    expect(tables.filter((t) => t.kind !== 'list').map((t) => t.name)).toEqual(TABLES.map((t) => t.name));
+    expect(tables.filter((t) => t.kind !== 'list' && t.kind !== 'view').map((t) => t.name)).toEqual(TABLES.map((t) => t.name));
     expect(tables.find((t) => t.name === 'processes')?.kind).toBe('snapshot');
+    // The view of the shared rule predicates: every column of processes and one per predicate.
+    const processes = tables.find((t) => t.name === 'processes');
+    const traits = tables.find((t) => t.name === 'process_traits');
+    expect(traits?.kind).toBe('view');
+    expect(traits?.columns).toBeGreaterThan(processes?.columns ?? Number.POSITIVE_INFINITY);
     expect(tables.find((t) => t.name === 'process_open_sockets')?.kind).toBe('live-response');
     const lists = tables.filter((t) => t.kind === 'list').map((t) => t.name);
     expect(lists).toContain('list_shells');
@@ -44,7 +49,7 @@ describe('daemoneye tables', () => {
 
   it('gives each table columns that a query over a real snapshot of every table accepts, and no others', async () => {
     const all = parseNdjson<TableRow>((await runCli(['tables', '--format', 'ndjson'], {env})).stdout);
-    // Every table of the registry, and one named list (they are all alike).
+    // Every table of the registry, the view, and one named list (they are all alike).
     const tables = [...all.filter((t) => t.kind !== 'list'), ...all.filter((t) => t.name === 'list_team_admins')];
     for (const table of tables) {
       const described = await runCli(['tables', table.name, '--format', 'json'], {env});
@@ -66,6 +71,9 @@ describe('daemoneye tables', () => {
     const baseline = JSON.parse((await runCli(['tables', 'baseline_processes', '--format', 'json'], {env})).stdout) as ColumnRow[];
     const processes = JSON.parse((await runCli(['tables', 'processes', '--format', 'json'], {env})).stdout) as ColumnRow[];
     expect(baseline.map((c) => c.column)).toEqual(processes.map((c) => c.column));
+    const traits = JSON.parse((await runCli(['tables', 'process_traits', '--format', 'json'], {env})).stdout) as ColumnRow[];
+    expect(traits.map((c) => c.column)).toEqual([...processes.map((c) => c.column), 'is_kernel_thread', 'is_user_process', 'is_shell', 'is_interpreter']);
+    expect(traits.find((c) => c.column === 'is_shell')).toMatchObject({type: 'INTEGER', nullable: false});
     const typo = await runCli(['tables', 'proceses'], {env});
     expect(typo.code).toBe(2);
     expect(typo.stdout).toBe('');

@@ -1,6 +1,15 @@
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {DetectionEngine, type QueryTask, SNAPSHOT_BYTES_PER_EXTRA_WORKER, type SnapshotPayload, workersForSnapshot} from '../../src/detection/engine.js';
+import {
+  DetectionEngine,
+  firstPassBudget,
+  MIN_FIRST_PASS_MS,
+  type QueryTask,
+  RESTARTS_PER_SHARE,
+  SNAPSHOT_BYTES_PER_EXTRA_WORKER,
+  type SnapshotPayload,
+  workersForSnapshot,
+} from '../../src/detection/engine.js';
 import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import type {LoadedRule} from '../../src/detection/rule-manager.js';
 import {runRulesOnSnapshot} from '../../src/detection/rules-on-snapshot.js';
@@ -152,6 +161,22 @@ describe('DetectionEngine', () => {
     }
     // Each slow task's first turn ended with its worker replaced.
     expect(e.workersStarted).toBeGreaterThanOrEqual(4);
+  });
+
+  it("a first turn's budget: half of what is left of the deadline per waiting task and lane, raised towards a few restarts within the whole share", () => {
+    // No deadline, or a worker per task: no sharing.
+    expect(firstPassBudget(49, 2, undefined)).toBe(Number.POSITIVE_INFINITY);
+    expect(firstPassBudget(2, 2, 60_000)).toBe(Number.POSITIVE_INFINITY);
+    // 49 rules on 2 workers with 60 s left: half of 60 s × 2 / 49.
+    expect(firstPassBudget(49, 2, 60_000)).toBe(1224);
+    // A cheap restart changes nothing; a dear one raises the share, up to the whole of it (2 × 60 s / 49).
+    expect(firstPassBudget(49, 2, 60_000, 300)).toBe(1224);
+    expect(firstPassBudget(49, 2, 60_000, 600)).toBe(RESTARTS_PER_SHARE * 600);
+    expect(firstPassBudget(49, 2, 60_000, 5000)).toBe(2448);
+    // The share grows as quick tasks finish: 10 left with 40 s to go.
+    expect(firstPassBudget(10, 2, 40_000)).toBe(4000);
+    // Never below the floor, even with the deadline past.
+    expect(firstPassBudget(49, 2, -5, 5000)).toBe(MIN_FIRST_PASS_MS);
   });
 
   it('a task the deadline kept from starting is not run; one it stopped is timed out', async () => {

@@ -37,7 +37,7 @@ describe('redactSnapshotDatabase', () => {
   it('redacts argv, its derived cmdline, a platform-data value in its column and JSON, and environment values', async () => {
     const db = await snapshotWithSecrets();
     const before = selectAll(db, 'SELECT pid, command_line, cmdline, exe_name FROM processes WHERE pid = 12');
-    expect(redactSnapshotDatabase(db)).toBe(4);
+    expect(await redactSnapshotDatabase(db)).toBe(4);
     const rows = selectAll(db, 'SELECT pid, command_line, cmdline, ld_preload, platform_data FROM processes ORDER BY pid');
     expect(rows[0]).toMatchObject({command_line: '["mysql","--password=[REDACTED]","-h","db"]', cmdline: 'mysql --password=[REDACTED] -h db'});
     expect(rows[1]?.ld_preload).toBe('/tmp/x.so?token=[REDACTED]');
@@ -49,17 +49,17 @@ describe('redactSnapshotDatabase', () => {
       {key: 'SUDO_COMMAND', value: '/usr/bin/app --password=[REDACTED]'},
     ]);
     // Already redacted: a second pass changes nothing.
-    expect(redactSnapshotDatabase(db)).toBe(0);
+    expect(await redactSnapshotDatabase(db)).toBe(0);
     db.close();
   });
 
   it('false (--no-redact) leaves the data as stored; the configured words are the policy', async () => {
     const db = await snapshotWithSecrets();
-    expect(redactSnapshotDatabase(db, false)).toBe(0);
+    expect(await redactSnapshotDatabase(db, false)).toBe(0);
     expect(selectAll(db, 'SELECT cmdline FROM processes WHERE pid = 10')).toEqual([{cmdline: 'mysql --password=hunter2 -h db'}]);
     expect(readRedaction({enabled: false, flags: [], short_flags: {}})).toBe(false);
     // Words that do not include "password": the configured policy, not the default, decides.
-    expect(redactSnapshotDatabase(db, readRedaction({enabled: true, flags: ['token'], short_flags: {}}))).toBe(2);
+    expect(await redactSnapshotDatabase(db, readRedaction({enabled: true, flags: ['token'], short_flags: {}}))).toBe(2);
     expect(selectAll(db, 'SELECT cmdline FROM processes WHERE pid = 10')).toEqual([{cmdline: 'mysql --password=hunter2 -h db'}]);
     db.close();
   });

@@ -1,6 +1,7 @@
-// A seeded mutation test of snapshot files (truncation and bit flips; schema edits and planted objects are
-// in snapshot-import.test.ts): every mutant is either read or refused with a DaemonEyeError of exit 2 whose
-// one line names the file, never an internal error, a hang or a stack trace. The seed is fixed, so a
+// A seeded mutation test of snapshot files (truncation and bit flips from test/helpers/mutants.ts; schema
+// edits and planted objects are in snapshot-import.test.ts; every other file a flag names is in
+// test/commands/file-mutation.test.ts): every mutant is either read or refused with a DaemonEyeError of exit 2
+// whose one line names the file, never an internal error, a hang or a stack trace. The seed is fixed, so a
 // failure names a mutant that can be made again.
 import {readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -10,6 +11,7 @@ import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest';
 import {DaemonEyeError} from '../../src/errors.js';
 import {readSnapshotFile, writeSnapshotFile} from '../../src/storage/snapshot-file.js';
 import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
+import {mutants} from '../helpers/mutants.js';
 import {makeProcesses, makeScan} from './helpers/snapshots.js';
 
 vi.setConfig({testTimeout: 180_000});
@@ -21,53 +23,12 @@ beforeAll(async () => {
   await writeSnapshotFile(good, scan, makeProcesses(scan, 30));
 });
 
-/** mulberry32: a small seeded generator, so every run makes the same mutants. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-interface Mutant {
-  readonly name: string;
-  readonly bytes: Buffer;
-}
-
-function mutants(original: Buffer, seed: number, count: number): Mutant[] {
-  const random = generator(seed);
-  const out: Mutant[] = [];
-  for (let i = 0; i < count; i++) {
-    const bytes = Buffer.from(original);
-    if (i % 3 === 0) {
-      const length = Math.floor(random() * original.length);
-      out.push({name: `truncated to ${length} bytes`, bytes: bytes.subarray(0, length)});
-      continue;
-    }
-    const flips: number[] = [];
-    // Flips in the header and page 1 (the schema) half the time, anywhere the other half.
-    const span = i % 2 === 0 ? Math.min(original.length, 4096) : original.length;
-    for (let f = 0, n = 1 + Math.floor(random() * 8); f < n; f++) {
-      const at = Math.floor(random() * span);
-      const bit = Math.floor(random() * 8);
-      bytes[at] = (bytes[at] as number) ^ (1 << bit);
-      flips.push(at * 8 + bit);
-    }
-    out.push({name: `bits ${flips.join(',')} flipped`, bytes});
-  }
-  return out;
-}
-
 describe('seeded mutants of a snapshot file (seed 22)', () => {
   it('each is read or refused in one line naming it, exit 2', async () => {
     const original = readFileSync(good);
     let read = 0;
     let refused = 0;
-    for (const [i, mutant] of mutants(original, 22, 90).entries()) {
+    for (const [i, mutant] of mutants(original, 22, 90, {headerBytes: 4096}).entries()) {
       const path = join(dir, `mutant-${i}.db`);
       writeFileSync(path, mutant.bytes);
       const outcome = await readSnapshotFile(path).then(

@@ -75,9 +75,9 @@ describe('readTableRows', () => {
   it("gives one scan's rows in their declared types: booleans are booleans again", async () => {
     const loaded = await readSnapshotFile(await twoScans());
     try {
-      expect(readTableRows(loaded.db, older, 'process_libraries')).toEqual([{scan_id: older.id, ...library(100, '/tmp/old.so', true)}]);
-      expect(readTableRows(loaded.db, newer, 'process_open_sockets')).toEqual([{scan_id: newer.id, ...socket(101, 8080)}]);
-      expect(readScanProcesses(loaded.db, newer.id).map((p) => p.pid)).toEqual([100, 101]);
+      expect(await readTableRows(loaded.db, older, 'process_libraries')).toEqual([{scan_id: older.id, ...library(100, '/tmp/old.so', true)}]);
+      expect(await readTableRows(loaded.db, newer, 'process_open_sockets')).toEqual([{scan_id: newer.id, ...socket(101, 8080)}]);
+      expect((await readScanProcesses(loaded.db, newer.id)).map((p) => p.pid)).toEqual([100, 101]);
     } finally {
       loaded.db.close();
     }
@@ -86,8 +86,8 @@ describe('readTableRows', () => {
   it('is null for a table the scan did not collect, an empty list for one it collected and found empty', async () => {
     const loaded = await readSnapshotFile(await twoScans());
     try {
-      expect(readTableRows(loaded.db, newer, 'listening_ports')).toEqual([]);
-      expect(readTableRows(loaded.db, newer, 'process_envs')).toBeNull();
+      expect(await readTableRows(loaded.db, newer, 'listening_ports')).toEqual([]);
+      expect(await readTableRows(loaded.db, newer, 'process_envs')).toBeNull();
     } finally {
       loaded.db.close();
     }
@@ -109,7 +109,7 @@ describe('a table added to the registry', () => {
     try {
       expect(loaded.addedTables).toEqual(['process_envs']);
       expect(selectAll(loaded.db, 'SELECT count(*) AS n FROM process_envs')).toEqual([{n: 0}]);
-      expect(readTableRows(loaded.db, scan, 'process_envs')).toBeNull();
+      expect(await readTableRows(loaded.db, scan, 'process_envs')).toBeNull();
     } finally {
       loaded.db.close();
     }

@@ -1,0 +1,87 @@
+// How a run ends on SIGTERM, SIGINT or SIGHUP: at once, leaving nothing half-written. The CLI installs the
+// handler at start (installInterruptHandlers); code that makes something a signal must not leave behind
+// registers its undo while it holds it (onInterrupt): the temp file of an atomic write, a lock directory,
+// a scratch directory. On a signal the undos run, newest first, and the process then ends by that same
+// signal, as if it had no handler (SIGNAL_EXIT_STATUS, src/errors.ts: a shell shows 143 for SIGTERM, 130
+// for SIGINT; a service manager sees a clean stop). Rule workers are threads of the process and end with it.
+//
+// A handler runs on the event loop, so a signal waits for the synchronous stretch the main thread is in:
+// long work over input of any size runs in slices (TimeSlicer) or in a worker, never in one stretch.
+import {performance} from 'node:perf_hooks';
+
+import {SIGNAL_EXIT_STATUS} from '../errors.js';
+
+/** The signals that end a run (their status in a shell: src/errors.ts). */
+export type InterruptSignal = keyof typeof SIGNAL_EXIT_STATUS;
+
+const undos = new Set<() => void>();
+let installed = false;
+
+/**
+ * Register `undo`, run synchronously if the run is interrupted by a signal before the returned function
+ * is called (call it once the state `undo` removes is gone or published). `undo` must not throw for long
+ * (an error is ignored) nor wait: the process ends right after it.
+ */
+export function onInterrupt(undo: () => void): () => void {
+  const entry = (): void => undo();
+  undos.add(entry);
+  return () => {
+    undos.delete(entry);
+  };
+}
+
+/** Run every registered undo, newest first, ignoring their errors; each runs at most once. */
+export function runInterruptUndos(): void {
+  const pending = [...undos].reverse();
+  undos.clear();
+  for (const undo of pending) {
+    try {
+      undo();
+    } catch {
+      // best effort: the next run sweeps what is left (stale temp files, stale locks)
+    }
+  }
+}
+
+function interrupted(signal: InterruptSignal): void {
+  runInterruptUndos();
+  // With no listener left Node restores the signal's default action, so the signal sent again ends the
+  // process now, by that signal; the exit below is only for a platform where it would not.
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  process.exit(SIGNAL_EXIT_STATUS[signal]);
+}
+
+/** Install the handlers of the signals of SIGNAL_EXIT_STATUS (once; the CLI's start-up calls it, a library user may). */
+export function installInterruptHandlers(): void {
+  if (installed) return;
+  installed = true;
+  for (const signal of Object.keys(SIGNAL_EXIT_STATUS) as InterruptSignal[]) process.on(signal, () => interrupted(signal));
+}
+
+/**
+ * Cooperative time slicing for long loops on the main thread: `if (slicer.due()) await slicer.pause()`
+ * inside the loop gives the event loop a turn (signals, timers, I/O) once a slice has run `sliceMs`
+ * (milliseconds). `due()` costs a clock read; a loop that checks it every row stays fast.
+ */
+export class TimeSlicer {
+  private started = performance.now();
+
+  constructor(readonly sliceMs = 50) {}
+
+  /** Whether the current slice has used its time. */
+  due(): boolean {
+    return performance.now() - this.started >= this.sliceMs;
+  }
+
+  /** Yield to the event loop, then start a new slice. */
+  async pause(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.started = performance.now();
+  }
+
+  /** Yield when the slice is used up (an await on every call: for loops that await anyway). */
+  async tick(): Promise<void> {
+    if (this.due()) await this.pause();
+  }
+}

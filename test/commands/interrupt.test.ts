@@ -1,0 +1,158 @@
+// SIGTERM ends a run at any moment: each command that reads input of any size (a snapshot file, a store, a
+// ledger) is sent SIGTERM at seeded moments of its run and must end by that signal (a shell shows 143)
+// within the hang guard, with no output file, no temp file beside it and no lock left behind; a run the
+// signal came too late for ends as it would have, its output whole. A synchronous stretch on the main thread
+// would hold the signal back (src/util/interrupt.ts): the guard catches one of many seconds, and the files
+// are sized so the reading lasts long enough for the moments to land inside it.
+import {spawn} from 'node:child_process';
+import {existsSync, readdirSync, statSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest';
+
+import {buildRecord, serialiseRecord} from '../../src/audit/ledger-record.js';
+import {completeProcessRow} from '../../src/models/process-fixture.js';
+import {writeSnapshotFile} from '../../src/storage/snapshot-file.js';
+import {BIN, isolatedEnv, removeDir, ROOT, tempDir} from '../helpers/cli.js';
+import {makeScan} from '../storage/helpers/snapshots.js';
+
+vi.setConfig({testTimeout: 240_000});
+
+/** The hang guard: far past any prompt end, far short of a stuck run. Not a timing target. */
+const GUARD_MS = 30_000;
+
+const home = tempDir('daemoneye-interrupt-');
+const env = isolatedEnv(home);
+const snapshot = join(home, 'large.db');
+const older = join(home, 'older.db');
+const ledger = join(home, 'large.ledger');
+const out = join(home, 'out');
+afterAll(() => removeDir(home));
+
+/** A scan of `count` processes whose argv are long (40 arguments), so copying and redacting them takes a while. */
+async function writeLarge(path: string, count: number, time: number): Promise<void> {
+  const scan = {...makeScan(time, count), tables: ['processes']};
+  const processes = Array.from({length: count}, (_, i) =>
+    completeProcessRow(
+      {
+        pid: 2 + i,
+        ppid: 1 + (i % 500),
+        name: i % 7 === 0 ? 'curl' : 'bash',
+        // Every tenth process has a secret flag, so the read-time redaction rewrites rows too.
+        command_line: ['/usr/bin/bash', ...Array.from({length: 40}, (_, j) => (j === 0 && i % 10 === 0 ? `--password=hunter${i}` : `--arg${j}=${i}-value`))],
+      },
+      {scanId: scan.id, now: time},
+    ),
+  );
+  await writeSnapshotFile(path, scan, processes);
+}
+
+beforeAll(async () => {
+  await writeLarge(snapshot, 8_000, Date.UTC(2026, 5, 2));
+  await writeLarge(older, 500, Date.UTC(2026, 5, 1));
+  // A valid ledger of 30,000 records with payloads of 1 KB (written at once: an append fsyncs each record).
+  const lines: string[] = [];
+  let previous: Parameters<typeof buildRecord>[0];
+  for (let i = 0; i < 30_000; i++) {
+    const {record, frontier} = buildRecord(previous, {
+      type: 'entry',
+      time: Date.UTC(2026, 5, 1) + i,
+      actor: 'test',
+      action: 'scan',
+      payload: {i, note: 'x'.repeat(1000)},
+    });
+    lines.push(serialiseRecord(record));
+    previous = {seq: record.seq, entry_hash: record.entry_hash, frontier};
+  }
+  writeFileSync(ledger, lines.join(''), {mode: 0o600});
+}, 240_000);
+
+interface Ended {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly afterSignalMs: number | null;
+  readonly stderr: string;
+}
+
+/** Run the CLI and send SIGTERM after `delayMs`; resolves when it ends (or is killed by the guard). */
+function runAndTerminate(args: readonly string[], delayMs: number): Promise<Ended> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe']});
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    let sentAt: number | undefined;
+    const term = setTimeout(() => {
+      sentAt = performance.now();
+      child.kill('SIGTERM');
+    }, delayMs);
+    const guard = setTimeout(() => child.kill('SIGKILL'), delayMs + GUARD_MS);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(term);
+      clearTimeout(guard);
+      resolve({code, signal, afterSignalMs: sentAt === undefined ? null : performance.now() - sentAt, stderr});
+    });
+  });
+}
+
+/** mulberry32: the same moments every run, so a failure can be made again. */
+function moments(seed: number, count: number, maxMs: number): number[] {
+  let state = seed >>> 0;
+  return Array.from({length: count}, () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return 150 + Math.floor((((t ^ (t >>> 14)) >>> 0) / 4_294_967_296) * maxMs);
+  });
+}
+
+/** Files of `dir` a run must not leave: temp files of an atomic write, lock directories. */
+function leftovers(dir: string): string[] {
+  return readdirSync(dir).filter((name) => name.startsWith('.tmp-') || name.endsWith('.lock'));
+}
+
+const COMMANDS: readonly {name: string; args: (output: string) => string[]; writes?: boolean}[] = [
+  {name: 'detect --input', args: () => ['detect', '--input', snapshot, '--format', 'ndjson']},
+  {name: 'query --input', args: () => ['query', 'SELECT name, count(*) AS n FROM processes GROUP BY name', '--input', snapshot, '--format', 'json']},
+  {name: 'export --output', args: (output) => ['export', '--input', snapshot, '--output', output], writes: true},
+  {name: 'diff OLD NEW', args: () => ['diff', older, snapshot, '--format', 'json']},
+  {name: 'scan --tree --input', args: () => ['scan', '--tree', '--format', 'json', '--input', snapshot]},
+  {name: 'audit verify --ledger', args: () => ['audit', 'verify', '--ledger', ledger, '--format', 'json']},
+];
+
+describe('SIGTERM at seeded moments of a run', () => {
+  for (const [index, command] of COMMANDS.entries()) {
+    it(`${command.name}: ends by SIGTERM, nothing half-written, no lock left`, async () => {
+      // The audit ledger of these runs is written under the lock the signal must release.
+      const runs = moments(22 + index, 3, 2_500).map(async (delay, i) => {
+        const output = `${out}-${index}-${i}.ndjson`;
+        const ended = await runAndTerminate(command.args(output), delay);
+        return {delay, output, ended};
+      });
+      const ended = await Promise.all(runs);
+      // The moments land inside the run: at least one of them is a SIGTERM the run had to handle.
+      expect(
+        ended.filter((run) => run.ended.signal === 'SIGTERM'),
+        JSON.stringify(ended),
+      ).not.toHaveLength(0);
+      for (const {delay, output, ended} of await Promise.all(runs)) {
+        const what = `${command.name} with SIGTERM at ${delay} ms: ${JSON.stringify(ended)}`;
+        // The guard did not have to kill it.
+        expect(ended.signal, what).not.toBe('SIGKILL');
+        if (ended.signal === 'SIGTERM') {
+          expect(ended.code, what).toBeNull();
+          if (command.writes === true) expect(existsSync(output), what).toBe(false);
+        } else {
+          // Finished before the signal came: its own exit code (0; detect 1 on its findings) and whole output.
+          expect(ended.afterSignalMs, what).toBeNull();
+          expect([0, 1], what).toContain(ended.code);
+          if (command.writes === true) expect(statSync(output).size, what).toBeGreaterThan(0);
+        }
+        expect(ended.stderr, what).not.toMatch(/\n\s+at /);
+      }
+      expect(leftovers(home)).toEqual([]);
+      const state = join(home, 'state');
+      if (existsSync(state)) expect(leftovers(state)).toEqual([]);
+    });
+  }
+});
