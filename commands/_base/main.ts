@@ -4,6 +4,8 @@
 // command's metadata, and a lazy import of its module that only the command being run pays for. oclif then
 // neither globs the package for command files, nor reads package.json or a manifest, nor looks for user
 // plugins: nothing is looked up on disk to start, which a bundled binary could not do.
+// engine-check.js first: it must run before oclif is imported (ES modules run in the order they are imported).
+import {restoreEngineCheck} from './engine-check.js';
 import {type Command, Config, execute, type Interfaces, settings} from '@oclif/core';
 
 import {PACKAGE_ROOT} from '../../src/package-files.js';
@@ -116,6 +118,7 @@ function installHooks(index: CommandIndex): void {
  * root oclif reports (PACKAGE_ROOT: the package directory, or the executable in the single executable).
  */
 export async function main(argv: readonly string[], index: CommandIndex, root = PACKAGE_ROOT): Promise<void> {
+  restoreEngineCheck();
   // SIGTERM, SIGINT and SIGHUP end a run at once, its temp files and locks removed (src/util/interrupt.ts).
   installInterruptHandlers();
   // `daemoneye scan | head` closes stdout early: that is not an error.

@@ -5,6 +5,7 @@
 import type {Database} from 'sql.js';
 
 import type {SqlRowValue} from '../models/columns.js';
+import {prepareRawInsert} from './raw-insert.js';
 
 /** What an insert needs of a table (the registry's TableDefinition has it all). */
 export interface InsertTarget {
@@ -63,13 +64,13 @@ function insertBatches(
   const tuple = `(${[...(stamp === undefined ? [] : [String(stamp.value)]), ...columns.map(() => '?')].join(', ')})`;
   const sql = (count: number): string => `INSERT INTO ${name} (${names.join(', ')}) VALUES ${Array(count).fill(tuple).join(', ')}`;
   const batch = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(32_000 / columns.length)));
-  const full = rowCount >= batch ? db.prepare(sql(batch)) : undefined;
+  const full = rowCount >= batch ? prepare(db, sql(batch)) : undefined;
   try {
     inTransaction(db, () => {
       let index = 0;
       if (full !== undefined) for (; index + batch <= rowCount; index += batch) full.run(batchValues(index, index + batch));
       if (index < rowCount) {
-        const rest = db.prepare(sql(rowCount - index));
+        const rest = prepare(db, sql(rowCount - index));
         try {
           rest.run(batchValues(index, rowCount));
         } finally {
@@ -80,6 +81,11 @@ function insertBatches(
   } finally {
     full?.free();
   }
+}
+
+/** An INSERT bound through SQLite's C API (raw-insert.ts) when `db` is this thread's sql.js, else sql.js's Statement. */
+function prepare(db: Database, sql: string): {run(values: SqlRowValue[]): unknown; free(): unknown} {
+  return prepareRawInsert(db, sql) ?? db.prepare(sql);
 }
 
 /** Run `work` in one transaction: committed when it returns, rolled back when it throws (the error is rethrown). */

@@ -1,14 +1,15 @@
 // The static command index (dist/command-index.js, scripts/command-index.ts) is the one command map of the
 // npm install and the single executable: it must hold every command of the manifest and of each oclif
 // plugin, and each loader must reach that command's class.
-import {readFileSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
+import {readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {pathToFileURL} from 'node:url';
 
 import {describe, expect, it} from 'vitest';
 
 import type {CommandIndex} from '../../../commands/_base/main.js';
-import {ROOT} from '../../helpers/cli.js';
+import {BIN, removeDir, ROOT, tempDir} from '../../helpers/cli.js';
 
 const {COMMAND_INDEX} = (await import(pathToFileURL(join(ROOT, 'dist', 'command-index.js')).href)) as {COMMAND_INDEX: CommandIndex};
 const readJson = (file: string): {commands: Record<string, unknown>; version: string; oclif?: {plugins?: string[]}} =>
@@ -37,5 +38,34 @@ describe('the static command index', () => {
     }
     const source = readFileSync(join(ROOT, 'dist', 'command-index.js'), 'utf8');
     expect(source).toMatch(/import\("\.\/commands\/scan\.js"\)/);
+  });
+});
+
+describe('start-up', () => {
+  it('skips oclif’s engine check (semver never loaded) and leaves no trace of the switch in the environment', () => {
+    const dir = tempDir();
+    try {
+      // Preloaded before the CLI: at exit, report which CommonJS modules were loaded and the environment a child would inherit.
+      const probe = join(dir, 'probe.cjs');
+      writeFileSync(
+        probe,
+        "process.on('exit', () => process.stderr.write('PROBE ' + JSON.stringify({semver: Object.keys(require.cache).filter((k) => k.includes('/semver/')).length, oclif: Object.keys(require.cache).filter((k) => k.includes('/@oclif/core/')).length, env: process.env.OCLIF_DISABLE_ENGINE_WARNING ?? null}) + '\\n'));\n",
+      );
+      const env = {...process.env};
+      delete env.OCLIF_DISABLE_ENGINE_WARNING;
+      const run = spawnSync(process.execPath, ['--require', probe, BIN, 'tables', '--format', 'json'], {env, encoding: 'utf8'});
+      expect(run.status, run.stderr).toBe(0);
+      const report = JSON.parse(/PROBE (.*)/.exec(run.stderr)?.[1] ?? 'null') as {semver: number; oclif: number; env: string | null};
+      expect(report.oclif).toBeGreaterThan(0);
+      expect(report).toMatchObject({semver: 0, env: null});
+      // A switch the user set stays as it was.
+      const kept = spawnSync(process.execPath, ['--require', probe, BIN, 'tables', '--format', 'json'], {
+        env: {...env, OCLIF_DISABLE_ENGINE_WARNING: 'false'},
+        encoding: 'utf8',
+      });
+      expect(/PROBE (.*)/.exec(kept.stderr)?.[1]).toContain('"env":"false"');
+    } finally {
+      removeDir(dir);
+    }
   });
 });
