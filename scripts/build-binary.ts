@@ -6,7 +6,8 @@
 //      command and every `createRequire(import.meta.url)('x')` becomes a bundled require; any other use of
 //      import.meta throws when reached, so nothing is ever resolved against the host's disk.
 //   2. The assets: the built-in rule pack with its lists and the rule index (`package-files.json`, read by
-//      src/package-files.ts), sql.js's wasm, the bundled worker.
+//      src/package-files.ts), sql.js's wasm and its script (src/storage/sqljs.ts evaluates it afresh for the
+//      rules' own sql.js instance), the bundled worker.
 //   3. `node --experimental-sea-config` writes the blob (with V8's code cache), postject injects it into a
 //      copy of this very `node` binary.
 // Usage: tsx scripts/build-binary.ts [--out DIR]   (default: release/)
@@ -161,7 +162,7 @@ main(process.argv.slice(2), COMMAND_INDEX).catch((error) => {
       disableExperimentalSEAWarning: true,
       useCodeCache: true,
       useSnapshot: false,
-      assets: {'package-files.json': packageFilesJson, 'sql-wasm.wasm': wasm, 'rule-worker.js': worker},
+      assets: {'package-files.json': packageFilesJson, 'sql-wasm.wasm': wasm, 'sql-wasm.js': join(dirname(wasm), 'sql-wasm.js'), 'rule-worker.js': worker},
     }),
   );
   execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], {stdio: ['ignore', 'ignore', 'inherit']});

@@ -2,10 +2,11 @@
 // process of a scan, which processes hold the other end of each pipe, FIFO and pseudo-terminal
 // (process_fd_peers). A reverse shell relayed through socat, a FIFO, openssl or python's pty.spawn shows as a
 // shell whose stdio's peer holds a network socket.
-import {readFileSync, statSync, type Stats} from 'node:fs';
+import {statSync, type Stats} from 'node:fs';
 
 import type {CollectedRow, OPEN_FILE_TYPES, ProcessFdPeerRow} from '../models/live-tables.js';
 import type {FdLink} from './fds.js';
+import {readProcText} from './proc-read.js';
 
 export type OpenFileType = (typeof OPEN_FILE_TYPES)[number];
 export type FdAccess = 'r' | 'w' | 'rw';
@@ -60,7 +61,7 @@ function typeOfStat(stats: Stats): OpenFileType {
 
 function fdinfo(procRoot: string, pid: number, fd: number): {access: FdAccess | null; ttyIndex: number | null} {
   try {
-    return parseFdinfo(readFileSync(`${procRoot}/${pid}/fdinfo/${fd}`, 'latin1'));
+    return parseFdinfo(readProcText(`${procRoot}/${pid}/fdinfo/${fd}`, 'latin1'));
   } catch {
     return {access: null, ttyIndex: null};
   }
@@ -119,8 +120,15 @@ export const MAX_PEERS_PER_CHANNEL = 32;
 
 const readsFrom = (access: FdAccess | null): boolean => access !== 'w';
 const writesTo = (access: FdAccess | null): boolean => access !== 'r';
-/** Two ends of a pipe or FIFO face each other when one may write what the other reads (unknown access: either). */
-const facing = (a: FdAccess | null, b: FdAccess | null): boolean => (readsFrom(a) && writesTo(b)) || (writesTo(a) && readsFrom(b));
+
+/** For each index of `ends` (sorted by pid), the index of the first end of the next pid. */
+function nextPidIndex(ends: readonly FdEnd[]): number[] {
+  const next = new Array<number>(ends.length);
+  for (let i = ends.length - 1; i >= 0; i--) {
+    next[i] = i + 1 < ends.length && (ends[i + 1] as FdEnd).pid === (ends[i] as FdEnd).pid ? (next[i + 1] as number) : i + 1;
+  }
+  return next;
+}
 
 /**
  * process_fd_peers rows for every fd end of a scan: pipes by inode, FIFOs by device and inode (the ends that
@@ -144,13 +152,41 @@ export function fdPeerRows(ends: readonly FdEnd[]): CollectedRow<ProcessFdPeerRo
   for (const {channel, id, ends: members} of channels.values()) {
     if (members.length < 2) continue;
     const sorted = [...members].sort((a, b) => a.pid - b.pid || a.fd - b.fd);
+    // Two ends of a pipe or FIFO face each other when one may write what the other reads (unknown access:
+    // either); a terminal pairs with the other kind. Each end walks only the ends it may pair with, in pid
+    // order, jumping over its own pid: a channel held by thousands of ends that never pair (one pipe every
+    // process reads) stays linear.
+    const pty = channel === 'pty';
+    // A pty's peers, or a reader's (the ends that write).
+    const ofPtyOrReader = sorted.filter((e) => (pty ? e.facts.type !== 'pty' : writesTo(e.facts.access)));
+    // A master's peers, or a writer's (the ends that read).
+    const ofMasterOrWriter = sorted.filter((e) => (pty ? e.facts.type === 'pty' : readsFrom(e.facts.access)));
+    const skips = new Map<FdEnd[], number[]>();
     for (const end of sorted) {
+      const {type, access} = end.facts;
+      // An end that both reads and writes (or whose access is unknown) faces every other end of a pipe or FIFO.
+      const list = pty
+        ? type === 'pty'
+          ? ofPtyOrReader
+          : ofMasterOrWriter
+        : !writesTo(access)
+          ? ofPtyOrReader
+          : !readsFrom(access)
+            ? ofMasterOrWriter
+            : sorted;
+      let skip = skips.get(list);
+      if (skip === undefined) {
+        skip = nextPidIndex(list);
+        skips.set(list, skip);
+      }
       let listed = 0;
-      for (const peer of sorted) {
-        if (listed >= MAX_PEERS_PER_CHANNEL) break;
-        if (peer.pid === end.pid) continue;
-        const pairs = channel === 'pty' ? (end.facts.type === 'pty') !== (peer.facts.type === 'pty') : facing(end.facts.access, peer.facts.access);
-        if (!pairs) continue;
+      for (let i = 0; i < list.length && listed < MAX_PEERS_PER_CHANNEL;) {
+        const peer = list[i] as FdEnd;
+        if (peer.pid === end.pid) {
+          i = skip[i] as number;
+          continue;
+        }
+        i++;
         rows.push({
           pid: end.pid,
           fd: end.fd,

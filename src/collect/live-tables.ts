@@ -148,9 +148,10 @@ const COLLECTORS: {readonly [T in LiveTableName]: TableCollector<(typeof LIVE_TA
   process_open_sockets: {prepare: socketTablesOf, make: ({data}) => data, scan: socketRowsOfScan},
   listening_ports: {uses: ['process_open_sockets'], scan: ({rowsOf}) => listeningRows(rowsOf('process_open_sockets') as Parameters<typeof listeningRows>[0])},
   process_memory_map: {
-    make: ({process, data, into}): FlatSlice => {
+    make: ({process, data, into, options}): FlatSlice => {
       const start = into.length;
-      appendMapValues(process.pid, data.text, into, data.access);
+      // Made only for process_libraries: the executable mappings are all it reads.
+      appendMapValues(process.pid, data.text, into, data.access, !options.tables.has('process_memory_map'));
       return {values: into, start, end: into.length};
     },
   },
@@ -241,7 +242,8 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
           // A table is made from its own source only (`uses` names tables of the same source).
           if (sourceOf(table) !== source) throw new Error(`${table} is read from ${sourceOf(table)}, not ${source}`);
           const make = COLLECTORS[table].make as NonNullable<TableCollector<typeof source>['make']>;
-          const into = (flat(table) ? rows.get(table) : undefined) ?? [];
+          // A flat table that is only used (not kept) gets a scratch array per process, not one over the scan.
+          const into = (flat(table) && kept.includes(table) ? rows.get(table) : undefined) ?? [];
           const result = make({process, data: data as never, made: madeBy, options, into: into as SqlRowValue[]});
           made.set(table, result);
           retained.get(table)?.set(process.pid, result);

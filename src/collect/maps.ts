@@ -41,11 +41,11 @@ export interface MapsFileAccess {
  * (escapeBytes), its `\012` a newline again (exactly, through `access`, when it holds a backslash); `pseudo`
  * and `deleted` are 0 or 1. A path ending in the kernel's ` (deleted)` marker is deleted unless `access`
  * finds the very file at the full marked path (a file really named so keeps its name). Malformed lines are
- * skipped.
+ * skipped; so are the lines without `x` in their permissions when `executableOnly` (what libraryRows reads).
  * Values rather than row objects, cut with indexOf rather than a regular expression over each line: a
  * host has tens of thousands of these rows and they go straight to SQLite.
  */
-export function appendMapValues(pid: number, text: string, into: SqlRowValue[], access?: MapsFileAccess): number {
+export function appendMapValues(pid: number, text: string, into: SqlRowValue[], access?: MapsFileAccess, executableOnly = false): number {
   let rows = 0;
   let literal: Map<string, boolean> | undefined;
   for (let pos = 0; pos < text.length;) {
@@ -59,6 +59,8 @@ export function appendMapValues(pid: number, text: string, into: SqlRowValue[], 
     const afterPermissions = afterRange + 5;
     const afterOffset = text.indexOf(' ', afterPermissions + 1);
     if (text.charCodeAt(afterPermissions) !== 32 || afterOffset === -1 || afterOffset > eol) continue;
+    // Only process_libraries wanted (no executable bit, no library row): most lines stop here.
+    if (executableOnly && text.charCodeAt(afterRange + 3) !== 0x78) continue;
     const afterDevice = text.indexOf(' ', afterOffset + 1);
     if (afterDevice === -1 || afterDevice > eol) continue;
     let afterInode = text.indexOf(' ', afterDevice + 1);

@@ -1,14 +1,56 @@
-// Synchronous /proc reading helpers: text through Node's native UTF-8 file reader, and fs error codes.
-import {readFileSync, type Stats, statSync} from 'node:fs';
+// Synchronous /proc reading helpers: text through Node's native UTF-8 file reader, bytes and latin1 text
+// through one reused buffer, and fs error codes.
+import {closeSync, openSync, readFileSync, readSync, type Stats, statSync} from 'node:fs';
+
+/** The read buffer's size between reads; a bigger file grows it for that read only. */
+const SCRATCH_BYTES = 64 * 1024;
+let scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+
+/**
+ * Read the whole file into the shared buffer and hand `take` the bytes (valid only during the call). /proc
+ * files report size 0, so they are read until a read returns 0. readFileSync, for anything but UTF-8, stats
+ * the file and allocates a fresh 64 KiB buffer per read (and another for the read that finds the end): over a
+ * thousand processes' stat, cmdline, environ, cgroup and maps that was most of the walk's garbage.
+ */
+function readWhole<T>(path: string, take: (buffer: Buffer, length: number) => T): T {
+  const fd = openSync(path, 'r');
+  let length = 0;
+  try {
+    for (;;) {
+      if (length === scratch.length) {
+        const bigger = Buffer.allocUnsafe(scratch.length * 2);
+        scratch.copy(bigger, 0, 0, length);
+        scratch = bigger;
+      }
+      const read = readSync(fd, scratch, length, scratch.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    return take(scratch, length);
+  } finally {
+    // A long argv or environ (megabytes, from anyone) does not stay held after its read.
+    if (scratch.length > SCRATCH_BYTES) scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  }
+}
 
 /**
  * The whole file as text: UTF-8 (invalid bytes become U+FFFD: only for files whose text is the kernel's
  * own), or latin1, one character per byte, for files that carry names and paths (escapeLatin1 makes them
- * the one text form). readFileSync with an encoding takes Node's native one-call path (open, read to EOF,
- * close in C++), measured faster than a JS read loop on /proc.
+ * the one text form). UTF-8 takes Node's native one-call path (open, read to EOF, close in C++); latin1 is
+ * read into the shared buffer (readWhole) and decoded from it.
  */
 export function readProcText(path: string, encoding: 'utf8' | 'latin1' = 'utf8'): string {
-  return readFileSync(path, encoding);
+  if (encoding === 'utf8') return readFileSync(path, 'utf8');
+  return readWhole(path, (buffer, length) => buffer.toString('latin1', 0, length));
+}
+
+/** The whole file's bytes (a copy of exactly its length: small files come from Node's buffer pool). */
+export function readProcBytes(path: string): Buffer {
+  return readWhole(path, (buffer, length) => Buffer.from(buffer.subarray(0, length)));
 }
 
 /** The error code of a thrown fs error (`ENOENT`, `EACCES`, …), or `UNKNOWN`. */

@@ -33,7 +33,7 @@ import {
 import {escapeBytes, needsEscape} from './text-encoding.js';
 import {identityOf} from './hash.js';
 import type {FileIdentity} from './hash-cache.js';
-import {errorCode, isGone, readProcText, sameFileAt, statQuiet} from './proc-read.js';
+import {errorCode, isGone, readProcBytes, readProcText, sameFileAt, statQuiet} from './proc-read.js';
 
 /**
  * USER_HZ, the unit of the tick fields in /proc/PID/stat. It is part of the kernel's user-space ABI and
@@ -303,11 +303,9 @@ function liveThread(dir: string, pid: number): number | null {
 function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCache): CollectedProcess | null {
   const dir = `${context.procRoot}/${pid}`;
   let stat: ProcStat | null;
-  let statBytes: Buffer;
   try {
-    statBytes = readFileSync(`${dir}/stat`);
     // latin1 keeps comm's bytes exactly (one char per byte); every other field is ASCII.
-    stat = parseStat(statBytes.toString('latin1'));
+    stat = parseStat(readProcText(`${dir}/stat`, 'latin1'));
   } catch {
     return null; // gone before we started (or never existed)
   }
@@ -320,7 +318,7 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
   const liveTid = !kernelThread && stat.state === 'Z' && stat.threads > 1 ? liveThread(dir, pid) : null;
   const source = liveTid === null ? dir : `${dir}/task/${liveTid}`;
   const status = state.attempt(() => parseStatus(readProcText(`${source}/status`)));
-  const cmdlineBytes = state.attempt(() => readFileSync(`${source}/cmdline`));
+  const cmdlineBytes = state.attempt(() => readProcBytes(`${source}/cmdline`));
   const commBytes = latin1Bytes(stat.comm);
 
   let exeBytes: Buffer | null = null;
@@ -373,7 +371,7 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     stdin = fdTarget(`${source}/fd/0`, state);
     stdout = fdTarget(`${source}/fd/1`, state);
     stderr = fdTarget(`${source}/fd/2`, state);
-    const environ = state.attempt(() => readFileSync(`${source}/environ`, 'latin1'));
+    const environ = state.attempt(() => readProcText(`${source}/environ`, 'latin1'));
     environReadable = environ !== null;
     if (environ !== null) {
       const variables = parseLinkerVariables(environ);
@@ -382,7 +380,7 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     }
   }
   const cwdBytes = state.attempt(() => readLinkBytes(`${source}/cwd`));
-  const cgroupText = state.attempt(() => readFileSync(`${dir}/cgroup`, 'latin1'));
+  const cgroupText = state.attempt(() => readProcText(`${dir}/cgroup`, 'latin1'));
   const cgroup = cgroupText === null ? null : cgroups.get(cgroupText);
   const pidNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/pid`)));
   const mntNs = state.attempt(() => parseNamespaceLink(readLink(`${dir}/ns/mnt`)));

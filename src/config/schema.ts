@@ -155,7 +155,9 @@ const DetectionSchema = z
       .max(64)
       .nullable()
       .default(null)
-      .describe('Most rule worker threads (null: the number of CPUs); a snapshot gets one, plus one per 4 MB of snapshot'),
+      .describe(
+        'Most rule worker threads (null: the number of CPUs); a snapshot gets one per 4 MB of snapshot (one under 4 MB runs on the main thread instead)',
+      ),
     lists: z
       .record(z.string().regex(/^[a-z0-9_]+$/, 'list names are lower-case letters, digits and _'), NamedListSchema)
       .default({})

@@ -1,7 +1,9 @@
-// DetectionEngine: runs validated rule SQL in a pool of worker threads. Each worker loads the snapshot once
-// and runs many rules; a rule past its timeout is killed with its worker (terminate), which is replaced,
-// and the whole run has a deadline. No rule can starve the others: every rule first gets a fair share of
-// the deadline, and only the rules that overran it get the rest of their own timeout afterwards.
+// DetectionEngine: runs validated rule SQL in a pool of worker threads, or, for a small snapshot that one
+// lane serves, in the in-process lane (in-process-lane.ts: the main thread, in a sql.js instance of its own).
+// Each lane loads the snapshot once and runs many rules; a rule past its timeout is stopped (a worker with
+// terminate(), the in-process lane by node:vm's watchdog) and its lane replaced, and the whole run has a
+// deadline. No rule can starve the others: every rule first gets a fair share of the deadline, and only the
+// rules that overran it get the rest of their own timeout afterwards.
 import {cpus} from 'node:os';
 import {join} from 'node:path';
 import {pathToFileURL} from 'node:url';
@@ -10,6 +12,7 @@ import {Worker} from 'node:worker_threads';
 import {embeddedAsset, PACKAGE_ROOT} from '../package-files.js';
 import {MAX_TIMER_MS} from '../util/time.js';
 import type {SnapshotBuild, SnapshotContent} from '../storage/snapshot-build.js';
+import {InProcessSlot} from './in-process-lane.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 
 /**
@@ -49,6 +52,11 @@ export interface EngineOptions {
   readonly workers?: number | null;
   /** Rows kept per query; more are dropped and the outcome says `truncated`. */
   readonly maxRows?: number;
+  /**
+   * Snapshot files below this many bytes run in the in-process lane when one lane serves the run (default
+   * SNAPSHOT_BYTES_PER_EXTRA_WORKER: every snapshot workersForSnapshot gives one worker); 0: always workers.
+   */
+  readonly inProcessBelowBytes?: number;
 }
 
 export const DEFAULT_MAX_ROWS = 10_000;
@@ -78,8 +86,19 @@ function startWorker(): Worker {
 
 class Deadline extends Error {}
 
+/** A lane's runner: a worker thread, or the in-process lane. */
+interface RuleSlot {
+  loadedSnapshot: string | undefined;
+  /** Milliseconds from start to ready (a worker: sql.js and the regex engine loaded); undefined until then or when nothing starts. */
+  readonly readyMs: number | undefined;
+  load(snapshotId: string, content: SnapshotContent, lists: Readonly<Record<string, readonly string[]>>): Promise<WorkerResponse>;
+  /** Run a query; `limitMs` is enforced by the in-process lane itself (a worker is stopped by the engine's timer). */
+  run(taskId: number, sql: string, maxRows: number, limitMs: number): Promise<WorkerResponse> | WorkerResponse;
+  terminate(): Promise<void>;
+}
+
 /** One worker thread and the promise of its next message. */
-class WorkerSlot {
+class WorkerSlot implements RuleSlot {
   readonly worker: Worker;
   loadedSnapshot: string | undefined;
   private waiting: {resolve: (m: WorkerResponse) => void; reject: (e: Error) => void} | undefined;
@@ -125,7 +144,15 @@ class WorkerSlot {
     this.worker.on('exit', (code) => fail(new Error(`rule worker exited (${code})`)));
   }
 
-  async request(message: WorkerRequest): Promise<WorkerResponse> {
+  load(snapshotId: string, content: SnapshotContent, lists: Readonly<Record<string, readonly string[]>>): Promise<WorkerResponse> {
+    return this.request({type: 'load', snapshotId, content, lists});
+  }
+
+  run(taskId: number, sql: string, maxRows: number): Promise<WorkerResponse> {
+    return this.request({type: 'run', taskId, sql, maxRows});
+  }
+
+  private async request(message: WorkerRequest): Promise<WorkerResponse> {
     await this.ready;
     if (this.failure !== undefined) throw this.failure;
     return new Promise<WorkerResponse>((resolve, reject) => {
@@ -145,7 +172,12 @@ class WorkerSlot {
 export class DetectionEngine {
   readonly workerCount: number;
   readonly maxRows: number;
+  readonly inProcessBelowBytes: number;
   private slots: (WorkerSlot | undefined)[] = [];
+  /** The in-process lane, when a run uses it (replaced after a query it stopped). */
+  private inProcess: InProcessSlot | undefined;
+  /** In-process lanes made in this engine's life (a fresh sql.js instance each; reported by the tests). */
+  inProcessLanes = 0;
   private nextTaskId = 0;
   /** Workers started, replaced after a timeout, in this engine's life (reported by the benchmark). */
   workersStarted = 0;
@@ -157,6 +189,7 @@ export class DetectionEngine {
   constructor(options: EngineOptions = {}) {
     this.workerCount = Math.max(1, options.workers ?? cpus().length);
     this.maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
+    this.inProcessBelowBytes = options.inProcessBelowBytes ?? SNAPSHOT_BYTES_PER_EXTRA_WORKER;
   }
 
   /**
@@ -168,7 +201,14 @@ export class DetectionEngine {
     return this;
   }
 
-  private slot(index: number): WorkerSlot {
+  private slot(index: number, inProcess: boolean): RuleSlot {
+    if (inProcess) {
+      if (this.inProcess === undefined) {
+        this.inProcess = new InProcessSlot();
+        this.inProcessLanes++;
+      }
+      return this.inProcess;
+    }
     let slot = this.slots[index];
     if (slot === undefined) {
       slot = this.spawn();
@@ -199,7 +239,10 @@ export class DetectionEngine {
    */
   async runTasks(tasks: readonly QueryTask[], options: {deadlineMs?: number; workers?: number} = {}): Promise<TaskOutcome[]> {
     const lanes = Math.max(1, Math.min(this.workerCount, options.workers ?? this.workerCount, tasks.length));
-    this.start(lanes);
+    // One lane over a small snapshot file: the main thread, no worker (docs/performance.md).
+    const inProcess = lanes === 1 && tasks.every((task) => 'bytes' in task.snapshot && task.snapshot.bytes.byteLength < this.inProcessBelowBytes);
+    if (!inProcess) this.start(lanes);
+    const deadlineAt = options.deadlineMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + options.deadlineMs;
     const outcomes: (TaskOutcome | undefined)[] = tasks.map(() => undefined);
     const startedAt = performance.now();
     let deadlineHit = false;
@@ -247,7 +290,7 @@ export class DetectionEngine {
         running++;
         let result: TaskOutcome | {overranMs: number};
         try {
-          result = await this.runOne(slotIndex, task, budgetOf, deadline, first !== undefined);
+          result = await this.runOne({slotIndex, inProcess, deadlineAt}, task, budgetOf, deadline, first !== undefined);
         } finally {
           running--;
         }
@@ -280,16 +323,19 @@ export class DetectionEngine {
   /**
    * Run one task on a slot's worker within `budgetOf()` ms (worked out and timed from when its query is
    * sent). `share`: a first turn, so a budget below the task's timeout is a first-pass share, and overrunning
-   * it returns `overranMs` (the worker replaced) rather than a timeout.
+   * it returns `overranMs` (the worker replaced) rather than a timeout. The in-process lane blocks this thread
+   * while a query runs, so no timer fires meanwhile: it is given the budget, or what is left before
+   * `deadlineAt` when that is shorter, and stops the query itself.
    */
   private async runOne(
-    slotIndex: number,
+    lane: {slotIndex: number; inProcess: boolean; deadlineAt: number},
     task: QueryTask,
     budgetOf: () => number,
     deadline: Promise<never>,
     share: boolean,
   ): Promise<TaskOutcome | {overranMs: number}> {
-    const slot = this.slot(slotIndex);
+    const {slotIndex, inProcess, deadlineAt} = lane;
+    const slot = this.slot(slotIndex, inProcess);
     let timer: NodeJS.Timeout | undefined;
     let start = performance.now();
     let started = false;
@@ -304,25 +350,30 @@ export class DetectionEngine {
         timer = setTimeout(() => resolve('timeout'), timerDelay(budgetMs));
       };
     });
+    let byDeadline = false;
     const work = (async (): Promise<WorkerResponse> => {
       if (slot.loadedSnapshot !== task.snapshot.id) {
         const loadStart = performance.now();
-        const loaded = await slot.request({type: 'load', snapshotId: task.snapshot.id, content: this.contentOf(task.snapshot), lists: task.snapshot.lists});
+        const loaded = await slot.load(task.snapshot.id, this.contentOf(task.snapshot), task.snapshot.lists);
         if (loaded.type === 'failed') return loaded;
         if (loaded.type === 'loaded' && loaded.bytes !== undefined) this.built = {id: task.snapshot.id, bytes: loaded.bytes};
         slot.loadedSnapshot = task.snapshot.id;
         const restart = (slot.readyMs ?? 0) + (performance.now() - loadStart);
         this.restartMs.set(task.snapshot.id, Math.max(restart, this.restartMs.get(task.snapshot.id) ?? 0));
       }
-      const response = slot.request({type: 'run', taskId: this.nextTaskId++, sql: task.sql, maxRows: this.maxRows});
+      const left = deadlineAt - performance.now();
+      // The in-process lane may have kept the deadline's timer from firing: past it, nothing more starts.
+      if (left <= 0) throw new Deadline();
       armTimer();
-      return response;
+      byDeadline = left < budgetMs;
+      return slot.run(this.nextTaskId++, task.sql, this.maxRows, Math.min(budgetMs, left));
     })();
     work.catch(() => undefined);
     try {
       const result = await Promise.race([work, timeout, deadline]);
-      if (result === 'timeout') {
-        await this.replace(slotIndex);
+      if (result !== 'timeout' && result.type === 'stopped' && byDeadline) throw new Deadline();
+      if (result === 'timeout' || result.type === 'stopped') {
+        await this.replace(slotIndex, true, inProcess);
         if (share && budgetMs < task.timeoutMs) return {overranMs: budgetMs};
         return outcome(task, 'timeout', performance.now() - start, `killed after ${task.timeoutMs} ms (rule timeout)`);
       }
@@ -334,14 +385,14 @@ export class DetectionEngine {
       return outcome(task, 'error', performance.now() - start, `unexpected worker message ${result.type}`);
     } catch (error) {
       if (error instanceof Deadline) {
-        await this.replace(slotIndex, false);
+        await this.replace(slotIndex, false, inProcess);
         const ran = performance.now() - start;
         return started
           ? outcome(task, 'timeout', ran, `stopped by the run deadline after ${Math.round(ran)} ms (its timeout is ${task.timeoutMs} ms)`)
           : outcome(task, 'not_run', 0, 'the run deadline passed first');
       }
       // The worker died (out of memory, crash): report it and carry on with a fresh one.
-      await this.replace(slotIndex);
+      await this.replace(slotIndex, true, inProcess);
       return outcome(task, 'error', performance.now() - start, error instanceof Error ? error.message : String(error));
     } finally {
       if (timer !== undefined) clearTimeout(timer);
@@ -355,7 +406,14 @@ export class DetectionEngine {
   }
 
   /** Kill a slot's worker; its replacement starts now (a timeout mid-run) or when next needed (deadline). */
-  private async replace(slotIndex: number, startNow = true): Promise<void> {
+  private async replace(slotIndex: number, startNow = true, inProcess = false): Promise<void> {
+    if (inProcess) {
+      // The in-process lane is dropped with its sql.js instance; the next task makes a new one.
+      const spent = this.inProcess;
+      this.inProcess = undefined;
+      await spent?.terminate();
+      return;
+    }
     const old = this.slots[slotIndex];
     this.slots[slotIndex] = startNow ? this.spawn() : undefined;
     await old?.terminate();
@@ -367,6 +425,7 @@ export class DetectionEngine {
     this.slots = [];
     this.built = undefined;
     this.restartMs.clear();
+    await this.replace(0, false, true);
     await Promise.all(slots.map((slot) => slot?.terminate()));
   }
 }

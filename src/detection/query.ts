@@ -56,7 +56,8 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
       },
     );
   }
-  const engine = new DetectionEngine({workers: 1, maxRows: options.maxRows ?? QUERY_MAX_ROWS}).start();
+  // A small snapshot's query runs on this thread (the engine's in-process lane); a bigger one starts a worker.
+  const engine = new DetectionEngine({workers: 1, maxRows: options.maxRows ?? QUERY_MAX_ROWS});
   try {
     const tables = validator.referencedTables(options.sql).filter((table) => tableDefinition(table)?.collected === true);
     const snapshot = await options.snapshot({tables});

@@ -1,10 +1,15 @@
-// A snapshot database made ready for rule queries, as every rule worker holds it: our SQL functions, the named
-// lists as `list_<name>` tables, the `process_traits` view, a page cache as large as the snapshot, and
-// read-only. One place, so the worker (rule-worker.ts) and the benchmarks that time rules in-process set up
-// the same database.
-import type {Database} from 'sql.js';
+// A snapshot database made ready for rule queries, wherever rules run (a rule worker thread, or the main
+// thread's own sql.js instance for a small snapshot: in-process-lane.ts): our SQL functions, the named lists
+// as `list_<name>` tables, the `process_traits` view, a page cache as large as the snapshot, and read-only;
+// and one rule query on it, its rows capped. One place, so the worker (rule-worker.ts), the in-process lane
+// and the benchmarks that time rules in-process set up the same database. Imports only what a worker may
+// load (no models, no zod).
+import type {Database, SqlJsStatic, SqlValue} from 'sql.js';
 
+import {buildSnapshotDatabase, isSnapshotBuild, type SnapshotContent} from '../storage/snapshot-build.js';
+import type {SqlJsInstance} from '../storage/sqljs.js';
 import {createRuleViews} from './rule-predicates.js';
+import {SQL_POLICY} from './sql-policy.js';
 import {registerUdfs} from './udfs.js';
 
 /** The page cache never grows past this (KiB): 512 MiB. */
@@ -14,10 +19,12 @@ const MAX_CACHE_KIB = 512 * 1024;
  * Prepare `db` (a snapshot just loaded or built) for rule queries: register the functions, create one table
  * per named list (`lists`: name → values; names are checked against /^[a-z0-9_]+$/ before they get here,
  * values are bound, never spliced), create the rule views, size the page cache to the snapshot and make the
- * connection read-only. Throws what sql.js throws (a list a view needs and `lists` lacks: rule-predicates.ts).
+ * connection read-only. `instance`: the sql.js instance `db` belongs to, for the rule functions' direct reads
+ * of its memory (default this thread's loadSqlJs module). Throws what sql.js throws (a list a view needs and
+ * `lists` lacks: rule-predicates.ts).
  */
-export function prepareRuleDatabase(db: Database, lists: Readonly<Record<string, readonly string[]>>): void {
-  registerUdfs(db);
+export function prepareRuleDatabase(db: Database, lists: Readonly<Record<string, readonly string[]>>, instance?: SqlJsInstance): void {
+  registerUdfs(db, SQL_POLICY, instance);
   for (const [name, values] of Object.entries(lists)) {
     db.exec(`DROP TABLE IF EXISTS list_${name}; CREATE TABLE list_${name} (value TEXT)`);
     const insert = db.prepare(`INSERT INTO list_${name} (value) VALUES (?)`);
@@ -29,6 +36,71 @@ export function prepareRuleDatabase(db: Database, lists: Readonly<Record<string,
   // in-memory file system; a cache as large as the snapshot keeps them after the first rule touched them.
   const bytes = Number(db.exec('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')[0]?.values[0]?.[0] ?? 0);
   db.exec(`PRAGMA cache_size = -${Math.min(MAX_CACHE_KIB, Math.ceil((bytes * 1.25) / 1024) + 2048)}`);
-  // Belt and braces: the validator already refuses every write, and this copy is private to the thread.
+  // Belt and braces: the validator already refuses every write, and this copy is private to the rules.
   db.exec('PRAGMA query_only = 1');
+}
+
+/** A rule database, and the file's bytes when it was built from rows (for a later worker to load as a file). */
+export interface OpenedRuleDatabase {
+  readonly db: Database;
+  readonly built: Uint8Array | undefined;
+}
+
+/**
+ * Open `content` as a rule database in `SQL` (prepareRuleDatabase; `instance` as there). A build is built
+ * here and its file's bytes returned (before the lists are added).
+ */
+export function openRuleDatabase(
+  SQL: SqlJsStatic,
+  content: SnapshotContent,
+  lists: Readonly<Record<string, readonly string[]>>,
+  instance?: SqlJsInstance,
+): OpenedRuleDatabase {
+  let built: Uint8Array | undefined;
+  let db: Database;
+  if (isSnapshotBuild(content)) {
+    db = buildSnapshotDatabase(SQL, content);
+    built = db.export();
+  } else db = new SQL.Database(content);
+  try {
+    prepareRuleDatabase(db, lists, instance);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return {db, built};
+}
+
+/** What one rule query gave: its columns, rows (at most `maxRows`; `truncated` when more were left) and time. */
+export interface RuleQueryRows {
+  readonly columns: string[];
+  readonly rows: (string | number | null)[][];
+  readonly truncated: boolean;
+  readonly elapsedMs: number;
+}
+
+function jsonSafe(value: SqlValue): string | number | null {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  return value;
+}
+
+/** Run one rule query on `db`: prepare() compiles only the first statement, so nothing after it can run. */
+export function runRuleQuery(db: Database, sql: string, maxRows: number): RuleQueryRows {
+  const start = performance.now();
+  const statement = db.prepare(sql);
+  try {
+    const columns = statement.getColumnNames();
+    const rows: (string | number | null)[][] = [];
+    let truncated = false;
+    while (statement.step()) {
+      if (rows.length >= maxRows) {
+        truncated = true;
+        break;
+      }
+      rows.push(statement.get().map(jsonSafe));
+    }
+    return {columns, rows, truncated, elapsedMs: performance.now() - start};
+  } finally {
+    statement.free();
+  }
 }

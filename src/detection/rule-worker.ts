@@ -1,16 +1,15 @@
-// One rule worker thread: loads a snapshot once into its own sql.js database (from a file's bytes, or built
-// from a live snapshot's rows: storage/snapshot-build.ts), with the named lists and our functions, and runs
-// rule queries on it one at a time. The parent kills it with terminate() when a
-// rule overruns; nothing here outlives the thread.
+// One rule worker thread: loads a snapshot once into its own sql.js database (rule-database.ts: from a file's
+// bytes, or built from a live snapshot's rows) and runs rule queries on it one at a time. The parent kills it
+// with terminate() when a rule overruns; nothing here outlives the thread.
 import {parentPort} from 'node:worker_threads';
 
-import type {Database, SqlValue} from 'sql.js';
+import type {Database} from 'sql.js';
 
-import {buildSnapshotDatabase, isSnapshotBuild, type SnapshotContent} from '../storage/snapshot-build.js';
+import type {SnapshotContent} from '../storage/snapshot-build.js';
 import {loadSqlJs} from '../storage/sqljs.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 import {loadRegexEngine} from './regex.js';
-import {prepareRuleDatabase} from './rule-database.js';
+import {openRuleDatabase, runRuleQuery} from './rule-database.js';
 
 let db: Database | undefined;
 
@@ -18,48 +17,16 @@ function send(message: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   parentPort?.postMessage(message, transfer);
 }
 
-function jsonSafe(value: SqlValue): string | number | null {
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
-  return value;
-}
-
 /** Load a snapshot; a build is built here and its file's bytes returned (before the lists are added). */
 async function load(content: SnapshotContent, lists: Readonly<Record<string, readonly string[]>>): Promise<Uint8Array | undefined> {
   const SQL = await loadSqlJs();
   db?.close();
   db = undefined;
-  // A live snapshot comes as rows and is built here, in the thread's own sql.js: the main thread never holds
-  // it as a database. The exported bytes let a replacement worker (after a timeout) load it as a file
-  // instead of inserting every row again.
-  let built: Uint8Array | undefined;
-  if (isSnapshotBuild(content)) {
-    db = buildSnapshotDatabase(SQL, content);
-    built = db.export();
-  } else db = new SQL.Database(content);
-  prepareRuleDatabase(db, lists);
-  return built;
-}
-
-function run(sql: string, maxRows: number): Omit<Extract<WorkerResponse, {type: 'rows'}>, 'type' | 'taskId'> {
-  if (db === undefined) throw new Error('no snapshot loaded');
-  const start = performance.now();
-  // prepare() compiles only the first statement: nothing after it can run.
-  const statement = db.prepare(sql);
-  try {
-    const columns = statement.getColumnNames();
-    const rows: (string | number | null)[][] = [];
-    let truncated = false;
-    while (statement.step()) {
-      if (rows.length >= maxRows) {
-        truncated = true;
-        break;
-      }
-      rows.push(statement.get().map(jsonSafe));
-    }
-    return {columns, rows, truncated, elapsedMs: performance.now() - start};
-  } finally {
-    statement.free();
-  }
+  // A live snapshot given as rows is built here, in the thread's own sql.js. The exported bytes let a
+  // replacement worker (after a timeout) load it as a file instead of inserting every row again.
+  const opened = openRuleDatabase(SQL, content, lists);
+  db = opened.db;
+  return opened.built;
 }
 
 parentPort?.on('message', (message: WorkerRequest) => {
@@ -74,7 +41,8 @@ parentPort?.on('message', (message: WorkerRequest) => {
     return;
   }
   try {
-    send({type: 'rows', taskId: message.taskId, ...run(message.sql, message.maxRows)});
+    if (db === undefined) throw new Error('no snapshot loaded');
+    send({type: 'rows', taskId: message.taskId, ...runRuleQuery(db, message.sql, message.maxRows)});
   } catch (error) {
     send({type: 'failed', taskId: message.taskId, message: error instanceof Error ? error.message : String(error)});
   }

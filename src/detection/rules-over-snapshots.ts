@@ -1,6 +1,6 @@
-// The rules over every snapshot of a run (the middle stage of `detect`): load and validate the rules, start
-// the sandbox workers early, take each snapshot (live or saved, one scan at a time), run the rules on it
-// (rules-on-snapshot.ts), merge the per-scan results, and return a report holding every fact worth auditing.
+// The rules over every snapshot of a run (the middle stage of `detect`): load and validate the rules, take
+// each snapshot (live or saved, one scan at a time), run the rules on it (rules-on-snapshot.ts), merge the
+// per-scan results, and return a report holding every fact worth auditing.
 // src/app/detect.ts wraps it with delivery, the stderr summary and the exit code.
 import {join} from 'node:path';
 
@@ -116,7 +116,7 @@ function scanHosts(scans: readonly ScanRecord[]): (scanId: number | null) => Hos
 
 /**
  * Run the rules over each snapshot the source yields (one per scan). An invalid rule file throws before
- * anything runs; the workers start before the snapshot is taken, so their start-up overlaps collection.
+ * anything runs.
  */
 export async function runRulesOverSnapshots(options: DetectOptions): Promise<DetectReport> {
   const started = performance.now();
@@ -138,9 +138,9 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
     options.baseline === undefined
       ? undefined
       : await (await import('../storage/input.js')).loadLatestScan(options.baseline, {limits: snapshotLimitsFromConfig(config.storage)});
+  // No worker is started ahead: a snapshot under SNAPSHOT_BYTES_PER_EXTRA_WORKER runs its rules on this thread
+  // (the engine's in-process lane), and a bigger one starts the workers its size repays (workersForSnapshot).
   const engine = engineFor(config);
-  // One worker now; runRulesOnSnapshot adds more only for a snapshot big enough to repay them (workersForSnapshot).
-  if (rules.length > 0) engine.start(1);
   const deadline = started + (options.timeoutMs ?? config.detection.run_timeout_ms);
   const perRule = new Map<string, DetectionResult[]>(rules.map((r) => [r.rule.id, []]));
   const snapshots: SnapshotForDetection[] = [];

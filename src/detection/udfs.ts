@@ -10,7 +10,7 @@
 // (compared byte for byte, never by a hash), with the function's result for the same other arguments.
 import type {Database, SqlJsStatic} from 'sql.js';
 
-import {loadedSqlJs, type WasmMemory} from '../storage/sqljs.js';
+import {loadedSqlJs, type SqlJsInstance, type WasmMemory} from '../storage/sqljs.js';
 import {SQL_POLICY, type SqlPolicy, type UserFunction} from './sql-policy.js';
 
 /** Texts at least this long (bytes of UTF-8) are decoded once per database and reused; shorter ones cost less to decode than to compare. */
@@ -21,11 +21,12 @@ export const LONG_TEXT_CACHE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Register every user function of `policy` in `db`, each with its own state (caches are per database).
- * Returns the database's long-text cache, or undefined when `db` was not opened by this thread's loadSqlJs
- * module (its functions then take sql.js's plain path).
+ * `instance`: the sql.js instance `db` was opened in (default: this thread's loadSqlJs module). Returns the
+ * database's long-text cache, or undefined when `db` was not opened by that instance (its functions then
+ * take sql.js's plain path).
  */
-export function registerUdfs(db: Database, policy: SqlPolicy = SQL_POLICY): LongTextCache | undefined {
-  const raw = rawAccess(db);
+export function registerUdfs(db: Database, policy: SqlPolicy = SQL_POLICY, instance: SqlJsInstance | undefined = loadedSqlJs()): LongTextCache | undefined {
+  const raw = rawAccess(db, instance);
   const cache = new LongTextCache(LONG_TEXT_CACHE_BYTES);
   for (const udf of policy.userFunctions) {
     const implementation = udf.create();
@@ -59,9 +60,8 @@ interface RawAccess {
   readonly handle: number;
 }
 
-/** The raw path for `db`, when it was opened by this thread's loadSqlJs module (whose memory is known). */
-function rawAccess(db: Database): RawAccess | undefined {
-  const loaded = loadedSqlJs();
+/** The raw path for `db`, when it was opened by `loaded` (whose memory is known). */
+function rawAccess(db: Database, loaded: SqlJsInstance | undefined): RawAccess | undefined {
   const handle = (db as unknown as {db?: unknown}).db;
   if (loaded === undefined || typeof handle !== 'number' || !(db instanceof (loaded.module as SqlJsStatic).Database)) return undefined;
   const sql = loaded.module as unknown as SqlJsExports;

@@ -23,4 +23,6 @@ export type WorkerResponse =
       readonly truncated: boolean;
       readonly elapsedMs: number;
     }
-  | {readonly type: 'failed'; readonly taskId: number | null; readonly message: string};
+  | {readonly type: 'failed'; readonly taskId: number | null; readonly message: string}
+  /** The in-process lane (in-process-lane.ts) stopped the query at its limit; a worker is stopped by terminate() instead. */
+  | {readonly type: 'stopped'; readonly taskId: number};

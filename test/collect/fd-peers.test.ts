@@ -71,6 +71,55 @@ describe('fdPeerRows', () => {
     expect(rows.filter((row) => row.pid === 100)).toHaveLength(MAX_PEERS_PER_CHANNEL);
     expect(rows.filter((row) => row.pid === 150)).toEqual([expect.objectContaining({peer_pid: 100})]);
   });
+
+  it('pairs exactly as every end against every other would, on seeded random channels', () => {
+    // The definition, end against every other end of its channel (quadratic: what fdPeerRows must agree with).
+    const reference = (ends: readonly FdEnd[]): unknown[] => {
+      const channelOf = ({facts: f}: FdEnd): string | null =>
+        f.type === 'pipe' ? `pipe:${f.inode}` : f.type === 'fifo' ? `fifo:${f.device}:${f.inode}` : `pty:${f.device}:${f.ptyIndex}`;
+      const reads = (access: string | null): boolean => access !== 'w';
+      const writes = (access: string | null): boolean => access !== 'r';
+      const rows: unknown[] = [];
+      const channels = [...new Set(ends.map(channelOf))];
+      for (const channel of channels) {
+        const members = ends.filter((e) => channelOf(e) === channel).sort((a, b) => a.pid - b.pid || a.fd - b.fd);
+        if (members.length < 2) continue;
+        for (const e of members) {
+          const peers = members.filter((p) =>
+            p.pid === e.pid
+              ? false
+              : e.facts.type === 'pipe' || e.facts.type === 'fifo'
+                ? (reads(e.facts.access) && writes(p.facts.access)) || (writes(e.facts.access) && reads(p.facts.access))
+                : (e.facts.type === 'pty') !== (p.facts.type === 'pty'),
+          );
+          for (const p of peers.slice(0, MAX_PEERS_PER_CHANNEL)) rows.push([e.pid, e.fd, p.pid, p.fd]);
+        }
+      }
+      return rows;
+    };
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const accesses = ['r', 'w', 'rw', null] as const;
+    for (let round = 0; round < 300; round++) {
+      const ends = Array.from({length: next(120)}, (): FdEnd => {
+        const kind = next(3);
+        const access = accesses[next(4)] ?? null;
+        const partial: Partial<FdFacts> =
+          kind === 0
+            ? {type: 'pipe', inode: next(3), access}
+            : kind === 1
+              ? {type: 'fifo', inode: next(2), device: next(2), access}
+              : {type: next(2) === 0 ? 'pty' : 'pty_master', inode: next(5), ptyIndex: next(2), device: next(2), access};
+        // Few pids, many fds each: ends of one process on one channel, which never pair with each other.
+        return end(next(12), next(60), partial);
+      });
+      const rows = fdPeerRows(ends).map((row) => [row.pid, row.fd, row.peer_pid, row.peer_fd]);
+      expect(rows.sort()).toEqual(reference(ends).sort());
+    }
+  });
 });
 
 describe('on real processes', () => {

@@ -10,6 +10,7 @@ import {
   type SnapshotPayload,
   workersForSnapshot,
 } from '../../src/detection/engine.js';
+import {runWithin} from '../../src/detection/in-process-lane.js';
 import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import type {LoadedRule} from '../../src/detection/rule-manager.js';
 import {runRulesOnSnapshot} from '../../src/detection/rules-on-snapshot.js';
@@ -20,8 +21,9 @@ import {makeProcesses, makeScan} from '../storage/helpers/snapshots.js';
 const engines: DetectionEngine[] = [];
 afterAll(async () => Promise.all(engines.map((e) => e.close())));
 
-function engine(workers: number, maxRows?: number): DetectionEngine {
-  const created = new DetectionEngine({workers, ...(maxRows === undefined ? {} : {maxRows})});
+/** An engine that runs every snapshot in workers (`inProcess`: the default, small snapshots on this thread). */
+function engine(workers: number, maxRows?: number, inProcess = false): DetectionEngine {
+  const created = new DetectionEngine({workers, ...(maxRows === undefined ? {} : {maxRows}), ...(inProcess ? {} : {inProcessBelowBytes: 0})});
   engines.push(created);
   return created;
 }
@@ -197,7 +199,8 @@ describe('DetectionEngine', () => {
     const snapshot = await payload([{pid: 1}]);
     // ≈ 100 ms of work: a 1 ms timer would kill it.
     const counting = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) SELECT count(*) AS pid FROM c';
-    const outcomes = await engine(1).runTasks(
+    // The in-process lane: its own limit (node:vm's, a 32-bit count of ms) is clamped the same way.
+    const outcomes = await engine(1, undefined, true).runTasks(
       [
         {key: 'long-timeout', sql: counting, timeoutMs: 2 ** 31, snapshot},
         {key: 'huge-timeout', sql: counting, timeoutMs: 1e15, snapshot},
@@ -210,18 +213,25 @@ describe('DetectionEngine', () => {
     ]);
   });
 
-  it('caps result rows, reports SQL errors per rule, and serves named lists', async () => {
+  it.each([
+    ['a worker', false],
+    ['the in-process lane', true],
+  ])('caps result rows, reports SQL errors per rule, and serves named lists (%s)', async (_lane, inProcess) => {
     const snapshot = await payload(
       Array.from({length: 30}, (_, i) => ({pid: i + 1, name: i % 2 === 0 ? 'nginx' : 'bash'})),
       {servers: ['nginx']},
     );
-    const outcomes = await engine(1, 10).runTasks([
+    const e = engine(1, 10, inProcess);
+    const outcomes = await e.runTasks([
       {key: 'capped', sql: 'SELECT pid FROM processes', timeoutMs: 10_000, snapshot},
       {key: 'broken', sql: "SELECT pid FROM processes WHERE regexp('(', name)", timeoutMs: 10_000, snapshot},
       {key: 'listed', sql: 'SELECT count(*) AS n FROM processes WHERE name IN (SELECT value FROM list_servers)', timeoutMs: 10_000, snapshot},
       {key: 'readonly', sql: 'DELETE FROM processes', timeoutMs: 10_000, snapshot},
       {key: 'udfs', sql: "SELECT basename('/usr/bin/x') AS b, dirname('/usr/bin/x') AS d, dirname('x') AS e", timeoutMs: 10_000, snapshot},
+      // The rule database's sql.js has no file system of the host: ATTACH finds no file there.
+      {key: 'attach', sql: "ATTACH '/etc/passwd' AS host", timeoutMs: 10_000, snapshot},
     ]);
+    expect([e.workersStarted, e.inProcessLanes]).toEqual(inProcess ? [0, 1] : [1, 0]);
     expect(outcomes[0]).toMatchObject({status: 'ok', truncated: true});
     expect(outcomes[0]?.rows).toHaveLength(10);
     expect(outcomes[1]).toMatchObject({status: 'error', error: expect.stringMatching(/regular expression/i)});
@@ -229,11 +239,69 @@ describe('DetectionEngine', () => {
     // Even SQL that skipped the validator cannot write: the worker's copy is query-only.
     expect(outcomes[3]).toMatchObject({status: 'error', error: expect.stringMatching(/readonly|read-only|query_only|attempt to write/i)});
     expect(outcomes[4]?.rows).toEqual([{b: 'x', d: '/usr/bin', e: '.'}]);
+    expect(outcomes[5]).toMatchObject({status: 'error', error: expect.stringMatching(/unable to open database/)});
+  });
+
+  it('runs a small snapshot on this thread: a runaway rule is stopped at its timeout and its lane replaced; the others still alert', async () => {
+    const rows = [...Array.from({length: 40}, (_, i) => ({pid: 100 + i, name: `${'a'.repeat(28)}!`})), {pid: 7, executable_path: '/tmp/evil'}];
+    const e = engine(2, undefined, true);
+    const run = await runRulesOnSnapshot({
+      engine: e,
+      validator: new SqlValidator(),
+      rules: [
+        rule('endless-cte', ENDLESS_CTE),
+        rule('exec-from-tmp', "SELECT pid, name FROM processes WHERE executable_path LIKE '/tmp/%'"),
+        rule('cartesian', CARTESIAN),
+        rule('backtracking-regexp', BACKTRACKING),
+      ],
+      lists: {},
+      snapshot: await snapshotFromRows(rows),
+      config: {scanId: 1, timeout: 60_000, ruleTimeoutMs: 300, keyFields: ['rule_id', 'process_name']},
+    });
+    const byId = Object.fromEntries(run.results.map((r) => [r.rule_id, r]));
+    expect(byId['endless-cte']).toMatchObject({status: 'timeout', error: expect.stringMatching(/killed after 300 ms/)});
+    expect(byId['cartesian']?.status).toBe('timeout');
+    expect(byId['backtracking-regexp']).toMatchObject({status: 'ok', row_count: 0});
+    expect(run.alerts.map((a) => a.rule_id)).toEqual(['exec-from-tmp']);
+    // No worker: each stopped query's sql.js instance was dropped and the next rule got a new one.
+    expect([e.workersStarted, e.inProcessLanes]).toEqual([0, 3]);
+    // A snapshot as big as the limit goes to a worker.
+    const big = new DetectionEngine({workers: 1, inProcessBelowBytes: 1});
+    engines.push(big);
+    const snapshot = await payload([{pid: 1}]);
+    expect((await big.runTasks([{key: 'q', sql: 'SELECT pid FROM processes', timeoutMs: 10_000, snapshot}]))[0]?.rows).toEqual([{pid: 1}]);
+    expect([big.workersStarted, big.inProcessLanes]).toEqual([1, 0]);
+  });
+
+  it('the run deadline stops an in-process query that outlives it, and nothing starts after it', async () => {
+    const snapshot = await payload([{pid: 1}]);
+    const e = engine(1, undefined, true);
+    const outcomes = await e.runTasks(
+      [
+        {key: 'slow', sql: ENDLESS_CTE, timeoutMs: 60_000, snapshot},
+        {key: 'quick', sql: 'SELECT pid FROM processes', timeoutMs: 60_000, snapshot},
+      ],
+      {deadlineMs: 500},
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['timeout', 'not_run']);
+    expect(outcomes[0]?.error).toMatch(/stopped by the run deadline after \d+ ms \(its timeout is 60000 ms\)/);
+    // node:vm's watchdog stops a JavaScript loop too (a rule function runs JavaScript inside a query).
+    expect(
+      runWithin(() => {
+        for (;;);
+      }, 50),
+    ).toBe('stopped');
+    expect(runWithin(() => 42, 50)).toBe(42);
+    expect(() =>
+      runWithin(() => {
+        throw new Error('boom');
+      }, 50),
+    ).toThrow('boom');
   });
 
   it('fails a rule whose rows carry no pid, and one refused by the validator, without stopping the run', async () => {
     const run = await runRulesOnSnapshot({
-      engine: engine(1),
+      engine: engine(1, undefined, true),
       validator: new SqlValidator(),
       rules: [
         rule('no-pid', 'SELECT name FROM processes'),
