@@ -27,9 +27,18 @@ export default class Diff extends DaemonEyeCommand<typeof Diff> {
 
   protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
-    const [{diffInputs}, {diffSummaryLine, diffView}] = await Promise.all([import('../src/app/diff.js'), import('../src/diff/diff-view.js')]);
+    const [{diffInputs}, {diffSummaryLine, diffView}, {snapshotLimitsFromConfig}] = await Promise.all([
+      import('../src/app/diff.js'),
+      import('../src/diff/diff-view.js'),
+      import('../src/storage/snapshot-file.js'),
+    ]);
     const inputs = [this.args.old, this.args.new].filter((a): a is string => a !== undefined);
-    const diff = await diffInputs({inputs, defaultStore: config.paths.storeDir, redaction: readerRedaction(config, (message) => this.logger.warn(message))});
+    const diff = await diffInputs({
+      inputs,
+      defaultStore: config.paths.storeDir,
+      redaction: readerRedaction(config, (message) => this.logger.warn(message)),
+      limits: snapshotLimitsFromConfig(config.values.storage),
+    });
     return {
       output: shown(diffView(diff), this.flags.format),
       report: [{info: diffSummaryLine(diff)}],

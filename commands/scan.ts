@@ -59,11 +59,12 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
         throw new DaemonEyeError('USAGE', '--input shows a saved scan; --output and --store save a live one', {hint: 'drop one of them'});
       }
       const config = this.loadConfig();
-      const {loadLatestSavedScan} = await import('../src/app/tree.js');
+      const [{loadLatestSavedScan}, {snapshotLimitsFromConfig}] = await Promise.all([import('../src/app/tree.js'), import('../src/storage/snapshot-file.js')]);
       const saved = await loadLatestSavedScan(
         flags.input,
         undefined,
         readerRedaction(config, (message) => this.logger.warn(message)),
+        snapshotLimitsFromConfig(config.values.storage),
       );
       const processes = tree || flags.pid === undefined ? saved.processes : saved.processes.filter((p) => flags.pid?.includes(p.pid) === true);
       return {

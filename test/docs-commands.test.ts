@@ -133,7 +133,15 @@ function runBlock(block: Block, dir: string, env: NodeJS.ProcessEnv): {status: n
     const prefix = join(dir, 'npm-global', block.npmPrefix);
     env = {...env, npm_config_prefix: prefix, PATH: `${join(prefix, 'bin')}:${env.PATH ?? ''}`};
   }
-  const result = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', block.script], {cwd: join(dir, block.cwd), env, encoding: 'utf8', timeout: 240_000});
+  // maxBuffer: a block may print every process of a crowded host (`scan` rows); past Node's 1 MiB default the
+  // shell is killed (status null) and the block fails for the size of the host, not for what it does.
+  const result = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', block.script], {
+    cwd: join(dir, block.cwd),
+    env,
+    encoding: 'utf8',
+    timeout: 240_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return {status: result.status, output: `${result.stdout}\n${result.stderr}`.slice(-3000)};
 }
 

@@ -7,6 +7,7 @@ import {DaemonEyeError, ExitCode, combineExitCodes, isDaemonEyeError} from '../e
 import type {AlertSeverity} from '../models/severity.js';
 import type {Logger} from '../output/logger.js';
 import type {MetricsCollector} from '../telemetry/metrics.js';
+import {DETECT_REDACTION_OFF} from '../redaction/redact.js';
 import {recordDeliverySummaryMetrics, recordDetectionMetrics} from '../telemetry/record-metrics.js';
 import {type DetectReport, type DetectTimings, runRulesOverSnapshots, storeLiveSnapshot} from '../detection/rules-over-snapshots.js';
 import {summaryLines} from '../detection/detection-view.js';
@@ -94,6 +95,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   const {AlertManager, alertsToPrint, deliveryFailed, deliverySummaryLines} = await import('../alerting/index.js');
   // Built before detection so an unknown --sink is a usage error before any work is done.
   const alerting = AlertManager.fromConfig(config, {logger});
+  if (!config.values.collection.redaction.enabled) logger.warn(DETECT_REDACTION_OFF);
   const sinkNames = options.sinkNames ?? [];
   const defaultFormat = alerting.stdoutFormat([...sinkNames]);
   const codes: ExitCode[] = [];

@@ -5,7 +5,9 @@ import type {Database} from 'sql.js';
 
 import {DaemonEyeError} from '../errors.js';
 import type {ScanRecord} from '../models/scan.js';
+import type {ReadOptions} from '../storage/input.js';
 import type {ReadRedaction} from '../storage/redact-snapshot.js';
+import type {SnapshotLimits} from '../storage/snapshot-file.js';
 import {readScanProcesses, readTableRows} from '../storage/table-rows.js';
 import {type DiffSide, diffSnapshots, type SnapshotDiff} from '../diff/snapshot-diff.js';
 
@@ -14,9 +16,9 @@ async function sideOf(db: Database, scan: ScanRecord, source: string): Promise<D
 }
 
 /** The latest scan of a snapshot file or store. */
-async function latestSide(path: string, redaction: ReadRedaction | undefined): Promise<DiffSide> {
+async function latestSide(path: string, read: ReadOptions): Promise<DiffSide> {
   const {loadLatestScan} = await import('../storage/input.js');
-  const latest = await loadLatestScan(path, redaction === undefined ? {} : {redaction});
+  const latest = await loadLatestScan(path, read);
   try {
     return await sideOf(latest.db, latest.scans[0] as ScanRecord, path);
   } finally {
@@ -25,7 +27,7 @@ async function latestSide(path: string, redaction: ReadRedaction | undefined): P
 }
 
 /** The last two scans of a store directory (or of a file holding several), older first. */
-async function lastTwo(path: string, redaction: ReadRedaction | undefined): Promise<[DiffSide, DiffSide]> {
+async function lastTwo(path: string, read: ReadOptions): Promise<[DiffSide, DiffSide]> {
   const {openSnapshotInput, readInputSnapshot} = await import('../storage/input.js');
   const input = openSnapshotInput(path);
   const sides: DiffSide[] = [];
@@ -33,7 +35,7 @@ async function lastTwo(path: string, redaction: ReadRedaction | undefined): Prom
   const files = [...input.files.filter((f) => f.time !== null).reverse(), ...input.files.filter((f) => f.time === null)];
   for (const file of files) {
     if (sides.length >= 2) break;
-    const loaded = await readInputSnapshot(file.path, redaction === undefined ? {} : {redaction});
+    const loaded = await readInputSnapshot(file.path, read);
     try {
       for (const scan of [...loaded.scans].reverse()) {
         if (sides.length >= 2) break;
@@ -59,18 +61,24 @@ export interface DiffOptions {
   readonly defaultStore: string;
   /** The redaction policy applied to both sides (src/storage/redact-snapshot.ts): default policy when absent; false: as stored. */
   readonly redaction?: ReadRedaction;
+  /** Limits on each file read (`storage.max_snapshot_mb`); the default when absent. */
+  readonly limits?: SnapshotLimits;
 }
 
 /** Resolve the inputs and compare. Usage errors (three inputs) and unusable files throw (exit 2). */
 export async function diffInputs(options: DiffOptions): Promise<SnapshotDiff> {
   const {inputs} = options;
+  const read: ReadOptions = {
+    ...(options.redaction === undefined ? {} : {redaction: options.redaction}),
+    ...(options.limits === undefined ? {} : {limits: options.limits}),
+  };
   if (inputs.length > 2)
     throw new DaemonEyeError('USAGE', `diff takes OLD and NEW (or one store), not ${inputs.length} inputs`, {hint: 'see daemoneye diff --help'});
   if (inputs.length === 2) {
-    const before = await latestSide(inputs[0] as string, options.redaction);
-    const after = await latestSide(inputs[1] as string, options.redaction);
+    const before = await latestSide(inputs[0] as string, read);
+    const after = await latestSide(inputs[1] as string, read);
     return diffSnapshots(before, after);
   }
-  const [older, newer] = await lastTwo(inputs[0] ?? options.defaultStore, options.redaction);
+  const [older, newer] = await lastTwo(inputs[0] ?? options.defaultStore, read);
   return diffSnapshots(older, newer);
 }

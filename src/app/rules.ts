@@ -9,7 +9,7 @@ import type {AlertSeverity} from '../models/severity.js';
 import type {RuleSourceType} from '../models/rule.js';
 import type {RuleSwitchResult} from '../detection/config-edit.js';
 import {loadLatestScan} from '../storage/input.js';
-import {DEFAULT_SNAPSHOT_LIMITS} from '../storage/snapshot-file.js';
+import {type SnapshotLimits, snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
 import {heldTables} from '../models/scan.js';
 import {computeCoverage, type CoverageReport} from '../detection/attack-coverage.js';
 import {DetectionEngine} from '../detection/engine.js';
@@ -138,11 +138,11 @@ function readRows(path: string, text: string): PartialProcessRow[] {
 }
 
 /** The input's bytes and the host tables it holds (a rows file holds processes only). */
-async function inputBytes(path: string): Promise<{bytes: Uint8Array; tables: readonly string[]}> {
+async function inputBytes(path: string, limits: SnapshotLimits): Promise<{bytes: Uint8Array; tables: readonly string[]}> {
   // A snapshot file or a rows file, either from another host: a regular file of at most a snapshot's size.
-  const bytes = readInputFile(path, {maxBytes: DEFAULT_SNAPSHOT_LIMITS.maxBytes, what: 'snapshot or rows file', setting: 'storage.max_snapshot_mb'});
+  const bytes = readInputFile(path, {maxBytes: limits.maxBytes, what: 'snapshot or rows file', setting: 'storage.max_snapshot_mb'});
   if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\u0000') {
-    const latest = await loadLatestScan(path);
+    const latest = await loadLatestScan(path, {limits});
     try {
       return {bytes: latest.db.export(), tables: heldTables(latest.scans, latest.scanIds)};
     } finally {
@@ -230,7 +230,7 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
     const summary =
       options.input !== undefined
         ? await (async () => {
-            const input = await inputBytes(options.input as string);
+            const input = await inputBytes(options.input as string, snapshotLimitsFromConfig(options.config.storage));
             return runRulesOnInput(rules, input.bytes, testOptions, input.tables);
           })()
         : await runRuleTestCases(rules, testOptions);

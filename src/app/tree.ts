@@ -5,6 +5,7 @@ import type {DaemonEyeError} from '../errors.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import type {ReadRedaction} from '../storage/redact-snapshot.js';
+import type {SnapshotLimits} from '../storage/snapshot-file.js';
 import {readScanProcesses, readTableRows} from '../storage/table-rows.js';
 import {socketsByPid, type TreeSocket} from '../tree/process-tree.js';
 
@@ -17,11 +18,21 @@ export interface SavedScan {
 
 /**
  * The latest scan of `--input` (a snapshot file or store directory), with its sockets when it holds them; its
- * secret columns redacted by `redaction` (default: the default policy; false: as stored).
+ * secret columns redacted by `redaction` (default: the default policy; false: as stored); each file read within
+ * `limits` (`storage.max_snapshot_mb`; the default when absent).
  */
-export async function loadLatestSavedScan(input: string, onProblem?: (problem: DaemonEyeError) => void, redaction?: ReadRedaction): Promise<SavedScan> {
+export async function loadLatestSavedScan(
+  input: string,
+  onProblem?: (problem: DaemonEyeError) => void,
+  redaction?: ReadRedaction,
+  limits?: SnapshotLimits,
+): Promise<SavedScan> {
   const {loadLatestScan} = await import('../storage/input.js');
-  const latest = await loadLatestScan(input, {...(onProblem === undefined ? {} : {onProblem}), ...(redaction === undefined ? {} : {redaction})});
+  const latest = await loadLatestScan(input, {
+    ...(onProblem === undefined ? {} : {onProblem}),
+    ...(redaction === undefined ? {} : {redaction}),
+    ...(limits === undefined ? {} : {limits}),
+  });
   try {
     const scan = latest.scans[0] as ScanRecord;
     const sockets = socketsByPid((await readTableRows(latest.db, scan, 'process_open_sockets')) ?? []);

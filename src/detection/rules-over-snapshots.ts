@@ -21,6 +21,7 @@ import {type LoadedRule, RuleManager} from './rule-manager.js';
 import {type DetectionResult, type DetectionRunSummary, runRulesOnSnapshot, summariseRun} from './rules-on-snapshot.js';
 import type {SnapshotForDetection, SnapshotSource} from './snapshot-source.js';
 import {tableDefinition} from '../models/tables.js';
+import {snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
 
 export interface DetectOptions {
   readonly config: DaemonEyeConfig;
@@ -133,7 +134,10 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
   // Rules about "new since the baseline" are off without one: skipped and named, never failed.
   const needBaseline = options.baseline === undefined ? selected.filter((r) => readsBaseline(r.rule.sql_query)).map((r) => r.rule.id) : [];
   const rules = selected.filter((r) => !needBaseline.includes(r.rule.id));
-  const baseline = options.baseline === undefined ? undefined : await (await import('../storage/input.js')).loadLatestScan(options.baseline);
+  const baseline =
+    options.baseline === undefined
+      ? undefined
+      : await (await import('../storage/input.js')).loadLatestScan(options.baseline, {limits: snapshotLimitsFromConfig(config.storage)});
   // No worker is started ahead: a snapshot under SNAPSHOT_BYTES_PER_EXTRA_WORKER runs its rules on this thread
   // (the engine's in-process lane), and a bigger one starts the workers its size repays (workersForSnapshot).
   const engine = engineFor(config);

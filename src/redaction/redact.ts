@@ -574,6 +574,12 @@ export function readRedaction(redaction: {
 }
 
 /** The one warning of a reader told not to redact (stderr), as `collect --no-redact` warns. */
+/** What `detect` says once on stderr when `collection.redaction.enabled` is false (docs/redaction.md, "Opting out"). */
+export const DETECT_REDACTION_OFF =
+  'redaction is off (collection.redaction.enabled: false): detect reads argv and environment values as collected or stored, secrets included; ' +
+  'alerts redact their argv columns and free text again, but a value a rule derives from a secret (a substr of argv, an environment value, its hex) ' +
+  'reaches stdout and every sink as the rule computed it';
+
 export const READ_REDACTION_OFF =
   'redaction is off (--no-redact or collection.redaction.enabled: false): argv and environment values are shown as read or stored, secrets included';
 

@@ -7,15 +7,15 @@
 // host tables `scan_time`. Types are the registry's, mapped exactly: INTEGER → INT64, boolean → BOOLEAN,
 // REAL → DOUBLE, TEXT and JSON text → BYTE_ARRAY STRING (UTF-8); a nullable column is OPTIONAL.
 // The writer is hyparquet-writer (pure JavaScript, snappy compression, Data Page V2); docs/formats.md says why.
-import {existsSync, mkdirSync, statSync} from 'node:fs';
-import {dirname, join} from 'node:path';
+import {basename, dirname, join} from 'node:path';
 
-import {DaemonEyeError, fileError} from '../errors.js';
+import {DaemonEyeError} from '../errors.js';
 import type {ColumnSpec, SqlRowValue} from '../models/columns.js';
 import {fleetColumns} from '../models/fleet-table.js';
 import type {ScanRecord} from '../models/scan.js';
 import {COLLECTED_TABLE_NAMES, TABLE_NAMES, type TableDefinition, tableDefinition} from '../models/tables.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
+import {outputSubdirectory, resolveOutputDirectory} from '../util/output-file.js';
 import {fleetRowsOfScan, unscannedAlertCount} from './fleet-rows.js';
 import {rangeReadOptions, requireSnapshotsInRange} from './input.js';
 import type {ReadRedaction} from './redact-snapshot.js';
@@ -119,20 +119,6 @@ export function checkParquetTables(tables: readonly string[]): void {
   }
 }
 
-function createDirectory(path: string): void {
-  if (existsSync(path) && !statSync(path).isDirectory()) {
-    throw new DaemonEyeError('INVALID_ARGUMENT', `${path} is a file, not a directory: Parquet export writes a directory tree`, {
-      file: path,
-      hint: 'give --output a directory (it is created when missing)',
-    });
-  }
-  try {
-    mkdirSync(path, {recursive: true, mode: 0o750});
-  } catch (error) {
-    throw fileError(error, path, 'create');
-  }
-}
-
 /**
  * Write the tables (default: all) of the scans in range as Parquet files under `outputDir` (layout in the file
  * header). Each file is written atomically and rewritten whole when exported again, so a repeated export
@@ -151,7 +137,8 @@ export async function exportParquet(config: ParquetExportConfig): Promise<Parque
   let rows = 0;
   let filesRead = 0;
   let unscannedAlerts = 0;
-  createDirectory(config.outputDir);
+  // The lake's root is the user's (a link there is checked and followed); every directory under it is ours.
+  const root = resolveOutputDirectory(config.outputDir, 'Parquet lake');
   for await (const snapshot of requireSnapshotsInRange(config.input, readOptions)) {
     filesRead++;
     const scans = snapshot.scans.filter((s) => snapshot.scanIds.includes(s.id));
@@ -180,8 +167,7 @@ export async function exportParquet(config: ParquetExportConfig): Promise<Parque
         }
         if (written.rows === 0 && table === 'alerts') continue;
         const path = parquetPath(table, scan);
-        const target = join(config.outputDir, path);
-        createDirectory(dirname(target));
+        const target = join(outputSubdirectory(root, dirname(path), 'Parquet lake'), basename(path));
         writeFileAtomic(target, new Uint8Array(bytes), {mode: 0o640});
         files.push(path);
         rows += written.rows;

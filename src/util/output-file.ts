@@ -13,6 +13,7 @@ import {
   constants,
   fstatSync,
   lstatSync,
+  mkdirSync,
   openSync,
   readFileSync,
   readlinkSync,
@@ -295,7 +296,7 @@ export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds
 }
 
 function onKernelFilesystem(given: string, what: string, kernel: string): DaemonEyeError {
-  return refused(given, `${what} ${given} is on ${kernel}, a kernel interface, not a place for files`, 'give a file path on a disk');
+  return refused(given, `${what} ${given} is on ${kernel}, a kernel interface, not a place for files`, 'give a path on a disk');
 }
 
 /** The line that tells the user how an output was written, when it was not simply a file at the given path. */
@@ -472,4 +473,83 @@ export function writeOutputFile(given: string, data: string | Uint8Array, option
   writer.write(data);
   writer.commit();
   return writer.target;
+}
+
+/**
+ * The real path of a directory the user named to write a tree of files under (`export --format parquet
+ * --output DIR`), created (mode 0750, parents too) when missing. A link there is resolved once and checked as
+ * for a file (yours or root's); a kernel file system, or anything but a directory, is refused (OUTPUT_REFUSED).
+ */
+export function resolveOutputDirectory(given: string, what = 'output directory'): string {
+  let stat: Stats;
+  try {
+    stat = lstatSync(given);
+  } catch (error) {
+    if (systemErrorCode(error) !== 'ENOENT') throw fileError(error, given, 'create');
+    const kernel = kernelFilesystem(dirname(resolve(given)));
+    if (kernel !== undefined) throw onKernelFilesystem(given, what, kernel);
+    try {
+      mkdirSync(given, {recursive: true, mode: 0o750});
+    } catch (failure) {
+      throw fileError(failure, given, 'create');
+    }
+    return realpathSync.native(given);
+  }
+  if (stat.isSymbolicLink() && stat.uid !== euid() && stat.uid !== 0) {
+    throw refused(
+      given,
+      `${what} ${given} is a symbolic link owned by uid ${stat.uid}, not by this user (uid ${euid()}) or root: not followed`,
+      'give the directory it points to, or remove the link',
+    );
+  }
+  let real: string;
+  try {
+    real = realpathSync.native(given);
+    stat = statSync(real);
+  } catch (error) {
+    throw refused(
+      given,
+      `${what} ${given} is a symbolic link that leads nowhere (${systemErrorCode(error) ?? 'unreadable'})`,
+      'give an existing directory or a new name',
+    );
+  }
+  if (!stat.isDirectory()) throw refused(given, `${what} ${given} is a ${kindOf(stat)}, not a directory`, 'give a directory path; it is created when missing');
+  const kernel = kernelFilesystem(real);
+  if (kernel !== undefined) throw onKernelFilesystem(given, what, kernel);
+  return real;
+}
+
+/**
+ * Create (mode 0750) or check each directory of `relative` under `root` (from resolveOutputDirectory) and return
+ * the path: the tree inside is the tool's own, so a symbolic link, a non-directory, or a directory another user
+ * owns or may write to there (planted by someone who can write to the root) is refused, never followed.
+ */
+export function outputSubdirectory(root: string, relative: string, what = 'output directory'): string {
+  let path = root;
+  for (const part of relative.split('/').filter((p) => p !== '' && p !== '.')) {
+    path = join(path, part);
+    try {
+      mkdirSync(path, {mode: 0o750});
+    } catch (error) {
+      if (systemErrorCode(error) !== 'EEXIST') throw fileError(error, path, 'create');
+    }
+    const stat = lstatSync(path);
+    const problem = stat.isSymbolicLink()
+      ? `is a symbolic link to ${readlinkSync(path)}`
+      : !stat.isDirectory()
+        ? `is a ${kindOf(stat)}, not a directory`
+        : stat.uid !== euid() && stat.uid !== 0
+          ? `belongs to uid ${stat.uid}, not to this user (uid ${euid()}) or root`
+          : (stat.mode & 0o002) !== 0
+            ? 'may be written by any user'
+            : undefined;
+    if (problem !== undefined) {
+      throw refused(
+        path,
+        `${what} ${path} ${problem}: the tree under ${root} is written only through directories of its own`,
+        `remove ${path}, or give another ${what}`,
+      );
+    }
+  }
+  return path;
 }

@@ -349,3 +349,34 @@ describe.skipIf(!root)('where the bytes land decides: a terminal reached by any 
     }
   });
 });
+
+describe.skipIf(!root)('export --format parquet: the lake root is the user’s, the tree under it the tool’s own', () => {
+  it('a link or another user’s writable directory planted inside the lake is refused in one line (exit 2), nothing written through it; a link as the root is followed', async () => {
+    const lake = join(home, 'lake');
+    const victim = join(home, 'victim-dir');
+    mkdirSync(join(lake), {recursive: true});
+    mkdirSync(victim);
+    chownSync(victim, 65534, 65534);
+    const planted = join(lake, 'table=processes');
+    symlinkSync(victim, planted);
+    lchownSync(planted, 65534, 65534);
+    const parquet = (output: string) => runCli(['export', '--input', input, '--format', 'parquet', '--table', 'processes', '--output', output], {env});
+    const linked = await parquet(lake);
+    expect(linked.code, linked.stderr).toBe(2);
+    expect(linked.stderr.trim().split('\n')).toEqual([expect.stringContaining(`${planted} is a symbolic link to ${victim}`)]);
+    expect(execFileSync('find', [victim, '-mindepth', '1'], {encoding: 'utf8'})).toBe('');
+    execFileSync('rm', [planted]);
+    mkdirSync(planted, {mode: 0o777});
+    chmodSync(planted, 0o777);
+    const writable = await parquet(lake);
+    expect(writable.code).toBe(2);
+    expect(writable.stderr).toContain(`${planted} may be written by any user`);
+    execFileSync('rm', ['-r', planted]);
+    const rootLink = join(scratch, 'lake-link');
+    symlinkSync(lake, rootLink);
+    const followed = await parquet(rootLink);
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toMatch(/^table=processes\/date=[\d-]+\/host_key=[^/]+\/\d+\.parquet\n$/);
+    expect(kind(rootLink)).toBe('link');
+  });
+});

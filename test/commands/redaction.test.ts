@@ -275,4 +275,34 @@ describe('a snapshot saved with --no-redact, read back: every reader redacts by 
     expect(shown.stderr).toContain('redaction is off');
     expect(await values(asStored)).toContain('hunter2');
   });
+  it('detect with collection.redaction.enabled false: said once on stderr (JSON stdout stays JSON); argv columns still redacted, a derived value as docs/redaction.md says', async () => {
+    const rules = join(dir, 'derive-rules');
+    mkdirSync(rules, {recursive: true});
+    writeFileSync(
+      join(rules, 'derived.yaml'),
+      [
+        'id: derived-secret',
+        'name: A value derived from a secret argument',
+        'description: The seven characters after --password=, beside the command line',
+        'severity: high',
+        'sql_query: |',
+        "  SELECT pid, cmdline, substr(cmdline, instr(cmdline, '--password=') + 11, 7) AS derived FROM processes WHERE cmdline LIKE '%--password=%'",
+        '',
+      ].join('\n'),
+    );
+    const run = (extra: NodeJS.ProcessEnv) => runCli(['detect', '--input', raw, '--rules', rules, '--format', 'json', '--no-audit'], {env: {...env, ...extra}});
+    const on = await run({});
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stderr).not.toContain('redaction is off');
+    expect(leaks(on.stdout + on.stderr)).toEqual([]);
+    const off = await run({DAEMONEYE_COLLECTION__REDACTION__ENABLED: 'false'});
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stderr.match(/redaction is off/g)).toHaveLength(1);
+    expect(off.stderr).toContain('a value a rule derives from a secret');
+    const report = JSON.parse(off.stdout) as {alerts: {alert_data: {processes: {cmdline: string; derived: string}[]}}[]};
+    const [row] = report.alerts[0]?.alert_data.processes ?? [];
+    // The argv column is redacted again in the alert; the derived value is what the rule computed (documented).
+    expect(row?.cmdline).toContain('--password=[REDACTED]');
+    expect(row?.derived).toBe('hunter2');
+  });
 });

@@ -3,7 +3,7 @@
 // lock is refused with one line naming the file and the fix, and its target is left untouched. Before, the
 // ledger was written into a link's target (moved aside, truncated, rewritten), alerts were appended to it,
 // and `keys generate --force` replaced the link.
-import {chmodSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
+import {chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest';
@@ -129,4 +129,23 @@ describe('state files are never reached through a link', () => {
     chmodSync(state, 0o700);
     expect((await runCli(['keys', 'generate', '--dir', join(state, '..', 'k3')], {env})).code).toBe(0);
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'a state directory under one another user owns (who could swap it) is refused; detect still prints and delivers, says so, exit 3',
+    async () => {
+      const {state, env} = fresh();
+      const alerts = join(state, 'alerts');
+      mkdirSync(join(alerts, 'spool'), {recursive: true, mode: 0o700});
+      chownSync(alerts, 65534, 65534);
+      chmodSync(alerts, 0o755);
+      const archive = join(state, '..', 'archive.ndjson');
+      const config = join(state, '..', 'sinks.yaml');
+      writeFileSync(config, `detection:\n  builtin_rules: false\nalerting:\n  sinks:\n    - {name: archive, type: file, path: ${archive}}\n`);
+      const result = await runCli(['detect', '--config', config, '--input', snapshot, '--rules', rules, '--format', 'ndjson', '--no-audit'], {env});
+      expect(result.code, result.stderr).toBe(3);
+      expect(parseNdjson(result.stdout)).toMatchObject([{rule_id: 'state-exec-from-tmp'}]);
+      expect(parseNdjson(readFileSync(archive, 'utf8'))).toMatchObject([{rule_id: 'state-exec-from-tmp'}]);
+      expect(result.stderr).toMatch(new RegExp(`state was not written: .*${alerts}.* is owned by uid 65534`));
+    },
+  );
 });

@@ -138,6 +138,13 @@ describe('a hostile archive is refused early, and nothing of it is left behind',
     await expectRefused([big, '--max-bytes', String(4 * 1024 * 1024)], /big\.tar\.gz expands past 4 MiB/);
   });
 
+  it('--max-bytes also counts what the archive expands to: honest headers declaring nothing, 1.5 MiB of headers', async () => {
+    // 3,000 empty files: their headers declare 0 bytes in all, so only the count of expanded bytes can refuse it.
+    const honest = join(dir, 'honest.tar.gz');
+    writeManyEntries(honest, 3000);
+    await expectRefused([honest, '--max-bytes', String(1024 * 1024)], /honest\.tar\.gz expands past 1 MiB: .*\(raise --max-bytes if it really is one\)$/);
+  });
+
   it('more entries than --max-entries', async () => {
     const many = join(dir, 'many.tar.gz');
     writeManyEntries(many, 300);

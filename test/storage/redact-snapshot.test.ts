@@ -53,6 +53,16 @@ describe('redactSnapshotDatabase', () => {
     db.close();
   });
 
+  it('a row whose rowid is past 2^53 (a hostile file keeps its rowids) is redacted too, not missed by a rounded rowid', async () => {
+    const db = await snapshotWithSecrets();
+    db.run('UPDATE processes SET rowid = 1152921504606846977 WHERE pid = 10');
+    db.run('UPDATE process_envs SET rowid = 9007199254740993 WHERE key = ?', ['API_TOKEN']);
+    expect(await redactSnapshotDatabase(db)).toBe(4);
+    expect(selectAll(db, 'SELECT cmdline FROM processes WHERE pid = 10')).toEqual([{cmdline: 'mysql --password=[REDACTED] -h db'}]);
+    expect(selectAll(db, "SELECT value FROM process_envs WHERE key = 'API_TOKEN'")).toEqual([{value: '[REDACTED]'}]);
+    db.close();
+  });
+
   it('false (--no-redact) leaves the data as stored; the configured words are the policy', async () => {
     const db = await snapshotWithSecrets();
     expect(await redactSnapshotDatabase(db, false)).toBe(0);

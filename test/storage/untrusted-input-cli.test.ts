@@ -67,6 +67,20 @@ describe('a FIFO or a device given as a snapshot file', () => {
     });
   }
 
+  it('every reader holds a file to storage.max_snapshot_mb: one over 1 MiB is refused at 1, naming the setting', async () => {
+    const big = join(home, 'big.db');
+    const scan = makeScan(Date.UTC(2026, 5, 5), 4000);
+    await writeSnapshotFile(big, scan, makeProcesses(scan, 4000));
+    const limited = {...env, DAEMONEYE_STORAGE__MAX_SNAPSHOT_MB: '1'};
+    for (const [name, args] of READERS) {
+      const result = await runCli([...args(big), '--no-audit'], {env: limited, timeoutMs: 45_000});
+      expect(result.code, `${name}: ${result.stderr}`).toBe(2);
+      expect(result.stderr, name).toMatch(
+        /big\.db: is [\d.]+ MiB, more than the 1 MiB a (snapshot or rows file|snapshot file) may have.*storage\.max_snapshot_mb/,
+      );
+    }
+  });
+
   it('in a store: each is reported and skipped, the good files are read, exit 2', async () => {
     const result = await run(['export', '--input', store]);
     expect(result.code).toBe(2);
