@@ -28,50 +28,84 @@ export function median(values: readonly number[]): number {
 
 const TIME = '/usr/bin/time';
 
-/** Time `command args` `runs` times (after one warm-up); stdout is discarded. */
-export function timeCommand(
-  label: string,
-  command: string,
-  args: readonly string[],
-  options: {runs?: number; env?: NodeJS.ProcessEnv; shell?: boolean; exitCodes?: readonly number[]} = {},
-): Timing {
-  const runs = options.runs ?? 7;
-  const samples: number[] = [];
-  let peakRssKb = 0;
-  const cpuSamples: number[] = [];
-  const rssSamples: number[] = [];
-  const useTime = existsSync(TIME) && options.shell !== true;
-  for (let i = 0; i <= runs; i++) {
-    const start = process.hrtime.bigint();
-    const result = useTime
-      ? spawnSync(TIME, ['-f', '%M %U %S', command, ...args], {
-          env: options.env ?? process.env,
-          stdio: ['ignore', 'ignore', 'pipe'],
-          encoding: 'utf8',
-          maxBuffer: 64 * 1024 * 1024,
-        })
-      : spawnSync(command, args, {env: options.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', shell: options.shell ?? false});
-    const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-    if (!(options.exitCodes ?? [0, 1]).includes(result.status ?? -1))
-      throw new Error(`${label}: ${command} exited ${String(result.status)}: ${String(result.stderr).slice(-500)}`);
-    if (useTime) {
-      const lines = String(result.stderr).trim().split('\n');
-      const [rssKb, user, system] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
-      peakRssKb = Math.max(peakRssKb, rssKb || 0);
-      if (i > 0) {
-        cpuSamples.push(((user ?? 0) + (system ?? 0)) * 1000);
-        rssSamples.push((rssKb ?? 0) / 1024);
-      }
-    }
-    if (i > 0) samples.push(elapsed);
+type RunOptions = {env?: NodeJS.ProcessEnv; shell?: boolean; exitCodes?: readonly number[]};
+
+/** One command to time: its label, the program and its arguments. */
+export interface TimedCommand {
+  readonly label: string;
+  readonly command: string;
+  readonly args: readonly string[];
+}
+
+/** Samples of one command's runs (warm-up excluded). */
+class Samples {
+  readonly wall: number[] = [];
+  readonly cpu: number[] = [];
+  readonly rss: number[] = [];
+  peakRssKb = 0;
+
+  constructor(private readonly useTime: boolean) {}
+
+  timing(label: string, runs: number): Timing {
+    return {
+      label,
+      medianMs: median(this.wall),
+      minMs: Math.min(...this.wall),
+      runs,
+      ...(this.useTime ? {peakRssMb: this.peakRssKb / 1024, cpuMs: median(this.cpu), medianRssMb: median(this.rss)} : {}),
+    };
   }
-  return {
-    label,
-    medianMs: median(samples),
-    minMs: Math.min(...samples),
-    runs,
-    ...(useTime ? {peakRssMb: peakRssKb / 1024, cpuMs: median(cpuSamples), medianRssMb: median(rssSamples)} : {}),
-  };
+}
+
+/** Run `spec` once; its figures go into `into` unless it is a warm-up. */
+function runOnce(spec: TimedCommand, options: RunOptions, into: Samples, warmUp: boolean): void {
+  const useTime = existsSync(TIME) && options.shell !== true;
+  const start = process.hrtime.bigint();
+  const result = useTime
+    ? spawnSync(TIME, ['-f', '%M %U %S', spec.command, ...spec.args], {
+        env: options.env ?? process.env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      })
+    : spawnSync(spec.command, spec.args, {
+        env: options.env ?? process.env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        encoding: 'utf8',
+        shell: options.shell ?? false,
+      });
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+  if (!(options.exitCodes ?? [0, 1]).includes(result.status ?? -1))
+    throw new Error(`${spec.label}: ${spec.command} exited ${String(result.status)}: ${String(result.stderr).slice(-500)}`);
+  if (useTime) {
+    const lines = String(result.stderr).trim().split('\n');
+    const [rssKb, user, system] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
+    into.peakRssKb = Math.max(into.peakRssKb, rssKb || 0);
+    if (!warmUp) {
+      into.cpu.push(((user ?? 0) + (system ?? 0)) * 1000);
+      into.rss.push((rssKb ?? 0) / 1024);
+    }
+  }
+  if (!warmUp) into.wall.push(elapsed);
+}
+
+/** Time `command args` `runs` times (after one warm-up); stdout is discarded. */
+export function timeCommand(label: string, command: string, args: readonly string[], options: RunOptions & {runs?: number} = {}): Timing {
+  const runs = options.runs ?? 7;
+  const samples = new Samples(existsSync(TIME) && options.shell !== true);
+  for (let i = 0; i <= runs; i++) runOnce({label, command, args}, options, samples, i === 0);
+  return samples.timing(label, runs);
+}
+
+/**
+ * Time several commands with their runs interleaved (A, B, A, B, …, after one warm-up round), so a change in
+ * the machine's load falls on all of them alike: for a difference between commands, not each one's own time.
+ */
+export function timeInterleaved(specs: readonly TimedCommand[], options: RunOptions & {runs?: number} = {}): Timing[] {
+  const runs = options.runs ?? 7;
+  const samples = specs.map(() => new Samples(existsSync(TIME) && options.shell !== true));
+  for (let i = 0; i <= runs; i++) specs.forEach((spec, k) => runOnce(spec, options, samples[k] as Samples, i === 0));
+  return specs.map((spec, k) => (samples[k] as Samples).timing(spec.label, runs));
 }
 
 export function report(title: string, timings: readonly Timing[], baseline?: Timing): void {
