@@ -27,7 +27,7 @@ export default class Ship extends DaemonEyeCommand<typeof Ship> {
     table: Flags.option({options: TABLE_NAMES, multiple: true, summary: 'Only these tables (default: every table).'})(),
     since: sinceFlag,
     until: untilFlag,
-    'scan-id': Flags.integer({min: 0, summary: 'Only this scan.'}),
+    'scan-id': Flags.integer({min: 0, max: Number.MAX_SAFE_INTEGER, summary: 'Only this scan.'}),
     sink: Flags.string({summary: 'The clickhouse sink to ship through (default: the only one configured).'}),
     ...configFlags('redact'),
   };

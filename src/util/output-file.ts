@@ -16,6 +16,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   realpathSync,
@@ -166,15 +167,48 @@ function followChain(given: string): Chain {
   return {};
 }
 
-/** Whether descriptor `fd` of this process was opened for writing (its flags in /proc/self/fdinfo). */
-function openForWriting(fd: number): boolean {
+/** The open flags of descriptor `fd` of this process (/proc/self/fdinfo), or undefined without /proc. */
+function descriptorFlags(fd: number): number | undefined {
   try {
     const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-    if (flags === null) return true;
-    return (Number.parseInt(flags[1] as string, 8) & 0o3) !== constants.O_RDONLY;
+    return flags === null ? undefined : Number.parseInt(flags[1] as string, 8);
   } catch {
-    return true; // no /proc: the write itself will say
+    return undefined; // no /proc: the write itself will say
   }
+}
+
+/** Whether descriptor `fd` of this process was opened for writing. */
+function openForWriting(fd: number): boolean {
+  const flags = descriptorFlags(fd);
+  return flags === undefined || (flags & 0o3) !== constants.O_RDONLY;
+}
+
+/**
+ * Whether descriptor `fd` is one Node opened for its own event loop rather than one this process was given
+ * (stdin, stdout, stderr, or one the shell left open, like `9>>log`): an epoll, eventfd or other anonymous
+ * inode, or a pipe or socket this process holds both ends of (libuv's self-pipes). Writing into one crashed
+ * the run (SIGSEGV). Node marks every descriptor close-on-exec at start, so that flag cannot tell them apart.
+ */
+function internalDescriptor(fd: number): boolean {
+  if (fd <= 2) return false;
+  let link: string;
+  try {
+    link = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return false;
+  }
+  if (link.startsWith('anon_inode:')) return true;
+  if (!/^(?:pipe|socket):\[/.test(link)) return false;
+  const mode = (descriptorFlags(fd) ?? 0) & 0o3;
+  for (const other of readdirSync('/proc/self/fd')) {
+    if (Number(other) === fd) continue;
+    try {
+      if (readlinkSync(`/proc/self/fd/${other}`) === link && ((descriptorFlags(Number(other)) ?? 0) & 0o3) !== mode) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
 }
 
 const DESCRIPTOR_NAMES: Readonly<Record<number, string>> = {0: 'stdin', 1: 'stdout', 2: 'stderr'};
@@ -313,6 +347,14 @@ export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds
   // replacing its file would lose what it holds and a socket cannot be opened again by name.
   const fd = chain.fd ?? standardDescriptor(stat);
   if (fd !== undefined) {
+    // Writing into Node's own event-loop pipe would crash the process (it did: SIGSEGV).
+    if (internalDescriptor(fd)) {
+      throw refused(
+        given,
+        `${what} ${given} is descriptor ${fd}, one DaemonEye opened for itself, not one it was given`,
+        'give a file path, or a descriptor the shell opened (e.g. 9>>FILE with /dev/fd/9)',
+      );
+    }
     if (!openForWriting(fd)) {
       throw refused(given, `${what} ${given} is this process's ${descriptorName(fd)}, open for reading only`, 'give another path');
     }

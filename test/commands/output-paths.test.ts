@@ -283,6 +283,22 @@ describe.skipIf(!root)('an output that is one of our own descriptors is written 
     expect(kind(link)).toBe('link');
   });
 
+  it('a descriptor the shell gave (9>>log, /dev/fd/9) is appended to; one Node opened for itself is refused, never written (it crashed the run)', async () => {
+    const log = join(home, 'fd9.log');
+    writeFileSync(log, 'kept\n');
+    const given = sh(`de export --input "${input}" --output /dev/fd/9 9>>"${log}"`);
+    expect(given.code, given.stderr).toBe(0);
+    expect(readFileSync(log, 'utf8')).toMatch(/^kept\n\{"id":/);
+    // Node's event loop, signal pipes and the like: whichever of these exist are close-on-exec, never given.
+    const results = sh(
+      `for n in 3 4 5 6 7 8 9 10 11 12; do de export --input "${input}" --output /proc/self/fd/$n > /dev/null 2>> internal.err; echo "$n $?"; done`,
+    );
+    const codes = results.stdout.trim().split('\n');
+    expect(codes.length).toBe(10);
+    for (const line of codes) expect(line, readFileSync(join(home, 'internal.err'), 'utf8')).toMatch(/^\d+ 2$/);
+    expect(readFileSync(join(home, 'internal.err'), 'utf8')).toContain('one DaemonEye opened for itself, not one it was given');
+  });
+
   it('scan --output /dev/stdout > FILE: FILE is the snapshot alone (the rows are not printed after it)', async () => {
     const db = join(home, 'stdout.db');
     writeFileSync(db, '');
