@@ -1,4 +1,4 @@
-// The cron'd live detect (docs/performance.md, "Live detect: targets"): every figure a ratio against a floor
+// The cron'd live detect (docs/performance.md, "Live detect on a schedule", "Targets"): every figure a ratio against a floor
 // measured in the same run. The floor is bare Node plus `ps` (`node -e 0` + `ps -eo pid,ppid,user,etimes,args`).
 // Rows: live detect with the whole pack on the machine's own processes and at ≈ 1,100 (plain sleeps added):
 // wall, CPU and peak memory; live `scan --no-hash` at ≈ 1,100 against `ps`; `detect --input` over a saved

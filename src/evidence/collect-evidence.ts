@@ -43,6 +43,7 @@ import {TOOL_VERSION} from '../version.js';
 import {EVIDENCE_FORMAT, MANIFEST_FILE, type EvidenceManifest, type ManifestFile, SIGNATURE_FILE} from './manifest.js';
 import {makeDirectory} from '../util/directory.js';
 import {onInterrupt} from '../util/interrupt.js';
+import {checkOutputDirectory, refuseNewOnKernelFilesystem} from '../util/output-file.js';
 
 export interface CollectEvidenceOptions {
   readonly pids: readonly number[];
@@ -361,6 +362,7 @@ function bootId(procRoot: string): string | null {
  */
 export async function collectEvidence(options: CollectEvidenceOptions): Promise<CollectEvidenceResult> {
   const procRoot = options.procRoot ?? '/proc';
+  checkOutputDirectory(options.output, 'evidence output');
   const output = resolve(options.output);
   // Anything at the name (a dangling link, a device, a FIFO included) is refused: evidence goes to a new name only.
   const existing = existingKind(output);
@@ -370,6 +372,7 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
       hint: `it is ${existing}: choose a new --output`,
     });
   }
+  refuseNewOnKernelFilesystem(options.output, 'evidence output');
   const pids = [...new Set(options.pids)].sort((a, b) => a - b);
   const alive = pids.filter((pid) => existsSync(`${procRoot}/${pid}/stat`));
   if (alive.length === 0) {

@@ -11,6 +11,7 @@
 import {
   closeSync,
   constants,
+  existsSync,
   fstatSync,
   lstatSync,
   mkdirSync,
@@ -247,6 +248,60 @@ function pause(ms: number): void {
 }
 
 /**
+ * Refuse (OUTPUT_REFUSED) an output whose directory is reached through a symbolic link owned by neither this
+ * user nor root, at any level (someone who can plant `/tmp/case -> /etc` must not choose where root writes:
+ * the Linux `protected_symlinks` idea, applied to every directory of the path, not just the last name).
+ * `given` is the path as the user named it.
+ */
+export function checkOutputDirectory(given: string, what = 'output'): void {
+  let current = '/';
+  for (const part of resolve(dirname(resolve(given)))
+    .split('/')
+    .filter(Boolean)) {
+    const next = join(current, part);
+    let stat: Stats;
+    try {
+      stat = lstatSync(next);
+    } catch {
+      break; // a missing directory: nothing further to follow, the write itself says what is wrong
+    }
+    if (stat.isSymbolicLink()) {
+      if (stat.uid !== euid() && stat.uid !== 0) {
+        throw refused(
+          given,
+          `${what} ${given} goes through ${next}, a symbolic link owned by uid ${stat.uid}, not by this user (uid ${euid()}) or root: not followed`,
+          'give the real directory path, or remove the link',
+        );
+      }
+      try {
+        current = realpathSync.native(next);
+      } catch {
+        break;
+      }
+    } else {
+      current = next;
+    }
+  }
+}
+
+/**
+ * Refuse (OUTPUT_REFUSED) a new file `given` whose directory, or the nearest existing directory above it,
+ * is on a kernel file system (/proc, /sys …): a file created there is no file, and the error the kernel
+ * gives (ENOENT for /proc) would send the user looking for a missing directory.
+ */
+export function refuseNewOnKernelFilesystem(given: string, what = 'output'): void {
+  const kernel = kernelFilesystem(existingAncestor(dirname(resolve(given))));
+  if (kernel !== undefined) throw onKernelFilesystem(given, what, kernel);
+}
+
+/** The nearest directory of `dir` (itself or above) that exists. */
+function existingAncestor(dir: string): string {
+  let current = dir;
+  while (!existsSync(current) && dirname(current) !== current) current = dirname(current);
+  return current;
+}
+
+/**
  * Decide where and how an output path is written, without writing. Throws OUTPUT_REFUSED (exit 2) for a
  * directory, a socket, a block device, a kind `kinds` leaves out, a dangling link, a link owned by another
  * user (it could point anywhere: the Linux `protected_symlinks` idea, applied everywhere), a path on a kernel
@@ -255,13 +310,13 @@ function pause(ms: number): void {
  */
 export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds' | 'what'> = {}): OutputTarget {
   const what = options.what ?? 'output';
+  checkOutputDirectory(given, what);
   let stat: Stats;
   try {
     stat = lstatSync(given);
   } catch (error) {
     if (systemErrorCode(error) !== 'ENOENT') throw fileError(error, given, 'write');
-    const kernel = kernelFilesystem(dirname(resolve(given)));
-    if (kernel !== undefined) throw onKernelFilesystem(given, what, kernel);
+    refuseNewOnKernelFilesystem(given, what);
     return {given, path: given, kind: 'new', link: null, existing: null};
   }
   let link: string | null = null;

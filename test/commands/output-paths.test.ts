@@ -5,7 +5,7 @@
 // --config LINK` replaced the link with a root-owned file.
 import {spawn} from 'node:child_process';
 import {execFileSync} from 'node:child_process';
-import {chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
+import {chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
 import {createServer, type Server} from 'node:net';
 import {join} from 'node:path';
 
@@ -191,6 +191,26 @@ describe.skipIf(!root)('symbolic links at an output path: resolved once, checked
     expect(notFollowed.code).toBe(2);
     expect(notFollowed.stderr).toContain(`${foreign} is a symbolic link owned by uid 65534, not by this user (uid 0) or root: not followed`);
     expect(readFileSync(victim, 'utf8')).toBe('precious');
+  });
+
+  it("a directory above the output reached through another user's link is refused by scan, export and collect (exit 2); nothing written through it", async () => {
+    const target = join(home, 'planted-target');
+    mkdirSync(target);
+    const planted = join(scratch, 'planted-dir');
+    symlinkSync(target, planted);
+    lchownSync(planted, 65534, 65534);
+    for (const result of [
+      await scan(join(planted, 'x.db')),
+      await runCli(['export', '--input', input, '--output', join(planted, 'sub', 'x.ndjson')], {env}),
+      await runCli(['collect', '--pid', String(process.pid), '--output', join(planted, 'case.tar.gz')], {env}),
+    ]) {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`goes through ${planted}, a symbolic link owned by uid 65534, not by this user (uid 0) or root: not followed`);
+    }
+    expect(readdirSync(target)).toEqual([]);
+    const proc = await runCli(['collect', '--pid', String(process.pid), '--output', '/proc/daemoneye-case'], {env});
+    expect(proc.code).toBe(2);
+    expect(proc.stderr).toContain('evidence output /proc/daemoneye-case is on /proc, a kernel interface');
   });
 
   it('rules disable --config LINK edits the file the link points to, keeping its owner and mode and the link', async () => {
