@@ -4,8 +4,8 @@
 // writable by other users; a file appended in place (ledger, file sink) must have one name only, since
 // another hard link could be anything. A state directory may be reached through a link owned by this user or
 // root (systemd's DynamicUser makes /var/lib/NAME one), but must itself be a directory of this user that
-// others cannot write, and every directory above it must belong to this user or root and be writable by
-// others only when sticky (/tmp): whoever may rename an entry above could swap the whole state directory.
+// others cannot write, and every directory above it must belong to this user or root: its owner could swap
+// the whole state directory.
 // Anything else is STATE_UNSAFE (exit 3), naming the file and the fix.
 import {accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats, statSync} from 'node:fs';
 import {dirname} from 'node:path';
@@ -101,8 +101,8 @@ export function readStateFile(path: string, options: StateCheckOptions & {maxByt
 }
 
 /**
- * Why a directory above a state directory cannot be trusted, or undefined: it must belong to this user or root,
- * and be writable by other users only when it is sticky (they cannot rename what is not theirs, as in /tmp).
+ * Why a directory above a state directory cannot be trusted, or undefined: it must belong to this user or root
+ * (its owner could rename the state directory away and put one of their own in its place).
  */
 function ancestorProblem(dir: string): {path: string; problem: string} | undefined {
   let real: string;
@@ -118,10 +118,7 @@ function ancestorProblem(dir: string): {path: string; problem: string} | undefin
     } catch {
       return undefined;
     }
-    const sticky = (stat.mode & 0o1000) !== 0;
     if (stat.uid !== euid() && stat.uid !== 0) return {path: current, problem: `is owned by uid ${stat.uid}, not by this user (uid ${euid()}) or root`};
-    if (!sticky && (stat.mode & 0o002) !== 0) return {path: current, problem: 'is writable by every user'};
-    if (!sticky && (stat.mode & 0o020) !== 0 && stat.gid !== egid()) return {path: current, problem: `is writable by group ${stat.gid}`};
     if (current === dirname(current)) return undefined;
   }
 }
@@ -167,9 +164,7 @@ export function ensureStateDirectory(dir: string, what = 'state directory'): voi
   if (above !== undefined) {
     throw new DaemonEyeError('STATE_UNSAFE', `${what} ${dir}: the directory above it, ${above.path}, ${above.problem}: not used`, {
       file: dir,
-      hint: above.problem.startsWith('is owned')
-        ? `chown ${euid()} ${above.path}, or configure a state path whose parent directories only root or this user can change`
-        : `chmod go-w ${above.path} (or chmod +t), or configure another state path`,
+      hint: `chown ${euid()} ${above.path}, or configure a state path whose parent directories belong to root or this user`,
     });
   }
 }
