@@ -204,12 +204,15 @@ async function superlinear(
 }
 
 /**
- * A rule quadratic in the text on purpose: for every 400th character of the longest command line, the rest of
- * it copied (substr) and searched (instr). 40 KB: 100 copies of ≤ 40 KB; 400 KB: 1,000 copies of ≤ 400 KB.
+ * A rule quadratic in the text on purpose: for every 100th character of the longest command line, the rest of
+ * it copied (substr) and searched (instr). 40 KB: 400 copies of ≤ 40 KB; 400 KB: 4,000 copies of ≤ 400 KB.
+ * What the check can see: a rule costing L (linear) + Q (quadratic) at SMALL costs 10·L + 100·Q at ten times
+ * the text, so it is flagged (> 30×) once Q is above about 0.3·L at SMALL. Copying every 400th character put
+ * this rule at that edge (37 → 921 ms on a quiet machine, 24×: missed); every 100th puts Q above L at SMALL.
  */
 const PLANTED_QUADRATIC = `SELECT p.pid FROM processes p
   WHERE p.pid = (SELECT x.pid FROM processes x ORDER BY length(x.cmdline) DESC LIMIT 1)
-    AND (WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 400 FROM k WHERE n + 400 <= length(p.cmdline))
+    AND (WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 100 FROM k WHERE n + 100 <= length(p.cmdline))
          SELECT count(*) FROM k WHERE instr(substr(p.cmdline, k.n), 'no such text') > 0) = 0`;
 
 describe('hostile argvs against every built-in rule and the SigmaHQ rules', () => {
@@ -229,7 +232,8 @@ describe('hostile argvs against every built-in rule and the SigmaHQ rules', () =
   });
 
   it('the check fails on a rule whose cost grows as the square of the text', {timeout: 300_000}, async () => {
-    const {slow} = await superlinear(new Map([['planted-quadratic', PLANTED_QUADRATIC]]), 1);
+    const {slow, small, big} = await superlinear(new Map([['planted-quadratic', PLANTED_QUADRATIC]]), 1);
+    console.log(`planted quadratic rule: ${small.get('planted-quadratic')?.ms.toFixed(0)} → ${big.get('planted-quadratic')?.ms.toFixed(0)} ms CPU`);
     expect([...slow.keys()]).toEqual(['planted-quadratic']);
   });
 });
