@@ -52,7 +52,10 @@ export async function collectEvidenceCase(options: EvidenceCaseOptions): Promise
   if (key === undefined)
     warn(`no signing key at ${config.values.crypto.private_key_path}: the manifest is not signed (create one with \`daemoneye keys generate\`)`);
   const redaction = config.values.collection.redaction;
-  if (!redaction.enabled) warn('--no-redact: argv and environments are copied as the processes had them, secrets included (the manifest says so)');
+  if (!redaction.enabled)
+    warn(
+      'redaction is off (--no-redact or collection.redaction.enabled: false): argv and environments are copied as the processes had them, secrets included (the manifest says so)',
+    );
   const result = await collectEvidence({
     redactor: redaction.enabled ? new Redactor({words: redaction.flags, shortFlags: redaction.short_flags}) : null,
     pids: targets.pids,

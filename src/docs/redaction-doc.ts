@@ -122,7 +122,7 @@ export function renderRedactionDoc(): string {
     '  who needs the secret itself (a stolen token to revoke). The collection warns, and the signed manifest says so:',
     '',
     '```json',
-    '"redaction": {"enabled": false, "policy": "docs/redaction.md", "files": [], "note": "collected with --no-redact: …"}',
+    '"redaction": {"enabled": false, "policy": "docs/redaction.md", "files": [], "note": "collected with redaction off (--no-redact or collection.redaction.enabled: false): …"}',
     '```',
     '',
     '  Without it, `redaction.files` lists each file written through the policy with the number of values replaced',

@@ -410,7 +410,12 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
       skipped: writer.skipped,
       redaction:
         options.redactor === null
-          ? {enabled: false, policy: REDACTION_POLICY_DOC, files: [], note: 'collected with --no-redact: argv and environments are as each process had them'}
+          ? {
+              enabled: false,
+              policy: REDACTION_POLICY_DOC,
+              files: [],
+              note: 'collected with redaction off (--no-redact or collection.redaction.enabled: false): argv and environments are as each process had them',
+            }
           : {
               enabled: true,
               policy: REDACTION_POLICY_DOC,

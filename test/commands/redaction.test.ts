@@ -145,7 +145,7 @@ describe('evidence bundles', () => {
     const out = join(dir, 'case-raw');
     const result = await runCli(['collect', '--pid', String(envPid), '--output', out, '--no-redact'], {env});
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/--no-redact: .*secrets included/);
+    expect(result.stderr).toMatch(/redaction is off \(--no-redact or collection.redaction.enabled: false\): .*secrets included/);
     expect(readFileSync(join(out, `proc-${envPid}`, 'environ.json'), 'utf8')).toContain('sudopw5');
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {redaction: {enabled: boolean; note: string}};
     expect(manifest.redaction).toMatchObject({enabled: false, note: expect.stringContaining('--no-redact') as unknown});
