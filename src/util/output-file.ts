@@ -294,6 +294,19 @@ export function refuseNewOnKernelFilesystem(given: string, what = 'output'): voi
   if (kernel !== undefined) throw onKernelFilesystem(given, what, kernel);
 }
 
+/**
+ * The kernel file system (e.g. `/proc`, `sysfs`) that the file `path` is on, or that it would be created on
+ * (its nearest existing directory), or undefined for a disk. For state the tool appends to (a file sink).
+ */
+export function kernelFilesystemOf(path: string): string | undefined {
+  return kernelFilesystem(existsSync(path) ? path : existingAncestor(dirname(resolve(path))));
+}
+
+/** The one-line refusal (OUTPUT_REFUSED, exit 2) for a file `given` on kernel file system `kernel`. */
+export function kernelFilesystemRefusal(given: string, what: string, kernel: string): DaemonEyeError {
+  return onKernelFilesystem(given, what, kernel);
+}
+
 /** The nearest directory of `dir` (itself or above) that exists. */
 function existingAncestor(dir: string): string {
   let current = dir;

@@ -4,7 +4,7 @@ import {join} from 'node:path';
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
-import {FileSink, type FileSinkConfig} from '../../src/alerting/sinks/file.js';
+import {FILE_SINK, FileSink, type FileSinkConfig} from '../../src/alerting/sinks/file.js';
 import {removeDir, ROOT, tempDir} from '../helpers/cli.js';
 import {makeAlert, sink} from './helpers.js';
 
@@ -66,6 +66,22 @@ describe('FileSink', () => {
     expect(result.delivered).toEqual([true]);
     expect(blocked.delivered).toEqual([false]);
     expect(blocked.error).toContain(join(dir, 'plain'));
+  });
+
+  it('a path on /proc or /sys is a failed delivery saying so (not a missing directory), and the probe says it too', async () => {
+    for (const [path, where] of [
+      ['/proc/sys/kernel/daemoneye-sink', '/proc'],
+      ['/sys/kernel/daemoneye-dir/alerts.ndjson', 'sysfs'],
+    ] as const) {
+      const config = fileConfig({path});
+      const result = await new FileSink(config).send([makeAlert()], runOptions());
+      expect(result.delivered).toEqual([false]);
+      expect(result.error).toBe(`file sink ${path} is on ${where}, a kernel interface, not a place for files (give a path on a disk)`);
+      expect(await FILE_SINK.probe(config, 1000)).toMatchObject({
+        reachable: false,
+        detail: expect.stringContaining(`is on ${where}, a kernel interface`) as unknown,
+      });
+    }
   });
 
   it('4 concurrent processes appending to one file leave only whole lines', async () => {

@@ -11,6 +11,7 @@ import type {Alert} from '../../models/alert.js';
 import {alertDocument, type AlertSchemaName} from '../../output/alert-formats.js';
 import {renderNdjsonLine} from '../../output/render.js';
 import {withLock} from '../../util/lock.js';
+import {kernelFilesystemOf, kernelFilesystemRefusal} from '../../util/output-file.js';
 import {openStateFile} from '../../util/state-file.js';
 import type {AlertSink, SinkKind, SinkProbeResult, SinkSendOptions, SinkSendResult} from '../types.js';
 
@@ -60,6 +61,10 @@ export class FileSink implements AlertSink {
     if (alerts.length === 0) return {delivered, attempts: 0, status: null, error: null};
     const path = this.config.path;
     try {
+      // On /proc or /sys the lock and the file cannot be made, and the kernel's ENOENT would send the user
+      // looking for a missing directory: said as what it is (the alerts stay spooled).
+      const kernel = kernelFilesystemOf(path);
+      if (kernel !== undefined) throw kernelFilesystemRefusal(path, 'file sink', kernel);
       await withLock(path, () => this.appendLocked(alerts, delivered, options), {timeoutMs: Math.max(1, options.deadline - Date.now())});
       return {delivered, attempts: 1, status: null, error: null};
     } catch (error) {
@@ -119,6 +124,9 @@ export class FileSink implements AlertSink {
 
 /** Whether the file can be appended to, or created with its directories under the nearest one that exists. */
 function probeFile(config: FileSinkConfig): SinkProbeResult {
+  const kernel = kernelFilesystemOf(config.path);
+  if (kernel !== undefined)
+    return {reachable: false, detail: `${config.path} is on ${kernel}, a kernel interface, not a place for files: give a path on a disk`};
   if (existsSync(config.path)) {
     accessSync(config.path, constants.W_OK);
     return {reachable: true, detail: `${config.path} is writable`};
