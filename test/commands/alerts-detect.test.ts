@@ -154,7 +154,9 @@ describe('detect with alert delivery', () => {
     const cfg = config('proc-sink', ['  sinks:', '    - {name: proc, type: file, path: /proc/daemoneye-no-such/alerts.ndjson}', ''].join('\n'));
     const result = await detect(cfg, '--format', 'json');
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('cannot create /proc/daemoneye-no-such');
+    expect(result.stderr).toContain(
+      'file sink /proc/daemoneye-no-such/alerts.ndjson is on /proc, a kernel interface, not a place for files (give a path on a disk)',
+    );
     expect((JSON.parse(result.stdout) as {summary: {spooled: number}}).summary.spooled).toBe(2);
   });
 });
