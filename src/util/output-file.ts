@@ -291,7 +291,7 @@ export function checkOutputDirectory(given: string, what = 'output'): void {
  */
 export function refuseNewOnKernelFilesystem(given: string, what = 'output'): void {
   const kernel = kernelFilesystem(existingAncestor(dirname(resolve(given))));
-  if (kernel !== undefined) throw onKernelFilesystem(given, what, kernel);
+  if (kernel !== undefined) throw kernelFilesystemRefusal(given, what, kernel);
 }
 
 /**
@@ -300,11 +300,6 @@ export function refuseNewOnKernelFilesystem(given: string, what = 'output'): voi
  */
 export function kernelFilesystemOf(path: string): string | undefined {
   return kernelFilesystem(existsSync(path) ? path : existingAncestor(dirname(resolve(path))));
-}
-
-/** The one-line refusal (OUTPUT_REFUSED, exit 2) for a file `given` on kernel file system `kernel`. */
-export function kernelFilesystemRefusal(given: string, what: string, kernel: string): DaemonEyeError {
-  return onKernelFilesystem(given, what, kernel);
 }
 
 /** The nearest directory of `dir` (itself or above) that exists. */
@@ -395,7 +390,7 @@ export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds
       throw refused(given, `${what} ${given} leads through ${chain.foreignProc}, another process's open file: it is not replaced`, "give the file's own path");
     }
     const kernel = kernelFilesystem(given);
-    if (kernel !== undefined) throw onKernelFilesystem(given, what, kernel);
+    if (kernel !== undefined) throw kernelFilesystemRefusal(given, what, kernel);
     // A regular file is replaced where it really is, so a link keeps pointing at it.
     if (link !== null) path = realpathSync.native(given);
   }
@@ -405,7 +400,8 @@ export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds
   return {given, path, kind, link, existing: kind === 'file' ? stat : null};
 }
 
-function onKernelFilesystem(given: string, what: string, kernel: string): DaemonEyeError {
+/** The one-line refusal (OUTPUT_REFUSED, exit 2) for a file `given` on kernel file system `kernel`. */
+export function kernelFilesystemRefusal(given: string, what: string, kernel: string): DaemonEyeError {
   return refused(given, `${what} ${given} is on ${kernel}, a kernel interface, not a place for files`, 'give a path on a disk');
 }
 
@@ -596,8 +592,7 @@ export function resolveOutputDirectory(given: string, what = 'output directory')
     stat = lstatSync(given);
   } catch (error) {
     if (systemErrorCode(error) !== 'ENOENT') throw fileError(error, given, 'create');
-    const kernel = kernelFilesystem(dirname(resolve(given)));
-    if (kernel !== undefined) throw onKernelFilesystem(given, what, kernel);
+    refuseNewOnKernelFilesystem(given, what);
     try {
       mkdirSync(given, {recursive: true, mode: 0o750});
     } catch (failure) {
@@ -625,7 +620,7 @@ export function resolveOutputDirectory(given: string, what = 'output directory')
   }
   if (!stat.isDirectory()) throw refused(given, `${what} ${given} is a ${kindOf(stat)}, not a directory`, 'give a directory path; it is created when missing');
   const kernel = kernelFilesystem(real);
-  if (kernel !== undefined) throw onKernelFilesystem(given, what, kernel);
+  if (kernel !== undefined) throw kernelFilesystemRefusal(given, what, kernel);
   return real;
 }
 
