@@ -6,8 +6,7 @@ import {alertEvidence, alertNextSteps, type AlertOrigin} from '../models/alert-e
 import type {Host} from '../models/host.js';
 import {ALERT_SEVERITIES} from '../models/severity.js';
 import {type Palette, PLAIN} from '../output/colour.js';
-import {ecsProcessEvent} from '../output/ecs.js';
-import {ocsfEvidenceInfo} from '../output/ocsf.js';
+import {ecsOcsf, loadEcsOcsf} from '../output/alert-formats.js';
 import {renderNdjsonLine, renderTable, type TableColumn} from '../output/render.js';
 import {terminalSafe} from '../output/terminal.js';
 import type {View} from '../output/view.js';
@@ -80,9 +79,10 @@ export function queryView(report: QueryReport): View<QueryReport['rows'][number]
     columns: report.columns.map((c) => ({header: c, get: (row) => row[c], width: 60})),
     csv: {header: report.columns, values: (row) => report.columns.map((c) => row[c])},
     text: {
-      ecs: (rows) => rows.map((row) => renderNdjsonLine(processEvent(row, ecsProcessEvent))).join(''),
-      ocsf: (rows) => rows.map((row) => renderNdjsonLine(processEvent(row, ocsfEvidenceInfo))).join(''),
+      ecs: (rows) => rows.map((row) => renderNdjsonLine(processEvent(row, ecsOcsf().ecs.ecsProcessEvent))).join(''),
+      ocsf: (rows) => rows.map((row) => renderNdjsonLine(processEvent(row, ecsOcsf().ocsf.ocsfEvidenceInfo))).join(''),
     },
+    prepare: loadEcsOcsf,
   };
 }
 

@@ -25,6 +25,8 @@ export interface View<Row> {
   readonly csv?: {readonly header: readonly string[]; readonly values: (row: Row) => readonly unknown[]};
   /** Renderers of the whole result by format name, for formats that are neither JSON nor tabular (`text`, `junit`, …). */
   readonly text?: Readonly<Record<string, (rows: readonly Row[], terminal: Terminal) => string>>;
+  /** Loads what the renderer of `format` needs (code only some formats use, e.g. ECS/OCSF); awaited before renderView. */
+  readonly prepare?: (format: string) => Promise<void>;
 }
 
 /** The terminal the output goes to: its width (undefined when not a terminal) and colours. */
