@@ -5,7 +5,7 @@ import {alertColumns, alertLine} from '../detection/detection-view.js';
 import type {AlertOrigin} from '../models/alert-evidence.js';
 import {alertDocument, loadEcsOcsf} from '../output/alert-formats.js';
 import {renderNdjsonLine} from '../output/render.js';
-import type {View} from '../output/view.js';
+import {rowPieces, type View} from '../output/view.js';
 import type {DetectRunResult} from './detect.js';
 
 /**
@@ -31,9 +31,9 @@ export function alertsView(printed: readonly PrintedAlert[], origin: AlertOrigin
     document: {alerts: printed},
     columns: alertColumns(origin).map((column) => ({...column, get: (a: PrintedAlert) => column.get(marked(a))})),
     text: {
-      text: (rows, terminal) => rows.map((a) => alertLine(marked(a), terminal.palette, origin)).join(''),
-      ecs: (rows) => rows.map((a) => renderNdjsonLine(alertDocument(a, 'ecs'))).join(''),
-      ocsf: (rows) => rows.map((a) => renderNdjsonLine(alertDocument(a, 'ocsf'))).join(''),
+      text: (rows, terminal) => rowPieces(rows, (a) => alertLine(marked(a), terminal.palette, origin)),
+      ecs: (rows) => rowPieces(rows, (a) => renderNdjsonLine(alertDocument(a, 'ecs'))),
+      ocsf: (rows) => rowPieces(rows, (a) => renderNdjsonLine(alertDocument(a, 'ocsf'))),
     },
     prepare: loadEcsOcsf,
   };
