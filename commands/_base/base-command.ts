@@ -6,6 +6,7 @@ import {userInfo} from 'node:os';
 import {Command, Flags, type Interfaces} from '@oclif/core';
 
 import {type Config, loadConfig} from '../../src/config/builder.js';
+import {writtenPathProblem} from '../../src/config/schema.js';
 import {secretValues} from '../../src/config/redact.js';
 import {DaemonEyeError, ExitCode, isDaemonEyeError, strongerExitCode} from '../../src/errors.js';
 import {type Palette, paletteFor, PLAIN} from '../../src/output/colour.js';
@@ -14,7 +15,9 @@ import {terminalOutput} from '../../src/output/terminal.js';
 import {renderView, type View} from '../../src/output/view.js';
 import {Logger, type LogLevel} from '../../src/output/logger.js';
 import {MetricsCollector} from '../../src/telemetry/metrics.js';
+import {preflightOutput} from '../../src/util/output-file.js';
 import {applyConfigFlags, configFlags} from './config-flags.js';
+import {refuseEmptyValues} from './flags.js';
 import type {AuditDecision, CommandOutcome, Output, ReportLine} from './outcome.js';
 
 export type DaemonEyeFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DaemonEyeCommand)['baseFlags'] & T['flags']>;
@@ -50,6 +53,8 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
   private currentLogger: Logger | undefined;
   private stderrPalette: Palette = PLAIN;
   private loadedConfig: Config | undefined;
+  /** The metrics file was refused before the work (said once): not tried again at the end. */
+  private metricsRefused = false;
 
   override async init(): Promise<void> {
     await super.init();
@@ -61,6 +66,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
       args: this.ctor.args,
       strict: this.ctor.strict,
     });
+    refuseEmptyValues({...(super.ctor as typeof DaemonEyeCommand).baseFlags, ...this.ctor.flags}, flags);
     this.flags = flags as DaemonEyeFlags<T>;
     this.args = args as DaemonEyeArgs<T>;
     this.positional = argv.map(String);
@@ -138,6 +144,16 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     });
     this.loadedConfig = config;
     this.currentLogger = undefined;
+    // The metrics file is written at the end; a path that cannot be written is said now, before the work.
+    const metricsPath = this.metricsPath();
+    if (metricsPath !== undefined) {
+      try {
+        preflightOutput(metricsPath, {what: 'metrics file'});
+      } catch (error) {
+        this.metricsRefused = true;
+        throw error;
+      }
+    }
     return config;
   }
 
@@ -242,11 +258,17 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     process.exitCode = strongerExitCode(Number(process.exitCode ?? 0) as ExitCode, code);
   }
 
+  /** The metrics file asked for: `--metrics-file`, else telemetry.metrics_file once the configuration is loaded. */
+  private metricsPath(): string | undefined {
+    return this.base['metrics-file'] ?? this.loadedConfig?.values.telemetry.metrics_file ?? undefined;
+  }
+
   /** Runs after success and failure alike: write the metrics file when one is asked for. */
   protected override async finally(error: Error | undefined): Promise<void> {
     await super.finally(error);
-    const path = this.base['metrics-file'] ?? this.loadedConfig?.values.telemetry.metrics_file ?? undefined;
-    if (path === undefined || path === null) return;
+    const path = this.metricsPath();
+    // Refused already: before the work, or as an invalid configuration value (`--metrics-file /proc/x`).
+    if (path === undefined || this.metricsRefused || (this.loadedConfig === undefined && writtenPathProblem(path) !== undefined)) return;
     const exitError = error as (Error & {oclif?: {exit?: number}}) | undefined;
     const exitCode = exitError?.constructor.name === 'ExitError' ? (exitError.oclif?.exit ?? 0) : Number(process.exitCode ?? 0);
     try {

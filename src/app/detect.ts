@@ -65,11 +65,20 @@ export interface Visibility {
   readonly processes_scanned: number;
   /** Of those, records with `accessible: false`: a file needed for them could not be read when collected. */
   readonly processes_inaccessible: number;
+  /**
+   * The host tables the rules ran over (`processes` and live-response tables), sorted: a live run collects
+   * only the tables its loaded rules read (and what the output needs); saved input, the tables its scans hold.
+   */
+  readonly tables: readonly string[];
 }
 
 function visibilityOf(report: DetectReport): Visibility {
   const sum = (count: (s: DetectReport['snapshots'][number]) => number): number => report.snapshots.reduce((total, s) => total + count(s), 0);
-  return {processes_scanned: sum((s) => s.processCount), processes_inaccessible: sum((s) => s.inaccessibleCount)};
+  return {
+    processes_scanned: sum((s) => s.processCount),
+    processes_inaccessible: sum((s) => s.inaccessibleCount),
+    tables: [...new Set(report.snapshots.flatMap((s) => s.tables))].sort(),
+  };
 }
 
 /**

@@ -6,6 +6,7 @@ import type {Database} from 'sql.js';
 
 import type {SqlRowValue} from '../models/columns.js';
 import {prepareRawInsert} from './raw-insert.js';
+import type {SqlJsInstance} from './sqljs.js';
 
 /** What an insert needs of a table (the registry's TableDefinition has it all). */
 export interface InsertTarget {
@@ -40,12 +41,19 @@ export function insertRows(db: Database, table: InsertTarget, rows: readonly unk
 /**
  * Insert rows given as one flat array of values (row after row, each in `columns` order) in one
  * transaction: for collectors that produce values directly rather than one object per row.
- * Throws when the array is not a whole number of rows.
+ * `instance`: the sql.js instance `db` belongs to when it is not this thread's loadSqlJs module (the C API
+ * path needs its exports and memory). Throws when the array is not a whole number of rows.
  */
-export function insertFlatRows(db: Database, table: Pick<InsertTarget, 'name' | 'columns'>, values: readonly SqlRowValue[], stamp?: Stamp): void {
+export function insertFlatRows(
+  db: Database,
+  table: Pick<InsertTarget, 'name' | 'columns'>,
+  values: readonly SqlRowValue[],
+  stamp?: Stamp,
+  instance?: SqlJsInstance,
+): void {
   const width = table.columns.length;
   if (values.length % width !== 0) throw new Error(`${values.length} values are not whole rows of ${table.name} (${width} columns)`);
-  insertBatches(db, table.name, table.columns, values.length / width, stamp, (from, to) => values.slice(from * width, to * width));
+  insertBatches(db, table.name, table.columns, values.length / width, stamp, (from, to) => values.slice(from * width, to * width), instance);
 }
 
 /** The batched INSERT behind insertRows and insertFlatRows: `batchValues(from, to)` gives rows [from, to). */
@@ -56,6 +64,7 @@ function insertBatches(
   rowCount: number,
   stamp: Stamp | undefined,
   batchValues: (from: number, to: number) => SqlRowValue[],
+  instance?: SqlJsInstance,
 ): void {
   if (rowCount === 0) return;
   if (stamp !== undefined && !Number.isSafeInteger(stamp.value)) throw new Error(`${stamp.column} ${stamp.value} is not an integer`);
@@ -64,13 +73,13 @@ function insertBatches(
   const tuple = `(${[...(stamp === undefined ? [] : [String(stamp.value)]), ...columns.map(() => '?')].join(', ')})`;
   const sql = (count: number): string => `INSERT INTO ${name} (${names.join(', ')}) VALUES ${Array(count).fill(tuple).join(', ')}`;
   const batch = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(32_000 / columns.length)));
-  const full = rowCount >= batch ? prepare(db, sql(batch)) : undefined;
+  const full = rowCount >= batch ? prepare(db, sql(batch), instance) : undefined;
   try {
     inTransaction(db, () => {
       let index = 0;
       if (full !== undefined) for (; index + batch <= rowCount; index += batch) full.run(batchValues(index, index + batch));
       if (index < rowCount) {
-        const rest = prepare(db, sql(rowCount - index));
+        const rest = prepare(db, sql(rowCount - index), instance);
         try {
           rest.run(batchValues(index, rowCount));
         } finally {
@@ -83,20 +92,23 @@ function insertBatches(
   }
 }
 
-/** An INSERT bound through SQLite's C API (raw-insert.ts) when `db` is this thread's sql.js, else sql.js's Statement. */
-function prepare(db: Database, sql: string): {run(values: SqlRowValue[]): unknown; free(): unknown} {
-  return prepareRawInsert(db, sql) ?? db.prepare(sql);
+/** An INSERT bound through SQLite's C API (raw-insert.ts) when `db` is `instance`'s (default this thread's sql.js), else sql.js's Statement. */
+function prepare(db: Database, sql: string, instance: SqlJsInstance | undefined): {run(values: SqlRowValue[]): unknown; free(): unknown} {
+  return prepareRawInsert(db, sql, instance) ?? db.prepare(sql);
 }
 
-/** Run `work` in one transaction: committed when it returns, rolled back when it throws (the error is rethrown). */
+/**
+ * Run `work` in one transaction: committed when it returns, rolled back when it throws (the error is
+ * rethrown). A SAVEPOINT, so it nests: inside a caller's transaction it commits with that transaction.
+ */
 export function inTransaction<T>(db: Database, work: () => T): T {
-  db.exec('BEGIN');
+  db.exec('SAVEPOINT daemoneye_work');
   try {
     const result = work();
-    db.exec('COMMIT');
+    db.exec('RELEASE daemoneye_work');
     return result;
   } catch (error) {
-    db.exec('ROLLBACK');
+    db.exec('ROLLBACK TO daemoneye_work; RELEASE daemoneye_work');
     throw error;
   }
 }

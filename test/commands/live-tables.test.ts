@@ -329,6 +329,29 @@ time.sleep(3600)`;
     expect(mine('history-disabled')).toEqual([started.history]);
     // The benign listener (a script file, not inline code) is not a bind shell.
     expect(flagged('bind-shell-listening')).not.toContain(started.listener);
+    // The pack reads every default live table, so the run collected them, and says so.
+    const {summary} = JSON.parse(result.stdout) as {summary: {tables: string[]}};
+    expect(summary.tables).toEqual(
+      ['listening_ports', 'process_envs', 'process_fd_peers', 'process_libraries', 'process_open_files', 'process_open_sockets', 'processes'].sort(),
+    );
+  }, 120_000);
+
+  it('a live detect collects only the tables its rules read: a rule over processes reads no socket, map or fd; a rule over a table still gets it', async () => {
+    const run = async (rule: string): Promise<{tables: string[]; timing: {tables_ms: number}; alerts: Alert[]}> => {
+      const result = await runCli(['detect', '--rule', rule, '--format', 'json', '--no-audit', '--log-level', 'debug', '--log-format', 'json'], {env});
+      expect(result.code === 0 || result.code === 1, result.stderr).toBe(true);
+      const {alerts, summary} = JSON.parse(result.stdout) as {alerts: Alert[]; summary: {tables: string[]}};
+      const timing = parseNdjson<{message: string; tables_ms: number}>(result.stderr).find((line) => line.message === 'detect timing');
+      return {tables: summary.tables, timing: timing as {tables_ms: number}, alerts};
+    };
+    // deleted-executable reads the process_traits view, itself over processes only.
+    const processesOnly = await run('deleted-executable');
+    expect(processesOnly.tables).toEqual(['processes']);
+    expect(processesOnly.timing.tables_ms).toBe(0);
+    const envs = await run('history-disabled');
+    expect(envs.tables).toEqual(['process_envs', 'processes']);
+    expect(envs.timing.tables_ms).toBeGreaterThan(0);
+    expect(envs.alerts.flatMap((a) => a.affected_processes)).toContain(started.history);
   }, 120_000);
 
   it('a saved scan records its tables; a rule reading one it lacks is reported by name, not silently empty', async () => {

@@ -5,7 +5,7 @@ import {beforeAll, describe, expect, it} from 'vitest';
 
 import {insertFlatRows} from '../../src/storage/bulk-insert.js';
 import {prepareRawInsert} from '../../src/storage/raw-insert.js';
-import {loadSqlJs} from '../../src/storage/sqljs.js';
+import {loadSqlJs, newSqlJsInstance} from '../../src/storage/sqljs.js';
 
 let SQL: SqlJsStatic;
 beforeAll(async () => {
@@ -63,6 +63,29 @@ describe('inserts bound through SQLite’s C API', () => {
     const dump = (d: Database): unknown => d.exec('SELECT k, typeof(s), hex(s), typeof(n), n, typeof(r), r, typeof(x), x FROM t ORDER BY k')[0]?.values;
     expect(dump(db)).toEqual(dump(reference));
     expect(dump(db)).toHaveLength(200);
+    reference.close();
+    db.close();
+  });
+
+  it('binds into another sql.js instance (the in-process rule lane’s) when given it, and into that one only', async () => {
+    const lane = await newSqlJsInstance();
+    const values = hostileRows();
+    const reference = viaSqlJs(values);
+    const db = new lane.module.Database();
+    db.exec(TABLE);
+    // Without the instance it is not this thread's database: no C path (sql.js's Statement takes over).
+    expect(prepareRawInsert(db, 'INSERT INTO t (k) VALUES (?)')).toBeUndefined();
+    const insert = prepareRawInsert(db, 'INSERT INTO t (k) VALUES (?)', lane);
+    expect(insert).toBeDefined();
+    insert?.free();
+    insertFlatRows(db, {name: 't', columns}, values, undefined, lane);
+    const dump = (d: Database): unknown => d.exec('SELECT k, typeof(s), hex(s), typeof(n), n, typeof(r), r, typeof(x), x FROM t ORDER BY k')[0]?.values;
+    expect(dump(db)).toEqual(dump(reference));
+    // This thread's database is not the lane's.
+    const own = new SQL.Database();
+    own.exec(TABLE);
+    expect(prepareRawInsert(own, 'INSERT INTO t (k) VALUES (?)', lane)).toBeUndefined();
+    own.close();
     reference.close();
     db.close();
   });

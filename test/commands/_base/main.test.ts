@@ -42,28 +42,39 @@ describe('the static command index', () => {
 });
 
 describe('start-up', () => {
-  it('skips oclif’s engine check (semver never loaded) and leaves no trace of the switch in the environment', () => {
+  it('bin/run.js starts from the bundle; oclif’s engine check is skipped (semver never loaded) and leaves no trace in the environment', () => {
     const dir = tempDir();
     try {
       // Preloaded before the CLI: at exit, report which CommonJS modules were loaded and the environment a child would inherit.
       const probe = join(dir, 'probe.cjs');
       writeFileSync(
         probe,
-        "process.on('exit', () => process.stderr.write('PROBE ' + JSON.stringify({semver: Object.keys(require.cache).filter((k) => k.includes('/semver/')).length, oclif: Object.keys(require.cache).filter((k) => k.includes('/@oclif/core/')).length, env: process.env.OCLIF_DISABLE_ENGINE_WARNING ?? null}) + '\\n'));\n",
+        "process.on('exit', () => process.stderr.write('PROBE ' + JSON.stringify({semver: Object.keys(require.cache).filter((k) => k.includes('/semver/')).length, oclif: Object.keys(require.cache).filter((k) => k.includes('/@oclif/core/') && k.endsWith('.js')).length, env: process.env.OCLIF_DISABLE_ENGINE_WARNING ?? null}) + '\\n'));\n",
+      );
+      // dist/'s modules, as bin/run.js loads them when there is no bundle (a development build).
+      const modules = join(dir, 'modules.mjs');
+      writeFileSync(
+        modules,
+        `const {COMMAND_INDEX} = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'command-index.js')).href)});
+const {main} = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'commands', '_base', 'main.js')).href)});
+await main(process.argv.slice(2), COMMAND_INDEX);
+`,
       );
       const env = {...process.env};
       delete env.OCLIF_DISABLE_ENGINE_WARNING;
-      const run = spawnSync(process.execPath, ['--require', probe, BIN, 'tables', '--format', 'json'], {env, encoding: 'utf8'});
+      const run = spawnSync(process.execPath, ['--require', probe, modules, 'tables', '--format', 'json'], {env, encoding: 'utf8'});
       expect(run.status, run.stderr).toBe(0);
       const report = JSON.parse(/PROBE (.*)/.exec(run.stderr)?.[1] ?? 'null') as {semver: number; oclif: number; env: string | null};
       expect(report.oclif).toBeGreaterThan(0);
       expect(report).toMatchObject({semver: 0, env: null});
-      // A switch the user set stays as it was.
-      const kept = spawnSync(process.execPath, ['--require', probe, BIN, 'tables', '--format', 'json'], {
+      // bin/run.js runs the bundle: no module of oclif is loaded from node_modules (with the check on, its engine check
+      // reads oclif's package.json). A switch the user set stays as it was.
+      const kept = spawnSync(process.execPath, ['--require', probe, BIN, '--version'], {
         env: {...env, OCLIF_DISABLE_ENGINE_WARNING: 'false'},
         encoding: 'utf8',
       });
-      expect(/PROBE (.*)/.exec(kept.stderr)?.[1]).toContain('"env":"false"');
+      expect(kept.status, kept.stderr).toBe(0);
+      expect(JSON.parse(/PROBE (.*)/.exec(kept.stderr)?.[1] ?? 'null')).toEqual({semver: 0, oclif: 0, env: 'false'});
     } finally {
       removeDir(dir);
     }
