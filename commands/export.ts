@@ -4,6 +4,7 @@ import {DaemonEyeError, ExitCode} from '../src/errors.js';
 import {EXPORT_FORMATS, EXPORT_TABLES, exportData} from '../src/storage/export.js';
 import {exportParquet} from '../src/storage/parquet-export.js';
 import {snapshotLimitsFromConfig} from '../src/storage/snapshot-file.js';
+import {preflightOutput} from '../src/util/output-file.js';
 import {parseTime} from '../src/util/time.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {configFlags} from './_base/config-flags.js';
@@ -48,6 +49,8 @@ export default class Export extends DaemonEyeCommand<typeof Export> {
     const config = this.loadConfig();
     const now = Date.now();
     const {flags} = this;
+    // Before reading a store that may be large: a path that cannot be written is said now.
+    if (flags.output !== undefined) preflightOutput(flags.output, {what: 'export output'});
     const format = flags.format as (typeof EXPORT_FORMATS)[number];
     const result = await exportData(
       {

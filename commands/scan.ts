@@ -12,6 +12,7 @@ import {processView} from '../src/collect/process-view.js';
 import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {COLLECTED_TABLE_NAMES, collectedRows} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
+import {preflightOutput} from '../src/util/output-file.js';
 import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
 import {configFlags} from './_base/config-flags.js';
 import {allowBareFlag, formatFlag, PID_MAX_LIMIT, readerRedaction, storeFlag} from './_base/flags.js';
@@ -75,6 +76,8 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     }
     preferBaselineWasm();
     const config = this.loadConfig();
+    // Before collecting: a path that cannot take the snapshot is said now, not after the scan.
+    if (flags.output !== undefined) preflightOutput(flags.output, {what: 'snapshot output'});
     readerRedaction(config, (message) => this.logger.warn(message));
     const saving = flags.output !== undefined || flags.store !== undefined;
     if (flags.tables !== undefined && !saving) this.logger.warn('--tables chooses what --output or --store saves; scan prints processes only');

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core';
 import {resolvePrivateKey} from '../src/audit/index.js';
 import {assertNotSameFile, signFile} from '../src/crypto/file-signature.js';
 import {ExitCode} from '../src/errors.js';
+import {preflightOutput} from '../src/util/output-file.js';
 import {objectView} from '../src/output/view.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {formatFlag} from './_base/flags.js';
@@ -29,6 +30,7 @@ export default class Sign extends DaemonEyeCommand<typeof Sign> {
     const key = resolvePrivateKey(config, this.flags.key, (message) => this.logger.warn(message));
     const output = this.flags.output ?? `${this.args.file}.sig`;
     assertNotSameFile(this.args.file, output);
+    preflightOutput(output, {what: 'signature output'});
     const result = signFile(this.args.file, key, {output, armor: this.flags.armor, note: (message) => this.logger.info(message)});
     return {output: shown(objectView(result), this.flags.format), exitCode: ExitCode.Success, audit: {action: 'sign', payload: result}};
   }

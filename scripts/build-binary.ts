@@ -18,7 +18,9 @@ import {createRequire} from 'node:module';
 import {dirname, join, relative, resolve, sep} from 'node:path';
 import {parseArgs} from 'node:util';
 
-import {build, type Plugin} from 'esbuild';
+import type {Plugin} from 'esbuild';
+
+import {ABSENT_MODULES, bundleScript, entryText} from './bundle.js';
 
 const root = resolve(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);
@@ -43,13 +45,6 @@ const lazyRequires: Plugin = {
     });
   },
 };
-
-/**
- * Modules a bundled library requires only on paths the tool never takes, stubbed as not installed: oclif's
- * TypeScript support (typescript, ts-node: development only; auto-transpiling is off), systeminformation's macOS
- * sensors. Bundled, TypeScript alone would add 9 MB.
- */
-const ABSENT_MODULES = ['typescript', 'ts-node', 'source-map-support', 'osx-temperature-sensor', 'macos-temperature-sensor'];
 
 const absentModules: Plugin = {
   name: 'absent-modules',
@@ -80,30 +75,19 @@ const noEngineCheck: Plugin = {
   },
 };
 
+/** One bundle of the binary: the shared options (scripts/bundle.ts) with the binary's banner, import.meta trap and plugins. */
 async function bundle(entry: {contents: string} | string, outfile: string): Promise<void> {
-  const result = await build({
-    ...(typeof entry === 'string'
-      ? {entryPoints: [entry]}
-      : {stdin: {contents: entry.contents, resolveDir: root, sourcefile: 'single-executable-entry.js', loader: 'js'}}),
+  await bundleScript({
+    entry,
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    minify: true,
-    keepNames: true,
-    legalComments: 'none',
-    banner: {js: BANNER},
+    banner: BANNER,
     define: {
       'import.meta.url': '__daemoneyeImportMeta.url',
       'import.meta.dirname': '__daemoneyeImportMeta.dirname',
       'import.meta.resolve': '__daemoneyeImportMeta.resolve',
     },
     plugins: [lazyRequires, absentModules, noEngineCheck],
-    logLevel: 'silent',
-    logOverride: {'require-resolve-not-external': 'silent'},
   });
-  for (const warning of result.warnings) process.stderr.write(`esbuild: ${warning.text} (${warning.location?.file ?? ''}:${warning.location?.line ?? ''})\n`);
 }
 
 /** Every file under `dir`, by path relative to the package root (`/`-separated), with its text and mtime. */
@@ -129,18 +113,7 @@ export async function buildBinary(outDir: string): Promise<string> {
   }
 
   const main = join(work, 'main.cjs');
-  await bundle(
-    {
-      contents: `import {COMMAND_INDEX} from './dist/command-index.js';
-import {main} from './dist/commands/_base/main.js';
-main(process.argv.slice(2), COMMAND_INDEX).catch((error) => {
-  process.stderr.write(String(error?.stack ?? error) + '\\n');
-  process.exitCode = 1;
-});
-`,
-    },
-    main,
-  );
+  await bundle({contents: entryText('main')}, main);
   const worker = join(work, 'rule-worker.cjs');
   await bundle(join(root, 'dist', 'src', 'detection', 'rule-worker.js'), worker);
 

@@ -4,6 +4,7 @@
 import {spawnSync} from 'node:child_process';
 import {existsSync, readdirSync, readFileSync} from 'node:fs';
 import {join, relative} from 'node:path';
+import {pathToFileURL} from 'node:url';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
@@ -48,6 +49,9 @@ describe('npm package', () => {
   it('holds the manifest, the compiled commands, the built-in rules, the docs and contrib/, and no tests', () => {
     expect(packedFiles).toContain('oclif.manifest.json');
     expect(packedFiles).toContain('bin/run.js');
+    // The bundled start and its V8 code cache (commands/_base/bundle.ts).
+    expect(packedFiles).toContain('dist/daemoneye.cjs');
+    expect(packedFiles).toContain('dist/daemoneye.cjs.v8cache');
     // Development mode runs the TypeScript sources, which the package does not hold.
     expect(packedFiles).not.toContain('bin/dev.js');
     for (const id of manifestCommands) expect(packedFiles).toContain(`dist/commands/${id.replaceAll(':', '/')}.js`);
@@ -61,6 +65,13 @@ describe('npm package', () => {
     const result = sh(daemoneye, ['--version']);
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe(`daemoneye/${version} ${process.platform}-${process.arch} node-${process.version}`);
+    // It started from the installed bundle, whose code cache this Node takes as it was packed.
+    const loader = pathToFileURL(join(installed, 'dist', 'commands', '_base', 'bundle.js')).href;
+    const check = sh(process.execPath, [
+      '-e',
+      `import(${JSON.stringify(loader)}).then((m) => { const b = m.loadBundle(); console.log(b.cache, b.cacheWritten); process.exit(0); })`,
+    ]);
+    expect(check.stdout.trim(), check.stderr).toBe('accepted false');
   });
 
   it('installs the sql.js wasm with its dependencies, and it loads', () => {

@@ -1,6 +1,8 @@
 // Flag definitions shared by several commands, so each reads the same everywhere.
 import {Flags} from '@oclif/core';
 
+import {DaemonEyeError} from '../../src/errors.js';
+
 import type {Config} from '../../src/config/builder.js';
 import {READ_REDACTION_OFF, readRedaction, type ReadRedaction} from '../../src/redaction/redact.js';
 
@@ -21,6 +23,25 @@ export const storeFlag = Flags.string({
   summary: 'Also add the snapshot to a store directory; without DIR, the configured store (storage.path). Retention applies.',
   helpValue: '[DIR]',
 });
+
+/** Flags whose empty value means something (a bare `--store`: the configured store; see allowBareFlag). */
+const EMPTY_VALUE_ALLOWED: ReadonlySet<unknown> = new Set([storeFlag]);
+
+/**
+ * Refuse (USAGE, exit 2) a flag given an empty value (`--output ''`, `--config=`, `--rules ""`): no flag
+ * takes '' as a path, name or id, and passing it on would fail later with a message about something else
+ * (a write to the working directory, "no rule with id"). `definitions` are the command's and base flags by
+ * name, `values` the parsed ones.
+ */
+export function refuseEmptyValues(definitions: Readonly<Record<string, unknown>>, values: Readonly<Record<string, unknown>>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (EMPTY_VALUE_ALLOWED.has(definitions[name])) continue;
+    const given = Array.isArray(value) ? value : [value];
+    if (given.some((one) => one === '')) {
+      throw new DaemonEyeError('USAGE', `--${name} was given an empty value`, {hint: `give a value, or leave --${name} out`});
+    }
+  }
+}
 
 /** The redaction a reading command applies under its configuration (docs/redaction.md); said on stderr when off. */
 export function readerRedaction(config: Config, warn: (message: string) => void): ReadRedaction {

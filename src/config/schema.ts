@@ -1,5 +1,7 @@
 // The one configuration schema: every key, its type, default and one-line description. Each capability
 // adds its keys here so unknown-key checking keeps working; docs/configuration.md is generated from it.
+import {posix} from 'node:path';
+
 import {z} from 'zod';
 
 import {DecorationsSchema} from '../models/host.js';
@@ -22,12 +24,37 @@ const durationMs = (description: string, fallback: number) =>
     .default(fallback)
     .describe(description);
 
+/**
+ * A path DaemonEye writes to (state, store, ledger, alert file, metrics, keys): not empty, and not under
+ * /proc or /sys (but for this process's own descriptors, /proc/self/fd/N), kernel interfaces on every Linux
+ * host, where a "file" is no file (the write would fail
+ * at the end of a run with a misleading ENOENT). Other kernel file systems mounted elsewhere are refused
+ * when written (src/util/output-file.ts); this check needs no host, so `config validate` gives the same
+ * answer on a build machine.
+ */
+const KERNEL_PATH = /^\/(proc|sys)(\/|$)/;
+/** This process's own descriptors (`--metrics-file /proc/self/fd/1`): written to as they are open. */
+const OWN_DESCRIPTOR_PATH = /^\/proc\/(self|thread-self)\/fd\/\d+$/;
+const KERNEL_PATH_PROBLEM = 'is under /proc or /sys, a kernel interface, not a place for files: give a path on a disk';
+
+/** Why `path` cannot be a path DaemonEye writes (see writtenPath), or undefined when it can. */
+export function writtenPathProblem(path: string): string | undefined {
+  if (path === '') return 'an empty path: give a path, or leave the key out';
+  const normal = posix.normalize(path);
+  return KERNEL_PATH.test(normal) && !OWN_DESCRIPTOR_PATH.test(normal) ? KERNEL_PATH_PROBLEM : undefined;
+}
+
+const writtenPath = () =>
+  z.string().check((ctx) => {
+    const problem = writtenPathProblem(ctx.value);
+    if (problem !== undefined) ctx.issues.push({code: 'custom', message: problem, input: ctx.value});
+  });
+
 const AppSchema = z
   .object({
     log_level: z.enum(LOG_LEVELS).default('info').describe('What is logged to stderr: error, warn, info or debug'),
     log_format: z.enum(LOG_FORMATS).default('text').describe('Log and error format on stderr: text or json'),
-    state_dir: z
-      .string()
+    state_dir: writtenPath()
       .nullable()
       .default(null)
       .describe(
@@ -108,7 +135,7 @@ const CollectionSchema = z
 
 const StorageSchema = z
   .object({
-    path: z.string().nullable().default(null).describe('Store directory for `--store` without a path; null means <app.state_dir>/store'),
+    path: writtenPath().nullable().default(null).describe('Store directory for `--store` without a path; null means <app.state_dir>/store'),
     retention_days: upTo(36_500).nullable().default(30).describe('Snapshot files older than this are pruned after each write (null: keep)'),
     max_scans: upTo(100_000_000).nullable().default(10_000).describe('At most this many snapshot files are kept (null: no limit)'),
     max_size_mb: upTo(2 ** 30)
@@ -182,7 +209,7 @@ export const SinkSchema = z.discriminatedUnion('type', [
     .object({
       ...SinkBase,
       type: z.literal('file'),
-      path: z.string().describe('NDJSON file the alerts are appended to'),
+      path: writtenPath().describe('NDJSON file the alerts are appended to'),
       format: z
         .enum(['ndjson', 'ecs', 'ocsf'])
         .default('ndjson')
@@ -296,7 +323,7 @@ const AlertingSchema = z
       })
       .strict()
       .prefault({}),
-    state_dir: z.string().nullable().default(null).describe('Dedupe state and spool of undelivered alerts; null means <app.state_dir>/alerts'),
+    state_dir: writtenPath().nullable().default(null).describe('Dedupe state and spool of undelivered alerts; null means <app.state_dir>/alerts'),
     max_queue_size: upTo(10_000_000).default(10_000).describe('At most this many undelivered alerts are spooled; the oldest are dropped (and counted)'),
     max_alert_bytes: z
       .int()
@@ -314,15 +341,14 @@ const AlertingSchema = z
 const AuditSchema = z
   .object({
     enabled: z.boolean().default(true).describe('Append an entry to the audit ledger for every command that collects, detects, writes or changes something'),
-    ledger_path: z.string().nullable().default(null).describe('Ledger file; null means <app.state_dir>/audit.ledger'),
+    ledger_path: writtenPath().nullable().default(null).describe('Ledger file; null means <app.state_dir>/audit.ledger'),
   })
   .strict()
   .prefault({});
 
 const CryptoSchema = z
   .object({
-    private_key_path: z
-      .string()
+    private_key_path: writtenPath()
       .default('/etc/daemoneye/private.key')
       .describe('Ed25519 private key (PEM PKCS#8) that signs audit checkpoints; unsigned when absent'),
     public_key_path: z.string().default('/etc/daemoneye/public.key').describe('Ed25519 public key (PEM SPKI) that verifies checkpoints and signatures'),
@@ -332,7 +358,7 @@ const CryptoSchema = z
 
 const TelemetrySchema = z
   .object({
-    metrics_file: z.string().nullable().default(null).describe('Write Prometheus metrics here when each command ends, even on failure (null: off)'),
+    metrics_file: writtenPath().nullable().default(null).describe('Write Prometheus metrics here when each command ends, even on failure (null: off)'),
   })
   .strict()
   .prefault({});

@@ -11,6 +11,7 @@ import {Worker} from 'node:worker_threads';
 
 import {embeddedAsset, PACKAGE_ROOT} from '../package-files.js';
 import {MAX_TIMER_MS} from '../util/time.js';
+import {inSharedMemory, isShared} from '../storage/shared-bytes.js';
 import type {SnapshotBuild, SnapshotContent} from '../storage/snapshot-build.js';
 import {InProcessSlot} from './in-process-lane.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
@@ -183,6 +184,8 @@ export class DetectionEngine {
   workersStarted = 0;
   /** The file bytes a worker exported after building the latest SnapshotBuild: what later workers load instead. */
   private built: {readonly id: string; readonly bytes: Uint8Array} | undefined;
+  /** The latest snapshot's bytes copied into shared memory for the workers, when the caller's were not there. */
+  private shared: {readonly id: string; readonly bytes: Uint8Array} | undefined;
   /** Per snapshot id, the longest a worker took to start and load it: what replacing a stopped worker costs. */
   private readonly restartMs = new Map<string, number>();
 
@@ -354,7 +357,7 @@ export class DetectionEngine {
     const work = (async (): Promise<WorkerResponse> => {
       if (slot.loadedSnapshot !== task.snapshot.id) {
         const loadStart = performance.now();
-        const loaded = await slot.load(task.snapshot.id, this.contentOf(task.snapshot), task.snapshot.lists);
+        const loaded = await slot.load(task.snapshot.id, this.contentOf(task.snapshot, inProcess), task.snapshot.lists);
         if (loaded.type === 'failed') return loaded;
         if (loaded.type === 'loaded' && loaded.bytes !== undefined) this.built = {id: task.snapshot.id, bytes: loaded.bytes};
         slot.loadedSnapshot = task.snapshot.id;
@@ -399,10 +402,17 @@ export class DetectionEngine {
     }
   }
 
-  /** What a worker loads for a payload: its bytes, or those a worker built from its rows, or the rows to build from. */
-  private contentOf(snapshot: SnapshotPayload): SnapshotContent {
-    if ('bytes' in snapshot) return snapshot.bytes;
-    return this.built?.id === snapshot.id ? this.built.bytes : snapshot.build;
+  /**
+   * What a lane loads for a payload: its bytes, or those a worker built from its rows, or the rows to build
+   * from. Bytes go to a worker in shared memory (storage/shared-bytes.ts), copied there once per snapshot
+   * when the caller's are not, so every worker reads one copy instead of a clone of its own.
+   */
+  private contentOf(snapshot: SnapshotPayload, inProcess: boolean): SnapshotContent {
+    const bytes = 'bytes' in snapshot ? snapshot.bytes : this.built?.id === snapshot.id ? this.built.bytes : undefined;
+    if (bytes === undefined) return (snapshot as {build: SnapshotBuild}).build;
+    if (inProcess || isShared(bytes)) return bytes;
+    if (this.shared?.id !== snapshot.id) this.shared = {id: snapshot.id, bytes: inSharedMemory(bytes)};
+    return this.shared.bytes;
   }
 
   /** Kill a slot's worker; its replacement starts now (a timeout mid-run) or when next needed (deadline). */
@@ -424,6 +434,7 @@ export class DetectionEngine {
     const slots = this.slots;
     this.slots = [];
     this.built = undefined;
+    this.shared = undefined;
     this.restartMs.clear();
     await this.replace(0, false, true);
     await Promise.all(slots.map((slot) => slot?.terminate()));

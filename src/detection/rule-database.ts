@@ -1,13 +1,15 @@
 // A snapshot database made ready for rule queries, wherever rules run (a rule worker thread, or the main
-// thread's own sql.js instance for a small snapshot: in-process-lane.ts): our SQL functions, the named lists
-// as `list_<name>` tables, the `process_traits` view, a page cache as large as the snapshot, and read-only;
+// thread's own sql.js instance for a small snapshot: in-process-lane.ts), opened on the snapshot's bytes without
+// copying them (storage/shared-bytes.ts: every lane reads one copy): our SQL functions, the named lists as
+// temporary `list_<name>` tables, the `process_traits` view, a page cache as large as the snapshot, read-only;
 // and one rule query on it, its rows capped. One place, so the worker (rule-worker.ts), the in-process lane
 // and the benchmarks that time rules in-process set up the same database. Imports only what a worker may
 // load (no models, no zod).
 import type {Database, SqlJsStatic, SqlValue} from 'sql.js';
 
-import {insertFlatRows} from '../storage/bulk-insert.js';
+import {insertFlatRows, inTransaction} from '../storage/bulk-insert.js';
 import {buildSnapshotDatabase, isSnapshotBuild, type SnapshotContent} from '../storage/snapshot-build.js';
+import {openSharedSnapshot} from '../storage/shared-bytes.js';
 import type {SqlJsInstance} from '../storage/sqljs.js';
 import {createRuleViews} from './rule-predicates.js';
 import {SQL_POLICY} from './sql-policy.js';
@@ -29,17 +31,27 @@ const MAX_CACHE_KIB = 512 * 1024;
  */
 export function prepareRuleDatabase(db: Database, lists: Readonly<Record<string, readonly string[]>>, instance?: SqlJsInstance): void {
   registerUdfs(db, SQL_POLICY, instance);
-  for (const [name, values] of Object.entries(lists)) {
-    db.exec(`DROP TABLE IF EXISTS list_${name}; CREATE TABLE list_${name} (value TEXT)`);
-    // Batched and bound through SQLite's C API, as a snapshot's rows are (≈ 600 values over every list).
-    insertFlatRows(db, {name: `list_${name}`, columns: LIST_COLUMNS}, values, undefined, instance);
-  }
-  createRuleViews(db, lists);
+  // Sorts, DISTINCT and IN lists of the rules build temporary b-trees, and the lists and views live in the
+  // temp schema: all kept in memory instead of temporary files of sql.js's in-memory file system (which cost
+  // a JavaScript write per page and hold the same bytes).
+  db.exec('PRAGMA temp_store = MEMORY');
+  // One transaction for every list table and the view: in autocommit, each CREATE was a transaction of its
+  // own, with a journal written and deleted.
+  inTransaction(db, () => {
+    for (const [name, values] of Object.entries(lists)) {
+      // In the temp schema, as the views: the snapshot's own file is shared by every lane and never written.
+      db.exec(`DROP TABLE IF EXISTS temp.list_${name}; CREATE TEMP TABLE list_${name} (value TEXT)`);
+      // Batched and bound through SQLite's C API, as a snapshot's rows are (≈ 600 values over every list).
+      insertFlatRows(db, {name: `list_${name}`, columns: LIST_COLUMNS}, values, undefined, instance);
+    }
+    createRuleViews(db, lists);
+  });
   // SQLite's default 2 MB page cache makes every scan of a bigger snapshot re-read its pages through the
   // in-memory file system; a cache as large as the snapshot keeps them after the first rule touched them.
   const bytes = Number(db.exec('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')[0]?.values[0]?.[0] ?? 0);
   db.exec(`PRAGMA cache_size = -${Math.min(MAX_CACHE_KIB, Math.ceil((bytes * 1.25) / 1024) + 2048)}`);
-  // Belt and braces: the validator already refuses every write, and this copy is private to the rules.
+  // The validator already refuses every write; this makes one an error besides. The file's bytes may be
+  // shared with every other lane (storage/shared-bytes.ts), so nothing may ever write to them.
   db.exec('PRAGMA query_only = 1');
 }
 
@@ -50,8 +62,10 @@ export interface OpenedRuleDatabase {
 }
 
 /**
- * Open `content` as a rule database in `SQL` (prepareRuleDatabase; `instance` as there). A build is built
- * here and its file's bytes returned (before the lists are added).
+ * Open `content` as a rule database in `SQL` (prepareRuleDatabase; `instance` as there). File bytes are
+ * opened where they are, not copied (openSharedSnapshot): the caller keeps them unchanged while the database
+ * is open, and the database never writes to them. A build is built here and its file's bytes returned
+ * (before the lists are added).
  */
 export function openRuleDatabase(
   SQL: SqlJsStatic,
@@ -64,7 +78,7 @@ export function openRuleDatabase(
   if (isSnapshotBuild(content)) {
     db = buildSnapshotDatabase(SQL, content);
     built = db.export();
-  } else db = new SQL.Database(content);
+  } else db = openSharedSnapshot(SQL, content);
   try {
     prepareRuleDatabase(db, lists, instance);
   } catch (error) {

@@ -12,9 +12,11 @@ import {loadSqlJs, selectAll} from '../storage/database.js';
 import {startLoadingSqlJs} from '../storage/sqljs.js';
 // storage/input.js (and the store listing it uses) is imported only when a run reads saved input: a live run never needs it.
 import type {ReadOptions} from '../storage/input.js';
+import {inSharedMemory} from '../storage/shared-bytes.js';
 import {type SnapshotContent, snapshotBytes} from '../storage/snapshot-build.js';
 import {snapshotBuild, snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
 import {keepOnlyScans} from '../storage/table-rows.js';
+import {collectGarbage} from '../util/gc.js';
 
 export interface SnapshotForDetection {
   /** The snapshot file's bytes (or rows a rule worker builds its database from: storage/snapshot-build.ts). */
@@ -76,7 +78,7 @@ async function live(config: DaemonEyeConfig, needs: SnapshotNeeds): Promise<Snap
   // Built here, in this thread's sql.js, and handed to the workers as bytes. Handing them the rows to build
   // from instead (a SnapshotBuild) kept sql.js off this thread but cost as much CPU and more memory: the rows
   // are copied into the worker by structured clone (docs/performance.md, "Building the snapshot twice").
-  const content = await snapshotBytes(snapshotBuild(snapshot.scan, snapshot.processes, [], snapshot.tables));
+  const content = released(inSharedMemory(await snapshotBytes(snapshotBuild(snapshot.scan, snapshot.processes, [], snapshot.tables))));
   return {
     content,
     timings: {collect_ms: Math.round(collected - started), snapshot_build_ms: Math.round(performance.now() - collected)},
@@ -90,16 +92,48 @@ async function live(config: DaemonEyeConfig, needs: SnapshotNeeds): Promise<Snap
   };
 }
 
-/** A copy of `db` holding only one scan (files with several scans are split so each alert has one scan). */
+/** `db`'s file, `db` closed. */
+function exportAndClose(db: Database): Uint8Array {
+  try {
+    return db.export();
+  } finally {
+    db.close();
+  }
+}
+
+/** Below this many bytes the copies let go of are not worth a garbage collection (a run of a small snapshot never waits long). */
+const COLLECT_FROM_BYTES = 4 * 1024 * 1024;
+
+/**
+ * `shared` (a snapshot's bytes in shared memory, what the rule lanes read), after a garbage collection when
+ * they are large: the file read, the database it was checked into and its export are dead by then, each as
+ * large as the snapshot, and would otherwise stay resident while this thread waits on the rules.
+ */
+function released(shared: Uint8Array): Uint8Array {
+  if (shared.byteLength >= COLLECT_FROM_BYTES) collectGarbage();
+  return shared;
+}
+
+/**
+ * `db`'s file in shared memory (shared-bytes.ts), what the rule lanes read, and `db` closed: the database and
+ * the exported copy are let go before the rules run, so a run holds the snapshot once however many workers
+ * read it.
+ */
+function closeToShared(db: Database): Uint8Array {
+  return released(inSharedMemory(exportAndClose(db)));
+}
+
+/** A copy of `db` holding only one scan (files with several scans are split so each alert has one scan), in shared memory. */
 async function onlyScan(db: Database, scanId: number): Promise<Uint8Array> {
   const SQL = await loadSqlJs();
   const copy = new SQL.Database(db.export());
   try {
     keepOnlyScans(copy, [scanId]);
-    return copy.export();
-  } finally {
+  } catch (error) {
     copy.close();
+    throw error;
   }
+  return closeToShared(copy);
 }
 
 /** How many processes the scans hold, and how many of them were partly unreadable when collected. */
@@ -127,26 +161,30 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
     if (since === undefined) {
       const {loadLatestScan} = await import('../storage/input.js');
       const latest = await loadLatestScan(input, problems);
+      let counts: ReturnType<typeof processCounts>;
       try {
-        yield {
-          // The checked copy, never the file: its bytes may hold views and triggers the workers must not see.
-          content: latest.db.export(),
-          scanIds: latest.scanIds,
-          tables: heldTables(latest.scans, latest.scanIds),
-          scans: latest.scans.filter((s) => latest.scanIds.includes(s.id)),
-          source: input,
-          ...processCounts(latest.db, latest.scanIds),
-        };
-      } finally {
+        counts = processCounts(latest.db, latest.scanIds);
+      } catch (error) {
         latest.db.close();
+        throw error;
       }
+      yield {
+        // The checked copy, never the file: its bytes may hold views and triggers the workers must not see.
+        // Closed before the rules run, not after: the database is one more copy of the snapshot.
+        content: closeToShared(latest.db),
+        scanIds: latest.scanIds,
+        tables: heldTables(latest.scans, latest.scanIds),
+        scans: latest.scans.filter((s) => latest.scanIds.includes(s.id)),
+        source: input,
+        ...counts,
+      };
       return;
     }
     const {requireSnapshotsInRange} = await import('../storage/input.js');
     for await (const file of requireSnapshotsInRange(input, {since, ...problems})) {
       for (const scanId of file.scanIds) {
         const scansInFile = Number(selectAll(file.db, 'SELECT count(*) AS n FROM scans')[0]?.n);
-        const bytes = scansInFile === 1 ? file.db.export() : await onlyScan(file.db, scanId);
+        const bytes = scansInFile === 1 ? released(inSharedMemory(file.db.export())) : await onlyScan(file.db, scanId);
         yield {
           content: bytes,
           scanIds: [scanId],
@@ -170,17 +208,13 @@ export async function querySnapshot(options: SnapshotSourceOptions, needs: Snaps
     ...(since === undefined ? {} : {since}),
     ...readOptionsOf(options),
   });
+  const scanIds = merged.scans.map((s) => s.id);
+  let counts: ReturnType<typeof processCounts>;
   try {
-    const scanIds = merged.scans.map((s) => s.id);
-    return {
-      content: merged.db.export(),
-      scanIds,
-      tables: heldTables(merged.scans, scanIds),
-      scans: merged.scans,
-      source: input,
-      ...processCounts(merged.db, scanIds),
-    };
-  } finally {
+    counts = processCounts(merged.db, scanIds);
+  } catch (error) {
     merged.db.close();
+    throw error;
   }
+  return {content: closeToShared(merged.db), scanIds, tables: heldTables(merged.scans, scanIds), scans: merged.scans, source: input, ...counts};
 }

@@ -13,6 +13,7 @@ import {DaemonEyeError} from '../errors.js';
 import type {ColumnSpec} from '../models/columns.js';
 import {TABLES, type TableDefinition} from '../models/tables.js';
 import {createSnapshotDatabase} from './database.js';
+import {openSharedSnapshot} from './shared-bytes.js';
 import {loadSqlJs} from './sqljs.js';
 
 /** The schema name the untrusted file is attached under, for the length of the import only. */
@@ -237,7 +238,8 @@ export async function importSnapshot(bytes: Uint8Array, refuse: Refuse, options:
   const SQL = await loadSqlJs();
   let source: Database;
   try {
-    source = new SQL.Database(bytes);
+    // Opened on `bytes` themselves, not a copy (a snapshot's size less to hold): nothing here writes to it.
+    source = openSharedSnapshot(SQL, bytes);
   } catch (error) {
     throw refuse(`SQLite cannot open it (${(error as Error).message})`, error);
   }

@@ -9,6 +9,7 @@
 // or refused (binary), wherever the terminal was reached from. Kernel interfaces (/proc, /sys and friends)
 // are refused. The policy, per kind, is the table in docs/operations/guarantees.md.
 import {
+  accessSync,
   closeSync,
   constants,
   existsSync,
@@ -89,6 +90,7 @@ function kindOf(stat: Stats): OutputKind | 'directory' | 'socket' | 'block devic
 }
 
 const euid = (): number => process.geteuid?.() ?? 0;
+const egid = (): number => process.getegid?.() ?? 0;
 
 /** The descriptors a path is matched against by what it is: stdout first, then stderr, then stdin. */
 const STANDARD_DESCRIPTORS = [1, 2, 0] as const;
@@ -318,6 +320,8 @@ function existingAncestor(dir: string): string {
  */
 export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds' | 'what'> = {}): OutputTarget {
   const what = options.what ?? 'output';
+  // '' is no path: left alone it would resolve to the working directory and fail at the write.
+  if (given === '') throw refused(given, `${what} is an empty path`, 'give a file path');
   checkOutputDirectory(given, what);
   let stat: Stats;
   try {
@@ -398,6 +402,25 @@ export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds
     throw refused(given, `${what} ${given} is a ${kind}${via}, not a file`, 'give the path of a regular file');
   }
   return {given, path, kind, link, existing: kind === 'file' ? stat : null};
+}
+
+/**
+ * Check, before any work, that `given` can be written the way OutputFileWriter will write it, so a long run
+ * (a scan of 20,000 processes, an export of a store) is not thrown away at its end by a path that was wrong
+ * from the start. Throws what the write would: resolveOutput's refusals (OUTPUT_REFUSED, exit 2), and for a
+ * new or regular file, the fileError of a directory that is missing or that this user cannot create files
+ * in (an atomic replacement writes its temp file there). Writes nothing; the write itself checks again.
+ */
+export function preflightOutput(given: string, options: Pick<OutputOptions, 'kinds' | 'what'> = {}): OutputTarget {
+  const target = resolveOutput(given, options);
+  if (target.kind === 'new' || target.kind === 'file') {
+    try {
+      accessSync(dirname(resolve(target.path)), constants.W_OK | constants.X_OK);
+    } catch (error) {
+      throw fileError(error, given, 'write');
+    }
+  }
+  return target;
 }
 
 /** The one-line refusal (OUTPUT_REFUSED, exit 2) for a file `given` on kernel file system `kernel`. */
@@ -627,7 +650,8 @@ export function resolveOutputDirectory(given: string, what = 'output directory')
 /**
  * Create (mode 0750) or check each directory of `relative` under `root` (from resolveOutputDirectory) and return
  * the path: the tree inside is the tool's own, so a symbolic link, a non-directory, or a directory another user
- * owns or may write to there (planted by someone who can write to the root) is refused, never followed.
+ * owns or may write to there (any user, or a group other than this user's or root's: planted, or opened to
+ * others, by someone who can write to the root) is refused, never followed.
  */
 export function outputSubdirectory(root: string, relative: string, what = 'output directory'): string {
   let path = root;
@@ -647,7 +671,9 @@ export function outputSubdirectory(root: string, relative: string, what = 'outpu
           ? `belongs to uid ${stat.uid}, not to this user (uid ${euid()}) or root`
           : (stat.mode & 0o002) !== 0
             ? 'may be written by any user'
-            : undefined;
+            : (stat.mode & 0o020) !== 0 && stat.gid !== egid() && stat.gid !== 0
+              ? `may be written by group ${stat.gid}, not this user's group (gid ${egid()}) or root's`
+              : undefined;
     if (problem !== undefined) {
       throw refused(
         path,

@@ -149,15 +149,17 @@ describe('detect with alert delivery', () => {
     expect(server.requests.length - before).toBe(6);
   });
 
-  // mkdir under /proc answers ENOENT, which sent Node's recursive mkdir into an endless synchronous loop.
-  it('a file sink whose directory cannot be made (under /proc) fails at once: exit 3, one line, alerts spooled', async () => {
+  // mkdir under /proc answers ENOENT, which sent Node's recursive mkdir into an endless synchronous loop; then the
+  // delivery failed at the end of the run. Now the configuration refuses the path before anything runs (the
+  // sink's own refusal, for a configuration built another way, is test/alerting/file-sink.test.ts).
+  it('a file sink under /proc is an invalid configuration: exit 2, one line naming the key, nothing collected', async () => {
     const cfg = config('proc-sink', ['  sinks:', '    - {name: proc, type: file, path: /proc/daemoneye-no-such/alerts.ndjson}', ''].join('\n'));
     const result = await detect(cfg, '--format', 'json');
-    expect(result.code).toBe(3);
-    expect(result.stderr).toContain(
-      'file sink /proc/daemoneye-no-such/alerts.ndjson is on /proc, a kernel interface, not a place for files (give a path on a disk)',
-    );
-    expect((JSON.parse(result.stdout) as {summary: {spooled: number}}).summary.spooled).toBe(2);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringContaining('alerting.sinks.0.path: is under /proc or /sys, a kernel interface, not a place for files'),
+    ]);
+    expect(result.stdout).toBe('');
   });
 });
 

@@ -357,6 +357,28 @@ describe.skipIf(!root)('an output that is one of our own descriptors is written 
   });
 });
 
+describe('an output that cannot be written is said before the work', () => {
+  it('scan --output into a missing directory and --metrics-file on /proc stop before collecting; an empty path or value is refused by name', async () => {
+    const missing = await runCli(['scan', '--no-hash', '--pid', '1', '--output', join(home, 'missing', 'x.db'), '--log-level', 'debug'], {env});
+    expect(missing.code, missing.stderr).toBe(3);
+    // One line, and no collection ran (its debug line is absent): before, the scan ran and then failed.
+    expect(missing.stderr.trim().split('\n')).toEqual([expect.stringContaining(`cannot write ${join(home, 'missing', 'x.db')}: no such file or directory`)]);
+    const metrics = await runCli(['scan', '--no-hash', '--pid', '1', '--metrics-file', '/proc/self/daemoneye.prom'], {env});
+    expect(metrics.code, metrics.stderr).toBe(2);
+    expect(metrics.stderr.trim().split('\n')).toEqual([expect.stringContaining('telemetry.metrics_file: is under /proc or /sys, a kernel interface')]);
+    expect(metrics.stdout).toBe(''); // before, the rows were printed and the run then exited 2
+    for (const [args, flag] of [
+      [['export', '--input', input, '--output', ''], '--output'],
+      [['detect', '--input', input, '--config='], '--config'],
+      [['rules', 'list', '--rules', ''], '--rules'],
+    ] as const) {
+      const result = await runCli([...args], {env});
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr.trim().split('\n')).toEqual([`daemoneye: error: ${flag} was given an empty value (give a value, or leave ${flag} out)`]);
+    }
+  });
+});
+
 describe.skipIf(!root)('where the bytes land decides: a terminal reached by any path', () => {
   it('export --output /dev/stdout, /proc/self/fd/1 or /dev/tty on a terminal escapes control characters, in CSV too', async () => {
     for (const [output, format] of [
@@ -387,7 +409,7 @@ describe.skipIf(!root)('where the bytes land decides: a terminal reached by any 
 });
 
 describe.skipIf(!root)('export --format parquet: the lake root is the user’s, the tree under it the tool’s own', () => {
-  it('a link or another user’s writable directory planted inside the lake is refused in one line (exit 2), nothing written through it; a link as the root is followed', async () => {
+  it('a link, or a directory another user or group may write, planted inside the lake is refused in one line (exit 2), nothing written through it; a link as the root is followed', async () => {
     const lake = join(home, 'lake');
     const victim = join(home, 'victim-dir');
     mkdirSync(join(lake), {recursive: true});
@@ -407,6 +429,12 @@ describe.skipIf(!root)('export --format parquet: the lake root is the user’s, 
     const writable = await parquet(lake);
     expect(writable.code).toBe(2);
     expect(writable.stderr).toContain(`${planted} may be written by any user`);
+    // Group-writable for a group that is not ours: its members could plant a link there as well.
+    chmodSync(planted, 0o770);
+    chownSync(planted, 0, 65534);
+    const groupWritable = await parquet(lake);
+    expect(groupWritable.code).toBe(2);
+    expect(groupWritable.stderr).toContain(`${planted} may be written by group 65534`);
     execFileSync('rm', ['-r', planted]);
     const rootLink = join(scratch, 'lake-link');
     symlinkSync(lake, rootLink);

@@ -146,6 +146,22 @@ describe('bad configuration', () => {
     expect(new ConfigBuilder({}).addEmbeddedDefaults().addFile(longest).build().values.detection.rule_timeout_ms).toBe(2147483647);
   });
 
+  it('a path DaemonEye writes may not be empty or under /proc or /sys, however it is spelled; a disk path is fine', () => {
+    const bad = file(
+      'kernel.yaml',
+      "app:\n  state_dir: /sys/fs/x\nalerting:\n  sinks:\n    - {name: f, type: file, path: /proc/self/alerts.ndjson}\naudit:\n  ledger_path: //tmp/../proc/x\ntelemetry:\n  metrics_file: ''\n",
+    );
+    const result = validateConfigFile(bad);
+    expect(result.errors.map((issue) => `${issue.path}: ${issue.message}`)).toEqual([
+      expect.stringMatching(/^app\.state_dir: is under \/proc or \/sys, a kernel interface/),
+      expect.stringMatching(/^alerting\.sinks\.0\.path: is under \/proc or \/sys/),
+      expect.stringMatching(/^audit\.ledger_path: is under \/proc or \/sys/),
+      expect.stringMatching(/^telemetry\.metrics_file: an empty path/),
+    ]);
+    const fine = file('disk.yaml', 'audit:\n  ledger_path: /var/lib/processes/audit.ledger\ntelemetry:\n  metrics_file: /srv/sysadmin/m.prom\n');
+    expect(validateConfigFile(fine).errors).toEqual([]);
+  });
+
   it('an environment variable with a wrong value names the variable', () => {
     const error = thrown(() => new ConfigBuilder({DAEMONEYE_APP__LOG_LEVEL: 'loud'}).addEmbeddedDefaults().addEnvironment().build());
     expect(error.message).toContain('env DAEMONEYE_APP__LOG_LEVEL: app.log_level');

@@ -15,6 +15,7 @@ import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import type {LoadedRule} from '../../src/detection/rule-manager.js';
 import {runRulesOnSnapshot} from '../../src/detection/rules-on-snapshot.js';
 import {SqlValidator} from '../../src/detection/sql-validator.js';
+import {inSharedMemory} from '../../src/storage/shared-bytes.js';
 import {snapshotBuild} from '../../src/storage/snapshot-file.js';
 import {makeProcesses, makeScan} from '../storage/helpers/snapshots.js';
 
@@ -103,9 +104,24 @@ describe('DetectionEngine', () => {
     const small = engine(3);
     expect((await small.runTasks(tasks, {workers: 1})).every((o) => o.status === 'ok' && o.rows.length === 2)).toBe(true);
     expect(small.workersStarted).toBe(1);
+    // Two workers read one shared copy of the bytes, each with its named lists, and neither writes to them.
+    const shared = inSharedMemory(
+      await snapshotFromRows([
+        {pid: 1, name: 'nginx'},
+        {pid: 2, name: 'sh'},
+      ]),
+    );
+    const listed: SnapshotPayload = {id: `shared-${Math.random()}`, bytes: shared, lists: {shells: ['sh']}};
+    const before = Buffer.from(shared);
+    const inList = 'SELECT pid FROM processes WHERE name IN (SELECT value FROM list_shells)';
     const big = engine(2);
-    expect((await big.runTasks(tasks, {workers: 5})).every((o) => o.status === 'ok')).toBe(true);
+    const outcomes = await big.runTasks([...tasks, ...Array.from({length: 4}, (_, i) => ({key: `l${i}`, sql: inList, timeoutMs: 10_000, snapshot: listed}))], {
+      workers: 5,
+    });
+    expect(outcomes.every((o) => o.status === 'ok')).toBe(true);
+    expect(outcomes.slice(6).map((o) => o.rows)).toEqual(Array.from({length: 4}, () => [{pid: 2}]));
     expect(big.workersStarted).toBe(2);
+    expect(Buffer.from(shared).equals(before)).toBe(true);
     // Never more workers than tasks: a lone query starts one, whatever the snapshot's size allows.
     const lone = engine(2);
     expect((await lone.runTasks(tasks.slice(0, 1), {workers: 2}))[0]?.status).toBe('ok');
