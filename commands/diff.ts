@@ -38,11 +38,14 @@ export default class Diff extends DaemonEyeCommand<typeof Diff> {
       defaultStore: config.paths.storeDir,
       redaction: readerRedaction(config, (message) => this.logger.warn(message)),
       limits: snapshotLimitsFromConfig(config.values.storage),
+      // An unusable file of a store is reported and skipped; the diff of the others is printed, then exit 2.
+      onProblem: (problem) => this.logger.reportError(problem),
     });
+    const partial = (diff.skipped_files?.length ?? 0) > 0;
     return {
       output: shown(diffView(diff), this.flags.format),
       report: [{info: diffSummaryLine(diff)}],
-      exitCode: this.flags['fail-on-change'] && diff.results.length > 0 ? ExitCode.CheckFailed : ExitCode.Success,
+      exitCode: partial ? ExitCode.UsageOrInput : this.flags['fail-on-change'] && diff.results.length > 0 ? ExitCode.CheckFailed : ExitCode.Success,
       audit: {action: 'diff', payload: {old: diff.old, new: diff.new, counts: diff.counts}},
     };
   }

@@ -12,7 +12,8 @@ import {DaemonEyeError, ExitCode, isDaemonEyeError, strongerExitCode} from '../.
 import {type Palette, paletteFor, PLAIN} from '../../src/output/colour.js';
 import {colourEnabled, type OutputFormat, resolveFormat} from '../../src/output/format.js';
 import {terminalOutput} from '../../src/output/terminal.js';
-import {renderView, type View} from '../../src/output/view.js';
+import {renderViewPieces, type View} from '../../src/output/view.js';
+import {OutputClosed, stdoutWriter, writePieces} from '../../src/output/write-pieces.js';
 import {Logger, type LogLevel} from '../../src/output/logger.js';
 import {MetricsCollector} from '../../src/telemetry/metrics.js';
 import {preflightOutput} from '../../src/util/output-file.js';
@@ -111,7 +112,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     if (output === null) return;
     if (output.kind === 'view') await this.present(output.format, output.view, output.ttyDefault);
     else if (output.kind === 'stream') await this.presentStream(output.format, output.rows, output.viewOf);
-    else this.write(output.text);
+    else await this.write(output.text);
   }
 
   /** Colours for stdout (severities, health states): PLAIN unless stdout is a terminal without NO_COLOR. */
@@ -164,14 +165,16 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
 
   /**
    * Print a command's result in the requested format (else table on a terminal, NDJSON when piped): the one
-   * `--format` dispatch of every command (src/output/view.ts). Returns the format used.
+   * `--format` dispatch of every command (src/output/view.ts), written a piece at a time as it is rendered.
+   * Returns the format used.
    */
   protected async present<Row>(requested: string | undefined, view: View<Row>, ttyDefault: OutputFormat = 'table'): Promise<OutputFormat> {
     const format = this.outputFormat(requested, ttyDefault);
     const human = format !== 'json' && format !== 'ndjson' && format !== 'csv';
     const palette = human ? await this.stdoutPalette() : PLAIN;
     const width = process.stdout.isTTY === true ? (process.stdout.columns > 0 ? process.stdout.columns : 80) : undefined;
-    this.write(renderView(format, view, {width, palette, tty: width !== undefined}), palette !== PLAIN);
+    await view.prepare?.(format);
+    await this.write(renderViewPieces(format, view, {width, palette, tty: width !== undefined}), palette !== PLAIN);
     return format;
   }
 
@@ -184,7 +187,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     const format = this.outputFormat(requested);
     const kept: Row[] = [];
     for await (const row of rows) {
-      if (format === 'ndjson') this.write(renderView('ndjson', viewOf([row])));
+      if (format === 'ndjson') await this.write(renderViewPieces('ndjson', viewOf([row])));
       else kept.push(row);
     }
     return format === 'ndjson' ? format : this.present(format, viewOf(kept));
@@ -230,14 +233,22 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
   }
 
   /**
-   * Write data to stdout (data only; diagnostics go through the logger). On a terminal, every format is made
-   * terminal-safe as a whole (terminalOutput): what a renderer left of process-controlled text cannot drive it.
-   * `painted`: the renderer coloured the text with the palette, whose colours alone are kept (never in CSV or
-   * JSON, whose every escape sequence came from the data).
+   * Write data to stdout (data only; diagnostics go through the logger), a chunk of whole pieces at a time,
+   * waiting while the reader is slow and giving the event loop a turn between pieces (src/output/write-pieces.ts).
+   * On a terminal, every format is made terminal-safe (terminalOutput, chunk by chunk: a chunk holds whole
+   * lines or JSON tokens): what a renderer left of process-controlled text cannot drive it. `painted`: the
+   * renderer coloured the text with the palette, whose colours alone are kept (never in CSV or JSON, whose
+   * every escape sequence came from the data).
    */
-  private write(text: string, painted = false): void {
-    if (text === '') return;
-    process.stdout.write(process.stdout.isTTY === true ? terminalOutput(text, painted && colourEnabled(process.stdout)) : text);
+  private async write(text: Iterable<string> | string, painted = false): Promise<void> {
+    const write = stdoutWriter();
+    const colour = painted && colourEnabled(process.stdout);
+    try {
+      await writePieces(text, process.stdout.isTTY === true ? (chunk) => write(terminalOutput(chunk, colour)) : write);
+    } catch (error) {
+      // The reader went away (`daemoneye scan | head`): the output just stops, as on EPIPE (main.ts).
+      if (!(error instanceof OutputClosed)) throw error;
+    }
   }
 
   /**

@@ -3,10 +3,9 @@
 import type {PrintedAlert} from '../alerting/alert-manager.js';
 import {alertColumns, alertLine} from '../detection/detection-view.js';
 import type {AlertOrigin} from '../models/alert-evidence.js';
-import {ecsAlertEvent} from '../output/ecs.js';
-import {ocsfDetectionFinding} from '../output/ocsf.js';
+import {alertDocument, loadEcsOcsf} from '../output/alert-formats.js';
 import {renderNdjsonLine} from '../output/render.js';
-import type {View} from '../output/view.js';
+import {rowPieces, type View} from '../output/view.js';
 import type {DetectRunResult} from './detect.js';
 
 /**
@@ -32,9 +31,10 @@ export function alertsView(printed: readonly PrintedAlert[], origin: AlertOrigin
     document: {alerts: printed},
     columns: alertColumns(origin).map((column) => ({...column, get: (a: PrintedAlert) => column.get(marked(a))})),
     text: {
-      text: (rows, terminal) => rows.map((a) => alertLine(marked(a), terminal.palette, origin)).join(''),
-      ecs: (rows) => rows.map((a) => renderNdjsonLine(ecsAlertEvent(a))).join(''),
-      ocsf: (rows) => rows.map((a) => renderNdjsonLine(ocsfDetectionFinding(a))).join(''),
+      text: (rows, terminal) => rowPieces(rows, (a) => alertLine(marked(a), terminal.palette, origin)),
+      ecs: (rows) => rowPieces(rows, (a) => renderNdjsonLine(alertDocument(a, 'ecs'))),
+      ocsf: (rows) => rowPieces(rows, (a) => renderNdjsonLine(alertDocument(a, 'ocsf'))),
     },
+    prepare: loadEcsOcsf,
   };
 }

@@ -6,7 +6,7 @@ import {csvCells} from '../models/serialise.js';
 import {ecsProcessEvent} from '../output/ecs.js';
 import {ocsfEvidenceInfo} from '../output/ocsf.js';
 import {renderNdjsonLine, renderTable, type TableColumn} from '../output/render.js';
-import type {View} from '../output/view.js';
+import {rowPieces, type View} from '../output/view.js';
 
 function memory(bytes: number | null): string {
   if (bytes === null) return '';
@@ -53,8 +53,8 @@ export function processView(processes: readonly ProcessRecord[], host: Host | nu
       values: (p) => [...csvCells(PROCESS_TABLE_COLUMNS, processToRow(p)), host?.id ?? null, host?.hostname ?? null],
     },
     text: {
-      ecs: (rows) => rows.map((p) => renderNdjsonLine(ecsProcessEvent(p, host))).join(''),
-      ocsf: (rows) => rows.map((p) => renderNdjsonLine(ocsfEvidenceInfo(p, host))).join(''),
+      ecs: (rows) => rowPieces(rows, (p) => renderNdjsonLine(ecsProcessEvent(p, host))),
+      ocsf: (rows) => rowPieces(rows, (p) => renderNdjsonLine(ocsfEvidenceInfo(p, host))),
     },
   };
 }

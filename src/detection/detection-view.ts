@@ -6,11 +6,11 @@ import {alertEvidence, alertNextSteps, type AlertOrigin} from '../models/alert-e
 import type {Host} from '../models/host.js';
 import {ALERT_SEVERITIES} from '../models/severity.js';
 import {type Palette, PLAIN} from '../output/colour.js';
-import {ecsProcessEvent} from '../output/ecs.js';
-import {ocsfEvidenceInfo} from '../output/ocsf.js';
+import {ecsOcsf, loadEcsOcsf} from '../output/alert-formats.js';
+import {hasProcessPid} from '../output/process-facts.js';
 import {renderNdjsonLine, renderTable, type TableColumn} from '../output/render.js';
 import {terminalSafe} from '../output/terminal.js';
-import type {View} from '../output/view.js';
+import {rowPieces, type View} from '../output/view.js';
 import type {QueryReport} from './query.js';
 import type {DetectReport} from './rules-over-snapshots.js';
 
@@ -80,22 +80,24 @@ export function queryView(report: QueryReport): View<QueryReport['rows'][number]
     columns: report.columns.map((c) => ({header: c, get: (row) => row[c], width: 60})),
     csv: {header: report.columns, values: (row) => report.columns.map((c) => row[c])},
     text: {
-      ecs: (rows) => rows.map((row) => renderNdjsonLine(processEvent(row, ecsProcessEvent))).join(''),
-      ocsf: (rows) => rows.map((row) => renderNdjsonLine(processEvent(row, ocsfEvidenceInfo))).join(''),
+      ecs: (rows) => processEvents(rows, ecsOcsf().ecs.ecsProcessEvent),
+      ocsf: (rows) => processEvents(rows, ecsOcsf().ocsf.ocsfEvidenceInfo),
     },
+    prepare: loadEcsOcsf,
   };
 }
 
-/** A query row as a process event of ECS or OCSF; a row without a numeric pid cannot be one (exit 2). */
-function processEvent(
-  row: Readonly<Record<string, unknown>>,
-  render: (row: Readonly<Record<string, unknown>>, host: Host | null) => Record<string, unknown> | null,
-): Record<string, unknown> {
-  const event = render(row, (row.host as Host | null | undefined) ?? null);
-  if (event === null) {
+type ProcessEventOf = (row: Readonly<Record<string, unknown>>, host: Host | null) => Record<string, unknown> | null;
+
+/**
+ * Query rows as process events of ECS or OCSF, an NDJSON line each; a row without a numeric pid cannot be one:
+ * refused (exit 2) before the first line is printed.
+ */
+function processEvents(rows: readonly Readonly<Record<string, unknown>>[], render: ProcessEventOf): Iterable<string> {
+  if (!rows.every(hasProcessPid)) {
     throw new DaemonEyeError('USAGE', '--format ecs and ocsf print processes: every row needs a numeric pid column', {
       hint: 'select pid (and name, executable_path, cmdline, … as docs/schema.md names them) from processes, or use --format ndjson',
     });
   }
-  return event;
+  return rowPieces(rows, (row) => renderNdjsonLine(render(row, (row.host as Host | null | undefined) ?? null)));
 }

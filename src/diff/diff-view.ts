@@ -1,7 +1,7 @@
 // How `diff` prints (src/output/view.ts), and its one-line stderr summary.
 import {ocsfProcessLaunch} from '../output/ocsf.js';
 import {renderNdjsonLine} from '../output/render.js';
-import type {View} from '../output/view.js';
+import {rowPieces, type View} from '../output/view.js';
 import {type DiffResult, osqueryDifferential, type SnapshotDiff} from './snapshot-diff.js';
 
 function detail(result: DiffResult): string {
@@ -41,11 +41,12 @@ export function diffView(diff: SnapshotDiff): View<DiffResult> {
       // OCSF has a class for a process new since the other scan (Process Activity: Launch); the other changes
       // (removed processes, new executables and hashes, ports) have none and are in the NDJSON output.
       ocsf: (rows) =>
-        rows
-          .filter((r) => r.name === 'processes' && r.action === 'added')
-          .map((r) => renderNdjsonLine(ocsfProcessLaunch(r.columns, r.host, r.collection_time)))
-          .join(''),
-      osquery: (rows) => rows.map((r) => renderNdjsonLine(osqueryDifferential(r))).join(''),
+        rowPieces(
+          rows,
+          (r) => renderNdjsonLine(ocsfProcessLaunch(r.columns, r.host, r.collection_time)),
+          (r) => r.name === 'processes' && r.action === 'added',
+        ),
+      osquery: (rows) => rowPieces(rows, (r) => renderNdjsonLine(osqueryDifferential(r))),
     },
   };
 }
@@ -56,5 +57,7 @@ export function diffSummaryLine(diff: SnapshotDiff): string {
     .map(([key, n]) => `${n} ${key.replace(':', ' ')}`)
     .join(', ');
   const ports = diff.compared_listening_ports ? '' : ' (listening ports not compared: a scan holds none)';
-  return `scan ${diff.old.scan_id} (${diff.old.source}) → scan ${diff.new.scan_id} (${diff.new.source}): ${diff.results.length === 0 ? 'no changes' : counts}${ports}`;
+  const skipped = diff.skipped_files?.length ?? 0;
+  const unusable = skipped === 0 ? '' : `; ${skipped} unusable file${skipped === 1 ? '' : 's'} skipped, named above`;
+  return `scan ${diff.old.scan_id} (${diff.old.source}) → scan ${diff.new.scan_id} (${diff.new.source}): ${diff.results.length === 0 ? 'no changes' : counts}${ports}${unusable}`;
 }

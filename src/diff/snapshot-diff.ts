@@ -77,6 +77,17 @@ export interface SnapshotDiff {
   readonly counts: Record<string, number>;
   /** Whether listening ports were compared (both scans hold them). */
   readonly compared_listening_ports: boolean;
+  /**
+   * Files of a store that could not be used and were skipped (each also reported on stderr), the comparison
+   * made over the others; present only when a file was skipped (`diff` then exits 2).
+   */
+  readonly skipped_files?: readonly SkippedFile[];
+}
+
+/** A file a reader skipped: its path and the one-line problem. */
+export interface SkippedFile {
+  readonly file: string;
+  readonly problem: string;
 }
 
 /** A process's identity across scans: entity id (boot id, pid, start ticks), else pid and start time. */

@@ -80,10 +80,16 @@ export const PROCESS_FACT_COLUMNS: readonly string[] = [
   ...PLATFORM_FACT_FIELDS,
 ];
 
+/** Whether `row` is a process to processFacts: it has a numeric pid. */
+export function hasProcessPid(row: Readonly<Record<string, unknown>>): boolean {
+  return num(row.pid) !== null;
+}
+
 /**
  * The process facts of a record or row (see the file header); null when it has no numeric `pid`. A column
  * the row lacks is null. Shapes: `{pid, name, …, platform_data: {uid, …}}` or `{pid, name, …, uid, …}`.
  */
+
 export function processFacts(row: Readonly<Record<string, unknown>>): ProcessFacts | null {
   const pid = num(row.pid);
   if (pid === null) return null;

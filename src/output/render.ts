@@ -51,11 +51,40 @@ function cellText(value: unknown): string {
  * width; the last column is fitted to `terminalWidth` when given.
  */
 export function renderTable<T>(rows: readonly T[], columns: readonly TableColumn<T>[], terminalWidth?: number, palette: Palette = PLAIN): string {
-  const cells = rows.map((row) => columns.map((column) => terminalSafe(cellText(column.get(row)))));
+  return [...tableLines(rows, columns, terminalWidth, palette)].join('');
+}
+
+/** Rows a renderer handles between two empty pieces (a turn for the writer: src/output/write-pieces.ts). */
+const ROWS_PER_TURN = 256;
+
+/**
+ * renderTable's text a line at a time (each ending in `\n`), with an empty piece every few hundred rows of
+ * the passes that print nothing yet (the cells, then their widths), for a writer to give the event loop a turn.
+ */
+export function* tableLines<T>(
+  rows: readonly T[],
+  columns: readonly TableColumn<T>[],
+  terminalWidth?: number,
+  palette: Palette = PLAIN,
+): Generator<string, void, undefined> {
+  const cells: string[][] = [];
+  for (const row of rows) {
+    cells.push(columns.map((column) => terminalSafe(cellText(column.get(row)))));
+    if (cells.length % ROWS_PER_TURN === 0) yield '';
+  }
+  // The longest value of each column, in code points (a loop: spreading 100,000 rows into Math.max overflows).
+  const longest = columns.map((column) => column.header.length);
+  for (let rowIndex = 0; rowIndex < cells.length; rowIndex++) {
+    (cells[rowIndex] ?? []).forEach((cell, index) => {
+      const length = [...cell].length;
+      if (length > (longest[index] ?? 0)) longest[index] = length;
+    });
+    if ((rowIndex + 1) % ROWS_PER_TURN === 0) yield '';
+  }
   const widths = columns.map((column, index) => {
-    const longest = Math.max(column.header.length, ...cells.map((row) => [...(row[index] ?? '')].length));
+    const width = longest[index] ?? 0;
     // A column's width caps it on a terminal; written to a file or a pipe, every value is whole.
-    return column.width === undefined || terminalWidth === undefined ? longest : Math.min(longest, column.width);
+    return column.width === undefined || terminalWidth === undefined ? width : Math.min(width, column.width);
   });
   if (terminalWidth !== undefined && widths.length > 0) {
     const fixed = widths.slice(0, -1).reduce((sum, width) => sum + width + 2, 0);
@@ -75,7 +104,8 @@ export function renderTable<T>(rows: readonly T[], columns: readonly TableColumn
       })
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.header)), ...cells.map((cellsOfRow, index) => line(cellsOfRow, rows[index]))].map((l) => `${l}\n`).join('');
+  yield `${line(columns.map((c) => c.header))}\n`;
+  for (let index = 0; index < cells.length; index++) yield `${line(cells[index] ?? [], rows[index])}\n`;
 }
 
 /** Key/value pairs as aligned lines, for report commands on a terminal. */

@@ -11,7 +11,7 @@ import {csvCells} from '../models/serialise.js';
 import {type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tables.js';
 import type {Alert} from '../models/alert.js';
 import {type Host, hostOfScan} from '../models/host.js';
-import {alertDocument} from '../output/alert-formats.js';
+import {alertDocument, loadEcsOcsf} from '../output/alert-formats.js';
 import {ecsProcessEvent} from '../output/ecs.js';
 import {PROCESS_FACT_COLUMNS} from '../output/process-facts.js';
 import {ocsfEvidenceInfo} from '../output/ocsf.js';
@@ -20,6 +20,7 @@ import {csvLine} from '../output/render.js';
 import {escapeJsonText, safeJson, TERMINAL_TEXT, terminalOutput} from '../output/terminal.js';
 import {TimeSlicer} from '../util/interrupt.js';
 import {OutputFileWriter} from '../util/output-file.js';
+import {ChunkedWriter, OutputClosed, stdoutWriter} from '../output/write-pieces.js';
 import {openSnapshotInput, rangeReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
 import type {ReadRedaction} from './redact-snapshot.js';
 import type {SnapshotLimits} from './snapshot-file.js';
@@ -116,52 +117,6 @@ function whereFor(table: ExportTable, snapshot: SnapshotInRange, config: ExportC
     params.push(config.name);
   }
   return {sql: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params};
-}
-
-/** Batches small writes into large ones: a 100,000-row export would otherwise make 100,000 writes. */
-class ChunkedWriter {
-  private parts: string[] = [];
-  private size = 0;
-  constructor(private readonly sink: (chunk: string) => unknown) {}
-  /** Returns a promise only when the sink asks the caller to wait (backpressure). */
-  push(text: string): void | Promise<void> {
-    this.parts.push(text);
-    this.size += text.length;
-    return this.size >= 1 << 20 ? this.flush() : undefined;
-  }
-  flush(): void | Promise<void> {
-    if (this.size === 0) return undefined;
-    const chunk = this.parts.join('');
-    this.parts = [];
-    this.size = 0;
-    const result = this.sink(chunk);
-    return result instanceof Promise ? (result as Promise<void>) : undefined;
-  }
-}
-
-/** Thrown when the reader of stdout went away (`export | head`): the export just stops. */
-class OutputClosed extends Error {}
-
-/**
- * A writer to stdout that waits when the pipe is full, so a slow reader cannot make the whole export
- * pile up in memory, and stops when the reader has gone.
- */
-export function stdoutWriter(stream: NodeJS.WriteStream = process.stdout): (chunk: string) => void | Promise<void> {
-  return (chunk) => {
-    if (stream.destroyed || stream.writableEnded) throw new OutputClosed();
-    if (stream.write(chunk)) return undefined;
-    return new Promise((resolve) => {
-      const done = (): void => {
-        stream.off('drain', done);
-        stream.off('close', done);
-        stream.off('error', done);
-        resolve();
-      };
-      stream.once('drain', done);
-      stream.once('close', done);
-      stream.once('error', done);
-    });
-  };
 }
 
 /**
@@ -341,6 +296,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   checkExportFilters(config);
   const table = config.table ?? 'processes';
   const format = config.format ?? 'ndjson';
+  await loadEcsOcsf(format);
   const input = openSnapshotInput(config.input);
   const file =
     config.outputPath === undefined
@@ -356,7 +312,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   const terminal = file === undefined ? (sink.terminal ?? (sink.write === undefined && process.stdout.isTTY === true)) : file.terminal;
   const write = file === undefined ? (sink.write ?? stdoutWriter()) : (chunk: string) => file.write(chunk);
   // Chunks end at a row's end (ChunkedWriter joins whole rows), so a CR LF is never split between two.
-  const out = new ChunkedWriter(terminal && file === undefined ? (chunk) => write(terminalOutput(chunk, false)) : write);
+  const out = new ChunkedWriter(terminal && file === undefined ? (chunk) => write(terminalOutput(chunk, false)) : write, 1 << 20);
   const problems: DaemonEyeError[] = [];
   const readOptions = rangeReadOptions({...config, onProblem: sink.onProblem, onWarning: sink.onWarning}, problems);
   // Writing to a file never waits: the slicer gives a signal its turn (src/util/interrupt.ts).

@@ -157,6 +157,23 @@ export interface SnapshotInRange extends LoadedSnapshot {
 }
 
 /**
+ * Read one listed file of `input` (readInputSnapshot). In a store, a file that cannot be used (unreadable,
+ * corrupt, too large, or an entry that is no snapshot file: StoreFile.problem) goes to `options.onProblem` and
+ * undefined is returned, and a file pruned by a concurrent writer since the listing is passed over in silence;
+ * a single input file, or any file when nobody listens, throws.
+ */
+export async function readListedFile(input: SnapshotInput, file: StoreFile, options: ReadOptions): Promise<LoadedSnapshot | undefined> {
+  try {
+    if (file.problem !== undefined) throw file.problem;
+    return await readInputSnapshot(file.path, options);
+  } catch (error) {
+    if (input.kind === 'file' || !(error instanceof DaemonEyeError) || options.onProblem === undefined) throw error;
+    if (!prunedMeanwhile(error)) options.onProblem(skippedInStore(error));
+    return undefined;
+  }
+}
+
+/**
  * Yield each snapshot file of `input` (path, or an opened input) that holds scans in the range, one at a
  * time, checked and migrated. The database is closed when the consumer asks for the next one (or stops),
  * so never keep it past its iteration. In a store, a file that cannot be used goes to `onProblem` and is
@@ -165,14 +182,8 @@ export interface SnapshotInRange extends LoadedSnapshot {
 export async function* readSnapshotsInRange(input: string | SnapshotInput, options: ReadOptions = {}): AsyncGenerator<SnapshotInRange> {
   const opened = typeof input === 'string' ? openSnapshotInput(input) : input;
   for (const file of candidateFiles(opened, options)) {
-    let loaded: LoadedSnapshot;
-    try {
-      loaded = await readInputSnapshot(file.path, options);
-    } catch (error) {
-      if (opened.kind === 'file' || !(error instanceof DaemonEyeError) || options.onProblem === undefined) throw error;
-      if (!prunedMeanwhile(error)) options.onProblem(skippedInStore(error));
-      continue;
-    }
+    const loaded = await readListedFile(opened, file, options);
+    if (loaded === undefined) continue;
     try {
       const scans = loaded.scans.filter((scan) => inRange(scan.start_time, options) && (options.scanId === undefined || scan.id === options.scanId));
       if (scans.length === 0) continue;
@@ -181,6 +192,19 @@ export async function* readSnapshotsInRange(input: string | SnapshotInput, optio
       loaded.db.close();
     }
   }
+}
+
+/** `options` whose onProblem also counts each reported file into `count.skipped` (as given when nobody listens). */
+function countingProblems(options: ReadOptions, count: {skipped: number}): ReadOptions {
+  const {onProblem} = options;
+  if (onProblem === undefined) return options;
+  return {
+    ...options,
+    onProblem: (problem) => {
+      count.skipped++;
+      onProblem(problem);
+    },
+  };
 }
 
 /**
@@ -194,20 +218,12 @@ export async function loadLatestScan(input: string | SnapshotInput, options: Rea
   // Files named by this tool sort by time; unnamed ones (time unknown) are tried last.
   const ordered = [...files.filter((f) => f.time !== null).reverse(), ...files.filter((f) => f.time === null)];
   let best: SnapshotInRange | undefined;
-  let skipped = 0;
+  const count = {skipped: 0};
+  const counting = countingProblems(options, count);
   for (const file of ordered) {
     if (best !== undefined && file.time !== null && file.time < (best.scans[0] as {start_time: number}).start_time) break;
-    let loaded: LoadedSnapshot;
-    try {
-      loaded = await readInputSnapshot(file.path, options);
-    } catch (error) {
-      if (opened.kind === 'file' || !(error instanceof DaemonEyeError) || options.onProblem === undefined) throw error;
-      if (!prunedMeanwhile(error)) {
-        options.onProblem(skippedInStore(error));
-        skipped++;
-      }
-      continue;
-    }
+    const loaded = await readListedFile(opened, file, counting);
+    if (loaded === undefined) continue;
     const latest = loaded.scans.filter((scan) => inRange(scan.start_time, options) && (options.scanId === undefined || scan.id === options.scanId)).at(-1);
     if (latest === undefined || (best !== undefined && latest.start_time <= (best.scans[0] as {start_time: number}).start_time)) {
       loaded.db.close();
@@ -217,7 +233,7 @@ export async function loadLatestScan(input: string | SnapshotInput, options: Rea
     if (loaded.scans.length > 1) keepOnlyScans(loaded.db, [latest.id]);
     best = {...loaded, scans: [latest], scanIds: [latest.id]};
   }
-  if (best === undefined) throw noScans(opened, options, skipped);
+  if (best === undefined) throw noScans(opened, options, count.skipped);
   return best;
 }
 
@@ -265,20 +281,13 @@ export function noScans(input: SnapshotInput, range: TimeRange & {scanId?: numbe
  */
 export async function* requireSnapshotsInRange(input: string | SnapshotInput, options: ReadOptions = {}): AsyncGenerator<SnapshotInRange> {
   const opened = typeof input === 'string' ? openSnapshotInput(input) : input;
-  let skipped = 0;
+  const count = {skipped: 0};
   let yielded = 0;
-  const counting: ReadOptions = {
-    ...options,
-    onProblem: (problem) => {
-      skipped++;
-      options.onProblem?.(problem);
-    },
-  };
-  for await (const snapshot of readSnapshotsInRange(opened, options.onProblem === undefined ? options : counting)) {
+  for await (const snapshot of readSnapshotsInRange(opened, countingProblems(options, count))) {
     yielded++;
     yield snapshot;
   }
-  if (yielded === 0) throw noScans(opened, options, skipped);
+  if (yielded === 0) throw noScans(opened, options, count.skipped);
 }
 
 /** Copy rows in one transaction, a slice at a time (a signal is handled meanwhile); nothing else uses `to`. */

@@ -1,6 +1,6 @@
 // Store directories: one snapshot file per scan, named `scan-<UTC time>-<scan_id>.db`, so concurrent
 // writers never conflict and an append costs the same whatever the history; retention prunes the oldest.
-import {readdirSync, statSync, unlinkSync} from 'node:fs';
+import {lstatSync, readdirSync, type Stats, statSync, unlinkSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
@@ -8,6 +8,7 @@ import type {Alert} from '../models/alert.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
+import {notRegularFile} from '../util/read-file.js';
 import {ensureStateDirectory} from '../util/state-file.js';
 import {serializeSnapshot, SNAPSHOT_FILE_MODE, type SnapshotWriteResult, type TableRowsByName} from './snapshot-file.js';
 import {makeDirectory} from '../util/directory.js';
@@ -38,6 +39,12 @@ export interface StoreFile {
   readonly time: number | null;
   readonly scanId: number | null;
   readonly bytes: number;
+  /**
+   * Why the entry cannot be a snapshot file, when it cannot: a symbolic link that loops or whose target is
+   * missing, a directory (or a link to one), a FIFO, socket or device. Every reader reports it (one line naming
+   * the file) and skips it; retention leaves it alone.
+   */
+  readonly problem?: DaemonEyeError;
 }
 
 /** Basic ISO 8601 UTC with milliseconds (`20241231T235959.123Z`): sortable, and no colons in file names. */
@@ -71,9 +78,33 @@ export function isSnapshotFileName(name: string): boolean {
   return name.endsWith('.db') && !name.startsWith(TEMP_PREFIX) && !name.startsWith('.');
 }
 
+const SNAPSHOT_FILE = {what: 'snapshot file'} as const;
+
+/**
+ * Why the store entry `path` (`entry`: its lstat) cannot be a snapshot file, or undefined when it can (a regular
+ * file, or a link to one). A link is followed once and judged by its target, as a single input file is; a link
+ * that loops or whose target is missing is named as such.
+ */
+function unusableEntry(path: string, entry: Stats): DaemonEyeError | undefined {
+  if (!entry.isSymbolicLink()) return entry.isFile() ? undefined : notRegularFile(path, entry, SNAPSHOT_FILE);
+  let target: Stats;
+  try {
+    target = statSync(path);
+  } catch (error) {
+    const code = systemErrorCode(error);
+    const link = (what: string): DaemonEyeError =>
+      new DaemonEyeError('INPUT_UNREADABLE', `is a symbolic link ${what}, not a snapshot file`, {file: path, hint: 'delete the link'});
+    if (code === 'ELOOP') return link('that loops');
+    if (code === 'ENOENT' || code === 'ENOTDIR') return link('whose target does not exist');
+    return fileError(error, path, 'read');
+  }
+  return target.isFile() ? undefined : notRegularFile(path, target, SNAPSHOT_FILE);
+}
+
 /**
  * The snapshot files of a store directory, oldest first (by the time in the name; files not named by
- * this tool come first, since their time is only known once opened). Temp files and other names are ignored.
+ * this tool come first, since their time is only known once opened). Temp files and other names are ignored;
+ * a `*.db` entry that cannot be a snapshot file is listed with its `problem` (readers report and skip it).
  */
 export function listStoreFiles(dir: string): StoreFile[] {
   let names: string[];
@@ -86,14 +117,23 @@ export function listStoreFiles(dir: string): StoreFile[] {
   for (const name of names) {
     if (!isSnapshotFileName(name)) continue;
     const path = join(dir, name);
-    let bytes = 0;
+    let entry: Stats;
     try {
-      bytes = statSync(path).size;
+      entry = lstatSync(path);
     } catch {
-      continue; // pruned by a concurrent writer between readdir and stat
+      continue; // pruned by a concurrent writer between readdir and lstat
+    }
+    const problem = unusableEntry(path, entry);
+    let bytes = entry.size;
+    if (problem === undefined && entry.isSymbolicLink()) {
+      try {
+        bytes = statSync(path).size;
+      } catch {
+        continue; // the link's target went meanwhile
+      }
     }
     const parsed = parseStoreFileName(name);
-    files.push({path, name, time: parsed?.time ?? null, scanId: parsed?.scanId ?? null, bytes});
+    files.push({path, name, time: parsed?.time ?? null, scanId: parsed?.scanId ?? null, bytes, ...(problem === undefined ? {} : {problem})});
   }
   return files.sort((a, b) => (a.time ?? -Infinity) - (b.time ?? -Infinity) || a.name.localeCompare(b.name));
 }
@@ -138,7 +178,8 @@ export interface PrunedFile {
  */
 export function applyRetention(dir: string, policy: RetentionPolicy, options: {now?: number; keep?: string; log?: StorageLog} = {}): PrunedFile[] {
   const now = options.now ?? Date.now();
-  const files = listStoreFiles(dir).filter((file) => file.time !== null);
+  // An entry that is no snapshot file (a directory, a link, a device) is not ours to prune: readers report it.
+  const files = listStoreFiles(dir).filter((file) => file.time !== null && file.problem === undefined);
   const pruned: PrunedFile[] = [];
   const remove = (file: StoreFile, reason: PrunedFile['reason']): void => {
     try {

@@ -58,29 +58,44 @@ function marksText(node: ProcessTreeNode): string {
  * of process-controlled text (name, path, argv, user, socket path) is escaped by terminalSafe.
  */
 export function renderProcessTree(roots: readonly ProcessTreeNode[], options: {width?: number; palette?: Palette} = {}): string {
+  return [...processTreeLines(roots, options)].join('');
+}
+
+/**
+ * renderProcessTree's text a process at a time (its line and the lines under it, each ending in `\n`), walking
+ * with its own stack: a chain of nested processes as deep as a host allows needs no call stack.
+ */
+export function* processTreeLines(roots: readonly ProcessTreeNode[], options: {width?: number; palette?: Palette} = {}): Generator<string, void, undefined> {
   const palette = options.palette ?? PLAIN;
-  const lines: string[] = [];
-  const emit = (prefix: string, text: string, paint?: (s: string) => string): void => {
+  const line = (prefix: string, text: string, paint?: (s: string) => string): string => {
     const safe = terminalSafe(text);
     const room = options.width === undefined ? undefined : Math.max(8, options.width - [...prefix].length);
     const cut = room === undefined ? safe : truncate(safe, room);
-    lines.push(`${prefix}${paint === undefined ? cut : paint(cut)}`);
+    return `${prefix}${paint === undefined ? cut : paint(cut)}\n`;
   };
-  const walk = (node: ProcessTreeNode, lead: string, branch: string): void => {
+  // Pre-order, children in order: the stack holds what is still to draw, the next node on top.
+  const pending: {node: ProcessTreeNode; lead: string; branch: string}[] = [...roots].reverse().map((node) => ({node, lead: '', branch: ''}));
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const {node, lead, branch} = next;
     const paint = node.alert === null ? undefined : palette.severity(node.alert.severity);
-    emit(`${lead}${branch}`, `${node.pid} ${node.user_name ?? (node.uid === null ? '?' : String(node.uid))} ${marksText(node)}${label(node)}`, paint);
+    let text = line(
+      `${lead}${branch}`,
+      `${node.pid} ${node.user_name ?? (node.uid === null ? '?' : String(node.uid))} ${marksText(node)}${label(node)}`,
+      paint,
+    );
     const below = lead + (branch === '' ? '' : branch === '└─ ' ? '   ' : '│  ');
     // Under an alerted process: what each alert found there, and what to run next.
     const notes = [...(node.alert?.evidence.map((e) => `alert ${e}`) ?? []), ...(node.alert?.next.map((n) => `next: ${n}`) ?? [])];
-    const lines = [...notes, ...node.sockets.map((socket) => `socket ${socketText(socket)}`)];
-    lines.forEach((line, index) => {
-      const last = index === lines.length - 1 && node.children.length === 0;
-      emit(`${below}${last ? '└' : '├'}╌ `, line);
+    const under = [...notes, ...node.sockets.map((socket) => `socket ${socketText(socket)}`)];
+    under.forEach((note, index) => {
+      const last = index === under.length - 1 && node.children.length === 0;
+      text += line(`${below}${last ? '└' : '├'}╌ `, note);
     });
-    node.children.forEach((child, index) => walk(child, below, index === node.children.length - 1 ? '└─ ' : '├─ '));
-  };
-  for (const root of roots) walk(root, '', '');
-  return lines.map((line) => `${line}\n`).join('');
+    yield text;
+    for (let index = node.children.length - 1; index >= 0; index--) {
+      pending.push({node: node.children[index] as ProcessTreeNode, lead: below, branch: index === node.children.length - 1 ? '└─ ' : '├─ '});
+    }
+  }
 }
 
 /**
@@ -88,7 +103,7 @@ export function renderProcessTree(roots: readonly ProcessTreeNode[], options: {w
  * NDJSON, one root per line), drawn by renderProcessTree for `tree` and on a terminal (`table`).
  */
 export function treeView(roots: readonly ProcessTreeNode[]): View<ProcessTreeNode> {
-  const draw = (rows: readonly ProcessTreeNode[], terminal: Terminal): string =>
-    renderProcessTree(rows, {...(terminal.width === undefined ? {} : {width: terminal.width}), palette: terminal.palette});
+  const draw = (rows: readonly ProcessTreeNode[], terminal: Terminal): Iterable<string> =>
+    processTreeLines(rows, {...(terminal.width === undefined ? {} : {width: terminal.width}), palette: terminal.palette});
   return {rows: roots, text: {tree: draw, table: draw}};
 }

@@ -3,7 +3,10 @@
 // killed with SIGKILL stops refreshing and its lock is taken over once stale (five seconds), so a
 // crashed run never blocks the next one for long. A `.lock` that is not a real directory (a symbolic link
 // planted there would have its target's times refreshed and be removed through) is refused, never used.
-import {lstatSync, rmdirSync} from 'node:fs';
+// A run ended by a signal removes the lock it holds, at any moment from the mkdir that takes it to the rmdir
+// that gives it back (src/util/interrupt.ts).
+import * as fs from 'node:fs';
+import {lstatSync, mkdirSync, rmdirSync} from 'node:fs';
 import {dirname} from 'node:path';
 
 import lockfile from 'proper-lockfile';
@@ -44,37 +47,71 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T, option
   } catch (error) {
     throw fileError(error, dirname(path), 'create');
   }
-  checkLockPath(`${path}.lock`);
+  const lockDir = `${path}.lock`;
+  checkLockPath(lockDir);
   const deadline = Date.now() + timeoutMs;
   let release: (() => Promise<void>) | undefined;
-  while (release === undefined) {
-    try {
-      release = await lockfile.lock(path, {
-        realpath: false,
-        stale: staleMs,
-        update: Math.floor(staleMs / 4),
-        // proper-lockfile throws from a timer when a refresh comes late (a starved event loop on a loaded
-        // host), which would crash the run mid-write. The work under our locks is short; carry on instead.
-        onCompromised: () => undefined,
-      });
-    } catch (error) {
-      const code = (error as {code?: string}).code;
-      if (code !== 'ELOCKED') throw fileError(error, `${path}.lock`, 'lock');
-      if (Date.now() >= deadline) {
-        throw new DaemonEyeError('LOCK_FAILED', `timed out after ${timeoutMs} ms waiting for the lock on ${path}`, {
-          file: path,
-          hint: 'another daemoneye run holds it; retry, or remove the .lock directory if no run is active',
-        });
+  // Whether the lock directory is ours. proper-lockfile makes and removes it through `fs`: given one whose mkdir
+  // and rmdir of it are synchronous, this flag changes in the same turn as the directory, so a signal (handled
+  // between turns) finds it right: the undo removes the directory exactly when this run made it and has not
+  // removed it, including while proper-lockfile still probes the new directory or while it releases it.
+  let held = false;
+  const lockFs = {
+    ...fs,
+    mkdir: (dir: string, callback: (error: NodeJS.ErrnoException | null) => void): void => {
+      let failure: NodeJS.ErrnoException | null = null;
+      try {
+        mkdirSync(dir);
+        if (dir === lockDir) held = true;
+      } catch (error) {
+        failure = error as NodeJS.ErrnoException;
       }
-      await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50));
-    }
-  }
-  // A run ended by a signal removes its lock directory, so the next run need not wait for it to go stale.
-  const forget = onInterrupt(() => rmdirSync(`${path}.lock`));
+      process.nextTick(callback, failure);
+    },
+    rmdir: (dir: string, callback: (error: NodeJS.ErrnoException | null) => void): void => {
+      let failure: NodeJS.ErrnoException | null = null;
+      try {
+        rmdirSync(dir);
+        if (dir === lockDir) held = false;
+      } catch (error) {
+        failure = error as NodeJS.ErrnoException;
+      }
+      process.nextTick(callback, failure);
+    },
+  };
+  const forget = onInterrupt(() => {
+    if (held) rmdirSync(lockDir);
+  });
   try {
-    return await fn();
+    while (release === undefined) {
+      try {
+        release = await lockfile.lock(path, {
+          fs: lockFs,
+          realpath: false,
+          stale: staleMs,
+          update: Math.floor(staleMs / 4),
+          // proper-lockfile throws from a timer when a refresh comes late (a starved event loop on a loaded
+          // host), which would crash the run mid-write. The work under our locks is short; carry on instead.
+          onCompromised: () => undefined,
+        });
+      } catch (error) {
+        const code = (error as {code?: string}).code;
+        if (code !== 'ELOCKED') throw fileError(error, lockDir, 'lock');
+        if (Date.now() >= deadline) {
+          throw new DaemonEyeError('LOCK_FAILED', `timed out after ${timeoutMs} ms waiting for the lock on ${path}`, {
+            file: path,
+            hint: 'another daemoneye run holds it; retry, or remove the .lock directory if no run is active',
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await release().catch(() => undefined);
+    }
   } finally {
     forget();
-    await release().catch(() => undefined);
   }
 }

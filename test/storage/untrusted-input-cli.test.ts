@@ -3,7 +3,7 @@
 // and skipped, and a planted view or trigger never runs. Each run is bounded by the harness's timeout: a
 // hang fails the test instead of stalling the suite.
 import {execFileSync} from 'node:child_process';
-import {symlinkSync} from 'node:fs';
+import {mkdirSync, symlinkSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -33,7 +33,26 @@ beforeAll(async () => {
   }
   execFileSync('mkfifo', [join(store, 'scan-20260603T000000.000Z-1780444800000000.db')]);
   symlinkSync('/dev/zero', join(store, 'scan-20260604T000000.000Z-1780531200000000.db'));
+  // Entries that are no snapshot file, named as this tool names its files (newer than the good ones, so even
+  // a reader of the latest scans meets them) and not (a reader of every file meets those).
+  for (const [name, make] of STORE_ODDITIES) make(join(store, name));
 });
+
+/** Store entries that can never be a snapshot file, with what makes each and what the report says of it. */
+const STORE_ODDITIES: readonly [string, (path: string) => void, RegExp][] = [
+  ['scan-20260603T000000.000Z-1780444800000000.db', () => undefined, /is a FIFO \(named pipe\), not a regular file/],
+  ['scan-20260604T000000.000Z-1780531200000000.db', () => undefined, /is a character device, not a regular file/],
+  ['scan-20260605T000000.000Z-1780617600000000.db', (path) => symlinkSync(path, path), /is a symbolic link that loops, not a snapshot file/],
+  [
+    'scan-20260606T000000.000Z-1780704000000000.db',
+    (path) => symlinkSync(`${path}.gone`, path),
+    /is a symbolic link whose target does not exist, not a snapshot file/,
+  ],
+  ['scan-20260607T000000.000Z-1780790400000000.db', (path) => mkdirSync(path), /is a directory, not a regular file/],
+  ['scan-20260608T000000.000Z-1780876800000000.db', (path) => symlinkSync('.', path), /is a directory, not a regular file/],
+  ['loop.db', (path) => symlinkSync('loop.db', path), /is a symbolic link that loops/],
+  ['dirlink.db', (path) => symlinkSync('/', path), /is a directory, not a regular file/],
+];
 
 /** Every command that reads a snapshot file, with the file in the place it reads. */
 const READERS: readonly [string, (file: string) => string[]][] = [
@@ -81,12 +100,27 @@ describe('a FIFO or a device given as a snapshot file', () => {
     }
   });
 
-  it('in a store: each is reported and skipped, the good files are read, exit 2', async () => {
-    const result = await run(['export', '--input', store]);
-    expect(result.code).toBe(2);
-    expect(parseNdjson(result.stdout)).toHaveLength(10);
-    expect(result.stderr).toMatch(/scan-20260603T000000\.000Z-1780444800000000\.db: is a FIFO \(named pipe\), not a regular file.*skipped/);
-    expect(result.stderr).toMatch(/scan-20260604T000000\.000Z-1780531200000000\.db: is a character device, not a regular file.*skipped/);
+  it('in a store: FIFOs, devices, directories, looping, dangling and directory links are each reported once and skipped, the good files are read, exit 2', async () => {
+    const [exported, diffed] = await Promise.all([run(['export', '--input', store]), run(['diff', store, '--format', 'json'])]);
+    expect(exported.code, exported.stderr).toBe(2);
+    expect(parseNdjson(exported.stdout)).toHaveLength(10);
+    const errors = exported.stderr.split('\n').filter((line) => line.includes('error'));
+    expect(errors, exported.stderr).toHaveLength(STORE_ODDITIES.length);
+    for (const [name, , report] of STORE_ODDITIES) {
+      const line = errors.find((error) => error.includes(`${join(store, name)}: `));
+      expect(line, `${name} in ${exported.stderr}`).toMatch(report);
+      expect(line).toMatch(/skipped, the other files of the store are read/);
+    }
+    // diff over a store skips them too (it used to stop at the first), compares the two good scans, and says
+    // in its output which files it skipped; exit 2 for the partial read.
+    expect(diffed.code, diffed.stderr).toBe(2);
+    const diff = JSON.parse(diffed.stdout) as {old: {scan_id: number}; new: {scan_id: number}; skipped_files: {file: string; problem: string}[]};
+    expect([diff.old.scan_id, diff.new.scan_id]).toEqual([makeScan(Date.UTC(2026, 5, 2, 0), 5, 0).id, makeScan(Date.UTC(2026, 5, 2, 1), 5, 1).id]);
+    const named = STORE_ODDITIES.filter(([name]) => name.startsWith('scan-'));
+    expect(diff.skipped_files.map((s) => s.file).sort()).toEqual(named.map(([name]) => join(store, name)).sort());
+    for (const [name, , report] of named) expect(diff.skipped_files.find((s) => s.file === join(store, name))?.problem).toMatch(report);
+    expect(diffed.stderr).toMatch(new RegExp(`${named.length} unusable files skipped, named above`));
+    expect(diffed.stderr.split('\n').filter((line) => line.includes('error'))).toHaveLength(named.length);
   });
 });
 

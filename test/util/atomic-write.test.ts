@@ -1,11 +1,13 @@
+import {spawn} from 'node:child_process';
 import {existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
+import {pathToFileURL} from 'node:url';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
 import {AtomicFileWriter, removeStaleTempFiles, writeFileAtomic} from '../../src/util/atomic-write.js';
 import {withLock} from '../../src/util/lock.js';
-import {removeDir, tempDir} from '../helpers/cli.js';
+import {removeDir, ROOT, tempDir} from '../helpers/cli.js';
 
 const dir = tempDir();
 afterAll(() => removeDir(dir));
@@ -71,5 +73,37 @@ describe('withLock', () => {
       ),
     );
     expect(readFileSync(path, 'utf8')).toBe('8');
+  });
+
+  it('a signal removes the lock a run holds, and the one it is taking or giving back', async () => {
+    // A process of the built CLI's modules with the CLI's signal handling: it holds one lock (waiting for ever
+    // inside it) and takes and gives back another without pause, so a signal lands while proper-lockfile
+    // still probes a directory it just made, or is removing one. SIGTERM at seeded moments after it holds the
+    // first: it must end by the signal and leave neither lock directory behind.
+    const module = (name: string): string => pathToFileURL(join(ROOT, 'dist', 'src', 'util', name)).href;
+    const script = [
+      `import {installInterruptHandlers} from ${JSON.stringify(module('interrupt.js'))};`,
+      `import {withLock} from ${JSON.stringify(module('lock.js'))};`,
+      'installInterruptHandlers();',
+      'const [held, churn] = process.argv.slice(1);',
+      "void withLock(held, () => { process.stdout.write('held\\n'); return new Promise(() => undefined); });",
+      'for (;;) await withLock(churn, async () => undefined);',
+    ].join('\n');
+    const ends = [40, 130, 260, 410].map(
+      (delay, index) =>
+        new Promise<{delay: number; signal: NodeJS.Signals | null; code: number | null; left: string[]}>((resolve, reject) => {
+          const held = join(dir, `held-${index}`);
+          const churn = join(dir, `churn-${index}`);
+          const child = spawn(process.execPath, ['--input-type=module', '-e', script, held, churn], {stdio: ['ignore', 'pipe', 'inherit']});
+          const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
+          child.stdout.once('data', () => setTimeout(() => child.kill('SIGTERM'), delay));
+          child.on('error', reject);
+          child.on('close', (code, signal) => {
+            clearTimeout(guard);
+            resolve({delay, signal, code, left: [held, churn].map((path) => `${path}.lock`).filter((lock) => existsSync(lock))});
+          });
+        }),
+    );
+    for (const ended of await Promise.all(ends)) expect(ended).toEqual({delay: ended.delay, signal: 'SIGTERM', code: null, left: []});
   });
 });
