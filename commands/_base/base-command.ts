@@ -173,6 +173,7 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     const human = format !== 'json' && format !== 'ndjson' && format !== 'csv';
     const palette = human ? await this.stdoutPalette() : PLAIN;
     const width = process.stdout.isTTY === true ? (process.stdout.columns > 0 ? process.stdout.columns : 80) : undefined;
+    await view.prepare?.(format);
     await this.write(renderViewPieces(format, view, {width, palette, tty: width !== undefined}), palette !== PLAIN);
     return format;
   }

@@ -17,9 +17,23 @@
 //   - V8 accepts it (same V8, same flags).
 // Otherwise the bundle is compiled from its source, and a fresh cache is written (atomically: a temporary file
 // renamed over it) when the directory passes the same check and this user may write it; any failure to write
-// is ignored. No bundle at all (a development build): bin/run.js loads dist/'s modules as before.
+// is ignored. No bundle at all, or, in a source checkout (tsconfig.json beside dist/), one older than this module
+// (dist/ recompiled by tsc alone after the last `npm run build`, so the bundle holds old code): bin/run.js loads
+// dist/'s modules as before. (An npm install has no tsconfig.json, and its files' times are when npm wrote them.)
 import {createHash} from 'node:crypto';
-import {closeSync, constants as fsConstants, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats} from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import {createRequire} from 'node:module';
 import {dirname, join} from 'node:path';
 import {constants as vmConstants, Script} from 'node:vm';
@@ -131,12 +145,14 @@ function evaluate(script: Script, file: string): BundleExports {
 
 /**
  * Load the bundle `file` (default dist/daemoneye.cjs) with its code cache when that is valid (see the header);
- * returns undefined when there is no bundle. `writeCacheIfMissing` (default true) writes a new cache when none
+ * returns undefined when there is no bundle, or in a source checkout one older than this module. `writeCacheIfMissing` (default true) writes a new cache when none
  * was used and its directory allows. Throws what the bundle's own top level throws.
  */
 export function loadBundle(file: string = BUNDLE_FILE, options: {writeCacheIfMissing?: boolean} = {}): LoadedBundle | undefined {
   let bytes: Buffer;
   try {
+    // tsc rewrites every file of dist/, this one included; `npm run build` writes the bundle after it.
+    if (existsSync(join(dirname(file), '..', 'tsconfig.json')) && statSync(file).mtimeMs < statSync(import.meta.filename).mtimeMs) return undefined;
     bytes = readFileSync(file);
   } catch {
     return undefined;

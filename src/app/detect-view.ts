@@ -3,8 +3,7 @@
 import type {PrintedAlert} from '../alerting/alert-manager.js';
 import {alertColumns, alertLine} from '../detection/detection-view.js';
 import type {AlertOrigin} from '../models/alert-evidence.js';
-import {ecsAlertEvent} from '../output/ecs.js';
-import {ocsfDetectionFinding} from '../output/ocsf.js';
+import {alertDocument, loadEcsOcsf} from '../output/alert-formats.js';
 import {renderNdjsonLine} from '../output/render.js';
 import {rowPieces, type View} from '../output/view.js';
 import type {DetectRunResult} from './detect.js';
@@ -33,8 +32,9 @@ export function alertsView(printed: readonly PrintedAlert[], origin: AlertOrigin
     columns: alertColumns(origin).map((column) => ({...column, get: (a: PrintedAlert) => column.get(marked(a))})),
     text: {
       text: (rows, terminal) => rowPieces(rows, (a) => alertLine(marked(a), terminal.palette, origin)),
-      ecs: (rows) => rowPieces(rows, (a) => renderNdjsonLine(ecsAlertEvent(a))),
-      ocsf: (rows) => rowPieces(rows, (a) => renderNdjsonLine(ocsfDetectionFinding(a))),
+      ecs: (rows) => rowPieces(rows, (a) => renderNdjsonLine(alertDocument(a, 'ecs'))),
+      ocsf: (rows) => rowPieces(rows, (a) => renderNdjsonLine(alertDocument(a, 'ocsf'))),
     },
+    prepare: loadEcsOcsf,
   };
 }

@@ -15,7 +15,24 @@ export interface EnvSelection {
  * does; entries without `=` are skipped.
  */
 export function parseEnviron(pid: number, environ: string, selection: EnvSelection): CollectedRow<ProcessEnvRow>[] {
-  const rows: CollectedRow<ProcessEnvRow>[] = [];
+  return selectedEntries(environ, selection).map(({key, entry, eq}) => ({pid, key, value: escapeLatin1(entry.slice(eq + 1))}));
+}
+
+/**
+ * The part of an environ text parseEnviron keeps: the first entry of each selected name, NUL-separated, as
+ * they were. parseEnviron of it gives the same rows as of the whole text. The /proc walk keeps this much of
+ * each process's environ for process_envs while the text is in hand, so the file is read once per scan.
+ */
+export function selectEnviron(environ: string, selection: EnvSelection): string {
+  return selectedEntries(environ, selection)
+    .map(({entry}) => entry)
+    .join('\0');
+}
+
+/** The first entry of each selected name, in order, with its escaped name and the position of its `=`. */
+function selectedEntries(environ: string, selection: EnvSelection): {key: string; entry: string; eq: number}[] {
+  const chosen: {key: string; entry: string; eq: number}[] = [];
+  if (selection.names.size === 0) return chosen;
   const seen = new Set<string>();
   for (const entry of environ.split('\0')) {
     const eq = entry.indexOf('=');
@@ -23,7 +40,7 @@ export function parseEnviron(pid: number, environ: string, selection: EnvSelecti
     const key = escapeLatin1(entry.slice(0, eq));
     if (!selection.names.has(key) || seen.has(key)) continue;
     seen.add(key);
-    rows.push({pid, key, value: escapeLatin1(entry.slice(eq + 1))});
+    chosen.push({key, entry, eq});
   }
-  return rows;
+  return chosen;
 }

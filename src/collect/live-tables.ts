@@ -28,6 +28,17 @@ export interface LiveTablesOptions {
   readonly processes: readonly ProcessRecord[];
   readonly tables: ReadonlySet<string>;
   readonly env: EnvSelection;
+  /**
+   * Sources the /proc walk already read, by pid (walkProcfs's `sources` hooks): used instead of reading the
+   * file again. A process absent here is read as usual.
+   */
+  readonly preread?: Prereads;
+}
+
+/** Per source, what the walk read for each pid (environ: only the entries the selection keeps, selectEnviron). */
+export interface Prereads {
+  readonly fd?: ReadonlyMap<number, readonly FdLink[] | 'unreadable' | 'gone'>;
+  readonly environ?: ReadonlyMap<number, string | 'unreadable' | 'gone'>;
 }
 
 export interface LiveTablesResult {
@@ -47,12 +58,18 @@ interface SourceData {
   readonly maps: MapsText;
 }
 
-/** How each source is read: once per process, for every table that comes from it. */
-const SOURCES: {readonly [S in LiveTableSource]: (procRoot: string, pid: number) => SourceData[S] | 'unreadable' | 'gone'} = {
-  fd: readFdLinks,
-  environ: (procRoot, pid) => readProcTextIfThere(`${procRoot}/${pid}/environ`, 'latin1'),
-  maps: readMapsFile,
+/** How each source is read: once per process, for every table that comes from it (or taken from what the walk read). */
+const SOURCES: {readonly [S in LiveTableSource]: (options: LiveTablesOptions, pid: number) => SourceData[S] | 'unreadable' | 'gone'} = {
+  fd: ({procRoot, preread}, pid) => preread?.fd?.get(pid) ?? readFdLinks(procRoot, pid),
+  environ: ({procRoot, preread}, pid) => preread?.environ?.get(pid) ?? readProcTextIfThere(`${procRoot}/${pid}/environ`, 'latin1'),
+  maps: ({procRoot}, pid) => readMapsFile(procRoot, pid),
 };
+
+/** The /proc sources the given tables (and the tables they are made from) are read from. */
+export function liveTableSources(tables: Iterable<string>): Set<LiveTableSource> {
+  const known = [...tables].filter((table): table is LiveTableName => (LIVE_TABLES as readonly string[]).includes(table));
+  return new Set(withUsed(known).map(sourceOf));
+}
 
 /**
  * One process's values of a `flat` table: row after row (the columns after scan_id) at `values[start…end)`.
@@ -230,7 +247,7 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
     })).filter((group) => group.all.length > 0);
     for (const process of processes) {
       for (const {source, tables, all} of sources) {
-        const data = SOURCES[source](options.procRoot, process.pid);
+        const data = SOURCES[source](options, process.pid);
         if (data === 'unreadable') {
           count(all, 1);
           continue;

@@ -33,6 +33,7 @@ import {
 import {escapeBytes, needsEscape} from './text-encoding.js';
 import {identityOf} from './hash.js';
 import type {FileIdentity} from './hash-cache.js';
+import {type FdLink, readFdLinks} from './fds.js';
 import {errorCode, isGone, readProcBytes, readProcText, sameFileAt, statQuiet} from './proc-read.js';
 
 /**
@@ -80,6 +81,19 @@ export interface ProcfsWalkContext {
   readonly cpuBaseline?: {readonly samples: ReadonlyMap<number, CpuSample>; readonly atUptimeSeconds: number};
   /** Test hook: runs right after a process's stat was read (tests make a process exit mid-read here). */
   readonly afterStat?: (pid: number) => void;
+  /**
+   * Files a live table reads too, handed over while the walk has them in hand (live-tables.ts `preread`), so
+   * a scan reads each once. Not called for kernel threads, nor for a zombie leader read through a live thread.
+   */
+  readonly sources?: WalkSources;
+}
+
+/** The walk's hooks for the live tables' sources (ProcfsWalkContext.sources). */
+export interface WalkSources {
+  /** Each process's fd links (readFdLinks): the walk then lists /proc/PID/fd once and takes stdin, stdout and stderr from it. */
+  readonly fd?: (pid: number, links: FdLink[] | 'unreadable' | 'gone') => void;
+  /** Each process's environ text (latin1, as read), or why it could not be read. */
+  readonly environ?: (pid: number, text: string | 'unreadable' | 'gone') => void;
 }
 
 export interface ProcfsWalkResult {
@@ -211,14 +225,28 @@ class ReadState {
 
   /** Run one read; EACCES/EPERM mark the record inaccessible, ENOENT/ESRCH ask for a liveness re-check. */
   attempt<T>(read: () => T): T | null {
+    const result = this.read(read);
+    return result === 'unreadable' || result === 'gone' ? null : result;
+  }
+
+  /** As attempt, saying why a read failed. */
+  read<T>(read: () => T): T | 'unreadable' | 'gone' {
     try {
       return read();
     } catch (error) {
-      const code = errorCode(error);
-      if (isGone(code)) this.sawGone = true;
-      else this.accessible = false;
-      return null;
+      if (isGone(errorCode(error))) {
+        this.sawGone = true;
+        return 'gone';
+      }
+      this.accessible = false;
+      return 'unreadable';
     }
+  }
+
+  /** What readFdLinks found, counted as the reads of fds 0–2 were: refused marks the record inaccessible, gone asks for a re-check. */
+  fdLinks(links: FdLink[] | 'unreadable' | 'gone'): void {
+    if (links === 'unreadable') this.accessible = false;
+    else if (links === 'gone') this.sawGone = true;
   }
 }
 
@@ -368,10 +396,22 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
       }
       fileExists = exeDeleted === false && !link.memfd;
     }
-    stdin = fdTarget(`${source}/fd/0`, state);
-    stdout = fdTarget(`${source}/fd/1`, state);
-    stderr = fdTarget(`${source}/fd/2`, state);
-    const environ = state.attempt(() => readProcText(`${source}/environ`, 'latin1'));
+    // The live tables' hooks take what this process's own directory gives (not a live thread's).
+    const hooks = liveTid === null ? context.sources : undefined;
+    if (hooks?.fd === undefined) {
+      stdin = fdTarget(`${source}/fd/0`, state);
+      stdout = fdTarget(`${source}/fd/1`, state);
+      stderr = fdTarget(`${source}/fd/2`, state);
+    } else {
+      // The fd tables list every fd anyway: one listing gives stdio too, instead of three more readlinks.
+      const links = readFdLinks(context.procRoot, pid);
+      hooks.fd(pid, links);
+      state.fdLinks(links);
+      if (typeof links !== 'string') [stdin, stdout, stderr] = [0, 1, 2].map((fd) => stdioTarget(links, fd)) as [Buffer | null, Buffer | null, Buffer | null];
+    }
+    const read = state.read(() => readProcText(`${source}/environ`, 'latin1'));
+    hooks?.environ?.(pid, read);
+    const environ = read === 'unreadable' || read === 'gone' ? null : read;
     environReadable = environ !== null;
     if (environ !== null) {
       const variables = parseLinkerVariables(environ);
@@ -485,6 +525,15 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
   };
   const executable = image === null ? null : executableImage(image, `${source}/exe`);
   return {record, platform, image: executable};
+}
+
+/** fd `fd`'s link bytes among `links` (ascending by fd), or null when it is not open. */
+function stdioTarget(links: readonly FdLink[], fd: number): Buffer | null {
+  for (const link of links) {
+    if (link.fd === fd) return latin1Bytes(link.target);
+    if (link.fd > fd) break;
+  }
+  return null;
 }
 
 function fdTarget(path: string, state: ReadState): Buffer | null {

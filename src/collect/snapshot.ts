@@ -16,9 +16,11 @@ import {HashCache} from './hash-cache.js';
 import {type HostFacts, linuxHostFacts, readUptimeSeconds, systemInformationHostFacts} from './host.js';
 import {findHiddenProcesses} from './hidden.js';
 import {parsePasswd} from './parsers.js';
-import {type CollectedProcess, listPids, sampleCpu, walkProcfs} from './procfs.js';
+import {type CollectedProcess, listPids, sampleCpu, walkProcfs, type WalkSources} from './procfs.js';
 import {collectionRedactor, redactCollectedTable, type RedactionOptions} from './redact.js';
-import {collectLiveTables, LIVE_TABLES} from './live-tables.js';
+import {collectLiveTables, LIVE_TABLES, liveTableSources} from './live-tables.js';
+import {selectEnviron} from './envs.js';
+import type {FdLink} from './fds.js';
 
 export type CollectorChoice = 'auto' | 'procfs' | 'systeminformation';
 
@@ -170,6 +172,28 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   const collector = chooseCollector(options.collector ?? 'auto', procRoot);
   const redactor = options.redaction === null || options.redaction === undefined ? null : collectionRedactor(options.redaction);
   const cpuSampleMs = options.cpuSampleMs ?? 0;
+  const asked = new Set((options.tables ?? []).filter((t) => (LIVE_TABLES as readonly string[]).includes(t)));
+  const unknownTables = (options.tables ?? []).filter((t) => t !== 'processes' && !asked.has(t));
+  if (unknownTables.length > 0) {
+    throw new DaemonEyeError('INVALID_ARGUMENT', `unknown table${unknownTables.length > 1 ? 's' : ''} ${unknownTables.join(', ')}`, {
+      hint: `collect processes or ${LIVE_TABLES.join(', ')} (docs/schema.md)`,
+    });
+  }
+  const envSelection = {names: new Set(options.envVariables ?? [])};
+  // What the walk reads anyway and a live table needs too, kept from the walk (the file is read once).
+  const neededSources = liveTableSources(asked);
+  const prereadFd = new Map<number, FdLink[] | 'unreadable' | 'gone'>();
+  const prereadEnviron = new Map<number, string | 'unreadable' | 'gone'>();
+  const sources: WalkSources = {
+    ...(neededSources.has('fd') ? {fd: (pid: number, links: FdLink[] | 'unreadable' | 'gone') => prereadFd.set(pid, links)} : {}),
+    ...(neededSources.has('environ')
+      ? {
+          // Only the entries process_envs keeps: a megabyte environ is not held for the rest of the scan.
+          environ: (pid: number, text: string | 'unreadable' | 'gone') =>
+            prereadEnviron.set(pid, text === 'unreadable' || text === 'gone' ? text : selectEnviron(text, envSelection)),
+        }
+      : {}),
+  };
 
   let host: HostFacts;
   let collected: CollectedProcess[];
@@ -199,6 +223,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       users: loadUsers(etcRoot),
       ...(cpuBaseline === undefined ? {} : {cpuBaseline}),
       ...(options.afterStat === undefined ? {} : {afterStat: options.afterStat}),
+      sources,
     };
     const result = walkProcfs(context, options.pids);
     walkMs = performance.now() - walkStart;
@@ -276,16 +301,9 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     errors.unshift(`${inaccessible} of ${processes.length} processes were partly unreadable (permission denied); ${COMPLETE_RECORDS_ADVICE}`);
   }
 
-  const asked = new Set((options.tables ?? []).filter((t) => (LIVE_TABLES as readonly string[]).includes(t)));
-  const unknownTables = (options.tables ?? []).filter((t) => t !== 'processes' && !asked.has(t));
-  if (unknownTables.length > 0) {
-    throw new DaemonEyeError('INVALID_ARGUMENT', `unknown table${unknownTables.length > 1 ? 's' : ''} ${unknownTables.join(', ')}`, {
-      hint: `collect processes or ${LIVE_TABLES.join(', ')} (docs/schema.md)`,
-    });
-  }
   let live: ReturnType<typeof collectLiveTables> | undefined;
   if (asked.size > 0 && collector === 'procfs') {
-    live = collectLiveTables({procRoot, processes, tables: asked, env: {names: new Set(options.envVariables ?? [])}});
+    live = collectLiveTables({procRoot, processes, tables: asked, env: envSelection, preread: {fd: prereadFd, environ: prereadEnviron}});
     for (const [table, count] of Object.entries(live.unreadable)) {
       if (count > 0) {
         errors.push(

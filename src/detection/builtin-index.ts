@@ -12,14 +12,16 @@ import {writeFileAtomic} from '../util/atomic-write.js';
 import type {RuleDefinition, RuleFileValidation} from './rule-source.js';
 import {validateRuleText} from './rule-format.js';
 import {BUILTIN_RULES_DIR, findRuleFiles} from './rule-paths.js';
-import {SqlValidator} from './sql-validator.js';
+import {type SqlReferences, SqlValidator} from './sql-validator.js';
 
 export const BUILTIN_INDEX_FILE = join(PACKAGE_ROOT, 'dist', 'builtin-rules.json');
-const INDEX_FORMAT = 2;
+const INDEX_FORMAT = 3;
 
 interface IndexEntry {
   readonly sha256: string;
   readonly definition: Omit<RuleDefinition, 'file'>;
+  /** The tables and lists its SQL reads, so a run need not lex it (SqlValidator.references). */
+  readonly references: SqlReferences;
 }
 
 export interface BuiltinIndex {
@@ -45,7 +47,7 @@ export function buildBuiltinIndex(dir: string, validator: SqlValidator): Builtin
       continue;
     }
     const {file: _file, ...definition} = result.rule;
-    files[keyOf(dir, file)] = {sha256: sha256(text), definition};
+    files[keyOf(dir, file)] = {sha256: sha256(text), definition, references: validator.references(definition.sql_query)};
   }
   if (problems.length > 0) throw new Error(`the built-in rule pack is invalid:\n${problems.join('\n')}`);
   return {format: INDEX_FORMAT, validator: validator.fingerprint, files};
@@ -81,7 +83,12 @@ export function validateBuiltinRuleFile(
   validator: SqlValidator,
 ): RuleFileValidation & {fromIndex: boolean} {
   const entry = index?.files[keyOf(dir, file)];
-  if (entry !== undefined && index !== undefined && entry.sha256 === sha256(text) && validator.adoptValidVerdict(entry.definition.sql_query, index.validator)) {
+  if (
+    entry !== undefined &&
+    index !== undefined &&
+    entry.sha256 === sha256(text) &&
+    validator.adoptValidVerdict(entry.definition.sql_query, index.validator, entry.references)
+  ) {
     return {file, valid: true, problems: [], sqlErrors: [], rule: {...entry.definition, file}, fromIndex: true};
   }
   return {...validateRuleText(file, text, validator), fromIndex: false};

@@ -6,8 +6,7 @@ import {alertEvidence, alertNextSteps, type AlertOrigin} from '../models/alert-e
 import type {Host} from '../models/host.js';
 import {ALERT_SEVERITIES} from '../models/severity.js';
 import {type Palette, PLAIN} from '../output/colour.js';
-import {ecsProcessEvent} from '../output/ecs.js';
-import {ocsfEvidenceInfo} from '../output/ocsf.js';
+import {ecsOcsf, loadEcsOcsf} from '../output/alert-formats.js';
 import {hasProcessPid} from '../output/process-facts.js';
 import {renderNdjsonLine, renderTable, type TableColumn} from '../output/render.js';
 import {terminalSafe} from '../output/terminal.js';
@@ -81,9 +80,10 @@ export function queryView(report: QueryReport): View<QueryReport['rows'][number]
     columns: report.columns.map((c) => ({header: c, get: (row) => row[c], width: 60})),
     csv: {header: report.columns, values: (row) => report.columns.map((c) => row[c])},
     text: {
-      ecs: (rows) => processEvents(rows, ecsProcessEvent),
-      ocsf: (rows) => processEvents(rows, ocsfEvidenceInfo),
+      ecs: (rows) => processEvents(rows, ecsOcsf().ecs.ecsProcessEvent),
+      ocsf: (rows) => processEvents(rows, ecsOcsf().ocsf.ocsfEvidenceInfo),
     },
+    prepare: loadEcsOcsf,
   };
 }
 

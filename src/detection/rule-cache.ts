@@ -11,11 +11,11 @@ import {createHash} from 'node:crypto';
 import {BUILD_INFO} from '../build-info.js';
 import {readStateFile, writeStateFile} from '../util/state-file.js';
 import type {RuleDefinition, RuleFileValidation} from './rule-source.js';
-import type {SqlValidator} from './sql-validator.js';
+import type {SqlReferences, SqlValidator} from './sql-validator.js';
 import {parseJson} from '../util/json.js';
 
 export const RULE_CACHE_FILE = 'rule-cache.json';
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 /** Files kept, most recently used first. */
 export const RULE_CACHE_MAX_ENTRIES = 4096;
 /** A larger file is not a cache this tool wrote: ignore it rather than parse it. */
@@ -29,6 +29,8 @@ export function ruleFormatFingerprint(): string {
 interface CacheEntry {
   readonly sha256: string;
   readonly definition: Omit<RuleDefinition, 'file'>;
+  /** The tables and lists its SQL reads, so a run need not lex it (SqlValidator.references). */
+  readonly references?: SqlReferences;
   seen: number;
 }
 
@@ -80,7 +82,7 @@ export class RuleCache {
   lookup(file: string, text: string): RuleFileValidation | undefined {
     const entry = this.entries.get(file);
     if (entry === undefined || entry.sha256 !== sha256(text)) return undefined;
-    if (!this.validator.adoptValidVerdict(entry.definition.sql_query, this.validator.fingerprint)) return undefined;
+    if (!this.validator.adoptValidVerdict(entry.definition.sql_query, this.validator.fingerprint, entry.references)) return undefined;
     entry.seen = Date.now();
     this.changed = true;
     return {file, valid: true, problems: [], sqlErrors: [], rule: {...entry.definition, file}};
@@ -90,7 +92,7 @@ export class RuleCache {
   remember(file: string, text: string, result: RuleFileValidation): void {
     if (!result.valid || result.rule === undefined) return;
     const {file: _file, ...definition} = result.rule;
-    this.entries.set(file, {sha256: sha256(text), definition, seen: Date.now()});
+    this.entries.set(file, {sha256: sha256(text), definition, references: this.validator.references(definition.sql_query), seen: Date.now()});
     this.changed = true;
   }
 

@@ -7,7 +7,7 @@
 // load (no models, no zod).
 import type {Database, SqlJsStatic, SqlValue} from 'sql.js';
 
-import {insertFlatRows} from '../storage/bulk-insert.js';
+import {insertFlatRows, inTransaction} from '../storage/bulk-insert.js';
 import {buildSnapshotDatabase, isSnapshotBuild, type SnapshotContent} from '../storage/snapshot-build.js';
 import {openSharedSnapshot} from '../storage/shared-bytes.js';
 import type {SqlJsInstance} from '../storage/sqljs.js';
@@ -31,13 +31,21 @@ const MAX_CACHE_KIB = 512 * 1024;
  */
 export function prepareRuleDatabase(db: Database, lists: Readonly<Record<string, readonly string[]>>, instance?: SqlJsInstance): void {
   registerUdfs(db, SQL_POLICY, instance);
-  for (const [name, values] of Object.entries(lists)) {
-    // In the temp schema, as the views: the snapshot's own file is shared by every lane and never written.
-    db.exec(`DROP TABLE IF EXISTS temp.list_${name}; CREATE TEMP TABLE list_${name} (value TEXT)`);
-    // Batched and bound through SQLite's C API, as a snapshot's rows are (≈ 600 values over every list).
-    insertFlatRows(db, {name: `list_${name}`, columns: LIST_COLUMNS}, values, undefined, instance);
-  }
-  createRuleViews(db, lists);
+  // Sorts, DISTINCT and IN lists of the rules build temporary b-trees, and the lists and views live in the
+  // temp schema: all kept in memory instead of temporary files of sql.js's in-memory file system (which cost
+  // a JavaScript write per page and hold the same bytes).
+  db.exec('PRAGMA temp_store = MEMORY');
+  // One transaction for every list table and the view: in autocommit, each CREATE was a transaction of its
+  // own, with a journal written and deleted.
+  inTransaction(db, () => {
+    for (const [name, values] of Object.entries(lists)) {
+      // In the temp schema, as the views: the snapshot's own file is shared by every lane and never written.
+      db.exec(`DROP TABLE IF EXISTS temp.list_${name}; CREATE TEMP TABLE list_${name} (value TEXT)`);
+      // Batched and bound through SQLite's C API, as a snapshot's rows are (≈ 600 values over every list).
+      insertFlatRows(db, {name: `list_${name}`, columns: LIST_COLUMNS}, values, undefined, instance);
+    }
+    createRuleViews(db, lists);
+  });
   // SQLite's default 2 MB page cache makes every scan of a bigger snapshot re-read its pages through the
   // in-memory file system; a cache as large as the snapshot keeps them after the first rule touched them.
   const bytes = Number(db.exec('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')[0]?.values[0]?.[0] ?? 0);

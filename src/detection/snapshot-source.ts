@@ -9,6 +9,7 @@ import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
 import {heldTables, type ScanRecord} from '../models/scan.js';
 import {loadSqlJs, selectAll} from '../storage/database.js';
+import {startLoadingSqlJs} from '../storage/sqljs.js';
 // storage/input.js (and the store listing it uses) is imported only when a run reads saved input: a live run never needs it.
 import type {ReadOptions} from '../storage/input.js';
 import {inSharedMemory} from '../storage/shared-bytes.js';
@@ -70,6 +71,8 @@ function readOptionsOf(options: SnapshotSourceOptions): ReadOptions {
 
 async function live(config: DaemonEyeConfig, needs: SnapshotNeeds): Promise<SnapshotForDetection> {
   const started = performance.now();
+  // sql.js's WebAssembly compiles on V8's background threads while the synchronous /proc walk runs.
+  startLoadingSqlJs();
   const snapshot = await collectSnapshot({...collectOptionsFromConfig(config), tables: needs.tables});
   const collected = performance.now();
   // Built here, in this thread's sql.js, and handed to the workers as bytes. Handing them the rows to build

@@ -100,6 +100,20 @@ export interface SqlValidationError {
 
 export type SqlValidationResult = {readonly valid: true} | {readonly valid: false; readonly errors: readonly SqlValidationError[]};
 
+/** What a query reads: registry tables and named lists (`list_<name>` → `name`), each sorted. */
+export interface SqlReferences {
+  readonly tables: readonly string[];
+  readonly lists: readonly string[];
+}
+
+const isNameList = (value: unknown): value is string[] => Array.isArray(value) && value.every((name) => typeof name === 'string');
+
+/** Whether a value read back from an index or cache file is SqlReferences. */
+export function isSqlReferences(value: unknown): value is SqlReferences {
+  const candidate = value as Partial<SqlReferences> | null | undefined;
+  return typeof candidate === 'object' && candidate !== null && isNameList(candidate.tables) && isNameList(candidate.lists);
+}
+
 /** Every function the default policy allows: SQLite built-ins and DaemonEye's user functions. */
 export const DEFAULT_ALLOWED_FUNCTIONS: readonly string[] = allowedFunctionNames(SQL_POLICY);
 
@@ -258,6 +272,12 @@ export class SqlValidator {
    * main-thread CPU (docs/performance.md). The lexer reads nothing but the text, so this never changes a verdict.
    */
   private readonly lexedBySql = new Map<string, Lexed>();
+  /**
+   * The tables and lists each SQL text reads (referencedTables, referencedLists), worked out once per text,
+   * or taken from a build-time index or the rule cache with the verdict (adoptValidVerdict), so a run over
+   * cached rules lexes none of them.
+   */
+  private readonly referencesBySql = new Map<string, SqlReferences>();
 
   constructor(options: SqlValidatorOptions = {}) {
     this.policy = options.policy ?? SQL_POLICY;
@@ -352,10 +372,22 @@ export class SqlValidator {
    * built-in rules), so this SQL is not parsed again. Returns false, and records nothing, on any other
    * fingerprint: the SQL is then checked in full when it is next validated.
    */
-  adoptValidVerdict(sql: string, fingerprint: string): boolean {
+  adoptValidVerdict(sql: string, fingerprint: string, references?: unknown): boolean {
     if (fingerprint !== this.fingerprint) return false;
     this.verdicts.set(sql, {valid: true});
+    // References recorded with the verdict (same fingerprint: the same tables, lists and lexer), when well formed.
+    if (isSqlReferences(references) && sql.length <= 65_536) this.referencesBySql.set(sql, {tables: [...references.tables], lists: [...references.lists]});
     return true;
+  }
+
+  /** The registry tables and the named lists `sql` reads (referencedTables, referencedLists), for a build-time index or the rule cache to record with its verdict. */
+  references(sql: string): SqlReferences {
+    let known = this.referencesBySql.get(sql);
+    if (known === undefined) {
+      known = {tables: this.tablesOf(sql), lists: this.listsOf(sql)};
+      if (sql.length <= 65_536) this.referencesBySql.set(sql, known);
+    }
+    return known;
   }
 
   /**
@@ -366,6 +398,10 @@ export class SqlValidator {
    * so built-in rules whose verdict comes from the build-time index cost no parse here either.
    */
   referencedTables(sql: string): string[] {
+    return [...this.references(sql).tables];
+  }
+
+  private tablesOf(sql: string): string[] {
     const names = new Set<string>();
     for (const statement of this.lex(sql).statements) {
       for (const token of statement) {
@@ -379,6 +415,10 @@ export class SqlValidator {
 
   /** The `list_<name>` tables a (valid) query reads, so the engine can create them. */
   referencedLists(sql: string): string[] {
+    return [...this.references(sql).lists];
+  }
+
+  private listsOf(sql: string): string[] {
     const names = new Set<string>();
     for (const statement of this.lex(sql).statements) {
       for (const token of statement) {

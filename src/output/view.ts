@@ -32,6 +32,8 @@ export interface View<Row> {
    * `junit`, …): the text, or its pieces (a generator of a line per row), which a large result should be.
    */
   readonly text?: Readonly<Record<string, (rows: readonly Row[], terminal: Terminal) => string | Iterable<string>>>;
+  /** Loads what the renderer of `format` needs (code only some formats use, e.g. ECS/OCSF); awaited before renderView. */
+  readonly prepare?: (format: string) => Promise<void>;
 }
 
 /** The terminal the output goes to: its width (undefined when not a terminal) and colours. */

@@ -97,15 +97,18 @@ function prepare(db: Database, sql: string, instance: SqlJsInstance | undefined)
   return prepareRawInsert(db, sql, instance) ?? db.prepare(sql);
 }
 
-/** Run `work` in one transaction: committed when it returns, rolled back when it throws (the error is rethrown). */
+/**
+ * Run `work` in one transaction: committed when it returns, rolled back when it throws (the error is
+ * rethrown). A SAVEPOINT, so it nests: inside a caller's transaction it commits with that transaction.
+ */
 export function inTransaction<T>(db: Database, work: () => T): T {
-  db.exec('BEGIN');
+  db.exec('SAVEPOINT daemoneye_work');
   try {
     const result = work();
-    db.exec('COMMIT');
+    db.exec('RELEASE daemoneye_work');
     return result;
   } catch (error) {
-    db.exec('ROLLBACK');
+    db.exec('ROLLBACK TO daemoneye_work; RELEASE daemoneye_work');
     throw error;
   }
 }

@@ -68,3 +68,9 @@ export function selectAll(db: Database, sql: string, params: (string | number | 
     statement.free();
   }
 }
+
+/** The column names a table has (empty when the table does not exist). */
+export function tableColumns(db: Database, table: string): string[] {
+  const result = db.exec(`PRAGMA table_info(${table})`);
+  return result.length === 0 ? [] : result[0]!.values.map((row) => String(row[1]));
+}

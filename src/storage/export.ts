@@ -11,7 +11,7 @@ import {csvCells} from '../models/serialise.js';
 import {type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tables.js';
 import type {Alert} from '../models/alert.js';
 import {type Host, hostOfScan} from '../models/host.js';
-import {alertDocument} from '../output/alert-formats.js';
+import {alertDocument, loadEcsOcsf} from '../output/alert-formats.js';
 import {ecsProcessEvent} from '../output/ecs.js';
 import {PROCESS_FACT_COLUMNS} from '../output/process-facts.js';
 import {ocsfEvidenceInfo} from '../output/ocsf.js';
@@ -296,6 +296,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   checkExportFilters(config);
   const table = config.table ?? 'processes';
   const format = config.format ?? 'ndjson';
+  await loadEcsOcsf(format);
   const input = openSnapshotInput(config.input);
   const file =
     config.outputPath === undefined

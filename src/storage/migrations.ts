@@ -10,7 +10,9 @@ import {type ColumnSpec, createTableSql} from '../models/columns.js';
 import {PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, processToRow, rowToProcess} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
 import {TABLES, tableDdl} from '../models/tables.js';
-import {inTransaction, PROCESS_INDEXES, SCHEMA_VERSION} from './database.js';
+import {inTransaction, PROCESS_INDEXES, SCHEMA_VERSION, tableColumns} from './database.js';
+
+export {tableColumns};
 
 /** One step of the layout history: turns a database at version `from` into version `from + 1`. */
 export interface SchemaMigration {
@@ -22,12 +24,6 @@ export interface SchemaMigration {
 function tableExists(db: Database, table: string): boolean {
   const result = db.exec('SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?', ['table', table]);
   return result.length > 0 && result[0]!.values.length > 0;
-}
-
-/** The column names a table has (empty when the table does not exist). */
-export function tableColumns(db: Database, table: string): string[] {
-  const result = db.exec(`PRAGMA table_info(${table})`);
-  return result.length === 0 ? [] : result[0]!.values.map((row) => String(row[1]));
 }
 
 /** Add every model column a table lacks; added columns are nullable, as ALTER TABLE requires. */

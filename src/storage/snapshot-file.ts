@@ -29,9 +29,9 @@ import {type OutputContent, OutputFileWriter, resolveOutput} from '../util/outpu
 import {formatBytes, MIB, readRegularFile} from '../util/read-file.js';
 import {TOOL_VERSION} from '../version.js';
 import {insertFlatRows, SCHEMA_VERSION, schemaStatements} from './database.js';
-import {createMissingTables, migrateInMemory, tableColumns} from './migrations.js';
+import type * as Migrations from './migrations.js';
 import {type SnapshotBuild, type SnapshotBuildTable, snapshotBytes} from './snapshot-build.js';
-import {type ImportedSnapshot, importSnapshot} from './snapshot-import.js';
+import type {ImportedSnapshot} from './snapshot-import.js';
 
 /** Snapshot files hold command lines, which may carry secrets: only the owner may read them. */
 export const SNAPSHOT_FILE_MODE = 0o600;
@@ -221,7 +221,7 @@ function checkHeader(path: string, bytes: Uint8Array): void {
   }
 }
 
-function checkTable(path: string, db: Database, table: string, columns: readonly ColumnSpec[]): void {
+function checkTable(path: string, db: Database, table: string, columns: readonly ColumnSpec[], tableColumns: typeof Migrations.tableColumns): void {
   const present = new Set(tableColumns(db, table));
   if (present.size === 0) throw corrupt(path, `the ${table} table is missing`);
   const missing = columns.filter((column) => !present.has(column.name)).map((column) => column.name);
@@ -295,6 +295,11 @@ export async function openSnapshotBytes(path: string, bytes: Uint8Array, limits:
   if (bytes.length > limits.maxBytes) throw tooLarge(path, bytes.length, limits);
   checkHeader(path, bytes);
   const refuse = (problem: string, cause?: unknown): DaemonEyeError => corrupt(path, problem, cause);
+  // Only a run that reads a snapshot file loads the importer and the migrations (a live detect does not).
+  const [{importSnapshot}, {createMissingTables, migrateInMemory, tableColumns}] = await Promise.all([
+    import('./snapshot-import.js'),
+    import('./migrations.js'),
+  ]);
   let imported: ImportedSnapshot;
   try {
     imported = await importSnapshot(bytes, refuse, {maxPages: (4 * bytes.length + 16 * MIB) / 4096});
@@ -313,7 +318,7 @@ export async function openSnapshotBytes(path: string, bytes: Uint8Array, limits:
     for (const table of ['scans', 'processes']) if (tableColumns(db, table).length === 0) throw corrupt(path, `the ${table} table is missing`);
     if (fileSchemaVersion < SCHEMA_VERSION) migrateInMemory(db, fileSchemaVersion);
     const addedTables = createMissingTables(db);
-    for (const table of TABLES) checkTable(path, db, table.name, table.columns);
+    for (const table of TABLES) checkTable(path, db, table.name, table.columns, tableColumns);
     // The indexes, one statement at a time with a turn of the event loop between them (a signal is handled).
     for (const statement of TABLES.flatMap((table) => tableDdl(table).slice(1))) {
       db.exec(statement);

@@ -85,6 +85,21 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
 }
 
 /**
+ * Start loading sql.js without waiting for it: the WebAssembly is read and its compilation begun now (V8
+ * compiles it on background threads), and the module's import queued. A live run calls this before its
+ * synchronous /proc walk so the compile overlaps the walk; loadSqlJs then finds it done or under way. A
+ * failure is kept for loadSqlJs to report, never thrown here.
+ */
+export function startLoadingSqlJs(): void {
+  try {
+    compiledWasm().catch(() => undefined);
+  } catch {
+    // The file could not be read: loadSqlJs throws the same when awaited.
+  }
+  loadSqlJs().catch(() => undefined);
+}
+
+/**
  * A new sql.js instance, independent of loadSqlJs's (its own JavaScript state and WebAssembly memory), from
  * the thread's compiled WebAssembly. sql.js keeps one initialised module per load of its script, so the script
  * is evaluated afresh (from the single executable's asset, or the npm install's file): a few milliseconds,

@@ -10,7 +10,7 @@ import type {LiveTableName, LiveTableRow} from '../models/live-tables.js';
 import {heldTables, type ScanRecord} from '../models/scan.js';
 import {TABLES, type TableDefinition, tableDefinition} from '../models/tables.js';
 import {TimeSlicer} from '../util/interrupt.js';
-import {tableColumns} from './migrations.js';
+import {tableColumns} from './database.js';
 
 /** The scan ids as a SQL list of integers (they come from `scans.id`, but are checked, never trusted). */
 function idList(scanIds: readonly number[]): string {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
-import {parseEnviron} from '../../src/collect/envs.js';
+import {parseEnviron, selectEnviron} from '../../src/collect/envs.js';
 import {openFileRows} from '../../src/collect/open-files.js';
 
 const selection = {names: new Set(['HISTFILE', 'LD_PRELOAD', 'DB_PASSWORD', 'http_proxy', 'PATH'])};
@@ -24,6 +24,27 @@ describe('parseEnviron', () => {
     // environ read as latin1: one character per byte.
     const environ = Buffer.from('HISTFILE=/tmp/\x1b]0;x\x07\xff\nnext\0PATH=/a\\x7f:/b\0', 'latin1').toString('latin1');
     expect(parseEnviron(9, environ, selection).map((r) => r.value)).toEqual(['/tmp/\\x1b]0;x\\x07\\xff\nnext', '/a\\\\x7f:/b']);
+  });
+});
+
+describe('selectEnviron (what the walk keeps of an environ for process_envs)', () => {
+  it('parses to the same rows as the whole text, for duplicates, bytes that are not UTF-8, empty names and values, no selection', () => {
+    const environs = [
+      'HOME=/root\0HISTFILE=/dev/null\0histfile=x\0LD_PRELOAD=/tmp/x.so\0HISTFILE=/second\0PATH=/usr/bin:/bin\0junk\0=novalue\0',
+      Buffer.from('HISTFILE=/tmp/\x1b]0;x\x07\xff\nnext\0PATH=\0\0\0PATH=again\0HIST\xffFILE=z', 'latin1').toString('latin1'),
+      '',
+      'gone',
+      'unreadable',
+      'PATH=a=b=c',
+    ];
+    for (const environ of environs) {
+      for (const chosen of [selection, {names: new Set<string>()}, {names: new Set(['HIST\\xffFILE'])}]) {
+        const kept = selectEnviron(environ, chosen);
+        expect(parseEnviron(4, kept, chosen)).toEqual(parseEnviron(4, environ, chosen));
+        expect(kept.length).toBeLessThanOrEqual(environ.length);
+      }
+    }
+    expect(selectEnviron('HOME=/root\0PATH=/bin\0PATH=/second\0', selection)).toBe('PATH=/bin');
   });
 });
 

@@ -1,7 +1,7 @@
 // The Linux collector against real processes this test spawns (copies of sleep, shells, node).
 import {execFileSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
-import {copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
+import {copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -357,6 +357,57 @@ describe('a fake /proc', () => {
     const {processes, stats} = await collectSnapshot({procRoot: root, etcRoot: join(dir, 'no-etc'), hash: false});
     expect(processes).toEqual([]);
     expect(stats.vanished).toBe(2);
+    rmSync(root, {recursive: true});
+  });
+
+  it('the live tables take environ and the fd links from the walk: each file is read once, stdio from the same fd listing', async () => {
+    // Two copies of our own /proc entry; once the walk is past pid 10, its environ and fd 3 change. Tables that
+    // read them again would see the change; read once, they agree with the walk.
+    const root = join(dir, 'proc-once');
+    mkdirSync(join(root, 'self'), {recursive: true});
+    const own = readFileSync('/proc/self/stat', 'latin1');
+    writeFileSync(join(root, 'self', 'stat'), own);
+    writeFileSync(join(root, 'self', 'cgroup'), readFileSync('/proc/self/cgroup'));
+    for (const pid of [10, 11]) {
+      const at = join(root, String(pid));
+      mkdirSync(join(at, 'fd'), {recursive: true});
+      mkdirSync(join(at, 'ns'));
+      writeFileSync(join(at, 'stat'), `${pid}${own.slice(own.indexOf(' '))}`);
+      for (const file of ['status', 'cmdline', 'cgroup']) writeFileSync(join(at, file), readFileSync(`/proc/self/${file}`));
+      writeFileSync(join(at, 'environ'), `HOME=/root\0HISTFILE=/dev/null\0PATH=/bin\0`);
+      symlinkSync(process.execPath, join(at, 'exe'));
+      symlinkSync('/', join(at, 'cwd'));
+      for (const ns of ['pid', 'mnt', 'net']) symlinkSync(`${ns}:[4026531836]`, join(at, 'ns', ns));
+      symlinkSync('/dev/null', join(at, 'fd', '0'));
+      symlinkSync('/dev/zero', join(at, 'fd', '2'));
+      symlinkSync('/etc/hostname', join(at, 'fd', '3'));
+    }
+    const afterStat = (pid: number): void => {
+      if (pid !== 11) return;
+      writeFileSync(join(root, '10', 'environ'), 'HISTFILE=/changed\0');
+      rmSync(join(root, '10', 'fd', '3'));
+      symlinkSync('/etc/passwd', join(root, '10', 'fd', '3'));
+    };
+    const {processes, tables} = await collectSnapshot({
+      procRoot: root,
+      etcRoot: join(dir, 'no-etc'),
+      hash: false,
+      afterStat,
+      tables: ['process_envs', 'process_open_files'],
+      envVariables: ['HISTFILE'],
+    });
+    const ten = platform(processes.find((p) => p.pid === 10)!);
+    expect([ten.stdin, ten.stdout, ten.stderr]).toEqual(['/dev/null', null, '/dev/zero']);
+    expect(tables.process_envs).toEqual([
+      {pid: 10, key: 'HISTFILE', value: '/dev/null'},
+      {pid: 11, key: 'HISTFILE', value: '/dev/null'},
+    ]);
+    const files = (tables.process_open_files as {pid: number; fd: number; path: string}[]).filter((f) => f.pid === 10).map((f) => [f.fd, f.path]);
+    expect(files).toEqual([
+      [0, '/dev/null'],
+      [2, '/dev/zero'],
+      [3, '/etc/hostname'],
+    ]);
     rmSync(root, {recursive: true});
   });
 });

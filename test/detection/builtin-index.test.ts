@@ -73,6 +73,25 @@ describe('built-in rule index', () => {
     expect(() => buildBuiltinIndex(pack.rules, new SqlValidator())).toThrow(/broken\.yaml.*only SELECT/s);
   });
 
+  it('records what each rule reads as lexing its SQL finds, and a validator adopting the verdict answers from the record', () => {
+    const shipped = readBuiltinIndex();
+    const lexer = new SqlValidator();
+    for (const entry of Object.values(shipped?.files ?? {})) {
+      const sql = entry.definition.sql_query;
+      expect(entry.references).toEqual({tables: lexer.referencedTables(sql), lists: lexer.referencedLists(sql)});
+    }
+    const sql = 'SELECT pid FROM process_traits WHERE is_shell AND name IN (SELECT value FROM list_tools)';
+    const lexed = {tables: lexer.referencedTables(sql), lists: lexer.referencedLists(sql)};
+    expect(lexed.lists).toContain('tools');
+    // The record is what the run uses (as trusted as the verdict it comes with); a malformed one is ignored.
+    const recorded = new SqlValidator();
+    expect(recorded.adoptValidVerdict(sql, recorded.fingerprint, {tables: ['processes'], lists: ['recorded']})).toBe(true);
+    expect(recorded.referencedLists(sql)).toEqual(['recorded']);
+    const malformed = new SqlValidator();
+    expect(malformed.adoptValidVerdict(sql, malformed.fingerprint, {tables: 'processes', lists: [1]})).toBe(true);
+    expect({tables: malformed.referencedTables(sql), lists: malformed.referencedLists(sql)}).toEqual(lexed);
+  });
+
   it('the build wrote the index of the shipped pack, and it matches the rules directory', () => {
     expect(existsSync(BUILTIN_INDEX_FILE)).toBe(true);
     const shipped = readBuiltinIndex();

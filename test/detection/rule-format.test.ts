@@ -54,8 +54,12 @@ describe('the rule cache', () => {
 
   it('gives the same rules as a full validation, and reuses them while the file is unchanged', () => {
     const first = load();
-    const cached = JSON.parse(readFileSync(cachePath, 'utf8')) as {files: Record<string, {definition: {sql_query: string}}>};
-    expect(cached.files[file]?.definition.sql_query).toBe(first.rules[0]?.definition.sql_query);
+    const cached = JSON.parse(readFileSync(cachePath, 'utf8')) as {files: Record<string, {definition: {sql_query: string}; references: unknown}>};
+    const sql = first.rules[0]?.definition.sql_query ?? '';
+    expect(cached.files[file]?.definition.sql_query).toBe(sql);
+    // What the SQL reads is recorded with it, as lexing it finds (a run over cached rules lexes none).
+    const lexer = new SqlValidator();
+    expect(cached.files[file]?.references).toEqual({tables: lexer.referencedTables(sql), lists: lexer.referencedLists(sql)});
     const uncached = new RuleManager({config, env, extraPaths: [rulesDir]}).loadRules();
     expect(load().rules).toEqual(uncached.rules);
   });

@@ -8,7 +8,7 @@ import {dirname} from 'node:path';
 import type {SinkConfig} from '../../config/schema.js';
 import {fileError} from '../../errors.js';
 import type {Alert} from '../../models/alert.js';
-import {alertDocument, type AlertSchemaName} from '../../output/alert-formats.js';
+import {alertDocument, type AlertSchemaName, loadEcsOcsf} from '../../output/alert-formats.js';
 import {renderNdjsonLine} from '../../output/render.js';
 import {withLock} from '../../util/lock.js';
 import {kernelFilesystemOf, kernelFilesystemRefusal} from '../../util/output-file.js';
@@ -65,6 +65,7 @@ export class FileSink implements AlertSink {
       // looking for a missing directory: said as what it is (the alerts stay spooled).
       const kernel = kernelFilesystemOf(path);
       if (kernel !== undefined) throw kernelFilesystemRefusal(path, 'file sink', kernel);
+      await loadEcsOcsf(this.schema);
       await withLock(path, () => this.appendLocked(alerts, delivered, options), {timeoutMs: Math.max(1, options.deadline - Date.now())});
       return {delivered, attempts: 1, status: null, error: null};
     } catch (error) {

@@ -6,7 +6,7 @@ import {hostname} from 'node:os';
 
 import type {SinkConfig} from '../../config/schema.js';
 import type {Alert} from '../../models/alert.js';
-import {alertDocument} from '../../output/alert-formats.js';
+import {alertDocument, loadEcsOcsf} from '../../output/alert-formats.js';
 import {safeJson} from '../../output/terminal.js';
 import {backoffMs, describeFetchError, isRetryableStatus, sleep} from '../../util/http.js';
 import {TOOL_VERSION} from '../../version.js';
@@ -123,6 +123,7 @@ export class WebhookSink implements AlertSink {
   }
 
   async send(alerts: readonly Alert[], options: SinkSendOptions): Promise<SinkSendResult> {
+    await loadEcsOcsf(this.config.format);
     const delivered = alerts.map(() => false);
     let attempts = 0;
     let status: number | null = null;

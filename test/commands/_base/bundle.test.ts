@@ -4,7 +4,7 @@
 // wrote: its cache is accepted and every command and hook of the index loads from it.
 import {spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
-import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {pathToFileURL} from 'node:url';
 import {Script} from 'node:vm';
@@ -125,8 +125,18 @@ describe('the bundle’s code cache', () => {
     expect(readdirSync(join(file, '..')).sort()).toEqual(['daemoneye.cjs', 'daemoneye.cjs.v8cache']);
   });
 
-  it('no bundle: undefined (bin/run.js then loads dist/’s modules)', () => {
+  it('no bundle, or one older than dist/’s modules (recompiled by tsc alone): undefined (bin/run.js then loads the modules)', () => {
     expect(load(join(work, 'none', 'daemoneye.cjs'))).toBeUndefined();
+    // In a source checkout (tsconfig.json beside dist/): older than the loader, so tsc rewrote dist/ after it.
+    const file = fakeBundle();
+    utimesSync(file, new Date('2001-01-01'), new Date('2001-01-01'));
+    expect(load(file)?.cache).toBe('absent');
+    writeFileSync(join(file, '..', '..', 'tsconfig.json'), '{}');
+    try {
+      expect(load(file)).toBeUndefined();
+    } finally {
+      rmSync(join(file, '..', '..', 'tsconfig.json'));
+    }
   });
 });
 

@@ -4,12 +4,12 @@
 import {spawnSync} from 'node:child_process';
 import {readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {pathToFileURL} from 'node:url';
+import {fileURLToPath, pathToFileURL} from 'node:url';
 
 import {describe, expect, it} from 'vitest';
 
 import type {CommandIndex} from '../../../commands/_base/main.js';
-import {BIN, removeDir, ROOT, tempDir} from '../../helpers/cli.js';
+import {BIN, isolatedEnv, removeDir, ROOT, tempDir} from '../../helpers/cli.js';
 
 const {COMMAND_INDEX} = (await import(pathToFileURL(join(ROOT, 'dist', 'command-index.js')).href)) as {COMMAND_INDEX: CommandIndex};
 const readJson = (file: string): {commands: Record<string, unknown>; version: string; oclif?: {plugins?: string[]}} =>
@@ -41,17 +41,44 @@ describe('the static command index', () => {
   });
 });
 
+/**
+ * What a live `detect` (default configuration, no configuration file, no DAEMONEYE_* variable) must not load:
+ * code only other commands, formats or inputs use (docs/performance.md, "What a detect run does").
+ */
+const NOT_IN_A_LIVE_DETECT: ReadonlyArray<readonly [string, RegExp]> = [
+  ['the ECS mapping (--format ecs, ECS sinks)', /\/dist\/src\/output\/ecs\.js$/],
+  ['the OCSF mapping', /\/dist\/src\/output\/ocsf\.js$/],
+  ['the snapshot-file importer (--input, --store)', /\/dist\/src\/storage\/snapshot-import\.js$/],
+  ['the schema migrations of old snapshot files', /\/dist\/src\/storage\/migrations\.js$/],
+  ['yaml (configuration files and DAEMONEYE_* values only)', /\/node_modules\/yaml\//],
+  ['node-sql-parser (rules outside the build-time index)', /\/node_modules\/node-sql-parser\//],
+  ['systeminformation (health and host facts)', /\/node_modules\/systeminformation\//],
+  ['semver (oclif’s engine check)', /\/node_modules\/semver\//],
+];
+
 describe('start-up', () => {
-  it('bin/run.js starts from the bundle; oclif’s engine check is skipped (semver never loaded) and leaves no trace in the environment', () => {
+  it('bin/run.js starts from the bundle; a live detect loads only what it uses; oclif’s engine check is skipped and leaves no trace in the environment', () => {
     const dir = tempDir();
     try {
-      // Preloaded before the CLI: at exit, report which CommonJS modules were loaded and the environment a child would inherit.
+      // Preloaded before the CLI: at exit, the CommonJS modules loaded and the environment a child would inherit.
       const probe = join(dir, 'probe.cjs');
       writeFileSync(
         probe,
-        "process.on('exit', () => process.stderr.write('PROBE ' + JSON.stringify({semver: Object.keys(require.cache).filter((k) => k.includes('/semver/')).length, oclif: Object.keys(require.cache).filter((k) => k.includes('/@oclif/core/') && k.endsWith('.js')).length, env: process.env.OCLIF_DISABLE_ENGINE_WARNING ?? null}) + '\\n'));\n",
+        "process.on('exit', () => process.stderr.write('PROBE ' + JSON.stringify({cjs: Object.keys(require.cache), oclif: Object.keys(require.cache).filter((k) => k.includes('/@oclif/core/') && k.endsWith('.js')).length, env: process.env.OCLIF_DISABLE_ENGINE_WARNING ?? null}) + '\\n'));\n",
       );
-      // dist/'s modules, as bin/run.js loads them when there is no bundle (a development build).
+      // Every ES module loaded, through Node's module hooks (their own thread), appended to a file.
+      const loaded = join(dir, 'esm.txt');
+      writeFileSync(
+        join(dir, 'hooks.mjs'),
+        "import {appendFileSync} from 'node:fs';\nlet out;\nexport function initialize(data) { out = data; }\nexport async function load(url, context, next) { appendFileSync(out, url + '\\n'); return next(url, context); }\n",
+      );
+      const register = join(dir, 'register.mjs');
+      writeFileSync(
+        register,
+        `import {register} from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, {data: ${JSON.stringify(loaded)}});\n`,
+      );
+      // dist/'s modules, as bin/run.js loads them when there is no bundle (a development build): the bundle
+      // evaluates the same modules (each command's through its lazy import), which only this form shows.
       const modules = join(dir, 'modules.mjs');
       writeFileSync(
         modules,
@@ -60,21 +87,33 @@ const {main} = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'c
 await main(process.argv.slice(2), COMMAND_INDEX);
 `,
       );
-      const env = {...process.env};
+      const env = isolatedEnv(join(dir, 'home'));
       delete env.OCLIF_DISABLE_ENGINE_WARNING;
-      const run = spawnSync(process.execPath, ['--require', probe, modules, 'tables', '--format', 'json'], {env, encoding: 'utf8'});
+      const run = spawnSync(process.execPath, ['--require', probe, '--import', register, modules, 'detect', '--format', 'json'], {env, encoding: 'utf8'});
       expect(run.status, run.stderr).toBe(0);
-      const report = JSON.parse(/PROBE (.*)/.exec(run.stderr)?.[1] ?? 'null') as {semver: number; oclif: number; env: string | null};
+      expect((JSON.parse(run.stdout) as {summary: {rules_loaded: number}}).summary.rules_loaded).toBeGreaterThan(40);
+      const report = JSON.parse(/PROBE (.*)/.exec(run.stderr)?.[1] ?? 'null') as {cjs: string[]; oclif: number; env: string | null};
       expect(report.oclif).toBeGreaterThan(0);
-      expect(report).toMatchObject({semver: 0, env: null});
-      // bin/run.js runs the bundle: no module of oclif is loaded from node_modules (with the check on, its engine check
-      // reads oclif's package.json). A switch the user set stays as it was.
+      expect(report.env).toBeNull();
+      const esm = readFileSync(loaded, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((url) => (url.startsWith('file:') ? fileURLToPath(url) : url));
+      expect(esm).toContain(join(ROOT, 'dist', 'commands', 'detect.js'));
+      const all = [...esm, ...report.cjs];
+      for (const [what, pattern] of NOT_IN_A_LIVE_DETECT)
+        expect(
+          all.filter((file) => pattern.test(file)),
+          what,
+        ).toEqual([]);
+      // bin/run.js runs the bundle: no module of oclif is loaded from node_modules (with the check on, its engine
+      // check reads oclif's package.json). A switch the user set stays as it was.
       const kept = spawnSync(process.execPath, ['--require', probe, BIN, '--version'], {
         env: {...env, OCLIF_DISABLE_ENGINE_WARNING: 'false'},
         encoding: 'utf8',
       });
       expect(kept.status, kept.stderr).toBe(0);
-      expect(JSON.parse(/PROBE (.*)/.exec(kept.stderr)?.[1] ?? 'null')).toEqual({semver: 0, oclif: 0, env: 'false'});
+      expect(JSON.parse(/PROBE (.*)/.exec(kept.stderr)?.[1] ?? 'null')).toMatchObject({oclif: 0, env: 'false'});
     } finally {
       removeDir(dir);
     }
