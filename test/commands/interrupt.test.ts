@@ -3,9 +3,11 @@
 // within the hang guard, with no output file, no temp file beside it and no lock left behind; a run the
 // signal came too late for ends as it would have, its output whole. A synchronous stretch on the main thread
 // would hold the signal back (src/util/interrupt.ts): the guard catches one of many seconds, and the files
-// are sized so the reading lasts long enough for the moments to land inside it.
+// are sized so the reading lasts long enough for the moments to land inside it. One more moment lands inside
+// the rendering: its reader stops reading at the first bytes of output, and the run, held by the full pipe
+// while it still renders, must end at the signal without having gone on to what follows the output.
 import {spawn} from 'node:child_process';
-import {existsSync, readdirSync, statSync, writeFileSync} from 'node:fs';
+import {existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest';
@@ -50,6 +52,7 @@ async function writeLarge(path: string, count: number, time: number): Promise<vo
 beforeAll(async () => {
   await writeLarge(snapshot, 8_000, Date.UTC(2026, 5, 2));
   await writeLarge(older, 500, Date.UTC(2026, 5, 1));
+  symlinkSync(older, heldInput);
   // A valid ledger of 30,000 records with payloads of 1 KB (written at once: an append fsyncs each record).
   const lines: string[] = [];
   let previous: Parameters<typeof buildRecord>[0];
@@ -74,26 +77,54 @@ interface Ended {
   readonly stderr: string;
 }
 
-/** Run the CLI and send SIGTERM after `delayMs`; resolves when it ends (or is killed by the guard). */
-function runAndTerminate(args: readonly string[], delayMs: number): Promise<Ended> {
+/**
+ * Run the CLI and send SIGTERM after `delayMs`; resolves when it ends (or is killed by the guard). `holdOutput`:
+ * stdout is a pipe nobody reads once its first bytes came, and the delay counts from those bytes and the end of
+ * `holdOutput` (the moment lands in the rendering, its writer held by the full pipe).
+ */
+function runAndTerminate(args: readonly string[], delayMs: number, holdOutput?: Promise<unknown>): Promise<Ended> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe']});
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env, stdio: ['ignore', holdOutput === undefined ? 'ignore' : 'pipe', 'pipe']});
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     let sentAt: number | undefined;
-    const term = setTimeout(() => {
-      sentAt = performance.now();
-      child.kill('SIGTERM');
-    }, delayMs);
-    const guard = setTimeout(() => child.kill('SIGKILL'), delayMs + GUARD_MS);
+    let term: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      term = setTimeout(() => {
+        sentAt = performance.now();
+        child.kill('SIGTERM');
+      }, delayMs);
+    };
+    if (holdOutput === undefined) {
+      arm();
+    } else {
+      child.stdout?.once('data', () => {
+        child.stdout?.pause();
+        void holdOutput.then(arm);
+      });
+    }
+    const guard = setTimeout(() => child.kill('SIGKILL'), delayMs + GUARD_MS + (holdOutput === undefined ? 0 : 4 * GUARD_MS));
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(term);
       clearTimeout(guard);
+      child.stdout?.destroy();
       resolve({code, signal, afterSignalMs: sentAt === undefined ? null : performance.now() - sentAt, stderr});
     });
   });
 }
+
+/** The ledger entries (the runs' audit ledger: the isolated state directory's) that name `text`. */
+function ledgerEntries(text: string): number {
+  const path = join(home, 'state', 'audit.ledger');
+  if (!existsSync(path)) return 0;
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(text)).length;
+}
+
+/** The input of the run whose output is held: a link to the smaller snapshot (its tree is still megabytes of JSON), so that its audit entry is told apart. */
+const heldInput = join(home, 'held.db');
 
 /** mulberry32: the same moments every run, so a failure can be made again. */
 function moments(seed: number, count: number, maxMs: number): number[] {
@@ -111,12 +142,17 @@ function leftovers(dir: string): string[] {
   return readdirSync(dir).filter((name) => name.startsWith('.tmp-') || name.endsWith('.lock'));
 }
 
-const COMMANDS: readonly {name: string; args: (output: string) => string[]; writes?: boolean}[] = [
+/** `held`: also run once so, with its output held (runAndTerminate), on `heldInput`. */
+const COMMANDS: readonly {name: string; args: (output: string) => string[]; writes?: boolean; held?: () => string[]}[] = [
   {name: 'detect --input', args: () => ['detect', '--input', snapshot, '--format', 'ndjson']},
   {name: 'query --input', args: () => ['query', 'SELECT name, count(*) AS n FROM processes GROUP BY name', '--input', snapshot, '--format', 'json']},
   {name: 'export --output', args: (output) => ['export', '--input', snapshot, '--output', output], writes: true},
   {name: 'diff OLD NEW', args: () => ['diff', older, snapshot, '--format', 'json']},
-  {name: 'scan --tree --input', args: () => ['scan', '--tree', '--format', 'json', '--input', snapshot]},
+  {
+    name: 'scan --tree --input',
+    args: () => ['scan', '--tree', '--format', 'json', '--input', snapshot],
+    held: () => ['scan', '--tree', '--format', 'json', '--input', heldInput],
+  },
   {name: 'audit verify --ledger', args: () => ['audit', 'verify', '--ledger', ledger, '--format', 'json']},
 ];
 
@@ -129,7 +165,19 @@ describe('SIGTERM at seeded moments of a run', () => {
         const ended = await runAndTerminate(command.args(output), delay);
         return {delay, output, ended};
       });
+      // The held run: SIGTERM at a seeded moment after its first bytes and after the other runs ended (seconds),
+      // its pipe full all along. A renderer that rendered the whole view first has by then handed it to stdout
+      // and appended its audit entry (which follows the output); one that renders as the reader reads is still
+      // waiting to write, and ends with no entry.
+      const othersEnded = Promise.allSettled(runs);
+      const held = command.held === undefined ? undefined : runAndTerminate(command.held(), 1_850 + (moments(22 + index, 1, 1_000)[0] as number), othersEnded);
       const ended = await Promise.all(runs);
+      if (held !== undefined) {
+        const heldEnded = await held;
+        expect(heldEnded.signal, JSON.stringify(heldEnded)).toBe('SIGTERM');
+        expect(heldEnded.stderr).not.toMatch(/\n\s+at /);
+        expect(ledgerEntries(heldInput), 'the audit entry that follows the held output').toBe(0);
+      }
       // The moments land inside the run: at least one of them is a SIGTERM the run had to handle.
       expect(
         ended.filter((run) => run.ended.signal === 'SIGTERM'),
