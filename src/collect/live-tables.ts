@@ -11,12 +11,12 @@ import type {SqlRowValue} from '../models/columns.js';
 import {LIVE_TABLE_SCHEMAS, LIVE_TABLE_SOURCES, type LiveTableName, type LiveTableSchema, type LiveTableSource} from '../models/live-tables.js';
 import type {ProcessRecord} from '../models/process.js';
 import {type CollectedTable, tableDefinition} from '../models/tables.js';
-import {type EnvSelection, parseEnviron} from './envs.js';
+import {type EnvSelection, parseEnviron, selectEnviron} from './envs.js';
 import {type FdEnd, fdPeerRows} from './fd-peers.js';
 import {type FdLink, readFdLinks} from './fds.js';
 import {appendMapValues, libraryRows, type MapsText, readMapsFile} from './maps.js';
 import {openFileRows} from './open-files.js';
-import {readProcTextIfThere} from './proc-read.js';
+import {errorCode, isGone, readProcText} from './proc-read.js';
 import {fdinfoVerdicts, listeningRows, readSocketIndex, resolveUnixSockets, type SocketTables, socketRows} from './sockets.js';
 
 /** The tables this module fills (the registry's collected tables other than `processes`). */
@@ -61,9 +61,22 @@ interface SourceData {
 /** How each source is read: once per process, for every table that comes from it (or taken from what the walk read). */
 const SOURCES: {readonly [S in LiveTableSource]: (options: LiveTablesOptions, pid: number) => SourceData[S] | 'unreadable' | 'gone'} = {
   fd: ({procRoot, preread}, pid) => preread?.fd?.get(pid) ?? readFdLinks(procRoot, pid),
-  environ: ({procRoot, preread}, pid) => preread?.environ?.get(pid) ?? readProcTextIfThere(`${procRoot}/${pid}/environ`, 'latin1'),
+  environ: ({procRoot, preread, env}, pid) => preread?.environ?.get(pid) ?? readEnviron(procRoot, pid, env),
   maps: ({procRoot}, pid) => readMapsFile(procRoot, pid),
 };
+
+/**
+ * The entries of a process's environ that process_envs keeps (selectEnviron), or why it could not be read.
+ * Never the whole text: a process writes its own environ, and one reading exactly `unreadable` or `gone`
+ * must not pass for a refusal (the kept entries always hold a `=`, or are empty).
+ */
+function readEnviron(procRoot: string, pid: number, selection: EnvSelection): string | 'unreadable' | 'gone' {
+  try {
+    return selectEnviron(readProcText(`${procRoot}/${pid}/environ`, 'latin1'), selection);
+  } catch (error) {
+    return isGone(errorCode(error)) ? 'gone' : 'unreadable';
+  }
+}
 
 /** The /proc sources the given tables (and the tables they are made from) are read from. */
 export function liveTableSources(tables: Iterable<string>): Set<LiveTableSource> {

@@ -92,8 +92,11 @@ export interface ProcfsWalkContext {
 export interface WalkSources {
   /** Each process's fd links (readFdLinks): the walk then lists /proc/PID/fd once and takes stdin, stdout and stderr from it. */
   readonly fd?: (pid: number, links: FdLink[] | 'unreadable' | 'gone') => void;
-  /** Each process's environ text (latin1, as read), or why it could not be read. */
-  readonly environ?: (pid: number, text: string | 'unreadable' | 'gone') => void;
+  /**
+   * Each process's environ text (latin1, as read), or why it could not be read. The text is wrapped: a
+   * process writes its own environ, so its text may be any string, `gone` included.
+   */
+  readonly environ?: (pid: number, read: {readonly text: string} | 'unreadable' | 'gone') => void;
 }
 
 export interface ProcfsWalkResult {
@@ -223,23 +226,23 @@ class ReadState {
   accessible = true;
   sawGone = false;
 
+  /** Why the last attempt failed (null: it did not). */
+  failure: 'unreadable' | 'gone' | null = null;
+
   /** Run one read; EACCES/EPERM mark the record inaccessible, ENOENT/ESRCH ask for a liveness re-check. */
   attempt<T>(read: () => T): T | null {
-    const result = this.read(read);
-    return result === 'unreadable' || result === 'gone' ? null : result;
-  }
-
-  /** As attempt, saying why a read failed. */
-  read<T>(read: () => T): T | 'unreadable' | 'gone' {
+    this.failure = null;
     try {
       return read();
     } catch (error) {
       if (isGone(errorCode(error))) {
         this.sawGone = true;
-        return 'gone';
+        this.failure = 'gone';
+      } else {
+        this.accessible = false;
+        this.failure = 'unreadable';
       }
-      this.accessible = false;
-      return 'unreadable';
+      return null;
     }
   }
 
@@ -409,9 +412,8 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
       state.fdLinks(links);
       if (typeof links !== 'string') [stdin, stdout, stderr] = [0, 1, 2].map((fd) => stdioTarget(links, fd)) as [Buffer | null, Buffer | null, Buffer | null];
     }
-    const read = state.read(() => readProcText(`${source}/environ`, 'latin1'));
-    hooks?.environ?.(pid, read);
-    const environ = read === 'unreadable' || read === 'gone' ? null : read;
+    const environ = state.attempt(() => readProcText(`${source}/environ`, 'latin1'));
+    hooks?.environ?.(pid, environ === null ? (state.failure ?? 'unreadable') : {text: environ});
     environReadable = environ !== null;
     if (environ !== null) {
       const variables = parseLinkerVariables(environ);

@@ -189,8 +189,8 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     ...(neededSources.has('environ')
       ? {
           // Only the entries process_envs keeps: a megabyte environ is not held for the rest of the scan.
-          environ: (pid: number, text: string | 'unreadable' | 'gone') =>
-            prereadEnviron.set(pid, text === 'unreadable' || text === 'gone' ? text : selectEnviron(text, envSelection)),
+          environ: (pid: number, read: {readonly text: string} | 'unreadable' | 'gone') =>
+            prereadEnviron.set(pid, typeof read === 'string' ? read : selectEnviron(read.text, envSelection)),
         }
       : {}),
   };

@@ -6,6 +6,7 @@ import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
+import {collectLiveTables} from '../../src/collect/live-tables.js';
 import {collectSnapshot, newScanId} from '../../src/collect/snapshot.js';
 import {unescapeBytes} from '../../src/collect/text-encoding.js';
 import {LinuxPlatformDataSchema, type LinuxPlatformData, type ProcessRecord, ProcessRecordSchema} from '../../src/models/process.js';
@@ -382,13 +383,15 @@ describe('a fake /proc', () => {
       symlinkSync('/dev/zero', join(at, 'fd', '2'));
       symlinkSync('/etc/hostname', join(at, 'fd', '3'));
     }
+    // A process writes its own environ: one reading exactly "gone" is a readable environ without variables.
+    writeFileSync(join(root, '11', 'environ'), 'gone');
     const afterStat = (pid: number): void => {
       if (pid !== 11) return;
       writeFileSync(join(root, '10', 'environ'), 'HISTFILE=/changed\0');
       rmSync(join(root, '10', 'fd', '3'));
       symlinkSync('/etc/passwd', join(root, '10', 'fd', '3'));
     };
-    const {processes, tables} = await collectSnapshot({
+    const {processes, tables, stats} = await collectSnapshot({
       procRoot: root,
       etcRoot: join(dir, 'no-etc'),
       hash: false,
@@ -398,10 +401,14 @@ describe('a fake /proc', () => {
     });
     const ten = platform(processes.find((p) => p.pid === 10)!);
     expect([ten.stdin, ten.stdout, ten.stderr]).toEqual(['/dev/null', null, '/dev/zero']);
-    expect(tables.process_envs).toEqual([
-      {pid: 10, key: 'HISTFILE', value: '/dev/null'},
-      {pid: 11, key: 'HISTFILE', value: '/dev/null'},
-    ]);
+    expect(tables.process_envs).toEqual([{pid: 10, key: 'HISTFILE', value: '/dev/null'}]);
+    expect(platform(processes.find((p) => p.pid === 11)!).environ_readable).toBe(true);
+    expect(stats.table_unreadable).toEqual({process_envs: 0, process_open_files: 0});
+    // Read again by the live tables themselves (no walk at hand): the same.
+    writeFileSync(join(root, '11', 'environ'), 'unreadable');
+    const again = collectLiveTables({procRoot: root, processes, tables: new Set(['process_envs']), env: {names: new Set(['HISTFILE'])}});
+    expect(again.unreadable).toEqual({process_envs: 0});
+    expect(again.rows.process_envs).toEqual([{pid: 10, key: 'HISTFILE', value: '/changed'}]);
     const files = (tables.process_open_files as {pid: number; fd: number; path: string}[]).filter((f) => f.pid === 10).map((f) => [f.fd, f.path]);
     expect(files).toEqual([
       [0, '/dev/null'],
