@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 
 import {parseEnviron, selectEnviron} from '../../src/collect/envs.js';
+import {escapeLatin1} from '../../src/collect/text-encoding.js';
 import {openFileRows} from '../../src/collect/open-files.js';
 
 const selection = {names: new Set(['HISTFILE', 'LD_PRELOAD', 'DB_PASSWORD', 'http_proxy', 'PATH'])};
@@ -27,8 +28,23 @@ describe('parseEnviron', () => {
   });
 });
 
+/** The definition: every entry split out, its name in the one text form, the first of each selected name. */
+function reference(pid: number, environ: string, chosen: {names: ReadonlySet<string>}): {pid: number; key: string; value: string}[] {
+  const rows: {pid: number; key: string; value: string}[] = [];
+  const seen = new Set<string>();
+  for (const entry of environ.split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) continue;
+    const key = escapeLatin1(entry.slice(0, eq));
+    if (!chosen.names.has(key) || seen.has(key)) continue;
+    seen.add(key);
+    rows.push({pid, key, value: escapeLatin1(entry.slice(eq + 1))});
+  }
+  return rows;
+}
+
 describe('selectEnviron (what the walk keeps of an environ for process_envs)', () => {
-  it('parses to the same rows as the whole text, for duplicates, bytes that are not UTF-8, empty names and values, no selection', () => {
+  it('parses to the rows of the definition, as the whole text does, for duplicates, bytes that are not UTF-8, empty names and values, no selection', () => {
     const environs = [
       'HOME=/root\0HISTFILE=/dev/null\0histfile=x\0LD_PRELOAD=/tmp/x.so\0HISTFILE=/second\0PATH=/usr/bin:/bin\0junk\0=novalue\0',
       Buffer.from('HISTFILE=/tmp/\x1b]0;x\x07\xff\nnext\0PATH=\0\0\0PATH=again\0HIST\xffFILE=z', 'latin1').toString('latin1'),
@@ -36,11 +52,17 @@ describe('selectEnviron (what the walk keeps of an environ for process_envs)', (
       'gone',
       'unreadable',
       'PATH=a=b=c',
+      'XPATH=1\0PATH\0PATH=\0a\0PATH=x\0HISTFILE=h=1\0 PATH=y',
+      'MY VAR=1\0LD_PRELOAD=\0HISTFILE',
     ];
+    // Names searched for directly (printable ASCII), and names that take the entry-by-entry path.
+    const selections = [selection, {names: new Set<string>()}, {names: new Set(['HIST\\xffFILE'])}, {names: new Set(['MY VAR', 'PATH', 'HISTFILE'])}];
+    selections.push({names: new Set(['PATH', 'A\\B', 'A=B'])}, {names: new Set(['PATH', 'MY\tVAR'])});
     for (const environ of environs) {
-      for (const chosen of [selection, {names: new Set<string>()}, {names: new Set(['HIST\\xffFILE'])}]) {
+      for (const chosen of selections) {
         const kept = selectEnviron(environ, chosen);
-        expect(parseEnviron(4, kept, chosen)).toEqual(parseEnviron(4, environ, chosen));
+        expect(parseEnviron(4, environ, chosen)).toEqual(reference(4, environ, chosen));
+        expect(parseEnviron(4, kept, chosen)).toEqual(reference(4, environ, chosen));
         expect(kept.length).toBeLessThanOrEqual(environ.length);
       }
     }
