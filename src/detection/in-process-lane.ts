@@ -12,6 +12,7 @@ import type {Database} from 'sql.js';
 
 import type {SnapshotContent} from '../storage/snapshot-build.js';
 import {newSqlJsInstance, type SqlJsInstance} from '../storage/sqljs.js';
+import {withSignalsAtDefault} from '../util/interrupt.js';
 import {loadRegexEngine} from './regex.js';
 import {openRuleDatabase, runRuleQuery} from './rule-database.js';
 import type {WorkerResponse} from './worker-protocol.js';
@@ -32,7 +33,9 @@ export function runWithin<T>(work: () => T, limitMs: number): T | 'stopped' {
   }
   sandbox.call.run = work;
   try {
-    return sandbox.script.runInContext(sandbox.context, {timeout: Math.max(1, Math.min(MAX_VM_TIMEOUT_MS, Math.ceil(limitMs)))}) as T;
+    // A signal during the query ends the run at once, not at the watchdog's limit (src/util/interrupt.ts).
+    const {context, script} = sandbox;
+    return withSignalsAtDefault(() => script.runInContext(context, {timeout: Math.max(1, Math.min(MAX_VM_TIMEOUT_MS, Math.ceil(limitMs)))}) as T);
   } catch (error) {
     if ((error as {code?: unknown} | null)?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return 'stopped';
     throw error;

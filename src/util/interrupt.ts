@@ -60,6 +60,27 @@ export function installInterruptHandlers(): void {
 }
 
 /**
+ * Run `work`, synchronous and unable to give the event loop a turn (one SQL query under a watchdog on the main
+ * thread: src/detection/in-process-lane.ts), so that a signal during it still ends the run at once. With no
+ * undo registered, the signals' listeners are set aside while it runs, so the signal's default action ends the
+ * process, as the handler would have (no undo to run, then the end by that signal); they are put back after.
+ * With undos pending, or without the handler installed, `work` just runs and a signal waits for its end (at its
+ * watchdog's limit at the latest). A signal that arrived since the loop's last turn and before this call is
+ * dropped with the listener: callers run this right after a turn.
+ */
+export function withSignalsAtDefault<T>(work: () => T): T {
+  if (!installed || undos.size > 0) return work();
+  const signals = Object.keys(SIGNAL_EXIT_STATUS) as InterruptSignal[];
+  const saved = signals.map((signal) => [signal, process.rawListeners(signal)] as const);
+  for (const signal of signals) process.removeAllListeners(signal);
+  try {
+    return work();
+  } finally {
+    for (const [signal, listeners] of saved) for (const listener of listeners) process.on(signal, listener as (signal: NodeJS.Signals) => void);
+  }
+}
+
+/**
  * Cooperative time slicing for long loops on the main thread: `if (slicer.due()) await slicer.pause()`
  * inside the loop gives the event loop a turn (signals, timers, I/O) once a slice has run `sliceMs`
  * (milliseconds). `due()` costs a clock read; a loop that checks it every row stays fast.

@@ -7,7 +7,7 @@
 // the rendering: its reader stops reading at the first bytes of output, and the run, held by the full pipe
 // while it still renders, must end at the signal without having gone on to what follows the output.
 import {spawn} from 'node:child_process';
-import {existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest';
@@ -24,7 +24,9 @@ vi.setConfig({testTimeout: 240_000});
 const GUARD_MS = 30_000;
 
 const home = tempDir('daemoneye-interrupt-');
-const env = isolatedEnv(home);
+// Rules may run for two minutes: a rule still running when the signal comes must not end the run by its timeout.
+const env = isolatedEnv(home, {DAEMONEYE_DETECTION__RULE_TIMEOUT_MS: '120000'});
+const rulesDir = join(home, 'rules');
 const snapshot = join(home, 'large.db');
 const older = join(home, 'older.db');
 const ledger = join(home, 'large.ledger');
@@ -53,6 +55,24 @@ beforeAll(async () => {
   await writeLarge(snapshot, 8_000, Date.UTC(2026, 5, 2));
   await writeLarge(older, 500, Date.UTC(2026, 5, 1));
   symlinkSync(older, heldInput);
+  // A rule whose cost grows with the fourth power of the processes: over the small snapshot (below the size that
+  // starts a worker) it runs on the main thread, inside one synchronous query, until its watchdog stops it.
+  mkdirSync(rulesDir);
+  writeFileSync(
+    join(rulesDir, 'runaway.yaml'),
+    [
+      'id: runaway-cross-join',
+      'name: Runaway cross join',
+      'description: A rule whose cost grows with the fourth power of the processes.',
+      'version: 1',
+      'severity: low',
+      'category: execution',
+      'author: test',
+      'enabled: true',
+      'sql_query: SELECT count(*) AS n FROM processes a, processes b, processes c, processes d WHERE a.pid + b.pid + c.pid + d.pid = -1',
+      '',
+    ].join('\n'),
+  );
   // A valid ledger of 30,000 records with payloads of 1 KB (written at once: an append fsyncs each record).
   const lines: string[] = [];
   let previous: Parameters<typeof buildRecord>[0];
@@ -145,6 +165,10 @@ function leftovers(dir: string): string[] {
 /** `held`: also run once so, with its output held (runAndTerminate), on `heldInput`. */
 const COMMANDS: readonly {name: string; args: (output: string) => string[]; writes?: boolean; held?: () => string[]}[] = [
   {name: 'detect --input', args: () => ['detect', '--input', snapshot, '--format', 'ndjson']},
+  {
+    name: 'detect --input, a runaway rule on the main thread',
+    args: () => ['detect', '--input', older, '--rules', rulesDir, '--rule', 'runaway-cross-join', '--format', 'ndjson'],
+  },
   {name: 'query --input', args: () => ['query', 'SELECT name, count(*) AS n FROM processes GROUP BY name', '--input', snapshot, '--format', 'json']},
   {name: 'export --output', args: (output) => ['export', '--input', snapshot, '--output', output], writes: true},
   {name: 'diff OLD NEW', args: () => ['diff', older, snapshot, '--format', 'json']},
