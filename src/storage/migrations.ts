@@ -10,7 +10,8 @@ import {type ColumnSpec, createTableSql} from '../models/columns.js';
 import {PROCESS_RECORD_COLUMNS, PROCESS_TABLE_COLUMNS, processToRow, rowToProcess} from '../models/process.js';
 import {SCAN_TABLE_COLUMNS} from '../models/scan.js';
 import {TABLES, tableDdl} from '../models/tables.js';
-import {inTransaction, PROCESS_INDEXES, SCHEMA_VERSION, tableColumns} from './database.js';
+import {TimeSlicer} from '../util/interrupt.js';
+import {PROCESS_INDEXES, SCHEMA_VERSION, tableColumns} from './database.js';
 
 export {tableColumns};
 
@@ -18,7 +19,7 @@ export {tableColumns};
 export interface SchemaMigration {
   readonly from: number;
   readonly description: string;
-  readonly migrate: (db: Database) => void;
+  readonly migrate: (db: Database) => void | Promise<void>;
 }
 
 function tableExists(db: Database, table: string): boolean {
@@ -36,27 +37,40 @@ function addMissingColumns(db: Database, table: string, columns: readonly Column
 
 /**
  * Add every `processes` column the file lacks and fill it from the record's own columns, exactly as a fresh
- * write derives it (`cmdline` from `command_line`, platform-data columns from `platform_data`, …).
+ * write derives it (`cmdline` from `command_line`, platform-data columns from `platform_data`, …). A row at a
+ * time with a turn of the event loop once a slice of time is used (a file of many rows is many seconds of
+ * work, and a signal must not wait for it: src/util/interrupt.ts); the transaction stays open across the turns,
+ * which is safe because nothing else uses this in-memory copy while it is being opened.
  */
-function addDerivedProcessColumns(db: Database): void {
+async function addDerivedProcessColumns(db: Database): Promise<void> {
   const added = addMissingColumns(db, 'processes', PROCESS_TABLE_COLUMNS);
   if (added.length === 0) return;
   const positions = added.map((name) => PROCESS_TABLE_COLUMNS.findIndex((column) => column.name === name));
   const update = db.prepare(`UPDATE processes SET ${added.map((name) => `${name} = ?`).join(', ')} WHERE id = ?`);
   const select = db.prepare(`SELECT ${PROCESS_RECORD_COLUMNS.map((column) => column.name).join(', ')} FROM processes`);
+  const slicer = new TimeSlicer();
   const rows: Record<string, unknown>[] = [];
   try {
-    while (select.step()) rows.push(select.getAsObject());
+    while (select.step()) {
+      rows.push(select.getAsObject());
+      if (slicer.due()) await slicer.pause();
+    }
   } finally {
     select.free();
   }
   try {
-    inTransaction(db, () => {
+    db.exec('BEGIN');
+    try {
       for (const row of rows) {
         const values = processToRow(rowToProcess(row));
         update.run([...positions.map((index) => values[index] ?? null), String(row.id)]);
+        if (slicer.due()) await slicer.pause();
       }
-    });
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
   } finally {
     update.free();
   }
@@ -67,8 +81,8 @@ function addDerivedProcessColumns(db: Database): void {
  * version 2 derives `exe_name` from `executable_path`; the two collector facts are unknown (null) for
  * processes read by an older collector.
  */
-function migrate1to2(db: Database): void {
-  addDerivedProcessColumns(db);
+async function migrate1to2(db: Database): Promise<void> {
+  await addDerivedProcessColumns(db);
 }
 
 /**
@@ -76,13 +90,13 @@ function migrate1to2(db: Database): void {
  * no flattened platform-data columns, no indexes, and no `alerts` table; `scans` had no `ld_so_preload`.
  * Version 1 derives those columns from `command_line` and `platform_data`, exactly as a fresh write does.
  */
-function migrate0to1(db: Database): void {
+async function migrate0to1(db: Database): Promise<void> {
   addMissingColumns(
     db,
     'scans',
     SCAN_TABLE_COLUMNS.filter((column) => column.name !== 'tables'),
   );
-  addDerivedProcessColumns(db);
+  await addDerivedProcessColumns(db);
   // The version-1 indexes were single columns; a snapshot's current indexes are made when it is read.
   for (const column of PROCESS_INDEXES.filter((index) => typeof index === 'string'))
     db.exec(`CREATE INDEX IF NOT EXISTS processes_${column} ON processes (${column})`);
@@ -163,12 +177,12 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
  * Bring an in-memory database from `version` to SCHEMA_VERSION; returns the steps applied. The caller has
  * checked that `version` is not newer than SCHEMA_VERSION.
  */
-export function migrateInMemory(db: Database, version: number): SchemaMigration[] {
+export async function migrateInMemory(db: Database, version: number): Promise<SchemaMigration[]> {
   const applied: SchemaMigration[] = [];
   for (let current = version; current < SCHEMA_VERSION; current++) {
     const step = MIGRATIONS.find((migration) => migration.from === current);
     if (step === undefined) throw new Error(`no migration from snapshot schema version ${current}`);
-    step.migrate(db);
+    await step.migrate(db);
     applied.push(step);
   }
   if (applied.length > 0) db.run("UPDATE meta SET value = ? WHERE key = 'schema_version'", [String(SCHEMA_VERSION)]);

@@ -316,7 +316,7 @@ export async function openSnapshotBytes(path: string, bytes: Uint8Array, limits:
       });
     }
     for (const table of ['scans', 'processes']) if (tableColumns(db, table).length === 0) throw corrupt(path, `the ${table} table is missing`);
-    if (fileSchemaVersion < SCHEMA_VERSION) migrateInMemory(db, fileSchemaVersion);
+    if (fileSchemaVersion < SCHEMA_VERSION) await migrateInMemory(db, fileSchemaVersion);
     const addedTables = createMissingTables(db);
     for (const table of TABLES) checkTable(path, db, table.name, table.columns, tableColumns);
     // The indexes, one statement at a time with a turn of the event loop between them (a signal is handled).
