@@ -269,11 +269,16 @@ afterAll(() => {
       // gone
     }
   }
-  for (const pid of [pids.rootShell, pids.relayShell, pids.miner, pids.beacon, pids.preloaded]) {
-    try {
-      if (pid !== undefined) process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
+  // Every tagged process and its group too: su runs its command in a session of its own (setsid), so the
+  // `sh -c 'sleep 600'` it starts, and that sleep, outlive a kill of su's group; left alive, they were
+  // still mapping a deleted library when the isolated live false-positive pass ran.
+  for (const pid of [pids.rootShell, pids.relayShell, pids.miner, pids.beacon, pids.preloaded, ...pidsWith(tag)]) {
+    for (const target of pid === undefined ? [] : [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // gone, or not a group leader
+      }
     }
   }
   for (const path of cleanup) {
