@@ -58,26 +58,16 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T, option
   let held = false;
   const lockFs = {
     ...fs,
-    mkdir: (dir: string, callback: (error: NodeJS.ErrnoException | null) => void): void => {
-      let failure: NodeJS.ErrnoException | null = null;
-      try {
+    mkdir: (dir: string, callback: FsCallback): void =>
+      synchronously(() => {
         mkdirSync(dir);
         if (dir === lockDir) held = true;
-      } catch (error) {
-        failure = error as NodeJS.ErrnoException;
-      }
-      process.nextTick(callback, failure);
-    },
-    rmdir: (dir: string, callback: (error: NodeJS.ErrnoException | null) => void): void => {
-      let failure: NodeJS.ErrnoException | null = null;
-      try {
+      }, callback),
+    rmdir: (dir: string, callback: FsCallback): void =>
+      synchronously(() => {
         rmdirSync(dir);
         if (dir === lockDir) held = false;
-      } catch (error) {
-        failure = error as NodeJS.ErrnoException;
-      }
-      process.nextTick(callback, failure);
-    },
+      }, callback),
   };
   const forget = onInterrupt(() => {
     if (held) rmdirSync(lockDir);
@@ -114,4 +104,17 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T, option
   } finally {
     forget();
   }
+}
+
+type FsCallback = (error: NodeJS.ErrnoException | null) => void;
+
+/** Run `operation` now and hand its outcome (null or the error) to `callback` on the next tick, as fs's callbacks come. */
+function synchronously(operation: () => void, callback: FsCallback): void {
+  let failure: NodeJS.ErrnoException | null = null;
+  try {
+    operation();
+  } catch (error) {
+    failure = error as NodeJS.ErrnoException;
+  }
+  process.nextTick(callback, failure);
 }
