@@ -61,16 +61,21 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       }
       const config = this.loadConfig();
       const [{loadLatestSavedScan}, {snapshotLimitsFromConfig}] = await Promise.all([import('../src/app/tree.js'), import('../src/storage/snapshot-file.js')]);
+      // An unusable file in a store is reported and skipped, as every reader does; the run then ends with exit 2.
+      let skipped = 0;
       const saved = await loadLatestSavedScan(
         flags.input,
-        undefined,
+        (problem) => {
+          this.logger.reportError(problem);
+          skipped += 1;
+        },
         readerRedaction(config, (message) => this.logger.warn(message)),
         snapshotLimitsFromConfig(config.values.storage),
       );
       const processes = tree || flags.pid === undefined ? saved.processes : saved.processes.filter((p) => flags.pid?.includes(p.pid) === true);
       return {
         output: await this.view(processes, tree, saved.sockets, hostOfScan(saved.scan)),
-        exitCode: ExitCode.Success,
+        exitCode: skipped > 0 ? ExitCode.UsageOrInput : ExitCode.Success,
         audit: {action: 'process_view', payload: {input: flags.input, scan_id: saved.scan.id, process_count: processes.length}},
       };
     }

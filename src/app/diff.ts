@@ -31,17 +31,22 @@ async function latestSide(path: string, read: ReadOptions): Promise<DiffSide> {
 async function lastTwo(path: string, read: ReadOptions, skipped: readonly SkippedFile[]): Promise<[DiffSide, DiffSide]> {
   const {openSnapshotInput, readListedFile} = await import('../storage/input.js');
   const input = openSnapshotInput(path);
+  // The two latest scans so far, newest first.
   const sides: DiffSide[] = [];
-  // Newest files first; files without a tool-made name (time unknown) after them.
+  const secondStart = (): number => (sides.length < 2 ? -Infinity : (sides[1] as DiffSide).scan.start_time);
+  // Newest files first; files without a tool-made name (time unknown) after them, always opened: their scans
+  // decide, and an unusable one is reported, never passed over in silence.
   const files = [...input.files.filter((f) => f.time !== null).reverse(), ...input.files.filter((f) => f.time === null)];
   for (const file of files) {
-    if (sides.length >= 2) break;
+    if (file.time !== null && file.time < secondStart()) continue; // cannot hold one of the two latest
     const loaded = await readListedFile(input, file, read);
     if (loaded === undefined) continue;
     try {
-      for (const scan of [...loaded.scans].reverse()) {
-        if (sides.length >= 2) break;
+      for (const scan of loaded.scans) {
+        if (scan.start_time <= secondStart()) continue;
         sides.push(await sideOf(loaded.db, scan, file.path));
+        sides.sort((a, b) => b.scan.start_time - a.scan.start_time);
+        sides.length = Math.min(sides.length, 2);
       }
     } finally {
       loaded.db.close();

@@ -221,7 +221,9 @@ export async function loadLatestScan(input: string | SnapshotInput, options: Rea
   const count = {skipped: 0};
   const counting = countingProblems(options, count);
   for (const file of ordered) {
-    if (best !== undefined && file.time !== null && file.time < (best.scans[0] as {start_time: number}).start_time) break;
+    // A tool-named file older than the best so far cannot hold a later scan: not opened. Files without such
+    // a name come last and are always opened (their scans decide), so they are never passed over in silence.
+    if (best !== undefined && file.time !== null && file.time < (best.scans[0] as {start_time: number}).start_time) continue;
     const loaded = await readListedFile(opened, file, counting);
     if (loaded === undefined) continue;
     const latest = loaded.scans.filter((scan) => inRange(scan.start_time, options) && (options.scanId === undefined || scan.id === options.scanId)).at(-1);

@@ -163,7 +163,12 @@ function followChain(given: string): Chain {
       return {};
     }
     if (!stat.isSymbolicLink()) return {};
-    const target = readlinkSync(path);
+    let target: string;
+    try {
+      target = readlinkSync(path);
+    } catch {
+      return {};
+    }
     path = isAbsolute(target) ? target : join(dir, target);
   }
   return {};
@@ -327,15 +332,25 @@ export function resolveOutput(given: string, options: Pick<OutputOptions, 'kinds
   try {
     stat = lstatSync(given);
   } catch (error) {
-    if (systemErrorCode(error) !== 'ENOENT') throw fileError(error, given, 'write');
+    // On a kernel file system the refusal says more than the error (another process's /proc/PID/fd is EACCES).
     refuseNewOnKernelFilesystem(given, what);
+    if (systemErrorCode(error) !== 'ENOENT') throw fileError(error, given, 'write');
     return {given, path: given, kind: 'new', link: null, existing: null};
   }
   let link: string | null = null;
   let path = given;
   let chain: Chain = {};
   if (stat.isSymbolicLink()) {
-    link = readlinkSync(given);
+    try {
+      link = readlinkSync(given);
+    } catch (error) {
+      // Another process's /proc/PID/fd/N or exe that this user may not inspect: never followed.
+      throw refused(
+        given,
+        `${what} ${given} is a symbolic link this user cannot read (${systemErrorCode(error) ?? 'error'}): not followed`,
+        'give the path of a regular file',
+      );
+    }
     if (stat.uid !== euid() && stat.uid !== 0) {
       throw refused(
         given,

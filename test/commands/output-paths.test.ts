@@ -331,10 +331,19 @@ describe.skipIf(!root)('an output that is one of our own descriptors is written 
       const holder = spawn('sh', ['-c', `exec sleep 30 >> "${log}"`], {stdio: 'ignore'});
       await new Promise((resolve) => setTimeout(resolve, 300));
       const output = `/proc/${holder.pid}/fd/1`;
-      const result = await runCli(['export', '--input', input, '--output', output], {env});
+      // Another user, who may not even look at root's descriptors: refused the same way (it was an internal error).
+      const nobodyHome = tempDir();
+      chmodSync(nobodyHome, 0o777);
+      const [result, nobody] = await Promise.all([
+        runCli(['export', '--input', input, '--output', output], {env}),
+        runCli(['scan', '--no-hash', '--pid', '1', '--no-audit', '--output', output], {env: isolatedEnv(nobodyHome), asUser: 65534}),
+      ]);
       holder.kill('SIGKILL');
+      removeDir(nobodyHome);
       expect(result.code, result.stderr).toBe(2);
       expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining("another process's open file: it is not replaced")]);
+      expect(nobody.code, nobody.stderr).toBe(2);
+      expect(nobody.stderr.trim().split('\n')).toEqual([expect.stringMatching(/is on \/proc, a kernel interface|cannot read \(EACCES\): not followed/)]);
       expect(readFileSync(log, 'utf8')).toBe('daemon says hello\n');
     } finally {
       daemon.kill('SIGKILL');

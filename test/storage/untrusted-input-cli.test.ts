@@ -116,11 +116,35 @@ describe('a FIFO or a device given as a snapshot file', () => {
     expect(diffed.code, diffed.stderr).toBe(2);
     const diff = JSON.parse(diffed.stdout) as {old: {scan_id: number}; new: {scan_id: number}; skipped_files: {file: string; problem: string}[]};
     expect([diff.old.scan_id, diff.new.scan_id]).toEqual([makeScan(Date.UTC(2026, 5, 2, 0), 5, 0).id, makeScan(Date.UTC(2026, 5, 2, 1), 5, 1).id]);
-    const named = STORE_ODDITIES.filter(([name]) => name.startsWith('scan-'));
-    expect(diff.skipped_files.map((s) => s.file).sort()).toEqual(named.map(([name]) => join(store, name)).sort());
-    for (const [name, , report] of named) expect(diff.skipped_files.find((s) => s.file === join(store, name))?.problem).toMatch(report);
-    expect(diffed.stderr).toMatch(new RegExp(`${named.length} unusable files skipped, named above`));
-    expect(diffed.stderr.split('\n').filter((line) => line.includes('error'))).toHaveLength(named.length);
+    // Files without a tool-made name are opened too (their scans decide), so every oddity is met and named.
+    expect(diff.skipped_files.map((s) => s.file).sort()).toEqual(STORE_ODDITIES.map(([name]) => join(store, name)).sort());
+    for (const [name, , report] of STORE_ODDITIES) expect(diff.skipped_files.find((s) => s.file === join(store, name))?.problem).toMatch(report);
+    expect(diffed.stderr).toMatch(new RegExp(`${STORE_ODDITIES.length} unusable files skipped, named above`));
+    expect(diffed.stderr.split('\n').filter((line) => line.includes('error'))).toHaveLength(STORE_ODDITIES.length);
+  });
+
+  it('the latest scan of a store is the latest of every file, named by the tool or not; scan --input skips an unusable one like the other readers', async () => {
+    // Before, a responder's own newer snapshot (manual.db) was never opened by scan/detect --input or diff,
+    // nor a dangling link without the tool's name reported: they exited 0 on an older scan. scan --input
+    // stopped at the first unusable file.
+    const dropped = join(home, 'dropped-store');
+    for (let i = 0; i < 2; i++) {
+      const s = makeScan(Date.UTC(2026, 5, 2, i), 2, i);
+      await appendToStore(dropped, s, makeProcesses(s, 2));
+    }
+    const manual = makeScan(Date.UTC(2026, 5, 9), 3, 7);
+    await writeSnapshotFile(join(dropped, 'manual.db'), manual, makeProcesses(manual, 3));
+    symlinkSync(join(home, 'no-such.db'), join(dropped, 'gone.db'));
+    const [scanned, diffed] = await Promise.all([run(['scan', '--input', dropped, '--format', 'ndjson']), run(['diff', dropped, '--format', 'json'])]);
+    for (const result of [scanned, diffed]) {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr.split('\n').filter((line) => line.includes('error'))).toEqual([
+        expect.stringContaining(`${join(dropped, 'gone.db')}: is a symbolic link whose target does not exist`),
+      ]);
+    }
+    expect(new Set(parseNdjson(scanned.stdout).map((row) => row.scan_id))).toEqual(new Set([manual.id]));
+    const diff = JSON.parse(diffed.stdout) as {old: {scan_id: number}; new: {scan_id: number}};
+    expect([diff.old.scan_id, diff.new.scan_id]).toEqual([makeScan(Date.UTC(2026, 5, 2, 1), 2, 1).id, manual.id]);
   });
 });
 
