@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core';
 
 import {configValidationView} from '../../src/app/config-view.js';
+import {ConfigInvalidError} from '../../src/config/builder.js';
 import {validateConfigFile, type FileValidation} from '../../src/config/validate-file.js';
 import {formatIssue} from '../../src/config/validator.js';
 import {ExitCode, isDaemonEyeError} from '../../src/errors.js';
@@ -38,6 +39,8 @@ export default class ConfigValidate extends DaemonEyeCommand<typeof ConfigValida
       const config = this.loadConfig();
       return {file: config.files.join(', ') || '(defaults)', valid: true, errors: []};
     } catch (error) {
+      // The schema's problems keep their key path, source and location, as for a FILE checked on its own.
+      if (error instanceof ConfigInvalidError) return {file: error.file ?? '(layers)', valid: false, errors: error.issues};
       if (isDaemonEyeError(error) && (error.code === 'CONFIG_INVALID' || error.code === 'CONFIG_YAML_SYNTAX' || error.code === 'CONFIG_ENV_MISSING')) {
         const lines = error.details.length > 0 ? error.details : [error.message];
         return {file: error.file ?? '(layers)', valid: false, errors: lines.map((message) => ({path: '', message}))};

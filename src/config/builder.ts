@@ -11,7 +11,18 @@ import {documentToJs, MAX_YAML_ALIASES, yaml, yamlDepthProblem, yamlProblems} fr
 import {EnvironmentSubstitutor} from './env-substitutor.js';
 import {type StatePaths, statePaths, SYSTEM_CONFIG_PATH, userConfigPath} from './paths.js';
 import {type DaemonEyeConfig, embeddedDefaults} from './schema.js';
-import {ConfigValidator, formatIssue} from './validator.js';
+import {type ConfigIssue, ConfigValidator, formatIssue} from './validator.js';
+
+/** CONFIG_INVALID with every problem as a structured issue (key path, source, location), for `config validate`. */
+export class ConfigInvalidError extends DaemonEyeError {
+  constructor(
+    readonly issues: readonly ConfigIssue[],
+    message: string,
+    options: ConstructorParameters<typeof DaemonEyeError>[2],
+  ) {
+    super('CONFIG_INVALID', message, options);
+  }
+}
 
 export const ENV_PREFIX = 'DAEMONEYE_';
 export const DEFAULT_SOURCE = 'default';
@@ -293,7 +304,7 @@ export class ConfigBuilder {
       const lines = result.errors.map(formatIssue);
       const first = result.errors[0];
       const count = lines.length === 1 ? '' : ` (and ${lines.length - 1} more)`;
-      throw new DaemonEyeError('CONFIG_INVALID', `invalid configuration: ${lines[0] ?? 'unknown problem'}${count}`, {
+      throw new ConfigInvalidError(result.errors, `invalid configuration: ${lines[0] ?? 'unknown problem'}${count}`, {
         ...(first?.source !== undefined && !first.source.startsWith('env ') && first.source !== 'command line' && first.source !== DEFAULT_SOURCE
           ? {file: first.source}
           : {}),

@@ -138,6 +138,17 @@ describe('daemoneye config validate', () => {
     expect(result.stderr).toContain('0 valid, 2 invalid');
   });
 
+  it('without FILE, the layered configuration: every problem with its key path, source and location (the key path was empty)', async () => {
+    const bad = file('layered-bad.yaml', "app:\n  log_level: loud\ntelemetry:\n  metrics_file: ''\n");
+    const result = await runCli(['config', 'validate', '--config', bad, '--format', 'json'], {env});
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as {files: {errors: {path: string; source: string; location: string}[]}[]};
+    expect(report.files[0]?.errors).toEqual([
+      expect.objectContaining({path: 'app.log_level', source: bad, location: '2:3'}),
+      expect.objectContaining({path: 'telemetry.metrics_file', source: bad, location: '4:3'}),
+    ]);
+  });
+
   it('exit 2 when a file cannot be opened', async () => {
     const result = await runCli(['config', 'validate', join(home, 'does-not-exist.yaml')], {env});
     expect(result.code).toBe(2);
