@@ -2,7 +2,7 @@
 // (docs/performance.md, "CPU by thread"). A run's CPU (user + system, every thread) is well above the wall time of
 // its one JavaScript thread: V8's platform threads collect garbage and compile beside it, libuv's pool does
 // asynchronous file system and crypto work, a rule worker is a thread of its own. Linux keeps each thread's CPU
-// in /proc/self/task/<tid>/stat; Node 20 names none of its threads (every `comm` is the executable's), so a
+// in /proc/self/task/<tid>/stat (ticks) and schedstat (ns); Node 20 names none of its threads (every `comm` is the executable's), so a
 // thread's class comes from the order Node starts them in (src/node.cc, src/node_platform.cc, libuv's
 // threadpool.c):
 //   1. the main thread (its tid is the pid);
@@ -34,6 +34,8 @@ export interface TaskStat {
   readonly stimeTicks: number;
   /** Field 22: when the thread started, clock ticks after boot. */
   readonly startTicks: number;
+  /** Its time on a CPU from /proc/<pid>/task/<tid>/schedstat, ns, when read (more precise than the ticks). */
+  readonly runtimeNs?: number;
 }
 
 /**
@@ -139,7 +141,7 @@ export function classifyThreads(pid: number, tasks: readonly TaskStat[], layout:
 
 /** CPU by thread class, ms (user + system), and the whole process's. */
 export interface ThreadCpu {
-  /** The whole process, every thread that ever ran (from /proc/self/stat). */
+  /** The whole process, every thread that ever ran (getrusage). */
   readonly cpu_ms: number;
   readonly cpu_main_ms: number;
   /** V8's platform threads: garbage collection helpers, concurrent marking, background compilation. */
@@ -152,8 +154,8 @@ export interface ThreadCpu {
   readonly cpu_other_ms: number;
   /**
    * Threads that ended before the reading (a finished worker; node:vm's watchdog, one thread per timed script run):
-   * the process's total less the live threads'. The kernel rounds each thread's figure to a tick, so a few ticks
-   * of this are rounding.
+   * the process's total less the live threads'. Where the kernel keeps no schedstat, each live thread's figure is
+   * rounded down to a 10 ms tick, and that rounding counts here too.
    */
   readonly cpu_exited_threads_ms: number;
   /** Live threads at the reading. */
@@ -162,44 +164,56 @@ export interface ThreadCpu {
 
 const ticksToMs = (ticks: number): number => (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 
+/** A thread's CPU, ms: its scheduler run time when known (ns precision), else its stat ticks. */
+const taskCpuMs = (task: TaskStat): number => (task.runtimeNs === undefined ? ticksToMs(task.utimeTicks + task.stimeTicks) : task.runtimeNs / 1e6);
+
 /**
- * Sum `tasks` by class; `processTicks` is the whole process's utime + stime (which also holds exited threads).
- * Pure: the readings are given.
+ * Sum `tasks` by class; `processMs` is the whole process's CPU (which also holds exited threads). Each figure is
+ * rounded to the ms. Pure: the readings are given.
  */
-export function threadCpuOf(pid: number, processTicks: number, tasks: readonly TaskStat[], layout: NodeThreadLayout): ThreadCpu {
+export function threadCpuOf(pid: number, processMs: number, tasks: readonly TaskStat[], layout: NodeThreadLayout): ThreadCpu {
   const classes = classifyThreads(pid, tasks, layout);
   const sums: Record<ThreadClass, number> = {main: 0, v8_platform: 0, libuv_pool: 0, later: 0, other: 0};
-  let live = 0;
-  for (const task of tasks) {
-    const ticks = task.utimeTicks + task.stimeTicks;
-    sums[classes.get(task.tid) ?? 'other'] += ticks;
-    live += ticks;
-  }
-  return {
-    cpu_ms: ticksToMs(Math.max(processTicks, live)),
-    cpu_main_ms: ticksToMs(sums.main),
-    cpu_v8_platform_ms: ticksToMs(sums.v8_platform),
-    cpu_libuv_pool_ms: ticksToMs(sums.libuv_pool),
-    cpu_later_threads_ms: ticksToMs(sums.later),
-    cpu_other_ms: ticksToMs(sums.other),
-    cpu_exited_threads_ms: ticksToMs(Math.max(0, processTicks - live)),
-    threads: tasks.length,
+  for (const task of tasks) sums[classes.get(task.tid) ?? 'other'] += taskCpuMs(task);
+  const rounded = {
+    cpu_main_ms: Math.round(sums.main),
+    cpu_v8_platform_ms: Math.round(sums.v8_platform),
+    cpu_libuv_pool_ms: Math.round(sums.libuv_pool),
+    cpu_later_threads_ms: Math.round(sums.later),
+    cpu_other_ms: Math.round(sums.other),
   };
+  const live = Object.values(rounded).reduce((sum, ms) => sum + ms, 0);
+  const total = Math.max(Math.round(processMs), live);
+  return {cpu_ms: total, ...rounded, cpu_exited_threads_ms: total - live, threads: tasks.length};
+}
+
+/** The first field of /proc/<pid>/task/<tid>/schedstat: the thread's time on a CPU, ns (undefined without it). */
+export function parseSchedstat(text: string): number | undefined {
+  const runtime = Number(text.split(' ', 1)[0]);
+  return Number.isSafeInteger(runtime) && runtime >= 0 && /^\d+ /.test(text) ? runtime : undefined;
 }
 
 /**
- * This process's CPU by thread class, now (Linux; undefined where /proc/self/task cannot be read). A thread
- * that ends between the listing and its reading is left out (its CPU then counts as exited).
+ * This process's CPU by thread class, now (Linux; undefined where /proc/self/task cannot be read). Each thread's
+ * CPU is its scheduler run time (schedstat, ns) where the kernel keeps it, else its stat ticks (10 ms, rounded
+ * down per thread); the process's is getrusage's (process.cpuUsage, every thread that ever ran). A thread that
+ * ends between the listing and its reading is left out (its CPU then counts as exited).
  */
 export function readThreadCpu(): ThreadCpu | undefined {
-  let processStat: TaskStat | undefined;
   const tasks: TaskStat[] = [];
+  const usage = process.cpuUsage();
   try {
-    processStat = parseTaskStat(readFileSync('/proc/self/stat', 'latin1'));
     for (const tid of readdirSync('/proc/self/task')) {
       try {
         const task = parseTaskStat(readFileSync(`/proc/self/task/${tid}/stat`, 'latin1'));
-        if (task !== undefined) tasks.push(task);
+        if (task === undefined) continue;
+        let runtimeNs: number | undefined;
+        try {
+          runtimeNs = parseSchedstat(readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1'));
+        } catch {
+          // a kernel without schedstat: the stat ticks
+        }
+        tasks.push(runtimeNs === undefined ? task : {...task, runtimeNs});
       } catch {
         // ended meanwhile
       }
@@ -207,8 +221,8 @@ export function readThreadCpu(): ThreadCpu | undefined {
   } catch {
     return undefined;
   }
-  if (processStat === undefined || tasks.length === 0) return undefined;
-  return threadCpuOf(processStat.tid, processStat.utimeTicks + processStat.stimeTicks, tasks, nodeThreadLayout());
+  if (tasks.length === 0) return undefined;
+  return threadCpuOf(process.pid, (usage.user + usage.system) / 1000, tasks, nodeThreadLayout());
 }
 
 /** Garbage collections seen on the main thread: how many of each kind, and their pauses' total, ms. */

@@ -4,7 +4,7 @@ import {join} from 'node:path';
 
 import {describe, expect, it} from 'vitest';
 
-import {classifyThreads, nodeThreadLayout, parseTaskStat, type TaskStat, threadCpuOf} from '../../src/telemetry/thread-cpu.js';
+import {classifyThreads, nodeThreadLayout, parseSchedstat, parseTaskStat, type TaskStat, threadCpuOf} from '../../src/telemetry/thread-cpu.js';
 import {ROOT} from '../helpers/cli.js';
 
 /** A stat line as the kernel writes it: pid, (comm), state, then fields 4–52 with utime, stime and starttime placed. */
@@ -110,9 +110,10 @@ describe('classifyThreads', () => {
 });
 
 describe('threadCpuOf', () => {
+  const layout = {platformThreads: 1, inspectorThreads: 0, threadpoolSize: 1};
+
   it('sums ticks by class in ms; the process total beyond the live threads is exited threads', () => {
-    const layout = {platformThreads: 1, inspectorThreads: 0, threadpoolSize: 1};
-    const cpu = threadCpuOf(100, 60, [task(100, 1, 30), task(101, 1, 12), task(102, 2, 3), task(103, 3, 5)], layout);
+    const cpu = threadCpuOf(100, 600, [task(100, 1, 30), task(101, 1, 12), task(102, 2, 3), task(103, 3, 5)], layout);
     expect(cpu).toEqual({
       cpu_ms: 600,
       cpu_main_ms: 300,
@@ -123,6 +124,28 @@ describe('threadCpuOf', () => {
       cpu_exited_threads_ms: 100,
       threads: 4,
     });
+  });
+
+  it('a thread with a schedstat run time counts that (ns), not its ticks; the classes always add up to the total', () => {
+    const cpu = threadCpuOf(
+      100,
+      40.4,
+      [
+        {...task(100, 1, 3), runtimeNs: 33_400_000},
+        {...task(101, 1, 9), runtimeNs: 1_600_000},
+      ],
+      layout,
+    );
+    expect(cpu).toMatchObject({cpu_ms: 40, cpu_main_ms: 33, cpu_v8_platform_ms: 2, cpu_exited_threads_ms: 5});
+    // A total read before the threads (smaller than their sum) is raised to it: nothing exited.
+    expect(threadCpuOf(100, 10, [task(100, 1, 3)], layout)).toMatchObject({cpu_ms: 30, cpu_main_ms: 30, cpu_exited_threads_ms: 0});
+  });
+});
+
+describe('parseSchedstat', () => {
+  it('reads the run time (ns) of a schedstat line; undefined for anything else', () => {
+    expect(parseSchedstat('123456789 2000 17\n')).toBe(123_456_789);
+    for (const text of ['', 'x 1 2', '-5 1 2', '1.5 1 2', '99999999999999999999 1 2']) expect(parseSchedstat(text), text).toBeUndefined();
   });
 });
 
