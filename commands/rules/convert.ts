@@ -22,7 +22,7 @@ export default class RulesConvert extends DaemonEyeCommand<typeof RulesConvert> 
 
   protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
-    const conversions = convertRules({config: config.values}, this.positional);
+    const conversions = await convertRules({config: config.values}, this.positional);
     // SQL for review is text by default, piped or not: it is what a reviewer saves as a .sql file.
     const view: View<(typeof conversions)[number]> = {
       rows: conversions,

@@ -28,7 +28,7 @@ export interface RulesValidation {
 }
 
 /** Validate the given files/directories, or every rule the configuration loads; duplicate ids are problems too. */
-export function validateRules(options: RulesOptions, paths: readonly string[]): RulesValidation {
+export async function validateRules(options: RulesOptions, paths: readonly string[]): Promise<RulesValidation> {
   const rm = ruleManagerFor(options);
   const files = paths.length > 0 ? paths.flatMap((p) => ruleFilesIn(p)) : rm.roots().flatMap((root) => findRuleFiles(root.path));
   if (files.length === 0) {
@@ -37,16 +37,17 @@ export function validateRules(options: RulesOptions, paths: readonly string[]): 
     });
   }
   const seen = new Map<string, string>();
-  const reports = files.map((file): RuleFileReport => {
-    const result = rm.validateRuleFile(file);
+  const reports: RuleFileReport[] = [];
+  for (const file of files) {
+    const result = await rm.validateRuleFile(file);
     const problems = [...result.problems];
     if (result.rule !== undefined) {
       const other = seen.get(result.rule.id);
       if (other !== undefined) problems.push(`${file}: id: rule id ${result.rule.id} is also defined in ${other}`);
       else seen.set(result.rule.id, file);
     }
-    return {file, valid: problems.length === 0, problems, sql_errors: result.sqlErrors};
-  });
+    reports.push({file, valid: problems.length === 0, problems, sql_errors: result.sqlErrors});
+  }
   return {valid: reports.every((r) => r.valid), files: reports};
 }
 
