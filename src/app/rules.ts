@@ -17,7 +17,7 @@ import {snapshotFromRows} from '../detection/fixture-snapshot.js';
 import {loadNamedLists} from '../detection/lists.js';
 import {detectionRuleOf, findRuleFiles, type LoadedRule, RuleManager} from '../detection/rule-manager.js';
 import type {RuleFormatName} from '../detection/rule-format.js';
-import type {RuleDefinition} from '../detection/rule-source.js';
+import type {RuleDefinition, RuleFileValidation} from '../detection/rule-source.js';
 import {type RuleCaseResult, runRulesOnInput, runRuleTestCases, type RuleTestSummary} from '../detection/rule-tests.js';
 import {ruleFilesIn, ruleManagerFor, type RulesOptions} from '../detection/validate-rules.js';
 import {parseJson} from '../util/json.js';
@@ -48,10 +48,9 @@ export interface RuleListing {
   readonly modified: string | null;
 }
 
-export function listRules(options: RulesOptions): RuleListing[] {
-  return ruleManagerFor(options)
-    .loadRules()
-    .rules.map(({rule, definition}) => ({
+export async function listRules(options: RulesOptions): Promise<RuleListing[]> {
+  return (await ruleManagerFor(options).loadRules()).rules
+    .map(({rule, definition}) => ({
       id: rule.id,
       name: rule.name,
       severity: rule.severity,
@@ -93,7 +92,7 @@ export async function convertRules(options: RulesOptions, paths: readonly string
   const conversions: RuleConversion[] = [];
   for (const file of paths.flatMap((p) => findRuleFiles(p))) {
     await slicer.tick();
-    const result = rm.validateRuleFile(file);
+    const result = await rm.validateRuleFile(file);
     const rule = result.rule;
     conversions.push({
       file,
@@ -196,7 +195,8 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
   // other rule's results (JUnit included); the command then exits 2.
   const invalidCases: RuleCaseResult[] = [];
   if (paths.length > 0) {
-    const results = paths.flatMap((p) => ruleFilesIn(p)).map((file) => rm.validateRuleFile(file));
+    const results: RuleFileValidation[] = [];
+    for (const file of paths.flatMap((p) => ruleFilesIn(p))) results.push(await rm.validateRuleFile(file));
     for (const invalid of results.filter((r) => !r.valid)) {
       // Named like every other suite: by the rule id, or (unreadable) by the file's stem, which is its id by convention.
       const firstLine = /:(\d+):\d+:/.exec(invalid.problems[0] ?? '');
@@ -220,7 +220,7 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
   }
   let lists = loadNamedLists(options.config.detection.lists, listDirs);
   if (ids.length > 0 || paths.length === 0) {
-    const set = rm.loadRules();
+    const set = await rm.loadRules();
     lists = {...set.lists, ...lists};
     rules.push(...(ids.length > 0 ? RuleManager.select(set.rules, ids) : set.rules));
   }
@@ -251,12 +251,12 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
   }
 }
 
-export function switchRule(options: RulesOptions & {readonly id: string; readonly enabled: boolean; readonly configFile?: string}): RuleSwitchResult {
+export function switchRule(options: RulesOptions & {readonly id: string; readonly enabled: boolean; readonly configFile?: string}): Promise<RuleSwitchResult> {
   const rm = ruleManagerFor(options);
   return options.enabled ? rm.enableRule(options.id, options.configFile) : rm.disableRule(options.id, options.configFile);
 }
 
 /** The ATT&CK coverage of the rules `rules list` would list (enabled ones count), for `rules coverage`. */
-export function rulesCoverage(options: RulesOptions): CoverageReport {
-  return computeCoverage(listRules(options));
+export async function rulesCoverage(options: RulesOptions): Promise<CoverageReport> {
+  return computeCoverage(await listRules(options));
 }

@@ -46,7 +46,7 @@ export async function validateRules(options: RulesOptions, paths: readonly strin
   const reports: RuleFileReport[] = [];
   for (const file of files) {
     await slicer.tick();
-    const result = rm.validateRuleFile(file);
+    const result = await rm.validateRuleFile(file);
     const problems = [...result.problems];
     if (result.rule !== undefined) {
       const other = seen.get(result.rule.id);
