@@ -23,6 +23,7 @@ import {ruleFilesIn, ruleManagerFor, type RulesOptions} from '../detection/valid
 import {parseJson} from '../util/json.js';
 import {FILE_LIMITS, readInputFile, readRegularTextFile} from '../util/read-file.js';
 import {parseYamlBounded} from '../util/yaml.js';
+import {TimeSlicer} from '../util/interrupt.js';
 
 export {ruleFilesIn, type RuleFileReport, type RulesOptions, type RulesValidation, validateRules} from '../detection/validate-rules.js';
 
@@ -81,11 +82,16 @@ export interface RuleConversion {
   readonly problems: readonly string[];
 }
 
-/** `rules convert`: the SQL each rule file (any format) runs, for review; invalid files carry their problems. */
+/**
+ * `rules convert`: the SQL each rule file (any format) runs, for review; invalid files carry their problems. A file
+ * at a time, with a turn of the event loop between files once a slice has run (src/util/interrupt.ts).
+ */
 export async function convertRules(options: RulesOptions, paths: readonly string[]): Promise<RuleConversion[]> {
   const rm = ruleManagerFor(options);
+  const slicer = new TimeSlicer();
   const conversions: RuleConversion[] = [];
   for (const file of paths.flatMap((p) => findRuleFiles(p))) {
+    await slicer.tick();
     const result = await rm.validateRuleFile(file);
     const rule = result.rule;
     conversions.push({
