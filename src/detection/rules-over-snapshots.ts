@@ -271,8 +271,16 @@ export async function storeLiveSnapshot(
   storeDir: string,
   config: DaemonEyeConfig,
 ): Promise<StoreAppendResult> {
-  const live = snapshots[0]?.live;
-  if (live === undefined) throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input', {hint: 'drop one of them'});
+  const snapshot = snapshots[0];
+  const live = snapshot?.live;
+  if (snapshot === undefined || live === undefined) {
+    throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input', {hint: 'drop one of them'});
+  }
   const {appendToStore, retentionFromConfig} = await import('../storage/store.js');
-  return appendToStore(storeDir, live.scan, live.processes, {alerts: [...alerts], retention: retentionFromConfig(config.storage), tables: live.tables});
+  // The snapshot the rules ran over (its live tables are in it, not in `live`), with the run's alerts added.
+  return appendToStore(storeDir, live.scan, live.processes, {
+    alerts: [...alerts],
+    retention: retentionFromConfig(config.storage),
+    snapshot: await snapshotBytes(snapshot.content),
+  });
 }
