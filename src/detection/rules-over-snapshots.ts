@@ -192,9 +192,10 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
       }
       timings.rules_ms += Math.round(performance.now() - rulesFrom);
       timings.queries_ms += Math.round(run?.results.reduce((sum, r) => sum + r.execution_time_ms, 0) ?? 0);
-      // Keep what the report needs, not the snapshot content (a long range must not pile up in memory).
+      // Keep what the report needs, not the snapshot content (a long range must not pile up in memory); a
+      // live run's one snapshot is kept: its live tables are only there, and `--store` saves it.
       snapshots.push({
-        content: new Uint8Array(0),
+        content: snapshot.live === undefined ? new Uint8Array(0) : snapshot.content,
         scanIds: snapshot.scanIds,
         tables: snapshot.tables,
         scans: snapshot.scans,

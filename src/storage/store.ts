@@ -254,6 +254,7 @@ export async function appendToStore(
   const removedTemps = removeStaleTempFiles(dir, options.now === undefined ? {} : {now: options.now});
   if (removedTemps.length > 0) options.log?.debug(`store ${dir}: removed ${removedTemps.length} temp file(s) left by killed writers`);
   const alerts = options.alerts ?? [];
+  if (options.snapshot?.length === 0) throw new Error('an empty snapshot file given to the store (its bytes were let go)');
   const bytes = options.snapshot === undefined ? await serializeSnapshot(scan, processes, alerts, options.tables) : await withAlerts(options.snapshot, alerts);
   // Published under a new name, never replacing one: two runs that picked the same name both keep their scan.
   const writer = new AtomicFileWriter(join(dir, storeFileName(scan, 0)), {mode: SNAPSHOT_FILE_MODE});

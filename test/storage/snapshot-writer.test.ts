@@ -11,8 +11,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {LIVE_TABLES} from '../../src/collect/live-tables.js';
 import {collectSnapshot, type CollectOptions} from '../../src/collect/snapshot.js';
 import {loadSqlJs} from '../../src/storage/database.js';
-import {serializeSnapshot} from '../../src/storage/snapshot-file.js';
+import {serializeSnapshot, withAlerts} from '../../src/storage/snapshot-file.js';
 import {streamedSnapshot} from '../../src/storage/snapshot-writer.js';
+import {alertOfRows} from '../helpers/alerts.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 
 let dir: string;
@@ -138,11 +139,15 @@ describe('a scan streamed into its snapshot database', () => {
       for (const table of keep) expect(snapshot.tables[table]).toEqual(collected.tables[table]);
       expect(snapshot.stats.table_rows).toEqual(collected.stats.table_rows);
       expect(snapshot.scan.errors).toEqual(collected.scan.errors);
-      // The same scan and processes (their ids and times differ per collection) over both ways' table rows.
-      const expected = await tablesOf(await serializeSnapshot(snapshot.scan, snapshot.processes, [], collected.tables));
-      const actual = await tablesOf(bytes);
+      // The same scan and processes (their ids and times differ per collection) over both ways' table rows;
+      // with alerts added as `detect --store` and `scan --output` add them.
+      const alerts =
+        batchRows === 7 ? [alertOfRows([{pid: 101}], {scan_id: snapshot.scan.id}), alertOfRows([{pid: 102}], {scan_id: snapshot.scan.id, id: 'b'})] : [];
+      const expected = await tablesOf(await serializeSnapshot(snapshot.scan, snapshot.processes, alerts, collected.tables));
+      const actual = await tablesOf(await withAlerts(bytes, alerts));
       for (const table of Object.keys(expected)) expect({table, rows: actual[table]}).toEqual({table, rows: expected[table]});
       expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
+      expect(actual.alerts).toHaveLength(alerts.length);
     }
     // The fake host's tables are big enough to cross batch boundaries at 7 rows, and redacted.
     expect(collected.stats.table_rows.process_memory_map).toBe(PROCESSES * MAPPINGS);
