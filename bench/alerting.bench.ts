@@ -8,6 +8,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
 import {AlertManager, type AlertManagerConfig} from '../src/alerting/alert-manager.js';
+import {loadSinkKinds} from '../src/alerting/sinks/sink-kinds.js';
 import {SinkSchema} from '../src/config/schema.js';
 import type {Alert} from '../src/models/alert.js';
 import {BIN, median, report, timeCommand} from './lib.js';
@@ -61,6 +62,7 @@ function config(stateDir: string, sinks: unknown[]): AlertManagerConfig {
 }
 
 async function throughput(label: string, stateDir: string, sink: Record<string, unknown>, runs = 5): Promise<void> {
+  await loadSinkKinds();
   const samples: number[] = [];
   for (let i = 0; i <= runs; i++) {
     const batch = alerts(COUNT);

@@ -87,7 +87,7 @@ function detectSummary(args: readonly string[], env: NodeJS.ProcessEnv): {timedO
 
 /** Every rule's own time over `bytes`, one at a time in one sql.js database set up as a rule worker's (rule-database.ts). */
 async function ruleTimes(bytes: Uint8Array, sigmaDir: string, env: NodeJS.ProcessEnv, validator: SqlValidator): Promise<[string, number][]> {
-  const loaded = new RuleManager({config: embeddedDefaults(), env, extraPaths: [sigmaDir], validator}).loadRules();
+  const loaded = await new RuleManager({config: embeddedDefaults(), env, extraPaths: [sigmaDir], validator}).loadRules();
   const SQL = await loadSqlJs();
   await loadRegexEngine();
   const db = new SQL.Database(bytes);

@@ -120,8 +120,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
 
   /** The snapshot's process tree with the processes the printed alerts name marked (live, or the latest scan of --input). */
   private async tree(result: DetectRunResult): Promise<View<ProcessTreeNode>> {
-    const [{buildProcessTree, socketsByPid}, {loadLatestSavedScan}, {treeView}, {collectedRows}, {hostOfScan}] = await Promise.all([
-      import('../src/tree/process-tree.js'),
+    const [{loadLatestSavedScan, processTree, treeSockets}, {treeView}, {collectedRows}, {hostOfScan}] = await Promise.all([
       import('../src/app/tree.js'),
       import('../src/tree/tree-view.js'),
       import('../src/models/tables.js'),
@@ -129,13 +128,13 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     ]);
     const live = result.report.snapshots[0]?.live;
     if (live !== undefined) {
-      const sockets = socketsByPid(collectedRows(live.tables, 'process_open_sockets'));
-      return treeView(buildProcessTree(live.processes, {alerts: result.printed, sockets, origin: {live: true}, host: hostOfScan(live.scan)}));
+      const sockets = await treeSockets(collectedRows(live.tables, 'process_open_sockets'));
+      return treeView(await processTree(live.processes, {alerts: result.printed, sockets, origin: {live: true}, host: hostOfScan(live.scan)}));
     }
     const saved = this.flags.input === undefined ? undefined : await loadLatestSavedScan(this.flags.input);
     const origin = {live: false, input: this.flags.input ?? ''} as const;
     return treeView(
-      buildProcessTree(saved?.processes ?? [], {
+      await processTree(saved?.processes ?? [], {
         alerts: result.printed,
         origin,
         ...(saved === undefined ? {} : {sockets: saved.sockets, host: hostOfScan(saved.scan)}),

@@ -8,7 +8,7 @@ import type {StreamedSnapshot} from '../src/storage/snapshot-writer.js';
 import {DaemonEyeError, ExitCode} from '../src/errors.js';
 import {type Host, hostOfScan} from '../src/models/host.js';
 import type {ProcessRecord} from '../src/models/process.js';
-import {socketsByPid, type TreeSocket} from '../src/tree/process-tree.js';
+import type {TreeSocket} from '../src/tree/process-tree.js';
 import {processView} from '../src/collect/process-view.js';
 import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {COLLECTED_TABLE_NAMES, collectedRows} from '../src/models/tables.js';
@@ -133,7 +133,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
           : await this.view(
               processes,
               tree,
-              tree ? socketsByPid(collectedRows(snapshot.tables, 'process_open_sockets')) : new Map(),
+              tree ? await (await import('../src/app/tree.js')).treeSockets(collectedRows(snapshot.tables, 'process_open_sockets')) : new Map(),
               hostOfScan(snapshot.scan),
             ),
       exitCode: ExitCode.Success,
@@ -155,8 +155,8 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
   private async view(processes: readonly ProcessRecord[], tree: boolean, sockets: ReadonlyMap<number, readonly TreeSocket[]>, host: Host): Promise<Output> {
     if (!tree) return shown(processView(processes, host), this.flags.format);
     if (this.flags.format === 'csv') throw new DaemonEyeError('USAGE', 'a tree cannot be written as CSV', {hint: 'use --format tree, json or ndjson'});
-    const [{buildProcessTree}, {treeView}] = await Promise.all([import('../src/tree/process-tree.js'), import('../src/tree/tree-view.js')]);
-    const roots = buildProcessTree(processes, {sockets, host, ...(this.flags.pid === undefined ? {} : {focusPids: this.flags.pid})});
+    const [{processTree}, {treeView}] = await Promise.all([import('../src/app/tree.js'), import('../src/tree/tree-view.js')]);
+    const roots = await processTree(processes, {sockets, host, ...(this.flags.pid === undefined ? {} : {focusPids: this.flags.pid})});
     for (const pid of this.flags.pid ?? []) if (!processes.some((p) => p.pid === pid)) this.logger.warn(`no process with pid ${pid}`);
     return shown(treeView(roots), this.flags.format);
   }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 
-import {sinkSecrets} from '../src/alerting/index.js';
+import {loadSinkKinds, sinkSecrets} from '../src/alerting/sinks/sink-kinds.js';
 import {shipToClickHouse} from '../src/app/ship.js';
 import {ExitCode} from '../src/errors.js';
 import {TABLE_NAMES} from '../src/models/tables.js';
@@ -36,6 +36,7 @@ export default class Ship extends DaemonEyeCommand<typeof Ship> {
     const config = this.loadConfig();
     const now = Date.now();
     const {flags} = this;
+    await loadSinkKinds(config.values.alerting.sinks);
     for (const secret of config.values.alerting.sinks.flatMap(sinkSecrets)) this.logger.addSecret(secret);
     const input = flags.input ?? config.paths.storeDir;
     const result = await shipToClickHouse({

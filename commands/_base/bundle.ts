@@ -115,9 +115,12 @@ function writeCache(file: string, digest: Buffer, data: Buffer): boolean {
   }
 }
 
+/** What the bundle's text is wrapped in to compile (a CommonJS module's function): source positions in the script are the text's plus its length. */
+export const BUNDLE_WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';
+
 /** The bundle's text compiled as a CommonJS module's function (with V8's cached data when given). */
 function compile(bytes: Buffer, file: string, cachedData?: Buffer): Script {
-  return new Script(`(function (exports, require, module, __filename, __dirname) {${bytes.toString('utf8')}\n})`, {
+  return new Script(`${BUNDLE_WRAPPER_START}${bytes.toString('utf8')}\n})`, {
     filename: file,
     cachedData,
     // A dynamic import() left in the bundle (of a file outside it) goes through Node's own loader.

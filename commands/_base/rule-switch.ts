@@ -19,7 +19,7 @@ export abstract class RuleSwitchCommand extends DaemonEyeCommand<typeof RuleSwit
     const config = this.loadConfig();
     const {id} = this.args;
     const {format, config: configFile} = this.flags;
-    const result = switchRule({config: config.values, id, enabled: this.enable, ...(configFile === undefined ? {} : {configFile})});
+    const result = await switchRule({config: config.values, id, enabled: this.enable, ...(configFile === undefined ? {} : {configFile})});
     // Text prints nothing on stdout (the line below goes to stderr); json is the result object.
     const word = this.enable ? 'enabled' : 'disabled';
     const link =

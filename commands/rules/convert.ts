@@ -2,7 +2,7 @@ import {Args} from '@oclif/core';
 
 import {convertRules} from '../../src/app/rules.js';
 import {ExitCode} from '../../src/errors.js';
-import type {View} from '../../src/output/view.js';
+import {rowPieces, type View} from '../../src/output/view.js';
 import {terminalSafe} from '../../src/output/terminal.js';
 import {DaemonEyeCommand} from '../_base/base-command.js';
 import {formatFlag} from '../_base/flags.js';
@@ -22,13 +22,13 @@ export default class RulesConvert extends DaemonEyeCommand<typeof RulesConvert> 
 
   protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
-    const conversions = convertRules({config: config.values}, this.positional);
+    const conversions = await convertRules({config: config.values}, this.positional);
     // SQL for review is text by default, piped or not: it is what a reviewer saves as a .sql file.
     const view: View<(typeof conversions)[number]> = {
       rows: conversions,
       text: {
         text: (rows) =>
-          rows.map((c) => (c.sql === null ? '' : `${terminalSafe(`-- ${c.file}: ${c.id ?? ''}: ${c.name ?? ''}`)}\n${c.sql.trimEnd()};\n\n`)).join(''),
+          rowPieces(rows, (c) => (c.sql === null ? '' : `${terminalSafe(`-- ${c.file}: ${c.id ?? ''}: ${c.name ?? ''}`)}\n${c.sql.trimEnd()};\n\n`)),
       },
     };
     const refused = conversions.filter((c) => !c.valid).length;

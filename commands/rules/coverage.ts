@@ -23,7 +23,7 @@ export default class RulesCoverage extends DaemonEyeCommand<typeof RulesCoverage
 
   protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
-    const report = rulesCoverage({config: config.values, rulesPaths: this.flags.rules ?? []});
+    const report = await rulesCoverage({config: config.values, rulesPaths: this.flags.rules ?? []});
     return {
       output: shown(coverageView(report), this.flags.format),
       report: [{info: `${report.counts.covered} covered / ${report.counts.visible} visible to a snapshot / ${report.counts.total} Linux techniques`}],

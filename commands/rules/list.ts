@@ -19,7 +19,7 @@ export default class RulesList extends DaemonEyeCommand<typeof RulesList> {
 
   protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
-    const rules = listRules({config: config.values, rulesPaths: this.flags.rules ?? []});
+    const rules = await listRules({config: config.values, rulesPaths: this.flags.rules ?? []});
     return {
       output: shown(ruleListView(rules), this.flags.format),
       report: [{info: `${rules.length} rules, ${rules.filter((r) => r.enabled).length} enabled`}],

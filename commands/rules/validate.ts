@@ -18,7 +18,7 @@ export default class RulesValidate extends DaemonEyeCommand<typeof RulesValidate
 
   protected async execute(): Promise<CommandOutcome> {
     const config = this.loadConfig();
-    const result = validateRules({config: config.values}, this.positional);
+    const result = await validateRules({config: config.values}, this.positional);
     const invalid = result.files.filter((f) => !f.valid).length;
     return {
       output: shown(ruleValidationView(result), this.flags.format),

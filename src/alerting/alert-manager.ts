@@ -14,7 +14,7 @@ import {isAtLeast} from '../models/severity.js';
 import {type Logger, silentLogger} from '../output/logger.js';
 import {applyDeduplication} from './dedupe.js';
 import {Scrubber} from '../redaction/redact.js';
-import {createSink, sinkSecrets} from './sinks/sink-kinds.js';
+import {createSink, loadSinkKinds, sinkSecrets} from './sinks/sink-kinds.js';
 import {
   type Claim,
   claimSpool,
@@ -84,6 +84,7 @@ export class AlertManager {
   /** This run's sink secrets and the redaction policy, over every error text a delivery result carries. */
   private readonly scrubber = new Scrubber();
 
+  /** The kinds of `config.sinks` must be loaded first (loadSinkKinds in sinks/sink-kinds.ts; fromConfig does it). */
   constructor(
     readonly config: AlertManagerConfig,
     options: AlertManagerOptions = {},
@@ -97,9 +98,13 @@ export class AlertManager {
     }
   }
 
-  /** The manager for a loaded configuration (state under alerting.state_dir, default <app.state_dir>/alerts). */
-  static fromConfig(config: Config, options: AlertManagerOptions = {}): AlertManager {
+  /**
+   * The manager for a loaded configuration (state under alerting.state_dir, default <app.state_dir>/alerts), with
+   * the modules of the configured sinks' kinds loaded (and only those).
+   */
+  static async fromConfig(config: Config, options: AlertManagerOptions = {}): Promise<AlertManager> {
     const alerting = config.values.alerting;
+    await loadSinkKinds(alerting.sinks);
     return new AlertManager({...alerting, state_dir: config.paths.alertsDir}, options);
   }
 
@@ -410,17 +415,17 @@ export class AlertManager {
 }
 
 /** The one call `detect` makes: deduplicate, deliver to the configured (or named) sinks, spool the rest. */
-export function deliverRun(
+export async function deliverRun(
   config: Config,
   alerts: readonly Alert[],
   options: DeliverOptions & {logger?: Logger; now?: () => number} = {},
 ): Promise<DeliveryRunResult> {
-  return AlertManager.fromConfig(config, options).deliver(alerts, options);
+  return (await AlertManager.fromConfig(config, options)).deliver(alerts, options);
 }
 
 /** The call `alerts deliver` makes: retry the spools, report what is still pending. */
-export function deliverSpool(config: Config, options: DeliverOptions & {logger?: Logger; now?: () => number} = {}): Promise<DeliverySummary> {
-  return AlertManager.fromConfig(config, options).deliverSpool(options);
+export async function deliverSpool(config: Config, options: DeliverOptions & {logger?: Logger; now?: () => number} = {}): Promise<DeliverySummary> {
+  return (await AlertManager.fromConfig(config, options)).deliverSpool(options);
 }
 
 /** An alert as printed with `--show-suppressed`: marked so readers and jq filters can tell. */

@@ -15,7 +15,7 @@ export {
 export {applyDeduplication, DEDUPE_STATE_FILE, dedupeStatePath, readDedupeState} from './dedupe.js';
 export {FileSink} from './sinks/file.js';
 export {deliverySummaryLines} from './delivery-view.js';
-export {createSink, sinkSecrets} from './sinks/sink-kinds.js';
+export {createSink, loadSinkKinds, sinkKind, sinkSecrets} from './sinks/sink-kinds.js';
 export {alertTextLine, renderAlerts, StdoutSink} from './sinks/stdout.js';
 export {SyslogSink} from './sinks/syslog.js';
 export {formatRfc5424, SD_ID, SYSLOG_FACILITIES, SYSLOG_SEVERITY} from './sinks/syslog-format.js';

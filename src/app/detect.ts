@@ -101,9 +101,12 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
       hint: 'drop one of them',
     });
   }
-  const {AlertManager, alertsToPrint, deliveryFailed, deliverySummaryLines} = await import('../alerting/index.js');
+  const [{AlertManager, alertsToPrint, deliveryFailed}, {deliverySummaryLines}] = await Promise.all([
+    import('../alerting/alert-manager.js'),
+    import('../alerting/delivery-view.js'),
+  ]);
   // Built before detection so an unknown --sink is a usage error before any work is done.
-  const alerting = AlertManager.fromConfig(config, {logger});
+  const alerting = await AlertManager.fromConfig(config, {logger});
   if (!config.values.collection.redaction.enabled) logger.warn(DETECT_REDACTION_OFF);
   const sinkNames = options.sinkNames ?? [];
   const defaultFormat = alerting.stdoutFormat([...sinkNames]);

@@ -10,7 +10,8 @@ import type {ReadOptions} from '../storage/input.js';
 import type {ReadRedaction} from '../storage/redact-snapshot.js';
 import type {SnapshotLimits} from '../storage/snapshot-file.js';
 import {readScanProcesses, readTableRows} from '../storage/table-rows.js';
-import {type DiffSide, diffSnapshots, type SkippedFile, type SnapshotDiff} from '../diff/snapshot-diff.js';
+import {type DiffSide, diffSnapshotsSteps, type SkippedFile, type SnapshotDiff} from '../diff/snapshot-diff.js';
+import {runSliced} from '../util/steps.js';
 
 async function sideOf(db: Database, scan: ScanRecord, source: string): Promise<DiffSide> {
   return {source, scan, processes: await readScanProcesses(db, scan.id), listening: await readTableRows(db, scan, 'listening_ports')};
@@ -102,10 +103,10 @@ export async function diffInputs(options: DiffOptions): Promise<SnapshotDiff> {
   if (inputs.length === 2) {
     const before = await latestSide(inputs[0] as string, read);
     const after = await latestSide(inputs[1] as string, read);
-    diff = diffSnapshots(before, after);
+    diff = await runSliced(diffSnapshotsSteps(before, after));
   } else {
     const [older, newer] = await lastTwo(inputs[0] ?? options.defaultStore, read, skipped);
-    diff = diffSnapshots(older, newer);
+    diff = await runSliced(diffSnapshotsSteps(older, newer));
   }
   return skipped.length === 0 ? diff : {...diff, skipped_files: skipped};
 }

@@ -1,7 +1,8 @@
 // How the `rules` commands print (src/output/view.ts): `rules list`, `rules validate`, `rules test` and `rules coverage`.
-import {renderJunit, type RuleTestSummary} from '../detection/rule-tests.js';
+import {junitLines, type RuleTestSummary} from '../detection/rule-tests.js';
 import type {RuleFileReport, RulesValidation} from '../detection/validate-rules.js';
 import {navigatorLayer, type CoverageReport, type TechniqueCoverage} from '../detection/attack-coverage.js';
+import {jsonPieces} from '../output/json-pieces.js';
 import type {View} from '../output/view.js';
 import type {RuleListing, RulesTestSummary} from './rules.js';
 
@@ -37,7 +38,7 @@ export function ruleValidationView(result: RulesValidation): View<RuleFileReport
 
 /** How `rules test` prints: one record per case (NDJSON), the summary (JSON), JUnit XML, or nothing on stdout (`text`: cases go to stderr). */
 export function ruleTestView(summary: RulesTestSummary): View<RuleTestSummary['results'][number]> {
-  return {rows: summary.results, document: summary, text: {text: () => '', junit: () => renderJunit(summary)}};
+  return {rows: summary.results, document: summary, text: {text: () => '', junit: () => junitLines(summary)}};
 }
 
 /** How `rules coverage` prints: one row per technique (table, NDJSON, CSV), the whole report (JSON), or a Navigator layer. */
@@ -56,6 +57,12 @@ export function coverageView(report: CoverageReport): View<TechniqueCoverage> {
       header: ['technique_id', 'name', 'tactics', 'status', 'severity', 'rules', 'note', 'gap'],
       values: (row) => [row.technique_id, row.name, row.tactics.join(' '), row.status, row.severity, row.rules.join(' '), row.note, row.gap],
     },
-    text: {navigator: () => `${JSON.stringify(navigatorLayer(report), null, 2)}\n`},
+    text: {navigator: () => navigatorPieces(report)},
   };
+}
+
+/** The Navigator layer as JSON.stringify(layer, null, 2) and a newline, in pieces (src/output/json-pieces.ts). */
+function* navigatorPieces(report: CoverageReport): Generator<string, void, undefined> {
+  yield* jsonPieces(navigatorLayer(report), 2);
+  yield '\n';
 }

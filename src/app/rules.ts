@@ -17,12 +17,13 @@ import {snapshotFromRows} from '../detection/fixture-snapshot.js';
 import {loadNamedLists} from '../detection/lists.js';
 import {detectionRuleOf, findRuleFiles, type LoadedRule, RuleManager} from '../detection/rule-manager.js';
 import type {RuleFormatName} from '../detection/rule-format.js';
-import type {RuleDefinition} from '../detection/rule-source.js';
+import type {RuleDefinition, RuleFileValidation} from '../detection/rule-source.js';
 import {type RuleCaseResult, runRulesOnInput, runRuleTestCases, type RuleTestSummary} from '../detection/rule-tests.js';
 import {ruleFilesIn, ruleManagerFor, type RulesOptions} from '../detection/validate-rules.js';
 import {parseJson} from '../util/json.js';
 import {FILE_LIMITS, readInputFile, readRegularTextFile} from '../util/read-file.js';
 import {parseYamlBounded} from '../util/yaml.js';
+import {TimeSlicer} from '../util/interrupt.js';
 
 export {ruleFilesIn, type RuleFileReport, type RulesOptions, type RulesValidation, validateRules} from '../detection/validate-rules.js';
 
@@ -47,10 +48,9 @@ export interface RuleListing {
   readonly modified: string | null;
 }
 
-export function listRules(options: RulesOptions): RuleListing[] {
-  return ruleManagerFor(options)
-    .loadRules()
-    .rules.map(({rule, definition}) => ({
+export async function listRules(options: RulesOptions): Promise<RuleListing[]> {
+  return (await ruleManagerFor(options).loadRules()).rules
+    .map(({rule, definition}) => ({
       id: rule.id,
       name: rule.name,
       severity: rule.severity,
@@ -82,24 +82,29 @@ export interface RuleConversion {
   readonly problems: readonly string[];
 }
 
-/** `rules convert`: the SQL each rule file (any format) runs, for review; invalid files carry their problems. */
-export function convertRules(options: RulesOptions, paths: readonly string[]): RuleConversion[] {
+/**
+ * `rules convert`: the SQL each rule file (any format) runs, for review; invalid files carry their problems. A file
+ * at a time, with a turn of the event loop between files once a slice has run (src/util/interrupt.ts).
+ */
+export async function convertRules(options: RulesOptions, paths: readonly string[]): Promise<RuleConversion[]> {
   const rm = ruleManagerFor(options);
-  return paths
-    .flatMap((p) => findRuleFiles(p))
-    .map((file) => {
-      const result = rm.validateRuleFile(file);
-      const rule = result.rule;
-      return {
-        file,
-        valid: result.valid,
-        format: rule?.format ?? null,
-        id: rule?.id ?? null,
-        name: rule?.name ?? null,
-        sql: result.valid && rule !== undefined ? rule.sql_query : null,
-        problems: result.problems,
-      };
+  const slicer = new TimeSlicer();
+  const conversions: RuleConversion[] = [];
+  for (const file of paths.flatMap((p) => findRuleFiles(p))) {
+    await slicer.tick();
+    const result = await rm.validateRuleFile(file);
+    const rule = result.rule;
+    conversions.push({
+      file,
+      valid: result.valid,
+      format: rule?.format ?? null,
+      id: rule?.id ?? null,
+      name: rule?.name ?? null,
+      sql: result.valid && rule !== undefined ? rule.sql_query : null,
+      problems: result.problems,
     });
+  }
+  return conversions;
 }
 
 export interface RulesTestOptions extends RulesOptions {
@@ -190,7 +195,8 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
   // other rule's results (JUnit included); the command then exits 2.
   const invalidCases: RuleCaseResult[] = [];
   if (paths.length > 0) {
-    const results = paths.flatMap((p) => ruleFilesIn(p)).map((file) => rm.validateRuleFile(file));
+    const results: RuleFileValidation[] = [];
+    for (const file of paths.flatMap((p) => ruleFilesIn(p))) results.push(await rm.validateRuleFile(file));
     for (const invalid of results.filter((r) => !r.valid)) {
       // Named like every other suite: by the rule id, or (unreadable) by the file's stem, which is its id by convention.
       const firstLine = /:(\d+):\d+:/.exec(invalid.problems[0] ?? '');
@@ -214,7 +220,7 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
   }
   let lists = loadNamedLists(options.config.detection.lists, listDirs);
   if (ids.length > 0 || paths.length === 0) {
-    const set = rm.loadRules();
+    const set = await rm.loadRules();
     lists = {...set.lists, ...lists};
     rules.push(...(ids.length > 0 ? RuleManager.select(set.rules, ids) : set.rules));
   }
@@ -245,12 +251,12 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
   }
 }
 
-export function switchRule(options: RulesOptions & {readonly id: string; readonly enabled: boolean; readonly configFile?: string}): RuleSwitchResult {
+export function switchRule(options: RulesOptions & {readonly id: string; readonly enabled: boolean; readonly configFile?: string}): Promise<RuleSwitchResult> {
   const rm = ruleManagerFor(options);
   return options.enabled ? rm.enableRule(options.id, options.configFile) : rm.disableRule(options.id, options.configFile);
 }
 
 /** The ATT&CK coverage of the rules `rules list` would list (enabled ones count), for `rules coverage`. */
-export function rulesCoverage(options: RulesOptions): CoverageReport {
-  return computeCoverage(listRules(options));
+export async function rulesCoverage(options: RulesOptions): Promise<CoverageReport> {
+  return computeCoverage(await listRules(options));
 }

@@ -1,13 +1,15 @@
 // The process tree's use case (`scan --tree`, `detect --tree`): the latest scan of a saved input with its
 // processes and, when the snapshot holds a `process_open_sockets` table, their sockets by pid.
-// src/tree/process-tree.ts builds the forest from them; src/tree/tree-view.ts draws it.
+// src/tree/process-tree.ts builds the forest from them, here in slices (a signal ends the run at once while a
+// large snapshot's tree is built: src/util/steps.ts); src/tree/tree-view.ts draws it.
 import type {DaemonEyeError} from '../errors.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import type {ReadRedaction} from '../storage/redact-snapshot.js';
 import type {SnapshotLimits} from '../storage/snapshot-file.js';
-import {readScanProcesses, readTableRows} from '../storage/table-rows.js';
-import {socketsByPid, type TreeSocket} from '../tree/process-tree.js';
+import {buildProcessTreeSteps, type ProcessTreeNode, type ProcessTreeOptions, socketsByPidSteps, type TreeSocket} from '../tree/process-tree.js';
+import type {ProcessOpenSocketRow} from '../models/live-tables.js';
+import {runSliced} from '../util/steps.js';
 
 export interface SavedScan {
   readonly scan: ScanRecord;
@@ -27,7 +29,7 @@ export async function loadLatestSavedScan(
   redaction?: ReadRedaction,
   limits?: SnapshotLimits,
 ): Promise<SavedScan> {
-  const {loadLatestScan} = await import('../storage/input.js');
+  const [{loadLatestScan}, {readScanProcesses, readTableRows}] = await Promise.all([import('../storage/input.js'), import('../storage/table-rows.js')]);
   const latest = await loadLatestScan(input, {
     ...(onProblem === undefined ? {} : {onProblem}),
     ...(redaction === undefined ? {} : {redaction}),
@@ -35,9 +37,19 @@ export async function loadLatestSavedScan(
   });
   try {
     const scan = latest.scans[0] as ScanRecord;
-    const sockets = socketsByPid((await readTableRows(latest.db, scan, 'process_open_sockets')) ?? []);
+    const sockets = await treeSockets((await readTableRows(latest.db, scan, 'process_open_sockets')) ?? []);
     return {scan, processes: await readScanProcesses(latest.db, scan.id), sockets, path: latest.path};
   } finally {
     latest.db.close();
   }
+}
+
+/** The forest of `processes` (src/tree/process-tree.ts buildProcessTree), built in slices. */
+export function processTree(processes: readonly ProcessRecord[], options: ProcessTreeOptions = {}): Promise<ProcessTreeNode[]> {
+  return runSliced(buildProcessTreeSteps(processes, options));
+}
+
+/** `process_open_sockets` rows as tree sockets by pid (src/tree/process-tree.ts socketsByPid), in slices. */
+export function treeSockets(rows: readonly (TreeSocket & Pick<ProcessOpenSocketRow, 'pid'>)[]): Promise<Map<number, TreeSocket[]>> {
+  return runSliced(socketsByPidSteps(rows));
 }

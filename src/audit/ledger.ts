@@ -15,7 +15,7 @@ import type {PrivateKey, PublicKey} from '../crypto/keys.js';
 import {type Checkpoint, signCheckpoint} from './checkpoint-signature.js';
 import {buildRecord, frontierFromHex, rootHex, selfCheck, serialiseRecord} from './ledger-record.js';
 import {type AuditEntry, auditPayloadProblem, type LedgerRecord, recordShapeProblem} from './schema.js';
-import {type LedgerVerification, verifyLedger, type VerifyOptions} from './verify.js';
+import type {LedgerVerification, VerifyOptions} from './verify.js';
 
 export type {LedgerRecord} from './schema.js';
 export {assertLedgerReadable, type LedgerLine, parseLedgerLine, readLedgerLines} from './ledger-lines.js';
@@ -247,6 +247,8 @@ export class AuditLedger {
 
   /** Verify every record, the Merkle tree and the latest checkpoint signature (see verifyLedger). */
   async verifyChain(options: Omit<VerifyOptions, 'publicKey'> = {}): Promise<LedgerVerification> {
+    // The verifier is imported only by a run that verifies (an append never does).
+    const {verifyLedger} = await import('./verify.js');
     return verifyLedger(this.path, {...options, ...(this.options.publicKey === undefined ? {} : {publicKey: this.options.publicKey})});
   }
 }

@@ -2,15 +2,15 @@
 // file's SHA-256 and its parsed, validated definition, under the SqlValidator's fingerprint. A run takes a
 // built-in rule from the index only when the file's bytes still hash to the recorded digest and its
 // validator has the recorded fingerprint; an edited file, a file the index does not know, or an index from
-// another build is parsed and validated in full. This spares `detect` the YAML and SQL parsing of the whole
-// pack on every run, the largest share of its start-up.
+// another build is parsed and validated in full (by the caller: rule-manager.ts). This spares `detect` the YAML
+// and SQL parsing of the whole pack on every run, the largest share of its start-up, and this module does
+// not import the parsers (rule-format.ts) a run from the index never needs; only building the index does.
 import {createHash} from 'node:crypto';
 import {join, relative} from 'node:path';
 
 import {PACKAGE_ROOT, readFileSync} from '../package-files.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
 import type {RuleDefinition, RuleFileValidation} from './rule-source.js';
-import {validateRuleText} from './rule-format.js';
 import {BUILTIN_RULES_DIR, findRuleFiles} from './rule-paths.js';
 import {type SqlReferences, SqlValidator} from './sql-validator.js';
 
@@ -35,8 +35,9 @@ export interface BuiltinIndex {
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const keyOf = (dir: string, file: string): string => relative(dir, file).split('\\').join('/');
 
-/** Validate every rule file under `dir` in full and index it; any invalid file throws (a build must not ship it). */
-export function buildBuiltinIndex(dir: string, validator: SqlValidator): BuiltinIndex {
+/** Validate every rule file under `dir` in full and index it; any invalid file rejects (a build must not ship it). */
+export async function buildBuiltinIndex(dir: string, validator: SqlValidator): Promise<BuiltinIndex> {
+  const {validateRuleText} = await import('./rule-format.js');
   const files: Record<string, IndexEntry> = {};
   const problems: string[] = [];
   for (const file of findRuleFiles(dir)) {
@@ -54,8 +55,8 @@ export function buildBuiltinIndex(dir: string, validator: SqlValidator): Builtin
 }
 
 /** `npm run build`: index the package's rules directory next to the compiled code. */
-export function writeBuiltinIndex(dir = BUILTIN_RULES_DIR, target = BUILTIN_INDEX_FILE): string {
-  const index = buildBuiltinIndex(dir, new SqlValidator().withReadOnlyMode(true));
+export async function writeBuiltinIndex(dir = BUILTIN_RULES_DIR, target = BUILTIN_INDEX_FILE): Promise<string> {
+  const index = await buildBuiltinIndex(dir, new SqlValidator().withReadOnlyMode(true));
   writeFileAtomic(target, `${JSON.stringify(index)}\n`);
   return target;
 }
@@ -72,16 +73,17 @@ export function readBuiltinIndex(path = BUILTIN_INDEX_FILE): BuiltinIndex | unde
 }
 
 /**
- * One built-in rule file: from the index when its text is the indexed text and the validator the indexing
- * one, else parsed and validated in full. `fromIndex` says which.
+ * One built-in rule file (`text`: its bytes as read) from the index: its validation when its text is the indexed
+ * text and the validator the indexing one (the validator then adopts the recorded SQL verdict), else undefined:
+ * the caller parses and validates the file in full (rule-format.ts validateRuleText).
  */
-export function validateBuiltinRuleFile(
+export function builtinRuleFromIndex(
   dir: string,
   file: string,
   text: string,
   index: BuiltinIndex | undefined,
   validator: SqlValidator,
-): RuleFileValidation & {fromIndex: boolean} {
+): RuleFileValidation | undefined {
   const entry = index?.files[keyOf(dir, file)];
   if (
     entry !== undefined &&
@@ -89,7 +91,7 @@ export function validateBuiltinRuleFile(
     entry.sha256 === sha256(text) &&
     validator.adoptValidVerdict(entry.definition.sql_query, index.validator, entry.references)
   ) {
-    return {file, valid: true, problems: [], sqlErrors: [], rule: {...entry.definition, file}, fromIndex: true};
+    return {file, valid: true, problems: [], sqlErrors: [], rule: {...entry.definition, file}};
   }
-  return {...validateRuleText(file, text, validator), fromIndex: false};
+  return undefined;
 }

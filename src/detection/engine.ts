@@ -15,6 +15,7 @@ import {inSharedMemory, isShared} from '../storage/shared-bytes.js';
 import type {SnapshotBuild, SnapshotContent} from '../storage/snapshot-build.js';
 import {InProcessSlot} from './in-process-lane.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
+import {mapSteps, runSliced} from '../util/steps.js';
 
 /**
  * A snapshot as the workers receive it: a snapshot file's bytes, or a live snapshot's rows that each worker
@@ -381,7 +382,8 @@ export class DetectionEngine {
         return outcome(task, 'timeout', performance.now() - start, `killed after ${task.timeoutMs} ms (rule timeout)`);
       }
       if (result.type === 'rows') {
-        const rows = result.rows.map((values) => Object.fromEntries(result.columns.map((column, i) => [column, values[i] ?? null])));
+        // A query's rows (up to maxRows, of any size) made records in slices: a signal is not held back (src/util/steps.ts).
+        const rows = await runSliced(mapSteps(result.rows, (values) => Object.fromEntries(result.columns.map((column, i) => [column, values[i] ?? null]))));
         return {key: task.key, status: 'ok', columns: result.columns, rows, truncated: result.truncated, elapsedMs: result.elapsedMs};
       }
       if (result.type === 'failed') return outcome(task, 'error', performance.now() - start, result.message);

@@ -12,7 +12,7 @@ import type {Database} from 'sql.js';
 
 import type {SnapshotContent} from '../storage/snapshot-build.js';
 import {newSqlJsInstance, type SqlJsInstance} from '../storage/sqljs.js';
-import {withSignalsAtDefault} from '../util/interrupt.js';
+import {signalTurn, withSignalsAtDefault} from '../util/interrupt.js';
 import {loadRegexEngine} from './regex.js';
 import {openRuleDatabase, runRuleQuery} from './rule-database.js';
 import type {WorkerResponse} from './worker-protocol.js';
@@ -71,8 +71,13 @@ export class InProcessSlot {
     }
   }
 
-  /** Run one query, stopped after `limitMs` (`stopped`: this lane is spent, the engine replaces it). */
-  run(taskId: number, sql: string, maxRows: number, limitMs: number): WorkerResponse {
+  /**
+   * Run one query, stopped after `limitMs` (`stopped`: this lane is spent, the engine replaces it). The event loop
+   * gets a turn first, so a signal that came since the last one (during the previous query's results, or the
+   * load) is handled before this query sets the signals' listeners aside (src/util/interrupt.ts).
+   */
+  async run(taskId: number, sql: string, maxRows: number, limitMs: number): Promise<WorkerResponse> {
+    await signalTurn();
     const db = this.db;
     if (db === undefined || this.stopped) return {type: 'failed', taskId, message: 'no snapshot loaded'};
     try {

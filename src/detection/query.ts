@@ -11,6 +11,7 @@ import {missingTables, snapshotPayload} from './rules-on-snapshot.js';
 import type {SnapshotForDetection, SnapshotNeeds} from './snapshot-source.js';
 import {SqlValidator} from './sql-validator.js';
 import {namedLists} from './table-catalog.js';
+import {mapSteps, runSliced, type Steps} from '../util/steps.js';
 
 export interface QueryOptions {
   readonly config: DaemonEyeConfig;
@@ -75,13 +76,11 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
         hint: timedOut ? 'narrow the query or raise detection.rule_timeout_ms' : 'fix the query',
       });
     }
+    // Up to QUERY_MAX_ROWS rows of any size: each made a record in slices (src/util/steps.ts).
+    const records = await runSliced(mapSteps(outcome.rows, (row) => serialiseResultRow(row)));
     return {
       columns: outcome.columns,
-      rows: withHosts(
-        outcome.rows.map((row) => serialiseResultRow(row)),
-        snapshot.scans,
-        outcome.columns,
-      ),
+      rows: await runSliced(withHosts(records, snapshot.scans, outcome.columns)),
       row_count: outcome.rows.length,
       truncated: outcome.truncated,
       elapsed_ms: Math.round(outcome.elapsedMs),
@@ -113,8 +112,8 @@ function notCollected(snapshot: SnapshotForDetection, missing: readonly string[]
 }
 
 /** Each row with its `host` (src/models/host.ts); a column the query named `host` itself wins. */
-function withHosts(rows: Record<string, unknown>[], scans: readonly ScanRecord[], columns: readonly string[]): Record<string, unknown>[] {
+function* withHosts(rows: Record<string, unknown>[], scans: readonly ScanRecord[], columns: readonly string[]): Steps<Record<string, unknown>[]> {
   if (columns.includes('host')) return rows;
   const hostOf = hostResolver(scans);
-  return rows.map((row) => ({...row, host: hostOf(row)}));
+  return yield* mapSteps(rows, (row) => ({...row, host: hostOf(row)}));
 }

@@ -1,6 +1,9 @@
 // RuleManager: finds rule files (built-in pack, the user's rules directory, configured and --rules paths),
 // validates them all before anything runs, applies enable/disable from configuration, loads named lists,
-// and switches rules on or off in a configuration file.
+// and switches rules on or off in a configuration file. The rule formats' parsers (rule-format.ts: YAML
+// schemas, the Sigma compiler) are imported only when a file must be parsed: a run whose rules all come
+// from the build-time index or the rule cache never evaluates them (docs/performance.md, "What a detect
+// run does").
 import {dirname, resolve} from 'node:path';
 
 import {userConfigPath} from '../config/paths.js';
@@ -8,12 +11,11 @@ import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError, fileError} from '../errors.js';
 import type {DetectionRule, RuleSourceType} from '../models/rule.js';
 import {existsSync, statSync} from '../package-files.js';
-import {BUILTIN_INDEX_FILE, readBuiltinIndex, validateBuiltinRuleFile} from './builtin-index.js';
-import {type RuleSwitchResult, setRuleEnabled} from './config-edit.js';
+import {BUILTIN_INDEX_FILE, builtinRuleFromIndex, readBuiltinIndex} from './builtin-index.js';
+import type {RuleSwitchResult} from './config-edit.js';
 import {loadNamedLists, type NamedLists} from './lists.js';
 import type {RuleDefinition, RuleFileValidation} from './rule-source.js';
 import {RuleCache} from './rule-cache.js';
-import {validateRuleFile, validateRuleText} from './rule-format.js';
 import {BUILTIN_RULES_DIR, findRuleFiles, userRulesDir} from './rule-paths.js';
 import {SqlValidator} from './sql-validator.js';
 import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
@@ -77,27 +79,29 @@ export class RuleManager {
     return roots;
   }
 
-  /** Check one file (schema, SQL, test rows). */
-  validateRuleFile(path: string): RuleFileValidation {
-    return validateRuleFile(path, this.validator);
+  /** Check one file (schema, SQL, test rows). Throws only when it cannot be read (rule-format.ts validateRuleFile). */
+  async validateRuleFile(path: string): Promise<RuleFileValidation> {
+    return (await import('./rule-format.js')).validateRuleFile(path, this.validator);
   }
 
   /** Validate every file of every root; the results in order. */
-  validateAll(): {root: RuleRoot; result: RuleFileValidation}[] {
-    return this.roots().flatMap((root) => findRuleFiles(root.path).map((file) => ({root, result: this.validateRuleFile(file)})));
+  async validateAll(): Promise<{root: RuleRoot; result: RuleFileValidation}[]> {
+    const results: {root: RuleRoot; result: RuleFileValidation}[] = [];
+    for (const root of this.roots()) for (const file of findRuleFiles(root.path)) results.push({root, result: await this.validateRuleFile(file)});
+    return results;
   }
 
   /**
    * Load every rule. Any invalid file, or two files with one id, stops here (nothing runs on a half-valid
    * rule set): RULE_INVALID lists every problem line, RULE_DUPLICATE names both files.
    */
-  loadRules(): RuleSet {
+  async loadRules(): Promise<RuleSet> {
     const roots = this.roots();
     const indexPath = this.options.builtinIndex === undefined ? BUILTIN_INDEX_FILE : this.options.builtinIndex;
     const index = roots.some((r) => r.sourceType === 'builtin') && indexPath !== null ? readBuiltinIndex(indexPath) : undefined;
     let indexed = 0;
     const cache = this.options.ruleCache === undefined || this.options.ruleCache === null ? undefined : RuleCache.load(this.options.ruleCache, this.validator);
-    const load = (root: RuleRoot, file: string): RuleFileValidation => {
+    const load = async (root: RuleRoot, file: string): Promise<RuleFileValidation> => {
       if (root.sourceType !== 'builtin' && cache === undefined) return this.validateRuleFile(file);
       let text: string;
       try {
@@ -108,15 +112,16 @@ export class RuleManager {
       if (cache !== undefined && root.sourceType !== 'builtin') {
         const cached = cache.lookup(file, text);
         if (cached !== undefined) return cached;
-        const result = validateRuleText(file, text, this.validator);
+        const result = (await import('./rule-format.js')).validateRuleText(file, text, this.validator);
         cache.remember(file, text, result);
         return result;
       }
-      const result = validateBuiltinRuleFile(root.path, file, text, index, this.validator);
-      if (result.fromIndex) indexed++;
-      return result;
+      const fromIndex = builtinRuleFromIndex(root.path, file, text, index, this.validator);
+      if (fromIndex !== undefined) indexed++;
+      return fromIndex ?? (await import('./rule-format.js')).validateRuleText(file, text, this.validator);
     };
-    const checked = roots.flatMap((root) => findRuleFiles(root.path).map((file) => ({root, result: load(root, file)})));
+    const checked: {root: RuleRoot; result: RuleFileValidation}[] = [];
+    for (const root of roots) for (const file of findRuleFiles(root.path)) checked.push({root, result: await load(root, file)});
     cache?.save();
     const invalid = checked.filter((c) => !c.result.valid);
     if (invalid.length > 0) {
@@ -161,17 +166,18 @@ export class RuleManager {
   }
 
   /** Switch a rule on in `configFile` (default: the user configuration file). */
-  enableRule(id: string, configFile?: string): RuleSwitchResult {
+  enableRule(id: string, configFile?: string): Promise<RuleSwitchResult> {
     return this.switchRule(id, true, configFile);
   }
 
-  disableRule(id: string, configFile?: string): RuleSwitchResult {
+  disableRule(id: string, configFile?: string): Promise<RuleSwitchResult> {
     return this.switchRule(id, false, configFile);
   }
 
-  private switchRule(id: string, enabled: boolean, configFile: string | undefined): RuleSwitchResult {
-    RuleManager.select(this.loadRules().rules, [id]);
-    return setRuleEnabled(configFile ?? userConfigPath(this.options.env), id, enabled);
+  private async switchRule(id: string, enabled: boolean, configFile: string | undefined): Promise<RuleSwitchResult> {
+    RuleManager.select((await this.loadRules()).rules, [id]);
+    // The configuration editor (a YAML document's round trip) only for `rules enable|disable`.
+    return (await import('./config-edit.js')).setRuleEnabled(configFile ?? userConfigPath(this.options.env), id, enabled);
   }
 }
 

@@ -6,9 +6,11 @@ import {fileError} from '../errors.js';
 import {PACKAGE_ROOT, readdirSync, statSync} from '../package-files.js';
 import {TEMP_PREFIX} from '../util/atomic-write.js';
 import {LIST_DIR} from './lists.js';
-import {RULE_FILE_EXTENSIONS} from './rule-source.js';
 
 export const BUILTIN_RULES_DIR = join(PACKAGE_ROOT, 'rules');
+
+/** The extensions of rule files, in every format (rule-format.ts tells the formats apart by content). */
+export const RULE_FILE_EXTENSIONS = ['.yaml', '.yml', '.sql'] as const;
 
 /** `<user config dir>/rules`, e.g. `~/.config/daemoneye/rules`: rules of source type `user`. */
 export function userRulesDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -81,8 +81,6 @@ export interface RuleFileValidation {
   readonly rule?: RuleDefinition;
 }
 
-export const RULE_FILE_EXTENSIONS = ['.yaml', '.yml', '.sql'] as const;
-
 export type YamlPath = readonly (string | number)[];
 
 export function locate(doc: Document, counter: LineCounter, path: YamlPath, offset: number): string {

@@ -222,33 +222,35 @@ function reportPath(file: string): string {
 /**
  * JUnit XML for CI systems (the de-facto schema of Jenkins/Ant JUnit reports, as GitHub and GitLab read
  * it): one testsuite per rule, named by the rule id, and one testcase per case, each with the `file` (relative
- * to the working directory when inside it) and `line` annotators need to point at the case.
+ * to the working directory when inside it) and `line` annotators need to point at the case. A line at a time
+ * (each piece a whole line with its newline), for a writer that writes as it goes.
  */
-export function renderJunit(summary: RuleTestSummary): string {
+export function* junitLines(summary: RuleTestSummary): Generator<string, void, undefined> {
   const byRule = new Map<string, RuleCaseResult[]>();
-  for (const result of summary.results) byRule.set(result.rule_id, [...(byRule.get(result.rule_id) ?? []), result]);
-  const lines = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="daemoneye rules" tests="${summary.results.length}" failures="${summary.failed}">`,
-  ];
+  for (const result of summary.results) {
+    const cases = byRule.get(result.rule_id);
+    if (cases === undefined) byRule.set(result.rule_id, [result]);
+    else cases.push(result);
+  }
+  yield '<?xml version="1.0" encoding="UTF-8"?>\n';
+  yield `<testsuites name="daemoneye rules" tests="${summary.results.length}" failures="${summary.failed}">\n`;
   for (const [ruleId, cases] of byRule) {
     const failures = cases.filter((c) => !c.passed).length;
     const time = cases.reduce((sum, c) => sum + c.elapsed_ms, 0) / 1000;
     const file = xml(reportPath(cases[0]?.file ?? ''));
-    lines.push(`  <testsuite name="${xml(ruleId)}" tests="${cases.length}" failures="${failures}" time="${time.toFixed(3)}" file="${file}">`);
+    yield `  <testsuite name="${xml(ruleId)}" tests="${cases.length}" failures="${failures}" time="${time.toFixed(3)}" file="${file}">\n`;
     for (const c of cases) {
       const where = ` file="${xml(reportPath(c.file))}"${c.line === null ? '' : ` line="${c.line}"`}`;
       const open = `    <testcase classname="${xml(ruleId)}" name="${xml(c.case)}"${where} time="${(c.elapsed_ms / 1000).toFixed(3)}"`;
       if (c.passed) {
-        lines.push(`${open}/>`);
+        yield `${open}/>\n`;
       } else {
-        lines.push(`${open}>`, `      <failure message="${xml(failureText(c))}"/>`, '    </testcase>');
+        yield `${open}>\n      <failure message="${xml(failureText(c))}"/>\n    </testcase>\n`;
       }
     }
-    lines.push('  </testsuite>');
+    yield '  </testsuite>\n';
   }
-  lines.push('</testsuites>');
-  return `${lines.join('\n')}\n`;
+  yield '</testsuites>\n';
 }
 
 /** Why a case failed, in one line. */

@@ -127,7 +127,7 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
     ruleCache: config.detection.rule_cache ? join(statePaths(config, options.env).stateDir, RULE_CACHE_FILE) : null,
     ...(options.env === undefined ? {} : {env: options.env}),
   });
-  const ruleSet = manager.loadRules();
+  const ruleSet = await manager.loadRules();
   const rulesLoaded = performance.now();
   const timings = {rules_load_ms: Math.round(rulesLoaded - started), collect_ms: 0, snapshot_build_ms: 0, input_ms: 0, rules_ms: 0, queries_ms: 0, store_ms: 0};
   const selected: LoadedRule[] = RuleManager.select(ruleSet.rules, options.ruleIds ?? []);

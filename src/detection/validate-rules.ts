@@ -4,6 +4,7 @@ import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
 import {findRuleFiles, RuleManager} from './rule-manager.js';
 import type {SqlValidationError} from './sql-validator.js';
+import {TimeSlicer} from '../util/interrupt.js';
 
 export interface RulesOptions {
   readonly config: DaemonEyeConfig;
@@ -27,8 +28,12 @@ export interface RulesValidation {
   readonly files: readonly RuleFileReport[];
 }
 
-/** Validate the given files/directories, or every rule the configuration loads; duplicate ids are problems too. */
-export function validateRules(options: RulesOptions, paths: readonly string[]): RulesValidation {
+/**
+ * Validate the given files/directories, or every rule the configuration loads; duplicate ids are problems too. A
+ * file at a time, the event loop given a turn between files once a slice has run (a directory of any number of
+ * rules: a signal ends the run at once, src/util/interrupt.ts).
+ */
+export async function validateRules(options: RulesOptions, paths: readonly string[]): Promise<RulesValidation> {
   const rm = ruleManagerFor(options);
   const files = paths.length > 0 ? paths.flatMap((p) => ruleFilesIn(p)) : rm.roots().flatMap((root) => findRuleFiles(root.path));
   if (files.length === 0) {
@@ -37,16 +42,19 @@ export function validateRules(options: RulesOptions, paths: readonly string[]): 
     });
   }
   const seen = new Map<string, string>();
-  const reports = files.map((file): RuleFileReport => {
-    const result = rm.validateRuleFile(file);
+  const slicer = new TimeSlicer();
+  const reports: RuleFileReport[] = [];
+  for (const file of files) {
+    await slicer.tick();
+    const result = await rm.validateRuleFile(file);
     const problems = [...result.problems];
     if (result.rule !== undefined) {
       const other = seen.get(result.rule.id);
       if (other !== undefined) problems.push(`${file}: id: rule id ${result.rule.id} is also defined in ${other}`);
       else seen.set(result.rule.id, file);
     }
-    return {file, valid: problems.length === 0, problems, sql_errors: result.sqlErrors};
-  });
+    reports.push({file, valid: problems.length === 0, problems, sql_errors: result.sqlErrors});
+  }
   return {valid: reports.every((r) => r.valid), files: reports};
 }
 

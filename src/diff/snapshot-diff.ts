@@ -1,12 +1,14 @@
 // What changed between two scans (`daemoneye diff OLD NEW`): processes started and stopped (by entity id),
 // executables never seen before, known paths whose content changed, new parent → child pairs, and
-// listening ports opened or closed when both scans hold them. Pure: two scans in, result lines out, each
+// listening ports opened or closed when both scans hold them. Pure (and in steps, for a caller that must
+// give the event loop turns: src/util/steps.ts): two scans in, result lines out, each
 // `name`, `action`, `columns` as an osquery differential result, with the time and host in the field
 // contract's names (src/models/field-contract.ts); osqueryDifferential gives osquery's envelope word for word.
 import type {ListeningPortRow} from '../models/live-tables.js';
 import {type Host, hostOfScan} from '../models/host.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
+import {eachSteps, runWhole, sortSteps, type Steps} from '../util/steps.js';
 
 /** A listening socket: the columns of its `listening_ports` row the diff compares and shows. */
 export type ListeningPort = Pick<ListeningPortRow, 'pid' | 'port' | 'protocol' | 'family' | 'address'>;
@@ -131,6 +133,21 @@ function portKey(port: ListeningPort): string {
 
 /** Compare two scans; results are ordered by name, then action, then their main column. */
 export function diffSnapshots(before: DiffSide, after: DiffSide): SnapshotDiff {
+  return runWhole(diffSnapshotsSteps(before, after));
+}
+
+/** `new Map(items.map(entry))`, in steps. */
+function* mapOf<T, K, V>(items: readonly T[], entry: (item: T) => readonly [K, V]): Steps<Map<K, V>> {
+  const map = new Map<K, V>();
+  yield* eachSteps(items, (item) => {
+    const [key, value] = entry(item);
+    map.set(key, value);
+  });
+  return map;
+}
+
+/** diffSnapshots in steps (src/util/steps.ts): every pass a row at a time, every sort a merge sort in steps. */
+export function* diffSnapshotsSteps(before: DiffSide, after: DiffSide): Steps<SnapshotDiff> {
   const results: DiffResult[] = [];
   const host = hostOfScan(after.scan);
   const push = (name: DiffName, action: DiffAction, columns: DiffResult['columns']): void => {
@@ -138,28 +155,33 @@ export function diffSnapshots(before: DiffSide, after: DiffSide): SnapshotDiff {
   };
 
   // Processes by identity.
-  const oldKeys = new Map(before.processes.map((p) => [processKey(p), p]));
-  const newKeys = new Map(after.processes.map((p) => [processKey(p), p]));
-  for (const [key, p] of newKeys) if (!oldKeys.has(key)) push('processes', 'added', processColumns(p));
-  for (const [key, p] of oldKeys) if (!newKeys.has(key)) push('processes', 'removed', processColumns(p));
+  const oldKeys = yield* mapOf(before.processes, (p) => [processKey(p), p] as const);
+  const newKeys = yield* mapOf(after.processes, (p) => [processKey(p), p] as const);
+  yield* eachSteps(newKeys, ([key, p]) => {
+    if (!oldKeys.has(key)) push('processes', 'added', processColumns(p));
+  });
+  yield* eachSteps(oldKeys, ([key, p]) => {
+    if (!newKeys.has(key)) push('processes', 'removed', processColumns(p));
+  });
 
   // Executables: a path never run before, or a known path now running other content.
   const oldHashesByPath = new Map<string, Set<string | null>>();
-  for (const p of before.processes) {
-    if (p.executable_path === null) continue;
+  yield* eachSteps(before.processes, (p) => {
+    if (p.executable_path === null) return;
     const set = oldHashesByPath.get(p.executable_path) ?? new Set();
     set.add(p.executable_hash);
     oldHashesByPath.set(p.executable_path, set);
-  }
+  });
   const newByPathHash = new Map<string, {path: string; hash: string | null; pids: number[]}>();
-  for (const p of after.processes) {
-    if (p.executable_path === null) continue;
+  yield* eachSteps(after.processes, (p) => {
+    if (p.executable_path === null) return;
     const key = `${p.executable_path}\u0000${p.executable_hash ?? ''}`;
     const entry = newByPathHash.get(key) ?? {path: p.executable_path, hash: p.executable_hash, pids: []};
     entry.pids.push(p.pid);
     newByPathHash.set(key, entry);
-  }
-  for (const entry of [...newByPathHash.values()].sort((a, b) => a.path.localeCompare(b.path))) {
+  });
+  const executables = yield* sortSteps([...newByPathHash.values()], (a, b) => a.path.localeCompare(b.path));
+  yield* eachSteps(executables, (entry) => {
     const known = oldHashesByPath.get(entry.path);
     if (known === undefined) {
       push('new_executables', 'added', {executable_path: entry.path, executable_hash: entry.hash, pids: entry.pids});
@@ -169,23 +191,24 @@ export function diffSnapshots(before: DiffSide, after: DiffSide): SnapshotDiff {
       if (oldHashes.length > 0)
         push('executable_hashes', 'changed', {executable_path: entry.path, old_hashes: oldHashes, executable_hash: entry.hash, pids: entry.pids});
     }
-  }
+  });
 
   // Parent → child pairs, by executable (a web server that now starts a shell).
-  const pairs = (side: DiffSide): Map<string, {parent: ProcessRecord; child: ProcessRecord}> => {
-    const byPid = new Map(side.processes.map((p) => [p.pid, p]));
+  const pairs = function* (side: DiffSide): Steps<Map<string, {parent: ProcessRecord; child: ProcessRecord}>> {
+    const byPid = yield* mapOf(side.processes, (p) => [p.pid, p] as const);
     const out = new Map<string, {parent: ProcessRecord; child: ProcessRecord}>();
-    for (const child of side.processes) {
+    yield* eachSteps(side.processes, (child) => {
       const parent = child.ppid === null ? undefined : byPid.get(child.ppid);
-      if (parent === undefined || parent.pid === child.pid) continue;
+      if (parent === undefined || parent.pid === child.pid) return;
       const key = `${executableKey(parent)}\u0000${executableKey(child)}`;
       if (!out.has(key)) out.set(key, {parent, child});
-    }
+    });
     return out;
   };
-  const oldPairs = pairs(before);
-  for (const [key, {parent, child}] of [...pairs(after)].sort(([a], [b]) => a.localeCompare(b))) {
-    if (oldPairs.has(key)) continue;
+  const oldPairs = yield* pairs(before);
+  const newPairs = yield* sortSteps([...(yield* pairs(after))], ([a], [b]) => a.localeCompare(b));
+  yield* eachSteps(newPairs, ([key, {parent, child}]) => {
+    if (oldPairs.has(key)) return;
     push('parent_child', 'added', {
       parent_executable: executableKey(parent),
       child_executable: executableKey(child),
@@ -193,15 +216,15 @@ export function diffSnapshots(before: DiffSide, after: DiffSide): SnapshotDiff {
       child_pid: child.pid,
       child_cmdline: child.command_line.join(' '),
     });
-  }
+  });
 
   // Listening ports, only when both scans hold them (otherwise "none" would read as "all closed").
   const compared = before.listening !== null && after.listening !== null;
   if (compared) {
-    const names = new Map(after.processes.map((p) => [p.pid, p]));
-    const oldNames = new Map(before.processes.map((p) => [p.pid, p]));
-    const oldPorts = new Map((before.listening ?? []).map((l) => [portKey(l), l]));
-    const newPorts = new Map((after.listening ?? []).map((l) => [portKey(l), l]));
+    const names = yield* mapOf(after.processes, (p) => [p.pid, p] as const);
+    const oldNames = yield* mapOf(before.processes, (p) => [p.pid, p] as const);
+    const oldPorts = yield* mapOf(before.listening ?? [], (l) => [portKey(l), l] as const);
+    const newPorts = yield* mapOf(after.listening ?? [], (l) => [portKey(l), l] as const);
     const columns = (l: ListeningPort, owners: Map<number, ProcessRecord>): DiffResult['columns'] => {
       const owner = owners.get(l.pid);
       return {
@@ -214,13 +237,19 @@ export function diffSnapshots(before: DiffSide, after: DiffSide): SnapshotDiff {
         executable_path: owner?.executable_path ?? null,
       };
     };
-    for (const [key, l] of [...newPorts].sort(([a], [b]) => a.localeCompare(b))) if (!oldPorts.has(key)) push('listening_ports', 'added', columns(l, names));
-    for (const [key, l] of [...oldPorts].sort(([a], [b]) => a.localeCompare(b)))
+    const byKey = ([a]: readonly [string, ListeningPort], [b]: readonly [string, ListeningPort]): number => a.localeCompare(b);
+    yield* eachSteps(yield* sortSteps([...newPorts], byKey), ([key, l]) => {
+      if (!oldPorts.has(key)) push('listening_ports', 'added', columns(l, names));
+    });
+    yield* eachSteps(yield* sortSteps([...oldPorts], byKey), ([key, l]) => {
       if (!newPorts.has(key)) push('listening_ports', 'removed', columns(l, oldNames));
+    });
   }
 
   const counts: Record<string, number> = {};
-  for (const r of results) counts[`${r.name}:${r.action}`] = (counts[`${r.name}:${r.action}`] ?? 0) + 1;
+  yield* eachSteps(results, (r) => {
+    counts[`${r.name}:${r.action}`] = (counts[`${r.name}:${r.action}`] ?? 0) + 1;
+  });
   const side = (s: DiffSide) => ({source: s.source, scan_id: s.scan.id, start_time: s.scan.start_time, hostname: s.scan.hostname, host: hostOfScan(s.scan)});
   return {old: side(before), new: side(after), results, counts, compared_listening_ports: compared};
 }

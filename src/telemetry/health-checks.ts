@@ -3,7 +3,7 @@ import {createPrivateKey, createPublicKey, randomBytes} from 'node:crypto';
 import {accessSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, statfsSync, statSync, unlinkSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 
-import {sinkKind} from '../alerting/sinks/sink-kinds.js';
+import {loadSinkKinds, sinkKind} from '../alerting/sinks/sink-kinds.js';
 import type {SinkConfig} from '../config/schema.js';
 import {TEMP_PREFIX} from '../util/atomic-write.js';
 import type {HealthState} from './health.js';
@@ -299,6 +299,7 @@ async function probeSink(sink: SinkConfig, timeoutMs: number): Promise<SinkProbe
 
 export async function checkSinks(sinks: readonly SinkConfig[], timeoutMs: number): Promise<CheckResult> {
   if (sinks.length === 0) return {status: 'healthy', reason: 'no sinks configured (alerts go to stdout only)', details: {sinks: []}};
+  await loadSinkKinds(sinks);
   const probes = await Promise.all(sinks.map((sink) => probeSink(sink, timeoutMs)));
   const down = probes.filter((probe) => !probe.reachable);
   const details = {sinks: probes};

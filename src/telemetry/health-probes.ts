@@ -49,10 +49,10 @@ export async function lastSuccessfulRunInLedger(path: string): Promise<LastRun |
 export async function validateRulesWithRuleManager(config: Config): Promise<RulesReport> {
   // The SQL validator (node-sql-parser) is heavy: loaded only when health checks rules.
   const [{validateRules}, {RuleManager}] = await Promise.all([import('../detection/validate-rules.js'), import('../detection/rule-manager.js')]);
-  const validation = validateRules({config: config.values}, []);
+  const validation = await validateRules({config: config.values}, []);
   const invalid = validation.files.filter((file) => !file.valid).map((file) => ({file: file.file, message: file.problems[0] ?? 'invalid'}));
   if (invalid.length > 0) return {loaded: validation.files.length - invalid.length, enabled: 0, invalid, validator: 'rule-manager'};
-  const {rules} = new RuleManager({config: config.values}).loadRules();
+  const {rules} = await new RuleManager({config: config.values}).loadRules();
   return {loaded: rules.length, enabled: rules.filter(({rule}) => rule.enabled).length, invalid: [], validator: 'rule-manager'};
 }
 

@@ -7,6 +7,7 @@ import type {Host} from '../models/host.js';
 import type {ProcessOpenSocketRow} from '../models/live-tables.js';
 import type {ProcessRecord} from '../models/process.js';
 import {type AlertSeverity, ALERT_SEVERITIES} from '../models/severity.js';
+import {eachSteps, runWhole, sortSteps, type Steps} from '../util/steps.js';
 
 /** What a node is marked with. */
 export type TreeMark = 'deleted' | 'memfd' | 'replaced' | 'hidden' | 'alert';
@@ -19,11 +20,19 @@ export type TreeSocket = Pick<ProcessOpenSocketRow, (typeof TREE_SOCKET_COLUMNS)
 
 /** `process_open_sockets` rows (collected now, or read back from a snapshot) as tree sockets by pid, in fd order. */
 export function socketsByPid(rows: readonly (TreeSocket & Pick<ProcessOpenSocketRow, 'pid'>)[]): Map<number, TreeSocket[]> {
+  return runWhole(socketsByPidSteps(rows));
+}
+
+/** socketsByPid in steps (src/util/steps.ts): a process may hold any number of sockets. */
+export function* socketsByPidSteps(rows: readonly (TreeSocket & Pick<ProcessOpenSocketRow, 'pid'>)[]): Steps<Map<number, TreeSocket[]>> {
   const byPid = new Map<number, TreeSocket[]>();
-  for (const row of [...rows].sort((a, b) => a.pid - b.pid || a.fd - b.fd)) {
+  const sorted = yield* sortSteps(rows, (a, b) => a.pid - b.pid || a.fd - b.fd);
+  yield* eachSteps(sorted, (row) => {
     const socket = Object.fromEntries(TREE_SOCKET_COLUMNS.map((column) => [column, row[column]])) as TreeSocket;
-    byPid.set(row.pid, [...(byPid.get(row.pid) ?? []), socket]);
-  }
+    const sockets = byPid.get(row.pid);
+    if (sockets === undefined) byPid.set(row.pid, [socket]);
+    else sockets.push(socket);
+  });
   return byPid;
 }
 
@@ -83,30 +92,30 @@ function rowOf(alert: Alert, pid: number): Record<string, unknown> | undefined {
   return rows.find((row) => Number(row.pid) === pid) ?? rows[0];
 }
 
-function alertMarks(alerts: readonly Alert[], origin: AlertOrigin | undefined): Map<number, TreeAlertMark> {
+function* alertMarks(alerts: readonly Alert[], origin: AlertOrigin | undefined): Steps<Map<number, TreeAlertMark>> {
   const rank = (s: AlertSeverity): number => ALERT_SEVERITIES.indexOf(s);
   const byPid = new Map<number, {severity: AlertSeverity; rules: Set<string>; evidence: string[]; first: Alert}>();
   for (const alert of alerts) {
-    for (const pid of alert.affected_processes) {
+    yield* eachSteps(alert.affected_processes, (pid) => {
       const mark = byPid.get(pid) ?? {severity: alert.severity, rules: new Set<string>(), evidence: [], first: alert};
       if (rank(alert.severity) > rank(mark.severity)) mark.severity = alert.severity;
       mark.rules.add(alert.rule_id);
       const row = rowOf(alert, pid);
       mark.evidence.push(`${alert.rule_id}: ${row === undefined ? `pid ${pid}` : rowEvidence(row)}`);
       byPid.set(pid, mark);
-    }
+    });
+    yield;
   }
-  return new Map(
-    [...byPid].map(([pid, mark]) => [
-      pid,
-      {
-        severity: mark.severity,
-        rules: [...mark.rules].sort(),
-        evidence: mark.evidence,
-        next: origin === undefined ? [] : alertNextSteps({...mark.first, affected_processes: [pid]}, origin),
-      },
-    ]),
-  );
+  const marks = new Map<number, TreeAlertMark>();
+  yield* eachSteps(byPid, ([pid, mark]) => {
+    marks.set(pid, {
+      severity: mark.severity,
+      rules: [...mark.rules].sort(),
+      evidence: mark.evidence,
+      next: origin === undefined ? [] : alertNextSteps({...mark.first, affected_processes: [pid]}, origin),
+    });
+  });
+  return marks;
 }
 
 /**
@@ -127,28 +136,45 @@ function parentOf(record: ProcessRecord, byPid: ReadonlyMap<number, ProcessRecor
  * cycle (impossible in one consistent read, possible in a hand-made file) is broken where it closes.
  */
 export function buildProcessTree(processes: readonly ProcessRecord[], options: ProcessTreeOptions = {}): ProcessTreeNode[] {
-  const byPid = new Map(processes.map((p) => [p.pid, p]));
-  const alerts = alertMarks(options.alerts ?? [], options.origin);
+  return runWhole(buildProcessTreeSteps(processes, options));
+}
+
+/**
+ * buildProcessTree in steps (src/util/steps.ts): a row at a time, without recursion (a hand-made file may chain
+ * its processes any number of levels deep), each parent's children gathered in one list (a parent may have any
+ * number of children).
+ */
+export function* buildProcessTreeSteps(processes: readonly ProcessRecord[], options: ProcessTreeOptions = {}): Steps<ProcessTreeNode[]> {
+  const byPid = new Map<number, ProcessRecord>();
+  yield* eachSteps(processes, (p) => byPid.set(p.pid, p));
+  const alerts = yield* alertMarks(options.alerts ?? [], options.origin);
   const childrenOf = new Map<number, ProcessRecord[]>();
   const roots: ProcessRecord[] = [];
-  for (const record of [...processes].sort((a, b) => a.pid - b.pid)) {
+  const byPidOrder = yield* sortSteps(processes, (a, b) => a.pid - b.pid);
+  yield* eachSteps(byPidOrder, (record) => {
     const parent = parentOf(record, byPid);
     if (parent === undefined) roots.push(record);
-    else childrenOf.set(parent.pid, [...(childrenOf.get(parent.pid) ?? []), record]);
-  }
+    else {
+      const children = childrenOf.get(parent.pid);
+      if (children === undefined) childrenOf.set(parent.pid, [record]);
+      else children.push(record);
+    }
+  });
   // Records on a cycle have a parent but no root above them: make the lowest pid of each cycle a root.
   const reachable = new Set<number>();
-  const mark = (pid: number): void => {
+  const mark = function* (pid: number): Steps<void> {
     const stack = [pid];
     while (stack.length > 0) {
       const next = stack.pop() as number;
       if (reachable.has(next)) continue;
       reachable.add(next);
-      for (const child of childrenOf.get(next) ?? []) stack.push(child.pid);
+      yield* eachSteps(childrenOf.get(next) ?? [], (child) => stack.push(child.pid));
+      yield;
     }
   };
-  for (const root of roots) mark(root.pid);
-  for (const record of [...processes].sort((a, b) => a.pid - b.pid)) {
+  for (const root of roots) yield* mark(root.pid);
+  for (const record of byPidOrder) {
+    yield;
     if (reachable.has(record.pid)) continue;
     roots.push(record);
     const parent = parentOf(record, byPid) as ProcessRecord;
@@ -156,13 +182,22 @@ export function buildProcessTree(processes: readonly ProcessRecord[], options: P
       parent.pid,
       (childrenOf.get(parent.pid) ?? []).filter((c) => c.pid !== record.pid),
     );
-    mark(record.pid);
+    yield* mark(record.pid);
   }
-  roots.sort((a, b) => a.pid - b.pid);
+  const sortedRoots = yield* sortSteps(roots, (a, b) => a.pid - b.pid);
 
+  interface Pending {
+    readonly record: ProcessRecord;
+    readonly children: ProcessTreeNode[];
+    /** Above a focused process: only the children on the path down to it (`only`: the focused pids, `path`: the path). */
+    readonly only?: ReadonlySet<number>;
+    readonly path?: ReadonlySet<number>;
+  }
+  const pending: Pending[] = [];
   const node = (record: ProcessRecord, only?: ReadonlySet<number>, path?: ReadonlySet<number>): ProcessTreeNode => {
     const platform = record.platform_data ?? {};
-    const kids = (childrenOf.get(record.pid) ?? []).filter((c) => only === undefined || path?.has(c.pid) === true || only.has(c.pid));
+    const children: ProcessTreeNode[] = [];
+    pending.push({record, children, ...(only === undefined ? {} : {only}), ...(path === undefined ? {} : {path})});
     return {
       pid: record.pid,
       ppid: record.ppid,
@@ -175,21 +210,42 @@ export function buildProcessTree(processes: readonly ProcessRecord[], options: P
       alert: alerts.get(record.pid) ?? null,
       sockets: [...(options.sockets?.get(record.pid) ?? [])],
       host: options.host ?? null,
-      // Below a focused process everything is shown; above it, only the path down to it.
-      children: kids.map((c) => (only !== undefined && only.has(c.pid) ? node(c) : node(c, only, path))),
+      // Filled below, in order, once this node is taken from `pending`.
+      children,
     };
   };
+  /** The forest of `tops`: each node made with its children's nodes (empty), then their children filled from `pending`. */
+  const forest = function* (tops: readonly ProcessTreeNode[]): Steps<ProcessTreeNode[]> {
+    while (pending.length > 0) {
+      const {record, children, only, path} = pending.pop() as Pending;
+      const kids = (childrenOf.get(record.pid) ?? []).filter((c) => only === undefined || path?.has(c.pid) === true || only.has(c.pid));
+      // Below a focused process everything is shown; above it, only the path down to it.
+      yield* eachSteps(kids, (c) => children.push(only !== undefined && only.has(c.pid) ? node(c) : node(c, only, path)));
+      yield;
+    }
+    return [...tops];
+  };
 
-  if (options.focusPids === undefined || options.focusPids.length === 0) return roots.map((r) => node(r));
+  if (options.focusPids === undefined || options.focusPids.length === 0) return yield* forest(sortedRoots.map((r) => node(r)));
   const focus = new Set(options.focusPids.filter((pid) => byPid.has(pid)));
   const path = new Set<number>();
   for (const pid of focus) {
-    for (let at = byPid.get(pid), guard = 0; at !== undefined && guard < byPid.size; at = parentOf(at, byPid), guard++) path.add(at.pid);
+    for (let at = byPid.get(pid), guard = 0; at !== undefined && guard < byPid.size; at = parentOf(at, byPid), guard++) {
+      path.add(at.pid);
+      if (guard % 256 === 255) yield;
+    }
   }
-  return roots.filter((r) => path.has(r.pid)).map((r) => (focus.has(r.pid) ? node(r) : node(r, focus, path)));
+  return yield* forest(sortedRoots.filter((r) => path.has(r.pid)).map((r) => (focus.has(r.pid) ? node(r) : node(r, focus, path))));
 }
 
-/** Every pid in a forest (for tests and `--pid` checks). */
+/** Every pid in a forest, each node before its children (for tests and `--pid` checks). */
 export function treePids(nodes: readonly ProcessTreeNode[]): number[] {
-  return nodes.flatMap((n) => [n.pid, ...treePids(n.children)]);
+  const pids: number[] = [];
+  const stack = [...nodes].reverse();
+  while (stack.length > 0) {
+    const next = stack.pop() as ProcessTreeNode;
+    pids.push(next.pid);
+    for (let i = next.children.length - 1; i >= 0; i--) stack.push(next.children[i] as ProcessTreeNode);
+  }
+  return pids;
 }

@@ -65,8 +65,10 @@ export function installInterruptHandlers(): void {
  * undo registered, the signals' listeners are set aside while it runs, so the signal's default action ends the
  * process, as the handler would have (no undo to run, then the end by that signal); they are put back after.
  * With undos pending, or without the handler installed, `work` just runs and a signal waits for its end (at its
- * watchdog's limit at the latest). A signal that arrived since the loop's last turn and before this call is
- * dropped with the listener: callers run this right after a turn.
+ * watchdog's limit at the latest). A signal that arrived since the loop's last turn and before this call would
+ * be dropped with the listener (Node reads a signal on the event loop's turn; a listener removed before it drops
+ * it): callers run this right after `await signalTurn()`, with nothing in between, which leaves only the
+ * microseconds from that turn's read of the signals to this call.
  */
 export function withSignalsAtDefault<T>(work: () => T): T {
   if (!installed || undos.size > 0) return work();
@@ -78,6 +80,14 @@ export function withSignalsAtDefault<T>(work: () => T): T {
   } finally {
     for (const [signal, listeners] of saved) for (const listener of listeners) process.on(signal, listener as (signal: NodeJS.Signals) => void);
   }
+}
+
+/**
+ * One turn of the event loop (setImmediate: after the loop's poll for I/O, where Node reads the signals that came),
+ * so a signal that came before this call has ended the run (its handler ran) once the promise resolves.
+ */
+export function signalTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /**

@@ -7,11 +7,15 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
 import {AlertManager, alertsToPrint, deliveryFailed} from '../../src/alerting/alert-manager.js';
 import {dedupeStatePath} from '../../src/alerting/dedupe.js';
+import {loadSinkKinds} from '../../src/alerting/sinks/sink-kinds.js';
 import {readSpool, spoolPath} from '../../src/alerting/spool.js';
 import {DaemonEyeError} from '../../src/errors.js';
 import {Logger} from '../../src/output/logger.js';
 import {parseNdjson, removeDir, ROOT, tempDir} from '../helpers/cli.js';
 import {closedPort, makeAlert, managerConfig, sink, startHttpServer, type TestServer} from './helpers.js';
+
+// Built here with `new AlertManager` (not fromConfig): every kind the tests configure is loaded first.
+await loadSinkKinds();
 
 let dir: string;
 let logLines: string[];
@@ -260,6 +264,8 @@ describe('crash safety', () => {
     const alert = makeAlert();
     const script = `
       import {AlertManager} from ${JSON.stringify(join(ROOT, 'dist/src/alerting/alert-manager.js'))};
+      import {loadSinkKinds} from ${JSON.stringify(join(ROOT, 'dist/src/alerting/sinks/sink-kinds.js'))};
+      await loadSinkKinds();
       await new AlertManager(${JSON.stringify(config)}).deliver([${JSON.stringify(alert)}]);
     `;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['ignore', 'inherit', 'inherit']});

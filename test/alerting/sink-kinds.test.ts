@@ -1,9 +1,9 @@
 import {mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
-import {afterAll, describe, expect, it} from 'vitest';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {SINK_KINDS, sinkKind, sinkSecrets} from '../../src/alerting/sinks/sink-kinds.js';
+import {loadSinkKinds, SINK_KINDS, sinkKind, sinkSecrets} from '../../src/alerting/sinks/sink-kinds.js';
 import {type SinkConfig, SinkSchema} from '../../src/config/schema.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 
@@ -13,14 +13,27 @@ afterAll(() => removeDir(dir));
 const sink = (config: Record<string, unknown>): SinkConfig => SinkSchema.parse(config);
 
 describe('SINK_KINDS', () => {
-  it('has one kind per type of the configuration union, each under its own type', () => {
+  it('loads only the kinds asked for; a kind used before it is loaded is a programming error', async () => {
+    const file = sink({name: 'f', type: 'file', path: join(dir, 'alerts.ndjson')});
+    const webhook = sink({name: 'w', type: 'webhook', url: 'https://siem.example/in'});
+    expect(() => sinkKind(file)).toThrow(/programming error: the file sink kind is used before loadSinkKinds\(\) loaded it/);
+    await loadSinkKinds([file]);
+    expect(sinkKind(file).type).toBe('file');
+    expect(() => sinkSecrets(webhook)).toThrow(/the webhook sink kind is used before/);
+    await loadSinkKinds();
+    expect(sinkKind(webhook).where(webhook)).toBe('https://siem.example/in');
+  });
+
+  it('has one kind per type of the configuration union, each under its own type', async () => {
     const types = SinkSchema.options.map((option) => option.shape.type.value).sort();
     expect(Object.keys(SINK_KINDS).sort()).toEqual(types);
-    for (const [type, kind] of Object.entries(SINK_KINDS)) expect(kind.type).toBe(type);
+    for (const [type, load] of Object.entries(SINK_KINDS)) expect((await load()).type).toBe(type);
   });
 });
 
 describe('a sink kind', () => {
+  beforeAll(() => loadSinkKinds());
+
   it('names the webhook`s secrets: headers and the token after the scheme word, the HMAC secret, the URL password and the Basic credentials', () => {
     const webhook = sink({
       name: 'siem',

@@ -8,9 +8,12 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
 import {AlertManager} from '../../src/alerting/alert-manager.js';
 import {applyDeduplication, dedupeStatePath} from '../../src/alerting/dedupe.js';
+import {loadSinkKinds} from '../../src/alerting/sinks/sink-kinds.js';
 import {journalDir, readSpool, recoverJournals, spoolPath, writeJournal} from '../../src/alerting/spool.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 import {makeAlert, managerConfig, sink} from './helpers.js';
+
+await loadSinkKinds();
 
 let dir: string;
 let stateDir: string;

@@ -5,10 +5,12 @@ import {join} from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
 
 import {AlertManager} from '../../src/alerting/alert-manager.js';
+import {loadSinkKinds} from '../../src/alerting/sinks/sink-kinds.js';
 import {spoolPath} from '../../src/alerting/spool.js';
 import {closedPort, makeAlert, managerConfig, sink} from '../alerting/helpers.js';
 import {isolatedEnv, parseNdjson, removeDir, runCli, tempDir} from '../helpers/cli.js';
 
+await loadSinkKinds();
 const home = tempDir();
 afterAll(() => removeDir(home));
 const env = isolatedEnv(home, {HOOK_TOKEN: 'tok-ABCDEF-98765'});

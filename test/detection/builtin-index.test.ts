@@ -14,11 +14,11 @@ afterAll(() => removeDir(dir));
 const env = isolatedEnv(join(dir, 'home'));
 
 /** A copy of the built-in pack with its own index, so a test can edit files and the index freely. */
-function packCopy(name: string): {rules: string; index: string} {
+async function packCopy(name: string): Promise<{rules: string; index: string}> {
   const rules = join(dir, name, 'rules');
   cpSync(BUILTIN_RULES_DIR, rules, {recursive: true});
   const index = join(dir, name, 'builtin-rules.json');
-  writeBuiltinIndex(rules, index);
+  await writeBuiltinIndex(rules, index);
   return {rules, index};
 }
 
@@ -27,10 +27,10 @@ function manager(pack: {rules: string; index: string | null}): RuleManager {
 }
 
 describe('built-in rule index', () => {
-  it('gives the same rules as parsing every file, without parsing any', () => {
-    const pack = packCopy('same');
-    const indexed = manager(pack).loadRules();
-    const parsed = manager({...pack, index: null}).loadRules();
+  it('gives the same rules as parsing every file, without parsing any', async () => {
+    const pack = await packCopy('same');
+    const indexed = await manager(pack).loadRules();
+    const parsed = await manager({...pack, index: null}).loadRules();
     expect(indexed.rules.length).toBeGreaterThan(20);
     expect(indexed.indexed).toBe(indexed.rules.length);
     expect(parsed.indexed).toBe(0);
@@ -38,39 +38,39 @@ describe('built-in rule index', () => {
     expect(indexed.lists).toEqual(parsed.lists);
   });
 
-  it('validates an edited file in full: hostile SQL in a built-in file is refused although the index knew the file', () => {
-    const pack = packCopy('edited');
+  it('validates an edited file in full: hostile SQL in a built-in file is refused although the index knew the file', async () => {
+    const pack = await packCopy('edited');
     const file = join(pack.rules, 'execution', 'temp-dir-execution.yaml');
     const text = readFileSync(file, 'utf8');
     writeFileSync(
       file,
       text.replace(/sql_query: \|\n/, 'sql_query: |\n    SELECT pid FROM processes; DELETE FROM processes; SELECT pid FROM processes WHERE 1 = 0 AND\n'),
     );
-    expect(() => manager(pack).loadRules()).toThrow(expect.objectContaining({code: 'RULE_INVALID', file}));
+    await expect(manager(pack).loadRules()).rejects.toThrow(expect.objectContaining({code: 'RULE_INVALID', file}));
     // A harmless edit is taken too, from the file rather than the index.
     writeFileSync(file, text.replace(/^name: .*$/m, 'name: Renamed locally'));
-    const set = manager(pack).loadRules();
+    const set = await manager(pack).loadRules();
     expect(set.rules.find((r) => r.definition.file === file)?.rule.name).toBe('Renamed locally');
     expect(set.indexed).toBe(set.rules.length - 1);
   });
 
-  it('ignores an index from another validator, a corrupt index and a missing one', () => {
-    const pack = packCopy('foreign');
+  it('ignores an index from another validator, a corrupt index and a missing one', async () => {
+    const pack = await packCopy('foreign');
     const index = JSON.parse(readFileSync(pack.index, 'utf8')) as {validator: string};
     writeFileSync(pack.index, JSON.stringify({...index, validator: 'f'.repeat(64)}));
-    const foreign = manager(pack).loadRules();
+    const foreign = await manager(pack).loadRules();
     expect(foreign.indexed).toBe(0);
     expect(foreign.rules.length).toBeGreaterThan(20);
     writeFileSync(pack.index, '{"format": 1, "validator": "abc", "files": {');
     expect(readBuiltinIndex(pack.index)).toBeUndefined();
-    expect(manager(pack).loadRules().indexed).toBe(0);
-    expect(manager({...pack, index: join(dir, 'no-such-index.json')}).loadRules().indexed).toBe(0);
+    expect((await manager(pack).loadRules()).indexed).toBe(0);
+    expect((await manager({...pack, index: join(dir, 'no-such-index.json')}).loadRules()).indexed).toBe(0);
   });
 
-  it('refuses to index an invalid pack (the build fails instead of shipping it)', () => {
-    const pack = packCopy('invalid');
+  it('refuses to index an invalid pack (the build fails instead of shipping it)', async () => {
+    const pack = await packCopy('invalid');
     writeFileSync(join(pack.rules, 'broken.yaml'), 'id: broken\nname: Broken\nseverity: high\nsql_query: DROP TABLE processes\n');
-    expect(() => buildBuiltinIndex(pack.rules, new SqlValidator())).toThrow(/broken\.yaml.*only SELECT/s);
+    await expect(buildBuiltinIndex(pack.rules, new SqlValidator())).rejects.toThrow(/broken\.yaml.*only SELECT/s);
   });
 
   it('records what each rule reads as lexing its SQL finds, and a validator adopting the verdict answers from the record', () => {
@@ -92,9 +92,9 @@ describe('built-in rule index', () => {
     expect({tables: malformed.referencedTables(sql), lists: malformed.referencedLists(sql)}).toEqual(lexed);
   });
 
-  it('the build wrote the index of the shipped pack, and it matches the rules directory', () => {
+  it('the build wrote the index of the shipped pack, and it matches the rules directory', async () => {
     expect(existsSync(BUILTIN_INDEX_FILE)).toBe(true);
     const shipped = readBuiltinIndex();
-    expect(Object.keys(shipped?.files ?? {}).sort()).toEqual(Object.keys(buildBuiltinIndex(BUILTIN_RULES_DIR, new SqlValidator()).files).sort());
+    expect(Object.keys(shipped?.files ?? {}).sort()).toEqual(Object.keys((await buildBuiltinIndex(BUILTIN_RULES_DIR, new SqlValidator())).files).sort());
   });
 });

@@ -96,14 +96,14 @@ function hostileRows(size: number): {processes: Record<string, unknown>[]; libra
 let rules: RuleSet;
 const validator = new SqlValidator().withReadOnlyMode(true);
 
-beforeAll(() => {
+beforeAll(async () => {
   // The SigmaHQ fixture rules that compile (two are refused by design), beside the built-in pack.
   const sigma = join(dir, 'sigma');
   mkdirSync(sigma);
   for (const file of findRuleFiles(join(ROOT, 'test', 'fixtures', 'sigma'))) {
     if (validateRuleFile(file, validator).valid) copyFileSync(file, join(sigma, basename(file)));
   }
-  rules = new RuleManager({config: embeddedDefaults(), env: isolatedEnv(join(dir, 'home')), extraPaths: [sigma], validator}).loadRules();
+  rules = await new RuleManager({config: embeddedDefaults(), env: isolatedEnv(join(dir, 'home')), extraPaths: [sigma], validator}).loadRules();
 });
 
 /** The enabled rules; those comparing with a baseline snapshot need one (`detect --baseline`) and are left out. */

@@ -166,7 +166,7 @@ beforeAll(async () => {
   for (const file of findRuleFiles(join(ROOT, 'test', 'fixtures', 'sigma'))) {
     if (validateRuleFile(file, validator).valid) copyFileSync(file, join(sigma, basename(file)));
   }
-  rules = new RuleManager({config: embeddedDefaults(), env: isolatedEnv(join(dir, 'home')), extraPaths: [sigma], validator}).loadRules().rules;
+  rules = (await new RuleManager({config: embeddedDefaults(), env: isolatedEnv(join(dir, 'home')), extraPaths: [sigma], validator}).loadRules()).rules;
   const SQL = await loadSqlJs();
   // The snapshot schema as the rule workers get it (the registry's DDL and indexes), with the lists and a baseline.
   db = new SQL.Database(await snapshotFromRows([{pid: 1}]));

@@ -26,12 +26,12 @@ describe('a Sigma rule in the built-in pack', () => {
   mkdirSync(join(rules, 'sigma'));
   cpSync(SIGMA, join(rules, 'sigma', 'base64-decode.yml'));
 
-  it('is indexed at build time and loaded from the index like the others', () => {
-    const index = buildBuiltinIndex(rules, new SqlValidator().withReadOnlyMode(true));
+  it('is indexed at build time and loaded from the index like the others', async () => {
+    const index = await buildBuiltinIndex(rules, new SqlValidator().withReadOnlyMode(true));
     expect(index.files['sigma/base64-decode.yml']?.definition).toMatchObject({format: 'sigma', id: SIGMA_ID, severity: 'low'});
     const indexFile = join(dir, 'pack', 'index.json');
     writeFileSync(indexFile, JSON.stringify(index));
-    const set = new RuleManager({config: embeddedDefaults(), env, builtinDir: rules, builtinIndex: indexFile}).loadRules();
+    const set = await new RuleManager({config: embeddedDefaults(), env, builtinDir: rules, builtinIndex: indexFile}).loadRules();
     expect(set.indexed).toBe(set.rules.length);
     expect(set.rules.find((r) => r.rule.id === SIGMA_ID)?.definition.format).toBe('sigma');
   });
@@ -52,27 +52,27 @@ describe('the rule cache', () => {
   const config = {...embeddedDefaults(), detection: {...embeddedDefaults().detection, builtin_rules: false}};
   const load = () => new RuleManager({config, env, extraPaths: [rulesDir], ruleCache: cachePath}).loadRules();
 
-  it('gives the same rules as a full validation, and reuses them while the file is unchanged', () => {
-    const first = load();
+  it('gives the same rules as a full validation, and reuses them while the file is unchanged', async () => {
+    const first = await load();
     const cached = JSON.parse(readFileSync(cachePath, 'utf8')) as {files: Record<string, {definition: {sql_query: string}; references: unknown}>};
     const sql = first.rules[0]?.definition.sql_query ?? '';
     expect(cached.files[file]?.definition.sql_query).toBe(sql);
     // What the SQL reads is recorded with it, as lexing it finds (a run over cached rules lexes none).
     const lexer = new SqlValidator();
     expect(cached.files[file]?.references).toEqual({tables: lexer.referencedTables(sql), lists: lexer.referencedLists(sql)});
-    const uncached = new RuleManager({config, env, extraPaths: [rulesDir]}).loadRules();
-    expect(load().rules).toEqual(uncached.rules);
+    const uncached = await new RuleManager({config, env, extraPaths: [rulesDir]}).loadRules();
+    expect((await load()).rules).toEqual(uncached.rules);
   });
 
-  it('never reuses an entry for changed bytes: an edit that makes the rule invalid is refused', () => {
-    load();
+  it('never reuses an entry for changed bytes: an edit that makes the rule invalid is refused', async () => {
+    await load();
     writeFileSync(file, readFileSync(SIGMA, 'utf8').replace("CommandLine|contains: '-d'", "LogonId: '0x0'"));
-    expect(() => load()).toThrow(expect.objectContaining({code: 'RULE_INVALID'}));
+    await expect(load()).rejects.toThrow(expect.objectContaining({code: 'RULE_INVALID'}));
     cpSync(SIGMA, file);
   });
 
-  it('ignores a cache from another validator', () => {
-    load();
+  it('ignores a cache from another validator', async () => {
+    await load();
     const other = RuleCache.load(cachePath, new SqlValidator().withReadOnlyMode(true).withAllowedFunctions(['count']));
     expect(other.lookup(file, readFileSync(file, 'utf8'))).toBeUndefined();
     const same = RuleCache.load(cachePath, new SqlValidator().withReadOnlyMode(true).withTimeout(config.detection.rule_timeout_ms));

@@ -21,36 +21,36 @@ function config(detection: Record<string, unknown> = {}) {
 describe('RuleManager', () => {
   const env = isolatedEnv(join(dir, 'home'));
 
-  it('loads rules from --rules paths with their lists, skipping built-ins when asked', () => {
+  it('loads rules from --rules paths with their lists, skipping built-ins when asked', async () => {
     const manager = new RuleManager({config: config({builtin_rules: false}), extraPaths: [FIXTURES], env});
-    const set = manager.loadRules();
+    const set = await manager.loadRules();
     expect(set.rules.map((r) => r.rule.id).sort()).toEqual(['test-deleted-executable', 'test-exec-from-tmp', 'test-shell-from-web-server']);
     expect(set.rules.every((r) => r.rule.source_type === 'file')).toBe(true);
     expect(set.lists.test_web_servers).toEqual(['nginx', 'apache2', 'httpd']);
   });
 
-  it('marks rules in the user rules directory as user, applies enabled/disabled ids', () => {
+  it('marks rules in the user rules directory as user, applies enabled/disabled ids', async () => {
     const userRules = join(dir, 'home', '.config', 'daemoneye', 'rules');
     mkdirSync(userRules, {recursive: true});
     cpSync(join(FIXTURES, 'execution', 'exec-from-tmp.yaml'), join(userRules, 'exec-from-tmp.yaml'));
     const manager = new RuleManager({config: config({builtin_rules: false, disabled_rules: ['test-exec-from-tmp']}), env});
-    const [loaded] = manager.loadRules().rules;
-    expect(loaded?.rule).toMatchObject({id: 'test-exec-from-tmp', source_type: 'user', enabled: false});
-    expect(RuleManager.select(manager.loadRules().rules, [])).toEqual([]);
-    expect(RuleManager.select(manager.loadRules().rules, ['test-exec-from-tmp'])).toHaveLength(1);
-    expect(() => RuleManager.select(manager.loadRules().rules, ['nope'])).toThrow(/no rule with id nope/);
+    const {rules} = await manager.loadRules();
+    expect(rules[0]?.rule).toMatchObject({id: 'test-exec-from-tmp', source_type: 'user', enabled: false});
+    expect(RuleManager.select(rules, [])).toEqual([]);
+    expect(RuleManager.select(rules, ['test-exec-from-tmp'])).toHaveLength(1);
+    expect(() => RuleManager.select(rules, ['nope'])).toThrow(/no rule with id nope/);
     removeDir(userRules);
   });
 
-  it('refuses duplicate ids naming both files, and invalid files before anything runs', () => {
+  it('refuses duplicate ids naming both files, and invalid files before anything runs', async () => {
     const copy = join(dir, 'dupes');
     mkdirSync(copy);
     cpSync(join(FIXTURES, 'execution', 'exec-from-tmp.yaml'), join(copy, 'again.yaml'));
     const dupes = new RuleManager({config: config({builtin_rules: false}), extraPaths: [FIXTURES, copy], env});
-    expect(() => dupes.loadRules()).toThrow(/rule id test-exec-from-tmp is defined twice: .*exec-from-tmp\.yaml and .*again\.yaml/);
+    await expect(dupes.loadRules()).rejects.toThrow(/rule id test-exec-from-tmp is defined twice: .*exec-from-tmp\.yaml and .*again\.yaml/);
     writeFileSync(join(copy, 'again.yaml'), 'id: x\nseverity: bad\n');
     const invalid = new RuleManager({config: config({builtin_rules: false}), extraPaths: [copy], env});
-    expect(() => invalid.loadRules()).toThrow(expect.objectContaining({code: 'RULE_INVALID', exitCode: 2, file: join(copy, 'again.yaml')}));
+    await expect(invalid.loadRules()).rejects.toThrow(expect.objectContaining({code: 'RULE_INVALID', exitCode: 2, file: join(copy, 'again.yaml')}));
   });
 });
 

@@ -26,8 +26,8 @@ describe('the built-in rule pack', () => {
     }
   });
 
-  it('passes the engine validator (`daemoneye rules validate`)', () => {
-    const report = validateRules({config, env: {}}, [RULES_DIR]);
+  it('passes the engine validator (`daemoneye rules validate`)', async () => {
+    const report = await validateRules({config, env: {}}, [RULES_DIR]);
     expect(report.files.flatMap((file) => file.problems)).toEqual([]);
     expect(report.files).toHaveLength(rules.length);
   });

@@ -137,3 +137,18 @@ describe('renderProcessTree', () => {
     ).toBe('fd 5 unix /run/x.sock');
   });
 });
+
+describe('hand-made shapes of any size', () => {
+  it('builds a chain 20,000 levels deep and a parent of 30,000 children (no recursion, no copy per child)', () => {
+    const [base] = at([{pid: 1, ppid: 0}]) as [ReturnType<typeof completeProcessRow>];
+    const chain = Array.from({length: 20_000}, (_, i) => ({...base, pid: i + 1, ppid: i}));
+    const deep = buildProcessTree(chain);
+    expect(treePids(deep)).toHaveLength(20_000);
+    let depth = 0;
+    for (let node = deep[0]; node !== undefined; node = node.children[0]) depth += 1;
+    expect(depth).toBe(20_000);
+    const wide = buildProcessTree([base, ...Array.from({length: 30_000}, (_, i) => ({...base, pid: 30_001 - i, ppid: 1}))]);
+    expect(wide).toHaveLength(1);
+    expect(wide[0]?.children.map((c) => c.pid)).toEqual(Array.from({length: 30_000}, (_, i) => i + 2));
+  });
+});

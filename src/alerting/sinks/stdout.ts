@@ -2,7 +2,8 @@
 // stdout sink only chooses detect's default format, so AlertManager never sends to it (no double print).
 import type {SinkConfig} from '../../config/schema.js';
 import type {Alert} from '../../models/alert.js';
-import {renderJson, renderNdjsonLine} from '../../output/render.js';
+import {renderViewPieces, rowPieces} from '../../output/view.js';
+import {writePieces} from '../../output/write-pieces.js';
 import {terminalSafe} from '../../output/terminal.js';
 import type {AlertSink, SinkKind, SinkSendResult} from '../types.js';
 
@@ -16,9 +17,12 @@ export function alertTextLine(alert: Alert, marker = ''): string {
 }
 
 export function renderAlerts(alerts: readonly Alert[], format: AlertTextFormat): string {
-  if (format === 'json') return renderJson(alerts);
-  if (format === 'ndjson') return alerts.map((alert) => renderNdjsonLine(alert)).join('');
-  return alerts.map((alert) => alertTextLine(alert)).join('');
+  return [...alertPieces(alerts, format)].join('');
+}
+
+/** renderAlerts' text in pieces (JSON tokens, a line per alert: src/output/view.ts), for a writer that writes as it goes. */
+export function alertPieces(alerts: readonly Alert[], format: AlertTextFormat): Iterable<string> {
+  return format === 'text' ? rowPieces(alerts, (alert) => alertTextLine(alert)) : renderViewPieces(format, {rows: alerts});
 }
 
 export class StdoutSink implements AlertSink {
@@ -37,7 +41,8 @@ export class StdoutSink implements AlertSink {
   }
 
   async send(alerts: readonly Alert[]): Promise<SinkSendResult> {
-    this.write(renderAlerts(alerts, this.config.format));
+    // In chunks, with turns of the event loop between them: any number of alerts (src/output/write-pieces.ts).
+    await writePieces(alertPieces(alerts, this.config.format), (chunk) => this.write(chunk));
     return {delivered: alerts.map(() => true), attempts: 1, status: null, error: null};
   }
 }

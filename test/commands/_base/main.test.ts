@@ -2,12 +2,13 @@
 // npm install and the single executable: it must hold every command of the manifest and of each oclif
 // plugin, and each loader must reach that command's class.
 import {spawnSync} from 'node:child_process';
-import {readFileSync, writeFileSync} from 'node:fs';
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 
 import {describe, expect, it} from 'vitest';
 
+import {BUNDLE_WRAPPER_START} from '../../../commands/_base/bundle.js';
 import type {CommandIndex} from '../../../commands/_base/main.js';
 import {BIN, isolatedEnv, removeDir, ROOT, tempDir} from '../../helpers/cli.js';
 
@@ -54,7 +55,66 @@ const NOT_IN_A_LIVE_DETECT: ReadonlyArray<readonly [string, RegExp]> = [
   ['node-sql-parser (rules outside the build-time index)', /\/node_modules\/node-sql-parser\//],
   ['systeminformation (health and host facts)', /\/node_modules\/systeminformation\//],
   ['semver (oclif’s engine check)', /\/node_modules\/semver\//],
+  ['the rule formats’ parsers (rule files outside the build-time index)', /\/dist\/src\/detection\/rule-(format|file|source)\.js$/],
+  ['the Sigma compiler', /\/dist\/src\/detection\/sigma\/(?!casefold\.js$)[^/]+$/],
+  ['the rule test cases’ fixtures', /\/dist\/src\/models\/process-fixture\.js$/],
+  ['the configuration editor (rules enable|disable)', /\/dist\/src\/detection\/config-edit\.js$/],
+  ['a sink kind no configuration names', /\/dist\/src\/alerting\/sinks\/(?!sink-kinds\.js$)[^/]+$/],
+  ['the HTTP clients (webhook, ClickHouse)', /\/dist\/src\/(util\/http|storage\/clickhouse)\.js$/],
+  ['the ledger verifier (audit verify, health)', /\/dist\/src\/audit\/verify\.js$/],
 ];
+
+/**
+ * The same in the bundle bin/run.js runs, where every module is one script: the code defining each of these
+ * functions and classes (its module's top level, where esbuild's keepNames marks it `"name")`) must not run
+ * in a live detect, and the code defining the others must (so the check can tell).
+ */
+const BUNDLE_NOT_EVALUATED = [
+  'validateRuleText',
+  'validateNativeRuleText',
+  'testCaseProblems',
+  'looksLikeSigma',
+  'compileSigmaRule',
+  'completeProcessRow',
+  'setRuleEnabled',
+  'FileSink',
+  'StdoutSink',
+  'SyslogSink',
+  'WebhookSink',
+  'ClickHouseSink',
+  'backoffMs',
+  'verifyLedger',
+];
+const BUNDLE_EVALUATED = ['runRulesOverSnapshots', 'builtinRuleFromIndex', 'loadSinkKinds', 'detectionRuleOf'];
+
+/**
+ * From V8's coverage of one run (NODE_V8_COVERAGE=dir), whether the bundle's code defining each name ran: the
+ * count of the innermost range holding its keepNames marker.
+ */
+function bundleNamesRun(coverageDir: string, names: readonly string[]): Record<string, boolean> {
+  const bundle = join(ROOT, 'dist', 'daemoneye.cjs');
+  const text = readFileSync(bundle, 'utf8');
+  const url = pathToFileURL(bundle).href;
+  type Range = {startOffset: number; endOffset: number; count: number};
+  const ranges: Range[] = [];
+  for (const file of readdirSync(coverageDir)) {
+    const {result} = JSON.parse(readFileSync(join(coverageDir, file), 'utf8')) as {result: {url: string; functions: {ranges: Range[]}[]}[]};
+    for (const script of result.filter((s) => s.url === url)) ranges.push(...script.functions.flatMap((f) => f.ranges));
+  }
+  expect(ranges.length, 'no coverage of the bundle').toBeGreaterThan(0);
+  return Object.fromEntries(
+    names.map((name) => {
+      const marker = `"${name}")`;
+      const at = text.indexOf(marker);
+      expect([at >= 0, text.indexOf(marker, at + 1)], `one keepNames marker of ${name} in the bundle`).toEqual([true, -1]);
+      const offset = BUNDLE_WRAPPER_START.length + at;
+      const innermost = ranges
+        .filter((r) => r.startOffset <= offset && offset < r.endOffset)
+        .sort((a, b) => a.endOffset - a.startOffset - (b.endOffset - b.startOffset))[0];
+      return [name, (innermost?.count ?? 0) > 0];
+    }),
+  );
+}
 
 describe('start-up', () => {
   it('bin/run.js starts from the bundle; a live detect loads only what it uses; oclif’s engine check is skipped and leaves no trace in the environment', () => {
@@ -107,13 +167,20 @@ await main(process.argv.slice(2), COMMAND_INDEX);
           what,
         ).toEqual([]);
       // bin/run.js runs the bundle: no module of oclif is loaded from node_modules (with the check on, its engine
-      // check reads oclif's package.json). A switch the user set stays as it was.
-      const kept = spawnSync(process.execPath, ['--require', probe, BIN, '--version'], {
-        env: {...env, OCLIF_DISABLE_ENGINE_WARNING: 'false'},
+      // check reads oclif's package.json). A switch the user set stays as it was. The bundle's live detect runs
+      // none of the code above either (V8's coverage of the run).
+      const coverage = join(dir, 'coverage');
+      const kept = spawnSync(process.execPath, ['--require', probe, BIN, 'detect', '--format', 'json'], {
+        env: {...env, OCLIF_DISABLE_ENGINE_WARNING: 'false', NODE_V8_COVERAGE: coverage},
         encoding: 'utf8',
       });
       expect(kept.status, kept.stderr).toBe(0);
       expect(JSON.parse(/PROBE (.*)/.exec(kept.stderr)?.[1] ?? 'null')).toMatchObject({oclif: 0, env: 'false'});
+      expect((JSON.parse(kept.stdout) as {summary: {rules_loaded: number}}).summary.rules_loaded).toBeGreaterThan(40);
+      expect(bundleNamesRun(coverage, [...BUNDLE_NOT_EVALUATED, ...BUNDLE_EVALUATED])).toEqual({
+        ...Object.fromEntries(BUNDLE_NOT_EVALUATED.map((name) => [name, false])),
+        ...Object.fromEntries(BUNDLE_EVALUATED.map((name) => [name, true])),
+      });
     } finally {
       removeDir(dir);
     }
