@@ -98,9 +98,10 @@ export function statRegularFile(path: string, limits: ReadFileLimits): Stats {
  * past the limit, so a file that grows while read cannot fill memory.
  *
  * Throws a DaemonEyeError (code `limits.code`, default INPUT_UNREADABLE) for a file that is not regular or
- * is too large, and the Node system error (ENOENT, EACCES, EISDIR, …) otherwise.
+ * is too large, and the Node system error (ENOENT, EACCES, EISDIR, …) otherwise. `allocate` makes the buffer
+ * a read goes into (a file read whole in one read lands in one; e.g. shared memory for a snapshot file).
  */
-export function readRegularFile(path: string, limits: ReadFileLimits): Buffer {
+export function readRegularFile(path: string, limits: ReadFileLimits, allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Buffer {
   // The single executable's own files (built-in rules, their lists) are in memory, not on any disk.
   if (isEmbeddedFile(path)) return readPackageFile(path);
   const before = statRegularFile(path, limits);
@@ -120,7 +121,7 @@ export function readRegularFile(path: string, limits: ReadFileLimits): Buffer {
     // One byte more than fstat's size, so a file that grew since is noticed (and read on, up to the limit).
     let want = Math.min(limits.maxBytes + 1, stats.size + 1);
     for (;;) {
-      const buffer = Buffer.allocUnsafe(want);
+      const buffer = allocate(want);
       let filled = 0;
       while (filled < buffer.length) {
         const n = readSync(fd, buffer, filled, buffer.length - filled, null);
