@@ -4,7 +4,7 @@
 // wall, CPU and peak memory; live `scan --no-hash` at ≈ 1,100 against `ps`; `detect --input` over a saved
 // ≈ 1,000-process snapshot with the pack and the SigmaHQ Linux rules (CPU); the share of the audit ledger
 // (entry + signed checkpoint) in a detect, whole process and in-process; and the phase timings detect logs at
-// debug level.
+// debug level, with the CPU by thread (main, V8's platform threads, libuv's pool, workers) and the GC pauses.
 import {spawnSync} from 'node:child_process';
 import {cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -76,6 +76,26 @@ function phaseTimings(env: NodeJS.ProcessEnv, args: readonly string[], runs: num
   return Object.fromEntries(Object.entries(samples).map(([key, values]) => [key, median(values)]));
 }
 
+/** The phases' CPU by thread (docs/performance.md, "CPU by thread"): each class's median and its share of the process's. */
+export function threadSplit(phases: Readonly<Record<string, number>>): string {
+  const total = phases.cpu_ms ?? Number.NaN;
+  const classes: [string, string][] = [
+    ['main thread', 'cpu_main_ms'],
+    ['V8 platform (GC helpers, TurboFan, wasm compile)', 'cpu_v8_platform_ms'],
+    ['libuv pool', 'cpu_libuv_pool_ms'],
+    ['later threads (workers)', 'cpu_later_threads_ms'],
+    ['exited threads (vm watchdogs, rounding)', 'cpu_exited_threads_ms'],
+    ['other', 'cpu_other_ms'],
+  ];
+  const parts = classes.map(
+    ([label, key]) => `${label} ${(phases[key] ?? Number.NaN).toFixed(0)} (${(((phases[key] ?? Number.NaN) / total) * 100).toFixed(0)} %)`,
+  );
+  return (
+    `CPU by thread (median CPU-ms of each class, from /proc/self/task): ${parts.join('; ')}; whole process ${total.toFixed(0)}; ` +
+    `garbage collection on the main thread ${(phases.gc_ms ?? Number.NaN).toFixed(0)} ms in ${(phases.gc_count ?? Number.NaN).toFixed(0)} collections (from the command's start)`
+  );
+}
+
 function describe(t: Timing): string {
   return `${t.medianMs.toFixed(0)} ms wall, ${((t.cpuMs ?? Number.NaN) / 1000).toFixed(2)} CPU-s, ${(t.peakRssMb ?? Number.NaN).toFixed(0)} MB peak`;
 }
@@ -111,6 +131,7 @@ export async function run(): Promise<void> {
     const smallRatio = detectSmall.medianMs / small.floorMs;
     line(`floor (node -e 0 + ps): ${small.floorMs.toFixed(0)} ms; detect ${describe(detectSmall)}`);
     line(`detect / floor = ${smallRatio.toFixed(2)}× (target ≤ ${TARGETS.detectSmallWallRatio}×): ${verdict(smallRatio <= TARGETS.detectSmallWallRatio)}`);
+    line(threadSplit(phaseTimings(env, [], RUNS)));
 
     // 2. ≈ 1,100 processes: plain sleeps added (nothing a rule flags).
     const sleepers = await spawnSleepers(Math.max(0, 1100 - own));
@@ -161,6 +182,7 @@ export async function run(): Promise<void> {
       const phases = phaseTimings(env, [], RUNS);
       line(`\n## live detect phases, ${count} processes (median wall ms of ${RUNS} runs, from "detect timing")`);
       for (const [key, value] of Object.entries(phases)) line(`${key.padEnd(24)} ${value.toFixed(1)}`);
+      line(threadSplit(phases));
       const ledgerShare = (phases.audit_ms ?? 0) / (phases.total_ms ?? 1);
       const detectDifference = (detectLarge.cpuMs ?? 0) - (noAudit.cpuMs ?? 0);
       // The ledger's whole-process cost (module loading, key, append, checkpoint signature) is measured where it

@@ -16,6 +16,7 @@ import {renderViewPieces, type View} from '../../src/output/view.js';
 import {OutputClosed, stdoutWriter, writePieces} from '../../src/output/write-pieces.js';
 import {Logger, type LogLevel} from '../../src/output/logger.js';
 import {MetricsCollector} from '../../src/telemetry/metrics.js';
+import {countGarbageCollections, readThreadCpu} from '../../src/telemetry/thread-cpu.js';
 import {preflightOutput} from '../../src/util/output-file.js';
 import {applyConfigFlags, configFlags} from './config-flags.js';
 import {refuseEmptyValues} from './flags.js';
@@ -85,6 +86,8 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
    * entry, then is thrown to `catch` like any error.
    */
   async run(): Promise<void> {
+    // Debug asked for on the command line: the garbage collections of the command's work are counted for its timing line.
+    const gcTotals = this.logger.enabled('debug') ? countGarbageCollections() : undefined;
     const outcome = await this.execute();
     if ('refused' in outcome) {
       await this.record(outcome.audit, outcome.refused.exitCode);
@@ -97,12 +100,15 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
     this.setExitCode(outcome.exitCode);
     const auditFrom = performance.now();
     await this.record(outcome.audit, this.currentExitCode);
+    const gc = gcTotals?.();
     if (outcome.timing !== undefined) {
       this.logger.debug(outcome.timing.message, {
         ...outcome.timing.fields,
         render_ms: Math.round(renderMs),
         audit_ms: Math.round(performance.now() - auditFrom),
         total_ms: Math.round(performance.now()),
+        // Where the CPU went, by thread (docs/performance.md, "CPU by thread").
+        ...(this.logger.enabled('debug') ? {...readThreadCpu(), ...gc} : {}),
       });
     }
   }

@@ -147,6 +147,36 @@ function processCounts(db: Database, scanIds: readonly number[]): {processCount:
 }
 
 /**
+ * The latest scan of `input` for the rules: its bytes in shared memory (the file's own when read in place,
+ * else the checked copy's export — never a file that was not read in place: its bytes may hold views and
+ * triggers the workers must not see), its database closed before the rules run (it is one more copy).
+ */
+async function latestForRules(input: string, read: ReadOptions): Promise<Omit<SnapshotForDetection, 'source' | 'content'> & {content: Uint8Array}> {
+  const {loadLatestScan} = await import('../storage/input.js');
+  const latest = await loadLatestScan(input, {...read, inPlace: true});
+  let counts: ReturnType<typeof processCounts>;
+  try {
+    counts = processCounts(latest.db, latest.scanIds);
+  } catch (error) {
+    latest.db.close();
+    throw error;
+  }
+  let content: Uint8Array;
+  if (latest.inPlace === undefined) content = inSharedMemory(exportAndClose(latest.db));
+  else {
+    latest.db.close();
+    content = latest.inPlace;
+  }
+  return {
+    content,
+    scanIds: latest.scanIds,
+    tables: heldTables(latest.scans, latest.scanIds),
+    scans: latest.scans.filter((s) => latest.scanIds.includes(s.id)),
+    ...counts,
+  };
+}
+
+/**
  * For `detect`: the live snapshot; or the latest scan of `--input`; or, with `--since`, every scan in
  * range one at a time (each scan is its own snapshot, so rules joining processes by pid stay per scan).
  */
@@ -159,32 +189,17 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
       return;
     }
     if (since === undefined) {
-      const {loadLatestScan} = await import('../storage/input.js');
-      const latest = await loadLatestScan(input, problems);
-      let counts: ReturnType<typeof processCounts>;
-      try {
-        counts = processCounts(latest.db, latest.scanIds);
-      } catch (error) {
-        latest.db.close();
-        throw error;
-      }
-      yield {
-        // The checked copy, never the file: its bytes may hold views and triggers the workers must not see.
-        // Closed before the rules run, not after: the database is one more copy of the snapshot.
-        content: closeToShared(latest.db),
-        scanIds: latest.scanIds,
-        tables: heldTables(latest.scans, latest.scanIds),
-        scans: latest.scans.filter((s) => latest.scanIds.includes(s.id)),
-        source: input,
-        ...counts,
-      };
+      // Taken in a function of its own, so that nothing of this generator holds the database (and the sql.js
+      // instance an imported copy lives in) while the rules run; collected once it is let go.
+      const latest = await latestForRules(input, problems);
+      yield {...latest, content: released(latest.content), source: input};
       return;
     }
     const {requireSnapshotsInRange} = await import('../storage/input.js');
-    for await (const file of requireSnapshotsInRange(input, {since, ...problems})) {
+    for await (const file of requireSnapshotsInRange(input, {since, ...problems, inPlace: true})) {
       for (const scanId of file.scanIds) {
         const scansInFile = Number(selectAll(file.db, 'SELECT count(*) AS n FROM scans')[0]?.n);
-        const bytes = scansInFile === 1 ? released(inSharedMemory(file.db.export())) : await onlyScan(file.db, scanId);
+        const bytes = scansInFile === 1 ? released(file.inPlace ?? inSharedMemory(file.db.export())) : await onlyScan(file.db, scanId);
         yield {
           content: bytes,
           scanIds: [scanId],
@@ -207,6 +222,8 @@ export async function querySnapshot(options: SnapshotSourceOptions, needs: Snaps
     maxQueryMb: config.storage.max_query_mb,
     ...(since === undefined ? {} : {since}),
     ...readOptionsOf(options),
+    // Each file is only read (its rows copied into the one database): a file this build wrote is not imported first.
+    inPlace: true,
   });
   const scanIds = merged.scans.map((s) => s.id);
   let counts: ReturnType<typeof processCounts>;

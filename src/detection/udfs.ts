@@ -10,7 +10,7 @@
 // (compared byte for byte, never by a hash), with the function's result for the same other arguments.
 import type {Database, SqlJsStatic} from 'sql.js';
 
-import {loadedSqlJs, type SqlJsInstance, type WasmMemory} from '../storage/sqljs.js';
+import {type SqlJsInstance, sqlJsInstanceOf, type WasmMemory} from '../storage/sqljs.js';
 import {SQL_POLICY, type SqlPolicy, type UserFunction} from './sql-policy.js';
 
 /** Texts at least this long (bytes of UTF-8) are decoded once per database and reused; shorter ones cost less to decode than to compare. */
@@ -21,11 +21,15 @@ export const LONG_TEXT_CACHE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Register every user function of `policy` in `db`, each with its own state (caches are per database).
- * `instance`: the sql.js instance `db` was opened in (default: this thread's loadSqlJs module). Returns the
+ * `instance`: the sql.js instance `db` was opened in (default: the one it belongs to, sqlJsInstanceOf). Returns the
  * database's long-text cache, or undefined when `db` was not opened by that instance (its functions then
  * take sql.js's plain path).
  */
-export function registerUdfs(db: Database, policy: SqlPolicy = SQL_POLICY, instance: SqlJsInstance | undefined = loadedSqlJs()): LongTextCache | undefined {
+export function registerUdfs(
+  db: Database,
+  policy: SqlPolicy = SQL_POLICY,
+  instance: SqlJsInstance | undefined = sqlJsInstanceOf(db),
+): LongTextCache | undefined {
   const raw = rawAccess(db, instance);
   const cache = new LongTextCache(LONG_TEXT_CACHE_BYTES);
   for (const udf of policy.userFunctions) {

@@ -12,8 +12,8 @@ import {TABLES} from '../models/tables.js';
 import {TimeSlicer} from '../util/interrupt.js';
 import {formatTime} from '../util/time.js';
 import {createSnapshotDatabase} from './database.js';
-import {DEFAULT_READ_REDACTION, type ReadRedaction, redactSnapshotDatabase} from './redact-snapshot.js';
-import {type LoadedSnapshot, readScans, readSnapshotFile, type SnapshotLimits} from './snapshot-file.js';
+import {DEFAULT_READ_REDACTION, needsRedaction, type ReadRedaction, redactSnapshotDatabase} from './redact-snapshot.js';
+import {importedCopy, type LoadedSnapshot, readScans, readSnapshotFile, type SnapshotLimits} from './snapshot-file.js';
 import {listStoreFiles, type StoreFile} from './store.js';
 import {keepOnlyScans, scanRowsWhere} from './table-rows.js';
 
@@ -40,6 +40,12 @@ export interface ReadOptions extends TimeRange {
    * default policy when absent; `false` (`--no-redact`) shows the data as stored.
    */
   readonly redaction?: ReadRedaction;
+  /**
+   * The caller only reads the databases it is given (never writes, never attaches them by file name): a file
+   * in this build's exact schema is read where its bytes are (LoadedSnapshot.inPlace), any other imported into
+   * a sql.js instance of its own (snapshot-file.ts, OpenOptions).
+   */
+  readonly inPlace?: boolean;
 }
 
 /** What a range read of a store is told: the scan range and the hooks and limits a command passes on. */
@@ -87,11 +93,14 @@ export function ignoredWarning(loaded: Pick<LoadedSnapshot, 'path' | 'ignored'>)
  * redacted by the read options' policy (every reader of `--input` reads through here).
  */
 export async function readInputSnapshot(path: string, options: ReadOptions): Promise<LoadedSnapshot> {
-  const loaded = await readSnapshotFile(path, options.limits);
+  let loaded = await readSnapshotFile(path, options.limits, {inPlace: options.inPlace === true});
   const warning = ignoredWarning(loaded);
   if (warning !== undefined) options.onWarning?.(warning);
+  const redaction = options.redaction ?? DEFAULT_READ_REDACTION;
   try {
-    await redactSnapshotDatabase(loaded.db, options.redaction ?? DEFAULT_READ_REDACTION);
+    // A file read in place is never written: one the policy would change is imported by copying after all.
+    if (loaded.inPlace !== undefined && (await needsRedaction(loaded.db, redaction))) loaded = await importedCopy(loaded, options.limits);
+    if (loaded.inPlace === undefined) await redactSnapshotDatabase(loaded.db, redaction);
   } catch (error) {
     loaded.db.close();
     throw error;
@@ -232,8 +241,10 @@ export async function loadLatestScan(input: string | SnapshotInput, options: Rea
       continue;
     }
     best?.db.close();
-    if (loaded.scans.length > 1) keepOnlyScans(loaded.db, [latest.id]);
-    best = {...loaded, scans: [latest], scanIds: [latest.id]};
+    // Keeping one scan writes: a file read in place is imported by copying first (its scans are the same).
+    const narrowed = loaded.scans.length > 1 ? await importedCopy(loaded, options.limits) : loaded;
+    if (narrowed.scans.length > 1) keepOnlyScans(narrowed.db, [latest.id]);
+    best = {...narrowed, scans: [latest], scanIds: [latest.id]};
   }
   if (best === undefined) throw noScans(opened, options, count.skipped);
   return best;

@@ -9,7 +9,7 @@
 // models (and zod).
 import type {Database, SqlJsStatic} from 'sql.js';
 
-import {loadedSqlJs, type SqlJsInstance, type WasmMemory} from './sqljs.js';
+import {type SqlJsInstance, sqlJsInstanceOf, type WasmMemory} from './sqljs.js';
 
 type Value = string | number | null;
 
@@ -44,11 +44,11 @@ export interface RawInsert {
 }
 
 /**
- * Prepare `sql` on `db` through the C API when `db` was opened by `instance` (default this thread's sql.js
- * module, loadSqlJs; the in-process rule lane passes its own); undefined otherwise (the caller then uses
+ * Prepare `sql` on `db` through the C API when `db` was opened by `instance` (default the instance `db`
+ * belongs to: loadSqlJs's, or a throw-away one of newSqlJsInstance); undefined otherwise (the caller then uses
  * sql.js's Statement). Throws SQLite's message for SQL it refuses.
  */
-export function prepareRawInsert(db: Database, sql: string, instance: SqlJsInstance | undefined = loadedSqlJs()): RawInsert | undefined {
+export function prepareRawInsert(db: Database, sql: string, instance: SqlJsInstance | undefined = sqlJsInstanceOf(db)): RawInsert | undefined {
   const loaded = instance;
   const handle = (db as unknown as {db?: unknown}).db;
   if (loaded === undefined || typeof handle !== 'number' || !(db instanceof (loaded.module as SqlJsStatic).Database)) return undefined;

@@ -101,6 +101,20 @@ function redactStoredRow(db: Database, table: TableDefinition, rowid: string, re
 }
 
 /**
+ * True when the policy would change a row of `db` (redactSnapshotDatabase would write): a read-only pass, for a
+ * database that must not be written (a snapshot read in place) unless it has to be.
+ */
+export async function needsRedaction(db: Database, redaction: ReadRedaction = DEFAULT_READ_REDACTION): Promise<boolean> {
+  if (redaction === false) return false;
+  const slicer = new TimeSlicer();
+  for (const table of TABLES) {
+    const columns = table.redaction;
+    if (columns !== undefined && (await rowsToRedact(db, table, columns, redaction, slicer)).length > 0) return true;
+  }
+  return false;
+}
+
+/**
  * Apply the policy to every table of a loaded snapshot database that declares secret columns, in place (the
  * in-memory copy; the file is never written). Returns the number of rows changed. `false`: nothing is done.
  * Runs a slice at a time (src/util/interrupt.ts), so a signal is handled while a large file is redacted;

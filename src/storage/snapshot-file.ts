@@ -28,10 +28,12 @@ import {TimeSlicer} from '../util/interrupt.js';
 import {type OutputContent, OutputFileWriter, resolveOutput} from '../util/output-file.js';
 import {formatBytes, MIB, readRegularFileSliced} from '../util/read-file.js';
 import {TOOL_VERSION} from '../version.js';
-import {insertFlatRows, SCHEMA_VERSION, schemaStatements} from './database.js';
+import {insertFlatRows, loadSqlJs, SCHEMA_VERSION, schemaStatements} from './database.js';
+import {inSharedMemory} from './shared-bytes.js';
 import type * as Migrations from './migrations.js';
 import {type SnapshotBuild, type SnapshotBuildTable, snapshotBytes} from './snapshot-build.js';
 import type {ImportedSnapshot} from './snapshot-import.js';
+import {newSqlJsInstance} from './sqljs.js';
 
 /** Snapshot files hold command lines, which may carry secrets: only the owner may read them. */
 export const SNAPSHOT_FILE_MODE = 0o600;
@@ -53,6 +55,25 @@ export interface LoadedSnapshot {
   readonly bytes: number;
   /** Objects of the file that were never read nor run: triggers, views, virtual and extra tables (`type name`). */
   readonly ignored: readonly string[];
+  /**
+   * The file's own bytes when `db` is opened on them where they are (OpenOptions.inPlace,
+   * snapshot-in-place.ts): `db` is read-only and these bytes are its file, to pass on instead of an export.
+   */
+  readonly inPlace?: Uint8Array;
+}
+
+/** How a reader wants a snapshot file opened. */
+export interface OpenOptions {
+  /**
+   * The caller only reads the database: a file in this build's exact schema that passes the checks is
+   * opened where its bytes are (LoadedSnapshot.inPlace; read into shared memory, so rule workers read the
+   * same bytes), and any other file is imported by copying into a sql.js instance of its own, whose
+   * WebAssembly memory is freed with the database (so never ATTACH that database to another by file name).
+   * A caller that must write after all reopens it with importedCopy.
+   */
+  readonly inPlace?: boolean;
+  /** Import by copying into a sql.js instance of its own (as `inPlace` does for a file it cannot read in place). */
+  readonly ownInstance?: boolean;
 }
 
 /** What the snapshot file writer wrote. */
@@ -291,9 +312,18 @@ export function snapshotLimitsFromConfig(storage: {max_snapshot_mb: number}): Sn
  * the tables and their columns, and the scans are checked. Any failure is a DaemonEyeError (exit 2)
  * naming `path` and the problem; objects of the file that were not imported are listed in `ignored`.
  */
-export async function openSnapshotBytes(path: string, bytes: Uint8Array, limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS): Promise<LoadedSnapshot> {
+export async function openSnapshotBytes(
+  path: string,
+  bytes: Uint8Array,
+  limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS,
+  options: OpenOptions = {},
+): Promise<LoadedSnapshot> {
   if (bytes.length > limits.maxBytes) throw tooLarge(path, bytes.length, limits);
   checkHeader(path, bytes);
+  if (options.inPlace === true) {
+    const opened = await openedInPlace(path, bytes);
+    if (opened !== undefined) return opened;
+  }
   const refuse = (problem: string, cause?: unknown): DaemonEyeError => corrupt(path, problem, cause);
   // Only a run that reads a snapshot file loads the importer and the migrations (a live detect does not).
   const [{importSnapshot}, {createMissingTables, migrateInMemory, tableColumns}] = await Promise.all([
@@ -302,7 +332,10 @@ export async function openSnapshotBytes(path: string, bytes: Uint8Array, limits:
   ]);
   let imported: ImportedSnapshot;
   try {
-    imported = await importSnapshot(bytes, refuse, {maxPages: (4 * bytes.length + 16 * MIB) / 4096});
+    // A reader that only reads gets the copy in a sql.js instance of its own: the import's WebAssembly memory
+    // (the copy, its indexes, SQLite's caches) is freed with the database instead of staying in this thread's.
+    const SQL = options.inPlace === true || options.ownInstance === true ? (await newSqlJsInstance()).module : undefined;
+    imported = await importSnapshot(bytes, refuse, {maxPages: (4 * bytes.length + 16 * MIB) / 4096, ...(SQL === undefined ? {} : {SQL})});
   } catch (error) {
     if (error instanceof DaemonEyeError) throw error;
     throw corrupt(path, `damaged database (${(error as Error).message})`, error);
@@ -344,15 +377,57 @@ function tooLarge(path: string, bytes: number, limits: SnapshotLimits): DaemonEy
  * Read a snapshot file from disk (read-only) and open it strictly; see openSnapshotBytes. Only a regular
  * file is read (a FIFO, a device or a socket is refused at once), and none bigger than `limits.maxBytes`.
  */
-export async function readSnapshotFile(path: string, limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS): Promise<LoadedSnapshot> {
+export async function readSnapshotFile(path: string, limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS, options: OpenOptions = {}): Promise<LoadedSnapshot> {
   let bytes: Buffer;
   try {
     if (statSync(path).isDirectory()) {
       throw new DaemonEyeError('INPUT_UNREADABLE', 'is a directory, not a snapshot file', {file: path, hint: 'give a snapshot file'});
     }
-    bytes = await readRegularFileSliced(path, {maxBytes: limits.maxBytes, what: 'snapshot file', setting: 'storage.max_snapshot_mb'});
+    bytes = await readRegularFileSliced(
+      path,
+      {maxBytes: limits.maxBytes, what: 'snapshot file', setting: 'storage.max_snapshot_mb'},
+      // Read in place, the file's bytes are what the rule workers read: read straight into shared memory.
+      options.inPlace === true ? sharedBuffer : undefined,
+    );
   } catch (error) {
     throw fileError(error, path, 'read');
   }
-  return openSnapshotBytes(path, bytes, limits);
+  return openSnapshotBytes(path, bytes, limits, options);
+}
+
+/** A Buffer over a new SharedArrayBuffer of `size` bytes (zero-filled). */
+function sharedBuffer(size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size));
+}
+
+/**
+ * The snapshot `bytes` opened where they are (snapshot-in-place.ts), its scans read, or undefined when the
+ * file must be imported by copying instead. The bytes are put in shared memory first when they are not.
+ */
+async function openedInPlace(path: string, bytes: Uint8Array): Promise<LoadedSnapshot | undefined> {
+  const shared = inSharedMemory(bytes);
+  const [{openInPlace}, SQL] = await Promise.all([import('./snapshot-in-place.js'), loadSqlJs()]);
+  const opened = await openInPlace(SQL, shared);
+  if (!('db' in opened)) return undefined;
+  try {
+    const scans = await readScansSliced(opened.db, path);
+    return {path, db: opened.db, scans, fileSchemaVersion: SCHEMA_VERSION, addedTables: [], bytes: shared.length, ignored: [], inPlace: shared};
+  } catch (error) {
+    opened.db.close();
+    // A scan row the schema allows but the record does not (readScans names it): the same refusal as a copy's.
+    if (error instanceof DaemonEyeError) throw error;
+    throw corrupt(path, `damaged database (${(error as Error).message})`, error);
+  }
+}
+
+/**
+ * `loaded` (opened in place) as an imported copy a caller may write to (redaction, keeping one scan): its
+ * in-place database is closed and its bytes imported by copying, into a sql.js instance of its own. A
+ * snapshot not opened in place is returned as it is.
+ */
+export async function importedCopy(loaded: LoadedSnapshot, limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS): Promise<LoadedSnapshot> {
+  const bytes = loaded.inPlace;
+  if (bytes === undefined) return loaded;
+  loaded.db.close();
+  return openSnapshotBytes(loaded.path, bytes, limits, {ownInstance: true});
 }

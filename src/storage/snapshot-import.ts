@@ -7,7 +7,7 @@
 // nothing to act on, and a forged index cannot hide a row (indexes are rebuilt from the copied rows).
 import {performance} from 'node:perf_hooks';
 
-import type {Database} from 'sql.js';
+import type {Database, SqlJsStatic} from 'sql.js';
 
 import {DaemonEyeError} from '../errors.js';
 import type {ColumnSpec} from '../models/columns.js';
@@ -202,7 +202,7 @@ function strictTableSql(table: TableDefinition, columns: readonly ColumnSpec[]):
  * The CHECK a column needs beyond its STRICT type: booleans 0 or 1, an enum's values, JSON of the declared
  * top-level shape. The elements of JSON arrays need a subquery, which a CHECK cannot hold: checkElements.
  */
-function columnConstraint(column: ColumnSpec, c: string = column.name): string | undefined {
+export function columnConstraint(column: ColumnSpec, c: string = column.name): string | undefined {
   if (column.boolean) return `${c} IN (0, 1)`;
   if (column.enumValues !== undefined) return `${c} COLLATE BINARY IN (${column.enumValues.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ')})`;
   if (!column.json) return undefined;
@@ -232,10 +232,12 @@ function checkElements(db: Database, table: TableDefinition, columns: readonly C
 /**
  * Import snapshot bytes into a fresh in-memory database without running any SQL the file holds. Throws
  * what `refuse` makes for every problem of the file (exit 2); the caller migrates the result and checks
- * that every table and column is there. `maxPages` caps the new database (SQLite's max_page_count).
+ * that every table and column is there. `maxPages` caps the new database (SQLite's max_page_count). `SQL`:
+ * the sql.js module to import into (default this thread's, loadSqlJs; a throw-away one from newSqlJsInstance
+ * frees the import's WebAssembly memory with the database).
  */
-export async function importSnapshot(bytes: Uint8Array, refuse: Refuse, options: {maxPages: number}): Promise<ImportedSnapshot> {
-  const SQL = await loadSqlJs();
+export async function importSnapshot(bytes: Uint8Array, refuse: Refuse, options: {maxPages: number; SQL?: SqlJsStatic}): Promise<ImportedSnapshot> {
+  const SQL = options.SQL ?? (await loadSqlJs());
   let source: Database;
   try {
     // Opened on `bytes` themselves, not a copy (a snapshot's size less to hold): nothing here writes to it.

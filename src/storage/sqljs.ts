@@ -40,7 +40,6 @@ type InitSqlJs = (config?: object) => Promise<SqlJsStatic>;
 
 let sqlJs: Promise<SqlJsStatic> | undefined;
 let compiled: Promise<WasmModule> | undefined;
-let loaded: SqlJsInstance | undefined;
 
 /** sql.js's file beside its JavaScript in the npm install (never reached in the single executable, which embeds both). */
 function sqlJsFile(name: string): string {
@@ -72,14 +71,26 @@ async function instantiate(init: InitSqlJs): Promise<SqlJsInstance> {
   });
   const module = await Promise.race([initialised, failed]);
   if (memory === undefined) throw new Error('sql.js exported no WebAssembly memory');
-  return {module, memory};
+  const instance = {module, memory};
+  instances.set(module.Database, instance);
+  return instance;
+}
+
+/** Every instance this thread made, by its Database class (weakly: a dropped instance is freed). */
+const instances = new WeakMap<object, SqlJsInstance>();
+
+/**
+ * The sql.js instance a database belongs to (loadSqlJs's or one of newSqlJsInstance's), found by its class;
+ * undefined for a database of a module this file did not instantiate.
+ */
+export function sqlJsInstanceOf(db: object): SqlJsInstance | undefined {
+  return instances.get((Object.getPrototypeOf(db) as {constructor: object}).constructor);
 }
 
 /** The sql.js module, initialised once per thread (≈ 50–75 ms: start it early, await it late), with the embedded wasm in the single executable. */
 export function loadSqlJs(): Promise<SqlJsStatic> {
   sqlJs ??= import('sql.js').then(async (module) => {
-    loaded = await instantiate((module as unknown as {default: InitSqlJs}).default);
-    return loaded.module;
+    return (await instantiate((module as unknown as {default: InitSqlJs}).default)).module;
   });
   return sqlJs;
 }
@@ -125,12 +136,4 @@ export async function newSqlJsInstance(): Promise<SqlJsInstance> {
   );
   const init = module.exports.default ?? (module.exports as unknown as InitSqlJs);
   return instantiate(init);
-}
-
-/**
- * This thread's sql.js module and its memory (the heap, which grows: take `.buffer` afresh each time), once
- * loadSqlJs has resolved; undefined before.
- */
-export function loadedSqlJs(): SqlJsInstance | undefined {
-  return loaded;
 }

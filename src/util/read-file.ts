@@ -102,21 +102,22 @@ export function statRegularFile(path: string, limits: ReadFileLimits): Stats {
  * past the limit, so a file that grows while read cannot fill memory.
  *
  * Throws a DaemonEyeError (code `limits.code`, default INPUT_UNREADABLE) for a file that is not regular or
- * is too large, and the Node system error (ENOENT, EACCES, EISDIR, …) otherwise.
+ * is too large, and the Node system error (ENOENT, EACCES, EISDIR, …) otherwise. `allocate` makes the buffer
+ * a read goes into (a file read whole in one read lands in one; e.g. shared memory for a snapshot file).
  */
-export function readRegularFile(path: string, limits: ReadFileLimits): Buffer {
-  return runWhole(readRegularFileSteps(path, limits));
+export function readRegularFile(path: string, limits: ReadFileLimits, allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Buffer {
+  return runWhole(readRegularFileSteps(path, limits, allocate));
 }
 
 /**
  * readRegularFile, the event loop given a turn between reads (at most 8 MiB each) once a slice has run: for files
  * that may be hundreds of MB (a snapshot), so a signal is not held back by the read (src/util/interrupt.ts).
  */
-export function readRegularFileSliced(path: string, limits: ReadFileLimits): Promise<Buffer> {
-  return runSliced(readRegularFileSteps(path, limits));
+export function readRegularFileSliced(path: string, limits: ReadFileLimits, allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Promise<Buffer> {
+  return runSliced(readRegularFileSteps(path, limits, allocate));
 }
 
-function* readRegularFileSteps(path: string, limits: ReadFileLimits): Steps<Buffer> {
+function* readRegularFileSteps(path: string, limits: ReadFileLimits, allocate: (bytes: number) => Buffer): Steps<Buffer> {
   // The single executable's own files (built-in rules, their lists) are in memory, not on any disk.
   if (isEmbeddedFile(path)) return readPackageFile(path);
   const before = statRegularFile(path, limits);
@@ -136,7 +137,7 @@ function* readRegularFileSteps(path: string, limits: ReadFileLimits): Steps<Buff
     // One byte more than fstat's size, so a file that grew since is noticed (and read on, up to the limit).
     let want = Math.min(limits.maxBytes + 1, stats.size + 1);
     for (;;) {
-      const buffer = Buffer.allocUnsafe(want);
+      const buffer = allocate(want);
       let filled = 0;
       while (filled < buffer.length) {
         const n = readSync(fd, buffer, filled, Math.min(READ_BYTES, buffer.length - filled), null);

@@ -341,7 +341,13 @@ time.sleep(3600)`;
       const result = await runCli(['detect', '--rule', rule, '--format', 'json', '--no-audit', '--log-level', 'debug', '--log-format', 'json'], {env});
       expect(result.code === 0 || result.code === 1, result.stderr).toBe(true);
       const {alerts, summary} = JSON.parse(result.stdout) as {alerts: Alert[]; summary: {tables: string[]}};
-      const timing = parseNdjson<{message: string; tables_ms: number}>(result.stderr).find((line) => line.message === 'detect timing');
+      const timing = parseNdjson<{message: string; tables_ms: number} & Record<string, number>>(result.stderr).find((line) => line.message === 'detect timing');
+      // Where the CPU went, by thread: every class there, adding up to the process's CPU; the main thread did work.
+      const classes = ['cpu_main_ms', 'cpu_v8_platform_ms', 'cpu_libuv_pool_ms', 'cpu_later_threads_ms', 'cpu_other_ms', 'cpu_exited_threads_ms'];
+      expect(classes.reduce((sum, key) => sum + (timing?.[key] ?? Number.NaN), 0)).toBe(timing?.cpu_ms);
+      expect(timing?.cpu_main_ms).toBeGreaterThan(0);
+      expect(timing?.threads).toBeGreaterThanOrEqual(2);
+      expect(timing?.gc_count).toBeGreaterThanOrEqual(timing?.gc_scavenges ?? Number.NaN);
       return {tables: summary.tables, timing: timing as {tables_ms: number}, alerts};
     };
     // deleted-executable reads the process_traits view, itself over processes only.

@@ -67,18 +67,23 @@ describe('inserts bound through SQLite’s C API', () => {
     db.close();
   });
 
-  it('binds into another sql.js instance (the in-process rule lane’s) when given it, and into that one only', async () => {
+  it('binds into another sql.js instance (the in-process rule lane’s, a throw-away import’s), found from the database, and into that one only', async () => {
     const lane = await newSqlJsInstance();
     const values = hostileRows();
     const reference = viaSqlJs(values);
     const db = new lane.module.Database();
     db.exec(TABLE);
-    // Without the instance it is not this thread's database: no C path (sql.js's Statement takes over).
-    expect(prepareRawInsert(db, 'INSERT INTO t (k) VALUES (?)')).toBeUndefined();
+    // Without the instance given, the database's own is found: the C path into that instance's memory.
+    const found = prepareRawInsert(db, 'INSERT INTO t (k) VALUES (?)');
+    expect(found).toBeDefined();
+    found?.run([-1]);
+    found?.free();
+    expect(db.exec('SELECT k FROM t')[0]?.values).toEqual([[-1]]);
+    db.exec('DELETE FROM t');
     const insert = prepareRawInsert(db, 'INSERT INTO t (k) VALUES (?)', lane);
     expect(insert).toBeDefined();
     insert?.free();
-    insertFlatRows(db, {name: 't', columns}, values, undefined, lane);
+    insertFlatRows(db, {name: 't', columns}, values);
     const dump = (d: Database): unknown => d.exec('SELECT k, typeof(s), hex(s), typeof(n), n, typeof(r), r, typeof(x), x FROM t ORDER BY k')[0]?.values;
     expect(dump(db)).toEqual(dump(reference));
     // This thread's database is not the lane's.

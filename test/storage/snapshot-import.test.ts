@@ -23,10 +23,11 @@ beforeAll(async () => {
 });
 
 describe('a snapshot file edited by an attacker', () => {
-  HOSTILE_EDITS.forEach((edit, i) => {
-    it(edit.name, async () => {
-      const path = plant(good, join(dir, `hostile-${i}.db`), edit.sql);
-      const outcome = await readSnapshotFile(path).then(
+  // Read by copying, and by a reader that asks for the file in place (detect, query): the same outcome.
+  HOSTILE_EDITS.flatMap((edit, i) => [false, true].map((inPlace) => [edit, i, inPlace] as const)).forEach(([edit, i, inPlace]) => {
+    it(`${edit.name}${inPlace ? ' (read in place where it can be)' : ''}`, async () => {
+      const path = plant(good, join(dir, `hostile-${i}-${String(inPlace)}.db`), edit.sql);
+      const outcome = await readSnapshotFile(path, undefined, {inPlace}).then(
         (loaded) => loaded,
         (error: unknown) => error,
       );
@@ -44,7 +45,11 @@ describe('a snapshot file edited by an attacker', () => {
       try {
         const warning = ignoredWarning(loaded);
         if (edit.expect.read === null) expect(warning).toBeUndefined();
-        else expect(warning).toMatch(edit.expect.read);
+        else {
+          expect(warning).toMatch(edit.expect.read);
+          // Planted objects: never read in place.
+          expect(loaded.inPlace).toBeUndefined();
+        }
         // Only the registry's tables (and meta) are in the copy: nothing planted came along.
         const objects = selectAll(loaded.db, "SELECT type, name FROM sqlite_master WHERE type <> 'index' ORDER BY name").map(
           (r) => `${String(r.type)} ${String(r.name)}`,
