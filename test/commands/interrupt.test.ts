@@ -101,11 +101,15 @@ beforeAll(async () => {
   writeFileSync(ledger, lines.join(''), {mode: 0o600});
   // Ten copies of the vendored SigmaHQ rules (each its own directory: same ids, converted one by one).
   for (let i = 0; i < 10; i++) cpSync(join(ROOT, 'test', 'fixtures', 'sigma', 'rules'), join(manyRules, String(i)), {recursive: true});
-  // An evidence bundle (a case directory with its manifest) holding the large snapshot file and its digests.
+  // An evidence bundle (a case directory with its manifest) holding two copies of the large snapshot file and their
+  // digests: hashing them is most of verify's run.
   mkdirSync(bundleDir);
-  copyFileSync(snapshot, join(bundleDir, 'snapshot.db'));
   const bytes = readFileSync(snapshot);
-  const files = [{path: 'snapshot.db', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), blake3: toHex(blake3(bytes))}];
+  const digests = {bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), blake3: toHex(blake3(bytes))};
+  const files = Array.from({length: 2}, (_, i) => {
+    copyFileSync(snapshot, join(bundleDir, `snapshot-${i}.db`));
+    return {path: `snapshot-${i}.db`, ...digests};
+  });
   writeFileSync(join(bundleDir, 'manifest.json'), JSON.stringify({format: 'daemoneye-evidence/1', case_id: 'case-large', files, skipped: [], key_id: null}));
 }, 240_000);
 
@@ -261,13 +265,20 @@ describe('SIGTERM at seeded moments of a run', () => {
       }
       const limitMs = wholeMs;
       // The audit ledger of these runs is written under the lock the signal must release.
-      const runs = seeded(22 + index, 3).map(async (share, i) => {
+      const signalled = async (share: number, i: number): Promise<{delay: number; output: string; ended: Ended}> => {
         const output = `${out}-${index}-${i}.ndjson`;
         // Between a tenth and half of the whole run: at least half of the work is left.
         const delay = command.wholeMs === undefined ? Math.round((0.1 + 0.4 * share) * limitMs) : 150 + Math.round(share * 2_500);
         const ended = await runAndTerminate(command.args(output), delay);
         return {delay, output, ended};
-      });
+      };
+      // After a whole run, one at a time as it ran (the same share of the machine, so the times compare); moments of a
+      // run that would last for its rule timeout, side by side.
+      const runs: Promise<{delay: number; output: string; ended: Ended}>[] = [];
+      for (const [i, share] of seeded(22 + index, 3).entries()) {
+        const previous = command.wholeMs === undefined ? runs.at(-1) : undefined;
+        runs.push(previous === undefined ? signalled(share, i) : previous.then(() => signalled(share, i)));
+      }
       // The held run: SIGTERM at a seeded moment after its first bytes and after the other runs ended (seconds),
       // its pipe full all along. A renderer that rendered the whole view first has by then handed it to stdout
       // and appended its audit entry (which follows the output); one that renders as the reader reads is still
