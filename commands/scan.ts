@@ -4,6 +4,7 @@ import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../src/c
 import type {HashProgress} from '../src/collect/hash.js';
 import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
+import type {StreamedSnapshot} from '../src/storage/snapshot-writer.js';
 import {DaemonEyeError, ExitCode} from '../src/errors.js';
 import {type Host, hostOfScan} from '../src/models/host.js';
 import type {ProcessRecord} from '../src/models/process.js';
@@ -13,7 +14,7 @@ import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {COLLECTED_TABLE_NAMES, collectedRows} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preflightOutput} from '../src/util/output-file.js';
-import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
+import {preferShortRunCompilation} from '../src/util/wasm-tiering.js';
 import {configFlags} from './_base/config-flags.js';
 import {allowBareFlag, formatFlag, PID_MAX_LIMIT, readerRedaction, storeFlag} from './_base/flags.js';
 import {type CommandOutcome, type Output, shown} from './_base/outcome.js';
@@ -79,13 +80,25 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
         audit: {action: 'process_view', payload: {input: flags.input, scan_id: saved.scan.id, process_count: processes.length}},
       };
     }
-    preferBaselineWasm();
+    preferShortRunCompilation();
     const config = this.loadConfig();
     // Before collecting: a path that cannot take the snapshot is said now, not after the scan.
     if (flags.output !== undefined) preflightOutput(flags.output, {what: 'snapshot output'});
     readerRedaction(config, (message) => this.logger.warn(message));
     const saving = flags.output !== undefined || flags.store !== undefined;
     if (flags.tables !== undefined && !saving) this.logger.warn('--tables chooses what --output or --store saves; scan prints processes only');
+    // Saved: the live tables' rows go into the snapshot database while they are collected (a tree keeps its sockets as rows too).
+    const streamed = saving ? (await import('../src/storage/snapshot-writer.js')).streamedSnapshot(tree ? ['process_open_sockets'] : []) : undefined;
+    try {
+      return await this.collectAndShow(config, tree, saving, streamed);
+    } finally {
+      streamed?.close();
+    }
+  }
+
+  /** Collect the live snapshot (into `streamed` when saving), save it and show its processes. */
+  private async collectAndShow(config: Config, tree: boolean, saving: boolean, streamed: StreamedSnapshot | undefined): Promise<CommandOutcome> {
+    const {flags} = this;
     const progress = hashProgressLine(this.logger);
     const snapshot = await collectSnapshot({
       ...collectOptionsFromConfig(config.values),
@@ -94,6 +107,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       // A tree needs every process to find a --pid's ancestors and descendants.
       ...(flags.pid === undefined || tree ? {} : {pids: flags.pid}),
       ...(process.stderr.isTTY === true && this.logger.enabled('info') ? {onHashProgress: progress.show} : {}),
+      ...(streamed === undefined ? {} : {stream: streamed.stream}),
     });
     progress.clear();
     recordCollectionMetrics(this.metrics, snapshot.stats);
@@ -107,7 +121,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     this.logger.debug('scan timing', {scan_id: snapshot.scan.id, ...snapshot.stats});
     const {processes} = snapshot;
     // The storage layer (sql.js) is loaded only when a snapshot is saved: a plain scan does not pay for it.
-    const saved = flags.output === undefined && flags.store === undefined ? {} : await this.save(snapshot, config);
+    const saved = streamed === undefined ? {} : await this.save(snapshot, config, await streamed.bytes(snapshot.scan, processes));
     if (saved.output !== undefined) this.logger.debug(`wrote snapshot ${saved.output.path} (${saved.output.bytes} bytes)`);
     if (saved.store !== undefined) this.logger.debug(`added ${saved.store.path} to the store`);
     // `--output /dev/stdout`: stdout holds the database, and rows after it would corrupt it.
@@ -147,11 +161,12 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     return shown(treeView(roots), this.flags.format);
   }
 
-  private async save(snapshot: Snapshot, config: Config): Promise<SaveResult> {
+  /** Save the scan's snapshot file `bytes` (built while collecting) where --output and --store say. */
+  private async save(snapshot: Snapshot, config: Config, bytes: Uint8Array): Promise<SaveResult> {
     const {retentionFromConfig, saveScan} = await import('../src/storage/index.js');
     const {store} = this.flags;
     return saveScan(snapshot.scan, snapshot.processes, {
-      tables: snapshot.tables,
+      snapshot: bytes,
       outputPath: this.flags.output,
       storeDir: store === undefined ? undefined : store === '' ? config.paths.storeDir : store,
       retention: retentionFromConfig(config.values.storage),

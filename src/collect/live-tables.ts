@@ -10,7 +10,7 @@
 import type {SqlRowValue} from '../models/columns.js';
 import {LIVE_TABLE_SCHEMAS, LIVE_TABLE_SOURCES, type LiveTableName, type LiveTableSchema, type LiveTableSource} from '../models/live-tables.js';
 import type {ProcessRecord} from '../models/process.js';
-import {type CollectedTable, tableDefinition} from '../models/tables.js';
+import {type CollectedTable, collectedRowCount, tableDefinition} from '../models/tables.js';
 import {type EnvSelection, parseEnviron, selectEnviron} from './envs.js';
 import {type FdEnd, fdPeerRows} from './fd-peers.js';
 import {type FdLink, readFdLinks} from './fds.js';
@@ -33,6 +33,23 @@ export interface LiveTablesOptions {
    * file again. A process absent here is read as usual.
    */
   readonly preread?: Prereads;
+  /**
+   * Where each kept table's rows go while the walk runs, in batches (streamed: storage inserts them into the
+   * snapshot database, src/storage/snapshot-writer.ts): no table's rows for the whole host are held here.
+   * Absent: every table's rows are returned in `rows`.
+   */
+  readonly sink?: LiveTableSink;
+}
+
+/**
+ * Takes a kept table's rows as they are collected: in collection order, in batches of about `batchRows`
+ * rows (row objects, or a flat table's values), each batch once and never again. A whole-scan table's rows
+ * (process_open_sockets, listening_ports, process_fd_peers) come once every process is read.
+ */
+export interface LiveTableSink {
+  /** Rows per batch a table gathers before it is handed over (at least 1). */
+  readonly batchRows: number;
+  write(table: LiveTableName, rows: CollectedTable): void;
 }
 
 /** Per source, what the walk read for each pid (environ: only the entries the selection keeps, selectEnviron). */
@@ -42,8 +59,13 @@ export interface Prereads {
 }
 
 export interface LiveTablesResult {
-  /** Row objects per table, without scan_id; a `flat` table (process_memory_map) as flat values. */
+  /**
+   * Row objects per table, without scan_id; a `flat` table (process_memory_map) as flat values. With a
+   * `sink`, empty: the rows went there.
+   */
   readonly rows: Record<string, CollectedTable>;
+  /** Rows collected per kept table (whether returned or handed to the sink). */
+  readonly counts: Record<string, number>;
   /** Per table: processes whose files for it could not be read (permission denied). */
   readonly unreadable: Record<string, number>;
   /** What the scan should report besides unreadable files (forged /proc/net/unix lines). */
@@ -132,6 +154,11 @@ interface TableCollector<S extends LiveTableSource> {
   make?(input: ProcessInput<S>): unknown;
   /** This process's rows, from what it made (absent: what it made are its rows). Tables without `scan` only. */
   rows?(made: unknown): readonly unknown[];
+  /**
+   * What a whole-scan step keeps of what this table made for a process (absent: all of it): only what the
+   * step reads stays for the rest of the walk (open files' pipe and terminal ends, not their rows).
+   */
+  retain?(made: unknown): unknown;
   /** Once every process is read: the table's rows over the scan (a table whose rows depend on other processes). */
   scan?(input: ScanInput): readonly unknown[];
 }
@@ -196,6 +223,7 @@ const COLLECTORS: {readonly [T in LiveTableName]: TableCollector<(typeof LIVE_TA
   process_open_files: {
     make: ({process, data, options}) => openFileRows(process.pid, data, options.procRoot),
     rows: (made) => (made as ReturnType<typeof openFileRows>).rows,
+    retain: (made) => ({ends: (made as ReturnType<typeof openFileRows>).ends}),
   },
   process_fd_peers: {
     uses: ['process_open_files'],
@@ -204,6 +232,11 @@ const COLLECTORS: {readonly [T in LiveTableName]: TableCollector<(typeof LIVE_TA
 };
 
 const flat = (table: LiveTableName): boolean => (LIVE_TABLE_SCHEMAS[table] as LiveTableSchema).flat === true;
+/** Values per row of a flat table (its columns after scan_id). */
+const flatWidth = (table: LiveTableName): number => (tableDefinition(table)?.columns.length ?? 2) - 1;
+/** A table's gathered rows as storage takes them: row objects, or a flat table's values with their row count. */
+const asCollected = (table: LiveTableName, made: unknown[]): CollectedTable =>
+  flat(table) ? {values: made as SqlRowValue[], rows: made.length / flatWidth(table)} : (made as CollectedTable);
 const sourceOf = (table: LiveTableName): LiveTableSource => LIVE_TABLE_SCHEMAS[table].source;
 
 /** `tables` and every table they use, in registry order. */
@@ -241,6 +274,24 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
       .map((table) => [table, new Map()]),
   );
 
+  const {sink} = options;
+  const counts: Record<string, number> = Object.fromEntries(kept.map((table) => [table, 0]));
+  /** Kept tables made per process: their rows go to the sink in batches while the walk runs. */
+  const streamed = kept.filter((table) => COLLECTORS[table].scan === undefined);
+  const rowCount = (table: LiveTableName): number => {
+    const made = rows.get(table) as unknown[];
+    return flat(table) ? made.length / flatWidth(table) : made.length;
+  };
+  /** Hand a kept table's rows gathered so far to the sink, and start a new batch (a fresh array: the sink may keep the old one). */
+  const handOver = (table: LiveTableName): void => {
+    const made = rows.get(table) as unknown[];
+    if (made.length === 0) return;
+    rows.set(table, []);
+    const batch = asCollected(table, made);
+    counts[table] = (counts[table] ?? 0) + collectedRowCount(batch);
+    sink?.write(table, batch);
+  };
+
   const stackLimit = Error.stackTraceLimit;
   // A refused or vanished file throws; without stack traces the throws cost little.
   Error.stackTraceLimit = 0;
@@ -276,7 +327,8 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
           const into = (flat(table) && kept.includes(table) ? rows.get(table) : undefined) ?? [];
           const result = make({process, data: data as never, made: madeBy, options, into: into as SqlRowValue[]});
           made.set(table, result);
-          retained.get(table)?.set(process.pid, result);
+          const keep = retained.get(table);
+          if (keep !== undefined) keep.set(process.pid, COLLECTORS[table].retain?.(result) ?? result);
           return result;
         };
         for (const table of tables) {
@@ -288,6 +340,8 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
           for (const row of collector.rows === undefined ? (result as readonly unknown[]) : collector.rows(result)) into.push(row);
         }
       }
+      // Between processes: a kept table's batch goes to the sink once it is full.
+      if (sink !== undefined) for (const table of streamed) if (rowCount(table) >= sink.batchRows) handOver(table);
     }
     // Whole-scan tables after the tables they use.
     const done = new Set<LiveTableName>();
@@ -301,16 +355,17 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
       rows.set(table, [...scan({madeByPid, rowsOf, prepared: prepared.get(table), options, problems})]);
     };
     scanWide.forEach(finish);
+    // What is left of each kept table (a whole-scan table's rows, all at once: a batch of the sink is a hint).
+    if (sink !== undefined) for (const table of kept) handOver(table);
   } finally {
     Error.stackTraceLimit = stackLimit;
   }
   const collected: Record<string, CollectedTable> = {};
-  for (const table of kept) {
-    const made = rows.get(table) as unknown[];
-    if (flat(table)) {
-      const width = (tableDefinition(table)?.columns.length ?? 1) - 1;
-      collected[table] = {values: made as SqlRowValue[], rows: made.length / width};
-    } else collected[table] = made as CollectedTable;
+  if (sink === undefined) {
+    for (const table of kept) {
+      collected[table] = asCollected(table, rows.get(table) as unknown[]);
+      counts[table] = collectedRowCount(collected[table]);
+    }
   }
-  return {rows: collected, unreadable, problems, ms: Math.round((performance.now() - started) * 10) / 10};
+  return {rows: collected, counts, unreadable, problems, ms: Math.round((performance.now() - started) * 10) / 10};
 }

@@ -7,9 +7,10 @@ import {join} from 'node:path';
 import {statePaths} from '../config/paths.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import {DaemonEyeError} from '../errors.js';
+import type {SqlRowValue} from '../models/columns.js';
 import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
-import {type CollectedTable, collectedRowCount, PROCESSES_TABLE, tableDefinition} from '../models/tables.js';
+import {type CollectedTable, isFlatTableRows, PROCESSES_TABLE, tableDefinition, type TableRow} from '../models/tables.js';
 import {TOOL_VERSION} from '../version.js';
 import {HASH_ALGORITHM, type HashJob, type HashProgress, hashExecutables} from './hash.js';
 import {HashCache} from './hash-cache.js';
@@ -18,7 +19,7 @@ import {findHiddenProcesses} from './hidden.js';
 import {parsePasswd} from './parsers.js';
 import {type CollectedProcess, listPids, sampleCpu, walkProcfs, type WalkSources} from './procfs.js';
 import {collectionRedactor, redactCollectedTable, type RedactionOptions} from './redact.js';
-import {collectLiveTables, LIVE_TABLES, liveTableSources} from './live-tables.js';
+import {collectLiveTables, LIVE_TABLES, type LiveTableSink, liveTableSources} from './live-tables.js';
 import {selectEnviron} from './envs.js';
 import type {FdLink} from './fds.js';
 
@@ -58,6 +59,29 @@ export interface CollectOptions {
   readonly hiddenCheck?: boolean;
   /** Static labels recorded with the scan (`collection.decorations`): the host object's `decorations`. */
   readonly decorations?: Readonly<Record<string, string>>;
+  /**
+   * Stream the live-response tables' rows out while they are collected, in batches (storage inserts them
+   * into the snapshot database: src/storage/snapshot-writer.ts), instead of returning them in
+   * `Snapshot.tables`: a host's tables are never held whole in memory. Absent: they are returned.
+   */
+  readonly stream?: TableStream;
+}
+
+/** Where a scan's live-response table rows go while they are collected (CollectOptions.stream). */
+export interface TableStream {
+  /**
+   * Called once, before the first row, when the scan collects a live table (never for processes alone):
+   * where the rows go. Its promise is awaited after the process walk and hashing.
+   */
+  open(scanId: number): Promise<TableRowWriter>;
+  /** Tables whose rows are also returned in `Snapshot.tables` (a tree's sockets). */
+  readonly keep?: readonly string[];
+}
+
+/** Takes one scan's rows of the live-response tables, redacted, batch after batch in collection order (see LiveTableSink). */
+export interface TableRowWriter {
+  readonly batchRows: number;
+  write(table: string, rows: CollectedTable): void;
 }
 
 export interface CollectStats {
@@ -101,6 +125,17 @@ export interface Snapshot {
   /** The live-response tables collected, as row objects or flat values (`scan.tables` names every table collected). */
   readonly tables: Readonly<Record<string, CollectedTable>>;
   readonly stats: CollectStats;
+}
+
+/** `more` appended to `kept` in place (a table's rows gathered over the batches a stream wrote); the first batch is copied. */
+function appendCollected(kept: CollectedTable | undefined, more: CollectedTable): CollectedTable {
+  if (kept === undefined) return isFlatTableRows(more) ? {values: [...more.values], rows: more.rows} : [...more];
+  if (isFlatTableRows(kept) && isFlatTableRows(more)) {
+    for (const value of more.values) (kept.values as SqlRowValue[]).push(value);
+    return {values: kept.values, rows: kept.rows + more.rows};
+  }
+  for (const row of more as readonly TableRow[]) (kept as TableRow[]).push(row);
+  return kept;
 }
 
 /** The hash cache's file name in the state directory. */
@@ -302,8 +337,34 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   }
 
   let live: ReturnType<typeof collectLiveTables> | undefined;
+  /** With `stream`: the tables it keeps, as they went to the writer. */
+  let keptTables: Record<string, CollectedTable> | undefined;
   if (asked.size > 0 && collector === 'procfs') {
-    live = collectLiveTables({procRoot, processes, tables: asked, env: envSelection, preread: {fd: prereadFd, environ: prereadEnviron}});
+    let sink: LiveTableSink | undefined;
+    if (options.stream !== undefined) {
+      const writer = await options.stream.open(scanId);
+      const keep = new Set(options.stream.keep ?? []);
+      const kept: Record<string, CollectedTable> = {};
+      keptTables = kept;
+      sink = {
+        batchRows: Math.max(1, writer.batchRows),
+        write: (table, rows) => {
+          // Redacted before the rows leave the collector, as the returned tables are below.
+          const definition = tableDefinition(table);
+          if (redactor !== null && definition !== undefined) redactCollectedTable(definition, rows, redactor);
+          writer.write(table, rows);
+          if (keep.has(table)) kept[table] = appendCollected(kept[table], rows);
+        },
+      };
+    }
+    live = collectLiveTables({
+      procRoot,
+      processes,
+      tables: asked,
+      env: envSelection,
+      preread: {fd: prereadFd, environ: prereadEnviron},
+      ...(sink === undefined ? {} : {sink}),
+    });
     for (const [table, count] of Object.entries(live.unreadable)) {
       if (count > 0) {
         errors.push(
@@ -318,6 +379,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   // Every table through the redaction policy by its columns' kinds, before anything stores or prints a row.
   if (redactor !== null) {
     redactCollectedTable(PROCESSES_TABLE, processes, redactor);
+    // Streamed tables were redacted batch by batch; their `rows` here are empty.
     for (const [table, rows] of Object.entries(live?.rows ?? {})) {
       const definition = tableDefinition(table);
       if (definition !== undefined) redactCollectedTable(definition, rows, redactor);
@@ -348,7 +410,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   return {
     scan,
     processes,
-    tables: live?.rows ?? {},
+    tables: keptTables ?? live?.rows ?? {},
     stats: {
       collector,
       processes: processes.length,
@@ -369,7 +431,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       hidden_check_probed: hiddenProbed,
       hidden_check_ms: round(hiddenMs),
       tables_ms: live?.ms ?? 0,
-      table_rows: Object.fromEntries(Object.entries(live?.rows ?? {}).map(([table, rows]) => [table, collectedRowCount(rows)])),
+      table_rows: live?.counts ?? {},
       table_unreadable: live?.unreadable ?? {},
     },
   };

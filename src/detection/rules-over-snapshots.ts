@@ -138,8 +138,9 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
     options.baseline === undefined
       ? undefined
       : await (await import('../storage/input.js')).loadLatestScan(options.baseline, {limits: snapshotLimitsFromConfig(config.storage)});
-  // No worker is started ahead: a snapshot under SNAPSHOT_BYTES_PER_EXTRA_WORKER runs its rules on this thread
-  // (the engine's in-process lane), and a bigger one starts the workers its size repays (workersForSnapshot).
+  // No worker is started ahead: a snapshot one lane serves runs its rules on this thread (the engine's
+  // in-process lane), and a bigger one starts the workers its size repays (workersForSnapshot) and the
+  // memory holds (lanesForMemory).
   const engine = engineFor(config);
   const deadline = started + (options.timeoutMs ?? config.detection.run_timeout_ms);
   const perRule = new Map<string, DetectionResult[]>(rules.map((r) => [r.rule.id, []]));
@@ -192,9 +193,10 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
       }
       timings.rules_ms += Math.round(performance.now() - rulesFrom);
       timings.queries_ms += Math.round(run?.results.reduce((sum, r) => sum + r.execution_time_ms, 0) ?? 0);
-      // Keep what the report needs, not the snapshot content (a long range must not pile up in memory).
+      // Keep what the report needs, not the snapshot content (a long range must not pile up in memory); a
+      // live run's one snapshot is kept: its live tables are only there, and `--store` saves it.
       snapshots.push({
-        content: new Uint8Array(0),
+        content: snapshot.live === undefined ? new Uint8Array(0) : snapshot.content,
         scanIds: snapshot.scanIds,
         tables: snapshot.tables,
         scans: snapshot.scans,
@@ -271,8 +273,16 @@ export async function storeLiveSnapshot(
   storeDir: string,
   config: DaemonEyeConfig,
 ): Promise<StoreAppendResult> {
-  const live = snapshots[0]?.live;
-  if (live === undefined) throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input', {hint: 'drop one of them'});
+  const snapshot = snapshots[0];
+  const live = snapshot?.live;
+  if (snapshot === undefined || live === undefined) {
+    throw new DaemonEyeError('USAGE', '--store saves a live snapshot; it cannot be combined with --input', {hint: 'drop one of them'});
+  }
   const {appendToStore, retentionFromConfig} = await import('../storage/store.js');
-  return appendToStore(storeDir, live.scan, live.processes, {alerts: [...alerts], retention: retentionFromConfig(config.storage), tables: live.tables});
+  // The snapshot the rules ran over (its live tables are in it, not in `live`), with the run's alerts added.
+  return appendToStore(storeDir, live.scan, live.processes, {
+    alerts: [...alerts],
+    retention: retentionFromConfig(config.storage),
+    snapshot: await snapshotBytes(snapshot.content),
+  });
 }

@@ -13,8 +13,9 @@ import {startLoadingSqlJs} from '../storage/sqljs.js';
 // storage/input.js (and the store listing it uses) is imported only when a run reads saved input: a live run never needs it.
 import type {ReadOptions} from '../storage/input.js';
 import {inSharedMemory} from '../storage/shared-bytes.js';
-import {type SnapshotContent, snapshotBytes} from '../storage/snapshot-build.js';
-import {snapshotBuild, snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
+import type {SnapshotContent} from '../storage/snapshot-build.js';
+import {snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
+import {streamedSnapshot} from '../storage/snapshot-writer.js';
 import {keepOnlyScans} from '../storage/table-rows.js';
 import {collectGarbage} from '../util/gc.js';
 
@@ -33,7 +34,10 @@ export interface SnapshotForDetection {
   readonly processCount: number;
   /** Of those, records collected with `accessible: false` (a file needed for them could not be read). */
   readonly inaccessibleCount: number;
-  /** The collected snapshot when live (for `detect --store`). */
+  /**
+   * The collected snapshot when live: its scan and processes; its `tables` hold only what `alsoCollect`
+   * named (the rules' tables went straight into `content`).
+   */
   readonly live?: Snapshot;
   /** When live: wall ms collecting (/proc walk, hashing, live tables) and building the snapshot file. */
   readonly timings?: {readonly collect_ms: number; readonly snapshot_build_ms: number};
@@ -69,27 +73,33 @@ function readOptionsOf(options: SnapshotSourceOptions): ReadOptions {
   };
 }
 
-async function live(config: DaemonEyeConfig, needs: SnapshotNeeds): Promise<SnapshotForDetection> {
+async function live(config: DaemonEyeConfig, needs: SnapshotNeeds, keep: readonly string[] = []): Promise<SnapshotForDetection> {
   const started = performance.now();
   // sql.js's WebAssembly compiles on V8's background threads while the synchronous /proc walk runs.
   startLoadingSqlJs();
-  const snapshot = await collectSnapshot({...collectOptionsFromConfig(config), tables: needs.tables});
-  const collected = performance.now();
-  // Built here, in this thread's sql.js, and handed to the workers as bytes. Handing them the rows to build
-  // from instead (a SnapshotBuild) kept sql.js off this thread but cost as much CPU and more memory: the rows
-  // are copied into the worker by structured clone (docs/performance.md, "Building the snapshot twice").
-  const content = released(inSharedMemory(await snapshotBytes(snapshotBuild(snapshot.scan, snapshot.processes, [], snapshot.tables))));
-  return {
-    content,
-    timings: {collect_ms: Math.round(collected - started), snapshot_build_ms: Math.round(performance.now() - collected)},
-    scanIds: [snapshot.scan.id],
-    tables: snapshot.scan.tables,
-    scans: [snapshot.scan],
-    source: 'live',
-    processCount: snapshot.processes.length,
-    inaccessibleCount: snapshot.processes.filter((p) => !p.accessible).length,
-    live: snapshot,
-  };
+  // The live tables' rows go into the snapshot database while they are collected (never held whole); the
+  // database is built here, in this thread's sql.js, and handed to the rule lanes as bytes. Handing them the
+  // rows to build from instead (a SnapshotBuild) kept sql.js off this thread but cost as much CPU and more
+  // memory: the rows are copied into the worker by structured clone (docs/performance.md, "Building the snapshot twice").
+  const streamed = streamedSnapshot(keep);
+  try {
+    const snapshot = await collectSnapshot({...collectOptionsFromConfig(config), tables: needs.tables, stream: streamed.stream});
+    const collected = performance.now();
+    const content = released(inSharedMemory(await streamed.bytes(snapshot.scan, snapshot.processes)));
+    return {
+      content,
+      timings: {collect_ms: Math.round(collected - started), snapshot_build_ms: Math.round(performance.now() - collected)},
+      scanIds: [snapshot.scan.id],
+      tables: snapshot.scan.tables,
+      scans: [snapshot.scan],
+      source: 'live',
+      processCount: snapshot.processes.length,
+      inaccessibleCount: snapshot.processes.filter((p) => !p.accessible).length,
+      live: snapshot,
+    };
+  } finally {
+    streamed.close();
+  }
 }
 
 /** `db`'s file, `db` closed. */
@@ -185,7 +195,8 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
   const problems = readOptionsOf(options);
   return async function* (needs) {
     if (input === undefined) {
-      yield await live(config, {tables: [...new Set([...needs.tables, ...(options.alsoCollect ?? [])])]});
+      // What the output shows besides the rules (a tree's sockets) is also kept as rows (`live.tables`).
+      yield await live(config, {tables: [...new Set([...needs.tables, ...(options.alsoCollect ?? [])])]}, options.alsoCollect);
       return;
     }
     if (since === undefined) {

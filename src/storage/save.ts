@@ -15,6 +15,11 @@ export interface SaveTargets {
   readonly log?: StorageLog;
   /** Rows of the live-response tables the scan collected. */
   readonly tables?: TableRowsByName;
+  /**
+   * The scan's snapshot file already built (its processes and live tables went into it while collecting:
+   * snapshot-writer.ts); `tables` is then unused. Written as it is, with `alerts` added.
+   */
+  readonly snapshot?: Uint8Array;
   /** Hears how an output that is a link, device or FIFO was written (src/util/output-file.ts). */
   readonly note?: (message: string) => void;
 }
@@ -31,8 +36,8 @@ export async function saveScan(
   targets: SaveTargets,
   alerts: readonly Alert[] = [],
 ): Promise<SaveResult> {
-  const output =
-    targets.outputPath === undefined ? undefined : await writeSnapshotFile(targets.outputPath, scan, processes, alerts, targets.tables, targets.note);
+  const content = targets.snapshot === undefined ? (targets.tables ?? {}) : {bytes: targets.snapshot};
+  const output = targets.outputPath === undefined ? undefined : await writeSnapshotFile(targets.outputPath, scan, processes, alerts, content, targets.note);
   const store =
     targets.storeDir === undefined
       ? undefined
@@ -40,6 +45,7 @@ export async function saveScan(
           alerts,
           retention: targets.retention,
           log: targets.log,
+          ...(targets.snapshot === undefined ? {} : {snapshot: targets.snapshot}),
           ...(targets.tables === undefined ? {} : {tables: targets.tables}),
         });
   return {...(output === undefined ? {} : {output}), ...(store === undefined ? {} : {store})};

@@ -103,17 +103,23 @@ export function insertTableRows(db: Database, tables: TableRowsByName, scanId: n
 
 /** One scan's rows of each named table of the registry as flat values, stamped with `scanId` (see insertTableRows). */
 function tableRowsBuild(tables: TableRowsByName, scanId: number): SnapshotBuildTable[] {
-  return Object.entries(tables).map(([name, collected]) => {
-    const table = tableDefinition(name);
-    if (table === undefined || table.scanColumn === null) throw new Error(`no table ${name} of scans in the registry`);
-    const columns = table.columns.filter((c) => c.name !== table.scanColumn);
-    const stamp = {column: table.scanColumn, value: scanId};
-    if (isFlatTableRows(collected)) return {name: table.name, columns: columns.map((c) => c.name), values: collected.values, stamp};
-    const toRow = rowValues(columns);
-    const values: SqlRowValue[] = [];
-    for (const row of collected) for (const value of toRow(row)) values.push(value);
-    return {name: table.name, columns: columns.map((c) => c.name), values, stamp};
-  });
+  return Object.entries(tables).map(([name, collected]) => scanTableBuild(name, collected, scanId));
+}
+
+/**
+ * One scan's rows of one registry table (row objects or flat values, without the scan column) as flat values
+ * in the registry's column order, to be stamped with `scanId`. Throws for a name that is not a table of scans.
+ */
+export function scanTableBuild(name: string, collected: CollectedTable, scanId: number): SnapshotBuildTable {
+  const table = tableDefinition(name);
+  if (table === undefined || table.scanColumn === null) throw new Error(`no table ${name} of scans in the registry`);
+  const columns = table.columns.filter((c) => c.name !== table.scanColumn);
+  const stamp = {column: table.scanColumn, value: scanId};
+  if (isFlatTableRows(collected)) return {name: table.name, columns: columns.map((c) => c.name), values: collected.values, stamp};
+  const toRow = rowValues(columns);
+  const values: SqlRowValue[] = [];
+  for (const row of collected) for (const value of toRow(row)) values.push(value);
+  return {name: table.name, columns: columns.map((c) => c.name), values, stamp};
 }
 
 /**
@@ -157,6 +163,25 @@ export async function serializeSnapshot(
   return snapshotBytes(snapshotBuild(scans, processes, alerts, tables));
 }
 
+/**
+ * The snapshot file `bytes` (one scan, e.g. a live detect's, src/storage/snapshot-writer.ts) with `alerts`
+ * added to its alerts table: the file a store keeps for that scan, the same rows as serializeSnapshot of the
+ * scan, its processes, tables and alerts. `bytes` themselves without alerts; else a new array, `bytes`
+ * unchanged (they may be shared memory that rule lanes read).
+ */
+export async function withAlerts(bytes: Uint8Array, alerts: readonly Alert[]): Promise<Uint8Array> {
+  if (alerts.length === 0) return bytes;
+  const db = new (await loadSqlJs()).Database(bytes);
+  try {
+    const values: SqlRowValue[] = [];
+    for (const alert of alerts) for (const value of ALERTS_TABLE.toRow(alert)) values.push(value);
+    insertFlatRows(db, ALERTS_TABLE, values);
+    return db.export();
+  } finally {
+    db.close();
+  }
+}
+
 /** A snapshot is a SQLite database: binary, never written to a terminal. */
 const SNAPSHOT_CONTENT: OutputContent = {type: 'binary', name: 'a SQLite snapshot'};
 
@@ -176,13 +201,17 @@ export function writeSnapshotBytes(path: string, bytes: Uint8Array, note?: (mess
   writer.commit();
 }
 
-/** Write one snapshot file (`scan --output FILE`). */
+/**
+ * Write one snapshot file (`scan --output FILE`). `tables`: the scan's live-response table rows, or
+ * `{bytes}`, the scan's snapshot file already built with its processes and tables (snapshot-writer.ts), to
+ * which `alerts` are added.
+ */
 export async function writeSnapshotFile(
   path: string,
   scan: ScanRecord | readonly ScanRecord[],
   processes: readonly ProcessRecord[],
   alerts: readonly Alert[] = [],
-  tables: TableRowsByName = {},
+  tables: TableRowsByName | {readonly bytes: Uint8Array} = {},
   note?: (message: string) => void,
 ): Promise<SnapshotWriteResult> {
   // Refused before the work of serialising: a directory, socket, block device or terminal at the path.
@@ -197,7 +226,8 @@ export async function writeSnapshotFile(
   });
   let bytes: Uint8Array;
   try {
-    bytes = await serializeSnapshot(scan, processes, alerts, tables);
+    bytes =
+      tables.bytes instanceof Uint8Array ? await withAlerts(tables.bytes, alerts) : await serializeSnapshot(scan, processes, alerts, tables as TableRowsByName);
     writer.write(bytes);
     writer.commit();
   } catch (error) {

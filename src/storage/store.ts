@@ -10,7 +10,7 @@ import type {ScanRecord} from '../models/scan.js';
 import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
 import {notRegularFile} from '../util/read-file.js';
 import {ensureStateDirectory} from '../util/state-file.js';
-import {serializeSnapshot, SNAPSHOT_FILE_MODE, type SnapshotWriteResult, type TableRowsByName} from './snapshot-file.js';
+import {serializeSnapshot, withAlerts, SNAPSHOT_FILE_MODE, type SnapshotWriteResult, type TableRowsByName} from './snapshot-file.js';
 import {makeDirectory} from '../util/directory.js';
 
 /** A store directory holds the snapshot files and nothing else: only its owner may list or read it. */
@@ -240,13 +240,22 @@ export async function appendToStore(
   dir: string,
   scan: ScanRecord,
   processes: readonly ProcessRecord[],
-  options: {alerts?: readonly Alert[]; retention?: RetentionPolicy; log?: StorageLog; now?: number; tables?: TableRowsByName} = {},
+  options: {
+    alerts?: readonly Alert[];
+    retention?: RetentionPolicy;
+    log?: StorageLog;
+    now?: number;
+    tables?: TableRowsByName;
+    /** The scan's snapshot file already built (its processes and live tables: snapshot-writer.ts): `alerts` are added to it, `tables` unused. */
+    snapshot?: Uint8Array;
+  } = {},
 ): Promise<StoreAppendResult> {
   ensureStoreDir(dir);
   const removedTemps = removeStaleTempFiles(dir, options.now === undefined ? {} : {now: options.now});
   if (removedTemps.length > 0) options.log?.debug(`store ${dir}: removed ${removedTemps.length} temp file(s) left by killed writers`);
   const alerts = options.alerts ?? [];
-  const bytes = await serializeSnapshot(scan, processes, alerts, options.tables);
+  if (options.snapshot?.length === 0) throw new Error('an empty snapshot file given to the store (its bytes were let go)');
+  const bytes = options.snapshot === undefined ? await serializeSnapshot(scan, processes, alerts, options.tables) : await withAlerts(options.snapshot, alerts);
   // Published under a new name, never replacing one: two runs that picked the same name both keep their scan.
   const writer = new AtomicFileWriter(join(dir, storeFileName(scan, 0)), {mode: SNAPSHOT_FILE_MODE});
   writer.write(bytes);
