@@ -183,7 +183,7 @@ const DetectionSchema = z
       .nullable()
       .default(null)
       .describe(
-        'Most rule worker threads (null: the number of CPUs); a snapshot gets one per 4 MB of snapshot (one under 4 MB runs on the main thread instead)',
+        'Most rule worker threads (null: the number of CPUs); a snapshot gets one per 4 MB of snapshot, and no more than half the available memory holds (each costs ≈ 56 MiB and a page cache 1.25× the snapshot); a run left with one lane runs its rules on the main thread instead',
       ),
     lists: z
       .record(z.string().regex(/^[a-z0-9_]+$/, 'list names are lower-case letters, digits and _'), NamedListSchema)

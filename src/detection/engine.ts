@@ -55,8 +55,9 @@ export interface EngineOptions {
   /** Rows kept per query; more are dropped and the outcome says `truncated`. */
   readonly maxRows?: number;
   /**
-   * Snapshot files below this many bytes run in the in-process lane when one lane serves the run (default
-   * SNAPSHOT_BYTES_PER_EXTRA_WORKER: every snapshot workersForSnapshot gives one worker); 0: always workers.
+   * Snapshot files below this many bytes run in the in-process lane when one lane serves the run (default:
+   * any size — one lane on a worker would cost a Node environment and its start for nothing); 0: always
+   * workers.
    */
   readonly inProcessBelowBytes?: number;
 }
@@ -193,7 +194,7 @@ export class DetectionEngine {
   constructor(options: EngineOptions = {}) {
     this.workerCount = Math.max(1, options.workers ?? cpus().length);
     this.maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
-    this.inProcessBelowBytes = options.inProcessBelowBytes ?? SNAPSHOT_BYTES_PER_EXTRA_WORKER;
+    this.inProcessBelowBytes = options.inProcessBelowBytes ?? Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -243,7 +244,8 @@ export class DetectionEngine {
    */
   async runTasks(tasks: readonly QueryTask[], options: {deadlineMs?: number; workers?: number} = {}): Promise<TaskOutcome[]> {
     const lanes = Math.max(1, Math.min(this.workerCount, options.workers ?? this.workerCount, tasks.length));
-    // One lane over a small snapshot file: the main thread, no worker (docs/performance.md).
+    // One lane over a snapshot file (a small snapshot, one CPU, or memory for one lane only): the main thread,
+    // no worker (docs/performance.md).
     const inProcess = lanes === 1 && tasks.every((task) => 'bytes' in task.snapshot && task.snapshot.bytes.byteLength < this.inProcessBelowBytes);
     if (!inProcess) this.start(lanes);
     const deadlineAt = options.deadlineMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + options.deadlineMs;

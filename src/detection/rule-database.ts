@@ -21,6 +21,11 @@ const LIST_COLUMNS = [{name: 'value'}] as const;
 /** The page cache never grows past this (KiB): 512 MiB. */
 const MAX_CACHE_KIB = 512 * 1024;
 
+/** The page cache a rule database over a snapshot file of `bytes` gets, bytes (a whole number of KiB): the file and a quarter more, plus 2 MiB, at most MAX_CACHE_KIB. */
+export function pageCacheBytes(bytes: number): number {
+  return Math.min(MAX_CACHE_KIB, Math.ceil((bytes * 1.25) / 1024) + 2048) * 1024;
+}
+
 /**
  * Prepare `db` (a snapshot just loaded or built) for rule queries: register the functions, create one table
  * per named list (`lists`: name → values; names are checked against /^[a-z0-9_]+$/ before they get here,
@@ -49,7 +54,7 @@ export function prepareRuleDatabase(db: Database, lists: Readonly<Record<string,
   // SQLite's default 2 MB page cache makes every scan of a bigger snapshot re-read its pages through the
   // in-memory file system; a cache as large as the snapshot keeps them after the first rule touched them.
   const bytes = Number(db.exec('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')[0]?.values[0]?.[0] ?? 0);
-  db.exec(`PRAGMA cache_size = -${Math.min(MAX_CACHE_KIB, Math.ceil((bytes * 1.25) / 1024) + 2048)}`);
+  db.exec(`PRAGMA cache_size = -${pageCacheBytes(bytes) / 1024}`);
   // The validator already refuses every write; this makes one an error besides. The file's bytes may be
   // shared with every other lane (storage/shared-bytes.ts), so nothing may ever write to them.
   db.exec('PRAGMA query_only = 1');

@@ -5,6 +5,7 @@ import {ALERT_SEVERITIES, type AlertSeverity, severityRank} from '../models/seve
 import {generateAlerts} from './alerts.js';
 import type {Host} from '../models/host.js';
 import {type DetectionEngine, type QueryTask, type SnapshotPayload, type TaskOutcome, workersForSnapshot} from './engine.js';
+import {lanesForMemory} from './lane-memory.js';
 import {listsForRun, type NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
 import {estimatedSnapshotBytes, isSnapshotBuild, type SnapshotContent} from '../storage/snapshot-build.js';
@@ -161,7 +162,9 @@ export async function runRulesOnSnapshot(input: RulesOnSnapshotInput): Promise<D
     timeoutMs: r.definition.timeout_ms ?? config.ruleTimeoutMs,
     snapshot: payload,
   }));
-  const outcomes = await input.engine.runTasks(tasks, {deadlineMs: config.timeout, workers: workersForSnapshot(snapshotSize(input.snapshot))});
+  const size = snapshotSize(input.snapshot);
+  // The lanes the snapshot's size repays, as many as the memory holds (lane-memory.ts).
+  const outcomes = await input.engine.runTasks(tasks, {deadlineMs: config.timeout, workers: Math.min(workersForSnapshot(size), lanesForMemory(size))});
   const byId = new Map(outcomes.map((o) => [o.key, o]));
   const results: DetectionResult[] = input.rules.map((loaded) => {
     const why = refused.get(loaded.rule.id);

@@ -138,8 +138,9 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
     options.baseline === undefined
       ? undefined
       : await (await import('../storage/input.js')).loadLatestScan(options.baseline, {limits: snapshotLimitsFromConfig(config.storage)});
-  // No worker is started ahead: a snapshot under SNAPSHOT_BYTES_PER_EXTRA_WORKER runs its rules on this thread
-  // (the engine's in-process lane), and a bigger one starts the workers its size repays (workersForSnapshot).
+  // No worker is started ahead: a snapshot one lane serves runs its rules on this thread (the engine's
+  // in-process lane), and a bigger one starts the workers its size repays (workersForSnapshot) and the
+  // memory holds (lanesForMemory).
   const engine = engineFor(config);
   const deadline = started + (options.timeoutMs ?? config.detection.run_timeout_ms);
   const perRule = new Map<string, DetectionResult[]>(rules.map((r) => [r.rule.id, []]));

@@ -281,6 +281,13 @@ describe('DetectionEngine', () => {
     expect(run.alerts.map((a) => a.rule_id)).toEqual(['exec-from-tmp']);
     // No worker: each stopped query's sql.js instance was dropped and the next rule got a new one.
     expect([e.workersStarted, e.inProcessLanes]).toEqual([0, 3]);
+    // One lane over a snapshot of any size, by default: this thread (a worker would cost a Node environment).
+    const one = new DetectionEngine({workers: 1});
+    engines.push(one);
+    const large = await payload([{pid: 7, command_line: ['sh', '-c', 'x'.repeat(SNAPSHOT_BYTES_PER_EXTRA_WORKER)]}]);
+    expect('bytes' in large && large.bytes.byteLength).toBeGreaterThan(SNAPSHOT_BYTES_PER_EXTRA_WORKER);
+    expect((await one.runTasks([{key: 'q', sql: 'SELECT pid FROM processes', timeoutMs: 10_000, snapshot: large}]))[0]?.rows).toEqual([{pid: 7}]);
+    expect([one.workersStarted, one.inProcessLanes]).toEqual([0, 1]);
     // A snapshot as big as the limit goes to a worker.
     const big = new DetectionEngine({workers: 1, inProcessBelowBytes: 1});
     engines.push(big);
