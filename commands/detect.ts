@@ -7,7 +7,7 @@ import type {ProcessTreeNode} from '../src/tree/process-tree.js';
 import {DaemonEyeError} from '../src/errors.js';
 import {ALERT_SEVERITIES} from '../src/models/severity.js';
 import {MAX_TIMER_MS, parseTime} from '../src/util/time.js';
-import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
+import {preferShortRunCompilation} from '../src/util/wasm-tiering.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {configFlags} from './_base/config-flags.js';
 import {formatFlag, inputFlag, sinceFlag} from './_base/flags.js';
@@ -54,7 +54,7 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
     if (flags.format === 'tree' && flags.since !== undefined) {
       throw new DaemonEyeError('USAGE', '--format tree draws one scan; --since selects many', {hint: 'drop --since to draw the latest scan of --input'});
     }
-    if (flags.since === undefined) preferBaselineWasm();
+    if (flags.since === undefined) preferShortRunCompilation();
     const config = this.loadConfig();
     const configMs = performance.now() - startupMs;
     const origin = flags.input === undefined ? ({live: true} as const) : ({live: false, input: flags.input} as const);

@@ -14,7 +14,7 @@ import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
 import {COLLECTED_TABLE_NAMES, collectedRows} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preflightOutput} from '../src/util/output-file.js';
-import {preferBaselineWasm} from '../src/util/wasm-tiering.js';
+import {preferShortRunCompilation} from '../src/util/wasm-tiering.js';
 import {configFlags} from './_base/config-flags.js';
 import {allowBareFlag, formatFlag, PID_MAX_LIMIT, readerRedaction, storeFlag} from './_base/flags.js';
 import {type CommandOutcome, type Output, shown} from './_base/outcome.js';
@@ -80,7 +80,7 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
         audit: {action: 'process_view', payload: {input: flags.input, scan_id: saved.scan.id, process_count: processes.length}},
       };
     }
-    preferBaselineWasm();
+    preferShortRunCompilation();
     const config = this.loadConfig();
     // Before collecting: a path that cannot take the snapshot is said now, not after the scan.
     if (flags.output !== undefined) preflightOutput(flags.output, {what: 'snapshot output'});

@@ -1,10 +1,10 @@
 // The human view of a snapshot: a `ps`-like table (pid, user, cpu, memory, name, command line), every
-// cell terminal-safe, the command line cut to the terminal width.
+// cell terminal-safe, the command line cut to the terminal width. The ECS and OCSF mappings are loaded only
+// for `--format ecs|ocsf` (the view's `prepare`).
 import type {Host} from '../models/host.js';
 import {type HostedProcessRecord, PROCESS_TABLE_COLUMN_NAMES, PROCESS_TABLE_COLUMNS, type ProcessRecord, processToRow} from '../models/process.js';
 import {csvCells} from '../models/serialise.js';
-import {ecsProcessEvent} from '../output/ecs.js';
-import {ocsfEvidenceInfo} from '../output/ocsf.js';
+import {ecsOcsf, loadEcsOcsf} from '../output/alert-formats.js';
 import {renderNdjsonLine, renderTable, type TableColumn} from '../output/render.js';
 import {rowPieces, type View} from '../output/view.js';
 
@@ -53,8 +53,9 @@ export function processView(processes: readonly ProcessRecord[], host: Host | nu
       values: (p) => [...csvCells(PROCESS_TABLE_COLUMNS, processToRow(p)), host?.id ?? null, host?.hostname ?? null],
     },
     text: {
-      ecs: (rows) => rowPieces(rows, (p) => renderNdjsonLine(ecsProcessEvent(p, host))),
-      ocsf: (rows) => rowPieces(rows, (p) => renderNdjsonLine(ocsfEvidenceInfo(p, host))),
+      ecs: (rows) => rowPieces(rows, (p) => renderNdjsonLine(ecsOcsf().ecs.ecsProcessEvent(p, host))),
+      ocsf: (rows) => rowPieces(rows, (p) => renderNdjsonLine(ecsOcsf().ocsf.ocsfEvidenceInfo(p, host))),
     },
+    prepare: loadEcsOcsf,
   };
 }

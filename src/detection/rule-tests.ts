@@ -14,6 +14,7 @@ import {missingTables, resultOf, type RuleExecutionConfig, skippedResult, snapsh
 import type {SqlValidator} from './sql-validator.js';
 import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
 import {yamlDepthProblem} from '../util/yaml.js';
+import {TimeSlicer} from '../util/interrupt.js';
 
 export interface RuleCaseResult {
   readonly rule_id: string;
@@ -70,7 +71,11 @@ export async function runRuleTestCases(rules: readonly LoadedRule[], options: Ru
   const tasks: QueryTask[] = [];
   const expectations: {loaded: LoadedRule; name: string; line: number | null; expect: number[]}[] = [];
   const results: (RuleCaseResult | undefined)[] = [];
+  // Each case's snapshot is built on this thread: a turn of the event loop between cases once a slice has run,
+  // so a signal is not held back by hundreds of them (src/util/interrupt.ts).
+  const slicer = new TimeSlicer();
   for (const loaded of rules) {
+    await slicer.tick();
     const file = loaded.definition.file;
     if (loaded.definition.tests.length === 0) {
       results.push({
@@ -88,6 +93,7 @@ export async function runRuleTestCases(rules: readonly LoadedRule[], options: Ru
     }
     const lines = testCaseLines(file);
     for (const [caseIndex, testCase] of loaded.definition.tests.entries()) {
+      await slicer.tick();
       const tables = Object.fromEntries(
         TEST_CASE_TABLES.flatMap((name) => {
           const rows = (testCase as Record<string, unknown>)[name] as readonly Record<string, unknown>[] | undefined;

@@ -31,7 +31,7 @@ import {decodeSignature} from '../crypto/file-signature.js';
 import {toHex} from '../crypto/hash.js';
 import {type PublicKey, verifyBytes} from '../crypto/keys.js';
 import {DaemonEyeError, fileError} from '../errors.js';
-import {onInterrupt} from '../util/interrupt.js';
+import {onInterrupt, TimeSlicer} from '../util/interrupt.js';
 import {parseJson} from '../util/json.js';
 import {FILE_LIMITS, formatBytes, MIB, notRegularFile} from '../util/read-file.js';
 import {EVIDENCE_FORMAT, type EvidenceManifest, MANIFEST_FILE, SIGNATURE_FILE} from './manifest.js';
@@ -119,8 +119,11 @@ function readFd(fd: number, maxBytes: number, what: string, path: string): Buffe
   }
 }
 
-/** Size, SHA-256 and BLAKE3 of an open file, read a chunk at a time (memory stays bounded whatever its size), then closed. */
-function digestFd(fd: number): {bytes: number; sha256: string; blake3: string} {
+/**
+ * Size, SHA-256 and BLAKE3 of an open file, read a chunk at a time (memory stays bounded whatever its size), then
+ * closed; the event loop gets a turn between chunks once a slice has run (a signal ends the run: src/util/interrupt.ts).
+ */
+async function digestFd(fd: number, slicer: TimeSlicer): Promise<{bytes: number; sha256: string; blake3: string}> {
   const sha = createHash('sha256');
   const b3 = blake3.create();
   const chunk = Buffer.allocUnsafe(1024 * 1024);
@@ -131,6 +134,7 @@ function digestFd(fd: number): {bytes: number; sha256: string; blake3: string} {
       sha.update(part);
       b3.update(part);
       bytes += n;
+      await slicer.tick();
     }
   } finally {
     closeSync(fd);
@@ -159,7 +163,7 @@ function caseRootOf(extracted: string): string {
 }
 
 /** Check a case directory. */
-export function verifyCaseDirectory(root: string, key: PublicKey | undefined, label = root): BundleVerification {
+export async function verifyCaseDirectory(root: string, key: PublicKey | undefined, label = root): Promise<BundleVerification> {
   const problems: string[] = [];
   let manifestBytes: Buffer;
   const opened = openInside(root, MANIFEST_FILE);
@@ -230,7 +234,9 @@ export function verifyCaseDirectory(root: string, key: PublicKey | undefined, la
   const changed: string[] = [];
   const missing: string[] = [];
   const added = present.filter((p) => !listed.has(p));
+  const slicer = new TimeSlicer();
   for (const file of safe) {
+    await slicer.tick();
     const opened = openInside(root, file.path);
     if ('missing' in opened) {
       missing.push(file.path);
@@ -241,7 +247,7 @@ export function verifyCaseDirectory(root: string, key: PublicKey | undefined, la
       problems.push(`refused: ${file.path} is ${opened.problem}: not read`);
       continue;
     }
-    const digest = digestFd(opened.fd);
+    const digest = await digestFd(opened.fd, slicer);
     const same = digest.bytes === file.bytes && digest.sha256 === file.sha256 && digest.blake3 === file.blake3;
     if (!same) changed.push(file.path);
   }
@@ -365,7 +371,7 @@ export async function verifyEvidenceBundle(
         hint: 'give the bundle `daemoneye collect` wrote',
       });
     }
-    return verifyCaseDirectory(caseRootOf(scratch), key, path);
+    return await verifyCaseDirectory(caseRootOf(scratch), key, path);
   } finally {
     forget();
     rmSync(scratch, {recursive: true, force: true});

@@ -1,7 +1,8 @@
 // The shapes an alert can leave in: DaemonEye's own record, an ECS alert event or an OCSF Detection Finding.
 // One switch for every sink and command that offers the choice (file and webhook sinks, `detect --format`).
-// The ECS and OCSF mappings are loaded only by a run that uses them (loadEcsOcsf, awaited first): a
-// live detect that prints and delivers DaemonEye's own records never evaluates them.
+// The ECS and OCSF mappings are loaded only by a run that uses them (loadEcsOcsf, awaited first, also by the
+// process views of `detect` and `scan`): a live detect or scan that prints and delivers DaemonEye's own
+// records never evaluates them.
 import type {Alert} from '../models/alert.js';
 import type * as Ecs from './ecs.js';
 import type * as Ocsf from './ocsf.js';

@@ -26,7 +26,7 @@ import {
 import {removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
 import {TimeSlicer} from '../util/interrupt.js';
 import {type OutputContent, OutputFileWriter, resolveOutput} from '../util/output-file.js';
-import {formatBytes, MIB, readRegularFile} from '../util/read-file.js';
+import {formatBytes, MIB, readRegularFileSliced} from '../util/read-file.js';
 import {TOOL_VERSION} from '../version.js';
 import {insertFlatRows, loadSqlJs, SCHEMA_VERSION, schemaStatements} from './database.js';
 import {inSharedMemory} from './shared-bytes.js';
@@ -413,7 +413,7 @@ export async function readSnapshotFile(path: string, limits: SnapshotLimits = DE
     if (statSync(path).isDirectory()) {
       throw new DaemonEyeError('INPUT_UNREADABLE', 'is a directory, not a snapshot file', {file: path, hint: 'give a snapshot file'});
     }
-    bytes = readRegularFile(
+    bytes = await readRegularFileSliced(
       path,
       {maxBytes: limits.maxBytes, what: 'snapshot file', setting: 'storage.max_snapshot_mb'},
       // Read in place, the file's bytes are what the rule workers read: read straight into shared memory.

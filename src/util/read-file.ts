@@ -6,6 +6,7 @@ import {closeSync, constants, fstatSync, openSync, readSync, type Stats, statSyn
 
 import {DaemonEyeError, type ErrorCode, fileError} from '../errors.js';
 import {isEmbeddedFile, readFileSync as readPackageFile} from '../package-files.js';
+import {runSliced, runWhole, type Steps} from './steps.js';
 
 /** 1 MiB, for limits written as `n * MIB`. */
 export const MIB = 1024 * 1024;
@@ -71,6 +72,9 @@ function tooLarge(path: string, bytes: number, limits: ReadFileLimits, grew = fa
   });
 }
 
+/** The most one read of readRegularFile asks for: a step of readRegularFileSliced. */
+const READ_BYTES = 8 * MIB;
+
 /** `1.5 MiB`, `512 KiB`, `20 bytes`. */
 export function formatBytes(bytes: number): string {
   if (bytes >= MIB) return `${Number((bytes / MIB).toFixed(1))} MiB`;
@@ -102,6 +106,18 @@ export function statRegularFile(path: string, limits: ReadFileLimits): Stats {
  * a read goes into (a file read whole in one read lands in one; e.g. shared memory for a snapshot file).
  */
 export function readRegularFile(path: string, limits: ReadFileLimits, allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Buffer {
+  return runWhole(readRegularFileSteps(path, limits, allocate));
+}
+
+/**
+ * readRegularFile, the event loop given a turn between reads (at most 8 MiB each) once a slice has run: for files
+ * that may be hundreds of MB (a snapshot), so a signal is not held back by the read (src/util/interrupt.ts).
+ */
+export function readRegularFileSliced(path: string, limits: ReadFileLimits, allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Promise<Buffer> {
+  return runSliced(readRegularFileSteps(path, limits, allocate));
+}
+
+function* readRegularFileSteps(path: string, limits: ReadFileLimits, allocate: (bytes: number) => Buffer): Steps<Buffer> {
   // The single executable's own files (built-in rules, their lists) are in memory, not on any disk.
   if (isEmbeddedFile(path)) return readPackageFile(path);
   const before = statRegularFile(path, limits);
@@ -124,9 +140,10 @@ export function readRegularFile(path: string, limits: ReadFileLimits, allocate: 
       const buffer = allocate(want);
       let filled = 0;
       while (filled < buffer.length) {
-        const n = readSync(fd, buffer, filled, buffer.length - filled, null);
+        const n = readSync(fd, buffer, filled, Math.min(READ_BYTES, buffer.length - filled), null);
         if (n === 0) break;
         filled += n;
+        yield;
       }
       chunks.push(buffer.subarray(0, filled));
       total += filled;

@@ -3,7 +3,7 @@
 // plugin, and each loader must reach that command's class.
 import {spawnSync} from 'node:child_process';
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 
 import {describe, expect, it} from 'vitest';
@@ -115,6 +115,31 @@ function bundleNamesRun(coverageDir: string, names: readonly string[]): Record<s
     }),
   );
 }
+
+/** The dist/ modules `file` imports statically, directly or through others (relative specifiers only). */
+function staticImports(file: string): Set<string> {
+  const seen = new Set<string>([file]);
+  const queue = [file];
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    const text = readFileSync(next, 'utf8');
+    for (const match of text.matchAll(/^(?:import|export)\s[^;]*?from\s+'(\.[^']+)'|^import\s+'(\.[^']+)'/gm)) {
+      const target = join(dirname(next), match[1] ?? match[2] ?? '');
+      if (!seen.has(target)) {
+        seen.add(target);
+        queue.push(target);
+      }
+    }
+  }
+  return seen;
+}
+
+describe('what a command imports', () => {
+  it('scan evaluates the ECS and OCSF mappings only for --format ecs|ocsf: its command module does not import them', () => {
+    const imported = [...staticImports(join(ROOT, 'dist', 'commands', 'scan.js'))];
+    expect(imported).toContain(join(ROOT, 'dist', 'src', 'collect', 'process-view.js'));
+    expect(imported.filter((file) => /\/dist\/src\/output\/(ecs|ocsf)\.js$/.test(file))).toEqual([]);
+  });
+});
 
 describe('start-up', () => {
   it('bin/run.js starts from the bundle; a live detect loads only what it uses; oclif’s engine check is skipped and leaves no trace in the environment', () => {
