@@ -17,6 +17,7 @@ import {OutputClosed, stdoutWriter, writePieces} from '../../src/output/write-pi
 import {Logger, type LogLevel} from '../../src/output/logger.js';
 import {MetricsCollector} from '../../src/telemetry/metrics.js';
 import {countGarbageCollections, readThreadCpu} from '../../src/telemetry/thread-cpu.js';
+import {runInterruptUndos} from '../../src/util/interrupt.js';
 import {preflightOutput} from '../../src/util/output-file.js';
 import {applyConfigFlags, configFlags} from './config-flags.js';
 import {refuseEmptyValues} from './flags.js';
@@ -60,6 +61,11 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
 
   override async init(): Promise<void> {
     await super.init();
+    // A throw outside every awaited call (a library's callback: systeminformation's exec on a host whose
+    // command line it cannot build) would end the run with Node's stack trace and exit 1, "the check said no".
+    // It is reported as the internal error it is, in the run's log format, and ends the run with exit 3, its
+    // temp files and locks removed as on a signal.
+    process.once('uncaughtException', (error) => this.crashed(error));
     // Before parsing, so even a usage error is coloured on a terminal; no TTY, no chalk loaded.
     this.stderrPalette = await paletteFor(process.stderr);
     const {args, argv, flags} = await this.parse({
@@ -297,6 +303,18 @@ export abstract class DaemonEyeCommand<T extends typeof Command> extends Command
       const problem = toDaemonEyeError(writeError as Error);
       this.logger.reportError(problem);
       this.setExitCode(problem.exitCode === ExitCode.Success ? ExitCode.RuntimeFailure : problem.exitCode);
+    }
+  }
+
+  /** An exception nothing caught: reported like `catch` does, then the run ends at once (exit 3 for an internal error). */
+  private crashed(error: Error): never {
+    const verbose = this.base.verbose === true || process.env.DEBUG !== undefined;
+    const problem = toDaemonEyeError(error);
+    try {
+      this.logger.reportError(problem, verbose ? (error.stack ?? String(error)) : undefined);
+    } finally {
+      runInterruptUndos();
+      process.exit(problem.exitCode === ExitCode.Success ? ExitCode.RuntimeFailure : problem.exitCode);
     }
   }
 

@@ -17,7 +17,9 @@
 //   - V8 accepts it (same V8, same flags).
 // Otherwise the bundle is compiled from its source, and a fresh cache is written (atomically: a temporary file
 // renamed over it) when the directory passes the same check and this user may write it; any failure to write
-// is ignored. No bundle at all, or, in a source checkout (tsconfig.json beside dist/), one older than this module
+// is ignored. A cache V8 refused is kept when this process runs with options of its own (`node --flag bin/run.js`,
+// NODE_OPTIONS): V8 refuses it for those flags, and the build's cache (trained on every command) stays right for
+// the plain runs; a plain run whose V8 refuses it (another Node) replaces it. No bundle at all, or, in a source checkout (tsconfig.json beside dist/), one older than this module
 // (dist/ recompiled by tsc alone after the last `npm run build`, so the bundle holds old code): bin/run.js loads
 // dist/'s modules as before. (An npm install has no tsconfig.json, and its files' times are when npm wrote them.)
 import {createHash} from 'node:crypto';
@@ -138,6 +140,21 @@ function cachedDataOf(stored: Buffer, digest: Buffer): Buffer | undefined {
   return stored.subarray(MAGIC.length + 32, HEADER_BYTES).equals(sha256(data)) ? data : undefined;
 }
 
+/**
+ * Whether this Node was started with options of its own (they may change V8's flags, which V8's cached data is
+ * made for): in NODE_OPTIONS or on its command line, other than the script given by `-e`/`-p` (process.execArgv
+ * holds those too).
+ */
+function runsWithOwnOptions(): boolean {
+  if ((process.env.NODE_OPTIONS ?? '').trim() !== '') return true;
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    if (['-e', '--eval', '-p', '--print'].includes(args[i] ?? '')) i++;
+    else return true;
+  }
+  return false;
+}
+
 /** Run the bundle's compiled script as CommonJS; its exports. */
 function evaluate(script: Script, file: string): BundleExports {
   const module = {exports: {} as BundleExports};
@@ -170,7 +187,8 @@ export function loadBundle(file: string = BUNDLE_FILE, options: {writeCacheIfMis
   if (cache === 'accepted' && script.cachedDataRejected === true) cache = 'rejected';
   const exports = evaluate(script, file);
   let cacheWritten = false;
-  if (cache !== 'accepted' && options.writeCacheIfMissing !== false && writableTrustedDir(dirname(cacheFile), uid)) {
+  const replaceable = cache !== 'accepted' && !(cache === 'rejected' && runsWithOwnOptions());
+  if (replaceable && options.writeCacheIfMissing !== false && writableTrustedDir(dirname(cacheFile), uid)) {
     // After the bundle's top level ran: the cache then holds oclif's and the start-up's compiled code.
     cacheWritten = writeCache(cacheFile, digest, script.createCachedData());
   }

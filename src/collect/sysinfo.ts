@@ -2,10 +2,11 @@
 // systeminformation`). It fills what that list has and leaves the rest null; it has no exact argv. Its
 // text takes the one text form of every table (escapeText).
 import {randomUUID} from 'node:crypto';
-import {statSync, type Stats} from 'node:fs';
+import {existsSync, statSync, type Stats} from 'node:fs';
 
+import {DaemonEyeError} from '../errors.js';
 import {emptyPlatformData, type LinuxPlatformData, type ProcessRecord} from '../models/process.js';
-import {type ExecutableImage, executableImage} from './procfs.js';
+import {type ExecutableImage, executableImage, listPids} from './procfs.js';
 import {escapeText} from './text-encoding.js';
 
 const STATE_LETTERS: Record<string, string> = {running: 'R', sleeping: 'S', stopped: 'T', paging: 'W', dead: 'X', zombie: 'Z', blocked: 'D'};
@@ -23,7 +24,47 @@ export interface SystemInformationResult {
   readonly processes: {record: ProcessRecord; platform: LinuxPlatformData; image: ExecutableImage | null}[];
 }
 
+/** The Linux kernel's limit on the length of one argument of a new program, its NUL included (MAX_ARG_STRLEN: 32 pages of 4 KiB). */
+export const MAX_ARG_STRLEN = 32 * 4096;
+
+/** Head room for processes started between our count and systeminformation's own `ps` (≈ 90 of 7-digit pids). */
+const ARGUMENT_HEADROOM = 2048;
+
+/**
+ * The length in bytes, NUL included, of the one shell command systeminformation 5 builds on Linux to read every
+ * listed process's CPU ticks (lib/processes.js: `cat /proc/stat | grep "cpu "`, then `;cat /proc/PID/stat` per
+ * process), which it hands to `/bin/sh -c` as one argument.
+ */
+export function cpuCommandBytes(pids: readonly number[]): number {
+  let bytes = 'cat /proc/stat | grep "cpu "'.length + 1;
+  for (const pid of pids) bytes += ';cat /proc//stat'.length + String(pid).length;
+  return bytes;
+}
+
+/**
+ * COLLECTOR_UNAVAILABLE when systeminformation cannot list a Linux host with these `pids`: past the kernel's
+ * argument limit its command fails with E2BIG and the library then throws from a callback (no error we could
+ * catch). Undefined when it fits (with head room for processes started meanwhile).
+ */
+export function systemInformationRefusal(pids: readonly number[]): DaemonEyeError | undefined {
+  const bytes = cpuCommandBytes(pids);
+  if (bytes + ARGUMENT_HEADROOM <= MAX_ARG_STRLEN) return undefined;
+  return new DaemonEyeError(
+    'COLLECTOR_UNAVAILABLE',
+    `the systeminformation collector cannot list this host's ${pids.length} processes: the command it runs for them would be ${bytes} bytes, past Linux's ${MAX_ARG_STRLEN}-byte limit on one argument`,
+    {hint: 'use the procfs collector (--collector procfs, or collection.collector: auto)'},
+  );
+}
+
+/**
+ * Every process systeminformation lists (or those of `pids`), as records with what its list has (no argv: one
+ * command string). Throws COLLECTOR_UNAVAILABLE on a Linux host with more processes than it can list.
+ */
 export async function collectWithSystemInformation(options: {scanId: number; pids?: readonly number[]}): Promise<SystemInformationResult> {
+  if (process.platform === 'linux' && existsSync('/proc/self')) {
+    const refusal = systemInformationRefusal(listPids('/proc'));
+    if (refusal !== undefined) throw refusal;
+  }
   const si = await import('systeminformation');
   const data = await si.processes();
   const wanted = options.pids === undefined ? null : new Set(options.pids);

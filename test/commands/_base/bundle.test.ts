@@ -39,14 +39,18 @@ const LOADER = pathToFileURL(join(ROOT, 'dist', 'commands', '_base', 'bundle.js'
  * loadBundle in a fresh `node` (V8 keeps a compiled script in memory for the rest of a process, so a second load
  * in one process would never read the cache), then run() and loadEveryCommand() when `call`.
  */
-function load(file: string, options: {writeCacheIfMissing?: boolean} = {}): {cache: string; cacheWritten: boolean; loaded?: number; ran?: unknown} | undefined {
+function load(
+  file: string,
+  options: {writeCacheIfMissing?: boolean} = {},
+  nodeOptions: readonly string[] = [],
+): {cache: string; cacheWritten: boolean; loaded?: number; ran?: unknown} | undefined {
   const script = `import(${JSON.stringify(LOADER)}).then(async (m) => {
     const b = m.loadBundle(${JSON.stringify(file)}, ${JSON.stringify(options)});
     if (b === undefined) return console.log('null');
     await b.run(['--version']);
     console.log(JSON.stringify({cache: b.cache, cacheWritten: b.cacheWritten, loaded: await b.loadEveryCommand(), ran: globalThis.__bundleRuns}));
   })`;
-  const result = spawnSync(process.execPath, ['-e', script], {encoding: 'utf8'});
+  const result = spawnSync(process.execPath, [...nodeOptions, '-e', script], {encoding: 'utf8'});
   expect(result.status, result.stderr).toBe(0);
   return (JSON.parse(result.stdout) as ReturnType<typeof load> | null) ?? undefined;
 }
@@ -87,6 +91,16 @@ describe('the bundle’s code cache', () => {
     const header = Buffer.concat([stored.subarray(0, 40), createHash('sha256').update(foreign).digest()]);
     writeFileSync(cacheFileOf(file), Buffer.concat([header, foreign]));
     expect(load(file)).toMatchObject({cache: 'rejected', cacheWritten: true, loaded: 3});
+    expect(load(file)?.cache).toBe('accepted');
+  });
+
+  it('is kept when V8 refuses it only for the options this node was started with', () => {
+    const file = fakeBundle();
+    load(file);
+    const trained = readFileSync(cacheFileOf(file));
+    // Another V8 flag: V8 refuses the data; the cache the plain runs use is not replaced.
+    expect(load(file, {}, ['--max-lazy'])).toMatchObject({cache: 'rejected', cacheWritten: false, loaded: 3});
+    expect(readFileSync(cacheFileOf(file)).equals(trained)).toBe(true);
     expect(load(file)?.cache).toBe('accepted');
   });
 
