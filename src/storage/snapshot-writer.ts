@@ -43,7 +43,9 @@ export async function openSnapshotWriter(scanId: number, options: {readonly batc
   const SQL = await loadSqlJs();
   const db = new SQL.Database();
   try {
-    db.exec(schemaStatements().join(';\n'));
+    // One transaction for the whole build (committed by `finish`): a batch's own transaction nests in it as a
+    // savepoint, so batches do not each commit (a journal file written and deleted per batch).
+    db.exec(`${schemaStatements().join(';\n')};\nBEGIN`);
   } catch (error) {
     db.close();
     throw error;
@@ -71,6 +73,7 @@ class DatabaseWriter implements SnapshotWriter {
     try {
       // The same rows as a build of the scan without its live tables (those are in already).
       for (const table of snapshotBuild(scan, processes, alerts).tables) this.insert(table);
+      this.db.exec('COMMIT');
       return this.db.export();
     } finally {
       this.close();

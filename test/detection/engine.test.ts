@@ -346,3 +346,37 @@ describe('DetectionEngine', () => {
     expect(run.alerts[0]).toMatchObject({rule_id: 'ok', scan_id: 9, dedupe_key: 'ok:x', affected_processes: [3]});
   });
 });
+
+describe('a signal that comes just before an in-process query', () => {
+  it('ends the run: the lane gives the event loop a turn before it sets the listeners aside', async () => {
+    const {spawnSync} = await import('node:child_process');
+    const {mkdtempSync, rmSync, writeFileSync} = await import('node:fs');
+    const {tmpdir} = await import('node:os');
+    const {join} = await import('node:path');
+    const {pathToFileURL} = await import('node:url');
+    const dir = mkdtempSync(join(tmpdir(), 'daemoneye-lane-signal-'));
+    try {
+      const file = join(dir, 'snapshot.db');
+      writeFileSync(file, await snapshotFromRows([{pid: 1}]));
+      const dist = (path: string): string => pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'src', path)).href;
+      // The built modules, as the CLI runs them: the handler installed, a snapshot loaded, then SIGTERM sent and
+      // caught by Node (read on the loop's next turn) right before a query that would run 20 s.
+      const script = [
+        `import {readFileSync} from 'node:fs';`,
+        `import {installInterruptHandlers} from '${dist('util/interrupt.js')}';`,
+        `import {InProcessSlot} from '${dist('detection/in-process-lane.js')}';`,
+        'installInterruptHandlers();',
+        'const slot = new InProcessSlot();',
+        `await slot.load('s', new Uint8Array(readFileSync(${JSON.stringify(file)})), {});`,
+        "process.kill(process.pid, 'SIGTERM');",
+        `const result = await slot.run(1, ${JSON.stringify(ENDLESS_CTE)}, 10, 20000);`,
+        "process.stdout.write('survived: ' + result.type);",
+      ].join('\n');
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {encoding: 'utf8', timeout: 60_000});
+      // Before, the signal was dropped with the listeners and the query ran to its limit ("survived: stopped").
+      expect({signal: child.signal, stdout: child.stdout}, child.stderr).toEqual({signal: 'SIGTERM', stdout: ''});
+    } finally {
+      rmSync(dir, {recursive: true, force: true});
+    }
+  });
+});
