@@ -1,7 +1,7 @@
 // Cost at scale (anyone can start 20,000 processes): `detect --input` over synthetic snapshots of 1,000,
 // 10,000 and 30,000 processes with the built-in pack and the SigmaHQ fixture rules (time per process against
 // a one-rule run on the same file; peak memory above a one-process run against the snapshot's size:
-// memoryRatio); each rule's own time over 10,000 processes in one sql.js database as a rule worker holds
+// memoryRatio, with the default lanes and with one lane, `detection.max_concurrent_rules: 1`); each rule's own time over 10,000 processes in one sql.js database as a rule worker holds
 // it; and, on the live host brought to
 // SCALE_BENCH_LIVE_PROCESSES plain `sleep`s (default 10,000; 0 skips it), `scan --output`, `detect`,
 // `scan --tables all --output` and a live `query` over process_memory_map against `ps -e` listing the same
@@ -132,7 +132,9 @@ async function benchSnapshots(dir: string, env: NodeJS.ProcessEnv): Promise<void
     {runs: 3, env, exitCodes: [0, 1, 3]},
   );
   report('memory baseline', [baseline]);
-  const rows: {count: number; size: number; one: Timing; all: Timing}[] = [];
+  // The same over one lane (`detection.max_concurrent_rules: 1`: the main thread, no worker): the memory setting.
+  const oneLaneEnv = {...env, DAEMONEYE_DETECTION__MAX_CONCURRENT_RULES: '1'};
+  const rows: {count: number; size: number; one: Timing; all: Timing; oneLane: Timing}[] = [];
   for (const count of SIZES) {
     const file = join(dir, `host-${count}.db`);
     const bytes = await syntheticSnapshot(count);
@@ -142,10 +144,14 @@ async function benchSnapshots(dir: string, env: NodeJS.ProcessEnv): Promise<void
     const options = {runs: count >= RULES_AT ? 1 : 3, env, exitCodes: [0, 1, 3]};
     const one = timeCommand(`${count} processes, 1 rule`, process.execPath, [BIN, ...common, '--rule', 'detached-shell'], options);
     const all = timeCommand(`${count} processes, pack + Sigma`, process.execPath, [BIN, ...common, '--rules', sigma.dir], options);
-    report(`${count} processes: snapshot ${mb(bytes.length)}`, [one, all], one);
+    const oneLane = timeCommand(`${count} processes, pack + Sigma, one lane`, process.execPath, [BIN, ...common, '--rules', sigma.dir], {
+      ...options,
+      env: oneLaneEnv,
+    });
+    report(`${count} processes: snapshot ${mb(bytes.length)}`, [one, all, oneLane], one);
     const summary = detectSummary(['detect', '--input', file, '--no-audit', '--rules', sigma.dir], env);
     process.stdout.write(`${summary.rules} rules; timed out: ${some(summary.timedOut)}; not run: ${some(summary.notRun)}\n`);
-    rows.push({count, size: bytes.length, one, all});
+    rows.push({count, size: bytes.length, one, all, oneLane});
     if (count === RULES_AT) {
       const times = await ruleTimes(bytes, sigma.dir, env, validator);
       const over = times.filter(([, ms]) => ms > RULE_TARGET_MS);
@@ -158,18 +164,20 @@ async function benchSnapshots(dir: string, env: NodeJS.ProcessEnv): Promise<void
     }
   }
   process.stdout.write(
-    `\nprocesses | snapshot | pack + Sigma (wall, CPU) | per 1,000 processes above the 1-rule run: wall, CPU (× at the first size) | peak RSS | (peak RSS − ${(baseline.peakRssMb ?? 0).toFixed(0)} MB of the 1-process run) / snapshot\n`,
+    `\nprocesses | snapshot | pack + Sigma (wall, CPU) | per 1,000 processes above the 1-rule run: wall, CPU (× at the first size) | peak RSS | (peak RSS − ${(baseline.peakRssMb ?? 0).toFixed(0)} MB of the 1-process run) / snapshot | the same, one lane: wall, CPU, ratio\n`,
   );
   const per = (row: (typeof rows)[number], of: 'medianMs' | 'cpuMs'): number => (((row.all[of] ?? 0) - (row.one[of] ?? 0)) / row.count) * 1000;
   const first = rows[0];
+  const met = (ratio: number): string => `${ratio.toFixed(2)}× (target ≤ ${MEMORY_TARGET_RATIO}×: ${ratio <= MEMORY_TARGET_RATIO ? 'met' : 'MISSED'})`;
   for (const row of rows) {
     const ratio = memoryRatio(row.all.peakRssMb ?? 0, baseline.peakRssMb ?? 0, row.size);
+    const oneLaneRatio = memoryRatio(row.oneLane.peakRssMb ?? 0, baseline.peakRssMb ?? 0, row.size);
     const wall = per(row, 'medianMs');
     const cpu = per(row, 'cpuMs');
     const firstWall = first === undefined ? wall : per(first, 'medianMs');
     const firstCpu = first === undefined ? cpu : per(first, 'cpuMs');
     process.stdout.write(
-      `${row.count} | ${mb(row.size)} | ${row.all.medianMs.toFixed(0)} ms, ${(row.all.cpuMs ?? 0).toFixed(0)} ms | ${wall.toFixed(0)} ms (${(wall / firstWall).toFixed(2)}×), ${cpu.toFixed(0)} ms (${(cpu / firstCpu).toFixed(2)}×) | ${(row.all.peakRssMb ?? 0).toFixed(0)} MB | ${ratio.toFixed(2)}× (target ≤ ${MEMORY_TARGET_RATIO}×: ${ratio <= MEMORY_TARGET_RATIO ? 'met' : 'MISSED'})\n`,
+      `${row.count} | ${mb(row.size)} | ${row.all.medianMs.toFixed(0)} ms, ${(row.all.cpuMs ?? 0).toFixed(0)} ms | ${wall.toFixed(0)} ms (${(wall / firstWall).toFixed(2)}×), ${cpu.toFixed(0)} ms (${(cpu / firstCpu).toFixed(2)}×) | ${(row.all.peakRssMb ?? 0).toFixed(0)} MB | ${met(ratio)} | ${row.oneLane.medianMs.toFixed(0)} ms, ${(row.oneLane.cpuMs ?? 0).toFixed(0)} ms, ${met(oneLaneRatio)}\n`,
     );
   }
 }
