@@ -10,6 +10,7 @@ import {pathToFileURL} from 'node:url';
 import {Worker} from 'node:worker_threads';
 
 import {embeddedAsset, PACKAGE_ROOT} from '../package-files.js';
+import {collectGarbage} from '../util/gc.js';
 import {MAX_TIMER_MS} from '../util/time.js';
 import {inSharedMemory, isShared} from '../storage/shared-bytes.js';
 import type {SnapshotBuild, SnapshotContent} from '../storage/snapshot-build.js';
@@ -209,6 +210,10 @@ export class DetectionEngine {
   private slot(index: number, inProcess: boolean): RuleSlot {
     if (inProcess) {
       if (this.inProcess === undefined) {
+        // A lane dropped after a stopped query leaves its sql.js instance (its memory and a page cache as large
+        // as the snapshot) for the garbage collector: collected before the new instance builds its own, so
+        // the two are never resident together (the run that dropped it has returned by now).
+        if (this.inProcessLanes > 0) collectGarbage();
         this.inProcess = new InProcessSlot();
         this.inProcessLanes++;
       }

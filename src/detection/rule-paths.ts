@@ -17,7 +17,11 @@ export function userRulesDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(dirname(userConfigPath(env)), 'rules');
 }
 
-/** Rule files under a directory, recursively, sorted; the `lists/` folder, dot and temp files skipped. */
+/**
+ * Rule files under a directory, recursively, sorted; the `lists/` folder, dot and temp files skipped. A path that
+ * is not a directory is itself the one rule file: its reader refuses anything but a regular file (a FIFO, a
+ * device) in one line, as it does for one found in a directory.
+ */
 export function findRuleFiles(path: string): string[] {
   let stats;
   try {
@@ -25,7 +29,7 @@ export function findRuleFiles(path: string): string[] {
   } catch (error) {
     throw fileError(error, path, 'read');
   }
-  if (stats.isFile()) return [path];
+  if (!stats.isDirectory()) return [path];
   const files: string[] = [];
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, {withFileTypes: true}).sort((a, b) => a.name.localeCompare(b.name))) {

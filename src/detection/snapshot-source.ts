@@ -85,7 +85,11 @@ async function live(config: DaemonEyeConfig, needs: SnapshotNeeds, keep: readonl
   try {
     const snapshot = await collectSnapshot({...collectOptionsFromConfig(config), tables: needs.tables, stream: streamed.stream});
     const collected = performance.now();
-    const content = released(inSharedMemory(await streamed.bytes(snapshot.scan, snapshot.processes)));
+    const exported = await streamed.bytes(snapshot.scan, snapshot.processes);
+    // The database (closed) and its in-memory file are dead: collected before the shared copy is made, so
+    // the file, its export and the copy are never all held at once.
+    if (exported.byteLength >= COLLECT_FROM_BYTES) collectGarbage();
+    const content = released(inSharedMemory(exported));
     return {
       content,
       timings: {collect_ms: Math.round(collected - started), snapshot_build_ms: Math.round(performance.now() - collected)},

@@ -6,8 +6,9 @@ import {afterAll, describe, expect, it} from 'vitest';
 import {embeddedDefaults} from '../../src/config/schema.js';
 import {setRuleEnabled} from '../../src/detection/config-edit.js';
 import {listsForRun, loadNamedLists, parseListText} from '../../src/detection/lists.js';
-import {RuleManager} from '../../src/detection/rule-manager.js';
+import {findRuleFiles, RuleManager} from '../../src/detection/rule-manager.js';
 import {isolatedEnv, removeDir, ROOT, tempDir} from '../helpers/cli.js';
+import {makeFifo} from '../helpers/hostile-files.js';
 
 const FIXTURES = join(ROOT, 'test/fixtures/rules');
 const dir = tempDir();
@@ -40,6 +41,23 @@ describe('RuleManager', () => {
     expect(RuleManager.select(rules, ['test-exec-from-tmp'])).toHaveLength(1);
     expect(() => RuleManager.select(rules, ['nope'])).toThrow(/no rule with id nope/);
     removeDir(userRules);
+  });
+
+  it('refuses a rule path that is a FIFO in one line, named or found in a directory (never an internal error)', async () => {
+    const pipes = join(dir, 'pipes');
+    mkdirSync(pipes);
+    const fifo = makeFifo(join(pipes, 'rule.yaml'));
+    expect(findRuleFiles(fifo)).toEqual([fifo]);
+    const refusal = expect.objectContaining({
+      exitCode: 2,
+      file: fifo,
+      message: 'is a FIFO (named pipe), not a regular file: a rule file is never read from one',
+    });
+    for (const path of [fifo, pipes]) {
+      const manager = new RuleManager({config: config({builtin_rules: false}), extraPaths: [path], env});
+      await expect(manager.loadRules()).rejects.toThrow(refusal);
+    }
+    await expect(new RuleManager({config: config(), env}).validateRuleFile(fifo)).rejects.toThrow(refusal);
   });
 
   it('refuses duplicate ids naming both files, and invalid files before anything runs', async () => {
