@@ -52,7 +52,7 @@ export function systemInformationRefusal(pids: readonly number[]): DaemonEyeErro
   return new DaemonEyeError(
     'COLLECTOR_UNAVAILABLE',
     `the systeminformation collector cannot list this host's ${pids.length} processes: the command it runs for them would be ${bytes} bytes, past Linux's ${MAX_ARG_STRLEN}-byte limit on one argument`,
-    {hint: 'use the procfs collector (--collector procfs, or collection.collector: auto)'},
+    {hint: 'use the procfs collector: --collector procfs, or collection.collector auto'},
   );
 }
 
