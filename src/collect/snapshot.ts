@@ -21,6 +21,7 @@ import {type CollectedProcess, listPids, sampleCpu, walkProcfs, type WalkSources
 import {collectionRedactor, redactCollectedTable, type RedactionOptions} from './redact.js';
 import {collectLiveTables, LIVE_TABLES, type LiveTableSink, liveTableSources} from './live-tables.js';
 import {selectEnviron} from './envs.js';
+import {signalTurn, withSignalsAtDefault} from '../util/interrupt.js';
 import type {FdLink} from './fds.js';
 
 export type CollectorChoice = 'auto' | 'procfs' | 'systeminformation';
@@ -260,14 +261,21 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       ...(options.afterStat === undefined ? {} : {afterStat: options.afterStat}),
       sources,
     };
-    const result = walkProcfs(context, options.pids);
+    // The walk, the hidden-process check and the live tables are synchronous stretches (per-call overhead of
+    // async fs would dominate) that can last seconds on a big host: a signal during them ends the run at once
+    // by its default action, since nothing a signal must undo exists yet (src/util/interrupt.ts).
+    await signalTurn();
+    const result = withSignalsAtDefault(() => walkProcfs(context, options.pids));
     walkMs = performance.now() - walkStart;
     collected = result.processes;
     const hiddenStart = performance.now();
-    const hidden = findHiddenProcesses(
-      collected,
-      {procRoot, scanId, pids: options.pids, readByPath: (pids) => walkProcfs(context, pids).processes, newId: () => randomUUID()},
-      options.hiddenCheck === true,
+    await signalTurn();
+    const hidden = withSignalsAtDefault(() =>
+      findHiddenProcesses(
+        collected,
+        {procRoot, scanId, pids: options.pids, readByPath: (pids) => walkProcfs(context, pids).processes, newId: () => randomUUID()},
+        options.hiddenCheck === true,
+      ),
     );
     hiddenMs = performance.now() - hiddenStart;
     hiddenProbed = hidden.probed;
@@ -357,14 +365,17 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
         },
       };
     }
-    live = collectLiveTables({
-      procRoot,
-      processes,
-      tables: asked,
-      env: envSelection,
-      preread: {fd: prereadFd, environ: prereadEnviron},
-      ...(sink === undefined ? {} : {sink}),
-    });
+    await signalTurn();
+    live = withSignalsAtDefault(() =>
+      collectLiveTables({
+        procRoot,
+        processes,
+        tables: asked,
+        env: envSelection,
+        preread: {fd: prereadFd, environ: prereadEnviron},
+        ...(sink === undefined ? {} : {sink}),
+      }),
+    );
     for (const [table, count] of Object.entries(live.unreadable)) {
       if (count > 0) {
         errors.push(
