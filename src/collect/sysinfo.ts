@@ -73,19 +73,24 @@ export async function collectWithSystemInformation(options: {scanId: number; pid
   for (const entry of data.list) {
     if (wanted !== null && !wanted.has(entry.pid)) continue;
     const collectionTime = Date.now();
-    const executablePath = entry.path !== '' && entry.command !== '' ? `${entry.path.replace(/\/$/, '')}/${entry.command}` : null;
+    // On Linux, kthreadd (pid 2) and its children are the kernel's threads: no process started by exec has
+    // kthreadd for parent (an orphan goes to init or a subreaper). ps shows their names as `[name]`, which is no
+    // argv and no executable; left unknown (null), every rule about user processes would take them for one.
+    const kernelThread = process.platform === 'linux' ? entry.pid === 2 || entry.parentPid === 2 : null;
+    const executablePath = kernelThread !== true && entry.path !== '' && entry.command !== '' ? `${entry.path.replace(/\/$/, '')}/${entry.command}` : null;
     const image = executablePath === null ? undefined : statQuiet(executablePath);
     // The list has one command string, not argv: the command and its parameter text, never re-split (the
     // redaction policy reads a text with white space in argv as a command line, word by word).
     const command = escapeText(executablePath ?? entry.command);
     const params = escapeText(entry.params);
-    const argv = entry.command === '' ? [] : params === '' ? [command] : [command, params];
+    const argv = kernelThread === true || entry.command === '' ? [] : params === '' ? [command] : [command, params];
     const platform: LinuxPlatformData = {
       ...emptyPlatformData(),
       user_name: entry.user === '' ? null : escapeText(entry.user),
       state: STATE_LETTERS[entry.state] ?? null,
       nice: Number.isFinite(entry.nice) ? entry.nice : null,
       tty: entry.tty === '' ? null : entry.tty,
+      kernel_thread: kernelThread,
       exe_inode: image?.ino ?? null,
       exe_device: image?.dev ?? null,
       exe_path_inode: image?.ino ?? null,

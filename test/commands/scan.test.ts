@@ -166,13 +166,20 @@ describe('daemoneye scan', () => {
   });
 
   it('the systeminformation collector fills what it can', async () => {
-    const result = await runCli(['scan', '--collector', 'systeminformation', '--pid', String(sleepPid), '--format', 'json'], {env});
+    // kthreadd (pid 2) rides along: the kernel's threads are known as such (ps shows them as `[name]`, no argv),
+    // or every rule about user processes would take them for one (kernel-thread-masquerade fired on each).
+    const result = await runCli(['scan', '--collector', 'systeminformation', '--pid', String(sleepPid), '--pid', '2', '--format', 'json'], {env});
     expect(result.code).toBe(0);
-    const [record] = (JSON.parse(result.stdout) as unknown[]).map((r) => HostedProcessRecordSchema.parse(r));
-    expect(record?.pid).toBe(sleepPid);
+    const records = (JSON.parse(result.stdout) as unknown[]).map((r) => HostedProcessRecordSchema.parse(r));
+    const record = records.find((r) => r.pid === sleepPid);
     expect(record?.name).toBe('sleep');
     expect(record?.user_id).toBeNull();
     expect(record?.platform_data?.entity_id).toBeNull();
+    expect(record?.platform_data?.kernel_thread).toBe(false);
+    const kthreadd = records.find((r) => r.pid === 2);
+    expect(kthreadd?.platform_data?.kernel_thread).toBe(true);
+    expect(kthreadd?.command_line).toEqual([]);
+    expect(kthreadd?.executable_path).toBeNull();
   });
 
   it('the systeminformation collector redacts secrets in its one parameter string', async () => {
