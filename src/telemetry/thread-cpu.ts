@@ -18,6 +18,8 @@ import {readdirSync, readFileSync} from 'node:fs';
 import {availableParallelism} from 'node:os';
 import {type PerformanceEntry, constants as perfConstants, PerformanceObserver} from 'node:perf_hooks';
 
+import {parseStat} from '../collect/parsers.js';
+
 /** Linux's USER_HZ: the unit of utime and stime in /proc (100 on every architecture Node supports). */
 export const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -44,22 +46,13 @@ export interface TaskStat {
  * the line; the fields after it are numbers and a state letter. Returns undefined for a line that is not one.
  */
 export function parseTaskStat(line: string): TaskStat | undefined {
-  const open = line.indexOf(' (');
-  const close = line.lastIndexOf(')');
-  if (open <= 0 || close < open) return undefined;
-  const tid = Number(line.slice(0, open));
-  // After ") ": field 3 (state) is rest[0], so field N is rest[N - 3].
-  const rest = line
-    .slice(close + 2)
-    .trim()
-    .split(' ');
-  if (!Number.isSafeInteger(tid) || tid <= 0 || rest.length < 20) return undefined;
-  const field = (n: number): number => Number(rest[n - 3]);
-  const [utimeTicks, stimeTicks, startTicks] = [field(14), field(15), field(22)];
+  // The split itself is the process table's (parseStat); a thread's line must also carry a positive id, a state
+  // letter and whole, non-negative tick counts.
+  const stat = parseStat(line.trimEnd());
+  if (stat === null || !Number.isSafeInteger(stat.pid) || stat.pid <= 0 || !/^[A-Za-z]$/.test(stat.state)) return undefined;
+  const {utimeTicks, stimeTicks, startTicks} = stat;
   if (![utimeTicks, stimeTicks, startTicks].every((n) => Number.isSafeInteger(n) && n >= 0)) return undefined;
-  const state = rest[0] ?? '';
-  if (!/^[A-Za-z]$/.test(state)) return undefined;
-  return {tid, comm: line.slice(open + 2, close), state, utimeTicks, stimeTicks, startTicks};
+  return {tid: stat.pid, comm: stat.comm, state: stat.state, utimeTicks, stimeTicks, startTicks};
 }
 
 /** What a thread does, by the order Node started it in (see the header). */
