@@ -1,4 +1,4 @@
-// The in-process lane: rules over a small snapshot run on the main thread, in a sql.js instance of their own
+// The in-process lane: rules run on the main thread (where a run over a snapshot file's bytes starts), in a sql.js instance of their own
 // (storage/sqljs.ts newSqlJsInstance: its own WebAssembly memory, compiled once with the main thread's), instead
 // of a worker thread, which is a second Node environment with its own sql.js, regular-expression engine and
 // copy of the snapshot. The sandbox is the worker's: the same private, read-only rule database
