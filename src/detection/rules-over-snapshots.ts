@@ -16,6 +16,7 @@ import {snapshotBytes} from '../storage/snapshot-build.js';
 import type {StoreAppendResult} from '../storage/store.js';
 import {readsBaseline, withBaseline} from './baseline.js';
 import {DetectionEngine} from './engine.js';
+import {holdYoungGeneration} from '../util/gc.js';
 import {RULE_CACHE_FILE} from './rule-cache.js';
 import {type LoadedRule, RuleManager} from './rule-manager.js';
 import {type DetectionResult, type DetectionRunSummary, runRulesOnSnapshot, summariseRun} from './rules-on-snapshot.js';
@@ -123,6 +124,9 @@ function scanHosts(scans: readonly ScanRecord[]): (scanId: number | null) => Hos
  */
 export async function runRulesOverSnapshots(options: DetectOptions): Promise<DetectReport> {
   const started = performance.now();
+  // From here on V8's young generation keeps its size (util/gc.ts): loading the rules and reading the
+  // snapshot grew it in some runs and not others, and the rule phase grows it to ≈ 18 MiB more.
+  holdYoungGeneration();
   const {config} = options;
   const manager = new RuleManager({
     config,
