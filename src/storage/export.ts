@@ -18,7 +18,7 @@ import {ocsfEvidenceInfo} from '../output/ocsf.js';
 import type {ScanRecord} from '../models/scan.js';
 import {csvLine} from '../output/render.js';
 import {escapeJsonText, safeJson, TERMINAL_TEXT, terminalOutput} from '../output/terminal.js';
-import {TimeSlicer} from '../util/interrupt.js';
+import {settleRun, TimeSlicer} from '../util/interrupt.js';
 import {OutputFileWriter} from '../util/output-file.js';
 import {ChunkedWriter, OutputClosed, stdoutWriter} from '../output/write-pieces.js';
 import {openSnapshotInput, rangeReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
@@ -289,7 +289,8 @@ export function checkExportFilters(config: Pick<ExportConfig, 'table' | 'pid' | 
 /**
  * Export one table of a snapshot file or store. Files are read one at a time and their rows written as
  * they are read (NDJSON and JSON stream; CSV has a header first). With `outputPath`, the output is written
- * to a temp file and renamed into place only when complete. Corrupt files of a store are reported through
+ * to a temp file and renamed into place only when complete; that publish settles the run (settleRun,
+ * src/util/interrupt.ts: a signal then no longer ends it). Corrupt files of a store are reported through
  * `onProblem` and skipped; a corrupt single input file throws.
  */
 export async function exportData(config: ExportConfig, sink: ExportSink = {}): Promise<ExportResult> {
@@ -385,7 +386,11 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
     open();
     if (format === 'json') out.push(rows === 0 ? ']\n' : '\n]\n');
     await out.flush();
-    file?.commit();
+    if (file !== undefined) {
+      // The published file is the run's product (src/util/interrupt.ts): a signal handled after this is let pass.
+      file.commit();
+      settleRun();
+    }
   } catch (error) {
     file?.abort();
     if (!(error instanceof OutputClosed)) throw error;
