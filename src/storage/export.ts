@@ -8,7 +8,7 @@ import type {Database, SqlValue} from 'sql.js';
 import {DaemonEyeError} from '../errors.js';
 import type {ColumnSpec} from '../models/columns.js';
 import {csvCells} from '../models/serialise.js';
-import {type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tables.js';
+import {missingTablesAdvice, type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tables.js';
 import type {Alert} from '../models/alert.js';
 import {type Host, hostOfScan} from '../models/host.js';
 import {alertDocument, loadEcsOcsf} from '../output/alert-formats.js';
@@ -324,6 +324,8 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   // A host table a scan did not collect is not empty, it is unknown: said, never exported as "no rows".
   const hostTable = tableDefinition(table)?.collected === true && table !== 'processes';
   let scansWithoutTable = 0;
+  // The collectors of the scans without the table: what the advice to get it says.
+  const lackingCollectors = new Set<string>();
   const addHost = exportAddsHost(table);
   try {
     // The CSV header and JSON's `[` wait for a scan that holds the table: a refused export prints nothing.
@@ -338,7 +340,9 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
     for await (const snapshot of requireSnapshotsInRange(input, readOptions)) {
       filesRead++;
       scanIds.push(...snapshot.scanIds);
-      const without = hostTable ? snapshot.scans.filter((s) => snapshot.scanIds.includes(s.id) && !s.tables.includes(table)).length : 0;
+      const lacking = hostTable ? snapshot.scans.filter((s) => snapshot.scanIds.includes(s.id) && !s.tables.includes(table)) : [];
+      for (const scan of lacking) lackingCollectors.add(scan.collector);
+      const without = lacking.length;
       scansWithoutTable += without;
       if (without === snapshot.scanIds.length) continue;
       open();
@@ -380,7 +384,7 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
           : `none of the ${scanIds.length} scans in ${config.input} collected ${table}`;
       throw new DaemonEyeError('INPUT_INCOMPATIBLE', problem, {
         file: config.input,
-        hint: `save snapshots with \`scan --tables ${table}\` (or \`--tables all\`)`,
+        hint: missingTablesAdvice([table], [...lackingCollectors]),
       });
     }
     open();
