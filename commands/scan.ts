@@ -11,7 +11,7 @@ import type {ProcessRecord} from '../src/models/process.js';
 import type {TreeSocket} from '../src/tree/process-tree.js';
 import {processView} from '../src/collect/process-view.js';
 import {recordCollectionMetrics} from '../src/telemetry/record-metrics.js';
-import {COLLECTED_TABLE_NAMES, collectedRows} from '../src/models/tables.js';
+import {COLLECTED_TABLE_NAMES, collectedRows, missingTablesAdvice} from '../src/models/tables.js';
 import {DaemonEyeCommand} from './_base/base-command.js';
 import {preflightOutput} from '../src/util/output-file.js';
 import {preferShortRunCompilation} from '../src/util/wasm-tiering.js';
@@ -100,10 +100,11 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
   private async collectAndShow(config: Config, tree: boolean, saving: boolean, streamed: StreamedSnapshot | undefined): Promise<CommandOutcome> {
     const {flags} = this;
     const progress = hashProgressLine(this.logger);
+    const savedTables = saving ? scanTables(flags.tables, config.values.collection.tables) : [];
     const snapshot = await collectSnapshot({
       ...collectOptionsFromConfig(config.values),
       // A tree shows each process's sockets, so it collects them even when nothing is saved.
-      tables: [...new Set([...(saving ? scanTables(flags.tables, config.values.collection.tables) : []), ...(tree ? ['process_open_sockets'] : [])])],
+      tables: [...new Set([...savedTables, ...(tree ? ['process_open_sockets'] : [])])],
       // A tree needs every process to find a --pid's ancestors and descendants.
       ...(flags.pid === undefined || tree ? {} : {pids: flags.pid}),
       ...(process.stderr.isTTY === true && this.logger.enabled('info') ? {onHashProgress: progress.show} : {}),
@@ -114,6 +115,9 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     for (const pid of snapshot.stats.missing_pids) this.logger.warn(`no process with pid ${pid}`);
     if (snapshot.stats.hash_cache_problem !== null) this.logger.warn(snapshot.stats.hash_cache_problem);
     for (const problem of snapshot.scan.errors) this.logger.debug(problem);
+    // Tables asked for that the collector cannot read (the systeminformation collector reads processes only): said, with what works.
+    const unsaved = savedTables.filter((table) => !snapshot.scan.tables.includes(table));
+    if (unsaved.length > 0) this.logger.warn(`the snapshot does not hold ${unsaved.join(', ')}: ${missingTablesAdvice(unsaved, [snapshot.scan.collector])}`);
     for (const p of snapshot.processes) {
       const hidden = p.platform_data?.hidden;
       if (hidden !== null && hidden !== undefined) this.logger.warn(`pid ${p.pid} is hidden (${String(hidden)}): ${String(p.platform_data?.hidden_evidence)}`);

@@ -176,8 +176,33 @@ function cpuPercent(context: ProcfsWalkContext, pid: number, stat: ProcStat): nu
     seconds = context.uptimeSeconds - stat.startTicks / CLOCK_TICKS_PER_SECOND;
     ticks = cpuTicks;
   }
+  return cpuPercentOfTicks(ticks, seconds);
+}
+
+/**
+ * The `cpu_usage` of a process that used `ticks` clock ticks (user + system, 1/CLOCK_TICKS_PER_SECOND s each) in
+ * `seconds` of wall time: percent of one core (100 = one core busy all along; up to 100 × cores), rounded to 0.01;
+ * 0 when either is not positive. The one unit of the column, whichever collector fills it.
+ */
+export function cpuPercentOfTicks(ticks: number, seconds: number): number {
   if (!(seconds > 0) || ticks <= 0) return 0;
   return Math.round(((ticks / CLOCK_TICKS_PER_SECOND / seconds) * 100 + Number.EPSILON) * 100) / 100;
+}
+
+/**
+ * The `cpu_usage` of process `pid` since it started, read from `procRoot`/PID/stat against `uptimeSeconds`
+ * (seconds since boot), as the procfs collector computes it without `--cpu-sample`; null when the process is
+ * gone or its stat unreadable.
+ */
+export function cpuPercentSinceStart(procRoot: string, pid: number, uptimeSeconds: number): number | null {
+  let stat: ProcStat | null;
+  try {
+    stat = parseStat(readFileSync(`${procRoot}/${pid}/stat`, 'latin1'));
+  } catch {
+    return null;
+  }
+  if (stat === null) return null;
+  return cpuPercentOfTicks(stat.utimeTicks + stat.stimeTicks, uptimeSeconds - stat.startTicks / CLOCK_TICKS_PER_SECOND);
 }
 
 // crypto.hash (Node ≥ 20.12) is a one-shot digest, several times cheaper than a Hash object per process.
@@ -357,7 +382,7 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
   let exeMemfd: boolean | null = null;
   let image: Stats | null = null;
   let pathStat: Stats | null | undefined = null;
-  let fileExists = false;
+  let fileExists: boolean | null = false;
   let stdin: Buffer | null = null;
   let stdout: Buffer | null = null;
   let stderr: Buffer | null = null;
@@ -369,6 +394,8 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     // Kernel threads have no exe, no fds and no environment: skip those reads. Paths stay raw bytes from
     // the link to the stat, so a name that is not UTF-8 still finds its file.
     const targetBytes = state.attempt(() => readLinkBytes(`${source}/exe`));
+    // Another user's process (not as root): its executable may or may not be on disk, the record cannot say.
+    if (targetBytes === null && state.failure === 'unreadable') fileExists = null;
     if (targetBytes !== null) {
       const target = targetBytes.toString('latin1');
       const link = parseExeLink(target);

@@ -385,7 +385,9 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     }
     errors.push(...live.problems);
   } else if (asked.size > 0) {
-    errors.push(`${[...asked].join(', ')}: not collected, the ${collector} collector reads only processes`);
+    errors.push(
+      `${[...asked].join(', ')}: not collected, the ${collector} collector reads only processes (on Linux, the procfs collector collects them: --collector procfs, or collection.collector: auto)`,
+    );
   }
   // Every table through the redaction policy by its columns' kinds, before anything stores or prints a row.
   if (redactor !== null) {

@@ -6,7 +6,8 @@ import {existsSync, statSync, type Stats} from 'node:fs';
 
 import {DaemonEyeError} from '../errors.js';
 import {emptyPlatformData, type LinuxPlatformData, type ProcessRecord} from '../models/process.js';
-import {type ExecutableImage, executableImage, listPids} from './procfs.js';
+import {readUptimeSeconds} from './host.js';
+import {cpuPercentSinceStart, type ExecutableImage, executableImage, listPids} from './procfs.js';
 import {escapeText} from './text-encoding.js';
 
 const STATE_LETTERS: Record<string, string> = {running: 'R', sleeping: 'S', stopped: 'T', paging: 'W', dead: 'X', zombie: 'Z', blocked: 'D'};
@@ -67,6 +68,7 @@ export async function collectWithSystemInformation(options: {scanId: number; pid
   }
   const si = await import('systeminformation');
   const data = await si.processes();
+  const cpuOf = cpuUsageReader();
   const wanted = options.pids === undefined ? null : new Set(options.pids);
   const processes: SystemInformationResult['processes'] = [];
   const startByPid = new Map<number, number | null>();
@@ -78,7 +80,7 @@ export async function collectWithSystemInformation(options: {scanId: number; pid
     // argv and no executable; left unknown (null), every rule about user processes would take them for one.
     const kernelThread = process.platform === 'linux' ? entry.pid === 2 || entry.parentPid === 2 : null;
     const executablePath = kernelThread !== true && entry.path !== '' && entry.command !== '' ? `${entry.path.replace(/\/$/, '')}/${entry.command}` : null;
-    const image = executablePath === null ? undefined : statQuiet(executablePath);
+    const image = executablePath === null || !executablePath.startsWith('/') ? undefined : statQuiet(executablePath);
     // The list has one command string, not argv: the command and its parameter text, never re-split (the
     // redaction policy reads a text with white space in argv as a command line, word by word).
     const command = escapeText(executablePath ?? entry.command);
@@ -110,13 +112,16 @@ export async function collectWithSystemInformation(options: {scanId: number; pid
         executable_path: executablePath === null ? null : escapeText(executablePath),
         command_line: argv,
         start_time: startTime,
-        cpu_usage: Number.isFinite(entry.cpu) ? entry.cpu : null,
+        cpu_usage: cpuOf(entry),
         memory_usage: Number.isFinite(entry.memRss) ? Math.max(0, Math.round(entry.memRss * 1024)) : null,
         executable_hash: null,
         hash_algorithm: null,
         user_id: null,
         accessible: true,
-        file_exists: image !== undefined,
+        // What the list names is its command's path (argv[0], which a process may set to anything, and a relative one
+        // is relative to that process's directory): a file found there is its executable, no file found proves
+        // nothing. A kernel thread has no executable at all, as the procfs collector reports it.
+        file_exists: kernelThread === true ? false : image !== undefined ? true : null,
         platform_data: platform,
       },
       platform,
@@ -127,6 +132,23 @@ export async function collectWithSystemInformation(options: {scanId: number; pid
     if (record.ppid !== null) platform.parent_start_time = startByPid.get(record.ppid) ?? null;
   }
   return {processes};
+}
+
+/**
+ * How `cpu_usage` is read, in the one unit of the column (percent of one core since the process started, as the
+ * procfs collector reports it: src/collect/procfs.ts, cpuPercentOfTicks). systeminformation's own `cpu` is that on
+ * macOS and the BSDs (ps's pcpu), but on Linux and Windows a share of all cores' time since boot (its first call
+ * has no earlier sample), 0.0023 where procfs says 89.22 for the same busy process. On Linux the process's
+ * /proc/PID/stat gives the exact figure; on Windows there is no way back to one core since start, so it is null
+ * (unknown) rather than a number in another unit.
+ */
+function cpuUsageReader(): (entry: {pid: number; cpu: number}) => number | null {
+  if (process.platform === 'linux' && existsSync('/proc/self/stat')) {
+    const uptime = readUptimeSeconds('/proc');
+    return (entry) => cpuPercentSinceStart('/proc', entry.pid, uptime);
+  }
+  if (process.platform === 'win32') return () => null;
+  return (entry) => (Number.isFinite(entry.cpu) ? entry.cpu : null);
 }
 
 function statQuiet(path: string): Stats | undefined {

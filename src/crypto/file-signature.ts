@@ -2,6 +2,7 @@
 // `pkeyutl -sign -rawin` writes them, or base64 ("armored"). Signature files are written atomically (a
 // device or FIFO named as the output is written through, never replaced: src/util/output-file.ts).
 import {DaemonEyeError} from '../errors.js';
+import {settleRun} from '../util/interrupt.js';
 import {writeOutputFile} from '../util/output-file.js';
 import {type PrivateKey, type PublicKey, SIGNATURE_BYTES, signBytes, verifyBytes} from './keys.js';
 import {FILE_LIMITS, readInputFile, type ReadFileLimits} from '../util/read-file.js';
@@ -19,6 +20,12 @@ export interface SignResult {
   readonly key_id: string;
 }
 
+/**
+ * Sign `file` (read whole, bounded: FILE_LIMITS.signed) with `key` and write the detached signature to `output`
+ * (default `<file>.sig`): 64 raw bytes, or base64 and a newline with `armor`. The written signature is the run's
+ * product: its publish settles the run (settleRun, src/util/interrupt.ts). Throws the read's DaemonEyeError and
+ * OUTPUT_REFUSED or IO errors of the write.
+ */
 export function signFile(file: string, key: PrivateKey, options: {output?: string; armor?: boolean; note?: (message: string) => void} = {}): SignResult {
   const data = readInput(file);
   const signature = Buffer.from(signBytes(key, data));
@@ -30,6 +37,7 @@ export function signFile(file: string, key: PrivateKey, options: {output?: strin
     content: options.armor === true ? {type: 'text', escape: (text) => text} : {type: 'binary', name: 'a raw Ed25519 signature'},
     ...(options.note === undefined ? {} : {note: options.note}),
   });
+  settleRun();
   return {file, signature_file: output, armor: options.armor === true, bytes: data.length, key_id: key.keyId};
 }
 

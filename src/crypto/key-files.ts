@@ -7,6 +7,7 @@ import {dirname} from 'node:path';
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import {unsafeState} from '../util/state-file.js';
 import {writeFileAtomic} from '../util/atomic-write.js';
+import {settleRun} from '../util/interrupt.js';
 import {generateKeyPair} from './keys.js';
 import {makeDirectory} from '../util/directory.js';
 
@@ -54,5 +55,7 @@ export function writeKeyPair(privatePath: string, publicPath: string, options: {
   const pair = generateKeyPair();
   writeFileAtomic(privatePath, pair.privatePem, {mode: 0o600});
   writeFileAtomic(publicPath, pair.publicPem, {mode: 0o644});
+  // The pair is the run's product, written in one synchronous stretch: a signal then is let pass (src/util/interrupt.ts).
+  settleRun();
   return {private_key_path: privatePath, public_key_path: publicPath, key_id: pair.keyId, overwritten: existing.length > 0};
 }

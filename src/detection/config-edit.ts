@@ -9,6 +9,7 @@ import type {YAMLMap, YAMLSeq} from 'yaml';
 
 import {DaemonEyeError, fileError} from '../errors.js';
 import {TERMINAL_TEXT} from '../output/terminal.js';
+import {settleRun} from '../util/interrupt.js';
 import {resolveOutput, writeOutputFile} from '../util/output-file.js';
 import {yaml, yamlDepthProblem} from '../util/yaml.js';
 import {makeDirectory} from '../util/directory.js';
@@ -89,6 +90,8 @@ export function setRuleEnabled(file: string, id: string, enabled: boolean): Rule
     }
     // Resolved again as it is written: what it points to is the file replaced, never the link.
     writeOutputFile(file, doc.toString(), {content: TERMINAL_TEXT, mode: 0o600, keepOwnership: true, kinds: ['new', 'file'], what});
+    // The edited file is the run's product: a signal from now on is let pass (src/util/interrupt.ts).
+    settleRun();
   }
   return {file, rule_id: id, enabled, changed, created, written: target.path};
 }

@@ -5,7 +5,7 @@ import {DaemonEyeError} from '../errors.js';
 import {hostResolver} from '../models/host.js';
 import type {ScanRecord} from '../models/scan.js';
 import {serialiseResultRow} from '../models/serialise.js';
-import {tableDefinition} from '../models/tables.js';
+import {missingTablesAdvice, tableDefinition} from '../models/tables.js';
 import {DetectionEngine} from './engine.js';
 import {missingTables, snapshotPayload} from './rules-on-snapshot.js';
 import type {SnapshotForDetection, SnapshotNeeds} from './snapshot-source.js';
@@ -105,9 +105,13 @@ function notCollected(snapshot: SnapshotForDetection, missing: readonly string[]
       : `${lacking.length} of the ${snapshot.scans.length} scans in ${snapshot.source} did not collect, the newest of them taken ${new Date(newest.start_time).toISOString()}`;
   const later = newest === undefined ? false : snapshot.scans.some((scan) => scan.start_time > newest.start_time);
   const since = later && newest !== undefined ? `query the later scans with \`--since ${new Date(newest.start_time + 1).toISOString()}\`, or ` : '';
+  const live = snapshot.source === 'live';
+  const collectors = lacking.map((scan) => scan.collector);
+  // A live run collects every table its SQL reads, unless the collector is one that reads processes only.
+  const liveInstead = live || collectors.includes('systeminformation') ? '' : ', or query the live host without --input';
   return new DaemonEyeError('INPUT_INCOMPATIBLE', `the query reads ${missing.join(', ')}, which ${which}`, {
-    ...(snapshot.source === 'live' ? {} : {file: snapshot.source}),
-    hint: `${since}save snapshots with \`scan --tables ${missing.join(',')}\` (or \`--tables all\`), or query the live host without --input`,
+    ...(live ? {} : {file: snapshot.source}),
+    hint: `${since}${missingTablesAdvice(missing, collectors, live)}${liveInstead}`,
   });
 }
 

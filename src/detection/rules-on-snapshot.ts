@@ -10,7 +10,7 @@ import {listsForRun, type NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
 import {estimatedSnapshotBytes, isSnapshotBuild, type SnapshotContent} from '../storage/snapshot-build.js';
 import {describeRefusal, type SqlValidator} from './sql-validator.js';
-import {tableDefinition} from '../models/tables.js';
+import {missingTablesAdvice, tableDefinition} from '../models/tables.js';
 
 /** `skipped`: the rule reads a table its snapshot did not collect (`missing_tables` names them). */
 export type RuleRunStatus = 'ok' | 'error' | 'timeout' | 'not_run' | 'skipped';
@@ -77,6 +77,9 @@ export interface RulesOnSnapshotInput {
   readonly snapshot: SnapshotContent;
   /** The host tables the snapshot holds (`scans.tables`); rules reading another are `skipped`. Absent: all. */
   readonly tables?: readonly string[];
+  /** The collectors of the snapshot's scans (ScanRecord.collector), and whether it is a live one: what a skipped rule's advice says. */
+  readonly collectors?: readonly string[];
+  readonly live?: boolean;
   readonly config: RuleExecutionConfig;
 }
 
@@ -87,7 +90,7 @@ export function missingTables(validator: SqlValidator, sql: string, held: readon
 }
 
 /** The result of a rule whose input lacks tables it reads: reported by name, never a silent "no rows". */
-export function skippedResult(ruleId: string, missing: readonly string[]): DetectionResult {
+export function skippedResult(ruleId: string, missing: readonly string[], collectors: readonly string[] = [], live = false): DetectionResult {
   return {
     rule_id: ruleId,
     status: 'skipped',
@@ -95,7 +98,7 @@ export function skippedResult(ruleId: string, missing: readonly string[]): Detec
     row_count: 0,
     truncated: false,
     execution_time_ms: 0,
-    error: `the snapshot did not collect ${missing.join(', ')}, which the rule reads (save it with \`scan --tables ${missing.join(',')}\` or \`--tables all\`)`,
+    error: `the snapshot did not collect ${missing.join(', ')}, which the rule reads (${missingTablesAdvice(missing, collectors, live)})`,
     missing_tables: missing,
   };
 }
@@ -171,7 +174,7 @@ export async function runRulesOnSnapshot(input: RulesOnSnapshotInput): Promise<D
     const why = refused.get(loaded.rule.id);
     if (why !== undefined) return {rule_id: loaded.rule.id, status: 'error', alerts: [], row_count: 0, truncated: false, execution_time_ms: 0, error: why};
     const missing = skipped.get(loaded.rule.id);
-    if (missing !== undefined) return skippedResult(loaded.rule.id, missing);
+    if (missing !== undefined) return skippedResult(loaded.rule.id, missing, input.collectors, input.live);
     return resultOf(loaded, byId.get(loaded.rule.id) as TaskOutcome, config);
   });
   return {results, ...summariseRun(results, config.scanId, Math.round(performance.now() - started))};

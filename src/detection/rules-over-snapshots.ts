@@ -187,6 +187,8 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
               lists: ruleSet.lists,
               snapshot: baseline === undefined ? snapshot.content : await withBaseline(await snapshotBytes(snapshot.content), baseline.db),
               tables: snapshot.tables,
+              collectors: snapshot.scans.map((scan) => scan.collector),
+              live: snapshot.source === 'live',
               config: {
                 scanId,
                 timeout: remaining,

@@ -42,7 +42,7 @@ import {toHex} from '../crypto/hash.js';
 import {TOOL_VERSION} from '../version.js';
 import {EVIDENCE_FORMAT, MANIFEST_FILE, type EvidenceManifest, type ManifestFile, SIGNATURE_FILE} from './manifest.js';
 import {makeDirectory} from '../util/directory.js';
-import {onInterrupt} from '../util/interrupt.js';
+import {onInterrupt, settleRun} from '../util/interrupt.js';
 import {checkOutputDirectory, refuseNewOnKernelFilesystem} from '../util/output-file.js';
 
 export interface CollectEvidenceOptions {
@@ -441,6 +441,8 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
       bytes = writer.total + manifestBytes.length;
       renameNoReplace(staging, output);
     }
+    // The bundle is the run's product: a signal handled from now on is let pass (src/util/interrupt.ts).
+    settleRun();
     return {
       output,
       kind: isTarball(output) ? 'tar.gz' : 'directory',

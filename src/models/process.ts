@@ -37,7 +37,10 @@ export const ProcessRecordSchema = z
     accessible: z.boolean().describe('False when a file needed for this record could not be read (the record is still emitted)'),
     file_exists: z
       .boolean()
-      .describe('Whether the executable the process runs is still on disk (false when the `exe` link reads `(deleted)` or there is none)'),
+      .nullable()
+      .describe(
+        'Whether the executable the process runs is still on disk (false when the `exe` link reads `(deleted)` or there is none; null when the collector cannot tell: the systeminformation collector knows only the path its command names)',
+      ),
     platform_data: z.record(z.string(), z.unknown()).nullable().describe('Platform-specific data (JSON); on Linux the fields documented below'),
   })
   .strict();

@@ -236,3 +236,20 @@ export function completeTableRow(table: TableDefinition, partial: Readonly<Recor
   if (known.has('pid') && typeof partial.pid !== 'number') throw new DaemonEyeError('RECORD_INVALID', `every ${table.name} row needs a numeric pid`);
   return {...table.fixtureDefaults, ...partial, scan_id: scanId};
 }
+
+/**
+ * What makes a snapshot hold the host tables `missing` it lacks, as one clause for a hint. `collectors`: the
+ * collectors of the scans that lack them (ScanRecord.collector); `live`: the snapshot is the one a live run
+ * collects. The procfs collector collects any table when asked (`scan --tables`; a live run collects what its SQL
+ * reads); the systeminformation collector reads processes only, so asking it for a table does nothing and the
+ * advice is the collector that can.
+ */
+export function missingTablesAdvice(missing: readonly string[], collectors: readonly string[], live = false): string {
+  const list = missing.join(',');
+  if (collectors.includes('systeminformation')) {
+    return live
+      ? 'the systeminformation collector reads processes only: on Linux, set collection.collector to procfs or auto (DAEMONEYE_COLLECTION__COLLECTOR=procfs)'
+      : `the systeminformation collector that took it reads processes only: on Linux, take it with \`scan --collector procfs --tables ${list}\` (or \`--tables all\`)`;
+  }
+  return `save it with \`scan --tables ${list}\` (or \`--tables all\`)`;
+}

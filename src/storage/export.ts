@@ -8,7 +8,7 @@ import type {Database, SqlValue} from 'sql.js';
 import {DaemonEyeError} from '../errors.js';
 import type {ColumnSpec} from '../models/columns.js';
 import {csvCells} from '../models/serialise.js';
-import {type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tables.js';
+import {missingTablesAdvice, type TableDefinition, TABLE_NAMES, tableDefinition} from '../models/tables.js';
 import type {Alert} from '../models/alert.js';
 import {type Host, hostOfScan} from '../models/host.js';
 import {alertDocument, loadEcsOcsf} from '../output/alert-formats.js';
@@ -18,7 +18,7 @@ import {ocsfEvidenceInfo} from '../output/ocsf.js';
 import type {ScanRecord} from '../models/scan.js';
 import {csvLine} from '../output/render.js';
 import {escapeJsonText, safeJson, TERMINAL_TEXT, terminalOutput} from '../output/terminal.js';
-import {TimeSlicer} from '../util/interrupt.js';
+import {settleRun, TimeSlicer} from '../util/interrupt.js';
 import {OutputFileWriter} from '../util/output-file.js';
 import {ChunkedWriter, OutputClosed, stdoutWriter} from '../output/write-pieces.js';
 import {openSnapshotInput, rangeReadOptions, requireSnapshotsInRange, type SnapshotInRange} from './input.js';
@@ -289,7 +289,8 @@ export function checkExportFilters(config: Pick<ExportConfig, 'table' | 'pid' | 
 /**
  * Export one table of a snapshot file or store. Files are read one at a time and their rows written as
  * they are read (NDJSON and JSON stream; CSV has a header first). With `outputPath`, the output is written
- * to a temp file and renamed into place only when complete. Corrupt files of a store are reported through
+ * to a temp file and renamed into place only when complete; that publish settles the run (settleRun,
+ * src/util/interrupt.ts: a signal then no longer ends it). Corrupt files of a store are reported through
  * `onProblem` and skipped; a corrupt single input file throws.
  */
 export async function exportData(config: ExportConfig, sink: ExportSink = {}): Promise<ExportResult> {
@@ -323,6 +324,8 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
   // A host table a scan did not collect is not empty, it is unknown: said, never exported as "no rows".
   const hostTable = tableDefinition(table)?.collected === true && table !== 'processes';
   let scansWithoutTable = 0;
+  // The collectors of the scans without the table: what the advice to get it says.
+  const lackingCollectors = new Set<string>();
   const addHost = exportAddsHost(table);
   try {
     // The CSV header and JSON's `[` wait for a scan that holds the table: a refused export prints nothing.
@@ -337,7 +340,9 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
     for await (const snapshot of requireSnapshotsInRange(input, readOptions)) {
       filesRead++;
       scanIds.push(...snapshot.scanIds);
-      const without = hostTable ? snapshot.scans.filter((s) => snapshot.scanIds.includes(s.id) && !s.tables.includes(table)).length : 0;
+      const lacking = hostTable ? snapshot.scans.filter((s) => snapshot.scanIds.includes(s.id) && !s.tables.includes(table)) : [];
+      for (const scan of lacking) lackingCollectors.add(scan.collector);
+      const without = lacking.length;
       scansWithoutTable += without;
       if (without === snapshot.scanIds.length) continue;
       open();
@@ -379,13 +384,17 @@ export async function exportData(config: ExportConfig, sink: ExportSink = {}): P
           : `none of the ${scanIds.length} scans in ${config.input} collected ${table}`;
       throw new DaemonEyeError('INPUT_INCOMPATIBLE', problem, {
         file: config.input,
-        hint: `save snapshots with \`scan --tables ${table}\` (or \`--tables all\`)`,
+        hint: missingTablesAdvice([table], [...lackingCollectors]),
       });
     }
     open();
     if (format === 'json') out.push(rows === 0 ? ']\n' : '\n]\n');
     await out.flush();
-    file?.commit();
+    if (file !== undefined) {
+      // The published file is the run's product (src/util/interrupt.ts): a signal handled after this is let pass.
+      file.commit();
+      settleRun();
+    }
   } catch (error) {
     file?.abort();
     if (!(error instanceof OutputClosed)) throw error;

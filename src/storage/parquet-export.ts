@@ -7,6 +7,7 @@
 // host tables `scan_time`. Types are the registry's, mapped exactly: INTEGER → INT64, boolean → BOOLEAN,
 // REAL → DOUBLE, TEXT and JSON text → BYTE_ARRAY STRING (UTF-8); a nullable column is OPTIONAL.
 // The writer is hyparquet-writer (pure JavaScript, snappy compression, Data Page V2); docs/formats.md says why.
+import {existsSync, rmdirSync} from 'node:fs';
 import {basename, dirname, join} from 'node:path';
 
 import {DaemonEyeError} from '../errors.js';
@@ -14,7 +15,8 @@ import type {ColumnSpec, SqlRowValue} from '../models/columns.js';
 import {fleetColumns} from '../models/fleet-table.js';
 import type {ScanRecord} from '../models/scan.js';
 import {COLLECTED_TABLE_NAMES, TABLE_NAMES, type TableDefinition, tableDefinition} from '../models/tables.js';
-import {writeFileAtomic} from '../util/atomic-write.js';
+import {AtomicFileWriter} from '../util/atomic-write.js';
+import {onInterrupt, settleRun, TimeSlicer} from '../util/interrupt.js';
 import {outputSubdirectory, resolveOutputDirectory} from '../util/output-file.js';
 import {fleetRowsOfScan, unscannedAlertCount} from './fleet-rows.js';
 import {rangeReadOptions, requireSnapshotsInRange} from './input.js';
@@ -121,8 +123,10 @@ export function checkParquetTables(tables: readonly string[]): void {
 
 /**
  * Write the tables (default: all) of the scans in range as Parquet files under `outputDir` (layout in the file
- * header). Each file is written atomically and rewritten whole when exported again, so a repeated export
- * (cron) is idempotent. A host table a scan did not collect gets no file for that scan (unknown is not
+ * header). Each file is written to a temp file beside its name and all are renamed into place together at the
+ * end, replacing a file of an earlier export whole, so a repeated export (cron) is idempotent and a run that
+ * fails or is ended by a signal before the end publishes nothing (its temp files and new directories removed);
+ * the publish settles the run (settleRun, src/util/interrupt.ts). A host table a scan did not collect gets no file for that scan (unknown is not
  * empty), nor does a scan without alerts. Unusable files of a store go to `onProblem` and are skipped; a
  * single unusable file throws (INPUT_CORRUPT and friends, exit 2); an unwritable directory throws IO errors.
  */
@@ -138,41 +142,83 @@ export async function exportParquet(config: ParquetExportConfig): Promise<Parque
   let filesRead = 0;
   let unscannedAlerts = 0;
   // The lake's root is the user's (a link there is checked and followed); every directory under it is ours.
+  const rootExisted = existsSync(config.outputDir);
   const root = resolveOutputDirectory(config.outputDir, 'Parquet lake');
-  for await (const snapshot of requireSnapshotsInRange(config.input, readOptions)) {
-    filesRead++;
-    const scans = snapshot.scans.filter((s) => snapshot.scanIds.includes(s.id));
-    scanIds.push(...scans.map((s) => s.id));
-    for (const table of tables) {
-      const spec = tableDefinition(table) as TableDefinition;
-      if (table === 'alerts') unscannedAlerts += unscannedAlertCount(snapshot.db);
-      for (const scan of scans) {
-        if (COLLECTED_TABLE_NAMES.includes(table) && !scan.tables.includes(table)) continue;
-        let written: {columns: ParquetColumn[]; rows: number};
-        let bytes: ArrayBuffer;
-        try {
-          written = columnData(snapshot.db, spec, scan);
-          bytes = parquetWriteBuffer({
-            columnData: written.columns as Parameters<typeof parquetWriteBuffer>[0]['columnData'],
-            codec: 'SNAPPY',
-            rowGroupSize: 100_000,
-            kvMetadata: [{key: 'daemoneye.table', value: table}],
-          });
-        } catch (error) {
-          throw new DaemonEyeError('INPUT_CORRUPT', `damaged ${table} data while reading (${(error as Error).message.replace(/\s+/g, ' ').trim()})`, {
-            file: snapshot.path,
-            hint: 'it is not a usable DaemonEye snapshot; take a new one with `daemoneye scan --output FILE`',
-            cause: error,
-          });
-        }
-        if (written.rows === 0 && table === 'alerts') continue;
-        const path = parquetPath(table, scan);
-        const target = join(outputSubdirectory(root, dirname(path), 'Parquet lake'), basename(path));
-        writeFileAtomic(target, new Uint8Array(bytes), {mode: 0o640});
-        files.push(path);
-        rows += written.rows;
+  // Every file is written first as a sealed temp file beside its name, and all are published together at the end:
+  // a run ended by a signal (or a failure) before that leaves the lake as it was, its new directories removed.
+  const staged: AtomicFileWriter[] = [];
+  const createdDirs: string[] = rootExisted ? [] : [root];
+  const removeCreatedDirs = (): void => {
+    for (const dir of createdDirs.reverse()) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not empty (another run's files) or gone: left as it is
       }
     }
+  };
+  const forgetDirs = onInterrupt(removeCreatedDirs);
+  const slicer = new TimeSlicer();
+  try {
+    for await (const snapshot of requireSnapshotsInRange(config.input, readOptions)) {
+      filesRead++;
+      const scans = snapshot.scans.filter((s) => snapshot.scanIds.includes(s.id));
+      scanIds.push(...scans.map((s) => s.id));
+      for (const table of tables) {
+        const spec = tableDefinition(table) as TableDefinition;
+        if (table === 'alerts') unscannedAlerts += unscannedAlertCount(snapshot.db);
+        for (const scan of scans) {
+          if (COLLECTED_TABLE_NAMES.includes(table) && !scan.tables.includes(table)) continue;
+          let written: {columns: ParquetColumn[]; rows: number};
+          let bytes: ArrayBuffer;
+          try {
+            written = columnData(snapshot.db, spec, scan);
+            bytes = parquetWriteBuffer({
+              columnData: written.columns as Parameters<typeof parquetWriteBuffer>[0]['columnData'],
+              codec: 'SNAPPY',
+              rowGroupSize: 100_000,
+              kvMetadata: [{key: 'daemoneye.table', value: table}],
+            });
+          } catch (error) {
+            throw new DaemonEyeError('INPUT_CORRUPT', `damaged ${table} data while reading (${(error as Error).message.replace(/\s+/g, ' ').trim()})`, {
+              file: snapshot.path,
+              hint: 'it is not a usable DaemonEye snapshot; take a new one with `daemoneye scan --output FILE`',
+              cause: error,
+            });
+          }
+          if (written.rows === 0 && table === 'alerts') continue;
+          const path = parquetPath(table, scan);
+          const target = join(
+            outputSubdirectory(root, dirname(path), 'Parquet lake', (dir) => createdDirs.push(dir)),
+            basename(path),
+          );
+          const writer = new AtomicFileWriter(target, {mode: 0o640});
+          staged.push(writer);
+          writer.write(new Uint8Array(bytes));
+          writer.seal();
+          files.push(path);
+          rows += written.rows;
+          // A signal that came while this file was built is handled here, before anything is published.
+          if (slicer.due()) await slicer.pause();
+        }
+      }
+    }
+  } catch (error) {
+    for (const writer of staged) writer.abort();
+    removeCreatedDirs();
+    forgetDirs();
+    throw error;
   }
+  // One synchronous stretch from the first rename to settleRun: a signal is handled before it (nothing published)
+  // or after it (every file published, the run ends 0 with its report), never in between (src/util/interrupt.ts).
+  try {
+    for (const writer of staged) writer.commit();
+  } catch (error) {
+    for (const writer of staged) writer.abort(); // those published stay: each is whole
+    throw error;
+  } finally {
+    forgetDirs();
+  }
+  settleRun();
   return {files, rows, filesRead, scanIds, problems, unscannedAlerts};
 }

@@ -24,7 +24,7 @@ import {
   tableDefinition,
 } from '../models/tables.js';
 import {removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
-import {TimeSlicer} from '../util/interrupt.js';
+import {signalTurn, TimeSlicer} from '../util/interrupt.js';
 import {type OutputContent, OutputFileWriter, resolveOutput} from '../util/output-file.js';
 import {formatBytes, MIB, readRegularFileSliced} from '../util/read-file.js';
 import {TOOL_VERSION} from '../version.js';
@@ -229,6 +229,9 @@ export async function writeSnapshotFile(
     bytes =
       tables.bytes instanceof Uint8Array ? await withAlerts(tables.bytes, alerts) : await serializeSnapshot(scan, processes, alerts, tables as TableRowsByName);
     writer.write(bytes);
+    // One turn before the publish: a signal that came during the (synchronous) write ends the run here, its temp
+    // file removed and nothing published, rather than after the file is in place (src/util/interrupt.ts).
+    await signalTurn();
     writer.commit();
   } catch (error) {
     writer.abort();

@@ -9,6 +9,7 @@ import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
 import {notRegularFile} from '../util/read-file.js';
+import {signalTurn} from '../util/interrupt.js';
 import {ensureStateDirectory} from '../util/state-file.js';
 import {serializeSnapshot, withAlerts, SNAPSHOT_FILE_MODE, type SnapshotWriteResult, type TableRowsByName} from './snapshot-file.js';
 import {makeDirectory} from '../util/directory.js';
@@ -259,6 +260,8 @@ export async function appendToStore(
   // Published under a new name, never replacing one: two runs that picked the same name both keep their scan.
   const writer = new AtomicFileWriter(join(dir, storeFileName(scan, 0)), {mode: SNAPSHOT_FILE_MODE});
   writer.write(bytes);
+  // A signal that came during the write ends the run before the file joins the store (src/util/interrupt.ts).
+  await signalTurn();
   const path = writer.commitAsNew((attempt) => storeFileName(scan, attempt));
   const pruned = options.retention === undefined ? [] : applyRetention(dir, options.retention, {now: options.now, keep: path, log: options.log});
   return {path, bytes: bytes.length, scanIds: [scan.id], processCount: processes.length, alertCount: alerts.length, pruned, removedTemps};

@@ -79,12 +79,31 @@ export class AtomicFileWriter {
     }
   }
 
-  commit(): void {
+  /**
+   * Finish the temp file (fsync, close) without publishing it: many files of one output are written first and
+   * published together at the end (`export --format parquet`), without holding a descriptor each. A signal
+   * before `commit` still removes the temp file; only `commit` and `abort` may follow.
+   */
+  seal(): void {
     if (this.done || this.fd === undefined) return;
     try {
       fsyncSync(this.fd);
       closeSync(this.fd);
       this.fd = undefined;
+    } catch (error) {
+      this.abort();
+      throw fileError(error, this.path, 'write');
+    }
+  }
+
+  commit(): void {
+    if (this.done) return;
+    try {
+      if (this.fd !== undefined) {
+        fsyncSync(this.fd);
+        closeSync(this.fd);
+        this.fd = undefined;
+      }
       renameSync(this.tempPath, this.path);
       this.done = true;
       this.forget();

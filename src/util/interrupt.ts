@@ -16,6 +16,10 @@ export type InterruptSignal = keyof typeof SIGNAL_EXIT_STATUS;
 
 const undos = new Set<() => void>();
 let installed = false;
+/** The run's product is published (settleRun): a first signal no longer ends the run. */
+let settled = false;
+/** The signal a settled run let pass; a second one ends it. */
+let passed: InterruptSignal | undefined;
 
 /**
  * Register `undo`, run synchronously if the run is interrupted by a signal before the returned function
@@ -43,7 +47,26 @@ export function runInterruptUndos(): void {
   }
 }
 
+/**
+ * Say that the run's product is published (an output file renamed into place, a bundle linked): what is left
+ * of the run is to report what it wrote and record its audit entry. From this call on, a first SIGTERM, SIGINT
+ * or SIGHUP no longer ends the run, which ends with its own status (0) and its "wrote" line; a second signal
+ * ends it by that signal at once, so a run stuck in its report is still stopped. Node reads a signal only on
+ * the event loop's next turn, so a signal that came during the synchronous write ending in this call is let
+ * pass too. Call it in the same synchronous stretch as the publish (no await in between): a signal is then
+ * handled either before the publish (the undos remove the temp files, nothing is published, the run ends by
+ * the signal) or after it (everything is published, the run ends 0), never both (docs/architecture.md,
+ * "Exit codes"). Without installInterruptHandlers it changes nothing.
+ */
+export function settleRun(): void {
+  settled = true;
+}
+
 function interrupted(signal: InterruptSignal): void {
+  if (settled && passed === undefined) {
+    passed = signal;
+    return;
+  }
   runInterruptUndos();
   // With no listener left Node restores the signal's default action, so the signal sent again ends the
   // process now, by that signal; the exit below is only for a platform where it would not.
@@ -64,14 +87,14 @@ export function installInterruptHandlers(): void {
  * thread: src/detection/in-process-lane.ts), so that a signal during it still ends the run at once. With no
  * undo registered, the signals' listeners are set aside while it runs, so the signal's default action ends the
  * process, as the handler would have (no undo to run, then the end by that signal); they are put back after.
- * With undos pending, or without the handler installed, `work` just runs and a signal waits for its end (at its
+ * With undos pending, once the run is settled (settleRun), or without the handler installed, `work` just runs and a signal waits for its end (at its
  * watchdog's limit at the latest). A signal that arrived since the loop's last turn and before this call would
  * be dropped with the listener (Node reads a signal on the event loop's turn; a listener removed before it drops
  * it): callers run this right after `await signalTurn()`, with nothing in between, which leaves only the
  * microseconds from that turn's read of the signals to this call.
  */
 export function withSignalsAtDefault<T>(work: () => T): T {
-  if (!installed || undos.size > 0) return work();
+  if (!installed || undos.size > 0 || settled) return work();
   const signals = Object.keys(SIGNAL_EXIT_STATUS) as InterruptSignal[];
   const saved = signals.map((signal) => [signal, process.rawListeners(signal)] as const);
   for (const signal of signals) process.removeAllListeners(signal);

@@ -666,14 +666,15 @@ export function resolveOutputDirectory(given: string, what = 'output directory')
  * Create (mode 0750) or check each directory of `relative` under `root` (from resolveOutputDirectory) and return
  * the path: the tree inside is the tool's own, so a symbolic link, a non-directory, or a directory another user
  * owns or may write to there (any user, or a group other than this user's or root's: planted, or opened to
- * others, by someone who can write to the root) is refused, never followed.
+ * others, by someone who can write to the root) is refused, never followed. `created` hears each directory this call made.
  */
-export function outputSubdirectory(root: string, relative: string, what = 'output directory'): string {
+export function outputSubdirectory(root: string, relative: string, what = 'output directory', created?: (path: string) => void): string {
   let path = root;
   for (const part of relative.split('/').filter((p) => p !== '' && p !== '.')) {
     path = join(path, part);
     try {
       mkdirSync(path, {mode: 0o750});
+      created?.(path);
     } catch (error) {
       if (systemErrorCode(error) !== 'EEXIST') throw fileError(error, path, 'create');
     }

@@ -159,6 +159,8 @@ describe('daemoneye scan', () => {
     expect(init).toBeDefined();
     expect(init?.accessible).toBe(false);
     expect(init?.executable_path).toBeNull();
+    // Its exe link cannot be read: whether the file is on disk is unknown, not false.
+    expect(init?.file_exists).toBeNull();
     expect(init?.user_id).toBe('0');
     expect(init?.platform_data?.environ_readable).toBe(false);
     const sleeper = all.find((p) => p.pid === sleepPid);
@@ -190,6 +192,77 @@ describe('daemoneye scan', () => {
     expect(result.stdout).not.toContain('hunter2');
     expect(result.stdout).not.toContain('abc123');
     expect(result.stdout).toContain('--password [REDACTED]');
+  });
+
+  it('the systeminformation collector reports cpu_usage in the procfs unit (percent of one core since start), for a busy process', async () => {
+    // A process that spins: about 100 (one core) since its start, less on a loaded machine, never a share of all cores since boot.
+    const busy = live.spawn('/bin/sh', ['-c', 'while :; do :; done']);
+    await waitForExe(busy.pid!, (target) => !target.includes('node'));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const cpuBy = async (collector: string): Promise<HostedProcessRecord | undefined> => {
+      const result = await runCli(['scan', '--no-hash', '--collector', collector, '--pid', String(busy.pid), '--format', 'json'], {env});
+      expect(result.code, result.stderr).toBe(0);
+      return (JSON.parse(result.stdout) as unknown[]).map((r) => HostedProcessRecordSchema.parse(r)).find((r) => r.pid === busy.pid);
+    };
+    const procfs = (await cpuBy('procfs'))?.cpu_usage as number;
+    const si = await cpuBy('systeminformation');
+    const procfsAfter = (await cpuBy('procfs'))?.cpu_usage as number;
+    const what = JSON.stringify({procfs, systeminformation: si?.cpu_usage, procfsAfter});
+    // Busy for most of its life (the machine has 2 cores, shared): tens of percent at least; before, 0.0023.
+    expect(procfs, what).toBeGreaterThan(20);
+    // Read between two procfs readings of the same process: the same unit, the same figure within the drift of the interval.
+    expect(si?.cpu_usage, what).toBeGreaterThanOrEqual(Math.min(procfs, procfsAfter) * 0.8);
+    expect(si?.cpu_usage, what).toBeLessThanOrEqual(Math.max(procfs, procfsAfter) * 1.2);
+    // Its command is /bin/sh, a file there: it exists.
+    expect(si?.file_exists).toBe(true);
+    busy.kill('SIGKILL');
+  });
+
+  it('the systeminformation collector says file_exists null for a command path it cannot check (a relative argv[0])', async () => {
+    // argv[0] is the process's to choose: `relative/sleep` names no file this run can find, which proves nothing.
+    const child = live.spawn(SLEEP, ['1000'], {argv0: 'relative/sleep'});
+    await waitForExe(child.pid!, (target) => target === realpathSync(SLEEP));
+    const result = await runCli(['scan', '--no-hash', '--collector', 'systeminformation', '--pid', String(child.pid), '--format', 'json'], {env});
+    expect(result.code, result.stderr).toBe(0);
+    const record = (JSON.parse(result.stdout) as unknown[]).map((r) => HostedProcessRecordSchema.parse(r)).find((r) => r.pid === child.pid);
+    expect(record?.executable_path).toMatch(/^relative\/sleep/);
+    expect(record?.file_exists).toBeNull();
+    child.kill('SIGKILL');
+  });
+
+  it('tables the systeminformation collector cannot read: every advice names what collects them, and following it works', async () => {
+    const si = join(home, 'si.db');
+    const saved = await runCli(['scan', '--no-hash', '--collector', 'systeminformation', '--tables', 'listening_ports', '--output', si, '--format', 'json'], {
+      env,
+    });
+    expect(saved.code, saved.stderr).toBe(0);
+    const advice = '`scan --collector procfs --tables listening_ports` (or `--tables all`)';
+    expect(saved.stderr).toContain(
+      `the snapshot does not hold listening_ports: the systeminformation collector that took it reads processes only: on Linux, take it with ${advice}`,
+    );
+    // Every reader of the snapshot gives that advice (before: `scan --tables listening_ports`, which changes nothing).
+    const query = await runCli(['query', 'SELECT count(*) AS n FROM listening_ports', '--input', si, '--format', 'json'], {env});
+    expect(query.code).toBe(2);
+    expect(query.stderr).toContain(advice);
+    expect(query.stderr).not.toContain('live host');
+    const exported = await runCli(['export', '--input', si, '--table', 'listening_ports'], {env});
+    expect(exported.code).toBe(2);
+    expect(exported.stderr).toContain(advice);
+    const detect = await runCli(['detect', '--input', si, '--rule', 'beacon-from-odd-place', '--format', 'json'], {env});
+    expect(detect.stderr).toContain('on Linux, take it with `scan --collector procfs --tables listening_ports,process_open_sockets`');
+    // A live run with the collector configured: the configuration is what to change.
+    const liveQuery = await runCli(['query', 'SELECT count(*) AS n FROM listening_ports', '--format', 'json'], {
+      env: {...env, DAEMONEYE_COLLECTION__COLLECTOR: 'systeminformation'},
+    });
+    expect(liveQuery.code).toBe(2);
+    expect(liveQuery.stderr).toContain('on Linux, set collection.collector to procfs or auto (DAEMONEYE_COLLECTION__COLLECTOR=procfs)');
+    // The advice followed: the table is there and the query answers.
+    const procfs = join(home, 'procfs.db');
+    expect(
+      (await runCli(['scan', '--no-hash', '--collector', 'procfs', '--tables', 'listening_ports', '--output', procfs, '--format', 'json'], {env})).code,
+    ).toBe(0);
+    const answered = await runCli(['query', 'SELECT count(*) AS n FROM listening_ports', '--input', procfs, '--format', 'json'], {env});
+    expect(answered.code, answered.stderr).toBe(0);
   });
 
   it.each([

@@ -1,0 +1,167 @@
+// A signal and the output a command writes (docs/architecture.md, "Exit codes"): a run ends either by the signal with
+// nothing published (its temp files and new directories removed, an old file kept as it was, no "wrote" line), or,
+// when the signal is handled once its output is published, with its own status (0) and its "wrote" line — never both.
+// The signal is sent by the process to itself at an exact point of the write (a preload wrapping openSync or
+// renameSync of the output's temp file), so it lands there whatever the machine's speed. Before, `export --format
+// parquet` printed "wrote" and exited 143, and `export --output`, `sign`, `keys generate` and `rules enable` ended 0
+// or 143 by chance (a signal read on a later turn of the event loop, or not at all before the exit).
+import {spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import {completeProcessRow} from '../../src/models/process-fixture.js';
+import {writeSnapshotFile} from '../../src/storage/snapshot-file.js';
+import {BIN, isolatedEnv, removeDir, tempDir} from '../helpers/cli.js';
+import {makeScan} from '../storage/helpers/snapshots.js';
+
+const dir = tempDir('daemoneye-interrupt-write-');
+afterAll(() => removeDir(dir));
+const snapshot = join(dir, 'input.db');
+const out = join(dir, 'out');
+
+/** A preload that sends SIGTERM once, from inside `fs.<call>` on a temp file of an atomic write (`.tmp-…`). */
+function preload(call: 'openSync' | 'renameSync', when: 'before' | 'after'): string {
+  const path = join(dir, `signal-${call}-${when}.cjs`);
+  writeFileSync(
+    path,
+    `const fs = require('node:fs');
+const {syncBuiltinESMExports} = require('node:module');
+const original = fs.${call};
+let sent = false;
+const send = (path) => {
+  if (!sent && process.listenerCount('SIGTERM') > 0 && typeof path === 'string' && /\\/\\.tmp-[^/]*$/.test(path)) {
+    sent = true;
+    process.kill(process.pid, 'SIGTERM');
+  }
+};
+fs.${call} = function (path, ...rest) {
+  ${when === 'before' ? 'send(path);\n  return original.call(this, path, ...rest);' : 'const result = original.call(this, path, ...rest);\n  send(path);\n  return result;'}
+};
+syncBuiltinESMExports();
+`,
+  );
+  return path;
+}
+
+beforeAll(async () => {
+  const time = Date.UTC(2026, 5, 2);
+  const scan = {...makeScan(time, 50), tables: ['processes']};
+  const rows = Array.from({length: 50}, (_, i) =>
+    completeProcessRow({pid: 2 + i, ppid: 1, name: 'bash', command_line: ['/usr/bin/bash', `--n=${i}`]}, {scanId: scan.id, now: time}),
+  );
+  await writeSnapshotFile(snapshot, scan, rows);
+});
+
+/** Run the CLI with `preloadPath`, audit on (its append gives the event loop turns, where a late signal was read). */
+function run(args: readonly string[], preloadPath: string) {
+  const env = isolatedEnv(join(dir, 'home'), {NODE_OPTIONS: `--require ${preloadPath}`});
+  const result = spawnSync(process.execPath, [BIN, ...args], {env, encoding: 'utf8', timeout: 60_000});
+  return {signal: result.signal, status: result.status, stderr: result.stderr};
+}
+
+/** Every path under `root`, relative, sorted (temp files and directories included). */
+function tree(root: string): string[] {
+  return existsSync(root) ? (readdirSync(root, {recursive: true}) as string[]).sort() : [];
+}
+
+describe('a signal during the write of the output: nothing published, the run ends by the signal', () => {
+  const cases: readonly {name: string; args: string[]; output: string; old?: string}[] = [
+    {
+      name: 'export --output over an old file',
+      args: ['export', '--input', snapshot, '--output', join(out, 'rows.ndjson')],
+      output: 'rows.ndjson',
+      old: 'old rows\n',
+    },
+    {
+      name: 'export --format parquet into a new lake',
+      args: ['export', '--input', snapshot, '--format', 'parquet', '--output', join(out, 'lake')],
+      output: 'lake',
+    },
+    {name: 'scan --output over an old file', args: ['scan', '--no-hash', '--output', join(out, 'scan.db')], output: 'scan.db', old: 'old snapshot'},
+    {name: 'scan --store', args: ['scan', '--no-hash', '--store', join(out, 'store')], output: 'store'},
+  ];
+  for (const {name, args, output, old} of cases) {
+    it(name, () => {
+      rmSync(out, {recursive: true, force: true});
+      mkdirSync(out);
+      if (old !== undefined) writeFileSync(join(out, output), old);
+      const result = run(args, preload('openSync', 'before'));
+      expect(result).toEqual({signal: 'SIGTERM', status: null, stderr: ''});
+      if (old === undefined) {
+        // The store directory is made before the work (it holds the lock); nothing is in it.
+        expect(tree(out).filter((path) => !path.startsWith('store'))).toEqual([]);
+        expect(tree(join(out, 'store')).filter((path) => !path.endsWith('.lock'))).toEqual([]);
+      } else {
+        expect(tree(out)).toEqual([output]);
+        expect(readFileSync(join(out, output), 'utf8')).toBe(old);
+      }
+    });
+  }
+});
+
+describe('a signal handled once the output is published: the run ends 0 and says what it wrote', () => {
+  const keys = join(dir, 'keys');
+  const config = join(dir, 'config.yaml');
+  const cases: readonly {name: string; args: () => string[]; at: 'openSync' | 'renameSync'; wrote?: RegExp; files: () => string[]}[] = [
+    {
+      name: 'export --format parquet',
+      args: () => ['export', '--input', snapshot, '--format', 'parquet', '--output', join(out, 'lake')],
+      at: 'renameSync',
+      wrote: /^daemoneye: wrote 2 Parquet file\(s\), 51 rows, under /m,
+      files: () => tree(join(out, 'lake')).filter((path) => path.endsWith('.parquet')),
+    },
+    {
+      name: 'export --output',
+      args: () => ['export', '--input', snapshot, '--output', join(out, 'rows.ndjson')],
+      at: 'renameSync',
+      files: () => (readFileSync(join(out, 'rows.ndjson'), 'utf8').trim().split('\n').length === 50 ? ['rows.ndjson'] : []),
+    },
+    {
+      name: 'keys generate (written in one stretch)',
+      args: () => ['keys', 'generate', '--dir', keys],
+      at: 'openSync',
+      wrote: /^daemoneye: wrote .*private\.key \(mode 0600\) and /m,
+      files: () => tree(keys),
+    },
+    {
+      name: 'sign (written in one stretch)',
+      args: () => ['sign', snapshot, '--key', join(keys, 'private.key'), '--output', join(out, 'input.sig')],
+      at: 'openSync',
+      files: () => tree(out),
+    },
+    {
+      name: 'rules enable (written in one stretch)',
+      args: () => ['rules', 'enable', 'tunnel-or-port-forward', '--config', config],
+      at: 'openSync',
+      files: () => (readFileSync(config, 'utf8').includes('tunnel-or-port-forward') ? ['config.yaml'] : []),
+    },
+  ];
+  const expected: Readonly<Record<string, string[]>> = {
+    'export --format parquet': [
+      'table=processes/date=2026-06-02/host_key=test-host/1780358400000000.parquet',
+      'table=scans/date=2026-06-02/host_key=test-host/1780358400000000.parquet',
+    ],
+    'export --output': ['rows.ndjson'],
+    'keys generate (written in one stretch)': ['private.key', 'public.key'],
+    'sign (written in one stretch)': ['input.sig'],
+    'rules enable (written in one stretch)': ['config.yaml'],
+  };
+  for (const {name, args, at, wrote, files} of cases) {
+    it(name, () => {
+      if (!name.startsWith('sign')) {
+        rmSync(out, {recursive: true, force: true});
+        mkdirSync(out);
+      } else {
+        rmSync(join(out, 'input.sig'), {force: true});
+      }
+      if (name.startsWith('keys')) rmSync(keys, {recursive: true, force: true});
+      if (name.startsWith('rules')) writeFileSync(config, 'app:\n  log_level: info\n');
+      const result = run(args(), preload(at, at === 'renameSync' ? 'after' : 'before'));
+      expect({signal: result.signal, status: result.status}, result.stderr).toEqual({signal: null, status: 0});
+      if (wrote !== undefined) expect(result.stderr).toMatch(wrote);
+      expect(files()).toEqual(expected[name]);
+    });
+  }
+});
