@@ -40,6 +40,8 @@ export interface DetectOptions {
   readonly storeDir?: string;
   /** `--baseline FILE|DIR`: its latest scan is given to rules as `baseline_<table>` tables. */
   readonly baseline?: string;
+  /** A baseline file holding objects a snapshot never has (ignoredWarning, src/storage/input.ts) is said here, as every reader says it. */
+  readonly onWarning: (warning: string) => void;
 }
 
 export interface DetectReport {
@@ -154,7 +156,9 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
   const baseline =
     options.baseline === undefined
       ? undefined
-      : await (await import('../storage/input.js')).loadLatestScan(options.baseline, {limits: snapshotLimitsFromConfig(config.storage)});
+      : await (
+          await import('../storage/input.js')
+        ).loadLatestScan(options.baseline, {limits: snapshotLimitsFromConfig(config.storage), onWarning: options.onWarning});
   // No worker is started ahead: the rules start on this thread (the engine's in-process lane), and a run
   // that falls behind its deadline adds workers, no more than the snapshot's size repays (workersForSnapshot)
   // and the memory holds (lanesForMemory).
