@@ -442,7 +442,7 @@ async function openedInPlace(path: string, bytes: Uint8Array): Promise<LoadedSna
   // In a sql.js instance of its own, as an imported copy is: the checks (SQLite's integrity check, the type
   // pass) touch pages of the WebAssembly memory they run in, which stay resident while the instance lives;
   // this one is freed with the database once the caller lets it go (detect --input, 10,000 and 30,000
-  // processes: peak RSS 3.2 and 3.3 MB lower, docs/performance.md "Memory at scale").
+  // processes: peak RSS 3.1 and 3.2 MiB lower, docs/performance.md "Memory at scale").
   const [{openInPlace}, instance] = await Promise.all([import('./snapshot-in-place.js'), newSqlJsInstance()]);
   const opened = await openInPlace(instance.module, shared);
   if (!('db' in opened)) return undefined;
