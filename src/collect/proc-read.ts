@@ -48,6 +48,73 @@ export function readProcText(path: string, encoding: 'utf8' | 'latin1' = 'utf8')
   return readWhole(path, (buffer, length) => buffer.toString('latin1', 0, length));
 }
 
+/** A file read within a byte allowance: its first and last bytes, and its length (head + tail < total: the middle was not kept). */
+export interface HeadTail {
+  /** The file's first bytes: all of it when it fits in the allowance. */
+  readonly head: Buffer;
+  /** Its last bytes (empty when the head holds all of it). */
+  readonly tail: Buffer;
+  /** The file's length in bytes, all of it read through (the bytes in between were read and dropped). */
+  readonly total: number;
+}
+
+/**
+ * A file of any length read through with at most `keep` bytes (plus one chunk) held: the whole file when it
+ * is no longer than `keep`, else its first ⌈keep/2⌉ and last ⌊keep/2⌋ bytes. /proc/PID/cmdline cannot be
+ * measured without reading it (its size reads 0), and whoever runs a process chooses its argv's length (up to
+ * about 6 MiB: a quarter of an unlimited stack's 24 MiB cap), so it is streamed through one buffer whose tail
+ * half keeps the last bytes seen. `keep` is in bytes; it is at least 2. Throws as openSync/readSync do.
+ */
+export function readProcHeadTail(path: string, keep: number): HeadTail {
+  const headBytes = Math.ceil(keep / 2);
+  const tailBytes = keep - headBytes;
+  const fd = openSync(path, 'r');
+  try {
+    // The common case (an argv of a few hundred bytes) is one read into a buffer of exactly `keep` + 1.
+    const first = Buffer.allocUnsafe(Math.min(keep + 1, SCRATCH_BYTES + 1));
+    let length = 0;
+    for (;;) {
+      if (length === first.length) break;
+      const read = readSync(fd, first, length, first.length - length, null);
+      if (read === 0) return {head: Buffer.from(first.subarray(0, length)), tail: Buffer.alloc(0), total: length};
+      length += read;
+    }
+    // More than fits so far: grow toward keep + 1 to learn whether the whole file fits.
+    let whole = first;
+    if (length <= keep) {
+      whole = Buffer.allocUnsafe(keep + 1);
+      first.copy(whole, 0, 0, length);
+      for (;;) {
+        if (length === whole.length) break;
+        const read = readSync(fd, whole, length, whole.length - length, null);
+        if (read === 0) return {head: whole.subarray(0, length), tail: Buffer.alloc(0), total: length};
+        length += read;
+      }
+    }
+    // Longer than `keep`: keep the head, then stream the rest through a window twice the tail's size.
+    const head = Buffer.from(whole.subarray(0, headBytes));
+    const window = Buffer.allocUnsafe(Math.max(2 * tailBytes, 64 * 1024));
+    let filled = length - headBytes;
+    let total = length;
+    whole.copy(window, 0, length - Math.min(filled, window.length), length);
+    filled = Math.min(filled, window.length);
+    for (;;) {
+      if (filled === window.length) {
+        // Slide: only the last tailBytes can still be the file's last bytes.
+        window.copyWithin(0, filled - tailBytes, filled);
+        filled = tailBytes;
+      }
+      const read = readSync(fd, window, filled, window.length - filled, null);
+      if (read === 0) break;
+      filled += read;
+      total += read;
+    }
+    return {head, tail: Buffer.from(window.subarray(filled - Math.min(tailBytes, filled), filled)), total};
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The whole file's bytes (a copy of exactly its length: small files come from Node's buffer pool). */
 export function readProcBytes(path: string): Buffer {
   return readWhole(path, (buffer, length) => Buffer.from(buffer.subarray(0, length)));

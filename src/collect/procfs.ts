@@ -34,7 +34,8 @@ import {escapeBytes, needsEscape} from './text-encoding.js';
 import {identityOf} from './hash.js';
 import type {FileIdentity} from './hash-cache.js';
 import {type FdLink, readFdLinks} from './fds.js';
-import {errorCode, isGone, readProcBytes, readProcText, sameFileAt, statQuiet} from './proc-read.js';
+import {errorCode, isGone, readProcBytes, readProcHeadTail, readProcText, sameFileAt, statQuiet} from './proc-read.js';
+import {type ArgvCut, type ArgvLimits, argvShare, cutArgvBytes} from './argv-limit.js';
 
 /**
  * USER_HZ, the unit of the tick fields in /proc/PID/stat. It is part of the kernel's user-space ABI and
@@ -86,6 +87,8 @@ export interface ProcfsWalkContext {
    * a scan reads each once. Not called for kernel threads, nor for a zombie leader read through a live thread.
    */
   readonly sources?: WalkSources;
+  /** How much of each process's argv is kept (collection.argv, argv-limit.ts). Absent: all of it. */
+  readonly argv?: ArgvLimits;
 }
 
 /** The walk's hooks for the live tables' sources (ProcfsWalkContext.sources). */
@@ -105,6 +108,8 @@ export interface ProcfsWalkResult {
   readonly vanished: number;
   /** Requested pids (`--pid`) that do not exist. */
   readonly missingPids: number[];
+  /** Processes whose argv was kept short of its length (ProcfsWalkContext.argv), by pid. */
+  readonly argvCuts: ArgvCut[];
 }
 
 /** The pids listed in /proc (thread-group leaders only: threads live under /proc/PID/task). */
@@ -144,18 +149,81 @@ export function walkProcfs(context: ProcfsWalkContext, requestedPids?: readonly 
   // Thousands of expected ENOENT/EACCES errors: capturing a stack trace for each costs more than the read.
   const stackLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
+  const argvReads: ArgvReads = {long: [], spent: 0};
+  let argvCuts: ArgvCut[] = [];
   try {
     for (const pid of pids) {
-      const collected = readProcess(pid, context, cgroups);
+      const collected = readProcess(pid, context, cgroups, argvReads);
       if (collected !== null) processes.push(collected);
       else if (requestedPids !== undefined) missingPids.push(pid);
       else vanished++;
     }
+    if (context.argv !== undefined) argvCuts = keepMoreArgv(argvReads, context.argv, processes);
     fillParentStartTimes(processes, context);
   } finally {
     Error.stackTraceLimit = stackLimit;
   }
-  return {processes, vanished, missingPids};
+  return {processes, vanished, missingPids, argvCuts};
+}
+
+/** The walk's first reads of argv: bytes kept in all, and the processes whose argv is longer than the floor. */
+interface ArgvReads {
+  readonly long: LongArgv[];
+  spent: number;
+}
+
+/** A process whose argv is longer than its floor: what its second read needs. */
+interface LongArgv {
+  readonly collected: CollectedProcess;
+  /** Where its argv is read (a live thread's directory for a zombie leader). */
+  readonly source: string;
+  /** Its /proc/PID directory (the leader's stat tells whether the pid still names the same process). */
+  readonly dir: string;
+  /** Bytes of /proc/PID/cmdline at the first read. */
+  readonly total: number;
+  /** Bytes kept at the first read. */
+  readonly read: number;
+  /** Whether a text field other than argv holds an escape (bytes_escaped is recomputed with the new argv). */
+  readonly otherEscaped: boolean;
+}
+
+/**
+ * The second read of the argvs longer than the floor, after every process had its floor (pid order): each
+ * keeps its floor plus an equal share of what is left of the budget among the processes still waiting, never
+ * past the ceiling, and its record's command_line is replaced. Returns every process still kept short. A
+ * process that exited, or whose pid was reused, since its first read keeps its first read.
+ */
+function keepMoreArgv(reads: ArgvReads, limits: ArgvLimits, processes: readonly CollectedProcess[]): ArgvCut[] {
+  const kept = new Set(processes);
+  const waiting = reads.long;
+  // Every process's first read counts against the budget, not only the long ones'.
+  let spent = reads.spent;
+  const cuts: ArgvCut[] = [];
+  for (const [index, entry] of waiting.entries()) {
+    if (!kept.has(entry.collected)) continue;
+    const {record} = entry.collected;
+    const allowance = argvShare(limits, spent, waiting.length - index);
+    let read = entry.read;
+    let total = entry.total;
+    if (allowance > entry.read) {
+      try {
+        const again = readProcHeadTail(`${entry.source}/cmdline`, allowance);
+        const stat = parseStat(readProcText(`${entry.dir}/stat`, 'latin1'));
+        if (stat !== null && stat.startTicks === entry.collected.platform.start_ticks) {
+          const argvBytes = again.total === again.head.length ? splitCmdlineBytes(again.head) : cutArgvBytes(again.head, again.tail, again.total);
+          (record as {command_line: string[]}).command_line = argvBytes.map((bytes) => escapeBytes(bytes));
+          (entry.collected.platform as {bytes_escaped: boolean}).bytes_escaped = entry.otherEscaped || argvBytes.some((bytes) => needsEscape(bytes));
+          spent += again.head.length + again.tail.length - entry.read;
+          read = again.head.length + again.tail.length;
+          total = again.total;
+        }
+      } catch {
+        // Exited since the walk: its first read stands.
+      }
+    }
+    if (read < total) cuts.push({pid: record.pid, read, total});
+  }
+  return cuts;
 }
 
 function startTimeMs(context: ProcfsWalkContext, startTicks: number): number {
@@ -356,7 +424,7 @@ function liveThread(dir: string, pid: number): number | null {
   return null;
 }
 
-function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCache): CollectedProcess | null {
+function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCache, argvReads: ArgvReads): CollectedProcess | null {
   const dir = `${context.procRoot}/${pid}`;
   let stat: ProcStat | null;
   try {
@@ -374,7 +442,14 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
   const liveTid = !kernelThread && stat.state === 'Z' && stat.threads > 1 ? liveThread(dir, pid) : null;
   const source = liveTid === null ? dir : `${dir}/task/${liveTid}`;
   const status = state.attempt(() => parseStatus(readProcText(`${source}/status`)));
-  const cmdlineBytes = state.attempt(() => readProcBytes(`${source}/cmdline`));
+  // Within the floor (collection.argv): a longer argv keeps its head and tail now, more after the walk.
+  const argvLimit = context.argv === undefined ? undefined : Math.max(2, Math.min(context.argv.floor, context.argv.ceiling));
+  const cmdline = state.attempt(() =>
+    argvLimit === undefined ? {head: readProcBytes(`${source}/cmdline`), tail: Buffer.alloc(0), total: -1} : readProcHeadTail(`${source}/cmdline`, argvLimit),
+  );
+  if (cmdline !== null) argvReads.spent += cmdline.head.length + cmdline.tail.length;
+  const argvCut = cmdline !== null && cmdline.total > cmdline.head.length + cmdline.tail.length;
+  const argvBytes = cmdline === null ? [] : argvCut ? cutArgvBytes(cmdline.head, cmdline.tail, cmdline.total) : splitCmdlineBytes(cmdline.head);
   const commBytes = latin1Bytes(stat.comm);
 
   let exeBytes: Buffer | null = null;
@@ -457,7 +532,7 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
   const nsPreload = kernelThread ? null : nsEtcFile(dir, 'ld.so.preload', mntNs, cgroups.preloads);
   // A login shell (argv[0] starting with '-', as login, sshd and su -l start one) is checked against the
   // /etc/shells of its own mount namespace: a shell an attacker set for an account is seldom listed there.
-  const argv0 = cmdlineBytes === null ? null : (splitCmdlineBytes(cmdlineBytes)[0] ?? null);
+  const argv0 = argvBytes[0] ?? null;
   const loginShell = argv0 !== null && argv0[0] === 0x2d;
   const shells = kernelThread || !loginShell ? null : nsEtcFile(dir, 'shells', mntNs, cgroups.shells);
   const loginShellListed =
@@ -475,9 +550,9 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
 
   // Every text field takes the one lossless form (escapeBytes), each on its own: the same bytes are the same
   // text here and in every other table.
-  const argvBytes = cmdlineBytes === null ? [] : splitCmdlineBytes(cmdlineBytes);
-  const raw = [commBytes, exeBytes, cwdBytes, stdin, stdout, stderr, ldPreload, ldAudit, nsPreload, ...argvBytes];
-  const bytesEscaped = raw.some((bytes) => bytes !== null && needsEscape(bytes));
+  const raw = [commBytes, exeBytes, cwdBytes, stdin, stdout, stderr, ldPreload, ldAudit, nsPreload];
+  const otherEscaped = raw.some((bytes) => bytes !== null && needsEscape(bytes));
+  const bytesEscaped = otherEscaped || argvBytes.some((bytes) => needsEscape(bytes));
   const text = (bytes: Buffer | null): string | null => (bytes === null ? null : escapeBytes(bytes));
   const executablePath = text(exeBytes);
   const argv = argvBytes.map((bytes) => text(bytes) as string);
@@ -553,7 +628,11 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     platform_data: platform,
   };
   const executable = image === null ? null : executableImage(image, `${source}/exe`);
-  return {record, platform, image: executable};
+  const collected = {record, platform, image: executable};
+  if (argvCut && cmdline !== null) {
+    argvReads.long.push({collected, source, dir, total: cmdline.total, read: cmdline.head.length + cmdline.tail.length, otherEscaped});
+  }
+  return collected;
 }
 
 /** fd `fd`'s link bytes among `links` (ascending by fd), or null when it is not open. */

