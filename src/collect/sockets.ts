@@ -392,8 +392,9 @@ export function listeningRows(sockets: readonly CollectedRow<ProcessOpenSocketRo
  * whose inode no table lists is absent. Empty when the process is gone or its fds cannot be read.
  */
 export function socketsOfProcess(procRoot: string, pid: number): Map<number, SocketInfo> {
-  const fds = readFdLinks(procRoot, pid);
-  if (typeof fds === 'string') return new Map();
+  const listing = readFdLinks(procRoot, pid);
+  if (typeof listing === 'string') return new Map();
+  const fds = listing.links;
   let netNs: number | null = null;
   try {
     const inode = /\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/ns/net`))?.[1];
