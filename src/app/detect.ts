@@ -13,7 +13,7 @@ import {type DetectReport, type DetectTimings, runRulesOverSnapshots, storeLiveS
 import {summaryLines} from '../detection/detection-view.js';
 import {detectionSnapshots} from '../detection/snapshot-source.js';
 import type {DeliverySummary} from '../alerting/types.js';
-import {type FanoutCut, type FanoutSource, fanoutWarning} from '../collect/fanout.js';
+import type {FanoutCut} from '../collect/fanout.js';
 import type {PrintedAlert} from '../alerting/alert-manager.js';
 
 export interface DetectRunOptions {
@@ -150,8 +150,6 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   logger.debug('rules loaded', {rules: report.summary.rules_loaded, from_build_index: report.rulesFromIndex});
   const liveStats = report.snapshots[0]?.live?.stats;
   if (liveStats?.hash_cache_problem !== undefined && liveStats.hash_cache_problem !== null) logger.warn(liveStats.hash_cache_problem);
-  // A process read short of its fds or maps (collection.fanout): the rules saw only part of it.
-  for (const [source, cuts] of Object.entries(liveStats?.fanout_cuts ?? {})) logger.warn(fanoutWarning(source as FanoutSource, cuts));
   if (options.metrics !== undefined) recordDetectionMetrics(options.metrics, report);
   // Deduplication decides what leaves the process (stdout and sinks alike); --fail-on still judges report.alerts.
   // The alerts are written ahead for every sink, printed, then delivered; state comes after.

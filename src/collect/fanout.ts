@@ -94,6 +94,9 @@ const SOURCE_WORDS: Readonly<Record<LiveTableSource, {readonly entries: string; 
   environ: {entries: 'environment entries', tables: 'process_envs', key: 'collection.fanout', order: 'their first entries'},
 };
 
+/** How every warning of a collection limit starts (scans.errors; `scan` and `detect` also print them). */
+export const COLLECTION_LIMIT_PREFIX = 'collection limit: ';
+
 /** Processes a warning names before it says how many more there are (one line, whatever the flood). */
 const NAMED_CUTS = 10;
 
@@ -103,15 +106,27 @@ const figure = (n: number): string => n.toLocaleString('en-US');
  * The one warning line of a source's cuts, e.g. `collection limit: 3 processes hold more file descriptors
  * than the scan read (pid 4242: 1,024 of 19,003; …); process_open_files, … hold only their lowest fds (stdio
  * first): raise collection.fanout.fds (budget, ceiling) to read more`. At most NAMED_CUTS pids, then how
- * many more. The prefix `collection limit: ` is stable: `scans.errors` and SIEMs may match it.
+ * many more, those holding most first. The prefix `collection limit: ` is stable: `scans.errors` and SIEMs may match it.
  */
 export function fanoutWarning(source: FanoutSource, cuts: readonly FanoutCut[]): string {
   const words = SOURCE_WORDS[source];
-  const named = cuts
+  // The processes holding most are named first (a count the kernel does not give ranks by what was read).
+  const named = [...cuts]
+    .sort((a, b) => (b.total ?? b.read) - (a.total ?? a.read) || a.pid - b.pid)
     .slice(0, NAMED_CUTS)
     .map(({pid, read, total}) => `pid ${pid}: ${figure(read)} of ${total === null ? `more than ${figure(read)}` : figure(total)}`)
     .join('; ');
   const more = cuts.length > NAMED_CUTS ? `; and ${figure(cuts.length - NAMED_CUTS)} more` : '';
   const count = `${figure(cuts.length)} process${cuts.length === 1 ? ' holds' : 'es hold'}`;
-  return `collection limit: ${count} more ${words.entries} than the scan read (${named}${more}); ${words.tables} hold only ${words.order}: raise ${words.key} (budget, ceiling) to read more`;
+  return `${COLLECTION_LIMIT_PREFIX}${count} more ${words.entries} than the scan read (${named}${more}); ${words.tables} hold only ${words.order}: raise ${words.key} (budget, ceiling) to read more`;
+}
+
+/**
+ * The warning of a network namespace's socket table read only to its first `read` lines
+ * (collection.fanout.socket_table_lines): its sockets are listed in the kernel's hash order, so a socket past
+ * them, whichever process holds it, is known by its fd's inode only.
+ */
+export function socketTableWarning(netNs: number | null, file: string, read: number): string {
+  const where = netNs === null ? 'a network namespace' : `network namespace ${netNs}`;
+  return `${COLLECTION_LIMIT_PREFIX}/proc/net/${file} of ${where} lists more sockets than the scan read (${figure(read)} lines); a socket listed past them has its process_open_sockets row without family, addresses or state, and no listening_ports row: raise collection.fanout.socket_table_lines to read more`;
 }

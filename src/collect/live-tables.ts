@@ -13,7 +13,7 @@ import type {ProcessRecord} from '../models/process.js';
 import {type CollectedTable, collectedRowCount, tableDefinition} from '../models/tables.js';
 import {type EnvSelection, parseEnviron, selectEnviron} from './envs.js';
 import {type FdEnd, fdPeerRows} from './fd-peers.js';
-import {type FanoutCut, FanoutBudget, type FanoutLimits} from './fanout.js';
+import {type FanoutCut, FanoutBudget, type FanoutLimits, socketTableWarning} from './fanout.js';
 import {fdCount, type FdLink, type FdListing, readFdLinks} from './fds.js';
 import {appendMapValues, libraryRows, type MapsText, readMapsFile} from './maps.js';
 import {openFileRows} from './open-files.js';
@@ -44,7 +44,7 @@ export interface LiveTablesOptions {
    * How much of a process's fds and maps are read (collection.fanout; fanout.ts): absent, all of them. The
    * walk's prereads of fds must hold at least the fds limit's floor.
    */
-  readonly fanout?: {readonly fds: FanoutLimits; readonly maps: FanoutLimits};
+  readonly fanout?: {readonly fds: FanoutLimits; readonly maps: FanoutLimits; readonly socket_table_lines?: number};
 }
 
 /**
@@ -211,7 +211,7 @@ function socketTablesOf(options: LiveTablesOptions, processes: readonly ProcessR
     if (list === undefined) byNs.set(ns, [p.pid]);
     else if (list.length < 8) list.push(p.pid);
   }
-  const tables = readSocketIndex(options.procRoot, byNs);
+  const tables = readSocketIndex(options.procRoot, byNs, options.fanout?.socket_table_lines);
   return {state: tables, unreadable: tables.unreadable};
 }
 
@@ -223,6 +223,7 @@ function socketRowsOfScan({madeByPid, prepared, options, problems}: ScanInput): 
   const tables = prepared as SocketTables;
   const fdsOf = madeByPid('process_open_sockets') as ReadonlyMap<number, readonly FdLink[]>;
   const {forged, ambiguous} = resolveUnixSockets(tables, fdinfoVerdicts(options.procRoot, tables, fdsOf));
+  for (const {netNs, file, read} of tables.cut) problems.push(socketTableWarning(netNs, file, read));
   if (forged > 0) {
     problems.push(
       `process_open_sockets: ${forged} line${forged === 1 ? '' : 's'} of /proc/net/unix forged by a socket path holding a newline: dropped, and read as part of that path`,

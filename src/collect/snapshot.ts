@@ -71,7 +71,7 @@ export interface CollectOptions {
    * How much of one process's fds and memory maps the live tables read (collection.fanout; fanout.ts). Absent:
    * all of them.
    */
-  readonly fanout?: {readonly fds: FanoutLimits; readonly maps: FanoutLimits};
+  readonly fanout?: {readonly fds: FanoutLimits; readonly maps: FanoutLimits; readonly socket_table_lines?: number};
 }
 
 /** Where a scan's live-response table rows go while they are collected (CollectOptions.stream). */

@@ -80,6 +80,7 @@ export const DEFAULT_SCAN_TABLES: readonly string[] = COLLECTED_TABLE_NAMES.filt
 export const FANOUT_DEFAULTS = {
   fds: {floor: 1024, ceiling: 65_536, budget: 100_000},
   maps: {floor: 2048, ceiling: 65_536, budget: 250_000},
+  socket_table_lines: 500_000,
 } as const;
 
 const fanoutLimits = (what: string, which: string, defaults: {readonly floor: number; readonly ceiling: number; readonly budget: number}) =>
@@ -141,6 +142,11 @@ const CollectionSchema = z
       .object({
         fds: fanoutLimits('File descriptors', 'its lowest, stdio first', FANOUT_DEFAULTS.fds),
         maps: fanoutLimits('Memory maps (lines of /proc/PID/maps)', "its first, in the kernel's order by address", FANOUT_DEFAULTS.maps),
+        socket_table_lines: upTo(2 ** 30)
+          .default(FANOUT_DEFAULTS.socket_table_lines)
+          .describe(
+            "Lines a scan reads of each network namespace's socket tables (/proc/net/tcp, udp, unix, …): anyone holds as many sockets as their fds allow, listed in the kernel's hash order; a socket past them has its `process_open_sockets` row without family, addresses or state",
+          ),
       })
       .strict()
       .prefault({})
