@@ -28,7 +28,13 @@ export function median(values: readonly number[]): number {
 
 const TIME = '/usr/bin/time';
 
-type RunOptions = {env?: NodeJS.ProcessEnv; shell?: boolean; exitCodes?: readonly number[]};
+type RunOptions = {
+  env?: NodeJS.ProcessEnv;
+  shell?: boolean;
+  exitCodes?: readonly number[];
+  /** Called with each timed run's stderr (not the warm-up's), for what the command logs about itself. */
+  onStderr?: (stderr: string) => void;
+};
 
 /** One command to time: its label, the program and its arguments. */
 export interface TimedCommand {
@@ -86,7 +92,10 @@ function runOnce(spec: TimedCommand, options: RunOptions, into: Samples, warmUp:
       into.rss.push((rssKb ?? 0) / 1024);
     }
   }
-  if (!warmUp) into.wall.push(elapsed);
+  if (!warmUp) {
+    into.wall.push(elapsed);
+    options.onStderr?.(String(result.stderr));
+  }
 }
 
 /** Time `command args` `runs` times (after one warm-up); stdout is discarded. */

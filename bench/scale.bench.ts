@@ -1,19 +1,19 @@
 // Cost at scale (anyone can start 20,000 processes): `detect --input` over synthetic snapshots of 1,000,
 // 10,000 and 30,000 processes with the built-in pack and the SigmaHQ fixture rules (time per process against
 // a one-rule run on the same file; peak memory above a one-process run against the snapshot's size:
-// memoryRatio, with the default lanes and with one lane, `detection.max_concurrent_rules: 1`); each rule's own time over 10,000 processes in one sql.js database as a rule worker holds
+// memoryRatio, with the default lanes — one, and workers added only when the run falls behind its deadline;
+// which ran is printed — and capped at one lane, `detection.max_concurrent_rules: 1`); each rule's own time over 10,000 processes in one sql.js database as a rule worker holds
 // it; and, on the live host brought to
 // SCALE_BENCH_LIVE_PROCESSES plain `sleep`s (default 10,000; 0 skips it), `scan --output`, `detect`,
 // `scan --tables all --output` and a live `query` over process_memory_map against `ps -e` listing the same
 // processes (peak RSS of each). Ratios and figures from one run; no absolute target is timed.
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process';
-import {copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {basename, join} from 'node:path';
 
 import {embeddedDefaults} from '../src/config/schema.js';
 import {readsBaseline} from '../src/detection/baseline.js';
-import {snapshotFromRows} from '../src/detection/fixture-snapshot.js';
 import {listsForRun} from '../src/detection/lists.js';
 import {loadRegexEngine} from '../src/detection/regex.js';
 import {RuleManager} from '../src/detection/rule-manager.js';
@@ -22,7 +22,7 @@ import {findRuleFiles} from '../src/detection/rule-paths.js';
 import {validateRuleFile} from '../src/detection/rule-format.js';
 import {SqlValidator} from '../src/detection/sql-validator.js';
 import {loadSqlJs} from '../src/storage/sqljs.js';
-import {BUSY_SERVER_FILE, BUSY_SERVER_NOW} from '../test/fixtures/busy-server/generate.js';
+import {syntheticSnapshot} from '../test/fixtures/busy-server/synthetic.js';
 import {BIN, privateEnv, report, ROOT, type Timing, timeCommand} from './lib.js';
 
 /** Targets of the scale work: no rule above this at 10,000 processes; memory within 2× the snapshot (memoryRatio). */
@@ -46,21 +46,6 @@ export function memoryRatio(peakRssMb: number, baselineRssMb: number, snapshotBy
 const SIZES = [1_000, 10_000, 30_000] as const;
 const RULES_AT = 10_000;
 
-/** The busy-server fixture (a production host's 247 processes) copied until `count` processes, parent links kept in each copy. */
-async function syntheticSnapshot(count: number): Promise<Uint8Array> {
-  const fixture = JSON.parse(readFileSync(BUSY_SERVER_FILE, 'utf8')) as {processes: Record<string, unknown>[]};
-  const rows: Record<string, unknown>[] = [];
-  for (let copy = 0; rows.length < count; copy++) {
-    const offset = copy * 100_000;
-    for (const row of fixture.processes) {
-      if (rows.length >= count) break;
-      const ppid = row.ppid as number;
-      rows.push({...row, pid: (row.pid as number) + offset, ppid: ppid <= 2 ? ppid : ppid + offset});
-    }
-  }
-  return snapshotFromRows(rows, {scanId: BUSY_SERVER_NOW * 1000 + 1, now: BUSY_SERVER_NOW});
-}
-
 /** The SigmaHQ fixture rules that compile and validate, copied into one directory for `--rules`. */
 function sigmaRules(dir: string, validator: SqlValidator): {dir: string; count: number} {
   const target = join(dir, 'sigma');
@@ -72,6 +57,22 @@ function sigmaRules(dir: string, validator: SqlValidator): {dir: string; count: 
     count++;
   }
   return {dir: target, count};
+}
+
+/**
+ * The rule lanes of a `detect --log-level debug --log-format json` run, from its `detect timing` line: the most
+ * that ran at once (the in-process lane counted) and the workers started. Collected per timed run.
+ */
+function laneRecorder(): {onStderr: (stderr: string) => void; text: () => string} {
+  const seen: string[] = [];
+  return {
+    onStderr: (stderr) => {
+      const line = stderr.split('\n').find((l) => l.includes('"detect timing"'));
+      const timing = line === undefined ? undefined : (JSON.parse(line) as {rule_lanes?: number; workers_started?: number});
+      seen.push(timing === undefined ? '?' : `${timing.rule_lanes ?? '?'} lane(s), ${timing.workers_started ?? '?'} worker(s)`);
+    },
+    text: () => seen.join('; '),
+  };
 }
 
 /** The summary line of one `detect --format json` run: rules that timed out or did not run. */
@@ -128,11 +129,11 @@ async function benchSnapshots(dir: string, env: NodeJS.ProcessEnv): Promise<void
   const baseline = timeCommand(
     '1 process, pack + Sigma (memory baseline)',
     process.execPath,
-    [BIN, 'detect', '--input', emptyFile, '--format', 'json', '--quiet', '--no-audit', '--rules', sigma.dir],
+    [BIN, 'detect', '--input', emptyFile, '--format', 'json', '--quiet', '--no-audit', '--log-level', 'debug', '--log-format', 'json', '--rules', sigma.dir],
     {runs: 3, env, exitCodes: [0, 1, 3]},
   );
   report('memory baseline', [baseline]);
-  // The same over one lane (`detection.max_concurrent_rules: 1`: the main thread, no worker): the memory setting.
+  // The same capped at one lane (`detection.max_concurrent_rules: 1`: the main thread, never a worker, however near the deadline).
   const oneLaneEnv = {...env, DAEMONEYE_DETECTION__MAX_CONCURRENT_RULES: '1'};
   const rows: {count: number; size: number; one: Timing; all: Timing; oneLane: Timing}[] = [];
   for (const count of SIZES) {
@@ -140,15 +141,24 @@ async function benchSnapshots(dir: string, env: NodeJS.ProcessEnv): Promise<void
     const bytes = await syntheticSnapshot(count);
     writeFileSync(file, bytes);
     const common = ['detect', '--input', file, '--format', 'json', '--quiet', '--no-audit'];
+    // The timed runs log their lanes (debug, JSON on stderr): which lanes ran is part of what the memory measures.
+    const logged = ['--log-level', 'debug', '--log-format', 'json'];
+    const allLanes = laneRecorder();
+    const oneLaneLanes = laneRecorder();
     // Exit 3: a rule timed out or the deadline came first (named below), which is a result here, not a failure.
     const options = {runs: count >= RULES_AT ? 1 : 3, env, exitCodes: [0, 1, 3]};
     const one = timeCommand(`${count} processes, 1 rule`, process.execPath, [BIN, ...common, '--rule', 'detached-shell'], options);
-    const all = timeCommand(`${count} processes, pack + Sigma`, process.execPath, [BIN, ...common, '--rules', sigma.dir], options);
-    const oneLane = timeCommand(`${count} processes, pack + Sigma, one lane`, process.execPath, [BIN, ...common, '--rules', sigma.dir], {
+    const all = timeCommand(`${count} processes, pack + Sigma`, process.execPath, [BIN, ...common, ...logged, '--rules', sigma.dir], {
+      ...options,
+      onStderr: allLanes.onStderr,
+    });
+    const oneLane = timeCommand(`${count} processes, pack + Sigma, one lane`, process.execPath, [BIN, ...common, ...logged, '--rules', sigma.dir], {
       ...options,
       env: oneLaneEnv,
+      onStderr: oneLaneLanes.onStderr,
     });
     report(`${count} processes: snapshot ${mb(bytes.length)}`, [one, all, oneLane], one);
+    process.stdout.write(`lanes: pack + Sigma ${allLanes.text()}; capped at one lane ${oneLaneLanes.text()}\n`);
     const summary = detectSummary(['detect', '--input', file, '--no-audit', '--rules', sigma.dir], env);
     process.stdout.write(`${summary.rules} rules; timed out: ${some(summary.timedOut)}; not run: ${some(summary.notRun)}\n`);
     rows.push({count, size: bytes.length, one, all, oneLane});

@@ -131,7 +131,8 @@ export default class Detect extends DaemonEyeCommand<typeof Detect> {
       const sockets = await treeSockets(collectedRows(live.tables, 'process_open_sockets'));
       return treeView(await processTree(live.processes, {alerts: result.printed, sockets, origin: {live: true}, host: hostOfScan(live.scan)}));
     }
-    const saved = this.flags.input === undefined ? undefined : await loadLatestSavedScan(this.flags.input);
+    // The rules' read of this same input has said already what the file holds that a snapshot never has: once is enough.
+    const saved = this.flags.input === undefined ? undefined : await loadLatestSavedScan(this.flags.input, {onWarning: () => undefined});
     const origin = {live: false, input: this.flags.input ?? ''} as const;
     return treeView(
       await processTree(saved?.processes ?? [], {

@@ -40,6 +40,7 @@ export default class Diff extends DaemonEyeCommand<typeof Diff> {
       limits: snapshotLimitsFromConfig(config.values.storage),
       // An unusable file of a store is reported and skipped; the diff of the others is printed, then exit 2.
       onProblem: (problem) => this.logger.reportError(problem),
+      onWarning: (warning) => this.logger.warn(warning),
     });
     const partial = (diff.skipped_files?.length ?? 0) > 0;
     return {

@@ -65,15 +65,15 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
       const [{loadLatestSavedScan}, {snapshotLimitsFromConfig}] = await Promise.all([import('../src/app/tree.js'), import('../src/storage/snapshot-file.js')]);
       // An unusable file in a store is reported and skipped, as every reader does; the run then ends with exit 2.
       let skipped = 0;
-      const saved = await loadLatestSavedScan(
-        flags.input,
-        (problem) => {
+      const saved = await loadLatestSavedScan(flags.input, {
+        onWarning: (warning) => this.logger.warn(warning),
+        onProblem: (problem) => {
           this.logger.reportError(problem);
           skipped += 1;
         },
-        readerRedaction(config, (message) => this.logger.warn(message)),
-        snapshotLimitsFromConfig(config.values.storage),
-      );
+        redaction: readerRedaction(config, (message) => this.logger.warn(message)),
+        limits: snapshotLimitsFromConfig(config.values.storage),
+      });
       const processes = tree || flags.pid === undefined ? saved.processes : saved.processes.filter((p) => flags.pid?.includes(p.pid) === true);
       return {
         output: await this.view(processes, tree, saved.sockets, hostOfScan(saved.scan)),

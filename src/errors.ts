@@ -1,5 +1,6 @@
 // DaemonEyeError: every failure the library reports, with a kind (the reference API's error categories, docs/api.md), a
 // stable code, and the exit code the CLI turns it into. The exit-code table lives here and nowhere else.
+import {mentionsName} from './util/text.js';
 
 /** Process exit codes (docs/architecture.md, "Exit codes"). */
 export const ExitCode = {
@@ -139,7 +140,7 @@ export class DaemonEyeError extends Error {
 
   /** One line: where, what, and what to do. */
   toOneLine(): string {
-    const where = this.file === undefined || this.message.includes(this.file) ? '' : `${this.file}: `;
+    const where = this.file === undefined || mentionsName(this.message, this.file) ? '' : `${this.file}: `;
     const hint = this.hint === undefined ? '' : ` (${this.hint})`;
     return `${where}${this.message}${hint}`;
   }

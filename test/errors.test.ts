@@ -33,3 +33,20 @@ describe('DaemonEyeError', () => {
     expect(combineExitCodes([3, 1, 0])).toBe(1);
   });
 });
+
+describe('DaemonEyeError names its file', () => {
+  it('even when the file name is a word or letter its message contains', () => {
+    // A FIFO called `f` was reported as "is a FIFO …" with no name: `file` contains "f".
+    for (const file of ['f', 'a', 'snapshot', 'db']) {
+      const error = new DaemonEyeError('INPUT_UNREADABLE', 'is a FIFO (named pipe), not a regular file: a snapshot file is never read from one (not a db)', {
+        file,
+      });
+      expect(error.toOneLine().startsWith(`${file}: `)).toBe(true);
+    }
+  });
+
+  it('is not named twice when the message begins with it', () => {
+    const error = new DaemonEyeError('CONFIG_INVALID', 'rules.yaml:3:1: unknown key', {file: 'rules.yaml'});
+    expect(error.toOneLine()).toBe('rules.yaml:3:1: unknown key');
+  });
+});

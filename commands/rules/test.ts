@@ -34,6 +34,7 @@ export default class RulesTest extends DaemonEyeCommand<typeof RulesTest> {
       targets: this.positional,
       ...(this.flags.input === undefined ? {} : {input: this.flags.input}),
       ...(this.flags.timeout === undefined ? {} : {timeoutMs: this.flags.timeout}),
+      onWarning: (warning) => this.logger.warn(warning),
     });
     const results = summary.results.map((r) => {
       const found = r.expected === null && r.passed ? ` (flags ${r.actual.length === 0 ? 'nothing' : `pids ${r.actual.join(', ')}`})` : '';

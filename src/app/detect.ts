@@ -146,6 +146,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
     ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs}),
     ...(options.failOn === undefined ? {} : {failOn: options.failOn}),
     ...(options.baseline === undefined ? {} : {baseline: options.baseline}),
+    onWarning: (warning) => logger.warn(warning),
   });
   logger.debug('rules loaded', {rules: report.summary.rules_loaded, from_build_index: report.rulesFromIndex});
   const liveStats = report.snapshots[0]?.live?.stats;

@@ -74,6 +74,8 @@ export interface DiffOptions {
   readonly limits?: SnapshotLimits;
   /** Each store file that cannot be used, as it is skipped (absent: such a file stops the diff). */
   readonly onProblem?: (problem: DaemonEyeError) => void;
+  /** A file read that holds objects a snapshot never has (ignoredWarning, src/storage/input.ts), one line each. */
+  readonly onWarning: (warning: string) => void;
 }
 
 /**
@@ -84,6 +86,7 @@ export async function diffInputs(options: DiffOptions): Promise<SnapshotDiff> {
   const {inputs, onProblem} = options;
   const skipped: SkippedFile[] = [];
   const read: ReadOptions = {
+    onWarning: options.onWarning,
     ...(options.redaction === undefined ? {} : {redaction: options.redaction}),
     ...(options.limits === undefined ? {} : {limits: options.limits}),
     ...(onProblem === undefined

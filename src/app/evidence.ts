@@ -45,7 +45,7 @@ export async function collectEvidenceCase(options: EvidenceCaseOptions): Promise
     options.pids !== undefined
       ? {pids: [...options.pids], namedFiles: new Map()}
       : options.alerts === undefined
-        ? await targetsFromRule(config.values, options.rule as string)
+        ? await targetsFromRule(config.values, options.rule as string, warn)
         : targetsFromAlertsFile(options.alerts);
   const reason = options.pids !== undefined ? '--pid' : options.alerts !== undefined ? `--alerts ${options.alerts}` : `--rule ${options.rule as string}`;
   const key = options.keyPath === undefined ? loadSigningKey(config, warn) : resolvePrivateKey(config, options.keyPath, warn);
@@ -135,10 +135,10 @@ export function targetsFromAlertsFile(path: string): AlertTargets {
 }
 
 /** Targets of the rule's alerts on a live snapshot taken now (the rule runs even if disabled). */
-export async function targetsFromRule(config: DaemonEyeConfig, ruleId: string): Promise<AlertTargets> {
+export async function targetsFromRule(config: DaemonEyeConfig, ruleId: string, warn: (message: string) => void): Promise<AlertTargets> {
   const {runRulesOverSnapshots} = await import('../detection/rules-over-snapshots.js');
   const {detectionSnapshots} = await import('../detection/snapshot-source.js');
-  const report = await runRulesOverSnapshots({config, ruleIds: [ruleId], snapshots: detectionSnapshots({config})});
+  const report = await runRulesOverSnapshots({config, ruleIds: [ruleId], snapshots: detectionSnapshots({config, onWarning: warn}), onWarning: warn});
   const result = report.results.find((r) => r.rule_id === ruleId);
   if (result !== undefined && result.status !== 'ok') {
     throw new DaemonEyeError('RULE_FAILED', `rule ${ruleId} did not run: ${result.error ?? result.status}`, {hint: 'fix the rule, or give --pid'});

@@ -113,6 +113,8 @@ export interface RulesTestOptions extends RulesOptions {
   /** A snapshot file, or a JSON/NDJSON/YAML file of partial process rows, to run the rules on instead of their cases. */
   readonly input?: string;
   readonly timeoutMs?: number;
+  /** An `input` snapshot file holding objects a snapshot never has (ignoredWarning, src/storage/input.ts) is said here. */
+  readonly onWarning: (warning: string) => void;
 }
 
 function definitionsToLoaded(definitions: readonly RuleDefinition[]): LoadedRule[] {
@@ -143,19 +145,23 @@ function readRows(path: string, text: string): PartialProcessRow[] {
 }
 
 /** The input's bytes and the host tables it holds (a rows file holds processes only). */
-async function inputBytes(path: string, limits: SnapshotLimits): Promise<{bytes: Uint8Array; tables: readonly string[]}> {
+async function inputBytes(
+  path: string,
+  limits: SnapshotLimits,
+  onWarning: (warning: string) => void,
+): Promise<{bytes: Uint8Array; tables: readonly string[]; collectors: readonly string[]}> {
   // A snapshot file or a rows file, either from another host: a regular file of at most a snapshot's size.
   const bytes = readInputFile(path, {maxBytes: limits.maxBytes, what: 'snapshot or rows file', setting: 'storage.max_snapshot_mb'});
   if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\u0000') {
-    const latest = await loadLatestScan(path, {limits});
+    const latest = await loadLatestScan(path, {limits, onWarning});
     try {
-      return {bytes: latest.db.export(), tables: heldTables(latest.scans, latest.scanIds)};
+      return {bytes: latest.db.export(), tables: heldTables(latest.scans, latest.scanIds), collectors: latest.scans.map((scan) => scan.collector)};
     } finally {
       latest.db.close();
     }
   }
   try {
-    return {bytes: await snapshotFromRows(readRows(path, bytes.toString('utf8'))), tables: ['processes']};
+    return {bytes: await snapshotFromRows(readRows(path, bytes.toString('utf8'))), tables: ['processes'], collectors: []};
   } catch (error) {
     if (error instanceof DaemonEyeError && error.code === 'RECORD_INVALID')
       throw new DaemonEyeError('INPUT_CORRUPT', `${path}: ${error.message}`, {file: path});
@@ -236,8 +242,8 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
     const summary =
       options.input !== undefined
         ? await (async () => {
-            const input = await inputBytes(options.input as string, snapshotLimitsFromConfig(options.config.storage));
-            return runRulesOnInput(rules, input.bytes, testOptions, input.tables);
+            const input = await inputBytes(options.input as string, snapshotLimitsFromConfig(options.config.storage), options.onWarning);
+            return runRulesOnInput(rules, input.bytes, testOptions, input.tables, input.collectors);
           })()
         : await runRuleTestCases(rules, testOptions);
     return {

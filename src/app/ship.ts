@@ -30,7 +30,7 @@ export interface ShipConfig {
   readonly sinks: readonly SinkConfig[];
   readonly sinkName?: string;
   readonly onProblem?: (problem: DaemonEyeError) => void;
-  readonly onWarning?: (warning: string) => void;
+  readonly onWarning: (warning: string) => void;
 }
 
 export interface ShipResult {

@@ -25,12 +25,19 @@ export interface SavedScan {
  */
 export async function loadLatestSavedScan(
   input: string,
-  onProblem?: (problem: DaemonEyeError) => void,
-  redaction?: ReadRedaction,
-  limits?: SnapshotLimits,
+  options: {
+    /** A file holding objects a snapshot never has (ignoredWarning, src/storage/input.ts): said here, as every reader says it. */
+    readonly onWarning: (warning: string) => void;
+    /** An unusable file of a store, skipped. */
+    readonly onProblem?: (problem: DaemonEyeError) => void;
+    readonly redaction?: ReadRedaction;
+    readonly limits?: SnapshotLimits;
+  },
 ): Promise<SavedScan> {
+  const {onProblem, redaction, limits} = options;
   const [{loadLatestScan}, {readScanProcesses, readTableRows}] = await Promise.all([import('../storage/input.js'), import('../storage/table-rows.js')]);
   const latest = await loadLatestScan(input, {
+    onWarning: options.onWarning,
     ...(onProblem === undefined ? {} : {onProblem}),
     ...(redaction === undefined ? {} : {redaction}),
     ...(limits === undefined ? {} : {limits}),

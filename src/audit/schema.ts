@@ -4,6 +4,7 @@
 import {z} from 'zod';
 
 import {HEX64} from '../crypto/hash.js';
+import {mentionsName} from '../util/text.js';
 
 const hex64 = (field: string) => z.string({error: `${field} is not 64 lower-case hex digits`}).regex(HEX64, `${field} is not 64 lower-case hex digits`);
 const exitCode = z.int().min(0).max(3).describe('The exit code the command ended with (0 ok, 1 check said no, 2 usage/input, 3 runtime)');
@@ -219,7 +220,7 @@ export function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0];
   if (issue === undefined) return 'invalid';
   const where = issue.path.join('.');
-  return where === '' || issue.message.includes(String(issue.path[issue.path.length - 1])) ? issue.message : `${where}: ${issue.message}`;
+  return where === '' || mentionsName(issue.message, String(issue.path[issue.path.length - 1])) ? issue.message : `${where}: ${issue.message}`;
 }
 
 /** Why a parsed value is not a ledger record, or undefined when its shape is right. */
@@ -246,6 +247,6 @@ export function proofShapeProblem(value: unknown): string | undefined {
   if (issue === undefined || (part !== 'record' && part !== 'checkpoint')) return firstIssue(result.error);
   // Inside the record or checkpoint, say which part, then the problem as its own schema words it.
   const inner = issue.path.slice(1).join('.');
-  const named = inner === '' || issue.message.includes(String(issue.path[issue.path.length - 1]));
+  const named = inner === '' || mentionsName(issue.message, String(issue.path[issue.path.length - 1]));
   return `${part}: ${named ? issue.message : `${inner}: ${issue.message}`}`;
 }

@@ -1,9 +1,10 @@
-// DetectionEngine: runs validated rule SQL in a pool of worker threads, or, for a small snapshot that one
-// lane serves, in the in-process lane (in-process-lane.ts: the main thread, in a sql.js instance of its own).
-// Each lane loads the snapshot once and runs many rules; a rule past its timeout is stopped (a worker with
-// terminate(), the in-process lane by node:vm's watchdog) and its lane replaced, and the whole run has a
-// deadline. No rule can starve the others: every rule first gets a fair share of the deadline, and only the
-// rules that overran it get the rest of their own timeout afterwards.
+// DetectionEngine: runs validated rule SQL in lanes: the in-process lane (in-process-lane.ts: the main thread,
+// in a sql.js instance of its own) for a snapshot's bytes, and worker threads. Memory first: a run over bytes
+// starts on the in-process lane alone and adds worker lanes only when it falls behind its deadline (runTasks,
+// "Lanes"). Each lane loads the snapshot once and runs many rules; a rule past its timeout is stopped (a
+// worker with terminate(), the in-process lane by node:vm's watchdog) and its lane replaced, and the whole run
+// has a deadline. No rule can starve the others: every rule first gets a fair share of the deadline, and only
+// the rules that overran it get the rest of their own timeout afterwards.
 import {cpus} from 'node:os';
 import {join} from 'node:path';
 import {pathToFileURL} from 'node:url';
@@ -185,6 +186,10 @@ export class DetectionEngine {
   private nextTaskId = 0;
   /** Workers started, replaced after a timeout, in this engine's life (reported by the benchmark). */
   workersStarted = 0;
+  /** The most lanes (the in-process lane counted) that ran at once in this engine's life. */
+  peakLanes = 0;
+  /** Each time a run added worker lanes because it fell behind: when (ms into that run) and the lanes then running. */
+  readonly escalations: {readonly atMs: number; readonly lanes: number}[] = [];
   /** The file bytes a worker exported after building the latest SnapshotBuild: what later workers load instead. */
   private built: {readonly id: string; readonly bytes: Uint8Array} | undefined;
   /** The latest snapshot's bytes copied into shared memory for the workers, when the caller's were not there. */
@@ -234,25 +239,44 @@ export class DetectionEngine {
 
   /**
    * Run every task; outcomes come back in task order. `deadlineMs` bounds the whole run; `workers` caps
-   * the workers used (at most `workerCount`, and never more than there are tasks: a worker is a Node
+   * the lanes used (at most `workerCount`, and never more than there are tasks: a worker is a Node
    * environment with its own sql.js, too dear to start for nothing; default all).
    *
+   * Lanes, memory first (docs/rules-sql.md, "At run time"; docs/performance.md, "Memory at scale"): when
+   * every task's snapshot is a file's bytes (below `inProcessBelowBytes`) and no worker was started ahead
+   * (`start()`), the run starts with ONE lane, the in-process lane, which costs no Node environment and no
+   * second copy of anything. After each task that finishes on its first turn it projects the work left:
+   * the mean time of the tasks finished so far (ms of lane time, loading excluded) times the tasks still
+   * waiting for a first turn, plus what each task queued for a second turn already ran (it needs at least
+   * that again); and adds worker lanes, up to the cap, when that work spread over the lanes running
+   * would pass ESCALATION_SHARE of what is left of the deadline (`lanesNeeded`; once a sample has run:
+   * PROJECTION_SAMPLE_TASKS tasks, or PROJECTION_SAMPLE_SHARE of the deadline). Never without a deadline:
+   * nothing is then behind. The in-process lane keeps running beside the workers (they read the bytes in
+   * shared memory, copied there at the first worker's load when they were not), so the cap is the lanes at
+   * once, the main thread counted. A worker lane loads its snapshot before it takes a task, so no task
+   * waits on a worker's start. While an in-process query runs the main thread is busy: a worker's
+   * finished task and its timer are seen only between in-process queries (each at most its share).
+   * Workers a caller started ahead, or a run whose tasks are not all bytes, use every lane from the start.
+   *
    * Scheduling, so that no task can starve another (docs/rules-sql.md, "At run time"): when there are more
-   * tasks than workers and a deadline, every task first runs with a budget of its fair share of what is
-   * left of the deadline (`firstPassBudget`, worked out when its query is sent, so the share grows as quick
-   * tasks finish, and never below what replacing a worker costs where the share allows), at most its own
-   * timeout. A task that overruns that share is stopped (its worker replaced) and queued again; the queued tasks get their whole timeout once every task has had its
+   * tasks than lanes and a deadline, every task first runs with a budget of its fair share of what is
+   * left of the deadline (`firstPassBudget` over the lanes running, worked out when its query is sent, so the share grows as quick
+   * tasks finish, and never below what replacing a lane costs where the share allows), at most its own
+   * timeout. A task that overruns that share is stopped (its lane replaced) and queued again; the queued tasks get their whole timeout once every task has had its
    * first turn, within what is left of the deadline. So a slow or hostile task costs the others at most its
    * share, and each task that does not finish is reported: `timeout` when it ran (stopped by its own
    * timeout, or by the deadline while running or waiting for its second turn), `not_run` when the deadline
    * passed before it started.
    */
   async runTasks(tasks: readonly QueryTask[], options: {deadlineMs?: number; workers?: number} = {}): Promise<TaskOutcome[]> {
-    const lanes = Math.max(1, Math.min(this.workerCount, options.workers ?? this.workerCount, tasks.length));
-    // One lane over a snapshot file (a small snapshot, one CPU, or memory for one lane only): the main thread,
-    // no worker (docs/performance.md).
-    const inProcess = lanes === 1 && tasks.every((task) => 'bytes' in task.snapshot && task.snapshot.bytes.byteLength < this.inProcessBelowBytes);
-    if (!inProcess) this.start(lanes);
+    const maxLanes = Math.max(1, Math.min(this.workerCount, options.workers ?? this.workerCount, tasks.length));
+    const bytesOnly = tasks.every((task) => 'bytes' in task.snapshot && task.snapshot.bytes.byteLength < this.inProcessBelowBytes);
+    const inProcess = bytesOnly && (maxLanes === 1 || !this.slots.some((slot) => slot !== undefined));
+    const escalates = inProcess && maxLanes > 1 && options.deadlineMs !== undefined;
+    if (!inProcess) this.start(maxLanes);
+    /** Lanes running (the in-process lane counted); grows up to maxLanes when the run falls behind. */
+    let lanes = inProcess ? 1 : maxLanes;
+    this.peakLanes = Math.max(this.peakLanes, lanes);
     const deadlineAt = options.deadlineMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + options.deadlineMs;
     const outcomes: (TaskOutcome | undefined)[] = tasks.map(() => undefined);
     const startedAt = performance.now();
@@ -278,8 +302,19 @@ export class DetectionEngine {
       .sort((a, b) => (tasks[a] as QueryTask).snapshot.id.localeCompare((tasks[b] as QueryTask).snapshot.id) || a - b);
     /** Tasks that overran their first-pass share, with the time they ran: their second turn. */
     const secondPass: {index: number; ranMs: number}[] = [];
+    /** Tasks finished on their first turn and the lane time they took (ms, loading excluded): the escalation's projection. */
+    const finished = {count: 0, ms: 0};
     let running = 0;
-    const lane = async (slotIndex: number): Promise<void> => {
+    const laneRuns: Promise<void>[] = [];
+    const lane = async (laneIndex: number): Promise<void> => {
+      const onMainThread = inProcess && laneIndex === 0;
+      const slotIndex = inProcess ? laneIndex - 1 : laneIndex;
+      if (!onMainThread && escalates) {
+        // A worker added mid-run loads the next task's snapshot before it takes a task: the in-process lane
+        // keeps running tasks meanwhile.
+        const next = tasks[firstPass[0] ?? secondPass[0]?.index ?? -1];
+        if (next !== undefined) await Promise.race([this.loadInto(this.slot(slotIndex, false), next, false), deadline]).catch(() => undefined);
+      }
       while (!deadlineHit) {
         const first = firstPass.shift();
         const second = first === undefined ? secondPass.shift() : undefined;
@@ -291,28 +326,60 @@ export class DetectionEngine {
         }
         const index = (first ?? second?.index) as number;
         const task = tasks[index] as QueryTask;
-        // Worked out when the query is sent (after the worker loaded the snapshot): the tasks then waiting
-        // share what is left of the deadline.
+        // Worked out when the query is sent (after the lane loaded the snapshot): the tasks then waiting
+        // share what is left of the deadline over the lanes then running.
         const budgetOf = (): number => {
           if (first === undefined) return task.timeoutMs;
           const left = options.deadlineMs === undefined ? undefined : options.deadlineMs - (performance.now() - startedAt);
           return Math.min(task.timeoutMs, firstPassBudget(firstPass.length + 1, lanes, left, this.restartMs.get(task.snapshot.id) ?? 0));
         };
         running++;
+        const from = performance.now();
+        const loading = {ms: 0};
         let result: TaskOutcome | {overranMs: number};
         try {
-          result = await this.runOne({slotIndex, inProcess, deadlineAt}, task, budgetOf, deadline, first !== undefined);
+          result = await this.runOne({slotIndex, inProcess: onMainThread, deadlineAt, loading}, task, budgetOf, deadline, first !== undefined);
         } finally {
           running--;
         }
         if ('overranMs' in result) secondPass.push({index, ranMs: result.overranMs});
-        else outcomes[index] = second === undefined ? result : withFirstTurn(result, second.ranMs);
+        else {
+          outcomes[index] = second === undefined ? result : withFirstTurn(result, second.ranMs);
+          if (first !== undefined) {
+            finished.count++;
+            finished.ms += Math.max(0, performance.now() - from - loading.ms);
+          }
+        }
+        if (escalates && lanes < maxLanes && !deadlineHit) {
+          const wanted = lanesNeeded({
+            finished: finished.count,
+            finishedMs: finished.ms,
+            waiting: firstPass.length,
+            overranMs: secondPass.reduce((sum, queued) => sum + queued.ranMs, 0),
+            lanes,
+            maxLanes: Math.min(maxLanes, lanes + firstPass.length + secondPass.length),
+            leftMs: deadlineAt - performance.now(),
+            deadlineMs: options.deadlineMs ?? Number.POSITIVE_INFINITY,
+          });
+          while (lanes < wanted) {
+            lanes++;
+            this.escalations.push({atMs: Math.round(performance.now() - startedAt), lanes});
+            laneRuns.push(lane(laneRuns.length));
+          }
+          this.peakLanes = Math.max(this.peakLanes, lanes);
+        }
         wakeAll();
       }
       wakeAll();
     };
+    for (let index = 0; index < lanes; index++) laneRuns.push(lane(index));
     try {
-      await Promise.all(Array.from({length: lanes}, (_slot, index) => lane(index)));
+      // Lanes added while the run goes on join the list: wait until no more were added.
+      for (let awaited = 0; awaited < laneRuns.length;) {
+        const count = laneRuns.length;
+        await Promise.all(laneRuns);
+        awaited = count;
+      }
     } finally {
       if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
     }
@@ -332,14 +399,31 @@ export class DetectionEngine {
   }
 
   /**
+   * Load `task`'s snapshot into `slot` unless it holds it already: undefined when loaded, else the lane's
+   * `failed` answer. Records what a restart of a lane costs for that snapshot (its start and this load) and
+   * the bytes a worker built from rows.
+   */
+  private async loadInto(slot: RuleSlot, task: QueryTask, inProcess: boolean): Promise<WorkerResponse | undefined> {
+    if (slot.loadedSnapshot === task.snapshot.id) return undefined;
+    const loadStart = performance.now();
+    const loaded = await slot.load(task.snapshot.id, this.contentOf(task.snapshot, inProcess), task.snapshot.lists);
+    if (loaded.type === 'failed') return loaded;
+    if (loaded.type === 'loaded' && loaded.bytes !== undefined) this.built = {id: task.snapshot.id, bytes: loaded.bytes};
+    slot.loadedSnapshot = task.snapshot.id;
+    const restart = (slot.readyMs ?? 0) + (performance.now() - loadStart);
+    this.restartMs.set(task.snapshot.id, Math.max(restart, this.restartMs.get(task.snapshot.id) ?? 0));
+    return undefined;
+  }
+
+  /**
    * Run one task on a slot's worker within `budgetOf()` ms (worked out and timed from when its query is
-   * sent). `share`: a first turn, so a budget below the task's timeout is a first-pass share, and overrunning
+   * sent); the time spent loading its snapshot into the lane first is put in `lane.loading.ms`. `share`: a first turn, so a budget below the task's timeout is a first-pass share, and overrunning
    * it returns `overranMs` (the worker replaced) rather than a timeout. The in-process lane blocks this thread
    * while a query runs, so no timer fires meanwhile: it is given the budget, or what is left before
    * `deadlineAt` when that is shorter, and stops the query itself.
    */
   private async runOne(
-    lane: {slotIndex: number; inProcess: boolean; deadlineAt: number},
+    lane: {slotIndex: number; inProcess: boolean; deadlineAt: number; loading: {ms: number}},
     task: QueryTask,
     budgetOf: () => number,
     deadline: Promise<never>,
@@ -363,15 +447,10 @@ export class DetectionEngine {
     });
     let byDeadline = false;
     const work = (async (): Promise<WorkerResponse> => {
-      if (slot.loadedSnapshot !== task.snapshot.id) {
-        const loadStart = performance.now();
-        const loaded = await slot.load(task.snapshot.id, this.contentOf(task.snapshot, inProcess), task.snapshot.lists);
-        if (loaded.type === 'failed') return loaded;
-        if (loaded.type === 'loaded' && loaded.bytes !== undefined) this.built = {id: task.snapshot.id, bytes: loaded.bytes};
-        slot.loadedSnapshot = task.snapshot.id;
-        const restart = (slot.readyMs ?? 0) + (performance.now() - loadStart);
-        this.restartMs.set(task.snapshot.id, Math.max(restart, this.restartMs.get(task.snapshot.id) ?? 0));
-      }
+      const loadStart = performance.now();
+      const failed = await this.loadInto(slot, task, inProcess);
+      lane.loading.ms = performance.now() - loadStart;
+      if (failed !== undefined) return failed;
       const left = deadlineAt - performance.now();
       // The in-process lane may have kept the deadline's timer from firing: past it, nothing more starts.
       if (left <= 0) throw new Deadline();
@@ -479,6 +558,60 @@ export function firstPassBudget(tasks: number, lanes: number, leftMs: number | u
   if (leftMs === undefined || tasks <= lanes) return Number.POSITIVE_INFINITY;
   const whole = (Math.max(0, leftMs) * lanes) / tasks;
   return Math.max(MIN_FIRST_PASS_MS, Math.floor(Math.max(whole / 2, Math.min(RESTARTS_PER_SHARE * restartMs, whole))));
+}
+
+/**
+ * The share of what is left of the deadline that the work projected for the lanes running may take before
+ * worker lanes are added. A half, because the first-pass shares are planned the same way (firstPassBudget
+ * shares out half of what is left and keeps the other half for second turns): a projection past half means
+ * the first turns alone eat into what the stopped rules' second turns were kept.
+ */
+export const ESCALATION_SHARE = 0.5;
+
+/**
+ * A projection needs a sample: it is made once this many tasks finished, or once the finished tasks took
+ * PROJECTION_SAMPLE_SHARE of the deadline, whichever comes first. A first task that warms the page cache
+ * (30,000 processes: 359 ms against a mean of 60–90 ms, measured) must not add a lane by itself; a set of
+ * truly slow tasks is still seen after a few of them (at 1 s each, three of a 60 s deadline).
+ */
+export const PROJECTION_SAMPLE_TASKS = 8;
+export const PROJECTION_SAMPLE_SHARE = 0.05;
+
+/** What a run knows when it decides whether to add lanes (lanesNeeded). */
+export interface LaneProgress {
+  /** Tasks finished on their first turn so far. */
+  readonly finished: number;
+  /** The lane time they took, ms (query, rows made into records; loading the snapshot excluded). */
+  readonly finishedMs: number;
+  /** Tasks still waiting for a first turn. */
+  readonly waiting: number;
+  /** The sum of what each task queued for a second turn ran in its first, ms (each needs at least that again). */
+  readonly overranMs: number;
+  /** Lanes running now (the in-process lane counted). */
+  readonly lanes: number;
+  /** Lanes the run may have: the cap (max_concurrent_rules, CPUs, the snapshot's size, memory, tasks left). */
+  readonly maxLanes: number;
+  /** What is left of the deadline, ms. */
+  readonly leftMs: number;
+  /** The whole deadline, ms. */
+  readonly deadlineMs: number;
+}
+
+/**
+ * The lanes a run needs now: the lanes running, or more (at most `maxLanes`) when the work left — the mean
+ * of the finished tasks times the tasks waiting, plus what the queued tasks already ran — spread over the
+ * lanes running would take more than ESCALATION_SHARE of `leftMs`; then as many lanes as bring it under
+ * that share, the cap permitting. Nothing is projected before the sample is taken (PROJECTION_SAMPLE_TASKS
+ * tasks finished, or PROJECTION_SAMPLE_SHARE of `deadlineMs` spent on finished tasks).
+ */
+export function lanesNeeded(progress: LaneProgress): number {
+  const {finished, finishedMs, waiting, overranMs, lanes, maxLanes, leftMs, deadlineMs} = progress;
+  if (finished === 0 || lanes >= maxLanes || leftMs <= 0) return lanes;
+  if (finished < PROJECTION_SAMPLE_TASKS && finishedMs < PROJECTION_SAMPLE_SHARE * deadlineMs) return lanes;
+  const workMs = (finishedMs / finished) * waiting + overranMs;
+  const allowedMs = ESCALATION_SHARE * leftMs;
+  if (workMs <= allowedMs * lanes) return lanes;
+  return Math.min(maxLanes, Math.ceil(workMs / allowedMs));
 }
 
 /** A second-turn outcome that says the task also ran its first-pass share (the time counts both). */

@@ -57,7 +57,7 @@ export async function runQuery(options: QueryOptions): Promise<QueryReport> {
       },
     );
   }
-  // A small snapshot's query runs on this thread (the engine's in-process lane); a bigger one starts a worker.
+  // One query, one lane: a snapshot file's bytes run on this thread (the engine's in-process lane) at any size.
   const engine = new DetectionEngine({workers: 1, maxRows: options.maxRows ?? QUERY_MAX_ROWS});
   try {
     const tables = validator.referencedTables(options.sql).filter((table) => tableDefinition(table)?.collected === true);

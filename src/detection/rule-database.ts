@@ -1,5 +1,5 @@
 // A snapshot database made ready for rule queries, wherever rules run (a rule worker thread, or the main
-// thread's own sql.js instance for a small snapshot: in-process-lane.ts), opened on the snapshot's bytes without
+// thread's own sql.js instance: in-process-lane.ts), opened on the snapshot's bytes without
 // copying them (storage/shared-bytes.ts: every lane reads one copy): our SQL functions, the named lists as
 // temporary `list_<name>` tables, the `process_traits` view, a page cache as large as the snapshot, read-only;
 // and one rule query on it, its rows capped. One place, so the worker (rule-worker.ts), the in-process lane

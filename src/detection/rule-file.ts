@@ -5,7 +5,7 @@ import type {Document, LineCounter} from 'yaml';
 
 import {DaemonEyeError, isDaemonEyeError} from '../errors.js';
 import {documentToJs, MAX_YAML_DEPTH, yaml, yamlDepthProblem, yamlProblems} from '../util/yaml.js';
-import {locate, pathText, type RuleDefinition, RuleFileSchema, type RuleFileValidation, testCaseProblems, type YamlPath} from './rule-source.js';
+import {locate, type RuleDefinition, RuleFileSchema, type RuleFileValidation, schemaProblems, testCaseProblems} from './rule-source.js';
 import {type SqlValidationError, SqlValidator} from './sql-validator.js';
 
 /** `.sql` front matter: a leading comment block opened by a line `/* ---` and closed by a line `--- *\/`. */
@@ -127,11 +127,16 @@ export function validateNativeRuleText(file: string, text: string, validator: Sq
   // Every problem in one pass: metadata, SQL and test cases are checked even when an earlier part is wrong.
   const parsed = RuleFileSchema.safeParse(record);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const where = locate(doc, counter, issue.path as YamlPath, source.yamlLineOffset);
-      const message = issue.code === 'invalid_type' && issue.message.includes('received undefined') ? 'required field is missing' : issue.message;
-      problems.push(`${file}:${where}: ${pathText(issue.path)}: ${message}`);
-    }
+    problems.push(
+      ...schemaProblems(
+        file,
+        parsed.error.issues,
+        RuleFileSchema,
+        record,
+        (path) => locate(doc, counter, path, source.yamlLineOffset),
+        (issue) => issue.message,
+      ),
+    );
   }
   const sqlQuery = parsed.success
     ? parsed.data.sql_query

@@ -4,7 +4,7 @@
 // schemas, the Sigma compiler) are imported only when a file must be parsed: a run whose rules all come
 // from the build-time index or the rule cache never evaluates them (docs/performance.md, "What a detect
 // run does").
-import {dirname, resolve} from 'node:path';
+import {dirname} from 'node:path';
 
 import {userConfigPath} from '../config/paths.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
@@ -74,7 +74,9 @@ export class RuleManager {
       if (!existsSync(path)) {
         throw new DaemonEyeError('INPUT_NOT_FOUND', `rules path ${path} does not exist`, {file: path, hint: 'check --rules and detection.rules_paths'});
       }
-      roots.push({path: resolve(path), sourceType: 'file'});
+      // Kept as the user gave it (relative to the working directory, like every path of this run): each file under it,
+      // and so every message about one, is named the way `rules validate` names it.
+      roots.push({path, sourceType: 'file'});
     }
     return roots;
   }

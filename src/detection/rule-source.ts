@@ -5,6 +5,8 @@
 import type {Document, LineCounter} from 'yaml';
 import {z} from 'zod';
 
+import {schemaAt, shapeOf} from '../config/schema-walk.js';
+import {didYouMean} from '../config/validator.js';
 import {isDaemonEyeError} from '../errors.js';
 import {completeProcessRow} from '../models/process-fixture.js';
 import {COLLECTED_TABLE_NAMES, completeTableRow, tableDefinition} from '../models/tables.js';
@@ -100,8 +102,51 @@ export function locate(doc: Document, counter: LineCounter, path: YamlPath, offs
   return `${1 + offset}:1`;
 }
 
+/** The value at `path` in parsed YAML data, or undefined when any step is absent. */
+function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
+  let value = data;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string | number, unknown>)[segment];
+  }
+  return value;
+}
+
 export function pathText(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(top level)' : path.map(String).join('.');
+}
+
+/**
+ * The problem lines of `issues` (from `schema.safeParse(data)`) in rule file `file`: `file:line:col: path: problem`,
+ * each at its own key (`where` turns a path into `line:col`). A key the schema does not allow is reported at that
+ * key, one line each, with the allowed key nearest to it (`unknown key "sql_querry" (did you mean "sql_query"?)`),
+ * not at the mapping that holds it; a key that is absent where one is required is "required field is missing",
+ * whatever its type (zod words a missing enum as an invalid option); `message` words every other issue.
+ */
+export function schemaProblems(
+  file: string,
+  issues: readonly z.core.$ZodIssue[],
+  schema: z.ZodType,
+  data: unknown,
+  where: (path: YamlPath) => string,
+  message: (issue: z.core.$ZodIssue) => string,
+): string[] {
+  const problems: string[] = [];
+  for (const issue of issues) {
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    if (issue.code === 'unrecognized_keys') {
+      const known = Object.keys(shapeOf(schemaAt(schema, path, data) ?? schema) ?? {});
+      for (const key of issue.keys) {
+        const suggestion = didYouMean(key, known);
+        const keyPath = [...path, key];
+        problems.push(`${file}:${where(keyPath)}: ${pathText(keyPath)}: unknown key${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}`);
+      }
+      continue;
+    }
+    const missing = path.length > 0 && valueAt(data, path) === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value');
+    problems.push(`${file}:${where(path)}: ${pathText(path)}: ${missing ? 'required field is missing' : message(issue)}`);
+  }
+  return problems;
 }
 
 /**

@@ -145,6 +145,8 @@ export async function runRulesOnInput(
   bytes: Uint8Array,
   options: RuleTestOptions,
   tables?: readonly string[],
+  /** The collectors of the input's scans: what the advice about a table it lacks says (missingTablesAdvice). */
+  collectors: readonly string[] = [],
 ): Promise<RuleTestSummary> {
   const missing = new Map(rules.map((r) => [r.rule.id, missingTables(options.validator, r.rule.sql_query, tables)]));
   const payload = snapshotPayload(
@@ -160,7 +162,7 @@ export async function runRulesOnInput(
       const outcome = outcomes[index] as TaskOutcome;
       const lacking = missing.get(loaded.rule.id) ?? [];
       if (lacking.length > 0) {
-        const error = skippedResult(loaded.rule.id, lacking).error;
+        const error = skippedResult(loaded.rule.id, lacking, collectors).error;
         return {
           rule_id: loaded.rule.id,
           file: loaded.definition.file,

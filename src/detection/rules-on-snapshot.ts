@@ -166,7 +166,8 @@ export async function runRulesOnSnapshot(input: RulesOnSnapshotInput): Promise<D
     snapshot: payload,
   }));
   const size = snapshotSize(input.snapshot);
-  // The lanes the snapshot's size repays, as many as the memory holds (lane-memory.ts).
+  // The cap on lanes: what the snapshot's size repays, as many as the memory holds (lane-memory.ts). The
+  // engine starts with one and adds lanes up to this only when the run falls behind its deadline.
   const outcomes = await input.engine.runTasks(tasks, {deadlineMs: config.timeout, workers: Math.min(workersForSnapshot(size), lanesForMemory(size))});
   const byId = new Map(outcomes.map((o) => [o.key, o]));
   const results: DetectionResult[] = input.rules.map((loaded) => {

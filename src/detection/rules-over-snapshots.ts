@@ -16,6 +16,7 @@ import {snapshotBytes} from '../storage/snapshot-build.js';
 import type {StoreAppendResult} from '../storage/store.js';
 import {readsBaseline, withBaseline} from './baseline.js';
 import {DetectionEngine} from './engine.js';
+import {holdYoungGeneration} from '../util/gc.js';
 import {RULE_CACHE_FILE} from './rule-cache.js';
 import {type LoadedRule, RuleManager} from './rule-manager.js';
 import {type DetectionResult, type DetectionRunSummary, runRulesOnSnapshot, summariseRun} from './rules-on-snapshot.js';
@@ -39,6 +40,8 @@ export interface DetectOptions {
   readonly storeDir?: string;
   /** `--baseline FILE|DIR`: its latest scan is given to rules as `baseline_<table>` tables. */
   readonly baseline?: string;
+  /** A baseline file holding objects a snapshot never has (ignoredWarning, src/storage/input.ts) is said here, as every reader says it. */
+  readonly onWarning: (warning: string) => void;
 }
 
 export interface DetectReport {
@@ -80,6 +83,9 @@ export interface DetectTimings {
   readonly queries_ms: number;
   /** `--store`: appending the snapshot and alerts to the store. */
   readonly store_ms: number;
+  /** The most rule lanes that ran at once (the in-process lane counted), and the worker threads started. */
+  readonly rule_lanes: number;
+  readonly workers_started: number;
 }
 
 function engineFor(config: DaemonEyeConfig): DetectionEngine {
@@ -120,6 +126,9 @@ function scanHosts(scans: readonly ScanRecord[]): (scanId: number | null) => Hos
  */
 export async function runRulesOverSnapshots(options: DetectOptions): Promise<DetectReport> {
   const started = performance.now();
+  // From here on V8's young generation keeps its size (util/gc.ts): loading the rules and reading the
+  // snapshot grew it in some runs and not others, and the rule phase grows it to ≈ 18 MiB more.
+  holdYoungGeneration();
   const {config} = options;
   const manager = new RuleManager({
     config,
@@ -129,7 +138,17 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
   });
   const ruleSet = await manager.loadRules();
   const rulesLoaded = performance.now();
-  const timings = {rules_load_ms: Math.round(rulesLoaded - started), collect_ms: 0, snapshot_build_ms: 0, input_ms: 0, rules_ms: 0, queries_ms: 0, store_ms: 0};
+  const timings = {
+    rules_load_ms: Math.round(rulesLoaded - started),
+    collect_ms: 0,
+    snapshot_build_ms: 0,
+    input_ms: 0,
+    rules_ms: 0,
+    queries_ms: 0,
+    store_ms: 0,
+    rule_lanes: 0,
+    workers_started: 0,
+  };
   const selected: LoadedRule[] = RuleManager.select(ruleSet.rules, options.ruleIds ?? []);
   // Rules about "new since the baseline" are off without one: skipped and named, never failed.
   const needBaseline = options.baseline === undefined ? selected.filter((r) => readsBaseline(r.rule.sql_query)).map((r) => r.rule.id) : [];
@@ -137,10 +156,12 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
   const baseline =
     options.baseline === undefined
       ? undefined
-      : await (await import('../storage/input.js')).loadLatestScan(options.baseline, {limits: snapshotLimitsFromConfig(config.storage)});
-  // No worker is started ahead: a snapshot one lane serves runs its rules on this thread (the engine's
-  // in-process lane), and a bigger one starts the workers its size repays (workersForSnapshot) and the
-  // memory holds (lanesForMemory).
+      : await (
+          await import('../storage/input.js')
+        ).loadLatestScan(options.baseline, {limits: snapshotLimitsFromConfig(config.storage), onWarning: options.onWarning});
+  // No worker is started ahead: the rules start on this thread (the engine's in-process lane), and a run
+  // that falls behind its deadline adds workers, no more than the snapshot's size repays (workersForSnapshot)
+  // and the memory holds (lanesForMemory).
   const engine = engineFor(config);
   const deadline = started + (options.timeoutMs ?? config.detection.run_timeout_ms);
   const perRule = new Map<string, DetectionResult[]>(rules.map((r) => [r.rule.id, []]));
@@ -210,6 +231,8 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
       waitFrom = performance.now();
     }
   } finally {
+    timings.rule_lanes = engine.peakLanes;
+    timings.workers_started = engine.workersStarted;
     await engine.close();
     baseline?.db.close();
   }

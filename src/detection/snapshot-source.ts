@@ -59,7 +59,7 @@ export interface SnapshotSourceOptions {
   /** A store file that cannot be used is reported here and skipped. */
   readonly onProblem?: (problem: DaemonEyeError) => void;
   /** A file holding objects a snapshot never has (ignored, never run) is reported here. */
-  readonly onWarning?: (warning: string) => void;
+  readonly onWarning: (warning: string) => void;
   /** A live snapshot also collects these tables, whether or not a rule reads them (what the output shows). */
   readonly alsoCollect?: readonly string[];
 }
@@ -70,7 +70,7 @@ function readOptionsOf(options: SnapshotSourceOptions): ReadOptions {
     limits: snapshotLimitsFromConfig(options.config.storage),
     redaction: readRedaction(options.config.collection.redaction),
     ...(options.onProblem === undefined ? {} : {onProblem: options.onProblem}),
-    ...(options.onWarning === undefined ? {} : {onWarning: options.onWarning}),
+    onWarning: options.onWarning,
   };
 }
 

@@ -54,6 +54,8 @@ export interface EventStoreOptions {
   readonly log?: StorageLog;
   /** Unusable files of a store while reading; reading goes on with the rest. */
   readonly onProblem?: (problem: DaemonEyeError) => void;
+  /** Files read that hold objects a snapshot never has (triggers, views: ignoredWarning), one line each; also kept in `warnings`. */
+  readonly onWarning?: (warning: string) => void;
 }
 
 /** A scan row for processes stored without one: this host, and the span of their collection times. */
@@ -83,6 +85,8 @@ function derivedScan(scanId: number, processes: readonly ProcessRecord[]): ScanR
 export class EventStore {
   /** Unusable files met while reading a store (also passed to onProblem). */
   readonly problems: DaemonEyeError[] = [];
+  /** Warnings about the files read (also passed to onWarning): objects a snapshot never has, left unread. */
+  readonly warnings: string[] = [];
 
   private constructor(
     readonly path: string,
@@ -102,6 +106,11 @@ export class EventStore {
   private onProblem = (problem: DaemonEyeError): void => {
     this.problems.push(problem);
     this.options.onProblem?.(problem);
+  };
+
+  private onWarning = (warning: string): void => {
+    this.warnings.push(warning);
+    this.options.onWarning?.(warning);
   };
 
   /**
@@ -147,7 +156,13 @@ export class EventStore {
   /** Matching processes, one file at a time, oldest scan first. */
   async *iterateProcesses(query: ProcessQuery = new ProcessQuery()): AsyncGenerator<ProcessRecord> {
     const columns = PROCESS_RECORD_COLUMNS.map((c) => c.name).join(', ');
-    for await (const snapshot of readSnapshotsInRange(this.path, {since: query.since, until: query.until, scanId: query.scanId, onProblem: this.onProblem})) {
+    for await (const snapshot of readSnapshotsInRange(this.path, {
+      since: query.since,
+      until: query.until,
+      scanId: query.scanId,
+      onProblem: this.onProblem,
+      onWarning: this.onWarning,
+    })) {
       const clauses = [`scan_id IN (${snapshot.scanIds.map(Number).join(', ')})`];
       const params: (string | number)[] = [];
       if (query.pid !== undefined) {
@@ -176,8 +191,11 @@ export class EventStore {
   }
 
   /** Export one table of this file or store (see exportData). */
-  async exportData(config: Omit<ExportConfig, 'input'>, sink: ExportSink = {}): Promise<ExportResult> {
-    const result = await exportData({...config, input: this.path}, {write: sink.write, onProblem: sink.onProblem ?? this.onProblem});
+  async exportData(config: Omit<ExportConfig, 'input'>, sink: Partial<ExportSink> = {}): Promise<ExportResult> {
+    const result = await exportData(
+      {...config, input: this.path},
+      {write: sink.write, onProblem: sink.onProblem ?? this.onProblem, onWarning: sink.onWarning ?? this.onWarning},
+    );
     if (sink.onProblem !== undefined) this.problems.push(...result.problems);
     return result;
   }

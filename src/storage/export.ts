@@ -82,8 +82,8 @@ export interface ExportSink {
   readonly onProblem?: (problem: DaemonEyeError) => void;
   /** Hears how an `outputPath` that is a link, device or FIFO was written (src/util/output-file.ts). */
   readonly onNote?: (message: string) => void;
-  /** A file holding objects a snapshot never has (ignored, never run) is reported here. */
-  readonly onWarning?: (warning: string) => void;
+  /** A file holding objects a snapshot never has (ignored, never run) is reported here: every reader says it (src/storage/input.ts). */
+  readonly onWarning: (warning: string) => void;
 }
 
 function specOf(table: ExportTable): TableDefinition {
@@ -293,7 +293,7 @@ export function checkExportFilters(config: Pick<ExportConfig, 'table' | 'pid' | 
  * src/util/interrupt.ts: a signal then no longer ends it). Corrupt files of a store are reported through
  * `onProblem` and skipped; a corrupt single input file throws.
  */
-export async function exportData(config: ExportConfig, sink: ExportSink = {}): Promise<ExportResult> {
+export async function exportData(config: ExportConfig, sink: ExportSink): Promise<ExportResult> {
   checkExportFilters(config);
   const table = config.table ?? 'processes';
   const format = config.format ?? 'ndjson';

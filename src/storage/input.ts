@@ -31,8 +31,11 @@ export interface ReadOptions extends TimeRange {
   readonly scanId?: number;
   /** Called for each file of a store that cannot be used; reading goes on with the other files. */
   readonly onProblem?: (problem: DaemonEyeError) => void;
-  /** Called with a one-line warning for each file read that holds objects a snapshot never has (ignoredWarning). */
-  readonly onWarning?: (warning: string) => void;
+  /**
+   * Called with a one-line warning for each file read that holds objects a snapshot never has (ignoredWarning).
+   * Required: every reader of a snapshot file says it the same way (a command passes its logger's warn).
+   */
+  readonly onWarning: (warning: string) => void;
   /** Limits on each file read (`storage.max_snapshot_mb`); the default when absent. */
   readonly limits?: SnapshotLimits;
   /**
@@ -54,7 +57,7 @@ export interface RangeReadRequest extends TimeRange {
   readonly limits?: SnapshotLimits;
   readonly redaction?: ReadRedaction;
   readonly onProblem?: (problem: DaemonEyeError) => void;
-  readonly onWarning?: (warning: string) => void;
+  readonly onWarning: (warning: string) => void;
 }
 
 /**
@@ -73,7 +76,7 @@ export function rangeReadOptions(request: RangeReadRequest, problems: DaemonEyeE
     },
     ...(request.limits === undefined ? {} : {limits: request.limits}),
     ...(request.redaction === undefined ? {} : {redaction: request.redaction}),
-    ...(request.onWarning === undefined ? {} : {onWarning: request.onWarning}),
+    onWarning: request.onWarning,
   };
 }
 
@@ -188,7 +191,7 @@ export async function readListedFile(input: SnapshotInput, file: StoreFile, opti
  * so never keep it past its iteration. In a store, a file that cannot be used goes to `onProblem` and is
  * skipped; a single input file that cannot be used throws.
  */
-export async function* readSnapshotsInRange(input: string | SnapshotInput, options: ReadOptions = {}): AsyncGenerator<SnapshotInRange> {
+export async function* readSnapshotsInRange(input: string | SnapshotInput, options: ReadOptions): AsyncGenerator<SnapshotInRange> {
   const opened = typeof input === 'string' ? openSnapshotInput(input) : input;
   for (const file of candidateFiles(opened, options)) {
     const loaded = await readListedFile(opened, file, options);
@@ -221,7 +224,7 @@ function countingProblems(options: ReadOptions, count: {skipped: number}): ReadO
  * in-memory database: other scans of the same file are removed from the copy. The caller closes `db`.
  * Unusable newer files of a store go to `onProblem` and the next older one is tried.
  */
-export async function loadLatestScan(input: string | SnapshotInput, options: ReadOptions = {}): Promise<SnapshotInRange> {
+export async function loadLatestScan(input: string | SnapshotInput, options: ReadOptions): Promise<SnapshotInRange> {
   const opened = typeof input === 'string' ? openSnapshotInput(input) : input;
   const files = candidateFiles(opened, options);
   // Files named by this tool sort by time; unnamed ones (time unknown) are tried last.
@@ -292,7 +295,7 @@ export function noScans(input: SnapshotInput, range: TimeRange & {scanId?: numbe
  * As readSnapshotsInRange, for commands that need at least one scan (`detect --since`, `export`): when
  * nothing in range could be read, throws noScans (exit 2) instead of yielding nothing.
  */
-export async function* requireSnapshotsInRange(input: string | SnapshotInput, options: ReadOptions = {}): AsyncGenerator<SnapshotInRange> {
+export async function* requireSnapshotsInRange(input: string | SnapshotInput, options: ReadOptions): AsyncGenerator<SnapshotInRange> {
   const opened = typeof input === 'string' ? openSnapshotInput(input) : input;
   const count = {skipped: 0};
   let yielded = 0;

@@ -162,6 +162,17 @@ function migrate6to7(db: Database): void {
   for (const column of ['attack_techniques', 'attack_tactics']) if (added.includes(column)) db.run(`UPDATE alerts SET ${column} = '[]'`);
 }
 
+/**
+ * Version 8 lets `processes.file_exists` be null (the collector cannot tell: another user's process, the
+ * systeminformation collector's unchecked path). An older file's values stay as they are (false meant "not
+ * confirmed" then); the rows are copied into this build's tables, which allow null. The step changes nothing but
+ * the version, so that a build of version 7, whose column refuses null, names a newer file as newer instead of
+ * refusing its rows one by one.
+ */
+function migrate7to8(): void {
+  // nothing to change in the copy
+}
+
 /** Every migration, oldest first; the last one ends at SCHEMA_VERSION. */
 export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 0, description: 'derive cmdline and platform-data columns, add indexes and the alerts table', migrate: migrate0to1},
@@ -171,6 +182,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 4, description: 'add the process_libraries table', migrate: migrate4to5},
   {from: 5, description: 'add container_runtime, ns_ld_so_preload, login_shell_listed, open-file types and the process_fd_peers table', migrate: migrate5to6},
   {from: 6, description: 'add host identity (scans.host_id, scans.decorations) and alerts.host, attack_techniques, attack_tactics', migrate: migrate6to7},
+  {from: 7, description: 'processes.file_exists may be null (unknown)', migrate: migrate7to8},
 ];
 
 /**

@@ -38,7 +38,7 @@ export interface ParquetExportConfig {
   /** The redaction policy applied to what is read (src/storage/redact-snapshot.ts): default policy when absent; false shows data as stored. */
   readonly redaction?: ReadRedaction;
   readonly onProblem?: (problem: DaemonEyeError) => void;
-  readonly onWarning?: (warning: string) => void;
+  readonly onWarning: (warning: string) => void;
 }
 
 export interface ParquetExportResult {

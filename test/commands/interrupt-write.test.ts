@@ -3,9 +3,9 @@
 // when the signal is handled once its output is published, with its own status (0) and its "wrote" line — never both.
 // The signal is sent by the process to itself at an exact point of the write (a preload wrapping openSync or
 // renameSync of the output's temp file), so it lands there whatever the machine's speed. Before, `export --format
-// parquet` printed "wrote" and exited 143, and `export --output`, `sign`, `keys generate` and `rules enable` ended 0
+// parquet` printed "wrote" and exited 143, and `export --output`, `collect`, `sign`, `keys generate` and `rules enable` ended 0
 // or 143 by chance (a signal read on a later turn of the event loop, or not at all before the exit).
-import {spawnSync} from 'node:child_process';
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process';
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
@@ -104,64 +104,84 @@ describe('a signal during the write of the output: nothing published, the run en
 describe('a signal handled once the output is published: the run ends 0 and says what it wrote', () => {
   const keys = join(dir, 'keys');
   const config = join(dir, 'config.yaml');
-  const cases: readonly {name: string; args: () => string[]; at: 'openSync' | 'renameSync'; wrote?: RegExp; files: () => string[]}[] = [
+  let sleeper: ChildProcess | undefined;
+  afterAll(() => sleeper?.kill('SIGKILL'));
+  const cases: readonly {
+    name: string;
+    args: () => string[];
+    at: 'openSync' | 'renameSync';
+    prepare?: () => void;
+    wrote?: RegExp;
+    files: () => string[];
+    expected: string[];
+  }[] = [
     {
       name: 'export --format parquet',
       args: () => ['export', '--input', snapshot, '--format', 'parquet', '--output', join(out, 'lake')],
       at: 'renameSync',
       wrote: /^daemoneye: wrote 2 Parquet file\(s\), 51 rows, under /m,
       files: () => tree(join(out, 'lake')).filter((path) => path.endsWith('.parquet')),
+      expected: [
+        'table=processes/date=2026-06-02/host_key=test-host/1780358400000000.parquet',
+        'table=scans/date=2026-06-02/host_key=test-host/1780358400000000.parquet',
+      ],
     },
     {
       name: 'export --output',
       args: () => ['export', '--input', snapshot, '--output', join(out, 'rows.ndjson')],
       at: 'renameSync',
       files: () => (readFileSync(join(out, 'rows.ndjson'), 'utf8').trim().split('\n').length === 50 ? ['rows.ndjson'] : []),
+      expected: ['rows.ndjson'],
+    },
+    {
+      name: 'collect --output DIR (the case directory renamed into place)',
+      args: () => ['collect', '--pid', String(sleeper?.pid), '--output', join(out, 'case')],
+      at: 'renameSync',
+      prepare: () => {
+        sleeper ??= spawn('sleep', ['1000'], {stdio: 'ignore'});
+      },
+      wrote: /^daemoneye: collected \d+ files of 1 process into /m,
+      files: () => tree(join(out, 'case')).filter((path) => path === 'manifest.json'),
+      expected: ['manifest.json'],
     },
     {
       name: 'keys generate (written in one stretch)',
       args: () => ['keys', 'generate', '--dir', keys],
       at: 'openSync',
+      prepare: () => rmSync(keys, {recursive: true, force: true}),
       wrote: /^daemoneye: wrote .*private\.key \(mode 0600\) and /m,
       files: () => tree(keys),
+      expected: ['private.key', 'public.key'],
     },
     {
       name: 'sign (written in one stretch)',
       args: () => ['sign', snapshot, '--key', join(keys, 'private.key'), '--output', join(out, 'input.sig')],
       at: 'openSync',
+      prepare: () => {
+        if (!existsSync(join(keys, 'private.key')))
+          spawnSync(process.execPath, [BIN, 'keys', 'generate', '--dir', keys], {env: isolatedEnv(join(dir, 'home'))});
+      },
       files: () => tree(out),
+      expected: ['input.sig'],
     },
     {
       name: 'rules enable (written in one stretch)',
       args: () => ['rules', 'enable', 'tunnel-or-port-forward', '--config', config],
       at: 'openSync',
+      prepare: () => writeFileSync(config, 'app:\n  log_level: info\n'),
       files: () => (readFileSync(config, 'utf8').includes('tunnel-or-port-forward') ? ['config.yaml'] : []),
+      expected: ['config.yaml'],
     },
   ];
-  const expected: Readonly<Record<string, string[]>> = {
-    'export --format parquet': [
-      'table=processes/date=2026-06-02/host_key=test-host/1780358400000000.parquet',
-      'table=scans/date=2026-06-02/host_key=test-host/1780358400000000.parquet',
-    ],
-    'export --output': ['rows.ndjson'],
-    'keys generate (written in one stretch)': ['private.key', 'public.key'],
-    'sign (written in one stretch)': ['input.sig'],
-    'rules enable (written in one stretch)': ['config.yaml'],
-  };
-  for (const {name, args, at, wrote, files} of cases) {
+  for (const {name, args, at, prepare, wrote, files, expected} of cases) {
     it(name, () => {
-      if (!name.startsWith('sign')) {
-        rmSync(out, {recursive: true, force: true});
-        mkdirSync(out);
-      } else {
-        rmSync(join(out, 'input.sig'), {force: true});
-      }
-      if (name.startsWith('keys')) rmSync(keys, {recursive: true, force: true});
-      if (name.startsWith('rules')) writeFileSync(config, 'app:\n  log_level: info\n');
+      rmSync(out, {recursive: true, force: true});
+      mkdirSync(out);
+      prepare?.();
       const result = run(args(), preload(at, at === 'renameSync' ? 'after' : 'before'));
       expect({signal: result.signal, status: result.status}, result.stderr).toEqual({signal: null, status: 0});
       if (wrote !== undefined) expect(result.stderr).toMatch(wrote);
-      expect(files()).toEqual(expected[name]);
+      expect(files()).toEqual(expected);
     });
   }
 });

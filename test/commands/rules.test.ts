@@ -288,4 +288,31 @@ describe('rule authoring errors point at the mistake, with a suggestion, one lin
       `${file}:9:2: invalid YAML: this list item starts at column 2, the one on line 6 at column 3: items of one list start at the same column`,
     ]);
   });
+
+  it('a command names a rule file the way the user gave its path, in every message, as rules validate does', async () => {
+    // Before, `detect --rules rel` named /abs/rel/bad.yaml in its error and its details, `rules validate rel/bad.yaml` rel/bad.yaml.
+    const cwd = join(dir, 'relative');
+    const rel = 'my-rules';
+    const bad = `${rel}/bad.yaml`;
+    writeRule(join(cwd, rel), 'bad.yaml', 'id: bad-rule\nname: Bad\nseverty: low\nsql_query: SELECT pid FROM processes\n');
+    const expected = [`${bad}:1:1: severity: required field is missing`, `${bad}:3:1: severty: unknown key (did you mean "severity"?)`];
+    const validated = await runCli(['rules', 'validate', bad, '--format', 'json'], {env, cwd});
+    expect(validated.code).toBe(1);
+    expect((JSON.parse(validated.stdout) as {files: {problems: string[]}[]}).files[0]?.problems).toEqual(expected);
+    for (const args of [
+      ['detect', '--rules', rel, '--input', snapshot, '--format', 'json'],
+      ['detect', '--rules', `./${rel}/`, '--input', snapshot, '--format', 'json'],
+      ['rules', 'test', '--rules', rel, '--format', 'json'],
+      ['rules', 'list', '--rules', rel, '--format', 'json'],
+    ]) {
+      const result = await runCli(args, {env, cwd});
+      const what = `${args.join(' ')}: ${result.stderr}`;
+      expect(result.code, what).toBe(2);
+      const error = (JSON.parse(result.stderr) as {error: {message: string; file: string; details: string[]}}).error;
+      expect(error.file, what).toBe(bad);
+      expect(error.message, what).toMatch(new RegExp(`^${bad}:1:1: severity: required field is missing`));
+      expect(error.details, what).toEqual(expected);
+      expect(result.stderr, what).not.toContain(cwd);
+    }
+  });
 });

@@ -250,6 +250,9 @@ describe('daemoneye scan', () => {
     expect(exported.stderr).toContain(advice);
     const detect = await runCli(['detect', '--input', si, '--rule', 'beacon-from-odd-place', '--format', 'json'], {env});
     expect(detect.stderr).toContain('on Linux, take it with `scan --collector procfs --tables listening_ports,process_open_sockets`');
+    const tested = await runCli(['rules', 'test', 'beacon-from-odd-place', '--input', si], {env});
+    expect(tested.code).toBe(1);
+    expect(tested.stderr).toContain('on Linux, take it with `scan --collector procfs --tables listening_ports,process_open_sockets`');
     // A live run with the collector configured: the configuration is what to change.
     const liveQuery = await runCli(['query', 'SELECT count(*) AS n FROM listening_ports', '--format', 'json'], {
       env: {...env, DAEMONEYE_COLLECTION__COLLECTOR: 'systeminformation'},
@@ -263,7 +266,7 @@ describe('daemoneye scan', () => {
     ).toBe(0);
     const answered = await runCli(['query', 'SELECT count(*) AS n FROM listening_ports', '--input', procfs, '--format', 'json'], {env});
     expect(answered.code, answered.stderr).toBe(0);
-  });
+  }, 180_000); // ten CLI runs, two of them scans: a minute on a loaded machine
 
   it.each([
     [['--pid', '-1'], /pid/i],

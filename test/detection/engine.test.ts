@@ -2,7 +2,12 @@ import {afterAll, describe, expect, it} from 'vitest';
 
 import {
   DetectionEngine,
+  ESCALATION_SHARE,
   firstPassBudget,
+  type LaneProgress,
+  lanesNeeded,
+  PROJECTION_SAMPLE_SHARE,
+  PROJECTION_SAMPLE_TASKS,
   MIN_FIRST_PASS_MS,
   type QueryTask,
   RESTARTS_PER_SHARE,
@@ -378,5 +383,102 @@ describe('a signal that comes just before an in-process query', () => {
     } finally {
       rmSync(dir, {recursive: true, force: true});
     }
+  });
+});
+
+describe('lanes, memory first: one lane until the run falls behind its deadline', () => {
+  it('projects the work left from the finished tasks and adds lanes when it passes half of what is left', () => {
+    const at = (progress: Partial<LaneProgress>): number =>
+      lanesNeeded({finished: 10, finishedMs: 1000, waiting: 100, overranMs: 0, lanes: 1, maxLanes: 2, leftMs: 60_000, deadlineMs: 60_000, ...progress});
+    expect([ESCALATION_SHARE, PROJECTION_SAMPLE_TASKS, PROJECTION_SAMPLE_SHARE]).toEqual([0.5, 8, 0.05]);
+    // 100 tasks of 100 ms on one lane: 10 s of a 30 s half. Stays on one lane.
+    expect(at({})).toBe(1);
+    // Nothing finished yet: nothing to project from.
+    expect(at({finished: 0, finishedMs: 0})).toBe(1);
+    // Too small a sample: two tasks, one of them warming the page cache (359 ms), would project 43 s.
+    expect(at({finished: 2, finishedMs: 363, waiting: 191, leftMs: 57_600})).toBe(1);
+    // The same mean over eight tasks is a sample: 2 lanes.
+    expect(at({finished: 8, finishedMs: 8 * 181, waiting: 185, leftMs: 57_600})).toBe(2);
+    // So is 5% of the deadline spent: three tasks of a second each.
+    expect(at({finished: 3, finishedMs: 3000, waiting: 190, leftMs: 57_000})).toBe(2);
+    expect(at({finished: 2, finishedMs: 2000, waiting: 190, leftMs: 58_000})).toBe(1);
+    // The same work with 19 s left: 10 s > 9.5 s, a second lane.
+    expect(at({leftMs: 19_000})).toBe(2);
+    // As many as bring it under the share, the cap permitting.
+    expect(at({leftMs: 6000, maxLanes: 8})).toBe(4);
+    expect(at({leftMs: 6000, maxLanes: 3})).toBe(3);
+    // A task queued for its second turn needs at least what it ran again.
+    expect(at({waiting: 0, overranMs: 20_000, leftMs: 30_000})).toBe(2);
+    // At the cap, or past the deadline, nothing more.
+    expect(at({leftMs: 1000, lanes: 2})).toBe(2);
+    expect(at({leftMs: -5})).toBe(1);
+  });
+
+  /** Slow tasks of about the same cost each, and their rows: each counts to `count` (+ its index). */
+  function counting(snapshot: SnapshotPayload, tasks: number, count: number): QueryTask[] {
+    return Array.from({length: tasks}, (_, i) => ({
+      key: `count-${i}`,
+      sql: `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${count + i}) SELECT count(*) AS pid FROM c`,
+      timeoutMs: 60_000,
+      snapshot,
+    }));
+  }
+
+  it('a fast set with a generous deadline stays on the in-process lane: no worker started', async () => {
+    const snapshot = await payload([{pid: 1}, {pid: 2}]);
+    const tasks: QueryTask[] = Array.from({length: 12}, (_, i) => ({
+      key: `q${i}`,
+      sql: `SELECT pid + ${i} AS pid FROM processes`,
+      timeoutMs: 10_000,
+      snapshot,
+    }));
+    const e = new DetectionEngine({workers: 4});
+    engines.push(e);
+    const outcomes = await e.runTasks(tasks, {deadlineMs: 60_000, workers: 4});
+    expect(outcomes.map((o) => [o.status, o.rows])).toEqual(tasks.map((_, i) => ['ok', [{pid: 1 + i}, {pid: 2 + i}]]));
+    expect([e.workersStarted, e.inProcessLanes, e.peakLanes, e.escalations]).toEqual([0, 1, 1, []]);
+  });
+
+  it('a slow set with a tight deadline starts workers, runs every task, and gives what one lane gives', async () => {
+    // Shared bytes, as detect --input reads them; a worker added mid-run reads the same copy.
+    const snapshot: SnapshotPayload = {id: `slow-${Math.random()}`, bytes: inSharedMemory(await snapshotFromRows([{pid: 1}, {pid: 2}])), lists: {}};
+    // The cost of one slow task on this machine now, on one lane (the better of two: the first also makes
+    // the lane): the deadline is set from it.
+    const calibration = new DetectionEngine({workers: 1});
+    engines.push(calibration);
+    const [one] = counting(snapshot, 1, 600_000);
+    let taskMs = Number.POSITIVE_INFINITY;
+    for (let run = 0; run < 2; run++) {
+      const started = performance.now();
+      expect((await calibration.runTasks([one as QueryTask]))[0]?.status).toBe('ok');
+      taskMs = Math.min(taskMs, performance.now() - started);
+    }
+    // Three slow tasks first, then twenty quick ones.
+    const tasks = [
+      ...counting(snapshot, 3, 600_000),
+      ...Array.from({length: 20}, (_, i): QueryTask => ({key: `quick-${i}`, sql: `SELECT pid + ${i} AS pid FROM processes`, timeoutMs: 60_000, snapshot})),
+    ];
+    // Generous: one lane, every task.
+    const alone = new DetectionEngine({workers: 2});
+    engines.push(alone);
+    const expected = await alone.runTasks(tasks, {deadlineMs: 600_000});
+    expect(expected.map((o) => o.status)).toEqual(tasks.map(() => 'ok'));
+    expect(alone.workersStarted).toBe(0);
+    // Tight: a deadline of 15 slow tasks. The first slow task is a sample (more than 5% of the deadline),
+    // and its time for each of the 22 tasks waiting passes half of what is left (≈ 7): a worker is added.
+    // One lane would still have finished (≈ 3 slow tasks), so every task runs whatever the machine's load.
+    const e = new DetectionEngine({workers: 2});
+    engines.push(e);
+    const outcomes = await e.runTasks(tasks, {deadlineMs: 15 * taskMs});
+    expect(outcomes.map((o) => [o.key, o.status, o.rows])).toEqual(expected.map((o) => [o.key, o.status, o.rows]));
+    expect(e.workersStarted).toBe(1);
+    expect(e.peakLanes).toBe(2);
+    expect(e.escalations).toHaveLength(1);
+    expect(e.escalations[0]?.lanes).toBe(2);
+    // The same tasks with the lanes capped at one (max_concurrent_rules: 1) never start a worker.
+    const capped = new DetectionEngine({workers: 1});
+    engines.push(capped);
+    await capped.runTasks(tasks.slice(0, 2), {deadlineMs: 1});
+    expect(capped.workersStarted).toBe(0);
   });
 });

@@ -99,10 +99,18 @@ describe('rule files', () => {
     ]);
     const sql = validateRuleText('s.yaml', text.replace('Attack.T1059', 'attack.t1059').replace('name: R', 'name: R\nbogus: 1'));
     expect(sql.problems).toEqual([
-      expect.stringMatching(/^s\.yaml:\d+:1: \(top level\): Unrecognized key: "bogus"/),
+      // At the key's own line and column (it was 1:1, the mapping's), with no guess for a word nothing is near.
+      's.yaml:3:1: bogus: unknown key',
       expect.stringMatching(/^s\.yaml:\d+:12: sql_query: exactly one statement/),
       expect.stringMatching(/^s\.yaml:\d+:12: sql_query: only SELECT/),
     ]);
+    // A misspelt key: its own place and the nearest key a rule has, at the top level and inside a test case.
+    const misspelt = validateRuleText('m.yaml', `${GOOD.replace('severity:', 'severty:')}`);
+    expect(misspelt.problems).toContain(
+      `m.yaml:${GOOD.split('\n').findIndex((line) => line.startsWith('severity:')) + 1}:1: severty: unknown key (did you mean "severity"?)`,
+    );
+    const nested = validateRuleText('n.yaml', GOOD.replace('processes:', 'procesess:'));
+    expect(nested.problems).toContainEqual(expect.stringMatching(/^n\.yaml:\d+:\d+: tests\.0\.procesess: unknown key \(did you mean "processes"\?\)$/));
     const refused = validateRuleText('q.yaml', text.replace('Attack.T1059', 'attack.t1059'));
     expect(refused.problems[0]).toMatch(/^q\.yaml:5:12: sql_query: exactly one statement is allowed/);
     expect(refused.sqlErrors.map((e) => e.reason)).toContain('multiple_statements');

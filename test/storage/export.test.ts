@@ -13,6 +13,9 @@ import {appendToStore, storeFileName} from '../../src/storage/store.js';
 import {parseNdjson, removeDir, tempDir} from '../helpers/cli.js';
 import {makeProcesses, makeScan} from './helpers/snapshots.js';
 
+/** The reads here are of files this test wrote: no warning is expected, none is checked. */
+const noWarning = (): void => undefined;
+
 const root = tempDir();
 afterAll(() => removeDir(root));
 const T0 = Date.UTC(2026, 9, 1);
@@ -44,7 +47,7 @@ async function run(
 ): Promise<{out: string; result: Awaited<ReturnType<typeof exportData>>; problems: DaemonEyeError[]}> {
   let out = '';
   const problems: DaemonEyeError[] = [];
-  const result = await exportData({input: store, ...config}, {write: (chunk) => (out += chunk), onProblem: (p) => problems.push(p)});
+  const result = await exportData({input: store, ...config}, {onWarning: noWarning, write: (chunk) => (out += chunk), onProblem: (p) => problems.push(p)});
   return {out, result, problems};
 }
 

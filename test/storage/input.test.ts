@@ -11,6 +11,9 @@ import {appendToStore, storeFileName} from '../../src/storage/store.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 import {makeProcesses, makeScan} from './helpers/snapshots.js';
 
+/** The reads here are of files this test wrote: no warning is expected, none is checked. */
+const noWarning = (): void => undefined;
+
 const root = tempDir();
 afterAll(() => removeDir(root));
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
@@ -25,7 +28,7 @@ beforeAll(async () => {
 describe('reading a store by time range', () => {
   it('yields only the scans whose start time is in range, oldest first', async () => {
     const seen: number[] = [];
-    for await (const snapshot of readSnapshotsInRange(store, {since: T0 + HOUR, until: T0 + 3 * HOUR})) {
+    for await (const snapshot of readSnapshotsInRange(store, {onWarning: noWarning, since: T0 + HOUR, until: T0 + 3 * HOUR})) {
       seen.push(...snapshot.scanIds);
       expect(selectAll(snapshot.db, 'SELECT count(*) AS n FROM processes')[0]?.n).toBe(snapshot.scans[0]?.process_count);
     }
@@ -39,7 +42,8 @@ describe('reading a store by time range', () => {
     writeFileSync(join(dir, storeFileName(makeScan(T0 + 100 * HOUR, 1))), 'garbage');
     const problems: DaemonEyeError[] = [];
     const ids: number[] = [];
-    for await (const snapshot of readSnapshotsInRange(dir, {until: T0 + 50 * HOUR, onProblem: (p) => problems.push(p)})) ids.push(...snapshot.scanIds);
+    for await (const snapshot of readSnapshotsInRange(dir, {onWarning: noWarning, until: T0 + 50 * HOUR, onProblem: (p) => problems.push(p)}))
+      ids.push(...snapshot.scanIds);
     expect(ids).toHaveLength(2);
     expect(problems).toEqual([]);
     expect(candidateFiles(openSnapshotInput(dir), {until: T0 + 50 * HOUR})).toHaveLength(2);
@@ -50,7 +54,7 @@ describe('reading a store by time range', () => {
     await appendToStore(dir, scans[0]!, makeProcesses(scans[0]!, 2));
     await writeSnapshotFile(join(dir, 'copied-by-hand.db'), scans[5]!, makeProcesses(scans[5]!, 2));
     const ids: number[] = [];
-    for await (const snapshot of readSnapshotsInRange(dir, {since: T0 + 4 * HOUR})) ids.push(...snapshot.scanIds);
+    for await (const snapshot of readSnapshotsInRange(dir, {onWarning: noWarning, since: T0 + 4 * HOUR})) ids.push(...snapshot.scanIds);
     expect(ids).toEqual([scans[5]?.id]);
   });
 
@@ -61,7 +65,7 @@ describe('reading a store by time range', () => {
     writeFileSync(bad, Buffer.alloc(4096, 7));
     const problems: DaemonEyeError[] = [];
     const ids: number[] = [];
-    for await (const snapshot of readSnapshotsInRange(dir, {onProblem: (p) => problems.push(p)})) ids.push(...snapshot.scanIds);
+    for await (const snapshot of readSnapshotsInRange(dir, {onWarning: noWarning, onProblem: (p) => problems.push(p)})) ids.push(...snapshot.scanIds);
     expect(ids).toEqual(scans.slice(0, 3).map((s) => s.id));
     expect(problems).toHaveLength(1);
     expect(problems[0]?.toOneLine()).toContain(bad);
@@ -76,7 +80,7 @@ describe('reading a store by time range', () => {
     unlinkSync(gone.path);
     const problems: DaemonEyeError[] = [];
     const ids: number[] = [];
-    for await (const snapshot of readSnapshotsInRange(input, {onProblem: (p) => problems.push(p)})) ids.push(...snapshot.scanIds);
+    for await (const snapshot of readSnapshotsInRange(input, {onWarning: noWarning, onProblem: (p) => problems.push(p)})) ids.push(...snapshot.scanIds);
     expect(ids).toEqual([scans[0]?.id]);
     expect(problems).toEqual([]);
     expect(kept.path).not.toBe(gone.path);
@@ -86,7 +90,7 @@ describe('reading a store by time range', () => {
     const bad = join(root, 'bad-single.db');
     writeFileSync(bad, 'not sqlite');
     const read = async (): Promise<void> => {
-      for await (const _ of readSnapshotsInRange(bad, {onProblem: () => undefined})) void _;
+      for await (const _ of readSnapshotsInRange(bad, {onWarning: noWarning, onProblem: () => undefined})) void _;
     };
     await expect(read()).rejects.toThrow(/not a SQLite database/);
   });
@@ -94,10 +98,10 @@ describe('reading a store by time range', () => {
 
 describe('latest scan', () => {
   it('is the newest scan of a store, alone in its database', async () => {
-    const latest = await loadLatestScan(store);
+    const latest = await loadLatestScan(store, {onWarning: noWarning});
     expect(latest.scans.map((s) => s.id)).toEqual([scans[5]?.id]);
     latest.db.close();
-    const bounded = await loadLatestScan(store, {until: T0 + 2 * HOUR});
+    const bounded = await loadLatestScan(store, {onWarning: noWarning, until: T0 + 2 * HOUR});
     expect(bounded.scanIds).toEqual([scans[2]?.id]);
     bounded.db.close();
   });
@@ -107,7 +111,7 @@ describe('latest scan', () => {
     await appendToStore(dir, scans[0]!, makeProcesses(scans[0]!, 2));
     writeFileSync(join(dir, storeFileName(scans[1]!)), '');
     const problems: DaemonEyeError[] = [];
-    const latest = await loadLatestScan(dir, {onProblem: (p) => problems.push(p)});
+    const latest = await loadLatestScan(dir, {onWarning: noWarning, onProblem: (p) => problems.push(p)});
     expect(latest.scanIds).toEqual([scans[0]?.id]);
     expect(problems).toHaveLength(1);
     latest.db.close();
@@ -116,7 +120,7 @@ describe('latest scan', () => {
   it('of a file holding several scans keeps only the newest', async () => {
     const path = join(root, 'multi.db');
     await writeSnapshotFile(path, [scans[0]!, scans[1]!], [...makeProcesses(scans[0]!, 3), ...makeProcesses(scans[1]!, 2)]);
-    const latest = await loadLatestScan(path);
+    const latest = await loadLatestScan(path, {onWarning: noWarning});
     expect(latest.scanIds).toEqual([scans[1]?.id]);
     expect(selectAll(latest.db, 'SELECT DISTINCT scan_id FROM processes')).toEqual([{scan_id: scans[1]?.id}]);
     expect(selectAll(latest.db, 'SELECT count(*) AS n FROM scans')).toEqual([{n: 1}]);
@@ -124,7 +128,7 @@ describe('latest scan', () => {
   });
 
   it('fails clearly when nothing is in range', async () => {
-    const error = (await loadLatestScan(store, {since: T0 + 100 * HOUR}).catch((e: unknown) => e)) as DaemonEyeError;
+    const error = (await loadLatestScan(store, {onWarning: noWarning, since: T0 + 100 * HOUR}).catch((e: unknown) => e)) as DaemonEyeError;
     expect(error.toOneLine()).toMatch(/no scan between .* in store .*widen --since\/--until/);
     expect(error.exitCode).toBe(2);
   });
@@ -132,7 +136,7 @@ describe('latest scan', () => {
 
 describe('one database for a range', () => {
   it('merges every scan in range so queries can span scans', async () => {
-    const merged = await loadScansIntoOneDatabase(store, {since: T0 + 2 * HOUR, maxQueryMb: 64});
+    const merged = await loadScansIntoOneDatabase(store, {onWarning: noWarning, since: T0 + 2 * HOUR, maxQueryMb: 64});
     try {
       expect(merged.scans.map((s) => s.id)).toEqual(scans.slice(2).map((s) => s.id));
       const counts = selectAll(merged.db, 'SELECT scan_id, count(*) AS n FROM processes GROUP BY scan_id ORDER BY scan_id');
@@ -147,13 +151,13 @@ describe('one database for a range', () => {
     const dir = join(root, 'dup');
     const first = await appendToStore(dir, scans[0]!, makeProcesses(scans[0]!, 3));
     copyFileSync(first.path, join(dir, 'copy.db'));
-    const merged = await loadScansIntoOneDatabase(dir, {maxQueryMb: 64});
+    const merged = await loadScansIntoOneDatabase(dir, {onWarning: noWarning, maxQueryMb: 64});
     expect(selectAll(merged.db, 'SELECT count(*) AS n FROM processes')).toEqual([{n: 3}]);
     merged.db.close();
   });
 
   it('refuses, naming --since and storage.max_query_mb, when the range is too big', async () => {
-    const error = await loadScansIntoOneDatabase(store, {maxQueryMb: 0.01}).catch((e: unknown) => e);
+    const error = await loadScansIntoOneDatabase(store, {onWarning: noWarning, maxQueryMb: 0.01}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DaemonEyeError);
     expect((error as DaemonEyeError).code).toBe('QUERY_TOO_LARGE');
     expect((error as DaemonEyeError).exitCode).toBe(2);

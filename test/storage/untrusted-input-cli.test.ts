@@ -151,16 +151,29 @@ describe('a FIFO or a device given as a snapshot file', () => {
 describe('a snapshot file with planted SQL', () => {
   const edit = (name: string) => HOSTILE_EDITS.find((e) => e.name.startsWith(name))!;
 
-  it('a trigger on meta: every command reads the file, warns, and never runs it', async () => {
+  it('a trigger on meta: every command that reads snapshot files reads it, warns once in the same words, and never runs it', async () => {
+    // Before, diff, scan --input, detect --baseline and rules test --input read it without a word (export, detect and query warned).
     const path = plant(good, join(home, 'trigger.db'), edit('trigger on meta').sql);
     for (const args of [
       ['detect', '--input', path],
+      ['detect', '--input', good, '--baseline', path, '--rule', 'new-root-executable-since-baseline'],
+      ['detect', '--input', path, '--format', 'tree'],
       ['export', '--input', path],
+      ['export', '--input', path, '--format', 'parquet', '--output', join(home, 'trigger-lake')],
       ['query', 'SELECT count(*) AS n FROM processes', '--input', path],
+      ['diff', good, path],
+      ['diff', path, good],
+      ['scan', '--input', path],
+      ['scan', '--tree', '--input', path],
+      ['rules', 'test', 'kernel-thread-masquerade', '--input', path],
     ]) {
       const result = await run(args);
-      expect(result.code, result.stderr).toBeLessThan(2);
-      expect(result.stderr).toContain(`${path}: holds objects a DaemonEye snapshot never has, left unread and never run: trigger meta_t`);
+      const what = `${args.join(' ')}: ${result.stderr}`;
+      expect(result.code, what).toBeLessThan(2);
+      expect(
+        result.stderr.split('\n').filter((line) => line.includes('never has')),
+        what,
+      ).toEqual([expect.stringContaining(`${path}: holds objects a DaemonEye snapshot never has, left unread and never run: trigger meta_t`)]);
     }
   });
 

@@ -8,7 +8,16 @@ import {z} from 'zod';
 import {RULE_ID} from '../../models/rule.js';
 import {ALERT_SEVERITIES} from '../../models/severity.js';
 import {documentToJs, yaml, yamlDepthProblem, yamlProblems} from '../../util/yaml.js';
-import {locate, pathText, type RuleDefinition, type RuleFileValidation, RuleTestCaseSchema, testCaseProblems, type YamlPath} from '../rule-source.js';
+import {
+  locate,
+  pathText,
+  type RuleDefinition,
+  schemaProblems,
+  type RuleFileValidation,
+  RuleTestCaseSchema,
+  testCaseProblems,
+  type YamlPath,
+} from '../rule-source.js';
 import type {SqlValidator} from '../sql-validator.js';
 import {compileSigmaRule, SigmaCompileError} from './compile.js';
 
@@ -100,12 +109,7 @@ export function validateSigmaRuleText(file: string, text: string, validator: Sql
   const record = data as Record<string, unknown>;
   const parsed = SigmaMetadataSchema.safeParse(record);
   if (!parsed.success) {
-    return invalid(
-      parsed.error.issues.map((issue) => {
-        const missing = issue.path.length === 1 && !(String(issue.path[0]) in record);
-        return `${file}:${where(issue.path as YamlPath)}: ${pathText(issue.path)}: ${missing ? 'required field is missing' : issue.message}`;
-      }),
-    );
+    return invalid(schemaProblems(file, parsed.error.issues, SigmaMetadataSchema, record, where, (issue) => issue.message));
   }
   const meta = parsed.data;
   let sql: string;
