@@ -129,7 +129,7 @@ async function benchSnapshots(dir: string, env: NodeJS.ProcessEnv): Promise<void
   const baseline = timeCommand(
     '1 process, pack + Sigma (memory baseline)',
     process.execPath,
-    [BIN, 'detect', '--input', emptyFile, '--format', 'json', '--quiet', '--no-audit', '--log-level', 'debug', '--log-format', 'json', '--rules', sigma.dir],
+    [BIN, 'detect', '--input', emptyFile, '--format', 'json', '--no-audit', '--log-level', 'debug', '--log-format', 'json', '--rules', sigma.dir],
     {runs: 3, env, exitCodes: [0, 1, 3]},
   );
   report('memory baseline', [baseline]);
@@ -141,18 +141,19 @@ async function benchSnapshots(dir: string, env: NodeJS.ProcessEnv): Promise<void
     const bytes = await syntheticSnapshot(count);
     writeFileSync(file, bytes);
     const common = ['detect', '--input', file, '--format', 'json', '--quiet', '--no-audit'];
-    // The timed runs log their lanes (debug, JSON on stderr): which lanes ran is part of what the memory measures.
-    const logged = ['--log-level', 'debug', '--log-format', 'json'];
+    // The timed runs log their lanes (debug, JSON on stderr; not --quiet, which would silence it): which lanes
+    // ran is part of what the memory measures.
+    const logged = ['detect', '--input', file, '--format', 'json', '--no-audit', '--log-level', 'debug', '--log-format', 'json'];
     const allLanes = laneRecorder();
     const oneLaneLanes = laneRecorder();
     // Exit 3: a rule timed out or the deadline came first (named below), which is a result here, not a failure.
     const options = {runs: count >= RULES_AT ? 1 : 3, env, exitCodes: [0, 1, 3]};
     const one = timeCommand(`${count} processes, 1 rule`, process.execPath, [BIN, ...common, '--rule', 'detached-shell'], options);
-    const all = timeCommand(`${count} processes, pack + Sigma`, process.execPath, [BIN, ...common, ...logged, '--rules', sigma.dir], {
+    const all = timeCommand(`${count} processes, pack + Sigma`, process.execPath, [BIN, ...logged, '--rules', sigma.dir], {
       ...options,
       onStderr: allLanes.onStderr,
     });
-    const oneLane = timeCommand(`${count} processes, pack + Sigma, one lane`, process.execPath, [BIN, ...common, ...logged, '--rules', sigma.dir], {
+    const oneLane = timeCommand(`${count} processes, pack + Sigma, one lane`, process.execPath, [BIN, ...logged, '--rules', sigma.dir], {
       ...options,
       env: oneLaneEnv,
       onStderr: oneLaneLanes.onStderr,

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
-import {combineExitCodes, DaemonEyeError, ERROR_CODES, ExitCode, fileError, strongerExitCode} from '../src/errors.js';
+import {combineExitCodes, DaemonEyeError, ERROR_CODES, ExitCode, fileError, mentionsName, strongerExitCode} from '../src/errors.js';
 
 describe('DaemonEyeError', () => {
   it('every code has a kind from the reference API categories and an exit code from the table', () => {
@@ -48,5 +48,28 @@ describe('DaemonEyeError names its file', () => {
   it('is not named twice when the message begins with it', () => {
     const error = new DaemonEyeError('CONFIG_INVALID', 'rules.yaml:3:1: unknown key', {file: 'rules.yaml'});
     expect(error.toOneLine()).toBe('rules.yaml:3:1: unknown key');
+  });
+});
+
+describe('mentionsName', () => {
+  it('finds a name the text begins with, quotes, or holds as a path of its own', () => {
+    expect(mentionsName('config.yaml:3:1: bad key', 'config.yaml')).toBe(true);
+    expect(mentionsName('cannot read "a b.db" (check it)', 'a b.db')).toBe(true);
+    expect(mentionsName('cannot open /tmp/x.db: it is locked', '/tmp/x.db')).toBe(true);
+    expect(mentionsName('written to /tmp/x.db.', '/tmp/x.db')).toBe(true);
+    expect(mentionsName('seq must be a positive integer', 'seq')).toBe(true);
+    expect(mentionsName('invalid configuration: big.yaml:2:3: too long', 'big.yaml')).toBe(true);
+  });
+
+  it('does not take a name found inside a word, a sentence or another path for the name', () => {
+    // A file called `f` (or `a`, `snapshot`) is not named by the words and paths that contain it.
+    expect(mentionsName('is a FIFO (named pipe), not a regular file: a snapshot file is never read from one', 'f')).toBe(false);
+    expect(mentionsName('not a SQLite database', 'a')).toBe(false);
+    expect(mentionsName('written by /var/x/f', 'f')).toBe(false);
+    expect(mentionsName('written by /var/x/f.old', '/var/x/f')).toBe(false);
+    expect(mentionsName('read /tmp/x.db.bak instead', '/tmp/x.db')).toBe(false);
+    expect(mentionsName('snapshots differ', 'snapshot')).toBe(false);
+    expect(mentionsName('the snapshot is old', 'snapshot')).toBe(false);
+    expect(mentionsName('anything', '')).toBe(false);
   });
 });

@@ -4,7 +4,7 @@
 import {z} from 'zod';
 
 import {HEX64} from '../crypto/hash.js';
-import {mentionsName} from '../util/text.js';
+import {mentionsName} from '../errors.js';
 
 const hex64 = (field: string) => z.string({error: `${field} is not 64 lower-case hex digits`}).regex(HEX64, `${field} is not 64 lower-case hex digits`);
 const exitCode = z.int().min(0).max(3).describe('The exit code the command ended with (0 ok, 1 check said no, 2 usage/input, 3 runtime)');

@@ -228,7 +228,7 @@ const DetectionSchema = z
       .nullable()
       .default(null)
       .describe(
-        'Most rule lanes at once, the main thread counted (null: the number of CPUs). A run starts on one lane, the main thread, and adds worker threads up to this cap only when it falls behind its deadline (its projected time past half of what is left); never more than one per 4 MB of snapshot, nor than half the available memory holds (each worker costs ≈ 56 MiB and a page cache 1.25× the snapshot). 1: the main thread only',
+        'Most rule lanes at once, the main thread counted (null: the number of CPUs). A run starts on one lane, the main thread, and adds worker threads up to this cap only when it falls behind its deadline (its projected time past three quarters of what is left); never more than one per 4 MB of snapshot, nor than half the available memory holds (each worker costs ≈ 56 MiB and a page cache 1.25× the snapshot). 1: the main thread only',
       ),
     lists: z
       .record(z.string().regex(/^[a-z0-9_]+$/, 'list names are lower-case letters, digits and _'), NamedListSchema)

@@ -387,28 +387,29 @@ describe('a signal that comes just before an in-process query', () => {
 });
 
 describe('lanes, memory first: one lane until the run falls behind its deadline', () => {
-  it('projects the work left from the finished tasks and adds lanes when it passes half of what is left', () => {
+  it('projects the work left from the finished tasks and adds lanes when it passes three quarters of what is left', () => {
     const at = (progress: Partial<LaneProgress>): number =>
       lanesNeeded({finished: 10, finishedMs: 1000, waiting: 100, overranMs: 0, lanes: 1, maxLanes: 2, leftMs: 60_000, deadlineMs: 60_000, ...progress});
-    expect([ESCALATION_SHARE, PROJECTION_SAMPLE_TASKS, PROJECTION_SAMPLE_SHARE]).toEqual([0.5, 8, 0.05]);
-    // 100 tasks of 100 ms on one lane: 10 s of a 30 s half. Stays on one lane.
+    expect([ESCALATION_SHARE, PROJECTION_SAMPLE_TASKS, PROJECTION_SAMPLE_SHARE]).toEqual([0.75, 8, 0.05]);
+    // 100 tasks of 100 ms on one lane: 10 s of 45 s. Stays on one lane.
     expect(at({})).toBe(1);
     // Nothing finished yet: nothing to project from.
     expect(at({finished: 0, finishedMs: 0})).toBe(1);
-    // Too small a sample: two tasks, one of them warming the page cache (359 ms), would project 43 s.
-    expect(at({finished: 2, finishedMs: 363, waiting: 191, leftMs: 57_600})).toBe(1);
+    // Too small a sample: two tasks, one of them warming the page cache, would project 57 s of 43 s.
+    expect(at({finished: 2, finishedMs: 600, waiting: 191, leftMs: 57_600})).toBe(1);
     // The same mean over eight tasks is a sample: 2 lanes.
-    expect(at({finished: 8, finishedMs: 8 * 181, waiting: 185, leftMs: 57_600})).toBe(2);
+    expect(at({finished: 8, finishedMs: 8 * 300, waiting: 185, leftMs: 57_600})).toBe(2);
     // So is 5% of the deadline spent: three tasks of a second each.
     expect(at({finished: 3, finishedMs: 3000, waiting: 190, leftMs: 57_000})).toBe(2);
     expect(at({finished: 2, finishedMs: 2000, waiting: 190, leftMs: 58_000})).toBe(1);
-    // The same work with 19 s left: 10 s > 9.5 s, a second lane.
-    expect(at({leftMs: 19_000})).toBe(2);
+    // The same work with 13 s left: 10 s > 9.75 s, a second lane.
+    expect(at({leftMs: 13_000})).toBe(2);
     // As many as bring it under the share, the cap permitting.
-    expect(at({leftMs: 6000, maxLanes: 8})).toBe(4);
-    expect(at({leftMs: 6000, maxLanes: 3})).toBe(3);
+    expect(at({leftMs: 6000, maxLanes: 8})).toBe(3);
+    expect(at({leftMs: 6000, maxLanes: 2})).toBe(2);
     // A task queued for its second turn needs at least what it ran again.
-    expect(at({waiting: 0, overranMs: 20_000, leftMs: 30_000})).toBe(2);
+    expect(at({waiting: 0, overranMs: 20_000, leftMs: 20_000})).toBe(2);
+    expect(at({waiting: 0, overranMs: 20_000, leftMs: 30_000})).toBe(1);
     // At the cap, or past the deadline, nothing more.
     expect(at({leftMs: 1000, lanes: 2})).toBe(2);
     expect(at({leftMs: -5})).toBe(1);
@@ -465,7 +466,8 @@ describe('lanes, memory first: one lane until the run falls behind its deadline'
     expect(expected.map((o) => o.status)).toEqual(tasks.map(() => 'ok'));
     expect(alone.workersStarted).toBe(0);
     // Tight: a deadline of 15 slow tasks. The first slow task is a sample (more than 5% of the deadline),
-    // and its time for each of the 22 tasks waiting passes half of what is left (≈ 7): a worker is added.
+    // and its time for each of the 22 tasks waiting passes three quarters of what is left (≈ 10.5): a worker
+    // is added.
     // One lane would still have finished (≈ 3 slow tasks), so every task runs whatever the machine's load.
     const e = new DetectionEngine({workers: 2});
     engines.push(e);

