@@ -7,7 +7,8 @@
 // the scan's budget among those still waiting, never past a ceiling. What is kept is the head and the tail
 // (an attacker pads the middle, and a shell's script is the first arguments), with one marker argument where
 // the middle was, so a rule, a query and a reader all see the cut. Each process cut is named in the scan's
-// warnings.
+// warnings, the fan-out limits' way (fanout.ts).
+import {COLLECTION_LIMIT_PREFIX} from './fanout.js';
 
 /** The limits (collection.argv), in bytes of /proc/PID/cmdline (the NULs between arguments included). */
 export interface ArgvLimits {
@@ -68,9 +69,6 @@ export function argvShare(limits: ArgvLimits, spent: number, waiting: number): n
   const left = Math.max(0, limits.budget - spent);
   return Math.max(floor, Math.min(limits.ceiling, floor + Math.floor(left / Math.max(1, waiting))));
 }
-
-/** How every warning of a collection limit starts (in `scans.errors`, printed by `scan`, `detect` and `query`). */
-export const COLLECTION_LIMIT_PREFIX = 'collection limit: ';
 
 const NAMED_CUTS = 10;
 

@@ -22,8 +22,9 @@ import {collectionRedactor, redactCollectedTable, type RedactionOptions} from '.
 import {collectLiveTables, LIVE_TABLES, type LiveTableSink, liveTableSources} from './live-tables.js';
 import {selectEnviron} from './envs.js';
 import {signalTurn, withSignalsAtDefault} from '../util/interrupt.js';
-import type {FdLink} from './fds.js';
 import {type ArgvCut, type ArgvLimits, argvWarning} from './argv-limit.js';
+import type {FdListing} from './fds.js';
+import {fanoutWarning, type FanoutCut, type FanoutLimits} from './fanout.js';
 
 export type CollectorChoice = 'auto' | 'procfs' | 'systeminformation';
 
@@ -69,6 +70,11 @@ export interface CollectOptions {
   readonly stream?: TableStream;
   /** How much of each process's argv is kept (collection.argv; argv-limit.ts). Absent: all of it. */
   readonly argv?: ArgvLimits;
+  /**
+   * How much of one process's fds and memory maps the live tables read (collection.fanout; fanout.ts). Absent:
+   * all of them.
+   */
+  readonly fanout?: {readonly fds: FanoutLimits; readonly maps: FanoutLimits; readonly socket_table_lines?: number};
 }
 
 /** Where a scan's live-response table rows go while they are collected (CollectOptions.stream). */
@@ -126,6 +132,12 @@ export interface CollectStats {
    * /proc/PID/cmdline. They are also one line of the scan's `errors`, starting `collection limit: `.
    */
   readonly argv_cuts: readonly ArgvCut[];
+  /**
+   * Per /proc source (`fd`, `maps`), the processes read short of what they hold (collection.fanout): pid,
+   * entries read, entries held (null when the kernel does not say). Each source's cuts are also one line of
+   * the scan's `errors`, starting `collection limit: `.
+   */
+  readonly fanout_cuts: Readonly<Record<string, readonly FanoutCut[]>>;
 }
 
 export interface Snapshot {
@@ -179,6 +191,7 @@ export function collectOptionsFromConfig(config: DaemonEyeConfig): CollectOption
     envVariables: collection.env_variables,
     decorations: collection.decorations,
     argv: collection.argv,
+    fanout: collection.fanout,
   };
 }
 
@@ -227,10 +240,16 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   const envSelection = {names: new Set(options.envVariables ?? [])};
   // What the walk reads anyway and a live table needs too, kept from the walk (the file is read once).
   const neededSources = liveTableSources(asked);
-  const prereadFd = new Map<number, FdLink[] | 'unreadable' | 'gone'>();
+  const prereadFd = new Map<number, FdListing | 'unreadable' | 'gone'>();
   const prereadEnviron = new Map<number, string | 'unreadable' | 'gone'>();
   const sources: WalkSources = {
-    ...(neededSources.has('fd') ? {fd: (pid: number, links: FdLink[] | 'unreadable' | 'gone') => prereadFd.set(pid, links)} : {}),
+    ...(neededSources.has('fd')
+      ? {
+          fd: (pid: number, links: FdListing | 'unreadable' | 'gone') => prereadFd.set(pid, links),
+          // Every process's lowest fds; the live tables read one that holds more again, to its share.
+          ...(options.fanout === undefined ? {} : {fdLimit: options.fanout.fds.floor}),
+        }
+      : {}),
     ...(neededSources.has('environ')
       ? {
           // Only the entries process_envs keeps: a megabyte environ is not held for the rest of the scan.
@@ -387,6 +406,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
         env: envSelection,
         preread: {fd: prereadFd, environ: prereadEnviron},
         ...(sink === undefined ? {} : {sink}),
+        ...(options.fanout === undefined ? {} : {fanout: options.fanout}),
       }),
     );
     for (const [table, count] of Object.entries(live.unreadable)) {
@@ -397,6 +417,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       }
     }
     errors.push(...live.problems);
+    for (const [source, cuts] of Object.entries(live.cuts)) errors.push(fanoutWarning(source as keyof typeof live.cuts, cuts));
   } else if (asked.size > 0) {
     errors.push(
       `${[...asked].join(', ')}: not collected, the ${collector} collector reads only processes (on Linux, the procfs collector collects them: --collector procfs, or collection.collector: auto)`,
@@ -460,6 +481,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       table_rows: live?.counts ?? {},
       table_unreadable: live?.unreadable ?? {},
       argv_cuts: argvCuts,
+      fanout_cuts: live?.cuts ?? {},
     },
   };
 }

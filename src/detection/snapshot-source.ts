@@ -4,7 +4,7 @@
 import type {Database} from 'sql.js';
 
 import {readRedaction} from '../redaction/redact.js';
-import {COLLECTION_LIMIT_PREFIX} from '../collect/argv-limit.js';
+import {COLLECTION_LIMIT_PREFIX} from '../collect/fanout.js';
 import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/snapshot.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
@@ -75,8 +75,8 @@ function readOptionsOf(options: SnapshotSourceOptions): ReadOptions {
 }
 
 /**
- * The live snapshot a run's rules or query read; a process it read short of what it holds (collection.argv)
- * is told to `onWarning`, one line per source.
+ * The live snapshot a run's rules or query read; a process or socket table it read short of what it holds
+ * (collection.fanout) is told to `onWarning`, one line per source.
  */
 async function live(
   config: DaemonEyeConfig,
