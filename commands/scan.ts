@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core';
 
 import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../src/collect/snapshot.js';
 import type {HashProgress} from '../src/collect/hash.js';
+import {COLLECTION_LIMIT_PREFIX} from '../src/collect/fanout.js';
 import type {Config} from '../src/config/builder.js';
 import type {SaveResult} from '../src/storage/save.js';
 import type {StreamedSnapshot} from '../src/storage/snapshot-writer.js';
@@ -114,7 +115,11 @@ export default class Scan extends DaemonEyeCommand<typeof Scan> {
     recordCollectionMetrics(this.metrics, snapshot.stats);
     for (const pid of snapshot.stats.missing_pids) this.logger.warn(`no process with pid ${pid}`);
     if (snapshot.stats.hash_cache_problem !== null) this.logger.warn(snapshot.stats.hash_cache_problem);
-    for (const problem of snapshot.scan.errors) this.logger.debug(problem);
+    // A process or socket table read short (collection.fanout) is a warning, saved or not; other problems are details.
+    for (const problem of snapshot.scan.errors) {
+      if (problem.startsWith(COLLECTION_LIMIT_PREFIX)) this.logger.warn(problem);
+      else this.logger.debug(problem);
+    }
     // Tables asked for that the collector cannot read (the systeminformation collector reads processes only): said, with what works.
     const unsaved = savedTables.filter((table) => !snapshot.scan.tables.includes(table));
     if (unsaved.length > 0) this.logger.warn(`the snapshot does not hold ${unsaved.join(', ')}: ${missingTablesAdvice(unsaved, [snapshot.scan.collector])}`);

@@ -13,6 +13,7 @@ import {type DetectReport, type DetectTimings, runRulesOverSnapshots, storeLiveS
 import {summaryLines} from '../detection/detection-view.js';
 import {detectionSnapshots} from '../detection/snapshot-source.js';
 import type {DeliverySummary} from '../alerting/types.js';
+import type {FanoutCut} from '../collect/fanout.js';
 import type {PrintedAlert} from '../alerting/alert-manager.js';
 
 export interface DetectRunOptions {
@@ -70,6 +71,17 @@ export interface Visibility {
    * only the tables its loaded rules read (and what the output needs); saved input, the tables its scans hold.
    */
   readonly tables: readonly string[];
+  /**
+   * Processes a live snapshot read short of what they hold (collection.fanout): the source (`fd`, `maps`), pid,
+   * entries read and entries held (null when the kernel does not say). Empty for saved input, whose scans'
+   * `errors` hold the same as one `collection limit: ` line per source.
+   */
+  readonly collection_limits: readonly CollectionLimit[];
+}
+
+/** One process a live scan read short of what it holds (Visibility.collection_limits). */
+export interface CollectionLimit extends FanoutCut {
+  readonly source: string;
 }
 
 function visibilityOf(report: DetectReport): Visibility {
@@ -78,6 +90,9 @@ function visibilityOf(report: DetectReport): Visibility {
     processes_scanned: sum((s) => s.processCount),
     processes_inaccessible: sum((s) => s.inaccessibleCount),
     tables: [...new Set(report.snapshots.flatMap((s) => s.tables))].sort(),
+    collection_limits: report.snapshots.flatMap((s) =>
+      Object.entries(s.live?.stats.fanout_cuts ?? {}).flatMap(([source, cuts]) => cuts.map((cut) => ({source, ...cut}))),
+    ),
   };
 }
 
@@ -217,8 +232,10 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
 
 /** The ledger payload of a run (the `detection` action of src/audit/schema.ts), without exit_code: the command's base stamps it. */
 function detectionAudit(s: DetectReport['summary'], visibility: Visibility, delivery: DeliverySummary, stored: string | null) {
+  // The ledger's payload keeps its shape: the limits are in the output and on stderr.
+  const {collection_limits: _limits, ...seen} = visibility;
   return {
-    ...visibility,
+    ...seen,
     scan_ids: s.scan_ids,
     source: s.source,
     rules_run: s.rules_run,

@@ -13,7 +13,8 @@ import type {ProcessRecord} from '../models/process.js';
 import {type CollectedTable, collectedRowCount, tableDefinition} from '../models/tables.js';
 import {type EnvSelection, parseEnviron, selectEnviron} from './envs.js';
 import {type FdEnd, fdPeerRows} from './fd-peers.js';
-import {type FdLink, readFdLinks} from './fds.js';
+import {type FanoutCut, FanoutBudget, type FanoutLimits, socketTableWarning} from './fanout.js';
+import {fdCount, type FdLink, type FdListing, readFdLinks} from './fds.js';
 import {appendMapValues, libraryRows, type MapsText, readMapsFile} from './maps.js';
 import {openFileRows} from './open-files.js';
 import {errorCode, isGone, readProcText} from './proc-read.js';
@@ -39,6 +40,11 @@ export interface LiveTablesOptions {
    * Absent: every table's rows are returned in `rows`.
    */
   readonly sink?: LiveTableSink;
+  /**
+   * How much of a process's fds and maps are read (collection.fanout; fanout.ts): absent, all of them. The
+   * walk's prereads of fds must hold at least the fds limit's floor.
+   */
+  readonly fanout?: {readonly fds: FanoutLimits; readonly maps: FanoutLimits; readonly socket_table_lines?: number};
 }
 
 /**
@@ -54,7 +60,7 @@ export interface LiveTableSink {
 
 /** Per source, what the walk read for each pid (environ: only the entries the selection keeps, selectEnviron). */
 export interface Prereads {
-  readonly fd?: ReadonlyMap<number, readonly FdLink[] | 'unreadable' | 'gone'>;
+  readonly fd?: ReadonlyMap<number, FdListing | 'unreadable' | 'gone'>;
   readonly environ?: ReadonlyMap<number, string | 'unreadable' | 'gone'>;
 }
 
@@ -70,6 +76,8 @@ export interface LiveTablesResult {
   readonly unreadable: Record<string, number>;
   /** What the scan should report besides unreadable files (forged /proc/net/unix lines). */
   readonly problems: readonly string[];
+  /** Per source, the processes read short of what they hold (collection.fanout), in the order they were read. */
+  readonly cuts: Partial<Record<LiveTableSource, readonly FanoutCut[]>>;
   readonly ms: number;
 }
 
@@ -80,12 +88,41 @@ interface SourceData {
   readonly maps: MapsText;
 }
 
-/** How each source is read: once per process, for every table that comes from it (or taken from what the walk read). */
-const SOURCES: {readonly [S in LiveTableSource]: (options: LiveTablesOptions, pid: number) => SourceData[S] | 'unreadable' | 'gone'} = {
-  fd: ({procRoot, preread}, pid) => preread?.fd?.get(pid) ?? readFdLinks(procRoot, pid),
-  environ: ({procRoot, preread, env}, pid) => preread?.environ?.get(pid) ?? readEnviron(procRoot, pid, env),
-  maps: ({procRoot}, pid) => readMapsFile(procRoot, pid),
+/** One read of a source for one process: its data, how many entries (fds, lines of maps) it holds, and whether the process has more. */
+interface SourceRead<S extends LiveTableSource> {
+  readonly data: SourceData[S];
+  readonly entries: number;
+  readonly more: boolean;
+}
+
+/**
+ * How each source is read: once per process, for every table that comes from it (or taken from what the walk
+ * read), at most `limit` entries of it (the environ is small and read whole).
+ */
+const SOURCES: {readonly [S in LiveTableSource]: (options: LiveTablesOptions, pid: number, limit: number) => SourceRead<S> | 'unreadable' | 'gone'} = {
+  fd: ({procRoot, preread}, pid, limit) => {
+    const before = preread?.fd?.get(pid);
+    // The walk's listing serves when it holds all the process has, or as much as asked.
+    const listing = before !== undefined && (typeof before === 'string' || !before.more || before.listed >= limit) ? before : readFdLinks(procRoot, pid, limit);
+    if (typeof listing === 'string') return listing;
+    if (listing.listed <= limit) return {data: listing.links, entries: listing.listed, more: listing.more};
+    // The walk listed a few more than asked (stdio): keep the lowest `limit`.
+    return {data: listing.links.filter((link, index) => index < limit), entries: limit, more: true};
+  },
+  environ: ({procRoot, preread, env}, pid) => {
+    const text = preread?.environ?.get(pid) ?? readEnviron(procRoot, pid, env);
+    return text === 'unreadable' || text === 'gone' ? text : {data: text, entries: 0, more: false};
+  },
+  maps: ({procRoot}, pid, limit) => {
+    const maps = readMapsFile(procRoot, pid, limit);
+    return typeof maps === 'string' ? maps : {data: maps, entries: maps.lines, more: maps.more};
+  },
 };
+
+/** How many entries a process of `source` holds, when the kernel says without a full read (fds: fdCount), else null. */
+function totalOf(source: LiveTableSource, procRoot: string, pid: number): number | null {
+  return source === 'fd' ? fdCount(procRoot, pid) : null;
+}
 
 /**
  * The entries of a process's environ that process_envs keeps (selectEnviron), or why it could not be read.
@@ -174,7 +211,7 @@ function socketTablesOf(options: LiveTablesOptions, processes: readonly ProcessR
     if (list === undefined) byNs.set(ns, [p.pid]);
     else if (list.length < 8) list.push(p.pid);
   }
-  const tables = readSocketIndex(options.procRoot, byNs);
+  const tables = readSocketIndex(options.procRoot, byNs, options.fanout?.socket_table_lines);
   return {state: tables, unreadable: tables.unreadable};
 }
 
@@ -186,6 +223,7 @@ function socketRowsOfScan({madeByPid, prepared, options, problems}: ScanInput): 
   const tables = prepared as SocketTables;
   const fdsOf = madeByPid('process_open_sockets') as ReadonlyMap<number, readonly FdLink[]>;
   const {forged, ambiguous} = resolveUnixSockets(tables, fdinfoVerdicts(options.procRoot, tables, fdsOf));
+  for (const {netNs, file, read} of tables.cut) problems.push(socketTableWarning(netNs, file, read));
   if (forged > 0) {
     problems.push(
       `process_open_sockets: ${forged} line${forged === 1 ? '' : 's'} of /proc/net/unix forged by a socket path holding a newline: dropped, and read as part of that path`,
@@ -292,6 +330,7 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
     sink?.write(table, batch);
   };
 
+  const cuts: Partial<Record<LiveTableSource, readonly FanoutCut[]>> = {};
   const stackLimit = Error.stackTraceLimit;
   // A refused or vanished file throws; without stack traces the throws cost little.
   Error.stackTraceLimit = 0;
@@ -309,39 +348,79 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
       tables: needed.filter((table) => sourceOf(table) === source && COLLECTORS[table].make !== undefined),
       all: needed.filter((table) => sourceOf(table) === source),
     })).filter((group) => group.all.length > 0);
+    type Group = (typeof sources)[number];
+    /** Make every table of `group` from what its source gave for `process`. */
+    const makeAll = (process: ProcessRecord, {source, tables}: Group, data: unknown): void => {
+      const made = new Map<LiveTableName, unknown>();
+      const madeBy = (table: LiveTableName): unknown => {
+        if (made.has(table)) return made.get(table);
+        // A table is made from its own source only (`uses` names tables of the same source).
+        if (sourceOf(table) !== source) throw new Error(`${table} is read from ${sourceOf(table)}, not ${source}`);
+        const make = COLLECTORS[table].make as NonNullable<TableCollector<typeof source>['make']>;
+        // A flat table that is only used (not kept) gets a scratch array per process, not one over the scan.
+        const into = (flat(table) && kept.includes(table) ? rows.get(table) : undefined) ?? [];
+        const result = make({process, data: data as never, made: madeBy, options, into: into as SqlRowValue[]});
+        made.set(table, result);
+        const keep = retained.get(table);
+        if (keep !== undefined) keep.set(process.pid, COLLECTORS[table].retain?.(result) ?? result);
+        return result;
+      };
+      for (const table of tables) {
+        const result = madeBy(table);
+        const collector = COLLECTORS[table];
+        // A flat table's values are already in its array; a whole-scan table makes its rows later.
+        if (flat(table) || collector.scan !== undefined) continue;
+        const into = rows.get(table) as unknown[];
+        for (const row of collector.rows === undefined ? (result as readonly unknown[]) : collector.rows(result)) into.push(row);
+      }
+    };
+    /** Between processes: a kept table's batch goes to the sink once it is full. */
+    const settle = (): void => {
+      if (sink !== undefined) for (const table of streamed) if (rowCount(table) >= sink.batchRows) handOver(table);
+    };
+    const unlimited: FanoutLimits = {floor: Number.POSITIVE_INFINITY, ceiling: Number.POSITIVE_INFINITY, budget: Number.POSITIVE_INFINITY};
+    const budgets = new Map<LiveTableSource, FanoutBudget>(
+      sources.map(({source}) => [
+        source,
+        new FanoutBudget(source === 'fd' ? (options.fanout?.fds ?? unlimited) : source === 'maps' ? (options.fanout?.maps ?? unlimited) : unlimited),
+      ]),
+    );
+    // Per source, the processes that hold more than their first read: read again once every process had its first.
+    const waiting = new Map<LiveTableSource, ProcessRecord[]>(sources.map(({source}) => [source, []]));
     for (const process of processes) {
-      for (const {source, tables, all} of sources) {
-        const data = SOURCES[source](options, process.pid);
-        if (data === 'unreadable') {
-          count(all, 1);
+      for (const group of sources) {
+        const budget = budgets.get(group.source) as FanoutBudget;
+        const read = SOURCES[group.source](options, process.pid, budget.first);
+        if (read === 'unreadable') {
+          count(group.all, 1);
           continue;
         }
-        if (data === 'gone') continue;
-        const made = new Map<LiveTableName, unknown>();
-        const madeBy = (table: LiveTableName): unknown => {
-          if (made.has(table)) return made.get(table);
-          // A table is made from its own source only (`uses` names tables of the same source).
-          if (sourceOf(table) !== source) throw new Error(`${table} is read from ${sourceOf(table)}, not ${source}`);
-          const make = COLLECTORS[table].make as NonNullable<TableCollector<typeof source>['make']>;
-          // A flat table that is only used (not kept) gets a scratch array per process, not one over the scan.
-          const into = (flat(table) && kept.includes(table) ? rows.get(table) : undefined) ?? [];
-          const result = make({process, data: data as never, made: madeBy, options, into: into as SqlRowValue[]});
-          made.set(table, result);
-          const keep = retained.get(table);
-          if (keep !== undefined) keep.set(process.pid, COLLECTORS[table].retain?.(result) ?? result);
-          return result;
-        };
-        for (const table of tables) {
-          const result = madeBy(table);
-          const collector = COLLECTORS[table];
-          // A flat table's values are already in its array; a whole-scan table makes its rows later.
-          if (flat(table) || collector.scan !== undefined) continue;
-          const into = rows.get(table) as unknown[];
-          for (const row of collector.rows === undefined ? (result as readonly unknown[]) : collector.rows(result)) into.push(row);
-        }
+        if (read === 'gone') continue;
+        budget.spend(read.entries);
+        if (read.more) (waiting.get(group.source) as ProcessRecord[]).push(process);
+        else makeAll(process, group, read.data);
       }
-      // Between processes: a kept table's batch goes to the sink once it is full.
-      if (sink !== undefined) for (const table of streamed) if (rowCount(table) >= sink.batchRows) handOver(table);
+      settle();
+    }
+    // The processes that hold more, each to an equal share of what is left of its source's budget among those
+    // still waiting (fanout.ts): a flood takes no more than its share, and a big one after it still gets its own.
+    for (const group of sources) {
+      const budget = budgets.get(group.source) as FanoutBudget;
+      const late = waiting.get(group.source) as ProcessRecord[];
+      late.forEach((process, index) => {
+        const share = budget.share(late.length - index);
+        const read = SOURCES[group.source](options, process.pid, share);
+        if (read === 'unreadable') {
+          count(group.all, 1);
+          return;
+        }
+        if (read === 'gone') return;
+        budget.spend(read.entries - budget.first);
+        if (read.more) budget.cuts.push({pid: process.pid, read: read.entries, total: totalOf(group.source, options.procRoot, process.pid)});
+        makeAll(process, group, read.data);
+        settle();
+      });
+      if (budget.cuts.length > 0) cuts[group.source] = budget.cuts;
     }
     // Whole-scan tables after the tables they use.
     const done = new Set<LiveTableName>();
@@ -367,5 +446,5 @@ export function collectLiveTables(options: LiveTablesOptions): LiveTablesResult 
       counts[table] = collectedRowCount(collected[table]);
     }
   }
-  return {rows: collected, counts, unreadable, problems, ms: Math.round((performance.now() - started) * 10) / 10};
+  return {rows: collected, counts, unreadable, problems, cuts, ms: Math.round((performance.now() - started) * 10) / 10};
 }

@@ -6,7 +6,7 @@ import {readlinkSync} from 'node:fs';
 import type {SqlRowValue} from '../models/columns.js';
 import type {CollectedRow, ProcessLibraryRow, ProcessMemoryMapRow} from '../models/live-tables.js';
 import {DELETED_MARKER} from './parsers.js';
-import {readProcTextIfThere, sameFileAt} from './proc-read.js';
+import {errorCode, isGone, readProcLines, sameFileAt} from './proc-read.js';
 import {escapeLatin1} from './text-encoding.js';
 
 const DELETED = DELETED_MARKER;
@@ -129,10 +129,23 @@ export interface MapsText {
   readonly access: MapsFileAccess;
 }
 
-/** Read `/proc/PID/maps` once (for every table that comes from it); refused or vanished files say so. */
-export function readMapsFile(procRoot: string, pid: number): MapsText | 'unreadable' | 'gone' {
-  const text = readProcTextIfThere(`${procRoot}/${pid}/maps`, 'latin1');
-  return typeof text === 'string' ? {text, access: mapsFileAccess(procRoot, pid)} : text;
+/**
+ * Read `/proc/PID/maps` once (for every table that comes from it), its first `maxLines` lines at most (in the
+ * kernel's order, by address) with how many were read and whether more were left; refused or vanished files
+ * say so.
+ */
+export function readMapsFile(
+  procRoot: string,
+  pid: number,
+  maxLines = Number.POSITIVE_INFINITY,
+): (MapsText & {readonly lines: number; readonly more: boolean}) | 'unreadable' | 'gone' {
+  let read: ReturnType<typeof readProcLines>;
+  try {
+    read = readProcLines(`${procRoot}/${pid}/maps`, maxLines);
+  } catch (error) {
+    return isGone(errorCode(error)) ? 'gone' : 'unreadable';
+  }
+  return {text: read.text, lines: read.lines, more: read.more, access: mapsFileAccess(procRoot, pid)};
 }
 
 const WIDTH = MEMORY_MAP_COLUMNS.length;

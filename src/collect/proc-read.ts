@@ -48,6 +48,54 @@ export function readProcText(path: string, encoding: 'utf8' | 'latin1' = 'utf8')
   return readWhole(path, (buffer, length) => buffer.toString('latin1', 0, length));
 }
 
+/**
+ * The first `maxLines` lines of a file as latin1 text (each with its newline), and whether it has more: read
+ * a chunk at a time and stopped there, so the kernel never generates the rest (a process's maps may be 65,530
+ * lines, megabytes of text). Whole lines only: /proc's seq files hand out whole lines per read.
+ */
+export function readProcLines(path: string, maxLines: number): {readonly text: string; readonly lines: number; readonly more: boolean} {
+  const fd = openSync(path, 'r');
+  let length = 0;
+  let lines = 0;
+  /** Where the scan for newlines goes on. */
+  let scanned = 0;
+  let cut = -1;
+  let more = false;
+  try {
+    for (;;) {
+      if (length === scratch.length) {
+        const bigger = Buffer.allocUnsafe(scratch.length * 2);
+        scratch.copy(bigger, 0, 0, length);
+        scratch = bigger;
+      }
+      const read = readSync(fd, scratch, length, scratch.length - length, null);
+      if (read === 0) break;
+      length += read;
+      for (let at = scratch.indexOf(10, scanned); at !== -1 && at < length; at = scratch.indexOf(10, at + 1)) {
+        lines++;
+        if (lines === maxLines) {
+          cut = at + 1;
+          break;
+        }
+      }
+      scanned = length;
+      if (cut !== -1) {
+        // Anything after the last line kept, or one more read that gives bytes, is a line left unread.
+        more = cut < length || readSync(fd, Buffer.allocUnsafe(1), 0, 1, null) > 0;
+        break;
+      }
+    }
+    return {
+      text: scratch.toString('latin1', 0, cut === -1 ? length : cut),
+      lines: cut === -1 ? lines + (length > 0 && scratch[length - 1] !== 10 ? 1 : 0) : lines,
+      more,
+    };
+  } finally {
+    closeSync(fd);
+    if (scratch.length > SCRATCH_BYTES) scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  }
+}
+
 /** The whole file's bytes (a copy of exactly its length: small files come from Node's buffer pool). */
 export function readProcBytes(path: string): Buffer {
   return readWhole(path, (buffer, length) => Buffer.from(buffer.subarray(0, length)));

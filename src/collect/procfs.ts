@@ -33,7 +33,7 @@ import {
 import {escapeBytes, needsEscape} from './text-encoding.js';
 import {identityOf} from './hash.js';
 import type {FileIdentity} from './hash-cache.js';
-import {type FdLink, readFdLinks} from './fds.js';
+import {type FdLink, type FdListing, readFdLinks} from './fds.js';
 import {errorCode, isGone, readProcBytes, readProcText, sameFileAt, statQuiet} from './proc-read.js';
 
 /**
@@ -90,8 +90,14 @@ export interface ProcfsWalkContext {
 
 /** The walk's hooks for the live tables' sources (ProcfsWalkContext.sources). */
 export interface WalkSources {
-  /** Each process's fd links (readFdLinks): the walk then lists /proc/PID/fd once and takes stdin, stdout and stderr from it. */
-  readonly fd?: (pid: number, links: FdLink[] | 'unreadable' | 'gone') => void;
+  /**
+   * Each process's fd links (readFdLinks), its lowest `fdLimit` at most (collection.fanout.fds' floor: the live
+   * tables read a process that has more again, to its share): the walk then lists /proc/PID/fd once and
+   * takes stdin, stdout and stderr from it.
+   */
+  readonly fd?: (pid: number, links: FdListing | 'unreadable' | 'gone') => void;
+  /** The most fds the walk lists of one process for `fd` (absent: all). */
+  readonly fdLimit?: number;
   /**
    * Each process's environ text (latin1, as read), or why it could not be read. The text is wrapped: a
    * process writes its own environ, so its text may be any string, `gone` included.
@@ -272,7 +278,7 @@ class ReadState {
   }
 
   /** What readFdLinks found, counted as the reads of fds 0–2 were: refused marks the record inaccessible, gone asks for a re-check. */
-  fdLinks(links: FdLink[] | 'unreadable' | 'gone'): void {
+  fdLinks(links: FdListing | 'unreadable' | 'gone'): void {
     if (links === 'unreadable') this.accessible = false;
     else if (links === 'gone') this.sawGone = true;
   }
@@ -434,10 +440,13 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
       stderr = fdTarget(`${source}/fd/2`, state);
     } else {
       // The fd tables list every fd anyway: one listing gives stdio too, instead of three more readlinks.
-      const links = readFdLinks(context.procRoot, pid);
-      hooks.fd(pid, links);
-      state.fdLinks(links);
-      if (typeof links !== 'string') [stdin, stdout, stderr] = [0, 1, 2].map((fd) => stdioTarget(links, fd)) as [Buffer | null, Buffer | null, Buffer | null];
+      // The lowest fds come first, so stdio is always among them however many the process holds.
+      const listing = readFdLinks(context.procRoot, pid, hooks.fdLimit === undefined ? undefined : Math.max(3, hooks.fdLimit));
+      hooks.fd(pid, listing);
+      state.fdLinks(listing);
+      if (typeof listing !== 'string') {
+        [stdin, stdout, stderr] = [0, 1, 2].map((fd) => stdioTarget(listing.links, fd)) as [Buffer | null, Buffer | null, Buffer | null];
+      }
     }
     const environ = state.attempt(() => readProcText(`${source}/environ`, 'latin1'));
     hooks?.environ?.(pid, environ === null ? (state.failure ?? 'unreadable') : {text: environ});

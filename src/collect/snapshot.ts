@@ -22,7 +22,8 @@ import {collectionRedactor, redactCollectedTable, type RedactionOptions} from '.
 import {collectLiveTables, LIVE_TABLES, type LiveTableSink, liveTableSources} from './live-tables.js';
 import {selectEnviron} from './envs.js';
 import {signalTurn, withSignalsAtDefault} from '../util/interrupt.js';
-import type {FdLink} from './fds.js';
+import type {FdListing} from './fds.js';
+import {fanoutWarning, type FanoutCut, type FanoutLimits} from './fanout.js';
 
 export type CollectorChoice = 'auto' | 'procfs' | 'systeminformation';
 
@@ -66,6 +67,11 @@ export interface CollectOptions {
    * `Snapshot.tables`: a host's tables are never held whole in memory. Absent: they are returned.
    */
   readonly stream?: TableStream;
+  /**
+   * How much of one process's fds and memory maps the live tables read (collection.fanout; fanout.ts). Absent:
+   * all of them.
+   */
+  readonly fanout?: {readonly fds: FanoutLimits; readonly maps: FanoutLimits; readonly socket_table_lines?: number};
 }
 
 /** Where a scan's live-response table rows go while they are collected (CollectOptions.stream). */
@@ -118,6 +124,12 @@ export interface CollectStats {
   readonly table_rows: Readonly<Record<string, number>>;
   /** Per live-response table: processes whose files could not be read (permission denied), left out. */
   readonly table_unreadable: Readonly<Record<string, number>>;
+  /**
+   * Per /proc source (`fd`, `maps`), the processes read short of what they hold (collection.fanout): pid,
+   * entries read, entries held (null when the kernel does not say). Each source's cuts are also one line of
+   * the scan's `errors`, starting `collection limit: `.
+   */
+  readonly fanout_cuts: Readonly<Record<string, readonly FanoutCut[]>>;
 }
 
 export interface Snapshot {
@@ -170,6 +182,7 @@ export function collectOptionsFromConfig(config: DaemonEyeConfig): CollectOption
     redaction: collection.redaction.enabled ? {words: collection.redaction.flags, shortFlags: collection.redaction.short_flags} : null,
     envVariables: collection.env_variables,
     decorations: collection.decorations,
+    fanout: collection.fanout,
   };
 }
 
@@ -218,10 +231,16 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   const envSelection = {names: new Set(options.envVariables ?? [])};
   // What the walk reads anyway and a live table needs too, kept from the walk (the file is read once).
   const neededSources = liveTableSources(asked);
-  const prereadFd = new Map<number, FdLink[] | 'unreadable' | 'gone'>();
+  const prereadFd = new Map<number, FdListing | 'unreadable' | 'gone'>();
   const prereadEnviron = new Map<number, string | 'unreadable' | 'gone'>();
   const sources: WalkSources = {
-    ...(neededSources.has('fd') ? {fd: (pid: number, links: FdLink[] | 'unreadable' | 'gone') => prereadFd.set(pid, links)} : {}),
+    ...(neededSources.has('fd')
+      ? {
+          fd: (pid: number, links: FdListing | 'unreadable' | 'gone') => prereadFd.set(pid, links),
+          // Every process's lowest fds; the live tables read one that holds more again, to its share.
+          ...(options.fanout === undefined ? {} : {fdLimit: options.fanout.fds.floor}),
+        }
+      : {}),
     ...(neededSources.has('environ')
       ? {
           // Only the entries process_envs keeps: a megabyte environ is not held for the rest of the scan.
@@ -374,6 +393,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
         env: envSelection,
         preread: {fd: prereadFd, environ: prereadEnviron},
         ...(sink === undefined ? {} : {sink}),
+        ...(options.fanout === undefined ? {} : {fanout: options.fanout}),
       }),
     );
     for (const [table, count] of Object.entries(live.unreadable)) {
@@ -384,6 +404,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       }
     }
     errors.push(...live.problems);
+    for (const [source, cuts] of Object.entries(live.cuts)) errors.push(fanoutWarning(source as keyof typeof live.cuts, cuts));
   } else if (asked.size > 0) {
     errors.push(
       `${[...asked].join(', ')}: not collected, the ${collector} collector reads only processes (on Linux, the procfs collector collects them: --collector procfs, or collection.collector: auto)`,
@@ -446,6 +467,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       tables_ms: live?.ms ?? 0,
       table_rows: live?.counts ?? {},
       table_unreadable: live?.unreadable ?? {},
+      fanout_cuts: live?.cuts ?? {},
     },
   };
 }

@@ -7,7 +7,7 @@ import {endianness} from 'node:os';
 
 import type {CollectedRow, ListeningPortRow, ProcessOpenSocketRow} from '../models/live-tables.js';
 import {type FdLink, readFdLinks} from './fds.js';
-import {errorCode, isGone, readProcText} from './proc-read.js';
+import {errorCode, isGone, readProcLines, readProcText} from './proc-read.js';
 import {certainInodes, doubtfulInodes, parseUnixTable, resolveUnixTable, type UnixTable, type UnixVerdict} from './unix-sockets.js';
 
 /** What the kernel's socket tables say about one socket inode. */
@@ -216,16 +216,25 @@ export interface SocketTables {
   readonly unix: readonly {readonly netNs: number | null; readonly table: UnixTable}[];
   /** Namespaces none of whose pids could be read (gone or refused). */
   readonly unreadable: number;
+  /** Tables read only to their first `read` lines (readSocketIndex's `maxLines`), by namespace and file. */
+  readonly cut: readonly {readonly netNs: number | null; readonly file: string; readonly read: number}[];
 }
 
 /**
  * Read the socket tables of each network namespace once, through the first pid of that namespace that is
  * still there: the path-free tables into the index, /proc/net/unix (as bytes) split on the kernel's layout
- * for resolveUnixSockets.
+ * for resolveUnixSockets. Each table is read to its first `maxLines` lines at most (the header included):
+ * anyone can hold as many sockets as their fds allow, and a table's sockets are listed in the kernel's hash
+ * order, not by process; a table cut short is listed in `cut`.
  */
-export function readSocketIndex(procRoot: string, pidsByNamespace: ReadonlyMap<number | null, readonly number[]>): SocketTables {
+export function readSocketIndex(
+  procRoot: string,
+  pidsByNamespace: ReadonlyMap<number | null, readonly number[]>,
+  maxLines = Number.POSITIVE_INFINITY,
+): SocketTables {
   const index: SocketIndex = new Map();
   const unix: {netNs: number | null; table: UnixTable}[] = [];
+  const cut: {netNs: number | null; file: string; read: number}[] = [];
   let unreadable = 0;
   for (const [netNs, pids] of pidsByNamespace) {
     let done = false;
@@ -234,7 +243,15 @@ export function readSocketIndex(procRoot: string, pidsByNamespace: ReadonlyMap<n
       for (const {file, parse} of [...NET_FILES, {file: 'unix', parse: null}]) {
         let text: string;
         try {
-          text = readProcText(`${procRoot}/${pid}/net/${file}`, parse === null ? 'latin1' : 'utf8');
+          const path = `${procRoot}/${pid}/net/${file}`;
+          if (maxLines === Number.POSITIVE_INFINITY) {
+            text = readProcText(path, parse === null ? 'latin1' : 'utf8');
+          } else {
+            // latin1: the path-free tables are ASCII, read the same either way.
+            const read = readProcLines(path, maxLines);
+            text = read.text;
+            if (read.more) cut.push({netNs, file, read: read.lines});
+          }
         } catch (error) {
           // A file the kernel lacks (no IPv6, no packet sockets) is just empty; a gone pid means try the next.
           if (isGone(errorCode(error)) && !readAny && file === 'tcp') break;
@@ -251,7 +268,7 @@ export function readSocketIndex(procRoot: string, pidsByNamespace: ReadonlyMap<n
     }
     if (!done) unreadable++;
   }
-  return {index, unix, unreadable};
+  return {index, unix, unreadable, cut};
 }
 
 /** The inodes whose fdinfo may settle a doubtful /proc/net/unix line (not already settled by the tables). */
@@ -392,8 +409,9 @@ export function listeningRows(sockets: readonly CollectedRow<ProcessOpenSocketRo
  * whose inode no table lists is absent. Empty when the process is gone or its fds cannot be read.
  */
 export function socketsOfProcess(procRoot: string, pid: number): Map<number, SocketInfo> {
-  const fds = readFdLinks(procRoot, pid);
-  if (typeof fds === 'string') return new Map();
+  const listing = readFdLinks(procRoot, pid);
+  if (typeof listing === 'string') return new Map();
+  const fds = listing.links;
   let netNs: number | null = null;
   try {
     const inode = /\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/ns/net`))?.[1];

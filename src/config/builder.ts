@@ -7,7 +7,7 @@ import type * as Yaml from 'yaml';
 import {DaemonEyeError, isDaemonEyeError, systemErrorCode} from '../errors.js';
 import {IS_SINGLE_EXECUTABLE} from '../package-files.js';
 import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
-import {documentToJs, MAX_YAML_ALIASES, yaml, yamlDepthProblem, yamlProblems} from '../util/yaml.js';
+import {documentToJs, yaml, yamlDepthProblem, yamlProblems} from '../util/yaml.js';
 import {EnvironmentSubstitutor} from './env-substitutor.js';
 import {type StatePaths, statePaths, SYSTEM_CONFIG_PATH, userConfigPath} from './paths.js';
 import {type DaemonEyeConfig, embeddedDefaults} from './schema.js';
@@ -256,8 +256,11 @@ export class ConfigBuilder {
       let value: unknown = raw;
       try {
         // An environment value is YAML too, so it has the same bounds as a file: nesting and aliases.
-        const parsed = yamlDepthProblem(raw) === undefined ? yaml().parseDocument(raw) : undefined;
-        if (parsed !== undefined && parsed.errors.length === 0) value = parsed.toJS({maxAliasCount: MAX_YAML_ALIASES});
+        // (An alias inside the value it names would make a value that contains itself: documentToJs refuses it.)
+        const counter = new (yaml().LineCounter)();
+        const parsed = yamlDepthProblem(raw) === undefined ? yaml().parseDocument(raw, {lineCounter: counter}) : undefined;
+        const converted = parsed !== undefined && parsed.errors.length === 0 ? documentToJs(parsed, counter) : undefined;
+        if (converted !== undefined && 'value' in converted) value = converted.value;
       } catch {
         value = raw;
       }

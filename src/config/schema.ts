@@ -71,6 +71,36 @@ const AppSchema = z
  */
 export const DEFAULT_SCAN_TABLES: readonly string[] = COLLECTED_TABLE_NAMES.filter((t) => t !== 'process_memory_map');
 
+/**
+ * What one process may make a scan read of a per-process source whose size the process chooses: its open
+ * file descriptors (up to its `ulimit -Hn`, often 524,288 or more for anyone) and its memory maps (up to
+ * vm.max_map_count, 65,530 by default). Defaults chosen from measurement (docs/performance.md, "Fan-out"):
+ * a busy proxy's 20,000 sockets are read whole, ten processes holding 19,000 fds each are not.
+ */
+export const FANOUT_DEFAULTS = {
+  fds: {floor: 1024, ceiling: 65_536, budget: 100_000},
+  maps: {floor: 2048, ceiling: 65_536, budget: 250_000},
+  socket_table_lines: 500_000,
+} as const;
+
+const fanoutLimits = (what: string, which: string, defaults: {readonly floor: number; readonly ceiling: number; readonly budget: number}) =>
+  z
+    .object({
+      floor: upTo(2 ** 24)
+        .default(defaults.floor)
+        .describe(`${what} of every process read whatever the budget (${which}): no process can hide another`),
+      ceiling: upTo(2 ** 24)
+        .default(defaults.ceiling)
+        .describe(`${what} of one process never read past, whatever is left of the budget`),
+      budget: upTo(2 ** 30)
+        .default(defaults.budget)
+        .describe(
+          `${what} a scan reads over all its processes: a process past its floor gets an equal share of what is left among the processes still waiting for theirs (every floor is read even past the budget)`,
+        ),
+    })
+    .strict()
+    .prefault({});
+
 const CollectionSchema = z
   .object({
     collector: z
@@ -108,6 +138,21 @@ const CollectionSchema = z
       .array(z.string().regex(/^[^=\0]+$/, 'a variable name has no = or NUL'))
       .default([...DEFAULT_ENV_VARIABLES])
       .describe('Environment variables `process_envs` keeps (exact, case-sensitive names); secret-looking values are redacted as argv is'),
+    fanout: z
+      .object({
+        fds: fanoutLimits('File descriptors', 'its lowest, stdio first', FANOUT_DEFAULTS.fds),
+        maps: fanoutLimits('Memory maps (lines of /proc/PID/maps)', "its first, in the kernel's order by address", FANOUT_DEFAULTS.maps),
+        socket_table_lines: upTo(2 ** 30)
+          .default(FANOUT_DEFAULTS.socket_table_lines)
+          .describe(
+            "Lines a scan reads of each network namespace's socket tables (/proc/net/tcp, udp, unix, …): anyone holds as many sockets as their fds allow, listed in the kernel's hash order; a socket past them has its `process_open_sockets` row without family, addresses or state",
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        "How much of what one process fans out into a scan reads (process_open_files, process_open_sockets, process_fd_peers from its fds; process_memory_map, process_libraries from its maps): a process cut short is named in the scan's warnings and `scans.errors`",
+      ),
     redaction: z
       .object({
         enabled: z

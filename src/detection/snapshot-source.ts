@@ -4,6 +4,7 @@
 import type {Database} from 'sql.js';
 
 import {readRedaction} from '../redaction/redact.js';
+import {COLLECTION_LIMIT_PREFIX} from '../collect/fanout.js';
 import {collectOptionsFromConfig, collectSnapshot, type Snapshot} from '../collect/snapshot.js';
 import type {DaemonEyeConfig} from '../config/schema.js';
 import type {DaemonEyeError} from '../errors.js';
@@ -73,7 +74,16 @@ function readOptionsOf(options: SnapshotSourceOptions): ReadOptions {
   };
 }
 
-async function live(config: DaemonEyeConfig, needs: SnapshotNeeds, keep: readonly string[] = []): Promise<SnapshotForDetection> {
+/**
+ * The live snapshot a run's rules or query read; a process or socket table it read short of what it holds
+ * (collection.fanout) is told to `onWarning`, one line per source.
+ */
+async function live(
+  config: DaemonEyeConfig,
+  needs: SnapshotNeeds,
+  keep: readonly string[] = [],
+  onWarning?: (warning: string) => void,
+): Promise<SnapshotForDetection> {
   const started = performance.now();
   // sql.js's WebAssembly compiles on V8's background threads while the synchronous /proc walk runs.
   startLoadingSqlJs();
@@ -84,6 +94,7 @@ async function live(config: DaemonEyeConfig, needs: SnapshotNeeds, keep: readonl
   const streamed = streamedSnapshot(keep);
   try {
     const snapshot = await collectSnapshot({...collectOptionsFromConfig(config), tables: needs.tables, stream: streamed.stream});
+    for (const problem of snapshot.scan.errors) if (problem.startsWith(COLLECTION_LIMIT_PREFIX)) onWarning?.(problem);
     const collected = performance.now();
     const exported = await streamed.bytes(snapshot.scan, snapshot.processes);
     // The database (closed) and its in-memory file are dead: collected before the shared copy is made, so
@@ -200,7 +211,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
   return async function* (needs) {
     if (input === undefined) {
       // What the output shows besides the rules (a tree's sockets) is also kept as rows (`live.tables`).
-      yield await live(config, {tables: [...new Set([...needs.tables, ...(options.alsoCollect ?? [])])]}, options.alsoCollect);
+      yield await live(config, {tables: [...new Set([...needs.tables, ...(options.alsoCollect ?? [])])]}, options.alsoCollect, options.onWarning);
       return;
     }
     if (since === undefined) {
@@ -231,7 +242,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
 /** For `query`: the live snapshot, or every scan of `--input` in range in ONE database (joins across scans). */
 export async function querySnapshot(options: SnapshotSourceOptions, needs: SnapshotNeeds): Promise<SnapshotForDetection> {
   const {config, input, since} = options;
-  if (input === undefined) return live(config, needs);
+  if (input === undefined) return live(config, needs, [], options.onWarning);
   const {loadScansIntoOneDatabase} = await import('../storage/input.js');
   const merged = await loadScansIntoOneDatabase(input, {
     maxQueryMb: config.storage.max_query_mb,

@@ -10,6 +10,7 @@
 import {cidrMatcher, parseCidr} from './cidr.js';
 import {regexCache} from './regex.js';
 import {casefold} from './sigma/casefold.js';
+import {invisibleCharacters, shellUnquote, visibleText} from './shell-text.js';
 import {trimEndChar} from '../util/text.js';
 import type {Token} from './sql-lexer.js';
 
@@ -179,6 +180,27 @@ export const USER_FUNCTIONS: readonly UserFunction[] = [
         return matcher(String(address)) ? 1 : 0;
       };
     },
+  },
+  {
+    name: 'visible_text',
+    usage: '`visible_text(text)`',
+    description:
+      'what a terminal shows of a text: without control characters (C0 with tab and line feed, DEL, C1), whole escape sequences (`ESC [ 0 m` and the other CSI, OSC up to BEL), zero-width, bidirectional and other invisible format characters, fillers, variation selectors and invalid bytes (`visible_text(name)` for `\\x1b[0m[kworker/0:2]` is `[kworker/0:2]`); reads the stored form (docs/scan.md, a `\\x1b` is ESC) and returns plain text; NULL stays NULL. Linear in the text. For comparing names an attacker can pad with what nobody sees.',
+    create: () => (text) => (text === null || text === undefined ? null : visibleText(String(text))),
+  },
+  {
+    name: 'invisible_characters',
+    usage: '`invisible_characters(text)`',
+    description:
+      'how many pieces of the text a terminal does not show, as `visible_text` removes them (an escape sequence counts once; invalid bytes, which a terminal draws, do not count): 0 for an ordinary name, NULL for NULL. Linear in the text.',
+    create: () => (text) => (text === null || text === undefined ? null : invisibleCharacters(String(text))),
+  },
+  {
+    name: 'shell_unquote',
+    usage: '`shell_unquote(text)`',
+    description:
+      "the text with shell quoting removed as bash removes it, so literals split by quotes read whole: `shell_unquote('/dev/t\"\"cp')` is `/dev/tcp`, and so are `/dev/t''cp`, `/dev/\\tcp` and `$'\\x2fdev\\x2ftcp'`; `'…'` keeps its content, `\"…\"` keeps it but for a backslash before a dollar, backquote, double quote or backslash, `$'…'` decodes ANSI-C escapes, an unquoted backslash quotes the next character, a comment keeps its quotes, `$(…)` inside `\"…\"` is read afresh, a quoted phrase that starts a word and holds a blank keeps one quote in front (it is one argument: `grep 'nc -e'` reads `grep 'nc -e`); expansions (`$IFS`, `${x}`) are not undone. A JSON array of strings (`shell_unquote(command_line)`) is unquoted one argument at a time, joined with spaces as `cmdline` is, so a quote in one argument cannot change how another reads. Reads the stored form, returns plain text, NULL stays NULL. Linear in the text.",
+    create: () => (text) => (text === null || text === undefined ? null : shellUnquote(String(text))),
   },
   {
     name: 'basename',

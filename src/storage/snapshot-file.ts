@@ -24,7 +24,7 @@ import {
   tableDefinition,
 } from '../models/tables.js';
 import {removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
-import {signalTurn, TimeSlicer} from '../util/interrupt.js';
+import {settleRun, signalTurn, TimeSlicer} from '../util/interrupt.js';
 import {type OutputContent, OutputFileWriter, resolveOutput} from '../util/output-file.js';
 import {formatBytes, MIB, readRegularFileSliced} from '../util/read-file.js';
 import {TOOL_VERSION} from '../version.js';
@@ -233,6 +233,9 @@ export async function writeSnapshotFile(
     // file removed and nothing published, rather than after the file is in place (src/util/interrupt.ts).
     await signalTurn();
     writer.commit();
+    // The file is in place: a first signal from here on lets the run finish (its rows, its audit entry) and end
+    // 0, so 143 always means the old file is untouched (src/util/interrupt.ts settleRun).
+    settleRun();
   } catch (error) {
     writer.abort();
     throw error;

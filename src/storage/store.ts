@@ -9,7 +9,7 @@ import type {ProcessRecord} from '../models/process.js';
 import type {ScanRecord} from '../models/scan.js';
 import {AtomicFileWriter, removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
 import {notRegularFile} from '../util/read-file.js';
-import {signalTurn} from '../util/interrupt.js';
+import {settleRun, signalTurn} from '../util/interrupt.js';
 import {ensureStateDirectory} from '../util/state-file.js';
 import {serializeSnapshot, withAlerts, SNAPSHOT_FILE_MODE, type SnapshotWriteResult, type TableRowsByName} from './snapshot-file.js';
 import {makeDirectory} from '../util/directory.js';
@@ -263,6 +263,9 @@ export async function appendToStore(
   // A signal that came during the write ends the run before the file joins the store (src/util/interrupt.ts).
   await signalTurn();
   const path = writer.commitAsNew((attempt) => storeFileName(scan, attempt));
+  // The scan is in the store: a first signal from here on lets the run finish (its rows, its audit entry) and
+  // end 0, so 143 always means nothing was added (src/util/interrupt.ts settleRun).
+  settleRun();
   const pruned = options.retention === undefined ? [] : applyRetention(dir, options.retention, {now: options.now, keep: path, log: options.log});
   return {path, bytes: bytes.length, scanIds: [scan.id], processCount: processes.length, alertCount: alerts.length, pruned, removedTemps};
 }

@@ -97,14 +97,37 @@ export const MAX_YAML_ALIASES = 100;
 
 /**
  * A parsed document as plain JavaScript, with alias expansion bounded by MAX_YAML_ALIASES. An alias bomb
- * is a problem at the first alias of the document (1-based line and column, shifted by `lineOffset`), in
- * words a user can act on, never the library's exception.
+ * is a problem at the first alias of the document, an alias inside the node it names (`a: &a {b: *a}`,
+ * which would make a value that contains itself) or one naming no anchor set before it a problem at that
+ * alias (1-based line and column, shifted by `lineOffset`), in words a user can act on, never the
+ * library's exception.
  */
 export function documentToJs(
   doc: Yaml.Document | Yaml.Document.Parsed,
   lineCounter: Yaml.LineCounter,
   lineOffset = 0,
 ): {value: unknown} | {problem: YamlProblem} {
+  const at = (offset: number, message: string): {problem: YamlProblem} => {
+    const pos = lineCounter.linePos(offset);
+    return {problem: {line: pos.line + lineOffset, col: pos.col, message}};
+  };
+  // Aliases that name no earlier anchor, or a node they sit inside: found before toJS, which would throw
+  // for the first and build a value that contains itself for the second (every later walk of it recursing
+  // until the stack overflows).
+  let bad: {problem: YamlProblem} | undefined;
+  yaml().visit(doc, {
+    Alias(_key, node, path) {
+      const offset = node.range?.[0] ?? 0;
+      const target = node.resolve(doc as Yaml.Document);
+      if (target === undefined) {
+        bad = at(offset, `unknown alias *${node.source}: no anchor &${node.source} is set before it (set the anchor first, or write the value out)`);
+      } else if (path.includes(target as never)) {
+        bad = at(offset, `alias *${node.source} is inside the value it names, which would contain itself (write the value out instead of aliasing it)`);
+      }
+      return bad === undefined ? undefined : yaml().visit.BREAK;
+    },
+  });
+  if (bad !== undefined) return bad;
   try {
     return {value: doc.toJS({maxAliasCount: MAX_YAML_ALIASES})};
   } catch (error) {
@@ -116,14 +139,7 @@ export function documentToJs(
         return yaml().visit.BREAK;
       },
     });
-    const pos = lineCounter.linePos(offset);
-    return {
-      problem: {
-        line: pos.line + lineOffset,
-        col: pos.col,
-        message: `aliases expand past ${MAX_YAML_ALIASES} nodes (an alias bomb): write the values out instead of aliasing them`,
-      },
-    };
+    return at(offset, `aliases expand past ${MAX_YAML_ALIASES} nodes (an alias bomb): write the values out instead of aliasing them`);
   }
 }
 

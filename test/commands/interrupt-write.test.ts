@@ -22,7 +22,7 @@ const snapshot = join(dir, 'input.db');
 const out = join(dir, 'out');
 
 /** A preload that sends SIGTERM once, from inside `fs.<call>` on a temp file of an atomic write (`.tmp-…`). */
-function preload(call: 'openSync' | 'renameSync', when: 'before' | 'after'): string {
+function preload(call: 'openSync' | 'renameSync' | 'linkSync', when: 'before' | 'after'): string {
   const path = join(dir, `signal-${call}-${when}.cjs`);
   writeFileSync(
     path,
@@ -109,7 +109,7 @@ describe('a signal handled once the output is published: the run ends 0 and says
   const cases: readonly {
     name: string;
     args: () => string[];
-    at: 'openSync' | 'renameSync';
+    at: 'openSync' | 'renameSync' | 'linkSync';
     prepare?: () => void;
     wrote?: RegExp;
     files: () => string[];
@@ -145,6 +145,22 @@ describe('a signal handled once the output is published: the run ends 0 and says
       expected: ['manifest.json'],
     },
     {
+      // The rows on stdout follow the file: a signal once the file is in place let the run end 143 with the new
+      // file there and its rows cut (found by a fresh user's trial); 143 must mean the old file is untouched.
+      name: 'scan --output (its rows printed after the file)',
+      args: () => ['scan', '--no-hash', '--output', join(out, 'scan.db')],
+      at: 'renameSync',
+      files: () => (readFileSync(join(out, 'scan.db')).subarray(0, 15).toString('latin1') === 'SQLite format 3' ? ['scan.db'] : []),
+      expected: ['scan.db'],
+    },
+    {
+      name: 'scan --store (the file linked into the store under a new name)',
+      args: () => ['scan', '--no-hash', '--store', join(out, 'store')],
+      at: 'linkSync',
+      files: () => (tree(join(out, 'store')).filter((path) => path.endsWith('.db')).length === 1 ? ['one snapshot'] : []),
+      expected: ['one snapshot'],
+    },
+    {
       name: 'keys generate (written in one stretch)',
       args: () => ['keys', 'generate', '--dir', keys],
       at: 'openSync',
@@ -178,7 +194,7 @@ describe('a signal handled once the output is published: the run ends 0 and says
       rmSync(out, {recursive: true, force: true});
       mkdirSync(out);
       prepare?.();
-      const result = run(args(), preload(at, at === 'renameSync' ? 'after' : 'before'));
+      const result = run(args(), preload(at, at === 'openSync' ? 'before' : 'after'));
       expect({signal: result.signal, status: result.status}, result.stderr).toEqual({signal: null, status: 0});
       if (wrote !== undefined) expect(result.stderr).toMatch(wrote);
       expect(files()).toEqual(expected);

@@ -106,6 +106,19 @@ describe('YAML bombs in configuration, rule and rows files', () => {
     expect(oneLine(result.stderr)).toMatch(/alias\.yaml:2:8: invalid YAML: aliases expand past 100 nodes/);
   });
 
+  it('a configuration whose alias sits inside the value it names is one line at that alias (exit 2), not a stack overflow', async () => {
+    const cyclic = join(dir, 'cyclic.yaml');
+    writeFileSync(cyclic, 'collection:\n  env_variables: &a [PATH, *a]\n');
+    for (const args of [
+      ['scan', '--pid', String(process.pid)],
+      ['detect', '--input', '/nonexistent.db'],
+    ]) {
+      const result = await run([...args, '--config', cyclic]);
+      expect(result.code, result.stderr).toBe(2);
+      expect(oneLine(result.stderr)).toMatch(/cyclic\.yaml:2:28: invalid YAML: alias \*a is inside the value it names/);
+    }
+  });
+
   it('rules validate: an alias bomb and a depth bomb in rule files are invalid rules (exit 1)', async () => {
     const result = await run(['rules', 'validate', aliasRule, deepRule, '--format', 'json']);
     expect(result.code, result.stderr).toBe(1);

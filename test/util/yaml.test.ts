@@ -56,6 +56,24 @@ describe('bounded YAML', () => {
     });
     expect(() => parseYamlBounded(ALIAS_BOMB)).toThrow(/^2:8: aliases expand past 100 nodes/);
   });
+
+  it('refuses an alias inside the value it names (a value that would contain itself), at that alias', () => {
+    // toJS builds such a value without a word; every later walk of it recursed until the stack overflowed.
+    for (const [text, where] of [
+      ['a: &a\n  b: *a\n', '2:6'],
+      ['collection:\n  env_variables: &a [PATH, *a]\n', '2:28'],
+      ['x: &a\n  - y:\n      - *a\n', '3:9'],
+    ] as const) {
+      expect(() => parseYamlBounded(text), text).toThrow(new RegExp(`^${where}: alias \\*a is inside the value it names`));
+    }
+    // An alias beside (not inside) its anchor's value is fine.
+    expect(parseYamlBounded('a: &a {b: 1}\nc: {d: *a}\n')).toEqual({a: {b: 1}, c: {d: {b: 1}}});
+  });
+
+  it('names an alias with no anchor before it as unknown, not as a bomb', () => {
+    expect(() => parseYamlBounded('lists:\n  shells: *nope\n')).toThrow(/^2:11: unknown alias \*nope: no anchor &nope is set before it/);
+    expect(() => parseYamlBounded('a: *b\nb: &b 1\n')).toThrow(/^1:4: unknown alias \*b/);
+  });
 });
 
 describe('yamlDepthProblem', () => {
