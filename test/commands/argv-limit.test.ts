@@ -64,6 +64,13 @@ describe('detect beside processes with megabytes of argv, collection.argv lowere
     expect(row?.cmdline.length).toBeLessThanOrEqual(LIMITS.ceiling + 200);
   });
 
+  it('the built-in oversized-command-line rule names every process cut (medium)', () => {
+    const output = JSON.parse(detect.stdout) as {alerts: Alert[]};
+    const oversized = output.alerts.find((alert) => alert.rule_id === 'oversized-command-line');
+    expect(oversized?.severity).toBe('medium');
+    expect(oversized?.affected_processes).toEqual(expect.arrayContaining([...paddedPids, headPid, tailPid]));
+  });
+
   it('names every process cut on stderr, one collection-limit line', () => {
     const lines = detect.stderr.split('\n').filter((line) => line.includes('collection limit: '));
     expect(lines).toHaveLength(1);
