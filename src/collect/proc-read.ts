@@ -6,6 +6,16 @@ import {closeSync, openSync, readFileSync, readSync, type Stats, statSync} from 
 const SCRATCH_BYTES = 64 * 1024;
 let scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
 
+/** Read from `fd` into the shared buffer after its first `length` bytes (doubled first when full); the bytes read, 0 at the end. */
+function readMore(fd: number, length: number): number {
+  if (length === scratch.length) {
+    const bigger = Buffer.allocUnsafe(scratch.length * 2);
+    scratch.copy(bigger, 0, 0, length);
+    scratch = bigger;
+  }
+  return readSync(fd, scratch, length, scratch.length - length, null);
+}
+
 /**
  * Read the whole file into the shared buffer and hand `take` the bytes (valid only during the call). /proc
  * files report size 0, so they are read until a read returns 0. readFileSync, for anything but UTF-8, stats
@@ -17,12 +27,7 @@ function readWhole<T>(path: string, take: (buffer: Buffer, length: number) => T)
   let length = 0;
   try {
     for (;;) {
-      if (length === scratch.length) {
-        const bigger = Buffer.allocUnsafe(scratch.length * 2);
-        scratch.copy(bigger, 0, 0, length);
-        scratch = bigger;
-      }
-      const read = readSync(fd, scratch, length, scratch.length - length, null);
+      const read = readMore(fd, length);
       if (read === 0) break;
       length += read;
     }
@@ -130,12 +135,7 @@ export function readProcLines(path: string, maxLines: number): {readonly text: s
   let more = false;
   try {
     for (;;) {
-      if (length === scratch.length) {
-        const bigger = Buffer.allocUnsafe(scratch.length * 2);
-        scratch.copy(bigger, 0, 0, length);
-        scratch = bigger;
-      }
-      const read = readSync(fd, scratch, length, scratch.length - length, null);
+      const read = readMore(fd, length);
       if (read === 0) break;
       length += read;
       for (let at = scratch.indexOf(10, scanned); at !== -1 && at < length; at = scratch.indexOf(10, at + 1)) {
