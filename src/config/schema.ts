@@ -247,7 +247,7 @@ const DetectionSchema = z
       .describe('detect reuses the parsed, compiled and validated form of an unchanged rule file outside the built-in pack from <state dir>/rule-cache.json'),
     rule_timeout_ms: durationMs('A rule running longer than this is killed and reported', 30_000),
     run_timeout_ms: durationMs(
-      'Deadline for the whole detection run. Every rule first gets a fair share of it, so no rule can starve the others; a rule still running at the deadline is reported as timed out, one it kept from starting as not run',
+      'Deadline for the rule phase of a detection run (collection before it is bounded by `collection.fanout` and `collection.argv`, not by this). Every rule first gets a fair share of it, so no rule can starve the others; a rule still running at the deadline is reported as timed out, one it kept from starting as not run',
       60_000,
     ),
     max_concurrent_rules: z
