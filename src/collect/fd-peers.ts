@@ -118,6 +118,15 @@ export interface FdEnd {
 /** At most this many peers are listed per channel end (a build's jobserver pipe is held by hundreds). */
 export const MAX_PEERS_PER_CHANNEL = 32;
 
+/**
+ * A channel held by more ends than this lists peers for its stdio ends (fds 0-2) only. Any user can fork
+ * hundreds of processes that inherit the same thousand pipes: with every end listing its 32 peers, 500 such
+ * processes made millions of rows (a live detect collected for 98 s and grew past 4 GB). A relay between a
+ * shell and the network joins stdio ends, and an ordinary pipeline's channel has a few ends, so rows stay at
+ * most 32 per stdio fd plus the small channels' own.
+ */
+export const MAX_ENDS_EVERY_FD_LISTED = 16;
+
 const readsFrom = (access: FdAccess | null): boolean => access !== 'w';
 const writesTo = (access: FdAccess | null): boolean => access !== 'r';
 
@@ -133,7 +142,8 @@ function nextPidIndex(ends: readonly FdEnd[]): number[] {
 /**
  * process_fd_peers rows for every fd end of a scan: pipes by inode, FIFOs by device and inode (the ends that
  * face each other, in other processes), terminals by devpts instance and number (a `pty` pairs with the
- * `pty_master`s of its terminal and the reverse). Peers are sorted by pid and capped at MAX_PEERS_PER_CHANNEL.
+ * `pty_master`s of its terminal and the reverse). Peers are sorted by pid and capped at MAX_PEERS_PER_CHANNEL; a
+ * channel of more than MAX_ENDS_EVERY_FD_LISTED ends lists the peers of its stdio ends only.
  */
 export function fdPeerRows(ends: readonly FdEnd[]): CollectedRow<ProcessFdPeerRow>[] {
   const channels = new Map<string, {channel: 'pipe' | 'fifo' | 'pty'; id: number; ends: FdEnd[]}>();
@@ -162,7 +172,9 @@ export function fdPeerRows(ends: readonly FdEnd[]): CollectedRow<ProcessFdPeerRo
     // A master's peers, or a writer's (the ends that read).
     const ofMasterOrWriter = sorted.filter((e) => (pty ? e.facts.type === 'pty' : readsFrom(e.facts.access)));
     const skips = new Map<FdEnd[], number[]>();
+    const stdioOnly = sorted.length > MAX_ENDS_EVERY_FD_LISTED;
     for (const end of sorted) {
+      if (stdioOnly && end.fd > 2) continue;
       const {type, access} = end.facts;
       // An end that both reads and writes (or whose access is unknown) faces every other end of a pipe or FIFO.
       const list = pty

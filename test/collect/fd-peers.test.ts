@@ -5,7 +5,7 @@ import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
-import {deviceNumbers, type FdEnd, type FdFacts, fdPeerRows, MAX_PEERS_PER_CHANNEL, parseFdinfo} from '../../src/collect/fd-peers.js';
+import {deviceNumbers, type FdEnd, type FdFacts, fdPeerRows, MAX_ENDS_EVERY_FD_LISTED, MAX_PEERS_PER_CHANNEL, parseFdinfo} from '../../src/collect/fd-peers.js';
 import {readFdLinks} from '../../src/collect/fds.js';
 import {openFileRows} from '../../src/collect/open-files.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
@@ -66,10 +66,26 @@ describe('fdPeerRows', () => {
   });
 
   it('lists at most MAX_PEERS_PER_CHANNEL peers per end of a widely shared pipe', () => {
-    const ends = Array.from({length: 100}, (_, i) => end(100 + i, 3, {inode: 77, access: i === 0 ? 'r' : 'w'}));
+    // A build's jobserver pipe on stdin and stdout of a hundred jobs.
+    const ends = Array.from({length: 100}, (_, i) => end(100 + i, i === 0 ? 0 : 1, {inode: 77, access: i === 0 ? 'r' : 'w'}));
     const rows = fdPeerRows(ends);
     expect(rows.filter((row) => row.pid === 100)).toHaveLength(MAX_PEERS_PER_CHANNEL);
     expect(rows.filter((row) => row.pid === 150)).toEqual([expect.objectContaining({peer_pid: 100})]);
+  });
+
+  it('a channel of many ends (inherited by hundreds of forks) lists its stdio ends only: rows stay linear', () => {
+    // 500 processes holding the same 200 pipes at fds 3-202, and one of them on stdin as well.
+    const ends: FdEnd[] = [];
+    for (let p = 0; p < 500; p++) {
+      for (let k = 0; k < 200; k++) ends.push(end(1000 + p, 3 + k, {inode: 9000 + k, access: 'rw'}));
+      ends.push(end(1000 + p, 0, {inode: 9000, access: 'rw'}));
+    }
+    const rows = fdPeerRows(ends);
+    expect(rows.every((row) => row.fd <= 2)).toBe(true);
+    expect(rows).toHaveLength(500 * MAX_PEERS_PER_CHANNEL);
+    // A channel of few ends still lists every fd.
+    const small = Array.from({length: MAX_ENDS_EVERY_FD_LISTED}, (_, i) => end(200 + i, 7, {inode: 55, access: i === 0 ? 'r' : 'w'}));
+    expect(fdPeerRows(small).filter((row) => row.pid === 200)).toHaveLength(MAX_ENDS_EVERY_FD_LISTED - 1);
   });
 
   it('pairs exactly as every end against every other would, on seeded random channels', () => {
@@ -85,6 +101,7 @@ describe('fdPeerRows', () => {
         const members = ends.filter((e) => channelOf(e) === channel).sort((a, b) => a.pid - b.pid || a.fd - b.fd);
         if (members.length < 2) continue;
         for (const e of members) {
+          if (members.length > MAX_ENDS_EVERY_FD_LISTED && e.fd > 2) continue;
           const peers = members.filter((p) =>
             p.pid === e.pid
               ? false
