@@ -74,7 +74,9 @@ describe('detect beside processes with megabytes of argv, collection.argv lowere
   it('names every process cut on stderr, one collection-limit line', () => {
     const lines = detect.stderr.split('\n').filter((line) => line.includes('collection limit: '));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/6 processes have a longer command line than the scan kept/);
+    // Ours are six; a process another test runs at the same time may be cut too (the line counts the host's).
+    const counted = /(\d+) processes have a longer command line than the scan kept/.exec(lines[0] ?? '');
+    expect(Number(counted?.[1])).toBeGreaterThanOrEqual(6);
     for (const pid of [...paddedPids, headPid, tailPid]) expect(lines[0]).toMatch(new RegExp(`pid ${pid}: [\\d,]+ of 1,000,0\\d\\d bytes`));
     expect(lines[0]).toMatch(/raise collection\.argv/);
   });
@@ -84,7 +86,8 @@ describe('detect beside processes with megabytes of argv, collection.argv lowere
     const result = await runCli(['query', '--config', config, '--format', 'json', sql], {env, timeoutMs: 120_000});
     expect(result.code, result.stderr).toBe(0);
     const rows = JSON.parse(result.stdout) as {pid: number; n: number}[];
-    expect(rows.map((r) => r.pid).sort((a, b) => a - b)).toEqual([...paddedPids, headPid, tailPid].sort((a, b) => a - b));
+    // Every one of ours is cut; another test's long bash may be cut beside them (the host is shared).
+    expect(rows.map((r) => r.pid)).toEqual(expect.arrayContaining([...paddedPids, headPid, tailPid]));
     // Six long argvs share what the budget leaves: none kept past the ceiling, all of them within the budget.
     for (const r of rows) expect(r.n).toBeLessThanOrEqual(LIMITS.ceiling + 200);
     expect(rows.reduce((sum, r) => sum + r.n, 0)).toBeLessThanOrEqual(LIMITS.budget);
