@@ -113,7 +113,12 @@ function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
 }
 
 export function pathText(path: readonly PropertyKey[]): string {
-  return path.length === 0 ? '(top level)' : path.map(String).join('.');
+  // A key of a rule file is its author's text: one longer than 60 characters is shown cut, its length said.
+  const key = (k: PropertyKey): string => {
+    const text = String(k);
+    return text.length <= 60 ? text : `${text.slice(0, 60)}… (${text.length} characters)`;
+  };
+  return path.length === 0 ? '(top level)' : path.map(key).join('.');
 }
 
 /**

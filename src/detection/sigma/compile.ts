@@ -7,7 +7,7 @@
 import type {YamlPath} from '../rule-source.js';
 import {parseCidr} from '../cidr.js';
 import {checkRegex} from '../regex.js';
-import {ConditionError, type ConditionNode, identifierMatches, parseCondition} from './condition.js';
+import {ConditionError, type ConditionNode, excerpt, identifierMatches, parseCondition} from './condition.js';
 import {parseSigmaString, type Pattern} from './pattern.js';
 import {andAll, matchSql, orAll, sqlString} from './sql.js';
 import {SIGMA_LOGSOURCES, type SigmaFieldMapping, type SigmaFieldType, type SigmaLogsourceMapping} from './fields.js';
@@ -246,7 +246,7 @@ function compileCondition(node: ConditionNode, searches: ReadonlyMap<string, str
   switch (node.kind) {
     case 'ref': {
       const sql = searches.get(node.name);
-      if (sql === undefined) throw new SigmaCompileError(`the condition names ${node.name}, which the detection does not define`, path);
+      if (sql === undefined) throw new SigmaCompileError(`the condition names ${excerpt(node.name)}, which the detection does not define`, path);
       return sql;
     }
     case 'not':
@@ -256,12 +256,15 @@ function compileCondition(node: ConditionNode, searches: ReadonlyMap<string, str
       return `(${node.operands.map((o) => compileCondition(o, searches, path)).join(node.kind === 'and' ? ' AND ' : ' OR ')})`;
     case 'of': {
       const names = [...searches.keys()].filter((name) => (node.pattern === null ? !name.startsWith('_') : identifierMatches(node.pattern, name)));
-      if (names.length === 0) throw new SigmaCompileError(`"${node.pattern ?? 'them'}" matches no search identifier`, path);
+      if (names.length === 0) throw new SigmaCompileError(`"${excerpt(node.pattern ?? 'them')}" matches no search identifier`, path);
       const parts = names.map((name) => searches.get(name) as string);
       return node.quantifier === 'one' ? orAll(parts) : andAll(parts);
     }
   }
 }
+
+/** The longest search identifier (selection name) read, in characters; SigmaHQ's are under 60. */
+export const MAX_IDENTIFIER_LENGTH = 256;
 
 export interface SigmaRuleSource {
   readonly id: string;
@@ -310,6 +313,11 @@ export function compileSigmaRule(rule: SigmaRuleSource): SigmaCompilation {
   const searches = new Map<string, string>();
   for (const [name, definition] of Object.entries(detection)) {
     if (name === 'condition') continue;
+    if (name.length > MAX_IDENTIFIER_LENGTH)
+      throw new SigmaCompileError(`the search identifier "${excerpt(name)}" is ${name.length} characters long; at most ${MAX_IDENTIFIER_LENGTH} are read`, [
+        'detection',
+        name,
+      ]);
     searches.set(name, compileSearch(name, definition, context));
   }
   const raw = detection.condition;

@@ -7,13 +7,15 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {type PartialTableRows, snapshotFromRows} from '../../../src/detection/fixture-snapshot.js';
 import {casefold} from '../../../src/detection/sigma/casefold.js';
-import {compileSigmaRule, SigmaCompileError} from '../../../src/detection/sigma/compile.js';
+import {compileSigmaRule, MAX_IDENTIFIER_LENGTH, SigmaCompileError} from '../../../src/detection/sigma/compile.js';
+import {identifierMatches, MAX_CONDITION_DEPTH, MAX_CONDITION_LENGTH} from '../../../src/detection/sigma/condition.js';
 import {SIGMA_MODIFIERS} from '../../../src/detection/sigma/modifiers.js';
 import {parseSigmaString} from '../../../src/detection/sigma/pattern.js';
 import {SqlValidator} from '../../../src/detection/sql-validator.js';
 import {registerUdfs} from '../../../src/detection/udfs.js';
 import type {PartialProcessRow} from '../../../src/models/process-fixture.js';
 import {loadSqlJs} from '../../../src/storage/sqljs.js';
+import {expectLinearTime} from '../../helpers/linear-time.js';
 
 const ID = '0e5c1e7e-1111-4222-8333-944455556666';
 const validator = new SqlValidator().withReadOnlyMode(true);
@@ -266,6 +268,76 @@ describe('conditions (specification, "Condition")', () => {
     expect(bad('2 of sel_*')).toMatch(/only "1 of" and "all of"/);
     expect(refusal({keywords: ['mimikatz'], condition: 'keywords'}).message).toMatch(/keyword search/);
     expect(refusal({s: {'|all': ['a', 'b']}, condition: 's'}).message).toMatch(/keyword search/);
+  });
+});
+
+describe('hostile conditions and identifiers (bounded, refused in one short line)', () => {
+  it('x of patterns match as globs: * any run, the rest literal', () => {
+    const cases: [string, string, boolean][] = [
+      ['sel_*', 'sel_a', true],
+      ['sel_*', 'sel', false],
+      ['*_a', 'sel_a', true],
+      ['*', '', true],
+      ['a*a', 'a', false],
+      ['a*a', 'aa', true],
+      ['*a*b*', 'xaxbx', true],
+      ['*a*b*', 'xbxax', false],
+      ['ab*bc', 'abc', false],
+      ['ab*bc', 'abbc', true],
+      ['sel.x', 'selxx', false],
+      ['s?l', 's?l', true],
+      ['s?l', 'sel', false],
+      ['Sel*', 'sel', false],
+    ];
+    for (const [pattern, name, expected] of cases) expect([pattern, name, identifierMatches(pattern, name)]).toEqual([pattern, name, expected]);
+  });
+
+  it('x of matching takes time linear in the name, whatever the stars (trial 8 F6: *a*a*a*c ran 326 s)', () => {
+    // A backtracking matcher is cubic here (two stars, no c to find): 600 characters cost it 1,000 times 60.
+    expectLinearTime((n) => {
+      const name = 'a'.repeat(n);
+      return () => {
+        for (let i = 0; i < 5; i++) identifierMatches('*a*a*c', name);
+      };
+    }, 60);
+    const detection = {['a'.repeat(MAX_IDENTIFIER_LENGTH)]: {'Image|endswith': '/bash'}, condition: '1 of *a*a*a*c'};
+    const start = performance.now();
+    expect(refusal(detection).message).toMatch(/matches no search identifier/);
+    expect(performance.now() - start).toBeLessThan(500);
+  });
+
+  it('refuses a long condition, a deep one and a long identifier, quoting at most 60 characters', () => {
+    const sel = {sel: {'Image|endswith': '/bash'}};
+    const refused = (detection: unknown): SigmaCompileError => {
+      const error = refusal(detection);
+      expect(error.message.length).toBeLessThan(200);
+      return error;
+    };
+    expect(refused({...sel, condition: `${'('.repeat(100_000)}sel${')'.repeat(100_000)}`}).message).toMatch(
+      new RegExp(`200003 characters long; at most ${MAX_CONDITION_LENGTH}`),
+    );
+    expect(refused({...sel, condition: `${'not '.repeat(100_000)}sel`}).message).toMatch(/at most 4096 are read/);
+    expect(refused({...sel, condition: `1 of ${'*'.repeat(50_000)}x`}).message).toMatch(/at most 4096 are read/);
+    expect(refused({...sel, condition: `${'('.repeat(MAX_CONDITION_DEPTH + 1)}sel${')'.repeat(MAX_CONDITION_DEPTH + 1)}`}).message).toMatch(
+      /nest more than 64 deep/,
+    );
+    expect(refused({...sel, condition: `${'not '.repeat(MAX_CONDITION_DEPTH + 1)}sel`}).message).toMatch(/nest more than 64 deep/);
+    expect(refused({...sel, condition: `sel and ${'x'.repeat(4000)}`}).message).toMatch(
+      /names x{60}… \(4000 characters\), which the detection does not define/,
+    );
+    const long = refused({['a'.repeat(MAX_IDENTIFIER_LENGTH + 1)]: sel.sel, condition: '1 of a*'});
+    expect(long.message).toMatch(/is 257 characters long; at most 256/);
+    expect(long.path).toEqual(['detection', 'a'.repeat(MAX_IDENTIFIER_LENGTH + 1)]);
+  });
+
+  it('accepts the deepest and longest conditions allowed', async () => {
+    const depth = MAX_CONDITION_DEPTH / 2;
+    const condition = `${'not ('.repeat(depth)}sel${')'.repeat(depth)}`;
+    const rows = [proc(1, ['/bin/bash']), proc(2, ['/bin/sh'])];
+    expect(await flagged({sel: {CommandLine: '/bin/bash'}, condition}, rows)).toEqual([1]); // an even number of nots
+    const wide = `sel${' or sel'.repeat((MAX_CONDITION_LENGTH - 3) / 7)}`;
+    expect(wide.length).toBeLessThanOrEqual(MAX_CONDITION_LENGTH);
+    expect(await flagged({sel: {CommandLine: '/bin/bash'}, condition: wide}, rows)).toEqual([1]);
   });
 });
 
