@@ -9,6 +9,7 @@ import {DEFAULT_ENV_VARIABLES} from '../models/live-tables.js';
 import {DEFAULT_SHORT_FLAGS, SECRET_WORDS} from '../redaction/policy.js';
 import {AlertSeveritySchema} from '../models/severity.js';
 import {COLLECTED_TABLE_NAMES} from '../models/tables.js';
+import {FILE_LIMITS, MAX_LIST_ENTRIES, MIB} from '../util/read-file.js';
 import {MAX_TIMER_MS} from '../util/time.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -256,7 +257,11 @@ const StorageSchema = z
 
 const NamedListSchema = z
   .object({
-    values: z.array(z.string()).optional().describe('Inline values'),
+    values: z
+      .array(z.string())
+      .max(MAX_LIST_ENTRIES, `a named list holds at most ${MAX_LIST_ENTRIES} values`)
+      .optional()
+      .describe(`Inline values (at most ${MAX_LIST_ENTRIES})`),
     file: z.string().optional().describe('A file with one value per line (`#` starts a comment)'),
   })
   .strict()
@@ -289,7 +294,9 @@ const DetectionSchema = z
     lists: z
       .record(z.string().regex(/^[a-z0-9_]+$/, 'list names are lower-case letters, digits and _'), NamedListSchema)
       .default({})
-      .describe('Named lists, visible to rules as read-only tables `list_<name>(value)`'),
+      .describe(
+        `Named lists, visible to rules as read-only tables \`list_<name>(value)\`: each \`{values: [a, b]}\` or \`{file: /path/to/list.txt}\`, at most ${MAX_LIST_ENTRIES.toLocaleString('en-US')} values (a list file at most ${FILE_LIMITS.list.maxBytes / MIB} MiB)`,
+      ),
   })
   .strict()
   .prefault({});

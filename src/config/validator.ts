@@ -110,6 +110,9 @@ export class ConfigValidator {
     const actual = redactConfigValue(path, valueAt(raw, path));
     switch (issue.code) {
       case 'invalid_type':
+        // A named list written as a plain YAML list: say the shape it takes.
+        if (Array.isArray(actual) && path.length === 3 && path[0] === 'detection' && path[1] === 'lists')
+          return 'expected a mapping, got a list: write {values: [a, b]} (or {file: /path/to/list.txt})';
         return `expected ${issue.expected === 'int' ? 'an integer' : issue.expected}, got ${describeValue(actual)}`;
       case 'invalid_value':
         return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(actual)}`;
@@ -124,7 +127,7 @@ export class ConfigValidator {
         return `${issue.message}, got ${describeValue(actual)}`;
       case 'too_small':
       case 'too_big':
-        return `${issue.message.replace(/^Too (small|big): /, '')}, got ${describeValue(actual)}`;
+        return `${issue.message.replace(/^Too (small|big): /, '')}, got ${Array.isArray(actual) ? `${actual.length} values` : describeValue(actual)}`;
       default:
         return issue.message;
     }

@@ -5,7 +5,7 @@ import {basename, join} from 'node:path';
 
 import {DaemonEyeError, fileError} from '../errors.js';
 import {existsSync, readdirSync} from '../package-files.js';
-import {FILE_LIMITS, readRegularTextFile} from '../util/read-file.js';
+import {FILE_LIMITS, MAX_LIST_ENTRIES, readRegularTextFile} from '../util/read-file.js';
 
 export type NamedLists = Record<string, string[]>;
 
@@ -29,7 +29,12 @@ export function readListFile(file: string): string[] {
   }
 }
 
-function add(lists: NamedLists, name: string, values: readonly string[]): void {
+/**
+ * Merge `values` into the list `name`, first occurrence kept. `source` names where they came from (a list
+ * file's path, or the configuration key): a list past MAX_LIST_ENTRIES distinct values is refused there
+ * (DaemonEyeError, exit 2).
+ */
+function add(lists: NamedLists, name: string, values: readonly string[], source: {file: string} | {key: string}): void {
   const current = lists[name] ?? [];
   const seen = new Set(current);
   for (const value of values) {
@@ -37,6 +42,14 @@ function add(lists: NamedLists, name: string, values: readonly string[]): void {
       seen.add(value);
       current.push(value);
     }
+  }
+  if (current.length > MAX_LIST_ENTRIES) {
+    const where = 'file' in source ? source.file : source.key;
+    throw new DaemonEyeError(
+      'file' in source ? 'RULE_INVALID' : 'CONFIG_INVALID',
+      `${where}: the named list ${name} holds ${current.length} values; at most ${MAX_LIST_ENTRIES} are read`,
+      {...('file' in source ? {file: source.file} : {}), hint: 'split it, or match a pattern (GLOB) instead of listing every value'},
+    );
   }
   lists[name] = current;
 }
@@ -59,12 +72,12 @@ export function loadNamedLists(
           hint: 'rename the file',
         });
       }
-      add(lists, name, readListFile(join(listDir, entry)));
+      add(lists, name, readListFile(join(listDir, entry)), {file: join(listDir, entry)});
     }
   }
   for (const [name, list] of Object.entries(configured)) {
-    if (list.values !== undefined) add(lists, name, list.values);
-    if (list.file !== undefined) add(lists, name, readListFile(list.file));
+    if (list.values !== undefined) add(lists, name, list.values, {key: `detection.lists.${name}.values`});
+    if (list.file !== undefined) add(lists, name, readListFile(list.file), {file: list.file});
   }
   return lists;
 }

@@ -48,6 +48,10 @@ export function prepareRuleDatabase(db: Database, lists: Readonly<Record<string,
       db.exec(`DROP TABLE IF EXISTS temp.list_${name}; CREATE TEMP TABLE list_${name} (value TEXT)`);
       // Batched and bound through SQLite's C API, as a snapshot's rows are (≈ 600 values over every list).
       insertFlatRows(db, {name: `list_${name}`, columns: LIST_COLUMNS}, values, undefined, instance);
+      // Indexed once per lane: `x IN (SELECT value FROM list_x)` then searches this index (SQLite uses an index on
+      // the subquery's column) instead of building a temporary b-tree of the whole list in every rule's query, and
+      // `WHERE value = x` is a lookup. 99,000 shells cost 3.6 CPU-s of 13 rules' builds without it.
+      if (values.length > 0) db.exec(`CREATE INDEX list_${name}_value ON list_${name} (value)`);
     }
     createRuleViews(db, lists);
   });

@@ -16,10 +16,17 @@ export const MIB = 1024 * 1024;
  * DaemonEye writes or a person edits; snapshot files have their own, configurable limit
  * (`storage.max_snapshot_mb`).
  */
+/**
+ * The most values a named list holds (`detection.lists.<name>` and `<rules dir>/lists/<name>.txt` merged): 100,000
+ * SHA-256 hashes are a 6.5 MB list file, within the list file's 8 MiB. Rules read a list per row, so a list of
+ * millions would cost every rule that reads it (a million shells timed out six rules).
+ */
+export const MAX_LIST_ENTRIES = 100_000;
+
 export const FILE_LIMITS = {
   configuration: {maxBytes: 16 * MIB, what: 'configuration file', code: 'CONFIG_FILE_UNREADABLE'},
   rule: {maxBytes: 16 * MIB, what: 'rule file'},
-  list: {maxBytes: 256 * MIB, what: 'list file'},
+  list: {maxBytes: 8 * MIB, what: 'list file'},
   key: {maxBytes: 64 * 1024, what: 'key file'},
   signature: {maxBytes: 64 * 1024, what: 'signature file'},
   signed: {maxBytes: 1024 * MIB, what: 'file to sign or verify'},

@@ -5,8 +5,12 @@ import {afterAll, describe, expect, it} from 'vitest';
 
 import {embeddedDefaults} from '../../src/config/schema.js';
 import {setRuleEnabled} from '../../src/detection/config-edit.js';
+import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import {listsForRun, loadNamedLists, parseListText} from '../../src/detection/lists.js';
+import {prepareRuleDatabase} from '../../src/detection/rule-database.js';
 import {findRuleFiles, RuleManager} from '../../src/detection/rule-manager.js';
+import {loadSqlJs} from '../../src/storage/sqljs.js';
+import {MAX_LIST_ENTRIES} from '../../src/util/read-file.js';
 import {isolatedEnv, removeDir, ROOT, tempDir} from '../helpers/cli.js';
 import {makeFifo} from '../helpers/hostile-files.js';
 
@@ -81,6 +85,45 @@ describe('named lists', () => {
     expect(lists).toEqual({test_web_servers: ['nginx', 'apache2', 'httpd', 'lighttpd'], tools: ['nc']});
     expect(listsForRun(lists, ['tools', 'missing'])).toMatchObject({missing: [], tools: ['nc']});
     expect(() => loadNamedLists({x: {file: join(dir, 'nope.txt')}}, [])).toThrow(/nope\.txt/);
+  });
+});
+
+describe('named lists are bounded (trial 8 F10: a million shells timed out six rules)', () => {
+  it('a list file of more than 100,000 values is refused naming the file; 100,000 are read', () => {
+    const ruleDir = join(dir, 'many-shells');
+    mkdirSync(join(ruleDir, 'lists'), {recursive: true});
+    const file = join(ruleDir, 'lists', 'shells.txt');
+    writeFileSync(file, Array.from({length: MAX_LIST_ENTRIES + 1}, (_, i) => `shell${i}\n`).join(''));
+    expect(() => loadNamedLists({}, [ruleDir])).toThrow(`${file}: the named list shells holds 100001 values; at most 100000 are read`);
+    writeFileSync(file, Array.from({length: MAX_LIST_ENTRIES}, (_, i) => `shell${i}\n`).join(''));
+    expect(loadNamedLists({}, [ruleDir]).shells).toHaveLength(MAX_LIST_ENTRIES);
+    // Merged with the configuration past the bound: refused at the configuration key.
+    expect(() => loadNamedLists({shells: {values: ['one-more']}}, [ruleDir])).toThrow(
+      /detection\.lists\.shells\.values: the named list shells holds 100001 values/,
+    );
+  });
+
+  it('a list file over 8 MiB is refused before it is read', () => {
+    const file = join(dir, 'big-list.txt');
+    writeFileSync(file, `${'x'.repeat(1023)}\n`.repeat(8 * 1024 + 1));
+    expect(() => loadNamedLists({x: {file}}, [])).toThrow(/is 8 MiB, more than the 8 MiB a list file may have/);
+  });
+
+  it('a list table is indexed: is_shell reads it by index, no temporary b-tree per query', async () => {
+    const SQL = await loadSqlJs();
+    const db = new SQL.Database(await snapshotFromRows([]));
+    try {
+      const values = Array.from({length: 1000}, (_, i) => `shell${i}`);
+      prepareRuleDatabase(db, {shells: values, interpreters: ['python*']});
+      const plan = db
+        .exec('EXPLAIN QUERY PLAN SELECT pid FROM process_traits WHERE is_shell')[0]
+        ?.values.map((row) => String(row[3]))
+        .join('\n');
+      expect(plan).toMatch(/USING (COVERING )?INDEX list_shells_value/);
+      expect(plan).not.toMatch(/B-TREE|LIST SUBQUERY/);
+    } finally {
+      db.close();
+    }
   });
 });
 

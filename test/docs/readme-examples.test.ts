@@ -1,10 +1,11 @@
 // The README's examples, run as written, checking what each claims.
 import {spawn, spawnSync} from 'node:child_process';
-import {copyFileSync, readFileSync, unlinkSync} from 'node:fs';
+import {copyFileSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, describe, expect, it} from 'vitest';
 
+import {MAX_LIST_ENTRIES} from '../../src/util/read-file.js';
 import {BIN, isolatedEnv, removeDir, ROOT, tempDir} from '../helpers/cli.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -84,5 +85,21 @@ describe('the no-high-alert claim', () => {
     expect(README).toContain('test/isolated/host-tuning.yaml');
     const gate = readFileSync(join(ROOT, 'test', 'isolated', 'live-false-positives.test.ts'), 'utf8');
     expect(gate).toContain("'host-tuning.yaml'");
+  });
+});
+
+describe('README: named lists in the configuration', () => {
+  it('the example is a valid configuration; the plain-list form is refused with the shape to write', () => {
+    const block = /```yaml\n(# config\.yaml: allow one known agent's shell on a socket\n[\s\S]*?)```/.exec(README);
+    expect(block).not.toBeNull();
+    const config = join(home, 'readme-lists.yaml');
+    writeFileSync(config, block?.[1] ?? '');
+    const valid = spawnSync(process.execPath, [BIN, 'config', 'validate', config], {encoding: 'utf8', env: isolatedEnv(home)});
+    expect(valid.status, valid.stderr).toBe(0);
+    expect(README).toContain(`of at most ${MAX_LIST_ENTRIES.toLocaleString('en-US')} values`);
+    writeFileSync(config, 'detection:\n  lists:\n    socket_shell_allow: [/opt/agent/bin/agent]\n');
+    const plain = spawnSync(process.execPath, [BIN, 'config', 'validate', config], {encoding: 'utf8', env: isolatedEnv(home)});
+    expect(plain.status).toBe(1);
+    expect(plain.stderr).toContain('readme-lists.yaml:3:5: detection.lists.socket_shell_allow: expected a mapping, got a list: write {values: [a, b]}');
   });
 });
