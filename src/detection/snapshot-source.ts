@@ -172,11 +172,37 @@ function processCounts(db: Database, scanIds: readonly number[]): {processCount:
 }
 
 /**
+ * What `detect --input` says about the scan it judges (null: nothing): a scan of no processes (a live scan always
+ * has some: the file is incomplete or altered, and the run judged nothing), or a file of several scans (only the
+ * latest is judged; --since judges each one in range). `chosenFrom`: the file and its scan count.
+ */
+export function latestScanWarning(
+  chosenFrom: {readonly path: string; readonly scans: number} | undefined,
+  scanId: number | undefined,
+  processCount: number,
+): string | undefined {
+  if (chosenFrom === undefined) return undefined;
+  const others = chosenFrom.scans - 1;
+  const rest =
+    others === 0
+      ? 'it is the only scan of the file'
+      : `${others} other scan${others === 1 ? '' : 's'} of the file not judged (--since TIME judges each scan in range)`;
+  if (processCount === 0)
+    return `${chosenFrom.path}: its latest scan (id ${scanId}) holds no processes, so no rule saw anything: a live scan always has processes, so the file is incomplete or altered; ${rest}`;
+  if (others > 0) return `${chosenFrom.path}: holds ${chosenFrom.scans} scans; rules judged the latest (id ${scanId}), ${rest}`;
+  return undefined;
+}
+
+/**
  * The latest scan of `input` for the rules: its bytes in shared memory (the file's own when read in place,
  * else the checked copy's export — never a file that was not read in place: its bytes may hold views and
  * triggers the workers must not see), its database closed before the rules run (it is one more copy).
  */
-async function latestForRules(input: string, read: ReadOptions): Promise<Omit<SnapshotForDetection, 'source' | 'content'> & {content: Uint8Array}> {
+async function latestForRules(
+  input: string,
+  read: ReadOptions,
+  onWarning?: (warning: string) => void,
+): Promise<Omit<SnapshotForDetection, 'source' | 'content'> & {content: Uint8Array}> {
   const {loadLatestScan} = await import('../storage/input.js');
   const latest = await loadLatestScan(input, {...read, inPlace: true});
   let counts: ReturnType<typeof processCounts>;
@@ -186,6 +212,8 @@ async function latestForRules(input: string, read: ReadOptions): Promise<Omit<Sn
     latest.db.close();
     throw error;
   }
+  const warning = latestScanWarning(latest.chosenFrom, latest.scanIds[0], counts.processCount);
+  if (warning !== undefined) onWarning?.(warning);
   let content: Uint8Array;
   if (latest.inPlace === undefined) content = inSharedMemory(exportAndClose(latest.db));
   else {
@@ -217,7 +245,7 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
     if (since === undefined) {
       // Taken in a function of its own, so that nothing of this generator holds the database (and the sql.js
       // instance an imported copy lives in) while the rules run; collected once it is let go.
-      const latest = await latestForRules(input, problems);
+      const latest = await latestForRules(input, problems, options.onWarning);
       yield {...latest, content: released(latest.content), source: input};
       return;
     }

@@ -166,6 +166,8 @@ export function candidateFiles(input: SnapshotInput, range: TimeRange & {scanId?
 export interface SnapshotInRange extends LoadedSnapshot {
   /** Ids of the scans in range, for `WHERE scan_id IN (...)`. */
   readonly scanIds: number[];
+  /** loadLatestScan: the file the scan came from, and how many scans that file holds (the chosen one counted). */
+  readonly chosenFrom?: {readonly path: string; readonly scans: number};
 }
 
 /**
@@ -247,7 +249,7 @@ export async function loadLatestScan(input: string | SnapshotInput, options: Rea
     // Keeping one scan writes: a file read in place is imported by copying first (its scans are the same).
     const narrowed = loaded.scans.length > 1 ? await importedCopy(loaded, options.limits) : loaded;
     if (narrowed.scans.length > 1) keepOnlyScans(narrowed.db, [latest.id]);
-    best = {...narrowed, scans: [latest], scanIds: [latest.id]};
+    best = {...narrowed, scans: [latest], scanIds: [latest.id], chosenFrom: {path: file.path, scans: loaded.scans.length}};
   }
   if (best === undefined) throw noScans(opened, options, count.skipped);
   return best;

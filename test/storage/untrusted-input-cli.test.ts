@@ -209,3 +209,41 @@ describe('a snapshot file with planted SQL', () => {
     expect(parseNdjson(result.stdout)).toHaveLength(8);
   });
 });
+
+describe('detect --input says which scan it judged (trial 8 F8)', () => {
+  const SCAN_COLUMNS =
+    'hostname,host_id,os,kernel,arch,boot_time,boot_id,start_time,end_time,process_count,collector,tool_version,ld_so_preload,tables,decorations,errors';
+  /** `good` with `n` later scan rows copied from its scan and no processes (the trial's edit). */
+  const extraScans = (name: string, n: number): string =>
+    plant(
+      good,
+      join(home, name),
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<${n}) INSERT INTO scans(id,${SCAN_COLUMNS}) SELECT id+i,${SCAN_COLUMNS.replace('start_time,end_time', 'start_time+i,end_time+i')} FROM scans, n;`,
+    );
+
+  it('a latest scan of no processes is a warning naming the file, the scan and the others, not a silent clean run', async () => {
+    const path = extraScans('empty-latest.db', 3);
+    const result = await run(['detect', '--input', path, '--format', 'json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `${path.replaceAll('.', '\\.')}: its latest scan \\(id \\d+\\) holds no processes, so no rule saw anything: .*; 3 other scans of the file not judged \\(--since TIME judges each scan in range\\)`,
+      ),
+    );
+  });
+
+  it('a file of several scans says how many were not judged; a file of one scan says nothing', async () => {
+    const path = join(home, 'two-scans.db');
+    const second = makeScan(Date.UTC(2026, 5, 1, 1), 3, 1);
+    await writeSnapshotFile(path, second, makeProcesses(second, 3));
+    const merged = plant(
+      path,
+      join(home, 'two-scans-merged.db'),
+      `INSERT INTO scans(id,${SCAN_COLUMNS}) SELECT id-1,${SCAN_COLUMNS.replace('start_time,end_time', 'start_time-1000,end_time-1000')} FROM scans;`,
+    );
+    const several = await run(['detect', '--input', merged, '--format', 'json']);
+    expect(several.stderr).toMatch(/two-scans-merged\.db: holds 2 scans; rules judged the latest \(id \d+\), 1 other scan of the file not judged/);
+    const one = await run(['detect', '--input', good, '--format', 'json']);
+    expect(one.stderr).not.toMatch(/scans; rules judged|holds no processes/);
+  });
+});
