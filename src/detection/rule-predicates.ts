@@ -60,6 +60,17 @@ export const RULE_PREDICATES: readonly RulePredicate[] = [
       "a script interpreter that runs code given on its command line: the executable's base name (`exe_name`, or `name` when the path is unknown) or the process name matches a GLOB pattern of the list `interpreters` (`python[0-9]*`)",
     lists: ['interpreters'],
   },
+  {
+    name: 'exe_path_trusted',
+    // pid 1's mount namespace in the same scan: `IS`, so a snapshot that records no namespaces (the
+    // systeminformation collector) compares null with null; pid 1 missing, or no path, is never true (0, not NULL).
+    sql:
+      "coalesce(p.executable_path GLOB '/*' AND coalesce(p.exe_deleted, 0) = 0 AND coalesce(p.exe_memfd, 0) = 0 AND coalesce(p.exe_replaced, 0) = 0" +
+      ' AND EXISTS (SELECT 1 FROM main.processes i WHERE i.scan_id = p.scan_id AND i.pid = 1 AND i.mnt_ns IS p.mnt_ns), 0)',
+    description:
+      "`executable_path` names the file the process runs as the host sees it: not deleted, replaced or a memfd, and the process is in pid 1's mount namespace (in a mount namespace of its own, which any user can make with `unshare -rm`, a bind mount puts any file at any path). An exemption by program must read this AND a path only root can write (`/usr/sbin/sshd`), never `name`, `exe_name` alone or argv, which the process or its launcher chooses",
+    lists: [],
+  },
 ];
 
 /** The columns of `process_traits` besides those of `processes`. */
