@@ -67,7 +67,7 @@ export interface SnapshotSourceOptions {
 /** The read options of a source: its callbacks, the configured size limit and redaction (`collection.redaction`). */
 function readOptionsOf(options: SnapshotSourceOptions): ReadOptions {
   return {
-    limits: snapshotLimitsFromConfig(options.config.storage),
+    limits: snapshotLimitsFromConfig(options.config.storage, options.config.collection.argv),
     redaction: readRedaction(options.config.collection.redaction),
     ...(options.onProblem === undefined ? {} : {onProblem: options.onProblem}),
     onWarning: options.onWarning,

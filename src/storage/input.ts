@@ -5,12 +5,14 @@ import {statSync} from 'node:fs';
 
 import type {Database} from 'sql.js';
 
+import {ARGV_DEFAULTS} from '../config/schema.js';
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import type {ColumnSpec} from '../models/columns.js';
 import type {ScanRecord} from '../models/scan.js';
 import {TABLES} from '../models/tables.js';
 import {TimeSlicer} from '../util/interrupt.js';
 import {formatTime} from '../util/time.js';
+import {argvBoundWarning, cutOverlongArgv, hasOverlongArgv} from './argv-bound.js';
 import {createSnapshotDatabase} from './database.js';
 import {DEFAULT_READ_REDACTION, needsRedaction, type ReadRedaction, redactSnapshotDatabase} from './redact-snapshot.js';
 import {importedCopy, type LoadedSnapshot, readScans, readSnapshotFile, type SnapshotLimits} from './snapshot-file.js';
@@ -100,7 +102,13 @@ export async function readInputSnapshot(path: string, options: ReadOptions): Pro
   const warning = ignoredWarning(loaded);
   if (warning !== undefined) options.onWarning?.(warning);
   const redaction = options.redaction ?? DEFAULT_READ_REDACTION;
+  const ceiling = options.limits?.argvCeiling ?? ARGV_DEFAULTS.ceiling;
   try {
+    // An argv longer than a scan here keeps is cut as a scan cuts it, before redaction reads it (argv-bound.ts);
+    // a file read in place is never written, so one holding such an argv is imported by copying.
+    if (loaded.inPlace !== undefined && hasOverlongArgv(loaded.db, ceiling)) loaded = await importedCopy(loaded, options.limits);
+    const cut = argvBoundWarning(path, cutOverlongArgv(loaded.db, ceiling), ceiling);
+    if (cut !== undefined) options.onWarning(cut);
     // A file read in place is never written: one the policy would change is imported by copying after all.
     if (loaded.inPlace !== undefined && (await needsRedaction(loaded.db, redaction))) loaded = await importedCopy(loaded, options.limits);
     if (loaded.inPlace === undefined) await redactSnapshotDatabase(loaded.db, redaction);

@@ -329,6 +329,11 @@ function* scanRows(db: Database, path?: string): Generator<ScanRecord> {
 export interface SnapshotLimits {
   /** The largest file read, bytes (`storage.max_snapshot_mb`). */
   readonly maxBytes: number;
+  /**
+   * Bytes of one process's argv kept of a file, as a scan keeps (`collection.argv.ceiling`): a longer one is
+   * cut as a scan cuts it (storage/argv-bound.ts). Default: the configuration's default ceiling.
+   */
+  readonly argvCeiling?: number;
 }
 
 /** `storage.max_snapshot_mb` by default: sql.js holds a database in memory at 2–3× its file size. */
@@ -337,8 +342,8 @@ export const DEFAULT_MAX_SNAPSHOT_MB = 512;
 export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = {maxBytes: DEFAULT_MAX_SNAPSHOT_MB * MIB};
 
 /** The snapshot limits of a configuration's `storage` section. */
-export function snapshotLimitsFromConfig(storage: {max_snapshot_mb: number}): SnapshotLimits {
-  return {maxBytes: storage.max_snapshot_mb * MIB};
+export function snapshotLimitsFromConfig(storage: {max_snapshot_mb: number}, argv?: {ceiling: number}): SnapshotLimits {
+  return {maxBytes: storage.max_snapshot_mb * MIB, ...(argv === undefined ? {} : {argvCeiling: argv.ceiling})};
 }
 
 /**
