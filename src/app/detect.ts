@@ -72,9 +72,9 @@ export interface Visibility {
    */
   readonly tables: readonly string[];
   /**
-   * Processes a live snapshot read short of what they hold (collection.fanout, collection.argv): the source
-   * (`fd`, `maps`; `argv` in bytes of /proc/PID/cmdline), pid, entries read and entries held (null when the
-   * kernel does not say). Empty for saved input, whose scans'
+   * Processes a live snapshot read short of what they hold (collection.fanout, collection.argv,
+   * collection.environ): the source (`fd`, `maps`; `argv` in bytes of /proc/PID/cmdline, `environ` in bytes of
+   * /proc/PID/environ), pid, entries read and entries held (null when the kernel does not say). Empty for saved input, whose scans'
    * `errors` hold the same as one `collection limit: ` line per source.
    */
   readonly collection_limits: readonly CollectionLimit[];
@@ -92,9 +92,11 @@ function visibilityOf(report: DetectReport): Visibility {
     processes_inaccessible: sum((s) => s.inaccessibleCount),
     tables: [...new Set(report.snapshots.flatMap((s) => s.tables))].sort(),
     collection_limits: report.snapshots.flatMap((s) =>
-      [...Object.entries(s.live?.stats.fanout_cuts ?? {}), ['argv', s.live?.stats.argv_cuts ?? []] as const].flatMap(([source, cuts]) =>
-        cuts.map((cut) => ({source, ...cut})),
-      ),
+      [
+        ...Object.entries(s.live?.stats.fanout_cuts ?? {}),
+        ['argv', s.live?.stats.argv_cuts ?? []] as const,
+        ['environ', s.live?.stats.environ_cuts ?? []] as const,
+      ].flatMap(([source, cuts]) => cuts.map((cut) => ({source, ...cut}))),
     ),
   };
 }

@@ -11,13 +11,13 @@ import type {SqlRowValue} from '../models/columns.js';
 import {LIVE_TABLE_SCHEMAS, LIVE_TABLE_SOURCES, type LiveTableName, type LiveTableSchema, type LiveTableSource} from '../models/live-tables.js';
 import type {ProcessRecord} from '../models/process.js';
 import {type CollectedTable, collectedRowCount, tableDefinition} from '../models/tables.js';
-import {type EnvSelection, parseEnviron, selectEnviron} from './envs.js';
+import {type EnvEntry, type EnvSelection, EnvironSelector, envRows} from './envs.js';
 import {type FdEnd, fdPeerRows} from './fd-peers.js';
 import {type FanoutCut, FanoutBudget, type FanoutLimits, socketTableWarning} from './fanout.js';
 import {fdCount, type FdLink, type FdListing, readFdLinks} from './fds.js';
 import {appendMapValues, libraryRows, type MapsText, readMapsFile} from './maps.js';
 import {openFileRows} from './open-files.js';
-import {errorCode, isGone, readProcText} from './proc-read.js';
+import {errorCode, isGone, readProcStream} from './proc-read.js';
 import {fdinfoVerdicts, listeningRows, readSocketIndex, resolveUnixSockets, type SocketTables, socketRows} from './sockets.js';
 
 /** The tables this module fills (the registry's collected tables other than `processes`). */
@@ -45,6 +45,11 @@ export interface LiveTablesOptions {
    * walk's prereads of fds must hold at least the fds limit's floor.
    */
   readonly fanout?: {readonly fds: FanoutLimits; readonly maps: FanoutLimits; readonly socket_table_lines?: number};
+  /**
+   * Bytes of an environ read here, for a process the walk did not pre-read (collection.environ's floor: the
+   * walk reads and reports every other one within its limits). Absent: all of it.
+   */
+  readonly environBytes?: number;
 }
 
 /**
@@ -58,10 +63,10 @@ export interface LiveTableSink {
   write(table: LiveTableName, rows: CollectedTable): void;
 }
 
-/** Per source, what the walk read for each pid (environ: only the entries the selection keeps, selectEnviron). */
+/** Per source, what the walk read for each pid (environ: only the entries the selection keeps, envs.ts). */
 export interface Prereads {
   readonly fd?: ReadonlyMap<number, FdListing | 'unreadable' | 'gone'>;
-  readonly environ?: ReadonlyMap<number, string | 'unreadable' | 'gone'>;
+  readonly environ?: ReadonlyMap<number, readonly EnvEntry[] | 'unreadable' | 'gone'>;
 }
 
 export interface LiveTablesResult {
@@ -84,7 +89,7 @@ export interface LiveTablesResult {
 /** What one read of each source gives for one process. */
 interface SourceData {
   readonly fd: readonly FdLink[];
-  readonly environ: string;
+  readonly environ: readonly EnvEntry[];
   readonly maps: MapsText;
 }
 
@@ -97,7 +102,7 @@ interface SourceRead<S extends LiveTableSource> {
 
 /**
  * How each source is read: once per process, for every table that comes from it (or taken from what the walk
- * read), at most `limit` entries of it (the environ is small and read whole).
+ * read), at most `limit` entries of it (the environ: what the walk read of it within collection.environ).
  */
 const SOURCES: {readonly [S in LiveTableSource]: (options: LiveTablesOptions, pid: number, limit: number) => SourceRead<S> | 'unreadable' | 'gone'} = {
   fd: ({procRoot, preread}, pid, limit) => {
@@ -109,9 +114,9 @@ const SOURCES: {readonly [S in LiveTableSource]: (options: LiveTablesOptions, pi
     // The walk listed a few more than asked (stdio): keep the lowest `limit`.
     return {data: listing.links.filter((link, index) => index < limit), entries: limit, more: true};
   },
-  environ: ({procRoot, preread, env}, pid) => {
-    const text = preread?.environ?.get(pid) ?? readEnviron(procRoot, pid, env);
-    return text === 'unreadable' || text === 'gone' ? text : {data: text, entries: 0, more: false};
+  environ: ({procRoot, preread, env, environBytes}, pid) => {
+    const entries = preread?.environ?.get(pid) ?? readEnviron(procRoot, pid, env, environBytes ?? Number.POSITIVE_INFINITY);
+    return typeof entries === 'string' ? entries : {data: entries, entries: 0, more: false};
   },
   maps: ({procRoot}, pid, limit) => {
     const maps = readMapsFile(procRoot, pid, limit);
@@ -124,14 +129,12 @@ function totalOf(source: LiveTableSource, procRoot: string, pid: number): number
   return source === 'fd' ? fdCount(procRoot, pid) : null;
 }
 
-/**
- * The entries of a process's environ that process_envs keeps (selectEnviron), or why it could not be read.
- * Never the whole text: a process writes its own environ, and one reading exactly `unreadable` or `gone`
- * must not pass for a refusal (the kept entries always hold a `=`, or are empty).
- */
-function readEnviron(procRoot: string, pid: number, selection: EnvSelection): string | 'unreadable' | 'gone' {
+/** The entries of a process's environ that process_envs keeps (envs.ts), its first `allowance` bytes streamed, or why it could not be read. */
+function readEnviron(procRoot: string, pid: number, selection: EnvSelection, allowance: number): readonly EnvEntry[] | 'unreadable' | 'gone' {
   try {
-    return selectEnviron(readProcText(`${procRoot}/${pid}/environ`, 'latin1'), selection);
+    const selector = new EnvironSelector(selection);
+    const {more} = readProcStream(`${procRoot}/${pid}/environ`, allowance, (chunk, length) => selector.push(chunk, length));
+    return selector.end(!more).entries;
   } catch (error) {
     return isGone(errorCode(error)) ? 'gone' : 'unreadable';
   }
@@ -257,7 +260,7 @@ const COLLECTORS: {readonly [T in LiveTableName]: TableCollector<(typeof LIVE_TA
       return libraryRows(process.pid, maps.values, maps.start, maps.end);
     },
   },
-  process_envs: {make: ({process, data, options}) => parseEnviron(process.pid, data, options.env)},
+  process_envs: {make: ({process, data}) => envRows(process.pid, data)},
   process_open_files: {
     make: ({process, data, options}) => openFileRows(process.pid, data, options.procRoot),
     rows: (made) => (made as ReturnType<typeof openFileRows>).rows,

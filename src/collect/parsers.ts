@@ -22,6 +22,12 @@ export interface ProcStat {
   readonly threads: number;
   readonly startTicks: number;
   readonly rssPages: number;
+  /**
+   * Bytes of the environment (`env_end - env_start`, fields 50 and 51, Linux 3.5 and later): how long
+   * /proc/PID/environ reads, without reading it. Null when the kernel does not give them (an older kernel; 0
+   * for a process whose memory we may not read, a zombie or a kernel thread: then 0 here too).
+   */
+  readonly environBytes: number | null;
 }
 
 /**
@@ -55,6 +61,7 @@ export function parseStat(text: string): ProcStat | null {
     threads: field(20),
     startTicks: field(22),
     rssPages: field(24),
+    environBytes: rest.length >= 49 && Number.isSafeInteger(field(51) - field(50)) && field(51) >= field(50) ? field(51) - field(50) : null,
   };
   return Number.isFinite(stat.ppid) && Number.isFinite(stat.startTicks) ? stat : null;
 }
@@ -283,33 +290,6 @@ export function decodeTtyNr(ttyNr: number): string | null {
   if (major === 5 && minor === 0) return 'tty';
   if (major === 5 && minor === 1) return 'console';
   return `tty(${major},${minor})`;
-}
-
-export interface LinkerVariables {
-  readonly ldPreload: string | null;
-  readonly ldAudit: string | null;
-}
-
-function environValue(environ: string, name: string): string | null {
-  let from = 0;
-  for (;;) {
-    const at = environ.indexOf(name, from);
-    if (at < 0) return null;
-    // Only a match at the start of an entry counts (not `XLD_PRELOAD=`, not inside another value).
-    if (at === 0 || environ.charCodeAt(at - 1) === 0) {
-      const end = environ.indexOf('\0', at);
-      return environ.slice(at + name.length, end < 0 ? environ.length : end);
-    }
-    from = at + 1;
-  }
-}
-
-/**
- * LD_PRELOAD and LD_AUDIT from /proc/PID/environ (NUL-separated `NAME=value`). Only these two values are
- * kept: the rest of a process's environment (tokens, passwords) is never copied anywhere.
- */
-export function parseLinkerVariables(environ: string): LinkerVariables {
-  return {ldPreload: environValue(environ, 'LD_PRELOAD='), ldAudit: environValue(environ, 'LD_AUDIT=')};
 }
 
 /**

@@ -120,6 +120,36 @@ export function readProcHeadTail(path: string, keep: number): HeadTail {
   }
 }
 
+/** How far readProcStream read a file: `read` bytes handed over, and whether the file holds more after them. */
+export interface StreamRead {
+  readonly read: number;
+  readonly more: boolean;
+}
+
+/**
+ * A file's first `allowance` bytes handed to `take` a chunk at a time (at most 64 KiB each, in the shared
+ * buffer: valid only during the call), and whether the file goes on past them (one more byte is asked for;
+ * the rest is never read, so the kernel never copies it). /proc/PID/environ is as long as whoever started the
+ * process chose (its size reads 0), and is read this way so that no more than a chunk of it is ever held
+ * here. `allowance` in bytes (Infinity: the whole file). Throws as openSync/readSync do.
+ */
+export function readProcStream(path: string, allowance: number, take: (chunk: Buffer, length: number) => void): StreamRead {
+  const fd = openSync(path, 'r');
+  let read = 0;
+  try {
+    for (;;) {
+      const want = Math.min(SCRATCH_BYTES, allowance - read);
+      if (want <= 0) return {read, more: readSync(fd, scratch, 0, 1, null) > 0};
+      const got = readSync(fd, scratch, 0, want, null);
+      if (got === 0) return {read, more: false};
+      read += got;
+      take(scratch, got);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * The first `maxLines` lines of a file as latin1 text (each with its newline), and whether it has more: read
  * a chunk at a time and stopped there, so the kernel never generates the rest (a process's maps may be 65,530

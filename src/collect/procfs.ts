@@ -23,7 +23,6 @@ import {
   isKernelThread,
   parseCgroup,
   parseExeLink,
-  parseLinkerVariables,
   parseNamespaceLink,
   parseStat,
   parseStatus,
@@ -34,8 +33,11 @@ import {escapeBytes, needsEscape} from './text-encoding.js';
 import {identityOf} from './hash.js';
 import type {FileIdentity} from './hash-cache.js';
 import {type FdLink, type FdListing, readFdLinks} from './fds.js';
-import {errorCode, isGone, readProcBytes, readProcHeadTail, readProcText, sameFileAt, statQuiet} from './proc-read.js';
+import {errorCode, isGone, readProcBytes, readProcHeadTail, readProcStream, readProcText, sameFileAt, statQuiet} from './proc-read.js';
 import {type ArgvCut, type ArgvLimits, argvShare, cutArgvBytes} from './argv-limit.js';
+import {type EnvSelection, EnvironSelector, type SelectedEnviron} from './envs.js';
+import {type EnvironLimits, environFloor, environShare} from './environ-limit.js';
+import type {FanoutCut} from './fanout.js';
 
 /**
  * USER_HZ, the unit of the tick fields in /proc/PID/stat. It is part of the kernel's user-space ABI and
@@ -89,6 +91,8 @@ export interface ProcfsWalkContext {
   readonly sources?: WalkSources;
   /** How much of each process's argv is kept (collection.argv, argv-limit.ts). Absent: all of it. */
   readonly argv?: ArgvLimits;
+  /** How much of each process's environment is read (collection.environ, environ-limit.ts). Absent: all of it. */
+  readonly environ?: EnvironLimits;
 }
 
 /** The walk's hooks for the live tables' sources (ProcfsWalkContext.sources). */
@@ -102,10 +106,13 @@ export interface WalkSources {
   /** The most fds the walk lists of one process for `fd` (absent: all). */
   readonly fdLimit?: number;
   /**
-   * Each process's environ text (latin1, as read), or why it could not be read. The text is wrapped: a
-   * process writes its own environ, so its text may be any string, `gone` included.
+   * The entries of each process's environ named in `environNames` (envs.ts: each name's first value, and its
+   * last when that differs), or why it could not be read. Called again for a process whose environ is read
+   * further after the walk (collection.environ): the later call holds more.
    */
-  readonly environ?: (pid: number, read: {readonly text: string} | 'unreadable' | 'gone') => void;
+  readonly environ?: (pid: number, read: SelectedEnviron | 'unreadable' | 'gone') => void;
+  /** The names `environ` is given (collection.env_variables). */
+  readonly environNames?: EnvSelection;
 }
 
 export interface ProcfsWalkResult {
@@ -116,6 +123,8 @@ export interface ProcfsWalkResult {
   readonly missingPids: number[];
   /** Processes whose argv was kept short of its length (ProcfsWalkContext.argv), by pid. */
   readonly argvCuts: ArgvCut[];
+  /** Processes whose environ was read short of its length (ProcfsWalkContext.environ), by pid, in bytes. */
+  readonly environCuts: FanoutCut[];
 }
 
 /** The pids listed in /proc (thread-group leaders only: threads live under /proc/PID/task). */
@@ -156,21 +165,40 @@ export function walkProcfs(context: ProcfsWalkContext, requestedPids?: readonly 
   const stackLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   const argvReads: ArgvReads = {long: [], spent: 0};
+  const environReads: EnvironReads = {long: [], spent: 0};
   let argvCuts: ArgvCut[] = [];
+  let environCuts: FanoutCut[] = [];
   try {
     for (const pid of pids) {
-      const collected = readProcess(pid, context, cgroups, argvReads);
+      const collected = readProcess(pid, context, cgroups, argvReads, environReads);
       if (collected !== null) processes.push(collected);
       else if (requestedPids !== undefined) missingPids.push(pid);
       else vanished++;
     }
     if (context.argv !== undefined) argvCuts = keepMoreArgv(argvReads, context.argv, processes);
+    if (context.environ !== undefined) environCuts = keepMoreEnviron(environReads, context.environ, processes, context.sources);
     fillParentStartTimes(processes, context);
   } finally {
     Error.stackTraceLimit = stackLimit;
   }
-  return {processes, vanished, missingPids, argvCuts};
+  return {processes, vanished, missingPids, argvCuts, environCuts};
 }
+
+/**
+ * Which text fields of a record hold an escape, by where they come from: `bytes_escaped` is their or, set
+ * again when a second read (argv, environ) replaces some of them.
+ */
+interface Escapes {
+  /** name, executable path, cwd, stdio links, the namespace's /etc/ld.so.preload. */
+  readonly fixed: boolean;
+  argv: boolean;
+  /** ld_preload, ld_audit. */
+  linker: boolean;
+}
+
+const setBytesEscaped = (collected: CollectedProcess, escapes: Escapes): void => {
+  (collected.platform as {bytes_escaped: boolean}).bytes_escaped = escapes.fixed || escapes.argv || escapes.linker;
+};
 
 /** The walk's first reads of argv: bytes kept in all, and the processes whose argv is longer than the floor. */
 interface ArgvReads {
@@ -189,8 +217,8 @@ interface LongArgv {
   readonly total: number;
   /** Bytes kept at the first read. */
   readonly read: number;
-  /** Whether a text field other than argv holds an escape (bytes_escaped is recomputed with the new argv). */
-  readonly otherEscaped: boolean;
+  /** Which text fields hold an escape (bytes_escaped is recomputed with the new argv). */
+  readonly escapes: Escapes;
 }
 
 /**
@@ -218,7 +246,8 @@ function keepMoreArgv(reads: ArgvReads, limits: ArgvLimits, processes: readonly 
         if (stat !== null && stat.startTicks === entry.collected.platform.start_ticks) {
           const argvBytes = again.total === again.head.length ? splitCmdlineBytes(again.head) : cutArgvBytes(again.head, again.tail, again.total);
           (record as {command_line: string[]}).command_line = argvBytes.map((bytes) => escapeBytes(bytes));
-          (entry.collected.platform as {bytes_escaped: boolean}).bytes_escaped = entry.otherEscaped || argvBytes.some((bytes) => needsEscape(bytes));
+          entry.escapes.argv = argvBytes.some((bytes) => needsEscape(bytes));
+          setBytesEscaped(entry.collected, entry.escapes);
           spent += again.head.length + again.tail.length - entry.read;
           read = again.head.length + again.tail.length;
           total = again.total;
@@ -228,6 +257,97 @@ function keepMoreArgv(reads: ArgvReads, limits: ArgvLimits, processes: readonly 
       }
     }
     if (read < total) cuts.push({pid: record.pid, read, total});
+  }
+  return cuts;
+}
+
+/** The walk's first reads of environs: bytes read in all, and the processes whose environ is longer than the floor. */
+interface EnvironReads {
+  readonly long: LongEnviron[];
+  spent: number;
+}
+
+/** A process whose environ is longer than its floor: what its second read needs. */
+interface LongEnviron {
+  readonly collected: CollectedProcess;
+  /** Where its environ is read (a live thread's directory for a zombie leader). */
+  readonly source: string;
+  readonly dir: string;
+  /** Bytes read at the first read. */
+  readonly read: number;
+  /** The environ's length in bytes as /proc/PID/stat gave it at the first read (null: not given). */
+  readonly total: number | null;
+  readonly escapes: Escapes;
+  /** Whether the live tables' environ hook takes this process's entries (its own directory was read). */
+  readonly hooked: boolean;
+}
+
+/** One process's environ read within `allowance` bytes: what the selector kept, bytes read, and whether it holds more. */
+interface EnvironRead {
+  readonly selected: SelectedEnviron;
+  readonly read: number;
+  readonly more: boolean;
+}
+
+const NO_NAMES: EnvSelection = {names: new Set()};
+
+/** Stream `path` (a /proc/PID/environ) through a selector of `names` (and LD_PRELOAD, LD_AUDIT), at most `allowance` bytes. Throws as readProcStream does. */
+function readEnvironWithin(path: string, allowance: number, names: EnvSelection): EnvironRead {
+  const selector = new EnvironSelector(names);
+  const {read, more} = readProcStream(path, allowance, (chunk, length) => selector.push(chunk, length));
+  return {selected: selector.end(!more), read, more};
+}
+
+/** The environ's length: all of it was read (`more` false), else what stat says when that is longer than what was read, else unknown. */
+const environTotal = (read: number, more: boolean, statBytes: number | null): number | null =>
+  !more ? read : statBytes !== null && statBytes > read ? statBytes : null;
+
+/** What an environ read sets on the record. */
+function setEnvironFields(collected: CollectedProcess, escapes: Escapes, selected: SelectedEnviron, total: number | null, cut: boolean): void {
+  const platform = collected.platform as {ld_preload: string | null; ld_audit: string | null; environ_bytes: number | null; environ_cut: boolean | null};
+  platform.ld_preload = selected.ldPreload === null ? null : escapeBytes(selected.ldPreload);
+  platform.ld_audit = selected.ldAudit === null ? null : escapeBytes(selected.ldAudit);
+  platform.environ_bytes = total;
+  platform.environ_cut = cut;
+  escapes.linker = [selected.ldPreload, selected.ldAudit].some((bytes) => bytes !== null && needsEscape(bytes));
+  setBytesEscaped(collected, escapes);
+}
+
+/**
+ * The second read of the environs longer than the floor, after every process had its floor (pid order): each
+ * reads its floor plus an equal share of what is left of the budget among the processes still waiting, never
+ * past the ceiling, from the start again; its record's linker variables and process_envs entries (through
+ * `hooks`) are replaced. Returns every process still read short, in bytes. A process that exited, or whose
+ * pid was reused, since its first read keeps its first read.
+ */
+function keepMoreEnviron(reads: EnvironReads, limits: EnvironLimits, processes: readonly CollectedProcess[], hooks: WalkSources | undefined): FanoutCut[] {
+  const kept = new Set(processes);
+  const waiting = reads.long;
+  let spent = reads.spent;
+  const cuts: FanoutCut[] = [];
+  for (const [index, entry] of waiting.entries()) {
+    if (!kept.has(entry.collected)) continue;
+    const allowance = environShare(limits, spent, waiting.length - index);
+    let read = entry.read;
+    let total = entry.total;
+    let more = true;
+    if (allowance > entry.read) {
+      try {
+        const again = readEnvironWithin(`${entry.source}/environ`, allowance, entry.hooked ? (hooks?.environNames ?? NO_NAMES) : NO_NAMES);
+        const stat = parseStat(readProcText(`${entry.dir}/stat`, 'latin1'));
+        if (stat !== null && stat.startTicks === entry.collected.platform.start_ticks) {
+          spent += again.read - entry.read;
+          read = again.read;
+          more = again.more;
+          total = environTotal(again.read, again.more, stat.environBytes ?? entry.total);
+          setEnvironFields(entry.collected, entry.escapes, again.selected, total, again.more);
+          if (entry.hooked) hooks?.environ?.(entry.collected.record.pid, again.selected);
+        }
+      } catch {
+        // Exited since the walk: its first read stands.
+      }
+    }
+    if (more) cuts.push({pid: entry.collected.record.pid, read, total});
   }
   return cuts;
 }
@@ -430,7 +550,7 @@ function liveThread(dir: string, pid: number): number | null {
   return null;
 }
 
-function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCache, argvReads: ArgvReads): CollectedProcess | null {
+function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCache, argvReads: ArgvReads, environReads: EnvironReads): CollectedProcess | null {
   const dir = `${context.procRoot}/${pid}`;
   let stat: ProcStat | null;
   try {
@@ -470,6 +590,8 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
   let ldPreload: Buffer | null = null;
   let ldAudit: Buffer | null = null;
   let environReadable: boolean | null = null;
+  let environ: EnvironRead | null = null;
+  let environHooked = false;
 
   if (!kernelThread) {
     // Kernel threads have no exe, no fds and no environment: skip those reads. Paths stay raw bytes from
@@ -523,13 +645,16 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
         [stdin, stdout, stderr] = [0, 1, 2].map((fd) => stdioTarget(listing.links, fd)) as [Buffer | null, Buffer | null, Buffer | null];
       }
     }
-    const environ = state.attempt(() => readProcText(`${source}/environ`, 'latin1'));
-    hooks?.environ?.(pid, environ === null ? (state.failure ?? 'unreadable') : {text: environ});
+    // Within the floor (collection.environ): a longer environ is read further after the walk.
+    const environLimit = context.environ === undefined ? Number.POSITIVE_INFINITY : environFloor(context.environ);
+    environHooked = hooks?.environ !== undefined;
+    environ = state.attempt(() => readEnvironWithin(`${source}/environ`, environLimit, environHooked ? (hooks?.environNames ?? NO_NAMES) : NO_NAMES));
+    hooks?.environ?.(pid, environ === null ? (state.failure ?? 'unreadable') : environ.selected);
     environReadable = environ !== null;
     if (environ !== null) {
-      const variables = parseLinkerVariables(environ);
-      ldPreload = variables.ldPreload === null ? null : latin1Bytes(variables.ldPreload);
-      ldAudit = variables.ldAudit === null ? null : latin1Bytes(variables.ldAudit);
+      ldPreload = environ.selected.ldPreload;
+      ldAudit = environ.selected.ldAudit;
+      environReads.spent += environ.read;
     }
   }
   const cwdBytes = state.attempt(() => readLinkBytes(`${source}/cwd`));
@@ -559,9 +684,14 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
 
   // Every text field takes the one lossless form (escapeBytes), each on its own: the same bytes are the same
   // text here and in every other table.
-  const raw = [commBytes, exeBytes, cwdBytes, stdin, stdout, stderr, ldPreload, ldAudit, nsPreload];
-  const otherEscaped = raw.some((bytes) => bytes !== null && needsEscape(bytes));
-  const bytesEscaped = otherEscaped || argvBytes.some((bytes) => needsEscape(bytes));
+  const escaped = (fields: readonly (Buffer | null)[]): boolean => fields.some((bytes) => bytes !== null && needsEscape(bytes));
+  const escapes: Escapes = {
+    fixed: escaped([commBytes, exeBytes, cwdBytes, stdin, stdout, stderr, nsPreload]),
+    argv: escaped(argvBytes),
+    linker: escaped([ldPreload, ldAudit]),
+  };
+  const bytesEscaped = escapes.fixed || escapes.argv || escapes.linker;
+  const environTotalBytes = environ === null ? null : environTotal(environ.read, environ.more, stat.environBytes);
   const text = (bytes: Buffer | null): string | null => (bytes === null ? null : escapeBytes(bytes));
   const executablePath = text(exeBytes);
   const argv = argvBytes.map((bytes) => text(bytes) as string);
@@ -610,6 +740,8 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
     ns_ld_so_preload: text(nsPreload),
     login_shell_listed: loginShellListed,
     environ_readable: environReadable,
+    environ_bytes: environTotalBytes,
+    environ_cut: environ === null ? null : environ.more,
     entity_id: entityId(context.bootId, context.bootTimeMs, pid, stat.startTicks),
     bytes_escaped: bytesEscaped,
     live_thread_tid: liveTid,
@@ -639,7 +771,10 @@ function readProcess(pid: number, context: ProcfsWalkContext, cgroups: CgroupCac
   const executable = image === null ? null : executableImage(image, `${source}/exe`);
   const collected = {record, platform, image: executable};
   if (argvCut && cmdline !== null) {
-    argvReads.long.push({collected, source, dir, total: cmdline.total, read: cmdline.head.length + cmdline.tail.length, otherEscaped});
+    argvReads.long.push({collected, source, dir, total: cmdline.total, read: cmdline.head.length + cmdline.tail.length, escapes});
+  }
+  if (environ?.more === true) {
+    environReads.long.push({collected, source, dir, read: environ.read, total: environTotalBytes, escapes, hooked: environHooked});
   }
   return collected;
 }

@@ -20,9 +20,10 @@ import {parsePasswd} from './parsers.js';
 import {type CollectedProcess, listPids, sampleCpu, walkProcfs, type WalkSources} from './procfs.js';
 import {collectionRedactor, redactCollectedTable, type RedactionOptions} from './redact.js';
 import {collectLiveTables, LIVE_TABLES, type LiveTableSink, liveTableSources} from './live-tables.js';
-import {selectEnviron} from './envs.js';
+import type {EnvEntry, SelectedEnviron} from './envs.js';
 import {signalTurn, withSignalsAtDefault} from '../util/interrupt.js';
 import {type ArgvCut, type ArgvLimits, argvWarning} from './argv-limit.js';
+import {type EnvironLimits, environFloor, environWarning} from './environ-limit.js';
 import type {FdListing} from './fds.js';
 import {fanoutWarning, type FanoutCut, type FanoutLimits} from './fanout.js';
 
@@ -70,6 +71,8 @@ export interface CollectOptions {
   readonly stream?: TableStream;
   /** How much of each process's argv is kept (collection.argv; argv-limit.ts). Absent: all of it. */
   readonly argv?: ArgvLimits;
+  /** How much of each process's environment is read (collection.environ; environ-limit.ts). Absent: all of it. */
+  readonly environ?: EnvironLimits;
   /**
    * How much of one process's fds and memory maps the live tables read (collection.fanout; fanout.ts). Absent:
    * all of them.
@@ -133,6 +136,11 @@ export interface CollectStats {
    */
   readonly argv_cuts: readonly ArgvCut[];
   /**
+   * Processes whose environment was read short of its length (collection.environ): pid, bytes read, bytes of
+   * /proc/PID/environ (null when the kernel does not say). They are also one line of the scan's `errors`.
+   */
+  readonly environ_cuts: readonly FanoutCut[];
+  /**
    * Per /proc source (`fd`, `maps`), the processes read short of what they hold (collection.fanout): pid,
    * entries read, entries held (null when the kernel does not say). Each source's cuts are also one line of
    * the scan's `errors`, starting `collection limit: `.
@@ -191,6 +199,7 @@ export function collectOptionsFromConfig(config: DaemonEyeConfig): CollectOption
     envVariables: collection.env_variables,
     decorations: collection.decorations,
     argv: collection.argv,
+    environ: collection.environ,
     fanout: collection.fanout,
   };
 }
@@ -241,7 +250,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   // What the walk reads anyway and a live table needs too, kept from the walk (the file is read once).
   const neededSources = liveTableSources(asked);
   const prereadFd = new Map<number, FdListing | 'unreadable' | 'gone'>();
-  const prereadEnviron = new Map<number, string | 'unreadable' | 'gone'>();
+  const prereadEnviron = new Map<number, readonly EnvEntry[] | 'unreadable' | 'gone'>();
   const sources: WalkSources = {
     ...(neededSources.has('fd')
       ? {
@@ -252,9 +261,9 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       : {}),
     ...(neededSources.has('environ')
       ? {
-          // Only the entries process_envs keeps: a megabyte environ is not held for the rest of the scan.
-          environ: (pid: number, read: {readonly text: string} | 'unreadable' | 'gone') =>
-            prereadEnviron.set(pid, typeof read === 'string' ? read : selectEnviron(read.text, envSelection)),
+          // Only the entries process_envs keeps, picked out as the environ streams past (envs.ts).
+          environ: (pid: number, read: SelectedEnviron | 'unreadable' | 'gone') => prereadEnviron.set(pid, typeof read === 'string' ? read : read.entries),
+          environNames: envSelection,
         }
       : {}),
   };
@@ -267,6 +276,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   let sampleMs = 0;
   let hiddenProbed = 0;
   let argvCuts: ArgvCut[] = [];
+  let environCuts: FanoutCut[] = [];
   let hiddenMs = 0;
   if (collector === 'procfs') {
     host = linuxHostFacts(procRoot, etcRoot);
@@ -289,6 +299,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       ...(cpuBaseline === undefined ? {} : {cpuBaseline}),
       ...(options.afterStat === undefined ? {} : {afterStat: options.afterStat}),
       ...(options.argv === undefined ? {} : {argv: options.argv}),
+      ...(options.environ === undefined ? {} : {environ: options.environ}),
       sources,
     };
     // The walk, the hidden-process check and the live tables are synchronous stretches (per-call overhead of
@@ -299,6 +310,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     walkMs = performance.now() - walkStart;
     collected = result.processes;
     argvCuts = result.argvCuts;
+    environCuts = result.environCuts;
     const hiddenStart = performance.now();
     await signalTurn();
     const hidden = withSignalsAtDefault(() =>
@@ -375,6 +387,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     errors.unshift(`${inaccessible} of ${processes.length} processes were partly unreadable (permission denied); ${COMPLETE_RECORDS_ADVICE}`);
   }
   if (argvCuts.length > 0) errors.push(argvWarning(argvCuts));
+  if (environCuts.length > 0) errors.push(environWarning(environCuts));
 
   let live: ReturnType<typeof collectLiveTables> | undefined;
   /** With `stream`: the tables it keeps, as they went to the writer. */
@@ -407,6 +420,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
         preread: {fd: prereadFd, environ: prereadEnviron},
         ...(sink === undefined ? {} : {sink}),
         ...(options.fanout === undefined ? {} : {fanout: options.fanout}),
+        ...(options.environ === undefined ? {} : {environBytes: environFloor(options.environ)}),
       }),
     );
     for (const [table, count] of Object.entries(live.unreadable)) {
@@ -481,6 +495,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
       table_rows: live?.counts ?? {},
       table_unreadable: live?.unreadable ?? {},
       argv_cuts: argvCuts,
+      environ_cuts: environCuts,
       fanout_cuts: live?.cuts ?? {},
     },
   };

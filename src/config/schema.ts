@@ -80,6 +80,14 @@ export const DEFAULT_SCAN_TABLES: readonly string[] = COLLECTED_TABLE_NAMES.filt
 export const ARGV_DEFAULTS = {floor: 64 * 1024, ceiling: 1024 * 1024, budget: 8 * 1024 * 1024} as const;
 
 /**
+ * How much of a process's environment a scan reads, in bytes of /proc/PID/environ: whoever starts a process
+ * chooses its environment's length as freely as its argv's, and before this limit each was read whole, for
+ * every process of every scan. Only the variables kept are held (envs.ts), so a byte read costs a scan only its
+ * reading. Defaults from measurement (docs/performance.md, "Environments").
+ */
+export const ENVIRON_DEFAULTS = {floor: 64 * 1024, ceiling: 6 * 1024 * 1024, budget: 32 * 1024 * 1024} as const;
+
+/**
  * What one process may make a scan read of a per-process source whose size the process chooses: its open
  * file descriptors (up to its `ulimit -Hn`, often 524,288 or more for anyone) and its memory maps (up to
  * vm.max_map_count, 65,530 by default). Defaults chosen from measurement (docs/performance.md, "Fan-out"):
@@ -166,6 +174,25 @@ const CollectionSchema = z
       .prefault({})
       .describe(
         "How much of each process's command line (/proc/PID/cmdline, NULs included) a scan keeps in `processes.command_line` and `cmdline`: a longer one keeps its first and last bytes with a `[daemoneye: N of M bytes of argv not kept]` argument between, and is named in the scan's warnings and `scans.errors`",
+      ),
+    environ: z
+      .object({
+        floor: upTo(2 ** 30)
+          .default(ENVIRON_DEFAULTS.floor)
+          .describe("Bytes of every process's environment read whatever the budget (its start): no process can hide another"),
+        ceiling: upTo(2 ** 30)
+          .default(ENVIRON_DEFAULTS.ceiling)
+          .describe("Bytes of one process's environment never read past, whatever is left of the budget"),
+        budget: upTo(2 ** 40)
+          .default(ENVIRON_DEFAULTS.budget)
+          .describe(
+            'Bytes of environment a scan reads over all its processes: a process whose environment is longer than the floor gets an equal share of what is left among the processes still waiting for theirs (every floor is read even past the budget)',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        "How much of each process's environment (/proc/PID/environ, NULs included) a scan reads for `ld_preload`, `ld_audit` and `process_envs`: a longer one is read from its start only, so a variable after the cut is not seen; the process's `environ_cut` is true and it is named in the scan's warnings and `scans.errors`",
       ),
     fanout: z
       .object({

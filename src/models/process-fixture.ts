@@ -88,6 +88,8 @@ export function completeProcessRow(partial: PartialProcessRow, options: Complete
     ns_ld_so_preload: null,
     login_shell_listed: null,
     environ_readable: true,
+    environ_bytes: null,
+    environ_cut: false,
     entity_id: null,
     bytes_escaped: false,
     live_thread_tid: null,

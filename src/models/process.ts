@@ -99,8 +99,18 @@ export const LinuxPlatformDataSchema = z
     stdout: z.string().nullable().describe('Target of fd 1'),
     stderr: z.string().nullable().describe('Target of fd 2'),
     tracer_pid: z.int().nullable().describe('PID of the process tracing this one (ptrace), 0 when none'),
-    ld_preload: z.string().nullable().describe('`LD_PRELOAD` from the initial environment (readable by root or the owner), null when unset or unreadable'),
-    ld_audit: z.string().nullable().describe('`LD_AUDIT` from the initial environment, null when unset or unreadable'),
+    ld_preload: z
+      .string()
+      .nullable()
+      .describe(
+        "`LD_PRELOAD` from the initial environment (readable by root or the owner), null when unset or unreadable. Set twice with different values (a hand-built execve), the first (musl's loader, getenv) and the last (glibc's ld.so) joined by `:`",
+      ),
+    ld_audit: z
+      .string()
+      .nullable()
+      .describe(
+        "`LD_AUDIT` from the initial environment, null when unset or unreadable; set more than once, every distinct value joined by `:` (glibc's ld.so loads each)",
+      ),
     login_shell_listed: z
       .boolean()
       .nullable()
@@ -114,6 +124,18 @@ export const LinuxPlatformDataSchema = z
         "Content of `/etc/ld.so.preload` as this process's mount namespace sees it (read through `/proc/PID/root`, once per mount namespace), so a preload rootkit inside a container is seen; null when absent or unreadable",
       ),
     environ_readable: z.boolean().nullable().describe('Whether the initial environment could be read (needed for `ld_preload`)'),
+    environ_bytes: z
+      .int()
+      .nullable()
+      .describe(
+        'Length in bytes of the initial environment (`/proc/PID/environ`, the NULs between entries included): what was read when it was read whole, else what `/proc/PID/stat` gives (`env_end - env_start`); null when unreadable or, cut, when the kernel does not say',
+      ),
+    environ_cut: z
+      .boolean()
+      .nullable()
+      .describe(
+        "True when the scan read only the start of the environment (collection.environ: a floor per process, a share of a budget, a ceiling): a variable after the bytes read, LD_PRELOAD and LD_AUDIT included, is not seen, and the process is named in the scan's `collection limit: ` warning; null when unreadable",
+      ),
     entity_id: z.string().nullable().describe('Stable process identity: hex hash of boot id, pid and start ticks'),
     bytes_escaped: z
       .boolean()

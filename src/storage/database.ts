@@ -18,7 +18,7 @@ export {loadSqlJs} from './sqljs.js';
  * Version of the snapshot file layout; bump it (and add a migration) when an existing table changes. A new
  * table needs neither: a file without it gets it empty when opened (createMissingTables in migrations.ts).
  */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 export const PROCESS_INDEXES = PROCESSES_TABLE.indexes;
 

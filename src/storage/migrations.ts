@@ -173,6 +173,14 @@ function migrate7to8(): void {
   // nothing to change in the copy
 }
 
+/**
+ * Version 9 added the environ_bytes and environ_cut process columns (how long the environment is, and whether
+ * the scan read only its start: collection.environ): unknown (null) for what an older collector read.
+ */
+function migrate8to9(db: Database): void {
+  addMissingColumns(db, 'processes', PROCESS_TABLE_COLUMNS);
+}
+
 /** Every migration, oldest first; the last one ends at SCHEMA_VERSION. */
 export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 0, description: 'derive cmdline and platform-data columns, add indexes and the alerts table', migrate: migrate0to1},
@@ -183,6 +191,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   {from: 5, description: 'add container_runtime, ns_ld_so_preload, login_shell_listed, open-file types and the process_fd_peers table', migrate: migrate5to6},
   {from: 6, description: 'add host identity (scans.host_id, scans.decorations) and alerts.host, attack_techniques, attack_tactics', migrate: migrate6to7},
   {from: 7, description: 'processes.file_exists may be null (unknown)', migrate: migrate7to8},
+  {from: 8, description: 'add the environ_bytes and environ_cut process columns', migrate: migrate8to9},
 ];
 
 /**

@@ -9,7 +9,6 @@ import {
   parseCgroup,
   parseCmdline,
   parseExeLink,
-  parseLinkerVariables,
   parseNamespaceLink,
   parseOsRelease,
   parsePasswd,
@@ -21,7 +20,7 @@ import {splitCmdlineBytes} from '../../src/collect/parsers.js';
 
 // Fixture lines in the kernel's exact format (fs/proc/array.c), fields after comm as in proc(5).
 const SLEEP_STAT =
-  '4242 (sleep) S 4200 4242 4200 34816 4242 4194304 93 0 0 0 7 3 0 0 20 0 1 0 123456 8630272 224 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n';
+  '4242 (sleep) S 4200 4242 4200 34816 4242 4194304 93 0 0 0 7 3 0 0 20 0 1 0 123456 8630272 224 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 140732369186693 140732369186800 0\n';
 const KTHREADD_STAT =
   '2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 1 0 0 20 0 1 0 22 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n';
 
@@ -43,8 +42,15 @@ describe('parseStat', () => {
       threads: 1,
       startTicks: 123456,
       rssPages: 224,
+      // env_end - env_start (fields 51 and 50): the bytes /proc/PID/environ reads.
+      environBytes: 107,
     });
     expect(isKernelThread(stat!)).toBe(false);
+  });
+
+  it('stat_environ_bytes: env_end - env_start, null on a kernel that does not give them (before 3.5: 44 fields)', () => {
+    expect(parseStat(KTHREADD_STAT)?.environBytes).toBe(0);
+    expect(parseStat(SLEEP_STAT.split(' ').slice(0, 44).join(' '))?.environBytes).toBeNull();
   });
 
   it('stat_with_paren_in_comm: splits after the last parenthesis', () => {
@@ -227,13 +233,6 @@ describe('small parsers', () => {
     expect(decodeTtyNr((4 << 8) | 1)).toBe('tty1');
     expect(decodeTtyNr((4 << 8) | 64)).toBe('ttyS0');
     expect(decodeTtyNr((5 << 8) | 1)).toBe('console');
-  });
-
-  it('environ_ld_preload: only LD_PRELOAD and LD_AUDIT are decoded', () => {
-    const environ = 'HOME=/root\0XLD_PRELOAD=/not/this.so\0SECRET=LD_PRELOAD=/nor/this.so\0LD_PRELOAD=/tmp/evil.so\0LD_AUDIT=/tmp/a.so\0';
-    expect(parseLinkerVariables(environ)).toEqual({ldPreload: '/tmp/evil.so', ldAudit: '/tmp/a.so'});
-    expect(parseLinkerVariables('LD_PRELOAD=/first.so')).toEqual({ldPreload: '/first.so', ldAudit: null});
-    expect(parseLinkerVariables('')).toEqual({ldPreload: null, ldAudit: null});
   });
 
   it('passwd: first entry per uid', () => {
