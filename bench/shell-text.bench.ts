@@ -1,9 +1,9 @@
 // The rule functions that undo hiding (src/detection/shell-text.ts: visible_text, invisible_characters,
-// shell_unquote), timed on the attacker's inputs that cost them most, at 100 KB and 1 MB: the time at 1 MB
+// shell_unquote, shell_normalize), timed on the attacker's inputs that cost them most, at 100 KB and 1 MB: the time at 1 MB
 // against the time at 100 KB (linear work is about 10×, a square 100×), and against one plain scan of the same
 // text (a loop over its code units) timed in the same process. test/detection/shell-text.test.ts checks the
 // outputs on the same inputs, without timing them.
-import {invisibleCharacters, shellUnquote, visibleText} from '../src/detection/shell-text.js';
+import {invisibleCharacters, shellNormalize, shellUnquote, visibleText} from '../src/detection/shell-text.js';
 
 const INPUTS: readonly {label: string; make: (bytes: number) => string; run: (text: string) => unknown}[] = [
   {label: "shell_unquote: '' pairs", make: (n) => "''".repeat(n / 2), run: shellUnquote},
@@ -12,6 +12,16 @@ const INPUTS: readonly {label: string; make: (bytes: number) => string; run: (te
   {label: 'shell_unquote: nested "$( substitutions', make: (n) => '"$(x'.repeat(n / 8) + ')"'.repeat(n / 8), run: shellUnquote},
   {label: "shell_unquote: quoted phrases ' 'a b'", make: (n) => " 'a b'".repeat(n / 6), run: shellUnquote},
   {label: 'shell_unquote: a JSON argv of quotes', make: (n) => JSON.stringify(Array.from({length: n / 100}, () => '""'.repeat(40))), run: shellUnquote},
+  {label: 'shell_normalize: ${IFS} blanks', make: (n) => '${IFS}'.repeat(n / 6), run: shellNormalize},
+  {label: 'shell_normalize: {{{{ nesting', make: (n) => '{'.repeat(n / 2) + '}'.repeat(n / 2), run: shellNormalize},
+  {label: 'shell_normalize: {a, lists closed at the end', make: (n) => '{a,'.repeat(n / 4) + '}'.repeat(n / 4), run: shellNormalize},
+  {label: 'shell_normalize: ${IFS% never closed', make: (n) => '${IFS%'.repeat(n / 6), run: shellNormalize},
+  {label: 'shell_normalize: glued variables c${x}', make: (n) => 'c${x}'.repeat(n / 5), run: shellNormalize},
+  {
+    label: 'shell_normalize: a JSON argv of $@ and `` splits',
+    make: (n) => JSON.stringify(Array.from({length: n / 100}, () => 'c$@u``'.repeat(16))),
+    run: shellNormalize,
+  },
   {label: 'visible_text: \\x1b[0m sequences', make: (n) => '\\x1b[0m'.repeat(n / 7), run: visibleText},
   {label: 'visible_text: open \\x1b] strings', make: (n) => '\\x1b]'.repeat(n / 5), run: visibleText},
   {label: 'visible_text: zero-width spaces', make: (n) => '\u200b'.repeat(n / 3), run: visibleText},

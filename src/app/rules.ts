@@ -242,7 +242,11 @@ export async function testRules(options: RulesTestOptions): Promise<RulesTestSum
     const summary =
       options.input !== undefined
         ? await (async () => {
-            const input = await inputBytes(options.input as string, snapshotLimitsFromConfig(options.config.storage), options.onWarning);
+            const input = await inputBytes(
+              options.input as string,
+              snapshotLimitsFromConfig(options.config.storage, options.config.collection.argv),
+              options.onWarning,
+            );
             return runRulesOnInput(rules, input.bytes, testOptions, input.tables, input.collectors);
           })()
         : await runRuleTestCases(rules, testOptions);

@@ -164,7 +164,9 @@ const CollectionSchema = z
         ceiling: upTo(2 ** 30)
           .min(2)
           .default(ARGV_DEFAULTS.ceiling)
-          .describe("Bytes of one process's argv never kept past, whatever is left of the budget"),
+          .describe(
+            "Bytes of one process's argv never kept past, whatever is left of the budget; a snapshot file's longer argv is cut to it as it is read (docs/storage.md)",
+          ),
         budget: upTo(2 ** 40)
           .default(ARGV_DEFAULTS.budget)
           .describe(

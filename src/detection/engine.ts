@@ -13,6 +13,7 @@ import {Worker} from 'node:worker_threads';
 import {embeddedAsset, PACKAGE_ROOT} from '../package-files.js';
 import {collectGarbage} from '../util/gc.js';
 import {MAX_TIMER_MS} from '../util/time.js';
+import type {FilePages} from '../storage/file-pages.js';
 import {inSharedMemory, isShared} from '../storage/shared-bytes.js';
 import type {SnapshotBuild, SnapshotContent} from '../storage/snapshot-build.js';
 import {InProcessSlot} from './in-process-lane.js';
@@ -20,14 +21,22 @@ import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 import {mapSteps, runSliced} from '../util/steps.js';
 
 /**
- * A snapshot as the workers receive it: a snapshot file's bytes, or a live snapshot's rows that each worker
- * builds its database from (storage/snapshot-build.ts), plus the named lists (`list_<name>` tables).
+ * A snapshot as the workers receive it: a snapshot file's bytes, an open snapshot file's pages (each lane
+ * reads them from disk: storage/file-pages.ts), or a live snapshot's rows that each worker builds its
+ * database from (storage/snapshot-build.ts), plus the named lists (`list_<name>` tables).
  */
 export type SnapshotPayload = {
   /** Identifies the snapshot so a worker loads each one once. */
   readonly id: string;
   readonly lists: Readonly<Record<string, readonly string[]>>;
-} & ({readonly bytes: Uint8Array} | {readonly build: SnapshotBuild});
+} & ({readonly bytes: Uint8Array} | {readonly pages: FilePages} | {readonly build: SnapshotBuild});
+
+/** The size of a payload's snapshot file, bytes; undefined for rows to build from. */
+function fileSize(snapshot: SnapshotPayload): number | undefined {
+  if ('bytes' in snapshot) return snapshot.bytes.byteLength;
+  if ('pages' in snapshot) return snapshot.pages.size;
+  return undefined;
+}
 
 export interface QueryTask {
   /** Caller's key (a rule id, or rule id + test case). */
@@ -243,7 +252,7 @@ export class DetectionEngine {
    * environment with its own sql.js, too dear to start for nothing; default all).
    *
    * Lanes, memory first (docs/rules-sql.md, "At run time"; docs/performance.md, "Memory at scale"): when
-   * every task's snapshot is a file's bytes (below `inProcessBelowBytes`) and no worker was started ahead
+   * every task's snapshot is a file, its bytes or its pages (below `inProcessBelowBytes`) and no worker was started ahead
    * (`start()`), the run starts with ONE lane, the in-process lane, which costs no Node environment and no
    * second copy of anything. After each task that finishes on its first turn it projects the work left:
    * the mean time of the tasks finished so far (ms of lane time, loading excluded) times the tasks still
@@ -270,7 +279,7 @@ export class DetectionEngine {
    */
   async runTasks(tasks: readonly QueryTask[], options: {deadlineMs?: number; workers?: number} = {}): Promise<TaskOutcome[]> {
     const maxLanes = Math.max(1, Math.min(this.workerCount, options.workers ?? this.workerCount, tasks.length));
-    const bytesOnly = tasks.every((task) => 'bytes' in task.snapshot && task.snapshot.bytes.byteLength < this.inProcessBelowBytes);
+    const bytesOnly = tasks.every((task) => (fileSize(task.snapshot) ?? Number.POSITIVE_INFINITY) < this.inProcessBelowBytes);
     const inProcess = bytesOnly && (maxLanes === 1 || !this.slots.some((slot) => slot !== undefined));
     const escalates = inProcess && maxLanes > 1 && options.deadlineMs !== undefined;
     if (!inProcess) this.start(maxLanes);
@@ -491,11 +500,13 @@ export class DetectionEngine {
   }
 
   /**
-   * What a lane loads for a payload: its bytes, or those a worker built from its rows, or the rows to build
-   * from. Bytes go to a worker in shared memory (storage/shared-bytes.ts), copied there once per snapshot
-   * when the caller's are not, so every worker reads one copy instead of a clone of its own.
+   * What a lane loads for a payload: its file's pages (every lane reads the one open file), its bytes, or
+   * those a worker built from its rows, or the rows to build from. Bytes go to a worker in shared memory
+   * (storage/shared-bytes.ts), copied there once per snapshot when the caller's are not, so every worker reads
+   * one copy instead of a clone of its own.
    */
   private contentOf(snapshot: SnapshotPayload, inProcess: boolean): SnapshotContent {
+    if ('pages' in snapshot) return snapshot.pages;
     const bytes = 'bytes' in snapshot ? snapshot.bytes : this.built?.id === snapshot.id ? this.built.bytes : undefined;
     if (bytes === undefined) return (snapshot as {build: SnapshotBuild}).build;
     if (inProcess || isShared(bytes)) return bytes;

@@ -11,7 +11,7 @@ import {createContext, Script} from 'node:vm';
 import type {Database} from 'sql.js';
 
 import type {SnapshotContent} from '../storage/snapshot-build.js';
-import {newSqlJsInstance, type SqlJsInstance} from '../storage/sqljs.js';
+import {isWasmTrap, newSqlJsInstance, type SqlJsInstance} from '../storage/sqljs.js';
 import {holdYoungGeneration} from '../util/gc.js';
 import {signalTurn, withSignalsAtDefault} from '../util/interrupt.js';
 import {loadRegexEngine} from './regex.js';
@@ -93,13 +93,24 @@ export class InProcessSlot {
       this.stopped = true;
       return {type: 'stopped', taskId};
     } catch (error) {
+      // A trap leaves the instance's memory in any state: the lane is spent, and the engine replaces it as
+      // it does a lane that died (the rule's error is the trap's message).
+      if (isWasmTrap(error)) {
+        this.stopped = true;
+        throw error;
+      }
       return {type: 'failed', taskId, message: error instanceof Error ? error.message : String(error)};
     }
   }
 
   /** Drop the database and the instance (a stopped instance is not even closed: its memory is not to be trusted). */
   terminate(): Promise<void> {
-    if (!this.stopped) this.db?.close();
+    try {
+      if (!this.stopped) this.db?.close();
+    } catch (error) {
+      // The instance is dropped either way; a trap in closing (a memory spoiled unseen) must not end the run.
+      if (!isWasmTrap(error)) throw error;
+    }
     this.db = undefined;
     this.instance = undefined;
     return Promise.resolve();

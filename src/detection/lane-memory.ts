@@ -1,9 +1,10 @@
 // How many rule lanes the host's memory allows. Each rule worker is a Node environment with its own sql.js,
 // pattern engine and SQLite page cache (as large as the snapshot, so every rule after the first reads pages
 // from memory: docs/performance.md, "Memory at scale"); the snapshot's bytes themselves are shared by every
-// lane. On a host or container short of memory, the lanes the snapshot's size would repay are cut to what
-// half of the memory still available holds, and a run left with one lane runs it on the main thread (the
-// engine's in-process lane), which costs no Node environment. The memory available is the least of the
+// lane (a live snapshot's), or not held at all (a file read in place: each lane reads its pages from disk).
+// On a host or container short of memory, the lanes the snapshot's size would repay are cut to what half of
+// the memory still available holds, and a run left with one lane runs it on the main thread (the engine's
+// in-process lane), which costs no Node environment. The memory available is the least of the
 // kernel's MemAvailable and, in a control group with a memory limit, that limit less what the group uses.
 import {readFileSync} from 'node:fs';
 

@@ -1,6 +1,7 @@
 // A snapshot database made ready for rule queries, wherever rules run (a rule worker thread, or the main
-// thread's own sql.js instance: in-process-lane.ts), opened on the snapshot's bytes without
-// copying them (storage/shared-bytes.ts: every lane reads one copy): our SQL functions, the named lists as
+// thread's own sql.js instance: in-process-lane.ts), opened on the snapshot's bytes without copying them
+// (storage/shared-bytes.ts: every lane reads one copy) or on the open snapshot file, its pages read from disk
+// (storage/file-pages.ts: a file read in place): our SQL functions, the named lists as
 // temporary `list_<name>` tables, the `process_traits` view, a page cache as large as the snapshot, read-only;
 // and one rule query on it, its rows capped. One place, so the worker (rule-worker.ts), the in-process lane
 // and the benchmarks that time rules in-process set up the same database. Imports only what a worker may
@@ -8,6 +9,7 @@
 import type {Database, SqlJsStatic, SqlValue} from 'sql.js';
 
 import {insertFlatRows, inTransaction} from '../storage/bulk-insert.js';
+import {isFilePages, openFilePagesDatabase} from '../storage/file-pages.js';
 import {buildSnapshotDatabase, isSnapshotBuild, type SnapshotContent} from '../storage/snapshot-build.js';
 import {openSharedSnapshot} from '../storage/shared-bytes.js';
 import type {SqlJsInstance} from '../storage/sqljs.js';
@@ -73,8 +75,9 @@ export interface OpenedRuleDatabase {
 /**
  * Open `content` as a rule database in `SQL` (prepareRuleDatabase; `instance` as there). File bytes are
  * opened where they are, not copied (openSharedSnapshot): the caller keeps them unchanged while the database
- * is open, and the database never writes to them. A build is built here and its file's bytes returned
- * (before the lists are added).
+ * is open, and the database never writes to them. An open file's pages are read from disk as the database
+ * needs them, each checked against its hash (openFilePagesDatabase): the caller keeps the file open while the
+ * database is. A build is built here and its file's bytes returned (before the lists are added).
  */
 export function openRuleDatabase(
   SQL: SqlJsStatic,
@@ -87,7 +90,8 @@ export function openRuleDatabase(
   if (isSnapshotBuild(content)) {
     db = buildSnapshotDatabase(SQL, content);
     built = db.export();
-  } else db = openSharedSnapshot(SQL, content);
+  } else if (isFilePages(content)) db = openFilePagesDatabase(SQL, content);
+  else db = openSharedSnapshot(SQL, content);
   try {
     prepareRuleDatabase(db, lists, instance);
   } catch (error) {

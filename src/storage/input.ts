@@ -5,15 +5,17 @@ import {statSync} from 'node:fs';
 
 import type {Database} from 'sql.js';
 
+import {ARGV_DEFAULTS} from '../config/schema.js';
 import {DaemonEyeError, fileError, systemErrorCode} from '../errors.js';
 import type {ColumnSpec} from '../models/columns.js';
 import type {ScanRecord} from '../models/scan.js';
 import {TABLES} from '../models/tables.js';
 import {TimeSlicer} from '../util/interrupt.js';
 import {formatTime} from '../util/time.js';
+import {argvBoundWarning, cutOverlongArgv, hasOverlongArgv} from './argv-bound.js';
 import {createSnapshotDatabase} from './database.js';
 import {DEFAULT_READ_REDACTION, needsRedaction, type ReadRedaction, redactSnapshotDatabase} from './redact-snapshot.js';
-import {importedCopy, type LoadedSnapshot, readScans, readSnapshotFile, type SnapshotLimits} from './snapshot-file.js';
+import {closeSnapshot, importedCopy, type LoadedSnapshot, readScans, readSnapshotFile, releaseSnapshot, type SnapshotLimits} from './snapshot-file.js';
 import {listStoreFiles, type StoreFile} from './store.js';
 import {keepOnlyScans, scanRowsWhere} from './table-rows.js';
 
@@ -45,8 +47,8 @@ export interface ReadOptions extends TimeRange {
   readonly redaction?: ReadRedaction;
   /**
    * The caller only reads the databases it is given (never writes, never attaches them by file name): a file
-   * in this build's exact schema is read where its bytes are (LoadedSnapshot.inPlace), any other imported into
-   * a sql.js instance of its own (snapshot-file.ts, OpenOptions).
+   * in this build's exact schema is read where it lies, from the open file (LoadedSnapshot.inPlace: closed with
+   * closeSnapshot), any other imported into a sql.js instance of its own (snapshot-file.ts, OpenOptions).
    */
   readonly inPlace?: boolean;
 }
@@ -100,12 +102,18 @@ export async function readInputSnapshot(path: string, options: ReadOptions): Pro
   const warning = ignoredWarning(loaded);
   if (warning !== undefined) options.onWarning?.(warning);
   const redaction = options.redaction ?? DEFAULT_READ_REDACTION;
+  const ceiling = options.limits?.argvCeiling ?? ARGV_DEFAULTS.ceiling;
   try {
+    // An argv longer than a scan here keeps is cut as a scan cuts it, before redaction reads it (argv-bound.ts);
+    // a file read in place is never written, so one holding such an argv is imported by copying.
+    if (loaded.inPlace !== undefined && hasOverlongArgv(loaded.db, ceiling)) loaded = await importedCopy(loaded, options.limits);
+    const cut = argvBoundWarning(path, cutOverlongArgv(loaded.db, ceiling), ceiling);
+    if (cut !== undefined) options.onWarning(cut);
     // A file read in place is never written: one the policy would change is imported by copying after all.
     if (loaded.inPlace !== undefined && (await needsRedaction(loaded.db, redaction))) loaded = await importedCopy(loaded, options.limits);
     if (loaded.inPlace === undefined) await redactSnapshotDatabase(loaded.db, redaction);
   } catch (error) {
-    loaded.db.close();
+    closeSnapshot(loaded);
     throw error;
   }
   return loaded;
@@ -189,9 +197,10 @@ export async function readListedFile(input: SnapshotInput, file: StoreFile, opti
 
 /**
  * Yield each snapshot file of `input` (path, or an opened input) that holds scans in the range, one at a
- * time, checked and migrated. The database is closed when the consumer asks for the next one (or stops),
- * so never keep it past its iteration. In a store, a file that cannot be used goes to `onProblem` and is
- * skipped; a single input file that cannot be used throws.
+ * time, checked and migrated. The database (and a file read in place: its pages) is closed when the consumer
+ * asks for the next one (or stops), so never keep either past its iteration; a file read in place whose pages
+ * were not all as checked when read again throws then (snapshot-file.ts changedWhileRead). In a store, a file
+ * that cannot be used goes to `onProblem` and is skipped; a single input file that cannot be used throws.
  */
 export async function* readSnapshotsInRange(input: string | SnapshotInput, options: ReadOptions): AsyncGenerator<SnapshotInRange> {
   const opened = typeof input === 'string' ? openSnapshotInput(input) : input;
@@ -203,7 +212,7 @@ export async function* readSnapshotsInRange(input: string | SnapshotInput, optio
       if (scans.length === 0) continue;
       yield {...loaded, scans, scanIds: scans.map((scan) => scan.id)};
     } finally {
-      loaded.db.close();
+      releaseSnapshot(loaded);
     }
   }
 }
@@ -223,8 +232,9 @@ function countingProblems(options: ReadOptions, count: {skipped: number}): ReadO
 
 /**
  * The latest scan of an input (a file's newest scan, or the newest usable file of a store), alone in its
- * in-memory database: other scans of the same file are removed from the copy. The caller closes `db`.
- * Unusable newer files of a store go to `onProblem` and the next older one is tried.
+ * in-memory database: other scans of the same file are removed from the copy. The caller closes it
+ * (closeSnapshot: `db`, and the file it reads when read in place). Unusable newer files of a store go to
+ * `onProblem` and the next older one is tried.
  */
 export async function loadLatestScan(input: string | SnapshotInput, options: ReadOptions): Promise<SnapshotInRange> {
   const opened = typeof input === 'string' ? openSnapshotInput(input) : input;
@@ -242,10 +252,10 @@ export async function loadLatestScan(input: string | SnapshotInput, options: Rea
     if (loaded === undefined) continue;
     const latest = loaded.scans.filter((scan) => inRange(scan.start_time, options) && (options.scanId === undefined || scan.id === options.scanId)).at(-1);
     if (latest === undefined || (best !== undefined && latest.start_time <= (best.scans[0] as {start_time: number}).start_time)) {
-      loaded.db.close();
+      closeSnapshot(loaded);
       continue;
     }
-    best?.db.close();
+    if (best !== undefined) closeSnapshot(best);
     // Keeping one scan writes: a file read in place is imported by copying first (its scans are the same).
     const narrowed = loaded.scans.length > 1 ? await importedCopy(loaded, options.limits) : loaded;
     if (narrowed.scans.length > 1) keepOnlyScans(narrowed.db, [latest.id]);

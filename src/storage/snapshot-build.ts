@@ -9,6 +9,7 @@ import type {Database, SqlJsStatic} from 'sql.js';
 
 import type {SqlRowValue} from '../models/columns.js';
 import {insertFlatRows, type Stamp} from './bulk-insert.js';
+import {type FilePages, isFilePages, readAllPages} from './file-pages.js';
 import {loadSqlJs} from './sqljs.js';
 
 /** The rows of one table: `values` holds `columns.length` values per row, row after row. */
@@ -28,12 +29,15 @@ export interface SnapshotBuild {
   readonly tables: readonly SnapshotBuildTable[];
 }
 
-/** What a rule worker loads: a snapshot file's bytes, or a live snapshot's rows to build the database from. */
-export type SnapshotContent = Uint8Array | SnapshotBuild;
+/**
+ * What a rule worker loads: a snapshot file's bytes, an open snapshot file's pages (read from disk: a file read
+ * in place, file-pages.ts), or a live snapshot's rows to build the database from.
+ */
+export type SnapshotContent = Uint8Array | FilePages | SnapshotBuild;
 
-/** True for a build, false for the bytes of a snapshot file. */
+/** True for a build, false for a snapshot file (its bytes or its pages). */
 export function isSnapshotBuild(content: SnapshotContent): content is SnapshotBuild {
-  return !(content instanceof Uint8Array);
+  return !(content instanceof Uint8Array) && !isFilePages(content);
 }
 
 /** A new in-memory database holding `build` (the caller closes it). Throws sql.js's error for a bad statement or row. */
@@ -51,8 +55,13 @@ export function buildSnapshotDatabase(SQL: SqlJsStatic, build: SnapshotBuild): D
   }
 }
 
-/** The bytes of the snapshot file `content` stands for: a build is built here (in this thread's sql.js) and exported. */
+/**
+ * The bytes of the snapshot file `content` stands for: a build is built here (in this thread's sql.js) and
+ * exported; an open file's pages are read whole (readAllPages: pages no longer as hashed read as zeros and
+ * mark the file changed, which its reader's release then reports).
+ */
 export async function snapshotBytes(content: SnapshotContent): Promise<Uint8Array> {
+  if (isFilePages(content)) return readAllPages(content);
   if (!isSnapshotBuild(content)) return content;
   const db = buildSnapshotDatabase(await loadSqlJs(), content);
   try {

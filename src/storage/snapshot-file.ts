@@ -2,7 +2,7 @@
 // the output is written through, never replaced: src/util/output-file.ts), read strictly. Reading takes
 // only a regular file of bounded size, never writes back (an input file is never modified), and runs none
 // of the file's own SQL: snapshot-import.ts copies its tables into a fresh database.
-import {statSync} from 'node:fs';
+import {closeSync, statSync} from 'node:fs';
 import {basename, dirname} from 'node:path';
 
 import type {Database} from 'sql.js';
@@ -26,10 +26,11 @@ import {
 import {removeStaleTempFiles, TEMP_PREFIX} from '../util/atomic-write.js';
 import {settleRun, signalTurn, TimeSlicer} from '../util/interrupt.js';
 import {type OutputContent, OutputFileWriter, resolveOutput} from '../util/output-file.js';
-import {formatBytes, MIB, readRegularFileSliced} from '../util/read-file.js';
+import {formatBytes, MIB, openRegularFile, type ReadFileLimits, readRegularFileSliced} from '../util/read-file.js';
+import {runSliced} from '../util/steps.js';
 import {TOOL_VERSION} from '../version.js';
 import {insertFlatRows, loadSqlJs, SCHEMA_VERSION, schemaStatements} from './database.js';
-import {inSharedMemory} from './shared-bytes.js';
+import {changedPage, closeFilePages, type FilePages, hashFilePages, readAllPages} from './file-pages.js';
 import type * as Migrations from './migrations.js';
 import {type SnapshotBuild, type SnapshotBuildTable, snapshotBytes} from './snapshot-build.js';
 import type {ImportedSnapshot} from './snapshot-import.js';
@@ -56,20 +57,22 @@ export interface LoadedSnapshot {
   /** Objects of the file that were never read nor run: triggers, views, virtual and extra tables (`type name`). */
   readonly ignored: readonly string[];
   /**
-   * The file's own bytes when `db` is opened on them where they are (OpenOptions.inPlace,
-   * snapshot-in-place.ts): `db` is read-only and these bytes are its file, to pass on instead of an export.
+   * The open file `db` reads its pages from when it is read in place (OpenOptions.inPlace,
+   * snapshot-in-place.ts): `db` is read-only, and these pages are what to pass on to the rule lanes instead of
+   * an export. Whoever holds them last closes them (closeSnapshot, releaseFilePages).
    */
-  readonly inPlace?: Uint8Array;
+  readonly inPlace?: FilePages;
 }
 
 /** How a reader wants a snapshot file opened. */
 export interface OpenOptions {
   /**
    * The caller only reads the database: a file in this build's exact schema that passes the checks is
-   * opened where its bytes are (LoadedSnapshot.inPlace; read into shared memory, so rule workers read the
-   * same bytes), and any other file is imported by copying into a sql.js instance of its own, whose
-   * WebAssembly memory is freed with the database (so never ATTACH that database to another by file name).
-   * A caller that must write after all reopens it with importedCopy.
+   * read where it lies, a page at a time from the open file (LoadedSnapshot.inPlace, file-pages.ts: every
+   * page checked against its hash, so rule workers read what the checks passed), and any other file is
+   * imported by copying into a sql.js instance of its own, whose WebAssembly memory is freed with the
+   * database (so never ATTACH that database to another by file name). A caller that must write after all
+   * reopens it with importedCopy.
    */
   readonly inPlace?: boolean;
   /** Import by copying into a sql.js instance of its own (as `inPlace` does for a file it cannot read in place). */
@@ -260,21 +263,21 @@ function corrupt(path: string, problem: string, cause?: unknown): DaemonEyeError
   });
 }
 
-/** Cheap checks on the raw bytes that catch empty, foreign and truncated files before SQLite sees them. */
-function checkHeader(path: string, bytes: Uint8Array): void {
-  if (bytes.length === 0) throw corrupt(path, 'the file is empty, not a snapshot');
+/** Cheap checks on a file's first bytes (`bytes`) and its size that catch empty, foreign and truncated files before SQLite sees them. */
+function checkHeader(path: string, bytes: Uint8Array, size: number): void {
+  if (size === 0) throw corrupt(path, 'the file is empty, not a snapshot');
   const magic = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(16, bytes.length)).toString('latin1');
-  if (bytes.length < 16 || magic !== SQLITE_MAGIC) throw corrupt(path, 'not a SQLite database (wrong file header)');
-  if (bytes.length < HEADER_SIZE) throw corrupt(path, `truncated: ${bytes.length} bytes, shorter than a SQLite header`);
+  if (size < 16 || magic !== SQLITE_MAGIC) throw corrupt(path, 'not a SQLite database (wrong file header)');
+  if (size < HEADER_SIZE) throw corrupt(path, `truncated: ${size} bytes, shorter than a SQLite header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
   const rawPageSize = view.getUint16(16);
   const pageSize = rawPageSize === 1 ? 65_536 : rawPageSize;
   if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) throw corrupt(path, `damaged SQLite header (page size ${rawPageSize})`);
-  if (bytes.length % pageSize !== 0) throw corrupt(path, `truncated: ${bytes.length} bytes is not a whole number of ${pageSize}-byte pages`);
+  if (size % pageSize !== 0) throw corrupt(path, `truncated: ${size} bytes is not a whole number of ${pageSize}-byte pages`);
   // The in-header page count is trustworthy when the "version valid for" field matches the change counter.
   const pageCount = view.getUint32(28);
-  if (pageCount > 0 && view.getUint32(92) === view.getUint32(24) && bytes.length < pageCount * pageSize) {
-    throw corrupt(path, `truncated: ${bytes.length} bytes, the header says ${pageCount * pageSize}`);
+  if (pageCount > 0 && view.getUint32(92) === view.getUint32(24) && size < pageCount * pageSize) {
+    throw corrupt(path, `truncated: ${size} bytes, the header says ${pageCount * pageSize}`);
   }
 }
 
@@ -329,6 +332,11 @@ function* scanRows(db: Database, path?: string): Generator<ScanRecord> {
 export interface SnapshotLimits {
   /** The largest file read, bytes (`storage.max_snapshot_mb`). */
   readonly maxBytes: number;
+  /**
+   * Bytes of one process's argv kept of a file, as a scan keeps (`collection.argv.ceiling`): a longer one is
+   * cut as a scan cuts it (storage/argv-bound.ts). Default: the configuration's default ceiling.
+   */
+  readonly argvCeiling?: number;
 }
 
 /** `storage.max_snapshot_mb` by default: sql.js holds a database in memory at 2–3× its file size. */
@@ -337,12 +345,13 @@ export const DEFAULT_MAX_SNAPSHOT_MB = 512;
 export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = {maxBytes: DEFAULT_MAX_SNAPSHOT_MB * MIB};
 
 /** The snapshot limits of a configuration's `storage` section. */
-export function snapshotLimitsFromConfig(storage: {max_snapshot_mb: number}): SnapshotLimits {
-  return {maxBytes: storage.max_snapshot_mb * MIB};
+export function snapshotLimitsFromConfig(storage: {max_snapshot_mb: number}, argv?: {ceiling: number}): SnapshotLimits {
+  return {maxBytes: storage.max_snapshot_mb * MIB, ...(argv === undefined ? {} : {argvCeiling: argv.ceiling})};
 }
 
 /**
- * Open snapshot bytes as an in-memory database, strictly. The file may come from a compromised host:
+ * Open snapshot bytes as an in-memory database, strictly (`options.inPlace` here only asks for a sql.js
+ * instance of its own: bytes already in memory are always copied; readSnapshotFile reads a file in place). The file may come from a compromised host:
  * none of its SQL runs (snapshot-import.ts copies only the registry's tables, checked value by value, into
  * a fresh database), then the schema version (newer → INPUT_INCOMPATIBLE, older → migrated in memory),
  * the tables and their columns, and the scans are checked. Any failure is a DaemonEyeError (exit 2)
@@ -355,11 +364,7 @@ export async function openSnapshotBytes(
   options: OpenOptions = {},
 ): Promise<LoadedSnapshot> {
   if (bytes.length > limits.maxBytes) throw tooLarge(path, bytes.length, limits);
-  checkHeader(path, bytes);
-  if (options.inPlace === true) {
-    const opened = await openedInPlace(path, bytes);
-    if (opened !== undefined) return opened;
-  }
+  checkHeader(path, bytes, bytes.length);
   const refuse = (problem: string, cause?: unknown): DaemonEyeError => corrupt(path, problem, cause);
   // Only a run that reads a snapshot file loads the importer and the migrations (a live detect does not).
   const [{importSnapshot}, {createMissingTables, migrateInMemory, tableColumns}] = await Promise.all([
@@ -412,46 +417,70 @@ function tooLarge(path: string, bytes: number, limits: SnapshotLimits): DaemonEy
 /**
  * Read a snapshot file from disk (read-only) and open it strictly; see openSnapshotBytes. Only a regular
  * file is read (a FIFO, a device or a socket is refused at once), and none bigger than `limits.maxBytes`.
+ * With `options.inPlace`, a file this build wrote is read where it lies (readInPlace).
  */
 export async function readSnapshotFile(path: string, limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS, options: OpenOptions = {}): Promise<LoadedSnapshot> {
-  let bytes: Buffer;
+  const fileLimits = {maxBytes: limits.maxBytes, what: 'snapshot file', setting: 'storage.max_snapshot_mb'};
+  let bytes: Uint8Array;
   try {
     if (statSync(path).isDirectory()) {
       throw new DaemonEyeError('INPUT_UNREADABLE', 'is a directory, not a snapshot file', {file: path, hint: 'give a snapshot file'});
     }
-    bytes = await readRegularFileSliced(
-      path,
-      {maxBytes: limits.maxBytes, what: 'snapshot file', setting: 'storage.max_snapshot_mb'},
-      // Read in place, the file's bytes are what the rule workers read: read straight into shared memory.
-      options.inPlace === true ? sharedBuffer : undefined,
-    );
+    const inPlace = options.inPlace === true ? await readInPlace(path, fileLimits) : undefined;
+    if (inPlace !== undefined && 'db' in inPlace) return inPlace;
+    bytes = inPlace?.bytes ?? (await readRegularFileSliced(path, fileLimits));
   } catch (error) {
     throw fileError(error, path, 'read');
   }
   return openSnapshotBytes(path, bytes, limits, options);
 }
 
-/** A Buffer over a new SharedArrayBuffer of `size` bytes (zero-filled). */
-function sharedBuffer(size: number): Buffer {
-  return Buffer.from(new SharedArrayBuffer(size));
+/**
+ * The snapshot file `path` read in place (file-pages.ts, snapshot-in-place.ts): opened, its pages hashed, then
+ * checked and opened on the open file, its scans read; or, when it cannot be read in place, its bytes (as
+ * they were hashed, or read anew when they could not be hashed), for the caller to import by copying.
+ */
+async function readInPlace(path: string, fileLimits: ReadFileLimits): Promise<LoadedSnapshot | {bytes: Uint8Array | undefined}> {
+  const {fd, stats} = openRegularFile(path, fileLimits);
+  let hashed: FilePages | string;
+  try {
+    hashed = await runSliced(hashFilePages(path, fd, stats.size));
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  // A file that is no whole number of SQLite pages is read whole, as any other file, and refused by the copy.
+  if (typeof hashed === 'string') {
+    closeSync(fd);
+    return {bytes: undefined};
+  }
+  const pages = hashed;
+  let kept = false;
+  try {
+    checkHeader(path, pages.firstPage, pages.size);
+    const opened = await openedInPlace(path, pages);
+    kept = opened !== undefined;
+    return opened ?? {bytes: wholeFile(pages)};
+  } finally {
+    if (!kept) closeFilePages(pages);
+  }
 }
 
 /**
- * The snapshot `bytes` opened where they are (snapshot-in-place.ts), its scans read, or undefined when the
- * file must be imported by copying instead. The bytes are put in shared memory first when they are not.
+ * The snapshot on `pages` opened where it lies (snapshot-in-place.ts), its scans read, or undefined when the
+ * file must be imported by copying instead.
  */
-async function openedInPlace(path: string, bytes: Uint8Array): Promise<LoadedSnapshot | undefined> {
-  const shared = inSharedMemory(bytes);
+async function openedInPlace(path: string, pages: FilePages): Promise<LoadedSnapshot | undefined> {
   // In a sql.js instance of its own, as an imported copy is: the checks (SQLite's integrity check, the type
   // pass) touch pages of the WebAssembly memory they run in, which stay resident while the instance lives;
   // this one is freed with the database once the caller lets it go (detect --input, 10,000 and 30,000
   // processes: peak RSS 3.1 and 3.2 MiB lower, docs/performance.md "Memory at scale").
   const [{openInPlace}, instance] = await Promise.all([import('./snapshot-in-place.js'), newSqlJsInstance()]);
-  const opened = await openInPlace(instance.module, shared);
+  const opened = await openInPlace(instance.module, pages);
   if (!('db' in opened)) return undefined;
   try {
     const scans = await readScansSliced(opened.db, path);
-    return {path, db: opened.db, scans, fileSchemaVersion: SCHEMA_VERSION, addedTables: [], bytes: shared.length, ignored: [], inPlace: shared};
+    return {path, db: opened.db, scans, fileSchemaVersion: SCHEMA_VERSION, addedTables: [], bytes: pages.size, ignored: [], inPlace: pages};
   } catch (error) {
     opened.db.close();
     // A scan row the schema allows but the record does not (readScans names it): the same refusal as a copy's.
@@ -461,13 +490,60 @@ async function openedInPlace(path: string, bytes: Uint8Array): Promise<LoadedSna
 }
 
 /**
+ * The refusal of a file read in place whose pages were not all as they were hashed when read again
+ * (file-pages.ts: someone wrote it meanwhile), naming it (exit 2); undefined while every page read was.
+ */
+export function changedWhileRead(pages: FilePages): DaemonEyeError | undefined {
+  const page = changedPage(pages);
+  if (page === undefined) return undefined;
+  return new DaemonEyeError('INPUT_UNREADABLE', `changed while being read: page ${page + 1} is no longer what was checked`, {
+    file: pages.path,
+    hint: 'copy it somewhere only you can write and run again',
+  });
+}
+
+/** Close `pages` (once no database reads them), then throw changedWhileRead's refusal if they changed while read. */
+export function releaseFilePages(pages: FilePages): void {
+  closeFilePages(pages);
+  const changed = changedWhileRead(pages);
+  if (changed !== undefined) throw changed;
+}
+
+/** Close a loaded snapshot: its database, and the file it reads in place. */
+export function closeSnapshot(loaded: Pick<LoadedSnapshot, 'db' | 'inPlace'>): void {
+  loaded.db.close();
+  if (loaded.inPlace !== undefined) closeFilePages(loaded.inPlace);
+}
+
+/** closeSnapshot, then throw changedWhileRead's refusal if the file read in place changed while it was read. */
+export function releaseSnapshot(loaded: Pick<LoadedSnapshot, 'db' | 'inPlace'>): void {
+  closeSnapshot(loaded);
+  if (loaded.inPlace !== undefined) releaseFilePages(loaded.inPlace);
+}
+
+/** The whole file of `pages` as it was hashed; throws changedWhileRead's refusal when it is not that any more. */
+function wholeFile(pages: FilePages): Uint8Array {
+  const bytes = readAllPages(pages);
+  const changed = changedWhileRead(pages);
+  if (changed !== undefined) throw changed;
+  return bytes;
+}
+
+/**
  * `loaded` (opened in place) as an imported copy a caller may write to (redaction, keeping one scan): its
- * in-place database is closed and its bytes imported by copying, into a sql.js instance of its own. A
- * snapshot not opened in place is returned as it is.
+ * in-place database and file are closed and its bytes (as they were checked) imported by copying, into a
+ * sql.js instance of its own. A snapshot not opened in place is returned as it is. Throws changedWhileRead's
+ * refusal when the file is no longer what was checked.
  */
 export async function importedCopy(loaded: LoadedSnapshot, limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS): Promise<LoadedSnapshot> {
-  const bytes = loaded.inPlace;
-  if (bytes === undefined) return loaded;
+  const pages = loaded.inPlace;
+  if (pages === undefined) return loaded;
   loaded.db.close();
+  let bytes: Uint8Array;
+  try {
+    bytes = wholeFile(pages);
+  } finally {
+    closeFilePages(pages);
+  }
   return openSnapshotBytes(loaded.path, bytes, limits, {ownInstance: true});
 }

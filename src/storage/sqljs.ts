@@ -30,6 +30,16 @@ interface WasmApi {
 
 const wasmApi = (globalThis as unknown as {WebAssembly: WasmApi}).WebAssembly;
 
+/**
+ * Whether `error` is a WebAssembly trap (`RuntimeError`: memory access out of bounds, unreachable, a bad table
+ * index): after one, the instance's memory is not to be trusted, so it is never used again, not even to close
+ * a database.
+ */
+export function isWasmTrap(error: unknown): boolean {
+  const RuntimeError = (globalThis as unknown as {WebAssembly: {RuntimeError: abstract new (...args: never[]) => Error}}).WebAssembly.RuntimeError;
+  return error instanceof RuntimeError;
+}
+
 /** One sql.js instance: its module (the `SQL` of sql.js's docs) and its WebAssembly memory. */
 export interface SqlJsInstance {
   readonly module: SqlJsStatic;

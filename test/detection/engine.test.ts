@@ -1,3 +1,6 @@
+import {openSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
 import {afterAll, describe, expect, it} from 'vitest';
 
 import {
@@ -20,12 +23,17 @@ import {snapshotFromRows} from '../../src/detection/fixture-snapshot.js';
 import type {LoadedRule} from '../../src/detection/rule-manager.js';
 import {runRulesOnSnapshot} from '../../src/detection/rules-on-snapshot.js';
 import {SqlValidator} from '../../src/detection/sql-validator.js';
+import {changedPage, closeFilePages, type FilePages, hashFilePages} from '../../src/storage/file-pages.js';
 import {inSharedMemory} from '../../src/storage/shared-bytes.js';
 import {snapshotBuild} from '../../src/storage/snapshot-file.js';
+import {runWhole} from '../../src/util/steps.js';
+import {removeDir, tempDir} from '../helpers/cli.js';
 import {makeProcesses, makeScan} from '../storage/helpers/snapshots.js';
 
 const engines: DetectionEngine[] = [];
 afterAll(async () => Promise.all(engines.map((e) => e.close())));
+const dir = tempDir();
+afterAll(() => removeDir(dir));
 
 /** An engine that runs every snapshot in workers (`inProcess`: the default, small snapshots on this thread). */
 function engine(workers: number, maxRows?: number, inProcess = false): DetectionEngine {
@@ -131,6 +139,41 @@ describe('DetectionEngine', () => {
     const lone = engine(2);
     expect((await lone.runTasks(tasks.slice(0, 1), {workers: 2}))[0]?.status).toBe('ok');
     expect(lone.workersStarted).toBe(1);
+  });
+
+  it("workers read an open file's pages from disk: the rows its bytes give, and a page written since it was hashed is never read", async () => {
+    const rows = Array.from({length: 400}, (_, i) => ({pid: 100 + i, name: 'sleep', command_line: ['sleep', `${i}`.padEnd(200, '.')]}));
+    const bytes = await snapshotFromRows([...rows, {pid: 9999, name: 'marker-before'}]);
+    const path = join(dir, 'pages.db');
+    writeFileSync(path, bytes);
+    const fd = openSync(path, 'r');
+    const pages = runWhole(hashFilePages(path, fd, bytes.length)) as FilePages;
+    try {
+      const sql = "SELECT pid, name FROM processes WHERE name LIKE 'marker-%'";
+      const tasks = (id: string): QueryTask[] =>
+        Array.from({length: 4}, (_, i) => ({key: `p${i}`, sql, timeoutMs: 10_000, snapshot: {id, pages, lists: {shells: ['sh']}}}));
+      const both = engine(2);
+      const outcomes = await both.runTasks(tasks(`pages-${Math.random()}`), {workers: 2});
+      expect(outcomes.map((o) => [o.status, o.rows])).toEqual(Array.from({length: 4}, () => ['ok', [{pid: 9999, name: 'marker-before'}]]));
+      expect(both.workersStarted).toBe(2);
+      expect(changedPage(pages)).toBeUndefined();
+      // Written after it was hashed (same inode, same size), wherever the name is (its row, its index): workers
+      // that read those pages now get zeros for them, never the name written.
+      const written = Buffer.from(bytes);
+      const changed = new Set<number>();
+      for (let at = written.indexOf('marker-before', 4096); at >= 0; at = written.indexOf('marker-before', at + 1)) {
+        written.write('marker-after!', at, 'latin1');
+        changed.add(Math.floor(at / pages.pageSize));
+      }
+      writeFileSync(path, written, {flag: 'r+'});
+      const fresh = engine(2);
+      const after = await fresh.runTasks(tasks(`pages-${Math.random()}`), {workers: 2});
+      expect(fresh.workersStarted).toBe(2);
+      expect(JSON.stringify(after)).not.toContain('marker-after');
+      expect(changed).toContain(changedPage(pages));
+    } finally {
+      closeFilePages(pages);
+    }
   });
 
   it('builds a snapshot given as rows inside the worker, and a worker replacing one killed at its timeout has it too', async () => {

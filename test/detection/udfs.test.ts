@@ -95,6 +95,24 @@ describe('REGEXP over long texts', () => {
   });
 });
 
+describe('text results longer than the stack of sql.js', () => {
+  it('come back whole from every text function, and the database answers afterwards', {timeout: 60_000}, () => {
+    // sql.js's own create_function copies a text result onto its 5 MiB WebAssembly stack: an 8 MB one wrote
+    // over the heap ("memory access out of bounds", then no query of the database ran again). Characters of the
+    // Basic Multilingual Plane only, so SQLite's length() and JavaScript's agree.
+    const size = 6 * 1024 * 1024;
+    const text = `/usr/bin/${'a'.repeat(size)}é`;
+    fill([text]);
+    for (const fn of ['shell_unquote', 'shell_normalize', 'visible_text', 'casefold', 'basename', 'dirname']) {
+      const [row] = db.exec(`SELECT length(y), substr(y, -2) FROM (SELECT ${fn}(x) AS y FROM t LIMIT -1 OFFSET 0)`)[0]?.values ?? [];
+      const expected = fn === 'dirname' ? '/usr/bin' : fn === 'basename' ? `${'a'.repeat(size)}é` : text;
+      expect(row, fn).toEqual([expected.length, expected.slice(-2)]);
+    }
+    expect(db.exec("SELECT shell_unquote('a''b''c'), casefold('ÉTÉ'), visible_text(NULL)")[0]?.values).toEqual([['abc', 'été', null]]);
+    expect(db.exec('SELECT count(*) FROM t')[0]?.values).toEqual([[1]]);
+  });
+});
+
 describe('LongTextCache', () => {
   it('keeps the most recently used texts within its bytes and decodes each once while held', () => {
     const cache = new LongTextCache(3 * (4 * long));

@@ -86,9 +86,21 @@ export const HOSTILE_ARGVS: readonly HostileArgv[] = [
   },
   {
     name: '${IFS} repeated',
-    aim: "encoded-payload's replace() chain that undoes the shell's obfuscations",
+    aim: 'shell_normalize in the shell-text rules: a blank for every 6 characters',
     program: 'bash',
     argv: (n) => shell('bash', 'echo ', '${IFS}', n),
+  },
+  {
+    name: '{a, brace lists never closed',
+    aim: 'shell_normalize in the shell-text rules: a brace list opened at every 3 characters, a stack as deep as the argument',
+    program: 'bash',
+    argv: (n) => shell('bash', 'echo ', '{a,', n),
+  },
+  {
+    name: 'c$@${x} glued expansions',
+    aim: 'shell_normalize: an empty $@ and a glued variable at every 7 characters, each judged by what follows it',
+    program: 'bash',
+    argv: (n) => shell('bash', 'echo ', 'c$@${x}', n),
   },
   {
     name: 'awk /inet/tcp/ …',

@@ -1,6 +1,8 @@
 // Real suspicious processes for the live `detect` tests: each started detached (its own session and process
-// group, no terminal), a bash reverse shell to a loopback listener among them, all ended together.
+// group, no terminal), a bash reverse shell to a loopback listener and a download piped into a shell from a
+// loopback HTTP server among them, all ended together.
 import {type ChildProcess, spawn} from 'node:child_process';
+import {createServer as createHttpServer} from 'node:http';
 import {createServer, type Server, type Socket} from 'node:net';
 import {killGroups} from './cli.js';
 
@@ -62,7 +64,30 @@ export class SuspectProcesses {
     return pid;
   }
 
-  /** Close the listener and kill every process group started (the inner bash of the shell, a shell's sleep). */
+  /**
+   * `bash -c script(url)`, where `url` serves a shell script that sleeps for ten minutes from a loopback HTTP
+   * server of its own (the download a `curl … | bash` fetches); resolves with the bash's pid once the script has
+   * been fetched. The bash runs the pipeline, so its command line stays `script`.
+   */
+  async downloadAndRun(script: (url: string) => string, options: StartOptions = {}): Promise<number> {
+    let fetched: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (fetched = resolve));
+    const server = createHttpServer((_request, response) => {
+      response.end('sleep 600\n', fetched);
+    });
+    this.servers.push(server);
+    const port = await new Promise<number>((resolve) => {
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : 0);
+      });
+    });
+    const pid = await this.start('/bin/bash', ['-c', script(`http://127.0.0.1:${port}/a.sh`)], options);
+    await done;
+    return pid;
+  }
+
+  /** Close the listeners and kill every process group started (the inner bash of the shell, a shell's sleep). */
   stopAll(): void {
     for (const socket of this.sockets) socket.destroy();
     for (const server of this.servers) server.close();

@@ -3,7 +3,7 @@
 // header field, a value of another type or an index that does not match its table is not (it is imported by
 // copying, which refuses what must be refused); and the readers that must write (redaction, keeping one
 // scan) import such a file by copying first.
-import {readFileSync} from 'node:fs';
+import {readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -11,8 +11,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {DaemonEyeError} from '../../src/errors.js';
 import {loadSqlJs, selectAll} from '../../src/storage/database.js';
 import {loadLatestScan, readInputSnapshot} from '../../src/storage/input.js';
-import {isShared} from '../../src/storage/shared-bytes.js';
-import {readSnapshotFile, writeSnapshotFile} from '../../src/storage/snapshot-file.js';
+import {type FilePages, isFilePages, readAllPages} from '../../src/storage/file-pages.js';
+import {importedCopy, readSnapshotFile, releaseSnapshot, writeSnapshotFile} from '../../src/storage/snapshot-file.js';
 import {sqlJsInstanceOf} from '../../src/storage/sqljs.js';
 import {openInPlace} from '../../src/storage/snapshot-in-place.js';
 import {removeDir, tempDir} from '../helpers/cli.js';
@@ -60,17 +60,20 @@ async function sameAsCopy(path: string): Promise<string> {
 }
 
 describe('a snapshot file read in place', () => {
-  it('a file this build wrote: its own bytes, in shared memory, read-only', async () => {
+  it('a file this build wrote: read where it lies, from the open file, read-only', async () => {
     expect(await whyNot(good)).toBeUndefined();
+    const before = readFileSync(good);
     const loaded = await readSnapshotFile(good, undefined, {inPlace: true});
+    const pages = loaded.inPlace as FilePages;
     try {
-      expect(loaded.inPlace).toBeDefined();
-      expect(isShared(loaded.inPlace as Uint8Array)).toBe(true);
-      expect(Buffer.from(loaded.inPlace as Uint8Array).equals(readFileSync(good))).toBe(true);
+      expect(isFilePages(pages)).toBe(true);
+      // Nothing of the file is held in memory but its first page (and SQLite's page cache).
+      expect([pages.size, pages.firstPage.length]).toEqual([before.length, pages.pageSize]);
+      expect(Buffer.from(readAllPages(pages)).equals(before)).toBe(true);
       expect(loaded.scans).toHaveLength(1);
       expect(selectAll(loaded.db, 'SELECT count(*) AS n FROM processes')[0]?.n).toBe(20);
       expect(() => loaded.db.exec("INSERT INTO meta VALUES ('planted', 'x')")).toThrow(/readonly|query_only/i);
-      expect(Buffer.from(loaded.inPlace as Uint8Array).equals(readFileSync(good))).toBe(true);
+      expect(readFileSync(good).equals(before)).toBe(true);
       // Checked and opened in a sql.js instance of its own, freed with it: the pages the checks touched are
       // not left in this thread's own instance for the rest of the run.
       const own = new (await loadSqlJs()).Database();
@@ -78,12 +81,36 @@ describe('a snapshot file read in place', () => {
       expect(sqlJsInstanceOf(loaded.db)).not.toBe(sqlJsInstanceOf(own));
       own.close();
     } finally {
-      loaded.db.close();
+      releaseSnapshot(loaded);
     }
+    // Closed with the snapshot: its descriptor is not left open.
+    expect(Atomics.load(pages.state, 1)).toBe(1);
     // Without the option, the copy as before.
     const copied = await readSnapshotFile(good);
     expect(copied.inPlace).toBeUndefined();
     copied.db.close();
+  });
+
+  it('a file written after its checks is never copied as written: importing it then fails, naming it', async () => {
+    const path = join(dir, 'written-after.db');
+    const scan = makeScan(Date.UTC(2026, 5, 3), 60);
+    await writeSnapshotFile(path, scan, makeProcesses(scan, 60));
+    const loaded = await readSnapshotFile(path, undefined, {inPlace: true});
+    expect(loaded.inPlace).toBeDefined();
+    // A writer changes the last page (same inode, same size) after the checks passed, before the copy is made.
+    const bytes = readFileSync(path);
+    bytes.fill(0x41, bytes.length - 64);
+    writeFileSync(path, bytes, {flag: 'r+'});
+    const error = await importedCopy(loaded).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(DaemonEyeError);
+    expect((error as DaemonEyeError).toOneLine()).toBe(
+      `${path}: changed while being read: page ${bytes.length / 4096} is no longer what was checked (copy it somewhere only you can write and run again)`,
+    );
+    // Its descriptor is closed all the same.
+    expect(Atomics.load((loaded.inPlace as FilePages).state, 1)).toBe(1);
   });
 
   const differing: [string, string, RegExp][] = [
