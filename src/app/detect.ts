@@ -78,6 +78,12 @@ export interface Visibility {
    * `errors` hold the same as one `collection limit: ` line per source.
    */
   readonly collection_limits: readonly CollectionLimit[];
+  /**
+   * The warnings of reading the snapshots the rules judged, each the line stderr has: a live run's
+   * `collection limit: ` lines; for saved input, a file of several scans whose latest alone was judged, or a
+   * latest scan holding no processes (a live scan always has some: the file is incomplete or altered).
+   */
+  readonly snapshot_warnings: readonly string[];
 }
 
 /** One process a live scan read short of what it holds (Visibility.collection_limits). */
@@ -85,7 +91,7 @@ export interface CollectionLimit extends FanoutCut {
   readonly source: string;
 }
 
-function visibilityOf(report: DetectReport): Visibility {
+function visibilityOf(report: DetectReport, snapshotWarnings: readonly string[]): Visibility {
   const sum = (count: (s: DetectReport['snapshots'][number]) => number): number => report.snapshots.reduce((total, s) => total + count(s), 0);
   return {
     processes_scanned: sum((s) => s.processCount),
@@ -98,6 +104,7 @@ function visibilityOf(report: DetectReport): Visibility {
         ['environ', s.live?.stats.environ_cuts ?? []] as const,
       ].flatMap(([source, cuts]) => cuts.map((cut) => ({source, ...cut}))),
     ),
+    snapshot_warnings: snapshotWarnings,
   };
 }
 
@@ -131,6 +138,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   const sinkNames = options.sinkNames ?? [];
   const defaultFormat = alerting.stdoutFormat([...sinkNames]);
   const codes: ExitCode[] = [];
+  const snapshotWarnings: string[] = [];
   const onProblem = (problem: DaemonEyeError): void => {
     logger.error(problem.toOneLine());
     codes.push(ExitCode.UsageOrInput);
@@ -145,7 +153,10 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
       input: options.input,
       since: options.since,
       onProblem,
-      onWarning: (warning) => logger.warn(warning),
+      onWarning: (warning) => {
+        snapshotWarnings.push(warning);
+        logger.warn(warning);
+      },
       alsoCollect: options.alsoCollect ?? [],
     }),
     ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs}),
@@ -193,7 +204,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
   for (const line of deliverySummaryLines(delivery.summary)) logger.info(line);
   if (stored !== null) logger.info(`saved scan ${stored.scanIds.join(', ')} with ${stored.alertCount} alerts to ${stored.path}`);
 
-  const visibility = visibilityOf(report);
+  const visibility = visibilityOf(report, snapshotWarnings);
   const live = report.snapshots.every((snapshot) => snapshot.live !== undefined);
   if (visibility.processes_inaccessible > 0 && !live) {
     logger.warn(
@@ -238,7 +249,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunRes
 /** The ledger payload of a run (the `detection` action of src/audit/schema.ts), without exit_code: the command's base stamps it. */
 function detectionAudit(s: DetectReport['summary'], visibility: Visibility, delivery: DeliverySummary, stored: string | null) {
   // The ledger's payload keeps its shape: the limits are in the output and on stderr.
-  const {collection_limits: _limits, ...seen} = visibility;
+  const {collection_limits: _limits, snapshot_warnings: _warnings, ...seen} = visibility;
   return {
     ...seen,
     scan_ids: s.scan_ids,

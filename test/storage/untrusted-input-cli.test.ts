@@ -230,6 +230,9 @@ describe('detect --input says which scan it judged (trial 8 F8)', () => {
         `${path.replaceAll('.', '\\.')}: its latest scan \\(id \\d+\\) holds no processes, so no rule saw anything: .*; 3 other scans of the file not judged \\(--since TIME judges each scan in range\\)`,
       ),
     );
+    const summary = (JSON.parse(result.stdout) as {summary: {snapshot_warnings: string[]; processes_scanned: number}}).summary;
+    expect(summary.processes_scanned).toBe(0);
+    expect(summary.snapshot_warnings).toEqual([expect.stringMatching(/holds no processes, so no rule saw anything/)]);
   });
 
   it('a file of several scans says how many were not judged; a file of one scan says nothing', async () => {
@@ -243,7 +246,11 @@ describe('detect --input says which scan it judged (trial 8 F8)', () => {
     );
     const several = await run(['detect', '--input', merged, '--format', 'json']);
     expect(several.stderr).toMatch(/two-scans-merged\.db: holds 2 scans; rules judged the latest \(id \d+\), 1 other scan of the file not judged/);
+    // The JSON summary carries the same line, for a pipeline that never reads stderr.
+    const summary = (JSON.parse(several.stdout) as {summary: {snapshot_warnings: string[]}}).summary;
+    expect(summary.snapshot_warnings).toEqual([expect.stringMatching(/two-scans-merged\.db: holds 2 scans; rules judged the latest/)]);
     const one = await run(['detect', '--input', good, '--format', 'json']);
     expect(one.stderr).not.toMatch(/scans; rules judged|holds no processes/);
+    expect((JSON.parse(one.stdout) as {summary: {snapshot_warnings: string[]}}).summary.snapshot_warnings).toEqual([]);
   });
 });
