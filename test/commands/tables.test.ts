@@ -72,7 +72,15 @@ describe('daemoneye tables', () => {
     const processes = JSON.parse((await runCli(['tables', 'processes', '--format', 'json'], {env})).stdout) as ColumnRow[];
     expect(baseline.map((c) => c.column)).toEqual(processes.map((c) => c.column));
     const traits = JSON.parse((await runCli(['tables', 'process_traits', '--format', 'json'], {env})).stdout) as ColumnRow[];
-    expect(traits.map((c) => c.column)).toEqual([...processes.map((c) => c.column), 'is_kernel_thread', 'is_user_process', 'is_shell', 'is_interpreter', 'exe_path_trusted', 'exe_system_file']);
+    expect(traits.map((c) => c.column)).toEqual([
+      ...processes.map((c) => c.column),
+      'is_kernel_thread',
+      'is_user_process',
+      'is_shell',
+      'is_interpreter',
+      'exe_path_trusted',
+      'exe_system_file',
+    ]);
     expect(traits.find((c) => c.column === 'is_shell')).toMatchObject({type: 'INTEGER', nullable: false});
     const typo = await runCli(['tables', 'proceses'], {env});
     expect(typo.code).toBe(2);
