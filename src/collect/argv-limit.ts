@@ -8,7 +8,7 @@
 // (an attacker pads the middle, and a shell's script is the first arguments), with one marker argument where
 // the middle was, so a rule, a query and a reader all see the cut. Each process cut is named in the scan's
 // warnings, the fan-out limits' way (fanout.ts).
-import {COLLECTION_LIMIT_PREFIX} from './fanout.js';
+import {COLLECTION_LIMIT_PREFIX, figure, namedCuts} from './fanout.js';
 
 /** The limits (collection.argv), in bytes of /proc/PID/cmdline (the NULs between arguments included). */
 export interface ArgvLimits {
@@ -70,10 +70,6 @@ export function argvShare(limits: ArgvLimits, spent: number, waiting: number): n
   return Math.max(floor, Math.min(limits.ceiling, floor + Math.floor(left / Math.max(1, waiting))));
 }
 
-const NAMED_CUTS = 10;
-
-const figure = (n: number): string => n.toLocaleString('en-US');
-
 /**
  * The one warning line of the scan's argv cuts, e.g. `collection limit: 2 processes have a longer command line
  * than the scan kept (pid 4242: 1,048,576 of 5,900,000 bytes; …); processes.command_line and cmdline hold
@@ -81,12 +77,6 @@ const figure = (n: number): string => n.toLocaleString('en-US');
  * collection.argv (budget, ceiling) to keep more`. At most ten pids, the longest first, then how many more.
  */
 export function argvWarning(cuts: readonly ArgvCut[]): string {
-  const named = [...cuts]
-    .sort((a, b) => b.total - a.total || a.pid - b.pid)
-    .slice(0, NAMED_CUTS)
-    .map(({pid, read, total}) => `pid ${pid}: ${figure(read)} of ${figure(total)} bytes`)
-    .join('; ');
-  const more = cuts.length > NAMED_CUTS ? `; and ${figure(cuts.length - NAMED_CUTS)} more` : '';
   const count = `${figure(cuts.length)} process${cuts.length === 1 ? ' has' : 'es have'}`;
-  return `${COLLECTION_LIMIT_PREFIX}${count} a longer command line than the scan kept (${named}${more}); processes.command_line and cmdline hold their first and last bytes with a "${ARGV_CUT_MARKER_PREFIX}N of M bytes of argv not kept]" argument between: raise collection.argv (budget, ceiling) to keep more`;
+  return `${COLLECTION_LIMIT_PREFIX}${count} a longer command line than the scan kept (${namedCuts(cuts, ' bytes')}); processes.command_line and cmdline hold their first and last bytes with a "${ARGV_CUT_MARKER_PREFIX}N of M bytes of argv not kept]" argument between: raise collection.argv (budget, ceiling) to keep more`;
 }

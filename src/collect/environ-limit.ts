@@ -14,7 +14,7 @@
 // command lines (the reverse shell's payload is there), nor a flood of long argvs hide an LD_PRELOAD; and the
 // costs differ (an argv kept is copied through every rule, an environment read is only scanned).
 import {type ArgvLimits, argvShare} from './argv-limit.js';
-import {COLLECTION_LIMIT_PREFIX, type FanoutCut} from './fanout.js';
+import {COLLECTION_LIMIT_PREFIX, type FanoutCut, figure, namedCuts} from './fanout.js';
 
 /** The limits (collection.environ), in bytes of /proc/PID/environ (the NULs between entries included): floor, ceiling and budget as argv's. */
 export type EnvironLimits = ArgvLimits;
@@ -29,10 +29,6 @@ export function environFloor(limits: EnvironLimits): number {
   return Math.max(1, Math.min(limits.floor, limits.ceiling));
 }
 
-const NAMED_CUTS = 10;
-
-const figure = (n: number): string => n.toLocaleString('en-US');
-
 /**
  * The one warning line of the scan's environment cuts, e.g. `collection limit: 2 processes have a longer
  * environment than the scan read (pid 4242: 65,536 of 2,000,019 bytes; …); a variable after the bytes read is
@@ -41,12 +37,6 @@ const figure = (n: number): string => n.toLocaleString('en-US');
  * not say). At most ten pids, the longest first, then how many more.
  */
 export function environWarning(cuts: readonly FanoutCut[]): string {
-  const named = [...cuts]
-    .sort((a, b) => (b.total ?? b.read) - (a.total ?? a.read) || a.pid - b.pid)
-    .slice(0, NAMED_CUTS)
-    .map(({pid, read, total}) => `pid ${pid}: ${figure(read)} of ${total === null ? `more than ${figure(read)}` : figure(total)} bytes`)
-    .join('; ');
-  const more = cuts.length > NAMED_CUTS ? `; and ${figure(cuts.length - NAMED_CUTS)} more` : '';
   const count = `${figure(cuts.length)} process${cuts.length === 1 ? ' has' : 'es have'}`;
-  return `${COLLECTION_LIMIT_PREFIX}${count} a longer environment than the scan read (${named}${more}); a variable after the bytes read is not seen (LD_PRELOAD, LD_AUDIT, process_envs), and processes.environ_cut is true for them: raise collection.environ (budget, ceiling) to read more`;
+  return `${COLLECTION_LIMIT_PREFIX}${count} a longer environment than the scan read (${namedCuts(cuts, ' bytes')}); a variable after the bytes read is not seen (LD_PRELOAD, LD_AUDIT, process_envs), and processes.environ_cut is true for them: raise collection.environ (budget, ceiling) to read more`;
 }

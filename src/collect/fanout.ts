@@ -100,7 +100,22 @@ export const COLLECTION_LIMIT_PREFIX = 'collection limit: ';
 /** Processes a warning names before it says how many more there are (one line, whatever the flood). */
 const NAMED_CUTS = 10;
 
-const figure = (n: number): string => n.toLocaleString('en-US');
+/** A count as a warning writes it (`19,003`). */
+export const figure = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * The processes a `collection limit: ` warning names, e.g. `pid 4242: 1,024 of 19,003 bytes; …; and 3 more`:
+ * at most NAMED_CUTS, those holding most first (by `total`, or by what was read when the kernel did not say),
+ * then how many more. `unit` follows each count (` bytes`, or nothing for entries).
+ */
+export function namedCuts(cuts: readonly FanoutCut[], unit = ''): string {
+  const named = [...cuts]
+    .sort((a, b) => (b.total ?? b.read) - (a.total ?? a.read) || a.pid - b.pid)
+    .slice(0, NAMED_CUTS)
+    .map(({pid, read, total}) => `pid ${pid}: ${figure(read)} of ${total === null ? `more than ${figure(read)}` : figure(total)}${unit}`)
+    .join('; ');
+  return cuts.length > NAMED_CUTS ? `${named}; and ${figure(cuts.length - NAMED_CUTS)} more` : named;
+}
 
 /**
  * The one warning line of a source's cuts, e.g. `collection limit: 3 processes hold more file descriptors
@@ -110,15 +125,8 @@ const figure = (n: number): string => n.toLocaleString('en-US');
  */
 export function fanoutWarning(source: FanoutSource, cuts: readonly FanoutCut[]): string {
   const words = SOURCE_WORDS[source];
-  // The processes holding most are named first (a count the kernel does not give ranks by what was read).
-  const named = [...cuts]
-    .sort((a, b) => (b.total ?? b.read) - (a.total ?? a.read) || a.pid - b.pid)
-    .slice(0, NAMED_CUTS)
-    .map(({pid, read, total}) => `pid ${pid}: ${figure(read)} of ${total === null ? `more than ${figure(read)}` : figure(total)}`)
-    .join('; ');
-  const more = cuts.length > NAMED_CUTS ? `; and ${figure(cuts.length - NAMED_CUTS)} more` : '';
   const count = `${figure(cuts.length)} process${cuts.length === 1 ? ' holds' : 'es hold'}`;
-  return `${COLLECTION_LIMIT_PREFIX}${count} more ${words.entries} than the scan read (${named}${more}); ${words.tables} hold only ${words.order}: raise ${words.key} (budget, ceiling) to read more`;
+  return `${COLLECTION_LIMIT_PREFIX}${count} more ${words.entries} than the scan read (${namedCuts(cuts)}); ${words.tables} hold only ${words.order}: raise ${words.key} (budget, ceiling) to read more`;
 }
 
 /**
